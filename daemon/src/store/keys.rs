@@ -1,0 +1,313 @@
+//! Key encodings: the one place that knows how each column family's keys are laid out.
+//!
+//! Every integer in a key is big-endian, so byte order (what the engine sorts by) is
+//! numeric order: iterating a column family walks accounts in id order, and the agents
+//! (roles, sessions) of one account form one contiguous range.
+//!
+//! # Key layout
+//!
+//! | column family | name        | key (bytes)                                   | value                  |
+//! |---------------|-------------|-----------------------------------------------|------------------------|
+//! | [`Cf::Meta`]     | `meta`     | ASCII name, e.g. `schema_version` ([`META_SCHEMA_VERSION`]) | [`SchemaVersion`]      |
+//! | [`Cf::Accounts`] | `accounts` | account `u64` BE (8)                          | [`AccountRecord`]      |
+//! | [`Cf::Agents`]   | `agents`   | account `u64` BE (8) ‖ agent `u32` BE (4)     | [`AgentRecord`]        |
+//! | [`Cf::Roles`]    | `roles`    | account `u64` BE (8) ‖ role `u32` BE (4)      | [`RoleRecord`]         |
+//! | [`Cf::Sessions`] | `sessions` | account `u64` BE (8) ‖ agent `u32` BE (4)     | [`SessionRecord`]      |
+//!
+//! Values are always one record-format version byte followed by a postcard body (see
+//! [`records`](super::records)). RocksDB's `default` column family exists but is unused.
+//!
+//! **Invariants.** [`Cf`] variants and their names only grow at the end: a name is a
+//! directory-level identifier in every data directory ever written. No key is longer than
+//! [`MAX_KEY_LEN`], which is what lets [`AFTER_ALL_KEYS`] bound every scan.
+//!
+//! [`SchemaVersion`]: super::records::SchemaVersion
+//! [`AccountRecord`]: super::records::AccountRecord
+//! [`AgentRecord`]: super::records::AgentRecord
+//! [`RoleRecord`]: super::records::RoleRecord
+//! [`SessionRecord`]: super::records::SessionRecord
+
+use std::fmt;
+
+/// A column family: one kind of record. Variants are only ever appended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Cf {
+    /// Store-wide metadata (schema version).
+    Meta,
+    /// One record per account.
+    Accounts,
+    /// One record per agent, grouped by account.
+    Agents,
+    /// One record per role, grouped by account.
+    Roles,
+    /// At most one live session per agent, grouped by account.
+    Sessions,
+}
+
+impl Cf {
+    /// Every column family, in declaration order.
+    pub const ALL: [Cf; 5] = [Cf::Meta, Cf::Accounts, Cf::Agents, Cf::Roles, Cf::Sessions];
+
+    /// The engine-level name of this column family; never changes once released.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Cf::Meta => "meta",
+            Cf::Accounts => "accounts",
+            Cf::Agents => "agents",
+            Cf::Roles => "roles",
+            Cf::Sessions => "sessions",
+        }
+    }
+
+    /// The column family called `name`, if this version of the code knows it.
+    pub fn from_name(name: &str) -> Option<Cf> {
+        Cf::ALL.into_iter().find(|cf| cf.name() == name)
+    }
+
+    /// Position in [`Cf::ALL`]; handy for per-CF arrays.
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for Cf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Key of the schema version in [`Cf::Meta`].
+pub const META_SCHEMA_VERSION: &[u8] = b"schema_version";
+
+/// Length of an account key.
+pub const ACCOUNT_KEY_LEN: usize = 8;
+/// Length of an `account ‖ u32` key (agents, roles, sessions).
+pub const ACCOUNT_ITEM_KEY_LEN: usize = 12;
+/// No key in any column family is longer than this.
+pub const MAX_KEY_LEN: usize = 14; // "schema_version"
+
+/// An exclusive upper bound above every key of every column family: `0xff` repeated
+/// one byte longer than the longest key. Used when a range has no finite successor.
+pub const AFTER_ALL_KEYS: [u8; MAX_KEY_LEN + 1] = [0xff; MAX_KEY_LEN + 1];
+
+/// A half-open key range `[start, end)` for a bounded scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRange {
+    /// First key included.
+    pub start: Vec<u8>,
+    /// First key excluded; always given to the engine as the iterator's upper bound.
+    pub end: Vec<u8>,
+}
+
+/// Key of an account in [`Cf::Accounts`].
+pub fn account(account: u64) -> [u8; ACCOUNT_KEY_LEN] {
+    account.to_be_bytes()
+}
+
+/// Parses an [`account`] key; `None` if it is not exactly 8 bytes.
+pub fn parse_account(key: &[u8]) -> Option<u64> {
+    let bytes: [u8; ACCOUNT_KEY_LEN] = key.try_into().ok()?;
+    Some(u64::from_be_bytes(bytes))
+}
+
+/// Accounts with an id strictly greater than `after` (all accounts for `None`), in id order.
+/// `None` when nothing can follow (`after == u64::MAX`).
+pub fn accounts_after(after: Option<u64>) -> Option<KeyRange> {
+    let first = match after {
+        None => 0,
+        Some(id) => id.checked_add(1)?,
+    };
+    Some(KeyRange {
+        start: account(first).to_vec(),
+        end: AFTER_ALL_KEYS.to_vec(),
+    })
+}
+
+/// Key of an agent in [`Cf::Agents`].
+pub fn agent(account: u64, agent: u32) -> [u8; ACCOUNT_ITEM_KEY_LEN] {
+    account_item(account, agent)
+}
+
+/// Parses an [`agent`] key into `(account, agent)`.
+pub fn parse_agent(key: &[u8]) -> Option<(u64, u32)> {
+    parse_account_item(key)
+}
+
+/// Key of a role in [`Cf::Roles`].
+pub fn role(account: u64, role: u32) -> [u8; ACCOUNT_ITEM_KEY_LEN] {
+    account_item(account, role)
+}
+
+/// Parses a [`role`] key into `(account, role)`.
+pub fn parse_role(key: &[u8]) -> Option<(u64, u32)> {
+    parse_account_item(key)
+}
+
+/// Key of an agent's session in [`Cf::Sessions`].
+pub fn session(account: u64, agent: u32) -> [u8; ACCOUNT_ITEM_KEY_LEN] {
+    account_item(account, agent)
+}
+
+/// Parses a [`session`] key into `(account, agent)`.
+pub fn parse_session(key: &[u8]) -> Option<(u64, u32)> {
+    parse_account_item(key)
+}
+
+/// Every key of one account in an account-prefixed column family ([`Cf::Agents`],
+/// [`Cf::Roles`], [`Cf::Sessions`]): start = `account` BE, end = `account + 1` BE, or
+/// [`AFTER_ALL_KEYS`] for the last possible account.
+pub fn account_prefix(account: u64) -> KeyRange {
+    let end = match account.checked_add(1) {
+        Some(next) => next.to_be_bytes().to_vec(),
+        None => AFTER_ALL_KEYS.to_vec(),
+    };
+    KeyRange {
+        start: account.to_be_bytes().to_vec(),
+        end,
+    }
+}
+
+fn account_item(account: u64, item: u32) -> [u8; ACCOUNT_ITEM_KEY_LEN] {
+    let mut key = [0u8; ACCOUNT_ITEM_KEY_LEN];
+    let (hi, lo) = key.split_at_mut(ACCOUNT_KEY_LEN);
+    hi.copy_from_slice(&account.to_be_bytes());
+    lo.copy_from_slice(&item.to_be_bytes());
+    key
+}
+
+fn parse_account_item(key: &[u8]) -> Option<(u64, u32)> {
+    let (hi, lo) = key.split_first_chunk::<ACCOUNT_KEY_LEN>()?;
+    let lo: [u8; 4] = lo.try_into().ok()?;
+    Some((u64::from_be_bytes(*hi), u32::from_be_bytes(lo)))
+}
+
+/// Lower-case hex of a key, for error messages and logs.
+pub fn hex(key: &[u8]) -> String {
+    use fmt::Write;
+    let mut out = String::with_capacity(key.len().saturating_mul(2));
+    for byte in key {
+        let _ = write!(out, "{byte:02x}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const U64S: [u64; 9] = [
+        0,
+        1,
+        0xff,
+        0x100,
+        0xffff_ffff,
+        0x1_0000_0000,
+        1 << 56,
+        u64::MAX - 1,
+        u64::MAX,
+    ];
+    const U32S: [u32; 6] = [0, 1, 1001, 0xff, 0x100, u32::MAX];
+
+    #[test]
+    fn account_keys_sort_numerically() {
+        for a in U64S {
+            for b in U64S {
+                assert_eq!(a.cmp(&b), account(a).cmp(&account(b)), "{a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn account_item_keys_sort_by_account_then_item() {
+        for encode in [agent, role, session] {
+            for (a1, i1) in U64S.iter().flat_map(|a| U32S.iter().map(move |i| (*a, *i))) {
+                for (a2, i2) in U64S.iter().flat_map(|a| U32S.iter().map(move |i| (*a, *i))) {
+                    assert_eq!(
+                        (a1, i1).cmp(&(a2, i2)),
+                        encode(a1, i1).cmp(&encode(a2, i2)),
+                        "({a1},{i1}) vs ({a2},{i2})"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn keys_round_trip() {
+        for a in U64S {
+            assert_eq!(parse_account(&account(a)), Some(a));
+            for i in U32S {
+                assert_eq!(parse_agent(&agent(a, i)), Some((a, i)));
+                assert_eq!(parse_role(&role(a, i)), Some((a, i)));
+                assert_eq!(parse_session(&session(a, i)), Some((a, i)));
+            }
+        }
+    }
+
+    #[test]
+    fn parse_rejects_wrong_lengths() {
+        let bytes = [7u8; 16];
+        for len in 0..bytes.len() {
+            let key = &bytes[..len];
+            assert_eq!(parse_account(key).is_some(), len == ACCOUNT_KEY_LEN, "len {len}");
+            assert_eq!(parse_agent(key).is_some(), len == ACCOUNT_ITEM_KEY_LEN, "len {len}");
+        }
+    }
+
+    #[test]
+    fn account_prefix_covers_exactly_one_account() {
+        for a in U64S {
+            let range = account_prefix(a);
+            for b in U64S {
+                for i in U32S {
+                    let key = agent(b, i);
+                    let inside = key.as_slice() >= range.start.as_slice()
+                        && key.as_slice() < range.end.as_slice();
+                    assert_eq!(inside, a == b, "account {a}, key of ({b},{i})");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn accounts_after_excludes_the_cursor() {
+        assert_eq!(accounts_after(Some(u64::MAX)), None);
+        for after in U64S {
+            let Some(range) = accounts_after(Some(after)) else {
+                continue;
+            };
+            for a in U64S {
+                let key = account(a);
+                let inside = key.as_slice() >= range.start.as_slice()
+                    && key.as_slice() < range.end.as_slice();
+                assert_eq!(inside, a > after, "after {after}, account {a}");
+            }
+        }
+        let all = accounts_after(None).expect("unbounded start");
+        assert!(account(0).as_slice() >= all.start.as_slice());
+        assert!(account(u64::MAX).as_slice() < all.end.as_slice());
+    }
+
+    #[test]
+    fn after_all_keys_bounds_every_key() {
+        assert!(META_SCHEMA_VERSION.len() <= MAX_KEY_LEN);
+        assert!(META_SCHEMA_VERSION < AFTER_ALL_KEYS.as_slice());
+        assert!(agent(u64::MAX, u32::MAX).as_slice() < AFTER_ALL_KEYS.as_slice());
+    }
+
+    #[test]
+    fn cf_names_are_stable_and_unique() {
+        let names: Vec<_> = Cf::ALL.iter().map(|cf| cf.name()).collect();
+        assert_eq!(names, ["meta", "accounts", "agents", "roles", "sessions"]);
+        for (i, cf) in Cf::ALL.into_iter().enumerate() {
+            assert_eq!(cf.index(), i);
+            assert_eq!(Cf::from_name(cf.name()), Some(cf));
+        }
+        assert_eq!(Cf::from_name("default"), None);
+    }
+
+    #[test]
+    fn hex_is_lowercase_and_padded() {
+        assert_eq!(hex(&[0x00, 0x0a, 0xff]), "000aff");
+    }
+}

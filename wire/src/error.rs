@@ -1,0 +1,176 @@
+//! Stable protocol error codes and the errors of decoding bytes off the wire.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A protocol error code: a stable number listed in `wire/PROTOCOL.md`.
+///
+/// A newtype rather than an enum so that a client built before a code existed
+/// still carries it through (and can print it) instead of failing to decode.
+/// Codes are never reused or renumbered.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ErrorCode(pub u16);
+
+macro_rules! codes {
+    ($($(#[$doc:meta])* $name:ident = $num:literal,)*) => {
+        impl ErrorCode {
+            $($(#[$doc])* pub const $name: ErrorCode = ErrorCode($num);)*
+
+            /// The symbolic name of a known code, `None` for one this build does not know.
+            pub fn name(self) -> Option<&'static str> {
+                match self.0 { $($num => Some(stringify!($name)),)* _ => None }
+            }
+
+            /// Every code this build knows, in numeric order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode($num),)*];
+        }
+    };
+}
+
+codes! {
+    /// The bytes do not form a valid frame header or body; the connection is closed.
+    MALFORMED_FRAME = 1,
+    /// A frame's declared body length exceeds the maximum; the connection is closed.
+    FRAME_TOO_LARGE = 2,
+    /// No protocol version is common to both sides; the connection is closed.
+    UNSUPPORTED_VERSION = 3,
+    /// The first frame was not a valid `Hello` (wrong magic or kind); the connection is closed.
+    HANDSHAKE_REQUIRED = 4,
+    /// A frame kind that this side does not accept in this direction or state.
+    UNEXPECTED_FRAME = 5,
+    /// A request body that could not be decoded (unknown variant, bad fields).
+    BAD_REQUEST = 6,
+    /// The request needs a logged-in session.
+    NOT_LOGGED_IN = 10,
+    /// The password (or super password) does not match.
+    WRONG_PASSWORD = 11,
+    /// The agent does not exist in this account.
+    UNKNOWN_AGENT = 12,
+    /// The account's service period has ended.
+    ACCOUNT_EXPIRED = 13,
+    /// The agent has no password yet; agent 1001 (or an agent allowed to) must set one.
+    NO_PASSWORD_SET = 14,
+    /// The account does not exist on this appliance.
+    UNKNOWN_ACCOUNT = 15,
+    /// The session token is unknown, expired or revoked; log in with the password.
+    SESSION_INVALID = 16,
+    /// The logged-in agent's role lacks the permission the request needs.
+    PERMISSION_DENIED = 17,
+    /// Changing another agent's password needs the account's super password.
+    SUPER_PASSWORD_REQUIRED = 18,
+    /// The thing to create exists already.
+    ALREADY_EXISTS = 19,
+    /// A field is out of range or malformed (the message says which).
+    INVALID_ARGUMENT = 20,
+    /// The new password does not meet the password policy.
+    WEAK_PASSWORD = 21,
+    /// The connection is logged in already; log out first.
+    ALREADY_LOGGED_IN = 22,
+    /// This agent logged in elsewhere; this session was closed (sent in `GoAway`).
+    SESSION_REPLACED = 23,
+    /// The peer sent nothing for longer than the idle timeout (sent in `GoAway`).
+    IDLE_TIMEOUT = 24,
+    /// The server is shutting down; reconnect later (sent in `GoAway`).
+    SHUTTING_DOWN = 25,
+    /// The peer does not read its output fast enough (sent in `GoAway`).
+    SLOW_CONSUMER = 26,
+    /// The session was logged out (token revoked by logout or password change).
+    LOGGED_OUT = 27,
+    /// The request is only accepted on the local admin socket.
+    ADMIN_ONLY = 28,
+    /// Storage failed; nothing was changed. Retry later.
+    STORAGE_FAILURE = 30,
+    /// An internal error; nothing was changed.
+    INTERNAL = 31,
+    /// The server is over a limit (connections, pending work); retry later.
+    OVERLOADED = 32,
+}
+
+impl fmt::Debug for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(n) => write!(f, "{n}({})", self.0),
+            None => write!(f, "ErrorCode({})", self.0),
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// Why bytes received from a peer could not be turned into a frame or message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WireError {
+    /// A frame header declares a body longer than the agreed maximum.
+    #[error("frame body of {len} bytes exceeds the maximum of {max}")]
+    FrameTooLarge {
+        /// Declared body length.
+        len: u32,
+        /// The maximum in force.
+        max: u32,
+    },
+    /// A frame kind number this version does not define.
+    #[error("unknown frame kind {0}")]
+    UnknownKind(u16),
+    /// A body is empty, so it has no version byte.
+    #[error("empty body for frame kind {0}")]
+    EmptyBody(u16),
+    /// A body's version byte names a format this build does not know.
+    #[error("body version {version} of frame kind {kind} is not supported")]
+    UnknownBodyVersion {
+        /// Frame kind number.
+        kind: u16,
+        /// Version byte found.
+        version: u8,
+    },
+    /// The postcard body did not decode (truncated, bad variant, bad UTF-8...).
+    #[error("body of frame kind {kind} does not decode: {reason}")]
+    BadBody {
+        /// Frame kind number.
+        kind: u16,
+        /// The decoder's explanation.
+        reason: String,
+    },
+    /// The body decoded but bytes were left over.
+    #[error("body of frame kind {kind} has {extra} trailing bytes")]
+    TrailingBytes {
+        /// Frame kind number.
+        kind: u16,
+        /// Number of unread bytes.
+        extra: usize,
+    },
+}
+
+impl WireError {
+    /// The code to send to the peer that caused this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            WireError::FrameTooLarge { .. } => ErrorCode::FRAME_TOO_LARGE,
+            WireError::UnknownKind(_) => ErrorCode::UNEXPECTED_FRAME,
+            WireError::EmptyBody(_)
+            | WireError::UnknownBodyVersion { .. }
+            | WireError::BadBody { .. }
+            | WireError::TrailingBytes { .. } => ErrorCode::MALFORMED_FRAME,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_named() {
+        let mut seen = std::collections::HashSet::new();
+        for c in ErrorCode::ALL {
+            assert!(seen.insert(c.0), "duplicate code {}", c.0);
+            assert!(c.name().is_some());
+        }
+        assert_eq!(ErrorCode(999).name(), None);
+        assert_eq!(format!("{:?}", ErrorCode::WRONG_PASSWORD), "WRONG_PASSWORD(11)");
+    }
+}

@@ -1,0 +1,41 @@
+//! Kefu wire protocol v1: frames, messages, a sans-IO codec and a blocking client.
+//!
+//! The protocol is specified in `wire/PROTOCOL.md`; this crate is its only
+//! implementation and is shared by the daemon, `kefuctl` and `kefu-load`.
+//!
+//! Layers, bottom up:
+//! - [`frame`]: the fixed 12-byte header and a decoder that refuses oversized
+//!   frames before buffering them.
+//! - [`message`]: the versioned postcard bodies carried by each frame kind.
+//! - [`error`]: stable protocol error codes and the crate's decode errors.
+//! - [`conn`]: a sans-IO client connection (bytes in, events out, no sockets).
+//! - [`client`]: a blocking client over TCP or TLS built on [`conn`].
+//!
+//! **Boundary**: this crate knows nothing of RocksDB, mio or the daemon's
+//! domain; it owns only what crosses the socket.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod client;
+pub mod conn;
+pub mod error;
+pub mod frame;
+pub mod message;
+
+pub use client::{tls_config_with_ca_pem, Client, ClientError, ClientOptions, Transport};
+pub use conn::{ClientConnection, ClientEvent};
+pub use error::{ErrorCode, WireError};
+pub use frame::{Frame, FrameDecoder, FrameHeader, FrameKind};
+pub use message::*;
+
+/// The protocol versions this build speaks, lowest to highest.
+pub const PROTOCOL_VERSIONS: std::ops::RangeInclusive<u16> = 1..=1;
+
+/// The four bytes every `Hello` must carry ("KEFU").
+pub const MAGIC: u32 = 0x4B45_4655;
+
+/// Default hard maximum of a frame body: 1 MiB. Peers may agree on less.
+pub const DEFAULT_MAX_FRAME: u32 = 1 << 20;
+
+/// Absolute ceiling of any frame body, whatever a configuration says: 16 MiB.
+pub const MAX_FRAME_CEILING: u32 = 16 << 20;

@@ -1,0 +1,431 @@
+//! Frame bodies: one version byte, then the postcard encoding of the type.
+//!
+//! Postcard is not self-describing, so the rules of evolution are strict
+//! (`wire/PROTOCOL.md`, "Evolving the protocol"): enum variants are only
+//! appended, a struct is never edited in place, and a change of shape is a
+//! new variant or a new body version.
+
+use crate::error::{ErrorCode, WireError};
+use crate::frame::{put_frame, FrameKind};
+use bytes::BytesMut;
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+/// A type carried as the body of one frame kind.
+pub trait Body: Serialize + DeserializeOwned {
+    /// The frame kind this body travels in.
+    const KIND: FrameKind;
+    /// The body format version written by this build.
+    const VERSION: u8 = 1;
+
+    /// Encodes `[version][postcard]`.
+    fn encode(&self) -> Vec<u8> {
+        let out = vec![Self::VERSION];
+        // Serialising our own types into a Vec cannot fail: no maps with
+        // non-string keys, no sequences of unknown length.
+        match postcard::to_extend(self, out) {
+            Ok(v) => v,
+            Err(_) => vec![Self::VERSION],
+        }
+    }
+
+    /// Decodes a body, refusing unknown versions and trailing bytes.
+    fn decode(body: &[u8]) -> Result<Self, WireError> {
+        let kind = Self::KIND as u16;
+        let (&version, rest) = body.split_first().ok_or(WireError::EmptyBody(kind))?;
+        if version != Self::VERSION {
+            return Err(WireError::UnknownBodyVersion { kind, version });
+        }
+        let (value, left) = postcard::take_from_bytes::<Self>(rest).map_err(|e| {
+            WireError::BadBody {
+                kind,
+                reason: e.to_string(),
+            }
+        })?;
+        if !left.is_empty() {
+            return Err(WireError::TrailingBytes {
+                kind,
+                extra: left.len(),
+            });
+        }
+        Ok(value)
+    }
+
+    /// Appends a whole frame carrying this body to `out`.
+    fn write_frame(&self, correlation: u32, out: &mut BytesMut) {
+        put_frame(out, Self::KIND, correlation, &self.encode());
+    }
+}
+
+/// First frame of every connection, client → server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    /// Must be [`crate::MAGIC`].
+    pub magic: u32,
+    /// Lowest protocol version the client speaks.
+    pub min_version: u16,
+    /// Highest protocol version the client speaks.
+    pub max_version: u16,
+    /// Free-form client name and version, for logs (at most 64 bytes).
+    pub client: String,
+}
+
+/// The server's answer to a good `Hello`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Welcome {
+    /// The version chosen: the highest both sides speak.
+    pub version: u16,
+    /// Server name and version.
+    pub server: String,
+    /// Maximum frame body the server accepts.
+    pub max_frame: u32,
+    /// How often the client should send `Ping` when otherwise idle.
+    pub heartbeat_ms: u32,
+    /// After this long without any frame from the client, the server closes.
+    pub idle_timeout_ms: u32,
+}
+
+/// A typed error: the answer to a failed request (correlation set) or the
+/// reason a connection is being closed (correlation 0).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Stable error code.
+    pub code: ErrorCode,
+    /// Human-readable detail; never contains secrets.
+    pub message: String,
+}
+
+/// Cumulative acknowledgement: every push numbered `<= up_to` was processed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushAck {
+    /// Highest push sequence number processed.
+    pub up_to: u64,
+}
+
+/// Heartbeat request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ping {
+    /// Echoed in the `Pong`.
+    pub nonce: u64,
+}
+
+/// Heartbeat answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pong {
+    /// The nonce of the `Ping` answered.
+    pub nonce: u64,
+}
+
+/// The server is closing this connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoAway {
+    /// Why (e.g. `SESSION_REPLACED`, `SHUTTING_DOWN`, `IDLE_TIMEOUT`).
+    pub code: ErrorCode,
+    /// Human-readable detail.
+    pub message: String,
+}
+
+/// An account's service plan; it fixes the contact limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Plan {
+    /// 100,000 contacts.
+    Gold,
+    /// 25,000 contacts.
+    Silver,
+}
+
+/// An agent's presence as others see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Presence {
+    /// Working; may be given conversations automatically.
+    Online,
+    /// Away from the desk.
+    Away,
+    /// Busy; no automatic conversations.
+    Busy,
+    /// Not connected (or appearing offline).
+    Offline,
+}
+
+/// A request, client → server. Variants are only appended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Request {
+    /// Log in as `agent@account` with a password (slow by design; returns a session token).
+    Login {
+        /// Account number.
+        account: u64,
+        /// Agent number (1001 is the super admin).
+        agent: u32,
+        /// The agent's password.
+        password: String,
+        /// A hardware-token code, where the account's security level asks for one.
+        otp: Option<String>,
+    },
+    /// Log in again cheaply with a token from an earlier `Login`.
+    Resume {
+        /// Account number.
+        account: u64,
+        /// Agent number.
+        agent: u32,
+        /// The session token.
+        token: [u8; 16],
+    },
+    /// End the session and revoke its token.
+    Logout,
+    /// Set the logged-in agent's presence; pushed to the account's other agents.
+    SetPresence {
+        /// The new presence.
+        presence: Presence,
+    },
+    /// Add an agent to the logged-in agent's account (system settings permission).
+    AddAgent {
+        /// New agent number (1001..=9999).
+        agent: u32,
+        /// Display name.
+        nickname: String,
+        /// Role id; the default agent role when absent.
+        role: Option<u32>,
+    },
+    /// Set *another* agent's password; needs the super password and system settings.
+    SetAgentPassword {
+        /// The agent whose password changes.
+        agent: u32,
+        /// Its new password.
+        new_password: String,
+        /// The account's super password.
+        super_password: String,
+    },
+    /// Change one's own password, proving the old one.
+    ChangeOwnPassword {
+        /// Current password.
+        old_password: String,
+        /// New password.
+        new_password: String,
+    },
+    /// Change the account's super password (agent 1001 only).
+    ChangeSuperPassword {
+        /// Current super password.
+        old_super_password: String,
+        /// New super password.
+        new_super_password: String,
+    },
+    /// List the agents of the logged-in agent's account.
+    ListAgents,
+    /// Describe the current session.
+    WhoAmI,
+    /// Admin socket only: create an account with agent 1001.
+    AdminCreateAccount {
+        /// Account number.
+        account: u64,
+        /// Enterprise name.
+        name: String,
+        /// Plan.
+        plan: Plan,
+        /// End of the service period, unix seconds.
+        expires_at: i64,
+        /// Agent 1001's initial password.
+        password_1001: String,
+        /// The account's super password.
+        super_password: String,
+    },
+    /// Admin socket only: list accounts in number order, after a cursor.
+    AdminListAccounts {
+        /// Start after this account number.
+        after: Option<u64>,
+        /// At most this many (capped by the server).
+        limit: u32,
+    },
+    /// Admin socket only: one account's details.
+    AdminShowAccount {
+        /// Account number.
+        account: u64,
+    },
+    /// Admin socket only: add an agent to an account.
+    AdminAddAgent {
+        /// Account number.
+        account: u64,
+        /// New agent number.
+        agent: u32,
+        /// Display name.
+        nickname: String,
+        /// Role id; the default agent role when absent.
+        role: Option<u32>,
+    },
+    /// Admin socket only: set an agent's password (operator authority).
+    AdminSetAgentPassword {
+        /// Account number.
+        account: u64,
+        /// Agent number.
+        agent: u32,
+        /// New password.
+        new_password: String,
+    },
+    /// Admin socket only: list an account's agents.
+    AdminListAgents {
+        /// Account number.
+        account: u64,
+    },
+    /// Admin socket only: per-shard counters.
+    AdminStats,
+}
+
+/// Public description of an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountInfo {
+    /// Account number.
+    pub account: u64,
+    /// Enterprise name.
+    pub name: String,
+    /// Plan.
+    pub plan: Plan,
+    /// End of the service period, unix seconds.
+    pub expires_at: i64,
+    /// Creation time, unix seconds.
+    pub created_at: i64,
+    /// Number of agents.
+    pub agents: u32,
+}
+
+/// Public description of an agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentInfo {
+    /// Agent number.
+    pub agent: u32,
+    /// Display name.
+    pub nickname: String,
+    /// Role id.
+    pub role: u32,
+    /// Whether a password is set (an agent without one cannot log in).
+    pub has_password: bool,
+    /// Current presence.
+    pub presence: Presence,
+}
+
+/// The session a login produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// Account number.
+    pub account: u64,
+    /// Agent number.
+    pub agent: u32,
+    /// Display name.
+    pub nickname: String,
+    /// Role id.
+    pub role: u32,
+    /// Permission bits of the role (bit i = permission i+1 of the manual's 16).
+    pub permissions: u16,
+    /// Token for `Resume`; all zero where the answer does not disclose it.
+    pub token: [u8; 16],
+    /// When the token expires, unix seconds.
+    pub token_expires_at: i64,
+    /// The account's service period ends at this time, unix seconds.
+    pub account_expires_at: i64,
+}
+
+/// Counters of one shard (event-loop thread).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardStats {
+    /// Shard number.
+    pub shard: u16,
+    /// Open client connections.
+    pub connections: u64,
+    /// Logged-in sessions.
+    pub sessions: u64,
+    /// Accounts loaded in memory.
+    pub accounts: u64,
+    /// Frames received.
+    pub frames_in: u64,
+    /// Frames sent.
+    pub frames_out: u64,
+}
+
+/// A successful answer, server → client. Variants are only appended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Response {
+    /// Done; nothing to report.
+    Ok,
+    /// A login or resume succeeded.
+    LoggedIn(SessionInfo),
+    /// The current session (token zeroed).
+    Session(SessionInfo),
+    /// A list of agents.
+    Agents(Vec<AgentInfo>),
+    /// A page of accounts.
+    Accounts(Vec<AccountInfo>),
+    /// One account.
+    Account(AccountInfo),
+    /// Per-shard counters and uptime.
+    Stats {
+        /// Seconds since the daemon started.
+        uptime_s: u64,
+        /// One entry per shard.
+        shards: Vec<ShardStats>,
+    },
+}
+
+/// An event the server pushes, numbered per connection. Variants are only appended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Event {
+    /// Another agent of the account changed presence.
+    PresenceChanged {
+        /// Agent number.
+        agent: u32,
+        /// New presence.
+        presence: Presence,
+    },
+    /// A system reminder for the agent (e.g. the account expires soon).
+    Notice {
+        /// Reminder text.
+        text: String,
+    },
+}
+
+/// A numbered push.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Push {
+    /// Sequence number on this connection, from 1.
+    pub seq: u64,
+    /// The event.
+    pub event: Event,
+}
+
+macro_rules! body_kind {
+    ($($t:ty => $k:ident),* $(,)?) => { $(impl Body for $t { const KIND: FrameKind = FrameKind::$k; })* };
+}
+
+body_kind! {
+    Hello => Hello,
+    Welcome => Welcome,
+    Request => Request,
+    Response => Response,
+    ErrorBody => Error,
+    Push => Push,
+    PushAck => PushAck,
+    Ping => Ping,
+    Pong => Pong,
+    GoAway => GoAway,
+}
+
+impl Request {
+    /// A short stable name for logs and the authorisation table.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Request::Login { .. } => "Login",
+            Request::Resume { .. } => "Resume",
+            Request::Logout => "Logout",
+            Request::SetPresence { .. } => "SetPresence",
+            Request::AddAgent { .. } => "AddAgent",
+            Request::SetAgentPassword { .. } => "SetAgentPassword",
+            Request::ChangeOwnPassword { .. } => "ChangeOwnPassword",
+            Request::ChangeSuperPassword { .. } => "ChangeSuperPassword",
+            Request::ListAgents => "ListAgents",
+            Request::WhoAmI => "WhoAmI",
+            Request::AdminCreateAccount { .. } => "AdminCreateAccount",
+            Request::AdminListAccounts { .. } => "AdminListAccounts",
+            Request::AdminShowAccount { .. } => "AdminShowAccount",
+            Request::AdminAddAgent { .. } => "AdminAddAgent",
+            Request::AdminSetAgentPassword { .. } => "AdminSetAgentPassword",
+            Request::AdminListAgents { .. } => "AdminListAgents",
+            Request::AdminStats => "AdminStats",
+        }
+    }
+}
