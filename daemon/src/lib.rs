@@ -1,1 +1,26 @@
-//! placeholder
+//! kefud as a library: the daemon's pieces, so tests and benches can embed it.
+//!
+//! Map (see README.md for the whole workspace):
+//! - [`server`]: start/stop; binds listeners, spawns shards and workers.
+//! - [`shard`]: one mio event loop per thread; connections and owned accounts.
+//! - [`conn`]: one connection's socket, phase and buffers.
+//! - [`accounts`]: the in-memory picture of owned accounts; shard ownership.
+//! - [`auth`]: the one authorisation check.
+//! - [`worker`]: the password-hashing pool.
+//! - [`store`]: the storage interface, RocksDB behind it, key layout.
+//! - [`password`], [`session_token`]: credentials.
+//! - [`config`], [`tls`], [`stats`], [`log`]: plumbing.
+
+pub mod accounts;
+pub mod auth;
+pub mod config;
+pub mod conn;
+pub mod log;
+pub mod password;
+pub mod server;
+pub mod session_token;
+pub mod shard;
+pub mod stats;
+pub mod store;
+pub mod tls;
+pub mod worker;

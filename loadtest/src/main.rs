@@ -1,1 +1,74 @@
-fn main(){}
+//! `kefu-load`: the capacity planner's load harness for a kefud on this machine.
+//!
+//! Glue only: parse flags, raise the file-descriptor limit, check the plan,
+//! run the scenario, print the report. Exit status: 0 when every connection
+//! did what it should, 1 when any failed or the run timed out (the report
+//! says which and why), 2 when the run could not be set up.
+//!
+//! Code map:
+//! - `cli`: flags, and the validated plan (loopback only, limits checked).
+//! - `scenarios`: one module per scenario; `logins` is the first.
+//! - `driver`: the mio event loop over many sans-IO `ClientConnection`s.
+//! - `population`: which accounts and agents, and who each connection is.
+//! - `sources`: 127.0.0.x source addresses and the port budget.
+//! - `provision`, `admin`: creating accounts and agents over the admin socket.
+//! - `memory`: the daemon's resident memory from /proc.
+//! - `report`: percentiles, failure counts, the text and JSON reports.
+//! - `sys`: the few libc calls (the only `unsafe`).
+//!
+//! **Boundary**: the tool talks to the daemon only through `kefu-wire`, and
+//! only over loopback.
+
+mod admin;
+mod cli;
+mod driver;
+mod memory;
+mod population;
+mod provision;
+mod report;
+mod scenarios;
+mod sources;
+mod sys;
+
+use anyhow::Context;
+use clap::Parser;
+use std::io::Write;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match run(cli) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("kefu-load: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs the chosen scenario; `Ok(ok)` once a report was produced.
+fn run(cli: cli::Cli) -> anyhow::Result<bool> {
+    let fd_limit = sys::raise_nofile_limit().context("raising RLIMIT_NOFILE")?;
+    match cli.command {
+        cli::Command::Logins(args) => {
+            let plan = cli::LoginsPlan::new(args, fd_limit)?;
+            let report = scenarios::logins::run(&plan)?;
+            if let Some(path) = &plan.json {
+                std::fs::write(path, report.to_json() + "\n")
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            print(&report.to_string())?;
+            Ok(report.ok)
+        }
+    }
+}
+
+/// Prints to stdout; a closed pipe (`| head`) is not an error.
+fn print(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}

@@ -1,1 +1,71 @@
-fn main(){}
+//! `kefuctl`: administration of a Kefu appliance. This file is glue: parse, dispatch, report.
+//!
+//! Exit codes: 0 success (a closed stdout pipe counts as success), 1 a
+//! failure reported by the daemon or a check, 2 a usage error (clap's).
+
+mod account;
+mod admin;
+mod agent;
+mod cli;
+mod date;
+mod diagnose;
+mod output;
+mod secrets;
+mod stats;
+
+use clap::Parser;
+use cli::{Cli, Command};
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut out = Stdout {
+        inner: io::stdout().lock(),
+        broken_pipe: false,
+    };
+    let result = match &cli.command {
+        Command::Account(cmd) => account::run(&cli.admin_socket, cmd, &mut out),
+        Command::Agent(cmd) => agent::run(&cli.admin_socket, cmd, &mut out),
+        Command::Stats(args) => stats::run(&cli.admin_socket, args, &mut out),
+        Command::Diagnose(args) => diagnose::run(args, &mut out),
+    }
+    .and_then(|()| out.flush().map_err(Into::into));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // Whoever read our output has seen enough (`kefuctl account list | head`).
+        Err(_) if out.broken_pipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kefuctl: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Standard output, remembering whether its reader went away; a broken pipe
+/// elsewhere (the admin socket) stays an error.
+struct Stdout {
+    inner: io::StdoutLock<'static>,
+    broken_pipe: bool,
+}
+
+impl Stdout {
+    fn note<T>(&mut self, r: io::Result<T>) -> io::Result<T> {
+        if let Err(e) = &r {
+            self.broken_pipe |= e.kind() == io::ErrorKind::BrokenPipe;
+        }
+        r
+    }
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let r = self.inner.write(buf);
+        self.note(r)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let r = self.inner.flush();
+        self.note(r)
+    }
+}

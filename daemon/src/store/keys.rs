@@ -249,8 +249,16 @@ mod tests {
         let bytes = [7u8; 16];
         for len in 0..bytes.len() {
             let key = &bytes[..len];
-            assert_eq!(parse_account(key).is_some(), len == ACCOUNT_KEY_LEN, "len {len}");
-            assert_eq!(parse_agent(key).is_some(), len == ACCOUNT_ITEM_KEY_LEN, "len {len}");
+            assert_eq!(
+                parse_account(key).is_some(),
+                len == ACCOUNT_KEY_LEN,
+                "len {len}"
+            );
+            assert_eq!(
+                parse_agent(key).is_some(),
+                len == ACCOUNT_ITEM_KEY_LEN,
+                "len {len}"
+            );
         }
     }
 

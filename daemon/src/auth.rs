@@ -1,0 +1,138 @@
+//! The one authorisation check every request passes through.
+//!
+//! [`required_access`] is the table: an exhaustive `match`, so a new request
+//! variant does not compile until someone decides who may send it.
+
+use crate::store::records::{Permission, PermissionSet};
+use kefu_wire::{ErrorCode, Request};
+
+/// Who is asking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Principal {
+    /// A connection on the local admin socket: the operator (root).
+    Operator,
+    /// A connection that has not logged in.
+    Anonymous,
+    /// A logged-in agent; permissions are read from its role at request time,
+    /// so a role change applies to the very next request.
+    Agent {
+        /// Account number.
+        account: u64,
+        /// Agent number.
+        agent: u32,
+        /// The role's permissions now.
+        permissions: PermissionSet,
+    },
+}
+
+/// What a request needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone who completed the handshake (login itself).
+    Anyone,
+    /// Any logged-in agent.
+    Session,
+    /// A logged-in agent whose role has this permission.
+    Permission(Permission),
+    /// Agent 1001 of the account only.
+    SuperAdmin,
+    /// The local admin socket only.
+    Operator,
+}
+
+/// The authorisation table.
+pub fn required_access(request: &Request) -> Access {
+    match request {
+        Request::Login { .. } | Request::Resume { .. } => Access::Anyone,
+        Request::Logout
+        | Request::SetPresence { .. }
+        | Request::ChangeOwnPassword { .. }
+        | Request::ListAgents
+        | Request::WhoAmI => Access::Session,
+        Request::AddAgent { .. } | Request::SetAgentPassword { .. } => {
+            Access::Permission(Permission::SystemSettings)
+        }
+        Request::ChangeSuperPassword { .. } => Access::SuperAdmin,
+        Request::AdminCreateAccount { .. }
+        | Request::AdminListAccounts { .. }
+        | Request::AdminShowAccount { .. }
+        | Request::AdminAddAgent { .. }
+        | Request::AdminSetAgentPassword { .. }
+        | Request::AdminListAgents { .. }
+        | Request::AdminStats => Access::Operator,
+    }
+}
+
+/// The super admin agent number.
+pub const SUPER_ADMIN_AGENT: u32 = 1001;
+
+/// Allows or refuses `request` for `who`, with the error code to answer.
+pub fn authorize(who: Principal, request: &Request) -> Result<(), ErrorCode> {
+    let need = required_access(request);
+    match (who, need) {
+        // The operator administers; it does not log in as an agent on the admin socket.
+        (Principal::Operator, Access::Operator) => Ok(()),
+        (Principal::Operator, _) => Err(ErrorCode::NOT_LOGGED_IN),
+        (_, Access::Operator) => Err(ErrorCode::ADMIN_ONLY),
+        (Principal::Anonymous, Access::Anyone) => Ok(()),
+        (Principal::Anonymous, _) => Err(ErrorCode::NOT_LOGGED_IN),
+        (Principal::Agent { .. }, Access::Anyone) => Err(ErrorCode::ALREADY_LOGGED_IN),
+        (Principal::Agent { .. }, Access::Session) => Ok(()),
+        (Principal::Agent { permissions, .. }, Access::Permission(p)) => {
+            if permissions.contains(p) {
+                Ok(())
+            } else {
+                Err(ErrorCode::PERMISSION_DENIED)
+            }
+        }
+        (Principal::Agent { agent, .. }, Access::SuperAdmin) => {
+            if agent == SUPER_ADMIN_AGENT {
+                Ok(())
+            } else {
+                Err(ErrorCode::PERMISSION_DENIED)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_decisions() {
+        let agent = |perms: PermissionSet, agent| Principal::Agent {
+            account: 1,
+            agent,
+            permissions: perms,
+        };
+        let add = Request::AddAgent {
+            agent: 1002,
+            nickname: "x".into(),
+            role: None,
+        };
+        assert_eq!(authorize(Principal::Anonymous, &add), Err(ErrorCode::NOT_LOGGED_IN));
+        assert_eq!(
+            authorize(agent(PermissionSet::empty(), 1002), &add),
+            Err(ErrorCode::PERMISSION_DENIED)
+        );
+        assert_eq!(
+            authorize(agent(PermissionSet::empty().with(Permission::SystemSettings), 1002), &add),
+            Ok(())
+        );
+        assert_eq!(
+            authorize(agent(PermissionSet::all(), 1001), &Request::AdminStats),
+            Err(ErrorCode::ADMIN_ONLY)
+        );
+        assert_eq!(authorize(Principal::Operator, &Request::AdminStats), Ok(()));
+        let sup = Request::ChangeSuperPassword {
+            old_super_password: String::new(),
+            new_super_password: String::new(),
+        };
+        assert_eq!(
+            authorize(agent(PermissionSet::all(), 1002), &sup),
+            Err(ErrorCode::PERMISSION_DENIED)
+        );
+        assert_eq!(authorize(agent(PermissionSet::empty(), 1001), &sup), Ok(()));
+    }
+}

@@ -1,0 +1,358 @@
+//! Daemon configuration: the TOML file, the defaults, and the checks.
+//!
+//! Flags given to `kefud` override the file (see `main.rs`). Everything is
+//! validated once, up front, so a bad value is reported at start (or by
+//! `--check-config`) rather than discovered under load.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The iteration count below which password hashing counts as weak (OWASP 2023).
+pub const MIN_PRODUCTION_PBKDF2_ITERATIONS: u32 = 600_000;
+
+/// When an acknowledgement may be sent relative to the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DurabilityMode {
+    /// Written to RocksDB's WAL before the ack (survives a process crash).
+    Wal,
+    /// WAL synced to disk before the ack (survives a power cut).
+    Fsync,
+}
+
+/// The whole configuration, as the daemon uses it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where RocksDB and the default admin socket live; created if missing.
+    pub data_dir: PathBuf,
+    /// Plain-TCP client listener (meant for loopback and testing).
+    pub listen: Option<SocketAddr>,
+    /// TLS client listener.
+    pub tls_listen: Option<SocketAddr>,
+    /// PEM certificate chain for the TLS listener.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for the TLS listener.
+    pub tls_key: Option<PathBuf>,
+    /// Local admin socket (mode 0600); `kefuctl` talks to it.
+    pub admin_socket: Option<PathBuf>,
+    /// Number of shard threads; 0 means one per core.
+    pub shards: usize,
+    /// Where to write the pid, if anywhere.
+    pub pid_file: Option<PathBuf>,
+    /// Storage settings.
+    pub storage: StorageConfig,
+    /// Limits on what peers may make us hold.
+    pub limits: LimitsConfig,
+    /// Heartbeat and idle timeouts.
+    pub timeouts: TimeoutsConfig,
+    /// Password hashing and sessions.
+    pub security: SecurityConfig,
+}
+
+/// `[storage]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// `wal` (default) or `fsync`.
+    pub durability: DurabilityMode,
+    /// RocksDB's open-file budget; sockets need the rest of the process limit.
+    pub max_open_files: i32,
+    /// Block cache size in MiB.
+    pub block_cache_mb: usize,
+}
+
+/// `[limits]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Largest frame body accepted, bytes.
+    pub max_frame_bytes: u32,
+    /// Connections beyond this are refused with OVERLOADED.
+    pub max_connections: usize,
+    /// A peer whose unsent output exceeds this is dropped as a slow consumer.
+    pub max_pending_output_bytes: usize,
+}
+
+/// `[timeouts]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimeoutsConfig {
+    /// How often clients are asked to ping, seconds.
+    pub heartbeat_secs: u32,
+    /// A peer silent for this long is dropped, seconds.
+    pub idle_timeout_secs: u32,
+    /// A connection that has not sent `Hello` by then is dropped, seconds.
+    pub handshake_timeout_secs: u32,
+}
+
+/// `[security]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityConfig {
+    /// PBKDF2-HMAC-SHA256 iterations for new password hashes.
+    pub pbkdf2_iterations: u32,
+    /// Permit fewer iterations than OWASP's minimum: for tests only.
+    pub allow_weak_password_hashing: bool,
+    /// Lifetime of a session token, hours.
+    pub session_ttl_hours: u32,
+    /// Threads hashing passwords (0 = one per core).
+    pub hash_workers: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("/var/lib/kefu"),
+            listen: None,
+            tls_listen: None,
+            tls_cert: None,
+            tls_key: None,
+            admin_socket: None,
+            shards: 0,
+            pid_file: None,
+            storage: StorageConfig::default(),
+            limits: LimitsConfig::default(),
+            timeouts: TimeoutsConfig::default(),
+            security: SecurityConfig::default(),
+        }
+    }
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            durability: DurabilityMode::Wal,
+            max_open_files: 512,
+            block_cache_mb: 256,
+        }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_frame_bytes: kefu_wire::DEFAULT_MAX_FRAME,
+            max_connections: 100_000,
+            max_pending_output_bytes: 4 << 20,
+        }
+    }
+}
+
+impl Default for TimeoutsConfig {
+    fn default() -> Self {
+        TimeoutsConfig {
+            heartbeat_secs: 30,
+            idle_timeout_secs: 90,
+            handshake_timeout_secs: 10,
+        }
+    }
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        SecurityConfig {
+            pbkdf2_iterations: MIN_PRODUCTION_PBKDF2_ITERATIONS,
+            allow_weak_password_hashing: false,
+            session_ttl_hours: 24 * 30,
+            hash_workers: 0,
+        }
+    }
+}
+
+/// A configuration that cannot be used, and why.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this schema.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's explanation (with line and column).
+        message: String,
+    },
+    /// A value is out of range or settings contradict each other.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Reads and parses a TOML file (unknown keys are errors, so typos show).
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::from_toml(&text).map_err(|message| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+
+    /// Parses TOML text.
+    pub fn from_toml(text: &str) -> Result<Config, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// A configuration for tests: a temporary data directory, loopback on an
+    /// ephemeral port, an admin socket inside the data directory, two shards
+    /// and cheap password hashing.
+    pub fn for_tests(data_dir: &Path) -> Config {
+        Config {
+            data_dir: data_dir.to_path_buf(),
+            listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            admin_socket: Some(data_dir.join("admin.sock")),
+            shards: 2,
+            security: SecurityConfig {
+                pbkdf2_iterations: 1_000,
+                allow_weak_password_hashing: true,
+                hash_workers: 2,
+                ..SecurityConfig::default()
+            },
+            ..Config::default()
+        }
+    }
+
+    /// Checks ranges and consistency; returns the problems, all at once.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut problems = Vec::new();
+        if self.listen.is_none() && self.tls_listen.is_none() && self.admin_socket.is_none() {
+            problems.push("nothing to listen on: set listen, tls_listen or admin_socket".into());
+        }
+        if self.tls_listen.is_some() && (self.tls_cert.is_none() || self.tls_key.is_none()) {
+            problems.push("tls_listen needs tls_cert and tls_key".into());
+        }
+        if self.shards > 256 {
+            problems.push(format!("shards = {} (at most 256)", self.shards));
+        }
+        let l = &self.limits;
+        if !(1024..=kefu_wire::MAX_FRAME_CEILING).contains(&l.max_frame_bytes) {
+            problems.push(format!(
+                "limits.max_frame_bytes = {} (1024..={})",
+                l.max_frame_bytes,
+                kefu_wire::MAX_FRAME_CEILING
+            ));
+        }
+        if l.max_pending_output_bytes < l.max_frame_bytes as usize * 2 {
+            problems.push("limits.max_pending_output_bytes must be at least twice max_frame_bytes".into());
+        }
+        if l.max_connections == 0 {
+            problems.push("limits.max_connections must be positive".into());
+        }
+        let t = &self.timeouts;
+        if t.heartbeat_secs == 0 || t.idle_timeout_secs <= t.heartbeat_secs {
+            problems.push("timeouts: idle_timeout_secs must exceed heartbeat_secs > 0".into());
+        }
+        if t.handshake_timeout_secs == 0 {
+            problems.push("timeouts.handshake_timeout_secs must be positive".into());
+        }
+        let s = &self.security;
+        if s.pbkdf2_iterations < MIN_PRODUCTION_PBKDF2_ITERATIONS && !s.allow_weak_password_hashing
+        {
+            problems.push(format!(
+                "security.pbkdf2_iterations = {} is below OWASP's {}; raise it (allow_weak_password_hashing exists for tests only)",
+                s.pbkdf2_iterations, MIN_PRODUCTION_PBKDF2_ITERATIONS
+            ));
+        }
+        if s.pbkdf2_iterations == 0 {
+            problems.push("security.pbkdf2_iterations must be positive".into());
+        }
+        if s.session_ttl_hours == 0 {
+            problems.push("security.session_ttl_hours must be positive".into());
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid(problems.join("; ")))
+        }
+    }
+
+    /// The number of shard threads to run.
+    pub fn shard_count(&self) -> usize {
+        match self.shards {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+
+    /// The number of password-hashing threads to run.
+    pub fn hash_worker_count(&self) -> usize {
+        match self.security.hash_workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+
+    /// The settings a running daemon can take over on SIGHUP.
+    pub fn runtime(&self) -> RuntimeSettings {
+        RuntimeSettings {
+            max_frame: self.limits.max_frame_bytes,
+            max_connections: self.limits.max_connections,
+            max_pending_output: self.limits.max_pending_output_bytes,
+            heartbeat: Duration::from_secs(self.timeouts.heartbeat_secs.into()),
+            idle_timeout: Duration::from_secs(self.timeouts.idle_timeout_secs.into()),
+            handshake_timeout: Duration::from_secs(self.timeouts.handshake_timeout_secs.into()),
+            pbkdf2_iterations: self.security.pbkdf2_iterations,
+            session_ttl_secs: i64::from(self.security.session_ttl_hours) * 3600,
+        }
+    }
+}
+
+/// What SIGHUP can change without a restart (the rest needs one).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuntimeSettings {
+    /// Largest frame body accepted.
+    pub max_frame: u32,
+    /// Connection cap for the whole daemon (each shard takes its share).
+    pub max_connections: usize,
+    /// Slow-consumer threshold.
+    pub max_pending_output: usize,
+    /// Client heartbeat interval announced in `Welcome`.
+    pub heartbeat: Duration,
+    /// Idle timeout.
+    pub idle_timeout: Duration,
+    /// Handshake timeout.
+    pub handshake_timeout: Duration,
+    /// Iterations for new password hashes.
+    pub pbkdf2_iterations: u32,
+    /// Session token lifetime.
+    pub session_ttl_secs: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_default_config_parses_and_validates() {
+        let text = include_str!("../kefud.toml");
+        let config = Config::from_toml(text).expect("parses");
+        config.validate().expect("valid");
+    }
+
+    #[test]
+    fn weak_hashing_refused_without_the_test_flag() {
+        let mut c = Config::for_tests(Path::new("/tmp/x"));
+        c.security.allow_weak_password_hashing = false;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("pbkdf2_iterations"), "{e}");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_reported() {
+        assert!(Config::from_toml("lisen = \"127.0.0.1:1\"").is_err());
+        assert!(Config::from_toml("[storage]\ndurability = \"sometimes\"").is_err());
+        let c = Config::from_toml("tls_listen = \"0.0.0.0:7443\"").unwrap();
+        assert!(c.validate().unwrap_err().to_string().contains("tls_cert"));
+    }
+}

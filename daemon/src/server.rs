@@ -1,0 +1,313 @@
+//! Starting and stopping the daemon: store, worker pool, listeners, shards.
+//!
+//! This is what `kefud`'s `main` calls, and what tests embed: [`start`]
+//! returns once every listener is bound, with the real addresses (port 0 in
+//! the config becomes the port the kernel chose).
+
+use crate::config::{Config, DurabilityMode, RuntimeSettings};
+use crate::log;
+use crate::shard::{Listeners, Shard, ShardLink, ShardMsg, Shared};
+use crate::stats::ShardCounters;
+use crate::store::rocks::{open_rocks, RocksOptions};
+use crate::store::{Durability, KvStore};
+use crate::worker::WorkerPool;
+use mio::{Poll, Waker};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::channel;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+/// Token the waker is registered with (see `shard`).
+const WAKER_TOKEN: mio::Token = mio::Token(0);
+/// Listen backlog; the kernel caps it at somaxconn (4096 here).
+const BACKLOG: i32 = 4096;
+
+/// Why the daemon could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The data directory or store could not be opened.
+    #[error("storage: {0}")]
+    Store(#[from] crate::store::StoreError),
+    /// TLS certificate or key problem.
+    #[error("tls: {0}")]
+    Tls(#[from] crate::tls::TlsError),
+    /// Binding a listener or spawning a thread failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+fn io_err(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> StartError {
+    let what = what.into();
+    move |source| StartError::Io { what, source }
+}
+
+/// A running daemon.
+pub struct ServerHandle {
+    links: Vec<ShardLink>,
+    threads: Vec<JoinHandle<()>>,
+    workers: Option<WorkerPool>,
+    counters: Vec<Arc<ShardCounters>>,
+    tcp_addr: Option<SocketAddr>,
+    tls_addr: Option<SocketAddr>,
+    admin_socket: Option<PathBuf>,
+    pid_file: Option<PathBuf>,
+}
+
+impl ServerHandle {
+    /// The plain-TCP address actually bound.
+    pub fn tcp_addr(&self) -> Option<SocketAddr> {
+        self.tcp_addr
+    }
+
+    /// The TLS address actually bound.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls_addr
+    }
+
+    /// The admin socket's path.
+    pub fn admin_socket(&self) -> Option<PathBuf> {
+        self.admin_socket.clone()
+    }
+
+    /// Number of shards.
+    pub fn shards(&self) -> usize {
+        self.links.len()
+    }
+
+    /// The counters of shard `i` (for tests and diagnostics).
+    pub fn counters(&self, i: usize) -> Option<&ShardCounters> {
+        self.counters.get(i).map(Arc::as_ref)
+    }
+
+    /// Applies new runtime settings (and a new TLS certificate) to every shard.
+    pub fn reload(&self, settings: RuntimeSettings, tls: Option<Arc<rustls::ServerConfig>>) {
+        let settings = Arc::new(settings);
+        for link in &self.links {
+            link.send(ShardMsg::Reload(Arc::clone(&settings), tls.clone()));
+        }
+    }
+
+    /// Graceful stop: shards stop accepting, say goodbye, flush and exit;
+    /// then the worker pool stops and the store is closed.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        for link in &self.links {
+            link.send(ShardMsg::Shutdown);
+        }
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        if let Some(w) = self.workers.take() {
+            w.shutdown();
+        }
+        if let Some(p) = self.admin_socket.take() {
+            let _ = std::fs::remove_file(p);
+        }
+        if let Some(p) = self.pid_file.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Opens the store, binds every listener and starts the shards.
+pub fn start(config: Config) -> Result<ServerHandle, StartError> {
+    config.validate()?;
+    raise_fd_limit();
+    let tls_config = match (&config.tls_listen, &config.tls_cert, &config.tls_key) {
+        (Some(_), Some(cert), Some(key)) => Some(crate::tls::server_config(cert, key)?),
+        _ => None,
+    };
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(io_err(format!("creating {}", config.data_dir.display())))?;
+    let store: Arc<dyn KvStore> = Arc::new(open_rocks(
+        &config.data_dir.join("db"),
+        &RocksOptions {
+            max_open_files: config.storage.max_open_files,
+            block_cache_bytes: config.storage.block_cache_mb << 20,
+            ..RocksOptions::default()
+        },
+    )?);
+
+    let n = config.shard_count();
+    let workers = WorkerPool::start(config.hash_worker_count()).map_err(io_err("starting workers"))?;
+    let mut polls = Vec::with_capacity(n);
+    let mut links = Vec::with_capacity(n);
+    let mut inboxes = Vec::with_capacity(n);
+    for i in 0..n {
+        let poll = Poll::new().map_err(io_err("creating poll"))?;
+        let waker = Waker::new(poll.registry(), WAKER_TOKEN).map_err(io_err(format!("waker {i}")))?;
+        let (tx, rx) = channel();
+        links.push(ShardLink {
+            tx,
+            waker: Arc::new(waker),
+        });
+        inboxes.push(rx);
+        polls.push(poll);
+    }
+
+    // Every shard gets its own listening socket in one SO_REUSEPORT group:
+    // the kernel spreads new connections over the shards, with no acceptor thread.
+    let (tcp, tcp_addr) = bind_group(config.listen, n, "listen")?;
+    let (tls, tls_addr) = bind_group(config.tls_listen, n, "tls_listen")?;
+    let admin = match &config.admin_socket {
+        Some(path) => Some(bind_admin(path)?),
+        None => None,
+    };
+
+    let counters: Vec<_> = (0..n).map(|_| Arc::new(ShardCounters::default())).collect();
+    let shared = Arc::new(Shared {
+        links: links.clone(),
+        counters: counters.clone(),
+        store,
+        workers: workers.submitter(),
+        started: Instant::now(),
+        durability: match config.storage.durability {
+            DurabilityMode::Wal => Durability::Wal,
+            DurabilityMode::Fsync => Durability::Fsync,
+        },
+    });
+    let settings = Arc::new(config.runtime());
+    let mut tcp = tcp.into_iter();
+    let mut tls = tls.into_iter();
+    let mut admin = admin;
+    let mut threads = Vec::with_capacity(n);
+    for (i, (poll, inbox)) in polls.into_iter().zip(inboxes).enumerate() {
+        let listeners = Listeners {
+            tcp: tcp.next(),
+            tls: tls.next(),
+            admin: if i == 0 { admin.take() } else { None },
+        };
+        let shard = Shard::new(
+            i,
+            poll,
+            Arc::clone(&shared),
+            inbox,
+            listeners,
+            tls_config.clone(),
+            Arc::clone(&settings),
+        )
+        .map_err(io_err(format!("registering listeners of shard {i}")))?;
+        threads.push(
+            std::thread::Builder::new()
+                .name(format!("kefu-shard-{i}"))
+                .spawn(move || shard.run())
+                .map_err(io_err("spawning shard"))?,
+        );
+    }
+    if let Some(p) = &config.pid_file {
+        std::fs::write(p, format!("{}\n", std::process::id()))
+            .map_err(io_err(format!("writing pid file {}", p.display())))?;
+    }
+    log::info(
+        0,
+        format_args!(
+            "started: {n} shards, data {}, durability {:?}",
+            config.data_dir.display(),
+            config.storage.durability
+        ),
+    );
+    Ok(ServerHandle {
+        links,
+        threads,
+        workers: Some(workers),
+        counters,
+        tcp_addr,
+        tls_addr,
+        admin_socket: config.admin_socket.clone(),
+        pid_file: config.pid_file.clone(),
+    })
+}
+
+/// Binds `n` listeners to one address with SO_REUSEPORT. With port 0, the
+/// first bind picks the port and the others join it.
+fn bind_group(
+    addr: Option<SocketAddr>,
+    n: usize,
+    what: &str,
+) -> Result<(Vec<mio::net::TcpListener>, Option<SocketAddr>), StartError> {
+    let Some(mut addr) = addr else {
+        return Ok((Vec::new(), None));
+    };
+    let mut listeners = Vec::with_capacity(n);
+    for _ in 0..n {
+        let socket = socket2::Socket::new(
+            socket2::Domain::for_address(addr),
+            socket2::Type::STREAM,
+            Some(socket2::Protocol::TCP),
+        )
+        .map_err(io_err(format!("{what} socket")))?;
+        socket.set_reuse_address(true).map_err(io_err(what))?;
+        socket.set_reuse_port(true).map_err(io_err(what))?;
+        socket.set_nonblocking(true).map_err(io_err(what))?;
+        socket
+            .bind(&addr.into())
+            .map_err(io_err(format!("{what}: binding {addr}")))?;
+        socket.listen(BACKLOG).map_err(io_err(what))?;
+        let std_listener: std::net::TcpListener = socket.into();
+        if addr.port() == 0 {
+            addr = std_listener.local_addr().map_err(io_err(what))?;
+        }
+        listeners.push(mio::net::TcpListener::from_std(std_listener));
+    }
+    Ok((listeners, Some(addr)))
+}
+
+/// Binds the admin socket with mode 0600, replacing a stale socket file.
+fn bind_admin(path: &Path) -> Result<mio::net::UnixListener, StartError> {
+    use std::os::unix::fs::PermissionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io_err(format!("creating {}", dir.display())))?;
+    }
+    if path.exists() {
+        // A live daemon answers; a stale file from a crash does not.
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            return Err(StartError::Io {
+                what: format!("admin socket {}", path.display()),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::AddrInUse,
+                    "another kefud is listening there",
+                ),
+            });
+        }
+        let _ = std::fs::remove_file(path);
+    }
+    let listener = mio::net::UnixListener::bind(path)
+        .map_err(io_err(format!("binding admin socket {}", path.display())))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .map_err(io_err("chmod admin socket"))?;
+    Ok(listener)
+}
+
+/// Raises the soft open-file limit to the hard limit: every connection is a descriptor.
+fn raise_fd_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}

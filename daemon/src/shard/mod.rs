@@ -1,0 +1,505 @@
+//! A shard: one thread, one `mio::Poll`, the connections it holds and the
+//! accounts it owns.
+//!
+//! One turn of the loop (`Shard::turn`):
+//! 1. poll for readiness (at most one second, so timers run);
+//! 2. read every readable connection until `WouldBlock` (capped per turn) and
+//!    handle each frame: requests run the domain logic, which appends records
+//!    to the turn's [`Batch`] and answers to the turn's outbox;
+//! 3. drain the inbox (messages from other shards and the worker pool);
+//! 4. commit the batch once (group commit) — only then are the answers
+//!    released, so an acknowledged change is on disk;
+//! 5. flush output to the sockets; sweep idle connections once a second.
+//!
+//! Invariant: nothing here blocks, sleeps or takes a lock on the hot path;
+//! password hashing goes to the worker pool and comes back as a message.
+
+mod io;
+mod requests;
+
+use crate::accounts::{AccountState, OnlineAgent};
+use crate::config::RuntimeSettings;
+use crate::conn::{Connection, Phase};
+use crate::log;
+use crate::stats::ShardCounters;
+use crate::store::{Batch, Durability, KvStore};
+use crate::worker::{JobSubmitter, OutcomeSink, PasswordOutcome};
+use kefu_wire::{ErrorBody, Request, Response};
+use mio::net::{TcpListener, UnixListener};
+use mio::{Events, Poll, Token, Waker};
+use std::collections::HashMap;
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub(crate) use requests::PendingOp;
+
+/// Token of the shard's waker.
+const WAKER: Token = Token(0);
+/// Token of the plain-TCP listener.
+const TCP_LISTENER: Token = Token(1);
+/// Token of the TLS listener.
+const TLS_LISTENER: Token = Token(2);
+/// Token of the admin socket listener.
+const ADMIN_LISTENER: Token = Token(3);
+/// Connection tokens start here (token = slab index + FIRST_CONN).
+const FIRST_CONN: usize = 16;
+
+/// Bytes read from one connection per turn before others get their go.
+const READ_BUDGET_PER_TURN: usize = 1 << 20;
+/// Size of the shared read buffer.
+const SCRATCH_BYTES: usize = 64 * 1024;
+/// A turn longer than this is logged: something blocked the loop.
+const TURN_BUDGET: Duration = Duration::from_millis(100);
+
+/// Where an answer goes: a connection of some shard, a request on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplyTo {
+    /// Shard holding the connection.
+    pub shard: usize,
+    /// Slab index on that shard.
+    pub conn: usize,
+    /// Slot generation, to drop answers to a connection that has gone.
+    pub generation: u32,
+    /// Correlation id of the request.
+    pub correlation: u32,
+}
+
+/// A message to a shard from another thread.
+pub enum ShardMsg {
+    /// Take over a connection (it logged in to an account this shard owns).
+    Adopt(Box<Connection>),
+    /// Handle a request for an account this shard owns on behalf of another shard's connection.
+    Forward {
+        /// Where to send the answer.
+        reply: ReplyTo,
+        /// The request, already authorised by the sending shard.
+        request: Request,
+        /// Whether it came from the admin socket.
+        operator: bool,
+    },
+    /// The answer to a forwarded request.
+    Answer {
+        /// The connection and correlation it is for.
+        reply: ReplyTo,
+        /// The answer.
+        result: Result<Response, ErrorBody>,
+    },
+    /// A password job finished.
+    Password(PasswordOutcome),
+    /// New runtime settings (SIGHUP).
+    Reload(Arc<RuntimeSettings>, Option<Arc<rustls::ServerConfig>>),
+    /// Stop: say goodbye to every connection, flush, exit.
+    Shutdown,
+}
+
+/// How to reach a shard from another thread.
+#[derive(Clone)]
+pub struct ShardLink {
+    /// Its inbox.
+    pub tx: Sender<ShardMsg>,
+    /// Its waker.
+    pub waker: Arc<Waker>,
+}
+
+impl ShardLink {
+    /// Sends a message and wakes the shard; false if it has stopped.
+    pub fn send(&self, msg: ShardMsg) -> bool {
+        self.tx.send(msg).is_ok() && self.waker.wake().is_ok()
+    }
+}
+
+impl OutcomeSink for ShardLink {
+    fn deliver(&self, outcome: PasswordOutcome) {
+        self.send(ShardMsg::Password(outcome));
+    }
+}
+
+/// What every shard shares (read-only or atomic).
+pub struct Shared {
+    /// Links to every shard, by index.
+    pub links: Vec<ShardLink>,
+    /// Counters of every shard, by index.
+    pub counters: Vec<Arc<ShardCounters>>,
+    /// The store.
+    pub store: Arc<dyn KvStore>,
+    /// The password-hashing pool.
+    pub workers: JobSubmitter,
+    /// When the daemon started.
+    pub started: Instant,
+    /// When acknowledgements may be released.
+    pub durability: Durability,
+}
+
+/// The listeners a shard accepts on.
+#[derive(Default)]
+pub struct Listeners {
+    /// Plain TCP (SO_REUSEPORT group shared with the other shards).
+    pub tcp: Option<TcpListener>,
+    /// TLS (SO_REUSEPORT group shared with the other shards).
+    pub tls: Option<TcpListener>,
+    /// The admin socket (shard 0 only).
+    pub admin: Option<UnixListener>,
+}
+
+/// Answers and frames produced during a turn, released after the commit.
+enum Outgoing {
+    Answer {
+        reply: ReplyTo,
+        result: Result<Response, ErrorBody>,
+    },
+    Push {
+        conn: usize,
+        generation: u32,
+        event: kefu_wire::Event,
+    },
+    GoAway {
+        conn: usize,
+        generation: u32,
+        code: kefu_wire::ErrorCode,
+        message: String,
+    },
+}
+
+/// One shard's state.
+pub struct Shard {
+    id: usize,
+    poll: Poll,
+    shared: Arc<Shared>,
+    counters: Arc<ShardCounters>,
+    inbox: Receiver<ShardMsg>,
+    listeners: Listeners,
+    tls_config: Option<Arc<rustls::ServerConfig>>,
+    settings: Arc<RuntimeSettings>,
+    conns: Slab,
+    accounts: HashMap<u64, AccountState>,
+    online: HashMap<u64, HashMap<u32, OnlineAgent>>,
+    pending: HashMap<u64, PendingOp>,
+    next_job: u64,
+    batch: Batch,
+    /// Accounts whose cache the current batch changes (evicted if it fails).
+    touched: Vec<u64>,
+    /// Connections that logged in this turn (logged out again if the batch fails).
+    logins: Vec<(usize, u32)>,
+    outbox: Vec<Outgoing>,
+    /// Connections with output to flush at the end of the turn.
+    dirty: Vec<usize>,
+    /// Connections that still had input when their read budget ran out.
+    unfinished: Vec<usize>,
+    scratch: Vec<u8>,
+    frame: bytes::BytesMut,
+    /// Seconds since start, the coarse clock of idle timeouts.
+    clock: u32,
+    last_sweep: u32,
+    rng: ring::rand::SystemRandom,
+    shutting_down: bool,
+}
+
+impl Shard {
+    /// A shard ready to run.
+    pub fn new(
+        id: usize,
+        poll: Poll,
+        shared: Arc<Shared>,
+        inbox: Receiver<ShardMsg>,
+        listeners: Listeners,
+        tls_config: Option<Arc<rustls::ServerConfig>>,
+        settings: Arc<RuntimeSettings>,
+    ) -> std::io::Result<Shard> {
+        let counters = Arc::clone(&shared.counters[id]);
+        let mut shard = Shard {
+            id,
+            poll,
+            shared,
+            counters,
+            inbox,
+            listeners,
+            tls_config,
+            settings,
+            conns: Slab::default(),
+            accounts: HashMap::new(),
+            online: HashMap::new(),
+            pending: HashMap::new(),
+            next_job: 1,
+            batch: Batch::new(),
+            touched: Vec::new(),
+            logins: Vec::new(),
+            outbox: Vec::new(),
+            dirty: Vec::new(),
+            unfinished: Vec::new(),
+            scratch: Vec::with_capacity(SCRATCH_BYTES),
+            frame: bytes::BytesMut::with_capacity(4096),
+            clock: 0,
+            last_sweep: 0,
+            rng: ring::rand::SystemRandom::new(),
+            shutting_down: false,
+        };
+        let registry = shard.poll.registry();
+        if let Some(l) = shard.listeners.tcp.as_mut() {
+            registry.register(l, TCP_LISTENER, mio::Interest::READABLE)?;
+        }
+        if let Some(l) = shard.listeners.tls.as_mut() {
+            registry.register(l, TLS_LISTENER, mio::Interest::READABLE)?;
+        }
+        if let Some(l) = shard.listeners.admin.as_mut() {
+            registry.register(l, ADMIN_LISTENER, mio::Interest::READABLE)?;
+        }
+        Ok(shard)
+    }
+
+    /// Runs the loop until shutdown.
+    pub fn run(mut self) {
+        let mut events = Events::with_capacity(1024);
+        let start = Instant::now();
+        loop {
+            let timeout = if self.unfinished.is_empty() {
+                Duration::from_secs(1)
+            } else {
+                Duration::ZERO
+            };
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    log::error(self.id, format_args!("poll failed: {e}; shard stops"));
+                    break;
+                }
+            }
+            let turn_start = Instant::now();
+            self.clock = u32::try_from(start.elapsed().as_secs()).unwrap_or(u32::MAX);
+            self.turn(&events);
+            let spent = turn_start.elapsed();
+            if spent > TURN_BUDGET {
+                log::warn(
+                    self.id,
+                    format_args!("turn took {spent:?} ({} events)", events.iter().count()),
+                );
+            }
+            if self.shutting_down && self.conns.is_empty() {
+                break;
+            }
+        }
+        self.counters.reset_gauges();
+    }
+
+    fn turn(&mut self, events: &Events) {
+        let unfinished = std::mem::take(&mut self.unfinished);
+        for idx in unfinished {
+            self.on_readable(idx);
+        }
+        for event in events.iter() {
+            match event.token() {
+                WAKER => {}
+                TCP_LISTENER => self.accept_tcp(false),
+                TLS_LISTENER => self.accept_tcp(true),
+                ADMIN_LISTENER => self.accept_admin(),
+                Token(t) => {
+                    let idx = t - FIRST_CONN;
+                    if event.is_readable() || event.is_read_closed() || event.is_error() {
+                        self.on_readable(idx);
+                    }
+                    if event.is_writable() {
+                        self.mark_dirty(idx);
+                    }
+                }
+            }
+        }
+        self.drain_inbox();
+        self.commit();
+        self.flush_dirty();
+        if self.clock != self.last_sweep {
+            self.last_sweep = self.clock;
+            self.sweep();
+        }
+    }
+
+    fn drain_inbox(&mut self) {
+        while let Ok(msg) = self.inbox.try_recv() {
+            match msg {
+                ShardMsg::Adopt(conn) => self.adopt(conn),
+                ShardMsg::Forward {
+                    reply,
+                    request,
+                    operator,
+                } => self.handle_forwarded(reply, request, operator),
+                ShardMsg::Answer { reply, result } => {
+                    self.outbox.push(Outgoing::Answer { reply, result })
+                }
+                ShardMsg::Password(outcome) => self.on_password_outcome(outcome),
+                ShardMsg::Reload(settings, tls) => {
+                    self.settings = settings;
+                    if tls.is_some() {
+                        self.tls_config = tls;
+                    }
+                }
+                ShardMsg::Shutdown => self.begin_shutdown(),
+            }
+        }
+    }
+
+    /// Group commit: one write for everything this turn changed, then the
+    /// answers that depend on it are released.
+    fn commit(&mut self) {
+        if !self.batch.is_empty() {
+            let result = self.shared.store.write(&self.batch, self.shared.durability);
+            self.batch.clear();
+            if let Err(e) = result {
+                log::error(self.id, format_args!("commit failed, turn undone: {e}"));
+                self.undo_turn();
+            }
+            self.counters.add_commit();
+        }
+        self.touched.clear();
+        self.logins.clear();
+        let outbox = std::mem::take(&mut self.outbox);
+        for out in outbox {
+            self.release(out);
+        }
+    }
+
+    /// The batch did not reach the disk: forget what the cache learned from
+    /// it, log out the logins it carried, and turn every answer into an error.
+    fn undo_turn(&mut self) {
+        for account in self.touched.drain(..) {
+            self.accounts.remove(&account);
+        }
+        for (idx, generation) in std::mem::take(&mut self.logins) {
+            if let Some(conn) = self.conns.get_mut(idx, generation) {
+                if let Phase::Agent { account, agent } = conn.phase {
+                    conn.phase = Phase::Ready;
+                    self.set_offline(account, agent, idx);
+                }
+            }
+        }
+        for out in &mut self.outbox {
+            if let Outgoing::Answer { result, .. } = out {
+                if result.is_ok() {
+                    *result = Err(ErrorBody {
+                        code: kefu_wire::ErrorCode::STORAGE_FAILURE,
+                        message: "storage failed; nothing was changed".into(),
+                    });
+                }
+            }
+        }
+    }
+
+    fn begin_shutdown(&mut self) {
+        if self.shutting_down {
+            return;
+        }
+        self.shutting_down = true;
+        let registry = self.poll.registry();
+        if let Some(l) = self.listeners.tcp.as_mut() {
+            let _ = registry.deregister(l);
+        }
+        if let Some(l) = self.listeners.tls.as_mut() {
+            let _ = registry.deregister(l);
+        }
+        if let Some(l) = self.listeners.admin.as_mut() {
+            let _ = registry.deregister(l);
+        }
+        self.listeners = Listeners::default();
+        for (idx, generation) in self.conns.live() {
+            self.outbox.push(Outgoing::GoAway {
+                conn: idx,
+                generation,
+                code: kefu_wire::ErrorCode::SHUTTING_DOWN,
+                message: "server shutting down; reconnect later".into(),
+            });
+        }
+        // Pending password checks will never be answered: their connections are closing.
+        self.pending.clear();
+    }
+
+    fn new_job_id(&mut self) -> u64 {
+        let id = self.next_job;
+        self.next_job += 1;
+        id
+    }
+
+    fn reply(&mut self, reply: ReplyTo, result: Result<Response, ErrorBody>) {
+        self.outbox.push(Outgoing::Answer { reply, result });
+    }
+
+    fn reply_err(&mut self, reply: ReplyTo, code: kefu_wire::ErrorCode, message: impl Into<String>) {
+        self.reply(
+            reply,
+            Err(ErrorBody {
+                code,
+                message: message.into(),
+            }),
+        );
+    }
+
+    fn mark_dirty(&mut self, idx: usize) {
+        self.dirty.push(idx);
+    }
+
+    fn shard_count(&self) -> usize {
+        self.shared.links.len()
+    }
+}
+
+/// Connection storage: a vector of slots with a free list, and a generation
+/// per slot so a reply to a connection that has since closed is dropped.
+#[derive(Default)]
+struct Slab {
+    slots: Vec<Slot>,
+    free: Vec<usize>,
+    len: usize,
+}
+
+struct Slot {
+    generation: u32,
+    conn: Option<Box<Connection>>,
+}
+
+impl Slab {
+    fn insert(&mut self, mut conn: Box<Connection>) -> (usize, u32) {
+        let idx = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.slots.push(Slot {
+                    generation: 0,
+                    conn: None,
+                });
+                self.slots.len() - 1
+            }
+        };
+        let slot = &mut self.slots[idx];
+        slot.generation = slot.generation.wrapping_add(1);
+        conn.generation = slot.generation;
+        slot.conn = Some(conn);
+        self.len += 1;
+        (idx, slot.generation)
+    }
+
+    fn remove(&mut self, idx: usize) -> Option<Box<Connection>> {
+        let conn = self.slots.get_mut(idx)?.conn.take()?;
+        self.free.push(idx);
+        self.len -= 1;
+        Some(conn)
+    }
+
+    fn get_mut(&mut self, idx: usize, generation: u32) -> Option<&mut Connection> {
+        self.slots
+            .get_mut(idx)
+            .filter(|s| s.generation == generation)
+            .and_then(|s| s.conn.as_deref_mut())
+    }
+
+    fn get_any(&mut self, idx: usize) -> Option<&mut Connection> {
+        self.slots.get_mut(idx).and_then(|s| s.conn.as_deref_mut())
+    }
+
+    fn live(&self) -> Vec<(usize, u32)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.conn.is_some())
+            .map(|(i, s)| (i, s.generation))
+            .collect()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}

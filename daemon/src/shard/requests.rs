@@ -1,0 +1,857 @@
+//! Requests: authorisation, routing to the owning shard, and the account,
+//! agent, login and session logic.
+
+use super::io::Control;
+use super::{Outgoing, ReplyTo, Shard, ShardMsg};
+use crate::accounts::{account_info, owner_shard, plan_from_wire, AccountState, AgentState, OnlineAgent, SessionSlot};
+use crate::auth::{authorize, Principal, SUPER_ADMIN_AGENT};
+use crate::conn::Phase;
+use crate::password::validate_new_password;
+use crate::session_token::SessionToken;
+use crate::store::records::{
+    AccountRecord, AgentRecord, PresenceMode, SessionRecord, AGENT_ROLE, DEFAULT_ROLES,
+    SUPER_ADMIN_ROLE,
+};
+use crate::store::{self};
+use crate::worker::{PasswordJob, PasswordOutcome};
+use kefu_wire::{ErrorBody, ErrorCode, Event, Presence, Request, Response, SessionInfo};
+use smallvec::smallvec;
+
+/// Longest nickname, in characters.
+const MAX_NICKNAME_CHARS: usize = 64;
+/// Longest account name, in characters.
+const MAX_NAME_CHARS: usize = 128;
+/// Agent numbers run from 1001 (the super admin) up to this.
+const MAX_AGENT_NUMBER: u32 = 99_999;
+/// Largest page of `AdminListAccounts`.
+const MAX_ACCOUNT_PAGE: u32 = 1_000;
+/// A reminder is pushed to 1001 from this long before the account expires (§13).
+const EXPIRY_REMINDER_SECS: i64 = 30 * 24 * 3600;
+
+/// What to do when a password job comes back.
+#[derive(Debug)]
+pub(crate) enum PendingOp {
+    /// A password login.
+    Login {
+        reply: ReplyTo,
+        account: u64,
+        agent: u32,
+        credential_gen: u32,
+    },
+    /// Set an agent's password (operator, super password, or own).
+    SetPassword {
+        reply: ReplyTo,
+        account: u64,
+        agent: u32,
+        credential_gen: u32,
+        /// Whether the answer carries a fresh session for the asking connection.
+        own: bool,
+    },
+    /// Change the super password.
+    SetSuperPassword { reply: ReplyTo, account: u64 },
+    /// Create an account once its two passwords are hashed.
+    CreateAccount {
+        reply: ReplyTo,
+        account: u64,
+        name: String,
+        plan: kefu_wire::Plan,
+        expires_at: i64,
+    },
+}
+
+type Answer = Result<Response, ErrorBody>;
+
+fn err(code: ErrorCode, message: impl Into<String>) -> ErrorBody {
+    ErrorBody {
+        code,
+        message: message.into(),
+    }
+}
+
+fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The account a request is about, if it is about one; it decides the shard.
+fn target_account(request: &Request) -> Option<u64> {
+    match request {
+        Request::Login { account, .. }
+        | Request::Resume { account, .. }
+        | Request::AdminCreateAccount { account, .. }
+        | Request::AdminShowAccount { account }
+        | Request::AdminAddAgent { account, .. }
+        | Request::AdminSetAgentPassword { account, .. }
+        | Request::AdminListAgents { account } => Some(*account),
+        _ => None,
+    }
+}
+
+impl Shard {
+    /// Entry point of every request read from a connection of this shard.
+    pub(super) fn on_request(&mut self, idx: usize, reply: ReplyTo, request: Request) -> Control {
+        let Some(conn) = self.conns.get_any(idx) else { return Control::Pause };
+        let (is_admin, phase) = (conn.is_admin, conn.phase);
+        let principal = match phase {
+            _ if is_admin => Principal::Operator,
+            Phase::Agent { account, agent } => Principal::Agent {
+                account,
+                agent,
+                permissions: self
+                    .accounts
+                    .get(&account)
+                    .map_or(Default::default(), |a| a.permissions(agent)),
+            },
+            _ => Principal::Anonymous,
+        };
+        if let Err(code) = authorize(principal, &request) {
+            self.reply_err(reply, code, format!("{} refused", request.name()));
+            return Control::Continue;
+        }
+        if let Some(account) = target_account(&request) {
+            let owner = owner_shard(account, self.shard_count());
+            if owner != self.id {
+                if is_admin {
+                    // The admin connection stays here; the owner answers for it.
+                    self.shared.links[owner].send(ShardMsg::Forward {
+                        reply,
+                        request,
+                        operator: true,
+                    });
+                    return Control::Continue;
+                }
+                // An agent connection moves to the shard that owns its account.
+                return Control::HandOver(owner);
+            }
+        }
+        match (principal, request) {
+            (_, Request::Login { account, agent, password, otp: _ }) => {
+                if self.start_login(reply, account, agent, password) {
+                    if let Some(conn) = self.conns.get_any(idx) {
+                        conn.phase = Phase::LoggingIn;
+                    }
+                    return Control::Pause;
+                }
+                Control::Continue
+            }
+            (_, Request::Resume { account, agent, token }) => {
+                let answer = self.resume(idx, reply, account, agent, SessionToken(token));
+                if let Err(e) = answer {
+                    self.reply(reply, Err(e));
+                }
+                Control::Continue
+            }
+            (Principal::Agent { account, agent, .. }, request) => {
+                self.agent_request(idx, reply, account, agent, request);
+                Control::Continue
+            }
+            (_, request) => {
+                self.operator_request(reply, request);
+                Control::Continue
+            }
+        }
+    }
+
+    /// A request another shard's admin connection sent to this, the owner.
+    pub(super) fn handle_forwarded(&mut self, reply: ReplyTo, request: Request, operator: bool) {
+        if operator {
+            self.operator_request(reply, request);
+        } else {
+            self.reply_err(reply, ErrorCode::INTERNAL, "misrouted request");
+        }
+    }
+
+    fn account_mut(&mut self, account: u64) -> Result<&mut AccountState, ErrorBody> {
+        if !self.accounts.contains_key(&account) {
+            match AccountState::load(self.shared.store.as_ref(), account) {
+                Ok(Some(state)) => {
+                    self.accounts.insert(account, state);
+                    self.counters.set_accounts(self.accounts.len() as u64);
+                }
+                Ok(None) => {
+                    return Err(err(
+                        ErrorCode::UNKNOWN_ACCOUNT,
+                        format!("account {account} does not exist"),
+                    ))
+                }
+                Err(e) => {
+                    crate::log::error(self.id, format_args!("loading account {account}: {e}"));
+                    return Err(err(ErrorCode::STORAGE_FAILURE, "storage failed"));
+                }
+            }
+        }
+        self.accounts
+            .get_mut(&account)
+            .ok_or_else(|| err(ErrorCode::INTERNAL, "account vanished"))
+    }
+
+    fn submit(&mut self, op: PendingOp, job: PasswordJob) -> bool {
+        let id = job.id;
+        self.pending.insert(id, op);
+        let sink = std::sync::Arc::new(self.shared.links[self.id].clone());
+        if self.shared.workers.submit(job, sink) {
+            true
+        } else {
+            self.pending.remove(&id);
+            false
+        }
+    }
+
+    /// Checks what can be checked cheaply, then sends the password to the
+    /// worker pool. True if the check is under way (the connection pauses).
+    fn start_login(&mut self, reply: ReplyTo, account: u64, agent: u32, password: String) -> bool {
+        let now = now_unix();
+        let checked = (|| {
+            let state = self.account_mut(account)?;
+            if state.record.expires_at <= now {
+                return Err(err(ErrorCode::ACCOUNT_EXPIRED, format!("account {account} has expired")));
+            }
+            let a = state.agents.get(&agent).ok_or_else(|| {
+                err(ErrorCode::UNKNOWN_AGENT, format!("agent {agent}@{account} does not exist"))
+            })?;
+            let hash = a.record.password.clone().ok_or_else(|| {
+                err(
+                    ErrorCode::NO_PASSWORD_SET,
+                    format!("agent {agent}@{account} has no password yet; agent 1001 must set one"),
+                )
+            })?;
+            Ok((hash, a.record.credential_gen))
+        })();
+        let (hash, credential_gen) = match checked {
+            Ok(x) => x,
+            Err(e) => {
+                self.reply(reply, Err(e));
+                return false;
+            }
+        };
+        let id = self.new_job_id();
+        let job = PasswordJob {
+            id,
+            verify: smallvec![(password, hash)],
+            hash: smallvec![],
+            iterations: 0,
+        };
+        let op = PendingOp::Login {
+            reply,
+            account,
+            agent,
+            credential_gen,
+        };
+        if self.submit(op, job) {
+            true
+        } else {
+            self.reply_err(reply, ErrorCode::OVERLOADED, "password workers unavailable");
+            false
+        }
+    }
+
+    fn resume(
+        &mut self,
+        idx: usize,
+        reply: ReplyTo,
+        account: u64,
+        agent: u32,
+        token: SessionToken,
+    ) -> Result<(), ErrorBody> {
+        let now = now_unix();
+        let shard = self.id;
+        let store = std::sync::Arc::clone(&self.shared.store);
+        let state = self.account_mut(account)?;
+        if state.record.expires_at <= now {
+            return Err(err(ErrorCode::ACCOUNT_EXPIRED, format!("account {account} has expired")));
+        }
+        let credential_gen = state
+            .agents
+            .get(&agent)
+            .map(|a| a.record.credential_gen)
+            .ok_or_else(|| err(ErrorCode::UNKNOWN_AGENT, format!("agent {agent}@{account} does not exist")))?;
+        let session = state.session(store.as_ref(), agent).map_err(|e| {
+            crate::log::error(shard, format_args!("loading session: {e}"));
+            err(ErrorCode::STORAGE_FAILURE, "storage failed")
+        })?;
+        let valid = session.is_some_and(|s| {
+            s.expires_at > now && s.credential_gen == credential_gen && token.matches(&s.token_hash)
+        });
+        if !valid {
+            return Err(err(
+                ErrorCode::SESSION_INVALID,
+                "session token unknown, expired or revoked; log in with the password",
+            ));
+        }
+        let expires_at = session.map_or(0, |s| s.expires_at);
+        self.establish(idx, reply, account, agent, token.0, expires_at);
+        Ok(())
+    }
+
+    /// Makes connection `idx` the agent's session: replaces an earlier one,
+    /// announces presence, answers `LoggedIn`.
+    fn establish(&mut self, idx: usize, reply: ReplyTo, account: u64, agent: u32, token: [u8; 16], expires_at: i64) {
+        let Some(conn) = self.conns.get_any(idx) else { return };
+        let generation = conn.generation;
+        conn.phase = Phase::Agent { account, agent };
+        self.logins.push((idx, generation));
+        let previous = self.online.entry(account).or_default().insert(
+            agent,
+            OnlineAgent {
+                conn: idx,
+                generation,
+                presence: Presence::Online,
+            },
+        );
+        if let Some(prev) = previous.filter(|p| (p.conn, p.generation) != (idx, generation)) {
+            if let Some(old) = self.conns.get_mut(prev.conn, prev.generation) {
+                // The old connection is no longer the agent's session: no offline
+                // presence for it when it closes.
+                old.phase = Phase::Ready;
+                self.outbox.push(Outgoing::GoAway {
+                    conn: prev.conn,
+                    generation: prev.generation,
+                    code: ErrorCode::SESSION_REPLACED,
+                    message: format!("agent {agent}@{account} logged in on another connection"),
+                });
+            }
+        } else {
+            self.counters.session_opened();
+        }
+        self.announce_presence(account, agent, Presence::Online);
+        let Some(info) = self.session_info(account, agent, token, expires_at) else { return };
+        let notice = (agent == SUPER_ADMIN_AGENT
+            && info.account_expires_at - now_unix() < EXPIRY_REMINDER_SECS)
+            .then(|| {
+                let days = (info.account_expires_at - now_unix()).max(0) / 86_400;
+                format!("account {account} expires in {days} days; renew to keep the service")
+            });
+        self.reply(reply, Ok(Response::LoggedIn(info)));
+        if let Some(text) = notice {
+            self.outbox.push(Outgoing::Push {
+                conn: idx,
+                generation,
+                event: Event::Notice { text },
+            });
+        }
+    }
+
+    fn session_info(&self, account: u64, agent: u32, token: [u8; 16], expires_at: i64) -> Option<SessionInfo> {
+        let state = self.accounts.get(&account)?;
+        let a = state.agents.get(&agent)?;
+        Some(SessionInfo {
+            account,
+            agent,
+            nickname: a.record.nickname.clone(),
+            role: a.record.role,
+            permissions: state.permissions(agent).bits(),
+            token,
+            token_expires_at: expires_at,
+            account_expires_at: state.record.expires_at,
+        })
+    }
+
+    /// Pushes a presence change to the account's other online agents.
+    fn announce_presence(&mut self, account: u64, agent: u32, presence: Presence) {
+        let Some(online) = self.online.get(&account) else { return };
+        for (&other, o) in online {
+            if other != agent {
+                self.outbox.push(Outgoing::Push {
+                    conn: o.conn,
+                    generation: o.generation,
+                    event: Event::PresenceChanged { agent, presence },
+                });
+            }
+        }
+    }
+
+    /// The agent's connection `idx` is gone or logged out.
+    pub(super) fn set_offline(&mut self, account: u64, agent: u32, idx: usize) {
+        let Some(online) = self.online.get_mut(&account) else { return };
+        if online.get(&agent).is_some_and(|o| o.conn == idx) {
+            online.remove(&agent);
+            if online.is_empty() {
+                self.online.remove(&account);
+            }
+            self.counters.session_closed();
+            self.announce_presence(account, agent, Presence::Offline);
+        }
+    }
+
+    fn agent_request(&mut self, idx: usize, reply: ReplyTo, account: u64, me: u32, request: Request) {
+        let answer: Answer = match request {
+            Request::Logout => {
+                self.batch.delete_session(account, me);
+                self.touched.push(account);
+                if let Some(a) = self.accounts.get_mut(&account).and_then(|s| s.agents.get_mut(&me)) {
+                    a.session = SessionSlot::None;
+                }
+                if let Some(conn) = self.conns.get_any(idx) {
+                    conn.phase = Phase::Ready;
+                }
+                self.set_offline(account, me, idx);
+                Ok(Response::Ok)
+            }
+            Request::SetPresence { presence } => {
+                if let Some(o) = self.online.get_mut(&account).and_then(|m| m.get_mut(&me)) {
+                    o.presence = presence;
+                }
+                self.announce_presence(account, me, presence);
+                Ok(Response::Ok)
+            }
+            Request::ListAgents => self
+                .accounts
+                .get(&account)
+                .map(|s| Response::Agents(s.agent_infos(self.online.get(&account))))
+                .ok_or_else(|| err(ErrorCode::INTERNAL, "account not loaded")),
+            Request::WhoAmI => self
+                .session_info(account, me, [0; 16], 0)
+                .map(Response::Session)
+                .ok_or_else(|| err(ErrorCode::INTERNAL, "account not loaded")),
+            Request::AddAgent { agent, nickname, role } => self.add_agent(account, agent, nickname, role),
+            Request::SetAgentPassword { agent, new_password, super_password } => {
+                return self.set_password(reply, account, agent, new_password, Some(super_password), false)
+            }
+            Request::ChangeOwnPassword { old_password, new_password } => {
+                return self.set_password(reply, account, me, new_password, Some(old_password), true)
+            }
+            Request::ChangeSuperPassword { old_super_password, new_super_password } => {
+                return self.set_super_password(reply, account, old_super_password, new_super_password)
+            }
+            other => Err(err(ErrorCode::INTERNAL, format!("{} not routed", other.name()))),
+        };
+        self.reply(reply, answer);
+    }
+
+    fn operator_request(&mut self, reply: ReplyTo, request: Request) {
+        let answer: Answer = match request {
+            Request::AdminCreateAccount { account, name, plan, expires_at, password_1001, super_password } => {
+                return self.create_account(reply, account, name, plan, expires_at, password_1001, super_password)
+            }
+            Request::AdminListAccounts { after, limit } => {
+                let limit = limit.clamp(1, MAX_ACCOUNT_PAGE) as usize;
+                let store = self.shared.store.as_ref();
+                store::list_accounts(store, after, limit)
+                    .and_then(|records| {
+                        records
+                            .iter()
+                            .map(|r| Ok(account_info(r, store::list_agents(store, r.id)?.len())))
+                            .collect::<Result<Vec<_>, _>>()
+                    })
+                    .map(Response::Accounts)
+                    .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))
+            }
+            Request::AdminShowAccount { account } => {
+                self.account_mut(account).map(|s| Response::Account(s.info()))
+            }
+            Request::AdminAddAgent { account, agent, nickname, role } => {
+                self.add_agent(account, agent, nickname, role)
+            }
+            Request::AdminSetAgentPassword { account, agent, new_password } => {
+                return self.set_password(reply, account, agent, new_password, None, false)
+            }
+            Request::AdminListAgents { account } => {
+                let online = self.online.get(&account).cloned();
+                self.account_mut(account)
+                    .map(|s| Response::Agents(s.agent_infos(online.as_ref())))
+            }
+            Request::AdminStats => Ok(Response::Stats {
+                uptime_s: self.shared.started.elapsed().as_secs(),
+                shards: self
+                    .shared
+                    .counters
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| c.snapshot(i))
+                    .collect(),
+            }),
+            other => Err(err(ErrorCode::NOT_LOGGED_IN, format!("{} needs a logged-in agent", other.name()))),
+        };
+        self.reply(reply, answer);
+    }
+
+    fn add_agent(&mut self, account: u64, agent: u32, nickname: String, role: Option<u32>) -> Answer {
+        if !(SUPER_ADMIN_AGENT..=MAX_AGENT_NUMBER).contains(&agent) {
+            return Err(err(
+                ErrorCode::INVALID_ARGUMENT,
+                format!("agent numbers run from {SUPER_ADMIN_AGENT} to {MAX_AGENT_NUMBER}"),
+            ));
+        }
+        check_text("nickname", &nickname, MAX_NICKNAME_CHARS)?;
+        let role = role.unwrap_or(AGENT_ROLE);
+        let state = self.account_mut(account)?;
+        if !state.roles.contains_key(&role) {
+            return Err(err(ErrorCode::INVALID_ARGUMENT, format!("role {role} does not exist")));
+        }
+        if state.agents.contains_key(&agent) {
+            return Err(err(ErrorCode::ALREADY_EXISTS, format!("agent {agent}@{account} exists")));
+        }
+        let record = AgentRecord {
+            account,
+            agent,
+            nickname,
+            password: None,
+            role,
+            credential_gen: 0,
+            created_at: now_unix(),
+        };
+        state.agents.insert(
+            agent,
+            AgentState {
+                record: record.clone(),
+                session: SessionSlot::None,
+            },
+        );
+        self.batch.put_agent(&record);
+        self.touched.push(account);
+        Ok(Response::Ok)
+    }
+
+    /// Sets `agent`'s password after proving `proof` (the super password for
+    /// another agent, the old password for one's own; none for the operator).
+    fn set_password(
+        &mut self,
+        reply: ReplyTo,
+        account: u64,
+        agent: u32,
+        new_password: String,
+        proof: Option<String>,
+        own: bool,
+    ) {
+        let iterations = self.settings.pbkdf2_iterations;
+        let prepared = (|| {
+            validate_new_password(&new_password)
+                .map_err(|e| err(ErrorCode::WEAK_PASSWORD, e.to_string()))?;
+            let state = self.account_mut(account)?;
+            let target = state.agents.get(&agent).ok_or_else(|| {
+                err(ErrorCode::UNKNOWN_AGENT, format!("agent {agent}@{account} does not exist"))
+            })?;
+            let verify = match (proof, own) {
+                (None, _) => smallvec![],
+                (Some(old), true) => match target.record.password.clone() {
+                    Some(h) => smallvec![(old, h)],
+                    None => return Err(err(ErrorCode::NO_PASSWORD_SET, "no password to change")),
+                },
+                (Some(sup), false) => smallvec![(sup, state.record.super_password.clone())],
+            };
+            Ok((verify, target.record.credential_gen))
+        })();
+        let (verify, credential_gen) = match prepared {
+            Ok(x) => x,
+            Err(e) => return self.reply(reply, Err(e)),
+        };
+        let id = self.new_job_id();
+        let job = PasswordJob {
+            id,
+            verify,
+            hash: smallvec![new_password],
+            iterations,
+        };
+        let op = PendingOp::SetPassword {
+            reply,
+            account,
+            agent,
+            credential_gen,
+            own,
+        };
+        if !self.submit(op, job) {
+            self.reply_err(reply, ErrorCode::OVERLOADED, "password workers unavailable");
+        }
+    }
+
+    fn set_super_password(&mut self, reply: ReplyTo, account: u64, old: String, new: String) {
+        let iterations = self.settings.pbkdf2_iterations;
+        let prepared = (|| {
+            validate_new_password(&new).map_err(|e| err(ErrorCode::WEAK_PASSWORD, e.to_string()))?;
+            Ok(self.account_mut(account)?.record.super_password.clone())
+        })();
+        let current = match prepared {
+            Ok(h) => h,
+            Err(e) => return self.reply(reply, Err(e)),
+        };
+        let id = self.new_job_id();
+        let job = PasswordJob {
+            id,
+            verify: smallvec![(old, current)],
+            hash: smallvec![new],
+            iterations,
+        };
+        if !self.submit(PendingOp::SetSuperPassword { reply, account }, job) {
+            self.reply_err(reply, ErrorCode::OVERLOADED, "password workers unavailable");
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn create_account(
+        &mut self,
+        reply: ReplyTo,
+        account: u64,
+        name: String,
+        plan: kefu_wire::Plan,
+        expires_at: i64,
+        password_1001: String,
+        super_password: String,
+    ) {
+        let checked = (|| {
+            if account == 0 {
+                return Err(err(ErrorCode::INVALID_ARGUMENT, "account number 0 is reserved"));
+            }
+            check_text("name", &name, MAX_NAME_CHARS)?;
+            validate_new_password(&password_1001)
+                .map_err(|e| err(ErrorCode::WEAK_PASSWORD, format!("1001's password: {e}")))?;
+            validate_new_password(&super_password)
+                .map_err(|e| err(ErrorCode::WEAK_PASSWORD, format!("super password: {e}")))?;
+            let in_flight = self.pending.values().any(
+                |op| matches!(op, PendingOp::CreateAccount { account: a, .. } if *a == account),
+            );
+            if in_flight || self.account_mut(account).is_ok() {
+                return Err(err(ErrorCode::ALREADY_EXISTS, format!("account {account} exists")));
+            }
+            Ok(())
+        })();
+        if let Err(e) = checked {
+            return self.reply(reply, Err(e));
+        }
+        let id = self.new_job_id();
+        let job = PasswordJob {
+            id,
+            verify: smallvec![],
+            hash: smallvec![password_1001, super_password],
+            iterations: self.settings.pbkdf2_iterations,
+        };
+        let op = PendingOp::CreateAccount {
+            reply,
+            account,
+            name,
+            plan,
+            expires_at,
+        };
+        if !self.submit(op, job) {
+            self.reply_err(reply, ErrorCode::OVERLOADED, "password workers unavailable");
+        }
+    }
+
+    /// A password job came back: finish what it was for.
+    pub(super) fn on_password_outcome(&mut self, outcome: PasswordOutcome) {
+        let Some(op) = self.pending.remove(&outcome.id) else { return };
+        match op {
+            PendingOp::Login { reply, account, agent, credential_gen } => {
+                self.finish_login(reply, account, agent, credential_gen, outcome.verified)
+            }
+            PendingOp::SetPassword { reply, account, agent, credential_gen, own } => {
+                let answer = self.finish_set_password(reply, account, agent, credential_gen, own, outcome);
+                if let Err(e) = answer {
+                    self.reply(reply, Err(e));
+                }
+            }
+            PendingOp::SetSuperPassword { reply, account } => {
+                let answer = match (outcome.verified, outcome.hashes.into_iter().next()) {
+                    (false, _) => Err(err(ErrorCode::WRONG_PASSWORD, "the current super password does not match")),
+                    (true, None) => Err(err(ErrorCode::INTERNAL, "hashing failed")),
+                    (true, Some(hash)) => self
+                        .account_mut(account)
+                        .map(|state| {
+                            state.record.super_password = hash;
+                            state.record.clone()
+                        })
+                        .map(|record| {
+                            self.batch.put_account(&record);
+                            self.touched.push(account);
+                            Response::Ok
+                        }),
+                };
+                self.reply(reply, answer);
+            }
+            PendingOp::CreateAccount { reply, account, name, plan, expires_at } => {
+                let answer = self.finish_create_account(account, name, plan, expires_at, outcome);
+                self.reply(reply, answer);
+            }
+        }
+    }
+
+    fn finish_login(&mut self, reply: ReplyTo, account: u64, agent: u32, credential_gen: u32, verified: bool) {
+        let idx = reply.conn;
+        let Some(conn) = self.conns.get_mut(idx, reply.generation) else { return };
+        if conn.phase != Phase::LoggingIn {
+            return;
+        }
+        conn.phase = Phase::Ready;
+        // Whatever happens, the input that waited behind the login is read next.
+        self.unfinished.push(idx);
+        let current = self
+            .accounts
+            .get(&account)
+            .and_then(|s| s.agents.get(&agent))
+            .map(|a| a.record.credential_gen);
+        if !verified || current != Some(credential_gen) {
+            self.counters.add_failed_login();
+            self.reply_err(reply, ErrorCode::WRONG_PASSWORD, format!("wrong password for {agent}@{account}"));
+            self.process_input(idx, &[]);
+            return;
+        }
+        let token = match SessionToken::generate(&self.rng) {
+            Ok(t) => t,
+            Err(_) => {
+                self.reply_err(reply, ErrorCode::INTERNAL, "no randomness for a token");
+                return;
+            }
+        };
+        let now = now_unix();
+        let session = SessionRecord {
+            account,
+            agent,
+            token_hash: token.hash(),
+            credential_gen,
+            created_at: now,
+            expires_at: now.saturating_add(self.settings.session_ttl_secs),
+        };
+        self.batch.put_session(&session);
+        self.touched.push(account);
+        let expires_at = session.expires_at;
+        if let Some(a) = self.accounts.get_mut(&account).and_then(|s| s.agents.get_mut(&agent)) {
+            a.session = SessionSlot::Some(session);
+        }
+        self.counters.add_password_login();
+        self.establish(idx, reply, account, agent, token.0, expires_at);
+        self.process_input(idx, &[]);
+    }
+
+    fn finish_set_password(
+        &mut self,
+        reply: ReplyTo,
+        account: u64,
+        agent: u32,
+        credential_gen: u32,
+        own: bool,
+        outcome: PasswordOutcome,
+    ) -> Result<(), ErrorBody> {
+        if !outcome.verified {
+            return Err(if own {
+                err(ErrorCode::WRONG_PASSWORD, "the old password does not match")
+            } else {
+                err(ErrorCode::SUPER_PASSWORD_REQUIRED, "the super password does not match")
+            });
+        }
+        let hash = outcome
+            .hashes
+            .into_iter()
+            .next()
+            .ok_or_else(|| err(ErrorCode::INTERNAL, "hashing failed"))?;
+        let now = now_unix();
+        let ttl = self.settings.session_ttl_secs;
+        let token = SessionToken::generate(&self.rng)
+            .map_err(|_| err(ErrorCode::INTERNAL, "no randomness for a token"))?;
+        let state = self.account_mut(account)?;
+        let a = state
+            .agents
+            .get_mut(&agent)
+            .ok_or_else(|| err(ErrorCode::UNKNOWN_AGENT, "agent vanished"))?;
+        if a.record.credential_gen != credential_gen {
+            return Err(err(ErrorCode::INVALID_ARGUMENT, "the password changed meanwhile; retry"));
+        }
+        a.record.password = Some(hash);
+        a.record.credential_gen = credential_gen.wrapping_add(1);
+        let record = a.record.clone();
+        // A password change revokes the agent's session; the agent changing
+        // its own password gets a fresh one on this connection.
+        let fresh = own.then(|| SessionRecord {
+            account,
+            agent,
+            token_hash: token.hash(),
+            credential_gen: record.credential_gen,
+            created_at: now,
+            expires_at: now.saturating_add(ttl),
+        });
+        a.session = match &fresh {
+            Some(s) => SessionSlot::Some(s.clone()),
+            None => SessionSlot::None,
+        };
+        self.batch.put_agent(&record);
+        match &fresh {
+            Some(s) => self.batch.put_session(s),
+            None => self.batch.delete_session(account, agent),
+        }
+        self.touched.push(account);
+        match fresh {
+            Some(s) => {
+                let info = self.session_info(account, agent, token.0, s.expires_at);
+                self.reply(reply, info.map(Response::LoggedIn).ok_or_else(|| err(ErrorCode::INTERNAL, "no session")));
+            }
+            None => {
+                if let Some(o) = self.online.get(&account).and_then(|m| m.get(&agent)).copied() {
+                    self.outbox.push(Outgoing::GoAway {
+                        conn: o.conn,
+                        generation: o.generation,
+                        code: ErrorCode::LOGGED_OUT,
+                        message: "your password was changed; log in again".into(),
+                    });
+                }
+                self.reply(reply, Ok(Response::Ok));
+            }
+        }
+        Ok(())
+    }
+
+    fn finish_create_account(
+        &mut self,
+        account: u64,
+        name: String,
+        plan: kefu_wire::Plan,
+        expires_at: i64,
+        outcome: PasswordOutcome,
+    ) -> Answer {
+        let mut hashes = outcome.hashes.into_iter();
+        let (Some(password), Some(super_password)) = (hashes.next(), hashes.next()) else {
+            return Err(err(ErrorCode::INTERNAL, "hashing failed"));
+        };
+        // Checked again: an account may have appeared while the hashes ran.
+        if self.account_mut(account).is_ok() {
+            return Err(err(ErrorCode::ALREADY_EXISTS, format!("account {account} exists")));
+        }
+        let now = now_unix();
+        let record = AccountRecord {
+            id: account,
+            name,
+            plan: plan_from_wire(plan),
+            expires_at,
+            created_at: now,
+            super_password,
+            presence_mode: PresenceMode::FromAgents,
+        };
+        let admin = AgentRecord {
+            account,
+            agent: SUPER_ADMIN_AGENT,
+            nickname: SUPER_ADMIN_AGENT.to_string(),
+            password: Some(password),
+            role: SUPER_ADMIN_ROLE,
+            credential_gen: 0,
+            created_at: now,
+        };
+        self.batch.put_account(&record);
+        self.batch.put_agent(&admin);
+        let roles: Vec<_> = DEFAULT_ROLES.iter().map(|r| r.record(account)).collect();
+        for r in &roles {
+            self.batch.put_role(r);
+        }
+        let state = AccountState {
+            record,
+            agents: [(SUPER_ADMIN_AGENT, AgentState { record: admin, session: SessionSlot::None })].into(),
+            roles: roles.into_iter().map(|r| (r.role, r)).collect(),
+        };
+        let info = state.info();
+        self.accounts.insert(account, state);
+        self.touched.push(account);
+        self.counters.set_accounts(self.accounts.len() as u64);
+        Ok(Response::Account(info))
+    }
+}
+
+/// Checks a display text: not blank, not too long, no control characters.
+fn check_text(what: &str, text: &str, max_chars: usize) -> Result<(), ErrorBody> {
+    if text.trim().is_empty() {
+        return Err(err(ErrorCode::INVALID_ARGUMENT, format!("{what} is empty")));
+    }
+    if text.chars().count() > max_chars {
+        return Err(err(ErrorCode::INVALID_ARGUMENT, format!("{what} is longer than {max_chars} characters")));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(err(ErrorCode::INVALID_ARGUMENT, format!("{what} contains control characters")));
+    }
+    Ok(())
+}

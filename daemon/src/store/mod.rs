@@ -1,0 +1,585 @@
+//! Storage: a narrow, engine-neutral key-value interface and typed helpers on top of it.
+//!
+//! **Boundary.** Nothing outside this module names RocksDB. The daemon sees [`KvStore`]
+//! (three operations: point read, bounded scan, atomic batch write), [`Batch`] and the
+//! typed helpers below; [`RocksStore`] is one implementation, [`MemoryStore`] another (for
+//! tests), and a distributed engine could be a third.
+//!
+//! **Invariants.**
+//! - Keys are built only by [`keys`], one function per column family, big-endian.
+//! - Values are only ever [`records`] types: a version byte, then a postcard body.
+//! - Every scan has an upper bound that the engine sees.
+//! - Every multi-record change is one [`Batch`], applied atomically by [`KvStore::write`].
+//!
+//! **Whose fault.** Every [`StoreError`] is the storage's fault, never the peer's: a
+//! request that hits one is answered with an internal error, and a failed
+//! [`KvStore::write`] means nothing in the batch may be acknowledged.
+
+pub mod keys;
+pub mod memory;
+pub mod records;
+pub mod rocks;
+
+use std::path::PathBuf;
+
+use smallvec::SmallVec;
+
+pub use keys::Cf;
+pub use memory::MemoryStore;
+pub use records::{
+    AccountRecord, AgentRecord, PasswordHash, Permission, PermissionSet, Plan, PresenceMode,
+    RecordError, RoleRecord, SchemaVersion, SessionRecord, StoredRecord,
+};
+pub use rocks::{open_rocks, RocksOptions, RocksStore};
+
+/// Schema version this code writes and understands. Bump it (and add a migration) when a
+/// change cannot be read by the previous release.
+pub const CURRENT_SCHEMA_VERSION: u32 = 1;
+
+/// Oldest schema version this code can open.
+pub const OLDEST_SCHEMA_VERSION: u32 = 1;
+
+/// How durable a write must be before [`KvStore::write`] returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Durability {
+    /// Written to the write-ahead log, not fsynced: survives a process crash, not a power cut.
+    Wal,
+    /// Written to the write-ahead log and fsynced: survives a power cut.
+    Fsync,
+}
+
+/// The storage layer failed. Always the storage's fault (see the module doc).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The engine reported an error (I/O, engine-detected corruption, resource limits…).
+    #[error("storage engine: {0}")]
+    Engine(String),
+    /// The data directory could not be created or inspected.
+    #[error("data directory {}: {source}", path.display())]
+    Io {
+        /// The directory.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A stored value does not decode as the record its column family holds.
+    #[error("corrupt record in {cf} at key {key}: {reason}")]
+    Corrupt {
+        /// Column family.
+        cf: Cf,
+        /// Key, in hex.
+        key: String,
+        /// Why it did not decode.
+        #[source]
+        reason: RecordError,
+    },
+    /// A stored key does not have its column family's layout.
+    #[error("malformed key in {cf}: {key}")]
+    BadKey {
+        /// Column family.
+        cf: Cf,
+        /// Key, in hex.
+        key: String,
+    },
+    /// A record's own ids disagree with the key it is stored under.
+    #[error("record in {cf} does not match its key {key}")]
+    KeyMismatch {
+        /// Column family.
+        cf: Cf,
+        /// Key, in hex.
+        key: String,
+    },
+    /// The data directory was written by a newer version of the daemon.
+    #[error("data directory has schema version {found}; this build supports up to {supported}")]
+    SchemaTooNew {
+        /// Version found on disk.
+        found: u32,
+        /// [`CURRENT_SCHEMA_VERSION`].
+        supported: u32,
+    },
+    /// The data directory is older than anything this build can migrate.
+    #[error("data directory has schema version {found}; this build supports {oldest} or later")]
+    SchemaTooOld {
+        /// Version found on disk.
+        found: u32,
+        /// [`OLDEST_SCHEMA_VERSION`].
+        oldest: u32,
+    },
+    /// The directory holds a database that is not a Kefu store (no meta column family).
+    #[error("{} holds a database that is not a Kefu store", path.display())]
+    NotAKefuStore {
+        /// The directory.
+        path: PathBuf,
+    },
+}
+
+impl StoreError {
+    fn corrupt(cf: Cf, key: &[u8], reason: RecordError) -> Self {
+        StoreError::Corrupt {
+            cf,
+            key: keys::hex(key),
+            reason,
+        }
+    }
+
+    fn bad_key(cf: Cf, key: &[u8]) -> Self {
+        StoreError::BadKey {
+            cf,
+            key: keys::hex(key),
+        }
+    }
+
+    fn key_mismatch(cf: Cf, key: &[u8]) -> Self {
+        StoreError::KeyMismatch {
+            cf,
+            key: keys::hex(key),
+        }
+    }
+}
+
+/// One `(key, value)` pair returned by [`KvStore::scan`].
+pub type KeyValue = (Vec<u8>, Vec<u8>);
+
+/// The engine-neutral storage interface. Implementations apply each [`Batch`] atomically.
+pub trait KvStore: Send + Sync + 'static {
+    /// The value stored under `key`, if any.
+    fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Keys in `[start, end)` in byte order, at most `limit` of them. Every scan is bounded:
+    /// `end` is given to the engine as the iterator's upper bound.
+    fn scan(
+        &self,
+        cf: Cf,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Vec<KeyValue>, StoreError>;
+
+    /// Applies every operation of `batch` atomically, durable as `durability` says.
+    fn write(&self, batch: &Batch, durability: Durability) -> Result<(), StoreError>;
+}
+
+/// Keys are at most [`keys::MAX_KEY_LEN`] bytes, so they stay inline.
+type Key = SmallVec<[u8; keys::MAX_KEY_LEN]>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Op {
+    cf: Cf,
+    key: Key,
+    /// `None` deletes.
+    value: Option<Vec<u8>>,
+}
+
+/// One operation of a [`Batch`], as an engine sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchOp<'a> {
+    /// Store `value` under `key`.
+    Put {
+        /// Column family.
+        cf: Cf,
+        /// Key.
+        key: &'a [u8],
+        /// Value.
+        value: &'a [u8],
+    },
+    /// Remove `key`.
+    Delete {
+        /// Column family.
+        cf: Cf,
+        /// Key.
+        key: &'a [u8],
+    },
+}
+
+/// An ordered list of puts and deletes, written atomically by [`KvStore::write`]. Later
+/// operations on the same key win. Reuse one per loop turn with [`Batch::clear`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Batch {
+    ops: Vec<Op>,
+}
+
+impl Batch {
+    /// An empty batch.
+    pub fn new() -> Self {
+        Batch::default()
+    }
+
+    /// Whether the batch holds no operation.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// Number of operations.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// Removes every operation, keeping the allocation.
+    pub fn clear(&mut self) {
+        self.ops.clear();
+    }
+
+    /// The operations, in order.
+    pub fn ops(&self) -> impl ExactSizeIterator<Item = BatchOp<'_>> {
+        self.ops.iter().map(|op| match &op.value {
+            Some(value) => BatchOp::Put {
+                cf: op.cf,
+                key: &op.key,
+                value,
+            },
+            None => BatchOp::Delete {
+                cf: op.cf,
+                key: &op.key,
+            },
+        })
+    }
+
+    /// Stores raw `value` under `key`. Prefer the typed `put_*` methods.
+    pub fn put(&mut self, cf: Cf, key: &[u8], value: Vec<u8>) {
+        self.ops.push(Op {
+            cf,
+            key: Key::from_slice(key),
+            value: Some(value),
+        });
+    }
+
+    /// Removes `key`.
+    pub fn delete(&mut self, cf: Cf, key: &[u8]) {
+        self.ops.push(Op {
+            cf,
+            key: Key::from_slice(key),
+            value: None,
+        });
+    }
+
+    /// Stores an account under its id.
+    pub fn put_account(&mut self, record: &AccountRecord) {
+        self.put(Cf::Accounts, &keys::account(record.id), record.encode());
+    }
+
+    /// Stores an agent under (account, agent).
+    pub fn put_agent(&mut self, record: &AgentRecord) {
+        let key = keys::agent(record.account, record.agent);
+        self.put(Cf::Agents, &key, record.encode());
+    }
+
+    /// Stores a role under (account, role).
+    pub fn put_role(&mut self, record: &RoleRecord) {
+        let key = keys::role(record.account, record.role);
+        self.put(Cf::Roles, &key, record.encode());
+    }
+
+    /// Stores a session under (account, agent), replacing the agent's previous session.
+    pub fn put_session(&mut self, record: &SessionRecord) {
+        let key = keys::session(record.account, record.agent);
+        self.put(Cf::Sessions, &key, record.encode());
+    }
+
+    /// Removes the session of (account, agent).
+    pub fn delete_session(&mut self, account: u64, agent: u32) {
+        self.delete(Cf::Sessions, &keys::session(account, agent));
+    }
+
+    /// Stores the schema version.
+    pub fn put_schema_version(&mut self, version: SchemaVersion) {
+        self.put(Cf::Meta, keys::META_SCHEMA_VERSION, version.encode());
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Typed helpers. Generic with `?Sized` so they take both `&RocksStore` and `&dyn KvStore`.
+// ---------------------------------------------------------------------------------------
+
+/// Reads and decodes one record.
+fn load<T: StoredRecord, S: KvStore + ?Sized>(
+    store: &S,
+    cf: Cf,
+    key: &[u8],
+) -> Result<Option<T>, StoreError> {
+    match store.get(cf, key)? {
+        None => Ok(None),
+        Some(bytes) => T::decode(&bytes)
+            .map(Some)
+            .map_err(|reason| StoreError::corrupt(cf, key, reason)),
+    }
+}
+
+/// Scans `range` and decodes every value, checking each key with `key_matches`.
+fn load_range<T: StoredRecord, S: KvStore + ?Sized>(
+    store: &S,
+    cf: Cf,
+    range: &keys::KeyRange,
+    limit: usize,
+    key_matches: impl Fn(&[u8], &T) -> Result<bool, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    store
+        .scan(cf, &range.start, &range.end, limit)?
+        .into_iter()
+        .map(|(key, value)| {
+            let record =
+                T::decode(&value).map_err(|reason| StoreError::corrupt(cf, &key, reason))?;
+            if key_matches(&key, &record)? {
+                Ok(record)
+            } else {
+                Err(StoreError::key_mismatch(cf, &key))
+            }
+        })
+        .collect()
+}
+
+/// The schema version recorded in the store, if any.
+pub fn load_schema_version<S: KvStore + ?Sized>(
+    store: &S,
+) -> Result<Option<SchemaVersion>, StoreError> {
+    load(store, Cf::Meta, keys::META_SCHEMA_VERSION)
+}
+
+/// The account `id`.
+pub fn load_account<S: KvStore + ?Sized>(
+    store: &S,
+    id: u64,
+) -> Result<Option<AccountRecord>, StoreError> {
+    load(store, Cf::Accounts, &keys::account(id))
+}
+
+/// Up to `limit` accounts with an id greater than `after` (from the first for `None`), in
+/// id order. Page with `after = Some(last.id)`.
+pub fn list_accounts<S: KvStore + ?Sized>(
+    store: &S,
+    after: Option<u64>,
+    limit: usize,
+) -> Result<Vec<AccountRecord>, StoreError> {
+    let Some(range) = keys::accounts_after(after) else {
+        return Ok(Vec::new());
+    };
+    load_range(
+        store,
+        Cf::Accounts,
+        &range,
+        limit,
+        |key, r: &AccountRecord| {
+            let id =
+                keys::parse_account(key).ok_or_else(|| StoreError::bad_key(Cf::Accounts, key))?;
+            Ok(id == r.id)
+        },
+    )
+}
+
+/// The agent (account, agent).
+pub fn load_agent<S: KvStore + ?Sized>(
+    store: &S,
+    account: u64,
+    agent: u32,
+) -> Result<Option<AgentRecord>, StoreError> {
+    load(store, Cf::Agents, &keys::agent(account, agent))
+}
+
+/// Every agent of `account`, in agent-number order.
+pub fn list_agents<S: KvStore + ?Sized>(
+    store: &S,
+    account: u64,
+) -> Result<Vec<AgentRecord>, StoreError> {
+    let range = keys::account_prefix(account);
+    load_range(
+        store,
+        Cf::Agents,
+        &range,
+        usize::MAX,
+        |key, r: &AgentRecord| {
+            let ids = keys::parse_agent(key).ok_or_else(|| StoreError::bad_key(Cf::Agents, key))?;
+            Ok(ids == (r.account, r.agent))
+        },
+    )
+}
+
+/// Every role of `account`, in role-id order.
+pub fn load_roles<S: KvStore + ?Sized>(
+    store: &S,
+    account: u64,
+) -> Result<Vec<RoleRecord>, StoreError> {
+    let range = keys::account_prefix(account);
+    load_range(
+        store,
+        Cf::Roles,
+        &range,
+        usize::MAX,
+        |key, r: &RoleRecord| {
+            let ids = keys::parse_role(key).ok_or_else(|| StoreError::bad_key(Cf::Roles, key))?;
+            Ok(ids == (r.account, r.role))
+        },
+    )
+}
+
+/// The session of agent (account, agent), if one was issued and not deleted. The caller
+/// checks expiry, token hash and credential generation.
+pub fn load_session<S: KvStore + ?Sized>(
+    store: &S,
+    account: u64,
+    agent: u32,
+) -> Result<Option<SessionRecord>, StoreError> {
+    load(store, Cf::Sessions, &keys::session(account, agent))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use records::DEFAULT_ROLES;
+
+    pub(super) fn account(id: u64) -> AccountRecord {
+        AccountRecord {
+            id,
+            name: format!("account {id}"),
+            plan: Plan::Gold,
+            expires_at: 2_000_000_000,
+            created_at: 1_700_000_000,
+            super_password: PasswordHash {
+                iterations: 1,
+                salt: [1; 16],
+                hash: [2; 32],
+            },
+            presence_mode: PresenceMode::AlwaysOnline,
+        }
+    }
+
+    pub(super) fn agent(account: u64, agent: u32) -> AgentRecord {
+        AgentRecord {
+            account,
+            agent,
+            nickname: format!("agent {agent}"),
+            password: None,
+            role: 3,
+            credential_gen: 0,
+            created_at: 1_700_000_000,
+        }
+    }
+
+    fn session(account: u64, agent: u32) -> SessionRecord {
+        SessionRecord {
+            account,
+            agent,
+            token_hash: [9; 32],
+            credential_gen: 1,
+            created_at: 1,
+            expires_at: 2,
+        }
+    }
+
+    /// Behaviour every [`KvStore`] must have; run against each implementation.
+    pub(crate) fn exercise_store(store: &dyn KvStore) {
+        let mut batch = Batch::new();
+        for id in [5u64, 6, 7, u64::MAX] {
+            batch.put_account(&account(id));
+            for a in [1001, 1002, 1003] {
+                batch.put_agent(&agent(id, a));
+            }
+            for r in DEFAULT_ROLES {
+                batch.put_role(&r.record(id));
+            }
+        }
+        batch.put_session(&session(6, 1001));
+        batch.put_session(&session(6, 1002));
+        batch.delete_session(6, 1002);
+        assert_eq!(batch.len(), 4 * 7 + 3);
+        store.write(&batch, Durability::Wal).expect("write");
+        batch.clear();
+        assert!(batch.is_empty());
+        store.write(&batch, Durability::Fsync).expect("empty write");
+
+        assert_eq!(load_account(store, 6).expect("load"), Some(account(6)));
+        assert_eq!(load_account(store, 8).expect("load"), None);
+        assert_eq!(
+            load_agent(store, 6, 1002).expect("load"),
+            Some(agent(6, 1002))
+        );
+        assert_eq!(load_agent(store, 6, 1004).expect("load"), None);
+        assert_eq!(
+            load_session(store, 6, 1001).expect("load"),
+            Some(session(6, 1001))
+        );
+        assert_eq!(load_session(store, 6, 1002).expect("load"), None);
+
+        // Scans stay inside their account: neighbours 5 and 7 are not returned.
+        let agents = list_agents(store, 6).expect("list");
+        let ids: Vec<_> = agents.iter().map(|a| (a.account, a.agent)).collect();
+        assert_eq!(ids, [(6, 1001), (6, 1002), (6, 1003)]);
+        assert_eq!(list_agents(store, u64::MAX).expect("list").len(), 3);
+        assert!(list_agents(store, 8).expect("list").is_empty());
+        let roles = load_roles(store, 7).expect("roles");
+        assert_eq!(roles.iter().map(|r| r.role).collect::<Vec<_>>(), [1, 2, 3]);
+        assert!(roles.iter().all(|r| r.account == 7));
+
+        // Pagination of accounts.
+        let ids = |v: Vec<AccountRecord>| v.into_iter().map(|a| a.id).collect::<Vec<_>>();
+        assert_eq!(ids(list_accounts(store, None, 2).expect("page")), [5, 6]);
+        assert_eq!(
+            ids(list_accounts(store, Some(6), 2).expect("page")),
+            [7, u64::MAX]
+        );
+        assert!(list_accounts(store, Some(u64::MAX), 2)
+            .expect("page")
+            .is_empty());
+        assert!(list_accounts(store, None, 0).expect("page").is_empty());
+
+        // Raw scan bounds: [start, end) exactly.
+        let start = keys::agent(6, 1002);
+        let end = keys::agent(6, 1003);
+        let raw = store.scan(Cf::Agents, &start, &end, 10).expect("scan");
+        assert_eq!(raw.len(), 1);
+        assert_eq!(raw[0].0, start);
+        assert!(store
+            .scan(Cf::Agents, &end, &start, 10)
+            .expect("scan")
+            .is_empty());
+
+        // Corruption surfaces as a typed error, not a panic.
+        let mut bad = Batch::new();
+        bad.put(Cf::Agents, &keys::agent(9, 1001), vec![1, 2, 3]);
+        bad.put(Cf::Roles, &keys::role(9, 1), vec![]);
+        bad.put(Cf::Accounts, &keys::account(9), account(10).encode());
+        store.write(&bad, Durability::Wal).expect("write");
+        assert!(matches!(
+            load_agent(store, 9, 1001),
+            Err(StoreError::Corrupt { cf: Cf::Agents, .. })
+        ));
+        assert!(matches!(
+            load_roles(store, 9),
+            Err(StoreError::Corrupt { cf: Cf::Roles, .. })
+        ));
+        assert!(matches!(
+            list_accounts(store, Some(8), 10),
+            Err(StoreError::KeyMismatch {
+                cf: Cf::Accounts,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn memory_store_behaves() {
+        exercise_store(&MemoryStore::new());
+    }
+
+    #[test]
+    fn batch_reports_ops_in_order() {
+        let mut batch = Batch::new();
+        batch.put(Cf::Meta, b"a", vec![1]);
+        batch.delete(Cf::Meta, b"a");
+        let ops: Vec<_> = batch.ops().collect();
+        assert_eq!(
+            ops,
+            [
+                BatchOp::Put {
+                    cf: Cf::Meta,
+                    key: b"a",
+                    value: &[1]
+                },
+                BatchOp::Delete {
+                    cf: Cf::Meta,
+                    key: b"a"
+                },
+            ]
+        );
+    }
+}

@@ -1,0 +1,428 @@
+//! RocksDB implementation of [`KvStore`]: the only file in the daemon that names RocksDB.
+//!
+//! One database, one column family per [`Cf`], LZ4-compressed, one block cache shared by
+//! every column family. Opening checks the schema version read-only before anything is
+//! written, so a data directory from a newer release is refused untouched.
+
+use std::path::{Path, PathBuf};
+
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Options,
+    ReadOptions, WriteBatch, WriteOptions, DB, DEFAULT_COLUMN_FAMILY_NAME,
+};
+
+use super::{
+    load_schema_version, Batch, BatchOp, Cf, Durability, KeyValue, KvStore, SchemaVersion,
+    StoreError, CURRENT_SCHEMA_VERSION, OLDEST_SCHEMA_VERSION,
+};
+
+/// Tuning of the RocksDB engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RocksOptions {
+    /// Files RocksDB may keep open (`max_open_files`). Default 512: the process is limited
+    /// to 20,000 descriptors and the sockets need them. `-1` means unlimited.
+    pub max_open_files: i32,
+    /// Size of the block cache shared by all column families, in bytes. Default 64 MiB.
+    pub block_cache_bytes: usize,
+    /// Background flush and compaction threads. Default 2.
+    pub max_background_jobs: i32,
+    /// Total size of write-ahead logs before the column families holding the oldest one
+    /// are flushed, in bytes. Default 256 MiB; bounds recovery time and disk use when
+    /// some column families are rarely written.
+    pub max_total_wal_bytes: u64,
+}
+
+impl Default for RocksOptions {
+    fn default() -> Self {
+        RocksOptions {
+            max_open_files: 512,
+            block_cache_bytes: 64 << 20,
+            max_background_jobs: 2,
+            max_total_wal_bytes: 256 << 20,
+        }
+    }
+}
+
+/// A [`KvStore`] backed by RocksDB. Dropping it closes the database.
+pub struct RocksStore {
+    db: DB,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for RocksStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RocksStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<rocksdb::Error> for StoreError {
+    fn from(e: rocksdb::Error) -> Self {
+        StoreError::Engine(e.into_string())
+    }
+}
+
+/// Opens (creating if needed) the store in `dir`.
+///
+/// Creates the directory and every column family this build knows (a directory written
+/// by an older build, with fewer column families, gains the new ones). Records the schema
+/// version on first open; refuses a directory whose schema version is newer than
+/// [`CURRENT_SCHEMA_VERSION`] or older than [`OLDEST_SCHEMA_VERSION`], and a directory
+/// holding some other RocksDB database.
+pub fn open_rocks(dir: &Path, opts: &RocksOptions) -> Result<RocksStore, StoreError> {
+    let io_err = |source| StoreError::Io {
+        path: dir.to_owned(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(io_err)?;
+    let db_opts = db_options(opts);
+
+    let existing = if dir.join("CURRENT").try_exists().map_err(io_err)? {
+        DB::list_cf(&db_opts, dir)?
+    } else {
+        Vec::new()
+    };
+    if !existing.is_empty() {
+        if !existing.iter().any(|name| name == Cf::Meta.name()) {
+            return Err(StoreError::NotAKefuStore {
+                path: dir.to_owned(),
+            });
+        }
+        // Read-only first, so that a newer directory is refused before we write to it.
+        let probe = RocksStore {
+            db: DB::open_cf_for_read_only(&db_opts, dir, [Cf::Meta.name()], false)?,
+            path: dir.to_owned(),
+        };
+        if let Some(version) = load_schema_version(&probe)? {
+            check_schema(version)?;
+        }
+    }
+
+    let cache = Cache::new_lru_cache(opts.block_cache_bytes);
+    let mut descriptors: Vec<ColumnFamilyDescriptor> = Cf::ALL
+        .iter()
+        .map(|cf| ColumnFamilyDescriptor::new(cf.name(), cf_options(&cache)))
+        .collect();
+    // RocksDB must open every column family on disk. Ones this build does not know (added
+    // by a newer build of the same schema version) are opened and left alone.
+    for name in existing {
+        if name != DEFAULT_COLUMN_FAMILY_NAME && Cf::from_name(&name).is_none() {
+            descriptors.push(ColumnFamilyDescriptor::new(name, cf_options(&cache)));
+        }
+    }
+    let store = RocksStore {
+        db: DB::open_cf_descriptors(&db_opts, dir, descriptors)?,
+        path: dir.to_owned(),
+    };
+
+    match load_schema_version(&store)? {
+        Some(version) => check_schema(version)?,
+        None => {
+            let mut batch = Batch::new();
+            batch.put_schema_version(SchemaVersion(CURRENT_SCHEMA_VERSION));
+            store.write(&batch, Durability::Fsync)?;
+        }
+    }
+    Ok(store)
+}
+
+fn check_schema(SchemaVersion(found): SchemaVersion) -> Result<(), StoreError> {
+    if found > CURRENT_SCHEMA_VERSION {
+        Err(StoreError::SchemaTooNew {
+            found,
+            supported: CURRENT_SCHEMA_VERSION,
+        })
+    } else if found < OLDEST_SCHEMA_VERSION {
+        Err(StoreError::SchemaTooOld {
+            found,
+            oldest: OLDEST_SCHEMA_VERSION,
+        })
+    } else {
+        // Migrations from older supported versions go here once there are any.
+        Ok(())
+    }
+}
+
+fn db_options(opts: &RocksOptions) -> Options {
+    let mut o = Options::default();
+    o.create_if_missing(true);
+    o.create_missing_column_families(true);
+    o.set_max_open_files(opts.max_open_files);
+    o.set_max_background_jobs(opts.max_background_jobs);
+    o.set_max_total_wal_size(opts.max_total_wal_bytes);
+    // RocksDB's own info LOG files: keep a few, not the default thousand.
+    o.set_keep_log_file_num(10);
+    o
+}
+
+fn cf_options(cache: &Cache) -> Options {
+    let mut table = BlockBasedOptions::default();
+    table.set_block_cache(cache);
+    // Point reads dominate: a bloom filter skips files without the key.
+    table.set_bloom_filter(10.0, false);
+    // Keep index and filter memory inside the bounded block cache.
+    table.set_cache_index_and_filter_blocks(true);
+    table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+
+    let mut o = Options::default();
+    o.set_compression_type(DBCompressionType::Lz4);
+    o.set_block_based_table_factory(&table);
+    o
+}
+
+impl RocksStore {
+    /// The data directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn cf(&self, cf: Cf) -> Result<&ColumnFamily, StoreError> {
+        self.db
+            .cf_handle(cf.name())
+            .ok_or_else(|| StoreError::Engine(format!("column family {cf} is not open")))
+    }
+}
+
+impl KvStore for RocksStore {
+    fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.db.get_cf(self.cf(cf)?, key)?)
+    }
+
+    fn scan(
+        &self,
+        cf: Cf,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Vec<KeyValue>, StoreError> {
+        if start >= end || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let handle = self.cf(cf)?;
+        let mut read = ReadOptions::default();
+        read.set_iterate_lower_bound(start);
+        read.set_iterate_upper_bound(end);
+        let mut iter = self.db.raw_iterator_cf_opt(handle, read);
+        iter.seek(start);
+        let mut out = Vec::new();
+        while out.len() < limit {
+            let (Some(key), Some(value)) = (iter.key(), iter.value()) else {
+                break;
+            };
+            out.push((key.to_vec(), value.to_vec()));
+            iter.next();
+        }
+        iter.status()?;
+        Ok(out)
+    }
+
+    fn write(&self, batch: &Batch, durability: Durability) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut wb = WriteBatch::default();
+        for op in batch.ops() {
+            match op {
+                BatchOp::Put { cf, key, value } => wb.put_cf(self.cf(cf)?, key, value),
+                BatchOp::Delete { cf, key } => wb.delete_cf(self.cf(cf)?, key),
+            }
+        }
+        let mut write = WriteOptions::default();
+        write.set_sync(durability == Durability::Fsync);
+        Ok(self.db.write_opt(wb, &write)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::records::StoredRecord;
+    use crate::store::tests::{account, agent, exercise_store};
+    use crate::store::{keys, list_agents, load_account, load_agent};
+
+    fn open(dir: &Path) -> Result<RocksStore, StoreError> {
+        open_rocks(dir, &RocksOptions::default())
+    }
+
+    fn temp() -> tempfile::TempDir {
+        tempfile::TempDir::new().expect("tempdir")
+    }
+
+    #[test]
+    fn rocks_store_behaves() {
+        let dir = temp();
+        exercise_store(&open(dir.path()).expect("open"));
+    }
+
+    #[test]
+    fn writes_survive_reopen() {
+        let dir = temp();
+        let path = dir.path().join("data"); // created by open
+        {
+            let store = open(&path).expect("open");
+            assert_eq!(
+                load_schema_version(&store).expect("meta"),
+                Some(SchemaVersion(CURRENT_SCHEMA_VERSION))
+            );
+            let mut batch = Batch::new();
+            batch.put_account(&account(1));
+            batch.put_agent(&agent(1, 1001));
+            store.write(&batch, Durability::Wal).expect("wal write");
+            batch.clear();
+            batch.put_agent(&agent(1, 1002));
+            store.write(&batch, Durability::Fsync).expect("fsync write");
+        }
+        let store = open(&path).expect("reopen");
+        assert_eq!(load_account(&store, 1).expect("load"), Some(account(1)));
+        assert_eq!(list_agents(&store, 1).expect("list").len(), 2);
+        assert_eq!(store.path(), path);
+    }
+
+    #[test]
+    fn directory_from_an_older_build_with_fewer_cfs_opens() {
+        let dir = temp();
+        {
+            let mut o = Options::default();
+            o.create_if_missing(true);
+            o.create_missing_column_families(true);
+            let db = DB::open_cf(&o, dir.path(), ["meta", "accounts"]).expect("old db");
+            let meta = db.cf_handle("meta").expect("meta");
+            db.put_cf(meta, keys::META_SCHEMA_VERSION, SchemaVersion(1).encode())
+                .expect("put");
+            let accounts = db.cf_handle("accounts").expect("accounts");
+            db.put_cf(accounts, keys::account(3), account(3).encode())
+                .expect("put");
+        }
+        let store = open(dir.path()).expect("open older dir");
+        assert_eq!(load_account(&store, 3).expect("load"), Some(account(3)));
+        let mut batch = Batch::new();
+        batch.put_agent(&agent(3, 1001));
+        store
+            .write(&batch, Durability::Fsync)
+            .expect("write new cf");
+        assert!(load_agent(&store, 3, 1001).expect("load").is_some());
+    }
+
+    #[test]
+    fn unknown_cf_of_the_same_schema_is_left_alone() {
+        let dir = temp();
+        drop(open(dir.path()).expect("create"));
+        {
+            let mut o = Options::default();
+            o.create_missing_column_families(true);
+            let mut names: Vec<&str> = Cf::ALL.iter().map(|cf| cf.name()).collect();
+            names.push("from_the_future");
+            drop(DB::open_cf(&o, dir.path(), names).expect("add cf"));
+        }
+        let store = open(dir.path()).expect("open with extra cf");
+        assert!(store.db.cf_handle("from_the_future").is_some());
+    }
+
+    #[test]
+    fn newer_schema_is_refused_untouched() {
+        let dir = temp();
+        {
+            let store = open(dir.path()).expect("create");
+            let mut batch = Batch::new();
+            batch.put_schema_version(SchemaVersion(CURRENT_SCHEMA_VERSION + 1));
+            store.write(&batch, Durability::Fsync).expect("write");
+        }
+        // A newer build may also have added column families we cannot open meaningfully.
+        {
+            let mut o = Options::default();
+            o.create_missing_column_families(true);
+            let mut names: Vec<&str> = Cf::ALL.iter().map(|cf| cf.name()).collect();
+            names.push("from_the_future");
+            drop(DB::open_cf(&o, dir.path(), names).expect("add cf"));
+        }
+        match open(dir.path()) {
+            Err(StoreError::SchemaTooNew { found, supported }) => {
+                assert_eq!(
+                    (found, supported),
+                    (CURRENT_SCHEMA_VERSION + 1, CURRENT_SCHEMA_VERSION)
+                );
+            }
+            other => panic!("expected SchemaTooNew, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn older_unsupported_schema_is_refused() {
+        let dir = temp();
+        {
+            let store = open(dir.path()).expect("create");
+            let mut batch = Batch::new();
+            batch.put_schema_version(SchemaVersion(OLDEST_SCHEMA_VERSION - 1));
+            store.write(&batch, Durability::Fsync).expect("write");
+        }
+        assert!(matches!(
+            open(dir.path()),
+            Err(StoreError::SchemaTooOld { found: 0, .. })
+        ));
+    }
+
+    #[test]
+    fn corrupt_schema_record_is_a_typed_error() {
+        let dir = temp();
+        {
+            let store = open(dir.path()).expect("create");
+            let mut batch = Batch::new();
+            batch.put(Cf::Meta, keys::META_SCHEMA_VERSION, vec![7, 7]);
+            store.write(&batch, Durability::Fsync).expect("write");
+        }
+        assert!(matches!(
+            open(dir.path()),
+            Err(StoreError::Corrupt { cf: Cf::Meta, .. })
+        ));
+    }
+
+    #[test]
+    fn foreign_database_is_refused() {
+        let dir = temp();
+        {
+            let mut o = Options::default();
+            o.create_if_missing(true);
+            let db = DB::open(&o, dir.path()).expect("foreign db");
+            db.put(b"k", b"v").expect("put");
+        }
+        assert!(matches!(
+            open(dir.path()),
+            Err(StoreError::NotAKefuStore { .. })
+        ));
+    }
+
+    #[test]
+    fn unusable_directory_is_an_io_error() {
+        let dir = temp();
+        let file = dir.path().join("file");
+        std::fs::write(&file, b"not a directory").expect("write file");
+        assert!(matches!(
+            open(&file.join("data")),
+            Err(StoreError::Io { .. })
+        ));
+    }
+
+    #[test]
+    fn scan_limit_and_upper_bound_are_respected() {
+        let dir = temp();
+        let store = open(dir.path()).expect("open");
+        let mut batch = Batch::new();
+        for id in 0..50u64 {
+            batch.put_account(&account(id));
+        }
+        store.write(&batch, Durability::Wal).expect("write");
+        let rows = store
+            .scan(Cf::Accounts, &keys::account(10), &keys::account(20), 5)
+            .expect("scan");
+        let ids: Vec<_> = rows
+            .iter()
+            .filter_map(|(k, _)| keys::parse_account(k))
+            .collect();
+        assert_eq!(ids, [10, 11, 12, 13, 14]);
+        let rows = store
+            .scan(Cf::Accounts, &keys::account(45), &keys::account(100), 100)
+            .expect("scan");
+        assert_eq!(rows.len(), 5);
+    }
+}

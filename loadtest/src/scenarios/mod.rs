@@ -1,0 +1,10 @@
+//! Scenarios: each composes provisioning, driver phases and a report for one question.
+//!
+//! A scenario owns its order of phases and its report; the driver, the
+//! population and the report pieces are shared. To add one: a module here, a
+//! variant of `cli::Command`, a plan type in `cli`, and a report type.
+//!
+//! - [`logins`]: how fast agents log in with a password, how fast they all
+//!   reconnect with a token, and what an idle logged-in connection costs.
+
+pub mod logins;

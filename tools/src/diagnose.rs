@@ -1,0 +1,266 @@
+//! `kefuctl diagnose` (feature E4): checks a client listener step by step as a client would.
+//!
+//! Each step prints one line, `ok  <step> ...` or `FAIL <step>: <why>`, and
+//! the first failure stops the run. Steps are timed separately (TCP connect,
+//! TLS handshake, protocol handshake, login) so a slow one stands out.
+
+use crate::admin::client_options;
+use crate::cli::DiagnoseArgs;
+use crate::date;
+use crate::output::printable;
+use crate::secrets::{self, Secret};
+use anyhow::{anyhow, Result};
+use kefu_wire::{Client, ClientError, ClientOptions, Request, Transport};
+use std::fmt::Display;
+use std::io::Write;
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Runs the checks; an error means a step failed (its `FAIL` line is printed already).
+pub fn run(args: &DiagnoseArgs, out: &mut dyn Write) -> Result<()> {
+    // Read before any timing starts: a prompt must not count as latency.
+    let what = format!("password of {}", args.login);
+    let password = secrets::read(Secret {
+        var: secrets::PASSWORD,
+        what: &what,
+    })?;
+    let mut report = Report { out };
+    let timeout = Duration::from_secs(args.timeout);
+    let opts = ClientOptions {
+        timeout,
+        ..client_options()
+    };
+
+    let started = Instant::now();
+    let (tcp, peer) = report.step("connect", connect(&args.server, timeout))?;
+    report.ok("connect", peer, Some(started.elapsed()))?;
+
+    let transport: Box<dyn Transport> = if args.tls {
+        let started = Instant::now();
+        let ca = args.ca.as_deref().unwrap_or(Path::new(""));
+        let name = match &args.server_name {
+            Some(name) => name.clone(),
+            None => host_of(&args.server).to_string(),
+        };
+        let stream = report.step("tls", tls_handshake(tcp, ca, &name, timeout))?;
+        let detail = format!(
+            "{} {}, certificate valid for {name:?}",
+            stream
+                .conn
+                .protocol_version()
+                .map(|v| format!("{v:?}"))
+                .unwrap_or_default(),
+            stream
+                .conn
+                .negotiated_cipher_suite()
+                .map(|s| format!("{:?}", s.suite()))
+                .unwrap_or_default(),
+        );
+        report.ok("tls", detail, Some(started.elapsed()))?;
+        Box::new(stream)
+    } else {
+        Box::new(tcp)
+    };
+
+    let started = Instant::now();
+    let mut client = report.step("handshake", Client::handshake(transport, opts))?;
+    let w = client.welcome();
+    let detail = format!(
+        "protocol v{}, server {:?}, max frame {} B, heartbeat {} ms, idle timeout {} ms",
+        w.version, w.server, w.max_frame, w.heartbeat_ms, w.idle_timeout_ms
+    );
+    report.ok("handshake", detail, Some(started.elapsed()))?;
+
+    let started = Instant::now();
+    let (agent, account) = (args.login.agent, args.login.account);
+    let session = report.step("login", client.login(account, agent, &password))?;
+    let detail = format!(
+        "{} as {:?} (role {}), account service until {}",
+        args.login,
+        session.nickname,
+        session.role,
+        date::format_unix_full(session.account_expires_at)
+    );
+    report.ok("login", detail, Some(started.elapsed()))?;
+
+    let mut rtts = Vec::with_capacity(args.pings as usize);
+    for _ in 0..args.pings {
+        rtts.push(report.step("ping", client.ping())?);
+    }
+    let detail = match (rtts.iter().min(), rtts.iter().max()) {
+        (Some(min), Some(max)) => {
+            let avg = rtts.iter().sum::<Duration>() / args.pings;
+            format!(
+                "{} round trips: min {}, avg {}, max {}",
+                args.pings,
+                ms(*min),
+                ms(avg),
+                ms(*max)
+            )
+        }
+        _ => "no round trips".into(),
+    };
+    report.ok("ping", detail, None)?;
+
+    let now = date::format_unix_full(date::now_unix());
+    report.ok(
+        "clock",
+        format!("local time {now} (not compared with the server's)"),
+        None,
+    )?;
+
+    report.step("logout", client.request(&Request::Logout))?;
+    report.ok("logout", "", None)?;
+    Ok(())
+}
+
+/// Where the step lines go.
+struct Report<'a> {
+    out: &'a mut dyn Write,
+}
+
+impl Report<'_> {
+    fn ok(&mut self, step: &str, detail: impl Display, took: Option<Duration>) -> Result<()> {
+        let detail = printable(&detail.to_string());
+        let mut line = format!("ok  {step}");
+        if !detail.is_empty() {
+            line.push(' ');
+            line.push_str(&detail);
+        }
+        if let Some(took) = took {
+            line.push_str(&format!(" ({})", ms(took)));
+        }
+        writeln!(self.out, "{line}")?;
+        self.out.flush()?;
+        Ok(())
+    }
+
+    /// Passes a step's value through, or prints its `FAIL` line and stops.
+    fn step<T, E: Failure>(&mut self, step: &str, result: Result<T, E>) -> Result<T> {
+        match result {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                writeln!(self.out, "FAIL {step}: {}", printable(&e.describe()))?;
+                self.out.flush()?;
+                Err(anyhow!("diagnose failed at step {step:?}"))
+            }
+        }
+    }
+}
+
+/// How a failed step explains itself on its `FAIL` line.
+trait Failure {
+    fn describe(&self) -> String;
+}
+
+impl Failure for ClientError {
+    fn describe(&self) -> String {
+        crate::admin::describe(self)
+    }
+}
+
+impl Failure for String {
+    fn describe(&self) -> String {
+        self.clone()
+    }
+}
+
+/// Opens the TCP connection, trying each address the name resolves to.
+fn connect(server: &str, timeout: Duration) -> Result<(TcpStream, SocketAddr), String> {
+    let addrs: Vec<SocketAddr> = server
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {server}: {e}"))?
+        .collect();
+    let mut errors = Vec::new();
+    for addr in &addrs {
+        match TcpStream::connect_timeout(addr, timeout) {
+            Ok(s) => {
+                s.set_nodelay(true)
+                    .map_err(|e| format!("{addr}: set TCP_NODELAY: {e}"))?;
+                return Ok((s, *addr));
+            }
+            Err(e) => errors.push(format!("{addr}: {e}")),
+        }
+    }
+    if errors.is_empty() {
+        return Err(format!("{server} resolves to no address"));
+    }
+    Err(errors.join("; "))
+}
+
+type TlsStream = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
+
+/// Runs the TLS handshake to completion, checking the certificate against `ca`.
+fn tls_handshake(
+    mut tcp: TcpStream,
+    ca: &Path,
+    server_name: &str,
+    timeout: Duration,
+) -> Result<TlsStream, String> {
+    let pem =
+        std::fs::read(ca).map_err(|e| format!("cannot read CA file {}: {e}", ca.display()))?;
+    let config = kefu_wire::tls_config_with_ca_pem(&pem).map_err(|e| e.to_string())?;
+    let name = rustls::pki_types::ServerName::try_from(server_name.to_string())
+        .map_err(|e| format!("bad server name {server_name:?}: {e}"))?;
+    let mut conn = rustls::ClientConnection::new(config, name).map_err(|e| e.to_string())?;
+    tcp.set_read_timeout(Some(timeout))
+        .and_then(|()| tcp.set_write_timeout(Some(timeout)))
+        .map_err(|e| e.to_string())?;
+    while conn.is_handshaking() {
+        match conn.complete_io(&mut tcp) {
+            Ok((0, 0)) => return Err("connection closed during the TLS handshake".into()),
+            Ok(_) => {}
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Ok(rustls::StreamOwned::new(conn, tcp))
+}
+
+/// The host part of `HOST:PORT` (`[v6]:PORT` too), for the certificate check.
+fn host_of(server: &str) -> &str {
+    let host = match server.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => server,
+    };
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
+}
+
+/// A duration in milliseconds with precision to match its size.
+fn ms(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 1.0 {
+        format!("{ms:.3} ms")
+    } else if ms < 100.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{ms:.0} ms")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_part() {
+        let cases = [
+            ("localhost:7070", "localhost"),
+            ("127.0.0.1:7070", "127.0.0.1"),
+            ("[::1]:7070", "::1"),
+            ("kefu.example", "kefu.example"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(host_of(input), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(ms(Duration::from_micros(300)), "0.300 ms");
+        assert_eq!(ms(Duration::from_micros(12_340)), "12.3 ms");
+        assert_eq!(ms(Duration::from_millis(1500)), "1500 ms");
+    }
+}

@@ -1,0 +1,849 @@
+//! Golden bytes: every frame kind and every message variant, encoded and compared to hex
+//! pasted from a known-good run, so that any change of the wire format fails a test.
+//!
+//! When a case fails, the panic message prints the bytes the encoder produces now. Paste
+//! them into the table only if the change is intended *and* `wire/PROTOCOL.md` says so:
+//! a golden value that changes is a protocol change for every deployed client.
+//!
+//! The tables in `wire/PROTOCOL.md` marked `<!-- table: ... -->` are parsed here and
+//! checked against the code, so the specification cannot drift from the encoder either.
+
+use bytes::BytesMut;
+use kefu_wire::{
+    AccountInfo, AgentInfo, Body, ErrorBody, ErrorCode, Event, FrameDecoder, FrameKind, GoAway,
+    Hello, Ping, Plan, Pong, Presence, Push, PushAck, Request, Response, SessionInfo, ShardStats,
+    Welcome, WireError, MAGIC, MAX_FRAME_CEILING,
+};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+/// The specification, whose marked tables are checked against the code.
+const PROTOCOL_MD: &str = include_str!("../PROTOCOL.md");
+
+// ---------------------------------------------------------------------------------------
+// The table of cases
+// ---------------------------------------------------------------------------------------
+
+/// One body of any frame kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Value {
+    Hello(Hello),
+    Welcome(Welcome),
+    Request(Request),
+    Response(Response),
+    Error(ErrorBody),
+    Push(Push),
+    PushAck(PushAck),
+    Ping(Ping),
+    Pong(Pong),
+    GoAway(GoAway),
+}
+
+impl Value {
+    /// The frame kind this value travels in.
+    fn kind(&self) -> FrameKind {
+        match self {
+            Value::Hello(_) => FrameKind::Hello,
+            Value::Welcome(_) => FrameKind::Welcome,
+            Value::Request(_) => FrameKind::Request,
+            Value::Response(_) => FrameKind::Response,
+            Value::Error(_) => FrameKind::Error,
+            Value::Push(_) => FrameKind::Push,
+            Value::PushAck(_) => FrameKind::PushAck,
+            Value::Ping(_) => FrameKind::Ping,
+            Value::Pong(_) => FrameKind::Pong,
+            Value::GoAway(_) => FrameKind::GoAway,
+        }
+    }
+
+    /// Appends the whole frame, through the crate's own `Body::write_frame`.
+    fn write_frame(&self, correlation: u32, out: &mut BytesMut) {
+        match self {
+            Value::Hello(v) => v.write_frame(correlation, out),
+            Value::Welcome(v) => v.write_frame(correlation, out),
+            Value::Request(v) => v.write_frame(correlation, out),
+            Value::Response(v) => v.write_frame(correlation, out),
+            Value::Error(v) => v.write_frame(correlation, out),
+            Value::Push(v) => v.write_frame(correlation, out),
+            Value::PushAck(v) => v.write_frame(correlation, out),
+            Value::Ping(v) => v.write_frame(correlation, out),
+            Value::Pong(v) => v.write_frame(correlation, out),
+            Value::GoAway(v) => v.write_frame(correlation, out),
+        }
+    }
+
+    /// Decodes a body of the given kind, through the crate's own `Body::decode`.
+    fn decode(kind: FrameKind, body: &[u8]) -> Result<Value, WireError> {
+        Ok(match kind {
+            FrameKind::Hello => Value::Hello(Hello::decode(body)?),
+            FrameKind::Welcome => Value::Welcome(Welcome::decode(body)?),
+            FrameKind::Request => Value::Request(Request::decode(body)?),
+            FrameKind::Response => Value::Response(Response::decode(body)?),
+            FrameKind::Error => Value::Error(ErrorBody::decode(body)?),
+            FrameKind::Push => Value::Push(Push::decode(body)?),
+            FrameKind::PushAck => Value::PushAck(PushAck::decode(body)?),
+            FrameKind::Ping => Value::Ping(Ping::decode(body)?),
+            FrameKind::Pong => Value::Pong(Pong::decode(body)?),
+            FrameKind::GoAway => Value::GoAway(GoAway::decode(body)?),
+        })
+    }
+}
+
+/// One golden case: a value, the correlation id of its frame, the expected frame bytes.
+struct Case {
+    name: &'static str,
+    correlation: u32,
+    value: Value,
+    /// Frame bytes in hex; whitespace is ignored (header fields are spaced for reading).
+    hex: &'static str,
+}
+
+fn case(name: &'static str, correlation: u32, value: Value, hex: &'static str) -> Case {
+    Case {
+        name,
+        correlation,
+        value,
+        hex,
+    }
+}
+
+fn session(token: [u8; 16]) -> SessionInfo {
+    SessionInfo {
+        account: 800_001,
+        agent: 1001,
+        nickname: "小王".to_string(),
+        role: 1,
+        permissions: 0xFFFF,
+        token,
+        token_expires_at: 1_767_225_600,
+        account_expires_at: 1_798_761_600,
+    }
+}
+
+fn account_info() -> AccountInfo {
+    AccountInfo {
+        account: 800_001,
+        name: "Acme 客服".to_string(),
+        plan: Plan::Silver,
+        expires_at: 1_798_761_600,
+        created_at: 1_735_689_600,
+        agents: 12,
+    }
+}
+
+const TOKEN: [u8; 16] = [
+    0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
+];
+
+/// Every frame kind, every `Request`, `Response` and `Event` variant, every `Presence`
+/// and `Plan` value, `Some` and `None` options, multi-byte varints, zigzag-encoded
+/// `i64`s, non-ASCII strings and an error code this build does not know.
+fn cases() -> Vec<Case> {
+    vec![
+        // Handshake.
+        case(
+            "hello",
+            0,
+            Value::Hello(Hello {
+                magic: MAGIC,
+                min_version: 1,
+                max_version: 1,
+                client: "kefu-wire/0.1.0".to_string(),
+            }),
+            "00000018 0001 0000 00000000 01d58c95da0401010f6b6566752d776972652f302e312e30",
+        ),
+        case(
+            "welcome",
+            0,
+            Value::Welcome(Welcome {
+                version: 1,
+                server: "kefud/0.1.0".to_string(),
+                max_frame: 1 << 20,
+                heartbeat_ms: 15_000,
+                idle_timeout_ms: 45_000,
+            }),
+            "00000016 0002 0000 00000000 01010b6b656675642f302e312e308080409875c8df02",
+        ),
+        // Requests, in variant order.
+        case(
+            "request/Login",
+            1,
+            Value::Request(Request::Login {
+                account: 800_001,
+                agent: 1001,
+                password: "secret".to_string(),
+                otp: None,
+            }),
+            "0000000f 0003 0000 00000001 010081ea30e9070673656372657400",
+        ),
+        case(
+            "request/Login+otp",
+            2,
+            Value::Request(Request::Login {
+                account: 800_001,
+                agent: 1002,
+                password: "密码-secret".to_string(),
+                otp: Some("123456".to_string()),
+            }),
+            "0000001d 0003 0000 00000002 010081ea30ea070de5af86e7a0812d7365637265740106313233343536",
+        ),
+        case(
+            "request/Resume",
+            3,
+            Value::Request(Request::Resume {
+                account: 800_001,
+                agent: 1001,
+                token: TOKEN,
+            }),
+            "00000017 0003 0000 00000003 010181ea30e90700112233445566778899aabbccddeeff",
+        ),
+        case(
+            "request/Logout",
+            4,
+            Value::Request(Request::Logout),
+            "00000002 0003 0000 00000004 0102",
+        ),
+        case(
+            "request/SetPresence",
+            5,
+            Value::Request(Request::SetPresence {
+                presence: Presence::Online,
+            }),
+            "00000003 0003 0000 00000005 010300",
+        ),
+        case(
+            "request/AddAgent",
+            6,
+            Value::Request(Request::AddAgent {
+                agent: 1002,
+                nickname: "小李".to_string(),
+                role: Some(3),
+            }),
+            "0000000d 0003 0000 00000006 0104ea0706e5b08fe69d8e0103",
+        ),
+        case(
+            "request/AddAgent-role",
+            7,
+            Value::Request(Request::AddAgent {
+                agent: 9999,
+                nickname: "night shift".to_string(),
+                role: None,
+            }),
+            "00000011 0003 0000 00000007 01048f4e0b6e6967687420736869667400",
+        ),
+        case(
+            "request/SetAgentPassword",
+            8,
+            Value::Request(Request::SetAgentPassword {
+                agent: 1002,
+                new_password: "hunter22".to_string(),
+                super_password: "super-secret".to_string(),
+            }),
+            "0000001a 0003 0000 00000008 0105ea070868756e74657232320c73757065722d736563726574",
+        ),
+        case(
+            "request/ChangeOwnPassword",
+            9,
+            Value::Request(Request::ChangeOwnPassword {
+                old_password: "secret".to_string(),
+                new_password: "better secret".to_string(),
+            }),
+            "00000017 0003 0000 00000009 0106067365637265740d62657474657220736563726574",
+        ),
+        case(
+            "request/ChangeSuperPassword",
+            10,
+            Value::Request(Request::ChangeSuperPassword {
+                old_super_password: "super-secret".to_string(),
+                new_super_password: "超级密码2025".to_string(),
+            }),
+            "00000020 0003 0000 0000000a 01070c73757065722d73656372657410e8b685e7baa7e5af86e7a08132303235",
+        ),
+        case(
+            "request/ListAgents",
+            11,
+            Value::Request(Request::ListAgents),
+            "00000002 0003 0000 0000000b 0108",
+        ),
+        case(
+            "request/WhoAmI",
+            12,
+            Value::Request(Request::WhoAmI),
+            "00000002 0003 0000 0000000c 0109",
+        ),
+        case(
+            "request/AdminCreateAccount",
+            13,
+            Value::Request(Request::AdminCreateAccount {
+                account: 800_001,
+                name: "Acme 客服".to_string(),
+                plan: Plan::Gold,
+                expires_at: 1_798_761_600,
+                password_1001: "first-password".to_string(),
+                super_password: "super-secret".to_string(),
+            }),
+            "00000033 0003 0000 0000000d 010a81ea300b41636d6520e5aea2e69c8d0080b2b7b30d0e66697273742d70617373776f72640c73757065722d736563726574",
+        ),
+        case(
+            "request/AdminListAccounts",
+            14,
+            Value::Request(Request::AdminListAccounts {
+                after: None,
+                limit: 100,
+            }),
+            "00000004 0003 0000 0000000e 010b0064",
+        ),
+        case(
+            "request/AdminListAccounts+after",
+            15,
+            Value::Request(Request::AdminListAccounts {
+                after: Some(800_001),
+                limit: 1000,
+            }),
+            "00000008 0003 0000 0000000f 010b0181ea30e807",
+        ),
+        case(
+            "request/AdminShowAccount",
+            16,
+            Value::Request(Request::AdminShowAccount { account: 800_001 }),
+            "00000005 0003 0000 00000010 010c81ea30",
+        ),
+        case(
+            "request/AdminAddAgent",
+            17,
+            Value::Request(Request::AdminAddAgent {
+                account: 800_001,
+                agent: 1003,
+                nickname: "Zoë".to_string(),
+                role: Some(2),
+            }),
+            "0000000e 0003 0000 00000011 010d81ea30eb07045a6fc3ab0102",
+        ),
+        case(
+            "request/AdminSetAgentPassword",
+            18,
+            Value::Request(Request::AdminSetAgentPassword {
+                account: 800_001,
+                agent: 1003,
+                new_password: "reset-me".to_string(),
+            }),
+            "00000010 0003 0000 00000012 010e81ea30eb070872657365742d6d65",
+        ),
+        case(
+            "request/AdminListAgents",
+            19,
+            Value::Request(Request::AdminListAgents { account: 800_001 }),
+            "00000005 0003 0000 00000013 010f81ea30",
+        ),
+        case(
+            "request/AdminStats",
+            0xFFFF_FFFF,
+            Value::Request(Request::AdminStats),
+            "00000002 0003 0000 ffffffff 0110",
+        ),
+        // Responses, in variant order.
+        case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
+        case(
+            "response/LoggedIn",
+            1,
+            Value::Response(Response::LoggedIn(session(TOKEN))),
+            "0000002c 0004 0000 00000001 010181ea30e90706e5b08fe78e8b01ffff0300112233445566778899aabbccddeeff80e4ad950d80b2b7b30d",
+        ),
+        case(
+            "response/Session",
+            12,
+            Value::Response(Response::Session(session([0; 16]))),
+            "0000002c 0004 0000 0000000c 010281ea30e90706e5b08fe78e8b01ffff030000000000000000000000000000000080e4ad950d80b2b7b30d",
+        ),
+        case(
+            "response/Agents",
+            11,
+            Value::Response(Response::Agents(vec![
+                AgentInfo {
+                    agent: 1001,
+                    nickname: "小王".to_string(),
+                    role: 1,
+                    has_password: true,
+                    presence: Presence::Away,
+                },
+                AgentInfo {
+                    agent: 1002,
+                    nickname: "小李".to_string(),
+                    role: 3,
+                    has_password: false,
+                    presence: Presence::Busy,
+                },
+            ])),
+            "0000001b 0004 0000 0000000b 010302e90706e5b08fe78e8b010101ea0706e5b08fe69d8e030002",
+        ),
+        case(
+            "response/Agents-empty",
+            19,
+            Value::Response(Response::Agents(vec![])),
+            "00000003 0004 0000 00000013 010300",
+        ),
+        case(
+            "response/Accounts",
+            14,
+            Value::Response(Response::Accounts(vec![account_info()])),
+            "0000001e 0004 0000 0000000e 01040181ea300b41636d6520e5aea2e69c8d0180b2b7b30d8096a4f70c0c",
+        ),
+        case(
+            "response/Account",
+            16,
+            Value::Response(Response::Account(account_info())),
+            "0000001d 0004 0000 00000010 010581ea300b41636d6520e5aea2e69c8d0180b2b7b30d8096a4f70c0c",
+        ),
+        case(
+            "response/Stats",
+            20,
+            Value::Response(Response::Stats {
+                uptime_s: 86_400,
+                shards: vec![
+                    ShardStats {
+                        shard: 0,
+                        connections: 5_000,
+                        sessions: 4_200,
+                        accounts: 300,
+                        frames_in: 1_234_567,
+                        frames_out: 2_345_678,
+                    },
+                    ShardStats {
+                        shard: 1,
+                        connections: 0,
+                        sessions: 0,
+                        accounts: 0,
+                        frames_in: 0,
+                        frames_out: 0,
+                    },
+                ],
+            }),
+            "0000001a 0004 0000 00000014 010680a30502008827e820ac0287ad4bce958f01010000000000",
+        ),
+        // Errors: the answer to a request, about the connection, and a code unknown today.
+        case(
+            "error/request",
+            1,
+            Value::Error(ErrorBody {
+                code: ErrorCode::WRONG_PASSWORD,
+                message: "wrong password".to_string(),
+            }),
+            "00000011 0005 0000 00000001 010b0e77726f6e672070617373776f7264",
+        ),
+        case(
+            "error/connection",
+            0,
+            Value::Error(ErrorBody {
+                code: ErrorCode::UNSUPPORTED_VERSION,
+                message: "server speaks 1..=1".to_string(),
+            }),
+            "00000016 0005 0000 00000000 01031373657276657220737065616b7320312e2e3d31",
+        ),
+        case(
+            "error/unknown-code",
+            9,
+            Value::Error(ErrorBody {
+                code: ErrorCode(1000),
+                message: String::new(),
+            }),
+            "00000004 0005 0000 00000009 01e80700",
+        ),
+        // Pushes, one per `Event` variant.
+        case(
+            "push/PresenceChanged",
+            0,
+            Value::Push(Push {
+                seq: 1,
+                event: Event::PresenceChanged {
+                    agent: 1002,
+                    presence: Presence::Offline,
+                },
+            }),
+            "00000006 0006 0000 00000000 010100ea0703",
+        ),
+        case(
+            "push/Notice",
+            0,
+            Value::Push(Push {
+                seq: 300,
+                event: Event::Notice {
+                    text: "账号将于 30 天后到期".to_string(),
+                },
+            }),
+            "00000021 0006 0000 00000000 01ac02011ce8b4a6e58fb7e5b086e4ba8e20333020e5a4a9e5908ee588b0e69c9f",
+        ),
+        case(
+            "push-ack",
+            0,
+            Value::PushAck(PushAck { up_to: 300 }),
+            "00000003 0007 0000 00000000 01ac02",
+        ),
+        case(
+            "ping",
+            0,
+            Value::Ping(Ping {
+                nonce: 0x0123_4567_89ab_cdef,
+            }),
+            "0000000a 0008 0000 00000000 01ef9bafcdf8acd19101",
+        ),
+        case(
+            "pong",
+            0,
+            Value::Pong(Pong {
+                nonce: 0x0123_4567_89ab_cdef,
+            }),
+            "0000000a 0009 0000 00000000 01ef9bafcdf8acd19101",
+        ),
+        case(
+            "go-away",
+            0,
+            Value::GoAway(GoAway {
+                code: ErrorCode::SESSION_REPLACED,
+                message: "logged in elsewhere".to_string(),
+            }),
+            "00000016 000a 0000 00000000 0117136c6f6767656420696e20656c73657768657265",
+        ),
+    ]
+}
+
+// ---------------------------------------------------------------------------------------
+// The checks
+// ---------------------------------------------------------------------------------------
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// Frame bytes as hex with the header fields spaced out: `len kind flags corr body`.
+fn spaced_hex(frame: &[u8]) -> String {
+    let h = hex(frame);
+    let cut = |a: usize, b: usize| h.get(a..b.min(h.len())).unwrap_or("");
+    format!(
+        "{} {} {} {} {}",
+        cut(0, 8),
+        cut(8, 12),
+        cut(12, 16),
+        cut(16, 24),
+        cut(24, h.len())
+    )
+    .trim_end()
+    .to_string()
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    let pairs = digits.chunks_exact(2);
+    assert!(
+        pairs.remainder().is_empty(),
+        "odd number of hex digits in {s:?}"
+    );
+    pairs
+        .map(|pair| {
+            let pair = std::str::from_utf8(pair).expect("hex is ASCII");
+            u8::from_str_radix(pair, 16).expect("hex digit")
+        })
+        .collect()
+}
+
+/// Checks one case; returns a description of what is wrong, if anything.
+fn check(c: &Case) -> Option<String> {
+    let mut out = BytesMut::new();
+    c.value.write_frame(c.correlation, &mut out);
+    if out[..] != unhex(c.hex)[..] {
+        return Some(format!(
+            "{}: encoding changed\n    expected {}\n    actual   \"{}\"",
+            c.name,
+            c.hex,
+            spaced_hex(&out)
+        ));
+    }
+    // Decode the pasted bytes (not our own output) back to the value.
+    let mut input = BytesMut::from(&unhex(c.hex)[..]);
+    let frame = match FrameDecoder::new(MAX_FRAME_CEILING).decode(&mut input) {
+        Ok(Some(f)) => f,
+        other => return Some(format!("{}: frame does not decode: {other:?}", c.name)),
+    };
+    if !input.is_empty() {
+        return Some(format!("{}: {} bytes after the frame", c.name, input.len()));
+    }
+    if frame.kind != c.value.kind() || frame.correlation != c.correlation {
+        return Some(format!(
+            "{}: header decodes to {:?}/{}",
+            c.name, frame.kind, frame.correlation
+        ));
+    }
+    match Value::decode(frame.kind, &frame.body) {
+        Ok(v) if v == c.value => None,
+        other => Some(format!("{}: body decodes to {other:?}", c.name)),
+    }
+}
+
+#[test]
+fn every_golden_case_encodes_and_decodes_exactly() {
+    let cases = cases();
+    let mut names = BTreeSet::new();
+    for c in &cases {
+        assert!(names.insert(c.name), "duplicate case name {}", c.name);
+    }
+    let failures: Vec<String> = cases.iter().filter_map(check).collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} golden cases fail:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn every_frame_kind_has_a_golden_case() {
+    let covered: BTreeSet<u16> = cases().iter().map(|c| c.value.kind() as u16).collect();
+    for kind in FrameKind::ALL {
+        assert!(
+            covered.contains(&(kind as u16)),
+            "frame kind {kind:?} ({}) has no golden case",
+            kind as u16
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Variant indices: code, golden cases and PROTOCOL.md agree
+// ---------------------------------------------------------------------------------------
+
+/// Reads the rows `| number | `name` | ...` of the table after `<!-- table: {marker} -->`.
+fn doc_table(marker: &str) -> Vec<(u32, String)> {
+    let tag = format!("<!-- table: {marker} -->");
+    let start = PROTOCOL_MD
+        .find(&tag)
+        .unwrap_or_else(|| panic!("PROTOCOL.md has no {tag}"));
+    let rows: Vec<(u32, String)> = PROTOCOL_MD[start + tag.len()..]
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with('|'))
+        .take_while(|l| l.trim_start().starts_with('|'))
+        .filter_map(|l| {
+            let mut cells = l.split('|').skip(1).map(str::trim);
+            let number = cells.next()?.parse().ok()?;
+            let name = cells.next()?.trim_matches('`').to_string();
+            Some((number, name))
+        })
+        .collect();
+    assert!(!rows.is_empty(), "table {marker} in PROTOCOL.md is empty");
+    rows
+}
+
+/// The leading varint of a postcard encoding (the variant index of an enum).
+fn leading_varint(bytes: &[u8]) -> u32 {
+    let mut out = 0u32;
+    for (i, b) in bytes.iter().take(5).enumerate() {
+        out |= u32::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return out;
+        }
+    }
+    panic!("no varint at the front of {bytes:02x?}");
+}
+
+/// The variant index of an enum body as it is on the wire (after the version byte).
+fn wire_index<T: Body>(value: &T) -> u32 {
+    let body = value.encode();
+    assert_eq!(body.first(), Some(&1), "body version byte");
+    leading_varint(&body[1..])
+}
+
+/// Names a `Response` variant. Adding a variant breaks this match on purpose: give it a
+/// golden case and a row in PROTOCOL.md's response table.
+fn response_name(r: &Response) -> &'static str {
+    match r {
+        Response::Ok => "Ok",
+        Response::LoggedIn(_) => "LoggedIn",
+        Response::Session(_) => "Session",
+        Response::Agents(_) => "Agents",
+        Response::Accounts(_) => "Accounts",
+        Response::Account(_) => "Account",
+        Response::Stats { .. } => "Stats",
+    }
+}
+
+/// Names an `Event` variant. Adding a variant breaks this match on purpose: give it a
+/// golden case and a row in PROTOCOL.md's event table.
+fn event_name(e: &Event) -> &'static str {
+    match e {
+        Event::PresenceChanged { .. } => "PresenceChanged",
+        Event::Notice { .. } => "Notice",
+    }
+}
+
+/// Names a `Request` variant with its index. Adding a variant breaks this match on
+/// purpose: give it the next index, a golden case and a row in PROTOCOL.md.
+fn request_index(r: &Request) -> u32 {
+    match r {
+        Request::Login { .. } => 0,
+        Request::Resume { .. } => 1,
+        Request::Logout => 2,
+        Request::SetPresence { .. } => 3,
+        Request::AddAgent { .. } => 4,
+        Request::SetAgentPassword { .. } => 5,
+        Request::ChangeOwnPassword { .. } => 6,
+        Request::ChangeSuperPassword { .. } => 7,
+        Request::ListAgents => 8,
+        Request::WhoAmI => 9,
+        Request::AdminCreateAccount { .. } => 10,
+        Request::AdminListAccounts { .. } => 11,
+        Request::AdminShowAccount { .. } => 12,
+        Request::AdminAddAgent { .. } => 13,
+        Request::AdminSetAgentPassword { .. } => 14,
+        Request::AdminListAgents { .. } => 15,
+        Request::AdminStats => 16,
+    }
+}
+
+/// Checks that the variants seen in the golden cases (name → wire index) are exactly
+/// the rows of the PROTOCOL.md table, indices numbered 0, 1, 2... in order.
+fn assert_matches_doc(marker: &str, seen: &BTreeMap<&'static str, BTreeSet<u32>>) {
+    let doc = doc_table(marker);
+    for (i, (index, name)) in doc.iter().enumerate() {
+        assert_eq!(
+            *index as usize, i,
+            "{marker}: PROTOCOL.md lists {name} at index {index}, expected {i}"
+        );
+        let on_wire = seen
+            .get(name.as_str())
+            .unwrap_or_else(|| panic!("{marker}: {name} (PROTOCOL.md) has no golden case"));
+        assert_eq!(
+            on_wire,
+            &BTreeSet::from([*index]),
+            "{marker}: {name} is index {index} in PROTOCOL.md but {on_wire:?} on the wire"
+        );
+    }
+    let documented: BTreeSet<&str> = doc.iter().map(|(_, n)| n.as_str()).collect();
+    for name in seen.keys() {
+        assert!(
+            documented.contains(name),
+            "{marker}: {name} is missing from PROTOCOL.md"
+        );
+    }
+}
+
+#[test]
+fn request_variant_indices_are_in_the_order_of_protocol_md() {
+    let mut seen: BTreeMap<&'static str, BTreeSet<u32>> = BTreeMap::new();
+    for c in cases() {
+        if let Value::Request(r) = &c.value {
+            let index = wire_index(r);
+            assert_eq!(index, request_index(r), "{}: wire index", r.name());
+            seen.entry(r.name()).or_default().insert(index);
+        }
+    }
+    assert_matches_doc("requests", &seen);
+}
+
+#[test]
+fn response_and_event_variant_indices_match_protocol_md() {
+    let mut responses: BTreeMap<&'static str, BTreeSet<u32>> = BTreeMap::new();
+    let mut events: BTreeMap<&'static str, BTreeSet<u32>> = BTreeMap::new();
+    for c in cases() {
+        match &c.value {
+            Value::Response(r) => {
+                responses
+                    .entry(response_name(r))
+                    .or_default()
+                    .insert(wire_index(r));
+            }
+            Value::Push(p) => {
+                // `Push` is `seq` (a varint) then the event: skip the seq.
+                let body = p.encode();
+                let seq_len = body[1..].iter().take_while(|b| *b & 0x80 != 0).count() + 1;
+                events
+                    .entry(event_name(&p.event))
+                    .or_default()
+                    .insert(leading_varint(&body[1 + seq_len..]));
+            }
+            _ => {}
+        }
+    }
+    assert_matches_doc("responses", &responses);
+    assert_matches_doc("events", &events);
+}
+
+#[test]
+fn presence_and_plan_indices_match_protocol_md() {
+    let index = |bytes: Vec<u8>| leading_varint(&bytes);
+    let presences = [
+        ("Online", Presence::Online),
+        ("Away", Presence::Away),
+        ("Busy", Presence::Busy),
+        ("Offline", Presence::Offline),
+    ];
+    let seen: BTreeMap<&'static str, BTreeSet<u32>> = presences
+        .iter()
+        .map(|(n, p)| {
+            (
+                *n,
+                BTreeSet::from([index(postcard::to_allocvec(p).unwrap())]),
+            )
+        })
+        .collect();
+    assert_matches_doc("presence", &seen);
+    let plans = [("Gold", Plan::Gold), ("Silver", Plan::Silver)];
+    let seen: BTreeMap<&'static str, BTreeSet<u32>> = plans
+        .iter()
+        .map(|(n, p)| {
+            (
+                *n,
+                BTreeSet::from([index(postcard::to_allocvec(p).unwrap())]),
+            )
+        })
+        .collect();
+    assert_matches_doc("plan", &seen);
+}
+
+#[test]
+fn frame_kinds_match_protocol_md() {
+    let doc = doc_table("frame-kinds");
+    let code: Vec<(u32, String)> = FrameKind::ALL
+        .iter()
+        .map(|k| (u32::from(*k as u16), format!("{k:?}")))
+        .collect();
+    assert_eq!(doc, code, "PROTOCOL.md frame kinds vs FrameKind::ALL");
+}
+
+#[test]
+fn error_codes_match_protocol_md() {
+    let doc = doc_table("error-codes");
+    let code: Vec<(u32, String)> = ErrorCode::ALL
+        .iter()
+        .map(|c| (u32::from(c.0), c.name().unwrap_or("?").to_string()))
+        .collect();
+    assert_eq!(doc, code, "PROTOCOL.md error codes vs ErrorCode::ALL");
+}
+
+#[test]
+fn worked_examples_in_protocol_md_are_golden_bytes() {
+    // The hex dumps in PROTOCOL.md's worked examples are these two golden cases.
+    for name in ["hello", "request/Login"] {
+        let c = cases()
+            .into_iter()
+            .find(|c| c.name == name)
+            .expect("case exists");
+        let marker = format!("<!-- example: {name} -->");
+        let start = PROTOCOL_MD
+            .find(&marker)
+            .unwrap_or_else(|| panic!("PROTOCOL.md has no {marker}"));
+        let block: String = PROTOCOL_MD[start + marker.len()..]
+            .lines()
+            .skip_while(|l| !l.starts_with("```"))
+            .skip(1)
+            .take_while(|l| !l.starts_with("```"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert_eq!(
+            hex(&unhex(&block)),
+            hex(&unhex(c.hex)),
+            "worked example {name} in PROTOCOL.md"
+        );
+    }
+}

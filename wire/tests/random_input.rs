@@ -1,0 +1,619 @@
+//! Property tests: random and mutated peer input never panics the frame decoder, the body
+//! decoders or the client connection, and framing does not depend on how reads are cut.
+//!
+//! Each property runs a bounded number of cases so the file finishes in seconds; the
+//! fuzz targets are the place for long runs.
+
+use bytes::BytesMut;
+use kefu_wire::frame::{put_frame, HEADER_LEN};
+use kefu_wire::{
+    AccountInfo, AgentInfo, Body, ClientConnection, ErrorBody, ErrorCode, Event, Frame,
+    FrameDecoder, FrameKind, GoAway, Hello, Ping, Plan, Pong, Presence, Push, PushAck, Request,
+    Response, SessionInfo, ShardStats, Welcome, WireError, DEFAULT_MAX_FRAME, MAX_FRAME_CEILING,
+};
+use proptest::collection::vec;
+use proptest::option;
+use proptest::prelude::*;
+
+/// Cases per property: enough to reach the odd corners, few enough for a quick `cargo test`.
+const CASES: u32 = 2_000;
+
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: CASES,
+        ..ProptestConfig::default()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Input strategies
+// ---------------------------------------------------------------------------------------
+
+/// Bytes with no structure at all.
+fn raw_bytes() -> impl Strategy<Value = Vec<u8>> {
+    vec(any::<u8>(), 0..300)
+}
+
+/// Frames with plausible headers (known and unknown kinds, lengths that may lie) around
+/// random bodies that usually start with the version byte, so decoding gets past the
+/// header and into the bodies.
+fn framed_garbage() -> impl Strategy<Value = Vec<u8>> {
+    let frame = (
+        prop_oneof![8 => 1u16..=10, 1 => any::<u16>()],
+        any::<u16>(),
+        any::<u32>(),
+        prop_oneof![4 => Just(Some(1u8)), 1 => option::of(any::<u8>())],
+        vec(any::<u8>(), 0..60),
+        prop_oneof![8 => Just(0i64), 1 => -3i64..=3, 1 => any::<u32>().prop_map(i64::from)],
+    )
+        .prop_map(|(kind, flags, corr, version, rest, len_error)| {
+            let body: Vec<u8> = version.into_iter().chain(rest).collect();
+            let len = i64::try_from(body.len()).unwrap_or(0) + len_error;
+            let len = u32::try_from(len.clamp(0, i64::from(u32::MAX))).unwrap_or(0);
+            let mut out = Vec::with_capacity(HEADER_LEN + body.len());
+            out.extend_from_slice(&len.to_be_bytes());
+            out.extend_from_slice(&kind.to_be_bytes());
+            out.extend_from_slice(&flags.to_be_bytes());
+            out.extend_from_slice(&corr.to_be_bytes());
+            out.extend_from_slice(&body);
+            out
+        });
+    vec(frame, 1..5).prop_map(|frames| frames.concat())
+}
+
+/// A valid stream of server frames with a few bytes flipped, inserted or removed.
+fn mutated_server_stream() -> impl Strategy<Value = Vec<u8>> {
+    (
+        vec(server_frame(), 1..5),
+        vec((any::<prop::sample::Index>(), 0u8..3, any::<u8>()), 1..6),
+    )
+        .prop_map(|(frames, edits)| {
+            let mut bytes = encode_all(&frames).to_vec();
+            for (at, op, byte) in edits {
+                if bytes.is_empty() {
+                    break;
+                }
+                let i = at.index(bytes.len());
+                match op {
+                    0 => bytes[i] ^= byte | 1,
+                    1 => bytes.insert(i, byte),
+                    _ => {
+                        bytes.remove(i);
+                    }
+                }
+            }
+            bytes
+        })
+}
+
+/// Peer input of every flavour above.
+fn hostile_input() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![raw_bytes(), framed_garbage(), mutated_server_stream()]
+}
+
+// ---------------------------------------------------------------------------------------
+// Message strategies (valid values of every variant)
+// ---------------------------------------------------------------------------------------
+
+fn text() -> impl Strategy<Value = String> {
+    "\\PC{0,12}"
+}
+
+fn presence() -> impl Strategy<Value = Presence> {
+    prop_oneof![
+        Just(Presence::Online),
+        Just(Presence::Away),
+        Just(Presence::Busy),
+        Just(Presence::Offline),
+    ]
+}
+
+fn plan() -> impl Strategy<Value = Plan> {
+    prop_oneof![Just(Plan::Gold), Just(Plan::Silver)]
+}
+
+fn code() -> impl Strategy<Value = ErrorCode> {
+    prop_oneof![
+        prop::sample::select(ErrorCode::ALL.to_vec()),
+        any::<u16>().prop_map(ErrorCode),
+    ]
+}
+
+fn request() -> impl Strategy<Value = Request> {
+    prop_oneof![
+        (any::<u64>(), any::<u32>(), text(), option::of(text())).prop_map(
+            |(account, agent, password, otp)| Request::Login {
+                account,
+                agent,
+                password,
+                otp
+            }
+        ),
+        (any::<u64>(), any::<u32>(), any::<[u8; 16]>()).prop_map(|(account, agent, token)| {
+            Request::Resume {
+                account,
+                agent,
+                token,
+            }
+        }),
+        Just(Request::Logout),
+        presence().prop_map(|presence| Request::SetPresence { presence }),
+        (any::<u32>(), text(), option::of(any::<u32>())).prop_map(|(agent, nickname, role)| {
+            Request::AddAgent {
+                agent,
+                nickname,
+                role,
+            }
+        }),
+        (any::<u32>(), text(), text()).prop_map(|(agent, new_password, super_password)| {
+            Request::SetAgentPassword {
+                agent,
+                new_password,
+                super_password,
+            }
+        }),
+        (text(), text()).prop_map(|(old_password, new_password)| {
+            Request::ChangeOwnPassword {
+                old_password,
+                new_password,
+            }
+        }),
+        (text(), text()).prop_map(|(old_super_password, new_super_password)| {
+            Request::ChangeSuperPassword {
+                old_super_password,
+                new_super_password,
+            }
+        }),
+        Just(Request::ListAgents),
+        Just(Request::WhoAmI),
+        (any::<u64>(), text(), plan(), any::<i64>(), text(), text()).prop_map(
+            |(account, name, plan, expires_at, password_1001, super_password)| {
+                Request::AdminCreateAccount {
+                    account,
+                    name,
+                    plan,
+                    expires_at,
+                    password_1001,
+                    super_password,
+                }
+            }
+        ),
+        (option::of(any::<u64>()), any::<u32>())
+            .prop_map(|(after, limit)| Request::AdminListAccounts { after, limit }),
+        any::<u64>().prop_map(|account| Request::AdminShowAccount { account }),
+        (any::<u64>(), any::<u32>(), text(), option::of(any::<u32>())).prop_map(
+            |(account, agent, nickname, role)| Request::AdminAddAgent {
+                account,
+                agent,
+                nickname,
+                role,
+            }
+        ),
+        (any::<u64>(), any::<u32>(), text()).prop_map(|(account, agent, new_password)| {
+            Request::AdminSetAgentPassword {
+                account,
+                agent,
+                new_password,
+            }
+        }),
+        any::<u64>().prop_map(|account| Request::AdminListAgents { account }),
+        Just(Request::AdminStats),
+    ]
+}
+
+fn session() -> impl Strategy<Value = SessionInfo> {
+    (
+        (any::<u64>(), any::<u32>(), text(), any::<u32>()),
+        (any::<u16>(), any::<[u8; 16]>(), any::<i64>(), any::<i64>()),
+    )
+        .prop_map(
+            |(
+                (account, agent, nickname, role),
+                (permissions, token, token_expires_at, account_expires_at),
+            )| SessionInfo {
+                account,
+                agent,
+                nickname,
+                role,
+                permissions,
+                token,
+                token_expires_at,
+                account_expires_at,
+            },
+        )
+}
+
+fn account_info() -> impl Strategy<Value = AccountInfo> {
+    (
+        any::<u64>(),
+        text(),
+        plan(),
+        any::<i64>(),
+        any::<i64>(),
+        any::<u32>(),
+    )
+        .prop_map(
+            |(account, name, plan, expires_at, created_at, agents)| AccountInfo {
+                account,
+                name,
+                plan,
+                expires_at,
+                created_at,
+                agents,
+            },
+        )
+}
+
+fn agent_info() -> impl Strategy<Value = AgentInfo> {
+    (
+        any::<u32>(),
+        text(),
+        any::<u32>(),
+        any::<bool>(),
+        presence(),
+    )
+        .prop_map(
+            |(agent, nickname, role, has_password, presence)| AgentInfo {
+                agent,
+                nickname,
+                role,
+                has_password,
+                presence,
+            },
+        )
+}
+
+fn shard_stats() -> impl Strategy<Value = ShardStats> {
+    (any::<u16>(), any::<[u64; 5]>()).prop_map(|(shard, [c, s, a, i, o])| ShardStats {
+        shard,
+        connections: c,
+        sessions: s,
+        accounts: a,
+        frames_in: i,
+        frames_out: o,
+    })
+}
+
+fn response() -> impl Strategy<Value = Response> {
+    prop_oneof![
+        Just(Response::Ok),
+        session().prop_map(Response::LoggedIn),
+        session().prop_map(Response::Session),
+        vec(agent_info(), 0..4).prop_map(Response::Agents),
+        vec(account_info(), 0..4).prop_map(Response::Accounts),
+        account_info().prop_map(Response::Account),
+        (any::<u64>(), vec(shard_stats(), 0..4))
+            .prop_map(|(uptime_s, shards)| Response::Stats { uptime_s, shards }),
+    ]
+}
+
+fn push() -> impl Strategy<Value = Push> {
+    let event = prop_oneof![
+        (any::<u32>(), presence())
+            .prop_map(|(agent, presence)| Event::PresenceChanged { agent, presence }),
+        text().prop_map(|text| Event::Notice { text }),
+    ];
+    (any::<u64>(), event).prop_map(|(seq, event)| Push { seq, event })
+}
+
+/// A frame a server may send: kind, correlation, encoded body.
+#[derive(Debug, Clone)]
+struct Out {
+    kind: FrameKind,
+    correlation: u32,
+    body: Vec<u8>,
+}
+
+fn out<T: Body>(value: &T, correlation: u32) -> Out {
+    Out {
+        kind: T::KIND,
+        correlation,
+        body: value.encode(),
+    }
+}
+
+fn server_frame() -> impl Strategy<Value = Out> {
+    prop_oneof![
+        (any::<u16>(), text(), any::<[u32; 3]>()).prop_map(|(version, server, [m, h, i])| {
+            let w = Welcome {
+                version,
+                server,
+                max_frame: m,
+                heartbeat_ms: h,
+                idle_timeout_ms: i,
+            };
+            out(&w, 0)
+        }),
+        (response(), 1u32..).prop_map(|(r, c)| out(&r, c)),
+        (code(), text(), any::<u32>())
+            .prop_map(|(code, message, c)| out(&ErrorBody { code, message }, c)),
+        push().prop_map(|p| out(&p, 0)),
+        any::<u64>().prop_map(|nonce| out(&Ping { nonce }, 0)),
+        any::<u64>().prop_map(|nonce| out(&Pong { nonce }, 0)),
+        (code(), text()).prop_map(|(code, message)| out(&GoAway { code, message }, 0)),
+    ]
+}
+
+fn encode_all(frames: &[Out]) -> BytesMut {
+    let mut buf = BytesMut::new();
+    for f in frames {
+        put_frame(&mut buf, f.kind, f.correlation, &f.body);
+    }
+    buf
+}
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------
+
+/// Takes every whole frame out of `buf`, stopping at the first error.
+fn drain(decoder: &FrameDecoder, buf: &mut BytesMut) -> Result<Vec<Frame>, WireError> {
+    let mut frames = Vec::new();
+    while let Some(frame) = decoder.decode(buf)? {
+        frames.push(frame);
+    }
+    Ok(frames)
+}
+
+/// What every error handed to a caller must satisfy: it maps to a code this build knows
+/// (so it can be sent to the peer) and it prints.
+fn assert_reportable(e: &WireError) {
+    assert!(
+        ErrorCode::ALL.contains(&e.code()),
+        "{e:?} maps to unknown {}",
+        e.code()
+    );
+    assert!(!e.to_string().is_empty());
+}
+
+/// Decodes `bytes` as every body type; returns how many decoded.
+fn decode_as_every_body(bytes: &[u8]) -> usize {
+    fn one<T: Body + PartialEq + std::fmt::Debug>(bytes: &[u8]) -> usize {
+        match T::decode(bytes) {
+            Ok(value) => {
+                // Whatever decodes must survive our own encoder unchanged (the bytes may
+                // differ: postcard accepts over-long varints).
+                assert_eq!(T::decode(&value.encode()).as_ref(), Ok(&value));
+                1
+            }
+            Err(e) => {
+                assert_reportable(&e);
+                match bytes.first() {
+                    None => assert_eq!(e, WireError::EmptyBody(T::KIND as u16)),
+                    Some(&v) if v != T::VERSION => assert_eq!(
+                        e,
+                        WireError::UnknownBodyVersion {
+                            kind: T::KIND as u16,
+                            version: v
+                        }
+                    ),
+                    Some(_) => assert!(matches!(
+                        e,
+                        WireError::BadBody { .. } | WireError::TrailingBytes { .. }
+                    )),
+                }
+                0
+            }
+        }
+    }
+    one::<Hello>(bytes)
+        + one::<Welcome>(bytes)
+        + one::<Request>(bytes)
+        + one::<Response>(bytes)
+        + one::<ErrorBody>(bytes)
+        + one::<Push>(bytes)
+        + one::<PushAck>(bytes)
+        + one::<Ping>(bytes)
+        + one::<Pong>(bytes)
+        + one::<GoAway>(bytes)
+}
+
+/// Cuts `len` bytes at the given (unsorted, possibly repeated) points.
+fn pieces(bytes: &[u8], cuts: &[prop::sample::Index]) -> Vec<Vec<u8>> {
+    let mut at: Vec<usize> = cuts.iter().map(|i| i.index(bytes.len() + 1)).collect();
+    at.push(0);
+    at.push(bytes.len());
+    at.sort_unstable();
+    at.windows(2).map(|w| bytes[w[0]..w[1]].to_vec()).collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Properties
+// ---------------------------------------------------------------------------------------
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// (a) The frame decoder never panics; it only ever fails on the header.
+    #[test]
+    fn frame_decoder_survives_hostile_input(
+        input in hostile_input(),
+        max in prop_oneof![Just(DEFAULT_MAX_FRAME), 0u32..64, any::<u32>()],
+    ) {
+        let decoder = FrameDecoder::new(max);
+        prop_assert!(decoder.max_body() <= MAX_FRAME_CEILING);
+        let mut buf = BytesMut::from(&input[..]);
+        match drain(&decoder, &mut buf) {
+            Ok(frames) => {
+                // What is left is an incomplete frame.
+                let used: usize = frames.iter().map(|f| HEADER_LEN + f.body.len()).sum();
+                prop_assert_eq!(used + buf.len(), input.len());
+            }
+            Err(e) => {
+                assert_reportable(&e);
+                prop_assert!(
+                    matches!(e, WireError::FrameTooLarge { .. } | WireError::UnknownKind(_)),
+                    "the frame decoder does not look into bodies: {:?}", e
+                );
+            }
+        }
+    }
+
+    /// (a) The client connection never panics, whether input arrives at once or in pieces.
+    #[test]
+    fn client_connection_survives_hostile_input(
+        input in hostile_input(),
+        cuts in vec(any::<prop::sample::Index>(), 0..4),
+    ) {
+        let mut conn = ClientConnection::new("proptest", DEFAULT_MAX_FRAME);
+        for piece in pieces(&input, &cuts) {
+            match conn.handle_input(&piece) {
+                Ok(()) => {}
+                Err(e) => {
+                    assert_reportable(&e);
+                    break;
+                }
+            }
+            while conn.poll_event().is_some() {}
+        }
+        // Whatever happened, the connection still answers its public API.
+        let _ = conn.send_request(&Request::WhoAmI);
+        prop_assert!(!conn.transmit().is_empty());
+    }
+
+    /// (b) Random bytes decoded as each body type never panic.
+    #[test]
+    fn body_decoders_survive_random_bytes(bytes in raw_bytes()) {
+        decode_as_every_body(&bytes);
+    }
+
+    /// (b) The same with the right version byte, so postcard sees the random part.
+    #[test]
+    fn body_decoders_survive_random_versioned_bytes(rest in raw_bytes()) {
+        let bytes: Vec<u8> = std::iter::once(1u8).chain(rest).collect();
+        decode_as_every_body(&bytes);
+    }
+
+    /// (b) Valid bodies with one byte changed, cut short or extended never panic.
+    #[test]
+    fn body_decoders_survive_mutated_bodies(
+        frame in server_frame(),
+        request in request(),
+        at in any::<prop::sample::Index>(),
+        byte in any::<u8>(),
+        op in 0u8..3,
+    ) {
+        for mut body in [frame.body, request.encode()] {
+            let i = at.index(body.len());
+            match op {
+                0 => body[i] = byte,
+                1 => body.truncate(i),
+                _ => body.push(byte),
+            }
+            decode_as_every_body(&body);
+        }
+    }
+
+    /// Every valid message survives encode → decode unchanged.
+    #[test]
+    fn messages_round_trip(request in request(), response in response(), push in push()) {
+        prop_assert_eq!(Request::decode(&request.encode()), Ok(request));
+        prop_assert_eq!(Response::decode(&response.encode()), Ok(response));
+        prop_assert_eq!(Push::decode(&push.encode()), Ok(push));
+    }
+
+    /// (c) Arbitrary split points of a valid multi-frame stream give the same frames.
+    #[test]
+    fn frames_do_not_depend_on_read_boundaries(
+        frames in vec(
+            (prop::sample::select(FrameKind::ALL.to_vec()), any::<u32>(), vec(any::<u8>(), 0..40)),
+            1..8,
+        ),
+        cuts in vec(any::<prop::sample::Index>(), 0..12),
+    ) {
+        let mut stream = BytesMut::new();
+        for (kind, corr, body) in &frames {
+            put_frame(&mut stream, *kind, *corr, body);
+        }
+        let decoder = FrameDecoder::new(64);
+        let mut buf = BytesMut::new();
+        let mut got = Vec::new();
+        for piece in pieces(&stream, &cuts) {
+            buf.extend_from_slice(&piece);
+            got.extend(drain(&decoder, &mut buf).map_err(|e| TestCaseError::fail(e.to_string()))?);
+        }
+        prop_assert!(buf.is_empty());
+        let got: Vec<(FrameKind, u32, Vec<u8>)> =
+            got.into_iter().map(|f| (f.kind, f.correlation, f.body.to_vec())).collect();
+        prop_assert_eq!(got, frames);
+    }
+
+    /// (c) The same through the client connection: the events do not depend on the cuts.
+    #[test]
+    fn client_events_do_not_depend_on_read_boundaries(
+        frames in vec(server_frame(), 1..8),
+        cuts in vec(any::<prop::sample::Index>(), 0..12),
+    ) {
+        let stream = encode_all(&frames);
+        let run = |parts: Vec<Vec<u8>>| {
+            let mut conn = ClientConnection::new("proptest", DEFAULT_MAX_FRAME);
+            for part in parts {
+                conn.handle_input(&part).map_err(|e| e.to_string())?;
+            }
+            let mut events = Vec::new();
+            while let Some(ev) = conn.poll_event() {
+                events.push(ev);
+            }
+            Ok::<_, String>((events, conn.transmit().to_vec()))
+        };
+        let whole = run(vec![stream.to_vec()]);
+        prop_assert!(whole.is_ok(), "a valid stream failed: {:?}", whole);
+        prop_assert_eq!(run(pieces(&stream, &cuts)), whole);
+    }
+
+    /// (d) A header declaring more than the maximum is refused from the header alone,
+    /// before any of the body has arrived and without growing the buffer.
+    #[test]
+    fn oversized_header_refused_before_the_body(
+        max in prop_oneof![
+            Just(DEFAULT_MAX_FRAME),
+            Just(MAX_FRAME_CEILING),
+            0u32..=MAX_FRAME_CEILING,
+        ],
+        over in 1u32..,
+        kind in any::<u16>(),
+        flags in any::<u16>(),
+        corr in any::<u32>(),
+        early in vec(any::<u8>(), 0..32),
+    ) {
+        // `max` is at most the ceiling, so this is always above it.
+        let len = max.saturating_add(over);
+        let mut input = Vec::new();
+        input.extend_from_slice(&len.to_be_bytes());
+        input.extend_from_slice(&kind.to_be_bytes());
+        input.extend_from_slice(&flags.to_be_bytes());
+        input.extend_from_slice(&corr.to_be_bytes());
+        input.extend_from_slice(&early);
+
+        let decoder = FrameDecoder::new(max);
+        let mut buf = BytesMut::from(&input[..]);
+        let capacity = buf.capacity();
+        prop_assert_eq!(decoder.decode(&mut buf), Err(WireError::FrameTooLarge { len, max }));
+        prop_assert_eq!(buf.capacity(), capacity, "nothing reserved for the refused body");
+        prop_assert_eq!(buf.len(), input.len(), "nothing consumed");
+
+        let mut conn = ClientConnection::new("proptest", max);
+        prop_assert_eq!(
+            conn.handle_input(&input),
+            Err(WireError::FrameTooLarge { len, max })
+        );
+        prop_assert_eq!(WireError::FrameTooLarge { len, max }.code(), ErrorCode::FRAME_TOO_LARGE);
+    }
+}
+
+#[test]
+fn configured_maximum_is_capped_at_the_ceiling() {
+    for max in [MAX_FRAME_CEILING, MAX_FRAME_CEILING + 1, u32::MAX] {
+        assert_eq!(FrameDecoder::new(max).max_body(), MAX_FRAME_CEILING);
+    }
+    let mut header = BytesMut::new();
+    put_frame(&mut header, FrameKind::Request, 1, &[]);
+    header[..4].copy_from_slice(&(MAX_FRAME_CEILING + 1).to_be_bytes());
+    assert_eq!(
+        FrameDecoder::new(u32::MAX).decode(&mut header),
+        Err(WireError::FrameTooLarge {
+            len: MAX_FRAME_CEILING + 1,
+            max: MAX_FRAME_CEILING
+        })
+    );
+}
