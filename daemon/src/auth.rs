@@ -111,13 +111,22 @@ mod tests {
             nickname: "x".into(),
             role: None,
         };
-        assert_eq!(authorize(Principal::Anonymous, &add), Err(ErrorCode::NOT_LOGGED_IN));
+        assert_eq!(
+            authorize(Principal::Anonymous, &add),
+            Err(ErrorCode::NOT_LOGGED_IN)
+        );
         assert_eq!(
             authorize(agent(PermissionSet::empty(), 1002), &add),
             Err(ErrorCode::PERMISSION_DENIED)
         );
         assert_eq!(
-            authorize(agent(PermissionSet::empty().with(Permission::SystemSettings), 1002), &add),
+            authorize(
+                agent(
+                    PermissionSet::empty().with(Permission::SystemSettings),
+                    1002
+                ),
+                &add
+            ),
             Ok(())
         );
         assert_eq!(

@@ -244,7 +244,9 @@ impl Config {
             ));
         }
         if l.max_pending_output_bytes < l.max_frame_bytes as usize * 2 {
-            problems.push("limits.max_pending_output_bytes must be at least twice max_frame_bytes".into());
+            problems.push(
+                "limits.max_pending_output_bytes must be at least twice max_frame_bytes".into(),
+            );
         }
         if l.max_connections == 0 {
             problems.push("limits.max_connections must be positive".into());

@@ -134,7 +134,9 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         "kefud: ready tcp={} tls={} admin={} shards={} pid={}",
         handle.tcp_addr().map_or("-".into(), |a| a.to_string()),
         handle.tls_addr().map_or("-".into(), |a| a.to_string()),
-        handle.admin_socket().map_or("-".into(), |p| p.display().to_string()),
+        handle
+            .admin_socket()
+            .map_or("-".into(), |p| p.display().to_string()),
         handle.shards(),
         std::process::id()
     );
@@ -153,10 +155,16 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
 
 /// SIGHUP: re-read the file; apply what can change at run time, say what cannot.
 fn reload(cli: &Cli, running: &Config, handle: &server::ServerHandle) {
-    let fresh = match cli.config().and_then(|c| c.validate().map(|()| c).map_err(Into::into)) {
+    let fresh = match cli
+        .config()
+        .and_then(|c| c.validate().map(|()| c).map_err(Into::into))
+    {
         Ok(c) => c,
         Err(e) => {
-            log::error(0, format_args!("reload refused, keeping the running configuration: {e:#}"));
+            log::error(
+                0,
+                format_args!("reload refused, keeping the running configuration: {e:#}"),
+            );
             return;
         }
     };
@@ -176,23 +184,36 @@ fn reload(cli: &Cli, running: &Config, handle: &server::ServerHandle) {
         ("tls_listen", fresh.tls_listen != running.tls_listen),
         ("admin_socket", fresh.admin_socket != running.admin_socket),
         ("shards", fresh.shards != running.shards),
-        ("storage", format!("{:?}", fresh.storage) != format!("{:?}", running.storage)),
+        (
+            "storage",
+            format!("{:?}", fresh.storage) != format!("{:?}", running.storage),
+        ),
     ];
     for (name, changed) in restart_only {
         if changed {
-            log::warn(0, format_args!("{name} changed: takes effect at the next restart"));
+            log::warn(
+                0,
+                format_args!("{name} changed: takes effect at the next restart"),
+            );
         }
     }
     handle.reload(fresh.runtime(), tls);
-    log::info(0, format_args!("reloaded: limits, timeouts, password hashing, TLS certificate"));
+    log::info(
+        0,
+        format_args!("reloaded: limits, timeouts, password hashing, TLS certificate"),
+    );
 }
 
 /// Creates the demo account through the daemon's own admin socket.
 fn ensure_demo_account(handle: &server::ServerHandle) -> anyhow::Result<()> {
-    let path = handle.admin_socket().context("demo mode needs the admin socket")?;
+    let path = handle
+        .admin_socket()
+        .context("demo mode needs the admin socket")?;
     let mut admin = kefu_wire::Client::connect_unix(&path, kefu_wire::ClientOptions::default())?;
     let year = 365 * 24 * 3600;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
     let created = admin.request(&kefu_wire::Request::AdminCreateAccount {
         account: DEMO_ACCOUNT,
         name: "Demo enterprise".into(),

@@ -148,13 +148,15 @@ pub fn start(config: Config) -> Result<ServerHandle, StartError> {
     )?);
 
     let n = config.shard_count();
-    let workers = WorkerPool::start(config.hash_worker_count()).map_err(io_err("starting workers"))?;
+    let workers =
+        WorkerPool::start(config.hash_worker_count()).map_err(io_err("starting workers"))?;
     let mut polls = Vec::with_capacity(n);
     let mut links = Vec::with_capacity(n);
     let mut inboxes = Vec::with_capacity(n);
     for i in 0..n {
         let poll = Poll::new().map_err(io_err("creating poll"))?;
-        let waker = Waker::new(poll.registry(), WAKER_TOKEN).map_err(io_err(format!("waker {i}")))?;
+        let waker =
+            Waker::new(poll.registry(), WAKER_TOKEN).map_err(io_err(format!("waker {i}")))?;
         let (tx, rx) = channel();
         links.push(ShardLink {
             tx,

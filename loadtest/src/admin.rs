@@ -7,8 +7,7 @@
 
 use anyhow::{anyhow, bail, Context};
 use kefu_wire::{
-    Client, ClientConnection, ClientEvent, ClientOptions, ErrorBody, Request, Response,
-    ShardStats,
+    Client, ClientConnection, ClientEvent, ClientOptions, ErrorBody, Request, Response, ShardStats,
 };
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -42,7 +41,11 @@ impl AdminPipe {
             match pipe.conn.poll_event() {
                 Some(ClientEvent::Welcome(_)) => return Ok(pipe),
                 Some(ClientEvent::ConnectionError(e)) => {
-                    bail!("admin socket refused the handshake: {} {}", e.code, e.message)
+                    bail!(
+                        "admin socket refused the handshake: {} {}",
+                        e.code,
+                        e.message
+                    )
                 }
                 Some(ClientEvent::GoAway(g)) => {
                     bail!("admin socket closed: {} {}", g.code, g.message)
@@ -134,7 +137,12 @@ impl AdminPipe {
         let n = match self.stream.read(&mut self.buf) {
             Ok(0) => bail!("the daemon closed the admin socket"),
             Ok(n) => n,
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
                 bail!("timed out waiting for the admin socket")
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(()),

@@ -220,8 +220,14 @@ impl LoginsPlan {
             }
             None => vec![IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)],
         };
-        if let Some(bad) = sources.iter().find(|s| s.is_ipv4() != args.server.is_ipv4()) {
-            bail!("source address {bad} is not of the same family as --server {}", args.server);
+        if let Some(bad) = sources
+            .iter()
+            .find(|s| s.is_ipv4() != args.server.is_ipv4())
+        {
+            bail!(
+                "source address {bad} is not of the same family as --server {}",
+                args.server
+            );
         }
         let mut notes = Vec::new();
         let ports = u64::from(sources::ephemeral_ports_per_source());
@@ -278,7 +284,12 @@ mod tests {
 
     #[test]
     fn only_loopback_servers_are_accepted() {
-        let good = ["127.0.0.1:7070", "127.1.2.3:1", "[::1]:7070", "127.255.255.254:65535"];
+        let good = [
+            "127.0.0.1:7070",
+            "127.1.2.3:1",
+            "[::1]:7070",
+            "127.255.255.254:65535",
+        ];
         for text in good {
             assert_eq!(parse_loopback_server(text).unwrap(), text.parse().unwrap());
         }

@@ -356,11 +356,6 @@ impl Driver {
         })
     }
 
-    /// Connections kept open after their login.
-    pub fn kept(&self) -> usize {
-        self.kept
-    }
-
     /// Pings, pongs and pushes so far.
     pub fn traffic(&self) -> Traffic {
         self.traffic
@@ -445,7 +440,11 @@ impl Driver {
             let after_poll = Instant::now();
             let ready: Vec<usize> = self.events.iter().map(|e| e.token().0).collect();
             for slot in ready {
-                let Some(state) = self.conns.get(slot).and_then(|c| c.as_ref()).map(|c| c.state)
+                let Some(state) = self
+                    .conns
+                    .get(slot)
+                    .and_then(|c| c.as_ref())
+                    .map(|c| c.state)
                 else {
                     continue; // closed earlier this turn, or a stale token
                 };
@@ -561,7 +560,8 @@ impl Driver {
     /// Creates, binds and connects a socket for `job` and queues `Hello` and the login.
     fn start(&mut self, job: &LoginJob, scheduled: Instant) -> Result<(), Failure> {
         let started = Instant::now();
-        let stream = connect_from(job.source, self.server).map_err(|e| Failure::Connect(e.kind()))?;
+        let stream =
+            connect_from(job.source, self.server).map_err(|e| Failure::Connect(e.kind()))?;
         let mut proto = ClientConnection::new(&self.client_name, kefu_wire::DEFAULT_MAX_FRAME);
         let request = match &job.credential {
             Credential::Password(p) => Request::Login {
@@ -588,7 +588,7 @@ impl Driver {
             started,
             last_sent: started,
             heartbeat: None,
-            };
+        };
         if let Err(e) = self.poll.registry().register(
             &mut conn.stream,
             Token(slot),
@@ -607,10 +607,18 @@ impl Driver {
         Ok(())
     }
 
-    fn record_success(&mut self, slot: usize, token: [u8; 16], done: Instant, out: &mut WaveOutcome) {
+    fn record_success(
+        &mut self,
+        slot: usize,
+        token: [u8; 16],
+        done: Instant,
+        out: &mut WaveOutcome,
+    ) {
         if let Some(c) = self.conns.get(slot).and_then(Option::as_ref) {
-            out.latency.saturating_record(micros(done - c.scheduled).max(1));
-            out.service.saturating_record(micros(done - c.started).max(1));
+            out.latency
+                .saturating_record(micros(done - c.scheduled).max(1));
+            out.service
+                .saturating_record(micros(done - c.started).max(1));
             out.tokens.push((c.id, token));
         }
         out.succeeded += 1;
@@ -714,7 +722,8 @@ impl Driver {
                 continue;
             };
             let due = c.state == State::Ready
-                && c.heartbeat.is_some_and(|h| now.saturating_duration_since(c.last_sent) >= h);
+                && c.heartbeat
+                    .is_some_and(|h| now.saturating_duration_since(c.last_sent) >= h);
             if !due {
                 continue;
             }
@@ -762,7 +771,11 @@ fn flush(c: &mut Conn, now: Instant) -> io::Result<()> {
 
 /// A nonblocking TCP connection from `source` (any port) to `server`, in progress.
 fn connect_from(source: IpAddr, server: SocketAddr) -> io::Result<TcpStream> {
-    let socket = Socket::new(Domain::for_address(server), Type::STREAM, Some(Protocol::TCP))?;
+    let socket = Socket::new(
+        Domain::for_address(server),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )?;
     socket.set_nonblocking(true)?;
     socket.set_nodelay(true)?;
     if source.is_ipv4() {
@@ -804,16 +817,28 @@ mod tests {
     #[test]
     fn failure_keys_are_stable() {
         let cases = [
-            (Failure::Connect(io::ErrorKind::ConnectionRefused), "connect:ConnectionRefused"),
-            (Failure::Io(io::ErrorKind::ConnectionReset), "io:ConnectionReset"),
+            (
+                Failure::Connect(io::ErrorKind::ConnectionRefused),
+                "connect:ConnectionRefused",
+            ),
+            (
+                Failure::Io(io::ErrorKind::ConnectionReset),
+                "io:ConnectionReset",
+            ),
             (Failure::Server(ErrorCode::WRONG_PASSWORD), "WRONG_PASSWORD"),
             (Failure::Server(ErrorCode(999)), "code_999"),
-            (Failure::GoAway(ErrorCode::SESSION_REPLACED), "goaway:SESSION_REPLACED"),
+            (
+                Failure::GoAway(ErrorCode::SESSION_REPLACED),
+                "goaway:SESSION_REPLACED",
+            ),
             (
                 Failure::ConnectionError(ErrorCode::UNSUPPORTED_VERSION),
                 "connection_error:UNSUPPORTED_VERSION",
             ),
-            (Failure::Protocol(ErrorCode::MALFORMED_FRAME), "protocol:MALFORMED_FRAME"),
+            (
+                Failure::Protocol(ErrorCode::MALFORMED_FRAME),
+                "protocol:MALFORMED_FRAME",
+            ),
             (Failure::ClosedByServer, "closed_by_server"),
             (Failure::UnexpectedResponse, "unexpected_response"),
             (Failure::Timeout, "timeout"),
@@ -855,6 +880,6 @@ mod tests {
         assert_eq!(out.succeeded, 0);
         assert_eq!(out.failures.total(), 3);
         assert!(!out.timed_out);
-        assert_eq!(driver.kept(), 0);
+        assert_eq!(driver.close_all(), 0);
     }
 }

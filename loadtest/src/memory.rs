@@ -71,7 +71,8 @@ mod tests {
         assert_eq!(field_kib(status, "VmRSS:"), Some(2048 * 1024));
         assert_eq!(field_kib(status, "RssAnon:"), Some(1000 * 1024));
         assert_eq!(field_kib(status, "Pss:"), None);
-        let rollup = "00400000-7fff [rollup]\nRss:  10 kB\nPss:  7 kB\nPss_Anon: 3 kB\nAnonymous: 5 kB\n";
+        let rollup =
+            "00400000-7fff [rollup]\nRss:  10 kB\nPss:  7 kB\nPss_Anon: 3 kB\nAnonymous: 5 kB\n";
         assert_eq!(field_kib(rollup, "Pss:"), Some(7 * 1024));
         assert_eq!(field_kib(rollup, "Anonymous:"), Some(5 * 1024));
     }

@@ -49,7 +49,9 @@ impl Population {
             ));
         }
         if base.checked_add(u64::from(accounts)).is_none() {
-            return Err(format!("--account-base {base} + {accounts} accounts overflows"));
+            return Err(format!(
+                "--account-base {base} + {accounts} accounts overflows"
+            ));
         }
         Ok(Population {
             base,
@@ -101,7 +103,9 @@ mod tests {
     #[test]
     fn connections_are_dealt_across_accounts_first() {
         let p = Population::new(900_000_000, 3, 2).unwrap();
-        let got: Vec<String> = (0..6).map(|i| p.agent_for_connection(i).to_string()).collect();
+        let got: Vec<String> = (0..6)
+            .map(|i| p.agent_for_connection(i).to_string())
+            .collect();
         assert_eq!(
             got,
             [

@@ -11,7 +11,7 @@
 //! pipelined ([`crate::admin::AdminPipe`]) over several admin connections,
 //! each taking the next unprovisioned account.
 
-use crate::admin::{client_name, Answer, AdminPipe};
+use crate::admin::{client_name, AdminPipe, Answer};
 use crate::driver::code_name;
 use crate::population::{Population, FIRST_AGENT};
 use crate::report::FailureCounts;
@@ -144,7 +144,9 @@ fn account(
             false
         }
         Err(e) => {
-            report.failures.add(&failure_key("AdminCreateAccount", &Err(e)));
+            report
+                .failures
+                .add(&failure_key("AdminCreateAccount", &Err(e)));
             return Ok(());
         }
     };
@@ -195,7 +197,11 @@ fn account(
     }
 
     let sets: Vec<Request> = wanted
-        .filter(|a| has_password.get(a).is_some_and(|&has| !has || spec.reset_passwords))
+        .filter(|a| {
+            has_password
+                .get(a)
+                .is_some_and(|&has| !has || spec.reset_passwords)
+        })
         .map(|agent| Request::AdminSetAgentPassword {
             account,
             agent,
@@ -205,7 +211,9 @@ fn account(
     for answer in pipe.call_many(&sets, WINDOW, deadline)? {
         match answer {
             Ok(_) => report.passwords_set += 1,
-            other => report.failures.add(&failure_key("AdminSetAgentPassword", &other)),
+            other => report
+                .failures
+                .add(&failure_key("AdminSetAgentPassword", &other)),
         }
     }
     Ok(())

@@ -431,8 +431,16 @@ fn phase_text(f: &mut fmt::Formatter<'_>, name: &str, p: &PhaseReport) -> fmt::R
             .map(|r| format!(", {r:.1}/s per daemon core"))
             .unwrap_or_default()
     )?;
-    writeln!(f, "{:<10}latency (from scheduled start) {}", "", p.latency_us)?;
-    writeln!(f, "{:<10}service (from connect)         {}", "", p.service_us)?;
+    writeln!(
+        f,
+        "{:<10}latency (from scheduled start) {}",
+        "", p.latency_us
+    )?;
+    writeln!(
+        f,
+        "{:<10}service (from connect)         {}",
+        "", p.service_us
+    )?;
     writeln!(
         f,
         "{:<10}tool cpu {:.2} s, {} loop turns, {} over 10 ms, longest {:.1} ms",
@@ -452,7 +460,9 @@ fn phase_text(f: &mut fmt::Formatter<'_>, name: &str, p: &PhaseReport) -> fmt::R
 }
 
 fn mib(bytes: Option<u64>) -> String {
-    bytes.map_or("?".into(), |b| format!("{:.1} MiB", b as f64 / (1 << 20) as f64))
+    bytes.map_or("?".into(), |b| {
+        format!("{:.1} MiB", b as f64 / (1 << 20) as f64)
+    })
 }
 
 impl fmt::Display for LoginsReport {
@@ -522,11 +532,19 @@ impl fmt::Display for LoginsReport {
                 h.pings_sent,
                 h.pongs,
                 h.pushes,
-                if h.dropped.is_empty() { String::new() } else { format!("; dropped: {}", h.dropped) }
+                if h.dropped.is_empty() {
+                    String::new()
+                } else {
+                    format!("; dropped: {}", h.dropped)
+                }
             )?;
         }
         if let (Some(conns), Some(sessions)) = (d.connections_during_hold, d.sessions_during_hold) {
-            writeln!(f, "{:<10}during hold the daemon reports {conns} connections, {sessions} sessions", "")?;
+            writeln!(
+                f,
+                "{:<10}during hold the daemon reports {conns} connections, {sessions} sessions",
+                ""
+            )?;
         }
         if let Some(m) = &self.memory {
             let rss = |s: &Option<TimedSample>| mib(s.and_then(|s| s.sample.vm_rss));

@@ -128,16 +128,28 @@ mod tests {
     fn source_lists_parse() {
         let cases: &[(&str, &[&str])] = &[
             ("127.0.0.1", &["127.0.0.1"]),
-            ("127.0.0.1-127.0.0.3", &["127.0.0.1", "127.0.0.2", "127.0.0.3"]),
+            (
+                "127.0.0.1-127.0.0.3",
+                &["127.0.0.1", "127.0.0.2", "127.0.0.3"],
+            ),
             ("127.0.0.7-127.0.0.7", &["127.0.0.7"]),
-            ("127.0.0.255-127.0.1.1", &["127.0.0.255", "127.0.1.0", "127.0.1.1"]),
-            (" 127.0.0.1 , 127.0.5.5-127.0.5.6", &["127.0.0.1", "127.0.5.5", "127.0.5.6"]),
+            (
+                "127.0.0.255-127.0.1.1",
+                &["127.0.0.255", "127.0.1.0", "127.0.1.1"],
+            ),
+            (
+                " 127.0.0.1 , 127.0.5.5-127.0.5.6",
+                &["127.0.0.1", "127.0.5.5", "127.0.5.6"],
+            ),
         ];
         for (text, want) in cases {
             let want: Vec<IpAddr> = want.iter().map(|s| v4(s)).collect();
             assert_eq!(parse_sources(text).unwrap(), want, "{text}");
         }
-        assert_eq!(parse_sources("::1").unwrap(), vec![IpAddr::V6(Ipv6Addr::LOCALHOST)]);
+        assert_eq!(
+            parse_sources("::1").unwrap(),
+            vec![IpAddr::V6(Ipv6Addr::LOCALHOST)]
+        );
         assert_eq!(parse_sources(DEFAULT_V4).unwrap().len(), 20);
     }
 
@@ -167,7 +179,17 @@ mod tests {
     fn round_robin_and_port_range() {
         let s = parse_sources("127.0.0.1-127.0.0.3").unwrap();
         let got: Vec<IpAddr> = (0..5).map(|i| source_for(&s, i)).collect();
-        assert_eq!(got, ["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.1", "127.0.0.2"].map(v4));
+        assert_eq!(
+            got,
+            [
+                "127.0.0.1",
+                "127.0.0.2",
+                "127.0.0.3",
+                "127.0.0.1",
+                "127.0.0.2"
+            ]
+            .map(v4)
+        );
         assert_eq!(parse_port_range("32768\t60999\n"), Some(28232));
         assert_eq!(parse_port_range("9 3"), None);
         assert_eq!(parse_port_range("junk"), None);

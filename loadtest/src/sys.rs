@@ -38,6 +38,7 @@ pub fn raise_nofile_limit() -> io::Result<u64> {
         }
         lim.rlim_cur = target;
     }
+    #[allow(clippy::unnecessary_cast)] // `rlim_t` is not `u64` on every target.
     Ok(lim.rlim_cur as u64)
 }
 

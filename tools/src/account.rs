@@ -10,9 +10,6 @@ use kefu_wire::{AccountInfo, Plan, Request, Response};
 use std::io::Write;
 use std::path::Path;
 
-/// Accounts asked for per request when listing; the server may cap it lower.
-const PAGE: u32 = 500;
-
 /// Runs one `account` subcommand.
 pub fn run(socket: &Path, command: &AccountCommand, out: &mut dyn Write) -> Result<()> {
     match command {
@@ -78,8 +75,10 @@ fn list(socket: &Path, args: &ListArgs, out: &mut dyn Write) -> Result<()> {
     let mut after = args.after;
     loop {
         let want = match args.limit {
-            Some(limit) => limit.saturating_sub(accounts.len() as u32).min(PAGE),
-            None => PAGE,
+            Some(limit) => limit
+                .saturating_sub(u32::try_from(accounts.len()).unwrap_or(u32::MAX))
+                .min(args.page_size),
+            None => args.page_size,
         };
         if want == 0 {
             break;
@@ -143,8 +142,8 @@ fn write_account(a: &AccountInfo, out: &mut dyn Write) -> Result<()> {
         ("account", a.account.to_string()),
         ("name", a.name.clone()),
         ("plan", plan_name(a.plan).into()),
-        ("expires", date::format_unix_full(a.expires_at)),
-        ("created", date::format_unix_full(a.created_at)),
+        ("expires", date::format_unix(a.expires_at)),
+        ("created", date::format_unix(a.created_at)),
         ("agents", a.agents.to_string()),
     ];
     write_fields(&fields, out)?;

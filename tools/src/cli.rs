@@ -106,6 +106,10 @@ pub struct ListArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Accounts asked for per request (the daemon may cap it); for tests of paging.
+    #[arg(long, hide = true, value_name = "N", default_value_t = 500,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub page_size: u32,
 }
 
 /// `kefuctl account show`

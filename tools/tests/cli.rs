@@ -228,6 +228,21 @@ fn accounts_and_agents_round_trip() {
     let first_two = d.kefuctl(&["account", "list", "--limit", "2"]).ok();
     assert_contains(&first_two, "800002");
     assert!(!first_two.contains("800003"), "{first_two}");
+    // Page by page: every account once, and --limit across pages.
+    let paged = d.kefuctl(&["account", "list", "--page-size", "1"]).ok();
+    assert_eq!(paged, table, "one page at a time lists the same");
+    let paged = d
+        .kefuctl(&[
+            "account",
+            "list",
+            "--limit",
+            "2",
+            "--page-size",
+            "1",
+            "--json",
+        ])
+        .ok();
+    assert_eq!(paged.matches(r#""account":"#).count(), 2, "{paged}");
     let after = d.kefuctl(&["account", "list", "--after", "800001"]).ok();
     assert!(!after.contains("800001"), "{after}");
     assert_contains(&after, "800003");

@@ -116,7 +116,9 @@ pub struct Client {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("welcome", &self.welcome).finish()
+        f.debug_struct("Client")
+            .field("welcome", &self.welcome)
+            .finish()
     }
 }
 
@@ -182,9 +184,7 @@ impl Client {
                 Some(ClientEvent::ConnectionError(e)) => return Err(ClientError::Server(e)),
                 Some(ClientEvent::GoAway(g)) => return Err(ClientError::Closed(Some(g))),
                 Some(other) => {
-                    return Err(ClientError::Unexpected(format!(
-                        "{other:?} before Welcome"
-                    )))
+                    return Err(ClientError::Unexpected(format!("{other:?} before Welcome")))
                 }
                 None => client.read_some(deadline)?,
             }
@@ -211,11 +211,9 @@ impl Client {
                 }
             }
             self.pump_events()?;
-            if self
-                .answers
-                .iter()
-                .any(|e| matches!(e, ClientEvent::Response { correlation, .. } if *correlation == corr))
-            {
+            if self.answers.iter().any(
+                |e| matches!(e, ClientEvent::Response { correlation, .. } if *correlation == corr),
+            ) {
                 continue;
             }
             self.read_some(deadline)?;
@@ -338,7 +336,12 @@ impl Client {
         let n = match self.transport.read(&mut buf) {
             Ok(0) => return Err(self.closed()),
             Ok(n) => n,
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
                 return Err(ClientError::Timeout)
             }
             Err(e) if is_reset(&e) => return Err(self.closed()),
@@ -367,7 +370,9 @@ impl Client {
 fn is_reset(e: &io::Error) -> bool {
     matches!(
         e.kind(),
-        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::UnexpectedEof
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::UnexpectedEof
     )
 }
 

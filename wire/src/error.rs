@@ -171,6 +171,9 @@ mod tests {
             assert!(c.name().is_some());
         }
         assert_eq!(ErrorCode(999).name(), None);
-        assert_eq!(format!("{:?}", ErrorCode::WRONG_PASSWORD), "WRONG_PASSWORD(11)");
+        assert_eq!(
+            format!("{:?}", ErrorCode::WRONG_PASSWORD),
+            "WRONG_PASSWORD(11)"
+        );
     }
 }

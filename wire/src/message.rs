@@ -35,12 +35,11 @@ pub trait Body: Serialize + DeserializeOwned {
         if version != Self::VERSION {
             return Err(WireError::UnknownBodyVersion { kind, version });
         }
-        let (value, left) = postcard::take_from_bytes::<Self>(rest).map_err(|e| {
-            WireError::BadBody {
+        let (value, left) =
+            postcard::take_from_bytes::<Self>(rest).map_err(|e| WireError::BadBody {
                 kind,
                 reason: e.to_string(),
-            }
-        })?;
+            })?;
         if !left.is_empty() {
             return Err(WireError::TrailingBytes {
                 kind,

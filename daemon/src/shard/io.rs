@@ -45,7 +45,9 @@ impl Shard {
                 continue;
             }
             let transport = if tls {
-                let Some(config) = self.tls_config.clone() else { return };
+                let Some(config) = self.tls_config.clone() else {
+                    return;
+                };
                 match rustls::ServerConnection::new(config) {
                     Ok(tls) => Transport::Tls(Box::new(TlsTransport { socket, tls })),
                     Err(e) => {
@@ -63,7 +65,9 @@ impl Shard {
 
     pub(super) fn accept_admin(&mut self) {
         loop {
-            let Some(listener) = self.listeners.admin.as_ref() else { return };
+            let Some(listener) = self.listeners.admin.as_ref() else {
+                return;
+            };
             match listener.accept() {
                 Ok((socket, _)) => {
                     let conn = Connection::new(Transport::Unix(socket), true, self.clock);
@@ -108,6 +112,8 @@ impl Shard {
         if let Some(idx) = self.install(conn) {
             self.counters.add_adopted();
             self.process_input(idx, &[]);
+            // Bytes that arrived during the move raised no event here yet.
+            self.unfinished.push(idx);
             self.mark_dirty(idx);
         }
     }
@@ -115,8 +121,7 @@ impl Shard {
     pub(super) fn on_readable(&mut self, idx: usize) {
         let mut budget = READ_BUDGET_PER_TURN;
         let mut scratch = std::mem::take(&mut self.scratch);
-        loop {
-            let Some(conn) = self.conns.get_any(idx) else { break };
+        while let Some(conn) = self.conns.get_any(idx) {
             if matches!(conn.phase, Phase::LoggingIn | Phase::Closing) {
                 // Input waits in the kernel until the login completes (or we close).
                 if conn.phase == Phase::Closing {
@@ -151,7 +156,9 @@ impl Shard {
     /// Parses whole frames from the connection's leftover input followed by
     /// `fresh`, handling each; keeps a trailing partial frame.
     pub(super) fn process_input(&mut self, idx: usize, fresh: &[u8]) {
-        let Some(conn) = self.conns.get_any(idx) else { return };
+        let Some(conn) = self.conns.get_any(idx) else {
+            return;
+        };
         let mut owned = conn.input.take();
         let data: &[u8] = match owned.as_mut() {
             Some(buf) => {
@@ -174,7 +181,9 @@ impl Shard {
                 }
             };
             let end = HEADER_LEN + header.len as usize;
-            let Some(body) = rest.get(HEADER_LEN..end) else { break };
+            let Some(body) = rest.get(HEADER_LEN..end) else {
+                break;
+            };
             self.counters.add_frame_in();
             match self.handle_frame(idx, header.kind, header.correlation, body) {
                 Control::Continue => at += end,
@@ -206,27 +215,44 @@ impl Shard {
     }
 
     fn hand_over(&mut self, idx: usize, shard: usize) {
-        let Some(mut conn) = self.conns.remove(idx) else { return };
+        let Some(mut conn) = self.conns.remove(idx) else {
+            return;
+        };
         let _ = conn.deregister(self.poll.registry());
         self.counters.connection_closed();
         self.counters.add_handed_over();
         conn.writable_interest = false;
         if !self.shared.links[shard].send(ShardMsg::Adopt(conn)) {
-            log::warn(self.id, format_args!("shard {shard} is gone; connection dropped"));
+            log::warn(
+                self.id,
+                format_args!("shard {shard} is gone; connection dropped"),
+            );
         }
     }
 
     /// Handles one frame; the request logic lives in `requests.rs`.
-    fn handle_frame(&mut self, idx: usize, kind: FrameKind, correlation: u32, body: &[u8]) -> Control {
+    fn handle_frame(
+        &mut self,
+        idx: usize,
+        kind: FrameKind,
+        correlation: u32,
+        body: &[u8],
+    ) -> Control {
         let clock = self.clock;
-        let Some(conn) = self.conns.get_any(idx) else { return Control::Pause };
+        let Some(conn) = self.conns.get_any(idx) else {
+            return Control::Pause;
+        };
         conn.last_seen = clock;
         let generation = conn.generation;
         let phase = conn.phase;
         match (phase, kind) {
             (Phase::AwaitHello, FrameKind::Hello) => self.on_hello(idx, body),
             (Phase::AwaitHello, _) => {
-                self.fatal(idx, ErrorCode::HANDSHAKE_REQUIRED, "the first frame must be Hello");
+                self.fatal(
+                    idx,
+                    ErrorCode::HANDSHAKE_REQUIRED,
+                    "the first frame must be Hello",
+                );
                 Control::Pause
             }
             (_, FrameKind::Ping) => match Ping::decode(body) {
@@ -268,7 +294,10 @@ impl Shard {
                 self.fatal(
                     idx,
                     ErrorCode::UNEXPECTED_FRAME,
-                    format!("frame kind {} is not accepted from a client here", kind as u16),
+                    format!(
+                        "frame kind {} is not accepted from a client here",
+                        kind as u16
+                    ),
                 );
                 Control::Pause
             }
@@ -283,7 +312,11 @@ impl Shard {
                 return Control::Pause;
             }
             Err(e) => {
-                self.fatal(idx, ErrorCode::HANDSHAKE_REQUIRED, format!("bad Hello: {e}"));
+                self.fatal(
+                    idx,
+                    ErrorCode::HANDSHAKE_REQUIRED,
+                    format!("bad Hello: {e}"),
+                );
                 return Control::Pause;
             }
         };
@@ -345,7 +378,9 @@ impl Shard {
 
     fn queue_bytes(&mut self, idx: usize, bytes: &[u8]) {
         let limit = self.settings.max_pending_output;
-        let Some(conn) = self.conns.get_any(idx) else { return };
+        let Some(conn) = self.conns.get_any(idx) else {
+            return;
+        };
         if conn.phase == Phase::Closing && conn.pending_output() > 0 {
             return;
         }
@@ -372,7 +407,9 @@ impl Shard {
     }
 
     pub(super) fn start_closing(&mut self, idx: usize) {
-        let Some(conn) = self.conns.get_any(idx) else { return };
+        let Some(conn) = self.conns.get_any(idx) else {
+            return;
+        };
         let was = conn.phase;
         conn.phase = Phase::Closing;
         if let Phase::Agent { account, agent } = was {
@@ -403,7 +440,9 @@ impl Shard {
                 generation,
                 event,
             } => {
-                let Some(c) = self.conns.get_mut(conn, generation) else { return };
+                let Some(c) = self.conns.get_mut(conn, generation) else {
+                    return;
+                };
                 if c.phase == Phase::Closing {
                     return;
                 }
@@ -434,12 +473,16 @@ impl Shard {
         dirty.sort_unstable();
         dirty.dedup();
         for idx in dirty.drain(..) {
-            let Some(conn) = self.conns.get_any(idx) else { continue };
+            let Some(conn) = self.conns.get_any(idx) else {
+                continue;
+            };
             let sent_before = conn.pending_output();
             let result = conn.flush();
             let sent = sent_before.saturating_sub(conn.pending_output());
             self.counters.add_bytes_out(sent as u64);
-            let Some(conn) = self.conns.get_any(idx) else { continue };
+            let Some(conn) = self.conns.get_any(idx) else {
+                continue;
+            };
             let done_closing = conn.phase == Phase::Closing && !conn.wants_write();
             if result.is_err() || done_closing {
                 self.close(idx);
@@ -455,7 +498,9 @@ impl Shard {
 
     /// Closes a connection now.
     pub(super) fn close(&mut self, idx: usize) {
-        let Some(mut conn) = self.conns.remove(idx) else { return };
+        let Some(mut conn) = self.conns.remove(idx) else {
+            return;
+        };
         let _ = conn.deregister(self.poll.registry());
         if let Phase::Agent { account, agent } = conn.phase {
             self.set_offline(account, agent, idx);
@@ -470,7 +515,9 @@ impl Shard {
         let now = self.clock;
         let mut expired = Vec::new();
         for (idx, generation) in self.conns.live() {
-            let Some(conn) = self.conns.get_mut(idx, generation) else { continue };
+            let Some(conn) = self.conns.get_mut(idx, generation) else {
+                continue;
+            };
             let silent = now.saturating_sub(conn.last_seen);
             match conn.phase {
                 Phase::AwaitHello if silent >= handshake => expired.push((idx, None)),

@@ -419,7 +419,12 @@ impl Shard {
         self.outbox.push(Outgoing::Answer { reply, result });
     }
 
-    fn reply_err(&mut self, reply: ReplyTo, code: kefu_wire::ErrorCode, message: impl Into<String>) {
+    fn reply_err(
+        &mut self,
+        reply: ReplyTo,
+        code: kefu_wire::ErrorCode,
+        message: impl Into<String>,
+    ) {
         self.reply(
             reply,
             Err(ErrorBody {

@@ -3,7 +3,9 @@
 
 use super::io::Control;
 use super::{Outgoing, ReplyTo, Shard, ShardMsg};
-use crate::accounts::{account_info, owner_shard, plan_from_wire, AccountState, AgentState, OnlineAgent, SessionSlot};
+use crate::accounts::{
+    account_info, owner_shard, plan_from_wire, AccountState, AgentState, OnlineAgent, SessionSlot,
+};
 use crate::auth::{authorize, Principal, SUPER_ADMIN_AGENT};
 use crate::conn::Phase;
 use crate::password::validate_new_password;
@@ -91,7 +93,9 @@ fn target_account(request: &Request) -> Option<u64> {
 impl Shard {
     /// Entry point of every request read from a connection of this shard.
     pub(super) fn on_request(&mut self, idx: usize, reply: ReplyTo, request: Request) -> Control {
-        let Some(conn) = self.conns.get_any(idx) else { return Control::Pause };
+        let Some(conn) = self.conns.get_any(idx) else {
+            return Control::Pause;
+        };
         let (is_admin, phase) = (conn.is_admin, conn.phase);
         let principal = match phase {
             _ if is_admin => Principal::Operator,
@@ -126,7 +130,15 @@ impl Shard {
             }
         }
         match (principal, request) {
-            (_, Request::Login { account, agent, password, otp: _ }) => {
+            (
+                _,
+                Request::Login {
+                    account,
+                    agent,
+                    password,
+                    otp: _,
+                },
+            ) => {
                 if self.start_login(reply, account, agent, password) {
                     if let Some(conn) = self.conns.get_any(idx) {
                         conn.phase = Phase::LoggingIn;
@@ -135,7 +147,14 @@ impl Shard {
                 }
                 Control::Continue
             }
-            (_, Request::Resume { account, agent, token }) => {
+            (
+                _,
+                Request::Resume {
+                    account,
+                    agent,
+                    token,
+                },
+            ) => {
                 let answer = self.resume(idx, reply, account, agent, SessionToken(token));
                 if let Err(e) = answer {
                     self.reply(reply, Err(e));
@@ -205,10 +224,16 @@ impl Shard {
         let checked = (|| {
             let state = self.account_mut(account)?;
             if state.record.expires_at <= now {
-                return Err(err(ErrorCode::ACCOUNT_EXPIRED, format!("account {account} has expired")));
+                return Err(err(
+                    ErrorCode::ACCOUNT_EXPIRED,
+                    format!("account {account} has expired"),
+                ));
             }
             let a = state.agents.get(&agent).ok_or_else(|| {
-                err(ErrorCode::UNKNOWN_AGENT, format!("agent {agent}@{account} does not exist"))
+                err(
+                    ErrorCode::UNKNOWN_AGENT,
+                    format!("agent {agent}@{account} does not exist"),
+                )
             })?;
             let hash = a.record.password.clone().ok_or_else(|| {
                 err(
@@ -259,13 +284,21 @@ impl Shard {
         let store = std::sync::Arc::clone(&self.shared.store);
         let state = self.account_mut(account)?;
         if state.record.expires_at <= now {
-            return Err(err(ErrorCode::ACCOUNT_EXPIRED, format!("account {account} has expired")));
+            return Err(err(
+                ErrorCode::ACCOUNT_EXPIRED,
+                format!("account {account} has expired"),
+            ));
         }
         let credential_gen = state
             .agents
             .get(&agent)
             .map(|a| a.record.credential_gen)
-            .ok_or_else(|| err(ErrorCode::UNKNOWN_AGENT, format!("agent {agent}@{account} does not exist")))?;
+            .ok_or_else(|| {
+                err(
+                    ErrorCode::UNKNOWN_AGENT,
+                    format!("agent {agent}@{account} does not exist"),
+                )
+            })?;
         let session = state.session(store.as_ref(), agent).map_err(|e| {
             crate::log::error(shard, format_args!("loading session: {e}"));
             err(ErrorCode::STORAGE_FAILURE, "storage failed")
@@ -286,8 +319,18 @@ impl Shard {
 
     /// Makes connection `idx` the agent's session: replaces an earlier one,
     /// announces presence, answers `LoggedIn`.
-    fn establish(&mut self, idx: usize, reply: ReplyTo, account: u64, agent: u32, token: [u8; 16], expires_at: i64) {
-        let Some(conn) = self.conns.get_any(idx) else { return };
+    fn establish(
+        &mut self,
+        idx: usize,
+        reply: ReplyTo,
+        account: u64,
+        agent: u32,
+        token: [u8; 16],
+        expires_at: i64,
+    ) {
+        let Some(conn) = self.conns.get_any(idx) else {
+            return;
+        };
         let generation = conn.generation;
         conn.phase = Phase::Agent { account, agent };
         self.logins.push((idx, generation));
@@ -315,7 +358,9 @@ impl Shard {
             self.counters.session_opened();
         }
         self.announce_presence(account, agent, Presence::Online);
-        let Some(info) = self.session_info(account, agent, token, expires_at) else { return };
+        let Some(info) = self.session_info(account, agent, token, expires_at) else {
+            return;
+        };
         let notice = (agent == SUPER_ADMIN_AGENT
             && info.account_expires_at - now_unix() < EXPIRY_REMINDER_SECS)
             .then(|| {
@@ -332,7 +377,13 @@ impl Shard {
         }
     }
 
-    fn session_info(&self, account: u64, agent: u32, token: [u8; 16], expires_at: i64) -> Option<SessionInfo> {
+    fn session_info(
+        &self,
+        account: u64,
+        agent: u32,
+        token: [u8; 16],
+        expires_at: i64,
+    ) -> Option<SessionInfo> {
         let state = self.accounts.get(&account)?;
         let a = state.agents.get(&agent)?;
         Some(SessionInfo {
@@ -349,7 +400,9 @@ impl Shard {
 
     /// Pushes a presence change to the account's other online agents.
     fn announce_presence(&mut self, account: u64, agent: u32, presence: Presence) {
-        let Some(online) = self.online.get(&account) else { return };
+        let Some(online) = self.online.get(&account) else {
+            return;
+        };
         for (&other, o) in online {
             if other != agent {
                 self.outbox.push(Outgoing::Push {
@@ -363,7 +416,9 @@ impl Shard {
 
     /// The agent's connection `idx` is gone or logged out.
     pub(super) fn set_offline(&mut self, account: u64, agent: u32, idx: usize) {
-        let Some(online) = self.online.get_mut(&account) else { return };
+        let Some(online) = self.online.get_mut(&account) else {
+            return;
+        };
         if online.get(&agent).is_some_and(|o| o.conn == idx) {
             online.remove(&agent);
             if online.is_empty() {
@@ -374,12 +429,23 @@ impl Shard {
         }
     }
 
-    fn agent_request(&mut self, idx: usize, reply: ReplyTo, account: u64, me: u32, request: Request) {
+    fn agent_request(
+        &mut self,
+        idx: usize,
+        reply: ReplyTo,
+        account: u64,
+        me: u32,
+        request: Request,
+    ) {
         let answer: Answer = match request {
             Request::Logout => {
                 self.batch.delete_session(account, me);
                 self.touched.push(account);
-                if let Some(a) = self.accounts.get_mut(&account).and_then(|s| s.agents.get_mut(&me)) {
+                if let Some(a) = self
+                    .accounts
+                    .get_mut(&account)
+                    .and_then(|s| s.agents.get_mut(&me))
+                {
                     a.session = SessionSlot::None;
                 }
                 if let Some(conn) = self.conns.get_any(idx) {
@@ -404,25 +470,76 @@ impl Shard {
                 .session_info(account, me, [0; 16], 0)
                 .map(Response::Session)
                 .ok_or_else(|| err(ErrorCode::INTERNAL, "account not loaded")),
-            Request::AddAgent { agent, nickname, role } => self.add_agent(account, agent, nickname, role),
-            Request::SetAgentPassword { agent, new_password, super_password } => {
-                return self.set_password(reply, account, agent, new_password, Some(super_password), false)
+            Request::AddAgent {
+                agent,
+                nickname,
+                role,
+            } => self.add_agent(account, agent, nickname, role),
+            Request::SetAgentPassword {
+                agent,
+                new_password,
+                super_password,
+            } => {
+                return self.set_password(
+                    reply,
+                    account,
+                    agent,
+                    new_password,
+                    Some(super_password),
+                    false,
+                )
             }
-            Request::ChangeOwnPassword { old_password, new_password } => {
-                return self.set_password(reply, account, me, new_password, Some(old_password), true)
+            Request::ChangeOwnPassword {
+                old_password,
+                new_password,
+            } => {
+                return self.set_password(
+                    reply,
+                    account,
+                    me,
+                    new_password,
+                    Some(old_password),
+                    true,
+                )
             }
-            Request::ChangeSuperPassword { old_super_password, new_super_password } => {
-                return self.set_super_password(reply, account, old_super_password, new_super_password)
+            Request::ChangeSuperPassword {
+                old_super_password,
+                new_super_password,
+            } => {
+                return self.set_super_password(
+                    reply,
+                    account,
+                    old_super_password,
+                    new_super_password,
+                )
             }
-            other => Err(err(ErrorCode::INTERNAL, format!("{} not routed", other.name()))),
+            other => Err(err(
+                ErrorCode::INTERNAL,
+                format!("{} not routed", other.name()),
+            )),
         };
         self.reply(reply, answer);
     }
 
     fn operator_request(&mut self, reply: ReplyTo, request: Request) {
         let answer: Answer = match request {
-            Request::AdminCreateAccount { account, name, plan, expires_at, password_1001, super_password } => {
-                return self.create_account(reply, account, name, plan, expires_at, password_1001, super_password)
+            Request::AdminCreateAccount {
+                account,
+                name,
+                plan,
+                expires_at,
+                password_1001,
+                super_password,
+            } => {
+                return self.create_account(
+                    reply,
+                    account,
+                    name,
+                    plan,
+                    expires_at,
+                    password_1001,
+                    super_password,
+                )
             }
             Request::AdminListAccounts { after, limit } => {
                 let limit = limit.clamp(1, MAX_ACCOUNT_PAGE) as usize;
@@ -437,15 +554,20 @@ impl Shard {
                     .map(Response::Accounts)
                     .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))
             }
-            Request::AdminShowAccount { account } => {
-                self.account_mut(account).map(|s| Response::Account(s.info()))
-            }
-            Request::AdminAddAgent { account, agent, nickname, role } => {
-                self.add_agent(account, agent, nickname, role)
-            }
-            Request::AdminSetAgentPassword { account, agent, new_password } => {
-                return self.set_password(reply, account, agent, new_password, None, false)
-            }
+            Request::AdminShowAccount { account } => self
+                .account_mut(account)
+                .map(|s| Response::Account(s.info())),
+            Request::AdminAddAgent {
+                account,
+                agent,
+                nickname,
+                role,
+            } => self.add_agent(account, agent, nickname, role),
+            Request::AdminSetAgentPassword {
+                account,
+                agent,
+                new_password,
+            } => return self.set_password(reply, account, agent, new_password, None, false),
             Request::AdminListAgents { account } => {
                 let online = self.online.get(&account).cloned();
                 self.account_mut(account)
@@ -461,12 +583,21 @@ impl Shard {
                     .map(|(i, c)| c.snapshot(i))
                     .collect(),
             }),
-            other => Err(err(ErrorCode::NOT_LOGGED_IN, format!("{} needs a logged-in agent", other.name()))),
+            other => Err(err(
+                ErrorCode::NOT_LOGGED_IN,
+                format!("{} needs a logged-in agent", other.name()),
+            )),
         };
         self.reply(reply, answer);
     }
 
-    fn add_agent(&mut self, account: u64, agent: u32, nickname: String, role: Option<u32>) -> Answer {
+    fn add_agent(
+        &mut self,
+        account: u64,
+        agent: u32,
+        nickname: String,
+        role: Option<u32>,
+    ) -> Answer {
         if !(SUPER_ADMIN_AGENT..=MAX_AGENT_NUMBER).contains(&agent) {
             return Err(err(
                 ErrorCode::INVALID_ARGUMENT,
@@ -477,10 +608,16 @@ impl Shard {
         let role = role.unwrap_or(AGENT_ROLE);
         let state = self.account_mut(account)?;
         if !state.roles.contains_key(&role) {
-            return Err(err(ErrorCode::INVALID_ARGUMENT, format!("role {role} does not exist")));
+            return Err(err(
+                ErrorCode::INVALID_ARGUMENT,
+                format!("role {role} does not exist"),
+            ));
         }
         if state.agents.contains_key(&agent) {
-            return Err(err(ErrorCode::ALREADY_EXISTS, format!("agent {agent}@{account} exists")));
+            return Err(err(
+                ErrorCode::ALREADY_EXISTS,
+                format!("agent {agent}@{account} exists"),
+            ));
         }
         let record = AgentRecord {
             account,
@@ -520,7 +657,10 @@ impl Shard {
                 .map_err(|e| err(ErrorCode::WEAK_PASSWORD, e.to_string()))?;
             let state = self.account_mut(account)?;
             let target = state.agents.get(&agent).ok_or_else(|| {
-                err(ErrorCode::UNKNOWN_AGENT, format!("agent {agent}@{account} does not exist"))
+                err(
+                    ErrorCode::UNKNOWN_AGENT,
+                    format!("agent {agent}@{account} does not exist"),
+                )
             })?;
             let verify = match (proof, own) {
                 (None, _) => smallvec![],
@@ -558,7 +698,8 @@ impl Shard {
     fn set_super_password(&mut self, reply: ReplyTo, account: u64, old: String, new: String) {
         let iterations = self.settings.pbkdf2_iterations;
         let prepared = (|| {
-            validate_new_password(&new).map_err(|e| err(ErrorCode::WEAK_PASSWORD, e.to_string()))?;
+            validate_new_password(&new)
+                .map_err(|e| err(ErrorCode::WEAK_PASSWORD, e.to_string()))?;
             Ok(self.account_mut(account)?.record.super_password.clone())
         })();
         let current = match prepared {
@@ -590,7 +731,10 @@ impl Shard {
     ) {
         let checked = (|| {
             if account == 0 {
-                return Err(err(ErrorCode::INVALID_ARGUMENT, "account number 0 is reserved"));
+                return Err(err(
+                    ErrorCode::INVALID_ARGUMENT,
+                    "account number 0 is reserved",
+                ));
             }
             check_text("name", &name, MAX_NAME_CHARS)?;
             validate_new_password(&password_1001)
@@ -601,7 +745,10 @@ impl Shard {
                 |op| matches!(op, PendingOp::CreateAccount { account: a, .. } if *a == account),
             );
             if in_flight || self.account_mut(account).is_ok() {
-                return Err(err(ErrorCode::ALREADY_EXISTS, format!("account {account} exists")));
+                return Err(err(
+                    ErrorCode::ALREADY_EXISTS,
+                    format!("account {account} exists"),
+                ));
             }
             Ok(())
         })();
@@ -629,20 +776,35 @@ impl Shard {
 
     /// A password job came back: finish what it was for.
     pub(super) fn on_password_outcome(&mut self, outcome: PasswordOutcome) {
-        let Some(op) = self.pending.remove(&outcome.id) else { return };
+        let Some(op) = self.pending.remove(&outcome.id) else {
+            return;
+        };
         match op {
-            PendingOp::Login { reply, account, agent, credential_gen } => {
-                self.finish_login(reply, account, agent, credential_gen, outcome.verified)
-            }
-            PendingOp::SetPassword { reply, account, agent, credential_gen, own } => {
-                let answer = self.finish_set_password(reply, account, agent, credential_gen, own, outcome);
+            PendingOp::Login {
+                reply,
+                account,
+                agent,
+                credential_gen,
+            } => self.finish_login(reply, account, agent, credential_gen, outcome.verified),
+            PendingOp::SetPassword {
+                reply,
+                account,
+                agent,
+                credential_gen,
+                own,
+            } => {
+                let answer =
+                    self.finish_set_password(reply, account, agent, credential_gen, own, outcome);
                 if let Err(e) = answer {
                     self.reply(reply, Err(e));
                 }
             }
             PendingOp::SetSuperPassword { reply, account } => {
                 let answer = match (outcome.verified, outcome.hashes.into_iter().next()) {
-                    (false, _) => Err(err(ErrorCode::WRONG_PASSWORD, "the current super password does not match")),
+                    (false, _) => Err(err(
+                        ErrorCode::WRONG_PASSWORD,
+                        "the current super password does not match",
+                    )),
                     (true, None) => Err(err(ErrorCode::INTERNAL, "hashing failed")),
                     (true, Some(hash)) => self
                         .account_mut(account)
@@ -658,16 +820,31 @@ impl Shard {
                 };
                 self.reply(reply, answer);
             }
-            PendingOp::CreateAccount { reply, account, name, plan, expires_at } => {
+            PendingOp::CreateAccount {
+                reply,
+                account,
+                name,
+                plan,
+                expires_at,
+            } => {
                 let answer = self.finish_create_account(account, name, plan, expires_at, outcome);
                 self.reply(reply, answer);
             }
         }
     }
 
-    fn finish_login(&mut self, reply: ReplyTo, account: u64, agent: u32, credential_gen: u32, verified: bool) {
+    fn finish_login(
+        &mut self,
+        reply: ReplyTo,
+        account: u64,
+        agent: u32,
+        credential_gen: u32,
+        verified: bool,
+    ) {
         let idx = reply.conn;
-        let Some(conn) = self.conns.get_mut(idx, reply.generation) else { return };
+        let Some(conn) = self.conns.get_mut(idx, reply.generation) else {
+            return;
+        };
         if conn.phase != Phase::LoggingIn {
             return;
         }
@@ -681,7 +858,11 @@ impl Shard {
             .map(|a| a.record.credential_gen);
         if !verified || current != Some(credential_gen) {
             self.counters.add_failed_login();
-            self.reply_err(reply, ErrorCode::WRONG_PASSWORD, format!("wrong password for {agent}@{account}"));
+            self.reply_err(
+                reply,
+                ErrorCode::WRONG_PASSWORD,
+                format!("wrong password for {agent}@{account}"),
+            );
             self.process_input(idx, &[]);
             return;
         }
@@ -704,7 +885,11 @@ impl Shard {
         self.batch.put_session(&session);
         self.touched.push(account);
         let expires_at = session.expires_at;
-        if let Some(a) = self.accounts.get_mut(&account).and_then(|s| s.agents.get_mut(&agent)) {
+        if let Some(a) = self
+            .accounts
+            .get_mut(&account)
+            .and_then(|s| s.agents.get_mut(&agent))
+        {
             a.session = SessionSlot::Some(session);
         }
         self.counters.add_password_login();
@@ -725,7 +910,10 @@ impl Shard {
             return Err(if own {
                 err(ErrorCode::WRONG_PASSWORD, "the old password does not match")
             } else {
-                err(ErrorCode::SUPER_PASSWORD_REQUIRED, "the super password does not match")
+                err(
+                    ErrorCode::SUPER_PASSWORD_REQUIRED,
+                    "the super password does not match",
+                )
             });
         }
         let hash = outcome
@@ -743,7 +931,10 @@ impl Shard {
             .get_mut(&agent)
             .ok_or_else(|| err(ErrorCode::UNKNOWN_AGENT, "agent vanished"))?;
         if a.record.credential_gen != credential_gen {
-            return Err(err(ErrorCode::INVALID_ARGUMENT, "the password changed meanwhile; retry"));
+            return Err(err(
+                ErrorCode::INVALID_ARGUMENT,
+                "the password changed meanwhile; retry",
+            ));
         }
         a.record.password = Some(hash);
         a.record.credential_gen = credential_gen.wrapping_add(1);
@@ -771,10 +962,19 @@ impl Shard {
         match fresh {
             Some(s) => {
                 let info = self.session_info(account, agent, token.0, s.expires_at);
-                self.reply(reply, info.map(Response::LoggedIn).ok_or_else(|| err(ErrorCode::INTERNAL, "no session")));
+                self.reply(
+                    reply,
+                    info.map(Response::LoggedIn)
+                        .ok_or_else(|| err(ErrorCode::INTERNAL, "no session")),
+                );
             }
             None => {
-                if let Some(o) = self.online.get(&account).and_then(|m| m.get(&agent)).copied() {
+                if let Some(o) = self
+                    .online
+                    .get(&account)
+                    .and_then(|m| m.get(&agent))
+                    .copied()
+                {
                     self.outbox.push(Outgoing::GoAway {
                         conn: o.conn,
                         generation: o.generation,
@@ -802,7 +1002,10 @@ impl Shard {
         };
         // Checked again: an account may have appeared while the hashes ran.
         if self.account_mut(account).is_ok() {
-            return Err(err(ErrorCode::ALREADY_EXISTS, format!("account {account} exists")));
+            return Err(err(
+                ErrorCode::ALREADY_EXISTS,
+                format!("account {account} exists"),
+            ));
         }
         let now = now_unix();
         let record = AccountRecord {
@@ -831,7 +1034,14 @@ impl Shard {
         }
         let state = AccountState {
             record,
-            agents: [(SUPER_ADMIN_AGENT, AgentState { record: admin, session: SessionSlot::None })].into(),
+            agents: [(
+                SUPER_ADMIN_AGENT,
+                AgentState {
+                    record: admin,
+                    session: SessionSlot::None,
+                },
+            )]
+            .into(),
             roles: roles.into_iter().map(|r| (r.role, r)).collect(),
         };
         let info = state.info();
@@ -848,10 +1058,16 @@ fn check_text(what: &str, text: &str, max_chars: usize) -> Result<(), ErrorBody>
         return Err(err(ErrorCode::INVALID_ARGUMENT, format!("{what} is empty")));
     }
     if text.chars().count() > max_chars {
-        return Err(err(ErrorCode::INVALID_ARGUMENT, format!("{what} is longer than {max_chars} characters")));
+        return Err(err(
+            ErrorCode::INVALID_ARGUMENT,
+            format!("{what} is longer than {max_chars} characters"),
+        ));
     }
     if text.chars().any(char::is_control) {
-        return Err(err(ErrorCode::INVALID_ARGUMENT, format!("{what} contains control characters")));
+        return Err(err(
+            ErrorCode::INVALID_ARGUMENT,
+            format!("{what} contains control characters"),
+        ));
     }
     Ok(())
 }

@@ -292,17 +292,21 @@ impl Batch {
 // Typed helpers. Generic with `?Sized` so they take both `&RocksStore` and `&dyn KvStore`.
 // ---------------------------------------------------------------------------------------
 
-/// Reads and decodes one record.
+/// Reads and decodes one record, checking that its own ids agree with `key`.
 fn load<T: StoredRecord, S: KvStore + ?Sized>(
     store: &S,
     cf: Cf,
     key: &[u8],
+    key_matches: impl Fn(&T) -> bool,
 ) -> Result<Option<T>, StoreError> {
-    match store.get(cf, key)? {
-        None => Ok(None),
-        Some(bytes) => T::decode(&bytes)
-            .map(Some)
-            .map_err(|reason| StoreError::corrupt(cf, key, reason)),
+    let Some(bytes) = store.get(cf, key)? else {
+        return Ok(None);
+    };
+    let record = T::decode(&bytes).map_err(|reason| StoreError::corrupt(cf, key, reason))?;
+    if key_matches(&record) {
+        Ok(Some(record))
+    } else {
+        Err(StoreError::key_mismatch(cf, key))
     }
 }
 
@@ -333,7 +337,7 @@ fn load_range<T: StoredRecord, S: KvStore + ?Sized>(
 pub fn load_schema_version<S: KvStore + ?Sized>(
     store: &S,
 ) -> Result<Option<SchemaVersion>, StoreError> {
-    load(store, Cf::Meta, keys::META_SCHEMA_VERSION)
+    load(store, Cf::Meta, keys::META_SCHEMA_VERSION, |_| true)
 }
 
 /// The account `id`.
@@ -341,7 +345,12 @@ pub fn load_account<S: KvStore + ?Sized>(
     store: &S,
     id: u64,
 ) -> Result<Option<AccountRecord>, StoreError> {
-    load(store, Cf::Accounts, &keys::account(id))
+    load(
+        store,
+        Cf::Accounts,
+        &keys::account(id),
+        |r: &AccountRecord| r.id == id,
+    )
 }
 
 /// Up to `limit` accounts with an id greater than `after` (from the first for `None`), in
@@ -373,7 +382,12 @@ pub fn load_agent<S: KvStore + ?Sized>(
     account: u64,
     agent: u32,
 ) -> Result<Option<AgentRecord>, StoreError> {
-    load(store, Cf::Agents, &keys::agent(account, agent))
+    load(
+        store,
+        Cf::Agents,
+        &keys::agent(account, agent),
+        |r: &AgentRecord| (r.account, r.agent) == (account, agent),
+    )
 }
 
 /// Every agent of `account`, in agent-number order.
@@ -419,7 +433,12 @@ pub fn load_session<S: KvStore + ?Sized>(
     account: u64,
     agent: u32,
 ) -> Result<Option<SessionRecord>, StoreError> {
-    load(store, Cf::Sessions, &keys::session(account, agent))
+    load(
+        store,
+        Cf::Sessions,
+        &keys::session(account, agent),
+        |r: &SessionRecord| (r.account, r.agent) == (account, agent),
+    )
 }
 
 #[cfg(test)]

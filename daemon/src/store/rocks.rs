@@ -320,7 +320,7 @@ mod tests {
     }
 
     #[test]
-    fn newer_schema_is_refused_untouched() {
+    fn newer_schema_is_refused_even_with_unknown_cfs() {
         let dir = temp();
         {
             let store = open(dir.path()).expect("create");

@@ -86,7 +86,10 @@ fn phases(
 ) -> anyhow::Result<()> {
     if plan.provision {
         let spec = ProvisionSpec {
-            admin_socket: plan.admin_socket.clone().context("--provision needs --admin-socket")?,
+            admin_socket: plan
+                .admin_socket
+                .clone()
+                .context("--provision needs --admin-socket")?,
             population: plan.population,
             password: plan.password.clone(),
             connections: plan.admin_connections,
@@ -104,7 +107,8 @@ fn phases(
     // Phase "password".
     let password: Arc<str> = Arc::from(plan.password.as_str());
     let t0 = Instant::now();
-    let jobs = (0..plan.connections).map(|i| job(plan, i, Credential::Password(password.clone()), t0));
+    let jobs =
+        (0..plan.connections).map(|i| job(plan, i, Credential::Password(password.clone()), t0));
     let waves = split(jobs, plan.threads)
         .into_iter()
         .enumerate()
@@ -128,7 +132,9 @@ fn phases(
     ));
     if outcome.timed_out {
         report.timed_out = true;
-        report.notes.push("the run timed out in the password phase".into());
+        report
+            .notes
+            .push("the run timed out in the password phase".into());
         return Ok(());
     }
     if outcome.not_started > 0 {
@@ -155,11 +161,14 @@ fn phases(
         .filter_map(|(i, t)| t.map(|t| (i, t)))
         .collect();
     if resumable.is_empty() {
-        report.notes.push("no agent logged in with its password: nothing to resume".into());
+        report
+            .notes
+            .push("no agent logged in with its password: nothing to resume".into());
         return Ok(());
     }
     let t0 = Instant::now();
-    let interval = (plan.resume_rate > 0.0).then(|| Duration::from_secs_f64(1.0 / plan.resume_rate));
+    let interval =
+        (plan.resume_rate > 0.0).then(|| Duration::from_secs_f64(1.0 / plan.resume_rate));
     let jobs = resumable.iter().enumerate().map(|(k, &(i, token))| {
         let at = interval.map_or(t0, |iv| t0 + iv.mul_f64(k as f64));
         job(plan, i, Credential::Token(token), at)
@@ -185,7 +194,9 @@ fn phases(
     ));
     if outcome.timed_out {
         report.timed_out = true;
-        report.notes.push("the run timed out in the resume phase".into());
+        report
+            .notes
+            .push("the run timed out in the resume phase".into());
         drivers.iter_mut().for_each(|d| {
             d.close_all();
         });
@@ -200,7 +211,9 @@ fn phases(
     let until = (hold_start + plan.hold).min(deadline);
     if until < hold_start + plan.hold {
         report.timed_out = true;
-        report.notes.push("the run's deadline cut the hold short".into());
+        report
+            .notes
+            .push("the run's deadline cut the hold short".into());
     }
     let hold = run_holds(&mut drivers, until)?;
     let hold_secs = hold_start.elapsed().as_secs_f64();
@@ -208,10 +221,13 @@ fn phases(
     if let Some(path) = &plan.admin_socket {
         match admin::stats(path, ADMIN_TIMEOUT) {
             Ok(shards) => {
-                report.daemon.connections_during_hold = Some(shards.iter().map(|s| s.connections).sum());
+                report.daemon.connections_during_hold =
+                    Some(shards.iter().map(|s| s.connections).sum());
                 report.daemon.sessions_during_hold = Some(shards.iter().map(|s| s.sessions).sum());
             }
-            Err(e) => report.notes.push(format!("AdminStats during hold failed: {e:#}")),
+            Err(e) => report
+                .notes
+                .push(format!("AdminStats during hold failed: {e:#}")),
         }
     }
     if let Some(m) = memory.as_mut() {

@@ -1,0 +1,210 @@
+//! Shared helpers of the daemon's integration tests: start a daemon on a
+//! temporary data directory, provision accounts, connect clients.
+#![allow(dead_code)]
+
+use kefu_daemon::config::Config;
+use kefu_daemon::server::{self, ServerHandle};
+use kefu_wire::{Client, ClientOptions, Plan, Request, Response};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// The password tests give agent 1001.
+pub const PASSWORD: &str = "correct horse";
+/// The super password tests give accounts.
+pub const SUPER: &str = "super secret";
+
+/// A daemon running in this process.
+pub struct TestServer {
+    pub handle: Option<ServerHandle>,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub fn start() -> TestServer {
+        Self::start_with(|_| {})
+    }
+
+    pub fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = Config::for_tests(dir.path());
+        adjust(&mut config);
+        let handle = server::start(config).expect("daemon starts");
+        TestServer {
+            handle: Some(handle),
+            dir,
+        }
+    }
+
+    /// Stops and starts again over the same data directory.
+    pub fn restart(&mut self) {
+        if let Some(h) = self.handle.take() {
+            h.shutdown();
+        }
+        let config = Config::for_tests(self.dir.path());
+        self.handle = Some(server::start(config).expect("daemon restarts"));
+    }
+
+    pub fn handle(&self) -> &ServerHandle {
+        self.handle.as_ref().expect("running")
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.handle().tcp_addr().expect("tcp listener")
+    }
+
+    pub fn client(&self) -> Client {
+        Client::connect(self.addr(), opts()).expect("connect")
+    }
+
+    pub fn admin(&self) -> Client {
+        Client::connect_unix(self.handle().admin_socket().expect("admin socket"), opts())
+            .expect("admin connect")
+    }
+}
+
+pub fn opts() -> ClientOptions {
+    ClientOptions {
+        timeout: Duration::from_secs(20),
+        ..ClientOptions::default()
+    }
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// Creates an account (1001 with [`PASSWORD`]) valid for a year.
+pub fn create_account(admin: &mut Client, account: u64) {
+    create_account_expiring(admin, account, now() + 365 * 86_400);
+}
+
+pub fn create_account_expiring(admin: &mut Client, account: u64, expires_at: i64) {
+    let r = admin
+        .request(&Request::AdminCreateAccount {
+            account,
+            name: format!("Enterprise {account}"),
+            plan: Plan::Gold,
+            expires_at,
+            password_1001: PASSWORD.into(),
+            super_password: SUPER.into(),
+        })
+        .expect("account created");
+    assert!(
+        matches!(r, Response::Account(ref a) if a.account == account),
+        "{r:?}"
+    );
+}
+
+/// Adds an agent with a password through the admin socket.
+pub fn add_agent(admin: &mut Client, account: u64, agent: u32, password: Option<&str>) {
+    admin
+        .request(&Request::AdminAddAgent {
+            account,
+            agent,
+            nickname: format!("agent {agent}"),
+            role: None,
+        })
+        .expect("agent added");
+    if let Some(p) = password {
+        admin
+            .request(&Request::AdminSetAgentPassword {
+                account,
+                agent,
+                new_password: p.into(),
+            })
+            .expect("password set");
+    }
+}
+
+/// A `kefud` child process, with the addresses from its readiness line.
+pub struct DaemonProcess {
+    pub child: Child,
+    pub tcp: SocketAddr,
+    pub admin: PathBuf,
+    pub stderr_tail: std::sync::mpsc::Receiver<String>,
+}
+
+/// Writes a test configuration file for a `kefud` process and returns its path.
+pub fn write_config(dir: &Path, extra: &str) -> PathBuf {
+    let path = dir.join("kefud.toml");
+    let text = format!(
+        "data_dir = {data:?}\nlisten = \"127.0.0.1:0\"\nadmin_socket = {sock:?}\nshards = 2\n{extra}\n\
+         [security]\npbkdf2_iterations = 1000\nallow_weak_password_hashing = true\n",
+        data = dir.join("data"),
+        sock = dir.join("admin.sock"),
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+impl DaemonProcess {
+    /// Starts `kefud --config FILE` and waits for its readiness line.
+    // The child is reaped by `Drop`; clippy cannot see through the early panics.
+    #[allow(clippy::zombie_processes)]
+    pub fn start(config: &Path) -> DaemonProcess {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kefud"))
+            .arg("--config")
+            .arg(config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn kefud");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        loop {
+            let line = rx
+                .recv_timeout(Duration::from_secs(60))
+                .expect("kefud printed its readiness line");
+            if let Some(rest) = line.strip_prefix("kefud: ready ") {
+                let field = |name: &str| {
+                    rest.split(' ')
+                        .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+                        .unwrap()
+                        .to_string()
+                };
+                return DaemonProcess {
+                    child,
+                    tcp: field("tcp").parse().unwrap(),
+                    admin: PathBuf::from(field("admin")),
+                    stderr_tail: rx,
+                };
+            }
+        }
+    }
+
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: sending a signal to our own child process.
+        unsafe {
+            libc::kill(self.child.id() as i32, sig);
+        }
+    }
+
+    pub fn client(&self) -> Client {
+        Client::connect(self.tcp, opts()).expect("connect")
+    }
+
+    pub fn admin(&self) -> Client {
+        Client::connect_unix(&self.admin, opts()).expect("admin connect")
+    }
+}
+
+impl Drop for DaemonProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

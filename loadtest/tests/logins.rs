@@ -1,0 +1,214 @@
+//! `kefu-load logins` as a process against a kefud running in this test process.
+
+use kefu_daemon::config::Config;
+use kefu_daemon::server::{self, ServerHandle};
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+/// A daemon on a temporary data directory, with its report path.
+struct Daemon {
+    handle: Option<ServerHandle>,
+    dir: tempfile::TempDir,
+}
+
+impl Daemon {
+    fn start() -> Result<Daemon, Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let handle = server::start(Config::for_tests(dir.path()))?;
+        Ok(Daemon {
+            handle: Some(handle),
+            dir,
+        })
+    }
+
+    /// `kefu-load logins` against this daemon (4 accounts x 25 agents), plus `extra` flags.
+    fn logins(
+        &self,
+        extra: &[&str],
+    ) -> Result<(Output, Option<Value>), Box<dyn std::error::Error>> {
+        let handle = self.handle.as_ref().ok_or("daemon stopped")?;
+        let addr = handle.tcp_addr().ok_or("no TCP listener")?.to_string();
+        let admin = handle.admin_socket().ok_or("no admin socket")?;
+        let json = self.dir.path().join("report.json");
+        let _ = std::fs::remove_file(&json);
+        let pid = std::process::id().to_string();
+        let mut args: Vec<&str> = vec![
+            "logins",
+            "--server",
+            &addr,
+            "--admin-socket",
+            path_str(&admin)?,
+            "--accounts",
+            "4",
+            "--agents-per-account",
+            "25",
+            "--connections",
+            "100",
+            "--threads",
+            "2",
+            "--sources",
+            "127.0.0.1-127.0.0.3",
+            "--hold-secs",
+            "0",
+            "--timeout-secs",
+            "60",
+            "--daemon-pid",
+            &pid,
+            "--json",
+            path_str(&json)?,
+        ];
+        args.extend_from_slice(extra);
+        let output = Command::new(env!("CARGO_BIN_EXE_kefu-load"))
+            .args(&args)
+            .output()?;
+        let report = match std::fs::read(&json) {
+            Ok(bytes) => Some(serde_json::from_slice(&bytes)?),
+            Err(_) => None,
+        };
+        Ok((output, report))
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            h.shutdown();
+        }
+    }
+}
+
+fn path_str(p: &Path) -> Result<&str, Box<dyn std::error::Error>> {
+    p.to_str().ok_or_else(|| "non-UTF-8 temporary path".into())
+}
+
+fn explain(output: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[test]
+fn provisions_logs_in_resumes_and_holds_everyone() -> TestResult {
+    let daemon = Daemon::start()?;
+    let (output, report) = daemon.logins(&["--provision"])?;
+    assert!(output.status.success(), "{}", explain(&output));
+    let r = report.ok_or("no JSON report")?;
+    let cases = [
+        ("/ok", Value::from(true)),
+        ("/failures_total", Value::from(0)),
+        ("/provision/accounts_created", Value::from(4)),
+        ("/provision/agents_created", Value::from(96)),
+        ("/provision/passwords_set", Value::from(96)),
+        ("/provision/failures", serde_json::json!({})),
+        ("/password/succeeded", Value::from(100)),
+        ("/password/failed", Value::from(0)),
+        ("/resume/succeeded", Value::from(100)),
+        ("/resume/failed", Value::from(0)),
+        ("/resume/all_logged_in", Value::from(true)),
+        ("/resume/latency_us/count", Value::from(100)),
+        ("/hold/held_at_end", Value::from(100)),
+        ("/daemon/shards", Value::from(2)),
+        ("/daemon/cores_source", Value::from("admin_stats")),
+        ("/daemon/sessions_during_hold", Value::from(100)),
+        ("/memory/connections", Value::from(100)),
+    ];
+    for (pointer, want) in cases {
+        assert_eq!(
+            r.pointer(pointer),
+            Some(&want),
+            "{pointer}\n{}",
+            explain(&output)
+        );
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("result    OK"), "{text}");
+
+    // A second provisioning run finds everything in place and changes nothing.
+    let (output, report) = daemon.logins(&["--provision"])?;
+    assert!(output.status.success(), "{}", explain(&output));
+    let r = report.ok_or("no JSON report")?;
+    let cases = [
+        ("/provision/accounts_created", 0),
+        ("/provision/accounts_existing", 4),
+        ("/provision/agents_created", 0),
+        ("/provision/agents_existing", 100),
+        ("/provision/passwords_set", 0),
+        ("/password/succeeded", 100),
+        ("/resume/succeeded", 100),
+    ];
+    for (pointer, want) in cases {
+        assert_eq!(
+            r.pointer(pointer),
+            Some(&Value::from(want)),
+            "{pointer}\n{}",
+            explain(&output)
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn failed_logins_are_counted_by_code_and_fail_the_run() -> TestResult {
+    let daemon = Daemon::start()?;
+    let (output, _) = daemon.logins(&["--provision", "--connections", "8"])?;
+    assert!(output.status.success(), "{}", explain(&output));
+
+    let (output, report) =
+        daemon.logins(&["--connections", "8", "--password", "not-the-password"])?;
+    assert_eq!(output.status.code(), Some(1), "{}", explain(&output));
+    let r = report.ok_or("no JSON report")?;
+    assert_eq!(r.pointer("/ok"), Some(&Value::from(false)));
+    assert_eq!(
+        r.pointer("/password/failures"),
+        Some(&serde_json::json!({"WRONG_PASSWORD": 8}))
+    );
+    assert_eq!(
+        r.pointer("/resume"),
+        Some(&Value::Null),
+        "nothing to resume"
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("WRONG_PASSWORD 8"), "{text}");
+    Ok(())
+}
+
+#[test]
+fn setup_errors_are_refused_before_connecting() -> TestResult {
+    let cases: &[(&[&str], &str)] = &[
+        (&["--server", "10.0.0.1:7070"], "not a loopback address"),
+        (&["--server", "localhost:7070"], "not IP:PORT"),
+        (
+            &["--server", "127.0.0.1:7070", "--sources", "10.0.0.1"],
+            "127.0.0.0/8",
+        ),
+        (
+            &["--server", "127.0.0.1:7070", "--connections", "101"],
+            "exceeds the population",
+        ),
+        (
+            &["--server", "127.0.0.1:7070", "--provision"],
+            "needs --admin-socket",
+        ),
+    ];
+    for (flags, why) in cases {
+        let output = Command::new(env!("CARGO_BIN_EXE_kefu-load"))
+            .args(["logins", "--accounts", "4", "--agents-per-account", "25"])
+            .args(*flags)
+            .output()?;
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{flags:?}: {}",
+            explain(&output)
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(why), "{flags:?}: {stderr}");
+    }
+    Ok(())
+}
