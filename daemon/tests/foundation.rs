@@ -209,6 +209,29 @@ fn oversized_frame_and_garbage_close_only_the_offender() {
         ErrorCode::BAD_REQUEST
     );
 
+    // A request with correlation 0 could not be told from a connection error: refused.
+    let mut zero = s.raw_after_handshake();
+    let mut out = bytes::BytesMut::new();
+    Request::WhoAmI.write_frame(0, &mut out);
+    zero.write_all(&out).unwrap();
+    assert_eq!(read_error_then_eof(&mut zero).code, ErrorCode::BAD_REQUEST);
+
+    // A Hello with an overlong client name.
+    let mut long = TcpStream::connect(s.addr()).unwrap();
+    let mut out = bytes::BytesMut::new();
+    Hello {
+        magic: kefu_wire::MAGIC,
+        min_version: 1,
+        max_version: 1,
+        client: "x".repeat(65),
+    }
+    .write_frame(0, &mut out);
+    long.write_all(&out).unwrap();
+    assert_eq!(
+        read_error_then_eof(&mut long).code,
+        ErrorCode::HANDSHAKE_REQUIRED
+    );
+
     // The bystander never noticed.
     assert!(bystander.ping().is_ok());
     assert!(matches!(

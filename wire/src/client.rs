@@ -112,6 +112,7 @@ pub struct Client {
     pushes: VecDeque<Push>,
     answers: VecDeque<ClientEvent>,
     timeout: Duration,
+    pings_sent: u64,
 }
 
 impl std::fmt::Debug for Client {
@@ -172,6 +173,7 @@ impl Client {
             pushes: VecDeque::new(),
             answers: VecDeque::new(),
             timeout: opts.timeout,
+            pings_sent: 0,
         };
         client.flush()?;
         let deadline = Instant::now() + client.timeout;
@@ -259,7 +261,8 @@ impl Client {
     /// Sends a ping and waits for the pong; returns the round-trip time.
     pub fn ping(&mut self) -> Result<Duration, ClientError> {
         let start = Instant::now();
-        let nonce = start.elapsed().as_nanos() as u64 ^ 0x5eed;
+        self.pings_sent += 1;
+        let nonce = self.pings_sent;
         self.conn.send_ping(nonce);
         self.flush()?;
         let deadline = start + self.timeout;

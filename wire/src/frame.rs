@@ -160,8 +160,9 @@ impl FrameDecoder {
         };
         let total = HEADER_LEN + h.len as usize;
         if buf.len() < total {
-            // Reserve the rest now so the next reads land in one allocation.
-            buf.reserve(total - buf.len());
+            // Reserve a little ahead, not the declared length: a 12-byte header
+            // alone must not make us allocate up to the maximum.
+            buf.reserve((total - buf.len()).min(64 * 1024));
             return Ok(None);
         }
         buf.advance(HEADER_LEN);

@@ -10,6 +10,9 @@ use kefu_wire::{
 };
 use mio::Token;
 
+/// Longest client name a `Hello` may carry.
+const MAX_CLIENT_NAME_BYTES: usize = 64;
+
 /// What the frame loop does after one frame.
 pub(super) enum Control {
     /// Go on with the next frame.
@@ -273,6 +276,15 @@ impl Shard {
                     Control::Pause
                 }
             },
+            (_, FrameKind::Request) if correlation == 0 => {
+                // The answer could not be told apart from a connection-level error.
+                self.fatal(
+                    idx,
+                    ErrorCode::BAD_REQUEST,
+                    "a request needs a non-zero correlation id",
+                );
+                Control::Pause
+            }
             (_, FrameKind::Request) => {
                 let reply = ReplyTo {
                     shard: self.id,
@@ -306,7 +318,15 @@ impl Shard {
 
     fn on_hello(&mut self, idx: usize, body: &[u8]) -> Control {
         let hello = match Hello::decode(body) {
-            Ok(h) if h.magic == kefu_wire::MAGIC => h,
+            Ok(h) if h.magic == kefu_wire::MAGIC && h.client.len() <= MAX_CLIENT_NAME_BYTES => h,
+            Ok(h) if h.magic == kefu_wire::MAGIC => {
+                self.fatal(
+                    idx,
+                    ErrorCode::HANDSHAKE_REQUIRED,
+                    format!("client name longer than {MAX_CLIENT_NAME_BYTES} bytes"),
+                );
+                return Control::Pause;
+            }
             Ok(_) => {
                 self.fatal(idx, ErrorCode::HANDSHAKE_REQUIRED, "bad magic in Hello");
                 return Control::Pause;

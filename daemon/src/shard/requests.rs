@@ -24,7 +24,11 @@ const MAX_NICKNAME_CHARS: usize = 64;
 /// Longest account name, in characters.
 const MAX_NAME_CHARS: usize = 128;
 /// Agent numbers run from 1001 (the super admin) up to this.
-const MAX_AGENT_NUMBER: u32 = 99_999;
+const MAX_AGENT_NUMBER: u32 = 9_999;
+/// Agents per account. Keeps `ListAgents` well inside one frame: an agent
+/// entry is at most ~270 bytes (a 64-character CJK nickname), 2,000 of them
+/// about 540 KiB against the 1 MiB default frame.
+const MAX_AGENTS_PER_ACCOUNT: usize = 2_000;
 /// Largest page of `AdminListAccounts`.
 const MAX_ACCOUNT_PAGE: u32 = 1_000;
 /// A reminder is pushed to 1001 from this long before the account expires (§13).
