@@ -7,7 +7,7 @@
 //! and reloaded (see `Shard::commit`).
 
 use crate::store::records::{AccountRecord, AgentRecord, PermissionSet, RoleRecord, SessionRecord};
-use crate::store::{self, KvStore, StoreError};
+use crate::store::{self, AgentProfileRecord, KvStore, SecurityLevel, StoreError};
 use kefu_wire::{AccountInfo, AgentInfo, Plan, Presence};
 use std::collections::{BTreeMap, HashMap};
 
@@ -20,6 +20,12 @@ pub struct AccountState {
     pub agents: BTreeMap<u32, AgentState>,
     /// Roles by id.
     pub roles: BTreeMap<u32, RoleRecord>,
+    /// Security level (Medium unless set).
+    pub security_level: SecurityLevel,
+    /// Stored agent profiles by agent (agents without one have the defaults).
+    pub profiles: BTreeMap<u32, AgentProfileRecord>,
+    /// Serial of the token each agent holds.
+    pub agent_tokens: BTreeMap<u32, String>,
 }
 
 /// One agent's persistent state.
@@ -75,10 +81,23 @@ impl AccountState {
             .into_iter()
             .map(|r| (r.role, r))
             .collect();
+        let security_level = store::load_account_settings(store, id)?
+            .map_or(SecurityLevel::Medium, |s| s.security_level);
+        let profiles = store::load_agent_profiles(store, id)?
+            .into_iter()
+            .map(|p| (p.agent, p))
+            .collect();
+        let agent_tokens = store::load_agent_tokens(store, id)?
+            .into_iter()
+            .map(|t| (t.agent, t.serial))
+            .collect();
         Ok(Some(AccountState {
             record,
             agents,
             roles,
+            security_level,
+            profiles,
+            agent_tokens,
         }))
     }
 

@@ -34,6 +34,8 @@ pub enum Access {
     Session,
     /// A logged-in agent whose role has this permission.
     Permission(Permission),
+    /// The agent itself (for requests naming an agent), or one with this permission.
+    SelfOr(u32, Permission),
     /// Agent 1001 of the account only.
     SuperAdmin,
     /// The local admin socket only.
@@ -52,8 +54,27 @@ pub fn required_access(request: &Request) -> Access {
         Request::AddAgent { .. } | Request::SetAgentPassword { .. } => {
             Access::Permission(Permission::SystemSettings)
         }
-        Request::ChangeSuperPassword { .. } => Access::SuperAdmin,
-        Request::AdminCreateAccount { .. }
+        Request::ChangeSuperPassword { .. } | Request::SetSecurityLevel { .. } => {
+            Access::SuperAdmin
+        }
+        Request::ListRoles
+        | Request::CreateRole { .. }
+        | Request::UpdateRole { .. }
+        | Request::DeleteRole { .. }
+        | Request::SetAgentRole { .. }
+        | Request::BindToken { .. }
+        | Request::UnbindToken { .. } => Access::Permission(Permission::SystemSettings),
+        Request::GetAgentProfile { .. } | Request::GetSecurity | Request::CalibrateToken { .. } => {
+            Access::Session
+        }
+        Request::SetAgentProfile { agent, .. } => {
+            Access::SelfOr(*agent, Permission::SystemSettings)
+        }
+        Request::AdminOnAccount { .. }
+        | Request::AdminImportTokens { .. }
+        | Request::AdminUnlockToken { .. }
+        | Request::AdminUnlockAgent { .. }
+        | Request::AdminCreateAccount { .. }
         | Request::AdminListAccounts { .. }
         | Request::AdminShowAccount { .. }
         | Request::AdminAddAgent { .. }
@@ -80,6 +101,18 @@ pub fn authorize(who: Principal, request: &Request) -> Result<(), ErrorCode> {
         (Principal::Agent { .. }, Access::Session) => Ok(()),
         (Principal::Agent { permissions, .. }, Access::Permission(p)) => {
             if permissions.contains(p) {
+                Ok(())
+            } else {
+                Err(ErrorCode::PERMISSION_DENIED)
+            }
+        }
+        (
+            Principal::Agent {
+                agent, permissions, ..
+            },
+            Access::SelfOr(target, p),
+        ) => {
+            if agent == target || permissions.contains(p) {
                 Ok(())
             } else {
                 Err(ErrorCode::PERMISSION_DENIED)

@@ -100,6 +100,24 @@ pub struct SecurityConfig {
     pub session_ttl_hours: u32,
     /// Threads hashing passwords (0 = one per core).
     pub hash_workers: usize,
+    /// File holding the hex AES-256 key that seals token seeds at rest; created
+    /// (mode 0600) with a random key if missing. Default: `<data_dir>/token.key`.
+    pub token_key_file: Option<PathBuf>,
+    /// Failed password logins in a row before an agent or address cools down.
+    pub login_max_consecutive_failures: u32,
+    /// Length of that cool-down, seconds.
+    pub login_cool_down_secs: u32,
+    /// Failed password logins allowed per agent (and per address) per hour.
+    pub login_max_failures_per_hour: u32,
+    /// Failed logins in a row from one source address before it cools down
+    /// (higher than per agent: an office behind one NAT address shares it).
+    pub address_max_consecutive_failures: u32,
+    /// Failed logins allowed per source address per hour.
+    pub address_max_failures_per_hour: u32,
+    /// Token codes accepted this many steps either side of the token's drift.
+    pub otp_window_steps: u32,
+    /// Failed codes in a row before a token locks.
+    pub otp_max_failures: u32,
 }
 
 impl Default for Config {
@@ -158,6 +176,14 @@ impl Default for SecurityConfig {
             allow_weak_password_hashing: false,
             session_ttl_hours: 24 * 30,
             hash_workers: 0,
+            token_key_file: None,
+            login_max_consecutive_failures: 10,
+            login_cool_down_secs: 300,
+            login_max_failures_per_hour: 100,
+            address_max_consecutive_failures: 100,
+            address_max_failures_per_hour: 1_000,
+            otp_window_steps: 1,
+            otp_max_failures: 10,
         }
     }
 }
@@ -269,6 +295,22 @@ impl Config {
         if s.pbkdf2_iterations == 0 {
             problems.push("security.pbkdf2_iterations must be positive".into());
         }
+        if [
+            s.login_max_consecutive_failures,
+            s.login_max_failures_per_hour,
+            s.address_max_consecutive_failures,
+            s.address_max_failures_per_hour,
+        ]
+        .contains(&0)
+        {
+            problems.push("security: login failure limits must be positive".into());
+        }
+        if s.otp_max_failures == 0 || s.otp_window_steps > 10 {
+            problems.push(
+                "security: otp_max_failures must be positive and otp_window_steps at most 10"
+                    .into(),
+            );
+        }
         if s.session_ttl_hours == 0 {
             problems.push("security.session_ttl_hours must be positive".into());
         }
@@ -277,6 +319,14 @@ impl Config {
         } else {
             Err(ConfigError::Invalid(problems.join("; ")))
         }
+    }
+
+    /// Where the token sealing key lives.
+    pub fn token_key_path(&self) -> PathBuf {
+        self.security
+            .token_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("token.key"))
     }
 
     /// The number of shard threads to run.
@@ -306,6 +356,22 @@ impl Config {
             handshake_timeout: Duration::from_secs(self.timeouts.handshake_timeout_secs.into()),
             pbkdf2_iterations: self.security.pbkdf2_iterations,
             session_ttl_secs: i64::from(self.security.session_ttl_hours) * 3600,
+            throttle: crate::throttle::ThrottleLimits {
+                max_consecutive: self.security.login_max_consecutive_failures,
+                cool_down_secs: i64::from(self.security.login_cool_down_secs),
+                max_per_hour: self.security.login_max_failures_per_hour,
+            },
+            address_throttle: crate::throttle::ThrottleLimits {
+                max_consecutive: self.security.address_max_consecutive_failures,
+                cool_down_secs: i64::from(self.security.login_cool_down_secs),
+                max_per_hour: self.security.address_max_failures_per_hour,
+            },
+            token_policy: crate::otp::token::TokenPolicy {
+                verify_window: self.security.otp_window_steps,
+                max_failures: std::num::NonZeroU32::new(self.security.otp_max_failures)
+                    .unwrap_or(std::num::NonZeroU32::MIN),
+                ..crate::otp::token::TokenPolicy::default()
+            },
         }
     }
 }
@@ -329,6 +395,12 @@ pub struct RuntimeSettings {
     pub pbkdf2_iterations: u32,
     /// Session token lifetime.
     pub session_ttl_secs: i64,
+    /// Failed-login throttling per agent.
+    pub throttle: crate::throttle::ThrottleLimits,
+    /// Failed-login throttling per source address.
+    pub address_throttle: crate::throttle::ThrottleLimits,
+    /// Token code windows and lockout.
+    pub token_policy: crate::otp::token::TokenPolicy,
 }
 
 #[cfg(test)]

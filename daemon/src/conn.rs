@@ -70,6 +70,8 @@ pub struct Connection {
     pub push_seq: u64,
     /// Interest currently registered with the poll.
     pub writable_interest: bool,
+    /// The peer's address (TCP and TLS), for login throttling.
+    pub peer: Option<std::net::IpAddr>,
 }
 
 /// Outcome of reading from a socket.
@@ -95,6 +97,7 @@ impl Connection {
             last_seen: now,
             push_seq: 0,
             writable_interest: false,
+            peer: None,
         }
     }
 
@@ -281,5 +284,16 @@ fn write_plain(s: &mut impl Write, output: &mut Option<Vec<u8>>) -> io::Result<(
 fn release_if_empty(buf: &mut Option<Vec<u8>>) {
     if buf.as_ref().is_some_and(Vec::is_empty) {
         *buf = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_idle_connection_is_small() {
+        // The per-connection budget is under 1 KiB of user-space memory; the
+        // struct (boxed in the slab) is most of it.
+        let size = std::mem::size_of::<super::Connection>();
+        assert!(size <= 128, "Connection grew to {size} bytes");
     }
 }

@@ -186,6 +186,13 @@ pub fn start(config: Config) -> Result<ServerHandle, StartError> {
             DurabilityMode::Wal => Durability::Wal,
             DurabilityMode::Fsync => Durability::Fsync,
         },
+        token_key: Some(Arc::new(load_or_create_token_key(
+            &config.token_key_path(),
+        )?)),
+        token_lock: std::sync::Mutex::new(()),
+        address_throttle: std::sync::Mutex::new(crate::throttle::Throttle::new(
+            config.runtime().address_throttle,
+        )),
     });
     let settings = Arc::new(config.runtime());
     let mut tcp = tcp.into_iter();
@@ -271,6 +278,39 @@ fn bind_group(
         listeners.push(mio::net::TcpListener::from_std(std_listener));
     }
     Ok((listeners, Some(addr)))
+}
+
+/// Reads the key that seals token seeds, creating a random one (mode 0600)
+/// the first time. Losing it makes imported tokens unusable: back it up.
+fn load_or_create_token_key(path: &Path) -> Result<crate::otp::sealed::SealingKey, StartError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let bad = |reason: String| StartError::Io {
+        what: format!("token key {}", path.display()),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, reason),
+    };
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            crate::otp::sealed::SealingKey::from_hex(text.trim()).map_err(|e| bad(e.to_string()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut key = [0u8; crate::otp::sealed::KEY_LEN];
+            ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut key)
+                .map_err(|_| bad("no randomness".into()))?;
+            let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(io_err(format!("creating token key {}", path.display())))?;
+            file.write_all(format!("{hex}\n").as_bytes())
+                .and_then(|()| file.sync_all())
+                .map_err(io_err(format!("writing token key {}", path.display())))?;
+            crate::otp::sealed::SealingKey::from_bytes(&key).map_err(|e| bad(e.to_string()))
+        }
+        Err(e) => Err(io_err(format!("reading token key {}", path.display()))(e)),
+    }
 }
 
 /// Binds the admin socket with mode 0600, replacing a stale socket file.

@@ -201,22 +201,29 @@ impl Client {
     /// Sends a request and waits for its answer; pushes that arrive meanwhile
     /// are kept for [`Client::next_push`].
     pub fn request(&mut self, request: &Request) -> Result<Response, ClientError> {
+        let corr = self.send(request)?;
+        self.wait(corr)
+    }
+
+    /// Sends a request without waiting; returns its correlation id for [`Client::wait`].
+    /// Several requests may be in flight; the server answers them in order.
+    pub fn send(&mut self, request: &Request) -> Result<u32, ClientError> {
         let corr = self.conn.send_request(request);
         self.flush()?;
+        Ok(corr)
+    }
+
+    /// Waits for the answer to the request sent with correlation id `corr`.
+    pub fn wait(&mut self, corr: u32) -> Result<Response, ClientError> {
         let deadline = Instant::now() + self.timeout;
         loop {
+            self.pump_events()?;
             if let Some(pos) = self.answers.iter().position(
                 |e| matches!(e, ClientEvent::Response { correlation, .. } if *correlation == corr),
             ) {
                 if let Some(ClientEvent::Response { result, .. }) = self.answers.remove(pos) {
                     return result.map_err(ClientError::Server);
                 }
-            }
-            self.pump_events()?;
-            if self.answers.iter().any(
-                |e| matches!(e, ClientEvent::Response { correlation, .. } if *correlation == corr),
-            ) {
-                continue;
             }
             self.read_some(deadline)?;
         }
@@ -267,6 +274,7 @@ impl Client {
         self.flush()?;
         let deadline = start + self.timeout;
         loop {
+            self.pump_events()?;
             if let Some(pos) = self
                 .answers
                 .iter()
@@ -274,14 +282,6 @@ impl Client {
             {
                 self.answers.remove(pos);
                 return Ok(start.elapsed());
-            }
-            self.pump_events()?;
-            if self
-                .answers
-                .iter()
-                .any(|e| matches!(e, ClientEvent::Pong(p) if p.nonce == nonce))
-            {
-                continue;
             }
             self.read_some(deadline)?;
         }

@@ -84,6 +84,20 @@ codes! {
     INTERNAL = 31,
     /// The server is over a limit (connections, pending work); retry later.
     OVERLOADED = 32,
+    /// Too many failed logins for this agent or source address; the message says when to retry.
+    LOGIN_THROTTLED = 33,
+    /// A hardware-token code is needed (security level), or the agent has no token bound.
+    OTP_REQUIRED = 34,
+    /// The token code is wrong (or not six digits).
+    OTP_INVALID = 35,
+    /// The token code was used already; wait for the next one.
+    OTP_REPLAYED = 36,
+    /// The token is locked after too many failures; an administrator must unlock it.
+    TOKEN_LOCKED = 37,
+    /// No token with that serial (or none bound to the agent).
+    TOKEN_UNKNOWN = 38,
+    /// The thing named (role, token, agent) does not exist.
+    NOT_FOUND = 39,
 }
 
 impl fmt::Debug for ErrorCode {

@@ -265,6 +265,176 @@ pub enum Request {
     },
     /// Admin socket only: per-shard counters.
     AdminStats,
+    /// The account's roles (system settings).
+    ListRoles,
+    /// Create a custom role (system settings).
+    CreateRole {
+        /// Display name.
+        name: String,
+        /// Permission bits (bit i = permission i+1).
+        permissions: u16,
+    },
+    /// Rename a role and replace its permissions (system settings); applies at once.
+    UpdateRole {
+        /// Role id.
+        role: u32,
+        /// New display name.
+        name: String,
+        /// New permission bits.
+        permissions: u16,
+    },
+    /// Delete a custom role no agent holds (system settings).
+    DeleteRole {
+        /// Role id.
+        role: u32,
+    },
+    /// Give an agent another role (system settings); applies at once.
+    SetAgentRole {
+        /// Agent number.
+        agent: u32,
+        /// Role id.
+        role: u32,
+    },
+    /// An agent's profile (any logged-in agent).
+    GetAgentProfile {
+        /// Agent number.
+        agent: u32,
+    },
+    /// Replace an agent's profile (one's own, or any with system settings).
+    SetAgentProfile {
+        /// Agent number.
+        agent: u32,
+        /// The new profile.
+        profile: AgentProfile,
+    },
+    /// Set the account's security level (agent 1001 only).
+    SetSecurityLevel {
+        /// New level; `High` needs a token bound to 1001.
+        level: SecurityLevel,
+    },
+    /// The account's security level and the asking agent's token, if any.
+    GetSecurity,
+    /// Bind a hardware token to an agent, proving possession with a current code (system settings).
+    BindToken {
+        /// Agent number.
+        agent: u32,
+        /// Token serial number.
+        serial: String,
+        /// A current six-digit code.
+        code: String,
+    },
+    /// Unbind an agent's token (system settings).
+    UnbindToken {
+        /// Agent number.
+        agent: u32,
+    },
+    /// Re-synchronise a token's clock with two consecutive codes (the token bound to the asking agent).
+    CalibrateToken {
+        /// Token serial number.
+        serial: String,
+        /// The code shown now.
+        code: String,
+        /// The code shown next.
+        next_code: String,
+    },
+    /// Admin socket only: run a request as the account's super admin (operator authority).
+    /// Build it with [`Request::on_account`].
+    AdminOnAccount {
+        /// Account number.
+        account: u64,
+        /// The inner request's encoded body (`Body::encode`). Carried as bytes, not as a
+        /// nested `Request`, so that decoding is never recursive: a nested value could
+        /// otherwise be nested half a million times in one frame and exhaust the stack.
+        /// Must not be an `Admin*` request, `Login`, `Resume` or `Logout`.
+        request: Vec<u8>,
+    },
+    /// Admin socket only: import token seeds from a vendor file; all or nothing.
+    AdminImportTokens {
+        /// File format.
+        format: TokenFileFormat,
+        /// The file's bytes.
+        data: Vec<u8>,
+        /// Pre-shared key (hex) for encrypted PSKC files.
+        key_hex: Option<String>,
+        /// Password for PSKC files with a PBKDF2-derived key.
+        password: Option<String>,
+    },
+    /// Admin socket only: unlock a token locked after too many failures.
+    AdminUnlockToken {
+        /// Token serial number.
+        serial: String,
+    },
+    /// Admin socket only: clear an agent's failed-login throttling.
+    AdminUnlockAgent {
+        /// Account number.
+        account: u64,
+        /// Agent number.
+        agent: u32,
+    },
+}
+
+/// How an agent is named to customers (manual §7.10, §7.18).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DisplayMode {
+    /// Show the nickname.
+    Nickname,
+    /// Show the agent number.
+    AgentNumber,
+}
+
+/// An agent's profile (A5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentProfile {
+    /// Display name (at most 64 characters).
+    pub nickname: String,
+    /// Agent group name, empty for none (at most 64 characters).
+    pub group: String,
+    /// What customers see.
+    pub display: DisplayMode,
+    /// Bound phone number, empty for none (digits, `+`, `-`, spaces; at most 32).
+    pub phone: String,
+}
+
+/// The account's security level (A8, manual §12.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SecurityLevel {
+    /// Token codes are never asked for.
+    Low,
+    /// Token codes protect value-added operations (broadcasts, surveys). The default.
+    Medium,
+    /// Token codes protect logins and value-added operations.
+    High,
+}
+
+/// A token seed file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TokenFileFormat {
+    /// RFC 6030 PSKC XML.
+    Pskc,
+    /// `serial,secret` lines, secret in hex or base32.
+    Csv,
+}
+
+/// A role and who holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleInfo {
+    /// Role id (1–3 are the defaults).
+    pub role: u32,
+    /// Display name.
+    pub name: String,
+    /// Permission bits.
+    pub permissions: u16,
+    /// Agents holding it.
+    pub agents: u32,
+}
+
+/// The account's security settings as one agent sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityInfo {
+    /// The account's level.
+    pub level: SecurityLevel,
+    /// Serial of the token bound to the asking agent.
+    pub token_serial: Option<String>,
 }
 
 /// Public description of an account.
@@ -359,6 +529,19 @@ pub enum Response {
         /// One entry per shard.
         shards: Vec<ShardStats>,
     },
+    /// The account's roles.
+    Roles(Vec<RoleInfo>),
+    /// One role (as created).
+    Role(RoleInfo),
+    /// An agent's profile.
+    Profile(AgentProfile),
+    /// Security settings.
+    Security(SecurityInfo),
+    /// Token seeds imported.
+    TokensImported {
+        /// Serials imported, in file order.
+        serials: Vec<String>,
+    },
 }
 
 /// An event the server pushes, numbered per connection. Variants are only appended.
@@ -405,6 +588,14 @@ body_kind! {
 }
 
 impl Request {
+    /// Wraps `request` to run on `account` with operator authority (admin socket only).
+    pub fn on_account(account: u64, request: &Request) -> Request {
+        Request::AdminOnAccount {
+            account,
+            request: request.encode(),
+        }
+    }
+
     /// A short stable name for logs and the authorisation table.
     pub fn name(&self) -> &'static str {
         match self {
@@ -425,6 +616,22 @@ impl Request {
             Request::AdminSetAgentPassword { .. } => "AdminSetAgentPassword",
             Request::AdminListAgents { .. } => "AdminListAgents",
             Request::AdminStats => "AdminStats",
+            Request::ListRoles => "ListRoles",
+            Request::CreateRole { .. } => "CreateRole",
+            Request::UpdateRole { .. } => "UpdateRole",
+            Request::DeleteRole { .. } => "DeleteRole",
+            Request::SetAgentRole { .. } => "SetAgentRole",
+            Request::GetAgentProfile { .. } => "GetAgentProfile",
+            Request::SetAgentProfile { .. } => "SetAgentProfile",
+            Request::SetSecurityLevel { .. } => "SetSecurityLevel",
+            Request::GetSecurity => "GetSecurity",
+            Request::BindToken { .. } => "BindToken",
+            Request::UnbindToken { .. } => "UnbindToken",
+            Request::CalibrateToken { .. } => "CalibrateToken",
+            Request::AdminOnAccount { .. } => "AdminOnAccount",
+            Request::AdminImportTokens { .. } => "AdminImportTokens",
+            Request::AdminUnlockToken { .. } => "AdminUnlockToken",
+            Request::AdminUnlockAgent { .. } => "AdminUnlockAgent",
         }
     }
 }

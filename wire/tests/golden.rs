@@ -10,8 +10,9 @@
 
 use bytes::BytesMut;
 use kefu_wire::{
-    AccountInfo, AgentInfo, Body, ErrorBody, ErrorCode, Event, FrameDecoder, FrameKind, GoAway,
-    Hello, Ping, Plan, Pong, Presence, Push, PushAck, Request, Response, SessionInfo, ShardStats,
+    AccountInfo, AgentInfo, AgentProfile, Body, DisplayMode, ErrorBody, ErrorCode, Event,
+    FrameDecoder, FrameKind, GoAway, Hello, Ping, Plan, Pong, Presence, Push, PushAck, Request,
+    Response, RoleInfo, SecurityInfo, SecurityLevel, SessionInfo, ShardStats, TokenFileFormat,
     Welcome, WireError, MAGIC, MAX_FRAME_CEILING,
 };
 use std::collections::{BTreeMap, BTreeSet};
@@ -130,6 +131,28 @@ fn account_info() -> AccountInfo {
         agents: 12,
     }
 }
+
+fn profile() -> AgentProfile {
+    AgentProfile {
+        nickname: "小李".to_string(),
+        group: "售后".to_string(),
+        display: DisplayMode::AgentNumber,
+        phone: "+86 138-0013-8000".to_string(),
+    }
+}
+
+fn custom_role() -> RoleInfo {
+    RoleInfo {
+        role: 4,
+        name: "质检员".to_string(),
+        // Permissions 4, 5, 8 and 11 (system settings): bits 3, 4, 7 and 10.
+        permissions: 0x0498,
+        agents: 1,
+    }
+}
+
+/// A token serial as printed on the back of a token.
+const SERIAL: &str = "KF0012345678";
 
 const TOKEN: [u8; 16] = [
     0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
@@ -341,6 +364,194 @@ fn cases() -> Vec<Case> {
             Value::Request(Request::AdminStats),
             "00000002 0003 0000 ffffffff 0110",
         ),
+        case("request/ListRoles", 20, Value::Request(Request::ListRoles), "00000002 0003 0000 00000014 0111"),
+        case(
+            "request/CreateRole",
+            21,
+            Value::Request(Request::CreateRole {
+                name: "质检员".to_string(),
+                permissions: 0x0498,
+            }),
+            "0000000e 0003 0000 00000015 011209e8b4a8e6a380e591989809",
+        ),
+        case(
+            "request/UpdateRole",
+            22,
+            Value::Request(Request::UpdateRole {
+                role: 3,
+                name: "agent".to_string(),
+                permissions: 0x0098,
+            }),
+            "0000000b 0003 0000 00000016 011303056167656e749801",
+        ),
+        case(
+            "request/DeleteRole",
+            23,
+            Value::Request(Request::DeleteRole { role: 4 }),
+            "00000003 0003 0000 00000017 011404",
+        ),
+        case(
+            "request/SetAgentRole",
+            24,
+            Value::Request(Request::SetAgentRole {
+                agent: 1002,
+                role: 300,
+            }),
+            "00000006 0003 0000 00000018 0115ea07ac02",
+        ),
+        case(
+            "request/GetAgentProfile",
+            25,
+            Value::Request(Request::GetAgentProfile { agent: 1002 }),
+            "00000004 0003 0000 00000019 0116ea07",
+        ),
+        case(
+            "request/SetAgentProfile",
+            26,
+            Value::Request(Request::SetAgentProfile {
+                agent: 1002,
+                profile: profile(),
+            }),
+            "00000025 0003 0000 0000001a 0117ea0706e5b08fe69d8e06e594aee5908e01112b3836203133382d303031332d38303030",
+        ),
+        case(
+            "request/SetAgentProfile-empty",
+            27,
+            Value::Request(Request::SetAgentProfile {
+                agent: 9999,
+                profile: AgentProfile {
+                    nickname: "Zoë".to_string(),
+                    group: String::new(),
+                    display: DisplayMode::Nickname,
+                    phone: String::new(),
+                },
+            }),
+            "0000000c 0003 0000 0000001b 01178f4e045a6fc3ab000000",
+        ),
+        case(
+            "request/SetSecurityLevel-Low",
+            28,
+            Value::Request(Request::SetSecurityLevel {
+                level: SecurityLevel::Low,
+            }),
+            "00000003 0003 0000 0000001c 011800",
+        ),
+        case(
+            "request/SetSecurityLevel-Medium",
+            29,
+            Value::Request(Request::SetSecurityLevel {
+                level: SecurityLevel::Medium,
+            }),
+            "00000003 0003 0000 0000001d 011801",
+        ),
+        case(
+            "request/SetSecurityLevel-High",
+            30,
+            Value::Request(Request::SetSecurityLevel {
+                level: SecurityLevel::High,
+            }),
+            "00000003 0003 0000 0000001e 011802",
+        ),
+        case("request/GetSecurity", 31, Value::Request(Request::GetSecurity), "00000002 0003 0000 0000001f 0119"),
+        case(
+            "request/BindToken",
+            32,
+            Value::Request(Request::BindToken {
+                agent: 1002,
+                serial: SERIAL.to_string(),
+                code: "012345".to_string(),
+            }),
+            "00000018 0003 0000 00000020 011aea070c4b463030313233343536373806303132333435",
+        ),
+        case(
+            "request/UnbindToken",
+            33,
+            Value::Request(Request::UnbindToken { agent: 1002 }),
+            "00000004 0003 0000 00000021 011bea07",
+        ),
+        case(
+            "request/CalibrateToken",
+            34,
+            Value::Request(Request::CalibrateToken {
+                serial: SERIAL.to_string(),
+                code: "123456".to_string(),
+                next_code: "654321".to_string(),
+            }),
+            "0000001d 0003 0000 00000022 011c0c4b46303031323334353637380631323334353606363534333231",
+        ),
+        case(
+            "request/AdminOnAccount",
+            35,
+            Value::Request(Request::on_account(
+                800_001,
+                &Request::SetSecurityLevel {
+                    level: SecurityLevel::High,
+                },
+            )),
+            "00000009 0003 0000 00000023 011d81ea3003011802",
+        ),
+        case(
+            "request/AdminOnAccount+CreateRole",
+            36,
+            Value::Request(Request::on_account(
+                1,
+                &Request::CreateRole {
+                    name: "night".to_string(),
+                    permissions: 0xFFFF,
+                },
+            )),
+            "0000000f 0003 0000 00000024 011d010b0112056e69676874ffff03",
+        ),
+        case(
+            "request/AdminImportTokens-csv",
+            37,
+            Value::Request(Request::AdminImportTokens {
+                format: TokenFileFormat::Csv,
+                data: b"KF0012345678,3132333435363738393031323334353637383930\n".to_vec(),
+                key_hex: None,
+                password: None,
+            }),
+            "0000003c 0003 0000 00000025 011e01364b46303031323334353637382c333133323333333433353336333733383339333033313332333333343335333633373338333933300a0000",
+        ),
+        case(
+            "request/AdminImportTokens-pskc+key",
+            38,
+            Value::Request(Request::AdminImportTokens {
+                format: TokenFileFormat::Pskc,
+                data: b"<KeyContainer/>".to_vec(),
+                key_hex: Some("12345678901234567890123456789012".to_string()),
+                password: None,
+            }),
+            "00000036 0003 0000 00000026 011e000f3c4b6579436f6e7461696e65722f3e0120313233343536373839303132333435363738393031323334353637383930313200",
+        ),
+        case(
+            "request/AdminImportTokens-pskc+password",
+            39,
+            Value::Request(Request::AdminImportTokens {
+                format: TokenFileFormat::Pskc,
+                data: vec![],
+                key_hex: None,
+                password: Some("口令".to_string()),
+            }),
+            "0000000d 0003 0000 00000027 011e0000000106e58fa3e4bba4",
+        ),
+        case(
+            "request/AdminUnlockToken",
+            40,
+            Value::Request(Request::AdminUnlockToken {
+                serial: SERIAL.to_string(),
+            }),
+            "0000000f 0003 0000 00000028 011f0c4b4630303132333435363738",
+        ),
+        case(
+            "request/AdminUnlockAgent",
+            41,
+            Value::Request(Request::AdminUnlockAgent {
+                account: 800_001,
+                agent: 1002,
+            }),
+            "00000007 0003 0000 00000029 012081ea30ea07",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -420,6 +631,70 @@ fn cases() -> Vec<Case> {
             }),
             "0000001a 0004 0000 00000014 010680a30502008827e820ac0287ad4bce958f01010000000000",
         ),
+        case(
+            "response/Roles",
+            20,
+            Value::Response(Response::Roles(vec![
+                RoleInfo {
+                    role: 1,
+                    name: "超级管理员".to_string(),
+                    permissions: 0xFFFF,
+                    agents: 1,
+                },
+                RoleInfo {
+                    role: 2,
+                    name: "管理员".to_string(),
+                    permissions: 0x0FFF,
+                    agents: 0,
+                },
+                RoleInfo {
+                    role: 3,
+                    name: "客服".to_string(),
+                    permissions: 0x0098,
+                    agents: 200,
+                },
+                custom_role(),
+            ])),
+            "00000040 0004 0000 00000014 010704010fe8b685e7baa7e7aea1e79086e59198ffff03010209e7aea1e79086e59198ff1f000306e5aea2e69c8d9801c8010409e8b4a8e6a380e59198980901",
+        ),
+        case(
+            "response/Role",
+            21,
+            Value::Response(Response::Role(custom_role())),
+            "00000010 0004 0000 00000015 01080409e8b4a8e6a380e59198980901",
+        ),
+        case(
+            "response/Profile",
+            25,
+            Value::Response(Response::Profile(profile())),
+            "00000023 0004 0000 00000019 010906e5b08fe69d8e06e594aee5908e01112b3836203133382d303031332d38303030",
+        ),
+        case(
+            "response/Security",
+            31,
+            Value::Response(Response::Security(SecurityInfo {
+                level: SecurityLevel::Medium,
+                token_serial: None,
+            })),
+            "00000004 0004 0000 0000001f 010a0100",
+        ),
+        case(
+            "response/Security+token",
+            31,
+            Value::Response(Response::Security(SecurityInfo {
+                level: SecurityLevel::High,
+                token_serial: Some(SERIAL.to_string()),
+            })),
+            "00000011 0004 0000 0000001f 010a02010c4b4630303132333435363738",
+        ),
+        case(
+            "response/TokensImported",
+            37,
+            Value::Response(Response::TokensImported {
+                serials: vec![SERIAL.to_string(), "KF0012345679".to_string()],
+            }),
+            "0000001d 0004 0000 00000025 010b020c4b46303031323334353637380c4b4630303132333435363739",
+        ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
             "error/request",
@@ -438,6 +713,15 @@ fn cases() -> Vec<Case> {
                 message: "server speaks 1..=1".to_string(),
             }),
             "00000016 0005 0000 00000000 01031373657276657220737065616b7320312e2e3d31",
+        ),
+        case(
+            "error/throttled",
+            2,
+            Value::Error(ErrorBody {
+                code: ErrorCode::LOGIN_THROTTLED,
+                message: "too many failed logins; retry in 300 s".to_string(),
+            }),
+            "00000029 0005 0000 00000002 012126746f6f206d616e79206661696c6564206c6f67696e733b20726574727920696e203330302073",
         ),
         case(
             "error/unknown-code",
@@ -665,6 +949,11 @@ fn response_name(r: &Response) -> &'static str {
         Response::Accounts(_) => "Accounts",
         Response::Account(_) => "Account",
         Response::Stats { .. } => "Stats",
+        Response::Roles(_) => "Roles",
+        Response::Role(_) => "Role",
+        Response::Profile(_) => "Profile",
+        Response::Security(_) => "Security",
+        Response::TokensImported { .. } => "TokensImported",
     }
 }
 
@@ -698,6 +987,22 @@ fn request_index(r: &Request) -> u32 {
         Request::AdminSetAgentPassword { .. } => 14,
         Request::AdminListAgents { .. } => 15,
         Request::AdminStats => 16,
+        Request::ListRoles => 17,
+        Request::CreateRole { .. } => 18,
+        Request::UpdateRole { .. } => 19,
+        Request::DeleteRole { .. } => 20,
+        Request::SetAgentRole { .. } => 21,
+        Request::GetAgentProfile { .. } => 22,
+        Request::SetAgentProfile { .. } => 23,
+        Request::SetSecurityLevel { .. } => 24,
+        Request::GetSecurity => 25,
+        Request::BindToken { .. } => 26,
+        Request::UnbindToken { .. } => 27,
+        Request::CalibrateToken { .. } => 28,
+        Request::AdminOnAccount { .. } => 29,
+        Request::AdminImportTokens { .. } => 30,
+        Request::AdminUnlockToken { .. } => 31,
+        Request::AdminUnlockAgent { .. } => 32,
     }
 }
 
@@ -769,36 +1074,191 @@ fn response_and_event_variant_indices_match_protocol_md() {
     assert_matches_doc("events", &events);
 }
 
+// ---------------------------------------------------------------------------------------
+// Field enums (Presence, Plan, DisplayMode, SecurityLevel, TokenFileFormat)
+// ---------------------------------------------------------------------------------------
+
+// The names of the values of each field enum. Adding a variant breaks these matches on
+// purpose: add the value to the list beside it, use it in a golden case and give it a row
+// in the PROTOCOL.md table named in the list.
+
+fn presence_name(p: Presence) -> &'static str {
+    match p {
+        Presence::Online => "Online",
+        Presence::Away => "Away",
+        Presence::Busy => "Busy",
+        Presence::Offline => "Offline",
+    }
+}
+const PRESENCES: [Presence; 4] = [
+    Presence::Online,
+    Presence::Away,
+    Presence::Busy,
+    Presence::Offline,
+];
+
+fn plan_name(p: Plan) -> &'static str {
+    match p {
+        Plan::Gold => "Gold",
+        Plan::Silver => "Silver",
+    }
+}
+const PLANS: [Plan; 2] = [Plan::Gold, Plan::Silver];
+
+fn display_mode_name(d: DisplayMode) -> &'static str {
+    match d {
+        DisplayMode::Nickname => "Nickname",
+        DisplayMode::AgentNumber => "AgentNumber",
+    }
+}
+const DISPLAY_MODES: [DisplayMode; 2] = [DisplayMode::Nickname, DisplayMode::AgentNumber];
+
+fn security_level_name(l: SecurityLevel) -> &'static str {
+    match l {
+        SecurityLevel::Low => "Low",
+        SecurityLevel::Medium => "Medium",
+        SecurityLevel::High => "High",
+    }
+}
+const SECURITY_LEVELS: [SecurityLevel; 3] = [
+    SecurityLevel::Low,
+    SecurityLevel::Medium,
+    SecurityLevel::High,
+];
+
+fn token_file_format_name(f: TokenFileFormat) -> &'static str {
+    match f {
+        TokenFileFormat::Pskc => "Pskc",
+        TokenFileFormat::Csv => "Csv",
+    }
+}
+const TOKEN_FILE_FORMATS: [TokenFileFormat; 2] = [TokenFileFormat::Pskc, TokenFileFormat::Csv];
+
+/// Name → wire index of each value of a field enum (postcard alone, no version byte).
+fn enum_indices<T: serde::Serialize + Copy>(
+    values: &[T],
+    name: fn(T) -> &'static str,
+) -> BTreeMap<&'static str, BTreeSet<u32>> {
+    let mut seen: BTreeMap<&'static str, BTreeSet<u32>> = BTreeMap::new();
+    for v in values {
+        let bytes = postcard::to_allocvec(v).expect("field enums serialise");
+        assert_eq!(bytes.len(), 1, "{} is more than its index", name(*v));
+        seen.entry(name(*v))
+            .or_default()
+            .insert(leading_varint(&bytes));
+    }
+    seen
+}
+
 #[test]
-fn presence_and_plan_indices_match_protocol_md() {
-    let index = |bytes: Vec<u8>| leading_varint(&bytes);
-    let presences = [
-        ("Online", Presence::Online),
-        ("Away", Presence::Away),
-        ("Busy", Presence::Busy),
-        ("Offline", Presence::Offline),
-    ];
-    let seen: BTreeMap<&'static str, BTreeSet<u32>> = presences
+fn field_enum_indices_match_protocol_md() {
+    assert_matches_doc("presence", &enum_indices(&PRESENCES, presence_name));
+    assert_matches_doc("plan", &enum_indices(&PLANS, plan_name));
+    assert_matches_doc(
+        "display-mode",
+        &enum_indices(&DISPLAY_MODES, display_mode_name),
+    );
+    assert_matches_doc(
+        "security-level",
+        &enum_indices(&SECURITY_LEVELS, security_level_name),
+    );
+    assert_matches_doc(
+        "token-file-format",
+        &enum_indices(&TOKEN_FILE_FORMATS, token_file_format_name),
+    );
+}
+
+/// Collects `Type::Value` for every field-enum value inside a golden value.
+fn field_enum_values(value: &Value, out: &mut BTreeSet<String>) {
+    fn request(r: &Request, out: &mut BTreeSet<String>) {
+        match r {
+            Request::SetPresence { presence } => {
+                out.insert(format!("Presence::{}", presence_name(*presence)));
+            }
+            Request::AdminCreateAccount { plan, .. } => {
+                out.insert(format!("Plan::{}", plan_name(*plan)));
+            }
+            Request::SetAgentProfile { profile, .. } => {
+                out.insert(format!(
+                    "DisplayMode::{}",
+                    display_mode_name(profile.display)
+                ));
+            }
+            Request::SetSecurityLevel { level } => {
+                out.insert(format!("SecurityLevel::{}", security_level_name(*level)));
+            }
+            Request::AdminImportTokens { format, .. } => {
+                out.insert(format!(
+                    "TokenFileFormat::{}",
+                    token_file_format_name(*format)
+                ));
+            }
+            Request::AdminOnAccount { request: inner, .. } => {
+                if let Ok(inner) = Request::decode(inner) {
+                    request(&inner, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    match value {
+        Value::Request(r) => request(r, out),
+        Value::Response(Response::Agents(agents)) => {
+            for a in agents {
+                out.insert(format!("Presence::{}", presence_name(a.presence)));
+            }
+        }
+        Value::Response(Response::Accounts(accounts)) => {
+            for a in accounts {
+                out.insert(format!("Plan::{}", plan_name(a.plan)));
+            }
+        }
+        Value::Response(Response::Account(a)) => {
+            out.insert(format!("Plan::{}", plan_name(a.plan)));
+        }
+        Value::Response(Response::Profile(p)) => {
+            out.insert(format!("DisplayMode::{}", display_mode_name(p.display)));
+        }
+        Value::Response(Response::Security(s)) => {
+            out.insert(format!("SecurityLevel::{}", security_level_name(s.level)));
+        }
+        Value::Push(Push {
+            event: Event::PresenceChanged { presence, .. },
+            ..
+        }) => {
+            out.insert(format!("Presence::{}", presence_name(*presence)));
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn every_field_enum_value_is_in_a_golden_case() {
+    let mut covered = BTreeSet::new();
+    for c in cases() {
+        field_enum_values(&c.value, &mut covered);
+    }
+    let all = PRESENCES
         .iter()
-        .map(|(n, p)| {
-            (
-                *n,
-                BTreeSet::from([index(postcard::to_allocvec(p).unwrap())]),
-            )
-        })
-        .collect();
-    assert_matches_doc("presence", &seen);
-    let plans = [("Gold", Plan::Gold), ("Silver", Plan::Silver)];
-    let seen: BTreeMap<&'static str, BTreeSet<u32>> = plans
-        .iter()
-        .map(|(n, p)| {
-            (
-                *n,
-                BTreeSet::from([index(postcard::to_allocvec(p).unwrap())]),
-            )
-        })
-        .collect();
-    assert_matches_doc("plan", &seen);
+        .map(|v| format!("Presence::{}", presence_name(*v)))
+        .chain(PLANS.iter().map(|v| format!("Plan::{}", plan_name(*v))))
+        .chain(
+            DISPLAY_MODES
+                .iter()
+                .map(|v| format!("DisplayMode::{}", display_mode_name(*v))),
+        )
+        .chain(
+            SECURITY_LEVELS
+                .iter()
+                .map(|v| format!("SecurityLevel::{}", security_level_name(*v))),
+        )
+        .chain(
+            TOKEN_FILE_FORMATS
+                .iter()
+                .map(|v| format!("TokenFileFormat::{}", token_file_format_name(*v))),
+        );
+    let missing: Vec<String> = all.filter(|v| !covered.contains(v)).collect();
+    assert!(missing.is_empty(), "no golden case uses {missing:?}");
 }
 
 #[test]

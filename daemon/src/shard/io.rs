@@ -32,7 +32,7 @@ impl Shard {
                 self.listeners.tcp.as_ref()
             };
             let Some(listener) = listener else { return };
-            let (socket, _peer) = match listener.accept() {
+            let (socket, peer) = match listener.accept() {
                 Ok(x) => x,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -62,7 +62,9 @@ impl Shard {
                 Transport::Tcp(socket)
             };
             self.counters.add_accepted();
-            self.install(Box::new(Connection::new(transport, false, self.clock)));
+            let mut conn = Box::new(Connection::new(transport, false, self.clock));
+            conn.peer = Some(peer.ip());
+            self.install(conn);
         }
     }
 

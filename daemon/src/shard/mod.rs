@@ -16,6 +16,8 @@
 
 mod io;
 mod requests;
+mod security;
+mod tokens;
 
 use crate::accounts::{AccountState, OnlineAgent};
 use crate::config::RuntimeSettings;
@@ -129,6 +131,13 @@ pub struct Shared {
     pub started: Instant,
     /// When acknowledgements may be released.
     pub durability: Durability,
+    /// Seals token seeds at rest.
+    pub token_key: Option<Arc<crate::otp::sealed::SealingKey>>,
+    /// Serialises binding, importing and unlocking of unbound tokens (rare; never on the hot path).
+    pub token_lock: std::sync::Mutex<()>,
+    /// Failed logins per source address, shared because an address's logins
+    /// land on every shard. Locked only around password logins (slow path).
+    pub address_throttle: std::sync::Mutex<crate::throttle::Throttle<std::net::IpAddr>>,
 }
 
 /// The listeners a shard accepts on.
@@ -176,6 +185,10 @@ pub struct Shard {
     online: HashMap<u64, HashMap<u32, OnlineAgent>>,
     pending: HashMap<u64, PendingOp>,
     next_job: u64,
+    /// Bound tokens of this shard's accounts (see `tokens.rs`).
+    tokens: HashMap<String, crate::store::TokenRecord>,
+    /// Failed logins per agent of this shard's accounts.
+    agent_throttle: crate::throttle::Throttle<(u64, u32)>,
     batch: Batch,
     /// Accounts whose cache the current batch changes (evicted if it fails).
     touched: Vec<u64>,
@@ -207,6 +220,7 @@ impl Shard {
         settings: Arc<RuntimeSettings>,
     ) -> std::io::Result<Shard> {
         let counters = Arc::clone(&shared.counters[id]);
+        let throttle_limits = settings.throttle;
         let mut shard = Shard {
             id,
             poll,
@@ -221,6 +235,8 @@ impl Shard {
             online: HashMap::new(),
             pending: HashMap::new(),
             next_job: 1,
+            tokens: HashMap::new(),
+            agent_throttle: crate::throttle::Throttle::new(throttle_limits),
             batch: Batch::new(),
             touched: Vec::new(),
             logins: Vec::new(),
@@ -308,6 +324,9 @@ impl Shard {
         if self.clock != self.last_sweep {
             self.last_sweep = self.clock;
             self.sweep();
+            if self.clock % 60 == 0 {
+                self.agent_throttle.prune(requests::now_unix());
+            }
         }
     }
 
@@ -325,6 +344,10 @@ impl Shard {
                 }
                 ShardMsg::Password(outcome) => self.on_password_outcome(outcome),
                 ShardMsg::Reload(settings, tls) => {
+                    self.agent_throttle.set_limits(settings.throttle);
+                    if let Ok(mut t) = self.shared.address_throttle.lock() {
+                        t.set_limits(settings.address_throttle);
+                    }
                     self.settings = settings;
                     if tls.is_some() {
                         self.tls_config = tls;
@@ -361,6 +384,8 @@ impl Shard {
         for account in self.touched.drain(..) {
             self.accounts.remove(&account);
         }
+        // Token states are reloaded from the store on next use.
+        self.tokens.clear();
         for (idx, generation) in std::mem::take(&mut self.logins) {
             if let Some(conn) = self.conns.get_mut(idx, generation) {
                 if let Phase::Agent { account, agent } = conn.phase {

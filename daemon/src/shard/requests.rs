@@ -16,7 +16,7 @@ use crate::store::records::{
 };
 use crate::store::{self};
 use crate::worker::{PasswordJob, PasswordOutcome};
-use kefu_wire::{ErrorBody, ErrorCode, Event, Presence, Request, Response, SessionInfo};
+use kefu_wire::{Body, ErrorBody, ErrorCode, Event, Presence, Request, Response, SessionInfo};
 use smallvec::smallvec;
 
 /// Longest nickname, in characters.
@@ -43,6 +43,8 @@ pub(crate) enum PendingOp {
         account: u64,
         agent: u32,
         credential_gen: u32,
+        otp: Option<String>,
+        peer: Option<std::net::IpAddr>,
     },
     /// Set an agent's password (operator, super password, or own).
     SetPassword {
@@ -67,6 +69,16 @@ pub(crate) enum PendingOp {
 
 type Answer = Result<Response, ErrorBody>;
 
+/// What a password login carries to its completion.
+#[derive(Debug)]
+pub(crate) struct LoginCheck {
+    account: u64,
+    agent: u32,
+    credential_gen: u32,
+    otp: Option<String>,
+    peer: Option<std::net::IpAddr>,
+}
+
 fn err(code: ErrorCode, message: impl Into<String>) -> ErrorBody {
     ErrorBody {
         code,
@@ -74,7 +86,7 @@ fn err(code: ErrorCode, message: impl Into<String>) -> ErrorBody {
     }
 }
 
-fn now_unix() -> i64 {
+pub(super) fn now_unix() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
@@ -89,7 +101,9 @@ fn target_account(request: &Request) -> Option<u64> {
         | Request::AdminShowAccount { account }
         | Request::AdminAddAgent { account, .. }
         | Request::AdminSetAgentPassword { account, .. }
-        | Request::AdminListAgents { account } => Some(*account),
+        | Request::AdminListAgents { account }
+        | Request::AdminOnAccount { account, .. }
+        | Request::AdminUnlockAgent { account, .. } => Some(*account),
         _ => None,
     }
 }
@@ -140,10 +154,11 @@ impl Shard {
                     account,
                     agent,
                     password,
-                    otp: _,
+                    otp,
                 },
             ) => {
-                if self.start_login(reply, account, agent, password) {
+                let peer = self.conns.get_any(idx).and_then(|c| c.peer);
+                if self.start_login(reply, account, agent, password, otp, peer) {
                     if let Some(conn) = self.conns.get_any(idx) {
                         conn.phase = Phase::LoggingIn;
                     }
@@ -166,7 +181,7 @@ impl Shard {
                 Control::Continue
             }
             (Principal::Agent { account, agent, .. }, request) => {
-                self.agent_request(idx, reply, account, agent, request);
+                self.agent_request(Some(idx), reply, account, agent, request);
                 Control::Continue
             }
             (_, request) => {
@@ -185,7 +200,7 @@ impl Shard {
         }
     }
 
-    fn account_mut(&mut self, account: u64) -> Result<&mut AccountState, ErrorBody> {
+    pub(super) fn account_mut(&mut self, account: u64) -> Result<&mut AccountState, ErrorBody> {
         if !self.accounts.contains_key(&account) {
             match AccountState::load(self.shared.store.as_ref(), account) {
                 Ok(Some(state)) => {
@@ -223,7 +238,15 @@ impl Shard {
 
     /// Checks what can be checked cheaply, then sends the password to the
     /// worker pool. True if the check is under way (the connection pauses).
-    fn start_login(&mut self, reply: ReplyTo, account: u64, agent: u32, password: String) -> bool {
+    fn start_login(
+        &mut self,
+        reply: ReplyTo,
+        account: u64,
+        agent: u32,
+        password: String,
+        otp: Option<String>,
+        peer: Option<std::net::IpAddr>,
+    ) -> bool {
         let now = now_unix();
         let checked = (|| {
             let state = self.account_mut(account)?;
@@ -247,9 +270,14 @@ impl Shard {
             })?;
             Ok((hash, a.record.credential_gen))
         })();
-        let (hash, credential_gen) = match checked {
+        let throttled = self.login_throttled(account, agent, peer, now);
+        let (hash, credential_gen) = match checked.and_then(|x| throttled.map(|()| x)) {
             Ok(x) => x,
             Err(e) => {
+                if e.code == ErrorCode::UNKNOWN_AGENT {
+                    // Guessing agent numbers counts against the address.
+                    self.login_failed(None, peer, now);
+                }
                 self.reply(reply, Err(e));
                 return false;
             }
@@ -266,12 +294,52 @@ impl Shard {
             account,
             agent,
             credential_gen,
+            otp,
+            peer,
         };
         if self.submit(op, job) {
             true
         } else {
             self.reply_err(reply, ErrorCode::OVERLOADED, "password workers unavailable");
             false
+        }
+    }
+
+    /// Refuses a password login while the agent or the address cools down.
+    fn login_throttled(
+        &mut self,
+        account: u64,
+        agent: u32,
+        peer: Option<std::net::IpAddr>,
+        now: i64,
+    ) -> Result<(), ErrorBody> {
+        let by_agent = self.agent_throttle.check((account, agent), now);
+        let by_address = match (peer, self.shared.address_throttle.lock()) {
+            (Some(ip), Ok(t)) => t.check(ip, now),
+            _ => Ok(()),
+        };
+        match by_agent.and(by_address) {
+            Ok(()) => Ok(()),
+            Err(wait) => Err(err(
+                ErrorCode::LOGIN_THROTTLED,
+                format!("too many failed logins; try again in {wait} s"),
+            )),
+        }
+    }
+
+    /// Counts a failed login against the agent (if known) and the address.
+    fn login_failed(
+        &mut self,
+        agent: Option<(u64, u32)>,
+        peer: Option<std::net::IpAddr>,
+        now: i64,
+    ) {
+        self.counters.add_failed_login();
+        if let Some(key) = agent {
+            self.agent_throttle.failed(key, now);
+        }
+        if let (Some(ip), Ok(mut t)) = (peer, self.shared.address_throttle.lock()) {
+            t.failed(ip, now);
         }
     }
 
@@ -435,7 +503,7 @@ impl Shard {
 
     fn agent_request(
         &mut self,
-        idx: usize,
+        conn: Option<usize>,
         reply: ReplyTo,
         account: u64,
         me: u32,
@@ -452,10 +520,12 @@ impl Shard {
                 {
                     a.session = SessionSlot::None;
                 }
-                if let Some(conn) = self.conns.get_any(idx) {
-                    conn.phase = Phase::Ready;
+                if let Some(idx) = conn {
+                    if let Some(c) = self.conns.get_any(idx) {
+                        c.phase = Phase::Ready;
+                    }
+                    self.set_offline(account, me, idx);
                 }
-                self.set_offline(account, me, idx);
                 Ok(Response::Ok)
             }
             Request::SetPresence { presence } => {
@@ -517,10 +587,10 @@ impl Shard {
                     new_super_password,
                 )
             }
-            other => Err(err(
-                ErrorCode::INTERNAL,
-                format!("{} not routed", other.name()),
-            )),
+            other => match self.security_request(reply, account, me, other) {
+                Some(answer) => answer,
+                None => return,
+            },
         };
         self.reply(reply, answer);
     }
@@ -577,6 +647,88 @@ impl Shard {
                 self.account_mut(account)
                     .map(|s| Response::Agents(s.agent_infos(online.as_ref())))
             }
+            Request::AdminOnAccount { account, request } => {
+                let request = match Request::decode(&request) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        return self.reply_err(
+                            reply,
+                            ErrorCode::BAD_REQUEST,
+                            format!("inner request: {e}"),
+                        )
+                    }
+                };
+                if matches!(
+                    request,
+                    Request::Login { .. }
+                        | Request::Resume { .. }
+                        | Request::Logout
+                        | Request::AdminCreateAccount { .. }
+                        | Request::AdminListAccounts { .. }
+                        | Request::AdminShowAccount { .. }
+                        | Request::AdminAddAgent { .. }
+                        | Request::AdminSetAgentPassword { .. }
+                        | Request::AdminListAgents { .. }
+                        | Request::AdminStats
+                        | Request::AdminOnAccount { .. }
+                        | Request::AdminImportTokens { .. }
+                        | Request::AdminUnlockToken { .. }
+                        | Request::AdminUnlockAgent { .. }
+                ) {
+                    Err(err(
+                        ErrorCode::INVALID_ARGUMENT,
+                        format!("{} cannot be run on behalf of an account", request.name()),
+                    ))
+                } else if let Err(e) = self.account_mut(account) {
+                    Err(e)
+                } else {
+                    // Operator authority: the account's super admin, no permission checks.
+                    return self.agent_request(None, reply, account, SUPER_ADMIN_AGENT, request);
+                }
+            }
+            Request::AdminImportTokens {
+                format,
+                data,
+                key_hex,
+                password,
+            } => return self.import_tokens(reply, format, data, key_hex, password),
+            Request::AdminUnlockToken { serial } => {
+                match store::load_token(self.shared.store.as_ref(), &serial) {
+                    Ok(Some(t)) => match t.bound {
+                        // A bound token belongs to its account's shard.
+                        Some((account, _))
+                            if owner_shard(account, self.shard_count()) != self.id =>
+                        {
+                            let owner = owner_shard(account, self.shard_count());
+                            self.shared.links[owner].send(ShardMsg::Forward {
+                                reply,
+                                request: Request::AdminUnlockToken { serial },
+                                operator: true,
+                            });
+                            return;
+                        }
+                        _ => self.unlock_token(&serial),
+                    },
+                    Ok(None) => Err(err(
+                        ErrorCode::TOKEN_UNKNOWN,
+                        format!("no token {serial:?}"),
+                    )),
+                    Err(e) => Err(err(ErrorCode::STORAGE_FAILURE, e.to_string())),
+                }
+            }
+            Request::AdminUnlockAgent { account, agent } => {
+                self.agent_throttle.clear((account, agent));
+                self.account_mut(account).and_then(|s| {
+                    if s.agents.contains_key(&agent) {
+                        Ok(Response::Ok)
+                    } else {
+                        Err(err(
+                            ErrorCode::UNKNOWN_AGENT,
+                            format!("agent {agent}@{account} does not exist"),
+                        ))
+                    }
+                })
+            }
             Request::AdminStats => Ok(Response::Stats {
                 uptime_s: self.shared.started.elapsed().as_secs(),
                 shards: self
@@ -621,6 +773,12 @@ impl Shard {
             return Err(err(
                 ErrorCode::ALREADY_EXISTS,
                 format!("agent {agent}@{account} exists"),
+            ));
+        }
+        if state.agents.len() >= MAX_AGENTS_PER_ACCOUNT {
+            return Err(err(
+                ErrorCode::INVALID_ARGUMENT,
+                format!("an account has at most {MAX_AGENTS_PER_ACCOUNT} agents"),
             ));
         }
         let record = AgentRecord {
@@ -789,7 +947,18 @@ impl Shard {
                 account,
                 agent,
                 credential_gen,
-            } => self.finish_login(reply, account, agent, credential_gen, outcome.verified),
+                otp,
+                peer,
+            } => {
+                let login = LoginCheck {
+                    account,
+                    agent,
+                    credential_gen,
+                    otp,
+                    peer,
+                };
+                self.finish_login(reply, login, outcome.verified)
+            }
             PendingOp::SetPassword {
                 reply,
                 account,
@@ -837,14 +1006,14 @@ impl Shard {
         }
     }
 
-    fn finish_login(
-        &mut self,
-        reply: ReplyTo,
-        account: u64,
-        agent: u32,
-        credential_gen: u32,
-        verified: bool,
-    ) {
+    fn finish_login(&mut self, reply: ReplyTo, login: LoginCheck, verified: bool) {
+        let LoginCheck {
+            account,
+            agent,
+            credential_gen,
+            otp,
+            peer,
+        } = login;
         let idx = reply.conn;
         let Some(conn) = self.conns.get_mut(idx, reply.generation) else {
             return;
@@ -860,24 +1029,36 @@ impl Shard {
             .get(&account)
             .and_then(|s| s.agents.get(&agent))
             .map(|a| a.record.credential_gen);
-        if !verified || current != Some(credential_gen) {
-            self.counters.add_failed_login();
-            self.reply_err(
-                reply,
+        let now = now_unix();
+        let checked = if !verified || current != Some(credential_gen) {
+            Err(err(
                 ErrorCode::WRONG_PASSWORD,
                 format!("wrong password for {agent}@{account}"),
-            );
-            self.process_input(idx, &[]);
-            return;
-        }
-        let token = match SessionToken::generate(&self.rng) {
+            ))
+        } else {
+            // The password is right; at security level high the token code must be too.
+            // Its new state (used step, failures) goes into this turn's batch, so
+            // the answer, sent after the commit, never outruns it.
+            self.check_login_otp(account, agent, otp.as_deref())
+        };
+        let token = checked.and_then(|()| {
+            SessionToken::generate(&self.rng)
+                .map_err(|_| err(ErrorCode::INTERNAL, "no randomness for a token"))
+        });
+        let token = match token {
             Ok(t) => t,
-            Err(_) => {
-                self.reply_err(reply, ErrorCode::INTERNAL, "no randomness for a token");
+            Err(e) => {
+                // A wrong password or a wrong code is a guess; a replayed or missing
+                // code comes from someone who had the right one, and is not counted.
+                if [ErrorCode::WRONG_PASSWORD, ErrorCode::OTP_INVALID].contains(&e.code) {
+                    self.login_failed(Some((account, agent)), peer, now);
+                }
+                self.reply(reply, Err(e));
+                self.process_input(idx, &[]);
                 return;
             }
         };
-        let now = now_unix();
+        self.agent_throttle.succeeded((account, agent));
         let session = SessionRecord {
             account,
             agent,
@@ -1047,6 +1228,9 @@ impl Shard {
             )]
             .into(),
             roles: roles.into_iter().map(|r| (r.role, r)).collect(),
+            security_level: crate::store::SecurityLevel::Medium,
+            profiles: Default::default(),
+            agent_tokens: Default::default(),
         };
         let info = state.info();
         self.accounts.insert(account, state);
@@ -1057,7 +1241,7 @@ impl Shard {
 }
 
 /// Checks a display text: not blank, not too long, no control characters.
-fn check_text(what: &str, text: &str, max_chars: usize) -> Result<(), ErrorBody> {
+pub(super) fn check_text(what: &str, text: &str, max_chars: usize) -> Result<(), ErrorBody> {
     if text.trim().is_empty() {
         return Err(err(ErrorCode::INVALID_ARGUMENT, format!("{what} is empty")));
     }

@@ -13,6 +13,10 @@
 //! | [`Cf::Agents`]   | `agents`   | account `u64` BE (8) ‖ agent `u32` BE (4)     | [`AgentRecord`]        |
 //! | [`Cf::Roles`]    | `roles`    | account `u64` BE (8) ‖ role `u32` BE (4)      | [`RoleRecord`]         |
 //! | [`Cf::Sessions`] | `sessions` | account `u64` BE (8) ‖ agent `u32` BE (4)     | [`SessionRecord`]      |
+//! | [`Cf::AccountSettings`] | `account_settings` | account `u64` BE (8)            | [`AccountSettingsRecord`] |
+//! | [`Cf::AgentProfiles`] | `agent_profiles` | account `u64` BE (8) ‖ agent `u32` BE (4) | [`AgentProfileRecord`] |
+//! | [`Cf::Tokens`]   | `tokens`   | serial, UTF-8, 1..=64 bytes                   | [`TokenRecord`]        |
+//! | [`Cf::AgentTokens`] | `agent_tokens` | account `u64` BE (8) ‖ agent `u32` BE (4) | [`AgentTokenRecord`] |
 //!
 //! Values are always one record-format version byte followed by a postcard body (see
 //! [`records`](super::records)). RocksDB's `default` column family exists but is unused.
@@ -26,6 +30,10 @@
 //! [`AgentRecord`]: super::records::AgentRecord
 //! [`RoleRecord`]: super::records::RoleRecord
 //! [`SessionRecord`]: super::records::SessionRecord
+//! [`AccountSettingsRecord`]: super::security_records::AccountSettingsRecord
+//! [`AgentProfileRecord`]: super::security_records::AgentProfileRecord
+//! [`TokenRecord`]: super::security_records::TokenRecord
+//! [`AgentTokenRecord`]: super::security_records::AgentTokenRecord
 
 use std::fmt;
 
@@ -42,11 +50,29 @@ pub enum Cf {
     Roles,
     /// At most one live session per agent, grouped by account.
     Sessions,
+    /// Per-account settings (security level).
+    AccountSettings,
+    /// Agent profiles (group, display mode, phone), grouped by account.
+    AgentProfiles,
+    /// Hardware tokens by serial (appliance-wide: imported by the operator).
+    Tokens,
+    /// The token each agent holds, grouped by account.
+    AgentTokens,
 }
 
 impl Cf {
     /// Every column family, in declaration order.
-    pub const ALL: [Cf; 5] = [Cf::Meta, Cf::Accounts, Cf::Agents, Cf::Roles, Cf::Sessions];
+    pub const ALL: [Cf; 9] = [
+        Cf::Meta,
+        Cf::Accounts,
+        Cf::Agents,
+        Cf::Roles,
+        Cf::Sessions,
+        Cf::AccountSettings,
+        Cf::AgentProfiles,
+        Cf::Tokens,
+        Cf::AgentTokens,
+    ];
 
     /// The engine-level name of this column family; never changes once released.
     pub const fn name(self) -> &'static str {
@@ -56,6 +82,10 @@ impl Cf {
             Cf::Agents => "agents",
             Cf::Roles => "roles",
             Cf::Sessions => "sessions",
+            Cf::AccountSettings => "account_settings",
+            Cf::AgentProfiles => "agent_profiles",
+            Cf::Tokens => "tokens",
+            Cf::AgentTokens => "agent_tokens",
         }
     }
 
@@ -84,7 +114,7 @@ pub const ACCOUNT_KEY_LEN: usize = 8;
 /// Length of an `account ‖ u32` key (agents, roles, sessions).
 pub const ACCOUNT_ITEM_KEY_LEN: usize = 12;
 /// No key in any column family is longer than this.
-pub const MAX_KEY_LEN: usize = 14; // "schema_version"
+pub const MAX_KEY_LEN: usize = 64; // a token serial
 
 /// An exclusive upper bound above every key of every column family: `0xff` repeated
 /// one byte longer than the longest key. Used when a range has no finite successor.
@@ -151,6 +181,27 @@ pub fn session(account: u64, agent: u32) -> [u8; ACCOUNT_ITEM_KEY_LEN] {
 /// Parses a [`session`] key into `(account, agent)`.
 pub fn parse_session(key: &[u8]) -> Option<(u64, u32)> {
     parse_account_item(key)
+}
+
+/// Key of an account's settings in [`Cf::AccountSettings`].
+pub fn account_settings(account: u64) -> [u8; ACCOUNT_KEY_LEN] {
+    account.to_be_bytes()
+}
+
+/// Key of an agent's profile in [`Cf::AgentProfiles`].
+pub fn agent_profile(account: u64, agent: u32) -> [u8; ACCOUNT_ITEM_KEY_LEN] {
+    account_item(account, agent)
+}
+
+/// Key of the token an agent holds in [`Cf::AgentTokens`].
+pub fn agent_token(account: u64, agent: u32) -> [u8; ACCOUNT_ITEM_KEY_LEN] {
+    account_item(account, agent)
+}
+
+/// Key of a token in [`Cf::Tokens`]: its serial; `None` if empty or over [`MAX_KEY_LEN`].
+pub fn token(serial: &str) -> Option<&[u8]> {
+    let bytes = serial.as_bytes();
+    (!bytes.is_empty() && bytes.len() <= MAX_KEY_LEN).then_some(bytes)
 }
 
 /// Every key of one account in an account-prefixed column family ([`Cf::Agents`],

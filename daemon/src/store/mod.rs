@@ -19,6 +19,7 @@ pub mod keys;
 pub mod memory;
 pub mod records;
 pub mod rocks;
+pub mod security_records;
 
 use std::path::PathBuf;
 
@@ -31,6 +32,10 @@ pub use records::{
     RecordError, RoleRecord, SchemaVersion, SessionRecord, StoredRecord,
 };
 pub use rocks::{open_rocks, RocksOptions, RocksStore};
+pub use security_records::{
+    AccountSettingsRecord, AgentProfileRecord, AgentTokenRecord, DisplayMode, SecurityLevel,
+    TokenAlgorithm, TokenRecord,
+};
 
 /// Schema version this code writes and understands. Bump it (and add a migration) when a
 /// change cannot be read by the previous release.
@@ -282,6 +287,39 @@ impl Batch {
         self.delete(Cf::Sessions, &keys::session(account, agent));
     }
 
+    /// Stores an account's settings.
+    pub fn put_account_settings(&mut self, record: &AccountSettingsRecord) {
+        self.put(
+            Cf::AccountSettings,
+            &keys::account_settings(record.account),
+            record.encode(),
+        );
+    }
+
+    /// Stores an agent's profile.
+    pub fn put_agent_profile(&mut self, record: &AgentProfileRecord) {
+        let key = keys::agent_profile(record.account, record.agent);
+        self.put(Cf::AgentProfiles, &key, record.encode());
+    }
+
+    /// Stores a token (keyed by its serial, which callers have checked with [`keys::token`]).
+    pub fn put_token(&mut self, record: &TokenRecord) {
+        if let Some(key) = keys::token(&record.serial) {
+            self.put(Cf::Tokens, key, record.encode());
+        }
+    }
+
+    /// Records which token an agent holds.
+    pub fn put_agent_token(&mut self, record: &AgentTokenRecord) {
+        let key = keys::agent_token(record.account, record.agent);
+        self.put(Cf::AgentTokens, &key, record.encode());
+    }
+
+    /// Forgets which token an agent holds.
+    pub fn delete_agent_token(&mut self, account: u64, agent: u32) {
+        self.delete(Cf::AgentTokens, &keys::agent_token(account, agent));
+    }
+
     /// Stores the schema version.
     pub fn put_schema_version(&mut self, version: SchemaVersion) {
         self.put(Cf::Meta, keys::META_SCHEMA_VERSION, version.encode());
@@ -439,6 +477,68 @@ pub fn load_session<S: KvStore + ?Sized>(
         &keys::session(account, agent),
         |r: &SessionRecord| (r.account, r.agent) == (account, agent),
     )
+}
+
+/// An account's settings, if any were ever stored (absent means the defaults).
+pub fn load_account_settings<S: KvStore + ?Sized>(
+    store: &S,
+    account: u64,
+) -> Result<Option<AccountSettingsRecord>, StoreError> {
+    load(
+        store,
+        Cf::AccountSettings,
+        &keys::account_settings(account),
+        |r: &AccountSettingsRecord| r.account == account,
+    )
+}
+
+/// Every stored agent profile of `account`, in agent order.
+pub fn load_agent_profiles<S: KvStore + ?Sized>(
+    store: &S,
+    account: u64,
+) -> Result<Vec<AgentProfileRecord>, StoreError> {
+    let range = keys::account_prefix(account);
+    load_range(
+        store,
+        Cf::AgentProfiles,
+        &range,
+        usize::MAX,
+        |key, r: &AgentProfileRecord| {
+            let ids = keys::parse_agent(key)
+                .ok_or_else(|| StoreError::bad_key(Cf::AgentProfiles, key))?;
+            Ok(ids == (r.account, r.agent))
+        },
+    )
+}
+
+/// Every agent→token binding of `account`, in agent order.
+pub fn load_agent_tokens<S: KvStore + ?Sized>(
+    store: &S,
+    account: u64,
+) -> Result<Vec<AgentTokenRecord>, StoreError> {
+    let range = keys::account_prefix(account);
+    load_range(
+        store,
+        Cf::AgentTokens,
+        &range,
+        usize::MAX,
+        |key, r: &AgentTokenRecord| {
+            let ids =
+                keys::parse_agent(key).ok_or_else(|| StoreError::bad_key(Cf::AgentTokens, key))?;
+            Ok(ids == (r.account, r.agent))
+        },
+    )
+}
+
+/// The token with this serial.
+pub fn load_token<S: KvStore + ?Sized>(
+    store: &S,
+    serial: &str,
+) -> Result<Option<TokenRecord>, StoreError> {
+    match keys::token(serial) {
+        Some(key) => load(store, Cf::Tokens, key, |r: &TokenRecord| r.serial == serial),
+        None => Ok(None),
+    }
 }
 
 #[cfg(test)]

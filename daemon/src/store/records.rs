@@ -415,7 +415,7 @@ pub const DEFAULT_ROLES: [DefaultRole; 3] = [
 // ---------------------------------------------------------------------------------------
 
 /// Record-format version 1 for every record kind.
-const V1: u8 = 1;
+pub(super) const V1: u8 = 1;
 
 /// Frozen record-format version 1 bodies. Never edit a released body: add `mod v2`.
 mod v1 {
@@ -487,14 +487,17 @@ mod v1 {
 }
 
 /// Version byte followed by the postcard body.
-fn encode_versioned<T: Serialize>(version: u8, body: &T) -> Vec<u8> {
+pub(super) fn encode_versioned<T: Serialize>(version: u8, body: &T) -> Vec<u8> {
     // Serialising into a Vec fails only for sequences of unknown length, and no body has
     // one; the round-trip tests exercise every body type.
     postcard::to_extend(body, vec![version]).expect("postcard into Vec is infallible")
 }
 
 /// Splits off the version byte.
-fn split_version<'a>(kind: &'static str, bytes: &'a [u8]) -> Result<(u8, &'a [u8]), RecordError> {
+pub(super) fn split_version<'a>(
+    kind: &'static str,
+    bytes: &'a [u8],
+) -> Result<(u8, &'a [u8]), RecordError> {
     bytes
         .split_first()
         .map(|(version, body)| (*version, body))
@@ -502,7 +505,7 @@ fn split_version<'a>(kind: &'static str, bytes: &'a [u8]) -> Result<(u8, &'a [u8
 }
 
 /// Decodes a whole body; leftover bytes are an error.
-fn decode_body<'a, T: Deserialize<'a>>(
+pub(super) fn decode_body<'a, T: Deserialize<'a>>(
     kind: &'static str,
     version: u8,
     body: &'a [u8],

@@ -1,0 +1,896 @@
+//! Seed inputs for the targets: valid bodies and frames of every kind and variant, plus
+//! malformed ones, written to `corpus/<target>/` by `cargo run --bin make-corpus`.
+//!
+//! Every enum variant of `Request`, `Response` and `Event` has a seed. The test
+//! `every_variant_is_seeded` matches them exhaustively, so appending a variant makes
+//! `cargo test` here fail to compile until it is seeded; the targets still build.
+
+use crate::{frame_decoder, messages};
+use bytes::BytesMut;
+use kefu_wire::{
+    AccountInfo, AgentInfo, AgentProfile, Body, DisplayMode, ErrorBody, ErrorCode, Event,
+    FrameKind, GoAway, Hello, Ping, Plan, Pong, Presence, Push, PushAck, Request, Response,
+    RoleInfo, SecurityInfo, SecurityLevel, SessionInfo, ShardStats, TokenFileFormat, Welcome,
+    MAGIC,
+};
+
+/// One seed file.
+#[derive(Debug, Clone)]
+pub struct Seed {
+    /// File name under `corpus/<target>/`: `valid-…` or `malformed-…`.
+    pub name: String,
+    /// File contents: an input for the target's `check`.
+    pub bytes: Vec<u8>,
+}
+
+impl Seed {
+    fn new(name: impl Into<String>, bytes: Vec<u8>) -> Seed {
+        Seed {
+            name: name.into(),
+            bytes,
+        }
+    }
+
+    /// Whether the seed is meant to decode (its name says so).
+    pub fn is_valid(&self) -> bool {
+        self.name.starts_with("valid-")
+    }
+}
+
+/// The targets and their seeds, by target name.
+pub fn all() -> Vec<(&'static str, Vec<Seed>)> {
+    vec![
+        ("frame_decoder", frame_decoder_seeds()),
+        ("messages", message_seeds()),
+    ]
+}
+
+// ---------------------------------------------------------------------------------------
+// Sample values
+// ---------------------------------------------------------------------------------------
+
+fn hello() -> Hello {
+    Hello {
+        magic: MAGIC,
+        min_version: 1,
+        max_version: 1,
+        client: "kefuctl/0.1.0".into(),
+    }
+}
+
+fn welcome() -> Welcome {
+    Welcome {
+        version: 1,
+        server: "kefud/0.1.0".into(),
+        max_frame: 1 << 20,
+        heartbeat_ms: 15_000,
+        idle_timeout_ms: 45_000,
+    }
+}
+
+fn session() -> SessionInfo {
+    SessionInfo {
+        account: 800_001,
+        agent: 1001,
+        nickname: "客服小王".into(),
+        role: 1,
+        permissions: 0xffff,
+        token: [0xa5; 16],
+        token_expires_at: 1_767_225_600,
+        account_expires_at: -1,
+    }
+}
+
+fn account() -> AccountInfo {
+    AccountInfo {
+        account: u64::MAX,
+        name: "Acme Trading Co.".into(),
+        plan: Plan::Silver,
+        expires_at: i64::MAX,
+        created_at: i64::MIN,
+        agents: 3,
+    }
+}
+
+fn agent(agent: u32, presence: Presence) -> AgentInfo {
+    AgentInfo {
+        agent,
+        nickname: format!("agent {agent}"),
+        role: 2,
+        has_password: agent % 2 == 1,
+        presence,
+    }
+}
+
+fn role(role: u32) -> RoleInfo {
+    RoleInfo {
+        role,
+        name: format!("role {role}"),
+        permissions: 0x00ff,
+        agents: role * 2,
+    }
+}
+
+fn request_seeds() -> Vec<(&'static str, Request)> {
+    let all = vec![
+        (
+            "login",
+            Request::Login {
+                account: 800_001,
+                agent: 1001,
+                password: "correct horse".into(),
+                otp: None,
+            },
+        ),
+        (
+            "login-otp",
+            Request::Login {
+                account: 1,
+                agent: 9999,
+                password: String::new(),
+                otp: Some("123456".into()),
+            },
+        ),
+        (
+            "resume",
+            Request::Resume {
+                account: 800_001,
+                agent: 1002,
+                token: [7; 16],
+            },
+        ),
+        ("logout", Request::Logout),
+        (
+            "set-presence",
+            Request::SetPresence {
+                presence: Presence::Busy,
+            },
+        ),
+        (
+            "add-agent",
+            Request::AddAgent {
+                agent: 1002,
+                nickname: "小李".into(),
+                role: Some(3),
+            },
+        ),
+        (
+            "set-agent-password",
+            Request::SetAgentPassword {
+                agent: 1002,
+                new_password: "n3w-passw0rd".into(),
+                super_password: "super".into(),
+            },
+        ),
+        (
+            "change-own-password",
+            Request::ChangeOwnPassword {
+                old_password: "old".into(),
+                new_password: "new-and-longer".into(),
+            },
+        ),
+        (
+            "change-super-password",
+            Request::ChangeSuperPassword {
+                old_super_password: "super".into(),
+                new_super_password: "super-2".into(),
+            },
+        ),
+        ("list-agents", Request::ListAgents),
+        ("who-am-i", Request::WhoAmI),
+        (
+            "admin-create-account",
+            Request::AdminCreateAccount {
+                account: 800_002,
+                name: "Acme".into(),
+                plan: Plan::Gold,
+                expires_at: 1_800_000_000,
+                password_1001: "first".into(),
+                super_password: "super".into(),
+            },
+        ),
+        (
+            "admin-list-accounts",
+            Request::AdminListAccounts {
+                after: Some(800_001),
+                limit: 1000,
+            },
+        ),
+        (
+            "admin-show-account",
+            Request::AdminShowAccount { account: 800_001 },
+        ),
+        (
+            "admin-add-agent",
+            Request::AdminAddAgent {
+                account: 800_001,
+                agent: 1003,
+                nickname: "night shift".into(),
+                role: None,
+            },
+        ),
+        (
+            "admin-set-agent-password",
+            Request::AdminSetAgentPassword {
+                account: 800_001,
+                agent: 1001,
+                new_password: "reset".into(),
+            },
+        ),
+        (
+            "admin-list-agents",
+            Request::AdminListAgents { account: 800_001 },
+        ),
+        ("admin-stats", Request::AdminStats),
+        ("list-roles", Request::ListRoles),
+        (
+            "create-role",
+            Request::CreateRole {
+                name: "night supervisors".into(),
+                permissions: 0b1010_0000_0000_0001,
+            },
+        ),
+        (
+            "update-role",
+            Request::UpdateRole {
+                role: 4,
+                name: "主管".into(),
+                permissions: u16::MAX,
+            },
+        ),
+        ("delete-role", Request::DeleteRole { role: 4 }),
+        (
+            "set-agent-role",
+            Request::SetAgentRole {
+                agent: 1002,
+                role: 2,
+            },
+        ),
+        (
+            "get-agent-profile",
+            Request::GetAgentProfile { agent: 1002 },
+        ),
+        (
+            "set-agent-profile",
+            Request::SetAgentProfile {
+                agent: 1002,
+                profile: AgentProfile {
+                    nickname: "小李".into(),
+                    group: "after-sales".into(),
+                    display: DisplayMode::AgentNumber,
+                    phone: "+86 10-1234-5678".into(),
+                },
+            },
+        ),
+        (
+            "set-security-level",
+            Request::SetSecurityLevel {
+                level: SecurityLevel::High,
+            },
+        ),
+        ("get-security", Request::GetSecurity),
+        (
+            "bind-token",
+            Request::BindToken {
+                agent: 1001,
+                serial: "FT-0001".into(),
+                code: "123456".into(),
+            },
+        ),
+        ("unbind-token", Request::UnbindToken { agent: 1001 }),
+        (
+            "calibrate-token",
+            Request::CalibrateToken {
+                serial: "FT-0001".into(),
+                code: "123456".into(),
+                next_code: "654321".into(),
+            },
+        ),
+        (
+            "admin-on-account",
+            Request::on_account(
+                800_001,
+                &Request::SetAgentRole {
+                    agent: 1002,
+                    role: 1,
+                },
+            ),
+        ),
+        (
+            "admin-import-tokens",
+            Request::AdminImportTokens {
+                format: TokenFileFormat::Csv,
+                data: b"FT-0001,3132333435363738393031323334353637383930\n".to_vec(),
+                key_hex: None,
+                password: Some("vendor".into()),
+            },
+        ),
+        (
+            "admin-import-tokens-pskc",
+            Request::AdminImportTokens {
+                format: TokenFileFormat::Pskc,
+                data: b"<KeyContainer Version=\"1.0\"/>".to_vec(),
+                key_hex: Some("00112233445566778899aabbccddeeff".into()),
+                password: None,
+            },
+        ),
+        (
+            "admin-unlock-token",
+            Request::AdminUnlockToken {
+                serial: "FT-0001".into(),
+            },
+        ),
+        (
+            "admin-unlock-agent",
+            Request::AdminUnlockAgent {
+                account: 800_001,
+                agent: 1002,
+            },
+        ),
+    ];
+    all
+}
+
+fn response_seeds() -> Vec<(&'static str, Response)> {
+    let all = vec![
+        ("ok", Response::Ok),
+        ("logged-in", Response::LoggedIn(session())),
+        (
+            "session",
+            Response::Session(SessionInfo {
+                token: [0; 16],
+                ..session()
+            }),
+        ),
+        (
+            "agents",
+            Response::Agents(vec![
+                agent(1001, Presence::Online),
+                agent(1002, Presence::Away),
+                agent(1003, Presence::Offline),
+            ]),
+        ),
+        ("accounts", Response::Accounts(vec![account(), account()])),
+        ("account", Response::Account(account())),
+        (
+            "stats",
+            Response::Stats {
+                uptime_s: 86_400,
+                shards: vec![ShardStats {
+                    shard: 0,
+                    connections: 10,
+                    sessions: 8,
+                    accounts: 2,
+                    frames_in: 1 << 40,
+                    frames_out: 300,
+                }],
+            },
+        ),
+        ("roles", Response::Roles(vec![role(1), role(4)])),
+        ("role", Response::Role(role(5))),
+        (
+            "profile",
+            Response::Profile(AgentProfile {
+                nickname: "agent 1001".into(),
+                group: String::new(),
+                display: DisplayMode::Nickname,
+                phone: String::new(),
+            }),
+        ),
+        (
+            "security",
+            Response::Security(SecurityInfo {
+                level: SecurityLevel::Medium,
+                token_serial: Some("FT-0001".into()),
+            }),
+        ),
+        (
+            "tokens-imported",
+            Response::TokensImported {
+                serials: vec!["FT-0001".into(), "FT-0002".into()],
+            },
+        ),
+    ];
+    all
+}
+
+fn event_seeds() -> Vec<(&'static str, Push)> {
+    let all = vec![
+        (
+            "presence-changed",
+            Push {
+                seq: 1,
+                event: Event::PresenceChanged {
+                    agent: 1002,
+                    presence: Presence::Online,
+                },
+            },
+        ),
+        (
+            "notice",
+            Push {
+                seq: u64::MAX,
+                event: Event::Notice {
+                    text: "The account expires in 30 days.".into(),
+                },
+            },
+        ),
+    ];
+    all
+}
+
+// ---------------------------------------------------------------------------------------
+// Target `messages`
+// ---------------------------------------------------------------------------------------
+
+/// Seeds for the `messages` target: every body type and variant, then malformed bodies.
+pub fn message_seeds() -> Vec<Seed> {
+    use messages::{input, input_raw};
+    let mut seeds = vec![
+        Seed::new("valid-hello", input(&hello())),
+        Seed::new("valid-welcome", input(&welcome())),
+        Seed::new(
+            "valid-error",
+            input(&ErrorBody {
+                code: ErrorCode::WRONG_PASSWORD,
+                message: "wrong password".into(),
+            }),
+        ),
+        Seed::new(
+            "valid-error-unknown-code",
+            input(&ErrorBody {
+                code: ErrorCode(999),
+                message: String::new(),
+            }),
+        ),
+        Seed::new("valid-push-ack", input(&PushAck { up_to: 42 })),
+        Seed::new("valid-ping", input(&Ping { nonce: 9 })),
+        Seed::new("valid-pong", input(&Pong { nonce: u64::MAX })),
+        Seed::new(
+            "valid-go-away",
+            input(&GoAway {
+                code: ErrorCode::SHUTTING_DOWN,
+                message: "restarting".into(),
+            }),
+        ),
+        // Postcard accepts an over-long varint; the round trip must shorten it.
+        Seed::new(
+            "valid-ping-overlong-varint",
+            input_raw::<Ping>(&[1, 0x81, 0x80, 0x00]),
+        ),
+    ];
+    for (name, r) in request_seeds() {
+        seeds.push(Seed::new(format!("valid-request-{name}"), input(&r)));
+    }
+    // `AdminOnAccount` carries an encoded request as bytes: nested, and not a request.
+    let nested = (0..4).fold(Request::WhoAmI, |inner, account| {
+        Request::on_account(account, &inner)
+    });
+    seeds.push(Seed::new(
+        "valid-request-admin-on-account-nested",
+        input(&nested),
+    ));
+    let garbage = Request::AdminOnAccount {
+        account: 1,
+        request: vec![0xff; 8],
+    };
+    seeds.push(Seed::new(
+        "valid-request-admin-on-account-garbage",
+        input(&garbage),
+    ));
+    for (name, r) in response_seeds() {
+        seeds.push(Seed::new(format!("valid-response-{name}"), input(&r)));
+    }
+    for (name, p) in event_seeds() {
+        seeds.push(Seed::new(format!("valid-push-{name}"), input(&p)));
+    }
+
+    let mut bad_utf8 = hello().encode();
+    if let Some(last) = bad_utf8.last_mut() {
+        *last = 0xff;
+    }
+    let mut trailing = Ping { nonce: 1 }.encode();
+    trailing.push(0);
+    let bad_bool = {
+        // AgentInfo is agent, nickname, role, has_password, presence: the byte before the
+        // last (presence) is the bool.
+        let mut b = Response::Agents(vec![agent(1001, Presence::Online)]).encode();
+        let at = b.len() - 2;
+        b[at] = 2;
+        b
+    };
+    let bad_option = {
+        // Login { account, agent, password, otp: None }: the last byte is the Option tag.
+        let mut b = request_seeds()[0].1.encode();
+        if let Some(last) = b.last_mut() {
+            *last = 2;
+        }
+        b
+    };
+    let truncated_welcome = {
+        let b = welcome().encode();
+        b[..b.len() - 1].to_vec()
+    };
+    seeds.extend([
+        Seed::new("malformed-empty-hello", input_raw::<Hello>(&[])),
+        Seed::new(
+            "malformed-unknown-version",
+            input_raw::<Welcome>(&[2, 1, 0]),
+        ),
+        Seed::new(
+            "malformed-truncated-welcome",
+            input_raw::<Welcome>(&truncated_welcome),
+        ),
+        Seed::new("malformed-bad-utf8", input_raw::<Hello>(&bad_utf8)),
+        Seed::new("malformed-trailing-bytes", input_raw::<Ping>(&trailing)),
+        Seed::new("malformed-bad-bool", input_raw::<Response>(&bad_bool)),
+        Seed::new(
+            "malformed-bad-option-tag",
+            input_raw::<Request>(&bad_option),
+        ),
+        Seed::new(
+            "malformed-unknown-request-variant",
+            input_raw::<Request>(&[1, 0x7f]),
+        ),
+        Seed::new(
+            "malformed-unknown-event-variant",
+            input_raw::<Push>(&[1, 1, 9]),
+        ),
+        // A vector claiming u64::MAX elements must not be allocated up front.
+        Seed::new(
+            "malformed-huge-vec-length",
+            input_raw::<Response>(&[
+                1, 3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1,
+            ]),
+        ),
+        Seed::new(
+            "malformed-huge-string-length",
+            input_raw::<GoAway>(&[1, 24, 0xff, 0xff, 0xff, 0xff, 0x0f, b'x']),
+        ),
+        Seed::new(
+            "malformed-varint-overflow",
+            input_raw::<PushAck>(&[
+                1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
+            ]),
+        ),
+    ]);
+    seeds
+}
+
+// ---------------------------------------------------------------------------------------
+// Target `frame_decoder`
+// ---------------------------------------------------------------------------------------
+
+fn frame<T: Body>(value: &T, correlation: u32) -> Vec<u8> {
+    let mut out = BytesMut::new();
+    value.write_frame(correlation, &mut out);
+    out.to_vec()
+}
+
+fn raw_frame(kind: u16, len: u32, correlation: u32, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(12 + body.len());
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(&kind.to_be_bytes());
+    out.extend_from_slice(&0u16.to_be_bytes());
+    out.extend_from_slice(&correlation.to_be_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+/// A whole, valid server session: every kind a server sends.
+fn server_session() -> Vec<u8> {
+    [
+        frame(&welcome(), 0),
+        frame(&Response::LoggedIn(session()), 1),
+        frame(&event_seeds()[0].1, 0),
+        frame(&Ping { nonce: 77 }, 0),
+        frame(
+            &ErrorBody {
+                code: ErrorCode::PERMISSION_DENIED,
+                message: "needs system settings".into(),
+            },
+            2,
+        ),
+        frame(&Pong { nonce: 5 }, 0),
+        frame(&event_seeds()[1].1, 0),
+        frame(
+            &GoAway {
+                code: ErrorCode::SESSION_REPLACED,
+                message: "logged in elsewhere".into(),
+            },
+            0,
+        ),
+    ]
+    .concat()
+}
+
+/// Seeds for the `frame_decoder` target: server streams read whole and cut in various
+/// ways, then malformed frames.
+pub fn frame_decoder_seeds() -> Vec<Seed> {
+    use frame_decoder::input;
+    let mut seeds = vec![
+        Seed::new("valid-empty", input(&[], &[])),
+        Seed::new("valid-session-one-read", input(&[], &server_session())),
+        Seed::new("valid-session-byte-reads", input(&[1], &server_session())),
+        Seed::new(
+            "valid-session-mixed-reads",
+            input(&[5, 0, 13, 1, 200], &server_session()),
+        ),
+        Seed::new(
+            "valid-welcome-header-cut",
+            input(&[12, 3], &frame(&welcome(), 0)),
+        ),
+        Seed::new(
+            "valid-connection-error",
+            input(
+                &[],
+                &frame(
+                    &ErrorBody {
+                        code: ErrorCode::OVERLOADED,
+                        message: "too many connections".into(),
+                    },
+                    0,
+                ),
+            ),
+        ),
+    ];
+    for (name, r) in response_seeds() {
+        let stream = [frame(&welcome(), 0), frame(&r, 3)].concat();
+        seeds.push(Seed::new(
+            format!("valid-response-{name}"),
+            input(&[7], &stream),
+        ));
+    }
+    let mut flags_set = frame(&Ping { nonce: 1 }, 0);
+    flags_set[6] = 0x80;
+    flags_set[7] = 0x01;
+    seeds.push(Seed::new("valid-flags-ignored", input(&[], &flags_set)));
+
+    let max = frame_decoder::MAX_BODY;
+    // 1 version + 1 code + 2 length + 4092 text = exactly the maximum body.
+    let at_max = GoAway {
+        code: ErrorCode::SLOW_CONSUMER,
+        message: "x".repeat(max as usize - 4),
+    };
+    debug_assert_eq!(at_max.encode().len(), max as usize);
+    let mut empty_welcome = frame(&welcome(), 0);
+    empty_welcome.truncate(12);
+    empty_welcome[..4].fill(0);
+    let mut trailing = frame(&Pong { nonce: 3 }, 0);
+    trailing.push(0);
+    let trailing_len = u32::try_from(trailing.len() - 12).unwrap_or(0);
+    trailing[..4].copy_from_slice(&trailing_len.to_be_bytes());
+    seeds.extend([
+        Seed::new(
+            "malformed-over-max",
+            input(&[], &raw_frame(FrameKind::Push as u16, max + 1, 0, &[1])),
+        ),
+        Seed::new("valid-at-max", input(&[255], &frame(&at_max, 0))),
+        Seed::new(
+            "malformed-len-u32-max",
+            input(&[], &raw_frame(FrameKind::Welcome as u16, u32::MAX, 0, &[])),
+        ),
+        Seed::new("malformed-kind-0", input(&[], &raw_frame(0, 0, 0, &[]))),
+        Seed::new("malformed-kind-11", input(&[], &raw_frame(11, 1, 0, &[1]))),
+        Seed::new(
+            "malformed-kind-ffff",
+            input(&[], &raw_frame(0xffff, 0, 0, &[])),
+        ),
+        Seed::new("malformed-empty-body", input(&[], &empty_welcome)),
+        Seed::new(
+            "malformed-body-version-2",
+            input(&[], &raw_frame(FrameKind::Ping as u16, 2, 0, &[2, 0])),
+        ),
+        Seed::new("malformed-trailing-bytes", input(&[], &trailing)),
+        Seed::new(
+            "malformed-truncated",
+            input(
+                &[],
+                &raw_frame(FrameKind::Response as u16, 100, 1, &[1; 10]),
+            ),
+        ),
+        Seed::new(
+            "malformed-partial-header",
+            input(&[], &frame(&welcome(), 0)[..7]),
+        ),
+        Seed::new(
+            "malformed-hello-to-client",
+            input(&[], &[frame(&welcome(), 0), frame(&hello(), 0)].concat()),
+        ),
+        Seed::new(
+            "malformed-request-to-client",
+            input(&[3], &frame(&Request::WhoAmI, 1)),
+        ),
+        Seed::new(
+            "malformed-push-ack-to-client",
+            input(&[], &frame(&PushAck { up_to: 1 }, 0)),
+        ),
+        Seed::new(
+            "malformed-ping-then-bad-frame",
+            input(
+                &[2],
+                &[
+                    frame(&Ping { nonce: 1 }, 0),
+                    raw_frame(FrameKind::Push as u16, 1, 0, &[1]),
+                ]
+                .concat(),
+            ),
+        ),
+    ]);
+    seeds
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use std::path::{Path, PathBuf};
+
+    fn crate_dir() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    }
+
+    fn files_in(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return BTreeMap::new();
+        };
+        entries
+            .map(|e| {
+                let e = e.expect("directory entry");
+                let bytes = std::fs::read(e.path()).expect("corpus file");
+                (e.file_name().to_string_lossy().into_owned(), bytes)
+            })
+            .collect()
+    }
+
+    /// Exhaustive on purpose: appending a variant to `Request`, `Response` or `Event`
+    /// stops this compiling until the variant has a seed above.
+    #[test]
+    fn every_variant_is_seeded() {
+        let mut requests = BTreeMap::new();
+        for (_, r) in request_seeds() {
+            let index = match r {
+                Request::Login { .. } => 0,
+                Request::Resume { .. } => 1,
+                Request::Logout => 2,
+                Request::SetPresence { .. } => 3,
+                Request::AddAgent { .. } => 4,
+                Request::SetAgentPassword { .. } => 5,
+                Request::ChangeOwnPassword { .. } => 6,
+                Request::ChangeSuperPassword { .. } => 7,
+                Request::ListAgents => 8,
+                Request::WhoAmI => 9,
+                Request::AdminCreateAccount { .. } => 10,
+                Request::AdminListAccounts { .. } => 11,
+                Request::AdminShowAccount { .. } => 12,
+                Request::AdminAddAgent { .. } => 13,
+                Request::AdminSetAgentPassword { .. } => 14,
+                Request::AdminListAgents { .. } => 15,
+                Request::AdminStats => 16,
+                Request::ListRoles => 17,
+                Request::CreateRole { .. } => 18,
+                Request::UpdateRole { .. } => 19,
+                Request::DeleteRole { .. } => 20,
+                Request::SetAgentRole { .. } => 21,
+                Request::GetAgentProfile { .. } => 22,
+                Request::SetAgentProfile { .. } => 23,
+                Request::SetSecurityLevel { .. } => 24,
+                Request::GetSecurity => 25,
+                Request::BindToken { .. } => 26,
+                Request::UnbindToken { .. } => 27,
+                Request::CalibrateToken { .. } => 28,
+                Request::AdminOnAccount { .. } => 29,
+                Request::AdminImportTokens { .. } => 30,
+                Request::AdminUnlockToken { .. } => 31,
+                Request::AdminUnlockAgent { .. } => 32,
+            };
+            requests.insert(index, r.name());
+        }
+        assert_eq!(requests.len(), 33, "a Request variant has no seed");
+
+        let mut responses = BTreeMap::new();
+        for (name, r) in response_seeds() {
+            let index = match r {
+                Response::Ok => 0,
+                Response::LoggedIn(_) => 1,
+                Response::Session(_) => 2,
+                Response::Agents(_) => 3,
+                Response::Accounts(_) => 4,
+                Response::Account(_) => 5,
+                Response::Stats { .. } => 6,
+                Response::Roles(_) => 7,
+                Response::Role(_) => 8,
+                Response::Profile(_) => 9,
+                Response::Security(_) => 10,
+                Response::TokensImported { .. } => 11,
+            };
+            responses.insert(index, name);
+        }
+        assert_eq!(responses.len(), 12, "a Response variant has no seed");
+
+        let mut events = BTreeMap::new();
+        for (name, p) in event_seeds() {
+            let index = match p.event {
+                Event::PresenceChanged { .. } => 0,
+                Event::Notice { .. } => 1,
+            };
+            events.insert(index, name);
+        }
+        assert_eq!(events.len(), 2, "an Event variant has no seed");
+    }
+
+    #[test]
+    fn message_seeds_decode_as_their_names_say() {
+        for seed in message_seeds() {
+            let (&selector, body) = seed.bytes.split_first().expect("selector");
+            let decodes = match selector {
+                0 => messages::decodes::<Hello>(body),
+                1 => messages::decodes::<Welcome>(body),
+                2 => messages::decodes::<Request>(body),
+                3 => messages::decodes::<Response>(body),
+                4 => messages::decodes::<ErrorBody>(body),
+                5 => messages::decodes::<Push>(body),
+                6 => messages::decodes::<PushAck>(body),
+                7 => messages::decodes::<Ping>(body),
+                8 => messages::decodes::<Pong>(body),
+                9 => messages::decodes::<GoAway>(body),
+                other => panic!("{}: selector {other} out of range", seed.name),
+            };
+            assert_eq!(decodes, seed.is_valid(), "{}", seed.name);
+        }
+    }
+
+    #[test]
+    fn frame_seeds_are_accepted_as_their_names_say() {
+        for seed in frame_decoder_seeds() {
+            let (&n, rest) = seed.bytes.split_first().expect("size count");
+            let stream = &rest[usize::from(n)..];
+            let mut conn = kefu_wire::ClientConnection::new("seed", frame_decoder::MAX_BODY);
+            let accepted = conn.handle_input(stream).is_ok();
+            let whole = {
+                let dec = kefu_wire::FrameDecoder::new(frame_decoder::MAX_BODY);
+                let mut buf = BytesMut::from(stream);
+                while let Ok(Some(_)) = dec.decode(&mut buf) {}
+                buf.is_empty()
+            };
+            assert_eq!(accepted && whole, seed.is_valid(), "{}", seed.name);
+        }
+    }
+
+    #[test]
+    fn seeds_pass_the_checks() {
+        for seed in frame_decoder_seeds() {
+            crate::on_small_stack(frame_decoder::check, &seed.bytes);
+        }
+        for seed in message_seeds() {
+            crate::on_small_stack(messages::check, &seed.bytes);
+        }
+    }
+
+    #[test]
+    fn committed_corpus_is_the_generated_one() {
+        for (target, seeds) in all() {
+            let generated: BTreeMap<String, Vec<u8>> =
+                seeds.into_iter().map(|s| (s.name, s.bytes)).collect();
+            let committed = files_in(&crate_dir().join("corpus").join(target));
+            assert!(
+                committed == generated,
+                "corpus/{target} is stale: run `cargo run --bin make-corpus` in wire/fuzz"
+            );
+        }
+    }
+
+    /// Crashes found earlier (minimised, under `artifacts-found/<target>/`) stay fixed.
+    #[test]
+    fn found_artifacts_pass_the_checks() {
+        let dir = crate_dir().join("artifacts-found");
+        for (name, bytes) in files_in(&dir.join("frame_decoder")) {
+            eprintln!("replaying artifacts-found/frame_decoder/{name}");
+            crate::on_small_stack(frame_decoder::check, &bytes);
+        }
+        for (name, bytes) in files_in(&dir.join("messages")) {
+            eprintln!("replaying artifacts-found/messages/{name}");
+            crate::on_small_stack(messages::check, &bytes);
+        }
+    }
+}
