@@ -80,7 +80,7 @@ impl<K: Hash + Eq + Copy> Throttle<K> {
     pub fn failed(&mut self, key: K, now: i64) {
         let limits = self.limits;
         let f = self.keys.entry(key).or_default();
-        if now >= f.hour_started + 3600 {
+        if f.in_hour == 0 || now >= f.hour_started + 3600 {
             f.hour_started = now;
             f.in_hour = 0;
         }

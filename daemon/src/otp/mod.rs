@@ -162,7 +162,7 @@ pub fn check_secret_len(len: usize) -> Result<(), &'static str> {
 /// odd length.
 pub fn decode_hex(text: &str) -> Option<Vec<u8>> {
     let bytes = text.as_bytes();
-    if bytes.len() % 2 != 0 {
+    if bytes.len() % 2 == 1 {
         return None;
     }
     bytes

@@ -299,65 +299,74 @@ fn import_keys(xml: &[u8], options: &PskcOptions) -> Result<Vec<KeyOut>, PskcErr
     Ok(out)
 }
 
-/// Every key's plaintext secret, in order: MACs all checked before anything is
+/// The file key and the MAC key, once the operator's key material has opened them.
+struct Unlocked {
+    file_key: Zeroizing<Vec<u8>>,
+    mac_key: hmac::Key,
+}
+
+/// Every key's plaintext secret, in order. The operator's key material is needed only
+/// when some value is encrypted; then every MAC is checked before anything is
 /// decrypted.
 fn reveal_secrets(container: &Container, options: &PskcOptions) -> Result<Vec<Secret>, PskcError> {
-    let encrypted: Vec<(&RawKey, &EncryptedSecret)> = container
+    let any_encrypted = container
         .keys
         .iter()
-        .filter_map(|k| match &k.secret {
-            RawSecret::Encrypted(e) => Some((k, e)),
-            RawSecret::Plain(_) => None,
-        })
-        .collect();
-    let mut plain_of_encrypted = Vec::new();
-    if !encrypted.is_empty() {
-        let file_key = file_key(container.encryption_key.as_ref(), options)?;
-        let mac = container
-            .mac_method
-            .as_ref()
-            .ok_or_else(|| PskcError::new("MACMethod", PskcErrorKind::Missing))?;
-        // Bad padding here almost always means the wrong key or password.
-        let mac_key = decrypt(&mac.key, &file_key).map_err(|kind| {
-            PskcError::new(format!("MACMethod/MACKey/{}", mac.key.path_hint), kind)
-        })?;
-        let mac_key = hmac::Key::new(mac.algorithm, &mac_key);
-        for (key, secret) in &encrypted {
-            if hmac::verify(&mac_key, &secret.data.cipher_value, &secret.mac).is_err() {
-                return Err(PskcError::new(
-                    format!("KeyPackage[{}]/Key/Data/Secret/ValueMAC", key.index),
-                    PskcErrorKind::MacMismatch,
-                ));
+        .any(|k| matches!(k.secret, RawSecret::Encrypted(_)));
+    let unlocked = if any_encrypted {
+        Some(unlock(container, options)?)
+    } else {
+        None
+    };
+    if let Some(unlocked) = &unlocked {
+        for key in &container.keys {
+            if let RawSecret::Encrypted(secret) = &key.secret {
+                let value = &secret.data.cipher_value;
+                if hmac::verify(&unlocked.mac_key, value, &secret.mac).is_err() {
+                    return Err(PskcError::new(
+                        format!("KeyPackage[{}]/Key/Data/Secret/ValueMAC", key.index),
+                        PskcErrorKind::MacMismatch,
+                    ));
+                }
             }
         }
-        for (key, secret) in &encrypted {
-            let plain = decrypt(&secret.data, &file_key).map_err(|kind| {
-                PskcError::new(
-                    format!(
-                        "KeyPackage[{}]/Key/Data/Secret/EncryptedValue/{}",
-                        key.index, secret.data.path_hint
-                    ),
-                    kind,
-                )
-            })?;
-            plain_of_encrypted.push(Secret::new(plain.to_vec()));
-        }
     }
-    let mut decrypted = plain_of_encrypted.into_iter();
-    let mut out = Vec::with_capacity(container.keys.len());
-    for key in &container.keys {
-        let secret = match &key.secret {
-            RawSecret::Plain(secret) => secret.clone(),
-            RawSecret::Encrypted(_) => decrypted.next().ok_or_else(|| {
-                PskcError::new(
-                    ROOT,
-                    PskcErrorKind::Invalid("internal: secret count".into()),
-                )
-            })?,
-        };
-        out.push(secret);
-    }
-    Ok(out)
+    container
+        .keys
+        .iter()
+        .map(|key| match (&key.secret, &unlocked) {
+            (RawSecret::Plain(secret), _) => Ok(secret.clone()),
+            (RawSecret::Encrypted(secret), Some(unlocked)) => {
+                let plain = decrypt(&secret.data, &unlocked.file_key).map_err(|kind| {
+                    let hint = secret.data.path_hint;
+                    let path = format!(
+                        "KeyPackage[{}]/Key/Data/Secret/EncryptedValue/{hint}",
+                        key.index
+                    );
+                    PskcError::new(path, kind)
+                })?;
+                Ok(Secret::new(plain.to_vec()))
+            }
+            // Not reached: `unlocked` is there whenever a value is encrypted.
+            (RawSecret::Encrypted(_), None) => Err(PskcError::new(ROOT, PskcErrorKind::Missing)),
+        })
+        .collect()
+}
+
+/// Derives or takes the file key and decrypts the MAC key with it.
+fn unlock(container: &Container, options: &PskcOptions) -> Result<Unlocked, PskcError> {
+    let file_key = file_key(container.encryption_key.as_ref(), options)?;
+    let mac = container
+        .mac_method
+        .as_ref()
+        .ok_or_else(|| PskcError::new("MACMethod", PskcErrorKind::Missing))?;
+    // Bad padding here almost always means the wrong key or password.
+    let mac_key = decrypt(&mac.key, &file_key)
+        .map_err(|kind| PskcError::new(format!("MACMethod/MACKey/{}", mac.key.path_hint), kind))?;
+    Ok(Unlocked {
+        mac_key: hmac::Key::new(mac.algorithm, &mac_key),
+        file_key,
+    })
 }
 
 /// The key that decrypts the file's values, from the operator's key or password.
@@ -422,7 +431,7 @@ fn decrypt(data: &CipherText, key: &[u8]) -> Result<Zeroizing<Vec<u8>>, PskcErro
         )));
     }
     let bytes = &data.cipher_value;
-    if bytes.len() < 32 || bytes.len() % 16 != 0 {
+    if bytes.len() < 32 || !bytes.chunks_exact(16).remainder().is_empty() {
         return Err(PskcErrorKind::Invalid(format!(
             "CipherValue is {} bytes; expected a 16-byte IV and whole 16-byte blocks",
             bytes.len()
@@ -1289,8 +1298,19 @@ mod tests {
         seeds
             .iter()
             .map(|s| {
-                let secret: String = s.secret.expose().iter().map(|b| format!("{b:02x}")).collect();
-                (s.serial.clone(), secret, s.algorithm, s.digits.get(), s.step_secs.get())
+                let secret: String = s
+                    .secret
+                    .expose()
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                (
+                    s.serial.clone(),
+                    secret,
+                    s.algorithm,
+                    s.digits.get(),
+                    s.step_secs.get(),
+                )
             })
             .collect()
     }
@@ -1378,7 +1398,13 @@ mod tests {
                 "EncryptionKey/DerivedKey/KeyDerivationMethod/PBKDF2-params/IterationCount",
                 "the file asks for 5000000 PBKDF2 iterations, more than the limit of 1000000",
             ),
-            ("malformed XML", MALFORMED, &none, "KeyPackage[2]", "malformed XML"),
+            (
+                "malformed XML",
+                MALFORMED,
+                &none,
+                "KeyPackage[2]",
+                "malformed XML",
+            ),
             (
                 "missing serial",
                 MISSING_SERIAL,
@@ -1392,7 +1418,10 @@ mod tests {
             let err = import(file, options).unwrap_err();
             assert_eq!(err.path, *path, "{name}: {err}");
             let text = err.to_string();
-            assert!(text.starts_with(&format!("{path}: {message}")), "{name}: {text}");
+            assert!(
+                text.starts_with(&format!("{path}: {message}")),
+                "{name}: {text}"
+            );
         }
         // The iteration cap holds with the right password too: no derivation is tried.
         let err = import(EXCESSIVE, &with_password(PASSWORD)).unwrap_err();
@@ -1612,7 +1641,13 @@ AAECAwQFBgcICQoLDA0OD+cIHItlB3Wra1DUpxVvOx2lef1VmNPCMl8jwZqIUqGv
         let cases: Vec<(&str, String, &str, u32, u32)> = vec![
             ("minimal", one(&plain_key("", "")), "TK1", 6, 60),
             ("prefix and vendor URI", prefixed.into(), "TK1", 6, 60),
-            ("references, CDATA, comments, BOM, wrapped base64", escaped, "TK&1", 7, 45),
+            (
+                "references, CDATA, comments, BOM, wrapped base64",
+                escaped,
+                "TK&1",
+                7,
+                45,
+            ),
             ("policy step agreeing with data", one(&policy), "TK1", 6, 30),
         ];
         for (name, xml, serial, digits, step) in cases {
@@ -1630,7 +1665,12 @@ AAECAwQFBgcICQoLDA0OD+cIHItlB3Wra1DUpxVvOx2lef1VmNPCMl8jwZqIUqGv
     fn hand_built_documents_that_fail() {
         let key = plain_key("", "");
         let deep = format!("{}{}", "<X>".repeat(40), "</X>".repeat(40));
-        let params = |p: &str| one(&plain_key(&format!("<AlgorithmParameters>{p}</AlgorithmParameters>"), ""));
+        let params = |p: &str| {
+            one(&plain_key(
+                &format!("<AlgorithmParameters>{p}</AlgorithmParameters>"),
+                "",
+            ))
+        };
         let data = |d: &str| one(&plain_key("", d));
         let algorithm = |uri: &str| one(&key.replace(TOTP_URI, uri));
         let secret = |b64: &str| one(&key.replace(SECRET_B64, b64));
@@ -1642,27 +1682,105 @@ AAECAwQFBgcICQoLDA0OD+cIHItlB3Wra1DUpxVvOx2lef1VmNPCMl8jwZqIUqGv
         let k1key = "KeyPackage[1]/Key";
         let fmt_path = "KeyPackage[1]/Key/AlgorithmParameters/ResponseFormat";
         let cases: Vec<(&str, String, String, &str)> = vec![
-            ("empty", String::new(), ROOT.into(), "malformed XML: no root element"),
-            ("not XML", "seeds!".into(), ROOT.into(), "malformed XML: content before"),
-            ("wrong root", "<Seeds/>".into(), ROOT.into(), "root element is <Seeds>"),
-            ("empty container", container(""), ROOT.into(), "no KeyPackage in file"),
-            ("self-closing container", "<KeyContainer/>".into(), ROOT.into(), "no KeyPackage"),
+            (
+                "empty",
+                String::new(),
+                ROOT.into(),
+                "malformed XML: no root element",
+            ),
+            (
+                "not XML",
+                "seeds!".into(),
+                ROOT.into(),
+                "malformed XML: content before",
+            ),
+            (
+                "wrong root",
+                "<Seeds/>".into(),
+                ROOT.into(),
+                "root element is <Seeds>",
+            ),
+            (
+                "empty container",
+                container(""),
+                ROOT.into(),
+                "no KeyPackage in file",
+            ),
+            (
+                "self-closing container",
+                "<KeyContainer/>".into(),
+                ROOT.into(),
+                "no KeyPackage",
+            ),
             (
                 "document type",
-                format!("<!DOCTYPE KeyContainer [<!ENTITY a \"aaaa\">]>{}", one(&key)),
+                format!(
+                    "<!DOCTYPE KeyContainer [<!ENTITY a \"aaaa\">]>{}",
+                    one(&key)
+                ),
                 ROOT.into(),
                 "document type declarations are not accepted",
             ),
-            ("unknown entity", container(&package("&a;", &key)), k1.into(), "malformed XML: unknown entity"),
-            ("text after root", format!("{}junk", one(&key)), ROOT.into(), "malformed XML: content after"),
-            ("second root", format!("{0}{0}", one(&key)), ROOT.into(), "malformed XML: content after"),
-            ("truncated", one(&key).replace("</KeyContainer>", ""), ROOT.into(), "malformed XML"),
-            ("cut inside a package", cut.get(..120).unwrap().into(), k1.into(), "malformed XML"),
-            ("mismatched tags", container("<KeyPackage><DeviceInfo></KeyPackage>"), k1.into(), "malformed XML"),
-            ("duplicate attribute", one(&key.replace("<Key ", "<Key Id=\"1\" Id=\"2\" ")), k1.into(), "malformed XML"),
-            ("too deep", container(&package("TK1", &format!("{deep}{key}"))), k1.into(), "too deeply nested"),
-            ("no key", container(&package("TK1", "")), k1key.into(), "missing"),
-            ("two keys", container(&package("TK1", &format!("{key}{key}"))), k1key.into(), "appears more than once"),
+            (
+                "unknown entity",
+                container(&package("&a;", &key)),
+                k1.into(),
+                "malformed XML: unknown entity",
+            ),
+            (
+                "text after root",
+                format!("{}junk", one(&key)),
+                ROOT.into(),
+                "malformed XML: content after",
+            ),
+            (
+                "second root",
+                format!("{0}{0}", one(&key)),
+                ROOT.into(),
+                "malformed XML: content after",
+            ),
+            (
+                "truncated",
+                one(&key).replace("</KeyContainer>", ""),
+                ROOT.into(),
+                "malformed XML",
+            ),
+            (
+                "cut inside a package",
+                cut.get(..120).unwrap().into(),
+                k1.into(),
+                "malformed XML",
+            ),
+            (
+                "mismatched tags",
+                container("<KeyPackage><DeviceInfo></KeyPackage>"),
+                k1.into(),
+                "malformed XML",
+            ),
+            (
+                "duplicate attribute",
+                one(&key.replace("<Key ", "<Key Id=\"1\" Id=\"2\" ")),
+                k1.into(),
+                "malformed XML",
+            ),
+            (
+                "too deep",
+                container(&package("TK1", &format!("{deep}{key}"))),
+                k1.into(),
+                "too deeply nested",
+            ),
+            (
+                "no key",
+                container(&package("TK1", "")),
+                k1key.into(),
+                "missing",
+            ),
+            (
+                "two keys",
+                container(&package("TK1", &format!("{key}{key}"))),
+                k1key.into(),
+                "appears more than once",
+            ),
             (
                 "no serial",
                 container(&format!("<KeyPackage>{key}</KeyPackage>")),
@@ -1675,7 +1793,12 @@ AAECAwQFBgcICQoLDA0OD+cIHItlB3Wra1DUpxVvOx2lef1VmNPCMl8jwZqIUqGv
                 "KeyPackage[1]/DeviceInfo/SerialNo".into(),
                 "invalid: \"\": empty serial",
             ),
-            ("serial with space", container(&package("TK 1", &key)), "KeyPackage[1]/DeviceInfo/SerialNo".into(), "invalid"),
+            (
+                "serial with space",
+                container(&package("TK 1", &key)),
+                "KeyPackage[1]/DeviceInfo/SerialNo".into(),
+                "invalid",
+            ),
             (
                 "two serials",
                 container(&package("TK1</SerialNo><SerialNo>TK2", &key)),
@@ -1694,10 +1817,30 @@ AAECAwQFBgcICQoLDA0OD+cIHItlB3Wra1DUpxVvOx2lef1VmNPCMl8jwZqIUqGv
                 "KeyPackage[1]/Key/@Algorithm".into(),
                 "missing",
             ),
-            ("OCRA", algorithm("urn:ietf:params:xml:ns:keyprov:pskc:ocra"), "KeyPackage[1]/Key/@Algorithm".into(), "unsupported"),
-            ("HOTP", algorithm("urn:ietf:params:xml:ns:keyprov:pskc:hotp"), "KeyPackage[1]/Key/@Algorithm".into(), "unsupported: HOTP"),
-            ("4 digits", params(r#"<ResponseFormat Length="4"/>"#), format!("{fmt_path}/@Length"), "invalid"),
-            ("no length", params(r#"<ResponseFormat Encoding="DECIMAL"/>"#), format!("{fmt_path}/@Length"), "missing"),
+            (
+                "OCRA",
+                algorithm("urn:ietf:params:xml:ns:keyprov:pskc:ocra"),
+                "KeyPackage[1]/Key/@Algorithm".into(),
+                "unsupported",
+            ),
+            (
+                "HOTP",
+                algorithm("urn:ietf:params:xml:ns:keyprov:pskc:hotp"),
+                "KeyPackage[1]/Key/@Algorithm".into(),
+                "unsupported: HOTP",
+            ),
+            (
+                "4 digits",
+                params(r#"<ResponseFormat Length="4"/>"#),
+                format!("{fmt_path}/@Length"),
+                "invalid",
+            ),
+            (
+                "no length",
+                params(r#"<ResponseFormat Encoding="DECIMAL"/>"#),
+                format!("{fmt_path}/@Length"),
+                "missing",
+            ),
             (
                 "hex codes",
                 params(r#"<ResponseFormat Length="6" Encoding="HEXADECIMAL"/>"#),
@@ -1710,16 +1853,38 @@ AAECAwQFBgcICQoLDA0OD+cIHItlB3Wra1DUpxVvOx2lef1VmNPCMl8jwZqIUqGv
                 "KeyPackage[1]/Key/AlgorithmParameters/Suite".into(),
                 "unsupported",
             ),
-            ("no data", one(&format!(r#"<Key Algorithm="{TOTP_URI}"/>"#)), "KeyPackage[1]/Key/Data".into(), "missing"),
+            (
+                "no data",
+                one(&format!(r#"<Key Algorithm="{TOTP_URI}"/>"#)),
+                "KeyPackage[1]/Key/Data".into(),
+                "missing",
+            ),
             (
                 "no secret value",
-                one(&format!(r#"<Key Algorithm="{TOTP_URI}"><Data><Secret/></Data></Key>"#)),
+                one(&format!(
+                    r#"<Key Algorithm="{TOTP_URI}"><Data><Secret/></Data></Key>"#
+                )),
                 "KeyPackage[1]/Key/Data/Secret/PlainValue".into(),
                 "missing",
             ),
-            ("bad base64", secret("MTIz*NDU2"), "KeyPackage[1]/Key/Data/Secret/PlainValue".into(), "invalid: not base64"),
-            ("empty secret", secret(" "), "KeyPackage[1]/Key/Data/Secret/PlainValue".into(), "invalid: empty value"),
-            ("short secret", secret("MTIzNDU2Nzg="), "KeyPackage[1]/Key/Data/Secret".into(), "invalid: secret shorter"),
+            (
+                "bad base64",
+                secret("MTIz*NDU2"),
+                "KeyPackage[1]/Key/Data/Secret/PlainValue".into(),
+                "invalid: not base64",
+            ),
+            (
+                "empty secret",
+                secret(" "),
+                "KeyPackage[1]/Key/Data/Secret/PlainValue".into(),
+                "invalid: empty value",
+            ),
+            (
+                "short secret",
+                secret("MTIzNDU2Nzg="),
+                "KeyPackage[1]/Key/Data/Secret".into(),
+                "invalid: secret shorter",
+            ),
             (
                 "both values",
                 one(&key.replace("</PlainValue>", "</PlainValue><EncryptedValue/>")),
@@ -1744,16 +1909,27 @@ AAECAwQFBgcICQoLDA0OD+cIHItlB3Wra1DUpxVvOx2lef1VmNPCMl8jwZqIUqGv
                 "KeyPackage[1]/Key/Data/TimeInterval/PlainValue".into(),
                 "missing",
             ),
-            ("steps disagree", one(&disagreeing), "KeyPackage[1]/Key/Policy/TimeInterval".into(), "invalid: 60 s disagrees"),
+            (
+                "steps disagree",
+                one(&disagreeing),
+                "KeyPackage[1]/Key/Policy/TimeInterval".into(),
+                "invalid: 60 s disagrees",
+            ),
             (
                 "two encryption keys",
-                container(&format!("<EncryptionKey/><EncryptionKey/>{}", package("TK1", &key))),
+                container(&format!(
+                    "<EncryptionKey/><EncryptionKey/>{}",
+                    package("TK1", &key)
+                )),
                 "EncryptionKey".into(),
                 "appears more than once",
             ),
             (
                 "certificate encryption key",
-                container(&format!("<EncryptionKey><X509Data/></EncryptionKey>{}", package("TK1", &key))),
+                container(&format!(
+                    "<EncryptionKey><X509Data/></EncryptionKey>{}",
+                    package("TK1", &key)
+                )),
                 "EncryptionKey/X509Data".into(),
                 "unsupported",
             ),
@@ -1762,7 +1938,10 @@ AAECAwQFBgcICQoLDA0OD+cIHItlB3Wra1DUpxVvOx2lef1VmNPCMl8jwZqIUqGv
             let err = import(xml.as_bytes(), &PskcOptions::default()).unwrap_err();
             assert_eq!(err.path, path, "{name}: {err}");
             let text = err.to_string();
-            assert!(text.starts_with(&format!("{path}: {message}")), "{name}: {text}");
+            assert!(
+                text.starts_with(&format!("{path}: {message}")),
+                "{name}: {text}"
+            );
         }
     }
 
@@ -1786,13 +1965,26 @@ AAECAwQFBgcICQoLDA0OD+cIHItlB3Wra1DUpxVvOx2lef1VmNPCMl8jwZqIUqGv
         assert_eq!(err.path, ROOT);
         assert!(matches!(err.kind, PskcErrorKind::TooLarge { max: 100, .. }));
         let err = import(three.as_bytes(), &limited(1 << 20, 2)).unwrap_err();
-        assert_eq!(err.to_string(), "KeyPackage[3]: more than 2 keys in one file");
-        let err = import(b"<KeyContainer>\xff</KeyContainer>", &PskcOptions::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "KeyPackage[3]: more than 2 keys in one file"
+        );
+        let err = import(
+            b"<KeyContainer>\xff</KeyContainer>",
+            &PskcOptions::default(),
+        )
+        .unwrap_err();
         assert_eq!(err.kind, PskcErrorKind::NotUtf8(14));
         // Too many elements in one package.
-        let wide = container(&package("TK1", &format!("{}{key}", "<X/>".repeat(MAX_ITEM_ELEMENTS))));
+        let wide = container(&package(
+            "TK1",
+            &format!("{}{key}", "<X/>".repeat(MAX_ITEM_ELEMENTS)),
+        ));
         let err = import(wide.as_bytes(), &PskcOptions::default()).unwrap_err();
-        assert_eq!((err.path.as_str(), err.kind), ("KeyPackage[1]", PskcErrorKind::TooComplex));
+        assert_eq!(
+            (err.path.as_str(), err.kind),
+            ("KeyPackage[1]", PskcErrorKind::TooComplex)
+        );
     }
 
     // --- Encrypted documents built here (ring HMAC + `cbc` encryption) -------------------
@@ -1802,19 +1994,20 @@ AAECAwQFBgcICQoLDA0OD+cIHItlB3Wra1DUpxVvOx2lef1VmNPCMl8jwZqIUqGv
     const AES128: &str = "http://www.w3.org/2001/04/xmlenc#aes128-cbc";
     const SHA1_MAC: &str = "http://www.w3.org/2000/09/xmldsig#hmac-sha1";
 
-    /// IV ‖ AES-128-CBC(plain ‖ XML Encryption padding of `pad` bytes, the last one
-    /// being the count; `pad` 0 or > 16 makes deliberately bad padding).
-    fn encrypt(key: &[u8], plain: &[u8], pad: usize) -> Vec<u8> {
+    /// IV ‖ AES-128-CBC(plain ‖ XML Encryption padding): filler bytes, then the
+    /// padding length, or `last` instead of it to make deliberately bad padding.
+    fn encrypt(key: &[u8], plain: &[u8], last: Option<u8>) -> Vec<u8> {
         let iv = [0x24u8; 16];
+        let pad = 16 - plain.len() % 16;
         let mut buf = plain.to_vec();
-        buf.extend(std::iter::repeat_n(0xa5, pad.saturating_sub(1)));
-        buf.push(u8::try_from(pad).unwrap());
+        buf.extend(std::iter::repeat_n(0xa5, pad - 1));
+        buf.push(last.unwrap_or(u8::try_from(pad).unwrap()));
         let len = buf.len();
-        while buf.len() % 16 != 0 {
-            buf.push(0);
-        }
         let enc = cbc::Encryptor::<aes::Aes128>::new_from_slices(key, &iv).unwrap();
-        let out = enc.encrypt_padded_mut::<NoPadding>(&mut buf, len).unwrap().to_vec();
+        let out = enc
+            .encrypt_padded_mut::<NoPadding>(&mut buf, len)
+            .unwrap()
+            .to_vec();
         [iv.to_vec(), out].concat()
     }
 
@@ -1832,7 +2025,7 @@ AAECAwQFBgcICQoLDA0OD+cIHItlB3Wra1DUpxVvOx2lef1VmNPCMl8jwZqIUqGv
     fn mac_method() -> String {
         format!(
             r#"<MACMethod Algorithm="{SHA1_MAC}"><MACKey>{}</MACKey></MACMethod>"#,
-            cipher_xml(&encrypt(&FILE_KEY, &MAC_KEY, 12), AES128)
+            cipher_xml(&encrypt(&FILE_KEY, &MAC_KEY, None), AES128)
         )
     }
 
@@ -1868,28 +2061,36 @@ AAECAwQFBgcICQoLDA0OD+cIHItlB3Wra1DUpxVvOx2lef1VmNPCMl8jwZqIUqGv
     #[test]
     fn encrypted_values_built_here() {
         let secret = b"12345678901234567890";
-        // Padding of 1..=16 bytes with arbitrary filler: all accepted.
-        let keys: Vec<String> = [1usize, 12, 16]
+        // Padding of 1, 12 and 16 bytes with arbitrary filler: all accepted.
+        let secrets: [&[u8]; 3] = [
+            b"1234567890123456789012345678901",
+            secret,
+            b"12345678901234567890123456789012",
+        ];
+        let keys: Vec<String> = secrets
             .iter()
-            .map(|&pad| encrypted_key(&encrypt(&FILE_KEY, secret, pad), AES128))
+            .map(|s| encrypted_key(&encrypt(&FILE_KEY, s, None), AES128))
             .collect();
         let xml = encrypted_doc(&mac_method(), &keys);
         let seeds = import(xml.as_bytes(), &file_key_options()).unwrap();
-        assert_eq!(seeds.len(), 3);
-        assert!(seeds.iter().all(|s| s.secret.expose() == secret));
+        let got: Vec<&[u8]> = seeds.iter().map(|s| s.secret.expose()).collect();
+        assert_eq!(got, secrets);
 
-        let good = encrypted_key(&encrypt(&FILE_KEY, secret, 12), AES128);
+        let good = encrypted_key(&encrypt(&FILE_KEY, secret, None), AES128);
         let with_mac = |keys: &[String]| encrypted_doc(&mac_method(), keys);
-        let value_path = |n: usize| format!("KeyPackage[{n}]/Key/Data/Secret/EncryptedValue/CipherData/CipherValue");
+        let value_path = |n: usize| {
+            format!("KeyPackage[{n}]/Key/Data/Secret/EncryptedValue/CipherData/CipherValue")
+        };
         let kw = "http://www.w3.org/2001/04/xmlenc#kw-aes128";
         let aes256 = "http://www.w3.org/2001/04/xmlenc#aes256-cbc";
-        let other_value = encrypted_key(&encrypt(&FILE_KEY, b"09876543210987654321", 4), AES128);
+        let other_value = encrypted_key(&encrypt(&FILE_KEY, b"09876543210987654321", None), AES128);
         let swapped_mac = format!(
             "{}<ValueMAC>{}",
             other_value.split("<ValueMAC>").next().unwrap(),
             good.split("<ValueMAC>").nth(1).unwrap()
         );
-        let md5_mac = mac_method().replace(SHA1_MAC, "http://www.w3.org/2001/04/xmldsig-more#hmac-md5");
+        let md5_mac =
+            mac_method().replace(SHA1_MAC, "http://www.w3.org/2001/04/xmldsig-more#hmac-md5");
         let plain_mac_key = format!(
             r#"<MACMethod Algorithm="{SHA1_MAC}"><MACKey><PlainValue>AAAA</PlainValue></MACKey></MACMethod>"#
         );
@@ -1897,13 +2098,16 @@ AAECAwQFBgcICQoLDA0OD+cIHItlB3Wra1DUpxVvOx2lef1VmNPCMl8jwZqIUqGv
         let cases: Vec<(&str, String, String, &str)> = vec![
             (
                 "bad padding under a good MAC",
-                with_mac(&[good.clone(), encrypted_key(&encrypt(&FILE_KEY, secret, 0), AES128)]),
+                with_mac(&[
+                    good.clone(),
+                    encrypted_key(&encrypt(&FILE_KEY, secret, Some(0)), AES128),
+                ]),
                 value_path(2),
                 "cannot decrypt",
             ),
             (
                 "padding longer than a block",
-                with_mac(&[encrypted_key(&encrypt(&FILE_KEY, secret, 17), AES128)]),
+                with_mac(&[encrypted_key(&encrypt(&FILE_KEY, secret, Some(17)), AES128)]),
                 value_path(1),
                 "cannot decrypt",
             ),
@@ -1913,20 +2117,30 @@ AAECAwQFBgcICQoLDA0OD+cIHItlB3Wra1DUpxVvOx2lef1VmNPCMl8jwZqIUqGv
                 value_path(1),
                 "invalid: CipherValue is 40 bytes",
             ),
-            ("IV only", with_mac(&[encrypted_key(&[7u8; 16], AES128)]), value_path(1), "invalid"),
+            (
+                "IV only",
+                with_mac(&[encrypted_key(&[7u8; 16], AES128)]),
+                value_path(1),
+                "invalid",
+            ),
             (
                 "key wrap",
-                with_mac(&[encrypted_key(&encrypt(&FILE_KEY, secret, 4), kw)]),
+                with_mac(&[encrypted_key(&encrypt(&FILE_KEY, secret, None), kw)]),
                 "KeyPackage[1]/Key/Data/Secret/EncryptedValue/EncryptionMethod/@Algorithm".into(),
                 "unsupported",
             ),
             (
                 "cipher needs another key size",
-                with_mac(&[encrypted_key(&encrypt(&FILE_KEY, secret, 4), aes256)]),
+                with_mac(&[encrypted_key(&encrypt(&FILE_KEY, secret, None), aes256)]),
                 value_path(1),
                 "unsupported: aes256-cbc needs a 32-byte key",
             ),
-            ("no MAC method", encrypted_doc("", good1), "MACMethod".into(), "missing"),
+            (
+                "no MAC method",
+                encrypted_doc("", good1),
+                "MACMethod".into(),
+                "missing",
+            ),
             (
                 "no value MAC",
                 with_mac(&[good.replace("ValueMAC>", "Other>")]),
@@ -1939,7 +2153,12 @@ AAECAwQFBgcICQoLDA0OD+cIHItlB3Wra1DUpxVvOx2lef1VmNPCMl8jwZqIUqGv
                 "KeyPackage[2]/Key/Data/Secret/ValueMAC".into(),
                 "MAC mismatch",
             ),
-            ("MD5 MAC", encrypted_doc(&md5_mac, good1), "MACMethod/@Algorithm".into(), "unsupported"),
+            (
+                "MD5 MAC",
+                encrypted_doc(&md5_mac, good1),
+                "MACMethod/@Algorithm".into(),
+                "unsupported",
+            ),
             (
                 "plain MAC key",
                 encrypted_doc(&plain_mac_key, good1),
@@ -1957,7 +2176,10 @@ AAECAwQFBgcICQoLDA0OD+cIHItlB3Wra1DUpxVvOx2lef1VmNPCMl8jwZqIUqGv
             let err = import(xml.as_bytes(), &file_key_options()).unwrap_err();
             assert_eq!(err.path, path, "{name}: {err}");
             let text = err.to_string();
-            assert!(text.starts_with(&format!("{path}: {message}")), "{name}: {text}");
+            assert!(
+                text.starts_with(&format!("{path}: {message}")),
+                "{name}: {text}"
+            );
         }
     }
 
@@ -1975,18 +2197,48 @@ AAECAwQFBgcICQoLDA0OD+cIHItlB3Wra1DUpxVvOx2lef1VmNPCMl8jwZqIUqGv
         let md5 = r#"<PRF Algorithm="http://www.w3.org/2001/04/xmldsig-more#hmac-md5"/>"#;
         let scrypt = params("").replace(PBKDF2_URIS[0], "http://www.w3.org/2009/xmlenc11#scrypt");
         let cases: Vec<(&str, String, String, &str)> = vec![
-            ("no count", params(salt), format!("{p}/IterationCount"), "missing"),
-            ("zero", count("0"), format!("{p}/IterationCount"), "invalid: zero"),
-            ("text", count("many"), format!("{p}/IterationCount"), "invalid"),
-            ("negative", count("-1"), format!("{p}/IterationCount"), "invalid"),
+            (
+                "no count",
+                params(salt),
+                format!("{p}/IterationCount"),
+                "missing",
+            ),
+            (
+                "zero",
+                count("0"),
+                format!("{p}/IterationCount"),
+                "invalid: zero",
+            ),
+            (
+                "text",
+                count("many"),
+                format!("{p}/IterationCount"),
+                "invalid",
+            ),
+            (
+                "negative",
+                count("-1"),
+                format!("{p}/IterationCount"),
+                "invalid",
+            ),
             (
                 "beyond u64",
                 count("99999999999999999999999"),
                 format!("{p}/IterationCount"),
                 "the file asks for 18446744073709551615 PBKDF2 iterations",
             ),
-            ("just over", count("1000001"), format!("{p}/IterationCount"), "the file asks for 1000001"),
-            ("no salt", params("<IterationCount>1000</IterationCount>"), format!("{p}/Salt"), "missing"),
+            (
+                "just over",
+                count("1000001"),
+                format!("{p}/IterationCount"),
+                "the file asks for 1000001",
+            ),
+            (
+                "no salt",
+                params("<IterationCount>1000</IterationCount>"),
+                format!("{p}/Salt"),
+                "missing",
+            ),
             (
                 "salt not specified",
                 params("<Salt><OtherSource/></Salt><IterationCount>1000</IterationCount>"),
@@ -1995,7 +2247,9 @@ AAECAwQFBgcICQoLDA0OD+cIHItlB3Wra1DUpxVvOx2lef1VmNPCMl8jwZqIUqGv
             ),
             (
                 "key length 20",
-                params(&format!("{salt}<IterationCount>1000</IterationCount><KeyLength>20</KeyLength>")),
+                params(&format!(
+                    "{salt}<IterationCount>1000</IterationCount><KeyLength>20</KeyLength>"
+                )),
                 format!("{p}/KeyLength"),
                 "invalid",
             ),
@@ -2017,20 +2271,24 @@ AAECAwQFBgcICQoLDA0OD+cIHItlB3Wra1DUpxVvOx2lef1VmNPCMl8jwZqIUqGv
             let err = import(xml.as_bytes(), &with_password("pw")).unwrap_err();
             assert_eq!(err.path, path, "{name}: {err}");
             let text = err.to_string();
-            assert!(text.starts_with(&format!("{path}: {message}")), "{name}: {text}");
+            assert!(
+                text.starts_with(&format!("{path}: {message}")),
+                "{name}: {text}"
+            );
         }
         // Exactly at the cap is fine (and a plaintext file never derives the key).
-        let xml = container(&format!("{}{}", count("1000000"), package("TK1", &plain_key("", ""))));
+        let xml = container(&format!(
+            "{}{}",
+            count("1000000"),
+            package("TK1", &plain_key("", ""))
+        ));
         assert!(import(xml.as_bytes(), &with_password("pw")).is_ok());
     }
 
     #[test]
     fn damaged_sample_files_never_panic() {
         let psk = with_psk(PSK_HEX);
-        let originals = [
-            import(PSK, &psk).unwrap(),
-            import(PLAIN, &psk).unwrap(),
-        ];
+        let originals = [import(PSK, &psk).unwrap(), import(PLAIN, &psk).unwrap()];
         for (file, original) in [PSK, PLAIN].iter().zip(&originals) {
             for end in 0..file.len() {
                 let _ = import(file.get(..end).unwrap(), &psk);

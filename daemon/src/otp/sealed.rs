@@ -144,7 +144,7 @@ mod tests {
     #[test]
     fn round_trip() {
         let rng = SystemRandom::new();
-        for secret in [&SECRET[..], &[0u8; 64][..], &b""[..]] {
+        for secret in [SECRET, &[0u8; 64][..], &b""[..]] {
             let sealed = seal(&key(), "TK0001", secret, &rng).unwrap();
             assert_eq!(sealed.len(), OVERHEAD + secret.len());
             assert_eq!(sealed.first(), Some(&VERSION));

@@ -454,7 +454,8 @@ mod tests {
                     state ^= state << 13;
                     state ^= state >> 17;
                     state ^= state << 5;
-                    b"A,2=7\"\n\r#f0 \xff"[(state % 14) as usize]
+                    let alphabet = b"A,2=7\"\n\r#f0 \xff";
+                    alphabet[state as usize % alphabet.len()]
                 })
                 .collect();
             let _ = parse(&bytes);

@@ -148,10 +148,7 @@ impl TokenError {
     pub fn counts_as_failure(self) -> bool {
         matches!(
             self,
-            TokenError::WrongCode
-                | TokenError::Replay
-                | TokenError::CalibrationFailed
-                | TokenError::MalformedCode
+            TokenError::WrongCode | TokenError::CalibrationFailed | TokenError::MalformedCode
         )
     }
 }
@@ -409,6 +406,12 @@ impl TokenState {
     }
 
     fn failed<T>(&self, policy: &TokenPolicy, err: TokenError) -> Outcome<T> {
+        // A replay is refused but not counted: whoever sent it held a valid code
+        // (a client retrying, or the same code from many connections at once), and
+        // counting it would let one legitimate burst lock the token.
+        if !err.counts_as_failure() {
+            return self.unchanged(Err(err));
+        }
         let mut next = self.clone();
         next.failures = next.failures.saturating_add(1);
         if next.failures >= policy.max_failures.get() {
@@ -580,7 +583,7 @@ mod tests {
             let again = first.state.verify(&policy, &code, at);
             assert_eq!(err(&again), TokenError::Replay, "at {at}");
             assert_eq!(again.state.last_used_step, Some(T / 60));
-            assert_eq!(again.state.failures, 1);
+            assert_eq!(again.state.failures, 0);
         }
         // Two concurrent requests applied to the same old state would both pass: the
         // caller serialises them (module docs). Applied in order, the second is refused.
@@ -741,10 +744,6 @@ mod tests {
                 TokenError::MalformedCode,
             ),
             (
-                summary(used.verify(&policy, &shown(0, T), T)),
-                TokenError::Replay,
-            ),
-            (
                 summary(token.calibrate(&policy, "000000", "000000", T)),
                 TokenError::CalibrationFailed,
             ),
@@ -755,7 +754,14 @@ mod tests {
             assert_eq!(failures, 1, "{want:?}");
             assert!(changed, "{want:?}");
         }
+        // A replay is refused without counting: its sender held a valid code.
+        let replay = used.verify(&policy, &shown(0, T), T);
+        assert_eq!(
+            (err(&replay), replay.state.failures, replay.changed),
+            (TokenError::Replay, 0, false)
+        );
         for e in [
+            TokenError::Replay,
             TokenError::Locked,
             TokenError::NotBound,
             TokenError::AlreadyBound,
@@ -872,7 +878,7 @@ mod tests {
         // The first code was already used: replay.
         let out = used.calibrate(&policy, &shown(0, T), &shown(0, T + 60), T + 60);
         assert_eq!(err(&out), TokenError::Replay);
-        assert_eq!(out.state.failures, 1);
+        assert_eq!(out.state.failures, 0, "a replay is refused, not counted");
 
         // Unbound tokens can be calibrated (§12.8 needs only the serial and codes).
         let out = fresh().calibrate(&policy, &shown(-180, T), &shown(-180, T + 60), T + 60);

@@ -357,7 +357,20 @@ mod tests {
     #[test]
     fn cf_names_are_stable_and_unique() {
         let names: Vec<_> = Cf::ALL.iter().map(|cf| cf.name()).collect();
-        assert_eq!(names, ["meta", "accounts", "agents", "roles", "sessions"]);
+        assert_eq!(
+            names,
+            [
+                "meta",
+                "accounts",
+                "agents",
+                "roles",
+                "sessions",
+                "account_settings",
+                "agent_profiles",
+                "tokens",
+                "agent_tokens"
+            ]
+        );
         for (i, cf) in Cf::ALL.into_iter().enumerate() {
             assert_eq!(cf.index(), i);
             assert_eq!(Cf::from_name(cf.name()), Some(cf));

@@ -2,6 +2,4 @@
 //! (input layout and checks: `src/messages.rs`).
 #![no_main]
 
-use kefu_wire_fuzz::{messages, on_small_stack};
-
-libfuzzer_sys::fuzz_target!(|data: &[u8]| on_small_stack(messages::check, data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| kefu_wire_fuzz::messages::check(data));

@@ -20,74 +20,37 @@ pub mod messages;
 pub mod seeds;
 
 use kefu_wire::WireError;
-use std::sync::{mpsc, Mutex, PoisonError};
 
-/// The stack each check runs on: 256 KiB.
+/// The stack the checks run on: 256 KiB, in KiB as `ulimit -s` takes it.
 ///
 /// The daemon decodes frames of up to 1 MiB (16 MiB at most) on threads with 2 MiB stacks,
 /// while fuzz inputs are a few KiB. Decoding a flat message needs a few KiB of stack
 /// whatever its size; a decoder whose stack use grows with its input (a recursive type,
 /// each level a couple of bytes) would abort the daemon with a stack overflow on a big
-/// enough frame. On this small stack it already overflows on a fuzz-sized input, and
-/// libFuzzer reports the abort as a crash.
-pub const CHECK_STACK: usize = 256 * 1024;
+/// enough frame. On this small stack it already overflows on a fuzz-sized input, which
+/// libFuzzer reports as a crash. `.ci/fuzz.sh` runs the targets under `ulimit -s` with
+/// this value (libFuzzer calls the target on the main thread); the tests replaying the
+/// corpus use [`on_small_stack`].
+pub const CHECK_STACK_KIB: usize = 256;
 
-/// Runs `check(data)` on a thread with a [`CHECK_STACK`]-byte stack and waits for it; a
-/// panic in the check is resumed on the caller's thread.
-///
-/// The thread is started once and reused: starting one per input would cost more than
-/// most checks (several times more under the address sanitizer).
+/// Runs `check(data)` on a new thread with a [`CHECK_STACK_KIB`] stack and waits for it;
+/// a panic in the check is resumed on the caller's thread. For replaying inputs in tests:
+/// starting a thread per input would slow fuzzing several times over.
 pub fn on_small_stack(check: fn(&[u8]), data: &[u8]) {
-    static WORKER: Mutex<Option<Worker>> = Mutex::new(None);
-    let mut worker = WORKER.lock().unwrap_or_else(PoisonError::into_inner);
-    let outcome = worker
-        .get_or_insert_with(Worker::start)
-        .run(check, data.to_vec());
-    if let Err(panic) = outcome {
-        // The worker is gone or unwound; the next call starts a fresh one.
-        *worker = None;
-        drop(worker);
-        std::panic::resume_unwind(panic);
-    }
-}
-
-type Job = (fn(&[u8]), Vec<u8>);
-
-/// The small-stack thread, fed one input at a time.
-struct Worker {
-    jobs: mpsc::Sender<Job>,
-    done: mpsc::Receiver<std::thread::Result<()>>,
-}
-
-impl Worker {
-    fn start() -> Worker {
-        let (jobs, job_rx) = mpsc::channel::<Job>();
-        let (done_tx, done) = mpsc::channel();
+    std::thread::scope(|scope| {
         let spawned = std::thread::Builder::new()
             .name("kefu-wire-fuzz-check".into())
-            .stack_size(CHECK_STACK)
-            .spawn(move || {
-                for (check, data) in job_rx {
-                    let outcome = std::panic::catch_unwind(|| check(&data));
-                    if done_tx.send(outcome).is_err() {
-                        break;
-                    }
+            .stack_size(CHECK_STACK_KIB * 1024)
+            .spawn_scoped(scope, || check(data));
+        match spawned {
+            Ok(handle) => {
+                if let Err(panic) = handle.join() {
+                    std::panic::resume_unwind(panic);
                 }
-            });
-        if let Err(e) = spawned {
-            panic!("cannot start the check thread: {e}");
+            }
+            Err(e) => panic!("cannot start the check thread: {e}"),
         }
-        Worker { jobs, done }
-    }
-
-    fn run(&self, check: fn(&[u8]), data: Vec<u8>) -> std::thread::Result<()> {
-        if self.jobs.send((check, data)).is_err() {
-            return Err(Box::new("the check thread has stopped"));
-        }
-        self.done
-            .recv()
-            .unwrap_or_else(|_| Err(Box::new("the check thread has stopped")))
-    }
+    });
 }
 
 /// Checks what every error out of a decoder must satisfy: it names a protocol error code

@@ -268,6 +268,12 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
                 level: SecurityLevel::High,
             },
         ),
+        (
+            "set-security-level-low",
+            Request::SetSecurityLevel {
+                level: SecurityLevel::Low,
+            },
+        ),
         ("get-security", Request::GetSecurity),
         (
             "bind-token",
