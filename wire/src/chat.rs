@@ -1,0 +1,129 @@
+//! Types of the conversation feature (customers, conversations, messages),
+//! carried inside `Request`, `Response` and `Event` variants.
+
+use serde::{Deserialize, Serialize};
+
+/// How a customer is known to an account.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CustomerId {
+    /// A customer the enterprise's backend identified (its own id, 1..=64 bytes).
+    Identified(String),
+    /// An anonymous web visitor with a server-issued id.
+    Visitor([u8; 16]),
+}
+
+/// Where a customer connects from (manual §3.13: mobile customers cannot pick agents).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Channel {
+    /// A desktop client.
+    Desktop,
+    /// The web chat window.
+    Web,
+    /// A mobile client.
+    Mobile,
+}
+
+/// How a new conversation is routed (an entry point's mode, §10.7; designated agent, §7.15).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Entry {
+    /// The least busy eligible agent, else the queue.
+    Auto,
+    /// This agent, else its queue.
+    Agent(u32),
+    /// The least busy eligible agent of this agent group, else the queue.
+    Group(String),
+}
+
+/// What a message says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MessageBody {
+    /// Text, emoji included (at most 4,000 characters).
+    Text(String),
+    /// An image, by file reference.
+    Image {
+        /// Reference of the stored file.
+        reference: String,
+    },
+    /// A file, by reference.
+    File {
+        /// Reference of the stored file.
+        reference: String,
+        /// File name shown.
+        name: String,
+        /// Size in bytes.
+        size: u64,
+    },
+}
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Party {
+    /// The customer.
+    Customer,
+    /// An agent.
+    Agent(u32),
+    /// The appliance (welcome messages, auto-replies, notices).
+    System,
+}
+
+/// A stored message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageInfo {
+    /// Conversation it belongs to.
+    pub conversation: u64,
+    /// Message id, increasing within the account.
+    pub id: u64,
+    /// When the server stored it, unix milliseconds.
+    pub at: i64,
+    /// Who wrote it.
+    pub from: Party,
+    /// What it says.
+    pub body: MessageBody,
+}
+
+/// Where a conversation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConversationState {
+    /// Waiting in the queue (for anyone, or for one agent if `target` is set).
+    Queued {
+        /// The agent it waits for (designated, transferred to), if any.
+        target: Option<u32>,
+    },
+    /// Served by an agent.
+    Assigned {
+        /// The agent.
+        agent: u32,
+    },
+    /// Over.
+    Closed,
+}
+
+/// A conversation as agents and customers see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationInfo {
+    /// Conversation id, increasing within the account.
+    pub conversation: u64,
+    /// The customer.
+    pub customer: CustomerId,
+    /// The customer's channel.
+    pub channel: Channel,
+    /// Where it stands.
+    pub state: ConversationState,
+    /// When it was opened, unix milliseconds.
+    pub opened_at: i64,
+    /// Messages from the customer not yet seen by the serving agent.
+    pub unread: u32,
+}
+
+/// A customer's session, as a login answers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerSession {
+    /// Account number.
+    pub account: u64,
+    /// Who the customer is.
+    pub customer: CustomerId,
+    /// For a visitor: the token to present next time to stay the same visitor.
+    pub visitor_token: Option<[u8; 32]>,
+    /// The customer's open conversation, if any.
+    pub conversation: Option<ConversationInfo>,
+}
