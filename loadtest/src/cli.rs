@@ -340,13 +340,22 @@ mod tests {
             (&["--provision"], 1 << 16, "needs --admin-socket"),
             (&["--threads", "0"], 1 << 16, "--threads"),
             (&["--sources", "::1"], 1 << 16, "same family"),
-            (&["--hold-secs", "-1"], 1 << 16, "--hold-secs"),
+            (&["--hold-secs=-1"], 1 << 16, "--hold-secs"),
         ];
         for (extra, fds, why) in cases {
             let err = LoginsPlan::new(args(extra).unwrap(), *fds).unwrap_err();
             assert!(format!("{err:#}").contains(why), "{extra:?}: {err:#}");
         }
-        let err = args(&["--server", "10.1.1.1:7070"]).unwrap_err();
+        let argv = [
+            "kefu-load",
+            "logins",
+            "--server",
+            "10.1.1.1:7070",
+            "--accounts",
+            "1",
+        ];
+        let err =
+            Cli::try_parse_from(argv.into_iter().chain(["--agents-per-account", "1"])).unwrap_err();
         assert!(err.to_string().contains("not a loopback address"), "{err}");
         let err = args(&["--sources", "10.0.0.1-10.0.0.5"]).unwrap_err();
         assert!(err.to_string().contains("127.0.0.0/8"), "{err}");

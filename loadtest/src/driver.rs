@@ -200,6 +200,28 @@ pub struct Traffic {
     pub pushes: u64,
 }
 
+impl Traffic {
+    /// The sum of every driver's counters.
+    pub fn total<'a>(drivers: impl IntoIterator<Item = &'a Driver>) -> Traffic {
+        drivers
+            .into_iter()
+            .fold(Traffic::default(), |t, d| Traffic {
+                pings_sent: t.pings_sent + d.traffic.pings_sent,
+                pongs: t.pongs + d.traffic.pongs,
+                pushes: t.pushes + d.traffic.pushes,
+            })
+    }
+
+    /// What was counted since `earlier`.
+    pub fn since(self, earlier: Traffic) -> Traffic {
+        Traffic {
+            pings_sent: self.pings_sent.saturating_sub(earlier.pings_sent),
+            pongs: self.pongs.saturating_sub(earlier.pongs),
+            pushes: self.pushes.saturating_sub(earlier.pushes),
+        }
+    }
+}
+
 /// Loop-turn timings: evidence of whether the client kept up.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct TurnStats {
@@ -354,11 +376,6 @@ impl Driver {
             traffic: Traffic::default(),
             ping_nonce: 0,
         })
-    }
-
-    /// Pings, pongs and pushes so far.
-    pub fn traffic(&self) -> Traffic {
-        self.traffic
     }
 
     /// Opens and logs in every job of `wave`; returns when each has succeeded or
@@ -671,6 +688,7 @@ impl Driver {
             }
         }
         let mut step = Step::Pending;
+        let mut pushed = false;
         while let Some(event) = c.proto.poll_event() {
             match event {
                 ClientEvent::Welcome(w) => {
@@ -695,7 +713,7 @@ impl Driver {
                 ClientEvent::Response { .. } => {}
                 ClientEvent::Push(_) => {
                     self.traffic.pushes += 1;
-                    c.proto.ack_pushes();
+                    pushed = true;
                 }
                 ClientEvent::Pong(_) => self.traffic.pongs += 1,
                 ClientEvent::ConnectionError(e) => {
@@ -703,6 +721,10 @@ impl Driver {
                 }
                 ClientEvent::GoAway(g) => return after_login(step, Failure::GoAway(g.code)),
             }
+        }
+        if pushed {
+            // One cumulative acknowledgement covers every push of this read.
+            c.proto.ack_pushes();
         }
         if eof {
             return after_login(step, Failure::ClosedByServer);

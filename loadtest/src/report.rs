@@ -3,7 +3,7 @@
 //! Every number in a report says what it is measured from. Latencies are
 //! microseconds in the JSON and milliseconds in the text.
 
-use crate::driver::{HoldOutcome, TurnStats, WaveOutcome};
+use crate::driver::{HoldOutcome, Traffic, TurnStats, WaveOutcome};
 use crate::memory::TimedSample;
 use crate::provision::ProvisionReport;
 use hdrhistogram::Histogram;
@@ -177,6 +177,9 @@ pub struct PhaseReport {
     pub latency_us: LatencySummary,
     /// From each connection's `connect` call to its `LoggedIn`, microseconds.
     pub service_us: LatencySummary,
+    /// Pushes (presence changes of the account's other agents...) received
+    /// and acknowledged during the phase.
+    pub pushes: u64,
     /// CPU the load tool used during the phase, seconds (user + system).
     pub tool_cpu_secs: f64,
     /// The tool's event loops.
@@ -194,6 +197,7 @@ impl PhaseReport {
         wave: &WaveOutcome,
         t0: std::time::Instant,
         cores: Option<u32>,
+        traffic: Traffic,
         tool_cpu_secs: f64,
     ) -> PhaseReport {
         let wall_secs = wave
@@ -220,6 +224,7 @@ impl PhaseReport {
                 .map(|c| logins_per_sec / f64::from(c)),
             latency_us: LatencySummary::of(&wave.latency),
             service_us: LatencySummary::of(&wave.service),
+            pushes: traffic.pushes,
             tool_cpu_secs,
             loop_: LoopReport::from(&wave.turns),
             timed_out: wave.timed_out,
@@ -238,11 +243,12 @@ pub struct HoldReport {
     pub held_at_end: u64,
     /// Connections lost, by reason.
     pub dropped: FailureCounts,
-    /// Heartbeat pings the tool sent (server pings are answered too, uncounted).
+    /// Heartbeat pings the tool sent during the hold (server pings are
+    /// answered too, uncounted).
     pub pings_sent: u64,
-    /// Pongs received.
+    /// Pongs received during the hold.
     pub pongs: u64,
-    /// Pushes received and acknowledged.
+    /// Pushes received and acknowledged during the hold.
     pub pushes: u64,
     /// The tool's event loops.
     #[serde(rename = "loop")]
@@ -251,7 +257,7 @@ pub struct HoldReport {
 
 impl HoldReport {
     /// Builds the report of a hold.
-    pub fn new(secs: f64, hold: &HoldOutcome, traffic: crate::driver::Traffic) -> HoldReport {
+    pub fn new(secs: f64, hold: &HoldOutcome, traffic: Traffic) -> HoldReport {
         HoldReport {
             secs,
             held_at_start: hold.held_at_start,
@@ -443,8 +449,9 @@ fn phase_text(f: &mut fmt::Formatter<'_>, name: &str, p: &PhaseReport) -> fmt::R
     )?;
     writeln!(
         f,
-        "{:<10}tool cpu {:.2} s, {} loop turns, {} over 10 ms, longest {:.1} ms",
+        "{:<10}{} pushes received; tool cpu {:.2} s, {} loop turns, {} over 10 ms, longest {:.1} ms",
         "",
+        p.pushes,
         p.tool_cpu_secs,
         p.loop_.turns,
         p.loop_.slow_turns,

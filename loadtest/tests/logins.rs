@@ -24,9 +24,11 @@ impl Daemon {
         })
     }
 
-    /// `kefu-load logins` against this daemon (4 accounts x 25 agents), plus `extra` flags.
+    /// `kefu-load logins` against this daemon (4 accounts x 25 agents) with
+    /// `connections` connections, plus `extra` flags.
     fn logins(
         &self,
+        connections: &str,
         extra: &[&str],
     ) -> Result<(Output, Option<Value>), Box<dyn std::error::Error>> {
         let handle = self.handle.as_ref().ok_or("daemon stopped")?;
@@ -46,7 +48,7 @@ impl Daemon {
             "--agents-per-account",
             "25",
             "--connections",
-            "100",
+            connections,
             "--threads",
             "2",
             "--sources",
@@ -96,7 +98,7 @@ fn explain(output: &Output) -> String {
 #[test]
 fn provisions_logs_in_resumes_and_holds_everyone() -> TestResult {
     let daemon = Daemon::start()?;
-    let (output, report) = daemon.logins(&["--provision"])?;
+    let (output, report) = daemon.logins("100", &["--provision"])?;
     assert!(output.status.success(), "{}", explain(&output));
     let r = report.ok_or("no JSON report")?;
     let cases = [
@@ -130,7 +132,7 @@ fn provisions_logs_in_resumes_and_holds_everyone() -> TestResult {
     assert!(text.contains("result    OK"), "{text}");
 
     // A second provisioning run finds everything in place and changes nothing.
-    let (output, report) = daemon.logins(&["--provision"])?;
+    let (output, report) = daemon.logins("100", &["--provision"])?;
     assert!(output.status.success(), "{}", explain(&output));
     let r = report.ok_or("no JSON report")?;
     let cases = [
@@ -156,11 +158,10 @@ fn provisions_logs_in_resumes_and_holds_everyone() -> TestResult {
 #[test]
 fn failed_logins_are_counted_by_code_and_fail_the_run() -> TestResult {
     let daemon = Daemon::start()?;
-    let (output, _) = daemon.logins(&["--provision", "--connections", "8"])?;
+    let (output, _) = daemon.logins("8", &["--provision"])?;
     assert!(output.status.success(), "{}", explain(&output));
 
-    let (output, report) =
-        daemon.logins(&["--connections", "8", "--password", "not-the-password"])?;
+    let (output, report) = daemon.logins("8", &["--password", "not-the-password"])?;
     assert_eq!(output.status.code(), Some(1), "{}", explain(&output));
     let r = report.ok_or("no JSON report")?;
     assert_eq!(r.pointer("/ok"), Some(&Value::from(false)));

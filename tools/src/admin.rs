@@ -1,7 +1,7 @@
 //! The admin-socket connection shared by the provisioning commands.
 
 use anyhow::{anyhow, Result};
-use kefu_wire::{Client, ClientError, ClientOptions, Request, Response};
+use kefu_wire::{Client, ClientError, ClientOptions, ErrorCode, Request, Response};
 use std::path::{Path, PathBuf};
 
 /// A handshaken connection to the daemon's local admin socket.
@@ -26,18 +26,68 @@ impl Admin {
         })
     }
 
-    /// Sends one request; a server error becomes an error naming the request.
+    /// Sends one request; a server error becomes an error naming the request
+    /// (a [`RequestError`], for callers that look at the code).
     pub fn request(&mut self, request: &Request) -> Result<Response> {
         self.client.request(request).map_err(|e| {
-            anyhow!(
-                "{} via {}: {}",
-                request.name(),
-                self.path.display(),
-                describe(&e)
+            RequestError::wrap(
+                format!("{} via {}", request.name(), self.path.display()),
+                &e,
             )
         })
     }
+
+    /// Sends `request` to run in `account` with the authority of its super
+    /// admin (`AdminOnAccount`); errors name the inner request and the account.
+    pub fn on_account(&mut self, account: u64, request: &Request) -> Result<Response> {
+        let wrapped = Request::on_account(account, request);
+        self.client.request(&wrapped).map_err(|e| {
+            RequestError::wrap(
+                format!(
+                    "{} on account {account} via {}",
+                    request.name(),
+                    self.path.display()
+                ),
+                &e,
+            )
+        })
+    }
+
+    /// The largest frame body the daemon accepts (from its `Welcome`).
+    pub fn max_frame(&self) -> u32 {
+        self.client.welcome().max_frame
+    }
 }
+
+/// A request that failed: what was asked, and the daemon's error code where it gave one.
+#[derive(Debug)]
+pub struct RequestError {
+    /// The code the daemon answered, if the failure was its answer.
+    pub code: Option<ErrorCode>,
+    text: String,
+}
+
+impl RequestError {
+    fn wrap(what: String, e: &ClientError) -> anyhow::Error {
+        anyhow::Error::new(RequestError {
+            code: e.code(),
+            text: format!("{what}: {}", describe(e)),
+        })
+    }
+
+    /// The daemon's code in `e`, if `e` is a failed request the daemon answered.
+    pub fn code_of(e: &anyhow::Error) -> Option<ErrorCode> {
+        e.downcast_ref::<RequestError>().and_then(|r| r.code)
+    }
+}
+
+impl std::fmt::Display for RequestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for RequestError {}
 
 /// Options of every connection `kefuctl` opens.
 pub fn client_options() -> ClientOptions {
@@ -50,6 +100,14 @@ pub fn client_options() -> ClientOptions {
 /// The error for an answer of the wrong kind.
 pub fn unexpected(request: &str, response: &Response) -> anyhow::Error {
     anyhow::anyhow!("{request}: unexpected answer from the daemon: {response:?}")
+}
+
+/// Accepts `Ok`, the answer of a mutation.
+pub fn expect_ok(request: &str, response: Response) -> Result<()> {
+    match response {
+        Response::Ok => Ok(()),
+        other => Err(unexpected(request, &other)),
+    }
 }
 
 /// A client error in one line: the code's name first where the server gave one.

@@ -1,11 +1,16 @@
-//! `kefuctl agent add|list|passwd`: agents over the admin socket.
+//! `kefuctl agent add|list|passwd|profile|unlock`: agents over the admin socket.
+//!
+//! Profiles are read and set on the account with operator authority (`AdminOnAccount`).
 
-use crate::admin::{unexpected, Admin};
-use crate::cli::{AgentAddArgs, AgentCommand, AgentListArgs, AgentPasswdArgs};
-use crate::output::{json_array, printable, Obj, Table};
+use crate::admin::{expect_ok, unexpected, Admin};
+use crate::cli::{
+    AgentAddArgs, AgentCommand, AgentListArgs, AgentPasswdArgs, AgentProfileArgs, AgentUnlockArgs,
+    DisplayArg,
+};
+use crate::output::{json_array, printable, write_fields, Obj, Table};
 use crate::secrets::{self, Secret};
 use anyhow::{bail, Result};
-use kefu_wire::{AgentInfo, Presence, Request, Response};
+use kefu_wire::{AgentInfo, AgentProfile, DisplayMode, Presence, Request, Response};
 use std::io::Write;
 use std::path::Path;
 
@@ -15,6 +20,8 @@ pub fn run(socket: &Path, command: &AgentCommand, out: &mut dyn Write) -> Result
         AgentCommand::Add(args) => add(socket, args, out),
         AgentCommand::List(args) => list(socket, args, out),
         AgentCommand::Passwd(args) => passwd(socket, args, out),
+        AgentCommand::Profile(args) => profile(socket, args, out),
+        AgentCommand::Unlock(args) => unlock(socket, args, out),
     }
 }
 
@@ -65,6 +72,98 @@ fn passwd(socket: &Path, args: &AgentPasswdArgs, out: &mut dyn Write) -> Result<
     };
     expect_done("AdminSetAgentPassword", admin.request(&request)?)?;
     writeln!(out, "password of agent {}@{} set", args.agent, args.account)?;
+    Ok(())
+}
+
+fn profile(socket: &Path, args: &AgentProfileArgs, out: &mut dyn Write) -> Result<()> {
+    let f = &args.fields;
+    if f.nickname.as_ref().is_some_and(|n| n.trim().is_empty()) {
+        bail!("--nickname is empty");
+    }
+    let mut admin = Admin::connect(socket)?;
+    let get = Request::GetAgentProfile { agent: args.agent };
+    let mut profile = match admin.on_account(args.account, &get)? {
+        Response::Profile(profile) => profile,
+        other => return Err(unexpected("GetAgentProfile", &other)),
+    };
+    if args.set {
+        // SetAgentProfile replaces the whole profile: the fields not given are kept.
+        if let Some(nickname) = &f.nickname {
+            profile.nickname = nickname.clone();
+        }
+        if let Some(group) = &f.group {
+            profile.group = group.clone();
+        }
+        if let Some(display) = f.display {
+            profile.display = match display {
+                DisplayArg::Nickname => DisplayMode::Nickname,
+                DisplayArg::Number => DisplayMode::AgentNumber,
+            };
+        }
+        if let Some(phone) = &f.phone {
+            profile.phone = phone.clone();
+        }
+        let set = Request::SetAgentProfile {
+            agent: args.agent,
+            profile: profile.clone(),
+        };
+        expect_ok("SetAgentProfile", admin.on_account(args.account, &set)?)?;
+        writeln!(out, "profile of agent {}@{} set", args.agent, args.account)?;
+    }
+    if args.json {
+        let json = Obj::new()
+            .num("account", args.account)
+            .num("agent", args.agent)
+            .str("nickname", &profile.nickname)
+            .str("group", &profile.group)
+            .str("display", display_name(profile.display))
+            .str("phone", &profile.phone)
+            .finish();
+        writeln!(out, "{json}")?;
+    } else {
+        write_profile(args.account, args.agent, &profile, out)?;
+    }
+    Ok(())
+}
+
+fn write_profile(account: u64, agent: u32, p: &AgentProfile, out: &mut dyn Write) -> Result<()> {
+    let or_none = |s: &str| {
+        if s.is_empty() {
+            "(none)".to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    let fields = [
+        ("agent", format!("{agent}@{account}")),
+        ("nickname", p.nickname.clone()),
+        ("group", or_none(&p.group)),
+        ("display", display_name(p.display).into()),
+        ("phone", or_none(&p.phone)),
+    ];
+    write_fields(&fields, out)?;
+    Ok(())
+}
+
+fn display_name(d: DisplayMode) -> &'static str {
+    match d {
+        DisplayMode::Nickname => "nickname",
+        DisplayMode::AgentNumber => "number",
+    }
+}
+
+fn unlock(socket: &Path, args: &AgentUnlockArgs, out: &mut dyn Write) -> Result<()> {
+    let mut admin = Admin::connect(socket)?;
+    let request = Request::AdminUnlockAgent {
+        account: args.account,
+        agent: args.agent,
+    };
+    expect_ok("AdminUnlockAgent", admin.request(&request)?)?;
+    writeln!(
+        out,
+        "failed logins of agent {}@{} forgotten: it may log in again",
+        args.agent, args.account
+    )?;
     Ok(())
 }
 

@@ -36,6 +36,15 @@ pub enum Command {
     /// Provision and inspect agents of an account.
     #[command(subcommand)]
     Agent(AgentCommand),
+    /// Manage an account's roles: named sets of the manual's 16 permissions.
+    #[command(subcommand)]
+    Role(RoleCommand),
+    /// An account's security level: when hardware-token codes are asked for.
+    #[command(subcommand)]
+    Security(SecurityCommand),
+    /// Hardware tokens: import seed files, bind to agents, calibrate, unlock.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
     /// Per-shard counters of the running daemon.
     Stats(StatsArgs),
     /// Check a listener end to end as a client would: connect, TLS, handshake, login, pings.
@@ -135,6 +144,13 @@ pub enum AgentCommand {
     /// The new password is read from KEFU_PASSWORD, or else from one line of
     /// standard input.
     Passwd(AgentPasswdArgs),
+    /// Show an agent's profile, or change it with --set.
+    ///
+    /// With --set, the fields given replace the current ones and the others
+    /// are kept; an empty --group or --phone clears it.
+    Profile(AgentProfileArgs),
+    /// Clear an agent's failed-login throttling, so that it may log in at once.
+    Unlock(AgentUnlockArgs),
 }
 
 /// `kefuctl agent add`
@@ -174,6 +190,348 @@ pub struct AgentPasswdArgs {
     /// Agent number.
     #[arg(long, value_name = "N")]
     pub agent: u32,
+}
+
+/// `kefuctl agent profile`
+#[derive(Debug, Args)]
+pub struct AgentProfileArgs {
+    /// Account number.
+    #[arg(long, value_name = "N")]
+    pub account: u64,
+    /// Agent number.
+    #[arg(long, value_name = "N")]
+    pub agent: u32,
+    /// Change the profile (give at least one field); prints the new profile.
+    #[arg(long, requires = "ProfileFields")]
+    pub set: bool,
+    #[command(flatten)]
+    pub fields: ProfileFields,
+    /// Print JSON instead of text.
+    #[arg(long, conflicts_with = "set")]
+    pub json: bool,
+}
+
+/// The profile fields `agent profile --set` may change.
+#[derive(Debug, Args)]
+#[group(multiple = true, requires = "set")]
+pub struct ProfileFields {
+    /// Display name (1 to 64 characters).
+    #[arg(long, value_name = "S")]
+    pub nickname: Option<String>,
+    /// Agent group name (at most 64 characters; empty: no group).
+    #[arg(long, value_name = "S")]
+    pub group: Option<String>,
+    /// What customers see: the nickname or the agent number.
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub display: Option<DisplayArg>,
+    /// Phone number: digits, spaces, + and - (at most 32; empty: no phone).
+    #[arg(long, value_name = "S")]
+    pub phone: Option<String>,
+}
+
+/// How customers see an agent, as written on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DisplayArg {
+    /// Show the nickname.
+    Nickname,
+    /// Show the agent number.
+    Number,
+}
+
+/// `kefuctl agent unlock`
+#[derive(Debug, Args)]
+pub struct AgentUnlockArgs {
+    /// Account number.
+    #[arg(long, value_name = "N")]
+    pub account: u64,
+    /// Agent number.
+    #[arg(long, value_name = "N")]
+    pub agent: u32,
+}
+
+/// `kefuctl role ...`
+///
+/// Permissions are written as their numbers in the manual's list, 1 to 16,
+/// separated by commas ("4,5,8"), or as "all" or "none".
+#[derive(Debug, Subcommand)]
+pub enum RoleCommand {
+    /// List an account's roles, their permissions and how many agents hold each.
+    List(RoleListArgs),
+    /// Create a role; prints its new id alone on a line.
+    Create(RoleCreateArgs),
+    /// Rename a role or replace its permissions (holders get them at their next request).
+    Update(RoleUpdateArgs),
+    /// Delete a custom role that no agent holds.
+    Delete(RoleDeleteArgs),
+    /// Give an agent a role (it applies at the agent's next request).
+    Assign(RoleAssignArgs),
+}
+
+/// `kefuctl role list`
+#[derive(Debug, Args)]
+pub struct RoleListArgs {
+    /// Account number.
+    #[arg(long, value_name = "N")]
+    pub account: u64,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `kefuctl role create`
+#[derive(Debug, Args)]
+pub struct RoleCreateArgs {
+    /// Account number.
+    #[arg(long, value_name = "N")]
+    pub account: u64,
+    /// Role name (1 to 32 characters, unique in the account).
+    #[arg(long, value_name = "S")]
+    pub name: String,
+    /// Permission numbers 1 to 16, comma-separated ("4,5,8"), or "all" or "none".
+    #[arg(long, value_name = "LIST")]
+    pub permissions: Permissions,
+}
+
+/// `kefuctl role update`
+#[derive(Debug, Args)]
+pub struct RoleUpdateArgs {
+    /// Account number.
+    #[arg(long, value_name = "N")]
+    pub account: u64,
+    /// Role id.
+    #[arg(long, value_name = "R")]
+    pub role: u32,
+    #[command(flatten)]
+    pub change: RoleChange,
+}
+
+/// What `role update` changes: at least one of the two; the other is kept.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = true)]
+pub struct RoleChange {
+    /// New role name.
+    #[arg(long, value_name = "S")]
+    pub name: Option<String>,
+    /// New permissions, replacing the old ones: "4,5,8", "all" or "none".
+    #[arg(long, value_name = "LIST")]
+    pub permissions: Option<Permissions>,
+}
+
+/// `kefuctl role delete`
+#[derive(Debug, Args)]
+pub struct RoleDeleteArgs {
+    /// Account number.
+    #[arg(long, value_name = "N")]
+    pub account: u64,
+    /// Role id.
+    #[arg(long, value_name = "R")]
+    pub role: u32,
+}
+
+/// `kefuctl role assign`
+#[derive(Debug, Args)]
+pub struct RoleAssignArgs {
+    /// Account number.
+    #[arg(long, value_name = "N")]
+    pub account: u64,
+    /// Agent number (not 1001, whose role never changes).
+    #[arg(long, value_name = "N")]
+    pub agent: u32,
+    /// Role id.
+    #[arg(long, value_name = "R")]
+    pub role: u32,
+}
+
+/// A set of the manual's 16 permissions as written on the command line:
+/// `4,5,8`, `all` or `none`. Bit *i* is permission *i*+1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Permissions(pub u16);
+
+impl Permissions {
+    /// The permission numbers in the set, ascending (1 to 16).
+    pub fn numbers(self) -> Vec<u32> {
+        (1..=16).filter(|n| self.0 & (1 << (n - 1)) != 0).collect()
+    }
+}
+
+impl FromStr for Permissions {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Permissions, String> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("all") {
+            return Ok(Permissions(u16::MAX));
+        }
+        if s.eq_ignore_ascii_case("none") {
+            return Ok(Permissions(0));
+        }
+        let mut bits = 0u16;
+        for item in s.split(',') {
+            let item = item.trim();
+            let n: u32 = item.parse().map_err(|_| {
+                format!(
+                    "expected permission numbers 1 to 16 separated by commas, \"all\" or \"none\"; \
+                     {item:?} is not a number"
+                )
+            })?;
+            if !(1..=16).contains(&n) {
+                return Err(format!(
+                    "there is no permission {n}: permissions are numbered 1 to 16"
+                ));
+            }
+            bits |= 1 << (n - 1);
+        }
+        Ok(Permissions(bits))
+    }
+}
+
+impl std::fmt::Display for Permissions {
+    /// `4,5,8`, or `none`: what [`FromStr`] reads back.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let numbers = self.numbers();
+        if numbers.is_empty() {
+            return f.write_str("none");
+        }
+        let text: Vec<String> = numbers.iter().map(u32::to_string).collect();
+        f.write_str(&text.join(","))
+    }
+}
+
+/// `kefuctl security ...`
+#[derive(Debug, Subcommand)]
+pub enum SecurityCommand {
+    /// Show an account's security level, or change it with --set.
+    ///
+    /// low: token codes are never asked for; medium (the default): codes
+    /// protect value-added operations; high: every agent's login needs a code
+    /// too. high is refused until agent 1001 has a token bound (see
+    /// `kefuctl tokens bind`); bind tokens to the other agents first, or they
+    /// cannot log in.
+    Level(SecurityLevelArgs),
+}
+
+/// `kefuctl security level`
+#[derive(Debug, Args)]
+pub struct SecurityLevelArgs {
+    /// Account number.
+    #[arg(long, value_name = "N")]
+    pub account: u64,
+    /// Set the level instead of showing it.
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub set: Option<LevelArg>,
+    /// Print JSON instead of text.
+    #[arg(long, conflicts_with = "set")]
+    pub json: bool,
+}
+
+/// A security level as written on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LevelArg {
+    /// Token codes are never asked for.
+    Low,
+    /// Codes protect value-added operations (the default).
+    Medium,
+    /// Codes protect logins too, for every agent.
+    High,
+}
+
+/// `kefuctl tokens ...`
+///
+/// Token codes (the 6 digits a token shows) are read from KEFU_OTP (and
+/// KEFU_OTP_NEXT), or else from standard input, one line each.
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Import token seeds from a vendor file (PSKC XML or CSV); all or nothing.
+    ///
+    /// For encrypted PSKC files, the pre-shared key (hex) is read from
+    /// KEFU_PSKC_KEY, or the password of a PBKDF2-derived key from
+    /// KEFU_PSKC_PASSWORD; neither is asked for, both are optional. The file
+    /// travels in one request, so it may be at most 1 MiB (the daemon's frame
+    /// limit): split larger files. Prints how many tokens were imported, then
+    /// their serials, one per line.
+    Import(TokensImportArgs),
+    /// Bind a token to an agent, proving it is at hand with the code it shows now.
+    ///
+    /// The code is read from KEFU_OTP, or else from one line of standard input.
+    Bind(TokensBindArgs),
+    /// Unbind an agent's token (the token keeps its seed and may be bound again).
+    Unbind(TokensUnbindArgs),
+    /// Re-synchronise a token's clock with two consecutive codes.
+    ///
+    /// The code shown now and the one shown next are read from KEFU_OTP and
+    /// KEFU_OTP_NEXT, or else from standard input, one line each (in that
+    /// order). The token must be unbound or bound to an agent of the account.
+    Calibrate(TokensCalibrateArgs),
+    /// Unlock a token locked after too many wrong codes (clears its failure count).
+    Unlock(TokensUnlockArgs),
+}
+
+/// `kefuctl tokens import`
+#[derive(Debug, Args)]
+pub struct TokensImportArgs {
+    /// The seed file (at most 1 MiB).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// File format (default: from the extension: .xml, .pskc or .pskcxml is
+    /// PSKC, .csv is CSV).
+    #[arg(long, value_enum)]
+    pub format: Option<TokenFormatArg>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A seed file format as written on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TokenFormatArg {
+    /// RFC 6030 PSKC XML.
+    Pskc,
+    /// Lines `serial,secret`, the secret in hex or base32.
+    Csv,
+}
+
+/// `kefuctl tokens bind`
+#[derive(Debug, Args)]
+pub struct TokensBindArgs {
+    /// Account number.
+    #[arg(long, value_name = "N")]
+    pub account: u64,
+    /// Agent number (it must have no token yet).
+    #[arg(long, value_name = "N")]
+    pub agent: u32,
+    /// Serial number of an imported, unbound token.
+    #[arg(long, value_name = "S")]
+    pub serial: String,
+}
+
+/// `kefuctl tokens unbind`
+#[derive(Debug, Args)]
+pub struct TokensUnbindArgs {
+    /// Account number.
+    #[arg(long, value_name = "N")]
+    pub account: u64,
+    /// Agent number.
+    #[arg(long, value_name = "N")]
+    pub agent: u32,
+}
+
+/// `kefuctl tokens calibrate`
+#[derive(Debug, Args)]
+pub struct TokensCalibrateArgs {
+    /// Account number.
+    #[arg(long, value_name = "N")]
+    pub account: u64,
+    /// Token serial number.
+    #[arg(long, value_name = "S")]
+    pub serial: String,
+}
+
+/// `kefuctl tokens unlock`
+#[derive(Debug, Args)]
+pub struct TokensUnlockArgs {
+    /// Token serial number.
+    #[arg(value_name = "SERIAL")]
+    pub serial: String,
 }
 
 /// `kefuctl stats`
@@ -276,5 +634,37 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(input.parse::<Login>().ok(), *want, "{input}");
         }
+    }
+
+    #[test]
+    fn permissions_parse_and_print_back() {
+        let cases: &[(&str, Option<u16>)] = &[
+            ("4,5,8", Some(0x0098)),
+            ("8,4,5,4", Some(0x0098)),
+            (" 1 , 2 ,11 ", Some(0x0403)),
+            ("16", Some(0x8000)),
+            ("all", Some(0xffff)),
+            ("ALL", Some(0xffff)),
+            ("none", Some(0)),
+            ("", None),
+            ("0", None),
+            ("17", None),
+            ("1,,2", None),
+            ("1;2", None),
+            ("-1", None),
+            ("x", None),
+            ("99999999999", None),
+        ];
+        for (input, want) in cases {
+            let got = input.parse::<Permissions>().ok().map(|p| p.0);
+            assert_eq!(got, *want, "{input:?}");
+        }
+        assert_eq!(Permissions(0x0098).to_string(), "4,5,8");
+        assert_eq!(Permissions(0).to_string(), "none");
+        for bits in [0u16, 1, 0x0098, 0x0fff, 0xffff, 0x8001] {
+            let text = Permissions(bits).to_string();
+            assert_eq!(text.parse::<Permissions>(), Ok(Permissions(bits)), "{text}");
+        }
+        assert!("17".parse::<Permissions>().unwrap_err().contains("1 to 16"));
     }
 }

@@ -10,8 +10,11 @@ mod cli;
 mod date;
 mod diagnose;
 mod output;
+mod role;
 mod secrets;
+mod security;
 mod stats;
+mod tokens;
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -27,6 +30,9 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Account(cmd) => account::run(&cli.admin_socket, cmd, &mut out),
         Command::Agent(cmd) => agent::run(&cli.admin_socket, cmd, &mut out),
+        Command::Role(cmd) => role::run(&cli.admin_socket, cmd, &mut out),
+        Command::Security(cmd) => security::run(&cli.admin_socket, cmd, &mut out),
+        Command::Tokens(cmd) => tokens::run(&cli.admin_socket, cmd, &mut out),
         Command::Stats(args) => stats::run(&cli.admin_socket, args, &mut out),
         Command::Diagnose(args) => diagnose::run(args, &mut out),
     }

@@ -24,6 +24,14 @@ pub struct Secret<'a> {
 pub const PASSWORD: &str = "KEFU_PASSWORD";
 /// An account's super password.
 pub const SUPER_PASSWORD: &str = "KEFU_SUPER_PASSWORD";
+/// The code a hardware token shows now.
+pub const OTP: &str = "KEFU_OTP";
+/// The code a hardware token shows next (calibration).
+pub const OTP_NEXT: &str = "KEFU_OTP_NEXT";
+/// The pre-shared key (hex) of an encrypted PSKC seed file.
+pub const PSKC_KEY: &str = "KEFU_PSKC_KEY";
+/// The password of a PSKC seed file whose key is derived with PBKDF2.
+pub const PSKC_PASSWORD: &str = "KEFU_PSKC_PASSWORD";
 
 /// Reads one secret from its variable, else from standard input.
 pub fn read(secret: Secret<'_>) -> Result<String> {
@@ -35,6 +43,23 @@ pub fn read(secret: Secret<'_>) -> Result<String> {
         return check(secret, value);
     }
     from_sources(secret, env, &mut stdin.lock())
+}
+
+/// An optional secret from its variable only (never asked for); unset or empty is `None`.
+pub fn optional(var: &str) -> Result<Option<String>> {
+    optional_from(var, std::env::var_os(var))
+}
+
+fn optional_from(var: &str, env: Option<std::ffi::OsString>) -> Result<Option<String>> {
+    match env {
+        None => Ok(None),
+        Some(value) => {
+            let value = value
+                .into_string()
+                .map_err(|_| anyhow!("{var} is not valid UTF-8"))?;
+            Ok(Some(value).filter(|v| !v.is_empty()))
+        }
+    }
 }
 
 /// The source-independent core of [`read`].
@@ -106,6 +131,16 @@ mod tests {
         assert_eq!(got, ["first pass", "second", "third"]);
         let err = from_sources(S, None, &mut input).unwrap_err().to_string();
         assert!(err.contains("KEFU_PASSWORD"), "{err}");
+    }
+
+    #[test]
+    fn optional_secrets_come_only_from_the_environment() {
+        assert_eq!(optional_from(PSKC_KEY, None).unwrap(), None);
+        assert_eq!(optional_from(PSKC_KEY, Some("".into())).unwrap(), None);
+        assert_eq!(
+            optional_from(PSKC_KEY, Some("00ff".into())).unwrap(),
+            Some("00ff".to_string())
+        );
     }
 
     #[test]

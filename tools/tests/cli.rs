@@ -87,6 +87,10 @@ fn kefuctl(args: &[&str]) -> Run {
     cmd.args(args)
         .env_remove("KEFU_PASSWORD")
         .env_remove("KEFU_SUPER_PASSWORD")
+        .env_remove("KEFU_OTP")
+        .env_remove("KEFU_OTP_NEXT")
+        .env_remove("KEFU_PSKC_KEY")
+        .env_remove("KEFU_PSKC_PASSWORD")
         .env_remove("KEFU_ADMIN_SOCKET");
     Run { cmd, stdin: None }
 }
@@ -161,6 +165,54 @@ fn assert_contains(haystack: &str, needle: &str) {
         haystack.contains(needle),
         "expected {needle:?} in:\n{haystack}"
     );
+}
+
+/// A sample seed file of the daemon's tests (`daemon/tests/data/pskc/README.md`).
+fn sample(name: &str) -> String {
+    format!(
+        "{}/../daemon/tests/data/pskc/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// The pre-shared key of `psk-aes128.pskcxml` and `bad-mac.pskcxml`.
+const PSKC_KEY: &str = "f6312cec350b1dbe00ac71e111cd0b75";
+/// The password of `pbkdf2-aes256.pskcxml` and `excessive-iterations.pskcxml`.
+const PSKC_PASSWORD: &str = "Kefu-seeds-2026";
+/// Seeds of the tokens in `seeds.csv`, in hex (from the samples' README).
+const SEED_100001: &str = "2b38d6e3d58f729cbbeb90dd5f7c55a91ff9b3c8";
+const SEED_100002: &str = "41b7b30a5cf883ed79a8d7e6a477e37352945407";
+const SEED_100003: &str = "c74b24b337df819418e7da435c639bd6e3108c64";
+
+/// The code a token with this seed shows at TOTP step `step` (60 s, 6 digits, SHA-1).
+fn otp(seed_hex: &str, step: u64) -> String {
+    use kefu_daemon::otp::hotp::{Algorithm, Digits};
+    let secret: Vec<u8> = (0..seed_hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&seed_hex[i..i + 2], 16).expect("hex seed"))
+        .collect();
+    let step_secs = std::num::NonZeroU32::new(60).expect("non-zero");
+    kefu_daemon::otp::totp::Totp::new(Algorithm::Sha1, &secret, Digits::SIX, step_secs)
+        .code_for_step(step)
+        .as_str()
+        .to_string()
+}
+
+/// A six-digit code the token shows at none of the steps around `step`.
+fn wrong_otp(seed_hex: &str, step: u64) -> String {
+    let near: Vec<String> = (step - 3..=step + 3).map(|s| otp(seed_hex, s)).collect();
+    (0..)
+        .map(|n| format!("{n:06}"))
+        .find(|c| !near.contains(c))
+        .expect("some code is wrong")
+}
+
+/// The TOTP step of the wall clock now (the server accepts the steps next to its own).
+fn now_step() -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970");
+    now.as_secs() / 60
 }
 
 /// The line of a table whose first column is `key`.
@@ -434,8 +486,501 @@ fn diagnose_over_tls() {
 }
 
 #[test]
+fn roles_round_trip() {
+    let d = Daemon::start();
+    d.create_account(800_001, "Alpha Ltd");
+    let role = |args: &[&str]| d.kefuctl(&[&["role"][..], args, &["--account", "800001"]].concat());
+
+    // The three default roles.
+    let roles = role(&["list"]).ok();
+    assert_contains(row(&roles, "1"), "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16");
+    assert_eq!(
+        permissions_cell(row(&roles, "2")),
+        "1,2,3,4,5,6,7,8,9,10,11,12"
+    );
+    assert_contains(row(&roles, "3"), "4,5,8");
+
+    // Create: the new id alone on stdout.
+    let id = role(&["create", "--name", "主管", "--permissions", "4,5,11"]).ok();
+    assert_eq!(id, "4\n");
+    let id = role(&["create", "--name", "Nobody", "--permissions", "none"]).ok();
+    assert_eq!(id, "5\n");
+    let dup = role(&["create", "--name", "主管", "--permissions", "1"])
+        .run()
+        .expect_code(1);
+    assert_contains(&dup.stderr, "ALREADY_EXISTS");
+    let json = role(&["list", "--json"]).ok();
+    assert_contains(
+        &json,
+        r#"{"role":4,"name":"主管","permissions":[4,5,11],"permission_bits":1048,"agents":0}"#,
+    );
+    assert_contains(&json, r#"{"role":5,"name":"Nobody","permissions":[],"#);
+    assert_contains(row(&role(&["list"]).ok(), "5"), "none");
+
+    // Assign: the role counts its holder, the agent shows it.
+    d.kefuctl(&[
+        "agent",
+        "add",
+        "--account",
+        "800001",
+        "--agent",
+        "1002",
+        "--nickname",
+        "Li",
+    ])
+    .ok();
+    let out = role(&["assign", "--agent", "1002", "--role", "4"]).ok();
+    assert_contains(&out, "1002@800001");
+    assert!(row(&role(&["list"]).ok(), "4").ends_with(" 1"));
+    let agents = d.kefuctl(&["agent", "list", "--account", "800001"]).ok();
+    assert_eq!(row(&agents, "1002").split_whitespace().nth(2), Some("4"));
+    let out = role(&["assign", "--agent", "1001", "--role", "4"])
+        .run()
+        .expect_code(1);
+    assert_contains(&out.stderr, "INVALID_ARGUMENT");
+    let out = role(&["assign", "--agent", "1002", "--role", "77"])
+        .run()
+        .expect_code(1);
+    assert_contains(&out.stderr, "NOT_FOUND");
+
+    // A held role is not deleted; the daemon names the holder.
+    let held = role(&["delete", "--role", "4"]).run().expect_code(1);
+    assert_contains(&held.stderr, "DeleteRole on account 800001");
+    assert_contains(&held.stderr, "INVALID_ARGUMENT");
+    assert_contains(&held.stderr, "1002");
+
+    // Update: what is not given is kept.
+    role(&["update", "--role", "4", "--permissions", "all"]).ok();
+    let roles = role(&["list"]).ok();
+    assert_contains(row(&roles, "4"), "主管");
+    assert_contains(row(&roles, "4"), "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16");
+    let out = role(&["update", "--role", "4", "--name", "Lead"]).ok();
+    assert_contains(&out, "1,2,3");
+    assert_contains(row(&role(&["list"]).ok(), "4"), "Lead");
+    role(&[
+        "update",
+        "--role",
+        "4",
+        "--name",
+        "Team lead",
+        "--permissions",
+        "11",
+    ])
+    .ok();
+    let roles = role(&["list"]).ok();
+    assert_contains(row(&roles, "4"), "Team lead");
+    assert_eq!(permissions_cell(row(&roles, "4")), "11");
+    let out = role(&["update", "--role", "99", "--name", "x"])
+        .run()
+        .expect_code(1);
+    assert_contains(&out.stderr, "no role 99");
+    let out = role(&[
+        "update",
+        "--role",
+        "99",
+        "--name",
+        "x",
+        "--permissions",
+        "1",
+    ])
+    .run()
+    .expect_code(1);
+    assert_contains(&out.stderr, "NOT_FOUND");
+    let out = role(&["update", "--role", "1", "--permissions", "none"])
+        .run()
+        .expect_code(1);
+    assert_contains(&out.stderr, "INVALID_ARGUMENT");
+
+    // Free the role, then it goes; twice is NOT_FOUND.
+    role(&["assign", "--agent", "1002", "--role", "3"]).ok();
+    let out = role(&["delete", "--role", "4"]).ok();
+    assert_contains(&out, "deleted");
+    let roles = role(&["list"]).ok();
+    assert!(
+        !roles
+            .lines()
+            .any(|l| l.split_whitespace().next() == Some("4")),
+        "{roles}"
+    );
+    let again = role(&["delete", "--role", "4"]).run().expect_code(1);
+    assert_contains(&again.stderr, "NOT_FOUND");
+    let out = role(&["delete", "--role", "3"]).run().expect_code(1);
+    assert_contains(&out.stderr, "INVALID_ARGUMENT");
+
+    let missing = d
+        .kefuctl(&["role", "list", "--account", "799999"])
+        .run()
+        .expect_code(1);
+    assert_contains(&missing.stderr, "UNKNOWN_ACCOUNT");
+}
+
+/// The permissions column of a `role list` row (the last but one).
+fn permissions_cell(line: &str) -> &str {
+    line.split_whitespace().rev().nth(1).unwrap_or_default()
+}
+
+#[test]
+fn tokens_import_the_sample_seed_files() {
+    let d = Daemon::start();
+    let import = |file: &str| d.kefuctl(&["tokens", "import", &sample(file)]);
+
+    // A bad MAC: refused, naming the element, and nothing imported...
+    let bad = import("bad-mac.pskcxml")
+        .env("KEFU_PSKC_KEY", PSKC_KEY)
+        .run()
+        .expect_code(1);
+    assert_contains(&bad.stderr, "INVALID_ARGUMENT");
+    assert_contains(&bad.stderr, "KeyPackage[2]/Key/Data/Secret/ValueMAC");
+    // ...nor from an encrypted file without its key...
+    let no_key = import("psk-aes128.pskcxml").run().expect_code(1);
+    assert_contains(&no_key.stderr, "INVALID_ARGUMENT");
+    assert_contains(&no_key.stderr, "KEFU_PSKC_KEY");
+    // ...so the good file with the same serials imports all three.
+    let out = import("psk-aes128.pskcxml")
+        .env("KEFU_PSKC_KEY", PSKC_KEY)
+        .ok();
+    assert_eq!(out, "imported 3 tokens\nKF-300001\nKF-300002\nKF-300003\n");
+
+    // Broken plaintext files name the place; then the good one imports its four.
+    for (file, element) in [
+        ("malformed.pskcxml", "KeyPackage[2]: malformed XML"),
+        (
+            "missing-serial.pskcxml",
+            "KeyPackage[2]/DeviceInfo/SerialNo",
+        ),
+    ] {
+        let out = import(file).run().expect_code(1);
+        assert_contains(&out.stderr, element);
+    }
+    let json = d
+        .kefuctl(&[
+            "tokens",
+            "import",
+            &sample("plain-totp.pskcxml"),
+            "--format",
+            "pskc",
+            "--json",
+        ])
+        .ok();
+    assert_eq!(
+        json.trim_end(),
+        r#"{"imported":4,"serials":["KF-200001","KF-200002","KF-200003","KF-200004"]}"#
+    );
+
+    // PBKDF2: too many iterations is refused before deriving; the good file imports.
+    let out = import("excessive-iterations.pskcxml")
+        .env("KEFU_PSKC_PASSWORD", PSKC_PASSWORD)
+        .run()
+        .expect_code(1);
+    assert_contains(&out.stderr, "IterationCount");
+    let out = import("pbkdf2-aes256.pskcxml")
+        .env("KEFU_PSKC_PASSWORD", PSKC_PASSWORD)
+        .ok();
+    assert_eq!(out, "imported 2 tokens\nKF-400001\nKF-400002\n");
+
+    // CSV, the format taken from the extension.
+    let out = import("seeds.csv").ok();
+    assert_eq!(out, "imported 3 tokens\nKF-100001\nKF-100002\nKF-100003\n");
+
+    // Importing again: the daemon names the serials that exist.
+    let again = import("plain-totp.pskcxml").run().expect_code(1);
+    assert_contains(&again.stderr, "ALREADY_EXISTS");
+    assert_contains(&again.stderr, "KF-200001");
+
+    // A name that says nothing needs --format.
+    let seeds = d.dir.path().join("seeds.txt");
+    std::fs::copy(sample("seeds.csv"), &seeds).expect("copy");
+    let seeds = seeds.to_str().expect("utf-8 path");
+    let out = d.kefuctl(&["tokens", "import", seeds]).run().expect_code(1);
+    assert_contains(&out.stderr, "--format");
+    let out = d
+        .kefuctl(&["tokens", "import", seeds, "--format", "csv"])
+        .run()
+        .expect_code(1);
+    assert_contains(&out.stderr, "ALREADY_EXISTS");
+
+    // Exactly 1 MiB passes the file check but not the frame: refused before sending.
+    let big = d.dir.path().join("big.csv");
+    std::fs::write(&big, vec![b'\n'; 1 << 20]).expect("write");
+    let out = d
+        .kefuctl(&["tokens", "import", big.to_str().expect("utf-8 path")])
+        .run()
+        .expect_code(1);
+    assert_contains(&out.stderr, "frame limit");
+    // The connection was not spoiled for the next one.
+    d.kefuctl(&["stats"]).ok();
+}
+
+#[test]
+fn tokens_over_1_mib_are_refused_before_connecting() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let big = dir.path().join("big.csv");
+    std::fs::write(&big, vec![b'\n'; (1 << 20) + 1]).expect("write");
+    let socket = dir.path().join("admin.sock");
+    let out = kefuctl(&[
+        "--admin-socket",
+        socket.to_str().expect("utf-8 path"),
+        "tokens",
+        "import",
+        big.to_str().expect("utf-8 path"),
+    ])
+    .run()
+    .expect_code(1);
+    assert_contains(&out.stderr, "1 MiB");
+    assert!(!out.stderr.contains("admin socket"), "{}", out.stderr);
+}
+
+#[test]
+fn tokens_bind_calibrate_unlock_and_security_level() {
+    let d = Daemon::start();
+    d.create_account(800_001, "Alpha Ltd");
+    d.kefuctl(&[
+        "agent",
+        "add",
+        "--account",
+        "800001",
+        "--agent",
+        "1002",
+        "--nickname",
+        "Li",
+    ])
+    .ok();
+    d.kefuctl(&["agent", "passwd", "--account", "800001", "--agent", "1002"])
+        .env("KEFU_PASSWORD", "Agent-1002-pass")
+        .ok();
+    d.kefuctl(&["tokens", "import", &sample("seeds.csv")]).ok();
+    let level = |args: &[&str]| {
+        d.kefuctl(&[&["security", "level", "--account", "800001"][..], args].concat())
+    };
+    let tokens = |args: &[&str]| d.kefuctl(&[&["tokens"][..], args].concat());
+    let bind = |agent: &str, serial: &str| {
+        tokens(&[
+            "bind",
+            "--account",
+            "800001",
+            "--agent",
+            agent,
+            "--serial",
+            serial,
+        ])
+    };
+
+    let shown = level(&[]).ok();
+    assert_contains(row(&shown, "level:"), "medium");
+    assert_contains(row(&shown, "token"), "none");
+
+    // High needs a token bound to 1001 first.
+    let refused = level(&["--set", "high"]).run().expect_code(1);
+    assert_contains(&refused.stderr, "SetSecurityLevel on account 800001");
+    assert_contains(&refused.stderr, "INVALID_ARGUMENT");
+    assert_contains(row(&level(&[]).ok(), "level:"), "medium");
+
+    // Codes: not six digits is refused here; a wrong one by the daemon.
+    let step = now_step();
+    let out = bind("1001", "KF-100001")
+        .env("KEFU_OTP", "12345")
+        .run()
+        .expect_code(1);
+    assert_contains(&out.stderr, "6 digits");
+    let out = bind("1001", "KF-100001")
+        .env("KEFU_OTP", &wrong_otp(SEED_100001, step))
+        .run()
+        .expect_code(1);
+    assert_contains(&out.stderr, "OTP_INVALID");
+    let out = bind("1001", "KF-999999")
+        .env("KEFU_OTP", "123456")
+        .run()
+        .expect_code(1);
+    assert_contains(&out.stderr, "TOKEN_UNKNOWN");
+    let out = bind("1001", "KF-100001")
+        .env("KEFU_OTP", &otp(SEED_100001, step))
+        .ok();
+    assert_contains(&out, "KF-100001 bound to agent 1001@800001");
+
+    let shown = level(&["--json"]).ok();
+    assert_eq!(
+        shown.trim_end(),
+        r#"{"account":800001,"level":"medium","token_1001":"KF-100001"}"#
+    );
+    let out = level(&["--set", "high"]).ok();
+    assert_contains(&out, "set to high");
+    assert_contains(row(&level(&[]).ok(), "level:"), "high");
+    // At high, an agent without a token cannot log in with its password alone.
+    let out = kefuctl(&[
+        "diagnose",
+        "--server",
+        &d.tcp_addr(),
+        "--login",
+        "1002@800001",
+    ])
+    .env("KEFU_PASSWORD", "Agent-1002-pass")
+    .run()
+    .expect_code(1);
+    assert_contains(&out.stdout, "FAIL login: OTP_REQUIRED");
+
+    // Bind 1002's token with the code on stdin, calibrate it with two lines.
+    bind("1002", "KF-100002")
+        .stdin(&format!("{}\n", otp(SEED_100002, step)))
+        .ok();
+    let out = tokens(&["calibrate", "--account", "800001", "--serial", "KF-100002"])
+        .stdin(&format!(
+            "{}\n{}\n",
+            otp(SEED_100002, step + 1),
+            otp(SEED_100002, step + 2)
+        ))
+        .ok();
+    assert_contains(&out, "KF-100002 calibrated");
+    // ...and 1001's from the environment.
+    tokens(&["calibrate", "--account", "800001", "--serial", "KF-100001"])
+        .env("KEFU_OTP", &otp(SEED_100001, step + 1))
+        .env("KEFU_OTP_NEXT", &otp(SEED_100001, step + 2))
+        .ok();
+    let out = tokens(&["calibrate", "--account", "800001", "--serial", "KF-100001"])
+        .env("KEFU_OTP", &otp(SEED_100001, step + 1))
+        .run()
+        .expect_code(1);
+    assert_contains(&out.stderr, "KEFU_OTP_NEXT");
+
+    // Unbind; a second time there is nothing to unbind.
+    let unbind = || tokens(&["unbind", "--account", "800001", "--agent", "1002"]);
+    assert_contains(&unbind().ok(), "1002@800001 unbound");
+    assert_contains(&unbind().run().expect_code(1).stderr, "TOKEN_UNKNOWN");
+
+    // Ten wrong codes lock a token, even against the right code, until unlocked.
+    let step = now_step();
+    for _ in 0..10 {
+        let out = bind("1002", "KF-100003")
+            .env("KEFU_OTP", &wrong_otp(SEED_100003, step))
+            .run()
+            .expect_code(1);
+        assert_contains(&out.stderr, "OTP_INVALID");
+    }
+    let good = otp(SEED_100003, now_step());
+    let out = bind("1002", "KF-100003")
+        .env("KEFU_OTP", &good)
+        .run()
+        .expect_code(1);
+    assert_contains(&out.stderr, "TOKEN_LOCKED");
+    assert_contains(&tokens(&["unlock", "KF-100003"]).ok(), "KF-100003 unlocked");
+    bind("1002", "KF-100003").env("KEFU_OTP", &good).ok();
+    let out = tokens(&["unlock", "KF-999999"]).run().expect_code(1);
+    assert_contains(&out.stderr, "TOKEN_UNKNOWN");
+
+    // The operator can always lower the level.
+    level(&["--set", "low"]).ok();
+    assert_contains(row(&level(&[]).ok(), "level:"), "low");
+}
+
+#[test]
+fn agent_unlock_lifts_login_throttling() {
+    let d = Daemon::start();
+    d.create_account(800_001, "Alpha Ltd");
+    let login = |password: &str| {
+        let mut client =
+            kefu_wire::Client::connect(d.tcp_addr(), kefu_wire::ClientOptions::default())
+                .expect("connect");
+        client.login(800_001, 1001, password).map(|_| ())
+    };
+    for _ in 0..10 {
+        let e = login("Not-The-Password").expect_err("wrong password");
+        assert_eq!(e.code(), Some(kefu_wire::ErrorCode::WRONG_PASSWORD), "{e}");
+    }
+    let e = login(PASSWORD).expect_err("throttled");
+    assert_eq!(e.code(), Some(kefu_wire::ErrorCode::LOGIN_THROTTLED), "{e}");
+
+    let out = d
+        .kefuctl(&["agent", "unlock", "--account", "800001", "--agent", "1001"])
+        .ok();
+    assert_contains(&out, "1001@800001");
+    login(PASSWORD).expect("logs in again at once");
+
+    let out = d
+        .kefuctl(&["agent", "unlock", "--account", "800001", "--agent", "1009"])
+        .run()
+        .expect_code(1);
+    assert_contains(&out.stderr, "UNKNOWN_AGENT");
+    let out = d
+        .kefuctl(&["agent", "unlock", "--account", "799999", "--agent", "1001"])
+        .run()
+        .expect_code(1);
+    assert_contains(&out.stderr, "UNKNOWN_ACCOUNT");
+}
+
+#[test]
+fn agent_profiles_show_and_set() {
+    let d = Daemon::start();
+    d.create_account(800_001, "Alpha Ltd");
+    d.kefuctl(&[
+        "agent",
+        "add",
+        "--account",
+        "800001",
+        "--agent",
+        "1002",
+        "--nickname",
+        "Xiao Li",
+    ])
+    .ok();
+    let profile = |args: &[&str]| {
+        d.kefuctl(&[&["agent", "profile", "--account", "800001"][..], args].concat())
+    };
+
+    let shown = profile(&["--agent", "1002"]).ok();
+    assert_contains(row(&shown, "nickname:"), "Xiao Li");
+    assert_contains(row(&shown, "group:"), "(none)");
+    assert_contains(row(&shown, "display:"), "nickname");
+    assert_contains(row(&shown, "phone:"), "(none)");
+
+    let out = profile(&[
+        "--agent",
+        "1002",
+        "--set",
+        "--group",
+        "售后",
+        "--display",
+        "number",
+        "--phone",
+        "+86 10-6552 9988",
+    ])
+    .ok();
+    assert_contains(&out, "profile of agent 1002@800001 set");
+    assert_contains(row(&out, "group:"), "售后");
+    let json = profile(&["--agent", "1002", "--json"]).ok();
+    assert_eq!(
+        json.trim_end(),
+        r#"{"account":800001,"agent":1002,"nickname":"Xiao Li","group":"售后","display":"number","phone":"+86 10-6552 9988"}"#
+    );
+
+    // One field at a time; the others are kept. The nickname is the agent's everywhere.
+    profile(&["--agent", "1002", "--set", "--nickname", "Li Wei"]).ok();
+    let shown = profile(&["--agent", "1002"]).ok();
+    assert_contains(row(&shown, "nickname:"), "Li Wei");
+    assert_contains(row(&shown, "group:"), "售后");
+    assert_contains(row(&shown, "display:"), "number");
+    let agents = d.kefuctl(&["agent", "list", "--account", "800001"]).ok();
+    assert_contains(row(&agents, "1002"), "Li Wei");
+    // Empty clears.
+    profile(&["--agent", "1002", "--set", "--group", ""]).ok();
+    assert_contains(row(&profile(&["--agent", "1002"]).ok(), "group:"), "(none)");
+
+    let out = profile(&["--agent", "1002", "--set", "--phone", "call me"])
+        .run()
+        .expect_code(1);
+    assert_contains(&out.stderr, "SetAgentProfile on account 800001");
+    assert_contains(&out.stderr, "INVALID_ARGUMENT");
+    let out = profile(&["--agent", "1009"]).run().expect_code(1);
+    assert_contains(&out.stderr, "UNKNOWN_AGENT");
+    let out = profile(&["--agent", "1002", "--set", "--nickname", " "])
+        .run()
+        .expect_code(1);
+    assert_contains(&out.stderr, "--nickname is empty");
+}
+
+#[test]
 fn usage_errors_exit_2() {
     let create = ["account", "create", "--id", "1", "--name", "n"];
+    let role_create = ["role", "create", "--account", "1", "--name", "n"];
+    let profile = ["agent", "profile", "--account", "1", "--agent", "1002"];
     let cases: &[&[&str]] = &[
         &[],
         &["frobnicate"],
@@ -478,6 +1023,47 @@ fn usage_errors_exit_2() {
             "--pings",
             "0",
         ],
+        &["role", "list"],
+        &[&role_create[..], &["--permissions", "17"]].concat(),
+        &[&role_create[..], &["--permissions", "0"]].concat(),
+        &[&role_create[..], &["--permissions", "1,,2"]].concat(),
+        &[&role_create[..], &["--permissions", "some"]].concat(),
+        &role_create,
+        &["role", "update", "--account", "1", "--role", "4"],
+        &["role", "assign", "--account", "1", "--agent", "1002"],
+        &[&profile[..], &["--set"]].concat(),
+        &[&profile[..], &["--phone", "1"]].concat(),
+        &[&profile[..], &["--set", "--display", "photo"]].concat(),
+        &[&profile[..], &["--set", "--group", "g", "--json"]].concat(),
+        &["agent", "unlock", "--account", "1"],
+        &["security", "level"],
+        &["security", "level", "--account", "1", "--set", "extreme"],
+        &[
+            "security",
+            "level",
+            "--account",
+            "1",
+            "--set",
+            "low",
+            "--json",
+        ],
+        &["tokens", "import"],
+        &["tokens", "import", "seeds.csv", "--format", "xlsx"],
+        &["tokens", "import", "seeds.csv", "--key", "00"],
+        &[
+            "tokens",
+            "bind",
+            "--account",
+            "1",
+            "--agent",
+            "1001",
+            "--serial",
+            "S",
+            "--code",
+            "123456",
+        ],
+        &["tokens", "calibrate", "--account", "1"],
+        &["tokens", "unlock"],
     ];
     for args in cases {
         let out = kefuctl(args).run().expect_code(2);
@@ -494,6 +1080,9 @@ fn no_daemon_is_a_clear_failure() {
         &["account", "list"][..],
         &["stats"],
         &["agent", "list", "--account", "1"],
+        &["role", "list", "--account", "1"],
+        &["security", "level", "--account", "1"],
+        &["tokens", "unlock", "KF-1"],
     ] {
         let out = kefuctl(&[&["--admin-socket", socket][..], args].concat())
             .run()
@@ -520,8 +1109,8 @@ fn help_works_for_every_command() {
             todo.push(next);
         }
     }
-    // kefuctl, account (3), agent (3), stats, diagnose.
-    assert!(seen >= 11, "only {seen} help pages found");
+    // kefuctl, account (3), agent (5), role (5), security (1), tokens (5), stats, diagnose.
+    assert!(seen >= 27, "only {seen} help pages found");
 }
 
 /// The names listed under "Commands:" in a help text (without `help` itself).

@@ -14,7 +14,9 @@
 
 use crate::admin;
 use crate::cli::LoginsPlan;
-use crate::driver::{AfterLogin, Credential, Driver, HoldOutcome, LoginJob, Wave, WaveOutcome};
+use crate::driver::{
+    AfterLogin, Credential, Driver, HoldOutcome, LoginJob, Traffic, Wave, WaveOutcome,
+};
 use crate::memory::{self, TimedSample};
 use crate::provision::{self, ProvisionSpec};
 use crate::report::{
@@ -120,7 +122,7 @@ fn phases(
             deadline,
         })
         .collect();
-    let cpu0 = cpu_time();
+    let (cpu0, traffic0) = (cpu_time(), Traffic::total(&drivers));
     let outcome = run_waves(&mut drivers, waves)?;
     let cores = report.daemon.cores;
     report.password = Some(PhaseReport::new(
@@ -128,6 +130,7 @@ fn phases(
         &outcome,
         t0,
         cores,
+        Traffic::total(&drivers).since(traffic0),
         cpu_time().saturating_sub(cpu0).as_secs_f64(),
     ));
     if outcome.timed_out {
@@ -183,13 +186,14 @@ fn phases(
             deadline,
         })
         .collect();
-    let cpu0 = cpu_time();
+    let (cpu0, traffic0) = (cpu_time(), Traffic::total(&drivers));
     let outcome = run_waves(&mut drivers, waves)?;
     report.resume = Some(PhaseReport::new(
         resumable.len() as u64,
         &outcome,
         t0,
         cores,
+        Traffic::total(&drivers).since(traffic0),
         cpu_time().saturating_sub(cpu0).as_secs_f64(),
     ));
     if outcome.timed_out {
@@ -215,9 +219,14 @@ fn phases(
             .notes
             .push("the run's deadline cut the hold short".into());
     }
+    let traffic0 = Traffic::total(&drivers);
     let hold = run_holds(&mut drivers, until)?;
     let hold_secs = hold_start.elapsed().as_secs_f64();
-    // Still connected: what does the daemon see, and what does it weigh?
+    // Still connected: what does the daemon weigh, and what does it see?
+    if let Some(m) = memory.as_mut() {
+        m.hold_end = sample();
+        m.connections = hold.held_at_end;
+    }
     if let Some(path) = &plan.admin_socket {
         match admin::stats(path, ADMIN_TIMEOUT) {
             Ok(shards) => {
@@ -230,17 +239,7 @@ fn phases(
                 .push(format!("AdminStats during hold failed: {e:#}")),
         }
     }
-    if let Some(m) = memory.as_mut() {
-        m.hold_end = sample();
-        m.connections = hold.held_at_end;
-    }
-    let mut traffic = crate::driver::Traffic::default();
-    for d in &drivers {
-        let t = d.traffic();
-        traffic.pings_sent += t.pings_sent;
-        traffic.pongs += t.pongs;
-        traffic.pushes += t.pushes;
-    }
+    let traffic = Traffic::total(&drivers).since(traffic0);
     report.hold = Some(HoldReport::new(hold_secs, &hold, traffic));
     for d in &mut drivers {
         d.close_all();
