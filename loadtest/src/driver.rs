@@ -166,6 +166,9 @@ pub struct WaveOutcome {
     pub latency: Histogram<u64>,
     /// Microseconds from each connection's `connect` call to its `LoggedIn`.
     pub service: Histogram<u64>,
+    /// Microseconds from each connection's scheduled start to its `connect`
+    /// call: how far the load generator lagged its own schedule.
+    pub start_lag: Histogram<u64>,
     /// `(job id, token)` of every successful login.
     pub tokens: Vec<(usize, [u8; 16])>,
     /// When the last login succeeded.
@@ -260,6 +263,7 @@ impl WaveOutcome {
             dropped: FailureCounts::default(),
             latency: new_histogram(),
             service: new_histogram(),
+            start_lag: new_histogram(),
             tokens: Vec::new(),
             last_success: None,
             timed_out: false,
@@ -277,6 +281,7 @@ impl WaveOutcome {
         // Both histograms have the same bounds, so adding cannot fail.
         let _ = self.latency.add(&other.latency);
         let _ = self.service.add(&other.service);
+        let _ = self.start_lag.add(&other.start_lag);
         self.tokens.extend(other.tokens);
         self.last_success = self.last_success.max(other.last_success);
         self.timed_out |= other.timed_out;
@@ -419,6 +424,8 @@ impl Driver {
                 };
                 started += 1;
                 out.attempted += 1;
+                out.start_lag
+                    .saturating_record(micros(Instant::now().saturating_duration_since(scheduled)));
                 match self.start(&job, scheduled) {
                     Ok(()) => inflight += 1,
                     Err(f) => {

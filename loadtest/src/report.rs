@@ -177,6 +177,10 @@ pub struct PhaseReport {
     pub latency_us: LatencySummary,
     /// From each connection's `connect` call to its `LoggedIn`, microseconds.
     pub service_us: LatencySummary,
+    /// From each connection's scheduled start to its `connect` call,
+    /// microseconds: the load generator's own lag (large values mean the
+    /// numbers above are partly the client's).
+    pub start_lag_us: LatencySummary,
     /// Pushes (presence changes of the account's other agents...) received
     /// and acknowledged during the phase.
     pub pushes: u64,
@@ -224,6 +228,7 @@ impl PhaseReport {
                 .map(|c| logins_per_sec / f64::from(c)),
             latency_us: LatencySummary::of(&wave.latency),
             service_us: LatencySummary::of(&wave.service),
+            start_lag_us: LatencySummary::of(&wave.start_lag),
             pushes: traffic.pushes,
             tool_cpu_secs,
             loop_: LoopReport::from(&wave.turns),
@@ -446,6 +451,11 @@ fn phase_text(f: &mut fmt::Formatter<'_>, name: &str, p: &PhaseReport) -> fmt::R
         f,
         "{:<10}service (from connect)         {}",
         "", p.service_us
+    )?;
+    writeln!(
+        f,
+        "{:<10}tool start lag                 {}",
+        "", p.start_lag_us
     )?;
     writeln!(
         f,

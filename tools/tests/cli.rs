@@ -846,23 +846,45 @@ fn tokens_bind_calibrate_unlock_and_security_level() {
     assert_contains(&unbind().ok(), "1002@800001 unbound");
     assert_contains(&unbind().run().expect_code(1).stderr, "TOKEN_UNKNOWN");
 
-    // Ten wrong codes lock a token, even against the right code, until unlocked.
+    // Wrong codes for an unbound token count against the guessing account (so no
+    // account can lock tokens imported for another): one wrong bind was made above,
+    // nine more and the account must wait.
     let step = now_step();
-    for _ in 0..10 {
+    for _ in 0..9 {
         let out = bind("1002", "KF-100003")
             .env("KEFU_OTP", &wrong_otp(SEED_100003, step))
             .run()
             .expect_code(1);
         assert_contains(&out.stderr, "OTP_INVALID");
     }
-    let good = otp(SEED_100003, now_step());
     let out = bind("1002", "KF-100003")
-        .env("KEFU_OTP", &good)
+        .env("KEFU_OTP", &otp(SEED_100003, step))
         .run()
         .expect_code(1);
+    assert_contains(&out.stderr, "LOGIN_THROTTLED");
+
+    // A bound token locks after ten wrong codes, even against the right ones, until
+    // the operator unlocks it.
+    let calibrate = |code: &str, next: &str| {
+        tokens(&["calibrate", "--account", "800001", "--serial", "KF-100001"])
+            .env("KEFU_OTP", code)
+            .env("KEFU_OTP_NEXT", next)
+    };
+    let step = now_step();
+    let wrong = wrong_otp(SEED_100001, step);
+    for _ in 0..10 {
+        let out = calibrate(&wrong, &wrong).run().expect_code(1);
+        assert!(
+            out.stderr.contains("OTP_INVALID") || out.stderr.contains("TOKEN_LOCKED"),
+            "{}",
+            out.stderr
+        );
+    }
+    let (now1, now2) = (otp(SEED_100001, step + 3), otp(SEED_100001, step + 4));
+    let out = calibrate(&now1, &now2).run().expect_code(1);
     assert_contains(&out.stderr, "TOKEN_LOCKED");
-    assert_contains(&tokens(&["unlock", "KF-100003"]).ok(), "KF-100003 unlocked");
-    bind("1002", "KF-100003").env("KEFU_OTP", &good).ok();
+    assert_contains(&tokens(&["unlock", "KF-100001"]).ok(), "KF-100001 unlocked");
+    calibrate(&now1, &now2).ok();
     let out = tokens(&["unlock", "KF-999999"]).run().expect_code(1);
     assert_contains(&out.stderr, "TOKEN_UNKNOWN");
 

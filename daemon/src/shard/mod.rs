@@ -189,6 +189,8 @@ pub struct Shard {
     tokens: HashMap<String, crate::store::TokenRecord>,
     /// Failed logins per agent of this shard's accounts.
     agent_throttle: crate::throttle::Throttle<(u64, u32)>,
+    /// Wrong codes for unbound tokens per account of this shard (bind, calibrate).
+    token_guesses: crate::throttle::Throttle<u64>,
     batch: Batch,
     /// Accounts whose cache the current batch changes (evicted if it fails).
     touched: Vec<u64>,
@@ -237,6 +239,7 @@ impl Shard {
             next_job: 1,
             tokens: HashMap::new(),
             agent_throttle: crate::throttle::Throttle::new(throttle_limits),
+            token_guesses: crate::throttle::Throttle::new(throttle_limits),
             batch: Batch::new(),
             touched: Vec::new(),
             logins: Vec::new(),
@@ -326,6 +329,7 @@ impl Shard {
             self.sweep();
             if self.clock % 60 == 0 {
                 self.agent_throttle.prune(requests::now_unix());
+                self.token_guesses.prune(requests::now_unix());
             }
         }
     }

@@ -94,7 +94,24 @@ fn to_record(state: &TokenState, sealed_secret: &[u8]) -> TokenRecord {
     }
 }
 
+fn now_i64(now: u64) -> i64 {
+    i64::try_from(now).unwrap_or(i64::MAX)
+}
+
 impl Shard {
+    /// Refuses bind and calibration attempts from an account that keeps
+    /// getting unbound tokens' codes wrong (guessing, or probing serials).
+    fn token_guess_check(&self, account: u64) -> Result<(), ErrorBody> {
+        self.token_guesses
+            .check(account, now_i64(now_secs()))
+            .map_err(|wait| {
+                err(
+                    ErrorCode::LOGIN_THROTTLED,
+                    format!("too many wrong token codes; try again in {wait} s"),
+                )
+            })
+    }
+
     fn token_key(&self) -> Result<Arc<sealed::SealingKey>, ErrorBody> {
         self.shared
             .token_key
@@ -207,6 +224,7 @@ impl Shard {
                 format!("agent {agent} holds token {held}; unbind it first"),
             ));
         }
+        self.token_guess_check(account)?;
         let key = self.token_key()?;
         let shared = Arc::clone(&self.shared);
         let _guard = shared
@@ -221,8 +239,15 @@ impl Shard {
         let outcome = token.bind(&self.policy(), BoundAgent { account, agent }, code, now);
         let next = to_record(&outcome.state, &record.sealed_secret);
         let mut batch = Batch::new();
-        if outcome.changed {
+        // A wrong code on an unbound token is counted against the guessing account
+        // (see `token_guess_check`), not on the token, or any account could lock
+        // tokens imported for another.
+        let guessed_wrong = matches!(&outcome.result, Err(e) if e.counts_as_failure());
+        if outcome.changed && !guessed_wrong {
             batch.put_token(&next);
+        }
+        if guessed_wrong {
+            self.token_guesses.failed(account, now_i64(now));
         }
         let bound = outcome.result.is_ok();
         if bound {
@@ -307,7 +332,7 @@ impl Shard {
             }
             // An administrator calibrates a new token before binding it, so a
             // token whose clock drifted in the box can still be bound.
-            None if may_manage => self.calibrate_unbound(serial, code, next, now),
+            None if may_manage => self.calibrate_unbound(account, serial, code, next, now),
             _ => Err(err(
                 ErrorCode::TOKEN_UNKNOWN,
                 format!("token {serial:?} is not bound to you (or to an agent you manage)"),
@@ -315,7 +340,15 @@ impl Shard {
         }
     }
 
-    fn calibrate_unbound(&mut self, serial: &str, code: &str, next: &str, now: u64) -> Answer {
+    fn calibrate_unbound(
+        &mut self,
+        account: u64,
+        serial: &str,
+        code: &str,
+        next: &str,
+        now: u64,
+    ) -> Answer {
+        self.token_guess_check(account)?;
         let key = self.token_key()?;
         let policy = self.policy();
         let shared = Arc::clone(&self.shared);
@@ -333,7 +366,11 @@ impl Shard {
                 )
             })?;
         let outcome = open_token(&key, &record)?.calibrate(&policy, code, next, now);
-        if outcome.changed {
+        let guessed_wrong = matches!(&outcome.result, Err(e) if e.counts_as_failure());
+        if guessed_wrong {
+            self.token_guesses.failed(account, now_i64(now));
+        }
+        if outcome.changed && !guessed_wrong {
             let mut batch = Batch::new();
             batch.put_token(&to_record(&outcome.state, &record.sealed_secret));
             shared
