@@ -34,13 +34,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// New connections started per loop turn at most, so that answers keep being read.
-pub const STARTS_PER_TURN: usize = 256;
+pub const STARTS_PER_TURN: usize = 1024;
 /// A loop turn longer than this is counted as slow.
 pub const SLOW_TURN: Duration = Duration::from_millis(10);
 /// How often the idle connections are checked for a due heartbeat.
 const HEARTBEAT_SWEEP: Duration = Duration::from_millis(250);
 /// Readiness events taken per poll.
-const EVENTS_PER_POLL: usize = 1024;
+const EVENTS_PER_POLL: usize = 256;
 /// Size of the per-driver read buffer.
 const READ_BUF: usize = 64 * 1024;
 
@@ -394,6 +394,8 @@ impl Driver {
         let max_inflight = wave.max_inflight.max(1);
         let mut inflight = 0usize;
         let mut next_sweep = Instant::now() + HEARTBEAT_SWEEP;
+        // What connections still logging in when the loop ends are counted as.
+        let mut abandoned = Failure::Timeout;
         loop {
             let turn_start = Instant::now();
             if turn_start >= wave.deadline {
@@ -457,7 +459,7 @@ impl Driver {
             if let Err(e) = self.poll.poll(&mut self.events, Some(timeout)) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     // A broken poll cannot make progress: fail what is in flight.
-                    out.failures.add(&Failure::Io(e.kind()).key());
+                    abandoned = Failure::Io(e.kind());
                     break;
                 }
             }
@@ -508,13 +510,13 @@ impl Driver {
             }
             out.turns.record(work + (Instant::now() - after_poll));
         }
-        if out.timed_out || inflight > 0 {
+        if inflight > 0 {
             for slot in 0..self.conns.len() {
                 if self.conns[slot]
                     .as_ref()
                     .is_some_and(|c| c.state != State::Ready)
                 {
-                    out.failures.add(&Failure::Timeout.key());
+                    out.failures.add(&abandoned.key());
                     self.close(slot);
                 }
             }

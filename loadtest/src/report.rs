@@ -332,6 +332,8 @@ pub struct DaemonReport {
     pub cores_source: CoresSource,
     /// Shards reported by `AdminStats` at the start.
     pub shards: Option<usize>,
+    /// Frames the daemon had received before the run, per `AdminStats`.
+    pub frames_before_run: Option<u64>,
     /// Open connections over all shards during the hold, per `AdminStats`.
     pub connections_during_hold: Option<u64>,
     /// Logged-in sessions over all shards during the hold, per `AdminStats`.

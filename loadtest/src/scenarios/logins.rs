@@ -30,6 +30,9 @@ use std::time::{Duration, Instant};
 
 /// How long one `AdminStats` query may take.
 const ADMIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Frames a daemon may have handled and still count as fresh for memory
+/// readings (a few `kefuctl` or `AdminStats` calls).
+const USED_DAEMON_FRAMES: u64 = 100;
 
 /// Runs the scenario; an `Err` only for setup failures (no report possible).
 pub fn run(plan: &LoginsPlan) -> anyhow::Result<LoginsReport> {
@@ -52,7 +55,10 @@ pub fn run(plan: &LoginsPlan) -> anyhow::Result<LoginsReport> {
     // How many cores the daemon runs on, to divide the rates by.
     if let Some(path) = &plan.admin_socket {
         match admin::stats(path, ADMIN_TIMEOUT) {
-            Ok(shards) => report.daemon.shards = Some(shards.len()),
+            Ok(shards) => {
+                report.daemon.shards = Some(shards.len());
+                report.daemon.frames_before_run = Some(shards.iter().map(|s| s.frames_in).sum());
+            }
             Err(e) if plan.provision => return Err(e),
             Err(e) => report.notes.push(format!("AdminStats failed: {e:#}")),
         }
@@ -65,6 +71,16 @@ pub fn run(plan: &LoginsPlan) -> anyhow::Result<LoginsReport> {
         (None, Some(_)) => CoresSource::AdminStats,
         (None, None) => CoresSource::Unknown,
     };
+
+    if let (Some(_), Some(frames)) = (plan.daemon_pid, report.daemon.frames_before_run) {
+        if frames > USED_DAEMON_FRAMES {
+            report.notes.push(format!(
+                "the daemon had handled {frames} frames before this run; its allocator reuses \
+                 memory freed by that work, so the RSS per connection understates the cost \
+                 (start kefud afresh for that figure)"
+            ));
+        }
+    }
 
     let result = phases(plan, deadline, &mut report, &mut memory, &sample);
     if let Some(m) = &mut memory {
@@ -353,6 +369,7 @@ fn new_report(plan: &LoginsPlan) -> LoginsReport {
             cores: None,
             cores_source: CoresSource::Unknown,
             shards: None,
+            frames_before_run: None,
             connections_during_hold: None,
             sessions_during_hold: None,
         },

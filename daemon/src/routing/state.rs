@@ -1,0 +1,712 @@
+//! The routing state of one account — settings, agents, open conversations, the
+//! queue, customer owners, timers — and the primitives every rule is built from:
+//! create, assign, enqueue, close. The rules themselves live in the sibling files
+//! (table in [`super`]); this file also rebuilds the state after a restart.
+
+use super::effect::{AssignReason, CloseReason, Effect, RoutingError};
+use super::timers::TimerKind;
+use super::welcome::{AutoReplySettings, WelcomeSettings};
+use super::Outcome;
+use kefu_wire::chat::{Channel, ConversationInfo, ConversationState, CustomerId, Party};
+use kefu_wire::Presence;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// One minute in milliseconds (every time in this module is unix milliseconds).
+pub const MINUTE_MS: i64 = 60_000;
+
+/// How the account's main identity shows its presence to customers (§7.14).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountPresenceMode {
+    /// Always shown online.
+    AlwaysOnline,
+    /// The best presence of the account's agents.
+    FromAgents,
+}
+
+/// Designated agent (指定客服, §7.15): what customers choose from, if anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DesignatedMode {
+    /// Customers do not choose (re-selection offers list agents).
+    Off,
+    /// Customers choose an agent.
+    Agents,
+    /// Customers choose an agent group.
+    Groups,
+}
+
+/// The no-response rule (§7.15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoResponseSettings {
+    /// Whether the rule is on (the manual's tick box; off by default). Exclusive
+    /// mode switches it off whatever this says.
+    pub enabled: bool,
+    /// How long the customer waits for an answer before it is offered a new
+    /// choice (default 15 minutes).
+    pub timeout_ms: i64,
+    /// How long before the timeout the agent is warned (default 1 minute);
+    /// `0 <= warn_lead_ms < timeout_ms`.
+    pub warn_lead_ms: i64,
+}
+
+impl Default for NoResponseSettings {
+    fn default() -> Self {
+        NoResponseSettings {
+            enabled: false,
+            timeout_ms: 15 * MINUTE_MS,
+            warn_lead_ms: MINUTE_MS,
+        }
+    }
+}
+
+/// An account's routing settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoutingSettings {
+    /// Exclusive customers (独占客户, §7.17).
+    pub exclusive: bool,
+    /// Account presence mode (§7.14).
+    pub presence_mode: AccountPresenceMode,
+    /// Designated agent mode (§7.15).
+    pub designated: DesignatedMode,
+    /// Leave offline agents (and groups with no member online) out of designated
+    /// lists (§7.15 "不显示离线客服"). Re-selection lists always leave them out.
+    pub hide_offline: bool,
+    /// The no-response rule.
+    pub no_response: NoResponseSettings,
+    /// How long a transfer may wait in its target's queue before it fails back
+    /// (default 2 minutes; the manual gives no number).
+    pub transfer_timeout_ms: i64,
+    /// Welcome messages (§7.2).
+    pub welcome: WelcomeSettings,
+    /// Account auto-replies (§7.3) and their rate limit.
+    pub auto_reply: AutoReplySettings,
+}
+
+impl Default for RoutingSettings {
+    fn default() -> Self {
+        RoutingSettings {
+            exclusive: false,
+            presence_mode: AccountPresenceMode::FromAgents,
+            designated: DesignatedMode::Off,
+            hide_offline: false,
+            no_response: NoResponseSettings::default(),
+            transfer_timeout_ms: 2 * MINUTE_MS,
+            welcome: WelcomeSettings::default(),
+            auto_reply: AutoReplySettings::default(),
+        }
+    }
+}
+
+impl RoutingSettings {
+    /// Checks the ranges; `Err(InvalidSettings)` names the first bad one.
+    pub fn validate(&self) -> Result<(), RoutingError> {
+        let nr = &self.no_response;
+        if nr.timeout_ms <= 0 {
+            return Err(RoutingError::InvalidSettings(
+                "no-response timeout must be positive",
+            ));
+        }
+        if nr.warn_lead_ms < 0 || nr.warn_lead_ms >= nr.timeout_ms {
+            return Err(RoutingError::InvalidSettings(
+                "no-response warning lead must be at least 0 and less than the timeout",
+            ));
+        }
+        if self.transfer_timeout_ms <= 0 {
+            return Err(RoutingError::InvalidSettings(
+                "transfer timeout must be positive",
+            ));
+        }
+        if self.auto_reply.min_interval_ms < 0 {
+            return Err(RoutingError::InvalidSettings(
+                "auto-reply interval must not be negative",
+            ));
+        }
+        self.welcome.validate()
+    }
+}
+
+/// An agent's stored routing settings, given when the account is loaded.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AgentSetup {
+    /// Auto-accept cap; 0 = off (the default: an agent opts in, §3.3.1).
+    pub cap: u32,
+    /// Its agent group, if any.
+    pub group: Option<String>,
+    /// Its personal auto-reply (§7.4), if any.
+    pub personal_auto_reply: Option<String>,
+}
+
+/// Who a queued conversation waits for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum QueueTarget {
+    /// Any agent.
+    Anyone,
+    /// One agent: a designated agent, a transfer's target, an exclusive owner.
+    Agent(u32),
+    /// The members of an agent group.
+    Group(String),
+}
+
+/// A notice kept for a logged-out agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct PendingNotice {
+    pub(super) conversation: u64,
+    pub(super) customer: CustomerId,
+    pub(super) at: i64,
+}
+
+/// One agent's routing state.
+#[derive(Debug, Clone)]
+pub(super) struct AgentRouting {
+    pub(super) logged_in: bool,
+    /// Offline whenever logged out; may also be Offline while logged in ("appear offline").
+    pub(super) presence: Presence,
+    pub(super) cap: u32,
+    pub(super) served: BTreeSet<u64>,
+    pub(super) group: Option<String>,
+    /// When it last got a conversation (or logged in): the "idle longest" tie-break.
+    pub(super) last_assigned_at: i64,
+    pub(super) personal_auto_reply: Option<String>,
+    pub(super) pending_notices: Vec<PendingNotice>,
+}
+
+impl AgentRouting {
+    /// R1: may be given a conversation automatically now.
+    pub(super) fn auto_eligible(&self) -> bool {
+        self.logged_in
+            && self.presence == Presence::Online
+            && self.cap > 0
+            && self.served.len() < self.cap as usize
+    }
+}
+
+/// Where a conversation stands inside the engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum ConvState {
+    /// In the queue under sequence number `seq` (arrival order).
+    Queued { target: QueueTarget, seq: u64 },
+    /// On `agent`'s list.
+    Assigned { agent: u32 },
+    /// Transient, inside one primitive only: neither queued nor assigned.
+    Detached,
+}
+
+/// A transfer waiting in its target's queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct PendingTransfer {
+    pub(super) from: u32,
+    pub(super) to: u32,
+    pub(super) deadline: i64,
+}
+
+/// One open conversation.
+#[derive(Debug, Clone)]
+pub(super) struct Conversation {
+    pub(super) customer: CustomerId,
+    pub(super) channel: Channel,
+    pub(super) opened_at: i64,
+    pub(super) state: ConvState,
+    pub(super) unread: u32,
+    pub(super) last_customer_at: Option<i64>,
+    pub(super) last_agent_at: Option<i64>,
+    /// No-response clock: since when the customer waits for an answer.
+    pub(super) waiting_since: Option<i64>,
+    /// The scheduled no-response timer, mirrored in `AccountRouting::timers`.
+    pub(super) nr_timer: Option<(i64, TimerKind)>,
+    /// The customer was offered a new choice and may `reselect`.
+    pub(super) offered: bool,
+    pub(super) transfer: Option<PendingTransfer>,
+    pub(super) last_auto_reply_at: Option<i64>,
+}
+
+impl Conversation {
+    pub(super) fn info(&self, id: u64) -> ConversationInfo {
+        ConversationInfo {
+            conversation: id,
+            customer: self.customer.clone(),
+            channel: self.channel,
+            state: match &self.state {
+                ConvState::Queued {
+                    target: QueueTarget::Agent(a),
+                    ..
+                } => ConversationState::Queued { target: Some(*a) },
+                ConvState::Queued { .. } | ConvState::Detached => {
+                    ConversationState::Queued { target: None }
+                }
+                ConvState::Assigned { agent } => ConversationState::Assigned { agent: *agent },
+            },
+            opened_at: self.opened_at,
+            unread: self.unread,
+        }
+    }
+
+    pub(super) fn agent(&self) -> Option<u32> {
+        match self.state {
+            ConvState::Assigned { agent } => Some(agent),
+            _ => None,
+        }
+    }
+}
+
+/// Where a conversation goes: to an agent now, or into the queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Placement {
+    Assign(u32),
+    Queue(QueueTarget),
+}
+
+/// One account's routing state. See [`super`] for the rules and the call order.
+#[derive(Debug, Clone)]
+pub struct AccountRouting {
+    pub(super) settings: RoutingSettings,
+    /// By agent number (the order of the last tie-break and of designated lists).
+    pub(super) agents: BTreeMap<u32, AgentRouting>,
+    pub(super) conversations: HashMap<u64, Conversation>,
+    pub(super) by_customer: HashMap<CustomerId, u64>,
+    /// Queue sequence number → conversation: iteration is arrival order.
+    pub(super) queue: BTreeMap<u64, u64>,
+    pub(super) next_seq: u64,
+    pub(super) next_conversation: u64,
+    /// Exclusive customers' owners.
+    pub(super) owners: HashMap<CustomerId, u32>,
+    /// (when, conversation, kind), earliest first.
+    pub(super) timers: BTreeSet<(i64, u64, TimerKind)>,
+}
+
+/// A conversation read back from storage after a restart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoredConversation {
+    /// Its id.
+    pub conversation: u64,
+    /// The customer.
+    pub customer: CustomerId,
+    /// The customer's channel.
+    pub channel: Channel,
+    /// When it was opened.
+    pub opened_at: i64,
+    /// Where it stood.
+    pub placement: RestoredPlacement,
+    /// Unread customer messages.
+    pub unread: u32,
+    /// The no-response clock, if the customer was waiting for an answer.
+    pub waiting_since: Option<i64>,
+}
+
+/// Where a restored conversation stood.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RestoredPlacement {
+    /// Waiting in the queue.
+    Queued {
+        /// For whom.
+        target: QueueTarget,
+        /// A pending transfer: (sender, deadline); the target must be `Agent(to)`.
+        transfer: Option<(u32, i64)>,
+    },
+    /// Served by this agent (kept until it logs in again).
+    Assigned {
+        /// The agent.
+        agent: u32,
+    },
+}
+
+impl AccountRouting {
+    /// An empty account with these settings; conversation ids start at
+    /// `next_conversation` (one past the highest id ever stored).
+    pub fn new(
+        settings: RoutingSettings,
+        next_conversation: u64,
+    ) -> Result<AccountRouting, RoutingError> {
+        settings.validate()?;
+        Ok(AccountRouting {
+            settings,
+            agents: BTreeMap::new(),
+            conversations: HashMap::new(),
+            by_customer: HashMap::new(),
+            queue: BTreeMap::new(),
+            next_seq: 0,
+            next_conversation,
+            owners: HashMap::new(),
+            timers: BTreeSet::new(),
+        })
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &RoutingSettings {
+        &self.settings
+    }
+
+    /// Replaces the settings. Routing decisions from now on follow them; the
+    /// queue is pulled again (exclusive mode changes who may take what). Running
+    /// no-response clocks stop when the rule is switched off; after it is switched
+    /// on, clocks start with the next customer message.
+    pub fn set_settings(
+        &mut self,
+        settings: RoutingSettings,
+        now: i64,
+    ) -> Result<Outcome<()>, RoutingError> {
+        settings.validate()?;
+        let before = self.account_presence();
+        self.settings = settings;
+        let mut fx = Vec::new();
+        self.presence_effect(before, &mut fx);
+        self.pump_all(now, &mut fx);
+        Ok(Outcome::new((), fx))
+    }
+
+    /// The next id `open` will use.
+    pub fn next_conversation_id(&self) -> u64 {
+        self.next_conversation
+    }
+
+    /// An open conversation as the protocol shows it. (A group-targeted queue entry
+    /// shows as `Queued { target: None }`.)
+    pub fn conversation(&self, conversation: u64) -> Option<ConversationInfo> {
+        self.conversations
+            .get(&conversation)
+            .map(|c| c.info(conversation))
+    }
+
+    /// The customer's open conversation, if any.
+    pub fn conversation_of(&self, customer: &CustomerId) -> Option<u64> {
+        self.by_customer.get(customer).copied()
+    }
+
+    /// The conversations `agent` serves (kept ones included), oldest first.
+    pub fn served_by(&self, agent: u32) -> Vec<ConversationInfo> {
+        let Some(a) = self.agents.get(&agent) else {
+            return Vec::new();
+        };
+        a.served
+            .iter()
+            .filter_map(|id| self.conversations.get(id).map(|c| c.info(*id)))
+            .collect()
+    }
+
+    /// How many conversations are open.
+    pub fn open_count(&self) -> usize {
+        self.conversations.len()
+    }
+
+    /// Rebuilds one open conversation after a restart, without effects. Call in
+    /// queue-arrival order after every agent was added; agents are logged out, so
+    /// assigned conversations are kept for them until they log in.
+    pub fn restore(&mut self, r: RestoredConversation) -> Result<(), RoutingError> {
+        if self.conversations.contains_key(&r.conversation) {
+            return Err(RoutingError::DuplicateConversation(r.conversation));
+        }
+        if let Some(&existing) = self.by_customer.get(&r.customer) {
+            return Err(RoutingError::DuplicateConversation(existing));
+        }
+        let (state, transfer) = match r.placement {
+            RestoredPlacement::Assigned { agent } => {
+                if !self.agents.contains_key(&agent) {
+                    return Err(RoutingError::UnknownAgent(agent));
+                }
+                (ConvState::Assigned { agent }, None)
+            }
+            RestoredPlacement::Queued { target, transfer } => {
+                let transfer = match (transfer, &target) {
+                    (None, _) => None,
+                    (Some((from, deadline)), QueueTarget::Agent(to)) => Some(PendingTransfer {
+                        from,
+                        to: *to,
+                        deadline,
+                    }),
+                    (Some(_), _) => {
+                        return Err(RoutingError::InvalidRestore(
+                            "a pending transfer must wait for an agent",
+                        ))
+                    }
+                };
+                let seq = self.next_seq;
+                (ConvState::Queued { target, seq }, transfer)
+            }
+        };
+        let id = r.conversation;
+        match &state {
+            ConvState::Assigned { agent } => {
+                if let Some(a) = self.agents.get_mut(agent) {
+                    a.served.insert(id);
+                }
+            }
+            ConvState::Queued { seq, .. } => {
+                self.queue.insert(*seq, id);
+                self.next_seq += 1;
+            }
+            ConvState::Detached => {}
+        }
+        if let Some(t) = &transfer {
+            self.timers.insert((t.deadline, id, TimerKind::Transfer));
+        }
+        self.by_customer.insert(r.customer.clone(), id);
+        self.conversations.insert(
+            id,
+            Conversation {
+                customer: r.customer,
+                channel: r.channel,
+                opened_at: r.opened_at,
+                state,
+                unread: r.unread,
+                last_customer_at: None,
+                last_agent_at: None,
+                waiting_since: None,
+                nr_timer: None,
+                offered: false,
+                transfer,
+                last_auto_reply_at: None,
+            },
+        );
+        self.next_conversation = self.next_conversation.max(id.saturating_add(1));
+        if let Some(since) = r.waiting_since {
+            self.nr_start(id, since);
+        }
+        Ok(())
+    }
+
+    /// Rebuilds a re-selection notice not yet delivered to a logged-out agent.
+    pub fn restore_notice(
+        &mut self,
+        agent: u32,
+        conversation: u64,
+        customer: CustomerId,
+        at: i64,
+    ) -> Result<(), RoutingError> {
+        let a = self
+            .agents
+            .get_mut(&agent)
+            .ok_or(RoutingError::UnknownAgent(agent))?;
+        a.pending_notices.push(PendingNotice {
+            conversation,
+            customer,
+            at,
+        });
+        Ok(())
+    }
+
+    // ---- primitives -------------------------------------------------------
+
+    /// A new conversation, detached (the caller places it at once).
+    pub(super) fn create(&mut self, customer: CustomerId, channel: Channel, now: i64) -> u64 {
+        let id = self.next_conversation;
+        self.next_conversation = self.next_conversation.saturating_add(1);
+        self.by_customer.insert(customer.clone(), id);
+        self.conversations.insert(
+            id,
+            Conversation {
+                customer,
+                channel,
+                opened_at: now,
+                state: ConvState::Detached,
+                unread: 0,
+                last_customer_at: None,
+                last_agent_at: None,
+                waiting_since: None,
+                nr_timer: None,
+                offered: false,
+                transfer: None,
+                last_auto_reply_at: None,
+            },
+        );
+        id
+    }
+
+    /// Takes `id` out of the queue or off its agent's list, and cancels its pending
+    /// transfer, which it returns. The caller places it again (or drops it) at once.
+    pub(super) fn detach(&mut self, id: u64) -> Option<PendingTransfer> {
+        let c = self.conversations.get_mut(&id)?;
+        match &c.state {
+            ConvState::Queued { seq, .. } => {
+                self.queue.remove(seq);
+            }
+            ConvState::Assigned { agent } => {
+                if let Some(a) = self.agents.get_mut(agent) {
+                    a.served.remove(&id);
+                }
+            }
+            ConvState::Detached => {}
+        }
+        c.state = ConvState::Detached;
+        let transfer = c.transfer.take();
+        if let Some(t) = &transfer {
+            self.timers.remove(&(t.deadline, id, TimerKind::Transfer));
+        }
+        transfer
+    }
+
+    /// Puts `id` on `agent`'s list. A pending transfer completes (the reason becomes
+    /// `Transferred`); the no-response clock restarts for the new agent; in exclusive
+    /// mode the ownership follows (R15, R18).
+    pub(super) fn assign(
+        &mut self,
+        id: u64,
+        agent: u32,
+        reason: AssignReason,
+        now: i64,
+        fx: &mut Vec<Effect>,
+    ) {
+        let pending = self.detach(id);
+        let reason = match pending {
+            Some(t) => AssignReason::Transferred { from: t.from },
+            None => reason,
+        };
+        let Some(c) = self.conversations.get_mut(&id) else {
+            return;
+        };
+        c.state = ConvState::Assigned { agent };
+        c.offered = false;
+        let customer = c.customer.clone();
+        let waiting = c.waiting_since.is_some();
+        if let Some(a) = self.agents.get_mut(&agent) {
+            a.served.insert(id);
+            a.last_assigned_at = now;
+        }
+        if waiting {
+            self.nr_start(id, now);
+        }
+        fx.push(Effect::Assigned {
+            conversation: id,
+            customer: customer.clone(),
+            agent,
+            reason,
+            at: now,
+        });
+        self.ownership_after_assign(customer, agent, reason, fx);
+    }
+
+    /// Puts `id` at the back of the queue for `target`.
+    pub(super) fn enqueue(&mut self, id: u64, target: QueueTarget, now: i64, fx: &mut Vec<Effect>) {
+        self.detach(id);
+        let seq = self.next_seq;
+        let Some(c) = self.conversations.get_mut(&id) else {
+            return;
+        };
+        self.next_seq += 1;
+        c.state = ConvState::Queued {
+            target: target.clone(),
+            seq,
+        };
+        self.queue.insert(seq, id);
+        fx.push(Effect::Queued {
+            conversation: id,
+            customer: c.customer.clone(),
+            target,
+            at: now,
+        });
+    }
+
+    pub(super) fn place(
+        &mut self,
+        id: u64,
+        placement: Placement,
+        reason: AssignReason,
+        now: i64,
+        fx: &mut Vec<Effect>,
+    ) {
+        match placement {
+            Placement::Assign(agent) => self.assign(id, agent, reason, now, fx),
+            Placement::Queue(target) => self.enqueue(id, target, now, fx),
+        }
+    }
+
+    /// Closes and forgets `id`; the agent that served it pulls from the queue (R5).
+    pub(super) fn close_conversation(
+        &mut self,
+        id: u64,
+        by: Party,
+        reason: CloseReason,
+        now: i64,
+        fx: &mut Vec<Effect>,
+    ) {
+        let agent = self.conversations.get(&id).and_then(Conversation::agent);
+        self.detach(id);
+        let Some(c) = self.conversations.remove(&id) else {
+            return;
+        };
+        if let Some((at, kind)) = c.nr_timer {
+            self.timers.remove(&(at, id, kind));
+        }
+        if self.by_customer.get(&c.customer) == Some(&id) {
+            self.by_customer.remove(&c.customer);
+        }
+        fx.push(Effect::Closed {
+            conversation: id,
+            customer: c.customer,
+            agent,
+            by,
+            reason,
+            at: now,
+        });
+        if let Some(a) = agent {
+            self.pump(a, now, fx);
+        }
+    }
+
+    /// Emits `AccountPresenceChanged` if the account presence is not `before`.
+    pub(super) fn presence_effect(&self, before: Presence, fx: &mut Vec<Effect>) {
+        let after = self.account_presence();
+        if after != before {
+            fx.push(Effect::AccountPresenceChanged { presence: after });
+        }
+    }
+
+    /// Panics (tests only) if an invariant of [`super`] does not hold.
+    #[cfg(test)]
+    pub(crate) fn check_invariants(&self) {
+        // 1. one conversation per customer, both maps agree.
+        assert_eq!(self.by_customer.len(), self.conversations.len());
+        for (customer, id) in &self.by_customer {
+            assert_eq!(&self.conversations[id].customer, customer);
+        }
+        // 2. queue and lists mirror the states.
+        let mut queued = 0;
+        for (id, c) in &self.conversations {
+            match &c.state {
+                ConvState::Queued { seq, .. } => {
+                    queued += 1;
+                    assert_eq!(self.queue.get(seq), Some(id), "queue entry of {id}");
+                }
+                ConvState::Assigned { agent } => {
+                    assert!(self.agents[agent].served.contains(id), "list of {agent}");
+                }
+                ConvState::Detached => panic!("conversation {id} left detached"),
+            }
+            // 5. a pending transfer waits in its target's queue, with its timer.
+            if let Some(t) = &c.transfer {
+                assert!(
+                    matches!(&c.state, ConvState::Queued { target: QueueTarget::Agent(to), .. } if *to == t.to)
+                );
+                assert!(self.timers.contains(&(t.deadline, *id, TimerKind::Transfer)));
+            }
+            if let Some((at, kind)) = c.nr_timer {
+                assert!(self.timers.contains(&(at, *id, kind)));
+            }
+        }
+        assert_eq!(queued, self.queue.len());
+        for (n, a) in &self.agents {
+            for id in &a.served {
+                assert_eq!(self.conversations[id].agent(), Some(*n));
+            }
+            if !a.logged_in {
+                assert_eq!(a.presence, Presence::Offline);
+            }
+        }
+        // timers mirror conversation fields (no stale entries).
+        for (at, id, kind) in &self.timers {
+            let c = &self.conversations[id];
+            match kind {
+                TimerKind::Transfer => assert_eq!(c.transfer.map(|t| t.deadline), Some(*at)),
+                _ => assert_eq!(c.nr_timer, Some((*at, *kind))),
+            }
+        }
+        // 3. nothing queued that an eligible agent could take automatically.
+        for (n, a) in &self.agents {
+            if a.auto_eligible() {
+                for id in self.queue.values() {
+                    assert!(
+                        !self.may_take(*n, &self.conversations[id], false),
+                        "agent {n} is eligible for queued conversation {id}"
+                    );
+                }
+            }
+        }
+    }
+}
