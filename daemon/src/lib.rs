@@ -18,6 +18,7 @@ pub mod conn;
 pub mod log;
 pub mod otp;
 pub mod password;
+pub mod routing;
 pub mod server;
 pub mod session_token;
 pub mod shard;

@@ -449,6 +449,70 @@ fn agents_passwords_and_the_super_password() {
     s.client().login(800_050, 1002, "reset by boss").unwrap();
 }
 
+/// The presence of `agent` a push announces, single or batched.
+fn presence_of(event: &Event, agent: u32) -> Option<Presence> {
+    match event {
+        Event::PresenceChanged { agent: a, presence } if *a == agent => Some(*presence),
+        Event::PresenceChanges(changes) => changes
+            .iter()
+            .find(|c| c.agent == agent)
+            .map(|c| c.presence),
+        _ => None,
+    }
+}
+
+#[test]
+fn a_login_burst_costs_an_observer_at_most_one_push_per_agent() {
+    let s = TestServer::start();
+    let mut admin = s.admin();
+    create_account(&mut admin, 800_065);
+    let agents: Vec<u32> = (1002..1022).collect();
+    for &agent in &agents {
+        add_agent(&mut admin, 800_065, agent, Some("burst password"));
+    }
+    let mut observer = s.client();
+    observer.login(800_065, 1001, PASSWORD).unwrap();
+    // Every agent's login request is on the wire before any answer is read,
+    // so the server sees them in as few turns as it can.
+    let mut clients: Vec<(u32, Client, u32)> = agents
+        .iter()
+        .map(|&agent| {
+            let mut c = s.client();
+            let corr = c
+                .send(&Request::Login {
+                    account: 800_065,
+                    agent,
+                    password: "burst password".into(),
+                    otp: None,
+                })
+                .unwrap();
+            (agent, c, corr)
+        })
+        .collect();
+    for (_, c, corr) in &mut clients {
+        assert!(matches!(c.wait(*corr).unwrap(), Response::LoggedIn(_)));
+    }
+    let mut online = std::collections::BTreeSet::new();
+    let mut pushes = 0;
+    while online.len() < agents.len() {
+        let p = observer
+            .next_push(Duration::from_secs(10))
+            .unwrap()
+            .expect("presence push");
+        pushes += 1;
+        for &agent in &agents {
+            if presence_of(&p.event, agent) == Some(Presence::Online) {
+                online.insert(agent);
+            }
+        }
+    }
+    assert!(
+        pushes <= agents.len(),
+        "{pushes} pushes for {} logins",
+        agents.len()
+    );
+}
+
 #[test]
 fn presence_is_pushed_to_the_other_agents() {
     let s = TestServer::start();
@@ -465,11 +529,7 @@ fn presence_is_pushed_to_the_other_agents() {
     .unwrap();
     let mut seen = Vec::new();
     while let Some(p) = a.next_push(Duration::from_secs(10)).unwrap() {
-        if let Event::PresenceChanged {
-            agent: 1002,
-            presence,
-        } = p.event
-        {
+        if let Some(presence) = presence_of(&p.event, 1002) {
             seen.push(presence);
             if presence == Presence::Busy {
                 break;
@@ -483,12 +543,7 @@ fn presence_is_pushed_to_the_other_agents() {
             .next_push(Duration::from_secs(10))
             .unwrap()
             .expect("offline push");
-        if p.event
-            == (Event::PresenceChanged {
-                agent: 1002,
-                presence: Presence::Offline,
-            })
-        {
+        if presence_of(&p.event, 1002) == Some(Presence::Offline) {
             break;
         }
     }

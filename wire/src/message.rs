@@ -559,6 +559,18 @@ pub enum Event {
         /// Reminder text.
         text: String,
     },
+    /// Several agents of the account changed presence in one server turn (a
+    /// reconnect storm sends one of these per agent instead of one push per change).
+    PresenceChanges(Vec<PresenceChange>),
+}
+
+/// One agent's new presence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresenceChange {
+    /// Agent number.
+    pub agent: u32,
+    /// New presence.
+    pub presence: Presence,
 }
 
 /// A numbered push.

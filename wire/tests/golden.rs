@@ -11,9 +11,9 @@
 use bytes::BytesMut;
 use kefu_wire::{
     AccountInfo, AgentInfo, AgentProfile, Body, DisplayMode, ErrorBody, ErrorCode, Event,
-    FrameDecoder, FrameKind, GoAway, Hello, Ping, Plan, Pong, Presence, Push, PushAck, Request,
-    Response, RoleInfo, SecurityInfo, SecurityLevel, SessionInfo, ShardStats, TokenFileFormat,
-    Welcome, WireError, MAGIC, MAX_FRAME_CEILING,
+    FrameDecoder, FrameKind, GoAway, Hello, Ping, Plan, Pong, Presence, PresenceChange, Push,
+    PushAck, Request, Response, RoleInfo, SecurityInfo, SecurityLevel, SessionInfo, ShardStats,
+    TokenFileFormat, Welcome, WireError, MAGIC, MAX_FRAME_CEILING,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -757,6 +757,24 @@ fn cases() -> Vec<Case> {
             "00000021 0006 0000 00000000 01ac02011ce8b4a6e58fb7e5b086e4ba8e20333020e5a4a9e5908ee588b0e69c9f",
         ),
         case(
+            "push/PresenceChanges",
+            0,
+            Value::Push(Push {
+                seq: 2,
+                event: Event::PresenceChanges(vec![
+                    PresenceChange {
+                        agent: 1002,
+                        presence: Presence::Online,
+                    },
+                    PresenceChange {
+                        agent: 1003,
+                        presence: Presence::Away,
+                    },
+                ]),
+            }),
+            "0000000a 0006 0000 00000000 01020202ea0700eb0701",
+        ),
+        case(
             "push-ack",
             0,
             Value::PushAck(PushAck { up_to: 300 }),
@@ -963,6 +981,7 @@ fn event_name(e: &Event) -> &'static str {
     match e {
         Event::PresenceChanged { .. } => "PresenceChanged",
         Event::Notice { .. } => "Notice",
+        Event::PresenceChanges(_) => "PresenceChanges",
     }
 }
 
@@ -1227,6 +1246,14 @@ fn field_enum_values(value: &Value, out: &mut BTreeSet<String>) {
             ..
         }) => {
             out.insert(format!("Presence::{}", presence_name(*presence)));
+        }
+        Value::Push(Push {
+            event: Event::PresenceChanges(changes),
+            ..
+        }) => {
+            for c in changes {
+                out.insert(format!("Presence::{}", presence_name(c.presence)));
+            }
         }
         _ => {}
     }

@@ -212,7 +212,10 @@ mod tests {
                 assert_eq!(agent_of(&r, c), None, "{presence:?} cap {cap}");
                 assert!(out.effects.iter().any(|e| matches!(
                     e,
-                    Effect::Queued { target: QueueTarget::Anyone, .. }
+                    Effect::Queued {
+                        target: QueueTarget::Anyone,
+                        ..
+                    }
                 )));
             }
             r.check_invariants();
@@ -239,10 +242,7 @@ mod tests {
         assert_eq!(agent_of(&r, c), Some(1002));
         // a group whose members are not eligible: queued for the group, not given to 1001
         let c = open_entry(&mut r, 4, Entry::Group("support".into()), 0);
-        assert_eq!(
-            target_of(&r, c),
-            Some(QueueTarget::Group("support".into()))
-        );
+        assert_eq!(target_of(&r, c), Some(QueueTarget::Group("support".into())));
         // unknown agent / group: refused, nothing changes
         let before = r.open_count();
         assert_eq!(
@@ -288,16 +288,31 @@ mod tests {
         assert_eq!(
             all,
             vec![
-                Choice::Agent { agent: 1001, presence: Presence::Online },
-                Choice::Agent { agent: 1002, presence: Presence::Offline },
-                Choice::Agent { agent: 1003, presence: Presence::Busy },
+                Choice::Agent {
+                    agent: 1001,
+                    presence: Presence::Online
+                },
+                Choice::Agent {
+                    agent: 1002,
+                    presence: Presence::Offline
+                },
+                Choice::Agent {
+                    agent: 1003,
+                    presence: Presence::Busy
+                },
             ]
         );
         assert_eq!(
             r.designated_list(ListKind::Groups),
             vec![
-                Choice::Group { name: "a".into(), online: true },
-                Choice::Group { name: "b".into(), online: false },
+                Choice::Group {
+                    name: "a".into(),
+                    online: true
+                },
+                Choice::Group {
+                    name: "b".into(),
+                    online: false
+                },
             ]
         );
         let mut s = r.settings().clone();
@@ -306,7 +321,10 @@ mod tests {
         assert_eq!(r.designated_list(ListKind::Agents).len(), 2);
         assert_eq!(
             r.designated_list(ListKind::Groups),
-            vec![Choice::Group { name: "a".into(), online: true }]
+            vec![Choice::Group {
+                name: "a".into(),
+                online: true
+            }]
         );
     }
 
@@ -316,8 +334,13 @@ mod tests {
         let mut r = routing_with(|s| s.welcome = every_day_welcome("hi"));
         add_online(&mut r, 1001, 5, 0);
         let first = r.open(cust(1), Channel::Web, Entry::Auto, 0).unwrap();
-        assert!(first.effects.iter().any(|e| matches!(e, Effect::Welcome { .. })));
-        let again = r.open(cust(1), Channel::Web, Entry::Agent(1001), 5).unwrap();
+        assert!(first
+            .effects
+            .iter()
+            .any(|e| matches!(e, Effect::Welcome { .. })));
+        let again = r
+            .open(cust(1), Channel::Web, Entry::Agent(1001), 5)
+            .unwrap();
         assert_eq!(again.value.conversation, first.value.conversation);
         assert!(again.effects.is_empty());
         assert_eq!(r.open_count(), 1);

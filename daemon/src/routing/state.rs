@@ -346,6 +346,9 @@ impl AccountRouting {
         settings.validate()?;
         let before = self.account_presence();
         self.settings = settings;
+        if !self.no_response_active() {
+            self.nr_stop_all();
+        }
         let mut fx = Vec::new();
         self.presence_effect(before, &mut fx);
         self.pump_all(now, &mut fx);
@@ -674,7 +677,9 @@ impl AccountRouting {
                 assert!(
                     matches!(&c.state, ConvState::Queued { target: QueueTarget::Agent(to), .. } if *to == t.to)
                 );
-                assert!(self.timers.contains(&(t.deadline, *id, TimerKind::Transfer)));
+                assert!(self
+                    .timers
+                    .contains(&(t.deadline, *id, TimerKind::Transfer)));
             }
             if let Some((at, kind)) = c.nr_timer {
                 assert!(self.timers.contains(&(at, *id, kind)));

@@ -2,8 +2,10 @@
 //! number, short ways to open and accept, and readers of where a conversation is.
 //! Time is plain milliseconds; nothing sleeps.
 
-pub(super) use super::effect::{AssignReason, AutoReplyKind, Choice, CloseReason, Effect, ListKind};
 pub(super) use super::effect::RoutingError;
+pub(super) use super::effect::{
+    AssignReason, AutoReplyKind, Choice, CloseReason, Effect, ListKind,
+};
 pub(super) use super::state::{
     AccountRouting, AgentSetup, ConvState, DesignatedMode, QueueTarget, RoutingSettings, MINUTE_MS,
 };
@@ -58,7 +60,11 @@ pub(super) fn open_auto(r: &mut AccountRouting, n: u32, now: i64) -> u64 {
 
 /// Customer `n` opens through `entry` from the web; its conversation id.
 pub(super) fn open_entry(r: &mut AccountRouting, n: u32, entry: Entry, now: i64) -> u64 {
-    let id = r.open(cust(n), Channel::Web, entry, now).unwrap().value.conversation;
+    let id = r
+        .open(cust(n), Channel::Web, entry, now)
+        .unwrap()
+        .value
+        .conversation;
     r.check_invariants();
     id
 }
@@ -95,7 +101,10 @@ pub(super) fn target_of(r: &AccountRouting, conv: u64) -> Option<QueueTarget> {
 
 /// The ids `agent` sees in the queue.
 pub(super) fn queue_ids(r: &AccountRouting, agent: u32, whole: bool) -> Vec<u64> {
-    r.queue_for(agent, whole).iter().map(|c| c.conversation).collect()
+    r.queue_for(agent, whole)
+        .iter()
+        .map(|c| c.conversation)
+        .collect()
 }
 
 /// The same welcome text all day, every day.

@@ -41,7 +41,7 @@ impl AccountRouting {
                     if let Some(c) = self.conversations.get_mut(&id) {
                         c.nr_timer = None;
                     }
-                    self.nr_fire(id, kind, now, &mut fx);
+                    self.nr_fire(id, kind, &mut fx);
                 }
             }
         }

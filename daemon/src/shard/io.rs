@@ -62,7 +62,7 @@ impl Shard {
                 Transport::Tcp(socket)
             };
             self.counters.add_accepted();
-            let mut conn = Box::new(Connection::new(transport, false, self.clock));
+            let mut conn = Connection::new(transport, false, self.clock);
             conn.peer = Some(peer.ip());
             self.install(conn);
         }
@@ -76,7 +76,7 @@ impl Shard {
             match listener.accept() {
                 Ok((socket, _)) => {
                     let conn = Connection::new(Transport::Unix(socket), true, self.clock);
-                    self.install(Box::new(conn));
+                    self.install(conn);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -94,7 +94,7 @@ impl Shard {
     }
 
     /// Puts a connection in the slab and registers it.
-    fn install(&mut self, conn: Box<Connection>) -> Option<usize> {
+    fn install(&mut self, conn: Connection) -> Option<usize> {
         let (idx, _) = self.conns.insert(conn);
         let registry = self.poll.registry();
         let conn = self.conns.get_any(idx)?;
@@ -114,7 +114,7 @@ impl Shard {
             return;
         }
         conn.last_seen = self.clock;
-        if let Some(idx) = self.install(conn) {
+        if let Some(idx) = self.install(*conn) {
             self.counters.add_adopted();
             self.process_input(idx, &[]);
             // Bytes that arrived during the move raised no event here yet.
@@ -227,7 +227,7 @@ impl Shard {
         self.counters.connection_closed();
         self.counters.add_handed_over();
         conn.writable_interest = false;
-        if !self.shared.links[shard].send(ShardMsg::Adopt(conn)) {
+        if !self.shared.links[shard].send(ShardMsg::Adopt(Box::new(conn))) {
             log::warn(
                 self.id,
                 format_args!("shard {shard} is gone; connection dropped"),

@@ -197,6 +197,8 @@ pub struct Shard {
     /// Connections that logged in this turn (logged out again if the batch fails).
     logins: Vec<(usize, u32)>,
     outbox: Vec<Outgoing>,
+    /// Presence changes of the turn: (account, agent, presence), pushed after the commit.
+    presence_changes: Vec<(u64, u32, kefu_wire::Presence)>,
     /// Connections with output to flush at the end of the turn.
     dirty: Vec<usize>,
     /// Connections that still had input when their read budget ran out.
@@ -244,6 +246,7 @@ impl Shard {
             touched: Vec::new(),
             logins: Vec::new(),
             outbox: Vec::new(),
+            presence_changes: Vec::new(),
             dirty: Vec::new(),
             unfinished: Vec::new(),
             scratch: Vec::with_capacity(SCRATCH_BYTES),
@@ -331,6 +334,9 @@ impl Shard {
                 self.agent_throttle.prune(requests::now_unix());
                 self.token_guesses.prune(requests::now_unix());
             }
+            if self.clock % 10 == 0 {
+                release_freed_memory();
+            }
         }
     }
 
@@ -376,6 +382,7 @@ impl Shard {
         }
         self.touched.clear();
         self.logins.clear();
+        self.push_presence();
         let outbox = std::mem::take(&mut self.outbox);
         for out in outbox {
             self.release(out);
@@ -472,6 +479,18 @@ impl Shard {
     }
 }
 
+/// Hands memory freed after a burst (output buffers of a reconnect storm)
+/// back to the kernel. glibc keeps freed chunks in per-thread arenas, so
+/// without this a one-off burst stays in the resident size for good.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists; it takes
+    // the arena locks itself and has no preconditions.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Connection storage: a vector of slots with a free list, and a generation
 /// per slot so a reply to a connection that has since closed is dropped.
 #[derive(Default)]
@@ -483,11 +502,13 @@ struct Slab {
 
 struct Slot {
     generation: u32,
-    conn: Option<Box<Connection>>,
+    /// Inline, not boxed: one large slot array instead of a small allocation per
+    /// connection scattered among short-lived buffers, which would pin pages.
+    conn: Option<Connection>,
 }
 
 impl Slab {
-    fn insert(&mut self, mut conn: Box<Connection>) -> (usize, u32) {
+    fn insert(&mut self, mut conn: Connection) -> (usize, u32) {
         let idx = match self.free.pop() {
             Some(i) => i,
             None => {
@@ -506,7 +527,7 @@ impl Slab {
         (idx, slot.generation)
     }
 
-    fn remove(&mut self, idx: usize) -> Option<Box<Connection>> {
+    fn remove(&mut self, idx: usize) -> Option<Connection> {
         let conn = self.slots.get_mut(idx)?.conn.take()?;
         self.free.push(idx);
         self.len -= 1;
@@ -517,11 +538,11 @@ impl Slab {
         self.slots
             .get_mut(idx)
             .filter(|s| s.generation == generation)
-            .and_then(|s| s.conn.as_deref_mut())
+            .and_then(|s| s.conn.as_mut())
     }
 
     fn get_any(&mut self, idx: usize) -> Option<&mut Connection> {
-        self.slots.get_mut(idx).and_then(|s| s.conn.as_deref_mut())
+        self.slots.get_mut(idx).and_then(|s| s.conn.as_mut())
     }
 
     fn live(&self) -> Vec<(usize, u32)> {

@@ -16,7 +16,9 @@ use crate::store::records::{
 };
 use crate::store::{self};
 use crate::worker::{PasswordJob, PasswordOutcome};
-use kefu_wire::{Body, ErrorBody, ErrorCode, Event, Presence, Request, Response, SessionInfo};
+use kefu_wire::{
+    Body, ErrorBody, ErrorCode, Event, Presence, PresenceChange, Request, Response, SessionInfo,
+};
 use smallvec::smallvec;
 
 /// Longest nickname, in characters.
@@ -472,18 +474,52 @@ impl Shard {
 
     /// Pushes a presence change to the account's other online agents.
     fn announce_presence(&mut self, account: u64, agent: u32, presence: Presence) {
-        let Some(online) = self.online.get(&account) else {
+        // Collected for the turn and sent by `Shard::push_presence` after the commit.
+        self.presence_changes.push((account, agent, presence));
+    }
+
+    /// Pushes the turn's presence changes: per account, each online agent gets
+    /// one push with every other agent's latest presence. In a reconnect storm
+    /// that is one push per agent per turn instead of one per login.
+    pub(super) fn push_presence(&mut self) {
+        if self.presence_changes.is_empty() {
             return;
-        };
-        for (&other, o) in online {
-            if other != agent {
+        }
+        let mut changes = std::mem::take(&mut self.presence_changes);
+        // Group by account (stable: per agent, the last change of the turn wins).
+        changes.sort_by_key(|(account, _, _)| *account);
+        for group in changes.chunk_by(|a, b| a.0 == b.0) {
+            let account = group[0].0;
+            let mut latest: Vec<PresenceChange> = Vec::with_capacity(group.len());
+            for &(_, agent, presence) in group {
+                match latest.iter_mut().find(|c| c.agent == agent) {
+                    Some(c) => c.presence = presence,
+                    None => latest.push(PresenceChange { agent, presence }),
+                }
+            }
+            let Some(online) = self.online.get(&account) else {
+                continue;
+            };
+            for (&me, o) in online {
+                let others: Vec<PresenceChange> =
+                    latest.iter().filter(|c| c.agent != me).copied().collect();
+                let event = match others.as_slice() {
+                    [] => continue,
+                    [one] => Event::PresenceChanged {
+                        agent: one.agent,
+                        presence: one.presence,
+                    },
+                    _ => Event::PresenceChanges(others),
+                };
                 self.outbox.push(Outgoing::Push {
                     conn: o.conn,
                     generation: o.generation,
-                    event: Event::PresenceChanged { agent, presence },
+                    event,
                 });
             }
         }
+        changes.clear();
+        self.presence_changes = changes;
     }
 
     /// The agent's connection `idx` is gone or logged out.

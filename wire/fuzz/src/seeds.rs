@@ -9,7 +9,7 @@ use crate::{frame_decoder, messages};
 use bytes::BytesMut;
 use kefu_wire::{
     AccountInfo, AgentInfo, AgentProfile, Body, DisplayMode, ErrorBody, ErrorCode, Event,
-    FrameKind, GoAway, Hello, Ping, Plan, Pong, Presence, Push, PushAck, Request, Response,
+    FrameKind, GoAway, Hello, Ping, Plan, Pong, Presence, PresenceChange, Push, PushAck, Request, Response,
     RoleInfo, SecurityInfo, SecurityLevel, SessionInfo, ShardStats, TokenFileFormat, Welcome,
     MAGIC,
 };
@@ -410,6 +410,16 @@ fn event_seeds() -> Vec<(&'static str, Push)> {
                     agent: 1002,
                     presence: Presence::Online,
                 },
+            },
+        ),
+        (
+            "presence-changes",
+            Push {
+                seq: 2,
+                event: Event::PresenceChanges(vec![
+                    PresenceChange { agent: 1002, presence: Presence::Busy },
+                    PresenceChange { agent: 1003, presence: Presence::Offline },
+                ]),
             },
         ),
         (
@@ -819,10 +829,11 @@ mod tests {
             let index = match p.event {
                 Event::PresenceChanged { .. } => 0,
                 Event::Notice { .. } => 1,
+                Event::PresenceChanges(_) => 2,
             };
             events.insert(index, name);
         }
-        assert_eq!(events.len(), 2, "an Event variant has no seed");
+        assert_eq!(events.len(), 3, "an Event variant has no seed");
     }
 
     #[test]

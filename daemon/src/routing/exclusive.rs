@@ -1,0 +1,294 @@
+//! Exclusive customers (独占客户, §7.17 rules a–e; R15–R19).
+//!
+//! The engine keeps a map customer → owning agent. The caller feeds it from
+//! contacts (rule a: imported by an agent; rule b: added by an agent) with
+//! [`AccountRouting::set_owner`]; the engine itself records ownership only in
+//! exclusive mode and only in two cases, each announced by
+//! [`Effect::OwnershipMoved`] for the caller to store:
+//!
+//! - first service: an unowned customer's conversation is assigned (by any
+//!   means) → its agent owns the customer ("来访过的客户 … 上一次和他聊天的客服");
+//! - rule e: a transfer completes → the new agent owns the customer.
+//!
+//! A grab, a supervisor's accept or a fail-back does not move ownership.
+//!
+//! Routing (R15): an owned customer goes to its owner exactly as through entry
+//! "to agent owner" — assigned at once if the owner could auto-accept (R1), else
+//! it waits in the owner's queue, which only the owner (and a supervisor with
+//! permission 3) sees. Customers are not sent to other agents while their owner
+//! is away: that is what exclusive means. Entry points to agents and groups and
+//! the no-response rule are off in exclusive mode (R19). The map is kept when the
+//! mode is off, so switching it back on restores the owners.
+
+use super::effect::{AssignReason, Effect, RoutingError};
+use super::state::AccountRouting;
+use super::Outcome;
+use kefu_wire::chat::CustomerId;
+
+impl AccountRouting {
+    /// Rules a, b: `agent` owns `customer` (from an import or an add). The queue is
+    /// pulled again, as who may take the customer's waiting conversation changed.
+    pub fn set_owner(
+        &mut self,
+        customer: CustomerId,
+        agent: u32,
+        now: i64,
+    ) -> Result<Outcome<()>, RoutingError> {
+        if !self.agents.contains_key(&agent) {
+            return Err(RoutingError::UnknownAgent(agent));
+        }
+        self.owners.insert(customer, agent);
+        let mut fx = Vec::new();
+        self.pump_all(now, &mut fx);
+        Ok(Outcome::new((), fx))
+    }
+
+    /// The customer has no owner any more (contact deleted, say).
+    pub fn clear_owner(&mut self, customer: &CustomerId, now: i64) -> Outcome<()> {
+        self.owners.remove(customer);
+        let mut fx = Vec::new();
+        self.pump_all(now, &mut fx);
+        Outcome::new((), fx)
+    }
+
+    /// The customer's owner, whether or not exclusive mode is on.
+    pub fn owner(&self, customer: &CustomerId) -> Option<u32> {
+        self.owners.get(customer).copied()
+    }
+
+    /// Whether `customer` is, in exclusive mode now, owned by someone other than `agent`.
+    fn owned_by_other(&self, agent: u32, customer: &CustomerId) -> bool {
+        self.settings.exclusive && self.owner(customer).is_some_and(|o| o != agent)
+    }
+
+    /// Rule c (R16): may `agent` open a chat with `customer`? Not with another
+    /// agent's exclusive customer unless it has permission 2 (grab).
+    pub fn may_initiate(
+        &self,
+        agent: u32,
+        customer: &CustomerId,
+        has_grab_permission: bool,
+    ) -> bool {
+        has_grab_permission || !self.owned_by_other(agent, customer)
+    }
+
+    /// Rule d (R17): may `agent` see `customer` in CRM (profile and messages)? Not
+    /// another agent's exclusive customer unless it has permission 4 (see all
+    /// customers). Outside exclusive mode everyone may (permission 4 only matters
+    /// with exclusive customers, §7.13).
+    pub fn may_see(&self, agent: u32, customer: &CustomerId, has_perm_4: bool) -> bool {
+        has_perm_4 || !self.owned_by_other(agent, customer)
+    }
+
+    /// R15/R18: ownership after `agent` got the customer's conversation.
+    pub(super) fn ownership_after_assign(
+        &mut self,
+        customer: CustomerId,
+        agent: u32,
+        reason: AssignReason,
+        fx: &mut Vec<Effect>,
+    ) {
+        if !self.settings.exclusive {
+            return;
+        }
+        let from = match self.owners.get(&customer) {
+            None => None,
+            Some(&o) if o != agent && matches!(reason, AssignReason::Transferred { .. }) => Some(o),
+            Some(_) => return,
+        };
+        self.owners.insert(customer.clone(), agent);
+        fx.push(Effect::OwnershipMoved {
+            customer,
+            from,
+            to: agent,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+
+    fn exclusive() -> AccountRouting {
+        routing_with(|s| s.exclusive = true)
+    }
+
+    /// Rules a, b (R15): an owned customer goes straight to its owner, even when
+    /// others are less busy; if the owner cannot take it, it waits for the owner.
+    #[test]
+    fn owned_customer_goes_to_its_owner_or_waits_for_it() {
+        let mut r = exclusive();
+        add_online(&mut r, 1001, 5, 0);
+        add_online(&mut r, 1002, 5, 0);
+        give(&mut r, 1002, 50, 0); // 1002 busier than 1001
+        let _ = r.set_owner(cust(1), 1002, 0).unwrap();
+        let c = open_auto(&mut r, 1, 10);
+        assert_eq!(agent_of(&r, c), Some(1002));
+        let _ = r.close(c, Party::Customer, 11).unwrap();
+        // owner away: waits for it, not given to 1001
+        let _ = r.set_presence(1002, Presence::Away, 12).unwrap();
+        let c = open_auto(&mut r, 1, 13);
+        assert_eq!(target_of(&r, c), Some(QueueTarget::Agent(1002)));
+        assert!(queue_ids(&r, 1001, false).is_empty());
+        // owner back: auto-accepted
+        let _ = r.set_presence(1002, Presence::Online, 14).unwrap();
+        assert_eq!(agent_of(&r, c), Some(1002));
+        r.check_invariants();
+    }
+
+    /// R15: the first agent to serve an unowned customer owns it; it comes back there.
+    #[test]
+    fn first_service_makes_the_owner() {
+        let mut r = exclusive();
+        add_online(&mut r, 1001, 5, 0);
+        add_online(&mut r, 1002, 5, 0);
+        let out = r.open(cust(1), Channel::Web, Entry::Auto, 0).unwrap();
+        let c = out.value.conversation;
+        assert_eq!(agent_of(&r, c), Some(1001));
+        assert!(out.effects.contains(&Effect::OwnershipMoved {
+            customer: cust(1),
+            from: None,
+            to: 1001
+        }));
+        let _ = r.close(c, Party::Customer, 1).unwrap();
+        give(&mut r, 1002, 60, 1);
+        give(&mut r, 1001, 61, 2);
+        give(&mut r, 1001, 62, 3); // 1001 now busier than 1002, yet gets its customer
+        let c = open_auto(&mut r, 1, 4);
+        assert_eq!(agent_of(&r, c), Some(1001));
+        r.check_invariants();
+    }
+
+    /// Rule c (R16): others may not open chats with an owned customer without
+    /// permission 2.
+    #[test]
+    fn rule_c_others_cannot_open_chats_without_permission_2() {
+        let mut r = exclusive();
+        add_online(&mut r, 1001, 5, 0);
+        add_online(&mut r, 1002, 5, 0);
+        let _ = r.set_owner(cust(1), 1001, 0).unwrap();
+        // (agent, permission 2, exclusive mode, may initiate)
+        let rows = [
+            (1001, false, true, true),
+            (1002, false, true, false),
+            (1002, true, true, true),
+            (1002, false, false, true),
+        ];
+        for (agent, perm2, mode, want) in rows {
+            let mut s = r.settings().clone();
+            s.exclusive = mode;
+            let _ = r.set_settings(s, 0).unwrap();
+            assert_eq!(
+                r.may_initiate(agent, &cust(1), perm2),
+                want,
+                "{agent} {perm2} {mode}"
+            );
+        }
+        let mut s = r.settings().clone();
+        s.exclusive = true;
+        let _ = r.set_settings(s, 0).unwrap();
+        assert_eq!(
+            r.initiate(1002, cust(1), Channel::Web, false, 1),
+            Err(RoutingError::ExclusiveCustomer { owner: 1001 })
+        );
+        assert_eq!(r.open_count(), 0);
+        let c = r
+            .initiate(1002, cust(1), Channel::Web, true, 2)
+            .unwrap()
+            .value
+            .conversation;
+        assert_eq!(agent_of(&r, c), Some(1002));
+        assert_eq!(r.owner(&cust(1)), Some(1001)); // taking by permission is not a transfer
+        r.check_invariants();
+    }
+
+    /// Rule d (R17): CRM visibility.
+    #[test]
+    fn rule_d_others_cannot_see_owned_customers_without_permission_4() {
+        let mut r = exclusive();
+        add_offline(&mut r, 1001);
+        add_offline(&mut r, 1002);
+        let _ = r.set_owner(cust(1), 1001, 0).unwrap();
+        // (agent, customer, permission 4, may see)
+        let rows = [
+            (1001, 1, false, true),
+            (1002, 1, false, false),
+            (1002, 1, true, true),
+            (1002, 2, false, true), // not owned
+        ];
+        for (agent, customer, perm4, want) in rows {
+            assert_eq!(r.may_see(agent, &cust(customer), perm4), want);
+        }
+        let mut s = r.settings().clone();
+        s.exclusive = false;
+        let _ = r.set_settings(s, 0).unwrap();
+        assert!(r.may_see(1002, &cust(1), false));
+    }
+
+    /// Rule e (R18): a completed transfer moves the ownership; a failed one does not.
+    #[test]
+    fn rule_e_transfer_moves_ownership() {
+        let mut r = exclusive();
+        add_online(&mut r, 1002, 5, 0);
+        add_online(&mut r, 1003, 5, 0);
+        let _ = r.set_owner(cust(1), 1002, 0).unwrap();
+        let c = open_auto(&mut r, 1, 0);
+        let out = r.transfer(1002, c, 1003, 1).unwrap();
+        assert!(out.effects.contains(&Effect::OwnershipMoved {
+            customer: cust(1),
+            from: Some(1002),
+            to: 1003
+        }));
+        assert_eq!(r.owner(&cust(1)), Some(1003));
+        // back, through 1003's queue, accepted by hand
+        let _ = r.set_presence(1002, Presence::Busy, 2).unwrap();
+        let out = r.transfer(1003, c, 1002, 3).unwrap();
+        assert!(!out
+            .effects
+            .iter()
+            .any(|e| matches!(e, Effect::OwnershipMoved { .. })));
+        assert_eq!(queue_ids(&r, 1002, false), vec![c]); // the target sees it although owned by 1003
+        let out = r.accept(1002, c, false, 4).unwrap();
+        assert!(out.effects.contains(&Effect::OwnershipMoved {
+            customer: cust(1),
+            from: Some(1003),
+            to: 1002
+        }));
+        // a transfer that fails back leaves the owner
+        let _ = r.set_presence(1003, Presence::Away, 6).unwrap();
+        let _ = r.transfer(1002, c, 1003, 7).unwrap();
+        let _ = r.tick(HOUR);
+        assert_eq!(agent_of(&r, c), Some(1002));
+        assert_eq!(r.owner(&cust(1)), Some(1002));
+        r.check_invariants();
+    }
+
+    /// R19: exclusive mode ignores entries to agents and groups, offers no lists,
+    /// and switches off the no-response rule.
+    #[test]
+    fn exclusive_mode_disables_designated_entries_and_no_response() {
+        let mut r = routing_with(|s| {
+            s.exclusive = true;
+            s.designated = DesignatedMode::Agents;
+            s.no_response.enabled = true;
+        });
+        add_online(&mut r, 1001, 5, 0);
+        add_online(&mut r, 1002, 0, 0);
+        set_group(&mut r, 1002, "g");
+        for (n, entry) in [
+            (1, Entry::Agent(1002)),
+            (2, Entry::Group("g".into())),
+            (3, Entry::Agent(4242)),
+        ] {
+            let c = open_entry(&mut r, n, entry, 0);
+            assert_eq!(agent_of(&r, c), Some(1001));
+        }
+        assert_eq!(r.offers_choice(Channel::Web), None);
+        assert!(r.designated_list(ListKind::Agents).is_empty());
+        let c = r.conversation_of(&cust(1)).unwrap();
+        let _ = r.customer_message(c, 0).unwrap();
+        assert_eq!(r.next_deadline(), None);
+        assert!(r.tick(HOUR).effects.is_empty());
+        r.check_invariants();
+    }
+}
