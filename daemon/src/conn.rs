@@ -147,25 +147,12 @@ impl Connection {
             .extend_from_slice(bytes);
     }
 
-    /// Reads plaintext into `scratch` (cleared first).
-    pub fn read(&mut self, scratch: &mut Vec<u8>) -> ReadOutcome {
-        scratch.clear();
-        let cap = scratch.capacity();
-        scratch.resize(cap, 0);
-        let result = match &mut self.transport {
-            Transport::Tcp(s) => read_plain(s, scratch),
-            Transport::Unix(s) => read_plain(s, scratch),
-            Transport::Tls(t) => read_tls(t, scratch),
-        };
-        match result {
-            ReadOutcome::Data(n) => {
-                scratch.truncate(n);
-                ReadOutcome::Data(n)
-            }
-            other => {
-                scratch.clear();
-                other
-            }
+    /// Reads plaintext into the front of `buf`; `Data(n)` means `buf[..n]` holds it.
+    pub fn read(&mut self, buf: &mut [u8]) -> ReadOutcome {
+        match &mut self.transport {
+            Transport::Tcp(s) => read_plain(s, buf),
+            Transport::Unix(s) => read_plain(s, buf),
+            Transport::Tls(t) => read_tls(t, buf),
         }
     }
 

@@ -131,16 +131,16 @@ impl Shard {
                 // Input waits in the kernel until the login completes (or we close).
                 if conn.phase == Phase::Closing {
                     // Drain and discard so a closing peer cannot fill our buffers.
-                    if matches!(conn.read(&mut scratch), ReadOutcome::Closed) {
+                    if matches!(conn.read(&mut scratch[..]), ReadOutcome::Closed) {
                         self.close(idx);
                     }
                 }
                 break;
             }
-            match conn.read(&mut scratch) {
+            match conn.read(&mut scratch[..]) {
                 ReadOutcome::Data(n) => {
                     self.counters.add_bytes_in(n as u64);
-                    self.process_input(idx, &scratch);
+                    self.process_input(idx, scratch.get(..n).unwrap_or_default());
                     budget = budget.saturating_sub(n);
                     if budget == 0 {
                         self.unfinished.push(idx);

@@ -249,7 +249,8 @@ impl Shard {
             presence_changes: Vec::new(),
             dirty: Vec::new(),
             unfinished: Vec::new(),
-            scratch: Vec::with_capacity(SCRATCH_BYTES),
+            // Zeroed once: reads overwrite the front, nothing re-initialises it.
+            scratch: vec![0; SCRATCH_BYTES],
             frame: bytes::BytesMut::with_capacity(4096),
             clock: 0,
             last_sweep: 0,
