@@ -8,9 +8,12 @@
 //!
 //! - first service: an unowned customer's conversation is assigned (by any
 //!   means) → its agent owns the customer ("来访过的客户 … 上一次和他聊天的客服");
-//! - rule e: a transfer completes → the new agent owns the customer.
+//! - rule e: a transfer completes → the new agent owns the customer (whoever
+//!   takes a waiting transfer completes it: its target, or a supervisor with
+//!   permission 3).
 //!
-//! A grab, a supervisor's accept or a fail-back does not move ownership.
+//! A grab, a supervisor taking another's waiting customer (not a transfer) or a
+//! fail-back does not move ownership.
 //!
 //! Routing (R15): an owned customer goes to its owner exactly as through entry
 //! "to agent owner" — assigned at once if the owner could auto-accept (R1), else

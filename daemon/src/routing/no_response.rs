@@ -20,7 +20,9 @@
 //! **Re-selection (R21).** The customer's choice closes the old conversation
 //! (`Closed { reason: Reselected }`), the old agent is told (`ReselectedNotice`;
 //! kept for it and delivered at its next login if it is logged out), and a new
-//! conversation is routed to the choice — never automatically to the old agent.
+//! conversation is routed to the choice — automatically to the old agent only if
+//! no other agent could take it (a customer does not wait while an eligible
+//! agent is idle).
 //! The new conversation carries the unread count and, if the customer was still
 //! waiting, a fresh clock; it gets no welcome.
 //!

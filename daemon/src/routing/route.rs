@@ -1,10 +1,10 @@
 //! Agent selection: which entry applies to a customer, who is eligible, the least
 //! busy agent, and the lists customers choose from (R1, R6–R8, R15, R19).
 //!
-//! **Least busy (R1).** Among the eligible agents (logged in, status Online, cap
-//! > 0, served < cap): the fewest conversations served; on a tie the one idle
-//! longest, i.e. whose last assignment (or login, if none since) is earliest; on a
-//! tie the lowest agent number. Served counts kept conversations and
+//! **Least busy (R1).** Among the eligible agents (logged in, status Online,
+//! cap above 0, served below cap): the fewest conversations served; on a tie the
+//! one idle longest, i.e. whose last assignment (or login, if none since) is
+//! earliest; on a tie the lowest agent number. Served counts kept conversations and
 //! conversations taken by hand, since they all take the agent's attention.
 //!
 //! **Which entry applies.** In exclusive mode an owned customer goes to its owner
@@ -58,12 +58,17 @@ impl AccountRouting {
             .map(|(n, _)| *n)
     }
 
-    /// Where a conversation coming through `entry` goes now; `exclude` is never
-    /// picked automatically (the agent a customer re-selected away from).
-    pub(super) fn placement(&self, entry: &Entry, exclude: Option<u32>) -> Placement {
-        let not_excluded = |n: u32| Some(n) != exclude;
+    /// Where a conversation coming through `entry` goes now. `avoid` (the agent a
+    /// customer re-selected away from) is picked automatically only if no other
+    /// agent is eligible: a customer never waits while an eligible agent exists
+    /// (invariant 3).
+    pub(super) fn placement(&self, entry: &Entry, avoid: Option<u32>) -> Placement {
+        let pick = |in_scope: &dyn Fn(&AgentRouting) -> bool| {
+            self.least_busy(|n, a| Some(n) != avoid && in_scope(a))
+                .or_else(|| self.least_busy(|_, a| in_scope(a)))
+        };
         match entry {
-            Entry::Auto => match self.least_busy(|n, _| not_excluded(n)) {
+            Entry::Auto => match pick(&|_| true) {
                 Some(n) => Placement::Assign(n),
                 None => Placement::Queue(QueueTarget::Anyone),
             },
@@ -74,12 +79,10 @@ impl AccountRouting {
                     Placement::Queue(QueueTarget::Agent(*a))
                 }
             }
-            Entry::Group(g) => {
-                match self.least_busy(|n, a| not_excluded(n) && a.group.as_ref() == Some(g)) {
-                    Some(n) => Placement::Assign(n),
-                    None => Placement::Queue(QueueTarget::Group(g.clone())),
-                }
-            }
+            Entry::Group(g) => match pick(&|a| a.group.as_ref() == Some(g)) {
+                Some(n) => Placement::Assign(n),
+                None => Placement::Queue(QueueTarget::Group(g.clone())),
+            },
         }
     }
 
@@ -158,7 +161,8 @@ mod tests {
     /// (number, served, last assignment time), expected pick.
     #[test]
     fn least_busy_agent_gets_the_new_conversation() {
-        let rows: &[(&[(u32, usize, i64)], u32)] = &[
+        type Row = (&'static [(u32, u32, i64)], u32);
+        let rows: &[Row] = &[
             (&[(1001, 2, 0), (1002, 1, 0), (1003, 3, 0)], 1002),
             (&[(1001, 1, 500), (1002, 1, 100), (1003, 1, 300)], 1002),
             (&[(1003, 0, 100), (1002, 0, 100), (1001, 0, 100)], 1001),

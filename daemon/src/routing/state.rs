@@ -715,3 +715,393 @@ impl AccountRouting {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+    use super::*;
+
+    /// A refusal changes nothing: everything but the map orders, sorted.
+    fn fingerprint(r: &AccountRouting) -> String {
+        let convs: BTreeMap<_, _> = r.conversations.iter().collect();
+        let customers: BTreeMap<_, _> = r
+            .by_customer
+            .iter()
+            .map(|(k, v)| (format!("{k:?}"), v))
+            .collect();
+        let owners: BTreeMap<_, _> = r
+            .owners
+            .iter()
+            .map(|(k, v)| (format!("{k:?}"), v))
+            .collect();
+        format!(
+            "{:?}|{:?}|{convs:?}|{customers:?}|{:?}|{}|{}|{owners:?}|{:?}",
+            r.settings, r.agents, r.queue, r.next_seq, r.next_conversation, r.timers
+        )
+    }
+
+    /// xorshift64*: a deterministic stream for the random-input test.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
+        }
+        fn pick<T: Clone>(&mut self, items: &[T]) -> T {
+            items[self.below(items.len() as u64) as usize].clone()
+        }
+    }
+
+    /// Every invariant holds after every input of long random sequences, and every
+    /// refused input leaves the state exactly as it was.
+    #[test]
+    fn invariants_hold_and_refusals_change_nothing_under_random_inputs() {
+        let agents = [1001u32, 1002, 1003, 1004, 1005, 4242];
+        let groups = ["a", "b", "zz"];
+        let presences = [
+            Presence::Online,
+            Presence::Online,
+            Presence::Away,
+            Presence::Busy,
+            Presence::Offline,
+        ];
+        let channels = [Channel::Web, Channel::Desktop, Channel::Mobile];
+        for seed in 1..=6u64 {
+            let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let mut r = routing_with(|s| {
+                s.exclusive = seed % 2 == 0;
+                s.no_response = NoResponseSettings {
+                    enabled: true,
+                    timeout_ms: 5 * MINUTE_MS,
+                    warn_lead_ms: MINUTE_MS,
+                };
+                s.auto_reply.away = Some("away".into());
+                s.designated = DesignatedMode::Groups;
+            });
+            for &n in &agents[..5] {
+                r.add_agent(
+                    n,
+                    AgentSetup {
+                        cap: n % 3,
+                        group: Some(groups[(n % 2) as usize].to_owned()),
+                        personal_auto_reply: None,
+                    },
+                )
+                .unwrap();
+            }
+            let mut now = 0i64;
+            let (mut ok, mut refused) = (0u32, 0u32);
+            for step in 0..4000 {
+                now += rng.below(90 * SEC as u64) as i64;
+                let mut ids: Vec<u64> = r.conversations.keys().copied().collect();
+                ids.sort_unstable();
+                ids.push(9_999);
+                let conv = rng.pick(&ids);
+                let agent = rng.pick(&agents);
+                let entry = match rng.below(3) {
+                    0 => Entry::Auto,
+                    1 => Entry::Agent(rng.pick(&agents)),
+                    _ => Entry::Group(rng.pick(&groups).to_owned()),
+                };
+                let customer = cust(rng.below(25) as u32);
+                let flag = rng.below(2) == 0;
+                let before = fingerprint(&r);
+                let op = rng.below(18);
+                let result: Result<Vec<Effect>, RoutingError> = match op {
+                    0 | 1 => r
+                        .open(customer, rng.pick(&channels), entry, now)
+                        .map(|o| o.effects),
+                    2 | 3 => r.customer_message(conv, now).map(|o| o.effects),
+                    4 => {
+                        let a = agent_of(&r, conv).filter(|_| flag).unwrap_or(agent);
+                        r.agent_message(conv, a, now).map(|o| o.effects)
+                    }
+                    5 => r.accept(agent, conv, flag, now).map(|o| o.effects),
+                    6 => {
+                        let from = agent_of(&r, conv).unwrap_or(agent);
+                        r.transfer(from, conv, rng.pick(&agents), now)
+                            .map(|o| o.effects)
+                    }
+                    7 => r
+                        .grab(agent, conv, flag, rng.below(4) != 0, now)
+                        .map(|o| o.effects),
+                    8 => {
+                        let by = match rng.below(3) {
+                            0 => Party::Customer,
+                            1 => Party::System,
+                            _ => Party::Agent(agent_of(&r, conv).filter(|_| flag).unwrap_or(agent)),
+                        };
+                        r.close(conv, by, now).map(|o| o.effects)
+                    }
+                    9 => r.logout(agent, flag, now).map(|o| o.effects),
+                    10 => r.login(agent, now).map(|o| o.effects),
+                    11 => r
+                        .set_presence(agent, rng.pick(&presences), now)
+                        .map(|o| o.effects),
+                    12 => r
+                        .set_cap(agent, rng.below(4) as u32, now)
+                        .map(|o| o.effects),
+                    13 => r
+                        .set_group(agent, Some(rng.pick(&groups).to_owned()), now)
+                        .map(|o| o.effects),
+                    14 => Ok(r.tick(now).effects),
+                    15 => r.reselect(conv, entry, now).map(|o| o.effects),
+                    16 => {
+                        if flag {
+                            r.set_owner(customer, agent, now).map(|o| o.effects)
+                        } else {
+                            Ok(r.clear_owner(&customer, now).effects)
+                        }
+                    }
+                    _ => r
+                        .initiate(agent, customer, rng.pick(&channels), flag, now)
+                        .map(|o| o.effects),
+                };
+                // printed only when the test fails: the inputs leading there
+                eprintln!("seed {seed} step {step} op {op} conv {conv} agent {agent} flag {flag} now {now} ok {}", result.is_ok());
+                match result {
+                    Ok(_) => ok += 1,
+                    Err(e) => {
+                        refused += 1;
+                        assert_eq!(
+                            fingerprint(&r),
+                            before,
+                            "seed {seed} step {step} op {op}: {e}"
+                        );
+                    }
+                }
+                r.check_invariants();
+                let _ = r.tick(now);
+                r.check_invariants();
+            }
+            assert!(
+                ok > 1000 && refused > 100,
+                "seed {seed}: {ok} ok, {refused} refused"
+            );
+        }
+    }
+
+    /// Rebuilding after a restart: kept conversations, the queue order, a pending
+    /// transfer and a no-response clock come back; nothing is announced.
+    #[test]
+    fn restore_rebuilds_the_open_conversations() {
+        let mut r = AccountRouting::new(
+            RoutingSettings {
+                no_response: NoResponseSettings {
+                    enabled: true,
+                    ..NoResponseSettings::default()
+                },
+                ..RoutingSettings::default()
+            },
+            1,
+        )
+        .unwrap();
+        r.add_agent(
+            1001,
+            AgentSetup {
+                cap: 5,
+                ..AgentSetup::default()
+            },
+        )
+        .unwrap();
+        r.add_agent(
+            1002,
+            AgentSetup {
+                cap: 5,
+                ..AgentSetup::default()
+            },
+        )
+        .unwrap();
+        let restored = |id: u64, n: u32, placement: RestoredPlacement| RestoredConversation {
+            conversation: id,
+            customer: cust(n),
+            channel: Channel::Web,
+            opened_at: 7,
+            placement,
+            unread: 2,
+            waiting_since: None,
+        };
+        r.restore(restored(40, 1, RestoredPlacement::Assigned { agent: 1001 }))
+            .unwrap();
+        r.restore(RestoredConversation {
+            waiting_since: Some(1000),
+            ..restored(
+                12,
+                2,
+                RestoredPlacement::Queued {
+                    target: QueueTarget::Agent(1002),
+                    transfer: Some((1001, 5000)),
+                },
+            )
+        })
+        .unwrap();
+        r.restore(restored(
+            30,
+            3,
+            RestoredPlacement::Queued {
+                target: QueueTarget::Anyone,
+                transfer: None,
+            },
+        ))
+        .unwrap();
+        r.restore_notice(1001, 9, cust(9), 3).unwrap();
+        r.check_invariants();
+        // refusals
+        let before = fingerprint(&r);
+        let rows = [
+            (
+                restored(40, 8, RestoredPlacement::Assigned { agent: 1001 }),
+                RoutingError::DuplicateConversation(40),
+            ),
+            (
+                restored(41, 1, RestoredPlacement::Assigned { agent: 1001 }),
+                RoutingError::DuplicateConversation(40),
+            ),
+            (
+                restored(41, 8, RestoredPlacement::Assigned { agent: 77 }),
+                RoutingError::UnknownAgent(77),
+            ),
+            (
+                restored(
+                    41,
+                    8,
+                    RestoredPlacement::Queued {
+                        target: QueueTarget::Anyone,
+                        transfer: Some((1001, 1)),
+                    },
+                ),
+                RoutingError::InvalidRestore("a pending transfer must wait for an agent"),
+            ),
+        ];
+        for (c, err) in rows {
+            assert_eq!(r.restore(c), Err(err));
+            assert_eq!(fingerprint(&r), before);
+        }
+        assert_eq!(
+            r.restore_notice(77, 1, cust(1), 0),
+            Err(RoutingError::UnknownAgent(77))
+        );
+        assert_eq!(r.next_conversation_id(), 41);
+        assert_eq!(queue_ids(&r, 1002, true), vec![12, 30]);
+        // the earliest timer is the transfer's, then the warning at 1000 + 14 min
+        assert_eq!(r.next_deadline(), Some(5000));
+        // 1001 logs in: its kept conversation, the notice, then the queue (the
+        // transfer is 1002's, so 1001 takes 30)
+        let out = r.login(1001, 100).unwrap();
+        assert_eq!(
+            out.value.iter().map(|c| c.conversation).collect::<Vec<_>>(),
+            vec![30, 40]
+        );
+        assert!(matches!(
+            out.effects[0],
+            Effect::ReselectedNotice {
+                agent: 1001,
+                conversation: 9,
+                deliver_now: true,
+                ..
+            }
+        ));
+        // 1002 logs in: the transfer completes
+        let out = r.login(1002, 200).unwrap();
+        assert!(out.effects.iter().any(|e| matches!(
+            e,
+            Effect::Assigned {
+                conversation: 12,
+                agent: 1002,
+                reason: AssignReason::Transferred { from: 1001 },
+                ..
+            }
+        )));
+        assert_eq!(r.next_deadline(), Some(200 + 14 * MINUTE_MS));
+        r.check_invariants();
+    }
+
+    /// Settings out of range are refused by `new` and `set_settings`.
+    #[test]
+    fn settings_are_validated() {
+        let nr = |timeout_ms, warn_lead_ms| RoutingSettings {
+            no_response: NoResponseSettings {
+                enabled: true,
+                timeout_ms,
+                warn_lead_ms,
+            },
+            ..RoutingSettings::default()
+        };
+        let bad = [
+            nr(0, 0),
+            nr(MINUTE_MS, MINUTE_MS),
+            nr(MINUTE_MS, -1),
+            RoutingSettings {
+                transfer_timeout_ms: 0,
+                ..RoutingSettings::default()
+            },
+            RoutingSettings {
+                auto_reply: AutoReplySettings {
+                    min_interval_ms: -1,
+                    ..AutoReplySettings::default()
+                },
+                ..RoutingSettings::default()
+            },
+        ];
+        let mut r = routing();
+        for s in bad {
+            assert!(matches!(
+                AccountRouting::new(s.clone(), 1),
+                Err(RoutingError::InvalidSettings(_))
+            ));
+            assert!(matches!(
+                r.set_settings(s, 0),
+                Err(RoutingError::InvalidSettings(_))
+            ));
+        }
+        assert_eq!(r.settings(), &RoutingSettings::default());
+        assert!(AccountRouting::new(nr(MINUTE_MS, 0), 1).is_ok());
+    }
+
+    /// R15/R5: owner changes and switching exclusive mode re-pull the queue.
+    #[test]
+    fn owner_and_mode_changes_pull_the_queue() {
+        let mut r = routing_with(|s| s.exclusive = true);
+        add_online(&mut r, 1001, 5, 0);
+        add_online(&mut r, 1002, 0, 0);
+        let _ = r.set_owner(cust(1), 1002, 0).unwrap();
+        let c = open_auto(&mut r, 1, 0);
+        assert_eq!(target_of(&r, c), Some(QueueTarget::Agent(1002)));
+        // the owner entry stays for the owner even when the owner changes ...
+        let out = r.set_owner(cust(1), 1001, 1).unwrap();
+        assert!(out.effects.is_empty());
+        // ... and exclusive mode off does not retarget it either: it waits for 1002
+        let mut s = r.settings().clone();
+        s.exclusive = false;
+        let _ = r.set_settings(s, 2).unwrap();
+        assert_eq!(agent_of(&r, c), None);
+        r.check_invariants();
+        // an entry for anyone owned by another is released when the owner is cleared
+        let mut s = r.settings().clone();
+        s.exclusive = true;
+        let _ = r.set_settings(s, 3).unwrap();
+        let _ = r.set_cap(1001, 1, 3); // keep 1001 eligible with one slot
+        let _ = r.set_presence(1001, Presence::Busy, 4).unwrap();
+        let d = open_auto(&mut r, 2, 5); // unowned, nobody eligible: queued for anyone
+        assert_eq!(target_of(&r, d), Some(QueueTarget::Anyone));
+        let _ = r.set_owner(cust(2), 1002, 6).unwrap(); // now only 1002 may take it
+        let _ = r.set_presence(1001, Presence::Online, 7).unwrap();
+        assert_eq!(agent_of(&r, d), None);
+        let out = r.clear_owner(&cust(2), 8);
+        assert!(matches!(
+            out.effects[..],
+            [
+                Effect::Assigned { agent: 1001, .. },
+                Effect::OwnershipMoved {
+                    from: None,
+                    to: 1001,
+                    ..
+                }
+            ]
+        ));
+        r.check_invariants();
+    }
+}

@@ -3,9 +3,7 @@
 //! Time is plain milliseconds; nothing sleeps.
 
 pub(super) use super::effect::RoutingError;
-pub(super) use super::effect::{
-    AssignReason, AutoReplyKind, Choice, CloseReason, Effect, ListKind,
-};
+pub(super) use super::effect::{AssignReason, Choice, CloseReason, Effect, ListKind};
 pub(super) use super::state::{
     AccountRouting, AgentSetup, ConvState, DesignatedMode, QueueTarget, RoutingSettings, MINUTE_MS,
 };

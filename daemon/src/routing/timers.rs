@@ -66,7 +66,6 @@ impl AccountRouting {
 #[cfg(test)]
 mod tests {
     use super::super::testkit::*;
-    use super::*;
 
     #[test]
     fn next_deadline_is_the_earliest_timer_and_tick_fires_only_what_is_due() {
@@ -84,13 +83,13 @@ mod tests {
         let _ = r.transfer(1001, c2, 1002, 5 * SEC).unwrap(); // 1002 has cap 0: waits
         assert_eq!(r.next_deadline(), Some(5 * SEC + 2 * MINUTE_MS));
         // nothing due a millisecond early
-        assert!(tick_effects(&mut r, 5 * SEC + 2 * MINUTE_MS - 1).is_empty());
-        let fx = tick_effects(&mut r, 5 * SEC + 2 * MINUTE_MS);
+        assert!(r.tick(5 * SEC + 2 * MINUTE_MS - 1).effects.is_empty());
+        let fx = r.tick(5 * SEC + 2 * MINUTE_MS).effects;
         assert!(matches!(fx[0], Effect::TransferFailedBack { .. }));
         assert_eq!(r.next_deadline(), Some(10 * SEC + 14 * MINUTE_MS));
         r.check_invariants();
         // a late tick fires warning and offer in order
-        let fx = tick_effects(&mut r, HOUR);
+        let fx = r.tick(HOUR).effects;
         assert!(matches!(fx[0], Effect::NoResponseWarning { .. }));
         assert!(matches!(fx[1], Effect::OfferReselection { .. }));
         assert_eq!(r.next_deadline(), None);

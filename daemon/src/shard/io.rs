@@ -109,12 +109,12 @@ impl Shard {
 
     /// A connection handed over by another shard: install it and go on
     /// reading its buffered input (which starts with its login request).
-    pub(super) fn adopt(&mut self, mut conn: Box<Connection>) {
+    pub(super) fn adopt(&mut self, mut conn: Connection) {
         if self.shutting_down {
             return;
         }
         conn.last_seen = self.clock;
-        if let Some(idx) = self.install(*conn) {
+        if let Some(idx) = self.install(conn) {
             self.counters.add_adopted();
             self.process_input(idx, &[]);
             // Bytes that arrived during the move raised no event here yet.

@@ -344,7 +344,7 @@ impl Shard {
     fn drain_inbox(&mut self) {
         while let Ok(msg) = self.inbox.try_recv() {
             match msg {
-                ShardMsg::Adopt(conn) => self.adopt(conn),
+                ShardMsg::Adopt(conn) => self.adopt(*conn),
                 ShardMsg::Forward {
                     reply,
                     request,
