@@ -13,6 +13,11 @@ pub enum Principal {
     Operator,
     /// A connection that has not logged in.
     Anonymous,
+    /// A logged-in customer or visitor of an account.
+    Customer {
+        /// Account number.
+        account: u64,
+    },
     /// A logged-in agent; permissions are read from its role at request time,
     /// so a role change applies to the very next request.
     Agent {
@@ -32,6 +37,10 @@ pub enum Access {
     Anyone,
     /// Any logged-in agent.
     Session,
+    /// A logged-in customer only.
+    CustomerOnly,
+    /// A logged-in agent or customer (the request names a conversation it must be in).
+    Participant,
     /// A logged-in agent whose role has this permission.
     Permission(Permission),
     /// The agent itself (for requests naming an agent), or one with this permission.
@@ -45,7 +54,16 @@ pub enum Access {
 /// The authorisation table.
 pub fn required_access(request: &Request) -> Access {
     match request {
-        Request::Login { .. } | Request::Resume { .. } => Access::Anyone,
+        Request::Login { .. }
+        | Request::Resume { .. }
+        | Request::CustomerLogin { .. }
+        | Request::VisitorLogin { .. } => Access::Anyone,
+        Request::OpenConversation { .. } => Access::CustomerOnly,
+        Request::SendMessage { .. } | Request::CloseConversation { .. } => Access::Participant,
+        Request::SetAutoAccept { .. }
+        | Request::ListQueue
+        | Request::ListConversations
+        | Request::AcceptConversation { .. } => Access::Session,
         Request::Logout
         | Request::SetPresence { .. }
         | Request::ChangeOwnPassword { .. }
@@ -74,6 +92,7 @@ pub fn required_access(request: &Request) -> Access {
         | Request::AdminImportTokens { .. }
         | Request::AdminUnlockToken { .. }
         | Request::AdminUnlockAgent { .. }
+        | Request::AdminRotateCustomerKey { .. }
         | Request::AdminCreateAccount { .. }
         | Request::AdminListAccounts { .. }
         | Request::AdminShowAccount { .. }
@@ -95,6 +114,11 @@ pub fn authorize(who: Principal, request: &Request) -> Result<(), ErrorCode> {
         (Principal::Operator, Access::Operator) => Ok(()),
         (Principal::Operator, _) => Err(ErrorCode::NOT_LOGGED_IN),
         (_, Access::Operator) => Err(ErrorCode::ADMIN_ONLY),
+        (Principal::Customer { .. }, Access::Anyone) => Err(ErrorCode::ALREADY_LOGGED_IN),
+        (Principal::Customer { .. }, Access::CustomerOnly | Access::Participant) => Ok(()),
+        (Principal::Customer { .. }, _) => Err(ErrorCode::PERMISSION_DENIED),
+        (Principal::Agent { .. }, Access::CustomerOnly) => Err(ErrorCode::PERMISSION_DENIED),
+        (Principal::Agent { .. }, Access::Participant) => Ok(()),
         (Principal::Anonymous, Access::Anyone) => Ok(()),
         (Principal::Anonymous, _) => Err(ErrorCode::NOT_LOGGED_IN),
         (Principal::Agent { .. }, Access::Anyone) => Err(ErrorCode::ALREADY_LOGGED_IN),

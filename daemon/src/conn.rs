@@ -39,6 +39,11 @@ pub enum Phase {
     /// left unread in the buffer until it completes, so pipelined requests
     /// are answered in order and as the logged-in agent.
     LoggingIn,
+    /// Logged in as a customer or visitor of an account (who: `Connection::customer`).
+    Customer {
+        /// Account number.
+        account: u64,
+    },
     /// Logged in as an agent.
     Agent {
         /// Account number.
@@ -72,6 +77,8 @@ pub struct Connection {
     pub writable_interest: bool,
     /// The peer's address (TCP and TLS), for login throttling.
     pub peer: Option<std::net::IpAddr>,
+    /// The customer, on a customer connection (boxed: most connections are agents).
+    pub customer: Option<Box<crate::shard::CustomerLogin>>,
 }
 
 /// Outcome of reading from a socket.
@@ -98,6 +105,7 @@ impl Connection {
             push_seq: 0,
             writable_interest: false,
             peer: None,
+            customer: None,
         }
     }
 

@@ -98,6 +98,12 @@ codes! {
     TOKEN_UNKNOWN = 38,
     /// The thing named (role, token, agent) does not exist.
     NOT_FOUND = 39,
+    /// The conversation is served (or kept) by another agent, or no longer queued.
+    CONVERSATION_TAKEN = 40,
+    /// The request is about a conversation this connection's agent or customer is not in.
+    NOT_IN_CONVERSATION = 41,
+    /// The customer's signature is wrong or expired, or the visitor token is not ours.
+    CUSTOMER_TOKEN_INVALID = 42,
 }
 
 impl fmt::Debug for ErrorCode {

@@ -5,6 +5,7 @@
 //! appended, a struct is never edited in place, and a change of shape is a
 //! new variant or a new body version.
 
+use crate::chat::{Channel, ConversationInfo, CustomerSession, Entry, MessageBody, MessageInfo};
 use crate::error::{ErrorCode, WireError};
 use crate::frame::{put_frame, FrameKind};
 use bytes::BytesMut;
@@ -371,6 +372,68 @@ pub enum Request {
         /// Agent number.
         agent: u32,
     },
+    /// A customer identified by the enterprise's backend logs in. `signature` is
+    /// HMAC-SHA256, under the account's customer key, of
+    /// `account (u64 BE) ‖ expires_at (i64 BE) ‖ customer (UTF-8)`.
+    CustomerLogin {
+        /// Account number.
+        account: u64,
+        /// The enterprise's id of the customer (1..=64 bytes).
+        customer: String,
+        /// When the signature expires, unix seconds.
+        expires_at: i64,
+        /// The backend's signature.
+        signature: [u8; 32],
+        /// Where the customer connects from.
+        channel: Channel,
+    },
+    /// An anonymous visitor logs in, with the token it was given last time, if any.
+    VisitorLogin {
+        /// Account number.
+        account: u64,
+        /// A visitor token from an earlier login (keeps the same visitor id).
+        token: Option<[u8; 32]>,
+        /// Where the visitor connects from.
+        channel: Channel,
+    },
+    /// Customer: open a conversation (or continue the open one).
+    OpenConversation {
+        /// How to route it.
+        entry: Entry,
+    },
+    /// Send a message in a conversation; answered once it is stored.
+    SendMessage {
+        /// The conversation.
+        conversation: u64,
+        /// Chosen by the sender, unique per sender: a retry with the same id is stored once.
+        client_msg_id: u64,
+        /// What it says.
+        body: MessageBody,
+    },
+    /// Agent: set the automatic-accept cap (0 = off). Only while online.
+    SetAutoAccept {
+        /// Most conversations served at once before new ones queue.
+        cap: u16,
+    },
+    /// Agent: the queue entries this agent may see.
+    ListQueue,
+    /// Agent: the conversations this agent serves.
+    ListConversations,
+    /// Agent: take a queued conversation; answered with the customer's recent history.
+    AcceptConversation {
+        /// The conversation.
+        conversation: u64,
+    },
+    /// Agent or customer: close a conversation.
+    CloseConversation {
+        /// The conversation.
+        conversation: u64,
+    },
+    /// Admin socket only: make a new customer-signing key for an account (the old one stops working).
+    AdminRotateCustomerKey {
+        /// Account number.
+        account: u64,
+    },
 }
 
 /// How an agent is named to customers (manual §7.10, §7.18).
@@ -542,6 +605,29 @@ pub enum Response {
         /// Serials imported, in file order.
         serials: Vec<String>,
     },
+    /// A customer or visitor logged in.
+    CustomerLoggedIn(CustomerSession),
+    /// One conversation.
+    Conversation(ConversationInfo),
+    /// Several conversations.
+    Conversations(Vec<ConversationInfo>),
+    /// A message is stored (now, or earlier: `duplicate`).
+    Sent {
+        /// Its id.
+        message: u64,
+        /// True when this `client_msg_id` had been stored before; nothing new was stored.
+        duplicate: bool,
+    },
+    /// A conversation taken from the queue, and the customer's recent history with the
+    /// account (oldest first, at most 50 messages).
+    Accepted {
+        /// The conversation, now assigned.
+        conversation: ConversationInfo,
+        /// Recent messages.
+        history: Vec<MessageInfo>,
+    },
+    /// A customer-signing key; keep it on the enterprise's backend only.
+    CustomerKey([u8; 32]),
 }
 
 /// An event the server pushes, numbered per connection. Variants are only appended.
@@ -562,6 +648,10 @@ pub enum Event {
     /// Several agents of the account changed presence in one server turn (a
     /// reconnect storm sends one of these per agent instead of one push per change).
     PresenceChanges(Vec<PresenceChange>),
+    /// A message in one of the connection's conversations.
+    Message(MessageInfo),
+    /// A conversation was opened, assigned, queued or closed.
+    ConversationChanged(ConversationInfo),
 }
 
 /// One agent's new presence.
@@ -644,6 +734,16 @@ impl Request {
             Request::AdminImportTokens { .. } => "AdminImportTokens",
             Request::AdminUnlockToken { .. } => "AdminUnlockToken",
             Request::AdminUnlockAgent { .. } => "AdminUnlockAgent",
+            Request::CustomerLogin { .. } => "CustomerLogin",
+            Request::VisitorLogin { .. } => "VisitorLogin",
+            Request::OpenConversation { .. } => "OpenConversation",
+            Request::SendMessage { .. } => "SendMessage",
+            Request::SetAutoAccept { .. } => "SetAutoAccept",
+            Request::ListQueue => "ListQueue",
+            Request::ListConversations => "ListConversations",
+            Request::AcceptConversation { .. } => "AcceptConversation",
+            Request::CloseConversation { .. } => "CloseConversation",
+            Request::AdminRotateCustomerKey { .. } => "AdminRotateCustomerKey",
         }
     }
 }

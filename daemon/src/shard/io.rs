@@ -434,8 +434,15 @@ impl Shard {
         };
         let was = conn.phase;
         conn.phase = Phase::Closing;
-        if let Phase::Agent { account, agent } = was {
-            self.set_offline(account, agent, idx);
+        let customer = conn.customer.take();
+        match was {
+            Phase::Agent { account, agent } => self.set_offline(account, agent, idx),
+            Phase::Customer { account } => {
+                if let Some(login) = customer.as_deref() {
+                    self.customer_gone(account, &login.customer, idx);
+                }
+            }
+            _ => {}
         }
         self.mark_dirty(idx);
     }
@@ -524,8 +531,14 @@ impl Shard {
             return;
         };
         let _ = conn.deregister(self.poll.registry());
-        if let Phase::Agent { account, agent } = conn.phase {
-            self.set_offline(account, agent, idx);
+        match conn.phase {
+            Phase::Agent { account, agent } => self.set_offline(account, agent, idx),
+            Phase::Customer { account } => {
+                if let Some(login) = conn.customer.as_deref() {
+                    self.customer_gone(account, &login.customer, idx);
+                }
+            }
+            _ => {}
         }
         self.counters.connection_closed();
     }

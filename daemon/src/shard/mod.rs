@@ -14,10 +14,14 @@
 //! Invariant: nothing here blocks, sleeps or takes a lock on the hot path;
 //! password hashing goes to the worker pool and comes back as a message.
 
+mod chat;
 mod io;
 mod requests;
 mod security;
 mod tokens;
+
+pub use chat::sign_customer;
+pub use chat::CustomerLogin;
 
 use crate::accounts::{AccountState, OnlineAgent};
 use crate::config::RuntimeSettings;
@@ -185,6 +189,12 @@ pub struct Shard {
     online: HashMap<u64, HashMap<u32, OnlineAgent>>,
     pending: HashMap<u64, PendingOp>,
     next_job: u64,
+    /// Conversation state of this shard's accounts (see `chat.rs`).
+    chat: HashMap<u64, chat::ChatState>,
+    /// Routing effects of the turn, carried out before the commit.
+    pending_effects: Vec<(u64, Vec<crate::routing::Effect>)>,
+    /// Client message ids stored in this turn (not yet visible in the store).
+    turn_client_msgs: HashMap<Vec<u8>, u64>,
     /// Bound tokens of this shard's accounts (see `tokens.rs`).
     tokens: HashMap<String, crate::store::TokenRecord>,
     /// Failed logins per agent of this shard's accounts.
@@ -239,6 +249,9 @@ impl Shard {
             online: HashMap::new(),
             pending: HashMap::new(),
             next_job: 1,
+            chat: HashMap::new(),
+            pending_effects: Vec::new(),
+            turn_client_msgs: HashMap::new(),
             tokens: HashMap::new(),
             agent_throttle: crate::throttle::Throttle::new(throttle_limits),
             token_guesses: crate::throttle::Throttle::new(throttle_limits),
@@ -372,6 +385,8 @@ impl Shard {
     /// Group commit: one write for everything this turn changed, then the
     /// answers that depend on it are released.
     fn commit(&mut self) {
+        self.chat_tick();
+        self.apply_chat_effects();
         if !self.batch.is_empty() {
             let result = self.shared.store.write(&self.batch, self.shared.durability);
             self.batch.clear();
@@ -383,6 +398,7 @@ impl Shard {
         }
         self.touched.clear();
         self.logins.clear();
+        self.turn_client_msgs.clear();
         self.push_presence();
         let outbox = std::mem::take(&mut self.outbox);
         for out in outbox {
@@ -395,6 +411,7 @@ impl Shard {
     fn undo_turn(&mut self) {
         for account in self.touched.drain(..) {
             self.accounts.remove(&account);
+            self.chat.remove(&account);
         }
         // Token states are reloaded from the store on next use.
         self.tokens.clear();

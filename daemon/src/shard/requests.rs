@@ -105,7 +105,10 @@ fn target_account(request: &Request) -> Option<u64> {
         | Request::AdminSetAgentPassword { account, .. }
         | Request::AdminListAgents { account }
         | Request::AdminOnAccount { account, .. }
-        | Request::AdminUnlockAgent { account, .. } => Some(*account),
+        | Request::AdminUnlockAgent { account, .. }
+        | Request::CustomerLogin { account, .. }
+        | Request::VisitorLogin { account, .. }
+        | Request::AdminRotateCustomerKey { account } => Some(*account),
         _ => None,
     }
 }
@@ -119,6 +122,7 @@ impl Shard {
         let (is_admin, phase) = (conn.is_admin, conn.phase);
         let principal = match phase {
             _ if is_admin => Principal::Operator,
+            Phase::Customer { account } => Principal::Customer { account },
             Phase::Agent { account, agent } => Principal::Agent {
                 account,
                 agent,
@@ -180,6 +184,16 @@ impl Shard {
                 if let Err(e) = answer {
                     self.reply(reply, Err(e));
                 }
+                Control::Continue
+            }
+            (_, request @ (Request::CustomerLogin { .. } | Request::VisitorLogin { .. })) => {
+                let answer = self.customer_login(idx, request);
+                self.reply(reply, answer);
+                Control::Continue
+            }
+            (Principal::Customer { account }, request) => {
+                let answer = self.customer_request(idx, account, request);
+                self.reply(reply, answer);
                 Control::Continue
             }
             (Principal::Agent { account, agent, .. }, request) => {
@@ -432,6 +446,7 @@ impl Shard {
             self.counters.session_opened();
         }
         self.announce_presence(account, agent, Presence::Online);
+        self.chat_agent_login(account, agent);
         let Some(info) = self.session_info(account, agent, token, expires_at) else {
             return;
         };
@@ -534,6 +549,7 @@ impl Shard {
             }
             self.counters.session_closed();
             self.announce_presence(account, agent, Presence::Offline);
+            self.chat_agent_logout(account, agent);
         }
     }
 
@@ -569,6 +585,7 @@ impl Shard {
                     o.presence = presence;
                 }
                 self.announce_presence(account, me, presence);
+                self.chat_agent_presence(account, me, presence);
                 Ok(Response::Ok)
             }
             Request::ListAgents => self
@@ -623,9 +640,17 @@ impl Shard {
                     new_super_password,
                 )
             }
+            request @ (Request::SetAutoAccept { .. }
+            | Request::ListQueue
+            | Request::ListConversations
+            | Request::AcceptConversation { .. }
+            | Request::SendMessage { .. }
+            | Request::CloseConversation { .. }) => self
+                .agent_chat_request(account, me, request)
+                .unwrap_or_else(|| Err(err(ErrorCode::INTERNAL, "not routed"))),
             other => match self.security_request(reply, account, me, other) {
                 Some(answer) => answer,
-                None => return,
+                None => Err(err(ErrorCode::INTERNAL, "request not routed")),
             },
         };
         self.reply(reply, answer);
@@ -765,6 +790,7 @@ impl Shard {
                     }
                 })
             }
+            Request::AdminRotateCustomerKey { account } => self.rotate_customer_key(account),
             Request::AdminStats => Ok(Response::Stats {
                 uptime_s: self.shared.started.elapsed().as_secs(),
                 shards: self

@@ -17,6 +17,17 @@
 //! | [`Cf::AgentProfiles`] | `agent_profiles` | account `u64` BE (8) ‖ agent `u32` BE (4) | [`AgentProfileRecord`] |
 //! | [`Cf::Tokens`]   | `tokens`   | serial, UTF-8, 1..=64 bytes                   | [`TokenRecord`]        |
 //! | [`Cf::AgentTokens`] | `agent_tokens` | account `u64` BE (8) ‖ agent `u32` BE (4) | [`AgentTokenRecord`] |
+//! | [`Cf::Conversations`] | `conversations` | account `u64` BE (8) ‖ conversation `u64` BE (8) | `ConversationRecord` |
+//! | [`Cf::Messages`] | `messages` | account `u64` BE (8) ‖ customer key ‖ message id `u64` BE (8) | `MessageRecord` |
+//! | [`Cf::ClientMsgs`] | `client_msgs` | account `u64` BE (8) ‖ sender key ‖ client message id `u64` BE (8) | `ClientMsgRecord` |
+//! | [`Cf::Counters`] | `counters` | account `u64` BE (8)                         | `CountersRecord` |
+//! | [`Cf::CustomerKeys`] | `customer_keys` | account `u64` BE (8)                  | `CustomerKeyRecord` |
+//!
+//! A **customer key** is `0x01 ‖ len u8 ‖ id bytes` for an identified customer
+//! (ids are 1..=64 bytes) and `0x02 ‖ 16 bytes` for a visitor: prefix-free, so one
+//! customer's messages are one contiguous range, ordered by message id (history
+//! newest-first is a reverse scan). A **sender key** is `0x00 ‖ agent u32 BE` for
+//! an agent and the customer key for a customer.
 //!
 //! Values are always one record-format version byte followed by a postcard body (see
 //! [`records`](super::records)). RocksDB's `default` column family exists but is unused.
@@ -58,11 +69,21 @@ pub enum Cf {
     Tokens,
     /// The token each agent holds, grouped by account.
     AgentTokens,
+    /// Conversations, grouped by account.
+    Conversations,
+    /// Messages (history), grouped by account and customer, in id order.
+    Messages,
+    /// Client message ids already stored, so a retried send is stored once.
+    ClientMsgs,
+    /// Per-account id counters.
+    Counters,
+    /// Per-account customer-signing keys (sealed).
+    CustomerKeys,
 }
 
 impl Cf {
     /// Every column family, in declaration order.
-    pub const ALL: [Cf; 9] = [
+    pub const ALL: [Cf; 14] = [
         Cf::Meta,
         Cf::Accounts,
         Cf::Agents,
@@ -72,6 +93,11 @@ impl Cf {
         Cf::AgentProfiles,
         Cf::Tokens,
         Cf::AgentTokens,
+        Cf::Conversations,
+        Cf::Messages,
+        Cf::ClientMsgs,
+        Cf::Counters,
+        Cf::CustomerKeys,
     ];
 
     /// The engine-level name of this column family; never changes once released.
@@ -86,6 +112,11 @@ impl Cf {
             Cf::AgentProfiles => "agent_profiles",
             Cf::Tokens => "tokens",
             Cf::AgentTokens => "agent_tokens",
+            Cf::Conversations => "conversations",
+            Cf::Messages => "messages",
+            Cf::ClientMsgs => "client_msgs",
+            Cf::Counters => "counters",
+            Cf::CustomerKeys => "customer_keys",
         }
     }
 
@@ -114,7 +145,7 @@ pub const ACCOUNT_KEY_LEN: usize = 8;
 /// Length of an `account ‖ u32` key (agents, roles, sessions).
 pub const ACCOUNT_ITEM_KEY_LEN: usize = 12;
 /// No key in any column family is longer than this.
-pub const MAX_KEY_LEN: usize = 64; // a token serial
+pub const MAX_KEY_LEN: usize = 90; // a message or client-message key with a 64-byte customer id
 
 /// An exclusive upper bound above every key of every column family: `0xff` repeated
 /// one byte longer than the longest key. Used when a range has no finite successor.
@@ -202,6 +233,71 @@ pub fn agent_token(account: u64, agent: u32) -> [u8; ACCOUNT_ITEM_KEY_LEN] {
 pub fn token(serial: &str) -> Option<&[u8]> {
     let bytes = serial.as_bytes();
     (!bytes.is_empty() && bytes.len() <= MAX_KEY_LEN).then_some(bytes)
+}
+
+/// The customer key (see the module doc): prefix-free, ordered by kind then id.
+pub fn customer(c: &kefu_wire::chat::CustomerId) -> Vec<u8> {
+    match c {
+        kefu_wire::chat::CustomerId::Identified(id) => {
+            let bytes = id.as_bytes();
+            let len = u8::try_from(bytes.len()).unwrap_or(u8::MAX);
+            let mut key = Vec::with_capacity(2 + bytes.len());
+            key.push(1);
+            key.push(len);
+            key.extend_from_slice(bytes.get(..usize::from(len)).unwrap_or(bytes));
+            key
+        }
+        kefu_wire::chat::CustomerId::Visitor(v) => {
+            let mut key = Vec::with_capacity(17);
+            key.push(2);
+            key.extend_from_slice(v);
+            key
+        }
+    }
+}
+
+/// Key of a conversation in [`Cf::Conversations`].
+pub fn conversation(account: u64, conversation: u64) -> [u8; 16] {
+    let mut key = [0u8; 16];
+    key[..8].copy_from_slice(&account.to_be_bytes());
+    key[8..].copy_from_slice(&conversation.to_be_bytes());
+    key
+}
+
+/// Key of a message in [`Cf::Messages`].
+pub fn message(account: u64, customer: &kefu_wire::chat::CustomerId, id: u64) -> Vec<u8> {
+    let mut key = account.to_be_bytes().to_vec();
+    key.extend_from_slice(&self::customer(customer));
+    key.extend_from_slice(&id.to_be_bytes());
+    key
+}
+
+/// All messages of one customer of one account: `[prefix, prefix ‖ 0xff…)`.
+pub fn customer_messages(account: u64, customer: &kefu_wire::chat::CustomerId) -> KeyRange {
+    let mut start = account.to_be_bytes().to_vec();
+    start.extend_from_slice(&self::customer(customer));
+    let mut end = start.clone();
+    end.extend_from_slice(&[0xff; 9]);
+    KeyRange { start, end }
+}
+
+/// Key of a client message id in [`Cf::ClientMsgs`]; `agent` None means the customer sent it.
+pub fn client_msg(
+    account: u64,
+    agent: Option<u32>,
+    customer: &kefu_wire::chat::CustomerId,
+    client_msg_id: u64,
+) -> Vec<u8> {
+    let mut key = account.to_be_bytes().to_vec();
+    match agent {
+        Some(a) => {
+            key.push(0);
+            key.extend_from_slice(&a.to_be_bytes());
+        }
+        None => key.extend_from_slice(&self::customer(customer)),
+    }
+    key.extend_from_slice(&client_msg_id.to_be_bytes());
+    key
 }
 
 /// Every key of one account in an account-prefixed column family ([`Cf::Agents`],
@@ -368,7 +464,12 @@ mod tests {
                 "account_settings",
                 "agent_profiles",
                 "tokens",
-                "agent_tokens"
+                "agent_tokens",
+                "conversations",
+                "messages",
+                "client_msgs",
+                "counters",
+                "customer_keys"
             ]
         );
         for (i, cf) in Cf::ALL.into_iter().enumerate() {

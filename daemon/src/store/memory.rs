@@ -56,6 +56,26 @@ impl KvStore for MemoryStore {
             .collect())
     }
 
+    fn scan_reverse(
+        &self,
+        cf: Cf,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Vec<KeyValue>, StoreError> {
+        if start >= end || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let tables = self.lock();
+        let range = (Bound::Included(start), Bound::Excluded(end));
+        Ok(tables[cf.index()]
+            .range::<[u8], _>(range)
+            .rev()
+            .take(limit)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+
     fn write(&self, batch: &Batch, _durability: Durability) -> Result<(), StoreError> {
         let mut tables = self.lock();
         for op in batch.ops() {

@@ -15,6 +15,7 @@
 //! request that hits one is answered with an internal error, and a failed
 //! [`KvStore::write`] means nothing in the batch may be acknowledged.
 
+pub mod chat_records;
 pub mod keys;
 pub mod memory;
 pub mod records;
@@ -163,6 +164,15 @@ pub trait KvStore: Send + Sync + 'static {
     ) -> Result<Vec<KeyValue>, StoreError>;
 
     /// Applies every operation of `batch` atomically, durable as `durability` says.
+    /// Keys in `[start, end)` in descending order, at most `limit` (newest-first history).
+    fn scan_reverse(
+        &self,
+        cf: Cf,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Vec<KeyValue>, StoreError>;
+
     fn write(&self, batch: &Batch, durability: Durability) -> Result<(), StoreError>;
 }
 

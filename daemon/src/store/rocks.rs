@@ -217,6 +217,34 @@ impl KvStore for RocksStore {
         Ok(out)
     }
 
+    fn scan_reverse(
+        &self,
+        cf: Cf,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Vec<KeyValue>, StoreError> {
+        if start >= end || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let handle = self.cf(cf)?;
+        let mut read = ReadOptions::default();
+        read.set_iterate_lower_bound(start);
+        read.set_iterate_upper_bound(end);
+        let mut iter = self.db.raw_iterator_cf_opt(handle, read);
+        iter.seek_to_last();
+        let mut out = Vec::new();
+        while out.len() < limit {
+            let (Some(key), Some(value)) = (iter.key(), iter.value()) else {
+                break;
+            };
+            out.push((key.to_vec(), value.to_vec()));
+            iter.prev();
+        }
+        iter.status()?;
+        Ok(out)
+    }
+
     fn write(&self, batch: &Batch, durability: Durability) -> Result<(), StoreError> {
         if batch.is_empty() {
             return Ok(());

@@ -1,0 +1,953 @@
+//! Customers and conversations on the shard: customer logins, the routing
+//! engine's decisions turned into stored records and pushes, and messages
+//! stored in the turn's batch before they are acknowledged.
+//!
+//! The routing rules live in `crate::routing` (pure); this file only feeds it
+//! inputs and carries out its effects. Not yet wired: transfer, grab,
+//! exclusive owners, re-selection, and replay of unacknowledged deliveries
+//! after a reconnect (the conversations issue goes on).
+
+use super::{Outgoing, Shard};
+use crate::conn::Phase;
+use crate::routing::{
+    AccountRouting, AgentSetup, Effect, RestoredConversation, RestoredPlacement, RoutingError,
+    RoutingSettings,
+};
+use crate::store::chat_records::{
+    ClientMsgRecord, ConversationRecord, CountersRecord, CustomerKeyRecord, MessageRecord,
+};
+use crate::store::{keys, Cf, StoredRecord};
+use kefu_wire::chat::{
+    Channel, ConversationInfo, ConversationState, CustomerId, CustomerSession, Entry, MessageBody,
+    MessageInfo, Party,
+};
+use kefu_wire::{ErrorBody, ErrorCode, Event, Request, Response};
+use ring::hmac;
+use std::collections::HashMap;
+
+/// Longest text message, characters.
+const MAX_TEXT_CHARS: usize = 4_000;
+/// Longest file reference, bytes.
+const MAX_REFERENCE_BYTES: usize = 256;
+/// Longest file name, characters.
+const MAX_FILE_NAME_CHARS: usize = 255;
+/// Longest identified customer id, bytes.
+const MAX_CUSTOMER_ID_BYTES: usize = 64;
+/// History sent with an accepted conversation.
+const ACCEPT_HISTORY: usize = 50;
+/// Open conversations restored per account at load (a bound on start-up work).
+const MAX_RESTORED: usize = 100_000;
+
+type Answer = Result<Response, ErrorBody>;
+
+fn err(code: ErrorCode, message: impl Into<String>) -> ErrorBody {
+    ErrorBody {
+        code,
+        message: message.into(),
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn routing_err(e: RoutingError) -> ErrorBody {
+    let code = match e {
+        RoutingError::NoSuchConversation(_) => ErrorCode::NOT_FOUND,
+        RoutingError::AlreadyAssigned { .. } | RoutingError::Kept { .. } => {
+            ErrorCode::CONVERSATION_TAKEN
+        }
+        RoutingError::NotServing { .. } | RoutingError::NotAssigned(_) => {
+            ErrorCode::NOT_IN_CONVERSATION
+        }
+        RoutingError::NotAllowed { .. } | RoutingError::ExclusiveCustomer { .. } => {
+            ErrorCode::PERMISSION_DENIED
+        }
+        _ => ErrorCode::INVALID_ARGUMENT,
+    };
+    err(code, e.to_string())
+}
+
+/// One account's conversations on its shard.
+pub(crate) struct ChatState {
+    routing: AccountRouting,
+    counters: CountersRecord,
+    /// Open conversations' records, to update as their state changes.
+    open: HashMap<u64, ConversationRecord>,
+    /// The account's customer-signing key, once made.
+    customer_key: Option<[u8; 32]>,
+    /// Customers logged in on this shard: (slab index, generation).
+    customers: HashMap<CustomerId, (usize, u32)>,
+}
+
+/// The customer a connection is logged in as.
+#[derive(Debug, Clone)]
+pub struct CustomerLogin {
+    /// Who.
+    pub customer: CustomerId,
+    /// From where.
+    pub channel: Channel,
+}
+
+fn closed_info(r: &ConversationRecord) -> ConversationInfo {
+    ConversationInfo {
+        conversation: r.conversation,
+        customer: r.customer.clone(),
+        channel: r.channel,
+        state: ConversationState::Closed,
+        opened_at: r.opened_at,
+        unread: 0,
+    }
+}
+
+fn check_body(body: &MessageBody) -> Result<(), ErrorBody> {
+    let ok = match body {
+        MessageBody::Text(t) => !t.is_empty() && t.chars().count() <= MAX_TEXT_CHARS,
+        MessageBody::Image { reference } => {
+            !reference.is_empty() && reference.len() <= MAX_REFERENCE_BYTES
+        }
+        MessageBody::File {
+            reference, name, ..
+        } => {
+            !reference.is_empty()
+                && reference.len() <= MAX_REFERENCE_BYTES
+                && name.chars().count() <= MAX_FILE_NAME_CHARS
+        }
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(err(
+            ErrorCode::INVALID_ARGUMENT,
+            format!(
+                "message: text 1..={MAX_TEXT_CHARS} characters, references 1..={MAX_REFERENCE_BYTES} bytes, names up to {MAX_FILE_NAME_CHARS} characters"
+            ),
+        ))
+    }
+}
+
+impl Shard {
+    /// The account's conversation state, loaded (and open conversations
+    /// restored) on first use.
+    pub(super) fn chat_mut(&mut self, account: u64) -> Result<&mut ChatState, ErrorBody> {
+        if !self.chat.contains_key(&account) {
+            let state = self.load_chat(account)?;
+            self.chat.insert(account, state);
+        }
+        self.chat
+            .get_mut(&account)
+            .ok_or_else(|| err(ErrorCode::INTERNAL, "chat state vanished"))
+    }
+
+    fn load_chat(&mut self, account: u64) -> Result<ChatState, ErrorBody> {
+        let store = std::sync::Arc::clone(&self.shared.store);
+        let storage = |e: crate::store::StoreError| err(ErrorCode::STORAGE_FAILURE, e.to_string());
+        let counters = match store
+            .get(Cf::Counters, &keys::account(account))
+            .map_err(storage)?
+        {
+            Some(bytes) => CountersRecord::decode(&bytes)
+                .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?,
+            None => CountersRecord {
+                next_conversation: 1,
+                next_message: 1,
+            },
+        };
+        let customer_key = match store
+            .get(Cf::CustomerKeys, &keys::account(account))
+            .map_err(storage)?
+        {
+            Some(bytes) => Some(self.open_customer_key(account, &bytes)?),
+            None => None,
+        };
+        let mut routing =
+            AccountRouting::new(RoutingSettings::default(), counters.next_conversation)
+                .map_err(routing_err)?;
+        let agents: Vec<(u32, bool)> = {
+            let state = self.account_mut(account)?;
+            state.agents.keys().map(|a| (*a, false)).collect()
+        };
+        for (agent, _) in &agents {
+            routing
+                .add_agent(*agent, AgentSetup::default())
+                .map_err(routing_err)?;
+        }
+        let range = keys::account_prefix(account);
+        let mut open = HashMap::new();
+        for (_, bytes) in store
+            .scan(Cf::Conversations, &range.start, &range.end, MAX_RESTORED)
+            .map_err(storage)?
+        {
+            let r = ConversationRecord::decode(&bytes)
+                .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?;
+            if r.closed_at.is_some() {
+                continue;
+            }
+            let placement = match r.agent {
+                Some(agent) => RestoredPlacement::Assigned { agent },
+                None => RestoredPlacement::Queued {
+                    target: crate::routing::QueueTarget::Anyone,
+                    transfer: None,
+                },
+            };
+            let restored = RestoredConversation {
+                conversation: r.conversation,
+                customer: r.customer.clone(),
+                channel: r.channel,
+                opened_at: r.opened_at,
+                placement,
+                unread: 0,
+                waiting_since: None,
+            };
+            if routing.restore(restored).is_ok() {
+                open.insert(r.conversation, r);
+            }
+        }
+        let mut chat = ChatState {
+            routing,
+            counters,
+            open,
+            customer_key,
+            customers: HashMap::new(),
+        };
+        // Agents already logged in on this shard come online in the engine.
+        let now = now_ms();
+        let online: Vec<u32> = self
+            .online
+            .get(&account)
+            .map(|m| m.keys().copied().collect())
+            .unwrap_or_default();
+        let mut effects = Vec::new();
+        for agent in online {
+            if let Ok(out) = chat.routing.login(agent, now) {
+                effects.extend(out.effects);
+            }
+        }
+        self.pending_effects.push((account, effects));
+        Ok(chat)
+    }
+
+    fn open_customer_key(&self, account: u64, bytes: &[u8]) -> Result<[u8; 32], ErrorBody> {
+        let record = CustomerKeyRecord::decode(bytes)
+            .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?;
+        let key = self
+            .shared
+            .token_key
+            .as_ref()
+            .ok_or_else(|| err(ErrorCode::INTERNAL, "no sealing key"))?;
+        let secret =
+            crate::otp::sealed::open(key, &format!("customer-key:{account}"), &record.sealed)
+                .map_err(|e| err(ErrorCode::INTERNAL, format!("customer key: {e}")))?;
+        secret
+            .expose()
+            .try_into()
+            .map_err(|_| err(ErrorCode::INTERNAL, "customer key has the wrong length"))
+    }
+
+    /// Makes (or replaces) the account's customer-signing key.
+    fn new_customer_key(&mut self, account: u64) -> Result<[u8; 32], ErrorBody> {
+        let mut key = [0u8; 32];
+        ring::rand::SecureRandom::fill(&self.rng, &mut key)
+            .map_err(|_| err(ErrorCode::INTERNAL, "no randomness"))?;
+        let sealing = self
+            .shared
+            .token_key
+            .clone()
+            .ok_or_else(|| err(ErrorCode::INTERNAL, "no sealing key"))?;
+        let sealed = crate::otp::sealed::seal(
+            &sealing,
+            &format!("customer-key:{account}"),
+            &key,
+            &self.rng,
+        )
+        .map_err(|e| err(ErrorCode::INTERNAL, e.to_string()))?;
+        self.batch.put(
+            Cf::CustomerKeys,
+            &keys::account(account),
+            CustomerKeyRecord { sealed }.encode(),
+        );
+        self.chat_mut(account)?.customer_key = Some(key);
+        Ok(key)
+    }
+
+    /// Operator: a new customer-signing key for the account.
+    pub(super) fn rotate_customer_key(&mut self, account: u64) -> Answer {
+        self.account_mut(account)?;
+        self.new_customer_key(account).map(Response::CustomerKey)
+    }
+
+    /// A customer or visitor logs in on connection `idx` (already on the owning shard).
+    pub(super) fn customer_login(&mut self, idx: usize, request: Request) -> Answer {
+        let now = now_ms();
+        let (account, customer, channel, visitor_token) = match request {
+            Request::CustomerLogin {
+                account,
+                customer,
+                expires_at,
+                signature,
+                channel,
+            } => {
+                if customer.is_empty() || customer.len() > MAX_CUSTOMER_ID_BYTES {
+                    return Err(err(
+                        ErrorCode::INVALID_ARGUMENT,
+                        "customer id: 1..=64 bytes",
+                    ));
+                }
+                self.account_mut(account)?;
+                let key = self.chat_mut(account)?.customer_key.ok_or_else(|| {
+                    err(
+                        ErrorCode::CUSTOMER_TOKEN_INVALID,
+                        "the account has no customer key yet",
+                    )
+                })?;
+                if expires_at.saturating_mul(1000) <= now {
+                    return Err(err(
+                        ErrorCode::CUSTOMER_TOKEN_INVALID,
+                        "the customer signature has expired",
+                    ));
+                }
+                let mut signed = Vec::with_capacity(16 + customer.len());
+                signed.extend_from_slice(&account.to_be_bytes());
+                signed.extend_from_slice(&expires_at.to_be_bytes());
+                signed.extend_from_slice(customer.as_bytes());
+                hmac::verify(
+                    &hmac::Key::new(hmac::HMAC_SHA256, &key),
+                    &signed,
+                    &signature,
+                )
+                .map_err(|_| {
+                    err(
+                        ErrorCode::CUSTOMER_TOKEN_INVALID,
+                        "wrong customer signature",
+                    )
+                })?;
+                (account, CustomerId::Identified(customer), channel, None)
+            }
+            Request::VisitorLogin {
+                account,
+                token,
+                channel,
+            } => {
+                self.account_mut(account)?;
+                let key = match self.chat_mut(account)?.customer_key {
+                    Some(k) => k,
+                    None => self.new_customer_key(account)?,
+                };
+                let mac_key = hmac::Key::new(hmac::HMAC_SHA256, &key);
+                let id = match token {
+                    Some(t) => {
+                        let (id, tag) = t.split_at(16);
+                        let expect = hmac::sign(&mac_key, id);
+                        if !ring_eq(expect.as_ref().get(..16).unwrap_or_default(), tag) {
+                            return Err(err(
+                                ErrorCode::CUSTOMER_TOKEN_INVALID,
+                                "visitor token not ours",
+                            ));
+                        }
+                        let mut v = [0u8; 16];
+                        v.copy_from_slice(id);
+                        v
+                    }
+                    None => {
+                        let mut v = [0u8; 16];
+                        ring::rand::SecureRandom::fill(&self.rng, &mut v)
+                            .map_err(|_| err(ErrorCode::INTERNAL, "no randomness"))?;
+                        v
+                    }
+                };
+                let tag = hmac::sign(&mac_key, &id);
+                let mut token = [0u8; 32];
+                token[..16].copy_from_slice(&id);
+                token[16..].copy_from_slice(tag.as_ref().get(..16).unwrap_or(&[0; 16]));
+                (account, CustomerId::Visitor(id), channel, Some(token))
+            }
+            _ => return Err(err(ErrorCode::INTERNAL, "not a customer login")),
+        };
+        let Some(conn) = self.conns.get_any(idx) else {
+            return Err(err(ErrorCode::INTERNAL, "connection gone"));
+        };
+        let generation = conn.generation;
+        conn.phase = Phase::Customer { account };
+        conn.customer = Some(Box::new(CustomerLogin {
+            customer: customer.clone(),
+            channel,
+        }));
+        let chat = self.chat_mut(account)?;
+        let previous = chat.customers.insert(customer.clone(), (idx, generation));
+        let conversation = chat
+            .routing
+            .conversation_of(&customer)
+            .and_then(|c| chat.routing.conversation(c));
+        if let Some((old, old_gen)) = previous.filter(|p| *p != (idx, generation)) {
+            if let Some(c) = self.conns.get_mut(old, old_gen) {
+                c.phase = Phase::Ready;
+                c.customer = None;
+                self.outbox.push(Outgoing::GoAway {
+                    conn: old,
+                    generation: old_gen,
+                    code: ErrorCode::SESSION_REPLACED,
+                    message: "this customer connected again elsewhere".into(),
+                });
+            }
+        }
+        Ok(Response::CustomerLoggedIn(CustomerSession {
+            account,
+            customer,
+            visitor_token,
+            conversation,
+        }))
+    }
+
+    /// A customer's connection is gone.
+    pub(super) fn customer_gone(&mut self, account: u64, customer: &CustomerId, idx: usize) {
+        if let Some(chat) = self.chat.get_mut(&account) {
+            if chat.customers.get(customer).is_some_and(|(i, _)| *i == idx) {
+                chat.customers.remove(customer);
+            }
+        }
+    }
+
+    /// Requests of a logged-in customer.
+    pub(super) fn customer_request(
+        &mut self,
+        idx: usize,
+        account: u64,
+        request: Request,
+    ) -> Answer {
+        let login = self
+            .conns
+            .get_any(idx)
+            .and_then(|c| c.customer.as_deref().cloned())
+            .ok_or_else(|| {
+                err(
+                    ErrorCode::INTERNAL,
+                    "customer connection without a customer",
+                )
+            })?;
+        let now = now_ms();
+        match request {
+            Request::OpenConversation { entry } => {
+                let entry = if login.channel == Channel::Mobile {
+                    Entry::Auto
+                } else {
+                    entry
+                };
+                let chat = self.chat_mut(account)?;
+                let out = chat
+                    .routing
+                    .open(login.customer.clone(), login.channel, entry, now)
+                    .map_err(routing_err)?;
+                self.pending_effects.push((account, out.effects));
+                Ok(Response::Conversation(out.value))
+            }
+            Request::SendMessage {
+                conversation,
+                client_msg_id,
+                body,
+            } => {
+                let chat = self.chat_mut(account)?;
+                if chat.routing.conversation_of(&login.customer) != Some(conversation) {
+                    return Err(err(
+                        ErrorCode::NOT_IN_CONVERSATION,
+                        "not your open conversation",
+                    ));
+                }
+                self.store_message(
+                    account,
+                    conversation,
+                    &login.customer,
+                    Party::Customer,
+                    client_msg_id,
+                    body,
+                    now,
+                )
+            }
+            Request::CloseConversation { conversation } => {
+                let chat = self.chat_mut(account)?;
+                if chat.routing.conversation_of(&login.customer) != Some(conversation) {
+                    return Err(err(
+                        ErrorCode::NOT_IN_CONVERSATION,
+                        "not your open conversation",
+                    ));
+                }
+                let out = chat
+                    .routing
+                    .close(conversation, Party::Customer, now)
+                    .map_err(routing_err)?;
+                self.pending_effects.push((account, out.effects));
+                Ok(Response::Ok)
+            }
+            other => Err(err(
+                ErrorCode::PERMISSION_DENIED,
+                format!("{} is for agents", other.name()),
+            )),
+        }
+    }
+
+    /// Conversation requests of a logged-in agent; `None` if `request` is not one.
+    pub(super) fn agent_chat_request(
+        &mut self,
+        account: u64,
+        me: u32,
+        request: Request,
+    ) -> Option<Answer> {
+        let now = now_ms();
+        let perm3 = self.accounts.get(&account).is_some_and(|s| {
+            s.permissions(me)
+                .contains(crate::store::Permission::SeeWholeQueue)
+        });
+        Some((|| match request {
+            Request::SetAutoAccept { cap } => {
+                let out = self
+                    .chat_mut(account)?
+                    .routing
+                    .set_cap(me, u32::from(cap), now)
+                    .map_err(routing_err)?;
+                self.pending_effects.push((account, out.effects));
+                Ok(Response::Ok)
+            }
+            Request::ListQueue => Ok(Response::Conversations(
+                self.chat_mut(account)?.routing.queue_for(me, perm3),
+            )),
+            Request::ListConversations => Ok(Response::Conversations(
+                self.chat_mut(account)?.routing.served_by(me),
+            )),
+            Request::AcceptConversation { conversation } => {
+                let out = self
+                    .chat_mut(account)?
+                    .routing
+                    .accept(me, conversation, perm3, now)
+                    .map_err(routing_err)?;
+                self.pending_effects.push((account, out.effects));
+                let history = self.recent_history(account, &out.value.customer)?;
+                Ok(Response::Accepted {
+                    conversation: out.value,
+                    history,
+                })
+            }
+            Request::SendMessage {
+                conversation,
+                client_msg_id,
+                body,
+            } => {
+                let info = self
+                    .chat_mut(account)?
+                    .routing
+                    .conversation(conversation)
+                    .ok_or_else(|| {
+                        err(ErrorCode::NOT_IN_CONVERSATION, "no such open conversation")
+                    })?;
+                if info.state != (ConversationState::Assigned { agent: me }) {
+                    return Err(err(
+                        ErrorCode::NOT_IN_CONVERSATION,
+                        "you do not serve this conversation",
+                    ));
+                }
+                self.store_message(
+                    account,
+                    conversation,
+                    &info.customer,
+                    Party::Agent(me),
+                    client_msg_id,
+                    body,
+                    now,
+                )
+            }
+            Request::CloseConversation { conversation } => {
+                let out = self
+                    .chat_mut(account)?
+                    .routing
+                    .close(conversation, Party::Agent(me), now)
+                    .map_err(routing_err)?;
+                self.pending_effects.push((account, out.effects));
+                Ok(Response::Ok)
+            }
+            other => Err(err(
+                ErrorCode::INTERNAL,
+                format!("{} not routed", other.name()),
+            )),
+        })())
+    }
+
+    /// Stores a message in this turn's batch (answered after the commit) and
+    /// pushes it to the other side; a retried client message id is stored once.
+    #[allow(clippy::too_many_arguments)]
+    fn store_message(
+        &mut self,
+        account: u64,
+        conversation: u64,
+        customer: &CustomerId,
+        from: Party,
+        client_msg_id: u64,
+        body: MessageBody,
+        now: i64,
+    ) -> Answer {
+        check_body(&body)?;
+        let sender = match from {
+            Party::Agent(a) => Some(a),
+            _ => None,
+        };
+        let dedupe_key = keys::client_msg(account, sender, customer, client_msg_id);
+        if let Some(&message) = self.turn_client_msgs.get(&dedupe_key) {
+            return Ok(Response::Sent {
+                message,
+                duplicate: true,
+            });
+        }
+        if let Some(bytes) = self
+            .shared
+            .store
+            .get(Cf::ClientMsgs, &dedupe_key)
+            .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?
+        {
+            let r = ClientMsgRecord::decode(&bytes)
+                .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?;
+            return Ok(Response::Sent {
+                message: r.message,
+                duplicate: true,
+            });
+        }
+        let chat = self.chat_mut(account)?;
+        let id = chat.counters.next_message;
+        chat.counters.next_message += 1;
+        let counters = chat.counters;
+        let outcome = match from {
+            Party::Agent(a) => chat.routing.agent_message(conversation, a, now),
+            _ => chat.routing.customer_message(conversation, now),
+        }
+        .map_err(routing_err)?;
+        let record = MessageRecord {
+            account,
+            customer: customer.clone(),
+            conversation,
+            id,
+            at: now,
+            from,
+            body: body.clone(),
+        };
+        self.batch.put(
+            Cf::Messages,
+            &keys::message(account, customer, id),
+            record.encode(),
+        );
+        self.batch.put(
+            Cf::ClientMsgs,
+            &dedupe_key,
+            ClientMsgRecord { message: id }.encode(),
+        );
+        self.batch
+            .put(Cf::Counters, &keys::account(account), counters.encode());
+        self.turn_client_msgs.insert(dedupe_key, id);
+        let info = MessageInfo {
+            conversation,
+            id,
+            at: now,
+            from,
+            body,
+        };
+        self.deliver_message(account, conversation, customer, from, info);
+        self.pending_effects.push((account, outcome.effects));
+        Ok(Response::Sent {
+            message: id,
+            duplicate: false,
+        })
+    }
+
+    /// Pushes a stored message to whoever is on the other side now (after the commit).
+    fn deliver_message(
+        &mut self,
+        account: u64,
+        conversation: u64,
+        customer: &CustomerId,
+        from: Party,
+        info: MessageInfo,
+    ) {
+        let Some(chat) = self.chat.get(&account) else {
+            return;
+        };
+        let mut targets = Vec::new();
+        if from != Party::Customer {
+            if let Some(&(conn, generation)) = chat.customers.get(customer) {
+                targets.push((conn, generation));
+            }
+        }
+        if !matches!(from, Party::Agent(_)) {
+            if let Some(ConversationState::Assigned { agent }) =
+                chat.routing.conversation(conversation).map(|c| c.state)
+            {
+                if let Some(o) = self.online.get(&account).and_then(|m| m.get(&agent)) {
+                    targets.push((o.conn, o.generation));
+                }
+            }
+        }
+        for (conn, generation) in targets {
+            self.outbox.push(Outgoing::Push {
+                conn,
+                generation,
+                event: Event::Message(info.clone()),
+            });
+        }
+    }
+
+    fn recent_history(
+        &self,
+        account: u64,
+        customer: &CustomerId,
+    ) -> Result<Vec<MessageInfo>, ErrorBody> {
+        let range = keys::customer_messages(account, customer);
+        let rows = self
+            .shared
+            .store
+            .scan_reverse(Cf::Messages, &range.start, &range.end, ACCEPT_HISTORY)
+            .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (_, bytes) in rows.iter().rev() {
+            let m = MessageRecord::decode(bytes)
+                .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?;
+            out.push(MessageInfo {
+                conversation: m.conversation,
+                id: m.id,
+                at: m.at,
+                from: m.from,
+                body: m.body,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Agent hooks: logged in, logged out or gone, presence changed.
+    pub(super) fn chat_agent_login(&mut self, account: u64, agent: u32) {
+        let now = now_ms();
+        let Ok(chat) = self.chat_mut(account) else {
+            return;
+        };
+        if let Ok(out) = chat.routing.login(agent, now) {
+            self.pending_effects.push((account, out.effects));
+        }
+    }
+
+    pub(super) fn chat_agent_logout(&mut self, account: u64, agent: u32) {
+        let now = now_ms();
+        let Some(chat) = self.chat.get_mut(&account) else {
+            return;
+        };
+        // A dropped connection keeps its conversations: nothing is lost, and they
+        // come back at the agent's next login.
+        if let Ok(out) = chat.routing.logout(agent, true, now) {
+            self.pending_effects.push((account, out.effects));
+        }
+    }
+
+    pub(super) fn chat_agent_presence(
+        &mut self,
+        account: u64,
+        agent: u32,
+        presence: kefu_wire::Presence,
+    ) {
+        let now = now_ms();
+        let Some(chat) = self.chat.get_mut(&account) else {
+            return;
+        };
+        if let Ok(out) = chat.routing.set_presence(agent, presence, now) {
+            self.pending_effects.push((account, out.effects));
+        }
+    }
+
+    /// Timers of every account's routing (no-response, transfer time-outs).
+    pub(super) fn chat_tick(&mut self) {
+        let now = now_ms();
+        let due: Vec<u64> = self
+            .chat
+            .iter()
+            .filter(|(_, c)| c.routing.next_deadline().is_some_and(|d| d <= now))
+            .map(|(a, _)| *a)
+            .collect();
+        for account in due {
+            if let Some(chat) = self.chat.get_mut(&account) {
+                let out = chat.routing.tick(now);
+                self.pending_effects.push((account, out.effects));
+            }
+        }
+    }
+
+    /// Carries out the routing effects of the turn: records into the batch,
+    /// pushes into the outbox. Called before the commit.
+    pub(super) fn apply_chat_effects(&mut self) {
+        let pending = std::mem::take(&mut self.pending_effects);
+        for (account, effects) in pending {
+            for effect in effects {
+                self.apply_effect(account, effect);
+            }
+        }
+    }
+
+    fn apply_effect(&mut self, account: u64, effect: Effect) {
+        let Some(chat) = self.chat.get_mut(&account) else {
+            return;
+        };
+        match effect {
+            Effect::Opened {
+                conversation,
+                customer,
+                channel,
+                at,
+                ..
+            } => {
+                let record = ConversationRecord {
+                    account,
+                    conversation,
+                    customer,
+                    channel,
+                    opened_at: at,
+                    agent: None,
+                    closed_at: None,
+                };
+                chat.counters.next_conversation = chat.routing.next_conversation_id();
+                let counters = chat.counters;
+                self.batch.put(
+                    Cf::Conversations,
+                    &keys::conversation(account, conversation),
+                    record.encode(),
+                );
+                self.batch
+                    .put(Cf::Counters, &keys::account(account), counters.encode());
+                chat.open.insert(conversation, record);
+            }
+            Effect::Assigned {
+                conversation,
+                agent,
+                ..
+            } => {
+                if let Some(r) = chat.open.get_mut(&conversation) {
+                    r.agent = Some(agent);
+                    let bytes = r.encode();
+                    self.batch.put(
+                        Cf::Conversations,
+                        &keys::conversation(account, conversation),
+                        bytes,
+                    );
+                }
+                self.notify_conversation(account, conversation, Some(agent));
+            }
+            Effect::Queued { conversation, .. } => {
+                self.notify_conversation(account, conversation, None);
+            }
+            Effect::Closed {
+                conversation,
+                agent,
+                at,
+                ..
+            } => {
+                let Some(mut record) = chat.open.remove(&conversation) else {
+                    return;
+                };
+                record.closed_at = Some(at);
+                self.batch.put(
+                    Cf::Conversations,
+                    &keys::conversation(account, conversation),
+                    record.encode(),
+                );
+                let info = closed_info(&record);
+                self.push_conversation(account, &record.customer, agent, info);
+            }
+            Effect::Welcome { conversation, text }
+            | Effect::AutoReply {
+                conversation, text, ..
+            } => {
+                let Some(customer) = chat.open.get(&conversation).map(|r| r.customer.clone())
+                else {
+                    return;
+                };
+                let id = chat.counters.next_message;
+                chat.counters.next_message += 1;
+                let counters = chat.counters;
+                let now = now_ms();
+                let body = MessageBody::Text(text);
+                let record = MessageRecord {
+                    account,
+                    customer: customer.clone(),
+                    conversation,
+                    id,
+                    at: now,
+                    from: Party::System,
+                    body: body.clone(),
+                };
+                self.batch.put(
+                    Cf::Messages,
+                    &keys::message(account, &customer, id),
+                    record.encode(),
+                );
+                self.batch
+                    .put(Cf::Counters, &keys::account(account), counters.encode());
+                let info = MessageInfo {
+                    conversation,
+                    id,
+                    at: now,
+                    from: Party::System,
+                    body,
+                };
+                self.deliver_message(account, conversation, &customer, Party::System, info);
+            }
+            // Transfer, grab, exclusive ownership and re-selection are not on the wire yet.
+            _ => {}
+        }
+    }
+
+    /// Pushes a conversation's current state to its customer and to `agent`.
+    fn notify_conversation(&mut self, account: u64, conversation: u64, agent: Option<u32>) {
+        let Some(chat) = self.chat.get(&account) else {
+            return;
+        };
+        let Some(info) = chat.routing.conversation(conversation) else {
+            return;
+        };
+        let customer = info.customer.clone();
+        self.push_conversation(account, &customer, agent, info);
+    }
+
+    fn push_conversation(
+        &mut self,
+        account: u64,
+        customer: &CustomerId,
+        agent: Option<u32>,
+        info: ConversationInfo,
+    ) {
+        let mut targets = Vec::new();
+        if let Some(&(conn, generation)) = self
+            .chat
+            .get(&account)
+            .and_then(|c| c.customers.get(customer))
+        {
+            targets.push((conn, generation));
+        }
+        if let Some(o) = agent.and_then(|a| self.online.get(&account).and_then(|m| m.get(&a))) {
+            targets.push((o.conn, o.generation));
+        }
+        for (conn, generation) in targets {
+            self.outbox.push(Outgoing::Push {
+                conn,
+                generation,
+                event: Event::ConversationChanged(info.clone()),
+            });
+        }
+    }
+}
+
+/// Constant-time comparison of two MAC tags.
+fn ring_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Builds the signature an enterprise backend gives a customer (for tests and tools).
+pub fn sign_customer(key: &[u8; 32], account: u64, customer: &str, expires_at: i64) -> [u8; 32] {
+    let mut signed = Vec::with_capacity(16 + customer.len());
+    signed.extend_from_slice(&account.to_be_bytes());
+    signed.extend_from_slice(&expires_at.to_be_bytes());
+    signed.extend_from_slice(customer.as_bytes());
+    let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), &signed);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(tag.as_ref().get(..32).unwrap_or(&[0; 32]));
+    out
+}

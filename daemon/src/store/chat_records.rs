@@ -1,0 +1,420 @@
+//! Stored records of conversations: conversations, messages, client message
+//! ids (for storing a retried send once), per-account counters, and the
+//! account's customer-signing key.
+//!
+//! Same rules as [`records`](super::records): one version byte, frozen
+//! postcard bodies (`mod v1`), explicit conversion from and to the wire
+//! types, typed errors on bad input.
+
+use super::records::{decode_body, encode_versioned, split_version, RecordError, StoredRecord, V1};
+use kefu_wire::chat::{Channel, CustomerId, MessageBody, Party};
+
+/// A conversation as stored: opened, served, maybe closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationRecord {
+    /// Account number.
+    pub account: u64,
+    /// Conversation id.
+    pub conversation: u64,
+    /// The customer.
+    pub customer: CustomerId,
+    /// The customer's channel.
+    pub channel: Channel,
+    /// Opened, unix milliseconds.
+    pub opened_at: i64,
+    /// The agent serving it (or that last did), if any.
+    pub agent: Option<u32>,
+    /// Closed, unix milliseconds; `None` while open.
+    pub closed_at: Option<i64>,
+}
+
+/// One stored message (history).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRecord {
+    /// Account number.
+    pub account: u64,
+    /// The customer whose history it belongs to.
+    pub customer: CustomerId,
+    /// Conversation id.
+    pub conversation: u64,
+    /// Message id (increasing within the account).
+    pub id: u64,
+    /// Stored at, unix milliseconds.
+    pub at: i64,
+    /// Author.
+    pub from: Party,
+    /// Content.
+    pub body: MessageBody,
+}
+
+/// The message a client message id was stored as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientMsgRecord {
+    /// The stored message's id.
+    pub message: u64,
+}
+
+/// Per-account id counters, written with the batch that uses them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CountersRecord {
+    /// Next conversation id.
+    pub next_conversation: u64,
+    /// Next message id.
+    pub next_message: u64,
+}
+
+/// The account's customer-signing key, sealed with the appliance key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerKeyRecord {
+    /// AES-256-GCM sealed 32-byte key (see `otp::sealed`).
+    pub sealed: Vec<u8>,
+}
+
+/// Frozen version-1 bodies. Never edit: add `mod v2`.
+mod v1 {
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Serialize, Deserialize)]
+    pub(super) enum Customer<'a> {
+        Identified(&'a str),
+        Visitor([u8; 16]),
+    }
+
+    #[derive(Serialize, Deserialize)]
+    pub(super) enum Channel {
+        Desktop,
+        Web,
+        Mobile,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    pub(super) enum Party {
+        Customer,
+        Agent(u32),
+        System,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    pub(super) enum Body<'a> {
+        Text(&'a str),
+        Image {
+            reference: &'a str,
+        },
+        File {
+            reference: &'a str,
+            name: &'a str,
+            size: u64,
+        },
+    }
+
+    #[derive(Serialize, Deserialize)]
+    pub(super) struct Conversation<'a> {
+        pub account: u64,
+        pub conversation: u64,
+        #[serde(borrow)]
+        pub customer: Customer<'a>,
+        pub channel: Channel,
+        pub opened_at: i64,
+        pub agent: Option<u32>,
+        pub closed_at: Option<i64>,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    pub(super) struct Message<'a> {
+        pub account: u64,
+        #[serde(borrow)]
+        pub customer: Customer<'a>,
+        pub conversation: u64,
+        pub id: u64,
+        pub at: i64,
+        pub from: Party,
+        #[serde(borrow)]
+        pub body: Body<'a>,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    pub(super) struct ClientMsg {
+        pub message: u64,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    pub(super) struct Counters {
+        pub next_conversation: u64,
+        pub next_message: u64,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    pub(super) struct CustomerKey<'a> {
+        pub sealed: &'a [u8],
+    }
+}
+
+fn customer_v1(c: &CustomerId) -> v1::Customer<'_> {
+    match c {
+        CustomerId::Identified(s) => v1::Customer::Identified(s),
+        CustomerId::Visitor(v) => v1::Customer::Visitor(*v),
+    }
+}
+
+fn customer_from(c: v1::Customer<'_>) -> CustomerId {
+    match c {
+        v1::Customer::Identified(s) => CustomerId::Identified(s.to_owned()),
+        v1::Customer::Visitor(v) => CustomerId::Visitor(v),
+    }
+}
+
+fn channel_v1(c: Channel) -> v1::Channel {
+    match c {
+        Channel::Desktop => v1::Channel::Desktop,
+        Channel::Web => v1::Channel::Web,
+        Channel::Mobile => v1::Channel::Mobile,
+    }
+}
+
+fn channel_from(c: v1::Channel) -> Channel {
+    match c {
+        v1::Channel::Desktop => Channel::Desktop,
+        v1::Channel::Web => Channel::Web,
+        v1::Channel::Mobile => Channel::Mobile,
+    }
+}
+
+fn party_v1(p: Party) -> v1::Party {
+    match p {
+        Party::Customer => v1::Party::Customer,
+        Party::Agent(a) => v1::Party::Agent(a),
+        Party::System => v1::Party::System,
+    }
+}
+
+fn party_from(p: v1::Party) -> Party {
+    match p {
+        v1::Party::Customer => Party::Customer,
+        v1::Party::Agent(a) => Party::Agent(a),
+        v1::Party::System => Party::System,
+    }
+}
+
+fn body_v1(b: &MessageBody) -> v1::Body<'_> {
+    match b {
+        MessageBody::Text(t) => v1::Body::Text(t),
+        MessageBody::Image { reference } => v1::Body::Image { reference },
+        MessageBody::File {
+            reference,
+            name,
+            size,
+        } => v1::Body::File {
+            reference,
+            name,
+            size: *size,
+        },
+    }
+}
+
+fn body_from(b: v1::Body<'_>) -> MessageBody {
+    match b {
+        v1::Body::Text(t) => MessageBody::Text(t.to_owned()),
+        v1::Body::Image { reference } => MessageBody::Image {
+            reference: reference.to_owned(),
+        },
+        v1::Body::File {
+            reference,
+            name,
+            size,
+        } => MessageBody::File {
+            reference: reference.to_owned(),
+            name: name.to_owned(),
+            size,
+        },
+    }
+}
+
+fn decode_v1<'a, B: serde::Deserialize<'a>>(
+    kind: &'static str,
+    bytes: &'a [u8],
+) -> Result<B, RecordError> {
+    match split_version(kind, bytes)? {
+        (V1, body) => decode_body(kind, V1, body),
+        (version, _) => Err(RecordError::UnknownVersion { kind, version }),
+    }
+}
+
+impl StoredRecord for ConversationRecord {
+    const KIND: &'static str = "conversation";
+
+    fn encode(&self) -> Vec<u8> {
+        encode_versioned(
+            V1,
+            &v1::Conversation {
+                account: self.account,
+                conversation: self.conversation,
+                customer: customer_v1(&self.customer),
+                channel: channel_v1(self.channel),
+                opened_at: self.opened_at,
+                agent: self.agent,
+                closed_at: self.closed_at,
+            },
+        )
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, RecordError> {
+        let b: v1::Conversation<'_> = decode_v1(Self::KIND, bytes)?;
+        Ok(ConversationRecord {
+            account: b.account,
+            conversation: b.conversation,
+            customer: customer_from(b.customer),
+            channel: channel_from(b.channel),
+            opened_at: b.opened_at,
+            agent: b.agent,
+            closed_at: b.closed_at,
+        })
+    }
+}
+
+impl StoredRecord for MessageRecord {
+    const KIND: &'static str = "message";
+
+    fn encode(&self) -> Vec<u8> {
+        encode_versioned(
+            V1,
+            &v1::Message {
+                account: self.account,
+                customer: customer_v1(&self.customer),
+                conversation: self.conversation,
+                id: self.id,
+                at: self.at,
+                from: party_v1(self.from),
+                body: body_v1(&self.body),
+            },
+        )
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, RecordError> {
+        let b: v1::Message<'_> = decode_v1(Self::KIND, bytes)?;
+        Ok(MessageRecord {
+            account: b.account,
+            customer: customer_from(b.customer),
+            conversation: b.conversation,
+            id: b.id,
+            at: b.at,
+            from: party_from(b.from),
+            body: body_from(b.body),
+        })
+    }
+}
+
+impl StoredRecord for ClientMsgRecord {
+    const KIND: &'static str = "client message id";
+
+    fn encode(&self) -> Vec<u8> {
+        encode_versioned(
+            V1,
+            &v1::ClientMsg {
+                message: self.message,
+            },
+        )
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, RecordError> {
+        let b: v1::ClientMsg = decode_v1(Self::KIND, bytes)?;
+        Ok(ClientMsgRecord { message: b.message })
+    }
+}
+
+impl StoredRecord for CountersRecord {
+    const KIND: &'static str = "counters";
+
+    fn encode(&self) -> Vec<u8> {
+        encode_versioned(
+            V1,
+            &v1::Counters {
+                next_conversation: self.next_conversation,
+                next_message: self.next_message,
+            },
+        )
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, RecordError> {
+        let b: v1::Counters = decode_v1(Self::KIND, bytes)?;
+        Ok(CountersRecord {
+            next_conversation: b.next_conversation,
+            next_message: b.next_message,
+        })
+    }
+}
+
+impl StoredRecord for CustomerKeyRecord {
+    const KIND: &'static str = "customer key";
+
+    fn encode(&self) -> Vec<u8> {
+        encode_versioned(
+            V1,
+            &v1::CustomerKey {
+                sealed: &self.sealed,
+            },
+        )
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, RecordError> {
+        let b: v1::CustomerKey<'_> = decode_v1(Self::KIND, bytes)?;
+        Ok(CustomerKeyRecord {
+            sealed: b.sealed.to_vec(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_truncations() {
+        let conv = ConversationRecord {
+            account: 7,
+            conversation: 3,
+            customer: CustomerId::Identified("客户-1".into()),
+            channel: Channel::Mobile,
+            opened_at: 1_800_000_000_000,
+            agent: Some(1002),
+            closed_at: None,
+        };
+        let msg = MessageRecord {
+            account: 7,
+            customer: CustomerId::Visitor([9; 16]),
+            conversation: 3,
+            id: 44,
+            at: 1_800_000_000_001,
+            from: Party::Agent(1002),
+            body: MessageBody::File {
+                reference: "f/1".into(),
+                name: "报价.pdf".into(),
+                size: 12,
+            },
+        };
+        assert_eq!(ConversationRecord::decode(&conv.encode()).unwrap(), conv);
+        assert_eq!(MessageRecord::decode(&msg.encode()).unwrap(), msg);
+        let counters = CountersRecord {
+            next_conversation: 5,
+            next_message: 300,
+        };
+        assert_eq!(counters.encode(), vec![1, 5, 0xac, 2]);
+        assert_eq!(
+            CountersRecord::decode(&counters.encode()).unwrap(),
+            counters
+        );
+        let cm = ClientMsgRecord { message: 44 };
+        assert_eq!(ClientMsgRecord::decode(&cm.encode()).unwrap(), cm);
+        let key = CustomerKeyRecord {
+            sealed: vec![1, 2, 3],
+        };
+        assert_eq!(CustomerKeyRecord::decode(&key.encode()).unwrap(), key);
+        let bytes = msg.encode();
+        for cut in 0..bytes.len() {
+            assert!(MessageRecord::decode(&bytes[..cut]).is_err(), "cut {cut}");
+        }
+        assert!(matches!(
+            MessageRecord::decode(&[2, 0]),
+            Err(RecordError::UnknownVersion { version: 2, .. })
+        ));
+    }
+}

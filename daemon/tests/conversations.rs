@@ -1,0 +1,285 @@
+//! Customers and conversations through real sockets: customer and visitor
+//! logins, routing to agents with caps, the queue, messages both ways stored
+//! before they are acknowledged, retries stored once, history on accept.
+
+mod support;
+
+use kefu_daemon::shard::sign_customer;
+use kefu_wire::chat::{Channel, ConversationState, CustomerId, Entry, MessageBody, Party};
+use kefu_wire::{Client, ErrorCode, Event, Presence, Request, Response};
+use std::time::Duration;
+use support::*;
+
+const ACCOUNT: u64 = 830_001;
+
+fn key(admin: &mut Client) -> [u8; 32] {
+    match admin
+        .request(&Request::AdminRotateCustomerKey { account: ACCOUNT })
+        .unwrap()
+    {
+        Response::CustomerKey(k) => k,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn customer(s: &TestServer, key: &[u8; 32], id: &str) -> Client {
+    let mut c = s.client();
+    let expires_at = now() + 3600;
+    let r = c
+        .request(&Request::CustomerLogin {
+            account: ACCOUNT,
+            customer: id.into(),
+            expires_at,
+            signature: sign_customer(key, ACCOUNT, id, expires_at),
+            channel: Channel::Desktop,
+        })
+        .unwrap();
+    assert!(matches!(r, Response::CustomerLoggedIn(_)), "{r:?}");
+    c
+}
+
+fn open(c: &mut Client) -> kefu_wire::chat::ConversationInfo {
+    match c
+        .request(&Request::OpenConversation { entry: Entry::Auto })
+        .unwrap()
+    {
+        Response::Conversation(info) => info,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn send(c: &mut Client, conversation: u64, id: u64, text: &str) -> (u64, bool) {
+    match c
+        .request(&Request::SendMessage {
+            conversation,
+            client_msg_id: id,
+            body: MessageBody::Text(text.into()),
+        })
+        .unwrap()
+    {
+        Response::Sent { message, duplicate } => (message, duplicate),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Waits for a pushed message (skipping other pushes).
+fn next_message(c: &mut Client) -> kefu_wire::chat::MessageInfo {
+    loop {
+        let p = c
+            .next_push(Duration::from_secs(10))
+            .unwrap()
+            .expect("a message push");
+        if let Event::Message(m) = p.event {
+            return m;
+        }
+    }
+}
+
+fn agent(s: &TestServer, cap: u16) -> Client {
+    let mut a = s.client();
+    a.login(ACCOUNT, 1001, PASSWORD).unwrap();
+    a.request(&Request::SetAutoAccept { cap }).unwrap();
+    a
+}
+
+#[test]
+fn customer_signatures_are_checked() {
+    let s = TestServer::start();
+    let mut admin = s.admin();
+    create_account(&mut admin, ACCOUNT);
+    let k = key(&mut admin);
+    customer(&s, &k, "alice");
+    let expires_at = now() + 3600;
+    let bad = [
+        (
+            sign_customer(&k, ACCOUNT, "mallory", expires_at),
+            expires_at,
+        ),
+        (sign_customer(&k, ACCOUNT, "alice", now() - 10), now() - 10),
+        (
+            sign_customer(&[7; 32], ACCOUNT, "alice", expires_at),
+            expires_at,
+        ),
+    ];
+    for (signature, expires_at) in bad {
+        let e = s
+            .client()
+            .request(&Request::CustomerLogin {
+                account: ACCOUNT,
+                customer: "alice".into(),
+                expires_at,
+                signature,
+                channel: Channel::Web,
+            })
+            .unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::CUSTOMER_TOKEN_INVALID));
+    }
+    // A customer cannot use agent requests.
+    let mut c = customer(&s, &k, "alice");
+    assert_eq!(
+        c.request(&Request::ListQueue).unwrap_err().code(),
+        Some(ErrorCode::PERMISSION_DENIED)
+    );
+}
+
+#[test]
+fn visitors_keep_their_id_with_their_token() {
+    let s = TestServer::start();
+    let mut admin = s.admin();
+    create_account(&mut admin, ACCOUNT);
+    let login = |token| match s
+        .client()
+        .request(&Request::VisitorLogin {
+            account: ACCOUNT,
+            token,
+            channel: Channel::Web,
+        })
+        .unwrap()
+    {
+        Response::CustomerLoggedIn(session) => session,
+        other => panic!("{other:?}"),
+    };
+    let first = login(None);
+    let token = first.visitor_token.expect("a visitor token");
+    assert!(matches!(first.customer, CustomerId::Visitor(_)));
+    assert_eq!(login(Some(token)).customer, first.customer);
+    let mut forged = token;
+    forged[31] ^= 1;
+    let e = s
+        .client()
+        .request(&Request::VisitorLogin {
+            account: ACCOUNT,
+            token: Some(forged),
+            channel: Channel::Web,
+        })
+        .unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::CUSTOMER_TOKEN_INVALID));
+}
+
+#[test]
+fn cap_routes_then_queues_and_messages_flow_both_ways() {
+    let s = TestServer::start();
+    let mut admin = s.admin();
+    create_account(&mut admin, ACCOUNT);
+    let k = key(&mut admin);
+    let mut a = agent(&s, 1);
+
+    // Below the cap: assigned at once.
+    let mut alice = customer(&s, &k, "alice");
+    let conv = open(&mut alice);
+    assert_eq!(conv.state, ConversationState::Assigned { agent: 1001 });
+    let (id, dup) = send(&mut alice, conv.conversation, 1, "你好，我想咨询");
+    assert!(!dup);
+    let m = next_message(&mut a);
+    assert_eq!((m.id, m.from), (id, Party::Customer));
+    assert_eq!(m.body, MessageBody::Text("你好，我想咨询".into()));
+    // A retry of the same client message id is stored once.
+    assert_eq!(
+        send(&mut alice, conv.conversation, 1, "你好，我想咨询"),
+        (id, true)
+    );
+    // The agent answers.
+    let (reply, _) = send(&mut a, conv.conversation, 1, "您好！");
+    assert_eq!(next_message(&mut alice).id, reply);
+
+    // At the cap: the next customer waits in the queue, and its messages are kept.
+    let mut bob = customer(&s, &k, "bob");
+    let queued = open(&mut bob);
+    assert_eq!(queued.state, ConversationState::Queued { target: None });
+    send(&mut bob, queued.conversation, 9, "anyone there?");
+    match a.request(&Request::ListQueue).unwrap() {
+        Response::Conversations(list) => {
+            assert_eq!(
+                list.iter().map(|c| c.conversation).collect::<Vec<_>>(),
+                vec![queued.conversation]
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    // Accepting by hand brings the history with it.
+    match a
+        .request(&Request::AcceptConversation {
+            conversation: queued.conversation,
+        })
+        .unwrap()
+    {
+        Response::Accepted {
+            conversation,
+            history,
+        } => {
+            assert_eq!(
+                conversation.state,
+                ConversationState::Assigned { agent: 1001 }
+            );
+            assert_eq!(history.len(), 1);
+            assert_eq!(history[0].body, MessageBody::Text("anyone there?".into()));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Only participants may write.
+    let e = bob
+        .request(&Request::SendMessage {
+            conversation: conv.conversation,
+            client_msg_id: 2,
+            body: MessageBody::Text("not mine".into()),
+        })
+        .unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::NOT_IN_CONVERSATION));
+    // Closing tells both sides.
+    a.request(&Request::CloseConversation {
+        conversation: conv.conversation,
+    })
+    .unwrap();
+    loop {
+        let p = alice
+            .next_push(Duration::from_secs(10))
+            .unwrap()
+            .expect("closed push");
+        if let Event::ConversationChanged(c) = p.event {
+            if c.state == ConversationState::Closed {
+                break;
+            }
+        }
+    }
+}
+
+#[test]
+fn an_away_agent_gets_no_automatic_conversation_and_history_survives_a_restart() {
+    let mut s = TestServer::start();
+    let mut admin = s.admin();
+    create_account(&mut admin, ACCOUNT);
+    let k = key(&mut admin);
+    let mut a = agent(&s, 5);
+    a.request(&Request::SetPresence {
+        presence: Presence::Away,
+    })
+    .unwrap();
+    let mut carol = customer(&s, &k, "carol");
+    let conv = open(&mut carol);
+    assert_eq!(conv.state, ConversationState::Queued { target: None });
+    let (id, _) = send(&mut carol, conv.conversation, 1, "stored before the ack");
+    drop((a, carol, admin));
+    s.restart();
+    // The queued conversation and its message are still there.
+    let mut a = s.client();
+    a.login(ACCOUNT, 1001, PASSWORD).unwrap();
+    match a
+        .request(&Request::AcceptConversation {
+            conversation: conv.conversation,
+        })
+        .unwrap()
+    {
+        Response::Accepted { history, .. } => {
+            assert_eq!(history.iter().map(|m| m.id).collect::<Vec<_>>(), vec![id]);
+        }
+        other => panic!("{other:?}"),
+    }
+    // And a retry after the restart is still recognised.
+    let mut admin = s.admin();
+    let k2 = key(&mut admin);
+    let mut carol = customer(&s, &k2, "carol");
+    assert_eq!(
+        send(&mut carol, conv.conversation, 1, "stored before the ack"),
+        (id, true)
+    );
+}
