@@ -9,6 +9,10 @@
 //! checked against the code, so the specification cannot drift from the encoder either.
 
 use bytes::BytesMut;
+use kefu_wire::chat::{
+    Channel, ConversationInfo, ConversationState, CustomerId, CustomerSession, Entry, MessageBody,
+    MessageInfo, Party,
+};
 use kefu_wire::{
     AccountInfo, AgentInfo, AgentProfile, Body, DisplayMode, ErrorBody, ErrorCode, Event,
     FrameDecoder, FrameKind, GoAway, Hello, Ping, Plan, Pong, Presence, PresenceChange, Push,
@@ -158,9 +162,66 @@ const TOKEN: [u8; 16] = [
     0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
 ];
 
-/// Every frame kind, every `Request`, `Response` and `Event` variant, every `Presence`
-/// and `Plan` value, `Some` and `None` options, multi-byte varints, zigzag-encoded
-/// `i64`s, non-ASCII strings and an error code this build does not know.
+/// An identified customer: the enterprise's own id for it.
+fn identified() -> CustomerId {
+    CustomerId::Identified("u-10086".to_string())
+}
+
+/// A visitor id as the server issues it.
+const VISITOR: [u8; 16] = [
+    0xf0, 0xe1, 0xd2, 0xc3, 0xb4, 0xa5, 0x96, 0x87, 0x78, 0x69, 0x5a, 0x4b, 0x3c, 0x2d, 0x1e, 0x0f,
+];
+
+/// A visitor token: the visitor id, then a 16-byte tag.
+const VISITOR_TOKEN: [u8; 32] = [
+    0xf0, 0xe1, 0xd2, 0xc3, 0xb4, 0xa5, 0x96, 0x87, 0x78, 0x69, 0x5a, 0x4b, 0x3c, 0x2d, 0x1e, 0x0f,
+    0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10,
+];
+
+/// HMAC-SHA256 under the key [`BYTES_32`] of `800001 (u64 BE) ‖ 1767225600 (i64 BE) ‖
+/// "u-10086"`: the signature of the `request/CustomerLogin` case, also the test vector in
+/// PROTOCOL.md section 12.1 (computed with Python's `hmac` and checked with `openssl`).
+const SIGNATURE: [u8; 32] = [
+    0x2b, 0x96, 0x5c, 0xb5, 0x09, 0x6b, 0x72, 0x9b, 0x38, 0x69, 0x15, 0xd0, 0xa4, 0x52, 0x42, 0x8b,
+    0xa5, 0x7d, 0x92, 0xba, 0x34, 0x78, 0xf4, 0x9d, 0x2d, 0x50, 0xdd, 0x65, 0x1b, 0x6d, 0x63, 0x45,
+];
+
+/// A customer-signing key (the `response/CustomerKey` case).
+const BYTES_32: [u8; 32] = [
+    0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
+    0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xfd, 0xfe, 0xff,
+];
+
+/// Conversation 17 of account 800001, opened 2026-01-01 00:00:00.123 UTC.
+fn conversation(
+    customer: CustomerId,
+    channel: Channel,
+    state: ConversationState,
+) -> ConversationInfo {
+    ConversationInfo {
+        conversation: 17,
+        customer,
+        channel,
+        state,
+        opened_at: 1_767_225_600_123,
+        unread: 0,
+    }
+}
+
+fn message(id: u64, from: Party, body: MessageBody) -> MessageInfo {
+    MessageInfo {
+        conversation: 17,
+        id,
+        at: 1_767_225_600_123 + i64::try_from(id).unwrap_or(0) * 1_000,
+        from,
+        body,
+    }
+}
+
+/// Every frame kind, every `Request`, `Response` and `Event` variant, every value of the
+/// field enums (`Presence`, `Plan`, ..., `Channel`, `Entry`, `MessageBody`, `Party`,
+/// `ConversationState`, `CustomerId`), `Some` and `None` options, multi-byte varints,
+/// zigzag-encoded `i64`s, non-ASCII strings and an error code this build does not know.
 fn cases() -> Vec<Case> {
     vec![
         // Handshake.
@@ -552,6 +613,133 @@ fn cases() -> Vec<Case> {
             }),
             "00000007 0003 0000 00000029 012081ea30ea07",
         ),
+        case(
+            "request/CustomerLogin",
+            42,
+            Value::Request(Request::CustomerLogin {
+                account: 800_001,
+                customer: "u-10086".to_string(),
+                expires_at: 1_767_225_600,
+                signature: SIGNATURE,
+                channel: Channel::Desktop,
+            }),
+            "00000033 0003 0000 0000002a 012181ea3007752d313030383680e4ad950d2b965cb5096b729b386915d0a452428ba57d92ba3478f49d2d50dd651b6d634500",
+        ),
+        case(
+            "request/VisitorLogin",
+            43,
+            Value::Request(Request::VisitorLogin {
+                account: 800_001,
+                token: None,
+                channel: Channel::Web,
+            }),
+            "00000007 0003 0000 0000002b 012281ea300001",
+        ),
+        case(
+            "request/VisitorLogin+token",
+            44,
+            Value::Request(Request::VisitorLogin {
+                account: 800_001,
+                token: Some(VISITOR_TOKEN),
+                channel: Channel::Mobile,
+            }),
+            "00000027 0003 0000 0000002c 012281ea3001f0e1d2c3b4a5968778695a4b3c2d1e0f0123456789abcdeffedcba987654321002",
+        ),
+        case(
+            "request/OpenConversation-Auto",
+            45,
+            Value::Request(Request::OpenConversation { entry: Entry::Auto }),
+            "00000003 0003 0000 0000002d 012300",
+        ),
+        case(
+            "request/OpenConversation-Agent",
+            46,
+            Value::Request(Request::OpenConversation {
+                entry: Entry::Agent(1002),
+            }),
+            "00000005 0003 0000 0000002e 012301ea07",
+        ),
+        case(
+            "request/OpenConversation-Group",
+            47,
+            Value::Request(Request::OpenConversation {
+                entry: Entry::Group("售后".to_string()),
+            }),
+            "0000000a 0003 0000 0000002f 01230206e594aee5908e",
+        ),
+        case(
+            "request/SendMessage-Text",
+            48,
+            Value::Request(Request::SendMessage {
+                conversation: 17,
+                client_msg_id: 1,
+                body: MessageBody::Text("你好 👋".to_string()),
+            }),
+            "00000011 0003 0000 00000030 01241101000be4bda0e5a5bd20f09f918b",
+        ),
+        case(
+            "request/SendMessage-Image",
+            49,
+            Value::Request(Request::SendMessage {
+                conversation: 17,
+                client_msg_id: 300,
+                body: MessageBody::Image {
+                    reference: "img/ab12cd".to_string(),
+                },
+            }),
+            "00000011 0003 0000 00000031 012411ac02010a696d672f616231326364",
+        ),
+        case(
+            "request/SendMessage-File",
+            50,
+            Value::Request(Request::SendMessage {
+                conversation: 17,
+                client_msg_id: u64::MAX,
+                body: MessageBody::File {
+                    reference: "f/9c1e".to_string(),
+                    name: "发票.pdf".to_string(),
+                    size: 1_048_576,
+                },
+            }),
+            "00000023 0003 0000 00000032 012411ffffffffffffffffff010206662f396331650ae58f91e7a5a82e706466808040",
+        ),
+        case(
+            "request/SetAutoAccept",
+            51,
+            Value::Request(Request::SetAutoAccept { cap: 5 }),
+            "00000003 0003 0000 00000033 012505",
+        ),
+        case(
+            "request/SetAutoAccept-off",
+            52,
+            Value::Request(Request::SetAutoAccept { cap: 0 }),
+            "00000003 0003 0000 00000034 012500",
+        ),
+        case("request/ListQueue", 53, Value::Request(Request::ListQueue), "00000002 0003 0000 00000035 0126"),
+        case(
+            "request/ListConversations",
+            54,
+            Value::Request(Request::ListConversations),
+            "00000002 0003 0000 00000036 0127",
+        ),
+        case(
+            "request/AcceptConversation",
+            55,
+            Value::Request(Request::AcceptConversation { conversation: 17 }),
+            "00000003 0003 0000 00000037 012811",
+        ),
+        case(
+            "request/CloseConversation",
+            56,
+            Value::Request(Request::CloseConversation { conversation: 17 }),
+            "00000003 0003 0000 00000038 012911",
+        ),
+        case(
+            "request/AdminRotateCustomerKey",
+            57,
+            Value::Request(Request::AdminRotateCustomerKey { account: 800_001 }),
+            "00000005 0003 0000 00000039 012a81ea30",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -695,6 +883,149 @@ fn cases() -> Vec<Case> {
             }),
             "0000001d 0004 0000 00000025 010b020c4b46303031323334353637380c4b4630303132333435363739",
         ),
+        case(
+            "response/CustomerLoggedIn",
+            42,
+            Value::Response(Response::CustomerLoggedIn(CustomerSession {
+                account: 800_001,
+                customer: identified(),
+                visitor_token: None,
+                conversation: Some(conversation(
+                    identified(),
+                    Channel::Desktop,
+                    ConversationState::Assigned { agent: 1002 },
+                )),
+            })),
+            "00000025 0004 0000 0000002a 010c81ea300007752d31303038360001110007752d31303038360001ea07f6a1d5edee6600",
+        ),
+        case(
+            "response/CustomerLoggedIn-visitor",
+            44,
+            Value::Response(Response::CustomerLoggedIn(CustomerSession {
+                account: 800_001,
+                customer: CustomerId::Visitor(VISITOR),
+                visitor_token: Some(VISITOR_TOKEN),
+                conversation: None,
+            })),
+            "00000038 0004 0000 0000002c 010c81ea3001f0e1d2c3b4a5968778695a4b3c2d1e0f01f0e1d2c3b4a5968778695a4b3c2d1e0f0123456789abcdeffedcba987654321000",
+        ),
+        case(
+            "response/Conversation",
+            45,
+            Value::Response(Response::Conversation(conversation(
+                CustomerId::Visitor(VISITOR),
+                Channel::Web,
+                ConversationState::Queued { target: None },
+            ))),
+            "0000001e 0004 0000 0000002d 010d1101f0e1d2c3b4a5968778695a4b3c2d1e0f010000f6a1d5edee6600",
+        ),
+        case(
+            "response/Conversation-queued-for-agent",
+            46,
+            Value::Response(Response::Conversation(conversation(
+                CustomerId::Visitor(VISITOR),
+                Channel::Web,
+                ConversationState::Queued { target: Some(1002) },
+            ))),
+            "00000020 0004 0000 0000002e 010d1101f0e1d2c3b4a5968778695a4b3c2d1e0f010001ea07f6a1d5edee6600",
+        ),
+        case(
+            "response/Conversations",
+            54,
+            Value::Response(Response::Conversations(vec![
+                ConversationInfo {
+                    unread: 3,
+                    ..conversation(
+                        identified(),
+                        Channel::Desktop,
+                        ConversationState::Assigned { agent: 1002 },
+                    )
+                },
+                ConversationInfo {
+                    conversation: 300,
+                    ..conversation(
+                        CustomerId::Visitor(VISITOR),
+                        Channel::Mobile,
+                        ConversationState::Assigned { agent: 1002 },
+                    )
+                },
+            ])),
+            "00000036 0004 0000 00000036 010e02110007752d31303038360001ea07f6a1d5edee6603ac0201f0e1d2c3b4a5968778695a4b3c2d1e0f0201ea07f6a1d5edee6600",
+        ),
+        case(
+            "response/Conversations-empty",
+            53,
+            Value::Response(Response::Conversations(vec![])),
+            "00000003 0004 0000 00000035 010e00",
+        ),
+        case(
+            "response/Sent",
+            48,
+            Value::Response(Response::Sent {
+                message: 300,
+                duplicate: false,
+            }),
+            "00000005 0004 0000 00000030 010fac0200",
+        ),
+        case(
+            "response/Sent-duplicate",
+            48,
+            Value::Response(Response::Sent {
+                message: 300,
+                duplicate: true,
+            }),
+            "00000005 0004 0000 00000030 010fac0201",
+        ),
+        case(
+            "response/Accepted",
+            55,
+            Value::Response(Response::Accepted {
+                conversation: conversation(
+                    identified(),
+                    Channel::Desktop,
+                    ConversationState::Assigned { agent: 1002 },
+                ),
+                history: vec![
+                    message(298, Party::System, MessageBody::Text("欢迎光临".to_string())),
+                    message(
+                        299,
+                        Party::Customer,
+                        MessageBody::Image {
+                            reference: "img/ab12cd".to_string(),
+                        },
+                    ),
+                    message(
+                        300,
+                        Party::Agent(1001),
+                        MessageBody::File {
+                            reference: "f/9c1e".to_string(),
+                            name: "发票.pdf".to_string(),
+                            size: 1_048_576,
+                        },
+                    ),
+                ],
+            }),
+            "00000068 0004 0000 00000037 0110110007752d31303038360001ea07f6a1d5edee66000311aa0296d2f9edee6602000ce6aca2e8bf8ee58589e4b8b411ab02e6e1f9edee6600010a696d672f61623132636411ac02b6f1f9edee6601e9070206662f396331650ae58f91e7a5a82e706466808040",
+        ),
+        case(
+            "response/Accepted-no-history",
+            55,
+            Value::Response(Response::Accepted {
+                conversation: conversation(
+                    CustomerId::Visitor(VISITOR),
+                    Channel::Web,
+                    ConversationState::Assigned { agent: 1002 },
+                ),
+                history: vec![],
+            }),
+            "00000020 0004 0000 00000037 01101101f0e1d2c3b4a5968778695a4b3c2d1e0f0101ea07f6a1d5edee660000",
+        ),
+        case(
+            "response/CustomerKey",
+            57,
+            Value::Response(Response::CustomerKey(BYTES_32)),
+            "00000022 0004 0000 00000039 0111000102030405060708090a0b0c0d0e0ff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff",
+        ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
             "error/request",
@@ -773,6 +1104,32 @@ fn cases() -> Vec<Case> {
                 ]),
             }),
             "0000000a 0006 0000 00000000 01020202ea0700eb0701",
+        ),
+        case(
+            "push/Message",
+            0,
+            Value::Push(Push {
+                seq: 3,
+                event: Event::Message(message(
+                    301,
+                    Party::Customer,
+                    MessageBody::Text("你好 👋".to_string()),
+                )),
+            }),
+            "0000001a 0006 0000 00000000 01030311ad028681faedee6600000be4bda0e5a5bd20f09f918b",
+        ),
+        case(
+            "push/ConversationChanged",
+            0,
+            Value::Push(Push {
+                seq: 4,
+                event: Event::ConversationChanged(conversation(
+                    identified(),
+                    Channel::Desktop,
+                    ConversationState::Closed,
+                )),
+            }),
+            "00000016 0006 0000 00000000 010404110007752d31303038360002f6a1d5edee6600",
         ),
         case(
             "push-ack",
@@ -972,6 +1329,12 @@ fn response_name(r: &Response) -> &'static str {
         Response::Profile(_) => "Profile",
         Response::Security(_) => "Security",
         Response::TokensImported { .. } => "TokensImported",
+        Response::CustomerLoggedIn(_) => "CustomerLoggedIn",
+        Response::Conversation(_) => "Conversation",
+        Response::Conversations(_) => "Conversations",
+        Response::Sent { .. } => "Sent",
+        Response::Accepted { .. } => "Accepted",
+        Response::CustomerKey(_) => "CustomerKey",
     }
 }
 
@@ -982,6 +1345,8 @@ fn event_name(e: &Event) -> &'static str {
         Event::PresenceChanged { .. } => "PresenceChanged",
         Event::Notice { .. } => "Notice",
         Event::PresenceChanges(_) => "PresenceChanges",
+        Event::Message(_) => "Message",
+        Event::ConversationChanged(_) => "ConversationChanged",
     }
 }
 
@@ -1022,6 +1387,16 @@ fn request_index(r: &Request) -> u32 {
         Request::AdminImportTokens { .. } => 30,
         Request::AdminUnlockToken { .. } => 31,
         Request::AdminUnlockAgent { .. } => 32,
+        Request::CustomerLogin { .. } => 33,
+        Request::VisitorLogin { .. } => 34,
+        Request::OpenConversation { .. } => 35,
+        Request::SendMessage { .. } => 36,
+        Request::SetAutoAccept { .. } => 37,
+        Request::ListQueue => 38,
+        Request::ListConversations => 39,
+        Request::AcceptConversation { .. } => 40,
+        Request::CloseConversation { .. } => 41,
+        Request::AdminRotateCustomerKey { .. } => 42,
     }
 }
 
@@ -1094,7 +1469,8 @@ fn response_and_event_variant_indices_match_protocol_md() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Field enums (Presence, Plan, DisplayMode, SecurityLevel, TokenFileFormat)
+// Field enums (Presence, Plan, DisplayMode, SecurityLevel, TokenFileFormat, and the
+// conversation types Channel, Entry, MessageBody, Party, ConversationState, CustomerId)
 // ---------------------------------------------------------------------------------------
 
 // The names of the values of each field enum. Adding a variant breaks these matches on
@@ -1153,6 +1529,86 @@ fn token_file_format_name(f: TokenFileFormat) -> &'static str {
 }
 const TOKEN_FILE_FORMATS: [TokenFileFormat; 2] = [TokenFileFormat::Pskc, TokenFileFormat::Csv];
 
+fn channel_name(c: Channel) -> &'static str {
+    match c {
+        Channel::Desktop => "Desktop",
+        Channel::Web => "Web",
+        Channel::Mobile => "Mobile",
+    }
+}
+const CHANNELS: [Channel; 3] = [Channel::Desktop, Channel::Web, Channel::Mobile];
+
+// The enums below carry fields, so their encoding is more than the index: their lists
+// hold one sample value per variant, and `data_enum_indices` reads the leading index.
+
+fn entry_name(e: &Entry) -> &'static str {
+    match e {
+        Entry::Auto => "Auto",
+        Entry::Agent(_) => "Agent",
+        Entry::Group(_) => "Group",
+    }
+}
+fn entries() -> Vec<Entry> {
+    vec![
+        Entry::Auto,
+        Entry::Agent(1002),
+        Entry::Group("售后".to_string()),
+    ]
+}
+
+fn message_body_name(b: &MessageBody) -> &'static str {
+    match b {
+        MessageBody::Text(_) => "Text",
+        MessageBody::Image { .. } => "Image",
+        MessageBody::File { .. } => "File",
+    }
+}
+fn message_bodies() -> Vec<MessageBody> {
+    vec![
+        MessageBody::Text("hi".to_string()),
+        MessageBody::Image {
+            reference: "r".to_string(),
+        },
+        MessageBody::File {
+            reference: "r".to_string(),
+            name: "a.txt".to_string(),
+            size: 1,
+        },
+    ]
+}
+
+fn party_name(p: &Party) -> &'static str {
+    match p {
+        Party::Customer => "Customer",
+        Party::Agent(_) => "Agent",
+        Party::System => "System",
+    }
+}
+const PARTIES: [Party; 3] = [Party::Customer, Party::Agent(1002), Party::System];
+
+fn conversation_state_name(s: &ConversationState) -> &'static str {
+    match s {
+        ConversationState::Queued { .. } => "Queued",
+        ConversationState::Assigned { .. } => "Assigned",
+        ConversationState::Closed => "Closed",
+    }
+}
+const CONVERSATION_STATES: [ConversationState; 3] = [
+    ConversationState::Queued { target: None },
+    ConversationState::Assigned { agent: 1002 },
+    ConversationState::Closed,
+];
+
+fn customer_id_name(c: &CustomerId) -> &'static str {
+    match c {
+        CustomerId::Identified(_) => "Identified",
+        CustomerId::Visitor(_) => "Visitor",
+    }
+}
+fn customer_ids() -> Vec<CustomerId> {
+    vec![identified(), CustomerId::Visitor(VISITOR)]
+}
+
 /// Name → wire index of each value of a field enum (postcard alone, no version byte).
 fn enum_indices<T: serde::Serialize + Copy>(
     values: &[T],
@@ -1163,6 +1619,21 @@ fn enum_indices<T: serde::Serialize + Copy>(
         let bytes = postcard::to_allocvec(v).expect("field enums serialise");
         assert_eq!(bytes.len(), 1, "{} is more than its index", name(*v));
         seen.entry(name(*v))
+            .or_default()
+            .insert(leading_varint(&bytes));
+    }
+    seen
+}
+
+/// Name → wire index of each sample value of an enum with fields (postcard alone).
+fn data_enum_indices<T: serde::Serialize>(
+    values: &[T],
+    name: fn(&T) -> &'static str,
+) -> BTreeMap<&'static str, BTreeSet<u32>> {
+    let mut seen: BTreeMap<&'static str, BTreeSet<u32>> = BTreeMap::new();
+    for v in values {
+        let bytes = postcard::to_allocvec(v).expect("field enums serialise");
+        seen.entry(name(v))
             .or_default()
             .insert(leading_varint(&bytes));
     }
@@ -1185,12 +1656,56 @@ fn field_enum_indices_match_protocol_md() {
         "token-file-format",
         &enum_indices(&TOKEN_FILE_FORMATS, token_file_format_name),
     );
+    assert_matches_doc("channel", &enum_indices(&CHANNELS, channel_name));
+    assert_matches_doc("entry", &data_enum_indices(&entries(), entry_name));
+    assert_matches_doc(
+        "message-body",
+        &data_enum_indices(&message_bodies(), message_body_name),
+    );
+    assert_matches_doc("party", &data_enum_indices(&PARTIES, party_name));
+    assert_matches_doc(
+        "conversation-state",
+        &data_enum_indices(&CONVERSATION_STATES, conversation_state_name),
+    );
+    assert_matches_doc(
+        "customer-id",
+        &data_enum_indices(&customer_ids(), customer_id_name),
+    );
 }
 
 /// Collects `Type::Value` for every field-enum value inside a golden value.
 fn field_enum_values(value: &Value, out: &mut BTreeSet<String>) {
+    fn channel(c: Channel, out: &mut BTreeSet<String>) {
+        out.insert(format!("Channel::{}", channel_name(c)));
+    }
+    fn customer(c: &CustomerId, out: &mut BTreeSet<String>) {
+        out.insert(format!("CustomerId::{}", customer_id_name(c)));
+    }
+    fn body(b: &MessageBody, out: &mut BTreeSet<String>) {
+        out.insert(format!("MessageBody::{}", message_body_name(b)));
+    }
+    fn conversation(c: &ConversationInfo, out: &mut BTreeSet<String>) {
+        customer(&c.customer, out);
+        channel(c.channel, out);
+        out.insert(format!(
+            "ConversationState::{}",
+            conversation_state_name(&c.state)
+        ));
+    }
+    fn message(m: &MessageInfo, out: &mut BTreeSet<String>) {
+        out.insert(format!("Party::{}", party_name(&m.from)));
+        body(&m.body, out);
+    }
     fn request(r: &Request, out: &mut BTreeSet<String>) {
         match r {
+            Request::CustomerLogin { channel: c, .. }
+            | Request::VisitorLogin { channel: c, .. } => {
+                channel(*c, out);
+            }
+            Request::OpenConversation { entry } => {
+                out.insert(format!("Entry::{}", entry_name(entry)));
+            }
+            Request::SendMessage { body: b, .. } => body(b, out),
             Request::SetPresence { presence } => {
                 out.insert(format!("Presence::{}", presence_name(*presence)));
             }
@@ -1255,6 +1770,35 @@ fn field_enum_values(value: &Value, out: &mut BTreeSet<String>) {
                 out.insert(format!("Presence::{}", presence_name(c.presence)));
             }
         }
+        Value::Response(Response::CustomerLoggedIn(s)) => {
+            customer(&s.customer, out);
+            if let Some(c) = &s.conversation {
+                conversation(c, out);
+            }
+        }
+        Value::Response(Response::Conversation(c))
+        | Value::Push(Push {
+            event: Event::ConversationChanged(c),
+            ..
+        }) => conversation(c, out),
+        Value::Response(Response::Conversations(cs)) => {
+            for c in cs {
+                conversation(c, out);
+            }
+        }
+        Value::Response(Response::Accepted {
+            conversation: c,
+            history,
+        }) => {
+            conversation(c, out);
+            for m in history {
+                message(m, out);
+            }
+        }
+        Value::Push(Push {
+            event: Event::Message(m),
+            ..
+        }) => message(m, out),
         _ => {}
     }
 }
@@ -1283,6 +1827,32 @@ fn every_field_enum_value_is_in_a_golden_case() {
             TOKEN_FILE_FORMATS
                 .iter()
                 .map(|v| format!("TokenFileFormat::{}", token_file_format_name(*v))),
+        )
+        .chain(
+            CHANNELS
+                .iter()
+                .map(|v| format!("Channel::{}", channel_name(*v))),
+        )
+        .chain(
+            entries()
+                .into_iter()
+                .map(|v| format!("Entry::{}", entry_name(&v))),
+        )
+        .chain(
+            message_bodies()
+                .into_iter()
+                .map(|v| format!("MessageBody::{}", message_body_name(&v))),
+        )
+        .chain(PARTIES.iter().map(|v| format!("Party::{}", party_name(v))))
+        .chain(
+            CONVERSATION_STATES
+                .iter()
+                .map(|v| format!("ConversationState::{}", conversation_state_name(v))),
+        )
+        .chain(
+            customer_ids()
+                .into_iter()
+                .map(|v| format!("CustomerId::{}", customer_id_name(&v))),
         );
     let missing: Vec<String> = all.filter(|v| !covered.contains(v)).collect();
     assert!(missing.is_empty(), "no golden case uses {missing:?}");

@@ -5,11 +5,17 @@
 //! fuzz targets are the place for long runs.
 
 use bytes::BytesMut;
+use kefu_wire::chat::{
+    Channel, ConversationInfo, ConversationState, CustomerId, CustomerSession, Entry, MessageBody,
+    MessageInfo, Party,
+};
 use kefu_wire::frame::{put_frame, HEADER_LEN};
 use kefu_wire::{
-    AccountInfo, AgentInfo, Body, ClientConnection, ErrorBody, ErrorCode, Event, Frame,
-    FrameDecoder, FrameKind, GoAway, Hello, Ping, Plan, Pong, Presence, Push, PushAck, Request,
-    Response, SessionInfo, ShardStats, Welcome, WireError, DEFAULT_MAX_FRAME, MAX_FRAME_CEILING,
+    AccountInfo, AgentInfo, AgentProfile, Body, ClientConnection, DisplayMode, ErrorBody,
+    ErrorCode, Event, Frame, FrameDecoder, FrameKind, GoAway, Hello, Ping, Plan, Pong, Presence,
+    PresenceChange, Push, PushAck, Request, Response, RoleInfo, SecurityInfo, SecurityLevel,
+    SessionInfo, ShardStats, TokenFileFormat, Welcome, WireError, DEFAULT_MAX_FRAME,
+    MAX_FRAME_CEILING,
 };
 use proptest::collection::vec;
 use proptest::option;
@@ -93,6 +99,10 @@ fn hostile_input() -> impl Strategy<Value = Vec<u8>> {
 
 // ---------------------------------------------------------------------------------------
 // Message strategies (valid values of every variant)
+//
+// `request()`, `response()` and `push()` draw every variant of `Request`, `Response` and
+// `Event`; `every_variant_is_generated` below checks it with exhaustive matches, so an
+// appended variant fails to compile until it has a strategy here.
 // ---------------------------------------------------------------------------------------
 
 fn text() -> impl Strategy<Value = String> {
@@ -112,6 +122,139 @@ fn plan() -> impl Strategy<Value = Plan> {
     prop_oneof![Just(Plan::Gold), Just(Plan::Silver)]
 }
 
+fn display_mode() -> impl Strategy<Value = DisplayMode> {
+    prop_oneof![Just(DisplayMode::Nickname), Just(DisplayMode::AgentNumber)]
+}
+
+fn security_level() -> impl Strategy<Value = SecurityLevel> {
+    prop_oneof![
+        Just(SecurityLevel::Low),
+        Just(SecurityLevel::Medium),
+        Just(SecurityLevel::High),
+    ]
+}
+
+fn token_file_format() -> impl Strategy<Value = TokenFileFormat> {
+    prop_oneof![Just(TokenFileFormat::Pskc), Just(TokenFileFormat::Csv)]
+}
+
+fn profile() -> impl Strategy<Value = AgentProfile> {
+    (text(), text(), display_mode(), text()).prop_map(|(nickname, group, display, phone)| {
+        AgentProfile {
+            nickname,
+            group,
+            display,
+            phone,
+        }
+    })
+}
+
+fn channel() -> impl Strategy<Value = Channel> {
+    prop_oneof![
+        Just(Channel::Desktop),
+        Just(Channel::Web),
+        Just(Channel::Mobile),
+    ]
+}
+
+fn customer_id() -> impl Strategy<Value = CustomerId> {
+    prop_oneof![
+        text().prop_map(CustomerId::Identified),
+        any::<[u8; 16]>().prop_map(CustomerId::Visitor),
+    ]
+}
+
+fn entry() -> impl Strategy<Value = Entry> {
+    prop_oneof![
+        Just(Entry::Auto),
+        any::<u32>().prop_map(Entry::Agent),
+        text().prop_map(Entry::Group),
+    ]
+}
+
+fn message_body() -> impl Strategy<Value = MessageBody> {
+    prop_oneof![
+        text().prop_map(MessageBody::Text),
+        text().prop_map(|reference| MessageBody::Image { reference }),
+        (text(), text(), any::<u64>()).prop_map(|(reference, name, size)| MessageBody::File {
+            reference,
+            name,
+            size,
+        }),
+    ]
+}
+
+fn party() -> impl Strategy<Value = Party> {
+    prop_oneof![
+        Just(Party::Customer),
+        any::<u32>().prop_map(Party::Agent),
+        Just(Party::System),
+    ]
+}
+
+fn conversation_state() -> impl Strategy<Value = ConversationState> {
+    prop_oneof![
+        option::of(any::<u32>()).prop_map(|target| ConversationState::Queued { target }),
+        any::<u32>().prop_map(|agent| ConversationState::Assigned { agent }),
+        Just(ConversationState::Closed),
+    ]
+}
+
+fn conversation_info() -> impl Strategy<Value = ConversationInfo> {
+    (
+        any::<u64>(),
+        customer_id(),
+        channel(),
+        conversation_state(),
+        any::<i64>(),
+        any::<u32>(),
+    )
+        .prop_map(
+            |(conversation, customer, channel, state, opened_at, unread)| ConversationInfo {
+                conversation,
+                customer,
+                channel,
+                state,
+                opened_at,
+                unread,
+            },
+        )
+}
+
+fn message_info() -> impl Strategy<Value = MessageInfo> {
+    (
+        any::<u64>(),
+        any::<u64>(),
+        any::<i64>(),
+        party(),
+        message_body(),
+    )
+        .prop_map(|(conversation, id, at, from, body)| MessageInfo {
+            conversation,
+            id,
+            at,
+            from,
+            body,
+        })
+}
+
+fn customer_session() -> impl Strategy<Value = CustomerSession> {
+    (
+        any::<u64>(),
+        customer_id(),
+        option::of(any::<[u8; 32]>()),
+        option::of(conversation_info()),
+    )
+        .prop_map(
+            |(account, customer, visitor_token, conversation)| CustomerSession {
+                account,
+                customer,
+                visitor_token,
+                conversation,
+            },
+        )
+}
+
 fn code() -> impl Strategy<Value = ErrorCode> {
     prop_oneof![
         prop::sample::select(ErrorCode::ALL.to_vec()),
@@ -119,7 +262,17 @@ fn code() -> impl Strategy<Value = ErrorCode> {
     ]
 }
 
+/// Every `Request` variant, each group weighted by its number of variants.
 fn request() -> impl Strategy<Value = Request> {
+    prop_oneof![
+        17 => agent_and_admin_request(),
+        16 => role_and_security_request(),
+        10 => conversation_request(),
+    ]
+}
+
+/// Requests 0–16.
+fn agent_and_admin_request() -> impl Strategy<Value = Request> {
     prop_oneof![
         (any::<u64>(), any::<u32>(), text(), option::of(text())).prop_map(
             |(account, agent, password, otp)| Request::Login {
@@ -201,6 +354,105 @@ fn request() -> impl Strategy<Value = Request> {
     ]
 }
 
+/// Requests 17–32.
+fn role_and_security_request() -> impl Strategy<Value = Request> {
+    prop_oneof![
+        Just(Request::ListRoles),
+        (text(), any::<u16>())
+            .prop_map(|(name, permissions)| Request::CreateRole { name, permissions }),
+        (any::<u32>(), text(), any::<u16>()).prop_map(|(role, name, permissions)| {
+            Request::UpdateRole {
+                role,
+                name,
+                permissions,
+            }
+        }),
+        any::<u32>().prop_map(|role| Request::DeleteRole { role }),
+        (any::<u32>(), any::<u32>())
+            .prop_map(|(agent, role)| Request::SetAgentRole { agent, role }),
+        any::<u32>().prop_map(|agent| Request::GetAgentProfile { agent }),
+        (any::<u32>(), profile())
+            .prop_map(|(agent, profile)| Request::SetAgentProfile { agent, profile }),
+        security_level().prop_map(|level| Request::SetSecurityLevel { level }),
+        Just(Request::GetSecurity),
+        (any::<u32>(), text(), text()).prop_map(|(agent, serial, code)| Request::BindToken {
+            agent,
+            serial,
+            code
+        }),
+        any::<u32>().prop_map(|agent| Request::UnbindToken { agent }),
+        (text(), text(), text()).prop_map(|(serial, code, next_code)| {
+            Request::CalibrateToken {
+                serial,
+                code,
+                next_code,
+            }
+        }),
+        (any::<u64>(), vec(any::<u8>(), 0..40))
+            .prop_map(|(account, request)| Request::AdminOnAccount { account, request }),
+        (
+            token_file_format(),
+            vec(any::<u8>(), 0..40),
+            option::of(text()),
+            option::of(text()),
+        )
+            .prop_map(
+                |(format, data, key_hex, password)| Request::AdminImportTokens {
+                    format,
+                    data,
+                    key_hex,
+                    password,
+                }
+            ),
+        text().prop_map(|serial| Request::AdminUnlockToken { serial }),
+        (any::<u64>(), any::<u32>())
+            .prop_map(|(account, agent)| Request::AdminUnlockAgent { account, agent }),
+    ]
+}
+
+/// Requests 33–42: customers and conversations.
+fn conversation_request() -> impl Strategy<Value = Request> {
+    prop_oneof![
+        (
+            any::<u64>(),
+            text(),
+            any::<i64>(),
+            any::<[u8; 32]>(),
+            channel(),
+        )
+            .prop_map(|(account, customer, expires_at, signature, channel)| {
+                Request::CustomerLogin {
+                    account,
+                    customer,
+                    expires_at,
+                    signature,
+                    channel,
+                }
+            }),
+        (any::<u64>(), option::of(any::<[u8; 32]>()), channel()).prop_map(
+            |(account, token, channel)| Request::VisitorLogin {
+                account,
+                token,
+                channel
+            }
+        ),
+        entry().prop_map(|entry| Request::OpenConversation { entry }),
+        (any::<u64>(), any::<u64>(), message_body()).prop_map(
+            |(conversation, client_msg_id, body)| Request::SendMessage {
+                conversation,
+                client_msg_id,
+                body,
+            }
+        ),
+        any::<u16>().prop_map(|cap| Request::SetAutoAccept { cap }),
+        Just(Request::ListQueue),
+        Just(Request::ListConversations),
+        any::<u64>().prop_map(|conversation| Request::AcceptConversation { conversation }),
+        any::<u64>().prop_map(|conversation| Request::CloseConversation { conversation }),
+        any::<u64>().prop_map(|account| Request::AdminRotateCustomerKey { account }),
+    ]
+}
+
 fn session() -> impl Strategy<Value = SessionInfo> {
     (
         (any::<u64>(), any::<u32>(), text(), any::<u32>()),
@@ -274,6 +526,18 @@ fn shard_stats() -> impl Strategy<Value = ShardStats> {
     })
 }
 
+fn role_info() -> impl Strategy<Value = RoleInfo> {
+    (any::<u32>(), text(), any::<u16>(), any::<u32>()).prop_map(
+        |(role, name, permissions, agents)| RoleInfo {
+            role,
+            name,
+            permissions,
+            agents,
+        },
+    )
+}
+
+/// Every `Response` variant.
 fn response() -> impl Strategy<Value = Response> {
     prop_oneof![
         Just(Response::Ok),
@@ -284,6 +548,28 @@ fn response() -> impl Strategy<Value = Response> {
         account_info().prop_map(Response::Account),
         (any::<u64>(), vec(shard_stats(), 0..4))
             .prop_map(|(uptime_s, shards)| Response::Stats { uptime_s, shards }),
+        vec(role_info(), 0..4).prop_map(Response::Roles),
+        role_info().prop_map(Response::Role),
+        profile().prop_map(Response::Profile),
+        (security_level(), option::of(text())).prop_map(|(level, token_serial)| {
+            Response::Security(SecurityInfo {
+                level,
+                token_serial,
+            })
+        }),
+        vec(text(), 0..4).prop_map(|serials| Response::TokensImported { serials }),
+        customer_session().prop_map(Response::CustomerLoggedIn),
+        conversation_info().prop_map(Response::Conversation),
+        vec(conversation_info(), 0..4).prop_map(Response::Conversations),
+        (any::<u64>(), any::<bool>())
+            .prop_map(|(message, duplicate)| Response::Sent { message, duplicate }),
+        (conversation_info(), vec(message_info(), 0..4)).prop_map(|(conversation, history)| {
+            Response::Accepted {
+                conversation,
+                history,
+            }
+        }),
+        any::<[u8; 32]>().prop_map(Response::CustomerKey),
     ]
 }
 
@@ -292,6 +578,16 @@ fn push() -> impl Strategy<Value = Push> {
         (any::<u32>(), presence())
             .prop_map(|(agent, presence)| Event::PresenceChanged { agent, presence }),
         text().prop_map(|text| Event::Notice { text }),
+        vec((any::<u32>(), presence()), 0..4).prop_map(|changes| {
+            Event::PresenceChanges(
+                changes
+                    .into_iter()
+                    .map(|(agent, presence)| PresenceChange { agent, presence })
+                    .collect(),
+            )
+        }),
+        message_info().prop_map(Event::Message),
+        conversation_info().prop_map(Event::ConversationChanged),
     ];
     (any::<u64>(), event).prop_map(|(seq, event)| Push { seq, event })
 }
@@ -599,6 +895,143 @@ proptest! {
         );
         prop_assert_eq!(WireError::FrameTooLarge { len, max }.code(), ErrorCode::FRAME_TOO_LARGE);
     }
+}
+
+/// The variant index of an enum body on the wire: the varint after the version byte.
+fn wire_index<T: Body>(value: &T) -> u32 {
+    let body = value.encode();
+    let mut out = 0u32;
+    for (i, b) in body.iter().skip(1).take(5).enumerate() {
+        out |= u32::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            break;
+        }
+    }
+    out
+}
+
+/// The strategies draw every variant of `Request`, `Response` and `Event`. The matches
+/// are exhaustive on purpose: an appended variant stops this file compiling until it has
+/// a strategy above and an arm here.
+#[test]
+fn every_variant_is_generated() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    use std::collections::BTreeSet;
+
+    fn request_index(r: &Request) -> u32 {
+        match r {
+            Request::Login { .. } => 0,
+            Request::Resume { .. } => 1,
+            Request::Logout => 2,
+            Request::SetPresence { .. } => 3,
+            Request::AddAgent { .. } => 4,
+            Request::SetAgentPassword { .. } => 5,
+            Request::ChangeOwnPassword { .. } => 6,
+            Request::ChangeSuperPassword { .. } => 7,
+            Request::ListAgents => 8,
+            Request::WhoAmI => 9,
+            Request::AdminCreateAccount { .. } => 10,
+            Request::AdminListAccounts { .. } => 11,
+            Request::AdminShowAccount { .. } => 12,
+            Request::AdminAddAgent { .. } => 13,
+            Request::AdminSetAgentPassword { .. } => 14,
+            Request::AdminListAgents { .. } => 15,
+            Request::AdminStats => 16,
+            Request::ListRoles => 17,
+            Request::CreateRole { .. } => 18,
+            Request::UpdateRole { .. } => 19,
+            Request::DeleteRole { .. } => 20,
+            Request::SetAgentRole { .. } => 21,
+            Request::GetAgentProfile { .. } => 22,
+            Request::SetAgentProfile { .. } => 23,
+            Request::SetSecurityLevel { .. } => 24,
+            Request::GetSecurity => 25,
+            Request::BindToken { .. } => 26,
+            Request::UnbindToken { .. } => 27,
+            Request::CalibrateToken { .. } => 28,
+            Request::AdminOnAccount { .. } => 29,
+            Request::AdminImportTokens { .. } => 30,
+            Request::AdminUnlockToken { .. } => 31,
+            Request::AdminUnlockAgent { .. } => 32,
+            Request::CustomerLogin { .. } => 33,
+            Request::VisitorLogin { .. } => 34,
+            Request::OpenConversation { .. } => 35,
+            Request::SendMessage { .. } => 36,
+            Request::SetAutoAccept { .. } => 37,
+            Request::ListQueue => 38,
+            Request::ListConversations => 39,
+            Request::AcceptConversation { .. } => 40,
+            Request::CloseConversation { .. } => 41,
+            Request::AdminRotateCustomerKey { .. } => 42,
+        }
+    }
+    const REQUESTS: u32 = 43;
+
+    fn response_index(r: &Response) -> u32 {
+        match r {
+            Response::Ok => 0,
+            Response::LoggedIn(_) => 1,
+            Response::Session(_) => 2,
+            Response::Agents(_) => 3,
+            Response::Accounts(_) => 4,
+            Response::Account(_) => 5,
+            Response::Stats { .. } => 6,
+            Response::Roles(_) => 7,
+            Response::Role(_) => 8,
+            Response::Profile(_) => 9,
+            Response::Security(_) => 10,
+            Response::TokensImported { .. } => 11,
+            Response::CustomerLoggedIn(_) => 12,
+            Response::Conversation(_) => 13,
+            Response::Conversations(_) => 14,
+            Response::Sent { .. } => 15,
+            Response::Accepted { .. } => 16,
+            Response::CustomerKey(_) => 17,
+        }
+    }
+    const RESPONSES: u32 = 18;
+
+    fn event_index(e: &Event) -> u32 {
+        match e {
+            Event::PresenceChanged { .. } => 0,
+            Event::Notice { .. } => 1,
+            Event::PresenceChanges(_) => 2,
+            Event::Message(_) => 3,
+            Event::ConversationChanged(_) => 4,
+        }
+    }
+    const EVENTS: u32 = 5;
+
+    let mut runner = TestRunner::deterministic();
+    let (mut requests, mut responses, mut events) =
+        (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+    for _ in 0..5_000 {
+        let r = request()
+            .new_tree(&mut runner)
+            .expect("request strategy")
+            .current();
+        assert_eq!(request_index(&r), wire_index(&r), "{}", r.name());
+        requests.insert(request_index(&r));
+        let r = response()
+            .new_tree(&mut runner)
+            .expect("response strategy")
+            .current();
+        assert_eq!(response_index(&r), wire_index(&r), "{r:?}");
+        responses.insert(response_index(&r));
+        let p = push()
+            .new_tree(&mut runner)
+            .expect("push strategy")
+            .current();
+        events.insert(event_index(&p.event));
+    }
+    assert_eq!(requests, (0..REQUESTS).collect(), "Request variants drawn");
+    assert_eq!(
+        responses,
+        (0..RESPONSES).collect(),
+        "Response variants drawn"
+    );
+    assert_eq!(events, (0..EVENTS).collect(), "Event variants drawn");
 }
 
 #[test]

@@ -7,11 +7,15 @@
 
 use crate::{frame_decoder, messages};
 use bytes::BytesMut;
+use kefu_wire::chat::{
+    Channel, ConversationInfo, ConversationState, CustomerId, CustomerSession, Entry, MessageBody,
+    MessageInfo, Party,
+};
 use kefu_wire::{
     AccountInfo, AgentInfo, AgentProfile, Body, DisplayMode, ErrorBody, ErrorCode, Event,
-    FrameKind, GoAway, Hello, Ping, Plan, Pong, Presence, PresenceChange, Push, PushAck, Request, Response,
-    RoleInfo, SecurityInfo, SecurityLevel, SessionInfo, ShardStats, TokenFileFormat, Welcome,
-    MAGIC,
+    FrameKind, GoAway, Hello, Ping, Plan, Pong, Presence, PresenceChange, Push, PushAck, Request,
+    Response, RoleInfo, SecurityInfo, SecurityLevel, SessionInfo, ShardStats, TokenFileFormat,
+    Welcome, MAGIC,
 };
 
 /// One seed file.
@@ -108,6 +112,27 @@ fn role(role: u32) -> RoleInfo {
         name: format!("role {role}"),
         permissions: 0x00ff,
         agents: role * 2,
+    }
+}
+
+fn conversation(state: ConversationState) -> ConversationInfo {
+    ConversationInfo {
+        conversation: 17,
+        customer: CustomerId::Identified("crm-000042".into()),
+        channel: Channel::Web,
+        state,
+        opened_at: 1_767_225_600_123,
+        unread: 2,
+    }
+}
+
+fn message(id: u64, from: Party, body: MessageBody) -> MessageInfo {
+    MessageInfo {
+        conversation: 17,
+        id,
+        at: 1_767_225_601_000,
+        from,
+        body,
     }
 }
 
@@ -333,6 +358,93 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
                 agent: 1002,
             },
         ),
+        (
+            "customer-login",
+            Request::CustomerLogin {
+                account: 800_001,
+                customer: "crm-000042".into(),
+                expires_at: 1_767_225_600,
+                signature: [0x5c; 32],
+                channel: Channel::Desktop,
+            },
+        ),
+        (
+            "visitor-login",
+            Request::VisitorLogin {
+                account: 800_001,
+                token: None,
+                channel: Channel::Web,
+            },
+        ),
+        (
+            "visitor-login-token",
+            Request::VisitorLogin {
+                account: 800_001,
+                token: Some([0x3c; 32]),
+                channel: Channel::Mobile,
+            },
+        ),
+        (
+            "open-conversation",
+            Request::OpenConversation { entry: Entry::Auto },
+        ),
+        (
+            "open-conversation-agent",
+            Request::OpenConversation {
+                entry: Entry::Agent(1002),
+            },
+        ),
+        (
+            "open-conversation-group",
+            Request::OpenConversation {
+                entry: Entry::Group("售后".into()),
+            },
+        ),
+        (
+            "send-message",
+            Request::SendMessage {
+                conversation: 17,
+                client_msg_id: 1,
+                body: MessageBody::Text("你好 👋".into()),
+            },
+        ),
+        (
+            "send-message-image",
+            Request::SendMessage {
+                conversation: 17,
+                client_msg_id: 2,
+                body: MessageBody::Image {
+                    reference: "img/ab12cd".into(),
+                },
+            },
+        ),
+        (
+            "send-message-file",
+            Request::SendMessage {
+                conversation: u64::MAX,
+                client_msg_id: u64::MAX,
+                body: MessageBody::File {
+                    reference: "f/9c1e".into(),
+                    name: "invoice.pdf".into(),
+                    size: 1 << 20,
+                },
+            },
+        ),
+        ("set-auto-accept", Request::SetAutoAccept { cap: 5 }),
+        ("list-queue", Request::ListQueue),
+        ("list-conversations", Request::ListConversations),
+        (
+            "accept-conversation",
+            Request::AcceptConversation { conversation: 17 },
+        ),
+        (
+            "close-conversation",
+            Request::CloseConversation { conversation: 17 },
+        ),
+        (
+            "admin-rotate-customer-key",
+            Request::AdminRotateCustomerKey { account: 800_001 },
+        ),
     ];
     all
 }
@@ -396,6 +508,70 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
                 serials: vec!["FT-0001".into(), "FT-0002".into()],
             },
         ),
+        (
+            "customer-logged-in",
+            Response::CustomerLoggedIn(CustomerSession {
+                account: 800_001,
+                customer: CustomerId::Identified("crm-000042".into()),
+                visitor_token: None,
+                conversation: Some(conversation(ConversationState::Assigned { agent: 1002 })),
+            }),
+        ),
+        (
+            "customer-logged-in-visitor",
+            Response::CustomerLoggedIn(CustomerSession {
+                account: 800_001,
+                customer: CustomerId::Visitor([0x3c; 16]),
+                visitor_token: Some([0x3c; 32]),
+                conversation: None,
+            }),
+        ),
+        (
+            "conversation",
+            Response::Conversation(conversation(ConversationState::Queued {
+                target: Some(1002),
+            })),
+        ),
+        (
+            "conversations",
+            Response::Conversations(vec![
+                conversation(ConversationState::Queued { target: None }),
+                conversation(ConversationState::Assigned { agent: 1003 }),
+            ]),
+        ),
+        (
+            "sent",
+            Response::Sent {
+                message: 300,
+                duplicate: true,
+            },
+        ),
+        (
+            "accepted",
+            Response::Accepted {
+                conversation: conversation(ConversationState::Assigned { agent: 1002 }),
+                history: vec![
+                    message(298, Party::System, MessageBody::Text("welcome".into())),
+                    message(
+                        299,
+                        Party::Customer,
+                        MessageBody::Image {
+                            reference: "img/ab12cd".into(),
+                        },
+                    ),
+                    message(
+                        300,
+                        Party::Agent(1002),
+                        MessageBody::File {
+                            reference: "f/9c1e".into(),
+                            name: "发票.pdf".into(),
+                            size: 0,
+                        },
+                    ),
+                ],
+            },
+        ),
+        ("customer-key", Response::CustomerKey([0xa5; 32])),
     ];
     all
 }
@@ -417,8 +593,14 @@ fn event_seeds() -> Vec<(&'static str, Push)> {
             Push {
                 seq: 2,
                 event: Event::PresenceChanges(vec![
-                    PresenceChange { agent: 1002, presence: Presence::Busy },
-                    PresenceChange { agent: 1003, presence: Presence::Offline },
+                    PresenceChange {
+                        agent: 1002,
+                        presence: Presence::Busy,
+                    },
+                    PresenceChange {
+                        agent: 1003,
+                        presence: Presence::Offline,
+                    },
                 ]),
             },
         ),
@@ -429,6 +611,24 @@ fn event_seeds() -> Vec<(&'static str, Push)> {
                 event: Event::Notice {
                     text: "The account expires in 30 days.".into(),
                 },
+            },
+        ),
+        (
+            "message",
+            Push {
+                seq: 3,
+                event: Event::Message(message(
+                    301,
+                    Party::Customer,
+                    MessageBody::Text("在吗？".into()),
+                )),
+            },
+        ),
+        (
+            "conversation-changed",
+            Push {
+                seq: 4,
+                event: Event::ConversationChanged(conversation(ConversationState::Closed)),
             },
         ),
     ];
@@ -552,6 +752,21 @@ pub fn message_seeds() -> Vec<Seed> {
             "malformed-unknown-event-variant",
             input_raw::<Push>(&[1, 1, 9]),
         ),
+        // VisitorLogin { account: 1, token: None, channel: 3 }: Channel has 3 values.
+        Seed::new(
+            "malformed-unknown-channel",
+            input_raw::<Request>(&[1, 34, 1, 0, 3]),
+        ),
+        // VisitorLogin with a token of 31 bytes: the fixed-size array runs short.
+        Seed::new(
+            "malformed-short-visitor-token",
+            input_raw::<Request>(&[[1, 34, 1, 1].as_slice(), &[0x3c; 31]].concat()),
+        ),
+        // Event::Message whose body is MessageBody variant 3, unknown.
+        Seed::new(
+            "malformed-unknown-message-body",
+            input_raw::<Push>(&[1, 1, 3, 17, 1, 0, 0, 3]),
+        ),
         // A vector claiming u64::MAX elements must not be allocated up front.
         Seed::new(
             "malformed-huge-vec-length",
@@ -609,6 +824,8 @@ fn server_session() -> Vec<u8> {
         ),
         frame(&Pong { nonce: 5 }, 0),
         frame(&event_seeds()[1].1, 0),
+        frame(&event_seeds()[3].1, 0),
+        frame(&event_seeds()[4].1, 0),
         frame(
             &GoAway {
                 code: ErrorCode::SESSION_REPLACED,
@@ -799,10 +1016,20 @@ mod tests {
                 Request::AdminImportTokens { .. } => 30,
                 Request::AdminUnlockToken { .. } => 31,
                 Request::AdminUnlockAgent { .. } => 32,
+                Request::CustomerLogin { .. } => 33,
+                Request::VisitorLogin { .. } => 34,
+                Request::OpenConversation { .. } => 35,
+                Request::SendMessage { .. } => 36,
+                Request::SetAutoAccept { .. } => 37,
+                Request::ListQueue => 38,
+                Request::ListConversations => 39,
+                Request::AcceptConversation { .. } => 40,
+                Request::CloseConversation { .. } => 41,
+                Request::AdminRotateCustomerKey { .. } => 42,
             };
             requests.insert(index, r.name());
         }
-        assert_eq!(requests.len(), 33, "a Request variant has no seed");
+        assert_eq!(requests.len(), 43, "a Request variant has no seed");
 
         let mut responses = BTreeMap::new();
         for (name, r) in response_seeds() {
@@ -819,10 +1046,16 @@ mod tests {
                 Response::Profile(_) => 9,
                 Response::Security(_) => 10,
                 Response::TokensImported { .. } => 11,
+                Response::CustomerLoggedIn(_) => 12,
+                Response::Conversation(_) => 13,
+                Response::Conversations(_) => 14,
+                Response::Sent { .. } => 15,
+                Response::Accepted { .. } => 16,
+                Response::CustomerKey(_) => 17,
             };
             responses.insert(index, name);
         }
-        assert_eq!(responses.len(), 12, "a Response variant has no seed");
+        assert_eq!(responses.len(), 18, "a Response variant has no seed");
 
         let mut events = BTreeMap::new();
         for (name, p) in event_seeds() {
@@ -830,10 +1063,12 @@ mod tests {
                 Event::PresenceChanged { .. } => 0,
                 Event::Notice { .. } => 1,
                 Event::PresenceChanges(_) => 2,
+                Event::Message(_) => 3,
+                Event::ConversationChanged(_) => 4,
             };
             events.insert(index, name);
         }
-        assert_eq!(events.len(), 3, "an Event variant has no seed");
+        assert_eq!(events.len(), 5, "an Event variant has no seed");
     }
 
     #[test]
