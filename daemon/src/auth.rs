@@ -59,7 +59,11 @@ pub fn required_access(request: &Request) -> Access {
         | Request::CustomerLogin { .. }
         | Request::VisitorLogin { .. } => Access::Anyone,
         Request::OpenConversation { .. } => Access::CustomerOnly,
-        Request::SendMessage { .. } | Request::CloseConversation { .. } => Access::Participant,
+        Request::SendMessage { .. }
+        | Request::CloseConversation { .. }
+        | Request::ConversationMessages { .. } => Access::Participant,
+        Request::TransferConversation { .. } => Access::Session,
+        Request::GrabConversation { .. } => Access::Permission(Permission::Grab),
         Request::SetAutoAccept { .. }
         | Request::ListQueue
         | Request::ListConversations

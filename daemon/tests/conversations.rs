@@ -283,3 +283,158 @@ fn an_away_agent_gets_no_automatic_conversation_and_history_survives_a_restart()
         (id, true)
     );
 }
+
+fn agent_n(s: &TestServer, admin: &mut Client, n: u32, cap: u16) -> Client {
+    add_agent(admin, ACCOUNT, n, Some("agent password"));
+    let mut a = s.client();
+    a.login(ACCOUNT, n, "agent password").unwrap();
+    a.request(&Request::SetAutoAccept { cap }).unwrap();
+    a
+}
+
+fn assigned_to(c: &kefu_wire::chat::ConversationInfo) -> Option<u32> {
+    match c.state {
+        ConversationState::Assigned { agent } => Some(agent),
+        _ => None,
+    }
+}
+
+#[test]
+fn transfer_moves_the_conversation_and_grab_needs_permission_and_confirmation() {
+    let s = TestServer::start();
+    let mut admin = s.admin();
+    create_account(&mut admin, ACCOUNT);
+    let k = key(&mut admin);
+    let mut first = agent(&s, 1);
+    let mut alice = customer(&s, &k, "alice");
+    let conv = open(&mut alice).conversation;
+    let mut second = agent_n(&s, &mut admin, 1002, 1);
+    match first
+        .request(&Request::TransferConversation {
+            conversation: conv,
+            to_agent: 1002,
+        })
+        .unwrap()
+    {
+        Response::Conversation(c) => assert_eq!(assigned_to(&c), Some(1002)),
+        other => panic!("{other:?}"),
+    }
+    send(&mut alice, conv, 1, "after the transfer");
+    assert_eq!(
+        next_message(&mut second).body,
+        MessageBody::Text("after the transfer".into())
+    );
+    // 1003 has the default agent role: no grab permission.
+    let mut third = agent_n(&s, &mut admin, 1003, 0);
+    let grab = |confirmed| Request::GrabConversation {
+        conversation: conv,
+        confirmed,
+    };
+    assert_eq!(
+        third.request(&grab(true)).unwrap_err().code(),
+        Some(ErrorCode::PERMISSION_DENIED)
+    );
+    // 1001 (all permissions) must confirm, then takes it.
+    assert_eq!(
+        first.request(&grab(false)).unwrap_err().code(),
+        Some(ErrorCode::INVALID_ARGUMENT)
+    );
+    match first.request(&grab(true)).unwrap() {
+        Response::Conversation(c) => assert_eq!(assigned_to(&c), Some(1001)),
+        other => panic!("{other:?}"),
+    }
+    // 1002 no longer serves it.
+    let e = second
+        .request(&Request::SendMessage {
+            conversation: conv,
+            client_msg_id: 5,
+            body: MessageBody::Text("too late".into()),
+        })
+        .unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::NOT_IN_CONVERSATION));
+}
+
+#[test]
+fn a_reconnecting_agent_reads_exactly_what_it_missed() {
+    let s = TestServer::start();
+    let mut admin = s.admin();
+    create_account(&mut admin, ACCOUNT);
+    let k = key(&mut admin);
+    let mut a = s.client();
+    let session = a.login(ACCOUNT, 1001, PASSWORD).unwrap();
+    a.request(&Request::SetAutoAccept { cap: 3 }).unwrap();
+    let mut dave = customer(&s, &k, "dave");
+    let conv = open(&mut dave).conversation;
+    let (seen, _) = send(&mut dave, conv, 1, "one");
+    assert_eq!(next_message(&mut a).id, seen);
+    // The agent's connection drops; the conversation stays its own meanwhile.
+    drop(a);
+    let missed: Vec<u64> = (2..=4)
+        .map(|i| send(&mut dave, conv, i, &format!("msg {i}")).0)
+        .collect();
+    let mut a = s.client();
+    a.resume(ACCOUNT, 1001, session.token).unwrap();
+    match a.request(&Request::ListConversations).unwrap() {
+        Response::Conversations(list) => assert_eq!(
+            list.iter().map(|c| c.conversation).collect::<Vec<_>>(),
+            vec![conv]
+        ),
+        other => panic!("{other:?}"),
+    }
+    match a
+        .request(&Request::ConversationMessages {
+            conversation: conv,
+            after: seen,
+            limit: 100,
+        })
+        .unwrap()
+    {
+        Response::Messages(list) => {
+            assert_eq!(list.iter().map(|m| m.id).collect::<Vec<_>>(), missed)
+        }
+        other => panic!("{other:?}"),
+    }
+    // The customer reads its own conversation, not others'.
+    match dave
+        .request(&Request::ConversationMessages {
+            conversation: conv,
+            after: 0,
+            limit: 2,
+        })
+        .unwrap()
+    {
+        Response::Messages(list) => assert_eq!(list.len(), 2),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn group_entries_route_to_the_group() {
+    let s = TestServer::start();
+    let mut admin = s.admin();
+    create_account(&mut admin, ACCOUNT);
+    let k = key(&mut admin);
+    let _boss = agent(&s, 5);
+    let mut sales = agent_n(&s, &mut admin, 1002, 5);
+    sales
+        .request(&Request::SetAgentProfile {
+            agent: 1002,
+            profile: kefu_wire::AgentProfile {
+                nickname: "销售".into(),
+                group: "sales".into(),
+                display: kefu_wire::DisplayMode::Nickname,
+                phone: String::new(),
+            },
+        })
+        .unwrap();
+    let mut erin = customer(&s, &k, "erin");
+    match erin
+        .request(&Request::OpenConversation {
+            entry: Entry::Group("sales".into()),
+        })
+        .unwrap()
+    {
+        Response::Conversation(c) => assert_eq!(assigned_to(&c), Some(1002)),
+        other => panic!("{other:?}"),
+    }
+}

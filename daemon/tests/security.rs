@@ -254,6 +254,10 @@ fn every_request() -> Vec<Request> {
             },
         },
         Request::GetSecurity,
+        Request::GrabConversation {
+            conversation: 1,
+            confirmed: true,
+        },
         Request::BindToken {
             agent: 1003,
             serial: "KT-B".into(),

@@ -434,6 +434,33 @@ pub enum Request {
         /// Account number.
         account: u64,
     },
+    /// Agent: hand a conversation it serves to another agent. Assigned at once if the
+    /// target can auto-accept; otherwise it waits in the target's queue and fails back
+    /// to the sender if not taken within the transfer timeout.
+    TransferConversation {
+        /// The conversation.
+        conversation: u64,
+        /// The receiving agent.
+        to_agent: u32,
+    },
+    /// Agent with permission 2: take a conversation another agent serves, after the
+    /// client confirmed it (`confirmed: false` only asks whether it is possible).
+    GrabConversation {
+        /// The conversation.
+        conversation: u64,
+        /// The agent confirmed the grab.
+        confirmed: bool,
+    },
+    /// The messages of a conversation with an id above `after`, oldest first: how a
+    /// client that reconnects reads what it missed (it keeps the highest id it saw).
+    ConversationMessages {
+        /// The conversation.
+        conversation: u64,
+        /// Only messages with a larger id.
+        after: u64,
+        /// At most this many (capped at 500).
+        limit: u16,
+    },
 }
 
 /// How an agent is named to customers (manual §7.10, §7.18).
@@ -628,6 +655,8 @@ pub enum Response {
     },
     /// A customer-signing key; keep it on the enterprise's backend only.
     CustomerKey([u8; 32]),
+    /// Messages, oldest first.
+    Messages(Vec<MessageInfo>),
 }
 
 /// An event the server pushes, numbered per connection. Variants are only appended.
@@ -744,6 +773,9 @@ impl Request {
             Request::AcceptConversation { .. } => "AcceptConversation",
             Request::CloseConversation { .. } => "CloseConversation",
             Request::AdminRotateCustomerKey { .. } => "AdminRotateCustomerKey",
+            Request::TransferConversation { .. } => "TransferConversation",
+            Request::GrabConversation { .. } => "GrabConversation",
+            Request::ConversationMessages { .. } => "ConversationMessages",
         }
     }
 }

@@ -740,6 +740,34 @@ fn cases() -> Vec<Case> {
             Value::Request(Request::AdminRotateCustomerKey { account: 800_001 }),
             "00000005 0003 0000 00000039 012a81ea30",
         ),
+        case(
+            "request/TransferConversation",
+            58,
+            Value::Request(Request::TransferConversation {
+                conversation: 17,
+                to_agent: 1003,
+            }),
+            "00000005 0003 0000 0000003a 012b11eb07",
+        ),
+        case(
+            "request/GrabConversation",
+            59,
+            Value::Request(Request::GrabConversation {
+                conversation: 17,
+                confirmed: true,
+            }),
+            "00000004 0003 0000 0000003b 012c1101",
+        ),
+        case(
+            "request/ConversationMessages",
+            60,
+            Value::Request(Request::ConversationMessages {
+                conversation: 17,
+                after: 300,
+                limit: 50,
+            }),
+            "00000006 0003 0000 0000003c 012d11ac0232",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -1025,6 +1053,18 @@ fn cases() -> Vec<Case> {
             57,
             Value::Response(Response::CustomerKey(BYTES_32)),
             "00000022 0004 0000 00000039 0111000102030405060708090a0b0c0d0e0ff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff",
+        ),
+        case(
+            "response/Messages",
+            60,
+            Value::Response(Response::Messages(vec![MessageInfo {
+                conversation: 17,
+                id: 301,
+                at: 1_800_000_000_000,
+                from: Party::Agent(1002),
+                body: MessageBody::Text("好的".to_string()),
+            }])),
+            "00000017 0004 0000 0000003c 01120111ad0280c0e285e36801ea070006e5a5bde79a84",
         ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
@@ -1335,6 +1375,7 @@ fn response_name(r: &Response) -> &'static str {
         Response::Sent { .. } => "Sent",
         Response::Accepted { .. } => "Accepted",
         Response::CustomerKey(_) => "CustomerKey",
+        Response::Messages(_) => "Messages",
     }
 }
 
@@ -1397,6 +1438,9 @@ fn request_index(r: &Request) -> u32 {
         Request::AcceptConversation { .. } => 40,
         Request::CloseConversation { .. } => 41,
         Request::AdminRotateCustomerKey { .. } => 42,
+        Request::TransferConversation { .. } => 43,
+        Request::GrabConversation { .. } => 44,
+        Request::ConversationMessages { .. } => 45,
     }
 }
 

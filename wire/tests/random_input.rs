@@ -450,6 +450,25 @@ fn conversation_request() -> impl Strategy<Value = Request> {
         any::<u64>().prop_map(|conversation| Request::AcceptConversation { conversation }),
         any::<u64>().prop_map(|conversation| Request::CloseConversation { conversation }),
         any::<u64>().prop_map(|account| Request::AdminRotateCustomerKey { account }),
+        (any::<u64>(), any::<u32>()).prop_map(|(conversation, to_agent)| {
+            Request::TransferConversation {
+                conversation,
+                to_agent,
+            }
+        }),
+        (any::<u64>(), any::<bool>()).prop_map(|(conversation, confirmed)| {
+            Request::GrabConversation {
+                conversation,
+                confirmed,
+            }
+        }),
+        (any::<u64>(), any::<u64>(), any::<u16>()).prop_map(|(conversation, after, limit)| {
+            Request::ConversationMessages {
+                conversation,
+                after,
+                limit,
+            }
+        }),
     ]
 }
 
@@ -570,6 +589,7 @@ fn response() -> impl Strategy<Value = Response> {
             }
         }),
         any::<[u8; 32]>().prop_map(Response::CustomerKey),
+        vec(message_info(), 0..4).prop_map(Response::Messages),
     ]
 }
 
@@ -964,9 +984,12 @@ fn every_variant_is_generated() {
             Request::AcceptConversation { .. } => 40,
             Request::CloseConversation { .. } => 41,
             Request::AdminRotateCustomerKey { .. } => 42,
+            Request::TransferConversation { .. } => 43,
+            Request::GrabConversation { .. } => 44,
+            Request::ConversationMessages { .. } => 45,
         }
     }
-    const REQUESTS: u32 = 43;
+    const REQUESTS: u32 = 46;
 
     fn response_index(r: &Response) -> u32 {
         match r {
@@ -988,9 +1011,10 @@ fn every_variant_is_generated() {
             Response::Sent { .. } => 15,
             Response::Accepted { .. } => 16,
             Response::CustomerKey(_) => 17,
+            Response::Messages(_) => 18,
         }
     }
-    const RESPONSES: u32 = 18;
+    const RESPONSES: u32 = 19;
 
     fn event_index(e: &Event) -> u32 {
         match e {

@@ -35,6 +35,8 @@ const MAX_FILE_NAME_CHARS: usize = 255;
 const MAX_CUSTOMER_ID_BYTES: usize = 64;
 /// History sent with an accepted conversation.
 const ACCEPT_HISTORY: usize = 50;
+/// Largest page of `ConversationMessages`.
+const MAX_MESSAGES_PAGE: u16 = 500;
 /// Open conversations restored per account at load (a bound on start-up work).
 const MAX_RESTORED: usize = 100_000;
 
@@ -165,14 +167,27 @@ impl Shard {
         let mut routing =
             AccountRouting::new(RoutingSettings::default(), counters.next_conversation)
                 .map_err(routing_err)?;
-        let agents: Vec<(u32, bool)> = {
+        let agents: Vec<(u32, Option<String>)> = {
             let state = self.account_mut(account)?;
-            state.agents.keys().map(|a| (*a, false)).collect()
+            state
+                .agents
+                .keys()
+                .map(|a| {
+                    let group = state
+                        .profiles
+                        .get(a)
+                        .map(|p| p.group.clone())
+                        .filter(|g| !g.is_empty());
+                    (*a, group)
+                })
+                .collect()
         };
-        for (agent, _) in &agents {
-            routing
-                .add_agent(*agent, AgentSetup::default())
-                .map_err(routing_err)?;
+        for (agent, group) in agents {
+            let setup = AgentSetup {
+                group,
+                ..AgentSetup::default()
+            };
+            routing.add_agent(agent, setup).map_err(routing_err)?;
         }
         let range = keys::account_prefix(account);
         let mut open = HashMap::new();
@@ -295,7 +310,7 @@ impl Shard {
                         "customer id: 1..=64 bytes",
                     ));
                 }
-                self.account_mut(account)?;
+                self.check_account_open(account, now)?;
                 let key = self.chat_mut(account)?.customer_key.ok_or_else(|| {
                     err(
                         ErrorCode::CUSTOMER_TOKEN_INVALID,
@@ -330,7 +345,7 @@ impl Shard {
                 token,
                 channel,
             } => {
-                self.account_mut(account)?;
+                self.check_account_open(account, now)?;
                 let key = match self.chat_mut(account)?.customer_key {
                     Some(k) => k,
                     None => self.new_customer_key(account)?,
@@ -400,6 +415,39 @@ impl Shard {
         }))
     }
 
+    fn check_account_open(&mut self, account: u64, now_ms: i64) -> Result<(), ErrorBody> {
+        if self
+            .account_mut(account)?
+            .record
+            .expires_at
+            .saturating_mul(1000)
+            <= now_ms
+        {
+            return Err(err(
+                ErrorCode::ACCOUNT_EXPIRED,
+                format!("account {account} has expired"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// An agent added while the account's conversations are loaded.
+    pub(super) fn chat_agent_added(&mut self, account: u64, agent: u32) {
+        if let Some(chat) = self.chat.get_mut(&account) {
+            let _ = chat.routing.add_agent(agent, AgentSetup::default());
+        }
+    }
+
+    /// The agent's group changed (its profile).
+    pub(super) fn chat_agent_group(&mut self, account: u64, agent: u32, group: Option<String>) {
+        let now = now_ms();
+        if let Some(chat) = self.chat.get_mut(&account) {
+            if let Ok(out) = chat.routing.set_group(agent, group, now) {
+                self.pending_effects.push((account, out.effects));
+            }
+        }
+    }
+
     /// A customer's connection is gone.
     pub(super) fn customer_gone(&mut self, account: u64, customer: &CustomerId, idx: usize) {
         if let Some(chat) = self.chat.get_mut(&account) {
@@ -463,6 +511,18 @@ impl Shard {
                     body,
                     now,
                 )
+            }
+            Request::ConversationMessages {
+                conversation,
+                after,
+                limit,
+            } => {
+                let record = self.conversation_record(account, conversation)?;
+                if record.customer != login.customer {
+                    return Err(err(ErrorCode::NOT_IN_CONVERSATION, "not your conversation"));
+                }
+                self.messages_after(account, &record, after, limit)
+                    .map(Response::Messages)
             }
             Request::CloseConversation { conversation } => {
                 let chat = self.chat_mut(account)?;
@@ -564,11 +624,127 @@ impl Shard {
                 self.pending_effects.push((account, out.effects));
                 Ok(Response::Ok)
             }
+            Request::TransferConversation {
+                conversation,
+                to_agent,
+            } => {
+                let out = self
+                    .chat_mut(account)?
+                    .routing
+                    .transfer(me, conversation, to_agent, now)
+                    .map_err(routing_err)?;
+                self.pending_effects.push((account, out.effects));
+                Ok(Response::Conversation(out.value))
+            }
+            Request::GrabConversation {
+                conversation,
+                confirmed,
+            } => {
+                // The authorisation table already required permission 2 (grab).
+                let out = self
+                    .chat_mut(account)?
+                    .routing
+                    .grab(me, conversation, true, confirmed, now)
+                    .map_err(routing_err)?;
+                self.pending_effects.push((account, out.effects));
+                Ok(Response::Conversation(out.value))
+            }
+            Request::ConversationMessages {
+                conversation,
+                after,
+                limit,
+            } => {
+                let see_all = self.accounts.get(&account).is_some_and(|s| {
+                    s.permissions(me)
+                        .contains(crate::store::Permission::SeeAllCustomers)
+                });
+                let record = self.conversation_record(account, conversation)?;
+                let serving = self
+                    .chat_mut(account)?
+                    .routing
+                    .conversation(conversation)
+                    .is_some_and(|c| c.state == ConversationState::Assigned { agent: me });
+                if !(serving || see_all || record.agent == Some(me)) {
+                    return Err(err(ErrorCode::NOT_IN_CONVERSATION, "not your conversation"));
+                }
+                self.messages_after(account, &record, after, limit)
+                    .map(Response::Messages)
+            }
             other => Err(err(
                 ErrorCode::INTERNAL,
                 format!("{} not routed", other.name()),
             )),
         })())
+    }
+
+    /// A conversation's record, open or closed.
+    fn conversation_record(
+        &mut self,
+        account: u64,
+        conversation: u64,
+    ) -> Result<ConversationRecord, ErrorBody> {
+        if let Some(r) = self.chat_mut(account)?.open.get(&conversation) {
+            return Ok(r.clone());
+        }
+        let bytes = self
+            .shared
+            .store
+            .get(
+                Cf::Conversations,
+                &keys::conversation(account, conversation),
+            )
+            .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?
+            .ok_or_else(|| {
+                err(
+                    ErrorCode::NOT_FOUND,
+                    format!("no conversation {conversation}"),
+                )
+            })?;
+        ConversationRecord::decode(&bytes)
+            .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))
+    }
+
+    /// Messages of one conversation with ids above `after`, oldest first. A
+    /// customer's history holds all its conversations, so others are skipped.
+    fn messages_after(
+        &self,
+        account: u64,
+        record: &ConversationRecord,
+        after: u64,
+        limit: u16,
+    ) -> Result<Vec<MessageInfo>, ErrorBody> {
+        let limit = usize::from(limit.clamp(1, MAX_MESSAGES_PAGE));
+        let range = keys::customer_messages(account, &record.customer);
+        let mut cursor = keys::message(account, &record.customer, after.saturating_add(1));
+        let mut out = Vec::new();
+        while out.len() < limit {
+            let rows = self
+                .shared
+                .store
+                .scan(Cf::Messages, &cursor, &range.end, limit)
+                .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?;
+            let Some((last, _)) = rows.last() else { break };
+            let mut next = last.clone();
+            next.push(0);
+            for (_, bytes) in &rows {
+                let m = MessageRecord::decode(bytes)
+                    .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?;
+                if m.conversation == record.conversation && out.len() < limit {
+                    out.push(MessageInfo {
+                        conversation: m.conversation,
+                        id: m.id,
+                        at: m.at,
+                        from: m.from,
+                        body: m.body,
+                    });
+                }
+            }
+            if rows.len() < limit {
+                break;
+            }
+            cursor = next;
+        }
+        Ok(out)
     }
 
     /// Stores a message in this turn's batch (answered after the commit) and

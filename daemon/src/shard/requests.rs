@@ -645,7 +645,10 @@ impl Shard {
             | Request::ListConversations
             | Request::AcceptConversation { .. }
             | Request::SendMessage { .. }
-            | Request::CloseConversation { .. }) => self
+            | Request::CloseConversation { .. }
+            | Request::TransferConversation { .. }
+            | Request::GrabConversation { .. }
+            | Request::ConversationMessages { .. }) => self
                 .agent_chat_request(account, me, request)
                 .unwrap_or_else(|| Err(err(ErrorCode::INTERNAL, "not routed"))),
             other => match self.security_request(reply, account, me, other) {
@@ -861,6 +864,7 @@ impl Shard {
         );
         self.batch.put_agent(&record);
         self.touched.push(account);
+        self.chat_agent_added(account, agent);
         Ok(Response::Ok)
     }
 

@@ -284,10 +284,12 @@ impl Shard {
             },
             phone: profile.phone,
         };
+        let group = Some(record.group.clone()).filter(|g| !g.is_empty());
         state.profiles.insert(agent, record.clone());
         self.batch.put_agent(&agent_record);
         self.batch.put_agent_profile(&record);
         self.touched.push(account);
+        self.chat_agent_group(account, agent, group);
         Ok(Response::Ok)
     }
 

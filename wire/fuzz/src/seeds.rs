@@ -445,6 +445,28 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
             "admin-rotate-customer-key",
             Request::AdminRotateCustomerKey { account: 800_001 },
         ),
+        (
+            "transfer-conversation",
+            Request::TransferConversation {
+                conversation: 17,
+                to_agent: 1003,
+            },
+        ),
+        (
+            "grab-conversation",
+            Request::GrabConversation {
+                conversation: 17,
+                confirmed: true,
+            },
+        ),
+        (
+            "conversation-messages",
+            Request::ConversationMessages {
+                conversation: 17,
+                after: 300,
+                limit: 50,
+            },
+        ),
     ];
     all
 }
@@ -572,6 +594,7 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
             },
         ),
         ("customer-key", Response::CustomerKey([0xa5; 32])),
+        ("messages", Response::Messages(Vec::new())),
     ];
     all
 }
@@ -1026,10 +1049,13 @@ mod tests {
                 Request::AcceptConversation { .. } => 40,
                 Request::CloseConversation { .. } => 41,
                 Request::AdminRotateCustomerKey { .. } => 42,
+                Request::TransferConversation { .. } => 43,
+                Request::GrabConversation { .. } => 44,
+                Request::ConversationMessages { .. } => 45,
             };
             requests.insert(index, r.name());
         }
-        assert_eq!(requests.len(), 43, "a Request variant has no seed");
+        assert_eq!(requests.len(), 46, "a Request variant has no seed");
 
         let mut responses = BTreeMap::new();
         for (name, r) in response_seeds() {
@@ -1052,10 +1078,11 @@ mod tests {
                 Response::Sent { .. } => 15,
                 Response::Accepted { .. } => 16,
                 Response::CustomerKey(_) => 17,
+                Response::Messages(_) => 18,
             };
             responses.insert(index, name);
         }
-        assert_eq!(responses.len(), 18, "a Response variant has no seed");
+        assert_eq!(responses.len(), 19, "a Response variant has no seed");
 
         let mut events = BTreeMap::new();
         for (name, p) in event_seeds() {
