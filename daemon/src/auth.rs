@@ -62,7 +62,8 @@ pub fn required_access(request: &Request) -> Access {
         Request::SendMessage { .. }
         | Request::CloseConversation { .. }
         | Request::ConversationMessages { .. } => Access::Participant,
-        Request::TransferConversation { .. } => Access::Session,
+        Request::TransferConversation { .. } | Request::GetRoutingSettings => Access::Session,
+        Request::SetRoutingSettings { .. } => Access::Permission(Permission::BusinessSettings),
         Request::GrabConversation { .. } => Access::Permission(Permission::Grab),
         Request::SetAutoAccept { .. }
         | Request::ListQueue

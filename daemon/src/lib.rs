@@ -13,8 +13,10 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod conn;
+pub mod crm;
 pub mod log;
 pub mod otp;
 pub mod password;

@@ -130,6 +130,14 @@ impl Drop for ServerHandle {
 
 /// Opens the store, binds every listener and starts the shards.
 pub fn start(config: Config) -> Result<ServerHandle, StartError> {
+    start_with_clock(config, Arc::new(crate::clock::SystemClock))
+}
+
+/// [`start`] with an injected clock (tests set the time instead of waiting).
+pub fn start_with_clock(
+    config: Config,
+    clock: Arc<dyn crate::clock::Clock>,
+) -> Result<ServerHandle, StartError> {
     config.validate()?;
     raise_fd_limit();
     let tls_config = match (&config.tls_listen, &config.tls_cert, &config.tls_key) {
@@ -190,6 +198,7 @@ pub fn start(config: Config) -> Result<ServerHandle, StartError> {
             &config.token_key_path(),
         )?)),
         token_lock: std::sync::Mutex::new(()),
+        clock,
         address_throttle: std::sync::Mutex::new(crate::throttle::Throttle::new(
             config.runtime().address_throttle,
         )),

@@ -24,7 +24,8 @@ fn key(admin: &mut Client) -> [u8; 32] {
 
 fn customer(s: &TestServer, key: &[u8; 32], id: &str) -> Client {
     let mut c = s.client();
-    let expires_at = now() + 3600;
+    // Thirty days: the clocked tests run in the near future.
+    let expires_at = now() + 30 * 86_400;
     let r = c
         .request(&Request::CustomerLogin {
             account: ACCOUNT,
@@ -559,4 +560,96 @@ fn sigkill_loses_no_acknowledged_message_with_wal_durability() {
 #[test]
 fn sigkill_loses_no_acknowledged_message_with_fsync_durability() {
     kill_while_sending("fsync");
+}
+
+/// The first system message pushed to `c` (welcome or auto-reply).
+fn next_system_text(c: &mut Client) -> String {
+    loop {
+        let m = next_message(c);
+        if m.from == Party::System {
+            match m.body {
+                MessageBody::Text(t) => return t,
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn welcome_texts_follow_the_period_and_busy_agents_auto_reply() {
+    use kefu_wire::chat::{RoutingConfig, WelcomeRule};
+    // Monday 2026-11-30 10:00 in UTC+8.
+    let monday = 1_796_004_000_000i64;
+    let saturday = 1_796_436_000_000i64;
+    let clock = std::sync::Arc::new(kefu_daemon::clock::ManualClock::new(monday));
+    let s = TestServer::start_clocked(clock.clone());
+    let mut admin = s.admin();
+    create_account(&mut admin, ACCOUNT);
+    let k = key(&mut admin);
+    let mut boss = agent(&s, 5);
+    let rule = |weekdays, text: &str| WelcomeRule {
+        weekdays,
+        start_minute: 0,
+        end_minute: 1440,
+        text: text.into(),
+    };
+    let settings = RoutingConfig {
+        exclusive: false,
+        no_response_secs: 0,
+        no_response_warn_secs: 60,
+        transfer_timeout_secs: 120,
+        utc_offset_minutes: 8 * 60,
+        welcome: vec![rule(0b001_1111, "工作日您好"), rule(0b110_0000, "周末您好")],
+        busy_reply: Some("客服正忙，请稍候".into()),
+        away_reply: None,
+    };
+    boss.request(&Request::SetRoutingSettings {
+        settings: settings.clone(),
+    })
+    .unwrap();
+    assert_eq!(
+        boss.request(&Request::GetRoutingSettings).unwrap(),
+        Response::RoutingSettings(settings.clone())
+    );
+    let mut grace = customer(&s, &k, "grace");
+    let conv = open(&mut grace).conversation;
+    assert_eq!(next_system_text(&mut grace), "工作日您好");
+
+    clock.set(saturday);
+    let mut henry = customer(&s, &k, "henry");
+    open(&mut henry);
+    assert_eq!(next_system_text(&mut henry), "周末您好");
+
+    // The serving agent is busy: the customer gets the account's busy reply.
+    boss.request(&Request::SetPresence {
+        presence: Presence::Busy,
+    })
+    .unwrap();
+    send(&mut grace, conv, 1, "在吗？");
+    assert_eq!(next_system_text(&mut grace), "客服正忙，请稍候");
+
+    // Settings are checked and need business settings (permission 12).
+    let bad = RoutingConfig {
+        welcome: vec![rule(0, "never")],
+        ..settings.clone()
+    };
+    assert_eq!(
+        boss.request(&Request::SetRoutingSettings { settings: bad })
+            .unwrap_err()
+            .code(),
+        Some(ErrorCode::INVALID_ARGUMENT)
+    );
+    let mut plain = {
+        add_agent(&mut admin, ACCOUNT, 1002, Some("agent password"));
+        let mut c = s.client();
+        c.login(ACCOUNT, 1002, "agent password").unwrap();
+        c
+    };
+    assert_eq!(
+        plain
+            .request(&Request::SetRoutingSettings { settings })
+            .unwrap_err()
+            .code(),
+        Some(ErrorCode::PERMISSION_DENIED)
+    );
 }

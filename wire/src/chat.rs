@@ -127,3 +127,37 @@ pub struct CustomerSession {
     /// The customer's open conversation, if any.
     pub conversation: Option<ConversationInfo>,
 }
+
+/// One welcome text and when it applies (manual §7.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WelcomeRule {
+    /// Days it applies: bit 0 = Monday … bit 6 = Sunday.
+    pub weekdays: u8,
+    /// First minute of the day it applies (0..1440), in the account's offset.
+    pub start_minute: u16,
+    /// Minute it stops applying (exclusive; less than `start_minute` wraps past midnight).
+    pub end_minute: u16,
+    /// The text (at most 500 characters).
+    pub text: String,
+}
+
+/// An account's routing settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoutingConfig {
+    /// Exclusive customers (§7.17).
+    pub exclusive: bool,
+    /// No-response rule (§7.15): seconds before the customer may choose again; 0 = off.
+    pub no_response_secs: u32,
+    /// Warn the agent this many seconds before.
+    pub no_response_warn_secs: u32,
+    /// A transfer not taken within this many seconds goes back to its sender.
+    pub transfer_timeout_secs: u32,
+    /// The account's local time, minutes east of UTC (welcome periods use it).
+    pub utc_offset_minutes: i16,
+    /// Welcome texts by period; the first that applies is sent when a conversation opens.
+    pub welcome: Vec<WelcomeRule>,
+    /// Reply while the serving agent is busy (§7.3).
+    pub busy_reply: Option<String>,
+    /// Reply while the serving agent is away or nobody is online (§7.3).
+    pub away_reply: Option<String>,
+}

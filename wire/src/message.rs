@@ -5,7 +5,9 @@
 //! appended, a struct is never edited in place, and a change of shape is a
 //! new variant or a new body version.
 
-use crate::chat::{Channel, ConversationInfo, CustomerSession, Entry, MessageBody, MessageInfo};
+use crate::chat::{
+    Channel, ConversationInfo, CustomerSession, Entry, MessageBody, MessageInfo, RoutingConfig,
+};
 use crate::error::{ErrorCode, WireError};
 use crate::frame::{put_frame, FrameKind};
 use bytes::BytesMut;
@@ -461,6 +463,13 @@ pub enum Request {
         /// At most this many (capped at 500).
         limit: u16,
     },
+    /// The account's routing settings (any logged-in agent).
+    GetRoutingSettings,
+    /// Replace the account's routing settings (permission 12, business settings).
+    SetRoutingSettings {
+        /// The new settings.
+        settings: RoutingConfig,
+    },
 }
 
 /// How an agent is named to customers (manual §7.10, §7.18).
@@ -657,6 +666,8 @@ pub enum Response {
     CustomerKey([u8; 32]),
     /// Messages, oldest first.
     Messages(Vec<MessageInfo>),
+    /// An account's routing settings.
+    RoutingSettings(RoutingConfig),
 }
 
 /// An event the server pushes, numbered per connection. Variants are only appended.
@@ -776,6 +787,8 @@ impl Request {
             Request::TransferConversation { .. } => "TransferConversation",
             Request::GrabConversation { .. } => "GrabConversation",
             Request::ConversationMessages { .. } => "ConversationMessages",
+            Request::GetRoutingSettings => "GetRoutingSettings",
+            Request::SetRoutingSettings { .. } => "SetRoutingSettings",
         }
     }
 }

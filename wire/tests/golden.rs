@@ -13,6 +13,7 @@ use kefu_wire::chat::{
     Channel, ConversationInfo, ConversationState, CustomerId, CustomerSession, Entry, MessageBody,
     MessageInfo, Party,
 };
+use kefu_wire::chat::{RoutingConfig, WelcomeRule};
 use kefu_wire::{
     AccountInfo, AgentInfo, AgentProfile, Body, DisplayMode, ErrorBody, ErrorCode, Event,
     FrameDecoder, FrameKind, GoAway, Hello, Ping, Plan, Pong, Presence, PresenceChange, Push,
@@ -768,6 +769,34 @@ fn cases() -> Vec<Case> {
             }),
             "00000006 0003 0000 0000003c 012d11ac0232",
         ),
+        case(
+            "request/GetRoutingSettings",
+            61,
+            Value::Request(Request::GetRoutingSettings),
+            "00000002 0003 0000 0000003d 012e",
+        ),
+        case(
+            "request/SetRoutingSettings",
+            62,
+            Value::Request(Request::SetRoutingSettings {
+                settings: RoutingConfig {
+                    exclusive: false,
+                    no_response_secs: 900,
+                    no_response_warn_secs: 60,
+                    transfer_timeout_secs: 120,
+                    utc_offset_minutes: 480,
+                    welcome: vec![WelcomeRule {
+                        weekdays: 0b001_1111,
+                        start_minute: 540,
+                        end_minute: 1080,
+                        text: "您好".to_string(),
+                    }],
+                    busy_reply: Some("稍候".to_string()),
+                    away_reply: None,
+                },
+            }),
+            "0000001f 0003 0000 0000003e 012f0084073c78c007011f9c04b80806e682a8e5a5bd0106e7a88de5809900",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -1065,6 +1094,26 @@ fn cases() -> Vec<Case> {
                 body: MessageBody::Text("好的".to_string()),
             }])),
             "00000017 0004 0000 0000003c 01120111ad0280c0e285e36801ea070006e5a5bde79a84",
+        ),
+        case(
+            "response/RoutingSettings",
+            61,
+            Value::Response(Response::RoutingSettings(RoutingConfig {
+                    exclusive: false,
+                    no_response_secs: 900,
+                    no_response_warn_secs: 60,
+                    transfer_timeout_secs: 120,
+                    utc_offset_minutes: 480,
+                    welcome: vec![WelcomeRule {
+                        weekdays: 0b001_1111,
+                        start_minute: 540,
+                        end_minute: 1080,
+                        text: "您好".to_string(),
+                    }],
+                    busy_reply: Some("稍候".to_string()),
+                    away_reply: None,
+                })),
+            "0000001f 0004 0000 0000003d 01130084073c78c007011f9c04b80806e682a8e5a5bd0106e7a88de5809900",
         ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
@@ -1376,6 +1425,7 @@ fn response_name(r: &Response) -> &'static str {
         Response::Accepted { .. } => "Accepted",
         Response::CustomerKey(_) => "CustomerKey",
         Response::Messages(_) => "Messages",
+        Response::RoutingSettings(_) => "RoutingSettings",
     }
 }
 
@@ -1441,6 +1491,8 @@ fn request_index(r: &Request) -> u32 {
         Request::TransferConversation { .. } => 43,
         Request::GrabConversation { .. } => 44,
         Request::ConversationMessages { .. } => 45,
+        Request::GetRoutingSettings => 46,
+        Request::SetRoutingSettings { .. } => 47,
     }
 }
 

@@ -221,6 +221,43 @@ fn conversation_info() -> impl Strategy<Value = ConversationInfo> {
         )
 }
 
+fn routing_config() -> impl Strategy<Value = kefu_wire::chat::RoutingConfig> {
+    let rule = (any::<u8>(), any::<u16>(), any::<u16>(), text()).prop_map(
+        |(weekdays, start_minute, end_minute, text)| kefu_wire::chat::WelcomeRule {
+            weekdays,
+            start_minute,
+            end_minute,
+            text,
+        },
+    );
+    (
+        (
+            any::<bool>(),
+            any::<u32>(),
+            any::<u32>(),
+            any::<u32>(),
+            any::<i16>(),
+        ),
+        vec(rule, 0..3),
+        option::of(text()),
+        option::of(text()),
+    )
+        .prop_map(
+            |((exclusive, nr, warn, transfer, offset), welcome, busy, away)| {
+                kefu_wire::chat::RoutingConfig {
+                    exclusive,
+                    no_response_secs: nr,
+                    no_response_warn_secs: warn,
+                    transfer_timeout_secs: transfer,
+                    utc_offset_minutes: offset,
+                    welcome,
+                    busy_reply: busy,
+                    away_reply: away,
+                }
+            },
+        )
+}
+
 fn message_info() -> impl Strategy<Value = MessageInfo> {
     (
         any::<u64>(),
@@ -469,6 +506,8 @@ fn conversation_request() -> impl Strategy<Value = Request> {
                 limit,
             }
         }),
+        Just(Request::GetRoutingSettings),
+        routing_config().prop_map(|settings| Request::SetRoutingSettings { settings }),
     ]
 }
 
@@ -590,6 +629,7 @@ fn response() -> impl Strategy<Value = Response> {
         }),
         any::<[u8; 32]>().prop_map(Response::CustomerKey),
         vec(message_info(), 0..4).prop_map(Response::Messages),
+        routing_config().prop_map(Response::RoutingSettings),
     ]
 }
 
@@ -987,9 +1027,11 @@ fn every_variant_is_generated() {
             Request::TransferConversation { .. } => 43,
             Request::GrabConversation { .. } => 44,
             Request::ConversationMessages { .. } => 45,
+            Request::GetRoutingSettings => 46,
+            Request::SetRoutingSettings { .. } => 47,
         }
     }
-    const REQUESTS: u32 = 46;
+    const REQUESTS: u32 = 48;
 
     fn response_index(r: &Response) -> u32 {
         match r {
@@ -1012,9 +1054,10 @@ fn every_variant_is_generated() {
             Response::Accepted { .. } => 16,
             Response::CustomerKey(_) => 17,
             Response::Messages(_) => 18,
+            Response::RoutingSettings(_) => 19,
         }
     }
-    const RESPONSES: u32 = 19;
+    const RESPONSES: u32 = 20;
 
     fn event_index(e: &Event) -> u32 {
         match e {

@@ -683,11 +683,7 @@ pub(crate) mod tests {
                 with(|c| c.key = CustomerKey::Identified("x".repeat(65))),
                 Err(ContactError::IdTooLong { len: 65 }),
             ),
-            (
-                "32-char name",
-                with(|c| c.real_name = long(32)),
-                Ok(()),
-            ),
+            ("32-char name", with(|c| c.real_name = long(32)), Ok(())),
             (
                 "33-char name",
                 with(|c| c.real_name = long(33)),
@@ -714,11 +710,7 @@ pub(crate) mod tests {
                     max: 32,
                 }),
             ),
-            (
-                "256-char remark",
-                with(|c| c.remark = long(256)),
-                Ok(()),
-            ),
+            ("256-char remark", with(|c| c.remark = long(256)), Ok(())),
             (
                 "257-char remark",
                 with(|c| c.remark = long(257)),
@@ -811,16 +803,12 @@ pub(crate) mod tests {
             ),
             (
                 "16 fields",
-                with(|c| {
-                    c.fields = (0..16).map(|i| (format!("f{i}"), "v".into())).collect()
-                }),
+                with(|c| c.fields = (0..16).map(|i| (format!("f{i}"), "v".into())).collect()),
                 Ok(()),
             ),
             (
                 "17 fields",
-                with(|c| {
-                    c.fields = (0..17).map(|i| (format!("f{i}"), "v".into())).collect()
-                }),
+                with(|c| c.fields = (0..17).map(|i| (format!("f{i}"), "v".into())).collect()),
                 Err(ContactError::TooManyFields { count: 17 }),
             ),
             (
@@ -915,10 +903,7 @@ pub(crate) mod tests {
         let update = ProfileUpdate {
             real_name: Some("李四".into()),
             phone: Some(String::new()),
-            fields: vec![
-                ("公司".into(), None),
-                ("城市".into(), Some("北京".into())),
-            ],
+            fields: vec![("公司".into(), None), ("城市".into(), Some("北京".into()))],
             tags: Some(BTreeSet::new()),
             ..ProfileUpdate::default()
         };
@@ -982,7 +967,10 @@ pub(crate) mod tests {
             assert_eq!(ContactState::parse(s.as_str()), Some(s));
             assert_eq!(ContactState::parse(&s.as_str().to_uppercase()), Some(s));
         }
-        assert_eq!(ContactState::parse("黑名单"), Some(ContactState::Blacklisted));
+        assert_eq!(
+            ContactState::parse("黑名单"),
+            Some(ContactState::Blacklisted)
+        );
         assert_eq!(ContactState::parse("x"), None);
     }
 

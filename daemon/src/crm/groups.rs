@@ -143,7 +143,9 @@ impl Groups {
             if let TreeNode::Category(c) = node {
                 check_label(&c.name, MAX_GROUP_NAME_CHARS)?;
                 if !id_ok(c.id.0) {
-                    return Err(GroupError::Inconsistent("a category id is repeated or too big"));
+                    return Err(GroupError::Inconsistent(
+                        "a category id is repeated or too big",
+                    ));
                 }
                 if !category_names.insert(c.name.as_str()) {
                     return Err(GroupError::Duplicate(c.name.clone()));
@@ -153,7 +155,9 @@ impl Groups {
         for g in restored.groups() {
             check_label(&g.name, MAX_GROUP_NAME_CHARS)?;
             if !id_ok(g.id.0) {
-                return Err(GroupError::Inconsistent("a group id is repeated or too big"));
+                return Err(GroupError::Inconsistent(
+                    "a group id is repeated or too big",
+                ));
             }
             if !group_names.insert(g.name.as_str()) {
                 return Err(GroupError::Duplicate(g.name.clone()));
@@ -671,11 +675,17 @@ mod tests {
         for i in 0..MAX_CATEGORIES {
             g.create_category(&format!("c{i}")).unwrap();
         }
-        assert_eq!(g.create_category("one more"), Err(GroupError::TooManyCategories));
+        assert_eq!(
+            g.create_category("one more"),
+            Err(GroupError::TooManyCategories)
+        );
         for i in 0..MAX_GROUPS {
             g.create_group(&format!("g{i}"), None).unwrap();
         }
-        assert_eq!(g.create_group("one more", None), Err(GroupError::TooManyGroups));
+        assert_eq!(
+            g.create_group("one more", None),
+            Err(GroupError::TooManyGroups)
+        );
     }
 
     #[test]
@@ -684,7 +694,10 @@ mod tests {
         let c = g.create_category("上海").unwrap();
         g.create_group("A", Some(c)).unwrap();
         g.create_group("B", None).unwrap();
-        assert_eq!(Groups::restore(g.tree().to_vec(), g.next_id()), Ok(g.clone()));
+        assert_eq!(
+            Groups::restore(g.tree().to_vec(), g.next_id()),
+            Ok(g.clone())
+        );
         assert!(matches!(
             Groups::restore(g.tree().to_vec(), 2),
             Err(GroupError::Inconsistent(_))

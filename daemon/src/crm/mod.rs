@@ -47,8 +47,7 @@ pub use contact::{
     Accepted, Contact, ContactError, ContactState, CustomerKey, Field, ProfileUpdate, VisitInfo,
 };
 pub use groups::{
-    Category, CategoryId, Group, GroupError, GroupId, Groups, RecentContacts, RecentEntry,
-    TreeNode,
+    Category, CategoryId, Group, GroupError, GroupId, Groups, RecentContacts, RecentEntry, TreeNode,
 };
 pub use import::{
     export_csv, CsvExport, CsvImport, ImportCatalog, ImportError, ImportReport, ImportRow,
@@ -59,9 +58,8 @@ pub use limits::{
     LimitCounters, LimitLevel, LimitWarning,
 };
 pub use search::{
-    index_key, index_terms, parse_index_key, query_terms, term_changes, term_range, Filters,
-    Page, PageRequest, Query, SearchError, SearchIndex, Sort, Term, TermChanges, TermKind,
-    TimeRange,
+    index_key, index_terms, parse_index_key, query_terms, term_changes, term_range, Filters, Page,
+    PageRequest, Query, SearchError, SearchIndex, Sort, Term, TermChanges, TermKind, TimeRange,
 };
 pub use tags::{Colour, Tag, TagError, TagId, Tags};
 

@@ -310,11 +310,7 @@ fn searchable_text(contact: &Contact) -> String {
     ] {
         for_each_run(field, &mut push);
     }
-    let digits: String = contact
-        .phone
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect();
+    let digits: String = contact.phone.chars().filter(char::is_ascii_digit).collect();
     if !digits.is_empty() {
         push(Class::Word, &digits);
     }
@@ -815,7 +811,9 @@ impl SearchIndex {
 
     /// The contacts in `group` (to take a deleted group off them).
     pub fn in_group(&self, group: GroupId) -> &[u64] {
-        self.attrs.get(&Attr::Group(group)).map_or(&[], Vec::as_slice)
+        self.attrs
+            .get(&Attr::Group(group))
+            .map_or(&[], Vec::as_slice)
     }
 
     /// Adds contact `contact_no`, or updates it if it is indexed already.
@@ -871,7 +869,8 @@ impl SearchIndex {
         page: PageRequest,
     ) -> Result<Page, SearchError> {
         filters.check()?;
-        let keep = |doc: &Doc| (query.exact || query.matches_text(&doc.text)) && filters.accept(doc);
+        let keep =
+            |doc: &Doc| (query.exact || query.matches_text(&doc.text)) && filters.accept(doc);
         let mut hits: Vec<(u64, &Doc)> = match self.candidates(query, filters) {
             Candidates::Nothing => return Ok(Page::default()),
             Candidates::All => self
@@ -913,6 +912,16 @@ impl SearchIndex {
     /// The candidates: a superset of the matches, from the postings of the query terms,
     /// the tags, the owner and the union of the groups, intersected smallest first.
     fn candidates(&self, query: &Query, filters: &Filters) -> Candidates {
+        let union = if filters.groups.is_empty() {
+            None
+        } else {
+            let groups: SmallVec<[&[u64]; 8]> = filters
+                .groups
+                .iter()
+                .filter_map(|g| self.attrs.get(&Attr::Group(*g)).map(Vec::as_slice))
+                .collect();
+            Some(union_sorted(&groups))
+        };
         let mut lists: SmallVec<[&[u64]; 24]> = SmallVec::new();
         for term in &query.terms {
             match self.postings.get(term) {
@@ -932,16 +941,6 @@ impl SearchIndex {
                 None => return Candidates::Nothing,
             }
         }
-        let union = if filters.groups.is_empty() {
-            None
-        } else {
-            let groups: SmallVec<[&[u64]; 8]> = filters
-                .groups
-                .iter()
-                .filter_map(|g| self.attrs.get(&Attr::Group(*g)).map(Vec::as_slice))
-                .collect();
-            Some(union_sorted(&groups))
-        };
         if let Some(union) = &union {
             lists.push(union);
         }
@@ -1091,14 +1090,8 @@ mod tests {
             ("Z", vec![t(Pre, "z")]),
             ("ＺＨ", vec![t(Pre, "zh")]),
             ("zhang", vec![t(Tri, "ang"), t(Tri, "han"), t(Tri, "zha")]),
-            (
-                "张 zh",
-                vec![t(Ch, "张"), t(Pre, "zh")],
-            ),
-            (
-                "上海abc",
-                vec![t(Bi, "上海"), t(Tri, "abc")],
-            ),
+            ("张 zh", vec![t(Ch, "张"), t(Pre, "zh")]),
+            ("上海abc", vec![t(Bi, "上海"), t(Tri, "abc")]),
         ];
         for (query, mut want) in cases {
             want.sort();
@@ -1168,7 +1161,12 @@ mod tests {
             (phone, "+86 138-0013-8000", "86", true),
             (phone, "+86 138-0013-8000", "13", false),
             (phone, "+86 138-0013-8000", "80001", false),
-            (email, "zhang.san@example.com", "zhang.san@example.com", true),
+            (
+                email,
+                "zhang.san@example.com",
+                "zhang.san@example.com",
+                true,
+            ),
             (email, "zhang.san@example.com", "example", true),
             (email, "zhang.san@example.com", "san@exa", true),
             (email, "zhang.san@example.com", "ample.co", true),
@@ -1221,7 +1219,7 @@ mod tests {
             t(Pre, "z"),
             t(Pre, "zh"),
             t(Tri, "zha"),
-            t(Tri, "𠀀𠀁𠀂"),
+            t(Tri, "𝐚𝐛𝐜"),
             t(Bi, "𠀀𠀁"),
         ];
         for term in terms {
@@ -1229,7 +1227,7 @@ mod tests {
             assert!(!term.as_bytes().contains(&0));
             assert_eq!(Term::from_bytes(term.as_bytes()), Some(term), "{term:?}");
         }
-        assert_eq!(t(Tri, "𠀀𠀁𠀂").as_bytes().len(), MAX_TERM_LEN);
+        assert_eq!(t(Tri, "𝐚𝐛𝐜").as_bytes().len(), MAX_TERM_LEN);
         let bad: [&[u8]; 11] = [
             b"",
             b"\x01",
@@ -1237,11 +1235,11 @@ mod tests {
             b"\x05z",
             b"\x03zhu",
             b"\x04zh",
-            b"\x02\xe5\xbc\xa0",            // one character for a bigram
-            b"\x01z",                       // a word character for a CJK kind
-            b"\x03\xe5\xbc\xa0",            // a CJK character for a word kind
-            b"\x03\xff",                    // not UTF-8
-            b"\x03\x00",                    // a separator
+            b"\x02\xe5\xbc\xa0", // one character for a bigram
+            b"\x01z",            // a word character for a CJK kind
+            b"\x03\xe5\xbc\xa0", // a CJK character for a word kind
+            b"\x03\xff",         // not UTF-8
+            b"\x03\x00",         // a separator
         ];
         for bytes in bad {
             assert_eq!(Term::from_bytes(bytes), None, "{bytes:?}");
@@ -1259,7 +1257,7 @@ mod tests {
             t(Pre, "0"),
             t(Tri, "zha"),
             t(Tri, "zh0"),
-            t(Tri, "𠀀𠀁𠀂"),
+            t(Tri, "𝐚𝐛𝐜"),
         ];
         let contacts = [0u64, 1, 0xff, 0x100, 1 << 40, u64::MAX];
         let mut all = Vec::new();
@@ -1279,8 +1277,8 @@ mod tests {
                 let ky = index_key(y.0, &y.1, y.2);
                 let want = (x.0, x.1.as_bytes(), x.2).cmp(&(y.0, y.1.as_bytes(), y.2));
                 assert_eq!(kx.cmp(&ky), want, "{x:?} vs {y:?}");
-                let inside = ky.as_slice() >= range.start.as_slice()
-                    && ky.as_slice() < range.end.as_slice();
+                let inside =
+                    ky.as_slice() >= range.start.as_slice() && ky.as_slice() < range.end.as_slice();
                 assert_eq!(inside, (y.0, y.1) == (x.0, x.1), "{x:?} range, {y:?}");
                 let account = account_prefix(x.0);
                 let in_account = ky.as_slice() >= account.start.as_slice()
@@ -1336,10 +1334,42 @@ mod tests {
     fn filters_table() {
         let mut index = SearchIndex::new();
         let people = [
-            (1, "张三", Some(1001), ContactState::Friend, &[1, 2][..], &[1][..], Some(100)),
-            (2, "张三丰", Some(1002), ContactState::Stranger, &[2][..], &[1, 2][..], Some(200)),
-            (3, "李四", None, ContactState::Blacklisted, &[3][..], &[2][..], None),
-            (4, "张三", Some(1001), ContactState::Pending, &[][..], &[1, 2][..], Some(300)),
+            (
+                1,
+                "张三",
+                Some(1001),
+                ContactState::Friend,
+                &[1, 2][..],
+                &[1][..],
+                Some(100),
+            ),
+            (
+                2,
+                "张三丰",
+                Some(1002),
+                ContactState::Stranger,
+                &[2][..],
+                &[1, 2][..],
+                Some(200),
+            ),
+            (
+                3,
+                "李四",
+                None,
+                ContactState::Blacklisted,
+                &[3][..],
+                &[2][..],
+                None,
+            ),
+            (
+                4,
+                "张三",
+                Some(1001),
+                ContactState::Pending,
+                &[][..],
+                &[1, 2][..],
+                Some(300),
+            ),
         ];
         for (no, name, owner, state, groups, tags, last) in people {
             let mut c = named(&format!("u{no}"), name);
@@ -1358,12 +1388,20 @@ mod tests {
         let cases: Vec<(&str, Filters, Vec<u64>)> = vec![
             ("", Filters::default(), vec![4, 2, 1, 3]),
             ("张三", Filters::default(), vec![4, 2, 1]),
-            ("", f(|f| f.groups = vec![GroupId(1), GroupId(3)]), vec![1, 3]),
+            (
+                "",
+                f(|f| f.groups = vec![GroupId(1), GroupId(3)]),
+                vec![1, 3],
+            ),
             ("", f(|f| f.groups = vec![GroupId(9)]), vec![]),
             ("", f(|f| f.tags = vec![TagId(1), TagId(2)]), vec![4, 2]),
             ("", f(|f| f.tags = vec![TagId(9)]), vec![]),
             ("张三", f(|f| f.owner = Some(1001)), vec![4, 1]),
-            ("", f(|f| f.state = Some(ContactState::Blacklisted)), vec![3]),
+            (
+                "",
+                f(|f| f.state = Some(ContactState::Blacklisted)),
+                vec![3],
+            ),
             (
                 "",
                 f(|f| {
@@ -1426,7 +1464,10 @@ mod tests {
         }
         let all = Filters::default();
         assert_eq!(page(&index, "", &all, Sort::Name).items, [1, 4, 0, 5, 2, 3]);
-        assert_eq!(page(&index, "", &all, Sort::Newest).items, [5, 4, 3, 2, 1, 0]);
+        assert_eq!(
+            page(&index, "", &all, Sort::Newest).items,
+            [5, 4, 3, 2, 1, 0]
+        );
         // last contact 1000 (0, 3), 990 (1, 4), 980 (2, 5); ties newest contact first
         assert_eq!(
             page(&index, "", &all, Sort::LastContactDesc).items,
@@ -1437,7 +1478,12 @@ mod tests {
         for offset in 0..8u32 {
             for limit in 1..8u16 {
                 let got = index
-                    .search(&q, &all, Sort::Name, PageRequest::new(offset, limit).unwrap())
+                    .search(
+                        &q,
+                        &all,
+                        Sort::Name,
+                        PageRequest::new(offset, limit).unwrap(),
+                    )
                     .unwrap();
                 let want: Vec<u64> = sorted
                     .iter()
@@ -1449,7 +1495,10 @@ mod tests {
                 assert_eq!(got.total, 6);
             }
         }
-        assert_eq!(PageRequest::new(0, 0), Err(SearchError::PageSize { limit: 0 }));
+        assert_eq!(
+            PageRequest::new(0, 0),
+            Err(SearchError::PageSize { limit: 0 })
+        );
         assert_eq!(
             PageRequest::new(0, 101),
             Err(SearchError::PageSize { limit: 101 })
@@ -1489,7 +1538,7 @@ mod tests {
         c.remark = "上海".repeat(MAX_REMARK_CHARS / 2);
         c.validate().unwrap();
         let terms = index_terms(&c);
-        assert_eq!(terms.len(), 4, "上 海 上海 海上");
+        assert_eq!(terms.len(), 6, "u u1 上 海 上海 海上");
     }
 
     /// xorshift64: deterministic, no dependency.
@@ -1544,8 +1593,12 @@ mod tests {
                     };
                     c.owner = [None, Some(1001), Some(1002)][rng.below(3)];
                     c.state = ContactState::ALL[rng.below(4)];
-                    c.groups = (0..rng.below(3)).map(|_| GroupId(rng.below(4) as u32)).collect();
-                    c.tags = (0..rng.below(3)).map(|_| TagId(rng.below(4) as u32)).collect();
+                    c.groups = (0..rng.below(3))
+                        .map(|_| GroupId(rng.below(4) as u32))
+                        .collect();
+                    c.tags = (0..rng.below(3))
+                        .map(|_| TagId(rng.below(4) as u32))
+                        .collect();
                     c.last_contact_at = [None, Some(rng.below(100) as i64)][rng.below(2)];
                     index.add(no, &c);
                     live.insert(no, c);

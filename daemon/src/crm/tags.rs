@@ -274,22 +274,10 @@ mod tests {
         let mut tags = Tags::with_presets();
         let before = tags.clone();
         let cases: Vec<(&str, Result<(), TagError>)> = vec![
-            (
-                "duplicate create",
-                tags.create("投诉", RED).map(drop),
-            ),
-            (
-                "bad name",
-                tags.create(" x", RED).map(drop),
-            ),
-            (
-                "too long",
-                tags.create(&"字".repeat(17), RED).map(drop),
-            ),
-            (
-                "rename to other's name",
-                tags.rename(TagId(1), "投诉"),
-            ),
+            ("duplicate create", tags.create("投诉", RED).map(drop)),
+            ("bad name", tags.create(" x", RED).map(drop)),
+            ("too long", tags.create(&"字".repeat(17), RED).map(drop)),
+            ("rename to other's name", tags.rename(TagId(1), "投诉")),
             ("rename unknown", tags.rename(TagId(99), "新")),
             ("colour unknown", tags.set_colour(TagId(99), RED)),
             ("delete unknown", tags.delete(TagId(99)).map(drop)),

@@ -15,11 +15,12 @@ use crate::routing::{
 };
 use crate::store::chat_records::{
     ClientMsgRecord, ConversationRecord, CountersRecord, CustomerKeyRecord, MessageRecord,
+    RoutingSettingsRecord,
 };
 use crate::store::{keys, Cf, StoredRecord};
 use kefu_wire::chat::{
     Channel, ConversationInfo, ConversationState, CustomerId, CustomerSession, Entry, MessageBody,
-    MessageInfo, Party,
+    MessageInfo, Party, RoutingConfig,
 };
 use kefu_wire::{ErrorBody, ErrorCode, Event, Request, Response};
 use ring::hmac;
@@ -49,12 +50,6 @@ fn err(code: ErrorCode, message: impl Into<String>) -> ErrorBody {
     }
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 fn routing_err(e: RoutingError) -> ErrorBody {
     let code = match e {
         RoutingError::NoSuchConversation(_) => ErrorCode::NOT_FOUND,
@@ -75,6 +70,8 @@ fn routing_err(e: RoutingError) -> ErrorBody {
 /// One account's conversations on its shard.
 pub(crate) struct ChatState {
     routing: AccountRouting,
+    /// The settings as the protocol shows them (the routing engine holds them converted).
+    config: RoutingConfig,
     counters: CountersRecord,
     /// Open conversations' records, to update as their state changes.
     open: HashMap<u64, ConversationRecord>,
@@ -146,6 +143,17 @@ impl Shard {
     fn load_chat(&mut self, account: u64) -> Result<ChatState, ErrorBody> {
         let store = std::sync::Arc::clone(&self.shared.store);
         let storage = |e: crate::store::StoreError| err(ErrorCode::STORAGE_FAILURE, e.to_string());
+        let config = match store
+            .get(Cf::RoutingSettings, &keys::account(account))
+            .map_err(storage)?
+        {
+            Some(bytes) => {
+                RoutingSettingsRecord::decode(&bytes)
+                    .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?
+                    .settings
+            }
+            None => default_config(),
+        };
         let counters = match store
             .get(Cf::Counters, &keys::account(account))
             .map_err(storage)?
@@ -164,9 +172,8 @@ impl Shard {
             Some(bytes) => Some(self.open_customer_key(account, &bytes)?),
             None => None,
         };
-        let mut routing =
-            AccountRouting::new(RoutingSettings::default(), counters.next_conversation)
-                .map_err(routing_err)?;
+        let mut routing = AccountRouting::new(settings_from(&config), counters.next_conversation)
+            .map_err(routing_err)?;
         let agents: Vec<(u32, Option<String>)> = {
             let state = self.account_mut(account)?;
             state
@@ -222,13 +229,14 @@ impl Shard {
         }
         let mut chat = ChatState {
             routing,
+            config,
             counters,
             open,
             customer_key,
             customers: HashMap::new(),
         };
         // Agents already logged in on this shard come online in the engine.
-        let now = now_ms();
+        let now = self.shared.clock.now_ms();
         let online: Vec<u32> = self
             .online
             .get(&account)
@@ -295,7 +303,7 @@ impl Shard {
 
     /// A customer or visitor logs in on connection `idx` (already on the owning shard).
     pub(super) fn customer_login(&mut self, idx: usize, request: Request) -> Answer {
-        let now = now_ms();
+        let now = self.shared.clock.now_ms();
         let (account, customer, channel, visitor_token) = match request {
             Request::CustomerLogin {
                 account,
@@ -440,7 +448,7 @@ impl Shard {
 
     /// The agent's group changed (its profile).
     pub(super) fn chat_agent_group(&mut self, account: u64, agent: u32, group: Option<String>) {
-        let now = now_ms();
+        let now = self.shared.clock.now_ms();
         if let Some(chat) = self.chat.get_mut(&account) {
             if let Ok(out) = chat.routing.set_group(agent, group, now) {
                 self.pending_effects.push((account, out.effects));
@@ -474,7 +482,7 @@ impl Shard {
                     "customer connection without a customer",
                 )
             })?;
-        let now = now_ms();
+        let now = self.shared.clock.now_ms();
         match request {
             Request::OpenConversation { entry } => {
                 let entry = if login.channel == Channel::Mobile {
@@ -553,7 +561,7 @@ impl Shard {
         me: u32,
         request: Request,
     ) -> Option<Answer> {
-        let now = now_ms();
+        let now = self.shared.clock.now_ms();
         let perm3 = self.accounts.get(&account).is_some_and(|s| {
             s.permissions(me)
                 .contains(crate::store::Permission::SeeWholeQueue)
@@ -669,6 +677,26 @@ impl Shard {
                 }
                 self.messages_after(account, &record, after, limit)
                     .map(Response::Messages)
+            }
+            Request::GetRoutingSettings => Ok(Response::RoutingSettings(
+                self.chat_mut(account)?.config.clone(),
+            )),
+            Request::SetRoutingSettings { settings } => {
+                check_config(&settings)?;
+                let chat = self.chat_mut(account)?;
+                let out = chat
+                    .routing
+                    .set_settings(settings_from(&settings), now)
+                    .map_err(routing_err)?;
+                chat.config = settings.clone();
+                self.batch.put(
+                    Cf::RoutingSettings,
+                    &keys::account(account),
+                    RoutingSettingsRecord { account, settings }.encode(),
+                );
+                self.touched.push(account);
+                self.pending_effects.push((account, out.effects));
+                Ok(Response::Ok)
             }
             other => Err(err(
                 ErrorCode::INTERNAL,
@@ -895,7 +923,7 @@ impl Shard {
 
     /// Agent hooks: logged in, logged out or gone, presence changed.
     pub(super) fn chat_agent_login(&mut self, account: u64, agent: u32) {
-        let now = now_ms();
+        let now = self.shared.clock.now_ms();
         let Ok(chat) = self.chat_mut(account) else {
             return;
         };
@@ -905,7 +933,7 @@ impl Shard {
     }
 
     pub(super) fn chat_agent_logout(&mut self, account: u64, agent: u32) {
-        let now = now_ms();
+        let now = self.shared.clock.now_ms();
         let Some(chat) = self.chat.get_mut(&account) else {
             return;
         };
@@ -922,7 +950,7 @@ impl Shard {
         agent: u32,
         presence: kefu_wire::Presence,
     ) {
-        let now = now_ms();
+        let now = self.shared.clock.now_ms();
         let Some(chat) = self.chat.get_mut(&account) else {
             return;
         };
@@ -933,7 +961,7 @@ impl Shard {
 
     /// Timers of every account's routing (no-response, transfer time-outs).
     pub(super) fn chat_tick(&mut self) {
-        let now = now_ms();
+        let now = self.shared.clock.now_ms();
         let due: Vec<u64> = self
             .chat
             .iter()
@@ -1039,7 +1067,7 @@ impl Shard {
                 let id = chat.counters.next_message;
                 chat.counters.next_message += 1;
                 let counters = chat.counters;
-                let now = now_ms();
+                let now = self.shared.clock.now_ms();
                 let body = MessageBody::Text(text);
                 let record = MessageRecord {
                     account,
@@ -1126,4 +1154,89 @@ pub fn sign_customer(key: &[u8; 32], account: u64, customer: &str, expires_at: i
     let mut out = [0u8; 32];
     out.copy_from_slice(tag.as_ref().get(..32).unwrap_or(&[0; 32]));
     out
+}
+
+/// Welcome rules an account may have.
+const MAX_WELCOME_RULES: usize = 16;
+/// Longest welcome or auto-reply text, characters.
+const MAX_REPLY_CHARS: usize = 500;
+
+/// The settings of an account that never set any: the engine's defaults.
+fn default_config() -> RoutingConfig {
+    let d = RoutingSettings::default();
+    RoutingConfig {
+        exclusive: d.exclusive,
+        no_response_secs: 0,
+        no_response_warn_secs: u32::try_from(d.no_response.warn_lead_ms / 1000).unwrap_or(60),
+        transfer_timeout_secs: u32::try_from(d.transfer_timeout_ms / 1000).unwrap_or(120),
+        utc_offset_minutes: 0,
+        welcome: Vec::new(),
+        busy_reply: None,
+        away_reply: None,
+    }
+}
+
+/// Limits on what a client may set.
+fn check_config(c: &RoutingConfig) -> Result<(), ErrorBody> {
+    let text_ok = |t: &str| !t.trim().is_empty() && t.chars().count() <= MAX_REPLY_CHARS;
+    let ok = c.welcome.len() <= MAX_WELCOME_RULES
+        && c.welcome.iter().all(|w| {
+            w.start_minute < 1440
+                && w.end_minute <= 1440
+                && w.weekdays & 0x7f != 0
+                && text_ok(&w.text)
+        })
+        && c.busy_reply.as_deref().is_none_or(text_ok)
+        && c.away_reply.as_deref().is_none_or(text_ok)
+        && (-14 * 60..=14 * 60).contains(&c.utc_offset_minutes)
+        && c.transfer_timeout_secs > 0
+        && (c.no_response_secs == 0 || c.no_response_warn_secs < c.no_response_secs);
+    if ok {
+        Ok(())
+    } else {
+        Err(err(
+            ErrorCode::INVALID_ARGUMENT,
+            format!(
+                "routing settings: at most {MAX_WELCOME_RULES} welcome rules, texts 1..={MAX_REPLY_CHARS} characters, minutes below 1440, some weekday, offset within ±14 h, transfer timeout above 0, warning before the no-response timeout"
+            ),
+        ))
+    }
+}
+
+/// Protocol settings → the routing engine's.
+fn settings_from(c: &RoutingConfig) -> RoutingSettings {
+    let d = RoutingSettings::default();
+    RoutingSettings {
+        exclusive: c.exclusive,
+        // Off keeps the engine's default timings, so they stay valid.
+        no_response: if c.no_response_secs > 0 {
+            crate::routing::NoResponseSettings {
+                enabled: true,
+                timeout_ms: i64::from(c.no_response_secs) * 1000,
+                warn_lead_ms: i64::from(c.no_response_warn_secs) * 1000,
+            }
+        } else {
+            d.no_response
+        },
+        transfer_timeout_ms: i64::from(c.transfer_timeout_secs.max(1)) * 1000,
+        welcome: crate::routing::WelcomeSettings {
+            utc_offset_minutes: i32::from(c.utc_offset_minutes),
+            periods: c
+                .welcome
+                .iter()
+                .map(|w| crate::routing::WelcomePeriod {
+                    days: crate::routing::Weekdays::from_bits(w.weekdays),
+                    start_minute: w.start_minute,
+                    end_minute: w.end_minute,
+                    text: w.text.clone(),
+                })
+                .collect(),
+        },
+        auto_reply: crate::routing::AutoReplySettings {
+            busy: c.busy_reply.clone(),
+            away: c.away_reply.clone(),
+            ..d.auto_reply.clone()
+        },
+        ..d
+    }
 }

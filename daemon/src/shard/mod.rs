@@ -139,6 +139,8 @@ pub struct Shared {
     pub token_key: Option<Arc<crate::otp::sealed::SealingKey>>,
     /// Serialises binding, importing and unlocking of unbound tokens (rare; never on the hot path).
     pub token_lock: std::sync::Mutex<()>,
+    /// Where domain logic reads the time (injected by tests).
+    pub clock: Arc<dyn crate::clock::Clock>,
     /// Failed logins per source address, shared because an address's logins
     /// land on every shard. Locked only around password logins (slow path).
     pub address_throttle: std::sync::Mutex<crate::throttle::Throttle<std::net::IpAddr>>,

@@ -648,7 +648,9 @@ impl Shard {
             | Request::CloseConversation { .. }
             | Request::TransferConversation { .. }
             | Request::GrabConversation { .. }
-            | Request::ConversationMessages { .. }) => self
+            | Request::ConversationMessages { .. }
+            | Request::GetRoutingSettings
+            | Request::SetRoutingSettings { .. }) => self
                 .agent_chat_request(account, me, request)
                 .unwrap_or_else(|| Err(err(ErrorCode::INTERNAL, "not routed"))),
             other => match self.security_request(reply, account, me, other) {

@@ -70,6 +70,15 @@ pub struct CustomerKeyRecord {
     pub sealed: Vec<u8>,
 }
 
+/// An account's routing settings, as set with `SetRoutingSettings`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoutingSettingsRecord {
+    /// Account number.
+    pub account: u64,
+    /// The settings.
+    pub settings: kefu_wire::chat::RoutingConfig,
+}
+
 /// Frozen version-1 bodies. Never edit: add `mod v2`.
 mod v1 {
     use serde::{Deserialize, Serialize};
@@ -146,6 +155,85 @@ mod v1 {
     #[derive(Serialize, Deserialize)]
     pub(super) struct CustomerKey<'a> {
         pub sealed: &'a [u8],
+    }
+
+    #[derive(Serialize, Deserialize)]
+    pub(super) struct WelcomeRule<'a> {
+        pub weekdays: u8,
+        pub start_minute: u16,
+        pub end_minute: u16,
+        pub text: &'a str,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    pub(super) struct RoutingSettings<'a> {
+        pub account: u64,
+        pub exclusive: bool,
+        pub no_response_secs: u32,
+        pub no_response_warn_secs: u32,
+        pub transfer_timeout_secs: u32,
+        pub utc_offset_minutes: i16,
+        #[serde(borrow)]
+        pub welcome: Vec<WelcomeRule<'a>>,
+        pub busy_reply: Option<&'a str>,
+        pub away_reply: Option<&'a str>,
+    }
+}
+
+impl StoredRecord for RoutingSettingsRecord {
+    const KIND: &'static str = "routing settings";
+
+    fn encode(&self) -> Vec<u8> {
+        let s = &self.settings;
+        encode_versioned(
+            V1,
+            &v1::RoutingSettings {
+                account: self.account,
+                exclusive: s.exclusive,
+                no_response_secs: s.no_response_secs,
+                no_response_warn_secs: s.no_response_warn_secs,
+                transfer_timeout_secs: s.transfer_timeout_secs,
+                utc_offset_minutes: s.utc_offset_minutes,
+                welcome: s
+                    .welcome
+                    .iter()
+                    .map(|w| v1::WelcomeRule {
+                        weekdays: w.weekdays,
+                        start_minute: w.start_minute,
+                        end_minute: w.end_minute,
+                        text: &w.text,
+                    })
+                    .collect(),
+                busy_reply: s.busy_reply.as_deref(),
+                away_reply: s.away_reply.as_deref(),
+            },
+        )
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, RecordError> {
+        let b: v1::RoutingSettings<'_> = decode_v1(Self::KIND, bytes)?;
+        Ok(RoutingSettingsRecord {
+            account: b.account,
+            settings: kefu_wire::chat::RoutingConfig {
+                exclusive: b.exclusive,
+                no_response_secs: b.no_response_secs,
+                no_response_warn_secs: b.no_response_warn_secs,
+                transfer_timeout_secs: b.transfer_timeout_secs,
+                utc_offset_minutes: b.utc_offset_minutes,
+                welcome: b
+                    .welcome
+                    .into_iter()
+                    .map(|w| kefu_wire::chat::WelcomeRule {
+                        weekdays: w.weekdays,
+                        start_minute: w.start_minute,
+                        end_minute: w.end_minute,
+                        text: w.text.to_owned(),
+                    })
+                    .collect(),
+                busy_reply: b.busy_reply.map(str::to_owned),
+                away_reply: b.away_reply.map(str::to_owned),
+            },
+        })
     }
 }
 

@@ -22,6 +22,7 @@
 //! | [`Cf::ClientMsgs`] | `client_msgs` | account `u64` BE (8) ‖ sender key ‖ client message id `u64` BE (8) | `ClientMsgRecord` |
 //! | [`Cf::Counters`] | `counters` | account `u64` BE (8)                         | `CountersRecord` |
 //! | [`Cf::CustomerKeys`] | `customer_keys` | account `u64` BE (8)                  | `CustomerKeyRecord` |
+//! | [`Cf::RoutingSettings`] | `routing_settings` | account `u64` BE (8)            | `RoutingSettingsRecord` |
 //!
 //! A **customer key** is `0x01 ‖ len u8 ‖ id bytes` for an identified customer
 //! (ids are 1..=64 bytes) and `0x02 ‖ 16 bytes` for a visitor: prefix-free, so one
@@ -79,11 +80,13 @@ pub enum Cf {
     Counters,
     /// Per-account customer-signing keys (sealed).
     CustomerKeys,
+    /// Per-account routing settings.
+    RoutingSettings,
 }
 
 impl Cf {
     /// Every column family, in declaration order.
-    pub const ALL: [Cf; 14] = [
+    pub const ALL: [Cf; 15] = [
         Cf::Meta,
         Cf::Accounts,
         Cf::Agents,
@@ -98,6 +101,7 @@ impl Cf {
         Cf::ClientMsgs,
         Cf::Counters,
         Cf::CustomerKeys,
+        Cf::RoutingSettings,
     ];
 
     /// The engine-level name of this column family; never changes once released.
@@ -117,6 +121,7 @@ impl Cf {
             Cf::ClientMsgs => "client_msgs",
             Cf::Counters => "counters",
             Cf::CustomerKeys => "customer_keys",
+            Cf::RoutingSettings => "routing_settings",
         }
     }
 
@@ -469,7 +474,8 @@ mod tests {
                 "messages",
                 "client_msgs",
                 "counters",
-                "customer_keys"
+                "customer_keys",
+                "routing_settings"
             ]
         );
         for (i, cf) in Cf::ALL.into_iter().enumerate() {

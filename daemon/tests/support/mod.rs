@@ -27,6 +27,17 @@ impl TestServer {
         Self::start_with(|_| {})
     }
 
+    /// A daemon whose domain logic reads `clock` (tests set the time instead of waiting).
+    pub fn start_clocked(clock: std::sync::Arc<kefu_daemon::clock::ManualClock>) -> TestServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = Config::for_tests(dir.path());
+        let handle = server::start_with_clock(config, clock).expect("daemon starts");
+        TestServer {
+            handle: Some(handle),
+            dir,
+        }
+    }
+
     pub fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = Config::for_tests(dir.path());

@@ -467,6 +467,27 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
                 limit: 50,
             },
         ),
+        ("get-routing-settings", Request::GetRoutingSettings),
+        (
+            "set-routing-settings",
+            Request::SetRoutingSettings {
+                settings: kefu_wire::chat::RoutingConfig {
+                    exclusive: true,
+                    no_response_secs: 900,
+                    no_response_warn_secs: 60,
+                    transfer_timeout_secs: 120,
+                    utc_offset_minutes: 480,
+                    welcome: vec![kefu_wire::chat::WelcomeRule {
+                        weekdays: 0b110_0000,
+                        start_minute: 0,
+                        end_minute: 1440,
+                        text: "周末您好".into(),
+                    }],
+                    busy_reply: None,
+                    away_reply: Some("稍后回复".into()),
+                },
+            },
+        ),
     ];
     all
 }
@@ -595,6 +616,24 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
         ),
         ("customer-key", Response::CustomerKey([0xa5; 32])),
         ("messages", Response::Messages(Vec::new())),
+        (
+            "routing-settings",
+            Response::RoutingSettings(kefu_wire::chat::RoutingConfig {
+                exclusive: true,
+                no_response_secs: 900,
+                no_response_warn_secs: 60,
+                transfer_timeout_secs: 120,
+                utc_offset_minutes: 480,
+                welcome: vec![kefu_wire::chat::WelcomeRule {
+                    weekdays: 0b110_0000,
+                    start_minute: 0,
+                    end_minute: 1440,
+                    text: "周末您好".into(),
+                }],
+                busy_reply: None,
+                away_reply: Some("稍后回复".into()),
+            }),
+        ),
     ];
     all
 }
@@ -1052,10 +1091,12 @@ mod tests {
                 Request::TransferConversation { .. } => 43,
                 Request::GrabConversation { .. } => 44,
                 Request::ConversationMessages { .. } => 45,
+                Request::GetRoutingSettings => 46,
+                Request::SetRoutingSettings { .. } => 47,
             };
             requests.insert(index, r.name());
         }
-        assert_eq!(requests.len(), 46, "a Request variant has no seed");
+        assert_eq!(requests.len(), 48, "a Request variant has no seed");
 
         let mut responses = BTreeMap::new();
         for (name, r) in response_seeds() {
@@ -1079,10 +1120,11 @@ mod tests {
                 Response::Accepted { .. } => 16,
                 Response::CustomerKey(_) => 17,
                 Response::Messages(_) => 18,
+                Response::RoutingSettings(_) => 19,
             };
             responses.insert(index, name);
         }
-        assert_eq!(responses.len(), 19, "a Response variant has no seed");
+        assert_eq!(responses.len(), 20, "a Response variant has no seed");
 
         let mut events = BTreeMap::new();
         for (name, p) in event_seeds() {
