@@ -58,7 +58,8 @@ pub fn required_access(request: &Request) -> Access {
         | Request::Resume { .. }
         | Request::CustomerLogin { .. }
         | Request::VisitorLogin { .. } => Access::Anyone,
-        Request::OpenConversation { .. } => Access::CustomerOnly,
+        Request::OpenConversation { .. } | Request::Reselect { .. } => Access::CustomerOnly,
+        Request::InitiateConversation { .. } | Request::LogoutWith { .. } => Access::Session,
         Request::SendMessage { .. }
         | Request::CloseConversation { .. }
         | Request::ConversationMessages { .. } => Access::Participant,

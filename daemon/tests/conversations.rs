@@ -653,3 +653,136 @@ fn welcome_texts_follow_the_period_and_busy_agents_auto_reply() {
         Some(ErrorCode::PERMISSION_DENIED)
     );
 }
+
+fn alert_of(c: &mut Client) -> kefu_wire::chat::Alert {
+    loop {
+        let p = c
+            .next_push(Duration::from_secs(20))
+            .unwrap()
+            .expect("an alert push");
+        if let Event::ConversationAlert { alert, .. } = p.event {
+            return alert;
+        }
+    }
+}
+
+#[test]
+fn no_response_warns_the_agent_then_lets_the_customer_choose_again() {
+    use kefu_wire::chat::{Alert, RoutingConfig};
+    let start = (now() + 86_400) * 1000;
+    let clock = std::sync::Arc::new(kefu_daemon::clock::ManualClock::new(start));
+    let s = TestServer::start_clocked(clock.clone());
+    let mut admin = s.admin();
+    create_account(&mut admin, ACCOUNT);
+    let k = key(&mut admin);
+    let mut slow = agent(&s, 1);
+    slow.request(&Request::SetRoutingSettings {
+        settings: RoutingConfig {
+            exclusive: false,
+            no_response_secs: 60,
+            no_response_warn_secs: 10,
+            transfer_timeout_secs: 120,
+            utc_offset_minutes: 0,
+            welcome: vec![],
+            busy_reply: None,
+            away_reply: None,
+        },
+    })
+    .unwrap();
+    let mut ivy = customer(&s, &k, "ivy");
+    let conv = open(&mut ivy).conversation;
+    send(&mut ivy, conv, 1, "hello?");
+    // 55 s later the agent is warned (the shard checks its timers every turn).
+    clock.advance(55_000);
+    assert!(matches!(
+        alert_of(&mut slow),
+        Alert::NoResponseWarning { .. }
+    ));
+    // Past 60 s the customer may choose again; another agent is online now.
+    let mut quick = agent_n(&s, &mut admin, 1002, 1);
+    clock.advance(10_000);
+    match alert_of(&mut ivy) {
+        Alert::ChooseAgain { agents, .. } => {
+            assert!(agents.iter().any(|(a, _)| *a == 1002), "{agents:?}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let again = match ivy
+        .request(&Request::Reselect {
+            conversation: conv,
+            entry: Entry::Agent(1002),
+        })
+        .unwrap()
+    {
+        Response::Conversation(c) => c,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(assigned_to(&again), Some(1002));
+    assert!(matches!(alert_of(&mut slow), Alert::Reselected));
+    send(&mut ivy, again.conversation, 2, "thanks");
+    assert_eq!(next_message(&mut quick).conversation, again.conversation);
+}
+
+#[test]
+fn logout_keeps_or_closes_conversations_and_agents_initiate() {
+    let s = TestServer::start();
+    let mut admin = s.admin();
+    create_account(&mut admin, ACCOUNT);
+    let k = key(&mut admin);
+    let mut a = s.client();
+    let session = a.login(ACCOUNT, 1001, PASSWORD).unwrap();
+    a.request(&Request::SetAutoAccept { cap: 2 }).unwrap();
+    let mut jack = customer(&s, &k, "jack");
+    let conv = open(&mut jack).conversation;
+    // Keep: nobody else may take it meanwhile; it comes back at the next login.
+    a.request(&Request::LogoutWith {
+        keep_conversations: true,
+    })
+    .unwrap();
+    let mut other = agent_n(&s, &mut admin, 1002, 2);
+    assert_eq!(
+        other
+            .request(&Request::AcceptConversation { conversation: conv })
+            .unwrap_err()
+            .code(),
+        Some(ErrorCode::CONVERSATION_TAKEN)
+    );
+    let mut a = s.client();
+    a.resume(ACCOUNT, 1001, session.token).unwrap_err();
+    let mut a = s.client();
+    a.login(ACCOUNT, 1001, PASSWORD).unwrap();
+    match a.request(&Request::ListConversations).unwrap() {
+        Response::Conversations(list) => assert_eq!(
+            list.iter().map(|c| c.conversation).collect::<Vec<_>>(),
+            vec![conv]
+        ),
+        other => panic!("{other:?}"),
+    }
+    // Close all: the customer is told.
+    a.request(&Request::LogoutWith {
+        keep_conversations: false,
+    })
+    .unwrap();
+    loop {
+        let p = jack
+            .next_push(Duration::from_secs(10))
+            .unwrap()
+            .expect("closed");
+        if let Event::ConversationChanged(c) = p.event {
+            if c.state == ConversationState::Closed {
+                break;
+            }
+        }
+    }
+    // An agent opens a conversation with a customer itself.
+    match other
+        .request(&Request::InitiateConversation {
+            customer: CustomerId::Identified("kate".into()),
+            channel: Channel::Desktop,
+        })
+        .unwrap()
+    {
+        Response::Conversation(c) => assert_eq!(assigned_to(&c), Some(1002)),
+        other => panic!("{other:?}"),
+    }
+}

@@ -161,3 +161,35 @@ pub struct RoutingConfig {
     /// Reply while the serving agent is away or nobody is online (§7.3).
     pub away_reply: Option<String>,
 }
+
+/// Something an agent or a customer should be told about a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Alert {
+    /// To the agent: the customer has waited long; at `offer_at` (unix ms) the customer
+    /// may choose another agent (§7.15).
+    NoResponseWarning {
+        /// When the customer is offered a new choice.
+        offer_at: i64,
+    },
+    /// To the customer: the agent did not answer; choose again with `Reselect`.
+    ChooseAgain {
+        /// Agents to choose from, with their presence.
+        agents: Vec<(u32, crate::message::Presence)>,
+        /// Agent groups to choose from.
+        groups: Vec<String>,
+    },
+    /// To the old agent: the customer chose someone else; the conversation closed.
+    Reselected,
+    /// To the target agent: a conversation is transferred to it from `from`.
+    TransferOffered {
+        /// The sending agent.
+        from: u32,
+        /// When it goes back to the sender if not taken (unix ms).
+        deadline: i64,
+    },
+    /// To the sender: the target did not take the transfer in time; it is yours again.
+    TransferFailedBack {
+        /// The agent that did not take it.
+        to: u32,
+    },
+}

@@ -6,7 +6,8 @@
 //! new variant or a new body version.
 
 use crate::chat::{
-    Channel, ConversationInfo, CustomerSession, Entry, MessageBody, MessageInfo, RoutingConfig,
+    Alert, Channel, ConversationInfo, CustomerId, CustomerSession, Entry, MessageBody, MessageInfo,
+    RoutingConfig,
 };
 use crate::error::{ErrorCode, WireError};
 use crate::frame::{put_frame, FrameKind};
@@ -470,6 +471,26 @@ pub enum Request {
         /// The new settings.
         settings: RoutingConfig,
     },
+    /// Customer, after `Alert::ChooseAgain`: choose another agent or group (§7.15).
+    Reselect {
+        /// The conversation.
+        conversation: u64,
+        /// The chosen agent (`Entry::Agent`) or group (`Entry::Group`), or `Auto`.
+        entry: Entry,
+    },
+    /// Agent: open a conversation with a customer (§3.9).
+    InitiateConversation {
+        /// The customer.
+        customer: CustomerId,
+        /// Its channel.
+        channel: Channel,
+    },
+    /// Agent: log out choosing what happens to its conversations (§3.12): closed, or
+    /// kept for it (nobody else may take them) until it logs in again.
+    LogoutWith {
+        /// Keep the conversations.
+        keep_conversations: bool,
+    },
 }
 
 /// How an agent is named to customers (manual §7.10, §7.18).
@@ -692,6 +713,13 @@ pub enum Event {
     Message(MessageInfo),
     /// A conversation was opened, assigned, queued or closed.
     ConversationChanged(ConversationInfo),
+    /// A notice about a conversation (no-response warning, re-selection, transfer).
+    ConversationAlert {
+        /// The conversation.
+        conversation: u64,
+        /// What happened.
+        alert: Alert,
+    },
 }
 
 /// One agent's new presence.
@@ -789,6 +817,9 @@ impl Request {
             Request::ConversationMessages { .. } => "ConversationMessages",
             Request::GetRoutingSettings => "GetRoutingSettings",
             Request::SetRoutingSettings { .. } => "SetRoutingSettings",
+            Request::Reselect { .. } => "Reselect",
+            Request::InitiateConversation { .. } => "InitiateConversation",
+            Request::LogoutWith { .. } => "LogoutWith",
         }
     }
 }

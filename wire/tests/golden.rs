@@ -10,10 +10,9 @@
 
 use bytes::BytesMut;
 use kefu_wire::chat::{
-    Channel, ConversationInfo, ConversationState, CustomerId, CustomerSession, Entry, MessageBody,
-    MessageInfo, Party,
+    Alert, Channel, ConversationInfo, ConversationState, CustomerId, CustomerSession, Entry,
+    MessageBody, MessageInfo, Party, RoutingConfig, WelcomeRule,
 };
-use kefu_wire::chat::{RoutingConfig, WelcomeRule};
 use kefu_wire::{
     AccountInfo, AgentInfo, AgentProfile, Body, DisplayMode, ErrorBody, ErrorCode, Event,
     FrameDecoder, FrameKind, GoAway, Hello, Ping, Plan, Pong, Presence, PresenceChange, Push,
@@ -797,6 +796,32 @@ fn cases() -> Vec<Case> {
             }),
             "0000001f 0003 0000 0000003e 012f0084073c78c007011f9c04b80806e682a8e5a5bd0106e7a88de5809900",
         ),
+        case(
+            "request/Reselect",
+            63,
+            Value::Request(Request::Reselect {
+                conversation: 17,
+                entry: Entry::Agent(1002),
+            }),
+            "00000006 0003 0000 0000003f 01301101ea07",
+        ),
+        case(
+            "request/InitiateConversation",
+            64,
+            Value::Request(Request::InitiateConversation {
+                customer: CustomerId::Identified("kate".to_string()),
+                channel: Channel::Web,
+            }),
+            "00000009 0003 0000 00000040 013100046b61746501",
+        ),
+        case(
+            "request/LogoutWith",
+            65,
+            Value::Request(Request::LogoutWith {
+                keep_conversations: true,
+            }),
+            "00000003 0003 0000 00000041 013201",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -1221,6 +1246,45 @@ fn cases() -> Vec<Case> {
             "00000016 0006 0000 00000000 010404110007752d31303038360002f6a1d5edee6600",
         ),
         case(
+            "push/ConversationAlert-warning",
+            0,
+            Value::Push(Push {
+                seq: 5,
+                event: Event::ConversationAlert {
+                    conversation: 17,
+                    alert: Alert::NoResponseWarning { offer_at: 1_800_000_060_000 },
+                },
+            }),
+            "0000000b 0006 0000 00000000 0105051100c0e9e985e368",
+        ),
+        case(
+            "push/ConversationAlert-choose",
+            0,
+            Value::Push(Push {
+                seq: 6,
+                event: Event::ConversationAlert {
+                    conversation: 17,
+                    alert: Alert::ChooseAgain {
+                        agents: vec![(1002, Presence::Online)],
+                        groups: vec!["售后".to_string()],
+                    },
+                },
+            }),
+            "00000011 0006 0000 00000000 010605110101ea07000106e594aee5908e",
+        ),
+        case(
+            "push/ConversationAlert-others",
+            0,
+            Value::Push(Push {
+                seq: 7,
+                event: Event::ConversationAlert {
+                    conversation: 17,
+                    alert: Alert::TransferOffered { from: 1001, deadline: 1_800_000_120_000 },
+                },
+            }),
+            "0000000d 0006 0000 00000000 0107051103e9078093f185e368",
+        ),
+        case(
             "push-ack",
             0,
             Value::PushAck(PushAck { up_to: 300 }),
@@ -1438,6 +1502,7 @@ fn event_name(e: &Event) -> &'static str {
         Event::PresenceChanges(_) => "PresenceChanges",
         Event::Message(_) => "Message",
         Event::ConversationChanged(_) => "ConversationChanged",
+        Event::ConversationAlert { .. } => "ConversationAlert",
     }
 }
 
@@ -1493,6 +1558,9 @@ fn request_index(r: &Request) -> u32 {
         Request::ConversationMessages { .. } => 45,
         Request::GetRoutingSettings => 46,
         Request::SetRoutingSettings { .. } => 47,
+        Request::Reselect { .. } => 48,
+        Request::InitiateConversation { .. } => 49,
+        Request::LogoutWith { .. } => 50,
     }
 }
 

@@ -508,6 +508,15 @@ fn conversation_request() -> impl Strategy<Value = Request> {
         }),
         Just(Request::GetRoutingSettings),
         routing_config().prop_map(|settings| Request::SetRoutingSettings { settings }),
+        (any::<u64>(), any::<u32>()).prop_map(|(conversation, agent)| Request::Reselect {
+            conversation,
+            entry: kefu_wire::chat::Entry::Agent(agent),
+        }),
+        text().prop_map(|id| Request::InitiateConversation {
+            customer: kefu_wire::chat::CustomerId::Identified(id),
+            channel: kefu_wire::chat::Channel::Mobile,
+        }),
+        any::<bool>().prop_map(|keep_conversations| Request::LogoutWith { keep_conversations }),
     ]
 }
 
@@ -648,6 +657,12 @@ fn push() -> impl Strategy<Value = Push> {
         }),
         message_info().prop_map(Event::Message),
         conversation_info().prop_map(Event::ConversationChanged),
+        (any::<u64>(), any::<i64>()).prop_map(|(conversation, offer_at)| {
+            Event::ConversationAlert {
+                conversation,
+                alert: kefu_wire::chat::Alert::NoResponseWarning { offer_at },
+            }
+        }),
     ];
     (any::<u64>(), event).prop_map(|(seq, event)| Push { seq, event })
 }
@@ -1029,9 +1044,12 @@ fn every_variant_is_generated() {
             Request::ConversationMessages { .. } => 45,
             Request::GetRoutingSettings => 46,
             Request::SetRoutingSettings { .. } => 47,
+            Request::Reselect { .. } => 48,
+            Request::InitiateConversation { .. } => 49,
+            Request::LogoutWith { .. } => 50,
         }
     }
-    const REQUESTS: u32 = 48;
+    const REQUESTS: u32 = 51;
 
     fn response_index(r: &Response) -> u32 {
         match r {
@@ -1066,9 +1084,10 @@ fn every_variant_is_generated() {
             Event::PresenceChanges(_) => 2,
             Event::Message(_) => 3,
             Event::ConversationChanged(_) => 4,
+            Event::ConversationAlert { .. } => 5,
         }
     }
-    const EVENTS: u32 = 5;
+    const EVENTS: u32 = 6;
 
     let mut runner = TestRunner::deterministic();
     let (mut requests, mut responses, mut events) =

@@ -10,8 +10,8 @@
 use super::{Outgoing, Shard};
 use crate::conn::Phase;
 use crate::routing::{
-    AccountRouting, AgentSetup, Effect, RestoredConversation, RestoredPlacement, RoutingError,
-    RoutingSettings,
+    AccountRouting, AgentSetup, Choice, Effect, RestoredConversation, RestoredPlacement,
+    RoutingError, RoutingSettings,
 };
 use crate::store::chat_records::{
     ClientMsgRecord, ConversationRecord, CountersRecord, CustomerKeyRecord, MessageRecord,
@@ -19,8 +19,8 @@ use crate::store::chat_records::{
 };
 use crate::store::{keys, Cf, StoredRecord};
 use kefu_wire::chat::{
-    Channel, ConversationInfo, ConversationState, CustomerId, CustomerSession, Entry, MessageBody,
-    MessageInfo, Party, RoutingConfig,
+    Alert, Channel, ConversationInfo, ConversationState, CustomerId, CustomerSession, Entry,
+    MessageBody, MessageInfo, Party, RoutingConfig,
 };
 use kefu_wire::{ErrorBody, ErrorCode, Event, Request, Response};
 use ring::hmac;
@@ -532,6 +532,24 @@ impl Shard {
                 self.messages_after(account, &record, after, limit)
                     .map(Response::Messages)
             }
+            Request::Reselect {
+                conversation,
+                entry,
+            } => {
+                let chat = self.chat_mut(account)?;
+                if chat.routing.conversation_of(&login.customer) != Some(conversation) {
+                    return Err(err(
+                        ErrorCode::NOT_IN_CONVERSATION,
+                        "not your open conversation",
+                    ));
+                }
+                let out = chat
+                    .routing
+                    .reselect(conversation, entry, now)
+                    .map_err(routing_err)?;
+                self.pending_effects.push((account, out.effects));
+                Ok(Response::Conversation(out.value))
+            }
             Request::CloseConversation { conversation } => {
                 let chat = self.chat_mut(account)?;
                 if chat.routing.conversation_of(&login.customer) != Some(conversation) {
@@ -677,6 +695,19 @@ impl Shard {
                 }
                 self.messages_after(account, &record, after, limit)
                     .map(Response::Messages)
+            }
+            Request::InitiateConversation { customer, channel } => {
+                let perm2 = self
+                    .accounts
+                    .get(&account)
+                    .is_some_and(|s| s.permissions(me).contains(crate::store::Permission::Grab));
+                let out = self
+                    .chat_mut(account)?
+                    .routing
+                    .initiate(me, customer, channel, perm2, now)
+                    .map_err(routing_err)?;
+                self.pending_effects.push((account, out.effects));
+                Ok(Response::Conversation(out.value))
             }
             Request::GetRoutingSettings => Ok(Response::RoutingSettings(
                 self.chat_mut(account)?.config.clone(),
@@ -1094,8 +1125,119 @@ impl Shard {
                 };
                 self.deliver_message(account, conversation, &customer, Party::System, info);
             }
-            // Transfer, grab, exclusive ownership and re-selection are not on the wire yet.
+            Effect::NoResponseWarning {
+                conversation,
+                agent,
+                offer_at,
+            } => self.alert_agent(
+                account,
+                agent,
+                conversation,
+                Alert::NoResponseWarning { offer_at },
+            ),
+            Effect::OfferReselection {
+                conversation,
+                customer,
+                choices,
+            } => {
+                let mut agents = Vec::new();
+                let mut groups = Vec::new();
+                for c in choices {
+                    match c {
+                        Choice::Agent { agent, presence } => agents.push((agent, presence)),
+                        Choice::Group { name, .. } => groups.push(name),
+                    }
+                }
+                self.alert_customer(
+                    account,
+                    &customer,
+                    conversation,
+                    Alert::ChooseAgain { agents, groups },
+                );
+            }
+            Effect::ReselectedNotice {
+                agent,
+                conversation,
+                deliver_now: true,
+                ..
+            } => self.alert_agent(account, agent, conversation, Alert::Reselected),
+            Effect::TransferOffered {
+                conversation,
+                from,
+                to,
+                deadline,
+            } => self.alert_agent(
+                account,
+                to,
+                conversation,
+                Alert::TransferOffered { from, deadline },
+            ),
+            Effect::TransferFailedBack {
+                conversation,
+                from,
+                to,
+                ..
+            } => self.alert_agent(
+                account,
+                from,
+                conversation,
+                Alert::TransferFailedBack { to },
+            ),
+            // Exclusive ownership moves with the CRM (not stored yet); account presence
+            // is derived on request; a notice for an offline agent comes again at login.
             _ => {}
+        }
+    }
+
+    fn alert_agent(&mut self, account: u64, agent: u32, conversation: u64, alert: Alert) {
+        if let Some(o) = self
+            .online
+            .get(&account)
+            .and_then(|m| m.get(&agent))
+            .copied()
+        {
+            self.outbox.push(Outgoing::Push {
+                conn: o.conn,
+                generation: o.generation,
+                event: Event::ConversationAlert {
+                    conversation,
+                    alert,
+                },
+            });
+        }
+    }
+
+    fn alert_customer(
+        &mut self,
+        account: u64,
+        customer: &CustomerId,
+        conversation: u64,
+        alert: Alert,
+    ) {
+        if let Some(&(conn, generation)) = self
+            .chat
+            .get(&account)
+            .and_then(|c| c.customers.get(customer))
+        {
+            self.outbox.push(Outgoing::Push {
+                conn,
+                generation,
+                event: Event::ConversationAlert {
+                    conversation,
+                    alert,
+                },
+            });
+        }
+    }
+
+    /// The agent logs out on purpose: its conversations close, or are kept for it.
+    pub(super) fn chat_agent_logout_with(&mut self, account: u64, agent: u32, keep: bool) {
+        let now = self.shared.clock.now_ms();
+        let Ok(chat) = self.chat_mut(account) else {
+            return;
+        };
+        if let Ok(out) = chat.routing.logout(agent, keep, now) {
+            self.pending_effects.push((account, out.effects));
         }
     }
 

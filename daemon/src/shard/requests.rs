@@ -562,6 +562,10 @@ impl Shard {
         request: Request,
     ) {
         let answer: Answer = match request {
+            Request::LogoutWith { keep_conversations } => {
+                self.chat_agent_logout_with(account, me, keep_conversations);
+                return self.agent_request(conn, reply, account, me, Request::Logout);
+            }
             Request::Logout => {
                 self.batch.delete_session(account, me);
                 self.touched.push(account);
@@ -650,7 +654,8 @@ impl Shard {
             | Request::GrabConversation { .. }
             | Request::ConversationMessages { .. }
             | Request::GetRoutingSettings
-            | Request::SetRoutingSettings { .. }) => self
+            | Request::SetRoutingSettings { .. }
+            | Request::InitiateConversation { .. }) => self
                 .agent_chat_request(account, me, request)
                 .unwrap_or_else(|| Err(err(ErrorCode::INTERNAL, "not routed"))),
             other => match self.security_request(reply, account, me, other) {

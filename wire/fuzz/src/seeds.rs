@@ -469,6 +469,26 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
         ),
         ("get-routing-settings", Request::GetRoutingSettings),
         (
+            "reselect",
+            Request::Reselect {
+                conversation: 17,
+                entry: kefu_wire::chat::Entry::Group("sales".into()),
+            },
+        ),
+        (
+            "initiate-conversation",
+            Request::InitiateConversation {
+                customer: kefu_wire::chat::CustomerId::Visitor([3; 16]),
+                channel: kefu_wire::chat::Channel::Web,
+            },
+        ),
+        (
+            "logout-with",
+            Request::LogoutWith {
+                keep_conversations: false,
+            },
+        ),
+        (
             "set-routing-settings",
             Request::SetRoutingSettings {
                 settings: kefu_wire::chat::RoutingConfig {
@@ -691,6 +711,19 @@ fn event_seeds() -> Vec<(&'static str, Push)> {
             Push {
                 seq: 4,
                 event: Event::ConversationChanged(conversation(ConversationState::Closed)),
+            },
+        ),
+        (
+            "conversation-alert",
+            Push {
+                seq: 5,
+                event: Event::ConversationAlert {
+                    conversation: 17,
+                    alert: kefu_wire::chat::Alert::ChooseAgain {
+                        agents: vec![(1002, Presence::Away)],
+                        groups: vec!["sales".into()],
+                    },
+                },
             },
         ),
     ];
@@ -1093,10 +1126,13 @@ mod tests {
                 Request::ConversationMessages { .. } => 45,
                 Request::GetRoutingSettings => 46,
                 Request::SetRoutingSettings { .. } => 47,
+                Request::Reselect { .. } => 48,
+                Request::InitiateConversation { .. } => 49,
+                Request::LogoutWith { .. } => 50,
             };
             requests.insert(index, r.name());
         }
-        assert_eq!(requests.len(), 48, "a Request variant has no seed");
+        assert_eq!(requests.len(), 51, "a Request variant has no seed");
 
         let mut responses = BTreeMap::new();
         for (name, r) in response_seeds() {
@@ -1134,10 +1170,11 @@ mod tests {
                 Event::PresenceChanges(_) => 2,
                 Event::Message(_) => 3,
                 Event::ConversationChanged(_) => 4,
+                Event::ConversationAlert { .. } => 5,
             };
             events.insert(index, name);
         }
-        assert_eq!(events.len(), 5, "an Event variant has no seed");
+        assert_eq!(events.len(), 6, "an Event variant has no seed");
     }
 
     #[test]
