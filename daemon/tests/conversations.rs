@@ -786,3 +786,61 @@ fn logout_keeps_or_closes_conversations_and_agents_initiate() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn cap_off_queues_and_a_transfer_to_a_busy_agent_waits_then_fails_back() {
+    use kefu_wire::chat::Alert;
+    let start = (now() + 86_400) * 1000;
+    let clock = std::sync::Arc::new(kefu_daemon::clock::ManualClock::new(start));
+    let s = TestServer::start_clocked(clock.clone());
+    let mut admin = s.admin();
+    create_account(&mut admin, ACCOUNT);
+    let k = key(&mut admin);
+    // Cap "off": nothing is auto-accepted.
+    let mut sender = agent(&s, 0);
+    let mut liam = customer(&s, &k, "liam");
+    let conv = open(&mut liam);
+    assert_eq!(conv.state, ConversationState::Queued { target: None });
+    sender
+        .request(&Request::AcceptConversation {
+            conversation: conv.conversation,
+        })
+        .unwrap();
+    // The target is busy: the transfer waits in its queue, and the target is told.
+    let mut busy = agent_n(&s, &mut admin, 1002, 3);
+    busy.request(&Request::SetPresence {
+        presence: Presence::Busy,
+    })
+    .unwrap();
+    match sender
+        .request(&Request::TransferConversation {
+            conversation: conv.conversation,
+            to_agent: 1002,
+        })
+        .unwrap()
+    {
+        Response::Conversation(c) => {
+            assert_eq!(c.state, ConversationState::Queued { target: Some(1002) })
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        alert_of(&mut busy),
+        Alert::TransferOffered { from: 1001, .. }
+    ));
+    // Not taken within the timeout (120 s): back to the sender.
+    clock.advance(121_000);
+    assert!(matches!(
+        alert_of(&mut sender),
+        Alert::TransferFailedBack { to: 1002 }
+    ));
+    match sender.request(&Request::ListConversations).unwrap() {
+        Response::Conversations(list) => {
+            assert_eq!(
+                list.iter().map(|c| c.conversation).collect::<Vec<_>>(),
+                vec![conv.conversation]
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+}
