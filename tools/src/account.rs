@@ -16,6 +16,7 @@ pub fn run(socket: &Path, command: &AccountCommand, out: &mut dyn Write) -> Resu
         AccountCommand::Create(args) => create(socket, args, out),
         AccountCommand::List(args) => list(socket, args, out),
         AccountCommand::Show(args) => show(socket, args, out),
+        AccountCommand::CustomerKey(args) => customer_key(socket, args.id, out),
     }
 }
 
@@ -135,6 +136,18 @@ fn show(socket: &Path, args: &ShowArgs, out: &mut dyn Write) -> Result<()> {
         agent::table(&agents).write(out)?;
     }
     Ok(())
+}
+
+fn customer_key(socket: &Path, account: u64, out: &mut dyn Write) -> Result<()> {
+    let mut admin = Admin::connect(socket)?;
+    match admin.request(&Request::AdminRotateCustomerKey { account })? {
+        Response::CustomerKey(key) => {
+            let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+            writeln!(out, "{hex}")?;
+            Ok(())
+        }
+        other => Err(unexpected("AdminRotateCustomerKey", &other)),
+    }
 }
 
 fn write_account(a: &AccountInfo, out: &mut dyn Write) -> Result<()> {

@@ -64,6 +64,20 @@ pub enum AccountCommand {
     List(ListArgs),
     /// Show one account and its agents.
     Show(ShowArgs),
+    /// Make a new customer-signing key for the account and print it (hex).
+    ///
+    /// The enterprise's backend signs its customers' logins with this key
+    /// (HMAC-SHA256, see wire/PROTOCOL.md section 12). The previous key stops
+    /// working at once, and so do visitor tokens.
+    CustomerKey(CustomerKeyArgs),
+}
+
+/// `kefuctl account customer-key`
+#[derive(Debug, Args)]
+pub struct CustomerKeyArgs {
+    /// Account number.
+    #[arg(value_name = "ID")]
+    pub id: u64,
 }
 
 /// `kefuctl account create`

@@ -1146,3 +1146,36 @@ fn subcommands(help: &str) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+#[test]
+fn customer_key_rotation_prints_a_key_that_signs_customer_logins() {
+    let d = Daemon::start();
+    d.create_account(800_001, "Alpha Ltd");
+    let first = d.kefuctl(&["account", "customer-key", "800001"]).ok();
+    let hex = first.trim();
+    assert_eq!(hex.len(), 64, "{hex}");
+    let key: Vec<u8> = (0..32)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    let key: [u8; 32] = key.try_into().unwrap();
+    let mut c =
+        kefu_wire::Client::connect(d.tcp_addr(), kefu_wire::ClientOptions::default()).unwrap();
+    let expires_at = 4_000_000_000;
+    let signature = kefu_daemon::shard::sign_customer(&key, 800_001, "alice", expires_at);
+    let r = c
+        .request(&kefu_wire::Request::CustomerLogin {
+            account: 800_001,
+            customer: "alice".into(),
+            expires_at,
+            signature,
+            channel: kefu_wire::chat::Channel::Web,
+        })
+        .unwrap();
+    assert!(
+        matches!(r, kefu_wire::Response::CustomerLoggedIn(_)),
+        "{r:?}"
+    );
+    // A new key replaces it.
+    let second = d.kefuctl(&["account", "customer-key", "800001"]).ok();
+    assert_ne!(first, second);
+}
