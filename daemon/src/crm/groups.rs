@@ -10,10 +10,11 @@
 //! **Decisions.** Deleting a category keeps its groups: they move to the top level where
 //! the category was, in their order (deleting groups would silently take contacts out of
 //! them). Deleting a group does not touch contacts: the caller removes the id from the
-//! contacts in it. Ids (groups and categories share one counter) are never reused, so a
-//! stale id names nothing. Group names are unique among groups and category names among
-//! categories, because CSV files name groups by name. A move's position is clamped to the
-//! end of the destination list.
+//! contacts in it ([`SearchIndex::in_group`](super::SearchIndex::in_group) lists them).
+//! Ids (groups and categories share one counter) are never reused, so a stale id names
+//! nothing. Group names are unique among groups and category names among categories,
+//! because CSV files name groups by name. A move's position is clamped to the end of the
+//! destination list.
 //!
 //! **Recently contacted** (最近联系的客户): [`RecentContacts`] keeps, per agent, the
 //! contacts it exchanged messages with, newest last message first, at most

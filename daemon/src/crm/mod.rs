@@ -54,8 +54,8 @@ pub use import::{
     ImportSession, InvalidRow, RowError,
 };
 pub use limits::{
-    AddRefusal, BatchAdmission, ContactLimits, ImportCandidate, ImportRefusal, ImportVerdict,
-    LimitCounters, LimitLevel, LimitWarning,
+    account_day, AddRefusal, BatchAdmission, ContactLimits, ImportCandidate, ImportRefusal,
+    ImportVerdict, LimitCounters, LimitLevel, LimitWarning, UtcOffsetError,
 };
 pub use search::{
     index_key, index_terms, parse_index_key, query_terms, term_changes, term_range, Filters, Page,

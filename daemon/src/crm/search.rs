@@ -1090,13 +1090,21 @@ fn remove_posting<K: std::hash::Hash + Eq, S: std::hash::BuildHasher>(
     }
 }
 
-/// Keeps the elements of `base` (sorted) that are in `other` (sorted).
+/// Keeps the elements of `base` (sorted) that are in `other` (sorted), galloping through
+/// `other` so that a short `base` costs O(len(base) · log(gap)).
 fn intersect(base: &mut Vec<u64>, other: &[u64]) {
     let mut rest = other;
-    base.retain(|x| {
-        let skip = rest.partition_point(|y| y < x);
+    base.retain(|&x| {
+        // Probe 0, 1, 3, 7, …: the first element not below x lies in [hi / 2, hi).
+        let mut hi = 1usize;
+        while rest.get(hi - 1).is_some_and(|&y| y < x) {
+            hi = hi.saturating_mul(2);
+        }
+        let lo = hi / 2;
+        let window = rest.get(lo..hi.min(rest.len())).unwrap_or(&[]);
+        let skip = lo + window.partition_point(|&y| y < x);
         rest = rest.get(skip..).unwrap_or(&[]);
-        rest.first() == Some(x)
+        rest.first() == Some(&x)
     });
 }
 
@@ -1644,6 +1652,23 @@ mod tests {
             by(Sort::Name),
             want.iter().map(|(n, _)| *n).collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn intersection_gallops_correctly() {
+        let mut rng = Rng(7);
+        for _ in 0..500 {
+            let mut a: Vec<u64> = (0..rng.below(50)).map(|_| rng.below(200) as u64).collect();
+            let mut b: Vec<u64> = (0..rng.below(300)).map(|_| rng.below(200) as u64).collect();
+            a.sort_unstable();
+            a.dedup();
+            b.sort_unstable();
+            b.dedup();
+            let want: Vec<u64> = a.iter().copied().filter(|x| b.contains(x)).collect();
+            let mut got = a.clone();
+            intersect(&mut got, &b);
+            assert_eq!(got, want, "{a:?} ∩ {b:?}");
+        }
     }
 
     /// Every match, in order, page by page.

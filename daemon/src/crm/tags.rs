@@ -4,9 +4,9 @@
 //! Tag ids are never reused: [`Tags`] hands out increasing ids, so a contact that still
 //! names a deleted tag (before the shard has rewritten it) names nothing, never another tag.
 //! Deleting a tag does not touch contacts: the caller removes the id from the contacts
-//! that carry it (the [`SearchIndex`](super::SearchIndex) can list them with a tag filter).
+//! that carry it ([`SearchIndex::with_tag`](super::SearchIndex::with_tag) lists them).
 //!
-//! Names follow [`check_label`](super::check_label): 1..=[`MAX_TAG_NAME_CHARS`] characters,
+//! Names are labels (see [`LabelError`]): 1..=[`MAX_TAG_NAME_CHARS`] characters,
 //! trimmed, no control character, no `;`; unique within the account.
 
 use super::{check_label, LabelError};
