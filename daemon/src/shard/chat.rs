@@ -465,6 +465,24 @@ impl Shard {
         }
     }
 
+    /// The account's conversation state, if `conversation` is `customer`'s open one.
+    fn customers_open(
+        &mut self,
+        account: u64,
+        customer: &CustomerId,
+        conversation: u64,
+    ) -> Result<&mut ChatState, ErrorBody> {
+        let chat = self.chat_mut(account)?;
+        if chat.routing.conversation_of(customer) == Some(conversation) {
+            Ok(chat)
+        } else {
+            Err(err(
+                ErrorCode::NOT_IN_CONVERSATION,
+                "not your open conversation",
+            ))
+        }
+    }
+
     /// Requests of a logged-in customer.
     pub(super) fn customer_request(
         &mut self,
@@ -503,13 +521,7 @@ impl Shard {
                 client_msg_id,
                 body,
             } => {
-                let chat = self.chat_mut(account)?;
-                if chat.routing.conversation_of(&login.customer) != Some(conversation) {
-                    return Err(err(
-                        ErrorCode::NOT_IN_CONVERSATION,
-                        "not your open conversation",
-                    ));
-                }
+                self.customers_open(account, &login.customer, conversation)?;
                 self.store_message(
                     account,
                     conversation,
@@ -536,13 +548,7 @@ impl Shard {
                 conversation,
                 entry,
             } => {
-                let chat = self.chat_mut(account)?;
-                if chat.routing.conversation_of(&login.customer) != Some(conversation) {
-                    return Err(err(
-                        ErrorCode::NOT_IN_CONVERSATION,
-                        "not your open conversation",
-                    ));
-                }
+                let chat = self.customers_open(account, &login.customer, conversation)?;
                 let out = chat
                     .routing
                     .reselect(conversation, entry, now)
@@ -551,13 +557,7 @@ impl Shard {
                 Ok(Response::Conversation(out.value))
             }
             Request::CloseConversation { conversation } => {
-                let chat = self.chat_mut(account)?;
-                if chat.routing.conversation_of(&login.customer) != Some(conversation) {
-                    return Err(err(
-                        ErrorCode::NOT_IN_CONVERSATION,
-                        "not your open conversation",
-                    ));
-                }
+                let chat = self.customers_open(account, &login.customer, conversation)?;
                 let out = chat
                     .routing
                     .close(conversation, Party::Customer, now)

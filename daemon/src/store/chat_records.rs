@@ -6,7 +6,7 @@
 //! postcard bodies (`mod v1`), explicit conversion from and to the wire
 //! types, typed errors on bad input.
 
-use super::records::{decode_body, encode_versioned, split_version, RecordError, StoredRecord, V1};
+use super::records::{decode_v1, encode_versioned, RecordError, StoredRecord, V1};
 use kefu_wire::chat::{Channel, CustomerId, MessageBody, Party};
 
 /// A conversation as stored: opened, served, maybe closed.
@@ -314,16 +314,6 @@ fn body_from(b: v1::Body<'_>) -> MessageBody {
             name: name.to_owned(),
             size,
         },
-    }
-}
-
-fn decode_v1<'a, B: serde::Deserialize<'a>>(
-    kind: &'static str,
-    bytes: &'a [u8],
-) -> Result<B, RecordError> {
-    match split_version(kind, bytes)? {
-        (V1, body) => decode_body(kind, V1, body),
-        (version, _) => Err(RecordError::UnknownVersion { kind, version }),
     }
 }
 

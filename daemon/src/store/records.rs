@@ -493,6 +493,17 @@ pub(super) fn encode_versioned<T: Serialize>(version: u8, body: &T) -> Vec<u8> {
     postcard::to_extend(body, vec![version]).expect("postcard into Vec is infallible")
 }
 
+/// Decodes a record kind that has only version 1 so far, or names the version it does not know.
+pub(super) fn decode_v1<'a, B: Deserialize<'a>>(
+    kind: &'static str,
+    bytes: &'a [u8],
+) -> Result<B, RecordError> {
+    match split_version(kind, bytes)? {
+        (V1, body) => decode_body(kind, V1, body),
+        (version, _) => Err(RecordError::UnknownVersion { kind, version }),
+    }
+}
+
 /// Splits off the version byte.
 pub(super) fn split_version<'a>(
     kind: &'static str,

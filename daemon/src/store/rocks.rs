@@ -184,6 +184,47 @@ impl RocksStore {
     }
 }
 
+impl RocksStore {
+    /// Keys in `[start, end)`, ascending or descending, at most `limit`; both bounds
+    /// are given to the iterator, so a scan never wanders into the next account.
+    fn bounded_scan(
+        &self,
+        cf: Cf,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+        reverse: bool,
+    ) -> Result<Vec<KeyValue>, StoreError> {
+        if start >= end || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let handle = self.cf(cf)?;
+        let mut read = ReadOptions::default();
+        read.set_iterate_lower_bound(start);
+        read.set_iterate_upper_bound(end);
+        let mut iter = self.db.raw_iterator_cf_opt(handle, read);
+        if reverse {
+            iter.seek_to_last();
+        } else {
+            iter.seek(start);
+        }
+        let mut out = Vec::new();
+        while out.len() < limit {
+            let (Some(key), Some(value)) = (iter.key(), iter.value()) else {
+                break;
+            };
+            out.push((key.to_vec(), value.to_vec()));
+            if reverse {
+                iter.prev();
+            } else {
+                iter.next();
+            }
+        }
+        iter.status()?;
+        Ok(out)
+    }
+}
+
 impl KvStore for RocksStore {
     fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.db.get_cf(self.cf(cf)?, key)?)
@@ -196,25 +237,7 @@ impl KvStore for RocksStore {
         end: &[u8],
         limit: usize,
     ) -> Result<Vec<KeyValue>, StoreError> {
-        if start >= end || limit == 0 {
-            return Ok(Vec::new());
-        }
-        let handle = self.cf(cf)?;
-        let mut read = ReadOptions::default();
-        read.set_iterate_lower_bound(start);
-        read.set_iterate_upper_bound(end);
-        let mut iter = self.db.raw_iterator_cf_opt(handle, read);
-        iter.seek(start);
-        let mut out = Vec::new();
-        while out.len() < limit {
-            let (Some(key), Some(value)) = (iter.key(), iter.value()) else {
-                break;
-            };
-            out.push((key.to_vec(), value.to_vec()));
-            iter.next();
-        }
-        iter.status()?;
-        Ok(out)
+        self.bounded_scan(cf, start, end, limit, false)
     }
 
     fn scan_reverse(
@@ -224,25 +247,7 @@ impl KvStore for RocksStore {
         end: &[u8],
         limit: usize,
     ) -> Result<Vec<KeyValue>, StoreError> {
-        if start >= end || limit == 0 {
-            return Ok(Vec::new());
-        }
-        let handle = self.cf(cf)?;
-        let mut read = ReadOptions::default();
-        read.set_iterate_lower_bound(start);
-        read.set_iterate_upper_bound(end);
-        let mut iter = self.db.raw_iterator_cf_opt(handle, read);
-        iter.seek_to_last();
-        let mut out = Vec::new();
-        while out.len() < limit {
-            let (Some(key), Some(value)) = (iter.key(), iter.value()) else {
-                break;
-            };
-            out.push((key.to_vec(), value.to_vec()));
-            iter.prev();
-        }
-        iter.status()?;
-        Ok(out)
+        self.bounded_scan(cf, start, end, limit, true)
     }
 
     fn write(&self, batch: &Batch, durability: Durability) -> Result<(), StoreError> {

@@ -5,7 +5,7 @@
 //! postcard body per version (`mod v1` here), explicit conversion, typed
 //! errors on bad input.
 
-use super::records::{decode_body, encode_versioned, split_version, RecordError, StoredRecord, V1};
+use super::records::{decode_v1, encode_versioned, RecordError, StoredRecord, V1};
 
 /// The account's security level (manual §12.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,17 +191,6 @@ macro_rules! mirror_enum {
 mirror_enum!(SecurityLevel, v1::SecurityLevel, Low, Medium, High);
 mirror_enum!(DisplayMode, v1::DisplayMode, Nickname, AgentNumber);
 mirror_enum!(TokenAlgorithm, v1::Algorithm, Sha1, Sha256, Sha512);
-
-/// Decodes the only version there is so far, or says which version it does not know.
-fn decode_v1<'a, B: serde::Deserialize<'a>>(
-    kind: &'static str,
-    bytes: &'a [u8],
-) -> Result<B, RecordError> {
-    match split_version(kind, bytes)? {
-        (V1, body) => decode_body(kind, V1, body),
-        (version, _) => Err(RecordError::UnknownVersion { kind, version }),
-    }
-}
 
 impl StoredRecord for AccountSettingsRecord {
     const KIND: &'static str = "account settings";
