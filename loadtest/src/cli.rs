@@ -2,7 +2,12 @@
 //!
 //! Two levels, as in ripgrep: [`LoginsArgs`] is what the user typed;
 //! [`LoginsPlan`] is what survived validation (loopback only, population large
-//! enough, file descriptors and ports sufficient).
+//! enough, file descriptors and ports sufficient). The `chat` scenario's pair
+//! is in [`chat`].
+
+mod chat;
+
+pub use chat::{ChatArgs, ChatPlan};
 
 use crate::population::Population;
 use crate::sources;
@@ -31,12 +36,17 @@ pub enum Command {
     /// Log many agents in with their password, reconnect them all with their
     /// session token, hold them idle, and report rates, latencies and memory.
     Logins(LoginsArgs),
+    /// Agents with auto-accept caps, customers each with one conversation,
+    /// and customer messages at an open-loop rate: throughput, acknowledgement
+    /// and end-to-end latency, and every message accounted for (lost,
+    /// duplicated, failed).
+    Chat(ChatArgs),
 }
 
 /// Flags of `kefu-load logins`.
 #[derive(Debug, Args)]
 pub struct LoginsArgs {
-    /// The daemon's client address, IP:PORT on loopback (127.0.0.0/8 or [::1]).
+    /// The daemon's client address, IP:PORT on loopback: an address in 127.0.0.0/8, or ::1.
     #[arg(long, value_parser = parse_loopback_server)]
     pub server: SocketAddr,
     /// The daemon's admin socket: for provisioning, AdminStats (shard count) and session counts.
@@ -324,6 +334,7 @@ mod tests {
         argv.extend_from_slice(extra);
         Cli::try_parse_from(argv).map(|c| match c.command {
             Command::Logins(a) => a,
+            Command::Chat(_) => unreachable!("parsed as logins"),
         })
     }
 

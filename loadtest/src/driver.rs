@@ -19,6 +19,11 @@
 //!
 //! **Boundary**: the driver knows connections, logins and pings; it does not
 //! know accounts, phases or reports beyond the counts it returns.
+//!
+//! The `chat` scenario's loop, with customers, conversations and a message
+//! schedule, is [`chat`]; it shares this module's socket plumbing.
+
+pub mod chat;
 
 use crate::report::{new_histogram, FailureCounts};
 use hdrhistogram::Histogram;
@@ -678,24 +683,10 @@ impl Driver {
                 Err(e) => return Step::Failed(Failure::Connect(e.kind())),
             }
         }
-        // Read everything there is: readiness is edge-triggered.
-        let mut eof = false;
-        loop {
-            match c.stream.read(&mut self.buf) {
-                Ok(0) => {
-                    eof = true;
-                    break;
-                }
-                Ok(n) => {
-                    if let Err(e) = c.proto.handle_input(&self.buf[..n]) {
-                        return Step::Failed(Failure::Protocol(e.code()));
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Step::Failed(Failure::Io(e.kind())),
-            }
-        }
+        let eof = match read_in(&mut c.stream, &mut c.proto, &mut self.buf) {
+            Ok(eof) => eof,
+            Err(f) => return Step::Failed(f),
+        };
         let mut step = Step::Pending;
         let mut pushed = false;
         while let Some(event) = c.proto.poll_event() {
@@ -785,19 +776,52 @@ fn after_login(step: Step, failure: Failure) -> Step {
 
 /// Writes as much of the connection's transmit buffer as the socket takes.
 fn flush(c: &mut Conn, now: Instant) -> io::Result<()> {
-    while !c.proto.transmit().is_empty() {
-        match c.stream.write(c.proto.transmit()) {
+    if write_out(&mut c.stream, &mut c.proto)? {
+        c.last_sent = now;
+    }
+    Ok(())
+}
+
+/// Reads everything the socket has (readiness is edge-triggered) into the
+/// protocol state; `Ok(true)` when the peer closed its side.
+fn read_in(
+    stream: &mut TcpStream,
+    proto: &mut ClientConnection,
+    buf: &mut [u8],
+) -> Result<bool, Failure> {
+    loop {
+        match stream.read(buf) {
+            Ok(0) => return Ok(true),
+            Ok(n) => {
+                let data = buf.get(..n).unwrap_or_default();
+                proto
+                    .handle_input(data)
+                    .map_err(|e| Failure::Protocol(e.code()))?;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Failure::Io(e.kind())),
+        }
+    }
+}
+
+/// Writes as much of the protocol's transmit buffer as the socket takes;
+/// `Ok(true)` if anything was written.
+fn write_out(stream: &mut TcpStream, proto: &mut ClientConnection) -> io::Result<bool> {
+    let mut wrote = false;
+    while !proto.transmit().is_empty() {
+        match stream.write(proto.transmit()) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => {
-                c.proto.consume_transmit(n);
-                c.last_sent = now;
+                proto.consume_transmit(n);
+                wrote = true;
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
-    Ok(())
+    Ok(wrote)
 }
 
 /// A nonblocking TCP connection from `source` (any port) to `server`, in progress.

@@ -2,17 +2,22 @@
 //!
 //! Glue only: parse flags, raise the file-descriptor limit, check the plan,
 //! run the scenario, print the report. Exit status: 0 when every connection
-//! did what it should, 1 when any failed or the run timed out (the report
-//! says which and why), 2 when the run could not be set up.
+//! did what it should (and, for `chat`, every message was delivered exactly
+//! once), 1 when any failed, a message was lost or duplicated, or the run
+//! timed out (the report says which and why), 2 when the run could not be set up.
 //!
 //! Code map:
 //! - `cli`: flags, and the validated plan (loopback only, limits checked).
-//! - `scenarios`: one module per scenario; `logins` is the first.
-//! - `driver`: the mio event loop over many sans-IO `ClientConnection`s.
-//! - `population`: which accounts and agents, and who each connection is.
+//! - `scenarios`: one module per scenario: `logins`, `chat`.
+//! - `driver`: the mio event loop over many sans-IO `ClientConnection`s
+//!   (`driver::chat` for agents, customers and a message schedule).
+//! - `schedule`: the open-loop message schedule and how a message names itself.
+//! - `ledger`: every message's fate, shared by the driver threads.
+//! - `signing`: customer signatures, as an enterprise's backend makes them.
+//! - `population`: which accounts, agents and customers, and who each connection is.
 //! - `sources`: 127.0.0.x source addresses and the port budget.
 //! - `provision`, `admin`: creating accounts and agents over the admin socket.
-//! - `memory`: the daemon's resident memory from /proc.
+//! - `memory`: the daemon's resident memory and CPU time from /proc.
 //! - `report`: percentiles, failure counts, the text and JSON reports.
 //! - `sys`: the few libc calls (the only `unsafe`).
 //!
@@ -22,11 +27,14 @@
 mod admin;
 mod cli;
 mod driver;
+mod ledger;
 mod memory;
 mod population;
 mod provision;
 mod report;
 mod scenarios;
+mod schedule;
+mod signing;
 mod sources;
 mod sys;
 
@@ -54,6 +62,16 @@ fn run(cli: cli::Cli) -> anyhow::Result<bool> {
         cli::Command::Logins(args) => {
             let plan = cli::LoginsPlan::new(args, fd_limit)?;
             let report = scenarios::logins::run(&plan)?;
+            if let Some(path) = &plan.json {
+                std::fs::write(path, report.to_json() + "\n")
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            print(&report.to_string())?;
+            Ok(report.ok)
+        }
+        cli::Command::Chat(args) => {
+            let plan = cli::ChatPlan::new(args, fd_limit)?;
+            let report = scenarios::chat::run(&plan)?;
             if let Some(path) = &plan.json {
                 std::fs::write(path, report.to_json() + "\n")
                     .with_context(|| format!("writing {}", path.display()))?;

@@ -1,4 +1,5 @@
-//! Reading the daemon's resident memory from `/proc/PID/status` and `/proc/PID/smaps_rollup`.
+//! Reading the daemon's resident memory from `/proc/PID/status` and
+//! `/proc/PID/smaps_rollup`, and its CPU time from `/proc/PID/stat`.
 
 use serde::Serialize;
 use std::time::Instant;
@@ -49,6 +50,25 @@ pub fn sample_at(pid: Option<u32>, start: Instant) -> Option<TimedSample> {
     })
 }
 
+/// CPU time (user + system, all threads) process `pid` has used, seconds;
+/// `None` if it cannot be read.
+pub fn cpu_secs(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let ticks = stat_cpu_ticks(&stat)?;
+    Some(ticks as f64 / crate::sys::clock_ticks_per_sec() as f64)
+}
+
+/// `utime + stime` (fields 14 and 15) of a `/proc/PID/stat` line. The
+/// command name (field 2) may hold spaces and parentheses, so fields are
+/// counted after its last `)`.
+fn stat_cpu_ticks(stat: &str) -> Option<u64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    utime.checked_add(stime)
+}
+
 /// The value of a `Name:   1234 kB` line, in bytes.
 fn field_kib(text: &str, name: &str) -> Option<u64> {
     let line = text.lines().find(|l| l.starts_with(name))?;
@@ -81,5 +101,14 @@ mod tests {
     fn own_process_can_be_sampled() {
         let s = sample(std::process::id()).unwrap();
         assert!(s.vm_rss.unwrap_or(0) > 0);
+        assert!(cpu_secs(std::process::id()).is_some());
+    }
+
+    #[test]
+    fn cpu_ticks_are_read_after_the_command_name() {
+        let stat = "4242 (kefu d) (x)) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 31 0 0 20 0 4 0";
+        assert_eq!(stat_cpu_ticks(stat), Some(281));
+        assert_eq!(stat_cpu_ticks("4242 (kefud) S 1"), None);
+        assert_eq!(stat_cpu_ticks("garbage"), None);
     }
 }

@@ -5,6 +5,8 @@
 //! `1001 + i / accounts` of account `base + i % accounts`: connections are
 //! dealt across accounts first, so a run using fewer connections than agents
 //! still spreads over every account (and so over every daemon shard).
+//! Customers (`kefu-load chat`) are dealt the same way: customer connection
+//! `i` is `kefu-load-{i / accounts}` of account `base + i % accounts`.
 
 use std::fmt;
 
@@ -20,6 +22,15 @@ pub struct AgentRef {
     pub account: u64,
     /// Agent number.
     pub agent: u32,
+}
+
+/// One customer of one account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerRef {
+    /// Account number.
+    pub account: u64,
+    /// The customer id the enterprise's backend would give it.
+    pub id: String,
 }
 
 impl fmt::Display for AgentRef {
@@ -96,6 +107,16 @@ impl Population {
     }
 }
 
+/// The customer connection `index` logs in as, with `per_account` customers
+/// per account of `population`.
+pub fn customer_for_connection(population: &Population, index: usize) -> CustomerRef {
+    let accounts = population.accounts as usize;
+    CustomerRef {
+        account: population.base + (index % accounts) as u64,
+        id: format!("kefu-load-{}", index / accounts),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +140,26 @@ mod tests {
         );
         assert_eq!(p.len(), 6);
         assert_eq!(p.agent_numbers(), 1001..=1002);
+    }
+
+    #[test]
+    fn customers_are_dealt_across_accounts_first() {
+        let p = Population::new(900_000_000, 2, 1).unwrap();
+        let got: Vec<String> = (0..4)
+            .map(|i| {
+                let c = customer_for_connection(&p, i);
+                format!("{}@{}", c.id, c.account)
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "kefu-load-0@900000000",
+                "kefu-load-0@900000001",
+                "kefu-load-1@900000000",
+                "kefu-load-1@900000001"
+            ]
+        );
     }
 
     #[test]

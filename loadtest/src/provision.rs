@@ -10,6 +10,11 @@
 //! The daemon hashes passwords slowly on its worker pool, so requests are
 //! pipelined ([`crate::admin::AdminPipe`]) over several admin connections,
 //! each taking the next unprovisioned account.
+//!
+//! [`rotate_customer_keys`] gives each account a new customer-signing key
+//! (`AdminRotateCustomerKey`), so that the tool can sign its customers'
+//! logins as the enterprise's backend would. The keys stay in memory and are
+//! never printed.
 
 use crate::admin::{client_name, AdminPipe, Answer};
 use crate::driver::code_name;
@@ -18,7 +23,7 @@ use crate::report::FailureCounts;
 use kefu_wire::{ErrorCode, Plan, Request, Response};
 use serde::Serialize;
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -217,6 +222,29 @@ fn account(
         }
     }
     Ok(())
+}
+
+/// New customer-signing keys of `accounts`, in order, over one admin
+/// connection; an account whose rotation failed gets `Err(failure key)`.
+/// An `Err` of the whole call when the admin socket cannot be used.
+pub fn rotate_customer_keys(
+    admin_socket: &Path,
+    accounts: &[u64],
+    deadline: Instant,
+) -> anyhow::Result<Vec<Result<[u8; 32], String>>> {
+    let mut pipe = AdminPipe::connect(admin_socket, deadline)?;
+    let requests: Vec<Request> = accounts
+        .iter()
+        .map(|&account| Request::AdminRotateCustomerKey { account })
+        .collect();
+    Ok(pipe
+        .call_many(&requests, WINDOW, deadline)?
+        .into_iter()
+        .map(|answer| match answer {
+            Ok(Response::CustomerKey(key)) => Ok(key),
+            other => Err(failure_key("AdminRotateCustomerKey", &other)),
+        })
+        .collect())
 }
 
 /// `Request:ERROR_CODE`, or `Request:unexpected_response` for a wrong kind of success.

@@ -1,7 +1,10 @@
 //! What a run measured: hdrhistogram percentiles, failure counts, and the human and JSON reports.
 //!
 //! Every number in a report says what it is measured from. Latencies are
-//! microseconds in the JSON and milliseconds in the text.
+//! microseconds in the JSON and milliseconds in the text. This module holds
+//! the shared pieces and the `logins` report; the `chat` report is [`chat`].
+
+pub mod chat;
 
 use crate::driver::{HoldOutcome, Traffic, TurnStats, WaveOutcome};
 use crate::memory::TimedSample;
@@ -31,7 +34,14 @@ pub struct FailureCounts(BTreeMap<String, u64>);
 impl FailureCounts {
     /// Counts one more `key`.
     pub fn add(&mut self, key: &str) {
-        *self.0.entry(key.to_string()).or_default() += 1;
+        self.add_n(key, 1);
+    }
+
+    /// Counts `n` more `key` (nothing when `n` is 0).
+    pub fn add_n(&mut self, key: &str, n: u64) {
+        if n > 0 {
+            *self.0.entry(key.to_string()).or_default() += n;
+        }
     }
 
     /// Adds every count of `other`.

@@ -73,6 +73,85 @@ pub fn set_bind_address_no_port(_socket: &impl AsRawFd) -> io::Result<()> {
     Ok(())
 }
 
+/// A `timerfd` on `CLOCK_MONOTONIC` (the clock of `std::time::Instant`), to
+/// wake an event loop at a precise instant: `epoll_wait` only takes whole
+/// milliseconds, and an open-loop schedule needs its sends on time to the
+/// tens of microseconds without spinning a core the daemon needs.
+///
+/// Register its descriptor for reading (`mio::unix::SourceFd`); it becomes
+/// readable when it expires; [`Timer::clear`] it then.
+#[derive(Debug)]
+pub struct Timer {
+    fd: std::os::fd::OwnedFd,
+}
+
+impl Timer {
+    /// A disarmed, nonblocking timer.
+    pub fn new() -> io::Result<Timer> {
+        // SAFETY: no pointers are passed; the result is checked below.
+        let fd = unsafe {
+            libc::timerfd_create(
+                libc::CLOCK_MONOTONIC,
+                libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was just returned by `timerfd_create`, is open, and is
+        // owned by nobody else.
+        let fd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+        Ok(Timer { fd })
+    }
+
+    /// Arms the timer to expire once, `after` from now (at least 1 µs, since
+    /// zero would disarm it). Re-arming replaces the previous expiry.
+    pub fn arm(&self, after: Duration) -> io::Result<()> {
+        let after = after.max(Duration::from_micros(1));
+        let spec = libc::itimerspec {
+            it_interval: libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
+            it_value: libc::timespec {
+                tv_sec: libc::time_t::try_from(after.as_secs()).unwrap_or(libc::time_t::MAX),
+                tv_nsec: after.subsec_nanos() as libc::c_long,
+            },
+        };
+        // SAFETY: the descriptor is open (owned by `self`); `spec` is a valid
+        // `itimerspec` that outlives the call; the old value is not asked for.
+        let rc =
+            unsafe { libc::timerfd_settime(self.fd.as_raw_fd(), 0, &spec, std::ptr::null_mut()) };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+
+    /// Consumes the expiry count, so that the next expiry is a new readiness edge.
+    pub fn clear(&self) {
+        let mut count = [0u8; 8];
+        // SAFETY: the descriptor is open; `count` is a writable buffer of the
+        // length passed. A nonblocking timer with no expiry returns EAGAIN,
+        // which is fine to ignore.
+        let _ = unsafe { libc::read(self.fd.as_raw_fd(), count.as_mut_ptr().cast(), count.len()) };
+    }
+}
+
+impl AsRawFd for Timer {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+/// Clock ticks per second, the unit of CPU times in `/proc/PID/stat` (100 where unknown).
+pub fn clock_ticks_per_sec() -> u64 {
+    // SAFETY: `sysconf` takes no pointers and only reads a constant.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    u64::try_from(ticks).ok().filter(|t| *t > 0).unwrap_or(100)
+}
+
 /// CPU time (user + system) this process has used so far.
 pub fn cpu_time() -> Duration {
     // SAFETY: `rusage` is plain old data; all-zero is a valid value.
@@ -102,6 +181,35 @@ mod tests {
         }
         std::hint::black_box(x);
         assert!(cpu_time() >= a);
+    }
+
+    #[test]
+    fn timer_expires_and_clears() {
+        let timer = Timer::new().unwrap();
+        let mut poll = mio::Poll::new().unwrap();
+        let fd = timer.as_raw_fd();
+        poll.registry()
+            .register(
+                &mut mio::unix::SourceFd(&fd),
+                mio::Token(7),
+                mio::Interest::READABLE,
+            )
+            .unwrap();
+        let mut events = mio::Events::with_capacity(4);
+        for _ in 0..2 {
+            let armed = std::time::Instant::now();
+            timer.arm(Duration::from_micros(300)).unwrap();
+            // Wait for the expiry itself, not a sleep: the poll returns on it.
+            loop {
+                poll.poll(&mut events, Some(Duration::from_secs(10)))
+                    .unwrap();
+                if events.iter().any(|e| e.token() == mio::Token(7)) {
+                    break;
+                }
+            }
+            assert!(armed.elapsed() >= Duration::from_micros(300));
+            timer.clear();
+        }
     }
 
     #[test]

@@ -6,5 +6,8 @@
 //!
 //! - [`logins`]: how fast agents log in with a password, how fast they all
 //!   reconnect with a token, and what an idle logged-in connection costs.
+//! - [`chat`]: how many customer messages per second the daemon stores and
+//!   delivers to agents, how fast, and whether every one arrives exactly once.
 
+pub mod chat;
 pub mod logins;
