@@ -124,7 +124,12 @@ impl Shard {
     }
 
     pub(super) fn on_readable(&mut self, idx: usize) {
-        let mut budget = READ_BUDGET_PER_TURN;
+        if self.turn_budget == 0 {
+            // This turn has read enough; the connection is served first next turn.
+            self.unfinished.push(idx);
+            return;
+        }
+        let mut budget = READ_BUDGET_PER_TURN.min(self.turn_budget);
         let mut scratch = std::mem::take(&mut self.scratch);
         while let Some(conn) = self.conns.get_any(idx) {
             if matches!(conn.phase, Phase::LoggingIn | Phase::Closing) {
@@ -142,6 +147,7 @@ impl Shard {
                     self.counters.add_bytes_in(n as u64);
                     self.process_input(idx, scratch.get(..n).unwrap_or_default());
                     budget = budget.saturating_sub(n);
+                    self.turn_budget = self.turn_budget.saturating_sub(n);
                     if budget == 0 {
                         self.unfinished.push(idx);
                         break;

@@ -52,7 +52,10 @@ const ADMIN_LISTENER: Token = Token(3);
 const FIRST_CONN: usize = 16;
 
 /// Bytes read from one connection per turn before others get their go.
-const READ_BUDGET_PER_TURN: usize = 1 << 20;
+const READ_BUDGET_PER_TURN: usize = 256 * 1024;
+/// Bytes read from all connections in one turn: bounds a turn's work (and its
+/// write batch) however many peers flood at once; the rest waits for the next turn.
+const TURN_READ_BUDGET: usize = 4 << 20;
 /// Size of the shared read buffer.
 const SCRATCH_BYTES: usize = 64 * 1024;
 /// A turn longer than this is logged: something blocked the loop.
@@ -215,6 +218,8 @@ pub struct Shard {
     dirty: Vec<usize>,
     /// Connections that still had input when their read budget ran out.
     unfinished: Vec<usize>,
+    /// Bytes this turn may still read (see `TURN_READ_BUDGET`).
+    turn_budget: usize,
     scratch: Vec<u8>,
     frame: bytes::BytesMut,
     /// Seconds since start, the coarse clock of idle timeouts.
@@ -264,6 +269,7 @@ impl Shard {
             presence_changes: Vec::new(),
             dirty: Vec::new(),
             unfinished: Vec::new(),
+            turn_budget: TURN_READ_BUDGET,
             // Zeroed once: reads overwrite the front, nothing re-initialises it.
             scratch: vec![0; SCRATCH_BYTES],
             frame: bytes::BytesMut::with_capacity(4096),
@@ -319,7 +325,10 @@ impl Shard {
     }
 
     fn turn(&mut self, events: &Events) {
-        let unfinished = std::mem::take(&mut self.unfinished);
+        self.turn_budget = TURN_READ_BUDGET;
+        let mut unfinished = std::mem::take(&mut self.unfinished);
+        unfinished.sort_unstable();
+        unfinished.dedup();
         for idx in unfinished {
             self.on_readable(idx);
         }
