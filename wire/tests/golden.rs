@@ -8,6 +8,8 @@
 //! The tables in `wire/PROTOCOL.md` marked `<!-- table: ... -->` are parsed here and
 //! checked against the code, so the specification cannot drift from the encoder either.
 
+mod support;
+
 use bytes::BytesMut;
 use kefu_wire::chat::{
     Alert, Channel, ConversationInfo, ConversationState, CustomerId, CustomerSession, Entry,
@@ -21,6 +23,7 @@ use kefu_wire::{
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+use support::request_index;
 
 /// The specification, whose marked tables are checked against the code.
 const PROTOCOL_MD: &str = include_str!("../PROTOCOL.md");
@@ -1503,64 +1506,6 @@ fn event_name(e: &Event) -> &'static str {
         Event::Message(_) => "Message",
         Event::ConversationChanged(_) => "ConversationChanged",
         Event::ConversationAlert { .. } => "ConversationAlert",
-    }
-}
-
-/// Names a `Request` variant with its index. Adding a variant breaks this match on
-/// purpose: give it the next index, a golden case and a row in PROTOCOL.md.
-fn request_index(r: &Request) -> u32 {
-    match r {
-        Request::Login { .. } => 0,
-        Request::Resume { .. } => 1,
-        Request::Logout => 2,
-        Request::SetPresence { .. } => 3,
-        Request::AddAgent { .. } => 4,
-        Request::SetAgentPassword { .. } => 5,
-        Request::ChangeOwnPassword { .. } => 6,
-        Request::ChangeSuperPassword { .. } => 7,
-        Request::ListAgents => 8,
-        Request::WhoAmI => 9,
-        Request::AdminCreateAccount { .. } => 10,
-        Request::AdminListAccounts { .. } => 11,
-        Request::AdminShowAccount { .. } => 12,
-        Request::AdminAddAgent { .. } => 13,
-        Request::AdminSetAgentPassword { .. } => 14,
-        Request::AdminListAgents { .. } => 15,
-        Request::AdminStats => 16,
-        Request::ListRoles => 17,
-        Request::CreateRole { .. } => 18,
-        Request::UpdateRole { .. } => 19,
-        Request::DeleteRole { .. } => 20,
-        Request::SetAgentRole { .. } => 21,
-        Request::GetAgentProfile { .. } => 22,
-        Request::SetAgentProfile { .. } => 23,
-        Request::SetSecurityLevel { .. } => 24,
-        Request::GetSecurity => 25,
-        Request::BindToken { .. } => 26,
-        Request::UnbindToken { .. } => 27,
-        Request::CalibrateToken { .. } => 28,
-        Request::AdminOnAccount { .. } => 29,
-        Request::AdminImportTokens { .. } => 30,
-        Request::AdminUnlockToken { .. } => 31,
-        Request::AdminUnlockAgent { .. } => 32,
-        Request::CustomerLogin { .. } => 33,
-        Request::VisitorLogin { .. } => 34,
-        Request::OpenConversation { .. } => 35,
-        Request::SendMessage { .. } => 36,
-        Request::SetAutoAccept { .. } => 37,
-        Request::ListQueue => 38,
-        Request::ListConversations => 39,
-        Request::AcceptConversation { .. } => 40,
-        Request::CloseConversation { .. } => 41,
-        Request::AdminRotateCustomerKey { .. } => 42,
-        Request::TransferConversation { .. } => 43,
-        Request::GrabConversation { .. } => 44,
-        Request::ConversationMessages { .. } => 45,
-        Request::GetRoutingSettings => 46,
-        Request::SetRoutingSettings { .. } => 47,
-        Request::Reselect { .. } => 48,
-        Request::InitiateConversation { .. } => 49,
-        Request::LogoutWith { .. } => 50,
     }
 }
 

@@ -4,6 +4,8 @@
 //! Each property runs a bounded number of cases so the file finishes in seconds; the
 //! fuzz targets are the place for long runs.
 
+mod support;
+
 use bytes::BytesMut;
 use kefu_wire::chat::{
     Channel, ConversationInfo, ConversationState, CustomerId, CustomerSession, Entry, MessageBody,
@@ -20,6 +22,7 @@ use kefu_wire::{
 use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
+use support::request_index;
 
 /// Cases per property: enough to reach the odd corners, few enough for a quick `cargo test`.
 const CASES: u32 = 2_000;
@@ -994,61 +997,6 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    fn request_index(r: &Request) -> u32 {
-        match r {
-            Request::Login { .. } => 0,
-            Request::Resume { .. } => 1,
-            Request::Logout => 2,
-            Request::SetPresence { .. } => 3,
-            Request::AddAgent { .. } => 4,
-            Request::SetAgentPassword { .. } => 5,
-            Request::ChangeOwnPassword { .. } => 6,
-            Request::ChangeSuperPassword { .. } => 7,
-            Request::ListAgents => 8,
-            Request::WhoAmI => 9,
-            Request::AdminCreateAccount { .. } => 10,
-            Request::AdminListAccounts { .. } => 11,
-            Request::AdminShowAccount { .. } => 12,
-            Request::AdminAddAgent { .. } => 13,
-            Request::AdminSetAgentPassword { .. } => 14,
-            Request::AdminListAgents { .. } => 15,
-            Request::AdminStats => 16,
-            Request::ListRoles => 17,
-            Request::CreateRole { .. } => 18,
-            Request::UpdateRole { .. } => 19,
-            Request::DeleteRole { .. } => 20,
-            Request::SetAgentRole { .. } => 21,
-            Request::GetAgentProfile { .. } => 22,
-            Request::SetAgentProfile { .. } => 23,
-            Request::SetSecurityLevel { .. } => 24,
-            Request::GetSecurity => 25,
-            Request::BindToken { .. } => 26,
-            Request::UnbindToken { .. } => 27,
-            Request::CalibrateToken { .. } => 28,
-            Request::AdminOnAccount { .. } => 29,
-            Request::AdminImportTokens { .. } => 30,
-            Request::AdminUnlockToken { .. } => 31,
-            Request::AdminUnlockAgent { .. } => 32,
-            Request::CustomerLogin { .. } => 33,
-            Request::VisitorLogin { .. } => 34,
-            Request::OpenConversation { .. } => 35,
-            Request::SendMessage { .. } => 36,
-            Request::SetAutoAccept { .. } => 37,
-            Request::ListQueue => 38,
-            Request::ListConversations => 39,
-            Request::AcceptConversation { .. } => 40,
-            Request::CloseConversation { .. } => 41,
-            Request::AdminRotateCustomerKey { .. } => 42,
-            Request::TransferConversation { .. } => 43,
-            Request::GrabConversation { .. } => 44,
-            Request::ConversationMessages { .. } => 45,
-            Request::GetRoutingSettings => 46,
-            Request::SetRoutingSettings { .. } => 47,
-            Request::Reselect { .. } => 48,
-            Request::InitiateConversation { .. } => 49,
-            Request::LogoutWith { .. } => 50,
-        }
-    }
     const REQUESTS: u32 = 51;
 
     fn response_index(r: &Response) -> u32 {
