@@ -94,6 +94,28 @@ pub fn required_access(request: &Request) -> Access {
         Request::SetAgentProfile { agent, .. } => {
             Access::SelfOr(*agent, Permission::SystemSettings)
         }
+        // Visibility of a contact or history (exclusive mode, permissions 4 and 5) and
+        // a change of a contact's groups (permission 8) are decided per item by the CRM.
+        Request::CreateContact { .. }
+        | Request::GetContact { .. }
+        | Request::UpdateContact { .. }
+        | Request::SetContactState { .. }
+        | Request::SearchContacts(_)
+        | Request::RecentContacts { .. }
+        | Request::ContactsOnline { .. }
+        | Request::ListTags
+        | Request::EditTags(_)
+        | Request::ListGroups
+        | Request::History(_)
+        | Request::RequestContact { .. }
+        | Request::GetContactSettings => Access::Session,
+        Request::DeleteContacts { .. } => Access::Permission(Permission::DeleteCustomers),
+        Request::EditGroups(_) => Access::Permission(Permission::ManageGroups),
+        Request::ImportContacts { .. } | Request::ExportContacts { .. } => {
+            Access::Permission(Permission::BulkImport)
+        }
+        Request::SetContactSettings { .. } => Access::Permission(Permission::BusinessSettings),
+        Request::AnswerContactRequest { .. } | Request::AddAccount { .. } => Access::CustomerOnly,
         Request::AdminOnAccount { .. }
         | Request::AdminImportTokens { .. }
         | Request::AdminUnlockToken { .. }

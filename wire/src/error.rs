@@ -104,6 +104,10 @@ codes! {
     NOT_IN_CONVERSATION = 41,
     /// The customer's signature is wrong or expired, or the visitor token is not ours.
     CUSTOMER_TOKEN_INVALID = 42,
+    /// The account's contact limit (plan) is reached, or its 14-day grace is over.
+    CONTACT_LIMIT = 43,
+    /// A daily limit (1,000 contact additions a day) is used up; retry tomorrow.
+    DAILY_LIMIT = 44,
 }
 
 impl fmt::Debug for ErrorCode {

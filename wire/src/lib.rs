@@ -6,7 +6,8 @@
 //! Layers, bottom up:
 //! - [`frame`]: the fixed 12-byte header and a decoder that refuses oversized
 //!   frames before buffering them.
-//! - [`message`]: the versioned postcard bodies carried by each frame kind.
+//! - [`message`]: the versioned postcard bodies carried by each frame kind
+//!   ([`chat`] and [`crm`] hold the conversation and CRM types they carry).
 //! - [`error`]: stable protocol error codes and the crate's decode errors.
 //! - [`conn`]: a sans-IO client connection (bytes in, events out, no sockets).
 //! - [`client`]: a blocking client over TCP or TLS built on [`conn`].
@@ -19,6 +20,7 @@
 pub mod chat;
 pub mod client;
 pub mod conn;
+pub mod crm;
 pub mod error;
 pub mod frame;
 pub mod message;

@@ -9,6 +9,10 @@ use crate::chat::{
     Alert, Channel, ConversationInfo, CustomerId, CustomerSession, Entry, MessageBody, MessageInfo,
     RoutingConfig,
 };
+use crate::crm::{
+    ContactEdit, ContactInfo, ContactPage, ContactQuery, ContactState, GroupEdit, GroupNode,
+    HistoryPage, HistoryQuery, ImportReport, TagEdit, TagInfo,
+};
 use crate::error::{ErrorCode, WireError};
 use crate::frame::{put_frame, FrameKind};
 use bytes::BytesMut;
@@ -491,6 +495,109 @@ pub enum Request {
         /// Keep the conversations.
         keep_conversations: bool,
     },
+    /// Agent: store a contact (R1–R3). The asking agent owns it.
+    CreateContact {
+        /// The customer.
+        customer: CustomerId,
+        /// Friend, stranger or blacklisted (not pending: use `RequestContact`).
+        state: ContactState,
+        /// Its profile.
+        edit: ContactEdit,
+    },
+    /// Agent: one contact.
+    GetContact {
+        /// The customer.
+        customer: CustomerId,
+    },
+    /// Agent: change a contact's profile, groups or tags.
+    UpdateContact {
+        /// The customer.
+        customer: CustomerId,
+        /// What changes.
+        edit: ContactEdit,
+    },
+    /// Agent: move a contact between friend, stranger and blacklist.
+    SetContactState {
+        /// The customer.
+        customer: CustomerId,
+        /// The new state (not pending).
+        state: ContactState,
+    },
+    /// Agent with permission 7: delete contacts (at most 1,000 per request).
+    DeleteContacts {
+        /// The customers.
+        customers: Vec<CustomerId>,
+    },
+    /// Agent: search the contacts it may see (R6).
+    SearchContacts(ContactQuery),
+    /// Agent: its "recently contacted" virtual group (R9), newest first.
+    RecentContacts {
+        /// Entries to skip.
+        offset: u32,
+        /// Entries to return (1..=200).
+        limit: u16,
+    },
+    /// Agent: whether each of up to 30 customers is online (R7).
+    ContactsOnline {
+        /// The customers.
+        customers: Vec<CustomerId>,
+    },
+    /// Agent: the account's tags.
+    ListTags,
+    /// Agent: create, rename, recolour or delete a tag (R8).
+    EditTags(TagEdit),
+    /// Agent: the account's contact groups, as a two-level tree.
+    ListGroups,
+    /// Agent with permission 8: change the group tree (R9).
+    EditGroups(GroupEdit),
+    /// Agent with permission 6: the next chunk (at most 256 KiB) of a CSV import; the
+    /// import ends with the chunk marked `last`. One import per agent at a time: a chunk
+    /// marked `first` starts a new one, dropping an unfinished one.
+    ImportContacts {
+        /// Bytes of the file, in order.
+        chunk: Vec<u8>,
+        /// This is the start of the file.
+        first: bool,
+        /// This is the end of the file.
+        last: bool,
+    },
+    /// Agent with permission 6: the contacts as CSV that imports back identically, in
+    /// pages of contact numbers above `after` (0 for the first page, which carries the
+    /// header line).
+    ExportContacts {
+        /// Continue after this cursor (`next_after` of the previous page).
+        after: u64,
+        /// At most this many contacts (1..=5,000).
+        limit: u32,
+    },
+    /// Agent: a customer's history with the account (H1–H3).
+    History(HistoryQuery),
+    /// Agent: ask a customer to become a friend (R4); the contact is pending until the
+    /// customer answers. At most 1,000 additions a day per account.
+    RequestContact {
+        /// The customer (by id; an e-mail address is an id too).
+        customer: CustomerId,
+        /// A note shown to the customer.
+        note: String,
+    },
+    /// Customer: answer the account's friend request.
+    AnswerContactRequest {
+        /// Accept (become a friend) or decline.
+        accept: bool,
+    },
+    /// Customer: add the account as a friend (M7), answering its verification question
+    /// when it has one.
+    AddAccount {
+        /// The answer (empty when the account asks none).
+        answer: String,
+    },
+    /// Agent: the account's contact settings (M7).
+    GetContactSettings,
+    /// Agent with permission 12: replace the contact settings (M7).
+    SetContactSettings {
+        /// The new settings.
+        settings: crate::crm::ContactSettings,
+    },
 }
 
 /// How an agent is named to customers (manual §7.10, §7.18).
@@ -689,6 +796,34 @@ pub enum Response {
     Messages(Vec<MessageInfo>),
     /// An account's routing settings.
     RoutingSettings(RoutingConfig),
+    /// One contact.
+    Contact(ContactInfo),
+    /// A page of contacts.
+    Contacts(ContactPage),
+    /// How many things were removed.
+    Deleted {
+        /// Count.
+        count: u64,
+    },
+    /// Whether each asked customer is online, in the order asked.
+    Online(Vec<bool>),
+    /// The account's tags.
+    Tags(Vec<TagInfo>),
+    /// The account's contact group tree.
+    Groups(Vec<GroupNode>),
+    /// What an import did so far.
+    Import(ImportReport),
+    /// A page of a CSV export.
+    Export {
+        /// CSV bytes (the header line on the first page).
+        csv: Vec<u8>,
+        /// The cursor of the next page, or `None` after the last.
+        next_after: Option<u64>,
+    },
+    /// A page of history.
+    History(HistoryPage),
+    /// The account's contact settings.
+    ContactSettings(crate::crm::ContactSettings),
 }
 
 /// An event the server pushes, numbered per connection. Variants are only appended.
@@ -720,6 +855,9 @@ pub enum Event {
         /// What happened.
         alert: Alert,
     },
+    /// A CRM notification (E3): to agents, a customer added the account or answered a
+    /// friend request; to a customer, an account asks it to become a friend.
+    ContactNotice(crate::crm::ContactNotice),
 }
 
 /// One agent's new presence.
@@ -820,6 +958,26 @@ impl Request {
             Request::Reselect { .. } => "Reselect",
             Request::InitiateConversation { .. } => "InitiateConversation",
             Request::LogoutWith { .. } => "LogoutWith",
+            Request::CreateContact { .. } => "CreateContact",
+            Request::GetContact { .. } => "GetContact",
+            Request::UpdateContact { .. } => "UpdateContact",
+            Request::SetContactState { .. } => "SetContactState",
+            Request::DeleteContacts { .. } => "DeleteContacts",
+            Request::SearchContacts(_) => "SearchContacts",
+            Request::RecentContacts { .. } => "RecentContacts",
+            Request::ContactsOnline { .. } => "ContactsOnline",
+            Request::ListTags => "ListTags",
+            Request::EditTags(_) => "EditTags",
+            Request::ListGroups => "ListGroups",
+            Request::EditGroups(_) => "EditGroups",
+            Request::ImportContacts { .. } => "ImportContacts",
+            Request::ExportContacts { .. } => "ExportContacts",
+            Request::History(_) => "History",
+            Request::RequestContact { .. } => "RequestContact",
+            Request::AnswerContactRequest { .. } => "AnswerContactRequest",
+            Request::AddAccount { .. } => "AddAccount",
+            Request::GetContactSettings => "GetContactSettings",
+            Request::SetContactSettings { .. } => "SetContactSettings",
         }
     }
 }

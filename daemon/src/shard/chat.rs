@@ -7,7 +7,7 @@
 //! exclusive owners, re-selection, and replay of unacknowledged deliveries
 //! after a reconnect (the conversations issue goes on).
 
-use super::{Outgoing, Shard};
+use super::{err, Answer, Outgoing, Shard};
 use crate::conn::Phase;
 use crate::routing::{
     AccountRouting, AgentSetup, Choice, Effect, RestoredConversation, RestoredPlacement,
@@ -41,14 +41,7 @@ const MAX_MESSAGES_PAGE: u16 = 500;
 /// Open conversations restored per account at load (a bound on start-up work).
 const MAX_RESTORED: usize = 100_000;
 
-type Answer = Result<Response, ErrorBody>;
 
-fn err(code: ErrorCode, message: impl Into<String>) -> ErrorBody {
-    ErrorBody {
-        code,
-        message: message.into(),
-    }
-}
 
 fn routing_err(e: RoutingError) -> ErrorBody {
     let code = match e {
@@ -564,6 +557,9 @@ impl Shard {
                     .map_err(routing_err)?;
                 self.pending_effects.push((account, out.effects));
                 Ok(Response::Ok)
+            }
+            request @ (Request::AnswerContactRequest { .. } | Request::AddAccount { .. }) => {
+                self.customer_crm_request(account, &login.customer, request)
             }
             other => Err(err(
                 ErrorCode::PERMISSION_DENIED,

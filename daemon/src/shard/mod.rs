@@ -15,6 +15,8 @@
 //! password hashing goes to the worker pool and comes back as a message.
 
 mod chat;
+mod crm;
+mod history;
 mod io;
 mod requests;
 mod security;
@@ -30,7 +32,7 @@ use crate::log;
 use crate::stats::ShardCounters;
 use crate::store::{Batch, Durability, KvStore};
 use crate::worker::{JobSubmitter, OutcomeSink, PasswordOutcome};
-use kefu_wire::{ErrorBody, Request, Response};
+use kefu_wire::{ErrorBody, ErrorCode, Request, Response};
 use mio::net::{TcpListener, UnixListener};
 use mio::{Events, Poll, Token, Waker};
 use std::collections::HashMap;
@@ -39,6 +41,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub(crate) use requests::PendingOp;
+
+/// What a request handler answers: a response, or a typed error.
+type Answer = Result<Response, ErrorBody>;
+
+/// A typed error answer.
+fn err(code: ErrorCode, message: impl Into<String>) -> ErrorBody {
+    ErrorBody {
+        code,
+        message: message.into(),
+    }
+}
 
 /// Token of the shard's waker.
 const WAKER: Token = Token(0);

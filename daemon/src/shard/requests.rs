@@ -2,7 +2,7 @@
 //! agent, login and session logic.
 
 use super::io::Control;
-use super::{Outgoing, ReplyTo, Shard, ShardMsg};
+use super::{err, Answer, Outgoing, ReplyTo, Shard, ShardMsg};
 use crate::accounts::{
     account_info, owner_shard, plan_from_wire, AccountState, AgentState, OnlineAgent, SessionSlot,
 };
@@ -69,7 +69,6 @@ pub(crate) enum PendingOp {
     },
 }
 
-type Answer = Result<Response, ErrorBody>;
 
 /// What a password login carries to its completion.
 #[derive(Debug)]
@@ -81,12 +80,6 @@ pub(crate) struct LoginCheck {
     peer: Option<std::net::IpAddr>,
 }
 
-fn err(code: ErrorCode, message: impl Into<String>) -> ErrorBody {
-    ErrorBody {
-        code,
-        message: message.into(),
-    }
-}
 
 pub(super) fn now_unix() -> i64 {
     std::time::SystemTime::now()
@@ -658,6 +651,24 @@ impl Shard {
             | Request::InitiateConversation { .. }) => self
                 .agent_chat_request(account, me, request)
                 .unwrap_or_else(|| Err(err(ErrorCode::INTERNAL, "not routed"))),
+            Request::History(query) => self.history(account, me, query),
+            request @ (Request::CreateContact { .. }
+            | Request::GetContact { .. }
+            | Request::UpdateContact { .. }
+            | Request::SetContactState { .. }
+            | Request::DeleteContacts { .. }
+            | Request::SearchContacts(_)
+            | Request::RecentContacts { .. }
+            | Request::ContactsOnline { .. }
+            | Request::ListTags
+            | Request::EditTags(_)
+            | Request::ListGroups
+            | Request::EditGroups(_)
+            | Request::ImportContacts { .. }
+            | Request::ExportContacts { .. }
+            | Request::RequestContact { .. }
+            | Request::GetContactSettings
+            | Request::SetContactSettings { .. }) => self.agent_crm_request(account, me, request),
             other => match self.security_request(reply, account, me, other) {
                 Some(answer) => answer,
                 None => Err(err(ErrorCode::INTERNAL, "request not routed")),

@@ -1,7 +1,7 @@
 //! Roles, agent profiles, the security level and login throttling: the
 //! requests of the security feature that need no hardware token.
 
-use super::{ReplyTo, Shard};
+use super::{err, Answer, ReplyTo, Shard};
 use crate::auth::SUPER_ADMIN_AGENT;
 use crate::store::records::{RoleRecord, ADMIN_ROLE, AGENT_ROLE, SUPER_ADMIN_ROLE};
 use crate::store::{self, AccountSettingsRecord, AgentProfileRecord};
@@ -19,14 +19,7 @@ const MAX_GROUP_CHARS: usize = 64;
 /// Longest phone number, characters.
 const MAX_PHONE_CHARS: usize = 32;
 
-type Answer = Result<Response, ErrorBody>;
 
-fn err(code: ErrorCode, message: impl Into<String>) -> ErrorBody {
-    ErrorBody {
-        code,
-        message: message.into(),
-    }
-}
 
 pub(super) fn level_to_wire(level: store::SecurityLevel) -> SecurityLevel {
     match level {

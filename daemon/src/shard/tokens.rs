@@ -8,7 +8,7 @@
 //! the appliance-wide `Shared::token_lock` with a direct write, so two shards
 //! cannot both bind it. Those are rare operator actions, never the hot path.
 
-use super::{ReplyTo, Shard, ShardMsg};
+use super::{err, Answer, ReplyTo, Shard, ShardMsg};
 use crate::otp::hotp::{Algorithm, Digits};
 use crate::otp::token::{BoundAgent, TokenError, TokenPolicy, TokenState};
 use crate::otp::{sealed, ImportedSeed};
@@ -17,14 +17,7 @@ use kefu_wire::{ErrorBody, ErrorCode, Request, Response, TokenFileFormat};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-type Answer = Result<Response, ErrorBody>;
 
-fn err(code: ErrorCode, message: impl Into<String>) -> ErrorBody {
-    ErrorBody {
-        code,
-        message: message.into(),
-    }
-}
 
 fn now_secs() -> u64 {
     std::time::SystemTime::now()
