@@ -12,7 +12,8 @@ fn account(agents: u32, cap: u32, busy: u32) -> (AccountRouting, Vec<u64>) {
     let mut r = AccountRouting::new(RoutingSettings::default(), 1).expect("default settings");
     for a in 0..agents {
         let agent = 1001 + a;
-        r.add_agent(agent, AgentSetup::default()).expect("new agent");
+        r.add_agent(agent, AgentSetup::default())
+            .expect("new agent");
         let _ = r.login(agent, 0).expect("login");
         let _ = r.set_cap(agent, cap, 0).expect("set cap while online");
     }
@@ -50,21 +51,24 @@ fn routing(c: &mut Criterion) {
                         .expect("open");
                     let id = o.value.conversation;
                     black_box(&o.effects);
-                    black_box(r.close(id, Party::Customer, now).expect("close"));
+                    let _ = black_box(r.close(id, Party::Customer, now).expect("close"));
                 })
             },
         );
     }
-    g.bench_function("customer message in a served conversation, 200 agents", |b| {
-        let (mut r, open) = account(200, 20, 2_000);
-        let mut k = 0usize;
-        let mut now = 10;
-        b.iter(|| {
-            k = (k + 1) % open.len();
-            now += 1;
-            black_box(r.customer_message(open[k], now).expect("message"));
-        })
-    });
+    g.bench_function(
+        "customer message in a served conversation, 200 agents",
+        |b| {
+            let (mut r, open) = account(200, 20, 2_000);
+            let mut k = 0usize;
+            let mut now = 10;
+            b.iter(|| {
+                k = (k + 1) % open.len();
+                now += 1;
+                let _ = black_box(r.customer_message(open[k], now).expect("message"));
+            })
+        },
+    );
     // Everything queued (cap 0): one agent raising its cap pulls up to 20
     // conversations from a queue of 1,000 in arrival order.
     g.bench_function("set cap 0→20 pulls 20 of 1000 queued", |b| {

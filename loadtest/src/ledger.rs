@@ -7,11 +7,15 @@
 //! ([`Progress`]), added once per loop turn, tell every thread when nothing
 //! is outstanding any more, so the drain ends as soon as it can.
 //!
+//! Next to the flags, the ledger keeps when each message actually left the
+//! tool ([`Ledger::set_sent`]), so that the receiving thread can also measure
+//! from the send (the *uncorrected* latency) besides from the due time.
+//!
 //! **Invariant**: a flag is only ever set, never cleared; "delivered twice"
 //! is detected by setting `DELIVERED` and finding it already set.
 
 use serde::Serialize;
-use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, Ordering};
 
 /// One flag of a message's fate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +49,9 @@ pub enum Mark {
 #[derive(Debug)]
 pub struct Ledger {
     marks: Vec<AtomicU16>,
+    /// Microseconds after the schedule's start when each message was queued,
+    /// plus one (0: not sent); 71 minutes at most, beyond any run's deadline.
+    sent_us: Vec<AtomicU32>,
 }
 
 /// Counts over one direction of traffic (customer messages, or agent replies).
@@ -91,6 +98,24 @@ impl Ledger {
         let n = usize::try_from(total).unwrap_or(usize::MAX);
         Ledger {
             marks: (0..n).map(|_| AtomicU16::new(0)).collect(),
+            sent_us: (0..n).map(|_| AtomicU32::new(0)).collect(),
+        }
+    }
+
+    /// Records that message `i` was queued `us` microseconds after the schedule's start.
+    pub fn set_sent(&self, i: u64, us: u64) {
+        if let Some(cell) = usize::try_from(i).ok().and_then(|i| self.sent_us.get(i)) {
+            let v = u32::try_from(us.saturating_add(1)).unwrap_or(u32::MAX);
+            cell.store(v, Ordering::Relaxed);
+        }
+    }
+
+    /// When message `i` was queued, microseconds after the schedule's start.
+    pub fn sent_at(&self, i: u64) -> Option<u64> {
+        let cell = usize::try_from(i).ok().and_then(|i| self.sent_us.get(i))?;
+        match cell.load(Ordering::Relaxed) {
+            0 => None,
+            v => Some(u64::from(v) - 1),
         }
     }
 
@@ -317,6 +342,14 @@ mod tests {
         }
         assert!(!l.deliver(5));
         assert!(l.mark(99, Mark::Sent), "out of range is ignored");
+        assert_eq!(l.sent_at(0), None);
+        l.set_sent(0, 0);
+        l.set_sent(1, 1234);
+        l.set_sent(99, 5);
+        assert_eq!(
+            (l.sent_at(0), l.sent_at(1), l.sent_at(99)),
+            (Some(0), Some(1234), None)
+        );
         let (m, r) = l.tally();
         let want = Tally {
             planned: 8,

@@ -32,11 +32,13 @@ mod memory;
 mod population;
 mod provision;
 mod report;
+mod sampler;
 mod scenarios;
 mod schedule;
 mod signing;
 mod sources;
 mod sys;
+mod timeline;
 
 use anyhow::Context;
 use clap::Parser;

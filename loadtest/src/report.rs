@@ -5,6 +5,8 @@
 //! the shared pieces and the `logins` report; the `chat` report is [`chat`].
 
 pub mod chat;
+pub mod hgrm;
+pub mod html;
 
 use crate::driver::{HoldOutcome, Traffic, TurnStats, WaveOutcome};
 use crate::memory::TimedSample;
@@ -94,6 +96,8 @@ pub struct LatencySummary {
     pub p99: u64,
     /// 99.9th percentile.
     pub p999: u64,
+    /// 99.99th percentile.
+    pub p9999: u64,
     /// Largest value.
     pub max: u64,
     /// Arithmetic mean.
@@ -113,6 +117,7 @@ impl LatencySummary {
             p90: h.value_at_quantile(0.90),
             p99: h.value_at_quantile(0.99),
             p999: h.value_at_quantile(0.999),
+            p9999: h.value_at_quantile(0.9999),
             max: h.max(),
             mean: h.mean(),
         }
@@ -127,11 +132,12 @@ impl fmt::Display for LatencySummary {
         let ms = |us: u64| us as f64 / 1000.0;
         write!(
             f,
-            "p50 {:.2}  p90 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2} ms",
+            "p50 {:.2}  p90 {:.2}  p99 {:.2}  p99.9 {:.2}  p99.99 {:.2}  max {:.2} ms",
             ms(self.p50),
             ms(self.p90),
             ms(self.p99),
             ms(self.p999),
+            ms(self.p9999),
             ms(self.max)
         )
     }

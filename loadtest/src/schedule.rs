@@ -7,6 +7,10 @@
 //! round-robin (`i % drivers`), and within a driver to its customers
 //! round-robin, so every customer sends at the same steady rate.
 //!
+//! With a ramp-up of `R` seconds the rate grows linearly from 0 to `rate`
+//! over `R` (message `i` is due at `sqrt(2 R i / rate)` while `i < rate R / 2`),
+//! then stays at `rate`; the ramp's messages are never measured.
+//!
 //! Each message's text begins `kefu-load <nonce> <i> ` and is padded with `.`
 //! to the run's size: the receiving agent reads `i` back from the text, and
 //! with it the due time. The nonce is random per run, so messages of an
@@ -36,12 +40,18 @@ pub struct Schedule {
     pub measured_until: u64,
     /// This run's random tag.
     pub nonce: u32,
-    /// Text length of each message, bytes (at least the header's length).
+    /// Text length of each message, bytes (at least the header's length): the
+    /// smallest of a uniform range up to `size_max`.
     pub size: usize,
+    /// The largest text length (equal to `size` for a fixed size).
+    pub size_max: usize,
+    /// Ramp-up, seconds (0: full rate from the first message).
+    pub ramp_secs: f64,
 }
 
 impl Schedule {
     /// The schedule of a run starting at `t0`: `warmup` then `duration` at `rate`.
+    #[cfg(test)]
     pub fn new(
         t0: Instant,
         rate: f64,
@@ -50,7 +60,30 @@ impl Schedule {
         nonce: u32,
         size: usize,
     ) -> Schedule {
-        let count = |d: Duration| (d.as_secs_f64() * rate).floor() as u64;
+        Schedule::shaped(
+            t0,
+            rate,
+            Duration::ZERO,
+            warmup,
+            duration,
+            nonce,
+            (size, size),
+        )
+    }
+
+    /// As [`Schedule::new`], after a linear `ramp` from 0 to `rate`, with
+    /// text lengths spread uniformly over `sizes` (smallest, largest).
+    pub fn shaped(
+        t0: Instant,
+        rate: f64,
+        ramp: Duration,
+        warmup: Duration,
+        duration: Duration,
+        nonce: u32,
+        sizes: (usize, usize),
+    ) -> Schedule {
+        let ramp_msgs = rate * ramp.as_secs_f64() / 2.0;
+        let count = |d: Duration| (ramp_msgs + d.as_secs_f64() * rate).floor() as u64;
         let measured_from = count(warmup).min(MAX_MESSAGES);
         let total = count(warmup + duration).min(MAX_MESSAGES);
         Schedule {
@@ -60,13 +93,37 @@ impl Schedule {
             measured_from,
             measured_until: total,
             nonce,
-            size,
+            size: sizes.0,
+            size_max: sizes.1.max(sizes.0),
+            ramp_secs: ramp.as_secs_f64(),
         }
     }
 
     /// How far after `t0` message `i` is due.
     pub fn offset(&self, i: u64) -> Duration {
-        Duration::from_secs_f64(i as f64 / self.rate)
+        let i = i as f64;
+        let ramp_msgs = self.rate * self.ramp_secs / 2.0;
+        let secs = if i < ramp_msgs {
+            (2.0 * self.ramp_secs * i / self.rate).sqrt()
+        } else {
+            self.ramp_secs + (i - ramp_msgs) / self.rate
+        };
+        Duration::from_secs_f64(secs)
+    }
+
+    /// The text length of message `i`: fixed, or drawn from the size range by
+    /// a hash of `i` (the same in every run with this nonce).
+    pub fn size_of(&self, i: u64) -> usize {
+        let span = (self.size_max - self.size) as u64 + 1;
+        if span == 1 {
+            return self.size;
+        }
+        // splitmix64: cheap and well spread.
+        let mut z = (i ^ u64::from(self.nonce)).wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        self.size + (z % span) as usize
     }
 
     /// When message `i` is due.
@@ -94,8 +151,9 @@ impl Schedule {
     /// The text of message `i`.
     pub fn text(&self, i: u64) -> String {
         let mut text = format!("{PREFIX}{:08x} {i} ", self.nonce);
-        if text.len() < self.size {
-            let pad = self.size - text.len();
+        let size = self.size_of(i);
+        if text.len() < size {
+            let pad = size - text.len();
             text.extend(std::iter::repeat_n('.', pad));
         }
         text
@@ -184,5 +242,45 @@ mod tests {
             assert_eq!(s.index_of(text), None, "{text:?}");
         }
         assert_eq!(s.client_msg_id(5), 0xdead_beef_0000_0005);
+    }
+
+    #[test]
+    fn a_ramp_grows_linearly_to_the_rate() {
+        let s = Schedule::shaped(
+            Instant::now(),
+            100.0,
+            Duration::from_secs(2),
+            Duration::ZERO,
+            Duration::from_secs(1),
+            1,
+            (64, 64),
+        );
+        // 100 messages in the ramp (half of 2 s at 100/s), then 100 measured.
+        assert_eq!((s.measured_from, s.total), (100, 200));
+        assert_eq!(s.offset(0), Duration::ZERO);
+        // Quarter of the ramp's messages by half its time.
+        assert!((s.offset(25).as_secs_f64() - 1.0).abs() < 1e-9);
+        assert!((s.offset(100).as_secs_f64() - 2.0).abs() < 1e-9);
+        assert!((s.offset(150).as_secs_f64() - 2.5).abs() < 1e-9);
+        let (from, until) = s.window();
+        assert!(((until - from).as_secs_f64() - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn sizes_spread_over_the_range() {
+        let s = Schedule::shaped(
+            Instant::now(),
+            100.0,
+            Duration::ZERO,
+            Duration::ZERO,
+            Duration::from_secs(100),
+            7,
+            (100, 300),
+        );
+        let sizes: Vec<usize> = (0..10_000).map(|i| s.text(i).len()).collect();
+        assert!(sizes.iter().all(|n| (100..=300).contains(n)));
+        let mean = sizes.iter().sum::<usize>() as f64 / sizes.len() as f64;
+        assert!((mean - 200.0).abs() < 5.0, "{mean}");
+        assert_eq!(s.text(42).len(), s.size_of(42));
     }
 }

@@ -50,6 +50,20 @@ pub struct ChatArgs {
     /// about 22 bytes; shorter sizes send the header alone).
     #[arg(long, default_value_t = 200)]
     pub size: usize,
+    /// Largest text length: each message's length is drawn uniformly from
+    /// --size..=--size-max [default: --size, a fixed length].
+    #[arg(long)]
+    pub size_max: Option<usize>,
+    /// Seconds over which the rate grows linearly from 0 to --rate, before
+    /// the warm-up (not measured).
+    #[arg(long, default_value_t = 0.0)]
+    pub ramp_up: f64,
+    /// Messages a customer may have unanswered at once: a due message waits
+    /// in the tool while the window is full (as a client waiting for its
+    /// acknowledgements would); latencies are reported both from the due time
+    /// and from the actual send [default: no limit, pure open loop].
+    #[arg(long)]
+    pub window: Option<u32>,
     /// Seconds of traffic before the measured window (counted for losses, not latencies).
     #[arg(long, default_value_t = 1.0)]
     pub warmup: f64,
@@ -122,8 +136,14 @@ pub struct ChatPlan {
     pub cap: u16,
     /// Messages per second.
     pub rate: f64,
-    /// Message text length, bytes.
+    /// Message text length, bytes (smallest).
     pub size: usize,
+    /// Largest message text length (equal to `size` when fixed).
+    pub size_max: usize,
+    /// Linear ramp-up before the warm-up.
+    pub ramp_up: Duration,
+    /// Unanswered messages per customer at most.
+    pub window: Option<u32>,
     /// Warm-up.
     pub warmup: Duration,
     /// Measured window.
@@ -198,6 +218,14 @@ impl ChatPlan {
         if args.size == 0 || args.size > MAX_TEXT {
             bail!("--size must be 1..={MAX_TEXT} bytes (the daemon's text limit)");
         }
+        let size_max = args.size_max.unwrap_or(args.size);
+        if size_max < args.size || size_max > MAX_TEXT {
+            bail!("--size-max must be --size..={MAX_TEXT} bytes");
+        }
+        if args.window == Some(0) {
+            bail!("--window must be at least 1 (or left out for no limit)");
+        }
+        let ramp_up = secs(args.ramp_up, "--ramp-up")?;
         let warmup = secs(args.warmup, "--warmup")?;
         let duration = secs(args.duration, "--duration")?;
         if duration.is_zero() {
@@ -205,7 +233,9 @@ impl ChatPlan {
         }
         let drain = secs(args.drain, "--drain")?;
         let push_ack_every = secs(args.push_ack_ms / 1000.0, "--push-ack-ms")?.min(MAX_PUSH_ACK);
-        let total = ((warmup + duration).as_secs_f64() * args.rate).floor();
+        let total = ((warmup + duration).as_secs_f64() * args.rate
+            + ramp_up.as_secs_f64() * args.rate / 2.0)
+            .floor();
         if total < 1.0 {
             bail!("--rate x (--warmup + --duration) schedules no message at all");
         }
@@ -274,6 +304,9 @@ impl ChatPlan {
             cap,
             rate: args.rate,
             size: args.size,
+            size_max,
+            ramp_up,
+            window: args.window,
             warmup,
             duration,
             drain,
@@ -342,6 +375,13 @@ mod tests {
             (&["--rate", "NaN"], 1 << 16, "--rate"),
             (&["--size", "4001"], 1 << 16, "--size"),
             (&["--size", "0"], 1 << 16, "--size"),
+            (
+                &["--size", "100", "--size-max", "50"],
+                1 << 16,
+                "--size-max",
+            ),
+            (&["--window", "0"], 1 << 16, "--window"),
+            (&["--ramp-up=-1"], 1 << 16, "--ramp-up"),
             (&["--duration", "0"], 1 << 16, "--duration"),
             (&["--warmup=-1"], 1 << 16, "--warmup"),
             (&["--push-ack-ms=-1"], 1 << 16, "--push-ack-ms"),

@@ -23,6 +23,14 @@
 //! push-ack interval has passed. Times are taken once per read: the moment
 //! the bytes were in hand.
 //!
+//! With a window (`TrafficSpec::window`), a customer has at most that many
+//! messages unanswered: a message due while the window is full waits in the
+//! customer's backlog and goes out when an answer frees a slot, as a client
+//! that waits for its acknowledgements would. Latencies are then measured
+//! both from the due time (corrected for coordinated omission) and from the
+//! moment the message actually left (uncorrected, as such a client would
+//! see it).
+//!
 //! Pushes are acknowledged cumulatively, so an agent receiving a message
 //! every few microseconds need not answer each one: in the traffic phase
 //! acknowledgements go out at most every `push_ack_every` per connection
@@ -38,6 +46,7 @@ use crate::ledger::{Counts, Ledger, Mark, Progress};
 use crate::report::{new_histogram, FailureCounts};
 use crate::schedule::Schedule;
 use crate::sys::Timer;
+use crate::timeline::Timeline;
 use hdrhistogram::Histogram;
 use kefu_wire::chat::{ConversationState, Entry, MessageBody, MessageInfo, Party};
 use kefu_wire::{ClientConnection, ClientEvent, ErrorBody, Event, Request, Response};
@@ -169,6 +178,8 @@ pub struct TrafficSpec {
     pub ledger: Arc<Ledger>,
     /// Live totals over every driver.
     pub progress: Arc<Progress>,
+    /// Messages a customer may have unanswered at once; `None`: no limit (open loop).
+    pub window: Option<u32>,
 }
 
 /// What a traffic phase measured on one driver.
@@ -183,6 +194,13 @@ pub struct TrafficOutcome {
     /// From a measured message's due time to the moment the tool queued it:
     /// the tool's own lag behind its schedule.
     pub send_lag: Histogram<u64>,
+    /// From the moment a measured message was queued to its `Sent`
+    /// (uncorrected: blind to time the message waited to be sent).
+    pub ack_from_send: Histogram<u64>,
+    /// From the moment a measured message was queued to its arrival at the agent.
+    pub end_to_end_from_send: Histogram<u64>,
+    /// Per-second counts and latencies, from the schedule's start.
+    pub timeline: Timeline,
     /// Messages queued within the measured window.
     pub sent_in_window: u64,
     /// `Sent` answers received within the window.
@@ -211,6 +229,9 @@ impl TrafficOutcome {
             end_to_end: new_histogram(),
             round_trip: new_histogram(),
             send_lag: new_histogram(),
+            ack_from_send: new_histogram(),
+            end_to_end_from_send: new_histogram(),
+            timeline: Timeline::default(),
             sent_in_window: 0,
             acked_in_window: 0,
             delivered_in_window: 0,
@@ -235,6 +256,9 @@ impl TrafficOutcome {
         let _ = self.end_to_end.add(&o.end_to_end);
         let _ = self.round_trip.add(&o.round_trip);
         let _ = self.send_lag.add(&o.send_lag);
+        let _ = self.ack_from_send.add(&o.ack_from_send);
+        let _ = self.end_to_end_from_send.add(&o.end_to_end_from_send);
+        self.timeline.merge(&o.timeline);
         self.sent_in_window += o.sent_in_window;
         self.acked_in_window += o.acked_in_window;
         self.delivered_in_window += o.delivered_in_window;
@@ -303,6 +327,8 @@ struct Conn {
     dirty: bool,
     /// Pushes received and not yet acknowledged (listed in the driver's `acks`).
     ack_pending: bool,
+    /// A customer's due messages waiting for a free slot in its window.
+    backlog: VecDeque<u64>,
 }
 
 impl Conn {
@@ -342,6 +368,8 @@ struct Traffic {
     window: (Instant, Instant),
     counts: Counts,
     out: TrafficOutcome,
+    /// Messages waiting in customers' backlogs.
+    backlogged: u64,
 }
 
 /// One thread's share of the agents and customers.
@@ -532,6 +560,7 @@ impl ChatDriver {
             spec,
             counts: Counts::default(),
             out: TrafficOutcome::new(),
+            backlogged: 0,
         });
         loop {
             let turn_start = Instant::now();
@@ -551,7 +580,8 @@ impl ChatDriver {
                 }
                 self.write_or_drop(slot, turn_start);
             }
-            if !done_sending && next >= schedule.total {
+            let backlogged = self.traffic.as_ref().map_or(0, |t| t.backlogged);
+            if !done_sending && next >= schedule.total && backlogged == 0 {
                 done_sending = true;
                 let since_t0 = turn_start.saturating_duration_since(schedule.t0);
                 progress.done_sending(u64::try_from(since_t0.as_nanos()).unwrap_or(u64::MAX));
@@ -648,7 +678,8 @@ impl ChatDriver {
         self.flush_acks(Instant::now());
         if !done_sending {
             // Cut short: the rest of the share was never sent.
-            let left = (schedule.total.saturating_sub(next)).div_ceil(step);
+            let left = (schedule.total.saturating_sub(next)).div_ceil(step)
+                + self.traffic.as_ref().map_or(0, |t| t.backlogged);
             if let Some(t) = self.traffic.as_mut() {
                 t.out
                     .errors
@@ -744,7 +775,6 @@ impl ChatDriver {
         let Some(t) = self.traffic.as_mut() else {
             return;
         };
-        let schedule = t.spec.schedule;
         let slot = match self.customers.len() {
             0 => usize::MAX,
             n => {
@@ -763,26 +793,19 @@ impl ChatDriver {
             t.out.errors.add("SendMessage:no_conversation");
             return;
         };
-        let correlation = c.proto.send_request(&Request::SendMessage {
-            conversation,
-            client_msg_id: schedule.client_msg_id(i),
-            body: MessageBody::Text(schedule.text(i)),
-        });
-        c.inflight.insert(correlation, i);
+        let full = t
+            .spec
+            .window
+            .is_some_and(|w| c.inflight.len() >= w as usize);
+        if full || !c.backlog.is_empty() {
+            c.backlog.push_back(i);
+            t.backlogged += 1;
+            return;
+        }
+        send_now(c, t, i, conversation, now);
         if !c.dirty {
             c.dirty = true;
             dirty.push(slot);
-        }
-        t.spec.ledger.mark(i, Mark::Sent);
-        t.counts.sent += 1;
-        let due = schedule.at(i);
-        if schedule.measured(i) {
-            t.out
-                .send_lag
-                .saturating_record(micros(now.saturating_duration_since(due)));
-        }
-        if (t.window.0..t.window.1).contains(&now) {
-            t.out.sent_in_window += 1;
         }
     }
 
@@ -834,6 +857,7 @@ impl ChatDriver {
             inflight: HashMap::new(),
             dirty: false,
             ack_pending: false,
+            backlog: VecDeque::new(),
         };
         self.poll
             .registry()
@@ -866,6 +890,13 @@ impl ChatDriver {
 
     fn close(&mut self, slot: usize) {
         if let Some(mut c) = self.conns.get_mut(slot).and_then(Option::take) {
+            let waiting = c.backlog.len() as u64;
+            if let Some(t) = self.traffic.as_mut().filter(|_| waiting > 0) {
+                t.backlogged -= waiting;
+                t.out
+                    .errors
+                    .add_n("SendMessage:not_sent_connection_lost", waiting);
+            }
             let _ = self.poll.registry().deregister(&mut c.stream);
         }
     }
@@ -956,6 +987,14 @@ impl ChatDriver {
                     } else if let Some(i) = c.inflight.remove(&correlation) {
                         if let Some(t) = self.traffic.as_mut() {
                             t.answered(c.is_agent(), i, result, now);
+                            // A slot in the window is free: the oldest waiting message goes.
+                            if let (Some(next), Some(conversation)) =
+                                (c.backlog.front().copied(), c.conversation)
+                            {
+                                c.backlog.pop_front();
+                                t.backlogged -= 1;
+                                send_now(c, t, next, conversation, now);
+                            }
                         }
                     }
                 }
@@ -1045,6 +1084,31 @@ impl ChatDriver {
     }
 }
 
+/// Queues message `i` on customer `c` now (the caller writes it out).
+fn send_now(c: &mut Conn, t: &mut Traffic, i: u64, conversation: u64, now: Instant) {
+    let schedule = t.spec.schedule;
+    let correlation = c.proto.send_request(&Request::SendMessage {
+        conversation,
+        client_msg_id: schedule.client_msg_id(i),
+        body: MessageBody::Text(schedule.text(i)),
+    });
+    c.inflight.insert(correlation, i);
+    let since_start = now.saturating_duration_since(schedule.t0);
+    t.spec.ledger.mark(i, Mark::Sent);
+    t.spec.ledger.set_sent(i, micros(since_start));
+    t.counts.sent += 1;
+    t.out.timeline.sent(since_start);
+    if schedule.measured(i) {
+        let due = schedule.at(i);
+        t.out
+            .send_lag
+            .saturating_record(micros(now.saturating_duration_since(due)));
+    }
+    if (t.window.0..t.window.1).contains(&now) {
+        t.out.sent_in_window += 1;
+    }
+}
+
 /// The next setup (or closing) step of `c`, given the answer it waited for.
 fn advance(c: &mut Conn, result: Result<Response, ErrorBody>) -> Step {
     let name = c.waiting.map_or("request", |(_, n)| n);
@@ -1090,6 +1154,12 @@ fn advance(c: &mut Conn, result: Result<Response, ErrorBody>) -> Step {
 }
 
 impl Traffic {
+    /// When message `i` left the tool, from the ledger.
+    fn sent_at(&self, i: u64) -> Option<Instant> {
+        let us = self.spec.ledger.sent_at(i)?;
+        self.spec.schedule.t0.checked_add(Duration::from_micros(us))
+    }
+
     /// The answer to message (or, on an agent's connection, reply) `i`.
     fn answered(&mut self, agent: bool, i: u64, result: Result<Response, ErrorBody>, now: Instant) {
         let ledger = &self.spec.ledger;
@@ -1117,10 +1187,18 @@ impl Traffic {
             }) => {
                 ledger.mark(i, Mark::Acked);
                 self.counts.acked += 1;
+                self.out
+                    .timeline
+                    .acked(now.saturating_duration_since(schedule.t0));
                 if schedule.measured(i) {
                     self.out.ack.saturating_record(
                         micros(now.saturating_duration_since(schedule.at(i))).max(1),
                     );
+                    if let Some(sent) = self.sent_at(i) {
+                        self.out
+                            .ack_from_send
+                            .saturating_record(micros(now.saturating_duration_since(sent)).max(1));
+                    }
                 }
                 if (self.window.0..self.window.1).contains(&now) {
                     self.out.acked_in_window += 1;
@@ -1158,8 +1236,16 @@ impl Traffic {
                     return; // a duplicate: the ledger has it
                 }
                 self.counts.delivered += 1;
+                self.out
+                    .timeline
+                    .delivered(now.saturating_duration_since(schedule.t0), since_due);
                 if schedule.measured(i) {
                     self.out.end_to_end.saturating_record(since_due);
+                    if let Some(sent) = self.sent_at(i) {
+                        self.out
+                            .end_to_end_from_send
+                            .saturating_record(micros(now.saturating_duration_since(sent)).max(1));
+                    }
                 }
                 if (self.window.0..self.window.1).contains(&now) {
                     self.out.delivered_in_window += 1;

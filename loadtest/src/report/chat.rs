@@ -9,6 +9,9 @@ use super::{FailureCounts, LatencySummary, LoopReport};
 use crate::driver::chat::{CloseOutcome, SetupOutcome};
 use crate::ledger::Tally;
 use crate::provision::ProvisionReport;
+use crate::sampler::ProcSample;
+use crate::timeline::Timeline;
+use hdrhistogram::Histogram;
 use serde::Serialize;
 use std::fmt;
 
@@ -29,8 +32,14 @@ pub struct ChatConfig {
     pub cap: u16,
     /// Target messages per second, over all customers.
     pub rate: f64,
-    /// Message text length, bytes.
+    /// Message text length, bytes (the smallest, with a size range).
     pub size: usize,
+    /// The largest message text length, bytes (equal to `size` when fixed).
+    pub size_max: usize,
+    /// Linear ramp-up from 0 to the rate before the warm-up, seconds.
+    pub ramp_up_secs: f64,
+    /// Messages a customer may have unanswered at once (none: open loop).
+    pub window: Option<u32>,
     /// Warm-up, seconds.
     pub warmup_secs: f64,
     /// Measured window, seconds.
@@ -133,6 +142,75 @@ pub struct ChatLatencies {
     pub round_trip: Option<LatencySummary>,
     /// Due time → queued by the tool: the tool's own lag behind its schedule.
     pub send_lag: LatencySummary,
+    /// Queued → `Sent`: uncorrected, blind to any wait before the send.
+    pub ack_from_send: LatencySummary,
+    /// Queued → the message at the agent's connection: uncorrected.
+    pub end_to_end_from_send: LatencySummary,
+}
+
+/// The full histograms of a traffic phase (for the percentile plot and the
+/// `.hgrm` files; not in the JSON).
+#[derive(Debug, Clone)]
+pub struct ChatHistograms {
+    /// Due → `Sent`.
+    pub ack: Histogram<u64>,
+    /// Due → agent.
+    pub end_to_end: Histogram<u64>,
+    /// Queued → agent.
+    pub end_to_end_from_send: Histogram<u64>,
+    /// Per-second counts and latencies.
+    pub timeline: Timeline,
+}
+
+/// One second of the traffic, from the schedule's start.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct SecondReport {
+    /// Seconds after the first message was due.
+    pub second: u64,
+    /// Messages queued in this second.
+    pub sent: u64,
+    /// `Sent` answers in this second.
+    pub acked: u64,
+    /// Deliveries to agents in this second.
+    pub delivered: u64,
+    /// Median due → agent latency of those deliveries, microseconds.
+    pub end_to_end_p50_us: u64,
+    /// 99th percentile of it.
+    pub end_to_end_p99_us: u64,
+    /// Largest.
+    pub end_to_end_max_us: u64,
+}
+
+impl SecondReport {
+    /// The rows of a timeline.
+    pub fn rows(t: &Timeline) -> Vec<SecondReport> {
+        t.seconds
+            .iter()
+            .enumerate()
+            .map(|(k, s)| {
+                let q = |p: f64| {
+                    if s.latency.is_empty() {
+                        0
+                    } else {
+                        s.latency.value_at_quantile(p)
+                    }
+                };
+                SecondReport {
+                    second: k as u64,
+                    sent: s.sent,
+                    acked: s.acked,
+                    delivered: s.delivered,
+                    end_to_end_p50_us: q(0.5),
+                    end_to_end_p99_us: q(0.99),
+                    end_to_end_max_us: if s.latency.is_empty() {
+                        0
+                    } else {
+                        s.latency.max()
+                    },
+                }
+            })
+            .collect()
+    }
 }
 
 /// The daemon's side of the run.
@@ -150,6 +228,8 @@ pub struct ChatDaemonReport {
     pub rss_before: Option<u64>,
     /// Resident memory after the traffic, bytes.
     pub rss_after: Option<u64>,
+    /// CPU and resident memory sampled from /proc during the traffic.
+    pub samples: Vec<ProcSample>,
 }
 
 /// Closing the conversations at the end.
@@ -213,6 +293,11 @@ pub struct ChatReport {
     pub throughput: Throughput,
     /// Latencies of the measured messages.
     pub latency_us: ChatLatencies,
+    /// Per-second counts and latencies of the traffic.
+    pub timeline: Vec<SecondReport>,
+    /// The full histograms (not serialised).
+    #[serde(skip)]
+    pub histograms: Option<ChatHistograms>,
     /// Message pushes that were not this run's.
     pub foreign_messages: u64,
     /// Other pushes received during the traffic.
@@ -254,6 +339,8 @@ impl ChatReport {
             dropped: FailureCounts::default(),
             throughput: Throughput::default(),
             latency_us: ChatLatencies::default(),
+            timeline: Vec::new(),
+            histograms: None,
             foreign_messages: 0,
             other_pushes: 0,
             close: None,
@@ -290,6 +377,12 @@ impl ChatReport {
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
     }
+}
+
+fn mib(bytes: Option<u64>) -> String {
+    bytes.map_or("?".into(), |b| {
+        format!("{:.1}", b as f64 / (1024.0 * 1024.0))
+    })
 }
 
 fn setup_text(f: &mut fmt::Formatter<'_>, name: &str, s: &SetupReport) -> fmt::Result {
@@ -446,6 +539,28 @@ impl fmt::Display for ChatReport {
             writeln!(f, "{:<10}due → echo back {}", "", rt)?;
         }
         writeln!(f, "{:<10}tool send lag   {}", "", l.send_lag)?;
+        writeln!(f, "{:<10}uncorrected, from the actual send:", "")?;
+        writeln!(f, "{:<10}sent → Sent     {}", "", l.ack_from_send)?;
+        writeln!(f, "{:<10}sent → agent    {}", "", l.end_to_end_from_send)?;
+        if let (Some(first), Some(last)) = (d.samples.first(), d.samples.last()) {
+            let peak = d
+                .samples
+                .iter()
+                .map(|s| s.cpu_cores)
+                .fold(0.0_f64, f64::max);
+            let rss = d.samples.iter().filter_map(|s| s.rss_bytes).max();
+            writeln!(
+                f,
+                "{:<10}{} samples over {:.1} s: cpu up to {:.2} cores; rss {} → {} MiB (peak {} MiB)",
+                "daemon",
+                d.samples.len(),
+                last.at_secs - first.at_secs,
+                peak,
+                mib(first.rss_bytes),
+                mib(last.rss_bytes),
+                mib(rss)
+            )?;
+        }
         if self.foreign_messages > 0 {
             writeln!(
                 f,
@@ -517,6 +632,9 @@ mod tests {
             cap: 1,
             rate: 10.0,
             size: 64,
+            size_max: 64,
+            ramp_up_secs: 0.0,
+            window: None,
             warmup_secs: 0.0,
             duration_secs: 1.0,
             drain_secs: 1.0,

@@ -27,14 +27,17 @@ use crate::memory;
 use crate::population::customer_for_connection;
 use crate::provision::{self, ProvisionSpec};
 use crate::report::chat::{
-    ChatConfig, ChatLatencies, ChatReport, CloseReport, SetupReport, Throughput,
+    ChatConfig, ChatHistograms, ChatLatencies, ChatReport, CloseReport, SecondReport, SetupReport,
+    Throughput,
 };
 use crate::report::{LatencySummary, LoopReport};
+use crate::sampler::{self, ProcSample};
 use crate::schedule::Schedule;
 use crate::signing::sign_customer;
 use crate::sources::source_for;
 use crate::sys::cpu_time;
 use anyhow::{bail, Context};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -50,14 +53,29 @@ const LEAD: Duration = Duration::from_millis(50);
 
 /// Runs the scenario; an `Err` only for setup failures (no report possible).
 pub fn run(plan: &ChatPlan) -> anyhow::Result<ChatReport> {
+    let mut first = true;
+    let mut steps = run_steps(plan, |_| std::mem::take(&mut first).then_some(plan.rate))?;
+    steps
+        .pop()
+        .ok_or_else(|| anyhow::anyhow!("the run produced no report"))
+}
+
+/// Sets everything up once, then runs one traffic phase per rate that
+/// `next_rate` gives (it sees the reports of the phases so far; `None` ends
+/// the run), then closes. One report per traffic phase (at least one: the
+/// setup's alone if it failed); every report carries the shared setup and close.
+pub fn run_steps(
+    plan: &ChatPlan,
+    mut next_rate: impl FnMut(&[ChatReport]) -> Option<f64>,
+) -> anyhow::Result<Vec<ChatReport>> {
     let run_start = Instant::now();
     let deadline = run_start + plan.timeout;
-    let mut report = ChatReport::new(config(plan), plan.notes.clone());
+    let mut base = ChatReport::new(config(plan), plan.notes.clone());
 
     let shards = admin::stats(&plan.admin_socket, ADMIN_TIMEOUT).context("AdminStats")?;
-    report.daemon.shards = Some(shards.len());
-    report.daemon.pid = plan.daemon_pid;
-    report.daemon.rss_before = plan
+    base.daemon.shards = Some(shards.len());
+    base.daemon.pid = plan.daemon_pid;
+    base.daemon.rss_before = plan
         .daemon_pid
         .and_then(|pid| memory::sample(pid).ok()?.vm_rss);
 
@@ -70,7 +88,7 @@ pub fn run(plan: &ChatPlan) -> anyhow::Result<ChatReport> {
             reset_passwords: plan.reset_passwords,
             deadline,
         };
-        report.provision = Some(provision::provision(&spec).context("provisioning")?);
+        base.provision = Some(provision::provision(&spec).context("provisioning")?);
     }
     let accounts: Vec<u64> = (0..plan.population.accounts_len())
         .map(|k| plan.population.account(k))
@@ -82,7 +100,7 @@ pub fn run(plan: &ChatPlan) -> anyhow::Result<ChatReport> {
     ) {
         match key {
             Ok(key) => {
-                report.customer_keys.rotated += 1;
+                base.customer_keys.rotated += 1;
                 keys.push(key);
             }
             Err(why) => {
@@ -100,24 +118,74 @@ pub fn run(plan: &ChatPlan) -> anyhow::Result<ChatReport> {
         .map(|_| ChatDriver::new(plan.server, admin::client_name()))
         .collect::<std::io::Result<Vec<ChatDriver>>>()
         .context("creating event loops")?;
-    let result = phases(plan, &keys, deadline, &mut drivers, &mut report);
+    let mut steps = Vec::new();
+    let result = phases(
+        plan,
+        &keys,
+        deadline,
+        &mut drivers,
+        base,
+        &mut steps,
+        &mut next_rate,
+    );
     for d in &mut drivers {
         d.close_all();
     }
-    report.run_secs = run_start.elapsed().as_secs_f64();
     result?;
-    report.finish();
-    Ok(report)
+    for r in &mut steps {
+        r.run_secs = run_start.elapsed().as_secs_f64();
+        r.finish();
+    }
+    Ok(steps)
 }
 
-/// Setup, traffic and close; they stop early (without error) on a timeout.
+/// Setup, the traffic phases and close; they stop early (without error) on a timeout.
 fn phases(
     plan: &ChatPlan,
     keys: &[[u8; 32]],
     deadline: Instant,
     drivers: &mut [ChatDriver],
-    report: &mut ChatReport,
+    mut base: ChatReport,
+    steps: &mut Vec<ChatReport>,
+    next_rate: &mut dyn FnMut(&[ChatReport]) -> Option<f64>,
 ) -> anyhow::Result<()> {
+    if !setup(plan, keys, deadline, drivers, &mut base)? {
+        steps.push(base);
+        return Ok(());
+    }
+    while let Some(rate) = next_rate(steps) {
+        let mut step_plan = plan.clone();
+        step_plan.rate = rate;
+        let mut report = base.clone();
+        report.config = config(&step_plan);
+        traffic(&step_plan, deadline, drivers, &mut report)?;
+        let timed_out = report.timed_out;
+        steps.push(report);
+        if timed_out {
+            break;
+        }
+    }
+    if steps.is_empty() {
+        steps.push(base);
+    }
+    // Close: behind a backlog the answers take as long as the backlog, so
+    // the wait is bounded like a drain (the conversations then stay open).
+    let close_deadline = deadline.min(Instant::now() + plan.drain.max(MIN_CLOSE_WAIT));
+    let closed = CloseReport::from(&run_closes(drivers, close_deadline)?);
+    for r in steps.iter_mut() {
+        r.close = Some(closed.clone());
+    }
+    Ok(())
+}
+
+/// Agents, then customers; `false` if the deadline cut either short.
+fn setup(
+    plan: &ChatPlan,
+    keys: &[[u8; 32]],
+    deadline: Instant,
+    drivers: &mut [ChatDriver],
+    report: &mut ChatReport,
+) -> anyhow::Result<bool> {
     // Agents.
     let password: Arc<str> = Arc::from(plan.password.as_str());
     let jobs = (0..plan.agents).map(|i| {
@@ -149,7 +217,7 @@ fn phases(
         report
             .notes
             .push("the run timed out logging agents in".into());
-        return Ok(());
+        return Ok(false);
     }
 
     // Customers.
@@ -185,7 +253,7 @@ fn phases(
         report
             .notes
             .push("the run timed out logging customers in".into());
-        return Ok(());
+        return Ok(false);
     }
     if customers.queued > 0 {
         report.notes.push(format!(
@@ -195,25 +263,43 @@ fn phases(
             customers.queued
         ));
     }
+    Ok(true)
+}
 
-    // Traffic.
-    let schedule = Schedule::new(
+/// One traffic phase at `plan.rate`, into `report`.
+fn traffic(
+    plan: &ChatPlan,
+    deadline: Instant,
+    drivers: &mut [ChatDriver],
+    report: &mut ChatReport,
+) -> anyhow::Result<()> {
+    let schedule = Schedule::shaped(
         Instant::now() + LEAD,
         plan.rate,
+        plan.ramp_up,
         plan.warmup,
         plan.duration,
         nonce()?,
-        plan.size,
+        (plan.size, plan.size_max),
+    );
+    // A progress line, so that a watcher (the pause test) knows the traffic began.
+    eprintln!(
+        "kefu-load: traffic: {} messages at {:.0}/s over {:.1} s",
+        schedule.total,
+        plan.rate,
+        schedule.offset(schedule.total).as_secs_f64()
     );
     let ledger = Arc::new(Ledger::new(schedule.total));
     let progress = Arc::new(Progress::new(drivers.len()));
     let cpu0 = cpu_time();
-    let (traffic, daemon_cpu) = run_traffic(drivers, plan, schedule, &ledger, &progress, deadline)?;
+    let (traffic, daemon_cpu, samples) =
+        run_traffic(drivers, plan, schedule, &ledger, &progress, deadline)?;
     report.traffic_secs = schedule.t0.elapsed().as_secs_f64();
     report.tool_cpu_secs = cpu_time().saturating_sub(cpu0).as_secs_f64();
     report.daemon.rss_after = plan
         .daemon_pid
         .and_then(|pid| memory::sample(pid).ok()?.vm_rss);
+    report.daemon.samples = samples;
     let (messages, replies) = ledger.tally();
     report.messages = messages;
     report.replies = plan.agent_replies.then_some(replies);
@@ -240,7 +326,10 @@ fn phases(
             .agent_replies
             .then(|| LatencySummary::of(&traffic.round_trip)),
         send_lag: LatencySummary::of(&traffic.send_lag),
+        ack_from_send: LatencySummary::of(&traffic.ack_from_send),
+        end_to_end_from_send: LatencySummary::of(&traffic.end_to_end_from_send),
     };
+    report.timeline = SecondReport::rows(&traffic.timeline);
     if let Some(cpu) = daemon_cpu {
         report.daemon.cpu_secs_in_window = Some(cpu);
         report.daemon.cores_busy_in_window = (window_secs > 0.0).then(|| cpu / window_secs);
@@ -263,12 +352,12 @@ fn phases(
             .notes
             .push("the run timed out during the traffic".into());
     }
-
-    // Close: behind a backlog the answers take as long as the backlog, so
-    // the wait is bounded like a drain (the conversations then stay open).
-    let close_deadline = deadline.min(Instant::now() + plan.drain.max(MIN_CLOSE_WAIT));
-    let closed = run_closes(drivers, close_deadline)?;
-    report.close = Some(CloseReport::from(&closed));
+    report.histograms = Some(ChatHistograms {
+        ack: traffic.ack,
+        end_to_end: traffic.end_to_end,
+        end_to_end_from_send: traffic.end_to_end_from_send,
+        timeline: traffic.timeline,
+    });
     Ok(())
 }
 
@@ -282,6 +371,9 @@ fn config(plan: &ChatPlan) -> ChatConfig {
         cap: plan.cap,
         rate: plan.rate,
         size: plan.size,
+        size_max: plan.size_max,
+        ramp_up_secs: plan.ramp_up.as_secs_f64(),
+        window: plan.window,
         warmup_secs: plan.warmup.as_secs_f64(),
         duration_secs: plan.duration.as_secs_f64(),
         drain_secs: plan.drain.as_secs_f64(),
@@ -334,8 +426,9 @@ fn run_setups(
     )
 }
 
-/// Runs the traffic on every driver, and samples the daemon's CPU time at both
-/// ends of the measured window on one more thread.
+/// Runs the traffic on every driver, samples the daemon's CPU time at both
+/// ends of the measured window on one more thread, and its CPU and memory
+/// over the whole traffic on another.
 fn run_traffic(
     drivers: &mut [ChatDriver],
     plan: &ChatPlan,
@@ -343,11 +436,20 @@ fn run_traffic(
     ledger: &Arc<Ledger>,
     progress: &Arc<Progress>,
     deadline: Instant,
-) -> anyhow::Result<(TrafficOutcome, Option<f64>)> {
+) -> anyhow::Result<(TrafficOutcome, Option<f64>, Vec<ProcSample>)> {
     let n = drivers.len();
     let (from, until) = schedule.window();
+    let stop = AtomicBool::new(false);
     std::thread::scope(|s| {
         let pid = plan.daemon_pid;
+        let stop = &stop;
+        let sampler = std::thread::Builder::new()
+            .name("kefu-load-proc".into())
+            .spawn_scoped(s, move || {
+                pid.map(|pid| sampler::sample_until(pid, schedule.t0, stop))
+                    .unwrap_or_default()
+            })
+            .context("spawning the /proc sampler")?;
         let monitor = std::thread::Builder::new()
             .name("kefu-load-cpu".into())
             .spawn_scoped(s, move || {
@@ -374,6 +476,7 @@ fn run_traffic(
                 push_ack_every: plan.push_ack_every,
                 ledger: Arc::clone(ledger),
                 progress: Arc::clone(progress),
+                window: plan.window,
             })
             .collect();
         let mut handles = Vec::new();
@@ -395,7 +498,12 @@ fn run_traffic(
             Ok(cpu) => cpu,
             Err(panic) => std::panic::resume_unwind(panic),
         };
-        Ok((total, cpu))
+        stop.store(true, Ordering::Relaxed);
+        let samples = match sampler.join() {
+            Ok(samples) => samples,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        Ok((total, cpu, samples))
     })
 }
 
