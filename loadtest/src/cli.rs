@@ -6,8 +6,10 @@
 //! is in [`chat`].
 
 mod chat;
+mod run;
 
 pub use chat::{ChatArgs, ChatPlan};
+pub use run::{RelayArgs, RunArgs};
 
 use crate::population::Population;
 use crate::sources;
@@ -41,6 +43,13 @@ pub enum Command {
     /// and end-to-end latency, and every message accounted for (lost,
     /// duplicated, failed).
     Chat(ChatArgs),
+    /// Run a scenario file (chat or logins): the report on stdout, and with
+    /// --out-dir as JSON, HTML (plots) and .hgrm; --slo searches the highest
+    /// rate within a latency objective; --baselines compares with the
+    /// built-in relay and nats-server.
+    Run(RunArgs),
+    /// Run the built-in relay baseline server in the foreground.
+    Relay(RelayArgs),
 }
 
 /// Flags of `kefu-load logins`.
@@ -334,7 +343,7 @@ mod tests {
         argv.extend_from_slice(extra);
         Cli::try_parse_from(argv).map(|c| match c.command {
             Command::Logins(a) => a,
-            Command::Chat(_) => unreachable!("parsed as logins"),
+            _ => unreachable!("parsed as logins"),
         })
     }
 

@@ -9,6 +9,9 @@
 //! Code map:
 //! - `cli`: flags, and the validated plan (loopback only, limits checked).
 //! - `scenarios`: one module per scenario: `logins`, `chat`.
+//! - `scenario_file`: scenario files (TOML; the schema) and their flags;
+//!   `runner`: `kefu-load run`, with `capacity` (the rate search) and
+//!   `baseline` (the same pattern through a built-in relay and nats-server).
 //! - `driver`: the mio event loop over many sans-IO `ClientConnection`s
 //!   (`driver::chat` for agents, customers and a message schedule).
 //! - `schedule`: the open-loop message schedule and how a message names itself.
@@ -17,14 +20,19 @@
 //! - `population`: which accounts, agents and customers, and who each connection is.
 //! - `sources`: 127.0.0.x source addresses and the port budget.
 //! - `provision`, `admin`: creating accounts and agents over the admin socket.
-//! - `memory`: the daemon's resident memory and CPU time from /proc.
-//! - `report`: percentiles, failure counts, the text and JSON reports.
+//! - `memory`: the daemon's resident memory and CPU time from /proc;
+//!   `sampler`: both over a run.
+//! - `timeline`: per-second counts and latencies.
+//! - `report`: percentiles, failure counts, the text and JSON reports, the
+//!   HTML report with plots (`report::html`) and `.hgrm` files (`report::hgrm`).
 //! - `sys`: the few libc calls (the only `unsafe`).
 //!
 //! **Boundary**: the tool talks to the daemon only through `kefu-wire`, and
 //! only over loopback.
 
 mod admin;
+mod baseline;
+mod capacity;
 mod cli;
 mod driver;
 mod ledger;
@@ -32,7 +40,9 @@ mod memory;
 mod population;
 mod provision;
 mod report;
+mod runner;
 mod sampler;
+mod scenario_file;
 mod scenarios;
 mod schedule;
 mod signing;
@@ -81,11 +91,18 @@ fn run(cli: cli::Cli) -> anyhow::Result<bool> {
             print(&report.to_string())?;
             Ok(report.ok)
         }
+        cli::Command::Run(args) => runner::run(args, fd_limit),
+        cli::Command::Relay(args) => {
+            let relay = baseline::relay::Relay::start(args.listen).context("starting the relay")?;
+            eprintln!("kefu-load relay: listening on {}", relay.addr());
+            relay.wait().context("relay")?;
+            Ok(true)
+        }
     }
 }
 
 /// Prints to stdout; a closed pipe (`| head`) is not an error.
-fn print(text: &str) -> anyhow::Result<()> {
+pub(crate) fn print(text: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),

@@ -354,7 +354,7 @@ mod tests {
         argv.extend_from_slice(extra);
         match Cli::try_parse_from(argv).unwrap().command {
             Command::Chat(a) => a,
-            Command::Logins(_) => unreachable!("parsed as chat"),
+            _ => unreachable!("parsed as chat"),
         }
     }
 

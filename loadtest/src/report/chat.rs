@@ -158,8 +158,6 @@ pub struct ChatHistograms {
     pub end_to_end: Histogram<u64>,
     /// Queued → agent.
     pub end_to_end_from_send: Histogram<u64>,
-    /// Per-second counts and latencies.
-    pub timeline: Timeline,
 }
 
 /// One second of the traffic, from the schedule's start.

@@ -356,7 +356,6 @@ fn traffic(
         ack: traffic.ack,
         end_to_end: traffic.end_to_end,
         end_to_end_from_send: traffic.end_to_end_from_send,
-        timeline: traffic.timeline,
     });
     Ok(())
 }
