@@ -15,6 +15,11 @@ use kefu_wire::chat::{
     Alert, Channel, ConversationInfo, ConversationState, CustomerId, CustomerSession, Entry,
     MessageBody, MessageInfo, Party, RoutingConfig, WelcomeRule,
 };
+use kefu_wire::crm::{
+    ContactEdit, ContactInfo, ContactNotice, ContactPage, ContactQuery, ContactSettings,
+    ContactSort, ContactState, GroupEdit, GroupInfo, GroupNode, HistoryKind, HistoryPage,
+    HistoryQuery, ImportReport, InvalidRow, TagEdit, TagInfo, Visit,
+};
 use kefu_wire::{
     AccountInfo, AgentInfo, AgentProfile, Body, DisplayMode, ErrorBody, ErrorCode, Event,
     FrameDecoder, FrameKind, GoAway, Hello, Ping, Plan, Pong, Presence, PresenceChange, Push,
@@ -221,10 +226,68 @@ fn message(id: u64, from: Party, body: MessageBody) -> MessageInfo {
     }
 }
 
+/// Contact 张三 (remark 上海) of the identified customer, owned by agent 1002.
+fn contact() -> ContactInfo {
+    ContactInfo {
+        customer: identified(),
+        state: ContactState::Friend,
+        owner: Some(1002),
+        real_name: "张三".to_string(),
+        remark: "上海".to_string(),
+        nickname: "zs".to_string(),
+        phone: "138-0013-8000".to_string(),
+        email: "zhangsan@example.com".to_string(),
+        fields: vec![("公司".to_string(), "Acme".to_string())],
+        groups: vec![3],
+        tags: vec![1, 6],
+        visit: None,
+        last_accepted: Some((1_767_225_600, 1002)),
+        last_contact_at: Some(1_767_229_200),
+        created_at: 1_735_689_600,
+    }
+}
+
+/// A visitor stored as a stranger, with nobody as owner and its visit information.
+fn visitor_contact() -> ContactInfo {
+    ContactInfo {
+        customer: CustomerId::Visitor(VISITOR),
+        state: ContactState::Stranger,
+        owner: None,
+        real_name: String::new(),
+        remark: String::new(),
+        nickname: String::new(),
+        phone: String::new(),
+        email: String::new(),
+        fields: vec![],
+        groups: vec![],
+        tags: vec![],
+        visit: Some(Visit {
+            first_at: 1_767_225_600,
+            last_at: 1_767_229_200,
+            visits: 3,
+            source: "https://www.example.com/价格".to_string(),
+            region: "上海".to_string(),
+        }),
+        last_accepted: None,
+        last_contact_at: None,
+        created_at: 1_767_225_600,
+    }
+}
+
+/// Contact settings with a verification question.
+fn contact_settings() -> ContactSettings {
+    ContactSettings {
+        auto_friend_request: true,
+        question: "您在哪个城市？".to_string(),
+        answer: "上海".to_string(),
+    }
+}
+
 /// Every frame kind, every `Request`, `Response` and `Event` variant, every value of the
 /// field enums (`Presence`, `Plan`, ..., `Channel`, `Entry`, `MessageBody`, `Party`,
-/// `ConversationState`, `CustomerId`), `Some` and `None` options, multi-byte varints,
-/// zigzag-encoded `i64`s, non-ASCII strings and an error code this build does not know.
+/// `ConversationState`, `CustomerId`, and the CRM's `ContactState`, ..., `ContactNotice`),
+/// `Some` and `None` options, multi-byte varints, zigzag-encoded `i64`s, non-ASCII strings
+/// and an error code this build does not know.
 fn cases() -> Vec<Case> {
     vec![
         // Handshake.
@@ -825,6 +888,339 @@ fn cases() -> Vec<Case> {
             }),
             "00000003 0003 0000 00000041 013201",
         ),
+        case(
+            "request/CreateContact",
+            66,
+            Value::Request(Request::CreateContact {
+                customer: identified(),
+                state: ContactState::Friend,
+                edit: ContactEdit {
+                    real_name: Some("张三".to_string()),
+                    remark: Some("上海".to_string()),
+                    nickname: None,
+                    phone: Some("138-0013-8000".to_string()),
+                    email: None,
+                    fields: vec![("公司".to_string(), Some("Acme".to_string()))],
+                    groups: Some(vec![3]),
+                    tags: Some(vec![1]),
+                },
+            }),
+            "00000041 0003 0000 00000042 01330007752d3130303836000106e5bca0e4b8890106e4b88ae6b5b700010d3133382d303031332d38303030000106e585ace58fb8010441636d65010103010101",
+        ),
+        case(
+            "request/CreateContact-blacklisted",
+            67,
+            Value::Request(Request::CreateContact {
+                customer: CustomerId::Visitor(VISITOR),
+                state: ContactState::Blacklisted,
+                edit: ContactEdit::default(),
+            }),
+            "0000001c 0003 0000 00000043 013301f0e1d2c3b4a5968778695a4b3c2d1e0f020000000000000000",
+        ),
+        case(
+            "request/GetContact",
+            68,
+            Value::Request(Request::GetContact {
+                customer: identified(),
+            }),
+            "0000000b 0003 0000 00000044 01340007752d3130303836",
+        ),
+        case(
+            "request/UpdateContact",
+            69,
+            Value::Request(Request::UpdateContact {
+                customer: identified(),
+                edit: ContactEdit {
+                    remark: Some("北京".to_string()),
+                    email: Some("zhangsan@example.com".to_string()),
+                    fields: vec![("公司".to_string(), None)],
+                    tags: Some(vec![]),
+                    ..ContactEdit::default()
+                },
+            }),
+            "00000038 0003 0000 00000045 01350007752d3130303836000106e58c97e4baac000001147a68616e6773616e406578616d706c652e636f6d0106e585ace58fb800000100",
+        ),
+        case(
+            "request/SetContactState",
+            70,
+            Value::Request(Request::SetContactState {
+                customer: identified(),
+                state: ContactState::Stranger,
+            }),
+            "0000000c 0003 0000 00000046 01360007752d313030383601",
+        ),
+        case(
+            "request/DeleteContacts",
+            71,
+            Value::Request(Request::DeleteContacts {
+                customers: vec![identified(), CustomerId::Visitor(VISITOR)],
+            }),
+            "0000001d 0003 0000 00000047 0137020007752d313030383601f0e1d2c3b4a5968778695a4b3c2d1e0f",
+        ),
+        case(
+            "request/SearchContacts",
+            72,
+            Value::Request(Request::SearchContacts(ContactQuery {
+                text: "张三 zhang".to_string(),
+                groups: vec![3, 4],
+                tags: vec![1],
+                owner: Some(1002),
+                state: Some(ContactState::Friend),
+                last_contact: Some((1_767_225_600, 1_769_904_000)),
+                sort: ContactSort::LastContact,
+                offset: 0,
+                limit: 20,
+            })),
+            "00000027 0003 0000 00000048 01380ce5bca0e4b889207a68616e67020304010101ea0701000180e4ad950d80def4970d000014",
+        ),
+        case(
+            "request/SearchContacts-Name",
+            73,
+            Value::Request(Request::SearchContacts(ContactQuery {
+                text: String::new(),
+                groups: vec![],
+                tags: vec![],
+                owner: None,
+                state: Some(ContactState::Pending),
+                last_contact: None,
+                sort: ContactSort::Name,
+                offset: 200,
+                limit: 200,
+            })),
+            "0000000e 0003 0000 00000049 01380000000001030001c801c801",
+        ),
+        case(
+            "request/SearchContacts-Newest",
+            74,
+            Value::Request(Request::SearchContacts(ContactQuery {
+                text: "上海".to_string(),
+                groups: vec![],
+                tags: vec![],
+                owner: None,
+                state: None,
+                last_contact: None,
+                sort: ContactSort::Newest,
+                offset: 0,
+                limit: 50,
+            })),
+            "00000011 0003 0000 0000004a 013806e4b88ae6b5b70000000000020032",
+        ),
+        case(
+            "request/RecentContacts",
+            75,
+            Value::Request(Request::RecentContacts {
+                offset: 0,
+                limit: 100,
+            }),
+            "00000004 0003 0000 0000004b 01390064",
+        ),
+        case(
+            "request/ContactsOnline",
+            76,
+            Value::Request(Request::ContactsOnline {
+                customers: vec![identified(), CustomerId::Visitor(VISITOR)],
+            }),
+            "0000001d 0003 0000 0000004c 013a020007752d313030383601f0e1d2c3b4a5968778695a4b3c2d1e0f",
+        ),
+        case("request/ListTags", 77, Value::Request(Request::ListTags), "00000002 0003 0000 0000004d 013b"),
+        case(
+            "request/EditTags-Create",
+            78,
+            Value::Request(Request::EditTags(TagEdit::Create {
+                name: "VIP".to_string(),
+                colour: 0x00ff_d700,
+            })),
+            "0000000b 0003 0000 0000004e 013c000356495080aeff07",
+        ),
+        case(
+            "request/EditTags-Rename",
+            79,
+            Value::Request(Request::EditTags(TagEdit::Rename {
+                id: 6,
+                name: "大客户".to_string(),
+            })),
+            "0000000e 0003 0000 0000004f 013c010609e5a4a7e5aea2e688b7",
+        ),
+        case(
+            "request/EditTags-Recolour",
+            80,
+            Value::Request(Request::EditTags(TagEdit::Recolour {
+                id: 6,
+                colour: 0x00e5_3935,
+            })),
+            "00000008 0003 0000 00000050 013c0206b5f29407",
+        ),
+        case(
+            "request/EditTags-Delete",
+            81,
+            Value::Request(Request::EditTags(TagEdit::Delete { id: 6 })),
+            "00000004 0003 0000 00000051 013c0306",
+        ),
+        case("request/ListGroups", 82, Value::Request(Request::ListGroups), "00000002 0003 0000 00000052 013d"),
+        case(
+            "request/EditGroups-CreateCategory",
+            83,
+            Value::Request(Request::EditGroups(GroupEdit::CreateCategory {
+                name: "客户".to_string(),
+            })),
+            "0000000a 0003 0000 00000053 013e0006e5aea2e688b7",
+        ),
+        case(
+            "request/EditGroups-CreateGroup",
+            84,
+            Value::Request(Request::EditGroups(GroupEdit::CreateGroup {
+                name: "华东".to_string(),
+                category: Some(1),
+            })),
+            "0000000c 0003 0000 00000054 013e0106e58d8ee4b89c0101",
+        ),
+        case(
+            "request/EditGroups-RenameCategory",
+            85,
+            Value::Request(Request::EditGroups(GroupEdit::RenameCategory {
+                id: 1,
+                name: "老客户".to_string(),
+            })),
+            "0000000e 0003 0000 00000055 013e020109e88081e5aea2e688b7",
+        ),
+        case(
+            "request/EditGroups-RenameGroup",
+            86,
+            Value::Request(Request::EditGroups(GroupEdit::RenameGroup {
+                id: 3,
+                name: "上海".to_string(),
+            })),
+            "0000000b 0003 0000 00000056 013e030306e4b88ae6b5b7",
+        ),
+        case(
+            "request/EditGroups-DeleteCategory",
+            87,
+            Value::Request(Request::EditGroups(GroupEdit::DeleteCategory { id: 2 })),
+            "00000004 0003 0000 00000057 013e0402",
+        ),
+        case(
+            "request/EditGroups-DeleteGroup",
+            88,
+            Value::Request(Request::EditGroups(GroupEdit::DeleteGroup { id: 4 })),
+            "00000004 0003 0000 00000058 013e0504",
+        ),
+        case(
+            "request/EditGroups-MoveGroup",
+            89,
+            Value::Request(Request::EditGroups(GroupEdit::MoveGroup {
+                id: 3,
+                category: None,
+                position: 0,
+            })),
+            "00000006 0003 0000 00000059 013e06030000",
+        ),
+        case(
+            "request/EditGroups-MoveCategory",
+            90,
+            Value::Request(Request::EditGroups(GroupEdit::MoveCategory {
+                id: 1,
+                position: 2,
+            })),
+            "00000005 0003 0000 0000005a 013e070102",
+        ),
+        case(
+            "request/ImportContacts",
+            91,
+            Value::Request(Request::ImportContacts {
+                chunk: "id,real_name,remark\nu-10086,张三,上海\n".as_bytes().to_vec(),
+                first: true,
+                last: true,
+            }),
+            "0000002f 0003 0000 0000005b 013f2a69642c7265616c5f6e616d652c72656d61726b0a752d31303038362ce5bca0e4b8892ce4b88ae6b5b70a0101",
+        ),
+        case(
+            "request/ExportContacts",
+            92,
+            Value::Request(Request::ExportContacts {
+                after: 0,
+                limit: 5_000,
+            }),
+            "00000005 0003 0000 0000005c 0140008827",
+        ),
+        case(
+            "request/History",
+            93,
+            Value::Request(Request::History(HistoryQuery {
+                customer: identified(),
+                all_time: false,
+                agent: None,
+                kind: HistoryKind::All,
+                keyword: String::new(),
+                before: None,
+                limit: 200,
+            })),
+            "00000012 0003 0000 0000005d 01410007752d31303038360000000000c801",
+        ),
+        case(
+            "request/History-Images",
+            94,
+            Value::Request(Request::History(HistoryQuery {
+                customer: CustomerId::Visitor(VISITOR),
+                all_time: true,
+                agent: Some(1002),
+                kind: HistoryKind::Images,
+                keyword: String::new(),
+                before: Some(300),
+                limit: 50,
+            })),
+            "0000001d 0003 0000 0000005e 014101f0e1d2c3b4a5968778695a4b3c2d1e0f0101ea07010001ac0232",
+        ),
+        case(
+            "request/History-Files",
+            95,
+            Value::Request(Request::History(HistoryQuery {
+                customer: identified(),
+                all_time: true,
+                agent: None,
+                kind: HistoryKind::Files,
+                keyword: "发票".to_string(),
+                before: None,
+                limit: 20,
+            })),
+            "00000017 0003 0000 0000005f 01410007752d313030383601000206e58f91e7a5a80014",
+        ),
+        case(
+            "request/RequestContact",
+            96,
+            Value::Request(Request::RequestContact {
+                customer: identified(),
+                note: "您好，我是 Acme 客服小李".to_string(),
+            }),
+            "0000002d 0003 0000 00000060 01420007752d313030383621e682a8e5a5bdefbc8ce68891e698af2041636d6520e5aea2e69c8de5b08fe69d8e",
+        ),
+        case(
+            "request/AnswerContactRequest",
+            97,
+            Value::Request(Request::AnswerContactRequest { accept: true }),
+            "00000003 0003 0000 00000061 014301",
+        ),
+        case(
+            "request/AddAccount",
+            98,
+            Value::Request(Request::AddAccount {
+                answer: "上海".to_string(),
+            }),
+            "00000009 0003 0000 00000062 014406e4b88ae6b5b7",
+        ),
+        case(
+            "request/GetContactSettings",
+            99,
+            Value::Request(Request::GetContactSettings),
+            "00000002 0003 0000 00000063 0145",
+        ),
+        case(
+            "request/SetContactSettings",
+            100,
+            Value::Request(Request::SetContactSettings {
+                settings: contact_settings(),
+            }),
+            "00000020 0003 0000 00000064 01460115e682a8e59ca8e593aae4b8aae59f8ee5b882efbc9f06e4b88ae6b5b7",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -1143,6 +1539,158 @@ fn cases() -> Vec<Case> {
                 })),
             "0000001f 0004 0000 0000003d 01130084073c78c007011f9c04b80806e682a8e5a5bd0106e7a88de5809900",
         ),
+        case(
+            "response/Contact",
+            68,
+            Value::Response(Response::Contact(contact())),
+            "00000069 0004 0000 00000044 01140007752d31303038360001ea0706e5bca0e4b88906e4b88ae6b5b7027a730d3133382d303031332d38303030147a68616e6773616e406578616d706c652e636f6d0106e585ace58fb80441636d650103020106000180e4ad950dea0701a09cae950d8096a4f70c",
+        ),
+        case(
+            "response/Contact-visitor",
+            68,
+            Value::Response(Response::Contact(visitor_contact())),
+            "00000056 0004 0000 00000044 011401f0e1d2c3b4a5968778695a4b3c2d1e0f010000000000000000000180e4ad950da09cae950d031e68747470733a2f2f7777772e6578616d706c652e636f6d2fe4bbb7e6a0bc06e4b88ae6b5b7000080e4ad950d",
+        ),
+        case(
+            "response/Contacts",
+            72,
+            Value::Response(Response::Contacts(ContactPage {
+                total: 1,
+                contacts: vec![contact()],
+            })),
+            "0000006b 0004 0000 00000048 011501010007752d31303038360001ea0706e5bca0e4b88906e4b88ae6b5b7027a730d3133382d303031332d38303030147a68616e6773616e406578616d706c652e636f6d0106e585ace58fb80441636d650103020106000180e4ad950dea0701a09cae950d8096a4f70c",
+        ),
+        case(
+            "response/Contacts-empty",
+            73,
+            Value::Response(Response::Contacts(ContactPage {
+                total: 0,
+                contacts: vec![],
+            })),
+            "00000004 0004 0000 00000049 01150000",
+        ),
+        case(
+            "response/Deleted",
+            71,
+            Value::Response(Response::Deleted { count: 2 }),
+            "00000003 0004 0000 00000047 011602",
+        ),
+        case(
+            "response/Online",
+            76,
+            Value::Response(Response::Online(vec![true, false])),
+            "00000005 0004 0000 0000004c 0117020100",
+        ),
+        case(
+            "response/Tags",
+            77,
+            Value::Response(Response::Tags(vec![
+                TagInfo {
+                    id: 1,
+                    name: "重要客户".to_string(),
+                    colour: 0x00e5_3935,
+                },
+                TagInfo {
+                    id: 6,
+                    name: "VIP".to_string(),
+                    colour: 0x00ff_d700,
+                },
+            ])),
+            "0000001e 0004 0000 0000004d 011802010ce9878de8a681e5aea2e688b7b5f29407060356495080aeff07",
+        ),
+        case(
+            "response/Groups",
+            82,
+            Value::Response(Response::Groups(vec![
+                GroupNode::Category {
+                    id: 1,
+                    name: "客户".to_string(),
+                    groups: vec![
+                        GroupInfo {
+                            id: 3,
+                            name: "上海".to_string(),
+                        },
+                        GroupInfo {
+                            id: 4,
+                            name: "北京".to_string(),
+                        },
+                    ],
+                },
+                GroupNode::Group(GroupInfo {
+                    id: 5,
+                    name: "同行".to_string(),
+                }),
+            ])),
+            "00000026 0004 0000 00000052 011902000106e5aea2e688b7020306e4b88ae6b5b70406e58c97e4baac010506e5908ce8a18c",
+        ),
+        case(
+            "response/Import",
+            91,
+            Value::Response(Response::Import(ImportReport {
+                imported: 1,
+                skipped_existing: 1,
+                refused_plan: 0,
+                refused_daily: 0,
+                invalid: vec![InvalidRow {
+                    line: 4,
+                    reason: "e-mail: not an address".to_string(),
+                }],
+                invalid_total: 1,
+                finished: true,
+            })),
+            "00000021 0004 0000 0000005b 011a01010000010416652d6d61696c3a206e6f7420616e20616464726573730101",
+        ),
+        case(
+            "response/Import-in-progress",
+            91,
+            Value::Response(Response::Import(ImportReport::default())),
+            "00000009 0004 0000 0000005b 011a00000000000000",
+        ),
+        case(
+            "response/Export",
+            92,
+            Value::Response(Response::Export {
+                csv: "id,real_name\nu-10086,张三\n".as_bytes().to_vec(),
+                next_after: Some(1),
+            }),
+            "00000021 0004 0000 0000005c 011b1c69642c7265616c5f6e616d650a752d31303038362ce5bca0e4b8890a0101",
+        ),
+        case(
+            "response/Export-last",
+            92,
+            Value::Response(Response::Export {
+                csv: vec![],
+                next_after: None,
+            }),
+            "00000004 0004 0000 0000005c 011b0000",
+        ),
+        case(
+            "response/History",
+            93,
+            Value::Response(Response::History(HistoryPage {
+                messages: vec![
+                    message(301, Party::Agent(1002), MessageBody::Text("好的".to_string())),
+                    message(300, Party::Customer, MessageBody::Text("在吗？".to_string())),
+                ],
+                next_before: Some(300),
+            })),
+            "0000002f 0004 0000 0000005d 011c0211ad028681faedee6601ea070006e5a5bde79a8411ac02b6f1f9edee66000009e59ca8e59097efbc9f01ac02",
+        ),
+        case(
+            "response/History-last",
+            94,
+            Value::Response(Response::History(HistoryPage {
+                messages: vec![],
+                next_before: None,
+            })),
+            "00000004 0004 0000 0000005e 011c0000",
+        ),
+        case(
+            "response/ContactSettings",
+            99,
+            Value::Response(Response::ContactSettings(contact_settings())),
+            "00000020 0004 0000 00000063 011d0115e682a8e59ca8e593aae4b8aae59f8ee5b882efbc9f06e4b88ae6b5b7",
+        ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
             "error/request",
@@ -1286,6 +1834,41 @@ fn cases() -> Vec<Case> {
                 },
             }),
             "0000000d 0006 0000 00000000 0107051103e9078093f185e368",
+        ),
+        case(
+            "push/ContactNotice-AddedUs",
+            0,
+            Value::Push(Push {
+                seq: 8,
+                event: Event::ContactNotice(ContactNotice::AddedUs {
+                    customer: identified(),
+                }),
+            }),
+            "0000000d 0006 0000 00000000 010806000007752d3130303836",
+        ),
+        case(
+            "push/ContactNotice-Answered",
+            0,
+            Value::Push(Push {
+                seq: 9,
+                event: Event::ContactNotice(ContactNotice::Answered {
+                    customer: CustomerId::Visitor(VISITOR),
+                    accepted: false,
+                }),
+            }),
+            "00000016 0006 0000 00000000 0109060101f0e1d2c3b4a5968778695a4b3c2d1e0f00",
+        ),
+        case(
+            "push/ContactNotice-FriendRequest",
+            0,
+            Value::Push(Push {
+                seq: 10,
+                event: Event::ContactNotice(ContactNotice::FriendRequest {
+                    account: 800_001,
+                    note: "您好，我是 Acme 客服小李".to_string(),
+                }),
+            }),
+            "00000029 0006 0000 00000000 010a060281ea3021e682a8e5a5bdefbc8ce68891e698af2041636d6520e5aea2e69c8de5b08fe69d8e",
         ),
         case(
             "push-ack",
@@ -1493,6 +2076,16 @@ fn response_name(r: &Response) -> &'static str {
         Response::CustomerKey(_) => "CustomerKey",
         Response::Messages(_) => "Messages",
         Response::RoutingSettings(_) => "RoutingSettings",
+        Response::Contact(_) => "Contact",
+        Response::Contacts(_) => "Contacts",
+        Response::Deleted { .. } => "Deleted",
+        Response::Online(_) => "Online",
+        Response::Tags(_) => "Tags",
+        Response::Groups(_) => "Groups",
+        Response::Import(_) => "Import",
+        Response::Export { .. } => "Export",
+        Response::History(_) => "History",
+        Response::ContactSettings(_) => "ContactSettings",
     }
 }
 
@@ -1506,6 +2099,7 @@ fn event_name(e: &Event) -> &'static str {
         Event::Message(_) => "Message",
         Event::ConversationChanged(_) => "ConversationChanged",
         Event::ConversationAlert { .. } => "ConversationAlert",
+        Event::ContactNotice(_) => "ContactNotice",
     }
 }
 
@@ -1579,7 +2173,9 @@ fn response_and_event_variant_indices_match_protocol_md() {
 
 // ---------------------------------------------------------------------------------------
 // Field enums (Presence, Plan, DisplayMode, SecurityLevel, TokenFileFormat, and the
-// conversation types Channel, Entry, MessageBody, Party, ConversationState, CustomerId)
+// conversation types Channel, Entry, MessageBody, Party, ConversationState, CustomerId, and
+// the CRM types ContactState, ContactSort, HistoryKind, TagEdit, GroupEdit, GroupNode,
+// ContactNotice)
 // ---------------------------------------------------------------------------------------
 
 // The names of the values of each field enum. Adding a variant breaks these matches on
@@ -1718,6 +2314,151 @@ fn customer_ids() -> Vec<CustomerId> {
     vec![identified(), CustomerId::Visitor(VISITOR)]
 }
 
+// The CRM's enums (section 17).
+
+fn contact_state_name(s: ContactState) -> &'static str {
+    match s {
+        ContactState::Friend => "Friend",
+        ContactState::Stranger => "Stranger",
+        ContactState::Blacklisted => "Blacklisted",
+        ContactState::Pending => "Pending",
+    }
+}
+const CONTACT_STATES: [ContactState; 4] = [
+    ContactState::Friend,
+    ContactState::Stranger,
+    ContactState::Blacklisted,
+    ContactState::Pending,
+];
+
+fn contact_sort_name(s: ContactSort) -> &'static str {
+    match s {
+        ContactSort::LastContact => "LastContact",
+        ContactSort::Name => "Name",
+        ContactSort::Newest => "Newest",
+    }
+}
+const CONTACT_SORTS: [ContactSort; 3] = [
+    ContactSort::LastContact,
+    ContactSort::Name,
+    ContactSort::Newest,
+];
+
+fn history_kind_name(k: HistoryKind) -> &'static str {
+    match k {
+        HistoryKind::All => "All",
+        HistoryKind::Images => "Images",
+        HistoryKind::Files => "Files",
+    }
+}
+const HISTORY_KINDS: [HistoryKind; 3] = [HistoryKind::All, HistoryKind::Images, HistoryKind::Files];
+
+fn tag_edit_name(e: &TagEdit) -> &'static str {
+    match e {
+        TagEdit::Create { .. } => "Create",
+        TagEdit::Rename { .. } => "Rename",
+        TagEdit::Recolour { .. } => "Recolour",
+        TagEdit::Delete { .. } => "Delete",
+    }
+}
+fn tag_edits() -> Vec<TagEdit> {
+    vec![
+        TagEdit::Create {
+            name: "VIP".to_string(),
+            colour: 0,
+        },
+        TagEdit::Rename {
+            id: 6,
+            name: "VIP".to_string(),
+        },
+        TagEdit::Recolour { id: 6, colour: 0 },
+        TagEdit::Delete { id: 6 },
+    ]
+}
+
+fn group_edit_name(e: &GroupEdit) -> &'static str {
+    match e {
+        GroupEdit::CreateCategory { .. } => "CreateCategory",
+        GroupEdit::CreateGroup { .. } => "CreateGroup",
+        GroupEdit::RenameCategory { .. } => "RenameCategory",
+        GroupEdit::RenameGroup { .. } => "RenameGroup",
+        GroupEdit::DeleteCategory { .. } => "DeleteCategory",
+        GroupEdit::DeleteGroup { .. } => "DeleteGroup",
+        GroupEdit::MoveGroup { .. } => "MoveGroup",
+        GroupEdit::MoveCategory { .. } => "MoveCategory",
+    }
+}
+fn group_edits() -> Vec<GroupEdit> {
+    let name = || "客户".to_string();
+    vec![
+        GroupEdit::CreateCategory { name: name() },
+        GroupEdit::CreateGroup {
+            name: name(),
+            category: None,
+        },
+        GroupEdit::RenameCategory {
+            id: 1,
+            name: name(),
+        },
+        GroupEdit::RenameGroup {
+            id: 3,
+            name: name(),
+        },
+        GroupEdit::DeleteCategory { id: 1 },
+        GroupEdit::DeleteGroup { id: 3 },
+        GroupEdit::MoveGroup {
+            id: 3,
+            category: Some(1),
+            position: 0,
+        },
+        GroupEdit::MoveCategory { id: 1, position: 0 },
+    ]
+}
+
+fn group_node_name(n: &GroupNode) -> &'static str {
+    match n {
+        GroupNode::Category { .. } => "Category",
+        GroupNode::Group(_) => "Group",
+    }
+}
+fn group_nodes() -> Vec<GroupNode> {
+    let group = GroupInfo {
+        id: 3,
+        name: "上海".to_string(),
+    };
+    vec![
+        GroupNode::Category {
+            id: 1,
+            name: "客户".to_string(),
+            groups: vec![group.clone()],
+        },
+        GroupNode::Group(group),
+    ]
+}
+
+fn contact_notice_name(n: &ContactNotice) -> &'static str {
+    match n {
+        ContactNotice::AddedUs { .. } => "AddedUs",
+        ContactNotice::Answered { .. } => "Answered",
+        ContactNotice::FriendRequest { .. } => "FriendRequest",
+    }
+}
+fn contact_notices() -> Vec<ContactNotice> {
+    vec![
+        ContactNotice::AddedUs {
+            customer: identified(),
+        },
+        ContactNotice::Answered {
+            customer: identified(),
+            accepted: true,
+        },
+        ContactNotice::FriendRequest {
+            account: 800_001,
+            note: String::new(),
+        },
+    ]
+}
+
 /// Name → wire index of each value of a field enum (postcard alone, no version byte).
 fn enum_indices<T: serde::Serialize + Copy>(
     values: &[T],
@@ -1780,6 +2521,31 @@ fn field_enum_indices_match_protocol_md() {
         "customer-id",
         &data_enum_indices(&customer_ids(), customer_id_name),
     );
+    assert_matches_doc(
+        "contact-state",
+        &enum_indices(&CONTACT_STATES, contact_state_name),
+    );
+    assert_matches_doc(
+        "contact-sort",
+        &enum_indices(&CONTACT_SORTS, contact_sort_name),
+    );
+    assert_matches_doc(
+        "history-kind",
+        &enum_indices(&HISTORY_KINDS, history_kind_name),
+    );
+    assert_matches_doc("tag-edit", &data_enum_indices(&tag_edits(), tag_edit_name));
+    assert_matches_doc(
+        "group-edit",
+        &data_enum_indices(&group_edits(), group_edit_name),
+    );
+    assert_matches_doc(
+        "group-node",
+        &data_enum_indices(&group_nodes(), group_node_name),
+    );
+    assert_matches_doc(
+        "contact-notice",
+        &data_enum_indices(&contact_notices(), contact_notice_name),
+    );
 }
 
 /// Collects `Type::Value` for every field-enum value inside a golden value.
@@ -1804,6 +2570,13 @@ fn field_enum_values(value: &Value, out: &mut BTreeSet<String>) {
     fn message(m: &MessageInfo, out: &mut BTreeSet<String>) {
         out.insert(format!("Party::{}", party_name(&m.from)));
         body(&m.body, out);
+    }
+    fn contact_state(s: ContactState, out: &mut BTreeSet<String>) {
+        out.insert(format!("ContactState::{}", contact_state_name(s)));
+    }
+    fn contact(c: &ContactInfo, out: &mut BTreeSet<String>) {
+        customer(&c.customer, out);
+        contact_state(c.state, out);
     }
     fn request(r: &Request, out: &mut BTreeSet<String>) {
         match r {
@@ -1835,6 +2608,38 @@ fn field_enum_values(value: &Value, out: &mut BTreeSet<String>) {
                     "TokenFileFormat::{}",
                     token_file_format_name(*format)
                 ));
+            }
+            Request::CreateContact {
+                customer: c, state, ..
+            }
+            | Request::SetContactState { customer: c, state } => {
+                customer(c, out);
+                contact_state(*state, out);
+            }
+            Request::GetContact { customer: c }
+            | Request::UpdateContact { customer: c, .. }
+            | Request::RequestContact { customer: c, .. } => customer(c, out),
+            Request::DeleteContacts { customers: cs }
+            | Request::ContactsOnline { customers: cs } => {
+                for c in cs {
+                    customer(c, out);
+                }
+            }
+            Request::SearchContacts(q) => {
+                if let Some(state) = q.state {
+                    contact_state(state, out);
+                }
+                out.insert(format!("ContactSort::{}", contact_sort_name(q.sort)));
+            }
+            Request::EditTags(e) => {
+                out.insert(format!("TagEdit::{}", tag_edit_name(e)));
+            }
+            Request::EditGroups(e) => {
+                out.insert(format!("GroupEdit::{}", group_edit_name(e)));
+            }
+            Request::History(q) => {
+                customer(&q.customer, out);
+                out.insert(format!("HistoryKind::{}", history_kind_name(q.kind)));
             }
             Request::AdminOnAccount { request: inner, .. } => {
                 if let Ok(inner) = Request::decode(inner) {
@@ -1908,6 +2713,33 @@ fn field_enum_values(value: &Value, out: &mut BTreeSet<String>) {
             event: Event::Message(m),
             ..
         }) => message(m, out),
+        Value::Response(Response::Contact(c)) => contact(c, out),
+        Value::Response(Response::Contacts(page)) => {
+            for c in &page.contacts {
+                contact(c, out);
+            }
+        }
+        Value::Response(Response::Groups(nodes)) => {
+            for n in nodes {
+                out.insert(format!("GroupNode::{}", group_node_name(n)));
+            }
+        }
+        Value::Response(Response::History(page)) => {
+            for m in &page.messages {
+                message(m, out);
+            }
+        }
+        Value::Push(Push {
+            event: Event::ContactNotice(n),
+            ..
+        }) => {
+            out.insert(format!("ContactNotice::{}", contact_notice_name(n)));
+            if let ContactNotice::AddedUs { customer: c }
+            | ContactNotice::Answered { customer: c, .. } = n
+            {
+                customer(c, out);
+            }
+        }
         _ => {}
     }
 }
@@ -1962,6 +2794,41 @@ fn every_field_enum_value_is_in_a_golden_case() {
             customer_ids()
                 .into_iter()
                 .map(|v| format!("CustomerId::{}", customer_id_name(&v))),
+        )
+        .chain(
+            CONTACT_STATES
+                .iter()
+                .map(|v| format!("ContactState::{}", contact_state_name(*v))),
+        )
+        .chain(
+            CONTACT_SORTS
+                .iter()
+                .map(|v| format!("ContactSort::{}", contact_sort_name(*v))),
+        )
+        .chain(
+            HISTORY_KINDS
+                .iter()
+                .map(|v| format!("HistoryKind::{}", history_kind_name(*v))),
+        )
+        .chain(
+            tag_edits()
+                .into_iter()
+                .map(|v| format!("TagEdit::{}", tag_edit_name(&v))),
+        )
+        .chain(
+            group_edits()
+                .into_iter()
+                .map(|v| format!("GroupEdit::{}", group_edit_name(&v))),
+        )
+        .chain(
+            group_nodes()
+                .into_iter()
+                .map(|v| format!("GroupNode::{}", group_node_name(&v))),
+        )
+        .chain(
+            contact_notices()
+                .into_iter()
+                .map(|v| format!("ContactNotice::{}", contact_notice_name(&v))),
         );
     let missing: Vec<String> = all.filter(|v| !covered.contains(v)).collect();
     assert!(missing.is_empty(), "no golden case uses {missing:?}");

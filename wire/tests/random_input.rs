@@ -11,6 +11,11 @@ use kefu_wire::chat::{
     Channel, ConversationInfo, ConversationState, CustomerId, CustomerSession, Entry, MessageBody,
     MessageInfo, Party,
 };
+use kefu_wire::crm::{
+    ContactEdit, ContactInfo, ContactNotice, ContactPage, ContactQuery, ContactSettings,
+    ContactSort, ContactState, GroupEdit, GroupInfo, GroupNode, HistoryKind, HistoryPage,
+    HistoryQuery, ImportReport, InvalidRow, TagEdit, TagInfo, Visit,
+};
 use kefu_wire::frame::{put_frame, HEADER_LEN};
 use kefu_wire::{
     AccountInfo, AgentInfo, AgentProfile, Body, ClientConnection, DisplayMode, ErrorBody,
@@ -307,7 +312,8 @@ fn request() -> impl Strategy<Value = Request> {
     prop_oneof![
         17 => agent_and_admin_request(),
         16 => role_and_security_request(),
-        10 => conversation_request(),
+        18 => conversation_request(),
+        20 => crm_request(),
     ]
 }
 
@@ -450,7 +456,7 @@ fn role_and_security_request() -> impl Strategy<Value = Request> {
     ]
 }
 
-/// Requests 33–42: customers and conversations.
+/// Requests 33–50: customers and conversations.
 fn conversation_request() -> impl Strategy<Value = Request> {
     prop_oneof![
         (
@@ -520,6 +526,281 @@ fn conversation_request() -> impl Strategy<Value = Request> {
             channel: kefu_wire::chat::Channel::Mobile,
         }),
         any::<bool>().prop_map(|keep_conversations| Request::LogoutWith { keep_conversations }),
+    ]
+}
+
+fn contact_state() -> impl Strategy<Value = ContactState> {
+    prop_oneof![
+        Just(ContactState::Friend),
+        Just(ContactState::Stranger),
+        Just(ContactState::Blacklisted),
+        Just(ContactState::Pending),
+    ]
+}
+
+fn ids() -> impl Strategy<Value = Vec<u32>> {
+    vec(any::<u32>(), 0..4)
+}
+
+fn contact_edit() -> impl Strategy<Value = ContactEdit> {
+    (
+        (
+            option::of(text()),
+            option::of(text()),
+            option::of(text()),
+            option::of(text()),
+            option::of(text()),
+        ),
+        vec((text(), option::of(text())), 0..3),
+        option::of(ids()),
+        option::of(ids()),
+    )
+        .prop_map(
+            |((real_name, remark, nickname, phone, email), fields, groups, tags)| ContactEdit {
+                real_name,
+                remark,
+                nickname,
+                phone,
+                email,
+                fields,
+                groups,
+                tags,
+            },
+        )
+}
+
+fn contact_query() -> impl Strategy<Value = ContactQuery> {
+    (
+        (text(), ids(), ids(), option::of(any::<u32>())),
+        (
+            option::of(contact_state()),
+            option::of(any::<(i64, i64)>()),
+            prop_oneof![
+                Just(ContactSort::LastContact),
+                Just(ContactSort::Name),
+                Just(ContactSort::Newest),
+            ],
+            any::<u32>(),
+            any::<u16>(),
+        ),
+    )
+        .prop_map(
+            |((text, groups, tags, owner), (state, last_contact, sort, offset, limit))| {
+                ContactQuery {
+                    text,
+                    groups,
+                    tags,
+                    owner,
+                    state,
+                    last_contact,
+                    sort,
+                    offset,
+                    limit,
+                }
+            },
+        )
+}
+
+fn tag_edit() -> impl Strategy<Value = TagEdit> {
+    prop_oneof![
+        (text(), any::<u32>()).prop_map(|(name, colour)| TagEdit::Create { name, colour }),
+        (any::<u32>(), text()).prop_map(|(id, name)| TagEdit::Rename { id, name }),
+        (any::<u32>(), any::<u32>()).prop_map(|(id, colour)| TagEdit::Recolour { id, colour }),
+        any::<u32>().prop_map(|id| TagEdit::Delete { id }),
+    ]
+}
+
+fn group_edit() -> impl Strategy<Value = GroupEdit> {
+    prop_oneof![
+        text().prop_map(|name| GroupEdit::CreateCategory { name }),
+        (text(), option::of(any::<u32>()))
+            .prop_map(|(name, category)| GroupEdit::CreateGroup { name, category }),
+        (any::<u32>(), text()).prop_map(|(id, name)| GroupEdit::RenameCategory { id, name }),
+        (any::<u32>(), text()).prop_map(|(id, name)| GroupEdit::RenameGroup { id, name }),
+        any::<u32>().prop_map(|id| GroupEdit::DeleteCategory { id }),
+        any::<u32>().prop_map(|id| GroupEdit::DeleteGroup { id }),
+        (any::<u32>(), option::of(any::<u32>()), any::<u32>()).prop_map(
+            |(id, category, position)| GroupEdit::MoveGroup {
+                id,
+                category,
+                position,
+            }
+        ),
+        (any::<u32>(), any::<u32>())
+            .prop_map(|(id, position)| GroupEdit::MoveCategory { id, position }),
+    ]
+}
+
+fn history_query() -> impl Strategy<Value = HistoryQuery> {
+    (
+        customer_id(),
+        any::<bool>(),
+        option::of(any::<u32>()),
+        prop_oneof![
+            Just(HistoryKind::All),
+            Just(HistoryKind::Images),
+            Just(HistoryKind::Files),
+        ],
+        text(),
+        option::of(any::<u64>()),
+        any::<u16>(),
+    )
+        .prop_map(
+            |(customer, all_time, agent, kind, keyword, before, limit)| HistoryQuery {
+                customer,
+                all_time,
+                agent,
+                kind,
+                keyword,
+                before,
+                limit,
+            },
+        )
+}
+
+fn contact_settings() -> impl Strategy<Value = ContactSettings> {
+    (any::<bool>(), text(), text()).prop_map(|(auto_friend_request, question, answer)| {
+        ContactSettings {
+            auto_friend_request,
+            question,
+            answer,
+        }
+    })
+}
+
+/// Requests 51–70: contacts, tags, groups, import and export, history, friend requests.
+fn crm_request() -> impl Strategy<Value = Request> {
+    prop_oneof![
+        (customer_id(), contact_state(), contact_edit()).prop_map(|(customer, state, edit)| {
+            Request::CreateContact {
+                customer,
+                state,
+                edit,
+            }
+        }),
+        customer_id().prop_map(|customer| Request::GetContact { customer }),
+        (customer_id(), contact_edit())
+            .prop_map(|(customer, edit)| Request::UpdateContact { customer, edit }),
+        (customer_id(), contact_state())
+            .prop_map(|(customer, state)| Request::SetContactState { customer, state }),
+        vec(customer_id(), 0..4).prop_map(|customers| Request::DeleteContacts { customers }),
+        contact_query().prop_map(Request::SearchContacts),
+        (any::<u32>(), any::<u16>())
+            .prop_map(|(offset, limit)| Request::RecentContacts { offset, limit }),
+        vec(customer_id(), 0..4).prop_map(|customers| Request::ContactsOnline { customers }),
+        Just(Request::ListTags),
+        tag_edit().prop_map(Request::EditTags),
+        Just(Request::ListGroups),
+        group_edit().prop_map(Request::EditGroups),
+        (vec(any::<u8>(), 0..40), any::<bool>(), any::<bool>())
+            .prop_map(|(chunk, first, last)| Request::ImportContacts { chunk, first, last }),
+        (any::<u64>(), any::<u32>())
+            .prop_map(|(after, limit)| Request::ExportContacts { after, limit }),
+        history_query().prop_map(Request::History),
+        (customer_id(), text())
+            .prop_map(|(customer, note)| Request::RequestContact { customer, note }),
+        any::<bool>().prop_map(|accept| Request::AnswerContactRequest { accept }),
+        text().prop_map(|answer| Request::AddAccount { answer }),
+        Just(Request::GetContactSettings),
+        contact_settings().prop_map(|settings| Request::SetContactSettings { settings }),
+    ]
+}
+
+fn contact_info() -> impl Strategy<Value = ContactInfo> {
+    let visit = (any::<i64>(), any::<i64>(), any::<u32>(), text(), text()).prop_map(
+        |(first_at, last_at, visits, source, region)| Visit {
+            first_at,
+            last_at,
+            visits,
+            source,
+            region,
+        },
+    );
+    (
+        (customer_id(), contact_state(), option::of(any::<u32>())),
+        (text(), text(), text(), text(), text()),
+        (vec((text(), text()), 0..3), ids(), ids(), option::of(visit)),
+        (
+            option::of(any::<(i64, u32)>()),
+            option::of(any::<i64>()),
+            any::<i64>(),
+        ),
+    )
+        .prop_map(
+            |(
+                (customer, state, owner),
+                (real_name, remark, nickname, phone, email),
+                (fields, groups, tags, visit),
+                (last_accepted, last_contact_at, created_at),
+            )| ContactInfo {
+                customer,
+                state,
+                owner,
+                real_name,
+                remark,
+                nickname,
+                phone,
+                email,
+                fields,
+                groups,
+                tags,
+                visit,
+                last_accepted,
+                last_contact_at,
+                created_at,
+            },
+        )
+}
+
+fn group_info() -> impl Strategy<Value = GroupInfo> {
+    (any::<u32>(), text()).prop_map(|(id, name)| GroupInfo { id, name })
+}
+
+fn group_node() -> impl Strategy<Value = GroupNode> {
+    prop_oneof![
+        (any::<u32>(), text(), vec(group_info(), 0..3))
+            .prop_map(|(id, name, groups)| GroupNode::Category { id, name, groups }),
+        group_info().prop_map(GroupNode::Group),
+    ]
+}
+
+fn import_report() -> impl Strategy<Value = ImportReport> {
+    (
+        any::<[u64; 4]>(),
+        vec(
+            (any::<u64>(), text()).prop_map(|(line, reason)| InvalidRow { line, reason }),
+            0..3,
+        ),
+        any::<u64>(),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(
+                [imported, skipped_existing, refused_plan, refused_daily],
+                invalid,
+                total,
+                finished,
+            )| {
+                ImportReport {
+                    imported,
+                    skipped_existing,
+                    refused_plan,
+                    refused_daily,
+                    invalid,
+                    invalid_total: total,
+                    finished,
+                }
+            },
+        )
+}
+
+fn contact_notice() -> impl Strategy<Value = ContactNotice> {
+    prop_oneof![
+        customer_id().prop_map(|customer| ContactNotice::AddedUs { customer }),
+        (customer_id(), any::<bool>())
+            .prop_map(|(customer, accepted)| ContactNotice::Answered { customer, accepted }),
+        (any::<u64>(), text())
+            .prop_map(|(account, note)| ContactNotice::FriendRequest { account, note }),
     ]
 }
 
@@ -642,6 +923,31 @@ fn response() -> impl Strategy<Value = Response> {
         any::<[u8; 32]>().prop_map(Response::CustomerKey),
         vec(message_info(), 0..4).prop_map(Response::Messages),
         routing_config().prop_map(Response::RoutingSettings),
+        contact_info().prop_map(Response::Contact),
+        (any::<u64>(), vec(contact_info(), 0..3))
+            .prop_map(|(total, contacts)| Response::Contacts(ContactPage { total, contacts })),
+        any::<u64>().prop_map(|count| Response::Deleted { count }),
+        vec(any::<bool>(), 0..4).prop_map(Response::Online),
+        vec(
+            (any::<u32>(), text(), any::<u32>()).prop_map(|(id, name, colour)| TagInfo {
+                id,
+                name,
+                colour
+            }),
+            0..4
+        )
+        .prop_map(Response::Tags),
+        vec(group_node(), 0..3).prop_map(Response::Groups),
+        import_report().prop_map(Response::Import),
+        (vec(any::<u8>(), 0..40), option::of(any::<u64>()))
+            .prop_map(|(csv, next_after)| Response::Export { csv, next_after }),
+        (vec(message_info(), 0..3), option::of(any::<u64>())).prop_map(
+            |(messages, next_before)| Response::History(HistoryPage {
+                messages,
+                next_before
+            })
+        ),
+        contact_settings().prop_map(Response::ContactSettings),
     ]
 }
 
@@ -666,6 +972,7 @@ fn push() -> impl Strategy<Value = Push> {
                 alert: kefu_wire::chat::Alert::NoResponseWarning { offer_at },
             }
         }),
+        contact_notice().prop_map(Event::ContactNotice),
     ];
     (any::<u64>(), event).prop_map(|(seq, event)| Push { seq, event })
 }
@@ -997,7 +1304,7 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 51;
+    const REQUESTS: u32 = 71;
 
     fn response_index(r: &Response) -> u32 {
         match r {
@@ -1021,9 +1328,19 @@ fn every_variant_is_generated() {
             Response::CustomerKey(_) => 17,
             Response::Messages(_) => 18,
             Response::RoutingSettings(_) => 19,
+            Response::Contact(_) => 20,
+            Response::Contacts(_) => 21,
+            Response::Deleted { .. } => 22,
+            Response::Online(_) => 23,
+            Response::Tags(_) => 24,
+            Response::Groups(_) => 25,
+            Response::Import(_) => 26,
+            Response::Export { .. } => 27,
+            Response::History(_) => 28,
+            Response::ContactSettings(_) => 29,
         }
     }
-    const RESPONSES: u32 = 20;
+    const RESPONSES: u32 = 30;
 
     fn event_index(e: &Event) -> u32 {
         match e {
@@ -1033,9 +1350,10 @@ fn every_variant_is_generated() {
             Event::Message(_) => 3,
             Event::ConversationChanged(_) => 4,
             Event::ConversationAlert { .. } => 5,
+            Event::ContactNotice(_) => 6,
         }
     }
-    const EVENTS: u32 = 6;
+    const EVENTS: u32 = 7;
 
     let mut runner = TestRunner::deterministic();
     let (mut requests, mut responses, mut events) =

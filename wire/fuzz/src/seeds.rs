@@ -11,6 +11,11 @@ use kefu_wire::chat::{
     Channel, ConversationInfo, ConversationState, CustomerId, CustomerSession, Entry, MessageBody,
     MessageInfo, Party,
 };
+use kefu_wire::crm::{
+    ContactEdit, ContactInfo, ContactNotice, ContactPage, ContactQuery, ContactSettings,
+    ContactSort, ContactState, GroupEdit, GroupInfo, GroupNode, HistoryKind, HistoryPage,
+    HistoryQuery, ImportReport, InvalidRow, TagEdit, TagInfo, Visit,
+};
 use kefu_wire::{
     AccountInfo, AgentInfo, AgentProfile, Body, DisplayMode, ErrorBody, ErrorCode, Event,
     FrameKind, GoAway, Hello, Ping, Plan, Pong, Presence, PresenceChange, Push, PushAck, Request,
@@ -133,6 +138,32 @@ fn message(id: u64, from: Party, body: MessageBody) -> MessageInfo {
         at: 1_767_225_601_000,
         from,
         body,
+    }
+}
+
+fn contact() -> ContactInfo {
+    ContactInfo {
+        customer: CustomerId::Identified("crm-000042".into()),
+        state: ContactState::Friend,
+        owner: Some(1002),
+        real_name: "张三".into(),
+        remark: "上海".into(),
+        nickname: "zs".into(),
+        phone: "13800138000".into(),
+        email: "zhangsan@example.com".into(),
+        fields: vec![("公司".into(), "Acme".into())],
+        groups: vec![3],
+        tags: vec![1],
+        visit: Some(Visit {
+            first_at: 1_767_225_600,
+            last_at: 1_767_229_200,
+            visits: 2,
+            source: "https://www.example.com/".into(),
+            region: "上海".into(),
+        }),
+        last_accepted: Some((1_767_225_600, 1002)),
+        last_contact_at: Some(1_767_229_200),
+        created_at: 1_735_689_600,
     }
 }
 
@@ -489,6 +520,153 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
             },
         ),
         (
+            "create-contact",
+            Request::CreateContact {
+                customer: CustomerId::Identified("crm-000042".into()),
+                state: ContactState::Friend,
+                edit: ContactEdit {
+                    real_name: Some("张三".into()),
+                    remark: Some("上海".into()),
+                    fields: vec![("公司".into(), Some("Acme".into()))],
+                    groups: Some(vec![3]),
+                    tags: Some(vec![1, 2]),
+                    ..ContactEdit::default()
+                },
+            },
+        ),
+        (
+            "get-contact",
+            Request::GetContact {
+                customer: CustomerId::Visitor([3; 16]),
+            },
+        ),
+        (
+            "update-contact",
+            Request::UpdateContact {
+                customer: CustomerId::Identified("crm-000042".into()),
+                edit: ContactEdit {
+                    phone: Some("+86 138-0013-8000".into()),
+                    fields: vec![("公司".into(), None)],
+                    ..ContactEdit::default()
+                },
+            },
+        ),
+        (
+            "set-contact-state",
+            Request::SetContactState {
+                customer: CustomerId::Identified("crm-000042".into()),
+                state: ContactState::Blacklisted,
+            },
+        ),
+        (
+            "delete-contacts",
+            Request::DeleteContacts {
+                customers: vec![
+                    CustomerId::Identified("crm-000042".into()),
+                    CustomerId::Visitor([3; 16]),
+                ],
+            },
+        ),
+        (
+            "search-contacts",
+            Request::SearchContacts(ContactQuery {
+                text: "张 zh".into(),
+                groups: vec![3],
+                tags: vec![1, 2],
+                owner: Some(1002),
+                state: Some(ContactState::Stranger),
+                last_contact: Some((1_767_225_600, 1_769_904_000)),
+                sort: ContactSort::Name,
+                offset: 20,
+                limit: 20,
+            }),
+        ),
+        (
+            "recent-contacts",
+            Request::RecentContacts {
+                offset: 0,
+                limit: 50,
+            },
+        ),
+        (
+            "contacts-online",
+            Request::ContactsOnline {
+                customers: vec![CustomerId::Identified("crm-000042".into())],
+            },
+        ),
+        ("list-tags", Request::ListTags),
+        (
+            "edit-tags",
+            Request::EditTags(TagEdit::Create {
+                name: "VIP".into(),
+                colour: 0xffd700,
+            }),
+        ),
+        ("list-groups", Request::ListGroups),
+        (
+            "edit-groups",
+            Request::EditGroups(GroupEdit::MoveGroup {
+                id: 3,
+                category: Some(1),
+                position: 0,
+            }),
+        ),
+        (
+            "import-contacts",
+            Request::ImportContacts {
+                chunk: "id,real_name\ncrm-000042,张三\n".as_bytes().to_vec(),
+                first: true,
+                last: false,
+            },
+        ),
+        (
+            "export-contacts",
+            Request::ExportContacts {
+                after: 0,
+                limit: 5_000,
+            },
+        ),
+        (
+            "history",
+            Request::History(HistoryQuery {
+                customer: CustomerId::Identified("crm-000042".into()),
+                all_time: false,
+                agent: Some(1002),
+                kind: HistoryKind::Files,
+                keyword: "发票".into(),
+                before: Some(300),
+                limit: 200,
+            }),
+        ),
+        (
+            "request-contact",
+            Request::RequestContact {
+                customer: CustomerId::Identified("kate@example.com".into()),
+                note: "您好".into(),
+            },
+        ),
+        (
+            "answer-contact-request",
+            Request::AnswerContactRequest { accept: false },
+        ),
+        (
+            "add-account",
+            Request::AddAccount {
+                answer: "上海".into(),
+            },
+        ),
+        ("get-contact-settings", Request::GetContactSettings),
+        (
+            "set-contact-settings",
+            Request::SetContactSettings {
+                settings: ContactSettings {
+                    auto_friend_request: true,
+                    question: "您在哪个城市？".into(),
+                    answer: "上海".into(),
+                },
+            },
+        ),
+        (
             "set-routing-settings",
             Request::SetRoutingSettings {
                 settings: kefu_wire::chat::RoutingConfig {
@@ -654,6 +832,80 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
                 away_reply: Some("稍后回复".into()),
             }),
         ),
+        ("contact", Response::Contact(contact())),
+        (
+            "contacts",
+            Response::Contacts(ContactPage {
+                total: 301,
+                contacts: vec![contact(), contact()],
+            }),
+        ),
+        ("deleted", Response::Deleted { count: 2 }),
+        ("online", Response::Online(vec![true, false, false])),
+        (
+            "tags",
+            Response::Tags(vec![TagInfo {
+                id: 1,
+                name: "重要客户".into(),
+                colour: 0xe53935,
+            }]),
+        ),
+        (
+            "groups",
+            Response::Groups(vec![
+                GroupNode::Category {
+                    id: 1,
+                    name: "客户".into(),
+                    groups: vec![GroupInfo {
+                        id: 3,
+                        name: "上海".into(),
+                    }],
+                },
+                GroupNode::Group(GroupInfo {
+                    id: 4,
+                    name: "同行".into(),
+                }),
+            ]),
+        ),
+        (
+            "import",
+            Response::Import(ImportReport {
+                imported: 9_000,
+                skipped_existing: 12,
+                refused_plan: 0,
+                refused_daily: 988,
+                invalid: vec![InvalidRow {
+                    line: 17,
+                    reason: "id: empty".into(),
+                }],
+                invalid_total: 1,
+                finished: true,
+            }),
+        ),
+        (
+            "export",
+            Response::Export {
+                csv: "id,real_name\ncrm-000042,张三\n".as_bytes().to_vec(),
+                next_after: None,
+            },
+        ),
+        (
+            "history",
+            Response::History(HistoryPage {
+                messages: vec![message(
+                    300,
+                    Party::Agent(1002),
+                    MessageBody::Image {
+                        reference: "img/ab12cd".into(),
+                    },
+                )],
+                next_before: Some(300),
+            }),
+        ),
+        (
+            "contact-settings",
+            Response::ContactSettings(ContactSettings::default()),
+        ),
     ];
     all
 }
@@ -724,6 +976,16 @@ fn event_seeds() -> Vec<(&'static str, Push)> {
                         groups: vec!["sales".into()],
                     },
                 },
+            },
+        ),
+        (
+            "contact-notice",
+            Push {
+                seq: 6,
+                event: Event::ContactNotice(ContactNotice::FriendRequest {
+                    account: 800_001,
+                    note: "您好".into(),
+                }),
             },
         ),
     ];
@@ -1129,10 +1391,30 @@ mod tests {
                 Request::Reselect { .. } => 48,
                 Request::InitiateConversation { .. } => 49,
                 Request::LogoutWith { .. } => 50,
+                Request::CreateContact { .. } => 51,
+                Request::GetContact { .. } => 52,
+                Request::UpdateContact { .. } => 53,
+                Request::SetContactState { .. } => 54,
+                Request::DeleteContacts { .. } => 55,
+                Request::SearchContacts(_) => 56,
+                Request::RecentContacts { .. } => 57,
+                Request::ContactsOnline { .. } => 58,
+                Request::ListTags => 59,
+                Request::EditTags(_) => 60,
+                Request::ListGroups => 61,
+                Request::EditGroups(_) => 62,
+                Request::ImportContacts { .. } => 63,
+                Request::ExportContacts { .. } => 64,
+                Request::History(_) => 65,
+                Request::RequestContact { .. } => 66,
+                Request::AnswerContactRequest { .. } => 67,
+                Request::AddAccount { .. } => 68,
+                Request::GetContactSettings => 69,
+                Request::SetContactSettings { .. } => 70,
             };
             requests.insert(index, r.name());
         }
-        assert_eq!(requests.len(), 51, "a Request variant has no seed");
+        assert_eq!(requests.len(), 71, "a Request variant has no seed");
 
         let mut responses = BTreeMap::new();
         for (name, r) in response_seeds() {
@@ -1157,10 +1439,20 @@ mod tests {
                 Response::CustomerKey(_) => 17,
                 Response::Messages(_) => 18,
                 Response::RoutingSettings(_) => 19,
+                Response::Contact(_) => 20,
+                Response::Contacts(_) => 21,
+                Response::Deleted { .. } => 22,
+                Response::Online(_) => 23,
+                Response::Tags(_) => 24,
+                Response::Groups(_) => 25,
+                Response::Import(_) => 26,
+                Response::Export { .. } => 27,
+                Response::History(_) => 28,
+                Response::ContactSettings(_) => 29,
             };
             responses.insert(index, name);
         }
-        assert_eq!(responses.len(), 20, "a Response variant has no seed");
+        assert_eq!(responses.len(), 30, "a Response variant has no seed");
 
         let mut events = BTreeMap::new();
         for (name, p) in event_seeds() {
@@ -1171,10 +1463,11 @@ mod tests {
                 Event::Message(_) => 3,
                 Event::ConversationChanged(_) => 4,
                 Event::ConversationAlert { .. } => 5,
+                Event::ContactNotice(_) => 6,
             };
             events.insert(index, name);
         }
-        assert_eq!(events.len(), 6, "an Event variant has no seed");
+        assert_eq!(events.len(), 7, "an Event variant has no seed");
     }
 
     #[test]
