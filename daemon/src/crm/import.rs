@@ -677,12 +677,24 @@ impl ImportReport {
 pub struct ImportSession {
     report: ImportReport,
     seen: HashSet<CustomerKey>,
+    /// The operator's import: only the plan limit applies (see
+    /// [`ContactLimits::admit_operator_import`]).
+    operator: bool,
 }
 
 impl ImportSession {
     /// A new import.
     pub fn new() -> ImportSession {
         ImportSession::default()
+    }
+
+    /// A new import by the appliance's operator (admin socket): exempt from the daily
+    /// import rule, not from the plan limit.
+    pub fn operator() -> ImportSession {
+        ImportSession {
+            operator: true,
+            ..ImportSession::default()
+        }
     }
 
     /// Decides parsed rows in order: invalid ones are reported; a valid one is existing
@@ -717,7 +729,11 @@ impl ImportSession {
             } else {
                 ImportCandidate::New
             };
-            let (verdict, raised) = limits.admit_import(candidate, now);
+            let (verdict, raised) = if self.operator {
+                limits.admit_operator_import(candidate, now)
+            } else {
+                limits.admit_import(candidate, now)
+            };
             if let Some(w) = raised {
                 if warning.is_none_or(|old| w.level > old.level) {
                     warning = Some(w);

@@ -334,6 +334,29 @@ impl ContactLimits {
         (verdict, self.warning(now))
     }
 
+    /// An import by the appliance's operator (a migration through the admin socket):
+    /// only the plan limit applies; the rows do not count toward the 10,000 / 1,000-a-day
+    /// rule, which governs agents' imports.
+    pub fn admit_operator_import(
+        &mut self,
+        row: ImportCandidate,
+        now: i64,
+    ) -> (ImportVerdict, Option<LimitWarning>) {
+        self.refresh(now);
+        let verdict = match row {
+            ImportCandidate::New if self.counters.contacts >= self.limit => {
+                ImportVerdict::Refused(ImportRefusal::PlanFull)
+            }
+            ImportCandidate::New => {
+                self.counters.contacts = self.counters.contacts.saturating_add(1);
+                ImportVerdict::Import
+            }
+            ImportCandidate::Existing => ImportVerdict::SkipExisting,
+        };
+        self.refresh(now);
+        (verdict, self.warning(now))
+    }
+
     /// R5: the verdict on each row of an import batch, in order, counting what passes.
     pub fn admit_import_batch(&mut self, rows: &[ImportCandidate], now: i64) -> BatchAdmission {
         self.refresh(now);

@@ -41,8 +41,6 @@ const MAX_MESSAGES_PAGE: u16 = 500;
 /// Open conversations restored per account at load (a bound on start-up work).
 const MAX_RESTORED: usize = 100_000;
 
-
-
 fn routing_err(e: RoutingError) -> ErrorBody {
     let code = match e {
         RoutingError::NoSuchConversation(_) => ErrorCode::NOT_FOUND,
@@ -131,6 +129,25 @@ impl Shard {
         self.chat
             .get_mut(&account)
             .ok_or_else(|| err(ErrorCode::INTERNAL, "chat state vanished"))
+    }
+
+    /// The connection of `customer` if it is logged in on this shard.
+    pub(super) fn customer_conn(
+        &self,
+        account: u64,
+        customer: &CustomerId,
+    ) -> Option<(usize, u32)> {
+        self.chat.get(&account)?.customers.get(customer).copied()
+    }
+
+    /// The account's UTC offset (routing settings), in seconds.
+    pub(super) fn utc_offset_secs(&mut self, account: u64) -> Result<i32, ErrorBody> {
+        Ok(i32::from(self.chat_mut(account)?.config.utc_offset_minutes) * 60)
+    }
+
+    /// Whether the account runs in exclusive-customer mode (§7.17).
+    pub(super) fn exclusive_mode(&mut self, account: u64) -> Result<bool, ErrorBody> {
+        Ok(self.chat_mut(account)?.config.exclusive)
     }
 
     fn load_chat(&mut self, account: u64) -> Result<ChatState, ErrorBody> {
@@ -1051,9 +1068,11 @@ impl Shard {
                 agent,
                 ..
             } => {
+                let mut customer = None;
                 if let Some(r) = chat.open.get_mut(&conversation) {
                     r.agent = Some(agent);
                     let bytes = r.encode();
+                    customer = Some(r.customer.clone());
                     self.batch.put(
                         Cf::Conversations,
                         &keys::conversation(account, conversation),
@@ -1061,6 +1080,9 @@ impl Shard {
                     );
                 }
                 self.notify_conversation(account, conversation, Some(agent));
+                if let Some(customer) = customer {
+                    self.crm_served(account, &customer, agent);
+                }
             }
             Effect::Queued { conversation, .. } => {
                 self.notify_conversation(account, conversation, None);
@@ -1082,6 +1104,7 @@ impl Shard {
                 );
                 let info = closed_info(&record);
                 self.push_conversation(account, &record.customer, agent, info);
+                self.crm_conversation_closed(account, &record.customer, record.agent);
             }
             Effect::Welcome { conversation, text }
             | Effect::AutoReply {

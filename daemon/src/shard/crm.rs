@@ -1,19 +1,1002 @@
 //! The CRM on the wire (features R1–R10, M7, E3): contacts, tags, groups, search,
 //! import and export, friend requests. The rules live in [`crate::crm`]; this module
 //! loads an account's CRM state, turns requests into records and pushes.
+//!
+//! **State.** An account's contacts are loaded on first use with one bounded scan of the
+//! `contacts` column family and indexed in memory ([`SearchIndex`]); its tags, groups,
+//! counters and settings are one `crm_accounts` record. Every change writes the changed
+//! contact records and that account record into the turn's batch; if the batch fails
+//! the account's CRM state is dropped and reloaded from disk (`Shard::undo_turn`).
+//!
+//! **Owners (R2).** A contact belongs to the agent that created, imported or first
+//! served it; the operator's imports have no owner unless the file names one.
+//!
+//! **Recently contacted (R9)** is kept in memory: fed when an agent is given a
+//! conversation and when it closes, and rebuilt at load from the stored conversations.
 
-use super::{err, Answer, Shard};
+use super::{err, Answer, Outgoing, Shard};
+use crate::crm::{
+    Colour, Contact, ContactError, ContactLimits, ContactState, CsvExport, CsvImport, CustomerKey,
+    Filters, GroupError, GroupId, Groups, ImportCatalog, ImportSession, LimitWarning, PageRequest,
+    ProfileUpdate, Query, RecentContacts, SearchIndex, Sort, TagError, TagId, Tags, TimeRange,
+};
+use crate::store::chat_records::ConversationRecord;
+use crate::store::crm_records::{ContactRecord, CrmAccountRecord};
+use crate::store::{keys, Cf, Permission, StoredRecord};
 use kefu_wire::chat::CustomerId;
-use kefu_wire::{ErrorCode, Request};
+use kefu_wire::crm::{
+    ContactEdit, ContactInfo, ContactNotice, ContactPage, ContactQuery, ContactSettings,
+    ContactSort, GroupEdit, GroupInfo, GroupNode, ImportReport, InvalidRow, TagEdit, TagInfo,
+};
+use kefu_wire::{ErrorBody, ErrorCode, Event, Request, Response};
+use std::collections::{BTreeMap, HashMap};
+
+/// Largest import chunk.
+pub const MAX_IMPORT_CHUNK: usize = 256 * 1024;
+/// Most contacts per export page.
+pub const MAX_EXPORT_PAGE: u32 = 5_000;
+/// Most contacts deleted by one request.
+pub const MAX_DELETE: usize = 1_000;
+/// Most customers in one online-status request (R7: a page of 30).
+pub const MAX_ONLINE_QUERY: usize = 30;
+/// Longest friend-request note, verification question or answer, in characters.
+pub const MAX_NOTE_CHARS: usize = 200;
+/// Contacts read per scan while loading an account.
+const LOAD_SCAN: usize = 4_096;
+
+/// One account's CRM, in memory.
+pub(crate) struct CrmState {
+    contacts: BTreeMap<u64, Stored>,
+    by_key: HashMap<CustomerKey, u64>,
+    index: SearchIndex,
+    tags: Tags,
+    groups: Groups,
+    limits: ContactLimits,
+    settings: ContactSettings,
+    next_contact: u64,
+    recent: RecentContacts,
+    /// Running imports, per agent (one each).
+    imports: HashMap<u32, ImportRun>,
+}
+
+struct Stored {
+    contact: Contact,
+    request_note: String,
+}
+
+struct ImportRun {
+    csv: CsvImport,
+    session: ImportSession,
+}
+
+fn now_secs(ms: i64) -> i64 {
+    ms.div_euclid(1000)
+}
+
+fn contact_err(e: ContactError) -> ErrorBody {
+    err(ErrorCode::INVALID_ARGUMENT, e.to_string())
+}
+
+fn tag_err(e: TagError) -> ErrorBody {
+    let code = match e {
+        TagError::Unknown(_) => ErrorCode::NOT_FOUND,
+        TagError::Duplicate(_) => ErrorCode::ALREADY_EXISTS,
+        _ => ErrorCode::INVALID_ARGUMENT,
+    };
+    err(code, e.to_string())
+}
+
+fn group_err(e: GroupError) -> ErrorBody {
+    let code = match e {
+        GroupError::UnknownGroup(_) | GroupError::UnknownCategory(_) => ErrorCode::NOT_FOUND,
+        GroupError::Duplicate(_) => ErrorCode::ALREADY_EXISTS,
+        _ => ErrorCode::INVALID_ARGUMENT,
+    };
+    err(code, e.to_string())
+}
+
+fn key_of(customer: &CustomerId) -> Result<CustomerKey, ErrorBody> {
+    CustomerKey::try_from(customer.clone()).map_err(contact_err)
+}
+
+fn state_from_wire(s: kefu_wire::crm::ContactState) -> ContactState {
+    match s {
+        kefu_wire::crm::ContactState::Friend => ContactState::Friend,
+        kefu_wire::crm::ContactState::Stranger => ContactState::Stranger,
+        kefu_wire::crm::ContactState::Blacklisted => ContactState::Blacklisted,
+        kefu_wire::crm::ContactState::Pending => ContactState::Pending,
+    }
+}
+
+fn state_to_wire(s: ContactState) -> kefu_wire::crm::ContactState {
+    match s {
+        ContactState::Friend => kefu_wire::crm::ContactState::Friend,
+        ContactState::Stranger => kefu_wire::crm::ContactState::Stranger,
+        ContactState::Blacklisted => kefu_wire::crm::ContactState::Blacklisted,
+        ContactState::Pending => kefu_wire::crm::ContactState::Pending,
+    }
+}
+
+/// A contact as the protocol shows it.
+pub(crate) fn contact_info(c: &Contact) -> ContactInfo {
+    ContactInfo {
+        customer: c.key.clone().into(),
+        state: state_to_wire(c.state),
+        owner: c.owner,
+        real_name: c.real_name.clone(),
+        remark: c.remark.clone(),
+        nickname: c.nickname.clone(),
+        phone: c.phone.clone(),
+        email: c.email.clone(),
+        fields: c
+            .fields
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        groups: c.groups.iter().map(|g| g.0).collect(),
+        tags: c.tags.iter().map(|t| t.0).collect(),
+        visit: c.visit.as_ref().map(|v| kefu_wire::crm::Visit {
+            first_at: v.first_at,
+            last_at: v.last_at,
+            visits: v.visits,
+            source: v.source.clone(),
+            region: v.region.clone(),
+        }),
+        last_accepted: c.last_accepted.map(|a| (a.at, a.agent)),
+        last_contact_at: c.last_contact_at,
+        created_at: c.created_at,
+    }
+}
+
+fn profile_update(edit: ContactEdit) -> ProfileUpdate {
+    ProfileUpdate {
+        real_name: edit.real_name,
+        remark: edit.remark,
+        nickname: edit.nickname,
+        phone: edit.phone,
+        email: edit.email,
+        fields: edit.fields,
+        groups: edit.groups.map(|g| g.into_iter().map(GroupId).collect()),
+        tags: edit.tags.map(|t| t.into_iter().map(TagId).collect()),
+    }
+}
+
+fn check_note(what: &str, text: &str) -> Result<(), ErrorBody> {
+    if text.chars().count() > MAX_NOTE_CHARS || text.chars().any(char::is_control) {
+        return Err(err(
+            ErrorCode::INVALID_ARGUMENT,
+            format!("{what}: at most {MAX_NOTE_CHARS} characters, no control characters"),
+        ));
+    }
+    Ok(())
+}
+
+impl CrmState {
+    fn tag_infos(&self) -> Vec<TagInfo> {
+        self.tags
+            .iter()
+            .map(|t| TagInfo {
+                id: t.id.0,
+                name: t.name.clone(),
+                colour: t.colour.rgb(),
+            })
+            .collect()
+    }
+
+    fn group_nodes(&self) -> Vec<GroupNode> {
+        let info = |g: &crate::crm::Group| GroupInfo {
+            id: g.id.0,
+            name: g.name.clone(),
+        };
+        self.groups
+            .tree()
+            .iter()
+            .map(|n| match n {
+                crate::crm::TreeNode::Category(c) => GroupNode::Category {
+                    id: c.id.0,
+                    name: c.name.clone(),
+                    groups: c.groups.iter().map(info).collect(),
+                },
+                crate::crm::TreeNode::Group(g) => GroupNode::Group(info(g)),
+            })
+            .collect()
+    }
+
+    /// Refuses groups or tags the account does not have.
+    fn check_catalog(&self, c: &Contact) -> Result<(), ErrorBody> {
+        if let Some(g) = c.groups.iter().find(|g| self.groups.group(**g).is_none()) {
+            return Err(err(ErrorCode::NOT_FOUND, format!("no group {}", g.0)));
+        }
+        if let Some(t) = c.tags.iter().find(|t| self.tags.get(**t).is_none()) {
+            return Err(err(ErrorCode::NOT_FOUND, format!("no tag {}", t.0)));
+        }
+        Ok(())
+    }
+
+    fn number_of(&self, customer: &CustomerId) -> Result<u64, ErrorBody> {
+        let key = key_of(customer)?;
+        self.by_key
+            .get(&key)
+            .copied()
+            .ok_or_else(|| err(ErrorCode::NOT_FOUND, "not a contact of this account"))
+    }
+
+    fn insert(&mut self, no: u64, contact: Contact, request_note: String) {
+        self.by_key.insert(contact.key.clone(), no);
+        if self.index.contains(no) {
+            self.index.update(no, &contact);
+        } else {
+            self.index.add(no, &contact);
+        }
+        self.contacts.insert(
+            no,
+            Stored {
+                contact,
+                request_note,
+            },
+        );
+    }
+
+    fn remove(&mut self, no: u64) -> Option<Stored> {
+        let stored = self.contacts.remove(&no)?;
+        self.by_key.remove(&stored.contact.key);
+        self.index.remove(no);
+        self.recent.forget_contact(no);
+        Some(stored)
+    }
+
+    fn account_record(&self, account: u64) -> CrmAccountRecord {
+        CrmAccountRecord {
+            account,
+            next_contact: self.next_contact,
+            counters: self.limits.counters(),
+            tags: self.tags.iter().cloned().collect(),
+            next_tag: self.tags.next_id(),
+            groups: self.groups.tree().to_vec(),
+            next_group: self.groups.next_id(),
+            settings: self.settings.clone(),
+        }
+    }
+}
 
 impl Shard {
-    /// CRM requests of agent `me` of `account`.
-    pub(super) fn agent_crm_request(&mut self, account: u64, me: u32, request: Request) -> Answer {
-        let _ = (account, me);
-        Err(err(
-            ErrorCode::INTERNAL,
-            format!("{} is not built yet", request.name()),
-        ))
+    /// The account's CRM state, loaded on first use.
+    pub(super) fn crm_mut(&mut self, account: u64) -> Result<&mut CrmState, ErrorBody> {
+        if !self.crm.contains_key(&account) {
+            let state = self.load_crm(account)?;
+            self.crm.insert(account, state);
+        }
+        self.crm
+            .get_mut(&account)
+            .ok_or_else(|| err(ErrorCode::INTERNAL, "CRM state vanished"))
+    }
+
+    fn load_crm(&mut self, account: u64) -> Result<CrmState, ErrorBody> {
+        let storage = |e: crate::store::StoreError| err(ErrorCode::STORAGE_FAILURE, e.to_string());
+        let plan = self
+            .account_mut(account)
+            .map(|s| s.record.plan)
+            .map_err(|_| err(ErrorCode::UNKNOWN_ACCOUNT, "no such account"))?;
+        let utc_offset = self.utc_offset_secs(account)?;
+        let store = std::sync::Arc::clone(&self.shared.store);
+        let stored = store
+            .get(Cf::CrmAccounts, &keys::account(account))
+            .map_err(storage)?
+            .map(|b| CrmAccountRecord::decode(&b))
+            .transpose()
+            .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?;
+        let (tags, groups, counters, settings, next_contact) = match stored {
+            Some(r) => (
+                Tags::restore(r.tags, r.next_tag)
+                    .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?,
+                Groups::restore(r.groups, r.next_group)
+                    .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?,
+                r.counters,
+                r.settings,
+                r.next_contact,
+            ),
+            None => (
+                Tags::with_presets(),
+                Groups::new(),
+                Default::default(),
+                ContactSettings::default(),
+                1,
+            ),
+        };
+        let limits = ContactLimits::for_plan(plan, utc_offset, counters)
+            .map_err(|e| err(ErrorCode::INTERNAL, e.to_string()))?;
+        let mut state = CrmState {
+            contacts: BTreeMap::new(),
+            by_key: HashMap::new(),
+            index: SearchIndex::new(),
+            tags,
+            groups,
+            limits,
+            settings,
+            next_contact,
+            recent: RecentContacts::new(),
+            imports: HashMap::new(),
+        };
+        let mut after = 0u64;
+        loop {
+            let range = keys::contacts_after(account, after);
+            let page = store
+                .scan(Cf::Contacts, &range.start, &range.end, LOAD_SCAN)
+                .map_err(storage)?;
+            let full = page.len() == LOAD_SCAN;
+            for (_, value) in page {
+                let r = ContactRecord::decode(&value)
+                    .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?;
+                after = r.no;
+                state.next_contact = state.next_contact.max(r.no + 1);
+                state.insert(r.no, r.contact, r.request_note);
+            }
+            if !full {
+                break;
+            }
+        }
+        // Recently contacted, from the stored conversations (R9).
+        let range = keys::account_prefix(account);
+        let mut start = range.start.clone();
+        loop {
+            let page = store
+                .scan(Cf::Conversations, &start, &range.end, LOAD_SCAN)
+                .map_err(storage)?;
+            let full = page.len() == LOAD_SCAN;
+            for (stored_key, value) in &page {
+                start.clone_from(stored_key);
+                start.push(0);
+                let Ok(r) = ConversationRecord::decode(value) else {
+                    continue;
+                };
+                let (Some(agent), Ok(key)) = (r.agent, CustomerKey::try_from(r.customer)) else {
+                    continue;
+                };
+                if let Some(&no) = state.by_key.get(&key) {
+                    let at = now_secs(r.closed_at.unwrap_or(r.opened_at));
+                    state.recent.touch(agent, no, at);
+                }
+            }
+            if !full {
+                break;
+            }
+        }
+        // The counter is recounted rather than trusted (limits doc: "recounts if it doubts").
+        let stored_count = u32::try_from(state.contacts.len()).unwrap_or(u32::MAX);
+        if state.limits.counters().contacts != stored_count {
+            let mut c = state.limits.counters();
+            c.contacts = stored_count;
+            state.limits = ContactLimits::for_plan(plan, utc_offset, c)
+                .map_err(|e| err(ErrorCode::INTERNAL, e.to_string()))?;
+        }
+        Ok(state)
+    }
+
+    /// Writes contact `no` (or its deletion) into the batch.
+    fn save_contact(&mut self, account: u64, no: u64) {
+        let key = keys::contact(account, no);
+        let Some(state) = self.crm.get(&account) else {
+            return;
+        };
+        match state.contacts.get(&no) {
+            Some(s) => {
+                let record = ContactRecord {
+                    account,
+                    no,
+                    contact: s.contact.clone(),
+                    request_note: s.request_note.clone(),
+                };
+                self.batch.put(Cf::Contacts, &key, record.encode());
+            }
+            None => self.batch.delete(Cf::Contacts, &key),
+        }
+        self.touched.push(account);
+    }
+
+    /// Writes the account's CRM record into the batch.
+    fn save_crm_account(&mut self, account: u64) {
+        if let Some(state) = self.crm.get(&account) {
+            let record = state.account_record(account);
+            self.batch
+                .put(Cf::CrmAccounts, &keys::account(account), record.encode());
+            self.touched.push(account);
+        }
+    }
+
+    /// Tells agent 1001 (if online) about the contact limit (§5.5).
+    fn limit_warning(&mut self, account: u64, warning: Option<LimitWarning>) {
+        let Some(w) = warning else {
+            return;
+        };
+        let text = match w.level {
+            crate::crm::LimitLevel::Near => format!(
+                "the account holds {} of its {} contacts",
+                w.contacts, w.limit
+            ),
+            crate::crm::LimitLevel::Over => format!(
+                "the account holds {} contacts, over its limit of {}; customers may add it \
+                 for 14 days, agents may not add contacts",
+                w.contacts, w.limit
+            ),
+            crate::crm::LimitLevel::GraceEnded => format!(
+                "the account has been over its limit of {} contacts for 14 days; no new \
+                 contacts are stored until it is back within the limit",
+                w.limit
+            ),
+            crate::crm::LimitLevel::Normal => return,
+        };
+        self.push_to_agent(account, w.agent, Event::Notice { text });
+    }
+
+    fn push_to_agent(&mut self, account: u64, agent: u32, event: Event) {
+        if let Some(o) = self.online.get(&account).and_then(|m| m.get(&agent)) {
+            self.outbox.push(Outgoing::Push {
+                conn: o.conn,
+                generation: o.generation,
+                event,
+            });
+        }
+    }
+
+    fn push_to_agents(&mut self, account: u64, event: &Event) {
+        let targets: Vec<(usize, u32)> = self
+            .online
+            .get(&account)
+            .map(|m| m.values().map(|o| (o.conn, o.generation)).collect())
+            .unwrap_or_default();
+        for (conn, generation) in targets {
+            self.outbox.push(Outgoing::Push {
+                conn,
+                generation,
+                event: event.clone(),
+            });
+        }
+    }
+
+    /// Whether `me` sees only its own (and unowned) contacts: exclusive mode without
+    /// permission 4 (§7.17 d).
+    fn sees_only_own(&mut self, account: u64, me: u32) -> Result<bool, ErrorBody> {
+        let all = self
+            .accounts
+            .get(&account)
+            .is_some_and(|s| s.permissions(me).contains(Permission::SeeAllCustomers));
+        Ok(!all && self.exclusive_mode(account)?)
+    }
+
+    fn has_permission(&self, account: u64, me: u32, p: Permission) -> bool {
+        self.accounts
+            .get(&account)
+            .is_some_and(|s| s.permissions(me).contains(p))
+    }
+
+    /// Contact number of `customer`, if `me` may see it.
+    fn visible_contact(
+        &mut self,
+        account: u64,
+        me: u32,
+        customer: &CustomerId,
+    ) -> Result<u64, ErrorBody> {
+        let own_only = self.sees_only_own(account, me)?;
+        let state = self.crm_mut(account)?;
+        let no = state.number_of(customer)?;
+        let owner = state.contacts.get(&no).and_then(|s| s.contact.owner);
+        if own_only && owner.is_some_and(|o| o != me) {
+            return Err(err(
+                ErrorCode::PERMISSION_DENIED,
+                "an exclusive customer of another agent (permission 4 needed)",
+            ));
+        }
+        Ok(no)
+    }
+
+    /// CRM requests of agent `me` of `account`; `operator` when run on the admin socket.
+    pub(super) fn agent_crm_request(
+        &mut self,
+        account: u64,
+        me: u32,
+        operator: bool,
+        request: Request,
+    ) -> Answer {
+        let now = now_secs(self.shared.clock.now_ms());
+        match request {
+            Request::CreateContact {
+                customer,
+                state,
+                edit,
+            } => {
+                let key = key_of(&customer)?;
+                let state_now = state_from_wire(state);
+                if state_now == ContactState::Pending {
+                    return Err(err(
+                        ErrorCode::INVALID_ARGUMENT,
+                        "a pending contact is made by RequestContact",
+                    ));
+                }
+                let groups_given = edit.groups.as_ref().is_some_and(|g| !g.is_empty());
+                if groups_given && !self.has_permission(account, me, Permission::ManageGroups) {
+                    return Err(err(
+                        ErrorCode::PERMISSION_DENIED,
+                        "putting a contact in groups needs permission 8",
+                    ));
+                }
+                let owner = (!operator).then_some(me);
+                let crm = self.crm_mut(account)?;
+                if crm.by_key.contains_key(&key) {
+                    return Err(err(ErrorCode::ALREADY_EXISTS, "already a contact"));
+                }
+                let contact = Contact::new(key, state_now, owner, now)
+                    .apply(&profile_update(edit))
+                    .map_err(contact_err)?;
+                crm.check_catalog(&contact)?;
+                let warning = crm.limits.admit_addition(now).map_err(add_refusal)?;
+                let no = crm.next_contact;
+                crm.next_contact += 1;
+                let info = contact_info(&contact);
+                crm.insert(no, contact, String::new());
+                self.save_contact(account, no);
+                self.save_crm_account(account);
+                self.limit_warning(account, warning);
+                Ok(Response::Contact(info))
+            }
+            Request::GetContact { customer } => {
+                let no = self.visible_contact(account, me, &customer)?;
+                let crm = self.crm_mut(account)?;
+                let s = crm
+                    .contacts
+                    .get(&no)
+                    .ok_or_else(|| err(ErrorCode::NOT_FOUND, "not a contact"))?;
+                Ok(Response::Contact(contact_info(&s.contact)))
+            }
+            Request::UpdateContact { customer, edit } => {
+                let no = self.visible_contact(account, me, &customer)?;
+                let may_group = self.has_permission(account, me, Permission::ManageGroups);
+                let crm = self.crm_mut(account)?;
+                let old = &crm
+                    .contacts
+                    .get(&no)
+                    .ok_or_else(|| err(ErrorCode::NOT_FOUND, "not a contact"))?
+                    .contact;
+                let new = old.apply(&profile_update(edit)).map_err(contact_err)?;
+                if new.groups != old.groups && !may_group {
+                    return Err(err(
+                        ErrorCode::PERMISSION_DENIED,
+                        "changing a contact's groups needs permission 8",
+                    ));
+                }
+                crm.check_catalog(&new)?;
+                let info = contact_info(&new);
+                let note = crm.contacts.get(&no).map(|s| s.request_note.clone());
+                crm.insert(no, new, note.unwrap_or_default());
+                self.save_contact(account, no);
+                Ok(Response::Contact(info))
+            }
+            Request::SetContactState { customer, state } => {
+                let to = state_from_wire(state);
+                if to == ContactState::Pending {
+                    return Err(err(
+                        ErrorCode::INVALID_ARGUMENT,
+                        "a contact becomes pending by RequestContact",
+                    ));
+                }
+                let no = self.visible_contact(account, me, &customer)?;
+                let crm = self.crm_mut(account)?;
+                let old = &crm
+                    .contacts
+                    .get(&no)
+                    .ok_or_else(|| err(ErrorCode::NOT_FOUND, "not a contact"))?
+                    .contact;
+                let new = old.with_state(to).map_err(contact_err)?;
+                let info = contact_info(&new);
+                crm.insert(no, new, String::new());
+                self.save_contact(account, no);
+                Ok(Response::Contact(info))
+            }
+            Request::DeleteContacts { customers } => {
+                if customers.len() > MAX_DELETE {
+                    return Err(err(
+                        ErrorCode::INVALID_ARGUMENT,
+                        format!("at most {MAX_DELETE} contacts per request"),
+                    ));
+                }
+                let crm = self.crm_mut(account)?;
+                let mut numbers = Vec::with_capacity(customers.len());
+                for c in &customers {
+                    // Unknown customers are skipped: deleting is idempotent.
+                    if let Ok(no) = crm.number_of(c) {
+                        numbers.push(no);
+                    }
+                }
+                numbers.sort_unstable();
+                numbers.dedup();
+                for no in &numbers {
+                    crm.remove(*no);
+                }
+                let count = u32::try_from(numbers.len()).unwrap_or(u32::MAX);
+                let warning = crm.limits.contacts_removed(count, now);
+                for no in &numbers {
+                    self.save_contact(account, *no);
+                }
+                self.save_crm_account(account);
+                self.limit_warning(account, warning);
+                Ok(Response::Deleted {
+                    count: numbers.len() as u64,
+                })
+            }
+            Request::SearchContacts(query) => self.search_contacts(account, me, query),
+            Request::RecentContacts { offset, limit } => {
+                if limit == 0 || limit > 200 {
+                    return Err(err(ErrorCode::INVALID_ARGUMENT, "limit is 1..=200"));
+                }
+                let crm = self.crm_mut(account)?;
+                let total = crm.recent.len(me) as u64;
+                let contacts = crm
+                    .recent
+                    .page(me, offset as usize, usize::from(limit))
+                    .into_iter()
+                    .filter_map(|e| crm.contacts.get(&e.contact))
+                    .map(|s| contact_info(&s.contact))
+                    .collect();
+                Ok(Response::Contacts(ContactPage { total, contacts }))
+            }
+            Request::ContactsOnline { customers } => {
+                if customers.len() > MAX_ONLINE_QUERY {
+                    return Err(err(
+                        ErrorCode::INVALID_ARGUMENT,
+                        format!("at most {MAX_ONLINE_QUERY} customers per request"),
+                    ));
+                }
+                let online = customers
+                    .iter()
+                    .map(|c| self.customer_conn(account, c).is_some())
+                    .collect();
+                Ok(Response::Online(online))
+            }
+            Request::ListTags => Ok(Response::Tags(self.crm_mut(account)?.tag_infos())),
+            Request::EditTags(edit) => self.edit_tags(account, edit),
+            Request::ListGroups => Ok(Response::Groups(self.crm_mut(account)?.group_nodes())),
+            Request::EditGroups(edit) => self.edit_groups(account, edit),
+            Request::ImportContacts { chunk, first, last } => {
+                self.import_chunk(account, me, operator, chunk, first, last)
+            }
+            Request::ExportContacts { after, limit } => self.export_page(account, after, limit),
+            Request::RequestContact { customer, note } => {
+                self.request_contact(account, me, customer, note)
+            }
+            Request::GetContactSettings => Ok(Response::ContactSettings(
+                self.crm_mut(account)?.settings.clone(),
+            )),
+            Request::SetContactSettings { settings } => {
+                check_note("question", &settings.question)?;
+                check_note("answer", &settings.answer)?;
+                self.crm_mut(account)?.settings = settings;
+                self.save_crm_account(account);
+                Ok(Response::Ok)
+            }
+            other => Err(err(
+                ErrorCode::INTERNAL,
+                format!("{} is not a CRM request", other.name()),
+            )),
+        }
+    }
+
+    fn search_contacts(&mut self, account: u64, me: u32, q: ContactQuery) -> Answer {
+        let own_only = self.sees_only_own(account, me)?;
+        let invalid = |e: crate::crm::SearchError| err(ErrorCode::INVALID_ARGUMENT, e.to_string());
+        let query = Query::parse(&q.text).map_err(invalid)?;
+        let page = PageRequest::new(q.offset, q.limit).map_err(invalid)?;
+        let filters = Filters {
+            groups: q.groups.into_iter().map(GroupId).collect(),
+            tags: q.tags.into_iter().map(TagId).collect(),
+            owner: q.owner,
+            state: q.state.map(state_from_wire),
+            last_contact: q
+                .last_contact
+                .map(|(from, until)| TimeRange { from, until }),
+            visible_to: own_only.then_some(me),
+        };
+        let sort = match q.sort {
+            ContactSort::LastContact => Sort::LastContactDesc,
+            ContactSort::Name => Sort::Name,
+            ContactSort::Newest => Sort::Newest,
+        };
+        let crm = self.crm_mut(account)?;
+        let found = crm
+            .index
+            .search(&query, &filters, sort, page)
+            .map_err(invalid)?;
+        let contacts = found
+            .items
+            .iter()
+            .filter_map(|no| crm.contacts.get(no))
+            .map(|s| contact_info(&s.contact))
+            .collect();
+        Ok(Response::Contacts(ContactPage {
+            total: found.total as u64,
+            contacts,
+        }))
+    }
+
+    fn edit_tags(&mut self, account: u64, edit: TagEdit) -> Answer {
+        let colour = |rgb: u32| {
+            Colour::new(rgb).ok_or_else(|| err(ErrorCode::INVALID_ARGUMENT, "colour is 0xRRGGBB"))
+        };
+        let crm = self.crm_mut(account)?;
+        let mut changed = Vec::new();
+        match edit {
+            TagEdit::Create { name, colour: rgb } => {
+                crm.tags.create(&name, colour(rgb)?).map_err(tag_err)?;
+            }
+            TagEdit::Rename { id, name } => crm.tags.rename(TagId(id), &name).map_err(tag_err)?,
+            TagEdit::Recolour { id, colour: rgb } => crm
+                .tags
+                .set_colour(TagId(id), colour(rgb)?)
+                .map_err(tag_err)?,
+            TagEdit::Delete { id } => {
+                crm.tags.delete(TagId(id)).map_err(tag_err)?;
+                let holders: Vec<u64> = crm.index.with_tag(TagId(id)).to_vec();
+                for no in holders {
+                    if let Some(s) = crm.contacts.get(&no) {
+                        let mut c = s.contact.clone();
+                        c.tags.remove(&TagId(id));
+                        let note = s.request_note.clone();
+                        crm.insert(no, c, note);
+                        changed.push(no);
+                    }
+                }
+            }
+        }
+        let tags = crm.tag_infos();
+        for no in changed {
+            self.save_contact(account, no);
+        }
+        self.save_crm_account(account);
+        Ok(Response::Tags(tags))
+    }
+
+    fn edit_groups(&mut self, account: u64, edit: GroupEdit) -> Answer {
+        use crate::crm::CategoryId;
+        let crm = self.crm_mut(account)?;
+        let mut removed: Vec<GroupId> = Vec::new();
+        let g = &mut crm.groups;
+        match edit {
+            GroupEdit::CreateCategory { name } => {
+                g.create_category(&name).map_err(group_err)?;
+            }
+            GroupEdit::CreateGroup { name, category } => {
+                g.create_group(&name, category.map(CategoryId))
+                    .map_err(group_err)?;
+            }
+            GroupEdit::RenameCategory { id, name } => g
+                .rename_category(CategoryId(id), &name)
+                .map_err(group_err)?,
+            GroupEdit::RenameGroup { id, name } => {
+                g.rename_group(GroupId(id), &name).map_err(group_err)?
+            }
+            GroupEdit::DeleteCategory { id } => {
+                removed = g.delete_category(CategoryId(id)).map_err(group_err)?;
+            }
+            GroupEdit::DeleteGroup { id } => {
+                removed.push(g.delete_group(GroupId(id)).map_err(group_err)?.id);
+            }
+            GroupEdit::MoveGroup {
+                id,
+                category,
+                position,
+            } => g
+                .move_group(
+                    GroupId(id),
+                    category.map(CategoryId),
+                    usize::try_from(position).unwrap_or(usize::MAX),
+                )
+                .map_err(group_err)?,
+            GroupEdit::MoveCategory { id, position } => g
+                .move_category(
+                    CategoryId(id),
+                    usize::try_from(position).unwrap_or(usize::MAX),
+                )
+                .map_err(group_err)?,
+        }
+        let mut changed = Vec::new();
+        for gid in removed {
+            let members: Vec<u64> = crm.index.in_group(gid).to_vec();
+            for no in members {
+                if let Some(s) = crm.contacts.get(&no) {
+                    let mut c = s.contact.clone();
+                    c.groups.remove(&gid);
+                    let note = s.request_note.clone();
+                    crm.insert(no, c, note);
+                    changed.push(no);
+                }
+            }
+        }
+        let nodes = crm.group_nodes();
+        changed.sort_unstable();
+        changed.dedup();
+        for no in changed {
+            self.save_contact(account, no);
+        }
+        self.save_crm_account(account);
+        Ok(Response::Groups(nodes))
+    }
+
+    fn import_chunk(
+        &mut self,
+        account: u64,
+        me: u32,
+        operator: bool,
+        chunk: Vec<u8>,
+        first: bool,
+        last: bool,
+    ) -> Answer {
+        if chunk.len() > MAX_IMPORT_CHUNK {
+            return Err(err(
+                ErrorCode::INVALID_ARGUMENT,
+                format!("an import chunk is at most {MAX_IMPORT_CHUNK} bytes"),
+            ));
+        }
+        let now = now_secs(self.shared.clock.now_ms());
+        let crm = self.crm_mut(account)?;
+        if first {
+            let catalog = ImportCatalog::new(&crm.tags, &crm.groups);
+            let session = if operator {
+                ImportSession::operator()
+            } else {
+                ImportSession::new()
+            };
+            crm.imports.insert(
+                me,
+                ImportRun {
+                    csv: CsvImport::new(catalog, (!operator).then_some(me), now),
+                    session,
+                },
+            );
+        }
+        let Some(mut run) = crm.imports.remove(&me) else {
+            return Err(err(
+                ErrorCode::INVALID_ARGUMENT,
+                "no import is running: send the first chunk with first = true",
+            ));
+        };
+        let fed = run
+            .csv
+            .feed(&chunk)
+            .and_then(|()| if last { run.csv.finish() } else { Ok(()) });
+        if let Err(e) = fed {
+            // The whole file is refused (its header); nothing of it was stored.
+            return Err(err(ErrorCode::INVALID_ARGUMENT, e.to_string()));
+        }
+        let rows = std::iter::from_fn(|| run.csv.poll_row());
+        let by_key = &crm.by_key;
+        let (new, warning) =
+            run.session
+                .admit(rows, |k| by_key.contains_key(k), &mut crm.limits, now);
+        let mut numbers = Vec::with_capacity(new.len());
+        for contact in new {
+            let no = crm.next_contact;
+            crm.next_contact += 1;
+            crm.insert(no, contact, String::new());
+            numbers.push(no);
+        }
+        let r = run.session.report();
+        let report = ImportReport {
+            imported: r.imported,
+            skipped_existing: r.skipped_existing,
+            refused_plan: r.refused_plan,
+            refused_daily: r.refused_daily,
+            invalid: r
+                .invalid
+                .iter()
+                .map(|i| InvalidRow {
+                    line: i.line,
+                    reason: i.reason.to_string(),
+                })
+                .collect(),
+            invalid_total: r.invalid_total,
+            finished: last,
+        };
+        if !last {
+            crm.imports.insert(me, run);
+        }
+        for no in numbers {
+            self.save_contact(account, no);
+        }
+        self.save_crm_account(account);
+        self.limit_warning(account, warning);
+        Ok(Response::Import(report))
+    }
+
+    fn export_page(&mut self, account: u64, after: u64, limit: u32) -> Answer {
+        if limit == 0 || limit > MAX_EXPORT_PAGE {
+            return Err(err(
+                ErrorCode::INVALID_ARGUMENT,
+                format!("limit is 1..={MAX_EXPORT_PAGE}"),
+            ));
+        }
+        let crm = self.crm_mut(account)?;
+        // Every page has the same columns: the free fields of the whole account.
+        let fields: std::collections::BTreeSet<String> = crm
+            .contacts
+            .values()
+            .flat_map(|s| s.contact.fields.keys().cloned())
+            .collect();
+        let export = CsvExport::new(ImportCatalog::new(&crm.tags, &crm.groups), fields);
+        let mut csv = Vec::new();
+        if after == 0 {
+            export.write_header(&mut csv);
+        }
+        let mut last = None;
+        let mut page = crm
+            .contacts
+            .range(after.saturating_add(1)..)
+            .take(limit as usize)
+            .peekable();
+        while let Some((no, s)) = page.next() {
+            export.write_row(&s.contact, &mut csv);
+            if page.peek().is_some() {
+                continue;
+            }
+            last = Some(*no);
+        }
+        let next_after = last.filter(|no| crm.contacts.range(no + 1..).next().is_some());
+        Ok(Response::Export { csv, next_after })
+    }
+
+    fn request_contact(
+        &mut self,
+        account: u64,
+        me: u32,
+        customer: CustomerId,
+        note: String,
+    ) -> Answer {
+        check_note("note", &note)?;
+        let now = now_secs(self.shared.clock.now_ms());
+        let key = key_of(&customer)?;
+        let crm = self.crm_mut(account)?;
+        let existing = crm.by_key.get(&key).copied();
+        let (no, contact, warning) = match existing {
+            Some(no) => {
+                let old = &crm
+                    .contacts
+                    .get(&no)
+                    .ok_or_else(|| err(ErrorCode::INTERNAL, "contact map out of step"))?
+                    .contact;
+                if matches!(old.state, ContactState::Friend | ContactState::Pending) {
+                    return Err(err(
+                        ErrorCode::ALREADY_EXISTS,
+                        format!("already {}", old.state),
+                    ));
+                }
+                let new = old.with_state(ContactState::Pending).map_err(contact_err)?;
+                // An existing contact does not grow the count, but the addition counts
+                // toward the day's 1,000 (R4).
+                crm.limits.admit_addition(now).map_err(add_refusal)?;
+                let w = crm.limits.contacts_removed(1, now);
+                (no, new, w)
+            }
+            None => {
+                let w = crm.limits.admit_addition(now).map_err(add_refusal)?;
+                let no = crm.next_contact;
+                crm.next_contact += 1;
+                (
+                    no,
+                    Contact::new(key, ContactState::Pending, Some(me), now),
+                    w,
+                )
+            }
+        };
+        let info = contact_info(&contact);
+        crm.insert(no, contact, note.clone());
+        self.save_contact(account, no);
+        self.save_crm_account(account);
+        self.limit_warning(account, warning);
+        if let Some((conn, generation)) = self.customer_conn(account, &customer) {
+            self.outbox.push(Outgoing::Push {
+                conn,
+                generation,
+                event: Event::ContactNotice(ContactNotice::FriendRequest { account, note }),
+            });
+        }
+        Ok(Response::Contact(info))
     }
 
     /// CRM requests of a logged-in customer.
@@ -23,16 +1006,234 @@ impl Shard {
         customer: &CustomerId,
         request: Request,
     ) -> Answer {
-        let _ = (account, customer);
-        Err(err(
-            ErrorCode::INTERNAL,
-            format!("{} is not built yet", request.name()),
-        ))
+        let now = now_secs(self.shared.clock.now_ms());
+        let key = key_of(customer)?;
+        match request {
+            Request::AnswerContactRequest { accept } => {
+                let crm = self.crm_mut(account)?;
+                let no = crm
+                    .by_key
+                    .get(&key)
+                    .copied()
+                    .filter(|no| {
+                        crm.contacts
+                            .get(no)
+                            .is_some_and(|s| s.contact.state == ContactState::Pending)
+                    })
+                    .ok_or_else(|| err(ErrorCode::NOT_FOUND, "no friend request to answer"))?;
+                let Some(stored) = crm.contacts.get(&no) else {
+                    return Err(err(ErrorCode::INTERNAL, "contact map out of step"));
+                };
+                let owner = stored.contact.owner;
+                let never_talked = stored.contact.last_contact_at.is_none();
+                let mut warning = None;
+                if accept {
+                    let c = stored
+                        .contact
+                        .with_state(ContactState::Friend)
+                        .map_err(contact_err)?;
+                    crm.insert(no, c, String::new());
+                } else if never_talked {
+                    // A declined request for someone who never talked to us leaves nothing.
+                    crm.remove(no);
+                    warning = crm.limits.contacts_removed(1, now);
+                } else {
+                    let c = stored
+                        .contact
+                        .with_state(ContactState::Stranger)
+                        .map_err(contact_err)?;
+                    crm.insert(no, c, String::new());
+                }
+                self.save_contact(account, no);
+                self.save_crm_account(account);
+                self.limit_warning(account, warning);
+                let event = Event::ContactNotice(ContactNotice::Answered {
+                    customer: customer.clone(),
+                    accepted: accept,
+                });
+                match owner {
+                    Some(agent) => self.push_to_agent(account, agent, event),
+                    None => self.push_to_agents(account, &event),
+                }
+                Ok(Response::Ok)
+            }
+            Request::AddAccount { answer } => {
+                let crm = self.crm_mut(account)?;
+                let question = &crm.settings;
+                if !question.question.is_empty()
+                    && !answer.trim().eq_ignore_ascii_case(question.answer.trim())
+                {
+                    return Err(err(
+                        ErrorCode::INVALID_ARGUMENT,
+                        "the answer to the verification question is wrong",
+                    ));
+                }
+                let (no, contact, warning) = match crm.by_key.get(&key).copied() {
+                    Some(no) => {
+                        let old = &crm
+                            .contacts
+                            .get(&no)
+                            .ok_or_else(|| err(ErrorCode::INTERNAL, "contact map out of step"))?
+                            .contact;
+                        match old.state {
+                            ContactState::Friend => return Ok(Response::Ok),
+                            ContactState::Blacklisted => {
+                                return Err(err(
+                                    ErrorCode::PERMISSION_DENIED,
+                                    "the account does not accept this customer",
+                                ))
+                            }
+                            _ => {}
+                        }
+                        let new = old.with_state(ContactState::Friend).map_err(contact_err)?;
+                        (no, new, None)
+                    }
+                    None => {
+                        let w = crm.limits.admit_inbound(now).map_err(add_refusal)?;
+                        let no = crm.next_contact;
+                        crm.next_contact += 1;
+                        (no, Contact::new(key, ContactState::Friend, None, now), w)
+                    }
+                };
+                crm.insert(no, contact, String::new());
+                self.save_contact(account, no);
+                self.save_crm_account(account);
+                self.limit_warning(account, warning);
+                let event = Event::ContactNotice(ContactNotice::AddedUs {
+                    customer: customer.clone(),
+                });
+                self.push_to_agents(account, &event);
+                Ok(Response::Ok)
+            }
+            other => Err(err(
+                ErrorCode::INTERNAL,
+                format!("{} is not a customer CRM request", other.name()),
+            )),
+        }
+    }
+
+    /// A conversation with `customer` was given to `agent` (R2, R3, R9, M7): the
+    /// customer becomes a contact (a stranger, or pending with an automatic friend
+    /// request) owned by the first agent to serve it; its last-accepted time is set.
+    pub(super) fn crm_served(&mut self, account: u64, customer: &CustomerId, agent: u32) {
+        let now = now_secs(self.shared.clock.now_ms());
+        let Ok(key) = CustomerKey::try_from(customer.clone()) else {
+            return;
+        };
+        let Ok(crm) = self.crm_mut(account) else {
+            return;
+        };
+        let accepted = crate::crm::Accepted { at: now, agent };
+        let mut request = None;
+        let no = match crm.by_key.get(&key).copied() {
+            Some(no) => {
+                let Some(s) = crm.contacts.get(&no) else {
+                    return;
+                };
+                let mut c = s.contact.clone();
+                c.owner = c.owner.or(Some(agent));
+                c.last_accepted = Some(accepted);
+                c.last_contact_at = Some(now);
+                let note = s.request_note.clone();
+                crm.insert(no, c, note);
+                no
+            }
+            None => {
+                // Over the limit past the grace, nothing new is stored (§5.5).
+                let Ok(warning) = crm.limits.admit_inbound(now) else {
+                    return;
+                };
+                let auto = crm.settings.auto_friend_request;
+                let state = if auto {
+                    ContactState::Pending
+                } else {
+                    ContactState::Stranger
+                };
+                let mut c = Contact::new(key, state, Some(agent), now);
+                c.last_accepted = Some(accepted);
+                c.last_contact_at = Some(now);
+                let no = crm.next_contact;
+                crm.next_contact += 1;
+                let note = if auto {
+                    "please add us as a friend".to_owned()
+                } else {
+                    String::new()
+                };
+                crm.insert(no, c, note.clone());
+                if auto {
+                    request = Some(note);
+                }
+                self.save_crm_account(account);
+                self.limit_warning(account, warning);
+                no
+            }
+        };
+        if let Some(crm) = self.crm.get_mut(&account) {
+            crm.recent.touch(agent, no, now);
+        }
+        self.save_contact(account, no);
+        if let Some(note) = request {
+            if let Some((conn, generation)) = self.customer_conn(account, customer) {
+                self.outbox.push(Outgoing::Push {
+                    conn,
+                    generation,
+                    event: Event::ContactNotice(ContactNotice::FriendRequest { account, note }),
+                });
+            }
+        }
+    }
+
+    /// A conversation with `customer` served by `agent` closed: last contact time (R6
+    /// filter, sort) and the agent's recently-contacted list (R9).
+    pub(super) fn crm_conversation_closed(
+        &mut self,
+        account: u64,
+        customer: &CustomerId,
+        agent: Option<u32>,
+    ) {
+        let now = now_secs(self.shared.clock.now_ms());
+        let Ok(key) = CustomerKey::try_from(customer.clone()) else {
+            return;
+        };
+        let Ok(crm) = self.crm_mut(account) else {
+            return;
+        };
+        let Some(no) = crm.by_key.get(&key).copied() else {
+            return;
+        };
+        let Some(s) = crm.contacts.get(&no) else {
+            return;
+        };
+        let mut c = s.contact.clone();
+        c.last_contact_at = Some(now);
+        let note = s.request_note.clone();
+        crm.insert(no, c, note);
+        if let Some(agent) = agent {
+            crm.recent.touch(agent, no, now);
+        }
+        self.save_contact(account, no);
     }
 
     /// The agent who owns `customer`'s contact (R2), if it is a contact with an owner.
     pub(super) fn contact_owner(&mut self, account: u64, customer: &CustomerId) -> Option<u32> {
-        let _ = (account, customer);
-        None
+        let key = CustomerKey::try_from(customer.clone()).ok()?;
+        let crm = self.crm_mut(account).ok()?;
+        let no = crm.by_key.get(&key)?;
+        crm.contacts.get(no)?.contact.owner
     }
+
+    /// Forgets a running import of a connection's agent that went away.
+    pub(super) fn crm_agent_gone(&mut self, account: u64, agent: u32) {
+        if let Some(crm) = self.crm.get_mut(&account) {
+            crm.imports.remove(&agent);
+        }
+    }
+}
+
+fn add_refusal(e: crate::crm::AddRefusal) -> ErrorBody {
+    let code = match e {
+        crate::crm::AddRefusal::DailyLimit => ErrorCode::DAILY_LIMIT,
+        _ => ErrorCode::CONTACT_LIMIT,
+    };
+    err(code, e.to_string())
 }

@@ -209,6 +209,8 @@ pub struct Shard {
     next_job: u64,
     /// Conversation state of this shard's accounts (see `chat.rs`).
     chat: HashMap<u64, chat::ChatState>,
+    /// CRM state of this shard's accounts, loaded on first use (see `crm.rs`).
+    crm: HashMap<u64, crm::CrmState>,
     /// Routing effects of the turn, carried out before the commit.
     pending_effects: Vec<(u64, Vec<crate::routing::Effect>)>,
     /// Client message ids stored in this turn (not yet visible in the store).
@@ -270,6 +272,7 @@ impl Shard {
             pending: HashMap::new(),
             next_job: 1,
             chat: HashMap::new(),
+            crm: HashMap::new(),
             pending_effects: Vec::new(),
             turn_client_msgs: HashMap::new(),
             tokens: HashMap::new(),
@@ -436,6 +439,7 @@ impl Shard {
         for account in self.touched.drain(..) {
             self.accounts.remove(&account);
             self.chat.remove(&account);
+            self.crm.remove(&account);
         }
         // Token states are reloaded from the store on next use.
         self.tokens.clear();

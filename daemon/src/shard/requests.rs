@@ -69,7 +69,6 @@ pub(crate) enum PendingOp {
     },
 }
 
-
 /// What a password login carries to its completion.
 #[derive(Debug)]
 pub(crate) struct LoginCheck {
@@ -79,7 +78,6 @@ pub(crate) struct LoginCheck {
     otp: Option<String>,
     peer: Option<std::net::IpAddr>,
 }
-
 
 pub(super) fn now_unix() -> i64 {
     std::time::SystemTime::now()
@@ -541,6 +539,7 @@ impl Shard {
                 self.online.remove(&account);
             }
             self.counters.session_closed();
+            self.crm_agent_gone(account, agent);
             self.announce_presence(account, agent, Presence::Offline);
             self.chat_agent_logout(account, agent);
         }
@@ -668,7 +667,9 @@ impl Shard {
             | Request::ExportContacts { .. }
             | Request::RequestContact { .. }
             | Request::GetContactSettings
-            | Request::SetContactSettings { .. }) => self.agent_crm_request(account, me, request),
+            | Request::SetContactSettings { .. }) => {
+                self.agent_crm_request(account, me, conn.is_none(), request)
+            }
             other => match self.security_request(reply, account, me, other) {
                 Some(answer) => answer,
                 None => Err(err(ErrorCode::INTERNAL, "request not routed")),

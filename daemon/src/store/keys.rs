@@ -23,12 +23,20 @@
 //! | [`Cf::Counters`] | `counters` | account `u64` BE (8)                         | `CountersRecord` |
 //! | [`Cf::CustomerKeys`] | `customer_keys` | account `u64` BE (8)                  | `CustomerKeyRecord` |
 //! | [`Cf::RoutingSettings`] | `routing_settings` | account `u64` BE (8)            | `RoutingSettingsRecord` |
+//! | [`Cf::Contacts`] | `contacts` | account `u64` BE (8) ‖ contact number `u64` BE (8) | `ContactRecord` |
+//! | [`Cf::CrmAccounts`] | `crm_accounts` | account `u64` BE (8)                  | `CrmAccountRecord` |
 //!
 //! A **customer key** is `0x01 ‖ len u8 ‖ id bytes` for an identified customer
 //! (ids are 1..=64 bytes) and `0x02 ‖ 16 bytes` for a visitor: prefix-free, so one
 //! customer's messages are one contiguous range, ordered by message id (history
 //! newest-first is a reverse scan). A **sender key** is `0x00 ‖ agent u32 BE` for
 //! an agent and the customer key for a customer.
+//!
+//! A **contact number** is given by the account (`CrmAccountRecord::next_contact`) and
+//! never reused: one account's contacts are one range, in creation order, so loading an
+//! account is one bounded scan and an export pages by number. The search index and the
+//! customer-key → contact map are rebuilt in memory from that scan (see
+//! [`crm_records`](super::crm_records)); nothing else indexes contacts on disk.
 //!
 //! Values are always one record-format version byte followed by a postcard body (see
 //! [`records`](super::records)). RocksDB's `default` column family exists but is unused.
@@ -82,11 +90,15 @@ pub enum Cf {
     CustomerKeys,
     /// Per-account routing settings.
     RoutingSettings,
+    /// Contacts (CRM), grouped by account, in contact-number order.
+    Contacts,
+    /// Per-account CRM state: tags, groups, limit counters, contact settings.
+    CrmAccounts,
 }
 
 impl Cf {
     /// Every column family, in declaration order.
-    pub const ALL: [Cf; 15] = [
+    pub const ALL: [Cf; 17] = [
         Cf::Meta,
         Cf::Accounts,
         Cf::Agents,
@@ -102,6 +114,8 @@ impl Cf {
         Cf::Counters,
         Cf::CustomerKeys,
         Cf::RoutingSettings,
+        Cf::Contacts,
+        Cf::CrmAccounts,
     ];
 
     /// The engine-level name of this column family; never changes once released.
@@ -122,6 +136,8 @@ impl Cf {
             Cf::Counters => "counters",
             Cf::CustomerKeys => "customer_keys",
             Cf::RoutingSettings => "routing_settings",
+            Cf::Contacts => "contacts",
+            Cf::CrmAccounts => "crm_accounts",
         }
     }
 
@@ -284,6 +300,22 @@ pub fn customer_messages(account: u64, customer: &kefu_wire::chat::CustomerId) -
     let mut end = start.clone();
     end.extend_from_slice(&[0xff; 9]);
     KeyRange { start, end }
+}
+
+/// Key of a contact in [`Cf::Contacts`].
+pub fn contact(account: u64, no: u64) -> [u8; 16] {
+    conversation(account, no)
+}
+
+/// Contacts of one account with a number above `after`.
+pub fn contacts_after(account: u64, after: u64) -> KeyRange {
+    let mut range = account_prefix(account);
+    if let Some(next) = after.checked_add(1) {
+        range.start = contact(account, next).to_vec();
+    } else {
+        range.start = range.end.clone();
+    }
+    range
 }
 
 /// Key of a client message id in [`Cf::ClientMsgs`]; `agent` None means the customer sent it.
@@ -475,7 +507,9 @@ mod tests {
                 "client_msgs",
                 "counters",
                 "customer_keys",
-                "routing_settings"
+                "routing_settings",
+                "contacts",
+                "crm_accounts",
             ]
         );
         for (i, cf) in Cf::ALL.into_iter().enumerate() {

@@ -16,6 +16,7 @@
 //! [`KvStore::write`] means nothing in the batch may be acknowledged.
 
 pub mod chat_records;
+pub mod crm_records;
 pub mod keys;
 pub mod memory;
 pub mod records;
