@@ -13,7 +13,12 @@ pub struct Admin {
 impl Admin {
     /// Connects to the admin socket at `path`.
     pub fn connect(path: &Path) -> Result<Admin> {
-        let client = Client::connect_unix(path, client_options()).map_err(|e| {
+        Admin::connect_with(path, client_options())
+    }
+
+    /// Connects to the admin socket at `path` with these client options.
+    pub fn connect_with(path: &Path, options: ClientOptions) -> Result<Admin> {
+        let client = Client::connect_unix(path, options).map_err(|e| {
             anyhow!(
                 "cannot use the admin socket {} (is kefud running, and may this user open it?): {}",
                 path.display(),

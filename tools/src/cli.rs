@@ -45,6 +45,9 @@ pub enum Command {
     /// Hardware tokens: import seed files, bind to agents, calibrate, unlock.
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// An account's contacts (CRM): import and export CSV files, count.
+    #[command(subcommand)]
+    Contacts(ContactsCommand),
     /// Per-shard counters of the running daemon.
     Stats(StatsArgs),
     /// Check a listener end to end as a client would: connect, TLS, handshake, login, pings.
@@ -546,6 +549,95 @@ pub struct TokensUnlockArgs {
     /// Token serial number.
     #[arg(value_name = "SERIAL")]
     pub serial: String,
+}
+
+/// `kefuctl contacts ...`
+///
+/// Runs on the account with operator authority, as its agent 1001. The CSV
+/// format (columns id, visitor, state, owner, real_name, remark, nickname,
+/// phone, email, groups, tags, field:NAME, or their Chinese names) is
+/// documented at the top of daemon/src/crm/import.rs.
+#[derive(Debug, Subcommand)]
+pub enum ContactsCommand {
+    /// Import contacts from a CSV file, streamed in chunks; prints the result report.
+    ///
+    /// The first line names the columns: id or visitor (32 hex digits), and
+    /// any of state, owner, real_name, remark, nickname, phone, email, groups,
+    /// tags (names separated by ";") and field:NAME, or their Chinese names
+    /// (daemon/src/crm/import.rs has the table). The file is sent in chunks of
+    /// 256 KiB, so its size has no limit.
+    ///
+    /// Rows naming existing contacts are skipped; invalid rows are listed with
+    /// their line numbers and never stop the others. Without an owner column
+    /// the contacts have no owner. An operator's import is bound by the plan's
+    /// contact limit but not by the agents' daily import rule (§5.5: free up
+    /// to 10,000 imported rows, then 1,000 a day). Run one import per account
+    /// at a time. Exits 0 when the file was taken, even if some rows were
+    /// invalid or refused; 1 when the whole file was refused (a bad header)
+    /// or the import broke off.
+    Import(ContactsImportArgs),
+    /// Export every contact as CSV that `contacts import` reads back identically.
+    Export(ContactsExportArgs),
+    /// Print how many contacts the account holds (in every state, or in one).
+    Count(ContactsCountArgs),
+}
+
+/// `kefuctl contacts import`
+#[derive(Debug, Args)]
+pub struct ContactsImportArgs {
+    /// Account number.
+    #[arg(long, value_name = "N")]
+    pub account: u64,
+    /// The CSV file (UTF-8; "-" reads standard input).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Print the report as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Bytes per chunk (at most 256 KiB); for tests of chunking.
+    #[arg(long, hide = true, value_name = "BYTES", default_value_t = 256 * 1024,
+          value_parser = clap::value_parser!(u32).range(1..=256 * 1024))]
+    pub chunk_size: u32,
+}
+
+/// `kefuctl contacts export`
+#[derive(Debug, Args)]
+pub struct ContactsExportArgs {
+    /// Account number.
+    #[arg(long, value_name = "N")]
+    pub account: u64,
+    /// Write to this file instead of standard output (replaced only once the
+    /// export is complete).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Contacts asked for per request (at most 5,000); for tests of paging.
+    #[arg(long, hide = true, value_name = "N", default_value_t = 5_000,
+          value_parser = clap::value_parser!(u32).range(1..=5_000))]
+    pub page_size: u32,
+}
+
+/// `kefuctl contacts count`
+#[derive(Debug, Args)]
+pub struct ContactsCountArgs {
+    /// Account number.
+    #[arg(long, value_name = "N")]
+    pub account: u64,
+    /// Count only contacts in this state.
+    #[arg(long, value_enum, value_name = "STATE")]
+    pub state: Option<ContactStateArg>,
+}
+
+/// A contact state as written on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ContactStateArg {
+    /// Friends (好友).
+    Friend,
+    /// Strangers (陌生人).
+    Stranger,
+    /// The blacklist (黑名单).
+    Blacklisted,
+    /// Friend requests waiting for the customer (待验证).
+    Pending,
 }
 
 /// `kefuctl stats`

@@ -7,6 +7,7 @@ mod account;
 mod admin;
 mod agent;
 mod cli;
+mod contacts;
 mod date;
 mod diagnose;
 mod output;
@@ -33,6 +34,7 @@ fn main() -> ExitCode {
         Command::Role(cmd) => role::run(&cli.admin_socket, cmd, &mut out),
         Command::Security(cmd) => security::run(&cli.admin_socket, cmd, &mut out),
         Command::Tokens(cmd) => tokens::run(&cli.admin_socket, cmd, &mut out),
+        Command::Contacts(cmd) => contacts::run(&cli.admin_socket, cmd, &mut out),
         Command::Stats(args) => stats::run(&cli.admin_socket, args, &mut out),
         Command::Diagnose(args) => diagnose::run(args, &mut out),
     }
