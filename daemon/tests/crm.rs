@@ -45,7 +45,7 @@ fn create(c: &mut Client, who: &str, edit: ContactEdit) -> ContactInfo {
         })
         .unwrap()
     {
-        Response::Contact(info) => info,
+        Response::Contact(info) => *info,
         other => panic!("{other:?}"),
     }
 }
@@ -714,7 +714,7 @@ fn exclusive_mode_hides_other_agents_contacts_without_permission_4() {
         code(agent.request(&Request::GetContact {
             customer: id("mine-1001")
         })),
-        ErrorCode::PERMISSION_DENIED
+        ErrorCode::NOT_FOUND
     );
     // 1001 holds permission 4 and sees both.
     assert_eq!(search(&mut c, "mine", |_| {}), ["mine-1001", "mine-1002"]);
@@ -756,6 +756,20 @@ fn friend_requests_verification_and_notifications() {
     assert_eq!(
         search(&mut c, "kate", |q| q.state = Some(ContactState::Friend)),
         ["kate"]
+    );
+    // A request made while the customer is offline is shown at its next login.
+    c.request(&Request::RequestContact {
+        customer: id("offline"),
+        note: "later".into(),
+    })
+    .unwrap();
+    let mut offline = customer(&s, &key, "offline", now());
+    assert_eq!(
+        notice(&mut offline),
+        ContactNotice::FriendRequest {
+            account: ACCOUNT,
+            note: "later".into()
+        }
     );
     // A declined request of someone who never talked to us leaves nothing.
     let mut tom = customer(&s, &key, "tom", now());

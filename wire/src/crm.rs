@@ -119,7 +119,7 @@ pub struct ContactQuery {
     pub sort: ContactSort,
     /// Results to skip.
     pub offset: u32,
-    /// Results to return (1..=200).
+    /// Results to return (1..=100).
     pub limit: u16,
 }
 

@@ -534,7 +534,7 @@ pub enum Request {
     RecentContacts {
         /// Entries to skip.
         offset: u32,
-        /// Entries to return (1..=200).
+        /// Entries to return (1..=100).
         limit: u16,
     },
     /// Agent: whether each of up to 30 customers is online (R7).
@@ -796,8 +796,8 @@ pub enum Response {
     Messages(Vec<MessageInfo>),
     /// An account's routing settings.
     RoutingSettings(RoutingConfig),
-    /// One contact.
-    Contact(ContactInfo),
+    /// One contact (boxed: the largest answer, it would size every queued `Response`).
+    Contact(Box<ContactInfo>),
     /// A page of contacts.
     Contacts(ContactPage),
     /// How many things were removed.

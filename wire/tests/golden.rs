@@ -1542,13 +1542,13 @@ fn cases() -> Vec<Case> {
         case(
             "response/Contact",
             68,
-            Value::Response(Response::Contact(contact())),
+            Value::Response(Response::Contact(Box::new(contact()))),
             "00000069 0004 0000 00000044 01140007752d31303038360001ea0706e5bca0e4b88906e4b88ae6b5b7027a730d3133382d303031332d38303030147a68616e6773616e406578616d706c652e636f6d0106e585ace58fb80441636d650103020106000180e4ad950dea0701a09cae950d8096a4f70c",
         ),
         case(
             "response/Contact-visitor",
             68,
-            Value::Response(Response::Contact(visitor_contact())),
+            Value::Response(Response::Contact(Box::new(visitor_contact()))),
             "00000056 0004 0000 00000044 011401f0e1d2c3b4a5968778695a4b3c2d1e0f010000000000000000000180e4ad950da09cae950d031e68747470733a2f2f7777772e6578616d706c652e636f6d2fe4bbb7e6a0bc06e4b88ae6b5b7000080e4ad950d",
         ),
         case(

@@ -923,7 +923,7 @@ fn response() -> impl Strategy<Value = Response> {
         any::<[u8; 32]>().prop_map(Response::CustomerKey),
         vec(message_info(), 0..4).prop_map(Response::Messages),
         routing_config().prop_map(Response::RoutingSettings),
-        contact_info().prop_map(Response::Contact),
+        contact_info().prop_map(|c| Response::Contact(Box::new(c))),
         (any::<u64>(), vec(contact_info(), 0..3))
             .prop_map(|(total, contacts)| Response::Contacts(ContactPage { total, contacts })),
         any::<u64>().prop_map(|count| Response::Deleted { count }),

@@ -425,6 +425,7 @@ impl Shard {
                 });
             }
         }
+        self.crm_customer_logged_in(account, &customer, idx, generation);
         Ok(Response::CustomerLoggedIn(CustomerSession {
             account,
             customer,

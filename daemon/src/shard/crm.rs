@@ -39,8 +39,10 @@ pub const MAX_EXPORT_PAGE: u32 = 5_000;
 pub const MAX_DELETE: usize = 1_000;
 /// Most customers in one online-status request (R7: a page of 30).
 pub const MAX_ONLINE_QUERY: usize = 30;
-/// Longest friend-request note, verification question or answer, in characters.
-pub const MAX_NOTE_CHARS: usize = 200;
+/// Longest friend-request note, in characters.
+pub const MAX_NOTE_CHARS: usize = 256;
+/// Longest verification question or answer, in characters.
+pub const MAX_QUESTION_CHARS: usize = 64;
 /// Contacts read per scan while loading an account.
 const LOAD_SCAN: usize = 4_096;
 
@@ -161,11 +163,11 @@ fn profile_update(edit: ContactEdit) -> ProfileUpdate {
     }
 }
 
-fn check_note(what: &str, text: &str) -> Result<(), ErrorBody> {
-    if text.chars().count() > MAX_NOTE_CHARS || text.chars().any(char::is_control) {
+fn check_note(what: &str, text: &str, max: usize) -> Result<(), ErrorBody> {
+    if text.chars().count() > max || text.chars().any(char::is_control) {
         return Err(err(
             ErrorCode::INVALID_ARGUMENT,
-            format!("{what}: at most {MAX_NOTE_CHARS} characters, no control characters"),
+            format!("{what}: at most {max} characters, no control characters"),
         ));
     }
     Ok(())
@@ -481,10 +483,9 @@ impl Shard {
         let no = state.number_of(customer)?;
         let owner = state.contacts.get(&no).and_then(|s| s.contact.owner);
         if own_only && owner.is_some_and(|o| o != me) {
-            return Err(err(
-                ErrorCode::PERMISSION_DENIED,
-                "an exclusive customer of another agent (permission 4 needed)",
-            ));
+            // Answered like a missing contact: exclusive customers of others are not
+            // even acknowledged to exist (§7.17 d).
+            return Err(err(ErrorCode::NOT_FOUND, "not a contact of this account"));
         }
         Ok(no)
     }
@@ -536,7 +537,7 @@ impl Shard {
                 self.save_contact(account, no);
                 self.save_crm_account(account);
                 self.limit_warning(account, warning);
-                Ok(Response::Contact(info))
+                Ok(Response::Contact(Box::new(info)))
             }
             Request::GetContact { customer } => {
                 let no = self.visible_contact(account, me, &customer)?;
@@ -545,7 +546,7 @@ impl Shard {
                     .contacts
                     .get(&no)
                     .ok_or_else(|| err(ErrorCode::NOT_FOUND, "not a contact"))?;
-                Ok(Response::Contact(contact_info(&s.contact)))
+                Ok(Response::Contact(Box::new(contact_info(&s.contact))))
             }
             Request::UpdateContact { customer, edit } => {
                 let no = self.visible_contact(account, me, &customer)?;
@@ -568,7 +569,7 @@ impl Shard {
                 let note = crm.contacts.get(&no).map(|s| s.request_note.clone());
                 crm.insert(no, new, note.unwrap_or_default());
                 self.save_contact(account, no);
-                Ok(Response::Contact(info))
+                Ok(Response::Contact(Box::new(info)))
             }
             Request::SetContactState { customer, state } => {
                 let to = state_from_wire(state);
@@ -589,7 +590,7 @@ impl Shard {
                 let info = contact_info(&new);
                 crm.insert(no, new, String::new());
                 self.save_contact(account, no);
-                Ok(Response::Contact(info))
+                Ok(Response::Contact(Box::new(info)))
             }
             Request::DeleteContacts { customers } => {
                 if customers.len() > MAX_DELETE {
@@ -624,8 +625,11 @@ impl Shard {
             }
             Request::SearchContacts(query) => self.search_contacts(account, me, query),
             Request::RecentContacts { offset, limit } => {
-                if limit == 0 || limit > 200 {
-                    return Err(err(ErrorCode::INVALID_ARGUMENT, "limit is 1..=200"));
+                if limit == 0 || usize::from(limit) > crate::crm::groups::MAX_RECENT_PAGE {
+                    return Err(err(
+                        ErrorCode::INVALID_ARGUMENT,
+                        format!("limit is 1..={}", crate::crm::groups::MAX_RECENT_PAGE),
+                    ));
                 }
                 let crm = self.crm_mut(account)?;
                 let total = crm.recent.len(me) as u64;
@@ -666,8 +670,8 @@ impl Shard {
                 self.crm_mut(account)?.settings.clone(),
             )),
             Request::SetContactSettings { settings } => {
-                check_note("question", &settings.question)?;
-                check_note("answer", &settings.answer)?;
+                check_note("question", &settings.question, MAX_QUESTION_CHARS)?;
+                check_note("answer", &settings.answer, MAX_QUESTION_CHARS)?;
                 self.crm_mut(account)?.settings = settings;
                 self.save_crm_account(account);
                 Ok(Response::Ok)
@@ -948,7 +952,7 @@ impl Shard {
         customer: CustomerId,
         note: String,
     ) -> Answer {
-        check_note("note", &note)?;
+        check_note("note", &note, MAX_NOTE_CHARS)?;
         let now = now_secs(self.shared.clock.now_ms());
         let key = key_of(&customer)?;
         let crm = self.crm_mut(account)?;
@@ -996,7 +1000,7 @@ impl Shard {
                 event: Event::ContactNotice(ContactNotice::FriendRequest { account, note }),
             });
         }
-        Ok(Response::Contact(info))
+        Ok(Response::Contact(Box::new(info)))
     }
 
     /// CRM requests of a logged-in customer.
@@ -1220,6 +1224,34 @@ impl Shard {
         let crm = self.crm_mut(account).ok()?;
         let no = crm.by_key.get(&key)?;
         crm.contacts.get(no)?.contact.owner
+    }
+
+    /// A customer logged in: a friend request still pending is shown again (the
+    /// customer may have been offline when it was made).
+    pub(super) fn crm_customer_logged_in(
+        &mut self,
+        account: u64,
+        customer: &CustomerId,
+        conn: usize,
+        generation: u32,
+    ) {
+        let Ok(key) = CustomerKey::try_from(customer.clone()) else {
+            return;
+        };
+        let Ok(crm) = self.crm_mut(account) else {
+            return;
+        };
+        let Some(s) = crm.by_key.get(&key).and_then(|no| crm.contacts.get(no)) else {
+            return;
+        };
+        if s.contact.state == ContactState::Pending {
+            let note = s.request_note.clone();
+            self.outbox.push(Outgoing::Push {
+                conn,
+                generation,
+                event: Event::ContactNotice(ContactNotice::FriendRequest { account, note }),
+            });
+        }
     }
 
     /// Forgets a running import of a connection's agent that went away.

@@ -832,7 +832,7 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
                 away_reply: Some("稍后回复".into()),
             }),
         ),
-        ("contact", Response::Contact(contact())),
+        ("contact", Response::Contact(Box::new(contact()))),
         (
             "contacts",
             Response::Contacts(ContactPage {
