@@ -46,6 +46,27 @@ impl AccountRouting {
         Ok(Outcome::new((), fx))
     }
 
+    /// Rules a, b in bulk: the owners of an account's contacts when it is loaded, or of
+    /// an import's rows. One queue pull for all of them.
+    pub fn restore_owners(
+        &mut self,
+        owners: impl IntoIterator<Item = (CustomerId, u32)>,
+        now: i64,
+    ) -> Outcome<()> {
+        self.owners.extend(owners);
+        let mut fx = Vec::new();
+        self.pump_all(now, &mut fx);
+        Outcome::new((), fx)
+    }
+
+    /// R2 outside exclusive mode: the agent now serving an unowned customer owns it.
+    /// Nothing waits to be re-pulled (the customer is being served), so no queue pull.
+    pub fn note_first_server(&mut self, customer: &CustomerId, agent: u32) {
+        if !self.owners.contains_key(customer) {
+            self.owners.insert(customer.clone(), agent);
+        }
+    }
+
     /// The customer has no owner any more (contact deleted, say).
     pub fn clear_owner(&mut self, customer: &CustomerId, now: i64) -> Outcome<()> {
         self.owners.remove(customer);

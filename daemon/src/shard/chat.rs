@@ -125,6 +125,11 @@ impl Shard {
         if !self.chat.contains_key(&account) {
             let state = self.load_chat(account)?;
             self.chat.insert(account, state);
+            // Routing needs the contacts' owners (exclusive customers) from the start.
+            if let Err(e) = self.attach_crm(account) {
+                self.chat.remove(&account);
+                return Err(e);
+            }
         }
         self.chat
             .get_mut(&account)
@@ -138,6 +143,39 @@ impl Shard {
         customer: &CustomerId,
     ) -> Option<(usize, u32)> {
         self.chat.get(&account)?.customers.get(customer).copied()
+    }
+
+    /// Tells routing who owns `customer` (rules a, b), or that nobody does.
+    pub(super) fn routing_owner(&mut self, account: u64, customer: CustomerId, owner: Option<u32>) {
+        let now = self.shared.clock.now_ms();
+        let Some(chat) = self.chat.get_mut(&account) else {
+            return;
+        };
+        let effects = match owner {
+            Some(agent) => match chat.routing.set_owner(customer, agent, now) {
+                Ok(out) => out.effects,
+                // An owner that is not an agent (any more) routes nothing.
+                Err(_) => return,
+            },
+            None => chat.routing.clear_owner(&customer, now).effects,
+        };
+        self.pending_effects.push((account, effects));
+    }
+
+    /// Tells routing the owner R2 gave a customer being served (no queue pull needed).
+    pub(super) fn note_first_server(&mut self, account: u64, customer: &CustomerId, owner: u32) {
+        if let Some(chat) = self.chat.get_mut(&account) {
+            chat.routing.note_first_server(customer, owner);
+        }
+    }
+
+    /// Tells routing the owners of many customers at once.
+    pub(super) fn routing_owners(&mut self, account: u64, owners: Vec<(CustomerId, u32)>) {
+        let now = self.shared.clock.now_ms();
+        if let Some(chat) = self.chat.get_mut(&account) {
+            let out = chat.routing.restore_owners(owners, now);
+            self.pending_effects.push((account, out.effects));
+        }
     }
 
     /// The account's UTC offset (routing settings), in seconds.
@@ -1203,8 +1241,11 @@ impl Shard {
                 conversation,
                 Alert::TransferFailedBack { to },
             ),
-            // Exclusive ownership moves with the CRM (not stored yet); account presence
-            // is derived on request; a notice for an offline agent comes again at login.
+            Effect::OwnershipMoved { customer, to, .. } => {
+                self.crm_owner_moved(account, &customer, to);
+            }
+            // Account presence is derived on request; a notice for an offline agent
+            // comes again at login.
             _ => {}
         }
     }

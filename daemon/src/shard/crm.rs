@@ -265,12 +265,57 @@ impl Shard {
     /// The account's CRM state, loaded on first use.
     pub(super) fn crm_mut(&mut self, account: u64) -> Result<&mut CrmState, ErrorBody> {
         if !self.crm.contains_key(&account) {
+            // Loading the conversations loads the CRM with them (`attach_crm`).
+            self.chat_mut(account)?;
+        }
+        if !self.crm.contains_key(&account) {
             let state = self.load_crm(account)?;
             self.crm.insert(account, state);
         }
         self.crm
             .get_mut(&account)
             .ok_or_else(|| err(ErrorCode::INTERNAL, "CRM state vanished"))
+    }
+
+    /// Loads the CRM of an account whose conversations were just loaded, and gives
+    /// routing the contacts' owners (exclusive customers, rules a and b).
+    pub(super) fn attach_crm(&mut self, account: u64) -> Result<(), ErrorBody> {
+        if !self.crm.contains_key(&account) {
+            let state = self.load_crm(account)?;
+            self.crm.insert(account, state);
+        }
+        let owners: Vec<(CustomerId, u32)> = self
+            .crm
+            .get(&account)
+            .map(|crm| {
+                crm.contacts
+                    .values()
+                    .filter_map(|s| Some((s.contact.key.clone().into(), s.contact.owner?)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.routing_owners(account, owners);
+        Ok(())
+    }
+
+    /// Exclusive mode moved `customer` to `to` (first service, or a transfer: rule e).
+    pub(super) fn crm_owner_moved(&mut self, account: u64, customer: &CustomerId, to: u32) {
+        let Ok(key) = CustomerKey::try_from(customer.clone()) else {
+            return;
+        };
+        let Ok(crm) = self.crm_mut(account) else {
+            return;
+        };
+        let Some(no) = crm.by_key.get(&key).copied() else {
+            return;
+        };
+        if let Some(s) = crm.contacts.get(&no) {
+            let mut c = s.contact.clone();
+            c.owner = Some(to);
+            let note = s.request_note.clone();
+            crm.insert(no, c, note);
+            self.save_contact(account, no);
+        }
     }
 
     fn load_crm(&mut self, account: u64) -> Result<CrmState, ErrorBody> {
@@ -537,6 +582,9 @@ impl Shard {
                 self.save_contact(account, no);
                 self.save_crm_account(account);
                 self.limit_warning(account, warning);
+                if owner.is_some() {
+                    self.routing_owner(account, customer, owner);
+                }
                 Ok(Response::Contact(Box::new(info)))
             }
             Request::GetContact { customer } => {
@@ -609,8 +657,11 @@ impl Shard {
                 }
                 numbers.sort_unstable();
                 numbers.dedup();
+                let mut unowned = Vec::new();
                 for no in &numbers {
-                    crm.remove(*no);
+                    if let Some(s) = crm.remove(*no) {
+                        unowned.push(CustomerId::from(s.contact.key));
+                    }
                 }
                 let count = u32::try_from(numbers.len()).unwrap_or(u32::MAX);
                 let warning = crm.limits.contacts_removed(count, now);
@@ -619,6 +670,9 @@ impl Shard {
                 }
                 self.save_crm_account(account);
                 self.limit_warning(account, warning);
+                for customer in unowned {
+                    self.routing_owner(account, customer, None);
+                }
                 Ok(Response::Deleted {
                     count: numbers.len() as u64,
                 })
@@ -875,9 +929,13 @@ impl Shard {
             run.session
                 .admit(rows, |k| by_key.contains_key(k), &mut crm.limits, now);
         let mut numbers = Vec::with_capacity(new.len());
+        let mut owners = Vec::new();
         for contact in new {
             let no = crm.next_contact;
             crm.next_contact += 1;
+            if let Some(owner) = contact.owner {
+                owners.push((CustomerId::from(contact.key.clone()), owner));
+            }
             crm.insert(no, contact, String::new());
             numbers.push(no);
         }
@@ -906,6 +964,9 @@ impl Shard {
         }
         self.save_crm_account(account);
         self.limit_warning(account, warning);
+        if !owners.is_empty() {
+            self.routing_owners(account, owners);
+        }
         Ok(Response::Import(report))
     }
 
@@ -989,7 +1050,11 @@ impl Shard {
             }
         };
         let info = contact_info(&contact);
+        let owner = contact.owner;
         crm.insert(no, contact, note.clone());
+        if owner == Some(me) {
+            self.routing_owner(account, customer.clone(), owner);
+        }
         self.save_contact(account, no);
         self.save_crm_account(account);
         self.limit_warning(account, warning);
@@ -1174,6 +1239,9 @@ impl Shard {
         };
         if let Some(crm) = self.crm.get_mut(&account) {
             crm.recent.touch(agent, no, now);
+            if let Some(owner) = crm.contacts.get(&no).and_then(|s| s.contact.owner) {
+                self.note_first_server(account, customer, owner);
+            }
         }
         self.save_contact(account, no);
         if let Some(note) = request {
