@@ -19,8 +19,6 @@ const MAX_GROUP_CHARS: usize = 64;
 /// Longest phone number, characters.
 const MAX_PHONE_CHARS: usize = 32;
 
-
-
 pub(super) fn level_to_wire(level: store::SecurityLevel) -> SecurityLevel {
     match level {
         store::SecurityLevel::Low => SecurityLevel::Low,

@@ -17,8 +17,6 @@ use kefu_wire::{ErrorBody, ErrorCode, Request, Response, TokenFileFormat};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-
-
 fn now_secs() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
