@@ -17,6 +17,7 @@ pub mod clock;
 pub mod config;
 pub mod conn;
 pub mod crm;
+pub mod history;
 pub mod log;
 pub mod otp;
 pub mod password;

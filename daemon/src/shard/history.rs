@@ -1,14 +1,41 @@
 //! History queries (features H1–H3): one customer's messages with the account, newest
 //! first, paged, filtered, with the visibility rules of permissions 4 and 5.
+//!
+//! The scan, the filters, the visibility rules, the key use and the bounds on work are in
+//! [`crate::history`] (pure over the store, so benchmarks run it too). This handler only
+//! gathers what the shard knows: the asker's permissions now, whether it owns the
+//! customer (permission 5), and the injected clock for the 15-day window.
 
-use super::{err, Answer, Shard};
+use super::{Answer, Shard};
+use crate::history::{self, Viewer};
+use crate::store::Permission;
 use kefu_wire::crm::HistoryQuery;
-use kefu_wire::ErrorCode;
+use kefu_wire::Response;
 
 impl Shard {
     /// `History` for agent `me` of `account`.
     pub(super) fn history(&mut self, account: u64, me: u32, query: HistoryQuery) -> Answer {
-        let _ = (account, me, query);
-        Err(err(ErrorCode::INTERNAL, "history is not built yet"))
+        history::check(&query)?;
+        let permissions = self
+            .accounts
+            .get(&account)
+            .map(|s| s.permissions(me))
+            .unwrap_or_default();
+        let see_all = permissions.contains(Permission::SeeAllCustomers);
+        // Ownership only matters when permission 4 does not already show everything.
+        let owns_customer = !see_all
+            && permissions.contains(Permission::SeeOwnCustomersChats)
+            && self.contact_owner(account, &query.customer) == Some(me);
+        let viewer = Viewer {
+            agent: me,
+            see_all,
+            owns_customer,
+        };
+        let store = &*self.shared.store;
+        let now = self.shared.clock.now_ms();
+        history::page(store, account, &query, now, viewer, |conversation| {
+            history::stored_conversation_agent(store, account, conversation)
+        })
+        .map(Response::History)
     }
 }
