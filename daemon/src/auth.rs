@@ -4,7 +4,7 @@
 //! variant does not compile until someone decides who may send it.
 
 use crate::store::records::{Permission, PermissionSet};
-use kefu_wire::{ErrorCode, Request};
+use kefu_wire::{AccountCentreModule, ErrorCode, Request};
 
 /// Who is asking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,6 +115,20 @@ pub fn required_access(request: &Request) -> Access {
             Access::Permission(Permission::BulkImport)
         }
         Request::SetContactSettings { .. } => Access::Permission(Permission::BusinessSettings),
+        Request::ListQuickReplies | Request::SetQuickReplies { shared: false, .. } => {
+            Access::Session
+        }
+        Request::SetQuickReplies { shared: true, .. } => {
+            Access::Permission(Permission::SharedQuickReplies)
+        }
+        Request::GetAnalytics { .. } => Access::Permission(Permission::Analytics),
+        Request::AccountCentreTicket { module } => Access::Permission(match module {
+            AccountCentreModule::AccountInfo => Permission::AccountInfo,
+            AccountCentreModule::EnterpriseSpace => Permission::EnterpriseSpace,
+            AccountCentreModule::Campaigns => Permission::Campaigns,
+            AccountCentreModule::ServiceConfig => Permission::AccountCentreConfig,
+        }),
+        Request::Broadcast { .. } => Access::Permission(Permission::ValueAdded),
         Request::AnswerContactRequest { .. } | Request::AddAccount { .. } => Access::CustomerOnly,
         Request::AdminOnAccount { .. }
         | Request::AdminImportTokens { .. }

@@ -598,6 +598,80 @@ pub enum Request {
         /// The new settings.
         settings: crate::crm::ContactSettings,
     },
+    /// Agent: its personal quick replies and the account's shared ones (M5).
+    ListQuickReplies,
+    /// Agent: replace its personal quick replies (`shared: false`), or, with permission
+    /// 1, the account's shared ones (`shared: true`). Order is display order.
+    SetQuickReplies {
+        /// Which list.
+        shared: bool,
+        /// The new list (at most 100).
+        replies: Vec<QuickReply>,
+    },
+    /// Agent with permission 9: per-agent service figures for conversations opened in
+    /// `[from, until)` (unix seconds).
+    GetAnalytics {
+        /// Start, unix seconds.
+        from: i64,
+        /// End (excluded), unix seconds.
+        until: i64,
+    },
+    /// Agent: a short-lived ticket to enter one module of the web account centre, which
+    /// needs the module's permission (13 account info, 14 enterprise space, 15
+    /// campaigns, 16 account-centre configuration).
+    AccountCentreTicket {
+        /// The module.
+        module: AccountCentreModule,
+    },
+    /// Agent with permission 10: send a message to contacts (V1): every contact in the
+    /// groups plus the customers named. At security level medium or high it needs the
+    /// agent's current token code.
+    Broadcast {
+        /// Contact groups.
+        groups: Vec<u32>,
+        /// Customers named one by one.
+        customers: Vec<CustomerId>,
+        /// The message.
+        body: MessageBody,
+        /// A current hardware-token code (security level medium or high).
+        otp: Option<String>,
+    },
+}
+
+/// A quick reply (快捷回复): typed `#shortcut` in the client, replaced by `text`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuickReply {
+    /// The shortcut (1..=16 characters, no white space).
+    pub shortcut: String,
+    /// The text (1..=500 characters).
+    pub text: String,
+}
+
+/// A module of the web account centre (§10), each behind its own permission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AccountCentreModule {
+    /// Enterprise information and contacts (permission 13).
+    AccountInfo,
+    /// Enterprise space (permission 14).
+    EnterpriseSpace,
+    /// Market campaigns (permission 15).
+    Campaigns,
+    /// Configuration of the service: navigation menu, consultation icons, satisfaction
+    /// survey (permission 16).
+    ServiceConfig,
+}
+
+/// One agent's service figures over a period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentFigures {
+    /// Agent number.
+    pub agent: u32,
+    /// Conversations it served (opened in the period).
+    pub conversations: u64,
+    /// Messages it sent in them.
+    pub messages_sent: u64,
+    /// Messages customers sent in them.
+    pub messages_received: u64,
 }
 
 /// How an agent is named to customers (manual §7.10, §7.18).
@@ -824,6 +898,28 @@ pub enum Response {
     History(HistoryPage),
     /// The account's contact settings.
     ContactSettings(crate::crm::ContactSettings),
+    /// Quick replies.
+    QuickReplies {
+        /// The agent's own.
+        personal: Vec<QuickReply>,
+        /// The account's shared ones.
+        shared: Vec<QuickReply>,
+    },
+    /// Service figures per agent, in agent order.
+    Analytics(Vec<AgentFigures>),
+    /// A ticket for the web account centre: the module verifies it with the appliance
+    /// (HMAC-SHA256 under the appliance key over account, agent, module and expiry).
+    Ticket {
+        /// The ticket.
+        ticket: Vec<u8>,
+        /// When it expires, unix seconds.
+        expires_at: i64,
+    },
+    /// A broadcast was stored for its recipients.
+    BroadcastSent {
+        /// Contacts it went to.
+        recipients: u64,
+    },
 }
 
 /// An event the server pushes, numbered per connection. Variants are only appended.
@@ -978,6 +1074,11 @@ impl Request {
             Request::AddAccount { .. } => "AddAccount",
             Request::GetContactSettings => "GetContactSettings",
             Request::SetContactSettings { .. } => "SetContactSettings",
+            Request::ListQuickReplies => "ListQuickReplies",
+            Request::SetQuickReplies { .. } => "SetQuickReplies",
+            Request::GetAnalytics { .. } => "GetAnalytics",
+            Request::AccountCentreTicket { .. } => "AccountCentreTicket",
+            Request::Broadcast { .. } => "Broadcast",
         }
     }
 }

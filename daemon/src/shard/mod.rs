@@ -14,6 +14,7 @@
 //! Invariant: nothing here blocks, sleeps or takes a lock on the hot path;
 //! password hashing goes to the worker pool and comes back as a message.
 
+mod account_extras;
 mod chat;
 mod crm;
 mod history;

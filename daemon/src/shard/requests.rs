@@ -651,6 +651,11 @@ impl Shard {
                 .agent_chat_request(account, me, request)
                 .unwrap_or_else(|| Err(err(ErrorCode::INTERNAL, "not routed"))),
             Request::History(query) => self.history(account, me, query),
+            request @ (Request::ListQuickReplies
+            | Request::SetQuickReplies { .. }
+            | Request::GetAnalytics { .. }
+            | Request::AccountCentreTicket { .. }
+            | Request::Broadcast { .. }) => self.account_extras_request(account, me, request),
             request @ (Request::CreateContact { .. }
             | Request::GetContact { .. }
             | Request::UpdateContact { .. }
