@@ -1,7 +1,7 @@
 //! The admin-socket connection shared by the provisioning commands.
 
 use anyhow::{anyhow, Result};
-use kefu_wire::{Client, ClientError, ClientOptions, ErrorCode, Request, Response};
+use kefu_wire::{Client, ClientError, ClientOptions, ErrorCode, Request, Response, WireError};
 use std::path::{Path, PathBuf};
 
 /// A handshaken connection to the daemon's local admin socket.
@@ -69,15 +69,29 @@ impl Admin {
 pub struct RequestError {
     /// The code the daemon answered, if the failure was its answer.
     pub code: Option<ErrorCode>,
+    /// The daemon answered the request with an error (the connection is still usable).
+    pub answered: bool,
+    /// The answer was too large for the connection: the daemon closed it as a
+    /// slow consumer, or the frame was over the limit this client accepts.
+    pub answer_too_large: bool,
     text: String,
 }
 
 impl RequestError {
     fn wrap(what: String, e: &ClientError) -> anyhow::Error {
+        let answer_too_large = e.code() == Some(ErrorCode::SLOW_CONSUMER)
+            || matches!(e, ClientError::Wire(WireError::FrameTooLarge { .. }));
         anyhow::Error::new(RequestError {
             code: e.code(),
+            answered: matches!(e, ClientError::Server(_)),
+            answer_too_large,
             text: format!("{what}: {}", describe(e)),
         })
+    }
+
+    /// The failed request in `e`, if that is what `e` is.
+    pub fn of(e: &anyhow::Error) -> Option<&RequestError> {
+        e.downcast_ref::<RequestError>()
     }
 
     /// The daemon's code in `e`, if `e` is a failed request the daemon answered.

@@ -610,7 +610,7 @@ pub struct ContactsExportArgs {
     /// export is complete).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Contacts asked for per request (at most 5,000); for tests of paging.
+    /// Most contacts asked for per request (at most 5,000); for tests of paging.
     #[arg(long, hide = true, value_name = "N", default_value_t = 5_000,
           value_parser = clap::value_parser!(u32).range(1..=5_000))]
     pub page_size: u32,

@@ -13,7 +13,7 @@ use crate::cli::{
 use crate::output::{json_array, printable, write_fields, Obj};
 use anyhow::{anyhow, bail, Context, Result};
 use kefu_wire::crm::{ContactQuery, ContactSort, ContactState, ImportReport};
-use kefu_wire::{Request, Response, MAX_FRAME_CEILING};
+use kefu_wire::{ClientOptions, Request, Response, MAX_FRAME_CEILING};
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -24,6 +24,11 @@ pub const MAX_CHUNK_BYTES: usize = 256 * 1024;
 const REQUEST_OVERHEAD: usize = 64;
 /// Most contacts of one export page (the protocol's limit).
 pub const MAX_EXPORT_PAGE: u32 = 5_000;
+/// Contacts asked for on the first export page, before their size is known
+/// (at most about 1 MB even with every field at its longest).
+const FIRST_EXPORT_PAGE: u32 = 50;
+/// Bytes an export page aims at.
+const EXPORT_PAGE_BYTES: u64 = 512 * 1024;
 
 /// Runs one `contacts` subcommand.
 pub fn run(socket: &Path, command: &ContactsCommand, out: &mut dyn Write) -> Result<()> {
@@ -78,7 +83,7 @@ fn import(socket: &Path, args: &ContactsImportArgs, out: &mut dyn Write) -> Resu
             Ok(Response::Import(report)) => report,
             Ok(other) => return Err(unexpected("ImportContacts", &other)),
             // The daemon answered: the file (its header) was refused.
-            Err(e) if RequestError::code_of(&e).is_some() => {
+            Err(e) if RequestError::of(&e).is_some_and(|r| r.answered) => {
                 progress.clear();
                 let note = if sent > 0 {
                     format!(" ({})", broke_off(&name, sent))
@@ -269,11 +274,15 @@ impl Progress {
 fn export(socket: &Path, args: &ContactsExportArgs, out: &mut dyn Write) -> Result<()> {
     // A page of up to 5,000 contacts may be larger than the default frame limit:
     // accept whatever the daemon may send (it is the local admin socket).
-    let options = kefu_wire::ClientOptions {
+    let options = ClientOptions {
         max_frame: MAX_FRAME_CEILING,
         ..client_options()
     };
-    let mut admin = Admin::connect_with(socket, options)?;
+    let mut admin = Exporter {
+        admin: Admin::connect_with(socket, options.clone())?,
+        socket,
+        options,
+    };
     let page_size = args.page_size.min(MAX_EXPORT_PAGE);
     let Some(path) = &args.output else {
         export_to(&mut admin, args.account, page_size, out)?;
@@ -313,18 +322,43 @@ fn export(socket: &Path, args: &ContactsExportArgs, out: &mut dyn Write) -> Resu
     Ok(())
 }
 
+/// The export's connection, and how to open it again.
+struct Exporter<'a> {
+    admin: Admin,
+    socket: &'a Path,
+    options: ClientOptions,
+}
+
 /// Writes every page of the export to `w`; returns how many contacts it held.
-fn export_to(admin: &mut Admin, account: u64, page_size: u32, w: &mut dyn Write) -> Result<u64> {
+///
+/// The daemon bounds a page by its number of contacts only, and a contact's line
+/// may take from a few dozen bytes to over 10 KB (16 free fields): the first page
+/// asks for [`FIRST_EXPORT_PAGE`] contacts, and each next one for as many of the
+/// longest line seen so far fit in [`EXPORT_PAGE_BYTES`], within `max_page`. A
+/// page too large for the connection anyway (the daemon closes it as a slow
+/// consumer) is asked for again, an eighth as large, on a new connection, and
+/// no later page is larger. Page boundaries do not change the bytes written.
+fn export_to(
+    exporter: &mut Exporter<'_>,
+    account: u64,
+    mut max_page: u32,
+    w: &mut dyn Write,
+) -> Result<u64> {
     let mut after = 0u64;
     let mut records = RecordCounter::default();
+    let mut limit = max_page.min(FIRST_EXPORT_PAGE);
     loop {
-        let request = Request::ExportContacts {
-            after,
-            limit: page_size,
-        };
-        let (csv, next_after) = match admin.on_account(account, &request)? {
-            Response::Export { csv, next_after } => (csv, next_after),
-            other => return Err(unexpected("ExportContacts", &other)),
+        let request = Request::ExportContacts { after, limit };
+        let (csv, next_after) = match exporter.admin.on_account(account, &request) {
+            Ok(Response::Export { csv, next_after }) => (csv, next_after),
+            Ok(other) => return Err(unexpected("ExportContacts", &other)),
+            Err(e) if limit > 1 && RequestError::of(&e).is_some_and(|r| r.answer_too_large) => {
+                limit = (limit / 8).max(1);
+                max_page = limit;
+                exporter.admin = Admin::connect_with(exporter.socket, exporter.options.clone())?;
+                continue;
+            }
+            Err(e) => return Err(e),
         };
         records.feed(&csv);
         w.write_all(&csv)?;
@@ -336,6 +370,8 @@ fn export_to(admin: &mut Admin, account: u64, page_size: u32, w: &mut dyn Write)
                  to {next}, not forward; the export is incomplete"
             ),
         }
+        let fit = (EXPORT_PAGE_BYTES / records.longest.max(1)).clamp(1, u64::from(max_page));
+        limit = u32::try_from(fit).unwrap_or(max_page);
     }
     w.flush()?;
     // Every record but the header is a contact.
@@ -356,16 +392,26 @@ fn temp_path(path: &Path) -> PathBuf {
 #[derive(Debug, Default)]
 struct RecordCounter {
     quoted: bool,
+    /// Records ended so far.
     records: u64,
+    /// Bytes of the record under way.
+    current: u64,
+    /// Bytes of the longest record so far (line break included).
+    longest: u64,
 }
 
 impl RecordCounter {
     fn feed(&mut self, bytes: &[u8]) {
         for &b in bytes {
+            self.current += 1;
             match b {
                 // `""` inside a quoted cell toggles twice: no change.
                 b'"' => self.quoted = !self.quoted,
-                b'\n' if !self.quoted => self.records += 1,
+                b'\n' if !self.quoted => {
+                    self.records += 1;
+                    self.longest = self.longest.max(self.current);
+                    self.current = 0;
+                }
                 _ => {}
             }
         }
@@ -432,6 +478,7 @@ mod tests {
         c.feed(b"\xEF\xBB\xBFid,remark\r\na,\"two\r\nlines, \"\"quoted\"\"\"\r\nb,");
         c.feed(b"x\r\n");
         assert_eq!(c.records, 3);
+        assert_eq!(c.longest, 28);
     }
 
     #[test]

@@ -269,6 +269,47 @@ fn refused_files_and_connection_errors_fail_clearly() {
     assert_contains(&out.stderr, "SearchContacts on account 999999");
 }
 
+/// Contacts of about 10 KB each (16 free fields of 200 Chinese characters), with a
+/// daemon whose frames are at most 64 KiB and that closes a connection with more
+/// than 128 KiB of output pending: the import goes in chunks that fit the frame,
+/// and the 20 MB export (more than any frame may carry) in pages that fit too,
+/// asked for again smaller after the daemon dropped a connection over a large one.
+#[test]
+fn wide_rows_export_in_pages_that_fit_a_frame() {
+    const ROWS: u32 = 2_000;
+    let daemon = Daemon::start_with(|config, _| {
+        config.limits.max_frame_bytes = 64 * 1024;
+        config.limits.max_pending_output_bytes = 128 * 1024;
+    });
+    let (a, b) = (810_201, 810_202);
+    daemon.create_account(a, "Wide");
+    daemon.create_account(b, "Wide copy");
+    let mut csv = String::from("id,remark");
+    for f in 1..=16 {
+        csv.push_str(&format!(",field:字段{f:02}"));
+    }
+    csv.push_str("\r\n");
+    let long = "长".repeat(200);
+    for i in 0..ROWS {
+        csv.push_str(&format!("w{i:05},\"{i}, {long}\""));
+        for _ in 1..=16 {
+            csv.push(',');
+            csv.push_str(&long);
+        }
+        csv.push_str("\r\n");
+    }
+    let file = write(daemon.dir(), "wide.csv", csv.as_bytes());
+    let report = import(&daemon, a, &file, &[]);
+    assert_eq!(field(&report, "imported"), u64::from(ROWS), "{report}");
+
+    let exported = export(&daemon, a, &[]);
+    assert!(exported.len() > 16 << 20, "{} bytes", exported.len());
+    let export_file = write(daemon.dir(), "wide-export.csv", &exported);
+    let report = import(&daemon, b, &export_file, &[]);
+    assert_eq!(field(&report, "imported"), u64::from(ROWS), "{report}");
+    assert_eq!(export(&daemon, b, &[]), exported);
+}
+
 /// The acceptance test of issue 4: a 100,000-row CSV (a gold account's limit) into
 /// one account, then a restart keeps every contact.
 #[test]
