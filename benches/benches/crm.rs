@@ -198,6 +198,14 @@ fn search(c: &mut Criterion) {
             .map(|p| p.total)
             .unwrap_or(0);
         eprintln!("crm bench: {name}: {total} matches");
+        let p = kefu_benches::percentiles(1_000, |_| {
+            black_box(
+                index
+                    .search(&query, &all, Sort::LastContactDesc, page(0, 30))
+                    .ok(),
+            );
+        });
+        println!("crm {name:<55} {p}");
         g.bench_function(&name, |b| {
             b.iter(|| index.search(black_box(&query), &all, Sort::LastContactDesc, page(0, 30)))
         });
@@ -209,6 +217,50 @@ fn search(c: &mut Criterion) {
         ..Filters::default()
     };
     let empty = Query::parse("").expect("a valid query");
+    let zhang_q = Query::parse("张").expect("a valid query");
+    let timed: [(&str, &Query, &Filters, Sort, u32); 4] = [
+        (
+            "filter tag 3 + group 7, page of 30",
+            &empty,
+            &tag_and_group,
+            Sort::LastContactDesc,
+            0,
+        ),
+        (
+            "all contacts by last contact, page 11 of 30",
+            &empty,
+            &all,
+            Sort::LastContactDesc,
+            300,
+        ),
+        (
+            "all contacts by name, page 1 of 30",
+            &empty,
+            &all,
+            Sort::Name,
+            0,
+        ),
+        (
+            "keyword '张' + tag 3 + group 7, page of 30",
+            &zhang_q,
+            &tag_and_group,
+            Sort::LastContactDesc,
+            0,
+        ),
+    ];
+    for (name, query, filters, sort, offset) in timed {
+        let p = kefu_benches::percentiles(1_000, |_| {
+            black_box(index.search(query, filters, sort, page(offset, 30)).ok());
+        });
+        println!("crm {name:<55} {p}");
+    }
+    let p = kefu_benches::percentiles(1_000, |i| {
+        black_box(recent.page(1001 + (i % 50) as u32, 30, 30));
+    });
+    println!(
+        "crm {:<55} {p}",
+        "recently contacted, page 2 of 30 (50 agents)"
+    );
     g.bench_function("filter tag 3 + group 7, page of 30", |b| {
         b.iter(|| {
             index.search(
