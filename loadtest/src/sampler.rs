@@ -20,12 +20,12 @@ pub struct ProcSample {
     pub rss_bytes: Option<u64>,
 }
 
-/// Samples `pid` every [`INTERVAL`] until `stop` is set or the process is
-/// gone; times are stamped relative to `start` (possibly negative before it).
+/// Samples `pid` at once, then every [`INTERVAL`] until `stop` is set or the
+/// process is gone; times are stamped relative to `start` (negative before it).
 pub fn sample_until(pid: u32, start: Instant, stop: &AtomicBool) -> Vec<ProcSample> {
     let mut out = Vec::new();
     let mut last: Option<(Instant, f64)> = None;
-    while !stop.load(Ordering::Relaxed) {
+    loop {
         let now = Instant::now();
         let Some(cpu) = memory::cpu_secs(pid) else {
             break;
@@ -50,6 +50,9 @@ pub fn sample_until(pid: u32, start: Instant, stop: &AtomicBool) -> Vec<ProcSamp
             rss_bytes: rss,
         });
         last = Some((now, cpu));
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
         // Sampling at an interval, not synchronising: sleeping is the point.
         std::thread::sleep(INTERVAL);
     }
