@@ -334,8 +334,11 @@ fn drive(
         nonce,
         spec.sizes,
     );
-    let mine = |total: u64| total.saturating_sub(t as u64).div_ceil(threads as u64);
-    out.planned = mine(schedule.total);
+    // This thread's messages: t, t + threads, ...
+    out.planned = schedule
+        .total
+        .saturating_sub(t as u64)
+        .div_ceil(threads as u64);
     let (poll, mut conns) = match setup {
         Ok(x) => x,
         Err(key) => {
