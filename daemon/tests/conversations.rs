@@ -844,3 +844,32 @@ fn cap_off_queues_and_a_transfer_to_a_busy_agent_waits_then_fails_back() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Client message ids in any order are stored once: ids above the sender's highest
+/// skip the store read, lower ones are looked up, also after a restart.
+#[test]
+fn retries_are_stored_once_whatever_the_order_of_client_ids() {
+    let mut s = TestServer::start();
+    let mut admin = s.admin();
+    create_account(&mut admin, ACCOUNT);
+    let k = key(&mut admin);
+    let _a = agent(&s, 5);
+    let mut c = customer(&s, &k, "orderless");
+    let conv = open(&mut c).conversation;
+    let (m5, d) = send(&mut c, conv, 5, "five");
+    assert!(!d);
+    let (m3, d) = send(&mut c, conv, 3, "three");
+    assert!(!d, "a lower id that was never used is new");
+    assert_eq!(send(&mut c, conv, 5, "five"), (m5, true));
+    assert_eq!(send(&mut c, conv, 3, "three"), (m3, true));
+    drop((c, _a, admin));
+    s.restart();
+    let _a = agent(&s, 5);
+    let mut c = customer(&s, &k, "orderless");
+    assert_eq!(send(&mut c, conv, 3, "three"), (m3, true));
+    assert_eq!(send(&mut c, conv, 5, "five"), (m5, true));
+    let (m4, d) = send(&mut c, conv, 4, "four");
+    assert!(!d && m4 > m5, "new after the restart: {m4}");
+    let (m6, d) = send(&mut c, conv, 6, "six");
+    assert!(!d && m6 > m4);
+}

@@ -348,7 +348,13 @@ impl Reader {
             let bytes = self.buf.get(start..end).unwrap_or(&[]);
             let cell =
                 std::str::from_utf8(bytes).map_err(|_| RowError::NotUtf8 { column: i + 1 })?;
-            cells.push(cell.to_owned());
+            // A line break inside a quoted cell is stored as LF, whichever convention
+            // the file's author used (spreadsheets write CRLF).
+            if cell.contains('\r') {
+                cells.push(cell.replace("\r\n", "\n").replace('\r', "\n"));
+            } else {
+                cells.push(cell.to_owned());
+            }
             start = end;
         }
         Ok(cells)
@@ -917,7 +923,12 @@ mod tests {
             (
                 "newlines in quotes",
                 b"\"l1\r\nl2\nl3\",x\r\ny",
-                vec![ok(1, &["l1\r\nl2\nl3", "x"]), ok(4, &["y"])],
+                vec![ok(1, &["l1\nl2\nl3", "x"]), ok(4, &["y"])],
+            ),
+            (
+                "a lone cr in quotes is a line break",
+                b"\"l1\rl2\"",
+                vec![ok(1, &["l1\nl2"])],
             ),
             (
                 "bare quote kept",
@@ -1158,7 +1169,7 @@ mod tests {
                 12,
                 Err(RowError::Contact(ContactError::ControlChar {
                     field: crate::crm::contact::Field::RealName,
-                    ch: '\r',
+                    ch: '\n',
                 })),
             ),
             (14, Err(RowError::TooManyCells { columns: 10 })),

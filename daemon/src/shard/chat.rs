@@ -63,14 +63,23 @@ pub(crate) struct ChatState {
     routing: AccountRouting,
     /// The settings as the protocol shows them (the routing engine holds them converted).
     config: RoutingConfig,
-    counters: CountersRecord,
+    pub(super) counters: CountersRecord,
     /// Open conversations' records, to update as their state changes.
     open: HashMap<u64, ConversationRecord>,
     /// The account's customer-signing key, once made.
     customer_key: Option<[u8; 32]>,
     /// Customers logged in on this shard: (slab index, generation).
     customers: HashMap<CustomerId, (usize, u32)>,
+    /// Per sender (its client-message key prefix), the highest client message id
+    /// stored, or `None` if it stored none: a larger id is new without a store read.
+    client_high: HashMap<Vec<u8>, Option<u64>>,
+    /// `counters` changed this turn and is written once at the commit.
+    counters_dirty: bool,
 }
+
+/// Senders whose highest client message id is remembered per account; past this the
+/// map is cleared and refilled lazily (one store seek per sender).
+const MAX_CLIENT_HIGH: usize = 200_000;
 
 /// The customer a connection is logged in as.
 #[derive(Debug, Clone)]
@@ -282,6 +291,8 @@ impl Shard {
             open,
             customer_key,
             customers: HashMap::new(),
+            client_high: HashMap::new(),
+            counters_dirty: false,
         };
         // Agents already logged in on this shard come online in the engine.
         let now = self.shared.clock.now_ms();
@@ -883,12 +894,20 @@ impl Shard {
                 duplicate: true,
             });
         }
-        if let Some(bytes) = self
-            .shared
-            .store
-            .get(Cf::ClientMsgs, &dedupe_key)
-            .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?
-        {
+        let prefix = &dedupe_key[..dedupe_key.len() - 8];
+        let high = self.client_high(account, prefix)?;
+        // A sender numbering its messages upwards (as the client library does) never
+        // costs a read; any other id is looked up.
+        let surely_new = high.is_none_or(|h| client_msg_id > h);
+        let stored = if surely_new {
+            None
+        } else {
+            self.shared
+                .store
+                .get(Cf::ClientMsgs, &dedupe_key)
+                .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?
+        };
+        if let Some(bytes) = stored {
             let r = ClientMsgRecord::decode(&bytes)
                 .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?;
             return Ok(Response::Sent {
@@ -898,13 +917,17 @@ impl Shard {
         }
         let chat = self.chat_mut(account)?;
         let id = chat.counters.next_message;
-        chat.counters.next_message += 1;
-        let counters = chat.counters;
         let outcome = match from {
             Party::Agent(a) => chat.routing.agent_message(conversation, a, now),
             _ => chat.routing.customer_message(conversation, now),
         }
         .map_err(routing_err)?;
+        chat.counters.next_message += 1;
+        chat.counters_dirty = true;
+        let new_high = high.map_or(client_msg_id, |h| h.max(client_msg_id));
+        if let Some(h) = chat.client_high.get_mut(prefix) {
+            *h = Some(new_high);
+        }
         let record = MessageRecord {
             account,
             customer: customer.clone(),
@@ -924,8 +947,7 @@ impl Shard {
             &dedupe_key,
             ClientMsgRecord { message: id }.encode(),
         );
-        self.batch
-            .put(Cf::Counters, &keys::account(account), counters.encode());
+        self.counters_dirty.push(account);
         self.turn_client_msgs.insert(dedupe_key, id);
         let info = MessageInfo {
             conversation,
@@ -1059,6 +1081,49 @@ impl Shard {
         }
     }
 
+    /// Writes each account's id counters once per turn, however many messages and
+    /// conversations the turn numbered. Called before the commit, after the effects.
+    pub(super) fn flush_chat_counters(&mut self) {
+        for account in std::mem::take(&mut self.counters_dirty) {
+            if let Some(chat) = self.chat.get_mut(&account) {
+                if chat.counters_dirty {
+                    chat.counters_dirty = false;
+                    self.batch.put(
+                        Cf::Counters,
+                        &keys::account(account),
+                        chat.counters.encode(),
+                    );
+                }
+            }
+        }
+    }
+
+    /// The highest client message id `prefix` (a sender of `account`) has stored, read
+    /// from the store once per sender and then kept.
+    fn client_high(&mut self, account: u64, prefix: &[u8]) -> Result<Option<u64>, ErrorBody> {
+        let chat = self.chat_mut(account)?;
+        if let Some(high) = chat.client_high.get(prefix) {
+            return Ok(*high);
+        }
+        let mut end = prefix.to_vec();
+        end.extend_from_slice(&[0xff; 9]);
+        let last = self
+            .shared
+            .store
+            .scan_reverse(Cf::ClientMsgs, prefix, &end, 1)
+            .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?;
+        let high = last.first().and_then(|(key, _)| {
+            let id: [u8; 8] = key.get(prefix.len()..)?.try_into().ok()?;
+            Some(u64::from_be_bytes(id))
+        });
+        let chat = self.chat_mut(account)?;
+        if chat.client_high.len() >= MAX_CLIENT_HIGH {
+            chat.client_high.clear();
+        }
+        chat.client_high.insert(prefix.to_vec(), high);
+        Ok(high)
+    }
+
     /// Carries out the routing effects of the turn: records into the batch,
     /// pushes into the outbox. Called before the commit.
     pub(super) fn apply_chat_effects(&mut self) {
@@ -1092,14 +1157,13 @@ impl Shard {
                     closed_at: None,
                 };
                 chat.counters.next_conversation = chat.routing.next_conversation_id();
-                let counters = chat.counters;
+                chat.counters_dirty = true;
                 self.batch.put(
                     Cf::Conversations,
                     &keys::conversation(account, conversation),
                     record.encode(),
                 );
-                self.batch
-                    .put(Cf::Counters, &keys::account(account), counters.encode());
+                self.counters_dirty.push(account);
                 chat.open.insert(conversation, record);
             }
             Effect::Assigned {
@@ -1155,7 +1219,7 @@ impl Shard {
                 };
                 let id = chat.counters.next_message;
                 chat.counters.next_message += 1;
-                let counters = chat.counters;
+                chat.counters_dirty = true;
                 let now = self.shared.clock.now_ms();
                 let body = MessageBody::Text(text);
                 let record = MessageRecord {
@@ -1172,8 +1236,7 @@ impl Shard {
                     &keys::message(account, &customer, id),
                     record.encode(),
                 );
-                self.batch
-                    .put(Cf::Counters, &keys::account(account), counters.encode());
+                self.counters_dirty.push(account);
                 let info = MessageInfo {
                     conversation,
                     id,

@@ -35,6 +35,11 @@ use std::collections::{BTreeMap, HashMap};
 pub const MAX_IMPORT_CHUNK: usize = 256 * 1024;
 /// Most contacts per export page.
 pub const MAX_EXPORT_PAGE: u32 = 5_000;
+/// An export page ends after the row that takes it past this many bytes.
+pub const MAX_EXPORT_BYTES: usize = 512 * 1024;
+/// Longest reason given for an invalid import row, in characters (a reason may quote
+/// a cell, and the listed rows are sent again with every chunk's report).
+pub const MAX_REASON_CHARS: usize = 160;
 /// Most contacts deleted by one request.
 pub const MAX_DELETE: usize = 1_000;
 /// Most customers in one online-status request (R7: a page of 30).
@@ -948,9 +953,16 @@ impl Shard {
             invalid: r
                 .invalid
                 .iter()
-                .map(|i| InvalidRow {
-                    line: i.line,
-                    reason: i.reason.to_string(),
+                .map(|i| {
+                    let mut reason = i.reason.to_string();
+                    if let Some((cut, _)) = reason.char_indices().nth(MAX_REASON_CHARS) {
+                        reason.truncate(cut);
+                        reason.push('…');
+                    }
+                    InvalidRow {
+                        line: i.line,
+                        reason,
+                    }
                 })
                 .collect(),
             invalid_total: r.invalid_total,
@@ -997,10 +1009,13 @@ impl Shard {
             .peekable();
         while let Some((no, s)) = page.next() {
             export.write_row(&s.contact, &mut csv);
-            if page.peek().is_some() {
+            // A page also ends at MAX_EXPORT_BYTES, so an answer never nears the
+            // pending-output limit whatever the rows hold.
+            if page.peek().is_some() && csv.len() < MAX_EXPORT_BYTES {
                 continue;
             }
             last = Some(*no);
+            break;
         }
         let next_after = last.filter(|no| crm.contacts.range(no + 1..).next().is_some());
         Ok(Response::Export { csv, next_after })
@@ -1327,6 +1342,36 @@ impl Shard {
         if let Some(crm) = self.crm.get_mut(&account) {
             crm.imports.remove(&agent);
         }
+    }
+
+    /// Recipients of a broadcast (V1): the contacts in `groups`, then the `customers`
+    /// named, each once, in that order, leaving out blacklisted contacts. An unknown
+    /// group, or a named customer that is not a contact, is `NOT_FOUND`.
+    pub(super) fn broadcast_recipients(
+        &mut self,
+        account: u64,
+        groups: &[u32],
+        customers: &[CustomerId],
+    ) -> Result<Vec<CustomerId>, ErrorBody> {
+        let crm = self.crm_mut(account)?;
+        let mut numbers = Vec::new();
+        for g in groups {
+            if crm.groups.group(GroupId(*g)).is_none() {
+                return Err(err(ErrorCode::NOT_FOUND, format!("no group {g}")));
+            }
+            numbers.extend_from_slice(crm.index.in_group(GroupId(*g)));
+        }
+        for c in customers {
+            numbers.push(crm.number_of(c)?);
+        }
+        let mut seen = std::collections::HashSet::with_capacity(numbers.len());
+        Ok(numbers
+            .into_iter()
+            .filter(|no| seen.insert(*no))
+            .filter_map(|no| crm.contacts.get(&no))
+            .filter(|s| s.contact.state != ContactState::Blacklisted)
+            .map(|s| s.contact.key.clone().into())
+            .collect())
     }
 }
 

@@ -214,6 +214,8 @@ pub struct Shard {
     crm: HashMap<u64, crm::CrmState>,
     /// Routing effects of the turn, carried out before the commit.
     pending_effects: Vec<(u64, Vec<crate::routing::Effect>)>,
+    /// Accounts whose id counters changed this turn (written once at the commit).
+    counters_dirty: Vec<u64>,
     /// Client message ids stored in this turn (not yet visible in the store).
     turn_client_msgs: HashMap<Vec<u8>, u64>,
     /// Bound tokens of this shard's accounts (see `tokens.rs`).
@@ -274,6 +276,7 @@ impl Shard {
             next_job: 1,
             chat: HashMap::new(),
             crm: HashMap::new(),
+            counters_dirty: Vec::new(),
             pending_effects: Vec::new(),
             turn_client_msgs: HashMap::new(),
             tokens: HashMap::new(),
@@ -415,6 +418,7 @@ impl Shard {
     fn commit(&mut self) {
         self.chat_tick();
         self.apply_chat_effects();
+        self.flush_chat_counters();
         if !self.batch.is_empty() {
             let result = self.shared.store.write(&self.batch, self.shared.durability);
             self.batch.clear();
