@@ -21,10 +21,11 @@ use kefu_wire::crm::{
     HistoryQuery, ImportReport, InvalidRow, TagEdit, TagInfo, Visit,
 };
 use kefu_wire::{
-    AccountInfo, AgentInfo, AgentProfile, Body, DisplayMode, ErrorBody, ErrorCode, Event,
-    FrameDecoder, FrameKind, GoAway, Hello, Ping, Plan, Pong, Presence, PresenceChange, Push,
-    PushAck, Request, Response, RoleInfo, SecurityInfo, SecurityLevel, SessionInfo, ShardStats,
-    TokenFileFormat, Welcome, WireError, MAGIC, MAX_FRAME_CEILING,
+    AccountCentreModule, AccountInfo, AgentFigures, AgentInfo, AgentProfile, Body, DisplayMode,
+    ErrorBody, ErrorCode, Event, FrameDecoder, FrameKind, GoAway, Hello, Ping, Plan, Pong,
+    Presence, PresenceChange, Push, PushAck, QuickReply, Request, Response, RoleInfo, SecurityInfo,
+    SecurityLevel, SessionInfo, ShardStats, TokenFileFormat, Welcome, WireError, MAGIC,
+    MAX_FRAME_CEILING,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -281,6 +282,20 @@ fn contact_settings() -> ContactSettings {
         question: "您在哪个城市？".to_string(),
         answer: "上海".to_string(),
     }
+}
+
+/// Two shared quick replies, one of them Chinese.
+fn quick_replies() -> Vec<QuickReply> {
+    vec![
+        QuickReply {
+            shortcut: "价格".to_string(),
+            text: "标准版每年 980 元，专业版每年 2,980 元。".to_string(),
+        },
+        QuickReply {
+            shortcut: "bye".to_string(),
+            text: "Thank you, goodbye!".to_string(),
+        },
+    ]
 }
 
 /// Every frame kind, every `Request`, `Response` and `Event` variant, every value of the
@@ -1221,6 +1236,95 @@ fn cases() -> Vec<Case> {
             }),
             "00000020 0003 0000 00000064 01460115e682a8e59ca8e593aae4b8aae59f8ee5b882efbc9f06e4b88ae6b5b7",
         ),
+        case(
+            "request/ListQuickReplies",
+            101,
+            Value::Request(Request::ListQuickReplies),
+            "00000002 0003 0000 00000065 0147",
+        ),
+        case(
+            "request/SetQuickReplies",
+            102,
+            Value::Request(Request::SetQuickReplies {
+                shared: true,
+                replies: quick_replies(),
+            }),
+            "0000005a 0003 0000 00000066 0148010206e4bbb7e6a0bc36e6a087e58786e78988e6af8fe5b9b42039383020e58583efbc8ce4b893e4b89ae78988e6af8fe5b9b420322c39383020e58583e3808203627965135468616e6b20796f752c20676f6f6462796521",
+        ),
+        case(
+            "request/SetQuickReplies-personal-empty",
+            103,
+            Value::Request(Request::SetQuickReplies {
+                shared: false,
+                replies: vec![],
+            }),
+            "00000004 0003 0000 00000067 01480000",
+        ),
+        case(
+            "request/GetAnalytics",
+            104,
+            Value::Request(Request::GetAnalytics {
+                from: 1_767_225_600,
+                until: 1_769_904_000,
+            }),
+            "0000000c 0003 0000 00000068 014980e4ad950d80def4970d",
+        ),
+        case(
+            "request/AccountCentreTicket-AccountInfo",
+            105,
+            Value::Request(Request::AccountCentreTicket {
+                module: AccountCentreModule::AccountInfo,
+            }),
+            "00000003 0003 0000 00000069 014a00",
+        ),
+        case(
+            "request/AccountCentreTicket-EnterpriseSpace",
+            106,
+            Value::Request(Request::AccountCentreTicket {
+                module: AccountCentreModule::EnterpriseSpace,
+            }),
+            "00000003 0003 0000 0000006a 014a01",
+        ),
+        case(
+            "request/AccountCentreTicket-Campaigns",
+            107,
+            Value::Request(Request::AccountCentreTicket {
+                module: AccountCentreModule::Campaigns,
+            }),
+            "00000003 0003 0000 0000006b 014a02",
+        ),
+        case(
+            "request/AccountCentreTicket-ServiceConfig",
+            108,
+            Value::Request(Request::AccountCentreTicket {
+                module: AccountCentreModule::ServiceConfig,
+            }),
+            "00000003 0003 0000 0000006c 014a03",
+        ),
+        case(
+            "request/Broadcast",
+            109,
+            Value::Request(Request::Broadcast {
+                groups: vec![3, 4],
+                customers: vec![identified(), CustomerId::Visitor(VISITOR)],
+                body: MessageBody::Text("双十一大促，全场八折".to_string()),
+                otp: Some("012345".to_string()),
+            }),
+            "00000048 0003 0000 0000006d 014b020304020007752d313030383601f0e1d2c3b4a5968778695a4b3c2d1e0f001ee58f8ce58d81e4b880e5a4a7e4bf83efbc8ce585a8e59cbae585abe68a980106303132333435",
+        ),
+        case(
+            "request/Broadcast-image-no-otp",
+            110,
+            Value::Request(Request::Broadcast {
+                groups: vec![],
+                customers: vec![identified()],
+                body: MessageBody::Image {
+                    reference: "img/ab12cd".to_string(),
+                },
+                otp: None,
+            }),
+            "0000001a 0003 0000 0000006e 014b00010007752d3130303836010a696d672f61623132636400",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -1691,6 +1795,61 @@ fn cases() -> Vec<Case> {
             Value::Response(Response::ContactSettings(contact_settings())),
             "00000020 0004 0000 00000063 011d0115e682a8e59ca8e593aae4b8aae59f8ee5b882efbc9f06e4b88ae6b5b7",
         ),
+        case(
+            "response/QuickReplies",
+            101,
+            Value::Response(Response::QuickReplies {
+                personal: vec![QuickReply {
+                    shortcut: "hi".to_string(),
+                    text: "您好，请问有什么可以帮您？".to_string(),
+                }],
+                shared: quick_replies(),
+            }),
+            "00000085 0004 0000 00000065 011e0102686927e682a8e5a5bdefbc8ce8afb7e997aee69c89e4bb80e4b988e58fafe4bba5e5b8aee682a8efbc9f0206e4bbb7e6a0bc36e6a087e58786e78988e6af8fe5b9b42039383020e58583efbc8ce4b893e4b89ae78988e6af8fe5b9b420322c39383020e58583e3808203627965135468616e6b20796f752c20676f6f6462796521",
+        ),
+        case(
+            "response/QuickReplies-empty",
+            101,
+            Value::Response(Response::QuickReplies {
+                personal: vec![],
+                shared: vec![],
+            }),
+            "00000004 0004 0000 00000065 011e0000",
+        ),
+        case(
+            "response/Analytics",
+            104,
+            Value::Response(Response::Analytics(vec![
+                AgentFigures {
+                    agent: 1001,
+                    conversations: 0,
+                    messages_sent: 0,
+                    messages_received: 0,
+                },
+                AgentFigures {
+                    agent: 1002,
+                    conversations: 130,
+                    messages_sent: 2_450,
+                    messages_received: 3_001,
+                },
+            ])),
+            "00000010 0004 0000 00000068 011f02e907000000ea0782019213b917",
+        ),
+        case(
+            "response/Ticket",
+            105,
+            Value::Response(Response::Ticket {
+                ticket: (0u8..54).collect(),
+                expires_at: 1_767_225_900,
+            }),
+            "0000003e 0004 0000 00000069 012036000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435d8e8ad950d",
+        ),
+        case(
+            "response/BroadcastSent",
+            109,
+            Value::Response(Response::BroadcastSent { recipients: 10_000 }),
+            "00000004 0004 0000 0000006d 0121904e",
+        ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
             "error/request",
@@ -2086,6 +2245,10 @@ fn response_name(r: &Response) -> &'static str {
         Response::Export { .. } => "Export",
         Response::History(_) => "History",
         Response::ContactSettings(_) => "ContactSettings",
+        Response::QuickReplies { .. } => "QuickReplies",
+        Response::Analytics(_) => "Analytics",
+        Response::Ticket { .. } => "Ticket",
+        Response::BroadcastSent { .. } => "BroadcastSent",
     }
 }
 
@@ -2459,6 +2622,23 @@ fn contact_notices() -> Vec<ContactNotice> {
     ]
 }
 
+// The account centre's modules (section 18).
+
+fn account_centre_module_name(m: AccountCentreModule) -> &'static str {
+    match m {
+        AccountCentreModule::AccountInfo => "AccountInfo",
+        AccountCentreModule::EnterpriseSpace => "EnterpriseSpace",
+        AccountCentreModule::Campaigns => "Campaigns",
+        AccountCentreModule::ServiceConfig => "ServiceConfig",
+    }
+}
+const ACCOUNT_CENTRE_MODULES: [AccountCentreModule; 4] = [
+    AccountCentreModule::AccountInfo,
+    AccountCentreModule::EnterpriseSpace,
+    AccountCentreModule::Campaigns,
+    AccountCentreModule::ServiceConfig,
+];
+
 /// Name → wire index of each value of a field enum (postcard alone, no version byte).
 fn enum_indices<T: serde::Serialize + Copy>(
     values: &[T],
@@ -2545,6 +2725,10 @@ fn field_enum_indices_match_protocol_md() {
     assert_matches_doc(
         "contact-notice",
         &data_enum_indices(&contact_notices(), contact_notice_name),
+    );
+    assert_matches_doc(
+        "account-centre-module",
+        &enum_indices(&ACCOUNT_CENTRE_MODULES, account_centre_module_name),
     );
 }
 
@@ -2640,6 +2824,22 @@ fn field_enum_values(value: &Value, out: &mut BTreeSet<String>) {
             Request::History(q) => {
                 customer(&q.customer, out);
                 out.insert(format!("HistoryKind::{}", history_kind_name(q.kind)));
+            }
+            Request::AccountCentreTicket { module } => {
+                out.insert(format!(
+                    "AccountCentreModule::{}",
+                    account_centre_module_name(*module)
+                ));
+            }
+            Request::Broadcast {
+                customers: cs,
+                body: b,
+                ..
+            } => {
+                for c in cs {
+                    customer(c, out);
+                }
+                body(b, out);
             }
             Request::AdminOnAccount { request: inner, .. } => {
                 if let Ok(inner) = Request::decode(inner) {
@@ -2829,6 +3029,11 @@ fn every_field_enum_value_is_in_a_golden_case() {
             contact_notices()
                 .into_iter()
                 .map(|v| format!("ContactNotice::{}", contact_notice_name(&v))),
+        )
+        .chain(
+            ACCOUNT_CENTRE_MODULES
+                .iter()
+                .map(|v| format!("AccountCentreModule::{}", account_centre_module_name(*v))),
         );
     let missing: Vec<String> = all.filter(|v| !covered.contains(v)).collect();
     assert!(missing.is_empty(), "no golden case uses {missing:?}");

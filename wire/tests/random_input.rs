@@ -18,11 +18,11 @@ use kefu_wire::crm::{
 };
 use kefu_wire::frame::{put_frame, HEADER_LEN};
 use kefu_wire::{
-    AccountInfo, AgentInfo, AgentProfile, Body, ClientConnection, DisplayMode, ErrorBody,
-    ErrorCode, Event, Frame, FrameDecoder, FrameKind, GoAway, Hello, Ping, Plan, Pong, Presence,
-    PresenceChange, Push, PushAck, Request, Response, RoleInfo, SecurityInfo, SecurityLevel,
-    SessionInfo, ShardStats, TokenFileFormat, Welcome, WireError, DEFAULT_MAX_FRAME,
-    MAX_FRAME_CEILING,
+    AccountCentreModule, AccountInfo, AgentFigures, AgentInfo, AgentProfile, Body,
+    ClientConnection, DisplayMode, ErrorBody, ErrorCode, Event, Frame, FrameDecoder, FrameKind,
+    GoAway, Hello, Ping, Plan, Pong, Presence, PresenceChange, Push, PushAck, QuickReply, Request,
+    Response, RoleInfo, SecurityInfo, SecurityLevel, SessionInfo, ShardStats, TokenFileFormat,
+    Welcome, WireError, DEFAULT_MAX_FRAME, MAX_FRAME_CEILING,
 };
 use proptest::collection::vec;
 use proptest::option;
@@ -314,6 +314,7 @@ fn request() -> impl Strategy<Value = Request> {
         16 => role_and_security_request(),
         18 => conversation_request(),
         20 => crm_request(),
+        5 => extras_request(),
     ]
 }
 
@@ -706,6 +707,42 @@ fn crm_request() -> impl Strategy<Value = Request> {
     ]
 }
 
+fn quick_reply() -> impl Strategy<Value = QuickReply> {
+    (text(), text()).prop_map(|(shortcut, text)| QuickReply { shortcut, text })
+}
+
+fn account_centre_module() -> impl Strategy<Value = AccountCentreModule> {
+    prop_oneof![
+        Just(AccountCentreModule::AccountInfo),
+        Just(AccountCentreModule::EnterpriseSpace),
+        Just(AccountCentreModule::Campaigns),
+        Just(AccountCentreModule::ServiceConfig),
+    ]
+}
+
+/// Requests 71–75: quick replies, analytics, account-centre tickets, broadcasts.
+fn extras_request() -> impl Strategy<Value = Request> {
+    prop_oneof![
+        Just(Request::ListQuickReplies),
+        (any::<bool>(), vec(quick_reply(), 0..4))
+            .prop_map(|(shared, replies)| Request::SetQuickReplies { shared, replies }),
+        any::<(i64, i64)>().prop_map(|(from, until)| Request::GetAnalytics { from, until }),
+        account_centre_module().prop_map(|module| Request::AccountCentreTicket { module }),
+        (
+            ids(),
+            vec(customer_id(), 0..4),
+            message_body(),
+            option::of(text())
+        )
+            .prop_map(|(groups, customers, body, otp)| Request::Broadcast {
+                groups,
+                customers,
+                body,
+                otp
+            }),
+    ]
+}
+
 fn contact_info() -> impl Strategy<Value = ContactInfo> {
     let visit = (any::<i64>(), any::<i64>(), any::<u32>(), text(), text()).prop_map(
         |(first_at, last_at, visits, source, region)| Visit {
@@ -948,6 +985,21 @@ fn response() -> impl Strategy<Value = Response> {
             })
         ),
         contact_settings().prop_map(Response::ContactSettings),
+        (vec(quick_reply(), 0..3), vec(quick_reply(), 0..3))
+            .prop_map(|(personal, shared)| Response::QuickReplies { personal, shared }),
+        vec(
+            (any::<u32>(), any::<[u64; 3]>()).prop_map(|(agent, [c, s, r])| AgentFigures {
+                agent,
+                conversations: c,
+                messages_sent: s,
+                messages_received: r,
+            }),
+            0..4
+        )
+        .prop_map(Response::Analytics),
+        (vec(any::<u8>(), 0..60), any::<i64>())
+            .prop_map(|(ticket, expires_at)| Response::Ticket { ticket, expires_at }),
+        any::<u64>().prop_map(|recipients| Response::BroadcastSent { recipients }),
     ]
 }
 
@@ -1304,7 +1356,7 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 71;
+    const REQUESTS: u32 = 76;
 
     fn response_index(r: &Response) -> u32 {
         match r {
@@ -1338,9 +1390,13 @@ fn every_variant_is_generated() {
             Response::Export { .. } => 27,
             Response::History(_) => 28,
             Response::ContactSettings(_) => 29,
+            Response::QuickReplies { .. } => 30,
+            Response::Analytics(_) => 31,
+            Response::Ticket { .. } => 32,
+            Response::BroadcastSent { .. } => 33,
         }
     }
-    const RESPONSES: u32 = 30;
+    const RESPONSES: u32 = 34;
 
     fn event_index(e: &Event) -> u32 {
         match e {

@@ -17,10 +17,10 @@ use kefu_wire::crm::{
     HistoryQuery, ImportReport, InvalidRow, TagEdit, TagInfo, Visit,
 };
 use kefu_wire::{
-    AccountInfo, AgentInfo, AgentProfile, Body, DisplayMode, ErrorBody, ErrorCode, Event,
-    FrameKind, GoAway, Hello, Ping, Plan, Pong, Presence, PresenceChange, Push, PushAck, Request,
-    Response, RoleInfo, SecurityInfo, SecurityLevel, SessionInfo, ShardStats, TokenFileFormat,
-    Welcome, MAGIC,
+    AccountCentreModule, AccountInfo, AgentFigures, AgentInfo, AgentProfile, Body, DisplayMode,
+    ErrorBody, ErrorCode, Event, FrameKind, GoAway, Hello, Ping, Plan, Pong, Presence,
+    PresenceChange, Push, PushAck, QuickReply, Request, Response, RoleInfo, SecurityInfo,
+    SecurityLevel, SessionInfo, ShardStats, TokenFileFormat, Welcome, MAGIC,
 };
 
 /// One seed file.
@@ -666,6 +666,48 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
                 },
             },
         ),
+        ("list-quick-replies", Request::ListQuickReplies),
+        (
+            "set-quick-replies",
+            Request::SetQuickReplies {
+                shared: true,
+                replies: vec![
+                    QuickReply {
+                        shortcut: "价格".into(),
+                        text: "标准版每年 980 元。".into(),
+                    },
+                    QuickReply {
+                        shortcut: "bye".into(),
+                        text: "Thank you!\nGoodbye.".into(),
+                    },
+                ],
+            },
+        ),
+        (
+            "get-analytics",
+            Request::GetAnalytics {
+                from: 1_767_225_600,
+                until: 1_769_904_000,
+            },
+        ),
+        (
+            "account-centre-ticket",
+            Request::AccountCentreTicket {
+                module: AccountCentreModule::ServiceConfig,
+            },
+        ),
+        (
+            "broadcast",
+            Request::Broadcast {
+                groups: vec![3, 4],
+                customers: vec![
+                    CustomerId::Identified("crm-000042".into()),
+                    CustomerId::Visitor([3; 16]),
+                ],
+                body: MessageBody::Text("双十一大促".into()),
+                otp: Some("012345".into()),
+            },
+        ),
         (
             "set-routing-settings",
             Request::SetRoutingSettings {
@@ -905,6 +947,36 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
         (
             "contact-settings",
             Response::ContactSettings(ContactSettings::default()),
+        ),
+        (
+            "quick-replies",
+            Response::QuickReplies {
+                personal: vec![QuickReply {
+                    shortcut: "hi".into(),
+                    text: "您好！".into(),
+                }],
+                shared: vec![],
+            },
+        ),
+        (
+            "analytics",
+            Response::Analytics(vec![AgentFigures {
+                agent: 1002,
+                conversations: 130,
+                messages_sent: 2_450,
+                messages_received: 3_001,
+            }]),
+        ),
+        (
+            "ticket",
+            Response::Ticket {
+                ticket: vec![0x5a; 54],
+                expires_at: 1_767_225_900,
+            },
+        ),
+        (
+            "broadcast-sent",
+            Response::BroadcastSent { recipients: 10_000 },
         ),
     ];
     all
@@ -1411,10 +1483,15 @@ mod tests {
                 Request::AddAccount { .. } => 68,
                 Request::GetContactSettings => 69,
                 Request::SetContactSettings { .. } => 70,
+                Request::ListQuickReplies => 71,
+                Request::SetQuickReplies { .. } => 72,
+                Request::GetAnalytics { .. } => 73,
+                Request::AccountCentreTicket { .. } => 74,
+                Request::Broadcast { .. } => 75,
             };
             requests.insert(index, r.name());
         }
-        assert_eq!(requests.len(), 71, "a Request variant has no seed");
+        assert_eq!(requests.len(), 76, "a Request variant has no seed");
 
         let mut responses = BTreeMap::new();
         for (name, r) in response_seeds() {
@@ -1449,10 +1526,14 @@ mod tests {
                 Response::Export { .. } => 27,
                 Response::History(_) => 28,
                 Response::ContactSettings(_) => 29,
+                Response::QuickReplies { .. } => 30,
+                Response::Analytics(_) => 31,
+                Response::Ticket { .. } => 32,
+                Response::BroadcastSent { .. } => 33,
             };
             responses.insert(index, name);
         }
-        assert_eq!(responses.len(), 30, "a Response variant has no seed");
+        assert_eq!(responses.len(), 34, "a Response variant has no seed");
 
         let mut events = BTreeMap::new();
         for (name, p) in event_seeds() {

@@ -77,5 +77,10 @@ pub fn request_index(r: &Request) -> u32 {
         Request::AddAccount { .. } => 68,
         Request::GetContactSettings => 69,
         Request::SetContactSettings { .. } => 70,
+        Request::ListQuickReplies => 71,
+        Request::SetQuickReplies { .. } => 72,
+        Request::GetAnalytics { .. } => 73,
+        Request::AccountCentreTicket { .. } => 74,
+        Request::Broadcast { .. } => 75,
     }
 }
