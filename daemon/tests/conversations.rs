@@ -873,3 +873,42 @@ fn retries_are_stored_once_whatever_the_order_of_client_ids() {
     let (m6, d) = send(&mut c, conv, 6, "six");
     assert!(!d && m6 > m4);
 }
+
+/// Waits for the next `ConversationChanged` push about `conversation`.
+fn next_change(c: &mut Client, conversation: u64) -> kefu_wire::chat::ConversationInfo {
+    loop {
+        let p = c
+            .next_push(Duration::from_secs(10))
+            .unwrap()
+            .expect("a conversation push");
+        if let Event::ConversationChanged(info) = p.event {
+            if info.conversation == conversation {
+                return info;
+            }
+        }
+    }
+}
+
+/// The waiting list is live: agents that see a queued conversation are told when it
+/// arrives and when another agent takes it.
+#[test]
+fn queue_changes_are_pushed_to_the_agents_that_see_them() {
+    let s = TestServer::start();
+    let mut admin = s.admin();
+    create_account(&mut admin, ACCOUNT);
+    let k = key(&mut admin);
+    let mut first = agent(&s, 0);
+    let mut second = agent_n(&s, &mut admin, 1002, 0);
+    let mut alice = customer(&s, &k, "alice");
+    let conv = open(&mut alice).conversation;
+    for a in [&mut first, &mut second] {
+        assert_eq!(
+            next_change(a, conv).state,
+            ConversationState::Queued { target: None }
+        );
+    }
+    first
+        .request(&Request::AcceptConversation { conversation: conv })
+        .unwrap();
+    assert_eq!(assigned_to(&next_change(&mut second, conv)), Some(1001));
+}

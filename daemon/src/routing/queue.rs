@@ -38,6 +38,14 @@ impl AccountRouting {
             .collect()
     }
 
+    /// Whether `agent` sees queued `conversation` in its waiting list (what `queue_for`
+    /// would list); false when it is not queued.
+    pub fn sees_queued(&self, agent: u32, conversation: u64, may_see_whole_queue: bool) -> bool {
+        self.conversations
+            .get(&conversation)
+            .is_some_and(|c| self.may_take(agent, c, may_see_whole_queue))
+    }
+
     /// How many conversations wait in the queue, for anyone.
     pub fn queued_count(&self) -> usize {
         self.queue.len()

@@ -75,6 +75,9 @@ pub(crate) struct ChatState {
     client_high: HashMap<Vec<u8>, Option<u64>>,
     /// `counters` changed this turn and is written once at the commit.
     counters_dirty: bool,
+    /// Queued conversations, and the agents told they wait (told again when they leave
+    /// the queue, so waiting lists stay live without polling).
+    queue_watchers: HashMap<u64, Vec<u32>>,
 }
 
 /// Senders whose highest client message id is remembered per account; past this the
@@ -293,6 +296,7 @@ impl Shard {
             customers: HashMap::new(),
             client_high: HashMap::new(),
             counters_dirty: false,
+            queue_watchers: HashMap::new(),
         };
         // Agents already logged in on this shard come online in the engine.
         let now = self.shared.clock.now_ms();
@@ -1189,6 +1193,7 @@ impl Shard {
             }
             Effect::Queued { conversation, .. } => {
                 self.notify_conversation(account, conversation, None);
+                self.tell_queue_watchers(account, conversation);
             }
             Effect::Closed {
                 conversation,
@@ -1206,6 +1211,9 @@ impl Shard {
                     record.encode(),
                 );
                 let info = closed_info(&record);
+                if let Some(watchers) = chat.queue_watchers.remove(&conversation) {
+                    self.push_to_watchers(account, &watchers, agent, &info);
+                }
                 self.push_conversation(account, &record.customer, agent, info);
                 self.crm_conversation_closed(account, &record.customer, record.agent);
             }
@@ -1374,7 +1382,74 @@ impl Shard {
             return;
         };
         let customer = info.customer.clone();
-        self.push_conversation(account, &customer, agent, info);
+        self.push_conversation(account, &customer, agent, info.clone());
+        // It left the queue: the agents that were shown it waiting hear where it went.
+        if let Some(watchers) = self
+            .chat
+            .get_mut(&account)
+            .and_then(|c| c.queue_watchers.remove(&conversation))
+        {
+            self.push_to_watchers(account, &watchers, agent, &info);
+        }
+    }
+
+    /// A conversation entered (or moved within) the queue: every online agent that
+    /// sees it in its waiting list gets it (§3.3–3.4: the list is live).
+    fn tell_queue_watchers(&mut self, account: u64, conversation: u64) {
+        let Some(chat) = self.chat.get(&account) else {
+            return;
+        };
+        let Some(info) = chat.routing.conversation(conversation) else {
+            return;
+        };
+        let Some(online) = self.online.get(&account) else {
+            return;
+        };
+        let state = self.accounts.get(&account);
+        let watchers: Vec<u32> = online
+            .keys()
+            .copied()
+            .filter(|&agent| {
+                let whole = state.is_some_and(|s| {
+                    s.permissions(agent)
+                        .contains(crate::store::Permission::SeeWholeQueue)
+                });
+                chat.routing.sees_queued(agent, conversation, whole)
+            })
+            .collect();
+        // Agents shown it before but not now (re-queued for someone else) hear too.
+        let before = chat
+            .queue_watchers
+            .get(&conversation)
+            .cloned()
+            .unwrap_or_default();
+        let mut told = watchers.clone();
+        told.extend(before.into_iter().filter(|a| !watchers.contains(a)));
+        self.push_to_watchers(account, &told, None, &info);
+        if let Some(chat) = self.chat.get_mut(&account) {
+            chat.queue_watchers.insert(conversation, watchers);
+        }
+    }
+
+    fn push_to_watchers(
+        &mut self,
+        account: u64,
+        watchers: &[u32],
+        skip: Option<u32>,
+        info: &ConversationInfo,
+    ) {
+        let Some(online) = self.online.get(&account) else {
+            return;
+        };
+        for agent in watchers.iter().filter(|a| Some(**a) != skip) {
+            if let Some(o) = online.get(agent) {
+                self.outbox.push(Outgoing::Push {
+                    conn: o.conn,
+                    generation: o.generation,
+                    event: Event::ConversationChanged(info.clone()),
+                });
+            }
+        }
     }
 
     fn push_conversation(
