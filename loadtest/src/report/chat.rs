@@ -442,10 +442,24 @@ impl fmt::Display for ChatReport {
         )?;
         writeln!(
             f,
-            "{:<10}{:.0} msg/s of {} bytes, open loop: {:.1} s warm-up, {:.1} s measured, {:.1} s drain{}",
+            "{:<10}{:.0} msg/s of {}{} bytes, {}: {}{:.1} s warm-up, {:.1} s measured, {:.1} s drain{}",
             "plan",
             c.rate,
             c.size,
+            if c.size_max > c.size {
+                format!("..{}", c.size_max)
+            } else {
+                String::new()
+            },
+            match c.window {
+                Some(w) => format!("at most {w} unanswered per customer"),
+                None => "open loop".to_string(),
+            },
+            if c.ramp_up_secs > 0.0 {
+                format!("{:.1} s ramp-up, ", c.ramp_up_secs)
+            } else {
+                String::new()
+            },
             c.warmup_secs,
             c.duration_secs,
             c.drain_secs,
