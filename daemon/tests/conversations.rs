@@ -13,30 +13,12 @@ use support::*;
 const ACCOUNT: u64 = 830_001;
 
 fn key(admin: &mut Client) -> [u8; 32] {
-    match admin
-        .request(&Request::AdminRotateCustomerKey { account: ACCOUNT })
-        .unwrap()
-    {
-        Response::CustomerKey(k) => k,
-        other => panic!("{other:?}"),
-    }
+    customer_key(admin, ACCOUNT)
 }
 
 fn customer(s: &TestServer, key: &[u8; 32], id: &str) -> Client {
-    let mut c = s.client();
     // Thirty days: the clocked tests run in the near future.
-    let expires_at = now() + 30 * 86_400;
-    let r = c
-        .request(&Request::CustomerLogin {
-            account: ACCOUNT,
-            customer: id.into(),
-            expires_at,
-            signature: sign_customer(key, ACCOUNT, id, expires_at),
-            channel: Channel::Desktop,
-        })
-        .unwrap();
-    assert!(matches!(r, Response::CustomerLoggedIn(_)), "{r:?}");
-    c
+    login_customer(s.client(), key, ACCOUNT, id, now() + 30 * 86_400)
 }
 
 fn open(c: &mut Client) -> kefu_wire::chat::ConversationInfo {

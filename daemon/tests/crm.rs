@@ -6,8 +6,7 @@
 mod support;
 
 use kefu_daemon::clock::ManualClock;
-use kefu_daemon::shard::sign_customer;
-use kefu_wire::chat::{Channel, CustomerId, Entry};
+use kefu_wire::chat::{CustomerId, Entry};
 use kefu_wire::crm::{
     ContactEdit, ContactInfo, ContactNotice, ContactQuery, ContactSettings, ContactSort,
     ContactState, GroupEdit, GroupNode, ImportReport, TagEdit,
@@ -132,30 +131,8 @@ fn total(c: &mut Client) -> u64 {
     }
 }
 
-fn customer_key(admin: &mut Client) -> [u8; 32] {
-    match admin
-        .request(&Request::AdminRotateCustomerKey { account: ACCOUNT })
-        .unwrap()
-    {
-        Response::CustomerKey(k) => k,
-        other => panic!("{other:?}"),
-    }
-}
-
 fn customer(s: &TestServer, key: &[u8; 32], who: &str, now_s: i64) -> Client {
-    let mut c = s.client();
-    let expires_at = now_s + 30 * 86_400;
-    let r = c
-        .request(&Request::CustomerLogin {
-            account: ACCOUNT,
-            customer: who.into(),
-            expires_at,
-            signature: sign_customer(key, ACCOUNT, who, expires_at),
-            channel: Channel::Desktop,
-        })
-        .unwrap();
-    assert!(matches!(r, Response::CustomerLoggedIn(_)), "{r:?}");
-    c
+    login_customer(s.client(), key, ACCOUNT, who, now_s + 30 * 86_400)
 }
 
 fn notice(c: &mut Client) -> ContactNotice {
@@ -168,22 +145,6 @@ fn notice(c: &mut Client) -> ContactNotice {
             return n;
         }
     }
-}
-
-/// A role with exactly `permissions` (manual numbers), assigned to `agent`.
-fn give_role(c: &mut Client, agent: u32, permissions: &[u16]) {
-    let bits = permissions.iter().fold(0u16, |b, p| b | 1 << (p - 1));
-    let role = match c
-        .request(&Request::CreateRole {
-            name: format!("role {agent}"),
-            permissions: bits,
-        })
-        .unwrap()
-    {
-        Response::Role(r) => r.role,
-        other => panic!("{other:?}"),
-    };
-    c.request(&Request::SetAgentRole { agent, role }).unwrap();
 }
 
 #[test]
@@ -592,7 +553,7 @@ fn plan_limit_grace_of_14_days_and_warnings_to_1001() {
             super_password: SUPER.into(),
         })
         .unwrap();
-    let key = customer_key(&mut admin);
+    let key = customer_key(&mut admin, ACCOUNT);
     let mut c = boss(&s);
     // The operator fills the account to its 25,000 (operator imports are a migration:
     // the daily import rule does not apply, the plan limit does).
@@ -660,7 +621,7 @@ fn online_status_comes_30_at_a_time() {
     let s = TestServer::start();
     let mut admin = s.admin();
     create_account(&mut admin, ACCOUNT);
-    let key = customer_key(&mut admin);
+    let key = customer_key(&mut admin, ACCOUNT);
     let mut c = boss(&s);
     let _kate = customer(&s, &key, "kate", now());
     let mut asked: Vec<CustomerId> = (0..29).map(|i| id(&format!("c{i}"))).collect();
@@ -725,7 +686,7 @@ fn friend_requests_verification_and_notifications() {
     let s = TestServer::start();
     let mut admin = s.admin();
     create_account(&mut admin, ACCOUNT);
-    let key = customer_key(&mut admin);
+    let key = customer_key(&mut admin, ACCOUNT);
     let mut c = boss(&s);
     let mut kate = customer(&s, &key, "kate", now());
     c.request(&Request::RequestContact {
@@ -831,7 +792,7 @@ fn served_customers_become_owned_contacts_and_recently_contacted() {
     let mut s = TestServer::start();
     let mut admin = s.admin();
     create_account(&mut admin, ACCOUNT);
-    let key = customer_key(&mut admin);
+    let key = customer_key(&mut admin, ACCOUNT);
     let mut c = boss(&s);
     c.request(&Request::SetContactSettings {
         settings: ContactSettings {

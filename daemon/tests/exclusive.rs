@@ -5,7 +5,6 @@
 
 mod support;
 
-use kefu_daemon::shard::sign_customer;
 use kefu_wire::chat::{Channel, ConversationInfo, ConversationState, CustomerId, Entry};
 use kefu_wire::crm::{ContactEdit, ContactState};
 use kefu_wire::{Client, ErrorCode, Presence, Request, Response};
@@ -14,29 +13,11 @@ use support::*;
 const ACCOUNT: u64 = 850_001;
 
 fn key(admin: &mut Client) -> [u8; 32] {
-    match admin
-        .request(&Request::AdminRotateCustomerKey { account: ACCOUNT })
-        .unwrap()
-    {
-        Response::CustomerKey(k) => k,
-        other => panic!("{other:?}"),
-    }
+    customer_key(admin, ACCOUNT)
 }
 
 fn customer(s: &TestServer, key: &[u8; 32], who: &str) -> Client {
-    let mut c = s.client();
-    let expires_at = now() + 3_600;
-    let r = c
-        .request(&Request::CustomerLogin {
-            account: ACCOUNT,
-            customer: who.into(),
-            expires_at,
-            signature: sign_customer(key, ACCOUNT, who, expires_at),
-            channel: Channel::Desktop,
-        })
-        .unwrap();
-    assert!(matches!(r, Response::CustomerLoggedIn(_)), "{r:?}");
-    c
+    login_customer(s.client(), key, ACCOUNT, who, now() + 3_600)
 }
 
 fn open(c: &mut Client) -> ConversationInfo {
@@ -91,22 +72,6 @@ fn queue(c: &mut Client) -> Vec<u64> {
         Response::Conversations(list) => list.into_iter().map(|c| c.conversation).collect(),
         other => panic!("{other:?}"),
     }
-}
-
-/// A role with exactly `permissions` (manual numbers), assigned to `agent`.
-fn give_role(c: &mut Client, agent: u32, permissions: &[u16]) {
-    let bits = permissions.iter().fold(0u16, |b, p| b | 1 << (p - 1));
-    let role = match c
-        .request(&Request::CreateRole {
-            name: format!("role {agent} {bits}"),
-            permissions: bits,
-        })
-        .unwrap()
-    {
-        Response::Role(r) => r.role,
-        other => panic!("{other:?}"),
-    };
-    c.request(&Request::SetAgentRole { agent, role }).unwrap();
 }
 
 fn setup() -> (TestServer, [u8; 32], Client, Client) {

@@ -7,9 +7,8 @@ mod support;
 
 use kefu_daemon::clock::ManualClock;
 use kefu_daemon::config::Config;
-use kefu_daemon::shard::sign_customer;
 use kefu_daemon::store::Permission;
-use kefu_wire::chat::{Channel, ConversationState, CustomerId, Entry, MessageBody, Party};
+use kefu_wire::chat::{ConversationState, CustomerId, Entry, MessageBody, Party};
 use kefu_wire::crm::{HistoryKind, HistoryPage, HistoryQuery};
 use kefu_wire::{Client, ErrorCode, Request, Response};
 use std::sync::Arc;
@@ -19,30 +18,12 @@ const ACCOUNT: u64 = 840_001;
 const DAY_MS: i64 = 86_400_000;
 
 fn key(admin: &mut Client) -> [u8; 32] {
-    match admin
-        .request(&Request::AdminRotateCustomerKey { account: ACCOUNT })
-        .unwrap()
-    {
-        Response::CustomerKey(k) => k,
-        other => panic!("{other:?}"),
-    }
+    customer_key(admin, ACCOUNT)
 }
 
 fn customer(s: &TestServer, key: &[u8; 32], id: &str) -> Client {
-    let mut c = s.client();
     // Thirty days: the clocked test moves 16 days ahead.
-    let expires_at = now() + 30 * 86_400;
-    let r = c
-        .request(&Request::CustomerLogin {
-            account: ACCOUNT,
-            customer: id.into(),
-            expires_at,
-            signature: sign_customer(key, ACCOUNT, id, expires_at),
-            channel: Channel::Desktop,
-        })
-        .unwrap();
-    assert!(matches!(r, Response::CustomerLoggedIn(_)), "{r:?}");
-    c
+    login_customer(s.client(), key, ACCOUNT, id, now() + 30 * 86_400)
 }
 
 /// Opens a conversation; returns its id and the agent it went to.

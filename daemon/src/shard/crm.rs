@@ -305,22 +305,27 @@ impl Shard {
 
     /// Exclusive mode moved `customer` to `to` (first service, or a transfer: rule e).
     pub(super) fn crm_owner_moved(&mut self, account: u64, customer: &CustomerId, to: u32) {
-        let Ok(key) = CustomerKey::try_from(customer.clone()) else {
-            return;
-        };
-        let Ok(crm) = self.crm_mut(account) else {
-            return;
-        };
-        let Some(no) = crm.by_key.get(&key).copied() else {
-            return;
-        };
-        if let Some(s) = crm.contacts.get(&no) {
-            let mut c = s.contact.clone();
-            c.owner = Some(to);
-            let note = s.request_note.clone();
-            crm.insert(no, c, note);
-            self.save_contact(account, no);
-        }
+        self.change_contact(account, customer, |c| c.owner = Some(to));
+    }
+
+    /// Changes the contact of `customer` with `change`, re-indexes it and writes it into
+    /// the batch; `None` when the customer is not a contact.
+    fn change_contact(
+        &mut self,
+        account: u64,
+        customer: &CustomerId,
+        change: impl FnOnce(&mut Contact),
+    ) -> Option<u64> {
+        let key = CustomerKey::try_from(customer.clone()).ok()?;
+        let crm = self.crm_mut(account).ok()?;
+        let no = *crm.by_key.get(&key)?;
+        let stored = crm.contacts.get(&no)?;
+        let mut contact = stored.contact.clone();
+        change(&mut contact);
+        let note = stored.request_note.clone();
+        crm.insert(no, contact, note);
+        self.save_contact(account, no);
+        Some(no)
     }
 
     fn load_crm(&mut self, account: u64) -> Result<CrmState, ErrorBody> {
@@ -1279,26 +1284,13 @@ impl Shard {
         agent: Option<u32>,
     ) {
         let now = now_secs(self.shared.clock.now_ms());
-        let Ok(key) = CustomerKey::try_from(customer.clone()) else {
+        let Some(no) = self.change_contact(account, customer, |c| c.last_contact_at = Some(now))
+        else {
             return;
         };
-        let Ok(crm) = self.crm_mut(account) else {
-            return;
-        };
-        let Some(no) = crm.by_key.get(&key).copied() else {
-            return;
-        };
-        let Some(s) = crm.contacts.get(&no) else {
-            return;
-        };
-        let mut c = s.contact.clone();
-        c.last_contact_at = Some(now);
-        let note = s.request_note.clone();
-        crm.insert(no, c, note);
-        if let Some(agent) = agent {
+        if let (Some(agent), Some(crm)) = (agent, self.crm.get_mut(&account)) {
             crm.recent.touch(agent, no, now);
         }
-        self.save_contact(account, no);
     }
 
     /// The agent who owns `customer`'s contact (R2), if it is a contact with an owner.

@@ -219,3 +219,54 @@ impl Drop for DaemonProcess {
         let _ = self.child.wait();
     }
 }
+
+/// Makes (or rotates) `account`'s customer-signing key, as its enterprise backend keeps it.
+pub fn customer_key(admin: &mut Client, account: u64) -> [u8; 32] {
+    match admin
+        .request(&Request::AdminRotateCustomerKey { account })
+        .expect("customer key")
+    {
+        Response::CustomerKey(k) => k,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Logs customer `id` in to `account` with a signature valid until `expires_at`.
+pub fn login_customer(
+    addr_client: Client,
+    key: &[u8; 32],
+    account: u64,
+    id: &str,
+    expires_at: i64,
+) -> Client {
+    let mut c = addr_client;
+    let r = c
+        .request(&Request::CustomerLogin {
+            account,
+            customer: id.into(),
+            expires_at,
+            signature: kefu_daemon::shard::sign_customer(key, account, id, expires_at),
+            channel: kefu_wire::chat::Channel::Desktop,
+        })
+        .expect("customer login");
+    assert!(matches!(r, Response::CustomerLoggedIn(_)), "{r:?}");
+    c
+}
+
+/// Creates a role with exactly `permissions` (the manual's numbers 1..=16) and gives it
+/// to `agent`; `c` must hold permission 11.
+pub fn give_role(c: &mut Client, agent: u32, permissions: &[u16]) {
+    let bits = permissions.iter().fold(0u16, |b, p| b | 1 << (p - 1));
+    let role = match c
+        .request(&Request::CreateRole {
+            name: format!("role {agent} {bits:#06x}"),
+            permissions: bits,
+        })
+        .expect("role created")
+    {
+        Response::Role(r) => r.role,
+        other => panic!("{other:?}"),
+    };
+    c.request(&Request::SetAgentRole { agent, role })
+        .expect("role given");
+}
