@@ -1,9 +1,154 @@
-//! Requests behind the permissions the other modules do not use: shared quick replies
-//! (permission 1, M5), analytics (9), broadcasts (10, V1) and account-centre tickets
-//! (13–16).
+//! Requests behind the permissions the other modules do not use: quick replies (M5, the
+//! shared list behind permission 1), analytics (9), broadcasts (10, V1) and
+//! account-centre tickets (13–16).
+//!
+//! - **Quick replies.** Each agent's own list and the account's shared one are records of
+//!   the `quick_replies` column family (agent 0 = shared), read at each
+//!   `ListQuickReplies` and replaced whole by `SetQuickReplies` in the turn's batch. As
+//!   everywhere, a read sees the committed store: a list asked for in the same loop turn
+//!   as its change (pipelined) may come back as it was before.
+//! - **Analytics** reads the committed store: the account's conversations opened in the
+//!   period, found by a binary search over conversation ids (which grow with the opening
+//!   time), and for each of their customers the messages from the newest back to the
+//!   period's start. At most [`MAX_ANALYTICS_CONVERSATIONS`] conversations and
+//!   [`MAX_ANALYTICS_MESSAGES`] messages are examined (the shard waits for the answer);
+//!   a period that needs more is refused, to be asked for in shorter pieces.
+//! - **Tickets** are HMAC-SHA256 signed claims under a per-account key sealed with the
+//!   appliance key: format and verification in [`crate::store::extras_records`].
+//! - **Broadcasts** are stored in each recipient's history as a message of the agent
+//!   outside any conversation (conversation id 0), in the turn's batch, and pushed to the
+//!   recipients logged in. At security level medium or high they need a current code of
+//!   the agent's token, checked exactly as a login at level high checks it (same replay
+//!   protection and lockout, state written in the same batch).
 
-use super::{err, Answer, Shard};
-use kefu_wire::{ErrorCode, Request};
+use super::{err, Answer, Outgoing, Shard};
+use crate::store::chat_records::{ConversationRecord, MessageRecord};
+use crate::store::extras_records::{
+    self, QuickRepliesRecord, TicketClaims, TicketKeyRecord, TICKET_KEY_LEN, TICKET_TTL_SECS,
+};
+use crate::store::{keys, Cf, SecurityLevel, StoredRecord};
+use kefu_wire::chat::{CustomerId, MessageBody, MessageInfo, Party};
+use kefu_wire::{
+    AccountCentreModule, AgentFigures, ErrorBody, ErrorCode, Event, QuickReply, Request, Response,
+};
+use std::collections::{BTreeMap, HashMap};
+
+/// Replies in one list.
+pub const MAX_QUICK_REPLIES: usize = 100;
+/// Longest shortcut, characters.
+pub const MAX_SHORTCUT_CHARS: usize = 16;
+/// Longest quick-reply text, characters.
+pub const MAX_REPLY_CHARS: usize = 500;
+/// Longest analytics period, seconds (92 days: any calendar quarter).
+pub const MAX_ANALYTICS_PERIOD_SECS: i64 = 92 * 86_400;
+/// Conversations one `GetAnalytics` examines at most.
+pub const MAX_ANALYTICS_CONVERSATIONS: usize = 100_000;
+/// Messages one `GetAnalytics` examines at most.
+pub const MAX_ANALYTICS_MESSAGES: usize = 1_000_000;
+/// Recipients of one broadcast, after groups are expanded and duplicates removed.
+pub const MAX_BROADCAST_RECIPIENTS: usize = 10_000;
+/// Groups named by one broadcast.
+pub const MAX_BROADCAST_GROUPS: usize = 100;
+/// The list key of the account's shared quick replies.
+const SHARED: u32 = 0;
+/// Rows per scan while gathering analytics.
+const SCAN_CHUNK: usize = 1_024;
+/// Longest text message, characters (as `SendMessage`, PROTOCOL.md section 14).
+const MAX_TEXT_CHARS: usize = 4_000;
+/// Longest file reference, bytes.
+const MAX_REFERENCE_BYTES: usize = 256;
+/// Longest file name, characters.
+const MAX_FILE_NAME_CHARS: usize = 255;
+
+fn storage(e: impl std::fmt::Display) -> ErrorBody {
+    err(ErrorCode::STORAGE_FAILURE, e.to_string())
+}
+
+fn invalid(message: impl Into<String>) -> ErrorBody {
+    err(ErrorCode::INVALID_ARGUMENT, message)
+}
+
+/// The limits of section 14 on a message body (those of `SendMessage`).
+fn check_body(body: &MessageBody) -> Result<(), ErrorBody> {
+    let ok = match body {
+        MessageBody::Text(t) => !t.is_empty() && t.chars().count() <= MAX_TEXT_CHARS,
+        MessageBody::Image { reference } => {
+            !reference.is_empty() && reference.len() <= MAX_REFERENCE_BYTES
+        }
+        MessageBody::File {
+            reference, name, ..
+        } => {
+            !reference.is_empty()
+                && reference.len() <= MAX_REFERENCE_BYTES
+                && name.chars().count() <= MAX_FILE_NAME_CHARS
+        }
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "message: text 1..={MAX_TEXT_CHARS} characters, references 1..={MAX_REFERENCE_BYTES} bytes, names up to {MAX_FILE_NAME_CHARS} characters"
+        )))
+    }
+}
+
+/// The limits of M5 on one list: at most 100 replies; shortcuts of 1 to 16 characters
+/// without white space or control characters, unique in the list; texts of 1 to 500
+/// characters without control characters other than line breaks and tabs.
+fn check_replies(replies: &[QuickReply]) -> Result<(), ErrorBody> {
+    if replies.len() > MAX_QUICK_REPLIES {
+        return Err(invalid(format!(
+            "at most {MAX_QUICK_REPLIES} quick replies in a list"
+        )));
+    }
+    let mut seen = std::collections::HashSet::with_capacity(replies.len());
+    for (i, r) in replies.iter().enumerate() {
+        let n = r.shortcut.chars().count();
+        if n == 0
+            || n > MAX_SHORTCUT_CHARS
+            || r.shortcut
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(invalid(format!(
+                "reply {i}: a shortcut is 1..={MAX_SHORTCUT_CHARS} characters without white space"
+            )));
+        }
+        if !seen.insert(r.shortcut.as_str()) {
+            return Err(invalid(format!(
+                "reply {i}: shortcut {:?} is in the list already",
+                r.shortcut
+            )));
+        }
+        let n = r.text.chars().count();
+        if n == 0
+            || n > MAX_REPLY_CHARS
+            || r.text
+                .chars()
+                .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            return Err(invalid(format!(
+                "reply {i}: a text is 1..={MAX_REPLY_CHARS} characters, no control characters but line breaks and tabs"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Unix seconds from the token's point of view (tokens use the wall clock, as at login).
+fn wall_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Per-agent counts while gathering analytics.
+#[derive(Default, Clone, Copy)]
+struct Figures {
+    conversations: u64,
+    sent: u64,
+    received: u64,
+}
 
 impl Shard {
     /// Quick replies, analytics, broadcasts and account-centre tickets of agent `me`.
@@ -13,10 +158,348 @@ impl Shard {
         me: u32,
         request: Request,
     ) -> Answer {
-        let _ = (account, me);
-        Err(err(
-            ErrorCode::INTERNAL,
-            format!("{} is not built yet", request.name()),
+        match request {
+            Request::ListQuickReplies => Ok(Response::QuickReplies {
+                personal: self.quick_replies(account, me)?,
+                shared: self.quick_replies(account, SHARED)?,
+            }),
+            Request::SetQuickReplies { shared, replies } => {
+                check_replies(&replies)?;
+                let record = QuickRepliesRecord {
+                    account,
+                    agent: if shared { SHARED } else { me },
+                    replies,
+                };
+                self.batch.put(
+                    Cf::QuickReplies,
+                    &keys::quick_replies(account, record.agent),
+                    record.encode(),
+                );
+                Ok(Response::Ok)
+            }
+            Request::GetAnalytics { from, until } => self.analytics(account, from, until),
+            Request::AccountCentreTicket { module } => self.ticket(account, me, module),
+            Request::Broadcast {
+                groups,
+                customers,
+                body,
+                otp,
+            } => self.broadcast(account, me, &groups, &customers, body, otp.as_deref()),
+            other => Err(err(
+                ErrorCode::INTERNAL,
+                format!("{} is not an account-extras request", other.name()),
+            )),
+        }
+    }
+
+    /// One stored quick-reply list (empty if never set).
+    fn quick_replies(&self, account: u64, agent: u32) -> Result<Vec<QuickReply>, ErrorBody> {
+        match self
+            .shared
+            .store
+            .get(Cf::QuickReplies, &keys::quick_replies(account, agent))
+            .map_err(storage)?
+        {
+            Some(bytes) => Ok(QuickRepliesRecord::decode(&bytes).map_err(storage)?.replies),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// A ticket for `module`, under the account's ticket key (made at the first ticket).
+    fn ticket(&mut self, account: u64, me: u32, module: AccountCentreModule) -> Answer {
+        let sealing = self
+            .shared
+            .token_key
+            .clone()
+            .ok_or_else(|| err(ErrorCode::INTERNAL, "no appliance key configured"))?;
+        let store = std::sync::Arc::clone(&self.shared.store);
+        let key = match extras_records::load_ticket_key(store.as_ref(), &sealing, account)
+            .map_err(|e| err(ErrorCode::INTERNAL, e.to_string()))?
+        {
+            Some(key) => key,
+            None => {
+                let mut secret = zeroize::Zeroizing::new([0u8; TICKET_KEY_LEN]);
+                ring::rand::SecureRandom::fill(&self.rng, &mut secret[..])
+                    .map_err(|_| err(ErrorCode::INTERNAL, "no randomness for a key"))?;
+                let record: TicketKeyRecord =
+                    extras_records::seal_ticket_key(&sealing, account, &secret, &self.rng)
+                        .map_err(|e| err(ErrorCode::INTERNAL, e.to_string()))?;
+                // Written at once, not in the turn's batch: a second ticket of this turn,
+                // and any module verifying, must find the same key. Only this shard (the
+                // account's owner) ever makes it; it happens once per account.
+                let mut batch = crate::store::Batch::new();
+                batch.put(Cf::TicketKeys, &keys::ticket_key(account), record.encode());
+                store
+                    .write(&batch, self.shared.durability)
+                    .map_err(storage)?;
+                extras_records::TicketKey::from_bytes(&secret)
+            }
+        };
+        let expires_at = self
+            .shared
+            .clock
+            .now_ms()
+            .div_euclid(1000)
+            .saturating_add(TICKET_TTL_SECS);
+        let ticket = extras_records::issue_ticket(
+            &key,
+            &TicketClaims {
+                account,
+                agent: me,
+                module,
+                expires_at,
+            },
+        );
+        Ok(Response::Ticket { ticket, expires_at })
+    }
+
+    /// Per-agent figures of the conversations opened in `[from, until)` (unix seconds).
+    fn analytics(&mut self, account: u64, from: i64, until: i64) -> Answer {
+        if until <= from || until.saturating_sub(from) > MAX_ANALYTICS_PERIOD_SECS {
+            return Err(invalid(
+                "the period must be non-empty and at most 92 days (until > from)",
+            ));
+        }
+        let from_ms = from.saturating_mul(1000);
+        let until_ms = until.saturating_mul(1000);
+        let mut figures: BTreeMap<u32, Figures> = self
+            .account_mut(account)?
+            .agents
+            .keys()
+            .map(|a| (*a, Figures::default()))
+            .collect();
+        // Conversations of the period, by customer: conversation → serving agent.
+        let mut by_customer: HashMap<CustomerId, HashMap<u64, Option<u32>>> = HashMap::new();
+        let range = keys::account_prefix(account);
+        let mut cursor = self.first_conversation_opened_from(account, from_ms)?;
+        let mut examined = 0usize;
+        'scan: loop {
+            let rows = self
+                .shared
+                .store
+                .scan(Cf::Conversations, &cursor, &range.end, SCAN_CHUNK)
+                .map_err(storage)?;
+            for (_, bytes) in &rows {
+                let r = ConversationRecord::decode(bytes).map_err(storage)?;
+                if r.opened_at >= until_ms {
+                    break 'scan;
+                }
+                examined += 1;
+                if examined > MAX_ANALYTICS_CONVERSATIONS {
+                    return Err(invalid(format!(
+                        "more than {MAX_ANALYTICS_CONVERSATIONS} conversations in the period: ask for a shorter one"
+                    )));
+                }
+                if r.opened_at < from_ms {
+                    continue;
+                }
+                if let Some(agent) = r.agent {
+                    figures.entry(agent).or_default().conversations += 1;
+                }
+                by_customer
+                    .entry(r.customer)
+                    .or_default()
+                    .insert(r.conversation, r.agent);
+            }
+            match rows.last() {
+                Some((last, _)) if rows.len() == SCAN_CHUNK => {
+                    cursor = last.clone();
+                    cursor.push(0);
+                }
+                _ => break,
+            }
+        }
+        // Their messages: each customer's history from the newest back to the period's
+        // start (nothing older can belong to a conversation opened in it).
+        let mut messages = 0usize;
+        for (customer, conversations) in &by_customer {
+            let range = keys::customer_messages(account, customer);
+            let mut upper = range.end.clone();
+            'history: loop {
+                let rows = self
+                    .shared
+                    .store
+                    .scan_reverse(Cf::Messages, &range.start, &upper, SCAN_CHUNK)
+                    .map_err(storage)?;
+                for (_, bytes) in &rows {
+                    let m = MessageRecord::decode(bytes).map_err(storage)?;
+                    if m.at < from_ms {
+                        break 'history;
+                    }
+                    messages += 1;
+                    if messages > MAX_ANALYTICS_MESSAGES {
+                        return Err(invalid(format!(
+                            "more than {MAX_ANALYTICS_MESSAGES} messages to examine in the period: ask for a shorter one"
+                        )));
+                    }
+                    let Some(served_by) = conversations.get(&m.conversation) else {
+                        continue;
+                    };
+                    match m.from {
+                        Party::Agent(a) => figures.entry(a).or_default().sent += 1,
+                        Party::Customer => {
+                            if let Some(a) = served_by {
+                                figures.entry(*a).or_default().received += 1;
+                            }
+                        }
+                        Party::System => {}
+                    }
+                }
+                match rows.last() {
+                    Some((last, _)) if rows.len() == SCAN_CHUNK => upper = last.clone(),
+                    _ => break,
+                }
+            }
+        }
+        Ok(Response::Analytics(
+            figures
+                .into_iter()
+                .map(|(agent, f)| AgentFigures {
+                    agent,
+                    conversations: f.conversations,
+                    messages_sent: f.sent,
+                    messages_received: f.received,
+                })
+                .collect(),
         ))
+    }
+
+    /// The key to start scanning the account's conversations at: the first one opened at
+    /// or after `from_ms`, found by a binary search over ids (ids are given in opening
+    /// order; a gap in the ids is skipped by looking at the next record that exists).
+    fn first_conversation_opened_from(
+        &self,
+        account: u64,
+        from_ms: i64,
+    ) -> Result<Vec<u8>, ErrorBody> {
+        let range = keys::account_prefix(account);
+        // The first record at or after conversation `id`: (its id, whether it is early).
+        let probe = |id: u64| -> Result<Option<(u64, bool)>, ErrorBody> {
+            let start = keys::conversation(account, id);
+            let rows = self
+                .shared
+                .store
+                .scan(Cf::Conversations, &start, &range.end, 1)
+                .map_err(storage)?;
+            match rows.first() {
+                Some((_, bytes)) => {
+                    let r = ConversationRecord::decode(bytes).map_err(storage)?;
+                    Ok(Some((r.conversation, r.opened_at < from_ms)))
+                }
+                None => Ok(None),
+            }
+        };
+        // Invariant: every record with an id below `lo` was opened before `from_ms`.
+        let (mut lo, mut hi) = (0u64, u64::MAX);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match probe(mid)? {
+                Some((id, true)) => lo = id.saturating_add(1),
+                Some((_, false)) | None => hi = mid,
+            }
+        }
+        Ok(keys::conversation(account, lo).to_vec())
+    }
+
+    /// V1: the message to every recipient, after the token code at level medium or high.
+    fn broadcast(
+        &mut self,
+        account: u64,
+        me: u32,
+        groups: &[u32],
+        customers: &[CustomerId],
+        body: MessageBody,
+        otp: Option<&str>,
+    ) -> Answer {
+        check_body(&body)?;
+        if groups.is_empty() && customers.is_empty() {
+            return Err(invalid("name at least one group or customer"));
+        }
+        if groups.len() > MAX_BROADCAST_GROUPS || customers.len() > MAX_BROADCAST_RECIPIENTS {
+            return Err(invalid(format!(
+                "at most {MAX_BROADCAST_GROUPS} groups and {MAX_BROADCAST_RECIPIENTS} customers"
+            )));
+        }
+        let recipients = self.broadcast_recipients(account, groups, customers)?;
+        if recipients.len() > MAX_BROADCAST_RECIPIENTS {
+            return Err(invalid(format!(
+                "{} recipients: at most {MAX_BROADCAST_RECIPIENTS} per broadcast",
+                recipients.len()
+            )));
+        }
+        // Everything else is checked: only now may a code be used up.
+        self.value_added_otp(account, me, otp)?;
+        let now = self.shared.clock.now_ms();
+        let chat = self.chat_mut(account)?;
+        let first = chat.counters.next_message;
+        chat.counters.next_message = first.saturating_add(recipients.len() as u64);
+        let counters = chat.counters;
+        self.batch
+            .put(Cf::Counters, &keys::account(account), counters.encode());
+        self.touched.push(account);
+        let from = Party::Agent(me);
+        for (id, customer) in (first..).zip(&recipients) {
+            let record = MessageRecord {
+                account,
+                customer: customer.clone(),
+                conversation: 0,
+                id,
+                at: now,
+                from,
+                body: body.clone(),
+            };
+            self.batch.put(
+                Cf::Messages,
+                &keys::message(account, customer, id),
+                record.encode(),
+            );
+            if let Some((conn, generation)) = self.customer_conn(account, customer) {
+                self.outbox.push(Outgoing::Push {
+                    conn,
+                    generation,
+                    event: Event::Message(MessageInfo {
+                        conversation: 0,
+                        id,
+                        at: now,
+                        from,
+                        body: body.clone(),
+                    }),
+                });
+            }
+        }
+        Ok(Response::BroadcastSent {
+            recipients: recipients.len() as u64,
+        })
+    }
+
+    /// A value-added operation's token check (§12.6, A8): at level medium or high the
+    /// agent's bound token must accept `otp`, as at a level-high login (replays refused,
+    /// failures counted toward the lockout; the token's new state goes into the batch).
+    fn value_added_otp(
+        &mut self,
+        account: u64,
+        me: u32,
+        otp: Option<&str>,
+    ) -> Result<(), ErrorBody> {
+        let state = self.account_mut(account)?;
+        if state.security_level == SecurityLevel::Low {
+            return Ok(());
+        }
+        let serial = state.agent_tokens.get(&me).cloned().ok_or_else(|| {
+            err(
+                ErrorCode::OTP_REQUIRED,
+                "value-added operations need a token code: this agent has no token; an administrator must bind one",
+            )
+        })?;
+        let code = otp.ok_or_else(|| {
+            err(
+                ErrorCode::OTP_REQUIRED,
+                "value-added operations need the token's code",
+            )
+        })?;
+        let record = self.owned_token(&serial)?;
+        let now = wall_secs();
+        self.apply_owned(&record, |s, p| s.verify(p, code, now))
+            .map(|_| ())
     }
 }

@@ -139,7 +139,7 @@ impl Shard {
     }
 
     /// A bound token of one of this shard's accounts, from the cache or the store.
-    fn owned_token(&mut self, serial: &str) -> Result<TokenRecord, ErrorBody> {
+    pub(super) fn owned_token(&mut self, serial: &str) -> Result<TokenRecord, ErrorBody> {
         if let Some(t) = self.tokens.get(serial) {
             return Ok(t.clone());
         }
@@ -155,7 +155,7 @@ impl Shard {
     }
 
     /// Runs a token operation on a bound token and keeps its new state.
-    fn apply_owned<T>(
+    pub(super) fn apply_owned<T>(
         &mut self,
         record: &TokenRecord,
         op: impl FnOnce(&TokenState, &TokenPolicy) -> crate::otp::token::Outcome<T>,

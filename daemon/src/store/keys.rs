@@ -25,6 +25,8 @@
 //! | [`Cf::RoutingSettings`] | `routing_settings` | account `u64` BE (8)            | `RoutingSettingsRecord` |
 //! | [`Cf::Contacts`] | `contacts` | account `u64` BE (8) ‖ contact number `u64` BE (8) | `ContactRecord` |
 //! | [`Cf::CrmAccounts`] | `crm_accounts` | account `u64` BE (8)                  | `CrmAccountRecord` |
+//! | [`Cf::QuickReplies`] | `quick_replies` | account `u64` BE (8) ‖ agent `u32` BE (4), agent 0 = the account's shared list | `QuickRepliesRecord` |
+//! | [`Cf::TicketKeys`] | `ticket_keys` | account `u64` BE (8)                      | `TicketKeyRecord` |
 //!
 //! A **customer key** is `0x01 ‖ len u8 ‖ id bytes` for an identified customer
 //! (ids are 1..=64 bytes) and `0x02 ‖ 16 bytes` for a visitor: prefix-free, so one
@@ -94,11 +96,15 @@ pub enum Cf {
     Contacts,
     /// Per-account CRM state: tags, groups, limit counters, contact settings.
     CrmAccounts,
+    /// Quick replies: each agent's own list and the account's shared one (agent 0).
+    QuickReplies,
+    /// Per-account keys of account-centre tickets (sealed).
+    TicketKeys,
 }
 
 impl Cf {
     /// Every column family, in declaration order.
-    pub const ALL: [Cf; 17] = [
+    pub const ALL: [Cf; 19] = [
         Cf::Meta,
         Cf::Accounts,
         Cf::Agents,
@@ -116,6 +122,8 @@ impl Cf {
         Cf::RoutingSettings,
         Cf::Contacts,
         Cf::CrmAccounts,
+        Cf::QuickReplies,
+        Cf::TicketKeys,
     ];
 
     /// The engine-level name of this column family; never changes once released.
@@ -138,6 +146,8 @@ impl Cf {
             Cf::RoutingSettings => "routing_settings",
             Cf::Contacts => "contacts",
             Cf::CrmAccounts => "crm_accounts",
+            Cf::QuickReplies => "quick_replies",
+            Cf::TicketKeys => "ticket_keys",
         }
     }
 
@@ -316,6 +326,16 @@ pub fn contacts_after(account: u64, after: u64) -> KeyRange {
         range.start = range.end.clone();
     }
     range
+}
+
+/// Key of a quick-reply list in [`Cf::QuickReplies`]: agent 0 is the account's shared list.
+pub fn quick_replies(account: u64, agent: u32) -> [u8; ACCOUNT_ITEM_KEY_LEN] {
+    account_item(account, agent)
+}
+
+/// Key of an account's ticket key in [`Cf::TicketKeys`].
+pub fn ticket_key(account: u64) -> [u8; ACCOUNT_KEY_LEN] {
+    account.to_be_bytes()
 }
 
 /// Key of a client message id in [`Cf::ClientMsgs`]; `agent` None means the customer sent it.
@@ -510,6 +530,8 @@ mod tests {
                 "routing_settings",
                 "contacts",
                 "crm_accounts",
+                "quick_replies",
+                "ticket_keys",
             ]
         );
         for (i, cf) in Cf::ALL.into_iter().enumerate() {
