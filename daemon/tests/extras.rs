@@ -9,10 +9,9 @@ use kefu_daemon::config::Config;
 use kefu_daemon::otp::hotp::{Algorithm, Digits};
 use kefu_daemon::otp::sealed::SealingKey;
 use kefu_daemon::otp::totp::Totp;
-use kefu_daemon::shard::sign_customer;
 use kefu_daemon::store::extras_records::{verify_ticket_in_store, TicketClaims, TicketError};
 use kefu_daemon::store::{open_rocks, RocksOptions, RocksStore};
-use kefu_wire::chat::{Channel, ConversationState, CustomerId, Entry, MessageBody, Party};
+use kefu_wire::chat::{ConversationState, CustomerId, Entry, MessageBody, Party};
 use kefu_wire::crm::{ContactEdit, ContactState, GroupEdit, GroupNode, HistoryKind, HistoryQuery};
 use kefu_wire::{
     AccountCentreModule, AgentFigures, Client, ErrorCode, Event, QuickReply, Request, Response,
@@ -42,22 +41,6 @@ fn agent(s: &TestServer, agent: u32) -> Client {
     c.login(ACCOUNT, agent, &format!("password {agent}"))
         .unwrap();
     c
-}
-
-/// A role with exactly `permissions` (manual numbers), assigned to `agent`.
-fn give_role(c: &mut Client, agent: u32, permissions: &[u16]) {
-    let bits = permissions.iter().fold(0u16, |b, p| b | 1 << (p - 1));
-    let role = match c
-        .request(&Request::CreateRole {
-            name: format!("role {agent}"),
-            permissions: bits,
-        })
-        .unwrap()
-    {
-        Response::Role(r) => r.role,
-        other => panic!("{other:?}"),
-    };
-    c.request(&Request::SetAgentRole { agent, role }).unwrap();
 }
 
 fn setup(s: &TestServer) {
@@ -147,30 +130,8 @@ fn quick_replies_are_personal_or_shared_with_permission_1_checked_and_kept() {
     assert_eq!(list(&mut a), (vec![], shared));
 }
 
-fn customer_key(admin: &mut Client) -> [u8; 32] {
-    match admin
-        .request(&Request::AdminRotateCustomerKey { account: ACCOUNT })
-        .unwrap()
-    {
-        Response::CustomerKey(k) => k,
-        other => panic!("{other:?}"),
-    }
-}
-
 fn customer(s: &TestServer, key: &[u8; 32], who: &str) -> Client {
-    let mut c = s.client();
-    let expires_at = now() + 30 * 86_400;
-    let r = c
-        .request(&Request::CustomerLogin {
-            account: ACCOUNT,
-            customer: who.into(),
-            expires_at,
-            signature: sign_customer(key, ACCOUNT, who, expires_at),
-            channel: Channel::Desktop,
-        })
-        .unwrap();
-    assert!(matches!(r, Response::CustomerLoggedIn(_)), "{r:?}");
-    c
+    login_customer(s.client(), key, ACCOUNT, who, now() + 30 * 86_400)
 }
 
 /// Opens a conversation; returns its id and the agent serving it.
@@ -221,7 +182,7 @@ fn analytics_count_conversations_and_messages_per_agent_in_the_period() {
     let s = TestServer::start_clocked(clock.clone());
     setup(&s);
     let mut admin = s.admin();
-    let key = customer_key(&mut admin);
+    let key = customer_key(&mut admin, ACCOUNT);
     let mut boss = boss(&s);
     let mut a2 = agent(&s, 1002);
     let mut a3 = agent(&s, 1003);
@@ -520,7 +481,7 @@ fn broadcasts_reach_groups_and_named_contacts_and_need_a_code_at_medium() {
             password: None,
         })
         .unwrap();
-    let key = customer_key(&mut admin);
+    let key = customer_key(&mut admin, ACCOUNT);
     let mut boss = boss(&s);
     let step = now_step();
     boss.request(&Request::BindToken {
@@ -530,11 +491,7 @@ fn broadcasts_reach_groups_and_named_contacts_and_need_a_code_at_medium() {
     })
     .unwrap();
     give_role(&mut boss, 1002, &[10]);
-    boss.request(&Request::SetAgentRole {
-        agent: 1003,
-        role: 4,
-    })
-    .unwrap();
+    give_role(&mut boss, 1003, &[10]);
     let groups = match boss
         .request(&Request::EditGroups(GroupEdit::CreateGroup {
             name: "VIP".into(),
@@ -649,7 +606,7 @@ fn broadcasts_reach_groups_and_named_contacts_and_need_a_code_at_medium() {
     assert!(ids.windows(2).all(|w| w[0] > w[1]), "{ids:?}");
     // A conversation's messages after the broadcasts get fresh ids as well.
     let mut admin = s.admin();
-    let key = customer_key(&mut admin);
+    let key = customer_key(&mut admin, ACCOUNT);
     a.request(&Request::SetAutoAccept { cap: 5 }).unwrap();
     let mut c1 = customer(&s, &key, "c1");
     let (conv, _) = open(&mut c1);
