@@ -25,7 +25,7 @@
 //! account_base = 910000000        # first account number
 //! agents_per_account = 10         # required
 //! customers_per_account = 100     # chat: required; each has one conversation
-//! visitors_per_account = 0        # not yet supported: refused if above 0
+//! visitors_per_account = 0        # chat: anonymous visitors, each with one conversation
 //!
 //! [agents]
 //! cap = 10                        # auto-accept cap (default: customers / agents, rounded up)
@@ -157,7 +157,7 @@ pub struct PopulationSpec {
     /// Customers per account (chat).
     #[serde(default)]
     pub customers_per_account: u32,
-    /// Anonymous visitors per account: not yet supported.
+    /// Anonymous visitors per account (chat).
     #[serde(default)]
     pub visitors_per_account: u32,
 }
@@ -306,10 +306,6 @@ impl ScenarioFile {
     pub fn to_args(&self, o: &Overrides) -> anyhow::Result<Args> {
         let b = &self.behaviour;
         let unsupported = [
-            (
-                "population.visitors_per_account",
-                f64::from(self.population.visitors_per_account),
-            ),
             ("behaviour.transfers_per_sec", b.transfers_per_sec),
             (
                 "behaviour.history_queries_per_sec",
@@ -360,12 +356,14 @@ impl ScenarioFile {
         let r = &self.run;
         match self.kind {
             Kind::Chat => {
-                if p.customers_per_account == 0 {
+                if p.customers_per_account == 0 && p.visitors_per_account == 0 {
                     bail!(
-                        "population.customers_per_account must be at least 1 for a chat scenario"
+                        "population: a chat scenario needs customers_per_account or \
+                         visitors_per_account"
                     );
                 }
-                let customers = f64::from(p.accounts) * f64::from(p.customers_per_account);
+                let customers = f64::from(p.accounts)
+                    * (f64::from(p.customers_per_account) + f64::from(p.visitors_per_account));
                 let rate = match (o.rate, b.rate, b.think_secs) {
                     (Some(r), _, _) => r,
                     (None, Some(_), Some(_)) => {
@@ -388,6 +386,7 @@ impl ScenarioFile {
                     accounts: p.accounts,
                     agents_per_account: p.agents_per_account,
                     customers_per_account: p.customers_per_account,
+                    visitors_per_account: p.visitors_per_account,
                     account_base: p.account_base.unwrap_or(910_000_000),
                     cap: self.agents.cap,
                     rate,
@@ -413,10 +412,14 @@ impl ScenarioFile {
                 })))
             }
             Kind::Logins => {
-                if p.customers_per_account > 0 || b.rate.is_some() || b.think_secs.is_some() {
+                if p.customers_per_account > 0
+                    || p.visitors_per_account > 0
+                    || b.rate.is_some()
+                    || b.think_secs.is_some()
+                {
                     bail!(
-                        "a logins scenario has no customers or messages: remove \
-                         population.customers_per_account and [behaviour]"
+                        "a logins scenario has no customers, visitors or messages: remove \
+                         population.customers_per_account, visitors_per_account and [behaviour]"
                     );
                 }
                 let l = &self.logins;
@@ -509,8 +512,8 @@ mod tests {
                 "transfers_per_sec = 2: not yet supported",
             ),
             (
-                "kind = \"chat\"\n[population]\nagents_per_account = 1\ncustomers_per_account = 1\nvisitors_per_account = 3\n[behaviour]\nrate = 1",
-                "visitors_per_account = 3: not yet supported",
+                "kind = \"logins\"\n[population]\nagents_per_account = 1\nvisitors_per_account = 3",
+                "no customers, visitors",
             ),
             (
                 "kind = \"chat\"\n[target]\nserver = \"10.0.0.1:7070\"\n[population]\nagents_per_account = 1\ncustomers_per_account = 1\n[behaviour]\nrate = 1",

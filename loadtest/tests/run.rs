@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-/// A small chat scenario: 1 account x (2 agents, 10 customers), 200 msg/s.
+/// A small chat scenario: 1 account x (2 agents, 10 customers, 2 visitors), 200 msg/s.
 const CHAT: &str = r#"
 name = "tiny-chat"
 description = "a test"
@@ -22,6 +22,7 @@ accounts = 1
 account_base = 930000000
 agents_per_account = 2
 customers_per_account = 10
+visitors_per_account = 2
 [behaviour]
 rate = 200
 size = { min = 60, max = 120 }
@@ -150,7 +151,7 @@ fn a_scenario_file_runs_and_writes_every_report_form() -> TestResult {
         .is_empty());
     let relay = &r["baselines"][0];
     assert_eq!(relay["name"], "relay");
-    assert_eq!(relay["pairs"], 10);
+    assert_eq!(relay["pairs"], 12, "customers and visitors");
     assert_eq!(relay["delivered"], 290, "{relay}");
     assert_eq!(relay["ok"], true);
     assert_eq!(r["baselines"].as_array().map(Vec::len), Some(1));

@@ -35,6 +35,10 @@ pub struct ChatArgs {
     /// with a signature and opens one conversation.
     #[arg(long)]
     pub customers_per_account: u32,
+    /// Anonymous visitors per account: each logs in with `VisitorLogin` (a
+    /// new visitor every run), opens one conversation and sends like a customer.
+    #[arg(long, default_value_t = 0)]
+    pub visitors_per_account: u32,
     /// First account number.
     #[arg(long, default_value_t = 910_000_000)]
     pub account_base: u64,
@@ -128,9 +132,12 @@ pub struct ChatPlan {
     pub account_base: u64,
     /// Customers per account.
     pub customers_per_account: u32,
+    /// Visitors per account.
+    pub visitors_per_account: u32,
     /// Agent connections (accounts x agents).
     pub agents: usize,
-    /// Customer connections (accounts x customers).
+    /// Customer-side connections: accounts x (customers + visitors); the
+    /// signed customers come first.
     pub customers: usize,
     /// Every agent's auto-accept cap.
     pub cap: u16,
@@ -184,12 +191,16 @@ impl ChatPlan {
     pub fn new(args: ChatArgs, fd_limit: u64) -> anyhow::Result<ChatPlan> {
         let population = Population::new(args.account_base, args.accounts, args.agents_per_account)
             .map_err(anyhow::Error::msg)?;
-        if args.customers_per_account == 0 {
-            bail!("--customers-per-account must be at least 1");
+        // Visitors take conversations like customers.
+        let per_account = args
+            .customers_per_account
+            .saturating_add(args.visitors_per_account);
+        if per_account == 0 {
+            bail!("--customers-per-account (or --visitors-per-account) must be at least 1");
         }
         let agents = population.len();
-        let customers = args.accounts as usize * args.customers_per_account as usize;
-        let needed_cap = args.customers_per_account.div_ceil(args.agents_per_account);
+        let customers = args.accounts as usize * per_account as usize;
+        let needed_cap = per_account.div_ceil(args.agents_per_account);
         let cap = match args.cap {
             Some(0) => {
                 bail!("--cap must be at least 1: with cap 0 (off) no conversation is served")
@@ -199,17 +210,17 @@ impl ChatPlan {
                 anyhow::anyhow!(
                     "{} customers over {} agents need a cap of {needed_cap}, above the \
                      protocol's 65535: add agents",
-                    args.customers_per_account,
+                    per_account,
                     args.agents_per_account
                 )
             })?,
         };
-        if u32::from(cap) * args.agents_per_account < args.customers_per_account {
+        if u32::from(cap) * args.agents_per_account < per_account {
             bail!(
                 "--cap {cap} x {} agents serve fewer than the {} customers of an account: \
                  the rest would wait in the queue and their messages count as lost",
                 args.agents_per_account,
-                args.customers_per_account
+                per_account
             );
         }
         if !(args.rate > 0.0 && args.rate.is_finite()) {
@@ -299,6 +310,7 @@ impl ChatPlan {
             population,
             account_base: args.account_base,
             customers_per_account: args.customers_per_account,
+            visitors_per_account: args.visitors_per_account,
             agents,
             customers,
             cap,
@@ -362,6 +374,12 @@ mod tests {
     fn plans_are_checked() {
         let plan = ChatPlan::new(args(&[]), 1 << 16).unwrap();
         assert_eq!((plan.agents, plan.customers, plan.cap), (4, 20, 5));
+        let plan = ChatPlan::new(args(&["--visitors-per-account", "4"]), 1 << 16).unwrap();
+        assert_eq!(
+            (plan.customers, plan.cap),
+            (28, 7),
+            "visitors need slots too"
+        );
         assert_eq!(plan.threads, 2);
         assert!(plan.notes.is_empty());
         let plan = ChatPlan::new(args(&["--size", "3", "--threads", "64"]), 1 << 16).unwrap();

@@ -89,6 +89,16 @@ pub enum Role {
         /// The backend's signature.
         signature: [u8; 32],
     },
+    /// An anonymous visitor: `VisitorLogin` (a new visitor), then
+    /// `OpenConversation`; afterwards a customer like any other.
+    Visitor,
+}
+
+impl Role {
+    /// Whether the connection sends the schedule's messages (customer or visitor).
+    fn sends(&self) -> bool {
+        !matches!(self, Role::Agent { .. })
+    }
 }
 
 /// One connection to open, log in and set up.
@@ -453,7 +463,7 @@ impl ChatDriver {
                 };
                 started += 1;
                 out.attempted += 1;
-                let customer = matches!(job.role, Role::Customer { .. });
+                let customer = job.role.sends();
                 match self.start(job) {
                     Ok(slot) => {
                         inflight += 1;
@@ -533,7 +543,7 @@ impl ChatDriver {
         }
         out.not_started = pending.len() as u64;
         for job in pending {
-            if matches!(job.role, Role::Customer { .. }) {
+            if job.role.sends() {
                 self.customers.push(usize::MAX);
             }
         }
@@ -841,6 +851,11 @@ impl ChatDriver {
                 signature: *signature,
                 channel: kefu_wire::chat::Channel::Web,
             },
+            Role::Visitor => Request::VisitorLogin {
+                account: job.account,
+                token: None,
+                channel: kefu_wire::chat::Channel::Web,
+            },
         };
         let correlation = proto.send_request(&login);
         let slot = self.conns.len();
@@ -1124,7 +1139,11 @@ fn advance(c: &mut Conn, result: Result<Response, ErrorBody>) -> Step {
             c.stage = Stage::Configuring;
             Step::Pending
         }
-        (Stage::LoggingIn, Role::Customer { .. }, Ok(Response::CustomerLoggedIn(_))) => {
+        (
+            Stage::LoggingIn,
+            Role::Customer { .. } | Role::Visitor,
+            Ok(Response::CustomerLoggedIn(_)),
+        ) => {
             let request = Request::OpenConversation { entry: Entry::Auto };
             c.waiting = Some((c.proto.send_request(&request), request.name()));
             c.stage = Stage::Configuring;
@@ -1134,7 +1153,11 @@ fn advance(c: &mut Conn, result: Result<Response, ErrorBody>) -> Step {
             c.stage = Stage::Ready;
             Step::Ready { queued: false }
         }
-        (Stage::Configuring, Role::Customer { .. }, Ok(Response::Conversation(info))) => {
+        (
+            Stage::Configuring,
+            Role::Customer { .. } | Role::Visitor,
+            Ok(Response::Conversation(info)),
+        ) => {
             c.conversation = Some(info.conversation);
             c.stage = Stage::Ready;
             Step::Ready {

@@ -28,6 +28,8 @@ pub struct ChatConfig {
     pub agents_per_account: u32,
     /// Customers per account.
     pub customers_per_account: u32,
+    /// Anonymous visitors per account (they send like customers).
+    pub visitors_per_account: u32,
     /// Every agent's auto-accept cap.
     pub cap: u16,
     /// Target messages per second, over all customers.
@@ -429,12 +431,17 @@ impl fmt::Display for ChatReport {
         let c = &self.config;
         writeln!(
             f,
-            "kefu-load chat: {} accounts x ({} agents, cap {}; {} customers) from {} at {} \
+            "kefu-load chat: {} accounts x ({} agents, cap {}; {} customers{}) from {} at {} \
              ({} threads, {} source addresses)",
             c.accounts,
             c.agents_per_account,
             c.cap,
             c.customers_per_account,
+            if c.visitors_per_account > 0 {
+                format!(", {} visitors", c.visitors_per_account)
+            } else {
+                String::new()
+            },
             c.account_base,
             c.server,
             c.threads,
@@ -641,6 +648,7 @@ mod tests {
             accounts: 1,
             agents_per_account: 1,
             customers_per_account: 1,
+            visitors_per_account: 0,
             cap: 1,
             rate: 10.0,
             size: 64,

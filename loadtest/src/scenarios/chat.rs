@@ -220,10 +220,18 @@ fn setup(
         return Ok(false);
     }
 
-    // Customers.
+    // Customers, then visitors.
     let expires_at = unix_now() + SIGNATURE_TTL_SECS;
     let accounts = plan.population.accounts_len() as usize;
+    let signed = accounts * plan.customers_per_account as usize;
     let jobs = (0..plan.customers).map(|i| {
+        if i >= signed {
+            return ChatJob {
+                account: plan.population.account(((i - signed) % accounts) as u32),
+                role: Role::Visitor,
+                source: source_for(&plan.sources, plan.agents + i),
+            };
+        }
         let who = customer_for_connection(&plan.population, i);
         let key = keys.get(i % accounts).copied().unwrap_or([0; 32]);
         ChatJob {
@@ -367,6 +375,7 @@ fn config(plan: &ChatPlan) -> ChatConfig {
         accounts: plan.population.accounts_len(),
         agents_per_account: plan.population.agents_per_account(),
         customers_per_account: plan.customers_per_account,
+        visitors_per_account: plan.visitors_per_account,
         cap: plan.cap,
         rate: plan.rate,
         size: plan.size,
