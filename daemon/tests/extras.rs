@@ -124,10 +124,21 @@ fn quick_replies_are_personal_or_shared_with_permission_1_checked_and_kept() {
     drop((a, boss));
     s.restart();
     let mut a = agent(&s, 1002);
-    assert_eq!(list(&mut a), (mine, shared.clone()));
+    assert_eq!(list(&mut a), (mine.clone(), shared.clone()));
     // An empty list clears.
     a.request(&set(false, vec![])).unwrap();
-    assert_eq!(list(&mut a), (vec![], shared));
+    assert_eq!(list(&mut a), (vec![], shared.clone()));
+    // Pipelined: a list asked for right behind a change (same server turn) shows it.
+    let set_corr = a.send(&set(false, mine.clone())).unwrap();
+    let list_corr = a.send(&Request::ListQuickReplies).unwrap();
+    assert_eq!(a.wait(set_corr).unwrap(), Response::Ok);
+    assert_eq!(
+        a.wait(list_corr).unwrap(),
+        Response::QuickReplies {
+            personal: mine,
+            shared
+        }
+    );
 }
 
 fn customer(s: &TestServer, key: &[u8; 32], who: &str) -> Client {

@@ -53,12 +53,6 @@ pub const MAX_BROADCAST_GROUPS: usize = 100;
 const SHARED: u32 = 0;
 /// Rows per scan while gathering analytics.
 const SCAN_CHUNK: usize = 1_024;
-/// Longest text message, characters (as `SendMessage`, PROTOCOL.md section 14).
-const MAX_TEXT_CHARS: usize = 4_000;
-/// Longest file reference, bytes.
-const MAX_REFERENCE_BYTES: usize = 256;
-/// Longest file name, characters.
-const MAX_FILE_NAME_CHARS: usize = 255;
 
 fn storage(e: impl std::fmt::Display) -> ErrorBody {
     err(ErrorCode::STORAGE_FAILURE, e.to_string())
@@ -66,30 +60,6 @@ fn storage(e: impl std::fmt::Display) -> ErrorBody {
 
 fn invalid(message: impl Into<String>) -> ErrorBody {
     err(ErrorCode::INVALID_ARGUMENT, message)
-}
-
-/// The limits of section 14 on a message body (those of `SendMessage`).
-fn check_body(body: &MessageBody) -> Result<(), ErrorBody> {
-    let ok = match body {
-        MessageBody::Text(t) => !t.is_empty() && t.chars().count() <= MAX_TEXT_CHARS,
-        MessageBody::Image { reference } => {
-            !reference.is_empty() && reference.len() <= MAX_REFERENCE_BYTES
-        }
-        MessageBody::File {
-            reference, name, ..
-        } => {
-            !reference.is_empty()
-                && reference.len() <= MAX_REFERENCE_BYTES
-                && name.chars().count() <= MAX_FILE_NAME_CHARS
-        }
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(invalid(format!(
-            "message: text 1..={MAX_TEXT_CHARS} characters, references 1..={MAX_REFERENCE_BYTES} bytes, names up to {MAX_FILE_NAME_CHARS} characters"
-        )))
-    }
 }
 
 /// The limits of M5 on one list: at most 100 replies; shortcuts of 1 to 16 characters
@@ -175,6 +145,10 @@ impl Shard {
                     &keys::quick_replies(account, record.agent),
                     record.encode(),
                 );
+                // Kept, so a list asked for in the same turn already shows it.
+                self.quick_replies
+                    .insert((account, record.agent), record.replies);
+                self.touched.push(account);
                 Ok(Response::Ok)
             }
             Request::GetAnalytics { from, until } => self.analytics(account, from, until),
@@ -192,17 +166,22 @@ impl Shard {
         }
     }
 
-    /// One stored quick-reply list (empty if never set).
-    fn quick_replies(&self, account: u64, agent: u32) -> Result<Vec<QuickReply>, ErrorBody> {
-        match self
+    /// One quick-reply list (empty if never set), read from the store once.
+    fn quick_replies(&mut self, account: u64, agent: u32) -> Result<Vec<QuickReply>, ErrorBody> {
+        if let Some(list) = self.quick_replies.get(&(account, agent)) {
+            return Ok(list.clone());
+        }
+        let list = match self
             .shared
             .store
             .get(Cf::QuickReplies, &keys::quick_replies(account, agent))
             .map_err(storage)?
         {
-            Some(bytes) => Ok(QuickRepliesRecord::decode(&bytes).map_err(storage)?.replies),
-            None => Ok(Vec::new()),
-        }
+            Some(bytes) => QuickRepliesRecord::decode(&bytes).map_err(storage)?.replies,
+            None => Vec::new(),
+        };
+        self.quick_replies.insert((account, agent), list.clone());
+        Ok(list)
     }
 
     /// A ticket for `module`, under the account's ticket key (made at the first ticket).
@@ -411,7 +390,7 @@ impl Shard {
         body: MessageBody,
         otp: Option<&str>,
     ) -> Answer {
-        check_body(&body)?;
+        super::chat::check_body(&body)?;
         if groups.is_empty() && customers.is_empty() {
             return Err(invalid("name at least one group or customer"));
         }
@@ -430,12 +409,7 @@ impl Shard {
         // Everything else is checked: only now may a code be used up.
         self.value_added_otp(account, me, otp)?;
         let now = self.shared.clock.now_ms();
-        let chat = self.chat_mut(account)?;
-        let first = chat.counters.next_message;
-        chat.counters.next_message = first.saturating_add(recipients.len() as u64);
-        let counters = chat.counters;
-        self.batch
-            .put(Cf::Counters, &keys::account(account), counters.encode());
+        let first = self.take_message_ids(account, recipients.len() as u64)?;
         self.touched.push(account);
         let from = Party::Agent(me);
         for (id, customer) in (first..).zip(&recipients) {

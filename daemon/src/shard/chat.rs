@@ -63,7 +63,7 @@ pub(crate) struct ChatState {
     routing: AccountRouting,
     /// The settings as the protocol shows them (the routing engine holds them converted).
     config: RoutingConfig,
-    pub(super) counters: CountersRecord,
+    counters: CountersRecord,
     /// Open conversations' records, to update as their state changes.
     open: HashMap<u64, ConversationRecord>,
     /// The account's customer-signing key, once made.
@@ -104,7 +104,7 @@ fn closed_info(r: &ConversationRecord) -> ConversationInfo {
     }
 }
 
-fn check_body(body: &MessageBody) -> Result<(), ErrorBody> {
+pub(super) fn check_body(body: &MessageBody) -> Result<(), ErrorBody> {
     let ok = match body {
         MessageBody::Text(t) => !t.is_empty() && t.chars().count() <= MAX_TEXT_CHARS,
         MessageBody::Image { reference } => {
@@ -1083,6 +1083,16 @@ impl Shard {
                 self.pending_effects.push((account, out.effects));
             }
         }
+    }
+
+    /// Hands out `n` consecutive message ids of `account` (written with the turn).
+    pub(super) fn take_message_ids(&mut self, account: u64, n: u64) -> Result<u64, ErrorBody> {
+        let chat = self.chat_mut(account)?;
+        let first = chat.counters.next_message;
+        chat.counters.next_message = first.saturating_add(n);
+        chat.counters_dirty = true;
+        self.counters_dirty.push(account);
+        Ok(first)
     }
 
     /// Writes each account's id counters once per turn, however many messages and

@@ -214,6 +214,8 @@ pub struct Shard {
     crm: HashMap<u64, crm::CrmState>,
     /// Routing effects of the turn, carried out before the commit.
     pending_effects: Vec<(u64, Vec<crate::routing::Effect>)>,
+    /// Quick-reply lists read or written, by (account, agent; 0 = shared).
+    quick_replies: HashMap<(u64, u32), Vec<kefu_wire::QuickReply>>,
     /// Accounts whose id counters changed this turn (written once at the commit).
     counters_dirty: Vec<u64>,
     /// Client message ids stored in this turn (not yet visible in the store).
@@ -277,6 +279,7 @@ impl Shard {
             chat: HashMap::new(),
             crm: HashMap::new(),
             counters_dirty: Vec::new(),
+            quick_replies: HashMap::new(),
             pending_effects: Vec::new(),
             turn_client_msgs: HashMap::new(),
             tokens: HashMap::new(),
@@ -445,6 +448,7 @@ impl Shard {
             self.accounts.remove(&account);
             self.chat.remove(&account);
             self.crm.remove(&account);
+            self.quick_replies.retain(|(a, _), _| *a != account);
         }
         // Token states are reloaded from the store on next use.
         self.tokens.clear();
