@@ -654,7 +654,7 @@ fn exclusive_mode_hides_other_agents_contacts_without_permission_4() {
     add_agent(&mut admin, ACCOUNT, 1002, Some(PASSWORD));
     let mut c = boss(&s);
     create(&mut c, "mine-1001", ContactEdit::default());
-    give_role(&mut c, 1002, &[5, 8]);
+    give_role(&mut c, 1002, &[5, 6, 8]);
     let mut agent = s.client();
     agent.login(ACCOUNT, 1002, PASSWORD).unwrap();
     create(&mut agent, "mine-1002", ContactEdit::default());
@@ -677,6 +677,24 @@ fn exclusive_mode_hides_other_agents_contacts_without_permission_4() {
         })),
         ErrorCode::NOT_FOUND
     );
+    // Nor in an export (permission 6 without 4).
+    match agent
+        .request(&Request::ExportContacts {
+            after: 0,
+            limit: 100,
+        })
+        .unwrap()
+    {
+        Response::Export { csv, next_after } => {
+            let text = String::from_utf8(csv).unwrap();
+            assert!(
+                text.contains("mine-1002") && !text.contains("mine-1001"),
+                "{text}"
+            );
+            assert_eq!(next_after, None);
+        }
+        other => panic!("{other:?}"),
+    }
     // 1001 holds permission 4 and sees both.
     assert_eq!(search(&mut c, "mine", |_| {}), ["mine-1001", "mine-1002"]);
 }
@@ -749,7 +767,17 @@ fn friend_requests_verification_and_notifications() {
         }
     );
     assert_eq!(search(&mut c, "tom", |_| {}), Vec::<String>::new());
-    // Verification question (M7).
+    // Verification question (M7): a question needs an answer.
+    assert_eq!(
+        code(c.request(&Request::SetContactSettings {
+            settings: ContactSettings {
+                auto_friend_request: false,
+                question: "我们在哪个城市？".into(),
+                answer: " ".into(),
+            },
+        })),
+        ErrorCode::INVALID_ARGUMENT
+    );
     c.request(&Request::SetContactSettings {
         settings: ContactSettings {
             auto_friend_request: false,

@@ -726,7 +726,10 @@ impl Shard {
             Request::ImportContacts { chunk, first, last } => {
                 self.import_chunk(account, me, operator, chunk, first, last)
             }
-            Request::ExportContacts { after, limit } => self.export_page(account, after, limit),
+            Request::ExportContacts { after, limit } => {
+                let own_only = self.sees_only_own(account, me)?.then_some(me);
+                self.export_page(account, after, limit, own_only)
+            }
             Request::RequestContact { customer, note } => {
                 self.request_contact(account, me, customer, note)
             }
@@ -736,6 +739,12 @@ impl Shard {
             Request::SetContactSettings { settings } => {
                 check_note("question", &settings.question, MAX_QUESTION_CHARS)?;
                 check_note("answer", &settings.answer, MAX_QUESTION_CHARS)?;
+                if !settings.question.is_empty() && settings.answer.trim().is_empty() {
+                    return Err(err(
+                        ErrorCode::INVALID_ARGUMENT,
+                        "a verification question needs an answer",
+                    ));
+                }
                 self.crm_mut(account)?.settings = settings;
                 self.save_crm_account(account);
                 Ok(Response::Ok)
@@ -987,7 +996,15 @@ impl Shard {
         Ok(Response::Import(report))
     }
 
-    fn export_page(&mut self, account: u64, after: u64, limit: u32) -> Answer {
+    /// A page of the export; `own_only`: only contacts owned by that agent or nobody
+    /// (exclusive mode without permission 4).
+    fn export_page(
+        &mut self,
+        account: u64,
+        after: u64,
+        limit: u32,
+        own_only: Option<u32>,
+    ) -> Answer {
         if limit == 0 || limit > MAX_EXPORT_PAGE {
             return Err(err(
                 ErrorCode::INVALID_ARGUMENT,
@@ -1007,9 +1024,12 @@ impl Shard {
             export.write_header(&mut csv);
         }
         let mut last = None;
+        let visible =
+            |s: &&Stored| own_only.is_none_or(|me| s.contact.owner.is_none_or(|o| o == me));
         let mut page = crm
             .contacts
             .range(after.saturating_add(1)..)
+            .filter(|(_, s)| visible(s))
             .take(limit as usize)
             .peekable();
         while let Some((no, s)) = page.next() {
@@ -1022,7 +1042,7 @@ impl Shard {
             last = Some(*no);
             break;
         }
-        let next_after = last.filter(|no| crm.contacts.range(no + 1..).next().is_some());
+        let next_after = last.filter(|no| crm.contacts.range(no + 1..).any(|(_, s)| visible(&s)));
         Ok(Response::Export { csv, next_after })
     }
 
