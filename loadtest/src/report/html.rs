@@ -166,9 +166,12 @@ fn chart(title: &str, x: &Axis, y: &Axis, series: &[Series]) -> String {
         } else {
             ""
         };
+        // Earlier series are drawn wider, so that equal series stay visible
+        // underneath later ones (sent = delivered in a run that keeps up).
+        let width = 2.0 + 1.5 * (series.len() - 1 - k) as f64;
         let _ = write!(
             s,
-            r#"<path d="{d}" fill="none" stroke="{colour}" stroke-width="2"{dash}/>"#
+            r#"<path d="{d}" fill="none" stroke="{colour}" stroke-width="{width}"{dash}/>"#
         );
         // Legend, top left inside the plot.
         let ly = TOP + 16.0 + 16.0 * k as f64;
