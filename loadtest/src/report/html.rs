@@ -106,8 +106,10 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// One chart as an SVG element.
-fn chart(title: &str, x: &Axis, y: &Axis, series: &[Series]) -> String {
+/// One chart as an SVG element; with `widen`, earlier series are drawn
+/// wider, so that equal series stay visible underneath later ones (sent =
+/// delivered in a run that keeps up).
+fn chart(title: &str, x: &Axis, y: &Axis, series: &[Series], widen: bool) -> String {
     let pw = WIDTH - LEFT - RIGHT;
     let ph = HEIGHT - TOP - BOTTOM;
     let sx = |v: f64| LEFT + (v - x.min) / (x.max - x.min).max(f64::MIN_POSITIVE) * pw;
@@ -166,9 +168,11 @@ fn chart(title: &str, x: &Axis, y: &Axis, series: &[Series]) -> String {
         } else {
             ""
         };
-        // Earlier series are drawn wider, so that equal series stay visible
-        // underneath later ones (sent = delivered in a run that keeps up).
-        let width = 2.0 + 1.5 * (series.len() - 1 - k) as f64;
+        let width = if widen {
+            2.0 + 1.5 * (series.len() - 1 - k) as f64
+        } else {
+            2.0
+        };
         let _ = write!(
             s,
             r#"<path d="{d}" fill="none" stroke="{colour}" stroke-width="{width}"{dash}/>"#
@@ -240,7 +244,7 @@ pub fn percentile_chart(series: &[(String, &Histogram<u64>)]) -> String {
         label: "percentile (log scale of 1/(1-p))".into(),
     };
     let y = Axis::linear(top, "latency, ms", "");
-    chart("Latency by percentile", &x, &y, &lines)
+    chart("Latency by percentile", &x, &y, &lines, false)
 }
 
 /// Throughput per second.
@@ -285,6 +289,7 @@ fn throughput_chart(t: &[SecondReport], target: Option<f64>) -> String {
         &seconds_axis(end),
         &Axis::linear(top, "messages per second", ""),
         &lines,
+        true,
     )
 }
 
@@ -323,6 +328,7 @@ fn latency_chart(t: &[SecondReport]) -> String {
         &seconds_axis(t.len().max(1) as f64),
         &Axis::linear(top, "latency, ms", ""),
         &lines,
+        false,
     )
 }
 
@@ -359,11 +365,13 @@ fn process_charts(samples: &[ProcSample]) -> String {
         &x,
         &Axis::linear(top, "cores busy", ""),
         &[cpu],
+        false,
     ) + &chart(
         "Daemon resident memory (VmRSS from /proc/PID/status)",
         &x,
         &Axis::linear(rss_top, "MiB", ""),
         &[rss],
+        false,
     )
 }
 
