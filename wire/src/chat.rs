@@ -193,3 +193,68 @@ pub enum Alert {
         to: u32,
     },
 }
+
+/// Largest `CallSignal.payload`, bytes (16 KiB).
+pub const MAX_CALL_PAYLOAD: usize = 16 * 1024;
+
+/// An ephemeral signal between a conversation's customer and the agent serving it
+/// (C12, manual §4.1–4.4): relayed to the other side if it is connected, never stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Signal {
+    /// The sender started typing.
+    TypingStarted,
+    /// The sender stopped typing (sent, or cleared its input).
+    TypingStopped,
+    /// Shake the other side's window (窗口抖动); at most one per 5 seconds per sender
+    /// and conversation.
+    Shake,
+    /// Voice, video or remote-assistance signalling, relayed opaquely.
+    Call(CallSignal),
+}
+
+/// One step of call or remote-assistance signalling; the server reads only its size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallSignal {
+    /// What kind of session.
+    pub kind: CallKind,
+    /// Which step.
+    pub phase: CallPhase,
+    /// Chosen by the side that offers; both sides use it in every step of that call.
+    pub call: u64,
+    /// Opaque to the server (an SDP, an ICE candidate, …), at most [`MAX_CALL_PAYLOAD`] bytes.
+    pub payload: Vec<u8>,
+}
+
+/// The kind of a call (§4.1, §4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CallKind {
+    /// A voice call.
+    Voice,
+    /// A video call.
+    Video,
+    /// Remote assistance: the side that offers shows its desktop to the other.
+    RemoteAssist,
+}
+
+/// A step of call signalling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CallPhase {
+    /// The caller proposes a session.
+    Offer,
+    /// The callee accepts it.
+    Answer,
+    /// A network candidate of either side.
+    IceCandidate,
+    /// Either side ends (or declines) the session.
+    HangUp,
+}
+
+/// How the account's main identity (主号) shows its presence to customers (§7.14).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AccountPresenceMode {
+    /// Always shown online (永久在线).
+    AlwaysOnline,
+    /// The best presence of the account's agents: Online > Busy > Away > Offline (the
+    /// default).
+    FromAgents,
+}

@@ -108,6 +108,9 @@ codes! {
     CONTACT_LIMIT = 43,
     /// A daily limit (1,000 contact additions a day) is used up; retry tomorrow.
     DAILY_LIMIT = 44,
+    /// The request came sooner than its rate limit allows (a second shake within 5 s);
+    /// the message says when to retry.
+    RATE_LIMITED = 45,
 }
 
 impl fmt::Debug for ErrorCode {

@@ -6,8 +6,8 @@
 //! new variant or a new body version.
 
 use crate::chat::{
-    Alert, Channel, ConversationInfo, CustomerId, CustomerSession, Entry, MessageBody, MessageInfo,
-    RoutingConfig,
+    AccountPresenceMode, Alert, Channel, ConversationInfo, CustomerId, CustomerSession, Entry,
+    MessageBody, MessageInfo, Party, RoutingConfig, Signal,
 };
 use crate::crm::{
     ContactEdit, ContactInfo, ContactPage, ContactQuery, ContactState, GroupEdit, GroupNode,
@@ -636,6 +636,22 @@ pub enum Request {
         /// A current hardware-token code (security level medium or high).
         otp: Option<String>,
     },
+    /// The conversation's customer, or the agent it is assigned to: relay an ephemeral
+    /// signal (typing, shake, call signalling) to the other side. Never stored; pushed
+    /// if the other side is connected now, dropped otherwise.
+    Signal {
+        /// The conversation.
+        conversation: u64,
+        /// What to relay.
+        signal: Signal,
+    },
+    /// Agent with permission 12: set how the account shows its presence (§7.14).
+    SetAccountPresenceMode {
+        /// The new mode.
+        mode: AccountPresenceMode,
+    },
+    /// Customer or agent: the account's presence as customers see it.
+    GetAccountPresence,
 }
 
 /// A quick reply (快捷回复): typed `#shortcut` in the client, replaced by `text`.
@@ -920,6 +936,13 @@ pub enum Response {
         /// Contacts it went to.
         recipients: u64,
     },
+    /// The account's presence as customers see it (§7.14).
+    AccountPresence {
+        /// Online, busy, away or offline.
+        presence: Presence,
+        /// The account's mode, to agents; `None` to customers.
+        mode: Option<AccountPresenceMode>,
+    },
 }
 
 /// An event the server pushes, numbered per connection. Variants are only appended.
@@ -954,6 +977,20 @@ pub enum Event {
     /// A CRM notification (E3): to agents, a customer added the account or answered a
     /// friend request; to a customer, an account asks it to become a friend.
     ContactNotice(crate::crm::ContactNotice),
+    /// An ephemeral signal from the other side of one of the connection's conversations.
+    Signal {
+        /// The conversation.
+        conversation: u64,
+        /// Who sent it: the customer, or the agent serving the conversation.
+        from: Party,
+        /// The signal.
+        signal: Signal,
+    },
+    /// To a customer: the account's presence changed (§7.14).
+    AccountPresenceChanged {
+        /// The new presence.
+        presence: Presence,
+    },
 }
 
 /// One agent's new presence.
@@ -1079,6 +1116,9 @@ impl Request {
             Request::GetAnalytics { .. } => "GetAnalytics",
             Request::AccountCentreTicket { .. } => "AccountCentreTicket",
             Request::Broadcast { .. } => "Broadcast",
+            Request::Signal { .. } => "Signal",
+            Request::SetAccountPresenceMode { .. } => "SetAccountPresenceMode",
+            Request::GetAccountPresence => "GetAccountPresence",
         }
     }
 }

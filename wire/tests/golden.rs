@@ -12,8 +12,9 @@ mod support;
 
 use bytes::BytesMut;
 use kefu_wire::chat::{
-    Alert, Channel, ConversationInfo, ConversationState, CustomerId, CustomerSession, Entry,
-    MessageBody, MessageInfo, Party, RoutingConfig, WelcomeRule,
+    AccountPresenceMode, Alert, CallKind, CallPhase, CallSignal, Channel, ConversationInfo,
+    ConversationState, CustomerId, CustomerSession, Entry, MessageBody, MessageInfo, Party,
+    RoutingConfig, Signal, WelcomeRule,
 };
 use kefu_wire::crm::{
     ContactEdit, ContactInfo, ContactNotice, ContactPage, ContactQuery, ContactSettings,
@@ -296,6 +297,16 @@ fn quick_replies() -> Vec<QuickReply> {
             text: "Thank you, goodbye!".to_string(),
         },
     ]
+}
+
+/// A call signal with a short payload.
+fn call_signal(kind: CallKind, phase: CallPhase, payload: &[u8]) -> Signal {
+    Signal::Call(CallSignal {
+        kind,
+        phase,
+        call: 300,
+        payload: payload.to_vec(),
+    })
 }
 
 /// Every frame kind, every `Request`, `Response` and `Event` variant, every value of the
@@ -1325,6 +1336,91 @@ fn cases() -> Vec<Case> {
             }),
             "0000001a 0003 0000 0000006e 014b00010007752d3130303836010a696d672f61623132636400",
         ),
+        case(
+            "request/Signal-TypingStarted",
+            111,
+            Value::Request(Request::Signal {
+                conversation: 17,
+                signal: Signal::TypingStarted,
+            }),
+            "00000004 0003 0000 0000006f 014c1100",
+        ),
+        case(
+            "request/Signal-TypingStopped",
+            112,
+            Value::Request(Request::Signal {
+                conversation: 17,
+                signal: Signal::TypingStopped,
+            }),
+            "00000004 0003 0000 00000070 014c1101",
+        ),
+        case(
+            "request/Signal-Shake",
+            113,
+            Value::Request(Request::Signal {
+                conversation: 17,
+                signal: Signal::Shake,
+            }),
+            "00000004 0003 0000 00000071 014c1102",
+        ),
+        case(
+            "request/Signal-Call-Voice-Offer",
+            114,
+            Value::Request(Request::Signal {
+                conversation: 17,
+                signal: call_signal(CallKind::Voice, CallPhase::Offer, b"v=0"),
+            }),
+            "0000000c 0003 0000 00000072 014c11030000ac0203763d30",
+        ),
+        case(
+            "request/Signal-Call-Video-Answer",
+            115,
+            Value::Request(Request::Signal {
+                conversation: 17,
+                signal: call_signal(CallKind::Video, CallPhase::Answer, b"v=0"),
+            }),
+            "0000000c 0003 0000 00000073 014c11030101ac0203763d30",
+        ),
+        case(
+            "request/Signal-Call-RemoteAssist-IceCandidate",
+            116,
+            Value::Request(Request::Signal {
+                conversation: 17,
+                signal: call_signal(CallKind::RemoteAssist, CallPhase::IceCandidate, &[0, 0xff]),
+            }),
+            "0000000b 0003 0000 00000074 014c11030202ac020200ff",
+        ),
+        case(
+            "request/Signal-Call-Voice-HangUp",
+            117,
+            Value::Request(Request::Signal {
+                conversation: 17,
+                signal: call_signal(CallKind::Voice, CallPhase::HangUp, b""),
+            }),
+            "00000009 0003 0000 00000075 014c11030003ac0200",
+        ),
+        case(
+            "request/SetAccountPresenceMode-AlwaysOnline",
+            118,
+            Value::Request(Request::SetAccountPresenceMode {
+                mode: AccountPresenceMode::AlwaysOnline,
+            }),
+            "00000003 0003 0000 00000076 014d00",
+        ),
+        case(
+            "request/SetAccountPresenceMode-FromAgents",
+            119,
+            Value::Request(Request::SetAccountPresenceMode {
+                mode: AccountPresenceMode::FromAgents,
+            }),
+            "00000003 0003 0000 00000077 014d01",
+        ),
+        case(
+            "request/GetAccountPresence",
+            120,
+            Value::Request(Request::GetAccountPresence),
+            "00000002 0003 0000 00000078 014e",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -1850,6 +1946,24 @@ fn cases() -> Vec<Case> {
             Value::Response(Response::BroadcastSent { recipients: 10_000 }),
             "00000004 0004 0000 0000006d 0121904e",
         ),
+        case(
+            "response/AccountPresence-agent",
+            120,
+            Value::Response(Response::AccountPresence {
+                presence: Presence::Away,
+                mode: Some(AccountPresenceMode::FromAgents),
+            }),
+            "00000005 0004 0000 00000078 0122010101",
+        ),
+        case(
+            "response/AccountPresence-customer",
+            120,
+            Value::Response(Response::AccountPresence {
+                presence: Presence::Online,
+                mode: None,
+            }),
+            "00000004 0004 0000 00000078 01220000",
+        ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
             "error/request",
@@ -2028,6 +2142,43 @@ fn cases() -> Vec<Case> {
                 }),
             }),
             "00000029 0006 0000 00000000 010a060281ea3021e682a8e5a5bdefbc8ce68891e698af2041636d6520e5aea2e69c8de5b08fe69d8e",
+        ),
+        case(
+            "push/Signal-from-customer",
+            0,
+            Value::Push(Push {
+                seq: 11,
+                event: Event::Signal {
+                    conversation: 17,
+                    from: Party::Customer,
+                    signal: Signal::TypingStarted,
+                },
+            }),
+            "00000006 0006 0000 00000000 010b07110000",
+        ),
+        case(
+            "push/Signal-from-agent",
+            0,
+            Value::Push(Push {
+                seq: 12,
+                event: Event::Signal {
+                    conversation: 17,
+                    from: Party::Agent(1002),
+                    signal: call_signal(CallKind::Video, CallPhase::Offer, b"v=0"),
+                },
+            }),
+            "00000010 0006 0000 00000000 010c071101ea07030100ac0203763d30",
+        ),
+        case(
+            "push/AccountPresenceChanged",
+            0,
+            Value::Push(Push {
+                seq: 13,
+                event: Event::AccountPresenceChanged {
+                    presence: Presence::Busy,
+                },
+            }),
+            "00000004 0006 0000 00000000 010d0802",
         ),
         case(
             "push-ack",
@@ -2249,6 +2400,7 @@ fn response_name(r: &Response) -> &'static str {
         Response::Analytics(_) => "Analytics",
         Response::Ticket { .. } => "Ticket",
         Response::BroadcastSent { .. } => "BroadcastSent",
+        Response::AccountPresence { .. } => "AccountPresence",
     }
 }
 
@@ -2263,6 +2415,8 @@ fn event_name(e: &Event) -> &'static str {
         Event::ConversationChanged(_) => "ConversationChanged",
         Event::ConversationAlert { .. } => "ConversationAlert",
         Event::ContactNotice(_) => "ContactNotice",
+        Event::Signal { .. } => "Signal",
+        Event::AccountPresenceChanged { .. } => "AccountPresenceChanged",
     }
 }
 
@@ -2639,6 +2793,57 @@ const ACCOUNT_CENTRE_MODULES: [AccountCentreModule; 4] = [
     AccountCentreModule::ServiceConfig,
 ];
 
+// Signals and the account's presence (section 12.9, 12.10).
+
+fn signal_name(s: &Signal) -> &'static str {
+    match s {
+        Signal::TypingStarted => "TypingStarted",
+        Signal::TypingStopped => "TypingStopped",
+        Signal::Shake => "Shake",
+        Signal::Call(_) => "Call",
+    }
+}
+fn signals() -> Vec<Signal> {
+    vec![
+        Signal::TypingStarted,
+        Signal::TypingStopped,
+        Signal::Shake,
+        call_signal(CallKind::Voice, CallPhase::Offer, b""),
+    ]
+}
+fn call_kind_name(k: CallKind) -> &'static str {
+    match k {
+        CallKind::Voice => "Voice",
+        CallKind::Video => "Video",
+        CallKind::RemoteAssist => "RemoteAssist",
+    }
+}
+const CALL_KINDS: [CallKind; 3] = [CallKind::Voice, CallKind::Video, CallKind::RemoteAssist];
+fn call_phase_name(p: CallPhase) -> &'static str {
+    match p {
+        CallPhase::Offer => "Offer",
+        CallPhase::Answer => "Answer",
+        CallPhase::IceCandidate => "IceCandidate",
+        CallPhase::HangUp => "HangUp",
+    }
+}
+const CALL_PHASES: [CallPhase; 4] = [
+    CallPhase::Offer,
+    CallPhase::Answer,
+    CallPhase::IceCandidate,
+    CallPhase::HangUp,
+];
+fn account_presence_mode_name(m: AccountPresenceMode) -> &'static str {
+    match m {
+        AccountPresenceMode::AlwaysOnline => "AlwaysOnline",
+        AccountPresenceMode::FromAgents => "FromAgents",
+    }
+}
+const ACCOUNT_PRESENCE_MODES: [AccountPresenceMode; 2] = [
+    AccountPresenceMode::AlwaysOnline,
+    AccountPresenceMode::FromAgents,
+];
+
 /// Name → wire index of each value of a field enum (postcard alone, no version byte).
 fn enum_indices<T: serde::Serialize + Copy>(
     values: &[T],
@@ -2730,6 +2935,13 @@ fn field_enum_indices_match_protocol_md() {
         "account-centre-module",
         &enum_indices(&ACCOUNT_CENTRE_MODULES, account_centre_module_name),
     );
+    assert_matches_doc("signal", &data_enum_indices(&signals(), signal_name));
+    assert_matches_doc("call-kind", &enum_indices(&CALL_KINDS, call_kind_name));
+    assert_matches_doc("call-phase", &enum_indices(&CALL_PHASES, call_phase_name));
+    assert_matches_doc(
+        "account-presence-mode",
+        &enum_indices(&ACCOUNT_PRESENCE_MODES, account_presence_mode_name),
+    );
 }
 
 /// Collects `Type::Value` for every field-enum value inside a golden value.
@@ -2761,6 +2973,13 @@ fn field_enum_values(value: &Value, out: &mut BTreeSet<String>) {
     fn contact(c: &ContactInfo, out: &mut BTreeSet<String>) {
         customer(&c.customer, out);
         contact_state(c.state, out);
+    }
+    fn signal(s: &Signal, out: &mut BTreeSet<String>) {
+        out.insert(format!("Signal::{}", signal_name(s)));
+        if let Signal::Call(c) = s {
+            out.insert(format!("CallKind::{}", call_kind_name(c.kind)));
+            out.insert(format!("CallPhase::{}", call_phase_name(c.phase)));
+        }
     }
     fn request(r: &Request, out: &mut BTreeSet<String>) {
         match r {
@@ -2840,6 +3059,13 @@ fn field_enum_values(value: &Value, out: &mut BTreeSet<String>) {
                     customer(c, out);
                 }
                 body(b, out);
+            }
+            Request::Signal { signal: s, .. } => signal(s, out),
+            Request::SetAccountPresenceMode { mode } => {
+                out.insert(format!(
+                    "AccountPresenceMode::{}",
+                    account_presence_mode_name(*mode)
+                ));
             }
             Request::AdminOnAccount { request: inner, .. } => {
                 if let Ok(inner) = Request::decode(inner) {
@@ -2927,6 +3153,30 @@ fn field_enum_values(value: &Value, out: &mut BTreeSet<String>) {
         Value::Response(Response::History(page)) => {
             for m in &page.messages {
                 message(m, out);
+            }
+        }
+        Value::Push(Push {
+            event: Event::Signal {
+                from, signal: s, ..
+            },
+            ..
+        }) => {
+            out.insert(format!("Party::{}", party_name(from)));
+            signal(s, out);
+        }
+        Value::Push(Push {
+            event: Event::AccountPresenceChanged { presence },
+            ..
+        }) => {
+            out.insert(format!("Presence::{}", presence_name(*presence)));
+        }
+        Value::Response(Response::AccountPresence { presence, mode }) => {
+            out.insert(format!("Presence::{}", presence_name(*presence)));
+            if let Some(m) = mode {
+                out.insert(format!(
+                    "AccountPresenceMode::{}",
+                    account_presence_mode_name(*m)
+                ));
             }
         }
         Value::Push(Push {
@@ -3034,6 +3284,26 @@ fn every_field_enum_value_is_in_a_golden_case() {
             ACCOUNT_CENTRE_MODULES
                 .iter()
                 .map(|v| format!("AccountCentreModule::{}", account_centre_module_name(*v))),
+        )
+        .chain(
+            signals()
+                .into_iter()
+                .map(|v| format!("Signal::{}", signal_name(&v))),
+        )
+        .chain(
+            CALL_KINDS
+                .iter()
+                .map(|v| format!("CallKind::{}", call_kind_name(*v))),
+        )
+        .chain(
+            CALL_PHASES
+                .iter()
+                .map(|v| format!("CallPhase::{}", call_phase_name(*v))),
+        )
+        .chain(
+            ACCOUNT_PRESENCE_MODES
+                .iter()
+                .map(|v| format!("AccountPresenceMode::{}", account_presence_mode_name(*v))),
         );
     let missing: Vec<String> = all.filter(|v| !covered.contains(v)).collect();
     assert!(missing.is_empty(), "no golden case uses {missing:?}");

@@ -8,8 +8,8 @@ mod support;
 
 use bytes::BytesMut;
 use kefu_wire::chat::{
-    Channel, ConversationInfo, ConversationState, CustomerId, CustomerSession, Entry, MessageBody,
-    MessageInfo, Party,
+    AccountPresenceMode, CallKind, CallPhase, CallSignal, Channel, ConversationInfo,
+    ConversationState, CustomerId, CustomerSession, Entry, MessageBody, MessageInfo, Party, Signal,
 };
 use kefu_wire::crm::{
     ContactEdit, ContactInfo, ContactNotice, ContactPage, ContactQuery, ContactSettings,
@@ -315,6 +315,7 @@ fn request() -> impl Strategy<Value = Request> {
         18 => conversation_request(),
         20 => crm_request(),
         5 => extras_request(),
+        3 => signal_request(),
     ]
 }
 
@@ -743,6 +744,52 @@ fn extras_request() -> impl Strategy<Value = Request> {
     ]
 }
 
+fn signal() -> impl Strategy<Value = Signal> {
+    let kind = prop_oneof![
+        Just(CallKind::Voice),
+        Just(CallKind::Video),
+        Just(CallKind::RemoteAssist),
+    ];
+    let phase = prop_oneof![
+        Just(CallPhase::Offer),
+        Just(CallPhase::Answer),
+        Just(CallPhase::IceCandidate),
+        Just(CallPhase::HangUp),
+    ];
+    prop_oneof![
+        Just(Signal::TypingStarted),
+        Just(Signal::TypingStopped),
+        Just(Signal::Shake),
+        (kind, phase, any::<u64>(), vec(any::<u8>(), 0..40)).prop_map(
+            |(kind, phase, call, payload)| Signal::Call(CallSignal {
+                kind,
+                phase,
+                call,
+                payload
+            })
+        ),
+    ]
+}
+
+fn account_presence_mode() -> impl Strategy<Value = AccountPresenceMode> {
+    prop_oneof![
+        Just(AccountPresenceMode::AlwaysOnline),
+        Just(AccountPresenceMode::FromAgents),
+    ]
+}
+
+/// Requests 76–78: signals and the account's presence.
+fn signal_request() -> impl Strategy<Value = Request> {
+    prop_oneof![
+        (any::<u64>(), signal()).prop_map(|(conversation, signal)| Request::Signal {
+            conversation,
+            signal
+        }),
+        account_presence_mode().prop_map(|mode| Request::SetAccountPresenceMode { mode }),
+        Just(Request::GetAccountPresence),
+    ]
+}
+
 fn contact_info() -> impl Strategy<Value = ContactInfo> {
     let visit = (any::<i64>(), any::<i64>(), any::<u32>(), text(), text()).prop_map(
         |(first_at, last_at, visits, source, region)| Visit {
@@ -1000,6 +1047,8 @@ fn response() -> impl Strategy<Value = Response> {
         (vec(any::<u8>(), 0..60), any::<i64>())
             .prop_map(|(ticket, expires_at)| Response::Ticket { ticket, expires_at }),
         any::<u64>().prop_map(|recipients| Response::BroadcastSent { recipients }),
+        (presence(), option::of(account_presence_mode()))
+            .prop_map(|(presence, mode)| Response::AccountPresence { presence, mode }),
     ]
 }
 
@@ -1025,6 +1074,14 @@ fn push() -> impl Strategy<Value = Push> {
             }
         }),
         contact_notice().prop_map(Event::ContactNotice),
+        (any::<u64>(), party(), signal()).prop_map(|(conversation, from, signal)| {
+            Event::Signal {
+                conversation,
+                from,
+                signal,
+            }
+        }),
+        presence().prop_map(|presence| Event::AccountPresenceChanged { presence }),
     ];
     (any::<u64>(), event).prop_map(|(seq, event)| Push { seq, event })
 }
@@ -1356,7 +1413,7 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 76;
+    const REQUESTS: u32 = 79;
 
     fn response_index(r: &Response) -> u32 {
         match r {
@@ -1394,9 +1451,10 @@ fn every_variant_is_generated() {
             Response::Analytics(_) => 31,
             Response::Ticket { .. } => 32,
             Response::BroadcastSent { .. } => 33,
+            Response::AccountPresence { .. } => 34,
         }
     }
-    const RESPONSES: u32 = 34;
+    const RESPONSES: u32 = 35;
 
     fn event_index(e: &Event) -> u32 {
         match e {
@@ -1407,9 +1465,11 @@ fn every_variant_is_generated() {
             Event::ConversationChanged(_) => 4,
             Event::ConversationAlert { .. } => 5,
             Event::ContactNotice(_) => 6,
+            Event::Signal { .. } => 7,
+            Event::AccountPresenceChanged { .. } => 8,
         }
     }
-    const EVENTS: u32 = 7;
+    const EVENTS: u32 = 9;
 
     let mut runner = TestRunner::deterministic();
     let (mut requests, mut responses, mut events) =

@@ -8,8 +8,8 @@
 use crate::{frame_decoder, messages};
 use bytes::BytesMut;
 use kefu_wire::chat::{
-    Channel, ConversationInfo, ConversationState, CustomerId, CustomerSession, Entry, MessageBody,
-    MessageInfo, Party,
+    AccountPresenceMode, CallKind, CallPhase, CallSignal, Channel, ConversationInfo,
+    ConversationState, CustomerId, CustomerSession, Entry, MessageBody, MessageInfo, Party, Signal,
 };
 use kefu_wire::crm::{
     ContactEdit, ContactInfo, ContactNotice, ContactPage, ContactQuery, ContactSettings,
@@ -709,6 +709,39 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
             },
         ),
         (
+            "signal-typing",
+            Request::Signal {
+                conversation: 17,
+                signal: Signal::TypingStarted,
+            },
+        ),
+        (
+            "signal-shake",
+            Request::Signal {
+                conversation: 17,
+                signal: Signal::Shake,
+            },
+        ),
+        (
+            "signal-call-offer",
+            Request::Signal {
+                conversation: 17,
+                signal: Signal::Call(CallSignal {
+                    kind: CallKind::Video,
+                    phase: CallPhase::Offer,
+                    call: 300,
+                    payload: b"v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\n".to_vec(),
+                }),
+            },
+        ),
+        (
+            "set-account-presence-mode",
+            Request::SetAccountPresenceMode {
+                mode: AccountPresenceMode::AlwaysOnline,
+            },
+        ),
+        ("get-account-presence", Request::GetAccountPresence),
+        (
             "set-routing-settings",
             Request::SetRoutingSettings {
                 settings: kefu_wire::chat::RoutingConfig {
@@ -978,6 +1011,13 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
             "broadcast-sent",
             Response::BroadcastSent { recipients: 10_000 },
         ),
+        (
+            "account-presence",
+            Response::AccountPresence {
+                presence: Presence::Away,
+                mode: Some(AccountPresenceMode::FromAgents),
+            },
+        ),
     ];
     all
 }
@@ -1058,6 +1098,31 @@ fn event_seeds() -> Vec<(&'static str, Push)> {
                     account: 800_001,
                     note: "您好".into(),
                 }),
+            },
+        ),
+        (
+            "signal",
+            Push {
+                seq: 7,
+                event: Event::Signal {
+                    conversation: 17,
+                    from: Party::Agent(1002),
+                    signal: Signal::Call(CallSignal {
+                        kind: CallKind::RemoteAssist,
+                        phase: CallPhase::IceCandidate,
+                        call: 300,
+                        payload: vec![0, 1, 2, 0xff],
+                    }),
+                },
+            },
+        ),
+        (
+            "account-presence-changed",
+            Push {
+                seq: 8,
+                event: Event::AccountPresenceChanged {
+                    presence: Presence::Online,
+                },
             },
         ),
     ];
@@ -1488,10 +1553,13 @@ mod tests {
                 Request::GetAnalytics { .. } => 73,
                 Request::AccountCentreTicket { .. } => 74,
                 Request::Broadcast { .. } => 75,
+                Request::Signal { .. } => 76,
+                Request::SetAccountPresenceMode { .. } => 77,
+                Request::GetAccountPresence => 78,
             };
             requests.insert(index, r.name());
         }
-        assert_eq!(requests.len(), 76, "a Request variant has no seed");
+        assert_eq!(requests.len(), 79, "a Request variant has no seed");
 
         let mut responses = BTreeMap::new();
         for (name, r) in response_seeds() {
@@ -1530,10 +1598,11 @@ mod tests {
                 Response::Analytics(_) => 31,
                 Response::Ticket { .. } => 32,
                 Response::BroadcastSent { .. } => 33,
+                Response::AccountPresence { .. } => 34,
             };
             responses.insert(index, name);
         }
-        assert_eq!(responses.len(), 34, "a Response variant has no seed");
+        assert_eq!(responses.len(), 35, "a Response variant has no seed");
 
         let mut events = BTreeMap::new();
         for (name, p) in event_seeds() {
@@ -1545,10 +1614,12 @@ mod tests {
                 Event::ConversationChanged(_) => 4,
                 Event::ConversationAlert { .. } => 5,
                 Event::ContactNotice(_) => 6,
+                Event::Signal { .. } => 7,
+                Event::AccountPresenceChanged { .. } => 8,
             };
             events.insert(index, name);
         }
-        assert_eq!(events.len(), 7, "an Event variant has no seed");
+        assert_eq!(events.len(), 9, "an Event variant has no seed");
     }
 
     #[test]

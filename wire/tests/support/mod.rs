@@ -82,5 +82,8 @@ pub fn request_index(r: &Request) -> u32 {
         Request::GetAnalytics { .. } => 73,
         Request::AccountCentreTicket { .. } => 74,
         Request::Broadcast { .. } => 75,
+        Request::Signal { .. } => 76,
+        Request::SetAccountPresenceMode { .. } => 77,
+        Request::GetAccountPresence => 78,
     }
 }
