@@ -130,6 +130,10 @@ pub fn required_access(request: &Request) -> Access {
         }),
         Request::Broadcast { .. } => Access::Permission(Permission::ValueAdded),
         Request::AnswerContactRequest { .. } | Request::AddAccount { .. } => Access::CustomerOnly,
+        // A signal names a conversation the sender must be in; the account's presence
+        // is for its customers and agents alike (no conversation needed).
+        Request::Signal { .. } | Request::GetAccountPresence => Access::Participant,
+        Request::SetAccountPresenceMode { .. } => Access::Permission(Permission::BusinessSettings),
         Request::AdminOnAccount { .. }
         | Request::AdminImportTokens { .. }
         | Request::AdminUnlockToken { .. }

@@ -60,7 +60,7 @@ fn routing_err(e: RoutingError) -> ErrorBody {
 
 /// One account's conversations on its shard.
 pub(crate) struct ChatState {
-    routing: AccountRouting,
+    pub(super) routing: AccountRouting,
     /// The settings as the protocol shows them (the routing engine holds them converted).
     config: RoutingConfig,
     counters: CountersRecord,
@@ -69,7 +69,7 @@ pub(crate) struct ChatState {
     /// The account's customer-signing key, once made.
     customer_key: Option<[u8; 32]>,
     /// Customers logged in on this shard: (slab index, generation).
-    customers: HashMap<CustomerId, (usize, u32)>,
+    pub(super) customers: HashMap<CustomerId, (usize, u32)>,
     /// Per sender (its client-message key prefix), the highest client message id
     /// stored, or `None` if it stored none: a larger id is new without a store read.
     client_high: HashMap<Vec<u8>, Option<u64>>,
@@ -78,6 +78,8 @@ pub(crate) struct ChatState {
     /// Queued conversations, and the agents told they wait (told again when they leave
     /// the queue, so waiting lists stay live without polling).
     queue_watchers: HashMap<u64, Vec<u32>>,
+    /// Last shake per (conversation, sender), for its rate limit (`signals.rs`).
+    pub(super) shakes: super::signals::ShakeLimiter,
 }
 
 /// Senders whose highest client message id is remembered per account; past this the
@@ -232,8 +234,11 @@ impl Shard {
             Some(bytes) => Some(self.open_customer_key(account, &bytes)?),
             None => None,
         };
-        let mut routing = AccountRouting::new(settings_from(&config), counters.next_conversation)
-            .map_err(routing_err)?;
+        let mut settings = settings_from(&config);
+        settings.presence_mode =
+            super::signals::engine_mode(self.account_mut(account)?.record.presence_mode);
+        let mut routing =
+            AccountRouting::new(settings, counters.next_conversation).map_err(routing_err)?;
         let agents: Vec<(u32, Option<String>)> = {
             let state = self.account_mut(account)?;
             state
@@ -297,6 +302,7 @@ impl Shard {
             client_high: HashMap::new(),
             counters_dirty: false,
             queue_watchers: HashMap::new(),
+            shakes: Default::default(),
         };
         // Agents already logged in on this shard come online in the engine.
         let now = self.shared.clock.now_ms();
@@ -632,6 +638,9 @@ impl Shard {
             request @ (Request::AnswerContactRequest { .. } | Request::AddAccount { .. }) => {
                 self.customer_crm_request(account, &login.customer, request)
             }
+            request @ (Request::Signal { .. } | Request::GetAccountPresence) => {
+                self.customer_signal_request(account, &login, request)
+            }
             other => Err(err(
                 ErrorCode::PERMISSION_DENIED,
                 format!("{} is for agents", other.name()),
@@ -782,9 +791,12 @@ impl Shard {
             Request::SetRoutingSettings { settings } => {
                 check_config(&settings)?;
                 let chat = self.chat_mut(account)?;
+                // The presence mode is the account's own setting (`SetAccountPresenceMode`).
+                let mut engine = settings_from(&settings);
+                engine.presence_mode = chat.routing.settings().presence_mode;
                 let out = chat
                     .routing
-                    .set_settings(settings_from(&settings), now)
+                    .set_settings(engine, now)
                     .map_err(routing_err)?;
                 chat.config = settings.clone();
                 self.batch.put(
@@ -1325,8 +1337,10 @@ impl Shard {
             Effect::OwnershipMoved { customer, to, .. } => {
                 self.crm_owner_moved(account, &customer, to);
             }
-            // Account presence is derived on request; a notice for an offline agent
-            // comes again at login.
+            Effect::AccountPresenceChanged { presence } => {
+                self.push_account_presence(account, presence);
+            }
+            // A notice for an offline agent comes again at login.
             _ => {}
         }
     }

@@ -21,6 +21,7 @@ mod history;
 mod io;
 mod requests;
 mod security;
+mod signals;
 mod tokens;
 
 pub use chat::sign_customer;

@@ -656,6 +656,9 @@ impl Shard {
             | Request::GetAnalytics { .. }
             | Request::AccountCentreTicket { .. }
             | Request::Broadcast { .. }) => self.account_extras_request(account, me, request),
+            request @ (Request::Signal { .. }
+            | Request::SetAccountPresenceMode { .. }
+            | Request::GetAccountPresence) => self.agent_signal_request(account, me, request),
             request @ (Request::CreateContact { .. }
             | Request::GetContact { .. }
             | Request::UpdateContact { .. }
