@@ -49,6 +49,16 @@ impl TestServer {
         }
     }
 
+    /// A daemon over an existing data directory (a fixture copied into `dir`).
+    pub fn start_over(dir: tempfile::TempDir) -> TestServer {
+        let config = Config::for_tests(dir.path());
+        let handle = server::start(config).expect("daemon starts over the data directory");
+        TestServer {
+            handle: Some(handle),
+            dir,
+        }
+    }
+
     /// Stops and starts again over the same data directory.
     pub fn restart(&mut self) {
         if let Some(h) = self.handle.take() {
