@@ -325,6 +325,9 @@ fn every_request(routing: RoutingConfig) -> Vec<Request> {
         Request::AccountCentreTicket {
             module: AccountCentreModule::ServiceConfig,
         },
+        Request::SetAccountPresenceMode {
+            mode: kefu_wire::chat::AccountPresenceMode::FromAgents,
+        },
     ]
 }
 
