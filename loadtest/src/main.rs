@@ -16,6 +16,8 @@
 //!   (`driver::chat` for agents, customers and a message schedule).
 //! - `schedule`: the open-loop message schedule and how a message names itself.
 //! - `ledger`: every message's fate, shared by the driver threads.
+//! - `ops`: agents' operations besides chat (history, contact search,
+//!   broadcast): what each asks and what it came to.
 //! - `signing`: customer signatures, as an enterprise's backend makes them.
 //! - `population`: which accounts, agents and customers, and who each connection is.
 //! - `sources`: 127.0.0.x source addresses and the port budget.
@@ -37,6 +39,7 @@ mod cli;
 mod driver;
 mod ledger;
 mod memory;
+mod ops;
 mod population;
 mod provision;
 mod report;

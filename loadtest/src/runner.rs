@@ -492,6 +492,9 @@ fn write_outputs(dir: &Path, r: &RunReport, text: &str) -> anyhow::Result<()> {
             "end_to_end_uncorrected.hgrm",
             &hgrm::distribution(&h.end_to_end_from_send),
         )?;
+        for (name, oh) in &h.operations {
+            write(dir, &format!("{name}.hgrm"), &hgrm::distribution(oh))?;
+        }
     }
     for b in &r.baselines {
         if let Some(bh) = &b.histogram {
@@ -512,6 +515,24 @@ fn write_outputs(dir: &Path, r: &RunReport, text: &str) -> anyhow::Result<()> {
     if let Some(rt) = l.round_trip {
         latencies.push(("kefud due → echo back".into(), rt));
     }
+    for o in &r.chat.operations {
+        latencies.push((
+            format!("{} ({}) due → answer", o.name, o.request),
+            o.latency_us,
+        ));
+        latencies.push((
+            format!("{} ({}) sent → answer (uncorrected)", o.name, o.request),
+            o.latency_from_send_us,
+        ));
+    }
+    let op_percentiles: Vec<(String, &hdrhistogram::Histogram<u64>)> = h
+        .map(|h| {
+            h.operations
+                .iter()
+                .map(|(name, oh)| (format!("{name} due → answer"), oh))
+                .collect()
+        })
+        .unwrap_or_default();
     let mut percentiles = Vec::new();
     if let Some(h) = h {
         percentiles.push(("kefud due → agent".to_string(), &h.end_to_end));
@@ -560,6 +581,40 @@ fn write_outputs(dir: &Path, r: &RunReport, text: &str) -> anyhow::Result<()> {
             vec!["errors".into(), r.chat.errors.to_string()],
         ],
     )];
+    if !r.chat.operations.is_empty() {
+        tables.push((
+            "Agent operations (open loop, in the measured window)".to_string(),
+            [
+                "operation",
+                "target",
+                "sent",
+                "ok",
+                "planned / sent / ok",
+                "failed / unanswered / not sent",
+                "items per answer",
+                "errors",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            r.chat
+                .operations
+                .iter()
+                .map(|o| {
+                    vec![
+                        format!("{} ({})", o.name, o.request),
+                        format!("{:.1}/s", o.target_per_sec),
+                        format!("{:.1}/s", o.sent_per_sec),
+                        format!("{:.1}/s", o.ok_per_sec),
+                        format!("{} / {} / {}", o.planned, o.sent, o.ok),
+                        format!("{} / {} / {}", o.failed, o.unanswered, o.not_sent),
+                        format!("{:.1}", o.items_per_answer),
+                        o.errors.to_string(),
+                    ]
+                })
+                .collect(),
+        ));
+    }
     if let Some(c) = &r.capacity {
         tables.push(capacity_table(
             &format!("Capacity search on kefud ({})", c.slo),
@@ -626,6 +681,7 @@ fn write_outputs(dir: &Path, r: &RunReport, text: &str) -> anyhow::Result<()> {
         ],
         latencies,
         percentiles,
+        op_percentiles,
         timeline: &r.chat.timeline,
         target_rate: Some(t.target_per_sec),
         samples: &r.chat.daemon.samples,

@@ -39,9 +39,10 @@
 //! # size = { min = 100, max = 300 }
 //! window = 4                      # unanswered messages per customer at most (default: none, open loop)
 //! transfers_per_sec = 0           # not yet supported (refused if above 0)
-//! history_queries_per_sec = 0     # not yet supported
-//! contact_searches_per_sec = 0    # not yet supported
-//! broadcasts_per_sec = 0          # not yet supported
+//! history_queries_per_sec = 0     # agents' History requests per second, open loop
+//! contact_searches_per_sec = 0    # agents' SearchContacts requests per second, open loop
+//! broadcasts_per_sec = 0          # Broadcasts per second by each account's agent 1001
+//!                                 # (the account's security level is set to low first)
 //!
 //! [logins]                        # logins only
 //! connections = 1000              # default: accounts x agents_per_account
@@ -61,10 +62,14 @@
 //! timeout_secs = 120              # the whole run, whatever is unfinished
 //! ```
 //!
-//! Transfers, history queries, contact searches and broadcasts are in the
-//! schema so that scenario files can name them; the drivers do not generate
-//! them yet (the daemon's history and contact handlers are still being
-//! built), so a file that asks for them is refused rather than run without.
+//! History queries, contact searches and broadcasts are issued by the agents
+//! during the traffic, each kind open loop at its own rate (see
+//! `crate::ops`); the report gives each kind's rate, errors by code and
+//! latency percentiles. Transfers are in the schema so that scenario files can
+//! name them, but the driver does not generate them yet (a transfer moves a
+//! conversation, and with it where the customer's messages arrive, which the
+//! message ledger would have to follow), so a file that asks for them is
+//! refused rather than run without.
 
 use crate::cli::{ChatArgs, LoginsArgs};
 use crate::sources;
@@ -209,13 +214,13 @@ pub struct Behaviour {
     /// Not yet supported.
     #[serde(default)]
     pub transfers_per_sec: f64,
-    /// Not yet supported.
+    /// Agents' history queries per second.
     #[serde(default)]
     pub history_queries_per_sec: f64,
-    /// Not yet supported.
+    /// Agents' contact searches per second.
     #[serde(default)]
     pub contact_searches_per_sec: f64,
-    /// Not yet supported.
+    /// Broadcasts per second (by agents 1001).
     #[serde(default)]
     pub broadcasts_per_sec: f64,
 }
@@ -305,8 +310,14 @@ impl ScenarioFile {
     /// The driver flags, or why this file cannot be run.
     pub fn to_args(&self, o: &Overrides) -> anyhow::Result<Args> {
         let b = &self.behaviour;
-        let unsupported = [
-            ("behaviour.transfers_per_sec", b.transfers_per_sec),
+        if b.transfers_per_sec != 0.0 {
+            bail!(
+                "behaviour.transfers_per_sec = {}: not yet supported by kefu-load (the key is \
+                 in the schema for scenarios to come; set it to 0 or remove it)",
+                b.transfers_per_sec
+            );
+        }
+        let ops = [
             (
                 "behaviour.history_queries_per_sec",
                 b.history_queries_per_sec,
@@ -317,13 +328,13 @@ impl ScenarioFile {
             ),
             ("behaviour.broadcasts_per_sec", b.broadcasts_per_sec),
         ];
-        for (key, value) in unsupported {
-            if value != 0.0 {
-                bail!(
-                    "{key} = {value}: not yet supported by kefu-load (the key is in the schema \
-                     for scenarios to come; set it to 0 or remove it)"
-                );
+        for (key, value) in ops {
+            if !(value >= 0.0 && value.is_finite()) {
+                bail!("{key} = {value}: must be 0 or a positive rate");
             }
+        }
+        if self.kind == Kind::Logins && ops.iter().any(|(_, v)| *v > 0.0) {
+            bail!("a logins scenario has no agent operations: remove behaviour.*_per_sec");
         }
         let server = match o.server {
             Some(s) => s,
@@ -398,6 +409,9 @@ impl ScenarioFile {
                     duration: o.duration.or(r.duration_secs).unwrap_or(10.0),
                     drain: r.drain_secs.unwrap_or(5.0),
                     agent_replies: self.agents.replies,
+                    history_queries_per_sec: b.history_queries_per_sec,
+                    contact_searches_per_sec: b.contact_searches_per_sec,
+                    broadcasts_per_sec: b.broadcasts_per_sec,
                     push_ack_ms: self.agents.push_ack_ms.unwrap_or(5.0),
                     threads: r.threads.unwrap_or(2),
                     sources,
@@ -487,6 +501,26 @@ mod tests {
         assert_eq!((a.window, a.ramp_up, a.duration), (Some(2), 2.0, 3.0));
         assert_eq!(a.server.to_string(), "127.0.0.1:7070");
         assert!(a.provision);
+        assert_eq!(
+            (a.history_queries_per_sec, a.contact_searches_per_sec),
+            (0.0, 0.0)
+        );
+        let ops = ScenarioFile::parse(&CHAT.replace(
+            "window = 2",
+            "window = 2\nhistory_queries_per_sec = 20\ncontact_searches_per_sec = 5.5",
+        ))
+        .unwrap();
+        let Args::Chat(a) = ops.to_args(&Overrides::default()).unwrap() else {
+            panic!("not chat");
+        };
+        assert_eq!(
+            (
+                a.history_queries_per_sec,
+                a.contact_searches_per_sec,
+                a.broadcasts_per_sec
+            ),
+            (20.0, 5.5, 0.0)
+        );
         let o = Overrides {
             rate: Some(5.0),
             server: Some("127.0.0.1:9".parse().unwrap()),
@@ -510,6 +544,14 @@ mod tests {
             (
                 "kind = \"chat\"\n[population]\nagents_per_account = 1\ncustomers_per_account = 1\n[behaviour]\nrate = 1\ntransfers_per_sec = 2",
                 "transfers_per_sec = 2: not yet supported",
+            ),
+            (
+                "kind = \"chat\"\n[population]\nagents_per_account = 1\ncustomers_per_account = 1\n[behaviour]\nrate = 1\nhistory_queries_per_sec = -1",
+                "must be 0 or a positive rate",
+            ),
+            (
+                "kind = \"logins\"\n[population]\nagents_per_account = 1\n[behaviour]\ncontact_searches_per_sec = 1",
+                "no agent operations",
             ),
             (
                 "kind = \"logins\"\n[population]\nagents_per_account = 1\nvisitors_per_account = 3",
@@ -560,6 +602,6 @@ mod tests {
                 n += 1;
             }
         }
-        assert!(n >= 4, "{n} scenarios in {}", dir.display());
+        assert!(n >= 5, "{n} scenarios in {}", dir.display());
     }
 }

@@ -86,6 +86,18 @@ pub struct ChatArgs {
     /// traffic (they are cumulative); 0 acknowledges after every read.
     #[arg(long, default_value_t = 5.0)]
     pub push_ack_ms: f64,
+    /// History queries per second over all agents, open loop (a page of 30
+    /// of a customer the agent serves).
+    #[arg(long, default_value_t = 0.0)]
+    pub history_queries_per_sec: f64,
+    /// Contact searches per second over all agents, open loop.
+    #[arg(long, default_value_t = 0.0)]
+    pub contact_searches_per_sec: f64,
+    /// Broadcasts per second, open loop, by each account's agent 1001 to a
+    /// few customers it serves; the account's security level is set to low
+    /// first (broadcasts are skipped, with a note, if that is refused).
+    #[arg(long, default_value_t = 0.0)]
+    pub broadcasts_per_sec: f64,
     /// Driver threads, each with its own event loop and share of connections.
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
@@ -159,6 +171,8 @@ pub struct ChatPlan {
     pub drain: Duration,
     /// Whether agents echo.
     pub agent_replies: bool,
+    /// Agents' operations per second (history, contact search, broadcast), those above 0.
+    pub ops: Vec<(crate::ops::OpKind, f64)>,
     /// Push acknowledgement interval (zero: every read).
     pub push_ack_every: Duration,
     /// Driver threads (≥ 1, ≤ customers).
@@ -264,6 +278,36 @@ impl ChatPlan {
         if args.threads == 0 {
             bail!("--threads must be at least 1");
         }
+        use crate::ops::OpKind;
+        let mut ops = Vec::new();
+        for (kind, flag, rate) in [
+            (
+                OpKind::History,
+                "--history-queries-per-sec",
+                args.history_queries_per_sec,
+            ),
+            (
+                OpKind::ContactSearch,
+                "--contact-searches-per-sec",
+                args.contact_searches_per_sec,
+            ),
+            (
+                OpKind::Broadcast,
+                "--broadcasts-per-sec",
+                args.broadcasts_per_sec,
+            ),
+        ] {
+            if !(rate >= 0.0 && rate.is_finite()) {
+                bail!("{flag} must be 0 or a positive number per second");
+            }
+            let total = (warmup + duration).as_secs_f64() * rate;
+            if total > MAX_MESSAGES as f64 {
+                bail!("{flag} x (--warmup + --duration) schedules more than {MAX_MESSAGES}");
+            }
+            if rate > 0.0 {
+                ops.push((kind, rate));
+            }
+        }
         if args.max_inflight == 0 {
             bail!("--max-inflight must be at least 1");
         }
@@ -323,6 +367,7 @@ impl ChatPlan {
             duration,
             drain,
             agent_replies: args.agent_replies,
+            ops,
             push_ack_every,
             threads: args.threads.min(customers),
             sources,

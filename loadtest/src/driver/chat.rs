@@ -43,12 +43,13 @@
 use super::{code_name, EVENTS_PER_POLL, HEARTBEAT_SWEEP, READ_BUF, STARTS_PER_TURN};
 use super::{connect_from, connect_result, micros, read_in, write_out, Failure, TurnStats};
 use crate::ledger::{Counts, Ledger, Mark, Progress};
+use crate::ops::{OpOutcome, OpSpec};
 use crate::report::{new_histogram, FailureCounts};
 use crate::schedule::Schedule;
 use crate::sys::Timer;
 use crate::timeline::Timeline;
 use hdrhistogram::Histogram;
-use kefu_wire::chat::{ConversationState, Entry, MessageBody, MessageInfo, Party};
+use kefu_wire::chat::{ConversationState, CustomerId, Entry, MessageBody, MessageInfo, Party};
 use kefu_wire::{ClientConnection, ClientEvent, ErrorBody, Event, Request, Response};
 use mio::net::TcpStream;
 use mio::unix::SourceFd;
@@ -190,6 +191,8 @@ pub struct TrafficSpec {
     pub progress: Arc<Progress>,
     /// Messages a customer may have unanswered at once; `None`: no limit (open loop).
     pub window: Option<u32>,
+    /// Agents' operations (history, contact search, broadcast), each on its own schedule.
+    pub ops: Vec<OpSpec>,
 }
 
 /// What a traffic phase measured on one driver.
@@ -230,6 +233,8 @@ pub struct TrafficOutcome {
     pub timed_out: bool,
     /// How the loop fared.
     pub turns: TurnStats,
+    /// Agents' operations, one per kind of the spec (in its order).
+    pub ops: Vec<OpOutcome>,
 }
 
 impl TrafficOutcome {
@@ -251,6 +256,7 @@ impl TrafficOutcome {
             other_pushes: 0,
             timed_out: false,
             turns: TurnStats::default(),
+            ops: Vec::new(),
         }
     }
 
@@ -278,6 +284,12 @@ impl TrafficOutcome {
         self.other_pushes += o.other_pushes;
         self.timed_out |= o.timed_out;
         self.turns.merge(&o.turns);
+        for op in &o.ops {
+            match self.ops.iter_mut().find(|m| m.kind == op.kind) {
+                Some(m) => m.merge(op),
+                None => self.ops.push(op.clone()),
+            }
+        }
     }
 }
 
@@ -312,6 +324,8 @@ enum Stage {
     Configuring,
     /// Set up.
     Ready,
+    /// Set up, waiting for the answer to a one-off request ([`ChatDriver::call_agents`]).
+    Calling,
     /// Waiting for `CloseConversation`.
     Closing,
     /// Its conversation is closed (or it had none to close).
@@ -339,6 +353,10 @@ struct Conn {
     ack_pending: bool,
     /// A customer's due messages waiting for a free slot in its window.
     backlog: VecDeque<u64>,
+    /// An agent's conversations' customers (from `ConversationChanged`), in order of assignment.
+    served: Vec<CustomerId>,
+    /// An agent's operations in flight: correlation → (kind's index, operation, sent at).
+    ops: HashMap<u32, (usize, u64, Instant)>,
 }
 
 impl Conn {
@@ -380,6 +398,8 @@ struct Traffic {
     out: TrafficOutcome,
     /// Messages waiting in customers' backlogs.
     backlogged: u64,
+    /// Operations sent and not yet answered.
+    ops_inflight: u64,
 }
 
 /// One thread's share of the agents and customers.
@@ -392,6 +412,10 @@ pub struct ChatDriver {
     /// Slots of this driver's customers, in job order (`usize::MAX` for one
     /// that never got a connection): the schedule deals messages over them.
     customers: Vec<usize>,
+    /// Slots of this driver's agents, in job order: operations are dealt over them.
+    agents: Vec<usize>,
+    /// Slots of the agents allowed to broadcast (set by [`ChatDriver::call_agents`]).
+    broadcasters: Vec<usize>,
     buf: Box<[u8]>,
     timer: Timer,
     ping_nonce: u64,
@@ -428,6 +452,8 @@ impl ChatDriver {
             client_name: client_name.to_string(),
             conns: Vec::new(),
             customers: Vec::new(),
+            agents: Vec::new(),
+            broadcasters: Vec::new(),
             buf: vec![0u8; READ_BUF].into_boxed_slice(),
             timer,
             ping_nonce: 0,
@@ -469,6 +495,8 @@ impl ChatDriver {
                         inflight += 1;
                         if customer {
                             self.customers.push(slot);
+                        } else {
+                            self.agents.push(slot);
                         }
                     }
                     Err(f) => {
@@ -565,12 +593,17 @@ impl ChatDriver {
         let mut next_ack_flush = Instant::now() + ack_every;
         let deadline = spec.deadline;
         let (progress, replies) = (Arc::clone(&spec.progress), spec.replies);
+        let ops: Vec<OpSpec> = spec.ops.clone();
+        let mut next_op: Vec<u64> = ops.iter().map(|o| o.first).collect();
+        let mut out = TrafficOutcome::new();
+        out.ops = ops.iter().map(|o| OpOutcome::new(o.kind)).collect();
         self.traffic = Some(Traffic {
             window: schedule.window(),
             spec,
             counts: Counts::default(),
-            out: TrafficOutcome::new(),
+            out,
             backlogged: 0,
+            ops_inflight: 0,
         });
         loop {
             let turn_start = Instant::now();
@@ -584,6 +617,20 @@ impl ChatDriver {
                 next += step;
                 sent += 1;
             }
+            for (k, op) in ops.iter().enumerate() {
+                while next_op[k] < op.schedule.total && sent < SENDS_PER_TURN {
+                    if op.schedule.at(next_op[k]) > turn_start {
+                        break;
+                    }
+                    self.send_op(k, next_op[k], turn_start, &mut dirty);
+                    next_op[k] += op.step.max(1);
+                    sent += 1;
+                }
+            }
+            let ops_left = ops
+                .iter()
+                .zip(&next_op)
+                .any(|(op, &n)| n < op.schedule.total);
             for slot in dirty.drain(..) {
                 if let Some(c) = self.conn_mut(slot) {
                     c.dirty = false;
@@ -591,7 +638,7 @@ impl ChatDriver {
                 self.write_or_drop(slot, turn_start);
             }
             let backlogged = self.traffic.as_ref().map_or(0, |t| t.backlogged);
-            if !done_sending && next >= schedule.total && backlogged == 0 {
+            if !done_sending && next >= schedule.total && backlogged == 0 && !ops_left {
                 done_sending = true;
                 let since_t0 = turn_start.saturating_duration_since(schedule.t0);
                 progress.done_sending(u64::try_from(since_t0.as_nanos()).unwrap_or(u64::MAX));
@@ -609,7 +656,10 @@ impl ChatDriver {
                     let sent = Duration::from_nanos(ns).max(schedule.offset(schedule.total));
                     schedule.t0.checked_add(sent)?.checked_add(self.drain())
                 });
-                if progress.settled(replies) || drain_until.is_some_and(|d| now >= d) {
+                let ops_answered = self.traffic.as_ref().is_none_or(|t| t.ops_inflight == 0);
+                if (progress.settled(replies) && ops_answered)
+                    || drain_until.is_some_and(|d| now >= d)
+                {
                     break;
                 }
             }
@@ -620,8 +670,15 @@ impl ChatDriver {
                 break;
             }
 
-            // Wait for the sockets, the next due message, or a check.
+            // Wait for the sockets, the next due message or operation, or a check.
             let due = (next < schedule.total).then(|| schedule.at(next));
+            let due = ops
+                .iter()
+                .zip(&next_op)
+                .filter(|(op, &n)| n < op.schedule.total)
+                .map(|(op, &n)| op.schedule.at(n))
+                .chain(due)
+                .min();
             let timeout = match due {
                 Some(d) if d <= now => Duration::ZERO,
                 Some(d) => {
@@ -694,9 +751,29 @@ impl ChatDriver {
                 t.out
                     .errors
                     .add_n("SendMessage:not_sent_before_deadline", left);
+                for (k, op) in ops.iter().enumerate() {
+                    let left = op
+                        .schedule
+                        .total
+                        .saturating_sub(next_op[k])
+                        .div_ceil(op.step.max(1));
+                    t.out.ops[k].not_sent("not_sent_before_deadline", left);
+                }
             }
             let since_t0 = Instant::now().saturating_duration_since(schedule.t0);
             progress.done_sending(u64::try_from(since_t0.as_nanos()).unwrap_or(u64::MAX));
+        }
+        // Operations still unanswered: the drain is over (late answers are ignored).
+        for &slot in &self.agents {
+            let Some(c) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
+                continue;
+            };
+            if let Some(t) = self.traffic.as_mut() {
+                for (_, (k, _, _)) in c.ops.drain() {
+                    t.ops_inflight -= 1;
+                    t.out.ops[k].unanswered("unanswered", 1);
+                }
+            }
         }
         let mut traffic = self.traffic.take();
         if let Some(t) = traffic.as_mut() {
@@ -819,6 +896,123 @@ impl ChatDriver {
         }
     }
 
+    /// Queues operation `j` of kind `k` on the agent it is dealt to, or counts why not.
+    fn send_op(&mut self, k: usize, j: u64, now: Instant, dirty: &mut Vec<usize>) {
+        let Some(t) = self.traffic.as_mut() else {
+            return;
+        };
+        let op = t.spec.ops[k];
+        let agents = if op.kind == crate::ops::OpKind::Broadcast {
+            &self.broadcasters
+        } else {
+            &self.agents
+        };
+        let slot = match agents.len() {
+            0 => usize::MAX,
+            n => agents[((j / op.step.max(1)) % n as u64) as usize],
+        };
+        let Some(c) = self
+            .conns
+            .get_mut(slot)
+            .and_then(Option::as_mut)
+            .filter(|c| c.stage == Stage::Ready)
+        else {
+            t.out.ops[k].not_sent("no_agent_connection", 1);
+            return;
+        };
+        let request = op.kind.request(j, &c.served, t.spec.schedule.nonce);
+        let correlation = c.proto.send_request(&request);
+        c.ops.insert(correlation, (k, j, now));
+        t.ops_inflight += 1;
+        let o = &mut t.out.ops[k];
+        o.sent += 1;
+        if (t.window.0..t.window.1).contains(&now) {
+            o.sent_in_window += 1;
+        }
+        if !c.dirty {
+            c.dirty = true;
+            dirty.push(slot);
+        }
+    }
+
+    /// Whether [`ChatDriver::call_agents`] made any broadcaster here.
+    pub fn has_broadcasters(&self) -> bool {
+        !self.broadcasters.is_empty()
+    }
+
+    /// Sends `request` on every set-up agent connection of agent number
+    /// `agent` and waits for the answers (`Ok` expected); the agents that got
+    /// `Ok` become this driver's broadcasters. Returns (succeeded, failures by
+    /// `Request:CODE`).
+    pub fn call_agents(
+        &mut self,
+        agent: u32,
+        request: &Request,
+        deadline: Instant,
+    ) -> (u64, FailureCounts) {
+        let mut failures = FailureCounts::default();
+        let mut waiting = 0usize;
+        for slot in self.agents.clone() {
+            let Some(c) = self.conn_mut(slot) else {
+                continue;
+            };
+            let theirs = matches!(c.role, Role::Agent { agent: a, .. } if a == agent);
+            if !theirs || c.stage != Stage::Ready {
+                continue;
+            }
+            c.waiting = Some((c.proto.send_request(request), request.name()));
+            c.stage = Stage::Calling;
+            waiting += 1;
+            self.write_or_drop(slot, Instant::now());
+            if self.conn(slot).is_none() {
+                waiting -= 1;
+                failures.add(&format!("{}:connection_lost", request.name()));
+            }
+        }
+        let mut ok = 0;
+        while waiting > 0 {
+            let now = Instant::now();
+            if now >= deadline {
+                failures.add_n(&format!("{}:timeout", request.name()), waiting as u64);
+                break;
+            }
+            if let Err(f) = self.wait(Some(deadline.saturating_duration_since(now))) {
+                failures.add(&format!("poll:{}", f.key()));
+                break;
+            }
+            for slot in self.ready_slots() {
+                let calling = self.stage(slot) == Some(Stage::Calling);
+                match self.service(slot) {
+                    Step::Ready { .. } if calling => {
+                        waiting -= 1;
+                        ok += 1;
+                        self.broadcasters.push(slot);
+                    }
+                    Step::SetupFailed(key) if calling => {
+                        waiting -= 1;
+                        failures.add(&key);
+                    }
+                    Step::Lost(f) => {
+                        if calling {
+                            waiting -= 1;
+                            failures.add(&format!("{}:{}", request.name(), f.key()));
+                        }
+                        self.close(slot);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        // Whatever did not answer stays usable for the traffic, not as a broadcaster.
+        for c in self.conns.iter_mut().flatten() {
+            if c.stage == Stage::Calling {
+                c.stage = Stage::Ready;
+                c.waiting = None;
+            }
+        }
+        (ok, failures)
+    }
+
     fn drain(&self) -> Duration {
         self.traffic
             .as_ref()
@@ -873,6 +1067,8 @@ impl ChatDriver {
             dirty: false,
             ack_pending: false,
             backlog: VecDeque::new(),
+            served: Vec::new(),
+            ops: HashMap::new(),
         };
         self.poll
             .registry()
@@ -911,6 +1107,12 @@ impl ChatDriver {
                 t.out
                     .errors
                     .add_n("SendMessage:not_sent_connection_lost", waiting);
+            }
+            if let Some(t) = self.traffic.as_mut() {
+                for (_, (k, _, _)) in c.ops.drain() {
+                    t.ops_inflight -= 1;
+                    t.out.ops[k].unanswered("connection_lost", 1);
+                }
             }
             let _ = self.poll.registry().deregister(&mut c.stream);
         }
@@ -999,6 +1201,10 @@ impl ChatDriver {
                 } => {
                     if c.waiting.is_some_and(|(w, _)| w == correlation) {
                         step = advance(c, result);
+                    } else if let Some((k, j, sent)) = c.ops.remove(&correlation) {
+                        if let Some(t) = self.traffic.as_mut() {
+                            t.op_answered(k, j, sent, &result, now);
+                        }
                     } else if let Some(i) = c.inflight.remove(&correlation) {
                         if let Some(t) = self.traffic.as_mut() {
                             t.answered(c.is_agent(), i, result, now);
@@ -1020,6 +1226,20 @@ impl ChatDriver {
                             Some(t) => t.received(c, m, now),
                             None => self.late_messages += 1,
                         },
+                        Event::ConversationChanged(info) => {
+                            // An agent learns whom it serves (history, searches, broadcasts ask about them).
+                            let mine = matches!(
+                                (&c.role, info.state),
+                                (Role::Agent { agent, .. }, ConversationState::Assigned { agent: a })
+                                    if *agent == a
+                            );
+                            if mine && !c.served.contains(&info.customer) {
+                                c.served.push(info.customer);
+                            }
+                            if let Some(t) = self.traffic.as_mut() {
+                                t.out.other_pushes += 1;
+                            }
+                        }
                         _ => {
                             if let Some(t) = self.traffic.as_mut() {
                                 t.out.other_pushes += 1;
@@ -1164,6 +1384,14 @@ fn advance(c: &mut Conn, result: Result<Response, ErrorBody>) -> Step {
                 queued: matches!(info.state, ConversationState::Queued { .. }),
             }
         }
+        (Stage::Calling, _, Ok(Response::Ok)) => {
+            c.stage = Stage::Ready;
+            Step::Ready { queued: false }
+        }
+        (Stage::Calling, _, other) => {
+            c.stage = Stage::Ready;
+            Step::SetupFailed(refused(other))
+        }
         (Stage::Closing, _, Ok(Response::Ok)) => {
             c.stage = Stage::Done;
             Step::Closed
@@ -1177,6 +1405,40 @@ fn advance(c: &mut Conn, result: Result<Response, ErrorBody>) -> Step {
 }
 
 impl Traffic {
+    /// The answer to operation `j` of kind `k`, sent at `sent`.
+    fn op_answered(
+        &mut self,
+        k: usize,
+        j: u64,
+        sent: Instant,
+        result: &Result<Response, ErrorBody>,
+        now: Instant,
+    ) {
+        self.ops_inflight -= 1;
+        let op = self.spec.ops[k];
+        let o = &mut self.out.ops[k];
+        match op.kind.success(result) {
+            Some(items) => {
+                o.ok += 1;
+                o.items += items;
+                if op.schedule.measured(j) {
+                    o.latency.saturating_record(
+                        micros(now.saturating_duration_since(op.schedule.at(j))).max(1),
+                    );
+                    o.from_send
+                        .saturating_record(micros(now.saturating_duration_since(sent)).max(1));
+                }
+                if (self.window.0..self.window.1).contains(&now) {
+                    o.ok_in_window += 1;
+                }
+            }
+            None => {
+                o.failed += 1;
+                o.errors.add(&answer_key(op.kind.request_name(), result));
+            }
+        }
+    }
+
     /// When message `i` left the tool, from the ledger.
     fn sent_at(&self, i: u64) -> Option<Instant> {
         let us = self.spec.ledger.sent_at(i)?;
@@ -1249,7 +1511,12 @@ impl Traffic {
             return;
         };
         let Some(i) = schedule.index_of(&text) else {
-            self.out.foreign_messages += 1;
+            if m.conversation == 0 && text.starts_with(crate::ops::BROADCAST_PREFIX) {
+                // This run's broadcast reaching a customer: not a chat message.
+                self.out.other_pushes += 1;
+            } else {
+                self.out.foreign_messages += 1;
+            }
             return;
         };
         let since_due = micros(now.saturating_duration_since(schedule.at(i))).max(1);

@@ -160,6 +160,51 @@ pub struct ChatHistograms {
     pub end_to_end: Histogram<u64>,
     /// Queued → agent.
     pub end_to_end_from_send: Histogram<u64>,
+    /// Agents' operations, due → answer: (kind name, histogram).
+    pub operations: Vec<(String, Histogram<u64>)>,
+}
+
+/// One kind of agent operation (history, contact search, broadcast) over the
+/// traffic: open loop at its own rate, latency from the due time.
+#[derive(Debug, Clone, Serialize)]
+pub struct OperationReport {
+    /// `history`, `contact_search` or `broadcast`.
+    pub name: &'static str,
+    /// The request: `History`, `SearchContacts`, `Broadcast`.
+    pub request: &'static str,
+    /// Operations per second asked for, over all agents.
+    pub target_per_sec: f64,
+    /// Operations scheduled.
+    pub planned: u64,
+    /// Requests sent.
+    pub sent: u64,
+    /// Answered successfully.
+    pub ok: u64,
+    /// Answered with an error (by code in `errors`).
+    pub failed: u64,
+    /// Sent, never answered (connection lost, drain over).
+    pub unanswered: u64,
+    /// Never sent (no agent connection, deadline).
+    pub not_sent: u64,
+    /// Failures by `Request:ERROR_CODE` or reason.
+    pub errors: FailureCounts,
+    /// Sent per second in the measured window.
+    pub sent_per_sec: f64,
+    /// Answered successfully per second in the measured window.
+    pub ok_per_sec: f64,
+    /// Items per successful answer: history messages, contacts found, broadcast recipients.
+    pub items_per_answer: f64,
+    /// Due time → answer, microseconds (successful measured operations).
+    pub latency_us: LatencySummary,
+    /// Sent → answer (uncorrected).
+    pub latency_from_send_us: LatencySummary,
+}
+
+impl OperationReport {
+    /// Failed, unanswered and never sent.
+    pub fn problems(&self) -> u64 {
+        self.failed + self.unanswered + self.not_sent
+    }
 }
 
 /// One second of the traffic, from the schedule's start.
@@ -293,6 +338,8 @@ pub struct ChatReport {
     pub throughput: Throughput,
     /// Latencies of the measured messages.
     pub latency_us: ChatLatencies,
+    /// Agents' operations (history queries, contact searches, broadcasts), if any.
+    pub operations: Vec<OperationReport>,
     /// Per-second counts and latencies of the traffic.
     pub timeline: Vec<SecondReport>,
     /// The full histograms (not serialised).
@@ -339,6 +386,7 @@ impl ChatReport {
             dropped: FailureCounts::default(),
             throughput: Throughput::default(),
             latency_us: ChatLatencies::default(),
+            operations: Vec::new(),
             timeline: Vec::new(),
             histograms: None,
             foreign_messages: 0,
@@ -363,6 +411,11 @@ impl ChatReport {
             + tally(&self.messages)
             + self.replies.as_ref().map_or(0, tally)
             + self.dropped.total()
+            + self
+                .operations
+                .iter()
+                .map(OperationReport::problems)
+                .sum::<u64>()
             + self.close.as_ref().map_or(0, |c| c.failures.total());
         let complete = self.agents.is_some() && self.customers.is_some() && self.close.is_some();
         self.ok = complete
@@ -561,6 +614,31 @@ impl fmt::Display for ChatReport {
         writeln!(f, "{:<10}uncorrected, from the actual send:", "")?;
         writeln!(f, "{:<10}sent → Sent     {}", "", l.ack_from_send)?;
         writeln!(f, "{:<10}sent → agent    {}", "", l.end_to_end_from_send)?;
+        for o in &self.operations {
+            writeln!(
+                f,
+                "{:<10}{} ({}): target {:.1}/s; in the window sent {:.1}/s, ok {:.1}/s; {} planned: \
+                 {} sent, {} ok, {} failed, {} unanswered, {} not sent; {:.1} items per answer",
+                "operation",
+                o.name,
+                o.request,
+                o.target_per_sec,
+                o.sent_per_sec,
+                o.ok_per_sec,
+                o.planned,
+                o.sent,
+                o.ok,
+                o.failed,
+                o.unanswered,
+                o.not_sent,
+                o.items_per_answer
+            )?;
+            writeln!(f, "{:<10}due → answer    {}", "", o.latency_us)?;
+            writeln!(f, "{:<10}sent → answer   {}", "", o.latency_from_send_us)?;
+            if !o.errors.is_empty() {
+                writeln!(f, "{:<10}errors: {}", "", o.errors)?;
+            }
+        }
         if let (Some(first), Some(last)) = (d.samples.first(), d.samples.last()) {
             let peak = d
                 .samples

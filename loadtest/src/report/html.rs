@@ -35,6 +35,9 @@ pub struct Page<'a> {
     pub latencies: Vec<(String, LatencySummary)>,
     /// Percentile plot series: (name, histogram in µs).
     pub percentiles: Vec<(String, &'a Histogram<u64>)>,
+    /// A second percentile plot, of the agents' operations (history, contact
+    /// search, broadcast), due → answer.
+    pub op_percentiles: Vec<(String, &'a Histogram<u64>)>,
     /// Per-second rows of the traffic.
     pub timeline: &'a [SecondReport],
     /// Target rate, for the throughput plot.
@@ -214,6 +217,11 @@ fn percentile_points(h: &Histogram<u64>, x_max: f64) -> Vec<(f64, f64)> {
 
 /// The percentile plot.
 pub fn percentile_chart(series: &[(String, &Histogram<u64>)]) -> String {
+    titled_percentile_chart("Latency by percentile", series)
+}
+
+/// A percentile plot with its own title.
+pub fn titled_percentile_chart(title: &str, series: &[(String, &Histogram<u64>)]) -> String {
     // Up to the nines the largest histogram resolves, at least 99.99%.
     let most = series
         .iter()
@@ -244,7 +252,7 @@ pub fn percentile_chart(series: &[(String, &Histogram<u64>)]) -> String {
         label: "percentile (log scale of 1/(1-p))".into(),
     };
     let y = Axis::linear(top, "latency, ms", "");
-    chart("Latency by percentile", &x, &y, &lines, false)
+    chart(title, &x, &y, &lines, false)
 }
 
 /// Throughput per second.
@@ -452,6 +460,12 @@ pub fn render(p: &Page<'_>) -> String {
     }
     if !p.percentiles.is_empty() {
         out.push_str(&percentile_chart(&p.percentiles));
+    }
+    if !p.op_percentiles.is_empty() {
+        out.push_str(&titled_percentile_chart(
+            "Agent operations: latency by percentile (due → answer)",
+            &p.op_percentiles,
+        ));
     }
     if !p.timeline.is_empty() {
         out.push_str(&throughput_chart(p.timeline, p.target_rate));

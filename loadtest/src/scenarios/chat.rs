@@ -24,13 +24,14 @@ use crate::driver::chat::{
 };
 use crate::ledger::{Ledger, Progress};
 use crate::memory;
+use crate::ops::{OpKind, OpSpec, BROADCASTER};
 use crate::population::customer_for_connection;
 use crate::provision::{self, ProvisionSpec};
 use crate::report::chat::{
-    ChatConfig, ChatHistograms, ChatLatencies, ChatReport, CloseReport, SecondReport, SetupReport,
-    Throughput,
+    ChatConfig, ChatHistograms, ChatLatencies, ChatReport, CloseReport, OperationReport,
+    SecondReport, SetupReport, Throughput,
 };
-use crate::report::{LatencySummary, LoopReport};
+use crate::report::{FailureCounts, LatencySummary, LoopReport};
 use crate::sampler::{self, ProcSample};
 use crate::schedule::Schedule;
 use crate::signing::sign_customer;
@@ -271,7 +272,84 @@ fn setup(
             customers.queued
         ));
     }
+    if plan.ops.iter().any(|(k, _)| *k == OpKind::Broadcast) {
+        // A broadcast needs a token code at security level medium (the default):
+        // agent 1001 (the super administrator) lowers its account's level first.
+        let request = kefu_wire::Request::SetSecurityLevel {
+            level: kefu_wire::SecurityLevel::Low,
+        };
+        let (ok, failures) = on_threads(
+            drivers.iter_mut(),
+            Called::default(),
+            |d: &mut ChatDriver| {
+                let (ok, failures) = d.call_agents(BROADCASTER, &request, deadline);
+                Called { ok, failures }
+            },
+        )
+        .map(|c| (c.ok, c.failures))?;
+        if ok == 0 {
+            report.notes.push(format!(
+                "broadcasts skipped: no agent {BROADCASTER} could set its account's security \
+                 level to low (a broadcast at level medium or high needs a hardware-token code){}",
+                if failures.is_empty() {
+                    String::new()
+                } else {
+                    format!("; SetSecurityLevel failed: {failures}")
+                }
+            ));
+        } else if !failures.is_empty() {
+            report.notes.push(format!(
+                "SetSecurityLevel failed on some accounts ({failures}): only {ok} accounts \
+                 broadcast"
+            ));
+        }
+    }
     Ok(true)
+}
+
+/// What [`ChatDriver::call_agents`] came to over the drivers.
+#[derive(Debug, Default)]
+struct Called {
+    ok: u64,
+    failures: FailureCounts,
+}
+
+impl Merge for Called {
+    fn merge_from(&mut self, other: Self) {
+        self.ok += other.ok;
+        self.failures.merge(&other.failures);
+    }
+}
+
+/// Each operation kind's schedule (same start, ramp, warm-up and window as
+/// the messages'), shared by the drivers; broadcasts only by the drivers
+/// holding an agent 1001 that may broadcast. One list of specs per driver.
+fn op_specs(plan: &ChatPlan, schedule: &Schedule, drivers: &[ChatDriver]) -> Vec<Vec<OpSpec>> {
+    let n = drivers.len();
+    let mut specs: Vec<Vec<OpSpec>> = vec![Vec::new(); n];
+    for &(kind, rate) in &plan.ops {
+        let sched = Schedule::shaped(
+            schedule.t0,
+            rate,
+            plan.ramp_up,
+            plan.warmup,
+            plan.duration,
+            schedule.nonce,
+            (1, 1),
+        );
+        let sharing: Vec<usize> = (0..n)
+            .filter(|&d| kind != OpKind::Broadcast || drivers[d].has_broadcasters())
+            .collect();
+        for (p, &d) in sharing.iter().enumerate() {
+            specs[d].push(OpSpec {
+                kind,
+                schedule: sched,
+                first: p as u64,
+                step: sharing.len() as u64,
+            });
+        }
+    }
+    specs
 }
 
 /// One traffic phase at `plan.rate`, into `report`.
@@ -299,9 +377,17 @@ fn traffic(
     );
     let ledger = Arc::new(Ledger::new(schedule.total));
     let progress = Arc::new(Progress::new(drivers.len()));
+    let ops = op_specs(plan, &schedule, drivers);
     let cpu0 = cpu_time();
-    let (traffic, daemon_cpu, samples) =
-        run_traffic(drivers, plan, schedule, &ledger, &progress, deadline)?;
+    let (traffic, daemon_cpu, samples) = run_traffic(
+        drivers,
+        plan,
+        schedule,
+        ops.clone(),
+        &ledger,
+        &progress,
+        deadline,
+    )?;
     report.traffic_secs = schedule.t0.elapsed().as_secs_f64();
     report.tool_cpu_secs = cpu_time().saturating_sub(cpu0).as_secs_f64();
     report.daemon.rss_after = plan
@@ -360,10 +446,44 @@ fn traffic(
             .notes
             .push("the run timed out during the traffic".into());
     }
+    // Operations: every kind asked for, in the plan's order (a kind no driver
+    // ran, broadcasts skipped, is left out: the notes say why).
+    let mut op_histograms = Vec::new();
+    for &(kind, rate) in &plan.ops {
+        let Some(spec) = ops.iter().flatten().find(|s| s.kind == kind) else {
+            continue;
+        };
+        let Some(o) = traffic.ops.iter().find(|o| o.kind == kind) else {
+            continue;
+        };
+        report.operations.push(OperationReport {
+            name: kind.name(),
+            request: kind.request_name(),
+            target_per_sec: rate,
+            planned: spec.schedule.total,
+            sent: o.sent,
+            ok: o.ok,
+            failed: o.failed,
+            unanswered: o.unanswered,
+            not_sent: o.not_sent,
+            errors: o.errors.clone(),
+            sent_per_sec: per_sec(o.sent_in_window),
+            ok_per_sec: per_sec(o.ok_in_window),
+            items_per_answer: if o.ok > 0 {
+                o.items as f64 / o.ok as f64
+            } else {
+                0.0
+            },
+            latency_us: LatencySummary::of(&o.latency),
+            latency_from_send_us: LatencySummary::of(&o.from_send),
+        });
+        op_histograms.push((kind.name().to_string(), o.latency.clone()));
+    }
     report.histograms = Some(ChatHistograms {
         ack: traffic.ack,
         end_to_end: traffic.end_to_end,
         end_to_end_from_send: traffic.end_to_end_from_send,
+        operations: op_histograms,
     });
     Ok(())
 }
@@ -441,6 +561,7 @@ fn run_traffic(
     drivers: &mut [ChatDriver],
     plan: &ChatPlan,
     schedule: Schedule,
+    ops: Vec<Vec<OpSpec>>,
     ledger: &Arc<Ledger>,
     progress: &Arc<Progress>,
     deadline: Instant,
@@ -473,8 +594,10 @@ fn run_traffic(
                 Some(memory::cpu_secs(pid)? - a)
             })
             .context("spawning the CPU sampler")?;
-        let specs: Vec<TrafficSpec> = (0..n)
-            .map(|driver| TrafficSpec {
+        let specs: Vec<TrafficSpec> = ops
+            .into_iter()
+            .enumerate()
+            .map(|(driver, ops)| TrafficSpec {
                 schedule,
                 driver,
                 drivers: n,
@@ -485,6 +608,7 @@ fn run_traffic(
                 ledger: Arc::clone(ledger),
                 progress: Arc::clone(progress),
                 window: plan.window,
+                ops,
             })
             .collect();
         let mut handles = Vec::new();
