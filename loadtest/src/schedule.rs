@@ -71,8 +71,9 @@ impl Schedule {
         )
     }
 
-    /// As [`Schedule::new`], after a linear `ramp` from 0 to `rate`, with
-    /// text lengths spread uniformly over `sizes` (smallest, largest).
+    /// A schedule of `rate` messages a second (message i due at i/rate s) reached after a
+    /// linear `ramp` from 0, with text lengths spread uniformly over `sizes` (smallest,
+    /// largest).
     pub fn shaped(
         t0: Instant,
         rate: f64,

@@ -3,7 +3,7 @@
 //!
 //! Same rules as [`records`](super::records): one version byte, frozen postcard bodies
 //! (`mod v1`), explicit conversion from and to the wire types, typed errors on bad
-//! input. Key layout: [`keys`](super::keys) (`quick_replies`, `ticket_keys`).
+//! input. Key layout: [`keys`] (`quick_replies`, `ticket_keys`).
 //!
 //! # Account-centre tickets
 //!
