@@ -55,7 +55,9 @@ const LOAD_SCAN: usize = 4_096;
 pub(crate) struct CrmState {
     contacts: BTreeMap<u64, Stored>,
     by_key: HashMap<CustomerKey, u64>,
-    index: SearchIndex,
+    /// Built on the first request that searches (loading an account for its owners or
+    /// a conversation must not pay for indexing 100,000 contacts), then kept in step.
+    index: Option<SearchIndex>,
     tags: Tags,
     groups: Groups,
     limits: ContactLimits,
@@ -230,10 +232,12 @@ impl CrmState {
 
     fn insert(&mut self, no: u64, contact: Contact, request_note: String) {
         self.by_key.insert(contact.key.clone(), no);
-        if self.index.contains(no) {
-            self.index.update(no, &contact);
-        } else {
-            self.index.add(no, &contact);
+        if let Some(index) = &mut self.index {
+            if index.contains(no) {
+                index.update(no, &contact);
+            } else {
+                index.add(no, &contact);
+            }
         }
         self.contacts.insert(
             no,
@@ -247,9 +251,23 @@ impl CrmState {
     fn remove(&mut self, no: u64) -> Option<Stored> {
         let stored = self.contacts.remove(&no)?;
         self.by_key.remove(&stored.contact.key);
-        self.index.remove(no);
+        if let Some(index) = &mut self.index {
+            index.remove(no);
+        }
         self.recent.forget_contact(no);
         Some(stored)
+    }
+
+    /// The search index, built from the contacts on first use.
+    fn index(&mut self) -> &SearchIndex {
+        let contacts = &self.contacts;
+        self.index.get_or_insert_with(|| {
+            let mut index = SearchIndex::new();
+            for (no, s) in contacts {
+                index.add(*no, &s.contact);
+            }
+            index
+        })
     }
 
     fn account_record(&self, account: u64) -> CrmAccountRecord {
@@ -365,7 +383,7 @@ impl Shard {
         let mut state = CrmState {
             contacts: BTreeMap::new(),
             by_key: HashMap::new(),
-            index: SearchIndex::new(),
+            index: None,
             tags,
             groups,
             limits,
@@ -778,7 +796,7 @@ impl Shard {
         };
         let crm = self.crm_mut(account)?;
         let found = crm
-            .index
+            .index()
             .search(&query, &filters, sort, page)
             .map_err(invalid)?;
         let contacts = found
@@ -810,7 +828,7 @@ impl Shard {
                 .map_err(tag_err)?,
             TagEdit::Delete { id } => {
                 crm.tags.delete(TagId(id)).map_err(tag_err)?;
-                let holders: Vec<u64> = crm.index.with_tag(TagId(id)).to_vec();
+                let holders: Vec<u64> = crm.index().with_tag(TagId(id)).to_vec();
                 for no in holders {
                     if let Some(s) = crm.contacts.get(&no) {
                         let mut c = s.contact.clone();
@@ -875,7 +893,7 @@ impl Shard {
         }
         let mut changed = Vec::new();
         for gid in removed {
-            let members: Vec<u64> = crm.index.in_group(gid).to_vec();
+            let members: Vec<u64> = crm.index().in_group(gid).to_vec();
             for no in members {
                 if let Some(s) = crm.contacts.get(&no) {
                     let mut c = s.contact.clone();
@@ -1371,7 +1389,7 @@ impl Shard {
             if crm.groups.group(GroupId(*g)).is_none() {
                 return Err(err(ErrorCode::NOT_FOUND, format!("no group {g}")));
             }
-            numbers.extend_from_slice(crm.index.in_group(GroupId(*g)));
+            numbers.extend_from_slice(crm.index().in_group(GroupId(*g)));
         }
         for c in customers {
             numbers.push(crm.number_of(c)?);
