@@ -261,10 +261,17 @@ impl Shard {
             };
             routing.add_agent(agent, setup).map_err(routing_err)?;
         }
+        // Only the open ones are read (schema 2 indexes them), however long the
+        // account's history of conversations.
         let range = keys::account_prefix(account);
         let mut open = HashMap::new();
         for (_, bytes) in store
-            .scan(Cf::Conversations, &range.start, &range.end, MAX_RESTORED)
+            .scan(
+                Cf::OpenConversations,
+                &range.start,
+                &range.end,
+                MAX_RESTORED,
+            )
             .map_err(storage)?
         {
             let r = ConversationRecord::decode(&bytes)
@@ -1184,11 +1191,7 @@ impl Shard {
                 };
                 chat.counters.next_conversation = chat.routing.next_conversation_id();
                 chat.counters_dirty = true;
-                self.batch.put(
-                    Cf::Conversations,
-                    &keys::conversation(account, conversation),
-                    record.encode(),
-                );
+                put_open_conversation(&mut self.batch, &record);
                 self.counters_dirty.push(account);
                 chat.open.insert(conversation, record);
             }
@@ -1200,13 +1203,8 @@ impl Shard {
                 let mut customer = None;
                 if let Some(r) = chat.open.get_mut(&conversation) {
                     r.agent = Some(agent);
-                    let bytes = r.encode();
                     customer = Some(r.customer.clone());
-                    self.batch.put(
-                        Cf::Conversations,
-                        &keys::conversation(account, conversation),
-                        bytes,
-                    );
+                    put_open_conversation(&mut self.batch, r);
                 }
                 self.notify_conversation(account, conversation, Some(agent));
                 if let Some(customer) = customer {
@@ -1227,11 +1225,9 @@ impl Shard {
                     return;
                 };
                 record.closed_at = Some(at);
-                self.batch.put(
-                    Cf::Conversations,
-                    &keys::conversation(account, conversation),
-                    record.encode(),
-                );
+                let key = keys::conversation(account, conversation);
+                self.batch.put(Cf::Conversations, &key, record.encode());
+                self.batch.delete(Cf::OpenConversations, &key);
                 let info = closed_info(&record);
                 if let Some(watchers) = chat.queue_watchers.remove(&conversation) {
                     self.push_to_watchers(account, &watchers, agent, &info);
@@ -1502,6 +1498,14 @@ impl Shard {
             });
         }
     }
+}
+
+/// Writes an open conversation's record and its copy in the open index, in one batch.
+fn put_open_conversation(batch: &mut crate::store::Batch, record: &ConversationRecord) {
+    let key = keys::conversation(record.account, record.conversation);
+    let bytes = record.encode();
+    batch.put(Cf::OpenConversations, &key, bytes.clone());
+    batch.put(Cf::Conversations, &key, bytes);
 }
 
 /// Constant-time comparison of two MAC tags.

@@ -27,6 +27,7 @@
 //! | [`Cf::CrmAccounts`] | `crm_accounts` | account `u64` BE (8)                  | `CrmAccountRecord` |
 //! | [`Cf::QuickReplies`] | `quick_replies` | account `u64` BE (8) ‖ agent `u32` BE (4), agent 0 = the account's shared list | `QuickRepliesRecord` |
 //! | [`Cf::TicketKeys`] | `ticket_keys` | account `u64` BE (8)                      | `TicketKeyRecord` |
+//! | [`Cf::OpenConversations`] | `open_conversations` | account `u64` BE (8) ‖ conversation `u64` BE (8) | `ConversationRecord` (a copy) |
 //!
 //! A **customer key** is `0x01 ‖ len u8 ‖ id bytes` for an identified customer
 //! (ids are 1..=64 bytes) and `0x02 ‖ 16 bytes` for a visitor: prefix-free, so one
@@ -100,11 +101,15 @@ pub enum Cf {
     QuickReplies,
     /// Per-account keys of account-centre tickets (sealed).
     TicketKeys,
+    /// The open conversations of each account (a copy of their `conversations` record,
+    /// deleted when they close): what an account restores at load, without reading its
+    /// whole history of conversations. Schema version 2.
+    OpenConversations,
 }
 
 impl Cf {
     /// Every column family, in declaration order.
-    pub const ALL: [Cf; 19] = [
+    pub const ALL: [Cf; 20] = [
         Cf::Meta,
         Cf::Accounts,
         Cf::Agents,
@@ -124,6 +129,7 @@ impl Cf {
         Cf::CrmAccounts,
         Cf::QuickReplies,
         Cf::TicketKeys,
+        Cf::OpenConversations,
     ];
 
     /// The engine-level name of this column family; never changes once released.
@@ -148,6 +154,7 @@ impl Cf {
             Cf::CrmAccounts => "crm_accounts",
             Cf::QuickReplies => "quick_replies",
             Cf::TicketKeys => "ticket_keys",
+            Cf::OpenConversations => "open_conversations",
         }
     }
 
@@ -532,6 +539,7 @@ mod tests {
                 "crm_accounts",
                 "quick_replies",
                 "ticket_keys",
+                "open_conversations",
             ]
         );
         for (i, cf) in Cf::ALL.into_iter().enumerate() {

@@ -42,7 +42,11 @@ pub use security_records::{
 
 /// Schema version this code writes and understands. Bump it (and add a migration) when a
 /// change cannot be read by the previous release.
-pub const CURRENT_SCHEMA_VERSION: u32 = 1;
+///
+/// - 1: the first layout.
+/// - 2: `open_conversations` indexes each account's open conversations (filled from
+///   `conversations` when a version-1 directory is opened).
+pub const CURRENT_SCHEMA_VERSION: u32 = 2;
 
 /// Oldest schema version this code can open.
 pub const OLDEST_SCHEMA_VERSION: u32 = 1;

@@ -117,7 +117,10 @@ pub fn open_rocks(dir: &Path, opts: &RocksOptions) -> Result<RocksStore, StoreEr
     };
 
     match load_schema_version(&store)? {
-        Some(version) => check_schema(version)?,
+        Some(version) => {
+            check_schema(version)?;
+            migrate(&store, version)?;
+        }
         None => {
             let mut batch = Batch::new();
             batch.put_schema_version(SchemaVersion(CURRENT_SCHEMA_VERSION));
@@ -125,6 +128,57 @@ pub fn open_rocks(dir: &Path, opts: &RocksOptions) -> Result<RocksStore, StoreEr
         }
     }
     Ok(store)
+}
+
+/// Brings a directory of an older supported schema up to [`CURRENT_SCHEMA_VERSION`], one
+/// step at a time; each step ends by writing its version, so an interrupted migration
+/// runs again (idempotently) at the next open.
+fn migrate(store: &RocksStore, SchemaVersion(from): SchemaVersion) -> Result<(), StoreError> {
+    if from < 2 {
+        fill_open_conversations(store)?;
+    }
+    Ok(())
+}
+
+/// 1 → 2: copy every conversation without a closing time into `open_conversations`.
+fn fill_open_conversations(store: &RocksStore) -> Result<(), StoreError> {
+    use super::chat_records::ConversationRecord;
+    use super::StoredRecord;
+    const CHUNK: usize = 4_096;
+    let mut start = Vec::new();
+    loop {
+        let rows = store.scan(
+            Cf::Conversations,
+            &start,
+            &super::keys::AFTER_ALL_KEYS,
+            CHUNK,
+        )?;
+        let mut batch = Batch::new();
+        for (key, value) in &rows {
+            let record =
+                ConversationRecord::decode(value).map_err(|reason| StoreError::Corrupt {
+                    cf: Cf::Conversations,
+                    key: super::keys::hex(key),
+                    reason,
+                })?;
+            if record.closed_at.is_none() {
+                batch.put(Cf::OpenConversations, key, value.clone());
+            }
+        }
+        if !batch.is_empty() {
+            store.write(&batch, Durability::Fsync)?;
+        }
+        match rows.last() {
+            Some((last, _)) if rows.len() == CHUNK => {
+                start.clone_from(last);
+                start.push(0);
+            }
+            _ => break,
+        }
+    }
+    let mut batch = Batch::new();
+    batch.put_schema_version(SchemaVersion(2));
+    store.write(&batch, Durability::Fsync)
 }
 
 fn check_schema(SchemaVersion(found): SchemaVersion) -> Result<(), StoreError> {
@@ -335,6 +389,68 @@ mod tests {
             .write(&batch, Durability::Fsync)
             .expect("write new cf");
         assert!(load_agent(&store, 3, 1001).expect("load").is_some());
+    }
+
+    /// Schema 1 → 2: the open conversations of a version-1 directory are indexed in
+    /// `open_conversations` when it is opened, the closed ones are not, and the
+    /// directory is then version 2.
+    #[test]
+    fn version_1_conversations_are_indexed_when_opened() {
+        use crate::store::chat_records::ConversationRecord;
+        use kefu_wire::chat::{Channel, CustomerId};
+        let conversation = |id: u64, closed_at: Option<i64>| ConversationRecord {
+            account: 7,
+            conversation: id,
+            customer: CustomerId::Identified(format!("c{id}")),
+            channel: Channel::Web,
+            opened_at: 1,
+            agent: Some(1001),
+            closed_at,
+        };
+        let dir = temp();
+        {
+            let mut o = Options::default();
+            o.create_if_missing(true);
+            o.create_missing_column_families(true);
+            let db = DB::open_cf(&o, dir.path(), ["meta", "conversations"]).expect("old db");
+            let meta = db.cf_handle("meta").expect("meta");
+            db.put_cf(meta, keys::META_SCHEMA_VERSION, SchemaVersion(1).encode())
+                .expect("put");
+            let cf = db.cf_handle("conversations").expect("conversations");
+            // More than one migration chunk, every third one still open.
+            for id in 1..=10_000u64 {
+                let closed = (id % 3 != 0).then_some(2);
+                db.put_cf(
+                    cf,
+                    keys::conversation(7, id),
+                    conversation(id, closed).encode(),
+                )
+                .expect("put");
+            }
+        }
+        let store = open(dir.path()).expect("open a version-1 directory");
+        assert_eq!(
+            load_schema_version(&store).expect("meta"),
+            Some(SchemaVersion(CURRENT_SCHEMA_VERSION))
+        );
+        let range = keys::account_prefix(7);
+        let open_ones = store
+            .scan(Cf::OpenConversations, &range.start, &range.end, 20_000)
+            .expect("scan");
+        assert_eq!(open_ones.len(), 3_333);
+        for (key, value) in &open_ones {
+            let r = ConversationRecord::decode(value).expect("record");
+            assert_eq!(r.conversation % 3, 0);
+            assert_eq!(r.closed_at, None);
+            assert_eq!(key.as_slice(), keys::conversation(7, r.conversation));
+        }
+        // Opening again changes nothing.
+        drop(store);
+        let store = open(dir.path()).expect("reopen");
+        let again = store
+            .scan(Cf::OpenConversations, &range.start, &range.end, 20_000)
+            .expect("scan");
+        assert_eq!(again.len(), 3_333);
     }
 
     #[test]
