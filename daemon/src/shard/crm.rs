@@ -50,6 +50,8 @@ pub const MAX_NOTE_CHARS: usize = 256;
 pub const MAX_QUESTION_CHARS: usize = 64;
 /// Contacts read per scan while loading an account.
 const LOAD_SCAN: usize = 4_096;
+/// Newest conversations read to rebuild the recently-contacted lists at load.
+const RECENT_REBUILD: usize = 100_000;
 
 /// One account's CRM, in memory.
 pub(crate) struct CrmState {
@@ -410,17 +412,19 @@ impl Shard {
                 break;
             }
         }
-        // Recently contacted, from the stored conversations (R9).
+        // Recently contacted, from the newest stored conversations (R9): at most
+        // RECENT_REBUILD of them, so a long history does not lengthen the load.
         let range = keys::account_prefix(account);
-        let mut start = range.start.clone();
+        let mut end = range.end.clone();
+        let mut read = 0usize;
         loop {
             let page = store
-                .scan(Cf::Conversations, &start, &range.end, LOAD_SCAN)
+                .scan_reverse(Cf::Conversations, &range.start, &end, LOAD_SCAN)
                 .map_err(storage)?;
-            let full = page.len() == LOAD_SCAN;
+            read += page.len();
+            let full = page.len() == LOAD_SCAN && read < RECENT_REBUILD;
             for (stored_key, value) in &page {
-                start.clone_from(stored_key);
-                start.push(0);
+                end.clone_from(stored_key);
                 let Ok(r) = ConversationRecord::decode(value) else {
                     continue;
                 };
