@@ -27,7 +27,7 @@ use kefu_wire::{
 use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
-use support::request_index;
+use support::{event_index, request_index, response_index};
 
 /// Cases per property: enough to reach the odd corners, few enough for a quick `cargo test`.
 const CASES: u32 = 2_000;
@@ -1415,60 +1415,8 @@ fn every_variant_is_generated() {
 
     const REQUESTS: u32 = 79;
 
-    fn response_index(r: &Response) -> u32 {
-        match r {
-            Response::Ok => 0,
-            Response::LoggedIn(_) => 1,
-            Response::Session(_) => 2,
-            Response::Agents(_) => 3,
-            Response::Accounts(_) => 4,
-            Response::Account(_) => 5,
-            Response::Stats { .. } => 6,
-            Response::Roles(_) => 7,
-            Response::Role(_) => 8,
-            Response::Profile(_) => 9,
-            Response::Security(_) => 10,
-            Response::TokensImported { .. } => 11,
-            Response::CustomerLoggedIn(_) => 12,
-            Response::Conversation(_) => 13,
-            Response::Conversations(_) => 14,
-            Response::Sent { .. } => 15,
-            Response::Accepted { .. } => 16,
-            Response::CustomerKey(_) => 17,
-            Response::Messages(_) => 18,
-            Response::RoutingSettings(_) => 19,
-            Response::Contact(_) => 20,
-            Response::Contacts(_) => 21,
-            Response::Deleted { .. } => 22,
-            Response::Online(_) => 23,
-            Response::Tags(_) => 24,
-            Response::Groups(_) => 25,
-            Response::Import(_) => 26,
-            Response::Export { .. } => 27,
-            Response::History(_) => 28,
-            Response::ContactSettings(_) => 29,
-            Response::QuickReplies { .. } => 30,
-            Response::Analytics(_) => 31,
-            Response::Ticket { .. } => 32,
-            Response::BroadcastSent { .. } => 33,
-            Response::AccountPresence { .. } => 34,
-        }
-    }
     const RESPONSES: u32 = 35;
 
-    fn event_index(e: &Event) -> u32 {
-        match e {
-            Event::PresenceChanged { .. } => 0,
-            Event::Notice { .. } => 1,
-            Event::PresenceChanges(_) => 2,
-            Event::Message(_) => 3,
-            Event::ConversationChanged(_) => 4,
-            Event::ConversationAlert { .. } => 5,
-            Event::ContactNotice(_) => 6,
-            Event::Signal { .. } => 7,
-            Event::AccountPresenceChanged { .. } => 8,
-        }
-    }
     const EVENTS: u32 = 9;
 
     let mut runner = TestRunner::deterministic();

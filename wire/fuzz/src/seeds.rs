@@ -1447,6 +1447,11 @@ pub fn frame_decoder_seeds() -> Vec<Seed> {
     seeds
 }
 
+/// The wire crate's exhaustive variant → index tables, so they exist once.
+#[cfg(test)]
+#[path = "../../tests/support/mod.rs"]
+mod support;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1470,153 +1475,27 @@ mod tests {
             .collect()
     }
 
-    /// Exhaustive on purpose: appending a variant to `Request`, `Response` or `Event`
-    /// stops this compiling until the variant has a seed above.
+    /// Every variant of `Request`, `Response` and `Event` has a seed: the index tables
+    /// are exhaustive, and the counts below name how many variants there are.
     #[test]
     fn every_variant_is_seeded() {
         let mut requests = BTreeMap::new();
         for (_, r) in request_seeds() {
-            let index = match r {
-                Request::Login { .. } => 0,
-                Request::Resume { .. } => 1,
-                Request::Logout => 2,
-                Request::SetPresence { .. } => 3,
-                Request::AddAgent { .. } => 4,
-                Request::SetAgentPassword { .. } => 5,
-                Request::ChangeOwnPassword { .. } => 6,
-                Request::ChangeSuperPassword { .. } => 7,
-                Request::ListAgents => 8,
-                Request::WhoAmI => 9,
-                Request::AdminCreateAccount { .. } => 10,
-                Request::AdminListAccounts { .. } => 11,
-                Request::AdminShowAccount { .. } => 12,
-                Request::AdminAddAgent { .. } => 13,
-                Request::AdminSetAgentPassword { .. } => 14,
-                Request::AdminListAgents { .. } => 15,
-                Request::AdminStats => 16,
-                Request::ListRoles => 17,
-                Request::CreateRole { .. } => 18,
-                Request::UpdateRole { .. } => 19,
-                Request::DeleteRole { .. } => 20,
-                Request::SetAgentRole { .. } => 21,
-                Request::GetAgentProfile { .. } => 22,
-                Request::SetAgentProfile { .. } => 23,
-                Request::SetSecurityLevel { .. } => 24,
-                Request::GetSecurity => 25,
-                Request::BindToken { .. } => 26,
-                Request::UnbindToken { .. } => 27,
-                Request::CalibrateToken { .. } => 28,
-                Request::AdminOnAccount { .. } => 29,
-                Request::AdminImportTokens { .. } => 30,
-                Request::AdminUnlockToken { .. } => 31,
-                Request::AdminUnlockAgent { .. } => 32,
-                Request::CustomerLogin { .. } => 33,
-                Request::VisitorLogin { .. } => 34,
-                Request::OpenConversation { .. } => 35,
-                Request::SendMessage { .. } => 36,
-                Request::SetAutoAccept { .. } => 37,
-                Request::ListQueue => 38,
-                Request::ListConversations => 39,
-                Request::AcceptConversation { .. } => 40,
-                Request::CloseConversation { .. } => 41,
-                Request::AdminRotateCustomerKey { .. } => 42,
-                Request::TransferConversation { .. } => 43,
-                Request::GrabConversation { .. } => 44,
-                Request::ConversationMessages { .. } => 45,
-                Request::GetRoutingSettings => 46,
-                Request::SetRoutingSettings { .. } => 47,
-                Request::Reselect { .. } => 48,
-                Request::InitiateConversation { .. } => 49,
-                Request::LogoutWith { .. } => 50,
-                Request::CreateContact { .. } => 51,
-                Request::GetContact { .. } => 52,
-                Request::UpdateContact { .. } => 53,
-                Request::SetContactState { .. } => 54,
-                Request::DeleteContacts { .. } => 55,
-                Request::SearchContacts(_) => 56,
-                Request::RecentContacts { .. } => 57,
-                Request::ContactsOnline { .. } => 58,
-                Request::ListTags => 59,
-                Request::EditTags(_) => 60,
-                Request::ListGroups => 61,
-                Request::EditGroups(_) => 62,
-                Request::ImportContacts { .. } => 63,
-                Request::ExportContacts { .. } => 64,
-                Request::History(_) => 65,
-                Request::RequestContact { .. } => 66,
-                Request::AnswerContactRequest { .. } => 67,
-                Request::AddAccount { .. } => 68,
-                Request::GetContactSettings => 69,
-                Request::SetContactSettings { .. } => 70,
-                Request::ListQuickReplies => 71,
-                Request::SetQuickReplies { .. } => 72,
-                Request::GetAnalytics { .. } => 73,
-                Request::AccountCentreTicket { .. } => 74,
-                Request::Broadcast { .. } => 75,
-                Request::Signal { .. } => 76,
-                Request::SetAccountPresenceMode { .. } => 77,
-                Request::GetAccountPresence => 78,
-            };
+            let index = support::request_index(&r);
             requests.insert(index, r.name());
         }
         assert_eq!(requests.len(), 79, "a Request variant has no seed");
 
         let mut responses = BTreeMap::new();
         for (name, r) in response_seeds() {
-            let index = match r {
-                Response::Ok => 0,
-                Response::LoggedIn(_) => 1,
-                Response::Session(_) => 2,
-                Response::Agents(_) => 3,
-                Response::Accounts(_) => 4,
-                Response::Account(_) => 5,
-                Response::Stats { .. } => 6,
-                Response::Roles(_) => 7,
-                Response::Role(_) => 8,
-                Response::Profile(_) => 9,
-                Response::Security(_) => 10,
-                Response::TokensImported { .. } => 11,
-                Response::CustomerLoggedIn(_) => 12,
-                Response::Conversation(_) => 13,
-                Response::Conversations(_) => 14,
-                Response::Sent { .. } => 15,
-                Response::Accepted { .. } => 16,
-                Response::CustomerKey(_) => 17,
-                Response::Messages(_) => 18,
-                Response::RoutingSettings(_) => 19,
-                Response::Contact(_) => 20,
-                Response::Contacts(_) => 21,
-                Response::Deleted { .. } => 22,
-                Response::Online(_) => 23,
-                Response::Tags(_) => 24,
-                Response::Groups(_) => 25,
-                Response::Import(_) => 26,
-                Response::Export { .. } => 27,
-                Response::History(_) => 28,
-                Response::ContactSettings(_) => 29,
-                Response::QuickReplies { .. } => 30,
-                Response::Analytics(_) => 31,
-                Response::Ticket { .. } => 32,
-                Response::BroadcastSent { .. } => 33,
-                Response::AccountPresence { .. } => 34,
-            };
+            let index = support::response_index(&r);
             responses.insert(index, name);
         }
         assert_eq!(responses.len(), 35, "a Response variant has no seed");
 
         let mut events = BTreeMap::new();
         for (name, p) in event_seeds() {
-            let index = match p.event {
-                Event::PresenceChanged { .. } => 0,
-                Event::Notice { .. } => 1,
-                Event::PresenceChanges(_) => 2,
-                Event::Message(_) => 3,
-                Event::ConversationChanged(_) => 4,
-                Event::ConversationAlert { .. } => 5,
-                Event::ContactNotice(_) => 6,
-                Event::Signal { .. } => 7,
-                Event::AccountPresenceChanged { .. } => 8,
-            };
+            let index = support::event_index(&p.event);
             events.insert(index, name);
         }
         assert_eq!(events.len(), 9, "an Event variant has no seed");

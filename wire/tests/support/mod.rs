@@ -1,6 +1,8 @@
-//! Helpers shared by the wire crate's test binaries.
+//! Helpers shared by the wire crate's test binaries and the fuzz crate's seed test
+//! (`wire/fuzz/src/seeds.rs` includes this file), each using the part it needs.
+#![allow(dead_code)]
 
-use kefu_wire::Request;
+use kefu_wire::{Event, Request, Response};
 
 /// Names a `Request` variant with its index. Adding a variant breaks this match on
 /// purpose: give it the next index, a golden case and a row in PROTOCOL.md.
@@ -85,5 +87,61 @@ pub fn request_index(r: &Request) -> u32 {
         Request::Signal { .. } => 76,
         Request::SetAccountPresenceMode { .. } => 77,
         Request::GetAccountPresence => 78,
+    }
+}
+
+/// Names a `Response` variant with its index (exhaustive, like [`request_index`]).
+pub fn response_index(r: &Response) -> u32 {
+    match r {
+        Response::Ok => 0,
+        Response::LoggedIn(_) => 1,
+        Response::Session(_) => 2,
+        Response::Agents(_) => 3,
+        Response::Accounts(_) => 4,
+        Response::Account(_) => 5,
+        Response::Stats { .. } => 6,
+        Response::Roles(_) => 7,
+        Response::Role(_) => 8,
+        Response::Profile(_) => 9,
+        Response::Security(_) => 10,
+        Response::TokensImported { .. } => 11,
+        Response::CustomerLoggedIn(_) => 12,
+        Response::Conversation(_) => 13,
+        Response::Conversations(_) => 14,
+        Response::Sent { .. } => 15,
+        Response::Accepted { .. } => 16,
+        Response::CustomerKey(_) => 17,
+        Response::Messages(_) => 18,
+        Response::RoutingSettings(_) => 19,
+        Response::Contact(_) => 20,
+        Response::Contacts(_) => 21,
+        Response::Deleted { .. } => 22,
+        Response::Online(_) => 23,
+        Response::Tags(_) => 24,
+        Response::Groups(_) => 25,
+        Response::Import(_) => 26,
+        Response::Export { .. } => 27,
+        Response::History(_) => 28,
+        Response::ContactSettings(_) => 29,
+        Response::QuickReplies { .. } => 30,
+        Response::Analytics(_) => 31,
+        Response::Ticket { .. } => 32,
+        Response::BroadcastSent { .. } => 33,
+        Response::AccountPresence { .. } => 34,
+    }
+}
+
+/// Names an `Event` variant with its index (exhaustive, like [`request_index`]).
+pub fn event_index(e: &Event) -> u32 {
+    match e {
+        Event::PresenceChanged { .. } => 0,
+        Event::Notice { .. } => 1,
+        Event::PresenceChanges(_) => 2,
+        Event::Message(_) => 3,
+        Event::ConversationChanged(_) => 4,
+        Event::ConversationAlert { .. } => 5,
+        Event::ContactNotice(_) => 6,
+        Event::Signal { .. } => 7,
+        Event::AccountPresenceChanged { .. } => 8,
     }
 }
