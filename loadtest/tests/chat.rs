@@ -1,36 +1,18 @@
 //! `kefu-load chat` as a process against a kefud running in this test process.
 
-use kefu_daemon::config::Config;
-use kefu_daemon::server::{self, ServerHandle};
 use serde_json::Value;
-use std::path::Path;
 use std::process::{Command, Output};
 
-type TestResult = Result<(), Box<dyn std::error::Error>>;
+mod support;
 
-/// A daemon on a temporary data directory.
-struct Daemon {
-    handle: Option<ServerHandle>,
-    dir: tempfile::TempDir,
-}
+use support::*;
 
 impl Daemon {
-    fn start() -> Result<Daemon, Box<dyn std::error::Error>> {
-        let dir = tempfile::tempdir()?;
-        let handle = server::start(Config::for_tests(dir.path()))?;
-        Ok(Daemon {
-            handle: Some(handle),
-            dir,
-        })
-    }
-
     /// `kefu-load chat` against this daemon: 2 accounts x (2 agents, 10
     /// customers), 200 messages/s for 0.5 s of warm-up and 2 s measured (a
     /// drain of up to 20 s), plus `extra`, which may override those.
     fn chat(&self, extra: &[&str]) -> Result<(Output, Option<Value>), Box<dyn std::error::Error>> {
-        let handle = self.handle.as_ref().ok_or("daemon stopped")?;
-        let addr = handle.tcp_addr().ok_or("no TCP listener")?.to_string();
-        let admin = handle.admin_socket().ok_or("no admin socket")?;
+        let (addr, admin) = self.target()?;
         let json = self.dir.path().join("chat.json");
         let _ = std::fs::remove_file(&json);
         let pid = std::process::id().to_string();
@@ -80,27 +62,6 @@ impl Daemon {
         };
         Ok((output, report))
     }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Some(h) = self.handle.take() {
-            h.shutdown();
-        }
-    }
-}
-
-fn path_str(p: &Path) -> Result<&str, Box<dyn std::error::Error>> {
-    p.to_str().ok_or_else(|| "non-UTF-8 temporary path".into())
-}
-
-fn explain(output: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 fn get<'a>(r: &'a Value, pointer: &str) -> Result<&'a Value, String> {

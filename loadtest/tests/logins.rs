@@ -1,29 +1,13 @@
 //! `kefu-load logins` as a process against a kefud running in this test process.
 
-use kefu_daemon::config::Config;
-use kefu_daemon::server::{self, ServerHandle};
 use serde_json::Value;
-use std::path::Path;
 use std::process::{Command, Output};
 
-type TestResult = Result<(), Box<dyn std::error::Error>>;
+mod support;
 
-/// A daemon on a temporary data directory, with its report path.
-struct Daemon {
-    handle: Option<ServerHandle>,
-    dir: tempfile::TempDir,
-}
+use support::*;
 
 impl Daemon {
-    fn start() -> Result<Daemon, Box<dyn std::error::Error>> {
-        let dir = tempfile::tempdir()?;
-        let handle = server::start(Config::for_tests(dir.path()))?;
-        Ok(Daemon {
-            handle: Some(handle),
-            dir,
-        })
-    }
-
     /// `kefu-load logins` against this daemon (4 accounts x 25 agents) with
     /// `connections` connections, plus `extra` flags.
     fn logins(
@@ -31,9 +15,7 @@ impl Daemon {
         connections: &str,
         extra: &[&str],
     ) -> Result<(Output, Option<Value>), Box<dyn std::error::Error>> {
-        let handle = self.handle.as_ref().ok_or("daemon stopped")?;
-        let addr = handle.tcp_addr().ok_or("no TCP listener")?.to_string();
-        let admin = handle.admin_socket().ok_or("no admin socket")?;
+        let (addr, admin) = self.target()?;
         let json = self.dir.path().join("report.json");
         let _ = std::fs::remove_file(&json);
         let pid = std::process::id().to_string();
@@ -72,27 +54,6 @@ impl Daemon {
         };
         Ok((output, report))
     }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Some(h) = self.handle.take() {
-            h.shutdown();
-        }
-    }
-}
-
-fn path_str(p: &Path) -> Result<&str, Box<dyn std::error::Error>> {
-    p.to_str().ok_or_else(|| "non-UTF-8 temporary path".into())
-}
-
-fn explain(output: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 #[test]

@@ -3,12 +3,11 @@
 //! test process: every operation answered without error, and the counts and
 //! percentiles in the text, JSON, HTML and `.hgrm` reports.
 
-use kefu_daemon::config::Config;
-use kefu_daemon::server;
 use serde_json::Value;
-use std::process::Command;
 
-type TestResult = Result<(), Box<dyn std::error::Error>>;
+mod support;
+
+use support::*;
 
 /// 1 account x (2 agents, 10 customers), 100 msg/s, and 40 history queries,
 /// 20 contact searches and 4 broadcasts per second.
@@ -39,28 +38,14 @@ timeout_secs = 120
 
 #[test]
 fn history_queries_contact_searches_and_broadcasts_are_measured() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let handle = server::start(Config::for_tests(dir.path()))?;
-    let addr = handle.tcp_addr().ok_or("no TCP listener")?.to_string();
-    let admin = handle.admin_socket().ok_or("no admin socket")?;
-    let file = dir.path().join("scenario.toml");
-    std::fs::write(&file, SCENARIO)?;
-    let out = dir.path().join("report");
-    let output = Command::new(env!("CARGO_BIN_EXE_kefu-load"))
-        .arg("run")
-        .arg(&file)
-        .args(["--server", &addr, "--admin-socket"])
-        .arg(&admin)
-        .arg("--out-dir")
-        .arg(&out)
-        .output()?;
-    handle.shutdown();
-    let explain = format!(
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let mut daemon = Daemon::start()?;
+    let out = daemon.out("report");
+    let output = daemon.run(SCENARIO, &["--out-dir", path_str(&out)?])?;
+    // Stopped before the reports are read; its directory (holding them) stays.
+    if let Some(handle) = daemon.handle.take() {
+        handle.shutdown();
+    }
+    let explain = explain(&output);
     assert!(output.status.success(), "{explain}");
     let text = String::from_utf8_lossy(&output.stdout);
     for want in [

@@ -2,13 +2,13 @@
 //! process: scenario files, the report files, the capacity search and the
 //! baselines.
 
-use kefu_daemon::config::Config;
-use kefu_daemon::server::{self, ServerHandle};
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-type TestResult = Result<(), Box<dyn std::error::Error>>;
+mod support;
+
+use support::*;
 
 /// A small chat scenario: 1 account x (2 agents, 10 customers, 2 visitors), 200 msg/s.
 const CHAT: &str = r#"
@@ -35,66 +35,6 @@ threads = 2
 sources = "127.0.0.1-127.0.0.3"
 timeout_secs = 120
 "#;
-
-struct Daemon {
-    handle: Option<ServerHandle>,
-    dir: tempfile::TempDir,
-}
-
-impl Daemon {
-    fn start() -> Result<Daemon, Box<dyn std::error::Error>> {
-        let dir = tempfile::tempdir()?;
-        let handle = server::start(Config::for_tests(dir.path()))?;
-        Ok(Daemon {
-            handle: Some(handle),
-            dir,
-        })
-    }
-
-    /// `kefu-load run` of `scenario` (written to a file) against this daemon, plus `extra`.
-    fn run(&self, scenario: &str, extra: &[&str]) -> Result<Output, Box<dyn std::error::Error>> {
-        let handle = self.handle.as_ref().ok_or("daemon stopped")?;
-        let addr = handle.tcp_addr().ok_or("no TCP listener")?.to_string();
-        let admin = handle.admin_socket().ok_or("no admin socket")?;
-        let file = self.dir.path().join("scenario.toml");
-        std::fs::write(&file, scenario)?;
-        let pid = std::process::id().to_string();
-        let output = Command::new(env!("CARGO_BIN_EXE_kefu-load"))
-            .arg("run")
-            .arg(&file)
-            .args(["--server", &addr, "--admin-socket"])
-            .arg(&admin)
-            .args(["--daemon-pid", &pid])
-            .args(extra)
-            .output()?;
-        Ok(output)
-    }
-
-    fn out(&self, name: &str) -> std::path::PathBuf {
-        self.dir.path().join(name)
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Some(h) = self.handle.take() {
-            h.shutdown();
-        }
-    }
-}
-
-fn explain(output: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-fn read_json(path: &Path) -> Result<Value, Box<dyn std::error::Error>> {
-    Ok(serde_json::from_slice(&std::fs::read(path)?)?)
-}
 
 #[test]
 fn a_scenario_file_runs_and_writes_every_report_form() -> TestResult {
