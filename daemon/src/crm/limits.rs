@@ -282,15 +282,23 @@ impl ContactLimits {
     /// R4: an agent adds one customer (stored at once as pending). Checks the plan and
     /// the day's additions; on success counts the addition and the contact.
     pub fn admit_addition(&mut self, now: i64) -> Result<Option<LimitWarning>, AddRefusal> {
+        self.admit_stored_addition(now)?;
+        self.counters.contacts = self.counters.contacts.saturating_add(1);
+        self.refresh(now);
+        Ok(self.warning(now))
+    }
+
+    /// R4 for a customer the account already stores (a stranger asked to become a
+    /// friend): the same checks as [`ContactLimits::admit_addition`] and one of the
+    /// day's additions, but the contact count does not grow.
+    pub fn admit_stored_addition(&mut self, now: i64) -> Result<(), AddRefusal> {
         self.refresh(now);
         self.check_agent_may_add()?;
         if self.counters.added_today >= DAILY_ADDITIONS {
             return Err(AddRefusal::DailyLimit);
         }
         self.counters.added_today += 1;
-        self.counters.contacts = self.counters.contacts.saturating_add(1);
-        self.refresh(now);
-        Ok(self.warning(now))
+        Ok(())
     }
 
     /// R1: a customer adds the account, or a new customer becomes a stranger contact.
@@ -464,6 +472,24 @@ mod tests {
 
     fn warned(level: LimitLevel) -> impl Fn(&Option<LimitWarning>) -> bool {
         move |w| w.is_some_and(|w| w.level == level && w.agent == 1001)
+    }
+
+    /// A stored customer asked to become a friend uses one of the day's additions and
+    /// leaves the count as it is; the plan and daily refusals are those of a new one.
+    #[test]
+    fn an_addition_of_a_stored_customer_counts_the_day_not_the_contacts() {
+        let mut l = limits(10, 5);
+        for _ in 0..DAILY_ADDITIONS {
+            assert_eq!(l.admit_stored_addition(T0), Ok(()));
+        }
+        assert_eq!(l.counters().contacts, 5);
+        assert_eq!(l.counters().added_today, DAILY_ADDITIONS);
+        assert_eq!(l.admit_stored_addition(T0), Err(AddRefusal::DailyLimit));
+        let mut full = limits(10, 10);
+        assert!(matches!(
+            full.admit_stored_addition(T0),
+            Err(AddRefusal::PlanFull { .. })
+        ));
     }
 
     #[test]

@@ -1096,9 +1096,8 @@ impl Shard {
                 let new = old.with_state(ContactState::Pending).map_err(contact_err)?;
                 // An existing contact does not grow the count, but the addition counts
                 // toward the day's 1,000 (R4).
-                crm.limits.admit_addition(now).map_err(add_refusal)?;
-                let w = crm.limits.contacts_removed(1, now);
-                (no, new, w)
+                crm.limits.admit_stored_addition(now).map_err(add_refusal)?;
+                (no, new, None)
             }
             None => {
                 let w = crm.limits.admit_addition(now).map_err(add_refusal)?;
