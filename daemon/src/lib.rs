@@ -21,7 +21,6 @@ pub mod history;
 pub mod log;
 pub mod otp;
 pub mod password;
-pub mod routing;
 pub mod server;
 pub mod session_token;
 pub mod shard;
@@ -30,3 +29,7 @@ pub mod store;
 pub mod throttle;
 pub mod tls;
 pub mod worker;
+
+// Pure domain crates, re-exported so `crate::routing::…` paths keep working; they
+// cannot reach the store, the shard or mio (Cargo.toml has no such dependency).
+pub use kefu_routing as routing;
