@@ -19,7 +19,6 @@ pub mod conn;
 pub mod crm;
 pub mod history;
 pub mod log;
-pub mod otp;
 pub mod password;
 pub mod server;
 pub mod session_token;
@@ -32,4 +31,5 @@ pub mod worker;
 
 // Pure domain crates, re-exported so `crate::routing::…` paths keep working; they
 // cannot reach the store, the shard or mio (Cargo.toml has no such dependency).
+pub use kefu_otp as otp;
 pub use kefu_routing as routing;

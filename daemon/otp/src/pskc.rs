@@ -1274,7 +1274,7 @@ mod tests {
     const PASSWORD: &str = "Kefu-seeds-2026";
 
     fn hex(text: &str) -> Vec<u8> {
-        crate::otp::decode_hex(text).unwrap()
+        crate::decode_hex(text).unwrap()
     }
 
     fn with_psk(key_hex: &str) -> PskcOptions {
