@@ -111,6 +111,9 @@ codes! {
     /// The request came sooner than its rate limit allows (a second shake within 5 s);
     /// the message says when to retry.
     RATE_LIMITED = 45,
+    /// The operator asked to move the daemon's clock, but this daemon does not allow it
+    /// (`[test] clock_control` is off); nothing changed.
+    CLOCK_CONTROL_DISABLED = 46,
 }
 
 impl fmt::Debug for ErrorCode {

@@ -652,6 +652,20 @@ pub enum Request {
     },
     /// Customer or agent: the account's presence as customers see it.
     GetAccountPresence,
+    /// Admin socket only: the daemon's clock, and whether the operator may move it
+    /// (`[test] clock_control`, PROTOCOL.md section 19).
+    AdminClockShow,
+    /// Admin socket only, test mode only: move the daemon's clock forward to `unix_ms`
+    /// (never back).
+    AdminClockSet {
+        /// The new time, unix milliseconds; not before the clock's current time.
+        unix_ms: i64,
+    },
+    /// Admin socket only, test mode only: move the daemon's clock forward by `ms`.
+    AdminClockAdvance {
+        /// Milliseconds to add; not negative.
+        ms: i64,
+    },
 }
 
 /// A quick reply (快捷回复): typed `#shortcut` in the client, replaced by `text`.
@@ -943,6 +957,14 @@ pub enum Response {
         /// The account's mode, to agents; `None` to customers.
         mode: Option<AccountPresenceMode>,
     },
+    /// The daemon's clock (`AdminClockShow`, `AdminClockSet`, `AdminClockAdvance`).
+    Clock {
+        /// The time the daemon's rules see now, unix milliseconds.
+        unix_ms: i64,
+        /// True when the operator may move the clock (`[test] clock_control`): the
+        /// time may then be ahead of the real one.
+        test_mode: bool,
+    },
 }
 
 /// An event the server pushes, numbered per connection. Variants are only appended.
@@ -1119,6 +1141,9 @@ impl Request {
             Request::Signal { .. } => "Signal",
             Request::SetAccountPresenceMode { .. } => "SetAccountPresenceMode",
             Request::GetAccountPresence => "GetAccountPresence",
+            Request::AdminClockShow => "AdminClockShow",
+            Request::AdminClockSet { .. } => "AdminClockSet",
+            Request::AdminClockAdvance { .. } => "AdminClockAdvance",
         }
     }
 }

@@ -1421,6 +1421,28 @@ fn cases() -> Vec<Case> {
             Value::Request(Request::GetAccountPresence),
             "00000002 0003 0000 00000078 014e",
         ),
+        case(
+            "request/AdminClockShow",
+            121,
+            Value::Request(Request::AdminClockShow),
+            "00000002 0003 0000 00000079 014f",
+        ),
+        case(
+            "request/AdminClockSet",
+            122,
+            // 2026-12-26T00:00:00Z.
+            Value::Request(Request::AdminClockSet {
+                unix_ms: 1_798_243_200_000,
+            }),
+            "00000008 0003 0000 0000007a 015080b0adfad568",
+        ),
+        case(
+            "request/AdminClockAdvance",
+            123,
+            // 31 days.
+            Value::Request(Request::AdminClockAdvance { ms: 2_678_400_000 }),
+            "00000007 0003 0000 0000007b 01518090a9fa13",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -1964,6 +1986,24 @@ fn cases() -> Vec<Case> {
             }),
             "00000004 0004 0000 00000078 01220000",
         ),
+        case(
+            "response/Clock-test-mode",
+            122,
+            Value::Response(Response::Clock {
+                unix_ms: 1_798_243_200_000,
+                test_mode: true,
+            }),
+            "00000009 0004 0000 0000007a 012380b0adfad56801",
+        ),
+        case(
+            "response/Clock-real",
+            121,
+            Value::Response(Response::Clock {
+                unix_ms: 1_767_225_600_123,
+                test_mode: false,
+            }),
+            "00000009 0004 0000 00000079 0123f6a1d5edee6600",
+        ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
             "error/request",
@@ -2401,6 +2441,7 @@ fn response_name(r: &Response) -> &'static str {
         Response::Ticket { .. } => "Ticket",
         Response::BroadcastSent { .. } => "BroadcastSent",
         Response::AccountPresence { .. } => "AccountPresence",
+        Response::Clock { .. } => "Clock",
     }
 }
 

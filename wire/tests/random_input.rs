@@ -316,6 +316,7 @@ fn request() -> impl Strategy<Value = Request> {
         20 => crm_request(),
         5 => extras_request(),
         3 => signal_request(),
+        3 => clock_request(),
     ]
 }
 
@@ -790,6 +791,15 @@ fn signal_request() -> impl Strategy<Value = Request> {
     ]
 }
 
+/// Requests 79–81: the operator's test clock.
+fn clock_request() -> impl Strategy<Value = Request> {
+    prop_oneof![
+        Just(Request::AdminClockShow),
+        any::<i64>().prop_map(|unix_ms| Request::AdminClockSet { unix_ms }),
+        any::<i64>().prop_map(|ms| Request::AdminClockAdvance { ms }),
+    ]
+}
+
 fn contact_info() -> impl Strategy<Value = ContactInfo> {
     let visit = (any::<i64>(), any::<i64>(), any::<u32>(), text(), text()).prop_map(
         |(first_at, last_at, visits, source, region)| Visit {
@@ -1049,6 +1059,8 @@ fn response() -> impl Strategy<Value = Response> {
         any::<u64>().prop_map(|recipients| Response::BroadcastSent { recipients }),
         (presence(), option::of(account_presence_mode()))
             .prop_map(|(presence, mode)| Response::AccountPresence { presence, mode }),
+        (any::<i64>(), any::<bool>())
+            .prop_map(|(unix_ms, test_mode)| Response::Clock { unix_ms, test_mode }),
     ]
 }
 
@@ -1413,9 +1425,9 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 79;
+    const REQUESTS: u32 = 82;
 
-    const RESPONSES: u32 = 35;
+    const RESPONSES: u32 = 36;
 
     const EVENTS: u32 = 9;
 

@@ -741,6 +741,17 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
             },
         ),
         ("get-account-presence", Request::GetAccountPresence),
+        ("admin-clock-show", Request::AdminClockShow),
+        (
+            "admin-clock-set",
+            Request::AdminClockSet {
+                unix_ms: 1_798_243_200_000,
+            },
+        ),
+        (
+            "admin-clock-advance",
+            Request::AdminClockAdvance { ms: 2_678_400_000 },
+        ),
         (
             "set-routing-settings",
             Request::SetRoutingSettings {
@@ -1016,6 +1027,13 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
             Response::AccountPresence {
                 presence: Presence::Away,
                 mode: Some(AccountPresenceMode::FromAgents),
+            },
+        ),
+        (
+            "clock",
+            Response::Clock {
+                unix_ms: 1_798_243_200_000,
+                test_mode: true,
             },
         ),
     ];
@@ -1484,14 +1502,14 @@ mod tests {
             let index = support::request_index(&r);
             requests.insert(index, r.name());
         }
-        assert_eq!(requests.len(), 79, "a Request variant has no seed");
+        assert_eq!(requests.len(), 82, "a Request variant has no seed");
 
         let mut responses = BTreeMap::new();
         for (name, r) in response_seeds() {
             let index = support::response_index(&r);
             responses.insert(index, name);
         }
-        assert_eq!(responses.len(), 35, "a Response variant has no seed");
+        assert_eq!(responses.len(), 36, "a Response variant has no seed");
 
         let mut events = BTreeMap::new();
         for (name, p) in event_seeds() {

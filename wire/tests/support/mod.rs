@@ -87,6 +87,9 @@ pub fn request_index(r: &Request) -> u32 {
         Request::Signal { .. } => 76,
         Request::SetAccountPresenceMode { .. } => 77,
         Request::GetAccountPresence => 78,
+        Request::AdminClockShow => 79,
+        Request::AdminClockSet { .. } => 80,
+        Request::AdminClockAdvance { .. } => 81,
     }
 }
 
@@ -128,6 +131,7 @@ pub fn response_index(r: &Response) -> u32 {
         Response::Ticket { .. } => 32,
         Response::BroadcastSent { .. } => 33,
         Response::AccountPresence { .. } => 34,
+        Response::Clock { .. } => 35,
     }
 }
 
