@@ -20,6 +20,11 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// The client acknowledges pushes by itself once this many arrived unacknowledged,
+/// so that a caller that never asks for pushes stays far inside the server's
+/// window of unacknowledged pushes (PROTOCOL.md section 6).
+pub const AUTO_ACK_EVERY: u64 = 64;
+
 /// Connection options.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
@@ -288,6 +293,9 @@ impl Client {
     }
 
     /// The next push, waiting up to `wait` for one; acknowledges it.
+    ///
+    /// Pushes that arrive while the client waits for answers are kept here and
+    /// acknowledged every [`AUTO_ACK_EVERY`], whether or not they are asked for.
     pub fn next_push(&mut self, wait: Duration) -> Result<Option<Push>, ClientError> {
         let deadline = Instant::now() + wait;
         loop {
@@ -351,7 +359,11 @@ impl Client {
             Err(e) => return Err(e.into()),
         };
         self.conn.handle_input(&buf[..n])?;
-        // Pongs to server pings go out straight away.
+        // Pushes kept for `next_push` count as processed: they are in our hands.
+        if self.conn.unacked_pushes() >= AUTO_ACK_EVERY {
+            self.conn.ack_pushes();
+        }
+        // Pongs to server pings (and acks) go out straight away.
         self.flush()?;
         Ok(())
     }

@@ -8,14 +8,31 @@
 //! 4. Drain [`ClientConnection::poll_event`] until `None`.
 //! 5. Requests ([`ClientConnection::send_request`]) may be queued any time after
 //!    `new`; they go out behind the `Hello`.
+//! 6. Timers (optional): after each batch of I/O, and whenever the instant
+//!    from [`ClientConnection::poll_timeout`] passes, call
+//!    [`ClientConnection::handle_timeout`]. The connection then sends a `Ping`
+//!    whenever nothing was sent or received for the `heartbeat_ms` the
+//!    `Welcome` announced, and reports the server dead
+//!    ([`ClientEvent::ConnectionError`] with `IDLE_TIMEOUT`) when nothing at
+//!    all was received for its `idle_timeout_ms`.
 //!
 //! The connection answers server `Ping`s by itself and never blocks.
+//!
+//! It reads no clock: input and output are dated by the next `handle_timeout`
+//! call. A driver that calls it after each batch of I/O gets exact timers; one
+//! that calls it only when `poll_timeout` says so may ping up to one interval
+//! late, never early, and never declares a live server dead early.
 
 use crate::error::{ErrorCode, WireError};
 use crate::frame::{Frame, FrameDecoder, FrameKind};
 use crate::message::*;
 use bytes::{Buf, BytesMut};
 use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// Nonces with this bit set are the connection's own heartbeats: their `Pong`s
+/// raise no event. Callers of [`ClientConnection::send_ping`] use nonces without it.
+pub const HEARTBEAT_NONCE_BIT: u64 = 1 << 63;
 
 /// Something the server said.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +51,10 @@ pub enum ClientEvent {
     /// An answer to one of our pings.
     Pong(Pong),
     /// An error about the connection itself (correlation 0), e.g. version refused.
+    ///
+    /// Also raised by the connection itself, with `IDLE_TIMEOUT`, when
+    /// [`ClientConnection::handle_timeout`] finds that nothing was received
+    /// from the server for its idle timeout: close the transport.
     ConnectionError(ErrorBody),
     /// The server is closing the connection.
     GoAway(GoAway),
@@ -55,7 +76,24 @@ pub struct ClientConnection {
     state: State,
     next_correlation: u32,
     last_push_seq: u64,
+    last_ack_sent: u64,
     events: VecDeque<ClientEvent>,
+    timers: Timers,
+}
+
+/// Heartbeat and liveness bookkeeping, from the `Welcome` on.
+#[derive(Debug, Default)]
+struct Timers {
+    heartbeat: Option<Duration>,
+    idle_timeout: Option<Duration>,
+    /// Activity since the last `handle_timeout`, dated by it.
+    sent_since: bool,
+    received_since: bool,
+    last_sent: Option<Instant>,
+    last_received: Option<Instant>,
+    last_ping: Option<Instant>,
+    pings: u64,
+    server_dead: bool,
 }
 
 impl ClientConnection {
@@ -79,7 +117,9 @@ impl ClientConnection {
             state: State::AwaitWelcome,
             next_correlation: 1,
             last_push_seq: 0,
+            last_ack_sent: 0,
             events: VecDeque::new(),
+            timers: Timers::default(),
         }
     }
 
@@ -96,7 +136,8 @@ impl ClientConnection {
         correlation
     }
 
-    /// Queues a heartbeat.
+    /// Queues a ping; its `Pong` comes back as [`ClientEvent::Pong`] unless
+    /// `nonce` has [`HEARTBEAT_NONCE_BIT`] set.
     pub fn send_ping(&mut self, nonce: u64) {
         Ping { nonce }.write_frame(0, &mut self.output);
     }
@@ -107,6 +148,12 @@ impl ClientConnection {
             up_to: self.last_push_seq,
         }
         .write_frame(0, &mut self.output);
+        self.last_ack_sent = self.last_push_seq;
+    }
+
+    /// Pushes received since the last [`Self::ack_pushes`].
+    pub fn unacked_pushes(&self) -> u64 {
+        self.last_push_seq.saturating_sub(self.last_ack_sent)
     }
 
     /// Highest push sequence number received.
@@ -121,7 +168,11 @@ impl ClientConnection {
 
     /// Marks `n` bytes of [`Self::transmit`] as written.
     pub fn consume_transmit(&mut self, n: usize) {
-        self.output.advance(n.min(self.output.len()));
+        let n = n.min(self.output.len());
+        self.output.advance(n);
+        if n > 0 {
+            self.timers.sent_since = true;
+        }
     }
 
     /// Feeds bytes read from the transport. An `Err` means the stream is
@@ -129,9 +180,83 @@ impl ClientConnection {
     pub fn handle_input(&mut self, data: &[u8]) -> Result<(), WireError> {
         self.input.extend_from_slice(data);
         while let Some(frame) = self.decoder.decode(&mut self.input)? {
+            self.timers.received_since = true;
             self.handle_frame(frame)?;
         }
         Ok(())
+    }
+
+    /// When [`Self::handle_timeout`] should next be called, if ever (no timer
+    /// runs before the `Welcome`, nor before the first `handle_timeout` after
+    /// it, nor once the server is reported dead).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let t = &self.timers;
+        if self.state != State::Ready || t.server_dead {
+            return None;
+        }
+        let dead_at = t
+            .idle_timeout
+            .zip(t.last_received)
+            .and_then(|(idle, heard)| heard.checked_add(idle));
+        match (dead_at, self.ping_due()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Runs the heartbeat and liveness timers at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.state != State::Ready || self.timers.server_dead {
+            return;
+        }
+        let t = &mut self.timers;
+        if t.received_since || t.last_received.is_none() {
+            t.last_received = Some(now);
+            t.received_since = false;
+        }
+        if t.sent_since || t.last_sent.is_none() {
+            t.last_sent = Some(now);
+            t.sent_since = false;
+        }
+        let dead_at = t
+            .idle_timeout
+            .zip(t.last_received)
+            .and_then(|(idle, heard)| heard.checked_add(idle));
+        if let (Some(idle), Some(at)) = (t.idle_timeout, dead_at) {
+            if now >= at {
+                t.server_dead = true;
+                self.events
+                    .push_back(ClientEvent::ConnectionError(ErrorBody {
+                        code: ErrorCode::IDLE_TIMEOUT,
+                        message: format!(
+                            "nothing received from the server for {} ms",
+                            idle.as_millis()
+                        ),
+                    }));
+                return;
+            }
+        }
+        if self.ping_due().is_some_and(|at| now >= at) {
+            self.timers.pings += 1;
+            let nonce = HEARTBEAT_NONCE_BIT | self.timers.pings;
+            self.send_ping(nonce);
+            self.timers.last_ping = Some(now);
+        }
+    }
+
+    /// Whether [`Self::handle_timeout`] found the server silent past its idle timeout.
+    pub fn is_server_dead(&self) -> bool {
+        self.timers.server_dead
+    }
+
+    /// A ping is due a heartbeat after the quieter direction last moved, and
+    /// at most one per heartbeat.
+    fn ping_due(&self) -> Option<Instant> {
+        let t = &self.timers;
+        let heartbeat = t.heartbeat?;
+        let quiet = t.last_sent?.min(t.last_received?);
+        let base = t.last_ping.map_or(quiet, |p| p.max(quiet));
+        base.checked_add(heartbeat)
     }
 
     /// The next event, if any.
@@ -144,6 +269,9 @@ impl ClientConnection {
             FrameKind::Welcome => {
                 let welcome = Welcome::decode(&frame.body)?;
                 self.state = State::Ready;
+                let ms = |ms: u32| (ms > 0).then(|| Duration::from_millis(ms.into()));
+                self.timers.heartbeat = ms(welcome.heartbeat_ms);
+                self.timers.idle_timeout = ms(welcome.idle_timeout_ms);
                 ClientEvent::Welcome(welcome)
             }
             FrameKind::Response => ClientEvent::Response {
@@ -171,7 +299,13 @@ impl ClientConnection {
                 Pong { nonce: ping.nonce }.write_frame(0, &mut self.output);
                 return Ok(());
             }
-            FrameKind::Pong => ClientEvent::Pong(Pong::decode(&frame.body)?),
+            FrameKind::Pong => {
+                let pong = Pong::decode(&frame.body)?;
+                if pong.nonce & HEARTBEAT_NONCE_BIT != 0 {
+                    return Ok(());
+                }
+                ClientEvent::Pong(pong)
+            }
             FrameKind::GoAway => ClientEvent::GoAway(GoAway::decode(&frame.body)?),
             FrameKind::Hello | FrameKind::Request | FrameKind::PushAck => {
                 return Err(WireError::UnknownKind(frame.kind as u16));

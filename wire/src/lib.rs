@@ -10,6 +10,8 @@
 //!   ([`chat`] and [`crm`] hold the conversation and CRM types they carry).
 //! - [`error`]: stable protocol error codes and the crate's decode errors.
 //! - [`conn`]: a sans-IO client connection (bytes in, events out, no sockets).
+//! - [`server`]: the sans-IO server side of a connection (handshake, pings,
+//!   correlation rules, push numbering and acks, output bound, timers).
 //! - [`client`]: a blocking client over TCP or TLS built on [`conn`].
 //!
 //! **Boundary**: this crate knows nothing of RocksDB, mio or the daemon's
@@ -24,12 +26,14 @@ pub mod crm;
 pub mod error;
 pub mod frame;
 pub mod message;
+pub mod server;
 
 pub use client::{tls_config_with_ca_pem, Client, ClientError, ClientOptions, Transport};
 pub use conn::{ClientConnection, ClientEvent};
 pub use error::{ErrorCode, WireError};
 pub use frame::{Frame, FrameDecoder, FrameHeader, FrameKind};
 pub use message::*;
+pub use server::{ServerConfig, ServerConnection, ServerEvent};
 
 /// The protocol versions this build speaks, lowest to highest.
 pub const PROTOCOL_VERSIONS: std::ops::RangeInclusive<u16> = 1..=1;
