@@ -10,13 +10,14 @@
 //! - [`store`]: the storage interface, RocksDB behind it, key layout.
 //! - [`password`], [`session_token`]: credentials.
 //! - [`config`], [`tls`], [`stats`], [`log`]: plumbing.
+//! - [`routing`], [`crm`], [`otp`]: the pure domain logic, in crates of their own
+//!   (`kefu-routing`, `kefu-crm`, `kefu-otp`) so they cannot reach storage or I/O.
 
 pub mod accounts;
 pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod conn;
-pub mod crm;
 pub mod history;
 pub mod log;
 pub mod password;
@@ -31,5 +32,17 @@ pub mod worker;
 
 // Pure domain crates, re-exported so `crate::routing::…` paths keep working; they
 // cannot reach the store, the shard or mio (Cargo.toml has no such dependency).
+pub use kefu_crm as crm;
 pub use kefu_otp as otp;
 pub use kefu_routing as routing;
+
+/// The store's plan and the CRM's are one concept in two enums until `store::records`
+/// re-exports [`crm::Plan`]; this bridge goes with the store's copy.
+impl From<store::records::Plan> for crm::Plan {
+    fn from(plan: store::records::Plan) -> crm::Plan {
+        match plan {
+            store::records::Plan::Gold => crm::Plan::Gold,
+            store::records::Plan::Silver => crm::Plan::Silver,
+        }
+    }
+}

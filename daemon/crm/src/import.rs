@@ -869,8 +869,8 @@ fn write_record(out: &mut Vec<u8>, cells: impl Iterator<Item = String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crm::limits::LimitCounters;
-    use crate::crm::tags::Colour;
+    use crate::limits::LimitCounters;
+    use crate::tags::Colour;
 
     const NOW: i64 = 1_704_067_200;
 
@@ -1168,7 +1168,7 @@ mod tests {
             (
                 12,
                 Err(RowError::Contact(ContactError::ControlChar {
-                    field: crate::crm::contact::Field::RealName,
+                    field: crate::contact::Field::RealName,
                     ch: '\n',
                 })),
             ),
@@ -1225,7 +1225,7 @@ mod tests {
         let (store, warning) = session.admit(rows, |k| *k == existing, &mut limits, NOW);
         let stored: Vec<&str> = store.iter().map(|c| c.real_name.as_str()).collect();
         assert_eq!(stored, ["新", "新"]);
-        assert!(warning.is_some_and(|w| w.level == crate::crm::limits::LimitLevel::Near));
+        assert!(warning.is_some_and(|w| w.level == crate::limits::LimitLevel::Near));
         let report = session.into_report();
         assert_eq!(
             report,

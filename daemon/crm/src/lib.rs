@@ -8,9 +8,9 @@
 //!   limits of every field and [`Contact::validate`]; [`ProfileUpdate`] edits a contact
 //!   without touching the original on refusal.
 //! - [`search`]: the search scheme (CJK bigrams and single characters, Latin/digit
-//!   prefixes and trigrams), [`index_terms`] for the secondary-index column family and its
-//!   key layout, [`Query`], and the in-memory [`SearchIndex`] with filters, sort and pages.
-//! - [`limits`]: the manual's numbers — plan limit with warnings to agent 1001, the 14-day
+//!   prefixes and trigrams), [`index_terms`], [`Query`], and the in-memory [`SearchIndex`]
+//!   with filters, sort and pages.
+//! - [`limits`]: the manual's numbers — the [`Plan`] limit with warnings to agent 1001, the 14-day
 //!   grace, 1,000 additions a day, the 10,000 / 1,000-a-day import rule — as
 //!   [`ContactLimits`], a small state fed with `now`.
 //! - [`import`]: streaming RFC 4180 CSV import ([`CsvImport`], fed chunk by chunk), the
@@ -22,17 +22,17 @@
 //!
 //! **Boundary.** Nothing here reads a clock, touches storage or speaks the protocol:
 //! time comes in as `now` (unix seconds unless a method says otherwise), and the shard turns
-//! what these functions return into records, index entries and pushes. Refusals are typed
+//! what these functions return into records and pushes. Cargo enforces it: this crate
+//! depends on neither the daemon nor its store. Refusals are typed
 //! errors and are always the peer's fault (a request or file the rules do not allow); a
 //! refused change leaves the state as it was.
 //!
 //! # What the shard integration must do
 //!
 //! - Keep one contact record per (account, contact number) and a customer-key → contact
-//!   number map; write a contact and its index entries ([`term_changes`] → [`index_key`])
-//!   in the same batch, so record and index never disagree.
-//! - Feed every stored change to the account's [`SearchIndex`] (or search the index column
-//!   family with [`Query::terms`] and verify with [`Query::matches`]).
+//!   number map.
+//! - Feed every stored change to the account's [`SearchIndex`] (it lives in memory only;
+//!   nothing indexes contacts on disk).
 //! - Persist [`LimitCounters`], [`Tags`] and [`Groups`] as records of their own, and feed
 //!   [`RecentContacts`] from message history when an account is loaded.
 
@@ -55,11 +55,11 @@ pub use import::{
 };
 pub use limits::{
     account_day, AddRefusal, BatchAdmission, ContactLimits, ImportCandidate, ImportRefusal,
-    ImportVerdict, LimitCounters, LimitLevel, LimitWarning, UtcOffsetError,
+    ImportVerdict, LimitCounters, LimitLevel, LimitWarning, Plan, UtcOffsetError,
 };
 pub use search::{
-    index_key, index_terms, parse_index_key, query_terms, term_changes, term_range, Filters, Page,
-    PageRequest, Query, SearchError, SearchIndex, Sort, Term, TermChanges, TermKind, TimeRange,
+    index_terms, query_terms, Filters, Page, PageRequest, Query, SearchError, SearchIndex, Sort,
+    Term, TermKind, TimeRange,
 };
 pub use tags::{Colour, Tag, TagError, TagId, Tags};
 

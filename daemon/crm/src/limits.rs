@@ -23,7 +23,25 @@
 //! **Persistence.** The shard stores [`LimitCounters`] with the account and recounts
 //! `contacts` if it ever doubts it; everything else is derived.
 
-use crate::store::records::Plan;
+/// An account's plan, as far as contacts go (§5.5). The store keeps its own copy of this
+/// enum until it re-exports this one (the daemon bridges the two with a `From`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Plan {
+    /// Gold plan: 100,000 contacts.
+    Gold,
+    /// Silver plan: 25,000 contacts.
+    Silver,
+}
+
+impl Plan {
+    /// Maximum number of contacts an account on this plan may hold.
+    pub const fn contact_limit(self) -> u32 {
+        match self {
+            Plan::Gold => 100_000,
+            Plan::Silver => 25_000,
+        }
+    }
+}
 
 /// One day, in seconds.
 pub const DAY_SECS: i64 = 86_400;
@@ -184,11 +202,11 @@ pub fn account_day(now: i64, utc_offset_secs: i32) -> i64 {
 impl ContactLimits {
     /// The limits of an account on `plan`.
     pub fn for_plan(
-        plan: Plan,
+        plan: impl Into<Plan>,
         utc_offset_secs: i32,
         counters: LimitCounters,
     ) -> Result<ContactLimits, UtcOffsetError> {
-        ContactLimits::new(plan.contact_limit(), utc_offset_secs, counters)
+        ContactLimits::new(plan.into().contact_limit(), utc_offset_secs, counters)
     }
 
     /// The limits of an account allowed `limit` contacts.

@@ -1,7 +1,6 @@
 //! Keyword search over contacts that works for Chinese (R6, manual §5.6): the matching
-//! rule, the index terms a contact is stored under, the key layout of the contact-index
-//! column family, and [`SearchIndex`], an in-memory inverted index with filters, sort
-//! and pages.
+//! rule, the index terms a contact is indexed under, and [`SearchIndex`], an in-memory
+//! inverted index with filters, sort and pages.
 //!
 //! # What a query matches
 //!
@@ -40,28 +39,13 @@
 //! | `WordPrefix` | 0x03 | the first one and first two characters of a word run | 1–2 word characters |
 //! | `WordTrigram` | 0x04 | every three adjacent characters of a word run | 3+ word characters (all their trigrams) |
 //!
-//! A [`Term`] is its kind byte followed by UTF-8 text: 2..=[`MAX_TERM_LEN`] bytes, never a
-//! 0x00 byte. **Completeness:** a field run that contains (or starts with) a query run
+//! A [`Term`] is its kind byte followed by UTF-8 text: 2..=[`MAX_TERM_LEN`] bytes.
+//! **Completeness:** a field run that contains (or starts with) a query run
 //! has every term of the query run, so the intersection of the query terms' postings
 //! holds every match. **Exactness:** that intersection can hold more (`张三` and `三丰`
 //! but no `张三丰`; trigrams in the wrong order), so every candidate is checked against
 //! the contact's normalised text ([`Query::matches`]) — unless each query run is a single
 //! term that is itself the rule (a 1–2 character CJK run, a 1–3 character word run).
-//!
-//! # Key layout of the contact-index column family
-//!
-//! | key | value |
-//! |---|---|
-//! | account `u64` BE (8) ‖ term (2..=13) ‖ `0x00` ‖ contact number `u64` BE (8) | empty |
-//!
-//! One entry per (contact, distinct term), written in the same batch as the contact
-//! record ([`term_changes`] says which to delete and put on an update). As no term holds
-//! a 0x00 byte and 0x00 sorts before every term byte, keys sort by (account, term,
-//! contact number): one term's postings are one contiguous range in contact-number order
-//! ([`term_range`]), and a term that is a prefix of another sorts with all its postings
-//! before it. The longest key is [`MAX_INDEX_KEY_LEN`] = 30 bytes, within
-//! [`MAX_KEY_LEN`](crate::store::keys::MAX_KEY_LEN). An account's whole index is
-//! [`account_prefix`](crate::store::keys::account_prefix).
 //!
 //! # In memory
 //!
@@ -82,12 +66,9 @@ use smallvec::SmallVec;
 use super::contact::{Contact, ContactState};
 use super::groups::GroupId;
 use super::tags::{TagId, MAX_TAGS};
-use crate::store::keys::KeyRange;
 
 /// Longest term, in bytes: a kind byte and three characters of up to four bytes.
 pub const MAX_TERM_LEN: usize = 13;
-/// Longest index key, in bytes.
-pub const MAX_INDEX_KEY_LEN: usize = 8 + MAX_TERM_LEN + 1 + 8;
 /// Longest query, in characters.
 pub const MAX_QUERY_CHARS: usize = 64;
 /// Most runs (words) in a query.
@@ -124,23 +105,6 @@ impl TermKind {
             _ => None,
         }
     }
-
-    /// How many characters a term of this kind holds.
-    fn chars(self) -> std::ops::RangeInclusive<usize> {
-        match self {
-            TermKind::CjkChar => 1..=1,
-            TermKind::CjkBigram => 2..=2,
-            TermKind::WordPrefix => 1..=2,
-            TermKind::WordTrigram => 3..=3,
-        }
-    }
-
-    fn class(self) -> Class {
-        match self {
-            TermKind::CjkChar | TermKind::CjkBigram => Class::Cjk,
-            TermKind::WordPrefix | TermKind::WordTrigram => Class::Word,
-        }
-    }
 }
 
 /// An index term: a kind byte and one to three characters (see the module doc).
@@ -167,30 +131,12 @@ impl Term {
         }
     }
 
-    /// Parses stored term bytes: a known kind, UTF-8 text of that kind's length and
-    /// class; `None` otherwise.
-    pub fn from_bytes(bytes: &[u8]) -> Option<Term> {
-        let (&kind, text) = bytes.split_first()?;
-        let kind = TermKind::from_byte(kind)?;
-        if bytes.len() > MAX_TERM_LEN {
-            return None;
-        }
-        let text = std::str::from_utf8(text).ok()?;
-        let chars: SmallVec<[char; 3]> = text.chars().collect();
-        if !kind.chars().contains(&chars.len())
-            || chars.iter().any(|&c| class_of(c) != Some(kind.class()))
-        {
-            return None;
-        }
-        Some(Term::from_chars(kind, &chars))
-    }
-
     /// Its kind.
     pub fn kind(&self) -> TermKind {
         TermKind::from_byte(self.bytes[0]).unwrap_or(TermKind::CjkChar)
     }
 
-    /// The bytes stored in index keys.
+    /// Its bytes: the kind byte, then the UTF-8 text.
     pub fn as_bytes(&self) -> &[u8] {
         self.bytes.get(..usize::from(self.len)).unwrap_or(&[])
     }
@@ -362,28 +308,9 @@ fn text_terms(text: &str) -> Vec<Term> {
     out
 }
 
-/// The terms `contact` is indexed under: what to store in the contact-index column
-/// family (see the module doc), sorted and distinct.
+/// The terms `contact` is indexed under (see the module doc), sorted and distinct.
 pub fn index_terms(contact: &Contact) -> Vec<Term> {
     text_terms(&searchable_text(contact))
-}
-
-/// Index entries to delete and to put when a contact changes from `old` to `new`
-/// (`None` for "did not exist" / "deleted"). Both lists sorted.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TermChanges {
-    /// Terms the contact is no longer indexed under.
-    pub remove: Vec<Term>,
-    /// Terms the contact is newly indexed under.
-    pub add: Vec<Term>,
-}
-
-/// The index entries that change with a contact.
-pub fn term_changes(old: Option<&Contact>, new: Option<&Contact>) -> TermChanges {
-    let old = old.map(index_terms).unwrap_or_default();
-    let new = new.map(index_terms).unwrap_or_default();
-    let (remove, add) = sorted_diff(&old, &new);
-    TermChanges { remove, add }
 }
 
 /// Elements only in `old`, elements only in `new` (both sorted and distinct).
@@ -406,55 +333,6 @@ fn sorted_diff<T: Ord + Copy>(old: &[T], new: &[T]) -> (Vec<T>, Vec<T>) {
         }
     }
     (gone, came)
-}
-
-// ---------------------------------------------------------------------------------------
-// Keys
-// ---------------------------------------------------------------------------------------
-
-/// An index key: `account ‖ term ‖ 0x00 ‖ contact number`.
-pub type IndexKey = SmallVec<[u8; MAX_INDEX_KEY_LEN]>;
-
-/// The contact-index key of `contact_no` under `term` in `account`.
-pub fn index_key(account: u64, term: &Term, contact_no: u64) -> IndexKey {
-    let mut key = term_prefix(account, term);
-    key.push(0);
-    key.extend_from_slice(&contact_no.to_be_bytes());
-    key
-}
-
-/// Parses an [`index_key`] into (account, term, contact number).
-pub fn parse_index_key(key: &[u8]) -> Option<(u64, Term, u64)> {
-    let (account, rest) = key.split_first_chunk::<8>()?;
-    let (rest, contact) = rest.split_last_chunk::<8>()?;
-    let (&zero, term) = rest.split_last()?;
-    if zero != 0 {
-        return None;
-    }
-    Some((
-        u64::from_be_bytes(*account),
-        Term::from_bytes(term)?,
-        u64::from_be_bytes(*contact),
-    ))
-}
-
-/// Every key of one term in one account: its postings, in contact-number order.
-pub fn term_range(account: u64, term: &Term) -> KeyRange {
-    let mut start = term_prefix(account, term);
-    let mut end = start.clone();
-    start.push(0);
-    end.push(1);
-    KeyRange {
-        start: start.to_vec(),
-        end: end.to_vec(),
-    }
-}
-
-fn term_prefix(account: u64, term: &Term) -> IndexKey {
-    let mut key = IndexKey::new();
-    key.extend_from_slice(&account.to_be_bytes());
-    key.extend_from_slice(term.as_bytes());
-    key
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1122,8 +1000,7 @@ fn union_sorted(lists: &[&[u64]]) -> Vec<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crm::contact::{CustomerKey, MAX_REMARK_CHARS};
-    use crate::store::keys::{account_prefix, MAX_KEY_LEN};
+    use crate::contact::{CustomerKey, MAX_REMARK_CHARS};
 
     fn contact(id: &str) -> Contact {
         Contact::new(
@@ -1306,111 +1183,23 @@ mod tests {
     }
 
     #[test]
-    fn term_bytes_round_trip_and_reject_garbage() {
+    fn terms_fit_their_fixed_size() {
         let terms = [
-            t(Ch, "张"),
-            t(Bi, "张三"),
-            t(Pre, "z"),
-            t(Pre, "zh"),
-            t(Tri, "zha"),
-            t(Tri, "𝐚𝐛𝐜"),
-            t(Bi, "𠀀𠀁"),
+            (Ch, "张"),
+            (Bi, "张三"),
+            (Pre, "z"),
+            (Pre, "zh"),
+            (Tri, "zha"),
+            (Tri, "𝐚𝐛𝐜"),
+            (Bi, "𠀀𠀁"),
         ];
-        for term in terms {
+        for (kind, text) in terms {
+            let term = t(kind, text);
             assert!(term.as_bytes().len() <= MAX_TERM_LEN);
-            assert!(!term.as_bytes().contains(&0));
-            assert_eq!(Term::from_bytes(term.as_bytes()), Some(term), "{term:?}");
+            assert_eq!((term.kind(), term.text()), (kind, text), "{term:?}");
         }
+        // Three four-byte characters fill the array exactly.
         assert_eq!(t(Tri, "𝐚𝐛𝐜").as_bytes().len(), MAX_TERM_LEN);
-        let bad: [&[u8]; 11] = [
-            b"",
-            b"\x01",
-            b"\x00z",
-            b"\x05z",
-            b"\x03zhu",
-            b"\x04zh",
-            b"\x02\xe5\xbc\xa0", // one character for a bigram
-            b"\x01z",            // a word character for a CJK kind
-            b"\x03\xe5\xbc\xa0", // a CJK character for a word kind
-            b"\x03\xff",         // not UTF-8
-            b"\x03\x00",         // a separator
-        ];
-        for bytes in bad {
-            assert_eq!(Term::from_bytes(bytes), None, "{bytes:?}");
-        }
-    }
-
-    #[test]
-    fn index_keys_sort_by_account_term_contact() {
-        let accounts = [0u64, 1, 0xff, 0x100, u64::MAX];
-        let terms = [
-            t(Ch, "张"),
-            t(Bi, "张三"),
-            t(Pre, "z"),
-            t(Pre, "zh"),
-            t(Pre, "0"),
-            t(Tri, "zha"),
-            t(Tri, "zh0"),
-            t(Tri, "𝐚𝐛𝐜"),
-        ];
-        let contacts = [0u64, 1, 0xff, 0x100, 1 << 40, u64::MAX];
-        let mut all = Vec::new();
-        for a in accounts {
-            for term in terms {
-                for c in contacts {
-                    all.push((a, term, c));
-                }
-            }
-        }
-        for x in &all {
-            let kx = index_key(x.0, &x.1, x.2);
-            assert!(kx.len() <= MAX_INDEX_KEY_LEN && kx.len() <= MAX_KEY_LEN);
-            assert_eq!(parse_index_key(&kx), Some(*x));
-            let range = term_range(x.0, &x.1);
-            for y in &all {
-                let ky = index_key(y.0, &y.1, y.2);
-                let want = (x.0, x.1.as_bytes(), x.2).cmp(&(y.0, y.1.as_bytes(), y.2));
-                assert_eq!(kx.cmp(&ky), want, "{x:?} vs {y:?}");
-                let inside =
-                    ky.as_slice() >= range.start.as_slice() && ky.as_slice() < range.end.as_slice();
-                assert_eq!(inside, (y.0, y.1) == (x.0, x.1), "{x:?} range, {y:?}");
-                let account = account_prefix(x.0);
-                let in_account = ky.as_slice() >= account.start.as_slice()
-                    && ky.as_slice() < account.end.as_slice();
-                assert_eq!(in_account, y.0 == x.0);
-            }
-        }
-    }
-
-    #[test]
-    fn index_key_golden_and_malformed() {
-        let key = index_key(0x0102, &t(Bi, "张三"), 7);
-        assert_eq!(
-            crate::store::keys::hex(&key),
-            "0000000000000102\
-             02e5bca0e4b889\
-             00\
-             0000000000000007"
-        );
-        let mut bad = key.to_vec();
-        let zero_at = bad.len() - 9;
-        bad[zero_at] = 1;
-        assert_eq!(parse_index_key(&bad), None, "separator");
-        for len in 0..key.len() {
-            assert_eq!(parse_index_key(&key[..len]), None, "truncated to {len}");
-        }
-    }
-
-    #[test]
-    fn term_changes_are_the_difference() {
-        let old = named("u1", "张三");
-        let new = named("u1", "张四");
-        let changes = term_changes(Some(&old), Some(&new));
-        assert_eq!(changes.remove, [t(Ch, "三"), t(Bi, "张三")]);
-        assert_eq!(changes.add, [t(Ch, "四"), t(Bi, "张四")]);
-        assert_eq!(term_changes(None, Some(&new)).add, index_terms(&new));
-        assert_eq!(term_changes(Some(&old), None).remove, index_terms(&old));
-        assert_eq!(term_changes(Some(&old), Some(&old)), TermChanges::default());
     }
 
     fn page(index: &SearchIndex, query: &str, filters: &Filters, sort: Sort) -> Page {
@@ -1716,7 +1505,7 @@ mod tests {
         assert!(index.attrs.is_empty());
     }
 
-    /// A long remark makes many terms, all within the key limit.
+    /// A long remark repeats its terms: each is indexed once.
     #[test]
     fn long_fields_stay_within_limits() {
         let mut c = contact("u1");
