@@ -1,5 +1,11 @@
 //! Stable protocol error codes and the errors of decoding bytes off the wire.
 
+// Decodes peer or file input: no panicking shortcuts (style rule 5); tests may use them.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
 use serde::{Deserialize, Serialize};
 use std::fmt;
 

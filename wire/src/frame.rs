@@ -11,6 +11,12 @@
 //! The decoder checks `len` against the maximum *before* buffering the body,
 //! so a peer cannot make us allocate more than the maximum per connection.
 
+// Decodes peer or file input: no panicking shortcuts (style rule 5); tests may use them.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
 use crate::error::WireError;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 

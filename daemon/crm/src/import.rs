@@ -46,6 +46,12 @@
 //! needs the account's state and runs on its shard. A row is one whole contact: the shard
 //! writes it and its index entries in one batch, so no row is ever half-written.
 
+// Decodes peer or file input: no panicking shortcuts (style rule 5); tests may use them.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::contact::{check_field_name, hex, parse_visitor_hex, Contact, ContactError};

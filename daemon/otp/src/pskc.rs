@@ -45,6 +45,12 @@
 //! (`EncryptionKey`, `MACMethod`, one `KeyPackage`) at a time, keeping memory
 //! proportional to the keys, not to the markup.
 
+// Decodes peer or file input: no panicking shortcuts (style rule 5); tests may use them.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 

@@ -15,6 +15,12 @@
 //! - All or nothing: any bad line, a repeated serial, a file over the size limit, too
 //!   many tokens or no token at all fails the whole file, and the error names the line.
 
+// Decodes peer or file input: no panicking shortcuts (style rule 5); tests may use them.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
 use std::collections::HashMap;
 
 use thiserror::Error;
