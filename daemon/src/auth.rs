@@ -146,6 +146,10 @@ pub fn required_access(request: &Request) -> Access {
         | Request::AdminSetAgentPassword { .. }
         | Request::AdminListAgents { .. }
         | Request::AdminStats => Access::Operator,
+        // The test clock is the appliance's, not an account's: the operator's alone.
+        Request::AdminClockShow
+        | Request::AdminClockSet { .. }
+        | Request::AdminClockAdvance { .. } => Access::Operator,
     }
 }
 

@@ -50,6 +50,18 @@ pub struct Config {
     pub timeouts: TimeoutsConfig,
     /// Password hashing and sessions.
     pub security: SecurityConfig,
+    /// Settings for test appliances only.
+    pub test: TestConfig,
+}
+
+/// `[test]`: never for production.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TestConfig {
+    /// Let the operator move the daemon's clock forward on the admin socket
+    /// (`kefuctl clock`), so that time rules can be tested without waiting.
+    /// Off by default; a restart puts the clock back to the real time.
+    pub clock_control: bool,
 }
 
 /// `[storage]`
@@ -135,6 +147,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             timeouts: TimeoutsConfig::default(),
             security: SecurityConfig::default(),
+            test: TestConfig::default(),
         }
     }
 }
@@ -420,6 +433,16 @@ mod tests {
         c.security.allow_weak_password_hashing = false;
         let e = c.validate().unwrap_err().to_string();
         assert!(e.contains("pbkdf2_iterations"), "{e}");
+    }
+
+    #[test]
+    fn clock_control_is_off_unless_asked_for() {
+        let shipped = Config::from_toml(include_str!("../kefud.toml")).expect("parses");
+        assert!(!shipped.test.clock_control);
+        assert!(!Config::default().test.clock_control);
+        let on = Config::from_toml("[test]\nclock_control = true").expect("parses");
+        assert!(on.test.clock_control);
+        assert!(Config::from_toml("[test]\nclock = true").is_err());
     }
 
     #[test]

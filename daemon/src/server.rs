@@ -140,6 +140,7 @@ pub fn start_with_clock(
 ) -> Result<ServerHandle, StartError> {
     config.validate()?;
     raise_fd_limit();
+    let clock = operator_clock(&config, clock);
     let tls_config = match (&config.tls_listen, &config.tls_cert, &config.tls_key) {
         (Some(_), Some(cert), Some(key)) => Some(crate::tls::server_config(cert, key)?),
         _ => None,
@@ -253,6 +254,25 @@ pub fn start_with_clock(
         admin_socket: config.admin_socket.clone(),
         pid_file: config.pid_file.clone(),
     })
+}
+
+/// The clock the shards read: `clock` itself, or with `[test] clock_control` a
+/// [`TestClock`](crate::clock::TestClock) over it that the operator may move forward.
+fn operator_clock(
+    config: &Config,
+    clock: Arc<dyn crate::clock::Clock>,
+) -> Arc<dyn crate::clock::Clock> {
+    if !config.test.clock_control {
+        return clock;
+    }
+    log::warn(
+        0,
+        format_args!(
+            "TEST CLOCK ENABLED ([test] clock_control = true): the operator may move this \
+             daemon's clock forward with `kefuctl clock`. Never run production like this."
+        ),
+    );
+    Arc::new(crate::clock::TestClock::new(clock))
 }
 
 /// Binds `n` listeners to one address with SO_REUSEPORT. With port 0, the

@@ -456,7 +456,8 @@ fn import_is_free_up_to_10000_then_1000_a_day_and_reports_bad_rows_by_line() {
     let clock = Arc::new(ManualClock::new(T0_MS));
     let s = TestServer::start_clocked(Arc::clone(&clock));
     let mut admin = s.admin();
-    create_account(&mut admin, ACCOUNT);
+    // Valid for a year of the daemon's (test) clock, which agents' logins follow too.
+    create_account_expiring(&mut admin, ACCOUNT, T0_MS / 1000 + 365 * 86_400);
     add_agent(&mut admin, ACCOUNT, 1002, Some(PASSWORD));
     let mut c = boss(&s);
     // A small file first: a bad row and a repeated row never stop the good ones.
@@ -510,7 +511,7 @@ fn import_is_free_up_to_10000_then_1000_a_day_and_reports_bad_rows_by_line() {
 fn additions_are_1000_a_day() {
     let clock = Arc::new(ManualClock::new(T0_MS));
     let s = TestServer::start_clocked(Arc::clone(&clock));
-    create_account(&mut s.admin(), ACCOUNT);
+    create_account_expiring(&mut s.admin(), ACCOUNT, T0_MS / 1000 + 365 * 86_400);
     let mut c = boss(&s);
     for i in 0..1_000 {
         c.request(&Request::RequestContact {

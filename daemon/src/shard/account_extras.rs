@@ -21,7 +21,7 @@
 //!   the agent's token, checked exactly as a login at level high checks it (same replay
 //!   protection and lockout, state written in the same batch).
 
-use super::{err, Answer, Outgoing, Shard};
+use super::{err, Answer, Recipient, Shard};
 use crate::store::chat_records::{ConversationRecord, MessageRecord};
 use crate::store::extras_records::{
     self, QuickRepliesRecord, TicketClaims, TicketKeyRecord, TICKET_KEY_LEN, TICKET_TTL_SECS,
@@ -103,13 +103,6 @@ fn check_replies(replies: &[QuickReply]) -> Result<(), ErrorBody> {
         }
     }
     Ok(())
-}
-
-/// Unix seconds from the token's point of view (tokens use the wall clock, as at login).
-fn wall_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// Per-agent counts while gathering analytics.
@@ -408,7 +401,7 @@ impl Shard {
         }
         // Everything else is checked: only now may a code be used up.
         self.value_added_otp(account, me, otp)?;
-        let now = self.shared.clock.now_ms();
+        let now = self.now_ms;
         let first = self.take_message_ids(account, recipients.len() as u64)?;
         self.touched.push(account);
         let from = Party::Agent(me);
@@ -427,18 +420,16 @@ impl Shard {
                 &keys::message(account, customer, id),
                 record.encode(),
             );
-            if let Some((conn, generation)) = self.customer_conn(account, customer) {
-                self.outbox.push(Outgoing::Push {
-                    conn,
-                    generation,
-                    event: Event::Message(MessageInfo {
-                        conversation: 0,
-                        id,
-                        at: now,
-                        from,
-                        body: body.clone(),
-                    }),
+            // Only the online recipients are queued: a broadcast has up to 10,000.
+            if self.customer_conn(account, customer).is_some() {
+                let event = Event::Message(MessageInfo {
+                    conversation: 0,
+                    id,
+                    at: now,
+                    from,
+                    body: body.clone(),
                 });
+                self.push(account, Recipient::Customer(customer.clone()), event);
             }
         }
         Ok(Response::BroadcastSent {
@@ -472,7 +463,7 @@ impl Shard {
             )
         })?;
         let record = self.owned_token(&serial)?;
-        let now = wall_secs();
+        let now = self.unix_secs();
         self.apply_owned(&record, |s, p| s.verify(p, code, now))
             .map(|_| ())
     }

@@ -7,7 +7,7 @@
 //! exclusive owners, re-selection, and replay of unacknowledged deliveries
 //! after a reconnect (the conversations issue goes on).
 
-use super::{err, Answer, Outgoing, Shard};
+use super::{err, Answer, Outgoing, Recipient, Shard};
 use crate::conn::Phase;
 use crate::routing::{
     AccountRouting, AgentSetup, Choice, Effect, RestoredConversation, RestoredPlacement,
@@ -68,8 +68,6 @@ pub(crate) struct ChatState {
     open: HashMap<u64, ConversationRecord>,
     /// The account's customer-signing key, once made.
     customer_key: Option<[u8; 32]>,
-    /// Customers logged in on this shard: (slab index, generation).
-    pub(super) customers: HashMap<CustomerId, (usize, u32)>,
     /// Per sender (its client-message key prefix), the highest client message id
     /// stored, or `None` if it stored none: a larger id is new without a store read.
     client_high: HashMap<Vec<u8>, Option<u64>>,
@@ -156,12 +154,12 @@ impl Shard {
         account: u64,
         customer: &CustomerId,
     ) -> Option<(usize, u32)> {
-        self.chat.get(&account)?.customers.get(customer).copied()
+        self.customers.get(&account)?.get(customer).copied()
     }
 
     /// Tells routing who owns `customer` (rules a, b), or that nobody does.
     pub(super) fn routing_owner(&mut self, account: u64, customer: CustomerId, owner: Option<u32>) {
-        let now = self.shared.clock.now_ms();
+        let now = self.now_ms;
         let Some(chat) = self.chat.get_mut(&account) else {
             return;
         };
@@ -185,7 +183,7 @@ impl Shard {
 
     /// Tells routing the owners of many customers at once.
     pub(super) fn routing_owners(&mut self, account: u64, owners: Vec<(CustomerId, u32)>) {
-        let now = self.shared.clock.now_ms();
+        let now = self.now_ms;
         if let Some(chat) = self.chat.get_mut(&account) {
             let out = chat.routing.restore_owners(owners, now);
             self.pending_effects.push((account, out.effects));
@@ -305,14 +303,13 @@ impl Shard {
             counters,
             open,
             customer_key,
-            customers: HashMap::new(),
             client_high: HashMap::new(),
             counters_dirty: false,
             queue_watchers: HashMap::new(),
             shakes: Default::default(),
         };
         // Agents already logged in on this shard come online in the engine.
-        let now = self.shared.clock.now_ms();
+        let now = self.now_ms;
         let online: Vec<u32> = self
             .online
             .get(&account)
@@ -379,7 +376,7 @@ impl Shard {
 
     /// A customer or visitor logs in on connection `idx` (already on the owning shard).
     pub(super) fn customer_login(&mut self, idx: usize, request: Request) -> Answer {
-        let now = self.shared.clock.now_ms();
+        let now = self.now_ms;
         let (account, customer, channel, visitor_token) = match request {
             Request::CustomerLogin {
                 account,
@@ -473,8 +470,12 @@ impl Shard {
             customer: customer.clone(),
             channel,
         }));
+        let previous = self
+            .customers
+            .entry(account)
+            .or_default()
+            .insert(customer.clone(), (idx, generation));
         let chat = self.chat_mut(account)?;
-        let previous = chat.customers.insert(customer.clone(), (idx, generation));
         let conversation = chat
             .routing
             .conversation_of(&customer)
@@ -525,7 +526,7 @@ impl Shard {
 
     /// The agent's group changed (its profile).
     pub(super) fn chat_agent_group(&mut self, account: u64, agent: u32, group: Option<String>) {
-        let now = self.shared.clock.now_ms();
+        let now = self.now_ms;
         if let Some(chat) = self.chat.get_mut(&account) {
             if let Ok(out) = chat.routing.set_group(agent, group, now) {
                 self.pending_effects.push((account, out.effects));
@@ -535,9 +536,12 @@ impl Shard {
 
     /// A customer's connection is gone.
     pub(super) fn customer_gone(&mut self, account: u64, customer: &CustomerId, idx: usize) {
-        if let Some(chat) = self.chat.get_mut(&account) {
-            if chat.customers.get(customer).is_some_and(|(i, _)| *i == idx) {
-                chat.customers.remove(customer);
+        if let Some(customers) = self.customers.get_mut(&account) {
+            if customers.get(customer).is_some_and(|(i, _)| *i == idx) {
+                customers.remove(customer);
+            }
+            if customers.is_empty() {
+                self.customers.remove(&account);
             }
         }
     }
@@ -577,7 +581,7 @@ impl Shard {
                     "customer connection without a customer",
                 )
             })?;
-        let now = self.shared.clock.now_ms();
+        let now = self.now_ms;
         match request {
             Request::OpenConversation { entry } => {
                 let entry = if login.channel == Channel::Mobile {
@@ -662,7 +666,7 @@ impl Shard {
         me: u32,
         request: Request,
     ) -> Option<Answer> {
-        let now = self.shared.clock.now_ms();
+        let now = self.now_ms;
         let perm3 = self.accounts.get(&account).is_some_and(|s| {
             s.permissions(me)
                 .contains(crate::store::Permission::SeeWholeQueue)
@@ -999,27 +1003,30 @@ impl Shard {
         let Some(chat) = self.chat.get(&account) else {
             return;
         };
-        let mut targets = Vec::new();
-        if from != Party::Customer {
-            if let Some(&(conn, generation)) = chat.customers.get(customer) {
-                targets.push((conn, generation));
+        let agent = match chat.routing.conversation(conversation).map(|c| c.state) {
+            Some(ConversationState::Assigned { agent }) if !matches!(from, Party::Agent(_)) => {
+                Some(agent)
             }
-        }
-        if !matches!(from, Party::Agent(_)) {
-            if let Some(ConversationState::Assigned { agent }) =
-                chat.routing.conversation(conversation).map(|c| c.state)
-            {
-                if let Some(o) = self.online.get(&account).and_then(|m| m.get(&agent)) {
-                    targets.push((o.conn, o.generation));
-                }
+            _ => None,
+        };
+        match (from != Party::Customer, agent) {
+            (true, Some(agent)) => {
+                self.push(
+                    account,
+                    Recipient::Customer(customer.clone()),
+                    Event::Message(info.clone()),
+                );
+                self.push(account, Recipient::Agent(agent), Event::Message(info));
             }
-        }
-        for (conn, generation) in targets {
-            self.outbox.push(Outgoing::Push {
-                conn,
-                generation,
-                event: Event::Message(info.clone()),
-            });
+            (true, None) => self.push(
+                account,
+                Recipient::Customer(customer.clone()),
+                Event::Message(info),
+            ),
+            (false, Some(agent)) => {
+                self.push(account, Recipient::Agent(agent), Event::Message(info))
+            }
+            (false, None) => {}
         }
     }
 
@@ -1051,7 +1058,7 @@ impl Shard {
 
     /// Agent hooks: logged in, logged out or gone, presence changed.
     pub(super) fn chat_agent_login(&mut self, account: u64, agent: u32) {
-        let now = self.shared.clock.now_ms();
+        let now = self.now_ms;
         let Ok(chat) = self.chat_mut(account) else {
             return;
         };
@@ -1061,7 +1068,7 @@ impl Shard {
     }
 
     pub(super) fn chat_agent_logout(&mut self, account: u64, agent: u32) {
-        let now = self.shared.clock.now_ms();
+        let now = self.now_ms;
         let Some(chat) = self.chat.get_mut(&account) else {
             return;
         };
@@ -1078,7 +1085,7 @@ impl Shard {
         agent: u32,
         presence: kefu_wire::Presence,
     ) {
-        let now = self.shared.clock.now_ms();
+        let now = self.now_ms;
         let Some(chat) = self.chat.get_mut(&account) else {
             return;
         };
@@ -1089,7 +1096,7 @@ impl Shard {
 
     /// Timers of every account's routing (no-response, transfer time-outs).
     pub(super) fn chat_tick(&mut self) {
-        let now = self.shared.clock.now_ms();
+        let now = self.now_ms;
         let due: Vec<u64> = self
             .chat
             .iter()
@@ -1246,7 +1253,7 @@ impl Shard {
                 let id = chat.counters.next_message;
                 chat.counters.next_message += 1;
                 chat.counters_dirty = true;
-                let now = self.shared.clock.now_ms();
+                let now = self.now_ms;
                 let body = MessageBody::Text(text);
                 let record = MessageRecord {
                     account,
@@ -1342,21 +1349,11 @@ impl Shard {
     }
 
     fn alert_agent(&mut self, account: u64, agent: u32, conversation: u64, alert: Alert) {
-        if let Some(o) = self
-            .online
-            .get(&account)
-            .and_then(|m| m.get(&agent))
-            .copied()
-        {
-            self.outbox.push(Outgoing::Push {
-                conn: o.conn,
-                generation: o.generation,
-                event: Event::ConversationAlert {
-                    conversation,
-                    alert,
-                },
-            });
-        }
+        let event = Event::ConversationAlert {
+            conversation,
+            alert,
+        };
+        self.push(account, Recipient::Agent(agent), event);
     }
 
     fn alert_customer(
@@ -1366,25 +1363,16 @@ impl Shard {
         conversation: u64,
         alert: Alert,
     ) {
-        if let Some(&(conn, generation)) = self
-            .chat
-            .get(&account)
-            .and_then(|c| c.customers.get(customer))
-        {
-            self.outbox.push(Outgoing::Push {
-                conn,
-                generation,
-                event: Event::ConversationAlert {
-                    conversation,
-                    alert,
-                },
-            });
-        }
+        let event = Event::ConversationAlert {
+            conversation,
+            alert,
+        };
+        self.push(account, Recipient::Customer(customer.clone()), event);
     }
 
     /// The agent logs out on purpose: its conversations close, or are kept for it.
     pub(super) fn chat_agent_logout_with(&mut self, account: u64, agent: u32, keep: bool) {
-        let now = self.shared.clock.now_ms();
+        let now = self.now_ms;
         let Ok(chat) = self.chat_mut(account) else {
             return;
         };
@@ -1458,17 +1446,9 @@ impl Shard {
         skip: Option<u32>,
         info: &ConversationInfo,
     ) {
-        let Some(online) = self.online.get(&account) else {
-            return;
-        };
-        for agent in watchers.iter().filter(|a| Some(**a) != skip) {
-            if let Some(o) = online.get(agent) {
-                self.outbox.push(Outgoing::Push {
-                    conn: o.conn,
-                    generation: o.generation,
-                    event: Event::ConversationChanged(info.clone()),
-                });
-            }
+        for &agent in watchers.iter().filter(|a| Some(**a) != skip) {
+            let event = Event::ConversationChanged(info.clone());
+            self.push(account, Recipient::Agent(agent), event);
         }
     }
 
@@ -1479,24 +1459,12 @@ impl Shard {
         agent: Option<u32>,
         info: ConversationInfo,
     ) {
-        let mut targets = Vec::new();
-        if let Some(&(conn, generation)) = self
-            .chat
-            .get(&account)
-            .and_then(|c| c.customers.get(customer))
-        {
-            targets.push((conn, generation));
+        if let Some(agent) = agent {
+            let event = Event::ConversationChanged(info.clone());
+            self.push(account, Recipient::Agent(agent), event);
         }
-        if let Some(o) = agent.and_then(|a| self.online.get(&account).and_then(|m| m.get(&a))) {
-            targets.push((o.conn, o.generation));
-        }
-        for (conn, generation) in targets {
-            self.outbox.push(Outgoing::Push {
-                conn,
-                generation,
-                event: Event::ConversationChanged(info.clone()),
-            });
-        }
+        let to = Recipient::Customer(customer.clone());
+        self.push(account, to, Event::ConversationChanged(info));
     }
 }
 

@@ -14,7 +14,7 @@
 //! **Recently contacted (R9)** is kept in memory: fed when an agent is given a
 //! conversation and when it closes, and rebuilt at load from the stored conversations.
 
-use super::{err, Answer, Outgoing, Shard};
+use super::{err, Answer, Recipient, Shard};
 use crate::crm::{
     Colour, Contact, ContactError, ContactLimits, ContactState, CsvExport, CsvImport, CustomerKey,
     Filters, GroupError, GroupId, Groups, ImportCatalog, ImportSession, LimitWarning, PageRequest,
@@ -508,28 +508,11 @@ impl Shard {
     }
 
     fn push_to_agent(&mut self, account: u64, agent: u32, event: Event) {
-        if let Some(o) = self.online.get(&account).and_then(|m| m.get(&agent)) {
-            self.outbox.push(Outgoing::Push {
-                conn: o.conn,
-                generation: o.generation,
-                event,
-            });
-        }
+        self.push(account, Recipient::Agent(agent), event);
     }
 
     fn push_to_agents(&mut self, account: u64, event: &Event) {
-        let targets: Vec<(usize, u32)> = self
-            .online
-            .get(&account)
-            .map(|m| m.values().map(|o| (o.conn, o.generation)).collect())
-            .unwrap_or_default();
-        for (conn, generation) in targets {
-            self.outbox.push(Outgoing::Push {
-                conn,
-                generation,
-                event: event.clone(),
-            });
-        }
+        self.push(account, Recipient::AllAgents, event.clone());
     }
 
     /// Whether `me` sees only its own (and unowned) contacts: exclusive mode without
@@ -575,7 +558,7 @@ impl Shard {
         operator: bool,
         request: Request,
     ) -> Answer {
-        let now = now_secs(self.shared.clock.now_ms());
+        let now = now_secs(self.now_ms);
         match request {
             Request::CreateContact {
                 customer,
@@ -933,7 +916,7 @@ impl Shard {
                 format!("an import chunk is at most {MAX_IMPORT_CHUNK} bytes"),
             ));
         }
-        let now = now_secs(self.shared.clock.now_ms());
+        let now = now_secs(self.now_ms);
         let crm = self.crm_mut(account)?;
         if first {
             let catalog = ImportCatalog::new(&crm.tags, &crm.groups);
@@ -1076,7 +1059,7 @@ impl Shard {
         note: String,
     ) -> Answer {
         check_note("note", &note, MAX_NOTE_CHARS)?;
-        let now = now_secs(self.shared.clock.now_ms());
+        let now = now_secs(self.now_ms);
         let key = key_of(&customer)?;
         let crm = self.crm_mut(account)?;
         let existing = crm.by_key.get(&key).copied();
@@ -1119,13 +1102,8 @@ impl Shard {
         self.save_contact(account, no);
         self.save_crm_account(account);
         self.limit_warning(account, warning);
-        if let Some((conn, generation)) = self.customer_conn(account, &customer) {
-            self.outbox.push(Outgoing::Push {
-                conn,
-                generation,
-                event: Event::ContactNotice(ContactNotice::FriendRequest { account, note }),
-            });
-        }
+        let event = Event::ContactNotice(ContactNotice::FriendRequest { account, note });
+        self.push(account, Recipient::Customer(customer), event);
         Ok(Response::Contact(Box::new(info)))
     }
 
@@ -1136,7 +1114,7 @@ impl Shard {
         customer: &CustomerId,
         request: Request,
     ) -> Answer {
-        let now = now_secs(self.shared.clock.now_ms());
+        let now = now_secs(self.now_ms);
         let key = key_of(customer)?;
         match request {
             Request::AnswerContactRequest { accept } => {
@@ -1246,7 +1224,7 @@ impl Shard {
     /// customer becomes a contact (a stranger, or pending with an automatic friend
     /// request) owned by the first agent to serve it; its last-accepted time is set.
     pub(super) fn crm_served(&mut self, account: u64, customer: &CustomerId, agent: u32) {
-        let now = now_secs(self.shared.clock.now_ms());
+        let now = now_secs(self.now_ms);
         let Ok(key) = CustomerKey::try_from(customer.clone()) else {
             return;
         };
@@ -1306,13 +1284,8 @@ impl Shard {
         }
         self.save_contact(account, no);
         if let Some(note) = request {
-            if let Some((conn, generation)) = self.customer_conn(account, customer) {
-                self.outbox.push(Outgoing::Push {
-                    conn,
-                    generation,
-                    event: Event::ContactNotice(ContactNotice::FriendRequest { account, note }),
-                });
-            }
+            let event = Event::ContactNotice(ContactNotice::FriendRequest { account, note });
+            self.push(account, Recipient::Customer(customer.clone()), event);
         }
     }
 
@@ -1324,7 +1297,7 @@ impl Shard {
         customer: &CustomerId,
         agent: Option<u32>,
     ) {
-        let now = now_secs(self.shared.clock.now_ms());
+        let now = now_secs(self.now_ms);
         let Some(no) = self.change_contact(account, customer, |c| c.last_contact_at = Some(now))
         else {
             return;
@@ -1362,11 +1335,8 @@ impl Shard {
         };
         if s.contact.state == ContactState::Pending {
             let note = s.request_note.clone();
-            self.outbox.push(Outgoing::Push {
-                conn,
-                generation,
-                event: Event::ContactNotice(ContactNotice::FriendRequest { account, note }),
-            });
+            let event = Event::ContactNotice(ContactNotice::FriendRequest { account, note });
+            self.push(account, Recipient::Session(conn, generation), event);
         }
     }
 

@@ -32,7 +32,7 @@ impl Shard {
             owns_customer,
         };
         let store = &*self.shared.store;
-        let now = self.shared.clock.now_ms();
+        let now = self.now_ms;
         history::page(store, account, &query, now, viewer, |conversation| {
             history::stored_conversation_agent(store, account, conversation)
         })

@@ -470,23 +470,20 @@ impl Shard {
                     Err(error) => self.send_body(reply.conn, &error, reply.correlation),
                 }
             }
-            Outgoing::Push {
-                conn,
-                generation,
-                event,
-            } => {
-                let Some(c) = self.conns.get_mut(conn, generation) else {
-                    return;
-                };
-                if c.phase == Phase::Closing {
-                    return;
+            Outgoing::Push { account, to, event } => {
+                let targets = self.recipients(account, &to);
+                let mut push = Push { seq: 0, event };
+                for (conn, generation) in targets {
+                    let Some(c) = self.conns.get_mut(conn, generation) else {
+                        continue;
+                    };
+                    if c.phase == Phase::Closing {
+                        continue;
+                    }
+                    c.push_seq += 1;
+                    push.seq = c.push_seq;
+                    self.send_body(conn, &push, 0);
                 }
-                c.push_seq += 1;
-                let push = Push {
-                    seq: c.push_seq,
-                    event,
-                };
-                self.send_body(conn, &push, 0);
             }
             Outgoing::GoAway {
                 conn,

@@ -16,6 +16,7 @@
 
 mod account_extras;
 mod chat;
+mod clock_admin;
 mod crm;
 mod history;
 mod io;
@@ -37,6 +38,7 @@ use crate::worker::{JobSubmitter, OutcomeSink, PasswordOutcome};
 use kefu_wire::{ErrorBody, ErrorCode, Request, Response};
 use mio::net::{TcpListener, UnixListener};
 use mio::{Events, Poll, Token, Waker};
+use smallvec::SmallVec;
 use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
@@ -175,6 +177,24 @@ pub struct Listeners {
     pub admin: Option<UnixListener>,
 }
 
+/// Who a push is for, within its account. Domain code names people, never
+/// connections; the loop resolves a recipient to its connections in one place
+/// (`Shard::recipients`), at release time, so a push to someone who left during
+/// the turn goes nowhere and a failed commit can drop an account's pushes whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Recipient {
+    /// An agent, on whatever connection it is logged in.
+    Agent(u32),
+    /// Every agent of the account that is logged in.
+    AllAgents,
+    /// A customer (or visitor), on whatever connection it is logged in.
+    Customer(kefu_wire::chat::CustomerId),
+    /// Every customer of the account that is logged in.
+    AllCustomers,
+    /// One connection (slab index, generation): a session-scoped notice.
+    Session(usize, u32),
+}
+
 /// Answers and frames produced during a turn, released after the commit.
 enum Outgoing {
     Answer {
@@ -182,8 +202,9 @@ enum Outgoing {
         result: Result<Response, ErrorBody>,
     },
     Push {
-        conn: usize,
-        generation: u32,
+        /// The account whose logic produced it (dropped if its commit fails).
+        account: u64,
+        to: Recipient,
         event: kefu_wire::Event,
     },
     GoAway {
@@ -207,6 +228,10 @@ pub struct Shard {
     conns: Slab,
     accounts: HashMap<u64, AccountState>,
     online: HashMap<u64, HashMap<u32, OnlineAgent>>,
+    /// Customers logged in on this shard, per account: (slab index, generation).
+    /// Beside `online`, outside the cached account state, so evicting an account
+    /// after a failed commit does not forget who is connected.
+    customers: HashMap<u64, HashMap<kefu_wire::chat::CustomerId, (usize, u32)>>,
     pending: HashMap<u64, PendingOp>,
     next_job: u64,
     /// Conversation state of this shard's accounts (see `chat.rs`).
@@ -243,6 +268,10 @@ pub struct Shard {
     turn_budget: usize,
     scratch: Vec<u8>,
     frame: bytes::BytesMut,
+    /// Unix time in milliseconds, read from `Shared::clock` once at the start of
+    /// each turn: every rule decided in a turn sees the same instant, and a test
+    /// (or the operator's test clock) moves it for all of them at once.
+    now_ms: i64,
     /// Seconds since start, the coarse clock of idle timeouts.
     clock: u32,
     last_sweep: u32,
@@ -275,6 +304,7 @@ impl Shard {
             conns: Slab::default(),
             accounts: HashMap::new(),
             online: HashMap::new(),
+            customers: HashMap::new(),
             pending: HashMap::new(),
             next_job: 1,
             chat: HashMap::new(),
@@ -297,6 +327,7 @@ impl Shard {
             // Zeroed once: reads overwrite the front, nothing re-initialises it.
             scratch: vec![0; SCRATCH_BYTES],
             frame: bytes::BytesMut::with_capacity(4096),
+            now_ms: 0,
             clock: 0,
             last_sweep: 0,
             rng: ring::rand::SystemRandom::new(),
@@ -349,6 +380,7 @@ impl Shard {
     }
 
     fn turn(&mut self, events: &Events) {
+        self.now_ms = self.shared.clock.now_ms();
         self.turn_budget = TURN_READ_BUDGET;
         let mut unfinished = std::mem::take(&mut self.unfinished);
         unfinished.sort_unstable();
@@ -380,8 +412,8 @@ impl Shard {
             self.last_sweep = self.clock;
             self.sweep();
             if self.clock % 60 == 0 {
-                self.agent_throttle.prune(requests::now_unix());
-                self.token_guesses.prune(requests::now_unix());
+                self.agent_throttle.prune(self.now_secs());
+                self.token_guesses.prune(self.now_secs());
             }
             if self.clock % 10 == 0 {
                 release_freed_memory();
@@ -418,39 +450,47 @@ impl Shard {
     }
 
     /// Group commit: one write for everything this turn changed, then the
-    /// answers that depend on it are released.
+    /// answers and pushes that depend on it are released.
     fn commit(&mut self) {
         self.chat_tick();
         self.apply_chat_effects();
         self.flush_chat_counters();
+        self.push_presence();
         if !self.batch.is_empty() {
             let result = self.shared.store.write(&self.batch, self.shared.durability);
-            self.batch.clear();
             if let Err(e) = result {
                 log::error(self.id, format_args!("commit failed, turn undone: {e}"));
                 self.undo_turn();
             }
+            self.batch.clear();
             self.counters.add_commit();
         }
         self.touched.clear();
         self.logins.clear();
         self.turn_client_msgs.clear();
-        self.push_presence();
         let outbox = std::mem::take(&mut self.outbox);
         for out in outbox {
             self.release(out);
         }
     }
 
-    /// The batch did not reach the disk: forget what the cache learned from
-    /// it, log out the logins it carried, and turn every answer into an error.
+    /// The batch did not reach the disk. Every account it wrote to is evicted
+    /// (derived from the batch's keys, so nothing depends on a hand-kept list)
+    /// and reloads from the disk on next use; the logins it carried are logged
+    /// out; every success answered in the turn becomes `STORAGE_FAILURE`; and no
+    /// push of an evicted account goes out, so nobody hears of what was not kept.
     fn undo_turn(&mut self) {
-        for account in self.touched.drain(..) {
+        let mut evicted = self.batch.accounts();
+        evicted.extend(self.touched.drain(..));
+        evicted.sort_unstable();
+        evicted.dedup();
+        for &account in &evicted {
             self.accounts.remove(&account);
             self.chat.remove(&account);
             self.crm.remove(&account);
             self.quick_replies.retain(|(a, _), _| *a != account);
         }
+        self.counters.set_accounts(self.accounts.len() as u64);
         // Token states are reloaded from the store on next use.
         self.tokens.clear();
         for (idx, generation) in std::mem::take(&mut self.logins) {
@@ -461,6 +501,12 @@ impl Shard {
                 }
             }
         }
+        // Logging out above may have queued presence pushes; the turn's are gone.
+        self.presence_changes.clear();
+        self.outbox.retain(|out| match out {
+            Outgoing::Push { account, .. } => evicted.binary_search(account).is_err(),
+            Outgoing::Answer { .. } | Outgoing::GoAway { .. } => true,
+        });
         for out in &mut self.outbox {
             if let Outgoing::Answer { result, .. } = out {
                 if result.is_ok() {
@@ -507,6 +553,38 @@ impl Shard {
         id
     }
 
+    /// Queues a push to `to` of `account`, released after the commit.
+    fn push(&mut self, account: u64, to: Recipient, event: kefu_wire::Event) {
+        self.outbox.push(Outgoing::Push { account, to, event });
+    }
+
+    /// The connections a push to `to` of `account` goes to now.
+    fn recipients(&self, account: u64, to: &Recipient) -> SmallVec<[(usize, u32); 2]> {
+        let agents = self.online.get(&account);
+        let customers = self.customers.get(&account);
+        match to {
+            Recipient::Agent(agent) => agents
+                .and_then(|m| m.get(agent))
+                .map(|o| (o.conn, o.generation))
+                .into_iter()
+                .collect(),
+            Recipient::AllAgents => agents
+                .into_iter()
+                .flat_map(|m| m.values().map(|o| (o.conn, o.generation)))
+                .collect(),
+            Recipient::Customer(customer) => customers
+                .and_then(|m| m.get(customer))
+                .copied()
+                .into_iter()
+                .collect(),
+            Recipient::AllCustomers => customers
+                .into_iter()
+                .flat_map(|m| m.values().copied())
+                .collect(),
+            Recipient::Session(conn, generation) => smallvec::smallvec![(*conn, *generation)],
+        }
+    }
+
     fn reply(&mut self, reply: ReplyTo, result: Result<Response, ErrorBody>) {
         self.outbox.push(Outgoing::Answer { reply, result });
     }
@@ -528,6 +606,16 @@ impl Shard {
 
     fn mark_dirty(&mut self, idx: usize) {
         self.dirty.push(idx);
+    }
+
+    /// The turn's time in whole Unix seconds.
+    fn now_secs(&self) -> i64 {
+        self.now_ms.div_euclid(1000)
+    }
+
+    /// The turn's time in whole Unix seconds, unsigned (tokens count steps from 1970).
+    fn unix_secs(&self) -> u64 {
+        u64::try_from(self.now_secs()).unwrap_or(0)
     }
 
     fn shard_count(&self) -> usize {

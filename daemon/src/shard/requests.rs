@@ -2,7 +2,7 @@
 //! agent, login and session logic.
 
 use super::io::Control;
-use super::{err, Answer, Outgoing, ReplyTo, Shard, ShardMsg};
+use super::{err, Answer, Outgoing, Recipient, ReplyTo, Shard, ShardMsg};
 use crate::accounts::{
     account_info, owner_shard, plan_from_wire, AccountState, AgentState, OnlineAgent, SessionSlot,
 };
@@ -77,12 +77,6 @@ pub(crate) struct LoginCheck {
     credential_gen: u32,
     otp: Option<String>,
     peer: Option<std::net::IpAddr>,
-}
-
-pub(super) fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// The account a request is about, if it is about one; it decides the shard.
@@ -254,7 +248,7 @@ impl Shard {
         otp: Option<String>,
         peer: Option<std::net::IpAddr>,
     ) -> bool {
-        let now = now_unix();
+        let now = self.now_secs();
         let checked = (|| {
             let state = self.account_mut(account)?;
             if state.record.expires_at <= now {
@@ -358,7 +352,7 @@ impl Shard {
         agent: u32,
         token: SessionToken,
     ) -> Result<(), ErrorBody> {
-        let now = now_unix();
+        let now = self.now_secs();
         let shard = self.id;
         let store = std::sync::Arc::clone(&self.shared.store);
         let state = self.account_mut(account)?;
@@ -442,18 +436,15 @@ impl Shard {
             return;
         };
         let notice = (agent == SUPER_ADMIN_AGENT
-            && info.account_expires_at - now_unix() < EXPIRY_REMINDER_SECS)
+            && info.account_expires_at - self.now_secs() < EXPIRY_REMINDER_SECS)
             .then(|| {
-                let days = (info.account_expires_at - now_unix()).max(0) / 86_400;
+                let days = (info.account_expires_at - self.now_secs()).max(0) / 86_400;
                 format!("account {account} expires in {days} days; renew to keep the service")
             });
         self.reply(reply, Ok(Response::LoggedIn(info)));
         if let Some(text) = notice {
-            self.outbox.push(Outgoing::Push {
-                conn: idx,
-                generation,
-                event: Event::Notice { text },
-            });
+            let to = Recipient::Session(idx, generation);
+            self.push(account, to, Event::Notice { text });
         }
     }
 
@@ -506,7 +497,8 @@ impl Shard {
             let Some(online) = self.online.get(&account) else {
                 continue;
             };
-            for (&me, o) in online {
+            let mut pushes = Vec::with_capacity(online.len());
+            for &me in online.keys() {
                 let others: Vec<PresenceChange> =
                     latest.iter().filter(|c| c.agent != me).copied().collect();
                 let event = match others.as_slice() {
@@ -517,11 +509,10 @@ impl Shard {
                     },
                     _ => Event::PresenceChanges(others),
                 };
-                self.outbox.push(Outgoing::Push {
-                    conn: o.conn,
-                    generation: o.generation,
-                    event,
-                });
+                pushes.push((me, event));
+            }
+            for (me, event) in pushes {
+                self.push(account, Recipient::Agent(me), event);
             }
         }
         changes.clear();
@@ -831,6 +822,9 @@ impl Shard {
                     .map(|(i, c)| c.snapshot(i))
                     .collect(),
             }),
+            r @ (Request::AdminClockShow
+            | Request::AdminClockSet { .. }
+            | Request::AdminClockAdvance { .. }) => self.clock_admin(r),
             other => Err(err(
                 ErrorCode::NOT_LOGGED_IN,
                 format!("{} needs a logged-in agent", other.name()),
@@ -854,6 +848,7 @@ impl Shard {
         }
         check_text("nickname", &nickname, MAX_NICKNAME_CHARS)?;
         let role = role.unwrap_or(AGENT_ROLE);
+        let now = self.now_secs();
         let state = self.account_mut(account)?;
         if !state.roles.contains_key(&role) {
             return Err(err(
@@ -880,7 +875,7 @@ impl Shard {
             password: None,
             role,
             credential_gen: 0,
-            created_at: now_unix(),
+            created_at: now,
         };
         state.agents.insert(
             agent,
@@ -1117,13 +1112,15 @@ impl Shard {
         conn.phase = Phase::Ready;
         // Whatever happens, the input that waited behind the login is read next.
         self.unfinished.push(idx);
+        // The account may have been evicted (a failed commit) while the password was
+        // hashed: reload it rather than mistake its absence for a changed password.
         let current = self
-            .accounts
-            .get(&account)
-            .and_then(|s| s.agents.get(&agent))
-            .map(|a| a.record.credential_gen);
-        let now = now_unix();
-        let checked = if !verified || current != Some(credential_gen) {
+            .account_mut(account)
+            .map(|s| s.agents.get(&agent).map(|a| a.record.credential_gen));
+        let now = self.now_secs();
+        let checked = if let Err(e) = current {
+            Err(e)
+        } else if !verified || current != Ok(Some(credential_gen)) {
             Err(err(
                 ErrorCode::WRONG_PASSWORD,
                 format!("wrong password for {agent}@{account}"),
@@ -1199,7 +1196,7 @@ impl Shard {
             .into_iter()
             .next()
             .ok_or_else(|| err(ErrorCode::INTERNAL, "hashing failed"))?;
-        let now = now_unix();
+        let now = self.now_secs();
         let ttl = self.settings.session_ttl_secs;
         let token = SessionToken::generate(&self.rng)
             .map_err(|_| err(ErrorCode::INTERNAL, "no randomness for a token"))?;
@@ -1285,7 +1282,7 @@ impl Shard {
                 format!("account {account} exists"),
             ));
         }
-        let now = now_unix();
+        let now = self.now_secs();
         let record = AccountRecord {
             id: account,
             name,

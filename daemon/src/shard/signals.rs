@@ -14,7 +14,7 @@
 //! effect is pushed to every customer of the account logged in on the shard.
 
 use super::chat::CustomerLogin;
-use super::{err, Answer, Outgoing, Shard};
+use super::{err, Answer, Recipient, Shard};
 use crate::routing::AccountPresenceMode as EngineMode;
 use crate::store::records::PresenceMode;
 use kefu_wire::chat::{
@@ -117,7 +117,7 @@ impl Shard {
         login: &CustomerLogin,
         request: Request,
     ) -> Answer {
-        let now = self.shared.clock.now_ms();
+        let now = self.now_ms;
         match request {
             Request::Signal {
                 conversation,
@@ -142,16 +142,13 @@ impl Shard {
                     _ => None,
                 };
                 // Queued, or its agent is not connected: nobody to tell.
-                if let Some(o) = agent.and_then(|a| self.online.get(&account)?.get(&a)) {
-                    self.outbox.push(Outgoing::Push {
-                        conn: o.conn,
-                        generation: o.generation,
-                        event: Event::Signal {
-                            conversation,
-                            from: Party::Customer,
-                            signal,
-                        },
-                    });
+                if let Some(agent) = agent {
+                    let event = Event::Signal {
+                        conversation,
+                        from: Party::Customer,
+                        signal,
+                    };
+                    self.push(account, Recipient::Agent(agent), event);
                 }
                 Ok(Response::Ok)
             }
@@ -173,7 +170,7 @@ impl Shard {
         me: u32,
         request: Request,
     ) -> Answer {
-        let now = self.shared.clock.now_ms();
+        let now = self.now_ms;
         match request {
             Request::Signal {
                 conversation,
@@ -191,7 +188,8 @@ impl Shard {
                         )
                     })?;
                 check_signal(&signal)?;
-                let target = chat.customers.get(&info.customer).copied();
+                let customer = info.customer.clone();
+                let target = self.customer_conn(account, &customer);
                 // The customer's channel now if it is connected, else the one it opened on.
                 let channel = target
                     .and_then(|(conn, generation)| self.conns.get_mut(conn, generation))
@@ -204,16 +202,13 @@ impl Shard {
                         .allow(conversation, Some(me), now)
                         .map_err(rate_limited)?;
                 }
-                if let Some((conn, generation)) = target {
-                    self.outbox.push(Outgoing::Push {
-                        conn,
-                        generation,
-                        event: Event::Signal {
-                            conversation,
-                            from: Party::Agent(me),
-                            signal,
-                        },
-                    });
+                if target.is_some() {
+                    let event = Event::Signal {
+                        conversation,
+                        from: Party::Agent(me),
+                        signal,
+                    };
+                    self.push(account, Recipient::Customer(customer), event);
                 }
                 Ok(Response::Ok)
             }
@@ -251,16 +246,8 @@ impl Shard {
     /// The account's presence changed (routing effect): every customer of the account
     /// logged in on this shard is told.
     pub(super) fn push_account_presence(&mut self, account: u64, presence: Presence) {
-        let Some(chat) = self.chat.get(&account) else {
-            return;
-        };
-        for &(conn, generation) in chat.customers.values() {
-            self.outbox.push(Outgoing::Push {
-                conn,
-                generation,
-                event: Event::AccountPresenceChanged { presence },
-            });
-        }
+        let event = Event::AccountPresenceChanged { presence };
+        self.push(account, Recipient::AllCustomers, event);
     }
 }
 

@@ -17,12 +17,6 @@ use kefu_wire::{ErrorBody, ErrorCode, Request, Response, TokenFileFormat};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// The protocol's answer to a token refusal.
 fn token_err(e: TokenError) -> ErrorBody {
     let code = match e {
@@ -94,7 +88,7 @@ impl Shard {
     /// getting unbound tokens' codes wrong (guessing, or probing serials).
     fn token_guess_check(&self, account: u64) -> Result<(), ErrorBody> {
         self.token_guesses
-            .check(account, now_i64(now_secs()))
+            .check(account, self.now_secs())
             .map_err(|wait| {
                 err(
                     ErrorCode::LOGIN_THROTTLED,
@@ -196,7 +190,7 @@ impl Shard {
             )
         })?;
         let record = self.owned_token(&serial)?;
-        let now = now_secs();
+        let now = self.unix_secs();
         self.apply_owned(&record, |s, p| s.verify(p, code, now))
             .map(|_| ())
     }
@@ -226,7 +220,7 @@ impl Shard {
             .map_err(storage)?
             .ok_or_else(|| err(ErrorCode::TOKEN_UNKNOWN, format!("no token {serial:?}")))?;
         let token = open_token(&key, &record)?;
-        let now = now_secs();
+        let now = self.unix_secs();
         let outcome = token.bind(&self.policy(), BoundAgent { account, agent }, code, now);
         let next = to_record(&outcome.state, &record.sealed_secret);
         let mut batch = Batch::new();
@@ -314,7 +308,7 @@ impl Shard {
         let may_manage = state
             .permissions(me)
             .contains(crate::store::Permission::SystemSettings);
-        let now = now_secs();
+        let now = self.unix_secs();
         match holder {
             Some(agent) if agent == me || may_manage => {
                 let record = self.owned_token(serial)?;

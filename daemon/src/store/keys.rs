@@ -167,6 +167,44 @@ impl Cf {
     pub const fn index(self) -> usize {
         self as usize
     }
+
+    /// Whether every key of this column family starts with its account `u64` BE: all
+    /// but the store-wide [`Cf::Meta`] and [`Cf::Tokens`]. A new column family must
+    /// decide here (the match is exhaustive), because a failed commit evicts exactly
+    /// the accounts its keys name (see [`Batch::accounts`](super::Batch::accounts)).
+    pub const fn is_account_scoped(self) -> bool {
+        match self {
+            Cf::Meta | Cf::Tokens => false,
+            Cf::Accounts
+            | Cf::Agents
+            | Cf::Roles
+            | Cf::Sessions
+            | Cf::AccountSettings
+            | Cf::AgentProfiles
+            | Cf::AgentTokens
+            | Cf::Conversations
+            | Cf::Messages
+            | Cf::ClientMsgs
+            | Cf::Counters
+            | Cf::CustomerKeys
+            | Cf::RoutingSettings
+            | Cf::Contacts
+            | Cf::CrmAccounts
+            | Cf::QuickReplies
+            | Cf::TicketKeys
+            | Cf::OpenConversations => true,
+        }
+    }
+
+    /// The account a key of this column family belongs to; `None` for the store-wide
+    /// column families or a key too short to carry one.
+    pub fn account_of(self, key: &[u8]) -> Option<u64> {
+        if !self.is_account_scoped() {
+            return None;
+        }
+        let bytes: [u8; ACCOUNT_KEY_LEN] = key.get(..ACCOUNT_KEY_LEN)?.try_into().ok()?;
+        Some(u64::from_be_bytes(bytes))
+    }
 }
 
 impl fmt::Display for Cf {

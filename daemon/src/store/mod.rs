@@ -257,6 +257,24 @@ impl Batch {
         })
     }
 
+    /// The accounts this batch writes to, each once, in key order: derived from the
+    /// keys themselves, so what a failed commit must evict is never a list kept by hand.
+    pub fn accounts(&self) -> Vec<u64> {
+        let mut accounts: Vec<u64> = self
+            .ops
+            .iter()
+            .filter_map(|op| op.cf.account_of(&op.key))
+            .collect();
+        accounts.sort_unstable();
+        accounts.dedup();
+        accounts
+    }
+
+    /// Whether the batch writes a store-wide record (a token by serial, the schema).
+    pub fn touches_store_wide(&self) -> bool {
+        self.ops.iter().any(|op| !op.cf.is_account_scoped())
+    }
+
     /// Stores raw `value` under `key`. Prefer the typed `put_*` methods.
     pub fn put(&mut self, cf: Cf, key: &[u8], value: Vec<u8>) {
         self.ops.push(Op {
@@ -576,6 +594,26 @@ mod tests {
             },
             presence_mode: PresenceMode::AlwaysOnline,
         }
+    }
+
+    #[test]
+    fn a_batch_names_the_accounts_its_keys_belong_to() {
+        let mut batch = Batch::new();
+        assert!(batch.accounts().is_empty());
+        batch.put_account(&account(800_002));
+        batch.put(
+            Cf::Messages,
+            &[&800_001u64.to_be_bytes()[..], &[1, 2, 3]].concat(),
+            vec![1],
+        );
+        batch.delete(
+            Cf::OpenConversations,
+            &[&800_002u64.to_be_bytes()[..], &[9; 8]].concat(),
+        );
+        assert!(!batch.touches_store_wide());
+        batch.put(Cf::Tokens, b"SERIAL-1", vec![1]);
+        assert!(batch.touches_store_wide());
+        assert_eq!(batch.accounts(), vec![800_001, 800_002]);
     }
 
     pub(super) fn agent(account: u64, agent: u32) -> AgentRecord {
