@@ -4,6 +4,7 @@
 //! Secrets are deliberately absent: they come from the environment or
 //! standard input (see `secrets.rs`), never from flags visible in `ps`.
 
+use crate::clock::{DurationArg, TimeArg};
 use crate::date::Date;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -52,6 +53,54 @@ pub enum Command {
     Stats(StatsArgs),
     /// Check a listener end to end as a client would: connect, TLS, handshake, login, pings.
     Diagnose(DiagnoseArgs),
+    /// The daemon's clock; on a test appliance, move it forward.
+    ///
+    /// Moving the clock needs `[test] clock_control = true` in kefud.toml (never
+    /// in production); otherwise set and advance are refused and change nothing.
+    #[command(subcommand)]
+    Clock(ClockCommand),
+}
+
+/// `kefuctl clock ...`
+#[derive(Debug, Subcommand)]
+pub enum ClockCommand {
+    /// Show the time the daemon's rules see now, and whether it is a test clock.
+    Show(ClockShowArgs),
+    /// Move the test clock forward to a time (never back).
+    Set(ClockSetArgs),
+    /// Move the test clock forward by a duration.
+    Advance(ClockAdvanceArgs),
+}
+
+/// `kefuctl clock show`
+#[derive(Debug, Args)]
+pub struct ClockShowArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `kefuctl clock set`
+#[derive(Debug, Args)]
+pub struct ClockSetArgs {
+    /// The new time: RFC 3339 (2027-01-31T08:00:00Z, 2027-01-31T16:00:00+08:00),
+    /// a date (midnight UTC), or unix milliseconds.
+    #[arg(value_name = "TIME")]
+    pub time: TimeArg,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `kefuctl clock advance`
+#[derive(Debug, Args)]
+pub struct ClockAdvanceArgs {
+    /// How far: numbers with units w, d, h, m, s, ms (31d, 2h30m, 90s).
+    #[arg(value_name = "DURATION")]
+    pub by: DurationArg,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `kefuctl account ...`

@@ -59,7 +59,9 @@ impl fmt::Display for Date {
     }
 }
 
-/// Seconds since the unix epoch, now.
+/// Seconds since the unix epoch, now, on this machine's clock (kefuctl is not the
+/// daemon: a test clock moved in kefud does not move this one).
+#[allow(clippy::disallowed_methods)]
 pub fn now_unix() -> i64 {
     match SystemTime::now().duration_since(UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
@@ -89,6 +91,67 @@ pub fn format_unix_full(secs: i64) -> String {
     } else {
         s
     }
+}
+
+/// Always `YYYY-MM-DDTHH:MM:SS.mmmZ`, for times in milliseconds.
+pub fn format_unix_ms(ms: i64) -> String {
+    let full = format_unix_full(ms.div_euclid(1000));
+    let stem = full.strip_suffix('Z').unwrap_or(&full);
+    format!("{stem}.{:03}Z", ms.rem_euclid(1000))
+}
+
+/// Parses an RFC 3339 time, `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)` (`t`
+/// or a space for `T`, `z` for `Z`), into unix milliseconds; digits past the
+/// millisecond are dropped.
+pub fn parse_rfc3339_ms(s: &str) -> Result<i64, String> {
+    let bad = || format!("expected an RFC 3339 time like 2027-01-31T08:00:00Z, got {s:?}");
+    let date: Date = s.get(..10).ok_or_else(bad)?.parse()?;
+    let rest = s.get(10..).ok_or_else(bad)?;
+    let rest = rest.strip_prefix(['T', 't', ' ']).ok_or_else(bad)?;
+    let two = |t: &str, at: usize, max: i64| -> Result<i64, String> {
+        let part = t.get(at..at + 2).ok_or_else(bad)?;
+        if !part.bytes().all(|c| c.is_ascii_digit()) {
+            return Err(bad());
+        }
+        let n: i64 = part.parse().map_err(|_| bad())?;
+        if n > max {
+            return Err(bad());
+        }
+        Ok(n)
+    };
+    if rest.get(2..3) != Some(":") || rest.get(5..6) != Some(":") {
+        return Err(bad());
+    }
+    // A leap second (:60) is read as the next second, like most clocks do.
+    let (h, mi, sec) = (two(rest, 0, 23)?, two(rest, 3, 59)?, two(rest, 6, 60)?);
+    let mut rest = rest.get(8..).ok_or_else(bad)?;
+    let mut millis = 0;
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(bad());
+        }
+        for (i, c) in fraction.bytes().take(3).take(digits).enumerate() {
+            millis += i64::from(c - b'0') * [100, 10, 1].get(i).copied().unwrap_or(0);
+        }
+        rest = fraction.get(digits..).ok_or_else(bad)?;
+    }
+    let offset_secs = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.get(..1) {
+                Some("+") => 1,
+                Some("-") => -1,
+                _ => return Err(bad()),
+            };
+            if rest.len() != 6 || rest.get(3..4) != Some(":") {
+                return Err(bad());
+            }
+            sign * (two(rest, 1, 23)? * 3600 + two(rest, 4, 59)? * 60)
+        }
+    };
+    let secs = date.unix_midnight() + h * 3600 + mi * 60 + sec - offset_secs;
+    Ok(secs * 1000 + millis)
 }
 
 fn is_leap(y: i64) -> bool {
@@ -167,6 +230,40 @@ mod tests {
         assert_eq!(format_unix(1_735_603_200 + 3661), "2024-12-31T01:01:01Z");
         assert_eq!(format_unix(-1), "1969-12-31T23:59:59Z");
         assert_eq!(format_unix_full(0), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn parses_rfc3339_times() {
+        let cases: &[(&str, Option<i64>)] = &[
+            ("1970-01-01T00:00:00Z", Some(0)),
+            ("2026-12-26T00:00:00Z", Some(1_798_243_200_000)),
+            ("2026-12-26t00:00:00.5z", Some(1_798_243_200_500)),
+            ("2026-12-26 00:00:00.123456Z", Some(1_798_243_200_123)),
+            ("2026-12-26T08:00:00+08:00", Some(1_798_243_200_000)),
+            ("2026-12-25T19:30:00-04:30", Some(1_798_243_200_000)),
+            ("2026-12-26", None),
+            ("2026-12-26T00:00:00", None),
+            ("2026-12-26T24:00:00Z", None),
+            ("2026-12-26T00:60:00Z", None),
+            ("2026-12-26T00:00:00.Z", None),
+            ("2026-12-26T00:00:00+0800", None),
+            ("2026-12-26T00:00:00+24:00", None),
+            ("2026-12-26T0:00:00Z", None),
+            ("2026-02-30T00:00:00Z", None),
+            ("2026-12-26T00:00:00Z ", None),
+            ("2026-12-26T00:00:00ZZ", None),
+            ("2026-12-26T+0:00:00Z", None),
+            ("", None),
+            ("上海2026-12-26T00:00:00Z", None),
+        ];
+        for (input, want) in cases {
+            assert_eq!(parse_rfc3339_ms(input).ok(), *want, "{input}");
+        }
+        assert_eq!(
+            format_unix_ms(1_798_243_200_123),
+            "2026-12-26T00:00:00.123Z"
+        );
+        assert_eq!(format_unix_ms(-1), "1969-12-31T23:59:59.999Z");
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod account;
 mod admin;
 mod agent;
 mod cli;
+mod clock;
 mod contacts;
 mod date;
 mod diagnose;
@@ -37,6 +38,7 @@ fn main() -> ExitCode {
         Command::Contacts(cmd) => contacts::run(&cli.admin_socket, cmd, &mut out),
         Command::Stats(args) => stats::run(&cli.admin_socket, args, &mut out),
         Command::Diagnose(args) => diagnose::run(args, &mut out),
+        Command::Clock(cmd) => clock::run(&cli.admin_socket, cmd, &mut out),
     }
     .and_then(|()| out.flush().map_err(Into::into));
     match result {
