@@ -28,32 +28,7 @@ pub struct TlsTransport {
     pub tls: rustls::ServerConnection,
 }
 
-/// Where a connection is in the protocol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    /// Waiting for `Hello`.
-    AwaitHello,
-    /// Handshaken, not logged in.
-    Ready,
-    /// A password check for a login is running on the worker pool; input is
-    /// left unread in the buffer until it completes, so pipelined requests
-    /// are answered in order and as the logged-in agent.
-    LoggingIn,
-    /// Logged in as a customer or visitor of an account (who: `Connection::customer`).
-    Customer {
-        /// Account number.
-        account: u64,
-    },
-    /// Logged in as an agent.
-    Agent {
-        /// Account number.
-        account: u64,
-        /// Agent number.
-        agent: u32,
-    },
-    /// Told to go away; flushing the last frames before closing.
-    Closing,
-}
+pub use crate::session::Phase;
 
 /// A connection's state.
 pub struct Connection {
@@ -78,7 +53,7 @@ pub struct Connection {
     /// The peer's address (TCP and TLS), for login throttling.
     pub peer: Option<std::net::IpAddr>,
     /// The customer, on a customer connection (boxed: most connections are agents).
-    pub customer: Option<Box<crate::shard::CustomerLogin>>,
+    pub customer: Option<Box<crate::session::CustomerLogin>>,
 }
 
 /// Outcome of reading from a socket.

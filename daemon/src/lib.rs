@@ -2,7 +2,9 @@
 //!
 //! Map (see README.md for the whole workspace):
 //! - [`server`]: start/stop; binds listeners, spawns shards and workers.
-//! - [`shard`]: one mio event loop per thread; connections and owned accounts.
+//! - [`shard`]: one mio event loop per thread: connections, transport, group commit.
+//! - [`centre`]: the accounts a shard owns and all their logic, with no socket.
+//! - [`session`]: what the loop and the centre agree a connection is.
 //! - [`conn`]: one connection's socket, phase and buffers.
 //! - [`accounts`]: the in-memory picture of owned accounts; shard ownership.
 //! - [`auth`]: the one authorisation check.
@@ -15,6 +17,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod centre;
 pub mod clock;
 pub mod config;
 pub mod conn;
@@ -22,6 +25,7 @@ pub mod history;
 pub mod log;
 pub mod password;
 pub mod server;
+pub mod session;
 pub mod session_token;
 pub mod shard;
 pub mod stats;

@@ -186,7 +186,6 @@ pub fn start_with_clock(
 
     let counters: Vec<_> = (0..n).map(|_| Arc::new(ShardCounters::default())).collect();
     let shared = Arc::new(Shared {
-        links: links.clone(),
         counters: counters.clone(),
         store,
         workers: workers.submitter(),
@@ -209,6 +208,7 @@ pub fn start_with_clock(
     let mut tls = tls.into_iter();
     let mut admin = admin;
     let mut threads = Vec::with_capacity(n);
+    let all_links = Arc::new(links.clone());
     for (i, (poll, inbox)) in polls.into_iter().zip(inboxes).enumerate() {
         let listeners = Listeners {
             tcp: tcp.next(),
@@ -218,6 +218,7 @@ pub fn start_with_clock(
         let shard = Shard::new(
             i,
             poll,
+            Arc::clone(&all_links),
             Arc::clone(&shared),
             inbox,
             listeners,

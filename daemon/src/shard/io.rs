@@ -1,8 +1,10 @@
 //! The byte side of a shard: accepting, reading, framing, writing, closing.
 
-use super::{Outgoing, ReplyTo, Shard, ShardMsg, FIRST_CONN, READ_BUDGET_PER_TURN};
+use super::{Shard, ShardMsg, FIRST_CONN, READ_BUDGET_PER_TURN};
+use crate::centre::{Outgoing, ReplyTo};
 use crate::conn::{Connection, Phase, ReadOutcome, TlsTransport, Transport};
 use crate::log;
+use crate::session::{Caller, Flow as Control};
 use kefu_wire::frame::HEADER_LEN;
 use kefu_wire::{
     Body, ErrorBody, ErrorCode, FrameDecoder, FrameKind, GoAway, Hello, Ping, Pong, Push, PushAck,
@@ -12,16 +14,6 @@ use mio::Token;
 
 /// Longest client name a `Hello` may carry.
 const MAX_CLIENT_NAME_BYTES: usize = 64;
-
-/// What the frame loop does after one frame.
-pub(super) enum Control {
-    /// Go on with the next frame.
-    Continue,
-    /// Stop reading this connection for now (login pending, or closing).
-    Pause,
-    /// The connection moves to shard `n`; this frame is re-read there.
-    HandOver(usize),
-}
 
 impl Shard {
     pub(super) fn accept_tcp(&mut self, tls: bool) {
@@ -233,7 +225,7 @@ impl Shard {
         self.counters.connection_closed();
         self.counters.add_handed_over();
         conn.writable_interest = false;
-        if !self.shared.links[shard].send(ShardMsg::Adopt(Box::new(conn))) {
+        if !self.links[shard].send(ShardMsg::Adopt(Box::new(conn))) {
             log::warn(
                 self.id,
                 format_args!("shard {shard} is gone; connection dropped"),
@@ -305,7 +297,11 @@ impl Shard {
                     Err(e) => {
                         // A bad request body is the request's fault, not the stream's:
                         // framing is intact, so answer and carry on.
-                        self.reply_err(reply, ErrorCode::BAD_REQUEST, e.to_string());
+                        let result = Err(ErrorBody {
+                            code: ErrorCode::BAD_REQUEST,
+                            message: e.to_string(),
+                        });
+                        self.centre.queue(Outgoing::Answer { reply, result });
                         Control::Continue
                     }
                 }
@@ -322,6 +318,25 @@ impl Shard {
                 Control::Pause
             }
         }
+    }
+
+    /// Hands a request to the centre with the connection it came from, then
+    /// applies what the centre decided about that connection.
+    fn on_request(&mut self, idx: usize, reply: ReplyTo, request: Request) -> Control {
+        let Some(conn) = self.conns.get_any(idx) else {
+            return Control::Pause;
+        };
+        let caller = Caller {
+            conn: idx,
+            generation: conn.generation,
+            is_admin: conn.is_admin,
+            phase: conn.phase,
+            peer: conn.peer,
+            customer: conn.customer.as_deref().cloned(),
+        };
+        let flow = self.centre.handle_request(&caller, reply, request);
+        self.apply_conn_updates();
+        flow
     }
 
     fn on_hello(&mut self, idx: usize, body: &[u8]) -> Control {
@@ -438,18 +453,11 @@ impl Shard {
         let Some(conn) = self.conns.get_any(idx) else {
             return;
         };
-        let was = conn.phase;
+        let (was, generation) = (conn.phase, conn.generation);
         conn.phase = Phase::Closing;
         let customer = conn.customer.take();
-        match was {
-            Phase::Agent { account, agent } => self.set_offline(account, agent, idx),
-            Phase::Customer { account } => {
-                if let Some(login) = customer.as_deref() {
-                    self.customer_gone(account, &login.customer, idx);
-                }
-            }
-            _ => {}
-        }
+        self.centre
+            .connection_gone(idx, generation, was, customer.as_deref());
         self.mark_dirty(idx);
     }
 
@@ -458,8 +466,9 @@ impl Shard {
         match out {
             Outgoing::Answer { reply, result } => {
                 if reply.shard != self.id {
-                    let link = &self.shared.links[reply.shard];
-                    link.send(ShardMsg::Answer { reply, result });
+                    if let Some(link) = self.links.get(reply.shard) {
+                        link.send(ShardMsg::Answer { reply, result });
+                    }
                     return;
                 }
                 if self.conns.get_mut(reply.conn, reply.generation).is_none() {
@@ -471,7 +480,7 @@ impl Shard {
                 }
             }
             Outgoing::Push { account, to, event } => {
-                let targets = self.recipients(account, &to);
+                let targets = self.centre.recipients(account, &to);
                 let mut push = Push { seq: 0, event };
                 for (conn, generation) in targets {
                     let Some(c) = self.conns.get_mut(conn, generation) else {
@@ -496,6 +505,25 @@ impl Shard {
                 }
                 self.send_body(conn, &GoAway { code, message }, 0);
                 self.start_closing(conn);
+            }
+            Outgoing::Forward {
+                shard,
+                reply,
+                request,
+            } => {
+                let sent = self.links.get(shard).is_some_and(|link| {
+                    link.send(ShardMsg::Forward {
+                        reply,
+                        request,
+                        operator: true,
+                    })
+                });
+                if !sent {
+                    log::warn(
+                        self.id,
+                        format_args!("shard {shard} is gone; request dropped"),
+                    );
+                }
             }
         }
     }
@@ -534,15 +562,8 @@ impl Shard {
             return;
         };
         let _ = conn.deregister(self.poll.registry());
-        match conn.phase {
-            Phase::Agent { account, agent } => self.set_offline(account, agent, idx),
-            Phase::Customer { account } => {
-                if let Some(login) = conn.customer.as_deref() {
-                    self.customer_gone(account, &login.customer, idx);
-                }
-            }
-            _ => {}
-        }
+        self.centre
+            .connection_gone(idx, conn.generation, conn.phase, conn.customer.as_deref());
         self.counters.connection_closed();
     }
 
@@ -569,7 +590,8 @@ impl Shard {
         for (idx, goodbye) in expired {
             match goodbye {
                 Some(generation) => {
-                    self.outbox.push(Outgoing::GoAway {
+                    // Released now rather than a second later: it depends on no write.
+                    self.release(Outgoing::GoAway {
                         conn: idx,
                         generation,
                         code: ErrorCode::IDLE_TIMEOUT,
@@ -581,11 +603,6 @@ impl Shard {
                 }
                 None => self.close(idx),
             }
-        }
-        // Release the goodbyes now rather than a second later.
-        let outbox = std::mem::take(&mut self.outbox);
-        for out in outbox {
-            self.release(out);
         }
         self.flush_dirty();
     }

@@ -5,12 +5,12 @@
 //! The clock is shared by every shard, so a move needs no message between shards: the
 //! next request anywhere reads the new time.
 
-use super::{err, Answer, Shard};
+use super::{err, Answer, Centre};
 use crate::clock::{Clock, MoveError};
 use crate::log;
 use kefu_wire::{ErrorCode, Request, Response};
 
-impl Shard {
+impl Centre {
     /// Answers one of the three clock requests (the operator's alone, see `auth.rs`).
     pub(super) fn clock_admin(&mut self, request: Request) -> Answer {
         let clock = &self.shared.clock;

@@ -21,7 +21,7 @@
 //!   the agent's token, checked exactly as a login at level high checks it (same replay
 //!   protection and lockout, state written in the same batch).
 
-use super::{err, Answer, Recipient, Shard};
+use super::{err, Answer, Centre, Recipient};
 use crate::store::chat_records::{ConversationRecord, MessageRecord};
 use crate::store::extras_records::{
     self, QuickRepliesRecord, TicketClaims, TicketKeyRecord, TICKET_KEY_LEN, TICKET_TTL_SECS,
@@ -113,7 +113,7 @@ struct Figures {
     received: u64,
 }
 
-impl Shard {
+impl Centre {
     /// Quick replies, analytics, broadcasts and account-centre tickets of agent `me`.
     pub(super) fn account_extras_request(
         &mut self,

@@ -1,14 +1,14 @@
 //! Requests: authorisation, routing to the owning shard, and the account,
 //! agent, login and session logic.
 
-use super::io::Control;
-use super::{err, Answer, Outgoing, Recipient, ReplyTo, Shard, ShardMsg};
+use super::{err, Answer, Centre, Outgoing, Recipient, ReplyTo};
 use crate::accounts::{
     account_info, owner_shard, plan_from_wire, AccountState, AgentState, OnlineAgent, SessionSlot,
 };
 use crate::auth::{authorize, Principal, SUPER_ADMIN_AGENT};
 use crate::conn::Phase;
 use crate::password::validate_new_password;
+use crate::session::{Caller, ConnUpdate, Flow as Control};
 use crate::session_token::SessionToken;
 use crate::store::records::{
     AccountRecord, AgentRecord, PresenceMode, SessionRecord, AGENT_ROLE, DEFAULT_ROLES,
@@ -69,6 +69,14 @@ pub(crate) enum PendingOp {
     },
 }
 
+impl PendingOp {
+    /// Whether this is a password login of connection (`conn`, `generation`).
+    pub(super) fn is_login_of(&self, conn: usize, generation: u32) -> bool {
+        matches!(self, PendingOp::Login { reply, .. }
+            if reply.conn == conn && reply.generation == generation)
+    }
+}
+
 /// What a password login carries to its completion.
 #[derive(Debug)]
 pub(crate) struct LoginCheck {
@@ -98,13 +106,10 @@ fn target_account(request: &Request) -> Option<u64> {
     }
 }
 
-impl Shard {
+impl Centre {
     /// Entry point of every request read from a connection of this shard.
-    pub(super) fn on_request(&mut self, idx: usize, reply: ReplyTo, request: Request) -> Control {
-        let Some(conn) = self.conns.get_any(idx) else {
-            return Control::Pause;
-        };
-        let (is_admin, phase) = (conn.is_admin, conn.phase);
+    pub fn handle_request(&mut self, caller: &Caller, reply: ReplyTo, request: Request) -> Control {
+        let (is_admin, phase, idx) = (caller.is_admin, caller.phase, caller.conn);
         let principal = match phase {
             _ if is_admin => Principal::Operator,
             Phase::Customer { account } => Principal::Customer { account },
@@ -127,10 +132,10 @@ impl Shard {
             if owner != self.id {
                 if is_admin {
                     // The admin connection stays here; the owner answers for it.
-                    self.shared.links[owner].send(ShardMsg::Forward {
+                    self.outbox.push(Outgoing::Forward {
+                        shard: owner,
                         reply,
                         request,
-                        operator: true,
                     });
                     return Control::Continue;
                 }
@@ -148,11 +153,9 @@ impl Shard {
                     otp,
                 },
             ) => {
-                let peer = self.conns.get_any(idx).and_then(|c| c.peer);
-                if self.start_login(reply, account, agent, password, otp, peer) {
-                    if let Some(conn) = self.conns.get_any(idx) {
-                        conn.phase = Phase::LoggingIn;
-                    }
+                if self.start_login(reply, account, agent, password, otp, caller.peer) {
+                    let paused = ConnUpdate::Phase(Phase::LoggingIn);
+                    self.update_conn(idx, caller.generation, paused);
                     return Control::Pause;
                 }
                 Control::Continue
@@ -165,24 +168,25 @@ impl Shard {
                     token,
                 },
             ) => {
-                let answer = self.resume(idx, reply, account, agent, SessionToken(token));
+                let answer = self.resume(reply, account, agent, SessionToken(token));
                 if let Err(e) = answer {
                     self.reply(reply, Err(e));
                 }
                 Control::Continue
             }
             (_, request @ (Request::CustomerLogin { .. } | Request::VisitorLogin { .. })) => {
-                let answer = self.customer_login(idx, request);
+                let answer = self.customer_login(caller, request);
                 self.reply(reply, answer);
                 Control::Continue
             }
             (Principal::Customer { account }, request) => {
-                let answer = self.customer_request(idx, account, request);
+                let answer = self.customer_request(caller, account, request);
                 self.reply(reply, answer);
                 Control::Continue
             }
             (Principal::Agent { account, agent, .. }, request) => {
-                self.agent_request(Some(idx), reply, account, agent, request);
+                let conn = (idx, caller.generation);
+                self.agent_request(Some(conn), reply, account, agent, request);
                 Control::Continue
             }
             (_, request) => {
@@ -193,7 +197,7 @@ impl Shard {
     }
 
     /// A request another shard's admin connection sent to this, the owner.
-    pub(super) fn handle_forwarded(&mut self, reply: ReplyTo, request: Request, operator: bool) {
+    pub fn handle_forwarded(&mut self, reply: ReplyTo, request: Request, operator: bool) {
         if operator {
             self.operator_request(reply, request);
         } else {
@@ -228,7 +232,7 @@ impl Shard {
     fn submit(&mut self, op: PendingOp, job: PasswordJob) -> bool {
         let id = job.id;
         self.pending.insert(id, op);
-        let sink = std::sync::Arc::new(self.shared.links[self.id].clone());
+        let sink: std::sync::Arc<dyn crate::worker::OutcomeSink> = self.mailbox.clone();
         if self.shared.workers.submit(job, sink) {
             true
         } else {
@@ -346,7 +350,6 @@ impl Shard {
 
     fn resume(
         &mut self,
-        idx: usize,
         reply: ReplyTo,
         account: u64,
         agent: u32,
@@ -386,7 +389,7 @@ impl Shard {
             ));
         }
         let expires_at = session.map_or(0, |s| s.expires_at);
-        self.establish(idx, reply, account, agent, token.0, expires_at);
+        self.establish(reply, account, agent, token.0, expires_at);
         Ok(())
     }
 
@@ -394,19 +397,16 @@ impl Shard {
     /// announces presence, answers `LoggedIn`.
     fn establish(
         &mut self,
-        idx: usize,
         reply: ReplyTo,
         account: u64,
         agent: u32,
         token: [u8; 16],
         expires_at: i64,
     ) {
-        let Some(conn) = self.conns.get_any(idx) else {
-            return;
-        };
-        let generation = conn.generation;
-        conn.phase = Phase::Agent { account, agent };
-        self.logins.push((idx, generation));
+        let (idx, generation) = (reply.conn, reply.generation);
+        let phase = ConnUpdate::Phase(Phase::Agent { account, agent });
+        self.update_conn(idx, generation, phase);
+        self.logins.push((idx, generation, account, agent));
         let previous = self.online.entry(account).or_default().insert(
             agent,
             OnlineAgent {
@@ -416,17 +416,16 @@ impl Shard {
             },
         );
         if let Some(prev) = previous.filter(|p| (p.conn, p.generation) != (idx, generation)) {
-            if let Some(old) = self.conns.get_mut(prev.conn, prev.generation) {
-                // The old connection is no longer the agent's session: no offline
-                // presence for it when it closes.
-                old.phase = Phase::Ready;
-                self.outbox.push(Outgoing::GoAway {
-                    conn: prev.conn,
-                    generation: prev.generation,
-                    code: ErrorCode::SESSION_REPLACED,
-                    message: format!("agent {agent}@{account} logged in on another connection"),
-                });
-            }
+            // The old connection is no longer the agent's session: no offline
+            // presence for it when it closes.
+            let ready = ConnUpdate::Phase(Phase::Ready);
+            self.update_conn(prev.conn, prev.generation, ready);
+            self.outbox.push(Outgoing::GoAway {
+                conn: prev.conn,
+                generation: prev.generation,
+                code: ErrorCode::SESSION_REPLACED,
+                message: format!("agent {agent}@{account} logged in on another connection"),
+            });
         } else {
             self.counters.session_opened();
         }
@@ -538,7 +537,7 @@ impl Shard {
 
     fn agent_request(
         &mut self,
-        conn: Option<usize>,
+        conn: Option<(usize, u32)>,
         reply: ReplyTo,
         account: u64,
         me: u32,
@@ -559,10 +558,8 @@ impl Shard {
                 {
                     a.session = SessionSlot::None;
                 }
-                if let Some(idx) = conn {
-                    if let Some(c) = self.conns.get_any(idx) {
-                        c.phase = Phase::Ready;
-                    }
+                if let Some((idx, generation)) = conn {
+                    self.update_conn(idx, generation, ConnUpdate::Phase(Phase::Ready));
                     self.set_offline(account, me, idx);
                 }
                 Ok(Response::Ok)
@@ -782,10 +779,10 @@ impl Shard {
                             if owner_shard(account, self.shard_count()) != self.id =>
                         {
                             let owner = owner_shard(account, self.shard_count());
-                            self.shared.links[owner].send(ShardMsg::Forward {
+                            self.outbox.push(Outgoing::Forward {
+                                shard: owner,
                                 reply,
                                 request: Request::AdminUnlockToken { serial },
-                                operator: true,
                             });
                             return;
                         }
@@ -1025,7 +1022,7 @@ impl Shard {
     }
 
     /// A password job came back: finish what it was for.
-    pub(super) fn on_password_outcome(&mut self, outcome: PasswordOutcome) {
+    pub fn on_password_outcome(&mut self, outcome: PasswordOutcome) {
         let Some(op) = self.pending.remove(&outcome.id) else {
             return;
         };
@@ -1102,16 +1099,11 @@ impl Shard {
             otp,
             peer,
         } = login;
-        let idx = reply.conn;
-        let Some(conn) = self.conns.get_mut(idx, reply.generation) else {
-            return;
-        };
-        if conn.phase != Phase::LoggingIn {
-            return;
-        }
-        conn.phase = Phase::Ready;
-        // Whatever happens, the input that waited behind the login is read next.
-        self.unfinished.push(idx);
+        // The connection is still there and paused: closing it forgets this check
+        // (`Centre::connection_gone`). Whatever happens, the input that waited behind
+        // the login is read next (`ConnUpdate::Resume` below).
+        let (idx, generation) = (reply.conn, reply.generation);
+        self.update_conn(idx, generation, ConnUpdate::Phase(Phase::Ready));
         // The account may have been evicted (a failed commit) while the password was
         // hashed: reload it rather than mistake its absence for a changed password.
         let current = self
@@ -1144,7 +1136,7 @@ impl Shard {
                     self.login_failed(Some((account, agent)), peer, now);
                 }
                 self.reply(reply, Err(e));
-                self.process_input(idx, &[]);
+                self.update_conn(idx, generation, ConnUpdate::Resume);
                 return;
             }
         };
@@ -1168,8 +1160,8 @@ impl Shard {
             a.session = SessionSlot::Some(session);
         }
         self.counters.add_password_login();
-        self.establish(idx, reply, account, agent, token.0, expires_at);
-        self.process_input(idx, &[]);
+        self.establish(reply, account, agent, token.0, expires_at);
+        self.update_conn(idx, generation, ConnUpdate::Resume);
     }
 
     fn finish_set_password(

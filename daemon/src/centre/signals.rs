@@ -13,9 +13,9 @@
 //! turn's batch) and held by the routing engine, whose `AccountPresenceChanged`
 //! effect is pushed to every customer of the account logged in on the shard.
 
-use super::chat::CustomerLogin;
-use super::{err, Answer, Recipient, Shard};
+use super::{err, Answer, Centre, Recipient};
 use crate::routing::AccountPresenceMode as EngineMode;
+use crate::session::CustomerLogin;
 use crate::store::records::PresenceMode;
 use kefu_wire::chat::{
     AccountPresenceMode, Channel, ConversationState, Party, Signal, MAX_CALL_PAYLOAD,
@@ -109,7 +109,7 @@ fn rate_limited(wait_ms: i64) -> ErrorBody {
     )
 }
 
-impl Shard {
+impl Centre {
     /// `Signal` and `GetAccountPresence` of a logged-in customer.
     pub(super) fn customer_signal_request(
         &mut self,
@@ -189,12 +189,13 @@ impl Shard {
                     })?;
                 check_signal(&signal)?;
                 let customer = info.customer.clone();
-                let target = self.customer_conn(account, &customer);
+                let target = self
+                    .customers
+                    .get(&account)
+                    .and_then(|m| m.get(&customer))
+                    .copied();
                 // The customer's channel now if it is connected, else the one it opened on.
-                let channel = target
-                    .and_then(|(conn, generation)| self.conns.get_mut(conn, generation))
-                    .and_then(|c| c.customer.as_deref().map(|l| l.channel))
-                    .unwrap_or(info.channel);
+                let channel = target.map_or(info.channel, |c| c.channel);
                 check_channel(&signal, channel)?;
                 if signal == Signal::Shake {
                     self.chat_mut(account)?

@@ -6,13 +6,13 @@
 //! gathers what the shard knows: the asker's permissions now, whether it owns the
 //! customer (permission 5), and the injected clock for the 15-day window.
 
-use super::{Answer, Shard};
+use super::{Answer, Centre};
 use crate::history::{self, Viewer};
 use crate::store::Permission;
 use kefu_wire::crm::HistoryQuery;
 use kefu_wire::Response;
 
-impl Shard {
+impl Centre {
     /// `History` for agent `me` of `account`.
     pub(super) fn history(&mut self, account: u64, me: u32, query: HistoryQuery) -> Answer {
         history::check(&query)?;

@@ -14,7 +14,7 @@
 //! **Recently contacted (R9)** is kept in memory: fed when an agent is given a
 //! conversation and when it closes, and rebuilt at load from the stored conversations.
 
-use super::{err, Answer, Recipient, Shard};
+use super::{err, Answer, Centre, Recipient};
 use crate::crm::{
     Colour, Contact, ContactError, ContactLimits, ContactState, CsvExport, CsvImport, CustomerKey,
     Filters, GroupError, GroupId, Groups, ImportCatalog, ImportSession, LimitWarning, PageRequest,
@@ -286,7 +286,7 @@ impl CrmState {
     }
 }
 
-impl Shard {
+impl Centre {
     /// The account's CRM state, loaded on first use.
     pub(super) fn crm_mut(&mut self, account: u64) -> Result<&mut CrmState, ErrorBody> {
         if !self.crm.contains_key(&account) {

@@ -8,7 +8,7 @@
 //! the appliance-wide `Shared::token_lock` with a direct write, so two shards
 //! cannot both bind it. Those are rare operator actions, never the hot path.
 
-use super::{err, Answer, ReplyTo, Shard, ShardMsg};
+use super::{err, Answer, Centre, ReplyTo};
 use crate::otp::hotp::{Algorithm, Digits};
 use crate::otp::token::{BoundAgent, TokenError, TokenPolicy, TokenState};
 use crate::otp::{sealed, ImportedSeed};
@@ -83,7 +83,7 @@ fn now_i64(now: u64) -> i64 {
     i64::try_from(now).unwrap_or(i64::MAX)
 }
 
-impl Shard {
+impl Centre {
     /// Refuses bind and calibration attempts from an account that keeps
     /// getting unbound tokens' codes wrong (guessing, or probing serials).
     fn token_guess_check(&self, account: u64) -> Result<(), ErrorBody> {
@@ -408,7 +408,7 @@ impl Shard {
         password: Option<String>,
     ) {
         let shared = Arc::clone(&self.shared);
-        let link = self.shared.links[self.id].clone();
+        let mailbox = Arc::clone(&self.mailbox);
         let spawned = std::thread::Builder::new()
             .name("kefu-token-import".into())
             .spawn(move || {
@@ -419,7 +419,7 @@ impl Shard {
                     key_hex.as_deref(),
                     password.as_deref(),
                 );
-                link.send(ShardMsg::Answer { reply, result });
+                mailbox.answer(reply, result);
             });
         if spawned.is_err() {
             self.reply_err(reply, ErrorCode::OVERLOADED, "cannot start the import");

@@ -1,7 +1,7 @@
 //! Roles, agent profiles, the security level and login throttling: the
 //! requests of the security feature that need no hardware token.
 
-use super::{err, Answer, ReplyTo, Shard};
+use super::{err, Answer, Centre, ReplyTo};
 use crate::auth::SUPER_ADMIN_AGENT;
 use crate::store::records::{RoleRecord, ADMIN_ROLE, AGENT_ROLE, SUPER_ADMIN_ROLE};
 use crate::store::{self, AccountSettingsRecord, AgentProfileRecord};
@@ -35,7 +35,7 @@ fn level_from_wire(level: SecurityLevel) -> store::SecurityLevel {
     }
 }
 
-impl Shard {
+impl Centre {
     /// The security feature's agent requests; `None` if `request` is not one.
     pub(super) fn security_request(
         &mut self,

@@ -7,12 +7,12 @@
 //! exclusive owners, re-selection, and replay of unacknowledged deliveries
 //! after a reconnect (the conversations issue goes on).
 
-use super::{err, Answer, Outgoing, Recipient, Shard};
-use crate::conn::Phase;
+use super::{err, Answer, Centre, CustomerConn, Outgoing, Recipient};
 use crate::routing::{
     AccountRouting, AgentSetup, Choice, Effect, RestoredConversation, RestoredPlacement,
     RoutingError, RoutingSettings,
 };
+use crate::session::{Caller, ConnUpdate, CustomerLogin, Phase};
 use crate::store::chat_records::{
     ClientMsgRecord, ConversationRecord, CountersRecord, CustomerKeyRecord, MessageRecord,
     RoutingSettingsRecord,
@@ -84,15 +84,6 @@ pub(crate) struct ChatState {
 /// map is cleared and refilled lazily (one store seek per sender).
 const MAX_CLIENT_HIGH: usize = 200_000;
 
-/// The customer a connection is logged in as.
-#[derive(Debug, Clone)]
-pub struct CustomerLogin {
-    /// Who.
-    pub customer: CustomerId,
-    /// From where.
-    pub channel: Channel,
-}
-
 fn closed_info(r: &ConversationRecord) -> ConversationInfo {
     ConversationInfo {
         conversation: r.conversation,
@@ -130,7 +121,7 @@ pub(super) fn check_body(body: &MessageBody) -> Result<(), ErrorBody> {
     }
 }
 
-impl Shard {
+impl Centre {
     /// The account's conversation state, loaded (and open conversations
     /// restored) on first use.
     pub(super) fn chat_mut(&mut self, account: u64) -> Result<&mut ChatState, ErrorBody> {
@@ -154,7 +145,10 @@ impl Shard {
         account: u64,
         customer: &CustomerId,
     ) -> Option<(usize, u32)> {
-        self.customers.get(&account)?.get(customer).copied()
+        self.customers
+            .get(&account)?
+            .get(customer)
+            .map(|c| (c.conn, c.generation))
     }
 
     /// Tells routing who owns `customer` (rules a, b), or that nobody does.
@@ -375,7 +369,8 @@ impl Shard {
     }
 
     /// A customer or visitor logs in on connection `idx` (already on the owning shard).
-    pub(super) fn customer_login(&mut self, idx: usize, request: Request) -> Answer {
+    pub(super) fn customer_login(&mut self, caller: &Caller, request: Request) -> Answer {
+        let (idx, generation) = (caller.conn, caller.generation);
         let now = self.now_ms;
         let (account, customer, channel, visitor_token) = match request {
             Request::CustomerLogin {
@@ -461,36 +456,43 @@ impl Shard {
             }
             _ => return Err(err(ErrorCode::INTERNAL, "not a customer login")),
         };
-        let Some(conn) = self.conns.get_any(idx) else {
-            return Err(err(ErrorCode::INTERNAL, "connection gone"));
-        };
-        let generation = conn.generation;
-        conn.phase = Phase::Customer { account };
-        conn.customer = Some(Box::new(CustomerLogin {
-            customer: customer.clone(),
-            channel,
-        }));
-        let previous = self
-            .customers
-            .entry(account)
-            .or_default()
-            .insert(customer.clone(), (idx, generation));
+        // Loaded before anything changes, so a refusal leaves the connection as it was.
         let chat = self.chat_mut(account)?;
         let conversation = chat
             .routing
             .conversation_of(&customer)
             .and_then(|c| chat.routing.conversation(c));
-        if let Some((old, old_gen)) = previous.filter(|p| *p != (idx, generation)) {
-            if let Some(c) = self.conns.get_mut(old, old_gen) {
-                c.phase = Phase::Ready;
-                c.customer = None;
-                self.outbox.push(Outgoing::GoAway {
-                    conn: old,
-                    generation: old_gen,
-                    code: ErrorCode::SESSION_REPLACED,
-                    message: "this customer connected again elsewhere".into(),
-                });
-            }
+        let login = CustomerLogin {
+            customer: customer.clone(),
+            channel,
+        };
+        self.update_conn(
+            idx,
+            generation,
+            ConnUpdate::Phase(Phase::Customer { account }),
+        );
+        self.update_conn(idx, generation, ConnUpdate::Customer(Some(Box::new(login))));
+        let here = CustomerConn {
+            conn: idx,
+            generation,
+            channel,
+        };
+        let previous = self
+            .customers
+            .entry(account)
+            .or_default()
+            .insert(customer.clone(), here);
+        if let Some(old) = previous.filter(|p| (p.conn, p.generation) != (idx, generation)) {
+            // The old connection is no longer this customer's: nothing to tell
+            // anyone when it closes.
+            self.update_conn(old.conn, old.generation, ConnUpdate::Phase(Phase::Ready));
+            self.update_conn(old.conn, old.generation, ConnUpdate::Customer(None));
+            self.outbox.push(Outgoing::GoAway {
+                conn: old.conn,
+                generation: old.generation,
+                code: ErrorCode::SESSION_REPLACED,
+                message: "this customer connected again elsewhere".into(),
+            });
         }
         self.crm_customer_logged_in(account, &customer, idx, generation);
         Ok(Response::CustomerLoggedIn(CustomerSession {
@@ -537,7 +539,7 @@ impl Shard {
     /// A customer's connection is gone.
     pub(super) fn customer_gone(&mut self, account: u64, customer: &CustomerId, idx: usize) {
         if let Some(customers) = self.customers.get_mut(&account) {
-            if customers.get(customer).is_some_and(|(i, _)| *i == idx) {
+            if customers.get(customer).is_some_and(|c| c.conn == idx) {
                 customers.remove(customer);
             }
             if customers.is_empty() {
@@ -567,20 +569,16 @@ impl Shard {
     /// Requests of a logged-in customer.
     pub(super) fn customer_request(
         &mut self,
-        idx: usize,
+        caller: &Caller,
         account: u64,
         request: Request,
     ) -> Answer {
-        let login = self
-            .conns
-            .get_any(idx)
-            .and_then(|c| c.customer.as_deref().cloned())
-            .ok_or_else(|| {
-                err(
-                    ErrorCode::INTERNAL,
-                    "customer connection without a customer",
-                )
-            })?;
+        let login = caller.customer.clone().ok_or_else(|| {
+            err(
+                ErrorCode::INTERNAL,
+                "customer connection without a customer",
+            )
+        })?;
         let now = self.now_ms;
         match request {
             Request::OpenConversation { entry } => {

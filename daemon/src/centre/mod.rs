@@ -1,0 +1,462 @@
+//! The centre: everything about the accounts a shard owns, with no socket in sight.
+//!
+//! The loop (`shard`) hands the centre each request with the [`Caller`] it came from,
+//! each closed connection, each worker outcome; the centre decides, writes into the
+//! turn's [`Batch`] and queues [`Outgoing`] answers and pushes. At the end of the turn
+//! [`Centre::commit`] writes the batch once and gives the loop what may be released:
+//! if the write failed, every account the batch touched is evicted (it reloads from
+//! the disk on next use), no push of those accounts goes out and every success
+//! answered in the turn becomes `STORAGE_FAILURE`.
+//!
+//! **Boundary**: no mio, no connection slab, no socket; time comes in once per turn
+//! ([`Centre::begin_turn`]); connections are changed only through [`ConnUpdate`]s the
+//! loop applies. So the whole account logic runs in memory in tests, over a
+//! `MemoryStore` and a `ManualClock` (see `tests` at the bottom).
+//!
+//! Files: `requests.rs` (dispatch, accounts, agents, logins and sessions),
+//! `chat.rs` (customers and conversations), `crm.rs`, `history.rs`, `security.rs`,
+//! `tokens.rs`, `signals.rs`, `account_extras.rs`, `clock_admin.rs`.
+
+mod account_extras;
+mod chat;
+mod clock_admin;
+mod crm;
+mod history;
+mod requests;
+mod security;
+mod signals;
+mod tokens;
+
+pub use chat::sign_customer;
+
+use crate::accounts::{AccountState, OnlineAgent};
+use crate::config::RuntimeSettings;
+use crate::log;
+use crate::session::{ConnUpdate, CustomerLogin, Phase};
+use crate::stats::ShardCounters;
+use crate::store::{Batch, Durability, KvStore};
+use crate::worker::{JobSubmitter, OutcomeSink};
+use kefu_wire::chat::CustomerId;
+use kefu_wire::{ErrorBody, ErrorCode, Request, Response};
+use smallvec::SmallVec;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub(crate) use requests::PendingOp;
+
+/// What a request handler answers: a response, or a typed error.
+pub type Answer = Result<Response, ErrorBody>;
+
+/// A typed error answer.
+fn err(code: ErrorCode, message: impl Into<String>) -> ErrorBody {
+    ErrorBody {
+        code,
+        message: message.into(),
+    }
+}
+
+/// Where an answer goes: a connection of some shard, a request on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplyTo {
+    /// Shard holding the connection.
+    pub shard: usize,
+    /// Slab index on that shard.
+    pub conn: usize,
+    /// Slot generation, to drop answers to a connection that has gone.
+    pub generation: u32,
+    /// Correlation id of the request.
+    pub correlation: u32,
+}
+
+/// Where work done off the loop comes back: the shard's inbox (and its waker).
+pub trait Mailbox: OutcomeSink {
+    /// Delivers the answer to a request that was finished off the loop.
+    fn answer(&self, reply: ReplyTo, result: Answer);
+}
+
+/// What every shard shares (read-only or atomic).
+pub struct Shared {
+    /// Counters of every shard, by index.
+    pub counters: Vec<Arc<ShardCounters>>,
+    /// The store.
+    pub store: Arc<dyn KvStore>,
+    /// The password-hashing pool.
+    pub workers: JobSubmitter,
+    /// When the daemon started.
+    pub started: Instant,
+    /// When acknowledgements may be released.
+    pub durability: Durability,
+    /// Seals token seeds at rest.
+    pub token_key: Option<Arc<crate::otp::sealed::SealingKey>>,
+    /// Serialises binding, importing and unlocking of unbound tokens (rare; never on the hot path).
+    pub token_lock: std::sync::Mutex<()>,
+    /// Where domain logic reads the time (injected by tests).
+    pub clock: Arc<dyn crate::clock::Clock>,
+    /// Failed logins per source address, shared because an address's logins
+    /// land on every shard. Locked only around password logins (slow path).
+    pub address_throttle: std::sync::Mutex<crate::throttle::Throttle<std::net::IpAddr>>,
+}
+
+/// Who a push is for, within its account. Domain code names people, never
+/// connections; the loop resolves a recipient to its connections in one place
+/// ([`Centre::recipients`]), at release time, so a push to someone who left during
+/// the turn goes nowhere and a failed commit can drop an account's pushes whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recipient {
+    /// An agent, on whatever connection it is logged in.
+    Agent(u32),
+    /// Every agent of the account that is logged in.
+    AllAgents,
+    /// A customer (or visitor), on whatever connection it is logged in.
+    Customer(CustomerId),
+    /// Every customer of the account that is logged in.
+    AllCustomers,
+    /// One connection (slab index, generation): a session-scoped notice.
+    Session(usize, u32),
+}
+
+/// Answers and frames produced during a turn, released by the loop after the commit.
+#[derive(Debug)]
+pub enum Outgoing {
+    /// The answer to a request.
+    Answer {
+        /// Where it goes.
+        reply: ReplyTo,
+        /// What it says.
+        result: Answer,
+    },
+    /// A push to someone of an account.
+    Push {
+        /// The account whose logic produced it (dropped if its commit fails).
+        account: u64,
+        /// Who it is for.
+        to: Recipient,
+        /// What happened.
+        event: kefu_wire::Event,
+    },
+    /// Tell a connection why, then close it.
+    GoAway {
+        /// Slab index.
+        conn: usize,
+        /// Slot generation.
+        generation: u32,
+        /// Why.
+        code: ErrorCode,
+        /// Said how.
+        message: String,
+    },
+    /// A request for an account another shard owns, on behalf of the operator.
+    Forward {
+        /// The owning shard.
+        shard: usize,
+        /// Where the answer goes.
+        reply: ReplyTo,
+        /// The request, already authorised here.
+        request: Request,
+    },
+}
+
+/// A logged-in customer's connection on this shard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CustomerConn {
+    conn: usize,
+    generation: u32,
+    channel: kefu_wire::chat::Channel,
+}
+
+/// The accounts one shard owns, and all their logic.
+pub struct Centre {
+    id: usize,
+    shard_count: usize,
+    shared: Arc<Shared>,
+    counters: Arc<ShardCounters>,
+    settings: Arc<RuntimeSettings>,
+    mailbox: Arc<dyn Mailbox>,
+    accounts: HashMap<u64, AccountState>,
+    /// Agents logged in on this shard, per account. Beside the cached state, not in
+    /// it, so evicting an account after a failed commit does not forget who is here.
+    online: HashMap<u64, HashMap<u32, OnlineAgent>>,
+    /// Customers logged in on this shard, per account (same reason).
+    customers: HashMap<u64, HashMap<CustomerId, CustomerConn>>,
+    pending: HashMap<u64, PendingOp>,
+    next_job: u64,
+    /// Conversation state of this shard's accounts (see `chat.rs`).
+    chat: HashMap<u64, chat::ChatState>,
+    /// CRM state of this shard's accounts, loaded on first use (see `crm.rs`).
+    crm: HashMap<u64, crm::CrmState>,
+    /// Routing effects of the turn, carried out before the commit.
+    pending_effects: Vec<(u64, Vec<crate::routing::Effect>)>,
+    /// Quick-reply lists read or written, by (account, agent; 0 = shared).
+    quick_replies: HashMap<(u64, u32), Vec<kefu_wire::QuickReply>>,
+    /// Accounts whose id counters changed this turn (written once at the commit).
+    counters_dirty: Vec<u64>,
+    /// Client message ids stored in this turn (not yet visible in the store).
+    turn_client_msgs: HashMap<Vec<u8>, u64>,
+    /// Bound tokens of this shard's accounts (see `tokens.rs`).
+    tokens: HashMap<String, crate::store::TokenRecord>,
+    /// Failed logins per agent of this shard's accounts.
+    agent_throttle: crate::throttle::Throttle<(u64, u32)>,
+    /// Wrong codes for unbound tokens per account of this shard (bind, calibrate).
+    token_guesses: crate::throttle::Throttle<u64>,
+    batch: Batch,
+    /// Accounts whose cache changed this turn without a write of their own keys
+    /// (evicted with the batch's accounts if the commit fails).
+    touched: Vec<u64>,
+    /// Agents that logged in this turn: (conn, generation, account, agent); logged
+    /// out again if the batch fails.
+    logins: Vec<(usize, u32, u64, u32)>,
+    outbox: Vec<Outgoing>,
+    /// Changes to connections, applied by the loop after each call.
+    conn_updates: Vec<(usize, u32, ConnUpdate)>,
+    /// Presence changes of the turn: (account, agent, presence), pushed at the commit.
+    presence_changes: Vec<(u64, u32, kefu_wire::Presence)>,
+    /// Unix time in milliseconds, read once at the start of each turn: every rule
+    /// decided in a turn sees the same instant, and a test (or the operator's test
+    /// clock) moves it for all of them at once.
+    now_ms: i64,
+    rng: ring::rand::SystemRandom,
+}
+
+impl Centre {
+    /// The centre of shard `id` of `shard_count`; work finished off the loop comes
+    /// back through `mailbox`.
+    pub fn new(
+        id: usize,
+        shard_count: usize,
+        shared: Arc<Shared>,
+        settings: Arc<RuntimeSettings>,
+        mailbox: Arc<dyn Mailbox>,
+    ) -> Centre {
+        let counters = shared
+            .counters
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| Arc::new(ShardCounters::default()));
+        let limits = settings.throttle;
+        let now_ms = shared.clock.now_ms();
+        Centre {
+            id,
+            shard_count,
+            shared,
+            counters,
+            settings,
+            mailbox,
+            accounts: HashMap::new(),
+            online: HashMap::new(),
+            customers: HashMap::new(),
+            pending: HashMap::new(),
+            next_job: 1,
+            chat: HashMap::new(),
+            crm: HashMap::new(),
+            pending_effects: Vec::new(),
+            quick_replies: HashMap::new(),
+            counters_dirty: Vec::new(),
+            turn_client_msgs: HashMap::new(),
+            tokens: HashMap::new(),
+            agent_throttle: crate::throttle::Throttle::new(limits),
+            token_guesses: crate::throttle::Throttle::new(limits),
+            batch: Batch::new(),
+            touched: Vec::new(),
+            logins: Vec::new(),
+            outbox: Vec::new(),
+            conn_updates: Vec::new(),
+            presence_changes: Vec::new(),
+            now_ms,
+            rng: ring::rand::SystemRandom::new(),
+        }
+    }
+
+    /// Starts a turn: reads the clock once.
+    pub fn begin_turn(&mut self) {
+        self.now_ms = self.shared.clock.now_ms();
+    }
+
+    /// The turn's time, Unix milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        self.now_ms
+    }
+
+    /// New runtime settings (SIGHUP).
+    pub fn reload(&mut self, settings: Arc<RuntimeSettings>) {
+        self.agent_throttle.set_limits(settings.throttle);
+        if let Ok(mut t) = self.shared.address_throttle.lock() {
+            t.set_limits(settings.address_throttle);
+        }
+        self.settings = settings;
+    }
+
+    /// Once a minute: forget old failed-login counts.
+    pub fn prune(&mut self) {
+        let now = self.now_secs();
+        self.agent_throttle.prune(now);
+        self.token_guesses.prune(now);
+    }
+
+    /// The changes to connections asked for since the last call; the loop applies them.
+    pub fn take_conn_updates(&mut self) -> Vec<(usize, u32, ConnUpdate)> {
+        std::mem::take(&mut self.conn_updates)
+    }
+
+    /// Queues an item to release after the commit (the loop's own goodbyes too).
+    pub fn queue(&mut self, out: Outgoing) {
+        self.outbox.push(out);
+    }
+
+    /// A connection of this shard is gone (or closing): whoever was logged in on it
+    /// goes offline.
+    pub fn connection_gone(
+        &mut self,
+        conn: usize,
+        generation: u32,
+        phase: Phase,
+        customer: Option<&CustomerLogin>,
+    ) {
+        match phase {
+            // Its password check will find nobody to log in when it comes back.
+            Phase::LoggingIn => self
+                .pending
+                .retain(|_, op| !op.is_login_of(conn, generation)),
+            Phase::Agent { account, agent } => self.set_offline(account, agent, conn),
+            Phase::Customer { account } => {
+                if let Some(login) = customer {
+                    self.customer_gone(account, &login.customer, conn);
+                }
+            }
+            Phase::AwaitHello | Phase::Ready | Phase::Closing => {}
+        }
+    }
+
+    /// The loop is shutting down: password checks in flight will never be answered.
+    pub fn forget_pending(&mut self) {
+        self.pending.clear();
+    }
+
+    /// Group commit: one write for everything this turn changed; returns what may
+    /// be released (answers, pushes, goodbyes, forwards), in order.
+    pub fn commit(&mut self) -> Vec<Outgoing> {
+        self.chat_tick();
+        self.apply_chat_effects();
+        self.flush_chat_counters();
+        self.push_presence();
+        if !self.batch.is_empty() {
+            let result = self.shared.store.write(&self.batch, self.shared.durability);
+            if let Err(e) = result {
+                log::error(self.id, format_args!("commit failed, turn undone: {e}"));
+                self.undo_turn();
+            }
+            self.batch.clear();
+            self.counters.add_commit();
+        }
+        self.touched.clear();
+        self.logins.clear();
+        self.turn_client_msgs.clear();
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// The batch did not reach the disk. Every account it wrote to is evicted
+    /// (derived from the batch's keys, so nothing depends on a hand-kept list)
+    /// and reloads from the disk on next use; the logins it carried are logged
+    /// out; every success answered in the turn becomes `STORAGE_FAILURE`; and no
+    /// push of an evicted account goes out, so nobody hears of what was not kept.
+    fn undo_turn(&mut self) {
+        let mut evicted = self.batch.accounts();
+        evicted.append(&mut self.touched);
+        evicted.sort_unstable();
+        evicted.dedup();
+        for &account in &evicted {
+            self.accounts.remove(&account);
+            self.chat.remove(&account);
+            self.crm.remove(&account);
+            self.quick_replies.retain(|(a, _), _| *a != account);
+        }
+        self.counters.set_accounts(self.accounts.len() as u64);
+        // Token states are reloaded from the store on next use.
+        self.tokens.clear();
+        for (conn, generation, account, agent) in std::mem::take(&mut self.logins) {
+            self.conn_updates
+                .push((conn, generation, ConnUpdate::Phase(Phase::Ready)));
+            self.set_offline(account, agent, conn);
+        }
+        // Logging out above may have queued presence pushes; the turn's are gone.
+        self.presence_changes.clear();
+        self.outbox.retain(|out| match out {
+            Outgoing::Push { account, .. } => evicted.binary_search(account).is_err(),
+            Outgoing::Answer { .. } | Outgoing::GoAway { .. } | Outgoing::Forward { .. } => true,
+        });
+        for out in &mut self.outbox {
+            if let Outgoing::Answer { result, .. } = out {
+                if result.is_ok() {
+                    *result = Err(ErrorBody {
+                        code: ErrorCode::STORAGE_FAILURE,
+                        message: "storage failed; nothing was changed".into(),
+                    });
+                }
+            }
+        }
+    }
+
+    fn new_job_id(&mut self) -> u64 {
+        let id = self.next_job;
+        self.next_job += 1;
+        id
+    }
+
+    /// Queues a push to `to` of `account`, released after the commit.
+    fn push(&mut self, account: u64, to: Recipient, event: kefu_wire::Event) {
+        self.outbox.push(Outgoing::Push { account, to, event });
+    }
+
+    /// The connections (slab index, generation) a push to `to` of `account` goes to now.
+    pub fn recipients(&self, account: u64, to: &Recipient) -> SmallVec<[(usize, u32); 2]> {
+        let agents = self.online.get(&account);
+        let customers = self.customers.get(&account);
+        match to {
+            Recipient::Agent(agent) => agents
+                .and_then(|m| m.get(agent))
+                .map(|o| (o.conn, o.generation))
+                .into_iter()
+                .collect(),
+            Recipient::AllAgents => agents
+                .into_iter()
+                .flat_map(|m| m.values().map(|o| (o.conn, o.generation)))
+                .collect(),
+            Recipient::Customer(customer) => customers
+                .and_then(|m| m.get(customer))
+                .map(|c| (c.conn, c.generation))
+                .into_iter()
+                .collect(),
+            Recipient::AllCustomers => customers
+                .into_iter()
+                .flat_map(|m| m.values().map(|c| (c.conn, c.generation)))
+                .collect(),
+            Recipient::Session(conn, generation) => smallvec::smallvec![(*conn, *generation)],
+        }
+    }
+
+    fn reply(&mut self, reply: ReplyTo, result: Answer) {
+        self.outbox.push(Outgoing::Answer { reply, result });
+    }
+
+    fn reply_err(&mut self, reply: ReplyTo, code: ErrorCode, message: impl Into<String>) {
+        self.reply(reply, Err(err(code, message)));
+    }
+
+    fn update_conn(&mut self, conn: usize, generation: u32, update: ConnUpdate) {
+        self.conn_updates.push((conn, generation, update));
+    }
+
+    /// The turn's time in whole Unix seconds.
+    fn now_secs(&self) -> i64 {
+        self.now_ms.div_euclid(1000)
+    }
+
+    /// The turn's time in whole Unix seconds, unsigned (tokens count steps from 1970).
+    fn unix_secs(&self) -> u64 {
+        u64::try_from(self.now_secs()).unwrap_or(0)
+    }
+
+    fn shard_count(&self) -> usize {
+        self.shard_count
+    }
+}

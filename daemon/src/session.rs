@@ -1,0 +1,82 @@
+//! What the loop and the centre agree a connection is: its protocol phase and, for a
+//! customer, who it is. The loop (`shard`) keeps these on each connection; the centre
+//! reads them from a [`Caller`] and changes them only through [`ConnUpdate`]s that the
+//! loop applies, so account logic never holds a connection.
+
+use kefu_wire::chat::{Channel, CustomerId};
+
+/// Where a connection is in the protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Waiting for `Hello`.
+    AwaitHello,
+    /// Handshaken, not logged in.
+    Ready,
+    /// A password check for a login is running on the worker pool; input is
+    /// left unread in the buffer until it completes, so pipelined requests
+    /// are answered in order and as the logged-in agent.
+    LoggingIn,
+    /// Logged in as a customer or visitor of an account (who: `Connection::customer`).
+    Customer {
+        /// Account number.
+        account: u64,
+    },
+    /// Logged in as an agent.
+    Agent {
+        /// Account number.
+        account: u64,
+        /// Agent number.
+        agent: u32,
+    },
+    /// Told to go away; flushing the last frames before closing.
+    Closing,
+}
+
+/// The customer a connection is logged in as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerLogin {
+    /// Who.
+    pub customer: CustomerId,
+    /// From where.
+    pub channel: Channel,
+}
+
+/// The connection a request came from, as the centre sees it.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Slab index on the shard that holds it.
+    pub conn: usize,
+    /// Generation of that slab slot.
+    pub generation: u32,
+    /// Whether it is the admin socket (operator authority).
+    pub is_admin: bool,
+    /// Its phase.
+    pub phase: Phase,
+    /// The peer's address (TCP and TLS), for login throttling.
+    pub peer: Option<std::net::IpAddr>,
+    /// The customer, on a customer connection.
+    pub customer: Option<CustomerLogin>,
+}
+
+/// A change the centre asks of a connection, applied by the loop right after the call
+/// that produced it (before the connection's next frame is read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnUpdate {
+    /// Moves to this phase (logged in, logged out, paused for a password check).
+    Phase(Phase),
+    /// Logged in as this customer (phase `Customer`), or no customer any more.
+    Customer(Option<Box<CustomerLogin>>),
+    /// Input that waited behind a login may be read again.
+    Resume,
+}
+
+/// What the loop does with a connection's input after a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Go on with the next frame.
+    Continue,
+    /// Stop reading this connection for now (login pending).
+    Pause,
+    /// The connection moves to shard `n`; this frame is re-read there.
+    HandOver(usize),
+}
