@@ -21,6 +21,7 @@
 //!   the agent's token, checked exactly as a login at level high checks it (same replay
 //!   protection and lockout, state written in the same batch).
 
+use super::dispatch::ExtrasRequest;
 use super::{err, Answer, Centre, Recipient};
 use crate::store::chat_records::{ConversationRecord, MessageRecord};
 use crate::store::extras_records::{
@@ -29,7 +30,7 @@ use crate::store::extras_records::{
 use crate::store::{keys, Cf, SecurityLevel, StoredRecord};
 use kefu_wire::chat::{CustomerId, MessageBody, MessageInfo, Party};
 use kefu_wire::{
-    AccountCentreModule, AgentFigures, ErrorBody, ErrorCode, Event, QuickReply, Request, Response,
+    AccountCentreModule, AgentFigures, ErrorBody, ErrorCode, Event, QuickReply, Response,
 };
 use std::collections::{BTreeMap, HashMap};
 
@@ -119,14 +120,14 @@ impl Centre {
         &mut self,
         account: u64,
         me: u32,
-        request: Request,
+        request: ExtrasRequest,
     ) -> Answer {
         match request {
-            Request::ListQuickReplies => Ok(Response::QuickReplies {
+            ExtrasRequest::ListQuickReplies => Ok(Response::QuickReplies {
                 personal: self.quick_replies(account, me)?,
                 shared: self.quick_replies(account, SHARED)?,
             }),
-            Request::SetQuickReplies { shared, replies } => {
+            ExtrasRequest::SetQuickReplies { shared, replies } => {
                 check_replies(&replies)?;
                 let record = QuickRepliesRecord {
                     account,
@@ -144,18 +145,14 @@ impl Centre {
                 self.touched.push(account);
                 Ok(Response::Ok)
             }
-            Request::GetAnalytics { from, until } => self.analytics(account, from, until),
-            Request::AccountCentreTicket { module } => self.ticket(account, me, module),
-            Request::Broadcast {
+            ExtrasRequest::GetAnalytics { from, until } => self.analytics(account, from, until),
+            ExtrasRequest::AccountCentreTicket { module } => self.ticket(account, me, module),
+            ExtrasRequest::Broadcast {
                 groups,
                 customers,
                 body,
                 otp,
             } => self.broadcast(account, me, &groups, &customers, body, otp.as_deref()),
-            other => Err(err(
-                ErrorCode::INTERNAL,
-                format!("{} is not an account-extras request", other.name()),
-            )),
         }
     }
 

@@ -7,6 +7,7 @@
 //! exclusive owners, re-selection, and replay of unacknowledged deliveries
 //! after a reconnect (the conversations issue goes on).
 
+use super::dispatch::{AgentChatRequest, CustomerChatRequest, CustomerEntry, CustomerRequest};
 use super::{err, Answer, Centre, CustomerConn, Outgoing, Recipient};
 use crate::routing::{
     AccountRouting, AgentSetup, Choice, Effect, RestoredConversation, RestoredPlacement,
@@ -22,7 +23,7 @@ use kefu_wire::chat::{
     Alert, Channel, ConversationInfo, ConversationState, CustomerId, CustomerSession, Entry,
     MessageBody, MessageInfo, Party, RoutingConfig,
 };
-use kefu_wire::{ErrorBody, ErrorCode, Event, Request, Response};
+use kefu_wire::{ErrorBody, ErrorCode, Event, Response};
 use ring::hmac;
 use std::collections::HashMap;
 
@@ -369,11 +370,11 @@ impl Centre {
     }
 
     /// A customer or visitor logs in on connection `idx` (already on the owning shard).
-    pub(super) fn customer_login(&mut self, caller: &Caller, request: Request) -> Answer {
+    pub(super) fn customer_login(&mut self, caller: &Caller, request: CustomerEntry) -> Answer {
         let (idx, generation) = (caller.conn, caller.generation);
         let now = self.now_ms;
         let (account, customer, channel, visitor_token) = match request {
-            Request::CustomerLogin {
+            CustomerEntry::CustomerLogin {
                 account,
                 customer,
                 expires_at,
@@ -416,7 +417,7 @@ impl Centre {
                 })?;
                 (account, CustomerId::Identified(customer), channel, None)
             }
-            Request::VisitorLogin {
+            CustomerEntry::VisitorLogin {
                 account,
                 token,
                 channel,
@@ -454,7 +455,6 @@ impl Centre {
                 token[16..].copy_from_slice(tag.as_ref().get(..16).unwrap_or(&[0; 16]));
                 (account, CustomerId::Visitor(id), channel, Some(token))
             }
-            _ => return Err(err(ErrorCode::INTERNAL, "not a customer login")),
         };
         // Loaded before anything changes, so a refusal leaves the connection as it was.
         let chat = self.chat_mut(account)?;
@@ -571,7 +571,7 @@ impl Centre {
         &mut self,
         caller: &Caller,
         account: u64,
-        request: Request,
+        request: CustomerRequest,
     ) -> Answer {
         let login = caller.customer.clone().ok_or_else(|| {
             err(
@@ -579,9 +579,18 @@ impl Centre {
                 "customer connection without a customer",
             )
         })?;
+        let request = match request {
+            CustomerRequest::Chat(request) => request,
+            CustomerRequest::Crm(request) => {
+                return self.customer_crm_request(account, &login.customer, request)
+            }
+            CustomerRequest::Signal(request) => {
+                return self.customer_signal_request(account, &login, request)
+            }
+        };
         let now = self.now_ms;
         match request {
-            Request::OpenConversation { entry } => {
+            CustomerChatRequest::OpenConversation { entry } => {
                 let entry = if login.channel == Channel::Mobile {
                     Entry::Auto
                 } else {
@@ -595,7 +604,7 @@ impl Centre {
                 self.pending_effects.push((account, out.effects));
                 Ok(Response::Conversation(out.value))
             }
-            Request::SendMessage {
+            CustomerChatRequest::SendMessage {
                 conversation,
                 client_msg_id,
                 body,
@@ -611,7 +620,7 @@ impl Centre {
                     now,
                 )
             }
-            Request::ConversationMessages {
+            CustomerChatRequest::ConversationMessages {
                 conversation,
                 after,
                 limit,
@@ -623,7 +632,7 @@ impl Centre {
                 self.messages_after(account, &record, after, limit)
                     .map(Response::Messages)
             }
-            Request::Reselect {
+            CustomerChatRequest::Reselect {
                 conversation,
                 entry,
             } => {
@@ -635,7 +644,7 @@ impl Centre {
                 self.pending_effects.push((account, out.effects));
                 Ok(Response::Conversation(out.value))
             }
-            Request::CloseConversation { conversation } => {
+            CustomerChatRequest::CloseConversation { conversation } => {
                 let chat = self.customers_open(account, &login.customer, conversation)?;
                 let out = chat
                     .routing
@@ -644,16 +653,6 @@ impl Centre {
                 self.pending_effects.push((account, out.effects));
                 Ok(Response::Ok)
             }
-            request @ (Request::AnswerContactRequest { .. } | Request::AddAccount { .. }) => {
-                self.customer_crm_request(account, &login.customer, request)
-            }
-            request @ (Request::Signal { .. } | Request::GetAccountPresence) => {
-                self.customer_signal_request(account, &login, request)
-            }
-            other => Err(err(
-                ErrorCode::PERMISSION_DENIED,
-                format!("{} is for agents", other.name()),
-            )),
         }
     }
 
@@ -662,15 +661,15 @@ impl Centre {
         &mut self,
         account: u64,
         me: u32,
-        request: Request,
-    ) -> Option<Answer> {
+        request: AgentChatRequest,
+    ) -> Answer {
         let now = self.now_ms;
         let perm3 = self.accounts.get(&account).is_some_and(|s| {
             s.permissions(me)
                 .contains(crate::store::Permission::SeeWholeQueue)
         });
-        Some((|| match request {
-            Request::SetAutoAccept { cap } => {
+        (|| match request {
+            AgentChatRequest::SetAutoAccept { cap } => {
                 let out = self
                     .chat_mut(account)?
                     .routing
@@ -679,13 +678,13 @@ impl Centre {
                 self.pending_effects.push((account, out.effects));
                 Ok(Response::Ok)
             }
-            Request::ListQueue => Ok(Response::Conversations(
+            AgentChatRequest::ListQueue => Ok(Response::Conversations(
                 self.chat_mut(account)?.routing.queue_for(me, perm3),
             )),
-            Request::ListConversations => Ok(Response::Conversations(
+            AgentChatRequest::ListConversations => Ok(Response::Conversations(
                 self.chat_mut(account)?.routing.served_by(me),
             )),
-            Request::AcceptConversation { conversation } => {
+            AgentChatRequest::AcceptConversation { conversation } => {
                 let out = self
                     .chat_mut(account)?
                     .routing
@@ -698,7 +697,7 @@ impl Centre {
                     history,
                 })
             }
-            Request::SendMessage {
+            AgentChatRequest::SendMessage {
                 conversation,
                 client_msg_id,
                 body,
@@ -726,7 +725,7 @@ impl Centre {
                     now,
                 )
             }
-            Request::CloseConversation { conversation } => {
+            AgentChatRequest::CloseConversation { conversation } => {
                 let out = self
                     .chat_mut(account)?
                     .routing
@@ -735,7 +734,7 @@ impl Centre {
                 self.pending_effects.push((account, out.effects));
                 Ok(Response::Ok)
             }
-            Request::TransferConversation {
+            AgentChatRequest::TransferConversation {
                 conversation,
                 to_agent,
             } => {
@@ -747,7 +746,7 @@ impl Centre {
                 self.pending_effects.push((account, out.effects));
                 Ok(Response::Conversation(out.value))
             }
-            Request::GrabConversation {
+            AgentChatRequest::GrabConversation {
                 conversation,
                 confirmed,
             } => {
@@ -760,7 +759,7 @@ impl Centre {
                 self.pending_effects.push((account, out.effects));
                 Ok(Response::Conversation(out.value))
             }
-            Request::ConversationMessages {
+            AgentChatRequest::ConversationMessages {
                 conversation,
                 after,
                 limit,
@@ -781,7 +780,7 @@ impl Centre {
                 self.messages_after(account, &record, after, limit)
                     .map(Response::Messages)
             }
-            Request::InitiateConversation { customer, channel } => {
+            AgentChatRequest::InitiateConversation { customer, channel } => {
                 let perm2 = self
                     .accounts
                     .get(&account)
@@ -794,10 +793,10 @@ impl Centre {
                 self.pending_effects.push((account, out.effects));
                 Ok(Response::Conversation(out.value))
             }
-            Request::GetRoutingSettings => Ok(Response::RoutingSettings(
+            AgentChatRequest::GetRoutingSettings => Ok(Response::RoutingSettings(
                 self.chat_mut(account)?.config.clone(),
             )),
-            Request::SetRoutingSettings { settings } => {
+            AgentChatRequest::SetRoutingSettings { settings } => {
                 check_config(&settings)?;
                 let chat = self.chat_mut(account)?;
                 // The presence mode is the account's own setting (`SetAccountPresenceMode`).
@@ -817,11 +816,7 @@ impl Centre {
                 self.pending_effects.push((account, out.effects));
                 Ok(Response::Ok)
             }
-            other => Err(err(
-                ErrorCode::INTERNAL,
-                format!("{} not routed", other.name()),
-            )),
-        })())
+        })()
     }
 
     /// A conversation's record, open or closed.

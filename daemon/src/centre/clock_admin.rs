@@ -5,46 +5,44 @@
 //! The clock is shared by every shard, so a move needs no message between shards: the
 //! next request anywhere reads the new time.
 
+use super::dispatch::ClockRequest;
 use super::{err, Answer, Centre};
 use crate::clock::{Clock, MoveError};
 use crate::log;
-use kefu_wire::{ErrorCode, Request, Response};
+use kefu_wire::{ErrorCode, Response};
 
 impl Centre {
     /// Answers one of the three clock requests (the operator's alone, see `auth.rs`).
-    pub(super) fn clock_admin(&mut self, request: Request) -> Answer {
+    pub(super) fn clock_admin(&mut self, request: ClockRequest) -> Answer {
         let clock = &self.shared.clock;
         let Some(test) = clock.test_clock() else {
-            return match request {
-                Request::AdminClockShow => Ok(Response::Clock {
-                    unix_ms: clock.now_ms(),
-                    test_mode: false,
-                }),
-                other => Err(err(
-                    ErrorCode::CLOCK_CONTROL_DISABLED,
-                    format!(
-                        "{} refused: this daemon runs on the real clock \
-                         (set [test] clock_control = true in kefud.toml on a test appliance)",
-                        other.name()
-                    ),
-                )),
+            let name = match request {
+                ClockRequest::AdminClockShow => {
+                    return Ok(Response::Clock {
+                        unix_ms: clock.now_ms(),
+                        test_mode: false,
+                    })
+                }
+                ClockRequest::AdminClockSet { .. } => "AdminClockSet",
+                ClockRequest::AdminClockAdvance { .. } => "AdminClockAdvance",
             };
+            return Err(err(
+                ErrorCode::CLOCK_CONTROL_DISABLED,
+                format!(
+                    "{name} refused: this daemon runs on the real clock \
+                     (set [test] clock_control = true in kefud.toml on a test appliance)"
+                ),
+            ));
         };
         let moved = match request {
-            Request::AdminClockShow => {
+            ClockRequest::AdminClockShow => {
                 return Ok(Response::Clock {
                     unix_ms: test.now_ms(),
                     test_mode: true,
                 })
             }
-            Request::AdminClockSet { unix_ms } => test.set(unix_ms),
-            Request::AdminClockAdvance { ms } => test.advance(ms),
-            other => {
-                return Err(err(
-                    ErrorCode::INTERNAL,
-                    format!("{} is not a clock request", other.name()),
-                ))
-            }
+            ClockRequest::AdminClockSet { unix_ms } => test.set(unix_ms),
+            ClockRequest::AdminClockAdvance { ms } => test.advance(ms),
         };
         match moved {
             Ok(unix_ms) => {

@@ -14,6 +14,7 @@
 //! **Recently contacted (R9)** is kept in memory: fed when an agent is given a
 //! conversation and when it closes, and rebuilt at load from the stored conversations.
 
+use super::dispatch::{CrmRequest, CustomerCrmRequest};
 use super::{err, Answer, Centre, Recipient};
 use crate::crm::{
     Colour, Contact, ContactError, ContactLimits, ContactState, CsvExport, CsvImport, CustomerKey,
@@ -28,7 +29,7 @@ use kefu_wire::crm::{
     ContactEdit, ContactInfo, ContactNotice, ContactPage, ContactQuery, ContactSettings,
     ContactSort, GroupEdit, GroupInfo, GroupNode, ImportReport, InvalidRow, TagEdit, TagInfo,
 };
-use kefu_wire::{ErrorBody, ErrorCode, Event, Request, Response};
+use kefu_wire::{ErrorBody, ErrorCode, Event, Response};
 use std::collections::{BTreeMap, HashMap};
 
 /// Largest import chunk.
@@ -556,11 +557,11 @@ impl Centre {
         account: u64,
         me: u32,
         operator: bool,
-        request: Request,
+        request: CrmRequest,
     ) -> Answer {
         let now = now_secs(self.now_ms);
         match request {
-            Request::CreateContact {
+            CrmRequest::CreateContact {
                 customer,
                 state,
                 edit,
@@ -602,7 +603,7 @@ impl Centre {
                 }
                 Ok(Response::Contact(Box::new(info)))
             }
-            Request::GetContact { customer } => {
+            CrmRequest::GetContact { customer } => {
                 let no = self.visible_contact(account, me, &customer)?;
                 let crm = self.crm_mut(account)?;
                 let s = crm
@@ -611,7 +612,7 @@ impl Centre {
                     .ok_or_else(|| err(ErrorCode::NOT_FOUND, "not a contact"))?;
                 Ok(Response::Contact(Box::new(contact_info(&s.contact))))
             }
-            Request::UpdateContact { customer, edit } => {
+            CrmRequest::UpdateContact { customer, edit } => {
                 let no = self.visible_contact(account, me, &customer)?;
                 let may_group = self.has_permission(account, me, Permission::ManageGroups);
                 let crm = self.crm_mut(account)?;
@@ -634,7 +635,7 @@ impl Centre {
                 self.save_contact(account, no);
                 Ok(Response::Contact(Box::new(info)))
             }
-            Request::SetContactState { customer, state } => {
+            CrmRequest::SetContactState { customer, state } => {
                 let to = state_from_wire(state);
                 if to == ContactState::Pending {
                     return Err(err(
@@ -655,7 +656,7 @@ impl Centre {
                 self.save_contact(account, no);
                 Ok(Response::Contact(Box::new(info)))
             }
-            Request::DeleteContacts { customers } => {
+            CrmRequest::DeleteContacts { customers } => {
                 if customers.len() > MAX_DELETE {
                     return Err(err(
                         ErrorCode::INVALID_ARGUMENT,
@@ -692,8 +693,8 @@ impl Centre {
                     count: numbers.len() as u64,
                 })
             }
-            Request::SearchContacts(query) => self.search_contacts(account, me, query),
-            Request::RecentContacts { offset, limit } => {
+            CrmRequest::SearchContacts(query) => self.search_contacts(account, me, query),
+            CrmRequest::RecentContacts { offset, limit } => {
                 if limit == 0 || usize::from(limit) > crate::crm::groups::MAX_RECENT_PAGE {
                     return Err(err(
                         ErrorCode::INVALID_ARGUMENT,
@@ -711,7 +712,7 @@ impl Centre {
                     .collect();
                 Ok(Response::Contacts(ContactPage { total, contacts }))
             }
-            Request::ContactsOnline { customers } => {
+            CrmRequest::ContactsOnline { customers } => {
                 if customers.len() > MAX_ONLINE_QUERY {
                     return Err(err(
                         ErrorCode::INVALID_ARGUMENT,
@@ -724,24 +725,24 @@ impl Centre {
                     .collect();
                 Ok(Response::Online(online))
             }
-            Request::ListTags => Ok(Response::Tags(self.crm_mut(account)?.tag_infos())),
-            Request::EditTags(edit) => self.edit_tags(account, edit),
-            Request::ListGroups => Ok(Response::Groups(self.crm_mut(account)?.group_nodes())),
-            Request::EditGroups(edit) => self.edit_groups(account, edit),
-            Request::ImportContacts { chunk, first, last } => {
+            CrmRequest::ListTags => Ok(Response::Tags(self.crm_mut(account)?.tag_infos())),
+            CrmRequest::EditTags(edit) => self.edit_tags(account, edit),
+            CrmRequest::ListGroups => Ok(Response::Groups(self.crm_mut(account)?.group_nodes())),
+            CrmRequest::EditGroups(edit) => self.edit_groups(account, edit),
+            CrmRequest::ImportContacts { chunk, first, last } => {
                 self.import_chunk(account, me, operator, chunk, first, last)
             }
-            Request::ExportContacts { after, limit } => {
+            CrmRequest::ExportContacts { after, limit } => {
                 let own_only = self.sees_only_own(account, me)?.then_some(me);
                 self.export_page(account, after, limit, own_only)
             }
-            Request::RequestContact { customer, note } => {
+            CrmRequest::RequestContact { customer, note } => {
                 self.request_contact(account, me, customer, note)
             }
-            Request::GetContactSettings => Ok(Response::ContactSettings(
+            CrmRequest::GetContactSettings => Ok(Response::ContactSettings(
                 self.crm_mut(account)?.settings.clone(),
             )),
-            Request::SetContactSettings { settings } => {
+            CrmRequest::SetContactSettings { settings } => {
                 check_note("question", &settings.question, MAX_QUESTION_CHARS)?;
                 check_note("answer", &settings.answer, MAX_QUESTION_CHARS)?;
                 if !settings.question.is_empty() && settings.answer.trim().is_empty() {
@@ -754,10 +755,6 @@ impl Centre {
                 self.save_crm_account(account);
                 Ok(Response::Ok)
             }
-            other => Err(err(
-                ErrorCode::INTERNAL,
-                format!("{} is not a CRM request", other.name()),
-            )),
         }
     }
 
@@ -1112,12 +1109,12 @@ impl Centre {
         &mut self,
         account: u64,
         customer: &CustomerId,
-        request: Request,
+        request: CustomerCrmRequest,
     ) -> Answer {
         let now = now_secs(self.now_ms);
         let key = key_of(customer)?;
         match request {
-            Request::AnswerContactRequest { accept } => {
+            CustomerCrmRequest::AnswerContactRequest { accept } => {
                 let crm = self.crm_mut(account)?;
                 let no = crm
                     .by_key
@@ -1165,7 +1162,7 @@ impl Centre {
                 }
                 Ok(Response::Ok)
             }
-            Request::AddAccount { answer } => {
+            CustomerCrmRequest::AddAccount { answer } => {
                 let crm = self.crm_mut(account)?;
                 let question = &crm.settings;
                 if !question.question.is_empty()
@@ -1213,10 +1210,6 @@ impl Centre {
                 self.push_to_agents(account, &event);
                 Ok(Response::Ok)
             }
-            other => Err(err(
-                ErrorCode::INTERNAL,
-                format!("{} is not a customer CRM request", other.name()),
-            )),
         }
     }
 

@@ -21,6 +21,7 @@ mod account_extras;
 mod chat;
 mod clock_admin;
 mod crm;
+mod dispatch;
 mod history;
 mod requests;
 mod security;

@@ -1,6 +1,9 @@
 //! Requests: authorisation, routing to the owning shard, and the account,
 //! agent, login and session logic.
 
+use super::dispatch::{
+    classify, target_account, AgentRequest, EntryRequest, OperatorRequest, Routed, SessionRequest,
+};
 use super::{err, Answer, Centre, Outgoing, Recipient, ReplyTo};
 use crate::accounts::{
     account_info, owner_shard, plan_from_wire, AccountState, AgentState, OnlineAgent, SessionSlot,
@@ -87,25 +90,6 @@ pub(crate) struct LoginCheck {
     peer: Option<std::net::IpAddr>,
 }
 
-/// The account a request is about, if it is about one; it decides the shard.
-fn target_account(request: &Request) -> Option<u64> {
-    match request {
-        Request::Login { account, .. }
-        | Request::Resume { account, .. }
-        | Request::AdminCreateAccount { account, .. }
-        | Request::AdminShowAccount { account }
-        | Request::AdminAddAgent { account, .. }
-        | Request::AdminSetAgentPassword { account, .. }
-        | Request::AdminListAgents { account }
-        | Request::AdminOnAccount { account, .. }
-        | Request::AdminUnlockAgent { account, .. }
-        | Request::CustomerLogin { account, .. }
-        | Request::VisitorLogin { account, .. }
-        | Request::AdminRotateCustomerKey { account } => Some(*account),
-        _ => None,
-    }
-}
-
 impl Centre {
     /// Entry point of every request read from a connection of this shard.
     pub fn handle_request(&mut self, caller: &Caller, reply: ReplyTo, request: Request) -> Control {
@@ -143,65 +127,85 @@ impl Centre {
                 return Control::HandOver(owner);
             }
         }
-        match (principal, request) {
+        let flow = Control::Continue;
+        match (principal, classify(request)) {
             (
                 _,
-                Request::Login {
+                Routed::Entry(EntryRequest::Login {
                     account,
                     agent,
                     password,
                     otp,
-                },
+                }),
             ) => {
                 if self.start_login(reply, account, agent, password, otp, caller.peer) {
                     let paused = ConnUpdate::Phase(Phase::LoggingIn);
                     self.update_conn(idx, caller.generation, paused);
                     return Control::Pause;
                 }
-                Control::Continue
             }
             (
                 _,
-                Request::Resume {
+                Routed::Entry(EntryRequest::Resume {
                     account,
                     agent,
                     token,
-                },
+                }),
             ) => {
                 let answer = self.resume(reply, account, agent, SessionToken(token));
                 if let Err(e) = answer {
                     self.reply(reply, Err(e));
                 }
-                Control::Continue
             }
-            (_, request @ (Request::CustomerLogin { .. } | Request::VisitorLogin { .. })) => {
-                let answer = self.customer_login(caller, request);
+            (_, Routed::Entry(EntryRequest::Customer(login))) => {
+                let answer = self.customer_login(caller, login);
                 self.reply(reply, answer);
-                Control::Continue
             }
-            (Principal::Customer { account }, request) => {
+            (Principal::Customer { account }, Routed::Customer(request)) => {
                 let answer = self.customer_request(caller, account, request);
                 self.reply(reply, answer);
-                Control::Continue
             }
-            (Principal::Agent { account, agent, .. }, request) => {
+            (Principal::Customer { account }, Routed::Participant(request)) => {
+                let answer = self.customer_request(caller, account, request.for_customer());
+                self.reply(reply, answer);
+            }
+            (Principal::Agent { account, agent, .. }, Routed::Agent(request)) => {
                 let conn = (idx, caller.generation);
                 self.agent_request(Some(conn), reply, account, agent, request);
-                Control::Continue
             }
-            (_, request) => {
-                self.operator_request(reply, request);
-                Control::Continue
+            (Principal::Agent { account, agent, .. }, Routed::Participant(request)) => {
+                let conn = (idx, caller.generation);
+                self.agent_request(Some(conn), reply, account, agent, request.for_agent());
+            }
+            (Principal::Operator, Routed::Operator(request)) => {
+                self.operator_request(reply, request)
+            }
+            // `authorize` refused these above; answered the same way if it ever did not.
+            (
+                Principal::Anonymous | Principal::Operator,
+                Routed::Agent(_) | Routed::Customer(_) | Routed::Participant(_),
+            )
+            | (
+                Principal::Anonymous | Principal::Customer { .. } | Principal::Agent { .. },
+                Routed::Operator(_),
+            )
+            | (Principal::Customer { .. }, Routed::Agent(_))
+            | (Principal::Agent { .. }, Routed::Customer(_)) => {
+                self.reply_err(
+                    reply,
+                    ErrorCode::PERMISSION_DENIED,
+                    "not a request for this connection",
+                );
             }
         }
+        flow
     }
 
     /// A request another shard's admin connection sent to this, the owner.
     pub fn handle_forwarded(&mut self, reply: ReplyTo, request: Request, operator: bool) {
-        if operator {
-            self.operator_request(reply, request);
-        } else {
-            self.reply_err(reply, ErrorCode::INTERNAL, "misrouted request");
+        match classify(request) {
+            Routed::Operator(request) if operator => self.operator_request(reply, request),
+            _ => self.reply_err(reply, ErrorCode::INTERNAL, "misrouted request"),
         }
     }
 
@@ -535,20 +539,47 @@ impl Centre {
         }
     }
 
+    /// An agent's request (or the operator's on an account, `conn` `None`), by domain.
     fn agent_request(
         &mut self,
         conn: Option<(usize, u32)>,
         reply: ReplyTo,
         account: u64,
         me: u32,
-        request: Request,
+        request: AgentRequest,
     ) {
         let answer: Answer = match request {
-            Request::LogoutWith { keep_conversations } => {
-                self.chat_agent_logout_with(account, me, keep_conversations);
-                return self.agent_request(conn, reply, account, me, Request::Logout);
+            AgentRequest::Session(request) => {
+                return self.session_request(conn, reply, account, me, request)
             }
-            Request::Logout => {
+            AgentRequest::Chat(request) => self.agent_chat_request(account, me, request),
+            AgentRequest::History(query) => self.history(account, me, query),
+            AgentRequest::Extras(request) => self.account_extras_request(account, me, request),
+            AgentRequest::Signal(request) => self.agent_signal_request(account, me, request),
+            AgentRequest::Crm(request) => {
+                self.agent_crm_request(account, me, conn.is_none(), request)
+            }
+            AgentRequest::Security(request) => self.security_request(account, me, request),
+            AgentRequest::Token(request) => self.token_request(account, me, request),
+        };
+        self.reply(reply, answer);
+    }
+
+    /// The agent's own session and the account's agents.
+    fn session_request(
+        &mut self,
+        conn: Option<(usize, u32)>,
+        reply: ReplyTo,
+        account: u64,
+        me: u32,
+        request: SessionRequest,
+    ) {
+        let answer: Answer = match request {
+            SessionRequest::LogoutWith { keep_conversations } => {
+                self.chat_agent_logout_with(account, me, keep_conversations);
+                return self.session_request(conn, reply, account, me, SessionRequest::Logout);
+            }
+            SessionRequest::Logout => {
                 self.batch.delete_session(account, me);
                 self.touched.push(account);
                 if let Some(a) = self
@@ -564,7 +595,7 @@ impl Centre {
                 }
                 Ok(Response::Ok)
             }
-            Request::SetPresence { presence } => {
+            SessionRequest::SetPresence { presence } => {
                 if let Some(o) = self.online.get_mut(&account).and_then(|m| m.get_mut(&me)) {
                     o.presence = presence;
                 }
@@ -572,21 +603,21 @@ impl Centre {
                 self.chat_agent_presence(account, me, presence);
                 Ok(Response::Ok)
             }
-            Request::ListAgents => self
+            SessionRequest::ListAgents => self
                 .accounts
                 .get(&account)
                 .map(|s| Response::Agents(s.agent_infos(self.online.get(&account))))
                 .ok_or_else(|| err(ErrorCode::INTERNAL, "account not loaded")),
-            Request::WhoAmI => self
+            SessionRequest::WhoAmI => self
                 .session_info(account, me, [0; 16], 0)
                 .map(Response::Session)
                 .ok_or_else(|| err(ErrorCode::INTERNAL, "account not loaded")),
-            Request::AddAgent {
+            SessionRequest::AddAgent {
                 agent,
                 nickname,
                 role,
             } => self.add_agent(account, agent, nickname, role),
-            Request::SetAgentPassword {
+            SessionRequest::SetAgentPassword {
                 agent,
                 new_password,
                 super_password,
@@ -600,7 +631,7 @@ impl Centre {
                     false,
                 )
             }
-            Request::ChangeOwnPassword {
+            SessionRequest::ChangeOwnPassword {
                 old_password,
                 new_password,
             } => {
@@ -613,7 +644,7 @@ impl Centre {
                     true,
                 )
             }
-            Request::ChangeSuperPassword {
+            SessionRequest::ChangeSuperPassword {
                 old_super_password,
                 new_super_password,
             } => {
@@ -624,59 +655,13 @@ impl Centre {
                     new_super_password,
                 )
             }
-            request @ (Request::SetAutoAccept { .. }
-            | Request::ListQueue
-            | Request::ListConversations
-            | Request::AcceptConversation { .. }
-            | Request::SendMessage { .. }
-            | Request::CloseConversation { .. }
-            | Request::TransferConversation { .. }
-            | Request::GrabConversation { .. }
-            | Request::ConversationMessages { .. }
-            | Request::GetRoutingSettings
-            | Request::SetRoutingSettings { .. }
-            | Request::InitiateConversation { .. }) => self
-                .agent_chat_request(account, me, request)
-                .unwrap_or_else(|| Err(err(ErrorCode::INTERNAL, "not routed"))),
-            Request::History(query) => self.history(account, me, query),
-            request @ (Request::ListQuickReplies
-            | Request::SetQuickReplies { .. }
-            | Request::GetAnalytics { .. }
-            | Request::AccountCentreTicket { .. }
-            | Request::Broadcast { .. }) => self.account_extras_request(account, me, request),
-            request @ (Request::Signal { .. }
-            | Request::SetAccountPresenceMode { .. }
-            | Request::GetAccountPresence) => self.agent_signal_request(account, me, request),
-            request @ (Request::CreateContact { .. }
-            | Request::GetContact { .. }
-            | Request::UpdateContact { .. }
-            | Request::SetContactState { .. }
-            | Request::DeleteContacts { .. }
-            | Request::SearchContacts(_)
-            | Request::RecentContacts { .. }
-            | Request::ContactsOnline { .. }
-            | Request::ListTags
-            | Request::EditTags(_)
-            | Request::ListGroups
-            | Request::EditGroups(_)
-            | Request::ImportContacts { .. }
-            | Request::ExportContacts { .. }
-            | Request::RequestContact { .. }
-            | Request::GetContactSettings
-            | Request::SetContactSettings { .. }) => {
-                self.agent_crm_request(account, me, conn.is_none(), request)
-            }
-            other => match self.security_request(reply, account, me, other) {
-                Some(answer) => answer,
-                None => Err(err(ErrorCode::INTERNAL, "request not routed")),
-            },
         };
         self.reply(reply, answer);
     }
 
-    fn operator_request(&mut self, reply: ReplyTo, request: Request) {
+    fn operator_request(&mut self, reply: ReplyTo, request: OperatorRequest) {
         let answer: Answer = match request {
-            Request::AdminCreateAccount {
+            OperatorRequest::AdminCreateAccount {
                 account,
                 name,
                 plan,
@@ -694,7 +679,7 @@ impl Centre {
                     super_password,
                 )
             }
-            Request::AdminListAccounts { after, limit } => {
+            OperatorRequest::AdminListAccounts { after, limit } => {
                 let limit = limit.clamp(1, MAX_ACCOUNT_PAGE) as usize;
                 let store = self.shared.store.as_ref();
                 store::list_accounts(store, after, limit)
@@ -707,26 +692,26 @@ impl Centre {
                     .map(Response::Accounts)
                     .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))
             }
-            Request::AdminShowAccount { account } => self
+            OperatorRequest::AdminShowAccount { account } => self
                 .account_mut(account)
                 .map(|s| Response::Account(s.info())),
-            Request::AdminAddAgent {
+            OperatorRequest::AdminAddAgent {
                 account,
                 agent,
                 nickname,
                 role,
             } => self.add_agent(account, agent, nickname, role),
-            Request::AdminSetAgentPassword {
+            OperatorRequest::AdminSetAgentPassword {
                 account,
                 agent,
                 new_password,
             } => return self.set_password(reply, account, agent, new_password, None, false),
-            Request::AdminListAgents { account } => {
+            OperatorRequest::AdminListAgents { account } => {
                 let online = self.online.get(&account).cloned();
                 self.account_mut(account)
                     .map(|s| Response::Agents(s.agent_infos(online.as_ref())))
             }
-            Request::AdminOnAccount { account, request } => {
+            OperatorRequest::AdminOnAccount { account, request } => {
                 let request = match Request::decode(&request) {
                     Ok(r) => r,
                     Err(e) => {
@@ -737,41 +722,44 @@ impl Centre {
                         )
                     }
                 };
-                if matches!(
-                    request,
-                    Request::Login { .. }
-                        | Request::Resume { .. }
-                        | Request::Logout
-                        | Request::AdminCreateAccount { .. }
-                        | Request::AdminListAccounts { .. }
-                        | Request::AdminShowAccount { .. }
-                        | Request::AdminAddAgent { .. }
-                        | Request::AdminSetAgentPassword { .. }
-                        | Request::AdminListAgents { .. }
-                        | Request::AdminStats
-                        | Request::AdminOnAccount { .. }
-                        | Request::AdminImportTokens { .. }
-                        | Request::AdminUnlockToken { .. }
-                        | Request::AdminUnlockAgent { .. }
-                ) {
+                let name = request.name();
+                let on_behalf = match classify(request) {
+                    Routed::Agent(AgentRequest::Session(
+                        SessionRequest::Logout | SessionRequest::LogoutWith { .. },
+                    ))
+                    | Routed::Entry(_)
+                    | Routed::Customer(_)
+                    | Routed::Operator(_) => None,
+                    Routed::Agent(request) => Some(request),
+                    Routed::Participant(request) => Some(request.for_agent()),
+                };
+                if let Some(request) = on_behalf {
+                    if let Err(e) = self.account_mut(account) {
+                        Err(e)
+                    } else {
+                        // Operator authority: the account's super admin, no permission checks.
+                        return self.agent_request(
+                            None,
+                            reply,
+                            account,
+                            SUPER_ADMIN_AGENT,
+                            request,
+                        );
+                    }
+                } else {
                     Err(err(
                         ErrorCode::INVALID_ARGUMENT,
-                        format!("{} cannot be run on behalf of an account", request.name()),
+                        format!("{name} cannot be run on behalf of an account"),
                     ))
-                } else if let Err(e) = self.account_mut(account) {
-                    Err(e)
-                } else {
-                    // Operator authority: the account's super admin, no permission checks.
-                    return self.agent_request(None, reply, account, SUPER_ADMIN_AGENT, request);
                 }
             }
-            Request::AdminImportTokens {
+            OperatorRequest::AdminImportTokens {
                 format,
                 data,
                 key_hex,
                 password,
             } => return self.import_tokens(reply, format, data, key_hex, password),
-            Request::AdminUnlockToken { serial } => {
+            OperatorRequest::AdminUnlockToken { serial } => {
                 match store::load_token(self.shared.store.as_ref(), &serial) {
                     Ok(Some(t)) => match t.bound {
                         // A bound token belongs to its account's shard.
@@ -795,7 +783,7 @@ impl Centre {
                     Err(e) => Err(err(ErrorCode::STORAGE_FAILURE, e.to_string())),
                 }
             }
-            Request::AdminUnlockAgent { account, agent } => {
+            OperatorRequest::AdminUnlockAgent { account, agent } => {
                 self.agent_throttle.clear((account, agent));
                 self.account_mut(account).and_then(|s| {
                     if s.agents.contains_key(&agent) {
@@ -808,8 +796,10 @@ impl Centre {
                     }
                 })
             }
-            Request::AdminRotateCustomerKey { account } => self.rotate_customer_key(account),
-            Request::AdminStats => Ok(Response::Stats {
+            OperatorRequest::AdminRotateCustomerKey { account } => {
+                self.rotate_customer_key(account)
+            }
+            OperatorRequest::AdminStats => Ok(Response::Stats {
                 uptime_s: self.shared.started.elapsed().as_secs(),
                 shards: self
                     .shared
@@ -819,13 +809,7 @@ impl Centre {
                     .map(|(i, c)| c.snapshot(i))
                     .collect(),
             }),
-            r @ (Request::AdminClockShow
-            | Request::AdminClockSet { .. }
-            | Request::AdminClockAdvance { .. }) => self.clock_admin(r),
-            other => Err(err(
-                ErrorCode::NOT_LOGGED_IN,
-                format!("{} needs a logged-in agent", other.name()),
-            )),
+            OperatorRequest::Clock(request) => self.clock_admin(request),
         };
         self.reply(reply, answer);
     }

@@ -1,12 +1,13 @@
 //! Roles, agent profiles, the security level and login throttling: the
 //! requests of the security feature that need no hardware token.
 
-use super::{err, Answer, Centre, ReplyTo};
+use super::dispatch::SecurityRequest;
+use super::{err, Answer, Centre};
 use crate::auth::SUPER_ADMIN_AGENT;
 use crate::store::records::{RoleRecord, ADMIN_ROLE, AGENT_ROLE, SUPER_ADMIN_ROLE};
 use crate::store::{self, AccountSettingsRecord, AgentProfileRecord};
 use kefu_wire::{
-    AgentProfile, DisplayMode, ErrorBody, ErrorCode, Request, Response, RoleInfo, SecurityInfo,
+    AgentProfile, DisplayMode, ErrorBody, ErrorCode, Response, RoleInfo, SecurityInfo,
     SecurityLevel,
 };
 
@@ -39,36 +40,36 @@ impl Centre {
     /// The security feature's agent requests; `None` if `request` is not one.
     pub(super) fn security_request(
         &mut self,
-        reply: ReplyTo,
         account: u64,
         me: u32,
-        request: Request,
-    ) -> Option<Answer> {
-        Some(match request {
-            Request::ListRoles => self.list_roles(account),
-            Request::CreateRole { name, permissions } => {
+        request: SecurityRequest,
+    ) -> Answer {
+        match request {
+            SecurityRequest::ListRoles => self.list_roles(account),
+            SecurityRequest::CreateRole { name, permissions } => {
                 self.create_role(account, name, permissions)
             }
-            Request::UpdateRole {
+            SecurityRequest::UpdateRole {
                 role,
                 name,
                 permissions,
             } => self.update_role(account, role, name, permissions),
-            Request::DeleteRole { role } => self.delete_role(account, role),
-            Request::SetAgentRole { agent, role } => self.set_agent_role(account, agent, role),
-            Request::GetAgentProfile { agent } => self.agent_profile(account, agent),
-            Request::SetAgentProfile { agent, profile } => {
+            SecurityRequest::DeleteRole { role } => self.delete_role(account, role),
+            SecurityRequest::SetAgentRole { agent, role } => {
+                self.set_agent_role(account, agent, role)
+            }
+            SecurityRequest::GetAgentProfile { agent } => self.agent_profile(account, agent),
+            SecurityRequest::SetAgentProfile { agent, profile } => {
                 self.set_agent_profile(account, agent, profile)
             }
-            Request::SetSecurityLevel { level } => self.set_security_level(account, level),
-            Request::GetSecurity => self.account_mut(account).map(|s| {
+            SecurityRequest::SetSecurityLevel { level } => self.set_security_level(account, level),
+            SecurityRequest::GetSecurity => self.account_mut(account).map(|s| {
                 Response::Security(SecurityInfo {
                     level: level_to_wire(s.security_level),
                     token_serial: s.agent_tokens.get(&me).cloned(),
                 })
             }),
-            other => return self.token_request(reply, account, me, other),
-        })
+        }
     }
 
     fn list_roles(&mut self, account: u64) -> Answer {

@@ -13,6 +13,7 @@
 //! turn's batch) and held by the routing engine, whose `AccountPresenceChanged`
 //! effect is pushed to every customer of the account logged in on the shard.
 
+use super::dispatch::{AgentSignalRequest, CustomerSignalRequest};
 use super::{err, Answer, Centre, Recipient};
 use crate::routing::AccountPresenceMode as EngineMode;
 use crate::session::CustomerLogin;
@@ -20,7 +21,7 @@ use crate::store::records::PresenceMode;
 use kefu_wire::chat::{
     AccountPresenceMode, Channel, ConversationState, Party, Signal, MAX_CALL_PAYLOAD,
 };
-use kefu_wire::{ErrorBody, ErrorCode, Event, Presence, Request, Response};
+use kefu_wire::{ErrorBody, ErrorCode, Event, Presence, Response};
 use std::collections::HashMap;
 
 /// At most one shake per this many milliseconds per sender and conversation.
@@ -115,11 +116,11 @@ impl Centre {
         &mut self,
         account: u64,
         login: &CustomerLogin,
-        request: Request,
+        request: CustomerSignalRequest,
     ) -> Answer {
         let now = self.now_ms;
         match request {
-            Request::Signal {
+            CustomerSignalRequest::Signal {
                 conversation,
                 signal,
             } => {
@@ -152,14 +153,10 @@ impl Centre {
                 }
                 Ok(Response::Ok)
             }
-            Request::GetAccountPresence => Ok(Response::AccountPresence {
+            CustomerSignalRequest::GetAccountPresence => Ok(Response::AccountPresence {
                 presence: self.chat_mut(account)?.routing.account_presence(),
                 mode: None,
             }),
-            other => Err(err(
-                ErrorCode::INTERNAL,
-                format!("{} not routed", other.name()),
-            )),
         }
     }
 
@@ -168,11 +165,11 @@ impl Centre {
         &mut self,
         account: u64,
         me: u32,
-        request: Request,
+        request: AgentSignalRequest,
     ) -> Answer {
         let now = self.now_ms;
         match request {
-            Request::Signal {
+            AgentSignalRequest::Signal {
                 conversation,
                 signal,
             } => {
@@ -213,7 +210,7 @@ impl Centre {
                 }
                 Ok(Response::Ok)
             }
-            Request::SetAccountPresenceMode { mode } => {
+            AgentSignalRequest::SetAccountPresenceMode { mode } => {
                 // The authorisation table already required permission 12.
                 let chat = self.chat_mut(account)?;
                 let mut settings = chat.routing.settings().clone();
@@ -230,17 +227,13 @@ impl Centre {
                 self.touched.push(account);
                 Ok(Response::Ok)
             }
-            Request::GetAccountPresence => {
+            AgentSignalRequest::GetAccountPresence => {
                 let routing = &self.chat_mut(account)?.routing;
                 Ok(Response::AccountPresence {
                     presence: routing.account_presence(),
                     mode: Some(wire_mode(routing.settings().presence_mode)),
                 })
             }
-            other => Err(err(
-                ErrorCode::INTERNAL,
-                format!("{} not routed", other.name()),
-            )),
         }
     }
 

@@ -8,12 +8,13 @@
 //! the appliance-wide `Shared::token_lock` with a direct write, so two shards
 //! cannot both bind it. Those are rare operator actions, never the hot path.
 
+use super::dispatch::TokenRequest;
 use super::{err, Answer, Centre, ReplyTo};
 use crate::otp::hotp::{Algorithm, Digits};
 use crate::otp::token::{BoundAgent, TokenError, TokenPolicy, TokenState};
 use crate::otp::{sealed, ImportedSeed};
 use crate::store::{self, AgentTokenRecord, Batch, TokenAlgorithm, TokenRecord};
-use kefu_wire::{ErrorBody, ErrorCode, Request, Response, TokenFileFormat};
+use kefu_wire::{ErrorBody, ErrorCode, Response, TokenFileFormat};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
@@ -109,27 +110,20 @@ impl Centre {
     }
 
     /// The token requests; `None` if `request` is not one.
-    pub(super) fn token_request(
-        &mut self,
-        _reply: ReplyTo,
-        account: u64,
-        me: u32,
-        request: Request,
-    ) -> Option<Answer> {
-        Some(match request {
-            Request::BindToken {
+    pub(super) fn token_request(&mut self, account: u64, me: u32, request: TokenRequest) -> Answer {
+        match request {
+            TokenRequest::BindToken {
                 agent,
                 serial,
                 code,
             } => self.bind_token(account, agent, &serial, &code),
-            Request::UnbindToken { agent } => self.unbind_token(account, agent),
-            Request::CalibrateToken {
+            TokenRequest::UnbindToken { agent } => self.unbind_token(account, agent),
+            TokenRequest::CalibrateToken {
                 serial,
                 code,
                 next_code,
             } => self.calibrate_token(account, me, &serial, &code, &next_code),
-            _ => return None,
-        })
+        }
     }
 
     /// A bound token of one of this shard's accounts, from the cache or the store.

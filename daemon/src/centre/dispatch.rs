@@ -1,0 +1,1022 @@
+//! Typed dispatch: every wire [`Request`] is sorted once, by an exhaustive `match`
+//! ([`classify`]), into the closed enum of the domain that handles it; each domain
+//! matches its own enum exhaustively. A new wire variant is a compile error here
+//! (and in `auth.rs`'s table, and in [`target_account`]) until someone decides where it
+//! goes, then a compile error in that domain's handler until it is handled — never
+//! an `INTERNAL "not routed"` at run time. The recipe is in README.md ("Adding a
+//! request").
+//!
+//! The wire enum stays flat (postcard's variant order is frozen); these enums are the
+//! daemon's own and may be reshaped freely. Requests either side of a conversation may
+//! send ([`ParticipantRequest`]) become the agent's or the customer's form according
+//! to who sent them.
+#![allow(missing_docs)] // the variants are the wire's, documented in kefu_wire::Request
+
+use kefu_wire::chat::{
+    AccountPresenceMode, Channel, CustomerId, Entry, MessageBody, RoutingConfig, Signal,
+};
+use kefu_wire::crm::{ContactEdit, ContactQuery, ContactState, GroupEdit, HistoryQuery, TagEdit};
+use kefu_wire::{
+    AccountCentreModule, AgentProfile, Plan, Presence, QuickReply, Request, SecurityLevel,
+    TokenFileFormat,
+};
+
+/// Where a request goes.
+#[derive(Debug)]
+pub(crate) enum Routed {
+    /// A login or a resumption (any connection not logged in).
+    Entry(EntryRequest),
+    /// An agent's request.
+    Agent(AgentRequest),
+    /// A customer's request.
+    Customer(CustomerRequest),
+    /// Either side of a conversation.
+    Participant(ParticipantRequest),
+    /// The operator's.
+    Operator(OperatorRequest),
+}
+
+/// An agent's request, by domain.
+#[derive(Debug)]
+pub(crate) enum AgentRequest {
+    Session(SessionRequest),
+    Chat(AgentChatRequest),
+    Signal(AgentSignalRequest),
+    Crm(CrmRequest),
+    History(HistoryQuery),
+    Extras(ExtrasRequest),
+    Security(SecurityRequest),
+    Token(TokenRequest),
+}
+
+/// A customer's request, by domain.
+#[derive(Debug)]
+pub(crate) enum CustomerRequest {
+    Chat(CustomerChatRequest),
+    Signal(CustomerSignalRequest),
+    Crm(CustomerCrmRequest),
+}
+
+/// Logins and resumption: any connection that is not logged in yet.
+#[derive(Debug)]
+pub(crate) enum EntryRequest {
+    Login {
+        account: u64,
+        agent: u32,
+        password: String,
+        otp: Option<String>,
+    },
+    Resume {
+        account: u64,
+        agent: u32,
+        token: [u8; 16],
+    },
+    Customer(CustomerEntry),
+}
+
+/// A customer's or visitor's login.
+#[derive(Debug)]
+pub(crate) enum CustomerEntry {
+    CustomerLogin {
+        account: u64,
+        customer: String,
+        expires_at: i64,
+        signature: [u8; 32],
+        channel: Channel,
+    },
+    VisitorLogin {
+        account: u64,
+        token: Option<[u8; 32]>,
+        channel: Channel,
+    },
+}
+
+/// An agent's own session, and the account's agents.
+#[derive(Debug)]
+pub(crate) enum SessionRequest {
+    Logout,
+    LogoutWith {
+        keep_conversations: bool,
+    },
+    SetPresence {
+        presence: Presence,
+    },
+    ListAgents,
+    WhoAmI,
+    AddAgent {
+        agent: u32,
+        nickname: String,
+        role: Option<u32>,
+    },
+    SetAgentPassword {
+        agent: u32,
+        new_password: String,
+        super_password: String,
+    },
+    ChangeOwnPassword {
+        old_password: String,
+        new_password: String,
+    },
+    ChangeSuperPassword {
+        old_super_password: String,
+        new_super_password: String,
+    },
+}
+
+/// Conversations, queue and routing settings, as an agent.
+#[derive(Debug)]
+pub(crate) enum AgentChatRequest {
+    SetAutoAccept {
+        cap: u16,
+    },
+    ListQueue,
+    ListConversations,
+    AcceptConversation {
+        conversation: u64,
+    },
+    TransferConversation {
+        conversation: u64,
+        to_agent: u32,
+    },
+    GrabConversation {
+        conversation: u64,
+        confirmed: bool,
+    },
+    GetRoutingSettings,
+    SetRoutingSettings {
+        settings: RoutingConfig,
+    },
+    InitiateConversation {
+        customer: CustomerId,
+        channel: Channel,
+    },
+    SendMessage {
+        conversation: u64,
+        client_msg_id: u64,
+        body: MessageBody,
+    },
+    CloseConversation {
+        conversation: u64,
+    },
+    ConversationMessages {
+        conversation: u64,
+        after: u64,
+        limit: u16,
+    },
+}
+
+/// Signals in a conversation and the account's presence, as an agent.
+#[derive(Debug)]
+pub(crate) enum AgentSignalRequest {
+    Signal { conversation: u64, signal: Signal },
+    GetAccountPresence,
+    SetAccountPresenceMode { mode: AccountPresenceMode },
+}
+
+/// The CRM, as an agent.
+#[derive(Debug)]
+pub(crate) enum CrmRequest {
+    CreateContact {
+        customer: CustomerId,
+        state: ContactState,
+        edit: ContactEdit,
+    },
+    GetContact {
+        customer: CustomerId,
+    },
+    UpdateContact {
+        customer: CustomerId,
+        edit: ContactEdit,
+    },
+    SetContactState {
+        customer: CustomerId,
+        state: ContactState,
+    },
+    DeleteContacts {
+        customers: Vec<CustomerId>,
+    },
+    SearchContacts(ContactQuery),
+    RecentContacts {
+        offset: u32,
+        limit: u16,
+    },
+    ContactsOnline {
+        customers: Vec<CustomerId>,
+    },
+    ListTags,
+    EditTags(TagEdit),
+    ListGroups,
+    EditGroups(GroupEdit),
+    ImportContacts {
+        chunk: Vec<u8>,
+        first: bool,
+        last: bool,
+    },
+    ExportContacts {
+        after: u64,
+        limit: u32,
+    },
+    RequestContact {
+        customer: CustomerId,
+        note: String,
+    },
+    GetContactSettings,
+    SetContactSettings {
+        settings: kefu_wire::crm::ContactSettings,
+    },
+}
+
+/// Quick replies, analytics, account-centre tickets, broadcasts.
+#[derive(Debug)]
+pub(crate) enum ExtrasRequest {
+    ListQuickReplies,
+    SetQuickReplies {
+        shared: bool,
+        replies: Vec<QuickReply>,
+    },
+    GetAnalytics {
+        from: i64,
+        until: i64,
+    },
+    AccountCentreTicket {
+        module: AccountCentreModule,
+    },
+    Broadcast {
+        groups: Vec<u32>,
+        customers: Vec<CustomerId>,
+        body: MessageBody,
+        otp: Option<String>,
+    },
+}
+
+/// Roles, agent profiles and the security level.
+#[derive(Debug)]
+pub(crate) enum SecurityRequest {
+    ListRoles,
+    CreateRole {
+        name: String,
+        permissions: u16,
+    },
+    UpdateRole {
+        role: u32,
+        name: String,
+        permissions: u16,
+    },
+    DeleteRole {
+        role: u32,
+    },
+    SetAgentRole {
+        agent: u32,
+        role: u32,
+    },
+    GetAgentProfile {
+        agent: u32,
+    },
+    SetAgentProfile {
+        agent: u32,
+        profile: AgentProfile,
+    },
+    SetSecurityLevel {
+        level: SecurityLevel,
+    },
+    GetSecurity,
+}
+
+/// Hardware tokens, as an agent.
+#[derive(Debug)]
+pub(crate) enum TokenRequest {
+    BindToken {
+        agent: u32,
+        serial: String,
+        code: String,
+    },
+    UnbindToken {
+        agent: u32,
+    },
+    CalibrateToken {
+        serial: String,
+        code: String,
+        next_code: String,
+    },
+}
+
+/// Conversations, as a customer.
+#[derive(Debug)]
+pub(crate) enum CustomerChatRequest {
+    OpenConversation {
+        entry: Entry,
+    },
+    Reselect {
+        conversation: u64,
+        entry: Entry,
+    },
+    SendMessage {
+        conversation: u64,
+        client_msg_id: u64,
+        body: MessageBody,
+    },
+    CloseConversation {
+        conversation: u64,
+    },
+    ConversationMessages {
+        conversation: u64,
+        after: u64,
+        limit: u16,
+    },
+}
+
+/// Signals in a conversation and the account's presence, as a customer.
+#[derive(Debug)]
+pub(crate) enum CustomerSignalRequest {
+    Signal { conversation: u64, signal: Signal },
+    GetAccountPresence,
+}
+
+/// Friend requests and contact questions, as a customer.
+#[derive(Debug)]
+pub(crate) enum CustomerCrmRequest {
+    AnswerContactRequest { accept: bool },
+    AddAccount { answer: String },
+}
+
+/// Requests either side of a conversation may send; turned into the agent or the customer form by who sent it.
+#[derive(Debug)]
+pub(crate) enum ParticipantRequest {
+    SendMessage {
+        conversation: u64,
+        client_msg_id: u64,
+        body: MessageBody,
+    },
+    CloseConversation {
+        conversation: u64,
+    },
+    ConversationMessages {
+        conversation: u64,
+        after: u64,
+        limit: u16,
+    },
+    Signal {
+        conversation: u64,
+        signal: Signal,
+    },
+    GetAccountPresence,
+}
+
+/// The operator, on the admin socket (the clock in [`ClockRequest`]).
+#[derive(Debug)]
+pub(crate) enum OperatorRequest {
+    Clock(ClockRequest),
+    AdminCreateAccount {
+        account: u64,
+        name: String,
+        plan: Plan,
+        expires_at: i64,
+        password_1001: String,
+        super_password: String,
+    },
+    AdminListAccounts {
+        after: Option<u64>,
+        limit: u32,
+    },
+    AdminShowAccount {
+        account: u64,
+    },
+    AdminAddAgent {
+        account: u64,
+        agent: u32,
+        nickname: String,
+        role: Option<u32>,
+    },
+    AdminSetAgentPassword {
+        account: u64,
+        agent: u32,
+        new_password: String,
+    },
+    AdminListAgents {
+        account: u64,
+    },
+    AdminStats,
+    AdminOnAccount {
+        account: u64,
+        request: Vec<u8>,
+    },
+    AdminImportTokens {
+        format: TokenFileFormat,
+        data: Vec<u8>,
+        key_hex: Option<String>,
+        password: Option<String>,
+    },
+    AdminUnlockToken {
+        serial: String,
+    },
+    AdminUnlockAgent {
+        account: u64,
+        agent: u32,
+    },
+    AdminRotateCustomerKey {
+        account: u64,
+    },
+}
+
+/// The appliance's clock, the operator's alone (test mode moves it).
+#[derive(Debug)]
+pub(crate) enum ClockRequest {
+    AdminClockShow,
+    AdminClockSet { unix_ms: i64 },
+    AdminClockAdvance { ms: i64 },
+}
+
+/// Sorts a request into the domain that handles it. Exhaustive: a new wire
+/// variant does not compile until it is given a domain here.
+pub(crate) fn classify(request: Request) -> Routed {
+    match request {
+        Request::Login {
+            account,
+            agent,
+            password,
+            otp,
+        } => Routed::Entry(EntryRequest::Login {
+            account,
+            agent,
+            password,
+            otp,
+        }),
+        Request::Resume {
+            account,
+            agent,
+            token,
+        } => Routed::Entry(EntryRequest::Resume {
+            account,
+            agent,
+            token,
+        }),
+        Request::Logout => Routed::Agent(AgentRequest::Session(SessionRequest::Logout)),
+        Request::SetPresence { presence } => {
+            Routed::Agent(AgentRequest::Session(SessionRequest::SetPresence {
+                presence,
+            }))
+        }
+        Request::AddAgent {
+            agent,
+            nickname,
+            role,
+        } => Routed::Agent(AgentRequest::Session(SessionRequest::AddAgent {
+            agent,
+            nickname,
+            role,
+        })),
+        Request::SetAgentPassword {
+            agent,
+            new_password,
+            super_password,
+        } => Routed::Agent(AgentRequest::Session(SessionRequest::SetAgentPassword {
+            agent,
+            new_password,
+            super_password,
+        })),
+        Request::ChangeOwnPassword {
+            old_password,
+            new_password,
+        } => Routed::Agent(AgentRequest::Session(SessionRequest::ChangeOwnPassword {
+            old_password,
+            new_password,
+        })),
+        Request::ChangeSuperPassword {
+            old_super_password,
+            new_super_password,
+        } => Routed::Agent(AgentRequest::Session(SessionRequest::ChangeSuperPassword {
+            old_super_password,
+            new_super_password,
+        })),
+        Request::ListAgents => Routed::Agent(AgentRequest::Session(SessionRequest::ListAgents)),
+        Request::WhoAmI => Routed::Agent(AgentRequest::Session(SessionRequest::WhoAmI)),
+        Request::AdminCreateAccount {
+            account,
+            name,
+            plan,
+            expires_at,
+            password_1001,
+            super_password,
+        } => Routed::Operator(OperatorRequest::AdminCreateAccount {
+            account,
+            name,
+            plan,
+            expires_at,
+            password_1001,
+            super_password,
+        }),
+        Request::AdminListAccounts { after, limit } => {
+            Routed::Operator(OperatorRequest::AdminListAccounts { after, limit })
+        }
+        Request::AdminShowAccount { account } => {
+            Routed::Operator(OperatorRequest::AdminShowAccount { account })
+        }
+        Request::AdminAddAgent {
+            account,
+            agent,
+            nickname,
+            role,
+        } => Routed::Operator(OperatorRequest::AdminAddAgent {
+            account,
+            agent,
+            nickname,
+            role,
+        }),
+        Request::AdminSetAgentPassword {
+            account,
+            agent,
+            new_password,
+        } => Routed::Operator(OperatorRequest::AdminSetAgentPassword {
+            account,
+            agent,
+            new_password,
+        }),
+        Request::AdminListAgents { account } => {
+            Routed::Operator(OperatorRequest::AdminListAgents { account })
+        }
+        Request::AdminStats => Routed::Operator(OperatorRequest::AdminStats),
+        Request::ListRoles => Routed::Agent(AgentRequest::Security(SecurityRequest::ListRoles)),
+        Request::CreateRole { name, permissions } => {
+            Routed::Agent(AgentRequest::Security(SecurityRequest::CreateRole {
+                name,
+                permissions,
+            }))
+        }
+        Request::UpdateRole {
+            role,
+            name,
+            permissions,
+        } => Routed::Agent(AgentRequest::Security(SecurityRequest::UpdateRole {
+            role,
+            name,
+            permissions,
+        })),
+        Request::DeleteRole { role } => {
+            Routed::Agent(AgentRequest::Security(SecurityRequest::DeleteRole { role }))
+        }
+        Request::SetAgentRole { agent, role } => {
+            Routed::Agent(AgentRequest::Security(SecurityRequest::SetAgentRole {
+                agent,
+                role,
+            }))
+        }
+        Request::GetAgentProfile { agent } => {
+            Routed::Agent(AgentRequest::Security(SecurityRequest::GetAgentProfile {
+                agent,
+            }))
+        }
+        Request::SetAgentProfile { agent, profile } => {
+            Routed::Agent(AgentRequest::Security(SecurityRequest::SetAgentProfile {
+                agent,
+                profile,
+            }))
+        }
+        Request::SetSecurityLevel { level } => {
+            Routed::Agent(AgentRequest::Security(SecurityRequest::SetSecurityLevel {
+                level,
+            }))
+        }
+        Request::GetSecurity => Routed::Agent(AgentRequest::Security(SecurityRequest::GetSecurity)),
+        Request::BindToken {
+            agent,
+            serial,
+            code,
+        } => Routed::Agent(AgentRequest::Token(TokenRequest::BindToken {
+            agent,
+            serial,
+            code,
+        })),
+        Request::UnbindToken { agent } => {
+            Routed::Agent(AgentRequest::Token(TokenRequest::UnbindToken { agent }))
+        }
+        Request::CalibrateToken {
+            serial,
+            code,
+            next_code,
+        } => Routed::Agent(AgentRequest::Token(TokenRequest::CalibrateToken {
+            serial,
+            code,
+            next_code,
+        })),
+        Request::AdminOnAccount { account, request } => {
+            Routed::Operator(OperatorRequest::AdminOnAccount { account, request })
+        }
+        Request::AdminImportTokens {
+            format,
+            data,
+            key_hex,
+            password,
+        } => Routed::Operator(OperatorRequest::AdminImportTokens {
+            format,
+            data,
+            key_hex,
+            password,
+        }),
+        Request::AdminUnlockToken { serial } => {
+            Routed::Operator(OperatorRequest::AdminUnlockToken { serial })
+        }
+        Request::AdminUnlockAgent { account, agent } => {
+            Routed::Operator(OperatorRequest::AdminUnlockAgent { account, agent })
+        }
+        Request::CustomerLogin {
+            account,
+            customer,
+            expires_at,
+            signature,
+            channel,
+        } => Routed::Entry(EntryRequest::Customer(CustomerEntry::CustomerLogin {
+            account,
+            customer,
+            expires_at,
+            signature,
+            channel,
+        })),
+        Request::VisitorLogin {
+            account,
+            token,
+            channel,
+        } => Routed::Entry(EntryRequest::Customer(CustomerEntry::VisitorLogin {
+            account,
+            token,
+            channel,
+        })),
+        Request::OpenConversation { entry } => Routed::Customer(CustomerRequest::Chat(
+            CustomerChatRequest::OpenConversation { entry },
+        )),
+        Request::SendMessage {
+            conversation,
+            client_msg_id,
+            body,
+        } => Routed::Participant(ParticipantRequest::SendMessage {
+            conversation,
+            client_msg_id,
+            body,
+        }),
+        Request::SetAutoAccept { cap } => {
+            Routed::Agent(AgentRequest::Chat(AgentChatRequest::SetAutoAccept { cap }))
+        }
+        Request::ListQueue => Routed::Agent(AgentRequest::Chat(AgentChatRequest::ListQueue)),
+        Request::ListConversations => {
+            Routed::Agent(AgentRequest::Chat(AgentChatRequest::ListConversations))
+        }
+        Request::AcceptConversation { conversation } => {
+            Routed::Agent(AgentRequest::Chat(AgentChatRequest::AcceptConversation {
+                conversation,
+            }))
+        }
+        Request::CloseConversation { conversation } => {
+            Routed::Participant(ParticipantRequest::CloseConversation { conversation })
+        }
+        Request::AdminRotateCustomerKey { account } => {
+            Routed::Operator(OperatorRequest::AdminRotateCustomerKey { account })
+        }
+        Request::TransferConversation {
+            conversation,
+            to_agent,
+        } => Routed::Agent(AgentRequest::Chat(AgentChatRequest::TransferConversation {
+            conversation,
+            to_agent,
+        })),
+        Request::GrabConversation {
+            conversation,
+            confirmed,
+        } => Routed::Agent(AgentRequest::Chat(AgentChatRequest::GrabConversation {
+            conversation,
+            confirmed,
+        })),
+        Request::ConversationMessages {
+            conversation,
+            after,
+            limit,
+        } => Routed::Participant(ParticipantRequest::ConversationMessages {
+            conversation,
+            after,
+            limit,
+        }),
+        Request::GetRoutingSettings => {
+            Routed::Agent(AgentRequest::Chat(AgentChatRequest::GetRoutingSettings))
+        }
+        Request::SetRoutingSettings { settings } => {
+            Routed::Agent(AgentRequest::Chat(AgentChatRequest::SetRoutingSettings {
+                settings,
+            }))
+        }
+        Request::Reselect {
+            conversation,
+            entry,
+        } => Routed::Customer(CustomerRequest::Chat(CustomerChatRequest::Reselect {
+            conversation,
+            entry,
+        })),
+        Request::InitiateConversation { customer, channel } => {
+            Routed::Agent(AgentRequest::Chat(AgentChatRequest::InitiateConversation {
+                customer,
+                channel,
+            }))
+        }
+        Request::LogoutWith { keep_conversations } => {
+            Routed::Agent(AgentRequest::Session(SessionRequest::LogoutWith {
+                keep_conversations,
+            }))
+        }
+        Request::CreateContact {
+            customer,
+            state,
+            edit,
+        } => Routed::Agent(AgentRequest::Crm(CrmRequest::CreateContact {
+            customer,
+            state,
+            edit,
+        })),
+        Request::GetContact { customer } => {
+            Routed::Agent(AgentRequest::Crm(CrmRequest::GetContact { customer }))
+        }
+        Request::UpdateContact { customer, edit } => {
+            Routed::Agent(AgentRequest::Crm(CrmRequest::UpdateContact {
+                customer,
+                edit,
+            }))
+        }
+        Request::SetContactState { customer, state } => {
+            Routed::Agent(AgentRequest::Crm(CrmRequest::SetContactState {
+                customer,
+                state,
+            }))
+        }
+        Request::DeleteContacts { customers } => {
+            Routed::Agent(AgentRequest::Crm(CrmRequest::DeleteContacts { customers }))
+        }
+        Request::SearchContacts(x) => {
+            Routed::Agent(AgentRequest::Crm(CrmRequest::SearchContacts(x)))
+        }
+        Request::RecentContacts { offset, limit } => {
+            Routed::Agent(AgentRequest::Crm(CrmRequest::RecentContacts {
+                offset,
+                limit,
+            }))
+        }
+        Request::ContactsOnline { customers } => {
+            Routed::Agent(AgentRequest::Crm(CrmRequest::ContactsOnline { customers }))
+        }
+        Request::ListTags => Routed::Agent(AgentRequest::Crm(CrmRequest::ListTags)),
+        Request::EditTags(x) => Routed::Agent(AgentRequest::Crm(CrmRequest::EditTags(x))),
+        Request::ListGroups => Routed::Agent(AgentRequest::Crm(CrmRequest::ListGroups)),
+        Request::EditGroups(x) => Routed::Agent(AgentRequest::Crm(CrmRequest::EditGroups(x))),
+        Request::ImportContacts { chunk, first, last } => {
+            Routed::Agent(AgentRequest::Crm(CrmRequest::ImportContacts {
+                chunk,
+                first,
+                last,
+            }))
+        }
+        Request::ExportContacts { after, limit } => {
+            Routed::Agent(AgentRequest::Crm(CrmRequest::ExportContacts {
+                after,
+                limit,
+            }))
+        }
+        Request::History(query) => Routed::Agent(AgentRequest::History(query)),
+        Request::RequestContact { customer, note } => {
+            Routed::Agent(AgentRequest::Crm(CrmRequest::RequestContact {
+                customer,
+                note,
+            }))
+        }
+        Request::AnswerContactRequest { accept } => Routed::Customer(CustomerRequest::Crm(
+            CustomerCrmRequest::AnswerContactRequest { accept },
+        )),
+        Request::AddAccount { answer } => {
+            Routed::Customer(CustomerRequest::Crm(CustomerCrmRequest::AddAccount {
+                answer,
+            }))
+        }
+        Request::GetContactSettings => {
+            Routed::Agent(AgentRequest::Crm(CrmRequest::GetContactSettings))
+        }
+        Request::SetContactSettings { settings } => {
+            Routed::Agent(AgentRequest::Crm(CrmRequest::SetContactSettings {
+                settings,
+            }))
+        }
+        Request::ListQuickReplies => {
+            Routed::Agent(AgentRequest::Extras(ExtrasRequest::ListQuickReplies))
+        }
+        Request::SetQuickReplies { shared, replies } => {
+            Routed::Agent(AgentRequest::Extras(ExtrasRequest::SetQuickReplies {
+                shared,
+                replies,
+            }))
+        }
+        Request::GetAnalytics { from, until } => {
+            Routed::Agent(AgentRequest::Extras(ExtrasRequest::GetAnalytics {
+                from,
+                until,
+            }))
+        }
+        Request::AccountCentreTicket { module } => {
+            Routed::Agent(AgentRequest::Extras(ExtrasRequest::AccountCentreTicket {
+                module,
+            }))
+        }
+        Request::Broadcast {
+            groups,
+            customers,
+            body,
+            otp,
+        } => Routed::Agent(AgentRequest::Extras(ExtrasRequest::Broadcast {
+            groups,
+            customers,
+            body,
+            otp,
+        })),
+        Request::Signal {
+            conversation,
+            signal,
+        } => Routed::Participant(ParticipantRequest::Signal {
+            conversation,
+            signal,
+        }),
+        Request::SetAccountPresenceMode { mode } => Routed::Agent(AgentRequest::Signal(
+            AgentSignalRequest::SetAccountPresenceMode { mode },
+        )),
+        Request::GetAccountPresence => Routed::Participant(ParticipantRequest::GetAccountPresence),
+        Request::AdminClockShow => {
+            Routed::Operator(OperatorRequest::Clock(ClockRequest::AdminClockShow))
+        }
+        Request::AdminClockSet { unix_ms } => {
+            Routed::Operator(OperatorRequest::Clock(ClockRequest::AdminClockSet {
+                unix_ms,
+            }))
+        }
+        Request::AdminClockAdvance { ms } => {
+            Routed::Operator(OperatorRequest::Clock(ClockRequest::AdminClockAdvance {
+                ms,
+            }))
+        }
+    }
+}
+
+impl ParticipantRequest {
+    /// The request as an agent sent it.
+    pub(crate) fn for_agent(self) -> AgentRequest {
+        match self {
+            ParticipantRequest::SendMessage {
+                conversation,
+                client_msg_id,
+                body,
+            } => AgentRequest::Chat(AgentChatRequest::SendMessage {
+                conversation,
+                client_msg_id,
+                body,
+            }),
+            ParticipantRequest::CloseConversation { conversation } => {
+                AgentRequest::Chat(AgentChatRequest::CloseConversation { conversation })
+            }
+            ParticipantRequest::ConversationMessages {
+                conversation,
+                after,
+                limit,
+            } => AgentRequest::Chat(AgentChatRequest::ConversationMessages {
+                conversation,
+                after,
+                limit,
+            }),
+            ParticipantRequest::Signal {
+                conversation,
+                signal,
+            } => AgentRequest::Signal(AgentSignalRequest::Signal {
+                conversation,
+                signal,
+            }),
+            ParticipantRequest::GetAccountPresence => {
+                AgentRequest::Signal(AgentSignalRequest::GetAccountPresence)
+            }
+        }
+    }
+
+    /// The request as a customer sent it.
+    pub(crate) fn for_customer(self) -> CustomerRequest {
+        match self {
+            ParticipantRequest::SendMessage {
+                conversation,
+                client_msg_id,
+                body,
+            } => CustomerRequest::Chat(CustomerChatRequest::SendMessage {
+                conversation,
+                client_msg_id,
+                body,
+            }),
+            ParticipantRequest::CloseConversation { conversation } => {
+                CustomerRequest::Chat(CustomerChatRequest::CloseConversation { conversation })
+            }
+            ParticipantRequest::ConversationMessages {
+                conversation,
+                after,
+                limit,
+            } => CustomerRequest::Chat(CustomerChatRequest::ConversationMessages {
+                conversation,
+                after,
+                limit,
+            }),
+            ParticipantRequest::Signal {
+                conversation,
+                signal,
+            } => CustomerRequest::Signal(CustomerSignalRequest::Signal {
+                conversation,
+                signal,
+            }),
+            ParticipantRequest::GetAccountPresence => {
+                CustomerRequest::Signal(CustomerSignalRequest::GetAccountPresence)
+            }
+        }
+    }
+}
+/// The account a request is about when that decides the shard that runs it (the
+/// connection or the operator's request goes to the account's owner); `None` for
+/// requests about the caller's own account or none. Exhaustive, like [`classify`].
+pub(crate) fn target_account(request: &Request) -> Option<u64> {
+    match request {
+        Request::Login { account, .. }
+        | Request::Resume { account, .. }
+        | Request::AdminCreateAccount { account, .. }
+        | Request::AdminShowAccount { account, .. }
+        | Request::AdminAddAgent { account, .. }
+        | Request::AdminSetAgentPassword { account, .. }
+        | Request::AdminListAgents { account, .. }
+        | Request::AdminOnAccount { account, .. }
+        | Request::AdminUnlockAgent { account, .. }
+        | Request::CustomerLogin { account, .. }
+        | Request::VisitorLogin { account, .. }
+        | Request::AdminRotateCustomerKey { account, .. } => Some(*account),
+        Request::Logout
+        | Request::SetPresence { .. }
+        | Request::AddAgent { .. }
+        | Request::SetAgentPassword { .. }
+        | Request::ChangeOwnPassword { .. }
+        | Request::ChangeSuperPassword { .. }
+        | Request::ListAgents
+        | Request::WhoAmI
+        | Request::AdminListAccounts { .. }
+        | Request::AdminStats
+        | Request::ListRoles
+        | Request::CreateRole { .. }
+        | Request::UpdateRole { .. }
+        | Request::DeleteRole { .. }
+        | Request::SetAgentRole { .. }
+        | Request::GetAgentProfile { .. }
+        | Request::SetAgentProfile { .. }
+        | Request::SetSecurityLevel { .. }
+        | Request::GetSecurity
+        | Request::BindToken { .. }
+        | Request::UnbindToken { .. }
+        | Request::CalibrateToken { .. }
+        | Request::AdminImportTokens { .. }
+        | Request::AdminUnlockToken { .. }
+        | Request::OpenConversation { .. }
+        | Request::SendMessage { .. }
+        | Request::SetAutoAccept { .. }
+        | Request::ListQueue
+        | Request::ListConversations
+        | Request::AcceptConversation { .. }
+        | Request::CloseConversation { .. }
+        | Request::TransferConversation { .. }
+        | Request::GrabConversation { .. }
+        | Request::ConversationMessages { .. }
+        | Request::GetRoutingSettings
+        | Request::SetRoutingSettings { .. }
+        | Request::Reselect { .. }
+        | Request::InitiateConversation { .. }
+        | Request::LogoutWith { .. }
+        | Request::CreateContact { .. }
+        | Request::GetContact { .. }
+        | Request::UpdateContact { .. }
+        | Request::SetContactState { .. }
+        | Request::DeleteContacts { .. }
+        | Request::SearchContacts(_)
+        | Request::RecentContacts { .. }
+        | Request::ContactsOnline { .. }
+        | Request::ListTags
+        | Request::EditTags(_)
+        | Request::ListGroups
+        | Request::EditGroups(_)
+        | Request::ImportContacts { .. }
+        | Request::ExportContacts { .. }
+        | Request::History(_)
+        | Request::RequestContact { .. }
+        | Request::AnswerContactRequest { .. }
+        | Request::AddAccount { .. }
+        | Request::GetContactSettings
+        | Request::SetContactSettings { .. }
+        | Request::ListQuickReplies
+        | Request::SetQuickReplies { .. }
+        | Request::GetAnalytics { .. }
+        | Request::AccountCentreTicket { .. }
+        | Request::Broadcast { .. }
+        | Request::Signal { .. }
+        | Request::SetAccountPresenceMode { .. }
+        | Request::GetAccountPresence
+        | Request::AdminClockShow
+        | Request::AdminClockSet { .. }
+        | Request::AdminClockAdvance { .. } => None,
+    }
+}
