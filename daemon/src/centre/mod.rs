@@ -70,10 +70,16 @@ pub struct ReplyTo {
     pub correlation: u32,
 }
 
+/// Work done off the loop, to finish on it: called with the shard's centre.
+pub type CentreCall = Box<dyn FnOnce(&mut Centre) + Send>;
+
 /// Where work done off the loop comes back: the shard's inbox (and its waker).
 pub trait Mailbox: OutcomeSink {
     /// Delivers the answer to a request that was finished off the loop.
     fn answer(&self, reply: ReplyTo, result: Answer);
+
+    /// Hands work finished off the loop back to the centre (next turn).
+    fn call(&self, call: CentreCall);
 }
 
 /// What every shard shares (read-only or atomic).

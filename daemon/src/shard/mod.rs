@@ -20,7 +20,7 @@ mod slab;
 pub use crate::centre::{sign_customer, ReplyTo, Shared};
 pub use crate::session::CustomerLogin;
 
-use crate::centre::{Answer, Centre, Mailbox, Outgoing};
+use crate::centre::{Answer, Centre, CentreCall, Mailbox, Outgoing};
 use crate::config::RuntimeSettings;
 use crate::conn::Connection;
 use crate::log;
@@ -78,6 +78,9 @@ pub enum ShardMsg {
     },
     /// A password job finished.
     Password(PasswordOutcome),
+    /// Work finished off the loop (an account loaded on the worker pool) to hand to
+    /// the centre; the loop does not look inside.
+    Centre(CentreCall),
     /// New runtime settings (SIGHUP).
     Reload(Arc<RuntimeSettings>, Option<Arc<rustls::ServerConfig>>),
     /// Stop: say goodbye to every connection, flush, exit.
@@ -109,6 +112,10 @@ impl OutcomeSink for ShardLink {
 impl Mailbox for ShardLink {
     fn answer(&self, reply: ReplyTo, result: Answer) {
         self.send(ShardMsg::Answer { reply, result });
+    }
+
+    fn call(&self, call: CentreCall) {
+        self.send(ShardMsg::Centre(call));
     }
 }
 
@@ -300,6 +307,10 @@ impl Shard {
                 }
                 ShardMsg::Password(outcome) => {
                     self.centre.on_password_outcome(outcome);
+                    self.apply_conn_updates();
+                }
+                ShardMsg::Centre(call) => {
+                    call(&mut self.centre);
                     self.apply_conn_updates();
                 }
                 ShardMsg::Reload(settings, tls) => {
