@@ -1,4 +1,5 @@
-//! The password-hashing worker pool: slow, CPU-bound work off the shard loops.
+//! The worker pool: slow work off the shard loops (password hashing, loading an
+//! account's contacts and conversations).
 //!
 //! A PBKDF2 hash at 600,000 iterations takes tens of milliseconds; done on a
 //! shard thread it would stall every connection of that shard. Shards send a
@@ -43,7 +44,13 @@ pub trait OutcomeSink: Send + Sync {
     fn deliver(&self, outcome: PasswordOutcome);
 }
 
-type Task = (PasswordJob, Arc<dyn OutcomeSink>);
+/// One piece of work for the pool.
+enum Task {
+    /// Check and hash passwords; the outcome goes to the sink.
+    Password(PasswordJob, Arc<dyn OutcomeSink>),
+    /// Any other slow work (loading an account); it delivers its own result.
+    Run(Box<dyn FnOnce() + Send>),
+}
 
 /// A fixed set of hashing threads sharing one queue.
 pub struct WorkerPool {
@@ -96,9 +103,17 @@ pub struct JobSubmitter {
 impl JobSubmitter {
     /// Queues a job; false if the pool has shut down.
     pub fn submit(&self, job: PasswordJob, reply: Arc<dyn OutcomeSink>) -> bool {
-        self.queue
-            .as_ref()
-            .is_some_and(|q| q.send((job, reply)).is_ok())
+        self.send(Task::Password(job, reply))
+    }
+
+    /// Queues slow work that delivers its own result (through a shard's mailbox);
+    /// false if the pool has shut down.
+    pub fn spawn(&self, work: impl FnOnce() + Send + 'static) -> bool {
+        self.send(Task::Run(Box::new(work)))
+    }
+
+    fn send(&self, task: Task) -> bool {
+        self.queue.as_ref().is_some_and(|q| q.send(task).is_ok())
     }
 }
 
@@ -110,8 +125,11 @@ fn worker_loop(rx: &Mutex<Receiver<Task>>) {
             Ok(guard) => guard.recv(),
             Err(_) => return,
         };
-        let Ok((job, sink)) = task else { return };
-        sink.deliver(run(job, &rng));
+        match task {
+            Ok(Task::Password(job, sink)) => sink.deliver(run(job, &rng)),
+            Ok(Task::Run(work)) => work(),
+            Err(_) => return,
+        }
     }
 }
 

@@ -81,6 +81,13 @@ pub(crate) struct ChatState {
     pub(super) shakes: super::signals::ShakeLimiter,
 }
 
+impl ChatState {
+    /// The account's UTC offset (routing settings), in seconds.
+    pub(super) fn utc_offset_secs(&self) -> i32 {
+        i32::from(self.config.utc_offset_minutes) * 60
+    }
+}
+
 /// Senders whose highest client message id is remembered per account; past this the
 /// map is cleared and refilled lazily (one store seek per sender).
 const MAX_CLIENT_HIGH: usize = 200_000;
@@ -187,7 +194,7 @@ impl Centre {
 
     /// The account's UTC offset (routing settings), in seconds.
     pub(super) fn utc_offset_secs(&mut self, account: u64) -> Result<i32, ErrorBody> {
-        Ok(i32::from(self.chat_mut(account)?.config.utc_offset_minutes) * 60)
+        Ok(self.chat_mut(account)?.utc_offset_secs())
     }
 
     /// Whether the account runs in exclusive-customer mode (§7.17).
@@ -197,113 +204,15 @@ impl Centre {
 
     fn load_chat(&mut self, account: u64) -> Result<ChatState, ErrorBody> {
         let store = std::sync::Arc::clone(&self.shared.store);
-        let storage = |e: crate::store::StoreError| err(ErrorCode::STORAGE_FAILURE, e.to_string());
-        let config = match store
-            .get(Cf::RoutingSettings, &keys::account(account))
-            .map_err(storage)?
-        {
-            Some(bytes) => {
-                RoutingSettingsRecord::decode(&bytes)
-                    .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?
-                    .settings
-            }
-            None => default_config(),
-        };
-        let counters = match store
-            .get(Cf::Counters, &keys::account(account))
-            .map_err(storage)?
-        {
-            Some(bytes) => CountersRecord::decode(&bytes)
-                .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?,
-            None => CountersRecord {
-                next_conversation: 1,
-                next_message: 1,
-            },
-        };
-        let customer_key = match store
-            .get(Cf::CustomerKeys, &keys::account(account))
-            .map_err(storage)?
-        {
-            Some(bytes) => Some(self.open_customer_key(account, &bytes)?),
-            None => None,
-        };
-        let mut settings = settings_from(&config);
-        settings.presence_mode =
-            super::signals::engine_mode(self.account_mut(account)?.record.presence_mode);
-        let mut routing =
-            AccountRouting::new(settings, counters.next_conversation).map_err(routing_err)?;
-        let agents: Vec<(u32, Option<String>)> = {
-            let state = self.account_mut(account)?;
-            state
-                .agents
-                .keys()
-                .map(|a| {
-                    let group = state
-                        .profiles
-                        .get(a)
-                        .map(|p| p.group.clone())
-                        .filter(|g| !g.is_empty());
-                    (*a, group)
-                })
-                .collect()
-        };
-        for (agent, group) in agents {
-            let setup = AgentSetup {
-                group,
-                ..AgentSetup::default()
-            };
-            routing.add_agent(agent, setup).map_err(routing_err)?;
-        }
-        // Only the open ones are read (schema 2 indexes them), however long the
-        // account's history of conversations.
-        let range = keys::account_prefix(account);
-        let mut open = HashMap::new();
-        for (_, bytes) in store
-            .scan(
-                Cf::OpenConversations,
-                &range.start,
-                &range.end,
-                MAX_RESTORED,
-            )
-            .map_err(storage)?
-        {
-            let r = ConversationRecord::decode(&bytes)
-                .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?;
-            if r.closed_at.is_some() {
-                continue;
-            }
-            let placement = match r.agent {
-                Some(agent) => RestoredPlacement::Assigned { agent },
-                None => RestoredPlacement::Queued {
-                    target: crate::routing::QueueTarget::Anyone,
-                    transfer: None,
-                },
-            };
-            let restored = RestoredConversation {
-                conversation: r.conversation,
-                customer: r.customer.clone(),
-                channel: r.channel,
-                opened_at: r.opened_at,
-                placement,
-                unread: 0,
-                waiting_since: None,
-            };
-            if routing.restore(restored).is_ok() {
-                open.insert(r.conversation, r);
-            }
-        }
-        let mut chat = ChatState {
-            routing,
-            config,
-            counters,
-            open,
-            customer_key,
-            client_high: HashMap::new(),
-            counters_dirty: false,
-            queue_watchers: HashMap::new(),
-            shakes: Default::default(),
-        };
-        // Agents already logged in on this shard come online in the engine.
+        let token_key = self.shared.token_key.clone();
+        let state = self.account_mut(account)?;
+        let mut chat = read_chat(store.as_ref(), token_key.as_deref(), account, state)?;
+        self.chat_online(account, &mut chat);
+        Ok(chat)
+    }
+
+    /// Agents already logged in on this shard come online in a just-loaded engine.
+    pub(super) fn chat_online(&mut self, account: u64, chat: &mut ChatState) {
         let now = self.now_ms;
         let online: Vec<u32> = self
             .online
@@ -317,24 +226,6 @@ impl Centre {
             }
         }
         self.pending_effects.push((account, effects));
-        Ok(chat)
-    }
-
-    fn open_customer_key(&self, account: u64, bytes: &[u8]) -> Result<[u8; 32], ErrorBody> {
-        let record = CustomerKeyRecord::decode(bytes)
-            .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?;
-        let key = self
-            .shared
-            .token_key
-            .as_ref()
-            .ok_or_else(|| err(ErrorCode::INTERNAL, "no sealing key"))?;
-        let secret =
-            crate::otp::sealed::open(key, &format!("customer-key:{account}"), &record.sealed)
-                .map_err(|e| err(ErrorCode::INTERNAL, format!("customer key: {e}")))?;
-        secret
-            .expose()
-            .try_into()
-            .map_err(|_| err(ErrorCode::INTERNAL, "customer key has the wrong length"))
     }
 
     /// Makes (or replaces) the account's customer-signing key.
@@ -1470,6 +1361,139 @@ fn put_open_conversation(batch: &mut crate::store::Batch, record: &ConversationR
 }
 
 /// Constant-time comparison of two MAC tags.
+/// Reads an account's conversation state from the store: routing settings, id
+/// counters, the customer-signing key and the open conversations, restored into a
+/// routing engine with the account's agents (none online yet). Pure reads: it runs on
+/// the worker pool when an account loads (`load.rs`), or on the loop as a fallback.
+pub(super) fn read_chat(
+    store: &dyn crate::store::KvStore,
+    token_key: Option<&crate::otp::sealed::SealingKey>,
+    account: u64,
+    state: &crate::accounts::AccountState,
+) -> Result<ChatState, ErrorBody> {
+    let storage = |e: crate::store::StoreError| err(ErrorCode::STORAGE_FAILURE, e.to_string());
+    let config = match store
+        .get(Cf::RoutingSettings, &keys::account(account))
+        .map_err(storage)?
+    {
+        Some(bytes) => {
+            RoutingSettingsRecord::decode(&bytes)
+                .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?
+                .settings
+        }
+        None => default_config(),
+    };
+    let counters = match store
+        .get(Cf::Counters, &keys::account(account))
+        .map_err(storage)?
+    {
+        Some(bytes) => CountersRecord::decode(&bytes)
+            .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?,
+        None => CountersRecord {
+            next_conversation: 1,
+            next_message: 1,
+        },
+    };
+    let customer_key = match store
+        .get(Cf::CustomerKeys, &keys::account(account))
+        .map_err(storage)?
+    {
+        Some(bytes) => Some(open_customer_key(token_key, account, &bytes)?),
+        None => None,
+    };
+    let mut settings = settings_from(&config);
+    settings.presence_mode = super::signals::engine_mode(state.record.presence_mode);
+    let mut routing =
+        AccountRouting::new(settings, counters.next_conversation).map_err(routing_err)?;
+    let agents: Vec<(u32, Option<String>)> = {
+        state
+            .agents
+            .keys()
+            .map(|a| {
+                let group = state
+                    .profiles
+                    .get(a)
+                    .map(|p| p.group.clone())
+                    .filter(|g| !g.is_empty());
+                (*a, group)
+            })
+            .collect()
+    };
+    for (agent, group) in agents {
+        let setup = AgentSetup {
+            group,
+            ..AgentSetup::default()
+        };
+        routing.add_agent(agent, setup).map_err(routing_err)?;
+    }
+    // Only the open ones are read (schema 2 indexes them), however long the
+    // account's history of conversations.
+    let range = keys::account_prefix(account);
+    let mut open = HashMap::new();
+    for (_, bytes) in store
+        .scan(
+            Cf::OpenConversations,
+            &range.start,
+            &range.end,
+            MAX_RESTORED,
+        )
+        .map_err(storage)?
+    {
+        let r = ConversationRecord::decode(&bytes)
+            .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?;
+        if r.closed_at.is_some() {
+            continue;
+        }
+        let placement = match r.agent {
+            Some(agent) => RestoredPlacement::Assigned { agent },
+            None => RestoredPlacement::Queued {
+                target: crate::routing::QueueTarget::Anyone,
+                transfer: None,
+            },
+        };
+        let restored = RestoredConversation {
+            conversation: r.conversation,
+            customer: r.customer.clone(),
+            channel: r.channel,
+            opened_at: r.opened_at,
+            placement,
+            unread: 0,
+            waiting_since: None,
+        };
+        if routing.restore(restored).is_ok() {
+            open.insert(r.conversation, r);
+        }
+    }
+    let chat = ChatState {
+        routing,
+        config,
+        counters,
+        open,
+        customer_key,
+        client_high: HashMap::new(),
+        counters_dirty: false,
+        queue_watchers: HashMap::new(),
+        shakes: Default::default(),
+    };
+    Ok(chat)
+}
+
+fn open_customer_key(
+    token_key: Option<&crate::otp::sealed::SealingKey>,
+    account: u64,
+    bytes: &[u8],
+) -> Result<[u8; 32], ErrorBody> {
+    let record = CustomerKeyRecord::decode(bytes)
+        .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?;
+    let key = token_key.ok_or_else(|| err(ErrorCode::INTERNAL, "no sealing key"))?;
+    let secret = crate::otp::sealed::open(key, &format!("customer-key:{account}"), &record.sealed)
+        .map_err(|e| err(ErrorCode::INTERNAL, format!("customer key: {e}")))?;
+    secret
+        .expose()
+        .try_into()
+        .map_err(|_| err(ErrorCode::INTERNAL, "customer key has the wrong length"))
+}
+
 fn ring_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

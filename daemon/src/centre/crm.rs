@@ -350,106 +350,13 @@ impl Centre {
     }
 
     fn load_crm(&mut self, account: u64) -> Result<CrmState, ErrorBody> {
-        let storage = |e: crate::store::StoreError| err(ErrorCode::STORAGE_FAILURE, e.to_string());
         let plan = self
             .account_mut(account)
             .map(|s| s.record.plan)
             .map_err(|_| err(ErrorCode::UNKNOWN_ACCOUNT, "no such account"))?;
         let utc_offset = self.utc_offset_secs(account)?;
         let store = std::sync::Arc::clone(&self.shared.store);
-        let stored = store
-            .get(Cf::CrmAccounts, &keys::account(account))
-            .map_err(storage)?
-            .map(|b| CrmAccountRecord::decode(&b))
-            .transpose()
-            .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?;
-        let (tags, groups, counters, settings, next_contact) = match stored {
-            Some(r) => (
-                Tags::restore(r.tags, r.next_tag)
-                    .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?,
-                Groups::restore(r.groups, r.next_group)
-                    .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?,
-                r.counters,
-                r.settings,
-                r.next_contact,
-            ),
-            None => (
-                Tags::with_presets(),
-                Groups::new(),
-                Default::default(),
-                ContactSettings::default(),
-                1,
-            ),
-        };
-        let limits = ContactLimits::for_plan(plan, utc_offset, counters)
-            .map_err(|e| err(ErrorCode::INTERNAL, e.to_string()))?;
-        let mut state = CrmState {
-            contacts: BTreeMap::new(),
-            by_key: HashMap::new(),
-            index: None,
-            tags,
-            groups,
-            limits,
-            settings,
-            next_contact,
-            recent: RecentContacts::new(),
-            imports: HashMap::new(),
-        };
-        let mut after = 0u64;
-        loop {
-            let range = keys::contacts_after(account, after);
-            let page = store
-                .scan(Cf::Contacts, &range.start, &range.end, LOAD_SCAN)
-                .map_err(storage)?;
-            let full = page.len() == LOAD_SCAN;
-            for (_, value) in page {
-                let r = ContactRecord::decode(&value)
-                    .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?;
-                after = r.no;
-                state.next_contact = state.next_contact.max(r.no + 1);
-                state.insert(r.no, r.contact, r.request_note);
-            }
-            if !full {
-                break;
-            }
-        }
-        // Recently contacted, from the newest stored conversations (R9): at most
-        // RECENT_REBUILD of them, so a long history does not lengthen the load.
-        let range = keys::account_prefix(account);
-        let mut end = range.end.clone();
-        let mut read = 0usize;
-        loop {
-            let page = store
-                .scan_reverse(Cf::Conversations, &range.start, &end, LOAD_SCAN)
-                .map_err(storage)?;
-            read += page.len();
-            let full = page.len() == LOAD_SCAN && read < RECENT_REBUILD;
-            for (stored_key, value) in &page {
-                end.clone_from(stored_key);
-                let Ok(r) = ConversationRecord::decode(value) else {
-                    continue;
-                };
-                let (Some(agent), Ok(key)) = (r.agent, CustomerKey::try_from(r.customer)) else {
-                    continue;
-                };
-                if let Some(&no) = state.by_key.get(&key) {
-                    let at = now_secs(r.closed_at.unwrap_or(r.opened_at));
-                    state.recent.touch(agent, no, at);
-                }
-            }
-            if !full {
-                break;
-            }
-        }
-        // The counter is recounted rather than trusted (limits doc: "recounts if it doubts").
-        let stored_count = u32::try_from(state.contacts.len()).unwrap_or(u32::MAX);
-        if state.limits.counters().contacts != stored_count {
-            let mut c = state.limits.counters();
-            c.contacts = stored_count;
-            state.limits = ContactLimits::for_plan(plan, utc_offset, c)
-                .map_err(|e| err(ErrorCode::INTERNAL, e.to_string()))?;
-        }
-        Ok(state)
+        read_crm(store.as_ref(), account, plan, utc_offset)
     }
 
     /// Writes contact `no` (or its deletion) into the batch.
@@ -1369,6 +1276,112 @@ impl Centre {
             .map(|s| s.contact.key.clone().into())
             .collect())
     }
+}
+
+/// Reads an account's CRM from the store: its record (tags, groups, counters,
+/// settings), every contact, and recently contacted from the newest conversations.
+/// Pure reads: it runs on the worker pool when an account loads (`load.rs`), or on
+/// the loop as a fallback.
+pub(super) fn read_crm(
+    store: &dyn crate::store::KvStore,
+    account: u64,
+    plan: crate::store::records::Plan,
+    utc_offset: i32,
+) -> Result<CrmState, ErrorBody> {
+    let storage = |e: crate::store::StoreError| err(ErrorCode::STORAGE_FAILURE, e.to_string());
+    let stored = store
+        .get(Cf::CrmAccounts, &keys::account(account))
+        .map_err(storage)?
+        .map(|b| CrmAccountRecord::decode(&b))
+        .transpose()
+        .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?;
+    let (tags, groups, counters, settings, next_contact) = match stored {
+        Some(r) => (
+            Tags::restore(r.tags, r.next_tag)
+                .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?,
+            Groups::restore(r.groups, r.next_group)
+                .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?,
+            r.counters,
+            r.settings,
+            r.next_contact,
+        ),
+        None => (
+            Tags::with_presets(),
+            Groups::new(),
+            Default::default(),
+            ContactSettings::default(),
+            1,
+        ),
+    };
+    let limits = ContactLimits::for_plan(plan, utc_offset, counters)
+        .map_err(|e| err(ErrorCode::INTERNAL, e.to_string()))?;
+    let mut state = CrmState {
+        contacts: BTreeMap::new(),
+        by_key: HashMap::new(),
+        index: None,
+        tags,
+        groups,
+        limits,
+        settings,
+        next_contact,
+        recent: RecentContacts::new(),
+        imports: HashMap::new(),
+    };
+    let mut after = 0u64;
+    loop {
+        let range = keys::contacts_after(account, after);
+        let page = store
+            .scan(Cf::Contacts, &range.start, &range.end, LOAD_SCAN)
+            .map_err(storage)?;
+        let full = page.len() == LOAD_SCAN;
+        for (_, value) in page {
+            let r = ContactRecord::decode(&value)
+                .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?;
+            after = r.no;
+            state.next_contact = state.next_contact.max(r.no + 1);
+            state.insert(r.no, r.contact, r.request_note);
+        }
+        if !full {
+            break;
+        }
+    }
+    // Recently contacted, from the newest stored conversations (R9): at most
+    // RECENT_REBUILD of them, so a long history does not lengthen the load.
+    let range = keys::account_prefix(account);
+    let mut end = range.end.clone();
+    let mut read = 0usize;
+    loop {
+        let page = store
+            .scan_reverse(Cf::Conversations, &range.start, &end, LOAD_SCAN)
+            .map_err(storage)?;
+        read += page.len();
+        let full = page.len() == LOAD_SCAN && read < RECENT_REBUILD;
+        for (stored_key, value) in &page {
+            end.clone_from(stored_key);
+            let Ok(r) = ConversationRecord::decode(value) else {
+                continue;
+            };
+            let (Some(agent), Ok(key)) = (r.agent, CustomerKey::try_from(r.customer)) else {
+                continue;
+            };
+            if let Some(&no) = state.by_key.get(&key) {
+                let at = now_secs(r.closed_at.unwrap_or(r.opened_at));
+                state.recent.touch(agent, no, at);
+            }
+        }
+        if !full {
+            break;
+        }
+    }
+    // The counter is recounted rather than trusted (limits doc: "recounts if it doubts").
+    let stored_count = u32::try_from(state.contacts.len()).unwrap_or(u32::MAX);
+    if state.limits.counters().contacts != stored_count {
+        let mut c = state.limits.counters();
+        c.contacts = stored_count;
+        state.limits = ContactLimits::for_plan(plan, utc_offset, c)
+            .map_err(|e| err(ErrorCode::INTERNAL, e.to_string()))?;
+    }
+    Ok(state)
 }
 
 fn add_refusal(e: crate::crm::AddRefusal) -> ErrorBody {

@@ -23,6 +23,7 @@ mod clock_admin;
 mod crm;
 mod dispatch;
 mod history;
+mod load;
 mod requests;
 mod security;
 mod signals;
@@ -218,6 +219,10 @@ pub struct Centre {
     conn_updates: Vec<(usize, u32, ConnUpdate)>,
     /// Presence changes of the turn: (account, agent, presence), pushed at the commit.
     presence_changes: Vec<(u64, u32, kefu_wire::Presence)>,
+    /// Requests waiting for their account to load on the worker pool (`load.rs`).
+    parked: HashMap<u64, Vec<load::Parked>>,
+    /// Failed commits so far: a load started before one is not adopted.
+    evictions: u64,
     /// Unix time in milliseconds, read once at the start of each turn: every rule
     /// decided in a turn sees the same instant, and a test (or the operator's test
     /// clock) moves it for all of them at once.
@@ -269,6 +274,8 @@ impl Centre {
             outbox: Vec::new(),
             conn_updates: Vec::new(),
             presence_changes: Vec::new(),
+            parked: HashMap::new(),
+            evictions: 0,
             now_ms,
             rng: ring::rand::SystemRandom::new(),
         }
@@ -321,9 +328,11 @@ impl Centre {
     ) {
         match phase {
             // Its password check will find nobody to log in when it comes back.
-            Phase::LoggingIn => self
-                .pending
-                .retain(|_, op| !op.is_login_of(conn, generation)),
+            Phase::LoggingIn => {
+                self.pending
+                    .retain(|_, op| !op.is_login_of(conn, generation));
+                self.unpark_connection(conn, generation);
+            }
             Phase::Agent { account, agent } => self.set_offline(account, agent, conn),
             Phase::Customer { account } => {
                 if let Some(login) = customer {
@@ -337,6 +346,7 @@ impl Centre {
     /// The loop is shutting down: password checks in flight will never be answered.
     pub fn forget_pending(&mut self) {
         self.pending.clear();
+        self.refuse_parked(&err(ErrorCode::SHUTTING_DOWN, "server shutting down"));
     }
 
     /// Group commit: one write for everything this turn changed; returns what may
@@ -367,6 +377,7 @@ impl Centre {
     /// out; every success answered in the turn becomes `STORAGE_FAILURE`; and no
     /// push of an evicted account goes out, so nobody hears of what was not kept.
     fn undo_turn(&mut self) {
+        self.evictions += 1;
         let mut evicted = self.batch.accounts();
         evicted.append(&mut self.touched);
         evicted.sort_unstable();

@@ -4,6 +4,7 @@
 use super::dispatch::{
     classify, target_account, AgentRequest, EntryRequest, OperatorRequest, Routed, SessionRequest,
 };
+use super::load::Parked;
 use super::{err, Answer, Centre, Outgoing, Recipient, ReplyTo};
 use crate::accounts::{
     account_info, owner_shard, plan_from_wire, AccountState, AgentState, OnlineAgent, SessionSlot,
@@ -93,7 +94,43 @@ pub(crate) struct LoginCheck {
 impl Centre {
     /// Entry point of every request read from a connection of this shard.
     pub fn handle_request(&mut self, caller: &Caller, reply: ReplyTo, request: Request) -> Control {
+        self.route_request(caller, reply, request, true)
+    }
+
+    /// A request that waited for its account to load (`load.rs`): never parked again.
+    pub(super) fn handle_loaded_request(
+        &mut self,
+        caller: &Caller,
+        reply: ReplyTo,
+        request: Request,
+    ) -> Control {
+        self.route_request(caller, reply, request, false)
+    }
+
+    /// Authorises, sends to the owning shard, waits for the account to load (when
+    /// `may_park`), then dispatches.
+    fn route_request(
+        &mut self,
+        caller: &Caller,
+        reply: ReplyTo,
+        request: Request,
+        may_park: bool,
+    ) -> Control {
         let (is_admin, phase, idx) = (caller.is_admin, caller.phase, caller.conn);
+        if let (false, true, Phase::Agent { account, .. } | Phase::Customer { account }) =
+            (is_admin, may_park, phase)
+        {
+            // The caller's account decides its permissions: it is in memory first.
+            if !self.is_loaded(account) {
+                let parked = Parked {
+                    caller: Some(caller.clone()),
+                    reply,
+                    request,
+                };
+                self.park(account, parked);
+                return Control::Pause;
+            }
+        }
         let principal = match phase {
             _ if is_admin => Principal::Operator,
             Phase::Customer { account } => Principal::Customer { account },
@@ -125,6 +162,15 @@ impl Centre {
                 }
                 // An agent connection moves to the shard that owns its account.
                 return Control::HandOver(owner);
+            }
+            if may_park && !self.is_loaded(account) {
+                let parked = Parked {
+                    caller: Some(caller.clone()),
+                    reply,
+                    request,
+                };
+                self.park(account, parked);
+                return Control::Pause;
             }
         }
         let flow = Control::Continue;
@@ -203,8 +249,26 @@ impl Centre {
 
     /// A request another shard's admin connection sent to this, the owner.
     pub fn handle_forwarded(&mut self, reply: ReplyTo, request: Request, operator: bool) {
+        if !operator {
+            return self.reply_err(reply, ErrorCode::INTERNAL, "misrouted request");
+        }
+        match target_account(&request) {
+            Some(account) if !self.is_loaded(account) => {
+                let parked = Parked {
+                    caller: None,
+                    reply,
+                    request,
+                };
+                self.park(account, parked);
+            }
+            _ => self.run_forwarded(reply, request),
+        }
+    }
+
+    /// An operator's request forwarded by another shard, its account in memory.
+    pub(super) fn run_forwarded(&mut self, reply: ReplyTo, request: Request) {
         match classify(request) {
-            Routed::Operator(request) if operator => self.operator_request(reply, request),
+            Routed::Operator(request) => self.operator_request(reply, request),
             _ => self.reply_err(reply, ErrorCode::INTERNAL, "misrouted request"),
         }
     }
