@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 use clap::Parser;
+use kefu_daemon::clock::{Clock, SystemClock};
 use kefu_daemon::config::{Config, DurabilityMode};
 use kefu_daemon::{log, server};
 use std::net::SocketAddr;
@@ -211,14 +212,12 @@ fn ensure_demo_account(handle: &server::ServerHandle) -> anyhow::Result<()> {
         .context("demo mode needs the admin socket")?;
     let mut admin = kefu_wire::Client::connect_unix(&path, kefu_wire::ClientOptions::default())?;
     let year = 365 * 24 * 3600;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_secs();
+    let now = SystemClock.now_ms() / 1000;
     let created = admin.request(&kefu_wire::Request::AdminCreateAccount {
         account: DEMO_ACCOUNT,
         name: "Demo enterprise".into(),
         plan: kefu_wire::Plan::Gold,
-        expires_at: i64::try_from(now)? + year,
+        expires_at: now + year,
         password_1001: DEMO_PASSWORD.into(),
         super_password: DEMO_SUPER_PASSWORD.into(),
     });

@@ -208,6 +208,10 @@ fn wrong_otp(seed_hex: &str, step: u64) -> String {
 }
 
 /// The TOTP step of the wall clock now (the server accepts the steps next to its own).
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the daemon under test runs on the real clock"
+)]
 fn now_step() -> u64 {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

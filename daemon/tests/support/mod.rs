@@ -93,6 +93,10 @@ pub fn opts() -> ClientOptions {
     }
 }
 
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the daemons under test run on the real clock"
+)]
 pub fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -522,6 +522,10 @@ fn nonce() -> anyhow::Result<u32> {
     Ok(u32::from_be_bytes(bytes))
 }
 
+#[allow(
+    clippy::disallowed_methods,
+    reason = "signature expiry for a daemon running on the real clock"
+)]
 fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -1,0 +1,208 @@
+//! Repository checks, run as an ordinary test (rust-analyzer's `tidy.rs`): every Rust
+//! file opens with a `//!` module doc, integration tests do not sleep, the wall clock is
+//! read only where it must be, and no test is `#[ignore]`d or `#[should_panic]`.
+//!
+//! Each exception is listed below with its reason. The lists only shrink: a new offender
+//! fails, and so does an entry that no longer offends (remove it, or lower its count).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// The folders checked, relative to the repository root.
+const CHECKED: [&str; 5] = ["wire", "daemon", "tools", "loadtest", "benches"];
+
+/// Integration tests that sleep today, with how many lines of each do. Sleeping as
+/// synchronisation makes tests slow and flaky; wait for an observable event instead.
+const SLEEP_ALLOWED: &[(&str, usize)] = &[
+    // Gives the daemon time to notice a dropped connection before a signal to the gone
+    // peer; should wait for something the test can observe instead.
+    ("daemon/tests/signals.rs", 1),
+    // Stops the daemon 1.5 s into kefu-load's schedule for PAUSE: the timed pause is the
+    // experiment itself, not synchronisation.
+    ("loadtest/tests/pause.rs", 2),
+];
+
+/// Files that may read the wall clock (`SystemTime::now`); everything else gets time
+/// from the injected clock (`daemon/src/clock.rs`) so tests can move it. Clippy checks
+/// the same rule (`clippy.toml`), each of these carrying a narrow `#[allow]`.
+const WALL_CLOCK_ALLOWED: &[&str] = &[
+    // `SystemClock`, the real clock itself.
+    "daemon/src/clock.rs",
+    // kefuctl has no daemon clock: it dates what it prints by the operator's clock.
+    "tools/src/date.rs",
+    // kefu-load provisions and signs for a daemon running on the real clock.
+    "loadtest/src/provision.rs",
+    "loadtest/src/scenarios/chat.rs",
+    // Test helpers for daemons running on the real clock (account expiry, TOTP steps).
+    "daemon/tests/support/mod.rs",
+    "tools/tests/cli.rs",
+];
+
+/// This file: it names what it forbids, so only its module doc is checked.
+const ME: &str = "daemon/tests/tidy.rs";
+
+const WALL_CLOCK: &str = "SystemTime::now";
+const IGNORE: &str = "#[ignore";
+const SHOULD_PANIC: &str = "#[should_panic";
+
+#[test]
+fn tidy() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    for dir in CHECKED {
+        rust_files(&root.join(dir), &mut files);
+    }
+    assert!(
+        files.len() > 100,
+        "found only {} Rust files under {}: wrong root?",
+        files.len(),
+        root.display()
+    );
+
+    let mut problems = Vec::new();
+    let mut sleeps: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut clock_readers = Vec::new();
+    for path in &files {
+        let name = relative(&root, path);
+        let text = match fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) => {
+                problems.push(format!("{name}: unreadable: {e}"));
+                continue;
+            }
+        };
+        if !text.starts_with("//!") {
+            problems.push(format!(
+                "{name}: does not open with a `//!` module doc saying what the file is for"
+            ));
+        }
+        if name == ME {
+            continue;
+        }
+        let in_tests = name.split('/').any(|part| part == "tests");
+        let mut sleep_lines = Vec::new();
+        let mut reads_clock = false;
+        for (i, line) in code_lines(&text) {
+            if in_tests && sleeps_in(line) {
+                sleep_lines.push(i);
+            }
+            reads_clock |= line.contains(WALL_CLOCK);
+            for attr in [IGNORE, SHOULD_PANIC] {
+                if line.contains(attr) {
+                    problems.push(format!(
+                        "{name}:{i}: {attr}]: a test either runs and asserts, or goes \
+                         (for a panic, assert on the error instead)"
+                    ));
+                }
+            }
+        }
+        if !sleep_lines.is_empty() {
+            sleeps.push((name.clone(), sleep_lines));
+        }
+        if reads_clock {
+            clock_readers.push(name);
+        }
+    }
+
+    for (name, lines) in &sleeps {
+        let allowed = SLEEP_ALLOWED
+            .iter()
+            .find(|(file, _)| file == name)
+            .map_or(0, |&(_, n)| n);
+        if lines.len() > allowed {
+            problems.push(format!(
+                "{name}: sleeps on lines {lines:?}: synchronise on an event, not a delay"
+            ));
+        }
+    }
+    for &(file, allowed) in SLEEP_ALLOWED {
+        let found = sleeps
+            .iter()
+            .find(|(name, _)| name == file)
+            .map_or(0, |(_, lines)| lines.len());
+        if found < allowed {
+            problems.push(format!(
+                "{file}: sleeps on {found} lines, SLEEP_ALLOWED says {allowed}: lower it"
+            ));
+        }
+    }
+    for name in &clock_readers {
+        if !WALL_CLOCK_ALLOWED.contains(&name.as_str()) {
+            problems.push(format!(
+                "{name}: calls {WALL_CLOCK}: read time through the injected clock \
+                 (daemon/src/clock.rs)"
+            ));
+        }
+    }
+    for file in WALL_CLOCK_ALLOWED {
+        if !clock_readers.iter().any(|name| name == file) {
+            problems.push(format!(
+                "{file}: no longer calls {WALL_CLOCK}: remove it from WALL_CLOCK_ALLOWED"
+            ));
+        }
+    }
+
+    assert!(problems.is_empty(), "tidy:\n{}", problems.join("\n"));
+}
+
+/// Every `.rs` file under `dir`, build output excluded.
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let entries = fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    for entry in entries {
+        let path = entry.unwrap().path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if path.is_dir() {
+            // `target` also covers wire/fuzz/target; dot-folders are tools' state.
+            if name != "target" && !name.starts_with('.') {
+                rust_files(&path, out);
+            }
+        } else if name.ends_with(".rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// `path` relative to `root`, with `/` separators.
+fn relative(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let parts: Vec<_> = rel.iter().map(|p| p.to_string_lossy()).collect();
+    parts.join("/")
+}
+
+/// The lines that are not comments, numbered from 1 (comments may name what they forbid).
+fn code_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines()
+        .enumerate()
+        .map(|(i, line)| (i + 1, line))
+        .filter(|(_, line)| !line.trim_start().starts_with("//"))
+}
+
+/// Whether `line` calls a sleep: `thread::sleep`, or `sleep(` imported bare.
+fn sleeps_in(line: &str) -> bool {
+    line.match_indices("sleep(").any(|(at, _)| {
+        let before = line[..at].chars().next_back();
+        !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+    })
+}
+
+#[test]
+fn sleep_detection() {
+    let cases = [
+        ("    std::thread::sleep(Duration::from_millis(5));", true),
+        ("    sleep(PAUSE);", true),
+        ("    thread::sleep(d)", true),
+        ("    wait_or_sleep(d)", false),
+        ("    let asleep = true;", false),
+        ("    sleep_until(deadline)", false),
+    ];
+    for (line, want) in cases {
+        assert_eq!(sleeps_in(line), want, "{line}");
+    }
+}
+
+#[test]
+fn comments_are_not_code() {
+    let text = "//! doc\n// says sleep(1)\nfn f() {}\n    /// also sleep(1)\n";
+    let lines: Vec<_> = code_lines(text).collect();
+    assert_eq!(lines, [(3, "fn f() {}")]);
+}
