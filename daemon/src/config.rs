@@ -86,6 +86,9 @@ pub struct LimitsConfig {
     pub max_connections: usize,
     /// A peer whose unsent output exceeds this is dropped as a slow consumer.
     pub max_pending_output_bytes: usize,
+    /// A peer that leaves more pushes than this unacknowledged is dropped as a
+    /// slow consumer (PROTOCOL.md section 6).
+    pub max_unacked_pushes: u64,
 }
 
 /// `[timeouts]`
@@ -98,6 +101,9 @@ pub struct TimeoutsConfig {
     pub idle_timeout_secs: u32,
     /// A connection that has not sent `Hello` by then is dropped, seconds.
     pub handshake_timeout_secs: u32,
+    /// How long a connection told to go away may take to read its goodbye
+    /// before it is dropped anyway, seconds.
+    pub closing_grace_secs: u32,
 }
 
 /// `[security]`
@@ -168,6 +174,7 @@ impl Default for LimitsConfig {
             max_frame_bytes: kefu_wire::DEFAULT_MAX_FRAME,
             max_connections: 100_000,
             max_pending_output_bytes: 4 << 20,
+            max_unacked_pushes: kefu_wire::server::DEFAULT_MAX_UNACKED_PUSHES,
         }
     }
 }
@@ -178,6 +185,7 @@ impl Default for TimeoutsConfig {
             heartbeat_secs: 30,
             idle_timeout_secs: 90,
             handshake_timeout_secs: 10,
+            closing_grace_secs: 5,
         }
     }
 }
@@ -290,12 +298,18 @@ impl Config {
         if l.max_connections == 0 {
             problems.push("limits.max_connections must be positive".into());
         }
+        if l.max_unacked_pushes == 0 {
+            problems.push("limits.max_unacked_pushes must be positive".into());
+        }
         let t = &self.timeouts;
         if t.heartbeat_secs == 0 || t.idle_timeout_secs <= t.heartbeat_secs {
             problems.push("timeouts: idle_timeout_secs must exceed heartbeat_secs > 0".into());
         }
         if t.handshake_timeout_secs == 0 {
             problems.push("timeouts.handshake_timeout_secs must be positive".into());
+        }
+        if t.closing_grace_secs == 0 {
+            problems.push("timeouts.closing_grace_secs must be positive".into());
         }
         let s = &self.security;
         if s.pbkdf2_iterations < MIN_PRODUCTION_PBKDF2_ITERATIONS && !s.allow_weak_password_hashing
@@ -364,9 +378,11 @@ impl Config {
             max_frame: self.limits.max_frame_bytes,
             max_connections: self.limits.max_connections,
             max_pending_output: self.limits.max_pending_output_bytes,
+            max_unacked_pushes: self.limits.max_unacked_pushes,
             heartbeat: Duration::from_secs(self.timeouts.heartbeat_secs.into()),
             idle_timeout: Duration::from_secs(self.timeouts.idle_timeout_secs.into()),
             handshake_timeout: Duration::from_secs(self.timeouts.handshake_timeout_secs.into()),
+            closing_grace: Duration::from_secs(self.timeouts.closing_grace_secs.into()),
             pbkdf2_iterations: self.security.pbkdf2_iterations,
             session_ttl_secs: i64::from(self.security.session_ttl_hours) * 3600,
             throttle: crate::throttle::ThrottleLimits {
@@ -398,12 +414,16 @@ pub struct RuntimeSettings {
     pub max_connections: usize,
     /// Slow-consumer threshold.
     pub max_pending_output: usize,
+    /// Pushes a connection may leave unacknowledged.
+    pub max_unacked_pushes: u64,
     /// Client heartbeat interval announced in `Welcome`.
     pub heartbeat: Duration,
     /// Idle timeout.
     pub idle_timeout: Duration,
     /// Handshake timeout.
     pub handshake_timeout: Duration,
+    /// Time a closing connection gets to take its goodbye.
+    pub closing_grace: Duration,
     /// Iterations for new password hashes.
     pub pbkdf2_iterations: u32,
     /// Session token lifetime.
@@ -425,6 +445,34 @@ mod tests {
         let text = include_str!("../kefud.toml");
         let config = Config::from_toml(text).expect("parses");
         config.validate().expect("valid");
+    }
+
+    #[test]
+    fn push_window_and_closing_grace_defaults_match_the_shipped_file() {
+        let shipped = Config::from_toml(include_str!("../kefud.toml")).expect("parses");
+        let defaults = Config::default();
+        assert_eq!(
+            shipped.limits.max_unacked_pushes,
+            kefu_wire::server::DEFAULT_MAX_UNACKED_PUSHES
+        );
+        assert_eq!(
+            defaults.limits.max_unacked_pushes,
+            shipped.limits.max_unacked_pushes
+        );
+        assert_eq!(
+            defaults.timeouts.closing_grace_secs,
+            shipped.timeouts.closing_grace_secs
+        );
+        let runtime = shipped.runtime();
+        assert_eq!(runtime.closing_grace, Duration::from_secs(5));
+        let mut zero = Config::for_tests(Path::new("/tmp/x"));
+        zero.limits.max_unacked_pushes = 0;
+        zero.timeouts.closing_grace_secs = 0;
+        let e = zero.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("max_unacked_pushes") && e.contains("closing_grace_secs"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub struct ShardCounters {
     password_logins: AtomicU64,
     failed_logins: AtomicU64,
     protocol_errors: AtomicU64,
+    slow_consumers: AtomicU64,
 }
 
 macro_rules! adders {
@@ -42,6 +43,7 @@ impl ShardCounters {
         add_password_login => password_logins,
         add_failed_login => failed_logins,
         add_protocol_error => protocol_errors,
+        add_slow_consumer => slow_consumers,
         connection_opened => connections,
         session_opened => sessions,
     }
@@ -54,6 +56,16 @@ impl ShardCounters {
     /// One session fewer.
     pub fn session_closed(&self) {
         self.sessions.fetch_sub(1, Relaxed);
+    }
+
+    /// Frames received.
+    pub fn add_frames_in(&self, n: u64) {
+        self.frames_in.fetch_add(n, Relaxed);
+    }
+
+    /// Frames sent.
+    pub fn add_frames_out(&self, n: u64) {
+        self.frames_out.fetch_add(n, Relaxed);
     }
 
     /// Bytes read.
@@ -89,6 +101,11 @@ impl ShardCounters {
     /// Connections this shard took over from others.
     pub fn adopted(&self) -> u64 {
         self.adopted.load(Relaxed)
+    }
+
+    /// Connections told `GoAway` `SLOW_CONSUMER` (output or push-ack bound).
+    pub fn slow_consumers(&self) -> u64 {
+        self.slow_consumers.load(Relaxed)
     }
 
     /// Password logins that succeeded.

@@ -1,19 +1,21 @@
-//! The byte side of a shard: accepting, reading, framing, writing, closing.
+//! The byte side of a shard: accepting, reading, writing, closing, and the
+//! connection timers. The protocol itself (handshake, pings, correlation
+//! rules, push numbering and acks, output bound, timeouts) is each
+//! connection's [`ServerConnection`]; this file moves bytes between it and
+//! the socket and hands its requests to the centre.
 
 use super::{Shard, ShardMsg, FIRST_CONN, READ_BUDGET_PER_TURN};
 use crate::centre::{Outgoing, ReplyTo};
 use crate::conn::{Connection, Phase, ReadOutcome, TlsTransport, Transport};
 use crate::log;
 use crate::session::{Caller, Flow as Control};
-use kefu_wire::frame::HEADER_LEN;
-use kefu_wire::{
-    Body, ErrorBody, ErrorCode, FrameDecoder, FrameKind, GoAway, Hello, Ping, Pong, Push, PushAck,
-    Request, Welcome, WireError,
-};
+use kefu_wire::{Body, ErrorBody, ErrorCode, ServerConnection, ServerEvent};
 use mio::Token;
+use std::cmp::Reverse;
 
-/// Longest client name a `Hello` may carry.
-const MAX_CLIENT_NAME_BYTES: usize = 64;
+/// Input read and thrown away at most before a finished connection's socket
+/// is closed (see `Connection::discard_input`).
+const DISCARD_BEFORE_CLOSE: usize = 256 * 1024;
 
 impl Shard {
     pub(super) fn accept_tcp(&mut self, tls: bool) {
@@ -54,7 +56,7 @@ impl Shard {
                 Transport::Tcp(socket)
             };
             self.counters.add_accepted();
-            let mut conn = Connection::new(transport, false, self.clock);
+            let mut conn = Connection::new(transport, self.new_protocol(), false);
             conn.peer = Some(peer.ip());
             self.install(conn);
         }
@@ -67,7 +69,7 @@ impl Shard {
             };
             match listener.accept() {
                 Ok((socket, _)) => {
-                    let conn = Connection::new(Transport::Unix(socket), true, self.clock);
+                    let conn = Connection::new(Transport::Unix(socket), self.new_protocol(), true);
                     self.install(conn);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
@@ -80,13 +82,19 @@ impl Shard {
         }
     }
 
+    fn new_protocol(&self) -> ServerConnection {
+        ServerConnection::new(std::sync::Arc::clone(&self.server_config), self.now)
+    }
+
     fn over_connection_limit(&self) -> bool {
         let total: u64 = self.shared.counters.iter().map(|c| c.connections()).sum();
         total >= self.settings.max_connections as u64
     }
 
-    /// Puts a connection in the slab and registers it.
-    fn install(&mut self, conn: Connection) -> Option<usize> {
+    /// Puts a connection in the slab, registers it and arms its timer.
+    fn install(&mut self, mut conn: Connection) -> Option<usize> {
+        // A timer entry belongs to the shard that queued it.
+        conn.timer = None;
         let (idx, _) = self.conns.insert(conn);
         let registry = self.poll.registry();
         let conn = self.conns.get_any(idx)?;
@@ -96,26 +104,30 @@ impl Shard {
             return None;
         }
         self.counters.connection_opened();
+        self.schedule(idx);
         Some(idx)
     }
 
-    /// A connection handed over by another shard: install it and go on
-    /// reading its buffered input (which starts with its login request).
-    pub(super) fn adopt(&mut self, mut conn: Connection) {
+    /// A connection handed over by another shard: install it and go on with
+    /// its buffered input (which starts with the request it was handed over for).
+    pub(super) fn adopt(&mut self, conn: Connection) {
         if self.shutting_down {
             return;
         }
-        conn.last_seen = self.clock;
         if let Some(idx) = self.install(conn) {
             self.counters.add_adopted();
-            self.process_input(idx, &[]);
+            self.process_events(idx);
             // Bytes that arrived during the move raised no event here yet.
             self.unfinished.push(idx);
             self.mark_dirty(idx);
         }
     }
 
+    /// Handles what the connection has buffered, then reads its socket within
+    /// the budgets, handling what arrives.
     pub(super) fn on_readable(&mut self, idx: usize) {
+        // Input buffered before (an adopted or resumed connection) goes first.
+        self.process_events(idx);
         if self.turn_budget == 0 {
             // This turn has read enough; the connection is served first next turn.
             self.unfinished.push(idx);
@@ -123,21 +135,20 @@ impl Shard {
         }
         let mut budget = READ_BUDGET_PER_TURN.min(self.turn_budget);
         let mut scratch = std::mem::take(&mut self.scratch);
+        let now = self.now;
         while let Some(conn) = self.conns.get_any(idx) {
-            if matches!(conn.phase, Phase::LoggingIn | Phase::Closing) {
-                // Input waits in the kernel until the login completes (or we close).
-                if conn.phase == Phase::Closing {
-                    // Drain and discard so a closing peer cannot fill our buffers.
-                    if matches!(conn.read(&mut scratch[..]), ReadOutcome::Closed) {
-                        self.close(idx);
-                    }
-                }
+            if conn.protocol.is_paused() {
+                // Input waits in the kernel until the login completes.
                 break;
             }
             match conn.read(&mut scratch[..]) {
                 ReadOutcome::Data(n) => {
                     self.counters.add_bytes_in(n as u64);
-                    self.process_input(idx, scratch.get(..n).unwrap_or_default());
+                    // A closing connection's protocol discards it: a closing
+                    // peer cannot fill our buffers, nor the socket's.
+                    conn.protocol
+                        .handle_input(scratch.get(..n).unwrap_or_default(), now);
+                    self.process_events(idx);
                     budget = budget.saturating_sub(n);
                     self.turn_budget = self.turn_budget.saturating_sub(n);
                     if budget == 0 {
@@ -156,72 +167,85 @@ impl Shard {
         self.mark_dirty(idx);
     }
 
-    /// Parses whole frames from the connection's leftover input followed by
-    /// `fresh`, handling each; keeps a trailing partial frame.
-    pub(super) fn process_input(&mut self, idx: usize, fresh: &[u8]) {
-        let Some(conn) = self.conns.get_any(idx) else {
-            return;
-        };
-        let mut owned = conn.input.take();
-        let data: &[u8] = match owned.as_mut() {
-            Some(buf) => {
-                buf.extend_from_slice(fresh);
-                buf
-            }
-            None => fresh,
-        };
-        let decoder = FrameDecoder::new(self.settings.max_frame);
-        let mut at = 0;
-        let mut handed_to = None;
-        while at < data.len() {
-            let rest = &data[at..];
-            let header = match decoder.peek_header(rest) {
-                Ok(Some(h)) => h,
-                Ok(None) => break,
-                Err(e) => {
-                    self.protocol_error(idx, &e);
-                    return;
-                }
+    /// Acts on every event the connection has for us: requests go to the
+    /// centre; a goodbye (said by us or forced by the peer) closes it.
+    pub(super) fn process_events(&mut self, idx: usize) {
+        loop {
+            let Some(conn) = self.conns.get_any(idx) else {
+                return;
             };
-            let end = HEADER_LEN + header.len as usize;
-            let Some(body) = rest.get(HEADER_LEN..end) else {
+            let Some(event) = conn.protocol.poll_event() else {
                 break;
             };
-            self.counters.add_frame_in();
-            match self.handle_frame(idx, header.kind, header.correlation, body) {
-                Control::Continue => at += end,
-                Control::Pause => {
-                    at += end;
-                    break;
+            match event {
+                ServerEvent::HandshakeDone { .. } => {
+                    if conn.phase == Phase::AwaitHello {
+                        conn.phase = Phase::Ready;
+                    }
                 }
-                Control::HandOver(shard) => {
-                    handed_to = Some(shard);
-                    break;
+                ServerEvent::Request {
+                    correlation,
+                    request,
+                } => {
+                    let reply = ReplyTo {
+                        shard: self.id,
+                        conn: idx,
+                        generation: conn.generation,
+                        correlation,
+                    };
+                    match self.on_request(idx, reply, request) {
+                        Control::Continue => {}
+                        Control::Pause => {
+                            if let Some(conn) = self.conns.get_any(idx) {
+                                conn.protocol.pause();
+                            }
+                        }
+                        Control::HandOver(shard) => {
+                            self.hand_over(idx, shard);
+                            return;
+                        }
+                    }
                 }
+                ServerEvent::PushAck(_) => {}
+                ServerEvent::Fatal { protocol_error, .. } => {
+                    if protocol_error {
+                        self.counters.add_protocol_error();
+                    }
+                    self.start_closing(idx);
+                }
+                ServerEvent::GoAway { code, message } => {
+                    if code == ErrorCode::SLOW_CONSUMER {
+                        self.counters.add_slow_consumer();
+                        let peer = conn.peer.map_or_else(|| "local".into(), |p| p.to_string());
+                        log::warn(
+                            self.id,
+                            format_args!(
+                                "connection {idx} from {peer} ({:?}) closed as a slow consumer: {message}",
+                                conn.phase
+                            ),
+                        );
+                    }
+                    self.start_closing(idx);
+                }
+                ServerEvent::HandshakeTimeout => self.start_closing(idx),
             }
-            if self.conns.get_any(idx).is_none() {
-                return;
-            }
         }
-        let leftover = &data[at..];
-        let keep = if leftover.is_empty() {
-            None
-        } else {
-            Some(leftover.to_vec())
-        };
-        if let Some(conn) = self.conns.get_any(idx) {
-            conn.input = keep;
-        }
-        if let Some(shard) = handed_to {
-            self.hand_over(idx, shard);
-        }
+        self.mark_dirty(idx);
     }
 
+    /// Moves a connection to the shard that owns its account, with the request
+    /// just polled put back in front of its input to be handled there.
     fn hand_over(&mut self, idx: usize, shard: usize) {
         let Some(mut conn) = self.conns.remove(idx) else {
             return;
         };
+        if !conn.protocol.unread_request() {
+            // Cannot happen for a request just polled; dropping the connection
+            // beats losing the request silently.
+            log::warn(self.id, format_args!("hand-over without its request"));
+        }
         let _ = conn.deregister(self.poll.registry());
+        self.count_frames(&mut conn);
         self.counters.connection_closed();
         self.counters.add_handed_over();
         conn.writable_interest = false;
@@ -233,96 +257,9 @@ impl Shard {
         }
     }
 
-    /// Handles one frame; the request logic lives in `requests.rs`.
-    fn handle_frame(
-        &mut self,
-        idx: usize,
-        kind: FrameKind,
-        correlation: u32,
-        body: &[u8],
-    ) -> Control {
-        let clock = self.clock;
-        let Some(conn) = self.conns.get_any(idx) else {
-            return Control::Pause;
-        };
-        conn.last_seen = clock;
-        let generation = conn.generation;
-        let phase = conn.phase;
-        match (phase, kind) {
-            (Phase::AwaitHello, FrameKind::Hello) => self.on_hello(idx, body),
-            (Phase::AwaitHello, _) => {
-                self.fatal(
-                    idx,
-                    ErrorCode::HANDSHAKE_REQUIRED,
-                    "the first frame must be Hello",
-                );
-                Control::Pause
-            }
-            (_, FrameKind::Ping) => match Ping::decode(body) {
-                Ok(p) => {
-                    self.send_body(idx, &Pong { nonce: p.nonce }, 0);
-                    Control::Continue
-                }
-                Err(e) => {
-                    self.protocol_error(idx, &e);
-                    Control::Pause
-                }
-            },
-            (_, FrameKind::Pong) => Control::Continue,
-            (_, FrameKind::PushAck) => match PushAck::decode(body) {
-                Ok(_) => Control::Continue,
-                Err(e) => {
-                    self.protocol_error(idx, &e);
-                    Control::Pause
-                }
-            },
-            (_, FrameKind::Request) if correlation == 0 => {
-                // The answer could not be told apart from a connection-level error.
-                self.fatal(
-                    idx,
-                    ErrorCode::BAD_REQUEST,
-                    "a request needs a non-zero correlation id",
-                );
-                Control::Pause
-            }
-            (_, FrameKind::Request) => {
-                let reply = ReplyTo {
-                    shard: self.id,
-                    conn: idx,
-                    generation,
-                    correlation,
-                };
-                match Request::decode(body) {
-                    Ok(request) => self.on_request(idx, reply, request),
-                    Err(e) => {
-                        // A bad request body is the request's fault, not the stream's:
-                        // framing is intact, so answer and carry on.
-                        let result = Err(ErrorBody {
-                            code: ErrorCode::BAD_REQUEST,
-                            message: e.to_string(),
-                        });
-                        self.centre.queue(Outgoing::Answer { reply, result });
-                        Control::Continue
-                    }
-                }
-            }
-            (_, _) => {
-                self.fatal(
-                    idx,
-                    ErrorCode::UNEXPECTED_FRAME,
-                    format!(
-                        "frame kind {} is not accepted from a client here",
-                        kind as u16
-                    ),
-                );
-                Control::Pause
-            }
-        }
-    }
-
     /// Hands a request to the centre with the connection it came from, then
     /// applies what the centre decided about that connection.
-    fn on_request(&mut self, idx: usize, reply: ReplyTo, request: Request) -> Control {
+    fn on_request(&mut self, idx: usize, reply: ReplyTo, request: kefu_wire::Request) -> Control {
         let Some(conn) = self.conns.get_any(idx) else {
             return Control::Pause;
         };
@@ -339,126 +276,35 @@ impl Shard {
         flow
     }
 
-    fn on_hello(&mut self, idx: usize, body: &[u8]) -> Control {
-        let hello = match Hello::decode(body) {
-            Ok(h) if h.magic == kefu_wire::MAGIC && h.client.len() <= MAX_CLIENT_NAME_BYTES => h,
-            Ok(h) if h.magic == kefu_wire::MAGIC => {
-                self.fatal(
-                    idx,
-                    ErrorCode::HANDSHAKE_REQUIRED,
-                    format!("client name longer than {MAX_CLIENT_NAME_BYTES} bytes"),
-                );
-                return Control::Pause;
-            }
-            Ok(_) => {
-                self.fatal(idx, ErrorCode::HANDSHAKE_REQUIRED, "bad magic in Hello");
-                return Control::Pause;
-            }
-            Err(e) => {
-                self.fatal(
-                    idx,
-                    ErrorCode::HANDSHAKE_REQUIRED,
-                    format!("bad Hello: {e}"),
-                );
-                return Control::Pause;
-            }
-        };
-        let ours = kefu_wire::PROTOCOL_VERSIONS;
-        let chosen = hello.max_version.min(*ours.end());
-        if chosen < hello.min_version.max(*ours.start()) || hello.min_version > hello.max_version {
-            self.fatal(
-                idx,
-                ErrorCode::UNSUPPORTED_VERSION,
-                format!(
-                    "server speaks protocol versions {}..={}, client offered {}..={}",
-                    ours.start(),
-                    ours.end(),
-                    hello.min_version,
-                    hello.max_version
-                ),
-            );
-            return Control::Pause;
-        }
-        let welcome = Welcome {
-            version: chosen,
-            server: concat!("kefud/", env!("CARGO_PKG_VERSION")).into(),
-            max_frame: self.settings.max_frame,
-            heartbeat_ms: duration_ms(self.settings.heartbeat),
-            idle_timeout_ms: duration_ms(self.settings.idle_timeout),
-        };
-        self.send_body(idx, &welcome, 0);
-        if let Some(conn) = self.conns.get_any(idx) {
-            conn.phase = Phase::Ready;
-        }
-        Control::Continue
-    }
-
-    /// A stream-level error: tell the peer why (correlation 0) and close.
-    pub(super) fn protocol_error(&mut self, idx: usize, e: &WireError) {
-        self.counters.add_protocol_error();
-        self.fatal(idx, e.code(), e.to_string());
-    }
-
-    /// Sends a connection-level error and closes once it is written.
-    pub(super) fn fatal(&mut self, idx: usize, code: ErrorCode, message: impl Into<String>) {
-        let body = ErrorBody {
-            code,
-            message: message.into(),
-        };
-        self.send_body(idx, &body, 0);
-        self.start_closing(idx);
-    }
-
-    /// Writes the frame now-ish (end of turn), bypassing the outbox: only for
-    /// frames that depend on no storage write (handshake, pong, errors).
-    pub(super) fn send_body<B: Body>(&mut self, idx: usize, body: &B, correlation: u32) {
-        self.frame.clear();
-        body.write_frame(correlation, &mut self.frame);
-        let frame = std::mem::take(&mut self.frame);
-        self.queue_bytes(idx, &frame);
-        self.frame = frame;
-    }
-
-    fn queue_bytes(&mut self, idx: usize, bytes: &[u8]) {
-        let limit = self.settings.max_pending_output;
-        let Some(conn) = self.conns.get_any(idx) else {
-            return;
-        };
-        if conn.phase == Phase::Closing && conn.pending_output() > 0 {
-            return;
-        }
-        conn.queue(bytes);
-        self.counters.add_frame_out();
-        if conn.pending_output() > limit {
-            // The peer is not reading. Keep what memory it cost bounded: drop its
-            // backlog, tell it why, and close. It resumes from its last ack later.
-            conn.output = None;
-            let goaway = GoAway {
-                code: ErrorCode::SLOW_CONSUMER,
-                message: format!("more than {limit} bytes of output pending"),
-            };
-            self.frame.clear();
-            goaway.write_frame(0, &mut self.frame);
-            let frame = std::mem::take(&mut self.frame);
-            if let Some(conn) = self.conns.get_any(idx) {
-                conn.queue(&frame);
-            }
-            self.frame = frame;
-            self.start_closing(idx);
-        }
-        self.mark_dirty(idx);
-    }
-
+    /// The connection is going: whoever was logged in on it goes offline now
+    /// (its goodbye may take a while to leave).
     pub(super) fn start_closing(&mut self, idx: usize) {
         let Some(conn) = self.conns.get_any(idx) else {
             return;
         };
         let (was, generation) = (conn.phase, conn.generation);
-        conn.phase = Phase::Closing;
-        let customer = conn.customer.take();
-        self.centre
-            .connection_gone(idx, generation, was, customer.as_deref());
+        if was != Phase::Closing {
+            conn.phase = Phase::Closing;
+            let customer = conn.customer.take();
+            self.centre
+                .connection_gone(idx, generation, was, customer.as_deref());
+        }
         self.mark_dirty(idx);
+    }
+
+    /// After a frame was queued outside `process_events` (an answer, a push):
+    /// the output or push-ack bound may have made the connection say goodbye.
+    fn after_output(&mut self, idx: usize) {
+        let closing = self
+            .conns
+            .get_any(idx)
+            .is_some_and(|c| c.protocol.is_closing());
+        if closing {
+            // A closing connection yields only its goodbye events, never frames.
+            self.process_events(idx);
+        } else {
+            self.mark_dirty(idx);
+        }
     }
 
     /// Delivers one item of the outbox (after the commit).
@@ -471,27 +317,33 @@ impl Shard {
                     }
                     return;
                 }
-                if self.conns.get_mut(reply.conn, reply.generation).is_none() {
+                let Some(conn) = self.conns.get_mut(reply.conn, reply.generation) else {
                     return;
-                }
-                match result {
-                    Ok(response) => self.send_body(reply.conn, &response, reply.correlation),
-                    Err(error) => self.send_body(reply.conn, &error, reply.correlation),
-                }
+                };
+                conn.protocol.respond(reply.correlation, result);
+                self.after_output(reply.conn);
             }
             Outgoing::Push { account, to, event } => {
                 let targets = self.centre.recipients(account, &to);
-                let mut push = Push { seq: 0, event };
-                for (conn, generation) in targets {
+                let mut event = Some(event);
+                let last = targets.len().saturating_sub(1);
+                for (i, (conn, generation)) in targets.into_iter().enumerate() {
                     let Some(c) = self.conns.get_mut(conn, generation) else {
                         continue;
                     };
-                    if c.phase == Phase::Closing {
-                        continue;
-                    }
-                    c.push_seq += 1;
-                    push.seq = c.push_seq;
-                    self.send_body(conn, &push, 0);
+                    // The last recipient takes the event itself, the others a copy.
+                    let this = if i == last {
+                        event.take()
+                    } else {
+                        event.clone()
+                    };
+                    let Some(this) = this else {
+                        break;
+                    };
+                    // Not sent before the handshake or while closing; past the
+                    // ack window the connection says goodbye instead.
+                    c.protocol.push(this);
+                    self.after_output(conn);
                 }
             }
             Outgoing::GoAway {
@@ -500,10 +352,10 @@ impl Shard {
                 code,
                 message,
             } => {
-                if self.conns.get_mut(conn, generation).is_none() {
+                let Some(c) = self.conns.get_mut(conn, generation) else {
                     return;
-                }
-                self.send_body(conn, &GoAway { code, message }, 0);
+                };
+                c.protocol.go_away(code, message);
                 self.start_closing(conn);
             }
             Outgoing::Forward {
@@ -528,32 +380,117 @@ impl Shard {
         }
     }
 
+    /// Writes what each touched connection has to say, closes the finished
+    /// ones and re-arms the timers of the rest.
     pub(super) fn flush_dirty(&mut self) {
         let mut dirty = std::mem::take(&mut self.dirty);
         dirty.sort_unstable();
         dirty.dedup();
+        let now = self.now;
         for idx in dirty.drain(..) {
             let Some(conn) = self.conns.get_any(idx) else {
                 continue;
             };
-            let sent_before = conn.pending_output();
+            if conn.protocol.is_closing() && !conn.protocol.is_closed() {
+                // Starts the closing grace (or ends it, when it has passed).
+                if conn.protocol.poll_timeout().is_some_and(|t| t <= now) {
+                    conn.protocol.handle_timeout(now);
+                }
+            }
             let result = conn.flush();
-            let sent = sent_before.saturating_sub(conn.pending_output());
-            self.counters.add_bytes_out(sent as u64);
+            if let Ok(n) = result {
+                self.counters.add_bytes_out(n as u64);
+            }
             let Some(conn) = self.conns.get_any(idx) else {
                 continue;
             };
-            let done_closing = conn.phase == Phase::Closing && !conn.wants_write();
-            if result.is_err() || done_closing {
+            let finished = conn.protocol.is_closed() && !conn.wants_write();
+            if result.is_err() || finished {
+                if finished {
+                    conn.discard_input(&mut self.scratch, DISCARD_BEFORE_CLOSE);
+                }
                 self.close(idx);
                 continue;
             }
             if let Err(e) = conn.update_interest(self.poll.registry(), Token(idx + FIRST_CONN)) {
                 log::warn(self.id, format_args!("reregister failed: {e}"));
                 self.close(idx);
+                continue;
             }
+            self.count_frames_of(idx);
+            self.schedule(idx);
         }
         self.dirty = dirty;
+    }
+
+    /// Queues a timer entry for the connection when its next deadline is
+    /// earlier than the one it has queued (a later one is found when the
+    /// earlier entry fires: one entry per connection, not one per frame).
+    pub(super) fn schedule(&mut self, idx: usize) {
+        let grace = self.server_config.closing_grace;
+        let now = self.now;
+        let Some(conn) = self.conns.get_any(idx) else {
+            return;
+        };
+        let want = if conn.protocol.is_closed() {
+            // Done, but TLS records still wait for the peer: not forever.
+            now.checked_add(grace)
+        } else {
+            conn.protocol.poll_timeout()
+        };
+        let Some(want) = want else {
+            return;
+        };
+        if conn.timer.is_none_or(|t| want < t) {
+            conn.timer = Some(want);
+            self.timers.push(Reverse((want, idx, conn.generation)));
+        }
+    }
+
+    /// Runs the connection timers that are due: handshake and idle timeouts,
+    /// closing grace.
+    pub(super) fn run_timers(&mut self) {
+        let now = self.now;
+        while let Some(&Reverse((at, idx, generation))) = self.timers.peek() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            let Some(conn) = self.conns.get_mut(idx, generation) else {
+                continue;
+            };
+            if conn.timer != Some(at) {
+                // Superseded by an earlier entry.
+                continue;
+            }
+            conn.timer = None;
+            if conn.protocol.is_closed() {
+                self.close(idx);
+                continue;
+            }
+            conn.protocol.handle_timeout(now);
+            // Raises the timeout's goodbye, if it was due; re-arms either way.
+            self.process_events(idx);
+        }
+    }
+
+    /// When the next connection timer is due, if any.
+    pub(super) fn next_timer(&self) -> Option<std::time::Instant> {
+        self.timers.peek().map(|Reverse((at, _, _))| *at)
+    }
+
+    fn count_frames_of(&mut self, idx: usize) {
+        if let Some(conn) = self.conns.get_any(idx) {
+            let (received, sent) = conn.take_frame_counts();
+            self.counters.add_frames_in(received);
+            self.counters.add_frames_out(sent);
+        }
+    }
+
+    fn count_frames(&self, conn: &mut Connection) {
+        let (received, sent) = conn.take_frame_counts();
+        self.counters.add_frames_in(received);
+        self.counters.add_frames_out(sent);
     }
 
     /// Closes a connection now.
@@ -562,58 +499,11 @@ impl Shard {
             return;
         };
         let _ = conn.deregister(self.poll.registry());
+        self.count_frames(&mut conn);
         self.centre
             .connection_gone(idx, conn.generation, conn.phase, conn.customer.as_deref());
         self.counters.connection_closed();
     }
-
-    /// Once a second: drop connections that are silent for too long.
-    pub(super) fn sweep(&mut self) {
-        let handshake = secs(self.settings.handshake_timeout);
-        let idle = secs(self.settings.idle_timeout);
-        let now = self.clock;
-        let mut expired = Vec::new();
-        for (idx, generation) in self.conns.live() {
-            let Some(conn) = self.conns.get_mut(idx, generation) else {
-                continue;
-            };
-            let silent = now.saturating_sub(conn.last_seen);
-            match conn.phase {
-                Phase::AwaitHello if silent >= handshake => expired.push((idx, None)),
-                // A closing connection gets one sweep to drain its goodbye.
-                Phase::Closing if silent >= 1 => expired.push((idx, None)),
-                Phase::LoggingIn => {}
-                _ if silent >= idle => expired.push((idx, Some(generation))),
-                _ => {}
-            }
-        }
-        for (idx, goodbye) in expired {
-            match goodbye {
-                Some(generation) => {
-                    // Released now rather than a second later: it depends on no write.
-                    self.release(Outgoing::GoAway {
-                        conn: idx,
-                        generation,
-                        code: ErrorCode::IDLE_TIMEOUT,
-                        message: format!("nothing received for {idle} s"),
-                    });
-                    if let Some(c) = self.conns.get_any(idx) {
-                        c.last_seen = now;
-                    }
-                }
-                None => self.close(idx),
-            }
-        }
-        self.flush_dirty();
-    }
-}
-
-fn secs(d: std::time::Duration) -> u32 {
-    u32::try_from(d.as_secs()).unwrap_or(u32::MAX)
-}
-
-fn duration_ms(d: std::time::Duration) -> u32 {
-    u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
 }
 
 /// Best effort: tell a connection over the limit why, then drop it.

@@ -1,15 +1,23 @@
 //! A shard: one thread, one `mio::Poll`, the connections it holds and the
 //! accounts it owns.
 //!
+//! Each connection speaks the protocol through its own sans-IO
+//! [`kefu_wire::ServerConnection`] (handshake, pings, correlation rules, push
+//! numbering and acks, output bound, handshake/idle/closing timers); the loop
+//! moves bytes, hands requests to the centre and keeps the timers.
+//!
 //! One turn of the loop (`Shard::turn`):
-//! 1. poll for readiness (at most one second, so timers run);
+//! 1. poll for readiness (until the next connection timer, at most one second),
+//!    then drain the inbox of what was sent before;
 //! 2. read every readable connection until `WouldBlock` (capped per turn) and
-//!    handle each frame: requests run the domain logic, which appends records
-//!    to the turn's [`Batch`] and answers to the turn's outbox;
-//! 3. drain the inbox (messages from other shards and the worker pool);
-//! 4. commit the batch once (group commit) — only then are the answers
+//!    handle what its protocol makes of the bytes: requests run the domain
+//!    logic, which appends records to the turn's [`Batch`] and answers to the
+//!    turn's outbox;
+//! 3. run the connection timers that are due (handshake, idle, closing grace);
+//! 4. drain the inbox (messages from other shards and the worker pool);
+//! 5. commit the batch once (group commit) — only then are the answers
 //!    released, so an acknowledged change is on disk;
-//! 5. flush output to the sockets; sweep idle connections once a second.
+//! 6. flush output to the sockets.
 //!
 //! Invariant: nothing here blocks, sleeps or takes a lock on the hot path;
 //! password hashing goes to the worker pool and comes back as a message.
@@ -31,6 +39,8 @@ use kefu_wire::Request;
 use mio::net::{TcpListener, UnixListener};
 use mio::{Events, Poll, Token, Waker};
 use slab::Slab;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -152,10 +162,16 @@ pub struct Shard {
     /// Bytes this turn may still read (see `TURN_READ_BUDGET`).
     turn_budget: usize,
     scratch: Vec<u8>,
-    frame: bytes::BytesMut,
-    /// Seconds since start, the coarse clock of idle timeouts.
+    /// The protocol limits and timeouts new connections get.
+    server_config: Arc<kefu_wire::ServerConfig>,
+    /// Connection deadlines: (when, slab index, generation), earliest first;
+    /// entries a connection no longer has (`Connection::timer`) are skipped.
+    timers: BinaryHeap<Reverse<(Instant, usize, u32)>>,
+    /// The time of this turn, read once when the poll returned.
+    now: Instant,
+    /// Seconds since start, for the once-a-second housekeeping.
     clock: u32,
-    last_sweep: u32,
+    last_tick: u32,
     shutting_down: bool,
 }
 
@@ -190,7 +206,7 @@ impl Shard {
             inbox,
             listeners,
             tls_config,
-            settings,
+            settings: Arc::clone(&settings),
             conns: Slab::default(),
             centre,
             dirty: Vec::new(),
@@ -198,9 +214,11 @@ impl Shard {
             turn_budget: TURN_READ_BUDGET,
             // Zeroed once: reads overwrite the front, nothing re-initialises it.
             scratch: vec![0; SCRATCH_BYTES],
-            frame: bytes::BytesMut::with_capacity(4096),
+            server_config: Arc::new(server_config(&settings)),
+            timers: BinaryHeap::new(),
+            now: Instant::now(),
             clock: 0,
-            last_sweep: 0,
+            last_tick: 0,
             shutting_down: false,
         };
         let registry = shard.poll.registry();
@@ -222,7 +240,10 @@ impl Shard {
         let start = Instant::now();
         loop {
             let timeout = if self.unfinished.is_empty() {
-                Duration::from_secs(1)
+                let tick = Duration::from_secs(1);
+                self.next_timer().map_or(tick, |at| {
+                    at.saturating_duration_since(Instant::now()).min(tick)
+                })
             } else {
                 Duration::ZERO
             };
@@ -233,6 +254,7 @@ impl Shard {
                 }
             }
             let turn_start = Instant::now();
+            self.now = turn_start;
             self.clock = u32::try_from(start.elapsed().as_secs()).unwrap_or(u32::MAX);
             self.turn(&events);
             let spent = turn_start.elapsed();
@@ -252,6 +274,10 @@ impl Shard {
     fn turn(&mut self, events: &Events) {
         self.centre.begin_turn();
         self.turn_budget = TURN_READ_BUDGET;
+        // Messages sent before this turn's sockets became ready go first: a
+        // connection accepted below gets the protocol settings of a reload
+        // that was sent (and logged) before it connected.
+        self.drain_inbox();
         let mut unfinished = std::mem::take(&mut self.unfinished);
         unfinished.sort_unstable();
         unfinished.dedup();
@@ -275,12 +301,12 @@ impl Shard {
                 }
             }
         }
+        self.run_timers();
         self.drain_inbox();
         self.commit();
         self.flush_dirty();
-        if self.clock != self.last_sweep {
-            self.last_sweep = self.clock;
-            self.sweep();
+        if self.clock != self.last_tick {
+            self.last_tick = self.clock;
             if self.clock % 60 == 0 {
                 self.centre.prune();
             }
@@ -315,6 +341,8 @@ impl Shard {
                 }
                 ShardMsg::Reload(settings, tls) => {
                     self.centre.reload(Arc::clone(&settings));
+                    // Connections open now keep the limits they started with.
+                    self.server_config = Arc::new(server_config(&settings));
                     self.settings = settings;
                     if tls.is_some() {
                         self.tls_config = tls;
@@ -351,8 +379,10 @@ impl Shard {
                 }
                 ConnUpdate::Customer(login) => conn.customer = login,
                 ConnUpdate::Resume => {
+                    // Idle time counts again from now, not from the login.
+                    conn.protocol.resume(self.now);
                     self.unfinished.push(idx);
-                    self.process_input(idx, &[]);
+                    self.process_events(idx);
                 }
             }
         }
@@ -388,6 +418,20 @@ impl Shard {
 
     fn mark_dirty(&mut self, idx: usize) {
         self.dirty.push(idx);
+    }
+}
+
+/// The protocol settings of new connections, from the daemon's.
+fn server_config(settings: &RuntimeSettings) -> kefu_wire::ServerConfig {
+    kefu_wire::ServerConfig {
+        max_frame: settings.max_frame,
+        heartbeat: settings.heartbeat,
+        idle_timeout: settings.idle_timeout,
+        handshake_timeout: settings.handshake_timeout,
+        closing_grace: settings.closing_grace,
+        max_pending_output: settings.max_pending_output,
+        max_unacked_pushes: settings.max_unacked_pushes,
+        server_name: concat!("kefud/", env!("CARGO_PKG_VERSION")).into(),
     }
 }
 

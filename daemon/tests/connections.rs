@@ -1,0 +1,291 @@
+//! kefud's connections through real sockets, as its sans-IO protocol
+//! (`kefu_wire::ServerConnection`) drives them: a reader that stops reading is
+//! told `GoAway` `SLOW_CONSUMER` ahead of the backlog it never gets, a client
+//! that never acknowledges pushes is told the same after the ack window, one
+//! that acknowledges keeps receiving, and the handshake and idle timeouts fire.
+//!
+//! The misbehaving peers are raw TCP streams speaking frames by hand; every wait
+//! is a read with a bounded timeout, never a sleep.
+
+mod support;
+
+use bytes::BytesMut;
+use kefu_wire::{
+    Body, ErrorCode, Event, Frame, FrameDecoder, FrameKind, GoAway, Hello, Ping, Pong, Presence,
+    Push, Request, Response, Welcome,
+};
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+use support::*;
+
+/// The longest any single wait in these tests may take before it fails.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// A peer that speaks frames by hand and does only what the test says.
+struct Raw {
+    stream: TcpStream,
+    input: BytesMut,
+    decoder: FrameDecoder,
+}
+
+/// What a read found.
+#[derive(Debug)]
+enum Next {
+    Frame(Frame),
+    /// The server closed the connection in order (FIN, not reset).
+    Eof,
+}
+
+impl Raw {
+    fn connect(addr: SocketAddr) -> Raw {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream.set_nodelay(true).unwrap();
+        stream.set_read_timeout(Some(PATIENCE)).unwrap();
+        Raw {
+            stream,
+            input: BytesMut::new(),
+            decoder: FrameDecoder::new(kefu_wire::MAX_FRAME_CEILING),
+        }
+    }
+
+    fn send<B: Body>(&mut self, body: &B, correlation: u32) {
+        let mut out = BytesMut::new();
+        body.write_frame(correlation, &mut out);
+        self.stream.write_all(&out).expect("send");
+    }
+
+    /// The next frame, or the end of the stream. Fails on a reset or when
+    /// nothing comes within [`PATIENCE`].
+    fn next(&mut self) -> Next {
+        loop {
+            if let Some(frame) = self.decoder.decode(&mut self.input).expect("framing") {
+                return Next::Frame(frame);
+            }
+            let mut buf = [0u8; 64 * 1024];
+            match self.stream.read(&mut buf) {
+                Ok(0) => {
+                    assert!(self.input.is_empty(), "the stream ended inside a frame");
+                    return Next::Eof;
+                }
+                Ok(n) => self.input.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => panic!("read failed (a reset or no frame within {PATIENCE:?}): {e}"),
+            }
+        }
+    }
+
+    fn frame(&mut self) -> Frame {
+        match self.next() {
+            Next::Frame(f) => f,
+            Next::Eof => panic!("the server closed the connection"),
+        }
+    }
+
+    fn hello(&mut self) -> Welcome {
+        self.send(
+            &Hello {
+                magic: kefu_wire::MAGIC,
+                min_version: 1,
+                max_version: 1,
+                client: "connections-test".into(),
+            },
+            0,
+        );
+        let frame = self.frame();
+        assert_eq!(frame.kind, FrameKind::Welcome, "{frame:?}");
+        Welcome::decode(&frame.body).unwrap()
+    }
+
+    fn request(&mut self, request: &Request, correlation: u32) -> Response {
+        self.send(request, correlation);
+        let frame = self.frame();
+        assert_eq!(
+            (frame.kind, frame.correlation),
+            (FrameKind::Response, correlation),
+            "{frame:?}"
+        );
+        Response::decode(&frame.body).unwrap()
+    }
+
+    /// Expects the goodbye, then the end of the stream; returns the goodbye.
+    fn expect_goodbye(&mut self, goodbye: Frame) -> GoAway {
+        assert_eq!(goodbye.kind, FrameKind::GoAway, "{goodbye:?}");
+        let goaway = GoAway::decode(&goodbye.body).unwrap();
+        match self.next() {
+            Next::Eof => goaway,
+            Next::Frame(f) => panic!("a frame after the goodbye: {f:?}"),
+        }
+    }
+}
+
+fn slow_consumers(s: &TestServer) -> u64 {
+    (0..s.handle().shards())
+        .filter_map(|i| s.handle().counters(i))
+        .map(|c| c.slow_consumers())
+        .sum()
+}
+
+#[test]
+fn a_reader_that_stops_reading_finds_slow_consumer_when_it_reads_again() {
+    let s = TestServer::start_with(|c| {
+        c.limits.max_frame_bytes = 16 * 1024;
+        c.limits.max_pending_output_bytes = 64 * 1024;
+        // The goodbye waits for the reader as long as the test may take.
+        c.timeouts.closing_grace_secs = 600;
+    });
+    let mut raw = Raw::connect(s.addr());
+    raw.hello();
+    // Pings, never reading a pong, until the server gives up on us: the
+    // kernel's buffers fill, then the server's output bound overflows.
+    let mut chunk = BytesMut::new();
+    let mut sent = 0u64;
+    let limit = 100_000_000 / 22;
+    while slow_consumers(&s) == 0 {
+        assert!(sent < limit, "no slow-consumer verdict after {sent} pings");
+        chunk.clear();
+        for _ in 0..2_000 {
+            sent += 1;
+            Ping { nonce: sent }.write_frame(0, &mut chunk);
+        }
+        raw.stream.write_all(&chunk).expect("the server reads on");
+    }
+    // Reading again: the pongs that were in flight, in order and whole, then
+    // the goodbye ahead of the dropped backlog, then an orderly close.
+    let mut expected = 1;
+    let goodbye = loop {
+        let frame = raw.frame();
+        if frame.kind != FrameKind::Pong {
+            break frame;
+        }
+        assert_eq!(Pong::decode(&frame.body).unwrap().nonce, expected);
+        expected += 1;
+    };
+    let goaway = raw.expect_goodbye(goodbye);
+    assert_eq!(goaway.code, ErrorCode::SLOW_CONSUMER, "{goaway:?}");
+    assert!(goaway.message.contains("65536 bytes"), "{goaway:?}");
+    assert!(
+        expected - 1 < sent,
+        "the backlog was dropped, not delivered"
+    );
+    assert_eq!(slow_consumers(&s), 1);
+}
+
+const ACCOUNT: u64 = 800_300;
+const SECOND: &str = "second password";
+
+/// Agent 1002 logged in on a raw connection; agent 1001 on a blocking client.
+fn two_agents(s: &TestServer) -> (Raw, kefu_wire::Client) {
+    let mut admin = s.admin();
+    create_account(&mut admin, ACCOUNT);
+    add_agent(&mut admin, ACCOUNT, 1002, Some(SECOND));
+    let mut raw = Raw::connect(s.addr());
+    raw.hello();
+    let login = Request::Login {
+        account: ACCOUNT,
+        agent: 1002,
+        password: SECOND.into(),
+        otp: None,
+    };
+    let r = raw.request(&login, 1);
+    assert!(matches!(r, Response::LoggedIn(_)), "{r:?}");
+    let mut a = s.client();
+    a.login(ACCOUNT, 1001, PASSWORD).unwrap();
+    (raw, a)
+}
+
+/// Agent 1001 (online after its login) changes presence, away on odd `i`
+/// and back on even: one push to each colleague every time.
+fn toggle(a: &mut kefu_wire::Client, i: u64) {
+    let presence = if i % 2 == 1 {
+        Presence::Away
+    } else {
+        Presence::Online
+    };
+    a.request(&Request::SetPresence { presence }).unwrap();
+}
+
+#[test]
+fn a_client_that_never_acks_is_told_slow_consumer_after_the_window() {
+    const WINDOW: u64 = 4;
+    let s = TestServer::start_with(|c| c.limits.max_unacked_pushes = WINDOW);
+    let (mut raw, mut a) = two_agents(&s);
+    // 1001's login was push 1; each change is one more, past the window.
+    for i in 1..=WINDOW + 1 {
+        toggle(&mut a, i);
+    }
+    let mut seqs = Vec::new();
+    let goodbye = loop {
+        let frame = raw.frame();
+        if frame.kind != FrameKind::Push {
+            break frame;
+        }
+        seqs.push(Push::decode(&frame.body).unwrap().seq);
+    };
+    assert_eq!(seqs, (1..=WINDOW).collect::<Vec<_>>());
+    let goaway = raw.expect_goodbye(goodbye);
+    assert_eq!(goaway.code, ErrorCode::SLOW_CONSUMER, "{goaway:?}");
+    assert!(goaway.message.contains(&WINDOW.to_string()), "{goaway:?}");
+    assert_eq!(slow_consumers(&s), 1);
+    // The agent who made the changes is untouched.
+    a.ping().unwrap();
+}
+
+#[test]
+fn a_client_that_acks_keeps_receiving() {
+    const WINDOW: u64 = 4;
+    let s = TestServer::start_with(|c| c.limits.max_unacked_pushes = WINDOW);
+    let mut admin = s.admin();
+    create_account(&mut admin, ACCOUNT);
+    add_agent(&mut admin, ACCOUNT, 1002, Some(SECOND));
+    let mut b = s.client();
+    b.login(ACCOUNT, 1002, SECOND).unwrap();
+    let mut a = s.client();
+    a.login(ACCOUNT, 1001, PASSWORD).unwrap();
+    let mut seqs = Vec::new();
+    let mut last = None;
+    // Far more pushes than the window; `next_push` acks each one it returns.
+    for i in 0..=4 * WINDOW {
+        if i > 0 {
+            toggle(&mut a, i);
+        }
+        let p = b.next_push(PATIENCE).unwrap().expect("a presence push");
+        seqs.push(p.seq);
+        last = Some(p.event);
+    }
+    assert_eq!(seqs, (1..=4 * WINDOW + 1).collect::<Vec<_>>());
+    assert_eq!(
+        last,
+        Some(Event::PresenceChanged {
+            agent: 1001,
+            presence: Presence::Online
+        })
+    );
+    assert_eq!(slow_consumers(&s), 0);
+    b.ping().unwrap();
+}
+
+#[test]
+fn handshake_and_idle_timeouts_still_fire() {
+    let s = TestServer::start_with(|c| {
+        c.timeouts.handshake_timeout_secs = 1;
+        c.timeouts.heartbeat_secs = 1;
+        c.timeouts.idle_timeout_secs = 2;
+    });
+    // Silent from the start: closed without a word.
+    let mut silent = Raw::connect(s.addr());
+    match silent.next() {
+        Next::Eof => {}
+        Next::Frame(f) => panic!("a frame to a connection that never said Hello: {f:?}"),
+    }
+    // Silent after the handshake: told why, then closed.
+    let mut idle = Raw::connect(s.addr());
+    assert_eq!(idle.hello().idle_timeout_ms, 2_000);
+    let goodbye = idle.frame();
+    let goaway = idle.expect_goodbye(goodbye);
+    assert_eq!(goaway.code, ErrorCode::IDLE_TIMEOUT, "{goaway:?}");
+    assert_eq!(goaway.message, "nothing received for 2 s");
+    // A client that is not silent is still served.
+    let mut c = s.client();
+    c.ping().unwrap();
+}
