@@ -312,40 +312,7 @@ impl Centre {
                 account,
                 token,
                 channel,
-            } => {
-                self.check_account_open(account, now)?;
-                let key = match self.chat_mut(account)?.customer_key {
-                    Some(k) => k,
-                    None => self.new_customer_key(account)?,
-                };
-                let mac_key = hmac::Key::new(hmac::HMAC_SHA256, &key);
-                let id = match token {
-                    Some(t) => {
-                        let (id, tag) = t.split_at(16);
-                        let expect = hmac::sign(&mac_key, id);
-                        if !ring_eq(expect.as_ref().get(..16).unwrap_or_default(), tag) {
-                            return Err(err(
-                                ErrorCode::CUSTOMER_TOKEN_INVALID,
-                                "visitor token not ours",
-                            ));
-                        }
-                        let mut v = [0u8; 16];
-                        v.copy_from_slice(id);
-                        v
-                    }
-                    None => {
-                        let mut v = [0u8; 16];
-                        ring::rand::SecureRandom::fill(&self.rng, &mut v)
-                            .map_err(|_| err(ErrorCode::INTERNAL, "no randomness"))?;
-                        v
-                    }
-                };
-                let tag = hmac::sign(&mac_key, &id);
-                let mut token = [0u8; 32];
-                token[..16].copy_from_slice(&id);
-                token[16..].copy_from_slice(tag.as_ref().get(..16).unwrap_or(&[0; 16]));
-                (account, CustomerId::Visitor(id), channel, Some(token))
-            }
+            } => self.visitor_identity(account, token, channel)?,
         };
         // Loaded before anything changes, so a refusal leaves the connection as it was.
         let chat = self.chat_mut(account)?;
@@ -392,6 +359,49 @@ impl Centre {
             visitor_token,
             conversation,
         }))
+    }
+
+    /// A visitor's identity: the one its token carries (signed by this account), or a
+    /// new one with a fresh token.
+    fn visitor_identity(
+        &mut self,
+        account: u64,
+        token: Option<[u8; 32]>,
+        channel: Channel,
+    ) -> Result<(u64, CustomerId, Channel, Option<[u8; 32]>), ErrorBody> {
+        let now = self.now_ms;
+        self.check_account_open(account, now)?;
+        let key = match self.chat_mut(account)?.customer_key {
+            Some(k) => k,
+            None => self.new_customer_key(account)?,
+        };
+        let mac_key = hmac::Key::new(hmac::HMAC_SHA256, &key);
+        let id = match token {
+            Some(t) => {
+                let (id, tag) = t.split_at(16);
+                let expect = hmac::sign(&mac_key, id);
+                if !ring_eq(expect.as_ref().get(..16).unwrap_or_default(), tag) {
+                    return Err(err(
+                        ErrorCode::CUSTOMER_TOKEN_INVALID,
+                        "visitor token not ours",
+                    ));
+                }
+                let mut v = [0u8; 16];
+                v.copy_from_slice(id);
+                v
+            }
+            None => {
+                let mut v = [0u8; 16];
+                ring::rand::SecureRandom::fill(&self.rng, &mut v)
+                    .map_err(|_| err(ErrorCode::INTERNAL, "no randomness"))?;
+                v
+            }
+        };
+        let tag = hmac::sign(&mac_key, &id);
+        let mut token = [0u8; 32];
+        token[..16].copy_from_slice(&id);
+        token[16..].copy_from_slice(tag.as_ref().get(..16).unwrap_or(&[0; 16]));
+        Ok((account, CustomerId::Visitor(id), channel, Some(token)))
     }
 
     fn check_account_open(&mut self, account: u64, now_ms: i64) -> Result<(), ErrorBody> {
@@ -592,30 +602,7 @@ impl Centre {
                 conversation,
                 client_msg_id,
                 body,
-            } => {
-                let info = self
-                    .chat_mut(account)?
-                    .routing
-                    .conversation(conversation)
-                    .ok_or_else(|| {
-                        err(ErrorCode::NOT_IN_CONVERSATION, "no such open conversation")
-                    })?;
-                if info.state != (ConversationState::Assigned { agent: me }) {
-                    return Err(err(
-                        ErrorCode::NOT_IN_CONVERSATION,
-                        "you do not serve this conversation",
-                    ));
-                }
-                self.store_message(
-                    account,
-                    conversation,
-                    &info.customer,
-                    Party::Agent(me),
-                    client_msg_id,
-                    body,
-                    now,
-                )
-            }
+            } => self.agent_send(account, me, conversation, client_msg_id, body),
             AgentChatRequest::CloseConversation { conversation } => {
                 let out = self
                     .chat_mut(account)?
@@ -654,60 +641,116 @@ impl Centre {
                 conversation,
                 after,
                 limit,
-            } => {
-                let see_all = self.accounts.get(&account).is_some_and(|s| {
-                    s.permissions(me)
-                        .contains(crate::store::Permission::SeeAllCustomers)
-                });
-                let record = self.conversation_record(account, conversation)?;
-                let serving = self
-                    .chat_mut(account)?
-                    .routing
-                    .conversation(conversation)
-                    .is_some_and(|c| c.state == ConversationState::Assigned { agent: me });
-                if !(serving || see_all || record.agent == Some(me)) {
-                    return Err(err(ErrorCode::NOT_IN_CONVERSATION, "not your conversation"));
-                }
-                self.messages_after(account, &record, after, limit)
-                    .map(Response::Messages)
-            }
+            } => self.agent_messages(account, me, conversation, after, limit),
             AgentChatRequest::InitiateConversation { customer, channel } => {
-                let perm2 = self
-                    .accounts
-                    .get(&account)
-                    .is_some_and(|s| s.permissions(me).contains(crate::store::Permission::Grab));
-                let out = self
-                    .chat_mut(account)?
-                    .routing
-                    .initiate(me, customer, channel, perm2, now)
-                    .map_err(routing_err)?;
-                self.pending_effects.push((account, out.effects));
-                Ok(Response::Conversation(out.value))
+                self.initiate(account, me, customer, channel)
             }
             AgentChatRequest::GetRoutingSettings => Ok(Response::RoutingSettings(
                 self.chat_mut(account)?.config.clone(),
             )),
             AgentChatRequest::SetRoutingSettings { settings } => {
-                check_config(&settings)?;
-                let chat = self.chat_mut(account)?;
-                // The presence mode is the account's own setting (`SetAccountPresenceMode`).
-                let mut engine = settings_from(&settings);
-                engine.presence_mode = chat.routing.settings().presence_mode;
-                let out = chat
-                    .routing
-                    .set_settings(engine, now)
-                    .map_err(routing_err)?;
-                chat.config = settings.clone();
-                self.batch.put(
-                    Cf::RoutingSettings,
-                    &keys::account(account),
-                    RoutingSettingsRecord { account, settings }.encode(),
-                );
-                self.touched.push(account);
-                self.pending_effects.push((account, out.effects));
-                Ok(Response::Ok)
+                self.set_routing_settings(account, settings)
             }
         })()
+    }
+
+    fn agent_send(
+        &mut self,
+        account: u64,
+        me: u32,
+        conversation: u64,
+        client_msg_id: u64,
+        body: MessageBody,
+    ) -> Answer {
+        let now = self.now_ms;
+        let info = self
+            .chat_mut(account)?
+            .routing
+            .conversation(conversation)
+            .ok_or_else(|| err(ErrorCode::NOT_IN_CONVERSATION, "no such open conversation"))?;
+        if info.state != (ConversationState::Assigned { agent: me }) {
+            return Err(err(
+                ErrorCode::NOT_IN_CONVERSATION,
+                "you do not serve this conversation",
+            ));
+        }
+        self.store_message(
+            account,
+            conversation,
+            &info.customer,
+            Party::Agent(me),
+            client_msg_id,
+            body,
+            now,
+        )
+    }
+
+    fn agent_messages(
+        &mut self,
+        account: u64,
+        me: u32,
+        conversation: u64,
+        after: u64,
+        limit: u16,
+    ) -> Answer {
+        let see_all = self.accounts.get(&account).is_some_and(|s| {
+            s.permissions(me)
+                .contains(crate::store::Permission::SeeAllCustomers)
+        });
+        let record = self.conversation_record(account, conversation)?;
+        let serving = self
+            .chat_mut(account)?
+            .routing
+            .conversation(conversation)
+            .is_some_and(|c| c.state == ConversationState::Assigned { agent: me });
+        if !(serving || see_all || record.agent == Some(me)) {
+            return Err(err(ErrorCode::NOT_IN_CONVERSATION, "not your conversation"));
+        }
+        self.messages_after(account, &record, after, limit)
+            .map(Response::Messages)
+    }
+
+    fn initiate(
+        &mut self,
+        account: u64,
+        me: u32,
+        customer: CustomerId,
+        channel: Channel,
+    ) -> Answer {
+        let now = self.now_ms;
+        let perm2 = self
+            .accounts
+            .get(&account)
+            .is_some_and(|s| s.permissions(me).contains(crate::store::Permission::Grab));
+        let out = self
+            .chat_mut(account)?
+            .routing
+            .initiate(me, customer, channel, perm2, now)
+            .map_err(routing_err)?;
+        self.pending_effects.push((account, out.effects));
+        Ok(Response::Conversation(out.value))
+    }
+
+    fn set_routing_settings(&mut self, account: u64, settings: RoutingConfig) -> Answer {
+        let now = self.now_ms;
+        check_config(&settings)?;
+        let chat = self.chat_mut(account)?;
+        // The presence mode is the account's own setting (`SetAccountPresenceMode`).
+        let mut engine = settings_from(&settings);
+        engine.presence_mode = chat.routing.settings().presence_mode;
+        let out = chat
+            .routing
+            .set_settings(engine, now)
+            .map_err(routing_err)?;
+        chat.config = settings.clone();
+        self.batch.put(
+            Cf::RoutingSettings,
+            &keys::account(account),
+            RoutingSettingsRecord { account, settings }.encode(),
+        );
+        self.touched.push(account);
+        self.pending_effects.push((account, out.effects));
+        Ok(Response::Ok)
     }
 
     /// A conversation's record, open or closed.
@@ -1060,9 +1103,9 @@ impl Centre {
     }
 
     fn apply_effect(&mut self, account: u64, effect: Effect) {
-        let Some(chat) = self.chat.get_mut(&account) else {
+        if !self.chat.contains_key(&account) {
             return;
-        };
+        }
         match effect {
             Effect::Opened {
                 conversation,
@@ -1070,38 +1113,12 @@ impl Centre {
                 channel,
                 at,
                 ..
-            } => {
-                let record = ConversationRecord {
-                    account,
-                    conversation,
-                    customer,
-                    channel,
-                    opened_at: at,
-                    agent: None,
-                    closed_at: None,
-                };
-                chat.counters.next_conversation = chat.routing.next_conversation_id();
-                chat.counters_dirty = true;
-                put_open_conversation(&mut self.batch, &record);
-                self.counters_dirty.push(account);
-                chat.open.insert(conversation, record);
-            }
+            } => self.on_opened(account, conversation, customer, channel, at),
             Effect::Assigned {
                 conversation,
                 agent,
                 ..
-            } => {
-                let mut customer = None;
-                if let Some(r) = chat.open.get_mut(&conversation) {
-                    r.agent = Some(agent);
-                    customer = Some(r.customer.clone());
-                    put_open_conversation(&mut self.batch, r);
-                }
-                self.notify_conversation(account, conversation, Some(agent));
-                if let Some(customer) = customer {
-                    self.crm_served(account, &customer, agent);
-                }
-            }
+            } => self.on_assigned(account, conversation, agent),
             Effect::Queued { conversation, .. } => {
                 self.notify_conversation(account, conversation, None);
                 self.tell_queue_watchers(account, conversation);
@@ -1111,58 +1128,11 @@ impl Centre {
                 agent,
                 at,
                 ..
-            } => {
-                let Some(mut record) = chat.open.remove(&conversation) else {
-                    return;
-                };
-                record.closed_at = Some(at);
-                let key = keys::conversation(account, conversation);
-                self.batch.put(Cf::Conversations, &key, record.encode());
-                self.batch.delete(Cf::OpenConversations, &key);
-                let info = closed_info(&record);
-                if let Some(watchers) = chat.queue_watchers.remove(&conversation) {
-                    self.push_to_watchers(account, &watchers, agent, &info);
-                }
-                self.push_conversation(account, &record.customer, agent, info);
-                self.crm_conversation_closed(account, &record.customer, record.agent);
-            }
+            } => self.on_closed(account, conversation, agent, at),
             Effect::Welcome { conversation, text }
             | Effect::AutoReply {
                 conversation, text, ..
-            } => {
-                let Some(customer) = chat.open.get(&conversation).map(|r| r.customer.clone())
-                else {
-                    return;
-                };
-                let id = chat.counters.next_message;
-                chat.counters.next_message += 1;
-                chat.counters_dirty = true;
-                let now = self.now_ms;
-                let body = MessageBody::Text(text);
-                let record = MessageRecord {
-                    account,
-                    customer: customer.clone(),
-                    conversation,
-                    id,
-                    at: now,
-                    from: Party::System,
-                    body: body.clone(),
-                };
-                self.batch.put(
-                    Cf::Messages,
-                    &keys::message(account, &customer, id),
-                    record.encode(),
-                );
-                self.counters_dirty.push(account);
-                let info = MessageInfo {
-                    conversation,
-                    id,
-                    at: now,
-                    from: Party::System,
-                    body,
-                };
-                self.deliver_message(account, conversation, &customer, Party::System, info);
-            }
+            } => self.on_system_text(account, conversation, text),
             Effect::NoResponseWarning {
                 conversation,
                 agent,
@@ -1177,22 +1147,7 @@ impl Centre {
                 conversation,
                 customer,
                 choices,
-            } => {
-                let mut agents = Vec::new();
-                let mut groups = Vec::new();
-                for c in choices {
-                    match c {
-                        Choice::Agent { agent, presence } => agents.push((agent, presence)),
-                        Choice::Group { name, .. } => groups.push(name),
-                    }
-                }
-                self.alert_customer(
-                    account,
-                    &customer,
-                    conversation,
-                    Alert::ChooseAgain { agents, groups },
-                );
-            }
+            } => self.on_offer_reselection(account, conversation, customer, choices),
             Effect::ReselectedNotice {
                 agent,
                 conversation,
@@ -1228,8 +1183,132 @@ impl Centre {
                 self.push_account_presence(account, presence);
             }
             // A notice for an offline agent comes again at login.
-            _ => {}
+            Effect::ReselectedNotice {
+                deliver_now: false, ..
+            } => {}
         }
+    }
+
+    fn on_opened(
+        &mut self,
+        account: u64,
+        conversation: u64,
+        customer: CustomerId,
+        channel: Channel,
+        at: i64,
+    ) {
+        let Some(chat) = self.chat.get_mut(&account) else {
+            return;
+        };
+        let record = ConversationRecord {
+            account,
+            conversation,
+            customer,
+            channel,
+            opened_at: at,
+            agent: None,
+            closed_at: None,
+        };
+        chat.counters.next_conversation = chat.routing.next_conversation_id();
+        chat.counters_dirty = true;
+        put_open_conversation(&mut self.batch, &record);
+        self.counters_dirty.push(account);
+        chat.open.insert(conversation, record);
+    }
+
+    fn on_assigned(&mut self, account: u64, conversation: u64, agent: u32) {
+        let Some(chat) = self.chat.get_mut(&account) else {
+            return;
+        };
+        let mut customer = None;
+        if let Some(r) = chat.open.get_mut(&conversation) {
+            r.agent = Some(agent);
+            customer = Some(r.customer.clone());
+            put_open_conversation(&mut self.batch, r);
+        }
+        self.notify_conversation(account, conversation, Some(agent));
+        if let Some(customer) = customer {
+            self.crm_served(account, &customer, agent);
+        }
+    }
+
+    fn on_closed(&mut self, account: u64, conversation: u64, agent: Option<u32>, at: i64) {
+        let Some(chat) = self.chat.get_mut(&account) else {
+            return;
+        };
+        let Some(mut record) = chat.open.remove(&conversation) else {
+            return;
+        };
+        record.closed_at = Some(at);
+        let key = keys::conversation(account, conversation);
+        self.batch.put(Cf::Conversations, &key, record.encode());
+        self.batch.delete(Cf::OpenConversations, &key);
+        let info = closed_info(&record);
+        if let Some(watchers) = chat.queue_watchers.remove(&conversation) {
+            self.push_to_watchers(account, &watchers, agent, &info);
+        }
+        self.push_conversation(account, &record.customer, agent, info);
+        self.crm_conversation_closed(account, &record.customer, record.agent);
+    }
+
+    fn on_system_text(&mut self, account: u64, conversation: u64, text: String) {
+        let Some(chat) = self.chat.get_mut(&account) else {
+            return;
+        };
+        let Some(customer) = chat.open.get(&conversation).map(|r| r.customer.clone()) else {
+            return;
+        };
+        let id = chat.counters.next_message;
+        chat.counters.next_message += 1;
+        chat.counters_dirty = true;
+        let now = self.now_ms;
+        let body = MessageBody::Text(text);
+        let record = MessageRecord {
+            account,
+            customer: customer.clone(),
+            conversation,
+            id,
+            at: now,
+            from: Party::System,
+            body: body.clone(),
+        };
+        self.batch.put(
+            Cf::Messages,
+            &keys::message(account, &customer, id),
+            record.encode(),
+        );
+        self.counters_dirty.push(account);
+        let info = MessageInfo {
+            conversation,
+            id,
+            at: now,
+            from: Party::System,
+            body,
+        };
+        self.deliver_message(account, conversation, &customer, Party::System, info);
+    }
+
+    fn on_offer_reselection(
+        &mut self,
+        account: u64,
+        conversation: u64,
+        customer: CustomerId,
+        choices: Vec<Choice>,
+    ) {
+        let mut agents = Vec::new();
+        let mut groups = Vec::new();
+        for c in choices {
+            match c {
+                Choice::Agent { agent, presence } => agents.push((agent, presence)),
+                Choice::Group { name, .. } => groups.push(name),
+            }
+        }
+        self.alert_customer(
+            account,
+            &customer,
+            conversation,
+            Alert::ChooseAgain { agents, groups },
+        );
     }
 
     fn alert_agent(&mut self, account: u64, agent: u32, conversation: u64, alert: Alert) {

@@ -472,44 +472,7 @@ impl Centre {
                 customer,
                 state,
                 edit,
-            } => {
-                let key = key_of(&customer)?;
-                let state_now = state_from_wire(state);
-                if state_now == ContactState::Pending {
-                    return Err(err(
-                        ErrorCode::INVALID_ARGUMENT,
-                        "a pending contact is made by RequestContact",
-                    ));
-                }
-                let groups_given = edit.groups.as_ref().is_some_and(|g| !g.is_empty());
-                if groups_given && !self.has_permission(account, me, Permission::ManageGroups) {
-                    return Err(err(
-                        ErrorCode::PERMISSION_DENIED,
-                        "putting a contact in groups needs permission 8",
-                    ));
-                }
-                let owner = (!operator).then_some(me);
-                let crm = self.crm_mut(account)?;
-                if crm.by_key.contains_key(&key) {
-                    return Err(err(ErrorCode::ALREADY_EXISTS, "already a contact"));
-                }
-                let contact = Contact::new(key, state_now, owner, now)
-                    .apply(&profile_update(edit))
-                    .map_err(contact_err)?;
-                crm.check_catalog(&contact)?;
-                let warning = crm.limits.admit_addition(now).map_err(add_refusal)?;
-                let no = crm.next_contact;
-                crm.next_contact += 1;
-                let info = contact_info(&contact);
-                crm.insert(no, contact, String::new());
-                self.save_contact(account, no);
-                self.save_crm_account(account);
-                self.limit_warning(account, warning);
-                if owner.is_some() {
-                    self.routing_owner(account, customer, owner);
-                }
-                Ok(Response::Contact(Box::new(info)))
-            }
+            } => self.create_contact(account, me, operator, customer, state, edit),
             CrmRequest::GetContact { customer } => {
                 let no = self.visible_contact(account, me, &customer)?;
                 let crm = self.crm_mut(account)?;
@@ -520,104 +483,17 @@ impl Centre {
                 Ok(Response::Contact(Box::new(contact_info(&s.contact))))
             }
             CrmRequest::UpdateContact { customer, edit } => {
-                let no = self.visible_contact(account, me, &customer)?;
-                let may_group = self.has_permission(account, me, Permission::ManageGroups);
-                let crm = self.crm_mut(account)?;
-                let old = &crm
-                    .contacts
-                    .get(&no)
-                    .ok_or_else(|| err(ErrorCode::NOT_FOUND, "not a contact"))?
-                    .contact;
-                let new = old.apply(&profile_update(edit)).map_err(contact_err)?;
-                if new.groups != old.groups && !may_group {
-                    return Err(err(
-                        ErrorCode::PERMISSION_DENIED,
-                        "changing a contact's groups needs permission 8",
-                    ));
-                }
-                crm.check_catalog(&new)?;
-                let info = contact_info(&new);
-                let note = crm.contacts.get(&no).map(|s| s.request_note.clone());
-                crm.insert(no, new, note.unwrap_or_default());
-                self.save_contact(account, no);
-                Ok(Response::Contact(Box::new(info)))
+                self.update_contact(account, me, customer, edit)
             }
             CrmRequest::SetContactState { customer, state } => {
-                let to = state_from_wire(state);
-                if to == ContactState::Pending {
-                    return Err(err(
-                        ErrorCode::INVALID_ARGUMENT,
-                        "a contact becomes pending by RequestContact",
-                    ));
-                }
-                let no = self.visible_contact(account, me, &customer)?;
-                let crm = self.crm_mut(account)?;
-                let old = &crm
-                    .contacts
-                    .get(&no)
-                    .ok_or_else(|| err(ErrorCode::NOT_FOUND, "not a contact"))?
-                    .contact;
-                let new = old.with_state(to).map_err(contact_err)?;
-                let info = contact_info(&new);
-                crm.insert(no, new, String::new());
-                self.save_contact(account, no);
-                Ok(Response::Contact(Box::new(info)))
+                self.set_contact_state(account, me, customer, state)
             }
             CrmRequest::DeleteContacts { customers } => {
-                if customers.len() > MAX_DELETE {
-                    return Err(err(
-                        ErrorCode::INVALID_ARGUMENT,
-                        format!("at most {MAX_DELETE} contacts per request"),
-                    ));
-                }
-                let crm = self.crm_mut(account)?;
-                let mut numbers = Vec::with_capacity(customers.len());
-                for c in &customers {
-                    // Unknown customers are skipped: deleting is idempotent.
-                    if let Ok(no) = crm.number_of(c) {
-                        numbers.push(no);
-                    }
-                }
-                numbers.sort_unstable();
-                numbers.dedup();
-                let mut unowned = Vec::new();
-                for no in &numbers {
-                    if let Some(s) = crm.remove(*no) {
-                        unowned.push(CustomerId::from(s.contact.key));
-                    }
-                }
-                let count = u32::try_from(numbers.len()).unwrap_or(u32::MAX);
-                let warning = crm.limits.contacts_removed(count, now);
-                for no in &numbers {
-                    self.save_contact(account, *no);
-                }
-                self.save_crm_account(account);
-                self.limit_warning(account, warning);
-                for customer in unowned {
-                    self.routing_owner(account, customer, None);
-                }
-                Ok(Response::Deleted {
-                    count: numbers.len() as u64,
-                })
+                self.delete_contacts(account, now, customers)
             }
             CrmRequest::SearchContacts(query) => self.search_contacts(account, me, query),
             CrmRequest::RecentContacts { offset, limit } => {
-                if limit == 0 || usize::from(limit) > crate::crm::groups::MAX_RECENT_PAGE {
-                    return Err(err(
-                        ErrorCode::INVALID_ARGUMENT,
-                        format!("limit is 1..={}", crate::crm::groups::MAX_RECENT_PAGE),
-                    ));
-                }
-                let crm = self.crm_mut(account)?;
-                let total = crm.recent.len(me) as u64;
-                let contacts = crm
-                    .recent
-                    .page(me, offset as usize, usize::from(limit))
-                    .into_iter()
-                    .filter_map(|e| crm.contacts.get(&e.contact))
-                    .map(|s| contact_info(&s.contact))
-                    .collect();
-                Ok(Response::Contacts(ContactPage { total, contacts }))
+                self.recent_contacts(account, me, offset, limit)
             }
             CrmRequest::ContactsOnline { customers } => {
                 if customers.len() > MAX_ONLINE_QUERY {
@@ -650,19 +526,186 @@ impl Centre {
                 self.crm_mut(account)?.settings.clone(),
             )),
             CrmRequest::SetContactSettings { settings } => {
-                check_note("question", &settings.question, MAX_QUESTION_CHARS)?;
-                check_note("answer", &settings.answer, MAX_QUESTION_CHARS)?;
-                if !settings.question.is_empty() && settings.answer.trim().is_empty() {
-                    return Err(err(
-                        ErrorCode::INVALID_ARGUMENT,
-                        "a verification question needs an answer",
-                    ));
-                }
-                self.crm_mut(account)?.settings = settings;
-                self.save_crm_account(account);
-                Ok(Response::Ok)
+                self.set_contact_settings(account, settings)
             }
         }
+    }
+
+    fn create_contact(
+        &mut self,
+        account: u64,
+        me: u32,
+        operator: bool,
+        customer: CustomerId,
+        state: kefu_wire::crm::ContactState,
+        edit: kefu_wire::crm::ContactEdit,
+    ) -> Answer {
+        let now = now_secs(self.now_ms);
+        let key = key_of(&customer)?;
+        let state_now = state_from_wire(state);
+        if state_now == ContactState::Pending {
+            return Err(err(
+                ErrorCode::INVALID_ARGUMENT,
+                "a pending contact is made by RequestContact",
+            ));
+        }
+        let groups_given = edit.groups.as_ref().is_some_and(|g| !g.is_empty());
+        if groups_given && !self.has_permission(account, me, Permission::ManageGroups) {
+            return Err(err(
+                ErrorCode::PERMISSION_DENIED,
+                "putting a contact in groups needs permission 8",
+            ));
+        }
+        let owner = (!operator).then_some(me);
+        let crm = self.crm_mut(account)?;
+        if crm.by_key.contains_key(&key) {
+            return Err(err(ErrorCode::ALREADY_EXISTS, "already a contact"));
+        }
+        let contact = Contact::new(key, state_now, owner, now)
+            .apply(&profile_update(edit))
+            .map_err(contact_err)?;
+        crm.check_catalog(&contact)?;
+        let warning = crm.limits.admit_addition(now).map_err(add_refusal)?;
+        let no = crm.next_contact;
+        crm.next_contact += 1;
+        let info = contact_info(&contact);
+        crm.insert(no, contact, String::new());
+        self.save_contact(account, no);
+        self.save_crm_account(account);
+        self.limit_warning(account, warning);
+        if owner.is_some() {
+            self.routing_owner(account, customer, owner);
+        }
+        Ok(Response::Contact(Box::new(info)))
+    }
+
+    fn update_contact(
+        &mut self,
+        account: u64,
+        me: u32,
+        customer: CustomerId,
+        edit: kefu_wire::crm::ContactEdit,
+    ) -> Answer {
+        let no = self.visible_contact(account, me, &customer)?;
+        let may_group = self.has_permission(account, me, Permission::ManageGroups);
+        let crm = self.crm_mut(account)?;
+        let old = &crm
+            .contacts
+            .get(&no)
+            .ok_or_else(|| err(ErrorCode::NOT_FOUND, "not a contact"))?
+            .contact;
+        let new = old.apply(&profile_update(edit)).map_err(contact_err)?;
+        if new.groups != old.groups && !may_group {
+            return Err(err(
+                ErrorCode::PERMISSION_DENIED,
+                "changing a contact's groups needs permission 8",
+            ));
+        }
+        crm.check_catalog(&new)?;
+        let info = contact_info(&new);
+        let note = crm.contacts.get(&no).map(|s| s.request_note.clone());
+        crm.insert(no, new, note.unwrap_or_default());
+        self.save_contact(account, no);
+        Ok(Response::Contact(Box::new(info)))
+    }
+
+    fn set_contact_state(
+        &mut self,
+        account: u64,
+        me: u32,
+        customer: CustomerId,
+        state: kefu_wire::crm::ContactState,
+    ) -> Answer {
+        let to = state_from_wire(state);
+        if to == ContactState::Pending {
+            return Err(err(
+                ErrorCode::INVALID_ARGUMENT,
+                "a contact becomes pending by RequestContact",
+            ));
+        }
+        let no = self.visible_contact(account, me, &customer)?;
+        let crm = self.crm_mut(account)?;
+        let old = &crm
+            .contacts
+            .get(&no)
+            .ok_or_else(|| err(ErrorCode::NOT_FOUND, "not a contact"))?
+            .contact;
+        let new = old.with_state(to).map_err(contact_err)?;
+        let info = contact_info(&new);
+        crm.insert(no, new, String::new());
+        self.save_contact(account, no);
+        Ok(Response::Contact(Box::new(info)))
+    }
+
+    fn delete_contacts(&mut self, account: u64, now: i64, customers: Vec<CustomerId>) -> Answer {
+        if customers.len() > MAX_DELETE {
+            return Err(err(
+                ErrorCode::INVALID_ARGUMENT,
+                format!("at most {MAX_DELETE} contacts per request"),
+            ));
+        }
+        let crm = self.crm_mut(account)?;
+        let mut numbers = Vec::with_capacity(customers.len());
+        for c in &customers {
+            // Unknown customers are skipped: deleting is idempotent.
+            if let Ok(no) = crm.number_of(c) {
+                numbers.push(no);
+            }
+        }
+        numbers.sort_unstable();
+        numbers.dedup();
+        let mut unowned = Vec::new();
+        for no in &numbers {
+            if let Some(s) = crm.remove(*no) {
+                unowned.push(CustomerId::from(s.contact.key));
+            }
+        }
+        let count = u32::try_from(numbers.len()).unwrap_or(u32::MAX);
+        let warning = crm.limits.contacts_removed(count, now);
+        for no in &numbers {
+            self.save_contact(account, *no);
+        }
+        self.save_crm_account(account);
+        self.limit_warning(account, warning);
+        for customer in unowned {
+            self.routing_owner(account, customer, None);
+        }
+        Ok(Response::Deleted {
+            count: numbers.len() as u64,
+        })
+    }
+
+    fn recent_contacts(&mut self, account: u64, me: u32, offset: u32, limit: u16) -> Answer {
+        if limit == 0 || usize::from(limit) > crate::crm::groups::MAX_RECENT_PAGE {
+            return Err(err(
+                ErrorCode::INVALID_ARGUMENT,
+                format!("limit is 1..={}", crate::crm::groups::MAX_RECENT_PAGE),
+            ));
+        }
+        let crm = self.crm_mut(account)?;
+        let total = crm.recent.len(me) as u64;
+        let contacts = crm
+            .recent
+            .page(me, offset as usize, usize::from(limit))
+            .into_iter()
+            .filter_map(|e| crm.contacts.get(&e.contact))
+            .map(|s| contact_info(&s.contact))
+            .collect();
+        Ok(Response::Contacts(ContactPage { total, contacts }))
+    }
+
+    fn set_contact_settings(&mut self, account: u64, settings: ContactSettings) -> Answer {
+        check_note("question", &settings.question, MAX_QUESTION_CHARS)?;
+        check_note("answer", &settings.answer, MAX_QUESTION_CHARS)?;
+        if !settings.question.is_empty() && settings.answer.trim().is_empty() {
+            return Err(err(
+                ErrorCode::INVALID_ARGUMENT,
+                "a verification question needs an answer",
+            ));
+        }
+        self.crm_mut(account)?.settings = settings;
+        self.save_crm_account(account);
+        Ok(Response::Ok)
     }
 
     fn search_contacts(&mut self, account: u64, me: u32, q: ContactQuery) -> Answer {

@@ -116,7 +116,7 @@ impl Centre {
         request: Request,
         may_park: bool,
     ) -> Control {
-        let (is_admin, phase, idx) = (caller.is_admin, caller.phase, caller.conn);
+        let (is_admin, phase) = (caller.is_admin, caller.phase);
         if let (false, true, Phase::Agent { account, .. } | Phase::Customer { account }) =
             (is_admin, may_park, phase)
         {
@@ -173,7 +173,17 @@ impl Centre {
                 return Control::Pause;
             }
         }
-        let flow = Control::Continue;
+        self.dispatch(caller, principal, reply, request)
+    }
+
+    /// Hands a classified request to its domain.
+    fn dispatch(
+        &mut self,
+        caller: &Caller,
+        principal: Principal,
+        reply: ReplyTo,
+        request: Request,
+    ) -> Control {
         match (principal, classify(request)) {
             (
                 _,
@@ -186,7 +196,7 @@ impl Centre {
             ) => {
                 if self.start_login(reply, account, agent, password, otp, caller.peer) {
                     let paused = ConnUpdate::Phase(Phase::LoggingIn);
-                    self.update_conn(idx, caller.generation, paused);
+                    self.update_conn(caller.conn, caller.generation, paused);
                     return Control::Pause;
                 }
             }
@@ -216,11 +226,11 @@ impl Centre {
                 self.reply(reply, answer);
             }
             (Principal::Agent { account, agent, .. }, Routed::Agent(request)) => {
-                let conn = (idx, caller.generation);
+                let conn = (caller.conn, caller.generation);
                 self.agent_request(Some(conn), reply, account, agent, request);
             }
             (Principal::Agent { account, agent, .. }, Routed::Participant(request)) => {
-                let conn = (idx, caller.generation);
+                let conn = (caller.conn, caller.generation);
                 self.agent_request(Some(conn), reply, account, agent, request.for_agent());
             }
             (Principal::Operator, Routed::Operator(request)) => {
@@ -244,7 +254,7 @@ impl Centre {
                 );
             }
         }
-        flow
+        Control::Continue
     }
 
     /// A request another shard's admin connection sent to this, the owner.
@@ -776,46 +786,7 @@ impl Centre {
                     .map(|s| Response::Agents(s.agent_infos(online.as_ref())))
             }
             OperatorRequest::AdminOnAccount { account, request } => {
-                let request = match Request::decode(&request) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        return self.reply_err(
-                            reply,
-                            ErrorCode::BAD_REQUEST,
-                            format!("inner request: {e}"),
-                        )
-                    }
-                };
-                let name = request.name();
-                let on_behalf = match classify(request) {
-                    Routed::Agent(AgentRequest::Session(
-                        SessionRequest::Logout | SessionRequest::LogoutWith { .. },
-                    ))
-                    | Routed::Entry(_)
-                    | Routed::Customer(_)
-                    | Routed::Operator(_) => None,
-                    Routed::Agent(request) => Some(request),
-                    Routed::Participant(request) => Some(request.for_agent()),
-                };
-                if let Some(request) = on_behalf {
-                    if let Err(e) = self.account_mut(account) {
-                        Err(e)
-                    } else {
-                        // Operator authority: the account's super admin, no permission checks.
-                        return self.agent_request(
-                            None,
-                            reply,
-                            account,
-                            SUPER_ADMIN_AGENT,
-                            request,
-                        );
-                    }
-                } else {
-                    Err(err(
-                        ErrorCode::INVALID_ARGUMENT,
-                        format!("{name} cannot be run on behalf of an account"),
-                    ))
-                }
+                return self.on_behalf(reply, account, &request)
             }
             OperatorRequest::AdminImportTokens {
                 format,
@@ -824,28 +795,7 @@ impl Centre {
                 password,
             } => return self.import_tokens(reply, format, data, key_hex, password),
             OperatorRequest::AdminUnlockToken { serial } => {
-                match store::load_token(self.shared.store.as_ref(), &serial) {
-                    Ok(Some(t)) => match t.bound {
-                        // A bound token belongs to its account's shard.
-                        Some((account, _))
-                            if owner_shard(account, self.shard_count()) != self.id =>
-                        {
-                            let owner = owner_shard(account, self.shard_count());
-                            self.outbox.push(Outgoing::Forward {
-                                shard: owner,
-                                reply,
-                                request: Request::AdminUnlockToken { serial },
-                            });
-                            return;
-                        }
-                        _ => self.unlock_token(&serial),
-                    },
-                    Ok(None) => Err(err(
-                        ErrorCode::TOKEN_UNKNOWN,
-                        format!("no token {serial:?}"),
-                    )),
-                    Err(e) => Err(err(ErrorCode::STORAGE_FAILURE, e.to_string())),
-                }
+                return self.admin_unlock_token(reply, serial)
             }
             OperatorRequest::AdminUnlockAgent { account, agent } => {
                 self.agent_throttle.clear((account, agent));
@@ -874,6 +824,62 @@ impl Centre {
                     .collect(),
             }),
             OperatorRequest::Clock(request) => self.clock_admin(request),
+        };
+        self.reply(reply, answer);
+    }
+
+    /// `AdminOnAccount`: the operator runs an agent's request as the account's super
+    /// admin (no permission checks). Logins, customers' and operator requests, and
+    /// logging 1001 out, cannot be run that way.
+    fn on_behalf(&mut self, reply: ReplyTo, account: u64, inner: &[u8]) {
+        let request = match Request::decode(inner) {
+            Ok(r) => r,
+            Err(e) => {
+                let message = format!("inner request: {e}");
+                return self.reply_err(reply, ErrorCode::BAD_REQUEST, message);
+            }
+        };
+        let name = request.name();
+        let on_behalf = match classify(request) {
+            Routed::Agent(AgentRequest::Session(
+                SessionRequest::Logout | SessionRequest::LogoutWith { .. },
+            ))
+            | Routed::Entry(_)
+            | Routed::Customer(_)
+            | Routed::Operator(_) => None,
+            Routed::Agent(request) => Some(request),
+            Routed::Participant(request) => Some(request.for_agent()),
+        };
+        let Some(request) = on_behalf else {
+            let message = format!("{name} cannot be run on behalf of an account");
+            return self.reply_err(reply, ErrorCode::INVALID_ARGUMENT, message);
+        };
+        match self.account_mut(account) {
+            Ok(_) => self.agent_request(None, reply, account, SUPER_ADMIN_AGENT, request),
+            Err(e) => self.reply(reply, Err(e)),
+        }
+    }
+
+    /// `AdminUnlockToken`: a bound token is unlocked by its account's shard.
+    fn admin_unlock_token(&mut self, reply: ReplyTo, serial: String) {
+        let answer = match store::load_token(self.shared.store.as_ref(), &serial) {
+            Ok(Some(t)) => match t.bound {
+                Some((account, _)) if owner_shard(account, self.shard_count()) != self.id => {
+                    let owner = owner_shard(account, self.shard_count());
+                    self.outbox.push(Outgoing::Forward {
+                        shard: owner,
+                        reply,
+                        request: Request::AdminUnlockToken { serial },
+                    });
+                    return;
+                }
+                _ => self.unlock_token(&serial),
+            },
+            Ok(None) => Err(err(
+                ErrorCode::TOKEN_UNKNOWN,
+                format!("no token {serial:?}"),
+            )),
+            Err(e) => Err(err(ErrorCode::STORAGE_FAILURE, e.to_string())),
         };
         self.reply(reply, answer);
     }
