@@ -236,14 +236,24 @@ impl Shard {
     /// Moves a connection to the shard that owns its account, with the request
     /// just polled put back in front of its input to be handled there.
     fn hand_over(&mut self, idx: usize, shard: usize) {
+        let unread = self
+            .conns
+            .get_any(idx)
+            .is_some_and(|c| c.protocol.unread_request());
+        if !unread {
+            // Cannot happen for a request just polled; should it, the peer
+            // gets an orderly close rather than a request silently lost.
+            log::warn(self.id, format_args!("hand-over without its request"));
+            if let Some(c) = self.conns.get_any(idx) {
+                c.protocol
+                    .go_away(ErrorCode::INTERNAL, "connection could not move");
+            }
+            self.start_closing(idx);
+            return;
+        }
         let Some(mut conn) = self.conns.remove(idx) else {
             return;
         };
-        if !conn.protocol.unread_request() {
-            // Cannot happen for a request just polled; dropping the connection
-            // beats losing the request silently.
-            log::warn(self.id, format_args!("hand-over without its request"));
-        }
         let _ = conn.deregister(self.poll.registry());
         self.count_frames(&mut conn);
         self.counters.connection_closed();
