@@ -215,6 +215,8 @@ pub struct Centre {
     /// out again if the batch fails.
     logins: Vec<(usize, u32, u64, u32)>,
     outbox: Vec<Outgoing>,
+    /// What the loop queued this turn: released after the commit, whatever it did.
+    settled: Vec<Outgoing>,
     /// Changes to connections, applied by the loop after each call.
     conn_updates: Vec<(usize, u32, ConnUpdate)>,
     /// Presence changes of the turn: (account, agent, presence), pushed at the commit.
@@ -272,6 +274,7 @@ impl Centre {
             touched: Vec::new(),
             logins: Vec::new(),
             outbox: Vec::new(),
+            settled: Vec::new(),
             conn_updates: Vec::new(),
             presence_changes: Vec::new(),
             parked: HashMap::new(),
@@ -312,9 +315,11 @@ impl Centre {
         std::mem::take(&mut self.conn_updates)
     }
 
-    /// Queues an item to release after the commit (the loop's own goodbyes too).
+    /// Queues an item the loop brings (its goodbyes, an answer another shard or a
+    /// worker finished) for release after the commit. None depends on this turn's
+    /// batch, so a failed commit leaves them as they are.
     pub fn queue(&mut self, out: Outgoing) {
-        self.outbox.push(out);
+        self.settled.push(out);
     }
 
     /// A connection of this shard is gone (or closing): whoever was logged in on it
@@ -368,7 +373,9 @@ impl Centre {
         self.touched.clear();
         self.logins.clear();
         self.turn_client_msgs.clear();
-        std::mem::take(&mut self.outbox)
+        let mut out = std::mem::take(&mut self.outbox);
+        out.append(&mut self.settled);
+        out
     }
 
     /// The batch did not reach the disk. Every account it wrote to is evicted
