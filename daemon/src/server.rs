@@ -133,32 +133,32 @@ pub fn start(config: Config) -> Result<ServerHandle, StartError> {
     start_with_clock(config, Arc::new(crate::clock::SystemClock))
 }
 
-/// [`start`] with an injected clock (tests set the time instead of waiting).
-pub fn start_with_clock(
-    config: Config,
-    clock: Arc<dyn crate::clock::Clock>,
-) -> Result<ServerHandle, StartError> {
-    config.validate()?;
-    raise_fd_limit();
-    let clock = operator_clock(&config, clock);
-    let tls_config = match (&config.tls_listen, &config.tls_cert, &config.tls_key) {
-        (Some(_), Some(cert), Some(key)) => Some(crate::tls::server_config(cert, key)?),
-        _ => None,
-    };
+/// Creates the data directory and opens the store in it.
+fn open_store(config: &Config) -> Result<Arc<dyn KvStore>, StartError> {
     std::fs::create_dir_all(&config.data_dir)
         .map_err(io_err(format!("creating {}", config.data_dir.display())))?;
-    let store: Arc<dyn KvStore> = Arc::new(open_rocks(
+    Ok(Arc::new(open_rocks(
         &config.data_dir.join("db"),
         &RocksOptions {
             max_open_files: config.storage.max_open_files,
             block_cache_bytes: config.storage.block_cache_mb << 20,
             ..RocksOptions::default()
         },
-    )?);
+    )?))
+}
 
-    let n = config.shard_count();
-    let workers =
-        WorkerPool::start(config.hash_worker_count()).map_err(io_err("starting workers"))?;
+/// Each shard's poll, the link other threads reach it by, and its inbox.
+#[allow(clippy::type_complexity)] // three parallel lists, consumed together by start
+fn shard_polls(
+    n: usize,
+) -> Result<
+    (
+        Vec<Poll>,
+        Vec<ShardLink>,
+        Vec<std::sync::mpsc::Receiver<ShardMsg>>,
+    ),
+    StartError,
+> {
     let mut polls = Vec::with_capacity(n);
     let mut links = Vec::with_capacity(n);
     let mut inboxes = Vec::with_capacity(n);
@@ -174,6 +174,27 @@ pub fn start_with_clock(
         inboxes.push(rx);
         polls.push(poll);
     }
+    Ok((polls, links, inboxes))
+}
+
+/// [`start`] with an injected clock (tests set the time instead of waiting).
+pub fn start_with_clock(
+    config: Config,
+    clock: Arc<dyn crate::clock::Clock>,
+) -> Result<ServerHandle, StartError> {
+    config.validate()?;
+    raise_fd_limit();
+    let clock = operator_clock(&config, clock);
+    let tls_config = match (&config.tls_listen, &config.tls_cert, &config.tls_key) {
+        (Some(_), Some(cert), Some(key)) => Some(crate::tls::server_config(cert, key)?),
+        _ => None,
+    };
+    let store = open_store(&config)?;
+
+    let n = config.shard_count();
+    let workers =
+        WorkerPool::start(config.hash_worker_count()).map_err(io_err("starting workers"))?;
+    let (polls, links, inboxes) = shard_polls(n)?;
 
     // Every shard gets its own listening socket in one SO_REUSEPORT group:
     // the kernel spreads new connections over the shards, with no acceptor thread.
