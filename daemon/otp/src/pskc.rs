@@ -892,35 +892,7 @@ fn parse_key_package(
             )
         })?,
     };
-    let digits = match params
-        .map(|p| p.child("ResponseFormat", &params_path))
-        .transpose()?
-        .flatten()
-    {
-        None => Digits::SIX,
-        Some(format) => {
-            let format_path = format!("{params_path}/ResponseFormat");
-            if let Some(encoding) = format.attr("Encoding") {
-                if encoding != "DECIMAL" {
-                    return Err(PskcError::new(
-                        format!("{format_path}/@Encoding"),
-                        PskcErrorKind::Unsupported(format!("encoding {encoding:?} (only DECIMAL)")),
-                    ));
-                }
-            }
-            let length = format.attr_required("Length", &format_path)?;
-            length
-                .parse::<u32>()
-                .ok()
-                .and_then(Digits::new)
-                .ok_or_else(|| {
-                    PskcError::new(
-                        format!("{format_path}/@Length"),
-                        PskcErrorKind::Invalid(format!("{length:?}: must be 6, 7 or 8")),
-                    )
-                })?
-        }
-    };
+    let digits = response_digits(params, &params_path)?;
 
     let data_path = format!("{key_path}/Data");
     let data = item_required(key, "Data", &key_path)?;
@@ -969,6 +941,40 @@ fn parse_key_package(
         step_secs,
         secret,
     })
+}
+
+/// The code length from `AlgorithmParameters/ResponseFormat` (six digits without one);
+/// only decimal codes.
+fn response_digits(params: Option<&Element>, params_path: &str) -> Result<Digits, PskcError> {
+    match params
+        .map(|p| p.child("ResponseFormat", &params_path))
+        .transpose()?
+        .flatten()
+    {
+        None => Ok(Digits::SIX),
+        Some(format) => {
+            let format_path = format!("{params_path}/ResponseFormat");
+            if let Some(encoding) = format.attr("Encoding") {
+                if encoding != "DECIMAL" {
+                    return Err(PskcError::new(
+                        format!("{format_path}/@Encoding"),
+                        PskcErrorKind::Unsupported(format!("encoding {encoding:?} (only DECIMAL)")),
+                    ));
+                }
+            }
+            let length = format.attr_required("Length", &format_path)?;
+            length
+                .parse::<u32>()
+                .ok()
+                .and_then(Digits::new)
+                .ok_or_else(|| {
+                    PskcError::new(
+                        format!("{format_path}/@Length"),
+                        PskcErrorKind::Invalid(format!("{length:?}: must be 6, 7 or 8")),
+                    )
+                })
+        }
+    }
 }
 
 /// The step from `Data/TimeInterval/PlainValue` or `Policy/TimeInterval`; both given
