@@ -56,6 +56,9 @@ pub struct Connection {
     pub is_admin: bool,
     /// Interest currently registered with the poll.
     pub writable_interest: bool,
+    /// The goodbye is all out and the socket's write side is shut down: the
+    /// connection only reads (and discards) until the peer closes.
+    pub write_shut: bool,
     /// The peer's address (TCP and TLS), for login throttling.
     pub peer: Option<std::net::IpAddr>,
     /// The customer, on a customer connection (boxed: most connections are agents).
@@ -85,6 +88,7 @@ impl Connection {
             counted_out: 0,
             is_admin,
             writable_interest: false,
+            write_shut: false,
             peer: None,
             customer: None,
         }
@@ -180,17 +184,20 @@ impl Connection {
         }
     }
 
-    /// Reads and throws away up to `limit` bytes the peer sent, so that closing
-    /// the socket does not find unread input: the kernel would answer that with
-    /// a reset, which can destroy the goodbye the peer has not read yet.
-    pub fn discard_input(&mut self, scratch: &mut [u8], limit: usize) {
-        let mut left = limit;
-        while left > 0 {
-            match self.read(scratch) {
-                ReadOutcome::Data(n) => left = left.saturating_sub(n),
-                ReadOutcome::WouldBlock | ReadOutcome::Closed => return,
-            }
-        }
+    /// Sends FIN after the bytes written so far; the socket still reads.
+    ///
+    /// Closing outright while the peer still sends would make the kernel
+    /// answer its bytes with a reset, which can destroy the goodbye it has not
+    /// read yet; so a finished connection shuts its write side, reads on and
+    /// discards until the peer closes (or the closing grace ends).
+    pub fn shutdown_write(&mut self) {
+        let how = std::net::Shutdown::Write;
+        let _ = match &mut self.transport {
+            Transport::Tcp(s) => s.shutdown(how),
+            Transport::Tls(t) => t.socket.shutdown(how),
+            Transport::Unix(s) => s.shutdown(how),
+        };
+        self.write_shut = true;
     }
 
     /// Re-registers with write interest if (and only if) that changed.

@@ -13,10 +13,6 @@ use kefu_wire::{Body, ErrorBody, ErrorCode, ServerConnection, ServerEvent};
 use mio::Token;
 use std::cmp::Reverse;
 
-/// Input read and thrown away at most before a finished connection's socket
-/// is closed (see `Connection::discard_input`).
-const DISCARD_BEFORE_CLOSE: usize = 256 * 1024;
-
 impl Shard {
     pub(super) fn accept_tcp(&mut self, tls: bool) {
         loop {
@@ -405,6 +401,11 @@ impl Shard {
                 // Starts the closing grace (or ends it, when it has passed).
                 if conn.protocol.poll_timeout().is_some_and(|t| t <= now) {
                     conn.protocol.handle_timeout(now);
+                    if conn.protocol.is_closed() {
+                        // The peer did not take its goodbye in time.
+                        self.close(idx);
+                        continue;
+                    }
                 }
             }
             let result = conn.flush();
@@ -414,13 +415,19 @@ impl Shard {
             let Some(conn) = self.conns.get_any(idx) else {
                 continue;
             };
-            let finished = conn.protocol.is_closed() && !conn.wants_write();
-            if result.is_err() || finished {
-                if finished {
-                    conn.discard_input(&mut self.scratch, DISCARD_BEFORE_CLOSE);
-                }
+            if result.is_err() {
                 self.close(idx);
                 continue;
+            }
+            if conn.protocol.is_closed() && !conn.wants_write() && !conn.write_shut {
+                // The goodbye is out: FIN behind it, then read until the peer
+                // closes, for one closing grace at most (this entry replaces
+                // any earlier one).
+                conn.shutdown_write();
+                if let Some(until) = now.checked_add(self.server_config.closing_grace) {
+                    conn.timer = Some(until);
+                    self.timers.push(Reverse((until, idx, conn.generation)));
+                }
             }
             if let Err(e) = conn.update_interest(self.poll.registry(), Token(idx + FIRST_CONN)) {
                 log::warn(self.id, format_args!("reregister failed: {e}"));
@@ -442,8 +449,11 @@ impl Shard {
         let Some(conn) = self.conns.get_any(idx) else {
             return;
         };
-        let want = if conn.protocol.is_closed() {
-            // Done, but TLS records still wait for the peer: not forever.
+        let want = if conn.write_shut {
+            // Lingering: its deadline was set when the write side shut.
+            return;
+        } else if conn.protocol.is_closed() {
+            // TLS records still wait for the peer: not forever.
             now.checked_add(grace)
         } else {
             conn.protocol.poll_timeout()
@@ -475,12 +485,22 @@ impl Shard {
             }
             conn.timer = None;
             if conn.protocol.is_closed() {
+                // Lingering past the grace.
                 self.close(idx);
                 continue;
             }
             conn.protocol.handle_timeout(now);
             // Raises the timeout's goodbye, if it was due; re-arms either way.
             self.process_events(idx);
+            if self
+                .conns
+                .get_any(idx)
+                .is_some_and(|c| c.protocol.is_closed())
+            {
+                // Closed without a word (handshake timeout) or the closing
+                // grace ended: nothing is left to say.
+                self.close(idx);
+            }
         }
     }
 
