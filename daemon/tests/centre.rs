@@ -549,7 +549,6 @@ fn import_request(serial: &str) -> Request {
 /// false (a retry then says ALREADY_EXISTS). The same holds for answers another shard
 /// sends back for a forwarded request (`ShardMsg::Answer`, queued the same way).
 #[test]
-#[ignore = "centre bug: Centre::undo_turn turns every success of the outbox into STORAGE_FAILURE, answers queued from the mailbox included"]
 fn an_import_answered_in_a_refused_turn_keeps_its_success() {
     let mut h = Harness::new();
     h.create_account_for_a_year(ACCOUNT);

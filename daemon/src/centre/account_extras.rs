@@ -140,8 +140,9 @@ impl Centre {
                     record.encode(),
                 );
                 // Kept, so a list asked for in the same turn already shows it.
-                self.quick_replies
-                    .insert((account, record.agent), record.replies);
+                if let Some(actor) = self.actors.get_mut(&account) {
+                    actor.quick_replies.insert(record.agent, record.replies);
+                }
                 self.touched.push(account);
                 Ok(Response::Ok)
             }
@@ -158,7 +159,11 @@ impl Centre {
 
     /// One quick-reply list (empty if never set), read from the store once.
     fn quick_replies(&mut self, account: u64, agent: u32) -> Result<Vec<QuickReply>, ErrorBody> {
-        if let Some(list) = self.quick_replies.get(&(account, agent)) {
+        if let Some(list) = self
+            .actors
+            .get(&account)
+            .and_then(|a| a.quick_replies.get(&agent))
+        {
             return Ok(list.clone());
         }
         let list = match self
@@ -170,7 +175,9 @@ impl Centre {
             Some(bytes) => QuickRepliesRecord::decode(&bytes).map_err(storage)?.replies,
             None => Vec::new(),
         };
-        self.quick_replies.insert((account, agent), list.clone());
+        self.actor_mut(account)?
+            .quick_replies
+            .insert(agent, list.clone());
         Ok(list)
     }
 

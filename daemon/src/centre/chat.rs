@@ -130,21 +130,9 @@ pub(super) fn check_body(body: &MessageBody) -> Result<(), ErrorBody> {
 }
 
 impl Centre {
-    /// The account's conversation state, loaded (and open conversations
-    /// restored) on first use.
+    /// The account's conversation state (the account loads whole on first use).
     pub(super) fn chat_mut(&mut self, account: u64) -> Result<&mut ChatState, ErrorBody> {
-        if !self.chat.contains_key(&account) {
-            let state = self.load_chat(account)?;
-            self.chat.insert(account, state);
-            // Routing needs the contacts' owners (exclusive customers) from the start.
-            if let Err(e) = self.attach_crm(account) {
-                self.chat.remove(&account);
-                return Err(e);
-            }
-        }
-        self.chat
-            .get_mut(&account)
-            .ok_or_else(|| err(ErrorCode::INTERNAL, "chat state vanished"))
+        Ok(&mut self.actor_mut(account)?.chat)
     }
 
     /// The connection of `customer` if it is logged in on this shard.
@@ -162,7 +150,7 @@ impl Centre {
     /// Tells routing who owns `customer` (rules a, b), or that nobody does.
     pub(super) fn routing_owner(&mut self, account: u64, customer: CustomerId, owner: Option<u32>) {
         let now = self.now_ms;
-        let Some(chat) = self.chat.get_mut(&account) else {
+        let Some(chat) = self.actors.get_mut(&account).map(|a| &mut a.chat) else {
             return;
         };
         let effects = match owner {
@@ -178,7 +166,7 @@ impl Centre {
 
     /// Tells routing the owner R2 gave a customer being served (no queue pull needed).
     pub(super) fn note_first_server(&mut self, account: u64, customer: &CustomerId, owner: u32) {
-        if let Some(chat) = self.chat.get_mut(&account) {
+        if let Some(chat) = self.actors.get_mut(&account).map(|a| &mut a.chat) {
             chat.routing.note_first_server(customer, owner);
         }
     }
@@ -186,29 +174,15 @@ impl Centre {
     /// Tells routing the owners of many customers at once.
     pub(super) fn routing_owners(&mut self, account: u64, owners: Vec<(CustomerId, u32)>) {
         let now = self.now_ms;
-        if let Some(chat) = self.chat.get_mut(&account) {
+        if let Some(chat) = self.actors.get_mut(&account).map(|a| &mut a.chat) {
             let out = chat.routing.restore_owners(owners, now);
             self.pending_effects.push((account, out.effects));
         }
     }
 
-    /// The account's UTC offset (routing settings), in seconds.
-    pub(super) fn utc_offset_secs(&mut self, account: u64) -> Result<i32, ErrorBody> {
-        Ok(self.chat_mut(account)?.utc_offset_secs())
-    }
-
     /// Whether the account runs in exclusive-customer mode (§7.17).
     pub(super) fn exclusive_mode(&mut self, account: u64) -> Result<bool, ErrorBody> {
         Ok(self.chat_mut(account)?.config.exclusive)
-    }
-
-    fn load_chat(&mut self, account: u64) -> Result<ChatState, ErrorBody> {
-        let store = std::sync::Arc::clone(&self.shared.store);
-        let token_key = self.shared.token_key.clone();
-        let state = self.account_mut(account)?;
-        let mut chat = read_chat(store.as_ref(), token_key.as_deref(), account, state)?;
-        self.chat_online(account, &mut chat);
-        Ok(chat)
     }
 
     /// Agents already logged in on this shard come online in a just-loaded engine.
@@ -422,7 +396,7 @@ impl Centre {
 
     /// An agent added while the account's conversations are loaded.
     pub(super) fn chat_agent_added(&mut self, account: u64, agent: u32) {
-        if let Some(chat) = self.chat.get_mut(&account) {
+        if let Some(chat) = self.actors.get_mut(&account).map(|a| &mut a.chat) {
             let _ = chat.routing.add_agent(agent, AgentSetup::default());
         }
     }
@@ -430,7 +404,7 @@ impl Centre {
     /// The agent's group changed (its profile).
     pub(super) fn chat_agent_group(&mut self, account: u64, agent: u32, group: Option<String>) {
         let now = self.now_ms;
-        if let Some(chat) = self.chat.get_mut(&account) {
+        if let Some(chat) = self.actors.get_mut(&account).map(|a| &mut a.chat) {
             if let Ok(out) = chat.routing.set_group(agent, group, now) {
                 self.pending_effects.push((account, out.effects));
             }
@@ -565,10 +539,14 @@ impl Centre {
         request: AgentChatRequest,
     ) -> Answer {
         let now = self.now_ms;
-        let perm3 = self.accounts.get(&account).is_some_and(|s| {
-            s.permissions(me)
-                .contains(crate::store::Permission::SeeWholeQueue)
-        });
+        let perm3 = self
+            .actors
+            .get(&account)
+            .map(|a| &a.state)
+            .is_some_and(|s| {
+                s.permissions(me)
+                    .contains(crate::store::Permission::SeeWholeQueue)
+            });
         (|| match request {
             AgentChatRequest::SetAutoAccept { cap } => {
                 let out = self
@@ -693,10 +671,14 @@ impl Centre {
         after: u64,
         limit: u16,
     ) -> Answer {
-        let see_all = self.accounts.get(&account).is_some_and(|s| {
-            s.permissions(me)
-                .contains(crate::store::Permission::SeeAllCustomers)
-        });
+        let see_all = self
+            .actors
+            .get(&account)
+            .map(|a| &a.state)
+            .is_some_and(|s| {
+                s.permissions(me)
+                    .contains(crate::store::Permission::SeeAllCustomers)
+            });
         let record = self.conversation_record(account, conversation)?;
         let serving = self
             .chat_mut(account)?
@@ -719,8 +701,9 @@ impl Centre {
     ) -> Answer {
         let now = self.now_ms;
         let perm2 = self
-            .accounts
+            .actors
             .get(&account)
+            .map(|a| &a.state)
             .is_some_and(|s| s.permissions(me).contains(crate::store::Permission::Grab));
         let out = self
             .chat_mut(account)?
@@ -927,7 +910,7 @@ impl Centre {
         from: Party,
         info: MessageInfo,
     ) {
-        let Some(chat) = self.chat.get(&account) else {
+        let Some(chat) = self.actors.get(&account).map(|a| &a.chat) else {
             return;
         };
         let agent = match chat.routing.conversation(conversation).map(|c| c.state) {
@@ -996,7 +979,7 @@ impl Centre {
 
     pub(super) fn chat_agent_logout(&mut self, account: u64, agent: u32) {
         let now = self.now_ms;
-        let Some(chat) = self.chat.get_mut(&account) else {
+        let Some(chat) = self.actors.get_mut(&account).map(|a| &mut a.chat) else {
             return;
         };
         // A dropped connection keeps its conversations: nothing is lost, and they
@@ -1013,7 +996,7 @@ impl Centre {
         presence: kefu_wire::Presence,
     ) {
         let now = self.now_ms;
-        let Some(chat) = self.chat.get_mut(&account) else {
+        let Some(chat) = self.actors.get_mut(&account).map(|a| &mut a.chat) else {
             return;
         };
         if let Ok(out) = chat.routing.set_presence(agent, presence, now) {
@@ -1025,13 +1008,13 @@ impl Centre {
     pub(super) fn chat_tick(&mut self) {
         let now = self.now_ms;
         let due: Vec<u64> = self
-            .chat
+            .actors
             .iter()
-            .filter(|(_, c)| c.routing.next_deadline().is_some_and(|d| d <= now))
+            .filter(|(_, a)| a.chat.routing.next_deadline().is_some_and(|d| d <= now))
             .map(|(a, _)| *a)
             .collect();
         for account in due {
-            if let Some(chat) = self.chat.get_mut(&account) {
+            if let Some(chat) = self.actors.get_mut(&account).map(|a| &mut a.chat) {
                 let out = chat.routing.tick(now);
                 self.pending_effects.push((account, out.effects));
             }
@@ -1052,7 +1035,7 @@ impl Centre {
     /// conversations the turn numbered. Called before the commit, after the effects.
     pub(super) fn flush_chat_counters(&mut self) {
         for account in std::mem::take(&mut self.counters_dirty) {
-            if let Some(chat) = self.chat.get_mut(&account) {
+            if let Some(chat) = self.actors.get_mut(&account).map(|a| &mut a.chat) {
                 if chat.counters_dirty {
                     chat.counters_dirty = false;
                     self.batch.put(
@@ -1103,7 +1086,7 @@ impl Centre {
     }
 
     fn apply_effect(&mut self, account: u64, effect: Effect) {
-        if !self.chat.contains_key(&account) {
+        if !self.actors.contains_key(&account) {
             return;
         }
         match effect {
@@ -1197,7 +1180,7 @@ impl Centre {
         channel: Channel,
         at: i64,
     ) {
-        let Some(chat) = self.chat.get_mut(&account) else {
+        let Some(chat) = self.actors.get_mut(&account).map(|a| &mut a.chat) else {
             return;
         };
         let record = ConversationRecord {
@@ -1217,7 +1200,7 @@ impl Centre {
     }
 
     fn on_assigned(&mut self, account: u64, conversation: u64, agent: u32) {
-        let Some(chat) = self.chat.get_mut(&account) else {
+        let Some(chat) = self.actors.get_mut(&account).map(|a| &mut a.chat) else {
             return;
         };
         let mut customer = None;
@@ -1233,7 +1216,7 @@ impl Centre {
     }
 
     fn on_closed(&mut self, account: u64, conversation: u64, agent: Option<u32>, at: i64) {
-        let Some(chat) = self.chat.get_mut(&account) else {
+        let Some(chat) = self.actors.get_mut(&account).map(|a| &mut a.chat) else {
             return;
         };
         let Some(mut record) = chat.open.remove(&conversation) else {
@@ -1252,7 +1235,7 @@ impl Centre {
     }
 
     fn on_system_text(&mut self, account: u64, conversation: u64, text: String) {
-        let Some(chat) = self.chat.get_mut(&account) else {
+        let Some(chat) = self.actors.get_mut(&account).map(|a| &mut a.chat) else {
             return;
         };
         let Some(customer) = chat.open.get(&conversation).map(|r| r.customer.clone()) else {
@@ -1346,7 +1329,7 @@ impl Centre {
 
     /// Pushes a conversation's current state to its customer and to `agent`.
     fn notify_conversation(&mut self, account: u64, conversation: u64, agent: Option<u32>) {
-        let Some(chat) = self.chat.get(&account) else {
+        let Some(chat) = self.actors.get(&account).map(|a| &a.chat) else {
             return;
         };
         let Some(info) = chat.routing.conversation(conversation) else {
@@ -1356,8 +1339,9 @@ impl Centre {
         self.push_conversation(account, &customer, agent, info.clone());
         // It left the queue: the agents that were shown it waiting hear where it went.
         if let Some(watchers) = self
-            .chat
+            .actors
             .get_mut(&account)
+            .map(|a| &mut a.chat)
             .and_then(|c| c.queue_watchers.remove(&conversation))
         {
             self.push_to_watchers(account, &watchers, agent, &info);
@@ -1367,7 +1351,7 @@ impl Centre {
     /// A conversation entered (or moved within) the queue: every online agent that
     /// sees it in its waiting list gets it (§3.3–3.4: the list is live).
     fn tell_queue_watchers(&mut self, account: u64, conversation: u64) {
-        let Some(chat) = self.chat.get(&account) else {
+        let Some(chat) = self.actors.get(&account).map(|a| &a.chat) else {
             return;
         };
         let Some(info) = chat.routing.conversation(conversation) else {
@@ -1376,7 +1360,7 @@ impl Centre {
         let Some(online) = self.online.get(&account) else {
             return;
         };
-        let state = self.accounts.get(&account);
+        let state = self.actors.get(&account).map(|a| &a.state);
         let watchers: Vec<u32> = online
             .keys()
             .copied()
@@ -1397,7 +1381,7 @@ impl Centre {
         let mut told = watchers.clone();
         told.extend(before.into_iter().filter(|a| !watchers.contains(a)));
         self.push_to_watchers(account, &told, None, &info);
-        if let Some(chat) = self.chat.get_mut(&account) {
+        if let Some(chat) = self.actors.get_mut(&account).map(|a| &mut a.chat) {
             chat.queue_watchers.insert(conversation, watchers);
         }
     }

@@ -288,40 +288,26 @@ impl CrmState {
 }
 
 impl Centre {
-    /// The account's CRM state, loaded on first use.
+    /// The account's CRM state (the account loads whole on first use).
     pub(super) fn crm_mut(&mut self, account: u64) -> Result<&mut CrmState, ErrorBody> {
-        if !self.crm.contains_key(&account) {
-            // Loading the conversations loads the CRM with them (`attach_crm`).
-            self.chat_mut(account)?;
-        }
-        if !self.crm.contains_key(&account) {
-            let state = self.load_crm(account)?;
-            self.crm.insert(account, state);
-        }
-        self.crm
-            .get_mut(&account)
-            .ok_or_else(|| err(ErrorCode::INTERNAL, "CRM state vanished"))
+        Ok(&mut self.actor_mut(account)?.crm)
     }
 
-    /// Loads the CRM of an account whose conversations were just loaded, and gives
-    /// routing the contacts' owners (exclusive customers, rules a and b).
-    pub(super) fn attach_crm(&mut self, account: u64) -> Result<(), ErrorBody> {
-        if !self.crm.contains_key(&account) {
-            let state = self.load_crm(account)?;
-            self.crm.insert(account, state);
-        }
+    /// Gives routing the owners of a just-loaded account's contacts (exclusive
+    /// customers, rules a and b).
+    pub(super) fn attach_owners(&mut self, account: u64) {
         let owners: Vec<(CustomerId, u32)> = self
-            .crm
+            .actors
             .get(&account)
-            .map(|crm| {
-                crm.contacts
+            .map(|a| {
+                a.crm
+                    .contacts
                     .values()
                     .filter_map(|s| Some((s.contact.key.clone().into(), s.contact.owner?)))
                     .collect()
             })
             .unwrap_or_default();
         self.routing_owners(account, owners);
-        Ok(())
     }
 
     /// Exclusive mode moved `customer` to `to` (first service, or a transfer: rule e).
@@ -349,20 +335,10 @@ impl Centre {
         Some(no)
     }
 
-    fn load_crm(&mut self, account: u64) -> Result<CrmState, ErrorBody> {
-        let plan = self
-            .account_mut(account)
-            .map(|s| s.record.plan)
-            .map_err(|_| err(ErrorCode::UNKNOWN_ACCOUNT, "no such account"))?;
-        let utc_offset = self.utc_offset_secs(account)?;
-        let store = std::sync::Arc::clone(&self.shared.store);
-        read_crm(store.as_ref(), account, plan, utc_offset)
-    }
-
     /// Writes contact `no` (or its deletion) into the batch.
     fn save_contact(&mut self, account: u64, no: u64) {
         let key = keys::contact(account, no);
-        let Some(state) = self.crm.get(&account) else {
+        let Some(state) = self.actors.get(&account).map(|a| &a.crm) else {
             return;
         };
         match state.contacts.get(&no) {
@@ -382,7 +358,7 @@ impl Centre {
 
     /// Writes the account's CRM record into the batch.
     fn save_crm_account(&mut self, account: u64) {
-        if let Some(state) = self.crm.get(&account) {
+        if let Some(state) = self.actors.get(&account).map(|a| &a.crm) {
             let record = state.account_record(account);
             self.batch
                 .put(Cf::CrmAccounts, &keys::account(account), record.encode());
@@ -427,15 +403,17 @@ impl Centre {
     /// permission 4 (§7.17 d).
     fn sees_only_own(&mut self, account: u64, me: u32) -> Result<bool, ErrorBody> {
         let all = self
-            .accounts
+            .actors
             .get(&account)
+            .map(|a| &a.state)
             .is_some_and(|s| s.permissions(me).contains(Permission::SeeAllCustomers));
         Ok(!all && self.exclusive_mode(account)?)
     }
 
     fn has_permission(&self, account: u64, me: u32, p: Permission) -> bool {
-        self.accounts
+        self.actors
             .get(&account)
+            .map(|a| &a.state)
             .is_some_and(|s| s.permissions(me).contains(p))
     }
 
@@ -1219,7 +1197,7 @@ impl Centre {
                 no
             }
         };
-        if let Some(crm) = self.crm.get_mut(&account) {
+        if let Some(crm) = self.actors.get_mut(&account).map(|a| &mut a.crm) {
             crm.recent.touch(agent, no, now);
             if let Some(owner) = crm.contacts.get(&no).and_then(|s| s.contact.owner) {
                 self.note_first_server(account, customer, owner);
@@ -1245,7 +1223,8 @@ impl Centre {
         else {
             return;
         };
-        if let (Some(agent), Some(crm)) = (agent, self.crm.get_mut(&account)) {
+        if let (Some(agent), Some(crm)) = (agent, self.actors.get_mut(&account).map(|a| &mut a.crm))
+        {
             crm.recent.touch(agent, no, now);
         }
     }
@@ -1285,7 +1264,7 @@ impl Centre {
 
     /// Forgets a running import of a connection's agent that went away.
     pub(super) fn crm_agent_gone(&mut self, account: u64, agent: u32) {
-        if let Some(crm) = self.crm.get_mut(&account) {
+        if let Some(crm) = self.actors.get_mut(&account).map(|a| &mut a.crm) {
             crm.imports.remove(&agent);
         }
     }

@@ -17,8 +17,9 @@ impl Centre {
     pub(super) fn history(&mut self, account: u64, me: u32, query: HistoryQuery) -> Answer {
         history::check(&query)?;
         let permissions = self
-            .accounts
+            .actors
             .get(&account)
+            .map(|a| &a.state)
             .map(|s| s.permissions(me))
             .unwrap_or_default();
         let see_all = permissions.contains(Permission::SeeAllCustomers);

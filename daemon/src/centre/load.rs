@@ -15,7 +15,7 @@
 //! **Consistency**: while an account loads, every request for it on this shard is
 //! parked, so nothing on this shard writes it; a failed commit in between (which
 //! evicts accounts) bumps [`Centre::evictions`], and a load submitted before it is
-//! discarded rather than adopted, since the disk may have moved under it. A piece
+//! discarded rather than adopted, since the disk may have moved under it. An account
 //! already in memory (loaded by a fallback path meanwhile) is kept, never replaced.
 
 use super::chat::{read_chat, ChatState};
@@ -63,11 +63,9 @@ pub(super) fn read_account(
 }
 
 impl Centre {
-    /// Whether everything about `account` is in memory.
+    /// Whether `account` is in memory.
     pub(super) fn is_loaded(&self, account: u64) -> bool {
-        self.accounts.contains_key(&account)
-            && self.chat.contains_key(&account)
-            && self.crm.contains_key(&account)
+        self.actors.contains_key(&account)
     }
 
     /// Parks `parked` until `account` is loaded, starting the load if it is the first.
@@ -135,23 +133,13 @@ impl Centre {
         }
     }
 
-    fn adopt(&mut self, account: u64, loaded: LoadedAccount) {
-        let LoadedAccount {
-            state,
-            mut chat,
-            crm,
-        } = loaded;
-        self.accounts.entry(account).or_insert(state);
-        self.counters.set_accounts(self.accounts.len() as u64);
-        self.crm.entry(account).or_insert(crm);
-        if !self.chat.contains_key(&account) {
-            self.chat_online(account, &mut chat);
-            self.chat.insert(account, chat);
-            // Routing needs the contacts' owners (exclusive customers) from the start.
-            if self.attach_crm(account).is_err() {
-                self.chat.remove(&account);
-            }
+    /// Puts a loaded account in memory, unless it already is (never replaced).
+    pub(super) fn adopt(&mut self, account: u64, loaded: LoadedAccount) {
+        if self.actors.contains_key(&account) {
+            return;
         }
+        let LoadedAccount { state, chat, crm } = loaded;
+        self.install_actor(account, state, chat, crm);
     }
 
     /// Runs a request that waited for its account, then lets its connection read on.

@@ -173,6 +173,21 @@ pub(crate) struct CustomerConn {
     channel: kefu_wire::chat::Channel,
 }
 
+/// One account in memory: everything about it, loaded as one unit (`load.rs`, in a
+/// defined order) and dropped as one unit when a commit that wrote to it fails. Who
+/// of it is connected is not here but in the centre's directories (`online`,
+/// `customers`), which outlive an eviction.
+pub(crate) struct Account {
+    /// The account record, agents, roles, profiles, tokens held, sessions.
+    state: AccountState,
+    /// Routing and conversations.
+    chat: chat::ChatState,
+    /// Contacts, tags, groups, limits, recently contacted.
+    crm: crm::CrmState,
+    /// Quick-reply lists read or written, by agent (0 = the account's shared list).
+    quick_replies: HashMap<u32, Vec<kefu_wire::QuickReply>>,
+}
+
 /// The accounts one shard owns, and all their logic.
 pub struct Centre {
     id: usize,
@@ -181,7 +196,8 @@ pub struct Centre {
     counters: Arc<ShardCounters>,
     settings: Arc<RuntimeSettings>,
     mailbox: Arc<dyn Mailbox>,
-    accounts: HashMap<u64, AccountState>,
+    /// The accounts in memory, each whole (see [`Account`]).
+    actors: HashMap<u64, Account>,
     /// Agents logged in on this shard, per account. Beside the cached state, not in
     /// it, so evicting an account after a failed commit does not forget who is here.
     online: HashMap<u64, HashMap<u32, OnlineAgent>>,
@@ -189,14 +205,8 @@ pub struct Centre {
     customers: HashMap<u64, HashMap<CustomerId, CustomerConn>>,
     pending: HashMap<u64, PendingOp>,
     next_job: u64,
-    /// Conversation state of this shard's accounts (see `chat.rs`).
-    chat: HashMap<u64, chat::ChatState>,
-    /// CRM state of this shard's accounts, loaded on first use (see `crm.rs`).
-    crm: HashMap<u64, crm::CrmState>,
     /// Routing effects of the turn, carried out before the commit.
     pending_effects: Vec<(u64, Vec<crate::routing::Effect>)>,
-    /// Quick-reply lists read or written, by (account, agent; 0 = shared).
-    quick_replies: HashMap<(u64, u32), Vec<kefu_wire::QuickReply>>,
     /// Accounts whose id counters changed this turn (written once at the commit).
     counters_dirty: Vec<u64>,
     /// Client message ids stored in this turn (not yet visible in the store).
@@ -256,15 +266,12 @@ impl Centre {
             counters,
             settings,
             mailbox,
-            accounts: HashMap::new(),
+            actors: HashMap::new(),
             online: HashMap::new(),
             customers: HashMap::new(),
             pending: HashMap::new(),
             next_job: 1,
-            chat: HashMap::new(),
-            crm: HashMap::new(),
             pending_effects: Vec::new(),
-            quick_replies: HashMap::new(),
             counters_dirty: Vec::new(),
             turn_client_msgs: HashMap::new(),
             tokens: HashMap::new(),
@@ -390,12 +397,10 @@ impl Centre {
         evicted.sort_unstable();
         evicted.dedup();
         for &account in &evicted {
-            self.accounts.remove(&account);
-            self.chat.remove(&account);
-            self.crm.remove(&account);
-            self.quick_replies.retain(|(a, _), _| *a != account);
+            // Dropped whole; the next request for it loads it from the disk.
+            self.actors.remove(&account);
         }
-        self.counters.set_accounts(self.accounts.len() as u64);
+        self.counters.set_accounts(self.actors.len() as u64);
         // Token states are reloaded from the store on next use.
         self.tokens.clear();
         for (conn, generation, account, agent) in std::mem::take(&mut self.logins) {
@@ -419,6 +424,50 @@ impl Centre {
                 }
             }
         }
+    }
+
+    /// The account, loaded whole on the loop if it is not in memory (requests wait
+    /// for their account to load off the loop first, `load.rs`; this serves the rare
+    /// paths outside a request, such as a password check ending after an eviction).
+    fn actor_mut(&mut self, account: u64) -> Result<&mut Account, ErrorBody> {
+        if !self.actors.contains_key(&account) {
+            let loaded = load::read_account(
+                self.shared.store.as_ref(),
+                self.shared.token_key.as_deref(),
+                account,
+            )?
+            .ok_or_else(|| {
+                err(
+                    ErrorCode::UNKNOWN_ACCOUNT,
+                    format!("account {account} does not exist"),
+                )
+            })?;
+            self.adopt(account, loaded);
+        }
+        self.actors
+            .get_mut(&account)
+            .ok_or_else(|| err(ErrorCode::INTERNAL, "account vanished"))
+    }
+
+    /// Puts a whole account in memory: its agents already logged in here come online
+    /// in its routing, which learns its contacts' owners.
+    fn install_actor(
+        &mut self,
+        account: u64,
+        state: AccountState,
+        mut chat: chat::ChatState,
+        crm: crm::CrmState,
+    ) {
+        self.chat_online(account, &mut chat);
+        let actor = Account {
+            state,
+            chat,
+            crm,
+            quick_replies: HashMap::new(),
+        };
+        self.actors.insert(account, actor);
+        self.counters.set_accounts(self.actors.len() as u64);
+        self.attach_owners(account);
     }
 
     fn new_job_id(&mut self) -> u64 {

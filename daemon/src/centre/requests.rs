@@ -138,8 +138,9 @@ impl Centre {
                 account,
                 agent,
                 permissions: self
-                    .accounts
+                    .actors
                     .get(&account)
+                    .map(|a| &a.state)
                     .map_or(Default::default(), |a| a.permissions(agent)),
             },
             _ => Principal::Anonymous,
@@ -283,28 +284,9 @@ impl Centre {
         }
     }
 
+    /// The account's record, agents and roles (the account loads whole on first use).
     pub(super) fn account_mut(&mut self, account: u64) -> Result<&mut AccountState, ErrorBody> {
-        if !self.accounts.contains_key(&account) {
-            match AccountState::load(self.shared.store.as_ref(), account) {
-                Ok(Some(state)) => {
-                    self.accounts.insert(account, state);
-                    self.counters.set_accounts(self.accounts.len() as u64);
-                }
-                Ok(None) => {
-                    return Err(err(
-                        ErrorCode::UNKNOWN_ACCOUNT,
-                        format!("account {account} does not exist"),
-                    ))
-                }
-                Err(e) => {
-                    crate::log::error(self.id, format_args!("loading account {account}: {e}"));
-                    return Err(err(ErrorCode::STORAGE_FAILURE, "storage failed"));
-                }
-            }
-        }
-        self.accounts
-            .get_mut(&account)
-            .ok_or_else(|| err(ErrorCode::INTERNAL, "account vanished"))
+        Ok(&mut self.actor_mut(account)?.state)
     }
 
     fn submit(&mut self, op: PendingOp, job: PasswordJob) -> bool {
@@ -532,7 +514,7 @@ impl Centre {
         token: [u8; 16],
         expires_at: i64,
     ) -> Option<SessionInfo> {
-        let state = self.accounts.get(&account)?;
+        let state = self.actors.get(&account).map(|a| &a.state)?;
         let a = state.agents.get(&agent)?;
         Some(SessionInfo {
             account,
@@ -657,9 +639,9 @@ impl Centre {
                 self.batch.delete_session(account, me);
                 self.touched.push(account);
                 if let Some(a) = self
-                    .accounts
+                    .actors
                     .get_mut(&account)
-                    .and_then(|s| s.agents.get_mut(&me))
+                    .and_then(|s| s.state.agents.get_mut(&me))
                 {
                     a.session = SessionSlot::None;
                 }
@@ -678,8 +660,9 @@ impl Centre {
                 Ok(Response::Ok)
             }
             SessionRequest::ListAgents => self
-                .accounts
+                .actors
                 .get(&account)
+                .map(|a| &a.state)
                 .map(|s| Response::Agents(s.agent_infos(self.online.get(&account))))
                 .ok_or_else(|| err(ErrorCode::INTERNAL, "account not loaded")),
             SessionRequest::WhoAmI => self
@@ -1207,9 +1190,9 @@ impl Centre {
         self.touched.push(account);
         let expires_at = session.expires_at;
         if let Some(a) = self
-            .accounts
+            .actors
             .get_mut(&account)
-            .and_then(|s| s.agents.get_mut(&agent))
+            .and_then(|s| s.state.agents.get_mut(&agent))
         {
             a.session = SessionSlot::Some(session);
         }
@@ -1369,11 +1352,25 @@ impl Centre {
             agent_tokens: Default::default(),
         };
         let info = state.info();
-        self.accounts.insert(account, state);
+        // A new account has no conversations or contacts yet: reading them finds none.
+        let store = std::sync::Arc::clone(&self.shared.store);
+        let token_key = self.shared.token_key.clone();
+        let chat = super::chat::read_chat(store.as_ref(), token_key.as_deref(), account, &state)?;
+        let crm = super::crm::read_crm(
+            store.as_ref(),
+            account,
+            plan_of(&state),
+            chat.utc_offset_secs(),
+        )?;
+        self.install_actor(account, state, chat, crm);
         self.touched.push(account);
-        self.counters.set_accounts(self.accounts.len() as u64);
         Ok(Response::Account(info))
     }
+}
+
+/// The plan of an account, as the CRM's limits take it.
+fn plan_of(state: &AccountState) -> crate::store::records::Plan {
+    state.record.plan
 }
 
 /// Checks a display text: not blank, not too long, no control characters.
