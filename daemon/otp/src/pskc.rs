@@ -947,7 +947,7 @@ fn parse_key_package(
 /// only decimal codes.
 fn response_digits(params: Option<&Element>, params_path: &str) -> Result<Digits, PskcError> {
     match params
-        .map(|p| p.child("ResponseFormat", &params_path))
+        .map(|p| p.child("ResponseFormat", params_path))
         .transpose()?
         .flatten()
     {

@@ -88,6 +88,9 @@ impl ChatState {
     }
 }
 
+/// Who a customer login is: account, customer, channel, and a visitor's token.
+type LoginIdentity = (u64, CustomerId, Channel, Option<[u8; 32]>);
+
 /// Senders whose highest client message id is remembered per account; past this the
 /// map is cleared and refilled lazily (one store seek per sender).
 const MAX_CLIENT_HIGH: usize = 200_000;
@@ -342,7 +345,7 @@ impl Centre {
         account: u64,
         token: Option<[u8; 32]>,
         channel: Channel,
-    ) -> Result<(u64, CustomerId, Channel, Option<[u8; 32]>), ErrorBody> {
+    ) -> Result<LoginIdentity, ErrorBody> {
         let now = self.now_ms;
         self.check_account_open(account, now)?;
         let key = match self.chat_mut(account)?.customer_key {
@@ -831,7 +834,10 @@ impl Centre {
                 duplicate: true,
             });
         }
-        let prefix = &dedupe_key[..dedupe_key.len() - 8];
+        // The key less its trailing message id: the sender's prefix.
+        let prefix = dedupe_key
+            .get(..dedupe_key.len().saturating_sub(8))
+            .unwrap_or_default();
         let high = self.client_high(account, prefix)?;
         // A sender numbering its messages upwards (as the client library does) never
         // costs a read; any other id is looked up.

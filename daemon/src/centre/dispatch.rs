@@ -11,6 +11,7 @@
 //! send ([`ParticipantRequest`]) become the agent's or the customer's form according
 //! to who sent them.
 #![allow(missing_docs)] // the variants are the wire's, documented in kefu_wire::Request
+#![allow(clippy::enum_variant_names)] // the variants keep the wire's names (AdminClock…, …Token)
 
 use kefu_wire::chat::{
     AccountPresenceMode, Channel, CustomerId, Entry, MessageBody, RoutingConfig, Signal,

@@ -17,6 +17,12 @@
 //! `chat.rs` (customers and conversations), `crm.rs`, `history.rs`, `security.rs`,
 //! `tokens.rs`, `signals.rs`, `account_extras.rs`, `clock_admin.rs`.
 
+// Requests come from peers: no panics on their input anywhere in the centre.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
 mod account_extras;
 mod chat;
 mod clock_admin;

@@ -545,7 +545,9 @@ impl Centre {
         // Group by account (stable: per agent, the last change of the turn wins).
         changes.sort_by_key(|(account, _, _)| *account);
         for group in changes.chunk_by(|a, b| a.0 == b.0) {
-            let account = group[0].0;
+            let Some(&(account, _, _)) = group.first() else {
+                continue;
+            };
             let mut latest: Vec<PresenceChange> = Vec::with_capacity(group.len());
             for &(_, agent, presence) in group {
                 match latest.iter_mut().find(|c| c.agent == agent) {
