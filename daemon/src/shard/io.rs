@@ -419,7 +419,13 @@ impl Shard {
                 self.close(idx);
                 continue;
             }
-            if conn.protocol.is_closed() && !conn.wants_write() && !conn.write_shut {
+            let finished = conn.protocol.is_closed() && !conn.wants_write();
+            if finished && self.shutting_down {
+                // The daemon is going: no lingering for peers that stay.
+                self.close(idx);
+                continue;
+            }
+            if finished && !conn.write_shut {
                 // The goodbye is out: FIN behind it, then read until the peer
                 // closes, for one closing grace at most (this entry replaces
                 // any earlier one).
