@@ -18,6 +18,7 @@ use crate::store::chat_records::{
     ClientMsgRecord, ConversationRecord, CountersRecord, CustomerKeyRecord, MessageRecord,
     RoutingSettingsRecord,
 };
+use crate::store::Permission;
 use crate::store::{keys, Cf, StoredRecord};
 use kefu_wire::chat::{
     Alert, Channel, ConversationInfo, ConversationState, CustomerId, CustomerSession, Entry,
@@ -542,14 +543,7 @@ impl Centre {
         request: AgentChatRequest,
     ) -> Answer {
         let now = self.now_ms;
-        let perm3 = self
-            .actors
-            .get(&account)
-            .map(|a| &a.state)
-            .is_some_and(|s| {
-                s.permissions(me)
-                    .contains(crate::store::Permission::SeeWholeQueue)
-            });
+        let perm3 = self.has_permission(account, me, Permission::SeeWholeQueue);
         (|| match request {
             AgentChatRequest::SetAutoAccept { cap } => {
                 let out = self
@@ -674,14 +668,7 @@ impl Centre {
         after: u64,
         limit: u16,
     ) -> Answer {
-        let see_all = self
-            .actors
-            .get(&account)
-            .map(|a| &a.state)
-            .is_some_and(|s| {
-                s.permissions(me)
-                    .contains(crate::store::Permission::SeeAllCustomers)
-            });
+        let see_all = self.has_permission(account, me, Permission::SeeAllCustomers);
         let record = self.conversation_record(account, conversation)?;
         let serving = self
             .chat_mut(account)?
@@ -703,11 +690,7 @@ impl Centre {
         channel: Channel,
     ) -> Answer {
         let now = self.now_ms;
-        let perm2 = self
-            .actors
-            .get(&account)
-            .map(|a| &a.state)
-            .is_some_and(|s| s.permissions(me).contains(crate::store::Permission::Grab));
+        let perm2 = self.has_permission(account, me, Permission::Grab);
         let out = self
             .chat_mut(account)?
             .routing
@@ -1371,10 +1354,8 @@ impl Centre {
             .keys()
             .copied()
             .filter(|&agent| {
-                let whole = state.is_some_and(|s| {
-                    s.permissions(agent)
-                        .contains(crate::store::Permission::SeeWholeQueue)
-                });
+                let whole =
+                    state.is_some_and(|s| s.permissions(agent).contains(Permission::SeeWholeQueue));
                 chat.routing.sees_queued(agent, conversation, whole)
             })
             .collect();

@@ -402,19 +402,8 @@ impl Centre {
     /// Whether `me` sees only its own (and unowned) contacts: exclusive mode without
     /// permission 4 (§7.17 d).
     fn sees_only_own(&mut self, account: u64, me: u32) -> Result<bool, ErrorBody> {
-        let all = self
-            .actors
-            .get(&account)
-            .map(|a| &a.state)
-            .is_some_and(|s| s.permissions(me).contains(Permission::SeeAllCustomers));
+        let all = self.has_permission(account, me, Permission::SeeAllCustomers);
         Ok(!all && self.exclusive_mode(account)?)
-    }
-
-    fn has_permission(&self, account: u64, me: u32, p: Permission) -> bool {
-        self.actors
-            .get(&account)
-            .map(|a| &a.state)
-            .is_some_and(|s| s.permissions(me).contains(p))
     }
 
     /// Contact number of `customer`, if `me` may see it.

@@ -476,6 +476,13 @@ impl Centre {
         self.attach_owners(account);
     }
 
+    /// Whether agent `me` of `account` (in memory) holds permission `p`.
+    fn has_permission(&self, account: u64, me: u32, p: crate::store::Permission) -> bool {
+        self.actors
+            .get(&account)
+            .is_some_and(|a| a.state.permissions(me).contains(p))
+    }
+
     fn new_job_id(&mut self) -> u64 {
         let id = self.next_job;
         self.next_job += 1;
