@@ -1,6 +1,6 @@
 //! The centre: everything about the accounts a shard owns, with no socket in sight.
 //!
-//! The loop (`shard`) hands the centre each request with the [`Caller`] it came from,
+//! The loop (`shard`) hands the centre each request with the [`Caller`](crate::session::Caller) it came from,
 //! each closed connection, each worker outcome; the centre decides, writes into the
 //! turn's [`Batch`] and queues [`Outgoing`] answers and pushes. At the end of the turn
 //! [`Centre::commit`] writes the batch once and gives the loop what may be released:

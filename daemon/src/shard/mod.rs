@@ -11,7 +11,7 @@
 //!    then drain the inbox of what was sent before;
 //! 2. read every readable connection until `WouldBlock` (capped per turn) and
 //!    handle what its protocol makes of the bytes: requests run the domain
-//!    logic, which appends records to the turn's [`Batch`] and answers to the
+//!    logic, which appends records to the turn's [`Batch`](crate::store::Batch) and answers to the
 //!    turn's outbox;
 //! 3. run the connection timers that are due (handshake, idle, closing grace);
 //! 4. drain the inbox (messages from other shards and the worker pool);
