@@ -392,7 +392,7 @@ impl Centre {
     }
 
     /// Operator: import seeds. Parsing a PSKC file may run PBKDF2 for a long
-    /// time, so it runs on its own thread and answers through the inbox.
+    /// time, so it runs on the worker pool and answers through the mailbox.
     pub(super) fn import_tokens(
         &mut self,
         reply: ReplyTo,
@@ -403,19 +403,18 @@ impl Centre {
     ) {
         let shared = Arc::clone(&self.shared);
         let mailbox = Arc::clone(&self.mailbox);
-        let spawned = std::thread::Builder::new()
-            .name("kefu-token-import".into())
-            .spawn(move || {
-                let result = import_seeds(
-                    &shared,
-                    format,
-                    &data,
-                    key_hex.as_deref(),
-                    password.as_deref(),
-                );
-                mailbox.answer(reply, result);
-            });
-        if spawned.is_err() {
+        // On the worker pool, like every slow job: PSKC key derivation may take seconds.
+        let spawned = self.shared.workers.spawn(move || {
+            let result = import_seeds(
+                &shared,
+                format,
+                &data,
+                key_hex.as_deref(),
+                password.as_deref(),
+            );
+            mailbox.answer(reply, result);
+        });
+        if !spawned {
             self.reply_err(reply, ErrorCode::OVERLOADED, "cannot start the import");
         }
     }
