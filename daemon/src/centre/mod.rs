@@ -131,7 +131,6 @@ pub enum Recipient {
 }
 
 /// Answers and frames produced during a turn, released by the loop after the commit.
-#[derive(Debug)]
 pub enum Outgoing {
     /// The answer to a request.
     Answer {
@@ -160,6 +159,15 @@ pub enum Outgoing {
         /// Said how.
         message: String,
     },
+    /// Work for another shard's centre (the owner of a token, of an account), run
+    /// there in its next turn; released after the commit like everything else, so
+    /// it never acts on a write of this turn that failed.
+    Call {
+        /// The shard to run it on.
+        shard: usize,
+        /// What to run there.
+        call: CentreCall,
+    },
     /// A request for an account another shard owns, on behalf of the operator.
     Forward {
         /// The owning shard.
@@ -169,6 +177,50 @@ pub enum Outgoing {
         /// The request, already authorised here.
         request: Request,
     },
+}
+
+impl std::fmt::Debug for Outgoing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outgoing::Answer { reply, result } => f
+                .debug_struct("Answer")
+                .field("reply", reply)
+                .field("result", result)
+                .finish(),
+            Outgoing::Push { account, to, event } => f
+                .debug_struct("Push")
+                .field("account", account)
+                .field("to", to)
+                .field("event", event)
+                .finish(),
+            Outgoing::GoAway {
+                conn,
+                generation,
+                code,
+                message,
+            } => f
+                .debug_struct("GoAway")
+                .field("conn", conn)
+                .field("generation", generation)
+                .field("code", code)
+                .field("message", message)
+                .finish(),
+            Outgoing::Call { shard, .. } => f
+                .debug_struct("Call")
+                .field("shard", shard)
+                .finish_non_exhaustive(),
+            Outgoing::Forward {
+                shard,
+                reply,
+                request,
+            } => f
+                .debug_struct("Forward")
+                .field("shard", shard)
+                .field("reply", reply)
+                .field("request", request)
+                .finish(),
+        }
+    }
 }
 
 /// A logged-in customer's connection on this shard.
@@ -419,6 +471,8 @@ impl Centre {
         self.outbox.retain(|out| match out {
             Outgoing::Push { account, .. } => evicted.binary_search(account).is_err(),
             Outgoing::Answer { .. } | Outgoing::GoAway { .. } | Outgoing::Forward { .. } => true,
+            // A call stands on this turn's writes: dropped with them.
+            Outgoing::Call { .. } => false,
         });
         for out in &mut self.outbox {
             if let Outgoing::Answer { result, .. } = out {

@@ -383,6 +383,15 @@ impl Shard {
                     );
                 }
             }
+            Outgoing::Call { shard, call } => {
+                let sent = self
+                    .links
+                    .get(shard)
+                    .is_some_and(|link| link.send(ShardMsg::Centre(call)));
+                if !sent {
+                    log::warn(self.id, format_args!("shard {shard} is gone; call dropped"));
+                }
+            }
         }
     }
 

@@ -234,6 +234,8 @@ pub struct Harness {
     settings: Arc<RuntimeSettings>,
     token_key: Arc<kefu_daemon::otp::sealed::SealingKey>,
     inbox: Receiver<Delivery>,
+    /// The shard's own mailbox: a call the centre addresses to its own shard goes here.
+    mailbox: Arc<TestMailbox>,
     /// Keeps the hashing thread's queue alive.
     _workers: WorkerPool,
     /// Connections by slab index.
@@ -300,7 +302,7 @@ impl Harness {
             1,
             Arc::clone(&shared),
             Arc::clone(&settings),
-            mailbox as Arc<dyn Mailbox>,
+            Arc::clone(&mailbox) as Arc<dyn Mailbox>,
         );
         let mut h = Harness {
             centre,
@@ -310,6 +312,7 @@ impl Harness {
             settings,
             token_key,
             inbox,
+            mailbox,
             _workers: workers,
             conns: BTreeMap::new(),
             next_conn: 1,
@@ -507,6 +510,8 @@ impl Harness {
             Outgoing::Forward { shard, .. } => {
                 panic!("a centre of one shard forwarded to shard {shard}")
             }
+            // One shard: a call for "another" shard comes back through the inbox.
+            Outgoing::Call { call, .. } => self.mailbox.call(call),
         }
     }
 
