@@ -10,8 +10,8 @@ use crate::accounts::{
     account_info, owner_shard, plan_from_wire, AccountState, AgentState, OnlineAgent, SessionSlot,
 };
 use crate::auth::{authorize, Principal, SUPER_ADMIN_AGENT};
-use crate::conn::Phase;
 use crate::password::validate_new_password;
+use crate::session::Phase;
 use crate::session::{Caller, ConnUpdate, Flow as Control};
 use crate::session_token::SessionToken;
 use crate::store::records::{
