@@ -281,6 +281,31 @@ fn r4_queue_is_first_come_first_served_and_accept_ignores_the_cap_3_3_2() {
     assert_eq!(queue(&mut h, a), arrived[..2].to_vec());
 }
 
+/// R4: who may see and accept a queued entry: one waiting for an agent only that agent
+/// (and a holder of permission 3), one waiting for a group only its members.
+#[test]
+fn r4_an_entry_waiting_for_someone_is_seen_only_by_them_3_4_7_13() {
+    let mut h = account();
+    let a = agent_with_cap(&mut h, 1001, 0);
+    let b = agent_with_cap(&mut h, 1002, 0);
+    let c = agent_with_cap(&mut h, 1003, 0);
+    set_group(&mut h, a, 1003, "sales");
+    let alice = h.customer(ACCOUNT, "alice");
+    let for_c = open_with(&mut h, alice, Entry::Agent(1003)).conversation;
+    let bob = h.customer(ACCOUNT, "bob");
+    let for_sales = open_with(&mut h, bob, Entry::Group("sales".into())).conversation;
+    // 1001 holds permission 3 (administrator); 1002 and 1003 the default agent role.
+    assert_eq!(queue(&mut h, a), vec![for_c, for_sales]);
+    assert!(queue(&mut h, b).is_empty());
+    assert_eq!(queue(&mut h, c), vec![for_c, for_sales]);
+    let accept = Request::AcceptConversation {
+        conversation: for_c,
+    };
+    assert_eq!(h.refused(b, accept.clone()), ErrorCode::PERMISSION_DENIED);
+    h.ok(c, accept);
+    assert_eq!(served(&mut h, c), vec![for_c]);
+}
+
 /// R5: an agent that becomes eligible (cap raised) takes queued entries in arrival
 /// order, up to its cap; the customers are told.
 #[test]
@@ -442,6 +467,36 @@ fn r10_transfer_needs_a_logged_in_target_who_may_take_it_from_its_queue_3_5() {
             .any(|x| matches!(x, Alert::TransferFailedBack { .. })),
         "{got:?}"
     );
+}
+
+/// R10: a transfer not taken in time whose sender has logged out is routed anew.
+#[test]
+fn r10_an_untaken_transfer_of_a_logged_out_sender_is_routed_anew_3_5() {
+    let mut h = account();
+    let a = agent_with_cap(&mut h, 1001, 1);
+    let b = agent_with_cap(&mut h, 1002, 1);
+    presence(&mut h, b, Presence::Busy);
+    let alice = h.customer(ACCOUNT, "alice");
+    let conv = open(&mut h, alice).conversation;
+    h.ok(
+        a,
+        Request::TransferConversation {
+            conversation: conv,
+            to_agent: 1002,
+        },
+    );
+    h.ok(
+        a,
+        Request::LogoutWith {
+            keep_conversations: true,
+        },
+    );
+    let c = agent_with_cap(&mut h, 1003, 1);
+    assert!(served(&mut h, c).is_empty());
+    h.take_pushes(alice);
+    advance(&mut h, 120_000);
+    assert_eq!(served(&mut h, c), vec![conv]);
+    assert_eq!(changes(&h.take_pushes(alice), conv), vec![assigned(1003)]);
 }
 
 /// R11: a conversation kept by a logged-out agent cannot be grabbed.
@@ -686,9 +741,11 @@ fn r18_a_completed_transfer_moves_the_ownership_7_17_e() {
     let mut h = account();
     let a = agent_with_cap(&mut h, 1001, 5);
     exclusive(&mut h, a);
-    let b = agent_with_cap(&mut h, 1002, 5);
     let alice = h.customer(ACCOUNT, "alice");
     let conv = open(&mut h, alice).conversation;
+    let b = agent_with_cap(&mut h, 1002, 5);
+    let bob = h.customer(ACCOUNT, "bob");
+    assert_eq!(open(&mut h, bob).state, assigned(1002));
     h.ok(
         a,
         Request::TransferConversation {
@@ -697,10 +754,8 @@ fn r18_a_completed_transfer_moves_the_ownership_7_17_e() {
         },
     );
     h.ok(b, Request::CloseConversation { conversation: conv });
-    // 1002 now serves bob and 1001 nobody: alice goes to her new owner anyway.
-    let bob = h.customer(ACCOUNT, "bob");
-    open_with(&mut h, bob, Entry::Auto);
-    let _ = served(&mut h, b);
+    // 1002 serves bob and 1001 nobody: alice goes to her new owner anyway.
+    assert!(served(&mut h, a).is_empty());
     assert_eq!(open(&mut h, alice).state, assigned(1002));
 }
 
