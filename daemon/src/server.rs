@@ -218,7 +218,6 @@ pub fn start_with_clock(
         token_key: Some(Arc::new(load_or_create_token_key(
             &config.token_key_path(),
         )?)),
-        token_lock: std::sync::Mutex::new(()),
         clock,
         address_throttle: std::sync::Mutex::new(crate::throttle::Throttle::new(
             config.runtime().address_throttle,

@@ -33,6 +33,7 @@ mod load;
 mod requests;
 mod security;
 mod signals;
+mod token_home;
 mod tokens;
 
 pub use chat::sign_customer;
@@ -103,8 +104,6 @@ pub struct Shared {
     pub durability: Durability,
     /// Seals token seeds at rest.
     pub token_key: Option<Arc<crate::otp::sealed::SealingKey>>,
-    /// Serialises binding, importing and unlocking of unbound tokens (rare; never on the hot path).
-    pub token_lock: std::sync::Mutex<()>,
     /// Where domain logic reads the time (injected by tests).
     pub clock: Arc<dyn crate::clock::Clock>,
     /// Failed logins per source address, shared because an address's logins

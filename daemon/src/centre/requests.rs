@@ -618,7 +618,7 @@ impl Centre {
                 self.agent_crm_request(account, me, conn.is_none(), request)
             }
             AgentRequest::Security(request) => self.security_request(account, me, request),
-            AgentRequest::Token(request) => self.token_request(account, me, request),
+            AgentRequest::Token(request) => return self.token_request(reply, account, me, request),
         };
         self.reply(reply, answer);
     }
@@ -858,7 +858,7 @@ impl Centre {
                     });
                     return;
                 }
-                _ => self.unlock_token(&serial),
+                _ => return self.unlock_token(reply, serial),
             },
             Ok(None) => Err(err(
                 ErrorCode::TOKEN_UNKNOWN,

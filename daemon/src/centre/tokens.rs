@@ -2,24 +2,26 @@
 //! check, unlock, and seed import.
 //!
 //! Ownership: a token bound to an agent is touched only by the shard owning
-//! that agent's account, which keeps it in `Shard::tokens` (write-through:
+//! that agent's account, which keeps it in `Centre::tokens` (write-through:
 //! every change also goes into the turn's batch). An unbound token belongs to
-//! nobody; binding one, and importing or unlocking unbound ones, happens under
-//! the appliance-wide `Shared::token_lock` with a direct write, so two shards
-//! cannot both bind it. Those are rare operator actions, never the hot path.
+//! the token shard (`token_home.rs`): binding one, calibrating or unlocking an
+//! unbound one, and importing seeds run there, in its turn and its batch, like
+//! every other write (no lock, no direct write). Unbinding is the account
+//! shard's own write; once committed, the token is the token shard's again.
 
 use super::dispatch::TokenRequest;
-use super::{err, Answer, Centre, ReplyTo};
+use super::token_home::BindRefusal;
+use super::{err, Answer, Centre, Outgoing, ReplyTo};
 use crate::otp::hotp::{Algorithm, Digits};
 use crate::otp::token::{BoundAgent, TokenError, TokenPolicy, TokenState};
 use crate::otp::{sealed, ImportedSeed};
-use crate::store::{self, AgentTokenRecord, Batch, TokenAlgorithm, TokenRecord};
+use crate::store::{self, TokenAlgorithm, TokenRecord};
 use kefu_wire::{ErrorBody, ErrorCode, Response, TokenFileFormat};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
 /// The protocol's answer to a token refusal.
-fn token_err(e: TokenError) -> ErrorBody {
+pub(super) fn token_err(e: TokenError) -> ErrorBody {
     let code = match e {
         TokenError::WrongCode | TokenError::MalformedCode | TokenError::CalibrationFailed => {
             ErrorCode::OTP_INVALID
@@ -32,12 +34,15 @@ fn token_err(e: TokenError) -> ErrorBody {
     err(code, e.to_string())
 }
 
-fn storage(e: impl std::fmt::Display) -> ErrorBody {
+pub(super) fn storage(e: impl std::fmt::Display) -> ErrorBody {
     err(ErrorCode::STORAGE_FAILURE, format!("storage failed: {e}"))
 }
 
 /// Stored token → working state (opens the sealed secret).
-fn open_token(key: &sealed::SealingKey, record: &TokenRecord) -> Result<TokenState, ErrorBody> {
+pub(super) fn open_token(
+    key: &sealed::SealingKey,
+    record: &TokenRecord,
+) -> Result<TokenState, ErrorBody> {
     let secret = sealed::open(key, &record.serial, &record.sealed_secret)
         .map_err(|e| err(ErrorCode::INTERNAL, format!("token {}: {e}", record.serial)))?;
     Ok(TokenState {
@@ -61,7 +66,7 @@ fn open_token(key: &sealed::SealingKey, record: &TokenRecord) -> Result<TokenSta
 }
 
 /// Working state → stored token (the sealed secret never changes after import).
-fn to_record(state: &TokenState, sealed_secret: &[u8]) -> TokenRecord {
+pub(super) fn to_record(state: &TokenState, sealed_secret: &[u8]) -> TokenRecord {
     TokenRecord {
         serial: state.serial.clone(),
         sealed_secret: sealed_secret.to_vec(),
@@ -80,10 +85,6 @@ fn to_record(state: &TokenState, sealed_secret: &[u8]) -> TokenRecord {
     }
 }
 
-fn now_i64(now: u64) -> i64 {
-    i64::try_from(now).unwrap_or(i64::MAX)
-}
-
 impl Centre {
     /// Refuses bind and calibration attempts from an account that keeps
     /// getting unbound tokens' codes wrong (guessing, or probing serials).
@@ -98,32 +99,46 @@ impl Centre {
             })
     }
 
-    fn token_key(&self) -> Result<Arc<sealed::SealingKey>, ErrorBody> {
+    pub(super) fn token_key(&self) -> Result<Arc<sealed::SealingKey>, ErrorBody> {
         self.shared
             .token_key
             .clone()
             .ok_or_else(|| err(ErrorCode::INTERNAL, "no token sealing key configured"))
     }
 
-    fn policy(&self) -> TokenPolicy {
+    pub(super) fn policy(&self) -> TokenPolicy {
         self.settings.token_policy
     }
 
-    /// The token requests; `None` if `request` is not one.
-    pub(super) fn token_request(&mut self, account: u64, me: u32, request: TokenRequest) -> Answer {
-        match request {
+    /// The token requests; answers `reply` now or, for work on the token shard
+    /// (`token_home.rs`), once that is done.
+    pub(super) fn token_request(
+        &mut self,
+        reply: ReplyTo,
+        account: u64,
+        me: u32,
+        request: TokenRequest,
+    ) {
+        let answer = match request {
             TokenRequest::BindToken {
                 agent,
                 serial,
                 code,
-            } => self.bind_token(account, agent, &serial, &code),
+            } => match self.bind_token(reply, account, agent, serial, code) {
+                Ok(()) => return,
+                Err(e) => Err(e),
+            },
             TokenRequest::UnbindToken { agent } => self.unbind_token(account, agent),
             TokenRequest::CalibrateToken {
                 serial,
                 code,
                 next_code,
-            } => self.calibrate_token(account, me, &serial, &code, &next_code),
-        }
+            } => match self.calibrate_token(reply, account, me, serial, code, next_code) {
+                Some(answer) => answer,
+                None => return,
+            },
+        };
+        self.reply(reply, answer);
     }
 
     /// A bound token of one of this shard's accounts, from the cache or the store.
@@ -189,7 +204,16 @@ impl Centre {
             .map(|_| ())
     }
 
-    fn bind_token(&mut self, account: u64, agent: u32, serial: &str, code: &str) -> Answer {
+    /// Checks what the account's shard knows, then sends the bind to the token
+    /// shard, which checks the code and writes; [`Centre::bind_done`] answers.
+    fn bind_token(
+        &mut self,
+        reply: ReplyTo,
+        account: u64,
+        agent: u32,
+        serial: String,
+        code: String,
+    ) -> Result<(), ErrorBody> {
         let state = self.account_mut(account)?;
         if !state.agents.contains_key(&agent) {
             return Err(err(
@@ -204,55 +228,74 @@ impl Centre {
             ));
         }
         self.token_guess_check(account)?;
-        let key = self.token_key()?;
-        let shared = Arc::clone(&self.shared);
-        let _guard = shared
-            .token_lock
-            .lock()
-            .map_err(|_| err(ErrorCode::INTERNAL, "token lock poisoned"))?;
-        let record = store::load_token(shared.store.as_ref(), serial)
-            .map_err(storage)?
-            .ok_or_else(|| err(ErrorCode::TOKEN_UNKNOWN, format!("no token {serial:?}")))?;
-        let token = open_token(&key, &record)?;
-        let now = self.unix_secs();
-        let outcome = token.bind(&self.policy(), BoundAgent { account, agent }, code, now);
-        let next = to_record(&outcome.state, &record.sealed_secret);
-        let mut batch = Batch::new();
-        // A wrong code on an unbound token is counted against the guessing account
-        // (see `token_guess_check`), not on the token, or any account could lock
-        // tokens imported for another.
-        let guessed_wrong = matches!(&outcome.result, Err(e) if e.counts_as_failure());
-        if outcome.changed && !guessed_wrong {
-            batch.put_token(&next);
-        }
-        if guessed_wrong {
-            self.token_guesses.failed(account, now_i64(now));
-        }
-        let bound = outcome.result.is_ok();
-        if bound {
-            batch.put_agent_token(&AgentTokenRecord {
-                account,
-                agent,
-                serial: serial.to_string(),
-            });
-        }
-        // Written now, under the lock, so no other shard can bind the same token.
-        if !batch.is_empty() {
-            shared
-                .store
-                .write(&batch, shared.durability)
-                .map_err(storage)?;
-        }
-        outcome.result.map_err(token_err)?;
-        if bound {
-            self.tokens.insert(serial.to_string(), next);
-            if let Ok(state) = self.account_mut(account) {
-                state.agent_tokens.insert(agent, serial.to_string());
-            }
-        }
-        Ok(Response::Ok)
+        self.token_key()?;
+        // A second bind for the same agent in flight is refused by the token shard,
+        // which sees every bind in order (the one place that can tell for sure).
+        let from = self.id;
+        self.send_to_token_shard(Box::new(move |centre: &mut Centre| {
+            centre.home_bind(from, reply, account, agent, serial, code)
+        }));
+        Ok(())
     }
 
+    /// Back on the account's shard after the token shard's commit (whatever it did):
+    /// adopts the binding if the disk holds it, and answers the client.
+    pub(super) fn bind_done(
+        &mut self,
+        reply: ReplyTo,
+        account: u64,
+        agent: u32,
+        serial: &str,
+        verdict: Result<(), BindRefusal>,
+    ) {
+        let answer = match verdict {
+            Err(refusal) => {
+                if refusal.guessed_wrong {
+                    self.token_guesses.failed(account, self.now_secs());
+                }
+                Err(refusal.error)
+            }
+            Ok(()) => self.adopt_binding(account, agent, serial),
+        };
+        // Decided by the token shard's commit, not by this turn's batch.
+        self.queue(Outgoing::Answer {
+            reply,
+            result: answer,
+        });
+    }
+
+    /// The token shard wrote a binding: believe the disk, not the message (its
+    /// commit may have failed), so the cache is never ahead of the disk.
+    fn adopt_binding(&mut self, account: u64, agent: u32, serial: &str) -> Answer {
+        let record = store::load_token(self.shared.store.as_ref(), serial).map_err(|e| {
+            err(
+                ErrorCode::STORAGE_FAILURE,
+                format!("storage failed reading the bind's outcome (check the agent's token): {e}"),
+            )
+        })?;
+        match record {
+            Some(record) if record.bound == Some((account, agent)) => {
+                self.tokens.insert(serial.to_string(), record);
+                match self.actors.get_mut(&account) {
+                    Some(actor) => {
+                        actor.state.agent_tokens.insert(agent, serial.to_string());
+                    }
+                    // Reloads from the disk on next use; a load already under way
+                    // may have read it before the bind, so it is not adopted.
+                    None => self.evictions += 1,
+                }
+                Ok(Response::Ok)
+            }
+            _ => Err(err(
+                ErrorCode::STORAGE_FAILURE,
+                "storage failed; the token was not bound",
+            )),
+        }
+    }
+
+    /// Unbinds an agent's token: the account's shard owns it, so it writes into
+    /// its own batch; once committed, the token is unbound on the disk, where the
+    /// token shard reads it.
     fn unbind_token(&mut self, account: u64, agent: u32) -> Answer {
         let state = self.account_mut(account)?;
         let serial = state.agent_tokens.get(&agent).cloned().ok_or_else(|| {
@@ -265,39 +308,35 @@ impl Centre {
         let key = self.token_key()?;
         let token = open_token(&key, &record)?;
         let outcome = token.unbind();
+        outcome.result.map_err(token_err)?;
         let next = to_record(&outcome.state, &record.sealed_secret);
-        let shared = Arc::clone(&self.shared);
-        let _guard = shared
-            .token_lock
-            .lock()
-            .map_err(|_| err(ErrorCode::INTERNAL, "token lock poisoned"))?;
-        let mut batch = Batch::new();
-        batch.put_token(&next);
-        batch.delete_agent_token(account, agent);
-        shared
-            .store
-            .write(&batch, shared.durability)
-            .map_err(storage)?;
+        self.batch.put_token(&next);
+        self.batch.delete_agent_token(account, agent);
         self.tokens.remove(&serial);
         if let Ok(state) = self.account_mut(account) {
             state.agent_tokens.remove(&agent);
         }
-        outcome.result.map(|_| Response::Ok).map_err(token_err)
+        Ok(Response::Ok)
     }
 
+    /// `None`: the token shard answers (an unbound token).
     fn calibrate_token(
         &mut self,
+        reply: ReplyTo,
         account: u64,
         me: u32,
-        serial: &str,
-        code: &str,
-        next: &str,
-    ) -> Answer {
-        let state = self.account_mut(account)?;
+        serial: String,
+        code: String,
+        next: String,
+    ) -> Option<Answer> {
+        let state = match self.account_mut(account) {
+            Ok(state) => state,
+            Err(e) => return Some(Err(e)),
+        };
         let holder = state
             .agent_tokens
             .iter()
-            .find(|(_, s)| s.as_str() == serial)
+            .find(|(_, s)| **s == serial)
             .map(|(a, _)| *a);
         let may_manage = state
             .permissions(me)
@@ -305,90 +344,56 @@ impl Centre {
         let now = self.unix_secs();
         match holder {
             Some(agent) if agent == me || may_manage => {
-                let record = self.owned_token(serial)?;
-                self.apply_owned(&record, |s, p| s.calibrate(p, code, next, now))
-                    .map(|_| Response::Ok)
+                Some(self.owned_token(&serial).and_then(|record| {
+                    self.apply_owned(&record, |s, p| s.calibrate(p, &code, &next, now))
+                        .map(|_| Response::Ok)
+                }))
             }
             // An administrator calibrates a new token before binding it, so a
             // token whose clock drifted in the box can still be bound.
-            None if may_manage => self.calibrate_unbound(account, serial, code, next, now),
-            _ => Err(err(
+            None if may_manage => {
+                if let Err(e) = self.token_guess_check(account).and(self.token_key()) {
+                    return Some(Err(e));
+                }
+                let from = self.id;
+                self.send_to_token_shard(Box::new(move |centre: &mut Centre| {
+                    centre.home_calibrate(from, reply, account, &serial, (&code, &next))
+                }));
+                None
+            }
+            _ => Some(Err(err(
                 ErrorCode::TOKEN_UNKNOWN,
                 format!("token {serial:?} is not bound to you (or to an agent you manage)"),
-            )),
+            ))),
         }
-    }
-
-    fn calibrate_unbound(
-        &mut self,
-        account: u64,
-        serial: &str,
-        code: &str,
-        next: &str,
-        now: u64,
-    ) -> Answer {
-        self.token_guess_check(account)?;
-        let key = self.token_key()?;
-        let policy = self.policy();
-        let shared = Arc::clone(&self.shared);
-        let _guard = shared
-            .token_lock
-            .lock()
-            .map_err(|_| err(ErrorCode::INTERNAL, "token lock poisoned"))?;
-        let record = store::load_token(shared.store.as_ref(), serial)
-            .map_err(storage)?
-            .filter(|r| r.bound.is_none())
-            .ok_or_else(|| {
-                err(
-                    ErrorCode::TOKEN_UNKNOWN,
-                    format!("no unbound token {serial:?}"),
-                )
-            })?;
-        let outcome = open_token(&key, &record)?.calibrate(&policy, code, next, now);
-        let guessed_wrong = matches!(&outcome.result, Err(e) if e.counts_as_failure());
-        if guessed_wrong {
-            self.token_guesses.failed(account, now_i64(now));
-        }
-        if outcome.changed && !guessed_wrong {
-            let mut batch = Batch::new();
-            batch.put_token(&to_record(&outcome.state, &record.sealed_secret));
-            shared
-                .store
-                .write(&batch, shared.durability)
-                .map_err(storage)?;
-        }
-        outcome.result.map(|_| Response::Ok).map_err(token_err)
     }
 
     /// Operator: unlock a token. A bound token is unlocked by its account's
-    /// shard (the caller routes it there); an unbound one under the lock.
-    pub(super) fn unlock_token(&mut self, serial: &str) -> Answer {
-        let record = store::load_token(self.shared.store.as_ref(), serial)
-            .map_err(storage)?
-            .ok_or_else(|| err(ErrorCode::TOKEN_UNKNOWN, format!("no token {serial:?}")))?;
-        match record.bound {
-            Some(_) => {
-                let record = self.owned_token(serial)?;
+    /// shard (the caller routes it there); an unbound one by the token shard.
+    pub(super) fn unlock_token(&mut self, reply: ReplyTo, serial: String) {
+        let record = match store::load_token(self.shared.store.as_ref(), &serial) {
+            Ok(Some(record)) => record,
+            Ok(None) => {
+                return self.reply_err(
+                    reply,
+                    ErrorCode::TOKEN_UNKNOWN,
+                    format!("no token {serial:?}"),
+                )
+            }
+            Err(e) => return self.reply(reply, Err(storage(e))),
+        };
+        let answer = match record.bound {
+            Some(_) => self.owned_token(&serial).and_then(|record| {
                 self.apply_owned(&record, |s, _| s.admin_unlock())
                     .map(|()| Response::Ok)
-            }
+            }),
             None => {
-                let key = self.token_key()?;
-                let shared = Arc::clone(&self.shared);
-                let _guard = shared
-                    .token_lock
-                    .lock()
-                    .map_err(|_| err(ErrorCode::INTERNAL, "token lock poisoned"))?;
-                let outcome = open_token(&key, &record)?.admin_unlock();
-                let mut batch = Batch::new();
-                batch.put_token(&to_record(&outcome.state, &record.sealed_secret));
-                shared
-                    .store
-                    .write(&batch, shared.durability)
-                    .map_err(storage)?;
-                outcome.result.map(|()| Response::Ok).map_err(token_err)
+                return self.send_to_token_shard(Box::new(move |centre: &mut Centre| {
+                    centre.home_unlock(reply, serial)
+                }))
             }
-        }
+        };
+        self.reply(reply, answer);
     }
 
     /// Operator: import seeds. Parsing a PSKC file may run PBKDF2 for a long
@@ -403,16 +408,23 @@ impl Centre {
     ) {
         let shared = Arc::clone(&self.shared);
         let mailbox = Arc::clone(&self.mailbox);
-        // On the worker pool, like every slow job: PSKC key derivation may take seconds.
+        // On the worker pool, like every slow job: PSKC key derivation may take
+        // seconds. The writes then go into the token shard's batch.
         let spawned = self.shared.workers.spawn(move || {
-            let result = import_seeds(
+            match seal_seeds(
                 &shared,
                 format,
                 &data,
                 key_hex.as_deref(),
                 password.as_deref(),
-            );
-            mailbox.answer(reply, result);
+            ) {
+                Ok(records) => mailbox.call(Box::new(move |centre: &mut Centre| {
+                    centre.send_to_token_shard(Box::new(move |centre: &mut Centre| {
+                        centre.home_import(reply, records)
+                    }))
+                })),
+                Err(e) => mailbox.answer(reply, Err(e)),
+            }
         });
         if !spawned {
             self.reply_err(reply, ErrorCode::OVERLOADED, "cannot start the import");
@@ -420,14 +432,14 @@ impl Centre {
     }
 }
 
-/// Parses, seals and stores a seed file: all or nothing.
-fn import_seeds(
+/// Parses and seals a seed file (on the worker pool); storing is the token shard's.
+fn seal_seeds(
     shared: &super::Shared,
     format: TokenFileFormat,
     data: &[u8],
     key_hex: Option<&str>,
     password: Option<&str>,
-) -> Answer {
+) -> Result<Vec<TokenRecord>, ErrorBody> {
     let key = shared
         .token_key
         .clone()
@@ -439,40 +451,12 @@ fn import_seeds(
             .map_err(|e| err(ErrorCode::INVALID_ARGUMENT, e.to_string()))?,
     };
     let rng = ring::rand::SystemRandom::new();
-    let _guard = shared
-        .token_lock
-        .lock()
-        .map_err(|_| err(ErrorCode::INTERNAL, "token lock poisoned"))?;
-    let mut existing = Vec::new();
-    for seed in &seeds {
-        if store::load_token(shared.store.as_ref(), &seed.serial)
-            .map_err(storage)?
-            .is_some()
-        {
-            existing.push(seed.serial.clone());
-        }
-    }
-    if !existing.is_empty() {
-        return Err(err(
-            ErrorCode::ALREADY_EXISTS,
-            format!(
-                "tokens exist already, nothing imported: {}",
-                existing.join(", ")
-            ),
-        ));
-    }
-    let mut batch = Batch::new();
-    let mut serials = Vec::with_capacity(seeds.len());
+    let mut records = Vec::with_capacity(seeds.len());
     for seed in seeds {
         let sealed_secret = sealed::seal(&key, &seed.serial, seed.secret.expose(), &rng)
             .map_err(|e| err(ErrorCode::INTERNAL, e.to_string()))?;
         let state = TokenState::new(seed);
-        batch.put_token(&to_record(&state, &sealed_secret));
-        serials.push(state.serial);
+        records.push(to_record(&state, &sealed_secret));
     }
-    shared
-        .store
-        .write(&batch, shared.durability)
-        .map_err(storage)?;
-    Ok(Response::TokensImported { serials })
+    Ok(records)
 }

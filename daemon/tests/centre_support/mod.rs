@@ -291,7 +291,6 @@ impl Harness {
             started: std::time::Instant::now(),
             durability: Durability::Wal,
             token_key: Some(Arc::clone(&token_key)),
-            token_lock: Mutex::new(()),
             clock: Arc::clone(&clock) as Arc<dyn kefu_daemon::clock::Clock>,
             address_throttle: Mutex::new(kefu_daemon::throttle::Throttle::new(
                 settings.address_throttle,
