@@ -543,11 +543,11 @@ fn import_request(serial: &str) -> Request {
     }
 }
 
-/// An answer finished off the loop (a token import, written by its own thread, not in
-/// the turn's batch) keeps its outcome when it is released by a turn whose commit is
-/// refused: the tokens are stored, so "STORAGE_FAILURE: nothing was changed" would be
-/// false (a retry then says ALREADY_EXISTS). The same holds for answers another shard
-/// sends back for a forwarded request (`ShardMsg::Answer`, queued the same way).
+/// An answer settled in an earlier turn (a token import, committed by the token shard's
+/// own turn) keeps its outcome when it is released by a turn whose commit is refused:
+/// the tokens are stored, so "STORAGE_FAILURE: nothing was changed" would be false (a
+/// retry then says ALREADY_EXISTS). The same holds for answers another shard sends back
+/// for a forwarded request (`ShardMsg::Answer`, queued the same way).
 #[test]
 fn an_import_answered_in_a_refused_turn_keeps_its_success() {
     let mut h = Harness::new();

@@ -11,11 +11,14 @@
 //! **Boundary**: no mio, no connection slab, no socket; time comes in once per turn
 //! ([`Centre::begin_turn`]); connections are changed only through [`ConnUpdate`]s the
 //! loop applies. So the whole account logic runs in memory in tests, over a
-//! `MemoryStore` and a `ManualClock` (see `tests` at the bottom).
+//! `MemoryStore` and a `ManualClock` (`daemon/tests/centre.rs`, `centre_rules.rs`).
 //!
-//! Files: `requests.rs` (dispatch, accounts, agents, logins and sessions),
-//! `chat.rs` (customers and conversations), `crm.rs`, `history.rs`, `security.rs`,
-//! `tokens.rs`, `signals.rs`, `account_extras.rs`, `clock_admin.rs`.
+//! Files: `dispatch.rs` (every request classified once), `requests.rs` (entry,
+//! accounts, agents, logins and sessions, the operator), `load.rs` (an account loaded
+//! whole off the loop), `chat.rs` (customers and conversations), `crm.rs`,
+//! `history.rs`, `security.rs`, `tokens.rs` (tokens of this shard's agents),
+//! `token_home.rs` (unbound tokens, owned by shard 0), `signals.rs`,
+//! `account_extras.rs`, `clock_admin.rs`.
 
 // Requests come from peers: no panics on their input anywhere in the centre.
 #![cfg_attr(
