@@ -357,13 +357,7 @@ where
                 && keyword.matches(&m.body)
                 && admitted(&m, query.agent, viewer, &mut agents)?
             {
-                out.push(MessageInfo {
-                    conversation: m.conversation,
-                    id: m.id,
-                    at: m.at,
-                    from: m.from,
-                    body: m.body,
-                });
+                out.push(MessageInfo::from(m));
             }
         }
         match rows.last() {

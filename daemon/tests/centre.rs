@@ -396,23 +396,6 @@ fn a_session_token_resumes_until_its_ttl_and_not_after() {
     assert_eq!(h.conn(third).phase, Phase::Ready);
 }
 
-/// 20-byte seed in hex, as a vendor's CSV carries it.
-const SEED: &str = "3132333435363738393031323334353637383930";
-
-fn otp_at(step: u64) -> String {
-    use kefu_daemon::otp::hotp::{Algorithm, Digits};
-    let secret: Vec<u8> = (0..SEED.len())
-        .step_by(2)
-        .filter_map(|i| SEED.get(i..i + 2))
-        .map(|byte| u8::from_str_radix(byte, 16).expect("hex seed"))
-        .collect();
-    let period = std::num::NonZeroU32::new(60).expect("non-zero");
-    kefu_daemon::otp::totp::Totp::new(Algorithm::Sha1, &secret, Digits::SIX, period)
-        .code_for_step(step)
-        .as_str()
-        .to_string()
-}
-
 /// Hardware tokens (§12) by the injected clock: binding needs the current code; at
 /// security level high a login needs a code, refuses the step already used (replay)
 /// and codes far from the clock; the next step is accepted; a minute later, the step

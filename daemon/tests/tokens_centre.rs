@@ -13,23 +13,6 @@ use kefu_wire::{ErrorCode, Request, Response, TokenFileFormat};
 const ACCOUNT: u64 = 880_001;
 const OTHER: u64 = 880_002;
 
-/// 20-byte seed in hex, as a vendor's CSV carries it.
-const SEED: &str = "3132333435363738393031323334353637383930";
-
-fn otp_at(step: u64) -> String {
-    use kefu_daemon::otp::hotp::{Algorithm, Digits};
-    let secret: Vec<u8> = (0..SEED.len())
-        .step_by(2)
-        .filter_map(|i| SEED.get(i..i + 2))
-        .map(|byte| u8::from_str_radix(byte, 16).expect("hex seed"))
-        .collect();
-    let period = std::num::NonZeroU32::new(60).expect("non-zero");
-    kefu_daemon::otp::totp::Totp::new(Algorithm::Sha1, &secret, Digits::SIX, period)
-        .code_for_step(step)
-        .as_str()
-        .to_string()
-}
-
 fn step(h: &Harness) -> u64 {
     u64::try_from(h.now_secs()).expect("after 1970") / 60
 }

@@ -28,7 +28,7 @@ use crate::store::extras_records::{
     self, QuickRepliesRecord, TicketClaims, TicketKeyRecord, TICKET_KEY_LEN, TICKET_TTL_SECS,
 };
 use crate::store::{keys, Cf, SecurityLevel, StoredRecord};
-use kefu_wire::chat::{CustomerId, MessageBody, MessageInfo, Party};
+use kefu_wire::chat::{CustomerId, MessageBody, Party};
 use kefu_wire::{
     AccountCentreModule, AgentFigures, ErrorBody, ErrorCode, Event, QuickReply, Response,
 };
@@ -419,20 +419,10 @@ impl Centre {
                 from,
                 body: body.clone(),
             };
-            self.batch.put(
-                Cf::Messages,
-                &keys::message(account, customer, id),
-                record.encode(),
-            );
+            self.batch.put_message(&record);
             // Only the online recipients are queued: a broadcast has up to 10,000.
             if self.customer_conn(account, customer).is_some() {
-                let event = Event::Message(MessageInfo {
-                    conversation: 0,
-                    id,
-                    at: now,
-                    from,
-                    body: body.clone(),
-                });
+                let event = Event::Message(record.into());
                 self.push(account, Recipient::Customer(customer.clone()), event);
             }
         }

@@ -775,13 +775,7 @@ impl Centre {
                 let m = MessageRecord::decode(bytes)
                     .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?;
                 if m.conversation == record.conversation && out.len() < limit {
-                    out.push(MessageInfo {
-                        conversation: m.conversation,
-                        id: m.id,
-                        at: m.at,
-                        from: m.from,
-                        body: m.body,
-                    });
+                    out.push(MessageInfo::from(m));
                 }
             }
             if rows.len() < limit {
@@ -863,11 +857,7 @@ impl Centre {
             from,
             body: body.clone(),
         };
-        self.batch.put(
-            Cf::Messages,
-            &keys::message(account, customer, id),
-            record.encode(),
-        );
+        self.batch.put_message(&record);
         self.batch.put(
             Cf::ClientMsgs,
             &dedupe_key,
@@ -875,14 +865,7 @@ impl Centre {
         );
         self.counters_dirty.push(account);
         self.turn_client_msgs.insert(dedupe_key, id);
-        let info = MessageInfo {
-            conversation,
-            id,
-            at: now,
-            from,
-            body,
-        };
-        self.deliver_message(account, conversation, customer, from, info);
+        self.deliver_message(account, conversation, customer, from, record.into());
         self.pending_effects.push((account, outcome.effects));
         Ok(Response::Sent {
             message: id,
@@ -944,13 +927,7 @@ impl Centre {
         for (_, bytes) in rows.iter().rev() {
             let m = MessageRecord::decode(bytes)
                 .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?;
-            out.push(MessageInfo {
-                conversation: m.conversation,
-                id: m.id,
-                at: m.at,
-                from: m.from,
-                body: m.body,
-            });
+            out.push(MessageInfo::from(m));
         }
         Ok(out)
     }
@@ -1244,20 +1221,15 @@ impl Centre {
             from: Party::System,
             body: body.clone(),
         };
-        self.batch.put(
-            Cf::Messages,
-            &keys::message(account, &customer, id),
-            record.encode(),
-        );
+        self.batch.put_message(&record);
         self.counters_dirty.push(account);
-        let info = MessageInfo {
+        self.deliver_message(
+            account,
             conversation,
-            id,
-            at: now,
-            from: Party::System,
-            body,
-        };
-        self.deliver_message(account, conversation, &customer, Party::System, info);
+            &customer,
+            Party::System,
+            record.into(),
+        );
     }
 
     fn on_offer_reselection(

@@ -47,6 +47,19 @@ pub struct MessageRecord {
     pub body: MessageBody,
 }
 
+impl From<MessageRecord> for kefu_wire::chat::MessageInfo {
+    /// A stored message as the protocol shows it (the customer is the history's key).
+    fn from(m: MessageRecord) -> Self {
+        kefu_wire::chat::MessageInfo {
+            conversation: m.conversation,
+            id: m.id,
+            at: m.at,
+            from: m.from,
+            body: m.body,
+        }
+    }
+}
+
 /// The message a client message id was stored as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientMsgRecord {

@@ -293,6 +293,12 @@ impl Batch {
         });
     }
 
+    /// Stores a message in its customer's history.
+    pub fn put_message(&mut self, record: &chat_records::MessageRecord) {
+        let key = keys::message(record.account, &record.customer, record.id);
+        self.put(Cf::Messages, &key, record.encode());
+    }
+
     /// Stores an account under its id.
     pub fn put_account(&mut self, record: &AccountRecord) {
         self.put(Cf::Accounts, &keys::account(record.id), record.encode());

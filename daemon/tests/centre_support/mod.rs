@@ -757,3 +757,21 @@ fn check_refused_turn(report: &TurnReport, off_loop: &BTreeSet<u32>) {
         );
     }
 }
+
+/// 20-byte seed in hex, as a vendor's CSV carries it.
+pub const SEED: &str = "3132333435363738393031323334353637383930";
+
+/// The TOTP code of [`SEED`] (SHA-1, six digits, 60 s) for `step`.
+pub fn otp_at(step: u64) -> String {
+    use kefu_daemon::otp::hotp::{Algorithm, Digits};
+    let secret: Vec<u8> = (0..SEED.len())
+        .step_by(2)
+        .filter_map(|i| SEED.get(i..i + 2))
+        .map(|byte| u8::from_str_radix(byte, 16).expect("hex seed"))
+        .collect();
+    let period = std::num::NonZeroU32::new(60).expect("non-zero");
+    kefu_daemon::otp::totp::Totp::new(Algorithm::Sha1, &secret, Digits::SIX, period)
+        .code_for_step(step)
+        .as_str()
+        .to_string()
+}
