@@ -211,12 +211,7 @@ impl Centre {
                 extras_records::TicketKey::from_bytes(&secret)
             }
         };
-        let expires_at = self
-            .shared
-            .clock
-            .now_ms()
-            .div_euclid(1000)
-            .saturating_add(TICKET_TTL_SECS);
+        let expires_at = self.now_secs().saturating_add(TICKET_TTL_SECS);
         let ticket = extras_records::issue_ticket(
             &key,
             &TicketClaims {

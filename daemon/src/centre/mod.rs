@@ -55,7 +55,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-pub(crate) use requests::PendingOp;
+use requests::PendingOp;
 
 /// What a request handler answers: a response, or a typed error.
 pub type Answer = Result<Response, ErrorBody>;
@@ -354,11 +354,6 @@ impl Centre {
     /// Starts a turn: reads the clock once.
     pub fn begin_turn(&mut self) {
         self.now_ms = self.shared.clock.now_ms();
-    }
-
-    /// The turn's time, Unix milliseconds.
-    pub fn now_ms(&self) -> i64 {
-        self.now_ms
     }
 
     /// New runtime settings (SIGHUP).
