@@ -2,7 +2,7 @@
 //! message received and conversation closed (no I/O, no storage).
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use kefu_daemon::routing::{AccountRouting, AgentSetup, RoutingSettings};
+use kefu_daemon::routing::{AccountRouting, AgentSetup, NoOwners, RoutingSettings};
 use kefu_wire::chat::{Channel, CustomerId, Entry, Party};
 use std::hint::black_box;
 
@@ -14,13 +14,15 @@ fn account(agents: u32, cap: u32, busy: u32) -> (AccountRouting, Vec<u64>) {
         let agent = 1001 + a;
         r.add_agent(agent, AgentSetup::default())
             .expect("new agent");
-        let _ = r.login(agent, 0).expect("login");
-        let _ = r.set_cap(agent, cap, 0).expect("set cap while online");
+        let _ = r.login(agent, &NoOwners, 0).expect("login");
+        let _ = r
+            .set_cap(agent, cap, &NoOwners, 0)
+            .expect("set cap while online");
     }
     let open = (0..busy)
         .map(|n| {
             let o = r
-                .open(customer(n), Channel::Web, Entry::Auto, 1)
+                .open(customer(n), Channel::Web, Entry::Auto, &NoOwners, 1)
                 .expect("open");
             o.value.conversation
         })
@@ -47,11 +49,11 @@ fn routing(c: &mut Criterion) {
                 b.iter(|| {
                     now += 1;
                     let o = r
-                        .open(newcomer.clone(), Channel::Web, Entry::Auto, now)
+                        .open(newcomer.clone(), Channel::Web, Entry::Auto, &NoOwners, now)
                         .expect("open");
                     let id = o.value.conversation;
                     black_box(&o.effects);
-                    let _ = black_box(r.close(id, Party::Customer, now).expect("close"));
+                    let _ = black_box(r.close(id, Party::Customer, &NoOwners, now).expect("close"));
                 })
             },
         );
@@ -75,10 +77,10 @@ fn routing(c: &mut Criterion) {
         b.iter_batched(
             || {
                 let (mut r, _) = account(50, 0, 1_000);
-                let _ = r.tick(2);
+                let _ = r.tick(&NoOwners, 2);
                 r
             },
-            |mut r| black_box(r.set_cap(1001, 20, 3).expect("set cap")),
+            |mut r| black_box(r.set_cap(1001, 20, &NoOwners, 3).expect("set cap")),
             BatchSize::LargeInput,
         )
     });

@@ -759,6 +759,38 @@ fn r18_a_completed_transfer_moves_the_ownership_7_17_e() {
     assert_eq!(open(&mut h, alice).state, assigned(1002));
 }
 
+/// R15 with ownership's one home: the owner is the contact's. Deleting the contact
+/// (the only copy) frees the customer at once: the next conversation routes to the
+/// least busy agent instead of waiting for the away former owner.
+#[test]
+fn r15_the_owner_lives_in_the_contact_and_goes_with_it_7_17() {
+    let mut h = account();
+    let a = agent_with_cap(&mut h, 1001, 5);
+    exclusive(&mut h, a);
+    let alice = h.customer(ACCOUNT, "alice");
+    let conv = open(&mut h, alice).conversation;
+    h.ok(alice, Request::CloseConversation { conversation: conv });
+    let _b = agent_with_cap(&mut h, 1002, 5);
+    presence(&mut h, a, Presence::Away);
+    let alice_id = CustomerId::Identified("alice".into());
+    match h.ok(
+        a,
+        Request::GetContact {
+            customer: alice_id.clone(),
+        },
+    ) {
+        Response::Contact(c) => assert_eq!(c.owner, Some(1001)),
+        other => panic!("{other:?}"),
+    }
+    h.ok(
+        a,
+        Request::DeleteContacts {
+            customers: vec![alice_id],
+        },
+    );
+    assert_eq!(open(&mut h, alice).state, assigned(1002));
+}
+
 /// R19: exclusive mode disables "to agent" entries and the no-response rule.
 #[test]
 fn r19_exclusive_mode_disables_agent_entries_and_no_response_10_7_7_15() {

@@ -7,6 +7,7 @@
 //! for it, so nothing is lost and the conversations wait for the agent.
 
 use super::effect::{CloseReason, Effect, RoutingError};
+use super::exclusive::Owners;
 use super::state::{AccountPresenceMode, AccountRouting, AgentRouting, AgentSetup};
 use super::Outcome;
 use kefu_wire::chat::{ConversationInfo, Party};
@@ -68,6 +69,7 @@ impl AccountRouting {
     pub fn login(
         &mut self,
         agent: u32,
+        owners: &dyn Owners,
         now: i64,
     ) -> Result<Outcome<Vec<ConversationInfo>>, RoutingError> {
         let before = self.account_presence();
@@ -91,7 +93,7 @@ impl AccountRouting {
             });
         }
         self.presence_effect(before, &mut fx);
-        self.pump(agent, now, &mut fx);
+        self.pump(agent, owners, now, &mut fx);
         Ok(Outcome::new(self.served_by(agent), fx))
     }
 
@@ -103,6 +105,7 @@ impl AccountRouting {
         &mut self,
         agent: u32,
         keep: bool,
+        owners: &dyn Owners,
         now: i64,
     ) -> Result<Outcome<()>, RoutingError> {
         let before = self.account_presence();
@@ -123,6 +126,7 @@ impl AccountRouting {
                     id,
                     Party::Agent(agent),
                     CloseReason::AgentLoggedOut,
+                    owners,
                     now,
                     &mut fx,
                 );
@@ -140,7 +144,7 @@ impl AccountRouting {
             })
             .collect();
         for id in waiting_for_it {
-            self.fail_back(id, now, &mut fx);
+            self.fail_back(id, owners, now, &mut fx);
         }
         self.presence_effect(before, &mut fx);
         Ok(Outcome::new((), fx))
@@ -152,6 +156,7 @@ impl AccountRouting {
         &mut self,
         agent: u32,
         presence: Presence,
+        owners: &dyn Owners,
         now: i64,
     ) -> Result<Outcome<()>, RoutingError> {
         let before = self.account_presence();
@@ -165,14 +170,20 @@ impl AccountRouting {
         a.presence = presence;
         let mut fx = Vec::new();
         self.presence_effect(before, &mut fx);
-        self.pump(agent, now, &mut fx);
+        self.pump(agent, owners, now, &mut fx);
         Ok(Outcome::new((), fx))
     }
 
     /// R2/R3: sets the auto-accept cap (0 = off), only in status Online (§3.3.2).
     /// A higher cap pulls from the queue at once; a lower one takes nothing away.
     /// (Stored caps are given to `add_agent` instead.)
-    pub fn set_cap(&mut self, agent: u32, cap: u32, now: i64) -> Result<Outcome<()>, RoutingError> {
+    pub fn set_cap(
+        &mut self,
+        agent: u32,
+        cap: u32,
+        owners: &dyn Owners,
+        now: i64,
+    ) -> Result<Outcome<()>, RoutingError> {
         let a = self
             .agents
             .get_mut(&agent)
@@ -182,7 +193,7 @@ impl AccountRouting {
         }
         a.cap = cap;
         let mut fx = Vec::new();
-        self.pump(agent, now, &mut fx);
+        self.pump(agent, owners, now, &mut fx);
         Ok(Outcome::new((), fx))
     }
 
@@ -191,6 +202,7 @@ impl AccountRouting {
         &mut self,
         agent: u32,
         group: Option<String>,
+        owners: &dyn Owners,
         now: i64,
     ) -> Result<Outcome<()>, RoutingError> {
         let a = self
@@ -199,7 +211,7 @@ impl AccountRouting {
             .ok_or(RoutingError::UnknownAgent(agent))?;
         a.group = group.filter(|g| !g.is_empty());
         let mut fx = Vec::new();
-        self.pump(agent, now, &mut fx);
+        self.pump(agent, owners, now, &mut fx);
         Ok(Outcome::new((), fx))
     }
 

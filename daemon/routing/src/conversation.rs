@@ -2,6 +2,7 @@
 //! one with a customer (R12, R16), somebody closes it (R13).
 
 use super::effect::{AssignReason, CloseReason, Effect, RoutingError};
+use super::exclusive::Owners;
 use super::state::{AccountRouting, ConvState, Placement};
 use super::Outcome;
 use kefu_wire::chat::{Channel, ConversationInfo, CustomerId, Entry, Party};
@@ -18,6 +19,7 @@ impl AccountRouting {
         customer: CustomerId,
         channel: Channel,
         entry: Entry,
+        owners: &dyn Owners,
         now: i64,
     ) -> Result<Outcome<ConversationInfo>, RoutingError> {
         let mut fx = Vec::new();
@@ -25,7 +27,7 @@ impl AccountRouting {
             self.offer_if_agent_offline(id, &mut fx);
             return Ok(Outcome::new(self.info_of(id)?, fx));
         }
-        let effective = self.effective_entry(&customer, channel, &entry);
+        let effective = self.effective_entry(owners, &customer, channel, &entry);
         self.check_entry(&effective)?;
         let id = self.create(customer.clone(), channel, now);
         fx.push(Effect::Opened {
@@ -42,7 +44,7 @@ impl AccountRouting {
             });
         }
         let placement = self.placement(&effective, None);
-        self.place(id, placement, AssignReason::Auto, now, &mut fx);
+        self.place(id, placement, AssignReason::Auto, owners, now, &mut fx);
         Ok(Outcome::new(self.info_of(id)?, fx))
     }
 
@@ -60,6 +62,7 @@ impl AccountRouting {
         customer: CustomerId,
         channel: Channel,
         has_grab_permission: bool,
+        owners: &dyn Owners,
         now: i64,
     ) -> Result<Outcome<ConversationInfo>, RoutingError> {
         let a = self
@@ -69,8 +72,8 @@ impl AccountRouting {
         if !a.logged_in {
             return Err(RoutingError::NotLoggedIn(agent));
         }
-        if !self.may_initiate(agent, &customer, has_grab_permission) {
-            let owner = self.owner(&customer).unwrap_or(agent);
+        if !self.may_initiate(owners, agent, &customer, has_grab_permission) {
+            let owner = self.live_owner(owners, &customer).unwrap_or(agent);
             return Err(RoutingError::ExclusiveCustomer { owner });
         }
         let mut fx = Vec::new();
@@ -88,13 +91,13 @@ impl AccountRouting {
                     })
                 }
                 _ => {
-                    if !(has_grab_permission || self.may_take(agent, c, false)) {
+                    if !(has_grab_permission || self.may_take(owners, agent, c, false)) {
                         return Err(RoutingError::NotAllowed {
                             conversation: id,
                             agent,
                         });
                     }
-                    self.assign(id, agent, AssignReason::Initiated, now, &mut fx);
+                    self.assign(id, agent, AssignReason::Initiated, owners, now, &mut fx);
                 }
             }
             return Ok(Outcome::new(self.info_of(id)?, fx));
@@ -111,6 +114,7 @@ impl AccountRouting {
             id,
             Placement::Assign(agent),
             AssignReason::Initiated,
+            owners,
             now,
             &mut fx,
         );
@@ -124,6 +128,7 @@ impl AccountRouting {
         &mut self,
         conversation: u64,
         by: Party,
+        owners: &dyn Owners,
         now: i64,
     ) -> Result<Outcome<()>, RoutingError> {
         let c = self
@@ -139,7 +144,14 @@ impl AccountRouting {
             }
         }
         let mut fx = Vec::new();
-        self.close_conversation(conversation, by, CloseReason::Requested, now, &mut fx);
+        self.close_conversation(
+            conversation,
+            by,
+            CloseReason::Requested,
+            owners,
+            now,
+            &mut fx,
+        );
         Ok(Outcome::new((), fx))
     }
 }

@@ -1,10 +1,14 @@
 //! Exclusive customers (独占客户, §7.17 rules a–e; R15–R19).
 //!
-//! The engine keeps a map customer → owning agent. The caller feeds it from
-//! contacts (rule a: imported by an agent; rule b: added by an agent) with
-//! [`AccountRouting::set_owner`]; the engine itself records ownership only in
-//! exclusive mode and only in two cases, each announced by
-//! [`Effect::OwnershipMoved`] for the caller to store:
+//! **Ownership has one home, and it is not here.** Who owns a customer is part of
+//! its contact (the CRM, stored with it); the engine keeps no copy. Every call that
+//! may route takes the account's [`Owners`] and asks it — for a new conversation's
+//! entry, for who may take a queued one, for rule c. When the caller changes an
+//! owner (rule a: imported by an agent; rule b: added by an agent; a contact
+//! deleted), it calls [`AccountRouting::owners_changed`] so the queue is pulled
+//! again. The engine decides ownership itself only in exclusive mode, in two
+//! cases, and announces each with [`Effect::OwnershipMoved`] for the caller to
+//! store:
 //!
 //! - first service: an unowned customer's conversation is assigned (by any
 //!   means) → its agent owns the customer ("来访过的客户 … 上一次和他聊天的客服");
@@ -20,93 +24,85 @@
 //! it waits in the owner's queue, which only the owner (and a supervisor with
 //! permission 3) sees. Customers are not sent to other agents while their owner
 //! is away: that is what exclusive means. Entry points to agents and groups and
-//! the no-response rule are off in exclusive mode (R19). The map is kept when the
-//! mode is off, so switching it back on restores the owners.
+//! the no-response rule are off in exclusive mode (R19). Owners are kept when the
+//! mode is off (they are the contacts'), so switching it back on restores them.
+//! Rule d (who may see a contact) is the CRM's alone.
 
-use super::effect::{AssignReason, Effect, RoutingError};
+use super::effect::{AssignReason, Effect};
 use super::state::AccountRouting;
 use super::Outcome;
 use kefu_wire::chat::CustomerId;
+use std::collections::HashMap;
+
+/// Who owns which customer, as the account's contacts say (asked, never kept).
+pub trait Owners {
+    /// The agent owning `customer`, whether or not exclusive mode is on.
+    fn owner(&self, customer: &CustomerId) -> Option<u32>;
+}
+
+/// An account without owned customers (no contacts, or none owned).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoOwners;
+
+impl Owners for NoOwners {
+    fn owner(&self, _customer: &CustomerId) -> Option<u32> {
+        None
+    }
+}
+
+impl Owners for HashMap<CustomerId, u32> {
+    fn owner(&self, customer: &CustomerId) -> Option<u32> {
+        self.get(customer).copied()
+    }
+}
 
 impl AccountRouting {
-    /// Rules a, b: `agent` owns `customer` (from an import or an add). The queue is
-    /// pulled again, as who may take the customer's waiting conversation changed.
-    pub fn set_owner(
-        &mut self,
-        customer: CustomerId,
-        agent: u32,
-        now: i64,
-    ) -> Result<Outcome<()>, RoutingError> {
-        if !self.agents.contains_key(&agent) {
-            return Err(RoutingError::UnknownAgent(agent));
-        }
-        self.owners.insert(customer, agent);
+    /// Rules a, b: owners changed outside the engine (an import, an add, a contact
+    /// deleted). The queue is pulled again, as who may take a waiting customer changed.
+    pub fn owners_changed(&mut self, owners: &dyn Owners, now: i64) -> Outcome<()> {
         let mut fx = Vec::new();
-        self.pump_all(now, &mut fx);
-        Ok(Outcome::new((), fx))
-    }
-
-    /// Rules a, b in bulk: the owners of an account's contacts when it is loaded, or of
-    /// an import's rows. One queue pull for all of them.
-    pub fn restore_owners(
-        &mut self,
-        owners: impl IntoIterator<Item = (CustomerId, u32)>,
-        now: i64,
-    ) -> Outcome<()> {
-        self.owners.extend(owners);
-        let mut fx = Vec::new();
-        self.pump_all(now, &mut fx);
+        self.pump_all(owners, now, &mut fx);
         Outcome::new((), fx)
     }
 
-    /// R2 outside exclusive mode: the agent now serving an unowned customer owns it.
-    /// Nothing waits to be re-pulled (the customer is being served), so no queue pull.
-    pub fn note_first_server(&mut self, customer: &CustomerId, agent: u32) {
-        if !self.owners.contains_key(customer) {
-            self.owners.insert(customer.clone(), agent);
-        }
-    }
-
-    /// The customer has no owner any more (contact deleted, say).
-    pub fn clear_owner(&mut self, customer: &CustomerId, now: i64) -> Outcome<()> {
-        self.owners.remove(customer);
-        let mut fx = Vec::new();
-        self.pump_all(now, &mut fx);
-        Outcome::new((), fx)
-    }
-
-    /// The customer's owner, whether or not exclusive mode is on.
-    pub fn owner(&self, customer: &CustomerId) -> Option<u32> {
-        self.owners.get(customer).copied()
+    /// The customer's owner if it is an agent of the account: an owner the engine
+    /// does not know (a deleted agent, an import naming a stranger) owns nothing.
+    pub(super) fn live_owner(&self, owners: &dyn Owners, customer: &CustomerId) -> Option<u32> {
+        owners
+            .owner(customer)
+            .filter(|o| self.agents.contains_key(o))
     }
 
     /// Whether `customer` is, in exclusive mode now, owned by someone other than `agent`.
-    fn owned_by_other(&self, agent: u32, customer: &CustomerId) -> bool {
-        self.settings.exclusive && self.owner(customer).is_some_and(|o| o != agent)
+    pub(super) fn owned_by_other(
+        &self,
+        owners: &dyn Owners,
+        agent: u32,
+        customer: &CustomerId,
+    ) -> bool {
+        self.settings.exclusive
+            && self
+                .live_owner(owners, customer)
+                .is_some_and(|o| o != agent)
     }
 
     /// Rule c (R16): may `agent` open a chat with `customer`? Not with another
     /// agent's exclusive customer unless it has permission 2 (grab).
     pub fn may_initiate(
         &self,
+        owners: &dyn Owners,
         agent: u32,
         customer: &CustomerId,
         has_grab_permission: bool,
     ) -> bool {
-        has_grab_permission || !self.owned_by_other(agent, customer)
+        has_grab_permission || !self.owned_by_other(owners, agent, customer)
     }
 
-    /// Rule d (R17): may `agent` see `customer` in CRM (profile and messages)? Not
-    /// another agent's exclusive customer unless it has permission 4 (see all
-    /// customers). Outside exclusive mode everyone may (permission 4 only matters
-    /// with exclusive customers, §7.13).
-    pub fn may_see(&self, agent: u32, customer: &CustomerId, has_perm_4: bool) -> bool {
-        has_perm_4 || !self.owned_by_other(agent, customer)
-    }
-
-    /// R15/R18: ownership after `agent` got the customer's conversation.
+    /// R15/R18: ownership after `agent` got the customer's conversation, announced
+    /// for the caller to store.
     pub(super) fn ownership_after_assign(
         &mut self,
+        owners: &dyn Owners,
         customer: CustomerId,
         agent: u32,
         reason: AssignReason,
@@ -115,12 +111,11 @@ impl AccountRouting {
         if !self.settings.exclusive {
             return;
         }
-        let from = match self.owners.get(&customer) {
+        let from = match self.live_owner(owners, &customer) {
             None => None,
-            Some(&o) if o != agent && matches!(reason, AssignReason::Transferred { .. }) => Some(o),
+            Some(o) if o != agent && matches!(reason, AssignReason::Transferred { .. }) => Some(o),
             Some(_) => return,
         };
-        self.owners.insert(customer.clone(), agent);
         fx.push(Effect::OwnershipMoved {
             customer,
             from,
@@ -133,7 +128,7 @@ impl AccountRouting {
 mod tests {
     use super::super::testkit::*;
 
-    fn exclusive() -> AccountRouting {
+    fn exclusive() -> TestRouting {
         routing_with(|s| s.exclusive = true)
     }
 
@@ -226,27 +221,26 @@ mod tests {
         r.check_invariants();
     }
 
-    /// Rule d (R17): CRM visibility.
+    /// An owner that is not an agent of the account (deleted, or named by an import)
+    /// owns nothing: the customer routes, waits and is taken as an unowned one, and
+    /// its first service makes a real owner.
     #[test]
-    fn rule_d_others_cannot_see_owned_customers_without_permission_4() {
+    fn an_owner_who_is_no_agent_owns_nothing() {
         let mut r = exclusive();
-        add_offline(&mut r, 1001);
-        add_offline(&mut r, 1002);
-        let _ = r.set_owner(cust(1), 1001, 0).unwrap();
-        // (agent, customer, permission 4, may see)
-        let rows = [
-            (1001, 1, false, true),
-            (1002, 1, false, false),
-            (1002, 1, true, true),
-            (1002, 2, false, true), // not owned
-        ];
-        for (agent, customer, perm4, want) in rows {
-            assert_eq!(r.may_see(agent, &cust(customer), perm4), want);
-        }
-        let mut s = r.settings().clone();
-        s.exclusive = false;
-        let _ = r.set_settings(s, 0).unwrap();
-        assert!(r.may_see(1002, &cust(1), false));
+        add_online(&mut r, 1001, 0, 0);
+        r.owners.insert(cust(1), 4242);
+        assert!(r.may_initiate(1001, &cust(1), false));
+        let c = open_auto(&mut r, 1, 1); // cap 0: waits for anyone, not for 4242
+        assert_eq!(target_of(&r, c), Some(QueueTarget::Anyone));
+        assert_eq!(queue_ids(&r, 1001, false), vec![c]);
+        let out = r.accept(1001, c, false, 2).unwrap();
+        assert!(out.effects.contains(&Effect::OwnershipMoved {
+            customer: cust(1),
+            from: None,
+            to: 1001
+        }));
+        assert_eq!(r.owner(&cust(1)), Some(1001));
+        r.check_invariants();
     }
 
     /// Rule e (R18): a completed transfer moves the ownership; a failed one does not.

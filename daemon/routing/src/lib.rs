@@ -6,7 +6,8 @@
 //!
 //! [`AccountRouting`] holds one account's routing state and is owned by the shard
 //! thread that owns the account (no locks). Every input is a method taking the
-//! request and `now` (unix milliseconds); nothing here reads a clock, touches
+//! request, the account's [`Owners`] when it may route, and `now` (unix
+//! milliseconds); nothing here reads a clock, touches
 //! storage or sends anything. A mutating method returns
 //! `Result<Outcome<T>, RoutingError>`:
 //!
@@ -23,8 +24,8 @@
 //! - conversations ([`conversation`], [`queue`], [`transfer`], [`no_response`]):
 //!   `open`, `initiate`, `accept`, `transfer`, `grab`, `close`, `reselect`;
 //!   messages ([`messages`]): `customer_message`, `agent_message`, `mark_read`.
-//! - exclusive customers ([`exclusive`]): `set_owner`, `clear_owner`, and the checks
-//!   `may_initiate`, `may_see`.
+//! - exclusive customers ([`exclusive`]): `owners_changed` and the check
+//!   `may_initiate`; the owners themselves are the caller's ([`Owners`]).
 //! - time ([`timers`]): `next_deadline` (when to call `tick` next) and `tick(now)`.
 //! - queries: `queue_for`, `designated_list`, `offers_choice`, `conversation`,
 //!   `conversation_of`, `served_by`.
@@ -56,7 +57,8 @@
 //! **Boundary**: this module knows nothing of sockets, RocksDB, roles or wire
 //! frames. Permissions come in as booleans the caller read from the agent's role
 //! (permission 2 grab, 3 see the whole queue, 4 see all customers); customer owners
-//! (exclusive rules a, b) come in through `set_owner`. It speaks the protocol's
+//! are the account's contacts', read through [`Owners`] on every call that may
+//! route (the engine keeps no copy; ownership has one home, the CRM). It speaks the protocol's
 //! conversation types ([`kefu_wire::chat`]) where they fit.
 //!
 //! # Rules
@@ -77,9 +79,9 @@
 //! | R12 | An agent may open a conversation with a customer (not one another agent serves: that is a grab). | §3.9 | `initiate` |
 //! | R13 | The serving agent or the customer closes a conversation. | §3.12 | `close` |
 //! | R14 | Logout "close all" closes the agent's conversations; "keep" keeps them assigned, untakeable, and they come back at the next login. Transfers waiting for the agent fail back at once. | §3.12 | `logout`, `login` |
-//! | R15 | Exclusive mode: a customer with an owner goes to the owner (like entry "to agent": at once if eligible, else waits in the owner's queue); an unowned customer becomes owned by the first agent who serves it; owners of imported/added contacts come from the caller. | §7.16, §7.17 a, b | `set_owner`, `effective_entry`, `ownership_after_assign` |
+//! | R15 | Exclusive mode: a customer with an owner goes to the owner (like entry "to agent": at once if eligible, else waits in the owner's queue); an unowned customer becomes owned by the first agent who serves it; owners of imported/added contacts come from the caller. | §7.16, §7.17 a, b | `Owners`, `owners_changed`, `effective_entry`, `ownership_after_assign` |
 //! | R16 | Exclusive rule c: others cannot open a chat with an owned customer unless they have permission 2. | §7.17 c | `may_initiate`, `initiate` |
-//! | R17 | Exclusive rule d: others cannot see an owned customer in CRM unless they have permission 4. | §7.17 d, §7.13 perm. 4 | `may_see` |
+//! | R17 | Exclusive rule d: others cannot see an owned customer in CRM unless they have permission 4. | §7.17 d, §7.13 perm. 4 | the CRM's (`kefu-crm` search visibility; the daemon's `centre/crm.rs`), not the engine's |
 //! | R18 | Exclusive rule e: a completed transfer moves the ownership to the new agent. | §7.17 e | `ownership_after_assign` |
 //! | R19 | Exclusive mode disables entries to agent/group, designated lists and the no-response rule. | §10.7 note, §7.15 note | `effective_entry`, `designated_list`, `no_response_active` |
 //! | R20 | No response: from the customer's oldest unanswered message (restarted when a new agent takes the conversation), warn the serving agent `warn_lead` before the timeout (if it is not offline), and at the timeout offer the customer a new choice. An agent reply stops it. | §7.15 | `customer_message`, `agent_message`, `tick` |
@@ -109,6 +111,7 @@ pub use agents::AgentStatus;
 pub use effect::{
     AssignReason, AutoReplyKind, Choice, CloseReason, Effect, ListKind, RoutingError,
 };
+pub use exclusive::{NoOwners, Owners};
 pub use state::{
     AccountPresenceMode, AccountRouting, AgentSetup, DesignatedMode, NoResponseSettings,
     QueueTarget, RestoredConversation, RestoredPlacement, RoutingSettings, MINUTE_MS,

@@ -31,6 +31,7 @@
 //! is made.
 
 use super::effect::{AssignReason, CloseReason, Effect, ListKind, RoutingError};
+use super::exclusive::Owners;
 use super::state::{AccountRouting, ConvState, DesignatedMode, PendingNotice, QueueTarget};
 use super::timers::TimerKind;
 use super::Outcome;
@@ -182,6 +183,7 @@ impl AccountRouting {
         &mut self,
         conversation: u64,
         entry: Entry,
+        owners: &dyn Owners,
         now: i64,
     ) -> Result<Outcome<ConversationInfo>, RoutingError> {
         let c = self
@@ -196,7 +198,7 @@ impl AccountRouting {
         let unread = c.unread;
         let waiting = c.waiting_since.is_some();
         let old_agent = c.agent();
-        let effective = self.effective_entry(&customer, channel, &entry);
+        let effective = self.effective_entry(owners, &customer, channel, &entry);
         self.check_entry(&effective)?;
 
         let mut fx = Vec::new();
@@ -204,6 +206,7 @@ impl AccountRouting {
             conversation,
             Party::Customer,
             CloseReason::Reselected,
+            owners,
             now,
             &mut fx,
         );
@@ -241,7 +244,7 @@ impl AccountRouting {
             self.nr_start(id, now);
         }
         let placement = self.placement(&effective, old_agent);
-        self.place(id, placement, AssignReason::Auto, now, &mut fx);
+        self.place(id, placement, AssignReason::Auto, owners, now, &mut fx);
         Ok(Outcome::new(self.info_of(id)?, fx))
     }
 }
@@ -253,7 +256,7 @@ mod tests {
     const T: i64 = 15 * MINUTE_MS;
     const LEAD: i64 = MINUTE_MS;
 
-    fn with_rule() -> AccountRouting {
+    fn with_rule() -> TestRouting {
         routing_with(|s| s.no_response.enabled = true)
     }
 

@@ -21,18 +21,24 @@
 //! ignores the cap (the cap limits automatic accepts only, §3.3).
 
 use super::effect::{AssignReason, Effect, RoutingError};
+use super::exclusive::Owners;
 use super::state::{AccountRouting, ConvState, Conversation, QueueTarget};
 use super::Outcome;
 use kefu_wire::chat::ConversationInfo;
 
 impl AccountRouting {
     /// R4/C3: the queue as `agent` sees it, in arrival order.
-    pub fn queue_for(&self, agent: u32, may_see_whole_queue: bool) -> Vec<ConversationInfo> {
+    pub fn queue_for(
+        &self,
+        owners: &dyn Owners,
+        agent: u32,
+        may_see_whole_queue: bool,
+    ) -> Vec<ConversationInfo> {
         self.queue
             .values()
             .filter_map(|id| {
                 let c = self.conversations.get(id)?;
-                self.may_take(agent, c, may_see_whole_queue)
+                self.may_take(owners, agent, c, may_see_whole_queue)
                     .then(|| c.info(*id))
             })
             .collect()
@@ -40,10 +46,16 @@ impl AccountRouting {
 
     /// Whether `agent` sees queued `conversation` in its waiting list (what `queue_for`
     /// would list); false when it is not queued.
-    pub fn sees_queued(&self, agent: u32, conversation: u64, may_see_whole_queue: bool) -> bool {
+    pub fn sees_queued(
+        &self,
+        owners: &dyn Owners,
+        agent: u32,
+        conversation: u64,
+        may_see_whole_queue: bool,
+    ) -> bool {
         self.conversations
             .get(&conversation)
-            .is_some_and(|c| self.may_take(agent, c, may_see_whole_queue))
+            .is_some_and(|c| self.may_take(owners, agent, c, may_see_whole_queue))
     }
 
     /// How many conversations wait in the queue, for anyone.
@@ -57,6 +69,7 @@ impl AccountRouting {
         agent: u32,
         conversation: u64,
         may_see_whole_queue: bool,
+        owners: &dyn Owners,
         now: i64,
     ) -> Result<Outcome<ConversationInfo>, RoutingError> {
         let a = self
@@ -76,31 +89,40 @@ impl AccountRouting {
                 agent: holder,
             });
         }
-        if !self.may_take(agent, c, may_see_whole_queue) {
+        if !self.may_take(owners, agent, c, may_see_whole_queue) {
             return Err(RoutingError::NotAllowed {
                 conversation,
                 agent,
             });
         }
         let mut fx = Vec::new();
-        self.assign(conversation, agent, AssignReason::Accepted, now, &mut fx);
+        self.assign(
+            conversation,
+            agent,
+            AssignReason::Accepted,
+            owners,
+            now,
+            &mut fx,
+        );
         let info = self.info_of(conversation)?;
         Ok(Outcome::new(info, fx))
     }
 
     /// The visibility table of the module doc, for a queued conversation.
-    pub(super) fn may_take(&self, agent: u32, c: &Conversation, whole_queue: bool) -> bool {
+    pub(super) fn may_take(
+        &self,
+        owners: &dyn Owners,
+        agent: u32,
+        c: &Conversation,
+        whole_queue: bool,
+    ) -> bool {
         let ConvState::Queued { target, .. } = &c.state else {
             return false;
         };
         if whole_queue {
             return true;
         }
-        let owned_by_other = self.settings.exclusive
-            && self
-                .owners
-                .get(&c.customer)
-                .is_some_and(|&owner| owner != agent);
+        let owned_by_other = self.owned_by_other(owners, agent, &c.customer);
         match target {
             QueueTarget::Agent(x) => *x == agent,
             QueueTarget::Anyone => !owned_by_other,
@@ -116,7 +138,7 @@ impl AccountRouting {
 
     /// R5: `agent` auto-accepts the queued entries it may take, in arrival order,
     /// until its cap is reached. Call whenever `agent` may have become eligible.
-    pub(super) fn pump(&mut self, agent: u32, now: i64, fx: &mut Vec<Effect>) {
+    pub(super) fn pump(&mut self, agent: u32, owners: &dyn Owners, now: i64, fx: &mut Vec<Effect>) {
         let free = match self.agents.get(&agent) {
             Some(a) if a.auto_eligible() => (a.cap as usize).saturating_sub(a.served.len()),
             _ => return,
@@ -127,27 +149,27 @@ impl AccountRouting {
             .filter(|id| {
                 self.conversations
                     .get(id)
-                    .is_some_and(|c| self.may_take(agent, c, false))
+                    .is_some_and(|c| self.may_take(owners, agent, c, false))
             })
             .take(free)
             .copied()
             .collect();
         for id in picks {
-            self.assign(id, agent, AssignReason::Auto, now, fx);
+            self.assign(id, agent, AssignReason::Auto, owners, now, fx);
         }
     }
 
     /// R5 for every agent (after changes that may affect anyone: settings,
     /// owners): each queued entry, in arrival order, goes to the least busy
     /// eligible agent that may take it.
-    pub(super) fn pump_all(&mut self, now: i64, fx: &mut Vec<Effect>) {
+    pub(super) fn pump_all(&mut self, owners: &dyn Owners, now: i64, fx: &mut Vec<Effect>) {
         let ids: Vec<u64> = self.queue.values().copied().collect();
         for id in ids {
             let Some(c) = self.conversations.get(&id) else {
                 continue;
             };
-            if let Some(n) = self.least_busy(|n, _| self.may_take(n, c, false)) {
-                self.assign(id, n, AssignReason::Auto, now, fx);
+            if let Some(n) = self.least_busy(|n, _| self.may_take(owners, n, c, false)) {
+                self.assign(id, n, AssignReason::Auto, owners, now, fx);
             }
         }
     }

@@ -13,6 +13,7 @@
 //! choose, so its agent/group entries route as auto (§3.13).
 
 use super::effect::{Choice, ListKind, RoutingError};
+use super::exclusive::Owners;
 use super::state::{AccountRouting, AgentRouting, DesignatedMode, Placement, QueueTarget};
 use kefu_wire::chat::{Channel, CustomerId, Entry};
 use kefu_wire::Presence;
@@ -22,13 +23,14 @@ impl AccountRouting {
     /// The entry that actually applies to this customer (module doc).
     pub(super) fn effective_entry(
         &self,
+        owners: &dyn Owners,
         customer: &CustomerId,
         channel: Channel,
         entry: &Entry,
     ) -> Entry {
         if self.settings.exclusive {
-            return match self.owners.get(customer) {
-                Some(&owner) if self.agents.contains_key(&owner) => Entry::Agent(owner),
+            return match self.live_owner(owners, customer) {
+                Some(owner) => Entry::Agent(owner),
                 _ => Entry::Auto,
             };
         }

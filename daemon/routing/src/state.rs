@@ -4,6 +4,7 @@
 //! (table in [`super`]); this file also rebuilds the state after a restart.
 
 use super::effect::{AssignReason, CloseReason, Effect, RoutingError};
+use super::exclusive::Owners;
 use super::timers::TimerKind;
 use super::welcome::{AutoReplySettings, WelcomeSettings};
 use super::Outcome;
@@ -266,8 +267,6 @@ pub struct AccountRouting {
     pub(super) queue: BTreeMap<u64, u64>,
     pub(super) next_seq: u64,
     pub(super) next_conversation: u64,
-    /// Exclusive customers' owners.
-    pub(super) owners: HashMap<CustomerId, u32>,
     /// (when, conversation, kind), earliest first.
     pub(super) timers: BTreeSet<(i64, u64, TimerKind)>,
 }
@@ -324,7 +323,6 @@ impl AccountRouting {
             queue: BTreeMap::new(),
             next_seq: 0,
             next_conversation,
-            owners: HashMap::new(),
             timers: BTreeSet::new(),
         })
     }
@@ -341,6 +339,7 @@ impl AccountRouting {
     pub fn set_settings(
         &mut self,
         settings: RoutingSettings,
+        owners: &dyn Owners,
         now: i64,
     ) -> Result<Outcome<()>, RoutingError> {
         settings.validate()?;
@@ -351,7 +350,7 @@ impl AccountRouting {
         }
         let mut fx = Vec::new();
         self.presence_effect(before, &mut fx);
-        self.pump_all(now, &mut fx);
+        self.pump_all(owners, now, &mut fx);
         Ok(Outcome::new((), fx))
     }
 
@@ -543,6 +542,7 @@ impl AccountRouting {
         id: u64,
         agent: u32,
         reason: AssignReason,
+        owners: &dyn Owners,
         now: i64,
         fx: &mut Vec<Effect>,
     ) {
@@ -572,7 +572,7 @@ impl AccountRouting {
             reason,
             at: now,
         });
-        self.ownership_after_assign(customer, agent, reason, fx);
+        self.ownership_after_assign(owners, customer, agent, reason, fx);
     }
 
     /// Puts `id` at the back of the queue for `target`.
@@ -601,11 +601,12 @@ impl AccountRouting {
         id: u64,
         placement: Placement,
         reason: AssignReason,
+        owners: &dyn Owners,
         now: i64,
         fx: &mut Vec<Effect>,
     ) {
         match placement {
-            Placement::Assign(agent) => self.assign(id, agent, reason, now, fx),
+            Placement::Assign(agent) => self.assign(id, agent, reason, owners, now, fx),
             Placement::Queue(target) => self.enqueue(id, target, now, fx),
         }
     }
@@ -616,6 +617,7 @@ impl AccountRouting {
         id: u64,
         by: Party,
         reason: CloseReason,
+        owners: &dyn Owners,
         now: i64,
         fx: &mut Vec<Effect>,
     ) {
@@ -639,7 +641,7 @@ impl AccountRouting {
             at: now,
         });
         if let Some(a) = agent {
-            self.pump(a, now, fx);
+            self.pump(a, owners, now, fx);
         }
     }
 
@@ -653,7 +655,7 @@ impl AccountRouting {
 
     /// Panics (tests only) if an invariant of [`super`] does not hold.
     #[cfg(test)]
-    pub(crate) fn check_invariants(&self) {
+    pub(crate) fn check_invariants(&self, owners: &dyn Owners) {
         // 1. one conversation per customer, both maps agree.
         assert_eq!(self.by_customer.len(), self.conversations.len());
         for (customer, id) in &self.by_customer {
@@ -707,7 +709,7 @@ impl AccountRouting {
             if a.auto_eligible() {
                 for id in self.queue.values() {
                     assert!(
-                        !self.may_take(*n, &self.conversations[id], false),
+                        !self.may_take(owners, *n, &self.conversations[id], false),
                         "agent {n} is eligible for queued conversation {id}"
                     );
                 }
@@ -722,7 +724,7 @@ mod tests {
     use super::*;
 
     /// A refusal changes nothing: everything but the map orders, sorted.
-    fn fingerprint(r: &AccountRouting) -> String {
+    fn fingerprint(r: &TestRouting) -> String {
         let convs: BTreeMap<_, _> = r.conversations.iter().collect();
         let customers: BTreeMap<_, _> = r
             .by_customer
@@ -888,17 +890,12 @@ mod tests {
     /// transfer and a no-response clock come back; nothing is announced.
     #[test]
     fn restore_rebuilds_the_open_conversations() {
-        let mut r = AccountRouting::new(
-            RoutingSettings {
-                no_response: NoResponseSettings {
-                    enabled: true,
-                    ..NoResponseSettings::default()
-                },
-                ..RoutingSettings::default()
-            },
-            1,
-        )
-        .unwrap();
+        let mut r = routing_with(|s| {
+            s.no_response = NoResponseSettings {
+                enabled: true,
+                ..NoResponseSettings::default()
+            }
+        });
         r.add_agent(
             1001,
             AgentSetup {

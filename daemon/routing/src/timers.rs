@@ -7,6 +7,7 @@
 //! exactly its entry there, and whoever changes the field changes the entry, so
 //! nothing stale accumulates however many messages go back and forth.
 
+use super::exclusive::Owners;
 use super::state::AccountRouting;
 use super::Outcome;
 
@@ -28,7 +29,7 @@ impl AccountRouting {
     }
 
     /// Fires every timer due at or before `now`, earliest first.
-    pub fn tick(&mut self, now: i64) -> Outcome<()> {
+    pub fn tick(&mut self, owners: &dyn Owners, now: i64) -> Outcome<()> {
         let mut fx = Vec::new();
         while let Some(&(at, id, kind)) = self.timers.first() {
             if at > now {
@@ -36,7 +37,7 @@ impl AccountRouting {
             }
             self.timers.remove(&(at, id, kind));
             match kind {
-                TimerKind::Transfer => self.fail_back(id, now, &mut fx),
+                TimerKind::Transfer => self.fail_back(id, owners, now, &mut fx),
                 TimerKind::NoResponseWarning | TimerKind::NoResponseOffer => {
                     if let Some(c) = self.conversations.get_mut(&id) {
                         c.nr_timer = None;

@@ -19,6 +19,7 @@
 //! transfers do).
 
 use super::effect::{AssignReason, Effect, RoutingError};
+use super::exclusive::Owners;
 use super::state::{AccountRouting, ConvState, PendingTransfer, QueueTarget};
 use super::timers::TimerKind;
 use super::Outcome;
@@ -32,6 +33,7 @@ impl AccountRouting {
         from: u32,
         conversation: u64,
         to: u32,
+        owners: &dyn Owners,
         now: i64,
     ) -> Result<Outcome<ConversationInfo>, RoutingError> {
         let sender = self
@@ -65,6 +67,7 @@ impl AccountRouting {
                 conversation,
                 to,
                 AssignReason::Transferred { from },
+                owners,
                 now,
                 &mut fx,
             );
@@ -83,12 +86,18 @@ impl AccountRouting {
                 deadline,
             });
         }
-        self.pump(from, now, &mut fx);
+        self.pump(from, owners, now, &mut fx);
         Ok(Outcome::new(self.info_of(conversation)?, fx))
     }
 
     /// R10: a waiting transfer fails back (timer, or its target logged out).
-    pub(super) fn fail_back(&mut self, id: u64, now: i64, fx: &mut Vec<Effect>) {
+    pub(super) fn fail_back(
+        &mut self,
+        id: u64,
+        owners: &dyn Owners,
+        now: i64,
+        fx: &mut Vec<Effect>,
+    ) {
         let Some(t) = self.conversations.get(&id).and_then(|c| c.transfer) else {
             return;
         };
@@ -105,6 +114,7 @@ impl AccountRouting {
                 id,
                 t.from,
                 AssignReason::FailedBack { target: t.to },
+                owners,
                 now,
                 fx,
             );
@@ -112,9 +122,9 @@ impl AccountRouting {
             let Some(c) = self.conversations.get(&id) else {
                 return;
             };
-            let entry = self.effective_entry(&c.customer, c.channel, &Entry::Auto);
+            let entry = self.effective_entry(owners, &c.customer, c.channel, &Entry::Auto);
             let placement = self.placement(&entry, None);
-            self.place(id, placement, AssignReason::Auto, now, fx);
+            self.place(id, placement, AssignReason::Auto, owners, now, fx);
         }
     }
 
@@ -125,6 +135,7 @@ impl AccountRouting {
         conversation: u64,
         has_grab_permission: bool,
         confirmed: bool,
+        owners: &dyn Owners,
         now: i64,
     ) -> Result<Outcome<ConversationInfo>, RoutingError> {
         let a = self
@@ -165,10 +176,11 @@ impl AccountRouting {
             conversation,
             agent,
             AssignReason::Grabbed { from: holder },
+            owners,
             now,
             &mut fx,
         );
-        self.pump(holder, now, &mut fx);
+        self.pump(holder, owners, now, &mut fx);
         Ok(Outcome::new(self.info_of(conversation)?, fx))
     }
 }

@@ -387,7 +387,7 @@ mod tests {
         });
         // nobody online: away
         let q = open_auto(&mut r, 1, 0);
-        let count = |r: &mut AccountRouting, t: i64| {
+        let count = |r: &mut TestRouting, t: i64| {
             r.customer_message(q, t)
                 .unwrap()
                 .effects

@@ -10,8 +10,8 @@
 use super::dispatch::{AgentChatRequest, CustomerChatRequest, CustomerEntry, CustomerRequest};
 use super::{err, Answer, Centre, CustomerConn, Outgoing, Recipient};
 use crate::routing::{
-    AccountRouting, AgentSetup, Choice, Effect, RestoredConversation, RestoredPlacement,
-    RoutingError, RoutingSettings,
+    AccountRouting, AgentSetup, Choice, Effect, Outcome, Owners, RestoredConversation,
+    RestoredPlacement, RoutingError, RoutingSettings,
 };
 use crate::session::{Caller, ConnUpdate, CustomerLogin, Phase};
 use crate::store::chat_records::{
@@ -151,37 +151,52 @@ impl Centre {
             .map(|c| (c.conn, c.generation))
     }
 
-    /// Tells routing who owns `customer` (rules a, b), or that nobody does.
-    pub(super) fn routing_owner(&mut self, account: u64, customer: CustomerId, owner: Option<u32>) {
+    /// Runs one input of `account`'s routing with its contacts as the owners (the
+    /// CRM is ownership's one home; routing asks it, keeps no copy) and queues what
+    /// the input announced; a refusal becomes the matching error.
+    pub(super) fn route<T>(
+        &mut self,
+        account: u64,
+        input: impl FnOnce(&mut AccountRouting, &dyn Owners, i64) -> Result<Outcome<T>, RoutingError>,
+    ) -> Result<T, ErrorBody> {
         let now = self.now_ms;
-        let Some(chat) = self.actors.get_mut(&account).map(|a| &mut a.chat) else {
-            return;
-        };
-        let effects = match owner {
-            Some(agent) => match chat.routing.set_owner(customer, agent, now) {
-                Ok(out) => out.effects,
-                // An owner that is not an agent (any more) routes nothing.
-                Err(_) => return,
-            },
-            None => chat.routing.clear_owner(&customer, now).effects,
-        };
-        self.pending_effects.push((account, effects));
+        let actor = self.actor_mut(account)?;
+        let out = input(&mut actor.chat.routing, &actor.crm, now).map_err(routing_err)?;
+        self.queue_effects(account, out.effects);
+        Ok(out.value)
     }
 
-    /// Tells routing the owner R2 gave a customer being served (no queue pull needed).
-    pub(super) fn note_first_server(&mut self, account: u64, customer: &CustomerId, owner: u32) {
-        if let Some(chat) = self.actors.get_mut(&account).map(|a| &mut a.chat) {
-            chat.routing.note_first_server(customer, owner);
+    /// [`Centre::route`] for an account only if it is in memory, refusals ignored:
+    /// the hooks of logins, logouts and profile changes.
+    fn route_if_loaded(
+        &mut self,
+        account: u64,
+        input: impl FnOnce(&mut AccountRouting, &dyn Owners, i64) -> Result<Outcome<()>, RoutingError>,
+    ) {
+        if self.actors.contains_key(&account) {
+            let _ = self.route(account, input);
         }
     }
 
-    /// Tells routing the owners of many customers at once.
-    pub(super) fn routing_owners(&mut self, account: u64, owners: Vec<(CustomerId, u32)>) {
-        let now = self.now_ms;
-        if let Some(chat) = self.actors.get_mut(&account).map(|a| &mut a.chat) {
-            let out = chat.routing.restore_owners(owners, now);
-            self.pending_effects.push((account, out.effects));
+    /// Queues routing effects for the commit. An ownership move is stored in the
+    /// contact at once, so every later input of the turn routes by the new owner.
+    fn queue_effects(&mut self, account: u64, effects: Vec<Effect>) {
+        let mut rest = Vec::with_capacity(effects.len());
+        for effect in effects {
+            match effect {
+                Effect::OwnershipMoved { customer, to, .. } => {
+                    self.crm_owner_moved(account, &customer, to);
+                }
+                other => rest.push(other),
+            }
         }
+        self.pending_effects.push((account, rest));
+    }
+
+    /// Owners changed in the contacts (an import, an add, a deletion): routing pulls
+    /// its queue again, as who may take a waiting customer may have changed.
+    pub(super) fn owners_changed(&mut self, account: u64) {
+        self.route_if_loaded(account, |r, owners, now| Ok(r.owners_changed(owners, now)));
     }
 
     /// Whether the account runs in exclusive-customer mode (§7.17).
@@ -190,7 +205,7 @@ impl Centre {
     }
 
     /// Agents already logged in on this shard come online in a just-loaded engine.
-    pub(super) fn chat_online(&mut self, account: u64, chat: &mut ChatState) {
+    pub(super) fn chat_online(&mut self, account: u64, chat: &mut ChatState, owners: &dyn Owners) {
         let now = self.now_ms;
         let online: Vec<u32> = self
             .online
@@ -199,11 +214,11 @@ impl Centre {
             .unwrap_or_default();
         let mut effects = Vec::new();
         for agent in online {
-            if let Ok(out) = chat.routing.login(agent, now) {
+            if let Ok(out) = chat.routing.login(agent, owners, now) {
                 effects.extend(out.effects);
             }
         }
-        self.pending_effects.push((account, effects));
+        self.queue_effects(account, effects);
     }
 
     /// Makes (or replaces) the account's customer-signing key.
@@ -407,12 +422,9 @@ impl Centre {
 
     /// The agent's group changed (its profile).
     pub(super) fn chat_agent_group(&mut self, account: u64, agent: u32, group: Option<String>) {
-        let now = self.now_ms;
-        if let Some(chat) = self.actors.get_mut(&account).map(|a| &mut a.chat) {
-            if let Ok(out) = chat.routing.set_group(agent, group, now) {
-                self.pending_effects.push((account, out.effects));
-            }
-        }
+        self.route_if_loaded(account, |r, owners, now| {
+            r.set_group(agent, group, owners, now)
+        });
     }
 
     /// A customer's connection is gone.
@@ -427,16 +439,16 @@ impl Centre {
         }
     }
 
-    /// The account's conversation state, if `conversation` is `customer`'s open one.
+    /// Whether `conversation` is `customer`'s open one.
     fn customers_open(
         &mut self,
         account: u64,
         customer: &CustomerId,
         conversation: u64,
-    ) -> Result<&mut ChatState, ErrorBody> {
+    ) -> Result<(), ErrorBody> {
         let chat = self.chat_mut(account)?;
         if chat.routing.conversation_of(customer) == Some(conversation) {
-            Ok(chat)
+            Ok(())
         } else {
             Err(err(
                 ErrorCode::NOT_IN_CONVERSATION,
@@ -475,13 +487,11 @@ impl Centre {
                 } else {
                     entry
                 };
-                let chat = self.chat_mut(account)?;
-                let out = chat
-                    .routing
-                    .open(login.customer.clone(), login.channel, entry, now)
-                    .map_err(routing_err)?;
-                self.pending_effects.push((account, out.effects));
-                Ok(Response::Conversation(out.value))
+                let (customer, channel) = (login.customer.clone(), login.channel);
+                let info = self.route(account, |r, owners, now| {
+                    r.open(customer, channel, entry, owners, now)
+                })?;
+                Ok(Response::Conversation(info))
             }
             CustomerChatRequest::SendMessage {
                 conversation,
@@ -515,21 +525,17 @@ impl Centre {
                 conversation,
                 entry,
             } => {
-                let chat = self.customers_open(account, &login.customer, conversation)?;
-                let out = chat
-                    .routing
-                    .reselect(conversation, entry, now)
-                    .map_err(routing_err)?;
-                self.pending_effects.push((account, out.effects));
-                Ok(Response::Conversation(out.value))
+                self.customers_open(account, &login.customer, conversation)?;
+                let info = self.route(account, |r, owners, now| {
+                    r.reselect(conversation, entry, owners, now)
+                })?;
+                Ok(Response::Conversation(info))
             }
             CustomerChatRequest::CloseConversation { conversation } => {
-                let chat = self.customers_open(account, &login.customer, conversation)?;
-                let out = chat
-                    .routing
-                    .close(conversation, Party::Customer, now)
-                    .map_err(routing_err)?;
-                self.pending_effects.push((account, out.effects));
+                self.customers_open(account, &login.customer, conversation)?;
+                self.route(account, |r, owners, now| {
+                    r.close(conversation, Party::Customer, owners, now)
+                })?;
                 Ok(Response::Ok)
             }
         }
@@ -542,34 +548,29 @@ impl Centre {
         me: u32,
         request: AgentChatRequest,
     ) -> Answer {
-        let now = self.now_ms;
         let perm3 = self.has_permission(account, me, Permission::SeeWholeQueue);
         (|| match request {
             AgentChatRequest::SetAutoAccept { cap } => {
-                let out = self
-                    .chat_mut(account)?
-                    .routing
-                    .set_cap(me, u32::from(cap), now)
-                    .map_err(routing_err)?;
-                self.pending_effects.push((account, out.effects));
+                self.route(account, |r, owners, now| {
+                    r.set_cap(me, u32::from(cap), owners, now)
+                })?;
                 Ok(Response::Ok)
             }
-            AgentChatRequest::ListQueue => Ok(Response::Conversations(
-                self.chat_mut(account)?.routing.queue_for(me, perm3),
-            )),
+            AgentChatRequest::ListQueue => {
+                let actor = self.actor_mut(account)?;
+                let queue = actor.chat.routing.queue_for(&actor.crm, me, perm3);
+                Ok(Response::Conversations(queue))
+            }
             AgentChatRequest::ListConversations => Ok(Response::Conversations(
                 self.chat_mut(account)?.routing.served_by(me),
             )),
             AgentChatRequest::AcceptConversation { conversation } => {
-                let out = self
-                    .chat_mut(account)?
-                    .routing
-                    .accept(me, conversation, perm3, now)
-                    .map_err(routing_err)?;
-                self.pending_effects.push((account, out.effects));
-                let history = self.recent_history(account, &out.value.customer)?;
+                let info = self.route(account, |r, owners, now| {
+                    r.accept(me, conversation, perm3, owners, now)
+                })?;
+                let history = self.recent_history(account, &info.customer)?;
                 Ok(Response::Accepted {
-                    conversation: out.value,
+                    conversation: info,
                     history,
                 })
             }
@@ -579,38 +580,29 @@ impl Centre {
                 body,
             } => self.agent_send(account, me, conversation, client_msg_id, body),
             AgentChatRequest::CloseConversation { conversation } => {
-                let out = self
-                    .chat_mut(account)?
-                    .routing
-                    .close(conversation, Party::Agent(me), now)
-                    .map_err(routing_err)?;
-                self.pending_effects.push((account, out.effects));
+                self.route(account, |r, owners, now| {
+                    r.close(conversation, Party::Agent(me), owners, now)
+                })?;
                 Ok(Response::Ok)
             }
             AgentChatRequest::TransferConversation {
                 conversation,
                 to_agent,
             } => {
-                let out = self
-                    .chat_mut(account)?
-                    .routing
-                    .transfer(me, conversation, to_agent, now)
-                    .map_err(routing_err)?;
-                self.pending_effects.push((account, out.effects));
-                Ok(Response::Conversation(out.value))
+                let info = self.route(account, |r, owners, now| {
+                    r.transfer(me, conversation, to_agent, owners, now)
+                })?;
+                Ok(Response::Conversation(info))
             }
             AgentChatRequest::GrabConversation {
                 conversation,
                 confirmed,
             } => {
                 // The authorisation table already required permission 2 (grab).
-                let out = self
-                    .chat_mut(account)?
-                    .routing
-                    .grab(me, conversation, true, confirmed, now)
-                    .map_err(routing_err)?;
-                self.pending_effects.push((account, out.effects));
-                Ok(Response::Conversation(out.value))
+                let info = self.route(account, |r, owners, now| {
+                    r.grab(me, conversation, true, confirmed, owners, now)
+                })?;
+                Ok(Response::Conversation(info))
             }
             AgentChatRequest::ConversationMessages {
                 conversation,
@@ -689,36 +681,28 @@ impl Centre {
         customer: CustomerId,
         channel: Channel,
     ) -> Answer {
-        let now = self.now_ms;
         let perm2 = self.has_permission(account, me, Permission::Grab);
-        let out = self
-            .chat_mut(account)?
-            .routing
-            .initiate(me, customer, channel, perm2, now)
-            .map_err(routing_err)?;
-        self.pending_effects.push((account, out.effects));
-        Ok(Response::Conversation(out.value))
+        let info = self.route(account, |r, owners, now| {
+            r.initiate(me, customer, channel, perm2, owners, now)
+        })?;
+        Ok(Response::Conversation(info))
     }
 
     fn set_routing_settings(&mut self, account: u64, settings: RoutingConfig) -> Answer {
-        let now = self.now_ms;
         check_config(&settings)?;
-        let chat = self.chat_mut(account)?;
         // The presence mode is the account's own setting (`SetAccountPresenceMode`).
         let mut engine = settings_from(&settings);
-        engine.presence_mode = chat.routing.settings().presence_mode;
-        let out = chat
-            .routing
-            .set_settings(engine, now)
-            .map_err(routing_err)?;
-        chat.config = settings.clone();
+        engine.presence_mode = self.chat_mut(account)?.routing.settings().presence_mode;
+        self.route(account, |r, owners, now| {
+            r.set_settings(engine, owners, now)
+        })?;
+        self.chat_mut(account)?.config = settings.clone();
         self.batch.put(
             Cf::RoutingSettings,
             &keys::account(account),
             RoutingSettingsRecord { account, settings }.encode(),
         );
         self.touched.push(account);
-        self.pending_effects.push((account, out.effects));
         Ok(Response::Ok)
     }
 
@@ -866,7 +850,7 @@ impl Centre {
         self.counters_dirty.push(account);
         self.turn_client_msgs.insert(dedupe_key, id);
         self.deliver_message(account, conversation, customer, from, record.into());
-        self.pending_effects.push((account, outcome.effects));
+        self.queue_effects(account, outcome.effects);
         Ok(Response::Sent {
             message: id,
             duplicate: false,
@@ -934,25 +918,15 @@ impl Centre {
 
     /// Agent hooks: logged in, logged out or gone, presence changed.
     pub(super) fn chat_agent_login(&mut self, account: u64, agent: u32) {
-        let now = self.now_ms;
-        let Ok(chat) = self.chat_mut(account) else {
-            return;
-        };
-        if let Ok(out) = chat.routing.login(agent, now) {
-            self.pending_effects.push((account, out.effects));
+        if self.actor_mut(account).is_ok() {
+            let _ = self.route(account, |r, owners, now| r.login(agent, owners, now));
         }
     }
 
     pub(super) fn chat_agent_logout(&mut self, account: u64, agent: u32) {
-        let now = self.now_ms;
-        let Some(chat) = self.actors.get_mut(&account).map(|a| &mut a.chat) else {
-            return;
-        };
         // A dropped connection keeps its conversations: nothing is lost, and they
         // come back at the agent's next login.
-        if let Ok(out) = chat.routing.logout(agent, true, now) {
-            self.pending_effects.push((account, out.effects));
-        }
+        self.route_if_loaded(account, |r, owners, now| r.logout(agent, true, owners, now));
     }
 
     pub(super) fn chat_agent_presence(
@@ -961,13 +935,9 @@ impl Centre {
         agent: u32,
         presence: kefu_wire::Presence,
     ) {
-        let now = self.now_ms;
-        let Some(chat) = self.actors.get_mut(&account).map(|a| &mut a.chat) else {
-            return;
-        };
-        if let Ok(out) = chat.routing.set_presence(agent, presence, now) {
-            self.pending_effects.push((account, out.effects));
-        }
+        self.route_if_loaded(account, |r, owners, now| {
+            r.set_presence(agent, presence, owners, now)
+        });
     }
 
     /// Timers of every account's routing (no-response, transfer time-outs).
@@ -980,10 +950,7 @@ impl Centre {
             .map(|(a, _)| *a)
             .collect();
         for account in due {
-            if let Some(chat) = self.actors.get_mut(&account).map(|a| &mut a.chat) {
-                let out = chat.routing.tick(now);
-                self.pending_effects.push((account, out.effects));
-            }
+            self.route_if_loaded(account, |r, owners, now| Ok(r.tick(owners, now)));
         }
     }
 
@@ -1125,9 +1092,8 @@ impl Centre {
                 conversation,
                 Alert::TransferFailedBack { to },
             ),
-            Effect::OwnershipMoved { customer, to, .. } => {
-                self.crm_owner_moved(account, &customer, to);
-            }
+            // Stored when routing announced it (`queue_effects`).
+            Effect::OwnershipMoved { .. } => {}
             Effect::AccountPresenceChanged { presence } => {
                 self.push_account_presence(account, presence);
             }
@@ -1279,12 +1245,8 @@ impl Centre {
 
     /// The agent logs out on purpose: its conversations close, or are kept for it.
     pub(super) fn chat_agent_logout_with(&mut self, account: u64, agent: u32, keep: bool) {
-        let now = self.now_ms;
-        let Ok(chat) = self.chat_mut(account) else {
-            return;
-        };
-        if let Ok(out) = chat.routing.logout(agent, keep, now) {
-            self.pending_effects.push((account, out.effects));
+        if self.actor_mut(account).is_ok() {
+            let _ = self.route(account, |r, owners, now| r.logout(agent, keep, owners, now));
         }
     }
 
@@ -1312,7 +1274,7 @@ impl Centre {
     /// A conversation entered (or moved within) the queue: every online agent that
     /// sees it in its waiting list gets it (§3.3–3.4: the list is live).
     fn tell_queue_watchers(&mut self, account: u64, conversation: u64) {
-        let Some(chat) = self.actors.get(&account).map(|a| &a.chat) else {
+        let Some((chat, owners)) = self.actors.get(&account).map(|a| (&a.chat, &a.crm)) else {
             return;
         };
         let Some(info) = chat.routing.conversation(conversation) else {
@@ -1328,7 +1290,7 @@ impl Centre {
             .filter(|&agent| {
                 let whole =
                     state.is_some_and(|s| s.permissions(agent).contains(Permission::SeeWholeQueue));
-                chat.routing.sees_queued(agent, conversation, whole)
+                chat.routing.sees_queued(owners, agent, conversation, whole)
             })
             .collect();
         // Agents shown it before but not now (re-queued for someone else) hear too.

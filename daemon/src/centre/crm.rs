@@ -71,6 +71,16 @@ pub(crate) struct CrmState {
     imports: HashMap<u32, ImportRun>,
 }
 
+/// The contacts are the one home of ownership (exclusive customers, R2, R15):
+/// routing asks them on every input that may route and keeps no copy.
+impl crate::routing::Owners for CrmState {
+    fn owner(&self, customer: &CustomerId) -> Option<u32> {
+        let key = CustomerKey::try_from(customer.clone()).ok()?;
+        let no = self.by_key.get(&key)?;
+        self.contacts.get(no)?.contact.owner
+    }
+}
+
 struct Stored {
     contact: Contact,
     request_note: String,
@@ -291,23 +301,6 @@ impl Centre {
     /// The account's CRM state (the account loads whole on first use).
     pub(super) fn crm_mut(&mut self, account: u64) -> Result<&mut CrmState, ErrorBody> {
         Ok(&mut self.actor_mut(account)?.crm)
-    }
-
-    /// Gives routing the owners of a just-loaded account's contacts (exclusive
-    /// customers, rules a and b).
-    pub(super) fn attach_owners(&mut self, account: u64) {
-        let owners: Vec<(CustomerId, u32)> = self
-            .actors
-            .get(&account)
-            .map(|a| {
-                a.crm
-                    .contacts
-                    .values()
-                    .filter_map(|s| Some((s.contact.key.clone().into(), s.contact.owner?)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        self.routing_owners(account, owners);
     }
 
     /// Exclusive mode moved `customer` to `to` (first service, or a transfer: rule e).
@@ -541,7 +534,7 @@ impl Centre {
         self.save_crm_account(account);
         self.limit_warning(account, warning);
         if owner.is_some() {
-            self.routing_owner(account, customer, owner);
+            self.owners_changed(account);
         }
         Ok(Response::Contact(Box::new(info)))
     }
@@ -621,10 +614,10 @@ impl Centre {
         }
         numbers.sort_unstable();
         numbers.dedup();
-        let mut unowned = Vec::new();
+        let mut had_owners = false;
         for no in &numbers {
             if let Some(s) = crm.remove(*no) {
-                unowned.push(CustomerId::from(s.contact.key));
+                had_owners |= s.contact.owner.is_some();
             }
         }
         let count = u32::try_from(numbers.len()).unwrap_or(u32::MAX);
@@ -634,8 +627,8 @@ impl Centre {
         }
         self.save_crm_account(account);
         self.limit_warning(account, warning);
-        for customer in unowned {
-            self.routing_owner(account, customer, None);
+        if had_owners {
+            self.owners_changed(account);
         }
         Ok(Response::Deleted {
             count: numbers.len() as u64,
@@ -867,13 +860,11 @@ impl Centre {
             run.session
                 .admit(rows, |k| by_key.contains_key(k), &mut crm.limits, now);
         let mut numbers = Vec::with_capacity(new.len());
-        let mut owners = Vec::new();
+        let mut owners_changed = false;
         for contact in new {
             let no = crm.next_contact;
             crm.next_contact += 1;
-            if let Some(owner) = contact.owner {
-                owners.push((CustomerId::from(contact.key.clone()), owner));
-            }
+            owners_changed |= contact.owner.is_some();
             crm.insert(no, contact, String::new());
             numbers.push(no);
         }
@@ -909,8 +900,8 @@ impl Centre {
         }
         self.save_crm_account(account);
         self.limit_warning(account, warning);
-        if !owners.is_empty() {
-            self.routing_owners(account, owners);
+        if owners_changed {
+            self.owners_changed(account);
         }
         Ok(Response::Import(report))
     }
@@ -1011,7 +1002,7 @@ impl Centre {
         let owner = contact.owner;
         crm.insert(no, contact, note.clone());
         if owner == Some(me) {
-            self.routing_owner(account, customer.clone(), owner);
+            self.owners_changed(account);
         }
         self.save_contact(account, no);
         self.save_crm_account(account);
@@ -1049,6 +1040,7 @@ impl Centre {
                 let owner = stored.contact.owner;
                 let never_talked = stored.contact.last_contact_at.is_none();
                 let mut warning = None;
+                let mut removed_owned = false;
                 if accept {
                     let c = stored
                         .contact
@@ -1059,6 +1051,7 @@ impl Centre {
                     // A declined request for someone who never talked to us leaves nothing.
                     crm.remove(no);
                     warning = crm.limits.contacts_removed(1, now);
+                    removed_owned = owner.is_some();
                 } else {
                     let c = stored
                         .contact
@@ -1069,6 +1062,9 @@ impl Centre {
                 self.save_contact(account, no);
                 self.save_crm_account(account);
                 self.limit_warning(account, warning);
+                if removed_owned {
+                    self.owners_changed(account);
+                }
                 let event = Event::ContactNotice(ContactNotice::Answered {
                     customer: customer.clone(),
                     accepted: accept,
@@ -1188,9 +1184,6 @@ impl Centre {
         };
         if let Some(crm) = self.actors.get_mut(&account).map(|a| &mut a.crm) {
             crm.recent.touch(agent, no, now);
-            if let Some(owner) = crm.contacts.get(&no).and_then(|s| s.contact.owner) {
-                self.note_first_server(account, customer, owner);
-            }
         }
         self.save_contact(account, no);
         if let Some(note) = request {

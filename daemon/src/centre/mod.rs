@@ -507,7 +507,7 @@ impl Centre {
     }
 
     /// Puts a whole account in memory: its agents already logged in here come online
-    /// in its routing, which learns its contacts' owners.
+    /// in its routing (which reads owners from its contacts, their one home).
     fn install_actor(
         &mut self,
         account: u64,
@@ -515,7 +515,7 @@ impl Centre {
         mut chat: chat::ChatState,
         crm: crm::CrmState,
     ) {
-        self.chat_online(account, &mut chat);
+        self.chat_online(account, &mut chat, &crm);
         let actor = Account {
             state,
             chat,
@@ -524,7 +524,6 @@ impl Centre {
         };
         self.actors.insert(account, actor);
         self.counters.set_accounts(self.actors.len() as u64);
-        self.attach_owners(account);
     }
 
     /// Whether agent `me` of `account` (in memory) holds permission `p`.

@@ -212,14 +212,11 @@ impl Centre {
             }
             AgentSignalRequest::SetAccountPresenceMode { mode } => {
                 // The authorisation table already required permission 12.
-                let chat = self.chat_mut(account)?;
-                let mut settings = chat.routing.settings().clone();
+                let mut settings = self.chat_mut(account)?.routing.settings().clone();
                 settings.presence_mode = engine_mode(record_mode(mode));
-                let out = chat
-                    .routing
-                    .set_settings(settings, now)
-                    .map_err(|e| err(ErrorCode::INTERNAL, e.to_string()))?;
-                self.pending_effects.push((account, out.effects));
+                self.route(account, |r, owners, now| {
+                    r.set_settings(settings, owners, now)
+                })?;
                 let state = self.account_mut(account)?;
                 state.record.presence_mode = record_mode(mode);
                 let record = state.record.clone();
