@@ -218,7 +218,9 @@ fn daemon_modules_form_layers() {
             }
             let allowed = |list: &[&str]| list.iter().any(|f| name.starts_with(f));
             if line.contains("rocksdb") && !allowed(ROCKSDB_FILES) {
-                problems.push(format!("{name}:{i}: names rocksdb outside {ROCKSDB_FILES:?}"));
+                problems.push(format!(
+                    "{name}:{i}: names rocksdb outside {ROCKSDB_FILES:?}"
+                ));
             }
             if line.contains("mio::") && !allowed(MIO_FILES) {
                 problems.push(format!("{name}:{i}: names mio outside {MIO_FILES:?}"));

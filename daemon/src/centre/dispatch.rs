@@ -427,432 +427,151 @@ pub(crate) enum ClockRequest {
     AdminClockAdvance { ms: i64 },
 }
 
+/// Builds a domain value inside its wrappers: `wrap!([A, B], x)` is `A(B(x))`.
+macro_rules! wrap {
+    ([$last:path], $inner:expr) => {
+        $last($inner)
+    };
+    ([$first:path, $($rest:path),+], $inner:expr) => {
+        $first(wrap!([$($rest),+], $inner))
+    };
+}
+
+/// The classification table: for each domain (the wrappers that lead to it, then its
+/// enum), the wire variants it handles, each with the wire's fields, which the
+/// domain's variant of the same name repeats. It expands to one exhaustive `match`.
+macro_rules! classify_table {
+    ($request:expr; $(
+        $wrappers:tt $domain:ident {
+            $($variant:ident $({ $($field:ident),* $(,)? })? $(($tuple:ident))?),* $(,)?
+        }
+    )*) => {
+        match $request {
+            $($(
+                Request::$variant $({ $($field),* })? $(($tuple))? => wrap!(
+                    $wrappers,
+                    $domain::$variant $({ $($field),* })? $(($tuple))?
+                ),
+            )*)*
+        }
+    };
+}
+
 /// Sorts a request into the domain that handles it. Exhaustive: a new wire
-/// variant does not compile until it is given a domain here.
+/// variant does not compile until it is given a domain here (one line of the table).
 pub(crate) fn classify(request: Request) -> Routed {
-    match request {
-        Request::Login {
-            account,
-            agent,
-            password,
-            otp,
-        } => Routed::Entry(EntryRequest::Login {
-            account,
-            agent,
-            password,
-            otp,
-        }),
-        Request::Resume {
-            account,
-            agent,
-            token,
-        } => Routed::Entry(EntryRequest::Resume {
-            account,
-            agent,
-            token,
-        }),
-        Request::Logout => Routed::Agent(AgentRequest::Session(SessionRequest::Logout)),
-        Request::SetPresence { presence } => {
-            Routed::Agent(AgentRequest::Session(SessionRequest::SetPresence {
-                presence,
-            }))
+    classify_table! { request;
+        [Routed::Entry] EntryRequest {
+            Login { account, agent, password, otp },
+            Resume { account, agent, token },
         }
-        Request::AddAgent {
-            agent,
-            nickname,
-            role,
-        } => Routed::Agent(AgentRequest::Session(SessionRequest::AddAgent {
-            agent,
-            nickname,
-            role,
-        })),
-        Request::SetAgentPassword {
-            agent,
-            new_password,
-            super_password,
-        } => Routed::Agent(AgentRequest::Session(SessionRequest::SetAgentPassword {
-            agent,
-            new_password,
-            super_password,
-        })),
-        Request::ChangeOwnPassword {
-            old_password,
-            new_password,
-        } => Routed::Agent(AgentRequest::Session(SessionRequest::ChangeOwnPassword {
-            old_password,
-            new_password,
-        })),
-        Request::ChangeSuperPassword {
-            old_super_password,
-            new_super_password,
-        } => Routed::Agent(AgentRequest::Session(SessionRequest::ChangeSuperPassword {
-            old_super_password,
-            new_super_password,
-        })),
-        Request::ListAgents => Routed::Agent(AgentRequest::Session(SessionRequest::ListAgents)),
-        Request::WhoAmI => Routed::Agent(AgentRequest::Session(SessionRequest::WhoAmI)),
-        Request::AdminCreateAccount {
-            account,
-            name,
-            plan,
-            expires_at,
-            password_1001,
-            super_password,
-        } => Routed::Operator(OperatorRequest::AdminCreateAccount {
-            account,
-            name,
-            plan,
-            expires_at,
-            password_1001,
-            super_password,
-        }),
-        Request::AdminListAccounts { after, limit } => {
-            Routed::Operator(OperatorRequest::AdminListAccounts { after, limit })
+        [Routed::Agent, AgentRequest::Session] SessionRequest {
+            Logout,
+            SetPresence { presence },
+            AddAgent { agent, nickname, role },
+            SetAgentPassword { agent, new_password, super_password },
+            ChangeOwnPassword { old_password, new_password },
+            ChangeSuperPassword { old_super_password, new_super_password },
+            ListAgents,
+            WhoAmI,
+            LogoutWith { keep_conversations },
         }
-        Request::AdminShowAccount { account } => {
-            Routed::Operator(OperatorRequest::AdminShowAccount { account })
+        [Routed::Operator] OperatorRequest {
+            AdminCreateAccount { account, name, plan, expires_at, password_1001, super_password },
+            AdminListAccounts { after, limit },
+            AdminShowAccount { account },
+            AdminAddAgent { account, agent, nickname, role },
+            AdminSetAgentPassword { account, agent, new_password },
+            AdminListAgents { account },
+            AdminStats,
+            AdminOnAccount { account, request },
+            AdminImportTokens { format, data, key_hex, password },
+            AdminUnlockToken { serial },
+            AdminUnlockAgent { account, agent },
+            AdminRotateCustomerKey { account },
         }
-        Request::AdminAddAgent {
-            account,
-            agent,
-            nickname,
-            role,
-        } => Routed::Operator(OperatorRequest::AdminAddAgent {
-            account,
-            agent,
-            nickname,
-            role,
-        }),
-        Request::AdminSetAgentPassword {
-            account,
-            agent,
-            new_password,
-        } => Routed::Operator(OperatorRequest::AdminSetAgentPassword {
-            account,
-            agent,
-            new_password,
-        }),
-        Request::AdminListAgents { account } => {
-            Routed::Operator(OperatorRequest::AdminListAgents { account })
+        [Routed::Agent, AgentRequest::Security] SecurityRequest {
+            ListRoles,
+            CreateRole { name, permissions },
+            UpdateRole { role, name, permissions },
+            DeleteRole { role },
+            SetAgentRole { agent, role },
+            GetAgentProfile { agent },
+            SetAgentProfile { agent, profile },
+            SetSecurityLevel { level },
+            GetSecurity,
         }
-        Request::AdminStats => Routed::Operator(OperatorRequest::AdminStats),
-        Request::ListRoles => Routed::Agent(AgentRequest::Security(SecurityRequest::ListRoles)),
-        Request::CreateRole { name, permissions } => {
-            Routed::Agent(AgentRequest::Security(SecurityRequest::CreateRole {
-                name,
-                permissions,
-            }))
+        [Routed::Agent, AgentRequest::Token] TokenRequest {
+            BindToken { agent, serial, code },
+            UnbindToken { agent },
+            CalibrateToken { serial, code, next_code },
         }
-        Request::UpdateRole {
-            role,
-            name,
-            permissions,
-        } => Routed::Agent(AgentRequest::Security(SecurityRequest::UpdateRole {
-            role,
-            name,
-            permissions,
-        })),
-        Request::DeleteRole { role } => {
-            Routed::Agent(AgentRequest::Security(SecurityRequest::DeleteRole { role }))
+        [Routed::Entry, EntryRequest::Customer] CustomerEntry {
+            CustomerLogin { account, customer, expires_at, signature, channel },
+            VisitorLogin { account, token, channel },
         }
-        Request::SetAgentRole { agent, role } => {
-            Routed::Agent(AgentRequest::Security(SecurityRequest::SetAgentRole {
-                agent,
-                role,
-            }))
+        [Routed::Customer, CustomerRequest::Chat] CustomerChatRequest {
+            OpenConversation { entry },
+            Reselect { conversation, entry },
         }
-        Request::GetAgentProfile { agent } => {
-            Routed::Agent(AgentRequest::Security(SecurityRequest::GetAgentProfile {
-                agent,
-            }))
+        [Routed::Participant] ParticipantRequest {
+            SendMessage { conversation, client_msg_id, body },
+            CloseConversation { conversation },
+            ConversationMessages { conversation, after, limit },
+            Signal { conversation, signal },
+            GetAccountPresence,
         }
-        Request::SetAgentProfile { agent, profile } => {
-            Routed::Agent(AgentRequest::Security(SecurityRequest::SetAgentProfile {
-                agent,
-                profile,
-            }))
+        [Routed::Agent, AgentRequest::Chat] AgentChatRequest {
+            SetAutoAccept { cap },
+            ListQueue,
+            ListConversations,
+            AcceptConversation { conversation },
+            TransferConversation { conversation, to_agent },
+            GrabConversation { conversation, confirmed },
+            GetRoutingSettings,
+            SetRoutingSettings { settings },
+            InitiateConversation { customer, channel },
         }
-        Request::SetSecurityLevel { level } => {
-            Routed::Agent(AgentRequest::Security(SecurityRequest::SetSecurityLevel {
-                level,
-            }))
+        [Routed::Agent, AgentRequest::Crm] CrmRequest {
+            CreateContact { customer, state, edit },
+            GetContact { customer },
+            UpdateContact { customer, edit },
+            SetContactState { customer, state },
+            DeleteContacts { customers },
+            SearchContacts(x),
+            RecentContacts { offset, limit },
+            ContactsOnline { customers },
+            ListTags,
+            EditTags(x),
+            ListGroups,
+            EditGroups(x),
+            ImportContacts { chunk, first, last },
+            ExportContacts { after, limit },
+            RequestContact { customer, note },
+            GetContactSettings,
+            SetContactSettings { settings },
         }
-        Request::GetSecurity => Routed::Agent(AgentRequest::Security(SecurityRequest::GetSecurity)),
-        Request::BindToken {
-            agent,
-            serial,
-            code,
-        } => Routed::Agent(AgentRequest::Token(TokenRequest::BindToken {
-            agent,
-            serial,
-            code,
-        })),
-        Request::UnbindToken { agent } => {
-            Routed::Agent(AgentRequest::Token(TokenRequest::UnbindToken { agent }))
+        [Routed::Agent] AgentRequest {
+            History(query),
         }
-        Request::CalibrateToken {
-            serial,
-            code,
-            next_code,
-        } => Routed::Agent(AgentRequest::Token(TokenRequest::CalibrateToken {
-            serial,
-            code,
-            next_code,
-        })),
-        Request::AdminOnAccount { account, request } => {
-            Routed::Operator(OperatorRequest::AdminOnAccount { account, request })
+        [Routed::Customer, CustomerRequest::Crm] CustomerCrmRequest {
+            AnswerContactRequest { accept },
+            AddAccount { answer },
         }
-        Request::AdminImportTokens {
-            format,
-            data,
-            key_hex,
-            password,
-        } => Routed::Operator(OperatorRequest::AdminImportTokens {
-            format,
-            data,
-            key_hex,
-            password,
-        }),
-        Request::AdminUnlockToken { serial } => {
-            Routed::Operator(OperatorRequest::AdminUnlockToken { serial })
+        [Routed::Agent, AgentRequest::Extras] ExtrasRequest {
+            ListQuickReplies,
+            SetQuickReplies { shared, replies },
+            GetAnalytics { from, until },
+            AccountCentreTicket { module },
+            Broadcast { groups, customers, body, otp },
         }
-        Request::AdminUnlockAgent { account, agent } => {
-            Routed::Operator(OperatorRequest::AdminUnlockAgent { account, agent })
+        [Routed::Agent, AgentRequest::Signal] AgentSignalRequest {
+            SetAccountPresenceMode { mode },
         }
-        Request::CustomerLogin {
-            account,
-            customer,
-            expires_at,
-            signature,
-            channel,
-        } => Routed::Entry(EntryRequest::Customer(CustomerEntry::CustomerLogin {
-            account,
-            customer,
-            expires_at,
-            signature,
-            channel,
-        })),
-        Request::VisitorLogin {
-            account,
-            token,
-            channel,
-        } => Routed::Entry(EntryRequest::Customer(CustomerEntry::VisitorLogin {
-            account,
-            token,
-            channel,
-        })),
-        Request::OpenConversation { entry } => Routed::Customer(CustomerRequest::Chat(
-            CustomerChatRequest::OpenConversation { entry },
-        )),
-        Request::SendMessage {
-            conversation,
-            client_msg_id,
-            body,
-        } => Routed::Participant(ParticipantRequest::SendMessage {
-            conversation,
-            client_msg_id,
-            body,
-        }),
-        Request::SetAutoAccept { cap } => {
-            Routed::Agent(AgentRequest::Chat(AgentChatRequest::SetAutoAccept { cap }))
-        }
-        Request::ListQueue => Routed::Agent(AgentRequest::Chat(AgentChatRequest::ListQueue)),
-        Request::ListConversations => {
-            Routed::Agent(AgentRequest::Chat(AgentChatRequest::ListConversations))
-        }
-        Request::AcceptConversation { conversation } => {
-            Routed::Agent(AgentRequest::Chat(AgentChatRequest::AcceptConversation {
-                conversation,
-            }))
-        }
-        Request::CloseConversation { conversation } => {
-            Routed::Participant(ParticipantRequest::CloseConversation { conversation })
-        }
-        Request::AdminRotateCustomerKey { account } => {
-            Routed::Operator(OperatorRequest::AdminRotateCustomerKey { account })
-        }
-        Request::TransferConversation {
-            conversation,
-            to_agent,
-        } => Routed::Agent(AgentRequest::Chat(AgentChatRequest::TransferConversation {
-            conversation,
-            to_agent,
-        })),
-        Request::GrabConversation {
-            conversation,
-            confirmed,
-        } => Routed::Agent(AgentRequest::Chat(AgentChatRequest::GrabConversation {
-            conversation,
-            confirmed,
-        })),
-        Request::ConversationMessages {
-            conversation,
-            after,
-            limit,
-        } => Routed::Participant(ParticipantRequest::ConversationMessages {
-            conversation,
-            after,
-            limit,
-        }),
-        Request::GetRoutingSettings => {
-            Routed::Agent(AgentRequest::Chat(AgentChatRequest::GetRoutingSettings))
-        }
-        Request::SetRoutingSettings { settings } => {
-            Routed::Agent(AgentRequest::Chat(AgentChatRequest::SetRoutingSettings {
-                settings,
-            }))
-        }
-        Request::Reselect {
-            conversation,
-            entry,
-        } => Routed::Customer(CustomerRequest::Chat(CustomerChatRequest::Reselect {
-            conversation,
-            entry,
-        })),
-        Request::InitiateConversation { customer, channel } => {
-            Routed::Agent(AgentRequest::Chat(AgentChatRequest::InitiateConversation {
-                customer,
-                channel,
-            }))
-        }
-        Request::LogoutWith { keep_conversations } => {
-            Routed::Agent(AgentRequest::Session(SessionRequest::LogoutWith {
-                keep_conversations,
-            }))
-        }
-        Request::CreateContact {
-            customer,
-            state,
-            edit,
-        } => Routed::Agent(AgentRequest::Crm(CrmRequest::CreateContact {
-            customer,
-            state,
-            edit,
-        })),
-        Request::GetContact { customer } => {
-            Routed::Agent(AgentRequest::Crm(CrmRequest::GetContact { customer }))
-        }
-        Request::UpdateContact { customer, edit } => {
-            Routed::Agent(AgentRequest::Crm(CrmRequest::UpdateContact {
-                customer,
-                edit,
-            }))
-        }
-        Request::SetContactState { customer, state } => {
-            Routed::Agent(AgentRequest::Crm(CrmRequest::SetContactState {
-                customer,
-                state,
-            }))
-        }
-        Request::DeleteContacts { customers } => {
-            Routed::Agent(AgentRequest::Crm(CrmRequest::DeleteContacts { customers }))
-        }
-        Request::SearchContacts(x) => {
-            Routed::Agent(AgentRequest::Crm(CrmRequest::SearchContacts(x)))
-        }
-        Request::RecentContacts { offset, limit } => {
-            Routed::Agent(AgentRequest::Crm(CrmRequest::RecentContacts {
-                offset,
-                limit,
-            }))
-        }
-        Request::ContactsOnline { customers } => {
-            Routed::Agent(AgentRequest::Crm(CrmRequest::ContactsOnline { customers }))
-        }
-        Request::ListTags => Routed::Agent(AgentRequest::Crm(CrmRequest::ListTags)),
-        Request::EditTags(x) => Routed::Agent(AgentRequest::Crm(CrmRequest::EditTags(x))),
-        Request::ListGroups => Routed::Agent(AgentRequest::Crm(CrmRequest::ListGroups)),
-        Request::EditGroups(x) => Routed::Agent(AgentRequest::Crm(CrmRequest::EditGroups(x))),
-        Request::ImportContacts { chunk, first, last } => {
-            Routed::Agent(AgentRequest::Crm(CrmRequest::ImportContacts {
-                chunk,
-                first,
-                last,
-            }))
-        }
-        Request::ExportContacts { after, limit } => {
-            Routed::Agent(AgentRequest::Crm(CrmRequest::ExportContacts {
-                after,
-                limit,
-            }))
-        }
-        Request::History(query) => Routed::Agent(AgentRequest::History(query)),
-        Request::RequestContact { customer, note } => {
-            Routed::Agent(AgentRequest::Crm(CrmRequest::RequestContact {
-                customer,
-                note,
-            }))
-        }
-        Request::AnswerContactRequest { accept } => Routed::Customer(CustomerRequest::Crm(
-            CustomerCrmRequest::AnswerContactRequest { accept },
-        )),
-        Request::AddAccount { answer } => {
-            Routed::Customer(CustomerRequest::Crm(CustomerCrmRequest::AddAccount {
-                answer,
-            }))
-        }
-        Request::GetContactSettings => {
-            Routed::Agent(AgentRequest::Crm(CrmRequest::GetContactSettings))
-        }
-        Request::SetContactSettings { settings } => {
-            Routed::Agent(AgentRequest::Crm(CrmRequest::SetContactSettings {
-                settings,
-            }))
-        }
-        Request::ListQuickReplies => {
-            Routed::Agent(AgentRequest::Extras(ExtrasRequest::ListQuickReplies))
-        }
-        Request::SetQuickReplies { shared, replies } => {
-            Routed::Agent(AgentRequest::Extras(ExtrasRequest::SetQuickReplies {
-                shared,
-                replies,
-            }))
-        }
-        Request::GetAnalytics { from, until } => {
-            Routed::Agent(AgentRequest::Extras(ExtrasRequest::GetAnalytics {
-                from,
-                until,
-            }))
-        }
-        Request::AccountCentreTicket { module } => {
-            Routed::Agent(AgentRequest::Extras(ExtrasRequest::AccountCentreTicket {
-                module,
-            }))
-        }
-        Request::Broadcast {
-            groups,
-            customers,
-            body,
-            otp,
-        } => Routed::Agent(AgentRequest::Extras(ExtrasRequest::Broadcast {
-            groups,
-            customers,
-            body,
-            otp,
-        })),
-        Request::Signal {
-            conversation,
-            signal,
-        } => Routed::Participant(ParticipantRequest::Signal {
-            conversation,
-            signal,
-        }),
-        Request::SetAccountPresenceMode { mode } => Routed::Agent(AgentRequest::Signal(
-            AgentSignalRequest::SetAccountPresenceMode { mode },
-        )),
-        Request::GetAccountPresence => Routed::Participant(ParticipantRequest::GetAccountPresence),
-        Request::AdminClockShow => {
-            Routed::Operator(OperatorRequest::Clock(ClockRequest::AdminClockShow))
-        }
-        Request::AdminClockSet { unix_ms } => {
-            Routed::Operator(OperatorRequest::Clock(ClockRequest::AdminClockSet {
-                unix_ms,
-            }))
-        }
-        Request::AdminClockAdvance { ms } => {
-            Routed::Operator(OperatorRequest::Clock(ClockRequest::AdminClockAdvance {
-                ms,
-            }))
+        [Routed::Operator, OperatorRequest::Clock] ClockRequest {
+            AdminClockShow,
+            AdminClockSet { unix_ms },
+            AdminClockAdvance { ms },
         }
     }
 }
