@@ -48,13 +48,11 @@ pub enum SessionSlot {
     Some(SessionRecord),
 }
 
-/// An agent that is logged in on a connection of this shard.
+/// An agent that is logged in on this shard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OnlineAgent {
-    /// Slab index of its connection.
-    pub conn: usize,
-    /// Generation of that slab slot.
-    pub generation: u32,
+    /// Its session.
+    pub session: crate::session::SessionId,
     /// Presence as set by the agent.
     pub presence: Presence,
 }

@@ -1,7 +1,7 @@
 //! One client connection: its socket (plain, TLS or Unix), the sans-IO
 //! protocol state that speaks over it ([`ServerConnection`]: handshake, pings,
 //! correlation rules, push numbering and acks, output bound, timers) and what
-//! the loop and the centre agree it is (phase, customer).
+//! the loop and the centre agree it is (phase, session).
 //!
 //! Memory per idle connection is kept small on purpose: the protocol's input
 //! and output buffers exist only while bytes are in flight (reads go through
@@ -61,8 +61,8 @@ pub struct Connection {
     pub write_shut: bool,
     /// The peer's address (TCP and TLS), for login throttling.
     pub peer: Option<std::net::IpAddr>,
-    /// The customer, on a customer connection (boxed: most connections are agents).
-    pub customer: Option<Box<crate::session::CustomerLogin>>,
+    /// The session logged in on it (agent or customer), if any.
+    pub session: Option<crate::session::SessionId>,
 }
 
 /// Outcome of reading from a socket.
@@ -90,7 +90,7 @@ impl Connection {
             writable_interest: false,
             write_shut: false,
             peer: None,
-            customer: None,
+            session: None,
         }
     }
 

@@ -1,7 +1,11 @@
-//! What the loop and the centre agree a connection is: its protocol phase and, for a
-//! customer, who it is. The loop (`shard`) keeps these on each connection; the centre
+//! What the loop and the centre agree a connection is: its protocol phase and the
+//! session logged in on it. The loop (`shard`) keeps these on each connection; the centre
 //! reads them from a [`Caller`] and changes them only through [`ConnUpdate`]s that the
 //! loop applies, so account logic never holds a connection.
+//!
+//! A logged-in agent or customer is a **session** ([`SessionId`]), not a connection: the
+//! centre keeps who the session is (account, agent or customer and channel) and
+//! addresses pushes to it; the loop alone maps a session to the connection it is on.
 
 use kefu_wire::chat::{Channel, CustomerId};
 
@@ -16,7 +20,8 @@ pub enum Phase {
     /// left unread in the buffer until it completes, so pipelined requests
     /// are answered in order and as the logged-in agent.
     LoggingIn,
-    /// Logged in as a customer or visitor of an account (who: `Connection::customer`).
+    /// Logged in as a customer or visitor of an account (who: the centre's record of
+    /// the connection's session).
     Customer {
         /// Account number.
         account: u64,
@@ -32,7 +37,29 @@ pub enum Phase {
     Closing,
 }
 
-/// The customer a connection is logged in as.
+/// An opaque session number, unique within one run of the daemon: the shard that
+/// holds the session in the high 16 bits, a counter of that shard below. Not stored:
+/// after a restart every session is gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId(pub u64);
+
+impl SessionId {
+    /// Bits of the per-shard counter.
+    const COUNTER_BITS: u32 = 48;
+
+    /// The `n`th session of shard `shard`.
+    pub fn new(shard: usize, n: u64) -> SessionId {
+        let shard = (shard as u64) & 0xffff;
+        SessionId((shard << Self::COUNTER_BITS) | (n & ((1 << Self::COUNTER_BITS) - 1)))
+    }
+
+    /// The shard that holds the session.
+    pub fn shard(self) -> usize {
+        (self.0 >> Self::COUNTER_BITS) as usize
+    }
+}
+
+/// The customer a session is logged in as.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomerLogin {
     /// Who.
@@ -54,8 +81,8 @@ pub struct Caller {
     pub phase: Phase,
     /// The peer's address (TCP and TLS), for login throttling.
     pub peer: Option<std::net::IpAddr>,
-    /// The customer, on a customer connection.
-    pub customer: Option<CustomerLogin>,
+    /// The session logged in on it (agent or customer), if any.
+    pub session: Option<SessionId>,
 }
 
 /// A change the centre asks of a connection, applied by the loop right after the call
@@ -64,8 +91,8 @@ pub struct Caller {
 pub enum ConnUpdate {
     /// Moves to this phase (logged in, logged out, paused for a password check).
     Phase(Phase),
-    /// Logged in as this customer (phase `Customer`), or no customer any more.
-    Customer(Option<Box<CustomerLogin>>),
+    /// This session is now on the connection, or none is any more.
+    Session(Option<SessionId>),
     /// Input that waited behind a login may be read again.
     Resume,
 }

@@ -416,7 +416,7 @@ impl Centre {
             };
             self.batch.put_message(&record);
             // Only the online recipients are queued: a broadcast has up to 10,000.
-            if self.customer_conn(account, customer).is_some() {
+            if self.customer_session(account, customer).is_some() {
                 let event = Event::Message(record.into());
                 self.push(account, Recipient::Customer(customer.clone()), event);
             }

@@ -8,12 +8,13 @@
 //! after a reconnect (the conversations issue goes on).
 
 use super::dispatch::{AgentChatRequest, CustomerChatRequest, CustomerEntry, CustomerRequest};
-use super::{err, Answer, Centre, CustomerConn, Outgoing, Recipient};
+use super::sessions::Who;
+use super::{err, Answer, Centre, Recipient};
 use crate::routing::{
     AccountRouting, AgentSetup, Choice, Effect, Outcome, Owners, RestoredConversation,
     RestoredPlacement, RoutingError, RoutingSettings,
 };
-use crate::session::{Caller, ConnUpdate, CustomerLogin, Phase};
+use crate::session::{Caller, ConnUpdate, CustomerLogin, Phase, SessionId};
 use crate::store::chat_records::{
     ClientMsgRecord, ConversationRecord, CountersRecord, CustomerKeyRecord, MessageRecord,
     RoutingSettingsRecord,
@@ -139,16 +140,13 @@ impl Centre {
         Ok(&mut self.actor_mut(account)?.chat)
     }
 
-    /// The connection of `customer` if it is logged in on this shard.
-    pub(super) fn customer_conn(
+    /// The session of `customer` if it is logged in on this shard.
+    pub(super) fn customer_session(
         &self,
         account: u64,
         customer: &CustomerId,
-    ) -> Option<(usize, u32)> {
-        self.customers
-            .get(&account)?
-            .get(customer)
-            .map(|c| (c.conn, c.generation))
+    ) -> Option<SessionId> {
+        self.customers.get(&account)?.get(customer).copied()
     }
 
     /// Runs one input of `account`'s routing with its contacts as the owners (the
@@ -317,35 +315,27 @@ impl Centre {
             customer: customer.clone(),
             channel,
         };
+        let session = self.open_session(account, Who::Customer(login));
         self.update_conn(
             idx,
             generation,
             ConnUpdate::Phase(Phase::Customer { account }),
         );
-        self.update_conn(idx, generation, ConnUpdate::Customer(Some(Box::new(login))));
-        let here = CustomerConn {
-            conn: idx,
-            generation,
-            channel,
-        };
+        self.update_conn(idx, generation, ConnUpdate::Session(Some(session)));
         let previous = self
             .customers
             .entry(account)
             .or_default()
-            .insert(customer.clone(), here);
-        if let Some(old) = previous.filter(|p| (p.conn, p.generation) != (idx, generation)) {
-            // The old connection is no longer this customer's: nothing to tell
-            // anyone when it closes.
-            self.update_conn(old.conn, old.generation, ConnUpdate::Phase(Phase::Ready));
-            self.update_conn(old.conn, old.generation, ConnUpdate::Customer(None));
-            self.outbox.push(Outgoing::GoAway {
-                conn: old.conn,
-                generation: old.generation,
-                code: ErrorCode::SESSION_REPLACED,
-                message: "this customer connected again elsewhere".into(),
-            });
+            .insert(customer.clone(), session);
+        if let Some(old) = previous {
+            // The old session ends with nothing to tell anyone: the customer is here.
+            self.replace_session(
+                old,
+                ErrorCode::SESSION_REPLACED,
+                "this customer connected again elsewhere".into(),
+            );
         }
-        self.crm_customer_logged_in(account, &customer, idx, generation);
+        self.crm_customer_logged_in(account, &customer, session);
         Ok(Response::CustomerLoggedIn(CustomerSession {
             account,
             customer,
@@ -427,10 +417,15 @@ impl Centre {
         });
     }
 
-    /// A customer's connection is gone.
-    pub(super) fn customer_gone(&mut self, account: u64, customer: &CustomerId, idx: usize) {
+    /// A customer's session `session` ended.
+    pub(super) fn customer_gone(
+        &mut self,
+        account: u64,
+        customer: &CustomerId,
+        session: SessionId,
+    ) {
         if let Some(customers) = self.customers.get_mut(&account) {
-            if customers.get(customer).is_some_and(|c| c.conn == idx) {
+            if customers.get(customer) == Some(&session) {
                 customers.remove(customer);
             }
             if customers.is_empty() {
@@ -464,12 +459,15 @@ impl Centre {
         account: u64,
         request: CustomerRequest,
     ) -> Answer {
-        let login = caller.customer.clone().ok_or_else(|| {
-            err(
-                ErrorCode::INTERNAL,
-                "customer connection without a customer",
-            )
-        })?;
+        let login = self
+            .session_customer(caller.session)
+            .cloned()
+            .ok_or_else(|| {
+                err(
+                    ErrorCode::INTERNAL,
+                    "customer connection without a customer",
+                )
+            })?;
         let request = match request {
             CustomerRequest::Chat(request) => request,
             CustomerRequest::Crm(request) => {

@@ -464,7 +464,7 @@ impl Centre {
                 }
                 let online = customers
                     .iter()
-                    .map(|c| self.customer_conn(account, c).is_some())
+                    .map(|c| self.customer_session(account, c).is_some())
                     .collect();
                 Ok(Response::Online(online))
             }
@@ -1225,8 +1225,7 @@ impl Centre {
         &mut self,
         account: u64,
         customer: &CustomerId,
-        conn: usize,
-        generation: u32,
+        session: crate::session::SessionId,
     ) {
         let Ok(key) = CustomerKey::try_from(customer.clone()) else {
             return;
@@ -1240,7 +1239,7 @@ impl Centre {
         if s.contact.state == ContactState::Pending {
             let note = s.request_note.clone();
             let event = Event::ContactNotice(ContactNotice::FriendRequest { account, note });
-            self.push(account, Recipient::Session(conn, generation), event);
+            self.push(account, Recipient::Session(session), event);
         }
     }
 

@@ -35,6 +35,7 @@ mod history;
 mod load;
 mod requests;
 mod security;
+mod sessions;
 mod signals;
 mod token_home;
 mod tokens;
@@ -44,13 +45,12 @@ pub use chat::sign_customer;
 use crate::accounts::{AccountState, OnlineAgent};
 use crate::config::RuntimeSettings;
 use crate::log;
-use crate::session::{ConnUpdate, CustomerLogin, Phase};
+use crate::session::{ConnUpdate, Phase, SessionId};
 use crate::stats::ShardCounters;
 use crate::store::{Batch, Durability, KvStore};
 use crate::worker::{JobSubmitter, OutcomeSink};
 use kefu_wire::chat::CustomerId;
 use kefu_wire::{ErrorBody, ErrorCode, Request, Response};
-use smallvec::SmallVec;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -128,8 +128,8 @@ pub enum Recipient {
     Customer(CustomerId),
     /// Every customer of the account that is logged in.
     AllCustomers,
-    /// One connection (slab index, generation): a session-scoped notice.
-    Session(usize, u32),
+    /// One session (a notice for that login only).
+    Session(SessionId),
 }
 
 /// Answers and frames produced during a turn, released by the loop after the commit.
@@ -170,6 +170,17 @@ pub enum Outgoing {
         /// What to run there.
         call: CentreCall,
     },
+    /// A session the centre ended (replaced by a newer login, password changed): its
+    /// connection, if it has one, is told why and closed; the session is not
+    /// resumed.
+    EndSession {
+        /// The session.
+        session: SessionId,
+        /// Why.
+        code: ErrorCode,
+        /// Said how.
+        message: String,
+    },
     /// A request for an account another shard owns, on behalf of the operator.
     Forward {
         /// The owning shard.
@@ -207,6 +218,16 @@ impl std::fmt::Debug for Outgoing {
                 .field("code", code)
                 .field("message", message)
                 .finish(),
+            Outgoing::EndSession {
+                session,
+                code,
+                message,
+            } => f
+                .debug_struct("EndSession")
+                .field("session", session)
+                .field("code", code)
+                .field("message", message)
+                .finish(),
             Outgoing::Call { shard, .. } => f
                 .debug_struct("Call")
                 .field("shard", shard)
@@ -223,14 +244,6 @@ impl std::fmt::Debug for Outgoing {
                 .finish(),
         }
     }
-}
-
-/// A logged-in customer's connection on this shard.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct CustomerConn {
-    conn: usize,
-    generation: u32,
-    channel: kefu_wire::chat::Channel,
 }
 
 /// One account in memory: everything about it, loaded as one unit (`load.rs`, in a
@@ -262,7 +275,11 @@ pub struct Centre {
     /// it, so evicting an account after a failed commit does not forget who is here.
     online: HashMap<u64, HashMap<u32, OnlineAgent>>,
     /// Customers logged in on this shard, per account (same reason).
-    customers: HashMap<u64, HashMap<CustomerId, CustomerConn>>,
+    customers: HashMap<u64, HashMap<CustomerId, SessionId>>,
+    /// Who each session of this shard is (`sessions.rs`).
+    sessions: HashMap<SessionId, sessions::SessionRecord>,
+    /// The last session number given out.
+    next_session: u64,
     pending: HashMap<u64, PendingOp>,
     next_job: u64,
     /// Routing effects of the turn, carried out before the commit.
@@ -281,9 +298,9 @@ pub struct Centre {
     /// Accounts whose cache changed this turn without a write of their own keys
     /// (evicted with the batch's accounts if the commit fails).
     touched: Vec<u64>,
-    /// Agents that logged in this turn: (conn, generation, account, agent); logged
-    /// out again if the batch fails.
-    logins: Vec<(usize, u32, u64, u32)>,
+    /// Agents that logged in this turn: (conn, generation, session); logged out
+    /// again if the batch fails.
+    logins: Vec<(usize, u32, SessionId)>,
     outbox: Vec<Outgoing>,
     /// What the loop queued this turn: released after the commit, whatever it did.
     settled: Vec<Outgoing>,
@@ -329,6 +346,8 @@ impl Centre {
             actors: HashMap::new(),
             online: HashMap::new(),
             customers: HashMap::new(),
+            sessions: HashMap::new(),
+            next_session: 0,
             pending: HashMap::new(),
             next_job: 1,
             pending_effects: Vec::new(),
@@ -384,29 +403,24 @@ impl Centre {
         self.settled.push(out);
     }
 
-    /// A connection of this shard is gone (or closing): whoever was logged in on it
-    /// goes offline.
+    /// A connection of this shard is gone (or closing): the session logged in on it
+    /// ends (its person goes offline).
     pub fn connection_gone(
         &mut self,
         conn: usize,
         generation: u32,
         phase: Phase,
-        customer: Option<&CustomerLogin>,
+        session: Option<SessionId>,
     ) {
-        match phase {
-            // Its password check will find nobody to log in when it comes back.
-            Phase::LoggingIn => {
-                self.pending
-                    .retain(|_, op| !op.is_login_of(conn, generation));
-                self.unpark_connection(conn, generation);
-            }
-            Phase::Agent { account, agent } => self.set_offline(account, agent, conn),
-            Phase::Customer { account } => {
-                if let Some(login) = customer {
-                    self.customer_gone(account, &login.customer, conn);
-                }
-            }
-            Phase::AwaitHello | Phase::Ready | Phase::Closing => {}
+        if phase == Phase::LoggingIn {
+            // Its password check will find nobody to log in when it comes back; a
+            // request it had parked is dropped.
+            self.pending
+                .retain(|_, op| !op.is_login_of(conn, generation));
+            self.unpark_connection(conn, generation);
+        }
+        if let Some(session) = session {
+            self.end_session(session);
         }
     }
 
@@ -458,16 +472,21 @@ impl Centre {
         self.counters.set_accounts(self.actors.len() as u64);
         // Token states are reloaded from the store on next use.
         self.tokens.clear();
-        for (conn, generation, account, agent) in std::mem::take(&mut self.logins) {
+        for (conn, generation, session) in std::mem::take(&mut self.logins) {
             self.conn_updates
                 .push((conn, generation, ConnUpdate::Phase(Phase::Ready)));
-            self.set_offline(account, agent, conn);
+            self.conn_updates
+                .push((conn, generation, ConnUpdate::Session(None)));
+            self.end_session(session);
         }
         // Logging out above may have queued presence pushes; the turn's are gone.
         self.presence_changes.clear();
         self.outbox.retain(|out| match out {
             Outgoing::Push { account, .. } => evicted.binary_search(account).is_err(),
-            Outgoing::Answer { .. } | Outgoing::GoAway { .. } | Outgoing::Forward { .. } => true,
+            Outgoing::Answer { .. }
+            | Outgoing::GoAway { .. }
+            | Outgoing::EndSession { .. }
+            | Outgoing::Forward { .. } => true,
             // A call stands on this turn's writes: dropped with them.
             Outgoing::Call { .. } => false,
         });
@@ -542,33 +561,6 @@ impl Centre {
     /// Queues a push to `to` of `account`, released after the commit.
     fn push(&mut self, account: u64, to: Recipient, event: kefu_wire::Event) {
         self.outbox.push(Outgoing::Push { account, to, event });
-    }
-
-    /// The connections (slab index, generation) a push to `to` of `account` goes to now.
-    pub fn recipients(&self, account: u64, to: &Recipient) -> SmallVec<[(usize, u32); 2]> {
-        let agents = self.online.get(&account);
-        let customers = self.customers.get(&account);
-        match to {
-            Recipient::Agent(agent) => agents
-                .and_then(|m| m.get(agent))
-                .map(|o| (o.conn, o.generation))
-                .into_iter()
-                .collect(),
-            Recipient::AllAgents => agents
-                .into_iter()
-                .flat_map(|m| m.values().map(|o| (o.conn, o.generation)))
-                .collect(),
-            Recipient::Customer(customer) => customers
-                .and_then(|m| m.get(customer))
-                .map(|c| (c.conn, c.generation))
-                .into_iter()
-                .collect(),
-            Recipient::AllCustomers => customers
-                .into_iter()
-                .flat_map(|m| m.values().map(|c| (c.conn, c.generation)))
-                .collect(),
-            Recipient::Session(conn, generation) => smallvec::smallvec![(*conn, *generation)],
-        }
     }
 
     fn reply(&mut self, reply: ReplyTo, result: Answer) {

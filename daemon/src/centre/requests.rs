@@ -5,14 +5,15 @@ use super::dispatch::{
     classify, target_account, AgentRequest, EntryRequest, OperatorRequest, Routed, SessionRequest,
 };
 use super::load::Parked;
+use super::sessions::Who;
 use super::{err, Answer, Centre, Outgoing, Recipient, ReplyTo};
 use crate::accounts::{
     account_info, owner_shard, plan_from_wire, AccountState, AgentState, OnlineAgent, SessionSlot,
 };
 use crate::auth::{authorize, Principal, SUPER_ADMIN_AGENT};
 use crate::password::validate_new_password;
-use crate::session::Phase;
 use crate::session::{Caller, ConnUpdate, Flow as Control};
+use crate::session::{Phase, SessionId};
 use crate::session_token::SessionToken;
 use crate::store::records::{
     AccountRecord, AgentRecord, PresenceMode, SessionRecord, AGENT_ROLE, DEFAULT_ROLES,
@@ -131,8 +132,12 @@ impl Centre {
                 return Control::Pause;
             }
         }
+        // A connection whose session ended in this turn (replaced, password changed)
+        // still says it is logged in until the loop hears of it: it is not.
+        let logged_in = self.session_open(caller.session);
         let principal = match phase {
             _ if is_admin => Principal::Operator,
+            Phase::Customer { .. } | Phase::Agent { .. } if !logged_in => Principal::Anonymous,
             Phase::Customer { account } => Principal::Customer { account },
             Phase::Agent { account, agent } => Principal::Agent {
                 account,
@@ -464,28 +469,25 @@ impl Centre {
         expires_at: i64,
     ) {
         let (idx, generation) = (reply.conn, reply.generation);
+        let session = self.open_session(account, Who::Agent(agent));
         let phase = ConnUpdate::Phase(Phase::Agent { account, agent });
         self.update_conn(idx, generation, phase);
-        self.logins.push((idx, generation, account, agent));
+        self.update_conn(idx, generation, ConnUpdate::Session(Some(session)));
+        self.logins.push((idx, generation, session));
         let previous = self.online.entry(account).or_default().insert(
             agent,
             OnlineAgent {
-                conn: idx,
-                generation,
+                session,
                 presence: Presence::Online,
             },
         );
-        if let Some(prev) = previous.filter(|p| (p.conn, p.generation) != (idx, generation)) {
-            // The old connection is no longer the agent's session: no offline
-            // presence for it when it closes.
-            let ready = ConnUpdate::Phase(Phase::Ready);
-            self.update_conn(prev.conn, prev.generation, ready);
-            self.outbox.push(Outgoing::GoAway {
-                conn: prev.conn,
-                generation: prev.generation,
-                code: ErrorCode::SESSION_REPLACED,
-                message: format!("agent {agent}@{account} logged in on another connection"),
-            });
+        if let Some(prev) = previous {
+            // The old session ends without an offline presence: the agent is here.
+            self.replace_session(
+                prev.session,
+                ErrorCode::SESSION_REPLACED,
+                format!("agent {agent}@{account} logged in on another connection"),
+            );
         } else {
             self.counters.session_opened();
         }
@@ -502,7 +504,7 @@ impl Centre {
             });
         self.reply(reply, Ok(Response::LoggedIn(info)));
         if let Some(text) = notice {
-            let to = Recipient::Session(idx, generation);
+            let to = Recipient::Session(session);
             self.push(account, to, Event::Notice { text });
         }
     }
@@ -580,12 +582,12 @@ impl Centre {
         self.presence_changes = changes;
     }
 
-    /// The agent's connection `idx` is gone or logged out.
-    pub(super) fn set_offline(&mut self, account: u64, agent: u32, idx: usize) {
+    /// The agent's session `session` ended (its connection gone, logged out).
+    pub(super) fn set_offline(&mut self, account: u64, agent: u32, session: SessionId) {
         let Some(online) = self.online.get_mut(&account) else {
             return;
         };
-        if online.get(&agent).is_some_and(|o| o.conn == idx) {
+        if online.get(&agent).is_some_and(|o| o.session == session) {
             online.remove(&agent);
             if online.is_empty() {
                 self.online.remove(&account);
@@ -649,7 +651,11 @@ impl Centre {
                 }
                 if let Some((idx, generation)) = conn {
                     self.update_conn(idx, generation, ConnUpdate::Phase(Phase::Ready));
-                    self.set_offline(account, me, idx);
+                    self.update_conn(idx, generation, ConnUpdate::Session(None));
+                    let session = self.online.get(&account).and_then(|m| m.get(&me));
+                    if let Some(session) = session.map(|o| o.session) {
+                        self.end_session(session);
+                    }
                 }
                 Ok(Response::Ok)
             }
@@ -1281,12 +1287,11 @@ impl Centre {
                     .and_then(|m| m.get(&agent))
                     .copied()
                 {
-                    self.outbox.push(Outgoing::GoAway {
-                        conn: o.conn,
-                        generation: o.generation,
-                        code: ErrorCode::LOGGED_OUT,
-                        message: "your password was changed; log in again".into(),
-                    });
+                    self.close_session(
+                        o.session,
+                        ErrorCode::LOGGED_OUT,
+                        "your password was changed; log in again".into(),
+                    );
                 }
                 self.reply(reply, Ok(Response::Ok));
             }

@@ -186,13 +186,11 @@ impl Centre {
                     })?;
                 check_signal(&signal)?;
                 let customer = info.customer.clone();
-                let target = self
-                    .customers
-                    .get(&account)
-                    .and_then(|m| m.get(&customer))
-                    .copied();
+                let target = self.customer_session(account, &customer);
                 // The customer's channel now if it is connected, else the one it opened on.
-                let channel = target.map_or(info.channel, |c| c.channel);
+                let channel = self
+                    .session_customer(target)
+                    .map_or(info.channel, |c| c.channel);
                 check_channel(&signal, channel)?;
                 if signal == Signal::Shake {
                     self.chat_mut(account)?

@@ -275,7 +275,7 @@ impl Shard {
             is_admin: conn.is_admin,
             phase: conn.phase,
             peer: conn.peer,
-            customer: conn.customer.as_deref().cloned(),
+            session: conn.session,
         };
         let flow = self.centre.handle_request(&caller, reply, request);
         self.apply_conn_updates();
@@ -291,9 +291,11 @@ impl Shard {
         let (was, generation) = (conn.phase, conn.generation);
         if was != Phase::Closing {
             conn.phase = Phase::Closing;
-            let customer = conn.customer.take();
-            self.centre
-                .connection_gone(idx, generation, was, customer.as_deref());
+            let session = conn.session.take();
+            if let Some(s) = session {
+                self.attached.remove(&s);
+            }
+            self.centre.connection_gone(idx, generation, was, session);
         }
         self.mark_dirty(idx);
     }
@@ -333,7 +335,10 @@ impl Shard {
                 let targets = self.centre.recipients(account, &to);
                 let mut event = Some(event);
                 let last = targets.len().saturating_sub(1);
-                for (i, (conn, generation)) in targets.into_iter().enumerate() {
+                for (i, session) in targets.into_iter().enumerate() {
+                    let Some(&(conn, generation)) = self.attached.get(&session) else {
+                        continue;
+                    };
                     let Some(c) = self.conns.get_mut(conn, generation) else {
                         continue;
                     };
@@ -361,6 +366,25 @@ impl Shard {
                 let Some(c) = self.conns.get_mut(conn, generation) else {
                     return;
                 };
+                c.protocol.go_away(code, message);
+                self.start_closing(conn);
+            }
+            Outgoing::EndSession {
+                session,
+                code,
+                message,
+            } => {
+                let Some((conn, generation)) = self.attached.remove(&session) else {
+                    return;
+                };
+                let Some(c) = self.conns.get_mut(conn, generation) else {
+                    return;
+                };
+                // The centre has ended the session: closing the connection ends nothing more.
+                c.session = None;
+                if c.phase != Phase::Closing {
+                    c.phase = Phase::Ready;
+                }
                 c.protocol.go_away(code, message);
                 self.start_closing(conn);
             }
@@ -545,8 +569,11 @@ impl Shard {
         };
         let _ = conn.deregister(self.poll.registry());
         self.count_frames(&mut conn);
+        if let Some(s) = conn.session {
+            self.attached.remove(&s);
+        }
         self.centre
-            .connection_gone(idx, conn.generation, conn.phase, conn.customer.as_deref());
+            .connection_gone(idx, conn.generation, conn.phase, conn.session);
         self.counters.connection_closed();
     }
 }

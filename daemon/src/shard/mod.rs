@@ -32,7 +32,7 @@ use crate::centre::{Answer, Centre, CentreCall, Mailbox, Outgoing};
 use crate::config::RuntimeSettings;
 use crate::conn::Connection;
 use crate::log;
-use crate::session::ConnUpdate;
+use crate::session::{ConnUpdate, SessionId};
 use crate::stats::ShardCounters;
 use crate::worker::{OutcomeSink, PasswordOutcome};
 use kefu_wire::Request;
@@ -40,7 +40,7 @@ use mio::net::{TcpListener, UnixListener};
 use mio::{Events, Poll, Token, Waker};
 use slab::Slab;
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -155,6 +155,9 @@ pub struct Shard {
     conns: Slab,
     /// The accounts this shard owns and all their logic.
     centre: Centre,
+    /// The connection each session of this shard is on (slab index, generation):
+    /// the one place a push's recipient becomes a connection.
+    attached: HashMap<SessionId, (usize, u32)>,
     /// Connections with output to flush at the end of the turn.
     dirty: Vec<usize>,
     /// Connections that still had input when their read budget ran out.
@@ -209,6 +212,7 @@ impl Shard {
             settings: Arc::clone(&settings),
             conns: Slab::default(),
             centre,
+            attached: HashMap::new(),
             dirty: Vec::new(),
             unfinished: Vec::new(),
             turn_budget: TURN_READ_BUDGET,
@@ -377,7 +381,15 @@ impl Shard {
                         conn.phase = phase;
                     }
                 }
-                ConnUpdate::Customer(login) => conn.customer = login,
+                ConnUpdate::Session(session) => {
+                    let old = std::mem::replace(&mut conn.session, session);
+                    if let Some(old) = old {
+                        self.attached.remove(&old);
+                    }
+                    if let Some(new) = session {
+                        self.attached.insert(new, (idx, generation));
+                    }
+                }
                 ConnUpdate::Resume => {
                     // Idle time counts again from now, not from the login.
                     conn.protocol.resume(self.now);

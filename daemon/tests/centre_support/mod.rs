@@ -17,7 +17,7 @@
 use kefu_daemon::centre::{Answer, Centre, Mailbox, Outgoing, Recipient, ReplyTo, Shared};
 use kefu_daemon::clock::{Clock, ManualClock};
 use kefu_daemon::config::{Config, RuntimeSettings};
-use kefu_daemon::session::{Caller, ConnUpdate, CustomerLogin, Phase};
+use kefu_daemon::session::{Caller, ConnUpdate, Phase, SessionId};
 use kefu_daemon::store::keys::AFTER_ALL_KEYS;
 use kefu_daemon::store::{Batch, Cf, Durability, KvStore, MemoryStore, StoreError};
 use kefu_daemon::worker::{OutcomeSink, PasswordOutcome, WorkerPool};
@@ -185,8 +185,8 @@ pub struct FakeConn {
     pub is_admin: bool,
     /// Protocol phase.
     pub phase: Phase,
-    /// The customer logged in on it.
-    pub customer: Option<CustomerLogin>,
+    /// The session logged in on it.
+    pub session: Option<SessionId>,
     /// Pushes released to it, in order.
     pub pushes: Vec<Event>,
     /// The GoAway it was told, if any (it is closed then).
@@ -240,6 +240,8 @@ pub struct Harness {
     _workers: WorkerPool,
     /// Connections by slab index.
     pub conns: BTreeMap<usize, FakeConn>,
+    /// The connection each session is on (the loop's table).
+    attached: HashMap<SessionId, usize>,
     next_conn: usize,
     next_correlation: u32,
     /// Answers released so far, by correlation.
@@ -314,6 +316,7 @@ impl Harness {
             mailbox,
             _workers: workers,
             conns: BTreeMap::new(),
+            attached: HashMap::new(),
             next_conn: 1,
             next_correlation: 1,
             answers: HashMap::new(),
@@ -355,7 +358,7 @@ impl Harness {
                 generation: 1,
                 is_admin,
                 phase: Phase::Ready,
-                customer: None,
+                session: None,
                 pushes: Vec::new(),
                 goaway: None,
             },
@@ -390,7 +393,7 @@ impl Harness {
             is_admin: c.is_admin,
             phase: c.phase,
             peer: None,
-            customer: c.customer.clone(),
+            session: c.session,
         };
         let reply = ReplyTo {
             shard: 0,
@@ -408,10 +411,12 @@ impl Harness {
         if let Some(c) = self.conns.get_mut(&idx) {
             let was = c.phase;
             c.phase = Phase::Closing;
-            let customer = c.customer.take();
+            let session = c.session.take();
             let generation = c.generation;
-            self.centre
-                .connection_gone(idx, generation, was, customer.as_ref());
+            if let Some(s) = session {
+                self.attached.remove(&s);
+            }
+            self.centre.connection_gone(idx, generation, was, session);
         }
     }
 
@@ -429,7 +434,14 @@ impl Harness {
                         c.phase = phase;
                     }
                 }
-                ConnUpdate::Customer(login) => c.customer = login.map(|b| *b),
+                ConnUpdate::Session(session) => {
+                    if let Some(old) = std::mem::replace(&mut c.session, session) {
+                        self.attached.remove(&old);
+                    }
+                    if let Some(new) = session {
+                        self.attached.insert(new, idx);
+                    }
+                }
                 ConnUpdate::Resume => {}
             }
         }
@@ -473,9 +485,12 @@ impl Harness {
             }
             Outgoing::Push { account, to, event } => {
                 let mut reached = Vec::new();
-                for (idx, generation) in self.centre.recipients(account, &to) {
+                for session in self.centre.recipients(account, &to) {
+                    let Some(&idx) = self.attached.get(&session) else {
+                        continue;
+                    };
                     if let Some(c) = self.conns.get_mut(&idx) {
-                        if c.generation == generation && c.phase != Phase::Closing {
+                        if c.phase != Phase::Closing {
                             c.pushes.push(event.clone());
                             reached.push(idx);
                         }
@@ -502,6 +517,16 @@ impl Harness {
                     report.goaways.push((conn, code));
                     if let Some(c) = self.conns.get_mut(&conn) {
                         c.goaway = Some(code);
+                    }
+                    self.disconnect(conn);
+                }
+            }
+            Outgoing::EndSession { session, code, .. } => {
+                if let Some(conn) = self.attached.remove(&session) {
+                    report.goaways.push((conn, code));
+                    if let Some(c) = self.conns.get_mut(&conn) {
+                        c.goaway = Some(code);
+                        c.session = None;
                     }
                     self.disconnect(conn);
                 }

@@ -1,0 +1,118 @@
+//! Sessions: who is logged in on this shard, by [`SessionId`].
+//!
+//! A login (agent or customer) opens a session; the centre's directories (`online`,
+//! `customers`) map people to sessions, and the session's record says who it is
+//! (account, agent or customer and channel). Nothing here knows a connection: the loop
+//! keeps the one table from a session to the connection it is on, and resolves a
+//! push's [`Recipient`] through it at release ([`Centre::recipients`]).
+//!
+//! A session ends when its person logs out, is replaced by a newer login of the same
+//! person, or its connection goes.
+
+use super::{Centre, Outgoing, Recipient};
+use crate::session::{CustomerLogin, SessionId};
+use kefu_wire::ErrorCode;
+use smallvec::SmallVec;
+
+/// Who a session is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Who {
+    /// An agent of the account.
+    Agent(u32),
+    /// A customer or visitor of the account, from a channel.
+    Customer(CustomerLogin),
+}
+
+/// One session of this shard.
+#[derive(Debug)]
+pub(crate) struct SessionRecord {
+    /// The account it is logged in to.
+    pub(crate) account: u64,
+    /// Who it is.
+    pub(crate) who: Who,
+}
+
+impl Centre {
+    /// Opens a session for `who` of `account`.
+    pub(super) fn open_session(&mut self, account: u64, who: Who) -> SessionId {
+        self.next_session = self.next_session.wrapping_add(1);
+        let id = SessionId::new(self.id, self.next_session);
+        self.sessions.insert(id, SessionRecord { account, who });
+        id
+    }
+
+    /// The customer a session is, if it is a customer's.
+    pub(super) fn session_customer(&self, session: Option<SessionId>) -> Option<&CustomerLogin> {
+        match &self.sessions.get(&session?)?.who {
+            Who::Customer(login) => Some(login),
+            Who::Agent(_) => None,
+        }
+    }
+
+    /// Whether `session` is open (a connection whose session was replaced or ended
+    /// in this turn still carries its number until the loop hears of it).
+    pub(super) fn session_open(&self, session: Option<SessionId>) -> bool {
+        session.is_some_and(|s| self.sessions.contains_key(&s))
+    }
+
+    /// Ends a session: its person is offline (agent) or gone (customer) unless a newer
+    /// session of theirs already took its place in the directories.
+    pub(super) fn end_session(&mut self, session: SessionId) {
+        let Some(record) = self.sessions.remove(&session) else {
+            return;
+        };
+        match record.who {
+            Who::Agent(agent) => self.set_offline(record.account, agent, session),
+            Who::Customer(login) => self.customer_gone(record.account, &login.customer, session),
+        }
+    }
+
+    /// Ends a session that a newer login of the same person replaced (its directory
+    /// entry already names the newer one), and tells its connection why.
+    pub(super) fn replace_session(&mut self, old: SessionId, code: ErrorCode, message: String) {
+        self.sessions.remove(&old);
+        self.outbox.push(Outgoing::EndSession {
+            session: old,
+            code,
+            message,
+        });
+    }
+
+    /// Ends a session on the server's initiative (its password changed) and tells its
+    /// connection why.
+    pub(super) fn close_session(&mut self, session: SessionId, code: ErrorCode, message: String) {
+        self.end_session(session);
+        self.outbox.push(Outgoing::EndSession {
+            session,
+            code,
+            message,
+        });
+    }
+
+    /// The sessions a push to `to` of `account` goes to now.
+    pub fn recipients(&self, account: u64, to: &Recipient) -> SmallVec<[SessionId; 2]> {
+        let agents = self.online.get(&account);
+        let customers = self.customers.get(&account);
+        match to {
+            Recipient::Agent(agent) => agents
+                .and_then(|m| m.get(agent))
+                .map(|o| o.session)
+                .into_iter()
+                .collect(),
+            Recipient::AllAgents => agents
+                .into_iter()
+                .flat_map(|m| m.values().map(|o| o.session))
+                .collect(),
+            Recipient::Customer(customer) => customers
+                .and_then(|m| m.get(customer))
+                .copied()
+                .into_iter()
+                .collect(),
+            Recipient::AllCustomers => customers
+                .into_iter()
+                .flat_map(|m| m.values().copied())
+                .collect(),
+            Recipient::Session(session) => smallvec::smallvec![*session],
+        }
+    }
+}
