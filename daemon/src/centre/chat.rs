@@ -179,6 +179,12 @@ impl Centre {
     /// Queues routing effects for the commit. An ownership move is stored in the
     /// contact at once, so every later input of the turn routes by the new owner.
     fn queue_effects(&mut self, account: u64, effects: Vec<Effect>) {
+        let moves = |e: &Effect| matches!(e, Effect::OwnershipMoved { .. });
+        if !effects.iter().any(moves) {
+            // The message path: nothing to store now, no copy.
+            self.pending_effects.push((account, effects));
+            return;
+        }
         let mut rest = Vec::with_capacity(effects.len());
         for effect in effects {
             match effect {
