@@ -191,6 +191,9 @@ pub struct ServerConnection {
     last_now: Instant,
     push_seq: u64,
     last_acked: u64,
+    /// The pushes sent and not yet acknowledged, kept once [`Self::keep_unacked`] was
+    /// called (a resumable session's connection), to hand to the next connection.
+    unacked: Option<VecDeque<(u64, Event)>>,
     frames_received: u64,
     frames_sent: u64,
 }
@@ -213,6 +216,7 @@ impl ServerConnection {
             last_now: now,
             push_seq: 0,
             last_acked: 0,
+            unacked: None,
             frames_received: 0,
             frames_sent: 0,
         }
@@ -353,8 +357,36 @@ impl ServerConnection {
         }
         self.push_seq += 1;
         let seq = self.push_seq;
-        self.queue_frame(&Push { seq, event }, 0);
+        let push = Push { seq, event };
+        self.queue_frame(&push, 0);
+        if let Some(kept) = self.unacked.as_mut() {
+            // Kept even when the frame went down with a shed backlog: it was numbered.
+            kept.push_back((seq, push.event));
+        }
         Some(seq)
+    }
+
+    /// From now on, keeps every push sent until the client acknowledges it, so that
+    /// [`Self::take_unacked`] can hand them to the connection that resumes this one
+    /// (at most `max_unacked_pushes` of them, by the ack window).
+    pub fn keep_unacked(&mut self) {
+        if self.unacked.is_none() {
+            self.unacked = Some(VecDeque::new());
+        }
+    }
+
+    /// Whether [`Self::keep_unacked`] is in force.
+    pub fn keeps_unacked(&self) -> bool {
+        self.unacked.is_some()
+    }
+
+    /// The pushes sent and not acknowledged, with their `seq`, oldest first (empty
+    /// unless [`Self::keep_unacked`] was called); they are no longer kept here.
+    pub fn take_unacked(&mut self) -> Vec<(u64, Event)> {
+        self.unacked
+            .as_mut()
+            .map(|kept| kept.drain(..).collect())
+            .unwrap_or_default()
     }
 
     /// Queues `GoAway { code, message }` and starts closing. False when the
@@ -697,6 +729,15 @@ impl ServerConnection {
             return None;
         }
         self.last_acked = up_to;
+        if let Some(kept) = self.unacked.as_mut() {
+            while kept.front().is_some_and(|(seq, _)| *seq <= up_to) {
+                kept.pop_front();
+            }
+            if kept.is_empty() {
+                // Give the memory of a burst back.
+                *kept = VecDeque::new();
+            }
+        }
         Some(ServerEvent::PushAck(up_to))
     }
 

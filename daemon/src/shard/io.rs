@@ -8,7 +8,7 @@ use super::{Shard, ShardMsg, FIRST_CONN, READ_BUDGET_PER_TURN};
 use crate::centre::{Outgoing, ReplyTo};
 use crate::conn::{Connection, Phase, ReadOutcome, TlsTransport, Transport};
 use crate::log;
-use crate::session::{Caller, Flow as Control};
+use crate::session::{Caller, Departed, Flow as Control, SessionId};
 use kefu_wire::{Body, ErrorBody, ErrorCode, ServerConnection, ServerEvent};
 use mio::Token;
 use std::cmp::Reverse;
@@ -291,11 +291,12 @@ impl Shard {
         let (was, generation) = (conn.phase, conn.generation);
         if was != Phase::Closing {
             conn.phase = Phase::Closing;
-            let session = conn.session.take();
-            if let Some(s) = session {
-                self.attached.remove(&s);
+            let attached = self.attached.get(&session_of(conn)) == Some(&(idx, generation));
+            let departed = departed(conn, attached);
+            if let (Some(d), true) = (&departed, attached) {
+                self.attached.remove(&d.session);
             }
-            self.centre.connection_gone(idx, generation, was, session);
+            self.centre.connection_gone(idx, generation, was, departed);
         }
         self.mark_dirty(idx);
     }
@@ -336,12 +337,6 @@ impl Shard {
                 let mut event = Some(event);
                 let last = targets.len().saturating_sub(1);
                 for (i, session) in targets.into_iter().enumerate() {
-                    let Some(&(conn, generation)) = self.attached.get(&session) else {
-                        continue;
-                    };
-                    let Some(c) = self.conns.get_mut(conn, generation) else {
-                        continue;
-                    };
                     // The last recipient takes the event itself, the others a copy.
                     let this = if i == last {
                         event.take()
@@ -351,10 +346,7 @@ impl Shard {
                     let Some(this) = this else {
                         break;
                     };
-                    // Not sent before the handshake or while closing; past the
-                    // ack window the connection says goodbye instead.
-                    c.protocol.push(this);
-                    self.after_output(conn);
+                    self.push_to(session, this);
                 }
             }
             Outgoing::GoAway {
@@ -388,6 +380,7 @@ impl Shard {
                 c.protocol.go_away(code, message);
                 self.start_closing(conn);
             }
+            Outgoing::Attach { session, reply } => self.attach(session, reply),
             Outgoing::Forward {
                 shard,
                 reply,
@@ -417,6 +410,67 @@ impl Shard {
                 }
             }
         }
+    }
+
+    /// Pushes `event` to the connection `session` is on; a session on none (detached,
+    /// or its connection just told to go as a slow consumer) may keep it for the
+    /// connection that resumes it.
+    fn push_to(&mut self, session: SessionId, event: kefu_wire::Event) {
+        let conn = self.attached.get(&session).copied();
+        let Some((idx, c)) = conn.and_then(|(i, g)| Some((i, self.conns.get_mut(i, g)?))) else {
+            self.centre.keep_push(session, event);
+            return;
+        };
+        // Not sent before the handshake or while closing; past the ack window the
+        // connection says goodbye instead, and a resumable session keeps the push.
+        let copy = c.protocol.keeps_unacked().then(|| event.clone());
+        let sent = c.protocol.push(event).is_some();
+        self.after_output(idx);
+        if let (false, Some(copy)) = (sent, copy) {
+            self.centre.keep_push(session, copy);
+        }
+    }
+
+    /// A resumed session takes the connection that asked for it: an old connection
+    /// still open is told to go (its unacknowledged pushes move over), the answer
+    /// `Resumed` goes out, then the kept pushes, renumbered on this connection.
+    fn attach(&mut self, session: SessionId, reply: ReplyTo) {
+        let (idx, generation) = (reply.conn, reply.generation);
+        let here = self
+            .conns
+            .get_mut(idx, generation)
+            .is_some_and(|c| c.session == Some(session) && c.phase != Phase::Closing);
+        if !here {
+            // The connection went before this; the centre heard (`connection_gone`).
+            return;
+        }
+        let old = self.attached.remove(&session).and_then(|(i, g)| {
+            let c = self.conns.get_mut(i, g)?;
+            let left = departed(c, true);
+            c.protocol.go_away(
+                ErrorCode::SESSION_REPLACED,
+                "the session resumed on another connection",
+            );
+            Some((i, left))
+        });
+        let old = old.map(|(i, left)| {
+            // Its session is taken: closing it ends nothing.
+            self.start_closing(i);
+            left
+        });
+        let Some(replay) = self.centre.take_replay(session, old.flatten()) else {
+            return;
+        };
+        let replayed = replay.len() as u64;
+        if let Some(c) = self.conns.get_mut(idx, generation) {
+            let answer = Ok(kefu_wire::Response::Resumed { replayed });
+            c.protocol.respond(reply.correlation, answer);
+        }
+        self.attached.insert(session, (idx, generation));
+        for event in replay {
+            self.push_to(session, event);
+        }
+        self.after_output(idx);
     }
 
     /// Writes what each touched connection has to say, closes the finished
@@ -569,13 +623,32 @@ impl Shard {
         };
         let _ = conn.deregister(self.poll.registry());
         self.count_frames(&mut conn);
-        if let Some(s) = conn.session {
-            self.attached.remove(&s);
+        let attached = self.attached.get(&session_of(&conn)) == Some(&(idx, conn.generation));
+        let departed = departed(&mut conn, attached);
+        if let (Some(d), true) = (&departed, attached) {
+            self.attached.remove(&d.session);
         }
         self.centre
-            .connection_gone(idx, conn.generation, conn.phase, conn.session);
+            .connection_gone(idx, conn.generation, conn.phase, departed);
         self.counters.connection_closed();
     }
+}
+
+/// What a going connection's session leaves behind: its unacknowledged pushes (kept
+/// only for a resumable session) and the last push number.
+fn departed(conn: &mut Connection, attached: bool) -> Option<Departed> {
+    let session = conn.session.take()?;
+    Some(Departed {
+        session,
+        unacked: conn.protocol.take_unacked(),
+        last_seq: conn.protocol.last_push_seq(),
+        attached,
+    })
+}
+
+/// The session on `conn`, or a number no session has.
+fn session_of(conn: &Connection) -> SessionId {
+    conn.session.unwrap_or(SessionId(u64::MAX))
 }
 
 /// Best effort: tell a connection over the limit why, then drop it.
