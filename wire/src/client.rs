@@ -127,6 +127,8 @@ pub struct Client {
     pings_sent: u64,
     /// The `seq` of the last push [`Client::next_push`] handed out.
     processed: u64,
+    /// The connection's end, reported once the pushes that came before it are out.
+    ended: Option<ClientError>,
 }
 
 impl std::fmt::Debug for Client {
@@ -189,6 +191,7 @@ impl Client {
             timeout: opts.timeout,
             pings_sent: 0,
             processed: 0,
+            ended: None,
         };
         client.flush()?;
         let deadline = Instant::now() + client.timeout;
@@ -340,9 +343,17 @@ impl Client {
     pub fn next_push(&mut self, wait: Duration) -> Result<Option<Push>, ClientError> {
         let deadline = Instant::now() + wait;
         loop {
-            // Pushes that came before a goodbye are still handed out after it.
+            // Pushes that came before a goodbye are handed out before it is reported.
             if self.pushes.is_empty() {
-                self.pump_events()?;
+                if let Some(e) = self.ended.take() {
+                    return Err(e);
+                }
+                if let Err(e) = self.pump_events() {
+                    if self.pushes.is_empty() {
+                        return Err(e);
+                    }
+                    self.ended = Some(e);
+                }
             }
             if let Some(p) = self.pushes.pop_front() {
                 self.processed = self.processed.max(p.seq);

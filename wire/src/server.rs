@@ -194,6 +194,8 @@ pub struct ServerConnection {
     /// The pushes sent and not yet acknowledged, kept once [`Self::keep_unacked`] was
     /// called (a resumable session's connection), to hand to the next connection.
     unacked: Option<VecDeque<(u64, Event)>>,
+    /// The `seq` of the last push sent by [`Self::replay`] (0: none).
+    replay_end: u64,
     frames_received: u64,
     frames_sent: u64,
 }
@@ -217,6 +219,7 @@ impl ServerConnection {
             push_seq: 0,
             last_acked: 0,
             unacked: None,
+            replay_end: 0,
             frames_received: 0,
             frames_sent: 0,
         }
@@ -348,7 +351,9 @@ impl ServerConnection {
             return None;
         }
         let max = self.config.max_unacked_pushes;
-        if self.unacked_pushes() >= max {
+        // A replay does not count against the window.
+        let used = self.push_seq - self.last_acked.max(self.replay_end);
+        if used >= max {
             self.goodbye(
                 ErrorCode::SLOW_CONSUMER,
                 format!("more than {max} pushes sent and not acknowledged"),
@@ -361,6 +366,25 @@ impl ServerConnection {
         self.queue_frame(&push, 0);
         if let Some(kept) = self.unacked.as_mut() {
             // Kept even when the frame went down with a shed backlog: it was numbered.
+            kept.push_back((seq, push.event));
+        }
+        Some(seq)
+    }
+
+    /// Queues a push like [`Self::push`] but outside the window of unacknowledged
+    /// pushes: the replay of a resumed session, which may hold more than the window
+    /// (what the old connection left unacknowledged, then what came while it was
+    /// gone). The window counts only the pushes after the replay.
+    pub fn replay(&mut self, event: Event) -> Option<u64> {
+        if self.state != State::Open {
+            return None;
+        }
+        self.push_seq += 1;
+        let seq = self.push_seq;
+        self.replay_end = seq;
+        let push = Push { seq, event };
+        self.queue_frame(&push, 0);
+        if let Some(kept) = self.unacked.as_mut() {
             kept.push_back((seq, push.event));
         }
         Some(seq)

@@ -43,6 +43,8 @@ pub(crate) struct Resumable {
     sent_last: u64,
     /// The `seq` of the last kept push.
     last_seq: u64,
+    /// Pushes kept while detached (bounded by `limits.max_unacked_pushes`).
+    appended: u64,
 }
 
 /// Where a resumable session is.
@@ -72,7 +74,7 @@ impl Resumable {
     fn keep_departed(&mut self, departed: Departed) {
         self.kept.extend(departed.unacked);
         self.sent_last = departed.last_seq;
-        self.last_seq = departed.last_seq;
+        self.last_seq = self.last_seq.max(departed.last_seq);
     }
 }
 
@@ -104,6 +106,7 @@ impl Centre {
                     kept: VecDeque::new(),
                     sent_last: 0,
                     last_seq: 0,
+                    appended: 0,
                 })
             }
         }
@@ -154,6 +157,8 @@ impl Centre {
             }
             (Link::Attached | Link::Detached { .. }, _) => {
                 r.kept.clear();
+                r.last_seq = 0;
+                r.appended = 0;
                 r.keep_departed(departed);
                 r.link = Link::Detached { until_ms };
                 self.detached.insert((until_ms, id));
@@ -173,12 +178,13 @@ impl Centre {
         let Some(r) = resume.filter(|r| r.link != Link::Attached) else {
             return;
         };
-        if r.kept.len() as u64 >= max {
+        if r.appended >= max {
             if !self.overflowed.contains(&session) {
                 self.overflowed.push(session);
             }
             return;
         }
+        r.appended += 1;
         r.last_seq = r.last_seq.saturating_add(1);
         r.kept.push_back((r.last_seq, event));
     }
@@ -256,6 +262,7 @@ impl Centre {
         let kept = std::mem::take(&mut r.kept);
         r.sent_last = 0;
         r.last_seq = 0;
+        r.appended = 0;
         Some(
             kept.into_iter()
                 .filter(|(seq, _)| *seq > cut)

@@ -467,10 +467,22 @@ impl Shard {
             c.protocol.respond(reply.correlation, answer);
         }
         self.attached.insert(session, (idx, generation));
+        // Outside the ack window: the replay may hold more than it.
+        let mut left = Vec::new();
         for event in replay {
-            self.push_to(session, event);
+            let c = self.conns.get_mut(idx, generation);
+            match c {
+                Some(c) if left.is_empty() && c.protocol.is_open() => {
+                    c.protocol.replay(event);
+                }
+                _ => left.push(event),
+            }
         }
         self.after_output(idx);
+        // Its output bound was passed mid-replay (it is detached again): kept.
+        for event in left {
+            self.centre.keep_push(session, event);
+        }
     }
 
     /// Writes what each touched connection has to say, closes the finished
