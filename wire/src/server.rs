@@ -165,6 +165,15 @@ enum State {
     Closed,
 }
 
+/// What a resumable session's connection keeps.
+#[derive(Debug, Default)]
+struct Kept {
+    /// The pushes sent and not yet acknowledged, oldest first, with their `seq`.
+    pushes: VecDeque<(u64, Event)>,
+    /// The `seq` of the last push sent by [`ServerConnection::replay`] (0: none).
+    replay_end: u64,
+}
+
 /// Server side of one protocol connection, independent of any I/O.
 #[derive(Debug)]
 pub struct ServerConnection {
@@ -191,11 +200,9 @@ pub struct ServerConnection {
     last_now: Instant,
     push_seq: u64,
     last_acked: u64,
-    /// The pushes sent and not yet acknowledged, kept once [`Self::keep_unacked`] was
-    /// called (a resumable session's connection), to hand to the next connection.
-    unacked: Option<VecDeque<(u64, Event)>>,
-    /// The `seq` of the last push sent by [`Self::replay`] (0: none).
-    replay_end: u64,
+    /// A resumable session's connection ([`Self::keep_unacked`]): boxed, as most
+    /// connections never need it.
+    kept: Option<Box<Kept>>,
     frames_received: u64,
     frames_sent: u64,
 }
@@ -218,8 +225,7 @@ impl ServerConnection {
             last_now: now,
             push_seq: 0,
             last_acked: 0,
-            unacked: None,
-            replay_end: 0,
+            kept: None,
             frames_received: 0,
             frames_sent: 0,
         }
@@ -352,7 +358,8 @@ impl ServerConnection {
         }
         let max = self.config.max_unacked_pushes;
         // A replay does not count against the window.
-        let used = self.push_seq - self.last_acked.max(self.replay_end);
+        let replay_end = self.kept.as_ref().map_or(0, |k| k.replay_end);
+        let used = self.push_seq - self.last_acked.max(replay_end);
         if used >= max {
             self.goodbye(
                 ErrorCode::SLOW_CONSUMER,
@@ -364,9 +371,9 @@ impl ServerConnection {
         let seq = self.push_seq;
         let push = Push { seq, event };
         self.queue_frame(&push, 0);
-        if let Some(kept) = self.unacked.as_mut() {
+        if let Some(kept) = self.kept.as_mut() {
             // Kept even when the frame went down with a shed backlog: it was numbered.
-            kept.push_back((seq, push.event));
+            kept.pushes.push_back((seq, push.event));
         }
         Some(seq)
     }
@@ -374,19 +381,19 @@ impl ServerConnection {
     /// Queues a push like [`Self::push`] but outside the window of unacknowledged
     /// pushes: the replay of a resumed session, which may hold more than the window
     /// (what the old connection left unacknowledged, then what came while it was
-    /// gone). The window counts only the pushes after the replay.
+    /// gone). The window counts only the pushes after the replay. A connection that
+    /// replays keeps its unacknowledged pushes ([`Self::keep_unacked`]).
     pub fn replay(&mut self, event: Event) -> Option<u64> {
         if self.state != State::Open {
             return None;
         }
         self.push_seq += 1;
         let seq = self.push_seq;
-        self.replay_end = seq;
         let push = Push { seq, event };
         self.queue_frame(&push, 0);
-        if let Some(kept) = self.unacked.as_mut() {
-            kept.push_back((seq, push.event));
-        }
+        let kept = self.kept.get_or_insert_with(Box::default);
+        kept.replay_end = seq;
+        kept.pushes.push_back((seq, push.event));
         Some(seq)
     }
 
@@ -394,22 +401,20 @@ impl ServerConnection {
     /// [`Self::take_unacked`] can hand them to the connection that resumes this one
     /// (at most `max_unacked_pushes` of them, by the ack window).
     pub fn keep_unacked(&mut self) {
-        if self.unacked.is_none() {
-            self.unacked = Some(VecDeque::new());
-        }
+        self.kept.get_or_insert_with(Box::default);
     }
 
     /// Whether [`Self::keep_unacked`] is in force.
     pub fn keeps_unacked(&self) -> bool {
-        self.unacked.is_some()
+        self.kept.is_some()
     }
 
     /// The pushes sent and not acknowledged, with their `seq`, oldest first (empty
     /// unless [`Self::keep_unacked`] was called); they are no longer kept here.
     pub fn take_unacked(&mut self) -> Vec<(u64, Event)> {
-        self.unacked
+        self.kept
             .as_mut()
-            .map(|kept| kept.drain(..).collect())
+            .map(|kept| kept.pushes.drain(..).collect())
             .unwrap_or_default()
     }
 
@@ -753,13 +758,14 @@ impl ServerConnection {
             return None;
         }
         self.last_acked = up_to;
-        if let Some(kept) = self.unacked.as_mut() {
-            while kept.front().is_some_and(|(seq, _)| *seq <= up_to) {
-                kept.pop_front();
+        if let Some(kept) = self.kept.as_mut() {
+            let pushes = &mut kept.pushes;
+            while pushes.front().is_some_and(|(seq, _)| *seq <= up_to) {
+                pushes.pop_front();
             }
-            if kept.is_empty() {
+            if pushes.is_empty() {
                 // Give the memory of a burst back.
-                *kept = VecDeque::new();
+                *pushes = VecDeque::new();
             }
         }
         Some(ServerEvent::PushAck(up_to))

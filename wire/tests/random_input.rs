@@ -316,7 +316,7 @@ fn request() -> impl Strategy<Value = Request> {
         20 => crm_request(),
         5 => extras_request(),
         3 => signal_request(),
-        3 => clock_request(),
+        5 => clock_request(),
     ]
 }
 
@@ -1436,9 +1436,9 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 82;
+    const REQUESTS: u32 = 84;
 
-    const RESPONSES: u32 = 36;
+    const RESPONSES: u32 = 38;
 
     const EVENTS: u32 = 9;
 
