@@ -18,7 +18,9 @@
 //! whole off the loop), `chat.rs` (customers and conversations), `crm.rs`,
 //! `history.rs`, `security.rs`, `tokens.rs` (tokens of this shard's agents),
 //! `token_home.rs` (unbound tokens, owned by shard 0), `signals.rs`,
-//! `account_extras.rs`, `clock_admin.rs`.
+//! `account_extras.rs`, `clock_admin.rs`, `sessions.rs` (who each session is; the
+//! directories map people to sessions, never to connections), `resume.rs` (sessions
+//! that outlive their connection).
 
 // Requests come from peers: no panics on their input anywhere in the centre.
 #![cfg_attr(

@@ -4,11 +4,12 @@
 //! connection's [`ServerConnection`]; this file moves bytes between it and
 //! the socket and hands its requests to the centre.
 
+use super::sessions::{departed, session_of};
 use super::{Shard, ShardMsg, FIRST_CONN, READ_BUDGET_PER_TURN};
 use crate::centre::{Outgoing, ReplyTo};
 use crate::conn::{Connection, Phase, ReadOutcome, TlsTransport, Transport};
 use crate::log;
-use crate::session::{Caller, Departed, Flow as Control, SessionId};
+use crate::session::{Caller, Flow as Control};
 use kefu_wire::{Body, ErrorBody, ErrorCode, ServerConnection, ServerEvent};
 use mio::Token;
 use std::cmp::Reverse;
@@ -303,7 +304,7 @@ impl Shard {
 
     /// After a frame was queued outside `process_events` (an answer, a push):
     /// the output or push-ack bound may have made the connection say goodbye.
-    fn after_output(&mut self, idx: usize) {
+    pub(super) fn after_output(&mut self, idx: usize) {
         let closing = self
             .conns
             .get_any(idx)
@@ -409,79 +410,6 @@ impl Shard {
                     log::warn(self.id, format_args!("shard {shard} is gone; call dropped"));
                 }
             }
-        }
-    }
-
-    /// Pushes `event` to the connection `session` is on; a session on none (detached,
-    /// or its connection just told to go as a slow consumer) may keep it for the
-    /// connection that resumes it.
-    fn push_to(&mut self, session: SessionId, event: kefu_wire::Event) {
-        let conn = self.attached.get(&session).copied();
-        let Some((idx, c)) = conn.and_then(|(i, g)| Some((i, self.conns.get_mut(i, g)?))) else {
-            self.centre.keep_push(session, event);
-            return;
-        };
-        // Not sent before the handshake or while closing; past the ack window the
-        // connection says goodbye instead, and a resumable session keeps the push.
-        let copy = c.protocol.keeps_unacked().then(|| event.clone());
-        let sent = c.protocol.push(event).is_some();
-        self.after_output(idx);
-        if let (false, Some(copy)) = (sent, copy) {
-            self.centre.keep_push(session, copy);
-        }
-    }
-
-    /// A resumed session takes the connection that asked for it: an old connection
-    /// still open is told to go (its unacknowledged pushes move over), the answer
-    /// `Resumed` goes out, then the kept pushes, renumbered on this connection.
-    fn attach(&mut self, session: SessionId, reply: ReplyTo) {
-        let (idx, generation) = (reply.conn, reply.generation);
-        let here = self
-            .conns
-            .get_mut(idx, generation)
-            .is_some_and(|c| c.session == Some(session) && c.phase != Phase::Closing);
-        if !here {
-            // The connection went before this; the centre heard (`connection_gone`).
-            return;
-        }
-        let old = self.attached.remove(&session).and_then(|(i, g)| {
-            let c = self.conns.get_mut(i, g)?;
-            let left = departed(c, true);
-            c.protocol.go_away(
-                ErrorCode::SESSION_REPLACED,
-                "the session resumed on another connection",
-            );
-            Some((i, left))
-        });
-        let old = old.map(|(i, left)| {
-            // Its session is taken: closing it ends nothing.
-            self.start_closing(i);
-            left
-        });
-        let Some(replay) = self.centre.take_replay(session, old.flatten()) else {
-            return;
-        };
-        let replayed = replay.len() as u64;
-        if let Some(c) = self.conns.get_mut(idx, generation) {
-            let answer = Ok(kefu_wire::Response::Resumed { replayed });
-            c.protocol.respond(reply.correlation, answer);
-        }
-        self.attached.insert(session, (idx, generation));
-        // Outside the ack window: the replay may hold more than it.
-        let mut left = Vec::new();
-        for event in replay {
-            let c = self.conns.get_mut(idx, generation);
-            match c {
-                Some(c) if left.is_empty() && c.protocol.is_open() => {
-                    c.protocol.replay(event);
-                }
-                _ => left.push(event),
-            }
-        }
-        self.after_output(idx);
-        // Its output bound was passed mid-replay (it is detached again): kept.
-        for event in left {
-            self.centre.keep_push(session, event);
         }
     }
 
@@ -644,23 +572,6 @@ impl Shard {
             .connection_gone(idx, conn.generation, conn.phase, departed);
         self.counters.connection_closed();
     }
-}
-
-/// What a going connection's session leaves behind: its unacknowledged pushes (kept
-/// only for a resumable session) and the last push number.
-fn departed(conn: &mut Connection, attached: bool) -> Option<Departed> {
-    let session = conn.session.take()?;
-    Some(Departed {
-        session,
-        unacked: conn.protocol.take_unacked(),
-        last_seq: conn.protocol.last_push_seq(),
-        attached,
-    })
-}
-
-/// The session on `conn`, or a number no session has.
-fn session_of(conn: &Connection) -> SessionId {
-    conn.session.unwrap_or(SessionId(u64::MAX))
 }
 
 /// Best effort: tell a connection over the limit why, then drop it.

@@ -23,6 +23,7 @@
 //! password hashing goes to the worker pool and comes back as a message.
 
 mod io;
+mod sessions;
 mod slab;
 
 pub use crate::centre::{sign_customer, ReplyTo, Shared};
