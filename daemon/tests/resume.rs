@@ -306,3 +306,76 @@ fn a_restart_forgets_every_session() {
     rejected(again.resume_session(token, 0));
     not_logged_in(&mut again);
 }
+
+#[test]
+fn a_customer_resumes_on_a_new_connection_and_the_old_one_is_replaced() {
+    let s = server();
+    let mut admin = s.admin();
+    create_account(&mut admin, ACCOUNT);
+    let key = customer_key(&mut admin, ACCOUNT);
+    let mut a = s.client();
+    a.login(ACCOUNT, 1001, PASSWORD).unwrap();
+    a.request(&Request::SetAutoAccept { cap: 10 }).unwrap();
+    let (mut old, conversation) = customer_in_conversation(&s, &key, "frank");
+    let (token, _) = old.enable_resume().unwrap();
+    // The agent writes; the customer's old connection reads nothing.
+    let first = say(&mut a, conversation, 1);
+    // The server has not seen the old connection go: the new one takes over.
+    let mut new = s.client();
+    assert_eq!(new.resume_session(token, 0).unwrap(), 1);
+    match old.ping() {
+        Err(ClientError::Closed(Some(g))) => assert_eq!(g.code, ErrorCode::SESSION_REPLACED),
+        other => panic!("the old connection: {other:?}"),
+    }
+    let second = say(&mut a, conversation, 2);
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let p = new.next_push(PATIENCE).unwrap().expect("a message");
+        if let Event::Message(m) = p.event {
+            seen.push(m.id);
+        }
+    }
+    assert_eq!(seen, vec![first, second]);
+    // It is the customer, in its conversation.
+    let reply = say(&mut new, conversation, 3);
+    assert!(reply > second);
+}
+
+#[test]
+fn logout_and_a_newer_login_end_the_session_for_good() {
+    let s = server();
+    let mut admin = s.admin();
+    create_account(&mut admin, ACCOUNT);
+    let (mut a, token) = resumable_agent(&s);
+    a.request(&Request::Logout).unwrap();
+    let mut late = s.client();
+    rejected(late.resume_session(token, 0));
+    not_logged_in(&mut late);
+
+    let (mut a, token) = resumable_agent(&s);
+    let mut b = s.client();
+    b.login(ACCOUNT, 1001, PASSWORD).unwrap();
+    match a.ping() {
+        Err(ClientError::Closed(Some(g))) => assert_eq!(g.code, ErrorCode::SESSION_REPLACED),
+        other => panic!("the replaced connection: {other:?}"),
+    }
+    let mut late = s.client();
+    rejected(late.resume_session(token, 0));
+    // The newer login is untouched.
+    b.ping().unwrap();
+    assert!(matches!(
+        b.request(&Request::WhoAmI).unwrap(),
+        Response::Session(_)
+    ));
+}
+
+#[test]
+fn a_window_of_zero_turns_resuming_off() {
+    let s = TestServer::start_with(|c| c.timeouts.resume_window_secs = 0);
+    let mut admin = s.admin();
+    create_account(&mut admin, ACCOUNT);
+    let mut a = s.client();
+    a.login(ACCOUNT, 1001, PASSWORD).unwrap();
+    let e = a.enable_resume().unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::RESUME_REJECTED), "{e:?}");
+}
