@@ -2,8 +2,9 @@
 //! stays online and its pushes are kept; a resume within the window replays them on
 //! the new connection; the window is measured on the turn's clock, and once it has
 //! passed the session is ended by the next commit (the agent is offline, new
-//! customers wait) and its token is refused. The socket-level behaviour (slow
-//! consumers, renumbering, shards, restarts) is in `resume.rs`.
+//! customers wait) and its token is refused; a newer login in the same turn as a
+//! resume wins. The socket-level behaviour (slow consumers, renumbering, shards,
+//! restarts) is in `resume.rs`.
 
 mod centre_support;
 
@@ -134,4 +135,23 @@ fn a_customer_session_is_resumed_as_the_same_customer() {
     };
     assert_eq!(h.refused(other, request), ErrorCode::RESUME_REJECTED);
     assert_eq!(h.conn(other).phase, Phase::Ready);
+
+    // A resume and a newer login of the same customer in one turn: the login wins,
+    // the resume is refused and its connection is not logged in.
+    h.turn(|h| h.disconnect(again));
+    let (late, fresh) = (h.connect(), h.connect());
+    let login = h.customer_login_request(ACCOUNT, "dora");
+    let (resumed, logged_in) = h
+        .turn(|h| {
+            let request = Request::ResumeSession { token, last_ack: 0 };
+            (h.send(late, request), h.send(fresh, login))
+        })
+        .0;
+    let refused = h.take_answer(resumed).expect("answered");
+    assert_eq!(refused.map_err(|e| e.code), Err(ErrorCode::RESUME_REJECTED));
+    assert_eq!(h.conn(late).phase, Phase::Ready);
+    assert!(matches!(
+        h.take_answer(logged_in),
+        Some(Ok(Response::CustomerLoggedIn(_)))
+    ));
 }

@@ -57,6 +57,18 @@ impl Shard {
             left
         });
         let Some(replay) = self.centre.take_replay(session, old.flatten()) else {
+            // The session ended in the same turn (a newer login of its person): the
+            // connection is not logged in after all.
+            if let Some(c) = self.conns.get_mut(idx, generation) {
+                c.session = None;
+                c.phase = Phase::Ready;
+                let refused = kefu_wire::ErrorBody {
+                    code: ErrorCode::RESUME_REJECTED,
+                    message: "the session ended meanwhile".into(),
+                };
+                c.protocol.respond(reply.correlation, Err(refused));
+            }
+            self.after_output(idx);
             return;
         };
         let replayed = replay.len() as u64;

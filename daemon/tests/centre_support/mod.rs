@@ -556,13 +556,26 @@ impl Harness {
                         }
                         self.disconnect(old);
                     }
-                    if let Some(replay) = self.centre.take_replay(session, None) {
-                        let replayed = replay.len() as u64;
-                        let answer = Ok(Response::Resumed { replayed });
-                        report.answers.push((reply.correlation, answer.clone()));
-                        self.answers.insert(reply.correlation, answer);
-                        if let Some(c) = self.conns.get_mut(&conn) {
-                            c.pushes.extend(replay);
+                    let replay = self.centre.take_replay(session, None);
+                    let answer = match &replay {
+                        Some(events) => Ok(Response::Resumed {
+                            replayed: events.len() as u64,
+                        }),
+                        None => Err(kefu_wire::ErrorBody {
+                            code: ErrorCode::RESUME_REJECTED,
+                            message: "the session ended meanwhile".into(),
+                        }),
+                    };
+                    report.answers.push((reply.correlation, answer.clone()));
+                    self.answers.insert(reply.correlation, answer);
+                    if let Some(c) = self.conns.get_mut(&conn) {
+                        match replay {
+                            Some(events) => c.pushes.extend(events),
+                            None => {
+                                self.attached.remove(&session);
+                                c.session = None;
+                                c.phase = Phase::Ready;
+                            }
                         }
                     }
                 }
