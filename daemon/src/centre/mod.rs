@@ -117,10 +117,11 @@ pub struct Shared {
     pub address_throttle: std::sync::Mutex<crate::throttle::Throttle<std::net::IpAddr>>,
 }
 
-/// Who a push is for, within its account. Domain code names people, never
-/// connections; the loop resolves a recipient to its connections in one place
-/// ([`Centre::recipients`]), at release time, so a push to someone who left during
-/// the turn goes nowhere and a failed commit can drop an account's pushes whole.
+/// Who a push is for, within its account. Domain code names people or a session,
+/// never connections; at release time [`Centre::recipients`] resolves a recipient to
+/// sessions and the loop's one table resolves sessions to connections, so a push to
+/// someone who left during the turn goes nowhere (or is kept for a detached resumable
+/// session) and a failed commit can drop an account's pushes whole.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Recipient {
     /// An agent, on whatever connection it is logged in.
