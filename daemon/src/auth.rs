@@ -57,7 +57,10 @@ pub fn required_access(request: &Request) -> Access {
         Request::Login { .. }
         | Request::Resume { .. }
         | Request::CustomerLogin { .. }
-        | Request::VisitorLogin { .. } => Access::Anyone,
+        | Request::VisitorLogin { .. }
+        | Request::ResumeSession { .. } => Access::Anyone,
+        // A logged-in agent or customer, about its own session.
+        Request::EnableResume => Access::Participant,
         Request::OpenConversation { .. } | Request::Reselect { .. } => Access::CustomerOnly,
         Request::InitiateConversation { .. } | Request::LogoutWith { .. } => Access::Session,
         Request::SendMessage { .. }

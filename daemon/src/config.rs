@@ -104,6 +104,9 @@ pub struct TimeoutsConfig {
     /// How long a connection told to go away may take to read its goodbye
     /// before it is dropped anyway, seconds.
     pub closing_grace_secs: u32,
+    /// How long a resumable session whose connection went waits detached for a new
+    /// one (`ResumeSession`), seconds; 0 disables resuming.
+    pub resume_window_secs: u32,
 }
 
 /// `[security]`
@@ -186,6 +189,7 @@ impl Default for TimeoutsConfig {
             idle_timeout_secs: 90,
             handshake_timeout_secs: 10,
             closing_grace_secs: 5,
+            resume_window_secs: 60,
         }
     }
 }
@@ -383,6 +387,7 @@ impl Config {
             idle_timeout: Duration::from_secs(self.timeouts.idle_timeout_secs.into()),
             handshake_timeout: Duration::from_secs(self.timeouts.handshake_timeout_secs.into()),
             closing_grace: Duration::from_secs(self.timeouts.closing_grace_secs.into()),
+            resume_window_secs: self.timeouts.resume_window_secs,
             pbkdf2_iterations: self.security.pbkdf2_iterations,
             session_ttl_secs: i64::from(self.security.session_ttl_hours) * 3600,
             throttle: crate::throttle::ThrottleLimits {
@@ -424,6 +429,8 @@ pub struct RuntimeSettings {
     pub handshake_timeout: Duration,
     /// Time a closing connection gets to take its goodbye.
     pub closing_grace: Duration,
+    /// How long a detached resumable session waits, seconds (0: resuming is off).
+    pub resume_window_secs: u32,
     /// Iterations for new password hashes.
     pub pbkdf2_iterations: u32,
     /// Session token lifetime.

@@ -93,8 +93,27 @@ pub enum ConnUpdate {
     Phase(Phase),
     /// This session is now on the connection, or none is any more.
     Session(Option<SessionId>),
+    /// The session is resumable: keep the pushes the client has not acknowledged.
+    KeepPushes,
+    /// This resumed session is now on the connection, but pushes reach it only from
+    /// its `Outgoing::Attach` on (after the `Resumed` answer and the replay).
+    Resuming(SessionId),
     /// Input that waited behind a login may be read again.
     Resume,
+}
+
+/// A session's connection went: what it leaves behind for a resumable session.
+#[derive(Debug)]
+pub struct Departed {
+    /// The session that was on it.
+    pub session: SessionId,
+    /// The pushes it was sent and had not acknowledged, with their `seq`, oldest first.
+    pub unacked: Vec<(u64, kefu_wire::Event)>,
+    /// The `seq` of the last push it was sent.
+    pub last_seq: u64,
+    /// Whether pushes to the session reached this connection (false for a connection
+    /// that was taking over a resumed session and had not been answered yet).
+    pub attached: bool,
 }
 
 /// What the loop does with a connection's input after a request.

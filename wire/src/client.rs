@@ -8,6 +8,13 @@
 //! // Later, on a new connection, log in again cheaply with the token:
 //! let mut again = Client::connect("127.0.0.1:7070", ClientOptions::default())?;
 //! again.resume(800_001, 1001, session.token)?;
+//!
+//! // A session that survives its connection (PROTOCOL.md section 6.1):
+//! let (token, _window_secs) = again.enable_resume()?;
+//! // ... the connection drops; `last` is the seq of the last push processed on it ...
+//! let last = again.last_processed_seq();
+//! let mut third = Client::connect("127.0.0.1:7070", ClientOptions::default())?;
+//! let _replayed = third.resume_session(token, last)?; // the missed pushes follow
 //! # Ok::<(), kefu_wire::ClientError>(())
 //! ```
 
@@ -118,6 +125,10 @@ pub struct Client {
     answers: VecDeque<ClientEvent>,
     timeout: Duration,
     pings_sent: u64,
+    /// The `seq` of the last push [`Client::next_push`] handed out.
+    processed: u64,
+    /// The connection's end, reported once the pushes that came before it are out.
+    ended: Option<ClientError>,
 }
 
 impl std::fmt::Debug for Client {
@@ -179,6 +190,8 @@ impl Client {
             answers: VecDeque::new(),
             timeout: opts.timeout,
             pings_sent: 0,
+            processed: 0,
+            ended: None,
         };
         client.flush()?;
         let deadline = Instant::now() + client.timeout;
@@ -263,6 +276,37 @@ impl Client {
         })
     }
 
+    /// Makes the logged-in session resumable: returns the token for
+    /// [`Client::resume_session`] and how long, in seconds, the session waits for it
+    /// once this connection is gone.
+    pub fn enable_resume(&mut self) -> Result<(ResumeToken, u32), ClientError> {
+        match self.request(&Request::EnableResume)? {
+            Response::ResumeEnabled { token, window_secs } => Ok((token, window_secs)),
+            other => Err(ClientError::Unexpected(format!("{other:?}"))),
+        }
+    }
+
+    /// On a new connection (not logged in): takes over the detached session `token`
+    /// names. `last_ack` is the highest push `seq` processed on the session's previous
+    /// connection (that client's [`Client::last_processed_seq`]). Returns how many kept
+    /// pushes follow; [`Client::next_push`] hands them out, numbered from 1 here.
+    pub fn resume_session(
+        &mut self,
+        token: ResumeToken,
+        last_ack: u64,
+    ) -> Result<u64, ClientError> {
+        match self.request(&Request::ResumeSession { token, last_ack })? {
+            Response::Resumed { replayed } => Ok(replayed),
+            other => Err(ClientError::Unexpected(format!("{other:?}"))),
+        }
+    }
+
+    /// The `seq` of the last push [`Client::next_push`] returned on this connection
+    /// (0 before the first): what `ResumeSession` carries as `last_ack`.
+    pub fn last_processed_seq(&self) -> u64 {
+        self.processed
+    }
+
     fn expect_session(&mut self, request: &Request) -> Result<SessionInfo, ClientError> {
         match self.request(request)? {
             Response::LoggedIn(s) => Ok(s),
@@ -299,10 +343,24 @@ impl Client {
     pub fn next_push(&mut self, wait: Duration) -> Result<Option<Push>, ClientError> {
         let deadline = Instant::now() + wait;
         loop {
-            self.pump_events()?;
+            // Pushes that came before a goodbye are handed out before it is reported.
+            if self.pushes.is_empty() {
+                if let Some(e) = self.ended.take() {
+                    return Err(e);
+                }
+                if let Err(e) = self.pump_events() {
+                    if self.pushes.is_empty() {
+                        return Err(e);
+                    }
+                    self.ended = Some(e);
+                }
+            }
             if let Some(p) = self.pushes.pop_front() {
+                self.processed = self.processed.max(p.seq);
                 self.conn.ack_pushes();
-                self.flush()?;
+                // The push is handed out even if the ack cannot leave (the server
+                // has gone): the next call reports the connection's end.
+                let _ = self.flush();
                 return Ok(Some(p));
             }
             match self.read_some(deadline) {

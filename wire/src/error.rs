@@ -120,6 +120,10 @@ codes! {
     /// The operator asked to move the daemon's clock, but this daemon does not allow it
     /// (`[test] clock_control` is off); nothing changed.
     CLOCK_CONTROL_DISABLED = 46,
+    /// `ResumeSession` refused: the token is unknown (never given, or given before the
+    /// daemon restarted), its session ended (logged out, replaced, its window over) or
+    /// is attached to another connection. Nothing changed; log in afresh.
+    RESUME_REJECTED = 47,
 }
 
 impl fmt::Debug for ErrorCode {

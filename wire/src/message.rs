@@ -666,6 +666,30 @@ pub enum Request {
         /// Milliseconds to add; not negative.
         ms: i64,
     },
+    /// Logged-in agent or customer: make this session resumable (PROTOCOL.md section
+    /// 6.1). If its connection goes other than by `Logout` or a newer login, the session
+    /// waits detached for a new connection to take it over with `ResumeSession`,
+    /// keeping the pushes not yet acknowledged. Sent again, a new token replaces the old.
+    EnableResume,
+    /// Before login: take over a detached session (PROTOCOL.md section 6.1) and receive
+    /// the pushes it kept after `last_ack`.
+    ResumeSession {
+        /// The token `ResumeEnabled` gave.
+        token: ResumeToken,
+        /// The highest push `seq` the client processed on the session's last connection.
+        last_ack: u64,
+    },
+}
+
+/// What takes a detached session over (`EnableResume`, `ResumeSession`): the session's
+/// number, which says where it lives, and a secret of 32 random bytes, compared in
+/// constant time. Valid only until the daemon stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResumeToken {
+    /// The session's number.
+    pub session: u64,
+    /// The secret.
+    pub secret: [u8; 32],
 }
 
 /// A quick reply (快捷回复): typed `#shortcut` in the client, replaced by `text`.
@@ -965,6 +989,19 @@ pub enum Response {
         /// time may then be ahead of the real one.
         test_mode: bool,
     },
+    /// The session is resumable (`EnableResume`).
+    ResumeEnabled {
+        /// What `ResumeSession` must carry.
+        token: ResumeToken,
+        /// How long a detached session waits for its new connection, seconds.
+        window_secs: u32,
+    },
+    /// `ResumeSession` succeeded: this connection is the session's now. The kept pushes
+    /// follow this answer, numbered on this connection from 1.
+    Resumed {
+        /// How many kept pushes follow.
+        replayed: u64,
+    },
 }
 
 /// An event the server pushes, numbered per connection. Variants are only appended.
@@ -1144,6 +1181,8 @@ impl Request {
             Request::AdminClockShow => "AdminClockShow",
             Request::AdminClockSet { .. } => "AdminClockSet",
             Request::AdminClockAdvance { .. } => "AdminClockAdvance",
+            Request::EnableResume => "EnableResume",
+            Request::ResumeSession { .. } => "ResumeSession",
         }
     }
 }

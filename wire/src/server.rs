@@ -165,6 +165,15 @@ enum State {
     Closed,
 }
 
+/// What a resumable session's connection keeps.
+#[derive(Debug, Default)]
+struct Kept {
+    /// The pushes sent and not yet acknowledged, oldest first, with their `seq`.
+    pushes: VecDeque<(u64, Event)>,
+    /// The `seq` of the last push sent by [`ServerConnection::replay`] (0: none).
+    replay_end: u64,
+}
+
 /// Server side of one protocol connection, independent of any I/O.
 #[derive(Debug)]
 pub struct ServerConnection {
@@ -191,6 +200,9 @@ pub struct ServerConnection {
     last_now: Instant,
     push_seq: u64,
     last_acked: u64,
+    /// A resumable session's connection ([`Self::keep_unacked`]): boxed, as most
+    /// connections never need it.
+    kept: Option<Box<Kept>>,
     frames_received: u64,
     frames_sent: u64,
 }
@@ -213,6 +225,7 @@ impl ServerConnection {
             last_now: now,
             push_seq: 0,
             last_acked: 0,
+            kept: None,
             frames_received: 0,
             frames_sent: 0,
         }
@@ -344,7 +357,10 @@ impl ServerConnection {
             return None;
         }
         let max = self.config.max_unacked_pushes;
-        if self.unacked_pushes() >= max {
+        // A replay does not count against the window.
+        let replay_end = self.kept.as_ref().map_or(0, |k| k.replay_end);
+        let used = self.push_seq - self.last_acked.max(replay_end);
+        if used >= max {
             self.goodbye(
                 ErrorCode::SLOW_CONSUMER,
                 format!("more than {max} pushes sent and not acknowledged"),
@@ -353,8 +369,53 @@ impl ServerConnection {
         }
         self.push_seq += 1;
         let seq = self.push_seq;
-        self.queue_frame(&Push { seq, event }, 0);
+        let push = Push { seq, event };
+        self.queue_frame(&push, 0);
+        if let Some(kept) = self.kept.as_mut() {
+            // Kept even when the frame went down with a shed backlog: it was numbered.
+            kept.pushes.push_back((seq, push.event));
+        }
         Some(seq)
+    }
+
+    /// Queues a push like [`Self::push`] but outside the window of unacknowledged
+    /// pushes: the replay of a resumed session, which may hold more than the window
+    /// (what the old connection left unacknowledged, then what came while it was
+    /// gone). The window counts only the pushes after the replay. A connection that
+    /// replays keeps its unacknowledged pushes ([`Self::keep_unacked`]).
+    pub fn replay(&mut self, event: Event) -> Option<u64> {
+        if self.state != State::Open {
+            return None;
+        }
+        self.push_seq += 1;
+        let seq = self.push_seq;
+        let push = Push { seq, event };
+        self.queue_frame(&push, 0);
+        let kept = self.kept.get_or_insert_with(Box::default);
+        kept.replay_end = seq;
+        kept.pushes.push_back((seq, push.event));
+        Some(seq)
+    }
+
+    /// From now on, keeps every push sent until the client acknowledges it, so that
+    /// [`Self::take_unacked`] can hand them to the connection that resumes this one
+    /// (at most `max_unacked_pushes` of them, by the ack window).
+    pub fn keep_unacked(&mut self) {
+        self.kept.get_or_insert_with(Box::default);
+    }
+
+    /// Whether [`Self::keep_unacked`] is in force.
+    pub fn keeps_unacked(&self) -> bool {
+        self.kept.is_some()
+    }
+
+    /// The pushes sent and not acknowledged, with their `seq`, oldest first (empty
+    /// unless [`Self::keep_unacked`] was called); they are no longer kept here.
+    pub fn take_unacked(&mut self) -> Vec<(u64, Event)> {
+        self.kept
+            .as_mut()
+            .map(|kept| kept.pushes.drain(..).collect())
+            .unwrap_or_default()
     }
 
     /// Queues `GoAway { code, message }` and starts closing. False when the
@@ -697,6 +758,16 @@ impl ServerConnection {
             return None;
         }
         self.last_acked = up_to;
+        if let Some(kept) = self.kept.as_mut() {
+            let pushes = &mut kept.pushes;
+            while pushes.front().is_some_and(|(seq, _)| *seq <= up_to) {
+                pushes.pop_front();
+            }
+            if pushes.is_empty() {
+                // Give the memory of a burst back.
+                *pushes = VecDeque::new();
+            }
+        }
         Some(ServerEvent::PushAck(up_to))
     }
 

@@ -24,9 +24,9 @@ use kefu_wire::crm::{
 use kefu_wire::{
     AccountCentreModule, AccountInfo, AgentFigures, AgentInfo, AgentProfile, Body, DisplayMode,
     ErrorBody, ErrorCode, Event, FrameDecoder, FrameKind, GoAway, Hello, Ping, Plan, Pong,
-    Presence, PresenceChange, Push, PushAck, QuickReply, Request, Response, RoleInfo, SecurityInfo,
-    SecurityLevel, SessionInfo, ShardStats, TokenFileFormat, Welcome, WireError, MAGIC,
-    MAX_FRAME_CEILING,
+    Presence, PresenceChange, Push, PushAck, QuickReply, Request, Response, ResumeToken, RoleInfo,
+    SecurityInfo, SecurityLevel, SessionInfo, ShardStats, TokenFileFormat, Welcome, WireError,
+    MAGIC, MAX_FRAME_CEILING,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -1443,6 +1443,24 @@ fn cases() -> Vec<Case> {
             Value::Request(Request::AdminClockAdvance { ms: 2_678_400_000 }),
             "00000007 0003 0000 0000007b 01518090a9fa13",
         ),
+        case(
+            "request/EnableResume",
+            124,
+            Value::Request(Request::EnableResume),
+            "00000002 0003 0000 0000007c 0152",
+        ),
+        case(
+            "request/ResumeSession",
+            125,
+            Value::Request(Request::ResumeSession {
+                token: ResumeToken {
+                    session: (1 << 48) | 7,
+                    secret: [0xab; 32],
+                },
+                last_ack: 300,
+            }),
+            "0000002b 0003 0000 0000007d 015387808080808040ababababababababababababababababababababababababababababababababac02",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -2004,6 +2022,24 @@ fn cases() -> Vec<Case> {
             }),
             "00000009 0004 0000 00000079 0123f6a1d5edee6600",
         ),
+        case(
+            "response/ResumeEnabled",
+            124,
+            Value::Response(Response::ResumeEnabled {
+                token: ResumeToken {
+                    session: (1 << 48) | 7,
+                    secret: [0xab; 32],
+                },
+                window_secs: 60,
+            }),
+            "0000002a 0004 0000 0000007c 012487808080808040abababababababababababababababababababababababababababababababab3c",
+        ),
+        case(
+            "response/Resumed",
+            125,
+            Value::Response(Response::Resumed { replayed: 3 }),
+            "00000003 0004 0000 0000007d 012503",
+        ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
             "error/request",
@@ -2442,6 +2478,8 @@ fn response_name(r: &Response) -> &'static str {
         Response::BroadcastSent { .. } => "BroadcastSent",
         Response::AccountPresence { .. } => "AccountPresence",
         Response::Clock { .. } => "Clock",
+        Response::ResumeEnabled { .. } => "ResumeEnabled",
+        Response::Resumed { .. } => "Resumed",
     }
 }
 

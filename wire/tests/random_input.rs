@@ -316,7 +316,7 @@ fn request() -> impl Strategy<Value = Request> {
         20 => crm_request(),
         5 => extras_request(),
         3 => signal_request(),
-        3 => clock_request(),
+        5 => clock_request(),
     ]
 }
 
@@ -791,13 +791,21 @@ fn signal_request() -> impl Strategy<Value = Request> {
     ]
 }
 
-/// Requests 79–81: the operator's test clock.
+/// Requests 79–83: the operator's test clock, and resumable sessions.
 fn clock_request() -> impl Strategy<Value = Request> {
     prop_oneof![
         Just(Request::AdminClockShow),
         any::<i64>().prop_map(|unix_ms| Request::AdminClockSet { unix_ms }),
         any::<i64>().prop_map(|ms| Request::AdminClockAdvance { ms }),
+        Just(Request::EnableResume),
+        (resume_token(), any::<u64>())
+            .prop_map(|(token, last_ack)| Request::ResumeSession { token, last_ack }),
     ]
+}
+
+fn resume_token() -> impl Strategy<Value = kefu_wire::ResumeToken> {
+    (any::<u64>(), any::<[u8; 32]>())
+        .prop_map(|(session, secret)| kefu_wire::ResumeToken { session, secret })
 }
 
 fn contact_info() -> impl Strategy<Value = ContactInfo> {
@@ -1061,6 +1069,9 @@ fn response() -> impl Strategy<Value = Response> {
             .prop_map(|(presence, mode)| Response::AccountPresence { presence, mode }),
         (any::<i64>(), any::<bool>())
             .prop_map(|(unix_ms, test_mode)| Response::Clock { unix_ms, test_mode }),
+        (resume_token(), any::<u32>())
+            .prop_map(|(token, window_secs)| Response::ResumeEnabled { token, window_secs }),
+        any::<u64>().prop_map(|replayed| Response::Resumed { replayed }),
     ]
 }
 
@@ -1425,9 +1436,9 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 82;
+    const REQUESTS: u32 = 84;
 
-    const RESPONSES: u32 = 36;
+    const RESPONSES: u32 = 38;
 
     const EVENTS: u32 = 9;
 

@@ -430,6 +430,83 @@ fn a_client_past_the_ack_window_is_told_slow_consumer() {
 }
 
 #[test]
+fn a_resumable_connection_keeps_what_was_not_acknowledged() {
+    let mut p = Pair::open(ServerConfig {
+        max_unacked_pushes: 4,
+        ..config()
+    });
+    // Not kept before it is asked for.
+    p.server.push(notice(0)).unwrap();
+    assert!(!p.server.keeps_unacked());
+    assert!(p.server.take_unacked().is_empty());
+    p.server.keep_unacked();
+    assert!(p.server.keeps_unacked());
+    for n in 1..=3 {
+        p.server.push(notice(n)).unwrap();
+    }
+    assert_eq!(p.deliver_to_client().len(), 4);
+    // An ack drops what it covers.
+    let mut raw = BytesMut::new();
+    kefu_wire::PushAck { up_to: 2 }.write_frame(0, &mut raw);
+    p.server.handle_input(&raw, p.now);
+    assert_eq!(drain_server(&mut p.server), vec![ServerEvent::PushAck(2)]);
+    // Past the window: the push that did not go is not numbered, nor kept here.
+    p.server.push(notice(4)).unwrap();
+    p.server.push(notice(5)).unwrap();
+    assert_eq!(p.server.push(notice(6)), None);
+    assert!(matches!(
+        drain_server(&mut p.server).as_slice(),
+        [ServerEvent::GoAway {
+            code: ErrorCode::SLOW_CONSUMER,
+            ..
+        }]
+    ));
+    assert_eq!(
+        p.server.take_unacked(),
+        vec![
+            (3, notice(2)),
+            (4, notice(3)),
+            (5, notice(4)),
+            (6, notice(5))
+        ]
+    );
+    assert_eq!(p.server.last_push_seq(), 6);
+    assert!(p.server.take_unacked().is_empty(), "handed over once");
+}
+
+#[test]
+fn a_replay_is_numbered_from_one_and_outside_the_ack_window() {
+    let mut p = Pair::open(ServerConfig {
+        max_unacked_pushes: 2,
+        ..config()
+    });
+    p.server.keep_unacked();
+    // Five replayed pushes on a window of two: all go out, numbered 1..=5.
+    let seqs: Vec<u64> = (0..5)
+        .map(|n| p.server.replay(notice(n)).unwrap())
+        .collect();
+    assert_eq!(seqs, vec![1, 2, 3, 4, 5]);
+    // The window counts from the end of the replay: two more fit, a third does not.
+    assert_eq!(p.server.push(notice(5)), Some(6));
+    assert_eq!(p.server.push(notice(6)), Some(7));
+    let got: Vec<u64> = p
+        .deliver_to_client()
+        .iter()
+        .map(|e| match e {
+            ClientEvent::Push(Push { seq, .. }) => *seq,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(got, (1..=7).collect::<Vec<_>>());
+    assert_eq!(p.server.push(notice(7)), None);
+    // Everything sent is kept until acknowledged, the replay included.
+    let kept: Vec<u64> = p.server.take_unacked().iter().map(|(s, _)| *s).collect();
+    assert_eq!(kept, (1..=7).collect::<Vec<_>>());
+    // Nothing is replayed on a closing connection.
+    assert_eq!(p.server.replay(notice(8)), None);
+}
+
+#[test]
 fn past_the_output_bound_the_go_away_goes_out_first() {
     let mut p = Pair::open(ServerConfig {
         max_pending_output: 300,

@@ -35,6 +35,8 @@ pub(crate) enum Routed {
     Participant(ParticipantRequest),
     /// The operator's.
     Operator(OperatorRequest),
+    /// A logged-in agent's or customer's: make its session resumable.
+    EnableResume,
 }
 
 /// An agent's request, by domain.
@@ -73,6 +75,11 @@ pub(crate) enum EntryRequest {
         token: [u8; 16],
     },
     Customer(CustomerEntry),
+    /// Take over a detached session (`centre/resume.rs`).
+    ResumeSession {
+        token: kefu_wire::ResumeToken,
+        last_ack: u64,
+    },
 }
 
 /// A customer's or visitor's login.
@@ -573,6 +580,10 @@ pub(crate) fn classify(request: Request) -> Routed {
             AdminClockSet { unix_ms },
             AdminClockAdvance { ms },
         }
+        Request::EnableResume => Routed::EnableResume,
+        Request::ResumeSession { token, last_ack } => {
+            Routed::Entry(EntryRequest::ResumeSession { token, last_ack })
+        }
     }
 }
 
@@ -737,6 +748,9 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::GetAccountPresence
         | Request::AdminClockShow
         | Request::AdminClockSet { .. }
-        | Request::AdminClockAdvance { .. } => None,
+        | Request::AdminClockAdvance { .. }
+        | Request::EnableResume => None,
+        // Its session's number names the shard (`route_request`), not an account.
+        Request::ResumeSession { .. } => None,
     }
 }

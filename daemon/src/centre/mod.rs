@@ -18,7 +18,9 @@
 //! whole off the loop), `chat.rs` (customers and conversations), `crm.rs`,
 //! `history.rs`, `security.rs`, `tokens.rs` (tokens of this shard's agents),
 //! `token_home.rs` (unbound tokens, owned by shard 0), `signals.rs`,
-//! `account_extras.rs`, `clock_admin.rs`.
+//! `account_extras.rs`, `clock_admin.rs`, `sessions.rs` (who each session is; the
+//! directories map people to sessions, never to connections), `resume.rs` (sessions
+//! that outlive their connection).
 
 // Requests come from peers: no panics on their input anywhere in the centre.
 #![cfg_attr(
@@ -34,6 +36,7 @@ mod dispatch;
 mod history;
 mod load;
 mod requests;
+mod resume;
 mod security;
 mod sessions;
 mod signals;
@@ -45,13 +48,13 @@ pub use chat::sign_customer;
 use crate::accounts::{AccountState, OnlineAgent};
 use crate::config::RuntimeSettings;
 use crate::log;
-use crate::session::{ConnUpdate, Phase, SessionId};
+use crate::session::{ConnUpdate, Departed, Phase, SessionId};
 use crate::stats::ShardCounters;
 use crate::store::{Batch, Durability, KvStore};
 use crate::worker::{JobSubmitter, OutcomeSink};
 use kefu_wire::chat::CustomerId;
 use kefu_wire::{ErrorBody, ErrorCode, Request, Response};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -114,10 +117,11 @@ pub struct Shared {
     pub address_throttle: std::sync::Mutex<crate::throttle::Throttle<std::net::IpAddr>>,
 }
 
-/// Who a push is for, within its account. Domain code names people, never
-/// connections; the loop resolves a recipient to its connections in one place
-/// ([`Centre::recipients`]), at release time, so a push to someone who left during
-/// the turn goes nowhere and a failed commit can drop an account's pushes whole.
+/// Who a push is for, within its account. Domain code names people or a session,
+/// never connections; at release time [`Centre::recipients`] resolves a recipient to
+/// sessions and the loop's one table resolves sessions to connections, so a push to
+/// someone who left during the turn goes nowhere (or is kept for a detached resumable
+/// session) and a failed commit can drop an account's pushes whole.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Recipient {
     /// An agent, on whatever connection it is logged in.
@@ -181,6 +185,16 @@ pub enum Outgoing {
         /// Said how.
         message: String,
     },
+    /// A resumed session takes the connection that asked (`ResumeSession`): the loop
+    /// closes the session's old connection if it is still open, attaches the session,
+    /// answers `Resumed` and sends the pushes kept for it ([`Centre::take_replay`]).
+    /// Pushes released before this are among the kept ones.
+    Attach {
+        /// The session.
+        session: SessionId,
+        /// The `ResumeSession` request to answer (on the new connection).
+        reply: ReplyTo,
+    },
     /// A request for an account another shard owns, on behalf of the operator.
     Forward {
         /// The owning shard.
@@ -227,6 +241,11 @@ impl std::fmt::Debug for Outgoing {
                 .field("session", session)
                 .field("code", code)
                 .field("message", message)
+                .finish(),
+            Outgoing::Attach { session, reply } => f
+                .debug_struct("Attach")
+                .field("session", session)
+                .field("reply", reply)
                 .finish(),
             Outgoing::Call { shard, .. } => f
                 .debug_struct("Call")
@@ -280,6 +299,11 @@ pub struct Centre {
     sessions: HashMap<SessionId, sessions::SessionRecord>,
     /// The last session number given out.
     next_session: u64,
+    /// Detached resumable sessions by the end of their window (turn ms).
+    detached: BTreeSet<(i64, SessionId)>,
+    /// Resumable sessions that were kept more pushes than the bound: they end at the
+    /// next commit.
+    overflowed: Vec<SessionId>,
     pending: HashMap<u64, PendingOp>,
     next_job: u64,
     /// Routing effects of the turn, carried out before the commit.
@@ -348,6 +372,8 @@ impl Centre {
             customers: HashMap::new(),
             sessions: HashMap::new(),
             next_session: 0,
+            detached: BTreeSet::new(),
+            overflowed: Vec::new(),
             pending: HashMap::new(),
             next_job: 1,
             pending_effects: Vec::new(),
@@ -404,13 +430,13 @@ impl Centre {
     }
 
     /// A connection of this shard is gone (or closing): the session logged in on it
-    /// ends (its person goes offline).
+    /// ends (its person goes offline), or waits detached if it is resumable.
     pub fn connection_gone(
         &mut self,
         conn: usize,
         generation: u32,
         phase: Phase,
-        session: Option<SessionId>,
+        session: Option<Departed>,
     ) {
         if phase == Phase::LoggingIn {
             // Its password check will find nobody to log in when it comes back; a
@@ -419,8 +445,8 @@ impl Centre {
                 .retain(|_, op| !op.is_login_of(conn, generation));
             self.unpark_connection(conn, generation);
         }
-        if let Some(session) = session {
-            self.end_session(session);
+        if let Some(departed) = session {
+            self.session_departed(departed);
         }
     }
 
@@ -433,6 +459,7 @@ impl Centre {
     /// Group commit: one write for everything this turn changed; returns what may
     /// be released (answers, pushes, goodbyes, forwards), in order.
     pub fn commit(&mut self) -> Vec<Outgoing> {
+        self.expire_detached();
         self.chat_tick();
         self.apply_chat_effects();
         self.flush_chat_counters();
@@ -486,6 +513,7 @@ impl Centre {
             Outgoing::Answer { .. }
             | Outgoing::GoAway { .. }
             | Outgoing::EndSession { .. }
+            | Outgoing::Attach { .. }
             | Outgoing::Forward { .. } => true,
             // A call stands on this turn's writes: dropped with them.
             Outgoing::Call { .. } => false,

@@ -154,6 +154,18 @@ impl Centre {
             self.reply_err(reply, code, format!("{} refused", request.name()));
             return Control::Continue;
         }
+        if let Request::ResumeSession { token, .. } = &request {
+            // The session's number says which shard holds it; the connection moves there.
+            let shard = crate::session::SessionId(token.session).shard();
+            if shard != self.id {
+                if shard < self.shard_count() {
+                    return Control::HandOver(shard);
+                }
+                let refused = err(ErrorCode::RESUME_REJECTED, "unknown session token");
+                self.reply(reply, Err(refused));
+                return Control::Continue;
+            }
+        }
         if let Some(account) = target_account(&request) {
             let owner = owner_shard(account, self.shard_count());
             if owner != self.id {
@@ -219,6 +231,15 @@ impl Centre {
                     self.reply(reply, Err(e));
                 }
             }
+            (_, Routed::Entry(EntryRequest::ResumeSession { token, last_ack })) => {
+                if let Err(e) = self.resume_session(caller, reply, token, last_ack) {
+                    self.reply(reply, Err(e));
+                }
+            }
+            (Principal::Agent { .. } | Principal::Customer { .. }, Routed::EnableResume) => {
+                let answer = self.enable_resume(caller);
+                self.reply(reply, answer);
+            }
             (_, Routed::Entry(EntryRequest::Customer(login))) => {
                 let answer = self.customer_login(caller, login);
                 self.reply(reply, answer);
@@ -245,7 +266,10 @@ impl Centre {
             // `authorize` refused these above; answered the same way if it ever did not.
             (
                 Principal::Anonymous | Principal::Operator,
-                Routed::Agent(_) | Routed::Customer(_) | Routed::Participant(_),
+                Routed::Agent(_)
+                | Routed::Customer(_)
+                | Routed::Participant(_)
+                | Routed::EnableResume,
             )
             | (
                 Principal::Anonymous | Principal::Customer { .. } | Principal::Agent { .. },
@@ -837,7 +861,8 @@ impl Centre {
             ))
             | Routed::Entry(_)
             | Routed::Customer(_)
-            | Routed::Operator(_) => None,
+            | Routed::Operator(_)
+            | Routed::EnableResume => None,
             Routed::Agent(request) => Some(request),
             Routed::Participant(request) => Some(request.for_agent()),
         };

@@ -7,7 +7,8 @@
 //! push's [`Recipient`] through it at release ([`Centre::recipients`]).
 //!
 //! A session ends when its person logs out, is replaced by a newer login of the same
-//! person, or its connection goes.
+//! person, or its connection goes — unless it is resumable (`resume.rs`): then it
+//! waits detached for a new connection.
 
 use super::{Centre, Outgoing, Recipient};
 use crate::session::{CustomerLogin, SessionId};
@@ -30,6 +31,8 @@ pub(crate) struct SessionRecord {
     pub(crate) account: u64,
     /// Who it is.
     pub(crate) who: Who,
+    /// Set once it is resumable (`resume.rs`).
+    pub(crate) resume: Option<super::resume::Resumable>,
 }
 
 impl Centre {
@@ -37,7 +40,12 @@ impl Centre {
     pub(super) fn open_session(&mut self, account: u64, who: Who) -> SessionId {
         self.next_session = self.next_session.wrapping_add(1);
         let id = SessionId::new(self.id, self.next_session);
-        self.sessions.insert(id, SessionRecord { account, who });
+        let record = SessionRecord {
+            account,
+            who,
+            resume: None,
+        };
+        self.sessions.insert(id, record);
         id
     }
 

@@ -4,6 +4,7 @@
 //! connection's [`ServerConnection`]; this file moves bytes between it and
 //! the socket and hands its requests to the centre.
 
+use super::sessions::{departed, session_of};
 use super::{Shard, ShardMsg, FIRST_CONN, READ_BUDGET_PER_TURN};
 use crate::centre::{Outgoing, ReplyTo};
 use crate::conn::{Connection, Phase, ReadOutcome, TlsTransport, Transport};
@@ -291,18 +292,19 @@ impl Shard {
         let (was, generation) = (conn.phase, conn.generation);
         if was != Phase::Closing {
             conn.phase = Phase::Closing;
-            let session = conn.session.take();
-            if let Some(s) = session {
-                self.attached.remove(&s);
+            let attached = self.attached.get(&session_of(conn)) == Some(&(idx, generation));
+            let departed = departed(conn, attached);
+            if let (Some(d), true) = (&departed, attached) {
+                self.attached.remove(&d.session);
             }
-            self.centre.connection_gone(idx, generation, was, session);
+            self.centre.connection_gone(idx, generation, was, departed);
         }
         self.mark_dirty(idx);
     }
 
     /// After a frame was queued outside `process_events` (an answer, a push):
     /// the output or push-ack bound may have made the connection say goodbye.
-    fn after_output(&mut self, idx: usize) {
+    pub(super) fn after_output(&mut self, idx: usize) {
         let closing = self
             .conns
             .get_any(idx)
@@ -336,12 +338,6 @@ impl Shard {
                 let mut event = Some(event);
                 let last = targets.len().saturating_sub(1);
                 for (i, session) in targets.into_iter().enumerate() {
-                    let Some(&(conn, generation)) = self.attached.get(&session) else {
-                        continue;
-                    };
-                    let Some(c) = self.conns.get_mut(conn, generation) else {
-                        continue;
-                    };
                     // The last recipient takes the event itself, the others a copy.
                     let this = if i == last {
                         event.take()
@@ -351,10 +347,7 @@ impl Shard {
                     let Some(this) = this else {
                         break;
                     };
-                    // Not sent before the handshake or while closing; past the
-                    // ack window the connection says goodbye instead.
-                    c.protocol.push(this);
-                    self.after_output(conn);
+                    self.push_to(session, this);
                 }
             }
             Outgoing::GoAway {
@@ -388,6 +381,7 @@ impl Shard {
                 c.protocol.go_away(code, message);
                 self.start_closing(conn);
             }
+            Outgoing::Attach { session, reply } => self.attach(session, reply),
             Outgoing::Forward {
                 shard,
                 reply,
@@ -569,11 +563,13 @@ impl Shard {
         };
         let _ = conn.deregister(self.poll.registry());
         self.count_frames(&mut conn);
-        if let Some(s) = conn.session {
-            self.attached.remove(&s);
+        let attached = self.attached.get(&session_of(&conn)) == Some(&(idx, conn.generation));
+        let departed = departed(&mut conn, attached);
+        if let (Some(d), true) = (&departed, attached) {
+            self.attached.remove(&d.session);
         }
         self.centre
-            .connection_gone(idx, conn.generation, conn.phase, conn.session);
+            .connection_gone(idx, conn.generation, conn.phase, departed);
         self.counters.connection_closed();
     }
 }

@@ -23,6 +23,7 @@
 //! password hashing goes to the worker pool and comes back as a message.
 
 mod io;
+mod sessions;
 mod slab;
 
 pub use crate::centre::{sign_customer, ReplyTo, Shared};
@@ -384,11 +385,19 @@ impl Shard {
                 ConnUpdate::Session(session) => {
                     let old = std::mem::replace(&mut conn.session, session);
                     if let Some(old) = old {
-                        self.attached.remove(&old);
+                        if self.attached.get(&old) == Some(&(idx, generation)) {
+                            self.attached.remove(&old);
+                        }
                     }
                     if let Some(new) = session {
                         self.attached.insert(new, (idx, generation));
                     }
+                }
+                ConnUpdate::KeepPushes => conn.protocol.keep_unacked(),
+                ConnUpdate::Resuming(session) => {
+                    // Attached when its `Outgoing::Attach` is released.
+                    conn.session = Some(session);
+                    conn.protocol.keep_unacked();
                 }
                 ConnUpdate::Resume => {
                     // Idle time counts again from now, not from the login.

@@ -17,7 +17,7 @@
 use kefu_daemon::centre::{Answer, Centre, Mailbox, Outgoing, Recipient, ReplyTo, Shared};
 use kefu_daemon::clock::{Clock, ManualClock};
 use kefu_daemon::config::{Config, RuntimeSettings};
-use kefu_daemon::session::{Caller, ConnUpdate, Phase, SessionId};
+use kefu_daemon::session::{Caller, ConnUpdate, Departed, Phase, SessionId};
 use kefu_daemon::store::keys::AFTER_ALL_KEYS;
 use kefu_daemon::store::{Batch, Cf, Durability, KvStore, MemoryStore, StoreError};
 use kefu_daemon::worker::{OutcomeSink, PasswordOutcome, WorkerPool};
@@ -413,10 +413,18 @@ impl Harness {
             c.phase = Phase::Closing;
             let session = c.session.take();
             let generation = c.generation;
-            if let Some(s) = session {
+            let attached = session.is_some_and(|s| self.attached.get(&s) == Some(&idx));
+            if let (Some(s), true) = (session, attached) {
                 self.attached.remove(&s);
             }
-            self.centre.connection_gone(idx, generation, was, session);
+            // The harness's connections acknowledge every push they are given.
+            let departed = session.map(|session| Departed {
+                session,
+                unacked: Vec::new(),
+                last_seq: 0,
+                attached,
+            });
+            self.centre.connection_gone(idx, generation, was, departed);
         }
     }
 
@@ -442,7 +450,8 @@ impl Harness {
                         self.attached.insert(new, idx);
                     }
                 }
-                ConnUpdate::Resume => {}
+                ConnUpdate::Resume | ConnUpdate::KeepPushes => {}
+                ConnUpdate::Resuming(session) => c.session = Some(session),
             }
         }
     }
@@ -487,6 +496,8 @@ impl Harness {
                 let mut reached = Vec::new();
                 for session in self.centre.recipients(account, &to) {
                     let Some(&idx) = self.attached.get(&session) else {
+                        // Detached (resumable): kept for the next connection.
+                        self.centre.keep_push(session, event.clone());
                         continue;
                     };
                     if let Some(c) = self.conns.get_mut(&idx) {
@@ -529,6 +540,44 @@ impl Harness {
                         c.session = None;
                     }
                     self.disconnect(conn);
+                }
+            }
+            Outgoing::Attach { session, reply } => {
+                let conn = reply.conn;
+                let here = self
+                    .conns
+                    .get(&conn)
+                    .is_some_and(|c| c.session == Some(session) && c.phase != Phase::Closing);
+                if here {
+                    if let Some(old) = self.attached.insert(session, conn) {
+                        if let Some(c) = self.conns.get_mut(&old) {
+                            c.session = None;
+                            c.goaway = Some(ErrorCode::SESSION_REPLACED);
+                        }
+                        self.disconnect(old);
+                    }
+                    let replay = self.centre.take_replay(session, None);
+                    let answer = match &replay {
+                        Some(events) => Ok(Response::Resumed {
+                            replayed: events.len() as u64,
+                        }),
+                        None => Err(kefu_wire::ErrorBody {
+                            code: ErrorCode::RESUME_REJECTED,
+                            message: "the session ended meanwhile".into(),
+                        }),
+                    };
+                    report.answers.push((reply.correlation, answer.clone()));
+                    self.answers.insert(reply.correlation, answer);
+                    if let Some(c) = self.conns.get_mut(&conn) {
+                        match replay {
+                            Some(events) => c.pushes.extend(events),
+                            None => {
+                                self.attached.remove(&session);
+                                c.session = None;
+                                c.phase = Phase::Ready;
+                            }
+                        }
+                    }
                 }
             }
             Outgoing::Forward { shard, .. } => {

@@ -752,6 +752,17 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
             "admin-clock-advance",
             Request::AdminClockAdvance { ms: 2_678_400_000 },
         ),
+        ("enable-resume", Request::EnableResume),
+        (
+            "resume-session",
+            Request::ResumeSession {
+                token: kefu_wire::ResumeToken {
+                    session: (1 << 48) | 7,
+                    secret: [0xab; 32],
+                },
+                last_ack: 300,
+            },
+        ),
         (
             "set-routing-settings",
             Request::SetRoutingSettings {
@@ -1036,6 +1047,17 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
                 test_mode: true,
             },
         ),
+        (
+            "resume-enabled",
+            Response::ResumeEnabled {
+                token: kefu_wire::ResumeToken {
+                    session: (1 << 48) | 7,
+                    secret: [0xab; 32],
+                },
+                window_secs: 60,
+            },
+        ),
+        ("resumed", Response::Resumed { replayed: 3 }),
     ];
     all
 }

@@ -90,6 +90,8 @@ pub fn request_index(r: &Request) -> u32 {
         Request::AdminClockShow => 79,
         Request::AdminClockSet { .. } => 80,
         Request::AdminClockAdvance { .. } => 81,
+        Request::EnableResume => 82,
+        Request::ResumeSession { .. } => 83,
     }
 }
 
@@ -132,6 +134,8 @@ pub fn response_index(r: &Response) -> u32 {
         Response::BroadcastSent { .. } => 33,
         Response::AccountPresence { .. } => 34,
         Response::Clock { .. } => 35,
+        Response::ResumeEnabled { .. } => 36,
+        Response::Resumed { .. } => 37,
     }
 }
 
