@@ -436,6 +436,9 @@ pub(crate) enum ClockRequest {
 
 /// Builds a domain value inside its wrappers: `wrap!([A, B], x)` is `A(B(x))`.
 macro_rules! wrap {
+    ([], $inner:expr) => {
+        $inner
+    };
     ([$last:path], $inner:expr) => {
         $last($inner)
     };
@@ -471,6 +474,7 @@ pub(crate) fn classify(request: Request) -> Routed {
         [Routed::Entry] EntryRequest {
             Login { account, agent, password, otp },
             Resume { account, agent, token },
+            ResumeSession { token, last_ack },
         }
         [Routed::Agent, AgentRequest::Session] SessionRequest {
             Logout,
@@ -580,9 +584,8 @@ pub(crate) fn classify(request: Request) -> Routed {
             AdminClockSet { unix_ms },
             AdminClockAdvance { ms },
         }
-        Request::EnableResume => Routed::EnableResume,
-        Request::ResumeSession { token, last_ack } => {
-            Routed::Entry(EntryRequest::ResumeSession { token, last_ack })
+        [] Routed {
+            EnableResume,
         }
     }
 }
