@@ -11,18 +11,11 @@ mod centre_support;
 use centre_support::*;
 use kefu_daemon::session::Phase;
 use kefu_wire::chat::{
-    Alert, ConversationInfo, ConversationState, CustomerId, Entry, MessageBody, MessageInfo, Party,
-    RoutingConfig,
+    Alert, ConversationInfo, ConversationState, Entry, MessageBody, MessageInfo, Party,
 };
-use kefu_wire::crm::{ContactEdit, ContactQuery, ContactSort, ContactState, TagEdit};
-use kefu_wire::{
-    AgentProfile, DisplayMode, ErrorCode, Event, Presence, QuickReply, Request, Response,
-    SecurityLevel, TokenFileFormat,
-};
-use std::collections::{BTreeMap, BTreeSet};
+use kefu_wire::{ErrorCode, Event, Presence, Request, Response, SecurityLevel, TokenFileFormat};
 
 const ACCOUNT: u64 = 870_001;
-const OTHER: u64 = 870_002;
 
 fn open(h: &mut Harness, customer: usize) -> ConversationInfo {
     match h.ok(customer, Request::OpenConversation { entry: Entry::Auto }) {
