@@ -609,7 +609,7 @@ impl World {
             return planned(conn, login, Learn::CustomerLogin(id));
         };
         let conversation = self.conversation_for(account, &Party::Customer, Some(id));
-        let request = match self.rng.below(13) {
+        let request = match self.rng.below(14) {
             0 | 1 => Request::OpenConversation { entry: Entry::Auto },
             2 => Request::CloseConversation { conversation },
             3 | 7 | 11 | 12 => Request::Reselect {
@@ -623,7 +623,7 @@ impl World {
                     .unwrap_or(conversation),
                 entry: Entry::Auto,
             },
-            4 => Request::AnswerContactRequest {
+            4 | 13 => Request::AnswerContactRequest {
                 accept: self.rng.chance(60),
             },
             5 => Request::AddAccount {
@@ -785,7 +785,7 @@ impl World {
         let customer = self.some_customer();
         let mut learn = Learn::Nothing;
         // The kinds that succeed less often are drawn more often.
-        let kind = match self.rng.below(42) {
+        let kind = match self.rng.below(44) {
             29 | 30 => 23,
             31 => 18,
             32 | 33 => 25,
@@ -794,6 +794,7 @@ impl World {
             36 | 37 => 12,
             38 | 39 | 40 => 15,
             41 => 17,
+            42 | 43 => 0,
             k => k,
         };
         let request = match kind {
