@@ -328,6 +328,9 @@ impl Centre {
             ConnUpdate::Phase(Phase::Customer { account }),
         );
         self.update_conn(idx, generation, ConnUpdate::Session(Some(session)));
+        // Logged out again if the turn's commit fails, as an agent's login is: the
+        // client is answered `STORAGE_FAILURE` and must not be logged in after all.
+        self.logins.push((idx, generation, session));
         let previous = self
             .customers
             .entry(account)

@@ -322,8 +322,8 @@ pub struct Centre {
     /// Accounts whose cache changed this turn without a write of their own keys
     /// (evicted with the batch's accounts if the commit fails).
     touched: Vec<u64>,
-    /// Agents that logged in this turn: (conn, generation, session); logged out
-    /// again if the batch fails.
+    /// Agents and customers that logged in this turn: (conn, generation, session);
+    /// logged out again if the batch fails.
     logins: Vec<(usize, u32, SessionId)>,
     outbox: Vec<Outgoing>,
     /// What the loop queued this turn: released after the commit, whatever it did.
