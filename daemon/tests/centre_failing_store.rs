@@ -106,7 +106,7 @@ const WRITES: &[&str] = &[
     "SetContactSettings", // CRM record; GetContactSettings
     // Quick replies, account centre, broadcasts.
     "SetQuickReplies",     // quick-reply list; ListQuickReplies (1001's and shared)
-    "AccountCentreTicket", // ticket key, once, written at once (not in the batch); the ticket
+    "AccountCentreTicket", // ticket key, once, in the turn's batch; the ticket
     "Broadcast",           // one message per recipient; History
     // The operator.
     "AdminCreateAccount", // account, 1001, roles (worker pool); AdminShowAccount
@@ -389,15 +389,6 @@ impl World {
                 planned.push(p);
             }
         }
-        // A first ticket writes its key at once, outside the batch: alone in its turn,
-        // so a refusal of that write is not taken for the refusal of the turn's batch.
-        let ticket = planned
-            .iter()
-            .find(|p| p.kind == "AccountCentreTicket")
-            .cloned();
-        if let Some(ticket) = ticket.clone() {
-            planned = vec![ticket];
-        }
         // Half the turns of several requests carry a write of the operator's too, so
         // that a success that wrote nothing itself is still lost when the turn is.
         if planned.len() > 1 && self.rng.chance(50) {
@@ -445,11 +436,7 @@ impl World {
         }
         self.h.store.disarm();
         if self.h.store.refusals() > refusals {
-            // A ticket's refused write is its own, not a commit's: nothing was evicted.
-            let evicted = match ticket {
-                Some(_) => Vec::new(),
-                None => self.h.store.last_refused_accounts(),
-            };
+            let evicted = self.h.store.last_refused_accounts();
             self.compare_with_a_fresh_centre(&evicted, false);
         }
     }

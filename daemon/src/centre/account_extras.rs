@@ -188,27 +188,18 @@ impl Centre {
             .token_key
             .clone()
             .ok_or_else(|| err(ErrorCode::INTERNAL, "no appliance key configured"))?;
-        let store = std::sync::Arc::clone(&self.shared.store);
-        let key = match extras_records::load_ticket_key(store.as_ref(), &sealing, account)
-            .map_err(|e| err(ErrorCode::INTERNAL, e.to_string()))?
-        {
+        let key = match self.actor_mut(account)?.ticket_key.clone() {
             Some(key) => key,
             None => {
-                let mut secret = zeroize::Zeroizing::new([0u8; TICKET_KEY_LEN]);
-                ring::rand::SecureRandom::fill(&self.rng, &mut secret[..])
-                    .map_err(|_| err(ErrorCode::INTERNAL, "no randomness for a key"))?;
-                let record: TicketKeyRecord =
-                    extras_records::seal_ticket_key(&sealing, account, &secret, &self.rng)
-                        .map_err(|e| err(ErrorCode::INTERNAL, e.to_string()))?;
-                // Written at once, not in the turn's batch: a second ticket of this turn,
-                // and any module verifying, must find the same key. Only this shard (the
-                // account's owner) ever makes it; it happens once per account.
-                let mut batch = crate::store::Batch::new();
-                batch.put(Cf::TicketKeys, &keys::ticket_key(account), record.encode());
-                store
-                    .write(&batch, self.shared.durability)
-                    .map_err(storage)?;
-                extras_records::TicketKey::from_bytes(&secret)
+                let store = std::sync::Arc::clone(&self.shared.store);
+                let key = match extras_records::load_ticket_key(store.as_ref(), &sealing, account)
+                    .map_err(|e| err(ErrorCode::INTERNAL, e.to_string()))?
+                {
+                    Some(key) => key,
+                    None => self.new_ticket_key(account, &sealing)?,
+                };
+                self.actor_mut(account)?.ticket_key = Some(key.clone());
+                key
             }
         };
         let expires_at = self.now_secs().saturating_add(TICKET_TTL_SECS);
@@ -222,6 +213,27 @@ impl Centre {
             },
         );
         Ok(Response::Ticket { ticket, expires_at })
+    }
+
+    /// Makes the account's ticket key and writes it sealed in the turn's batch, like
+    /// every other write: the ticket signed with it is answered only after the commit,
+    /// so no module can be shown a ticket whose key is not on the disk; a second
+    /// ticket of the turn finds it in the account; a failed commit evicts the account
+    /// and the key with it.
+    fn new_ticket_key(
+        &mut self,
+        account: u64,
+        sealing: &crate::otp::sealed::SealingKey,
+    ) -> Result<extras_records::TicketKey, ErrorBody> {
+        let mut secret = zeroize::Zeroizing::new([0u8; TICKET_KEY_LEN]);
+        ring::rand::SecureRandom::fill(&self.rng, &mut secret[..])
+            .map_err(|_| err(ErrorCode::INTERNAL, "no randomness for a key"))?;
+        let record: TicketKeyRecord =
+            extras_records::seal_ticket_key(sealing, account, &secret, &self.rng)
+                .map_err(|e| err(ErrorCode::INTERNAL, e.to_string()))?;
+        self.batch
+            .put(Cf::TicketKeys, &keys::ticket_key(account), record.encode());
+        Ok(extras_records::TicketKey::from_bytes(&secret))
     }
 
     /// Per-agent figures of the conversations opened in `[from, until)` (unix seconds).

@@ -278,6 +278,8 @@ pub(crate) struct Account {
     crm: crm::CrmState,
     /// Quick-reply lists read or written, by agent (0 = the account's shared list).
     quick_replies: HashMap<u32, Vec<kefu_wire::QuickReply>>,
+    /// The account-centre ticket key, once read or made (`account_extras.rs`).
+    ticket_key: Option<crate::store::extras_records::TicketKey>,
 }
 
 /// The accounts one shard owns, and all their logic.
@@ -568,6 +570,7 @@ impl Centre {
             chat,
             crm,
             quick_replies: HashMap::new(),
+            ticket_key: None,
         };
         self.actors.insert(account, actor);
         self.counters.set_accounts(self.actors.len() as u64);
