@@ -59,6 +59,32 @@ pub enum Command {
     /// in production); otherwise set and advance are refused and change nothing.
     #[command(subcommand)]
     Clock(ClockCommand),
+    /// Certificates for trying the TLS listener.
+    #[command(subcommand)]
+    Tls(TlsCommand),
+}
+
+/// `kefuctl tls ...`
+#[derive(Debug, Subcommand)]
+pub enum TlsCommand {
+    /// Write a trial CA (ca.pem, for clients) and a server certificate signed by it
+    /// (cert.pem and key.pem, for kefud). A server may not use a CA certificate as its
+    /// own, which is what `openssl req -x509` makes.
+    SelfSigned(TlsSelfSignedArgs),
+}
+
+/// `kefuctl tls self-signed`
+#[derive(Debug, Args)]
+pub struct TlsSelfSignedArgs {
+    /// Directory to write ca.pem, cert.pem and key.pem into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Names clients use to reach the server: DNS names or IP addresses (repeat).
+    #[arg(long, value_name = "NAME", default_values_t = ["localhost".to_string()])]
+    pub name: Vec<String>,
+    /// Replace files that exist.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `kefuctl clock ...`

@@ -211,10 +211,42 @@ fn tls_handshake(
         match conn.complete_io(&mut tcp) {
             Ok((0, 0)) => return Err("connection closed during the TLS handshake".into()),
             Ok(_) => {}
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(explain_tls_failure(&e, server_name)),
         }
     }
     Ok(rustls::StreamOwned::new(conn, tcp))
+}
+
+/// A failed handshake in the operator's words, for the certificate mistakes people make.
+fn explain_tls_failure(e: &std::io::Error, server_name: &str) -> String {
+    use rustls::CertificateError as C;
+    let Some(rustls::Error::InvalidCertificate(cert)) = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    else {
+        return e.to_string();
+    };
+    match cert {
+        // webpki's error, named only in the debug text of `Other`.
+        C::Other(other) if format!("{other:?}").contains("CaUsedAsEndEntity") => {
+            "the server presents a CA certificate as its own (what `openssl req -x509` \
+             makes); a server needs a certificate signed by a CA, with the CA given to \
+             clients: `kefuctl tls self-signed --out DIR --name HOST` writes both"
+                .into()
+        }
+        C::UnknownIssuer => "the server's certificate is not signed by a CA in --ca \
+                             (give clients the CA's certificate, not the server's)"
+            .into(),
+        C::NotValidForName | C::NotValidForNameContext { .. } => format!(
+            "the server's certificate is not for {server_name:?} (--server-name, or the \
+             host of --server); make it for the name clients use"
+        ),
+        C::Expired | C::ExpiredContext { .. } => "the server's certificate has expired".into(),
+        C::NotValidYet | C::NotValidYetContext { .. } => {
+            "the server's certificate is not valid yet (check both clocks)".into()
+        }
+        other => format!("the server's certificate was refused: {other:?}"),
+    }
 }
 
 /// The host part of `HOST:PORT` (`[v6]:PORT` too), for the certificate check.

@@ -16,6 +16,7 @@ mod role;
 mod secrets;
 mod security;
 mod stats;
+mod tls;
 mod tokens;
 
 use clap::Parser;
@@ -39,6 +40,7 @@ fn main() -> ExitCode {
         Command::Stats(args) => stats::run(&cli.admin_socket, args, &mut out),
         Command::Diagnose(args) => diagnose::run(args, &mut out),
         Command::Clock(cmd) => clock::run(&cli.admin_socket, cmd, &mut out),
+        Command::Tls(cli::TlsCommand::SelfSigned(args)) => tls::self_signed(args, &mut out),
     }
     .and_then(|()| out.flush().map_err(Into::into));
     match result {

@@ -61,6 +61,12 @@ impl Daemon {
         self.dir.path()
     }
 
+    /// The TLS listener's address (the configuration must have one).
+    pub fn tls_addr(&self) -> String {
+        let server = self.server.as_ref().expect("running");
+        server.tls_addr().expect("a TLS listener").to_string()
+    }
+
     /// The admin socket.
     pub fn admin_socket(&self) -> &Path {
         &self.admin
