@@ -313,12 +313,7 @@ impl World {
     }
 
     fn some_conversation(&mut self, account: u64) -> u64 {
-        let known: Vec<u64> = self
-            .conversations
-            .get(&account)
-            .map(|s| s.iter().copied().collect())
-            .unwrap_or_default();
-        self.rng.pick(&known).unwrap_or(1)
+        pick_from(&mut self.rng, self.conversations.get(&account)).unwrap_or(1)
     }
 
     fn some_agent(&mut self, account: u64) -> u32 {
@@ -337,12 +332,7 @@ impl World {
     }
 
     fn some_role(&mut self, account: u64) -> u32 {
-        let roles: Vec<u32> = self
-            .roles
-            .get(&account)
-            .map(|r| r.iter().copied().collect())
-            .unwrap_or_default();
-        self.rng.pick(&roles).unwrap_or(3)
+        pick_from(&mut self.rng, self.roles.get(&account)).unwrap_or(3)
     }
 
     /// The token step of the driver's clock.
@@ -1473,4 +1463,10 @@ fn refused_writes_leave_the_centre_equal_to_a_fresh_one() {
     // The sequences really did refuse writes and compare after them.
     assert!(refused >= 40, "only {refused} refused writes");
     assert!(compared >= 40, "only {compared} comparisons");
+}
+
+/// One of `set`'s members, if there is a set with any.
+fn pick_from<T: Copy>(rng: &mut Rng, set: Option<&BTreeSet<T>>) -> Option<T> {
+    let all: Vec<T> = set.into_iter().flatten().copied().collect();
+    rng.pick(&all)
 }
