@@ -470,7 +470,13 @@ impl Centre {
             let result = self.shared.store.write(&self.batch, self.shared.durability);
             if let Err(e) = result {
                 log::error(self.id, format_args!("commit failed, turn undone: {e}"));
-                self.undo_turn();
+                let message = match e {
+                    crate::store::StoreError::DiskFull { .. } => {
+                        "disk full: writes are refused until space is freed; nothing was changed"
+                    }
+                    _ => "storage failed; nothing was changed",
+                };
+                self.undo_turn(message);
             }
             self.batch.clear();
             self.counters.add_commit();
@@ -488,7 +494,7 @@ impl Centre {
     /// and reloads from the disk on next use; the logins it carried are logged
     /// out; every success answered in the turn becomes `STORAGE_FAILURE`; and no
     /// push of an evicted account goes out, so nobody hears of what was not kept.
-    fn undo_turn(&mut self) {
+    fn undo_turn(&mut self, message: &str) {
         self.evictions += 1;
         let mut evicted = self.batch.accounts();
         evicted.append(&mut self.touched);
@@ -525,7 +531,7 @@ impl Centre {
                 if result.is_ok() {
                     *result = Err(ErrorBody {
                         code: ErrorCode::STORAGE_FAILURE,
-                        message: "storage failed; nothing was changed".into(),
+                        message: message.into(),
                     });
                 }
             }

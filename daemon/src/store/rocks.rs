@@ -3,13 +3,31 @@
 //! One database, one column family per [`Cf`], LZ4-compressed, one block cache shared by
 //! every column family. Opening checks the schema version read-only before anything is
 //! written, so a data directory from a newer release is refused untouched.
+//!
+//! **A full disk.** A write that fails for lack of space is refused as
+//! [`StoreError::DiskFull`] and nothing of it is stored (RocksDB writes the WAL before the
+//! memtable). RocksDB then keeps a background error that fails every later write, and
+//! clears it by itself only once a whole write buffer (64 MiB) is free, polling every 5 s;
+//! the C API binds neither `DB::Resume` nor a way to tune that. So the store recovers by
+//! itself: while the disk is full each write first looks at the free space (`statvfs`),
+//! is refused at once if there is too little, and otherwise reopens the database (closing
+//! it clears the error; opening replays the WAL, flushes it to tables and starts a new
+//! one) and then writes. "Enough" is the size of the WAL files plus [`RECOVERY_MARGIN`],
+//! what the reopen itself writes. Reads go on throughout: they take the database's read
+//! lock for their duration, the reopen takes the write lock, so they wait while it runs.
+//! If a reopen fails the database stays closed (reads fail too) until a later write's
+//! reopen succeeds. Entering and leaving the full state are logged once each.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Options,
     ReadOptions, WriteBatch, WriteOptions, DB, DEFAULT_COLUMN_FAMILY_NAME,
 };
+
+use crate::log;
 
 use super::{
     load_schema_version, Batch, BatchOp, Cf, Durability, KeyValue, KvStore, SchemaVersion,
@@ -43,10 +61,18 @@ impl Default for RocksOptions {
     }
 }
 
+/// Free space, beyond the size of the WAL files, that a reopen after a full disk asks
+/// for: the new WAL, MANIFEST and OPTIONS files and the info log.
+pub const RECOVERY_MARGIN: u64 = 2 << 20;
+
 /// A [`KvStore`] backed by RocksDB. Dropping it closes the database.
 pub struct RocksStore {
-    db: DB,
+    /// The database; `None` only after a reopen failed, until one succeeds.
+    db: RwLock<Option<DB>>,
     path: PathBuf,
+    opts: RocksOptions,
+    /// A write failed for lack of space and no reopen has succeeded since.
+    full: AtomicBool,
 }
 
 impl std::fmt::Debug for RocksStore {
@@ -76,6 +102,28 @@ pub fn open_rocks(dir: &Path, opts: &RocksOptions) -> Result<RocksStore, StoreEr
         source,
     };
     std::fs::create_dir_all(dir).map_err(io_err)?;
+    let store = RocksStore::new(open_db(dir, opts)?, dir, opts);
+    match load_schema_version(&store)? {
+        Some(version) => {
+            check_schema(version)?;
+            migrate(&store, version)?;
+        }
+        None => {
+            let mut batch = Batch::new();
+            batch.put_schema_version(SchemaVersion(CURRENT_SCHEMA_VERSION));
+            store.write(&batch, Durability::Fsync)?;
+        }
+    }
+    Ok(store)
+}
+
+/// Opens the database in `dir` with every column family, after checking read-only that
+/// it is a Kefu store of a schema this build supports.
+fn open_db(dir: &Path, opts: &RocksOptions) -> Result<DB, StoreError> {
+    let io_err = |source| StoreError::Io {
+        path: dir.to_owned(),
+        source,
+    };
     let db_opts = db_options(opts);
 
     let existing = if dir.join("CURRENT").try_exists().map_err(io_err)? {
@@ -90,10 +138,11 @@ pub fn open_rocks(dir: &Path, opts: &RocksOptions) -> Result<RocksStore, StoreEr
             });
         }
         // Read-only first, so that a newer directory is refused before we write to it.
-        let probe = RocksStore {
-            db: DB::open_cf_for_read_only(&db_opts, dir, [Cf::Meta.name()], false)?,
-            path: dir.to_owned(),
-        };
+        let probe = RocksStore::new(
+            DB::open_cf_for_read_only(&db_opts, dir, [Cf::Meta.name()], false)?,
+            dir,
+            opts,
+        );
         if let Some(version) = load_schema_version(&probe)? {
             check_schema(version)?;
         }
@@ -111,23 +160,7 @@ pub fn open_rocks(dir: &Path, opts: &RocksOptions) -> Result<RocksStore, StoreEr
             descriptors.push(ColumnFamilyDescriptor::new(name, cf_options(&cache)));
         }
     }
-    let store = RocksStore {
-        db: DB::open_cf_descriptors(&db_opts, dir, descriptors)?,
-        path: dir.to_owned(),
-    };
-
-    match load_schema_version(&store)? {
-        Some(version) => {
-            check_schema(version)?;
-            migrate(&store, version)?;
-        }
-        None => {
-            let mut batch = Batch::new();
-            batch.put_schema_version(SchemaVersion(CURRENT_SCHEMA_VERSION));
-            store.write(&batch, Durability::Fsync)?;
-        }
-    }
-    Ok(store)
+    Ok(DB::open_cf_descriptors(&db_opts, dir, descriptors)?)
 }
 
 /// Brings a directory of an older supported schema up to [`CURRENT_SCHEMA_VERSION`], one
@@ -225,16 +258,139 @@ fn cf_options(cache: &Cache) -> Options {
     o
 }
 
+fn cf(db: &DB, cf: Cf) -> Result<&ColumnFamily, StoreError> {
+    db.cf_handle(cf.name())
+        .ok_or_else(|| StoreError::Engine(format!("column family {cf} is not open")))
+}
+
+/// Free bytes for an unprivileged writer on the filesystem holding `path`.
+// The statvfs field types differ between platforms; on some the conversions are no-ops.
+#[allow(clippy::useless_conversion)]
+fn free_bytes(path: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: an all-zero statvfs is a valid value of this plain C struct.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is NUL-terminated and `st` is ours to write into.
+    let rc = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
+    (rc == 0).then(|| u64::from(st.f_bavail).saturating_mul(u64::from(st.f_frsize)))
+}
+
+/// Total size of the WAL files (`*.log`) in `dir`: what a reopen flushes to tables.
+fn wal_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "log"))
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// Whether a failed write failed for lack of space. RocksDB's error carries no
+/// errno, only its text (`IO error: No space left on device: ...`).
+fn is_no_space(e: &rocksdb::Error) -> bool {
+    let text = e.as_ref();
+    text.contains("No space left on device") || text.contains("NoSpace")
+}
+
 impl RocksStore {
+    fn new(db: DB, dir: &Path, opts: &RocksOptions) -> RocksStore {
+        RocksStore {
+            db: RwLock::new(Some(db)),
+            path: dir.to_owned(),
+            opts: opts.clone(),
+            full: AtomicBool::new(false),
+        }
+    }
+
     /// The data directory.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    fn cf(&self, cf: Cf) -> Result<&ColumnFamily, StoreError> {
-        self.db
-            .cf_handle(cf.name())
-            .ok_or_else(|| StoreError::Engine(format!("column family {cf} is not open")))
+    /// The open database, read-locked (a reopen waits for it).
+    fn db(&self) -> Result<RwLockReadGuard<'_, Option<DB>>, StoreError> {
+        let guard = self.db.read().unwrap_or_else(PoisonError::into_inner);
+        if guard.is_none() {
+            return Err(StoreError::Engine(
+                "the database is closed: reopening it after a full disk failed; \
+                 the next write tries again"
+                    .into(),
+            ));
+        }
+        Ok(guard)
+    }
+
+    fn disk_full(&self) -> StoreError {
+        StoreError::DiskFull {
+            path: self.path.clone(),
+        }
+    }
+
+    /// Whether there is room now to reopen after a full disk (see the module doc).
+    fn room_to_recover(&self) -> bool {
+        free_bytes(&self.path)
+            .is_some_and(|free| free >= wal_bytes(&self.path).saturating_add(RECOVERY_MARGIN))
+    }
+
+    /// A write failed for lack of space: refuse writes from now on (logged once).
+    fn enter_full(&self, e: &rocksdb::Error) {
+        if !self.full.swap(true, Ordering::AcqRel) {
+            log::error(
+                0,
+                format_args!(
+                    "storage: disk full at {} ({}): writes are refused, reads and logins \
+                     are served; writes resume by themselves once {} bytes beyond the WAL \
+                     are free",
+                    self.path.display(),
+                    e.as_ref(),
+                    RECOVERY_MARGIN
+                ),
+            );
+        }
+    }
+
+    /// The disk was full: if there is room again, reopen the database so that its
+    /// background error is gone. `Err(DiskFull)` if there is still no room.
+    fn recover(&self) -> Result<(), StoreError> {
+        if !self.room_to_recover() {
+            return Err(self.disk_full());
+        }
+        let mut guard = self.db.write().unwrap_or_else(PoisonError::into_inner);
+        if !self.full.load(Ordering::Acquire) && guard.is_some() {
+            return Ok(()); // another thread reopened it while we waited
+        }
+        // Close first: RocksDB's lock file allows one open database per directory.
+        drop(guard.take());
+        match open_db(&self.path, &self.opts) {
+            Ok(db) => {
+                *guard = Some(db);
+                self.full.store(false, Ordering::Release);
+                log::info(
+                    0,
+                    format_args!(
+                        "storage: space freed at {}, database reopened: writes are \
+                         accepted again",
+                        self.path.display()
+                    ),
+                );
+                Ok(())
+            }
+            Err(e) => {
+                log::error(
+                    0,
+                    format_args!(
+                        "storage: reopening {} after a full disk failed ({e}); \
+                         the next write tries again",
+                        self.path.display()
+                    ),
+                );
+                Err(self.disk_full())
+            }
+        }
     }
 }
 
@@ -252,11 +408,15 @@ impl RocksStore {
         if start >= end || limit == 0 {
             return Ok(Vec::new());
         }
-        let handle = self.cf(cf)?;
+        let guard = self.db()?;
+        let Some(db) = guard.as_ref() else {
+            return Ok(Vec::new()); // db() refuses a closed database
+        };
+        let handle = self::cf(db, cf)?;
         let mut read = ReadOptions::default();
         read.set_iterate_lower_bound(start);
         read.set_iterate_upper_bound(end);
-        let mut iter = self.db.raw_iterator_cf_opt(handle, read);
+        let mut iter = db.raw_iterator_cf_opt(handle, read);
         if reverse {
             iter.seek_to_last();
         } else {
@@ -281,7 +441,11 @@ impl RocksStore {
 
 impl KvStore for RocksStore {
     fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.db.get_cf(self.cf(cf)?, key)?)
+        let guard = self.db()?;
+        let Some(db) = guard.as_ref() else {
+            return Ok(None); // db() refuses a closed database
+        };
+        Ok(db.get_cf(self::cf(db, cf)?, key)?)
     }
 
     fn scan(
@@ -308,16 +472,34 @@ impl KvStore for RocksStore {
         if batch.is_empty() {
             return Ok(());
         }
+        if self.full.load(Ordering::Acquire) || self.db.read().is_ok_and(|g| g.is_none()) {
+            self.recover()?;
+        }
+        let guard = self.db()?;
+        let Some(db) = guard.as_ref() else {
+            return Err(self.disk_full()); // db() refuses a closed database
+        };
         let mut wb = WriteBatch::default();
         for op in batch.ops() {
             match op {
-                BatchOp::Put { cf, key, value } => wb.put_cf(self.cf(cf)?, key, value),
-                BatchOp::Delete { cf, key } => wb.delete_cf(self.cf(cf)?, key),
+                BatchOp::Put { cf, key, value } => wb.put_cf(self::cf(db, cf)?, key, value),
+                BatchOp::Delete { cf, key } => wb.delete_cf(self::cf(db, cf)?, key),
             }
         }
         let mut write = WriteOptions::default();
         write.set_sync(durability == Durability::Fsync);
-        Ok(self.db.write_opt(wb, &write)?)
+        match db.write_opt(wb, &write) {
+            Ok(()) => Ok(()),
+            Err(e) if is_no_space(&e) => {
+                self.enter_full(&e);
+                Err(self.disk_full())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn accepting_writes(&self) -> bool {
+        !self.full.load(Ordering::Acquire) || self.room_to_recover()
     }
 }
 
@@ -465,7 +647,8 @@ mod tests {
             drop(DB::open_cf(&o, dir.path(), names).expect("add cf"));
         }
         let store = open(dir.path()).expect("open with extra cf");
-        assert!(store.db.cf_handle("from_the_future").is_some());
+        let db = store.db().expect("open");
+        assert!(db.as_ref().and_then(|db| db.cf_handle("from_the_future")).is_some());
     }
 
     #[test]
