@@ -343,11 +343,11 @@ impl RocksStore {
                 0,
                 format_args!(
                     "storage: disk full at {} ({}): writes are refused, reads and logins \
-                     are served; writes resume by themselves once {} bytes beyond the WAL \
-                     are free",
+                     are served; writes resume by themselves once the size of the WAL \
+                     files plus {} KiB is free",
                     self.path.display(),
                     e.as_ref(),
-                    RECOVERY_MARGIN
+                    RECOVERY_MARGIN >> 10
                 ),
             );
         }
