@@ -375,7 +375,9 @@ fn a_message_refused_for_a_full_disk_is_not_pushed_and_an_acknowledged_one_is() 
     }
     // A login after recovery stores its token again: it resumes after a restart.
     let mut fresh = daemon.client();
-    let session = fresh.login(ACCOUNT, 1001, PASSWORD).expect("login after recovery");
+    let session = fresh
+        .login(ACCOUNT, 1001, PASSWORD)
+        .expect("login after recovery");
     let expected: BTreeSet<u64> = ok.union(&after).copied().collect();
     assert_eq!(
         stored_messages(&mut fresh, conversation, &by_text),

@@ -648,7 +648,10 @@ mod tests {
         }
         let store = open(dir.path()).expect("open with extra cf");
         let db = store.db().expect("open");
-        assert!(db.as_ref().and_then(|db| db.cf_handle("from_the_future")).is_some());
+        assert!(db
+            .as_ref()
+            .and_then(|db| db.cf_handle("from_the_future"))
+            .is_some());
     }
 
     #[test]
