@@ -15,8 +15,9 @@
 //! one) and then writes. "Enough" is the size of the WAL files plus [`RECOVERY_MARGIN`],
 //! what the reopen itself writes. Reads go on throughout: they take the database's read
 //! lock for their duration, the reopen takes the write lock, so they wait while it runs.
-//! If a reopen fails the database stays closed (reads fail too) until a later write's
-//! reopen succeeds. Entering and leaving the full state are logged once each.
+//! If a reopen fails the database is opened read-only (which writes nothing) so reads go
+//! on, and a later write tries the reopen again; only if that read-only open fails too
+//! do reads fail until then. Entering and leaving the full state are logged once each.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -67,7 +68,8 @@ pub const RECOVERY_MARGIN: u64 = 2 << 20;
 
 /// A [`KvStore`] backed by RocksDB. Dropping it closes the database.
 pub struct RocksStore {
-    /// The database; `None` only after a reopen failed, until one succeeds.
+    /// The database: read-only after a failed reopen, `None` only if the read-only
+    /// open failed too; either way `full` is set until a reopen succeeds.
     db: RwLock<Option<DB>>,
     path: PathBuf,
     opts: RocksOptions,
@@ -102,7 +104,7 @@ pub fn open_rocks(dir: &Path, opts: &RocksOptions) -> Result<RocksStore, StoreEr
         source,
     };
     std::fs::create_dir_all(dir).map_err(io_err)?;
-    let store = RocksStore::new(open_db(dir, opts)?, dir, opts);
+    let store = RocksStore::new(open_db(dir, opts, false)?, dir, opts);
     match load_schema_version(&store)? {
         Some(version) => {
             check_schema(version)?;
@@ -118,8 +120,9 @@ pub fn open_rocks(dir: &Path, opts: &RocksOptions) -> Result<RocksStore, StoreEr
 }
 
 /// Opens the database in `dir` with every column family, after checking read-only that
-/// it is a Kefu store of a schema this build supports.
-fn open_db(dir: &Path, opts: &RocksOptions) -> Result<DB, StoreError> {
+/// it is a Kefu store of a schema this build supports. `read_only` opens it for reads
+/// only, which writes nothing to the disk (the fallback after a failed reopen).
+fn open_db(dir: &Path, opts: &RocksOptions, read_only: bool) -> Result<DB, StoreError> {
     let io_err = |source| StoreError::Io {
         path: dir.to_owned(),
         source,
@@ -160,7 +163,16 @@ fn open_db(dir: &Path, opts: &RocksOptions) -> Result<DB, StoreError> {
             descriptors.push(ColumnFamilyDescriptor::new(name, cf_options(&cache)));
         }
     }
-    Ok(DB::open_cf_descriptors(&db_opts, dir, descriptors)?)
+    if read_only {
+        Ok(DB::open_cf_descriptors_read_only(
+            &db_opts,
+            dir,
+            descriptors,
+            false,
+        )?)
+    } else {
+        Ok(DB::open_cf_descriptors(&db_opts, dir, descriptors)?)
+    }
 }
 
 /// Brings a directory of an older supported schema up to [`CURRENT_SCHEMA_VERSION`], one
@@ -365,7 +377,7 @@ impl RocksStore {
         }
         // Close first: RocksDB's lock file allows one open database per directory.
         drop(guard.take());
-        match open_db(&self.path, &self.opts) {
+        match open_db(&self.path, &self.opts, false) {
             Ok(db) => {
                 *guard = Some(db);
                 self.full.store(false, Ordering::Release);
@@ -380,10 +392,18 @@ impl RocksStore {
                 Ok(())
             }
             Err(e) => {
+                // Reads go on from a read-only open, which writes nothing; writes stay
+                // refused, and the next one tries the reopen again.
+                let fallback = open_db(&self.path, &self.opts, true);
+                let reads = match &fallback {
+                    Ok(_) => "reads are served read-only".to_string(),
+                    Err(e) => format!("reads fail too ({e})"),
+                };
+                *guard = fallback.ok();
                 log::error(
                     0,
                     format_args!(
-                        "storage: reopening {} after a full disk failed ({e}); \
+                        "storage: reopening {} after a full disk failed ({e}); {reads}; \
                          the next write tries again",
                         self.path.display()
                     ),
@@ -472,6 +492,8 @@ impl KvStore for RocksStore {
         if batch.is_empty() {
             return Ok(());
         }
+        // While the disk is full the database may be open read-only (a reopen failed):
+        // no write reaches it before `recover` has reopened it for writing.
         if self.full.load(Ordering::Acquire) || self.db.read().is_ok_and(|g| g.is_none()) {
             self.recover()?;
         }
@@ -546,6 +568,76 @@ mod tests {
         assert_eq!(load_account(&store, 1).expect("load"), Some(account(1)));
         assert_eq!(list_agents(&store, 1).expect("list").len(), 2);
         assert_eq!(store.path(), path);
+    }
+
+    /// The state a failed reopen after a full disk leaves: the database open read-only,
+    /// writes refused as full. Reads are served; once there is room, the next write
+    /// reopens it for writing and goes through, and nothing is lost.
+    #[test]
+    fn a_full_store_serves_reads_and_the_next_write_reopens_it() {
+        let dir = temp();
+        {
+            let store = open(dir.path()).expect("create");
+            let mut batch = Batch::new();
+            batch.put_account(&account(1));
+            store.write(&batch, Durability::Wal).expect("write");
+        }
+        let opts = RocksOptions::default();
+        let read_only = open_db(dir.path(), &opts, true).expect("open read-only");
+        let store = RocksStore::new(read_only, dir.path(), &opts);
+        store.full.store(true, Ordering::Release);
+        assert_eq!(load_account(&store, 1).expect("read"), Some(account(1)));
+        // The temporary directory's disk has room: writes may be tried.
+        assert!(store.accepting_writes());
+        let mut batch = Batch::new();
+        batch.put_account(&account(2));
+        store
+            .write(&batch, Durability::Fsync)
+            .expect("the write reopens the store");
+        assert!(!store.full.load(Ordering::Acquire));
+        assert_eq!(load_account(&store, 1).expect("read"), Some(account(1)));
+        assert_eq!(load_account(&store, 2).expect("read"), Some(account(2)));
+        drop(store);
+        let store = open(dir.path()).expect("reopen");
+        assert_eq!(load_account(&store, 2).expect("read"), Some(account(2)));
+    }
+
+    /// A reopen that fails (here: another handle holds the directory's lock) leaves
+    /// the store read-only: reads are served, writes refused as `DiskFull`, until a
+    /// later write's reopen succeeds.
+    #[test]
+    fn a_failed_reopen_falls_back_to_read_only() {
+        let dir = temp();
+        drop(open(dir.path()).expect("create"));
+        let opts = RocksOptions::default();
+        {
+            let mut batch = Batch::new();
+            batch.put_account(&account(1));
+            open(dir.path())
+                .expect("open")
+                .write(&batch, Durability::Fsync)
+                .expect("write");
+        }
+        let store = RocksStore::new(
+            open_db(dir.path(), &opts, true).expect("open read-only"),
+            dir.path(),
+            &opts,
+        );
+        store.full.store(true, Ordering::Release);
+        let holder = open_db(dir.path(), &opts, false).expect("hold the lock");
+        let mut batch = Batch::new();
+        batch.put_account(&account(2));
+        assert!(matches!(
+            store.write(&batch, Durability::Fsync),
+            Err(StoreError::DiskFull { .. })
+        ));
+        assert_eq!(load_account(&store, 1).expect("read"), Some(account(1)));
+        assert_eq!(load_account(&store, 2).expect("read"), None);
+        drop(holder);
+        store
+            .write(&batch, Durability::Fsync)
+            .expect("the lock is free: the write reopens the store");
+        assert_eq!(load_account(&store, 2).expect("read"), Some(account(2)));
     }
 
     #[test]
