@@ -3,7 +3,8 @@
 //! not reach the agent, and one acknowledged OK must; the daemon stays up and
 //! answers reads; an agent can log in and read the history while the disk is full;
 //! once the filler is removed messages are accepted again without a restart, and
-//! everything acknowledged before and after survives a restart of kefud.
+//! everything acknowledged before and after survives a restart of kefud. Both
+//! durability modes.
 //! Needs root (to mount the tmpfs); fails, never skips, without it.
 //!
 //! Run: `cargo test --release -p kefu-daemon --test disk_full -- --nocapture` as root.
@@ -160,12 +161,26 @@ fn drain_messages(a: &mut Client, conversation: u64) -> Vec<String> {
 
 #[test]
 fn a_message_refused_for_a_full_disk_is_not_pushed_and_an_acknowledged_one_is() {
+    full_disk("wal");
+}
+
+/// The same with every commit fsynced.
+#[test]
+fn a_full_disk_in_fsync_mode() {
+    full_disk("fsync");
+}
+
+/// Fills the disk under a running kefud with `durability`, then frees it (see the module doc).
+fn full_disk(durability: &str) {
     // Declared first, so dropped last: the daemon exits before the unmount.
     let disk = Tmpfs::mount(TMPFS_SIZE);
     // No WAL or memtable size is configurable (daemon/src/config.rs has none): with
     // RocksDB's defaults the memtables (64 MiB) never flush here, so what the messages
     // cost on disk is the WAL they append, which the filler bounds.
-    let config = write_config(disk.path(), "");
+    let config = write_config(
+        disk.path(),
+        &format!("[storage]\ndurability = {durability:?}"),
+    );
     let mut daemon = DaemonProcess::start(&config);
 
     let mut admin = daemon.admin();
