@@ -124,6 +124,10 @@ codes! {
     /// daemon restarted), its session ended (logged out, replaced, its window over) or
     /// is attached to another connection. Nothing changed; log in afresh.
     RESUME_REJECTED = 47,
+    /// The server's disk is full: the request would have written and was refused;
+    /// nothing changed. Reads and logins are still served; writes are accepted again
+    /// once the operator frees space, without a restart. Retry later.
+    DISK_FULL = 48,
 }
 
 impl fmt::Debug for ErrorCode {

@@ -6,7 +6,7 @@
 //! [`Centre::commit`] writes the batch once and gives the loop what may be released:
 //! if the write failed, every account the batch touched is evicted (it reloads from
 //! the disk on next use), no push of those accounts goes out and every success
-//! answered in the turn becomes `STORAGE_FAILURE`.
+//! answered in the turn becomes `STORAGE_FAILURE` (`DISK_FULL` if the disk was full).
 //!
 //! **Boundary**: no mio, no connection slab, no socket; time comes in once per turn
 //! ([`Centre::begin_turn`]); connections are changed only through [`ConnUpdate`]s the
@@ -469,8 +469,21 @@ impl Centre {
         if !self.batch.is_empty() {
             let result = self.shared.store.write(&self.batch, self.shared.durability);
             if let Err(e) = result {
-                log::error(self.id, format_args!("commit failed, turn undone: {e}"));
-                self.undo_turn();
+                let refusal = match e {
+                    // The store logs entering and leaving the full state, once each.
+                    crate::store::StoreError::DiskFull { .. } => err(
+                        ErrorCode::DISK_FULL,
+                        "disk full: writes are refused until space is freed; nothing was changed",
+                    ),
+                    e => {
+                        log::error(self.id, format_args!("commit failed, turn undone: {e}"));
+                        err(
+                            ErrorCode::STORAGE_FAILURE,
+                            "storage failed; nothing was changed",
+                        )
+                    }
+                };
+                self.undo_turn(&refusal);
             }
             self.batch.clear();
             self.counters.add_commit();
@@ -486,9 +499,10 @@ impl Centre {
     /// The batch did not reach the disk. Every account it wrote to is evicted
     /// (derived from the batch's keys, so nothing depends on a hand-kept list)
     /// and reloads from the disk on next use; the logins it carried are logged
-    /// out; every success answered in the turn becomes `STORAGE_FAILURE`; and no
+    /// out; every success answered in the turn becomes `refusal` (`STORAGE_FAILURE`,
+    /// or `DISK_FULL`); and no
     /// push of an evicted account goes out, so nobody hears of what was not kept.
-    fn undo_turn(&mut self) {
+    fn undo_turn(&mut self, refusal: &ErrorBody) {
         self.evictions += 1;
         let mut evicted = self.batch.accounts();
         evicted.append(&mut self.touched);
@@ -523,10 +537,7 @@ impl Centre {
         for out in &mut self.outbox {
             if let Outgoing::Answer { result, .. } = out {
                 if result.is_ok() {
-                    *result = Err(ErrorBody {
-                        code: ErrorCode::STORAGE_FAILURE,
-                        message: "storage failed; nothing was changed".into(),
-                    });
+                    *result = Err(refusal.clone());
                 }
             }
         }

@@ -1219,8 +1219,13 @@ impl Centre {
             created_at: now,
             expires_at: now.saturating_add(self.settings.session_ttl_secs),
         };
-        self.batch.put_session(&session);
-        self.touched.push(account);
+        // On a full disk the token is kept in memory only, so the agent can still log
+        // in and read (wire/PROTOCOL.md section 9): it resumes until the account is
+        // reloaded (a restart, or a refused write evicting it), then needs the password.
+        if self.shared.store.accepting_writes() {
+            self.batch.put_session(&session);
+            self.touched.push(account);
+        }
         let expires_at = session.expires_at;
         if let Some(a) = self
             .actors

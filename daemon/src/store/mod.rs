@@ -119,6 +119,14 @@ pub enum StoreError {
         /// [`OLDEST_SCHEMA_VERSION`].
         oldest: u32,
     },
+    /// The disk holding the data directory is full: the write was refused and nothing of
+    /// it was stored. Writes are refused until space is freed; then the next write
+    /// reopens the engine and goes through (see [`RocksStore`]).
+    #[error("disk full at {}: writes are refused until space is freed", path.display())]
+    DiskFull {
+        /// The data directory.
+        path: PathBuf,
+    },
     /// The directory holds a database that is not a Kefu store (no meta column family).
     #[error("{} holds a database that is not a Kefu store", path.display())]
     NotAKefuStore {
@@ -169,7 +177,6 @@ pub trait KvStore: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<KeyValue>, StoreError>;
 
-    /// Applies every operation of `batch` atomically, durable as `durability` says.
     /// Keys in `[start, end)` in descending order, at most `limit` (newest-first history).
     fn scan_reverse(
         &self,
@@ -179,7 +186,16 @@ pub trait KvStore: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<KeyValue>, StoreError>;
 
+    /// Applies every operation of `batch` atomically, durable as `durability` says.
     fn write(&self, batch: &Batch, durability: Durability) -> Result<(), StoreError>;
+
+    /// Whether a write may succeed now: false while the disk is known to be full (a
+    /// write failed with [`StoreError::DiskFull`] and not enough space has been freed
+    /// since). A caller may leave out a write it can do without (a login's session
+    /// token) rather than have it refused; reads are served either way.
+    fn accepting_writes(&self) -> bool {
+        true
+    }
 }
 
 /// Keys are at most [`keys::MAX_KEY_LEN`] bytes, so they stay inline.

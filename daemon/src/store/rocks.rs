@@ -3,13 +3,32 @@
 //! One database, one column family per [`Cf`], LZ4-compressed, one block cache shared by
 //! every column family. Opening checks the schema version read-only before anything is
 //! written, so a data directory from a newer release is refused untouched.
+//!
+//! **A full disk.** A write that fails for lack of space is refused as
+//! [`StoreError::DiskFull`] and nothing of it is stored (RocksDB writes the WAL before the
+//! memtable). RocksDB then keeps a background error that fails every later write, and
+//! clears it by itself only once a whole write buffer (64 MiB) is free, polling every 5 s;
+//! the C API binds neither `DB::Resume` nor a way to tune that. So the store recovers by
+//! itself: while the disk is full each write first looks at the free space (`statvfs`),
+//! is refused at once if there is too little, and otherwise reopens the database (closing
+//! it clears the error; opening replays the WAL, flushes it to tables and starts a new
+//! one) and then writes. "Enough" is the size of the WAL files plus [`RECOVERY_MARGIN`],
+//! what the reopen itself writes. Reads go on throughout: they take the database's read
+//! lock for their duration, the reopen takes the write lock, so they wait while it runs.
+//! If a reopen fails the database is opened read-only (which writes nothing) so reads go
+//! on, and a later write tries the reopen again; only if that read-only open fails too
+//! do reads fail until then. Entering and leaving the full state are logged once each.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Options,
     ReadOptions, WriteBatch, WriteOptions, DB, DEFAULT_COLUMN_FAMILY_NAME,
 };
+
+use crate::log;
 
 use super::{
     load_schema_version, Batch, BatchOp, Cf, Durability, KeyValue, KvStore, SchemaVersion,
@@ -43,10 +62,19 @@ impl Default for RocksOptions {
     }
 }
 
+/// Free space, beyond the size of the WAL files, that a reopen after a full disk asks
+/// for: the new WAL, MANIFEST and OPTIONS files and the info log.
+pub const RECOVERY_MARGIN: u64 = 2 << 20;
+
 /// A [`KvStore`] backed by RocksDB. Dropping it closes the database.
 pub struct RocksStore {
-    db: DB,
+    /// The database: read-only after a failed reopen, `None` only if the read-only
+    /// open failed too; either way `full` is set until a reopen succeeds.
+    db: RwLock<Option<DB>>,
     path: PathBuf,
+    opts: RocksOptions,
+    /// A write failed for lack of space and no reopen has succeeded since.
+    full: AtomicBool,
 }
 
 impl std::fmt::Debug for RocksStore {
@@ -76,6 +104,29 @@ pub fn open_rocks(dir: &Path, opts: &RocksOptions) -> Result<RocksStore, StoreEr
         source,
     };
     std::fs::create_dir_all(dir).map_err(io_err)?;
+    let store = RocksStore::new(open_db(dir, opts, false)?, dir, opts);
+    match load_schema_version(&store)? {
+        Some(version) => {
+            check_schema(version)?;
+            migrate(&store, version)?;
+        }
+        None => {
+            let mut batch = Batch::new();
+            batch.put_schema_version(SchemaVersion(CURRENT_SCHEMA_VERSION));
+            store.write(&batch, Durability::Fsync)?;
+        }
+    }
+    Ok(store)
+}
+
+/// Opens the database in `dir` with every column family, after checking read-only that
+/// it is a Kefu store of a schema this build supports. `read_only` opens it for reads
+/// only, which writes nothing to the disk (the fallback after a failed reopen).
+fn open_db(dir: &Path, opts: &RocksOptions, read_only: bool) -> Result<DB, StoreError> {
+    let io_err = |source| StoreError::Io {
+        path: dir.to_owned(),
+        source,
+    };
     let db_opts = db_options(opts);
 
     let existing = if dir.join("CURRENT").try_exists().map_err(io_err)? {
@@ -90,10 +141,11 @@ pub fn open_rocks(dir: &Path, opts: &RocksOptions) -> Result<RocksStore, StoreEr
             });
         }
         // Read-only first, so that a newer directory is refused before we write to it.
-        let probe = RocksStore {
-            db: DB::open_cf_for_read_only(&db_opts, dir, [Cf::Meta.name()], false)?,
-            path: dir.to_owned(),
-        };
+        let probe = RocksStore::new(
+            DB::open_cf_for_read_only(&db_opts, dir, [Cf::Meta.name()], false)?,
+            dir,
+            opts,
+        );
         if let Some(version) = load_schema_version(&probe)? {
             check_schema(version)?;
         }
@@ -111,23 +163,16 @@ pub fn open_rocks(dir: &Path, opts: &RocksOptions) -> Result<RocksStore, StoreEr
             descriptors.push(ColumnFamilyDescriptor::new(name, cf_options(&cache)));
         }
     }
-    let store = RocksStore {
-        db: DB::open_cf_descriptors(&db_opts, dir, descriptors)?,
-        path: dir.to_owned(),
-    };
-
-    match load_schema_version(&store)? {
-        Some(version) => {
-            check_schema(version)?;
-            migrate(&store, version)?;
-        }
-        None => {
-            let mut batch = Batch::new();
-            batch.put_schema_version(SchemaVersion(CURRENT_SCHEMA_VERSION));
-            store.write(&batch, Durability::Fsync)?;
-        }
+    if read_only {
+        Ok(DB::open_cf_descriptors_read_only(
+            &db_opts,
+            dir,
+            descriptors,
+            false,
+        )?)
+    } else {
+        Ok(DB::open_cf_descriptors(&db_opts, dir, descriptors)?)
     }
-    Ok(store)
 }
 
 /// Brings a directory of an older supported schema up to [`CURRENT_SCHEMA_VERSION`], one
@@ -225,16 +270,147 @@ fn cf_options(cache: &Cache) -> Options {
     o
 }
 
+fn cf(db: &DB, cf: Cf) -> Result<&ColumnFamily, StoreError> {
+    db.cf_handle(cf.name())
+        .ok_or_else(|| StoreError::Engine(format!("column family {cf} is not open")))
+}
+
+/// Free bytes for an unprivileged writer on the filesystem holding `path`.
+// The statvfs field types differ between platforms; on some the conversions are no-ops.
+#[allow(clippy::useless_conversion)]
+fn free_bytes(path: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: an all-zero statvfs is a valid value of this plain C struct.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is NUL-terminated and `st` is ours to write into.
+    let rc = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
+    (rc == 0).then(|| u64::from(st.f_bavail).saturating_mul(u64::from(st.f_frsize)))
+}
+
+/// Total size of the WAL files (`*.log`) in `dir`: what a reopen flushes to tables.
+fn wal_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "log"))
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// Whether a failed write failed for lack of space. RocksDB's error carries no
+/// errno, only its text (`IO error: No space left on device: ...`).
+fn is_no_space(e: &rocksdb::Error) -> bool {
+    let text = e.as_ref();
+    text.contains("No space left on device") || text.contains("NoSpace")
+}
+
 impl RocksStore {
+    fn new(db: DB, dir: &Path, opts: &RocksOptions) -> RocksStore {
+        RocksStore {
+            db: RwLock::new(Some(db)),
+            path: dir.to_owned(),
+            opts: opts.clone(),
+            full: AtomicBool::new(false),
+        }
+    }
+
     /// The data directory.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    fn cf(&self, cf: Cf) -> Result<&ColumnFamily, StoreError> {
-        self.db
-            .cf_handle(cf.name())
-            .ok_or_else(|| StoreError::Engine(format!("column family {cf} is not open")))
+    /// The open database, read-locked (a reopen waits for it).
+    fn db(&self) -> Result<RwLockReadGuard<'_, Option<DB>>, StoreError> {
+        let guard = self.db.read().unwrap_or_else(PoisonError::into_inner);
+        if guard.is_none() {
+            return Err(StoreError::Engine(
+                "the database is closed: reopening it after a full disk failed; \
+                 the next write tries again"
+                    .into(),
+            ));
+        }
+        Ok(guard)
+    }
+
+    fn disk_full(&self) -> StoreError {
+        StoreError::DiskFull {
+            path: self.path.clone(),
+        }
+    }
+
+    /// Whether there is room now to reopen after a full disk (see the module doc).
+    fn room_to_recover(&self) -> bool {
+        free_bytes(&self.path)
+            .is_some_and(|free| free >= wal_bytes(&self.path).saturating_add(RECOVERY_MARGIN))
+    }
+
+    /// A write failed for lack of space: refuse writes from now on (logged once).
+    fn enter_full(&self, e: &rocksdb::Error) {
+        if !self.full.swap(true, Ordering::AcqRel) {
+            log::error(
+                0,
+                format_args!(
+                    "storage: disk full at {} ({}): writes are refused, reads and logins \
+                     are served; writes resume by themselves once the size of the WAL \
+                     files plus {} KiB is free",
+                    self.path.display(),
+                    e.as_ref(),
+                    RECOVERY_MARGIN >> 10
+                ),
+            );
+        }
+    }
+
+    /// The disk was full: if there is room again, reopen the database so that its
+    /// background error is gone. `Err(DiskFull)` if there is still no room.
+    fn recover(&self) -> Result<(), StoreError> {
+        if !self.room_to_recover() {
+            return Err(self.disk_full());
+        }
+        let mut guard = self.db.write().unwrap_or_else(PoisonError::into_inner);
+        if !self.full.load(Ordering::Acquire) && guard.is_some() {
+            return Ok(()); // another thread reopened it while we waited
+        }
+        // Close first: RocksDB's lock file allows one open database per directory.
+        drop(guard.take());
+        match open_db(&self.path, &self.opts, false) {
+            Ok(db) => {
+                *guard = Some(db);
+                self.full.store(false, Ordering::Release);
+                log::info(
+                    0,
+                    format_args!(
+                        "storage: space freed at {}, database reopened: writes are \
+                         accepted again",
+                        self.path.display()
+                    ),
+                );
+                Ok(())
+            }
+            Err(e) => {
+                // Reads go on from a read-only open, which writes nothing; writes stay
+                // refused, and the next one tries the reopen again.
+                let fallback = open_db(&self.path, &self.opts, true);
+                let reads = match &fallback {
+                    Ok(_) => "reads are served read-only".to_string(),
+                    Err(e) => format!("reads fail too ({e})"),
+                };
+                *guard = fallback.ok();
+                log::error(
+                    0,
+                    format_args!(
+                        "storage: reopening {} after a full disk failed ({e}); {reads}; \
+                         the next write tries again",
+                        self.path.display()
+                    ),
+                );
+                Err(self.disk_full())
+            }
+        }
     }
 }
 
@@ -252,11 +428,15 @@ impl RocksStore {
         if start >= end || limit == 0 {
             return Ok(Vec::new());
         }
-        let handle = self.cf(cf)?;
+        let guard = self.db()?;
+        let Some(db) = guard.as_ref() else {
+            return Ok(Vec::new()); // db() refuses a closed database
+        };
+        let handle = self::cf(db, cf)?;
         let mut read = ReadOptions::default();
         read.set_iterate_lower_bound(start);
         read.set_iterate_upper_bound(end);
-        let mut iter = self.db.raw_iterator_cf_opt(handle, read);
+        let mut iter = db.raw_iterator_cf_opt(handle, read);
         if reverse {
             iter.seek_to_last();
         } else {
@@ -281,7 +461,11 @@ impl RocksStore {
 
 impl KvStore for RocksStore {
     fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.db.get_cf(self.cf(cf)?, key)?)
+        let guard = self.db()?;
+        let Some(db) = guard.as_ref() else {
+            return Ok(None); // db() refuses a closed database
+        };
+        Ok(db.get_cf(self::cf(db, cf)?, key)?)
     }
 
     fn scan(
@@ -308,16 +492,36 @@ impl KvStore for RocksStore {
         if batch.is_empty() {
             return Ok(());
         }
+        // While the disk is full the database may be open read-only (a reopen failed):
+        // no write reaches it before `recover` has reopened it for writing.
+        if self.full.load(Ordering::Acquire) || self.db.read().is_ok_and(|g| g.is_none()) {
+            self.recover()?;
+        }
+        let guard = self.db()?;
+        let Some(db) = guard.as_ref() else {
+            return Err(self.disk_full()); // db() refuses a closed database
+        };
         let mut wb = WriteBatch::default();
         for op in batch.ops() {
             match op {
-                BatchOp::Put { cf, key, value } => wb.put_cf(self.cf(cf)?, key, value),
-                BatchOp::Delete { cf, key } => wb.delete_cf(self.cf(cf)?, key),
+                BatchOp::Put { cf, key, value } => wb.put_cf(self::cf(db, cf)?, key, value),
+                BatchOp::Delete { cf, key } => wb.delete_cf(self::cf(db, cf)?, key),
             }
         }
         let mut write = WriteOptions::default();
         write.set_sync(durability == Durability::Fsync);
-        Ok(self.db.write_opt(wb, &write)?)
+        match db.write_opt(wb, &write) {
+            Ok(()) => Ok(()),
+            Err(e) if is_no_space(&e) => {
+                self.enter_full(&e);
+                Err(self.disk_full())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn accepting_writes(&self) -> bool {
+        !self.full.load(Ordering::Acquire) || self.room_to_recover()
     }
 }
 
@@ -364,6 +568,76 @@ mod tests {
         assert_eq!(load_account(&store, 1).expect("load"), Some(account(1)));
         assert_eq!(list_agents(&store, 1).expect("list").len(), 2);
         assert_eq!(store.path(), path);
+    }
+
+    /// The state a failed reopen after a full disk leaves: the database open read-only,
+    /// writes refused as full. Reads are served; once there is room, the next write
+    /// reopens it for writing and goes through, and nothing is lost.
+    #[test]
+    fn a_full_store_serves_reads_and_the_next_write_reopens_it() {
+        let dir = temp();
+        {
+            let store = open(dir.path()).expect("create");
+            let mut batch = Batch::new();
+            batch.put_account(&account(1));
+            store.write(&batch, Durability::Wal).expect("write");
+        }
+        let opts = RocksOptions::default();
+        let read_only = open_db(dir.path(), &opts, true).expect("open read-only");
+        let store = RocksStore::new(read_only, dir.path(), &opts);
+        store.full.store(true, Ordering::Release);
+        assert_eq!(load_account(&store, 1).expect("read"), Some(account(1)));
+        // The temporary directory's disk has room: writes may be tried.
+        assert!(store.accepting_writes());
+        let mut batch = Batch::new();
+        batch.put_account(&account(2));
+        store
+            .write(&batch, Durability::Fsync)
+            .expect("the write reopens the store");
+        assert!(!store.full.load(Ordering::Acquire));
+        assert_eq!(load_account(&store, 1).expect("read"), Some(account(1)));
+        assert_eq!(load_account(&store, 2).expect("read"), Some(account(2)));
+        drop(store);
+        let store = open(dir.path()).expect("reopen");
+        assert_eq!(load_account(&store, 2).expect("read"), Some(account(2)));
+    }
+
+    /// A reopen that fails (here: another handle holds the directory's lock) leaves
+    /// the store read-only: reads are served, writes refused as `DiskFull`, until a
+    /// later write's reopen succeeds.
+    #[test]
+    fn a_failed_reopen_falls_back_to_read_only() {
+        let dir = temp();
+        drop(open(dir.path()).expect("create"));
+        let opts = RocksOptions::default();
+        {
+            let mut batch = Batch::new();
+            batch.put_account(&account(1));
+            open(dir.path())
+                .expect("open")
+                .write(&batch, Durability::Fsync)
+                .expect("write");
+        }
+        let store = RocksStore::new(
+            open_db(dir.path(), &opts, true).expect("open read-only"),
+            dir.path(),
+            &opts,
+        );
+        store.full.store(true, Ordering::Release);
+        let holder = open_db(dir.path(), &opts, false).expect("hold the lock");
+        let mut batch = Batch::new();
+        batch.put_account(&account(2));
+        assert!(matches!(
+            store.write(&batch, Durability::Fsync),
+            Err(StoreError::DiskFull { .. })
+        ));
+        assert_eq!(load_account(&store, 1).expect("read"), Some(account(1)));
+        assert_eq!(load_account(&store, 2).expect("read"), None);
+        drop(holder);
+        store
+            .write(&batch, Durability::Fsync)
+            .expect("the lock is free: the write reopens the store");
+        assert_eq!(load_account(&store, 2).expect("read"), Some(account(2)));
     }
 
     #[test]
@@ -465,7 +739,11 @@ mod tests {
             drop(DB::open_cf(&o, dir.path(), names).expect("add cf"));
         }
         let store = open(dir.path()).expect("open with extra cf");
-        assert!(store.db.cf_handle("from_the_future").is_some());
+        let db = store.db().expect("open");
+        assert!(db
+            .as_ref()
+            .and_then(|db| db.cf_handle("from_the_future"))
+            .is_some());
     }
 
     #[test]
