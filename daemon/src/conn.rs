@@ -94,6 +94,16 @@ impl Connection {
         }
     }
 
+    /// Tells the protocol whether the connection is logged in, from its phase
+    /// (the admin socket always is, as the operator): the frame limit (small
+    /// before a login, PROTOCOL.md section 2) and the login deadline follow.
+    /// The loop calls it before the protocol reads, polls or times out.
+    pub fn sync_logged_in(&mut self, now: Instant) {
+        let logged_in =
+            self.is_admin || matches!(self.phase, Phase::Agent { .. } | Phase::Customer { .. });
+        self.protocol.set_logged_in(logged_in, now);
+    }
+
     /// Frames received and sent since the last call (for the shard's counters).
     pub fn take_frame_counts(&mut self) -> (u64, u64) {
         // Truncation intended: only the difference of the low bits matters.

@@ -141,6 +141,7 @@ impl Shard {
             match conn.read(&mut scratch[..]) {
                 ReadOutcome::Data(n) => {
                     self.counters.add_bytes_in(n as u64);
+                    conn.sync_logged_in(now);
                     // A closing connection's protocol discards it: a closing
                     // peer cannot fill our buffers, nor the socket's.
                     conn.protocol
@@ -171,6 +172,8 @@ impl Shard {
             let Some(conn) = self.conns.get_any(idx) else {
                 return;
             };
+            // A request just handled may have logged it in or out.
+            conn.sync_logged_in(self.now);
             let Some(event) = conn.protocol.poll_event() else {
                 break;
             };
@@ -482,6 +485,7 @@ impl Shard {
         let Some(conn) = self.conns.get_any(idx) else {
             return;
         };
+        conn.sync_logged_in(now);
         let want = if conn.write_shut {
             // Lingering: its deadline was set when the write side shut.
             return;
@@ -522,6 +526,7 @@ impl Shard {
                 self.close(idx);
                 continue;
             }
+            conn.sync_logged_in(now);
             conn.protocol.handle_timeout(now);
             // Raises the timeout's goodbye, if it was due; re-arms either way.
             self.process_events(idx);

@@ -449,6 +449,8 @@ fn server_config(settings: &RuntimeSettings) -> kefu_wire::ServerConfig {
         heartbeat: settings.heartbeat,
         idle_timeout: settings.idle_timeout,
         handshake_timeout: settings.handshake_timeout,
+        login_timeout: settings.login_timeout,
+        max_frame_before_login: kefu_wire::server::DEFAULT_MAX_FRAME_BEFORE_LOGIN,
         closing_grace: settings.closing_grace,
         max_pending_output: settings.max_pending_output,
         max_unacked_pushes: settings.max_unacked_pushes,
