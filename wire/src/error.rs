@@ -124,6 +124,10 @@ codes! {
     /// daemon restarted), its session ended (logged out, replaced, its window over) or
     /// is attached to another connection. Nothing changed; log in afresh.
     RESUME_REJECTED = 47,
+    /// `InitiateConversation` with a customer the account has never seen: not one of its
+    /// contacts, no conversation or message with it, not logged in to it (an id never
+    /// used here, another account's visitor). Nothing changed.
+    UNKNOWN_CUSTOMER = 48,
 }
 
 impl fmt::Debug for ErrorCode {
