@@ -30,7 +30,10 @@
 //! 5. After any of the above, arm a timer at [`ServerConnection::poll_timeout`]
 //!    and call [`ServerConnection::handle_timeout`] when it passes (an instant
 //!    already past means "now").
-//! 6. Once [`ServerConnection::is_closed`], drop the transport. From
+//! 6. Tell it when the peer logs in or out ([`ServerConnection::set_logged_in`]):
+//!    until it is logged in, frames over `max_frame_before_login` are refused
+//!    from their header and it must log in within `login_timeout`.
+//! 7. Once [`ServerConnection::is_closed`], drop the transport. From
 //!    [`ServerConnection::is_closing`] on, stop reading (bytes handed in are
 //!    discarded) but keep writing: the goodbye frame is still going out.
 //!
