@@ -101,6 +101,9 @@ pub struct TimeoutsConfig {
     pub idle_timeout_secs: u32,
     /// A connection that has not sent `Hello` by then is dropped, seconds.
     pub handshake_timeout_secs: u32,
+    /// A connection not logged in this long after it opened (or logged out) is
+    /// told `GoAway` `IDLE_TIMEOUT`, seconds.
+    pub login_timeout_secs: u32,
     /// How long a connection told to go away may take to read its goodbye
     /// before it is dropped anyway, seconds.
     pub closing_grace_secs: u32,
@@ -188,6 +191,7 @@ impl Default for TimeoutsConfig {
             heartbeat_secs: 30,
             idle_timeout_secs: 90,
             handshake_timeout_secs: 10,
+            login_timeout_secs: 30,
             closing_grace_secs: 5,
             resume_window_secs: 60,
         }
@@ -312,6 +316,9 @@ impl Config {
         if t.handshake_timeout_secs == 0 {
             problems.push("timeouts.handshake_timeout_secs must be positive".into());
         }
+        if t.login_timeout_secs == 0 {
+            problems.push("timeouts.login_timeout_secs must be positive".into());
+        }
         if t.closing_grace_secs == 0 {
             problems.push("timeouts.closing_grace_secs must be positive".into());
         }
@@ -386,6 +393,7 @@ impl Config {
             heartbeat: Duration::from_secs(self.timeouts.heartbeat_secs.into()),
             idle_timeout: Duration::from_secs(self.timeouts.idle_timeout_secs.into()),
             handshake_timeout: Duration::from_secs(self.timeouts.handshake_timeout_secs.into()),
+            login_timeout: Duration::from_secs(self.timeouts.login_timeout_secs.into()),
             closing_grace: Duration::from_secs(self.timeouts.closing_grace_secs.into()),
             resume_window_secs: self.timeouts.resume_window_secs,
             pbkdf2_iterations: self.security.pbkdf2_iterations,
@@ -427,6 +435,8 @@ pub struct RuntimeSettings {
     pub idle_timeout: Duration,
     /// Handshake timeout.
     pub handshake_timeout: Duration,
+    /// Time a connection gets to log in.
+    pub login_timeout: Duration,
     /// Time a closing connection gets to take its goodbye.
     pub closing_grace: Duration,
     /// How long a detached resumable session waits, seconds (0: resuming is off).

@@ -94,6 +94,16 @@ impl Connection {
         }
     }
 
+    /// Tells the protocol whether the connection is logged in, from its phase
+    /// (the admin socket always is, as the operator): the frame limit (small
+    /// before a login, PROTOCOL.md section 2) and the login deadline follow.
+    /// The loop calls it before the protocol reads, polls or times out.
+    pub fn sync_logged_in(&mut self, now: Instant) {
+        let logged_in =
+            self.is_admin || matches!(self.phase, Phase::Agent { .. } | Phase::Customer { .. });
+        self.protocol.set_logged_in(logged_in, now);
+    }
+
     /// Frames received and sent since the last call (for the shard's counters).
     pub fn take_frame_counts(&mut self) -> (u64, u64) {
         // Truncation intended: only the difference of the low bits matters.
@@ -293,8 +303,10 @@ mod tests {
         // protocol moved into `ServerConnection` (224 bytes of its own, no
         // heap while idle: wire/src/server.rs tests that); 312 with it; 328 with
         // the session number (16, for the customer's boxed identity's 8) and the
-        // protocol's box for a resumable session's kept pushes (8).
+        // protocol's box for a resumable session's kept pushes (8); 344 with the
+        // protocol's login deadline (16) and logged-in flag (in padding), which bound
+        // what an unauthenticated peer may cost.
         let size = std::mem::size_of::<super::Connection>();
-        assert!(size <= 328, "Connection grew to {size} bytes");
+        assert!(size <= 344, "Connection grew to {size} bytes");
     }
 }

@@ -675,6 +675,76 @@ fn r15_exclusive_customers_go_to_their_owner_or_wait_for_it_7_16_7_17() {
     );
 }
 
+/// R12 (issue 12): an agent starts a conversation only with a customer the account has
+/// seen (§3.9: from the message records or the CRM): a customer id never used with the
+/// account, or a visitor id another account issued, is `UNKNOWN_CUSTOMER` and nothing is
+/// created; a contact, a customer with stored messages and one logged in now are fine.
+#[test]
+fn r12_an_agent_initiates_only_with_a_customer_the_account_has_seen_3_9() {
+    const OTHER: u64 = 871_002;
+    let mut h = account();
+    h.create_account_for_a_year(OTHER);
+    let a = agent_with_cap(&mut h, 1001, 5);
+    let initiate = |customer: CustomerId| Request::InitiateConversation {
+        customer,
+        channel: Channel::Desktop,
+    };
+    // Another account's visitor.
+    let visitor = h.connect();
+    let request = Request::VisitorLogin {
+        account: OTHER,
+        token: None,
+        channel: Channel::Web,
+    };
+    let elsewhere = match h.call(visitor, request) {
+        Ok(Response::CustomerLoggedIn(s)) => s.customer,
+        other => panic!("{other:?}"),
+    };
+    assert!(matches!(elsewhere, CustomerId::Visitor(_)));
+    assert_eq!(
+        h.refused(a, initiate(elsewhere.clone())),
+        ErrorCode::UNKNOWN_CUSTOMER
+    );
+    // An id nobody used here.
+    let nobody = CustomerId::Identified("nobody".into());
+    assert_eq!(
+        h.refused(a, initiate(nobody.clone())),
+        ErrorCode::UNKNOWN_CUSTOMER
+    );
+    // Nothing was created, and the customer directory of the other account is untouched.
+    assert!(list(&mut h, a, Request::ListConversations).is_empty());
+    assert!(h.take_pushes(visitor).is_empty());
+
+    // A contact of the account is fine.
+    h.ok(
+        a,
+        Request::CreateContact {
+            customer: CustomerId::Identified("carol".into()),
+            state: kefu_wire::crm::ContactState::Friend,
+            edit: kefu_wire::crm::ContactEdit::default(),
+        },
+    );
+    let carol = h.ok(a, initiate(CustomerId::Identified("carol".into())));
+    assert!(matches!(carol, Response::Conversation(_)), "{carol:?}");
+    // So is a customer who wrote to the account and has gone.
+    let dave = h.customer(ACCOUNT, "dave");
+    let conv = open(&mut h, dave).conversation;
+    send_text(&mut h, dave, conv, 1, "hello");
+    h.ok(a, Request::CloseConversation { conversation: conv });
+    h.disconnect(dave);
+    let again = h.ok(a, initiate(CustomerId::Identified("dave".into())));
+    assert!(matches!(again, Response::Conversation(_)), "{again:?}");
+    // And one logged in now, before any conversation.
+    h.customer(ACCOUNT, "erin");
+    let erin = h.ok(a, initiate(CustomerId::Identified("erin".into())));
+    assert!(matches!(erin, Response::Conversation(_)), "{erin:?}");
+    // The other account's visitor is still unknown here.
+    assert_eq!(
+        h.refused(a, initiate(elsewhere)),
+        ErrorCode::UNKNOWN_CUSTOMER
+    );
+}
+
 /// R16: in exclusive mode an agent without permission 2 cannot open a chat with
 /// another's customer.
 #[test]

@@ -3,6 +3,10 @@
 //! told `GoAway` `SLOW_CONSUMER` ahead of the backlog it never gets, a client
 //! that never acknowledges pushes is told the same after the ack window, one
 //! that acknowledges keeps receiving, and the handshake and idle timeouts fire.
+//! Before login a frame over 4 KiB is refused from its header, so hundreds of
+//! peers announcing large frames leave kefud's memory bounded; a large request
+//! pipelined behind a login waits for it; a connection that never logs in is
+//! told to go after the login timeout.
 //!
 //! The misbehaving peers are raw TCP streams speaking frames by hand; every wait
 //! is a read with a bounded timeout, never a sleep.
@@ -288,4 +292,211 @@ fn handshake_and_idle_timeouts_still_fire() {
     // A client that is not silent is still served.
     let mut c = s.client();
     c.ping().unwrap();
+}
+
+/// A kefud process's resident size and its peak so far, in KiB (`/proc/PID/status`).
+fn rss_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("{name} in {status}"))
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// A raw connection from `127.0.0.{host}`, so the peers come from many addresses.
+fn raw_from(host: u8, addr: SocketAddr) -> Raw {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    let local = SocketAddr::from(([127, 0, 0, host], 0));
+    socket
+        .bind(&local.into())
+        .expect("bind a loopback source address");
+    socket.connect(&addr.into()).expect("connect");
+    let stream: TcpStream = socket.into();
+    stream.set_nodelay(true).unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    Raw {
+        stream,
+        input: BytesMut::new(),
+        decoder: FrameDecoder::new(kefu_wire::MAX_FRAME_CEILING),
+    }
+}
+
+/// Issue 12: before login a peer announced a 1 MiB frame and dribbled it, and 400 of
+/// them took kefud from 19 MB to 475 MB. Now a frame over the pre-login limit is
+/// refused from its header (`FRAME_TOO_LARGE`, then the close), so 300 such peers,
+/// all connected at once from 50 source addresses, leave kefud's peak resident size
+/// within a small allowance per connection; a logged-in agent and the operator keep
+/// the full frame limit.
+#[test]
+fn before_login_a_large_frame_is_refused_at_once_and_memory_stays_bounded() {
+    const PEERS: usize = 300;
+    const BODY_SENT: usize = 128 * 1024;
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = DaemonProcess::start(&write_config(dir.path(), ""));
+    let pid = daemon.child.id();
+    let mut admin = daemon.admin();
+    create_account(&mut admin, 800_001);
+    // Warm up what every connection touches once (a handshake on each shard, say).
+    for host in 1..=4 {
+        raw_from(host, daemon.tcp).hello();
+    }
+    let mut peers: Vec<Raw> = (0..PEERS)
+        .map(|i| raw_from(1 + (i % 50) as u8, daemon.tcp))
+        .collect();
+    for p in &mut peers {
+        assert!(p.hello().max_frame >= 1 << 20);
+    }
+    let (rss_before, peak_before) = rss_kib(pid);
+    // Each announces a 1 MiB request and sends the first 128 KiB of its body.
+    let mut attack = BytesMut::new();
+    attack.extend_from_slice(&(1u32 << 20).to_be_bytes());
+    attack.extend_from_slice(&(FrameKind::Request as u16).to_be_bytes());
+    attack.extend_from_slice(&[0, 0, 0, 0, 0, 1]);
+    attack.extend_from_slice(&vec![0x55; BODY_SENT]);
+    for p in &mut peers {
+        // The server may close before it all went: what it never read is not its memory.
+        let _ = p.stream.write_all(&attack);
+    }
+    for p in &mut peers {
+        let frame = p.frame();
+        assert_eq!((frame.kind, frame.correlation), (FrameKind::Error, 0));
+        let error = kefu_wire::ErrorBody::decode(&frame.body).unwrap();
+        assert_eq!(error.code, ErrorCode::FRAME_TOO_LARGE, "{error:?}");
+        assert_eq!(
+            error.message,
+            format!(
+                "frame body of {} bytes exceeds the maximum of {}",
+                1u32 << 20,
+                kefu_wire::server::DEFAULT_MAX_FRAME_BEFORE_LOGIN
+            )
+        );
+    }
+    let (rss_after, peak_after) = rss_kib(pid);
+    // Generous: 32 KiB per peer (the body it sent was 128 KiB, the one it announced
+    // 1 MiB; before the fix the daemon kept all it was sent).
+    let allowance = (PEERS * 32) as u64;
+    assert!(
+        peak_after <= peak_before.max(rss_before) + allowance,
+        "peak resident size {peak_before} KiB -> {peak_after} KiB (resident before \
+         {rss_before} KiB, after {rss_after} KiB) for {PEERS} peers"
+    );
+    drop(peers);
+
+    // Logged in, the full limit applies: a 16 KiB request is read and answered.
+    let mut agent = daemon.client();
+    agent.login(800_001, 1001, PASSWORD).expect("login");
+    let query = kefu_wire::crm::HistoryQuery {
+        customer: kefu_wire::chat::CustomerId::Identified("c1".into()),
+        all_time: true,
+        agent: None,
+        kind: kefu_wire::crm::HistoryKind::All,
+        keyword: "k".repeat(16 * 1024),
+        before: None,
+        limit: 10,
+    };
+    match agent.request(&Request::History(query)) {
+        Err(kefu_wire::ClientError::Server(e)) => {
+            assert_eq!(e.code, ErrorCode::INVALID_ARGUMENT, "{e:?}")
+        }
+        other => panic!("a keyword over 100 characters: {other:?}"),
+    }
+    agent.ping().expect("still connected");
+    // So does the operator on the admin socket, from its first frame.
+    let r = admin.request(&Request::AdminCreateAccount {
+        account: 800_002,
+        name: "n".repeat(8 * 1024),
+        plan: kefu_wire::Plan::Gold,
+        expires_at: now() + 86_400,
+        password_1001: PASSWORD.into(),
+        super_password: SUPER.into(),
+    });
+    match r {
+        Err(kefu_wire::ClientError::Server(e)) => {
+            assert_eq!(e.code, ErrorCode::INVALID_ARGUMENT, "{e:?}")
+        }
+        other => panic!("a name over 128 characters: {other:?}"),
+    }
+}
+
+/// A large request pipelined right behind a login waits for the login (the pre-login
+/// limit would refuse it); behind a login that fails it is refused like any other.
+#[test]
+fn a_large_request_pipelined_behind_a_login_is_judged_after_it() {
+    let s = TestServer::start();
+    let mut admin = s.admin();
+    create_account(&mut admin, 800_001);
+    let big = Request::History(kefu_wire::crm::HistoryQuery {
+        customer: kefu_wire::chat::CustomerId::Identified("c1".into()),
+        all_time: true,
+        agent: None,
+        kind: kefu_wire::crm::HistoryKind::All,
+        keyword: "k".repeat(16 * 1024),
+        before: None,
+        limit: 10,
+    });
+    for password in [PASSWORD, "wrong password"] {
+        let mut raw = Raw::connect(s.addr());
+        let mut out = BytesMut::new();
+        Hello {
+            magic: kefu_wire::MAGIC,
+            min_version: 1,
+            max_version: 1,
+            client: "pipelining".into(),
+        }
+        .write_frame(0, &mut out);
+        Request::Login {
+            account: 800_001,
+            agent: 1001,
+            password: password.into(),
+            otp: None,
+        }
+        .write_frame(1, &mut out);
+        big.write_frame(2, &mut out);
+        raw.stream.write_all(&out).unwrap();
+        assert_eq!(raw.frame().kind, FrameKind::Welcome);
+        if password == PASSWORD {
+            let login = raw.frame();
+            assert_eq!((login.kind, login.correlation), (FrameKind::Response, 1));
+            let next = raw.frame();
+            assert_eq!((next.kind, next.correlation), (FrameKind::Error, 2));
+            let e = kefu_wire::ErrorBody::decode(&next.body).unwrap();
+            assert_eq!(e.code, ErrorCode::INVALID_ARGUMENT, "{e:?}");
+        } else {
+            // The refusal is the connection's last word; the login's answer, released
+            // after the turn's commit, may not make it before.
+            let mut last = None;
+            while let Next::Frame(f) = raw.next() {
+                assert_ne!(f.correlation, 2, "the large request was read: {f:?}");
+                last = Some(f);
+            }
+            let last = last.expect("a goodbye");
+            assert_eq!((last.kind, last.correlation), (FrameKind::Error, 0));
+            let e = kefu_wire::ErrorBody::decode(&last.body).unwrap();
+            assert_eq!(e.code, ErrorCode::FRAME_TOO_LARGE, "{e:?}");
+        }
+    }
+}
+
+/// A connection that handshakes and never logs in is told to go after
+/// `login_timeout_secs`, pings or not.
+#[test]
+fn a_connection_that_never_logs_in_is_told_to_go() {
+    let s = TestServer::start_with(|c| {
+        c.timeouts.login_timeout_secs = 1;
+        c.timeouts.heartbeat_secs = 1;
+        c.timeouts.idle_timeout_secs = 60;
+    });
+    let mut raw = Raw::connect(s.addr());
+    raw.hello();
+    raw.send(&Ping { nonce: 7 }, 0);
+    let pong = raw.frame();
+    assert_eq!(pong.kind, FrameKind::Pong, "{pong:?}");
+    let goodbye = raw.frame();
+    let goaway = raw.expect_goodbye(goodbye);
+    assert_eq!(goaway.code, ErrorCode::IDLE_TIMEOUT, "{goaway:?}");
+    assert_eq!(goaway.message, "not logged in within 1 s");
 }

@@ -756,14 +756,24 @@ fn logout_keeps_or_closes_conversations_and_agents_initiate() {
             }
         }
     }
-    // An agent opens a conversation with a customer itself.
-    match other
-        .request(&Request::InitiateConversation {
+    // An agent opens a conversation with a customer itself: one the account has seen
+    // (a contact), not just any id (issue 12).
+    let kate = Request::InitiateConversation {
+        customer: CustomerId::Identified("kate".into()),
+        channel: Channel::Desktop,
+    };
+    assert_eq!(
+        other.request(&kate).unwrap_err().code(),
+        Some(ErrorCode::UNKNOWN_CUSTOMER)
+    );
+    other
+        .request(&Request::CreateContact {
             customer: CustomerId::Identified("kate".into()),
-            channel: Channel::Desktop,
+            state: kefu_wire::crm::ContactState::Friend,
+            edit: kefu_wire::crm::ContactEdit::default(),
         })
-        .unwrap()
-    {
+        .unwrap();
+    match other.request(&kate).unwrap() {
         Response::Conversation(c) => assert_eq!(assigned_to(&c), Some(1002)),
         other => panic!("{other:?}"),
     }

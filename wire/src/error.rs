@@ -128,6 +128,10 @@ codes! {
     /// nothing changed. Reads and logins are still served; writes are accepted again
     /// once the operator frees space, without a restart. Retry later.
     DISK_FULL = 48,
+    /// `InitiateConversation` with a customer the account has never seen: not one of its
+    /// contacts, no conversation or message with it, not logged in to it (an id never
+    /// used here, another account's visitor). Nothing changed.
+    UNKNOWN_CUSTOMER = 49,
 }
 
 impl fmt::Debug for ErrorCode {

@@ -30,7 +30,10 @@
 //! 5. After any of the above, arm a timer at [`ServerConnection::poll_timeout`]
 //!    and call [`ServerConnection::handle_timeout`] when it passes (an instant
 //!    already past means "now").
-//! 6. Once [`ServerConnection::is_closed`], drop the transport. From
+//! 6. Tell it when the peer logs in or out ([`ServerConnection::set_logged_in`]):
+//!    until it is logged in, frames over `max_frame_before_login` are refused
+//!    from their header and it must log in within `login_timeout`.
+//! 7. Once [`ServerConnection::is_closed`], drop the transport. From
 //!    [`ServerConnection::is_closing`] on, stop reading (bytes handed in are
 //!    discarded) but keep writing: the goodbye frame is still going out.
 //!
@@ -60,6 +63,12 @@ pub const MAX_CLIENT_NAME_BYTES: usize = 64;
 /// Default bound of pushes sent and not yet acknowledged on one connection.
 pub const DEFAULT_MAX_UNACKED_PUSHES: u64 = 8192;
 
+/// Default largest frame body accepted from a connection that is not logged in
+/// (PROTOCOL.md section 2): every valid frame before a login (`Hello`, `Login`,
+/// `Resume`, `CustomerLogin`, `VisitorLogin`, `ResumeSession`, pings) is far smaller,
+/// and an unauthenticated peer can make the server buffer no more than this.
+pub const DEFAULT_MAX_FRAME_BEFORE_LOGIN: u32 = 4096;
+
 /// The limits and names a server applies to every connection (shared: one
 /// `Arc` for all connections).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +76,9 @@ pub struct ServerConfig {
     /// Largest frame body accepted (capped at [`crate::MAX_FRAME_CEILING`]),
     /// announced in `Welcome`.
     pub max_frame: u32,
+    /// Largest frame body accepted while the connection is not logged in
+    /// ([`ServerConnection::set_logged_in`]); never more than `max_frame`.
+    pub max_frame_before_login: u32,
     /// Client heartbeat interval announced in `Welcome`.
     pub heartbeat: Duration,
     /// A connection from which no frame arrives for this long is told
@@ -75,6 +87,9 @@ pub struct ServerConfig {
     /// A connection with no frame at all this long after it opened is closed
     /// without a word.
     pub handshake_timeout: Duration,
+    /// A connection not logged in this long after it opened (or logged out) is
+    /// told `GoAway` `IDLE_TIMEOUT`. Not counted down while paused.
+    pub login_timeout: Duration,
     /// How long a closing connection may take to write its goodbye before it
     /// is closed anyway.
     pub closing_grace: Duration,
@@ -93,9 +108,11 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             max_frame: crate::DEFAULT_MAX_FRAME,
+            max_frame_before_login: DEFAULT_MAX_FRAME_BEFORE_LOGIN,
             heartbeat: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(90),
             handshake_timeout: Duration::from_secs(10),
+            login_timeout: Duration::from_secs(30),
             closing_grace: Duration::from_secs(5),
             max_pending_output: 4 << 20,
             max_unacked_pushes: DEFAULT_MAX_UNACKED_PUSHES,
@@ -205,13 +222,20 @@ pub struct ServerConnection {
     kept: Option<Box<Kept>>,
     frames_received: u64,
     frames_sent: u64,
+    /// Whether the driver said the connection is logged in: the frame limit is
+    /// `max_frame`, not `max_frame_before_login`, and there is no login deadline.
+    logged_in: bool,
+    /// When a connection that is not logged in is told to go.
+    login_by: Option<Instant>,
 }
 
 impl ServerConnection {
     /// A connection accepted at `now`, awaiting its `Hello`.
     pub fn new(config: impl Into<Arc<ServerConfig>>, now: Instant) -> ServerConnection {
+        let config: Arc<ServerConfig> = config.into();
+        let config_login_timeout = config.login_timeout;
         ServerConnection {
-            config: config.into(),
+            config,
             state: State::AwaitHello,
             paused: false,
             input: BytesMut::new(),
@@ -228,12 +252,49 @@ impl ServerConnection {
             kept: None,
             frames_received: 0,
             frames_sent: 0,
+            logged_in: false,
+            login_by: now.checked_add(config_login_timeout),
         }
     }
 
     /// The configuration in force.
     pub fn config(&self) -> &ServerConfig {
         &self.config
+    }
+
+    /// Tells the connection whether it is logged in (the driver knows; an admin
+    /// connection counts as logged in from the start). Logged in, frames up to
+    /// `max_frame` are accepted and there is no login deadline; not logged in
+    /// (a new connection, or after a logout), frames up to
+    /// `max_frame_before_login`, and the connection must log in within
+    /// `login_timeout` of `now`.
+    pub fn set_logged_in(&mut self, logged_in: bool, now: Instant) {
+        self.see(now);
+        if self.logged_in == logged_in {
+            return;
+        }
+        self.logged_in = logged_in;
+        self.login_by = if logged_in {
+            None
+        } else {
+            self.last_now.checked_add(self.config.login_timeout)
+        };
+    }
+
+    /// Whether [`Self::set_logged_in`] last said so.
+    pub fn is_logged_in(&self) -> bool {
+        self.logged_in
+    }
+
+    /// The largest frame body accepted now.
+    pub fn frame_limit(&self) -> u32 {
+        if self.logged_in {
+            self.config.max_frame
+        } else {
+            self.config
+                .max_frame_before_login
+                .min(self.config.max_frame)
+        }
     }
 
     // ----- input -----
@@ -244,18 +305,44 @@ impl ServerConnection {
     /// seen (too long a body, unknown kind) nothing after it is kept, and the
     /// error is reported by `poll_event` after the frames before it. Bytes fed
     /// to a closing connection are discarded.
+    ///
+    /// A header over [`Self::frame_limit`] but within `max_frame`, behind
+    /// frames not yet polled, waits for them: they may log the connection in
+    /// and raise the limit (a driver that pauses after a login reads no more
+    /// meanwhile). It is refused when it reaches the front still over the limit.
     pub fn handle_input(&mut self, bytes: &[u8], now: Instant) {
         self.see(now);
         if !self.is_reading() || self.bad_header.is_some() {
             return;
         }
         self.input.extend_from_slice(bytes);
+        self.scan(now);
+    }
+
+    /// Checks the headers of the input not yet scanned, as far as whole frames go.
+    fn scan(&mut self, now: Instant) {
+        if !self.is_reading() || self.bad_header.is_some() {
+            return;
+        }
         let decoder = self.decoder();
+        let limit = self.frame_limit();
         let mut complete = false;
         loop {
             let rest = self.input.get(self.scanned..).unwrap_or_default();
             match decoder.peek_header(rest) {
                 Ok(None) => break,
+                Ok(Some(header)) if header.len > limit => {
+                    if self.scanned > 0 {
+                        // Decided when the frames before it have been polled.
+                        break;
+                    }
+                    self.input = BytesMut::new();
+                    self.bad_header = Some(Box::new(WireError::FrameTooLarge {
+                        len: header.len,
+                        max: limit,
+                    }));
+                    break;
+                }
                 Ok(Some(header)) => {
                     let end = HEADER_LEN.saturating_add(header.len as usize);
                     if rest.len() < end {
@@ -290,6 +377,10 @@ impl ServerConnection {
             self.drop_held();
             if self.paused || !self.is_reading() {
                 return None;
+            }
+            if self.scanned == 0 {
+                // Input held back behind frames polled since is checked now.
+                self.scan(self.last_now);
             }
             if self.scanned == 0 {
                 let e = self.bad_header.take()?;
@@ -472,6 +563,24 @@ impl ServerConnection {
     /// When [`Self::handle_timeout`] must next be called, if ever. An instant
     /// in the past means at once.
     pub fn poll_timeout(&self) -> Option<Instant> {
+        let timer = self.state_timeout();
+        match self.login_deadline() {
+            Some(login) => Some(timer.map_or(login, |t| t.min(login))),
+            None => timer,
+        }
+    }
+
+    /// The login deadline, while it counts.
+    fn login_deadline(&self) -> Option<Instant> {
+        if self.is_reading() && !self.paused {
+            self.login_by
+        } else {
+            None
+        }
+    }
+
+    /// The timer of the state, without the login deadline.
+    fn state_timeout(&self) -> Option<Instant> {
         match self.state {
             State::AwaitHello if self.frames_received == 0 => self
                 .last_received
@@ -486,10 +595,24 @@ impl ServerConnection {
     }
 
     /// Runs the timers due at `now`: the handshake timeout (close without a
-    /// word), the idle timeout (`GoAway` `IDLE_TIMEOUT`) and the closing grace
-    /// (close with the goodbye unsent).
+    /// word), the idle and login timeouts (`GoAway` `IDLE_TIMEOUT`) and the
+    /// closing grace (close with the goodbye unsent).
     pub fn handle_timeout(&mut self, now: Instant) {
         self.see(now);
+        if self.login_deadline().is_some_and(|t| now >= t) {
+            if self.state == State::Open {
+                let secs = u32::try_from(self.config.login_timeout.as_secs()).unwrap_or(u32::MAX);
+                self.goodbye(
+                    ErrorCode::IDLE_TIMEOUT,
+                    format!("not logged in within {secs} s"),
+                );
+            } else {
+                // Still no `Hello`: like the handshake timeout.
+                self.close_now();
+                self.events.push_back(ServerEvent::HandshakeTimeout);
+            }
+            return;
+        }
         let due = |base: Instant, d: Duration| base.checked_add(d).is_some_and(|t| now >= t);
         match self.state {
             State::AwaitHello

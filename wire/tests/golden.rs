@@ -2069,6 +2069,15 @@ fn cases() -> Vec<Case> {
             "00000029 0005 0000 00000002 012126746f6f206d616e79206661696c6564206c6f67696e733b20726574727920696e203330302073",
         ),
         case(
+            "error/unknown-customer",
+            3,
+            Value::Error(ErrorBody {
+                code: ErrorCode::UNKNOWN_CUSTOMER,
+                message: "the account has never seen this customer".to_string(),
+            }),
+            "0000002b 0005 0000 00000003 013128746865206163636f756e7420686173206e65766572207365656e207468697320637573746f6d6572",
+        ),
+        case(
             "error/unknown-code",
             9,
             Value::Error(ErrorBody {

@@ -48,6 +48,15 @@ impl Pair {
             [ClientEvent::Welcome(_)]
         ));
         p.client.handle_timeout(p.now);
+        // As the driver says once a login succeeds: the full frame limit, no login deadline.
+        p.server.set_logged_in(true, p.now);
+        p
+    }
+
+    /// A pair past the handshake, not logged in.
+    fn anonymous(config: ServerConfig) -> Pair {
+        let mut p = Pair::open(config);
+        p.server.set_logged_in(false, p.now);
         p
     }
 
@@ -820,4 +829,138 @@ fn the_blocking_client_acks_pushes_it_was_not_asked_for() {
         seen += 1;
     }
     assert_eq!(seen, 1000);
+}
+
+/// A `Login` whose password makes its body `len`-ish bytes long.
+fn big_login(len: usize) -> Request {
+    Request::Login {
+        account: 800001,
+        agent: 1001,
+        password: "x".repeat(len),
+        otp: None,
+    }
+}
+
+#[test]
+fn before_login_a_frame_over_the_pre_login_limit_is_refused_from_its_header() {
+    let mut p = Pair::anonymous(config());
+    assert_eq!(
+        p.server.frame_limit(),
+        kefu_wire::server::DEFAULT_MAX_FRAME_BEFORE_LOGIN
+    );
+    let mut header = BytesMut::new();
+    header.extend_from_slice(&4097u32.to_be_bytes());
+    header.extend_from_slice(&(FrameKind::Request as u16).to_be_bytes());
+    header.extend_from_slice(&[0, 0, 0, 0, 0, 1]);
+    p.server.handle_input(&header, p.now);
+    let message = "frame body of 4097 bytes exceeds the maximum of 4096".to_string();
+    assert_eq!(
+        drain_server(&mut p.server),
+        vec![ServerEvent::Fatal {
+            code: ErrorCode::FRAME_TOO_LARGE,
+            message: message.clone(),
+            protocol_error: true,
+        }]
+    );
+    // The body is never buffered.
+    p.server.handle_input(&[0u8; 4097], p.now);
+    assert_eq!(p.server.poll_event(), None);
+    assert_eq!(
+        p.deliver_to_client(),
+        vec![ClientEvent::ConnectionError(ErrorBody {
+            code: ErrorCode::FRAME_TOO_LARGE,
+            message
+        })]
+    );
+    assert!(p.server.is_closed());
+
+    // Logged in, the same frame is accepted.
+    let mut p = Pair::open(config());
+    assert_eq!(p.server.frame_limit(), kefu_wire::DEFAULT_MAX_FRAME);
+    let correlation = p.client.send_request(&big_login(8000));
+    assert!(matches!(
+        p.deliver_to_server().as_slice(),
+        [ServerEvent::Request { correlation: c, .. }] if *c == correlation
+    ));
+}
+
+#[test]
+fn a_large_frame_behind_a_login_waits_for_the_login() {
+    for login_succeeds in [true, false] {
+        let mut p = Pair::anonymous(config());
+        let login = p.client.send_request(&big_login(8));
+        let big = p.client.send_request(&big_login(8000));
+        let bytes = p.client.transmit().to_vec();
+        p.client.consume_transmit(bytes.len());
+        // The login and the header of the large frame arrive together.
+        p.server.handle_input(&bytes[..200], p.now);
+        assert!(matches!(
+            p.server.poll_event(),
+            Some(ServerEvent::Request { correlation, .. }) if correlation == login
+        ));
+        // The driver hashes the password meanwhile; reading waits.
+        p.server.pause();
+        assert_eq!(p.server.poll_event(), None);
+        p.server.set_logged_in(login_succeeds, p.now);
+        p.server.resume(p.now);
+        p.server.handle_input(&bytes[200..], p.now);
+        let events = drain_server(&mut p.server);
+        if login_succeeds {
+            assert!(matches!(
+                events.as_slice(),
+                [ServerEvent::Request { correlation, .. }] if *correlation == big
+            ));
+        } else {
+            assert!(matches!(
+                events.as_slice(),
+                [ServerEvent::Fatal {
+                    code: ErrorCode::FRAME_TOO_LARGE,
+                    ..
+                }]
+            ));
+            assert!(p.server.is_closing());
+        }
+    }
+}
+
+#[test]
+fn a_connection_not_logged_in_in_time_is_told_to_go() {
+    let mut p = Pair::anonymous(config());
+    let login = Duration::from_secs(30);
+    assert_eq!(p.server.poll_timeout(), Some(p.now + login));
+    // Pings do not put the deadline off.
+    p.advance(Duration::from_secs(20));
+    p.client.send_ping(1);
+    p.deliver_to_server();
+    assert_eq!(
+        p.server.poll_timeout(),
+        Some(p.now + Duration::from_secs(10))
+    );
+    p.advance(Duration::from_secs(10));
+    p.server.handle_timeout(p.now);
+    let message = "not logged in within 30 s".to_string();
+    assert_eq!(
+        drain_server(&mut p.server),
+        vec![ServerEvent::GoAway {
+            code: ErrorCode::IDLE_TIMEOUT,
+            message: message.clone()
+        }]
+    );
+    assert_eq!(
+        goaway_of(&p.deliver_to_client()),
+        Some(&GoAway {
+            code: ErrorCode::IDLE_TIMEOUT,
+            message
+        })
+    );
+
+    // Logged in, then out: the deadline counts from the logout.
+    let mut p = Pair::open(config());
+    assert_eq!(
+        p.server.poll_timeout(),
+        Some(p.now + Duration::from_secs(90))
+    );
+    p.advance(Duration::from_secs(50));
+    p.server.set_logged_in(false, p.now);
+    assert_eq!(p.server.poll_timeout(), Some(p.now + login));
 }

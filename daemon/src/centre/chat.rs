@@ -688,11 +688,41 @@ impl Centre {
         customer: CustomerId,
         channel: Channel,
     ) -> Answer {
+        self.seen_customer(account, &customer)?;
         let perm2 = self.has_permission(account, me, Permission::Grab);
         let info = self.route(account, |r, owners, now| {
             r.initiate(me, customer, channel, perm2, owners, now)
         })?;
         Ok(Response::Conversation(info))
+    }
+
+    /// Whether the account has seen `customer`, as an agent starting a conversation
+    /// must (§3.9: from the message records or the CRM): one of its contacts, a
+    /// customer with an open conversation or stored messages with it, or one logged
+    /// in to it now. Anyone else (an id never used here, another account's visitor)
+    /// is `UNKNOWN_CUSTOMER`.
+    fn seen_customer(&mut self, account: u64, customer: &CustomerId) -> Result<(), ErrorBody> {
+        let contact = self.crm_mut(account)?.number_of(customer).is_ok();
+        let open = (self.chat_mut(account)?.routing)
+            .conversation_of(customer)
+            .is_some();
+        let online = (self.customers.get(&account)).is_some_and(|m| m.contains_key(customer));
+        if contact || open || online {
+            return Ok(());
+        }
+        let range = keys::customer_messages(account, customer);
+        let messages = self
+            .shared
+            .store
+            .scan(Cf::Messages, &range.start, &range.end, 1)
+            .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?;
+        if messages.is_empty() {
+            return Err(err(
+                ErrorCode::UNKNOWN_CUSTOMER,
+                "the account has never seen this customer",
+            ));
+        }
+        Ok(())
     }
 
     fn set_routing_settings(&mut self, account: u64, settings: RoutingConfig) -> Answer {

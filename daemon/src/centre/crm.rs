@@ -235,7 +235,7 @@ impl CrmState {
         Ok(())
     }
 
-    fn number_of(&self, customer: &CustomerId) -> Result<u64, ErrorBody> {
+    pub(super) fn number_of(&self, customer: &CustomerId) -> Result<u64, ErrorBody> {
         let key = key_of(customer)?;
         self.by_key
             .get(&key)

@@ -5,7 +5,7 @@
 //! the socket and hands its requests to the centre.
 
 use super::sessions::{departed, session_of};
-use super::{Shard, ShardMsg, FIRST_CONN, READ_BUDGET_PER_TURN};
+use super::{Shard, ShardMsg, ACCEPT_RETRY, FIRST_CONN, READ_BUDGET_PER_TURN};
 use crate::centre::{Outgoing, ReplyTo};
 use crate::conn::{Connection, Phase, ReadOutcome, TlsTransport, Transport};
 use crate::log;
@@ -26,10 +26,9 @@ impl Shard {
             let (socket, peer) = match listener.accept() {
                 Ok(x) => x,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) if is_transient_accept_error(&e) => continue,
                 Err(e) => {
-                    // EMFILE and friends: log and let the next turn retry.
-                    log::warn(self.id, format_args!("accept failed: {e}"));
+                    self.accept_failed(&e);
                     return;
                 }
             };
@@ -70,12 +69,32 @@ impl Shard {
                     self.install(conn);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) if is_transient_accept_error(&e) => continue,
                 Err(e) => {
-                    log::warn(self.id, format_args!("admin accept failed: {e}"));
+                    self.accept_failed(&e);
                     return;
                 }
             }
+        }
+    }
+
+    /// `accept` failed (EMFILE, ENFILE, ENOMEM…): the connections still in the
+    /// backlog raise no new readiness event, so the listeners are tried again on a
+    /// timer (`ACCEPT_RETRY`) until it works. Logged once per streak.
+    fn accept_failed(&mut self, e: &std::io::Error) {
+        if !self.accept_failing {
+            self.accept_failing = true;
+            log::warn(
+                self.id,
+                format_args!(
+                    "accept failed: {e}; retrying every {} ms (raise LimitNOFILE if it \
+                     says too many open files)",
+                    ACCEPT_RETRY.as_millis()
+                ),
+            );
+        }
+        if self.accept_retry.is_none() {
+            self.accept_retry = self.now.checked_add(ACCEPT_RETRY);
         }
     }
 
@@ -141,6 +160,7 @@ impl Shard {
             match conn.read(&mut scratch[..]) {
                 ReadOutcome::Data(n) => {
                     self.counters.add_bytes_in(n as u64);
+                    conn.sync_logged_in(now);
                     // A closing connection's protocol discards it: a closing
                     // peer cannot fill our buffers, nor the socket's.
                     conn.protocol
@@ -171,6 +191,8 @@ impl Shard {
             let Some(conn) = self.conns.get_any(idx) else {
                 return;
             };
+            // A request just handled may have logged it in or out.
+            conn.sync_logged_in(self.now);
             let Some(event) = conn.protocol.poll_event() else {
                 break;
             };
@@ -482,6 +504,7 @@ impl Shard {
         let Some(conn) = self.conns.get_any(idx) else {
             return;
         };
+        conn.sync_logged_in(now);
         let want = if conn.write_shut {
             // Lingering: its deadline was set when the write side shut.
             return;
@@ -522,6 +545,7 @@ impl Shard {
                 self.close(idx);
                 continue;
             }
+            conn.sync_logged_in(now);
             conn.protocol.handle_timeout(now);
             // Raises the timeout's goodbye, if it was due; re-arms either way.
             self.process_events(idx);
@@ -584,4 +608,12 @@ fn refuse_overloaded(mut socket: mio::net::TcpStream) {
     }
     .write_frame(0, &mut out);
     let _ = socket.write(&out);
+}
+
+/// An `accept` error about one connection, not the listener: try the next one.
+fn is_transient_accept_error(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::Interrupted | std::io::ErrorKind::ConnectionAborted
+    )
 }

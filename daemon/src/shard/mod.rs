@@ -7,8 +7,9 @@
 //! moves bytes, hands requests to the centre and keeps the timers.
 //!
 //! One turn of the loop (`Shard::turn`):
-//! 1. poll for readiness (until the next connection timer, at most one second),
-//!    then drain the inbox of what was sent before;
+//! 1. poll for readiness (until the next connection timer, at most one second;
+//!    after `accept` failed for want of descriptors, until the listeners are
+//!    tried again, `ACCEPT_RETRY`), then drain the inbox of what was sent before;
 //! 2. read every readable connection until `WouldBlock` (capped per turn) and
 //!    handle what its protocol makes of the bytes: requests run the domain
 //!    logic, which appends records to the turn's [`Batch`](crate::store::Batch) and answers to the
@@ -66,6 +67,12 @@ const TURN_READ_BUDGET: usize = 4 << 20;
 const SCRATCH_BYTES: usize = 64 * 1024;
 /// A turn longer than this is logged: something blocked the loop.
 const TURN_BUDGET: Duration = Duration::from_millis(100);
+/// After `accept` failed (out of descriptors: EMFILE, ENFILE), the listeners are
+/// tried again this much later, and again until it works. They are edge-triggered:
+/// the connections waiting in the backlog raise no new event, so without the retry
+/// they would wait for the next client to connect; polling at this pace costs
+/// nothing measurable (no spinning).
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
 /// A message to a shard from another thread.
 pub enum ShardMsg {
@@ -173,6 +180,10 @@ pub struct Shard {
     timers: BinaryHeap<Reverse<(Instant, usize, u32)>>,
     /// The time of this turn, read once when the poll returned.
     now: Instant,
+    /// When to try the listeners again after `accept` failed (see `ACCEPT_RETRY`).
+    accept_retry: Option<Instant>,
+    /// Whether `accept` has been failing since it last worked (logged once a streak).
+    accept_failing: bool,
     /// Seconds since start, for the once-a-second housekeeping.
     clock: u32,
     last_tick: u32,
@@ -222,6 +233,8 @@ impl Shard {
             server_config: Arc::new(server_config(&settings)),
             timers: BinaryHeap::new(),
             now: Instant::now(),
+            accept_retry: None,
+            accept_failing: false,
             clock: 0,
             last_tick: 0,
             shutting_down: false,
@@ -246,7 +259,11 @@ impl Shard {
         loop {
             let timeout = if self.unfinished.is_empty() {
                 let tick = Duration::from_secs(1);
-                self.next_timer().map_or(tick, |at| {
+                let next = match (self.next_timer(), self.accept_retry) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                next.map_or(tick, |at| {
                     at.saturating_duration_since(Instant::now()).min(tick)
                 })
             } else {
@@ -288,6 +305,16 @@ impl Shard {
         unfinished.dedup();
         for idx in unfinished {
             self.on_readable(idx);
+        }
+        if self.accept_retry.is_some_and(|at| at <= self.now) {
+            self.accept_retry = None;
+            self.accept_tcp(false);
+            self.accept_tcp(true);
+            self.accept_admin();
+            if self.accept_retry.is_none() && self.accept_failing {
+                self.accept_failing = false;
+                log::info(self.id, format_args!("accepting connections again"));
+            }
         }
         for event in events.iter() {
             match event.token() {
@@ -449,6 +476,8 @@ fn server_config(settings: &RuntimeSettings) -> kefu_wire::ServerConfig {
         heartbeat: settings.heartbeat,
         idle_timeout: settings.idle_timeout,
         handshake_timeout: settings.handshake_timeout,
+        login_timeout: settings.login_timeout,
+        max_frame_before_login: kefu_wire::server::DEFAULT_MAX_FRAME_BEFORE_LOGIN,
         closing_grace: settings.closing_grace,
         max_pending_output: settings.max_pending_output,
         max_unacked_pushes: settings.max_unacked_pushes,
