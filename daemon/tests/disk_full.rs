@@ -271,20 +271,7 @@ fn full_disk(durability: &str) {
         Ok(Response::Conversations(_)) => {}
         other => panic!("ListQueue on a full disk: {other:?}"),
     }
-    let stored: BTreeSet<u64> = match agent.request(&Request::ConversationMessages {
-        conversation,
-        after: 0,
-        limit: 500,
-    }) {
-        Ok(Response::Messages(list)) => list
-            .into_iter()
-            .filter_map(|m| match m.body {
-                MessageBody::Text(t) => by_text.get(&t).copied(),
-                _ => None,
-            })
-            .collect(),
-        other => panic!("ConversationMessages on a full disk: {other:?}"),
-    };
+    let stored = stored_messages(&mut agent, conversation, &by_text);
 
     let pushed_refused: BTreeSet<u64> = pushed.intersection(&refused).copied().collect();
     let ok_not_pushed: BTreeSet<u64> = ok.difference(&pushed).copied().collect();
