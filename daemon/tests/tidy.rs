@@ -5,6 +5,8 @@
 //! mio nor RocksDB (it lives in the daemon crate, so Cargo cannot say it; this does).
 //! The daemon's top-level modules form layers: no cycle of `crate::` paths between
 //! them, RocksDB named only by the store's engine file, mio only by the loop's files.
+//! No function of the daemon's code (unit tests aside) is longer than
+//! [`MAX_FN_LINES`] lines.
 //!
 //! Each exception is listed below with its reason. The lists only shrink: a new offender
 //! fails, and so does an entry that no longer offends (remove it, or lower its count).
@@ -247,6 +249,84 @@ fn daemon_modules_form_layers() {
     problems.sort();
     problems.dedup();
     assert!(problems.is_empty(), "layers:\n{}", problems.join("\n"));
+}
+
+/// The longest a function of the daemon's code may be, in lines: one screen and a bit.
+/// A longer one is split by what it decides, or, if it is a table, made one (see
+/// `classify_table!` in `daemon/src/centre/dispatch.rs`).
+const MAX_FN_LINES: usize = 120;
+
+/// Functions of `daemon/src` and the daemon's crates (`daemon/*/src`) over
+/// [`MAX_FN_LINES`], unit tests aside: a function starts at a line opening with `fn`
+/// (after `pub`, `const`…) and ends at the first line with its indentation that
+/// closes a brace.
+#[test]
+fn daemon_functions_are_short() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    rust_files(&root.join("daemon"), &mut files);
+    let mut long = Vec::new();
+    for path in &files {
+        let name = relative(&root, path);
+        if !name.contains("/src/") {
+            continue;
+        }
+        let text = fs::read_to_string(path).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap_or("");
+        let lines: Vec<&str> = code.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let Some(indent) = fn_start(line) else {
+                continue;
+            };
+            let closing = " ".repeat(indent) + "}";
+            let end = lines
+                .iter()
+                .enumerate()
+                .skip(i + 1)
+                .find(|(_, l)| l.starts_with(&closing) && !l[indent..].starts_with("},"))
+                .map(|(j, _)| j);
+            if let Some(end) = end {
+                let length = end - i + 1;
+                if length > MAX_FN_LINES {
+                    long.push(format!("{name}:{}: {length} lines", i + 1));
+                }
+            }
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "functions over {MAX_FN_LINES} lines (split them by what they decide):\n{}",
+        long.join("\n")
+    );
+}
+
+/// The indentation of a line that starts a function body (`fn`, after visibility and
+/// qualifiers), if it is one.
+fn fn_start(line: &str) -> Option<usize> {
+    let indent = line.len() - line.trim_start().len();
+    let mut rest = line.trim_start();
+    for prefix in [
+        "pub(crate) ",
+        "pub(super) ",
+        "pub ",
+        "const ",
+        "async ",
+        "unsafe ",
+    ] {
+        rest = rest.strip_prefix(prefix).unwrap_or(rest);
+    }
+    (rest.starts_with("fn ") && !line.trim_end().ends_with(';')).then_some(indent)
+}
+
+#[test]
+fn function_starts() {
+    assert_eq!(fn_start("    pub(super) fn route<T>("), Some(4));
+    assert_eq!(fn_start("fn main() {"), Some(0));
+    assert_eq!(
+        fn_start("    fn owner(&self, c: &CustomerId) -> Option<u32>;"),
+        None
+    );
+    assert_eq!(fn_start("    let f = fn_start(line);"), None);
 }
 
 /// Every `.rs` file under `dir`, build output excluded.
