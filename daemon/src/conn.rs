@@ -43,8 +43,9 @@ pub struct Connection {
     /// The deadline of this connection's live entry in its shard's timer
     /// queue, if it has one (other entries for it are stale and skipped).
     pub timer: Option<Instant>,
-    /// Protocol phase, as the centre sees it.
-    pub phase: Phase,
+    /// Protocol phase, as the centre sees it; changed only by [`Connection::set_phase`],
+    /// which keeps the protocol's logged-in state with it.
+    phase: Phase,
     /// Bumped each time the slab slot is reused, so stale replies are dropped.
     pub generation: u32,
     /// Frames received and sent already added to the shard's counters (low 32
@@ -76,9 +77,15 @@ pub enum ReadOutcome {
 }
 
 impl Connection {
-    /// A fresh connection awaiting `Hello`.
-    pub fn new(transport: Transport, protocol: ServerConnection, is_admin: bool) -> Connection {
-        Connection {
+    /// A fresh connection awaiting `Hello`, opened at `now`; the admin socket's is
+    /// logged in from the start (the operator).
+    pub fn new(
+        transport: Transport,
+        protocol: ServerConnection,
+        is_admin: bool,
+        now: Instant,
+    ) -> Connection {
+        let mut conn = Connection {
             transport,
             protocol,
             timer: None,
@@ -91,16 +98,24 @@ impl Connection {
             write_shut: false,
             peer: None,
             session: None,
-        }
+        };
+        conn.set_phase(Phase::AwaitHello, now);
+        conn
     }
 
-    /// Tells the protocol whether the connection is logged in, from its phase
-    /// (the admin socket always is, as the operator): the frame limit (small
-    /// before a login, PROTOCOL.md section 2) and the login deadline follow.
-    /// The loop calls it before the protocol reads, polls or times out.
-    pub fn sync_logged_in(&mut self, now: Instant) {
+    /// The connection's phase, as the centre sees it.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// Moves to `phase` at `now`, and tells the protocol whether the connection is
+    /// now logged in (the admin socket always is, as the operator): the frame limit
+    /// (small before a login, PROTOCOL.md section 2) and the login deadline follow.
+    /// The one place the phase changes, so the two cannot disagree.
+    pub fn set_phase(&mut self, phase: Phase, now: Instant) {
+        self.phase = phase;
         let logged_in =
-            self.is_admin || matches!(self.phase, Phase::Agent { .. } | Phase::Customer { .. });
+            self.is_admin || matches!(phase, Phase::Agent { .. } | Phase::Customer { .. });
         self.protocol.set_logged_in(logged_in, now);
     }
 

@@ -52,7 +52,7 @@ impl Shard {
                 Transport::Tcp(socket)
             };
             self.counters.add_accepted();
-            let mut conn = Connection::new(transport, self.new_protocol(), false);
+            let mut conn = Connection::new(transport, self.new_protocol(), false, self.now);
             conn.peer = Some(peer.ip());
             self.install(conn);
         }
@@ -65,7 +65,12 @@ impl Shard {
             };
             match listener.accept() {
                 Ok((socket, _)) => {
-                    let conn = Connection::new(Transport::Unix(socket), self.new_protocol(), true);
+                    let conn = Connection::new(
+                        Transport::Unix(socket),
+                        self.new_protocol(),
+                        true,
+                        self.now,
+                    );
                     self.install(conn);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
@@ -160,7 +165,6 @@ impl Shard {
             match conn.read(&mut scratch[..]) {
                 ReadOutcome::Data(n) => {
                     self.counters.add_bytes_in(n as u64);
-                    conn.sync_logged_in(now);
                     // A closing connection's protocol discards it: a closing
                     // peer cannot fill our buffers, nor the socket's.
                     conn.protocol
@@ -191,15 +195,13 @@ impl Shard {
             let Some(conn) = self.conns.get_any(idx) else {
                 return;
             };
-            // A request just handled may have logged it in or out.
-            conn.sync_logged_in(self.now);
             let Some(event) = conn.protocol.poll_event() else {
                 break;
             };
             match event {
                 ServerEvent::HandshakeDone { .. } => {
-                    if conn.phase == Phase::AwaitHello {
-                        conn.phase = Phase::Ready;
+                    if conn.phase() == Phase::AwaitHello {
+                        conn.set_phase(Phase::Ready, self.now);
                     }
                 }
                 ServerEvent::Request {
@@ -240,7 +242,7 @@ impl Shard {
                             self.id,
                             format_args!(
                                 "connection {idx} from {peer} ({:?}) closed as a slow consumer: {message}",
-                                conn.phase
+                                conn.phase()
                             ),
                         );
                     }
@@ -296,7 +298,7 @@ impl Shard {
             conn: idx,
             generation: conn.generation,
             is_admin: conn.is_admin,
-            phase: conn.phase,
+            phase: conn.phase(),
             peer: conn.peer,
             session: conn.session,
         };
@@ -311,9 +313,9 @@ impl Shard {
         let Some(conn) = self.conns.get_any(idx) else {
             return;
         };
-        let (was, generation) = (conn.phase, conn.generation);
+        let (was, generation) = (conn.phase(), conn.generation);
         if was != Phase::Closing {
-            conn.phase = Phase::Closing;
+            conn.set_phase(Phase::Closing, self.now);
             let attached = self.attached.get(&session_of(conn)) == Some(&(idx, generation));
             let departed = departed(conn, attached);
             if let (Some(d), true) = (&departed, attached) {
@@ -397,8 +399,8 @@ impl Shard {
                 };
                 // The centre has ended the session: closing the connection ends nothing more.
                 c.session = None;
-                if c.phase != Phase::Closing {
-                    c.phase = Phase::Ready;
+                if c.phase() != Phase::Closing {
+                    c.set_phase(Phase::Ready, self.now);
                 }
                 c.protocol.go_away(code, message);
                 self.start_closing(conn);
@@ -504,7 +506,6 @@ impl Shard {
         let Some(conn) = self.conns.get_any(idx) else {
             return;
         };
-        conn.sync_logged_in(now);
         let want = if conn.write_shut {
             // Lingering: its deadline was set when the write side shut.
             return;
@@ -545,7 +546,6 @@ impl Shard {
                 self.close(idx);
                 continue;
             }
-            conn.sync_logged_in(now);
             conn.protocol.handle_timeout(now);
             // Raises the timeout's goodbye, if it was due; re-arms either way.
             self.process_events(idx);
@@ -593,7 +593,7 @@ impl Shard {
             self.attached.remove(&d.session);
         }
         self.centre
-            .connection_gone(idx, conn.generation, conn.phase, departed);
+            .connection_gone(idx, conn.generation, conn.phase(), departed);
         self.counters.connection_closed();
     }
 }

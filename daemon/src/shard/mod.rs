@@ -405,8 +405,8 @@ impl Shard {
             match update {
                 ConnUpdate::Phase(phase) => {
                     // A closing connection stays closing whatever the centre decided.
-                    if conn.phase != crate::session::Phase::Closing {
-                        conn.phase = phase;
+                    if conn.phase() != crate::session::Phase::Closing {
+                        conn.set_phase(phase, self.now);
                     }
                 }
                 ConnUpdate::Session(session) => {

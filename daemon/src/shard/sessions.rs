@@ -37,7 +37,7 @@ impl Shard {
         let here = self
             .conns
             .get_mut(idx, generation)
-            .is_some_and(|c| c.session == Some(session) && c.phase != Phase::Closing);
+            .is_some_and(|c| c.session == Some(session) && c.phase() != Phase::Closing);
         if !here {
             // The connection went before this; the centre heard (`connection_gone`).
             return;
@@ -61,7 +61,7 @@ impl Shard {
             // connection is not logged in after all.
             if let Some(c) = self.conns.get_mut(idx, generation) {
                 c.session = None;
-                c.phase = Phase::Ready;
+                c.set_phase(Phase::Ready, self.now);
                 let refused = kefu_wire::ErrorBody {
                     code: ErrorCode::RESUME_REJECTED,
                     message: "the session ended meanwhile".into(),
