@@ -42,6 +42,8 @@ pub struct Config {
     pub shards: usize,
     /// Where to write the pid, if anywhere.
     pub pid_file: Option<PathBuf>,
+    /// HTTP listener for Prometheus (`GET /metrics`); loopback addresses only.
+    pub metrics_listen: Option<SocketAddr>,
     /// Storage settings.
     pub storage: StorageConfig,
     /// Limits on what peers may make us hold.
@@ -155,6 +157,7 @@ impl Default for Config {
             admin_socket: None,
             shards: 0,
             pid_file: None,
+            metrics_listen: None,
             storage: StorageConfig::default(),
             limits: LimitsConfig::default(),
             timeouts: TimeoutsConfig::default(),
@@ -286,6 +289,13 @@ impl Config {
         }
         if self.tls_listen.is_some() && (self.tls_cert.is_none() || self.tls_key.is_none()) {
             problems.push("tls_listen needs tls_cert and tls_key".into());
+        }
+        if self.metrics_listen.is_some_and(|a| !a.ip().is_loopback()) {
+            problems.push(
+                "metrics_listen must be a loopback address (127.0.0.1 or ::1): the \
+                 metrics are not authenticated"
+                    .into(),
+            );
         }
         if self.shards > 256 {
             problems.push(format!("shards = {} (at most 256)", self.shards));

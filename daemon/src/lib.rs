@@ -11,7 +11,8 @@
 //! - [`worker`]: the password-hashing pool.
 //! - [`store`]: the storage interface, RocksDB behind it, key layout.
 //! - [`password`], [`session_token`]: credentials.
-//! - [`config`], [`tls`], [`stats`], [`log`]: plumbing.
+//! - [`config`], [`tls`], [`stats`], [`metrics`], [`notify`], [`log`]: plumbing (`metrics`: the
+//!   Prometheus exposition and its optional HTTP listener; `notify`: systemd readiness).
 //! - [`routing`], [`crm`], [`otp`]: the pure domain logic, in crates of their own
 //!   (`kefu-routing`, `kefu-crm`, `kefu-otp`) so they cannot reach storage or I/O.
 
@@ -23,6 +24,8 @@ pub mod config;
 pub mod conn;
 pub mod history;
 pub mod log;
+pub mod metrics;
+pub mod notify;
 pub mod password;
 pub mod server;
 pub mod session;

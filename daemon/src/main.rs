@@ -132,20 +132,26 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         ensure_demo_account(&handle)?;
     }
     eprintln!(
-        "kefud: ready tcp={} tls={} admin={} shards={} pid={}",
+        "kefud: ready tcp={} tls={} admin={} shards={} pid={} metrics={}",
         handle.tcp_addr().map_or("-".into(), |a| a.to_string()),
         handle.tls_addr().map_or("-".into(), |a| a.to_string()),
         handle
             .admin_socket()
             .map_or("-".into(), |p| p.display().to_string()),
         handle.shards(),
-        std::process::id()
+        std::process::id(),
+        handle.metrics_addr().map_or("-".into(), |a| a.to_string()),
     );
+    // systemd's Type=notify: readiness, once every listener is bound.
+    if let Err(e) = kefu_daemon::notify::ready() {
+        log::warn(0, format_args!("sd_notify READY=1 failed: {e}"));
+    }
     loop {
         match wait_signal(&signals) {
             libc::SIGHUP => reload(cli, &config, &handle),
             sig => {
                 log::info(0, format_args!("signal {sig}: shutting down"));
+                let _ = kefu_daemon::notify::stopping();
                 handle.shutdown();
                 log::info(0, format_args!("stopped"));
                 return Ok(());

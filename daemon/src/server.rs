@@ -61,9 +61,15 @@ pub struct ServerHandle {
     tls_addr: Option<SocketAddr>,
     admin_socket: Option<PathBuf>,
     pid_file: Option<PathBuf>,
+    metrics: Option<crate::metrics::HttpListener>,
 }
 
 impl ServerHandle {
+    /// The metrics HTTP listener's address actually bound (`metrics_listen`).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(crate::metrics::HttpListener::addr)
+    }
+
     /// The plain-TCP address actually bound.
     pub fn tcp_addr(&self) -> Option<SocketAddr> {
         self.tcp_addr
@@ -104,6 +110,9 @@ impl ServerHandle {
     }
 
     fn stop(&mut self) {
+        if let Some(mut m) = self.metrics.take() {
+            m.stop();
+        }
         for link in &self.links {
             link.send(ShardMsg::Shutdown);
         }
@@ -253,6 +262,20 @@ pub fn start_with_clock(
                 .map_err(io_err("spawning shard"))?,
         );
     }
+    let metrics = match config.metrics_listen {
+        Some(addr) => Some(
+            crate::metrics::HttpListener::start(
+                addr,
+                crate::metrics::Sources {
+                    counters: counters.clone(),
+                    store: Arc::clone(&shared.store),
+                    started: shared.started,
+                },
+            )
+            .map_err(io_err(format!("binding metrics_listen {addr}")))?,
+        ),
+        None => None,
+    };
     if let Some(p) = &config.pid_file {
         std::fs::write(p, format!("{}\n", std::process::id()))
             .map_err(io_err(format!("writing pid file {}", p.display())))?;
@@ -274,6 +297,7 @@ pub fn start_with_clock(
         tls_addr,
         admin_socket: config.admin_socket.clone(),
         pid_file: config.pid_file.clone(),
+        metrics,
     })
 }
 

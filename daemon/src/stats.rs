@@ -1,10 +1,76 @@
 //! Per-shard counters: written by their shard with relaxed atomics, read by
-//! anyone (`kefuctl stats`) without stopping the shard.
+//! anyone (`kefuctl stats`, the metrics in `metrics.rs`) without stopping the shard.
+//!
+//! The one exception to "atomics only" is the per-account table of open and queued
+//! conversations ([`ShardCounters::publish_accounts`]): the shard replaces it at most
+//! once a second with `try_lock`, so it never waits; a reader holds the lock only to
+//! copy it.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Mutex, PoisonError};
+
+/// A histogram with fixed upper bounds, cumulative as Prometheus wants it at render.
+#[derive(Debug)]
+pub struct Histogram {
+    bounds: &'static [u64],
+    /// One count per bound, then the count above the last bound.
+    buckets: Vec<AtomicU64>,
+    sum: AtomicU64,
+}
+
+impl Histogram {
+    /// A histogram whose buckets end at `bounds` (ascending).
+    pub fn new(bounds: &'static [u64]) -> Histogram {
+        Histogram {
+            bounds,
+            buckets: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
+            sum: AtomicU64::new(0),
+        }
+    }
+
+    /// Records one value.
+    pub fn observe(&self, value: u64) {
+        let i = self.bounds.partition_point(|&b| b < value);
+        if let Some(bucket) = self.buckets.get(i) {
+            bucket.fetch_add(1, Relaxed);
+        }
+        self.sum.fetch_add(value, Relaxed);
+    }
+
+    /// The upper bounds.
+    pub fn bounds(&self) -> &'static [u64] {
+        self.bounds
+    }
+
+    /// Counts per bucket (not cumulative; the last is above every bound) and the sum.
+    pub fn read(&self) -> (Vec<u64>, u64) {
+        (
+            self.buckets.iter().map(|b| b.load(Relaxed)).collect(),
+            self.sum.load(Relaxed),
+        )
+    }
+}
+
+/// Commit latency bounds, microseconds.
+pub const COMMIT_US_BOUNDS: &[u64] = &[
+    100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 1_000_000,
+];
+/// Batch size bounds, operations.
+pub const BATCH_OPS_BOUNDS: &[u64] = &[1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1_024, 4_096];
+
+/// Open and queued conversations of one account in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountConversations {
+    /// The account.
+    pub account: u64,
+    /// Open conversations (queued ones included).
+    pub open: u64,
+    /// Conversations waiting in its queue.
+    pub queued: u64,
+}
 
 /// Counters of one shard.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ShardCounters {
     connections: AtomicU64,
     sessions: AtomicU64,
@@ -21,6 +87,70 @@ pub struct ShardCounters {
     failed_logins: AtomicU64,
     protocol_errors: AtomicU64,
     slow_consumers: AtomicU64,
+    messages_stored: AtomicU64,
+    failed_commits: AtomicU64,
+    commit_us: Histogram,
+    batch_ops: Histogram,
+    open_conversations: AtomicU64,
+    queued_conversations: AtomicU64,
+    parked_requests: AtomicU64,
+    per_account: Mutex<Vec<AccountConversations>>,
+}
+
+impl Default for ShardCounters {
+    fn default() -> Self {
+        ShardCounters {
+            connections: AtomicU64::new(0),
+            sessions: AtomicU64::new(0),
+            accounts: AtomicU64::new(0),
+            frames_in: AtomicU64::new(0),
+            frames_out: AtomicU64::new(0),
+            bytes_in: AtomicU64::new(0),
+            bytes_out: AtomicU64::new(0),
+            accepted: AtomicU64::new(0),
+            handed_over: AtomicU64::new(0),
+            adopted: AtomicU64::new(0),
+            commits: AtomicU64::new(0),
+            password_logins: AtomicU64::new(0),
+            failed_logins: AtomicU64::new(0),
+            protocol_errors: AtomicU64::new(0),
+            slow_consumers: AtomicU64::new(0),
+            messages_stored: AtomicU64::new(0),
+            failed_commits: AtomicU64::new(0),
+            commit_us: Histogram::new(COMMIT_US_BOUNDS),
+            batch_ops: Histogram::new(BATCH_OPS_BOUNDS),
+            open_conversations: AtomicU64::new(0),
+            queued_conversations: AtomicU64::new(0),
+            parked_requests: AtomicU64::new(0),
+            per_account: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+/// Every counter of one shard at one moment, for the metrics.
+#[derive(Debug, Clone, Default)]
+#[allow(missing_docs)] // the field names are the metric names (see `metrics.rs`)
+pub struct ShardFigures {
+    pub connections: u64,
+    pub sessions: u64,
+    pub accounts: u64,
+    pub frames_in: u64,
+    pub frames_out: u64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub accepted: u64,
+    pub handed_over: u64,
+    pub adopted: u64,
+    pub commits: u64,
+    pub failed_commits: u64,
+    pub password_logins: u64,
+    pub failed_logins: u64,
+    pub protocol_errors: u64,
+    pub slow_consumers: u64,
+    pub messages_stored: u64,
+    pub open_conversations: u64,
+    pub queued_conversations: u64,
+    pub parked_requests: u64,
 }
 
 macro_rules! adders {
@@ -40,6 +170,7 @@ impl ShardCounters {
         add_handed_over => handed_over,
         add_adopted => adopted,
         add_commit => commits,
+        add_failed_commit => failed_commits,
         add_password_login => password_logins,
         add_failed_login => failed_logins,
         add_protocol_error => protocol_errors,
@@ -81,6 +212,70 @@ impl ShardCounters {
     /// Accounts in the shard's cache.
     pub fn set_accounts(&self, n: u64) {
         self.accounts.store(n, Relaxed);
+    }
+
+    /// One commit of `ops` operations, of which `messages` stored messages, took `us`.
+    pub fn commit_done(&self, ops: u64, messages: u64, us: u64) {
+        self.commit_us.observe(us);
+        self.batch_ops.observe(ops);
+        self.messages_stored.fetch_add(messages, Relaxed);
+    }
+
+    /// Requests waiting for their account to load.
+    pub fn set_parked(&self, n: u64) {
+        self.parked_requests.store(n, Relaxed);
+    }
+
+    /// Publishes the open and queued conversations of the accounts in memory (totals
+    /// and per account). Never waits: if a reader holds the table, the totals are
+    /// still updated and the table waits for the next publication.
+    pub fn publish_accounts(&self, accounts: Vec<AccountConversations>) {
+        let open = accounts.iter().map(|a| a.open).sum();
+        let queued = accounts.iter().map(|a| a.queued).sum();
+        self.open_conversations.store(open, Relaxed);
+        self.queued_conversations.store(queued, Relaxed);
+        if let Ok(mut table) = self.per_account.try_lock() {
+            *table = accounts;
+        }
+    }
+
+    /// The last published per-account table.
+    pub fn accounts_table(&self) -> Vec<AccountConversations> {
+        self.per_account
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Commit latency (µs) and batch size (operations) histograms.
+    pub fn histograms(&self) -> (&Histogram, &Histogram) {
+        (&self.commit_us, &self.batch_ops)
+    }
+
+    /// Every counter now.
+    pub fn figures(&self) -> ShardFigures {
+        ShardFigures {
+            connections: self.connections.load(Relaxed),
+            sessions: self.sessions.load(Relaxed),
+            accounts: self.accounts.load(Relaxed),
+            frames_in: self.frames_in.load(Relaxed),
+            frames_out: self.frames_out.load(Relaxed),
+            bytes_in: self.bytes_in.load(Relaxed),
+            bytes_out: self.bytes_out.load(Relaxed),
+            accepted: self.accepted.load(Relaxed),
+            handed_over: self.handed_over.load(Relaxed),
+            adopted: self.adopted.load(Relaxed),
+            commits: self.commits.load(Relaxed),
+            failed_commits: self.failed_commits.load(Relaxed),
+            password_logins: self.password_logins.load(Relaxed),
+            failed_logins: self.failed_logins.load(Relaxed),
+            protocol_errors: self.protocol_errors.load(Relaxed),
+            slow_consumers: self.slow_consumers.load(Relaxed),
+            messages_stored: self.messages_stored.load(Relaxed),
+            open_conversations: self.open_conversations.load(Relaxed),
+            queued_conversations: self.queued_conversations.load(Relaxed),
+            parked_requests: self.parked_requests.load(Relaxed),
+        }
     }
 
     /// Open connections now.

@@ -1,7 +1,7 @@
-//! `kefuctl account create|list|show`: accounts over the admin socket.
+//! `kefuctl account create|list|show|customer-key|delete`: accounts over the admin socket.
 
 use crate::admin::{unexpected, Admin};
-use crate::cli::{AccountCommand, CreateArgs, ListArgs, PlanArg, ShowArgs};
+use crate::cli::{AccountCommand, CreateArgs, DeleteAccountArgs, ListArgs, PlanArg, ShowArgs};
 use crate::output::{json_array, write_fields, Obj, Table};
 use crate::secrets::{self, Secret};
 use crate::{agent, date};
@@ -17,6 +17,36 @@ pub fn run(socket: &Path, command: &AccountCommand, out: &mut dyn Write) -> Resu
         AccountCommand::List(args) => list(socket, args, out),
         AccountCommand::Show(args) => show(socket, args, out),
         AccountCommand::CustomerKey(args) => customer_key(socket, args.id, out),
+        AccountCommand::Delete(args) => delete(socket, args, out),
+    }
+}
+
+/// `account delete`: only with `--confirm` repeating the number.
+fn delete(socket: &Path, args: &DeleteAccountArgs, out: &mut dyn Write) -> Result<()> {
+    match args.confirm {
+        Some(c) if c == args.id => {}
+        Some(c) => bail!("--confirm {c} does not match account {}: nothing deleted", args.id),
+        None => bail!(
+            "deleting account {id} removes all of its data for good; \
+             repeat its number to confirm: kefuctl account delete {id} --confirm {id}",
+            id = args.id
+        ),
+    }
+    let mut admin = Admin::connect(socket)?;
+    match admin.request(&Request::AdminDeleteAccount { account: args.id })? {
+        Response::AccountDeleted {
+            sessions_closed,
+            tokens_removed,
+        } => {
+            writeln!(
+                out,
+                "deleted account {}: {sessions_closed} sessions ended, {tokens_removed} \
+                 hardware tokens removed; its storage is being compacted",
+                args.id
+            )?;
+            Ok(())
+        }
+        other => Err(unexpected("AdminDeleteAccount", &other)),
     }
 }
 

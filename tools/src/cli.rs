@@ -148,6 +148,23 @@ pub enum AccountCommand {
     /// (HMAC-SHA256, see wire/PROTOCOL.md section 12). The previous key stops
     /// working at once, and so do visitor tokens.
     CustomerKey(CustomerKeyArgs),
+    /// Delete an account and everything of it (feature E6): agents, roles, sessions,
+    /// settings, conversations, history, contacts, quick replies, the hardware tokens
+    /// bound to its agents. Its agents and customers are disconnected. Cannot be undone.
+    ///
+    /// Needs --confirm with the account's number repeated.
+    Delete(DeleteAccountArgs),
+}
+
+/// `kefuctl account delete`
+#[derive(Debug, Args)]
+pub struct DeleteAccountArgs {
+    /// Account number.
+    #[arg(value_name = "ID")]
+    pub id: u64,
+    /// The account's number again: nothing is deleted unless it matches ID.
+    #[arg(long, value_name = "ID")]
+    pub confirm: Option<u64>,
 }
 
 /// `kefuctl account customer-key`
@@ -719,8 +736,11 @@ pub enum ContactStateArg {
 #[derive(Debug, Args)]
 pub struct StatsArgs {
     /// Print JSON instead of a table.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "prometheus")]
     pub json: bool,
+    /// Print every metric as Prometheus text, as `metrics_listen` serves it.
+    #[arg(long)]
+    pub prometheus: bool,
 }
 
 /// `kefuctl diagnose`
@@ -747,6 +767,14 @@ pub struct DiagnoseArgs {
     #[arg(long, value_name = "N", default_value_t = 10,
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub pings: u32,
+    /// Skip the storage check. Otherwise diagnose asks the daemon, over the admin
+    /// socket (--admin-socket), to make a synced write and report its latency and the
+    /// free space; where that socket cannot be opened the step says so and is skipped.
+    #[arg(long)]
+    pub no_storage: bool,
+    /// Warn when the clocks differ by more than this many milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 2_000)]
+    pub max_skew_ms: u64,
     /// Give up on any one step after this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=3600))]

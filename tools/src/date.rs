@@ -69,6 +69,15 @@ pub fn now_unix() -> i64 {
     }
 }
 
+/// Milliseconds since the unix epoch, now, on this machine's clock.
+#[allow(clippy::disallowed_methods)]
+pub fn now_unix_ms() -> i64 {
+    match SystemTime::now().duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
+    }
+}
+
 /// A unix timestamp for people: `YYYY-MM-DD` when it falls on midnight UTC,
 /// else `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn format_unix(secs: i64) -> String {

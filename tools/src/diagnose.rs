@@ -1,5 +1,9 @@
 //! `kefuctl diagnose` (feature E4): checks a client listener step by step as a client would.
 //!
+//! After the round trips it compares the clocks (`GetServerTime`) and, over the admin
+//! socket, has the daemon check its storage (`AdminCheckStorage`: a synced write and the
+//! free space).
+//!
 //! Each step prints one line, `ok  <step> ...` or `FAIL <step>: <why>`, and
 //! the first failure stops the run. Steps are timed separately (TCP connect,
 //! TLS handshake, protocol handshake, login) so a slow one stands out.
@@ -10,7 +14,7 @@ use crate::date;
 use crate::output::printable;
 use crate::secrets::{self, Secret};
 use anyhow::{anyhow, Result};
-use kefu_wire::{Client, ClientError, ClientOptions, Request, Transport};
+use kefu_wire::{Client, ClientError, ClientOptions, Request, Response, Transport};
 use std::fmt::Display;
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
@@ -18,7 +22,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Runs the checks; an error means a step failed (its `FAIL` line is printed already).
-pub fn run(args: &DiagnoseArgs, out: &mut dyn Write) -> Result<()> {
+pub fn run(args: &DiagnoseArgs, admin_socket: &Path, out: &mut dyn Write) -> Result<()> {
     // Read before any timing starts: a prompt must not count as latency.
     let what = format!("password of {}", args.login);
     let password = secrets::read(Secret {
@@ -103,16 +107,102 @@ pub fn run(args: &DiagnoseArgs, out: &mut dyn Write) -> Result<()> {
     };
     report.ok("ping", detail, None)?;
 
-    let now = date::format_unix_full(date::now_unix());
-    report.ok(
-        "clock",
-        format!("local time {now} (not compared with the server's)"),
-        None,
-    )?;
+    clock_step(&mut report, &mut client, args.max_skew_ms)?;
+    if args.no_storage {
+        report.ok("storage", "not checked (--no-storage)", None)?;
+    } else {
+        storage_step(&mut report, admin_socket)?;
+    }
 
     report.step("logout", client.request(&Request::Logout))?;
     report.ok("logout", "", None)?;
     Ok(())
+}
+
+/// The clock against the server's (`GetServerTime`): the skew is the server's time
+/// minus this machine's at the middle of the round trip, give or take half of it.
+fn clock_step(report: &mut Report<'_>, client: &mut Client, max_skew_ms: u64) -> Result<()> {
+    let before = date::now_unix_ms();
+    let started = Instant::now();
+    let answer = report.step("clock", client.request(&Request::GetServerTime))?;
+    let rtt = started.elapsed();
+    let rtt_ms = i64::try_from(rtt.as_millis()).unwrap_or(i64::MAX);
+    let Response::Clock { unix_ms, test_mode } = answer else {
+        return report.step("clock", Err::<(), _>(format!("{answer:?}")));
+    };
+    let local = before.saturating_add(rtt_ms / 2);
+    let skew = unix_ms.saturating_sub(local);
+    let detail = format!(
+        "server {}, this machine {}: server {} by {} ms (±{} ms)",
+        date::format_unix_ms(unix_ms),
+        date::format_unix_ms(local),
+        if skew >= 0 { "ahead" } else { "behind" },
+        skew.unsigned_abs(),
+        rtt_ms / 2 + 1
+    );
+    if test_mode {
+        return report.ok("clock", format!("{detail}; the server runs a TEST CLOCK"), None);
+    }
+    if skew.unsigned_abs() > max_skew_ms.saturating_add(rtt_ms.unsigned_abs() / 2) {
+        let why = format!(
+            "{detail}: more than {max_skew_ms} ms apart; token codes, session expiry and \
+             message times depend on it: synchronise both clocks (NTP)"
+        );
+        return report.step("clock", Err::<(), _>(why));
+    }
+    report.ok("clock", detail, None)
+}
+
+/// The daemon's storage, over the admin socket: a synced write and the free space.
+fn storage_step(report: &mut Report<'_>, admin_socket: &Path) -> Result<()> {
+    let opts = client_options();
+    let mut admin = match Client::connect_unix(admin_socket, opts) {
+        Ok(c) => c,
+        Err(e) => {
+            let detail = format!(
+                "not checked: cannot open the admin socket {} ({}); run as root or the kefu \
+                 user, or give --admin-socket",
+                admin_socket.display(),
+                e.describe()
+            );
+            return report.ok("storage", detail, None);
+        }
+    };
+    let answer = report.step("storage", admin.request(&Request::AdminCheckStorage))?;
+    let Response::StorageCheck(c) = answer else {
+        return report.step("storage", Err::<(), _>(format!("{answer:?}")));
+    };
+    if !c.writable {
+        let why = format!("a synced write to {} failed: {}", c.data_dir, c.error);
+        return report.step("storage", Err::<(), _>(why));
+    }
+    let free = format!(
+        "{} free of {}",
+        bytes(c.free_bytes),
+        bytes(c.total_bytes)
+    );
+    let detail = format!(
+        "{} writable, synced write {:.1} ms, {free}",
+        c.data_dir,
+        c.synced_write_us as f64 / 1000.0
+    );
+    if c.disk_full {
+        let why = format!("{detail}: the disk was full and writes are still refused");
+        return report.step("storage", Err::<(), _>(why));
+    }
+    report.ok("storage", detail, None)
+}
+
+/// `1.5 GiB` style.
+fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS.get(unit).copied().unwrap_or("B"))
 }
 
 /// Where the step lines go.

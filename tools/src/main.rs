@@ -38,7 +38,7 @@ fn main() -> ExitCode {
         Command::Tokens(cmd) => tokens::run(&cli.admin_socket, cmd, &mut out),
         Command::Contacts(cmd) => contacts::run(&cli.admin_socket, cmd, &mut out),
         Command::Stats(args) => stats::run(&cli.admin_socket, args, &mut out),
-        Command::Diagnose(args) => diagnose::run(args, &mut out),
+        Command::Diagnose(args) => diagnose::run(args, &cli.admin_socket, &mut out),
         Command::Clock(cmd) => clock::run(&cli.admin_socket, cmd, &mut out),
         Command::Tls(cli::TlsCommand::SelfSigned(args)) => tls::self_signed(args, &mut out),
     }

@@ -1,4 +1,5 @@
-//! `kefuctl stats`: the daemon's per-shard counters and uptime.
+//! `kefuctl stats`: the daemon's per-shard counters and uptime; with `--prometheus`
+//! every metric, as the daemon's Prometheus text (`AdminMetrics`).
 
 use crate::admin::{unexpected, Admin};
 use crate::cli::StatsArgs;
@@ -11,6 +12,15 @@ use std::path::Path;
 /// Runs `kefuctl stats`.
 pub fn run(socket: &Path, args: &StatsArgs, out: &mut dyn Write) -> Result<()> {
     let mut admin = Admin::connect(socket)?;
+    if args.prometheus {
+        return match admin.request(&Request::AdminMetrics)? {
+            Response::Metrics { text } => {
+                out.write_all(text.as_bytes())?;
+                Ok(())
+            }
+            other => Err(unexpected("AdminMetrics", &other)),
+        };
+    }
     let (uptime_s, shards) = match admin.request(&Request::AdminStats)? {
         Response::Stats { uptime_s, shards } => (uptime_s, shards),
         other => return Err(unexpected("AdminStats", &other)),

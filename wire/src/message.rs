@@ -679,6 +679,22 @@ pub enum Request {
         /// The highest push `seq` the client processed on the session's last connection.
         last_ack: u64,
     },
+    /// Any logged-in agent: the daemon's clock, so a client can measure its own
+    /// clock's skew (`kefuctl diagnose`, PROTOCOL.md section 20.3). Answered `Clock`.
+    GetServerTime,
+    /// Admin socket only: the daemon's metrics as Prometheus text exposition (format
+    /// 0.0.4; PROTOCOL.md section 20.1). Answered `Metrics`.
+    AdminMetrics,
+    /// Admin socket only: check the storage now (a synced write to the store, the free
+    /// space of the data directory; PROTOCOL.md section 20.3). Answered `StorageCheck`.
+    AdminCheckStorage,
+    /// Admin socket only: delete an account and everything of it (feature E6,
+    /// PROTOCOL.md section 20.2): every key of every column family, the hardware tokens
+    /// bound to its agents; its sessions end. Answered `AccountDeleted`.
+    AdminDeleteAccount {
+        /// The account to delete.
+        account: u64,
+    },
 }
 
 /// What takes a detached session over (`EnableResume`, `ResumeSession`): the session's
@@ -862,6 +878,25 @@ pub struct ShardStats {
     pub frames_out: u64,
 }
 
+/// What the daemon found when it checked its storage (`AdminCheckStorage`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageCheck {
+    /// The data directory.
+    pub data_dir: String,
+    /// A synced write of a probe record succeeded.
+    pub writable: bool,
+    /// Why the write failed (empty when it succeeded).
+    pub error: String,
+    /// How long the synced write took, microseconds (0 when it failed).
+    pub synced_write_us: u64,
+    /// Bytes free for the daemon on the data directory's filesystem.
+    pub free_bytes: u64,
+    /// Size of that filesystem, bytes.
+    pub total_bytes: u64,
+    /// The store is refusing writes because the disk was full (PROTOCOL.md section 9).
+    pub disk_full: bool,
+}
+
 /// A successful answer, server → client. Variants are only appended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Response {
@@ -1001,6 +1036,21 @@ pub enum Response {
     Resumed {
         /// How many kept pushes follow.
         replayed: u64,
+    },
+    /// The daemon's metrics (`AdminMetrics`): Prometheus text exposition format 0.0.4.
+    Metrics {
+        /// The exposition, UTF-8, lines ending in `\n`.
+        text: String,
+    },
+    /// What `AdminCheckStorage` found.
+    StorageCheck(StorageCheck),
+    /// `AdminDeleteAccount` removed the account.
+    AccountDeleted {
+        /// Sessions of the account that were ended (their connections were told
+        /// `GoAway` `UNKNOWN_ACCOUNT`).
+        sessions_closed: u32,
+        /// Hardware tokens bound to its agents, removed with it.
+        tokens_removed: u32,
     },
 }
 
@@ -1183,6 +1233,10 @@ impl Request {
             Request::AdminClockAdvance { .. } => "AdminClockAdvance",
             Request::EnableResume => "EnableResume",
             Request::ResumeSession { .. } => "ResumeSession",
+            Request::GetServerTime => "GetServerTime",
+            Request::AdminMetrics => "AdminMetrics",
+            Request::AdminCheckStorage => "AdminCheckStorage",
+            Request::AdminDeleteAccount { .. } => "AdminDeleteAccount",
         }
     }
 }

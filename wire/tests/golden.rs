@@ -25,7 +25,8 @@ use kefu_wire::{
     AccountCentreModule, AccountInfo, AgentFigures, AgentInfo, AgentProfile, Body, DisplayMode,
     ErrorBody, ErrorCode, Event, FrameDecoder, FrameKind, GoAway, Hello, Ping, Plan, Pong,
     Presence, PresenceChange, Push, PushAck, QuickReply, Request, Response, ResumeToken, RoleInfo,
-    SecurityInfo, SecurityLevel, SessionInfo, ShardStats, TokenFileFormat, Welcome, WireError,
+    SecurityInfo, SecurityLevel, SessionInfo, ShardStats, StorageCheck, TokenFileFormat, Welcome,
+    WireError,
     MAGIC, MAX_FRAME_CEILING,
 };
 use std::collections::{BTreeMap, BTreeSet};
@@ -1461,6 +1462,30 @@ fn cases() -> Vec<Case> {
             }),
             "0000002b 0003 0000 0000007d 015387808080808040ababababababababababababababababababababababababababababababababac02",
         ),
+        case(
+            "request/GetServerTime",
+            126,
+            Value::Request(Request::GetServerTime),
+            "00000002 0003 0000 0000007e 0154",
+        ),
+        case(
+            "request/AdminMetrics",
+            127,
+            Value::Request(Request::AdminMetrics),
+            "00000002 0003 0000 0000007f 0155",
+        ),
+        case(
+            "request/AdminCheckStorage",
+            128,
+            Value::Request(Request::AdminCheckStorage),
+            "00000002 0003 0000 00000080 0156",
+        ),
+        case(
+            "request/AdminDeleteAccount",
+            129,
+            Value::Request(Request::AdminDeleteAccount { account: 800_001 }),
+            "00000000 0003 0000 00000081 00",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -2040,6 +2065,37 @@ fn cases() -> Vec<Case> {
             Value::Response(Response::Resumed { replayed: 3 }),
             "00000003 0004 0000 0000007d 012503",
         ),
+        case(
+            "response/Metrics",
+            127,
+            Value::Response(Response::Metrics {
+                text: "kefu_connections 3\n".to_string(),
+            }),
+            "00000000 0004 0000 0000007f 00",
+        ),
+        case(
+            "response/StorageCheck",
+            128,
+            Value::Response(Response::StorageCheck(StorageCheck {
+                data_dir: "/var/lib/kefu".to_string(),
+                writable: true,
+                error: String::new(),
+                synced_write_us: 1_500,
+                free_bytes: 1 << 30,
+                total_bytes: 1 << 34,
+                disk_full: false,
+            })),
+            "00000000 0004 0000 00000080 00",
+        ),
+        case(
+            "response/AccountDeleted",
+            129,
+            Value::Response(Response::AccountDeleted {
+                sessions_closed: 2,
+                tokens_removed: 1,
+            }),
+            "00000000 0004 0000 00000081 00",
+        ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
             "error/request",
@@ -2489,6 +2545,9 @@ fn response_name(r: &Response) -> &'static str {
         Response::Clock { .. } => "Clock",
         Response::ResumeEnabled { .. } => "ResumeEnabled",
         Response::Resumed { .. } => "Resumed",
+        Response::Metrics { .. } => "Metrics",
+        Response::StorageCheck(_) => "StorageCheck",
+        Response::AccountDeleted { .. } => "AccountDeleted",
     }
 }
 

@@ -317,6 +317,7 @@ fn request() -> impl Strategy<Value = Request> {
         5 => extras_request(),
         3 => signal_request(),
         5 => clock_request(),
+        4 => operations_request(),
     ]
 }
 
@@ -803,6 +804,16 @@ fn clock_request() -> impl Strategy<Value = Request> {
     ]
 }
 
+/// Requests 84–87: metrics, storage and clock checks, account deletion (section 20).
+fn operations_request() -> impl Strategy<Value = Request> {
+    prop_oneof![
+        Just(Request::GetServerTime),
+        Just(Request::AdminMetrics),
+        Just(Request::AdminCheckStorage),
+        any::<u64>().prop_map(|account| Request::AdminDeleteAccount { account }),
+    ]
+}
+
 fn resume_token() -> impl Strategy<Value = kefu_wire::ResumeToken> {
     (any::<u64>(), any::<[u8; 32]>())
         .prop_map(|(session, secret)| kefu_wire::ResumeToken { session, secret })
@@ -1072,6 +1083,33 @@ fn response() -> impl Strategy<Value = Response> {
         (resume_token(), any::<u32>())
             .prop_map(|(token, window_secs)| Response::ResumeEnabled { token, window_secs }),
         any::<u64>().prop_map(|replayed| Response::Resumed { replayed }),
+        ".{0,200}".prop_map(|text| Response::Metrics { text }),
+        (
+            ".{0,40}",
+            any::<bool>(),
+            ".{0,40}",
+            any::<u64>(),
+            any::<u64>(),
+            any::<u64>(),
+            any::<bool>()
+        )
+            .prop_map(|(data_dir, writable, error, us, free, total, full)| {
+                Response::StorageCheck(kefu_wire::StorageCheck {
+                    data_dir,
+                    writable,
+                    error,
+                    synced_write_us: us,
+                    free_bytes: free,
+                    total_bytes: total,
+                    disk_full: full,
+                })
+            }),
+        (any::<u32>(), any::<u32>()).prop_map(|(sessions_closed, tokens_removed)| {
+            Response::AccountDeleted {
+                sessions_closed,
+                tokens_removed,
+            }
+        }),
     ]
 }
 

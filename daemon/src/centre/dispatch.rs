@@ -111,6 +111,7 @@ pub(crate) enum SessionRequest {
     },
     ListAgents,
     WhoAmI,
+    GetServerTime,
     AddAgent {
         agent: u32,
         nickname: String,
@@ -374,6 +375,7 @@ pub(crate) enum ParticipantRequest {
 #[derive(Debug)]
 pub(crate) enum OperatorRequest {
     Clock(ClockRequest),
+    Ops(OpsRequest),
     AdminCreateAccount {
         account: u64,
         name: String,
@@ -424,6 +426,15 @@ pub(crate) enum OperatorRequest {
     AdminRotateCustomerKey {
         account: u64,
     },
+}
+
+/// Operating the appliance: metrics, the storage check, deleting an account
+/// (`centre/operations.rs`; wire/PROTOCOL.md section 20).
+#[derive(Debug)]
+pub(crate) enum OpsRequest {
+    AdminMetrics,
+    AdminCheckStorage,
+    AdminDeleteAccount { account: u64 },
 }
 
 /// The appliance's clock, the operator's alone (test mode moves it).
@@ -486,6 +497,7 @@ pub(crate) fn classify(request: Request) -> Routed {
             ListAgents,
             WhoAmI,
             LogoutWith { keep_conversations },
+            GetServerTime,
         }
         [Routed::Operator] OperatorRequest {
             AdminCreateAccount { account, name, plan, expires_at, password_1001, super_password },
@@ -584,6 +596,11 @@ pub(crate) fn classify(request: Request) -> Routed {
             AdminClockSet { unix_ms },
             AdminClockAdvance { ms },
         }
+        [Routed::Operator, OperatorRequest::Ops] OpsRequest {
+            AdminMetrics,
+            AdminCheckStorage,
+            AdminDeleteAccount { account },
+        }
         [] Routed {
             EnableResume,
         }
@@ -681,7 +698,8 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::AdminUnlockAgent { account, .. }
         | Request::CustomerLogin { account, .. }
         | Request::VisitorLogin { account, .. }
-        | Request::AdminRotateCustomerKey { account, .. } => Some(*account),
+        | Request::AdminRotateCustomerKey { account, .. }
+        | Request::AdminDeleteAccount { account } => Some(*account),
         Request::Logout
         | Request::SetPresence { .. }
         | Request::AddAgent { .. }
@@ -752,7 +770,10 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::AdminClockShow
         | Request::AdminClockSet { .. }
         | Request::AdminClockAdvance { .. }
-        | Request::EnableResume => None,
+        | Request::EnableResume
+        | Request::GetServerTime
+        | Request::AdminMetrics
+        | Request::AdminCheckStorage => None,
         // Its session's number names the shard (`route_request`), not an account.
         Request::ResumeSession { .. } => None,
     }

@@ -18,7 +18,8 @@
 //! whole off the loop), `chat.rs` (customers and conversations), `crm.rs`,
 //! `history.rs`, `security.rs`, `tokens.rs` (tokens of this shard's agents),
 //! `token_home.rs` (unbound tokens, owned by shard 0), `signals.rs`,
-//! `account_extras.rs`, `clock_admin.rs`, `sessions.rs` (who each session is; the
+//! `account_extras.rs`, `clock_admin.rs`, `operations.rs` (metrics, the storage check,
+//! deleting an account), `sessions.rs` (who each session is; the
 //! directories map people to sessions, never to connections), `resume.rs` (sessions
 //! that outlive their connection).
 
@@ -35,6 +36,7 @@ mod crm;
 mod dispatch;
 mod history;
 mod load;
+mod operations;
 mod requests;
 mod resume;
 mod security;
@@ -50,7 +52,7 @@ use crate::config::RuntimeSettings;
 use crate::log;
 use crate::session::{ConnUpdate, Departed, Phase, SessionId};
 use crate::stats::ShardCounters;
-use crate::store::{Batch, Durability, KvStore};
+use crate::store::{Batch, BatchOp, Cf, Durability, KvStore};
 use crate::worker::{JobSubmitter, OutcomeSink};
 use kefu_wire::chat::CustomerId;
 use kefu_wire::{ErrorBody, ErrorCode, Request, Response};
@@ -342,6 +344,11 @@ pub struct Centre {
     /// decided in a turn sees the same instant, and a test (or the operator's test
     /// clock) moves it for all of them at once.
     now_ms: i64,
+    /// Accounts deleted this turn (`operations.rs`): refused until the commit, after
+    /// which a load started before it is not adopted.
+    deleted: Vec<u64>,
+    /// When the per-account conversation figures were last published (turn ms).
+    metrics_published_ms: i64,
     rng: ring::rand::SystemRandom,
 }
 
@@ -394,6 +401,8 @@ impl Centre {
             parked: HashMap::new(),
             evictions: 0,
             now_ms,
+            deleted: Vec::new(),
+            metrics_published_ms: i64::MIN,
             rng: ring::rand::SystemRandom::new(),
         }
     }
@@ -467,7 +476,20 @@ impl Centre {
         self.flush_chat_counters();
         self.push_presence();
         if !self.batch.is_empty() {
+            let began = Instant::now();
             let result = self.shared.store.write(&self.batch, self.shared.durability);
+            let took = u64::try_from(began.elapsed().as_micros()).unwrap_or(u64::MAX);
+            if result.is_ok() {
+                let messages = self
+                    .batch
+                    .ops()
+                    .filter(|op| matches!(op, BatchOp::Put { cf: Cf::Messages, .. }))
+                    .count();
+                self.counters
+                    .commit_done(self.batch.len() as u64, messages as u64, took);
+            } else {
+                self.counters.add_failed_commit();
+            }
             if let Err(e) = result {
                 let refusal = match e {
                     // The store logs entering and leaving the full state, once each.
@@ -488,9 +510,16 @@ impl Centre {
             self.batch.clear();
             self.counters.add_commit();
         }
+        if !self.deleted.is_empty() {
+            // A load of a deleted account that started before this commit read what
+            // the commit removed: it is not adopted (see `load.rs`).
+            self.evictions += 1;
+            self.deleted.clear();
+        }
         self.touched.clear();
         self.logins.clear();
         self.turn_client_msgs.clear();
+        self.publish_metrics();
         let mut out = std::mem::take(&mut self.outbox);
         out.append(&mut self.settled);
         out
@@ -547,6 +576,12 @@ impl Centre {
     /// for their account to load off the loop first, `load.rs`; this serves the rare
     /// paths outside a request, such as a password check ending after an eviction).
     fn actor_mut(&mut self, account: u64) -> Result<&mut Account, ErrorBody> {
+        if self.deleted.contains(&account) {
+            return Err(err(
+                ErrorCode::UNKNOWN_ACCOUNT,
+                format!("account {account} was deleted"),
+            ));
+        }
         if !self.actors.contains_key(&account) {
             let loaded = load::read_account(
                 self.shared.store.as_ref(),

@@ -697,6 +697,10 @@ impl Centre {
                 .map(|a| &a.state)
                 .map(|s| Response::Agents(s.agent_infos(self.online.get(&account))))
                 .ok_or_else(|| err(ErrorCode::INTERNAL, "account not loaded")),
+            SessionRequest::GetServerTime => Ok(Response::Clock {
+                unix_ms: self.now_ms,
+                test_mode: self.shared.clock.test_clock().is_some(),
+            }),
             SessionRequest::WhoAmI => self
                 .session_info(account, me, [0; 16], 0)
                 .map(Response::Session)
@@ -839,6 +843,7 @@ impl Centre {
                     .collect(),
             }),
             OperatorRequest::Clock(request) => self.clock_admin(request),
+            OperatorRequest::Ops(request) => return self.ops_request(reply, request),
         };
         self.reply(reply, answer);
     }

@@ -216,6 +216,9 @@ impl fmt::Display for Cf {
 /// Key of the schema version in [`Cf::Meta`].
 pub const META_SCHEMA_VERSION: &[u8] = b"schema_version";
 
+/// Key of the probe record `kefuctl diagnose` writes (synced) in [`Cf::Meta`].
+pub const META_STORAGE_PROBE: &[u8] = b"storage_probe";
+
 /// Length of an account key.
 pub const ACCOUNT_KEY_LEN: usize = 8;
 /// Length of an `account ‖ u32` key (agents, roles, sessions).

@@ -86,6 +86,9 @@ impl KvStore for MemoryStore {
                 BatchOp::Delete { cf, key } => {
                     tables[cf.index()].remove(key);
                 }
+                BatchOp::DeleteRange { cf, start, end } => {
+                    tables[cf.index()].retain(|k, _| k.as_slice() < start || k.as_slice() >= end);
+                }
             }
         }
         Ok(())

@@ -196,6 +196,47 @@ pub trait KvStore: Send + Sync + 'static {
     fn accepting_writes(&self) -> bool {
         true
     }
+
+    /// Checks that the store takes a synced write now (a probe record in
+    /// [`Cf::Meta`]) and how much room its filesystem has (`kefuctl diagnose`).
+    /// Blocking: call it off the loop.
+    fn probe(&self) -> StorageProbe {
+        let mut batch = Batch::new();
+        batch.put(Cf::Meta, keys::META_STORAGE_PROBE, vec![1]);
+        let started = std::time::Instant::now();
+        let written = self.write(&batch, Durability::Fsync);
+        StorageProbe {
+            data_dir: String::new(),
+            synced_write: written.map(|()| started.elapsed()),
+            free_bytes: 0,
+            total_bytes: 0,
+        }
+    }
+
+    /// The engine's own figures for the metrics (name, value), e.g. RocksDB's
+    /// properties; none by default.
+    fn engine_stats(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
+
+    /// Compacts the key ranges of `account` in every account-scoped column family, so
+    /// the space of its deleted keys is reclaimed. Blocking: call it off the loop.
+    fn compact_account(&self, _account: u64) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+/// What [`KvStore::probe`] found.
+#[derive(Debug)]
+pub struct StorageProbe {
+    /// The data directory (empty for a store in memory).
+    pub data_dir: String,
+    /// How long a synced write took, or why it failed.
+    pub synced_write: Result<std::time::Duration, StoreError>,
+    /// Bytes free for the daemon on the data directory's filesystem.
+    pub free_bytes: u64,
+    /// Size of that filesystem.
+    pub total_bytes: u64,
 }
 
 /// Keys are at most [`keys::MAX_KEY_LEN`] bytes, so they stay inline.
@@ -207,6 +248,8 @@ struct Op {
     key: Key,
     /// `None` deletes.
     value: Option<Vec<u8>>,
+    /// `Some(end)` deletes every key in `[key, end)` (and `value` is `None`).
+    range_end: Option<Key>,
 }
 
 /// One operation of a [`Batch`], as an engine sees it.
@@ -227,6 +270,15 @@ pub enum BatchOp<'a> {
         cf: Cf,
         /// Key.
         key: &'a [u8],
+    },
+    /// Remove every key in `[start, end)` (deleting an account, PROTOCOL.md section 20.2).
+    DeleteRange {
+        /// Column family.
+        cf: Cf,
+        /// First key removed.
+        start: &'a [u8],
+        /// First key kept.
+        end: &'a [u8],
     },
 }
 
@@ -260,13 +312,18 @@ impl Batch {
 
     /// The operations, in order.
     pub fn ops(&self) -> impl ExactSizeIterator<Item = BatchOp<'_>> {
-        self.ops.iter().map(|op| match &op.value {
-            Some(value) => BatchOp::Put {
+        self.ops.iter().map(|op| match (&op.value, &op.range_end) {
+            (_, Some(end)) => BatchOp::DeleteRange {
+                cf: op.cf,
+                start: &op.key,
+                end,
+            },
+            (Some(value), None) => BatchOp::Put {
                 cf: op.cf,
                 key: &op.key,
                 value,
             },
-            None => BatchOp::Delete {
+            (None, None) => BatchOp::Delete {
                 cf: op.cf,
                 key: &op.key,
             },
@@ -297,6 +354,7 @@ impl Batch {
             cf,
             key: Key::from_slice(key),
             value: Some(value),
+            range_end: None,
         });
     }
 
@@ -306,6 +364,17 @@ impl Batch {
             cf,
             key: Key::from_slice(key),
             value: None,
+            range_end: None,
+        });
+    }
+
+    /// Removes every key of `cf` in `range` (its start included, its end excluded).
+    pub fn delete_range(&mut self, cf: Cf, range: &keys::KeyRange) {
+        self.ops.push(Op {
+            cf,
+            key: Key::from_slice(&range.start),
+            value: None,
+            range_end: Some(Key::from_slice(&range.end)),
         });
     }
 

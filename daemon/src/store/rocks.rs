@@ -31,8 +31,8 @@ use rocksdb::{
 use crate::log;
 
 use super::{
-    load_schema_version, Batch, BatchOp, Cf, Durability, KeyValue, KvStore, SchemaVersion,
-    StoreError, CURRENT_SCHEMA_VERSION, OLDEST_SCHEMA_VERSION,
+    keys, load_schema_version, Batch, BatchOp, Cf, Durability, KeyValue, KvStore, SchemaVersion,
+    StorageProbe, StoreError, CURRENT_SCHEMA_VERSION, OLDEST_SCHEMA_VERSION,
 };
 
 /// Tuning of the RocksDB engine.
@@ -506,6 +506,9 @@ impl KvStore for RocksStore {
             match op {
                 BatchOp::Put { cf, key, value } => wb.put_cf(self::cf(db, cf)?, key, value),
                 BatchOp::Delete { cf, key } => wb.delete_cf(self::cf(db, cf)?, key),
+                BatchOp::DeleteRange { cf, start, end } => {
+                    wb.delete_range_cf(self::cf(db, cf)?, start, end)
+                }
             }
         }
         let mut write = WriteOptions::default();
@@ -523,6 +526,91 @@ impl KvStore for RocksStore {
     fn accepting_writes(&self) -> bool {
         !self.full.load(Ordering::Acquire) || self.room_to_recover()
     }
+
+    fn probe(&self) -> StorageProbe {
+        let mut batch = Batch::new();
+        batch.put(Cf::Meta, keys::META_STORAGE_PROBE, vec![1]);
+        let started = std::time::Instant::now();
+        let written = self.write(&batch, Durability::Fsync);
+        let (free_bytes, total_bytes) = fs_space(&self.path).unwrap_or((0, 0));
+        StorageProbe {
+            data_dir: self.path.display().to_string(),
+            synced_write: written.map(|()| started.elapsed()),
+            free_bytes,
+            total_bytes,
+        }
+    }
+
+    fn engine_stats(&self) -> Vec<(&'static str, u64)> {
+        let Ok(guard) = self.db() else {
+            return Vec::new();
+        };
+        let Some(db) = guard.as_ref() else {
+            return Vec::new();
+        };
+        ENGINE_PROPERTIES
+            .iter()
+            .map(|&(name, property)| {
+                let sum = Cf::ALL
+                    .iter()
+                    .filter_map(|&c| cf(db, c).ok())
+                    .filter_map(|h| db.property_int_value_cf(h, property).ok().flatten())
+                    .fold(0u64, u64::saturating_add);
+                (name, sum)
+            })
+            .collect()
+    }
+
+    fn compact_account(&self, account: u64) -> Result<(), StoreError> {
+        let guard = self.db()?;
+        let Some(db) = guard.as_ref() else {
+            return Err(self.disk_full());
+        };
+        let range = keys::account_prefix(account);
+        for c in Cf::ALL.into_iter().filter(|c| c.is_account_scoped()) {
+            let handle = cf(db, c)?;
+            // Flushed first, so the tombstones and the keys they cover meet in the tables
+            // the compaction rewrites.
+            db.flush_cf(handle)?;
+            db.compact_range_cf(handle, Some(&range.start), Some(&range.end));
+        }
+        // Tokens are keyed by serial, scattered: the whole (small) column family.
+        let tokens = cf(db, Cf::Tokens)?;
+        db.flush_cf(tokens)?;
+        db.compact_range_cf(tokens, None::<&[u8]>, None::<&[u8]>);
+        Ok(())
+    }
+}
+
+/// RocksDB properties in the metrics (summed over the column families), by the name
+/// the metrics give them.
+const ENGINE_PROPERTIES: [(&str, &str); 8] = [
+    ("estimated_keys", "rocksdb.estimate-num-keys"),
+    ("live_data_bytes", "rocksdb.estimate-live-data-size"),
+    ("sst_files_bytes", "rocksdb.total-sst-files-size"),
+    ("memtable_bytes", "rocksdb.cur-size-all-mem-tables"),
+    ("block_cache_bytes", "rocksdb.block-cache-usage"),
+    ("pending_compaction_bytes", "rocksdb.estimate-pending-compaction-bytes"),
+    ("running_compactions", "rocksdb.num-running-compactions"),
+    ("running_flushes", "rocksdb.num-running-flushes"),
+];
+
+/// (free bytes for an unprivileged writer, total bytes) of the filesystem holding `path`.
+#[allow(clippy::useless_conversion)]
+fn fs_space(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: an all-zero statvfs is a valid value of this plain C struct.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is NUL-terminated and `st` is ours to write into.
+    let rc = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
+    let frsize = u64::from(st.f_frsize);
+    (rc == 0).then(|| {
+        (
+            u64::from(st.f_bavail).saturating_mul(frsize),
+            u64::from(st.f_blocks).saturating_mul(frsize),
+        )
+    })
 }
 
 #[cfg(test)]

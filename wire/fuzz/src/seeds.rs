@@ -763,6 +763,13 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
                 last_ack: 300,
             },
         ),
+        ("get-server-time", Request::GetServerTime),
+        ("admin-metrics", Request::AdminMetrics),
+        ("admin-check-storage", Request::AdminCheckStorage),
+        (
+            "admin-delete-account",
+            Request::AdminDeleteAccount { account: 800_001 },
+        ),
         (
             "set-routing-settings",
             Request::SetRoutingSettings {
@@ -1058,6 +1065,31 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
             },
         ),
         ("resumed", Response::Resumed { replayed: 3 }),
+        (
+            "metrics",
+            Response::Metrics {
+                text: "kefu_connections 3\n".to_string(),
+            },
+        ),
+        (
+            "storage-check",
+            Response::StorageCheck(kefu_wire::StorageCheck {
+                data_dir: "/var/lib/kefu".to_string(),
+                writable: true,
+                error: String::new(),
+                synced_write_us: 1_500,
+                free_bytes: 1 << 30,
+                total_bytes: 1 << 34,
+                disk_full: false,
+            }),
+        ),
+        (
+            "account-deleted",
+            Response::AccountDeleted {
+                sessions_closed: 2,
+                tokens_removed: 1,
+            },
+        ),
     ];
     all
 }

@@ -92,6 +92,10 @@ pub fn request_index(r: &Request) -> u32 {
         Request::AdminClockAdvance { .. } => 81,
         Request::EnableResume => 82,
         Request::ResumeSession { .. } => 83,
+        Request::GetServerTime => 84,
+        Request::AdminMetrics => 85,
+        Request::AdminCheckStorage => 86,
+        Request::AdminDeleteAccount { .. } => 87,
     }
 }
 
@@ -136,6 +140,9 @@ pub fn response_index(r: &Response) -> u32 {
         Response::Clock { .. } => 35,
         Response::ResumeEnabled { .. } => 36,
         Response::Resumed { .. } => 37,
+        Response::Metrics { .. } => 38,
+        Response::StorageCheck(_) => 39,
+        Response::AccountDeleted { .. } => 40,
     }
 }
 

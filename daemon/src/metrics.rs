@@ -1,0 +1,269 @@
+//! Prometheus metrics (issue 12, point 6; wire/PROTOCOL.md section 20.1): the text
+//! exposition (format 0.0.4) of every shard's counters, the commit latency and batch
+//! size histograms, conversations per account, the process's RSS and RocksDB's
+//! figures. The same text answers `AdminMetrics` on the admin socket (`kefuctl stats
+//! --prometheus`) and `GET /metrics` on the optional HTTP listener (`metrics_listen`,
+//! loopback only), which runs on a thread of its own: a scrape reads atomics and the
+//! store's properties, never a shard.
+
+use crate::log;
+use crate::stats::{AccountConversations, Histogram, ShardCounters, ShardFigures};
+use crate::store::KvStore;
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// At most this many accounts get per-account series (the ones with the most open
+/// conversations), so a scrape stays small whatever the number of accounts.
+pub const MAX_ACCOUNT_SERIES: usize = 1_000;
+
+/// What a scrape reads.
+#[derive(Clone)]
+pub struct Sources {
+    /// Every shard's counters, by index.
+    pub counters: Vec<Arc<ShardCounters>>,
+    /// The store (its engine's figures).
+    pub store: Arc<dyn KvStore>,
+    /// When the daemon started.
+    pub started: std::time::Instant,
+}
+
+/// One counter or gauge per shard: (name, type, help, field).
+type PerShard = (&'static str, &'static str, &'static str, fn(&ShardFigures) -> u64);
+
+const PER_SHARD: &[PerShard] = &[
+    ("kefu_connections", "gauge", "Open client connections.", |f| f.connections),
+    ("kefu_sessions", "gauge", "Logged-in sessions.", |f| f.sessions),
+    ("kefu_accounts_loaded", "gauge", "Accounts in memory.", |f| f.accounts),
+    ("kefu_open_conversations", "gauge", "Open conversations of the accounts in memory.", |f| f.open_conversations),
+    ("kefu_queued_conversations", "gauge", "Conversations waiting in an account's queue.", |f| f.queued_conversations),
+    ("kefu_parked_requests", "gauge", "Requests waiting for their account to load.", |f| f.parked_requests),
+    ("kefu_connections_accepted_total", "counter", "Connections accepted.", |f| f.accepted),
+    ("kefu_connections_handed_over_total", "counter", "Connections handed to the shard owning their account.", |f| f.handed_over),
+    ("kefu_connections_adopted_total", "counter", "Connections taken over from another shard.", |f| f.adopted),
+    ("kefu_frames_received_total", "counter", "Frames received.", |f| f.frames_in),
+    ("kefu_frames_sent_total", "counter", "Frames sent.", |f| f.frames_out),
+    ("kefu_bytes_received_total", "counter", "Bytes read from clients.", |f| f.bytes_in),
+    ("kefu_bytes_sent_total", "counter", "Bytes written to clients.", |f| f.bytes_out),
+    ("kefu_messages_stored_total", "counter", "Chat messages stored (history).", |f| f.messages_stored),
+    ("kefu_commits_total", "counter", "Group commits (one store batch per turn).", |f| f.commits),
+    ("kefu_commits_failed_total", "counter", "Group commits the store refused (the turn was undone).", |f| f.failed_commits),
+    ("kefu_password_logins_total", "counter", "Password logins that succeeded.", |f| f.password_logins),
+    ("kefu_failed_logins_total", "counter", "Logins refused.", |f| f.failed_logins),
+    ("kefu_protocol_errors_total", "counter", "Connections closed for a protocol error.", |f| f.protocol_errors),
+    ("kefu_slow_consumers_total", "counter", "Connections told GoAway SLOW_CONSUMER.", |f| f.slow_consumers),
+];
+
+/// The whole exposition.
+pub fn render(sources: &Sources) -> String {
+    let figures: Vec<ShardFigures> = sources.counters.iter().map(|c| c.figures()).collect();
+    let mut out = String::with_capacity(16 * 1024);
+    family(&mut out, "kefu_uptime_seconds", "gauge", "Seconds since kefud started.");
+    let _ = writeln!(out, "kefu_uptime_seconds {}", sources.started.elapsed().as_secs());
+    family(&mut out, "kefu_shards", "gauge", "Shard threads.");
+    let _ = writeln!(out, "kefu_shards {}", figures.len());
+    for &(name, kind, help, field) in PER_SHARD {
+        family(&mut out, name, kind, help);
+        for (i, f) in figures.iter().enumerate() {
+            let _ = writeln!(out, "{name}{{shard=\"{i}\"}} {}", field(f));
+        }
+    }
+    family(
+        &mut out,
+        "kefu_commit_duration_seconds",
+        "histogram",
+        "Time to write a turn's batch to the store.",
+    );
+    for (i, c) in sources.counters.iter().enumerate() {
+        histogram(&mut out, "kefu_commit_duration_seconds", i, c.histograms().0, 1e6);
+    }
+    family(
+        &mut out,
+        "kefu_commit_batch_operations",
+        "histogram",
+        "Operations (puts and deletes) in a committed batch.",
+    );
+    for (i, c) in sources.counters.iter().enumerate() {
+        histogram(&mut out, "kefu_commit_batch_operations", i, c.histograms().1, 1.0);
+    }
+    accounts(&mut out, &sources.counters);
+    family(
+        &mut out,
+        "kefu_process_resident_memory_bytes",
+        "gauge",
+        "Resident set size of kefud.",
+    );
+    let _ = writeln!(out, "kefu_process_resident_memory_bytes {}", rss_bytes());
+    for (name, value) in sources.store.engine_stats() {
+        let metric = format!("kefu_rocksdb_{name}");
+        family(&mut out, &metric, "gauge", "RocksDB property, summed over column families.");
+        let _ = writeln!(out, "{metric} {value}");
+    }
+    out
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// One shard's series of a histogram; bounds and sum are divided by `divisor`.
+fn histogram(out: &mut String, name: &str, shard: usize, h: &Histogram, divisor: f64) {
+    let (counts, sum) = h.read();
+    let mut cumulative = 0u64;
+    for (bound, count) in h.bounds().iter().zip(&counts) {
+        cumulative = cumulative.saturating_add(*count);
+        let le = *bound as f64 / divisor;
+        let _ = writeln!(out, "{name}_bucket{{shard=\"{shard}\",le=\"{le}\"}} {cumulative}");
+    }
+    let total = counts.iter().fold(0u64, |a, c| a.saturating_add(*c));
+    let _ = writeln!(out, "{name}_bucket{{shard=\"{shard}\",le=\"+Inf\"}} {total}");
+    let _ = writeln!(out, "{name}_sum{{shard=\"{shard}\"}} {}", sum as f64 / divisor);
+    let _ = writeln!(out, "{name}_count{{shard=\"{shard}\"}} {total}");
+}
+
+/// Open and queued conversations per account in memory, the largest first.
+fn accounts(out: &mut String, counters: &[Arc<ShardCounters>]) {
+    let mut all: Vec<AccountConversations> =
+        counters.iter().flat_map(|c| c.accounts_table()).collect();
+    all.sort_unstable_by(|a, b| b.open.cmp(&a.open).then(a.account.cmp(&b.account)));
+    all.truncate(MAX_ACCOUNT_SERIES);
+    family(
+        out,
+        "kefu_account_open_conversations",
+        "gauge",
+        "Open conversations of an account in memory (at most 1000 accounts, the busiest; \
+         updated once a second).",
+    );
+    for a in &all {
+        let _ = writeln!(
+            out,
+            "kefu_account_open_conversations{{account=\"{}\"}} {}",
+            a.account, a.open
+        );
+    }
+    family(
+        out,
+        "kefu_account_queued_conversations",
+        "gauge",
+        "Conversations waiting in an account's queue (same accounts as above).",
+    );
+    for a in &all {
+        let _ = writeln!(
+            out,
+            "kefu_account_queued_conversations{{account=\"{}\"}} {}",
+            a.account, a.queued
+        );
+    }
+}
+
+/// The process's resident set size, from `/proc/self/status` (0 where there is none).
+pub fn rss_bytes() -> u64 {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return 0;
+    };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb.saturating_mul(1024))
+}
+
+/// The HTTP listener (`metrics_listen`): one thread, one request per connection.
+pub struct HttpListener {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl HttpListener {
+    /// Binds `addr` (loopback, checked by the config) and serves `GET /metrics`.
+    pub fn start(addr: SocketAddr, sources: Sources) -> std::io::Result<HttpListener> {
+        let listener = TcpListener::bind(addr)?;
+        let addr = listener.local_addr()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("kefu-metrics".into())
+            .spawn(move || {
+                for stream in listener.incoming() {
+                    if stopping.load(Ordering::Acquire) {
+                        break;
+                    }
+                    match stream {
+                        Ok(s) => {
+                            if let Err(e) = serve(s, &sources) {
+                                log::warn(0, format_args!("metrics request: {e}"));
+                            }
+                        }
+                        // Out of descriptors: wait for the next connection attempt.
+                        Err(e) => log::warn(0, format_args!("metrics accept: {e}")),
+                    }
+                }
+            })?;
+        Ok(HttpListener {
+            addr,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// The address actually bound.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops the thread (a connection to itself wakes its `accept`).
+    pub fn stop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for HttpListener {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Longest request head read; a scrape's is a few hundred bytes.
+const MAX_REQUEST_HEAD: usize = 4096;
+
+/// Answers one HTTP/1.x request and closes the connection.
+fn serve(mut stream: TcpStream, sources: &Sources) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(5)))?;
+    let mut head = Vec::with_capacity(512);
+    let mut buf = [0u8; 512];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < MAX_REQUEST_HEAD {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        head.extend_from_slice(buf.get(..n).unwrap_or(&[]));
+    }
+    let line = head.split(|&b| b == b'\r').next().unwrap_or(&[]);
+    let mut parts = line.split(|&b| b == b' ');
+    let (method, path) = (parts.next(), parts.next());
+    let (status, ctype, body) = match (method, path) {
+        (Some(b"GET"), Some(b"/metrics")) => (
+            "200 OK",
+            "text/plain; version=0.0.4; charset=utf-8",
+            render(sources),
+        ),
+        (Some(b"GET"), _) => ("404 Not Found", "text/plain", "not found: GET /metrics\n".into()),
+        _ => ("405 Method Not Allowed", "text/plain", "GET /metrics only\n".into()),
+    };
+    let response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(response.as_bytes())
+}
