@@ -1484,7 +1484,7 @@ fn cases() -> Vec<Case> {
             "request/AdminDeleteAccount",
             129,
             Value::Request(Request::AdminDeleteAccount { account: 800_001 }),
-            "00000000 0003 0000 00000081 00",
+            "00000005 0003 0000 00000081 015781ea30",
         ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
@@ -2071,7 +2071,7 @@ fn cases() -> Vec<Case> {
             Value::Response(Response::Metrics {
                 text: "kefu_connections 3\n".to_string(),
             }),
-            "00000000 0004 0000 0000007f 00",
+            "00000016 0004 0000 0000007f 0126136b6566755f636f6e6e656374696f6e7320330a",
         ),
         case(
             "response/StorageCheck",
@@ -2085,7 +2085,7 @@ fn cases() -> Vec<Case> {
                 total_bytes: 1 << 34,
                 disk_full: false,
             })),
-            "00000000 0004 0000 00000080 00",
+            "0000001f 0004 0000 00000080 01270d2f7661722f6c69622f6b6566750100dc0b8080808004808080804000",
         ),
         case(
             "response/AccountDeleted",
@@ -2094,7 +2094,7 @@ fn cases() -> Vec<Case> {
                 sessions_closed: 2,
                 tokens_removed: 1,
             }),
-            "00000000 0004 0000 00000081 00",
+            "00000004 0004 0000 00000081 01280201",
         ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(

@@ -1474,9 +1474,9 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 84;
+    const REQUESTS: u32 = 88;
 
-    const RESPONSES: u32 = 38;
+    const RESPONSES: u32 = 41;
 
     const EVENTS: u32 = 9;
 
