@@ -4,7 +4,7 @@
 //! socket, has the daemon check its storage (`AdminCheckStorage`: a synced write and the
 //! free space).
 //!
-//! Each step prints one line, `ok  <step> ...` or `FAIL <step>: <why>`, and
+//! Each step prints one line, `ok  <step> ...`, `skip <step> <why>` or `FAIL <step>: <why>`, and
 //! the first failure stops the run. Steps are timed separately (TCP connect,
 //! TLS handshake, protocol handshake, login) so a slow one stands out.
 
@@ -109,7 +109,7 @@ pub fn run(args: &DiagnoseArgs, admin_socket: &Path, out: &mut dyn Write) -> Res
 
     clock_step(&mut report, &mut client, args.max_skew_ms)?;
     if args.no_storage {
-        report.ok("storage", "not checked (--no-storage)", None)?;
+        report.skip("storage", "not checked (--no-storage)")?;
     } else {
         storage_step(&mut report, admin_socket)?;
     }
@@ -165,7 +165,7 @@ fn storage_step(report: &mut Report<'_>, admin_socket: &Path) -> Result<()> {
                 admin_socket.display(),
                 e.describe()
             );
-            return report.ok("storage", detail, None);
+            return report.skip("storage", detail);
         }
     };
     let answer = report.step("storage", admin.request(&Request::AdminCheckStorage))?;
@@ -211,6 +211,13 @@ struct Report<'a> {
 }
 
 impl Report<'_> {
+    /// A step that was not run, and why: `skip <step> <why>`.
+    fn skip(&mut self, step: &str, why: impl Display) -> Result<()> {
+        writeln!(self.out, "skip {step} {}", printable(&why.to_string()))?;
+        self.out.flush()?;
+        Ok(())
+    }
+
     fn ok(&mut self, step: &str, detail: impl Display, took: Option<Duration>) -> Result<()> {
         let detail = printable(&detail.to_string());
         let mut line = format!("ok  {step}");
