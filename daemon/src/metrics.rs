@@ -99,8 +99,8 @@ pub fn render(sources: &Sources) -> String {
     );
     let _ = writeln!(out, "kefu_process_resident_memory_bytes {}", rss_bytes());
     for (name, value) in sources.store.engine_stats() {
-        let metric = format!("kefu_rocksdb_{name}");
-        family(&mut out, &metric, "gauge", "RocksDB property, summed over column families.");
+        let metric = format!("kefu_{name}");
+        family(&mut out, &metric, "gauge", "Storage engine figure, summed over column families.");
         let _ = writeln!(out, "{metric} {value}");
     }
     out

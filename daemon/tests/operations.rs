@@ -603,7 +603,7 @@ fn sst_bytes(store: &dyn KvStore) -> u64 {
     store
         .engine_stats()
         .into_iter()
-        .find(|(n, _)| *n == "sst_files_bytes")
+        .find(|(n, _)| *n == "rocksdb_sst_files_bytes")
         .map(|(_, v)| v)
         .expect("sst size")
 }

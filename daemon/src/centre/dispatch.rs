@@ -592,18 +592,12 @@ pub(crate) fn classify(request: Request) -> Routed {
             SetAccountPresenceMode { mode },
         }
         [Routed::Operator, OperatorRequest::Clock] ClockRequest {
-            AdminClockShow,
-            AdminClockSet { unix_ms },
-            AdminClockAdvance { ms },
+            AdminClockShow, AdminClockSet { unix_ms }, AdminClockAdvance { ms },
         }
         [Routed::Operator, OperatorRequest::Ops] OpsRequest {
-            AdminMetrics,
-            AdminCheckStorage,
-            AdminDeleteAccount { account },
+            AdminMetrics, AdminCheckStorage, AdminDeleteAccount { account },
         }
-        [] Routed {
-            EnableResume,
-        }
+        [] Routed { EnableResume }
     }
 }
 

@@ -213,8 +213,8 @@ pub trait KvStore: Send + Sync + 'static {
         }
     }
 
-    /// The engine's own figures for the metrics (name, value), e.g. RocksDB's
-    /// properties; none by default.
+    /// The engine's own figures for the metrics (name, value; the metric is
+    /// `kefu_<name>`), e.g. RocksDB's properties; none by default.
     fn engine_stats(&self) -> Vec<(&'static str, u64)> {
         Vec::new()
     }

@@ -585,14 +585,14 @@ impl KvStore for RocksStore {
 /// RocksDB properties in the metrics (summed over the column families), by the name
 /// the metrics give them.
 const ENGINE_PROPERTIES: [(&str, &str); 8] = [
-    ("estimated_keys", "rocksdb.estimate-num-keys"),
-    ("live_data_bytes", "rocksdb.estimate-live-data-size"),
-    ("sst_files_bytes", "rocksdb.total-sst-files-size"),
-    ("memtable_bytes", "rocksdb.cur-size-all-mem-tables"),
-    ("block_cache_bytes", "rocksdb.block-cache-usage"),
-    ("pending_compaction_bytes", "rocksdb.estimate-pending-compaction-bytes"),
-    ("running_compactions", "rocksdb.num-running-compactions"),
-    ("running_flushes", "rocksdb.num-running-flushes"),
+    ("rocksdb_estimated_keys", "rocksdb.estimate-num-keys"),
+    ("rocksdb_live_data_bytes", "rocksdb.estimate-live-data-size"),
+    ("rocksdb_sst_files_bytes", "rocksdb.total-sst-files-size"),
+    ("rocksdb_memtable_bytes", "rocksdb.cur-size-all-mem-tables"),
+    ("rocksdb_block_cache_bytes", "rocksdb.block-cache-usage"),
+    ("rocksdb_pending_compaction_bytes", "rocksdb.estimate-pending-compaction-bytes"),
+    ("rocksdb_running_compactions", "rocksdb.num-running-compactions"),
+    ("rocksdb_running_flushes", "rocksdb.num-running-flushes"),
 ];
 
 /// (free bytes for an unprivileged writer, total bytes) of the filesystem holding `path`.

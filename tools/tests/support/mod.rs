@@ -61,6 +61,12 @@ impl Daemon {
         self.dir.path()
     }
 
+    /// The plain listener's address.
+    pub fn tcp_addr(&self) -> String {
+        let server = self.server.as_ref().expect("running");
+        server.tcp_addr().expect("a plain listener").to_string()
+    }
+
     /// The TLS listener's address (the configuration must have one).
     pub fn tls_addr(&self) -> String {
         let server = self.server.as_ref().expect("running");
