@@ -677,3 +677,40 @@ fn a_range_delete_in_memory_removes_exactly_the_range() {
         3
     );
 }
+
+// ---- systemd readiness ------------------------------------------------------------
+
+#[test]
+fn kefud_tells_systemd_it_is_ready_and_stopping() {
+    use std::os::unix::net::UnixDatagram;
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "");
+    let notify_path = dir.path().join("notify.sock");
+    let notify = UnixDatagram::bind(&notify_path).unwrap();
+    notify
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kefud"))
+        .arg("--config")
+        .arg(&config)
+        .env("NOTIFY_SOCKET", &notify_path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 512];
+    let n = notify.recv(&mut buf).expect("READY=1 from kefud");
+    let ready = String::from_utf8_lossy(&buf[..n]).to_string();
+    assert!(ready.lines().any(|l| l == "READY=1"), "{ready:?}");
+    // Ready means serving: the admin socket answers.
+    let mut admin = Client::connect_unix(dir.path().join("admin.sock"), opts()).unwrap();
+    assert!(admin.request(&Request::AdminStats).is_ok());
+    // SIGTERM: STOPPING=1, then a clean exit.
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let n = notify.recv(&mut buf).expect("STOPPING=1 from kefud");
+    assert_eq!(&buf[..n], b"STOPPING=1");
+    assert!(child.wait().unwrap().success());
+}
