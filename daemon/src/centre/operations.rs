@@ -156,7 +156,7 @@ impl Centre {
         log::info(
             self.id,
             format_args!(
-                "account {account} deleted by the operator: {} sessions ended, {} tokens removed",
+                "deleting account {account} (operator): {} sessions ended, {} tokens removed",
                 sessions.len(),
                 serials.len()
             ),
