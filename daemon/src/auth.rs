@@ -154,9 +154,9 @@ pub fn required_access(request: &Request) -> Access {
         | Request::AdminClockSet { .. }
         | Request::AdminClockAdvance { .. } => Access::Operator,
         // Operating the appliance (section 20): the operator's; the time, any agent's.
-        Request::AdminMetrics
-        | Request::AdminCheckStorage
-        | Request::AdminDeleteAccount { .. } => Access::Operator,
+        Request::AdminMetrics | Request::AdminCheckStorage | Request::AdminDeleteAccount { .. } => {
+            Access::Operator
+        }
         Request::GetServerTime => Access::Session,
     }
 }

@@ -33,37 +33,145 @@ pub struct Sources {
 }
 
 /// One counter or gauge per shard: (name, type, help, field).
-type PerShard = (&'static str, &'static str, &'static str, fn(&ShardFigures) -> u64);
+type PerShard = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&ShardFigures) -> u64,
+);
 
 const PER_SHARD: &[PerShard] = &[
-    ("kefu_connections", "gauge", "Open client connections.", |f| f.connections),
-    ("kefu_sessions", "gauge", "Logged-in sessions.", |f| f.sessions),
-    ("kefu_accounts_loaded", "gauge", "Accounts in memory.", |f| f.accounts),
-    ("kefu_open_conversations", "gauge", "Open conversations of the accounts in memory.", |f| f.open_conversations),
-    ("kefu_queued_conversations", "gauge", "Conversations waiting in an account's queue.", |f| f.queued_conversations),
-    ("kefu_parked_requests", "gauge", "Requests waiting for their account to load.", |f| f.parked_requests),
-    ("kefu_connections_accepted_total", "counter", "Connections accepted.", |f| f.accepted),
-    ("kefu_connections_handed_over_total", "counter", "Connections handed to the shard owning their account.", |f| f.handed_over),
-    ("kefu_connections_adopted_total", "counter", "Connections taken over from another shard.", |f| f.adopted),
-    ("kefu_frames_received_total", "counter", "Frames received.", |f| f.frames_in),
-    ("kefu_frames_sent_total", "counter", "Frames sent.", |f| f.frames_out),
-    ("kefu_bytes_received_total", "counter", "Bytes read from clients.", |f| f.bytes_in),
-    ("kefu_bytes_sent_total", "counter", "Bytes written to clients.", |f| f.bytes_out),
-    ("kefu_messages_stored_total", "counter", "Chat messages stored (history).", |f| f.messages_stored),
-    ("kefu_commits_total", "counter", "Group commits (one store batch per turn).", |f| f.commits),
-    ("kefu_commits_failed_total", "counter", "Group commits the store refused (the turn was undone).", |f| f.failed_commits),
-    ("kefu_password_logins_total", "counter", "Password logins that succeeded.", |f| f.password_logins),
-    ("kefu_failed_logins_total", "counter", "Logins refused.", |f| f.failed_logins),
-    ("kefu_protocol_errors_total", "counter", "Connections closed for a protocol error.", |f| f.protocol_errors),
-    ("kefu_slow_consumers_total", "counter", "Connections told GoAway SLOW_CONSUMER.", |f| f.slow_consumers),
+    (
+        "kefu_connections",
+        "gauge",
+        "Open client connections.",
+        |f| f.connections,
+    ),
+    ("kefu_sessions", "gauge", "Logged-in sessions.", |f| {
+        f.sessions
+    }),
+    (
+        "kefu_accounts_loaded",
+        "gauge",
+        "Accounts in memory.",
+        |f| f.accounts,
+    ),
+    (
+        "kefu_open_conversations",
+        "gauge",
+        "Open conversations of the accounts in memory.",
+        |f| f.open_conversations,
+    ),
+    (
+        "kefu_queued_conversations",
+        "gauge",
+        "Conversations waiting in an account's queue.",
+        |f| f.queued_conversations,
+    ),
+    (
+        "kefu_parked_requests",
+        "gauge",
+        "Requests waiting for their account to load.",
+        |f| f.parked_requests,
+    ),
+    (
+        "kefu_connections_accepted_total",
+        "counter",
+        "Connections accepted.",
+        |f| f.accepted,
+    ),
+    (
+        "kefu_connections_handed_over_total",
+        "counter",
+        "Connections handed to the shard owning their account.",
+        |f| f.handed_over,
+    ),
+    (
+        "kefu_connections_adopted_total",
+        "counter",
+        "Connections taken over from another shard.",
+        |f| f.adopted,
+    ),
+    (
+        "kefu_frames_received_total",
+        "counter",
+        "Frames received.",
+        |f| f.frames_in,
+    ),
+    ("kefu_frames_sent_total", "counter", "Frames sent.", |f| {
+        f.frames_out
+    }),
+    (
+        "kefu_bytes_received_total",
+        "counter",
+        "Bytes read from clients.",
+        |f| f.bytes_in,
+    ),
+    (
+        "kefu_bytes_sent_total",
+        "counter",
+        "Bytes written to clients.",
+        |f| f.bytes_out,
+    ),
+    (
+        "kefu_messages_stored_total",
+        "counter",
+        "Chat messages stored (history).",
+        |f| f.messages_stored,
+    ),
+    (
+        "kefu_commits_total",
+        "counter",
+        "Group commits (one store batch per turn).",
+        |f| f.commits,
+    ),
+    (
+        "kefu_commits_failed_total",
+        "counter",
+        "Group commits the store refused (the turn was undone).",
+        |f| f.failed_commits,
+    ),
+    (
+        "kefu_password_logins_total",
+        "counter",
+        "Password logins that succeeded.",
+        |f| f.password_logins,
+    ),
+    (
+        "kefu_failed_logins_total",
+        "counter",
+        "Logins refused.",
+        |f| f.failed_logins,
+    ),
+    (
+        "kefu_protocol_errors_total",
+        "counter",
+        "Connections closed for a protocol error.",
+        |f| f.protocol_errors,
+    ),
+    (
+        "kefu_slow_consumers_total",
+        "counter",
+        "Connections told GoAway SLOW_CONSUMER.",
+        |f| f.slow_consumers,
+    ),
 ];
 
 /// The whole exposition.
 pub fn render(sources: &Sources) -> String {
     let figures: Vec<ShardFigures> = sources.counters.iter().map(|c| c.figures()).collect();
     let mut out = String::with_capacity(16 * 1024);
-    family(&mut out, "kefu_uptime_seconds", "gauge", "Seconds since kefud started.");
-    let _ = writeln!(out, "kefu_uptime_seconds {}", sources.started.elapsed().as_secs());
+    family(
+        &mut out,
+        "kefu_uptime_seconds",
+        "gauge",
+        "Seconds since kefud started.",
+    );
+    let _ = writeln!(
+        out,
+        "kefu_uptime_seconds {}",
+        sources.started.elapsed().as_secs()
+    );
     family(&mut out, "kefu_shards", "gauge", "Shard threads.");
     let _ = writeln!(out, "kefu_shards {}", figures.len());
     for &(name, kind, help, field) in PER_SHARD {
@@ -79,7 +187,13 @@ pub fn render(sources: &Sources) -> String {
         "Time to write a turn's batch to the store.",
     );
     for (i, c) in sources.counters.iter().enumerate() {
-        histogram(&mut out, "kefu_commit_duration_seconds", i, c.histograms().0, 1e6);
+        histogram(
+            &mut out,
+            "kefu_commit_duration_seconds",
+            i,
+            c.histograms().0,
+            1e6,
+        );
     }
     family(
         &mut out,
@@ -88,7 +202,13 @@ pub fn render(sources: &Sources) -> String {
         "Operations (puts and deletes) in a committed batch.",
     );
     for (i, c) in sources.counters.iter().enumerate() {
-        histogram(&mut out, "kefu_commit_batch_operations", i, c.histograms().1, 1.0);
+        histogram(
+            &mut out,
+            "kefu_commit_batch_operations",
+            i,
+            c.histograms().1,
+            1.0,
+        );
     }
     accounts(&mut out, &sources.counters);
     family(
@@ -100,7 +220,12 @@ pub fn render(sources: &Sources) -> String {
     let _ = writeln!(out, "kefu_process_resident_memory_bytes {}", rss_bytes());
     for (name, value) in sources.store.engine_stats() {
         let metric = format!("kefu_{name}");
-        family(&mut out, &metric, "gauge", "Storage engine figure, summed over column families.");
+        family(
+            &mut out,
+            &metric,
+            "gauge",
+            "Storage engine figure, summed over column families.",
+        );
         let _ = writeln!(out, "{metric} {value}");
     }
     out
@@ -118,11 +243,21 @@ fn histogram(out: &mut String, name: &str, shard: usize, h: &Histogram, divisor:
     for (bound, count) in h.bounds().iter().zip(&counts) {
         cumulative = cumulative.saturating_add(*count);
         let le = *bound as f64 / divisor;
-        let _ = writeln!(out, "{name}_bucket{{shard=\"{shard}\",le=\"{le}\"}} {cumulative}");
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{shard=\"{shard}\",le=\"{le}\"}} {cumulative}"
+        );
     }
     let total = counts.iter().fold(0u64, |a, c| a.saturating_add(*c));
-    let _ = writeln!(out, "{name}_bucket{{shard=\"{shard}\",le=\"+Inf\"}} {total}");
-    let _ = writeln!(out, "{name}_sum{{shard=\"{shard}\"}} {}", sum as f64 / divisor);
+    let _ = writeln!(
+        out,
+        "{name}_bucket{{shard=\"{shard}\",le=\"+Inf\"}} {total}"
+    );
+    let _ = writeln!(
+        out,
+        "{name}_sum{{shard=\"{shard}\"}} {}",
+        sum as f64 / divisor
+    );
     let _ = writeln!(out, "{name}_count{{shard=\"{shard}\"}} {total}");
 }
 
@@ -258,8 +393,16 @@ fn serve(mut stream: TcpStream, sources: &Sources) -> std::io::Result<()> {
             "text/plain; version=0.0.4; charset=utf-8",
             render(sources),
         ),
-        (Some(b"GET"), _) => ("404 Not Found", "text/plain", "not found: GET /metrics\n".into()),
-        _ => ("405 Method Not Allowed", "text/plain", "GET /metrics only\n".into()),
+        (Some(b"GET"), _) => (
+            "404 Not Found",
+            "text/plain",
+            "not found: GET /metrics\n".into(),
+        ),
+        _ => (
+            "405 Method Not Allowed",
+            "text/plain",
+            "GET /metrics only\n".into(),
+        ),
     };
     let response = format!(
         "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",

@@ -67,7 +67,9 @@ pub struct ServerHandle {
 impl ServerHandle {
     /// The metrics HTTP listener's address actually bound (`metrics_listen`).
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
-        self.metrics.as_ref().map(crate::metrics::HttpListener::addr)
+        self.metrics
+            .as_ref()
+            .map(crate::metrics::HttpListener::addr)
     }
 
     /// The plain-TCP address actually bound.

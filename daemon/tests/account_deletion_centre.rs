@@ -88,7 +88,11 @@ fn a_committed_deletion_removes_every_key_and_refuses_the_rest_of_the_turn() {
     assert_eq!(keys_of(h.store.as_ref(), ACCOUNT), 0);
     assert_eq!(keys_of(h.store.as_ref(), OTHER), other_keys);
     for idx in [agent, customer] {
-        assert_eq!(h.conn(idx).goaway, Some(ErrorCode::UNKNOWN_ACCOUNT), "{idx}");
+        assert_eq!(
+            h.conn(idx).goaway,
+            Some(ErrorCode::UNKNOWN_ACCOUNT),
+            "{idx}"
+        );
     }
     let code = h.refused(admin, Request::AdminShowAccount { account: ACCOUNT });
     assert_eq!(code, ErrorCode::UNKNOWN_ACCOUNT);
@@ -126,11 +130,20 @@ fn a_deleted_accounts_bound_tokens_are_removed() {
     };
     assert_eq!(h.ok(boss, bind("KT-A", otp_at(step))), Response::Ok);
     let (other_boss, _) = h.agent(OTHER, 1001);
-    assert_eq!(h.ok(other_boss, bind("KT-B", otp_at(step + 1))), Response::Ok);
+    assert_eq!(
+        h.ok(other_boss, bind("KT-B", otp_at(step + 1))),
+        Response::Ok
+    );
 
     let deleted = h.ok(admin, Request::AdminDeleteAccount { account: ACCOUNT });
     assert!(
-        matches!(deleted, Response::AccountDeleted { tokens_removed: 1, .. }),
+        matches!(
+            deleted,
+            Response::AccountDeleted {
+                tokens_removed: 1,
+                ..
+            }
+        ),
         "{deleted:?}"
     );
     let token = |h: &Harness, serial: &str| {

@@ -60,10 +60,8 @@ fn parse_prometheus(text: &str) -> Result<(Vec<Sample>, BTreeMap<String, String>
             let name = name.ok_or_else(|| at("comment without a name".into()))?;
             check_metric_name(name).map_err(at)?;
             match kw {
-                Some("HELP") => {
-                    if !helps.insert(name.to_string()) {
-                        return Err(at("second HELP".into()));
-                    }
+                Some("HELP") if !helps.insert(name.to_string()) => {
+                    return Err(at("second HELP".into()));
                 }
                 Some("TYPE") => {
                     let kind = arg.ok_or_else(|| at("TYPE without a type".into()))?;
@@ -141,7 +139,9 @@ fn parse_sample(line: &str) -> Result<Sample, String> {
             if !ok {
                 return Err(format!("bad label name {label:?}"));
             }
-            s = s[eq + 1..].strip_prefix('"').ok_or("label value not quoted")?;
+            s = s[eq + 1..]
+                .strip_prefix('"')
+                .ok_or("label value not quoted")?;
             let mut value = String::new();
             let mut chars = s.char_indices();
             let end = loop {
@@ -179,7 +179,8 @@ fn parse_sample(line: &str) -> Result<Sample, String> {
         v => v.parse::<f64>().map_err(|e| format!("value {v:?}: {e}"))?,
     };
     if let Some(ts) = parts.next() {
-        ts.parse::<i64>().map_err(|e| format!("timestamp {ts:?}: {e}"))?;
+        ts.parse::<i64>()
+            .map_err(|e| format!("timestamp {ts:?}: {e}"))?;
     }
     if parts.next().is_some() {
         return Err("trailing text".into());
@@ -198,8 +199,11 @@ fn family_of(name: &str, types: &BTreeMap<String, String>) -> Option<String> {
     }
     ["_bucket", "_sum", "_count"].iter().find_map(|suffix| {
         let base = name.strip_suffix(suffix)?;
-        matches!(types.get(base).map(String::as_str), Some("histogram" | "summary"))
-            .then(|| base.to_string())
+        matches!(
+            types.get(base).map(String::as_str),
+            Some("histogram" | "summary")
+        )
+        .then(|| base.to_string())
     })
 }
 
@@ -232,7 +236,10 @@ fn check_histograms(samples: &[Sample], types: &BTreeMap<String, String>) -> Res
                 .find(|s| s.name == format!("{family}_count") && s.labels == labels)
                 .ok_or(format!("{family}{labels:?}: no _count"))?;
             if count.value != last.1 {
-                return Err(format!("{family}{labels:?}: +Inf {} != count {}", last.1, count.value));
+                return Err(format!(
+                    "{family}{labels:?}: +Inf {} != count {}",
+                    last.1, count.value
+                ));
             }
         }
     }
@@ -244,12 +251,12 @@ fn the_parser_refuses_what_prometheus_refuses() {
     let ok = "# HELP a_total A.\n# TYPE a_total counter\na_total{x=\"1\"} 3\n";
     assert!(parse_prometheus(ok).is_ok());
     for bad in [
-        "# TYPE a counter\na 1",                                 // no final newline
-        "a 1\n",                                                 // no TYPE
-        "# TYPE a counter\na{x=1} 1\n",                          // unquoted label
+        "# TYPE a counter\na 1",        // no final newline
+        "a 1\n",                        // no TYPE
+        "# TYPE a counter\na{x=1} 1\n", // unquoted label
         "# TYPE a counter\na 1\n# TYPE b gauge\nb 1\na{y=\"\"} 2\n", // not contiguous
-        "# TYPE a counter\na 1\na 2\n",                          // series twice
-        "# TYPE 1a counter\n1a 1\n",                             // bad name
+        "# TYPE a counter\na 1\na 2\n", // series twice
+        "# TYPE 1a counter\n1a 1\n",    // bad name
         "# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\nh_count 1\n",
     ] {
         assert!(parse_prometheus(bad).is_err(), "accepted {bad:?}");
@@ -259,7 +266,11 @@ fn the_parser_refuses_what_prometheus_refuses() {
 // ---- metrics over the admin socket and HTTP --------------------------------------
 
 fn sum(samples: &[Sample], name: &str) -> f64 {
-    samples.iter().filter(|s| s.name == name).map(|s| s.value).sum()
+    samples
+        .iter()
+        .filter(|s| s.name == name)
+        .map(|s| s.value)
+        .sum()
 }
 
 fn one(samples: &[Sample], name: &str, label: (&str, &str)) -> Option<f64> {
@@ -349,18 +360,32 @@ fn metrics_are_served_on_the_admin_socket_and_http_and_parse_as_prometheus_text(
         ("kefu_rocksdb_sst_files_bytes", "gauge"),
         ("kefu_rocksdb_memtable_bytes", "gauge"),
     ] {
-        assert_eq!(types.get(family).map(String::as_str), Some(kind), "{family}\n{text}");
+        assert_eq!(
+            types.get(family).map(String::as_str),
+            Some(kind),
+            "{family}\n{text}"
+        );
     }
     // The agent and the customer at least (and the admin socket's).
     assert!(sum(&samples, "kefu_connections") >= 2.0, "{text}");
     assert!(sum(&samples, "kefu_messages_stored_total") >= 1.0, "{text}");
-    assert!(sum(&samples, "kefu_commit_duration_seconds_count") >= 1.0, "{text}");
+    assert!(
+        sum(&samples, "kefu_commit_duration_seconds_count") >= 1.0,
+        "{text}"
+    );
     assert_eq!(
-        one(&samples, "kefu_account_open_conversations", ("account", "800001")),
+        one(
+            &samples,
+            "kefu_account_open_conversations",
+            ("account", "800001")
+        ),
         Some(1.0),
         "{text}"
     );
-    assert!(sum(&samples, "kefu_process_resident_memory_bytes") > 1e6, "{text}");
+    assert!(
+        sum(&samples, "kefu_process_resident_memory_bytes") > 1e6,
+        "{text}"
+    );
     assert!(sum(&samples, "kefu_rocksdb_memtable_bytes") > 0.0, "{text}");
 
     // The same numbers as `AdminStats` (what `kefuctl stats` prints).
@@ -370,9 +395,18 @@ fn metrics_are_served_on_the_admin_socket_and_http_and_parse_as_prometheus_text(
     for sh in &shards {
         let shard = sh.shard.to_string();
         let label = ("shard", shard.as_str());
-        assert_eq!(one(&samples, "kefu_connections", label), Some(sh.connections as f64));
-        assert_eq!(one(&samples, "kefu_sessions", label), Some(sh.sessions as f64));
-        assert_eq!(one(&samples, "kefu_accounts_loaded", label), Some(sh.accounts as f64));
+        assert_eq!(
+            one(&samples, "kefu_connections", label),
+            Some(sh.connections as f64)
+        );
+        assert_eq!(
+            one(&samples, "kefu_sessions", label),
+            Some(sh.sessions as f64)
+        );
+        assert_eq!(
+            one(&samples, "kefu_accounts_loaded", label),
+            Some(sh.accounts as f64)
+        );
     }
 
     // HTTP: the same families; anything but GET /metrics is refused.
@@ -432,7 +466,10 @@ fn the_time_is_any_agents_and_the_storage_check_the_operators() {
     } = check;
     assert!(writable, "{error}");
     assert!(error.is_empty());
-    assert!(data_dir.starts_with(&*s.dir.path().to_string_lossy()), "{data_dir}");
+    assert!(
+        data_dir.starts_with(&*s.dir.path().to_string_lossy()),
+        "{data_dir}"
+    );
     assert!(free_bytes > 0 && free_bytes <= total_bytes);
     assert!(!disk_full);
 }
@@ -448,9 +485,7 @@ fn populate(s: &TestServer, admin: &mut Client, account: u64) -> (Client, Client
     let key = customer_key(admin, account);
     let mut agent = s.client();
     agent.login(account, 1001, PASSWORD).unwrap();
-    agent
-        .request(&Request::SetAutoAccept { cap: 5 })
-        .unwrap();
+    agent.request(&Request::SetAutoAccept { cap: 5 }).unwrap();
     let r = agent.request(&Request::CreateContact {
         customer: CustomerId::Identified("lisi".into()),
         state: ContactState::Friend,
@@ -542,7 +577,11 @@ fn deleting_an_account_removes_every_key_and_ends_its_sessions() {
     drop((agent_a, customer_a, agent_b, admin));
     s.handle.take().expect("running").shutdown();
     let store = open_rocks(&s.dir.path().join("db"), &RocksOptions::default()).unwrap();
-    assert_eq!(keys_of(&store, A), BTreeMap::new(), "keys of the deleted account");
+    assert_eq!(
+        keys_of(&store, A),
+        BTreeMap::new(),
+        "keys of the deleted account"
+    );
     let b = keys_of(&store, B);
     for cf in [
         "accounts",

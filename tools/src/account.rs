@@ -25,7 +25,10 @@ pub fn run(socket: &Path, command: &AccountCommand, out: &mut dyn Write) -> Resu
 fn delete(socket: &Path, args: &DeleteAccountArgs, out: &mut dyn Write) -> Result<()> {
     match args.confirm {
         Some(c) if c == args.id => {}
-        Some(c) => bail!("--confirm {c} does not match account {}: nothing deleted", args.id),
+        Some(c) => bail!(
+            "--confirm {c} does not match account {}: nothing deleted",
+            args.id
+        ),
         None => bail!(
             "deleting account {id} removes all of its data for good; \
              repeat its number to confirm: kefuctl account delete {id} --confirm {id}",

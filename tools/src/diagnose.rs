@@ -141,7 +141,11 @@ fn clock_step(report: &mut Report<'_>, client: &mut Client, max_skew_ms: u64) ->
         rtt_ms / 2 + 1
     );
     if test_mode {
-        return report.ok("clock", format!("{detail}; the server runs a TEST CLOCK"), None);
+        return report.ok(
+            "clock",
+            format!("{detail}; the server runs a TEST CLOCK"),
+            None,
+        );
     }
     if skew.unsigned_abs() > max_skew_ms.saturating_add(rtt_ms.unsigned_abs() / 2) {
         let why = format!(
@@ -176,11 +180,7 @@ fn storage_step(report: &mut Report<'_>, admin_socket: &Path) -> Result<()> {
         let why = format!("a synced write to {} failed: {}", c.data_dir, c.error);
         return report.step("storage", Err::<(), _>(why));
     }
-    let free = format!(
-        "{} free of {}",
-        bytes(c.free_bytes),
-        bytes(c.total_bytes)
-    );
+    let free = format!("{} free of {}", bytes(c.free_bytes), bytes(c.total_bytes));
     let detail = format!(
         "{} writable, synced write {:.1} ms, {free}",
         c.data_dir,

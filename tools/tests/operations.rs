@@ -13,7 +13,10 @@ fn account_delete_needs_its_number_twice_and_removes_the_account() {
     d.create_account(800_001, "Alpha Ltd");
     d.create_account(800_002, "Beta Ltd");
 
-    let refused = d.kefuctl(&["account", "delete", "800001"]).run().expect_code(1);
+    let refused = d
+        .kefuctl(&["account", "delete", "800001"])
+        .run()
+        .expect_code(1);
     assert_contains(&refused.stderr, "--confirm 800001");
     let refused = d
         .kefuctl(&["account", "delete", "800001", "--confirm", "800002"])
@@ -27,7 +30,10 @@ fn account_delete_needs_its_number_twice_and_removes_the_account() {
         .kefuctl(&["account", "delete", "800001", "--confirm", "800001"])
         .ok();
     assert_contains(&out, "deleted account 800001");
-    let gone = d.kefuctl(&["account", "show", "800001"]).run().expect_code(1);
+    let gone = d
+        .kefuctl(&["account", "show", "800001"])
+        .run()
+        .expect_code(1);
     assert_contains(&gone.stderr, "UNKNOWN_ACCOUNT");
     let again = d
         .kefuctl(&["account", "delete", "800001", "--confirm", "800001"])
@@ -53,7 +59,10 @@ fn stats_prometheus_prints_the_metrics() {
     ] {
         assert_contains(&text, family);
     }
-    let both = d.kefuctl(&["stats", "--prometheus", "--json"]).run().expect_code(2);
+    let both = d
+        .kefuctl(&["stats", "--prometheus", "--json"])
+        .run()
+        .expect_code(2);
     assert_contains(&both.stderr, "cannot be used with");
 }
 
@@ -93,7 +102,10 @@ fn diagnose_checks_the_clock_and_the_storage() {
     ])
     .env("KEFU_PASSWORD", PASSWORD)
     .ok();
-    assert_contains(&out, "skip storage not checked: cannot open the admin socket");
+    assert_contains(
+        &out,
+        "skip storage not checked: cannot open the admin socket",
+    );
     let out = d
         .kefuctl(&[
             "diagnose",

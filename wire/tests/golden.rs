@@ -26,8 +26,7 @@ use kefu_wire::{
     ErrorBody, ErrorCode, Event, FrameDecoder, FrameKind, GoAway, Hello, Ping, Plan, Pong,
     Presence, PresenceChange, Push, PushAck, QuickReply, Request, Response, ResumeToken, RoleInfo,
     SecurityInfo, SecurityLevel, SessionInfo, ShardStats, StorageCheck, TokenFileFormat, Welcome,
-    WireError,
-    MAGIC, MAX_FRAME_CEILING,
+    WireError, MAGIC, MAX_FRAME_CEILING,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;

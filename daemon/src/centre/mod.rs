@@ -483,7 +483,15 @@ impl Centre {
                 let messages = self
                     .batch
                     .ops()
-                    .filter(|op| matches!(op, BatchOp::Put { cf: Cf::Messages, .. }))
+                    .filter(|op| {
+                        matches!(
+                            op,
+                            BatchOp::Put {
+                                cf: Cf::Messages,
+                                ..
+                            }
+                        )
+                    })
                     .count();
                 self.counters
                     .commit_done(self.batch.len() as u64, messages as u64, took);

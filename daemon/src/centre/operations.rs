@@ -136,18 +136,20 @@ impl Centre {
             shard: self.id,
             call: Box::new(move |centre: &mut Centre| {
                 let shard = centre.id;
-                let spawned = centre.shared.workers.spawn(move || {
-                    match store.compact_account(account) {
-                        Ok(()) => log::info(
-                            shard,
-                            format_args!("account {account} deleted; its storage is compacted"),
-                        ),
-                        Err(e) => log::warn(
-                            shard,
-                            format_args!("account {account} deleted; compacting failed: {e}"),
-                        ),
-                    }
-                });
+                let spawned =
+                    centre
+                        .shared
+                        .workers
+                        .spawn(move || match store.compact_account(account) {
+                            Ok(()) => log::info(
+                                shard,
+                                format_args!("account {account} deleted; its storage is compacted"),
+                            ),
+                            Err(e) => log::warn(
+                                shard,
+                                format_args!("account {account} deleted; compacting failed: {e}"),
+                            ),
+                        });
                 if !spawned {
                     log::warn(shard, format_args!("account {account}: compaction skipped"));
                 }
@@ -171,11 +173,12 @@ impl Centre {
     /// those bound earlier in this turn (still in the batch).
     fn bound_serials(&self, account: u64) -> Result<Vec<String>, kefu_wire::ErrorBody> {
         let storage = |e: store::StoreError| err(ErrorCode::STORAGE_FAILURE, e.to_string());
-        let mut serials: Vec<String> = store::load_agent_tokens(self.shared.store.as_ref(), account)
-            .map_err(storage)?
-            .into_iter()
-            .map(|t| t.serial)
-            .collect();
+        let mut serials: Vec<String> =
+            store::load_agent_tokens(self.shared.store.as_ref(), account)
+                .map_err(storage)?
+                .into_iter()
+                .map(|t| t.serial)
+                .collect();
         for op in self.batch.ops() {
             if let BatchOp::Put {
                 cf: Cf::AgentTokens,

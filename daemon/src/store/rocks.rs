@@ -590,8 +590,14 @@ const ENGINE_PROPERTIES: [(&str, &str); 8] = [
     ("rocksdb_sst_files_bytes", "rocksdb.total-sst-files-size"),
     ("rocksdb_memtable_bytes", "rocksdb.cur-size-all-mem-tables"),
     ("rocksdb_block_cache_bytes", "rocksdb.block-cache-usage"),
-    ("rocksdb_pending_compaction_bytes", "rocksdb.estimate-pending-compaction-bytes"),
-    ("rocksdb_running_compactions", "rocksdb.num-running-compactions"),
+    (
+        "rocksdb_pending_compaction_bytes",
+        "rocksdb.estimate-pending-compaction-bytes",
+    ),
+    (
+        "rocksdb_running_compactions",
+        "rocksdb.num-running-compactions",
+    ),
     ("rocksdb_running_flushes", "rocksdb.num-running-flushes"),
 ];
 
