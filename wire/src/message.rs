@@ -6,8 +6,8 @@
 //! new variant or a new body version.
 
 use crate::chat::{
-    AccountPresenceMode, Alert, Channel, ConversationInfo, CustomerId, CustomerSession, Entry,
-    MessageBody, MessageInfo, Party, RoutingConfig, Signal,
+    AccountPresenceMode, Alert, Channel, ChoiceList, ConversationInfo, CustomerId, CustomerSession,
+    DesignatedSettings, Entry, MessageBody, MessageInfo, Party, RoutingConfig, Signal,
 };
 use crate::crm::{
     ContactEdit, ContactInfo, ContactPage, ContactQuery, ContactState, GroupEdit, GroupNode,
@@ -679,6 +679,15 @@ pub enum Request {
         /// The highest push `seq` the client processed on the session's last connection.
         last_ack: u64,
     },
+    /// The account's designated-agent settings (any logged-in agent; §7.15).
+    GetDesignatedAgent,
+    /// Replace the designated-agent settings (permission 12, business settings).
+    SetDesignatedAgent {
+        /// The new settings.
+        settings: DesignatedSettings,
+    },
+    /// Customer: what it may choose from before it opens a conversation (§7.15, §10.7.1).
+    DesignatedChoices,
 }
 
 /// What takes a detached session over (`EnableResume`, `ResumeSession`): the session's
@@ -1002,6 +1011,10 @@ pub enum Response {
         /// How many kept pushes follow.
         replayed: u64,
     },
+    /// The account's designated-agent settings.
+    DesignatedAgent(DesignatedSettings),
+    /// What a customer may choose from.
+    Choices(ChoiceList),
 }
 
 /// An event the server pushes, numbered per connection. Variants are only appended.
@@ -1183,6 +1196,9 @@ impl Request {
             Request::AdminClockAdvance { .. } => "AdminClockAdvance",
             Request::EnableResume => "EnableResume",
             Request::ResumeSession { .. } => "ResumeSession",
+            Request::GetDesignatedAgent => "GetDesignatedAgent",
+            Request::SetDesignatedAgent { .. } => "SetDesignatedAgent",
+            Request::DesignatedChoices => "DesignatedChoices",
         }
     }
 }

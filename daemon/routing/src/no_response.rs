@@ -39,9 +39,18 @@ use kefu_wire::chat::{Channel, ConversationInfo, Entry, Party};
 use kefu_wire::Presence;
 
 impl AccountRouting {
-    /// R19: the rule applies now.
+    /// R19: the rule applies now: it is a sub-option of designated agent (§7.15
+    /// "当开启指定客服后，还可以选择设置长时间未响应提示"), so it is off while designated
+    /// agent is off, and always off in exclusive mode.
     pub(super) fn no_response_active(&self) -> bool {
-        self.settings.no_response.enabled && !self.settings.exclusive
+        self.settings.no_response.enabled
+            && self.settings.designated != DesignatedMode::Off
+            && !self.settings.exclusive
+    }
+
+    /// Designated agent applies (on, and not in exclusive mode).
+    pub(super) fn designated_active(&self) -> bool {
+        self.settings.designated != DesignatedMode::Off && !self.settings.exclusive
     }
 
     /// Starts (or restarts) `id`'s clock at `since` and schedules the warning.
@@ -70,11 +79,20 @@ impl AccountRouting {
         }
     }
 
-    /// The serving agent answered: the clock stops and any offer lapses.
-    pub(super) fn nr_stop(&mut self, id: u64) {
+    /// The serving agent answered: the clock stops and any offer lapses. An agent that
+    /// was warned is told the warning is over (§7.15 "则提示消失").
+    pub(super) fn nr_stop(&mut self, id: u64, fx: &mut Vec<Effect>) {
         if let Some(c) = self.conversations.get_mut(&id) {
             c.waiting_since = None;
             c.offered = false;
+            if std::mem::take(&mut c.warned) {
+                if let Some(agent) = c.agent() {
+                    fx.push(Effect::NoResponseCleared {
+                        conversation: id,
+                        agent,
+                    });
+                }
+            }
         }
         self.set_nr_timer(id, None);
     }
@@ -90,6 +108,7 @@ impl AccountRouting {
         for id in ids {
             if let Some(c) = self.conversations.get_mut(&id) {
                 c.waiting_since = None;
+                c.warned = false;
             }
             self.set_nr_timer(id, None);
         }
@@ -115,6 +134,9 @@ impl AccountRouting {
                         .get(&agent)
                         .is_some_and(|a| a.presence != Presence::Offline);
                     if present {
+                        if let Some(c) = self.conversations.get_mut(&id) {
+                            c.warned = true;
+                        }
                         fx.push(Effect::NoResponseWarning {
                             conversation: id,
                             agent,
@@ -190,7 +212,17 @@ impl AccountRouting {
             .conversations
             .get(&conversation)
             .ok_or(RoutingError::NoSuchConversation(conversation))?;
-        if !c.offered || !self.no_response_active() {
+        // Offered a new choice (R20, R22), or waiting for a designated agent or group
+        // that has not taken it: the customer "may choose again" (§10.7.2 "重新选择客服").
+        let waiting_for_choice = self.designated_active()
+            && matches!(
+                c.state,
+                ConvState::Queued {
+                    target: QueueTarget::Agent(_) | QueueTarget::Group(_),
+                    ..
+                }
+            );
+        if !((c.offered && self.no_response_active()) || waiting_for_choice) {
             return Err(RoutingError::ReselectionNotOffered(conversation));
         }
         let customer = c.customer.clone();
@@ -257,7 +289,10 @@ mod tests {
     const LEAD: i64 = MINUTE_MS;
 
     fn with_rule() -> TestRouting {
-        routing_with(|s| s.no_response.enabled = true)
+        routing_with(|s| {
+            s.designated = DesignatedMode::Agents;
+            s.no_response.enabled = true;
+        })
     }
 
     /// R20: warning at timeout − lead, offer at timeout, measured from the oldest

@@ -14,7 +14,8 @@
 #![allow(clippy::enum_variant_names)] // the variants keep the wire's names (AdminClock…, …Token)
 
 use kefu_wire::chat::{
-    AccountPresenceMode, Channel, CustomerId, Entry, MessageBody, RoutingConfig, Signal,
+    AccountPresenceMode, Channel, CustomerId, DesignatedSettings, Entry, MessageBody,
+    RoutingConfig, Signal,
 };
 use kefu_wire::crm::{ContactEdit, ContactQuery, ContactState, GroupEdit, HistoryQuery, TagEdit};
 use kefu_wire::{
@@ -153,6 +154,10 @@ pub(crate) enum AgentChatRequest {
     GetRoutingSettings,
     SetRoutingSettings {
         settings: RoutingConfig,
+    },
+    GetDesignatedAgent,
+    SetDesignatedAgent {
+        settings: DesignatedSettings,
     },
     InitiateConversation {
         customer: CustomerId,
@@ -318,6 +323,7 @@ pub(crate) enum CustomerChatRequest {
         conversation: u64,
         entry: Entry,
     },
+    DesignatedChoices,
     SendMessage {
         conversation: u64,
         client_msg_id: u64,
@@ -524,6 +530,7 @@ pub(crate) fn classify(request: Request) -> Routed {
         [Routed::Customer, CustomerRequest::Chat] CustomerChatRequest {
             OpenConversation { entry },
             Reselect { conversation, entry },
+            DesignatedChoices,
         }
         [Routed::Participant] ParticipantRequest {
             SendMessage { conversation, client_msg_id, body },
@@ -541,6 +548,8 @@ pub(crate) fn classify(request: Request) -> Routed {
             GrabConversation { conversation, confirmed },
             GetRoutingSettings,
             SetRoutingSettings { settings },
+            GetDesignatedAgent,
+            SetDesignatedAgent { settings },
             InitiateConversation { customer, channel },
         }
         [Routed::Agent, AgentRequest::Crm] CrmRequest {
@@ -752,7 +761,10 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::AdminClockShow
         | Request::AdminClockSet { .. }
         | Request::AdminClockAdvance { .. }
-        | Request::EnableResume => None,
+        | Request::EnableResume
+        | Request::GetDesignatedAgent
+        | Request::SetDesignatedAgent { .. }
+        | Request::DesignatedChoices => None,
         // Its session's number names the shard (`route_request`), not an account.
         Request::ResumeSession { .. } => None,
     }
