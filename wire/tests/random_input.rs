@@ -791,7 +791,7 @@ fn signal_request() -> impl Strategy<Value = Request> {
     ]
 }
 
-/// Requests 79–83: the operator's test clock, and resumable sessions.
+/// Requests 79–86: the operator's test clock, resumable sessions, designated agent.
 fn clock_request() -> impl Strategy<Value = Request> {
     prop_oneof![
         Just(Request::AdminClockShow),
@@ -800,7 +800,31 @@ fn clock_request() -> impl Strategy<Value = Request> {
         Just(Request::EnableResume),
         (resume_token(), any::<u64>())
             .prop_map(|(token, last_ack)| Request::ResumeSession { token, last_ack }),
+        Just(Request::GetDesignatedAgent),
+        designated().prop_map(|settings| Request::SetDesignatedAgent { settings }),
+        Just(Request::DesignatedChoices),
     ]
+}
+
+/// Designated-agent settings (requests 84–86).
+fn designated() -> impl Strategy<Value = kefu_wire::chat::DesignatedSettings> {
+    use kefu_wire::chat::DesignatedMode;
+    (
+        prop_oneof![
+            Just(DesignatedMode::Off),
+            Just(DesignatedMode::Agents),
+            Just(DesignatedMode::Groups)
+        ],
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(mode, hide_offline, no_response)| {
+            kefu_wire::chat::DesignatedSettings {
+                mode,
+                hide_offline,
+                no_response,
+            }
+        })
 }
 
 fn resume_token() -> impl Strategy<Value = kefu_wire::ResumeToken> {
@@ -1072,6 +1096,29 @@ fn response() -> impl Strategy<Value = Response> {
         (resume_token(), any::<u32>())
             .prop_map(|(token, window_secs)| Response::ResumeEnabled { token, window_secs }),
         any::<u64>().prop_map(|replayed| Response::Resumed { replayed }),
+        designated().prop_map(Response::DesignatedAgent),
+        (
+            vec((any::<u32>(), text(), presence()), 0..4),
+            vec((text(), any::<bool>()), 0..4),
+            option::of(any::<u32>()),
+        )
+            .prop_map(|(agents, groups, previous)| {
+                Response::Choices(kefu_wire::chat::ChoiceList {
+                    agents: agents
+                        .into_iter()
+                        .map(|(agent, name, presence)| kefu_wire::chat::AgentChoice {
+                            agent,
+                            name,
+                            presence,
+                        })
+                        .collect(),
+                    groups: groups
+                        .into_iter()
+                        .map(|(name, online)| kefu_wire::chat::GroupChoice { name, online })
+                        .collect(),
+                    previous,
+                })
+            }),
     ]
 }
 
@@ -1094,6 +1141,18 @@ fn push() -> impl Strategy<Value = Push> {
             Event::ConversationAlert {
                 conversation,
                 alert: kefu_wire::chat::Alert::NoResponseWarning { offer_at },
+            }
+        }),
+        (any::<u64>(), any::<u32>(), text()).prop_map(|(conversation, agent, name)| {
+            Event::ConversationAlert {
+                conversation,
+                alert: kefu_wire::chat::Alert::ServedBy { agent, name },
+            }
+        }),
+        (any::<u64>(), any::<u32>(), any::<i64>()).prop_map(|(conversation, to, deadline)| {
+            Event::ConversationAlert {
+                conversation,
+                alert: kefu_wire::chat::Alert::TransferWaiting { to, deadline },
             }
         }),
         contact_notice().prop_map(Event::ContactNotice),
@@ -1436,9 +1495,9 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 84;
+    const REQUESTS: u32 = 87;
 
-    const RESPONSES: u32 = 38;
+    const RESPONSES: u32 = 40;
 
     const EVENTS: u32 = 9;
 

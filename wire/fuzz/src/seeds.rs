@@ -763,6 +763,18 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
                 last_ack: 300,
             },
         ),
+        ("get-designated-agent", Request::GetDesignatedAgent),
+        (
+            "set-designated-agent",
+            Request::SetDesignatedAgent {
+                settings: kefu_wire::chat::DesignatedSettings {
+                    mode: kefu_wire::chat::DesignatedMode::Groups,
+                    hide_offline: true,
+                    no_response: true,
+                },
+            },
+        ),
+        ("designated-choices", Request::DesignatedChoices),
         (
             "set-routing-settings",
             Request::SetRoutingSettings {
@@ -1058,6 +1070,18 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
             },
         ),
         ("resumed", Response::Resumed { replayed: 3 }),
+        (
+            "choices",
+            Response::Choices(kefu_wire::chat::ChoiceList {
+                agents: vec![kefu_wire::chat::AgentChoice {
+                    agent: 1001,
+                    name: "销售小王".into(),
+                    presence: kefu_wire::Presence::Online,
+                }],
+                groups: vec![],
+                previous: None,
+            }),
+        ),
     ];
     all
 }

@@ -92,6 +92,9 @@ pub fn request_index(r: &Request) -> u32 {
         Request::AdminClockAdvance { .. } => 81,
         Request::EnableResume => 82,
         Request::ResumeSession { .. } => 83,
+        Request::GetDesignatedAgent => 84,
+        Request::SetDesignatedAgent { .. } => 85,
+        Request::DesignatedChoices => 86,
     }
 }
 
@@ -136,6 +139,8 @@ pub fn response_index(r: &Response) -> u32 {
         Response::Clock { .. } => 35,
         Response::ResumeEnabled { .. } => 36,
         Response::Resumed { .. } => 37,
+        Response::DesignatedAgent(_) => 38,
+        Response::Choices(_) => 39,
     }
 }
 
