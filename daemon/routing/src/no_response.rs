@@ -589,4 +589,70 @@ mod tests {
         assert_eq!(r.next_deadline(), None);
         r.check_invariants();
     }
+
+    /// §7.15: the no-response rule is a sub-option of designated agent: ticked but
+    /// with designated agent off, no clock runs.
+    #[test]
+    fn no_response_needs_designated_agent() {
+        let mut r = routing_with(|s| s.no_response.enabled = true);
+        add_online(&mut r, 1001, 5, 0);
+        let c = open_auto(&mut r, 1, 0);
+        let _ = r.customer_message(c, 0).unwrap();
+        assert_eq!(r.next_deadline(), None);
+        assert!(r.tick(2 * T).effects.is_empty());
+        r.check_invariants();
+    }
+
+    /// §7.15 "如果客服在收到提示后立即做出响应，则提示消失": a warned agent that answers is
+    /// told the warning is over; an agent answering before any warning is not.
+    #[test]
+    fn answering_after_the_warning_clears_it() {
+        let mut r = with_rule();
+        add_online(&mut r, 1001, 5, 0);
+        let c = open_auto(&mut r, 1, 0);
+        let _ = r.customer_message(c, 0).unwrap();
+        assert!(r.agent_message(c, 1001, 1).unwrap().effects.is_empty());
+        let _ = r.customer_message(c, 2).unwrap();
+        let fx = r.tick(2 + T - LEAD).effects;
+        assert!(matches!(fx[..], [Effect::NoResponseWarning { .. }]));
+        let fx = r.agent_message(c, 1001, 3 + T - LEAD).unwrap().effects;
+        assert_eq!(
+            fx,
+            vec![Effect::NoResponseCleared {
+                conversation: c,
+                agent: 1001
+            }]
+        );
+        // once
+        assert!(r.agent_message(c, 1001, T).unwrap().effects.is_empty());
+        r.check_invariants();
+    }
+
+    /// §10.7.2 "您可以在下面输入留言或重新选择客服": a customer waiting for its designated
+    /// agent may choose again without a no-response offer (designated agent on, the
+    /// no-response rule off).
+    #[test]
+    fn a_customer_waiting_for_its_designated_agent_may_choose_again() {
+        let mut r = routing_with(|s| s.designated = DesignatedMode::Agents);
+        add_online(&mut r, 1001, 5, 0);
+        add_online(&mut r, 1002, 0, 0); // cap off: cannot take it
+        let served = open_auto(&mut r, 2, 0);
+        assert_eq!(
+            r.reselect(served, Entry::Agent(1002), 1),
+            Err(RoutingError::ReselectionNotOffered(served))
+        );
+        let q = open_entry(&mut r, 1, Entry::Agent(1002), 0);
+        assert_eq!(agent_of(&r, q), None);
+        let out = r.reselect(q, Entry::Agent(1001), 1).unwrap();
+        assert_eq!(agent_of(&r, out.value.conversation), Some(1001));
+        r.check_invariants();
+        // designated agent off: no longer
+        let mut r = routing();
+        add_online(&mut r, 1002, 0, 0);
+        let q = open_entry(&mut r, 1, Entry::Agent(1002), 0);
+        assert_eq!(
+            r.reselect(q, Entry::Auto, 1),
+            Err(RoutingError::ReselectionNotOffered(q))
+        );
+    }
 }

@@ -897,6 +897,7 @@ mod tests {
     #[test]
     fn restore_rebuilds_the_open_conversations() {
         let mut r = routing_with(|s| {
+            s.designated = DesignatedMode::Agents;
             s.no_response = NoResponseSettings {
                 enabled: true,
                 ..NoResponseSettings::default()
