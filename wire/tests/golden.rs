@@ -12,10 +12,10 @@ mod support;
 
 use bytes::BytesMut;
 use kefu_wire::chat::{
-    AccountPresenceMode, AgentChoice, Alert, CallKind, CallPhase, CallSignal, Channel,
-    ChoiceList, ConversationInfo, ConversationState, CustomerId, CustomerSession,
-    DesignatedMode, DesignatedSettings, Entry, GroupChoice, MessageBody, MessageInfo, Party,
-    RoutingConfig, Signal, WelcomeRule,
+    AccountPresenceMode, AgentChoice, Alert, CallKind, CallPhase, CallSignal, Channel, ChoiceList,
+    ConversationInfo, ConversationState, CustomerId, CustomerSession, DesignatedMode,
+    DesignatedSettings, Entry, GroupChoice, MessageBody, MessageInfo, Party, RoutingConfig, Signal,
+    WelcomeRule,
 };
 use kefu_wire::crm::{
     ContactEdit, ContactInfo, ContactNotice, ContactPage, ContactQuery, ContactSettings,

@@ -818,13 +818,13 @@ fn designated() -> impl Strategy<Value = kefu_wire::chat::DesignatedSettings> {
         any::<bool>(),
         any::<bool>(),
     )
-        .prop_map(|(mode, hide_offline, no_response)| {
-            kefu_wire::chat::DesignatedSettings {
+        .prop_map(
+            |(mode, hide_offline, no_response)| kefu_wire::chat::DesignatedSettings {
                 mode,
                 hide_offline,
                 no_response,
-            }
-        })
+            },
+        )
 }
 
 fn resume_token() -> impl Strategy<Value = kefu_wire::ResumeToken> {

@@ -1473,17 +1473,7 @@ pub(super) fn read_chat(
         Some(bytes) => Some(open_customer_key(token_key, account, &bytes)?),
         None => None,
     };
-    let designated = match store
-        .get(Cf::RoutingSettings, &keys::designated(account))
-        .map_err(storage)?
-    {
-        Some(bytes) => {
-            crate::store::designated_records::DesignatedRecord::decode(&bytes)
-                .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?
-                .settings
-        }
-        None => crate::store::designated_records::default_designated(),
-    };
+    let designated = super::designated::read_designated(store, account)?;
     let mut settings = settings_from(&config, &designated);
     settings.presence_mode = super::signals::engine_mode(state.record.presence_mode);
     let mut routing =

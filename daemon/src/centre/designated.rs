@@ -39,6 +39,26 @@ pub(super) fn engine_mode(mode: DesignatedMode) -> crate::routing::DesignatedMod
     }
 }
 
+/// Reads an account's designated-agent settings (`Off` when it never set any).
+pub(super) fn read_designated(
+    store: &dyn crate::store::KvStore,
+    account: u64,
+) -> Result<DesignatedSettings, ErrorBody> {
+    let storage = |e: String| err(ErrorCode::STORAGE_FAILURE, e);
+    let bytes = store
+        .get(
+            Cf::RoutingSettings,
+            &crate::store::keys::designated(account),
+        )
+        .map_err(|e| storage(e.to_string()))?;
+    match bytes {
+        Some(bytes) => Ok(DesignatedRecord::decode(&bytes)
+            .map_err(|e| storage(e.to_string()))?
+            .settings),
+        None => Ok(crate::store::designated_records::default_designated()),
+    }
+}
+
 impl Centre {
     /// `GetDesignatedAgent`.
     pub(super) fn get_designated(&mut self, account: u64) -> Answer {

@@ -529,8 +529,7 @@ pub(crate) fn classify(request: Request) -> Routed {
         }
         [Routed::Customer, CustomerRequest::Chat] CustomerChatRequest {
             OpenConversation { entry },
-            Reselect { conversation, entry },
-            DesignatedChoices,
+            Reselect { conversation, entry }, DesignatedChoices,
         }
         [Routed::Participant] ParticipantRequest {
             SendMessage { conversation, client_msg_id, body },
@@ -546,10 +545,8 @@ pub(crate) fn classify(request: Request) -> Routed {
             AcceptConversation { conversation },
             TransferConversation { conversation, to_agent },
             GrabConversation { conversation, confirmed },
-            GetRoutingSettings,
-            SetRoutingSettings { settings },
-            GetDesignatedAgent,
-            SetDesignatedAgent { settings },
+            GetRoutingSettings, SetRoutingSettings { settings },
+            GetDesignatedAgent, SetDesignatedAgent { settings },
             InitiateConversation { customer, channel },
         }
         [Routed::Agent, AgentRequest::Crm] CrmRequest {
