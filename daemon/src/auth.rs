@@ -137,6 +137,11 @@ pub fn required_access(request: &Request) -> Access {
         // is for its customers and agents alike (no conversation needed).
         Request::Signal { .. } | Request::GetAccountPresence => Access::Participant,
         Request::SetAccountPresenceMode { .. } => Access::Permission(Permission::BusinessSettings),
+        // Designated agent (§7.15): read by any agent, set with business settings; the
+        // list to choose from is the customer's.
+        Request::GetDesignatedAgent => Access::Session,
+        Request::SetDesignatedAgent { .. } => Access::Permission(Permission::BusinessSettings),
+        Request::DesignatedChoices => Access::CustomerOnly,
         Request::AdminOnAccount { .. }
         | Request::AdminImportTokens { .. }
         | Request::AdminUnlockToken { .. }

@@ -236,7 +236,10 @@ fn transfer_moves_the_conversation_and_grab_needs_permission_and_confirmation() 
         confirmed,
     };
     assert_eq!(h.refused(third, grab(true)), ErrorCode::PERMISSION_DENIED);
-    assert_eq!(h.refused(first, grab(false)), ErrorCode::INVALID_ARGUMENT);
+    assert_eq!(
+        h.refused(first, grab(false)),
+        ErrorCode::GRAB_NEEDS_CONFIRMATION
+    );
     let grabbed = h.ok(first, grab(true));
     assert_eq!(state(&grabbed), ConversationState::Assigned { agent: 1001 });
     let e = h.refused(

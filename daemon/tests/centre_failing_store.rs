@@ -21,8 +21,8 @@ use kefu_daemon::centre::Answer;
 use kefu_daemon::session::Phase;
 use kefu_daemon::store::{keys, Cf, KvStore};
 use kefu_wire::chat::{
-    AccountPresenceMode, Channel, ConversationState, CustomerId, Entry, MessageBody, Party,
-    RoutingConfig,
+    AccountPresenceMode, Channel, ConversationState, CustomerId, DesignatedMode,
+    DesignatedSettings, Entry, MessageBody, Party, RoutingConfig,
 };
 use kefu_wire::crm::{
     ContactEdit, ContactQuery, ContactSettings, ContactSort, ContactState, GroupEdit, HistoryKind,
@@ -91,6 +91,7 @@ const WRITES: &[&str] = &[
     "TransferConversation", // conversation assigned (an offer is not stored); ListConversations
     "GrabConversation",     // conversation assigned; ListConversations
     "SetRoutingSettings",   // routing settings; GetRoutingSettings
+    "SetDesignatedAgent",   // designated-agent record; GetDesignatedAgent
     "InitiateConversation", // conversation; ListConversations, ConversationMessages
     // The CRM.
     "CreateContact", // contact, CRM record; SearchContacts, ExportContacts, GetContact
@@ -253,6 +254,20 @@ impl World {
                 away_reply: None,
             };
             let set = h.on_account(account, &Request::SetRoutingSettings { settings });
+            assert_eq!(set, Ok(Response::Ok));
+            // Its sub-option of designated agent (§7.15): customers choose, so the
+            // driver opens to agent 1001 as often as `Auto` (refused to a first comer).
+            let designated = DesignatedSettings {
+                mode: DesignatedMode::Agents,
+                hide_offline: false,
+                no_response: true,
+            };
+            let set = h.on_account(
+                account,
+                &Request::SetDesignatedAgent {
+                    settings: designated,
+                },
+            );
             assert_eq!(set, Ok(Response::Ok));
         }
         World {
@@ -590,7 +605,10 @@ impl World {
         };
         let conversation = self.conversation_for(account, &Party::Customer, Some(id));
         let request = match self.rng.below(14) {
-            0 | 1 => Request::OpenConversation { entry: Entry::Auto },
+            0 => Request::OpenConversation { entry: Entry::Auto },
+            1 => Request::OpenConversation {
+                entry: Entry::Agent(1001),
+            },
             2 => Request::CloseConversation { conversation },
             3 | 7 | 11 | 12 => Request::Reselect {
                 // The customer's latest conversation, the one likely open.
@@ -765,7 +783,7 @@ impl World {
         let customer = self.some_customer();
         let mut learn = Learn::Nothing;
         // The kinds that succeed less often are drawn more often.
-        let kind = match self.rng.below(44) {
+        let kind = match self.rng.below(45) {
             29 | 30 => 23,
             31 => 18,
             32 | 33 => 25,
@@ -1005,6 +1023,18 @@ impl World {
                     next_code: otp_at(now + k + 1),
                 }
             }
+            44 => Request::SetDesignatedAgent {
+                settings: DesignatedSettings {
+                    mode: if self.rng.chance(70) {
+                        DesignatedMode::Agents
+                    } else {
+                        self.rng
+                            .pick(&[DesignatedMode::Off, DesignatedMode::Groups])?
+                    },
+                    hide_offline: self.rng.chance(50),
+                    no_response: self.rng.chance(80),
+                },
+            },
             _ => Request::EditGroups(GroupEdit::CreateGroup {
                 name: format!("group {}", self.rng.below(1000)),
                 category: None,
@@ -1108,6 +1138,7 @@ impl World {
             Request::ListAgents,
             Request::ListRoles,
             Request::GetRoutingSettings,
+            Request::GetDesignatedAgent,
             Request::ListQuickReplies,
             Request::SearchContacts(ContactQuery {
                 text: String::new(),

@@ -17,8 +17,9 @@ mod centre_support;
 use centre_support::*;
 use kefu_daemon::clock::Clock;
 use kefu_wire::chat::{
-    AccountPresenceMode, Alert, Channel, ConversationInfo, ConversationState, CustomerId, Entry,
-    MessageBody, MessageInfo, Party, RoutingConfig, WelcomeRule,
+    AccountPresenceMode, Alert, Channel, ConversationInfo, ConversationState, CustomerId,
+    DesignatedMode, DesignatedSettings, Entry, MessageBody, MessageInfo, Party, RoutingConfig,
+    WelcomeRule,
 };
 use kefu_wire::{AgentProfile, DisplayMode, ErrorCode, Event, Presence, Request, Response};
 
@@ -90,6 +91,12 @@ fn alerts(events: &[Event]) -> Vec<Alert> {
     events
         .iter()
         .filter_map(|e| match e {
+            // Who serves the customer, or whom it waits for (PROTOCOL.md 12.12), comes
+            // with every assignment; `centre_notices.rs` checks them.
+            Event::ConversationAlert {
+                alert: Alert::ServedBy { .. } | Alert::WaitingForAgent { .. },
+                ..
+            } => None,
             Event::ConversationAlert { alert, .. } => Some(alert.clone()),
             _ => None,
         })
@@ -175,11 +182,24 @@ fn set_group(h: &mut Harness, by: usize, agent: u32, group: &str) {
     );
 }
 
+/// The no-response rule with this timeout and warning; it is a sub-option of
+/// designated agent (§7.15), which it switches on ("to agents"), so customers the
+/// account has not served must name an agent (`open_with`).
 fn no_response(h: &mut Harness, agent: usize, secs: u32, warn: u32) {
     configure(h, agent, |s| {
         s.no_response_secs = secs;
         s.no_response_warn_secs = warn;
     });
+    h.ok(
+        agent,
+        Request::SetDesignatedAgent {
+            settings: DesignatedSettings {
+                mode: DesignatedMode::Agents,
+                hide_offline: false,
+                no_response: true,
+            },
+        },
+    );
 }
 
 fn assigned(agent: u32) -> ConversationState {
@@ -301,7 +321,8 @@ fn r4_an_entry_waiting_for_someone_is_seen_only_by_them_3_4_7_13() {
     let accept = Request::AcceptConversation {
         conversation: for_c,
     };
-    assert_eq!(h.refused(b, accept.clone()), ErrorCode::PERMISSION_DENIED);
+    // Not in its queue: as if it did not exist (PROTOCOL.md 12.12).
+    assert_eq!(h.refused(b, accept.clone()), ErrorCode::NOT_FOUND);
     h.ok(c, accept);
     assert_eq!(served(&mut h, c), vec![for_c]);
 }
@@ -397,7 +418,8 @@ fn r8_mobile_customers_route_as_auto_and_get_no_reselection_3_13() {
     let _b = agent_with_cap(&mut h, 1002, 5);
     no_response(&mut h, a, 300, 60);
     let w = h.customer(ACCOUNT, "warm-up");
-    assert_eq!(open(&mut h, w).state, assigned(1001));
+    let warm = open_with(&mut h, w, Entry::Agent(1001));
+    assert_eq!(warm.state, assigned(1001));
     // 1002 is the less busy: the mobile customer's pick of 1001 is ignored.
     let m = mobile_customer(&mut h, "mobile");
     let conv = open_with(&mut h, m, Entry::Agent(1001));
@@ -451,7 +473,7 @@ fn r10_transfer_needs_a_logged_in_target_who_may_take_it_from_its_queue_3_5() {
         conversation: conv,
         to_agent,
     };
-    assert_eq!(h.refused(a, transfer(1003)), ErrorCode::INVALID_ARGUMENT);
+    assert_eq!(h.refused(a, transfer(1003)), ErrorCode::TARGET_OFFLINE);
     assert_eq!(served(&mut h, a), vec![conv]);
     let b = agent_with_cap(&mut h, 1002, 1);
     presence(&mut h, b, Presence::Busy);
@@ -517,7 +539,7 @@ fn r11_a_kept_conversation_cannot_be_grabbed_3_9() {
         conversation: conv,
         confirmed: true,
     };
-    assert_eq!(h.refused(a, grab), ErrorCode::CONVERSATION_TAKEN);
+    assert_eq!(h.refused(a, grab), ErrorCode::CONVERSATION_KEPT);
     assert!(served(&mut h, a).is_empty());
 }
 
@@ -605,7 +627,7 @@ fn r14_logout_keeping_keeps_the_conversations_for_the_next_login_3_12() {
     );
     assert!(!queue(&mut h, a).contains(&conv));
     let accept = Request::AcceptConversation { conversation: conv };
-    assert_eq!(h.refused(a, accept), ErrorCode::CONVERSATION_TAKEN);
+    assert_eq!(h.refused(a, accept), ErrorCode::CONVERSATION_KEPT);
     let (b, _) = h.agent(ACCOUNT, 1002);
     assert_eq!(served(&mut h, b), vec![conv]);
     send_text(&mut h, b, conv, 1, "back again");
@@ -760,6 +782,8 @@ fn r16_others_cannot_initiate_with_an_owned_customer_7_17_c() {
         customer: CustomerId::Identified("alice".into()),
         channel: Channel::Desktop,
     };
+    // The default agent role holds permission 4 (it sees the customer, rule d), so
+    // the refusal may say why (without it: NOT_FOUND, `exclusive.rs`).
     assert_eq!(h.refused(b, initiate.clone()), ErrorCode::PERMISSION_DENIED);
     // The owner (administrator) may.
     assert!(matches!(h.ok(a, initiate), Response::Conversation(_)));
@@ -892,7 +916,7 @@ fn r20_no_response_warns_the_agent_then_offers_the_customer_a_choice_7_15() {
     let _b = agent_with_cap(&mut h, 1002, 0);
     no_response(&mut h, a, 300, 60);
     let alice = h.customer(ACCOUNT, "alice");
-    let conv = open(&mut h, alice).conversation;
+    let conv = open_with(&mut h, alice, Entry::Agent(1001)).conversation;
     let sent_at = h.clock.now_ms();
     send_text(&mut h, alice, conv, 1, "hello?");
     h.clock.advance(MINUTE);
@@ -930,7 +954,7 @@ fn r20_an_agent_reply_stops_the_no_response_clock_7_15() {
     let a = agent_with_cap(&mut h, 1001, 5);
     no_response(&mut h, a, 300, 60);
     let alice = h.customer(ACCOUNT, "alice");
-    let conv = open(&mut h, alice).conversation;
+    let conv = open_with(&mut h, alice, Entry::Agent(1001)).conversation;
     send_text(&mut h, alice, conv, 1, "hello?");
     h.clock.advance(MINUTE);
     send_text(&mut h, a, conv, 1, "here");
@@ -953,7 +977,7 @@ fn r21_reselection_closes_the_old_and_routes_to_the_choice_7_15() {
     h.add_agent(ACCOUNT, 1003);
     no_response(&mut h, a, 300, 60);
     let alice = h.customer(ACCOUNT, "alice");
-    let conv = open(&mut h, alice).conversation;
+    let conv = open_with(&mut h, alice, Entry::Agent(1001)).conversation;
     send_text(&mut h, alice, conv, 1, "hello?");
     advance(&mut h, 300_000);
     let got = alerts(&h.take_pushes(alice));
@@ -991,7 +1015,7 @@ fn r22_an_offline_agent_means_an_offer_as_soon_as_the_customer_writes_7_15() {
     let b = agent_with_cap(&mut h, 1002, 1);
     no_response(&mut h, a, 300, 60);
     let alice = h.customer(ACCOUNT, "alice");
-    let conv = open(&mut h, alice).conversation;
+    let conv = open_with(&mut h, alice, Entry::Agent(1002)).conversation;
     h.ok(
         b,
         Request::LogoutWith {

@@ -320,7 +320,7 @@ fn transfer_moves_the_conversation_and_grab_needs_permission_and_confirmation() 
     // 1001 (all permissions) must confirm, then takes it.
     assert_eq!(
         first.request(&grab(false)).unwrap_err().code(),
-        Some(ErrorCode::INVALID_ARGUMENT)
+        Some(ErrorCode::GRAB_NEEDS_CONFIRMATION)
     );
     match first.request(&grab(true)).unwrap() {
         Response::Conversation(c) => assert_eq!(assigned_to(&c), Some(1001)),
@@ -636,14 +636,21 @@ fn welcome_texts_follow_the_period_and_busy_agents_auto_reply() {
     );
 }
 
+/// Waits for an alert, skipping the who-serves-you notices (PROTOCOL.md 12.12).
 fn alert_of(c: &mut Client) -> kefu_wire::chat::Alert {
+    use kefu_wire::chat::Alert;
     loop {
         let p = c
             .next_push(Duration::from_secs(20))
             .unwrap()
             .expect("an alert push");
-        if let Event::ConversationAlert { alert, .. } = p.event {
-            return alert;
+        match p.event {
+            Event::ConversationAlert {
+                alert: Alert::ServedBy { .. } | Alert::WaitingForAgent { .. },
+                ..
+            } => {}
+            Event::ConversationAlert { alert, .. } => return alert,
+            _ => {}
         }
     }
 }
@@ -671,8 +678,25 @@ fn no_response_warns_the_agent_then_lets_the_customer_choose_again() {
         },
     })
     .unwrap();
+    // A sub-option of designated agent (§7.15).
+    slow.request(&Request::SetDesignatedAgent {
+        settings: kefu_wire::chat::DesignatedSettings {
+            mode: kefu_wire::chat::DesignatedMode::Agents,
+            hide_offline: false,
+            no_response: true,
+        },
+    })
+    .unwrap();
     let mut ivy = customer(&s, &k, "ivy");
-    let conv = open(&mut ivy).conversation;
+    let conv = match ivy
+        .request(&Request::OpenConversation {
+            entry: Entry::Agent(1001),
+        })
+        .unwrap()
+    {
+        Response::Conversation(c) => c.conversation,
+        other => panic!("{other:?}"),
+    };
     send(&mut ivy, conv, 1, "hello?");
     // 55 s later the agent is warned (the shard checks its timers every turn).
     clock.advance(55_000);
@@ -727,7 +751,7 @@ fn logout_keeps_or_closes_conversations_and_agents_initiate() {
             .request(&Request::AcceptConversation { conversation: conv })
             .unwrap_err()
             .code(),
-        Some(ErrorCode::CONVERSATION_TAKEN)
+        Some(ErrorCode::CONVERSATION_KEPT)
     );
     let mut a = s.client();
     a.resume(ACCOUNT, 1001, session.token).unwrap_err();
@@ -819,6 +843,11 @@ fn cap_off_queues_and_a_transfer_to_a_busy_agent_waits_then_fails_back() {
     assert!(matches!(
         alert_of(&mut busy),
         Alert::TransferOffered { from: 1001, .. }
+    ));
+    // The sender is told it waits (PROTOCOL.md 12.12).
+    assert!(matches!(
+        alert_of(&mut sender),
+        Alert::TransferWaiting { to: 1002, .. }
     ));
     // Not taken within the timeout (120 s): back to the sender.
     clock.advance(121_000);

@@ -172,9 +172,10 @@ fn rules_c_and_d_others_may_not_open_nor_see_an_exclusive_customer() {
         customer: CustomerId::Identified("vip".into()),
         channel: Channel::Desktop,
     };
+    // Without permission 4 the customer does not exist for it (PROTOCOL.md 12.12).
     assert_eq!(
         other.request(&initiate).unwrap_err().code(),
-        Some(ErrorCode::PERMISSION_DENIED)
+        Some(ErrorCode::NOT_FOUND)
     );
     assert_eq!(
         other

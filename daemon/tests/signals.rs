@@ -283,12 +283,9 @@ fn call_signalling_is_relayed_intact_and_bounded() {
     let offer = call(CallKind::Voice, CallPhase::Offer, vec![1]);
     assert_eq!(
         signal(&mut m, mconv, offer.clone()),
-        Err(ErrorCode::INVALID_ARGUMENT)
+        Err(ErrorCode::NOT_ON_MOBILE)
     );
-    assert_eq!(
-        signal(&mut a, mconv, offer),
-        Err(ErrorCode::INVALID_ARGUMENT)
-    );
+    assert_eq!(signal(&mut a, mconv, offer), Err(ErrorCode::NOT_ON_MOBILE));
     signal(&mut m, mconv, Signal::TypingStarted).unwrap();
     assert_eq!(
         next_signal(&mut a),

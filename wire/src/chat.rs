@@ -192,6 +192,102 @@ pub enum Alert {
         /// The agent that did not take it.
         to: u32,
     },
+    /// To the customer: this agent serves it now ("您好，客服1001销售小王为您服务", §10.7.2).
+    ServedBy {
+        /// Agent number.
+        agent: u32,
+        /// How the agent is shown to customers (its display setting).
+        name: String,
+    },
+    /// To the customer: the conversation waits for this agent, who is away, busy or at
+    /// its cap ("正在等待客服1001销售小王接入", §10.7.2). The customer may wait, write (the
+    /// messages are kept for the agent) or choose again with `Reselect`.
+    WaitingForAgent {
+        /// Agent number.
+        agent: u32,
+        /// How the agent is shown to customers.
+        name: String,
+    },
+    /// To the serving agent: it answered after a `NoResponseWarning`; the warning is
+    /// over (§7.15 "如果客服在收到提示后立即做出响应，则提示消失").
+    NoResponseCleared,
+    /// To the agent that served the conversation: `by` grabbed it (§3.9); it no longer
+    /// serves it.
+    GrabbedBy {
+        /// The grabbing agent.
+        by: u32,
+    },
+    /// To the sender of a transfer: the target took the conversation; the sender no
+    /// longer serves it.
+    TransferCompleted {
+        /// The agent that took it.
+        to: u32,
+    },
+    /// To the sender of a transfer: the target could not take it at once (away, busy or
+    /// at its cap); it waits in the target's queue until `deadline` (unix ms).
+    TransferWaiting {
+        /// The target.
+        to: u32,
+        /// When it fails back if not taken.
+        deadline: i64,
+    },
+}
+
+/// Designated agent (指定客服, §7.15): what a customer chooses from when it first
+/// contacts the account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DesignatedMode {
+    /// Off (the default): customers do not choose.
+    Off,
+    /// 指定到客服: customers choose an agent.
+    Agents,
+    /// 指定到客服分组: customers choose an agent group.
+    Groups,
+}
+
+/// The account's designated-agent settings (§7.15; permission 12 to change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesignatedSettings {
+    /// What customers choose from.
+    pub mode: DesignatedMode,
+    /// 不显示离线客服: leave offline agents (groups with no member online) out of the list.
+    pub hide_offline: bool,
+    /// 长时间未响应提示: the no-response rule, a sub-option of designated agent. It applies
+    /// only while `mode` is not `Off` (and not in exclusive mode); its timeout is
+    /// `RoutingConfig.no_response_secs`.
+    pub no_response: bool,
+}
+
+/// One agent a customer may choose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentChoice {
+    /// Agent number.
+    pub agent: u32,
+    /// How the agent is shown to customers.
+    pub name: String,
+    /// Its presence now.
+    pub presence: crate::message::Presence,
+}
+
+/// One agent group a customer may choose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupChoice {
+    /// Group name.
+    pub name: String,
+    /// Whether some member is not offline.
+    pub online: bool,
+}
+
+/// What a customer may choose from (`DesignatedChoices`): agents or groups, one of the
+/// two lists empty; both empty when the customer does not choose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChoiceList {
+    /// Agents, in agent-number order.
+    pub agents: Vec<AgentChoice>,
+    /// Groups, in name order.
+    pub groups: Vec<GroupChoice>,
+    /// The agent that served the customer before, if any: an `Auto` entry goes to it.
+    pub previous: Option<u32>,
 }
 
 /// Largest `CallSignal.payload`, bytes (16 KiB).

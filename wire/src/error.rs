@@ -132,6 +132,24 @@ codes! {
     /// contacts, no conversation or message with it, not logged in to it (an id never
     /// used here, another account's visitor). Nothing changed.
     UNKNOWN_CUSTOMER = 49,
+    /// Designated agent is on (§7.15): a customer's first `OpenConversation` must name
+    /// an agent or a group from `DesignatedChoices`; `Auto` was refused. Nothing changed.
+    CHOICE_REQUIRED = 50,
+    /// Transfer refused: the target is logged out or appears offline (§3.5). Nothing changed.
+    TARGET_OFFLINE = 51,
+    /// Transfer refused: the target is the sending agent itself. Nothing changed.
+    TRANSFER_TO_SELF = 52,
+    /// `GrabConversation { confirmed: false }`: the grab is possible and needs the agent's
+    /// confirmation; the message names the agent serving the conversation (§3.9 图 31).
+    GRAB_NEEDS_CONFIRMATION = 53,
+    /// The conversation is kept for an agent that logged out keeping its conversations
+    /// (§3.12); nobody else may take it until that agent logs in again.
+    CONVERSATION_KEPT = 54,
+    /// The conversation waits in the queue, served by nobody: accept it, do not grab it.
+    CONVERSATION_QUEUED = 55,
+    /// Not offered to mobile customers (§3.13): files, images, calls and remote
+    /// assistance towards a customer on channel `Mobile`. Nothing changed.
+    NOT_ON_MOBILE = 56,
 }
 
 impl fmt::Debug for ErrorCode {

@@ -6,8 +6,8 @@
 //! new variant or a new body version.
 
 use crate::chat::{
-    AccountPresenceMode, Alert, Channel, ConversationInfo, CustomerId, CustomerSession, Entry,
-    MessageBody, MessageInfo, Party, RoutingConfig, Signal,
+    AccountPresenceMode, Alert, Channel, ChoiceList, ConversationInfo, CustomerId, CustomerSession,
+    DesignatedSettings, Entry, MessageBody, MessageInfo, Party, RoutingConfig, Signal,
 };
 use crate::crm::{
     ContactEdit, ContactInfo, ContactPage, ContactQuery, ContactState, GroupEdit, GroupNode,
@@ -695,6 +695,15 @@ pub enum Request {
         /// The account to delete.
         account: u64,
     },
+    /// The account's designated-agent settings (any logged-in agent; §7.15).
+    GetDesignatedAgent,
+    /// Replace the designated-agent settings (permission 12, business settings).
+    SetDesignatedAgent {
+        /// The new settings.
+        settings: DesignatedSettings,
+    },
+    /// Customer: what it may choose from before it opens a conversation (§7.15, §10.7.1).
+    DesignatedChoices,
 }
 
 /// What takes a detached session over (`EnableResume`, `ResumeSession`): the session's
@@ -1052,6 +1061,10 @@ pub enum Response {
         /// Hardware tokens bound to its agents, removed with it.
         tokens_removed: u32,
     },
+    /// The account's designated-agent settings.
+    DesignatedAgent(DesignatedSettings),
+    /// What a customer may choose from.
+    Choices(ChoiceList),
 }
 
 /// An event the server pushes, numbered per connection. Variants are only appended.
@@ -1237,6 +1250,9 @@ impl Request {
             Request::AdminMetrics => "AdminMetrics",
             Request::AdminCheckStorage => "AdminCheckStorage",
             Request::AdminDeleteAccount { .. } => "AdminDeleteAccount",
+            Request::GetDesignatedAgent => "GetDesignatedAgent",
+            Request::SetDesignatedAgent { .. } => "SetDesignatedAgent",
+            Request::DesignatedChoices => "DesignatedChoices",
         }
     }
 }

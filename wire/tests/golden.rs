@@ -12,9 +12,10 @@ mod support;
 
 use bytes::BytesMut;
 use kefu_wire::chat::{
-    AccountPresenceMode, Alert, CallKind, CallPhase, CallSignal, Channel, ConversationInfo,
-    ConversationState, CustomerId, CustomerSession, Entry, MessageBody, MessageInfo, Party,
-    RoutingConfig, Signal, WelcomeRule,
+    AccountPresenceMode, AgentChoice, Alert, CallKind, CallPhase, CallSignal, Channel, ChoiceList,
+    ConversationInfo, ConversationState, CustomerId, CustomerSession, DesignatedMode,
+    DesignatedSettings, Entry, GroupChoice, MessageBody, MessageInfo, Party, RoutingConfig, Signal,
+    WelcomeRule,
 };
 use kefu_wire::crm::{
     ContactEdit, ContactInfo, ContactNotice, ContactPage, ContactQuery, ContactSettings,
@@ -1485,6 +1486,30 @@ fn cases() -> Vec<Case> {
             Value::Request(Request::AdminDeleteAccount { account: 800_001 }),
             "00000005 0003 0000 00000081 015781ea30",
         ),
+        case(
+            "request/GetDesignatedAgent",
+            126,
+            Value::Request(Request::GetDesignatedAgent),
+            "00000002 0003 0000 0000007e 0158",
+        ),
+        case(
+            "request/SetDesignatedAgent",
+            127,
+            Value::Request(Request::SetDesignatedAgent {
+                settings: DesignatedSettings {
+                    mode: DesignatedMode::Groups,
+                    hide_offline: true,
+                    no_response: true,
+                },
+            }),
+            "00000005 0003 0000 0000007f 0159020101",
+        ),
+        case(
+            "request/DesignatedChoices",
+            128,
+            Value::Request(Request::DesignatedChoices),
+            "00000002 0003 0000 00000080 015a",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -2095,6 +2120,33 @@ fn cases() -> Vec<Case> {
             }),
             "00000004 0004 0000 00000081 01280201",
         ),
+        case(
+            "response/DesignatedAgent",
+            126,
+            Value::Response(Response::DesignatedAgent(DesignatedSettings {
+                mode: DesignatedMode::Agents,
+                hide_offline: false,
+                no_response: true,
+            })),
+            "00000005 0004 0000 0000007e 0129010001",
+        ),
+        case(
+            "response/Choices",
+            128,
+            Value::Response(Response::Choices(ChoiceList {
+                agents: vec![AgentChoice {
+                    agent: 1001,
+                    name: "销售小王".to_string(),
+                    presence: Presence::Away,
+                }],
+                groups: vec![GroupChoice {
+                    name: "售后".to_string(),
+                    online: true,
+                }],
+                previous: Some(1002),
+            })),
+            "0000001f 0004 0000 00000080 012a01e9070ce99480e594aee5b08fe78e8b010106e594aee5908e0101ea07",
+        ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
             "error/request",
@@ -2247,6 +2299,87 @@ fn cases() -> Vec<Case> {
                 },
             }),
             "0000000d 0006 0000 00000000 0107051103e9078093f185e368",
+        ),
+        case(
+            "push/ConversationAlert-served-by",
+            0,
+            Value::Push(Push {
+                seq: 14,
+                event: Event::ConversationAlert {
+                    conversation: 17,
+                    alert: Alert::ServedBy {
+                        agent: 1001,
+                        name: "销售小王".to_string(),
+                    },
+                },
+            }),
+            "00000014 0006 0000 00000000 010e051105e9070ce99480e594aee5b08fe78e8b",
+        ),
+        case(
+            "push/ConversationAlert-waiting-for-agent",
+            0,
+            Value::Push(Push {
+                seq: 15,
+                event: Event::ConversationAlert {
+                    conversation: 17,
+                    alert: Alert::WaitingForAgent {
+                        agent: 1001,
+                        name: "1001".to_string(),
+                    },
+                },
+            }),
+            "0000000c 0006 0000 00000000 010f051106e9070431303031",
+        ),
+        case(
+            "push/ConversationAlert-warning-cleared",
+            0,
+            Value::Push(Push {
+                seq: 16,
+                event: Event::ConversationAlert {
+                    conversation: 17,
+                    alert: Alert::NoResponseCleared,
+                },
+            }),
+            "00000005 0006 0000 00000000 0110051107",
+        ),
+        case(
+            "push/ConversationAlert-grabbed-by",
+            0,
+            Value::Push(Push {
+                seq: 17,
+                event: Event::ConversationAlert {
+                    conversation: 17,
+                    alert: Alert::GrabbedBy { by: 1003 },
+                },
+            }),
+            "00000007 0006 0000 00000000 0111051108eb07",
+        ),
+        case(
+            "push/ConversationAlert-transfer-completed",
+            0,
+            Value::Push(Push {
+                seq: 18,
+                event: Event::ConversationAlert {
+                    conversation: 17,
+                    alert: Alert::TransferCompleted { to: 1002 },
+                },
+            }),
+            "00000007 0006 0000 00000000 0112051109ea07",
+        ),
+        case(
+            "push/ConversationAlert-transfer-waiting",
+            0,
+            Value::Push(Push {
+                seq: 19,
+                event: Event::ConversationAlert {
+                    conversation: 17,
+                    alert: Alert::TransferWaiting {
+                        to: 1002,
+                        deadline: 1_800_000_120_000,
+                    },
+                },
+            }),
+            "0000000d 0006 0000 00000000 011305110aea078093f185e368",
         ),
         case(
             "push/ContactNotice-AddedUs",
@@ -2547,6 +2680,8 @@ fn response_name(r: &Response) -> &'static str {
         Response::Metrics { .. } => "Metrics",
         Response::StorageCheck(_) => "StorageCheck",
         Response::AccountDeleted { .. } => "AccountDeleted",
+        Response::DesignatedAgent(_) => "DesignatedAgent",
+        Response::Choices(_) => "Choices",
     }
 }
 

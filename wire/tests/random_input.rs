@@ -792,7 +792,7 @@ fn signal_request() -> impl Strategy<Value = Request> {
     ]
 }
 
-/// Requests 79–83: the operator's test clock, and resumable sessions.
+/// Requests 79–83 and 88–90: the operator's test clock, resumable sessions, designated agent.
 fn clock_request() -> impl Strategy<Value = Request> {
     prop_oneof![
         Just(Request::AdminClockShow),
@@ -801,6 +801,9 @@ fn clock_request() -> impl Strategy<Value = Request> {
         Just(Request::EnableResume),
         (resume_token(), any::<u64>())
             .prop_map(|(token, last_ack)| Request::ResumeSession { token, last_ack }),
+        Just(Request::GetDesignatedAgent),
+        designated().prop_map(|settings| Request::SetDesignatedAgent { settings }),
+        Just(Request::DesignatedChoices),
     ]
 }
 
@@ -812,6 +815,27 @@ fn operations_request() -> impl Strategy<Value = Request> {
         Just(Request::AdminCheckStorage),
         any::<u64>().prop_map(|account| Request::AdminDeleteAccount { account }),
     ]
+}
+
+/// Designated-agent settings (requests 88–90).
+fn designated() -> impl Strategy<Value = kefu_wire::chat::DesignatedSettings> {
+    use kefu_wire::chat::DesignatedMode;
+    (
+        prop_oneof![
+            Just(DesignatedMode::Off),
+            Just(DesignatedMode::Agents),
+            Just(DesignatedMode::Groups)
+        ],
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(mode, hide_offline, no_response)| kefu_wire::chat::DesignatedSettings {
+                mode,
+                hide_offline,
+                no_response,
+            },
+        )
 }
 
 fn resume_token() -> impl Strategy<Value = kefu_wire::ResumeToken> {
@@ -1110,6 +1134,29 @@ fn response() -> impl Strategy<Value = Response> {
                 tokens_removed,
             }
         }),
+        designated().prop_map(Response::DesignatedAgent),
+        (
+            vec((any::<u32>(), text(), presence()), 0..4),
+            vec((text(), any::<bool>()), 0..4),
+            option::of(any::<u32>()),
+        )
+            .prop_map(|(agents, groups, previous)| {
+                Response::Choices(kefu_wire::chat::ChoiceList {
+                    agents: agents
+                        .into_iter()
+                        .map(|(agent, name, presence)| kefu_wire::chat::AgentChoice {
+                            agent,
+                            name,
+                            presence,
+                        })
+                        .collect(),
+                    groups: groups
+                        .into_iter()
+                        .map(|(name, online)| kefu_wire::chat::GroupChoice { name, online })
+                        .collect(),
+                    previous,
+                })
+            }),
     ]
 }
 
@@ -1132,6 +1179,18 @@ fn push() -> impl Strategy<Value = Push> {
             Event::ConversationAlert {
                 conversation,
                 alert: kefu_wire::chat::Alert::NoResponseWarning { offer_at },
+            }
+        }),
+        (any::<u64>(), any::<u32>(), text()).prop_map(|(conversation, agent, name)| {
+            Event::ConversationAlert {
+                conversation,
+                alert: kefu_wire::chat::Alert::ServedBy { agent, name },
+            }
+        }),
+        (any::<u64>(), any::<u32>(), any::<i64>()).prop_map(|(conversation, to, deadline)| {
+            Event::ConversationAlert {
+                conversation,
+                alert: kefu_wire::chat::Alert::TransferWaiting { to, deadline },
             }
         }),
         contact_notice().prop_map(Event::ContactNotice),
@@ -1474,9 +1533,8 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 88;
-
-    const RESPONSES: u32 = 41;
+    const REQUESTS: u32 = 91;
+    const RESPONSES: u32 = 43;
 
     const EVENTS: u32 = 9;
 

@@ -307,7 +307,7 @@ mod tests {
         );
         assert_eq!(
             r.accept(1002, a, true, 11),
-            Err(RoutingError::AlreadyAssigned {
+            Err(RoutingError::Kept {
                 conversation: a,
                 agent: 1001
             })

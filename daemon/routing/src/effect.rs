@@ -194,6 +194,13 @@ pub enum Effect {
         /// When the offer goes to the customer.
         offer_at: i64,
     },
+    /// The warned agent answered: tell it the warning is over (§7.15).
+    NoResponseCleared {
+        /// Conversation id.
+        conversation: u64,
+        /// The serving agent.
+        agent: u32,
+    },
     /// Offer the customer to choose another agent or group (§7.15); it answers
     /// with `reselect`.
     OfferReselection {
@@ -295,8 +302,13 @@ pub enum RoutingError {
     #[error("grabbing needs the grab permission")]
     GrabPermissionRequired,
     /// Grabbing needs the agent's confirmation; ask and send again confirmed.
-    #[error("grabbing needs confirmation")]
-    ConfirmationRequired,
+    #[error("conversation {conversation} is served by agent {holder}: confirm to grab it")]
+    ConfirmationRequired {
+        /// Conversation id.
+        conversation: u64,
+        /// The agent serving it now (the one it would be grabbed from).
+        holder: u32,
+    },
     /// Kept for `agent`, who logged out keeping its conversations (§3.12).
     #[error("conversation {conversation} is kept for agent {agent} until it logs in")]
     Kept {

@@ -51,8 +51,9 @@ impl AccountRouting {
         }
         c.last_agent_at = Some(now);
         c.unread = 0;
-        self.nr_stop(conversation);
-        Ok(Outcome::new((), Vec::new()))
+        let mut fx = Vec::new();
+        self.nr_stop(conversation, &mut fx);
+        Ok(Outcome::new((), fx))
     }
 
     /// The serving agent has seen the customer's messages (C15).

@@ -39,9 +39,18 @@ use kefu_wire::chat::{Channel, ConversationInfo, Entry, Party};
 use kefu_wire::Presence;
 
 impl AccountRouting {
-    /// R19: the rule applies now.
+    /// R19: the rule applies now: it is a sub-option of designated agent (§7.15
+    /// "当开启指定客服后，还可以选择设置长时间未响应提示"), so it is off while designated
+    /// agent is off, and always off in exclusive mode.
     pub(super) fn no_response_active(&self) -> bool {
-        self.settings.no_response.enabled && !self.settings.exclusive
+        self.settings.no_response.enabled
+            && self.settings.designated != DesignatedMode::Off
+            && !self.settings.exclusive
+    }
+
+    /// Designated agent applies (on, and not in exclusive mode).
+    pub(super) fn designated_active(&self) -> bool {
+        self.settings.designated != DesignatedMode::Off && !self.settings.exclusive
     }
 
     /// Starts (or restarts) `id`'s clock at `since` and schedules the warning.
@@ -70,11 +79,20 @@ impl AccountRouting {
         }
     }
 
-    /// The serving agent answered: the clock stops and any offer lapses.
-    pub(super) fn nr_stop(&mut self, id: u64) {
+    /// The serving agent answered: the clock stops and any offer lapses. An agent that
+    /// was warned is told the warning is over (§7.15 "则提示消失").
+    pub(super) fn nr_stop(&mut self, id: u64, fx: &mut Vec<Effect>) {
         if let Some(c) = self.conversations.get_mut(&id) {
             c.waiting_since = None;
             c.offered = false;
+            if std::mem::take(&mut c.warned) {
+                if let Some(agent) = c.agent() {
+                    fx.push(Effect::NoResponseCleared {
+                        conversation: id,
+                        agent,
+                    });
+                }
+            }
         }
         self.set_nr_timer(id, None);
     }
@@ -90,6 +108,7 @@ impl AccountRouting {
         for id in ids {
             if let Some(c) = self.conversations.get_mut(&id) {
                 c.waiting_since = None;
+                c.warned = false;
             }
             self.set_nr_timer(id, None);
         }
@@ -115,6 +134,9 @@ impl AccountRouting {
                         .get(&agent)
                         .is_some_and(|a| a.presence != Presence::Offline);
                     if present {
+                        if let Some(c) = self.conversations.get_mut(&id) {
+                            c.warned = true;
+                        }
                         fx.push(Effect::NoResponseWarning {
                             conversation: id,
                             agent,
@@ -190,7 +212,17 @@ impl AccountRouting {
             .conversations
             .get(&conversation)
             .ok_or(RoutingError::NoSuchConversation(conversation))?;
-        if !c.offered || !self.no_response_active() {
+        // Offered a new choice (R20, R22), or waiting for a designated agent or group
+        // that has not taken it: the customer "may choose again" (§10.7.2 "重新选择客服").
+        let waiting_for_choice = self.designated_active()
+            && matches!(
+                c.state,
+                ConvState::Queued {
+                    target: QueueTarget::Agent(_) | QueueTarget::Group(_),
+                    ..
+                }
+            );
+        if !((c.offered && self.no_response_active()) || waiting_for_choice) {
             return Err(RoutingError::ReselectionNotOffered(conversation));
         }
         let customer = c.customer.clone();
@@ -257,7 +289,10 @@ mod tests {
     const LEAD: i64 = MINUTE_MS;
 
     fn with_rule() -> TestRouting {
-        routing_with(|s| s.no_response.enabled = true)
+        routing_with(|s| {
+            s.designated = DesignatedMode::Agents;
+            s.no_response.enabled = true;
+        })
     }
 
     /// R20: warning at timeout − lead, offer at timeout, measured from the oldest
@@ -553,5 +588,71 @@ mod tests {
         let _ = r.set_settings(s, 2 * T).unwrap();
         assert_eq!(r.next_deadline(), None);
         r.check_invariants();
+    }
+
+    /// §7.15: the no-response rule is a sub-option of designated agent: ticked but
+    /// with designated agent off, no clock runs.
+    #[test]
+    fn no_response_needs_designated_agent() {
+        let mut r = routing_with(|s| s.no_response.enabled = true);
+        add_online(&mut r, 1001, 5, 0);
+        let c = open_auto(&mut r, 1, 0);
+        let _ = r.customer_message(c, 0).unwrap();
+        assert_eq!(r.next_deadline(), None);
+        assert!(r.tick(2 * T).effects.is_empty());
+        r.check_invariants();
+    }
+
+    /// §7.15 "如果客服在收到提示后立即做出响应，则提示消失": a warned agent that answers is
+    /// told the warning is over; an agent answering before any warning is not.
+    #[test]
+    fn answering_after_the_warning_clears_it() {
+        let mut r = with_rule();
+        add_online(&mut r, 1001, 5, 0);
+        let c = open_auto(&mut r, 1, 0);
+        let _ = r.customer_message(c, 0).unwrap();
+        assert!(r.agent_message(c, 1001, 1).unwrap().effects.is_empty());
+        let _ = r.customer_message(c, 2).unwrap();
+        let fx = r.tick(2 + T - LEAD).effects;
+        assert!(matches!(fx[..], [Effect::NoResponseWarning { .. }]));
+        let fx = r.agent_message(c, 1001, 3 + T - LEAD).unwrap().effects;
+        assert_eq!(
+            fx,
+            vec![Effect::NoResponseCleared {
+                conversation: c,
+                agent: 1001
+            }]
+        );
+        // once
+        assert!(r.agent_message(c, 1001, T).unwrap().effects.is_empty());
+        r.check_invariants();
+    }
+
+    /// §10.7.2 "您可以在下面输入留言或重新选择客服": a customer waiting for its designated
+    /// agent may choose again without a no-response offer (designated agent on, the
+    /// no-response rule off).
+    #[test]
+    fn a_customer_waiting_for_its_designated_agent_may_choose_again() {
+        let mut r = routing_with(|s| s.designated = DesignatedMode::Agents);
+        add_online(&mut r, 1001, 5, 0);
+        add_online(&mut r, 1002, 0, 0); // cap off: cannot take it
+        let served = open_auto(&mut r, 2, 0);
+        assert_eq!(
+            r.reselect(served, Entry::Agent(1002), 1),
+            Err(RoutingError::ReselectionNotOffered(served))
+        );
+        let q = open_entry(&mut r, 1, Entry::Agent(1002), 0);
+        assert_eq!(agent_of(&r, q), None);
+        let out = r.reselect(q, Entry::Agent(1001), 1).unwrap();
+        assert_eq!(agent_of(&r, out.value.conversation), Some(1001));
+        r.check_invariants();
+        // designated agent off: no longer
+        let mut r = routing();
+        add_online(&mut r, 1002, 0, 0);
+        let q = open_entry(&mut r, 1, Entry::Agent(1002), 0);
+        assert_eq!(
+            r.reselect(q, Entry::Auto, 1),
+            Err(RoutingError::ReselectionNotOffered(q))
+        );
     }
 }

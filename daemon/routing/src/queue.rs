@@ -84,6 +84,13 @@ impl AccountRouting {
             .get(&conversation)
             .ok_or(RoutingError::NoSuchConversation(conversation))?;
         if let ConvState::Assigned { agent: holder } = c.state {
+            // Kept for a logged-out agent (§3.12) is its own refusal.
+            if !self.agents.get(&holder).is_some_and(|h| h.logged_in) {
+                return Err(RoutingError::Kept {
+                    conversation,
+                    agent: holder,
+                });
+            }
             return Err(RoutingError::AlreadyAssigned {
                 conversation,
                 agent: holder,

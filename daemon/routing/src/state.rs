@@ -215,6 +215,8 @@ pub(super) struct Conversation {
     pub(super) nr_timer: Option<(i64, TimerKind)>,
     /// The customer was offered a new choice and may `reselect`.
     pub(super) offered: bool,
+    /// The serving agent was warned and has not answered since.
+    pub(super) warned: bool,
     pub(super) transfer: Option<PendingTransfer>,
     pub(super) last_auto_reply_at: Option<i64>,
 }
@@ -453,6 +455,7 @@ impl AccountRouting {
                 waiting_since: None,
                 nr_timer: None,
                 offered: false,
+                warned: false,
                 transfer,
                 last_auto_reply_at: None,
             },
@@ -504,6 +507,7 @@ impl AccountRouting {
                 waiting_since: None,
                 nr_timer: None,
                 offered: false,
+                warned: false,
                 transfer: None,
                 last_auto_reply_at: None,
             },
@@ -556,6 +560,8 @@ impl AccountRouting {
         };
         c.state = ConvState::Assigned { agent };
         c.offered = false;
+        // A new agent starts afresh: the previous agent's warning is not its.
+        c.warned = false;
         let customer = c.customer.clone();
         let waiting = c.waiting_since.is_some();
         if let Some(a) = self.agents.get_mut(&agent) {
@@ -891,6 +897,7 @@ mod tests {
     #[test]
     fn restore_rebuilds_the_open_conversations() {
         let mut r = routing_with(|s| {
+            s.designated = DesignatedMode::Agents;
             s.no_response = NoResponseSettings {
                 enabled: true,
                 ..NoResponseSettings::default()

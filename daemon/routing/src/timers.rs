@@ -70,7 +70,10 @@ mod tests {
 
     #[test]
     fn next_deadline_is_the_earliest_timer_and_tick_fires_only_what_is_due() {
-        let mut r = routing_with(|s| s.no_response.enabled = true);
+        let mut r = routing_with(|s| {
+            s.designated = DesignatedMode::Agents;
+            s.no_response.enabled = true;
+        });
         add_online(&mut r, 1001, 0, 0);
         add_online(&mut r, 1002, 0, 0);
         assert_eq!(r.next_deadline(), None);
@@ -99,7 +102,10 @@ mod tests {
 
     #[test]
     fn back_and_forth_messages_leave_no_stale_timers() {
-        let mut r = routing_with(|s| s.no_response.enabled = true);
+        let mut r = routing_with(|s| {
+            s.designated = DesignatedMode::Agents;
+            s.no_response.enabled = true;
+        });
         add_online(&mut r, 1001, 5, 0);
         let c = open_auto(&mut r, 1, 0);
         for i in 0..1000 {

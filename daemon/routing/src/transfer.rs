@@ -169,7 +169,10 @@ impl AccountRouting {
             });
         }
         if !confirmed {
-            return Err(RoutingError::ConfirmationRequired);
+            return Err(RoutingError::ConfirmationRequired {
+                conversation,
+                holder,
+            });
         }
         let mut fx = Vec::new();
         self.assign(
@@ -436,7 +439,10 @@ mod tests {
                 c,
                 true,
                 false,
-                Err(RoutingError::ConfirmationRequired),
+                Err(RoutingError::ConfirmationRequired {
+                    conversation: c,
+                    holder: 1001,
+                }),
             ),
             (
                 1001,

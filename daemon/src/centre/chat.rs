@@ -22,8 +22,8 @@ use crate::store::chat_records::{
 use crate::store::Permission;
 use crate::store::{keys, Cf, StoredRecord};
 use kefu_wire::chat::{
-    Alert, Channel, ConversationInfo, ConversationState, CustomerId, CustomerSession, Entry,
-    MessageBody, MessageInfo, Party, RoutingConfig,
+    Alert, Channel, ConversationInfo, ConversationState, CustomerId, CustomerSession,
+    DesignatedSettings, Entry, MessageBody, MessageInfo, Party, RoutingConfig,
 };
 use kefu_wire::{ErrorBody, ErrorCode, Event, Response};
 use ring::hmac;
@@ -44,18 +44,27 @@ const MAX_MESSAGES_PAGE: u16 = 500;
 /// Open conversations restored per account at load (a bound on start-up work).
 const MAX_RESTORED: usize = 100_000;
 
+/// A routing refusal as the protocol answers it: two different refusals, two codes
+/// (`wire/PROTOCOL.md` section 12.12).
 fn routing_err(e: RoutingError) -> ErrorBody {
     let code = match e {
         RoutingError::NoSuchConversation(_) => ErrorCode::NOT_FOUND,
-        RoutingError::AlreadyAssigned { .. } | RoutingError::Kept { .. } => {
-            ErrorCode::CONVERSATION_TAKEN
+        RoutingError::AlreadyAssigned { .. } => ErrorCode::CONVERSATION_TAKEN,
+        RoutingError::Kept { .. } => ErrorCode::CONVERSATION_KEPT,
+        RoutingError::NotAssigned(_) => ErrorCode::CONVERSATION_QUEUED,
+        RoutingError::NotServing { .. } => ErrorCode::NOT_IN_CONVERSATION,
+        // A queued conversation the agent may not see (another agent's exclusive
+        // customer, another group's, another agent's transfer) does not exist for it.
+        RoutingError::NotAllowed { conversation, .. } => {
+            return err(
+                ErrorCode::NOT_FOUND,
+                format!("no conversation {conversation} in your queue"),
+            )
         }
-        RoutingError::NotServing { .. } | RoutingError::NotAssigned(_) => {
-            ErrorCode::NOT_IN_CONVERSATION
-        }
-        RoutingError::NotAllowed { .. } | RoutingError::ExclusiveCustomer { .. } => {
-            ErrorCode::PERMISSION_DENIED
-        }
+        RoutingError::ExclusiveCustomer { .. } => ErrorCode::PERMISSION_DENIED,
+        RoutingError::TargetOffline(_) => ErrorCode::TARGET_OFFLINE,
+        RoutingError::TransferToSelf => ErrorCode::TRANSFER_TO_SELF,
+        RoutingError::ConfirmationRequired { .. } => ErrorCode::GRAB_NEEDS_CONFIRMATION,
         _ => ErrorCode::INVALID_ARGUMENT,
     };
     err(code, e.to_string())
@@ -65,7 +74,9 @@ fn routing_err(e: RoutingError) -> ErrorBody {
 pub(crate) struct ChatState {
     pub(super) routing: AccountRouting,
     /// The settings as the protocol shows them (the routing engine holds them converted).
-    config: RoutingConfig,
+    pub(super) config: RoutingConfig,
+    /// The designated-agent settings as the protocol shows them (`designated.rs`).
+    pub(super) designated: DesignatedSettings,
     counters: CountersRecord,
     /// Open conversations' records, to update as their state changes.
     open: HashMap<u64, ConversationRecord>,
@@ -495,6 +506,7 @@ impl Centre {
                     entry
                 };
                 let (customer, channel) = (login.customer.clone(), login.channel);
+                let entry = self.designated_entry(account, &customer, channel, entry)?;
                 let info = self.route(account, |r, owners, now| {
                     r.open(customer, channel, entry, owners, now)
                 })?;
@@ -537,6 +549,9 @@ impl Centre {
                     r.reselect(conversation, entry, owners, now)
                 })?;
                 Ok(Response::Conversation(info))
+            }
+            CustomerChatRequest::DesignatedChoices => {
+                self.designated_choices(account, &login.customer, login.channel)
             }
             CustomerChatRequest::CloseConversation { conversation } => {
                 self.customers_open(account, &login.customer, conversation)?;
@@ -625,6 +640,10 @@ impl Centre {
             AgentChatRequest::SetRoutingSettings { settings } => {
                 self.set_routing_settings(account, settings)
             }
+            AgentChatRequest::GetDesignatedAgent => self.get_designated(account),
+            AgentChatRequest::SetDesignatedAgent { settings } => {
+                self.set_designated(account, settings)
+            }
         })()
     }
 
@@ -648,6 +667,7 @@ impl Centre {
                 "you do not serve this conversation",
             ));
         }
+        self.check_mobile_body(account, &info, &body)?;
         self.store_message(
             account,
             conversation,
@@ -690,9 +710,20 @@ impl Centre {
     ) -> Answer {
         self.seen_customer(account, &customer)?;
         let perm2 = self.has_permission(account, me, Permission::Grab);
-        let info = self.route(account, |r, owners, now| {
-            r.initiate(me, customer, channel, perm2, owners, now)
-        })?;
+        let perm4 = self.has_permission(account, me, Permission::SeeAllCustomers);
+        let info = self
+            .route(account, |r, owners, now| {
+                r.initiate(me, customer, channel, perm2, owners, now)
+            })
+            .map_err(|e| {
+                // Rule d: without permission 4 another agent's exclusive customer does
+                // not exist for this agent, so its refusal does not reveal it.
+                if e.code == ErrorCode::PERMISSION_DENIED && !perm4 {
+                    err(ErrorCode::NOT_FOUND, "no such customer")
+                } else {
+                    e
+                }
+            })?;
         Ok(Response::Conversation(info))
     }
 
@@ -727,8 +758,10 @@ impl Centre {
 
     fn set_routing_settings(&mut self, account: u64, settings: RoutingConfig) -> Answer {
         check_config(&settings)?;
-        // The presence mode is the account's own setting (`SetAccountPresenceMode`).
-        let mut engine = settings_from(&settings);
+        // The presence mode is the account's own setting (`SetAccountPresenceMode`), the
+        // designated agent its own too (`SetDesignatedAgent`).
+        let designated = self.chat_mut(account)?.designated;
+        let mut engine = settings_from(&settings, &designated);
         engine.presence_mode = self.chat_mut(account)?.routing.settings().presence_mode;
         self.route(account, |r, owners, now| {
             r.set_settings(engine, owners, now)
@@ -1069,13 +1102,28 @@ impl Centre {
             } => self.on_opened(account, conversation, customer, channel, at),
             Effect::Assigned {
                 conversation,
+                customer,
                 agent,
+                reason,
                 ..
-            } => self.on_assigned(account, conversation, agent),
-            Effect::Queued { conversation, .. } => {
+            } => {
+                self.on_assigned(account, conversation, agent);
+                self.notice_assigned(account, conversation, customer, agent, reason);
+            }
+            Effect::Queued {
+                conversation,
+                customer,
+                target,
+                ..
+            } => {
                 self.notify_conversation(account, conversation, None);
                 self.tell_queue_watchers(account, conversation);
+                self.notice_queued(account, conversation, customer, &target);
             }
+            Effect::NoResponseCleared {
+                conversation,
+                agent,
+            } => self.notice_warning_cleared(account, conversation, agent),
             Effect::Closed {
                 conversation,
                 agent,
@@ -1112,12 +1160,15 @@ impl Centre {
                 from,
                 to,
                 deadline,
-            } => self.alert_agent(
-                account,
-                to,
-                conversation,
-                Alert::TransferOffered { from, deadline },
-            ),
+            } => {
+                self.alert_agent(
+                    account,
+                    to,
+                    conversation,
+                    Alert::TransferOffered { from, deadline },
+                );
+                self.notice_transfer_waiting(account, conversation, from, to, deadline);
+            }
             Effect::TransferFailedBack {
                 conversation,
                 from,
@@ -1422,7 +1473,8 @@ pub(super) fn read_chat(
         Some(bytes) => Some(open_customer_key(token_key, account, &bytes)?),
         None => None,
     };
-    let mut settings = settings_from(&config);
+    let designated = super::designated::read_designated(store, account)?;
+    let mut settings = settings_from(&config, &designated);
     settings.presence_mode = super::signals::engine_mode(state.record.presence_mode);
     let mut routing =
         AccountRouting::new(settings, counters.next_conversation).map_err(routing_err)?;
@@ -1488,6 +1540,7 @@ pub(super) fn read_chat(
     let chat = ChatState {
         routing,
         config,
+        designated,
         counters,
         open,
         customer_key,
@@ -1541,7 +1594,7 @@ fn default_config() -> RoutingConfig {
     let d = RoutingSettings::default();
     RoutingConfig {
         exclusive: d.exclusive,
-        no_response_secs: 0,
+        no_response_secs: NO_RESPONSE_DEFAULT_SECS,
         no_response_warn_secs: u32::try_from(d.no_response.warn_lead_ms / 1000).unwrap_or(60),
         transfer_timeout_secs: u32::try_from(d.transfer_timeout_ms / 1000).unwrap_or(120),
         utc_offset_minutes: 0,
@@ -1565,7 +1618,7 @@ fn check_config(c: &RoutingConfig) -> Result<(), ErrorBody> {
         && c.away_reply.as_deref().is_none_or(text_ok)
         && (-14 * 60..=14 * 60).contains(&c.utc_offset_minutes)
         && c.transfer_timeout_secs > 0
-        && (c.no_response_secs == 0 || c.no_response_warn_secs < c.no_response_secs);
+        && c.no_response_warn_secs < no_response_timeout_secs(c);
     if ok {
         Ok(())
     } else {
@@ -1578,20 +1631,32 @@ fn check_config(c: &RoutingConfig) -> Result<(), ErrorBody> {
     }
 }
 
-/// Protocol settings → the routing engine's.
-fn settings_from(c: &RoutingConfig) -> RoutingSettings {
+/// The no-response timeout when none is chosen: "默认为 15 分钟" (§7.15).
+const NO_RESPONSE_DEFAULT_SECS: u32 = 15 * 60;
+
+/// The no-response timeout in force: `no_response_secs`, 0 meaning the default.
+fn no_response_timeout_secs(c: &RoutingConfig) -> u32 {
+    if c.no_response_secs == 0 {
+        NO_RESPONSE_DEFAULT_SECS
+    } else {
+        c.no_response_secs
+    }
+}
+
+/// Protocol settings → the routing engine's. The no-response rule is on when the
+/// designated-agent settings tick it (`designated.rs`); `RoutingConfig` gives its timings.
+pub(super) fn settings_from(c: &RoutingConfig, designated: &DesignatedSettings) -> RoutingSettings {
     let d = RoutingSettings::default();
     RoutingSettings {
         exclusive: c.exclusive,
-        // Off keeps the engine's default timings, so they stay valid.
-        no_response: if c.no_response_secs > 0 {
-            crate::routing::NoResponseSettings {
-                enabled: true,
-                timeout_ms: i64::from(c.no_response_secs) * 1000,
-                warn_lead_ms: i64::from(c.no_response_warn_secs) * 1000,
-            }
-        } else {
-            d.no_response
+        designated: super::designated::engine_mode(designated.mode),
+        hide_offline: designated.hide_offline,
+        no_response: crate::routing::NoResponseSettings {
+            enabled: designated.no_response,
+            timeout_ms: i64::from(no_response_timeout_secs(c)) * 1000,
+            // Below the timeout, as `check_config` requires, even for older stored settings.
+            warn_lead_ms: i64::from(c.no_response_warn_secs.min(no_response_timeout_secs(c) - 1))
+                * 1000,
         },
         transfer_timeout_ms: i64::from(c.transfer_timeout_secs.max(1)) * 1000,
         welcome: crate::routing::WelcomeSettings {

@@ -235,6 +235,18 @@ impl CrmState {
         Ok(())
     }
 
+    /// The agent that last accepted `customer` (served it), if it is a contact.
+    pub(super) fn last_served_by(&self, customer: &CustomerId) -> Option<u32> {
+        let key = CustomerKey::try_from(customer.clone()).ok()?;
+        let no = self.by_key.get(&key)?;
+        self.contacts
+            .get(no)?
+            .contact
+            .last_accepted
+            .as_ref()
+            .map(|a| a.agent)
+    }
+
     pub(super) fn number_of(&self, customer: &CustomerId) -> Result<u64, ErrorBody> {
         let key = key_of(customer)?;
         self.by_key

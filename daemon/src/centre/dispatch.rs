@@ -14,7 +14,8 @@
 #![allow(clippy::enum_variant_names)] // the variants keep the wire's names (AdminClock…, …Token)
 
 use kefu_wire::chat::{
-    AccountPresenceMode, Channel, CustomerId, Entry, MessageBody, RoutingConfig, Signal,
+    AccountPresenceMode, Channel, CustomerId, DesignatedSettings, Entry, MessageBody,
+    RoutingConfig, Signal,
 };
 use kefu_wire::crm::{ContactEdit, ContactQuery, ContactState, GroupEdit, HistoryQuery, TagEdit};
 use kefu_wire::{
@@ -154,6 +155,10 @@ pub(crate) enum AgentChatRequest {
     GetRoutingSettings,
     SetRoutingSettings {
         settings: RoutingConfig,
+    },
+    GetDesignatedAgent,
+    SetDesignatedAgent {
+        settings: DesignatedSettings,
     },
     InitiateConversation {
         customer: CustomerId,
@@ -319,6 +324,7 @@ pub(crate) enum CustomerChatRequest {
         conversation: u64,
         entry: Entry,
     },
+    DesignatedChoices,
     SendMessage {
         conversation: u64,
         client_msg_id: u64,
@@ -535,7 +541,7 @@ pub(crate) fn classify(request: Request) -> Routed {
         }
         [Routed::Customer, CustomerRequest::Chat] CustomerChatRequest {
             OpenConversation { entry },
-            Reselect { conversation, entry },
+            Reselect { conversation, entry }, DesignatedChoices,
         }
         [Routed::Participant] ParticipantRequest {
             SendMessage { conversation, client_msg_id, body },
@@ -551,8 +557,8 @@ pub(crate) fn classify(request: Request) -> Routed {
             AcceptConversation { conversation },
             TransferConversation { conversation, to_agent },
             GrabConversation { conversation, confirmed },
-            GetRoutingSettings,
-            SetRoutingSettings { settings },
+            GetRoutingSettings, SetRoutingSettings { settings },
+            GetDesignatedAgent, SetDesignatedAgent { settings },
             InitiateConversation { customer, channel },
         }
         [Routed::Agent, AgentRequest::Crm] CrmRequest {
@@ -767,7 +773,10 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::EnableResume
         | Request::GetServerTime
         | Request::AdminMetrics
-        | Request::AdminCheckStorage => None,
+        | Request::AdminCheckStorage
+        | Request::GetDesignatedAgent
+        | Request::SetDesignatedAgent { .. }
+        | Request::DesignatedChoices => None,
         // Its session's number names the shard (`route_request`), not an account.
         Request::ResumeSession { .. } => None,
     }

@@ -92,11 +92,38 @@ fn check_signal(signal: &Signal) -> Result<(), ErrorBody> {
 fn check_channel(signal: &Signal, customer_channel: Channel) -> Result<(), ErrorBody> {
     if matches!(signal, Signal::Call(_)) && customer_channel == Channel::Mobile {
         return Err(err(
-            ErrorCode::INVALID_ARGUMENT,
+            ErrorCode::NOT_ON_MOBILE,
             "voice, video and remote assistance are not available with a mobile customer",
         ));
     }
     Ok(())
+}
+
+impl Centre {
+    /// Files and images towards a mobile customer are refused (§3.13 "在与手机 QQ 聊天时，
+    /// 您无法向对方发送自定义表情以及传文件"), as calls are; the customer's channel is its
+    /// session's now if it is connected, else the one it opened the conversation on.
+    pub(super) fn check_mobile_body(
+        &self,
+        account: u64,
+        info: &kefu_wire::chat::ConversationInfo,
+        body: &kefu_wire::chat::MessageBody,
+    ) -> Result<(), ErrorBody> {
+        if matches!(body, kefu_wire::chat::MessageBody::Text(_)) {
+            return Ok(());
+        }
+        let target = self.customer_session(account, &info.customer);
+        let channel = self
+            .session_customer(target)
+            .map_or(info.channel, |c| c.channel);
+        if channel == Channel::Mobile {
+            return Err(err(
+                ErrorCode::NOT_ON_MOBILE,
+                "files and images cannot be sent to a mobile customer",
+            ));
+        }
+        Ok(())
+    }
 }
 
 fn rate_limited(wait_ms: i64) -> ErrorBody {

@@ -23,6 +23,7 @@
 //! | [`Cf::Counters`] | `counters` | account `u64` BE (8)                         | `CountersRecord` |
 //! | [`Cf::CustomerKeys`] | `customer_keys` | account `u64` BE (8)                  | `CustomerKeyRecord` |
 //! | [`Cf::RoutingSettings`] | `routing_settings` | account `u64` BE (8)            | `RoutingSettingsRecord` |
+//! | [`Cf::RoutingSettings`] | `routing_settings` | account `u64` BE (8) ‖ `b'D'` ([`designated`]) | `DesignatedRecord` |
 //! | [`Cf::Contacts`] | `contacts` | account `u64` BE (8) ‖ contact number `u64` BE (8) | `ContactRecord` |
 //! | [`Cf::CrmAccounts`] | `crm_accounts` | account `u64` BE (8)                  | `CrmAccountRecord` |
 //! | [`Cf::QuickReplies`] | `quick_replies` | account `u64` BE (8) ‖ agent `u32` BE (4), agent 0 = the account's shared list | `QuickRepliesRecord` |
@@ -242,6 +243,14 @@ pub struct KeyRange {
 /// Key of an account in [`Cf::Accounts`].
 pub fn account(account: u64) -> [u8; ACCOUNT_KEY_LEN] {
     account.to_be_bytes()
+}
+
+/// The designated-agent settings of `account` in `routing_settings`: the account
+/// (8) ‖ `b'D'`. Nine bytes, so it never parses as an [`account`] key.
+pub fn designated(account: u64) -> Vec<u8> {
+    let mut k = account.to_be_bytes().to_vec();
+    k.push(b'D');
+    k
 }
 
 /// Parses an [`account`] key; `None` if it is not exactly 8 bytes.

@@ -17,6 +17,7 @@
 
 pub mod chat_records;
 pub mod crm_records;
+pub mod designated_records;
 pub mod extras_records;
 pub mod keys;
 pub mod memory;

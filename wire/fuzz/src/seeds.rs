@@ -770,6 +770,18 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
             "admin-delete-account",
             Request::AdminDeleteAccount { account: 800_001 },
         ),
+        ("get-designated-agent", Request::GetDesignatedAgent),
+        (
+            "set-designated-agent",
+            Request::SetDesignatedAgent {
+                settings: kefu_wire::chat::DesignatedSettings {
+                    mode: kefu_wire::chat::DesignatedMode::Groups,
+                    hide_offline: true,
+                    no_response: true,
+                },
+            },
+        ),
+        ("designated-choices", Request::DesignatedChoices),
         (
             "set-routing-settings",
             Request::SetRoutingSettings {
@@ -1089,6 +1101,18 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
                 sessions_closed: 2,
                 tokens_removed: 1,
             },
+        ),
+        (
+            "choices",
+            Response::Choices(kefu_wire::chat::ChoiceList {
+                agents: vec![kefu_wire::chat::AgentChoice {
+                    agent: 1001,
+                    name: "销售小王".into(),
+                    presence: kefu_wire::Presence::Online,
+                }],
+                groups: vec![],
+                previous: None,
+            }),
         ),
     ];
     all

@@ -96,6 +96,9 @@ pub fn request_index(r: &Request) -> u32 {
         Request::AdminMetrics => 85,
         Request::AdminCheckStorage => 86,
         Request::AdminDeleteAccount { .. } => 87,
+        Request::GetDesignatedAgent => 88,
+        Request::SetDesignatedAgent { .. } => 89,
+        Request::DesignatedChoices => 90,
     }
 }
 
@@ -143,6 +146,8 @@ pub fn response_index(r: &Response) -> u32 {
         Response::Metrics { .. } => 38,
         Response::StorageCheck(_) => 39,
         Response::AccountDeleted { .. } => 40,
+        Response::DesignatedAgent(_) => 41,
+        Response::Choices(_) => 42,
     }
 }
 
