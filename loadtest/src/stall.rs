@@ -67,13 +67,7 @@ pub fn run(args: &StallArgs, fd_limit: u64) -> anyhow::Result<bool> {
         args.hold_secs
     );
     let (pings, blocked) = hold(args, &streams);
-    let mut ends: BTreeMap<String, u64> = BTreeMap::new();
-    let mut waiting = 0u64;
-    for s in &mut streams {
-        let (end, bytes) = finish(s);
-        *ends.entry(end).or_default() += 1;
-        waiting += bytes;
-    }
+    let (ends, waiting) = finish_all(&mut streams);
     let mut out = format!(
         "stalled readers: {} logged in, {} pings sent ({} would have blocked)\n",
         streams.len(),
@@ -173,43 +167,71 @@ fn hold(args: &StallArgs, streams: &[TcpStream]) -> (u64, u64) {
     (sent, blocked)
 }
 
-/// Reads what waits for one reader, for at most a few seconds: how it ended, and
-/// the bytes that were waiting. (Frames after the login's answer: the decoder
-/// starts on a frame boundary unless a frame was cut by the login's last read.)
-fn finish(stream: &mut TcpStream) -> (String, u64) {
-    let _ = stream.set_nonblocking(false);
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
+/// Reads what waits for every reader, all of them side by side for about two
+/// seconds (a reader that reads again gets what the server's kernel held as its
+/// window opens): how each ended, and the bytes that were waiting in all.
+fn finish_all(streams: &mut [TcpStream]) -> (BTreeMap<String, u64>, u64) {
     let decoder = kefu_wire::FrameDecoder::new(kefu_wire::MAX_FRAME_CEILING);
-    let mut input = bytes::BytesMut::new();
+    let mut state: Vec<(bytes::BytesMut, Option<String>)> = streams
+        .iter()
+        .map(|_| (bytes::BytesMut::new(), None))
+        .collect();
     let mut buf = vec![0u8; 64 * 1024];
-    let mut bytes = 0u64;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        loop {
-            match decoder.decode(&mut input) {
-                Ok(Some(frame)) if frame.kind == kefu_wire::FrameKind::GoAway => {
-                    let code = kefu_wire::GoAway::decode(&frame.body)
-                        .map_or_else(|_| "?".into(), |g| format!("{:?}", g.code));
-                    return (format!("GoAway {code}"), bytes);
+    let mut waiting = 0u64;
+    for _pass in 0..100 {
+        let mut open = 0;
+        for (s, (input, end)) in streams.iter_mut().zip(state.iter_mut()) {
+            if end.is_some() {
+                continue;
+            }
+            loop {
+                match s.read(&mut buf) {
+                    Ok(0) => {
+                        *end = Some("closed without a GoAway".into());
+                        break;
+                    }
+                    Ok(n) => {
+                        waiting += n as u64;
+                        input.extend_from_slice(buf.get(..n).unwrap_or_default());
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        *end = Some(format!("reset ({})", e.kind()));
+                        break;
+                    }
                 }
-                Ok(Some(_)) => {}
-                Ok(None) => break,
-                Err(_) => return ("undecodable stream".into(), bytes),
+            }
+            loop {
+                match decoder.decode(input) {
+                    Ok(Some(frame)) if frame.kind == kefu_wire::FrameKind::GoAway => {
+                        let code = kefu_wire::GoAway::decode(&frame.body)
+                            .map_or_else(|_| "?".into(), |g| format!("{:?}", g.code));
+                        *end = Some(format!("GoAway {code}"));
+                        break;
+                    }
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(_) => {
+                        *end = Some("undecodable stream".into());
+                        break;
+                    }
+                }
+            }
+            if end.is_none() {
+                open += 1;
             }
         }
-        if Instant::now() >= deadline {
-            return ("still open (read for 5 s)".into(), bytes);
+        if open == 0 {
+            break;
         }
-        match stream.read(&mut buf) {
-            Ok(0) => return ("closed without a GoAway".into(), bytes),
-            Ok(n) => {
-                bytes += n as u64;
-                input.extend_from_slice(buf.get(..n).unwrap_or_default());
-            }
-            Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::TimedOut => {
-                return ("still open, nothing more to read".into(), bytes);
-            }
-            Err(e) => return (format!("reset ({})", e.kind()), bytes),
-        }
+        // The tool's own pacing between passes (no synchronisation with the daemon).
+        std::thread::sleep(Duration::from_millis(20));
     }
+    let mut ends = BTreeMap::new();
+    for (_, end) in state {
+        let end = end.unwrap_or_else(|| "still open, nothing more to read".into());
+        *ends.entry(end).or_default() += 1;
+    }
+    (ends, waiting)
 }
