@@ -133,7 +133,9 @@ fn open(args: &StallArgs, i: usize) -> anyhow::Result<TcpStream> {
                 _ => {}
             }
         }
-        let n = stream.read(&mut buf).context("reading the login's answer")?;
+        let n = stream
+            .read(&mut buf)
+            .context("reading the login's answer")?;
         if n == 0 {
             bail!("closed at login");
         }

@@ -4,8 +4,8 @@
 //! connection's [`ServerConnection`]; this file moves bytes between it and
 //! the socket and hands its requests to the centre.
 
-use super::sessions::{departed, session_of};
 use super::overload::Admit;
+use super::sessions::{departed, session_of};
 use super::{Shard, ShardMsg, ACCEPT_RETRY, FIRST_CONN, READ_BUDGET_PER_TURN};
 use crate::centre::{Outgoing, ReplyTo};
 use crate::conn::{Connection, Phase, ReadOutcome, TlsTransport, Transport};
