@@ -124,7 +124,7 @@ impl Raw {
 fn total(s: &TestServer, f: impl Fn(&kefu_daemon::stats::ShardCounters) -> u64) -> u64 {
     (0..s.handle().shards())
         .filter_map(|i| s.handle().counters(i))
-        .map(|c| f(&c))
+        .map(f)
         .sum()
 }
 
