@@ -15,6 +15,14 @@
 #
 # Usage: loadtest/scripts/overload.sh [OUT_DIR]   (run from the repository root;
 # binaries from $CARGO_TARGET_DIR or $HOME/.cache/kefu-target, release)
+#
+# Last result (2026-12-06, 2 cores shared with five other builds, load average 12-16,
+# so every latency is inflated; RATE=8000 STALLED=10000 STALL_PINGS=5000 SECS=8):
+#   rated 8000/s:           0 failed, 0 lost; due->agent p99 58.7 ms; rss 17 -> 46 MiB
+#   + 10,000 stalled:       661 OVERLOADED (0.8%), 0 lost; p99 125.6 ms; rss 52 -> 82 MiB
+#   2.5x (20000/s):         22,403 OVERLOADED (11%), 0 lost; p99 498 ms; rss peak 126 MiB
+#   3x (24000/s):           30,085 OVERLOADED (13%), 0 lost; p99 597 ms; rss peak 140 MiB
+#   rated again (recovery): 0 failed, 0 lost; p50 0.7 ms, p99 240 ms; rss 97 -> 127 MiB
 set -eu
 OUT=${1:-/tmp/kefu-overload}
 RATE=${RATE:-2000}
