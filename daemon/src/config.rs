@@ -91,6 +91,14 @@ pub struct LimitsConfig {
     /// A peer that leaves more pushes than this unacknowledged is dropped as a
     /// slow consumer (PROTOCOL.md section 6).
     pub max_unacked_pushes: u64,
+    /// Requests one shard hands to its accounts in one loop turn; the rest wait in
+    /// their connections' buffers (which are then not read) for the next turn, so a
+    /// turn's work and its one write batch stay bounded (PROTOCOL.md section 6.2).
+    pub max_requests_per_turn: usize,
+    /// A shard that has ended every turn with requests left over for this long
+    /// (milliseconds) is overloaded: requests past a turn's budget are answered
+    /// `OVERLOADED` at once instead of waiting (PROTOCOL.md section 6.2).
+    pub overload_after_ms: u32,
 }
 
 /// `[timeouts]`
@@ -184,6 +192,8 @@ impl Default for LimitsConfig {
             max_connections: 100_000,
             max_pending_output_bytes: 4 << 20,
             max_unacked_pushes: kefu_wire::server::DEFAULT_MAX_UNACKED_PUSHES,
+            max_requests_per_turn: 2048,
+            overload_after_ms: 500,
         }
     }
 }
@@ -319,6 +329,9 @@ impl Config {
         if l.max_unacked_pushes == 0 {
             problems.push("limits.max_unacked_pushes must be positive".into());
         }
+        if l.max_requests_per_turn == 0 {
+            problems.push("limits.max_requests_per_turn must be positive".into());
+        }
         let t = &self.timeouts;
         if t.heartbeat_secs == 0 || t.idle_timeout_secs <= t.heartbeat_secs {
             problems.push("timeouts: idle_timeout_secs must exceed heartbeat_secs > 0".into());
@@ -400,6 +413,8 @@ impl Config {
             max_connections: self.limits.max_connections,
             max_pending_output: self.limits.max_pending_output_bytes,
             max_unacked_pushes: self.limits.max_unacked_pushes,
+            max_requests_per_turn: self.limits.max_requests_per_turn,
+            overload_after: Duration::from_millis(self.limits.overload_after_ms.into()),
             heartbeat: Duration::from_secs(self.timeouts.heartbeat_secs.into()),
             idle_timeout: Duration::from_secs(self.timeouts.idle_timeout_secs.into()),
             handshake_timeout: Duration::from_secs(self.timeouts.handshake_timeout_secs.into()),
@@ -439,6 +454,10 @@ pub struct RuntimeSettings {
     pub max_pending_output: usize,
     /// Pushes a connection may leave unacknowledged.
     pub max_unacked_pushes: u64,
+    /// Requests a shard serves per loop turn.
+    pub max_requests_per_turn: usize,
+    /// How long a shard may stay backlogged before it refuses `OVERLOADED`.
+    pub overload_after: Duration,
     /// Client heartbeat interval announced in `Welcome`.
     pub heartbeat: Duration,
     /// Idle timeout.

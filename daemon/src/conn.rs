@@ -7,12 +7,35 @@
 //! and output buffers exist only while bytes are in flight (reads go through
 //! the shard's shared scratch buffer), so an idle logged-in connection is this
 //! struct and the kernel's socket, nothing more.
+//!
+//! The kernel's share of a TCP connection's output is bounded too, and it always
+//! has room for the goodbye (PROTOCOL.md section 5.4): [`Connection::bound_kernel_output`]
+//! fixes the socket's send buffer ([`KERNEL_SEND_BUFFER`]) and lets the kernel take
+//! new output only while less than [`KERNEL_UNSENT_LIMIT`] of it waits unsent
+//! (`TCP_NOTSENT_LOWAT`; the kernel raises a writable event when it drains below).
+//! A reader that stops therefore leaves at most about twice that limit in the
+//! kernel, well inside the buffer, and the rest of its backlog with the protocol,
+//! whose output bound sheds it and queues `GoAway` `SLOW_CONSUMER`. Once the
+//! connection is closing, [`Connection::flush`] lifts the unsent limit, so the
+//! goodbye goes into the room kept for it and reaches the peer when it reads again,
+//! even after the connection was closed here.
 
 use kefu_wire::ServerConnection;
 use mio::net::{TcpStream, UnixStream};
 use mio::{Interest, Registry, Token};
 use std::io::{self, Read, Write};
 use std::time::Instant;
+
+/// The send buffer of a TCP connection (`SO_SNDBUF`; Linux doubles it to cover its
+/// own bookkeeping). Fixed rather than auto-tuned, so that the room kept for the
+/// goodbye is known: per connection the kernel holds at most this much output.
+pub const KERNEL_SEND_BUFFER: usize = 256 * 1024;
+
+/// Output the kernel of a TCP connection accepts only while less than this waits
+/// unsent (`TCP_NOTSENT_LOWAT`): the kernel's share of a stalled reader's backlog
+/// stays near this (plus one segment in the making), far under
+/// [`KERNEL_SEND_BUFFER`], and the difference is the goodbye's room.
+pub const KERNEL_UNSENT_LIMIT: usize = 64 * 1024;
 
 /// The transport under the protocol.
 pub enum Transport {
@@ -119,6 +142,26 @@ impl Connection {
         self.protocol.set_logged_in(logged_in, now);
     }
 
+    /// Bounds the kernel's share of the output of a TCP or TLS connection and keeps
+    /// room in it for the goodbye (module docs). Best effort: a socket that refuses
+    /// the options keeps the kernel's defaults.
+    pub fn bound_kernel_output(&self) {
+        if let Some(socket) = self.tcp_socket() {
+            let sock = socket2::SockRef::from(socket);
+            let _ = sock.set_send_buffer_size(KERNEL_SEND_BUFFER);
+            set_unsent_limit(socket, KERNEL_UNSENT_LIMIT);
+        }
+    }
+
+    /// The TCP socket under the connection, if it is TCP or TLS.
+    fn tcp_socket(&self) -> Option<&TcpStream> {
+        match &self.transport {
+            Transport::Tcp(s) => Some(s),
+            Transport::Tls(t) => Some(&t.socket),
+            Transport::Unix(_) => None,
+        }
+    }
+
     /// Frames received and sent since the last call (for the shard's counters).
     pub fn take_frame_counts(&mut self) -> (u64, u64) {
         // Truncation intended: only the difference of the low bits matters.
@@ -175,9 +218,29 @@ impl Connection {
         }
     }
 
+    /// Reads and drops what the peer sent, until the socket would block (at most
+    /// 16 reads of `scratch`): before a close, so that the kernel has no unread
+    /// input to answer with a reset.
+    pub fn discard_unread(&mut self, scratch: &mut [u8]) {
+        for _ in 0..16 {
+            match self.read(scratch) {
+                ReadOutcome::Data(_) => {}
+                ReadOutcome::WouldBlock | ReadOutcome::Closed => return,
+            }
+        }
+    }
+
     /// Writes as much of the protocol's output as the socket takes; returns
     /// the bytes taken. Err means the socket is dead.
+    ///
+    /// A closing connection's goodbye may use the room the unsent limit kept
+    /// free in the kernel (module docs): the limit is lifted first.
     pub fn flush(&mut self) -> io::Result<usize> {
+        if self.protocol.is_closing() && !self.protocol.poll_transmit().is_empty() {
+            if let Some(socket) = self.tcp_socket() {
+                set_unsent_limit(socket, KERNEL_SEND_BUFFER.saturating_mul(2));
+            }
+        }
         let Connection {
             transport,
             protocol,
@@ -186,26 +249,7 @@ impl Connection {
         match transport {
             Transport::Tcp(s) => write_plain(s, protocol),
             Transport::Unix(s) => write_plain(s, protocol),
-            Transport::Tls(t) => {
-                let out = protocol.poll_transmit();
-                let mut taken = 0;
-                if !out.is_empty() {
-                    // rustls takes what its buffer limit allows; the rest stays
-                    // with the protocol, which knows where its frames start.
-                    taken = t.tls.writer().write(out)?;
-                    protocol.consume_transmit(taken);
-                }
-                while t.tls.wants_write() {
-                    match t.tls.write_tls(&mut t.socket) {
-                        Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                        Ok(_) => {}
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => return Err(e),
-                    }
-                }
-                Ok(taken)
-            }
+            Transport::Tls(t) => write_tls(t, protocol),
         }
     }
 
@@ -285,6 +329,54 @@ fn read_tls(t: &mut TlsTransport, buf: &mut [u8]) -> ReadOutcome {
             }
             Err(_) => return ReadOutcome::Closed,
         }
+    }
+}
+
+/// Moves plaintext into rustls and records to the socket until the protocol's
+/// output is all out or the socket would block: rustls takes what its buffer limit
+/// allows, the rest stays with the protocol, which knows where its frames start.
+fn write_tls(t: &mut TlsTransport, protocol: &mut ServerConnection) -> io::Result<usize> {
+    let mut taken = 0;
+    loop {
+        let out = protocol.poll_transmit();
+        let n = if out.is_empty() {
+            0
+        } else {
+            t.tls.writer().write(out)?
+        };
+        protocol.consume_transmit(n);
+        taken += n;
+        while t.tls.wants_write() {
+            match t.tls.write_tls(&mut t.socket) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(taken),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        // The records are all out: go on while rustls takes more plaintext.
+        if n == 0 || protocol.poll_transmit().is_empty() {
+            return Ok(taken);
+        }
+    }
+}
+
+/// Sets `TCP_NOTSENT_LOWAT`: the kernel takes new output only while less than
+/// `bytes` wait unsent, and says writable again when it drains below. Best effort.
+fn set_unsent_limit(socket: &TcpStream, bytes: usize) {
+    use std::os::fd::AsRawFd;
+    let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    // SAFETY: a plain setsockopt on a descriptor this connection owns, with a
+    // pointer to a live c_int and its exact size.
+    unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_NOTSENT_LOWAT,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
     }
 }
 

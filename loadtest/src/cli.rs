@@ -50,6 +50,10 @@ pub enum Command {
     Run(RunArgs),
     /// Run the built-in relay baseline server in the foreground.
     Relay(RelayArgs),
+    /// Stalled readers: connections that log in as visitors of an existing account
+    /// and never read again (optionally pinging, so pongs pile up), held beside a
+    /// chat run; tallies how each one ended.
+    Stall(crate::stall::StallArgs),
 }
 
 /// Flags of `kefu-load logins`.

@@ -50,6 +50,7 @@ mod scenarios;
 mod schedule;
 mod signing;
 mod sources;
+mod stall;
 mod sys;
 mod timeline;
 
@@ -95,6 +96,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<bool> {
             Ok(report.ok)
         }
         cli::Command::Run(args) => runner::run(args, fd_limit),
+        cli::Command::Stall(args) => stall::run(&args, fd_limit),
         cli::Command::Relay(args) => {
             let relay = baseline::relay::Relay::start(args.listen).context("starting the relay")?;
             eprintln!("kefu-load relay: listening on {}", relay.addr());

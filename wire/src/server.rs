@@ -189,6 +189,11 @@ struct Kept {
     pushes: VecDeque<(u64, Event)>,
     /// The `seq` of the last push sent by [`ServerConnection::replay`] (0: none).
     replay_end: u64,
+    /// How many pushes at the back of `pushes` are numbered but not yet written to
+    /// the output: a replay larger than the output bound goes out as the peer reads
+    /// (and pushes after it wait behind it), so a session dropped for not reading
+    /// can be resumed with all it missed.
+    unwritten: usize,
 }
 
 /// Server side of one protocol connection, independent of any I/O.
@@ -460,6 +465,13 @@ impl ServerConnection {
         }
         self.push_seq += 1;
         let seq = self.push_seq;
+        if let Some(kept) = self.kept.as_mut().filter(|k| k.unwritten > 0) {
+            // Behind a replay still going out: it waits its turn.
+            kept.pushes.push_back((seq, event));
+            kept.unwritten += 1;
+            self.write_replay();
+            return Some(seq);
+        }
         let push = Push { seq, event };
         self.queue_frame(&push, 0);
         if let Some(kept) = self.kept.as_mut() {
@@ -474,18 +486,55 @@ impl ServerConnection {
     /// (what the old connection left unacknowledged, then what came while it was
     /// gone). The window counts only the pushes after the replay. A connection that
     /// replays keeps its unacknowledged pushes ([`Self::keep_unacked`]).
+    ///
+    /// The replay goes out as the peer reads, never more than half the output bound
+    /// at a time, so it cannot make its own connection a slow consumer however much
+    /// the old one left; pushes queued meanwhile wait behind it, in order.
     pub fn replay(&mut self, event: Event) -> Option<u64> {
         if self.state != State::Open {
             return None;
         }
         self.push_seq += 1;
         let seq = self.push_seq;
-        let push = Push { seq, event };
-        self.queue_frame(&push, 0);
         let kept = self.kept.get_or_insert_with(Box::default);
         kept.replay_end = seq;
-        kept.pushes.push_back((seq, push.event));
+        kept.pushes.push_back((seq, event));
+        kept.unwritten += 1;
+        self.write_replay();
         Some(seq)
+    }
+
+    /// Writes kept pushes not yet written while the output is under half its bound:
+    /// one more frame (at most `max_frame`, and the bound is at least twice that)
+    /// never overflows it, so a replay never makes its own connection a slow
+    /// consumer; the rest follows as the peer reads ([`Self::consume_transmit`]).
+    fn write_replay(&mut self) {
+        if self.state != State::Open {
+            return;
+        }
+        let room = self.config.max_pending_output / 2;
+        let Some(kept) = self.kept.as_mut() else {
+            return;
+        };
+        while kept.unwritten > 0 && self.output.len() < room {
+            let at = kept.pushes.len().saturating_sub(kept.unwritten);
+            kept.unwritten -= 1;
+            if let Some((seq, event)) = kept.pushes.get(at) {
+                let push = Push {
+                    seq: *seq,
+                    event: event.clone(),
+                };
+                push.write_frame(0, &mut self.output);
+                self.frames_sent += 1;
+            }
+        }
+    }
+
+    /// The highest push `seq` written to the output (the ones after it wait behind
+    /// a replay).
+    fn last_written_seq(&self) -> u64 {
+        let unwritten = self.kept.as_ref().map_or(0, |k| k.unwritten) as u64;
+        self.push_seq - unwritten
     }
 
     /// From now on, keeps every push sent until the client acknowledges it, so that
@@ -505,7 +554,10 @@ impl ServerConnection {
     pub fn take_unacked(&mut self) -> Vec<(u64, Event)> {
         self.kept
             .as_mut()
-            .map(|kept| kept.pushes.drain(..).collect())
+            .map(|kept| {
+                kept.unwritten = 0;
+                kept.pushes.drain(..).collect()
+            })
             .unwrap_or_default()
     }
 
@@ -556,6 +608,8 @@ impl ServerConnection {
                 self.state = State::Closed;
             }
         }
+        // Room again: more of a replay goes out.
+        self.write_replay();
     }
 
     // ----- timers -----
@@ -876,7 +930,7 @@ impl ServerConnection {
 
     /// Lower acks are ignored, higher ones cover what was sent.
     fn on_ack(&mut self, up_to: u64) -> Option<ServerEvent> {
-        let up_to = up_to.min(self.push_seq);
+        let up_to = up_to.min(self.last_written_seq());
         if up_to <= self.last_acked {
             return None;
         }

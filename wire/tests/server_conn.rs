@@ -516,6 +516,34 @@ fn a_replay_is_numbered_from_one_and_outside_the_ack_window() {
 }
 
 #[test]
+fn a_replay_larger_than_the_output_bound_goes_out_as_the_peer_reads() {
+    let mut p = Pair::open(ServerConfig {
+        max_pending_output: 300,
+        ..config()
+    });
+    p.server.keep_unacked();
+    // Far more than the bound: what a connection dropped for not reading left.
+    for n in 0..50 {
+        assert_eq!(p.server.replay(notice(n)), Some(n as u64 + 1));
+    }
+    // A push after the replay waits behind it.
+    assert_eq!(p.server.push(notice(50)), Some(51));
+    assert!(!p.server.is_closing(), "a replay is never a slow consumer");
+    assert!(p.server.poll_transmit().len() <= 300);
+    let mut got = Vec::new();
+    while !p.server.poll_transmit().is_empty() {
+        for e in p.deliver_to_client() {
+            match e {
+                ClientEvent::Push(Push { seq, .. }) => got.push(seq),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+    assert_eq!(got, (1..=51).collect::<Vec<_>>(), "all of it, in order");
+    assert!(p.server.is_open());
+}
+
+#[test]
 fn past_the_output_bound_the_go_away_goes_out_first() {
     let mut p = Pair::open(ServerConfig {
         max_pending_output: 300,

@@ -4,6 +4,7 @@
 //! connection's [`ServerConnection`]; this file moves bytes between it and
 //! the socket and hands its requests to the centre.
 
+use super::overload::Admit;
 use super::sessions::{departed, session_of};
 use super::{Shard, ShardMsg, ACCEPT_RETRY, FIRST_CONN, READ_BUDGET_PER_TURN};
 use crate::centre::{Outgoing, ReplyTo};
@@ -53,6 +54,7 @@ impl Shard {
             };
             self.counters.add_accepted();
             let mut conn = Connection::new(transport, self.new_protocol(), false, self.now);
+            conn.bound_kernel_output();
             conn.peer = Some(peer.ip());
             self.install(conn);
         }
@@ -145,12 +147,13 @@ impl Shard {
     }
 
     /// Handles what the connection has buffered, then reads its socket within
-    /// the budgets, handling what arrives.
+    /// the budgets, handling what arrives. A connection left with input (bytes or
+    /// requests over a budget) is served first next turn and not read meanwhile.
     pub(super) fn on_readable(&mut self, idx: usize) {
         // Input buffered before (an adopted or resumed connection) goes first.
         self.process_events(idx);
-        if self.turn_budget == 0 {
-            // This turn has read enough; the connection is served first next turn.
+        if self.turn_budget == 0 || !self.budget.may_poll() {
+            // This turn has done enough; the connection is served first next turn.
             self.unfinished.push(idx);
             return;
         }
@@ -172,7 +175,7 @@ impl Shard {
                     self.process_events(idx);
                     budget = budget.saturating_sub(n);
                     self.turn_budget = self.turn_budget.saturating_sub(n);
-                    if budget == 0 {
+                    if budget == 0 || !self.budget.may_poll() {
                         self.unfinished.push(idx);
                         break;
                     }
@@ -189,12 +192,18 @@ impl Shard {
     }
 
     /// Acts on every event the connection has for us: requests go to the
-    /// centre; a goodbye (said by us or forced by the peer) closes it.
+    /// centre (within the turn's request budget, `overload.rs`); a goodbye (said
+    /// by us or forced by the peer) closes it.
     pub(super) fn process_events(&mut self, idx: usize) {
         loop {
             let Some(conn) = self.conns.get_any(idx) else {
                 return;
             };
+            if !conn.protocol.is_closing() && !self.budget.may_poll() {
+                // Over the turn's budget: the rest waits, and so does the socket.
+                self.unfinished.push(idx);
+                break;
+            }
             let Some(event) = conn.protocol.poll_event() else {
                 break;
             };
@@ -214,6 +223,18 @@ impl Shard {
                         generation: conn.generation,
                         correlation,
                     };
+                    match self.budget.admit(conn.is_admin) {
+                        Admit::Serve => {}
+                        Admit::Refuse => {
+                            self.refuse_overloaded(reply);
+                            continue;
+                        }
+                        Admit::Defer => {
+                            conn.protocol.unread_request();
+                            self.unfinished.push(idx);
+                            break;
+                        }
+                    }
                     match self.on_request(idx, reply, request) {
                         Control::Continue => {}
                         Control::Pause => {
@@ -252,6 +273,18 @@ impl Shard {
             }
         }
         self.mark_dirty(idx);
+    }
+
+    /// Answers a request `OVERLOADED` without looking at it: the shard is behind
+    /// (`overload.rs`). Released with the turn's other answers; nothing changed.
+    fn refuse_overloaded(&mut self, reply: ReplyTo) {
+        self.centre.queue(Outgoing::Answer {
+            reply,
+            result: Err(ErrorBody {
+                code: ErrorCode::OVERLOADED,
+                message: "server busy; nothing was done, retry later".into(),
+            }),
+        });
     }
 
     /// Moves a connection to the shard that owns its account, with the request
@@ -580,11 +613,17 @@ impl Shard {
         self.counters.add_frames_out(sent);
     }
 
-    /// Closes a connection now.
+    /// Closes a connection now. One that said goodbye first reads and drops what
+    /// the peer sent meanwhile: closing with unread input makes the kernel reset
+    /// the connection, which would destroy the goodbye still waiting in its
+    /// buffer for a peer that reads late.
     pub(super) fn close(&mut self, idx: usize) {
         let Some(mut conn) = self.conns.remove(idx) else {
             return;
         };
+        if conn.protocol.is_closing() {
+            conn.discard_unread(&mut self.scratch);
+        }
         let _ = conn.deregister(self.poll.registry());
         self.count_frames(&mut conn);
         let attached = self.attached.get(&session_of(&conn)) == Some(&(idx, conn.generation));

@@ -13,7 +13,9 @@
 //! 2. read every readable connection until `WouldBlock` (capped per turn) and
 //!    handle what its protocol makes of the bytes: requests run the domain
 //!    logic, which appends records to the turn's [`Batch`](crate::store::Batch) and answers to the
-//!    turn's outbox;
+//!    turn's outbox; at most `max_requests_per_turn` of them, the rest waiting
+//!    unread for the next turn, or answered `OVERLOADED` once the shard has been
+//!    behind for `overload_after` (`overload.rs`);
 //! 3. run the connection timers that are due (handshake, idle, closing grace);
 //! 4. drain the inbox (messages from other shards and the worker pool);
 //! 5. commit the batch once (group commit) — only then are the answers
@@ -24,6 +26,7 @@
 //! password hashing goes to the worker pool and comes back as a message.
 
 mod io;
+mod overload;
 mod sessions;
 mod slab;
 
@@ -172,6 +175,8 @@ pub struct Shard {
     unfinished: Vec<usize>,
     /// Bytes this turn may still read (see `TURN_READ_BUDGET`).
     turn_budget: usize,
+    /// Requests this turn may still serve, and whether the shard is overloaded.
+    budget: overload::TurnBudget,
     scratch: Vec<u8>,
     /// The protocol limits and timeouts new connections get.
     server_config: Arc<kefu_wire::ServerConfig>,
@@ -228,6 +233,10 @@ impl Shard {
             dirty: Vec::new(),
             unfinished: Vec::new(),
             turn_budget: TURN_READ_BUDGET,
+            budget: overload::TurnBudget::new(
+                settings.max_requests_per_turn,
+                settings.overload_after,
+            ),
             // Zeroed once: reads overwrite the front, nothing re-initialises it.
             scratch: vec![0; SCRATCH_BYTES],
             server_config: Arc::new(server_config(&settings)),
@@ -296,13 +305,18 @@ impl Shard {
     fn turn(&mut self, events: &Events) {
         self.centre.begin_turn();
         self.turn_budget = TURN_READ_BUDGET;
+        if let Some(change) = self.budget.begin_turn(self.now) {
+            self.log_overload(change);
+        }
         // Messages sent before this turn's sockets became ready go first: a
         // connection accepted below gets the protocol settings of a reload
         // that was sent (and logged) before it connected.
         self.drain_inbox();
         let mut unfinished = std::mem::take(&mut self.unfinished);
-        unfinished.sort_unstable();
-        unfinished.dedup();
+        // In the order they were left: under a request budget, sorting would
+        // serve the lowest slots first every turn and starve the others.
+        let mut seen = std::collections::HashSet::new();
+        unfinished.retain(|idx| seen.insert(*idx));
         for idx in unfinished {
             self.on_readable(idx);
         }
@@ -337,6 +351,9 @@ impl Shard {
         self.drain_inbox();
         self.commit();
         self.flush_dirty();
+        if let Some(change) = self.budget.end_turn(self.now, !self.unfinished.is_empty()) {
+            self.log_overload(change);
+        }
         if self.clock != self.last_tick {
             self.last_tick = self.clock;
             if self.clock % 60 == 0 {
@@ -373,6 +390,8 @@ impl Shard {
                 }
                 ShardMsg::Reload(settings, tls) => {
                     self.centre.reload(Arc::clone(&settings));
+                    self.budget
+                        .set_limits(settings.max_requests_per_turn, settings.overload_after);
                     // Connections open now keep the limits they started with.
                     self.server_config = Arc::new(server_config(&settings));
                     self.settings = settings;
@@ -462,6 +481,24 @@ impl Shard {
         }
         // Pending password checks will never be answered: their connections are closing.
         self.centre.forget_pending();
+    }
+
+    /// Tells the operator when the shard starts and stops refusing `OVERLOADED`.
+    fn log_overload(&self, change: overload::Change) {
+        match change {
+            overload::Change::Began => log::warn(
+                self.id,
+                format_args!(
+                    "overloaded: requests left over for {:?}; answering OVERLOADED past \
+                     {} requests a turn",
+                    self.settings.overload_after, self.settings.max_requests_per_turn
+                ),
+            ),
+            overload::Change::Ended { refused } => log::info(
+                self.id,
+                format_args!("caught up; {refused} requests were answered OVERLOADED"),
+            ),
+        }
     }
 
     fn mark_dirty(&mut self, idx: usize) {

@@ -1,0 +1,76 @@
+#!/bin/sh
+# Slow consumers and overload (issue 12, point 4; wire/PROTOCOL.md section 6.2).
+#
+# Starts a kefud of its own (fresh data directory, 2 shards, 127.0.0.1 port from :0)
+# and runs, one after the other:
+#   1. steady-chat at the rated rate (RATE, default 2000 msg/s);
+#   2. the same with STALLED (default 10000) stalled readers held beside it
+#      (`kefu-load stall`: visitors that log in and never read again, pinging at
+#      STALL_PINGS/s in all so that pongs pile up towards them);
+#   3. steady-chat at 2.5x the rate, then at 3x;
+#   4. steady-chat at the rated rate again right after (recovery).
+# Each report goes to $OUT/<step>.txt; the daemon's log to $OUT/kefud.log (its
+# "overloaded" / "caught up" lines say when it refused). RSS comes from the reports
+# (the daemon's /proc, sampled every 250 ms).
+#
+# Usage: loadtest/scripts/overload.sh [OUT_DIR]   (run from the repository root;
+# binaries from $CARGO_TARGET_DIR or $HOME/.cache/kefu-target, release)
+#
+# Last result (2026-12-06, 2 cores shared with five other builds, load average 12-16,
+# so every latency is inflated; RATE=8000 STALLED=10000 STALL_PINGS=5000 SECS=8):
+#   rated 8000/s:           0 failed, 0 lost; due->agent p99 58.7 ms; rss 17 -> 46 MiB
+#   + 10,000 stalled:       661 OVERLOADED (0.8%), 0 lost; p99 125.6 ms; rss 52 -> 82 MiB
+#   2.5x (20000/s):         22,403 OVERLOADED (11%), 0 lost; p99 498 ms; rss peak 126 MiB
+#   3x (24000/s):           30,085 OVERLOADED (13%), 0 lost; p99 597 ms; rss peak 140 MiB
+#   rated again (recovery): 0 failed, 0 lost; p50 0.7 ms, p99 240 ms; rss 97 -> 127 MiB
+set -eu
+OUT=${1:-/tmp/kefu-overload}
+RATE=${RATE:-2000}
+STALLED=${STALLED:-10000}
+STALL_PINGS=${STALL_PINGS:-5000}
+SECS=${SECS:-10}
+BIN=${CARGO_TARGET_DIR:-$HOME/.cache/kefu-target}/release
+DATA=$(mktemp -d /tmp/kefu-overload-data.XXXXXX)
+mkdir -p "$OUT"
+ulimit -n 65536 2>/dev/null || ulimit -n 20000
+
+"$BIN/kefud" --data-dir "$DATA" --listen 127.0.0.1:0 --admin-socket "$DATA/admin.sock" \
+    --shards 2 --pid-file "$DATA/kefud.pid" ${KEFUD_CONFIG:+--config "$KEFUD_CONFIG"} \
+    2>"$OUT/kefud.log" &
+KEFUD=$!
+trap 'kill $KEFUD 2>/dev/null; wait $KEFUD 2>/dev/null; rm -rf "$DATA"' EXIT
+i=0
+until [ -S "$DATA/admin.sock" ] && [ -s "$DATA/kefud.pid" ]; do
+    i=$((i + 1)); [ $i -lt 600 ] || { echo "kefud did not start" >&2; exit 1; }
+    sleep 0.1
+done
+PORT=""
+until [ -n "$PORT" ]; do
+    PORT=$(ss -ltnpH 2>/dev/null | grep "pid=$KEFUD," | awk '{print $4}' | head -1 | sed 's/.*://')
+    sleep 0.1
+done
+SERVER=127.0.0.1:$PORT
+echo "kefud pid $KEFUD on $SERVER, data $DATA"
+
+chat() { # name rate
+    "$BIN/kefu-load" run loadtest/scenarios/steady-chat.toml --server "$SERVER" \
+        --admin-socket "$DATA/admin.sock" --daemon-pid "$KEFUD" --rate "$2" \
+        --duration "$SECS" >"$OUT/$1.txt" 2>"$OUT/$1.err" || true
+    echo "== $1 (rate $2)"; cat "$OUT/$1.txt"; tail -3 "$OUT/$1.err"
+}
+
+chat rated "$RATE"
+"$BIN/kefu-load" stall --server "$SERVER" --account 910000000 --readers "$STALLED" \
+    --pings-per-sec "$STALL_PINGS" --hold-secs $((SECS + 25)) >"$OUT/stall.txt" 2>"$OUT/stall.err" &
+STALL=$!
+# The readers log in first (the tool says when they are all in).
+until grep -q "holding" "$OUT/stall.err" 2>/dev/null || ! kill -0 $STALL 2>/dev/null; do sleep 0.5; done
+chat rated-with-stalled "$RATE"
+wait $STALL || true
+echo "== stalled readers"; cat "$OUT/stall.err" "$OUT/stall.txt"
+chat overload-2.5x $((RATE * 5 / 2))
+chat overload-3x $((RATE * 3))
+chat recovery "$RATE"
+echo "== daemon log (overload and slow consumers)"
+grep -E "overloaded|caught up" "$OUT/kefud.log" | cut -c1-200 | head -40
+echo "slow-consumer verdicts logged: $(grep -c "slow consumer" "$OUT/kefud.log" || true)"
