@@ -153,6 +153,10 @@ pub fn required_access(request: &Request) -> Access {
         Request::AdminClockShow
         | Request::AdminClockSet { .. }
         | Request::AdminClockAdvance { .. } => Access::Operator,
+        // Backups are of the whole appliance.
+        Request::AdminBackupCreate
+        | Request::AdminBackupList
+        | Request::AdminBackupVerify { .. } => Access::Operator,
     }
 }
 

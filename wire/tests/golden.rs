@@ -122,6 +122,17 @@ fn case(name: &'static str, correlation: u32, value: Value, hex: &'static str) -
     }
 }
 
+/// A backup as `AdminBackupList` (`keys: None`) or `AdminBackupVerify` shows it.
+fn backup_info(keys: Option<u64>) -> BackupInfo {
+    BackupInfo {
+        backup_id: 3,
+        created_at: 1_798_243_200,
+        size_bytes: 1 << 20,
+        files: 12,
+        keys,
+    }
+}
+
 fn session(token: [u8; 16]) -> SessionInfo {
     SessionInfo {
         account: 800_001,
@@ -1461,6 +1472,24 @@ fn cases() -> Vec<Case> {
             }),
             "0000002b 0003 0000 0000007d 015387808080808040ababababababababababababababababababababababababababababababababac02",
         ),
+        case(
+            "request/AdminBackupCreate",
+            126,
+            Value::Request(Request::AdminBackupCreate),
+            "",
+        ),
+        case(
+            "request/AdminBackupList",
+            127,
+            Value::Request(Request::AdminBackupList),
+            "",
+        ),
+        case(
+            "request/AdminBackupVerify",
+            128,
+            Value::Request(Request::AdminBackupVerify { backup_id: 3 }),
+            "",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -2040,6 +2069,18 @@ fn cases() -> Vec<Case> {
             Value::Response(Response::Resumed { replayed: 3 }),
             "00000003 0004 0000 0000007d 012503",
         ),
+        case(
+            "response/Backup",
+            128,
+            Value::Response(Response::Backup(backup_info(Some(1_234)))),
+            "",
+        ),
+        case(
+            "response/Backups",
+            127,
+            Value::Response(Response::Backups(vec![backup_info(None)])),
+            "",
+        ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
             "error/request",
@@ -2076,6 +2117,15 @@ fn cases() -> Vec<Case> {
                 message: "the account has never seen this customer".to_string(),
             }),
             "0000002b 0005 0000 00000003 013128746865206163636f756e7420686173206e65766572207365656e207468697320637573746f6d6572",
+        ),
+        case(
+            "error/unknown-backup",
+            4,
+            Value::Error(ErrorBody {
+                code: ErrorCode::UNKNOWN_BACKUP,
+                message: "no backup 9".to_string(),
+            }),
+            "",
         ),
         case(
             "error/unknown-code",
@@ -2489,6 +2539,8 @@ fn response_name(r: &Response) -> &'static str {
         Response::Clock { .. } => "Clock",
         Response::ResumeEnabled { .. } => "ResumeEnabled",
         Response::Resumed { .. } => "Resumed",
+        Response::Backup(_) => "Backup",
+        Response::Backups(_) => "Backups",
     }
 }
 

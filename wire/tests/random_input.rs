@@ -791,7 +791,7 @@ fn signal_request() -> impl Strategy<Value = Request> {
     ]
 }
 
-/// Requests 79–83: the operator's test clock, and resumable sessions.
+/// Requests 79–86: the operator's test clock, resumable sessions and backups.
 fn clock_request() -> impl Strategy<Value = Request> {
     prop_oneof![
         Just(Request::AdminClockShow),
@@ -800,7 +800,29 @@ fn clock_request() -> impl Strategy<Value = Request> {
         Just(Request::EnableResume),
         (resume_token(), any::<u64>())
             .prop_map(|(token, last_ack)| Request::ResumeSession { token, last_ack }),
+        Just(Request::AdminBackupCreate),
+        Just(Request::AdminBackupList),
+        any::<u32>().prop_map(|backup_id| Request::AdminBackupVerify { backup_id }),
     ]
+}
+
+fn backup_info() -> impl Strategy<Value = kefu_wire::BackupInfo> {
+    (
+        any::<u32>(),
+        any::<i64>(),
+        any::<u64>(),
+        any::<u32>(),
+        option::of(any::<u64>()),
+    )
+        .prop_map(
+            |(backup_id, created_at, size_bytes, files, keys)| kefu_wire::BackupInfo {
+                backup_id,
+                created_at,
+                size_bytes,
+                files,
+                keys,
+            },
+        )
 }
 
 fn resume_token() -> impl Strategy<Value = kefu_wire::ResumeToken> {
@@ -1072,6 +1094,8 @@ fn response() -> impl Strategy<Value = Response> {
         (resume_token(), any::<u32>())
             .prop_map(|(token, window_secs)| Response::ResumeEnabled { token, window_secs }),
         any::<u64>().prop_map(|replayed| Response::Resumed { replayed }),
+        backup_info().prop_map(Response::Backup),
+        vec(backup_info(), 0..4).prop_map(Response::Backups),
     ]
 }
 

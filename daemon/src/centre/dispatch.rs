@@ -374,6 +374,7 @@ pub(crate) enum ParticipantRequest {
 #[derive(Debug)]
 pub(crate) enum OperatorRequest {
     Clock(ClockRequest),
+    Backup(BackupRequest),
     AdminCreateAccount {
         account: u64,
         name: String,
@@ -432,6 +433,14 @@ pub(crate) enum ClockRequest {
     AdminClockShow,
     AdminClockSet { unix_ms: i64 },
     AdminClockAdvance { ms: i64 },
+}
+
+/// Backups of the appliance's database, the operator's alone (`centre/backup_admin.rs`).
+#[derive(Debug)]
+pub(crate) enum BackupRequest {
+    AdminBackupCreate,
+    AdminBackupList,
+    AdminBackupVerify { backup_id: u32 },
 }
 
 /// Builds a domain value inside its wrappers: `wrap!([A, B], x)` is `A(B(x))`.
@@ -583,6 +592,11 @@ pub(crate) fn classify(request: Request) -> Routed {
             AdminClockShow,
             AdminClockSet { unix_ms },
             AdminClockAdvance { ms },
+        }
+        [Routed::Operator, OperatorRequest::Backup] BackupRequest {
+            AdminBackupCreate,
+            AdminBackupList,
+            AdminBackupVerify { backup_id },
         }
         [] Routed {
             EnableResume,
@@ -752,6 +766,9 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::AdminClockShow
         | Request::AdminClockSet { .. }
         | Request::AdminClockAdvance { .. }
+        | Request::AdminBackupCreate
+        | Request::AdminBackupList
+        | Request::AdminBackupVerify { .. }
         | Request::EnableResume => None,
         // Its session's number names the shard (`route_request`), not an account.
         Request::ResumeSession { .. } => None,

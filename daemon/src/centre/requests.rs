@@ -839,6 +839,7 @@ impl Centre {
                     .collect(),
             }),
             OperatorRequest::Clock(request) => self.clock_admin(request),
+            OperatorRequest::Backup(request) => return self.backup_admin(reply, request),
         };
         self.reply(reply, answer);
     }

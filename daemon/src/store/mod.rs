@@ -15,6 +15,7 @@
 //! request that hits one is answered with an internal error, and a failed
 //! [`KvStore::write`] means nothing in the batch may be acknowledged.
 
+pub mod backup;
 pub mod chat_records;
 pub mod crm_records;
 pub mod extras_records;
@@ -22,6 +23,7 @@ pub mod keys;
 pub mod memory;
 pub mod records;
 pub mod rocks;
+mod rocks_backup;
 pub mod security_records;
 
 use std::path::PathBuf;
@@ -34,7 +36,9 @@ pub use records::{
     AccountRecord, AgentRecord, PasswordHash, Permission, PermissionSet, Plan, PresenceMode,
     RecordError, RoleRecord, SchemaVersion, SessionRecord, StoredRecord,
 };
+pub use backup::{BackupError, BackupSummary};
 pub use rocks::{open_rocks, RocksOptions, RocksStore};
+pub use rocks_backup::restore as restore_backup;
 pub use security_records::{
     AccountSettingsRecord, AgentProfileRecord, AgentTokenRecord, DisplayMode, SecurityLevel,
     TokenAlgorithm, TokenRecord,
@@ -195,6 +199,23 @@ pub trait KvStore: Send + Sync + 'static {
     /// token) rather than have it refused; reads are served either way.
     fn accepting_writes(&self) -> bool {
         true
+    }
+
+    /// Takes an online, consistent backup into the backup directory (see
+    /// [`backup`]). Slow (it copies the database): never on a shard thread.
+    fn create_backup(&self) -> Result<BackupSummary, BackupError> {
+        Err(BackupError::Unsupported("no backup engine"))
+    }
+
+    /// The backups in the backup directory, oldest first.
+    fn list_backups(&self) -> Result<Vec<BackupSummary>, BackupError> {
+        Err(BackupError::Unsupported("no backup engine"))
+    }
+
+    /// Checks one backup whole and counts its keys (see [`backup`]). Slow.
+    fn verify_backup(&self, id: u32) -> Result<BackupSummary, BackupError> {
+        let _ = id;
+        Err(BackupError::Unsupported("no backup engine"))
     }
 }
 

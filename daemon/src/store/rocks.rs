@@ -21,7 +21,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{PoisonError, RwLock, RwLockReadGuard};
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, TryLockError};
 
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Options,
@@ -31,7 +31,8 @@ use rocksdb::{
 use crate::log;
 
 use super::{
-    load_schema_version, Batch, BatchOp, Cf, Durability, KeyValue, KvStore, SchemaVersion,
+    load_schema_version, BackupError, BackupSummary, Batch, BatchOp, Cf, Durability, KeyValue,
+    KvStore, SchemaVersion,
     StoreError, CURRENT_SCHEMA_VERSION, OLDEST_SCHEMA_VERSION,
 };
 
@@ -49,6 +50,8 @@ pub struct RocksOptions {
     /// are flushed, in bytes. Default 256 MiB; bounds recovery time and disk use when
     /// some column families are rarely written.
     pub max_total_wal_bytes: u64,
+    /// Where online backups go (`[storage] backup_dir`); `None`: no backups.
+    pub backup_dir: Option<PathBuf>,
 }
 
 impl Default for RocksOptions {
@@ -58,6 +61,7 @@ impl Default for RocksOptions {
             block_cache_bytes: 64 << 20,
             max_background_jobs: 2,
             max_total_wal_bytes: 256 << 20,
+            backup_dir: None,
         }
     }
 }
@@ -75,6 +79,8 @@ pub struct RocksStore {
     opts: RocksOptions,
     /// A write failed for lack of space and no reopen has succeeded since.
     full: AtomicBool,
+    /// Held while a backup operation runs: one at a time.
+    backup: Mutex<()>,
 }
 
 impl std::fmt::Debug for RocksStore {
@@ -315,7 +321,21 @@ impl RocksStore {
             path: dir.to_owned(),
             opts: opts.clone(),
             full: AtomicBool::new(false),
+            backup: Mutex::new(()),
         }
+    }
+
+    /// The backup directory and the right to run a backup operation now.
+    fn backup_slot(&self) -> Result<(&Path, MutexGuard<'_, ()>), BackupError> {
+        let dir = self.opts.backup_dir.as_deref().ok_or(BackupError::Unsupported(
+            "no backup directory is configured ([storage] backup_dir)",
+        ))?;
+        let guard = match self.backup.try_lock() {
+            Ok(g) => g,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => return Err(BackupError::Busy),
+        };
+        Ok((dir, guard))
     }
 
     /// The data directory.
@@ -522,6 +542,27 @@ impl KvStore for RocksStore {
 
     fn accepting_writes(&self) -> bool {
         !self.full.load(Ordering::Acquire) || self.room_to_recover()
+    }
+
+    /// Holds the database's read lock for the copy: writes go on; a reopen after a
+    /// full disk waits for the backup to finish.
+    fn create_backup(&self) -> Result<BackupSummary, BackupError> {
+        let (dir, _one_at_a_time) = self.backup_slot()?;
+        let guard = self.db().map_err(|e| BackupError::Failed(e.to_string()))?;
+        let Some(db) = guard.as_ref() else {
+            return Err(BackupError::Failed("the database is closed".into()));
+        };
+        super::rocks_backup::create(db, dir)
+    }
+
+    fn list_backups(&self) -> Result<Vec<BackupSummary>, BackupError> {
+        let (dir, _one_at_a_time) = self.backup_slot()?;
+        super::rocks_backup::list(dir)
+    }
+
+    fn verify_backup(&self, id: u32) -> Result<BackupSummary, BackupError> {
+        let (dir, _one_at_a_time) = self.backup_slot()?;
+        super::rocks_backup::verify(dir, id)
     }
 }
 

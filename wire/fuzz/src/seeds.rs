@@ -763,6 +763,12 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
                 last_ack: 300,
             },
         ),
+        ("admin-backup-create", Request::AdminBackupCreate),
+        ("admin-backup-list", Request::AdminBackupList),
+        (
+            "admin-backup-verify",
+            Request::AdminBackupVerify { backup_id: 3 },
+        ),
         (
             "set-routing-settings",
             Request::SetRoutingSettings {
@@ -1058,6 +1064,8 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
             },
         ),
         ("resumed", Response::Resumed { replayed: 3 }),
+        ("backup", Response::Backup(backup_info(Some(1_234)))),
+        ("backups", Response::Backups(vec![backup_info(None)])),
     ];
     all
 }
@@ -1614,5 +1622,15 @@ mod tests {
             eprintln!("replaying artifacts-found/messages/{name}");
             crate::on_small_stack(messages::check, &bytes);
         }
+    }
+}
+
+fn backup_info(keys: Option<u64>) -> kefu_wire::BackupInfo {
+    kefu_wire::BackupInfo {
+        backup_id: 3,
+        created_at: 1_798_243_200,
+        size_bytes: 1 << 20,
+        files: 12,
+        keys,
     }
 }

@@ -92,6 +92,9 @@ pub fn request_index(r: &Request) -> u32 {
         Request::AdminClockAdvance { .. } => 81,
         Request::EnableResume => 82,
         Request::ResumeSession { .. } => 83,
+        Request::AdminBackupCreate => 84,
+        Request::AdminBackupList => 85,
+        Request::AdminBackupVerify { .. } => 86,
     }
 }
 
@@ -136,6 +139,8 @@ pub fn response_index(r: &Response) -> u32 {
         Response::Clock { .. } => 35,
         Response::ResumeEnabled { .. } => 36,
         Response::Resumed { .. } => 37,
+        Response::Backup(_) => 38,
+        Response::Backups(_) => 39,
     }
 }
 
