@@ -50,6 +50,11 @@ pub enum Command {
     Run(RunArgs),
     /// Run the built-in relay baseline server in the foreground.
     Relay(RelayArgs),
+    /// Run kefud (from --kefud) under chat traffic, SIGKILL it at random intervals and
+    /// restart it on the same data directory; check from the clients' ledgers that
+    /// every acknowledged message is stored and delivered exactly once; report the
+    /// restart-to-serving times.
+    CrashLoop(crate::scenarios::crash_loop::CrashLoopArgs),
 }
 
 /// Flags of `kefu-load logins`.

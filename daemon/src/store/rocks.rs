@@ -24,7 +24,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, TryLockError};
 
 use rocksdb::{
-    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Options,
+    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType,
+    DBRecoveryMode, Options,
     ReadOptions, WriteBatch, WriteOptions, DB, DEFAULT_COLUMN_FAMILY_NAME,
 };
 
@@ -258,6 +259,14 @@ fn db_options(opts: &RocksOptions) -> Options {
     o.set_max_total_wal_size(opts.max_total_wal_bytes);
     // RocksDB's own info LOG files: keep a few, not the default thousand.
     o.set_keep_log_file_num(10);
+    // Corruption is an error at open, never a silently shorter database: checksums
+    // and file sizes are checked, and a write-ahead log that does not read back is
+    // refused unless the damage is an incomplete record at its very end (what a
+    // crash during an unsynced write leaves; such a record was never acknowledged
+    // in `fsync` mode). The default, point-in-time recovery, would instead stop at
+    // the damage and drop every record after it without a word.
+    o.set_paranoid_checks(true);
+    o.set_wal_recovery_mode(DBRecoveryMode::TolerateCorruptedTailRecords);
     o
 }
 
