@@ -233,6 +233,15 @@ fn restore(config: &Config, id: Option<u32>) -> anyhow::Result<()> {
         backups.display(),
         db.display()
     );
+    let key = config.token_key_path();
+    if !key.exists() {
+        eprintln!(
+            "kefud: the token key is not part of a backup and {} does not exist: copy the \
+             backed-up appliance's token key there before starting kefud, or the sealed \
+             secrets (token seeds, customer keys) will not open",
+            key.display()
+        );
+    }
     Ok(())
 }
 

@@ -278,6 +278,16 @@ fn a_backup_taken_under_load_restores_the_acknowledged_state() {
     );
     let (ok, stderr) = restore(&load_config, Some(first.backup_id));
     assert!(ok, "kefud --restore failed: {stderr}");
+    assert!(
+        stderr.contains("token key"),
+        "the restore does not remind the operator of the token key: {stderr}"
+    );
+    // The token key is not in backups (it is kept apart): the operator copies it back.
+    std::fs::copy(
+        home.path().join("data").join("token.key"),
+        load_home.path().join("data").join("token.key"),
+    )
+    .expect("copy the token key");
     let served = DaemonProcess::start(&load_config);
     let mut reader = served.client();
     reader

@@ -469,7 +469,7 @@ fn a_failed_fsync_is_never_acknowledged() {
         "under failing syncs: {} acknowledged, {} refused ({:?})",
         ok.len(),
         refused.len(),
-        refused.values().collect::<BTreeSet<_>>()
+        refused.values().map(|c| c.0).collect::<BTreeSet<_>>()
     );
     assert!(!ok.is_empty(), "no message got through before the syncs failed");
     assert!(!refused.is_empty(), "no sync failed: the injection did not bite");
