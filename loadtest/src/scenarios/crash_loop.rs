@@ -67,6 +67,10 @@ pub struct CrashLoopArgs {
     /// Customers sending, each one message at a time.
     #[arg(long, default_value_t = 8)]
     pub customers: u32,
+    /// Pause of each customer after each acknowledged message, milliseconds (0: as
+    /// fast as the daemon answers; the run's messages then number millions).
+    #[arg(long, default_value_t = 10)]
+    pub message_interval_ms: u64,
     /// Shard threads of the daemon.
     #[arg(long, default_value_t = 2)]
     pub shards: u32,
@@ -303,7 +307,12 @@ fn cause(e: &ClientError) -> String {
 /// A customer: logs in (again after every failure), sends numbered messages one at a
 /// time, retries a failed one with the same `client_msg_id`, until told to stop (a
 /// message whose answer never came may then be stored unacknowledged: counted apart).
-fn customer(world: &World, conversations: &Mutex<BTreeSet<u64>>, c: u32) -> CustomerLedger {
+fn customer(
+    world: &World,
+    conversations: &Mutex<BTreeSet<u64>>,
+    c: u32,
+    pause: Duration,
+) -> CustomerLedger {
     let mut ledger = CustomerLedger::default();
     let name = format!("crash-loop-{c}");
     let mut session: Option<(Client, u64)> = None;
@@ -342,6 +351,9 @@ fn customer(world: &World, conversations: &Mutex<BTreeSet<u64>>, c: u32) -> Cust
                 ledger.acked.push(message);
                 ledger.acked_as_duplicate += u64::from(duplicate);
                 world.acks.fetch_add(1, Ordering::Relaxed);
+                if pause > Duration::ZERO {
+                    std::thread::sleep(pause);
+                }
             }
             Ok(other) => {
                 *ledger.retries.entry(format!("{other:?}")).or_default() += 1;
@@ -404,6 +416,24 @@ struct AgentLedger {
     by_push: u64,
     by_catch_up: u64,
     duplicated_pushes: u64,
+    /// Per conversation, the highest message id received: a catch-up reads after it
+    /// (an account's pushes come in id order, so what a dead connection missed is
+    /// all after what it delivered).
+    newest: HashMap<u64, u64>,
+}
+
+impl AgentLedger {
+    fn note(&mut self, conversation: u64, id: u64, who: (u32, u64), by_push: bool) {
+        let newest = self.newest.entry(conversation).or_default();
+        *newest = (*newest).max(id);
+        if self.received.insert(id, who).is_none() {
+            if by_push {
+                self.by_push += 1;
+            } else {
+                self.by_catch_up += 1;
+            }
+        }
+    }
 }
 
 /// The agent: logs in (again after every failure), catches up on every conversation
@@ -450,9 +480,7 @@ fn agent(
                     if !pushed_here.insert(m.id) {
                         l.duplicated_pushes += 1;
                     }
-                    if l.received.insert(m.id, who).is_none() {
-                        l.by_push += 1;
-                    }
+                    l.note(m.conversation, m.id, who, true);
                 }
                 Ok(None) => {}
                 Err(_) => break,
@@ -479,24 +507,24 @@ fn catch_up(
     ledger: &Mutex<AgentLedger>,
 ) -> Result<(), ClientError> {
     for &conversation in conversations {
-        let read = read_conversation(client, conversation)?;
+        let after = lock(ledger).newest.get(&conversation).copied().unwrap_or(0);
+        let read = read_conversation(client, conversation, after)?;
         let mut l = lock(ledger);
         for (id, who) in read {
-            if l.received.insert(id, who).is_none() {
-                l.by_catch_up += 1;
-            }
+            l.note(conversation, id, who, false);
         }
     }
     Ok(())
 }
 
-/// Every customer message of `conversation`: (message id, (customer, number)).
+/// Every customer message of `conversation` after message id `after`:
+/// (message id, (customer, number)).
 fn read_conversation(
     client: &mut Client,
     conversation: u64,
+    mut after: u64,
 ) -> Result<Vec<(u64, (u32, u64))>, ClientError> {
     let mut out = Vec::new();
-    let mut after = 0;
     loop {
         let page = match client.request(&Request::ConversationMessages {
             conversation,
@@ -606,7 +634,8 @@ pub fn run(args: &CrashLoopArgs) -> anyhow::Result<CrashLoopReport> {
     let customer_threads: Vec<_> = (0..args.customers)
         .map(|c| {
             let (world, conversations) = (Arc::clone(&world), Arc::clone(&conversations));
-            std::thread::spawn(move || customer(&world, &conversations, c))
+            let pause = Duration::from_millis(args.message_interval_ms);
+            std::thread::spawn(move || customer(&world, &conversations, c, pause))
         })
         .collect();
     let mut report = CrashLoopReport {
@@ -697,7 +726,7 @@ fn stored_messages(
     let list: Vec<u64> = lock(conversations).iter().copied().collect();
     let mut stored: HashMap<(u32, u64), Vec<u64>> = HashMap::new();
     for conversation in list {
-        for (id, who) in read_conversation(&mut client, conversation)
+        for (id, who) in read_conversation(&mut client, conversation, 0)
             .with_context(|| format!("reading conversation {conversation}"))?
         {
             stored.entry(who).or_default().push(id);
