@@ -22,7 +22,8 @@ use kefu_wire::crm::{
     HistoryQuery, ImportReport, InvalidRow, TagEdit, TagInfo, Visit,
 };
 use kefu_wire::{
-    AccountCentreModule, AccountInfo, AgentFigures, AgentInfo, AgentProfile, Body, DisplayMode,
+    AccountCentreModule, AccountInfo, AgentFigures, AgentInfo, AgentProfile, BackupInfo, Body,
+    DisplayMode,
     ErrorBody, ErrorCode, Event, FrameDecoder, FrameKind, GoAway, Hello, Ping, Plan, Pong,
     Presence, PresenceChange, Push, PushAck, QuickReply, Request, Response, ResumeToken, RoleInfo,
     SecurityInfo, SecurityLevel, SessionInfo, ShardStats, TokenFileFormat, Welcome, WireError,
@@ -1476,19 +1477,19 @@ fn cases() -> Vec<Case> {
             "request/AdminBackupCreate",
             126,
             Value::Request(Request::AdminBackupCreate),
-            "",
+            "00000002 0003 0000 0000007e 0154",
         ),
         case(
             "request/AdminBackupList",
             127,
             Value::Request(Request::AdminBackupList),
-            "",
+            "00000002 0003 0000 0000007f 0155",
         ),
         case(
             "request/AdminBackupVerify",
             128,
             Value::Request(Request::AdminBackupVerify { backup_id: 3 }),
-            "",
+            "00000003 0003 0000 00000080 015603",
         ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
@@ -2073,13 +2074,13 @@ fn cases() -> Vec<Case> {
             "response/Backup",
             128,
             Value::Response(Response::Backup(backup_info(Some(1_234)))),
-            "",
+            "0000000f 0004 0000 00000080 012603808ef8b20d8080400c01d209",
         ),
         case(
             "response/Backups",
             127,
             Value::Response(Response::Backups(vec![backup_info(None)])),
-            "",
+            "0000000e 0004 0000 0000007f 01270103808ef8b20d8080400c00",
         ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
@@ -2125,7 +2126,7 @@ fn cases() -> Vec<Case> {
                 code: ErrorCode::UNKNOWN_BACKUP,
                 message: "no backup 9".to_string(),
             }),
-            "",
+            "0000000e 0005 0000 00000004 01500b6e6f206261636b75702039",
         ),
         case(
             "error/unknown-code",

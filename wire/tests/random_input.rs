@@ -1460,9 +1460,9 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 84;
+    const REQUESTS: u32 = 87;
 
-    const RESPONSES: u32 = 38;
+    const RESPONSES: u32 = 40;
 
     const EVENTS: u32 = 9;
 
