@@ -192,7 +192,9 @@ fn a_backup_taken_under_load_restores_the_acknowledged_state() {
         .collect();
     drop(progress);
     for _ in 0..CUSTOMERS {
-        progressed.recv().expect("every customer reached its warm-up count");
+        progressed
+            .recv()
+            .expect("every customer reached its warm-up count");
     }
 
     // Everything acknowledged now must be in the backup.

@@ -72,6 +72,8 @@ fn config(dir: &Path, durability: &str) -> PathBuf {
 
 impl Traced {
     /// Starts `strace [extra] -- kefud --config CONFIG`, logging to `log`.
+    // The child is reaped by `Drop`; clippy cannot see through the early panics.
+    #[allow(clippy::zombie_processes)]
     fn start(config: &Path, log: &Path, extra: &[&str]) -> Traced {
         let mut child = Command::new("strace")
             .args(["-f", "-qq", "-y", "-s", "0", "-o"])
@@ -360,7 +362,9 @@ fn power_cut(durability: &str) -> (BTreeSet<u64>, BTreeSet<u64>, u64) {
     daemon.kill();
     let files = replay_log(&log, &home.path().join("data"));
     assert!(
-        files.keys().any(|p| p.extension().is_some_and(|e| e == "log")),
+        files
+            .keys()
+            .any(|p| p.extension().is_some_and(|e| e == "log")),
         "strace saw no write to a write-ahead log: {:?}",
         files.keys().collect::<Vec<_>>()
     );
@@ -375,7 +379,11 @@ fn power_cut(durability: &str) -> (BTreeSet<u64>, BTreeSet<u64>, u64) {
         Err(e) => panic!("login after the cut: {e}"),
     };
     let unique: BTreeSet<u64> = after.iter().copied().collect();
-    assert_eq!(unique.len(), after.len(), "a message stored twice: {after:?}");
+    assert_eq!(
+        unique.len(),
+        after.len(),
+        "a message stored twice: {after:?}"
+    );
     let kept: BTreeSet<u64> = acked.intersection(&unique).copied().collect();
     let lost: BTreeSet<u64> = acked.difference(&unique).copied().collect();
     println!(
@@ -443,7 +451,11 @@ fn a_corrupted_write_ahead_log_is_refused_at_open() {
         .output()
         .expect("run kefud");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("kefud on a corrupted log: {}: {}", out.status, stderr.trim());
+    println!(
+        "kefud on a corrupted log: {}: {}",
+        out.status,
+        stderr.trim()
+    );
     assert!(!out.status.success(), "kefud served a corrupted log");
     assert!(
         stderr.contains("Corruption") && stderr.contains("kefud: starting: storage"),
@@ -451,13 +463,18 @@ fn a_corrupted_write_ahead_log_is_refused_at_open() {
     );
 }
 
+// The caller waits for it once kefud is killed; clippy cannot see through the panics.
+#[allow(clippy::zombie_processes)]
 /// Attaches strace to every thread of process `pid`, failing each thread's `fsync`
 /// and `fdatasync` with EIO from its `nth` after the attach on.
 fn fail_syncs(pid: u32, nth: u32) -> Child {
     let mut child = Command::new("strace")
         .args(["-f", "-p", &pid.to_string(), "-o", "/dev/null"])
         .args(["-e", "trace=fsync,fdatasync"])
-        .args(["-e", &format!("inject=fsync,fdatasync:error=EIO:when={nth}+")])
+        .args([
+            "-e",
+            &format!("inject=fsync,fdatasync:error=EIO:when={nth}+"),
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -493,8 +510,14 @@ fn a_failed_fsync_is_never_acknowledged() {
         refused.len(),
         refused.values().map(|c| c.0).collect::<BTreeSet<_>>()
     );
-    assert!(!ok.is_empty(), "no message got through before the syncs failed");
-    assert!(!refused.is_empty(), "no sync failed: the injection did not bite");
+    assert!(
+        !ok.is_empty(),
+        "no message got through before the syncs failed"
+    );
+    assert!(
+        !refused.is_empty(),
+        "no sync failed: the injection did not bite"
+    );
     assert!(
         refused.values().all(|c| *c == ErrorCode::STORAGE_FAILURE),
         "{refused:?}"
@@ -519,7 +542,10 @@ fn a_failed_fsync_is_never_acknowledged() {
     let after = stored(&mut reader, conversation);
     let unique: BTreeSet<u64> = after.iter().copied().collect();
     assert_eq!(unique.len(), after.len(), "stored twice: {after:?}");
-    assert!(ok.is_subset(&unique), "acknowledged but gone: {ok:?} vs {unique:?}");
+    assert!(
+        ok.is_subset(&unique),
+        "acknowledged but gone: {ok:?} vs {unique:?}"
+    );
     let key = customer_key(&mut restarted.admin(), ACCOUNT);
     let mut customer = login_customer(restarted.client(), &key, ACCOUNT, "sync", now() + 3600);
     let retried = refused.keys().copied().min().unwrap();

@@ -36,7 +36,14 @@ fn crash_loop(durability: &str) {
     let work = tempfile::tempdir().expect("tempdir");
     let json = work.path().join("report.json");
     let out = Command::new(env!("CARGO_BIN_EXE_kefu-load"))
-        .args(["crash-loop", "--kills", "3", "--customers", "4", "--durability"])
+        .args([
+            "crash-loop",
+            "--kills",
+            "3",
+            "--customers",
+            "4",
+            "--durability",
+        ])
         .arg(durability)
         .args(["--min-interval-ms", "300", "--max-interval-ms", "800"])
         .args(["--message-interval-ms", "1"])
@@ -59,7 +66,12 @@ fn crash_loop(durability: &str) {
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(report["kills"], 3);
     assert_eq!(report["restart_ms"].as_array().map(Vec::len), Some(3));
-    for field in ["lost", "duplicated_stored", "duplicated_pushes", "undelivered"] {
+    for field in [
+        "lost",
+        "duplicated_stored",
+        "duplicated_pushes",
+        "undelivered",
+    ] {
         assert_eq!(report[field], 0, "{field}: {report}");
     }
     assert!(report["acked"].as_u64().unwrap() > 0, "{report}");

@@ -65,7 +65,10 @@ pub fn run(socket: &Path, cmd: &BackupCommand, out: &mut dyn Write) -> Result<()
     }
     table.write(out)?;
     if verified {
-        writeln!(out, "backup verified: every file present and every key readable")?;
+        writeln!(
+            out,
+            "backup verified: every file present and every key readable"
+        )?;
     }
     Ok(())
 }

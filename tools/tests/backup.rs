@@ -18,7 +18,9 @@ fn backups_are_created_listed_and_verified_with_kefuctl() {
 
     let list = daemon.kefuctl(&["backup", "list", "--json"]).ok();
     assert!(
-        list.trim_start().starts_with('[') && list.contains("\"id\":1") && list.contains("\"id\":2"),
+        list.trim_start().starts_with('[')
+            && list.contains("\"id\":1")
+            && list.contains("\"id\":2"),
         "{list}"
     );
     assert!(daemon.dir().join("backups").is_dir(), "no backup directory");
@@ -28,6 +30,9 @@ fn backups_are_created_listed_and_verified_with_kefuctl() {
     let json = daemon.kefuctl(&["backup", "verify", "2", "--json"]).ok();
     assert_contains(&json, "\"keys\":");
 
-    let missing = daemon.kefuctl(&["backup", "verify", "7"]).run().expect_code(1);
+    let missing = daemon
+        .kefuctl(&["backup", "verify", "7"])
+        .run()
+        .expect_code(1);
     assert_contains(&missing.stderr, "no backup 7");
 }

@@ -23,11 +23,10 @@ use kefu_wire::crm::{
 };
 use kefu_wire::{
     AccountCentreModule, AccountInfo, AgentFigures, AgentInfo, AgentProfile, BackupInfo, Body,
-    DisplayMode,
-    ErrorBody, ErrorCode, Event, FrameDecoder, FrameKind, GoAway, Hello, Ping, Plan, Pong,
-    Presence, PresenceChange, Push, PushAck, QuickReply, Request, Response, ResumeToken, RoleInfo,
-    SecurityInfo, SecurityLevel, SessionInfo, ShardStats, TokenFileFormat, Welcome, WireError,
-    MAGIC, MAX_FRAME_CEILING,
+    DisplayMode, ErrorBody, ErrorCode, Event, FrameDecoder, FrameKind, GoAway, Hello, Ping, Plan,
+    Pong, Presence, PresenceChange, Push, PushAck, QuickReply, Request, Response, ResumeToken,
+    RoleInfo, SecurityInfo, SecurityLevel, SessionInfo, ShardStats, TokenFileFormat, Welcome,
+    WireError, MAGIC, MAX_FRAME_CEILING,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;

@@ -40,9 +40,9 @@ fn run(store: &dyn KvStore, shard: usize, request: BackupRequest) -> Answer {
         BackupRequest::AdminBackupList => store
             .list_backups()
             .map(|all| Response::Backups(all.into_iter().map(info).collect())),
-        BackupRequest::AdminBackupVerify { backup_id } => {
-            store.verify_backup(backup_id).map(|b| Response::Backup(info(b)))
-        }
+        BackupRequest::AdminBackupVerify { backup_id } => store
+            .verify_backup(backup_id)
+            .map(|b| Response::Backup(info(b))),
     };
     outcome.map_err(|e| {
         let code = match e {

@@ -30,13 +30,13 @@ use std::path::PathBuf;
 
 use smallvec::SmallVec;
 
+pub use backup::{BackupError, BackupSummary};
 pub use keys::Cf;
 pub use memory::MemoryStore;
 pub use records::{
     AccountRecord, AgentRecord, PasswordHash, Permission, PermissionSet, Plan, PresenceMode,
     RecordError, RoleRecord, SchemaVersion, SessionRecord, StoredRecord,
 };
-pub use backup::{BackupError, BackupSummary};
 pub use rocks::{open_rocks, RocksOptions, RocksStore};
 pub use rocks_backup::restore as restore_backup;
 pub use security_records::{

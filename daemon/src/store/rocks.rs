@@ -25,16 +25,14 @@ use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, TryLock
 
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType,
-    DBRecoveryMode, Options,
-    ReadOptions, WriteBatch, WriteOptions, DB, DEFAULT_COLUMN_FAMILY_NAME,
+    DBRecoveryMode, Options, ReadOptions, WriteBatch, WriteOptions, DB, DEFAULT_COLUMN_FAMILY_NAME,
 };
 
 use crate::log;
 
 use super::{
     load_schema_version, BackupError, BackupSummary, Batch, BatchOp, Cf, Durability, KeyValue,
-    KvStore, SchemaVersion,
-    StoreError, CURRENT_SCHEMA_VERSION, OLDEST_SCHEMA_VERSION,
+    KvStore, SchemaVersion, StoreError, CURRENT_SCHEMA_VERSION, OLDEST_SCHEMA_VERSION,
 };
 
 /// Tuning of the RocksDB engine.
@@ -336,9 +334,13 @@ impl RocksStore {
 
     /// The backup directory and the right to run a backup operation now.
     fn backup_slot(&self) -> Result<(&Path, MutexGuard<'_, ()>), BackupError> {
-        let dir = self.opts.backup_dir.as_deref().ok_or(BackupError::Unsupported(
-            "no backup directory is configured ([storage] backup_dir)",
-        ))?;
+        let dir = self
+            .opts
+            .backup_dir
+            .as_deref()
+            .ok_or(BackupError::Unsupported(
+                "no backup directory is configured ([storage] backup_dir)",
+            ))?;
         let guard = match self.backup.try_lock() {
             Ok(g) => g,
             Err(TryLockError::Poisoned(p)) => p.into_inner(),

@@ -104,8 +104,8 @@ pub(super) fn verify(dir: &Path, id: u32) -> Result<BackupSummary, BackupError> 
 /// Reads every key of every column family of the database in `db_dir`, read-only.
 fn count_keys(db_dir: &Path) -> Result<u64, BackupError> {
     let opts = Options::default();
-    let names =
-        DB::list_cf(&opts, db_dir).map_err(|e| failed("listing the restored column families", e))?;
+    let names = DB::list_cf(&opts, db_dir)
+        .map_err(|e| failed("listing the restored column families", e))?;
     let db = DB::open_cf_for_read_only(&opts, db_dir, &names, false)
         .map_err(|e| failed("opening the restored copy", e))?;
     let mut keys = 0u64;

@@ -285,11 +285,14 @@ struct CustomerLedger {
     conversations: BTreeSet<u64>,
 }
 
+/// A message as its customer numbers it: (customer, number).
+type Who = (u32, u64);
+
 fn text(customer: u32, i: u64) -> String {
     format!("crash-loop c{customer} m{i}")
 }
 
-fn parse(t: &str) -> Option<(u32, u64)> {
+fn parse(t: &str) -> Option<Who> {
     let (c, i) = t.strip_prefix("crash-loop c")?.split_once(" m")?;
     Some((c.parse().ok()?, i.parse().ok()?))
 }
@@ -334,7 +337,10 @@ fn customer(
                         session.insert((client, conversation))
                     }
                     Err(e) => {
-                        *ledger.retries.entry(format!("login: {}", cause(&e))).or_default() += 1;
+                        *ledger
+                            .retries
+                            .entry(format!("login: {}", cause(&e)))
+                            .or_default() += 1;
                         wait_for_change(world, addr);
                         continue;
                     }
@@ -377,9 +383,7 @@ fn customer(
 fn wait_for_change(world: &World, old: SocketAddr) {
     let addr = lock(&world.addr);
     if *addr == Some(old) {
-        let _ = world
-            .changed
-            .wait_timeout(addr, Duration::from_millis(100));
+        let _ = world.changed.wait_timeout(addr, Duration::from_millis(100));
     }
 }
 
@@ -412,7 +416,7 @@ fn customer_session(
 #[derive(Debug, Default)]
 struct AgentLedger {
     /// Message id → (customer, number), from pushes and catch-ups.
-    received: HashMap<u64, (u32, u64)>,
+    received: HashMap<u64, Who>,
     by_push: u64,
     by_catch_up: u64,
     duplicated_pushes: u64,
@@ -423,7 +427,7 @@ struct AgentLedger {
 }
 
 impl AgentLedger {
-    fn note(&mut self, conversation: u64, id: u64, who: (u32, u64), by_push: bool) {
+    fn note(&mut self, conversation: u64, id: u64, who: Who, by_push: bool) {
         let newest = self.newest.entry(conversation).or_default();
         *newest = (*newest).max(id);
         if self.received.insert(id, who).is_none() {
@@ -523,7 +527,7 @@ fn read_conversation(
     client: &mut Client,
     conversation: u64,
     mut after: u64,
-) -> Result<Vec<(u64, (u32, u64))>, ClientError> {
+) -> Result<Vec<(u64, Who)>, ClientError> {
     let mut out = Vec::new();
     loop {
         let page = match client.request(&Request::ConversationMessages {
@@ -593,13 +597,17 @@ fn provision(admin: &Path) -> anyhow::Result<[u8; 32]> {
 
 /// A fresh connection's first completed ping.
 fn serving(addr: SocketAddr) -> bool {
-    Client::connect(addr, options()).and_then(|mut c| c.ping()).is_ok()
+    Client::connect(addr, options())
+        .and_then(|mut c| c.ping())
+        .is_ok()
 }
 
 /// Runs the crash loop.
 pub fn run(args: &CrashLoopArgs) -> anyhow::Result<CrashLoopReport> {
     if args.min_interval_ms > args.max_interval_ms || args.customers == 0 {
-        bail!("--min-interval-ms must not exceed --max-interval-ms, and --customers must be positive");
+        bail!(
+            "--min-interval-ms must not exceed --max-interval-ms, and --customers must be positive"
+        );
     }
     let kefud = match &args.kefud {
         Some(p) => p.clone(),
@@ -653,7 +661,10 @@ pub fn run(args: &CrashLoopArgs) -> anyhow::Result<CrashLoopReport> {
             .with_context(|| format!("restarting kefud after kill {}", k + 1))?;
         while !serving(daemon.tcp) {
             if killed.elapsed() > READY_TIMEOUT {
-                bail!("kefud did not serve within {READY_TIMEOUT:?} of kill {}", k + 1);
+                bail!(
+                    "kefud did not serve within {READY_TIMEOUT:?} of kill {}",
+                    k + 1
+                );
             }
         }
         report.restart_ms.push(killed.elapsed().as_millis() as u64);
@@ -679,7 +690,7 @@ pub fn run(args: &CrashLoopArgs) -> anyhow::Result<CrashLoopReport> {
         .into_iter()
         .map(|t| t.join().unwrap_or_default())
         .collect();
-    let acked: HashMap<(u32, u64), u64> = ledgers
+    let acked: HashMap<Who, u64> = ledgers
         .iter()
         .enumerate()
         .flat_map(|(c, l)| {
@@ -694,7 +705,10 @@ pub fn run(args: &CrashLoopArgs) -> anyhow::Result<CrashLoopReport> {
     while Instant::now() < drain_until {
         let missing = {
             let l = lock(&agent_ledger);
-            acked.values().filter(|id| !l.received.contains_key(id)).count()
+            acked
+                .values()
+                .filter(|id| !l.received.contains_key(id))
+                .count()
         };
         if missing == 0 {
             break;
@@ -718,13 +732,13 @@ pub fn run(args: &CrashLoopArgs) -> anyhow::Result<CrashLoopReport> {
 fn stored_messages(
     addr: SocketAddr,
     conversations: &Mutex<BTreeSet<u64>>,
-) -> anyhow::Result<HashMap<(u32, u64), Vec<u64>>> {
+) -> anyhow::Result<HashMap<Who, Vec<u64>>> {
     let mut client = Client::connect(addr, options()).context("final read")?;
     client
         .login(ACCOUNT, 1001, PASSWORD)
         .context("final read: login")?;
     let list: Vec<u64> = lock(conversations).iter().copied().collect();
-    let mut stored: HashMap<(u32, u64), Vec<u64>> = HashMap::new();
+    let mut stored: HashMap<Who, Vec<u64>> = HashMap::new();
     for conversation in list {
         for (id, who) in read_conversation(&mut client, conversation, 0)
             .with_context(|| format!("reading conversation {conversation}"))?
@@ -738,8 +752,8 @@ fn stored_messages(
 fn tally(
     report: &mut CrashLoopReport,
     ledgers: &[CustomerLedger],
-    acked: &HashMap<(u32, u64), u64>,
-    stored: &HashMap<(u32, u64), Vec<u64>>,
+    acked: &HashMap<Who, u64>,
+    stored: &HashMap<Who, Vec<u64>>,
     agent: &AgentLedger,
 ) {
     let mut sorted = report.restart_ms.clone();
