@@ -49,6 +49,7 @@ const WALL_CLOCK_ALLOWED: &[&str] = &[
     "tools/src/date.rs",
     // kefu-load provisions and signs for a daemon running on the real clock.
     "loadtest/src/provision.rs",
+    "loadtest/src/scenarios/crash_loop.rs",
     "loadtest/src/scenarios/chat.rs",
     // Test helpers for daemons running on the real clock (account expiry, TOTP steps).
     "daemon/tests/support/mod.rs",

@@ -589,18 +589,12 @@ pub(crate) fn classify(request: Request) -> Routed {
             SetAccountPresenceMode { mode },
         }
         [Routed::Operator, OperatorRequest::Clock] ClockRequest {
-            AdminClockShow,
-            AdminClockSet { unix_ms },
-            AdminClockAdvance { ms },
+            AdminClockShow, AdminClockSet { unix_ms }, AdminClockAdvance { ms },
         }
         [Routed::Operator, OperatorRequest::Backup] BackupRequest {
-            AdminBackupCreate,
-            AdminBackupList,
-            AdminBackupVerify { backup_id },
+            AdminBackupCreate, AdminBackupList, AdminBackupVerify { backup_id },
         }
-        [] Routed {
-            EnableResume,
-        }
+        [] Routed { EnableResume, }
     }
 }
 
