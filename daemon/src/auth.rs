@@ -163,6 +163,10 @@ pub fn required_access(request: &Request) -> Access {
             Access::Operator
         }
         Request::GetServerTime => Access::Session,
+        // Backups are of the whole appliance.
+        Request::AdminBackupCreate
+        | Request::AdminBackupList
+        | Request::AdminBackupVerify { .. } => Access::Operator,
     }
 }
 

@@ -76,6 +76,9 @@ pub struct StorageConfig {
     pub max_open_files: i32,
     /// Block cache size in MiB.
     pub block_cache_mb: usize,
+    /// Where `kefuctl backup create` puts online backups and `kefud --restore` reads
+    /// them. Default: `<data_dir>/backups` (put it on another disk in production).
+    pub backup_dir: Option<PathBuf>,
 }
 
 /// `[limits]`
@@ -181,6 +184,7 @@ impl Default for StorageConfig {
             durability: DurabilityMode::Wal,
             max_open_files: 512,
             block_cache_mb: 256,
+            backup_dir: None,
         }
     }
 }
@@ -388,6 +392,14 @@ impl Config {
             .token_key_file
             .clone()
             .unwrap_or_else(|| self.data_dir.join("token.key"))
+    }
+
+    /// Where backups go (`[storage] backup_dir`, default `<data_dir>/backups`).
+    pub fn backup_path(&self) -> PathBuf {
+        self.storage
+            .backup_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("backups"))
     }
 
     /// The number of shard threads to run.

@@ -58,6 +58,14 @@ struct Cli {
     /// in the data directory, and a demo account 800000 (agent 1001).
     #[arg(long)]
     demo: bool,
+    /// Restore a backup from `[storage] backup_dir` into the data directory (its `db`
+    /// must not exist or be empty), check that it opens, and exit. kefud must not be
+    /// running on that data directory.
+    #[arg(long)]
+    restore: bool,
+    /// With --restore: the backup's number (`kefuctl backup list`); default the newest.
+    #[arg(long, requires = "restore")]
+    backup_id: Option<u32>,
 }
 
 fn parse_durability(s: &str) -> Result<DurabilityMode, String> {
@@ -123,6 +131,9 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         }
         eprintln!("kefud: configuration ok");
         return Ok(());
+    }
+    if cli.restore {
+        return restore(&config, cli.backup_id);
     }
     // Signals are taken synchronously by this thread (sigwait); block them
     // before any other thread exists so none of them is interrupted instead.
@@ -209,6 +220,35 @@ fn reload(cli: &Cli, running: &Config, handle: &server::ServerHandle) {
         0,
         format_args!("reloaded: limits, timeouts, password hashing, TLS certificate"),
     );
+}
+
+/// `--restore`: backup `id` (or the newest) into `<data_dir>/db`, then a test open.
+fn restore(config: &Config, id: Option<u32>) -> anyhow::Result<()> {
+    use kefu_daemon::store::{open_rocks, restore_backup, RocksOptions};
+    let backups = config.backup_path();
+    let db = config.data_dir.join("db");
+    let restored = restore_backup(&backups, id, &db)
+        .with_context(|| format!("restoring from {}", backups.display()))?;
+    drop(open_rocks(&db, &RocksOptions::default()).context("opening the restored database")?);
+    eprintln!(
+        "kefud: restored backup {} (taken at unix time {}, {} files, {} bytes) from {} into {}",
+        restored.id,
+        restored.created_at,
+        restored.files,
+        restored.size_bytes,
+        backups.display(),
+        db.display()
+    );
+    let key = config.token_key_path();
+    if !key.exists() {
+        eprintln!(
+            "kefud: the token key is not part of a backup and {} does not exist: copy the \
+             backed-up appliance's token key there before starting kefud, or the sealed \
+             secrets (token seeds, customer keys) will not open",
+            key.display()
+        );
+    }
+    Ok(())
 }
 
 /// Creates the demo account through the daemon's own admin socket.

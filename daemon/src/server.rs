@@ -153,6 +153,7 @@ fn open_store(config: &Config) -> Result<Arc<dyn KvStore>, StartError> {
         &RocksOptions {
             max_open_files: config.storage.max_open_files,
             block_cache_bytes: config.storage.block_cache_mb << 20,
+            backup_dir: Some(config.backup_path()),
             ..RocksOptions::default()
         },
     )?))

@@ -54,6 +54,11 @@ pub enum Command {
     /// and never read again (optionally pinging, so pongs pile up), held beside a
     /// chat run; tallies how each one ended.
     Stall(crate::stall::StallArgs),
+    /// Run kefud (from --kefud) under chat traffic, SIGKILL it at random intervals and
+    /// restart it on the same data directory; check from the clients' ledgers that
+    /// every acknowledged message is stored and delivered exactly once; report the
+    /// restart-to-serving times.
+    CrashLoop(crate::scenarios::crash_loop::CrashLoopArgs),
 }
 
 /// Flags of `kefu-load logins`.

@@ -62,6 +62,39 @@ pub enum Command {
     /// Certificates for trying the TLS listener.
     #[command(subcommand)]
     Tls(TlsCommand),
+    /// Online backups of the daemon's database (restore with `kefud --restore`).
+    #[command(subcommand)]
+    Backup(BackupCommand),
+}
+
+/// `kefuctl backup ...`
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Take a backup now, while the daemon serves, into its `[storage] backup_dir`.
+    Create(BackupListArgs),
+    /// The backups in the backup directory, oldest first.
+    List(BackupListArgs),
+    /// Check a backup whole: its files' sizes, then every key read back from a
+    /// scratch restore with its checksums verified.
+    Verify(BackupVerifyArgs),
+}
+
+/// `kefuctl backup create|list`
+#[derive(Debug, Args)]
+pub struct BackupListArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `kefuctl backup verify`
+#[derive(Debug, Args)]
+pub struct BackupVerifyArgs {
+    /// The backup's number (from `kefuctl backup list`).
+    pub id: u32,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `kefuctl tls ...`

@@ -150,6 +150,14 @@ codes! {
     /// Not offered to mobile customers (§3.13): files, images, calls and remote
     /// assistance towards a customer on channel `Mobile`. Nothing changed.
     NOT_ON_MOBILE = 56,
+    /// `AdminBackupVerify` names a backup that is not in the backup directory.
+    UNKNOWN_BACKUP = 80,
+    /// Taking or checking a backup failed (the message says what: the backup directory
+    /// cannot be written, a file is missing, has the wrong size or fails its checksum).
+    /// The database itself is untouched; a failed `AdminBackupCreate` leaves no backup.
+    BACKUP_FAILED = 81,
+    /// Another backup operation is running; retry once it has finished. Nothing changed.
+    BACKUP_BUSY = 82,
 }
 
 impl fmt::Debug for ErrorCode {

@@ -704,6 +704,18 @@ pub enum Request {
     },
     /// Customer: what it may choose from before it opens a conversation (§7.15, §10.7.1).
     DesignatedChoices,
+    /// Admin socket only: take an online, consistent backup of the database into the
+    /// backup directory (`[storage] backup_dir`, PROTOCOL.md section 21) while serving.
+    AdminBackupCreate,
+    /// Admin socket only: the backups in the backup directory, oldest first.
+    AdminBackupList,
+    /// Admin socket only: check one backup: every file present with its recorded size,
+    /// then restored into a scratch directory and every key of every column family
+    /// read back with its checksums verified.
+    AdminBackupVerify {
+        /// The backup's number (`BackupInfo::backup_id`).
+        backup_id: u32,
+    },
 }
 
 /// What takes a detached session over (`EnableResume`, `ResumeSession`): the session's
@@ -1065,6 +1077,26 @@ pub enum Response {
     DesignatedAgent(DesignatedSettings),
     /// What a customer may choose from.
     Choices(ChoiceList),
+    /// One backup (`AdminBackupCreate`; `AdminBackupVerify`, with the keys it read).
+    Backup(BackupInfo),
+    /// The backups in the backup directory, oldest first (`AdminBackupList`).
+    Backups(Vec<BackupInfo>),
+}
+
+/// One backup in the daemon's backup directory (PROTOCOL.md section 21).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupInfo {
+    /// Its number: backups are numbered 1, 2, … in the order they were taken.
+    pub backup_id: u32,
+    /// When it was taken, unix seconds (the storage engine's clock).
+    pub created_at: i64,
+    /// Bytes of its files (files shared with an older backup count in both).
+    pub size_bytes: u64,
+    /// Number of its files.
+    pub files: u32,
+    /// Keys read back, over every column family: `Some` only in the answer to
+    /// `AdminBackupVerify`.
+    pub keys: Option<u64>,
 }
 
 /// An event the server pushes, numbered per connection. Variants are only appended.
@@ -1253,6 +1285,9 @@ impl Request {
             Request::GetDesignatedAgent => "GetDesignatedAgent",
             Request::SetDesignatedAgent { .. } => "SetDesignatedAgent",
             Request::DesignatedChoices => "DesignatedChoices",
+            Request::AdminBackupCreate => "AdminBackupCreate",
+            Request::AdminBackupList => "AdminBackupList",
+            Request::AdminBackupVerify { .. } => "AdminBackupVerify",
         }
     }
 }

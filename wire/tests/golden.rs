@@ -23,11 +23,7 @@ use kefu_wire::crm::{
     HistoryQuery, ImportReport, InvalidRow, TagEdit, TagInfo, Visit,
 };
 use kefu_wire::{
-    AccountCentreModule, AccountInfo, AgentFigures, AgentInfo, AgentProfile, Body, DisplayMode,
-    ErrorBody, ErrorCode, Event, FrameDecoder, FrameKind, GoAway, Hello, Ping, Plan, Pong,
-    Presence, PresenceChange, Push, PushAck, QuickReply, Request, Response, ResumeToken, RoleInfo,
-    SecurityInfo, SecurityLevel, SessionInfo, ShardStats, StorageCheck, TokenFileFormat, Welcome,
-    WireError, MAGIC, MAX_FRAME_CEILING,
+    AccountCentreModule, AccountInfo, AgentFigures, AgentInfo, AgentProfile, Body, DisplayMode, ErrorBody, ErrorCode, Event, FrameDecoder, FrameKind, GoAway, Hello, Ping, Plan, Pong, Presence, PresenceChange, Push, PushAck, QuickReply, Request, Response, ResumeToken, RoleInfo, SecurityInfo, SecurityLevel, SessionInfo, ShardStats, StorageCheck, TokenFileFormat, Welcome, BackupInfo, WireError, MAGIC, MAX_FRAME_CEILING,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -120,6 +116,17 @@ fn case(name: &'static str, correlation: u32, value: Value, hex: &'static str) -
         correlation,
         value,
         hex,
+    }
+}
+
+/// A backup as `AdminBackupList` (`keys: None`) or `AdminBackupVerify` shows it.
+fn backup_info(keys: Option<u64>) -> BackupInfo {
+    BackupInfo {
+        backup_id: 3,
+        created_at: 1_798_243_200,
+        size_bytes: 1 << 20,
+        files: 12,
+        keys,
     }
 }
 
@@ -1510,6 +1517,24 @@ fn cases() -> Vec<Case> {
             Value::Request(Request::DesignatedChoices),
             "00000002 0003 0000 00000080 015a",
         ),
+        case(
+            "request/AdminBackupCreate",
+            126,
+            Value::Request(Request::AdminBackupCreate),
+            "00000002 0003 0000 0000007e 015b",
+        ),
+        case(
+            "request/AdminBackupList",
+            127,
+            Value::Request(Request::AdminBackupList),
+            "00000002 0003 0000 0000007f 015c",
+        ),
+        case(
+            "request/AdminBackupVerify",
+            128,
+            Value::Request(Request::AdminBackupVerify { backup_id: 3 }),
+            "00000003 0003 0000 00000080 015d03",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -2147,6 +2172,18 @@ fn cases() -> Vec<Case> {
             })),
             "0000001f 0004 0000 00000080 012a01e9070ce99480e594aee5b08fe78e8b010106e594aee5908e0101ea07",
         ),
+        case(
+            "response/Backup",
+            128,
+            Value::Response(Response::Backup(backup_info(Some(1_234)))),
+            "0000000f 0004 0000 00000080 012b03808ef8b20d8080400c01d209",
+        ),
+        case(
+            "response/Backups",
+            127,
+            Value::Response(Response::Backups(vec![backup_info(None)])),
+            "0000000e 0004 0000 0000007f 012c0103808ef8b20d8080400c00",
+        ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
             "error/request",
@@ -2183,6 +2220,15 @@ fn cases() -> Vec<Case> {
                 message: "the account has never seen this customer".to_string(),
             }),
             "0000002b 0005 0000 00000003 013128746865206163636f756e7420686173206e65766572207365656e207468697320637573746f6d6572",
+        ),
+        case(
+            "error/unknown-backup",
+            4,
+            Value::Error(ErrorBody {
+                code: ErrorCode::UNKNOWN_BACKUP,
+                message: "no backup 9".to_string(),
+            }),
+            "0000000e 0005 0000 00000004 01500b6e6f206261636b75702039",
         ),
         case(
             "error/unknown-code",
@@ -2682,6 +2728,8 @@ fn response_name(r: &Response) -> &'static str {
         Response::AccountDeleted { .. } => "AccountDeleted",
         Response::DesignatedAgent(_) => "DesignatedAgent",
         Response::Choices(_) => "Choices",
+        Response::Backup(_) => "Backup",
+        Response::Backups(_) => "Backups",
     }
 }
 

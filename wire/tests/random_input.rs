@@ -318,6 +318,7 @@ fn request() -> impl Strategy<Value = Request> {
         3 => signal_request(),
         5 => clock_request(),
         4 => operations_request(),
+        2 => backup_request(),
     ]
 }
 
@@ -838,6 +839,34 @@ fn designated() -> impl Strategy<Value = kefu_wire::chat::DesignatedSettings> {
         )
 }
 
+/// Requests 91–93: backups (section 21).
+fn backup_request() -> impl Strategy<Value = Request> {
+    prop_oneof![
+        Just(Request::AdminBackupCreate),
+        Just(Request::AdminBackupList),
+        any::<u32>().prop_map(|backup_id| Request::AdminBackupVerify { backup_id }),
+    ]
+}
+
+fn backup_info() -> impl Strategy<Value = kefu_wire::BackupInfo> {
+    (
+        any::<u32>(),
+        any::<i64>(),
+        any::<u64>(),
+        any::<u32>(),
+        option::of(any::<u64>()),
+    )
+        .prop_map(
+            |(backup_id, created_at, size_bytes, files, keys)| kefu_wire::BackupInfo {
+                backup_id,
+                created_at,
+                size_bytes,
+                files,
+                keys,
+            },
+        )
+}
+
 fn resume_token() -> impl Strategy<Value = kefu_wire::ResumeToken> {
     (any::<u64>(), any::<[u8; 32]>())
         .prop_map(|(session, secret)| kefu_wire::ResumeToken { session, secret })
@@ -1157,6 +1186,8 @@ fn response() -> impl Strategy<Value = Response> {
                     previous,
                 })
             }),
+        backup_info().prop_map(Response::Backup),
+        vec(backup_info(), 0..4).prop_map(Response::Backups),
     ]
 }
 
@@ -1533,8 +1564,8 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 91;
-    const RESPONSES: u32 = 43;
+    const REQUESTS: u32 = 94;
+    const RESPONSES: u32 = 45;
 
     const EVENTS: u32 = 9;
 

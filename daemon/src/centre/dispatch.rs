@@ -382,6 +382,7 @@ pub(crate) enum ParticipantRequest {
 pub(crate) enum OperatorRequest {
     Clock(ClockRequest),
     Ops(OpsRequest),
+    Backup(BackupRequest),
     AdminCreateAccount {
         account: u64,
         name: String,
@@ -449,6 +450,14 @@ pub(crate) enum ClockRequest {
     AdminClockShow,
     AdminClockSet { unix_ms: i64 },
     AdminClockAdvance { ms: i64 },
+}
+
+/// Backups of the appliance's database, the operator's alone (`centre/backup_admin.rs`).
+#[derive(Debug)]
+pub(crate) enum BackupRequest {
+    AdminBackupCreate,
+    AdminBackupList,
+    AdminBackupVerify { backup_id: u32 },
 }
 
 /// Builds a domain value inside its wrappers: `wrap!([A, B], x)` is `A(B(x))`.
@@ -603,7 +612,10 @@ pub(crate) fn classify(request: Request) -> Routed {
         [Routed::Operator, OperatorRequest::Ops] OpsRequest {
             AdminMetrics, AdminCheckStorage, AdminDeleteAccount { account },
         }
-        [] Routed { EnableResume }
+        [Routed::Operator, OperatorRequest::Backup] BackupRequest {
+            AdminBackupCreate, AdminBackupList, AdminBackupVerify { backup_id },
+        }
+        [] Routed { EnableResume, }
     }
 }
 
@@ -776,7 +788,10 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::AdminCheckStorage
         | Request::GetDesignatedAgent
         | Request::SetDesignatedAgent { .. }
-        | Request::DesignatedChoices => None,
+        | Request::DesignatedChoices
+        | Request::AdminBackupCreate
+        | Request::AdminBackupList
+        | Request::AdminBackupVerify { .. } => None,
         // Its session's number names the shard (`route_request`), not an account.
         Request::ResumeSession { .. } => None,
     }

@@ -30,6 +30,7 @@
 )]
 
 mod account_extras;
+mod backup_admin;
 mod chat;
 mod clock_admin;
 mod crm;

@@ -844,6 +844,7 @@ impl Centre {
             }),
             OperatorRequest::Clock(request) => self.clock_admin(request),
             OperatorRequest::Ops(request) => return self.ops_request(reply, request),
+            OperatorRequest::Backup(request) => return self.backup_admin(reply, request),
         };
         self.reply(reply, answer);
     }

@@ -15,6 +15,7 @@
 //! request that hits one is answered with an internal error, and a failed
 //! [`KvStore::write`] means nothing in the batch may be acknowledged.
 
+pub mod backup;
 pub mod chat_records;
 pub mod crm_records;
 pub mod designated_records;
@@ -23,12 +24,14 @@ pub mod keys;
 pub mod memory;
 pub mod records;
 pub mod rocks;
+mod rocks_backup;
 pub mod security_records;
 
 use std::path::PathBuf;
 
 use smallvec::SmallVec;
 
+pub use backup::{BackupError, BackupSummary};
 pub use keys::Cf;
 pub use memory::MemoryStore;
 pub use records::{
@@ -36,6 +39,7 @@ pub use records::{
     RecordError, RoleRecord, SchemaVersion, SessionRecord, StoredRecord,
 };
 pub use rocks::{open_rocks, RocksOptions, RocksStore};
+pub use rocks_backup::restore as restore_backup;
 pub use security_records::{
     AccountSettingsRecord, AgentProfileRecord, AgentTokenRecord, DisplayMode, SecurityLevel,
     TokenAlgorithm, TokenRecord,
@@ -225,6 +229,21 @@ pub trait KvStore: Send + Sync + 'static {
     fn compact_account(&self, _account: u64) -> Result<(), StoreError> {
         Ok(())
     }
+    /// Takes an online, consistent backup into the backup directory (see
+    /// [`backup`]). Slow (it copies the database): never on a shard thread.
+    fn create_backup(&self) -> Result<BackupSummary, BackupError> {
+        Err(BackupError::Unsupported("no backup engine"))
+    }
+    /// The backups in the backup directory, oldest first.
+    fn list_backups(&self) -> Result<Vec<BackupSummary>, BackupError> {
+        Err(BackupError::Unsupported("no backup engine"))
+    }
+
+    /// Checks one backup whole and counts its keys (see [`backup`]). Slow.
+    fn verify_backup(&self, id: u32) -> Result<BackupSummary, BackupError> {
+        let _ = id;
+        Err(BackupError::Unsupported("no backup engine"))
+    }
 }
 
 /// What [`KvStore::probe`] found.
@@ -238,6 +257,7 @@ pub struct StorageProbe {
     pub free_bytes: u64,
     /// Size of that filesystem.
     pub total_bytes: u64,
+
 }
 
 /// Keys are at most [`keys::MAX_KEY_LEN`] bytes, so they stay inline.

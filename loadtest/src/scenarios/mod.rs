@@ -8,6 +8,10 @@
 //!   reconnect with a token, and what an idle logged-in connection costs.
 //! - [`chat`]: how many customer messages per second the daemon stores and
 //!   delivers to agents, how fast, and whether every one arrives exactly once.
+//! - [`crash_loop`]: the daemon killed with SIGKILL and restarted on its data over and
+//!   over under chat traffic: is every acknowledged message stored and delivered exactly
+//!   once, and how long does a restart take.
 
 pub mod chat;
+pub mod crash_loop;
 pub mod logins;

@@ -782,6 +782,12 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
             },
         ),
         ("designated-choices", Request::DesignatedChoices),
+        ("admin-backup-create", Request::AdminBackupCreate),
+        ("admin-backup-list", Request::AdminBackupList),
+        (
+            "admin-backup-verify",
+            Request::AdminBackupVerify { backup_id: 3 },
+        ),
         (
             "set-routing-settings",
             Request::SetRoutingSettings {
@@ -1114,6 +1120,8 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
                 previous: None,
             }),
         ),
+        ("backup", Response::Backup(backup_info(Some(1_234)))),
+        ("backups", Response::Backups(vec![backup_info(None)])),
     ];
     all
 }
@@ -1670,5 +1678,15 @@ mod tests {
             eprintln!("replaying artifacts-found/messages/{name}");
             crate::on_small_stack(messages::check, &bytes);
         }
+    }
+}
+
+fn backup_info(keys: Option<u64>) -> kefu_wire::BackupInfo {
+    kefu_wire::BackupInfo {
+        backup_id: 3,
+        created_at: 1_798_243_200,
+        size_bytes: 1 << 20,
+        files: 12,
+        keys,
     }
 }

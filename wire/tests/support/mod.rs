@@ -99,6 +99,9 @@ pub fn request_index(r: &Request) -> u32 {
         Request::GetDesignatedAgent => 88,
         Request::SetDesignatedAgent { .. } => 89,
         Request::DesignatedChoices => 90,
+        Request::AdminBackupCreate => 91,
+        Request::AdminBackupList => 92,
+        Request::AdminBackupVerify { .. } => 93,
     }
 }
 
@@ -148,6 +151,8 @@ pub fn response_index(r: &Response) -> u32 {
         Response::AccountDeleted { .. } => 40,
         Response::DesignatedAgent(_) => 41,
         Response::Choices(_) => 42,
+        Response::Backup(_) => 43,
+        Response::Backups(_) => 44,
     }
 }
 
