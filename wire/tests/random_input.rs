@@ -317,6 +317,7 @@ fn request() -> impl Strategy<Value = Request> {
         5 => extras_request(),
         3 => signal_request(),
         5 => clock_request(),
+        5 => read_state_request(),
     ]
 }
 
@@ -803,6 +804,17 @@ fn clock_request() -> impl Strategy<Value = Request> {
     ]
 }
 
+/// Requests 84–88: read state and order, online search, agent groups, the serving agent.
+fn read_state_request() -> impl Strategy<Value = Request> {
+    prop_oneof![
+        any::<u64>().prop_map(|conversation| Request::MarkRead { conversation }),
+        vec(any::<u64>(), 0..6).prop_map(|order| Request::OrderConversations { order }),
+        contact_query().prop_map(Request::SearchOnlineContacts),
+        Just(Request::ListAgentGroups),
+        Just(Request::ServingAgent),
+    ]
+}
+
 fn resume_token() -> impl Strategy<Value = kefu_wire::ResumeToken> {
     (any::<u64>(), any::<[u8; 32]>())
         .prop_map(|(session, secret)| kefu_wire::ResumeToken { session, secret })
@@ -1072,6 +1084,19 @@ fn response() -> impl Strategy<Value = Response> {
         (resume_token(), any::<u32>())
             .prop_map(|(token, window_secs)| Response::ResumeEnabled { token, window_secs }),
         any::<u64>().prop_map(|replayed| Response::Resumed { replayed }),
+        vec((text(), vec(agent_info(), 0..3)), 0..3).prop_map(|groups| {
+            Response::AgentGroups(
+                groups
+                    .into_iter()
+                    .map(|(name, agents)| kefu_wire::AgentGroup { name, agents })
+                    .collect(),
+            )
+        }),
+        option::of((any::<u32>(), text())).prop_map(|shown| {
+            Response::ServingAgent(
+                shown.map(|(agent, shown_as)| kefu_wire::ShownAgent { agent, shown_as }),
+            )
+        }),
     ]
 }
 
@@ -1436,9 +1461,9 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 84;
+    const REQUESTS: u32 = 89;
 
-    const RESPONSES: u32 = 38;
+    const RESPONSES: u32 = 40;
 
     const EVENTS: u32 = 9;
 

@@ -103,6 +103,7 @@ pub(crate) enum CustomerEntry {
 #[derive(Debug)]
 pub(crate) enum SessionRequest {
     Logout,
+    ListAgentGroups,
     LogoutWith {
         keep_conversations: bool,
     },
@@ -171,6 +172,12 @@ pub(crate) enum AgentChatRequest {
         after: u64,
         limit: u16,
     },
+    MarkRead {
+        conversation: u64,
+    },
+    OrderConversations {
+        order: Vec<u64>,
+    },
 }
 
 /// Signals in a conversation and the account's presence, as an agent.
@@ -204,6 +211,7 @@ pub(crate) enum CrmRequest {
         customers: Vec<CustomerId>,
     },
     SearchContacts(ContactQuery),
+    SearchOnlineContacts(ContactQuery),
     RecentContacts {
         offset: u32,
         limit: u16,
@@ -314,6 +322,7 @@ pub(crate) enum CustomerChatRequest {
     OpenConversation {
         entry: Entry,
     },
+    ServingAgent,
     Reselect {
         conversation: u64,
         entry: Entry,
@@ -486,6 +495,7 @@ pub(crate) fn classify(request: Request) -> Routed {
             ListAgents,
             WhoAmI,
             LogoutWith { keep_conversations },
+            ListAgentGroups,
         }
         [Routed::Operator] OperatorRequest {
             AdminCreateAccount { account, name, plan, expires_at, password_1001, super_password },
@@ -524,6 +534,7 @@ pub(crate) fn classify(request: Request) -> Routed {
         [Routed::Customer, CustomerRequest::Chat] CustomerChatRequest {
             OpenConversation { entry },
             Reselect { conversation, entry },
+            ServingAgent,
         }
         [Routed::Participant] ParticipantRequest {
             SendMessage { conversation, client_msg_id, body },
@@ -542,6 +553,8 @@ pub(crate) fn classify(request: Request) -> Routed {
             GetRoutingSettings,
             SetRoutingSettings { settings },
             InitiateConversation { customer, channel },
+            MarkRead { conversation },
+            OrderConversations { order },
         }
         [Routed::Agent, AgentRequest::Crm] CrmRequest {
             CreateContact { customer, state, edit },
@@ -561,6 +574,7 @@ pub(crate) fn classify(request: Request) -> Routed {
             RequestContact { customer, note },
             GetContactSettings,
             SetContactSettings { settings },
+            SearchOnlineContacts(x),
         }
         [Routed::Agent] AgentRequest {
             History(query),
@@ -752,7 +766,12 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::AdminClockShow
         | Request::AdminClockSet { .. }
         | Request::AdminClockAdvance { .. }
-        | Request::EnableResume => None,
+        | Request::EnableResume
+        | Request::MarkRead { .. }
+        | Request::OrderConversations { .. }
+        | Request::SearchOnlineContacts(_)
+        | Request::ListAgentGroups
+        | Request::ServingAgent => None,
         // Its session's number names the shard (`route_request`), not an account.
         Request::ResumeSession { .. } => None,
     }

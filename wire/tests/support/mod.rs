@@ -92,6 +92,11 @@ pub fn request_index(r: &Request) -> u32 {
         Request::AdminClockAdvance { .. } => 81,
         Request::EnableResume => 82,
         Request::ResumeSession { .. } => 83,
+        Request::MarkRead { .. } => 84,
+        Request::OrderConversations { .. } => 85,
+        Request::SearchOnlineContacts(_) => 86,
+        Request::ListAgentGroups => 87,
+        Request::ServingAgent => 88,
     }
 }
 
@@ -136,6 +141,8 @@ pub fn response_index(r: &Response) -> u32 {
         Response::Clock { .. } => 35,
         Response::ResumeEnabled { .. } => 36,
         Response::Resumed { .. } => 37,
+        Response::AgentGroups(_) => 38,
+        Response::ServingAgent(_) => 39,
     }
 }
 
