@@ -190,7 +190,11 @@ fn history_5_1_exclusive_on_shows_the_part_served() {
     assert!(history(&mut stranger, "mine").is_empty(), "never served it");
     give_role(&mut boss, 1002, &[5, 8]);
     let mut w = agent(&s, 1002);
-    assert_eq!(history(&mut w, "mine"), all, "1002 with 5: its own customer");
+    assert_eq!(
+        history(&mut w, "mine"),
+        all,
+        "1002 with 5: its own customer"
+    );
     give_role(&mut boss, 1003, &[5, 8]);
     let mut stranger = agent(&s, 1003);
     assert!(
@@ -225,7 +229,11 @@ fn owners_7_17_e_a_transfer_moves_the_exclusive_owner_not_the_own_customer() {
         to_agent: 1001,
     })
     .unwrap();
-    assert_eq!(owner(&mut boss, "mine"), Some(1002), "own customer unchanged");
+    assert_eq!(
+        owner(&mut boss, "mine"),
+        Some(1002),
+        "own customer unchanged"
+    );
     mine.request(&Request::CloseConversation { conversation: conv })
         .unwrap();
     let again = open(&mut mine);

@@ -141,7 +141,10 @@ fn agent_groups_3_1_list_agents_by_group_with_ungrouped() {
             .collect::<Vec<_>>(),
         other => panic!("{other:?}"),
     };
-    let mut named = [("售前".to_string(), vec![1002]), ("售后".to_string(), vec![1003])];
+    let mut named = [
+        ("售前".to_string(), vec![1002]),
+        ("售后".to_string(), vec![1003]),
+    ];
     named.sort();
     let mut want = named.to_vec();
     want.push((String::new(), vec![1001]));
@@ -153,7 +156,11 @@ fn agent_groups_3_1_list_agents_by_group_with_ungrouped() {
             *agents = vec![1001, 1002];
         }
     }
-    assert_eq!(groups(&mut boss), want, "no agent left ungrouped: no such group");
+    assert_eq!(
+        groups(&mut boss),
+        want,
+        "no agent left ungrouped: no such group"
+    );
 }
 
 /// C15, §3.10 ("已接入客户列表中会有色块提醒客服 … 有客户发新消息来"): a customer message sets
@@ -184,8 +191,13 @@ fn read_state_3_10_mark_read_clears_the_new_message_flag() {
             .code(),
         Some(ErrorCode::NOT_FOUND)
     );
-    assert_eq!(conversations(&mut w)[0].unread, 2, "refusals change nothing");
-    w.request(&Request::MarkRead { conversation: conv }).unwrap();
+    assert_eq!(
+        conversations(&mut w)[0].unread,
+        2,
+        "refusals change nothing"
+    );
+    w.request(&Request::MarkRead { conversation: conv })
+        .unwrap();
     assert_eq!(conversations(&mut w)[0].unread, 0);
     loop {
         let p = w
@@ -236,14 +248,14 @@ fn list_order_3_10_is_the_agents_own() {
         .iter()
         .map(|who| customer(&s, &key, who))
         .collect();
-    let ids: Vec<u64> = customers
-        .iter_mut()
-        .map(|c| open(c).conversation)
-        .collect();
-    let order = |w: &mut Client| -> Vec<u64> {
-        conversations(w).iter().map(|c| c.conversation).collect()
-    };
-    assert_eq!(order(&mut w), ids, "oldest first until the agent orders them");
+    let ids: Vec<u64> = customers.iter_mut().map(|c| open(c).conversation).collect();
+    let order =
+        |w: &mut Client| -> Vec<u64> { conversations(w).iter().map(|c| c.conversation).collect() };
+    assert_eq!(
+        order(&mut w),
+        ids,
+        "oldest first until the agent orders them"
+    );
     w.request(&Request::OrderConversations {
         order: vec![ids[2], ids[0]],
     })

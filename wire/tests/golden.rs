@@ -22,11 +22,11 @@ use kefu_wire::crm::{
     HistoryQuery, ImportReport, InvalidRow, TagEdit, TagInfo, Visit,
 };
 use kefu_wire::{
-    AccountCentreModule, AccountInfo, AgentFigures, AgentGroup, AgentInfo, AgentProfile, Body, DisplayMode,
-    ErrorBody, ErrorCode, Event, FrameDecoder, FrameKind, GoAway, Hello, Ping, Plan, Pong,
-    Presence, PresenceChange, Push, PushAck, QuickReply, Request, Response, ResumeToken, RoleInfo,
-    SecurityInfo, SecurityLevel, SessionInfo, ShardStats, ShownAgent, TokenFileFormat, Welcome, WireError,
-    MAGIC, MAX_FRAME_CEILING,
+    AccountCentreModule, AccountInfo, AgentFigures, AgentGroup, AgentInfo, AgentProfile, Body,
+    DisplayMode, ErrorBody, ErrorCode, Event, FrameDecoder, FrameKind, GoAway, Hello, Ping, Plan,
+    Pong, Presence, PresenceChange, Push, PushAck, QuickReply, Request, Response, ResumeToken,
+    RoleInfo, SecurityInfo, SecurityLevel, SessionInfo, ShardStats, ShownAgent, TokenFileFormat,
+    Welcome, WireError, MAGIC, MAX_FRAME_CEILING,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;

@@ -415,7 +415,10 @@ impl Centre {
         let own_only = self.sees_only_own(account, me)?;
         let state = self.crm_mut(account)?;
         let no = state.number_of(customer)?;
-        let owner = state.contacts.get(&no).and_then(|s| s.contact.exclusive_owner);
+        let owner = state
+            .contacts
+            .get(&no)
+            .and_then(|s| s.contact.exclusive_owner);
         if own_only && owner.is_some_and(|o| o != me) {
             // Answered like a missing contact: exclusive customers of others are not
             // even acknowledged to exist (§7.17 d).
@@ -679,7 +682,13 @@ impl Centre {
 
     /// `SearchContacts`, and with `online_now` `SearchOnlineContacts` (R6): only customers
     /// with a session on the account now.
-    fn search_contacts(&mut self, account: u64, me: u32, q: ContactQuery, online_now: bool) -> Answer {
+    fn search_contacts(
+        &mut self,
+        account: u64,
+        me: u32,
+        q: ContactQuery,
+        online_now: bool,
+    ) -> Answer {
         let own_only = self.sees_only_own(account, me)?;
         let online: Option<Vec<u64>> = online_now.then(|| {
             let crm = self.actors.get(&account).map(|a| &a.crm);
@@ -961,10 +970,9 @@ impl Centre {
             export.write_header(&mut csv);
         }
         let mut last = None;
-        let visible =
-            |s: &&Stored| {
-                own_only.is_none_or(|me| s.contact.exclusive_owner.is_none_or(|o| o == me))
-            };
+        let visible = |s: &&Stored| {
+            own_only.is_none_or(|me| s.contact.exclusive_owner.is_none_or(|o| o == me))
+        };
         let mut page = crm
             .contacts
             .range(after.saturating_add(1)..)

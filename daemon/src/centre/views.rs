@@ -13,8 +13,8 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use super::{Answer, Centre};
 use super::Recipient;
+use super::{Answer, Centre};
 use crate::store;
 use kefu_wire::chat::{ConversationInfo, ConversationState, CustomerId};
 use kefu_wire::{AgentGroup, ErrorBody, ErrorCode, Event, Response, ShownAgent};

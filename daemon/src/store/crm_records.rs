@@ -186,42 +186,42 @@ impl StoredRecord for ContactRecord {
     fn encode(&self) -> Vec<u8> {
         let c = &self.contact;
         let base = v1::Contact {
-                account: self.account,
-                no: self.no,
-                key: match &c.key {
-                    CustomerKey::Identified(id) => v1::Key::Identified(id),
-                    CustomerKey::Visitor(v) => v1::Key::Visitor(*v),
-                },
-                state: match c.state {
-                    ContactState::Friend => v1::State::Friend,
-                    ContactState::Stranger => v1::State::Stranger,
-                    ContactState::Blacklisted => v1::State::Blacklisted,
-                    ContactState::Pending => v1::State::Pending,
-                },
-                owner: c.owner,
-                real_name: &c.real_name,
-                remark: &c.remark,
-                nickname: &c.nickname,
-                phone: &c.phone,
-                email: &c.email,
-                fields: c
-                    .fields
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str()))
-                    .collect(),
-                groups: c.groups.iter().map(|g| g.0).collect(),
-                tags: c.tags.iter().map(|t| t.0).collect(),
-                visit: c.visit.as_ref().map(|v| v1::Visit {
-                    first_at: v.first_at,
-                    last_at: v.last_at,
-                    visits: v.visits,
-                    source: &v.source,
-                    region: &v.region,
-                }),
-                last_accepted: c.last_accepted.map(|a| (a.at, a.agent)),
-                last_contact_at: c.last_contact_at,
-                created_at: c.created_at,
-                request_note: &self.request_note,
+            account: self.account,
+            no: self.no,
+            key: match &c.key {
+                CustomerKey::Identified(id) => v1::Key::Identified(id),
+                CustomerKey::Visitor(v) => v1::Key::Visitor(*v),
+            },
+            state: match c.state {
+                ContactState::Friend => v1::State::Friend,
+                ContactState::Stranger => v1::State::Stranger,
+                ContactState::Blacklisted => v1::State::Blacklisted,
+                ContactState::Pending => v1::State::Pending,
+            },
+            owner: c.owner,
+            real_name: &c.real_name,
+            remark: &c.remark,
+            nickname: &c.nickname,
+            phone: &c.phone,
+            email: &c.email,
+            fields: c
+                .fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect(),
+            groups: c.groups.iter().map(|g| g.0).collect(),
+            tags: c.tags.iter().map(|t| t.0).collect(),
+            visit: c.visit.as_ref().map(|v| v1::Visit {
+                first_at: v.first_at,
+                last_at: v.last_at,
+                visits: v.visits,
+                source: &v.source,
+                region: &v.region,
+            }),
+            last_accepted: c.last_accepted.map(|a| (a.at, a.agent)),
+            last_contact_at: c.last_contact_at,
+            created_at: c.created_at,
+            request_note: &self.request_note,
         };
         encode_versioned(
             CONTACT_V2,
