@@ -494,8 +494,7 @@ pub(crate) fn classify(request: Request) -> Routed {
             ChangeSuperPassword { old_super_password, new_super_password },
             ListAgents,
             WhoAmI,
-            LogoutWith { keep_conversations },
-            ListAgentGroups,
+            LogoutWith { keep_conversations }, ListAgentGroups,
         }
         [Routed::Operator] OperatorRequest {
             AdminCreateAccount { account, name, plan, expires_at, password_1001, super_password },
@@ -533,8 +532,7 @@ pub(crate) fn classify(request: Request) -> Routed {
         }
         [Routed::Customer, CustomerRequest::Chat] CustomerChatRequest {
             OpenConversation { entry },
-            Reselect { conversation, entry },
-            ServingAgent,
+            Reselect { conversation, entry }, ServingAgent,
         }
         [Routed::Participant] ParticipantRequest {
             SendMessage { conversation, client_msg_id, body },
@@ -552,9 +550,7 @@ pub(crate) fn classify(request: Request) -> Routed {
             GrabConversation { conversation, confirmed },
             GetRoutingSettings,
             SetRoutingSettings { settings },
-            InitiateConversation { customer, channel },
-            MarkRead { conversation },
-            OrderConversations { order },
+            InitiateConversation { customer, channel }, MarkRead { conversation }, OrderConversations { order },
         }
         [Routed::Agent, AgentRequest::Crm] CrmRequest {
             CreateContact { customer, state, edit },
@@ -573,8 +569,7 @@ pub(crate) fn classify(request: Request) -> Routed {
             ExportContacts { after, limit },
             RequestContact { customer, note },
             GetContactSettings,
-            SetContactSettings { settings },
-            SearchOnlineContacts(x),
+            SetContactSettings { settings }, SearchOnlineContacts(x),
         }
         [Routed::Agent] AgentRequest {
             History(query),
