@@ -51,8 +51,9 @@
 //!   character, so Chinese and other uncased scripts match exactly) over text bodies and
 //!   file names; images never match a keyword. Empty means no keyword; white space counts.
 //! - **Who served a message**: the agent serving its conversation when it was stored
-//!   (`MessageRecord::served_by`); for a message stored before that was recorded, the
-//!   conversation record's agent (the last one to serve it).
+//!   (`MessageRecord::served_by`); for a message stored while the conversation waited
+//!   in the queue, or before that was recorded, the conversation record's agent (the
+//!   last one to serve it).
 //! - **Visibility** (H3), per message, in this order:
 //!   1. the asker always sees messages it wrote;
 //!   2. images and files a customer sent are seen only by the agent who received them
