@@ -167,6 +167,7 @@ fn fixture(dir: &std::path::Path) -> RocksStore {
             at,
             from,
             body: body(&mut rng),
+            served_by: Some(slot.2),
         };
         batch.put(
             Cf::Messages,
@@ -284,6 +285,7 @@ fn main() {
         agent: 1001,
         see_all: true,
         owns_customer: false,
+        shared: false,
     };
     let plain = Viewer {
         see_all: false,

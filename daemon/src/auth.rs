@@ -61,7 +61,15 @@ pub fn required_access(request: &Request) -> Access {
         | Request::ResumeSession { .. } => Access::Anyone,
         // A logged-in agent or customer, about its own session.
         Request::EnableResume => Access::Participant,
-        Request::OpenConversation { .. } | Request::Reselect { .. } => Access::CustomerOnly,
+        Request::OpenConversation { .. } | Request::Reselect { .. } | Request::ServingAgent => {
+            Access::CustomerOnly
+        }
+        // Issue 11 points 4, 6, 10: the agent's own list, the account's agents, and a
+        // search whose visibility the CRM decides per contact, like `SearchContacts`.
+        Request::MarkRead { .. }
+        | Request::OrderConversations { .. }
+        | Request::SearchOnlineContacts(_)
+        | Request::ListAgentGroups => Access::Session,
         Request::InitiateConversation { .. } | Request::LogoutWith { .. } => Access::Session,
         Request::SendMessage { .. }
         | Request::CloseConversation { .. }

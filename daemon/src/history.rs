@@ -45,17 +45,27 @@
 //! # Rules
 //!
 //! - **Agent filter** `agent = Some(x)`: messages written by agent `x`, and customer
-//!   messages of conversations `x` served (the conversation record's agent).
+//!   messages of the part of a conversation `x` served.
 //! - **Kind filter**: images or files, in either direction.
 //! - **Keyword**: case-insensitive substring (Unicode lower-casing, character by
 //!   character, so Chinese and other uncased scripts match exactly) over text bodies and
 //!   file names; images never match a keyword. Empty means no keyword; white space counts.
-//! - **Visibility** (H3), per message: the asker sees messages it wrote and messages of
-//!   conversations it served; with permission 5 also every message of a customer it owns;
-//!   with permission 4 every message — **except** images and files a customer sent, which
-//!   only the agent serving that conversation (the one who received them) ever sees. A
-//!   conversation transferred from A to B counts as served by B (the record keeps the last
-//!   agent): A then sees its own messages of it, and the rest under permission 4 or 5.
+//! - **Who served a message**: the agent serving its conversation when it was stored
+//!   (`MessageRecord::served_by`); for a message stored while the conversation waited
+//!   in the queue, or before that was recorded, the conversation record's agent (the
+//!   last one to serve it).
+//! - **Visibility** (H3), per message, in this order:
+//!   1. the asker always sees messages it wrote;
+//!   2. images and files a customer sent are seen only by the agent who received them
+//!      (who served that message), whatever the permissions (§6.1);
+//!   3. **exclusive customers off**: everything else is shared among the account's agents
+//!      (§3.1 "历史记录留存": "这些历史消息记录也可以让其他的工号看到，保证客户服务的延续性");
+//!   4. **exclusive customers on**: with permission 4 everything ("该项权限仅针对开启了
+//!      '独占客户'的场景生效", §7.13); with permission 5, every message of a customer the
+//!      asker owns (R2, §5.1); otherwise only the part of each conversation the asker
+//!      served, the customer's messages included (§5.1: "普通权限工号仅能看到该客户与自己
+//!      聊天的相应部分内容"). So after a transfer from A to B, A still sees the part it
+//!      served and B the part B served.
 
 use std::collections::HashMap;
 
@@ -91,6 +101,9 @@ pub struct Viewer {
     /// Permission 5 and the asker owns this customer: all of this customer's messages
     /// (received images and files excepted).
     pub owns_customer: bool,
+    /// Exclusive customers are off: the account's history is shared among its agents
+    /// (received images and files excepted).
+    pub shared: bool,
 }
 
 fn storage(e: impl std::fmt::Display) -> ErrorBody {
@@ -248,10 +261,18 @@ fn admitted<F: FnMut(u64) -> Result<Option<u32>, ErrorBody>>(
     viewer: Viewer,
     agents: &mut Agents<F>,
 ) -> Result<bool, ErrorBody> {
+    // The agent who served this message: recorded with it, or for an older record the
+    // conversation's (last) agent. Read only when needed.
+    let served = |agents: &mut Agents<F>| -> Result<Option<u32>, ErrorBody> {
+        match m.served_by {
+            Some(a) => Ok(Some(a)),
+            None => agents.of(m.conversation),
+        }
+    };
     if let Some(x) = filter {
         let by_filter = match m.from {
             Party::Agent(a) => a == x,
-            Party::Customer => agents.of(m.conversation)? == Some(x),
+            Party::Customer => served(agents)? == Some(x),
             Party::System => false,
         };
         if !by_filter {
@@ -263,10 +284,10 @@ fn admitted<F: FnMut(u64) -> Result<Option<u32>, ErrorBody>>(
     }
     let received_file = m.from == Party::Customer
         && matches!(m.body, MessageBody::Image { .. } | MessageBody::File { .. });
-    if !received_file && (viewer.see_all || viewer.owns_customer) {
+    if !received_file && (viewer.shared || viewer.see_all || viewer.owns_customer) {
         return Ok(true);
     }
-    Ok(agents.of(m.conversation)? == Some(viewer.agent))
+    Ok(served(agents)? == Some(viewer.agent))
 }
 
 /// One page of `query.customer`'s history with `account` as `viewer` may see it, at
@@ -415,6 +436,7 @@ mod tests {
             at,
             from,
             body,
+            served_by: None,
         };
         batch.put(
             Cf::Messages,
@@ -436,6 +458,7 @@ mod tests {
         agent: 1001,
         see_all: true,
         owns_customer: false,
+        shared: false,
     };
 
     fn run(store: &MemoryStore, q: &HistoryQuery, viewer: Viewer) -> HistoryPage {
@@ -577,6 +600,7 @@ mod tests {
             agent,
             see_all,
             owns_customer: false,
+            shared: false,
         };
         assert_eq!(ids(&run(&store, &query(10), me(1001, false))), vec![2, 1]);
         assert_eq!(ids(&run(&store, &query(10), me(1002, false))), vec![4, 3]);

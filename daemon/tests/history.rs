@@ -330,6 +330,19 @@ fn scene() -> Scene {
 }
 
 impl Scene {
+    /// Exclusive customers on: permissions 4 and 5 decide what an agent sees (off, the
+    /// history is shared, §3.1; `history_visibility.rs`).
+    fn set_exclusive(&mut self) {
+        let mut settings = match self.boss.request(&Request::GetRoutingSettings).unwrap() {
+            Response::RoutingSettings(r) => r,
+            other => panic!("{other:?}"),
+        };
+        settings.exclusive = true;
+        self.boss
+            .request(&Request::SetRoutingSettings { settings })
+            .unwrap();
+    }
+
     fn set_role(&mut self, agent: u32, role: u32) {
         self.boss
             .request(&Request::SetAgentRole { agent, role })
@@ -413,6 +426,7 @@ fn filters_by_agent_images_files_and_keyword_in_any_script() {
 #[test]
 fn agents_see_their_own_chats_all_with_permission_4_but_never_files_others_received() {
     let mut sc = scene();
+    sc.set_exclusive();
     let plain = sc.plain_role;
     sc.set_role(1002, plain);
     sc.set_role(1003, plain);
@@ -471,6 +485,7 @@ fn agents_see_their_own_chats_all_with_permission_4_but_never_files_others_recei
 #[test]
 fn permission_5_shows_chats_of_customers_the_agent_owns() {
     let mut sc = scene();
+    sc.set_exclusive();
     let plain = sc.plain_role;
     sc.set_role(1002, plain);
     sc.set_role(1003, plain);

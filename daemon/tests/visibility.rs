@@ -111,20 +111,24 @@ fn permission_4_shows_all_customers() {
 }
 
 /// Permission 5: an agent sees its own customer's chat with another agent only when it
-/// holds it (and not 4, which would show everything anyway).
+/// holds it (and not 4, which would show everything anyway). It matters with exclusive
+/// customers on: off, the history is shared (§3.1; `history_visibility.rs`).
 #[test]
 fn permission_5_shows_own_customers_chats_with_others() {
     let (s, key, mut boss) = setup();
-    // 1002 owns the customer (it added it); 1001 serves it while 1002 is offline.
+    exclusive(&mut boss);
+    // 1002 owns the customer (it added it) and transfers it to 1001, which serves it.
     give_role(&mut boss, 1002, &[6, 8]);
-    agent(&s, 1002)
+    boss.request(&Request::SetAutoAccept { cap: 5 }).unwrap();
+    let mut first = agent(&s, 1002);
+    first.request(&Request::SetAutoAccept { cap: 5 }).unwrap();
+    first
         .request(&Request::CreateContact {
             customer: CustomerId::Identified("mine".into()),
             state: ContactState::Friend,
             edit: ContactEdit::default(),
         })
         .unwrap();
-    boss.request(&Request::SetAutoAccept { cap: 5 }).unwrap();
     let mut mine = login_customer(s.client(), &key, ACCOUNT, "mine", now() + 3_600);
     let info = match mine
         .request(&Request::OpenConversation { entry: Entry::Auto })
@@ -133,7 +137,14 @@ fn permission_5_shows_own_customers_chats_with_others() {
         Response::Conversation(c) => c,
         other => panic!("{other:?}"),
     };
-    assert_eq!(info.state, ConversationState::Assigned { agent: 1001 });
+    assert_eq!(info.state, ConversationState::Assigned { agent: 1002 });
+    first
+        .request(&Request::TransferConversation {
+            conversation: info.conversation,
+            to_agent: 1001,
+        })
+        .unwrap();
+    drop(first);
     mine.request(&Request::SendMessage {
         conversation: info.conversation,
         client_msg_id: 1,

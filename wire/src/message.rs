@@ -716,6 +716,29 @@ pub enum Request {
         /// The backup's number (`BackupInfo::backup_id`).
         backup_id: u32,
     },
+    /// Agent: it has read the customer's messages of a conversation it serves (C15,
+    /// §3.10): the unread count and the new-message flag clear; the agent's other
+    /// connections get the conversation again (`ConversationChanged`).
+    MarkRead {
+        /// The conversation.
+        conversation: u64,
+    },
+    /// Agent: put its accepted list in this order (C15, §3.10: agents drag customers to
+    /// order them). `order` names conversations the agent serves (at most 1,000, no
+    /// repeats); ones it leaves out keep their relative order after them.
+    OrderConversations {
+        /// Conversation ids, first first.
+        order: Vec<u64>,
+    },
+    /// Agent: contacts matching the query **and online now** (R6, §5.6 高级查找's
+    /// "online" filter): customers with a session on the account at this moment.
+    SearchOnlineContacts(ContactQuery),
+    /// Agent: the account's agents by agent group (A5, §3.1: agents appear in lists by
+    /// group; "未分组", ungrouped, only when it has agents).
+    ListAgentGroups,
+    /// Customer: the agent serving (or awaited by) its open conversation, named as the
+    /// agent's display setting says (A5, §7.10, §7.18).
+    ServingAgent,
 }
 
 /// What takes a detached session over (`EnableResume`, `ResumeSession`): the session's
@@ -1097,6 +1120,30 @@ pub struct BackupInfo {
     /// Keys read back, over every column family: `Some` only in the answer to
     /// `AdminBackupVerify`.
     pub keys: Option<u64>,
+    /// `ListAgentGroups`: the groups in name order, "ungrouped" (empty name) last.
+    AgentGroups(Vec<AgentGroup>),
+    /// `ServingAgent`: the agent as the customer sees it; `None` while no agent serves
+    /// or is awaited (no open conversation, or waiting in the general queue).
+    ServingAgent(Option<ShownAgent>),
+}
+
+/// An agent group and its agents (`ListAgentGroups`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentGroup {
+    /// The group's name; empty for "未分组" (ungrouped), the reserved group.
+    pub name: String,
+    /// Its agents, by agent number.
+    pub agents: Vec<AgentInfo>,
+}
+
+/// An agent as a customer sees it (A5, §7.10, §7.18).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShownAgent {
+    /// The agent number (what `Reselect` and `Entry::Agent` name).
+    pub agent: u32,
+    /// What the customer is shown: the agent's nickname, or its number in decimal, as
+    /// the agent's display setting says.
+    pub shown_as: String,
 }
 
 /// An event the server pushes, numbered per connection. Variants are only appended.
@@ -1288,6 +1335,11 @@ impl Request {
             Request::AdminBackupCreate => "AdminBackupCreate",
             Request::AdminBackupList => "AdminBackupList",
             Request::AdminBackupVerify { .. } => "AdminBackupVerify",
+            Request::MarkRead { .. } => "MarkRead",
+            Request::OrderConversations { .. } => "OrderConversations",
+            Request::SearchOnlineContacts(_) => "SearchOnlineContacts",
+            Request::ListAgentGroups => "ListAgentGroups",
+            Request::ServingAgent => "ServingAgent",
         }
     }
 }

@@ -23,7 +23,7 @@ use kefu_wire::crm::{
     HistoryQuery, ImportReport, InvalidRow, TagEdit, TagInfo, Visit,
 };
 use kefu_wire::{
-    AccountCentreModule, AccountInfo, AgentFigures, AgentInfo, AgentProfile, Body, DisplayMode, ErrorBody, ErrorCode, Event, FrameDecoder, FrameKind, GoAway, Hello, Ping, Plan, Pong, Presence, PresenceChange, Push, PushAck, QuickReply, Request, Response, ResumeToken, RoleInfo, SecurityInfo, SecurityLevel, SessionInfo, ShardStats, StorageCheck, TokenFileFormat, Welcome, BackupInfo, WireError, MAGIC, MAX_FRAME_CEILING,
+    AccountCentreModule, AccountInfo, AgentFigures, AgentInfo, AgentProfile, Body, DisplayMode, ErrorBody, ErrorCode, Event, FrameDecoder, FrameKind, GoAway, Hello, Ping, Plan, Pong, Presence, PresenceChange, Push, PushAck, QuickReply, Request, Response, ResumeToken, RoleInfo, SecurityInfo, SecurityLevel, SessionInfo, ShardStats, StorageCheck, TokenFileFormat, Welcome, BackupInfo, WireError, MAGIC, MAX_FRAME_CEILING, AgentGroup, ShownAgent,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -1535,6 +1535,48 @@ fn cases() -> Vec<Case> {
             Value::Request(Request::AdminBackupVerify { backup_id: 3 }),
             "00000003 0003 0000 00000080 015d03",
         ),
+        case(
+            "request/MarkRead",
+            126,
+            Value::Request(Request::MarkRead { conversation: 7 }),
+            "00000003 0003 0000 0000007e 015407",
+        ),
+        case(
+            "request/OrderConversations",
+            127,
+            Value::Request(Request::OrderConversations {
+                order: vec![9, 7, 300],
+            }),
+            "00000007 0003 0000 0000007f 0155030907ac02",
+        ),
+        case(
+            "request/SearchOnlineContacts",
+            128,
+            Value::Request(Request::SearchOnlineContacts(ContactQuery {
+                text: String::new(),
+                groups: vec![],
+                tags: vec![],
+                owner: None,
+                state: None,
+                last_contact: None,
+                sort: ContactSort::LastContact,
+                offset: 0,
+                limit: 30,
+            })),
+            "0000000b 0003 0000 00000080 015600000000000000001e",
+        ),
+        case(
+            "request/ListAgentGroups",
+            129,
+            Value::Request(Request::ListAgentGroups),
+            "00000002 0003 0000 00000081 0157",
+        ),
+        case(
+            "request/ServingAgent",
+            130,
+            Value::Request(Request::ServingAgent),
+            "00000002 0003 0000 00000082 0158",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -2184,6 +2226,57 @@ fn cases() -> Vec<Case> {
             Value::Response(Response::Backups(vec![backup_info(None)])),
             "0000000e 0004 0000 0000007f 012c0103808ef8b20d8080400c00",
         ),
+        case(
+            "response/AgentGroups",
+            126,
+            Value::Response(Response::AgentGroups(vec![
+                AgentGroup {
+                    name: "售前".to_string(),
+                    agents: vec![AgentInfo {
+                        agent: 1002,
+                        nickname: "小李".to_string(),
+                        role: 3,
+                        has_password: true,
+                        presence: Presence::Online,
+                    }],
+                },
+                AgentGroup {
+                    name: String::new(),
+                    agents: vec![AgentInfo {
+                        agent: 1001,
+                        nickname: "小王".to_string(),
+                        role: 1,
+                        has_password: true,
+                        presence: Presence::Away,
+                    }],
+                },
+            ])),
+            "00000025 0004 0000 0000007e 01260206e594aee5898d01ea0706e5b08fe69d8e0301000001e90706e5b08fe78e8b010101",
+        ),
+        case(
+            "response/ServingAgent",
+            127,
+            Value::Response(Response::ServingAgent(Some(ShownAgent {
+                agent: 1002,
+                shown_as: "小李".to_string(),
+            }))),
+            "0000000c 0004 0000 0000007f 012701ea0706e5b08fe69d8e",
+        ),
+        case(
+            "response/ServingAgent-number",
+            128,
+            Value::Response(Response::ServingAgent(Some(ShownAgent {
+                agent: 1002,
+                shown_as: "1002".to_string(),
+            }))),
+            "0000000a 0004 0000 00000080 012701ea070431303032",
+        ),
+        case(
+            "response/ServingAgent-none",
+            129,
+            Value::Response(Response::ServingAgent(None)),
+            "00000003 0004 0000 00000081 012700",
+        ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
             "error/request",
@@ -2730,6 +2823,8 @@ fn response_name(r: &Response) -> &'static str {
         Response::Choices(_) => "Choices",
         Response::Backup(_) => "Backup",
         Response::Backups(_) => "Backups",
+        Response::AgentGroups(_) => "AgentGroups",
+        Response::ServingAgent(_) => "ServingAgent",
     }
 }
 

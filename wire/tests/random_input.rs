@@ -319,6 +319,7 @@ fn request() -> impl Strategy<Value = Request> {
         5 => clock_request(),
         4 => operations_request(),
         2 => backup_request(),
+        5 => read_state_request(),
     ]
 }
 
@@ -867,6 +868,17 @@ fn backup_info() -> impl Strategy<Value = kefu_wire::BackupInfo> {
         )
 }
 
+/// Requests 94–98: read state and order, online search, agent groups, the serving agent.
+fn read_state_request() -> impl Strategy<Value = Request> {
+    prop_oneof![
+        any::<u64>().prop_map(|conversation| Request::MarkRead { conversation }),
+        vec(any::<u64>(), 0..6).prop_map(|order| Request::OrderConversations { order }),
+        contact_query().prop_map(Request::SearchOnlineContacts),
+        Just(Request::ListAgentGroups),
+        Just(Request::ServingAgent),
+    ]
+}
+
 fn resume_token() -> impl Strategy<Value = kefu_wire::ResumeToken> {
     (any::<u64>(), any::<[u8; 32]>())
         .prop_map(|(session, secret)| kefu_wire::ResumeToken { session, secret })
@@ -1188,6 +1200,19 @@ fn response() -> impl Strategy<Value = Response> {
             }),
         backup_info().prop_map(Response::Backup),
         vec(backup_info(), 0..4).prop_map(Response::Backups),
+        vec((text(), vec(agent_info(), 0..3)), 0..3).prop_map(|groups| {
+            Response::AgentGroups(
+                groups
+                    .into_iter()
+                    .map(|(name, agents)| kefu_wire::AgentGroup { name, agents })
+                    .collect(),
+            )
+        }),
+        option::of((any::<u32>(), text())).prop_map(|shown| {
+            Response::ServingAgent(
+                shown.map(|(agent, shown_as)| kefu_wire::ShownAgent { agent, shown_as }),
+            )
+        }),
     ]
 }
 
@@ -1564,8 +1589,8 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 94;
-    const RESPONSES: u32 = 45;
+    const REQUESTS: u32 = 99;
+    const RESPONSES: u32 = 47;
 
     const EVENTS: u32 = 9;
 

@@ -225,7 +225,14 @@ pub struct Contact {
     /// Friend, stranger, blacklisted or pending.
     pub state: ContactState,
     /// The agent whose own customer this is (R2): who first served, added or imported it.
+    /// Never moved by a transfer (§5.1: it records who brought or first served the
+    /// customer; history's permission 5 follows it).
     pub owner: Option<u32>,
+    /// The agent this customer is exclusive to while exclusive customers are on (C7,
+    /// §7.17): set with `owner` when an agent adds, imports or first serves the customer
+    /// (rules a, b), and moved by a transfer (rule e) while `owner` stays. Routing and
+    /// the CRM's rule d (who may see the contact) follow it.
+    pub exclusive_owner: Option<u32>,
     /// Real name (真实姓名), searchable.
     pub real_name: String,
     /// Remark (备注), searchable.
@@ -399,6 +406,7 @@ impl Contact {
             key,
             state,
             owner,
+            exclusive_owner: owner,
             real_name: String::new(),
             remark: String::new(),
             nickname: String::new(),

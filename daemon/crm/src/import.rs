@@ -631,6 +631,8 @@ impl CsvImport {
                         .map_err(|_| RowError::BadOwner(owner.into()))?,
                 ),
             };
+            // Rule a: an imported contact is exclusive to the agent it belongs to.
+            contact.exclusive_owner = contact.owner;
         }
         contact.validate()?;
         Ok(contact)

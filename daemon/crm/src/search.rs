@@ -507,9 +507,12 @@ pub struct Filters {
     pub state: Option<ContactState>,
     /// Last contact within this range (never-contacted contacts are outside every range).
     pub last_contact: Option<TimeRange>,
-    /// Visibility (exclusive mode, permission 4 missing): only contacts owned by this
-    /// agent or by nobody.
+    /// Visibility (exclusive mode, permission 4 missing): only contacts exclusive to this
+    /// agent or to nobody (§7.17 d; `Contact::exclusive_owner`).
     pub visible_to: Option<u32>,
+    /// Only these contacts (sorted contact numbers): the "online now" filter (R6), which
+    /// the caller computes from who is connected.
+    pub among: Option<Vec<u64>>,
 }
 
 impl Filters {
@@ -534,7 +537,7 @@ impl Filters {
             })
             && self
                 .visible_to
-                .is_none_or(|agent| doc.owner.is_none_or(|o| o == agent))
+                .is_none_or(|agent| doc.exclusive_owner.is_none_or(|o| o == agent))
     }
 }
 
@@ -598,6 +601,7 @@ struct Doc {
     name_prefix: u64,
     state: ContactState,
     owner: Option<u32>,
+    exclusive_owner: Option<u32>,
     groups: SmallVec<[GroupId; 4]>,
     tags: SmallVec<[TagId; 4]>,
     last_contact: Option<i64>,
@@ -616,6 +620,7 @@ impl Doc {
             name_prefix: u64::from_be_bytes(prefix),
             state: contact.state,
             owner: contact.owner,
+            exclusive_owner: contact.exclusive_owner,
             groups: contact.groups.iter().copied().collect(),
             tags: contact.tags.iter().copied().collect(),
             last_contact: contact.last_contact_at,
@@ -866,6 +871,12 @@ impl SearchIndex {
                 Some(list) => lists.push(list),
                 None => return Candidates::Nothing,
             }
+        }
+        if let Some(among) = &filters.among {
+            if among.is_empty() {
+                return Candidates::Nothing;
+            }
+            lists.push(among);
         }
         if let Some(union) = &union {
             lists.push(union);
@@ -1257,6 +1268,7 @@ mod tests {
         for (no, name, owner, state, groups, tags, last) in people {
             let mut c = named(&format!("u{no}"), name);
             c.owner = owner;
+            c.exclusive_owner = owner;
             c.state = state;
             c.groups = groups.iter().map(|g| GroupId(*g)).collect();
             c.tags = tags.iter().map(|t| TagId(*t)).collect();
@@ -1566,6 +1578,7 @@ mod tests {
                         format!("1{}", rng.next() % 100_000)
                     };
                     c.owner = [None, Some(1001), Some(1002)][rng.below(3)];
+                    c.exclusive_owner = c.owner;
                     c.state = ContactState::ALL[rng.below(4)];
                     c.groups = (0..rng.below(3))
                         .map(|_| GroupId(rng.below(4) as u32))
@@ -1600,6 +1613,13 @@ mod tests {
                 filters.visible_to = Some(1002);
             }
             if rng.below(4) == 0 {
+                // "online now" (R6): a sorted set of contact numbers, maybe empty.
+                let mut among: Vec<u64> = (0..rng.below(6)).map(|_| rng.below(60) as u64).collect();
+                among.sort_unstable();
+                among.dedup();
+                filters.among = Some(among);
+            }
+            if rng.below(4) == 0 {
                 filters.state = Some(ContactState::ALL[rng.below(4)]);
             }
             if rng.below(4) == 0 {
@@ -1610,7 +1630,14 @@ mod tests {
             }
             let mut want: Vec<u64> = live
                 .iter()
-                .filter(|(_, c)| query.matches(c) && filters.accept(&Doc::new(c)))
+                .filter(|(no, c)| {
+                    query.matches(c)
+                        && filters.accept(&Doc::new(c))
+                        && filters
+                            .among
+                            .as_ref()
+                            .is_none_or(|a| a.binary_search(no).is_ok())
+                })
                 .map(|(no, _)| *no)
                 .collect();
             want.sort_unstable_by(|a, b| b.cmp(a));

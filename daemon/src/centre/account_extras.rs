@@ -425,6 +425,7 @@ impl Centre {
                 at: now,
                 from,
                 body: body.clone(),
+                served_by: None,
             };
             self.batch.put_message(&record);
             // Only the online recipients are queued: a broadcast has up to 10,000.

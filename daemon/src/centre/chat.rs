@@ -44,9 +44,19 @@ const MAX_MESSAGES_PAGE: u16 = 500;
 /// Open conversations restored per account at load (a bound on start-up work).
 const MAX_RESTORED: usize = 100_000;
 
+/// The agent serving `conversation` now, if one is: what a stored message records as
+/// `served_by` (history shows each agent the part it served, H3).
+fn serving_agent_of(routing: &AccountRouting, conversation: u64) -> Option<u32> {
+    match routing.conversation(conversation)?.state {
+        kefu_wire::chat::ConversationState::Assigned { agent } => Some(agent),
+        _ => None,
+    }
+}
+
+
 /// A routing refusal as the protocol answers it: two different refusals, two codes
 /// (`wire/PROTOCOL.md` section 12.12).
-fn routing_err(e: RoutingError) -> ErrorBody {
+pub(super) fn routing_err(e: RoutingError) -> ErrorBody {
     let code = match e {
         RoutingError::NoSuchConversation(_) => ErrorCode::NOT_FOUND,
         RoutingError::AlreadyAssigned { .. } => ErrorCode::CONVERSATION_TAKEN,
@@ -92,6 +102,8 @@ pub(crate) struct ChatState {
     queue_watchers: HashMap<u64, Vec<u32>>,
     /// Last shake per (conversation, sender), for its rate limit (`signals.rs`).
     pub(super) shakes: super::signals::ShakeLimiter,
+    /// Each agent's order of its accepted list (`views.rs`, C15, §3.10).
+    pub(super) list_order: HashMap<u32, Vec<u64>>,
 }
 
 impl ChatState {
@@ -512,6 +524,7 @@ impl Centre {
                 })?;
                 Ok(Response::Conversation(info))
             }
+            CustomerChatRequest::ServingAgent => self.serving_agent(account, &login.customer),
             CustomerChatRequest::SendMessage {
                 conversation,
                 client_msg_id,
@@ -583,9 +596,13 @@ impl Centre {
                 let queue = actor.chat.routing.queue_for(&actor.crm, me, perm3);
                 Ok(Response::Conversations(queue))
             }
-            AgentChatRequest::ListConversations => Ok(Response::Conversations(
-                self.chat_mut(account)?.routing.served_by(me),
-            )),
+            AgentChatRequest::ListConversations => self.ordered_conversations(account, me),
+            AgentChatRequest::MarkRead { conversation } => {
+                self.mark_read(account, me, conversation)
+            }
+            AgentChatRequest::OrderConversations { order } => {
+                self.order_conversations(account, me, order)
+            }
             AgentChatRequest::AcceptConversation { conversation } => {
                 let info = self.route(account, |r, owners, now| {
                     r.accept(me, conversation, perm3, owners, now)
@@ -902,6 +919,7 @@ impl Centre {
         if let Some(h) = chat.client_high.get_mut(prefix) {
             *h = Some(new_high);
         }
+        let served_by = serving_agent_of(&chat.routing, conversation);
         let record = MessageRecord {
             account,
             customer: customer.clone(),
@@ -910,6 +928,7 @@ impl Centre {
             at: now,
             from,
             body: body.clone(),
+            served_by,
         };
         self.batch.put_message(&record);
         self.batch.put(
@@ -1266,6 +1285,7 @@ impl Centre {
         chat.counters_dirty = true;
         let now = self.now_ms;
         let body = MessageBody::Text(text);
+        let served_by = serving_agent_of(&chat.routing, conversation);
         let record = MessageRecord {
             account,
             customer: customer.clone(),
@@ -1274,6 +1294,7 @@ impl Centre {
             at: now,
             from: Party::System,
             body: body.clone(),
+            served_by,
         };
         self.batch.put_message(&record);
         self.counters_dirty.push(account);
@@ -1548,6 +1569,7 @@ pub(super) fn read_chat(
         counters_dirty: false,
         queue_watchers: HashMap::new(),
         shakes: Default::default(),
+        list_order: HashMap::new(),
     };
     Ok(chat)
 }

@@ -77,7 +77,7 @@ impl crate::routing::Owners for CrmState {
     fn owner(&self, customer: &CustomerId) -> Option<u32> {
         let key = CustomerKey::try_from(customer.clone()).ok()?;
         let no = self.by_key.get(&key)?;
-        self.contacts.get(no)?.contact.owner
+        self.contacts.get(no)?.contact.exclusive_owner
     }
 }
 
@@ -316,8 +316,14 @@ impl Centre {
     }
 
     /// Exclusive mode moved `customer` to `to` (first service, or a transfer: rule e).
+    /// Only the exclusive owner moves: who first served, added or imported the customer
+    /// (its own-customer owner, R2) stays what it was; a customer first served now gets
+    /// `to` as that too.
     pub(super) fn crm_owner_moved(&mut self, account: u64, customer: &CustomerId, to: u32) {
-        self.change_contact(account, customer, |c| c.owner = Some(to));
+        self.change_contact(account, customer, |c| {
+            c.exclusive_owner = Some(to);
+            c.owner = c.owner.or(Some(to));
+        });
     }
 
     /// Changes the contact of `customer` with `change`, re-indexes it and writes it into
@@ -421,7 +427,10 @@ impl Centre {
         let own_only = self.sees_only_own(account, me)?;
         let state = self.crm_mut(account)?;
         let no = state.number_of(customer)?;
-        let owner = state.contacts.get(&no).and_then(|s| s.contact.owner);
+        let owner = state
+            .contacts
+            .get(&no)
+            .and_then(|s| s.contact.exclusive_owner);
         if own_only && owner.is_some_and(|o| o != me) {
             // Answered like a missing contact: exclusive customers of others are not
             // even acknowledged to exist (§7.17 d).
@@ -463,7 +472,10 @@ impl Centre {
             CrmRequest::DeleteContacts { customers } => {
                 self.delete_contacts(account, now, customers)
             }
-            CrmRequest::SearchContacts(query) => self.search_contacts(account, me, query),
+            CrmRequest::SearchContacts(query) => self.search_contacts(account, me, query, false),
+            CrmRequest::SearchOnlineContacts(query) => {
+                self.search_contacts(account, me, query, true)
+            }
             CrmRequest::RecentContacts { offset, limit } => {
                 self.recent_contacts(account, me, offset, limit)
             }
@@ -629,7 +641,7 @@ impl Centre {
         let mut had_owners = false;
         for no in &numbers {
             if let Some(s) = crm.remove(*no) {
-                had_owners |= s.contact.owner.is_some();
+                had_owners |= s.contact.exclusive_owner.is_some();
             }
         }
         let count = u32::try_from(numbers.len()).unwrap_or(u32::MAX);
@@ -680,8 +692,31 @@ impl Centre {
         Ok(Response::Ok)
     }
 
-    fn search_contacts(&mut self, account: u64, me: u32, q: ContactQuery) -> Answer {
+    /// `SearchContacts`, and with `online_now` `SearchOnlineContacts` (R6): only customers
+    /// with a session on the account now.
+    fn search_contacts(
+        &mut self,
+        account: u64,
+        me: u32,
+        q: ContactQuery,
+        online_now: bool,
+    ) -> Answer {
         let own_only = self.sees_only_own(account, me)?;
+        let online: Option<Vec<u64>> = online_now.then(|| {
+            let crm = self.actors.get(&account).map(|a| &a.crm);
+            let mut numbers: Vec<u64> = self
+                .customers
+                .get(&account)
+                .into_iter()
+                .flat_map(|m| m.keys())
+                .filter_map(|c| {
+                    let key = CustomerKey::try_from(c.clone()).ok()?;
+                    crm?.by_key.get(&key).copied()
+                })
+                .collect();
+            numbers.sort_unstable();
+            numbers
+        });
         let invalid = |e: crate::crm::SearchError| err(ErrorCode::INVALID_ARGUMENT, e.to_string());
         let query = Query::parse(&q.text).map_err(invalid)?;
         let page = PageRequest::new(q.offset, q.limit).map_err(invalid)?;
@@ -694,6 +729,7 @@ impl Centre {
                 .last_contact
                 .map(|(from, until)| TimeRange { from, until }),
             visible_to: own_only.then_some(me),
+            among: online,
         };
         let sort = match q.sort {
             ContactSort::LastContact => Sort::LastContactDesc,
@@ -876,7 +912,7 @@ impl Centre {
         for contact in new {
             let no = crm.next_contact;
             crm.next_contact += 1;
-            owners_changed |= contact.owner.is_some();
+            owners_changed |= contact.exclusive_owner.is_some();
             crm.insert(no, contact, String::new());
             numbers.push(no);
         }
@@ -946,8 +982,9 @@ impl Centre {
             export.write_header(&mut csv);
         }
         let mut last = None;
-        let visible =
-            |s: &&Stored| own_only.is_none_or(|me| s.contact.owner.is_none_or(|o| o == me));
+        let visible = |s: &&Stored| {
+            own_only.is_none_or(|me| s.contact.exclusive_owner.is_none_or(|o| o == me))
+        };
         let mut page = crm
             .contacts
             .range(after.saturating_add(1)..)
@@ -1050,6 +1087,7 @@ impl Centre {
                     return Err(err(ErrorCode::INTERNAL, "contact map out of step"));
                 };
                 let owner = stored.contact.owner;
+                let exclusive = stored.contact.exclusive_owner;
                 let never_talked = stored.contact.last_contact_at.is_none();
                 let mut warning = None;
                 let mut removed_owned = false;
@@ -1063,7 +1101,7 @@ impl Centre {
                     // A declined request for someone who never talked to us leaves nothing.
                     crm.remove(no);
                     warning = crm.limits.contacts_removed(1, now);
-                    removed_owned = owner.is_some();
+                    removed_owned = exclusive.is_some();
                 } else {
                     let c = stored
                         .contact
@@ -1158,6 +1196,7 @@ impl Centre {
                 };
                 let mut c = s.contact.clone();
                 c.owner = c.owner.or(Some(agent));
+                c.exclusive_owner = c.exclusive_owner.or(Some(agent));
                 c.last_accepted = Some(accepted);
                 c.last_contact_at = Some(now);
                 let note = s.request_note.clone();

@@ -104,6 +104,7 @@ pub(crate) enum CustomerEntry {
 #[derive(Debug)]
 pub(crate) enum SessionRequest {
     Logout,
+    ListAgentGroups,
     LogoutWith {
         keep_conversations: bool,
     },
@@ -177,6 +178,12 @@ pub(crate) enum AgentChatRequest {
         after: u64,
         limit: u16,
     },
+    MarkRead {
+        conversation: u64,
+    },
+    OrderConversations {
+        order: Vec<u64>,
+    },
 }
 
 /// Signals in a conversation and the account's presence, as an agent.
@@ -210,6 +217,7 @@ pub(crate) enum CrmRequest {
         customers: Vec<CustomerId>,
     },
     SearchContacts(ContactQuery),
+    SearchOnlineContacts(ContactQuery),
     RecentContacts {
         offset: u32,
         limit: u16,
@@ -320,6 +328,7 @@ pub(crate) enum CustomerChatRequest {
     OpenConversation {
         entry: Entry,
     },
+    ServingAgent,
     Reselect {
         conversation: u64,
         entry: Entry,
@@ -512,7 +521,7 @@ pub(crate) fn classify(request: Request) -> Routed {
             ListAgents,
             WhoAmI,
             LogoutWith { keep_conversations },
-            GetServerTime,
+            GetServerTime, ListAgentGroups,
         }
         [Routed::Operator] OperatorRequest {
             AdminCreateAccount { account, name, plan, expires_at, password_1001, super_password },
@@ -550,7 +559,7 @@ pub(crate) fn classify(request: Request) -> Routed {
         }
         [Routed::Customer, CustomerRequest::Chat] CustomerChatRequest {
             OpenConversation { entry },
-            Reselect { conversation, entry }, DesignatedChoices,
+            Reselect { conversation, entry }, DesignatedChoices, ServingAgent,
         }
         [Routed::Participant] ParticipantRequest {
             SendMessage { conversation, client_msg_id, body },
@@ -569,6 +578,7 @@ pub(crate) fn classify(request: Request) -> Routed {
             GetRoutingSettings, SetRoutingSettings { settings },
             GetDesignatedAgent, SetDesignatedAgent { settings },
             InitiateConversation { customer, channel },
+            MarkRead { conversation }, OrderConversations { order },
         }
         [Routed::Agent, AgentRequest::Crm] CrmRequest {
             CreateContact { customer, state, edit },
@@ -587,7 +597,7 @@ pub(crate) fn classify(request: Request) -> Routed {
             ExportContacts { after, limit },
             RequestContact { customer, note },
             GetContactSettings,
-            SetContactSettings { settings },
+            SetContactSettings { settings }, SearchOnlineContacts(x),
         }
         [Routed::Agent] AgentRequest {
             History(query),
@@ -791,7 +801,12 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::DesignatedChoices
         | Request::AdminBackupCreate
         | Request::AdminBackupList
-        | Request::AdminBackupVerify { .. } => None,
+        | Request::AdminBackupVerify { .. }
+        | Request::MarkRead { .. }
+        | Request::OrderConversations { .. }
+        | Request::SearchOnlineContacts(_)
+        | Request::ListAgentGroups
+        | Request::ServingAgent => None,
         // Its session's number names the shard (`route_request`), not an account.
         Request::ResumeSession { .. } => None,
     }

@@ -47,6 +47,7 @@ mod sessions;
 mod signals;
 mod token_home;
 mod tokens;
+mod views;
 
 pub use chat::sign_customer;
 

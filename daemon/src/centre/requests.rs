@@ -691,6 +691,7 @@ impl Centre {
                 self.chat_agent_presence(account, me, presence);
                 Ok(Response::Ok)
             }
+            SessionRequest::ListAgentGroups => self.agent_groups(account),
             SessionRequest::ListAgents => self
                 .actors
                 .get(&account)

@@ -6,7 +6,9 @@
 //! postcard bodies (`mod v1`), explicit conversion from and to the wire
 //! types, typed errors on bad input.
 
-use super::records::{decode_v1, encode_versioned, RecordError, StoredRecord, V1};
+use super::records::{
+    decode_body, decode_v1, encode_versioned, split_version, RecordError, StoredRecord, V1,
+};
 use kefu_wire::chat::{Channel, CustomerId, MessageBody, Party};
 
 /// A conversation as stored: opened, served, maybe closed.
@@ -45,6 +47,10 @@ pub struct MessageRecord {
     pub from: Party,
     /// Content.
     pub body: MessageBody,
+    /// The agent serving the conversation when the message was stored (`None`: queued,
+    /// or a version-1 record, stored before this was kept). History shows an agent the
+    /// part of a conversation it served (H3, §5.1, §7.13 permission 5).
+    pub served_by: Option<u32>,
 }
 
 impl From<MessageRecord> for kefu_wire::chat::MessageInfo {
@@ -90,6 +96,27 @@ pub struct RoutingSettingsRecord {
     pub account: u64,
     /// The settings.
     pub settings: kefu_wire::chat::RoutingConfig,
+}
+
+/// Frozen version-2 bodies: only the message changed (it names the agent serving its
+/// conversation when stored); every other kind is still version 1. Never edit.
+mod v2 {
+    use super::v1::{Body, Customer, Party};
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Serialize, Deserialize)]
+    pub(super) struct Message<'a> {
+        pub account: u64,
+        #[serde(borrow)]
+        pub customer: Customer<'a>,
+        pub conversation: u64,
+        pub id: u64,
+        pub at: i64,
+        pub from: Party,
+        #[serde(borrow)]
+        pub body: Body<'a>,
+        pub served_by: Option<u32>,
+    }
 }
 
 /// Frozen version-1 bodies. Never edit: add `mod v2`.
@@ -362,13 +389,16 @@ impl StoredRecord for ConversationRecord {
     }
 }
 
+/// Version 2 of the message record.
+const MESSAGE_V2: u8 = 2;
+
 impl StoredRecord for MessageRecord {
     const KIND: &'static str = "message";
 
     fn encode(&self) -> Vec<u8> {
         encode_versioned(
-            V1,
-            &v1::Message {
+            MESSAGE_V2,
+            &v2::Message {
                 account: self.account,
                 customer: customer_v1(&self.customer),
                 conversation: self.conversation,
@@ -376,12 +406,35 @@ impl StoredRecord for MessageRecord {
                 at: self.at,
                 from: party_v1(self.from),
                 body: body_v1(&self.body),
+                served_by: self.served_by,
             },
         )
     }
 
     fn decode(bytes: &[u8]) -> Result<Self, RecordError> {
-        let b: v1::Message<'_> = decode_v1(Self::KIND, bytes)?;
+        let (b, served_by) = match split_version(Self::KIND, bytes)? {
+            (V1, body) => (decode_body::<v1::Message<'_>>(Self::KIND, V1, body)?, None),
+            (MESSAGE_V2, body) => {
+                let b: v2::Message<'_> = decode_body(Self::KIND, MESSAGE_V2, body)?;
+                let served_by = b.served_by;
+                let v1 = v1::Message {
+                    account: b.account,
+                    customer: b.customer,
+                    conversation: b.conversation,
+                    id: b.id,
+                    at: b.at,
+                    from: b.from,
+                    body: b.body,
+                };
+                (v1, served_by)
+            }
+            (version, _) => {
+                return Err(RecordError::UnknownVersion {
+                    kind: Self::KIND,
+                    version,
+                })
+            }
+        };
         Ok(MessageRecord {
             account: b.account,
             customer: customer_from(b.customer),
@@ -390,6 +443,7 @@ impl StoredRecord for MessageRecord {
             at: b.at,
             from: party_from(b.from),
             body: body_from(b.body),
+            served_by,
         })
     }
 }
@@ -481,6 +535,7 @@ mod tests {
                 name: "报价.pdf".into(),
                 size: 12,
             },
+            served_by: Some(1002),
         };
         assert_eq!(ConversationRecord::decode(&conv.encode()).unwrap(), conv);
         assert_eq!(MessageRecord::decode(&msg.encode()).unwrap(), msg);
@@ -504,8 +559,23 @@ mod tests {
             assert!(MessageRecord::decode(&bytes[..cut]).is_err(), "cut {cut}");
         }
         assert!(matches!(
-            MessageRecord::decode(&[2, 0]),
-            Err(RecordError::UnknownVersion { version: 2, .. })
+            MessageRecord::decode(&[3, 0]),
+            Err(RecordError::UnknownVersion { version: 3, .. })
         ));
+        // A version-1 message (stored before `served_by`) still reads, serving agent unknown.
+        let v1 = encode_versioned(
+            V1,
+            &v1::Message {
+                account: 7,
+                customer: v1::Customer::Identified("a"),
+                conversation: 3,
+                id: 45,
+                at: 1,
+                from: v1::Party::Customer,
+                body: v1::Body::Text("你好"),
+            },
+        );
+        let old = MessageRecord::decode(&v1).unwrap();
+        assert_eq!((old.id, old.served_by), (45, None));
     }
 }

@@ -9,7 +9,9 @@
 //! memory on first use (100,000 contacts take well under a second), so a contact and
 //! its index can never disagree on disk.
 
-use super::records::{decode_v1, encode_versioned, RecordError, StoredRecord, V1};
+use super::records::{
+    decode_body, decode_v1, encode_versioned, split_version, RecordError, StoredRecord, V1,
+};
 use crate::crm::{
     Accepted, Category, CategoryId, Colour, Contact, ContactState, CustomerKey, Group, GroupId,
     LimitCounters, LimitLevel, Tag, TagId, TreeNode, VisitInfo,
@@ -48,6 +50,23 @@ pub struct CrmAccountRecord {
     pub next_group: u32,
     /// Contact settings (M7).
     pub settings: kefu_wire::crm::ContactSettings,
+}
+
+/// Version 2 of the contact record.
+const CONTACT_V2: u8 = 2;
+
+/// Frozen version-2 bodies: only the contact changed. It keeps the exclusive owner (C7)
+/// apart from the own-customer owner (R2), as the version-1 body followed by it. Never
+/// edit.
+mod v2 {
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Serialize, Deserialize)]
+    pub(super) struct Contact<'a> {
+        #[serde(borrow)]
+        pub base: super::v1::Contact<'a>,
+        pub exclusive_owner: Option<u32>,
+    }
 }
 
 /// Frozen version-1 bodies. Never edit: add `mod v2`.
@@ -166,51 +185,72 @@ impl StoredRecord for ContactRecord {
 
     fn encode(&self) -> Vec<u8> {
         let c = &self.contact;
+        let base = v1::Contact {
+            account: self.account,
+            no: self.no,
+            key: match &c.key {
+                CustomerKey::Identified(id) => v1::Key::Identified(id),
+                CustomerKey::Visitor(v) => v1::Key::Visitor(*v),
+            },
+            state: match c.state {
+                ContactState::Friend => v1::State::Friend,
+                ContactState::Stranger => v1::State::Stranger,
+                ContactState::Blacklisted => v1::State::Blacklisted,
+                ContactState::Pending => v1::State::Pending,
+            },
+            owner: c.owner,
+            real_name: &c.real_name,
+            remark: &c.remark,
+            nickname: &c.nickname,
+            phone: &c.phone,
+            email: &c.email,
+            fields: c
+                .fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect(),
+            groups: c.groups.iter().map(|g| g.0).collect(),
+            tags: c.tags.iter().map(|t| t.0).collect(),
+            visit: c.visit.as_ref().map(|v| v1::Visit {
+                first_at: v.first_at,
+                last_at: v.last_at,
+                visits: v.visits,
+                source: &v.source,
+                region: &v.region,
+            }),
+            last_accepted: c.last_accepted.map(|a| (a.at, a.agent)),
+            last_contact_at: c.last_contact_at,
+            created_at: c.created_at,
+            request_note: &self.request_note,
+        };
         encode_versioned(
-            V1,
-            &v1::Contact {
-                account: self.account,
-                no: self.no,
-                key: match &c.key {
-                    CustomerKey::Identified(id) => v1::Key::Identified(id),
-                    CustomerKey::Visitor(v) => v1::Key::Visitor(*v),
-                },
-                state: match c.state {
-                    ContactState::Friend => v1::State::Friend,
-                    ContactState::Stranger => v1::State::Stranger,
-                    ContactState::Blacklisted => v1::State::Blacklisted,
-                    ContactState::Pending => v1::State::Pending,
-                },
-                owner: c.owner,
-                real_name: &c.real_name,
-                remark: &c.remark,
-                nickname: &c.nickname,
-                phone: &c.phone,
-                email: &c.email,
-                fields: c
-                    .fields
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str()))
-                    .collect(),
-                groups: c.groups.iter().map(|g| g.0).collect(),
-                tags: c.tags.iter().map(|t| t.0).collect(),
-                visit: c.visit.as_ref().map(|v| v1::Visit {
-                    first_at: v.first_at,
-                    last_at: v.last_at,
-                    visits: v.visits,
-                    source: &v.source,
-                    region: &v.region,
-                }),
-                last_accepted: c.last_accepted.map(|a| (a.at, a.agent)),
-                last_contact_at: c.last_contact_at,
-                created_at: c.created_at,
-                request_note: &self.request_note,
+            CONTACT_V2,
+            &v2::Contact {
+                base,
+                exclusive_owner: c.exclusive_owner,
             },
         )
     }
 
     fn decode(bytes: &[u8]) -> Result<Self, RecordError> {
-        let b: v1::Contact<'_> = decode_v1(Self::KIND, bytes)?;
+        let (b, exclusive_owner) = match split_version(Self::KIND, bytes)? {
+            // Version 1 had one owner for both notions: it becomes both.
+            (V1, body) => {
+                let b: v1::Contact<'_> = decode_body(Self::KIND, V1, body)?;
+                let owner = b.owner;
+                (b, owner)
+            }
+            (CONTACT_V2, body) => {
+                let b: v2::Contact<'_> = decode_body(Self::KIND, CONTACT_V2, body)?;
+                (b.base, b.exclusive_owner)
+            }
+            (version, _) => {
+                return Err(RecordError::UnknownVersion {
+                    kind: Self::KIND,
+                    version,
+                })
+            }
+        };
         let contact = Contact {
             key: match b.key {
                 v1::Key::Identified(id) => CustomerKey::Identified(id.to_owned()),
@@ -223,6 +263,7 @@ impl StoredRecord for ContactRecord {
                 v1::State::Pending => ContactState::Pending,
             },
             owner: b.owner,
+            exclusive_owner,
             real_name: b.real_name.to_owned(),
             remark: b.remark.to_owned(),
             nickname: b.nickname.to_owned(),
@@ -413,7 +454,41 @@ mod tests {
             contact,
             request_note: "hi".into(),
         };
-        assert_eq!(ContactRecord::decode(&record.encode()), Ok(record));
+        assert_eq!(ContactRecord::decode(&record.encode()), Ok(record.clone()));
+        // Transferred in exclusive mode (rule e): the two owners differ, and stay apart.
+        let mut moved = record;
+        moved.contact.exclusive_owner = Some(1003);
+        assert_eq!(ContactRecord::decode(&moved.encode()), Ok(moved));
+    }
+
+    /// A version-1 contact (one owner for both notions) reads with that owner as both.
+    #[test]
+    fn version_1_contact_has_its_owner_as_exclusive_owner() {
+        let body = v1::Contact {
+            account: 7,
+            no: 9,
+            key: v1::Key::Identified("kate"),
+            state: v1::State::Friend,
+            owner: Some(1002),
+            real_name: "",
+            remark: "",
+            nickname: "",
+            phone: "",
+            email: "",
+            fields: vec![],
+            groups: vec![],
+            tags: vec![],
+            visit: None,
+            last_accepted: None,
+            last_contact_at: None,
+            created_at: 1,
+            request_note: "",
+        };
+        let old = ContactRecord::decode(&encode_versioned(V1, &body)).unwrap();
+        assert_eq!(
+            (old.contact.owner, old.contact.exclusive_owner),
+            (Some(1002), Some(1002))
+        );
     }
 
     #[test]

@@ -788,6 +788,29 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
             "admin-backup-verify",
             Request::AdminBackupVerify { backup_id: 3 },
         ),
+        ("mark-read", Request::MarkRead { conversation: 7 }),
+        (
+            "order-conversations",
+            Request::OrderConversations {
+                order: vec![9, 7, 8],
+            },
+        ),
+        (
+            "search-online-contacts",
+            Request::SearchOnlineContacts(ContactQuery {
+                text: String::new(),
+                groups: vec![],
+                tags: vec![],
+                owner: None,
+                state: None,
+                last_contact: None,
+                sort: ContactSort::LastContact,
+                offset: 0,
+                limit: 30,
+            }),
+        ),
+        ("list-agent-groups", Request::ListAgentGroups),
+        ("serving-agent", Request::ServingAgent),
         (
             "set-routing-settings",
             Request::SetRoutingSettings {
@@ -1122,6 +1145,26 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
         ),
         ("backup", Response::Backup(backup_info(Some(1_234)))),
         ("backups", Response::Backups(vec![backup_info(None)])),
+        (
+            "agent-groups",
+            Response::AgentGroups(vec![
+                kefu_wire::AgentGroup {
+                    name: "售前".into(),
+                    agents: vec![agent(1002, Presence::Online)],
+                },
+                kefu_wire::AgentGroup {
+                    name: String::new(),
+                    agents: vec![agent(1001, Presence::Away)],
+                },
+            ]),
+        ),
+        (
+            "serving-agent",
+            Response::ServingAgent(Some(kefu_wire::ShownAgent {
+                agent: 1002,
+                shown_as: "小王".into(),
+            })),
+        ),
     ];
     all
 }

@@ -102,6 +102,11 @@ pub fn request_index(r: &Request) -> u32 {
         Request::AdminBackupCreate => 91,
         Request::AdminBackupList => 92,
         Request::AdminBackupVerify { .. } => 93,
+        Request::MarkRead { .. } => 94,
+        Request::OrderConversations { .. } => 95,
+        Request::SearchOnlineContacts(_) => 96,
+        Request::ListAgentGroups => 97,
+        Request::ServingAgent => 98,
     }
 }
 
@@ -153,6 +158,8 @@ pub fn response_index(r: &Response) -> u32 {
         Response::Choices(_) => 42,
         Response::Backup(_) => 43,
         Response::Backups(_) => 44,
+        Response::AgentGroups(_) => 45,
+        Response::ServingAgent(_) => 46,
     }
 }
 
