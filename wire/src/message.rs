@@ -1104,6 +1104,11 @@ pub enum Response {
     Backup(BackupInfo),
     /// The backups in the backup directory, oldest first (`AdminBackupList`).
     Backups(Vec<BackupInfo>),
+    /// `ListAgentGroups`: the groups in name order, "ungrouped" (empty name) last.
+    AgentGroups(Vec<AgentGroup>),
+    /// `ServingAgent`: the agent as the customer sees it; `None` while no agent serves
+    /// or is awaited (no open conversation, or waiting in the general queue).
+    ServingAgent(Option<ShownAgent>),
 }
 
 /// One backup in the daemon's backup directory (PROTOCOL.md section 21).
@@ -1120,11 +1125,6 @@ pub struct BackupInfo {
     /// Keys read back, over every column family: `Some` only in the answer to
     /// `AdminBackupVerify`.
     pub keys: Option<u64>,
-    /// `ListAgentGroups`: the groups in name order, "ungrouped" (empty name) last.
-    AgentGroups(Vec<AgentGroup>),
-    /// `ServingAgent`: the agent as the customer sees it; `None` while no agent serves
-    /// or is awaited (no open conversation, or waiting in the general queue).
-    ServingAgent(Option<ShownAgent>),
 }
 
 /// An agent group and its agents (`ListAgentGroups`).

@@ -1539,7 +1539,7 @@ fn cases() -> Vec<Case> {
             "request/MarkRead",
             126,
             Value::Request(Request::MarkRead { conversation: 7 }),
-            "00000003 0003 0000 0000007e 015407",
+            "00000003 0003 0000 0000007e 015e07",
         ),
         case(
             "request/OrderConversations",
@@ -1547,7 +1547,7 @@ fn cases() -> Vec<Case> {
             Value::Request(Request::OrderConversations {
                 order: vec![9, 7, 300],
             }),
-            "00000007 0003 0000 0000007f 0155030907ac02",
+            "00000007 0003 0000 0000007f 015f030907ac02",
         ),
         case(
             "request/SearchOnlineContacts",
@@ -1563,19 +1563,19 @@ fn cases() -> Vec<Case> {
                 offset: 0,
                 limit: 30,
             })),
-            "0000000b 0003 0000 00000080 015600000000000000001e",
+            "0000000b 0003 0000 00000080 016000000000000000001e",
         ),
         case(
             "request/ListAgentGroups",
             129,
             Value::Request(Request::ListAgentGroups),
-            "00000002 0003 0000 00000081 0157",
+            "00000002 0003 0000 00000081 0161",
         ),
         case(
             "request/ServingAgent",
             130,
             Value::Request(Request::ServingAgent),
-            "00000002 0003 0000 00000082 0158",
+            "00000002 0003 0000 00000082 0162",
         ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
@@ -2251,7 +2251,7 @@ fn cases() -> Vec<Case> {
                     }],
                 },
             ])),
-            "00000025 0004 0000 0000007e 01260206e594aee5898d01ea0706e5b08fe69d8e0301000001e90706e5b08fe78e8b010101",
+            "00000025 0004 0000 0000007e 012d0206e594aee5898d01ea0706e5b08fe69d8e0301000001e90706e5b08fe78e8b010101",
         ),
         case(
             "response/ServingAgent",
@@ -2260,7 +2260,7 @@ fn cases() -> Vec<Case> {
                 agent: 1002,
                 shown_as: "小李".to_string(),
             }))),
-            "0000000c 0004 0000 0000007f 012701ea0706e5b08fe69d8e",
+            "0000000c 0004 0000 0000007f 012e01ea0706e5b08fe69d8e",
         ),
         case(
             "response/ServingAgent-number",
@@ -2269,13 +2269,13 @@ fn cases() -> Vec<Case> {
                 agent: 1002,
                 shown_as: "1002".to_string(),
             }))),
-            "0000000a 0004 0000 00000080 012701ea070431303032",
+            "0000000a 0004 0000 00000080 012e01ea070431303032",
         ),
         case(
             "response/ServingAgent-none",
             129,
             Value::Response(Response::ServingAgent(None)),
-            "00000003 0004 0000 00000081 012700",
+            "00000003 0004 0000 00000081 012e00",
         ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
