@@ -679,6 +679,31 @@ pub enum Request {
         /// The highest push `seq` the client processed on the session's last connection.
         last_ack: u64,
     },
+    /// Agent: its own preferences (personal auto-reply, notification options).
+    GetAgentPrefs,
+    /// Agent: replace its own preferences (§7.4, §7.22).
+    SetAgentPrefs {
+        /// The new preferences.
+        prefs: crate::prefs::AgentPrefs,
+    },
+    /// Agent: the account's reminder settings (contact-limit warning threshold).
+    GetReminderSettings,
+    /// Agent with permission 11 (system settings): replace the reminder settings.
+    SetReminderSettings {
+        /// The new settings.
+        settings: crate::prefs::ReminderSettings,
+    },
+    /// Agent: a friend request (R4) that files the contact as it is made: `edit` sets
+    /// its name, nickname, remark, groups (permission 8) or tags while it waits for
+    /// the customer's answer.
+    RequestContactFiled {
+        /// The customer.
+        customer: CustomerId,
+        /// A note shown to the customer.
+        note: String,
+        /// Where and under what names to file the contact.
+        edit: ContactEdit,
+    },
 }
 
 /// What takes a detached session over (`EnableResume`, `ResumeSession`): the session's
@@ -1002,6 +1027,10 @@ pub enum Response {
         /// How many kept pushes follow.
         replayed: u64,
     },
+    /// The asking agent's preferences (`GetAgentPrefs`).
+    AgentPrefs(crate::prefs::AgentPrefs),
+    /// The account's reminder settings (`GetReminderSettings`).
+    ReminderSettings(crate::prefs::ReminderSettings),
 }
 
 /// An event the server pushes, numbered per connection. Variants are only appended.
@@ -1183,6 +1212,11 @@ impl Request {
             Request::AdminClockAdvance { .. } => "AdminClockAdvance",
             Request::EnableResume => "EnableResume",
             Request::ResumeSession { .. } => "ResumeSession",
+            Request::GetAgentPrefs => "GetAgentPrefs",
+            Request::SetAgentPrefs { .. } => "SetAgentPrefs",
+            Request::GetReminderSettings => "GetReminderSettings",
+            Request::SetReminderSettings { .. } => "SetReminderSettings",
+            Request::RequestContactFiled { .. } => "RequestContactFiled",
         }
     }
 }

@@ -216,7 +216,9 @@ pub(super) struct Conversation {
     /// The customer was offered a new choice and may `reselect`.
     pub(super) offered: bool,
     pub(super) transfer: Option<PendingTransfer>,
-    pub(super) last_auto_reply_at: Option<i64>,
+    /// When each kind of auto-reply was last sent ([`AutoReplyKind::index`]): each
+    /// kind has its own rate limit, so one kind never silences another.
+    pub(super) last_auto_reply_at: [Option<i64>; 3],
 }
 
 impl Conversation {
@@ -454,7 +456,7 @@ impl AccountRouting {
                 nr_timer: None,
                 offered: false,
                 transfer,
-                last_auto_reply_at: None,
+                last_auto_reply_at: [None; 3],
             },
         );
         self.next_conversation = self.next_conversation.max(id.saturating_add(1));
@@ -505,7 +507,7 @@ impl AccountRouting {
                 nr_timer: None,
                 offered: false,
                 transfer: None,
-                last_auto_reply_at: None,
+                last_auto_reply_at: [None; 3],
             },
         );
         id

@@ -1440,9 +1440,16 @@ pub(super) fn read_chat(
             })
             .collect()
     };
+    // Personal auto-replies (§7.4) are the agents' own preferences (`notices.rs`).
+    let prefs = super::notices::read_agent_prefs(store, account)?;
     for (agent, group) in agents {
+        let personal_auto_reply = prefs
+            .get(&agent)
+            .map(|p| p.personal_auto_reply.clone())
+            .filter(|t| !t.is_empty());
         let setup = AgentSetup {
             group,
+            personal_auto_reply,
             ..AgentSetup::default()
         };
         routing.add_agent(agent, setup).map_err(routing_err)?;

@@ -50,6 +50,7 @@ pub(crate) enum AgentRequest {
     Extras(ExtrasRequest),
     Security(SecurityRequest),
     Token(TokenRequest),
+    Prefs(PrefsRequest),
 }
 
 /// A customer's request, by domain.
@@ -228,9 +229,27 @@ pub(crate) enum CrmRequest {
         customer: CustomerId,
         note: String,
     },
+    RequestContactFiled {
+        customer: CustomerId,
+        note: String,
+        edit: ContactEdit,
+    },
     GetContactSettings,
     SetContactSettings {
         settings: kefu_wire::crm::ContactSettings,
+    },
+}
+
+/// Agents' own preferences and the account's reminder settings (`notices.rs`).
+#[derive(Debug)]
+pub(crate) enum PrefsRequest {
+    GetAgentPrefs,
+    SetAgentPrefs {
+        prefs: kefu_wire::prefs::AgentPrefs,
+    },
+    GetReminderSettings,
+    SetReminderSettings {
+        settings: kefu_wire::prefs::ReminderSettings,
     },
 }
 
@@ -561,6 +580,13 @@ pub(crate) fn classify(request: Request) -> Routed {
             RequestContact { customer, note },
             GetContactSettings,
             SetContactSettings { settings },
+            RequestContactFiled { customer, note, edit },
+        }
+        [Routed::Agent, AgentRequest::Prefs] PrefsRequest {
+            GetAgentPrefs,
+            SetAgentPrefs { prefs },
+            GetReminderSettings,
+            SetReminderSettings { settings },
         }
         [Routed::Agent] AgentRequest {
             History(query),
@@ -752,7 +778,12 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::AdminClockShow
         | Request::AdminClockSet { .. }
         | Request::AdminClockAdvance { .. }
-        | Request::EnableResume => None,
+        | Request::EnableResume
+        | Request::GetAgentPrefs
+        | Request::SetAgentPrefs { .. }
+        | Request::GetReminderSettings
+        | Request::SetReminderSettings { .. }
+        | Request::RequestContactFiled { .. } => None,
         // Its session's number names the shard (`route_request`), not an account.
         Request::ResumeSession { .. } => None,
     }

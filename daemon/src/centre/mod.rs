@@ -18,7 +18,8 @@
 //! whole off the loop), `chat.rs` (customers and conversations), `crm.rs`,
 //! `history.rs`, `security.rs`, `tokens.rs` (tokens of this shard's agents),
 //! `token_home.rs` (unbound tokens, owned by shard 0), `signals.rs`,
-//! `account_extras.rs`, `clock_admin.rs`, `sessions.rs` (who each session is; the
+//! `account_extras.rs`, `clock_admin.rs`, `notices.rs` (agents' preferences, reminders
+//! to agent 1001), `sessions.rs` (who each session is; the
 //! directories map people to sessions, never to connections), `resume.rs` (sessions
 //! that outlive their connection).
 
@@ -35,6 +36,7 @@ mod crm;
 mod dispatch;
 mod history;
 mod load;
+mod notices;
 mod requests;
 mod resume;
 mod security;
@@ -280,6 +282,10 @@ pub(crate) struct Account {
     quick_replies: HashMap<u32, Vec<kefu_wire::QuickReply>>,
     /// The account-centre ticket key, once read or made (`account_extras.rs`).
     ticket_key: Option<crate::store::extras_records::TicketKey>,
+    /// Agents' stored preferences, read on first use (`notices.rs`).
+    prefs: Option<HashMap<u32, kefu_wire::prefs::AgentPrefs>>,
+    /// The reminders record, read on first use (`notices.rs`).
+    reminders: Option<crate::store::prefs_records::RemindersRecord>,
 }
 
 /// The accounts one shard owns, and all their logic.
@@ -338,6 +344,9 @@ pub struct Centre {
     parked: HashMap<u64, Vec<load::Parked>>,
     /// Failed commits so far: a load started before one is not adopted.
     evictions: u64,
+    /// Per account, the 1001 session and expiry date its expiry reminder was given
+    /// for (`notices.rs`).
+    expiry_reminded: HashMap<u64, (SessionId, i64)>,
     /// Unix time in milliseconds, read once at the start of each turn: every rule
     /// decided in a turn sees the same instant, and a test (or the operator's test
     /// clock) moves it for all of them at once.
@@ -393,6 +402,7 @@ impl Centre {
             presence_changes: Vec::new(),
             parked: HashMap::new(),
             evictions: 0,
+            expiry_reminded: HashMap::new(),
             now_ms,
             rng: ring::rand::SystemRandom::new(),
         }
@@ -462,6 +472,7 @@ impl Centre {
     /// be released (answers, pushes, goodbyes, forwards), in order.
     pub fn commit(&mut self) -> Vec<Outgoing> {
         self.expire_detached();
+        self.expiry_tick();
         self.chat_tick();
         self.apply_chat_effects();
         self.flush_chat_counters();
@@ -582,6 +593,8 @@ impl Centre {
             crm,
             quick_replies: HashMap::new(),
             ticket_key: None,
+            prefs: None,
+            reminders: None,
         };
         self.actors.insert(account, actor);
         self.counters.set_accounts(self.actors.len() as u64);

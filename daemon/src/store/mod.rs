@@ -20,6 +20,7 @@ pub mod crm_records;
 pub mod extras_records;
 pub mod keys;
 pub mod memory;
+pub mod prefs_records;
 pub mod records;
 pub mod rocks;
 pub mod security_records;
