@@ -433,10 +433,6 @@ impl Centre {
         self.push(account, Recipient::Agent(agent), event);
     }
 
-    fn push_to_agents(&mut self, account: u64, event: &Event) {
-        self.push(account, Recipient::AllAgents, event.clone());
-    }
-
     /// Whether `me` sees only its own (and unowned) contacts: exclusive mode without
     /// permission 4 (§7.17 d).
     fn sees_only_own(&mut self, account: u64, me: u32) -> Result<bool, ErrorBody> {

@@ -15,7 +15,7 @@
 //! exactly 30 days before the account's expiry, by the turn's clock, and 1001 gets it
 //! at every sign-in while due and, once per session, at the turn it becomes due while
 //! 1001 is logged in (so the operator's test clock moving past the day reaches a 1001
-//! already online). It states the expiry date (UTC) and the whole days left.
+//! already online). It states the expiry date (UTC) and the days left, rounded up.
 //!
 //! **Threshold** (`GetReminderSettings`, `SetReminderSettings`): the contact-limit
 //! warning's "near" percentage, stored in the same `reminders` record and given to the
@@ -97,10 +97,12 @@ pub(super) fn utc_date(secs: i64) -> String {
 pub(super) fn expiry_reminder(account: u64, expires_at: i64, now: i64) -> Option<String> {
     let left = expires_at.saturating_sub(now);
     (left <= EXPIRY_REMINDER_SECS).then(|| {
+        // Days left, rounded up: 30 from the first second of the reminder.
+        let days = left.max(0).saturating_add(86_399) / 86_400;
+        let plural = if days == 1 { "" } else { "s" };
         format!(
-            "account {account} expires on {} (UTC), in {} days; renew to keep the service",
+            "account {account} expires on {} (UTC), in {days} day{plural}; renew to keep the service",
             utc_date(expires_at),
-            left.max(0) / 86_400
         )
     })
 }
@@ -315,6 +317,8 @@ mod tests {
         assert_eq!(expiry_reminder(7, exp, exp - EXPIRY_REMINDER_SECS - 1), None);
         let text = expiry_reminder(7, exp, exp - EXPIRY_REMINDER_SECS).unwrap();
         assert!(text.contains("2024-02-10") && text.contains("in 30 days"), "{text}");
-        assert!(expiry_reminder(7, exp, exp - 1).unwrap().contains("in 0 days"));
+        let text = expiry_reminder(7, exp, exp - EXPIRY_REMINDER_SECS + 1).unwrap();
+        assert!(text.contains("in 30 days"), "{text}");
+        assert!(expiry_reminder(7, exp, exp - 1).unwrap().contains("in 1 day;"));
     }
 }
