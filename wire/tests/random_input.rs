@@ -317,6 +317,7 @@ fn request() -> impl Strategy<Value = Request> {
         5 => extras_request(),
         3 => signal_request(),
         5 => clock_request(),
+        5 => prefs_request(),
     ]
 }
 
@@ -803,6 +804,39 @@ fn clock_request() -> impl Strategy<Value = Request> {
     ]
 }
 
+fn agent_prefs() -> impl Strategy<Value = kefu_wire::prefs::AgentPrefs> {
+    (text(), any::<bool>(), any::<bool>()).prop_map(|(personal_auto_reply, own, added)| {
+        kefu_wire::prefs::AgentPrefs {
+            personal_auto_reply,
+            notify_own_additions: own,
+            notify_customer_added: added,
+        }
+    })
+}
+
+fn reminder_settings() -> impl Strategy<Value = kefu_wire::prefs::ReminderSettings> {
+    any::<u8>().prop_map(|near_limit_percent| kefu_wire::prefs::ReminderSettings {
+        near_limit_percent,
+    })
+}
+
+/// Requests 84–88: agents' preferences, reminder settings, filed friend requests.
+fn prefs_request() -> impl Strategy<Value = Request> {
+    prop_oneof![
+        Just(Request::GetAgentPrefs),
+        agent_prefs().prop_map(|prefs| Request::SetAgentPrefs { prefs }),
+        Just(Request::GetReminderSettings),
+        reminder_settings().prop_map(|settings| Request::SetReminderSettings { settings }),
+        (customer_id(), text(), contact_edit()).prop_map(|(customer, note, edit)| {
+            Request::RequestContactFiled {
+                customer,
+                note,
+                edit,
+            }
+        }),
+    ]
+}
+
 fn resume_token() -> impl Strategy<Value = kefu_wire::ResumeToken> {
     (any::<u64>(), any::<[u8; 32]>())
         .prop_map(|(session, secret)| kefu_wire::ResumeToken { session, secret })
@@ -1072,6 +1106,8 @@ fn response() -> impl Strategy<Value = Response> {
         (resume_token(), any::<u32>())
             .prop_map(|(token, window_secs)| Response::ResumeEnabled { token, window_secs }),
         any::<u64>().prop_map(|replayed| Response::Resumed { replayed }),
+        agent_prefs().prop_map(Response::AgentPrefs),
+        reminder_settings().prop_map(Response::ReminderSettings),
     ]
 }
 
@@ -1436,9 +1472,9 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 84;
+    const REQUESTS: u32 = 89;
 
-    const RESPONSES: u32 = 38;
+    const RESPONSES: u32 = 40;
 
     const EVENTS: u32 = 9;
 

@@ -763,6 +763,38 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
                 last_ack: 300,
             },
         ),
+        ("get-agent-prefs", Request::GetAgentPrefs),
+        (
+            "set-agent-prefs",
+            Request::SetAgentPrefs {
+                prefs: kefu_wire::prefs::AgentPrefs {
+                    personal_auto_reply: "稍后回复".into(),
+                    notify_own_additions: true,
+                    notify_customer_added: false,
+                },
+            },
+        ),
+        ("get-reminder-settings", Request::GetReminderSettings),
+        (
+            "set-reminder-settings",
+            Request::SetReminderSettings {
+                settings: kefu_wire::prefs::ReminderSettings {
+                    near_limit_percent: 80,
+                },
+            },
+        ),
+        (
+            "request-contact-filed",
+            Request::RequestContactFiled {
+                customer: CustomerId::Identified("u-10086".into()),
+                note: "您好".into(),
+                edit: ContactEdit {
+                    nickname: Some("凯特".into()),
+                    groups: Some(vec![3]),
+                    ..ContactEdit::default()
+                },
+            },
+        ),
         (
             "set-routing-settings",
             Request::SetRoutingSettings {
@@ -1058,6 +1090,14 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
             },
         ),
         ("resumed", Response::Resumed { replayed: 3 }),
+        (
+            "agent-prefs",
+            Response::AgentPrefs(kefu_wire::prefs::AgentPrefs::default()),
+        ),
+        (
+            "reminder-settings",
+            Response::ReminderSettings(kefu_wire::prefs::ReminderSettings::default()),
+        ),
     ];
     all
 }

@@ -92,6 +92,11 @@ pub fn request_index(r: &Request) -> u32 {
         Request::AdminClockAdvance { .. } => 81,
         Request::EnableResume => 82,
         Request::ResumeSession { .. } => 83,
+        Request::GetAgentPrefs => 84,
+        Request::SetAgentPrefs { .. } => 85,
+        Request::GetReminderSettings => 86,
+        Request::SetReminderSettings { .. } => 87,
+        Request::RequestContactFiled { .. } => 88,
     }
 }
 
@@ -136,6 +141,8 @@ pub fn response_index(r: &Response) -> u32 {
         Response::Clock { .. } => 35,
         Response::ResumeEnabled { .. } => 36,
         Response::Resumed { .. } => 37,
+        Response::AgentPrefs(_) => 38,
+        Response::ReminderSettings(_) => 39,
     }
 }
 
