@@ -457,3 +457,57 @@ fn s7_22_friend_requests_are_filed_and_notified_as_the_agents_options_say() {
         .unwrap();
     assert!(contact_notices_now(&mut li).is_empty());
 }
+
+/// M7 and W2 (§7.8, R1): a customer that visits is recorded as a stranger at once,
+/// without waiting to be served (nobody is online here), anonymous web visitors
+/// included; the first agent to serve it becomes its owner (R2).
+#[test]
+fn s7_8_visitors_are_recorded_as_strangers_when_they_visit() {
+    let s = TestServer::start();
+    let mut admin = s.admin();
+    create_account(&mut admin, ACCOUNT);
+    let key = customer_key(&mut admin, ACCOUNT);
+    let mut kate = login_customer(s.client(), &key, ACCOUNT, "kate", now() + 3_600);
+    kate.request(&Request::OpenConversation { entry: Entry::Auto })
+        .unwrap();
+    let mut visitor = s.client();
+    let who = match visitor
+        .request(&Request::VisitorLogin {
+            account: ACCOUNT,
+            token: None,
+            channel: kefu_wire::chat::Channel::Web,
+        })
+        .unwrap()
+    {
+        Response::CustomerLoggedIn(session) => session.customer,
+        other => panic!("{other:?}"),
+    };
+    visitor
+        .request(&Request::OpenConversation { entry: Entry::Auto })
+        .unwrap();
+    let mut boss = agent(&s, 1001);
+    for customer in [id("kate"), who] {
+        match boss.request(&Request::GetContact { customer }).unwrap() {
+            Response::Contact(c) => {
+                assert_eq!(c.state, kefu_wire::crm::ContactState::Stranger);
+                assert_eq!(c.owner, None, "not served yet");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // Served: the serving agent owns it.
+    boss.request(&Request::SetAutoAccept { cap: 5 }).unwrap();
+    match boss.request(&Request::ListConversations).unwrap() {
+        Response::Conversations(list) => assert_eq!(list.len(), 2),
+        other => panic!("{other:?}"),
+    }
+    match boss
+        .request(&Request::GetContact {
+            customer: id("kate"),
+        })
+        .unwrap()
+    {
+        Response::Contact(c) => assert_eq!(c.owner, Some(1001)),
+        other => panic!("{other:?}"),
+    }
+}

@@ -498,6 +498,7 @@ impl Centre {
                 let info = self.route(account, |r, owners, now| {
                     r.open(customer, channel, entry, owners, now)
                 })?;
+                self.crm_visited(account, &login.customer);
                 Ok(Response::Conversation(info))
             }
             CustomerChatRequest::SendMessage {

@@ -1250,6 +1250,43 @@ impl Centre {
         }
     }
 
+    /// A customer opened a conversation (a visit, W2 visitors included; M7, R1): one
+    /// that is no contact yet is recorded at once — as a stranger, or pending with the
+    /// automatic friend request when the account sends one — whether or not an agent
+    /// serves it; the first agent to serve it becomes its owner (`crm_served`).
+    pub(super) fn crm_visited(&mut self, account: u64, customer: &CustomerId) {
+        let now = now_secs(self.now_ms);
+        let Ok(key) = CustomerKey::try_from(customer.clone()) else {
+            return;
+        };
+        let Ok(crm) = self.crm_mut(account) else {
+            return;
+        };
+        if crm.by_key.contains_key(&key) {
+            return;
+        }
+        // Over the limit past the grace, nothing new is stored (§5.5).
+        let Ok(warning) = crm.limits.admit_inbound(now) else {
+            return;
+        };
+        let auto = crm.settings.auto_friend_request;
+        let (state, note) = if auto {
+            (ContactState::Pending, "please add us as a friend".to_owned())
+        } else {
+            (ContactState::Stranger, String::new())
+        };
+        let no = crm.next_contact;
+        crm.next_contact += 1;
+        crm.insert(no, Contact::new(key, state, None, now), note.clone());
+        self.save_contact(account, no);
+        self.save_crm_account(account);
+        self.limit_warning(account, warning);
+        if auto {
+            let event = Event::ContactNotice(ContactNotice::FriendRequest { account, note });
+            self.push(account, Recipient::Customer(customer.clone()), event);
+        }
+    }
+
     /// A conversation with `customer` served by `agent` closed: last contact time (R6
     /// filter, sort) and the agent's recently-contacted list (R9).
     pub(super) fn crm_conversation_closed(
