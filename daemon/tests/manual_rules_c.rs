@@ -178,7 +178,10 @@ fn s7_4_personal_auto_reply_on_the_wire_survives_a_restart() {
     .unwrap();
     let (mut c, conv) = served(&s, &key, &mut boss, "kate");
     presence(&mut boss, Presence::Busy);
-    assert_eq!(write_and_read_replies(&mut c, conv, 1), ["我是小李，稍后回复您"]);
+    assert_eq!(
+        write_and_read_replies(&mut c, conv, 1),
+        ["我是小李，稍后回复您"]
+    );
     drop((c, boss));
     s.restart();
     let mut boss = agent(&s, 1001);
@@ -188,7 +191,10 @@ fn s7_4_personal_auto_reply_on_the_wire_survives_a_restart() {
     );
     let (mut c, conv) = served(&s, &key, &mut boss, "tom");
     presence(&mut boss, Presence::Away);
-    assert_eq!(write_and_read_replies(&mut c, conv, 1), ["我是小李，稍后回复您"]);
+    assert_eq!(
+        write_and_read_replies(&mut c, conv, 1),
+        ["我是小李，稍后回复您"]
+    );
 }
 
 /// §7.14: an account shown "always online" does not tell its customers it is away
@@ -243,14 +249,18 @@ fn s13_expiry_reminder_from_30_days_before_by_the_clock_naming_the_date() {
     // The day comes while 1001 is logged in: told without signing in again.
     set_clock(&mut admin, expires - 30 * DAY);
     let text = next_notice(&mut again);
-    assert!(text.contains("2030-02-10") && text.contains("30 days"), "{text}");
+    assert!(
+        text.contains("2030-02-10") && text.contains("30 days"),
+        "{text}"
+    );
     drop(again);
     // Offline when the day came (the clock moves on): told at the next sign-in.
     set_clock(&mut admin, expires - 3 * DAY);
     let mut later = agent(&s, 1001);
     let got = notices_now(&mut later);
     assert!(
-        got.iter().any(|t| t.contains("2030-02-10") && t.contains("in 3 days")),
+        got.iter()
+            .any(|t| t.contains("2030-02-10") && t.contains("in 3 days")),
         "{got:?}"
     );
     drop(boss);
@@ -325,7 +335,8 @@ fn s5_5_limit_warning_threshold_is_configurable_and_reaches_1001_at_sign_in() {
     let mut boss = agent(&s, 1001);
     let got = notices_now(&mut boss);
     assert!(
-        got.iter().any(|t| t.contains("12500") && t.contains("25000")),
+        got.iter()
+            .any(|t| t.contains("12500") && t.contains("25000")),
         "{got:?}"
     );
     // Given once: the next sign-in has nothing kept.
@@ -378,7 +389,10 @@ fn s7_22_friend_requests_are_filed_and_notified_as_the_agents_options_say() {
         Response::Contact(c) => c,
         other => panic!("{other:?}"),
     };
-    assert_eq!((filed.nickname.as_str(), filed.groups.as_slice()), ("凯特", &[group][..]));
+    assert_eq!(
+        (filed.nickname.as_str(), filed.groups.as_slice()),
+        ("凯特", &[group][..])
+    );
     assert_eq!(
         code(li.request(&Request::RequestContactFiled {
             customer: id("unknown-group"),
@@ -399,7 +413,10 @@ fn s7_22_friend_requests_are_filed_and_notified_as_the_agents_options_say() {
             accepted: true
         }]
     );
-    assert!(contact_notices_now(&mut boss).is_empty(), "1001 did not make it");
+    assert!(
+        contact_notices_now(&mut boss).is_empty(),
+        "1001 did not make it"
+    );
     match boss
         .request(&Request::GetContact {
             customer: id("kate"),

@@ -815,9 +815,8 @@ fn agent_prefs() -> impl Strategy<Value = kefu_wire::prefs::AgentPrefs> {
 }
 
 fn reminder_settings() -> impl Strategy<Value = kefu_wire::prefs::ReminderSettings> {
-    any::<u8>().prop_map(|near_limit_percent| kefu_wire::prefs::ReminderSettings {
-        near_limit_percent,
-    })
+    any::<u8>()
+        .prop_map(|near_limit_percent| kefu_wire::prefs::ReminderSettings { near_limit_percent })
 }
 
 /// Requests 84–88: agents' preferences, reminder settings, filed friend requests.

@@ -461,14 +461,24 @@ mod tests {
         add_online(&mut r, 1001, 5, 0);
         let c = give(&mut r, 1001, 1, 0);
         let _ = r.set_presence(1001, Presence::Away, 0).unwrap();
-        assert_eq!(kinds(&r.customer_message(c, 1).unwrap().effects), [AutoReplyKind::Away]);
+        assert_eq!(
+            kinds(&r.customer_message(c, 1).unwrap().effects),
+            [AutoReplyKind::Away]
+        );
         let _ = r.set_presence(1001, Presence::Busy, 2).unwrap();
-        assert_eq!(kinds(&r.customer_message(c, 3).unwrap().effects), [AutoReplyKind::Busy]);
+        assert_eq!(
+            kinds(&r.customer_message(c, 3).unwrap().effects),
+            [AutoReplyKind::Busy]
+        );
         assert!(kinds(&r.customer_message(c, 4).unwrap().effects).is_empty());
         let _ = r.set_presence(1001, Presence::Away, 5).unwrap();
         assert!(kinds(&r.customer_message(c, 6).unwrap().effects).is_empty());
-        r.set_personal_auto_reply(1001, Some("mine".into())).unwrap();
-        assert_eq!(kinds(&r.customer_message(c, 7).unwrap().effects), [AutoReplyKind::Personal]);
+        r.set_personal_auto_reply(1001, Some("mine".into()))
+            .unwrap();
+        assert_eq!(
+            kinds(&r.customer_message(c, 7).unwrap().effects),
+            [AutoReplyKind::Personal]
+        );
     }
 
     /// §7.14: an always-online account never sends the away text; the agent's
@@ -487,9 +497,16 @@ mod tests {
         let _ = r.set_presence(1001, Presence::Away, 0).unwrap();
         assert!(kinds(&r.customer_message(c, 1).unwrap().effects).is_empty());
         let _ = r.set_presence(1001, Presence::Busy, 2).unwrap();
-        assert_eq!(kinds(&r.customer_message(c, 3).unwrap().effects), [AutoReplyKind::Busy]);
+        assert_eq!(
+            kinds(&r.customer_message(c, 3).unwrap().effects),
+            [AutoReplyKind::Busy]
+        );
         let _ = r.set_presence(1001, Presence::Away, 4).unwrap();
-        r.set_personal_auto_reply(1001, Some("mine".into())).unwrap();
-        assert_eq!(kinds(&r.customer_message(c, 5).unwrap().effects), [AutoReplyKind::Personal]);
+        r.set_personal_auto_reply(1001, Some("mine".into()))
+            .unwrap();
+        assert_eq!(
+            kinds(&r.customer_message(c, 5).unwrap().effects),
+            [AutoReplyKind::Personal]
+        );
     }
 }

@@ -1271,7 +1271,10 @@ impl Centre {
         };
         let auto = crm.settings.auto_friend_request;
         let (state, note) = if auto {
-            (ContactState::Pending, "please add us as a friend".to_owned())
+            (
+                ContactState::Pending,
+                "please add us as a friend".to_owned(),
+            )
         } else {
             (ContactState::Stranger, String::new())
         };

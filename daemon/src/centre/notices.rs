@@ -182,8 +182,16 @@ impl Centre {
     }
 
     /// Agent `agent`'s preferences (the defaults if it never set them).
-    pub(super) fn agent_prefs(&mut self, account: u64, agent: u32) -> Result<AgentPrefs, ErrorBody> {
-        Ok(self.prefs_mut(account)?.get(&agent).cloned().unwrap_or_default())
+    pub(super) fn agent_prefs(
+        &mut self,
+        account: u64,
+        agent: u32,
+    ) -> Result<AgentPrefs, ErrorBody> {
+        Ok(self
+            .prefs_mut(account)?
+            .get(&agent)
+            .cloned()
+            .unwrap_or_default())
     }
 
     /// The account's stored preferences, read on first use.
@@ -232,7 +240,11 @@ impl Centre {
     /// sign-in.
     pub(super) fn notice_for_super_admin(&mut self, account: u64, text: String) {
         if self.super_admin_session(account).is_some() {
-            self.push(account, Recipient::Agent(SUPER_ADMIN_AGENT), Event::Notice { text });
+            self.push(
+                account,
+                Recipient::Agent(SUPER_ADMIN_AGENT),
+                Event::Notice { text },
+            );
             return;
         }
         let at = self.now_secs();
@@ -257,7 +269,11 @@ impl Centre {
             self.save_reminders(account);
         }
         for n in pending {
-            self.push(account, Recipient::Session(session), Event::Notice { text: n.text });
+            self.push(
+                account,
+                Recipient::Session(session),
+                Event::Notice { text: n.text },
+            );
         }
         self.expiry_reminded.remove(&account);
         self.remind_expiry(account, session);
@@ -265,11 +281,7 @@ impl Centre {
 
     /// The expiry reminder to 1001's `session`, once per session and expiry date.
     fn remind_expiry(&mut self, account: u64, session: SessionId) {
-        let Some(expires_at) = self
-            .actors
-            .get(&account)
-            .map(|a| a.state.record.expires_at)
-        else {
+        let Some(expires_at) = self.actors.get(&account).map(|a| a.state.record.expires_at) else {
             return;
         };
         if self.expiry_reminded.get(&account) == Some(&(session, expires_at)) {
@@ -314,11 +326,19 @@ mod tests {
         assert_eq!(utc_date(1_709_164_800), "2024-02-29");
         assert_eq!(utc_date(1_798_761_599), "2026-12-31");
         let exp = 1_704_067_200 + 40 * 86_400;
-        assert_eq!(expiry_reminder(7, exp, exp - EXPIRY_REMINDER_SECS - 1), None);
+        assert_eq!(
+            expiry_reminder(7, exp, exp - EXPIRY_REMINDER_SECS - 1),
+            None
+        );
         let text = expiry_reminder(7, exp, exp - EXPIRY_REMINDER_SECS).unwrap();
-        assert!(text.contains("2024-02-10") && text.contains("in 30 days"), "{text}");
+        assert!(
+            text.contains("2024-02-10") && text.contains("in 30 days"),
+            "{text}"
+        );
         let text = expiry_reminder(7, exp, exp - EXPIRY_REMINDER_SECS + 1).unwrap();
         assert!(text.contains("in 30 days"), "{text}");
-        assert!(expiry_reminder(7, exp, exp - 1).unwrap().contains("in 1 day;"));
+        assert!(expiry_reminder(7, exp, exp - 1)
+            .unwrap()
+            .contains("in 1 day;"));
     }
 }

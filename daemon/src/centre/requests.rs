@@ -38,7 +38,6 @@ const MAX_AGENT_NUMBER: u32 = 9_999;
 const MAX_AGENTS_PER_ACCOUNT: usize = 2_000;
 /// Largest page of `AdminListAccounts`.
 const MAX_ACCOUNT_PAGE: u32 = 1_000;
-/// A reminder is pushed to 1001 from this long before the account expires (§13).
 
 /// What to do when a password job comes back.
 #[derive(Debug)]
