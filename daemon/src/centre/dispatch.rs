@@ -579,15 +579,9 @@ pub(crate) fn classify(request: Request) -> Routed {
             ExportContacts { after, limit },
             RequestContact { customer, note },
             GetContactSettings,
-            SetContactSettings { settings },
-            RequestContactFiled { customer, note, edit },
+            SetContactSettings { settings }, RequestContactFiled { customer, note, edit },
         }
-        [Routed::Agent, AgentRequest::Prefs] PrefsRequest {
-            GetAgentPrefs,
-            SetAgentPrefs { prefs },
-            GetReminderSettings,
-            SetReminderSettings { settings },
-        }
+        [Routed::Agent, AgentRequest::Prefs] PrefsRequest { GetAgentPrefs, SetAgentPrefs { prefs }, GetReminderSettings, SetReminderSettings { settings } }
         [Routed::Agent] AgentRequest {
             History(query),
         }
@@ -610,9 +604,7 @@ pub(crate) fn classify(request: Request) -> Routed {
             AdminClockSet { unix_ms },
             AdminClockAdvance { ms },
         }
-        [] Routed {
-            EnableResume,
-        }
+        [] Routed { EnableResume }
     }
 }
 
