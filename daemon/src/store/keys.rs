@@ -601,6 +601,8 @@ mod tests {
                 "quick_replies",
                 "ticket_keys",
                 "open_conversations",
+                "agent_prefs",
+                "reminders",
             ]
         );
         for (i, cf) in Cf::ALL.into_iter().enumerate() {
