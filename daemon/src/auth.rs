@@ -175,6 +175,13 @@ pub fn required_access(request: &Request) -> Access {
         Request::AdminBackupCreate
         | Request::AdminBackupList
         | Request::AdminBackupVerify { .. } => Access::Operator,
+        // One's own preferences; the account's reminder settings are read by any agent
+        // and set with system settings (§5.5 names agent 1001, whose role has it).
+        Request::GetAgentPrefs | Request::SetAgentPrefs { .. } | Request::GetReminderSettings => {
+            Access::Session
+        }
+        Request::SetReminderSettings { .. } => Access::Permission(Permission::SystemSettings),
+        Request::RequestContactFiled { .. } => Access::Session,
     }
 }
 

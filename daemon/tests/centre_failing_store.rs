@@ -105,6 +105,10 @@ const WRITES: &[&str] = &[
     "AnswerContactRequest", // contact, friend or stranger (or deleted); GetContact
     "AddAccount",    // contact, friend; GetContact
     "SetContactSettings", // CRM record; GetContactSettings
+    "RequestContactFiled", // contact, pending and filed; GetContact, SearchContacts
+    // Agents' preferences and reminders (issue 11 points 7-9).
+    "SetAgentPrefs",       // agent preferences record, routing; GetAgentPrefs
+    "SetReminderSettings", // reminders record, CRM record; GetReminderSettings
     // Quick replies, account centre, broadcasts.
     "SetQuickReplies",     // quick-reply list; ListQuickReplies (1001's and shared)
     "AccountCentreTicket", // ticket key, once, in the turn's batch; the ticket
@@ -783,7 +787,7 @@ impl World {
         let customer = self.some_customer();
         let mut learn = Learn::Nothing;
         // The kinds that succeed less often are drawn more often.
-        let kind = match self.rng.below(45) {
+        let kind = match self.rng.below(48) {
             29 | 30 => 23,
             31 => 18,
             32 | 33 => 25,
@@ -1035,6 +1039,30 @@ impl World {
                     no_response: self.rng.chance(80),
                 },
             },
+            45 => Request::SetAgentPrefs {
+                prefs: kefu_wire::prefs::AgentPrefs {
+                    personal_auto_reply: if self.rng.chance(50) {
+                        format!("back soon {}", self.rng.below(10))
+                    } else {
+                        String::new()
+                    },
+                    notify_own_additions: self.rng.chance(50),
+                    notify_customer_added: self.rng.chance(50),
+                },
+            },
+            46 => Request::SetReminderSettings {
+                settings: kefu_wire::prefs::ReminderSettings {
+                    near_limit_percent: u8::try_from(50 + self.rng.below(50)).unwrap_or(90),
+                },
+            },
+            47 => Request::RequestContactFiled {
+                customer,
+                note: format!("note {}", self.rng.below(100)),
+                edit: ContactEdit {
+                    nickname: Some(format!("nick {}", self.rng.below(100))),
+                    ..ContactEdit::default()
+                },
+            },
             _ => Request::EditGroups(GroupEdit::CreateGroup {
                 name: format!("group {}", self.rng.below(1000)),
                 category: None,
@@ -1158,6 +1186,8 @@ impl World {
             Request::ListTags,
             Request::ListGroups,
             Request::GetContactSettings,
+            Request::GetAgentPrefs,
+            Request::GetReminderSettings,
             Request::GetSecurity,
             Request::GetAccountPresence,
         ];

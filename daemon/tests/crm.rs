@@ -793,6 +793,14 @@ fn friend_requests_verification_and_notifications() {
         })),
         ErrorCode::INVALID_ARGUMENT
     );
+    // §7.22: told of customers adding the account only when asked for (off by default).
+    c.request(&Request::SetAgentPrefs {
+        prefs: kefu_wire::prefs::AgentPrefs {
+            notify_customer_added: true,
+            ..Default::default()
+        },
+    })
+    .unwrap();
     tom.request(&Request::AddAccount {
         answer: " 上海 ".into(),
     })

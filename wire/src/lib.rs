@@ -7,7 +7,8 @@
 //! - [`frame`]: the fixed 12-byte header and a decoder that refuses oversized
 //!   frames before buffering them.
 //! - [`message`]: the versioned postcard bodies carried by each frame kind
-//!   ([`chat`] and [`crm`] hold the conversation and CRM types they carry).
+//!   ([`chat`], [`crm`] and [`prefs`] hold the conversation, CRM and preference
+//!   types they carry).
 //! - [`error`]: stable protocol error codes and the crate's decode errors.
 //! - [`conn`]: a sans-IO client connection (bytes in, events out, no sockets).
 //! - [`server`]: the sans-IO server side of a connection (handshake, pings,
@@ -26,6 +27,7 @@ pub mod crm;
 pub mod error;
 pub mod frame;
 pub mod message;
+pub mod prefs;
 pub mod server;
 
 pub use client::{tls_config_with_ca_pem, Client, ClientError, ClientOptions, Transport};

@@ -739,6 +739,31 @@ pub enum Request {
     /// Customer: the agent serving (or awaited by) its open conversation, named as the
     /// agent's display setting says (A5, §7.10, §7.18).
     ServingAgent,
+    /// Agent: its own preferences (personal auto-reply, notification options).
+    GetAgentPrefs,
+    /// Agent: replace its own preferences (§7.4, §7.22).
+    SetAgentPrefs {
+        /// The new preferences.
+        prefs: crate::prefs::AgentPrefs,
+    },
+    /// Agent: the account's reminder settings (contact-limit warning threshold).
+    GetReminderSettings,
+    /// Agent with permission 11 (system settings): replace the reminder settings.
+    SetReminderSettings {
+        /// The new settings.
+        settings: crate::prefs::ReminderSettings,
+    },
+    /// Agent: a friend request (R4) that files the contact as it is made: `edit` sets
+    /// its name, nickname, remark, groups (permission 8) or tags while it waits for
+    /// the customer's answer.
+    RequestContactFiled {
+        /// The customer.
+        customer: CustomerId,
+        /// A note shown to the customer.
+        note: String,
+        /// Where and under what names to file the contact.
+        edit: ContactEdit,
+    },
 }
 
 /// What takes a detached session over (`EnableResume`, `ResumeSession`): the session's
@@ -1109,6 +1134,10 @@ pub enum Response {
     /// `ServingAgent`: the agent as the customer sees it; `None` while no agent serves
     /// or is awaited (no open conversation, or waiting in the general queue).
     ServingAgent(Option<ShownAgent>),
+    /// The asking agent's preferences (`GetAgentPrefs`).
+    AgentPrefs(crate::prefs::AgentPrefs),
+    /// The account's reminder settings (`GetReminderSettings`).
+    ReminderSettings(crate::prefs::ReminderSettings),
 }
 
 /// One backup in the daemon's backup directory (PROTOCOL.md section 21).
@@ -1340,6 +1369,11 @@ impl Request {
             Request::SearchOnlineContacts(_) => "SearchOnlineContacts",
             Request::ListAgentGroups => "ListAgentGroups",
             Request::ServingAgent => "ServingAgent",
+            Request::GetAgentPrefs => "GetAgentPrefs",
+            Request::SetAgentPrefs { .. } => "SetAgentPrefs",
+            Request::GetReminderSettings => "GetReminderSettings",
+            Request::SetReminderSettings { .. } => "SetReminderSettings",
+            Request::RequestContactFiled { .. } => "RequestContactFiled",
         }
     }
 }

@@ -22,8 +22,13 @@ use kefu_wire::crm::{
     ContactSort, ContactState, GroupEdit, GroupInfo, GroupNode, HistoryKind, HistoryPage,
     HistoryQuery, ImportReport, InvalidRow, TagEdit, TagInfo, Visit,
 };
+use kefu_wire::prefs::{AgentPrefs, ReminderSettings};
 use kefu_wire::{
-    AccountCentreModule, AccountInfo, AgentFigures, AgentInfo, AgentProfile, Body, DisplayMode, ErrorBody, ErrorCode, Event, FrameDecoder, FrameKind, GoAway, Hello, Ping, Plan, Pong, Presence, PresenceChange, Push, PushAck, QuickReply, Request, Response, ResumeToken, RoleInfo, SecurityInfo, SecurityLevel, SessionInfo, ShardStats, StorageCheck, TokenFileFormat, Welcome, BackupInfo, WireError, MAGIC, MAX_FRAME_CEILING, AgentGroup, ShownAgent,
+    AccountCentreModule, AccountInfo, AgentFigures, AgentGroup, AgentInfo, AgentProfile,
+    BackupInfo, Body, DisplayMode, ErrorBody, ErrorCode, Event, FrameDecoder, FrameKind, GoAway,
+    Hello, Ping, Plan, Pong, Presence, PresenceChange, Push, PushAck, QuickReply, Request,
+    Response, ResumeToken, RoleInfo, SecurityInfo, SecurityLevel, SessionInfo, ShardStats,
+    ShownAgent, StorageCheck, TokenFileFormat, Welcome, WireError, MAGIC, MAX_FRAME_CEILING,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -1577,6 +1582,54 @@ fn cases() -> Vec<Case> {
             Value::Request(Request::ServingAgent),
             "00000002 0003 0000 00000082 0162",
         ),
+        case(
+            "request/GetAgentPrefs",
+            126,
+            Value::Request(Request::GetAgentPrefs),
+            "00000002 0003 0000 0000007e 0163",
+        ),
+        case(
+            "request/SetAgentPrefs",
+            127,
+            Value::Request(Request::SetAgentPrefs {
+                prefs: AgentPrefs {
+                    personal_auto_reply: "稍后回复".to_string(),
+                    notify_own_additions: true,
+                    notify_customer_added: false,
+                },
+            }),
+            "00000011 0003 0000 0000007f 01640ce7a88de5908ee59b9ee5a48d0100",
+        ),
+        case(
+            "request/GetReminderSettings",
+            128,
+            Value::Request(Request::GetReminderSettings),
+            "00000002 0003 0000 00000080 0165",
+        ),
+        case(
+            "request/SetReminderSettings",
+            129,
+            Value::Request(Request::SetReminderSettings {
+                settings: ReminderSettings {
+                    near_limit_percent: 80,
+                },
+            }),
+            "00000003 0003 0000 00000081 016650",
+        ),
+        case(
+            "request/RequestContactFiled",
+            130,
+            Value::Request(Request::RequestContactFiled {
+                customer: identified(),
+                note: "您好".to_string(),
+                edit: ContactEdit {
+                    nickname: Some("凯特".to_string()),
+                    groups: Some(vec![3]),
+                    ..ContactEdit::default()
+                },
+            }),
+            "00000023 0003 0000 00000082 01670007752d313030383606e682a8e5a5bd00000106e587afe789b900000001010300",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -2277,6 +2330,18 @@ fn cases() -> Vec<Case> {
             Value::Response(Response::ServingAgent(None)),
             "00000003 0004 0000 00000081 012e00",
         ),
+        case(
+            "response/AgentPrefs",
+            126,
+            Value::Response(Response::AgentPrefs(AgentPrefs::default())),
+            "00000005 0004 0000 0000007e 012f000100",
+        ),
+        case(
+            "response/ReminderSettings",
+            128,
+            Value::Response(Response::ReminderSettings(ReminderSettings::default())),
+            "00000003 0004 0000 00000080 01305a",
+        ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
             "error/request",
@@ -2825,6 +2890,8 @@ fn response_name(r: &Response) -> &'static str {
         Response::Backups(_) => "Backups",
         Response::AgentGroups(_) => "AgentGroups",
         Response::ServingAgent(_) => "ServingAgent",
+        Response::AgentPrefs(_) => "AgentPrefs",
+        Response::ReminderSettings(_) => "ReminderSettings",
     }
 }
 
@@ -3445,7 +3512,8 @@ fn field_enum_values(value: &Value, out: &mut BTreeSet<String>) {
             }
             Request::GetContact { customer: c }
             | Request::UpdateContact { customer: c, .. }
-            | Request::RequestContact { customer: c, .. } => customer(c, out),
+            | Request::RequestContact { customer: c, .. }
+            | Request::RequestContactFiled { customer: c, .. } => customer(c, out),
             Request::DeleteContacts { customers: cs }
             | Request::ContactsOnline { customers: cs } => {
                 for c in cs {

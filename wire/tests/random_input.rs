@@ -320,6 +320,7 @@ fn request() -> impl Strategy<Value = Request> {
         4 => operations_request(),
         2 => backup_request(),
         5 => read_state_request(),
+        5 => prefs_request(),
     ]
 }
 
@@ -879,6 +880,38 @@ fn read_state_request() -> impl Strategy<Value = Request> {
     ]
 }
 
+fn agent_prefs() -> impl Strategy<Value = kefu_wire::prefs::AgentPrefs> {
+    (text(), any::<bool>(), any::<bool>()).prop_map(|(personal_auto_reply, own, added)| {
+        kefu_wire::prefs::AgentPrefs {
+            personal_auto_reply,
+            notify_own_additions: own,
+            notify_customer_added: added,
+        }
+    })
+}
+
+fn reminder_settings() -> impl Strategy<Value = kefu_wire::prefs::ReminderSettings> {
+    any::<u8>()
+        .prop_map(|near_limit_percent| kefu_wire::prefs::ReminderSettings { near_limit_percent })
+}
+
+/// Requests 84–88: agents' preferences, reminder settings, filed friend requests.
+fn prefs_request() -> impl Strategy<Value = Request> {
+    prop_oneof![
+        Just(Request::GetAgentPrefs),
+        agent_prefs().prop_map(|prefs| Request::SetAgentPrefs { prefs }),
+        Just(Request::GetReminderSettings),
+        reminder_settings().prop_map(|settings| Request::SetReminderSettings { settings }),
+        (customer_id(), text(), contact_edit()).prop_map(|(customer, note, edit)| {
+            Request::RequestContactFiled {
+                customer,
+                note,
+                edit,
+            }
+        }),
+    ]
+}
+
 fn resume_token() -> impl Strategy<Value = kefu_wire::ResumeToken> {
     (any::<u64>(), any::<[u8; 32]>())
         .prop_map(|(session, secret)| kefu_wire::ResumeToken { session, secret })
@@ -1213,6 +1246,8 @@ fn response() -> impl Strategy<Value = Response> {
                 shown.map(|(agent, shown_as)| kefu_wire::ShownAgent { agent, shown_as }),
             )
         }),
+        agent_prefs().prop_map(Response::AgentPrefs),
+        reminder_settings().prop_map(Response::ReminderSettings),
     ]
 }
 
@@ -1589,8 +1624,8 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 99;
-    const RESPONSES: u32 = 47;
+    const REQUESTS: u32 = 104;
+    const RESPONSES: u32 = 49;
 
     const EVENTS: u32 = 9;
 

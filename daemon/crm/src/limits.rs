@@ -8,7 +8,7 @@
 //! | rule | numbers | where |
 //! |---|---|---|
 //! | Every stored contact counts toward the plan limit: friends, strangers, blacklist, and pending additions (so an accepted addition never overflows). | gold 100,000, silver 25,000 ([`Plan::contact_limit`]) | [`ContactLimits::level`] |
-//! | Agent 1001 is warned once when the count reaches [`NEAR_LIMIT_PERCENT`] % of the limit, once when it goes over, and once when the grace ends; falling back below a level re-arms its warning. | 90 % | [`LimitWarning`] |
+//! | Agent 1001 is warned once when the count reaches the account's threshold (default [`NEAR_LIMIT_PERCENT`] %, configurable with [`ContactLimits::set_near_percent`]) of the limit, once when it goes over, and once when the grace ends; falling back below a level re-arms its warning. | 90 % | [`LimitWarning`] |
 //! | Agents add (one by one or by import) only while the count is below the limit. | | [`ContactLimits::admit_addition`], [`ContactLimits::admit_import_batch`] |
 //! | Customers may still add the account (and visitors become strangers) while the count is at or over the limit, for [`GRACE_SECS`] after it first went over; then no new contact is stored until the count is back at or below the limit, which also ends the over period. | 14 days | [`ContactLimits::admit_inbound`] |
 //! | At most [`DAILY_ADDITIONS`] additions one by one a day for the whole account. | 1,000 | [`ContactLimits::admit_addition`] |
@@ -189,6 +189,8 @@ pub struct UtcOffsetError(pub i32);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContactLimits {
     limit: u32,
+    /// The "near the limit" threshold, percent (1..=100).
+    near_percent: u64,
     utc_offset_secs: i32,
     counters: LimitCounters,
 }
@@ -220,6 +222,7 @@ impl ContactLimits {
         }
         Ok(ContactLimits {
             limit,
+            near_percent: NEAR_LIMIT_PERCENT,
             utc_offset_secs,
             counters,
         })
@@ -248,7 +251,7 @@ impl ContactLimits {
             } else {
                 LimitLevel::Over
             }
-        } else if contacts * 100 >= limit * NEAR_LIMIT_PERCENT {
+        } else if contacts * 100 >= limit * self.near_percent {
             LimitLevel::Near
         } else {
             LimitLevel::Normal
@@ -336,6 +339,26 @@ impl ContactLimits {
     /// `count` contacts were deleted.
     pub fn contacts_removed(&mut self, count: u32, now: i64) -> Option<LimitWarning> {
         self.counters.contacts = self.counters.contacts.saturating_sub(count);
+        self.refresh(now);
+        self.warning(now)
+    }
+
+    /// The "near the limit" threshold, percent of the limit.
+    pub const fn near_percent(&self) -> u64 {
+        self.near_percent
+    }
+
+    /// These limits with the "near the limit" threshold `percent` (kept within
+    /// 1..=100), as stored: no warning (loading an account).
+    pub fn with_near_percent(mut self, percent: u8) -> ContactLimits {
+        self.near_percent = u64::from(percent.clamp(1, 100));
+        self
+    }
+
+    /// A new "near the limit" threshold (`percent` is kept within 1..=100): a count
+    /// already past it is warned about now; one no longer past it re-arms the warning.
+    pub fn set_near_percent(&mut self, percent: u8, now: i64) -> Option<LimitWarning> {
+        self.near_percent = u64::from(percent.clamp(1, 100));
         self.refresh(now);
         self.warning(now)
     }
@@ -475,6 +498,20 @@ mod tests {
     /// 2024-01-01 00:00:00 UTC, a Monday.
     const T0: i64 = 1_704_067_200;
     const CHINA: i32 = 8 * 3600;
+
+    /// A1/R1: the warning threshold is the account's: lowering it past the count warns
+    /// at once; raising it above the count re-arms the warning.
+    #[test]
+    fn the_near_limit_threshold_is_configurable() {
+        let mut l = limits(100, 80);
+        assert_eq!(l.level(T0), LimitLevel::Normal);
+        let w = l.set_near_percent(80, T0).expect("warned at once");
+        assert_eq!((w.level, w.contacts), (LimitLevel::Near, 80));
+        assert_eq!(l.set_near_percent(80, T0), None);
+        assert_eq!(l.set_near_percent(95, T0), None);
+        assert_eq!(l.level(T0), LimitLevel::Normal);
+        assert!(l.set_near_percent(70, T0).is_some());
+    }
 
     fn limits(limit: u32, contacts: u32) -> ContactLimits {
         ContactLimits::new(

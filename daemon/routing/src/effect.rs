@@ -55,6 +55,17 @@ pub enum AutoReplyKind {
     Personal,
 }
 
+impl AutoReplyKind {
+    /// A small index per kind (0 busy, 1 away, 2 personal): the slot of its rate limit.
+    pub(crate) const fn index(self) -> usize {
+        match self {
+            AutoReplyKind::Busy => 0,
+            AutoReplyKind::Away => 1,
+            AutoReplyKind::Personal => 2,
+        }
+    }
+}
+
 /// Which list a customer chooses from (§7.15).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListKind {

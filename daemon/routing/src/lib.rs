@@ -89,7 +89,7 @@
 //! | R22 | Serving agent offline: the customer is offered a new choice as soon as it opens or writes. | §7.15 | `open`, `customer_message` |
 //! | R23 | Account presence: always online, or the best presence of its agents (Online > Busy > Away > Offline). | §7.14 | `account_presence` |
 //! | R24 | Welcome message by weekday and time of day (configured UTC offset), on a new conversation. | §7.2 | `open`, [`WelcomeSettings::text_at`] |
-//! | R25 | Auto-reply when the customer writes while the serving agent (a queued conversation: the account) is Busy or Away/Offline: the agent's personal text first, else the account's busy/away text; at most once per `min_interval` per conversation. | §7.3, §7.4 | `customer_message`, [`welcome`] |
+//! | R25 | Auto-reply when the customer writes while the serving agent (a queued conversation: the account) is Busy or Away/Offline: the agent's personal text first, else the account's busy/away text (never the away text when the account is "always online", §7.14); at most once per `min_interval` per conversation **and kind**, so one kind never silences another. | §7.3, §7.4 | `customer_message`, [`welcome`] |
 
 pub mod agents;
 pub mod conversation;

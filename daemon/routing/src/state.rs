@@ -218,7 +218,9 @@ pub(super) struct Conversation {
     /// The serving agent was warned and has not answered since.
     pub(super) warned: bool,
     pub(super) transfer: Option<PendingTransfer>,
-    pub(super) last_auto_reply_at: Option<i64>,
+    /// When each kind of auto-reply was last sent ([`AutoReplyKind::index`]): each
+    /// kind has its own rate limit, so one kind never silences another.
+    pub(super) last_auto_reply_at: [Option<i64>; 3],
 }
 
 impl Conversation {
@@ -457,7 +459,7 @@ impl AccountRouting {
                 offered: false,
                 warned: false,
                 transfer,
-                last_auto_reply_at: None,
+                last_auto_reply_at: [None; 3],
             },
         );
         self.next_conversation = self.next_conversation.max(id.saturating_add(1));
@@ -509,7 +511,7 @@ impl AccountRouting {
                 offered: false,
                 warned: false,
                 transfer: None,
-                last_auto_reply_at: None,
+                last_auto_reply_at: [None; 3],
             },
         );
         id

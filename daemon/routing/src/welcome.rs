@@ -19,11 +19,18 @@
 //!
 //! (The manual's personal reply is for an agent that set itself Busy or Away;
 //! an offline agent — logged out keeping its conversations — is treated as away.)
-//! At most one auto-reply per conversation per `min_interval_ms` (default 5
-//! minutes), so a customer typing a burst of lines gets one, not one per line.
+//! At most one auto-reply **of each kind** (busy, away, personal) per conversation per
+//! `min_interval_ms` (default 5 minutes), so a customer typing a burst of lines gets
+//! one, not one per line, while a change of the agent's state (away, then busy) is
+//! told at once: one kind never silences another.
+//!
+//! An account whose presence mode is "always online" (§7.14) never sends the away
+//! text: its customers are not told that it is away (a queued conversation sees the
+//! account online, so no reply; a served one whose agent is away gets only that
+//! agent's personal text, if it set one).
 
 use super::effect::{AutoReplyKind, Effect, RoutingError};
-use super::state::{AccountRouting, MINUTE_MS};
+use super::state::{AccountPresenceMode, AccountRouting, MINUTE_MS};
 use kefu_wire::Presence;
 
 const DAY_MS: i64 = 24 * 60 * MINUTE_MS;
@@ -162,11 +169,7 @@ impl AccountRouting {
         let Some(c) = self.conversations.get(&id) else {
             return;
         };
-        if c.last_auto_reply_at
-            .is_some_and(|t| now.saturating_sub(t) < self.settings.auto_reply.min_interval_ms)
-        {
-            return;
-        }
+        let always_online = self.settings.presence_mode == AccountPresenceMode::AlwaysOnline;
         let (presence, personal) = match c.agent().and_then(|a| self.agents.get(&a)) {
             Some(a) => (a.presence, a.personal_auto_reply.as_deref()),
             None => (self.account_presence(), None),
@@ -177,6 +180,9 @@ impl AccountRouting {
                 AutoReplyKind::Busy,
                 self.settings.auto_reply.busy.as_deref(),
             ),
+            // §7.14: an account shown "always online" never tells its customers it is
+            // away (the agent's own reply, §7.4, is still its choice).
+            Presence::Away | Presence::Offline if always_online => (AutoReplyKind::Away, None),
             Presence::Away | Presence::Offline => (
                 AutoReplyKind::Away,
                 self.settings.auto_reply.away.as_deref(),
@@ -187,9 +193,22 @@ impl AccountRouting {
             (None, (kind, Some(text))) => (kind, text),
             (None, (_, None)) => return,
         };
+        let slot = kind.index();
+        if c.last_auto_reply_at
+            .get(slot)
+            .copied()
+            .flatten()
+            .is_some_and(|t| now.saturating_sub(t) < self.settings.auto_reply.min_interval_ms)
+        {
+            return;
+        }
         let text = text.to_owned();
-        if let Some(c) = self.conversations.get_mut(&id) {
-            c.last_auto_reply_at = Some(now);
+        if let Some(at) = self
+            .conversations
+            .get_mut(&id)
+            .and_then(|c| c.last_auto_reply_at.get_mut(slot))
+        {
+            *at = Some(now);
         }
         fx.push(Effect::AutoReply {
             conversation: id,
@@ -420,5 +439,74 @@ mod tests {
                 ..
             }]
         ));
+    }
+
+    fn kinds(fx: &[Effect]) -> Vec<AutoReplyKind> {
+        fx.iter()
+            .filter_map(|e| match e {
+                Effect::AutoReply { kind, .. } => Some(*kind),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// §7.3: an away reply does not silence the busy reply that follows it (each kind
+    /// has its own interval), while a repeat of one kind within it stays silent.
+    #[test]
+    fn one_kind_of_auto_reply_does_not_silence_another() {
+        let mut r = routing_with(|s| {
+            s.auto_reply.busy = Some("busy".into());
+            s.auto_reply.away = Some("away".into());
+        });
+        add_online(&mut r, 1001, 5, 0);
+        let c = give(&mut r, 1001, 1, 0);
+        let _ = r.set_presence(1001, Presence::Away, 0).unwrap();
+        assert_eq!(
+            kinds(&r.customer_message(c, 1).unwrap().effects),
+            [AutoReplyKind::Away]
+        );
+        let _ = r.set_presence(1001, Presence::Busy, 2).unwrap();
+        assert_eq!(
+            kinds(&r.customer_message(c, 3).unwrap().effects),
+            [AutoReplyKind::Busy]
+        );
+        assert!(kinds(&r.customer_message(c, 4).unwrap().effects).is_empty());
+        let _ = r.set_presence(1001, Presence::Away, 5).unwrap();
+        assert!(kinds(&r.customer_message(c, 6).unwrap().effects).is_empty());
+        r.set_personal_auto_reply(1001, Some("mine".into()))
+            .unwrap();
+        assert_eq!(
+            kinds(&r.customer_message(c, 7).unwrap().effects),
+            [AutoReplyKind::Personal]
+        );
+    }
+
+    /// §7.14: an always-online account never sends the away text; the agent's
+    /// personal reply and the busy text still go.
+    #[test]
+    fn an_always_online_account_does_not_say_it_is_away() {
+        let mut r = routing_with(|s| {
+            s.presence_mode = AccountPresenceMode::AlwaysOnline;
+            s.auto_reply.busy = Some("busy".into());
+            s.auto_reply.away = Some("away".into());
+        });
+        let q = open_auto(&mut r, 2, 0);
+        assert!(kinds(&r.customer_message(q, 1).unwrap().effects).is_empty());
+        add_online(&mut r, 1001, 5, 0);
+        let c = give(&mut r, 1001, 1, 0);
+        let _ = r.set_presence(1001, Presence::Away, 0).unwrap();
+        assert!(kinds(&r.customer_message(c, 1).unwrap().effects).is_empty());
+        let _ = r.set_presence(1001, Presence::Busy, 2).unwrap();
+        assert_eq!(
+            kinds(&r.customer_message(c, 3).unwrap().effects),
+            [AutoReplyKind::Busy]
+        );
+        let _ = r.set_presence(1001, Presence::Away, 4).unwrap();
+        r.set_personal_auto_reply(1001, Some("mine".into()))
+            .unwrap();
+        assert_eq!(
+            kinds(&r.customer_message(c, 5).unwrap().effects),
+            [AutoReplyKind::Personal]
+        );
     }
 }

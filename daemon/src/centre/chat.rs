@@ -53,7 +53,6 @@ fn serving_agent_of(routing: &AccountRouting, conversation: u64) -> Option<u32> 
     }
 }
 
-
 /// A routing refusal as the protocol answers it: two different refusals, two codes
 /// (`wire/PROTOCOL.md` section 12.12).
 pub(super) fn routing_err(e: RoutingError) -> ErrorBody {
@@ -522,6 +521,7 @@ impl Centre {
                 let info = self.route(account, |r, owners, now| {
                     r.open(customer, channel, entry, owners, now)
                 })?;
+                self.crm_visited(account, &login.customer);
                 Ok(Response::Conversation(info))
             }
             CustomerChatRequest::ServingAgent => self.serving_agent(account, &login.customer),
@@ -1513,9 +1513,16 @@ pub(super) fn read_chat(
             })
             .collect()
     };
+    // Personal auto-replies (§7.4) are the agents' own preferences (`notices.rs`).
+    let prefs = super::reminders::read_agent_prefs(store, account)?;
     for (agent, group) in agents {
+        let personal_auto_reply = prefs
+            .get(&agent)
+            .map(|p| p.personal_auto_reply.clone())
+            .filter(|t| !t.is_empty());
         let setup = AgentSetup {
             group,
+            personal_auto_reply,
             ..AgentSetup::default()
         };
         routing.add_agent(agent, setup).map_err(routing_err)?;

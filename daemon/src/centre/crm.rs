@@ -377,8 +377,9 @@ impl Centre {
         }
     }
 
-    /// Tells agent 1001 (if online) about the contact limit (§5.5).
-    fn limit_warning(&mut self, account: u64, warning: Option<LimitWarning>) {
+    /// Tells agent 1001 about the contact limit (§5.5): at once if it is logged in,
+    /// else at its next sign-in (`notices.rs`).
+    pub(super) fn limit_warning(&mut self, account: u64, warning: Option<LimitWarning>) {
         let Some(w) = warning else {
             return;
         };
@@ -399,15 +400,55 @@ impl Centre {
             ),
             crate::crm::LimitLevel::Normal => return,
         };
-        self.push_to_agent(account, w.agent, Event::Notice { text });
+        self.notice_for_super_admin(account, text);
+    }
+
+    /// A new "near the limit" threshold for the account's limits (stored by the
+    /// caller); the warning it causes, if any.
+    pub(super) fn crm_set_near_percent(
+        &mut self,
+        account: u64,
+        percent: u8,
+        now: i64,
+    ) -> Result<Option<LimitWarning>, ErrorBody> {
+        let warning = self.crm_mut(account)?.limits.set_near_percent(percent, now);
+        self.save_crm_account(account);
+        Ok(warning)
+    }
+
+    /// §7.22: who hears that a customer answered a friend request: the agent that made
+    /// it (the contact's owner), if its "我主动加客户为好友时" option is on (the default);
+    /// a request no agent made (an operator's import) is 1001's to hear.
+    fn notify_answered(&mut self, account: u64, owner: Option<u32>, event: Event) {
+        let agent = owner.unwrap_or(crate::auth::SUPER_ADMIN_AGENT);
+        if self
+            .agent_prefs(account, agent)
+            .is_ok_and(|p| p.notify_own_additions)
+        {
+            self.push_to_agent(account, agent, event);
+        }
+    }
+
+    /// §7.22: a customer added the account by itself: told to the agents whose
+    /// "客户主动加本营销 QQ 为好友时" option is on (off by default).
+    fn notify_added_us(&mut self, account: u64, event: &Event) {
+        let online: Vec<u32> = self
+            .online
+            .get(&account)
+            .map(|m| m.keys().copied().collect())
+            .unwrap_or_default();
+        for agent in online {
+            if self
+                .agent_prefs(account, agent)
+                .is_ok_and(|p| p.notify_customer_added)
+            {
+                self.push_to_agent(account, agent, event.clone());
+            }
+        }
     }
 
     fn push_to_agent(&mut self, account: u64, agent: u32, event: Event) {
         self.push(account, Recipient::Agent(agent), event);
-    }
-
-    fn push_to_agents(&mut self, account: u64, event: &Event) {
-        self.push(account, Recipient::AllAgents, event.clone());
     }
 
     /// Whether `me` sees only its own (and unowned) contacts: exclusive mode without
@@ -504,8 +545,13 @@ impl Centre {
                 self.export_page(account, after, limit, own_only)
             }
             CrmRequest::RequestContact { customer, note } => {
-                self.request_contact(account, me, customer, note)
+                self.request_contact(account, me, customer, note, ContactEdit::default())
             }
+            CrmRequest::RequestContactFiled {
+                customer,
+                note,
+                edit,
+            } => self.request_contact(account, me, customer, note, edit),
             CrmRequest::GetContactSettings => Ok(Response::ContactSettings(
                 self.crm_mut(account)?.settings.clone(),
             )),
@@ -1005,16 +1051,27 @@ impl Centre {
         Ok(Response::Export { csv, next_after })
     }
 
+    /// R4: a friend request; `edit` files the contact (names, groups, tags) while it
+    /// waits for the answer (`RequestContactFiled`; `RequestContact` edits nothing).
     fn request_contact(
         &mut self,
         account: u64,
         me: u32,
         customer: CustomerId,
         note: String,
+        edit: ContactEdit,
     ) -> Answer {
         check_note("note", &note, MAX_NOTE_CHARS)?;
         let now = now_secs(self.now_ms);
         let key = key_of(&customer)?;
+        let groups_given = edit.groups.as_ref().is_some_and(|g| !g.is_empty());
+        if groups_given && !self.has_permission(account, me, Permission::ManageGroups) {
+            return Err(err(
+                ErrorCode::PERMISSION_DENIED,
+                "putting a contact in groups needs permission 8",
+            ));
+        }
+        let update = profile_update(edit);
         let crm = self.crm_mut(account)?;
         let existing = crm.by_key.get(&key).copied();
         let (no, contact, warning) = match existing {
@@ -1030,21 +1087,25 @@ impl Centre {
                         format!("already {}", old.state),
                     ));
                 }
-                let new = old.with_state(ContactState::Pending).map_err(contact_err)?;
+                let new = old
+                    .with_state(ContactState::Pending)
+                    .and_then(|c| c.apply(&update))
+                    .map_err(contact_err)?;
+                crm.check_catalog(&new)?;
                 // An existing contact does not grow the count, but the addition counts
                 // toward the day's 1,000 (R4).
                 crm.limits.admit_stored_addition(now).map_err(add_refusal)?;
                 (no, new, None)
             }
             None => {
+                let new = Contact::new(key, ContactState::Pending, Some(me), now)
+                    .apply(&update)
+                    .map_err(contact_err)?;
+                crm.check_catalog(&new)?;
                 let w = crm.limits.admit_addition(now).map_err(add_refusal)?;
                 let no = crm.next_contact;
                 crm.next_contact += 1;
-                (
-                    no,
-                    Contact::new(key, ContactState::Pending, Some(me), now),
-                    w,
-                )
+                (no, new, w)
             }
         };
         let info = contact_info(&contact);
@@ -1119,10 +1180,7 @@ impl Centre {
                     customer: customer.clone(),
                     accepted: accept,
                 });
-                match owner {
-                    Some(agent) => self.push_to_agent(account, agent, event),
-                    None => self.push_to_agents(account, &event),
-                }
+                self.notify_answered(account, owner, event);
                 Ok(Response::Ok)
             }
             CustomerCrmRequest::AddAccount { answer } => {
@@ -1170,7 +1228,7 @@ impl Centre {
                 let event = Event::ContactNotice(ContactNotice::AddedUs {
                     customer: customer.clone(),
                 });
-                self.push_to_agents(account, &event);
+                self.notify_added_us(account, &event);
                 Ok(Response::Ok)
             }
         }
@@ -1238,6 +1296,46 @@ impl Centre {
         }
         self.save_contact(account, no);
         if let Some(note) = request {
+            let event = Event::ContactNotice(ContactNotice::FriendRequest { account, note });
+            self.push(account, Recipient::Customer(customer.clone()), event);
+        }
+    }
+
+    /// A customer opened a conversation (a visit, W2 visitors included; M7, R1): one
+    /// that is no contact yet is recorded at once — as a stranger, or pending with the
+    /// automatic friend request when the account sends one — whether or not an agent
+    /// serves it; the first agent to serve it becomes its owner (`crm_served`).
+    pub(super) fn crm_visited(&mut self, account: u64, customer: &CustomerId) {
+        let now = now_secs(self.now_ms);
+        let Ok(key) = CustomerKey::try_from(customer.clone()) else {
+            return;
+        };
+        let Ok(crm) = self.crm_mut(account) else {
+            return;
+        };
+        if crm.by_key.contains_key(&key) {
+            return;
+        }
+        // Over the limit past the grace, nothing new is stored (§5.5).
+        let Ok(warning) = crm.limits.admit_inbound(now) else {
+            return;
+        };
+        let auto = crm.settings.auto_friend_request;
+        let (state, note) = if auto {
+            (
+                ContactState::Pending,
+                "please add us as a friend".to_owned(),
+            )
+        } else {
+            (ContactState::Stranger, String::new())
+        };
+        let no = crm.next_contact;
+        crm.next_contact += 1;
+        crm.insert(no, Contact::new(key, state, None, now), note.clone());
+        self.save_contact(account, no);
+        self.save_crm_account(account);
+        self.limit_warning(account, warning);
+        if auto {
             let event = Event::ContactNotice(ContactNotice::FriendRequest { account, note });
             self.push(account, Recipient::Customer(customer.clone()), event);
         }
@@ -1367,8 +1465,10 @@ pub(super) fn read_crm(
             1,
         ),
     };
+    let near = super::reminders::read_reminders(store, account)?.near_limit_percent;
     let limits = ContactLimits::for_plan(plan, utc_offset, counters)
-        .map_err(|e| err(ErrorCode::INTERNAL, e.to_string()))?;
+        .map_err(|e| err(ErrorCode::INTERNAL, e.to_string()))?
+        .with_near_percent(near);
     let mut state = CrmState {
         contacts: BTreeMap::new(),
         by_key: HashMap::new(),

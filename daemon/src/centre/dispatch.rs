@@ -51,6 +51,7 @@ pub(crate) enum AgentRequest {
     Extras(ExtrasRequest),
     Security(SecurityRequest),
     Token(TokenRequest),
+    Prefs(PrefsRequest),
 }
 
 /// A customer's request, by domain.
@@ -242,9 +243,27 @@ pub(crate) enum CrmRequest {
         customer: CustomerId,
         note: String,
     },
+    RequestContactFiled {
+        customer: CustomerId,
+        note: String,
+        edit: ContactEdit,
+    },
     GetContactSettings,
     SetContactSettings {
         settings: kefu_wire::crm::ContactSettings,
+    },
+}
+
+/// Agents' own preferences and the account's reminder settings (`notices.rs`).
+#[derive(Debug)]
+pub(crate) enum PrefsRequest {
+    GetAgentPrefs,
+    SetAgentPrefs {
+        prefs: kefu_wire::prefs::AgentPrefs,
+    },
+    GetReminderSettings,
+    SetReminderSettings {
+        settings: kefu_wire::prefs::ReminderSettings,
     },
 }
 
@@ -598,7 +617,9 @@ pub(crate) fn classify(request: Request) -> Routed {
             RequestContact { customer, note },
             GetContactSettings,
             SetContactSettings { settings }, SearchOnlineContacts(x),
+            RequestContactFiled { customer, note, edit },
         }
+        [Routed::Agent, AgentRequest::Prefs] PrefsRequest { GetAgentPrefs, SetAgentPrefs { prefs }, GetReminderSettings, SetReminderSettings { settings } }
         [Routed::Agent] AgentRequest {
             History(query),
         }
@@ -806,7 +827,12 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::OrderConversations { .. }
         | Request::SearchOnlineContacts(_)
         | Request::ListAgentGroups
-        | Request::ServingAgent => None,
+        | Request::ServingAgent
+        | Request::GetAgentPrefs
+        | Request::SetAgentPrefs { .. }
+        | Request::GetReminderSettings
+        | Request::SetReminderSettings { .. }
+        | Request::RequestContactFiled { .. } => None,
         // Its session's number names the shard (`route_request`), not an account.
         Request::ResumeSession { .. } => None,
     }

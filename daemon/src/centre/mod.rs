@@ -19,7 +19,8 @@
 //! `history.rs`, `security.rs`, `tokens.rs` (tokens of this shard's agents),
 //! `token_home.rs` (unbound tokens, owned by shard 0), `signals.rs`,
 //! `account_extras.rs`, `clock_admin.rs`, `operations.rs` (metrics, the storage check,
-//! deleting an account), `sessions.rs` (who each session is; the
+//! deleting an account), `reminders.rs` (agents' preferences, reminders to agent
+//! 1001), `sessions.rs` (who each session is; the
 //! directories map people to sessions, never to connections), `resume.rs` (sessions
 //! that outlive their connection).
 
@@ -38,8 +39,9 @@ mod designated;
 mod dispatch;
 mod history;
 mod load;
-mod operations;
 mod notices;
+mod operations;
+mod reminders;
 mod requests;
 mod resume;
 mod security;
@@ -286,6 +288,10 @@ pub(crate) struct Account {
     quick_replies: HashMap<u32, Vec<kefu_wire::QuickReply>>,
     /// The account-centre ticket key, once read or made (`account_extras.rs`).
     ticket_key: Option<crate::store::extras_records::TicketKey>,
+    /// Agents' stored preferences, read on first use (`notices.rs`).
+    prefs: Option<HashMap<u32, kefu_wire::prefs::AgentPrefs>>,
+    /// The reminders record, read on first use (`notices.rs`).
+    reminders: Option<crate::store::prefs_records::RemindersRecord>,
 }
 
 /// The accounts one shard owns, and all their logic.
@@ -344,6 +350,9 @@ pub struct Centre {
     parked: HashMap<u64, Vec<load::Parked>>,
     /// Failed commits so far: a load started before one is not adopted.
     evictions: u64,
+    /// Per account, the 1001 session and expiry date its expiry reminder was given
+    /// for (`notices.rs`).
+    expiry_reminded: HashMap<u64, (SessionId, i64)>,
     /// Unix time in milliseconds, read once at the start of each turn: every rule
     /// decided in a turn sees the same instant, and a test (or the operator's test
     /// clock) moves it for all of them at once.
@@ -404,6 +413,7 @@ impl Centre {
             presence_changes: Vec::new(),
             parked: HashMap::new(),
             evictions: 0,
+            expiry_reminded: HashMap::new(),
             now_ms,
             deleted: Vec::new(),
             metrics_published_ms: i64::MIN,
@@ -475,6 +485,7 @@ impl Centre {
     /// be released (answers, pushes, goodbyes, forwards), in order.
     pub fn commit(&mut self) -> Vec<Outgoing> {
         self.expire_detached();
+        self.expiry_tick();
         self.chat_tick();
         self.apply_chat_effects();
         self.flush_chat_counters();
@@ -629,6 +640,8 @@ impl Centre {
             crm,
             quick_replies: HashMap::new(),
             ticket_key: None,
+            prefs: None,
+            reminders: None,
         };
         self.actors.insert(account, actor);
         self.counters.set_accounts(self.actors.len() as u64);

@@ -38,8 +38,6 @@ const MAX_AGENT_NUMBER: u32 = 9_999;
 const MAX_AGENTS_PER_ACCOUNT: usize = 2_000;
 /// Largest page of `AdminListAccounts`.
 const MAX_ACCOUNT_PAGE: u32 = 1_000;
-/// A reminder is pushed to 1001 from this long before the account expires (§13).
-const EXPIRY_REMINDER_SECS: i64 = 30 * 24 * 3600;
 
 /// What to do when a password job comes back.
 #[derive(Debug)]
@@ -520,16 +518,9 @@ impl Centre {
         let Some(info) = self.session_info(account, agent, token, expires_at) else {
             return;
         };
-        let notice = (agent == SUPER_ADMIN_AGENT
-            && info.account_expires_at - self.now_secs() < EXPIRY_REMINDER_SECS)
-            .then(|| {
-                let days = (info.account_expires_at - self.now_secs()).max(0) / 86_400;
-                format!("account {account} expires in {days} days; renew to keep the service")
-            });
         self.reply(reply, Ok(Response::LoggedIn(info)));
-        if let Some(text) = notice {
-            let to = Recipient::Session(session);
-            self.push(account, to, Event::Notice { text });
+        if agent == SUPER_ADMIN_AGENT {
+            self.super_admin_signed_in(account, session);
         }
     }
 
@@ -645,6 +636,7 @@ impl Centre {
             }
             AgentRequest::Security(request) => self.security_request(account, me, request),
             AgentRequest::Token(request) => return self.token_request(reply, account, me, request),
+            AgentRequest::Prefs(request) => self.prefs_request(account, me, request),
         };
         self.reply(reply, answer);
     }

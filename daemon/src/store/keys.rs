@@ -29,6 +29,8 @@
 //! | [`Cf::QuickReplies`] | `quick_replies` | account `u64` BE (8) ‖ agent `u32` BE (4), agent 0 = the account's shared list | `QuickRepliesRecord` |
 //! | [`Cf::TicketKeys`] | `ticket_keys` | account `u64` BE (8)                      | `TicketKeyRecord` |
 //! | [`Cf::OpenConversations`] | `open_conversations` | account `u64` BE (8) ‖ conversation `u64` BE (8) | `ConversationRecord` (a copy) |
+//! | [`Cf::AgentPrefs`] | `agent_prefs` | account `u64` BE (8) ‖ agent `u32` BE (4) | `AgentPrefsRecord` |
+//! | [`Cf::Reminders`] | `reminders` | account `u64` BE (8)                        | `RemindersRecord` |
 //!
 //! A **customer key** is `0x01 ‖ len u8 ‖ id bytes` for an identified customer
 //! (ids are 1..=64 bytes) and `0x02 ‖ 16 bytes` for a visitor: prefix-free, so one
@@ -106,11 +108,16 @@ pub enum Cf {
     /// deleted when they close): what an account restores at load, without reading its
     /// whole history of conversations. Schema version 2.
     OpenConversations,
+    /// Each agent's own preferences (personal auto-reply, notification options).
+    AgentPrefs,
+    /// Per-account reminders: the contact-limit warning threshold and the notices
+    /// agent 1001 has not been given yet (`store/prefs_records.rs`).
+    Reminders,
 }
 
 impl Cf {
     /// Every column family, in declaration order.
-    pub const ALL: [Cf; 20] = [
+    pub const ALL: [Cf; 22] = [
         Cf::Meta,
         Cf::Accounts,
         Cf::Agents,
@@ -131,6 +138,8 @@ impl Cf {
         Cf::QuickReplies,
         Cf::TicketKeys,
         Cf::OpenConversations,
+        Cf::AgentPrefs,
+        Cf::Reminders,
     ];
 
     /// The engine-level name of this column family; never changes once released.
@@ -156,6 +165,8 @@ impl Cf {
             Cf::QuickReplies => "quick_replies",
             Cf::TicketKeys => "ticket_keys",
             Cf::OpenConversations => "open_conversations",
+            Cf::AgentPrefs => "agent_prefs",
+            Cf::Reminders => "reminders",
         }
     }
 
@@ -193,7 +204,9 @@ impl Cf {
             | Cf::CrmAccounts
             | Cf::QuickReplies
             | Cf::TicketKeys
-            | Cf::OpenConversations => true,
+            | Cf::OpenConversations
+            | Cf::AgentPrefs
+            | Cf::Reminders => true,
         }
     }
 
@@ -310,6 +323,16 @@ pub fn account_settings(account: u64) -> [u8; ACCOUNT_KEY_LEN] {
 /// Key of an agent's profile in [`Cf::AgentProfiles`].
 pub fn agent_profile(account: u64, agent: u32) -> [u8; ACCOUNT_ITEM_KEY_LEN] {
     account_item(account, agent)
+}
+
+/// Key of an agent's preferences in [`Cf::AgentPrefs`].
+pub fn agent_prefs(account: u64, agent: u32) -> [u8; ACCOUNT_ITEM_KEY_LEN] {
+    account_item(account, agent)
+}
+
+/// Key of an account's reminders in [`Cf::Reminders`].
+pub fn reminders(account: u64) -> [u8; ACCOUNT_KEY_LEN] {
+    account.to_be_bytes()
 }
 
 /// Key of the token an agent holds in [`Cf::AgentTokens`].
@@ -590,6 +613,8 @@ mod tests {
                 "quick_replies",
                 "ticket_keys",
                 "open_conversations",
+                "agent_prefs",
+                "reminders",
             ]
         );
         for (i, cf) in Cf::ALL.into_iter().enumerate() {

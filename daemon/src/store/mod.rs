@@ -22,6 +22,7 @@ pub mod designated_records;
 pub mod extras_records;
 pub mod keys;
 pub mod memory;
+pub mod prefs_records;
 pub mod records;
 pub mod rocks;
 mod rocks_backup;
@@ -257,7 +258,6 @@ pub struct StorageProbe {
     pub free_bytes: u64,
     /// Size of that filesystem.
     pub total_bytes: u64,
-
 }
 
 /// Keys are at most [`keys::MAX_KEY_LEN`] bytes, so they stay inline.

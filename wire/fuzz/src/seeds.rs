@@ -811,6 +811,38 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
         ),
         ("list-agent-groups", Request::ListAgentGroups),
         ("serving-agent", Request::ServingAgent),
+        ("get-agent-prefs", Request::GetAgentPrefs),
+        (
+            "set-agent-prefs",
+            Request::SetAgentPrefs {
+                prefs: kefu_wire::prefs::AgentPrefs {
+                    personal_auto_reply: "稍后回复".into(),
+                    notify_own_additions: true,
+                    notify_customer_added: false,
+                },
+            },
+        ),
+        ("get-reminder-settings", Request::GetReminderSettings),
+        (
+            "set-reminder-settings",
+            Request::SetReminderSettings {
+                settings: kefu_wire::prefs::ReminderSettings {
+                    near_limit_percent: 80,
+                },
+            },
+        ),
+        (
+            "request-contact-filed",
+            Request::RequestContactFiled {
+                customer: CustomerId::Identified("u-10086".into()),
+                note: "您好".into(),
+                edit: ContactEdit {
+                    nickname: Some("凯特".into()),
+                    groups: Some(vec![3]),
+                    ..ContactEdit::default()
+                },
+            },
+        ),
         (
             "set-routing-settings",
             Request::SetRoutingSettings {
@@ -1164,6 +1196,14 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
                 agent: 1002,
                 shown_as: "小王".into(),
             })),
+        ),
+        (
+            "agent-prefs",
+            Response::AgentPrefs(kefu_wire::prefs::AgentPrefs::default()),
+        ),
+        (
+            "reminder-settings",
+            Response::ReminderSettings(kefu_wire::prefs::ReminderSettings::default()),
         ),
     ];
     all
@@ -1631,14 +1671,14 @@ mod tests {
             let index = support::request_index(&r);
             requests.insert(index, r.name());
         }
-        assert_eq!(requests.len(), 82, "a Request variant has no seed");
+        assert_eq!(requests.len(), 89, "a Request variant has no seed");
 
         let mut responses = BTreeMap::new();
         for (name, r) in response_seeds() {
             let index = support::response_index(&r);
             responses.insert(index, name);
         }
-        assert_eq!(responses.len(), 36, "a Response variant has no seed");
+        assert_eq!(responses.len(), 40, "a Response variant has no seed");
 
         let mut events = BTreeMap::new();
         for (name, p) in event_seeds() {

@@ -107,6 +107,11 @@ pub fn request_index(r: &Request) -> u32 {
         Request::SearchOnlineContacts(_) => 96,
         Request::ListAgentGroups => 97,
         Request::ServingAgent => 98,
+        Request::GetAgentPrefs => 99,
+        Request::SetAgentPrefs { .. } => 100,
+        Request::GetReminderSettings => 101,
+        Request::SetReminderSettings { .. } => 102,
+        Request::RequestContactFiled { .. } => 103,
     }
 }
 
@@ -160,6 +165,8 @@ pub fn response_index(r: &Response) -> u32 {
         Response::Backups(_) => 44,
         Response::AgentGroups(_) => 45,
         Response::ServingAgent(_) => 46,
+        Response::AgentPrefs(_) => 47,
+        Response::ReminderSettings(_) => 48,
     }
 }
 
