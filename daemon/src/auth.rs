@@ -51,7 +51,13 @@ pub enum Access {
     Operator,
 }
 
-/// The authorisation table.
+/// The authorisation table. Besides what the arms say: visibility of a contact or
+/// history (exclusive mode, permissions 4 and 5; `SearchOnlineContacts` too) and a
+/// change of a contact's groups (permission 8) are decided per item by the CRM;
+/// designated agent (§7.15) is set with business settings and the reminder settings
+/// with system settings (§5.5 names agent 1001, whose role has it); what is the
+/// appliance's rather than an account's — the test clock, metrics, the storage check,
+/// deleting an account, backups (sections 19–21) — is the operator's alone.
 pub fn required_access(request: &Request) -> Access {
     match request {
         Request::Login { .. }
@@ -64,13 +70,12 @@ pub fn required_access(request: &Request) -> Access {
         Request::OpenConversation { .. } | Request::Reselect { .. } | Request::ServingAgent => {
             Access::CustomerOnly
         }
-        // Issue 11 points 4, 6, 10: the agent's own list, the account's agents, and a
-        // search whose visibility the CRM decides per contact, like `SearchContacts`.
         Request::MarkRead { .. }
         | Request::OrderConversations { .. }
         | Request::SearchOnlineContacts(_)
-        | Request::ListAgentGroups => Access::Session,
-        Request::InitiateConversation { .. } | Request::LogoutWith { .. } => Access::Session,
+        | Request::ListAgentGroups
+        | Request::InitiateConversation { .. }
+        | Request::LogoutWith { .. } => Access::Session,
         Request::SendMessage { .. }
         | Request::CloseConversation { .. }
         | Request::ConversationMessages { .. } => Access::Participant,
@@ -133,23 +138,22 @@ pub fn required_access(request: &Request) -> Access {
             Access::Permission(Permission::SharedQuickReplies)
         }
         Request::GetAnalytics { .. } => Access::Permission(Permission::Analytics),
-        Request::AccountCentreTicket { module } => Access::Permission(match module {
-            AccountCentreModule::AccountInfo => Permission::AccountInfo,
-            AccountCentreModule::EnterpriseSpace => Permission::EnterpriseSpace,
-            AccountCentreModule::Campaigns => Permission::Campaigns,
-            AccountCentreModule::ServiceConfig => Permission::AccountCentreConfig,
-        }),
+        Request::AccountCentreTicket { module } => Access::Permission(centre_permission(*module)),
         Request::Broadcast { .. } => Access::Permission(Permission::ValueAdded),
         Request::AnswerContactRequest { .. } | Request::AddAccount { .. } => Access::CustomerOnly,
         // A signal names a conversation the sender must be in; the account's presence
         // is for its customers and agents alike (no conversation needed).
         Request::Signal { .. } | Request::GetAccountPresence => Access::Participant,
         Request::SetAccountPresenceMode { .. } => Access::Permission(Permission::BusinessSettings),
-        // Designated agent (§7.15): read by any agent, set with business settings; the
-        // list to choose from is the customer's.
-        Request::GetDesignatedAgent => Access::Session,
         Request::SetDesignatedAgent { .. } => Access::Permission(Permission::BusinessSettings),
+        Request::SetReminderSettings { .. } => Access::Permission(Permission::SystemSettings),
         Request::DesignatedChoices => Access::CustomerOnly,
+        Request::GetDesignatedAgent
+        | Request::GetServerTime
+        | Request::GetAgentPrefs
+        | Request::SetAgentPrefs { .. }
+        | Request::GetReminderSettings
+        | Request::RequestContactFiled { .. } => Access::Session,
         Request::AdminOnAccount { .. }
         | Request::AdminImportTokens { .. }
         | Request::AdminUnlockToken { .. }
@@ -161,27 +165,26 @@ pub fn required_access(request: &Request) -> Access {
         | Request::AdminAddAgent { .. }
         | Request::AdminSetAgentPassword { .. }
         | Request::AdminListAgents { .. }
-        | Request::AdminStats => Access::Operator,
-        // The test clock is the appliance's, not an account's: the operator's alone.
-        Request::AdminClockShow
+        | Request::AdminStats
+        | Request::AdminClockShow
         | Request::AdminClockSet { .. }
-        | Request::AdminClockAdvance { .. } => Access::Operator,
-        // Operating the appliance (section 20): the operator's; the time, any agent's.
-        Request::AdminMetrics | Request::AdminCheckStorage | Request::AdminDeleteAccount { .. } => {
-            Access::Operator
-        }
-        Request::GetServerTime => Access::Session,
-        // Backups are of the whole appliance.
-        Request::AdminBackupCreate
+        | Request::AdminClockAdvance { .. }
+        | Request::AdminMetrics
+        | Request::AdminCheckStorage
+        | Request::AdminDeleteAccount { .. }
+        | Request::AdminBackupCreate
         | Request::AdminBackupList
         | Request::AdminBackupVerify { .. } => Access::Operator,
-        // One's own preferences; the account's reminder settings are read by any agent
-        // and set with system settings (§5.5 names agent 1001, whose role has it).
-        Request::GetAgentPrefs | Request::SetAgentPrefs { .. } | Request::GetReminderSettings => {
-            Access::Session
-        }
-        Request::SetReminderSettings { .. } => Access::Permission(Permission::SystemSettings),
-        Request::RequestContactFiled { .. } => Access::Session,
+    }
+}
+
+/// The permission behind an account-centre module's ticket.
+fn centre_permission(module: AccountCentreModule) -> Permission {
+    match module {
+        AccountCentreModule::AccountInfo => Permission::AccountInfo,
+        AccountCentreModule::EnterpriseSpace => Permission::EnterpriseSpace,
+        AccountCentreModule::Campaigns => Permission::Campaigns,
+        AccountCentreModule::ServiceConfig => Permission::AccountCentreConfig,
     }
 }
 

@@ -1453,7 +1453,6 @@ fn put_open_conversation(batch: &mut crate::store::Batch, record: &ConversationR
     batch.put(Cf::Conversations, &key, bytes);
 }
 
-/// Constant-time comparison of two MAC tags.
 /// Reads an account's conversation state from the store: routing settings, id
 /// counters, the customer-signing key and the open conversations, restored into a
 /// routing engine with the account's agents (none online yet). Pure reads: it runs on
@@ -1499,23 +1498,11 @@ pub(super) fn read_chat(
     settings.presence_mode = super::signals::engine_mode(state.record.presence_mode);
     let mut routing =
         AccountRouting::new(settings, counters.next_conversation).map_err(routing_err)?;
-    let agents: Vec<(u32, Option<String>)> = {
-        state
-            .agents
-            .keys()
-            .map(|a| {
-                let group = state
-                    .profiles
-                    .get(a)
-                    .map(|p| p.group.clone())
-                    .filter(|g| !g.is_empty());
-                (*a, group)
-            })
-            .collect()
-    };
-    // Personal auto-replies (§7.4) are the agents' own preferences (`notices.rs`).
+    // Personal auto-replies (§7.4) are the agents' own preferences (`reminders.rs`).
     let prefs = super::reminders::read_agent_prefs(store, account)?;
-    for (agent, group) in agents {
+    for &agent in state.agents.keys() {
+        let group = state.profiles.get(&agent).map(|p| p.group.clone());
+        let group = group.filter(|g| !g.is_empty());
         let personal_auto_reply = prefs
             .get(&agent)
             .map(|p| p.personal_auto_reply.clone())

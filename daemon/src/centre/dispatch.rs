@@ -537,8 +537,7 @@ pub(crate) fn classify(request: Request) -> Routed {
             SetAgentPassword { agent, new_password, super_password },
             ChangeOwnPassword { old_password, new_password },
             ChangeSuperPassword { old_super_password, new_super_password },
-            ListAgents,
-            WhoAmI,
+            ListAgents, WhoAmI,
             LogoutWith { keep_conversations },
             GetServerTime, ListAgentGroups,
         }
@@ -549,11 +548,9 @@ pub(crate) fn classify(request: Request) -> Routed {
             AdminAddAgent { account, agent, nickname, role },
             AdminSetAgentPassword { account, agent, new_password },
             AdminListAgents { account },
-            AdminStats,
-            AdminOnAccount { account, request },
+            AdminStats, AdminOnAccount { account, request },
             AdminImportTokens { format, data, key_hex, password },
-            AdminUnlockToken { serial },
-            AdminUnlockAgent { account, agent },
+            AdminUnlockToken { serial }, AdminUnlockAgent { account, agent },
             AdminRotateCustomerKey { account },
         }
         [Routed::Agent, AgentRequest::Security] SecurityRequest {
@@ -562,10 +559,8 @@ pub(crate) fn classify(request: Request) -> Routed {
             UpdateRole { role, name, permissions },
             DeleteRole { role },
             SetAgentRole { agent, role },
-            GetAgentProfile { agent },
-            SetAgentProfile { agent, profile },
-            SetSecurityLevel { level },
-            GetSecurity,
+            GetAgentProfile { agent }, SetAgentProfile { agent, profile },
+            SetSecurityLevel { level }, GetSecurity,
         }
         [Routed::Agent, AgentRequest::Token] TokenRequest {
             BindToken { agent, serial, code },
@@ -589,8 +584,7 @@ pub(crate) fn classify(request: Request) -> Routed {
         }
         [Routed::Agent, AgentRequest::Chat] AgentChatRequest {
             SetAutoAccept { cap },
-            ListQueue,
-            ListConversations,
+            ListQueue, ListConversations,
             AcceptConversation { conversation },
             TransferConversation { conversation, to_agent },
             GrabConversation { conversation, confirmed },
@@ -608,10 +602,7 @@ pub(crate) fn classify(request: Request) -> Routed {
             SearchContacts(x),
             RecentContacts { offset, limit },
             ContactsOnline { customers },
-            ListTags,
-            EditTags(x),
-            ListGroups,
-            EditGroups(x),
+            ListTags, EditTags(x), ListGroups, EditGroups(x),
             ImportContacts { chunk, first, last },
             ExportContacts { after, limit },
             RequestContact { customer, note },
@@ -619,7 +610,9 @@ pub(crate) fn classify(request: Request) -> Routed {
             SetContactSettings { settings }, SearchOnlineContacts(x),
             RequestContactFiled { customer, note, edit },
         }
-        [Routed::Agent, AgentRequest::Prefs] PrefsRequest { GetAgentPrefs, SetAgentPrefs { prefs }, GetReminderSettings, SetReminderSettings { settings } }
+        [Routed::Agent, AgentRequest::Prefs] PrefsRequest {
+            GetAgentPrefs, SetAgentPrefs { prefs }, GetReminderSettings, SetReminderSettings { settings },
+        }
         [Routed::Agent] AgentRequest {
             History(query),
         }
@@ -646,7 +639,7 @@ pub(crate) fn classify(request: Request) -> Routed {
         [Routed::Operator, OperatorRequest::Backup] BackupRequest {
             AdminBackupCreate, AdminBackupList, AdminBackupVerify { backup_id },
         }
-        [] Routed { EnableResume, }
+        [] Routed { EnableResume }
     }
 }
 
