@@ -22,7 +22,6 @@
 use super::{err, Answer, Centre};
 use crate::routing::{Choice, ListKind};
 use crate::store::designated_records::DesignatedRecord;
-use crate::store::security_records::DisplayMode;
 use crate::store::{Cf, StoredRecord};
 use kefu_wire::chat::{
     AgentChoice, Channel, ChoiceList, CustomerId, DesignatedMode, DesignatedSettings, Entry,
@@ -109,7 +108,7 @@ impl Centre {
             match choice {
                 Choice::Agent { agent, presence } => list.agents.push(AgentChoice {
                     agent,
-                    name: self.agent_name_for_customer(account, agent),
+                    name: self.shown_agent(account, agent).shown_as,
                     presence,
                 }),
                 Choice::Group { name, online } => list.groups.push(GroupChoice { name, online }),
@@ -156,23 +155,5 @@ impl Centre {
         let agent = self.crm_mut(account)?.last_served_by(customer);
         let actor = self.actor_mut(account)?;
         Ok(agent.filter(|a| actor.state.agents.contains_key(a)))
-    }
-
-    /// How `agent` is named to the account's customers: its nickname, or its agent
-    /// number, as its profile's display setting says (A5, §7.10). The one place that
-    /// names an agent to a customer.
-    pub(crate) fn agent_name_for_customer(&self, account: u64, agent: u32) -> String {
-        let Some(state) = self.actors.get(&account).map(|a| &a.state) else {
-            return agent.to_string();
-        };
-        let display = state
-            .profiles
-            .get(&agent)
-            .map_or(DisplayMode::Nickname, |p| p.display);
-        let nickname = state.agents.get(&agent).map(|a| a.record.nickname.clone());
-        match (display, nickname) {
-            (DisplayMode::Nickname, Some(n)) if !n.is_empty() => n,
-            _ => agent.to_string(),
-        }
     }
 }

@@ -6,7 +6,7 @@
 //!
 //! Called by `chat.rs` as it carries out the routing effects, after the state pushes
 //! (`ConversationChanged`), so a client reads the new state first. Agents are named to
-//! customers by [`Centre::agent_name_for_customer`] only.
+//! customers by `Centre::shown_agent` (`views.rs`) only.
 
 use super::{Centre, Recipient};
 use crate::routing::{AssignReason, QueueTarget};
@@ -47,7 +47,7 @@ impl Centre {
         agent: u32,
         reason: AssignReason,
     ) {
-        let name = self.agent_name_for_customer(account, agent);
+        let name = self.shown_agent(account, agent).shown_as;
         self.notice(
             account,
             Recipient::Customer(customer),
@@ -79,7 +79,7 @@ impl Centre {
         target: &QueueTarget,
     ) {
         if let QueueTarget::Agent(agent) = *target {
-            let name = self.agent_name_for_customer(account, agent);
+            let name = self.shown_agent(account, agent).shown_as;
             self.notice(
                 account,
                 Recipient::Customer(customer),
