@@ -2,7 +2,7 @@
 //! the personal auto-reply (M2, manual §7.4), the message-notification options (E3,
 //! §7.22) and the contact-limit warning threshold (R1, §5.5). Carried by
 //! `GetAgentPrefs`/`SetAgentPrefs` and `GetReminderSettings`/`SetReminderSettings`
-//! (`wire/PROTOCOL.md` section 21).
+//! (`wire/PROTOCOL.md` section 22).
 
 use serde::{Deserialize, Serialize};
 
