@@ -895,7 +895,7 @@ fn reminder_settings() -> impl Strategy<Value = kefu_wire::prefs::ReminderSettin
         .prop_map(|near_limit_percent| kefu_wire::prefs::ReminderSettings { near_limit_percent })
 }
 
-/// Requests 84–88: agents' preferences, reminder settings, filed friend requests.
+/// Requests 99–103: agents' preferences, reminder settings, filed friend requests.
 fn prefs_request() -> impl Strategy<Value = Request> {
     prop_oneof![
         Just(Request::GetAgentPrefs),
