@@ -155,6 +155,12 @@ const PER_SHARD: &[PerShard] = &[
         "Connections told GoAway SLOW_CONSUMER.",
         |f| f.slow_consumers,
     ),
+    (
+        "kefu_overloaded_total",
+        "counter",
+        "Requests answered OVERLOADED (the shard was behind; nothing was done).",
+        |f| f.overloaded,
+    ),
 ];
 
 /// The whole exposition.

@@ -87,6 +87,7 @@ pub struct ShardCounters {
     failed_logins: AtomicU64,
     protocol_errors: AtomicU64,
     slow_consumers: AtomicU64,
+    overloaded: AtomicU64,
     messages_stored: AtomicU64,
     failed_commits: AtomicU64,
     commit_us: Histogram,
@@ -115,6 +116,7 @@ impl Default for ShardCounters {
             failed_logins: AtomicU64::new(0),
             protocol_errors: AtomicU64::new(0),
             slow_consumers: AtomicU64::new(0),
+            overloaded: AtomicU64::new(0),
             messages_stored: AtomicU64::new(0),
             failed_commits: AtomicU64::new(0),
             commit_us: Histogram::new(COMMIT_US_BOUNDS),
@@ -147,6 +149,7 @@ pub struct ShardFigures {
     pub failed_logins: u64,
     pub protocol_errors: u64,
     pub slow_consumers: u64,
+    pub overloaded: u64,
     pub messages_stored: u64,
     pub open_conversations: u64,
     pub queued_conversations: u64,
@@ -175,6 +178,7 @@ impl ShardCounters {
         add_failed_login => failed_logins,
         add_protocol_error => protocol_errors,
         add_slow_consumer => slow_consumers,
+        add_overloaded => overloaded,
         connection_opened => connections,
         session_opened => sessions,
     }
@@ -271,6 +275,7 @@ impl ShardCounters {
             failed_logins: self.failed_logins.load(Relaxed),
             protocol_errors: self.protocol_errors.load(Relaxed),
             slow_consumers: self.slow_consumers.load(Relaxed),
+            overloaded: self.overloaded.load(Relaxed),
             messages_stored: self.messages_stored.load(Relaxed),
             open_conversations: self.open_conversations.load(Relaxed),
             queued_conversations: self.queued_conversations.load(Relaxed),
@@ -296,6 +301,11 @@ impl ShardCounters {
     /// Connections this shard took over from others.
     pub fn adopted(&self) -> u64 {
         self.adopted.load(Relaxed)
+    }
+
+    /// Requests answered `OVERLOADED` because the shard was behind.
+    pub fn overloaded(&self) -> u64 {
+        self.overloaded.load(Relaxed)
     }
 
     /// Connections told `GoAway` `SLOW_CONSUMER` (output or push-ack bound).

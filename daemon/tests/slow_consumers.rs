@@ -387,6 +387,8 @@ fn a_shard_behind_answers_overloaded_and_loses_nothing_acknowledged() {
         }
     }
     assert!(refused > 0, "no OVERLOADED answer");
+    // The operator sees them too (`kefu_overloaded_total`).
+    assert!(total(&s, |c| c.overloaded()) >= refused as u64);
     assert!(!stored.is_empty(), "nothing served");
     // The agent gets exactly the messages acknowledged, in order; the shard serves
     // again once it has caught up.

@@ -278,6 +278,7 @@ impl Shard {
     /// Answers a request `OVERLOADED` without looking at it: the shard is behind
     /// (`overload.rs`). Released with the turn's other answers; nothing changed.
     fn refuse_overloaded(&mut self, reply: ReplyTo) {
+        self.counters.add_overloaded();
         self.centre.queue(Outgoing::Answer {
             reply,
             result: Err(ErrorBody {
