@@ -92,33 +92,12 @@ impl Traced {
             .stderr(Stdio::piped())
             .spawn()
             .expect("strace is needed by this test (apt-get install strace, or .ci/deps)");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        loop {
-            let line = rx
-                .recv_timeout(Duration::from_secs(120))
-                .expect("kefud under strace printed its readiness line");
-            if let Some(rest) = line.strip_prefix("kefud: ready ") {
-                let field = |name: &str| {
-                    rest.split(' ')
-                        .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
-                        .unwrap()
-                        .to_string()
-                };
-                return Traced {
-                    strace: child,
-                    kefud_pid: field("pid").parse().unwrap(),
-                    tcp: field("tcp").parse().unwrap(),
-                    admin: PathBuf::from(field("admin")),
-                };
-            }
+        let ready = await_ready(&mut child, Duration::from_secs(120));
+        Traced {
+            strace: child,
+            kefud_pid: ready.pid,
+            tcp: ready.tcp,
+            admin: ready.admin,
         }
     }
 

@@ -155,6 +155,47 @@ pub struct DaemonProcess {
     pub stderr_tail: std::sync::mpsc::Receiver<String>,
 }
 
+/// What a started `kefud` said in its readiness line, and the rest of its stderr.
+pub struct Ready {
+    pub pid: i32,
+    pub tcp: SocketAddr,
+    pub admin: PathBuf,
+    pub stderr_tail: std::sync::mpsc::Receiver<String>,
+}
+
+/// Reads `child`'s stderr (piped) until kefud prints `kefud: ready …`, at most `within`
+/// between lines; the lines after it stay readable in `stderr_tail`.
+pub fn await_ready(child: &mut Child, within: Duration) -> Ready {
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    loop {
+        let line = rx
+            .recv_timeout(within)
+            .expect("kefud printed its readiness line");
+        if let Some(rest) = line.strip_prefix("kefud: ready ") {
+            let field = |name: &str| {
+                rest.split(' ')
+                    .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+                    .unwrap()
+                    .to_string()
+            };
+            return Ready {
+                pid: field("pid").parse().unwrap(),
+                tcp: field("tcp").parse().unwrap(),
+                admin: PathBuf::from(field("admin")),
+                stderr_tail: rx,
+            };
+        }
+    }
+}
+
 /// Writes a test configuration file for a `kefud` process and returns its path.
 pub fn write_config(dir: &Path, extra: &str) -> PathBuf {
     let path = dir.join("kefud.toml");
@@ -181,33 +222,12 @@ impl DaemonProcess {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn kefud");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        loop {
-            let line = rx
-                .recv_timeout(Duration::from_secs(60))
-                .expect("kefud printed its readiness line");
-            if let Some(rest) = line.strip_prefix("kefud: ready ") {
-                let field = |name: &str| {
-                    rest.split(' ')
-                        .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
-                        .unwrap()
-                        .to_string()
-                };
-                return DaemonProcess {
-                    child,
-                    tcp: field("tcp").parse().unwrap(),
-                    admin: PathBuf::from(field("admin")),
-                    stderr_tail: rx,
-                };
-            }
+        let ready = await_ready(&mut child, Duration::from_secs(60));
+        DaemonProcess {
+            child,
+            tcp: ready.tcp,
+            admin: ready.admin,
+            stderr_tail: ready.stderr_tail,
         }
     }
 
