@@ -5,7 +5,7 @@
 
 mod support;
 
-use kefu_wire::chat::{Channel, ConversationInfo, ConversationState, CustomerId, Entry};
+use kefu_wire::chat::{Channel, ConversationInfo, ConversationState, CustomerId};
 use kefu_wire::crm::{ContactEdit, ContactState};
 use kefu_wire::{Client, ErrorCode, Presence, Request, Response};
 use support::*;
@@ -18,16 +18,6 @@ fn key(admin: &mut Client) -> [u8; 32] {
 
 fn customer(s: &TestServer, key: &[u8; 32], who: &str) -> Client {
     login_customer(s.client(), key, ACCOUNT, who, now() + 3_600)
-}
-
-fn open(c: &mut Client) -> ConversationInfo {
-    match c
-        .request(&Request::OpenConversation { entry: Entry::Auto })
-        .unwrap()
-    {
-        Response::Conversation(info) => info,
-        other => panic!("{other:?}"),
-    }
 }
 
 fn served_by(info: &ConversationInfo) -> Option<u32> {

@@ -5,7 +5,7 @@
 
 mod support;
 
-use kefu_wire::chat::{ConversationInfo, ConversationState, CustomerId, Entry, MessageBody};
+use kefu_wire::chat::{ConversationState, CustomerId, MessageBody};
 use kefu_wire::crm::{ContactEdit, ContactState, HistoryKind, HistoryQuery};
 use kefu_wire::{Client, Request, Response};
 use support::*;
@@ -26,16 +26,6 @@ fn serving(s: &TestServer, agent_no: u32) -> Client {
 
 fn customer(s: &TestServer, key: &[u8; 32], who: &str) -> Client {
     login_customer(s.client(), key, ACCOUNT, who, now() + 3_600)
-}
-
-fn open(c: &mut Client) -> ConversationInfo {
-    match c
-        .request(&Request::OpenConversation { entry: Entry::Auto })
-        .unwrap()
-    {
-        Response::Conversation(info) => info,
-        other => panic!("{other:?}"),
-    }
 }
 
 fn send(c: &mut Client, conversation: u64, id: u64, body: MessageBody) {

@@ -8,7 +8,7 @@ mod support;
 
 use std::time::Duration;
 
-use kefu_wire::chat::{ConversationInfo, CustomerId, Entry, MessageBody};
+use kefu_wire::chat::{ConversationInfo, CustomerId, MessageBody};
 use kefu_wire::crm::{ContactEdit, ContactQuery, ContactSort, ContactState};
 use kefu_wire::{
     AgentProfile, Client, DisplayMode, ErrorCode, Event, Request, Response, ShownAgent,
@@ -42,16 +42,6 @@ fn serving(s: &TestServer, agent_no: u32) -> Client {
 
 fn customer(s: &TestServer, key: &[u8; 32], who: &str) -> Client {
     login_customer(s.client(), key, ACCOUNT, who, now() + 3_600)
-}
-
-fn open(c: &mut Client) -> ConversationInfo {
-    match c
-        .request(&Request::OpenConversation { entry: Entry::Auto })
-        .unwrap()
-    {
-        Response::Conversation(info) => info,
-        other => panic!("{other:?}"),
-    }
 }
 
 fn say(c: &mut Client, conversation: u64, id: u64, text: &str) {

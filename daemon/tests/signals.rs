@@ -5,8 +5,8 @@ mod support;
 
 use kefu_daemon::shard::sign_customer;
 use kefu_wire::chat::{
-    AccountPresenceMode, CallKind, CallPhase, CallSignal, Channel, ConversationInfo,
-    ConversationState, Entry, Party, Signal, MAX_CALL_PAYLOAD,
+    AccountPresenceMode, CallKind, CallPhase, CallSignal, Channel, ConversationState, Party,
+    Signal, MAX_CALL_PAYLOAD,
 };
 use kefu_wire::{Client, ErrorCode, Event, Presence, Request, Response};
 use std::time::Duration;
@@ -50,16 +50,6 @@ fn agent(s: &TestServer, agent: u32, cap: u16) -> Client {
     a.login(ACCOUNT, agent, &password).unwrap();
     a.request(&Request::SetAutoAccept { cap }).unwrap();
     a
-}
-
-fn open(c: &mut Client) -> ConversationInfo {
-    match c
-        .request(&Request::OpenConversation { entry: Entry::Auto })
-        .unwrap()
-    {
-        Response::Conversation(info) => info,
-        other => panic!("{other:?}"),
-    }
 }
 
 fn signal(c: &mut Client, conversation: u64, signal: Signal) -> Result<(), ErrorCode> {

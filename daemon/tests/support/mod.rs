@@ -304,3 +304,16 @@ pub fn give_role(c: &mut Client, agent: u32, permissions: &[u16]) {
     c.request(&Request::SetAgentRole { agent, role })
         .expect("role given");
 }
+
+/// A logged-in customer opens a conversation, routed automatically.
+pub fn open(c: &mut Client) -> kefu_wire::chat::ConversationInfo {
+    match c
+        .request(&Request::OpenConversation {
+            entry: kefu_wire::chat::Entry::Auto,
+        })
+        .unwrap()
+    {
+        Response::Conversation(info) => info,
+        other => panic!("{other:?}"),
+    }
+}
