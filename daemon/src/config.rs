@@ -79,6 +79,10 @@ pub struct StorageConfig {
     /// Where `kefuctl backup create` puts online backups and `kefud --restore` reads
     /// them. Default: `<data_dir>/backups` (put it on another disk in production).
     pub backup_dir: Option<PathBuf>,
+    /// Seconds to keep write-ahead logs after their data is flushed, so the batches
+    /// since a point can be read back (a backup rolled forward, a standby catching up).
+    /// Default 0: deleted once flushed.
+    pub wal_archive_seconds: u64,
 }
 
 /// `[limits]`
@@ -185,6 +189,7 @@ impl Default for StorageConfig {
             max_open_files: 512,
             block_cache_mb: 256,
             backup_dir: None,
+            wal_archive_seconds: 0,
         }
     }
 }

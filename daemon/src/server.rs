@@ -154,6 +154,7 @@ fn open_store(config: &Config) -> Result<Arc<dyn KvStore>, StartError> {
             max_open_files: config.storage.max_open_files,
             block_cache_bytes: config.storage.block_cache_mb << 20,
             backup_dir: Some(config.backup_path()),
+            wal_archive_seconds: config.storage.wal_archive_seconds,
             ..RocksOptions::default()
         },
     )?))

@@ -3,7 +3,9 @@
 //! the admin socket; the backup, restored with `kefud --restore` into an empty data
 //! directory, holds every message acknowledged before the backup was asked for, and of
 //! each customer's messages a prefix of the order they were sent in (one instant, no
-//! holes); a backup taken with no client connected restores to a database identical
+//! holes); rolled forward over every batch the daemon committed after it (read back
+//! from the daemon's write-ahead log), the same backup equals the daemon's database key
+//! by key in every column family; a backup taken with no client connected restores to a database identical
 //! key by key, in every column family, to the one the daemon left when it stopped.
 //! `AdminBackupVerify` reads every key back; a backup that does not exist, and a
 //! restore into a data directory that is not empty, are refused.
@@ -12,7 +14,7 @@
 
 mod support;
 
-use kefu_daemon::store::{open_rocks, Cf, KvStore, RocksOptions};
+use kefu_daemon::store::{open_rocks, Cf, KvStore, RocksOptions, RocksStore};
 use kefu_wire::chat::{ConversationState, Entry, MessageBody, Party};
 use kefu_wire::{BackupInfo, Client, ClientError, ErrorCode, Request, Response};
 use std::collections::BTreeMap;
@@ -74,9 +76,21 @@ fn conversation_texts(agent: &mut Client, conversation: u64) -> Vec<(usize, usiz
     }
 }
 
+/// How long the daemon under test keeps flushed write-ahead logs: the whole test.
+const WAL_ARCHIVE: &str = "[storage]\nwal_archive_seconds = 86400";
+
+/// Opens the store in `db` the way the daemon under test does (archived logs kept).
+fn open_copy(db: &Path) -> RocksStore {
+    let options = RocksOptions {
+        wal_archive_seconds: 86_400,
+        ..RocksOptions::default()
+    };
+    open_rocks(db, &options).expect("open a copy")
+}
+
 /// Every (column family, key, value) of the store in `db`, in order.
 fn dump(db: &Path) -> Vec<(Cf, Vec<u8>, Vec<u8>)> {
-    let store = open_rocks(db, &RocksOptions::default()).expect("open a copy");
+    let store = open_copy(db);
     let mut all = Vec::new();
     for cf in Cf::ALL {
         let mut start = Vec::new();
@@ -96,6 +110,31 @@ fn dump(db: &Path) -> Vec<(Cf, Vec<u8>, Vec<u8>)> {
         }
     }
     all
+}
+
+/// Applies to `copy` every batch `original` committed after `copy`'s last one, in order;
+/// returns `copy`'s sequence before and the number of batches applied.
+fn roll_forward(copy: &RocksStore, original: &RocksStore) -> (u64, usize) {
+    let point = copy.latest_sequence().expect("sequence of the copy");
+    let end = original
+        .latest_sequence()
+        .expect("sequence of the original");
+    assert!(point <= end, "the copy is ahead of the original");
+    let mut applied = 0;
+    while copy.latest_sequence().expect("sequence") < end {
+        let at = copy.latest_sequence().expect("sequence");
+        let batches = original
+            .batches_after(at, 1_024)
+            .expect("the original's log");
+        for batch in batches {
+            let at = copy.latest_sequence().expect("sequence");
+            assert_eq!(batch.sequence, at + 1, "the copy and the log diverge");
+            copy.apply_logged(&batch).expect("apply a logged batch");
+            applied += 1;
+        }
+    }
+    assert_eq!(copy.latest_sequence().expect("sequence"), end);
+    (point, applied)
 }
 
 /// `kefud --config CONFIG --restore [--backup-id ID]`: (success, stderr).
@@ -122,7 +161,7 @@ fn stop(mut daemon: DaemonProcess) {
 #[test]
 fn a_backup_taken_under_load_restores_the_acknowledged_state() {
     let home = tempfile::tempdir().expect("tempdir");
-    let config = write_config(home.path(), "");
+    let config = write_config(home.path(), WAL_ARCHIVE);
     let backups = home.path().join("data").join("backups");
     let daemon = DaemonProcess::start(&config);
     let mut admin = daemon.admin();
@@ -246,6 +285,40 @@ fn a_backup_taken_under_load_restores_the_acknowledged_state() {
     }
     drop(admin);
     stop(daemon);
+
+    // The backup taken under load, rolled forward over every batch the daemon
+    // committed after it (read back from its write-ahead log), is its database key by
+    // key: the backup was the database at one instant, nothing missing, nothing extra.
+    let rolled_home = tempfile::tempdir().expect("tempdir");
+    let rolled_config = write_config(
+        rolled_home.path(),
+        &format!("[storage]\nbackup_dir = {backups:?}"),
+    );
+    let (ok, stderr) = restore(&rolled_config, Some(first.backup_id));
+    assert!(ok, "kefud --restore failed: {stderr}");
+    let live_db = home.path().join("data").join("db");
+    let rolled_db = rolled_home.path().join("data").join("db");
+    let (point, replayed) = roll_forward(&open_copy(&rolled_db), &open_copy(&live_db));
+    assert!(
+        replayed > 0,
+        "nothing was written after the backup under load"
+    );
+    let live = dump(&live_db);
+    let rolled = dump(&rolled_db);
+    assert_eq!(live.len(), rolled.len(), "number of keys");
+    for (a, b) in live.iter().zip(&rolled) {
+        assert_eq!(
+            a, b,
+            "first difference between the database and its rolled backup"
+        );
+    }
+    println!(
+        "backup {} under load was sequence {point}; rolled forward over {replayed} later \
+         batches it equals the database: {} keys in {} column families",
+        first.backup_id,
+        live.len(),
+        Cf::ALL.len()
+    );
 
     // The quiescent backup is the stopped daemon's database, key by key.
     let quiet_home = tempfile::tempdir().expect("tempdir");

@@ -177,6 +177,7 @@ fn tidy() {
 const ROCKSDB_FILES: &[&str] = &[
     "daemon/src/store/rocks.rs",
     "daemon/src/store/rocks_backup.rs",
+    "daemon/src/store/rocks_wal.rs",
 ];
 
 /// The only daemon files that may name mio: the loop, its connections, the listener.

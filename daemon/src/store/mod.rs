@@ -26,6 +26,7 @@ pub mod prefs_records;
 pub mod records;
 pub mod rocks;
 mod rocks_backup;
+mod rocks_wal;
 pub mod security_records;
 
 use std::path::PathBuf;
@@ -41,6 +42,7 @@ pub use records::{
 };
 pub use rocks::{open_rocks, RocksOptions, RocksStore};
 pub use rocks_backup::restore as restore_backup;
+pub use rocks_wal::LoggedBatch;
 pub use security_records::{
     AccountSettingsRecord, AgentProfileRecord, AgentTokenRecord, DisplayMode, SecurityLevel,
     TokenAlgorithm, TokenRecord,

@@ -32,8 +32,8 @@ use crate::log;
 
 use super::{
     keys, load_schema_version, BackupError, BackupSummary, Batch, BatchOp, Cf, Durability,
-    KeyValue, KvStore, SchemaVersion, StorageProbe, StoreError, CURRENT_SCHEMA_VERSION,
-    OLDEST_SCHEMA_VERSION,
+    KeyValue, KvStore, LoggedBatch, SchemaVersion, StorageProbe, StoreError,
+    CURRENT_SCHEMA_VERSION, OLDEST_SCHEMA_VERSION,
 };
 
 /// Tuning of the RocksDB engine.
@@ -52,6 +52,10 @@ pub struct RocksOptions {
     pub max_total_wal_bytes: u64,
     /// Where online backups go (`[storage] backup_dir`); `None`: no backups.
     pub backup_dir: Option<PathBuf>,
+    /// Seconds RocksDB keeps write-ahead logs after their memtables are flushed
+    /// (`[storage] wal_archive_seconds`), so that the batches since a point can be read
+    /// back ([`RocksStore::batches_after`]). Default 0: logs are deleted once flushed.
+    pub wal_archive_seconds: u64,
 }
 
 impl Default for RocksOptions {
@@ -62,6 +66,7 @@ impl Default for RocksOptions {
             max_background_jobs: 2,
             max_total_wal_bytes: 256 << 20,
             backup_dir: None,
+            wal_archive_seconds: 0,
         }
     }
 }
@@ -266,6 +271,9 @@ fn db_options(opts: &RocksOptions) -> Options {
     // the damage and drop every record after it without a word.
     o.set_paranoid_checks(true);
     o.set_wal_recovery_mode(DBRecoveryMode::TolerateCorruptedTailRecords);
+    if opts.wal_archive_seconds > 0 {
+        o.set_wal_ttl_seconds(opts.wal_archive_seconds);
+    }
     o
 }
 
@@ -353,6 +361,31 @@ impl RocksStore {
     /// The data directory.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The sequence number of the last committed write (`rocks_wal.rs`).
+    pub fn latest_sequence(&self) -> Result<u64, StoreError> {
+        self.with_db(|db| Ok(super::rocks_wal::latest_sequence(db)))
+    }
+
+    /// Up to `max` batches committed after sequence `after`, oldest first, read back
+    /// from the write-ahead log (`rocks_wal.rs`).
+    pub fn batches_after(&self, after: u64, max: usize) -> Result<Vec<LoggedBatch>, StoreError> {
+        self.with_db(|db| super::rocks_wal::batches_after(db, after, max))
+    }
+
+    /// Applies a batch read from another copy of this database, synced.
+    pub fn apply_logged(&self, batch: &LoggedBatch) -> Result<(), StoreError> {
+        self.with_db(|db| super::rocks_wal::apply(db, batch))
+    }
+
+    /// `f` on the open database, under its read lock.
+    fn with_db<T>(&self, f: impl FnOnce(&DB) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let guard = self.db()?;
+        match guard.as_ref() {
+            Some(db) => f(db),
+            None => Err(StoreError::Engine("the database is closed".into())), // db() refuses it
+        }
     }
 
     /// The open database, read-locked (a reopen waits for it).

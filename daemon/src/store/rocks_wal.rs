@@ -1,0 +1,76 @@
+//! The write-ahead log as a stream of committed batches: every batch after a sequence
+//! number, in commit order, as RocksDB wrote it, and the way to apply such a batch to
+//! another copy of the database. This is how a copy is proven to equal the original at
+//! a point (a backup restored and rolled forward over the original's later batches must
+//! match it key for key, `daemon/tests/backup.rs`), and the primitive a standby that
+//! follows a primary is built on.
+//!
+//! Batches are only readable as far back as the log files still exist: RocksDB deletes
+//! a log once its memtables are flushed unless `[storage] wal_archive_seconds` keeps
+//! the archived logs for that long (`RocksOptions::wal_archive_seconds`).
+
+use super::StoreError;
+use rocksdb::{WriteBatch, WriteOptions, DB};
+
+/// One committed batch: its first sequence number and its bytes (RocksDB's own batch
+/// encoding, column families by id — meaningful only to a copy of the same database).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedBatch {
+    pub sequence: u64,
+    pub data: Vec<u8>,
+}
+
+/// The sequence number of the last committed write.
+pub(super) fn latest_sequence(db: &DB) -> u64 {
+    db.latest_sequence_number()
+}
+
+/// Every batch committed after `after`, oldest first, at most `max` of them. An error if
+/// the log no longer reaches back to `after + 1` (files deleted) or does not read back.
+pub(super) fn batches_after(
+    db: &DB,
+    after: u64,
+    max: usize,
+) -> Result<Vec<LoggedBatch>, StoreError> {
+    let mut out = Vec::new();
+    if after >= db.latest_sequence_number() {
+        return Ok(out);
+    }
+    let engine = |e: rocksdb::Error| StoreError::Engine(format!("reading the log: {e}"));
+    let mut expected = after + 1;
+    for item in db.get_updates_since(after).map_err(engine)? {
+        let (sequence, batch) = item.map_err(engine)?;
+        if sequence <= after {
+            continue;
+        }
+        // A gap means the logs holding the batches in between are gone.
+        if sequence != expected {
+            return Err(StoreError::Engine(format!(
+                "the log jumps from sequence {expected} to {sequence}: \
+                 the logs in between were deleted"
+            )));
+        }
+        expected = sequence + batch.len() as u64;
+        out.push(LoggedBatch {
+            sequence,
+            data: batch.data().to_vec(),
+        });
+        if out.len() == max {
+            break;
+        }
+    }
+    if out.is_empty() {
+        return Err(StoreError::Engine(format!(
+            "the log no longer holds sequence {expected}"
+        )));
+    }
+    Ok(out)
+}
+
+/// Applies one batch read from a copy of this database, synced.
+pub(super) fn apply(db: &DB, batch: &LoggedBatch) -> Result<(), StoreError> {
+    let mut write = WriteOptions::default();
+    write.set_sync(true);
+    db.write_opt(WriteBatch::from_data(&batch.data), &write)
+        .map_err(|e| StoreError::Engine(format!("applying a logged batch: {e}")))
+}
