@@ -41,7 +41,13 @@ impl Raw {
     /// Connects and logs customer `id` in; returns it with its resume token and the
     /// conversation it opened with agent 1001.
     fn customer(s: &TestServer, key: &[u8; 32], id: &str) -> (Raw, ResumeToken, u64) {
-        let stream = TcpStream::connect(s.addr()).expect("connect");
+        // A small receive buffer, fixed before the connection opens: the kernel takes
+        // little for a reader that stops, and nothing more later.
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .expect("socket");
+        socket.set_recv_buffer_size(8 * 1024).expect("SO_RCVBUF");
+        socket.connect(&s.addr().into()).expect("connect");
+        let stream: TcpStream = socket.into();
         stream.set_nodelay(true).unwrap();
         stream.set_read_timeout(Some(PATIENCE)).unwrap();
         let mut raw = Raw {

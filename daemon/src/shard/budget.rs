@@ -11,8 +11,10 @@
 //! another shard) leaves the account with [`OutputBudget::remove`].
 //!
 //! Past its share, a shard drops **the connections holding the most that are not
-//! reading** — whose socket has taken none of their output for [`NOT_READING_AFTER`]
-//! (a reader on a slow link takes some at every round trip) — largest first, until
+//! reading** — whose socket has taken less than [`READING_BYTES`] of their output in
+//! the last [`NOT_READING_AFTER`] (a reader, even on a slow link, takes some at every
+//! round trip; a stalled one only the crumbs its kernel finds room for when it
+//! compacts its buffers) — largest first, until
 //! its total is under the low-water mark (three quarters of the share). A connection
 //! that is reading is never dropped for someone else's stall: if the stalled ones are
 //! not enough, the shard stays over its share until more of them qualify. While over
@@ -26,17 +28,24 @@ use crate::log;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-/// A connection whose socket has taken none of its output for this long is not
-/// reading: the budget may drop it.
+/// A connection whose socket has taken less than [`READING_BYTES`] of its output for
+/// this long is not reading: the budget may drop it.
 pub(super) const NOT_READING_AFTER: Duration = Duration::from_secs(2);
+
+/// What a connection's socket must take of its output (in one go or in pieces) to
+/// count as reading: 8 KiB a second over [`NOT_READING_AFTER`].
+pub(super) const READING_BYTES: usize = 16 * 1024;
 
 /// What the budget knows of one connection holding unsent output.
 #[derive(Debug, Clone, Copy)]
 struct Held {
     generation: u32,
     bytes: usize,
-    /// When its socket last took some of its output (or its output began waiting).
+    /// When its socket last took [`READING_BYTES`] of its output (or its output began
+    /// waiting).
     progress: Instant,
+    /// What its socket took since `progress`.
+    taken: usize,
 }
 
 /// A connection to drop: (slab index, generation, bytes it holds).
@@ -52,14 +61,14 @@ pub(super) struct OutputBudget {
 }
 
 impl OutputBudget {
-    /// After a flush: the connection `idx` still holds `bytes` unsent; `progressed`
-    /// says whether the socket took any of its output in that flush.
+    /// After a flush: the connection `idx` still holds `bytes` unsent; its socket
+    /// took `taken` bytes of its output in that flush.
     pub(super) fn update(
         &mut self,
         idx: usize,
         generation: u32,
         bytes: usize,
-        progressed: bool,
+        taken: usize,
         now: Instant,
     ) {
         if bytes == 0 {
@@ -70,6 +79,7 @@ impl OutputBudget {
             generation,
             bytes: 0,
             progress: now,
+            taken: 0,
         };
         let entry = self.held.entry(idx).or_insert(fresh);
         if entry.generation != generation {
@@ -77,8 +87,10 @@ impl OutputBudget {
             self.total -= entry.bytes;
             *entry = fresh;
         }
-        if progressed {
+        entry.taken = entry.taken.saturating_add(taken);
+        if entry.taken >= READING_BYTES {
             entry.progress = now;
+            entry.taken = 0;
         }
         self.total = self.total - entry.bytes + bytes;
         entry.bytes = bytes;
@@ -151,7 +163,7 @@ impl Shard {
         let before = self.output.total();
         let victims = self.output.over_share(share, self.now);
         if !victims.is_empty() {
-            let secs = NOT_READING_AFTER.as_secs();
+            let (secs, kib) = (NOT_READING_AFTER.as_secs(), READING_BYTES / 1024);
             let (mut dropped, mut freed) = (0u64, 0usize);
             for (idx, generation, bytes) in victims {
                 let Some(conn) = self.conns.get_mut(idx, generation) else {
@@ -160,8 +172,8 @@ impl Shard {
                     continue;
                 };
                 let message = format!(
-                    "the server's budget for unsent output is spent and this connection \
-                     took none of its {bytes} bytes for {secs} s"
+                    "the server's budget for unsent output is spent, and this connection \
+                     took less than {kib} KiB of its {bytes} bytes in {secs} s"
                 );
                 if conn.protocol.shed_output(message) {
                     dropped += 1;
@@ -176,8 +188,8 @@ impl Shard {
                 format_args!(
                     "output budget: {before} bytes unsent, over this shard's share of \
                      {share} (limits.max_total_pending_output_bytes over {shards} shards); \
-                     {dropped} connections that took nothing for {secs} s dropped as slow \
-                     consumers, freeing {freed} bytes"
+                     {dropped} connections that took less than {kib} KiB in {secs} s dropped \
+                     as slow consumers, freeing {freed} bytes"
                 ),
             );
             // Their goodbyes go out now, and the account follows.
@@ -199,9 +211,9 @@ mod tests {
         // Slots 1..=4 stall with 100, 400, 300 and 200 bytes; slot 5 reads (it made
         // progress just now) and holds the most.
         for (idx, bytes) in [(1, 100), (2, 400), (3, 300), (4, 200)] {
-            b.update(idx, 7, bytes, true, t0);
+            b.update(idx, 7, bytes, READING_BYTES, t0);
         }
-        b.update(5, 7, 900, true, later);
+        b.update(5, 7, 900, READING_BYTES, later);
         assert_eq!(b.total(), 1_900);
         assert!(b.over_share(2_000, later).is_empty(), "within the share");
         // Share 1,600: down to 1,200 at most; the two largest stalled ones go.
@@ -216,11 +228,12 @@ mod tests {
     fn a_reading_connection_is_never_dropped_and_the_check_waits_for_the_next_stall() {
         let t0 = Instant::now();
         let mut b = OutputBudget::default();
-        b.update(1, 1, 500, true, t0);
+        b.update(1, 1, 500, 0, t0);
         let t1 = t0 + Duration::from_millis(500);
-        b.update(2, 1, 500, true, t1);
-        // Slot 1 writes nothing more: not progress; the bytes grow.
-        b.update(1, 1, 800, false, t1);
+        b.update(2, 1, 500, READING_BYTES, t1);
+        // The socket of slot 1 takes crumbs only: not reading; the bytes grow.
+        b.update(1, 1, 800, READING_BYTES / 2 - 1, t1);
+        b.update(1, 1, 800, READING_BYTES / 2, t1);
         // Over, but nobody has stalled long enough yet.
         assert!(b.over_share(1_000, t1).is_empty());
         assert_eq!(b.next_check(), Some(t0 + NOT_READING_AFTER));
@@ -231,7 +244,8 @@ mod tests {
         // Slot 1 qualifies; slot 2 keeps reading (progress) and is spared although
         // the total stays over the low-water mark without it.
         let t2 = t0 + NOT_READING_AFTER;
-        b.update(2, 1, 900, true, t2);
+        b.update(2, 1, 400, READING_BYTES / 2, t2);
+        b.update(2, 1, 900, READING_BYTES / 2, t2);
         assert_eq!(b.over_share(1_000, t2), vec![(1, 1, 800)]);
         b.remove(1);
         assert_eq!(b.total(), 900, "over the low-water mark, within the share");
@@ -243,13 +257,13 @@ mod tests {
     fn the_account_follows_updates_removals_and_reused_slots() {
         let t0 = Instant::now();
         let mut b = OutputBudget::default();
-        b.update(3, 1, 1_000, false, t0);
-        b.update(3, 1, 250, true, t0);
+        b.update(3, 1, 1_000, 0, t0);
+        b.update(3, 1, 250, 750, t0);
         assert_eq!(b.total(), 250);
         // The slot was reused by a new connection (generation 2) without a removal.
-        b.update(3, 2, 100, false, t0);
+        b.update(3, 2, 100, 0, t0);
         assert_eq!(b.total(), 100);
-        b.update(3, 2, 0, true, t0);
+        b.update(3, 2, 0, 100, t0);
         assert_eq!(b.total(), 0);
         b.remove(3);
         b.remove(9);

@@ -511,9 +511,9 @@ impl Shard {
             // that hold output, or held it until now, touch it.
             let pending = conn.protocol.poll_transmit().len();
             if had_output || pending > 0 {
-                let progressed = matches!(result, Ok(n) if n > 0);
+                let taken = result.as_ref().map_or(0, |n| *n);
                 self.output
-                    .update(idx, conn.generation, pending, progressed, now);
+                    .update(idx, conn.generation, pending, taken, now);
             }
             let finished = conn.protocol.is_closed() && !conn.wants_write();
             if finished && self.shutting_down {
