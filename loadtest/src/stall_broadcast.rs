@@ -9,7 +9,9 @@
 //! messages to customers, the traffic a stalled customer really receives.
 //!
 //! The account is created fresh (Gold plan, so up to 100,000 contacts); the customers
-//! are `stall-0`, `stall-1`, … Loopback only, bounded like the rest of `stall`.
+//! are `stall-0`, `stall-1`, …; its security level is set to low (no hardware tokens
+//! here, and broadcasts at the default level need a code). Loopback only, bounded like
+//! the rest of `stall`.
 
 use crate::admin::AdminPipe;
 use crate::stall::StallArgs;
@@ -112,6 +114,11 @@ pub fn broadcaster(args: &StallArgs) -> anyhow::Result<Client> {
     agent
         .login(args.account, 1001, PASSWORD)
         .context("the broadcaster logs in")?;
+    // A test account has no hardware tokens: value-added operations without codes.
+    let low = Request::SetSecurityLevel {
+        level: kefu_wire::SecurityLevel::Low,
+    };
+    agent.request(&low).context("SetSecurityLevel Low")?;
     Ok(agent)
 }
 
