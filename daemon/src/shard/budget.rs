@@ -130,8 +130,7 @@ impl OutputBudget {
             let since = now.saturating_duration_since(held.progress);
             if since >= NOT_READING_AFTER {
                 stalled.push((idx, held.generation, held.bytes));
-            } else {
-                let at = held.progress + NOT_READING_AFTER;
+            } else if let Some(at) = held.progress.checked_add(NOT_READING_AFTER) {
                 earliest = Some(earliest.map_or(at, |e| e.min(at)));
             }
         }
