@@ -20,6 +20,18 @@
 #
 # Usage: loadtest/scripts/output-budget.sh [OUT_DIR]   (from the repository root;
 # binaries from $CARGO_TARGET_DIR or $HOME/.cache/kefu-target, release)
+# Last result (2026-12-06 19:17-19:20 UTC, 2 cores shared with two other sessions and a
+# crash-loop run, so latencies are inflated; STALLED=10000 CHARS=4000 BCASTS=1 HOLD=100
+# RATE=4000, the shipped 512 MiB budget, all readers on one shard so its share is 256 MiB):
+#   baseline chat 4000/s:  0 failed, 0 lost, due->agent p99 8.5 ms; rss 19 -> 51 MiB
+#   10,000 readers in 3.8 s; 97 broadcasts (970,000 messages stored and pushed to them)
+#   filling the kernels (pending 0):      rss 230-370 MiB; kernel TCP memory to ~940 MiB
+#   budget reached (60 s, 19:18:17-19:19:20): unsent output 191-248 MiB (share 256 MiB,
+#     low-water 192 MiB), rss 550-790 MiB, flat; 9,205 readers dropped by the budget in
+#     9 rounds, each found GoAway SLOW_CONSUMER when it read at the end (795 idle-timed out)
+#   chat beside it, 4000/s for 90 s: 3,288 OVERLOADED (0.9%), 0 lost, p50 4 ms, p99 1.5 s
+#     (the same shard stores and pushes a 10,000-recipient 4 KB broadcast every second)
+#   after: unsent 0, rss back to 143 MiB
 set -eu
 OUT=${1:-/tmp/kefu-output-budget}
 RATE=${RATE:-8000}

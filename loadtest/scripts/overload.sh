@@ -19,13 +19,20 @@
 # Usage: loadtest/scripts/overload.sh [OUT_DIR]   (run from the repository root;
 # binaries from $CARGO_TARGET_DIR or $HOME/.cache/kefu-target, release)
 #
-# Last result (2026-12-06, 2 cores shared with five other builds, load average 12-16,
-# so every latency is inflated; RATE=8000 STALLED=10000 STALL_PINGS=5000 SECS=8):
-#   rated 8000/s:           0 failed, 0 lost; due->agent p99 58.7 ms; rss 17 -> 46 MiB
-#   + 10,000 stalled:       661 OVERLOADED (0.8%), 0 lost; p99 125.6 ms; rss 52 -> 82 MiB
-#   2.5x (20000/s):         22,403 OVERLOADED (11%), 0 lost; p99 498 ms; rss peak 126 MiB
-#   3x (24000/s):           30,085 OVERLOADED (13%), 0 lost; p99 597 ms; rss peak 140 MiB
-#   rated again (recovery): 0 failed, 0 lost; p50 0.7 ms, p99 240 ms; rss 97 -> 127 MiB
+# Last result (2026-12-06 19:12-19:17 UTC, 2 cores shared with two other sessions'
+# builds and a crash-loop run, load average 7-11, so every latency is inflated; counts
+# and memory are not; RATE=8000 SECS=60 STALLED=0; RSS from $OUT/samples.txt):
+#   rated 8000/s, 60 s:     0 failed, 0 lost; due->agent p99 52 ms; rss 17 -> 122 MiB
+#   2.5x (20000/s), 60 s:   49,306 OVERLOADED (4.0%), 0 lost; p99 514 ms; rss a sawtooth
+#                           69-161 MiB (malloc_trim every 10 s), highs 148, 148, 146, 161
+#   3x (24000/s), 60 s:     151,373 OVERLOADED (10%), 0 lost; p99 1.25 s; rss 76-201 MiB,
+#                           highs 149, 161, 191, 201
+#   rated again (recovery): the last "caught up" at the 3x step's end (19:15:49); no
+#                           OVERLOADED for the next 58 s, rss 123-208 MiB, then a stall of
+#                           shard 1 ("turn took 1.2-1.5 s", 19:16:49-54, not explained:
+#                           RocksDB write stall or the machine) cost 47,914 OVERLOADED; 0 lost
+# Earlier (2026-12-06, RATE=8000 STALLED=10000 STALL_PINGS=5000 SECS=8): 10,000 stalled
+# pinging readers beside rated chat: 661 OVERLOADED (0.8%), 0 lost, p99 126 ms, rss 52 -> 82 MiB.
 set -eu
 OUT=${1:-/tmp/kefu-overload}
 RATE=${RATE:-2000}
