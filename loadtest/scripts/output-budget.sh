@@ -27,8 +27,10 @@
 #   10,000 readers in 3.8 s; 97 broadcasts (970,000 messages stored and pushed to them)
 #   filling the kernels (pending 0):      rss 230-370 MiB; kernel TCP memory to ~940 MiB
 #   budget reached (60 s, 19:18:17-19:19:20): unsent output 191-248 MiB (share 256 MiB,
-#     low-water 192 MiB), rss 550-790 MiB, flat; 9,205 readers dropped by the budget in
-#     9 rounds, each found GoAway SLOW_CONSUMER when it read at the end (795 idle-timed out)
+#     low-water 192 MiB) in the samples, up to 290 MB logged by a round (a turn adds a
+#     whole broadcast, 40 MB, before the check); rss 550-790 MiB, flat; 9,205 readers
+#     dropped by the budget in 8 rounds, each found GoAway SLOW_CONSUMER when it read at
+#     the end (795 idle-timed out)
 #   chat beside it, 4000/s for 90 s: 3,288 OVERLOADED (0.9%), 0 lost, p50 4 ms, p99 1.5 s
 #     (the same shard stores and pushes a 10,000-recipient 4 KB broadcast every second)
 #   after: unsent 0, rss back to 143 MiB
