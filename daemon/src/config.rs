@@ -95,6 +95,10 @@ pub struct LimitsConfig {
     pub max_connections: usize,
     /// A peer whose unsent output exceeds this is dropped as a slow consumer.
     pub max_pending_output_bytes: usize,
+    /// Unsent output of all connections together, bytes (each shard holds an equal
+    /// share): past its share a shard drops the connections holding the most that
+    /// have not read for a while, as slow consumers (PROTOCOL.md section 6.3).
+    pub max_total_pending_output_bytes: usize,
     /// A peer that leaves more pushes than this unacknowledged is dropped as a
     /// slow consumer (PROTOCOL.md section 6).
     pub max_unacked_pushes: u64,
@@ -200,6 +204,7 @@ impl Default for LimitsConfig {
             max_frame_bytes: kefu_wire::DEFAULT_MAX_FRAME,
             max_connections: 100_000,
             max_pending_output_bytes: 4 << 20,
+            max_total_pending_output_bytes: 512 << 20,
             max_unacked_pushes: kefu_wire::server::DEFAULT_MAX_UNACKED_PUSHES,
             max_requests_per_turn: 2048,
             overload_after_ms: 500,
@@ -332,6 +337,13 @@ impl Config {
                 "limits.max_pending_output_bytes must be at least twice max_frame_bytes".into(),
             );
         }
+        if l.max_total_pending_output_bytes < l.max_pending_output_bytes {
+            problems.push(
+                "limits.max_total_pending_output_bytes must be at least \
+                 max_pending_output_bytes"
+                    .into(),
+            );
+        }
         if l.max_connections == 0 {
             problems.push("limits.max_connections must be positive".into());
         }
@@ -429,6 +441,7 @@ impl Config {
             max_frame: self.limits.max_frame_bytes,
             max_connections: self.limits.max_connections,
             max_pending_output: self.limits.max_pending_output_bytes,
+            max_total_pending_output: self.limits.max_total_pending_output_bytes,
             max_unacked_pushes: self.limits.max_unacked_pushes,
             max_requests_per_turn: self.limits.max_requests_per_turn,
             overload_after: Duration::from_millis(self.limits.overload_after_ms.into()),
@@ -469,6 +482,8 @@ pub struct RuntimeSettings {
     pub max_connections: usize,
     /// Slow-consumer threshold.
     pub max_pending_output: usize,
+    /// The daemon-wide budget for unsent output (each shard takes an equal share).
+    pub max_total_pending_output: usize,
     /// Pushes a connection may leave unacknowledged.
     pub max_unacked_pushes: u64,
     /// Requests a shard serves per loop turn.

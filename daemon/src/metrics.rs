@@ -161,6 +161,19 @@ const PER_SHARD: &[PerShard] = &[
         "Requests answered OVERLOADED (the shard was behind; nothing was done).",
         |f| f.overloaded,
     ),
+    (
+        "kefu_output_budget_drops_total",
+        "counter",
+        "Connections told GoAway SLOW_CONSUMER to keep the shard's unsent output within \
+         its share of max_total_pending_output_bytes (also in kefu_slow_consumers_total).",
+        |f| f.output_budget_drops,
+    ),
+    (
+        "kefu_pending_output_bytes",
+        "gauge",
+        "Output the shard's connections hold unsent (the kernel's share not included).",
+        |f| f.pending_output,
+    ),
 ];
 
 /// The whole exposition.

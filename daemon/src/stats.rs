@@ -88,6 +88,8 @@ pub struct ShardCounters {
     protocol_errors: AtomicU64,
     slow_consumers: AtomicU64,
     overloaded: AtomicU64,
+    output_budget_drops: AtomicU64,
+    pending_output: AtomicU64,
     messages_stored: AtomicU64,
     failed_commits: AtomicU64,
     commit_us: Histogram,
@@ -117,6 +119,8 @@ impl Default for ShardCounters {
             protocol_errors: AtomicU64::new(0),
             slow_consumers: AtomicU64::new(0),
             overloaded: AtomicU64::new(0),
+            output_budget_drops: AtomicU64::new(0),
+            pending_output: AtomicU64::new(0),
             messages_stored: AtomicU64::new(0),
             failed_commits: AtomicU64::new(0),
             commit_us: Histogram::new(COMMIT_US_BOUNDS),
@@ -150,6 +154,8 @@ pub struct ShardFigures {
     pub protocol_errors: u64,
     pub slow_consumers: u64,
     pub overloaded: u64,
+    pub output_budget_drops: u64,
+    pub pending_output: u64,
     pub messages_stored: u64,
     pub open_conversations: u64,
     pub queued_conversations: u64,
@@ -225,6 +231,17 @@ impl ShardCounters {
         self.messages_stored.fetch_add(messages, Relaxed);
     }
 
+    /// Connections dropped as slow consumers to bring the shard's unsent output back
+    /// under its share of the daemon-wide budget (also counted as slow consumers).
+    pub fn add_output_budget_drops(&self, n: u64) {
+        self.output_budget_drops.fetch_add(n, Relaxed);
+    }
+
+    /// Bytes of output the shard's connections hold unsent, after its last flush.
+    pub fn set_pending_output(&self, bytes: u64) {
+        self.pending_output.store(bytes, Relaxed);
+    }
+
     /// Requests waiting for their account to load.
     pub fn set_parked(&self, n: u64) {
         self.parked_requests.store(n, Relaxed);
@@ -276,6 +293,8 @@ impl ShardCounters {
             protocol_errors: self.protocol_errors.load(Relaxed),
             slow_consumers: self.slow_consumers.load(Relaxed),
             overloaded: self.overloaded.load(Relaxed),
+            output_budget_drops: self.output_budget_drops.load(Relaxed),
+            pending_output: self.pending_output.load(Relaxed),
             messages_stored: self.messages_stored.load(Relaxed),
             open_conversations: self.open_conversations.load(Relaxed),
             queued_conversations: self.queued_conversations.load(Relaxed),
@@ -313,6 +332,16 @@ impl ShardCounters {
         self.slow_consumers.load(Relaxed)
     }
 
+    /// Connections dropped for the daemon-wide output budget (`add_output_budget_drops`).
+    pub fn output_budget_drops(&self) -> u64 {
+        self.output_budget_drops.load(Relaxed)
+    }
+
+    /// Bytes of output the shard's connections held unsent after its last flush.
+    pub fn pending_output(&self) -> u64 {
+        self.pending_output.load(Relaxed)
+    }
+
     /// Password logins that succeeded.
     pub fn password_logins(&self) -> u64 {
         self.password_logins.load(Relaxed)
@@ -322,6 +351,7 @@ impl ShardCounters {
     pub fn reset_gauges(&self) {
         self.connections.store(0, Relaxed);
         self.sessions.store(0, Relaxed);
+        self.pending_output.store(0, Relaxed);
     }
 
     /// The wire view.

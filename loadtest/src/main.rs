@@ -52,6 +52,7 @@ mod schedule;
 mod signing;
 mod sources;
 mod stall;
+mod stall_broadcast;
 mod sys;
 mod timeline;
 

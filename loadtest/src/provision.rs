@@ -259,7 +259,7 @@ fn failure_key(request: &str, answer: &Answer) -> String {
     clippy::disallowed_methods,
     reason = "account expiry dates for a daemon running on the real clock"
 )]
-fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)

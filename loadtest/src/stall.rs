@@ -6,6 +6,11 @@
 //! tallies how each ended: told `GoAway` (by code), closed without a word, or
 //! still open with the bytes it had waiting.
 //!
+//! With `--broadcast-chars N` the readers are instead customers of a fresh account
+//! of the tool's own, to which its agent broadcasts N-character messages at
+//! `--broadcasts-per-sec` (`stall_broadcast.rs`): real pushes of stored messages,
+//! enough to fill thousands of readers' buffers.
+//!
 //! Loopback only (the flags are checked like the other scenarios'); bounded in
 //! time (`--hold-secs`) and count (`--readers`, within the descriptor limit).
 
@@ -37,6 +42,16 @@ pub struct StallArgs {
     /// How long to hold them, seconds.
     #[arg(long, default_value_t = 30.0)]
     pub hold_secs: f64,
+    /// The daemon's admin socket (needed by --broadcast-chars).
+    #[arg(long)]
+    pub admin_socket: Option<std::path::PathBuf>,
+    /// Make the readers customers of a new account `--account` (created here) and
+    /// broadcast messages of this many characters (1..=4000) to all of them.
+    #[arg(long, default_value_t = 0)]
+    pub broadcast_chars: usize,
+    /// Broadcasts per second while holding (with --broadcast-chars).
+    #[arg(long, default_value_t = 1.0)]
+    pub broadcasts_per_sec: f64,
 }
 
 /// Runs it; the tally on stdout.
@@ -50,11 +65,19 @@ pub fn run(args: &StallArgs, fd_limit: u64) -> anyhow::Result<bool> {
     if !(0.0..=1e6).contains(&args.pings_per_sec) || !(0.0..=3600.0).contains(&args.hold_secs) {
         bail!("--pings-per-sec must be 0..=1e6 and --hold-secs 0..=3600");
     }
+    if args.broadcast_chars > 4000 || !(0.0..=100.0).contains(&args.broadcasts_per_sec) {
+        bail!("--broadcast-chars must be 0..=4000 and --broadcasts-per-sec 0..=100");
+    }
     let start = Instant::now();
+    let prepared = if args.broadcast_chars > 0 {
+        Some(crate::stall_broadcast::prepare(args)?)
+    } else {
+        None
+    };
     let mut streams = Vec::with_capacity(args.readers);
     let mut refused: BTreeMap<String, u64> = BTreeMap::new();
     for i in 0..args.readers {
-        match open(args, i) {
+        match open(args, i, prepared.as_ref()) {
             Ok(s) => streams.push(s),
             Err(e) => *refused.entry(format!("{e:#}")).or_default() += 1,
         }
@@ -66,14 +89,29 @@ pub fn run(args: &StallArgs, fd_limit: u64) -> anyhow::Result<bool> {
         start.elapsed().as_secs_f64(),
         args.hold_secs
     );
-    let (pings, blocked) = hold(args, &streams);
+    let mut broadcaster = match &prepared {
+        Some(_) => Some(crate::stall_broadcast::broadcaster(args)?),
+        None => None,
+    };
+    let held = hold(args, &streams, broadcaster.as_mut());
     let (ends, waiting) = finish_all(&mut streams);
     let mut out = format!(
         "stalled readers: {} logged in, {} pings sent ({} would have blocked)\n",
         streams.len(),
-        pings,
-        blocked
+        held.pings,
+        held.blocked
     );
+    if broadcaster.is_some() {
+        out += &format!(
+            "  broadcasts: {} sent, {} messages stored and pushed to them; {} refused{}\n",
+            held.broadcasts,
+            held.stored,
+            held.broadcast_errors,
+            held.last_error
+                .as_ref()
+                .map_or_else(String::new, |e| format!(" (last: {e})"))
+        );
+    }
     for (why, n) in &refused {
         out += &format!("  refused at login: {n} x {why}\n");
     }
@@ -85,9 +123,13 @@ pub fn run(args: &StallArgs, fd_limit: u64) -> anyhow::Result<bool> {
     Ok(refused.is_empty())
 }
 
-/// Connects from 127.0.0.(100 + i % 100), logs in as a new visitor, returns the
-/// stream non-blocking.
-fn open(args: &StallArgs, i: usize) -> anyhow::Result<TcpStream> {
+/// Connects from 127.0.0.(100 + i % 100), logs in as a new visitor (or, broadcasting,
+/// as customer `i` of the tool's account), returns the stream non-blocking.
+fn open(
+    args: &StallArgs,
+    i: usize,
+    prepared: Option<&crate::stall_broadcast::Prepared>,
+) -> anyhow::Result<TcpStream> {
     let source = if args.server.is_ipv4() {
         IpAddr::V4(Ipv4Addr::new(127, 0, 0, 100 + (i % 100) as u8))
     } else {
@@ -98,17 +140,40 @@ fn open(args: &StallArgs, i: usize) -> anyhow::Result<TcpStream> {
         socket2::Type::STREAM,
         None,
     )?;
+    // A small receive buffer, fixed before connecting: a reader that stops holds
+    // little in its own kernel, so what piles up is the daemon's (and the machine's
+    // TCP memory, shared with everything else on it, is spared).
+    socket.set_recv_buffer_size(4096)?;
     socket.bind(&SocketAddr::new(source, 0).into())?;
     socket.connect_timeout(&args.server.into(), Duration::from_secs(10))?;
     let mut stream: TcpStream = socket.into();
     stream.set_nodelay(true)?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut proto = ClientConnection::new("kefu-load-stall", kefu_wire::DEFAULT_MAX_FRAME);
-    let corr = proto.send_request(&Request::VisitorLogin {
-        account: args.account,
-        token: None,
-        channel: kefu_wire::chat::Channel::Web,
-    });
+    let login = match prepared {
+        None => Request::VisitorLogin {
+            account: args.account,
+            token: None,
+            channel: kefu_wire::chat::Channel::Web,
+        },
+        Some(p) => {
+            let customer = crate::stall_broadcast::customer(i);
+            let expires_at = crate::provision::unix_now() + 86_400;
+            Request::CustomerLogin {
+                account: args.account,
+                signature: crate::signing::sign_customer(
+                    &p.key,
+                    args.account,
+                    &customer,
+                    expires_at,
+                ),
+                customer,
+                expires_at,
+                channel: kefu_wire::chat::Channel::Web,
+            }
+        }
+    };
+    let corr = proto.send_request(&login);
     stream.write_all(proto.transmit())?;
     let n = proto.transmit().len();
     proto.consume_transmit(n);
@@ -125,7 +190,7 @@ fn open(args: &StallArgs, i: usize) -> anyhow::Result<TcpStream> {
                             stream.set_nonblocking(true)?;
                             Ok(stream)
                         }
-                        Err(e) => bail!("VisitorLogin:{:?}", e.code),
+                        Err(e) => bail!("{}:{:?}", login.name(), e.code),
                     };
                 }
                 ClientEvent::GoAway(g) => bail!("GoAway {:?}", g.code),
@@ -143,12 +208,28 @@ fn open(args: &StallArgs, i: usize) -> anyhow::Result<TcpStream> {
     }
 }
 
-/// Holds the readers for `hold_secs`, sending pings round-robin at the rate;
-/// returns the pings sent and those the socket would not take.
-fn hold(args: &StallArgs, streams: &[TcpStream]) -> (u64, u64) {
+/// What holding did.
+#[derive(Default)]
+struct Held {
+    pings: u64,
+    blocked: u64,
+    broadcasts: u64,
+    stored: u64,
+    broadcast_errors: u64,
+    last_error: Option<String>,
+}
+
+/// Holds the readers for `hold_secs`, sending pings round-robin at the rate and,
+/// with a broadcaster, broadcasts at theirs.
+fn hold(
+    args: &StallArgs,
+    streams: &[TcpStream],
+    mut agent: Option<&mut kefu_wire::Client>,
+) -> Held {
     let start = Instant::now();
     let hold = Duration::from_secs_f64(args.hold_secs);
     let (mut sent, mut blocked) = (0u64, 0u64);
+    let mut held = Held::default();
     let mut frame = bytes::BytesMut::new();
     let mut next = 0usize;
     while start.elapsed() < hold {
@@ -163,10 +244,33 @@ fn hold(args: &StallArgs, streams: &[TcpStream]) -> (u64, u64) {
                 _ => blocked += 1,
             }
         }
+        if let Some(agent) = agent.as_deref_mut() {
+            let due = (start.elapsed().as_secs_f64() * args.broadcasts_per_sec) as u64;
+            if held.broadcasts + held.broadcast_errors < due {
+                let round = held.broadcasts + held.broadcast_errors;
+                match crate::stall_broadcast::broadcast(
+                    agent,
+                    streams.len(),
+                    args.broadcast_chars,
+                    round,
+                ) {
+                    Ok(n) => {
+                        held.broadcasts += 1;
+                        held.stored += n;
+                    }
+                    Err(e) => {
+                        held.broadcast_errors += 1;
+                        held.last_error = Some(format!("{e:#}"));
+                    }
+                }
+            }
+        }
         // The tool's own pacing (no synchronisation with the daemon).
         std::thread::sleep(Duration::from_millis(2));
     }
-    (sent, blocked)
+    held.pings = sent;
+    held.blocked = blocked;
+    held
 }
 
 /// Reads what waits for every reader, all of them side by side for about two

@@ -577,6 +577,20 @@ impl ServerConnection {
         true
     }
 
+    /// Drops the output waiting for the peer and says `GoAway` `SLOW_CONSUMER` with
+    /// `message` next, as the output bound does, but on the driver's decision (kefud:
+    /// the daemon-wide budget for unsent output, PROTOCOL.md section 6.3). Only the
+    /// unsent rest of a frame already partly written stays in front of the goodbye.
+    /// Raises no event (like [`Self::go_away`]). False when the connection was closing
+    /// already (nothing is dropped or queued).
+    pub fn shed_output(&mut self, message: impl Into<String>) -> bool {
+        if !self.is_reading() {
+            return false;
+        }
+        self.drop_backlog();
+        self.go_away(ErrorCode::SLOW_CONSUMER, message)
+    }
+
     /// Bytes waiting to be written to the transport.
     pub fn poll_transmit(&self) -> &[u8] {
         &self.output
@@ -1000,16 +1014,21 @@ impl ServerConnection {
     /// peer could not find the `GoAway`'s header.
     fn shed_backlog(&mut self) {
         let limit = self.config.max_pending_output;
+        self.drop_backlog();
+        self.goodbye(
+            ErrorCode::SLOW_CONSUMER,
+            format!("more than {limit} bytes of output pending"),
+        );
+    }
+
+    /// Drops the output, all but the unsent rest of a frame partly written.
+    fn drop_backlog(&mut self) {
         let keep = self.head_remaining;
         if keep == 0 {
             self.output = BytesMut::new();
         } else {
             self.output.truncate(keep);
         }
-        self.goodbye(
-            ErrorCode::SLOW_CONSUMER,
-            format!("more than {limit} bytes of output pending"),
-        );
     }
 
     fn begin_closing(&mut self, now: Option<Instant>) {

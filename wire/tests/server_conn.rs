@@ -596,6 +596,37 @@ fn past_the_output_bound_a_frame_partly_written_is_finished_before_the_go_away()
 }
 
 #[test]
+fn shedding_on_the_drivers_word_drops_the_backlog_but_finishes_a_frame_begun() {
+    let mut p = Pair::open(config());
+    for n in 0..20 {
+        p.server.push(notice(n));
+    }
+    // The transport took the first 5 bytes of the first push, then stalled.
+    let head = p.server.poll_transmit()[..5].to_vec();
+    p.server.consume_transmit(5);
+    p.client.handle_input(&head).unwrap();
+    assert!(p.server.shed_output("over the daemon's budget"));
+    assert!(p.server.is_closing());
+    assert!(!p.server.shed_output("twice"), "already closing");
+    // No event: the driver decided, and knows.
+    assert_eq!(drain_server(&mut p.server), vec![]);
+    let events = p.deliver_to_client();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert!(matches!(
+        &events[0],
+        ClientEvent::Push(Push { seq: 1, event }) if *event == notice(0)
+    ));
+    assert_eq!(
+        goaway_of(&events),
+        Some(&GoAway {
+            code: ErrorCode::SLOW_CONSUMER,
+            message: "over the daemon's budget".into()
+        })
+    );
+    assert!(p.server.is_closed());
+}
+
+#[test]
 fn a_silent_client_is_told_idle_timeout() {
     let mut p = Pair::open(config());
     let idle = Duration::from_secs(90);

@@ -309,6 +309,8 @@ impl Shard {
         let Some(mut conn) = self.conns.remove(idx) else {
             return;
         };
+        // Its output goes with it, into the other shard's account.
+        self.output.remove(idx);
         let _ = conn.deregister(self.poll.registry());
         self.count_frames(&mut conn);
         self.counters.connection_closed();
@@ -493,6 +495,7 @@ impl Shard {
                     }
                 }
             }
+            let had_output = conn.writable_interest;
             let result = conn.flush();
             if let Ok(n) = result {
                 self.counters.add_bytes_out(n as u64);
@@ -503,6 +506,14 @@ impl Shard {
             if result.is_err() {
                 self.close(idx);
                 continue;
+            }
+            // The daemon-wide output budget's account (`budget.rs`): only connections
+            // that hold output, or held it until now, touch it.
+            let pending = conn.protocol.poll_transmit().len();
+            if had_output || pending > 0 {
+                let taken = result.as_ref().map_or(0, |n| *n);
+                self.output
+                    .update(idx, conn.generation, pending, taken, now);
             }
             let finished = conn.protocol.is_closed() && !conn.wants_write();
             if finished && self.shutting_down {
@@ -622,6 +633,7 @@ impl Shard {
         let Some(mut conn) = self.conns.remove(idx) else {
             return;
         };
+        self.output.remove(idx);
         if conn.protocol.is_closing() {
             conn.discard_unread(&mut self.scratch);
         }

@@ -20,11 +20,13 @@
 //! 4. drain the inbox (messages from other shards and the worker pool);
 //! 5. commit the batch once (group commit) — only then are the answers
 //!    released, so an acknowledged change is on disk;
-//! 6. flush output to the sockets.
+//! 6. flush output to the sockets, and keep the shard's unsent output within its
+//!    share of the daemon-wide budget (`budget.rs`).
 //!
 //! Invariant: nothing here blocks, sleeps or takes a lock on the hot path;
 //! password hashing goes to the worker pool and comes back as a message.
 
+mod budget;
 mod io;
 mod overload;
 mod sessions;
@@ -177,6 +179,8 @@ pub struct Shard {
     turn_budget: usize,
     /// Requests this turn may still serve, and whether the shard is overloaded.
     budget: overload::TurnBudget,
+    /// The shard's unsent output and its share of the daemon-wide budget (`budget.rs`).
+    output: budget::OutputBudget,
     scratch: Vec<u8>,
     /// The protocol limits and timeouts new connections get.
     server_config: Arc<kefu_wire::ServerConfig>,
@@ -238,6 +242,7 @@ impl Shard {
                 settings.overload_after,
             ),
             // Zeroed once: reads overwrite the front, nothing re-initialises it.
+            output: budget::OutputBudget::default(),
             scratch: vec![0; SCRATCH_BYTES],
             server_config: Arc::new(server_config(&settings)),
             timers: BinaryHeap::new(),
@@ -268,10 +273,14 @@ impl Shard {
         loop {
             let timeout = if self.unfinished.is_empty() {
                 let tick = Duration::from_secs(1);
-                let next = match (self.next_timer(), self.accept_retry) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
+                let next = [
+                    self.next_timer(),
+                    self.accept_retry,
+                    self.output.next_check(),
+                ]
+                .into_iter()
+                .flatten()
+                .min();
                 next.map_or(tick, |at| {
                     at.saturating_duration_since(Instant::now()).min(tick)
                 })
@@ -351,6 +360,7 @@ impl Shard {
         self.drain_inbox();
         self.commit();
         self.flush_dirty();
+        self.keep_output_budget();
         if let Some(change) = self.budget.end_turn(self.now, !self.unfinished.is_empty()) {
             self.log_overload(change);
         }

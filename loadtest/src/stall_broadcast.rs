@@ -1,0 +1,155 @@
+//! `kefu-load stall --broadcast-chars N`: stalled readers that the daemon has real
+//! traffic for. Instead of anonymous visitors pinging (a pong is some 20 bytes, so
+//! filling 10,000 readers' buffers that way takes billions of pings), the readers
+//! are identified customers of an account of the tool's own, contacts of it (imported
+//! over the admin socket), and its agent 1001 broadcasts N-character messages to all
+//! of them at a given rate: one request, up to 10,000 pushes of N bytes and more,
+//! each message stored first as any broadcast's. This is the cheapest honest way to
+//! make the daemon hold output for many readers that do not read: pushes of stored
+//! messages to customers, the traffic a stalled customer really receives.
+//!
+//! The account is created fresh (Gold plan, so up to 100,000 contacts); the customers
+//! are `stall-0`, `stall-1`, …; its security level is set to low (no hardware tokens
+//! here, and broadcasts at the default level need a code). Loopback only, bounded like
+//! the rest of `stall`.
+
+use crate::admin::AdminPipe;
+use crate::stall::StallArgs;
+use anyhow::{anyhow, bail, Context};
+use kefu_wire::chat::{CustomerId, MessageBody};
+use kefu_wire::{Client, ClientOptions, ErrorCode, Plan, Request, Response};
+use std::time::{Duration, Instant};
+
+/// Agent 1001's password on the tool's account (a loopback test daemon's).
+const PASSWORD: &str = "kefu-load-stall-broadcast";
+/// At most this many recipients per broadcast (PROTOCOL.md's limit).
+const MAX_RECIPIENTS: usize = 10_000;
+/// Import chunks stay well under the 256 KiB limit.
+const CHUNK: usize = 200 * 1024;
+
+/// What the readers and the broadcaster need: the account's customer key.
+pub struct Prepared {
+    /// The account's customer-signing key.
+    pub key: [u8; 32],
+}
+
+/// The name of customer `i`.
+pub fn customer(i: usize) -> String {
+    format!("stall-{i}")
+}
+
+/// Creates the account, makes `readers` customers contacts of it and returns its
+/// customer key.
+pub fn prepare(args: &StallArgs) -> anyhow::Result<Prepared> {
+    let socket = args
+        .admin_socket
+        .as_deref()
+        .ok_or_else(|| anyhow!("--broadcast-chars needs --admin-socket"))?;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut pipe = AdminPipe::connect(socket, deadline)?;
+    let create = Request::AdminCreateAccount {
+        account: args.account,
+        name: format!("kefu-load stall {}", args.account),
+        plan: Plan::Gold,
+        expires_at: crate::provision::unix_now() + 30 * 86_400,
+        password_1001: PASSWORD.into(),
+        super_password: PASSWORD.into(),
+    };
+    match pipe.call(create, deadline)? {
+        Ok(_) => {}
+        Err(e) if e.code == ErrorCode::ALREADY_EXISTS => {
+            bail!(
+                "account {} exists; --broadcast-chars needs a new one",
+                args.account
+            )
+        }
+        Err(e) => bail!("AdminCreateAccount: {} {}", e.code, e.message),
+    }
+    let key = match pipe.call(
+        Request::AdminRotateCustomerKey {
+            account: args.account,
+        },
+        deadline,
+    )? {
+        Ok(Response::CustomerKey(k)) => k,
+        other => bail!("AdminRotateCustomerKey: {other:?}"),
+    };
+    let mut csv = String::from("id\r\n");
+    for i in 0..args.readers {
+        csv += &customer(i);
+        csv += "\r\n";
+    }
+    let bytes = csv.into_bytes();
+    let chunks: Vec<&[u8]> = bytes.chunks(CHUNK).collect();
+    for (n, chunk) in chunks.iter().enumerate() {
+        let import = Request::ImportContacts {
+            chunk: chunk.to_vec(),
+            first: n == 0,
+            last: n + 1 == chunks.len(),
+        };
+        match pipe.call(Request::on_account(args.account, &import), deadline)? {
+            Ok(Response::Import(report)) if n + 1 == chunks.len() => {
+                if report.imported < args.readers as u64 {
+                    bail!(
+                        "only {} of {} contacts imported: {report:?}",
+                        report.imported,
+                        args.readers
+                    );
+                }
+            }
+            Ok(_) => {}
+            Err(e) => bail!("ImportContacts: {} {}", e.code, e.message),
+        }
+    }
+    Ok(Prepared { key })
+}
+
+/// Agent 1001 of the tool's account, logged in.
+pub fn broadcaster(args: &StallArgs) -> anyhow::Result<Client> {
+    let options = ClientOptions {
+        client_name: "kefu-load-stall-broadcast".into(),
+        ..ClientOptions::default()
+    };
+    let mut agent = Client::connect(args.server, options).context("the broadcaster connects")?;
+    agent
+        .login(args.account, 1001, PASSWORD)
+        .context("the broadcaster logs in")?;
+    // A test account has no hardware tokens: value-added operations without codes.
+    let low = Request::SetSecurityLevel {
+        level: kefu_wire::SecurityLevel::Low,
+    };
+    agent.request(&low).context("SetSecurityLevel Low")?;
+    Ok(agent)
+}
+
+/// One round: a broadcast of `chars` characters to every reader (in batches of
+/// 10,000); returns the messages the daemon stored, or why it refused.
+pub fn broadcast(
+    agent: &mut Client,
+    readers: usize,
+    chars: usize,
+    round: u64,
+) -> anyhow::Result<u64> {
+    let mut text = format!("{round}:");
+    while text.len() < chars {
+        text.push('x');
+    }
+    let mut stored = 0;
+    let ids: Vec<usize> = (0..readers).collect();
+    for batch in ids.chunks(MAX_RECIPIENTS) {
+        let request = Request::Broadcast {
+            groups: Vec::new(),
+            customers: batch
+                .iter()
+                .map(|&i| CustomerId::Identified(customer(i)))
+                .collect(),
+            body: MessageBody::Text(text.clone()),
+            otp: None,
+        };
+        match agent.request(&request).context("Broadcast")? {
+            Response::BroadcastSent { recipients } => stored += recipients,
+            other => bail!("Broadcast: {other:?}"),
+        }
+    }
+    Ok(stored)
+}
