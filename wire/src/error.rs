@@ -150,6 +150,10 @@ codes! {
     /// Not offered to mobile customers (§3.13): files, images, calls and remote
     /// assistance towards a customer on channel `Mobile`. Nothing changed.
     NOT_ON_MOBILE = 56,
+    /// Transfer refused: the target is online with auto-accept on and serves its
+    /// auto-accept limit already (§3.5, full). Nothing changed; the sender keeps the
+    /// customer.
+    TARGET_FULL = 57,
     /// `AdminBackupVerify` names a backup that is not in the backup directory.
     UNKNOWN_BACKUP = 80,
     /// Taking or checking a backup failed (the message says what: the backup directory

@@ -73,6 +73,7 @@ pub(super) fn routing_err(e: RoutingError) -> ErrorBody {
         RoutingError::ExclusiveCustomer { .. } => ErrorCode::PERMISSION_DENIED,
         RoutingError::TargetOffline(_) => ErrorCode::TARGET_OFFLINE,
         RoutingError::TransferToSelf => ErrorCode::TRANSFER_TO_SELF,
+        RoutingError::TargetFull { .. } => ErrorCode::TARGET_FULL,
         RoutingError::ConfirmationRequired { .. } => ErrorCode::GRAB_NEEDS_CONFIRMATION,
         _ => ErrorCode::INVALID_ARGUMENT,
     };
