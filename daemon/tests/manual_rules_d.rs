@@ -6,8 +6,9 @@
 
 mod support;
 
-use kefu_wire::chat::{ConversationInfo, ConversationState, Entry, MessageBody};
-use kefu_wire::{Client, ErrorCode, Presence, Request, Response};
+use kefu_wire::chat::{ConversationInfo, ConversationState, CustomerId, Entry, MessageBody};
+use kefu_wire::crm::{ContactEdit, ContactState};
+use kefu_wire::{Client, ErrorCode, Plan, Presence, Request, Response};
 use support::*;
 
 const ACCOUNT: u64 = 870_001;
@@ -138,4 +139,160 @@ fn s3_5_a_transfer_to_a_full_agent_is_refused_and_the_sender_keeps_the_customer(
         })),
         ErrorCode::NOT_IN_CONVERSATION
     );
+}
+
+fn silver_account(s: &TestServer) -> [u8; 32] {
+    let mut admin = s.admin();
+    admin
+        .request(&Request::AdminCreateAccount {
+            account: ACCOUNT,
+            name: "silver".into(),
+            plan: Plan::Silver,
+            expires_at: now() + 365 * 86_400,
+            password_1001: PASSWORD.into(),
+            super_password: SUPER.into(),
+        })
+        .unwrap();
+    customer_key(&mut admin, ACCOUNT)
+}
+
+/// The operator imports `n` friends (a migration: only the plan limit applies).
+fn import_friends(s: &TestServer, n: usize) {
+    let mut admin = s.admin();
+    let mut csv = String::from("id\n");
+    for i in 0..n {
+        csv.push_str(&format!("m{i:06}\n"));
+    }
+    let chunks: Vec<Vec<u8>> = csv.as_bytes().chunks(200_000).map(<[u8]>::to_vec).collect();
+    let count = chunks.len();
+    for (i, chunk) in chunks.into_iter().enumerate() {
+        let inner = Request::ImportContacts {
+            chunk,
+            first: i == 0,
+            last: i + 1 == count,
+        };
+        admin
+            .request(&Request::on_account(ACCOUNT, &inner))
+            .unwrap();
+    }
+}
+
+fn id(s: &str) -> CustomerId {
+    CustomerId::Identified(s.into())
+}
+
+fn ask(boss: &mut Client, who: &str) -> Result<Response, ErrorCode> {
+    boss.request(&Request::RequestContact {
+        customer: id(who),
+        note: "加个好友".into(),
+    })
+    .map_err(|e| e.code().expect("a server error"))
+}
+
+fn add(boss: &mut Client, who: &str) -> Result<Response, ErrorCode> {
+    boss.request(&Request::CreateContact {
+        customer: id(who),
+        state: ContactState::Friend,
+        edit: ContactEdit::default(),
+    })
+    .map_err(|e| e.code().expect("a server error"))
+}
+
+fn state_of(boss: &mut Client, who: &str) -> Option<ContactState> {
+    match boss.request(&Request::GetContact { customer: id(who) }) {
+        Ok(Response::Contact(c)) => Some(c.state),
+        Ok(other) => panic!("{other:?}"),
+        Err(e) => {
+            assert_eq!(e.code(), Some(ErrorCode::NOT_FOUND));
+            None
+        }
+    }
+}
+
+fn answer(s: &TestServer, key: &[u8; 32], who: &str, accept: bool) -> Result<(), ErrorCode> {
+    customer(s, key, who)
+        .request(&Request::AnswerContactRequest { accept })
+        .map(|_| ())
+        .map_err(|e| e.code().expect("a server error"))
+}
+
+/// R4/R5, §5.3 "在弹出的“添加客户”对话框中…点击“确定”即可完成添加操作。在对方同意以后，会被自动添加
+/// 到相应的分组" and §5.5 "营销 QQ 好友的总人数上限是 10 万人(含陌生人与黑名单)": a friend request
+/// waiting for the customer's answer is not a contact. A silver account (25,000) with
+/// three requests outstanding still takes contacts up to 25,000; at the limit agents
+/// may not add (§5.5 "企业将不能再主动添加 QQ 客户为好友"), and an acceptance is refused with
+/// `ACCOUNT_FULL` and stays pending until there is room; across a restart the counts are
+/// the same (recounted at load).
+#[test]
+fn s5_5_a_pending_request_is_not_a_contact() {
+    let mut s = TestServer::start();
+    let key = silver_account(&s);
+    import_friends(&s, 24_998);
+    let mut boss = s.client();
+    boss.login(ACCOUNT, 1001, PASSWORD).unwrap();
+    for who in ["k1", "k2", "k3"] {
+        ask(&mut boss, who).unwrap();
+    }
+    // 24,998 contacts and 3 requests: two more contacts fit, the third does not.
+    add(&mut boss, "a1").unwrap();
+    add(&mut boss, "a2").unwrap();
+    assert_eq!(add(&mut boss, "a3"), Err(ErrorCode::CONTACT_LIMIT));
+    assert_eq!(ask(&mut boss, "k4"), Err(ErrorCode::CONTACT_LIMIT));
+    // Full: k1's acceptance waits for room; nothing changed.
+    assert_eq!(answer(&s, &key, "k1", true), Err(ErrorCode::ACCOUNT_FULL));
+    assert_eq!(state_of(&mut boss, "k1"), Some(ContactState::Pending));
+    // k2 declines: never talked to us, nothing is left of it.
+    answer(&s, &key, "k2", false).unwrap();
+    assert_eq!(state_of(&mut boss, "k2"), None);
+    // The same over a restart: still full, k1 and k3 still pending, not counted.
+    drop(boss);
+    s.restart();
+    let mut boss = s.client();
+    boss.login(ACCOUNT, 1001, PASSWORD).unwrap();
+    assert_eq!(state_of(&mut boss, "k1"), Some(ContactState::Pending));
+    assert_eq!(state_of(&mut boss, "k3"), Some(ContactState::Pending));
+    assert_eq!(add(&mut boss, "a3"), Err(ErrorCode::CONTACT_LIMIT));
+    assert_eq!(answer(&s, &key, "k1", true), Err(ErrorCode::ACCOUNT_FULL));
+    // Room for one: k1's acceptance takes it, and the account is full again.
+    match boss
+        .request(&Request::DeleteContacts {
+            customers: vec![id("a1")],
+        })
+        .unwrap()
+    {
+        Response::Deleted { count } => assert_eq!(count, 1),
+        other => panic!("{other:?}"),
+    }
+    answer(&s, &key, "k1", true).unwrap();
+    assert_eq!(state_of(&mut boss, "k1"), Some(ContactState::Friend));
+    assert_eq!(add(&mut boss, "a3"), Err(ErrorCode::CONTACT_LIMIT));
+    // Deleting a pending request frees no contact's place (it held none).
+    match boss
+        .request(&Request::DeleteContacts {
+            customers: vec![id("k3")],
+        })
+        .unwrap()
+    {
+        Response::Deleted { count } => assert_eq!(count, 1),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(add(&mut boss, "a3"), Err(ErrorCode::CONTACT_LIMIT));
+    // Room made by a contact: agents may ask again, and the request holds no place.
+    match boss
+        .request(&Request::DeleteContacts {
+            customers: vec![id("a2")],
+        })
+        .unwrap()
+    {
+        Response::Deleted { count } => assert_eq!(count, 1),
+        other => panic!("{other:?}"),
+    }
+    ask(&mut boss, "k5").unwrap();
+    add(&mut boss, "a4").unwrap();
+    drop(boss);
+    s.restart();
+    let mut boss = s.client();
+    boss.login(ACCOUNT, 1001, PASSWORD).unwrap();
+    assert_eq!(add(&mut boss, "a5"), Err(ErrorCode::CONTACT_LIMIT));
+    assert_eq!(state_of(&mut boss, "k5"), Some(ContactState::Pending));
 }
