@@ -296,3 +296,64 @@ fn s5_5_a_pending_request_is_not_a_contact() {
     assert_eq!(add(&mut boss, "a5"), Err(ErrorCode::CONTACT_LIMIT));
     assert_eq!(state_of(&mut boss, "k5"), Some(ContactState::Pending));
 }
+
+fn owners(a: &mut Client, who: &str) -> Result<(Option<u32>, Option<u32>), ErrorCode> {
+    match a.request(&Request::GetContactOwners { customer: id(who) }) {
+        Ok(Response::ContactOwners {
+            owner,
+            exclusive_owner,
+        }) => Ok((owner, exclusive_owner)),
+        Ok(other) => panic!("{other:?}"),
+        Err(e) => Err(e.code().expect("a server error")),
+    }
+}
+
+/// C7 and R2, §7.17 "独占规则 … e) 如果客服将自己独占的客户转接给其他客服, 那么这个客户就转为由第二个
+/// 客服独占" and §5.1 (own customers): the exclusive owner is on the wire beside the
+/// own-customer owner. After a transfer in exclusive mode the customer is exclusive to
+/// the receiving agent while it stays the first agent's own customer; the first agent,
+/// without permission 4, no longer sees it (`NOT_FOUND`, §7.17 d), the receiving one and
+/// an administrator see both owners.
+#[test]
+fn s7_17_e_the_exclusive_owner_is_on_the_wire_after_a_transfer() {
+    let s = TestServer::start();
+    let key = setup(&s, 1003);
+    let mut boss = agent(&s, 1001, 0);
+    for n in [1002, 1003] {
+        give_role(&mut boss, n, &[1]);
+    }
+    let mut settings = match boss.request(&Request::GetRoutingSettings).unwrap() {
+        Response::RoutingSettings(r) => r,
+        other => panic!("{other:?}"),
+    };
+    settings.exclusive = true;
+    boss.request(&Request::SetRoutingSettings { settings })
+        .unwrap();
+    let mut li = agent(&s, 1002, 5);
+    let mut wang = agent(&s, 1003, 0);
+    let mut eve = customer(&s, &key, "eve");
+    let conv = open_to(&mut eve, Entry::Auto);
+    assert_eq!(conv.state, ConversationState::Assigned { agent: 1002 });
+    // First served by 1002: its own customer and exclusive to it.
+    assert_eq!(owners(&mut li, "eve"), Ok((Some(1002), Some(1002))));
+    assert_eq!(owners(&mut wang, "eve"), Err(ErrorCode::NOT_FOUND));
+    assert_eq!(owners(&mut li, "nobody"), Err(ErrorCode::NOT_FOUND));
+    wang.request(&Request::SetAutoAccept { cap: 5 }).unwrap();
+    li.request(&Request::TransferConversation {
+        conversation: conv.conversation,
+        to_agent: 1003,
+    })
+    .unwrap();
+    // Rule e: exclusive to 1003 now; still 1002's own customer (R2).
+    assert_eq!(owners(&mut wang, "eve"), Ok((Some(1002), Some(1003))));
+    assert_eq!(owners(&mut boss, "eve"), Ok((Some(1002), Some(1003))));
+    assert_eq!(owners(&mut li, "eve"), Err(ErrorCode::NOT_FOUND));
+    // GetContact tells the same story with its one owner field (R2).
+    match wang
+        .request(&Request::GetContact { customer: id("eve") })
+        .unwrap()
+    {
+        Response::Contact(c) => assert_eq!(c.owner, Some(1002)),
+        other => panic!("{other:?}"),
+    }
+}

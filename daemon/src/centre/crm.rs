@@ -504,6 +504,19 @@ impl Centre {
                     .ok_or_else(|| err(ErrorCode::NOT_FOUND, "not a contact"))?;
                 Ok(Response::Contact(Box::new(contact_info(&s.contact))))
             }
+            // R2 and C7 side by side; visible as GetContact is (§7.17 d: NOT_FOUND).
+            CrmRequest::GetContactOwners { customer } => {
+                let no = self.visible_contact(account, me, &customer)?;
+                let crm = self.crm_mut(account)?;
+                let s = crm
+                    .contacts
+                    .get(&no)
+                    .ok_or_else(|| err(ErrorCode::NOT_FOUND, "not a contact"))?;
+                Ok(Response::ContactOwners {
+                    owner: s.contact.owner,
+                    exclusive_owner: s.contact.exclusive_owner,
+                })
+            }
             CrmRequest::UpdateContact { customer, edit } => {
                 self.update_contact(account, me, customer, edit)
             }
