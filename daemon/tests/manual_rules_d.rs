@@ -357,3 +357,61 @@ fn s7_17_e_the_exclusive_owner_is_on_the_wire_after_a_transfer() {
         other => panic!("{other:?}"),
     }
 }
+
+/// C15, §3.10 "已接入客户列表中会有色块提醒客服，下面或上面有客户发新消息来" and "客服还可根据需要直接
+/// 拖动客户改变排列次序": unread counts (the new-message flag is `unread > 0`) and the
+/// agent's order of its accepted list survive a restart of the daemon over the same
+/// data; a message after the restart counts on from the restored count.
+#[test]
+fn s3_10_read_state_and_order_survive_a_restart() {
+    let mut s = TestServer::start();
+    let key = setup(&s, 1001);
+    let mut boss = agent(&s, 1001, 5);
+    let mut ids = Vec::new();
+    for (who, lines) in [("amy", 2), ("bob", 1), ("cat", 3)] {
+        let mut c = customer(&s, &key, who);
+        let conv = open_to(&mut c, Entry::Auto);
+        assert_eq!(conv.state, ConversationState::Assigned { agent: 1001 });
+        for n in 0..lines {
+            say(&mut c, conv.conversation, n + 1);
+        }
+        ids.push(conv.conversation);
+    }
+    let (amy, bob, cat) = (ids[0], ids[1], ids[2]);
+    boss.request(&Request::MarkRead { conversation: bob })
+        .unwrap();
+    boss.request(&Request::OrderConversations {
+        order: vec![cat, amy],
+    })
+    .unwrap();
+    let before: Vec<(u64, u32)> = conversations(&mut boss)
+        .iter()
+        .map(|c| (c.conversation, c.unread))
+        .collect();
+    assert_eq!(before, [(cat, 3), (amy, 2), (bob, 0)]);
+    drop(boss);
+    s.restart();
+    let mut boss = agent(&s, 1001, 5);
+    let after: Vec<(u64, u32)> = conversations(&mut boss)
+        .iter()
+        .map(|c| (c.conversation, c.unread))
+        .collect();
+    assert_eq!(after, before, "the same counts, flags and order after a restart");
+    // Counting on: amy writes again; 1001 answers cat, which reads it.
+    let mut c = customer(&s, &key, "amy");
+    say(&mut c, amy, 10);
+    say(&mut boss, cat, 1);
+    let now: Vec<(u64, u32)> = conversations(&mut boss)
+        .iter()
+        .map(|c| (c.conversation, c.unread))
+        .collect();
+    assert_eq!(now, [(cat, 0), (amy, 3), (bob, 0)]);
+    drop((boss, c));
+    s.restart();
+    let mut boss = agent(&s, 1001, 5);
+    let again: Vec<(u64, u32)> = conversations(&mut boss)
+        .iter()
+        .map(|c| (c.conversation, c.unread))
+        .collect();
+    assert_eq!(again, now);
+}
