@@ -350,7 +350,9 @@ fn s7_17_e_the_exclusive_owner_is_on_the_wire_after_a_transfer() {
     assert_eq!(owners(&mut li, "eve"), Err(ErrorCode::NOT_FOUND));
     // GetContact tells the same story with its one owner field (R2).
     match wang
-        .request(&Request::GetContact { customer: id("eve") })
+        .request(&Request::GetContact {
+            customer: id("eve"),
+        })
         .unwrap()
     {
         Response::Contact(c) => assert_eq!(c.owner, Some(1002)),
@@ -396,7 +398,10 @@ fn s3_10_read_state_and_order_survive_a_restart() {
         .iter()
         .map(|c| (c.conversation, c.unread))
         .collect();
-    assert_eq!(after, before, "the same counts, flags and order after a restart");
+    assert_eq!(
+        after, before,
+        "the same counts, flags and order after a restart"
+    );
     // Counting on: amy writes again; 1001 answers cat, which reads it.
     let mut c = customer(&s, &key, "amy");
     say(&mut c, amy, 10);

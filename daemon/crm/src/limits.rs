@@ -680,7 +680,13 @@ mod tests {
             full.admit_stranger_request(T0),
             Err(AddRefusal::PlanFull { .. })
         ));
-        assert_eq!(full.admit_request(T0), Err(AddRefusal::PlanFull { contacts: 10, limit: 10 }));
+        assert_eq!(
+            full.admit_request(T0),
+            Err(AddRefusal::PlanFull {
+                contacts: 10,
+                limit: 10
+            })
+        );
     }
 
     /// R4, §5.3/§5.5: pending additions count toward neither the limit nor its
@@ -704,7 +710,13 @@ mod tests {
             limit: 10,
         });
         assert_eq!(l.admit_acceptance(T0), full);
-        assert_eq!(l.admit_request(T0), Err(AddRefusal::PlanFull { contacts: 10, limit: 10 }));
+        assert_eq!(
+            l.admit_request(T0),
+            Err(AddRefusal::PlanFull {
+                contacts: 10,
+                limit: 10
+            })
+        );
         assert!(!l.admit_auto_request(T0));
         assert_eq!((l.counters().contacts, l.pending()), (10, 2));
         // The customer adds the account itself: inbound, within the grace.

@@ -1122,7 +1122,9 @@ impl Centre {
                 crm.check_catalog(&new)?;
                 // The stranger waits as a pending addition, counted apart (crm::limits);
                 // the addition counts toward the day's 1,000 (R4).
-                crm.limits.admit_stranger_request(now).map_err(add_refusal)?;
+                crm.limits
+                    .admit_stranger_request(now)
+                    .map_err(add_refusal)?;
                 (no, new, None)
             }
             None => {

@@ -20,9 +20,9 @@ use super::{Answer, Centre};
 use crate::store;
 use crate::store::read_state_records::{ListOrderRecord, UnreadRecord, MAX_STORED_ORDER};
 use crate::store::{keys, Cf, StoredRecord};
-use std::collections::HashMap;
 use kefu_wire::chat::{ConversationInfo, ConversationState, CustomerId};
 use kefu_wire::{AgentGroup, ErrorBody, ErrorCode, Event, Response, ShownAgent};
+use std::collections::HashMap;
 
 /// Most conversations one `OrderConversations` names.
 pub const MAX_ORDER: usize = 1_000;
@@ -181,8 +181,7 @@ impl Centre {
                 conversation,
                 unread,
             };
-            self.batch
-                .put(Cf::RoutingSettings, &key, record.encode());
+            self.batch.put(Cf::RoutingSettings, &key, record.encode());
         }
     }
 
@@ -223,7 +222,12 @@ pub(super) fn read_read_state(
     let range = keys::unread_range(account);
     let mut unread = HashMap::new();
     for (_, bytes) in store
-        .scan(Cf::RoutingSettings, &range.start, &range.end, max_conversations)
+        .scan(
+            Cf::RoutingSettings,
+            &range.start,
+            &range.end,
+            max_conversations,
+        )
         .map_err(|e| bad(e.to_string()))?
     {
         let r = UnreadRecord::decode(&bytes).map_err(|e| bad(e.to_string()))?;
