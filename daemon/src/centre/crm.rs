@@ -1152,6 +1152,79 @@ impl Centre {
         Ok(Response::Contact(Box::new(info)))
     }
 
+    /// R4: the customer answers the account's friend request (section 17.8.1: an
+    /// acceptance needs room; a decline leaves a stranger, or nothing).
+    fn answer_contact_request(
+        &mut self,
+        account: u64,
+        customer: &CustomerId,
+        key: &CustomerKey,
+        accept: bool,
+        now: i64,
+    ) -> Answer {
+        let crm = self.crm_mut(account)?;
+        let no = crm
+            .by_key
+            .get(key)
+            .copied()
+            .filter(|no| {
+                crm.contacts
+                    .get(no)
+                    .is_some_and(|s| s.contact.state == ContactState::Pending)
+            })
+            .ok_or_else(|| err(ErrorCode::NOT_FOUND, "no friend request to answer"))?;
+        let Some(stored) = crm.contacts.get(&no) else {
+            return Err(err(ErrorCode::INTERNAL, "contact map out of step"));
+        };
+        let owner = stored.contact.owner;
+        let exclusive = stored.contact.exclusive_owner;
+        let never_talked = stored.contact.last_contact_at.is_none();
+        let mut warning = None;
+        let mut removed_owned = false;
+        if accept {
+            let c = stored
+                .contact
+                .with_state(ContactState::Friend)
+                .map_err(contact_err)?;
+            // Only below the limit (§5.5): otherwise refused, still pending.
+            warning = crm.limits.admit_acceptance(now).map_err(|e| match e {
+                crate::crm::AddRefusal::PlanFull { contacts, limit } => err(
+                    ErrorCode::ACCOUNT_FULL,
+                    format!(
+                        "the account holds {contacts} contacts, its limit is {limit}: \
+                         the request stays pending"
+                    ),
+                ),
+                other => add_refusal(other),
+            })?;
+            crm.insert(no, c, String::new());
+        } else if never_talked {
+            // A declined request for someone who never talked to us leaves nothing.
+            crm.remove(no);
+            crm.limits.pending_removed(1);
+            removed_owned = exclusive.is_some();
+        } else {
+            let c = stored
+                .contact
+                .with_state(ContactState::Stranger)
+                .map_err(contact_err)?;
+            crm.insert(no, c, String::new());
+            warning = crm.limits.pending_to_counted(now);
+        }
+        self.save_contact(account, no);
+        self.save_crm_account(account);
+        self.limit_warning(account, warning);
+        if removed_owned {
+            self.owners_changed(account);
+        }
+        let event = Event::ContactNotice(ContactNotice::Answered {
+            customer: customer.clone(),
+            accepted: accept,
+        });
+        self.notify_answered(account, owner, event);
+        Ok(Response::Ok)
+    }
+
     /// CRM requests of a logged-in customer.
     pub(super) fn customer_crm_request(
         &mut self,
@@ -1163,67 +1236,7 @@ impl Centre {
         let key = key_of(customer)?;
         match request {
             CustomerCrmRequest::AnswerContactRequest { accept } => {
-                let crm = self.crm_mut(account)?;
-                let no = crm
-                    .by_key
-                    .get(&key)
-                    .copied()
-                    .filter(|no| {
-                        crm.contacts
-                            .get(no)
-                            .is_some_and(|s| s.contact.state == ContactState::Pending)
-                    })
-                    .ok_or_else(|| err(ErrorCode::NOT_FOUND, "no friend request to answer"))?;
-                let Some(stored) = crm.contacts.get(&no) else {
-                    return Err(err(ErrorCode::INTERNAL, "contact map out of step"));
-                };
-                let owner = stored.contact.owner;
-                let exclusive = stored.contact.exclusive_owner;
-                let never_talked = stored.contact.last_contact_at.is_none();
-                let mut warning = None;
-                let mut removed_owned = false;
-                if accept {
-                    let c = stored
-                        .contact
-                        .with_state(ContactState::Friend)
-                        .map_err(contact_err)?;
-                    // Only below the limit (§5.5): otherwise refused, still pending.
-                    warning = crm.limits.admit_acceptance(now).map_err(|e| match e {
-                        crate::crm::AddRefusal::PlanFull { contacts, limit } => err(
-                            ErrorCode::ACCOUNT_FULL,
-                            format!(
-                                "the account holds {contacts} contacts, its limit is {limit}: \
-                                 the request stays pending"
-                            ),
-                        ),
-                        other => add_refusal(other),
-                    })?;
-                    crm.insert(no, c, String::new());
-                } else if never_talked {
-                    // A declined request for someone who never talked to us leaves nothing.
-                    crm.remove(no);
-                    crm.limits.pending_removed(1);
-                    removed_owned = exclusive.is_some();
-                } else {
-                    let c = stored
-                        .contact
-                        .with_state(ContactState::Stranger)
-                        .map_err(contact_err)?;
-                    crm.insert(no, c, String::new());
-                    warning = crm.limits.pending_to_counted(now);
-                }
-                self.save_contact(account, no);
-                self.save_crm_account(account);
-                self.limit_warning(account, warning);
-                if removed_owned {
-                    self.owners_changed(account);
-                }
-                let event = Event::ContactNotice(ContactNotice::Answered {
-                    customer: customer.clone(),
-                    accepted: accept,
-                });
-                self.notify_answered(account, owner, event);
-                Ok(Response::Ok)
+                self.answer_contact_request(account, customer, &key, accept, now)
             }
             CustomerCrmRequest::AddAccount { answer } => {
                 let crm = self.crm_mut(account)?;
