@@ -153,7 +153,8 @@ pub fn required_access(request: &Request) -> Access {
         | Request::GetAgentPrefs
         | Request::SetAgentPrefs { .. }
         | Request::GetReminderSettings
-        | Request::RequestContactFiled { .. } => Access::Session,
+        | Request::RequestContactFiled { .. }
+        | Request::GetContactOwners { .. } => Access::Session,
         Request::AdminOnAccount { .. }
         | Request::AdminImportTokens { .. }
         | Request::AdminUnlockToken { .. }

@@ -93,6 +93,8 @@ const WRITES: &[&str] = &[
     "SetRoutingSettings",   // routing settings; GetRoutingSettings
     "SetDesignatedAgent",   // designated-agent record; GetDesignatedAgent
     "InitiateConversation", // conversation; ListConversations, ConversationMessages
+    "MarkRead",             // unread count (deleted at zero); ListConversations
+    "OrderConversations",   // the agent's list order; ListConversations
     // The CRM.
     "CreateContact", // contact, CRM record; SearchContacts, ExportContacts, GetContact
     "UpdateContact", // contact; SearchContacts, ExportContacts, GetContact
@@ -749,6 +751,24 @@ impl World {
             13 => Request::LogoutWith {
                 keep_conversations: self.rng.chance(50),
             },
+            14 | 15 => {
+                // Read state (C15): of a conversation the answers said is mine.
+                let mut mine: Vec<u64> = self
+                    .parties
+                    .iter()
+                    .filter(|((a, _), (agent, _))| *a == account && *agent == Some(me))
+                    .map(|((_, c), _)| *c)
+                    .collect();
+                if kind == 14 {
+                    Request::MarkRead {
+                        conversation: self.rng.pick(&mine).unwrap_or(conversation),
+                    }
+                } else {
+                    mine.reverse();
+                    mine.truncate(usize::try_from(self.rng.below(3)).unwrap_or(0));
+                    Request::OrderConversations { order: mine }
+                }
+            }
             _ => Request::SendMessage {
                 conversation,
                 client_msg_id: 100 + self.rng.below(1000),

@@ -150,6 +150,16 @@ codes! {
     /// Not offered to mobile customers (§3.13): files, images, calls and remote
     /// assistance towards a customer on channel `Mobile`. Nothing changed.
     NOT_ON_MOBILE = 56,
+    /// Transfer refused: the target is online with auto-accept on and serves its
+    /// auto-accept limit already (§3.5, full). Nothing changed; the sender keeps the
+    /// customer.
+    TARGET_FULL = 57,
+    /// `RequestContact`/`RequestContactFiled`: the account has as many friend requests
+    /// waiting for an answer as its plan's contact limit. Nothing changed.
+    PENDING_LIMIT = 58,
+    /// `AnswerContactRequest { accept: true }` while the account holds its plan's number
+    /// of contacts (§5.5): the request stays pending; nothing changed.
+    ACCOUNT_FULL = 59,
     /// `AdminBackupVerify` names a backup that is not in the backup directory.
     UNKNOWN_BACKUP = 80,
     /// Taking or checking a backup failed (the message says what: the backup directory

@@ -764,6 +764,13 @@ pub enum Request {
         /// Where and under what names to file the contact.
         edit: ContactEdit,
     },
+    /// Agent: a contact's two owners (R2, C7, §5.1, §7.17): whose own customer it is
+    /// and to whom it is exclusive. Seen as `GetContact` sees contacts (an exclusive
+    /// customer hidden from the agent is `NOT_FOUND`).
+    GetContactOwners {
+        /// The customer.
+        customer: CustomerId,
+    },
 }
 
 /// What takes a detached session over (`EnableResume`, `ResumeSession`): the session's
@@ -1138,6 +1145,16 @@ pub enum Response {
     AgentPrefs(crate::prefs::AgentPrefs),
     /// The account's reminder settings (`GetReminderSettings`).
     ReminderSettings(crate::prefs::ReminderSettings),
+    /// A contact's two owners (`GetContactOwners`): `owner`, whose own customer it is
+    /// (R2: first served, added or imported it; what `ContactInfo.owner` shows), and
+    /// `exclusive_owner`, the agent it is exclusive to (C7, §7.17; moved by a transfer,
+    /// rule e). Either may be `None`.
+    ContactOwners {
+        /// The agent whose own customer it is.
+        owner: Option<u32>,
+        /// The agent it is exclusive to.
+        exclusive_owner: Option<u32>,
+    },
 }
 
 /// One backup in the daemon's backup directory (PROTOCOL.md section 21).
@@ -1374,6 +1391,7 @@ impl Request {
             Request::GetReminderSettings => "GetReminderSettings",
             Request::SetReminderSettings { .. } => "SetReminderSettings",
             Request::RequestContactFiled { .. } => "RequestContactFiled",
+            Request::GetContactOwners { .. } => "GetContactOwners",
         }
     }
 }

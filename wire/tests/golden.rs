@@ -1630,6 +1630,14 @@ fn cases() -> Vec<Case> {
             }),
             "00000023 0003 0000 00000082 01670007752d313030383606e682a8e5a5bd00000106e587afe789b900000001010300",
         ),
+        case(
+            "request/GetContactOwners",
+            131,
+            Value::Request(Request::GetContactOwners {
+                customer: identified(),
+            }),
+            "0000000b 0003 0000 00000083 01680007752d3130303836",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -2342,6 +2350,15 @@ fn cases() -> Vec<Case> {
             Value::Response(Response::ReminderSettings(ReminderSettings::default())),
             "00000003 0004 0000 00000080 01305a",
         ),
+        case(
+            "response/ContactOwners",
+            131,
+            Value::Response(Response::ContactOwners {
+                owner: Some(1001),
+                exclusive_owner: Some(1002),
+            }),
+            "00000008 0004 0000 00000083 013101e90701ea07",
+        ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
             "error/request",
@@ -2892,6 +2909,7 @@ fn response_name(r: &Response) -> &'static str {
         Response::ServingAgent(_) => "ServingAgent",
         Response::AgentPrefs(_) => "AgentPrefs",
         Response::ReminderSettings(_) => "ReminderSettings",
+        Response::ContactOwners { .. } => "ContactOwners",
     }
 }
 
@@ -3513,7 +3531,8 @@ fn field_enum_values(value: &Value, out: &mut BTreeSet<String>) {
             Request::GetContact { customer: c }
             | Request::UpdateContact { customer: c, .. }
             | Request::RequestContact { customer: c, .. }
-            | Request::RequestContactFiled { customer: c, .. } => customer(c, out),
+            | Request::RequestContactFiled { customer: c, .. }
+            | Request::GetContactOwners { customer: c } => customer(c, out),
             Request::DeleteContacts { customers: cs }
             | Request::ContactsOnline { customers: cs } => {
                 for c in cs {

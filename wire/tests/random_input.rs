@@ -909,6 +909,7 @@ fn prefs_request() -> impl Strategy<Value = Request> {
                 edit,
             }
         }),
+        customer_id().prop_map(|customer| Request::GetContactOwners { customer }),
     ]
 }
 
@@ -1248,6 +1249,12 @@ fn response() -> impl Strategy<Value = Response> {
         }),
         agent_prefs().prop_map(Response::AgentPrefs),
         reminder_settings().prop_map(Response::ReminderSettings),
+        (option::of(any::<u32>()), option::of(any::<u32>())).prop_map(
+            |(owner, exclusive_owner)| Response::ContactOwners {
+                owner,
+                exclusive_owner,
+            }
+        ),
     ]
 }
 
@@ -1624,8 +1631,8 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 104;
-    const RESPONSES: u32 = 49;
+    const REQUESTS: u32 = 105;
+    const RESPONSES: u32 = 50;
 
     const EVENTS: u32 = 9;
 

@@ -740,6 +740,8 @@ impl ImportSession {
             };
             let candidate = if self.seen.contains(&contact.key) || exists(&contact.key) {
                 ImportCandidate::Existing
+            } else if contact.state == ContactState::Pending {
+                ImportCandidate::NewPending
             } else {
                 ImportCandidate::New
             };

@@ -7,7 +7,9 @@
 //!
 //! | rule | numbers | where |
 //! |---|---|---|
-//! | Every stored contact counts toward the plan limit: friends, strangers, blacklist, and pending additions (so an accepted addition never overflows). | gold 100,000, silver 25,000 ([`Plan::contact_limit`]) | [`ContactLimits::level`] |
+//! | Every stored contact counts toward the plan limit — friends, strangers, blacklist (§5.5 "含陌生人与黑名单") — except pending additions, which wait for the customer's answer (§5.3 "在对方同意以后，会被自动添加到相应的分组") and have their own count. | gold 100,000, silver 25,000 ([`Plan::contact_limit`]) | [`ContactLimits::level`] |
+//! | Pending additions (friend requests outstanding, by hand, by import or automatic) are at most as many as the plan's limit; one more is refused ([`AddRefusal::TooManyPending`]; an automatic request is not sent, the visitor is stored as a stranger). They count toward neither the limit nor its warnings. | gold 100,000, silver 25,000 | [`ContactLimits::pending`] |
+//! | An accepted request enters the count only if the account is below its limit at that moment (§5.5 "企业将不能再主动添加 QQ 客户为好友"): at or over it the acceptance is refused ([`AddRefusal::PlanFull`]) and the request stays pending; the customer adding the account itself follows the inbound rule. A request that leaves pending for a counted state otherwise (declined or withdrawn to stranger, blacklisted) enters the count whatever it holds, as a visitor stored as a stranger does. | | [`ContactLimits::admit_acceptance`], [`ContactLimits::pending_to_counted`] |
 //! | Agent 1001 is warned once when the count reaches the account's threshold (default [`NEAR_LIMIT_PERCENT`] %, configurable with [`ContactLimits::set_near_percent`]) of the limit, once when it goes over, and once when the grace ends; falling back below a level re-arms its warning. | 90 % | [`LimitWarning`] |
 //! | Agents add (one by one or by import) only while the count is below the limit. | | [`ContactLimits::admit_addition`], [`ContactLimits::admit_import_batch`] |
 //! | Customers may still add the account (and visitors become strangers) while the count is at or over the limit, for [`GRACE_SECS`] after it first went over; then no new contact is stored until the count is back at or below the limit, which also ends the over period. | 14 days | [`ContactLimits::admit_inbound`] |
@@ -21,7 +23,10 @@
 //! total passes 10,000 the 1,000 includes what was imported earlier that day.
 //!
 //! **Persistence.** The shard stores [`LimitCounters`] with the account and recounts
-//! `contacts` if it ever doubts it; everything else is derived.
+//! `contacts` if it ever doubts it; everything else is derived. The pending count is
+//! not stored at all: it is recounted from the stored contacts whenever an account
+//! loads ([`ContactLimits::with_pending`]), with `contacts` (a data directory written
+//! when pending additions still counted reads right after that recount).
 
 /// An account's plan, as far as contacts go (§5.5). The store keeps its own copy of this
 /// enum until it re-exports this one (the daemon bridges the two with a `From`).
@@ -77,7 +82,7 @@ pub enum LimitLevel {
 /// The counters stored with an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct LimitCounters {
-    /// Contacts stored (every state).
+    /// Contacts stored that count toward the limit (every state but pending).
     pub contacts: u32,
     /// When the count first went over the limit, while it stays over.
     pub over_since: Option<i64>,
@@ -129,13 +134,22 @@ pub enum AddRefusal {
     /// The account's additions for today are used up.
     #[error("at most {DAILY_ADDITIONS} additions a day")]
     DailyLimit,
+    /// As many friend requests are outstanding as the plan's limit allows.
+    #[error("{pending} friend requests are waiting for an answer, at most {limit}")]
+    TooManyPending {
+        /// Pending additions stored.
+        pending: u32,
+        /// Their bound (the plan's limit).
+        limit: u32,
+    },
 }
 
 /// Why an import row was refused by a limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ImportRefusal {
-    /// The account holds its limit's number of contacts or more.
+    /// The account holds its limit's number of contacts or more, or (a pending row) as
+    /// many pending additions as their bound.
     #[error("the account's contact limit is reached")]
     PlanFull,
     /// Past 10,000 imported in total, today's 1,000 are used up.
@@ -150,6 +164,10 @@ pub enum ImportCandidate {
     New,
     /// A customer the account already has (skipped, but counted).
     Existing,
+    /// A customer the account does not have yet, imported as a pending addition (a
+    /// friend who must still pass verification, §5.4): counted as pending, refused
+    /// (as a plan refusal) when the plan is full or the pending count at its bound.
+    NewPending,
 }
 
 /// What happens to one import row.
@@ -189,6 +207,8 @@ pub struct UtcOffsetError(pub i32);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContactLimits {
     limit: u32,
+    /// Pending additions stored (not counted in `counters.contacts`; recounted at load).
+    pending: u32,
     /// The "near the limit" threshold, percent (1..=100).
     near_percent: u64,
     utc_offset_secs: i32,
@@ -222,6 +242,7 @@ impl ContactLimits {
         }
         Ok(ContactLimits {
             limit,
+            pending: 0,
             near_percent: NEAR_LIMIT_PERCENT,
             utc_offset_secs,
             counters,
@@ -236,6 +257,101 @@ impl ContactLimits {
     /// The contact limit.
     pub const fn limit(&self) -> u32 {
         self.limit
+    }
+
+    /// Pending additions stored: friend requests waiting for the customer's answer.
+    pub const fn pending(&self) -> u32 {
+        self.pending
+    }
+
+    /// The most pending additions the account may hold: the plan's limit.
+    pub const fn pending_limit(&self) -> u32 {
+        self.limit
+    }
+
+    /// These limits with `pending` additions stored, as recounted when an account
+    /// loads (the count is not stored).
+    pub const fn with_pending(mut self, pending: u32) -> ContactLimits {
+        self.pending = pending;
+        self
+    }
+
+    /// R4: an agent asks a customer the account does not store to become a friend (by
+    /// hand, stored as pending): the plan (no active additions at or over the limit),
+    /// the day's additions and the pending bound; counts one addition of the day and
+    /// one pending, not a contact.
+    pub fn admit_request(&mut self, now: i64) -> Result<(), AddRefusal> {
+        self.refresh(now);
+        self.check_agent_may_add()?;
+        self.check_pending_room()?;
+        if self.counters.added_today >= DAILY_ADDITIONS {
+            return Err(AddRefusal::DailyLimit);
+        }
+        self.counters.added_today += 1;
+        self.pending += 1;
+        Ok(())
+    }
+
+    /// R4: an agent asks a stored customer (a stranger) to become a friend: the checks
+    /// of [`ContactLimits::admit_request`]; the stranger leaves the count for the
+    /// pending one while the request is outstanding (which may re-arm a warning).
+    pub fn admit_stranger_request(&mut self, now: i64) -> Result<(), AddRefusal> {
+        self.admit_request(now)?;
+        self.counters.contacts = self.counters.contacts.saturating_sub(1);
+        self.refresh(now);
+        let _ = self.warning(now);
+        Ok(())
+    }
+
+    /// M7: the automatic friend request to a visitor the account does not store. Sent
+    /// (one more pending, nothing else counted) only while the account is below its
+    /// limit (an automatic request is an active addition, §7.22) and the pending count
+    /// below its bound; `false`: send none (the visitor is stored as a stranger).
+    pub fn admit_auto_request(&mut self, now: i64) -> bool {
+        self.refresh(now);
+        if self.check_agent_may_add().is_err() || self.check_pending_room().is_err() {
+            return false;
+        }
+        self.pending += 1;
+        true
+    }
+
+    /// R4: the customer accepts a friend request. Below the limit, the pending addition
+    /// becomes a contact (a warning may follow); at or over it the acceptance is refused
+    /// ([`AddRefusal::PlanFull`]) and nothing changes.
+    pub fn admit_acceptance(&mut self, now: i64) -> Result<Option<LimitWarning>, AddRefusal> {
+        self.refresh(now);
+        self.check_agent_may_add()?;
+        self.pending = self.pending.saturating_sub(1);
+        self.counters.contacts = self.counters.contacts.saturating_add(1);
+        self.refresh(now);
+        Ok(self.warning(now))
+    }
+
+    /// R1: the customer of a pending request adds the account itself: the inbound rule
+    /// ([`ContactLimits::admit_inbound`]); on success the pending one becomes a contact.
+    pub fn admit_inbound_from_pending(
+        &mut self,
+        now: i64,
+    ) -> Result<Option<LimitWarning>, AddRefusal> {
+        let w = self.admit_inbound(now)?;
+        self.pending = self.pending.saturating_sub(1);
+        Ok(w)
+    }
+
+    /// A pending addition becomes a counted contact without an acceptance (declined or
+    /// withdrawn to stranger, blacklisted): counted whatever the account holds.
+    pub fn pending_to_counted(&mut self, now: i64) -> Option<LimitWarning> {
+        self.pending = self.pending.saturating_sub(1);
+        self.counters.contacts = self.counters.contacts.saturating_add(1);
+        self.refresh(now);
+        self.warning(now)
+    }
+
+    /// `count` pending additions left without becoming contacts (deleted, or declined
+    /// by a customer the account never talked to).
+    pub fn pending_removed(&mut self, count: u32) {
+        self.pending = self.pending.saturating_sub(count);
     }
 
     /// Where the account stands at `now` (read-only: a level reached by time alone is
@@ -300,26 +416,18 @@ impl ContactLimits {
         free + u64::from(DAILY_IMPORTS).saturating_sub(today + free)
     }
 
-    /// R4: an agent adds one customer (stored at once as pending). Checks the plan and
-    /// the day's additions; on success counts the addition and the contact.
+    /// R4: an agent adds one customer as a contact at once (`CreateContact`). Checks the
+    /// plan and the day's additions; on success counts the addition and the contact.
     pub fn admit_addition(&mut self, now: i64) -> Result<Option<LimitWarning>, AddRefusal> {
-        self.admit_stored_addition(now)?;
-        self.counters.contacts = self.counters.contacts.saturating_add(1);
-        self.refresh(now);
-        Ok(self.warning(now))
-    }
-
-    /// R4 for a customer the account already stores (a stranger asked to become a
-    /// friend): the same checks as [`ContactLimits::admit_addition`] and one of the
-    /// day's additions, but the contact count does not grow.
-    pub fn admit_stored_addition(&mut self, now: i64) -> Result<(), AddRefusal> {
         self.refresh(now);
         self.check_agent_may_add()?;
         if self.counters.added_today >= DAILY_ADDITIONS {
             return Err(AddRefusal::DailyLimit);
         }
         self.counters.added_today += 1;
-        Ok(())
+        self.counters.contacts = self.counters.contacts.saturating_add(1);
+        self.refresh(now);
+        Ok(self.warning(now))
     }
 
     /// R1: a customer adds the account, or a new customer becomes a stranger contact.
@@ -393,11 +501,20 @@ impl ContactLimits {
     ) -> (ImportVerdict, Option<LimitWarning>) {
         self.refresh(now);
         let verdict = match row {
-            ImportCandidate::New if self.counters.contacts >= self.limit => {
+            ImportCandidate::New | ImportCandidate::NewPending
+                if self.counters.contacts >= self.limit =>
+            {
+                ImportVerdict::Refused(ImportRefusal::PlanFull)
+            }
+            ImportCandidate::NewPending if self.pending >= self.pending_limit() => {
                 ImportVerdict::Refused(ImportRefusal::PlanFull)
             }
             ImportCandidate::New => {
                 self.counters.contacts = self.counters.contacts.saturating_add(1);
+                ImportVerdict::Import
+            }
+            ImportCandidate::NewPending => {
+                self.pending += 1;
                 ImportVerdict::Import
             }
             ImportCandidate::Existing => ImportVerdict::SkipExisting,
@@ -429,7 +546,9 @@ impl ContactLimits {
     }
 
     fn admit_import_row(&mut self, row: ImportCandidate) -> ImportVerdict {
-        if row == ImportCandidate::New && self.counters.contacts >= self.limit {
+        if row != ImportCandidate::Existing && self.counters.contacts >= self.limit
+            || row == ImportCandidate::NewPending && self.pending >= self.pending_limit()
+        {
             return ImportVerdict::Refused(ImportRefusal::PlanFull);
         }
         let c = &mut self.counters;
@@ -444,7 +563,21 @@ impl ContactLimits {
                 c.contacts = c.contacts.saturating_add(1);
                 ImportVerdict::Import
             }
+            ImportCandidate::NewPending => {
+                self.pending += 1;
+                ImportVerdict::Import
+            }
         }
+    }
+
+    fn check_pending_room(&self) -> Result<(), AddRefusal> {
+        if self.pending >= self.pending_limit() {
+            return Err(AddRefusal::TooManyPending {
+                pending: self.pending,
+                limit: self.pending_limit(),
+            });
+        }
+        Ok(())
     }
 
     fn check_agent_may_add(&self) -> Result<(), AddRefusal> {
@@ -529,22 +662,97 @@ mod tests {
         move |w| w.is_some_and(|w| w.level == level && w.agent == 1001)
     }
 
-    /// A stored customer asked to become a friend uses one of the day's additions and
-    /// leaves the count as it is; the plan and daily refusals are those of a new one.
+    /// A stranger asked to become a friend uses one of the day's additions and leaves
+    /// the count for the pending one; the plan and daily refusals are those of a new one.
     #[test]
-    fn an_addition_of_a_stored_customer_counts_the_day_not_the_contacts() {
-        let mut l = limits(10, 5);
+    fn a_request_to_a_stranger_counts_the_day_and_moves_it_to_pending() {
+        let mut l = limits(10_000, 5_000);
         for _ in 0..DAILY_ADDITIONS {
-            assert_eq!(l.admit_stored_addition(T0), Ok(()));
+            assert_eq!(l.admit_stranger_request(T0), Ok(()));
         }
-        assert_eq!(l.counters().contacts, 5);
+        assert_eq!((l.counters().contacts, l.pending()), (4_000, 1_000));
         assert_eq!(l.counters().added_today, DAILY_ADDITIONS);
-        assert_eq!(l.admit_stored_addition(T0), Err(AddRefusal::DailyLimit));
+        assert_eq!(l.admit_stranger_request(T0), Err(AddRefusal::DailyLimit));
+        assert_eq!(l.admit_request(T0), Err(AddRefusal::DailyLimit));
+        assert_eq!((l.counters().contacts, l.pending()), (4_000, 1_000));
         let mut full = limits(10, 10);
         assert!(matches!(
-            full.admit_stored_addition(T0),
+            full.admit_stranger_request(T0),
             Err(AddRefusal::PlanFull { .. })
         ));
+        assert_eq!(
+            full.admit_request(T0),
+            Err(AddRefusal::PlanFull {
+                contacts: 10,
+                limit: 10
+            })
+        );
+    }
+
+    /// R4, §5.3/§5.5: pending additions count toward neither the limit nor its
+    /// warnings; an acceptance enters the count only below the limit; the pending count
+    /// has its own bound (the plan's limit).
+    #[test]
+    fn pending_additions_are_not_contacts() {
+        let mut l = limits(10, 8);
+        assert_eq!(l.admit_request(T0), Ok(()));
+        assert_eq!(l.admit_request(T0), Ok(()));
+        assert_eq!((l.counters().contacts, l.pending()), (8, 2));
+        // 10 stored, 8 counted: below the 90 % warning.
+        assert_eq!(l.level(T0), LimitLevel::Normal);
+        // Two customers are stored as strangers: the account is full, with 2 pending.
+        assert!(l.admit_inbound(T0).unwrap().is_some()); // 9: near warned
+        assert_eq!(l.admit_inbound(T0), Ok(None)); // 10
+        assert_eq!((l.counters().contacts, l.pending()), (10, 2));
+        // Full: the acceptance is refused and nothing changes; no active addition.
+        let full = Err(AddRefusal::PlanFull {
+            contacts: 10,
+            limit: 10,
+        });
+        assert_eq!(l.admit_acceptance(T0), full);
+        assert_eq!(
+            l.admit_request(T0),
+            Err(AddRefusal::PlanFull {
+                contacts: 10,
+                limit: 10
+            })
+        );
+        assert!(!l.admit_auto_request(T0));
+        assert_eq!((l.counters().contacts, l.pending()), (10, 2));
+        // The customer adds the account itself: inbound, within the grace.
+        let w = l.admit_inbound_from_pending(T0).unwrap();
+        assert!(warned(LimitLevel::Over)(&w));
+        assert_eq!((l.counters().contacts, l.pending()), (11, 1));
+        // Room again: the other acceptance goes through.
+        assert_eq!(l.contacts_removed(2, T0), None);
+        assert_eq!(l.admit_acceptance(T0), Ok(None));
+        assert_eq!((l.counters().contacts, l.pending()), (10, 0));
+        // The bound on pending additions.
+        let mut b = limits(3, 0);
+        for _ in 0..3 {
+            assert_eq!(b.admit_request(T0), Ok(()));
+        }
+        assert_eq!(
+            b.admit_request(T0),
+            Err(AddRefusal::TooManyPending {
+                pending: 3,
+                limit: 3
+            })
+        );
+        assert!(!b.admit_auto_request(T0));
+        assert_eq!(
+            b.admit_import_batch(&[ImportCandidate::NewPending, ImportCandidate::New], T0)
+                .verdicts,
+            [
+                ImportVerdict::Refused(ImportRefusal::PlanFull),
+                ImportVerdict::Import
+            ]
+        );
+        assert_eq!((b.counters().contacts, b.pending()), (1, 3));
+        b.pending_removed(1);
+        assert!(b.admit_auto_request(T0));
+        assert_eq!(b.pending_to_counted(T0), None);
+        assert_eq!((b.counters().contacts, b.pending()), (2, 2));
     }
 
     #[test]

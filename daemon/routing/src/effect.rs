@@ -309,6 +309,16 @@ pub enum RoutingError {
     /// A transfer to oneself.
     #[error("cannot transfer a conversation to oneself")]
     TransferToSelf,
+    /// A transfer's target is online with auto-accept on and serves its cap already
+    /// (full, §3.5: only an agent "接入数未达上限" takes a transfer at once; one away or
+    /// busy lets it wait, a full one is refused).
+    #[error("agent {agent} is full: it serves {cap} conversations, its auto-accept limit")]
+    TargetFull {
+        /// The target.
+        agent: u32,
+        /// Its auto-accept cap, reached.
+        cap: u32,
+    },
     /// Grabbing needs permission 2.
     #[error("grabbing needs the grab permission")]
     GrabPermissionRequired,

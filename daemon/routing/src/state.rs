@@ -178,6 +178,15 @@ impl AgentRouting {
             && self.cap > 0
             && self.served.len() < self.cap as usize
     }
+
+    /// §3.5: Online with auto-accept on, and serving its cap already (a transfer to it
+    /// is refused rather than left waiting).
+    pub(super) fn is_full(&self) -> bool {
+        self.logged_in
+            && self.presence == Presence::Online
+            && self.cap > 0
+            && self.served.len() >= self.cap as usize
+    }
 }
 
 /// Where a conversation stands inside the engine.

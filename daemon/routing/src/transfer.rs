@@ -2,9 +2,11 @@
 //! fail-back (R10, R2, R18), and grab (R11).
 //!
 //! **Transfer (§3.5).** The target must be logged in and not showing offline (the
-//! client offers only online agents). If the target could auto-accept it (R1:
-//! Online, cap on, under cap) it is assigned at once; otherwise it waits in the
-//! target's queue (entry for agent X: only X, or a supervisor, sees it) and the
+//! client offers only online agents), and not full: an Online target with
+//! auto-accept on that serves its cap already is refused (`TargetFull`), the sender
+//! keeps the customer. If the target could auto-accept it (R1: Online, cap on,
+//! under cap) it is assigned at once; otherwise (Away, Busy, or Online with
+//! auto-accept off) it waits in the target's queue (entry for agent X: only X, or a supervisor, sees it) and the
 //! target is told. Taken within `transfer_timeout_ms` — by hand, or automatically
 //! when the target becomes eligible — the transfer completes; otherwise it fails
 //! back to the sender, who serves it again (over its cap if need be). If the
@@ -59,6 +61,12 @@ impl AccountRouting {
         let target = self.agents.get(&to).ok_or(RoutingError::UnknownAgent(to))?;
         if !target.logged_in || target.presence == Presence::Offline {
             return Err(RoutingError::TargetOffline(to));
+        }
+        if target.is_full() {
+            return Err(RoutingError::TargetFull {
+                agent: to,
+                cap: target.cap,
+            });
         }
         let at_once = target.auto_eligible();
         let mut fx = Vec::new();
@@ -213,16 +221,16 @@ mod tests {
         r.check_invariants();
     }
 
-    /// R10/R2: a Busy, Away, capped-off or full target: the conversation waits in
-    /// its queue, the target is told, and only it sees the entry.
+    /// R10/R2: a Busy or Away target (full or not), or one with auto-accept off: the
+    /// conversation waits in its queue, the target is told, and only it sees the entry.
     #[test]
     fn transfer_to_an_ineligible_agent_waits_in_its_queue() {
         // (presence, cap, served before)
         let rows = [
             (Presence::Busy, 5, 0),
             (Presence::Away, 5, 0),
+            (Presence::Busy, 1, 1),
             (Presence::Online, 0, 0),
-            (Presence::Online, 1, 1),
         ];
         for (presence, cap, served) in rows {
             let mut r = routing();
@@ -387,6 +395,8 @@ mod tests {
         add_offline(&mut r, 1003);
         add_online(&mut r, 1004, 5, 0);
         let _ = r.set_presence(1004, Presence::Offline, 0).unwrap();
+        add_online(&mut r, 1005, 1, 0);
+        give(&mut r, 1005, 7, 0);
         let c = give(&mut r, 1001, 1, 0);
         let rows = [
             (
@@ -401,6 +411,15 @@ mod tests {
             (1001, c, 1001, RoutingError::TransferToSelf),
             (1001, c, 1003, RoutingError::TargetOffline(1003)),
             (1001, c, 1004, RoutingError::TargetOffline(1004)),
+            (
+                1001,
+                c,
+                1005,
+                RoutingError::TargetFull {
+                    agent: 1005,
+                    cap: 1,
+                },
+            ),
             (1001, c, 4242, RoutingError::UnknownAgent(4242)),
             (1001, 999, 1002, RoutingError::NoSuchConversation(999)),
             (1003, c, 1002, RoutingError::NotLoggedIn(1003)),

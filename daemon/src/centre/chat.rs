@@ -73,6 +73,7 @@ pub(super) fn routing_err(e: RoutingError) -> ErrorBody {
         RoutingError::ExclusiveCustomer { .. } => ErrorCode::PERMISSION_DENIED,
         RoutingError::TargetOffline(_) => ErrorCode::TARGET_OFFLINE,
         RoutingError::TransferToSelf => ErrorCode::TRANSFER_TO_SELF,
+        RoutingError::TargetFull { .. } => ErrorCode::TARGET_FULL,
         RoutingError::ConfirmationRequired { .. } => ErrorCode::GRAB_NEEDS_CONFIRMATION,
         _ => ErrorCode::INVALID_ARGUMENT,
     };
@@ -937,6 +938,8 @@ impl Centre {
             ClientMsgRecord { message: id }.encode(),
         );
         self.counters_dirty.push(account);
+        // The unread count changed with the message (C15): stored in the same batch.
+        self.save_unread(account, conversation);
         self.turn_client_msgs.insert(dedupe_key, id);
         self.deliver_message(account, conversation, customer, from, record.into());
         self.queue_effects(account, outcome.effects);
@@ -1236,6 +1239,8 @@ impl Centre {
         put_open_conversation(&mut self.batch, &record);
         self.counters_dirty.push(account);
         chat.open.insert(conversation, record);
+        // A conversation opened again by a new choice carries its unread count.
+        self.save_unread(account, conversation);
     }
 
     fn on_assigned(&mut self, account: u64, conversation: u64, agent: u32) {
@@ -1265,6 +1270,8 @@ impl Centre {
         let key = keys::conversation(account, conversation);
         self.batch.put(Cf::Conversations, &key, record.encode());
         self.batch.delete(Cf::OpenConversations, &key);
+        self.batch
+            .delete(Cf::RoutingSettings, &keys::unread(account, conversation));
         let info = closed_info(&record);
         if let Some(watchers) = chat.queue_watchers.remove(&conversation) {
             self.push_to_watchers(account, &watchers, agent, &info);
@@ -1514,6 +1521,10 @@ pub(super) fn read_chat(
         };
         routing.add_agent(agent, setup).map_err(routing_err)?;
     }
+    // The accepted lists' read state as last written (C15; none in an older data
+    // directory).
+    let (unread, list_order) =
+        super::views::read_read_state(store, account, MAX_RESTORED, state.agents.len().max(1))?;
     // Only the open ones are read (schema 2 indexes them), however long the
     // account's history of conversations.
     let range = keys::account_prefix(account);
@@ -1545,7 +1556,7 @@ pub(super) fn read_chat(
             channel: r.channel,
             opened_at: r.opened_at,
             placement,
-            unread: 0,
+            unread: unread.get(&r.conversation).copied().unwrap_or(0),
             waiting_since: None,
         };
         if routing.restore(restored).is_ok() {
@@ -1563,7 +1574,7 @@ pub(super) fn read_chat(
         counters_dirty: false,
         queue_watchers: HashMap::new(),
         shakes: Default::default(),
-        list_order: HashMap::new(),
+        list_order,
     };
     Ok(chat)
 }

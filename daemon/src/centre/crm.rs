@@ -504,6 +504,19 @@ impl Centre {
                     .ok_or_else(|| err(ErrorCode::NOT_FOUND, "not a contact"))?;
                 Ok(Response::Contact(Box::new(contact_info(&s.contact))))
             }
+            // R2 and C7 side by side; visible as GetContact is (§7.17 d: NOT_FOUND).
+            CrmRequest::GetContactOwners { customer } => {
+                let no = self.visible_contact(account, me, &customer)?;
+                let crm = self.crm_mut(account)?;
+                let s = crm
+                    .contacts
+                    .get(&no)
+                    .ok_or_else(|| err(ErrorCode::NOT_FOUND, "not a contact"))?;
+                Ok(Response::ContactOwners {
+                    owner: s.contact.owner,
+                    exclusive_owner: s.contact.exclusive_owner,
+                })
+            }
             CrmRequest::UpdateContact { customer, edit } => {
                 self.update_contact(account, me, customer, edit)
             }
@@ -646,6 +659,7 @@ impl Centre {
         customer: CustomerId,
         state: kefu_wire::crm::ContactState,
     ) -> Answer {
+        let now = now_secs(self.now_ms);
         let to = state_from_wire(state);
         if to == ContactState::Pending {
             return Err(err(
@@ -660,10 +674,18 @@ impl Centre {
             .get(&no)
             .ok_or_else(|| err(ErrorCode::NOT_FOUND, "not a contact"))?
             .contact;
+        let was_pending = old.state == ContactState::Pending;
         let new = old.with_state(to).map_err(contact_err)?;
         let info = contact_info(&new);
+        // A request withdrawn (to stranger) or a pending contact blacklisted enters the
+        // count (crm::limits: pending additions are counted apart).
+        let warning = (was_pending && to != ContactState::Pending)
+            .then(|| crm.limits.pending_to_counted(now))
+            .flatten();
         crm.insert(no, new, String::new());
         self.save_contact(account, no);
+        self.save_crm_account(account);
+        self.limit_warning(account, warning);
         Ok(Response::Contact(Box::new(info)))
     }
 
@@ -685,13 +707,19 @@ impl Centre {
         numbers.sort_unstable();
         numbers.dedup();
         let mut had_owners = false;
+        let (mut counted, mut pending) = (0u32, 0u32);
         for no in &numbers {
             if let Some(s) = crm.remove(*no) {
                 had_owners |= s.contact.exclusive_owner.is_some();
+                if s.contact.state == ContactState::Pending {
+                    pending += 1;
+                } else {
+                    counted += 1;
+                }
             }
         }
-        let count = u32::try_from(numbers.len()).unwrap_or(u32::MAX);
-        let warning = crm.limits.contacts_removed(count, now);
+        crm.limits.pending_removed(pending);
+        let warning = crm.limits.contacts_removed(counted, now);
         for no in &numbers {
             self.save_contact(account, *no);
         }
@@ -1092,9 +1120,11 @@ impl Centre {
                     .and_then(|c| c.apply(&update))
                     .map_err(contact_err)?;
                 crm.check_catalog(&new)?;
-                // An existing contact does not grow the count, but the addition counts
-                // toward the day's 1,000 (R4).
-                crm.limits.admit_stored_addition(now).map_err(add_refusal)?;
+                // The stranger waits as a pending addition, counted apart (crm::limits);
+                // the addition counts toward the day's 1,000 (R4).
+                crm.limits
+                    .admit_stranger_request(now)
+                    .map_err(add_refusal)?;
                 (no, new, None)
             }
             None => {
@@ -1102,10 +1132,10 @@ impl Centre {
                     .apply(&update)
                     .map_err(contact_err)?;
                 crm.check_catalog(&new)?;
-                let w = crm.limits.admit_addition(now).map_err(add_refusal)?;
+                crm.limits.admit_request(now).map_err(add_refusal)?;
                 let no = crm.next_contact;
                 crm.next_contact += 1;
-                (no, new, w)
+                (no, new, None)
             }
         };
         let info = contact_info(&contact);
@@ -1122,6 +1152,79 @@ impl Centre {
         Ok(Response::Contact(Box::new(info)))
     }
 
+    /// R4: the customer answers the account's friend request (section 17.8.1: an
+    /// acceptance needs room; a decline leaves a stranger, or nothing).
+    fn answer_contact_request(
+        &mut self,
+        account: u64,
+        customer: &CustomerId,
+        key: &CustomerKey,
+        accept: bool,
+        now: i64,
+    ) -> Answer {
+        let crm = self.crm_mut(account)?;
+        let no = crm
+            .by_key
+            .get(key)
+            .copied()
+            .filter(|no| {
+                crm.contacts
+                    .get(no)
+                    .is_some_and(|s| s.contact.state == ContactState::Pending)
+            })
+            .ok_or_else(|| err(ErrorCode::NOT_FOUND, "no friend request to answer"))?;
+        let Some(stored) = crm.contacts.get(&no) else {
+            return Err(err(ErrorCode::INTERNAL, "contact map out of step"));
+        };
+        let owner = stored.contact.owner;
+        let exclusive = stored.contact.exclusive_owner;
+        let never_talked = stored.contact.last_contact_at.is_none();
+        let mut warning = None;
+        let mut removed_owned = false;
+        if accept {
+            let c = stored
+                .contact
+                .with_state(ContactState::Friend)
+                .map_err(contact_err)?;
+            // Only below the limit (§5.5): otherwise refused, still pending.
+            warning = crm.limits.admit_acceptance(now).map_err(|e| match e {
+                crate::crm::AddRefusal::PlanFull { contacts, limit } => err(
+                    ErrorCode::ACCOUNT_FULL,
+                    format!(
+                        "the account holds {contacts} contacts, its limit is {limit}: \
+                         the request stays pending"
+                    ),
+                ),
+                other => add_refusal(other),
+            })?;
+            crm.insert(no, c, String::new());
+        } else if never_talked {
+            // A declined request for someone who never talked to us leaves nothing.
+            crm.remove(no);
+            crm.limits.pending_removed(1);
+            removed_owned = exclusive.is_some();
+        } else {
+            let c = stored
+                .contact
+                .with_state(ContactState::Stranger)
+                .map_err(contact_err)?;
+            crm.insert(no, c, String::new());
+            warning = crm.limits.pending_to_counted(now);
+        }
+        self.save_contact(account, no);
+        self.save_crm_account(account);
+        self.limit_warning(account, warning);
+        if removed_owned {
+            self.owners_changed(account);
+        }
+        let event = Event::ContactNotice(ContactNotice::Answered {
+            customer: customer.clone(),
+            accepted: accept,
+        });
+        self.notify_answered(account, owner, event);
+        Ok(Response::Ok)
+    }
+
     /// CRM requests of a logged-in customer.
     pub(super) fn customer_crm_request(
         &mut self,
@@ -1133,55 +1236,7 @@ impl Centre {
         let key = key_of(customer)?;
         match request {
             CustomerCrmRequest::AnswerContactRequest { accept } => {
-                let crm = self.crm_mut(account)?;
-                let no = crm
-                    .by_key
-                    .get(&key)
-                    .copied()
-                    .filter(|no| {
-                        crm.contacts
-                            .get(no)
-                            .is_some_and(|s| s.contact.state == ContactState::Pending)
-                    })
-                    .ok_or_else(|| err(ErrorCode::NOT_FOUND, "no friend request to answer"))?;
-                let Some(stored) = crm.contacts.get(&no) else {
-                    return Err(err(ErrorCode::INTERNAL, "contact map out of step"));
-                };
-                let owner = stored.contact.owner;
-                let exclusive = stored.contact.exclusive_owner;
-                let never_talked = stored.contact.last_contact_at.is_none();
-                let mut warning = None;
-                let mut removed_owned = false;
-                if accept {
-                    let c = stored
-                        .contact
-                        .with_state(ContactState::Friend)
-                        .map_err(contact_err)?;
-                    crm.insert(no, c, String::new());
-                } else if never_talked {
-                    // A declined request for someone who never talked to us leaves nothing.
-                    crm.remove(no);
-                    warning = crm.limits.contacts_removed(1, now);
-                    removed_owned = exclusive.is_some();
-                } else {
-                    let c = stored
-                        .contact
-                        .with_state(ContactState::Stranger)
-                        .map_err(contact_err)?;
-                    crm.insert(no, c, String::new());
-                }
-                self.save_contact(account, no);
-                self.save_crm_account(account);
-                self.limit_warning(account, warning);
-                if removed_owned {
-                    self.owners_changed(account);
-                }
-                let event = Event::ContactNotice(ContactNotice::Answered {
-                    customer: customer.clone(),
-                    accepted: accept,
-                });
-                self.notify_answered(account, owner, event);
-                Ok(Response::Ok)
+                self.answer_contact_request(account, customer, &key, accept, now)
             }
             CustomerCrmRequest::AddAccount { answer } => {
                 let crm = self.crm_mut(account)?;
@@ -1212,7 +1267,15 @@ impl Centre {
                             _ => {}
                         }
                         let new = old.with_state(ContactState::Friend).map_err(contact_err)?;
-                        (no, new, None)
+                        // A pending addition enters the count: the inbound rule (§5.5).
+                        let w = if old.state == ContactState::Pending {
+                            crm.limits
+                                .admit_inbound_from_pending(now)
+                                .map_err(add_refusal)?
+                        } else {
+                            None
+                        };
+                        (no, new, w)
                     }
                     None => {
                         let w = crm.limits.admit_inbound(now).map_err(add_refusal)?;
@@ -1262,11 +1325,17 @@ impl Centre {
                 no
             }
             None => {
-                // Over the limit past the grace, nothing new is stored (§5.5).
-                let Ok(warning) = crm.limits.admit_inbound(now) else {
-                    return;
+                // An automatic request while the account may add (crm::limits), else a
+                // stranger; over the limit past the grace, nothing new is stored (§5.5).
+                let auto = crm.settings.auto_friend_request && crm.limits.admit_auto_request(now);
+                let warning = if auto {
+                    None
+                } else {
+                    let Ok(warning) = crm.limits.admit_inbound(now) else {
+                        return;
+                    };
+                    warning
                 };
-                let auto = crm.settings.auto_friend_request;
                 let state = if auto {
                     ContactState::Pending
                 } else {
@@ -1316,11 +1385,17 @@ impl Centre {
         if crm.by_key.contains_key(&key) {
             return;
         }
-        // Over the limit past the grace, nothing new is stored (§5.5).
-        let Ok(warning) = crm.limits.admit_inbound(now) else {
-            return;
+        // An automatic request while the account may add (crm::limits), else a stranger;
+        // over the limit past the grace, nothing new is stored (§5.5).
+        let auto = crm.settings.auto_friend_request && crm.limits.admit_auto_request(now);
+        let warning = if auto {
+            None
+        } else {
+            let Ok(warning) = crm.limits.admit_inbound(now) else {
+                return;
+            };
+            warning
         };
-        let auto = crm.settings.auto_friend_request;
         let (state, note) = if auto {
             (
                 ContactState::Pending,
@@ -1530,20 +1605,33 @@ pub(super) fn read_crm(
     // The search index is built here, off the loop, with the rest of the load: built
     // on the first search instead, it stalled the shard for 0.5 s at 100,000 contacts.
     state.index();
-    // The counter is recounted rather than trusted (limits doc: "recounts if it doubts").
-    let stored_count = u32::try_from(state.contacts.len()).unwrap_or(u32::MAX);
-    if state.limits.counters().contacts != stored_count {
+    // The counters are recounted rather than trusted (limits doc: "recounts if it
+    // doubts"): contacts that count, and pending additions, which are never stored as a
+    // count (a data directory from when pending ones counted reads right after this).
+    let pending = state
+        .contacts
+        .values()
+        .filter(|s| s.contact.state == ContactState::Pending)
+        .count();
+    let pending = u32::try_from(pending).unwrap_or(u32::MAX);
+    let counted = u32::try_from(state.contacts.len())
+        .unwrap_or(u32::MAX)
+        .saturating_sub(pending);
+    if state.limits.counters().contacts != counted {
         let mut c = state.limits.counters();
-        c.contacts = stored_count;
+        c.contacts = counted;
         state.limits = ContactLimits::for_plan(plan, utc_offset, c)
-            .map_err(|e| err(ErrorCode::INTERNAL, e.to_string()))?;
+            .map_err(|e| err(ErrorCode::INTERNAL, e.to_string()))?
+            .with_near_percent(near);
     }
+    state.limits = state.limits.clone().with_pending(pending);
     Ok(state)
 }
 
 fn add_refusal(e: crate::crm::AddRefusal) -> ErrorBody {
     let code = match e {
         crate::crm::AddRefusal::DailyLimit => ErrorCode::DAILY_LIMIT,
+        crate::crm::AddRefusal::TooManyPending { .. } => ErrorCode::PENDING_LIMIT,
         _ => ErrorCode::CONTACT_LIMIT,
     };
     err(code, e.to_string())

@@ -206,6 +206,9 @@ pub(crate) enum CrmRequest {
     GetContact {
         customer: CustomerId,
     },
+    GetContactOwners {
+        customer: CustomerId,
+    },
     UpdateContact {
         customer: CustomerId,
         edit: ContactEdit,
@@ -609,6 +612,7 @@ pub(crate) fn classify(request: Request) -> Routed {
             GetContactSettings,
             SetContactSettings { settings }, SearchOnlineContacts(x),
             RequestContactFiled { customer, note, edit },
+            GetContactOwners { customer },
         }
         [Routed::Agent, AgentRequest::Prefs] PrefsRequest {
             GetAgentPrefs, SetAgentPrefs { prefs }, GetReminderSettings, SetReminderSettings { settings },
@@ -825,7 +829,8 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::SetAgentPrefs { .. }
         | Request::GetReminderSettings
         | Request::SetReminderSettings { .. }
-        | Request::RequestContactFiled { .. } => None,
+        | Request::RequestContactFiled { .. }
+        | Request::GetContactOwners { .. } => None,
         // Its session's number names the shard (`route_request`), not an account.
         Request::ResumeSession { .. } => None,
     }

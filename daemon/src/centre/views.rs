@@ -6,18 +6,23 @@
 //!
 //! The accepted list's order is the agent's own (§3.10: "客服还可根据需要直接拖动客户改变
 //! 排列次序"): the conversations it placed with `OrderConversations`, in that order, then
-//! the others oldest first (conversation id). It lives in memory with the account's
-//! conversations (`ChatState::list_order`), so it survives a reconnect of the agent, like
-//! the unread counts, but not a restart of the daemon, after which open conversations
-//! are restored unread-free and oldest first.
+//! the others oldest first (conversation id). It lives with the account's conversations
+//! (`ChatState::list_order`) and, like each open conversation's unread count, is stored
+//! (`store/read_state_records.rs`) in the batch of the turn that changed it — the
+//! customer's message, the agent's message or `MarkRead`, `OrderConversations` — and
+//! read back when the account loads ([`read_read_state`]), so both survive a reconnect
+//! and a restart of the daemon.
 
 use std::collections::{BTreeMap, HashSet};
 
 use super::Recipient;
 use super::{Answer, Centre};
 use crate::store;
+use crate::store::read_state_records::{ListOrderRecord, UnreadRecord, MAX_STORED_ORDER};
+use crate::store::{keys, Cf, StoredRecord};
 use kefu_wire::chat::{ConversationInfo, ConversationState, CustomerId};
 use kefu_wire::{AgentGroup, ErrorBody, ErrorCode, Event, Response, ShownAgent};
+use std::collections::HashMap;
 
 /// Most conversations one `OrderConversations` names.
 pub const MAX_ORDER: usize = 1_000;
@@ -146,8 +151,38 @@ impl Centre {
                 ));
             }
         }
-        chat.list_order.insert(me, order);
+        let record = ListOrderRecord {
+            account,
+            agent: me,
+            order,
+        };
+        let bytes = record.encode();
+        chat.list_order.insert(me, record.order.clone());
+        self.batch.put(Cf::RoutingSettings, &record.key(), bytes);
         Ok(Response::Ok)
+    }
+
+    /// Stores `conversation`'s unread count as routing holds it now (deleted at zero:
+    /// no record reads as zero), in the turn's batch.
+    pub(super) fn save_unread(&mut self, account: u64, conversation: u64) {
+        let Some(chat) = self.actors.get(&account).map(|a| &a.chat) else {
+            return;
+        };
+        let unread = chat
+            .routing
+            .conversation(conversation)
+            .map_or(0, |c| c.unread);
+        let key = keys::unread(account, conversation);
+        if unread == 0 {
+            self.batch.delete(Cf::RoutingSettings, &key);
+        } else {
+            let record = UnreadRecord {
+                account,
+                conversation,
+                unread,
+            };
+            self.batch.put(Cf::RoutingSettings, &key, record.encode());
+        }
     }
 
     /// `MarkRead`: the serving agent read the customer's messages; its connections get
@@ -157,7 +192,9 @@ impl Centre {
         chat.routing
             .mark_read(conversation, me)
             .map_err(super::chat::routing_err)?;
-        if let Some(info) = chat.routing.conversation(conversation) {
+        let info = chat.routing.conversation(conversation);
+        self.save_unread(account, conversation);
+        if let Some(info) = info {
             self.push(
                 account,
                 Recipient::Agent(me),
@@ -166,6 +203,48 @@ impl Centre {
         }
         Ok(Response::Ok)
     }
+}
+
+/// What an account's accepted lists looked like when it was last written: unread counts
+/// by conversation and orders by agent (none in a data directory from before they were
+/// stored). Pure reads, bounded: at most `max_conversations` counts, and one order per
+/// agent of at most 1,000 ids.
+pub(super) type ReadState = (HashMap<u64, u32>, HashMap<u32, Vec<u64>>);
+
+/// Reads [`ReadState`] for `account` (see [`Centre::save_unread`]).
+pub(super) fn read_read_state(
+    store: &dyn crate::store::KvStore,
+    account: u64,
+    max_conversations: usize,
+    max_agents: usize,
+) -> Result<ReadState, ErrorBody> {
+    let bad = |e: String| err(ErrorCode::STORAGE_FAILURE, e);
+    let range = keys::unread_range(account);
+    let mut unread = HashMap::new();
+    for (_, bytes) in store
+        .scan(
+            Cf::RoutingSettings,
+            &range.start,
+            &range.end,
+            max_conversations,
+        )
+        .map_err(|e| bad(e.to_string()))?
+    {
+        let r = UnreadRecord::decode(&bytes).map_err(|e| bad(e.to_string()))?;
+        unread.insert(r.conversation, r.unread);
+    }
+    let range = keys::list_order_range(account);
+    let mut orders = HashMap::new();
+    for (_, bytes) in store
+        .scan(Cf::RoutingSettings, &range.start, &range.end, max_agents)
+        .map_err(|e| bad(e.to_string()))?
+    {
+        let r = ListOrderRecord::decode(&bytes).map_err(|e| bad(e.to_string()))?;
+        let mut order = r.order;
+        order.truncate(MAX_STORED_ORDER);
+        orders.insert(r.agent, order);
+    }
+    Ok((unread, orders))
 }
 
 #[cfg(test)]

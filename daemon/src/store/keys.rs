@@ -24,6 +24,8 @@
 //! | [`Cf::CustomerKeys`] | `customer_keys` | account `u64` BE (8)                  | `CustomerKeyRecord` |
 //! | [`Cf::RoutingSettings`] | `routing_settings` | account `u64` BE (8)            | `RoutingSettingsRecord` |
 //! | [`Cf::RoutingSettings`] | `routing_settings` | account `u64` BE (8) ‖ `b'D'` ([`designated`]) | `DesignatedRecord` |
+//! | [`Cf::RoutingSettings`] | `routing_settings` | account `u64` BE (8) ‖ `b'U'` ‖ conversation `u64` BE (8) ([`unread`]) | `UnreadRecord` (an open conversation's unread count; deleted when it closes) |
+//! | [`Cf::RoutingSettings`] | `routing_settings` | account `u64` BE (8) ‖ `b'O'` ‖ agent `u32` BE (4) ([`list_order`]) | `ListOrderRecord` (the agent's order of its accepted list) |
 //! | [`Cf::Contacts`] | `contacts` | account `u64` BE (8) ‖ contact number `u64` BE (8) | `ContactRecord` |
 //! | [`Cf::CrmAccounts`] | `crm_accounts` | account `u64` BE (8)                  | `CrmAccountRecord` |
 //! | [`Cf::QuickReplies`] | `quick_replies` | account `u64` BE (8) ‖ agent `u32` BE (4), agent 0 = the account's shared list | `QuickRepliesRecord` |
@@ -264,6 +266,42 @@ pub fn designated(account: u64) -> Vec<u8> {
     let mut k = account.to_be_bytes().to_vec();
     k.push(b'D');
     k
+}
+
+/// An open conversation's unread count in `routing_settings`: the account (8) ‖ `b'U'`
+/// ‖ the conversation (8). One account's counts are one range ([`unread_range`]).
+pub fn unread(account: u64, conversation: u64) -> Vec<u8> {
+    let mut k = account.to_be_bytes().to_vec();
+    k.push(b'U');
+    k.extend_from_slice(&conversation.to_be_bytes());
+    k
+}
+
+/// Every unread-count key of `account`.
+pub fn unread_range(account: u64) -> KeyRange {
+    let mut start = account.to_be_bytes().to_vec();
+    start.push(b'U');
+    let mut end = account.to_be_bytes().to_vec();
+    end.push(b'U' + 1);
+    KeyRange { start, end }
+}
+
+/// An agent's order of its accepted list in `routing_settings`: the account (8) ‖
+/// `b'O'` ‖ the agent (4). One account's orders are one range ([`list_order_range`]).
+pub fn list_order(account: u64, agent: u32) -> Vec<u8> {
+    let mut k = account.to_be_bytes().to_vec();
+    k.push(b'O');
+    k.extend_from_slice(&agent.to_be_bytes());
+    k
+}
+
+/// Every list-order key of `account`.
+pub fn list_order_range(account: u64) -> KeyRange {
+    let mut start = account.to_be_bytes().to_vec();
+    start.push(b'O');
+    let mut end = account.to_be_bytes().to_vec();
+    end.push(b'O' + 1);
+    KeyRange { start, end }
 }
 
 /// Parses an [`account`] key; `None` if it is not exactly 8 bytes.

@@ -23,6 +23,7 @@ pub mod extras_records;
 pub mod keys;
 pub mod memory;
 pub mod prefs_records;
+pub mod read_state_records;
 pub mod records;
 pub mod rocks;
 mod rocks_backup;

@@ -844,6 +844,12 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
             },
         ),
         (
+            "get-contact-owners",
+            Request::GetContactOwners {
+                customer: CustomerId::Identified("u-10086".into()),
+            },
+        ),
+        (
             "set-routing-settings",
             Request::SetRoutingSettings {
                 settings: kefu_wire::chat::RoutingConfig {
@@ -1164,6 +1170,14 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
             },
         ),
         (
+            "designated-agent",
+            Response::DesignatedAgent(kefu_wire::chat::DesignatedSettings {
+                mode: kefu_wire::chat::DesignatedMode::Agents,
+                hide_offline: true,
+                no_response: true,
+            }),
+        ),
+        (
             "choices",
             Response::Choices(kefu_wire::chat::ChoiceList {
                 agents: vec![kefu_wire::chat::AgentChoice {
@@ -1204,6 +1218,13 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
         (
             "reminder-settings",
             Response::ReminderSettings(kefu_wire::prefs::ReminderSettings::default()),
+        ),
+        (
+            "contact-owners",
+            Response::ContactOwners {
+                owner: Some(1001),
+                exclusive_owner: Some(1002),
+            },
         ),
     ];
     all
@@ -1671,14 +1692,14 @@ mod tests {
             let index = support::request_index(&r);
             requests.insert(index, r.name());
         }
-        assert_eq!(requests.len(), 89, "a Request variant has no seed");
+        assert_eq!(requests.len(), 105, "a Request variant has no seed");
 
         let mut responses = BTreeMap::new();
         for (name, r) in response_seeds() {
             let index = support::response_index(&r);
             responses.insert(index, name);
         }
-        assert_eq!(responses.len(), 40, "a Response variant has no seed");
+        assert_eq!(responses.len(), 50, "a Response variant has no seed");
 
         let mut events = BTreeMap::new();
         for (name, p) in event_seeds() {

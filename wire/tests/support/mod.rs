@@ -112,6 +112,7 @@ pub fn request_index(r: &Request) -> u32 {
         Request::GetReminderSettings => 101,
         Request::SetReminderSettings { .. } => 102,
         Request::RequestContactFiled { .. } => 103,
+        Request::GetContactOwners { .. } => 104,
     }
 }
 
@@ -167,6 +168,7 @@ pub fn response_index(r: &Response) -> u32 {
         Response::ServingAgent(_) => 46,
         Response::AgentPrefs(_) => 47,
         Response::ReminderSettings(_) => 48,
+        Response::ContactOwners { .. } => 49,
     }
 }
 
