@@ -7,8 +7,8 @@
 //! - [`frame`]: the fixed 12-byte header and a decoder that refuses oversized
 //!   frames before buffering them.
 //! - [`message`]: the versioned postcard bodies carried by each frame kind
-//!   ([`chat`], [`crm`] and [`prefs`] hold the conversation, CRM and preference
-//!   types they carry).
+//!   ([`chat`], [`crm`], [`prefs`] and [`automation`] hold the conversation, CRM,
+//!   preference and automation types they carry).
 //! - [`error`]: stable protocol error codes and the crate's decode errors.
 //! - [`conn`]: a sans-IO client connection (bytes in, events out, no sockets).
 //! - [`server`]: the sans-IO server side of a connection (handshake, pings,
@@ -20,6 +20,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod automation;
 pub mod chat;
 pub mod client;
 pub mod conn;

@@ -764,6 +764,15 @@ pub enum Request {
         /// Where and under what names to file the contact.
         edit: ContactEdit,
     },
+    /// Agent: the account's idle-customer settings (M3, §4.7). Answered `IdleSettings`.
+    GetIdleSettings,
+    /// Agent with permission 12 (business settings): replace the idle-customer settings.
+    SetIdleSettings {
+        /// The new settings.
+        settings: crate::automation::IdleSettings,
+    },
+    /// Agent: its conversations flagged idle now. Answered `IdleConversations`.
+    ListIdleConversations,
 }
 
 /// What takes a detached session over (`EnableResume`, `ResumeSession`): the session's
@@ -1138,6 +1147,11 @@ pub enum Response {
     AgentPrefs(crate::prefs::AgentPrefs),
     /// The account's reminder settings (`GetReminderSettings`).
     ReminderSettings(crate::prefs::ReminderSettings),
+    /// The account's idle-customer settings (`GetIdleSettings`).
+    IdleSettings(crate::automation::IdleSettings),
+    /// The asking agent's conversations flagged idle, by conversation id
+    /// (`ListIdleConversations`).
+    IdleConversations(Vec<crate::automation::IdleInfo>),
 }
 
 /// One backup in the daemon's backup directory (PROTOCOL.md section 21).
@@ -1221,6 +1235,9 @@ pub enum Event {
         /// The new presence.
         presence: Presence,
     },
+    /// To the serving agent: a conversation was flagged idle (the customer did not
+    /// reply in time, M3) or, `idle` false, the customer's reply cleared the flag.
+    IdleChanged(crate::automation::IdleInfo),
 }
 
 /// One agent's new presence.
@@ -1374,6 +1391,9 @@ impl Request {
             Request::GetReminderSettings => "GetReminderSettings",
             Request::SetReminderSettings { .. } => "SetReminderSettings",
             Request::RequestContactFiled { .. } => "RequestContactFiled",
+            Request::GetIdleSettings => "GetIdleSettings",
+            Request::SetIdleSettings { .. } => "SetIdleSettings",
+            Request::ListIdleConversations => "ListIdleConversations",
         }
     }
 }

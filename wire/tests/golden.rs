@@ -22,6 +22,7 @@ use kefu_wire::crm::{
     ContactSort, ContactState, GroupEdit, GroupInfo, GroupNode, HistoryKind, HistoryPage,
     HistoryQuery, ImportReport, InvalidRow, TagEdit, TagInfo, Visit,
 };
+use kefu_wire::automation::{IdleInfo, IdleSettings};
 use kefu_wire::prefs::{AgentPrefs, ReminderSettings};
 use kefu_wire::{
     AccountCentreModule, AccountInfo, AgentFigures, AgentGroup, AgentInfo, AgentProfile,
@@ -1630,6 +1631,31 @@ fn cases() -> Vec<Case> {
             }),
             "00000023 0003 0000 00000082 01670007752d313030383606e682a8e5a5bd00000106e587afe789b900000001010300",
         ),
+        case(
+            "request/GetIdleSettings",
+            131,
+            Value::Request(Request::GetIdleSettings),
+            "00000002 0003 0000 00000083 0168",
+        ),
+        case(
+            "request/SetIdleSettings",
+            132,
+            Value::Request(Request::SetIdleSettings {
+                settings: IdleSettings {
+                    remind: true,
+                    minutes: 5,
+                    auto_reply: true,
+                    text: "还在吗".to_string(),
+                },
+            }),
+            "0000000f 0003 0000 00000084 016901050109e8bf98e59ca8e59097",
+        ),
+        case(
+            "request/ListIdleConversations",
+            133,
+            Value::Request(Request::ListIdleConversations),
+            "00000002 0003 0000 00000085 016a",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -2342,6 +2368,23 @@ fn cases() -> Vec<Case> {
             Value::Response(Response::ReminderSettings(ReminderSettings::default())),
             "00000003 0004 0000 00000080 01305a",
         ),
+        case(
+            "response/IdleSettings",
+            131,
+            Value::Response(Response::IdleSettings(IdleSettings::default())),
+            "00000033 0004 0000 00000083 01310105002de8afb7e997aee682a8e8bf98e69c89e585b6e4bb96e997aee9a298e99c80e8a681e592a8e8afa2e59097efbc9f",
+        ),
+        case(
+            "response/IdleConversations",
+            133,
+            Value::Response(Response::IdleConversations(vec![IdleInfo {
+                conversation: 7,
+                idle: true,
+                since: 1_800_000_000_000,
+                prompted: true,
+            }])),
+            "0000000c 0004 0000 00000085 013201070180c0e285e36801",
+        ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
             "error/request",
@@ -2658,6 +2701,20 @@ fn cases() -> Vec<Case> {
             "00000004 0006 0000 00000000 010d0802",
         ),
         case(
+            "push/IdleChanged",
+            0,
+            Value::Push(Push {
+                seq: 14,
+                event: Event::IdleChanged(IdleInfo {
+                    conversation: 7,
+                    idle: false,
+                    since: 1_800_000_000_000,
+                    prompted: false,
+                }),
+            }),
+            "0000000c 0006 0000 00000000 010e09070080c0e285e36800",
+        ),
+        case(
             "push-ack",
             0,
             Value::PushAck(PushAck { up_to: 300 }),
@@ -2892,6 +2949,8 @@ fn response_name(r: &Response) -> &'static str {
         Response::ServingAgent(_) => "ServingAgent",
         Response::AgentPrefs(_) => "AgentPrefs",
         Response::ReminderSettings(_) => "ReminderSettings",
+        Response::IdleSettings(_) => "IdleSettings",
+        Response::IdleConversations(_) => "IdleConversations",
     }
 }
 
@@ -2908,6 +2967,7 @@ fn event_name(e: &Event) -> &'static str {
         Event::ContactNotice(_) => "ContactNotice",
         Event::Signal { .. } => "Signal",
         Event::AccountPresenceChanged { .. } => "AccountPresenceChanged",
+        Event::IdleChanged(_) => "IdleChanged",
     }
 }
 

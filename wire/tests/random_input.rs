@@ -321,6 +321,7 @@ fn request() -> impl Strategy<Value = Request> {
         2 => backup_request(),
         5 => read_state_request(),
         5 => prefs_request(),
+        3 => automation_request(),
     ]
 }
 
@@ -912,6 +913,37 @@ fn prefs_request() -> impl Strategy<Value = Request> {
     ]
 }
 
+fn idle_settings() -> impl Strategy<Value = kefu_wire::automation::IdleSettings> {
+    (any::<bool>(), any::<u16>(), any::<bool>(), text()).prop_map(
+        |(remind, minutes, auto_reply, text)| kefu_wire::automation::IdleSettings {
+            remind,
+            minutes,
+            auto_reply,
+            text,
+        },
+    )
+}
+
+fn idle_info() -> impl Strategy<Value = kefu_wire::automation::IdleInfo> {
+    (any::<u64>(), any::<bool>(), any::<i64>(), any::<bool>()).prop_map(
+        |(conversation, idle, since, prompted)| kefu_wire::automation::IdleInfo {
+            conversation,
+            idle,
+            since,
+            prompted,
+        },
+    )
+}
+
+/// Requests 104–106: idle-customer settings and list (section 23).
+fn automation_request() -> impl Strategy<Value = Request> {
+    prop_oneof![
+        Just(Request::GetIdleSettings),
+        idle_settings().prop_map(|settings| Request::SetIdleSettings { settings }),
+        Just(Request::ListIdleConversations),
+    ]
+}
+
 fn resume_token() -> impl Strategy<Value = kefu_wire::ResumeToken> {
     (any::<u64>(), any::<[u8; 32]>())
         .prop_map(|(session, secret)| kefu_wire::ResumeToken { session, secret })
@@ -1248,6 +1280,8 @@ fn response() -> impl Strategy<Value = Response> {
         }),
         agent_prefs().prop_map(Response::AgentPrefs),
         reminder_settings().prop_map(Response::ReminderSettings),
+        idle_settings().prop_map(Response::IdleSettings),
+        vec(idle_info(), 0..4).prop_map(Response::IdleConversations),
     ]
 }
 
@@ -1293,6 +1327,7 @@ fn push() -> impl Strategy<Value = Push> {
             }
         }),
         presence().prop_map(|presence| Event::AccountPresenceChanged { presence }),
+        idle_info().prop_map(Event::IdleChanged),
     ];
     (any::<u64>(), event).prop_map(|(seq, event)| Push { seq, event })
 }

@@ -112,6 +112,9 @@ pub fn request_index(r: &Request) -> u32 {
         Request::GetReminderSettings => 101,
         Request::SetReminderSettings { .. } => 102,
         Request::RequestContactFiled { .. } => 103,
+        Request::GetIdleSettings => 104,
+        Request::SetIdleSettings { .. } => 105,
+        Request::ListIdleConversations => 106,
     }
 }
 
@@ -167,6 +170,8 @@ pub fn response_index(r: &Response) -> u32 {
         Response::ServingAgent(_) => 46,
         Response::AgentPrefs(_) => 47,
         Response::ReminderSettings(_) => 48,
+        Response::IdleSettings(_) => 49,
+        Response::IdleConversations(_) => 50,
     }
 }
 
@@ -182,5 +187,6 @@ pub fn event_index(e: &Event) -> u32 {
         Event::ContactNotice(_) => 6,
         Event::Signal { .. } => 7,
         Event::AccountPresenceChanged { .. } => 8,
+        Event::IdleChanged(_) => 9,
     }
 }
