@@ -147,12 +147,15 @@ pub fn required_access(request: &Request) -> Access {
         Request::SetAccountPresenceMode { .. } => Access::Permission(Permission::BusinessSettings),
         Request::SetDesignatedAgent { .. } => Access::Permission(Permission::BusinessSettings),
         Request::SetReminderSettings { .. } => Access::Permission(Permission::SystemSettings),
+        Request::SetIdleSettings { .. } => Access::Permission(Permission::BusinessSettings),
         Request::DesignatedChoices => Access::CustomerOnly,
         Request::GetDesignatedAgent
         | Request::GetServerTime
         | Request::GetAgentPrefs
         | Request::SetAgentPrefs { .. }
         | Request::GetReminderSettings
+        | Request::GetIdleSettings
+        | Request::ListIdleConversations
         | Request::RequestContactFiled { .. } => Access::Session,
         Request::AdminOnAccount { .. }
         | Request::AdminImportTokens { .. }

@@ -52,6 +52,7 @@ pub(crate) enum AgentRequest {
     Security(SecurityRequest),
     Token(TokenRequest),
     Prefs(PrefsRequest),
+    Automation(AutomationRequest),
 }
 
 /// A customer's request, by domain.
@@ -265,6 +266,16 @@ pub(crate) enum PrefsRequest {
     SetReminderSettings {
         settings: kefu_wire::prefs::ReminderSettings,
     },
+}
+
+/// Automation settings and state: idle customers (`idle.rs`).
+#[derive(Debug)]
+pub(crate) enum AutomationRequest {
+    GetIdleSettings,
+    SetIdleSettings {
+        settings: kefu_wire::automation::IdleSettings,
+    },
+    ListIdleConversations,
 }
 
 /// Quick replies, analytics, account-centre tickets, broadcasts.
@@ -616,6 +627,9 @@ pub(crate) fn classify(request: Request) -> Routed {
         [Routed::Agent] AgentRequest {
             History(query),
         }
+        [Routed::Agent, AgentRequest::Automation] AutomationRequest {
+            GetIdleSettings, SetIdleSettings { settings }, ListIdleConversations,
+        }
         [Routed::Customer, CustomerRequest::Crm] CustomerCrmRequest {
             AnswerContactRequest { accept },
             AddAccount { answer },
@@ -825,7 +839,10 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::SetAgentPrefs { .. }
         | Request::GetReminderSettings
         | Request::SetReminderSettings { .. }
-        | Request::RequestContactFiled { .. } => None,
+        | Request::RequestContactFiled { .. }
+        | Request::GetIdleSettings
+        | Request::SetIdleSettings { .. }
+        | Request::ListIdleConversations => None,
         // Its session's number names the shard (`route_request`), not an account.
         Request::ResumeSession { .. } => None,
     }

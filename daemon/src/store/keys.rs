@@ -31,6 +31,8 @@
 //! | [`Cf::OpenConversations`] | `open_conversations` | account `u64` BE (8) ‖ conversation `u64` BE (8) | `ConversationRecord` (a copy) |
 //! | [`Cf::AgentPrefs`] | `agent_prefs` | account `u64` BE (8) ‖ agent `u32` BE (4) | `AgentPrefsRecord` |
 //! | [`Cf::Reminders`] | `reminders` | account `u64` BE (8)                        | `RemindersRecord` |
+//! | [`Cf::IdleConversations`] | `idle_conversations` | account `u64` BE (8) ‖ conversation `u64` BE (8) | `IdleRecord` |
+//! | [`Cf::RoutingSettings`] | `routing_settings` | account `u64` BE (8) ‖ `b'I'` ([`idle_settings`]) | `IdleSettingsRecord` |
 //!
 //! A **customer key** is `0x01 ‖ len u8 ‖ id bytes` for an identified customer
 //! (ids are 1..=64 bytes) and `0x02 ‖ 16 bytes` for a visitor: prefix-free, so one
@@ -113,11 +115,15 @@ pub enum Cf {
     /// Per-account reminders: the contact-limit warning threshold and the notices
     /// agent 1001 has not been given yet (`store/prefs_records.rs`).
     Reminders,
+    /// Open conversations with an idle-customer timer armed or a flag standing (M3,
+    /// `store/idle_records.rs`): deleted when the conversation closes or the customer
+    /// replies.
+    IdleConversations,
 }
 
 impl Cf {
     /// Every column family, in declaration order.
-    pub const ALL: [Cf; 22] = [
+    pub const ALL: [Cf; 23] = [
         Cf::Meta,
         Cf::Accounts,
         Cf::Agents,
@@ -140,6 +146,7 @@ impl Cf {
         Cf::OpenConversations,
         Cf::AgentPrefs,
         Cf::Reminders,
+        Cf::IdleConversations,
     ];
 
     /// The engine-level name of this column family; never changes once released.
@@ -167,6 +174,7 @@ impl Cf {
             Cf::OpenConversations => "open_conversations",
             Cf::AgentPrefs => "agent_prefs",
             Cf::Reminders => "reminders",
+            Cf::IdleConversations => "idle_conversations",
         }
     }
 
@@ -206,7 +214,8 @@ impl Cf {
             | Cf::TicketKeys
             | Cf::OpenConversations
             | Cf::AgentPrefs
-            | Cf::Reminders => true,
+            | Cf::Reminders
+            | Cf::IdleConversations => true,
         }
     }
 
@@ -263,6 +272,14 @@ pub fn account(account: u64) -> [u8; ACCOUNT_KEY_LEN] {
 pub fn designated(account: u64) -> Vec<u8> {
     let mut k = account.to_be_bytes().to_vec();
     k.push(b'D');
+    k
+}
+
+/// The idle-customer settings of `account` in `routing_settings`: the account (8) ‖
+/// `b'I'`, beside [`designated`]'s `b'D'`.
+pub fn idle_settings(account: u64) -> Vec<u8> {
+    let mut k = account.to_be_bytes().to_vec();
+    k.push(b'I');
     k
 }
 
@@ -615,6 +632,7 @@ mod tests {
                 "open_conversations",
                 "agent_prefs",
                 "reminders",
+                "idle_conversations",
             ]
         );
         for (i, cf) in Cf::ALL.into_iter().enumerate() {
