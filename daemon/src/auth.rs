@@ -86,11 +86,8 @@ pub fn required_access(request: &Request) -> Access {
         | Request::ListQueue
         | Request::ListConversations
         | Request::AcceptConversation { .. } => Access::Session,
-        Request::Logout
-        | Request::SetPresence { .. }
-        | Request::ChangeOwnPassword { .. }
-        | Request::ListAgents
-        | Request::WhoAmI => Access::Session,
+        Request::Logout | Request::ListAgents | Request::WhoAmI => Access::Session,
+        Request::SetPresence { .. } | Request::ChangeOwnPassword { .. } => Access::Session,
         Request::AddAgent { .. } | Request::SetAgentPassword { .. } => {
             Access::Permission(Permission::SystemSettings)
         }
@@ -148,14 +145,13 @@ pub fn required_access(request: &Request) -> Access {
         Request::SetDesignatedAgent { .. } => Access::Permission(Permission::BusinessSettings),
         Request::SetReminderSettings { .. } => Access::Permission(Permission::SystemSettings),
         Request::SetIdleSettings { .. } => Access::Permission(Permission::BusinessSettings),
+        Request::GetIdleSettings | Request::ListIdleConversations => Access::Session,
         Request::DesignatedChoices => Access::CustomerOnly,
         Request::GetDesignatedAgent
         | Request::GetServerTime
         | Request::GetAgentPrefs
         | Request::SetAgentPrefs { .. }
         | Request::GetReminderSettings
-        | Request::GetIdleSettings
-        | Request::ListIdleConversations
         | Request::RequestContactFiled { .. } => Access::Session,
         Request::AdminOnAccount { .. }
         | Request::AdminImportTokens { .. }

@@ -33,9 +33,9 @@ pub mod session;
 pub mod session_token;
 pub mod shard;
 pub mod stats;
-pub mod timer_wheel;
 pub mod store;
 pub mod throttle;
+pub mod timer_wheel;
 pub mod tls;
 pub mod worker;
 

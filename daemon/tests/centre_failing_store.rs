@@ -109,6 +109,8 @@ const WRITES: &[&str] = &[
     // Agents' preferences and reminders (issue 11 points 7-9).
     "SetAgentPrefs",       // agent preferences record, routing; GetAgentPrefs
     "SetReminderSettings", // reminders record, CRM record; GetReminderSettings
+    // Automation (issue 14).
+    "SetIdleSettings", // idle settings record, idle records dropped; GetIdleSettings
     // Quick replies, account centre, broadcasts.
     "SetQuickReplies",     // quick-reply list; ListQuickReplies (1001's and shared)
     "AccountCentreTicket", // ticket key, once, in the turn's batch; the ticket
@@ -787,7 +789,7 @@ impl World {
         let customer = self.some_customer();
         let mut learn = Learn::Nothing;
         // The kinds that succeed less often are drawn more often.
-        let kind = match self.rng.below(48) {
+        let kind = match self.rng.below(49) {
             29 | 30 => 23,
             31 => 18,
             32 | 33 => 25,
@@ -1063,6 +1065,14 @@ impl World {
                     ..ContactEdit::default()
                 },
             },
+            48 => Request::SetIdleSettings {
+                settings: kefu_wire::automation::IdleSettings {
+                    remind: self.rng.chance(70),
+                    minutes: u16::try_from(1 + self.rng.below(30)).unwrap_or(5),
+                    auto_reply: self.rng.chance(50),
+                    text: format!("still there {}?", self.rng.below(10)),
+                },
+            },
             _ => Request::EditGroups(GroupEdit::CreateGroup {
                 name: format!("group {}", self.rng.below(1000)),
                 category: None,
@@ -1188,6 +1198,7 @@ impl World {
             Request::GetContactSettings,
             Request::GetAgentPrefs,
             Request::GetReminderSettings,
+            Request::GetIdleSettings,
             Request::GetSecurity,
             Request::GetAccountPresence,
         ];

@@ -216,7 +216,10 @@ fn idle_4_7_setting_off_flags_only_restarts_on_agent_messages_and_is_business_se
     let second_at = clock.now_ms();
     clock.advance(4 * MINUTE);
     settle(&mut boss);
-    assert!(idle_list(&mut boss).is_empty(), "the timer runs from the last message");
+    assert!(
+        idle_list(&mut boss).is_empty(),
+        "the timer runs from the last message"
+    );
     clock.advance(MINUTE);
     let flagged = idle_push(&mut boss);
     assert_eq!(
@@ -236,7 +239,10 @@ fn idle_4_7_setting_off_flags_only_restarts_on_agent_messages_and_is_business_se
         .unwrap();
     clock.advance(10 * MINUTE);
     settle(&mut boss);
-    assert!(idle_list(&mut boss).is_empty(), "a closed conversation has no timer");
+    assert!(
+        idle_list(&mut boss).is_empty(),
+        "a closed conversation has no timer"
+    );
 
     // Settings: validated, kept, business settings (permission 12) only.
     for bad in [

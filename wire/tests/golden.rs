@@ -11,6 +11,7 @@
 mod support;
 
 use bytes::BytesMut;
+use kefu_wire::automation::{IdleInfo, IdleSettings};
 use kefu_wire::chat::{
     AccountPresenceMode, AgentChoice, Alert, CallKind, CallPhase, CallSignal, Channel, ChoiceList,
     ConversationInfo, ConversationState, CustomerId, CustomerSession, DesignatedMode,
@@ -22,7 +23,6 @@ use kefu_wire::crm::{
     ContactSort, ContactState, GroupEdit, GroupInfo, GroupNode, HistoryKind, HistoryPage,
     HistoryQuery, ImportReport, InvalidRow, TagEdit, TagInfo, Visit,
 };
-use kefu_wire::automation::{IdleInfo, IdleSettings};
 use kefu_wire::prefs::{AgentPrefs, ReminderSettings};
 use kefu_wire::{
     AccountCentreModule, AccountInfo, AgentFigures, AgentGroup, AgentInfo, AgentProfile,

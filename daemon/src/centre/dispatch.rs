@@ -627,9 +627,7 @@ pub(crate) fn classify(request: Request) -> Routed {
         [Routed::Agent] AgentRequest {
             History(query),
         }
-        [Routed::Agent, AgentRequest::Automation] AutomationRequest {
-            GetIdleSettings, SetIdleSettings { settings }, ListIdleConversations,
-        }
+        [Routed::Agent, AgentRequest::Automation] AutomationRequest { GetIdleSettings, SetIdleSettings { settings }, ListIdleConversations }
         [Routed::Customer, CustomerRequest::Crm] CustomerCrmRequest {
             AnswerContactRequest { accept },
             AddAccount { answer },

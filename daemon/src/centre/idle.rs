@@ -79,9 +79,8 @@ pub(super) fn read_idle(
     open: &HashMap<u64, ConversationRecord>,
 ) -> Result<IdleState, ErrorBody> {
     let storage = |e: crate::store::StoreError| err(ErrorCode::STORAGE_FAILURE, e.to_string());
-    let record = |e: crate::store::records::RecordError| {
-        err(ErrorCode::STORAGE_FAILURE, e.to_string())
-    };
+    let record =
+        |e: crate::store::records::RecordError| err(ErrorCode::STORAGE_FAILURE, e.to_string());
     let settings = match store
         .get(Cf::RoutingSettings, &keys::idle_settings(account))
         .map_err(storage)?
@@ -131,9 +130,9 @@ impl Centre {
                 let mut list: Vec<IdleInfo> = (chat.idle.conversations.values())
                     .filter(|r| r.flagged)
                     .filter(|r| {
-                        chat.routing.conversation(r.conversation).is_some_and(|c| {
-                            c.state == ConversationState::Assigned { agent: me }
-                        })
+                        chat.routing
+                            .conversation(r.conversation)
+                            .is_some_and(|c| c.state == ConversationState::Assigned { agent: me })
                     })
                     .map(info)
                     .collect();
@@ -161,7 +160,8 @@ impl Centre {
                 self.idle_wheel.insert((account, conversation), due);
             }
         } else {
-            let dropped: Vec<IdleRecord> = chat.idle.conversations.drain().map(|(_, r)| r).collect();
+            let dropped: Vec<IdleRecord> =
+                chat.idle.conversations.drain().map(|(_, r)| r).collect();
             for r in dropped {
                 self.drop_idle(account, r, true);
             }
@@ -193,7 +193,11 @@ impl Centre {
                 _ => None,
             });
         if let Some(agent) = agent {
-            self.push(account, Recipient::Agent(agent), Event::IdleChanged(info(r)));
+            self.push(
+                account,
+                Recipient::Agent(agent),
+                Event::IdleChanged(info(r)),
+            );
         }
     }
 
@@ -215,8 +219,7 @@ impl Centre {
             prompted: false,
         };
         let before = idle.conversations.insert(conversation, r);
-        self.batch
-            .put(Cf::IdleConversations, &r.key(), r.encode());
+        self.batch.put(Cf::IdleConversations, &r.key(), r.encode());
         self.idle_wheel.insert((account, conversation), due);
         if before.is_some_and(|b| b.flagged) {
             self.tell_serving_agent(account, &r);
@@ -290,8 +293,7 @@ impl Centre {
         r.flagged = true;
         r.prompted = settings.auto_reply;
         let r = *r;
-        self.batch
-            .put(Cf::IdleConversations, &r.key(), r.encode());
+        self.batch.put(Cf::IdleConversations, &r.key(), r.encode());
         self.tell_serving_agent(account, &r);
         if settings.auto_reply {
             self.on_system_text(account, conversation, settings.text);
