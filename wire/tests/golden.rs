@@ -12,6 +12,7 @@ mod support;
 
 use bytes::BytesMut;
 use kefu_wire::automation::{IdleInfo, IdleSettings};
+use kefu_wire::internal::InternalMessage;
 use kefu_wire::chat::{
     AccountPresenceMode, AgentChoice, Alert, CallKind, CallPhase, CallSignal, Channel, ChoiceList,
     ConversationInfo, ConversationState, CustomerId, CustomerSession, DesignatedMode,
@@ -1656,6 +1657,36 @@ fn cases() -> Vec<Case> {
             Value::Request(Request::ListIdleConversations),
             "00000002 0003 0000 00000085 016a",
         ),
+        case(
+            "request/SendInternal",
+            134,
+            Value::Request(Request::SendInternal {
+                to: 1002,
+                client_msg_id: 1,
+                text: "开会".to_string(),
+            }),
+            "0000000c 0003 0000 00000086 016bea070106e5bc80e4bc9a",
+        ),
+        case(
+            "request/InternalHistory",
+            135,
+            Value::Request(Request::InternalHistory {
+                with: 1002,
+                before: 0,
+                limit: 50,
+            }),
+            "00000006 0003 0000 00000087 016cea070032",
+        ),
+        case(
+            "request/SearchInternal",
+            136,
+            Value::Request(Request::SearchInternal {
+                with: Some(1002),
+                text: "会".to_string(),
+                limit: 20,
+            }),
+            "0000000a 0003 0000 00000088 016d01ea0703e4bc9a14",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -2385,6 +2416,18 @@ fn cases() -> Vec<Case> {
             }])),
             "0000000c 0004 0000 00000085 013201070180c0e285e36801",
         ),
+        case(
+            "response/InternalMessages",
+            135,
+            Value::Response(Response::InternalMessages(vec![InternalMessage {
+                id: 9,
+                from: 1001,
+                to: 1002,
+                at: 1_800_000_000_000,
+                text: "开会".to_string(),
+            }])),
+            "00000015 0004 0000 00000087 01330109e907ea0780c0e285e36806e5bc80e4bc9a",
+        ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
             "error/request",
@@ -2715,6 +2758,21 @@ fn cases() -> Vec<Case> {
             "0000000c 0006 0000 00000000 010e09070080c0e285e36800",
         ),
         case(
+            "push/InternalMessage",
+            0,
+            Value::Push(Push {
+                seq: 15,
+                event: Event::InternalMessage(InternalMessage {
+                    id: 9,
+                    from: 1001,
+                    to: 1002,
+                    at: 1_800_000_000_000,
+                    text: "开会".to_string(),
+                }),
+            }),
+            "00000015 0006 0000 00000000 010f0a09e907ea0780c0e285e36806e5bc80e4bc9a",
+        ),
+        case(
             "push-ack",
             0,
             Value::PushAck(PushAck { up_to: 300 }),
@@ -2951,6 +3009,7 @@ fn response_name(r: &Response) -> &'static str {
         Response::ReminderSettings(_) => "ReminderSettings",
         Response::IdleSettings(_) => "IdleSettings",
         Response::IdleConversations(_) => "IdleConversations",
+        Response::InternalMessages(_) => "InternalMessages",
     }
 }
 
@@ -2968,6 +3027,7 @@ fn event_name(e: &Event) -> &'static str {
         Event::Signal { .. } => "Signal",
         Event::AccountPresenceChanged { .. } => "AccountPresenceChanged",
         Event::IdleChanged(_) => "IdleChanged",
+        Event::InternalMessage(_) => "InternalMessage",
     }
 }
 

@@ -935,12 +935,36 @@ fn idle_info() -> impl Strategy<Value = kefu_wire::automation::IdleInfo> {
     )
 }
 
-/// Requests 104–106: idle-customer settings and list (section 23).
+fn internal_message() -> impl Strategy<Value = kefu_wire::internal::InternalMessage> {
+    (any::<u64>(), any::<u32>(), any::<u32>(), any::<i64>(), text()).prop_map(
+        |(id, from, to, at, text)| kefu_wire::internal::InternalMessage {
+            id,
+            from,
+            to,
+            at,
+            text,
+        },
+    )
+}
+
+/// Requests 104–109: idle-customer settings and list (section 23), internal chat
+/// (section 24).
 fn automation_request() -> impl Strategy<Value = Request> {
     prop_oneof![
         Just(Request::GetIdleSettings),
         idle_settings().prop_map(|settings| Request::SetIdleSettings { settings }),
         Just(Request::ListIdleConversations),
+        (any::<u32>(), any::<u64>(), text()).prop_map(|(to, client_msg_id, text)| {
+            Request::SendInternal {
+                to,
+                client_msg_id,
+                text,
+            }
+        }),
+        (any::<u32>(), any::<u64>(), any::<u16>())
+            .prop_map(|(with, before, limit)| Request::InternalHistory { with, before, limit }),
+        (option::of(any::<u32>()), text(), any::<u16>())
+            .prop_map(|(with, text, limit)| Request::SearchInternal { with, text, limit }),
     ]
 }
 
@@ -1282,6 +1306,7 @@ fn response() -> impl Strategy<Value = Response> {
         reminder_settings().prop_map(Response::ReminderSettings),
         idle_settings().prop_map(Response::IdleSettings),
         vec(idle_info(), 0..4).prop_map(Response::IdleConversations),
+        vec(internal_message(), 0..4).prop_map(Response::InternalMessages),
     ]
 }
 
@@ -1328,6 +1353,7 @@ fn push() -> impl Strategy<Value = Push> {
         }),
         presence().prop_map(|presence| Event::AccountPresenceChanged { presence }),
         idle_info().prop_map(Event::IdleChanged),
+        internal_message().prop_map(Event::InternalMessage),
     ];
     (any::<u64>(), event).prop_map(|(seq, event)| Push { seq, event })
 }

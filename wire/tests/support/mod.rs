@@ -115,6 +115,9 @@ pub fn request_index(r: &Request) -> u32 {
         Request::GetIdleSettings => 104,
         Request::SetIdleSettings { .. } => 105,
         Request::ListIdleConversations => 106,
+        Request::SendInternal { .. } => 107,
+        Request::InternalHistory { .. } => 108,
+        Request::SearchInternal { .. } => 109,
     }
 }
 
@@ -172,6 +175,7 @@ pub fn response_index(r: &Response) -> u32 {
         Response::ReminderSettings(_) => 48,
         Response::IdleSettings(_) => 49,
         Response::IdleConversations(_) => 50,
+        Response::InternalMessages(_) => 51,
     }
 }
 
@@ -188,5 +192,6 @@ pub fn event_index(e: &Event) -> u32 {
         Event::Signal { .. } => 7,
         Event::AccountPresenceChanged { .. } => 8,
         Event::IdleChanged(_) => 9,
+        Event::InternalMessage(_) => 10,
     }
 }
