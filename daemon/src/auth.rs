@@ -146,6 +146,8 @@ pub fn required_access(request: &Request) -> Access {
         Request::SetReminderSettings { .. } => Access::Permission(Permission::SystemSettings),
         Request::SetIdleSettings { .. } => Access::Permission(Permission::BusinessSettings),
         Request::GetIdleSettings | Request::ListIdleConversations => Access::Session,
+        Request::SendInternal { .. } | Request::InternalHistory { .. } => Access::Session,
+        Request::SearchInternal { .. } => Access::Session,
         Request::DesignatedChoices => Access::CustomerOnly,
         Request::GetDesignatedAgent
         | Request::GetServerTime

@@ -12,7 +12,6 @@ mod support;
 
 use bytes::BytesMut;
 use kefu_wire::automation::{IdleInfo, IdleSettings};
-use kefu_wire::internal::InternalMessage;
 use kefu_wire::chat::{
     AccountPresenceMode, AgentChoice, Alert, CallKind, CallPhase, CallSignal, Channel, ChoiceList,
     ConversationInfo, ConversationState, CustomerId, CustomerSession, DesignatedMode,
@@ -24,6 +23,7 @@ use kefu_wire::crm::{
     ContactSort, ContactState, GroupEdit, GroupInfo, GroupNode, HistoryKind, HistoryPage,
     HistoryQuery, ImportReport, InvalidRow, TagEdit, TagInfo, Visit,
 };
+use kefu_wire::internal::InternalMessage;
 use kefu_wire::prefs::{AgentPrefs, ReminderSettings};
 use kefu_wire::{
     AccountCentreModule, AccountInfo, AgentFigures, AgentGroup, AgentInfo, AgentProfile,

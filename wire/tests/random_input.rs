@@ -936,15 +936,22 @@ fn idle_info() -> impl Strategy<Value = kefu_wire::automation::IdleInfo> {
 }
 
 fn internal_message() -> impl Strategy<Value = kefu_wire::internal::InternalMessage> {
-    (any::<u64>(), any::<u32>(), any::<u32>(), any::<i64>(), text()).prop_map(
-        |(id, from, to, at, text)| kefu_wire::internal::InternalMessage {
-            id,
-            from,
-            to,
-            at,
-            text,
-        },
+    (
+        any::<u64>(),
+        any::<u32>(),
+        any::<u32>(),
+        any::<i64>(),
+        text(),
     )
+        .prop_map(
+            |(id, from, to, at, text)| kefu_wire::internal::InternalMessage {
+                id,
+                from,
+                to,
+                at,
+                text,
+            },
+        )
 }
 
 /// Requests 104–109: idle-customer settings and list (section 23), internal chat
@@ -961,8 +968,13 @@ fn automation_request() -> impl Strategy<Value = Request> {
                 text,
             }
         }),
-        (any::<u32>(), any::<u64>(), any::<u16>())
-            .prop_map(|(with, before, limit)| Request::InternalHistory { with, before, limit }),
+        (any::<u32>(), any::<u64>(), any::<u16>()).prop_map(|(with, before, limit)| {
+            Request::InternalHistory {
+                with,
+                before,
+                limit,
+            }
+        }),
         (option::of(any::<u32>()), text(), any::<u16>())
             .prop_map(|(with, text, limit)| Request::SearchInternal { with, text, limit }),
     ]

@@ -53,6 +53,7 @@ pub(crate) enum AgentRequest {
     Token(TokenRequest),
     Prefs(PrefsRequest),
     Automation(AutomationRequest),
+    Internal(InternalRequest),
 }
 
 /// A customer's request, by domain.
@@ -276,6 +277,26 @@ pub(crate) enum AutomationRequest {
         settings: kefu_wire::automation::IdleSettings,
     },
     ListIdleConversations,
+}
+
+/// Internal chat between agents (`internal_chat.rs`).
+#[derive(Debug)]
+pub(crate) enum InternalRequest {
+    SendInternal {
+        to: u32,
+        client_msg_id: u64,
+        text: String,
+    },
+    InternalHistory {
+        with: u32,
+        before: u64,
+        limit: u16,
+    },
+    SearchInternal {
+        with: Option<u32>,
+        text: String,
+        limit: u16,
+    },
 }
 
 /// Quick replies, analytics, account-centre tickets, broadcasts.
@@ -624,9 +645,9 @@ pub(crate) fn classify(request: Request) -> Routed {
         [Routed::Agent, AgentRequest::Prefs] PrefsRequest {
             GetAgentPrefs, SetAgentPrefs { prefs }, GetReminderSettings, SetReminderSettings { settings },
         }
-        [Routed::Agent] AgentRequest {
-            History(query),
-        }
+        [Routed::Agent] AgentRequest { History(query) }
+        [Routed::Agent, AgentRequest::Internal] InternalRequest { SendInternal { to, client_msg_id, text },
+            InternalHistory { with, before, limit }, SearchInternal { with, text, limit } }
         [Routed::Agent, AgentRequest::Automation] AutomationRequest { GetIdleSettings, SetIdleSettings { settings }, ListIdleConversations }
         [Routed::Customer, CustomerRequest::Crm] CustomerCrmRequest {
             AnswerContactRequest { accept },
@@ -840,7 +861,10 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::RequestContactFiled { .. }
         | Request::GetIdleSettings
         | Request::SetIdleSettings { .. }
-        | Request::ListIdleConversations => None,
+        | Request::ListIdleConversations
+        | Request::SendInternal { .. }
+        | Request::InternalHistory { .. }
+        | Request::SearchInternal { .. } => None,
         // Its session's number names the shard (`route_request`), not an account.
         Request::ResumeSession { .. } => None,
     }

@@ -18,7 +18,8 @@
 //! whole off the loop), `chat.rs` (customers and conversations), `crm.rs`,
 //! `history.rs`, `security.rs`, `tokens.rs` (tokens of this shard's agents),
 //! `token_home.rs` (unbound tokens, owned by shard 0), `signals.rs`,
-//! `account_extras.rs`, `idle.rs` (idle customers: one timer wheel per shard), `clock_admin.rs`, `operations.rs` (metrics, the storage check,
+//! `account_extras.rs`, `idle.rs` (idle customers: one timer wheel per shard), `internal_chat.rs`
+//! (agent-to-agent messages), `clock_admin.rs`, `operations.rs` (metrics, the storage check,
 //! deleting an account), `reminders.rs` (agents' preferences, reminders to agent
 //! 1001), `sessions.rs` (who each session is; the
 //! directories map people to sessions, never to connections), `resume.rs` (sessions
@@ -39,6 +40,7 @@ mod designated;
 mod dispatch;
 mod history;
 mod idle;
+mod internal_chat;
 mod load;
 mod notices;
 mod operations;
