@@ -111,6 +111,7 @@ const WRITES: &[&str] = &[
     "SetReminderSettings", // reminders record, CRM record; GetReminderSettings
     // Automation (issue 14).
     "SetIdleSettings", // idle settings record, idle records dropped; GetIdleSettings
+    "SendInternal",    // internal message, client id, counters; InternalHistory
     // Quick replies, account centre, broadcasts.
     "SetQuickReplies",     // quick-reply list; ListQuickReplies (1001's and shared)
     "AccountCentreTicket", // ticket key, once, in the turn's batch; the ticket
@@ -133,6 +134,7 @@ const WRITES_SOMETIMES: &[&str] = &[
     "SetPresence",
     "TransferConversation",
     "AdminUnlockToken",
+    "SendInternal", // not to itself, and a retried client id stores nothing
 ];
 
 /// Kinds the driver sends that never write: the guard must see each succeed in a step
@@ -789,7 +791,7 @@ impl World {
         let customer = self.some_customer();
         let mut learn = Learn::Nothing;
         // The kinds that succeed less often are drawn more often.
-        let kind = match self.rng.below(49) {
+        let kind = match self.rng.below(50) {
             29 | 30 => 23,
             31 => 18,
             32 | 33 => 25,
@@ -1073,6 +1075,11 @@ impl World {
                     text: format!("still there {}?", self.rng.below(10)),
                 },
             },
+            49 => Request::SendInternal {
+                to: other,
+                client_msg_id: self.rng.below(5),
+                text: format!("internal {}", self.rng.below(100)),
+            },
             _ => Request::EditGroups(GroupEdit::CreateGroup {
                 name: format!("group {}", self.rng.below(1000)),
                 category: None,
@@ -1199,6 +1206,11 @@ impl World {
             Request::GetAgentPrefs,
             Request::GetReminderSettings,
             Request::GetIdleSettings,
+            Request::InternalHistory {
+                with: 1002,
+                before: 0,
+                limit: 100,
+            },
             Request::GetSecurity,
             Request::GetAccountPresence,
         ];

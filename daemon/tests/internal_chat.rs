@@ -187,3 +187,31 @@ fn internal_chat_3_1_acked_stored_once_pushed_and_kept_over_reconnect_and_restar
     assert_eq!(internal_push(&mut bob).id, fifth);
     assert_eq!(history(&mut bob, 1001, 0, 100).len(), 5);
 }
+
+/// Resumable like customer chat: internal messages pushed while the receiver's
+/// connection is gone are kept for its detached session and replayed, once each, on
+/// `ResumeSession`.
+#[test]
+fn internal_chat_3_1_pushes_are_replayed_to_a_resumed_session_once() {
+    let s = TestServer::start();
+    let mut admin = s.admin();
+    create_account(&mut admin, ACCOUNT);
+    add_agent(&mut admin, ACCOUNT, 1002, Some(PASSWORD));
+    let mut ann = agent(&s, 1001);
+    let mut bob = agent(&s, 1002);
+    let (token, _) = bob.enable_resume().unwrap();
+    let (first, _) = send(&mut ann, 1002, 1, "one").unwrap();
+    assert_eq!(internal_push(&mut bob).id, first);
+    let last = bob.last_processed_seq();
+    drop(bob);
+    let (second, _) = send(&mut ann, 1002, 2, "two").unwrap();
+    let (third, _) = send(&mut ann, 1002, 3, "three").unwrap();
+    let mut bob = s.client();
+    bob.resume_session(token, last).unwrap();
+    let (fourth, _) = send(&mut ann, 1002, 4, "four").unwrap();
+    let mut seen = Vec::new();
+    while seen.last() != Some(&fourth) {
+        seen.push(internal_push(&mut bob).id);
+    }
+    assert_eq!(seen, [second, third, fourth], "each once, in order");
+}
