@@ -16,7 +16,10 @@ const TIMERS: u64 = 100_000;
 fn armed() -> TimerWheel<(u64, u64)> {
     let mut w = TimerWheel::new(4096, 1000, T0);
     for k in 0..TIMERS {
-        w.insert((800_001, k), T0 + 600_000 + i64::try_from(k).unwrap_or(0) * 3);
+        w.insert(
+            (800_001, k),
+            T0 + 600_000 + i64::try_from(k).unwrap_or(0) * 3,
+        );
     }
     w
 }

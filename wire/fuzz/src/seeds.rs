@@ -831,6 +831,43 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
                 },
             },
         ),
+        ("get-idle-settings", Request::GetIdleSettings),
+        (
+            "set-idle-settings",
+            Request::SetIdleSettings {
+                settings: kefu_wire::automation::IdleSettings {
+                    remind: true,
+                    minutes: 5,
+                    auto_reply: true,
+                    text: "还在吗".into(),
+                },
+            },
+        ),
+        ("list-idle-conversations", Request::ListIdleConversations),
+        (
+            "send-internal",
+            Request::SendInternal {
+                to: 1002,
+                client_msg_id: 1,
+                text: "开会".into(),
+            },
+        ),
+        (
+            "internal-history",
+            Request::InternalHistory {
+                with: 1002,
+                before: 0,
+                limit: 50,
+            },
+        ),
+        (
+            "search-internal",
+            Request::SearchInternal {
+                with: None,
+                text: "会".into(),
+                limit: 20,
+            },
+        ),
         (
             "request-contact-filed",
             Request::RequestContactFiled {
@@ -1205,6 +1242,18 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
             "reminder-settings",
             Response::ReminderSettings(kefu_wire::prefs::ReminderSettings::default()),
         ),
+        (
+            "idle-settings",
+            Response::IdleSettings(kefu_wire::automation::IdleSettings::default()),
+        ),
+        (
+            "idle-conversations",
+            Response::IdleConversations(vec![idle_info()]),
+        ),
+        (
+            "internal-messages",
+            Response::InternalMessages(vec![internal_message()]),
+        ),
     ];
     all
 }
@@ -1312,8 +1361,41 @@ fn event_seeds() -> Vec<(&'static str, Push)> {
                 },
             },
         ),
+        (
+            "idle-changed",
+            Push {
+                seq: 9,
+                event: Event::IdleChanged(idle_info()),
+            },
+        ),
+        (
+            "internal-message",
+            Push {
+                seq: 10,
+                event: Event::InternalMessage(internal_message()),
+            },
+        ),
     ];
     all
+}
+
+fn idle_info() -> kefu_wire::automation::IdleInfo {
+    kefu_wire::automation::IdleInfo {
+        conversation: 7,
+        idle: true,
+        since: 1_800_000_000_000,
+        prompted: false,
+    }
+}
+
+fn internal_message() -> kefu_wire::internal::InternalMessage {
+    kefu_wire::internal::InternalMessage {
+        id: 9,
+        from: 1001,
+        to: 1002,
+        at: 1_800_000_000_000,
+        text: "开会".into(),
+    }
 }
 
 // ---------------------------------------------------------------------------------------
