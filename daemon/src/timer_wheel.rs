@@ -154,10 +154,7 @@ impl<K: Copy + Eq + Hash> TimerWheel<K> {
     fn fire_slot(&mut self, slot: usize, now_ms: i64, due: &mut Vec<K>) {
         let mut min = i64::MAX;
         let mut pos = 0;
-        loop {
-            let Some(&key) = self.slots.get(slot).and_then(|e| e.get(pos)) else {
-                break;
-            };
+        while let Some(&key) = self.slots.get(slot).and_then(|e| e.get(pos)) {
             self.work += 1;
             let deadline = self.index.get(&key).map_or(i64::MIN, |p| p.deadline);
             if deadline <= now_ms {

@@ -213,7 +213,7 @@ impl Centre {
                 }
             }
         }
-        found.sort_unstable_by(|a, b| b.id.cmp(&a.id));
+        found.sort_unstable_by_key(|m| std::cmp::Reverse(m.id));
         found.truncate(usize::from(limit.clamp(1, MAX_INTERNAL_PAGE)));
         Ok(Response::InternalMessages(found))
     }
