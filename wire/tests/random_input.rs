@@ -1697,10 +1697,10 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 104;
-    const RESPONSES: u32 = 49;
+    const REQUESTS: u32 = 110;
+    const RESPONSES: u32 = 52;
 
-    const EVENTS: u32 = 9;
+    const EVENTS: u32 = 11;
 
     let mut runner = TestRunner::deterministic();
     let (mut requests, mut responses, mut events) =
