@@ -67,9 +67,7 @@ pub fn required_access(request: &Request) -> Access {
         | Request::ResumeSession { .. } => Access::Anyone,
         // A logged-in agent or customer, about its own session.
         Request::EnableResume => Access::Participant,
-        Request::OpenConversation { .. } | Request::Reselect { .. } | Request::ServingAgent => {
-            Access::CustomerOnly
-        }
+        Request::OpenConversation { .. } | Request::Reselect { .. } => Access::CustomerOnly,
         Request::MarkRead { .. }
         | Request::OrderConversations { .. }
         | Request::SearchOnlineContacts(_)
@@ -86,11 +84,8 @@ pub fn required_access(request: &Request) -> Access {
         | Request::ListQueue
         | Request::ListConversations
         | Request::AcceptConversation { .. } => Access::Session,
-        Request::Logout
-        | Request::SetPresence { .. }
-        | Request::ChangeOwnPassword { .. }
-        | Request::ListAgents
-        | Request::WhoAmI => Access::Session,
+        Request::Logout | Request::ListAgents | Request::WhoAmI => Access::Session,
+        Request::SetPresence { .. } | Request::ChangeOwnPassword { .. } => Access::Session,
         Request::AddAgent { .. } | Request::SetAgentPassword { .. } => {
             Access::Permission(Permission::SystemSettings)
         }
@@ -147,7 +142,11 @@ pub fn required_access(request: &Request) -> Access {
         Request::SetAccountPresenceMode { .. } => Access::Permission(Permission::BusinessSettings),
         Request::SetDesignatedAgent { .. } => Access::Permission(Permission::BusinessSettings),
         Request::SetReminderSettings { .. } => Access::Permission(Permission::SystemSettings),
-        Request::DesignatedChoices => Access::CustomerOnly,
+        Request::SetIdleSettings { .. } => Access::Permission(Permission::BusinessSettings),
+        Request::GetIdleSettings | Request::ListIdleConversations => Access::Session,
+        Request::SendInternal { .. } | Request::InternalHistory { .. } => Access::Session,
+        Request::SearchInternal { .. } => Access::Session,
+        Request::ServingAgent | Request::DesignatedChoices => Access::CustomerOnly,
         Request::GetDesignatedAgent
         | Request::GetServerTime
         | Request::GetAgentPrefs

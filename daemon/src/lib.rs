@@ -9,6 +9,7 @@
 //! - [`accounts`]: the in-memory picture of owned accounts; shard ownership.
 //! - [`auth`]: the one authorisation check.
 //! - [`worker`]: the password-hashing pool.
+//! - [`timer_wheel`]: a hashed timing wheel (the idle-customer timers of a shard).
 //! - [`store`]: the storage interface, RocksDB behind it, key layout.
 //! - [`password`], [`session_token`]: credentials.
 //! - [`config`], [`tls`], [`stats`], [`metrics`], [`notify`], [`log`]: plumbing (`metrics`: the
@@ -34,6 +35,7 @@ pub mod shard;
 pub mod stats;
 pub mod store;
 pub mod throttle;
+pub mod timer_wheel;
 pub mod tls;
 pub mod worker;
 

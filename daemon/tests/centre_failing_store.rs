@@ -111,6 +111,9 @@ const WRITES: &[&str] = &[
     // Agents' preferences and reminders (issue 11 points 7-9).
     "SetAgentPrefs",       // agent preferences record, routing; GetAgentPrefs
     "SetReminderSettings", // reminders record, CRM record; GetReminderSettings
+    // Automation (issue 14).
+    "SetIdleSettings", // idle settings record, idle records dropped; GetIdleSettings
+    "SendInternal",    // internal message, client id, counters; InternalHistory
     // Quick replies, account centre, broadcasts.
     "SetQuickReplies",     // quick-reply list; ListQuickReplies (1001's and shared)
     "AccountCentreTicket", // ticket key, once, in the turn's batch; the ticket
@@ -133,6 +136,7 @@ const WRITES_SOMETIMES: &[&str] = &[
     "SetPresence",
     "TransferConversation",
     "AdminUnlockToken",
+    "SendInternal", // not to itself, and a retried client id stores nothing
 ];
 
 /// Kinds the driver sends that never write: the guard must see each succeed in a step
@@ -681,7 +685,7 @@ impl World {
         // they are drawn more often.
         let kind = match self.rng.below(24) {
             17 | 19 | 21 => 5,
-            18 | 20 | 22 | 23 => 6,
+            16 | 18 | 20 | 22 | 23 => 6,
             k => k,
         };
         let request = match kind {
@@ -807,7 +811,7 @@ impl World {
         let customer = self.some_customer();
         let mut learn = Learn::Nothing;
         // The kinds that succeed less often are drawn more often.
-        let kind = match self.rng.below(48) {
+        let kind = match self.rng.below(50) {
             29 | 30 => 23,
             31 => 18,
             32 | 33 => 25,
@@ -1083,6 +1087,19 @@ impl World {
                     ..ContactEdit::default()
                 },
             },
+            48 => Request::SetIdleSettings {
+                settings: kefu_wire::automation::IdleSettings {
+                    remind: self.rng.chance(70),
+                    minutes: u16::try_from(1 + self.rng.below(30)).unwrap_or(5),
+                    auto_reply: self.rng.chance(50),
+                    text: format!("still there {}?", self.rng.below(10)),
+                },
+            },
+            49 => Request::SendInternal {
+                to: other,
+                client_msg_id: self.rng.below(5),
+                text: format!("internal {}", self.rng.below(100)),
+            },
             _ => Request::EditGroups(GroupEdit::CreateGroup {
                 name: format!("group {}", self.rng.below(1000)),
                 category: None,
@@ -1208,6 +1225,12 @@ impl World {
             Request::GetContactSettings,
             Request::GetAgentPrefs,
             Request::GetReminderSettings,
+            Request::GetIdleSettings,
+            Request::InternalHistory {
+                with: 1002,
+                before: 0,
+                limit: 100,
+            },
             Request::GetSecurity,
             Request::GetAccountPresence,
         ];

@@ -168,6 +168,10 @@ codes! {
     BACKUP_FAILED = 81,
     /// Another backup operation is running; retry once it has finished. Nothing changed.
     BACKUP_BUSY = 82,
+    /// An internal message to oneself (C11).
+    INTERNAL_TO_SELF = 90,
+    /// An internal message longer than its limit (C11: 4,000 characters).
+    MESSAGE_TOO_LONG = 91,
 }
 
 impl fmt::Debug for ErrorCode {

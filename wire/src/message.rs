@@ -771,6 +771,45 @@ pub enum Request {
         /// The customer.
         customer: CustomerId,
     },
+    /// Agent: the account's idle-customer settings (M3, §4.7). Answered `IdleSettings`.
+    GetIdleSettings,
+    /// Agent with permission 12 (business settings): replace the idle-customer settings.
+    SetIdleSettings {
+        /// The new settings.
+        settings: crate::automation::IdleSettings,
+    },
+    /// Agent: its conversations flagged idle now. Answered `IdleConversations`.
+    ListIdleConversations,
+    /// Agent: a message to another agent of its account (C11, §3.1). Answered `Sent`
+    /// once stored; a retried `client_msg_id` is stored once (`duplicate`).
+    SendInternal {
+        /// The receiving agent.
+        to: u32,
+        /// The sender's own number for this message, for retries.
+        client_msg_id: u64,
+        /// The text, 1..=4,000 characters.
+        text: String,
+    },
+    /// Agent: its internal messages with agent `with`, newest first, ids below `before`
+    /// (0: from the newest). Answered `InternalMessages`.
+    InternalHistory {
+        /// The other agent.
+        with: u32,
+        /// Only ids below this; 0 for none.
+        before: u64,
+        /// Page size, 1..=100.
+        limit: u16,
+    },
+    /// Agent: its internal messages containing `text` (case-insensitive), with `with`
+    /// only or with anyone, newest first. Answered `InternalMessages`.
+    SearchInternal {
+        /// The other agent, or `None` for all.
+        with: Option<u32>,
+        /// What to look for, 1..=64 characters.
+        text: String,
+        /// Page size, 1..=100.
+        limit: u16,
+    },
 }
 
 /// What takes a detached session over (`EnableResume`, `ResumeSession`): the session's
@@ -1155,6 +1194,13 @@ pub enum Response {
         /// The agent it is exclusive to.
         exclusive_owner: Option<u32>,
     },
+    /// The account's idle-customer settings (`GetIdleSettings`).
+    IdleSettings(crate::automation::IdleSettings),
+    /// The asking agent's conversations flagged idle, by conversation id
+    /// (`ListIdleConversations`).
+    IdleConversations(Vec<crate::automation::IdleInfo>),
+    /// Internal messages, newest first (`InternalHistory`, `SearchInternal`).
+    InternalMessages(Vec<crate::internal::InternalMessage>),
 }
 
 /// One backup in the daemon's backup directory (PROTOCOL.md section 21).
@@ -1238,6 +1284,11 @@ pub enum Event {
         /// The new presence.
         presence: Presence,
     },
+    /// To the serving agent: a conversation was flagged idle (the customer did not
+    /// reply in time, M3) or, `idle` false, the customer's reply cleared the flag.
+    IdleChanged(crate::automation::IdleInfo),
+    /// To the receiving agent (and the sender's session): an internal message (C11).
+    InternalMessage(crate::internal::InternalMessage),
 }
 
 /// One agent's new presence.
@@ -1392,6 +1443,12 @@ impl Request {
             Request::SetReminderSettings { .. } => "SetReminderSettings",
             Request::RequestContactFiled { .. } => "RequestContactFiled",
             Request::GetContactOwners { .. } => "GetContactOwners",
+            Request::GetIdleSettings => "GetIdleSettings",
+            Request::SetIdleSettings { .. } => "SetIdleSettings",
+            Request::ListIdleConversations => "ListIdleConversations",
+            Request::SendInternal { .. } => "SendInternal",
+            Request::InternalHistory { .. } => "InternalHistory",
+            Request::SearchInternal { .. } => "SearchInternal",
         }
     }
 }

@@ -11,6 +11,7 @@
 mod support;
 
 use bytes::BytesMut;
+use kefu_wire::automation::{IdleInfo, IdleSettings};
 use kefu_wire::chat::{
     AccountPresenceMode, AgentChoice, Alert, CallKind, CallPhase, CallSignal, Channel, ChoiceList,
     ConversationInfo, ConversationState, CustomerId, CustomerSession, DesignatedMode,
@@ -22,6 +23,7 @@ use kefu_wire::crm::{
     ContactSort, ContactState, GroupEdit, GroupInfo, GroupNode, HistoryKind, HistoryPage,
     HistoryQuery, ImportReport, InvalidRow, TagEdit, TagInfo, Visit,
 };
+use kefu_wire::internal::InternalMessage;
 use kefu_wire::prefs::{AgentPrefs, ReminderSettings};
 use kefu_wire::{
     AccountCentreModule, AccountInfo, AgentFigures, AgentGroup, AgentInfo, AgentProfile,
@@ -1638,6 +1640,61 @@ fn cases() -> Vec<Case> {
             }),
             "0000000b 0003 0000 00000083 01680007752d3130303836",
         ),
+        case(
+            "request/GetIdleSettings",
+            131,
+            Value::Request(Request::GetIdleSettings),
+            "00000002 0003 0000 00000083 0169",
+        ),
+        case(
+            "request/SetIdleSettings",
+            132,
+            Value::Request(Request::SetIdleSettings {
+                settings: IdleSettings {
+                    remind: true,
+                    minutes: 5,
+                    auto_reply: true,
+                    text: "还在吗".to_string(),
+                },
+            }),
+            "0000000f 0003 0000 00000084 016a01050109e8bf98e59ca8e59097",
+        ),
+        case(
+            "request/ListIdleConversations",
+            133,
+            Value::Request(Request::ListIdleConversations),
+            "00000002 0003 0000 00000085 016b",
+        ),
+        case(
+            "request/SendInternal",
+            134,
+            Value::Request(Request::SendInternal {
+                to: 1002,
+                client_msg_id: 1,
+                text: "开会".to_string(),
+            }),
+            "0000000c 0003 0000 00000086 016cea070106e5bc80e4bc9a",
+        ),
+        case(
+            "request/InternalHistory",
+            135,
+            Value::Request(Request::InternalHistory {
+                with: 1002,
+                before: 0,
+                limit: 50,
+            }),
+            "00000006 0003 0000 00000087 016dea070032",
+        ),
+        case(
+            "request/SearchInternal",
+            136,
+            Value::Request(Request::SearchInternal {
+                with: Some(1002),
+                text: "会".to_string(),
+                limit: 20,
+            }),
+            "0000000a 0003 0000 00000088 016e01ea0703e4bc9a14",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -2359,6 +2416,35 @@ fn cases() -> Vec<Case> {
             }),
             "00000008 0004 0000 00000083 013101e90701ea07",
         ),
+        case(
+            "response/IdleSettings",
+            131,
+            Value::Response(Response::IdleSettings(IdleSettings::default())),
+            "00000033 0004 0000 00000083 01320105002de8afb7e997aee682a8e8bf98e69c89e585b6e4bb96e997aee9a298e99c80e8a681e592a8e8afa2e59097efbc9f",
+        ),
+        case(
+            "response/IdleConversations",
+            133,
+            Value::Response(Response::IdleConversations(vec![IdleInfo {
+                conversation: 7,
+                idle: true,
+                since: 1_800_000_000_000,
+                prompted: true,
+            }])),
+            "0000000c 0004 0000 00000085 013301070180c0e285e36801",
+        ),
+        case(
+            "response/InternalMessages",
+            135,
+            Value::Response(Response::InternalMessages(vec![InternalMessage {
+                id: 9,
+                from: 1001,
+                to: 1002,
+                at: 1_800_000_000_000,
+                text: "开会".to_string(),
+            }])),
+            "00000015 0004 0000 00000087 01340109e907ea0780c0e285e36806e5bc80e4bc9a",
+        ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
             "error/request",
@@ -2675,6 +2761,35 @@ fn cases() -> Vec<Case> {
             "00000004 0006 0000 00000000 010d0802",
         ),
         case(
+            "push/IdleChanged",
+            0,
+            Value::Push(Push {
+                seq: 14,
+                event: Event::IdleChanged(IdleInfo {
+                    conversation: 7,
+                    idle: false,
+                    since: 1_800_000_000_000,
+                    prompted: false,
+                }),
+            }),
+            "0000000c 0006 0000 00000000 010e09070080c0e285e36800",
+        ),
+        case(
+            "push/InternalMessage",
+            0,
+            Value::Push(Push {
+                seq: 15,
+                event: Event::InternalMessage(InternalMessage {
+                    id: 9,
+                    from: 1001,
+                    to: 1002,
+                    at: 1_800_000_000_000,
+                    text: "开会".to_string(),
+                }),
+            }),
+            "00000015 0006 0000 00000000 010f0a09e907ea0780c0e285e36806e5bc80e4bc9a",
+        ),
+        case(
             "push-ack",
             0,
             Value::PushAck(PushAck { up_to: 300 }),
@@ -2910,6 +3025,9 @@ fn response_name(r: &Response) -> &'static str {
         Response::AgentPrefs(_) => "AgentPrefs",
         Response::ReminderSettings(_) => "ReminderSettings",
         Response::ContactOwners { .. } => "ContactOwners",
+        Response::IdleSettings(_) => "IdleSettings",
+        Response::IdleConversations(_) => "IdleConversations",
+        Response::InternalMessages(_) => "InternalMessages",
     }
 }
 
@@ -2926,6 +3044,8 @@ fn event_name(e: &Event) -> &'static str {
         Event::ContactNotice(_) => "ContactNotice",
         Event::Signal { .. } => "Signal",
         Event::AccountPresenceChanged { .. } => "AccountPresenceChanged",
+        Event::IdleChanged(_) => "IdleChanged",
+        Event::InternalMessage(_) => "InternalMessage",
     }
 }
 

@@ -321,6 +321,7 @@ fn request() -> impl Strategy<Value = Request> {
         2 => backup_request(),
         5 => read_state_request(),
         5 => prefs_request(),
+        3 => automation_request(),
     ]
 }
 
@@ -913,6 +914,73 @@ fn prefs_request() -> impl Strategy<Value = Request> {
     ]
 }
 
+fn idle_settings() -> impl Strategy<Value = kefu_wire::automation::IdleSettings> {
+    (any::<bool>(), any::<u16>(), any::<bool>(), text()).prop_map(
+        |(remind, minutes, auto_reply, text)| kefu_wire::automation::IdleSettings {
+            remind,
+            minutes,
+            auto_reply,
+            text,
+        },
+    )
+}
+
+fn idle_info() -> impl Strategy<Value = kefu_wire::automation::IdleInfo> {
+    (any::<u64>(), any::<bool>(), any::<i64>(), any::<bool>()).prop_map(
+        |(conversation, idle, since, prompted)| kefu_wire::automation::IdleInfo {
+            conversation,
+            idle,
+            since,
+            prompted,
+        },
+    )
+}
+
+fn internal_message() -> impl Strategy<Value = kefu_wire::internal::InternalMessage> {
+    (
+        any::<u64>(),
+        any::<u32>(),
+        any::<u32>(),
+        any::<i64>(),
+        text(),
+    )
+        .prop_map(
+            |(id, from, to, at, text)| kefu_wire::internal::InternalMessage {
+                id,
+                from,
+                to,
+                at,
+                text,
+            },
+        )
+}
+
+/// Requests 104–109: idle-customer settings and list (section 23), internal chat
+/// (section 24).
+fn automation_request() -> impl Strategy<Value = Request> {
+    prop_oneof![
+        Just(Request::GetIdleSettings),
+        idle_settings().prop_map(|settings| Request::SetIdleSettings { settings }),
+        Just(Request::ListIdleConversations),
+        (any::<u32>(), any::<u64>(), text()).prop_map(|(to, client_msg_id, text)| {
+            Request::SendInternal {
+                to,
+                client_msg_id,
+                text,
+            }
+        }),
+        (any::<u32>(), any::<u64>(), any::<u16>()).prop_map(|(with, before, limit)| {
+            Request::InternalHistory {
+                with,
+                before,
+                limit,
+            }
+        }),
+        (option::of(any::<u32>()), text(), any::<u16>())
+            .prop_map(|(with, text, limit)| Request::SearchInternal { with, text, limit }),
+    ]
+}
+
 fn resume_token() -> impl Strategy<Value = kefu_wire::ResumeToken> {
     (any::<u64>(), any::<[u8; 32]>())
         .prop_map(|(session, secret)| kefu_wire::ResumeToken { session, secret })
@@ -1255,6 +1323,9 @@ fn response() -> impl Strategy<Value = Response> {
                 exclusive_owner,
             }
         ),
+        idle_settings().prop_map(Response::IdleSettings),
+        vec(idle_info(), 0..4).prop_map(Response::IdleConversations),
+        vec(internal_message(), 0..4).prop_map(Response::InternalMessages),
     ]
 }
 
@@ -1300,6 +1371,8 @@ fn push() -> impl Strategy<Value = Push> {
             }
         }),
         presence().prop_map(|presence| Event::AccountPresenceChanged { presence }),
+        idle_info().prop_map(Event::IdleChanged),
+        internal_message().prop_map(Event::InternalMessage),
     ];
     (any::<u64>(), event).prop_map(|(seq, event)| Push { seq, event })
 }
@@ -1631,10 +1704,9 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 105;
-    const RESPONSES: u32 = 50;
-
-    const EVENTS: u32 = 9;
+    const REQUESTS: u32 = 111;
+    const RESPONSES: u32 = 53;
+    const EVENTS: u32 = 11;
 
     let mut runner = TestRunner::deterministic();
     let (mut requests, mut responses, mut events) =

@@ -104,6 +104,8 @@ pub(crate) struct ChatState {
     pub(super) shakes: super::signals::ShakeLimiter,
     /// Each agent's order of its accepted list (`views.rs`, C15, §3.10).
     pub(super) list_order: HashMap<u32, Vec<u64>>,
+    /// Idle-customer settings and the conversations with a timer or a flag (`idle.rs`).
+    pub(super) idle: super::idle::IdleState,
 }
 
 impl ChatState {
@@ -943,6 +945,11 @@ impl Centre {
         self.turn_client_msgs.insert(dedupe_key, id);
         self.deliver_message(account, conversation, customer, from, record.into());
         self.queue_effects(account, outcome.effects);
+        match from {
+            Party::Agent(_) => self.idle_agent_message(account, conversation, now),
+            Party::Customer => self.idle_customer_message(account, conversation),
+            Party::System => {}
+        }
         Ok(Response::Sent {
             message: id,
             duplicate: false,
@@ -1278,9 +1285,10 @@ impl Centre {
         }
         self.push_conversation(account, &record.customer, agent, info);
         self.crm_conversation_closed(account, &record.customer, record.agent);
+        self.idle_closed(account, conversation);
     }
 
-    fn on_system_text(&mut self, account: u64, conversation: u64, text: String) {
+    pub(super) fn on_system_text(&mut self, account: u64, conversation: u64, text: String) {
         let Some(chat) = self.actors.get_mut(&account).map(|a| &mut a.chat) else {
             return;
         };
@@ -1563,6 +1571,7 @@ pub(super) fn read_chat(
             open.insert(r.conversation, r);
         }
     }
+    let idle = super::idle::read_idle(store, account, &open)?;
     let chat = ChatState {
         routing,
         config,
@@ -1575,6 +1584,7 @@ pub(super) fn read_chat(
         queue_watchers: HashMap::new(),
         shakes: Default::default(),
         list_order,
+        idle,
     };
     Ok(chat)
 }

@@ -52,6 +52,8 @@ pub(crate) enum AgentRequest {
     Security(SecurityRequest),
     Token(TokenRequest),
     Prefs(PrefsRequest),
+    Automation(AutomationRequest),
+    Internal(InternalRequest),
 }
 
 /// A customer's request, by domain.
@@ -267,6 +269,36 @@ pub(crate) enum PrefsRequest {
     GetReminderSettings,
     SetReminderSettings {
         settings: kefu_wire::prefs::ReminderSettings,
+    },
+}
+
+/// Automation settings and state: idle customers (`idle.rs`).
+#[derive(Debug)]
+pub(crate) enum AutomationRequest {
+    GetIdleSettings,
+    SetIdleSettings {
+        settings: kefu_wire::automation::IdleSettings,
+    },
+    ListIdleConversations,
+}
+
+/// Internal chat between agents (`internal_chat.rs`).
+#[derive(Debug)]
+pub(crate) enum InternalRequest {
+    SendInternal {
+        to: u32,
+        client_msg_id: u64,
+        text: String,
+    },
+    InternalHistory {
+        with: u32,
+        before: u64,
+        limit: u16,
+    },
+    SearchInternal {
+        with: Option<u32>,
+        text: String,
+        limit: u16,
     },
 }
 
@@ -597,8 +629,7 @@ pub(crate) fn classify(request: Request) -> Routed {
             MarkRead { conversation }, OrderConversations { order },
         }
         [Routed::Agent, AgentRequest::Crm] CrmRequest {
-            CreateContact { customer, state, edit },
-            GetContact { customer },
+            CreateContact { customer, state, edit }, GetContact { customer },
             UpdateContact { customer, edit },
             SetContactState { customer, state },
             DeleteContacts { customers },
@@ -611,29 +642,29 @@ pub(crate) fn classify(request: Request) -> Routed {
             RequestContact { customer, note },
             GetContactSettings,
             SetContactSettings { settings }, SearchOnlineContacts(x),
-            RequestContactFiled { customer, note, edit },
-            GetContactOwners { customer },
+            RequestContactFiled { customer, note, edit }, GetContactOwners { customer },
         }
         [Routed::Agent, AgentRequest::Prefs] PrefsRequest {
-            GetAgentPrefs, SetAgentPrefs { prefs }, GetReminderSettings, SetReminderSettings { settings },
+            GetAgentPrefs, SetAgentPrefs { prefs },
+            GetReminderSettings, SetReminderSettings { settings },
         }
-        [Routed::Agent] AgentRequest {
-            History(query),
+        [Routed::Agent] AgentRequest { History(query) }
+        [Routed::Agent, AgentRequest::Internal] InternalRequest {
+            SendInternal { to, client_msg_id, text },
+            InternalHistory { with, before, limit }, SearchInternal { with, text, limit },
+        }
+        [Routed::Agent, AgentRequest::Automation] AutomationRequest {
+            GetIdleSettings, SetIdleSettings { settings }, ListIdleConversations,
         }
         [Routed::Customer, CustomerRequest::Crm] CustomerCrmRequest {
-            AnswerContactRequest { accept },
-            AddAccount { answer },
+            AnswerContactRequest { accept }, AddAccount { answer },
         }
         [Routed::Agent, AgentRequest::Extras] ExtrasRequest {
-            ListQuickReplies,
-            SetQuickReplies { shared, replies },
-            GetAnalytics { from, until },
-            AccountCentreTicket { module },
+            ListQuickReplies, SetQuickReplies { shared, replies },
+            GetAnalytics { from, until }, AccountCentreTicket { module },
             Broadcast { groups, customers, body, otp },
         }
-        [Routed::Agent, AgentRequest::Signal] AgentSignalRequest {
-            SetAccountPresenceMode { mode },
-        }
+        [Routed::Agent, AgentRequest::Signal] AgentSignalRequest { SetAccountPresenceMode { mode } }
         [Routed::Operator, OperatorRequest::Clock] ClockRequest {
             AdminClockShow, AdminClockSet { unix_ms }, AdminClockAdvance { ms },
         }
@@ -830,7 +861,13 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::GetReminderSettings
         | Request::SetReminderSettings { .. }
         | Request::RequestContactFiled { .. }
-        | Request::GetContactOwners { .. } => None,
+        | Request::GetContactOwners { .. }
+        | Request::GetIdleSettings
+        | Request::SetIdleSettings { .. }
+        | Request::ListIdleConversations
+        | Request::SendInternal { .. }
+        | Request::InternalHistory { .. }
+        | Request::SearchInternal { .. } => None,
         // Its session's number names the shard (`route_request`), not an account.
         Request::ResumeSession { .. } => None,
     }

@@ -18,7 +18,8 @@
 //! whole off the loop), `chat.rs` (customers and conversations), `crm.rs`,
 //! `history.rs`, `security.rs`, `tokens.rs` (tokens of this shard's agents),
 //! `token_home.rs` (unbound tokens, owned by shard 0), `signals.rs`,
-//! `account_extras.rs`, `clock_admin.rs`, `operations.rs` (metrics, the storage check,
+//! `account_extras.rs`, `idle.rs` (idle customers: one timer wheel per shard), `internal_chat.rs`
+//! (agent-to-agent messages), `clock_admin.rs`, `operations.rs` (metrics, the storage check,
 //! deleting an account), `reminders.rs` (agents' preferences, reminders to agent
 //! 1001), `sessions.rs` (who each session is; the
 //! directories map people to sessions, never to connections), `resume.rs` (sessions
@@ -38,6 +39,8 @@ mod crm;
 mod designated;
 mod dispatch;
 mod history;
+mod idle;
+mod internal_chat;
 mod load;
 mod notices;
 mod operations;
@@ -362,6 +365,8 @@ pub struct Centre {
     deleted: Vec<u64>,
     /// When the per-account conversation figures were last published (turn ms).
     metrics_published_ms: i64,
+    /// The idle-customer timers of every account of the shard (`idle.rs`).
+    idle_wheel: idle::IdleWheel,
     rng: ring::rand::SystemRandom,
 }
 
@@ -417,6 +422,7 @@ impl Centre {
             now_ms,
             deleted: Vec::new(),
             metrics_published_ms: i64::MIN,
+            idle_wheel: idle::IdleWheel::new(idle::WHEEL_SLOTS, idle::WHEEL_TICK_MS, now_ms),
             rng: ring::rand::SystemRandom::new(),
         }
     }
@@ -488,6 +494,8 @@ impl Centre {
         self.expiry_tick();
         self.chat_tick();
         self.apply_chat_effects();
+        // After the routing effects: a conversation they closed has no timer left.
+        self.idle_tick();
         self.flush_chat_counters();
         self.push_presence();
         if !self.batch.is_empty() {
@@ -645,6 +653,7 @@ impl Centre {
         };
         self.actors.insert(account, actor);
         self.counters.set_accounts(self.actors.len() as u64);
+        self.idle_rearm(account);
     }
 
     /// Whether agent `me` of `account` (in memory) holds permission `p`.

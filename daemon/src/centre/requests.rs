@@ -637,6 +637,8 @@ impl Centre {
             AgentRequest::Security(request) => self.security_request(account, me, request),
             AgentRequest::Token(request) => return self.token_request(reply, account, me, request),
             AgentRequest::Prefs(request) => self.prefs_request(account, me, request),
+            AgentRequest::Automation(request) => self.automation_request(account, me, request),
+            AgentRequest::Internal(request) => self.internal_request(account, me, request),
         };
         self.reply(reply, answer);
     }

@@ -33,6 +33,10 @@
 //! | [`Cf::OpenConversations`] | `open_conversations` | account `u64` BE (8) ‖ conversation `u64` BE (8) | `ConversationRecord` (a copy) |
 //! | [`Cf::AgentPrefs`] | `agent_prefs` | account `u64` BE (8) ‖ agent `u32` BE (4) | `AgentPrefsRecord` |
 //! | [`Cf::Reminders`] | `reminders` | account `u64` BE (8)                        | `RemindersRecord` |
+//! | [`Cf::IdleConversations`] | `idle_conversations` | account `u64` BE (8) ‖ conversation `u64` BE (8) | `IdleRecord` |
+//! | [`Cf::RoutingSettings`] | `routing_settings` | account `u64` BE (8) ‖ `b'I'` ([`idle_settings`]) | `IdleSettingsRecord` |
+//! | [`Cf::InternalMessages`] | `internal_messages` | account `u64` BE (8) ‖ lower agent `u32` BE (4) ‖ higher agent `u32` BE (4) ‖ message id `u64` BE (8) | `InternalMessageRecord` |
+//! | [`Cf::ClientMsgs`] | `client_msgs` | account `u64` BE (8) ‖ `0x03` ‖ agent `u32` BE (4) ‖ client id `u64` BE (8) ([`internal_client_msg`]) | `ClientMsgRecord` |
 //!
 //! A **customer key** is `0x01 ‖ len u8 ‖ id bytes` for an identified customer
 //! (ids are 1..=64 bytes) and `0x02 ‖ 16 bytes` for a visitor: prefix-free, so one
@@ -115,11 +119,18 @@ pub enum Cf {
     /// Per-account reminders: the contact-limit warning threshold and the notices
     /// agent 1001 has not been given yet (`store/prefs_records.rs`).
     Reminders,
+    /// Open conversations with an idle-customer timer armed or a flag standing (M3,
+    /// `store/idle_records.rs`): deleted when the conversation closes or the customer
+    /// replies.
+    IdleConversations,
+    /// Internal chat between agents (C11, `store/internal_records.rs`): one range per
+    /// pair of agents, in id order.
+    InternalMessages,
 }
 
 impl Cf {
     /// Every column family, in declaration order.
-    pub const ALL: [Cf; 22] = [
+    pub const ALL: [Cf; 24] = [
         Cf::Meta,
         Cf::Accounts,
         Cf::Agents,
@@ -142,6 +153,8 @@ impl Cf {
         Cf::OpenConversations,
         Cf::AgentPrefs,
         Cf::Reminders,
+        Cf::IdleConversations,
+        Cf::InternalMessages,
     ];
 
     /// The engine-level name of this column family; never changes once released.
@@ -169,6 +182,8 @@ impl Cf {
             Cf::OpenConversations => "open_conversations",
             Cf::AgentPrefs => "agent_prefs",
             Cf::Reminders => "reminders",
+            Cf::IdleConversations => "idle_conversations",
+            Cf::InternalMessages => "internal_messages",
         }
     }
 
@@ -208,7 +223,9 @@ impl Cf {
             | Cf::TicketKeys
             | Cf::OpenConversations
             | Cf::AgentPrefs
-            | Cf::Reminders => true,
+            | Cf::Reminders
+            | Cf::IdleConversations
+            | Cf::InternalMessages => true,
         }
     }
 
@@ -302,6 +319,42 @@ pub fn list_order_range(account: u64) -> KeyRange {
     let mut end = account.to_be_bytes().to_vec();
     end.push(b'O' + 1);
     KeyRange { start, end }
+}
+
+/// The idle-customer settings of `account` in `routing_settings`: the account (8) ‖
+/// `b'I'`, beside [`designated`]'s `b'D'`.
+pub fn idle_settings(account: u64) -> Vec<u8> {
+    let mut k = account.to_be_bytes().to_vec();
+    k.push(b'I');
+    k
+}
+
+/// The first 16 bytes of an internal message key: account ‖ the pair's agents, lower
+/// first (so both agents' messages to each other are one range).
+pub fn internal_pair(account: u64, a: u32, b: u32) -> Vec<u8> {
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    let mut k = account.to_be_bytes().to_vec();
+    k.extend_from_slice(&lo.to_be_bytes());
+    k.extend_from_slice(&hi.to_be_bytes());
+    k
+}
+
+/// Key of an internal message in [`Cf::InternalMessages`].
+pub fn internal_message(account: u64, a: u32, b: u32, id: u64) -> Vec<u8> {
+    let mut k = internal_pair(account, a, b);
+    k.extend_from_slice(&id.to_be_bytes());
+    k
+}
+
+/// Key of an agent's internal-chat client message id in [`Cf::ClientMsgs`]: `0x03`
+/// after the account keeps it apart from agents' (`0x00`) and customers' (`0x01`,
+/// `0x02`) conversation messages.
+pub fn internal_client_msg(account: u64, agent: u32, client_msg_id: u64) -> Vec<u8> {
+    let mut k = account.to_be_bytes().to_vec();
+    k.push(3);
+    k.extend_from_slice(&agent.to_be_bytes());
+    k.extend_from_slice(&client_msg_id.to_be_bytes());
+    k
 }
 
 /// Parses an [`account`] key; `None` if it is not exactly 8 bytes.
@@ -653,6 +706,8 @@ mod tests {
                 "open_conversations",
                 "agent_prefs",
                 "reminders",
+                "idle_conversations",
+                "internal_messages",
             ]
         );
         for (i, cf) in Cf::ALL.into_iter().enumerate() {

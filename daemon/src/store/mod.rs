@@ -20,6 +20,8 @@ pub mod chat_records;
 pub mod crm_records;
 pub mod designated_records;
 pub mod extras_records;
+pub mod idle_records;
+pub mod internal_records;
 pub mod keys;
 pub mod memory;
 pub mod prefs_records;

@@ -831,6 +831,43 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
                 },
             },
         ),
+        ("get-idle-settings", Request::GetIdleSettings),
+        (
+            "set-idle-settings",
+            Request::SetIdleSettings {
+                settings: kefu_wire::automation::IdleSettings {
+                    remind: true,
+                    minutes: 5,
+                    auto_reply: true,
+                    text: "还在吗".into(),
+                },
+            },
+        ),
+        ("list-idle-conversations", Request::ListIdleConversations),
+        (
+            "send-internal",
+            Request::SendInternal {
+                to: 1002,
+                client_msg_id: 1,
+                text: "开会".into(),
+            },
+        ),
+        (
+            "internal-history",
+            Request::InternalHistory {
+                with: 1002,
+                before: 0,
+                limit: 50,
+            },
+        ),
+        (
+            "search-internal",
+            Request::SearchInternal {
+                with: None,
+                text: "会".into(),
+                limit: 20,
+            },
+        ),
         (
             "request-contact-filed",
             Request::RequestContactFiled {
@@ -1226,6 +1263,18 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
                 exclusive_owner: Some(1002),
             },
         ),
+        (
+            "idle-settings",
+            Response::IdleSettings(kefu_wire::automation::IdleSettings::default()),
+        ),
+        (
+            "idle-conversations",
+            Response::IdleConversations(vec![idle_info()]),
+        ),
+        (
+            "internal-messages",
+            Response::InternalMessages(vec![internal_message()]),
+        ),
     ];
     all
 }
@@ -1333,8 +1382,41 @@ fn event_seeds() -> Vec<(&'static str, Push)> {
                 },
             },
         ),
+        (
+            "idle-changed",
+            Push {
+                seq: 9,
+                event: Event::IdleChanged(idle_info()),
+            },
+        ),
+        (
+            "internal-message",
+            Push {
+                seq: 10,
+                event: Event::InternalMessage(internal_message()),
+            },
+        ),
     ];
     all
+}
+
+fn idle_info() -> kefu_wire::automation::IdleInfo {
+    kefu_wire::automation::IdleInfo {
+        conversation: 7,
+        idle: true,
+        since: 1_800_000_000_000,
+        prompted: false,
+    }
+}
+
+fn internal_message() -> kefu_wire::internal::InternalMessage {
+    kefu_wire::internal::InternalMessage {
+        id: 9,
+        from: 1001,
+        to: 1002,
+        at: 1_800_000_000_000,
+        text: "开会".into(),
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1692,21 +1774,21 @@ mod tests {
             let index = support::request_index(&r);
             requests.insert(index, r.name());
         }
-        assert_eq!(requests.len(), 105, "a Request variant has no seed");
+        assert_eq!(requests.len(), 111, "a Request variant has no seed");
 
         let mut responses = BTreeMap::new();
         for (name, r) in response_seeds() {
             let index = support::response_index(&r);
             responses.insert(index, name);
         }
-        assert_eq!(responses.len(), 50, "a Response variant has no seed");
+        assert_eq!(responses.len(), 53, "a Response variant has no seed");
 
         let mut events = BTreeMap::new();
         for (name, p) in event_seeds() {
             let index = support::event_index(&p.event);
             events.insert(index, name);
         }
-        assert_eq!(events.len(), 9, "an Event variant has no seed");
+        assert_eq!(events.len(), 11, "an Event variant has no seed");
     }
 
     #[test]

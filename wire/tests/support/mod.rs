@@ -113,6 +113,12 @@ pub fn request_index(r: &Request) -> u32 {
         Request::SetReminderSettings { .. } => 102,
         Request::RequestContactFiled { .. } => 103,
         Request::GetContactOwners { .. } => 104,
+        Request::GetIdleSettings => 105,
+        Request::SetIdleSettings { .. } => 106,
+        Request::ListIdleConversations => 107,
+        Request::SendInternal { .. } => 108,
+        Request::InternalHistory { .. } => 109,
+        Request::SearchInternal { .. } => 110,
     }
 }
 
@@ -169,6 +175,9 @@ pub fn response_index(r: &Response) -> u32 {
         Response::AgentPrefs(_) => 47,
         Response::ReminderSettings(_) => 48,
         Response::ContactOwners { .. } => 49,
+        Response::IdleSettings(_) => 50,
+        Response::IdleConversations(_) => 51,
+        Response::InternalMessages(_) => 52,
     }
 }
 
@@ -184,5 +193,7 @@ pub fn event_index(e: &Event) -> u32 {
         Event::ContactNotice(_) => 6,
         Event::Signal { .. } => 7,
         Event::AccountPresenceChanged { .. } => 8,
+        Event::IdleChanged(_) => 9,
+        Event::InternalMessage(_) => 10,
     }
 }
