@@ -876,7 +876,7 @@ impl Centre {
             _ => None,
         };
         let dedupe_key = keys::client_msg(account, sender, customer, client_msg_id);
-        if let Some(&message) = self.turn_client_msgs.get(&dedupe_key) {
+        if let Some(message) = self.unwritten_client_msg(&dedupe_key) {
             return Ok(Response::Sent {
                 message,
                 duplicate: true,

@@ -217,6 +217,11 @@ impl Shard {
             Arc::clone(&settings),
             mailbox,
         );
+        let mut centre = centre;
+        if shared.durability == crate::store::Durability::Fsync {
+            // Synced writes go to a thread of their own (`centre/pipeline.rs`).
+            centre.commit_off_loop()?;
+        }
         let mut shard = Shard {
             id,
             poll,
