@@ -927,7 +927,7 @@ impl Centre {
             id,
             at: now,
             from,
-            body: body.clone(),
+            body,
             served_by,
         };
         self.batch.put_message(&record);

@@ -323,7 +323,7 @@ impl Shard {
         let mut seen = std::collections::HashSet::new();
         unfinished.retain(|idx| seen.insert(*idx));
         for idx in unfinished {
-            self.on_readable(idx);
+            self.on_readable(idx, true);
         }
         if self.accept_retry.is_some_and(|at| at <= self.now) {
             self.accept_retry = None;
@@ -343,8 +343,9 @@ impl Shard {
                 ADMIN_LISTENER => self.accept_admin(),
                 Token(t) => {
                     let idx = t - FIRST_CONN;
-                    if event.is_readable() || event.is_read_closed() || event.is_error() {
-                        self.on_readable(idx);
+                    let closed = event.is_read_closed() || event.is_error();
+                    if event.is_readable() || closed {
+                        self.on_readable(idx, closed);
                     }
                     if event.is_writable() {
                         self.mark_dirty(idx);
