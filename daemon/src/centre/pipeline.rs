@@ -22,6 +22,8 @@
 //!   every account written or touched since is evicted and reloads from the disk,
 //!   the logins are logged out, every success is answered `STORAGE_FAILURE` (or
 //!   `DISK_FULL`), and nothing of the current accumulation is written.
+//! - The accumulation is bounded (`MAX_ACCUMULATED_OPS`, `Centre::backlogged`): past
+//!   it the loop reads and serves nothing until the batch in flight is reported.
 //! - Reads of the store on the loop see only durable records. What must see a
 //!   record still in flight is kept beside the batch: client message ids (a retry
 //!   while its first copy is in flight is a duplicate, not a new message) and
@@ -40,6 +42,12 @@ use std::sync::mpsc::{channel, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
+
+/// Operations the turns behind a batch in flight may accumulate; past them the loop
+/// reads and serves nothing more until the batch is reported (a disk slower than the
+/// traffic leaves the traffic in the kernel's buffers, TCP slowing the peers, rather
+/// than in the shard's memory).
+const MAX_ACCUMULATED_OPS: usize = 65_536;
 
 /// The committer thread of one shard.
 pub(crate) struct Committer {
@@ -134,6 +142,12 @@ impl Centre {
             thread: Some(thread),
         });
         Ok(())
+    }
+
+    /// Whether the turns behind the batch in flight have accumulated enough: the
+    /// loop then takes on no more requests until the batch is reported.
+    pub fn backlogged(&self) -> bool {
+        self.inflight.is_some() && self.batch.len() >= MAX_ACCUMULATED_OPS
     }
 
     /// Whether a committer thread writes the batches.

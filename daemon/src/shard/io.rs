@@ -158,8 +158,9 @@ impl Shard {
     pub(super) fn on_readable(&mut self, idx: usize, drain: bool) {
         // Input buffered before (an adopted or resumed connection) goes first.
         self.process_events(idx);
-        if self.turn_budget == 0 || !self.budget.may_poll() {
-            // This turn has done enough; the connection is served first next turn.
+        if self.turn_budget == 0 || !self.budget.may_poll() || self.centre.backlogged() {
+            // This turn has done enough (or the batch in flight has enough behind it);
+            // the connection is served first next turn.
             self.unfinished.push(idx);
             return;
         }
@@ -183,7 +184,7 @@ impl Shard {
                     self.process_events(idx);
                     budget = budget.saturating_sub(n);
                     self.turn_budget = self.turn_budget.saturating_sub(n);
-                    if budget == 0 || !self.budget.may_poll() {
+                    if budget == 0 || !self.budget.may_poll() || self.centre.backlogged() {
                         self.unfinished.push(idx);
                         break;
                     }
@@ -210,8 +211,10 @@ impl Shard {
             let Some(conn) = self.conns.get_any(idx) else {
                 return;
             };
-            if !conn.protocol.is_closing() && !self.budget.may_poll() {
-                // Over the turn's budget: the rest waits, and so does the socket.
+            if !conn.protocol.is_closing() && (!self.budget.may_poll() || self.centre.backlogged())
+            {
+                // Over the turn's budget (or behind a full pipeline, `centre/pipeline.rs`):
+                // the rest waits, and so does the socket.
                 self.unfinished.push(idx);
                 break;
             }

@@ -271,7 +271,9 @@ impl Shard {
         let mut events = Events::with_capacity(1024);
         let start = Instant::now();
         loop {
-            let timeout = if self.unfinished.is_empty() {
+            // Behind a full pipeline the unfinished wait for the committer's report,
+            // which wakes the loop.
+            let timeout = if self.unfinished.is_empty() || self.centre.backlogged() {
                 let tick = Duration::from_secs(1);
                 let next = match (self.next_timer(), self.accept_retry) {
                     (Some(a), Some(b)) => Some(a.min(b)),
