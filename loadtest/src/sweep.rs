@@ -40,9 +40,11 @@ const READY_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct SweepArgs {
     /// The chat scenario file (its population, sizes, ramp-up, warm-up and drain).
     pub scenario: PathBuf,
-    /// The kefud binary [default: kefud beside kefu-load].
+    /// The kefud binary [default: kefud beside kefu-load]. Given more than once,
+    /// each is swept in turn (e.g. a build from before a change and one from
+    /// after, side by side in one run) and named by its path in the report.
     #[arg(long)]
-    pub kefud: Option<PathBuf>,
+    pub kefud: Vec<PathBuf>,
     /// The rates, messages per second, in increasing order.
     #[arg(
         long,
@@ -84,22 +86,34 @@ pub struct SweepArgs {
 pub fn run(args: &SweepArgs, fd_limit: u64) -> anyhow::Result<bool> {
     check(args)?;
     let file = ScenarioFile::load(&args.scenario)?;
-    let kefud = crate::kefud::path(args.kefud.as_deref())?;
+    let binaries = match args.kefud.as_slice() {
+        [] => vec![crate::kefud::path(None)?],
+        given => given.to_vec(),
+    };
     let work = WorkDir::new(args.work_dir.clone())?;
     let mut report = SweepReport::new(
         file.display_name(),
         std::env::args().collect::<Vec<_>>().join(" "),
         args.stop_p99_ms,
     );
-    for durability in &args.durability {
-        let name = format!("kefud ({durability}, {} shard)", args.shards);
-        eprintln!("kefu-load: sweep {name}");
-        let dir = work.path.join(durability);
-        let target = sweep_kefud(args, &file, &kefud, &dir, durability, fd_limit)
-            .with_context(|| format!("sweeping {name}"))?;
-        report.targets.push(target.named(name));
-        // Free the disk before the next target.
-        let _ = std::fs::remove_dir_all(&dir);
+    for kefud in &binaries {
+        for durability in &args.durability {
+            let name = match binaries.len() {
+                1 => format!("kefud ({durability}, {} shard)", args.shards),
+                _ => format!(
+                    "kefud {} ({durability}, {} shard)",
+                    kefud.display(),
+                    args.shards
+                ),
+            };
+            eprintln!("kefu-load: sweep {name}");
+            let dir = work.path.join(durability);
+            let target = sweep_kefud(args, &file, kefud, &dir, durability, fd_limit)
+                .with_context(|| format!("sweeping {name}"))?;
+            report.targets.push(target.named(name));
+            // Free the disk before the next target.
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
     if !args.no_baselines {
         let plan = chat_plan(&file, args, None, fd_limit)?;
