@@ -16,6 +16,8 @@ pub struct Kefud {
     pub tcp: SocketAddr,
     /// Its admin socket.
     pub admin: PathBuf,
+    /// Its metrics listener, if the config has one (`metrics_listen`).
+    pub metrics: Option<SocketAddr>,
 }
 
 /// `explicit`, or the `kefud` beside this `kefu-load`.
@@ -72,10 +74,32 @@ impl Kefud {
                 };
                 let tcp = field("tcp")?.parse().context("tcp address")?;
                 let admin = PathBuf::from(field("admin")?);
-                return Ok(Kefud { child, tcp, admin });
+                let metrics = field("metrics").ok().and_then(|m| m.parse().ok());
+                return Ok(Kefud {
+                    child,
+                    tcp,
+                    admin,
+                    metrics,
+                });
             }
             seen.push(line);
         }
+    }
+
+    /// Group commits and messages stored so far, summed over the shards, from
+    /// its metrics listener (`kefu_commits_total`, `kefu_messages_stored_total`).
+    pub fn commits(&self) -> Option<(u64, u64)> {
+        let text = scrape(self.metrics?)?;
+        let sum = |name: &str| {
+            text.lines()
+                .filter(|l| l.starts_with(name))
+                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                .sum::<f64>() as u64
+        };
+        Some((
+            sum("kefu_commits_total{"),
+            sum("kefu_messages_stored_total{"),
+        ))
     }
 
     /// Its process id.
@@ -96,4 +120,16 @@ impl Drop for Kefud {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `GET /metrics` from a loopback metrics listener; the body, or `None`.
+fn scrape(addr: SocketAddr) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    Some(text)
 }

@@ -204,6 +204,7 @@ fn sweep_kefud(
     let config = dir.join("kefud.toml");
     let text = format!(
         "data_dir = {data:?}\nlisten = \"127.0.0.1:0\"\nadmin_socket = {sock:?}\nshards = {shards}\n\
+         metrics_listen = \"127.0.0.1:0\"\n\
          [storage]\ndurability = {durability:?}\n\
          [security]\npbkdf2_iterations = 1000\nallow_weak_password_hashing = true\n",
         data = dir.join("data"),
@@ -215,7 +216,10 @@ fn sweep_kefud(
     let plan = chat_plan(file, args, Some(&daemon), fd_limit)?;
     let stop_us = (args.stop_p99_ms * 1000.0) as u64;
     let mut k = 0;
+    // Commits and messages stored at the end of setup and of each rate.
+    let mut counts = Vec::new();
     let reports = scenarios::chat::run_steps(&plan, |done| {
+        counts.push((std::time::Instant::now(), daemon.commits()));
         if done
             .last()
             .is_some_and(|r| !Row::of_chat(r, plan.threads).keeps(stop_us))
@@ -233,7 +237,18 @@ fn sweep_kefud(
         rows: reports
             .iter()
             .filter(|r| r.messages.planned > 0)
-            .map(|r| Row::of_chat(r, plan.threads))
+            .zip(counts.windows(2))
+            .map(|(r, c)| {
+                let row = Row::of_chat(r, plan.threads);
+                match (c[0], c[1]) {
+                    ((t0, Some(a)), (t1, Some(b))) => row.with_commits(
+                        b.0.saturating_sub(a.0),
+                        b.1.saturating_sub(a.1),
+                        t1.duration_since(t0).as_secs_f64(),
+                    ),
+                    _ => row,
+                }
+            })
             .collect(),
         notes: reports.last().map(|r| r.notes.clone()).unwrap_or_default(),
         ..TargetSweep::default()

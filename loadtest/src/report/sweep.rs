@@ -9,7 +9,10 @@
 //! window) and as cores; the generator's own CPU over the same window as
 //! cores, flagged `gen` when its driver threads are near a full core each
 //! (the numbers then describe the tool as much as the server) and `box`
-//! when the generator and the server together keep nearly every core busy.
+//! when the generator and the server together keep nearly every core busy. For kefud
+//! also its group commits per second and messages stored per commit while the rate
+//! ran (from its metrics listener: with `fsync`, the syncs per second, and how the
+//! batches grow with the load).
 //!
 //! A target's capacity at a bound is the highest rate up to which every rate
 //! swept kept p99 below the bound with nothing lost or duplicated.
@@ -55,6 +58,13 @@ pub struct Row {
     pub generator_cores: Option<f64>,
     /// `gen` (generator near saturation), `box` (the machine nearly busy) or empty.
     pub saturation: String,
+    /// kefud: group commits (one store batch each) while the rate ran (ramp-up,
+    /// warm-up, window and drain), from its metrics.
+    pub commits: Option<u64>,
+    /// kefud: messages stored per commit over the same time: the batches' growth.
+    pub messages_per_commit: Option<f64>,
+    /// kefud: commits per second over the same time (with `fsync`, syncs per second).
+    pub commits_per_sec: Option<f64>,
 }
 
 impl Row {
@@ -136,6 +146,14 @@ impl Row {
         } else {
             String::new()
         };
+        self
+    }
+
+    /// The same, with kefud's commits while the rate ran (`secs` long).
+    pub fn with_commits(mut self, commits: u64, messages: u64, secs: f64) -> Row {
+        self.commits = Some(commits);
+        self.messages_per_commit = (commits > 0).then(|| messages as f64 / commits as f64);
+        self.commits_per_sec = (secs > 0.0).then(|| commits as f64 / secs);
         self
     }
 
@@ -300,13 +318,14 @@ impl fmt::Display for SweepReport {
         writeln!(
             f,
             "latency: due → receiver, ms; cpu: the server's µs per delivered message (×relay: \
-             against the relay at that rate) and cores; gen: the generator's cores"
+             against the relay at that rate) and cores; gen: the generator's cores; kefud's \
+             group commits per second and messages per commit while the rate ran"
         )?;
         for t in &self.targets {
             writeln!(f, "\n{}", t.name)?;
             writeln!(
                 f,
-                "{:>9} {:>9} {:>7} {:>7} {:>7} {:>8} {:>5} {:>4} {:>5} {:>7} {:>6} {:>5} {:>5}",
+                "{:>9} {:>9} {:>7} {:>7} {:>7} {:>8} {:>5} {:>4} {:>5} {:>7} {:>6} {:>5} {:>5} {:>9} {:>7}",
                 "rate",
                 "achieved",
                 "p50",
@@ -319,7 +338,9 @@ impl fmt::Display for SweepReport {
                 "cpu µs",
                 "×relay",
                 "cores",
-                "gen"
+                "gen",
+                "commits/s",
+                "msg/cmt"
             )?;
             for r in &t.rows {
                 let ratio = match (r.server_cpu_us_per_msg, self.relay_cpu_at(r.rate)) {
@@ -328,7 +349,7 @@ impl fmt::Display for SweepReport {
                 };
                 writeln!(
                     f,
-                    "{:>9.0} {:>9.0} {:>7.3} {:>7.3} {:>7.3} {:>8.3} {:>5} {:>4} {:>5} {:>7} {:>6} {:>5} {:>5}{}",
+                    "{:>9.0} {:>9.0} {:>7.3} {:>7.3} {:>7.3} {:>8.3} {:>5} {:>4} {:>5} {:>7} {:>6} {:>5} {:>5} {:>9} {:>7}{}",
                     r.rate,
                     r.achieved,
                     ms(r.p50_us),
@@ -342,6 +363,8 @@ impl fmt::Display for SweepReport {
                     ratio,
                     opt(r.server_cores, 2),
                     opt(r.generator_cores, 2),
+                    opt(r.commits_per_sec, 0),
+                    opt(r.messages_per_commit, 1),
                     if r.saturation.is_empty() {
                         String::new()
                     } else {
