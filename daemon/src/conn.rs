@@ -209,6 +209,12 @@ impl Connection {
             || matches!(&self.transport, Transport::Tls(t) if t.tls.wants_write())
     }
 
+    /// Whether a read that did not fill its buffer took everything the kernel held
+    /// (plain sockets; TLS hands out plaintext record by record).
+    pub fn short_read_drains(&self) -> bool {
+        !matches!(self.transport, Transport::Tls(_))
+    }
+
     /// Reads plaintext into the front of `buf`; `Data(n)` means `buf[..n]` holds it.
     pub fn read(&mut self, buf: &mut [u8]) -> ReadOutcome {
         match &mut self.transport {

@@ -48,6 +48,13 @@ pub enum Command {
     /// rate within a latency objective; --baselines compares with the
     /// built-in relay and nats-server.
     Run(RunArgs),
+    /// The message-path benchmark: a rate sweep of a chat scenario through
+    /// kefud (started here, wal then fsync), the built-in relay and
+    /// nats-server, one after the other; per rate the achieved rate,
+    /// p50/p99/p99.9/max, lost and duplicated, the server's CPU µs per
+    /// message and the generator's own CPU; per target the capacities at
+    /// p99 < 1 ms and < 10 ms.
+    Sweep(crate::sweep::SweepArgs),
     /// Run the built-in relay baseline server in the foreground.
     Relay(RelayArgs),
     /// Stalled readers: connections that log in as visitors of an existing account

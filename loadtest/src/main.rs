@@ -12,7 +12,11 @@
 //!   runs kefud itself, to kill and restart it).
 //! - `scenario_file`: scenario files (TOML; the schema) and their flags;
 //!   `runner`: `kefu-load run`, with `capacity` (the rate search) and
-//!   `baseline` (the same pattern through a built-in relay and nats-server).
+//!   `baseline` (the same pattern through a built-in relay and nats-server);
+//!   `sweep`: `kefu-load sweep`, the message-path benchmark (a rate sweep of
+//!   kefud in each durability mode, the relay and nats-server, one after the
+//!   other), with `cpu_window` (server and generator CPU over the measured
+//!   window) and `kefud` (a kefud child process, shared with `crash_loop`).
 //! - `driver`: the mio event loop over many sans-IO `ClientConnection`s
 //!   (`driver::chat` for agents, customers and a message schedule).
 //! - `schedule`: the open-loop message schedule and how a message names itself.
@@ -37,7 +41,9 @@ mod admin;
 mod baseline;
 mod capacity;
 mod cli;
+mod cpu_window;
 mod driver;
+mod kefud;
 mod ledger;
 mod memory;
 mod ops;
@@ -53,6 +59,7 @@ mod signing;
 mod sources;
 mod stall;
 mod stall_broadcast;
+mod sweep;
 mod sys;
 mod timeline;
 
@@ -98,6 +105,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<bool> {
             Ok(report.ok)
         }
         cli::Command::Run(args) => runner::run(args, fd_limit),
+        cli::Command::Sweep(args) => sweep::run(&args, fd_limit),
         cli::Command::Stall(args) => stall::run(&args, fd_limit),
         cli::Command::CrashLoop(args) => {
             let report = scenarios::crash_loop::run(&args)?;

@@ -7,6 +7,7 @@
 pub mod chat;
 pub mod hgrm;
 pub mod html;
+pub mod sweep;
 
 use crate::driver::{HoldOutcome, Traffic, TurnStats, WaveOutcome};
 use crate::memory::TimedSample;

@@ -8,29 +8,10 @@
 //! --workspace --release`, or `cargo build --release -p kefu-daemon --bin kefud`), or
 //! from `$KEFU_KEFUD`.
 
-use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod support;
 
-fn kefud() -> PathBuf {
-    if let Some(p) = std::env::var_os("KEFU_KEFUD") {
-        return p.into();
-    }
-    let exe = std::env::current_exe().expect("test executable");
-    // target/<profile>/deps/crash_loop-<hash> → target/<profile>/kefud
-    let candidate = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|d| d.join("kefud"))
-        .expect("a target directory above the test executable");
-    assert!(
-        candidate.is_file(),
-        "{} is missing: build it (cargo build --release -p kefu-daemon --bin kefud, \
-         or run cargo test --workspace --release), or set KEFU_KEFUD",
-        candidate.display()
-    );
-    candidate
-}
+use serde_json::Value;
+use std::process::Command;
 
 fn crash_loop(durability: &str) {
     let work = tempfile::tempdir().expect("tempdir");
@@ -48,7 +29,7 @@ fn crash_loop(durability: &str) {
         .args(["--min-interval-ms", "300", "--max-interval-ms", "800"])
         .args(["--message-interval-ms", "1"])
         .arg("--kefud")
-        .arg(kefud())
+        .arg(support::kefud_binary())
         .arg("--work-dir")
         .arg(work.path().join("run"))
         .arg("--json")

@@ -14,7 +14,7 @@ use crate::crm::{
     HistoryPage, HistoryQuery, ImportReport, TagEdit, TagInfo,
 };
 use crate::error::{ErrorCode, WireError};
-use crate::frame::{put_frame, FrameKind};
+use crate::frame::{put_frame, FrameKind, HEADER_LEN};
 use bytes::BytesMut;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
@@ -57,9 +57,48 @@ pub trait Body: Serialize + DeserializeOwned {
         Ok(value)
     }
 
-    /// Appends a whole frame carrying this body to `out`.
+    /// Appends a whole frame carrying this body to `out`: the same bytes as
+    /// `put_frame(out, KIND, correlation, &self.encode())`, serialised in place
+    /// (no body of its own: two frames a chat message go out this way).
     fn write_frame(&self, correlation: u32, out: &mut BytesMut) {
-        put_frame(out, Self::KIND, correlation, &self.encode());
+        let start = out.len();
+        put_frame(out, Self::KIND, correlation, &[Self::VERSION]);
+        let written = postcard::serialize_with_flavor(self, AppendTo(out))
+            .ok()
+            .and_then(|()| u32::try_from(out.len().saturating_sub(start + HEADER_LEN)).ok());
+        match written {
+            Some(len) => {
+                if let Some(field) = out.get_mut(start..start + 4) {
+                    field.copy_from_slice(&len.to_be_bytes());
+                }
+            }
+            None => {
+                // As `encode` does when serialising fails (it cannot for our types).
+                out.truncate(start);
+                put_frame(out, Self::KIND, correlation, &[Self::VERSION]);
+            }
+        }
+    }
+}
+
+/// A postcard output appending to a frame buffer.
+struct AppendTo<'a>(&'a mut BytesMut);
+
+impl postcard::ser_flavors::Flavor for AppendTo<'_> {
+    type Output = ();
+
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        self.0.extend_from_slice(data);
+        Ok(())
+    }
+
+    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
+        self.0.extend_from_slice(&[data]);
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<()> {
+        Ok(())
     }
 }
 

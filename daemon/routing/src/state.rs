@@ -238,18 +238,23 @@ impl Conversation {
             conversation: id,
             customer: self.customer.clone(),
             channel: self.channel,
-            state: match &self.state {
-                ConvState::Queued {
-                    target: QueueTarget::Agent(a),
-                    ..
-                } => ConversationState::Queued { target: Some(*a) },
-                ConvState::Queued { .. } | ConvState::Detached => {
-                    ConversationState::Queued { target: None }
-                }
-                ConvState::Assigned { agent } => ConversationState::Assigned { agent: *agent },
-            },
+            state: self.shown_state(),
             opened_at: self.opened_at,
             unread: self.unread,
+        }
+    }
+
+    /// The state as the protocol shows it.
+    pub(super) fn shown_state(&self) -> ConversationState {
+        match &self.state {
+            ConvState::Queued {
+                target: QueueTarget::Agent(a),
+                ..
+            } => ConversationState::Queued { target: Some(*a) },
+            ConvState::Queued { .. } | ConvState::Detached => {
+                ConversationState::Queued { target: None }
+            }
+            ConvState::Assigned { agent } => ConversationState::Assigned { agent: *agent },
         }
     }
 
@@ -378,6 +383,14 @@ impl AccountRouting {
         self.conversations
             .get(&conversation)
             .map(|c| c.info(conversation))
+    }
+
+    /// A conversation's state alone (what `conversation` gives, without copying the
+    /// rest: the message path asks it twice a message).
+    pub fn conversation_state(&self, conversation: u64) -> Option<ConversationState> {
+        self.conversations
+            .get(&conversation)
+            .map(Conversation::shown_state)
     }
 
     /// The customer's open conversation, if any.

@@ -47,7 +47,7 @@ const MAX_RESTORED: usize = 100_000;
 /// The agent serving `conversation` now, if one is: what a stored message records as
 /// `served_by` (history shows each agent the part it served, H3).
 fn serving_agent_of(routing: &AccountRouting, conversation: u64) -> Option<u32> {
-    match routing.conversation(conversation)?.state {
+    match routing.conversation_state(conversation)? {
         kefu_wire::chat::ConversationState::Assigned { agent } => Some(agent),
         _ => None,
     }
@@ -879,7 +879,7 @@ impl Centre {
             _ => None,
         };
         let dedupe_key = keys::client_msg(account, sender, customer, client_msg_id);
-        if let Some(&message) = self.turn_client_msgs.get(&dedupe_key) {
+        if let Some(message) = self.unwritten_client_msg(&dedupe_key) {
             return Ok(Response::Sent {
                 message,
                 duplicate: true,
@@ -930,7 +930,7 @@ impl Centre {
             id,
             at: now,
             from,
-            body: body.clone(),
+            body,
             served_by,
         };
         self.batch.put_message(&record);
@@ -968,7 +968,7 @@ impl Centre {
         let Some(chat) = self.actors.get(&account).map(|a| &a.chat) else {
             return;
         };
-        let agent = match chat.routing.conversation(conversation).map(|c| c.state) {
+        let agent = match chat.routing.conversation_state(conversation) {
             Some(ConversationState::Assigned { agent }) if !matches!(from, Party::Agent(_)) => {
                 Some(agent)
             }

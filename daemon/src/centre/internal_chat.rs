@@ -1,7 +1,7 @@
 //! Internal chat between agents of one account (C11, manual §3.1 "内部聊天";
 //! `wire/PROTOCOL.md` section 24), with the guarantees of customer chat: a message is
 //! put in the turn's batch and answered `Sent` only after the commit; a retried
-//! client message id is found (in this turn's map, or in `client_msgs` under its own
+//! client message id is found (in a batch not yet durable, or in `client_msgs` under its own
 //! `0x03` prefix) and answered `duplicate` with the first id; the receiver gets an
 //! `InternalMessage` push after the commit, which a detached resumable session keeps
 //! like any push; history and search read the store (`internal_messages`, one range per
@@ -103,8 +103,10 @@ impl Centre {
             return Err(err(ErrorCode::INVALID_ARGUMENT, "an empty message"));
         }
         let dedupe = keys::internal_client_msg(account, me, client_msg_id);
-        let earlier = match self.turn_client_msgs.get(&dedupe) {
-            Some(&id) => Some(id),
+        // Not yet durable (this turn's batch, or the one in flight in `fsync` mode), or
+        // stored.
+        let earlier = match self.unwritten_client_msg(&dedupe) {
+            Some(id) => Some(id),
             None => match self
                 .shared
                 .store

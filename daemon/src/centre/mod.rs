@@ -44,6 +44,7 @@ mod internal_chat;
 mod load;
 mod notices;
 mod operations;
+mod pipeline;
 mod reminders;
 mod requests;
 mod resume;
@@ -61,7 +62,7 @@ use crate::config::RuntimeSettings;
 use crate::log;
 use crate::session::{ConnUpdate, Departed, Phase, SessionId};
 use crate::stats::ShardCounters;
-use crate::store::{Batch, BatchOp, Cf, Durability, KvStore};
+use crate::store::{Batch, Durability, KvStore};
 use crate::worker::{JobSubmitter, OutcomeSink};
 use kefu_wire::chat::CustomerId;
 use kefu_wire::{ErrorBody, ErrorCode, Request, Response};
@@ -345,6 +346,11 @@ pub struct Centre {
     outbox: Vec<Outgoing>,
     /// What the loop queued this turn: released after the commit, whatever it did.
     settled: Vec<Outgoing>,
+    /// `fsync` mode: the thread that syncs the batches (`pipeline.rs`), the batch in
+    /// flight with what waits for it, and what its success released.
+    committer: Option<pipeline::Committer>,
+    inflight: Option<pipeline::InFlight>,
+    ready: Vec<Outgoing>,
     /// Changes to connections, applied by the loop after each call.
     conn_updates: Vec<(usize, u32, ConnUpdate)>,
     /// Presence changes of the turn: (account, agent, presence), pushed at the commit.
@@ -414,6 +420,9 @@ impl Centre {
             logins: Vec::new(),
             outbox: Vec::new(),
             settled: Vec::new(),
+            committer: None,
+            inflight: None,
+            ready: Vec::new(),
             conn_updates: Vec::new(),
             presence_changes: Vec::new(),
             parked: HashMap::new(),
@@ -498,58 +507,29 @@ impl Centre {
         self.idle_tick();
         self.flush_chat_counters();
         self.push_presence();
+        if self.commits_off_loop() {
+            return self.commit_pipelined();
+        }
         if !self.batch.is_empty() {
             let began = Instant::now();
             let result = self.shared.store.write(&self.batch, self.shared.durability);
             let took = u64::try_from(began.elapsed().as_micros()).unwrap_or(u64::MAX);
-            if result.is_ok() {
-                let messages = self
-                    .batch
-                    .ops()
-                    .filter(|op| {
-                        matches!(
-                            op,
-                            BatchOp::Put {
-                                cf: Cf::Messages,
-                                ..
-                            }
-                        )
-                    })
-                    .count();
-                self.counters
-                    .commit_done(self.batch.len() as u64, messages as u64, took);
-            } else {
-                self.counters.add_failed_commit();
-            }
-            if let Err(e) = result {
-                let refusal = match e {
-                    // The store logs entering and leaving the full state, once each.
-                    crate::store::StoreError::DiskFull { .. } => err(
-                        ErrorCode::DISK_FULL,
-                        "disk full: writes are refused until space is freed; nothing was changed",
-                    ),
-                    e => {
-                        log::error(self.id, format_args!("commit failed, turn undone: {e}"));
-                        err(
-                            ErrorCode::STORAGE_FAILURE,
-                            "storage failed; nothing was changed",
-                        )
-                    }
-                };
-                self.undo_turn(&refusal);
+            match result {
+                Ok(()) => {
+                    let messages = pipeline::message_puts(&self.batch);
+                    self.counters
+                        .commit_done(self.batch.len() as u64, messages, took);
+                }
+                Err(e) => {
+                    self.counters.add_failed_commit();
+                    let refusal = pipeline::refusal(self.id, e);
+                    self.undo_turn(&refusal);
+                }
             }
             self.batch.clear();
             self.counters.add_commit();
         }
-        if !self.deleted.is_empty() {
-            // A load of a deleted account that started before this commit read what
-            // the commit removed: it is not adopted (see `load.rs`).
-            self.evictions += 1;
-            self.deleted.clear();
-        }
-        self.touched.clear();
-        self.logins.clear();
-        self.turn_client_msgs.clear();
+        self.end_turn_state();
         self.publish_metrics();
         let mut out = std::mem::take(&mut self.outbox);
         out.append(&mut self.settled);
@@ -607,7 +587,7 @@ impl Centre {
     /// for their account to load off the loop first, `load.rs`; this serves the rare
     /// paths outside a request, such as a password check ending after an eviction).
     fn actor_mut(&mut self, account: u64) -> Result<&mut Account, ErrorBody> {
-        if self.deleted.contains(&account) {
+        if self.deletion_pending(account) {
             return Err(err(
                 ErrorCode::UNKNOWN_ACCOUNT,
                 format!("account {account} was deleted"),

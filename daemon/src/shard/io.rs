@@ -149,11 +149,18 @@ impl Shard {
     /// Handles what the connection has buffered, then reads its socket within
     /// the budgets, handling what arrives. A connection left with input (bytes or
     /// requests over a budget) is served first next turn and not read meanwhile.
-    pub(super) fn on_readable(&mut self, idx: usize) {
+    ///
+    /// `drain`: read until the socket would block. Otherwise a plain socket's short
+    /// read ends the reading, saving the read that would only say `EAGAIN` (one per
+    /// readable connection per turn): the sockets are edge-triggered, and bytes that
+    /// arrive later raise a new event. A peer's close or an error always drains, so
+    /// that the end of the stream is seen now.
+    pub(super) fn on_readable(&mut self, idx: usize, drain: bool) {
         // Input buffered before (an adopted or resumed connection) goes first.
         self.process_events(idx);
-        if self.turn_budget == 0 || !self.budget.may_poll() {
-            // This turn has done enough; the connection is served first next turn.
+        if self.turn_budget == 0 || !self.budget.may_poll() || self.centre.backlogged() {
+            // This turn has done enough (or the batch in flight has enough behind it);
+            // the connection is served first next turn.
             self.unfinished.push(idx);
             return;
         }
@@ -165,8 +172,10 @@ impl Shard {
                 // Input waits in the kernel until the login completes.
                 break;
             }
+            let drains = !drain && conn.short_read_drains();
             match conn.read(&mut scratch[..]) {
                 ReadOutcome::Data(n) => {
+                    let drained = drains && n < scratch.len();
                     self.counters.add_bytes_in(n as u64);
                     // A closing connection's protocol discards it: a closing
                     // peer cannot fill our buffers, nor the socket's.
@@ -175,8 +184,11 @@ impl Shard {
                     self.process_events(idx);
                     budget = budget.saturating_sub(n);
                     self.turn_budget = self.turn_budget.saturating_sub(n);
-                    if budget == 0 || !self.budget.may_poll() {
+                    if budget == 0 || !self.budget.may_poll() || self.centre.backlogged() {
                         self.unfinished.push(idx);
+                        break;
+                    }
+                    if drained {
                         break;
                     }
                 }
@@ -199,8 +211,10 @@ impl Shard {
             let Some(conn) = self.conns.get_any(idx) else {
                 return;
             };
-            if !conn.protocol.is_closing() && !self.budget.may_poll() {
-                // Over the turn's budget: the rest waits, and so does the socket.
+            if !conn.protocol.is_closing() && (!self.budget.may_poll() || self.centre.backlogged())
+            {
+                // Over the turn's budget (or behind a full pipeline, `centre/pipeline.rs`):
+                // the rest waits, and so does the socket.
                 self.unfinished.push(idx);
                 break;
             }

@@ -221,6 +221,11 @@ impl Shard {
             Arc::clone(&settings),
             mailbox,
         );
+        let mut centre = centre;
+        if shared.durability == crate::store::Durability::Fsync {
+            // Synced writes go to a thread of their own (`centre/pipeline.rs`).
+            centre.commit_off_loop()?;
+        }
         let mut shard = Shard {
             id,
             poll,
@@ -271,7 +276,9 @@ impl Shard {
         let mut events = Events::with_capacity(1024);
         let start = Instant::now();
         loop {
-            let timeout = if self.unfinished.is_empty() {
+            // Behind a full pipeline the unfinished wait for the committer's report,
+            // which wakes the loop.
+            let timeout = if self.unfinished.is_empty() || self.centre.backlogged() {
                 let tick = Duration::from_secs(1);
                 let next = [
                     self.next_timer(),
@@ -327,7 +334,7 @@ impl Shard {
         let mut seen = std::collections::HashSet::new();
         unfinished.retain(|idx| seen.insert(*idx));
         for idx in unfinished {
-            self.on_readable(idx);
+            self.on_readable(idx, true);
         }
         if self.accept_retry.is_some_and(|at| at <= self.now) {
             self.accept_retry = None;
@@ -347,8 +354,9 @@ impl Shard {
                 ADMIN_LISTENER => self.accept_admin(),
                 Token(t) => {
                     let idx = t - FIRST_CONN;
-                    if event.is_readable() || event.is_read_closed() || event.is_error() {
-                        self.on_readable(idx);
+                    let closed = event.is_read_closed() || event.is_error();
+                    if event.is_readable() || closed {
+                        self.on_readable(idx, closed);
                     }
                     if event.is_writable() {
                         self.mark_dirty(idx);

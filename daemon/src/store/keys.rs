@@ -439,21 +439,33 @@ pub fn token(serial: &str) -> Option<&[u8]> {
 
 /// The customer key (see the module doc): prefix-free, ordered by kind then id.
 pub fn customer(c: &kefu_wire::chat::CustomerId) -> Vec<u8> {
+    let mut key = Vec::with_capacity(customer_len(c));
+    push_customer(&mut key, c);
+    key
+}
+
+/// The length of [`customer`]'s encoding of `c`.
+fn customer_len(c: &kefu_wire::chat::CustomerId) -> usize {
+    match c {
+        kefu_wire::chat::CustomerId::Identified(id) => 2 + id.len().min(usize::from(u8::MAX)),
+        kefu_wire::chat::CustomerId::Visitor(v) => 1 + v.len(),
+    }
+}
+
+/// Appends [`customer`]'s encoding of `c` to `key` (no key of its own: the message
+/// path builds two keys a message around it).
+fn push_customer(key: &mut Vec<u8>, c: &kefu_wire::chat::CustomerId) {
     match c {
         kefu_wire::chat::CustomerId::Identified(id) => {
             let bytes = id.as_bytes();
             let len = u8::try_from(bytes.len()).unwrap_or(u8::MAX);
-            let mut key = Vec::with_capacity(2 + bytes.len());
             key.push(1);
             key.push(len);
             key.extend_from_slice(bytes.get(..usize::from(len)).unwrap_or(bytes));
-            key
         }
         kefu_wire::chat::CustomerId::Visitor(v) => {
-            let mut key = Vec::with_capacity(17);
             key.push(2);
             key.extend_from_slice(v);
-            key
         }
     }
 }
@@ -468,8 +480,9 @@ pub fn conversation(account: u64, conversation: u64) -> [u8; 16] {
 
 /// Key of a message in [`Cf::Messages`].
 pub fn message(account: u64, customer: &kefu_wire::chat::CustomerId, id: u64) -> Vec<u8> {
-    let mut key = account.to_be_bytes().to_vec();
-    key.extend_from_slice(&self::customer(customer));
+    let mut key = Vec::with_capacity(16 + customer_len(customer));
+    key.extend_from_slice(&account.to_be_bytes());
+    push_customer(&mut key, customer);
     key.extend_from_slice(&id.to_be_bytes());
     key
 }
@@ -516,13 +529,14 @@ pub fn client_msg(
     customer: &kefu_wire::chat::CustomerId,
     client_msg_id: u64,
 ) -> Vec<u8> {
-    let mut key = account.to_be_bytes().to_vec();
+    let mut key = Vec::with_capacity(16 + customer_len(customer).max(5));
+    key.extend_from_slice(&account.to_be_bytes());
     match agent {
         Some(a) => {
             key.push(0);
             key.extend_from_slice(&a.to_be_bytes());
         }
-        None => key.extend_from_slice(&self::customer(customer)),
+        None => push_customer(&mut key, customer),
     }
     key.extend_from_slice(&client_msg_id.to_be_bytes());
     key

@@ -566,7 +566,17 @@ impl KvStore for RocksStore {
         let Some(db) = guard.as_ref() else {
             return Err(self.disk_full()); // db() refuses a closed database
         };
-        let mut wb = WriteBatch::default();
+        // One allocation for RocksDB's batch: its record of an operation is the key,
+        // the value and at most 16 bytes of tag, column family and lengths.
+        let bytes = batch.ops().fold(12, |n, op| {
+            n + 16
+                + match op {
+                    BatchOp::Put { key, value, .. } => key.len() + value.len(),
+                    BatchOp::Delete { key, .. } => key.len(),
+                    BatchOp::DeleteRange { start, end, .. } => start.len() + end.len(),
+                }
+        });
+        let mut wb = WriteBatch::with_capacity_bytes(bytes);
         for op in batch.ops() {
             match op {
                 BatchOp::Put { cf, key, value } => wb.put_cf(self::cf(db, cf)?, key, value),

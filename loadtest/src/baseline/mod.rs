@@ -16,6 +16,7 @@
 pub mod nats;
 pub mod relay;
 
+use crate::cpu_window;
 use crate::driver::micros;
 use crate::report::{new_histogram, FailureCounts, LatencySummary};
 use crate::schedule::Schedule;
@@ -86,6 +87,21 @@ pub struct PairSpec {
     pub server_pid: Option<u32>,
 }
 
+impl PairSpec {
+    /// The schedule every thread follows from `t0`.
+    fn schedule(&self, t0: Instant, nonce: u32) -> Schedule {
+        Schedule::shaped(
+            t0,
+            self.rate,
+            self.ramp,
+            self.warmup,
+            self.duration,
+            nonce,
+            self.sizes,
+        )
+    }
+}
+
 /// What a baseline run measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct BaselineReport {
@@ -118,6 +134,11 @@ pub struct BaselineReport {
     /// CPU the server used over the traffic, seconds (nats-server only: the
     /// relay runs inside this process).
     pub server_cpu_secs: Option<f64>,
+    /// CPU the server used within the measured window, seconds (`None` when
+    /// it runs inside this process or could not be read).
+    pub server_cpu_secs_in_window: Option<f64>,
+    /// CPU this process (the generator) used within the measured window.
+    pub tool_cpu_secs_in_window: Option<f64>,
     /// Every message through exactly once, no error.
     pub ok: bool,
     /// The full histogram (not serialised).
@@ -139,25 +160,37 @@ struct Outcome {
 /// Runs the pattern through `spec.server`; an `Err` only if nothing could run.
 pub fn run(spec: &PairSpec) -> anyhow::Result<BaselineReport> {
     let threads = spec.threads.clamp(1, spec.pairs.max(1));
-    let barrier = Barrier::new(threads);
+    // The driver threads and the CPU monitor meet before the schedule starts.
+    let barrier = Barrier::new(threads + 1);
     let start = OnceLock::new();
     let nonce = std::process::id() ^ 0x6b65_6675;
     let deadline = Instant::now() + spec.timeout;
     let cpu0 = spec.server_pid.and_then(crate::memory::cpu_secs);
-    let outcomes: Vec<Outcome> = std::thread::scope(|s| {
+    let (outcomes, window_cpu) = std::thread::scope(|s| {
+        let (barrier_m, start_m) = (&barrier, &start);
+        let monitor = s.spawn(move || {
+            barrier_m.wait();
+            let t0 = *start_m.get_or_init(|| Instant::now() + LEAD);
+            let (from, until) = spec.schedule(t0, nonce).window();
+            cpu_window::measure(spec.server_pid, from, until, deadline)
+        });
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 let (barrier, start) = (&barrier, &start);
                 s.spawn(move || drive(spec, t, threads, barrier, start, nonce, deadline))
             })
             .collect();
-        handles
+        let outcomes: Vec<Outcome> = handles
             .into_iter()
             .map(|h| match h.join() {
                 Ok(o) => o,
                 Err(panic) => std::panic::resume_unwind(panic),
             })
-            .collect()
+            .collect();
+        match monitor.join() {
+            Ok(w) => (outcomes, w),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
     });
     let server_cpu_secs = match (cpu0, spec.server_pid.and_then(crate::memory::cpu_secs)) {
         (Some(a), Some(b)) => Some(b - a),
@@ -201,6 +234,8 @@ pub fn run(spec: &PairSpec) -> anyhow::Result<BaselineReport> {
         },
         end_to_end_us: LatencySummary::of(&e2e),
         server_cpu_secs,
+        server_cpu_secs_in_window: window_cpu.server_secs,
+        tool_cpu_secs_in_window: window_cpu.tool_secs,
         histogram: Some(e2e),
     })
 }
@@ -325,15 +360,7 @@ fn drive(
     // Everyone meets here, ready or not, so that no thread waits forever.
     barrier.wait();
     let t0 = *start.get_or_init(|| Instant::now() + LEAD);
-    let schedule = Schedule::shaped(
-        t0,
-        spec.rate,
-        spec.ramp,
-        spec.warmup,
-        spec.duration,
-        nonce,
-        spec.sizes,
-    );
+    let schedule = spec.schedule(t0, nonce);
     // This thread's messages: t, t + threads, ...
     out.planned = schedule
         .total

@@ -358,6 +358,9 @@ pub struct ChatReport {
     pub loop_: LoopReport,
     /// CPU the tool used during the traffic, seconds.
     pub tool_cpu_secs: f64,
+    /// CPU the tool used during the measured window, seconds (from
+    /// `/proc/self/stat`, read at the same instants as the daemon's).
+    pub tool_cpu_secs_in_window: Option<f64>,
     /// Whole run, seconds.
     pub run_secs: f64,
     /// Things the reader should know.
@@ -395,6 +398,7 @@ impl ChatReport {
             traffic_secs: 0.0,
             loop_: LoopReport::default(),
             tool_cpu_secs: 0.0,
+            tool_cpu_secs_in_window: None,
             run_secs: 0.0,
             notes,
         }

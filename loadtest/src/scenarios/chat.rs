@@ -19,6 +19,7 @@
 
 use crate::admin;
 use crate::cli::ChatPlan;
+use crate::cpu_window::{self, WindowCpu};
 use crate::driver::chat::{
     ChatDriver, ChatJob, CloseOutcome, Role, SetupOutcome, TrafficOutcome, TrafficSpec,
 };
@@ -424,7 +425,8 @@ fn traffic(
         end_to_end_from_send: LatencySummary::of(&traffic.end_to_end_from_send),
     };
     report.timeline = SecondReport::rows(&traffic.timeline);
-    if let Some(cpu) = daemon_cpu {
+    report.tool_cpu_secs_in_window = daemon_cpu.tool_secs;
+    if let Some(cpu) = daemon_cpu.server_secs {
         report.daemon.cpu_secs_in_window = Some(cpu);
         report.daemon.cores_busy_in_window = (window_secs > 0.0).then(|| cpu / window_secs);
     }
@@ -569,7 +571,7 @@ fn run_traffic(
     ledger: &Arc<Ledger>,
     progress: &Arc<Progress>,
     deadline: Instant,
-) -> anyhow::Result<(TrafficOutcome, Option<f64>, Vec<ProcSample>)> {
+) -> anyhow::Result<(TrafficOutcome, WindowCpu, Vec<ProcSample>)> {
     let n = drivers.len();
     let (from, until) = schedule.window();
     let stop = AtomicBool::new(false);
@@ -585,18 +587,7 @@ fn run_traffic(
             .context("spawning the /proc sampler")?;
         let monitor = std::thread::Builder::new()
             .name("kefu-load-cpu".into())
-            .spawn_scoped(s, move || {
-                // Sampling at two instants, not synchronising: sleeping is the point.
-                let pid = pid?;
-                std::thread::sleep(from.saturating_duration_since(Instant::now()));
-                let a = memory::cpu_secs(pid)?;
-                std::thread::sleep(
-                    until
-                        .min(deadline)
-                        .saturating_duration_since(Instant::now()),
-                );
-                Some(memory::cpu_secs(pid)? - a)
-            })
+            .spawn_scoped(s, move || cpu_window::measure(pid, from, until, deadline))
             .context("spawning the CPU sampler")?;
         let specs: Vec<TrafficSpec> = ops
             .into_iter()

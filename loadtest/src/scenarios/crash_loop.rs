@@ -19,6 +19,7 @@
 //! a fresh connection to the restarted daemon has completed a ping round trip.
 //! The run fails (exit 1) if anything was lost, duplicated or undelivered.
 
+use crate::kefud::Kefud;
 use crate::signing::sign_customer;
 use anyhow::{bail, Context};
 use clap::Args;
@@ -26,10 +27,8 @@ use kefu_wire::chat::{Entry, MessageBody, Party};
 use kefu_wire::{Client, ClientError, ClientOptions, Event, Plan, Request, Response};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -197,66 +196,6 @@ fn options() -> ClientOptions {
         timeout: Duration::from_secs(30),
         client_name: "kefu-load crash-loop".into(),
         ..ClientOptions::default()
-    }
-}
-
-/// A running kefud child.
-struct Daemon {
-    child: Child,
-    tcp: SocketAddr,
-    admin: PathBuf,
-}
-
-impl Daemon {
-    fn start(kefud: &Path, config: &Path) -> anyhow::Result<Daemon> {
-        let mut child = Command::new(kefud)
-            .arg("--config")
-            .arg(config)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .with_context(|| format!("starting {}", kefud.display()))?;
-        let stderr = child.stderr.take().context("kefud's stderr")?;
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut ready = false;
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if !ready {
-                    ready = line.starts_with("kefud: ready ");
-                    let _ = tx.send(line);
-                } else if line.contains("ERROR") || line.contains("error") {
-                    eprintln!("{line}");
-                }
-            }
-        });
-        let deadline = Instant::now() + READY_TIMEOUT;
-        let mut seen = Vec::new();
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let Ok(line) = rx.recv_timeout(left) else {
-                let _ = child.kill();
-                let _ = child.wait();
-                bail!("kefud did not print its readiness line; it said: {seen:?}");
-            };
-            if let Some(rest) = line.strip_prefix("kefud: ready ") {
-                let field = |name: &str| {
-                    rest.split(' ')
-                        .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
-                        .map(str::to_string)
-                        .with_context(|| format!("readiness line without {name}: {rest}"))
-                };
-                let tcp = field("tcp")?.parse().context("tcp address")?;
-                let admin = PathBuf::from(field("admin")?);
-                return Ok(Daemon { child, tcp, admin });
-            }
-            seen.push(line);
-        }
-    }
-
-    fn kill(mut self) {
-        let _ = self.child.kill(); // SIGKILL
-        let _ = self.child.wait();
     }
 }
 
@@ -609,16 +548,10 @@ pub fn run(args: &CrashLoopArgs) -> anyhow::Result<CrashLoopReport> {
             "--min-interval-ms must not exceed --max-interval-ms, and --customers must be positive"
         );
     }
-    let kefud = match &args.kefud {
-        Some(p) => p.clone(),
-        None => std::env::current_exe()?
-            .parent()
-            .context("kefu-load's directory")?
-            .join("kefud"),
-    };
+    let kefud = crate::kefud::path(args.kefud.as_deref())?;
     let config = write_config(args)?;
     let began = Instant::now();
-    let mut daemon = Daemon::start(&kefud, &config)?;
+    let mut daemon = Kefud::start(&kefud, &config, READY_TIMEOUT)?;
     let key = provision(&daemon.admin)?;
     let world = Arc::new(World {
         addr: Mutex::new(Some(daemon.tcp)),
@@ -657,7 +590,7 @@ pub fn run(args: &CrashLoopArgs) -> anyhow::Result<CrashLoopReport> {
         world.set_addr(None);
         let killed = Instant::now();
         daemon.kill();
-        daemon = Daemon::start(&kefud, &config)
+        daemon = Kefud::start(&kefud, &config, READY_TIMEOUT)
             .with_context(|| format!("restarting kefud after kill {}", k + 1))?;
         while !serving(daemon.tcp) {
             if killed.elapsed() > READY_TIMEOUT {

@@ -87,3 +87,26 @@ pub fn explain(output: &Output) -> String {
 pub fn read_json(path: &Path) -> Result<Value, Box<dyn std::error::Error>> {
     Ok(serde_json::from_slice(&std::fs::read(path)?)?)
 }
+
+/// The `kefud` binary of the same target directory as the running test (built by
+/// `cargo test --workspace --release`, or `cargo build --release -p kefu-daemon --bin
+/// kefud`), or `$KEFU_KEFUD`: for the commands that run kefud themselves.
+pub fn kefud_binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("KEFU_KEFUD") {
+        return p.into();
+    }
+    let exe = std::env::current_exe().expect("test executable");
+    // target/<profile>/deps/<test>-<hash> → target/<profile>/kefud
+    let candidate = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.join("kefud"))
+        .expect("a target directory above the test executable");
+    assert!(
+        candidate.is_file(),
+        "{} is missing: build it (cargo build --release -p kefu-daemon --bin kefud, \
+         or run cargo test --workspace --release), or set KEFU_KEFUD",
+        candidate.display()
+    );
+    candidate
+}

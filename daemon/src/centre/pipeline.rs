@@ -1,0 +1,279 @@
+//! Group commit off the loop, for `durability = "fsync"` (issue 13, point 4).
+//!
+//! A synced write takes as long as the disk's flush; on the loop it would stop the
+//! shard from reading, parsing and deciding meanwhile. So in `fsync` mode the shard
+//! starts a **committer** thread of its own (`Centre::commit_off_loop`) and the
+//! turn's batch goes there:
+//!
+//! - At most **one batch is in flight**. A turn that ends while one is in flight
+//!   writes nothing: its records stay in the centre's batch and the next turns'
+//!   add to it, so under load the batches grow and the syncs per second stay bounded
+//!   (one at a time, back to back) while the messages per second grow.
+//! - **Nothing is released before its batch is durable**: the answers, pushes, calls
+//!   and goodbyes of the turns a batch carries wait with it ([`InFlight`]), and what
+//!   later turns produce waits behind them, so the order on every connection is the
+//!   order of the turns. A turn whose batch is empty while nothing is in flight is
+//!   released at once, as on the synchronous path.
+//! - The committer reports through the shard's mailbox (`Mailbox::call`, which wakes
+//!   the loop); [`Centre::committed`] releases the batch's outgoings, or undoes.
+//! - **A failed batch undoes everything that stood on it**: the turns that came after
+//!   it ran on memory that held its changes, so its accounts, logins and outbox are
+//!   merged into the current turn's and the whole is undone at once (`undo_turn`):
+//!   every account written or touched since is evicted and reloads from the disk,
+//!   the logins are logged out, every success is answered `STORAGE_FAILURE` (or
+//!   `DISK_FULL`), and nothing of the current accumulation is written.
+//! - The accumulation is bounded (`MAX_ACCUMULATED_OPS`, `Centre::backlogged`): past
+//!   it the loop reads and serves nothing until the batch in flight is reported.
+//! - Reads of the store on the loop see only durable records. What must see a
+//!   record still in flight is kept beside the batch: client message ids (a retry
+//!   while its first copy is in flight is a duplicate, not a new message) and
+//!   deleted accounts (refused until the deletion is durable, and loads that started
+//!   before it are not adopted).
+//!
+//! With `durability = "wal"` the write is a memory copy plus a `write(2)`, and the
+//! loop commits synchronously (`Centre::commit`) as before.
+
+use super::{err, log, Centre, Outgoing};
+use crate::session::SessionId;
+use crate::store::{Batch, BatchOp, Cf, Durability, KvStore, StoreError};
+use kefu_wire::{ErrorBody, ErrorCode};
+use std::collections::HashMap;
+use std::sync::mpsc::{channel, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+/// Operations the turns behind a batch in flight may accumulate; past them the loop
+/// reads and serves nothing more until the batch is reported (a disk slower than the
+/// traffic leaves the traffic in the kernel's buffers, TCP slowing the peers, rather
+/// than in the shard's memory).
+const MAX_ACCUMULATED_OPS: usize = 65_536;
+
+/// The committer thread of one shard.
+pub(crate) struct Committer {
+    tx: Option<Sender<Batch>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for Committer {
+    fn drop(&mut self) {
+        // The thread ends once its queue is closed, after the batch it holds.
+        drop(self.tx.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The batch being synced and everything that waits for it.
+pub(crate) struct InFlight {
+    /// Answers, pushes, calls and goodbyes of the turns it carries.
+    outbox: Vec<Outgoing>,
+    /// Items the loop queued meanwhile (released whatever the outcome).
+    settled: Vec<Outgoing>,
+    /// Accounts its keys name, and accounts touched without keys of their own.
+    accounts: Vec<u64>,
+    /// Logins it carries (logged out if it fails).
+    logins: Vec<(usize, u32, SessionId)>,
+    /// Client message ids it stores.
+    client_msgs: HashMap<Vec<u8>, u64>,
+    /// Accounts it deletes.
+    deleted: Vec<u64>,
+    /// Its operations, and how many of them are messages (for the counters).
+    ops: u64,
+    messages: u64,
+}
+
+/// How many of a batch's operations store a message.
+pub(super) fn message_puts(batch: &Batch) -> u64 {
+    batch
+        .ops()
+        .filter(|op| {
+            matches!(
+                op,
+                BatchOp::Put {
+                    cf: Cf::Messages,
+                    ..
+                }
+            )
+        })
+        .count() as u64
+}
+
+/// What a failed write is answered with.
+pub(super) fn refusal(id: usize, e: StoreError) -> ErrorBody {
+    match e {
+        // The store logs entering and leaving the full state, once each.
+        StoreError::DiskFull { .. } => err(
+            ErrorCode::DISK_FULL,
+            "disk full: writes are refused until space is freed; nothing was changed",
+        ),
+        e => {
+            log::error(id, format_args!("commit failed, turn undone: {e}"));
+            err(
+                ErrorCode::STORAGE_FAILURE,
+                "storage failed; nothing was changed",
+            )
+        }
+    }
+}
+
+impl Centre {
+    /// From now on, batches are synced on a committer thread of this shard (see the
+    /// module doc). The shard calls it in `fsync` mode.
+    pub fn commit_off_loop(&mut self) -> std::io::Result<()> {
+        let (tx, rx) = channel::<Batch>();
+        let store: Arc<dyn KvStore> = Arc::clone(&self.shared.store);
+        let mailbox = Arc::clone(&self.mailbox);
+        let thread = std::thread::Builder::new()
+            .name(format!("kefu-commit-{}", self.id))
+            .spawn(move || {
+                for batch in rx {
+                    let began = Instant::now();
+                    let result = store.write(&batch, Durability::Fsync);
+                    let took = u64::try_from(began.elapsed().as_micros()).unwrap_or(u64::MAX);
+                    // The batch's memory is freed here, off the loop.
+                    drop(batch);
+                    mailbox.call(Box::new(move |c: &mut Centre| c.committed(result, took)));
+                }
+            })?;
+        self.committer = Some(Committer {
+            tx: Some(tx),
+            thread: Some(thread),
+        });
+        Ok(())
+    }
+
+    /// Whether the turns behind the batch in flight have accumulated enough: the
+    /// loop then takes on no more requests until the batch is reported.
+    pub fn backlogged(&self) -> bool {
+        self.inflight.is_some() && self.batch.len() >= MAX_ACCUMULATED_OPS
+    }
+
+    /// Whether a committer thread writes the batches.
+    pub(super) fn commits_off_loop(&self) -> bool {
+        self.committer.is_some()
+    }
+
+    /// The end of a turn in `fsync` mode: hands the batch to the committer if none
+    /// is in flight; returns what may be released now.
+    pub(super) fn commit_pipelined(&mut self) -> Vec<Outgoing> {
+        let mut out = std::mem::take(&mut self.ready);
+        if self.inflight.is_some() {
+            // Everything of this turn waits behind the batch in flight.
+            self.publish_metrics();
+            return out;
+        }
+        if self.batch.is_empty() {
+            self.end_turn_state();
+            self.publish_metrics();
+            out.append(&mut self.outbox);
+            out.append(&mut self.settled);
+            return out;
+        }
+        let batch = std::mem::take(&mut self.batch);
+        let mut accounts = batch.accounts();
+        accounts.append(&mut self.touched);
+        let flight = InFlight {
+            outbox: std::mem::take(&mut self.outbox),
+            settled: std::mem::take(&mut self.settled),
+            accounts,
+            logins: std::mem::take(&mut self.logins),
+            client_msgs: std::mem::take(&mut self.turn_client_msgs),
+            deleted: std::mem::take(&mut self.deleted),
+            ops: batch.len() as u64,
+            messages: message_puts(&batch),
+        };
+        self.inflight = Some(flight);
+        let sent = self
+            .committer
+            .as_ref()
+            .and_then(|c| c.tx.as_ref())
+            .is_some_and(|tx| tx.send(batch).is_ok());
+        if !sent {
+            self.committed(
+                Err(StoreError::Engine("the committer thread is gone".into())),
+                0,
+            );
+            out.append(&mut self.ready);
+        }
+        self.publish_metrics();
+        out
+    }
+
+    /// The committer's report on the batch in flight: its outgoings are released
+    /// (at the end of this turn), or it and everything since is undone.
+    pub(super) fn committed(&mut self, result: Result<(), StoreError>, took_us: u64) {
+        let Some(flight) = self.inflight.take() else {
+            return;
+        };
+        if !flight.deleted.is_empty() {
+            // Loads that started before the deletion was durable are not adopted.
+            self.evictions += 1;
+        }
+        self.counters.add_commit();
+        match result {
+            Ok(()) => {
+                self.counters
+                    .commit_done(flight.ops, flight.messages, took_us);
+                self.ready.extend(flight.outbox);
+                self.ready.extend(flight.settled);
+            }
+            Err(e) => {
+                self.counters.add_failed_commit();
+                let refusal = refusal(self.id, e);
+                let InFlight {
+                    mut outbox,
+                    mut settled,
+                    accounts,
+                    mut logins,
+                    ..
+                } = flight;
+                outbox.append(&mut self.outbox);
+                self.outbox = outbox;
+                settled.append(&mut self.settled);
+                self.settled = settled;
+                self.touched.extend(accounts);
+                logins.append(&mut self.logins);
+                self.logins = logins;
+                self.undo_turn(&refusal);
+                self.batch.clear();
+                self.end_turn_state();
+                self.ready.append(&mut self.outbox);
+                self.ready.append(&mut self.settled);
+            }
+        }
+    }
+
+    /// Clears what lives for one commit (the synchronous path's end of turn).
+    pub(super) fn end_turn_state(&mut self) {
+        if !self.deleted.is_empty() {
+            // A load of a deleted account that started before this commit read what
+            // the commit removed: it is not adopted (see `load.rs`).
+            self.evictions += 1;
+            self.deleted.clear();
+        }
+        self.touched.clear();
+        self.logins.clear();
+        self.turn_client_msgs.clear();
+    }
+
+    /// The message id a client message id was stored under, if its batch is not
+    /// written yet (this turn's, or the one in flight).
+    pub(super) fn unwritten_client_msg(&self, key: &[u8]) -> Option<u64> {
+        self.turn_client_msgs.get(key).copied().or_else(|| {
+            self.inflight
+                .as_ref()
+                .and_then(|f| f.client_msgs.get(key).copied())
+        })
+    }
+
+    /// Whether the account was deleted by a batch not yet durable.
+    pub(super) fn deletion_pending(&self, account: u64) -> bool {
+        self.deleted.contains(&account)
+            || self
+                .inflight
+                .as_ref()
+                .is_some_and(|f| f.deleted.contains(&account))
+    }
+}

@@ -1,0 +1,29 @@
+#!/bin/sh
+# The message-path benchmark (issue 13, point 1), the same way every time.
+#
+# One `kefu-load sweep` over steady-chat's pattern (100 customer -> agent pairs,
+# 200-byte messages, open loop, latency from the due time) at each of RATES, through
+# kefud with durability wal, then fsync (each on a fresh data directory, SHARDS shards,
+# started by the tool on 127.0.0.1:0), then the built-in relay and nats-server. Per rate:
+# achieved rate, due -> receiver p50/p99/p99.9/max, lost/duplicated, the server's CPU
+# microseconds per delivered message (/proc/PID/stat over the measured window) and the
+# generator's own CPU (flagged when near saturation); per target the capacities at
+# p99 < 1 ms and < 10 ms. Each target stops at the first rate over p99 10 ms.
+# Reports: $OUT/report.txt and report.json; `uptime` before and after is in report.txt.
+#
+# Usage: loadtest/scripts/sweep.sh [OUT_DIR] [KEFUD] [KEFUD_BEFORE]   (run from the
+# repository root; binaries from $CARGO_TARGET_DIR or $HOME/.cache/kefu-target, release).
+# KEFUD defaults to the kefud beside kefu-load; KEFUD_BEFORE, if given, is swept first in
+# the same run (before/after side by side, each target named by its binary's path).
+set -eu
+OUT=${1:-/tmp/kefu-sweep}
+BIN=${CARGO_TARGET_DIR:-$HOME/.cache/kefu-target}/release
+KEFUD=${2:-$BIN/kefud}
+BEFORE=${3:-}
+RATES=${RATES:-5000,10000,20000,50000,100000,200000,300000,400000}
+SHARDS=${SHARDS:-1}
+SECS=${SECS:-3}
+mkdir -p "$OUT"
+exec "$BIN/kefu-load" sweep loadtest/scenarios/steady-chat.toml \
+    ${BEFORE:+--kefud "$BEFORE"} --kefud "$KEFUD" \
+    --rates "$RATES" --shards "$SHARDS" --step-secs "$SECS" --out-dir "$OUT"

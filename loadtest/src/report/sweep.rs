@@ -1,0 +1,441 @@
+//! The report of `kefu-load sweep`: per target (kefud in each durability
+//! mode, the relay, nats-server) one row per rate, and the capacities.
+//!
+//! A row: target and achieved rate (deliveries per second in the measured
+//! window); due → receiver p50, p99, p99.9 and max; lost, duplicated and
+//! other problems (failed, unanswered, unsent, dropped connections); the
+//! server's CPU microseconds per delivered message (its utime + stime from
+//! `/proc/PID/stat` over the window, divided by the messages delivered in the
+//! window) and as cores; the generator's own CPU over the same window as
+//! cores, flagged `gen` when its driver threads are near a full core each
+//! (the numbers then describe the tool as much as the server) and `box`
+//! when the generator and the server together keep nearly every core busy. For kefud
+//! also its group commits per second and messages stored per commit while the rate
+//! ran (from its metrics listener: with `fsync`, the syncs per second, and how the
+//! batches grow with the load).
+//!
+//! A target's capacity at a bound is the highest rate up to which every rate
+//! swept kept p99 below the bound with nothing lost or duplicated.
+
+use crate::baseline::BaselineReport;
+use crate::report::chat::ChatReport;
+use serde::Serialize;
+use std::fmt;
+
+/// Generator cores per driver thread from which the generator counts as saturated.
+const GEN_SATURATED: f64 = 0.85;
+/// Share of the machine's cores busy (server + generator) from which the box does.
+const BOX_SATURATED: f64 = 0.9;
+
+/// One rate of one target.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Row {
+    /// Target messages per second.
+    pub rate: f64,
+    /// Deliveries per second in the measured window.
+    pub achieved: f64,
+    /// Due → receiver, microseconds.
+    pub p50_us: u64,
+    /// 99th percentile.
+    pub p99_us: u64,
+    /// 99.9th percentile.
+    pub p999_us: u64,
+    /// Largest.
+    pub max_us: u64,
+    /// Messages scheduled (0: the rate did not run).
+    pub planned: u64,
+    /// Sent (and acknowledged, for kefud) but never delivered.
+    pub lost: u64,
+    /// Delivered more than once.
+    pub duplicated: u64,
+    /// Failed, unanswered or unsent messages and dropped connections.
+    pub other_problems: u64,
+    /// The server's CPU microseconds per message delivered in the window.
+    pub server_cpu_us_per_msg: Option<f64>,
+    /// The server's CPU over the window, cores.
+    pub server_cores: Option<f64>,
+    /// The generator's CPU over the window, cores.
+    pub generator_cores: Option<f64>,
+    /// `gen` (generator near saturation), `box` (the machine nearly busy) or empty.
+    pub saturation: String,
+    /// kefud: group commits (one store batch each) while the rate ran (ramp-up,
+    /// warm-up, window and drain), from its metrics.
+    pub commits: Option<u64>,
+    /// kefud: messages stored per commit over the same time: the batches' growth.
+    pub messages_per_commit: Option<f64>,
+    /// kefud: commits per second over the same time (with `fsync`, syncs per second).
+    pub commits_per_sec: Option<f64>,
+}
+
+impl Row {
+    /// A kefud traffic phase.
+    pub fn of_chat(r: &ChatReport, threads: usize) -> Row {
+        let m = &r.messages;
+        let l = &r.latency_us.end_to_end;
+        Row {
+            rate: r.throughput.target_per_sec,
+            achieved: r.throughput.delivered_per_sec,
+            p50_us: l.p50,
+            p99_us: l.p99,
+            p999_us: l.p999,
+            max_us: l.max,
+            planned: m.planned,
+            lost: m.lost,
+            duplicated: m.duplicated,
+            other_problems: m.failed
+                + m.unanswered
+                + m.not_sent
+                + r.dropped.total()
+                + u64::from(r.timed_out),
+            ..Row::default()
+        }
+        .with_cpu(
+            r.throughput.window_secs,
+            r.daemon.cpu_secs_in_window,
+            r.tool_cpu_secs_in_window,
+            threads,
+        )
+    }
+
+    /// A baseline run.
+    pub fn of_baseline(r: &BaselineReport, threads: usize) -> Row {
+        let l = &r.end_to_end_us;
+        Row {
+            rate: r.target_per_sec,
+            achieved: r.delivered_per_sec,
+            p50_us: l.p50,
+            p99_us: l.p99,
+            p999_us: l.p999,
+            max_us: l.max,
+            planned: r.planned,
+            lost: r.lost,
+            duplicated: r.duplicated,
+            other_problems: r.planned.saturating_sub(r.sent) + r.errors.total(),
+            ..Row::default()
+        }
+        .with_cpu(
+            r.window_secs,
+            r.server_cpu_secs_in_window,
+            r.tool_cpu_secs_in_window,
+            threads,
+        )
+    }
+
+    fn with_cpu(
+        mut self,
+        window_secs: f64,
+        server: Option<f64>,
+        tool: Option<f64>,
+        threads: usize,
+    ) -> Row {
+        if window_secs <= 0.0 {
+            return self;
+        }
+        let delivered = self.achieved * window_secs;
+        self.server_cores = server.map(|s| s / window_secs);
+        self.server_cpu_us_per_msg = server
+            .filter(|_| delivered >= 1.0)
+            .map(|s| s * 1e6 / delivered);
+        self.generator_cores = tool.map(|s| s / window_secs);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        let gen = self.generator_cores.unwrap_or(0.0);
+        self.saturation = if gen >= GEN_SATURATED * threads.max(1) as f64 {
+            "gen".into()
+        } else if gen + self.server_cores.unwrap_or(0.0) >= BOX_SATURATED * cores {
+            "box".into()
+        } else {
+            String::new()
+        };
+        self
+    }
+
+    /// The same, with kefud's commits while the rate ran (`secs` long).
+    pub fn with_commits(mut self, commits: u64, messages: u64, secs: f64) -> Row {
+        self.commits = Some(commits);
+        self.messages_per_commit = (commits > 0).then(|| messages as f64 / commits as f64);
+        self.commits_per_sec = (secs > 0.0).then(|| commits as f64 / secs);
+        self
+    }
+
+    /// Lost, duplicated and other problems.
+    pub fn problems(&self) -> u64 {
+        self.lost + self.duplicated + self.other_problems
+    }
+
+    /// Whether the rate ran, lost nothing and kept p99 below `bound_us`.
+    pub fn keeps(&self, bound_us: u64) -> bool {
+        self.planned > 0 && self.problems() == 0 && self.p99_us < bound_us
+    }
+}
+
+/// One target's sweep.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TargetSweep {
+    /// `kefud (wal, 1 shard)`, `relay`, `nats-server`.
+    pub name: String,
+    /// The rates run, in order.
+    pub rows: Vec<Row>,
+    /// Highest rate up to which p99 < 1 ms with nothing lost.
+    pub capacity_p99_1ms: Option<f64>,
+    /// Highest rate up to which p99 < 10 ms with nothing lost.
+    pub capacity_p99_10ms: Option<f64>,
+    /// Notes of the run.
+    pub notes: Vec<String>,
+}
+
+impl TargetSweep {
+    /// The same, named.
+    pub fn named(mut self, name: String) -> TargetSweep {
+        self.name = name;
+        self
+    }
+
+    /// The highest rate of the prefix of rows that keep `bound_us`.
+    pub fn capacity(&self, bound_us: u64) -> Option<f64> {
+        self.rows
+            .iter()
+            .take_while(|r| r.keeps(bound_us))
+            .map(|r| r.rate)
+            .last()
+    }
+}
+
+/// The whole sweep, as written to report.json.
+#[derive(Debug, Clone, Serialize)]
+pub struct SweepReport {
+    /// The scenario.
+    pub scenario: String,
+    /// The command line.
+    pub command: String,
+    /// CPU model, cores and kernel.
+    pub machine: String,
+    /// `/proc/loadavg` when the sweep started.
+    pub loadavg_before: String,
+    /// And when it ended.
+    pub loadavg_after: String,
+    /// Where each target's sweep stopped (p99 bound, ms).
+    pub stop_p99_ms: f64,
+    /// Each target, in the order run.
+    pub targets: Vec<TargetSweep>,
+    /// Things the reader should know.
+    pub notes: Vec<String>,
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .map_or("unknown CPU".into(), |s| s.trim().to_string());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!("{cpu} ({cores} cores), Linux {}", kernel.trim())
+}
+
+impl SweepReport {
+    /// An empty report, stamped with the machine and its load now.
+    pub fn new(scenario: &str, command: String, stop_p99_ms: f64) -> SweepReport {
+        SweepReport {
+            scenario: scenario.to_string(),
+            command,
+            machine: machine(),
+            loadavg_before: loadavg(),
+            loadavg_after: String::new(),
+            stop_p99_ms,
+            targets: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// Capacities, the load at the end, and notes on saturated rows.
+    pub fn finish(&mut self) {
+        self.loadavg_after = loadavg();
+        for t in &mut self.targets {
+            t.capacity_p99_1ms = t.capacity(1_000);
+            t.capacity_p99_10ms = t.capacity(10_000);
+        }
+        if self
+            .targets
+            .iter()
+            .flat_map(|t| &t.rows)
+            .any(|r| !r.saturation.is_empty())
+        {
+            self.notes.push(
+                "rows flagged gen: the generator's driver threads were near a full core each; \
+                 box: generator and server together kept nearly every core busy — those rows \
+                 measure the box, not only the server"
+                    .into(),
+            );
+        }
+    }
+
+    /// Every target ran a rate and nothing was lost or duplicated anywhere.
+    pub fn ok(&self) -> bool {
+        !self.targets.is_empty()
+            && self.targets.iter().all(|t| {
+                t.rows.first().is_some_and(|r| r.planned > 0)
+                    && t.rows.iter().all(|r| r.lost == 0 && r.duplicated == 0)
+            })
+    }
+
+    /// The relay's CPU per message at `rate`, if it ran that rate.
+    fn relay_cpu_at(&self, rate: f64) -> Option<f64> {
+        self.targets
+            .iter()
+            .find(|t| t.name == "relay")?
+            .rows
+            .iter()
+            .find(|r| (r.rate - rate).abs() < 0.5)?
+            .server_cpu_us_per_msg
+    }
+}
+
+fn ms(us: u64) -> f64 {
+    us as f64 / 1000.0
+}
+
+fn opt(v: Option<f64>, digits: usize) -> String {
+    v.map_or("-".into(), |v| format!("{v:.digits$}"))
+}
+
+impl fmt::Display for SweepReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{:<10}{}", "sweep", self.scenario)?;
+        writeln!(f, "{:<10}{}", "command", self.command)?;
+        writeln!(f, "{:<10}{}", "machine", self.machine)?;
+        writeln!(
+            f,
+            "{:<10}{} at the start, {} at the end (1, 5, 15 min)",
+            "load avg", self.loadavg_before, self.loadavg_after
+        )?;
+        writeln!(
+            f,
+            "latency: due → receiver, ms; cpu: the server's µs per delivered message (×relay: \
+             against the relay at that rate) and cores; gen: the generator's cores; kefud's \
+             group commits per second and messages per commit while the rate ran"
+        )?;
+        for t in &self.targets {
+            writeln!(f, "\n{}", t.name)?;
+            writeln!(
+                f,
+                "{:>9} {:>9} {:>7} {:>7} {:>7} {:>8} {:>5} {:>4} {:>5} {:>7} {:>6} {:>5} {:>5} {:>9} {:>7}",
+                "rate",
+                "achieved",
+                "p50",
+                "p99",
+                "p99.9",
+                "max",
+                "lost",
+                "dup",
+                "other",
+                "cpu µs",
+                "×relay",
+                "cores",
+                "gen",
+                "commits/s",
+                "msg/cmt"
+            )?;
+            for r in &t.rows {
+                let ratio = match (r.server_cpu_us_per_msg, self.relay_cpu_at(r.rate)) {
+                    (Some(a), Some(b)) if b > 0.0 && t.name != "relay" => format!("{:.1}", a / b),
+                    _ => "-".into(),
+                };
+                writeln!(
+                    f,
+                    "{:>9.0} {:>9.0} {:>7.3} {:>7.3} {:>7.3} {:>8.3} {:>5} {:>4} {:>5} {:>7} {:>6} {:>5} {:>5} {:>9} {:>7}{}",
+                    r.rate,
+                    r.achieved,
+                    ms(r.p50_us),
+                    ms(r.p99_us),
+                    ms(r.p999_us),
+                    ms(r.max_us),
+                    r.lost,
+                    r.duplicated,
+                    r.other_problems,
+                    opt(r.server_cpu_us_per_msg, 2),
+                    ratio,
+                    opt(r.server_cores, 2),
+                    opt(r.generator_cores, 2),
+                    opt(r.commits_per_sec, 0),
+                    opt(r.messages_per_commit, 1),
+                    if r.saturation.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {}", r.saturation)
+                    }
+                )?;
+            }
+            let cap =
+                |c: Option<f64>| c.map_or("none of the rates".into(), |r| format!("{r:.0}/s"));
+            writeln!(
+                f,
+                "capacity  p99 < 1 ms: {}; p99 < 10 ms: {}",
+                cap(t.capacity_p99_1ms),
+                cap(t.capacity_p99_10ms)
+            )?;
+            for n in &t.notes {
+                writeln!(f, "note      {n}")?;
+            }
+        }
+        for n in &self.notes {
+            writeln!(f, "note      {n}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(rate: f64, p99_us: u64, lost: u64) -> Row {
+        Row {
+            rate,
+            achieved: rate,
+            p99_us,
+            planned: 100,
+            lost,
+            ..Row::default()
+        }
+    }
+
+    #[test]
+    fn capacity_is_the_highest_rate_of_the_passing_prefix() {
+        let t = TargetSweep {
+            name: "x".into(),
+            rows: vec![
+                row(1.0, 500, 0),
+                row(2.0, 900, 0),
+                row(3.0, 5_000, 0),
+                row(4.0, 800, 0),
+            ],
+            ..TargetSweep::default()
+        };
+        assert_eq!(t.capacity(1_000), Some(2.0));
+        assert_eq!(t.capacity(10_000), Some(4.0));
+        let lossy = TargetSweep {
+            rows: vec![row(1.0, 100, 1)],
+            ..t
+        };
+        assert_eq!(lossy.capacity(10_000), None);
+    }
+
+    #[test]
+    fn cpu_per_message_is_over_the_deliveries_in_the_window() {
+        let r = row(1000.0, 1, 0).with_cpu(2.0, Some(0.5), Some(0.1), 2);
+        // 0.5 s over 2,000 messages: 250 µs each; 0.25 cores.
+        assert_eq!(r.server_cpu_us_per_msg, Some(250.0));
+        assert_eq!(r.server_cores, Some(0.25));
+        assert_eq!(r.generator_cores, Some(0.05));
+        assert!(r.saturation.is_empty());
+        let busy = row(1000.0, 1, 0).with_cpu(1.0, Some(0.1), Some(1.9), 2);
+        assert_eq!(busy.saturation, "gen");
+    }
+}

@@ -1,0 +1,93 @@
+//! `kefu-load sweep` as a process, short: two rates through kefud in both durability
+//! modes (started by the tool) and through the relay and nats-server (if installed),
+//! and the report every target must carry: each rate with nothing lost, the server's
+//! CPU per message and the generator's CPU read over the window, the capacities. No
+//! figure is judged: these are measurements, not assertions of speed.
+
+mod support;
+
+use std::process::Command;
+use support::*;
+
+/// A small chat pattern: 1 account x (2 agents, 10 customers).
+const CHAT: &str = r#"
+name = "tiny-sweep"
+kind = "chat"
+[population]
+accounts = 1
+account_base = 931000000
+agents_per_account = 2
+customers_per_account = 10
+[behaviour]
+rate = 100
+size = 100
+[run]
+ramp_up_secs = 0.2
+warmup_secs = 0.2
+duration_secs = 1
+drain_secs = 20
+threads = 2
+sources = "127.0.0.1-127.0.0.3"
+timeout_secs = 120
+"#;
+
+#[test]
+fn a_sweep_reports_every_target_and_rate() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let scenario = dir.path().join("tiny.toml");
+    std::fs::write(&scenario, CHAT)?;
+    let out_dir = dir.path().join("out");
+    let work = dir.path().join("work");
+    let out = Command::new(env!("CARGO_BIN_EXE_kefu-load"))
+        .arg("sweep")
+        .arg(&scenario)
+        .arg("--kefud")
+        .arg(kefud_binary())
+        .args(["--rates", "100,200", "--step-secs", "0.5"])
+        // Every rate runs, whatever the latency on a busy test machine.
+        .args(["--stop-p99-ms", "60000"])
+        .arg("--work-dir")
+        .arg(&work)
+        .arg("--out-dir")
+        .arg(&out_dir)
+        .output()?;
+    assert!(out.status.success(), "{}", explain(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("capacity  p99 < 1 ms:"), "{text}");
+    assert!(!work.exists(), "the work directory is removed");
+    let report = read_json(&out_dir.join("report.json"))?;
+    let targets = report["targets"].as_array().ok_or("targets")?;
+    let names: Vec<&str> = targets.iter().filter_map(|t| t["name"].as_str()).collect();
+    assert_eq!(
+        &names[..3],
+        ["kefud (wal, 1 shard)", "kefud (fsync, 1 shard)", "relay"]
+    );
+    let nats_noted = report["notes"].as_array().is_some_and(|n| {
+        n.iter()
+            .any(|n| n.as_str().is_some_and(|n| n.contains("nats")))
+    });
+    assert!(names.len() == 4 || nats_noted, "{names:?}");
+    for t in targets {
+        let rows = t["rows"].as_array().ok_or("rows")?;
+        let rates: Vec<f64> = rows.iter().filter_map(|r| r["rate"].as_f64()).collect();
+        assert_eq!(rates, [100.0, 200.0], "{}", t["name"]);
+        for r in rows {
+            assert!(r["planned"].as_u64().is_some_and(|p| p > 0), "{r}");
+            assert_eq!(
+                (r["lost"].as_u64(), r["duplicated"].as_u64()),
+                (Some(0), Some(0))
+            );
+            assert_eq!(r["other_problems"].as_u64(), Some(0), "{r}");
+            assert!(r["server_cpu_us_per_msg"].is_number(), "{r}");
+            assert!(r["generator_cores"].is_number(), "{r}");
+            if t["name"].as_str().is_some_and(|n| n.starts_with("kefud")) {
+                assert!(r["commits"].as_u64().is_some_and(|c| c > 0), "{r}");
+                assert!(r["messages_per_commit"].is_number(), "{r}");
+            }
+        }
+        for c in ["capacity_p99_1ms", "capacity_p99_10ms"] {
+            assert!(t[c].is_number() || t[c].is_null(), "{c}: {}", t[c]);
+        }
+    }
+    Ok(())
+}
