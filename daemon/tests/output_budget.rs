@@ -13,29 +13,15 @@
 
 mod support;
 
-use bytes::BytesMut;
 use kefu_wire::chat::{ConversationState, Entry, MessageBody};
-use kefu_wire::{
-    Body, Event, Frame, FrameDecoder, FrameKind, GoAway, Hello, Push, Request, Response,
-    ResumeToken,
-};
-use std::io::{ErrorKind, Read, Write};
-use std::net::TcpStream;
-use std::time::{Duration, Instant};
+use kefu_wire::{Body, Event, FrameKind, Push, Request, Response, ResumeToken};
+use std::time::Instant;
+use support::raw::{message_ids, text, total, Raw, PATIENCE};
 use support::*;
 
-/// The longest any single wait may take before the test fails.
-const PATIENCE: Duration = Duration::from_secs(30);
 const ACCOUNT: u64 = 870_101;
 /// Each shard's share of the budget (the budget is this times the shards).
 const SHARE: usize = 2 << 20;
-
-/// A customer that speaks frames by hand and reads only when the test says.
-struct Raw {
-    stream: TcpStream,
-    input: BytesMut,
-    decoder: FrameDecoder,
-}
 
 impl Raw {
     /// Connects and logs customer `id` in; returns it with its resume token and the
@@ -47,23 +33,7 @@ impl Raw {
             .expect("socket");
         socket.set_recv_buffer_size(8 * 1024).expect("SO_RCVBUF");
         socket.connect(&s.addr().into()).expect("connect");
-        let stream: TcpStream = socket.into();
-        stream.set_nodelay(true).unwrap();
-        stream.set_read_timeout(Some(PATIENCE)).unwrap();
-        let mut raw = Raw {
-            stream,
-            input: BytesMut::new(),
-            decoder: FrameDecoder::new(kefu_wire::MAX_FRAME_CEILING),
-        };
-        let hello = Hello {
-            magic: kefu_wire::MAGIC,
-            min_version: 1,
-            max_version: 1,
-            client: "output-budget-test".into(),
-        };
-        raw.send(&hello, 0);
-        let welcome = raw.frame().expect("a Welcome");
-        assert_eq!(welcome.kind, FrameKind::Welcome, "{welcome:?}");
+        let mut raw = Raw::greet(socket.into(), "output-budget-test");
         let expires_at = now() + 86_400;
         let login = Request::CustomerLogin {
             account: ACCOUNT,
@@ -88,68 +58,6 @@ impl Raw {
         (raw, token, conversation)
     }
 
-    fn send<B: Body>(&mut self, body: &B, correlation: u32) {
-        let mut out = BytesMut::new();
-        body.write_frame(correlation, &mut out);
-        self.stream.write_all(&out).expect("send");
-    }
-
-    /// The next frame; `None` at an orderly end of the stream. Fails on a reset
-    /// or when nothing comes within [`PATIENCE`].
-    fn frame(&mut self) -> Option<Frame> {
-        loop {
-            if let Some(frame) = self.decoder.decode(&mut self.input).expect("framing") {
-                return Some(frame);
-            }
-            let mut buf = [0u8; 64 * 1024];
-            match self.stream.read(&mut buf) {
-                Ok(0) => {
-                    assert!(self.input.is_empty(), "the stream ended inside a frame");
-                    return None;
-                }
-                Ok(n) => self.input.extend_from_slice(&buf[..n]),
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => panic!("read failed (a reset or no frame within {PATIENCE:?}): {e}"),
-            }
-        }
-    }
-
-    /// The answer to `request`, skipping pushes.
-    fn request(&mut self, request: &Request, correlation: u32) -> Response {
-        self.send(request, correlation);
-        loop {
-            let frame = self.frame().expect("an answer");
-            if frame.kind == FrameKind::Push {
-                continue;
-            }
-            assert_eq!(
-                (frame.kind, frame.correlation),
-                (FrameKind::Response, correlation),
-                "{frame:?}"
-            );
-            return Response::decode(&frame.body).unwrap();
-        }
-    }
-
-    /// Reads pushes until the goodbye, which must be followed by the end of the
-    /// stream; returns the pushes, in order, and the goodbye. Sends nothing.
-    fn pushes_until_goodbye(&mut self) -> (Vec<Push>, GoAway) {
-        let mut pushes = Vec::new();
-        loop {
-            let frame = self.frame().expect("a frame before the end: the goodbye");
-            match frame.kind {
-                FrameKind::Push => pushes.push(Push::decode(&frame.body).unwrap()),
-                FrameKind::GoAway => {
-                    let goaway = GoAway::decode(&frame.body).unwrap();
-                    let after = self.frame();
-                    assert!(after.is_none(), "a frame after the goodbye: {after:?}");
-                    return (pushes, goaway);
-                }
-                _ => panic!("unexpected {frame:?}"),
-            }
-        }
-    }
-
     /// Reads (and acknowledges nothing) until `count` messages have come; a goodbye
     /// or the end of the stream fails the test.
     fn messages(&mut self, count: usize) -> Vec<u64> {
@@ -165,13 +73,6 @@ impl Raw {
     }
 }
 
-fn total(s: &TestServer, f: impl Fn(&kefu_daemon::stats::ShardCounters) -> u64) -> u64 {
-    (0..s.handle().shards())
-        .filter_map(|i| s.handle().counters(i))
-        .map(f)
-        .sum()
-}
-
 /// Waits (a bounded loop on the daemon's own counters) until `done` holds.
 fn until(s: &TestServer, what: &str, done: impl Fn(&TestServer) -> bool) {
     let start = Instant::now();
@@ -179,15 +80,6 @@ fn until(s: &TestServer, what: &str, done: impl Fn(&TestServer) -> bool) {
         assert!(start.elapsed() < PATIENCE, "never: {what}");
         std::thread::yield_now();
     }
-}
-
-/// A text of `n` characters.
-fn text(n: usize, tag: u64) -> MessageBody {
-    let mut t = format!("{tag}:");
-    while t.len() < n {
-        t.push('x');
-    }
-    MessageBody::Text(t)
 }
 
 /// Agent 1001 sends a message into `conversation`; its stored id.
@@ -206,17 +98,6 @@ fn send(
         Response::Sent { message, .. } => message,
         other => panic!("{other:?}"),
     }
-}
-
-/// The ids of the messages among `pushes`, in order.
-fn message_ids(pushes: &[Push]) -> Vec<u64> {
-    pushes
-        .iter()
-        .filter_map(|p| match &p.event {
-            Event::Message(m) => Some(m.id),
-            _ => None,
-        })
-        .collect()
 }
 
 #[test]

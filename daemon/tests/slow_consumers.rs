@@ -15,117 +15,25 @@
 mod support;
 
 use bytes::BytesMut;
-use kefu_wire::chat::{ConversationState, Entry, MessageBody};
+use kefu_wire::chat::{ConversationState, Entry};
 use kefu_wire::{
-    Body, ErrorBody, ErrorCode, Event, Frame, FrameDecoder, FrameKind, GoAway, Hello, Push,
-    PushAck, Request, Response, ResumeToken,
+    Body, ErrorBody, ErrorCode, Event, FrameKind, GoAway, PushAck, Request, Response, ResumeToken,
 };
-use std::io::{ErrorKind, Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
-use std::time::{Duration, Instant};
+use std::time::Instant;
+use support::raw::{message_ids, text, total, Raw, PATIENCE};
 use support::*;
 
-/// The longest any single wait may take before the test fails.
-const PATIENCE: Duration = Duration::from_secs(30);
 const ACCOUNT: u64 = 870_001;
-
-/// A peer that speaks frames by hand and does only what the test says.
-struct Raw {
-    stream: TcpStream,
-    input: BytesMut,
-    decoder: FrameDecoder,
-}
 
 impl Raw {
     fn connect(addr: SocketAddr) -> Raw {
-        let stream = TcpStream::connect(addr).expect("connect");
-        stream.set_nodelay(true).unwrap();
-        stream.set_read_timeout(Some(PATIENCE)).unwrap();
-        let mut raw = Raw {
-            stream,
-            input: BytesMut::new(),
-            decoder: FrameDecoder::new(kefu_wire::MAX_FRAME_CEILING),
-        };
-        let hello = Hello {
-            magic: kefu_wire::MAGIC,
-            min_version: 1,
-            max_version: 1,
-            client: "slow-consumers-test".into(),
-        };
-        raw.send(&hello, 0);
-        let welcome = raw.frame().expect("a Welcome");
-        assert_eq!(welcome.kind, FrameKind::Welcome, "{welcome:?}");
-        raw
+        Raw::greet(
+            TcpStream::connect(addr).expect("connect"),
+            "slow-consumers-test",
+        )
     }
-
-    fn send<B: Body>(&mut self, body: &B, correlation: u32) {
-        let mut out = BytesMut::new();
-        body.write_frame(correlation, &mut out);
-        self.stream.write_all(&out).expect("send");
-    }
-
-    /// The next frame; `None` at an orderly end of the stream. Fails on a reset
-    /// or when nothing comes within [`PATIENCE`].
-    fn frame(&mut self) -> Option<Frame> {
-        loop {
-            if let Some(frame) = self.decoder.decode(&mut self.input).expect("framing") {
-                return Some(frame);
-            }
-            let mut buf = [0u8; 64 * 1024];
-            match self.stream.read(&mut buf) {
-                Ok(0) => {
-                    assert!(self.input.is_empty(), "the stream ended inside a frame");
-                    return None;
-                }
-                Ok(n) => self.input.extend_from_slice(&buf[..n]),
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => panic!("read failed (a reset or no frame within {PATIENCE:?}): {e}"),
-            }
-        }
-    }
-
-    /// The answer to `request`, skipping pushes.
-    fn request(&mut self, request: &Request, correlation: u32) -> Response {
-        self.send(request, correlation);
-        loop {
-            let frame = self.frame().expect("an answer");
-            if frame.kind == FrameKind::Push {
-                continue;
-            }
-            assert_eq!(
-                (frame.kind, frame.correlation),
-                (FrameKind::Response, correlation),
-                "{frame:?}"
-            );
-            return Response::decode(&frame.body).unwrap();
-        }
-    }
-
-    /// Reads pushes until the goodbye, which must be followed by the end of the
-    /// stream; returns the pushes, in order, and the goodbye. Sends nothing.
-    fn pushes_until_goodbye(&mut self) -> (Vec<Push>, GoAway) {
-        let mut pushes = Vec::new();
-        loop {
-            let frame = self.frame().expect("a frame before the end: the goodbye");
-            match frame.kind {
-                FrameKind::Push => pushes.push(Push::decode(&frame.body).unwrap()),
-                FrameKind::GoAway => {
-                    let goaway = GoAway::decode(&frame.body).unwrap();
-                    let after = self.frame();
-                    assert!(after.is_none(), "a frame after the goodbye: {after:?}");
-                    return (pushes, goaway);
-                }
-                _ => panic!("unexpected {frame:?}"),
-            }
-        }
-    }
-}
-
-fn total(s: &TestServer, f: impl Fn(&kefu_daemon::stats::ShardCounters) -> u64) -> u64 {
-    (0..s.handle().shards())
-        .filter_map(|i| s.handle().counters(i))
-        .map(f)
-        .sum()
 }
 
 /// Waits (a bounded loop on the daemon's own counter) until at most `n`
@@ -142,15 +50,6 @@ fn until_connections_at_most(s: &TestServer, n: u64) {
     }
 }
 
-/// A text of `n` characters.
-fn text(n: usize, tag: u64) -> MessageBody {
-    let mut t = format!("{tag}:");
-    while t.len() < n {
-        t.push('x');
-    }
-    MessageBody::Text(t)
-}
-
 /// The customer's conversation with agent 1001, and its client.
 fn customer(s: &TestServer, key: &[u8; 32], id: &str) -> (kefu_wire::Client, u64) {
     let mut c = login_customer(s.client(), key, ACCOUNT, id, now() + 86_400);
@@ -164,17 +63,6 @@ fn customer(s: &TestServer, key: &[u8; 32], id: &str) -> (kefu_wire::Client, u64
         }
         other => panic!("{other:?}"),
     }
-}
-
-/// The ids of the messages among `pushes`, in order.
-fn message_ids(pushes: &[Push]) -> Vec<u64> {
-    pushes
-        .iter()
-        .filter_map(|p| match &p.event {
-            Event::Message(m) => Some(m.id),
-            _ => None,
-        })
-        .collect()
 }
 
 #[test]

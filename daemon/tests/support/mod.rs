@@ -2,6 +2,8 @@
 //! temporary data directory, provision accounts, connect clients.
 #![allow(dead_code)]
 
+pub mod raw;
+
 use kefu_daemon::config::Config;
 use kefu_daemon::server::{self, ServerHandle};
 use kefu_wire::{Client, ClientOptions, Plan, Request, Response};
