@@ -559,16 +559,7 @@ fn plan_limit_grace_of_14_days_and_warnings_to_1001() {
     // The operator fills the account to its 25,000 (operator imports are a migration:
     // the daily import rule does not apply, the plan limit does).
     let mut csv = rows("m", 25_001);
-    let inner = |chunk: Vec<u8>, first, last| {
-        Request::on_account(ACCOUNT, &Request::ImportContacts { chunk, first, last })
-    };
-    let chunks: Vec<Vec<u8>> = csv.chunks(200_000).map(<[u8]>::to_vec).collect();
-    let n = chunks.len();
-    let mut report = None;
-    for (i, chunk) in chunks.into_iter().enumerate() {
-        report = Some(admin.request(&inner(chunk, i == 0, i + 1 == n)).unwrap());
-    }
-    match report.unwrap() {
+    match operator_import(&mut admin, ACCOUNT, &csv) {
         Response::Import(r) => {
             assert_eq!((r.imported, r.refused_plan), (25_000, 1));
         }

@@ -266,25 +266,6 @@ fn s13_expiry_reminder_from_30_days_before_by_the_clock_naming_the_date() {
     drop(boss);
 }
 
-fn import_rows(admin: &mut Client, n: usize) {
-    let mut csv = String::from("id\n");
-    for i in 0..n {
-        csv.push_str(&format!("c{i:06}\n"));
-    }
-    let chunks: Vec<Vec<u8>> = csv.as_bytes().chunks(200_000).map(<[u8]>::to_vec).collect();
-    let count = chunks.len();
-    for (i, chunk) in chunks.into_iter().enumerate() {
-        let inner = Request::ImportContacts {
-            chunk,
-            first: i == 0,
-            last: i + 1 == count,
-        };
-        admin
-            .request(&Request::on_account(ACCOUNT, &inner))
-            .unwrap();
-    }
-}
-
 /// R1, §5.5 and A9, §2.3: the contact-limit warning threshold is the account's
 /// (stored, 50..=99 %), and a warning raised while 1001 is away is kept and given at
 /// its next sign-in, even after a restart.
@@ -329,7 +310,7 @@ fn s5_5_limit_warning_threshold_is_configurable_and_reaches_1001_at_sign_in() {
         .unwrap();
     drop(boss);
     // 12,500 contacts = 50 % of silver's 25,000, while 1001 is away.
-    import_rows(&mut admin, 12_500);
+    operator_import(&mut admin, ACCOUNT, &id_rows("c", 12_500));
     drop((admin, other));
     s.restart();
     let mut boss = agent(&s, 1001);

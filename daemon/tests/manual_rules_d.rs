@@ -156,27 +156,6 @@ fn silver_account(s: &TestServer) -> [u8; 32] {
     customer_key(&mut admin, ACCOUNT)
 }
 
-/// The operator imports `n` friends (a migration: only the plan limit applies).
-fn import_friends(s: &TestServer, n: usize) {
-    let mut admin = s.admin();
-    let mut csv = String::from("id\n");
-    for i in 0..n {
-        csv.push_str(&format!("m{i:06}\n"));
-    }
-    let chunks: Vec<Vec<u8>> = csv.as_bytes().chunks(200_000).map(<[u8]>::to_vec).collect();
-    let count = chunks.len();
-    for (i, chunk) in chunks.into_iter().enumerate() {
-        let inner = Request::ImportContacts {
-            chunk,
-            first: i == 0,
-            last: i + 1 == count,
-        };
-        admin
-            .request(&Request::on_account(ACCOUNT, &inner))
-            .unwrap();
-    }
-}
-
 fn id(s: &str) -> CustomerId {
     CustomerId::Identified(s.into())
 }
@@ -227,7 +206,7 @@ fn answer(s: &TestServer, key: &[u8; 32], who: &str, accept: bool) -> Result<(),
 fn s5_5_a_pending_request_is_not_a_contact() {
     let mut s = TestServer::start();
     let key = silver_account(&s);
-    import_friends(&s, 24_998);
+    operator_import(&mut s.admin(), ACCOUNT, &id_rows("m", 24_998));
     let mut boss = s.client();
     boss.login(ACCOUNT, 1001, PASSWORD).unwrap();
     for who in ["k1", "k2", "k3"] {

@@ -256,6 +256,36 @@ impl Drop for DaemonProcess {
     }
 }
 
+/// A contacts CSV of `n` customers with ids `{prefix}000000`, `{prefix}000001`, …
+pub fn id_rows(prefix: &str, n: usize) -> Vec<u8> {
+    let mut csv = String::from("id\n");
+    for i in 0..n {
+        csv.push_str(&format!("{prefix}{i:06}\n"));
+    }
+    csv.into_bytes()
+}
+
+/// The operator imports `csv` into `account` over the admin socket, in chunks of
+/// 200,000 bytes (an operator import is a migration: only the plan limit applies);
+/// the answer to the last chunk.
+pub fn operator_import(admin: &mut Client, account: u64, csv: &[u8]) -> Response {
+    let chunks: Vec<&[u8]> = csv.chunks(200_000).collect();
+    let mut answer = None;
+    for (i, chunk) in chunks.iter().enumerate() {
+        let inner = Request::ImportContacts {
+            chunk: chunk.to_vec(),
+            first: i == 0,
+            last: i + 1 == chunks.len(),
+        };
+        answer = Some(
+            admin
+                .request(&Request::on_account(account, &inner))
+                .expect("operator import"),
+        );
+    }
+    answer.expect("a CSV of at least one chunk")
+}
+
 /// Makes (or rotates) `account`'s customer-signing key, as its enterprise backend keeps it.
 pub fn customer_key(admin: &mut Client, account: u64) -> [u8; 32] {
     match admin
