@@ -1325,38 +1325,10 @@ impl Centre {
                 no
             }
             None => {
-                // An automatic request while the account may add (crm::limits), else a
-                // stranger; over the limit past the grace, nothing new is stored (§5.5).
-                let auto = crm.settings.auto_friend_request && crm.limits.admit_auto_request(now);
-                let warning = if auto {
-                    None
-                } else {
-                    let Ok(warning) = crm.limits.admit_inbound(now) else {
-                        return;
-                    };
-                    warning
+                let Some((no, note)) = self.crm_record_new(account, key, Some(accepted)) else {
+                    return;
                 };
-                let state = if auto {
-                    ContactState::Pending
-                } else {
-                    ContactState::Stranger
-                };
-                let mut c = Contact::new(key, state, Some(agent), now);
-                c.last_accepted = Some(accepted);
-                c.last_contact_at = Some(now);
-                let no = crm.next_contact;
-                crm.next_contact += 1;
-                let note = if auto {
-                    "please add us as a friend".to_owned()
-                } else {
-                    String::new()
-                };
-                crm.insert(no, c, note.clone());
-                if auto {
-                    request = Some(note);
-                }
-                self.save_crm_account(account);
-                self.limit_warning(account, warning);
+                request = note;
                 no
             }
         };
@@ -1375,7 +1347,6 @@ impl Centre {
     /// automatic friend request when the account sends one — whether or not an agent
     /// serves it; the first agent to serve it becomes its owner (`crm_served`).
     pub(super) fn crm_visited(&mut self, account: u64, customer: &CustomerId) {
-        let now = now_secs(self.now_ms);
         let Ok(key) = CustomerKey::try_from(customer.clone()) else {
             return;
         };
@@ -1385,16 +1356,34 @@ impl Centre {
         if crm.by_key.contains_key(&key) {
             return;
         }
-        // An automatic request while the account may add (crm::limits), else a stranger;
-        // over the limit past the grace, nothing new is stored (§5.5).
+        let Some((no, request)) = self.crm_record_new(account, key, None) else {
+            return;
+        };
+        self.save_contact(account, no);
+        if let Some(note) = request {
+            let event = Event::ContactNotice(ContactNotice::FriendRequest { account, note });
+            self.push(account, Recipient::Customer(customer.clone()), event);
+        }
+    }
+
+    /// Stores a customer the account has no contact for (M7, §5.5): pending with the
+    /// automatic friend request while the account may add (crm::limits), else a
+    /// stranger; over the limit past the grace nothing is stored (`None`). Served
+    /// (`accepted`), its first agent owns it. Returns its number and the note of the
+    /// friend request to send, if any; the caller saves the contact.
+    fn crm_record_new(
+        &mut self,
+        account: u64,
+        key: CustomerKey,
+        accepted: Option<crate::crm::Accepted>,
+    ) -> Option<(u64, Option<String>)> {
+        let now = now_secs(self.now_ms);
+        let crm = self.crm_mut(account).ok()?;
         let auto = crm.settings.auto_friend_request && crm.limits.admit_auto_request(now);
         let warning = if auto {
             None
         } else {
-            let Ok(warning) = crm.limits.admit_inbound(now) else {
-                return;
-            };
-            warning
+            crm.limits.admit_inbound(now).ok()?
         };
         let (state, note) = if auto {
             (
@@ -1404,16 +1393,17 @@ impl Centre {
         } else {
             (ContactState::Stranger, String::new())
         };
+        let mut c = Contact::new(key, state, accepted.map(|a| a.agent), now);
+        if accepted.is_some() {
+            c.last_accepted = accepted;
+            c.last_contact_at = Some(now);
+        }
         let no = crm.next_contact;
         crm.next_contact += 1;
-        crm.insert(no, Contact::new(key, state, None, now), note.clone());
-        self.save_contact(account, no);
+        crm.insert(no, c, note.clone());
         self.save_crm_account(account);
         self.limit_warning(account, warning);
-        if auto {
-            let event = Event::ContactNotice(ContactNotice::FriendRequest { account, note });
-            self.push(account, Recipient::Customer(customer.clone()), event);
-        }
+        Some((no, auto.then_some(note)))
     }
 
     /// A conversation with `customer` served by `agent` closed: last contact time (R6
