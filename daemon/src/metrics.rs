@@ -229,6 +229,21 @@ pub fn render(sources: &Sources) -> String {
             1.0,
         );
     }
+    family(
+        &mut out,
+        "kefu_turn_duration_seconds",
+        "histogram",
+        "Time a shard's loop spent on one turn (between two polls): its stalls.",
+    );
+    for (i, c) in sources.counters.iter().enumerate() {
+        histogram(
+            &mut out,
+            "kefu_turn_duration_seconds",
+            i,
+            c.turn_histogram(),
+            1e6,
+        );
+    }
     accounts(&mut out, &sources.counters);
     family(
         &mut out,

@@ -55,6 +55,10 @@ impl Histogram {
 pub const COMMIT_US_BOUNDS: &[u64] = &[
     100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 1_000_000,
 ];
+/// Loop turn bounds, microseconds: most turns take tens of microseconds.
+pub const TURN_US_BOUNDS: &[u64] = &[
+    50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 1_000_000,
+];
 /// Batch size bounds, operations.
 pub const BATCH_OPS_BOUNDS: &[u64] = &[1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1_024, 4_096];
 
@@ -94,6 +98,7 @@ pub struct ShardCounters {
     failed_commits: AtomicU64,
     commit_us: Histogram,
     batch_ops: Histogram,
+    turn_us: Histogram,
     open_conversations: AtomicU64,
     queued_conversations: AtomicU64,
     parked_requests: AtomicU64,
@@ -125,6 +130,7 @@ impl Default for ShardCounters {
             failed_commits: AtomicU64::new(0),
             commit_us: Histogram::new(COMMIT_US_BOUNDS),
             batch_ops: Histogram::new(BATCH_OPS_BOUNDS),
+            turn_us: Histogram::new(TURN_US_BOUNDS),
             open_conversations: AtomicU64::new(0),
             queued_conversations: AtomicU64::new(0),
             parked_requests: AtomicU64::new(0),
@@ -271,6 +277,16 @@ impl ShardCounters {
     /// Commit latency (µs) and batch size (operations) histograms.
     pub fn histograms(&self) -> (&Histogram, &Histogram) {
         (&self.commit_us, &self.batch_ops)
+    }
+
+    /// Loop turn durations (µs): a stall of the shard shows here, whatever caused it.
+    pub fn turn_histogram(&self) -> &Histogram {
+        &self.turn_us
+    }
+
+    /// Records how long one loop turn took.
+    pub fn record_turn(&self, micros: u64) {
+        self.turn_us.observe(micros);
     }
 
     /// Every counter now.

@@ -6,7 +6,8 @@
 //! Before login a frame over 4 KiB is refused from its header, so hundreds of
 //! peers announcing large frames leave kefud's memory bounded; a large request
 //! pipelined behind a login waits for it; a connection that never logs in is
-//! told to go after the login timeout.
+//! told to go after the login timeout. A crowd waiting in the listen backlog, larger
+//! than what a shard accepts in one turn, is accepted over several turns, every peer.
 //!
 //! The misbehaving peers are raw TCP streams speaking frames by hand; every wait
 //! is a read with a bounded timeout, never a sleep.
@@ -499,4 +500,37 @@ fn a_connection_that_never_logs_in_is_told_to_go() {
     let goaway = raw.expect_goodbye(goodbye);
     assert_eq!(goaway.code, ErrorCode::IDLE_TIMEOUT, "{goaway:?}");
     assert_eq!(goaway.message, "not logged in within 1 s");
+}
+
+/// Issue 13: a shard accepts at most a slice of its listen backlog per turn, so that a
+/// reconnect storm is taken over several short turns instead of one long one. The
+/// listeners are edge-triggered: the peers left in the backlog raise no new event, and
+/// the shard must come back for them by itself. The crowd here arrives while kefud is
+/// stopped (SIGSTOP), so it is all in the backlog when kefud runs again — several
+/// turns' worth for each shard — and every peer must get its `Welcome`.
+#[test]
+fn a_crowd_waiting_in_the_backlog_is_accepted_over_several_turns() {
+    const PEERS: usize = 1_500;
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = DaemonProcess::start(&write_config(dir.path(), ""));
+    daemon.signal(libc::SIGSTOP);
+    // The kernel completes these handshakes by itself into the backlog (4,096 here).
+    let mut peers: Vec<Raw> = (0..PEERS)
+        .map(|i| raw_from(1 + (i % 10) as u8, daemon.tcp))
+        .collect();
+    daemon.signal(libc::SIGCONT);
+    for peer in &mut peers {
+        assert!(peer.hello().max_frame > 0);
+    }
+    let mut admin = daemon.admin();
+    let text = match admin.request(&Request::AdminMetrics).unwrap() {
+        Response::Metrics { text } => text,
+        other => panic!("{other:?}"),
+    };
+    let accepted: f64 = text
+        .lines()
+        .filter(|l| l.starts_with("kefu_connections_accepted_total"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert!(accepted >= PEERS as f64, "{text}");
 }

@@ -354,6 +354,7 @@ fn metrics_are_served_on_the_admin_socket_and_http_and_parse_as_prometheus_text(
         ("kefu_messages_stored_total", "counter"),
         ("kefu_commit_duration_seconds", "histogram"),
         ("kefu_commit_batch_operations", "histogram"),
+        ("kefu_turn_duration_seconds", "histogram"),
         ("kefu_queued_conversations", "gauge"),
         ("kefu_account_open_conversations", "gauge"),
         ("kefu_process_resident_memory_bytes", "gauge"),
@@ -371,6 +372,10 @@ fn metrics_are_served_on_the_admin_socket_and_http_and_parse_as_prometheus_text(
     assert!(sum(&samples, "kefu_messages_stored_total") >= 1.0, "{text}");
     assert!(
         sum(&samples, "kefu_commit_duration_seconds_count") >= 1.0,
+        "{text}"
+    );
+    assert!(
+        sum(&samples, "kefu_turn_duration_seconds_count") >= 1.0,
         "{text}"
     );
     assert_eq!(

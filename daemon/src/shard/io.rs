@@ -6,7 +6,9 @@
 
 use super::overload::Admit;
 use super::sessions::{departed, session_of};
-use super::{Shard, ShardMsg, ACCEPT_RETRY, FIRST_CONN, READ_BUDGET_PER_TURN};
+use super::{
+    Listener, Shard, ShardMsg, ACCEPTS_PER_TURN, ACCEPT_RETRY, FIRST_CONN, READ_BUDGET_PER_TURN,
+};
 use crate::centre::{Outgoing, ReplyTo};
 use crate::conn::{Connection, Phase, ReadOutcome, TlsTransport, Transport};
 use crate::log;
@@ -16,8 +18,13 @@ use mio::Token;
 use std::cmp::Reverse;
 
 impl Shard {
+    /// Accepts what the listener has, at most `ACCEPTS_PER_TURN` connections a turn: a
+    /// crowd arriving together (a reconnect storm) is taken over several short turns,
+    /// with the established connections served in between, not in one long one.
     pub(super) fn accept_tcp(&mut self, tls: bool) {
-        loop {
+        let listener = if tls { Listener::Tls } else { Listener::Tcp };
+        self.accept_backlog.remove(listener);
+        for _ in 0..ACCEPTS_PER_TURN {
             let listener = if tls {
                 self.listeners.tls.as_ref()
             } else {
@@ -58,10 +65,13 @@ impl Shard {
             conn.peer = Some(peer.ip());
             self.install(conn);
         }
+        self.accept_backlog.insert(listener);
     }
 
+    /// Accepts operator connections, at most `ACCEPTS_PER_TURN` a turn (see `accept_tcp`).
     pub(super) fn accept_admin(&mut self) {
-        loop {
+        self.accept_backlog.remove(Listener::Admin);
+        for _ in 0..ACCEPTS_PER_TURN {
             let Some(listener) = self.listeners.admin.as_ref() else {
                 return;
             };
@@ -82,6 +92,23 @@ impl Shard {
                     return;
                 }
             }
+        }
+        self.accept_backlog.insert(Listener::Admin);
+    }
+
+    /// Goes on accepting on the listeners that still had connections waiting at the end
+    /// of the last turn (no new readiness event comes for those: the listeners are
+    /// edge-triggered).
+    pub(super) fn accept_leftovers(&mut self) {
+        let backlog = self.accept_backlog;
+        if backlog.contains(Listener::Tcp) {
+            self.accept_tcp(false);
+        }
+        if backlog.contains(Listener::Tls) {
+            self.accept_tcp(true);
+        }
+        if backlog.contains(Listener::Admin) {
+            self.accept_admin();
         }
     }
 

@@ -23,6 +23,12 @@
 //! 6. flush output to the sockets, and keep the shard's unsent output within its
 //!    share of the daemon-wide budget (`budget.rs`).
 //!
+//! A turn's work is bounded so that one busy moment is never a long stall for
+//! everybody else: bytes read (`TURN_READ_BUDGET`), requests served
+//! (`max_requests_per_turn`), connections accepted (`ACCEPTS_PER_TURN`); freed memory
+//! goes back to the kernel only after a burst (`trim.rs`). Every turn's duration is in
+//! the metrics (`kefu_turn_duration_seconds`).
+//!
 //! Invariant: nothing here blocks, sleeps or takes a lock on the hot path;
 //! password hashing goes to the worker pool and comes back as a message.
 
@@ -31,6 +37,7 @@ mod io;
 mod overload;
 mod sessions;
 mod slab;
+mod trim;
 
 pub use crate::centre::{sign_customer, ReplyTo, Shared};
 pub use crate::session::CustomerLogin;
@@ -78,6 +85,11 @@ const TURN_BUDGET: Duration = Duration::from_millis(100);
 /// they would wait for the next client to connect; polling at this pace costs
 /// nothing measurable (no spinning).
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+/// Connections one listener accepts in one turn. Installing one (registration, timer,
+/// TLS session) costs some microseconds: 10,000 clients reconnecting at once made one
+/// turn of 140 ms; in slices of this size the shard serves its established
+/// connections between them.
+const ACCEPTS_PER_TURN: usize = 256;
 
 /// A message to a shard from another thread.
 pub enum ShardMsg {
@@ -153,6 +165,33 @@ pub struct Listeners {
     pub admin: Option<UnixListener>,
 }
 
+/// One of a shard's listeners.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Listener {
+    Tcp = 1,
+    Tls = 2,
+    Admin = 4,
+}
+
+/// Listeners that still had connections waiting when the turn's share was accepted.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ListenerSet(u8);
+
+impl ListenerSet {
+    fn insert(&mut self, l: Listener) {
+        self.0 |= l as u8;
+    }
+    fn remove(&mut self, l: Listener) {
+        self.0 &= !(l as u8);
+    }
+    fn contains(self, l: Listener) -> bool {
+        self.0 & l as u8 != 0
+    }
+    fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
 /// One shard's state: the loop's own, and the centre it drives.
 pub struct Shard {
     id: usize,
@@ -193,6 +232,10 @@ pub struct Shard {
     accept_retry: Option<Instant>,
     /// Whether `accept` has been failing since it last worked (logged once a streak).
     accept_failing: bool,
+    /// Listeners with connections left to accept next turn (see `ACCEPTS_PER_TURN`).
+    accept_backlog: ListenerSet,
+    /// When to give freed memory back to the kernel.
+    trim: trim::TrimPolicy,
     /// Seconds since start, for the once-a-second housekeeping.
     clock: u32,
     last_tick: u32,
@@ -254,6 +297,8 @@ impl Shard {
             now: Instant::now(),
             accept_retry: None,
             accept_failing: false,
+            accept_backlog: ListenerSet::default(),
+            trim: trim::TrimPolicy::default(),
             clock: 0,
             last_tick: 0,
             shutting_down: false,
@@ -278,7 +323,9 @@ impl Shard {
         loop {
             // Behind a full pipeline the unfinished wait for the committer's report,
             // which wakes the loop.
-            let timeout = if self.unfinished.is_empty() || self.centre.backlogged() {
+            let timeout = if (self.unfinished.is_empty() || self.centre.backlogged())
+                && self.accept_backlog.is_empty()
+            {
                 let tick = Duration::from_secs(1);
                 let next = [
                     self.next_timer(),
@@ -305,6 +352,8 @@ impl Shard {
             self.clock = u32::try_from(start.elapsed().as_secs()).unwrap_or(u32::MAX);
             self.turn(&events);
             let spent = turn_start.elapsed();
+            self.counters
+                .record_turn(u64::try_from(spent.as_micros()).unwrap_or(u64::MAX));
             if spent > TURN_BUDGET {
                 log::warn(
                     self.id,
@@ -336,6 +385,7 @@ impl Shard {
         for idx in unfinished {
             self.on_readable(idx, true);
         }
+        self.accept_leftovers();
         if self.accept_retry.is_some_and(|at| at <= self.now) {
             self.accept_retry = None;
             self.accept_tcp(false);
@@ -377,7 +427,10 @@ impl Shard {
             if self.clock % 60 == 0 {
                 self.centre.prune();
             }
-            if self.clock % 10 == 0 {
+            if self
+                .trim
+                .burst_ended(self.counters.connections(), self.output.total() as u64)
+            {
                 release_freed_memory();
             }
         }
@@ -541,8 +594,7 @@ fn server_config(settings: &RuntimeSettings) -> kefu_wire::ServerConfig {
 }
 
 /// Hands memory freed after a burst (output buffers of a reconnect storm)
-/// back to the kernel. glibc keeps freed chunks in per-thread arenas, so
-/// without this a one-off burst stays in the resident size for good.
+/// back to the kernel (when: `trim.rs`).
 fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only walks the allocator's own free lists; it takes

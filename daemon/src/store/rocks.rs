@@ -25,7 +25,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, TryLock
 
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType,
-    DBRecoveryMode, Options, ReadOptions, WriteBatch, WriteOptions, DB, DEFAULT_COLUMN_FAMILY_NAME,
+    DBRecoveryMode, Env, Options, ReadOptions, WriteBatch, WriteOptions, DB,
+    DEFAULT_COLUMN_FAMILY_NAME,
 };
 
 use crate::log;
@@ -274,6 +275,16 @@ fn db_options(opts: &RocksOptions) -> Options {
     if opts.wal_archive_seconds > 0 {
         o.set_wal_ttl_seconds(opts.wal_archive_seconds);
     }
+    // The shards' loops come first. Compaction runs at the lowest CPU and I/O priority
+    // (flushes keep theirs: a starved flush would stop the loops' writes instead), and
+    // table files are written back a megabyte at a time rather than by the kernel in
+    // one burst when they are closed, which stalls whoever writes next.
+    if let Ok(mut env) = Env::new() {
+        env.lower_thread_pool_cpu_priority();
+        env.lower_thread_pool_io_priority();
+        o.set_env(&env);
+    }
+    o.set_bytes_per_sync(1 << 20);
     o
 }
 
