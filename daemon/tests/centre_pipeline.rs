@@ -5,7 +5,8 @@
 //! the batch is in flight, whatever the thread has done.
 //!
 //! Rules checked: nothing is answered or pushed before its batch is durable; the
-//! turns behind a batch in flight accumulate into the next one; a retry of a client
+//! turns behind a batch in flight accumulate into the next one, up to a bound past
+//! which the centre is backlogged until the batch is reported; a retry of a client
 //! message id whose first copy is in flight is a duplicate, not a second message; a
 //! failed batch refuses itself and every turn that stood on it, releases none of
 //! their pushes, and leaves the centre answering as a fresh one over the same store.
@@ -150,4 +151,63 @@ fn a_failed_batch_refuses_every_turn_that_stood_on_it() {
         matches!(retried, Response::Sent { duplicate: false, message } if message > one),
         "{retried:?}"
     );
+}
+
+/// The accumulation behind a batch in flight is bounded (`MAX_ACCUMULATED_OPS`): the
+/// centre says `backlogged` once the turns behind it hold that many operations (the
+/// loop then reads nothing until the report), and not before; when the batch in
+/// flight is reported the accumulation goes out as the next batch, the centre takes
+/// requests again, and every message of the backlog is answered and stored once.
+#[test]
+fn the_accumulation_behind_a_batch_in_flight_is_bounded() {
+    const PER_TURN: u64 = 1_000;
+    let (mut h, agent, alice, conv) = pipelined();
+    let first = h.turn(|h| h.send(alice, send(conv, 1, "in flight"))).0;
+    assert!(
+        !h.centre.backlogged(),
+        "one batch in flight, nothing behind it"
+    );
+    let mut pending = Vec::new();
+    let mut next_id = 2;
+    while !h.centre.backlogged() {
+        assert!(
+            next_id < 100_000,
+            "100,000 messages behind a batch in flight and still not backlogged"
+        );
+        let ids: Vec<u32> = h
+            .turn(|h| {
+                (0..PER_TURN)
+                    .map(|i| h.send(alice, send(conv, next_id + i, "behind")))
+                    .collect()
+            })
+            .0;
+        next_id += PER_TURN;
+        pending.extend(ids);
+    }
+    let behind = next_id - 2;
+    // Two records a message at least (the message and its client id): the bound is
+    // 65,536 operations, so it holds between 16,384 and 32,768 + a turn's messages.
+    assert!(
+        (16_000..=33_000 + PER_TURN).contains(&behind),
+        "{behind} messages behind the batch in flight"
+    );
+    assert!(pending.iter().all(|c| !h.answered(*c)));
+    h.turn(Harness::deliver_one);
+    assert!(
+        !h.centre.backlogged(),
+        "the accumulation went out as the next batch"
+    );
+    h.turn(Harness::deliver_one);
+    assert!(!sent(h.take_answer(first)).1);
+    let mut ids: Vec<u64> = pending
+        .iter()
+        .map(|c| sent(h.take_answer(*c)))
+        .map(|(id, dup)| {
+            assert!(!dup);
+            id
+        })
+        .collect();
+    ids.dedup();
+    assert_eq!(ids.len() as u64, behind, "one message each, none lost");
+    assert_eq!(pushed_ids(&h.take_pushes(agent)).len() as u64, behind + 1);
 }
