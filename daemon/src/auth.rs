@@ -143,6 +143,10 @@ pub fn required_access(request: &Request) -> Access {
         Request::SetDesignatedAgent { .. } => Access::Permission(Permission::BusinessSettings),
         Request::SetReminderSettings { .. } => Access::Permission(Permission::SystemSettings),
         Request::SetIdleSettings { .. } => Access::Permission(Permission::BusinessSettings),
+        // §7.13 permission 16 names it: "为营销 QQ 设置导航菜单" (PROTOCOL.md 25.1).
+        Request::SetNavigationMenu { .. } => Access::Permission(Permission::AccountCentreConfig),
+        Request::ChooseMenuOption { .. } => Access::CustomerOnly,
+        Request::GetNavigationMenu | Request::GetMenuPath { .. } => Access::Session,
         Request::GetIdleSettings | Request::ListIdleConversations => Access::Session,
         Request::SendInternal { .. } | Request::InternalHistory { .. } => Access::Session,
         Request::SearchInternal { .. } => Access::Session,

@@ -22,6 +22,41 @@ impl AccountRouting {
         owners: &dyn Owners,
         now: i64,
     ) -> Result<Outcome<ConversationInfo>, RoutingError> {
+        self.open_as(None, customer, channel, entry, owners, now)
+    }
+
+    /// A conversation number handed out now, for a conversation opened later with
+    /// [`open_reserved`](Self::open_reserved): a customer walking the navigation menu
+    /// (M4) has its conversation's number before it is routed.
+    pub fn reserve_conversation_id(&mut self) -> u64 {
+        let id = self.next_conversation;
+        self.next_conversation = id.saturating_add(1);
+        id
+    }
+
+    /// [`open`](Self::open) under a number from
+    /// [`reserve_conversation_id`](Self::reserve_conversation_id); the same rules.
+    pub fn open_reserved(
+        &mut self,
+        id: u64,
+        customer: CustomerId,
+        channel: Channel,
+        entry: Entry,
+        owners: &dyn Owners,
+        now: i64,
+    ) -> Result<Outcome<ConversationInfo>, RoutingError> {
+        self.open_as(Some(id), customer, channel, entry, owners, now)
+    }
+
+    fn open_as(
+        &mut self,
+        reserved: Option<u64>,
+        customer: CustomerId,
+        channel: Channel,
+        entry: Entry,
+        owners: &dyn Owners,
+        now: i64,
+    ) -> Result<Outcome<ConversationInfo>, RoutingError> {
         let mut fx = Vec::new();
         if let Some(&id) = self.by_customer.get(&customer) {
             self.offer_if_agent_offline(id, &mut fx);
@@ -29,7 +64,12 @@ impl AccountRouting {
         }
         let effective = self.effective_entry(owners, &customer, channel, &entry);
         self.check_entry(&effective)?;
-        let id = self.create(customer.clone(), channel, now);
+        let id = match reserved {
+            Some(id) if !self.conversations.contains_key(&id) => {
+                self.create_as(id, customer.clone(), channel, now)
+            }
+            _ => self.create(customer.clone(), channel, now),
+        };
         fx.push(Effect::Opened {
             conversation: id,
             customer,

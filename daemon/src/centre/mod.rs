@@ -42,6 +42,7 @@ mod history;
 mod idle;
 mod internal_chat;
 mod load;
+mod menu;
 mod notices;
 mod operations;
 mod pipeline;
@@ -502,6 +503,8 @@ impl Centre {
         self.expire_detached();
         self.expiry_tick();
         self.chat_tick();
+        // Walks timed out in the navigation menu are routed before the effects run.
+        self.menu_tick();
         self.apply_chat_effects();
         // After the routing effects: a conversation they closed has no timer left.
         self.idle_tick();
