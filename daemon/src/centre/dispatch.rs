@@ -584,14 +584,12 @@ pub(crate) fn classify(request: Request) -> Routed {
             ResumeSession { token, last_ack },
         }
         [Routed::Agent, AgentRequest::Session] SessionRequest {
-            Logout,
-            SetPresence { presence },
+            Logout, SetPresence { presence },
             AddAgent { agent, nickname, role },
             SetAgentPassword { agent, new_password, super_password },
             ChangeOwnPassword { old_password, new_password },
             ChangeSuperPassword { old_super_password, new_super_password },
-            ListAgents, WhoAmI,
-            LogoutWith { keep_conversations },
+            ListAgents, WhoAmI, LogoutWith { keep_conversations },
             GetServerTime, ListAgentGroups,
         }
         [Routed::Operator] OperatorRequest {
@@ -638,8 +636,7 @@ pub(crate) fn classify(request: Request) -> Routed {
         }
         [Routed::Agent, AgentRequest::Chat] AgentChatRequest {
             SetAutoAccept { cap },
-            ListQueue, ListConversations,
-            AcceptConversation { conversation },
+            ListQueue, ListConversations, AcceptConversation { conversation },
             TransferConversation { conversation, to_agent },
             GrabConversation { conversation, confirmed },
             GetRoutingSettings, SetRoutingSettings { settings },
