@@ -636,3 +636,60 @@ fn menu_walk_times_out_into_human_service() {
     assert!(matches!(changed.state, ConversationState::Queued { .. }));
     assert_eq!(path_of(&mut boss, conv), labels(&["官网"]));
 }
+
+/// A menu replaced while a customer walks it shows the customer the new root; a menu
+/// switched off routes it by human service; closing the conversation in the menu ends
+/// the walk without routing anything.
+#[test]
+fn menu_changed_or_switched_off_while_walking_and_closed_in_the_menu() {
+    let s = TestServer::start();
+    let key = setup(&s);
+    let mut boss = boss_with_menu(&s, manual_menu(true));
+    let mut ivy = customer(&s, &key, "ivy");
+    let conv = open_in_menu(&mut ivy).conversation;
+    menu_shown(&mut ivy);
+    choose(&mut ivy, conv, 0, 0);
+    let mut renamed = manual_menu(true);
+    renamed.nodes[0].prompt = "您好，请选择".into();
+    boss.request(&Request::SetNavigationMenu { menu: renamed })
+        .unwrap();
+    let shown = menu_shown(&mut ivy);
+    assert_eq!((shown.node, shown.prompt.as_str()), (0, "您好，请选择"));
+    let stale = Request::ChooseMenuOption {
+        conversation: conv,
+        node: 1,
+        option: 0,
+    };
+    assert_eq!(code(&mut ivy, &stale), Some(ErrorCode::NO_SUCH_MENU_OPTION));
+
+    let mut bob = customer(&s, &key, "bob");
+    let bobs = open_in_menu(&mut bob).conversation;
+    assert_eq!(
+        bob.request(&Request::CloseConversation { conversation: bobs })
+            .unwrap(),
+        Response::Ok
+    );
+    let gone = Request::ChooseMenuOption {
+        conversation: bobs,
+        node: 0,
+        option: 0,
+    };
+    assert_eq!(code(&mut bob, &gone), Some(ErrorCode::NOT_IN_MENU));
+
+    boss.request(&Request::SetNavigationMenu {
+        menu: manual_menu(false),
+    })
+    .unwrap();
+    let changed = push_where(&mut ivy, "ConversationChanged", |e| match e {
+        Event::ConversationChanged(info) => Some(info),
+        _ => None,
+    });
+    assert_eq!(changed.conversation, conv);
+    assert!(matches!(changed.state, ConversationState::Queued { .. }));
+    let waiting: Vec<u64> = queue(&mut boss).iter().map(|c| c.conversation).collect();
+    assert_eq!(
+        waiting,
+        vec![conv],
+        "bob closed his in the menu: nothing of his waits"
+    );
+}
