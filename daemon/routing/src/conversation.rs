@@ -200,6 +200,31 @@ impl AccountRouting {
 mod tests {
     use super::super::testkit::*;
 
+    /// A number reserved before routing (a customer in the navigation menu) is the
+    /// conversation's when it opens, later ones follow it, and the rules are `open`'s.
+    #[test]
+    fn a_reserved_number_is_the_conversations_and_later_ones_follow() {
+        let mut r = routing_with(|_| {});
+        add_online(&mut r, 1001, 5, 0);
+        let reserved = r.reserve_conversation_id();
+        let other = r.open(cust(2), Channel::Web, Entry::Auto, 10).unwrap();
+        assert_eq!(other.value.conversation, reserved + 1);
+        let out = r
+            .open_reserved(reserved, cust(1), Channel::Web, Entry::Auto, 20)
+            .unwrap();
+        assert_eq!(out.value.conversation, reserved);
+        assert_eq!(
+            out.value.state,
+            kefu_wire::chat::ConversationState::Assigned { agent: 1001 }
+        );
+        assert_eq!(r.next_conversation_id(), reserved + 2);
+        // A number in use is never taken twice: a fresh one is given.
+        let again = r
+            .open_reserved(reserved, cust(3), Channel::Web, Entry::Auto, 30)
+            .unwrap();
+        assert_eq!(again.value.conversation, reserved + 2);
+    }
+
     /// R1 and the effects of a new conversation, in order.
     #[test]
     fn open_records_welcomes_and_routes_in_that_order() {
