@@ -55,9 +55,11 @@ pub enum Access {
 /// history (exclusive mode, permissions 4 and 5; `SearchOnlineContacts` too) and a
 /// change of a contact's groups (permission 8) are decided per item by the CRM;
 /// designated agent (§7.15) is set with business settings and the reminder settings
-/// with system settings (§5.5 names agent 1001, whose role has it); what is the
-/// appliance's rather than an account's — the test clock, metrics, the storage check,
-/// deleting an account, backups (sections 19–21) — is the operator's alone.
+/// with system settings (§5.5 names agent 1001, whose role has it); the navigation menu
+/// with permission 16, which §7.13 names for it ("为营销 QQ 设置导航菜单", PROTOCOL.md
+/// 25.1); what is the appliance's rather than an account's — the test clock, metrics,
+/// the storage check, deleting an account, backups (sections 19–21) — is the
+/// operator's alone.
 pub fn required_access(request: &Request) -> Access {
     match request {
         Request::Login { .. }
@@ -86,13 +88,12 @@ pub fn required_access(request: &Request) -> Access {
         | Request::AcceptConversation { .. } => Access::Session,
         Request::Logout | Request::ListAgents | Request::WhoAmI => Access::Session,
         Request::SetPresence { .. } | Request::ChangeOwnPassword { .. } => Access::Session,
-        Request::AddAgent { .. } | Request::SetAgentPassword { .. } => {
-            Access::Permission(Permission::SystemSettings)
-        }
         Request::ChangeSuperPassword { .. } | Request::SetSecurityLevel { .. } => {
             Access::SuperAdmin
         }
-        Request::ListRoles
+        Request::AddAgent { .. }
+        | Request::SetAgentPassword { .. }
+        | Request::ListRoles
         | Request::CreateRole { .. }
         | Request::UpdateRole { .. }
         | Request::DeleteRole { .. }
@@ -126,9 +127,6 @@ pub fn required_access(request: &Request) -> Access {
             Access::Permission(Permission::BulkImport)
         }
         Request::SetContactSettings { .. } => Access::Permission(Permission::BusinessSettings),
-        Request::ListQuickReplies | Request::SetQuickReplies { shared: false, .. } => {
-            Access::Session
-        }
         Request::SetQuickReplies { shared: true, .. } => {
             Access::Permission(Permission::SharedQuickReplies)
         }
@@ -143,11 +141,16 @@ pub fn required_access(request: &Request) -> Access {
         Request::SetDesignatedAgent { .. } => Access::Permission(Permission::BusinessSettings),
         Request::SetReminderSettings { .. } => Access::Permission(Permission::SystemSettings),
         Request::SetIdleSettings { .. } => Access::Permission(Permission::BusinessSettings),
+        Request::SetNavigationMenu { .. } => Access::Permission(Permission::AccountCentreConfig),
+        Request::ChooseMenuOption { .. } => Access::CustomerOnly,
         Request::GetIdleSettings | Request::ListIdleConversations => Access::Session,
         Request::SendInternal { .. } | Request::InternalHistory { .. } => Access::Session,
-        Request::SearchInternal { .. } => Access::Session,
+        Request::SearchInternal { .. } | Request::GetMenuPath { .. } => Access::Session,
         Request::ServingAgent | Request::DesignatedChoices => Access::CustomerOnly,
         Request::GetDesignatedAgent
+        | Request::ListQuickReplies
+        | Request::SetQuickReplies { shared: false, .. }
+        | Request::GetNavigationMenu
         | Request::GetServerTime
         | Request::GetAgentPrefs
         | Request::SetAgentPrefs { .. }

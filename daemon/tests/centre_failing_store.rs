@@ -114,6 +114,8 @@ const WRITES: &[&str] = &[
     // Automation (issue 14).
     "SetIdleSettings", // idle settings record, idle records dropped; GetIdleSettings
     "SendInternal",    // internal message, client id, counters; InternalHistory
+    "SetNavigationMenu", // menu record, walks reset or routed; GetNavigationMenu
+    "ChooseMenuOption", // walk, system message, or conversation and path; ListQueue
     // Quick replies, account centre, broadcasts.
     "SetQuickReplies",     // quick-reply list; ListQuickReplies (1001's and shared)
     "AccountCentreTicket", // ticket key, once, in the turn's batch; the ticket
@@ -136,12 +138,44 @@ const WRITES_SOMETIMES: &[&str] = &[
     "SetPresence",
     "TransferConversation",
     "AdminUnlockToken",
-    "SendInternal", // not to itself, and a retried client id stores nothing
+    "SendInternal",     // not to itself, and a retried client id stores nothing
+    "ChooseMenuOption", // only a customer in the menu, with an option that exists
 ];
 
 /// Kinds the driver sends that never write: the guard must see each succeed in a step
 /// of its own (and not write).
 const NEVER_WRITES: &[&str] = &["CustomerLogin", "VisitorLogin", "AdminUnlockAgent"];
+
+/// A valid navigation menu (M4): a root with an automatic reply, human service, "to
+/// 1001" and a sub-menu with an URL and a group; `variant` changes a text.
+fn navigation_menu(enabled: bool, variant: u64) -> kefu_wire::menu::NavigationMenu {
+    use kefu_wire::menu::{MenuAction, MenuNode, MenuOption, NavigationMenu};
+    let opt = |label: &str, action| MenuOption {
+        label: label.into(),
+        action,
+    };
+    NavigationMenu {
+        enabled,
+        nodes: vec![
+            MenuNode {
+                prompt: format!("menu {variant}"),
+                options: vec![
+                    opt("hours", MenuAction::AutoReply("9-18".into())),
+                    opt("human", MenuAction::HumanService),
+                    opt("boss", MenuAction::ToAgent(1001)),
+                    opt("more", MenuAction::SubMenu(1)),
+                ],
+            },
+            MenuNode {
+                prompt: "more".into(),
+                options: vec![
+                    opt("site", MenuAction::OpenUrl("https://example.com/".into())),
+                    opt("group", MenuAction::ToGroup("g".into())),
+                ],
+            },
+        ],
+    }
+}
 
 /// SplitMix64: a seeded, deterministic sequence (no dependency needed).
 struct Rng(u64);
@@ -614,7 +648,12 @@ impl World {
             return planned(conn, login, Learn::CustomerLogin(id));
         };
         let conversation = self.conversation_for(account, &Party::Customer, Some(id));
-        let request = match self.rng.below(14) {
+        let request = match self.rng.below(16) {
+            14 | 15 => Request::ChooseMenuOption {
+                conversation,
+                node: u16::from(self.rng.chance(30)),
+                option: u8::try_from(self.rng.below(5)).unwrap_or(0),
+            },
             0 => Request::OpenConversation { entry: Entry::Auto },
             1 => Request::OpenConversation {
                 entry: Entry::Agent(1001),
@@ -811,7 +850,7 @@ impl World {
         let customer = self.some_customer();
         let mut learn = Learn::Nothing;
         // The kinds that succeed less often are drawn more often.
-        let kind = match self.rng.below(50) {
+        let kind = match self.rng.below(51) {
             29 | 30 => 23,
             31 => 18,
             32 | 33 => 25,
@@ -1100,6 +1139,9 @@ impl World {
                 client_msg_id: self.rng.below(5),
                 text: format!("internal {}", self.rng.below(100)),
             },
+            50 => Request::SetNavigationMenu {
+                menu: navigation_menu(self.rng.chance(60), self.rng.below(3)),
+            },
             _ => Request::EditGroups(GroupEdit::CreateGroup {
                 name: format!("group {}", self.rng.below(1000)),
                 category: None,
@@ -1226,6 +1268,7 @@ impl World {
             Request::GetAgentPrefs,
             Request::GetReminderSettings,
             Request::GetIdleSettings,
+            Request::GetNavigationMenu,
             Request::InternalHistory {
                 with: 1002,
                 before: 0,

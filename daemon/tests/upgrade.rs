@@ -51,6 +51,11 @@ fn a_data_directory_of_an_earlier_version_opens_and_keeps_everything() {
         .login(800_000, 1002, "old-agent-pw")
         .expect("agent 1002");
     assert_eq!(session.nickname, "小王");
+    // A data directory from before the navigation menu reads "no menu" (section 25).
+    assert_eq!(
+        wang.request(&Request::GetNavigationMenu).unwrap(),
+        Response::NavigationMenu(kefu_wire::menu::NavigationMenu::default())
+    );
 
     // The load-test account: its agents and the messages of its conversations.
     let mut agent = s.client();

@@ -96,6 +96,9 @@ pub enum ConversationState {
     },
     /// Over.
     Closed,
+    /// The customer is walking the account's navigation menu (M4): not routed yet,
+    /// no agent sees it.
+    InMenu,
 }
 
 /// A conversation as agents and customers see it.

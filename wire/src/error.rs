@@ -172,6 +172,33 @@ codes! {
     INTERNAL_TO_SELF = 90,
     /// An internal message longer than its limit (C11: 4,000 characters).
     MESSAGE_TOO_LONG = 91,
+    /// `SetNavigationMenu`: enabled without a root prompt. Nothing changed.
+    MENU_EMPTY = 100,
+    /// `SetNavigationMenu`: more than 64 nodes. Nothing changed.
+    MENU_TOO_MANY_NODES = 101,
+    /// `SetNavigationMenu`: a node without options or with more than 10. Nothing changed.
+    MENU_BAD_OPTION_COUNT = 102,
+    /// `SetNavigationMenu`: sub-menus nested deeper than 5 levels. Nothing changed.
+    MENU_TOO_DEEP = 103,
+    /// `SetNavigationMenu`: a prompt, label, automatic reply or group name empty or
+    /// over its bound. Nothing changed.
+    MENU_BAD_TEXT = 104,
+    /// `SetNavigationMenu`: a URL that is not `http(s)://`, too long or with spaces.
+    /// Nothing changed.
+    MENU_BAD_URL = 105,
+    /// `SetNavigationMenu`: the nodes are not a tree (a dangling, shared or cyclic
+    /// sub-menu, or a node no option leads to). Nothing changed.
+    MENU_NOT_A_TREE = 106,
+    /// `SetNavigationMenu`: a "to an agent" option names no agent of the account.
+    /// Nothing changed.
+    MENU_UNKNOWN_AGENT = 107,
+    /// `ChooseMenuOption`: the conversation is not in the menu (routed already,
+    /// closed, or not the customer's). Nothing changed.
+    NOT_IN_MENU = 108,
+    /// `ChooseMenuOption`: no such option at that node, or the node is neither the one
+    /// shown nor above it (the menu changed meanwhile: `MenuShown` came again).
+    /// Nothing changed.
+    NO_SUCH_MENU_OPTION = 109,
 }
 
 impl fmt::Debug for ErrorCode {

@@ -849,6 +849,30 @@ pub enum Request {
         /// Page size, 1..=100.
         limit: u16,
     },
+    /// Agent: the account's navigation menu (M4, §4.4). Answered `NavigationMenu`.
+    GetNavigationMenu,
+    /// Agent with permission 16: replaces the account's navigation menu (checked whole
+    /// first: a bad menu changes nothing). Answered `Ok`.
+    SetNavigationMenu {
+        /// The menu.
+        menu: crate::menu::NavigationMenu,
+    },
+    /// Customer in the menu: clicks option `option` of node `node` (the node shown, or
+    /// one above it). Answered `MenuStep`.
+    ChooseMenuOption {
+        /// The customer's conversation (state `InMenu`).
+        conversation: u64,
+        /// The node the option is under.
+        node: u16,
+        /// The option's index under it.
+        option: u8,
+    },
+    /// Agent: the labels the customer clicked in the menu before `conversation` was
+    /// routed. Answered `MenuPath` (no labels: it did not walk a menu).
+    GetMenuPath {
+        /// The conversation.
+        conversation: u64,
+    },
 }
 
 /// What takes a detached session over (`EnableResume`, `ResumeSession`): the session's
@@ -1240,6 +1264,12 @@ pub enum Response {
     IdleConversations(Vec<crate::automation::IdleInfo>),
     /// Internal messages, newest first (`InternalHistory`, `SearchInternal`).
     InternalMessages(Vec<crate::internal::InternalMessage>),
+    /// The account's navigation menu (`GetNavigationMenu`).
+    NavigationMenu(crate::menu::NavigationMenu),
+    /// What a menu choice did (`ChooseMenuOption`).
+    MenuStep(crate::menu::MenuStep),
+    /// A conversation's menu path (`GetMenuPath`).
+    MenuPath(crate::menu::MenuPath),
 }
 
 /// One backup in the daemon's backup directory (PROTOCOL.md section 21).
@@ -1328,6 +1358,12 @@ pub enum Event {
     IdleChanged(crate::automation::IdleInfo),
     /// To the receiving agent (and the sender's session): an internal message (C11).
     InternalMessage(crate::internal::InternalMessage),
+    /// To a customer: the menu prompt it is at (after `OpenConversation` in an account
+    /// with the navigation menu on, M4).
+    MenuShown(crate::menu::MenuPrompt),
+    /// To the agents shown a queued conversation, and to the agent it is assigned to:
+    /// the labels its customer clicked in the menu (only when it walked one).
+    MenuPath(crate::menu::MenuPath),
 }
 
 /// One agent's new presence.
@@ -1488,6 +1524,10 @@ impl Request {
             Request::SendInternal { .. } => "SendInternal",
             Request::InternalHistory { .. } => "InternalHistory",
             Request::SearchInternal { .. } => "SearchInternal",
+            Request::GetNavigationMenu => "GetNavigationMenu",
+            Request::SetNavigationMenu { .. } => "SetNavigationMenu",
+            Request::ChooseMenuOption { .. } => "ChooseMenuOption",
+            Request::GetMenuPath { .. } => "GetMenuPath",
         }
     }
 }

@@ -24,6 +24,9 @@ use kefu_wire::crm::{
     HistoryQuery, ImportReport, InvalidRow, TagEdit, TagInfo, Visit,
 };
 use kefu_wire::internal::InternalMessage;
+use kefu_wire::menu::{
+    MenuAction, MenuNode, MenuOption, MenuPath, MenuPrompt, MenuStep, NavigationMenu,
+};
 use kefu_wire::prefs::{AgentPrefs, ReminderSettings};
 use kefu_wire::{
     AccountCentreModule, AccountInfo, AgentFigures, AgentGroup, AgentInfo, AgentProfile,
@@ -230,6 +233,51 @@ fn conversation(
         state,
         opened_at: 1_767_225_600_123,
         unread: 0,
+    }
+}
+
+/// A menu with one option of each action.
+fn menu() -> NavigationMenu {
+    let opt = |label: &str, action| MenuOption {
+        label: label.to_string(),
+        action,
+    };
+    NavigationMenu {
+        enabled: true,
+        nodes: vec![
+            MenuNode {
+                prompt: "请选择".to_string(),
+                options: vec![
+                    opt("网", MenuAction::OpenUrl("https://e.cn/".to_string())),
+                    opt("时", MenuAction::AutoReply("九点".to_string())),
+                    opt("人", MenuAction::HumanService),
+                    opt("下", MenuAction::SubMenu(1)),
+                ],
+            },
+            MenuNode {
+                prompt: "产品".to_string(),
+                options: vec![
+                    opt("王", MenuAction::ToAgent(1002)),
+                    opt("组", MenuAction::ToGroup("sales".to_string())),
+                ],
+            },
+        ],
+    }
+}
+
+fn menu_prompt() -> MenuPrompt {
+    MenuPrompt {
+        conversation: 7,
+        node: 1,
+        prompt: "产品".to_string(),
+        options: vec!["王".to_string(), "组".to_string()],
+    }
+}
+
+fn menu_path() -> MenuPath {
+    MenuPath {
+        conversation: 7,
+        labels: vec!["下".to_string(), "组".to_string()],
     }
 }
 
@@ -1695,6 +1743,34 @@ fn cases() -> Vec<Case> {
             }),
             "0000000a 0003 0000 00000088 016e01ea0703e4bc9a14",
         ),
+        case(
+            "request/GetNavigationMenu",
+            137,
+            Value::Request(Request::GetNavigationMenu),
+            "00000002 0003 0000 00000089 016f",
+        ),
+        case(
+            "request/SetNavigationMenu",
+            138,
+            Value::Request(Request::SetNavigationMenu { menu: menu() }),
+            "00000053 0003 0000 0000008a 0170010209e8afb7e98089e68ba90403e7bd91000d68747470733a2f2f652e636e2f03e697b60106e4b99de782b903e4baba0403e4b88b050106e4baa7e593810203e78e8b02ea0703e7bb84030573616c6573",
+        ),
+        case(
+            "request/ChooseMenuOption",
+            139,
+            Value::Request(Request::ChooseMenuOption {
+                conversation: 7,
+                node: 1,
+                option: 2,
+            }),
+            "00000005 0003 0000 0000008b 0171070102",
+        ),
+        case(
+            "request/GetMenuPath",
+            140,
+            Value::Request(Request::GetMenuPath { conversation: 7 }),
+            "00000003 0003 0000 0000008c 017207",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -2445,6 +2521,60 @@ fn cases() -> Vec<Case> {
             }])),
             "00000015 0004 0000 00000087 01340109e907ea0780c0e285e36806e5bc80e4bc9a",
         ),
+        case(
+            "response/NavigationMenu",
+            137,
+            Value::Response(Response::NavigationMenu(menu())),
+            "00000053 0004 0000 00000089 0135010209e8afb7e98089e68ba90403e7bd91000d68747470733a2f2f652e636e2f03e697b60106e4b99de782b903e4baba0403e4b88b050106e4baa7e593810203e78e8b02ea0703e7bb84030573616c6573",
+        ),
+        case(
+            "response/MenuStep/Prompt",
+            139,
+            Value::Response(Response::MenuStep(MenuStep::Prompt(menu_prompt()))),
+            "00000015 0004 0000 0000008b 013600070106e4baa7e593810203e78e8b03e7bb84",
+        ),
+        case(
+            "response/MenuStep/OpenUrl",
+            139,
+            Value::Response(Response::MenuStep(MenuStep::OpenUrl {
+                url: "https://e.cn/".to_string(),
+            })),
+            "00000011 0004 0000 0000008b 0136010d68747470733a2f2f652e636e2f",
+        ),
+        case(
+            "response/MenuStep/AutoReply",
+            139,
+            Value::Response(Response::MenuStep(MenuStep::AutoReply {
+                text: "九点".to_string(),
+            })),
+            "0000000a 0004 0000 0000008b 01360206e4b99de782b9",
+        ),
+        case(
+            "response/MenuStep/Routed",
+            139,
+            Value::Response(Response::MenuStep(MenuStep::Routed(conversation(
+                identified(),
+                Channel::Web,
+                ConversationState::Queued { target: None },
+            )))),
+            "00000017 0004 0000 0000008b 013603110007752d3130303836010000f6a1d5edee6600",
+        ),
+        case(
+            "response/MenuPath",
+            140,
+            Value::Response(Response::MenuPath(menu_path())),
+            "0000000c 0004 0000 0000008c 0137070203e4b88b03e7bb84",
+        ),
+        case(
+            "response/Conversation/InMenu",
+            5,
+            Value::Response(Response::Conversation(conversation(
+                identified(),
+                Channel::Web,
+                ConversationState::InMenu,
+            ))),
+            "00000015 0004 0000 00000005 010d110007752d31303038360103f6a1d5edee6600",
+        ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
             "error/request",
@@ -2790,6 +2920,24 @@ fn cases() -> Vec<Case> {
             "00000015 0006 0000 00000000 010f0a09e907ea0780c0e285e36806e5bc80e4bc9a",
         ),
         case(
+            "push/MenuShown",
+            0,
+            Value::Push(Push {
+                seq: 16,
+                event: Event::MenuShown(menu_prompt()),
+            }),
+            "00000015 0006 0000 00000000 01100b070106e4baa7e593810203e78e8b03e7bb84",
+        ),
+        case(
+            "push/MenuPath",
+            0,
+            Value::Push(Push {
+                seq: 17,
+                event: Event::MenuPath(menu_path()),
+            }),
+            "0000000d 0006 0000 00000000 01110c070203e4b88b03e7bb84",
+        ),
+        case(
             "push-ack",
             0,
             Value::PushAck(PushAck { up_to: 300 }),
@@ -3028,6 +3176,9 @@ fn response_name(r: &Response) -> &'static str {
         Response::IdleSettings(_) => "IdleSettings",
         Response::IdleConversations(_) => "IdleConversations",
         Response::InternalMessages(_) => "InternalMessages",
+        Response::NavigationMenu(_) => "NavigationMenu",
+        Response::MenuStep(_) => "MenuStep",
+        Response::MenuPath(_) => "MenuPath",
     }
 }
 
@@ -3046,6 +3197,8 @@ fn event_name(e: &Event) -> &'static str {
         Event::AccountPresenceChanged { .. } => "AccountPresenceChanged",
         Event::IdleChanged(_) => "IdleChanged",
         Event::InternalMessage(_) => "InternalMessage",
+        Event::MenuShown(_) => "MenuShown",
+        Event::MenuPath(_) => "MenuPath",
     }
 }
 
@@ -3242,13 +3395,54 @@ fn conversation_state_name(s: &ConversationState) -> &'static str {
         ConversationState::Queued { .. } => "Queued",
         ConversationState::Assigned { .. } => "Assigned",
         ConversationState::Closed => "Closed",
+        ConversationState::InMenu => "InMenu",
     }
 }
-const CONVERSATION_STATES: [ConversationState; 3] = [
+const CONVERSATION_STATES: [ConversationState; 4] = [
     ConversationState::Queued { target: None },
     ConversationState::Assigned { agent: 1002 },
     ConversationState::Closed,
+    ConversationState::InMenu,
 ];
+
+fn menu_action_name(a: &MenuAction) -> &'static str {
+    match a {
+        MenuAction::OpenUrl(_) => "OpenUrl",
+        MenuAction::AutoReply(_) => "AutoReply",
+        MenuAction::ToAgent(_) => "ToAgent",
+        MenuAction::ToGroup(_) => "ToGroup",
+        MenuAction::HumanService => "HumanService",
+        MenuAction::SubMenu(_) => "SubMenu",
+    }
+}
+fn menu_actions() -> Vec<MenuAction> {
+    menu()
+        .nodes
+        .into_iter()
+        .flat_map(|n| n.options.into_iter().map(|o| o.action))
+        .collect()
+}
+
+fn menu_step_name(s: &MenuStep) -> &'static str {
+    match s {
+        MenuStep::Prompt(_) => "Prompt",
+        MenuStep::OpenUrl { .. } => "OpenUrl",
+        MenuStep::AutoReply { .. } => "AutoReply",
+        MenuStep::Routed(_) => "Routed",
+    }
+}
+fn menu_steps() -> Vec<MenuStep> {
+    vec![
+        MenuStep::Prompt(menu_prompt()),
+        MenuStep::OpenUrl { url: "u".into() },
+        MenuStep::AutoReply { text: "t".into() },
+        MenuStep::Routed(conversation(
+            identified(),
+            Channel::Web,
+            ConversationState::Closed,
+        )),
+    ]
+}
 
 fn customer_id_name(c: &CustomerId) -> &'static str {
     match c {
@@ -3571,6 +3765,14 @@ fn field_enum_indices_match_protocol_md() {
         "account-presence-mode",
         &enum_indices(&ACCOUNT_PRESENCE_MODES, account_presence_mode_name),
     );
+    assert_matches_doc(
+        "menu-action",
+        &data_enum_indices(&menu_actions(), menu_action_name),
+    );
+    assert_matches_doc(
+        "menu-step",
+        &data_enum_indices(&menu_steps(), menu_step_name),
+    );
 }
 
 /// Collects `Type::Value` for every field-enum value inside a golden value.
@@ -3598,6 +3800,11 @@ fn field_enum_values(value: &Value, out: &mut BTreeSet<String>) {
     }
     fn contact_state(s: ContactState, out: &mut BTreeSet<String>) {
         out.insert(format!("ContactState::{}", contact_state_name(s)));
+    }
+    fn menu_actions_of(m: &NavigationMenu, out: &mut BTreeSet<String>) {
+        for o in m.nodes.iter().flat_map(|n| &n.options) {
+            out.insert(format!("MenuAction::{}", menu_action_name(&o.action)));
+        }
     }
     fn contact(c: &ContactInfo, out: &mut BTreeSet<String>) {
         customer(&c.customer, out);
@@ -3698,6 +3905,7 @@ fn field_enum_values(value: &Value, out: &mut BTreeSet<String>) {
                     account_presence_mode_name(*mode)
                 ));
             }
+            Request::SetNavigationMenu { menu } => menu_actions_of(menu, out),
             Request::AdminOnAccount { request: inner, .. } => {
                 if let Ok(inner) = Request::decode(inner) {
                     request(&inner, out);
@@ -3821,6 +4029,13 @@ fn field_enum_values(value: &Value, out: &mut BTreeSet<String>) {
                 customer(c, out);
             }
         }
+        Value::Response(Response::NavigationMenu(m)) => menu_actions_of(m, out),
+        Value::Response(Response::MenuStep(s)) => {
+            out.insert(format!("MenuStep::{}", menu_step_name(s)));
+            if let MenuStep::Routed(c) = s {
+                conversation(c, out);
+            }
+        }
         _ => {}
     }
 }
@@ -3935,6 +4150,16 @@ fn every_field_enum_value_is_in_a_golden_case() {
             ACCOUNT_PRESENCE_MODES
                 .iter()
                 .map(|v| format!("AccountPresenceMode::{}", account_presence_mode_name(*v))),
+        )
+        .chain(
+            menu_actions()
+                .into_iter()
+                .map(|v| format!("MenuAction::{}", menu_action_name(&v))),
+        )
+        .chain(
+            menu_steps()
+                .into_iter()
+                .map(|v| format!("MenuStep::{}", menu_step_name(&v))),
         );
     let missing: Vec<String> = all.filter(|v| !covered.contains(v)).collect();
     assert!(missing.is_empty(), "no golden case uses {missing:?}");

@@ -205,6 +205,7 @@ fn conversation_state() -> impl Strategy<Value = ConversationState> {
         option::of(any::<u32>()).prop_map(|target| ConversationState::Queued { target }),
         any::<u32>().prop_map(|agent| ConversationState::Assigned { agent }),
         Just(ConversationState::Closed),
+        Just(ConversationState::InMenu),
     ]
 }
 
@@ -322,6 +323,7 @@ fn request() -> impl Strategy<Value = Request> {
         5 => read_state_request(),
         5 => prefs_request(),
         3 => automation_request(),
+        3 => menu_request(),
     ]
 }
 
@@ -981,6 +983,70 @@ fn automation_request() -> impl Strategy<Value = Request> {
     ]
 }
 
+fn menu_action() -> impl Strategy<Value = kefu_wire::menu::MenuAction> {
+    use kefu_wire::menu::MenuAction;
+    prop_oneof![
+        text().prop_map(MenuAction::OpenUrl),
+        text().prop_map(MenuAction::AutoReply),
+        any::<u32>().prop_map(MenuAction::ToAgent),
+        text().prop_map(MenuAction::ToGroup),
+        Just(MenuAction::HumanService),
+        any::<u16>().prop_map(MenuAction::SubMenu),
+    ]
+}
+
+fn navigation_menu() -> impl Strategy<Value = kefu_wire::menu::NavigationMenu> {
+    use kefu_wire::menu::{MenuNode, MenuOption, NavigationMenu};
+    let option = (text(), menu_action()).prop_map(|(label, action)| MenuOption { label, action });
+    let node =
+        (text(), vec(option, 0..3)).prop_map(|(prompt, options)| MenuNode { prompt, options });
+    (any::<bool>(), vec(node, 0..3)).prop_map(|(enabled, nodes)| NavigationMenu { enabled, nodes })
+}
+
+fn menu_prompt() -> impl Strategy<Value = kefu_wire::menu::MenuPrompt> {
+    (any::<u64>(), any::<u16>(), text(), vec(text(), 0..3)).prop_map(
+        |(conversation, node, prompt, options)| kefu_wire::menu::MenuPrompt {
+            conversation,
+            node,
+            prompt,
+            options,
+        },
+    )
+}
+
+fn menu_path() -> impl Strategy<Value = kefu_wire::menu::MenuPath> {
+    (any::<u64>(), vec(text(), 0..3)).prop_map(|(conversation, labels)| kefu_wire::menu::MenuPath {
+        conversation,
+        labels,
+    })
+}
+
+fn menu_step() -> impl Strategy<Value = kefu_wire::menu::MenuStep> {
+    use kefu_wire::menu::MenuStep;
+    prop_oneof![
+        menu_prompt().prop_map(MenuStep::Prompt),
+        text().prop_map(|url| MenuStep::OpenUrl { url }),
+        text().prop_map(|text| MenuStep::AutoReply { text }),
+        conversation_info().prop_map(MenuStep::Routed),
+    ]
+}
+
+/// Requests 111–114: the navigation menu (section 25).
+fn menu_request() -> impl Strategy<Value = Request> {
+    prop_oneof![
+        Just(Request::GetNavigationMenu),
+        navigation_menu().prop_map(|menu| Request::SetNavigationMenu { menu }),
+        (any::<u64>(), any::<u16>(), any::<u8>()).prop_map(|(conversation, node, option)| {
+            Request::ChooseMenuOption {
+                conversation,
+                node,
+                option,
+            }
+        }),
+        any::<u64>().prop_map(|conversation| Request::GetMenuPath { conversation }),
+    ]
+}
+
 fn resume_token() -> impl Strategy<Value = kefu_wire::ResumeToken> {
     (any::<u64>(), any::<[u8; 32]>())
         .prop_map(|(session, secret)| kefu_wire::ResumeToken { session, secret })
@@ -1326,6 +1392,9 @@ fn response() -> impl Strategy<Value = Response> {
         idle_settings().prop_map(Response::IdleSettings),
         vec(idle_info(), 0..4).prop_map(Response::IdleConversations),
         vec(internal_message(), 0..4).prop_map(Response::InternalMessages),
+        navigation_menu().prop_map(Response::NavigationMenu),
+        menu_step().prop_map(Response::MenuStep),
+        menu_path().prop_map(Response::MenuPath),
     ]
 }
 
@@ -1373,6 +1442,8 @@ fn push() -> impl Strategy<Value = Push> {
         presence().prop_map(|presence| Event::AccountPresenceChanged { presence }),
         idle_info().prop_map(Event::IdleChanged),
         internal_message().prop_map(Event::InternalMessage),
+        menu_prompt().prop_map(Event::MenuShown),
+        menu_path().prop_map(Event::MenuPath),
     ];
     (any::<u64>(), event).prop_map(|(seq, event)| Push { seq, event })
 }
@@ -1704,9 +1775,9 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 111;
-    const RESPONSES: u32 = 53;
-    const EVENTS: u32 = 11;
+    const REQUESTS: u32 = 115;
+    const RESPONSES: u32 = 56;
+    const EVENTS: u32 = 13;
 
     let mut runner = TestRunner::deterministic();
     let (mut requests, mut responses, mut events) =

@@ -22,6 +22,41 @@ impl AccountRouting {
         owners: &dyn Owners,
         now: i64,
     ) -> Result<Outcome<ConversationInfo>, RoutingError> {
+        self.open_as(None, customer, channel, entry, owners, now)
+    }
+
+    /// A conversation number handed out now, for a conversation opened later with
+    /// [`open_reserved`](Self::open_reserved): a customer walking the navigation menu
+    /// (M4) has its conversation's number before it is routed.
+    pub fn reserve_conversation_id(&mut self) -> u64 {
+        let id = self.next_conversation;
+        self.next_conversation = id.saturating_add(1);
+        id
+    }
+
+    /// [`open`](Self::open) under a number from
+    /// [`reserve_conversation_id`](Self::reserve_conversation_id); the same rules.
+    pub fn open_reserved(
+        &mut self,
+        id: u64,
+        customer: CustomerId,
+        channel: Channel,
+        entry: Entry,
+        owners: &dyn Owners,
+        now: i64,
+    ) -> Result<Outcome<ConversationInfo>, RoutingError> {
+        self.open_as(Some(id), customer, channel, entry, owners, now)
+    }
+
+    fn open_as(
+        &mut self,
+        reserved: Option<u64>,
+        customer: CustomerId,
+        channel: Channel,
+        entry: Entry,
+        owners: &dyn Owners,
+        now: i64,
+    ) -> Result<Outcome<ConversationInfo>, RoutingError> {
         let mut fx = Vec::new();
         if let Some(&id) = self.by_customer.get(&customer) {
             self.offer_if_agent_offline(id, &mut fx);
@@ -29,7 +64,12 @@ impl AccountRouting {
         }
         let effective = self.effective_entry(owners, &customer, channel, &entry);
         self.check_entry(&effective)?;
-        let id = self.create(customer.clone(), channel, now);
+        let id = match reserved {
+            Some(id) if !self.conversations.contains_key(&id) => {
+                self.create_as(id, customer.clone(), channel, now)
+            }
+            _ => self.create(customer.clone(), channel, now),
+        };
         fx.push(Effect::Opened {
             conversation: id,
             customer,
@@ -159,6 +199,31 @@ impl AccountRouting {
 #[cfg(test)]
 mod tests {
     use super::super::testkit::*;
+
+    /// A number reserved before routing (a customer in the navigation menu) is the
+    /// conversation's when it opens, later ones follow it, and the rules are `open`'s.
+    #[test]
+    fn a_reserved_number_is_the_conversations_and_later_ones_follow() {
+        let mut r = routing_with(|_| {});
+        add_online(&mut r, 1001, 5, 0);
+        let reserved = r.reserve_conversation_id();
+        let other = r.open(cust(2), Channel::Web, Entry::Auto, 10).unwrap();
+        assert_eq!(other.value.conversation, reserved + 1);
+        let out = r
+            .open_reserved(reserved, cust(1), Channel::Web, Entry::Auto, 20)
+            .unwrap();
+        assert_eq!(out.value.conversation, reserved);
+        assert_eq!(
+            out.value.state,
+            kefu_wire::chat::ConversationState::Assigned { agent: 1001 }
+        );
+        assert_eq!(r.next_conversation_id(), reserved + 2);
+        // A number in use is never taken twice: a fresh one is given.
+        let again = r
+            .open_reserved(reserved, cust(3), Channel::Web, Entry::Auto, 30)
+            .unwrap();
+        assert_eq!(again.value.conversation, reserved + 2);
+    }
 
     /// R1 and the effects of a new conversation, in order.
     #[test]

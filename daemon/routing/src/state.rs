@@ -516,7 +516,19 @@ impl AccountRouting {
     /// A new conversation, detached (the caller places it at once).
     pub(super) fn create(&mut self, customer: CustomerId, channel: Channel, now: i64) -> u64 {
         let id = self.next_conversation;
-        self.next_conversation = self.next_conversation.saturating_add(1);
+        self.create_as(id, customer, channel, now)
+    }
+
+    /// A new conversation numbered `id` (one [`create`](Self::create) would give, or a
+    /// reserved one), detached.
+    pub(super) fn create_as(
+        &mut self,
+        id: u64,
+        customer: CustomerId,
+        channel: Channel,
+        now: i64,
+    ) -> u64 {
+        self.next_conversation = self.next_conversation.max(id.saturating_add(1));
         self.by_customer.insert(customer.clone(), id);
         self.conversations.insert(
             id,

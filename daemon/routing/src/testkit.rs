@@ -64,6 +64,8 @@ with_owners! {
     set_group(agent: u32, group: Option<String>; now) -> Result<Outcome<()>, RoutingError>;
     open(customer: CustomerId, channel: Channel, entry: Entry; now)
         -> Result<Outcome<ConversationInfo>, RoutingError>;
+    open_reserved(id: u64, customer: CustomerId, channel: Channel, entry: Entry; now)
+        -> Result<Outcome<ConversationInfo>, RoutingError>;
     initiate(agent: u32, customer: CustomerId, channel: Channel, grab: bool; now)
         -> Result<Outcome<ConversationInfo>, RoutingError>;
     close(conversation: u64, by: Party; now) -> Result<Outcome<()>, RoutingError>;

@@ -99,13 +99,16 @@ pub(crate) struct ChatState {
     counters_dirty: bool,
     /// Queued conversations, and the agents told they wait (told again when they leave
     /// the queue, so waiting lists stay live without polling).
-    queue_watchers: HashMap<u64, Vec<u32>>,
+    pub(super) queue_watchers: HashMap<u64, Vec<u32>>,
     /// Last shake per (conversation, sender), for its rate limit (`signals.rs`).
     pub(super) shakes: super::signals::ShakeLimiter,
     /// Each agent's order of its accepted list (`views.rs`, C15, §3.10).
     pub(super) list_order: HashMap<u32, Vec<u64>>,
     /// Idle-customer settings and the conversations with a timer or a flag (`idle.rs`).
     pub(super) idle: super::idle::IdleState,
+    /// The navigation menu, the customers walking it, the open conversations' paths
+    /// (`menu.rs`).
+    pub(super) menu: super::menu::MenuState,
 }
 
 impl ChatState {
@@ -519,6 +522,10 @@ impl Centre {
                 } else {
                     entry
                 };
+                if let Some(info) = self.menu_open(account, &login, &entry)? {
+                    self.crm_visited(account, &login.customer);
+                    return Ok(Response::Conversation(info));
+                }
                 let (customer, channel) = (login.customer.clone(), login.channel);
                 let entry = self.designated_entry(account, &customer, channel, entry)?;
                 let info = self.route(account, |r, owners, now| {
@@ -533,6 +540,7 @@ impl Centre {
                 client_msg_id,
                 body,
             } => {
+                self.menu_message(account, &login.customer, conversation)?;
                 self.customers_open(account, &login.customer, conversation)?;
                 self.store_message(
                     account,
@@ -569,7 +577,15 @@ impl Centre {
             CustomerChatRequest::DesignatedChoices => {
                 self.designated_choices(account, &login.customer, login.channel)
             }
+            CustomerChatRequest::ChooseMenuOption {
+                conversation,
+                node,
+                option,
+            } => self.menu_choose(account, &login.customer, conversation, node, option),
             CustomerChatRequest::CloseConversation { conversation } => {
+                if self.menu_close(account, &login.customer, conversation)? {
+                    return Ok(Response::Ok);
+                }
                 self.customers_open(account, &login.customer, conversation)?;
                 self.route(account, |r, owners, now| {
                     r.close(conversation, Party::Customer, owners, now)
@@ -1063,6 +1079,17 @@ impl Centre {
         Ok(first)
     }
 
+    /// Hands out a conversation number now for a conversation routed later (a customer
+    /// in the navigation menu, `menu.rs`); the counter is written with the turn.
+    pub(super) fn reserve_conversation(&mut self, account: u64) -> Result<u64, ErrorBody> {
+        let chat = self.chat_mut(account)?;
+        let id = chat.routing.reserve_conversation_id();
+        chat.counters.next_conversation = chat.routing.next_conversation_id();
+        chat.counters_dirty = true;
+        self.counters_dirty.push(account);
+        Ok(id)
+    }
+
     /// Writes each account's id counters once per turn, however many messages and
     /// conversations the turn numbered. Called before the commit, after the effects.
     pub(super) fn flush_chat_counters(&mut self) {
@@ -1138,6 +1165,7 @@ impl Centre {
             } => {
                 self.on_assigned(account, conversation, agent);
                 self.notice_assigned(account, conversation, customer, agent, reason);
+                self.menu_path_to_agent(account, conversation, agent);
             }
             Effect::Queued {
                 conversation,
@@ -1147,6 +1175,7 @@ impl Centre {
             } => {
                 self.notify_conversation(account, conversation, None);
                 self.tell_queue_watchers(account, conversation);
+                self.menu_path_to_watchers(account, conversation);
                 self.notice_queued(account, conversation, customer, &target);
             }
             Effect::NoResponseCleared {
@@ -1286,6 +1315,7 @@ impl Centre {
         self.push_conversation(account, &record.customer, agent, info);
         self.crm_conversation_closed(account, &record.customer, record.agent);
         self.idle_closed(account, conversation);
+        self.menu_closed(account, conversation);
     }
 
     pub(super) fn on_system_text(&mut self, account: u64, conversation: u64, text: String) {
@@ -1572,6 +1602,7 @@ pub(super) fn read_chat(
         }
     }
     let idle = super::idle::read_idle(store, account, &open)?;
+    let menu = super::menu::read_menu(store, account, &open)?;
     let chat = ChatState {
         routing,
         config,
@@ -1585,6 +1616,7 @@ pub(super) fn read_chat(
         shakes: Default::default(),
         list_order,
         idle,
+        menu,
     };
     Ok(chat)
 }

@@ -54,6 +54,7 @@ pub(crate) enum AgentRequest {
     Prefs(PrefsRequest),
     Automation(AutomationRequest),
     Internal(InternalRequest),
+    Menu(MenuRequest),
 }
 
 /// A customer's request, by domain.
@@ -272,6 +273,18 @@ pub(crate) enum PrefsRequest {
     },
 }
 
+/// The navigation menu, as an agent (`menu.rs`).
+#[derive(Debug)]
+pub(crate) enum MenuRequest {
+    GetNavigationMenu,
+    SetNavigationMenu {
+        menu: kefu_wire::menu::NavigationMenu,
+    },
+    GetMenuPath {
+        conversation: u64,
+    },
+}
+
 /// Automation settings and state: idle customers (`idle.rs`).
 #[derive(Debug)]
 pub(crate) enum AutomationRequest {
@@ -400,6 +413,11 @@ pub(crate) enum CustomerChatRequest {
         conversation: u64,
         after: u64,
         limit: u16,
+    },
+    ChooseMenuOption {
+        conversation: u64,
+        node: u16,
+        option: u8,
     },
 }
 
@@ -566,14 +584,12 @@ pub(crate) fn classify(request: Request) -> Routed {
             ResumeSession { token, last_ack },
         }
         [Routed::Agent, AgentRequest::Session] SessionRequest {
-            Logout,
-            SetPresence { presence },
+            Logout, SetPresence { presence },
             AddAgent { agent, nickname, role },
             SetAgentPassword { agent, new_password, super_password },
             ChangeOwnPassword { old_password, new_password },
             ChangeSuperPassword { old_super_password, new_super_password },
-            ListAgents, WhoAmI,
-            LogoutWith { keep_conversations },
+            ListAgents, WhoAmI, LogoutWith { keep_conversations },
             GetServerTime, ListAgentGroups,
         }
         [Routed::Operator] OperatorRequest {
@@ -609,6 +625,7 @@ pub(crate) fn classify(request: Request) -> Routed {
         [Routed::Customer, CustomerRequest::Chat] CustomerChatRequest {
             OpenConversation { entry },
             Reselect { conversation, entry }, DesignatedChoices, ServingAgent,
+            ChooseMenuOption { conversation, node, option },
         }
         [Routed::Participant] ParticipantRequest {
             SendMessage { conversation, client_msg_id, body },
@@ -619,8 +636,7 @@ pub(crate) fn classify(request: Request) -> Routed {
         }
         [Routed::Agent, AgentRequest::Chat] AgentChatRequest {
             SetAutoAccept { cap },
-            ListQueue, ListConversations,
-            AcceptConversation { conversation },
+            ListQueue, ListConversations, AcceptConversation { conversation },
             TransferConversation { conversation, to_agent },
             GrabConversation { conversation, confirmed },
             GetRoutingSettings, SetRoutingSettings { settings },
@@ -652,6 +668,9 @@ pub(crate) fn classify(request: Request) -> Routed {
         [Routed::Agent, AgentRequest::Internal] InternalRequest {
             SendInternal { to, client_msg_id, text },
             InternalHistory { with, before, limit }, SearchInternal { with, text, limit },
+        }
+        [Routed::Agent, AgentRequest::Menu] MenuRequest {
+            GetNavigationMenu, SetNavigationMenu { menu }, GetMenuPath { conversation },
         }
         [Routed::Agent, AgentRequest::Automation] AutomationRequest {
             GetIdleSettings, SetIdleSettings { settings }, ListIdleConversations,
@@ -867,7 +886,11 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::ListIdleConversations
         | Request::SendInternal { .. }
         | Request::InternalHistory { .. }
-        | Request::SearchInternal { .. } => None,
+        | Request::SearchInternal { .. }
+        | Request::GetNavigationMenu
+        | Request::SetNavigationMenu { .. }
+        | Request::ChooseMenuOption { .. }
+        | Request::GetMenuPath { .. } => None,
         // Its session's number names the shard (`route_request`), not an account.
         Request::ResumeSession { .. } => None,
     }

@@ -18,7 +18,8 @@
 //! whole off the loop), `chat.rs` (customers and conversations), `crm.rs`,
 //! `history.rs`, `security.rs`, `tokens.rs` (tokens of this shard's agents),
 //! `token_home.rs` (unbound tokens, owned by shard 0), `signals.rs`,
-//! `account_extras.rs`, `idle.rs` (idle customers: one timer wheel per shard), `internal_chat.rs`
+//! `account_extras.rs`, `idle.rs` (idle customers: one timer wheel per shard),
+//! `menu.rs` (the navigation menu walked before routing), `internal_chat.rs`
 //! (agent-to-agent messages), `clock_admin.rs`, `operations.rs` (metrics, the storage check,
 //! deleting an account), `reminders.rs` (agents' preferences, reminders to agent
 //! 1001), `sessions.rs` (who each session is; the
@@ -42,6 +43,7 @@ mod history;
 mod idle;
 mod internal_chat;
 mod load;
+mod menu;
 mod notices;
 mod operations;
 mod pipeline;
@@ -502,6 +504,8 @@ impl Centre {
         self.expire_detached();
         self.expiry_tick();
         self.chat_tick();
+        // Walks timed out in the navigation menu are routed before the effects run.
+        self.menu_tick();
         self.apply_chat_effects();
         // After the routing effects: a conversation they closed has no timer left.
         self.idle_tick();

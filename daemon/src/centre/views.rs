@@ -77,7 +77,7 @@ impl Centre {
             .and_then(|info| match info.state {
                 ConversationState::Assigned { agent } => Some(agent),
                 ConversationState::Queued { target } => target,
-                ConversationState::Closed => None,
+                ConversationState::Closed | ConversationState::InMenu => None,
             });
         Ok(Response::ServingAgent(
             agent.map(|a| self.shown_agent(account, a)),

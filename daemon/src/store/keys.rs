@@ -35,6 +35,9 @@
 //! | [`Cf::Reminders`] | `reminders` | account `u64` BE (8)                        | `RemindersRecord` |
 //! | [`Cf::IdleConversations`] | `idle_conversations` | account `u64` BE (8) ‖ conversation `u64` BE (8) | `IdleRecord` |
 //! | [`Cf::RoutingSettings`] | `routing_settings` | account `u64` BE (8) ‖ `b'I'` ([`idle_settings`]) | `IdleSettingsRecord` |
+//! | [`Cf::RoutingSettings`] | `routing_settings` | account `u64` BE (8) ‖ `b'M'` ([`navigation_menu`]) | `NavigationMenuRecord` |
+//! | [`Cf::RoutingSettings`] | `routing_settings` | account `u64` BE (8) ‖ `b'W'` ‖ conversation `u64` BE (8) ([`menu_walk`]) | `MenuWalkRecord` (a customer in the menu; deleted when it is routed or leaves) |
+//! | [`Cf::RoutingSettings`] | `routing_settings` | account `u64` BE (8) ‖ `b'P'` ‖ conversation `u64` BE (8) ([`menu_path`]) | `MenuPathRecord` (the labels clicked before routing) |
 //! | [`Cf::InternalMessages`] | `internal_messages` | account `u64` BE (8) ‖ lower agent `u32` BE (4) ‖ higher agent `u32` BE (4) ‖ message id `u64` BE (8) | `InternalMessageRecord` |
 //! | [`Cf::ClientMsgs`] | `client_msgs` | account `u64` BE (8) ‖ `0x03` ‖ agent `u32` BE (4) ‖ client id `u64` BE (8) ([`internal_client_msg`]) | `ClientMsgRecord` |
 //!
@@ -326,6 +329,42 @@ pub fn list_order_range(account: u64) -> KeyRange {
 pub fn idle_settings(account: u64) -> Vec<u8> {
     let mut k = account.to_be_bytes().to_vec();
     k.push(b'I');
+    k
+}
+
+/// The navigation menu of `account` (M4) in `routing_settings`: the account (8) ‖
+/// `b'M'`.
+pub fn navigation_menu(account: u64) -> Vec<u8> {
+    let mut k = account.to_be_bytes().to_vec();
+    k.push(b'M');
+    k
+}
+
+/// A customer's walk through the navigation menu in `routing_settings`: the account
+/// (8) ‖ `b'W'` ‖ its (reserved) conversation (8). One account's walks are one range
+/// ([`menu_walk_range`]).
+pub fn menu_walk(account: u64, conversation: u64) -> Vec<u8> {
+    let mut k = account.to_be_bytes().to_vec();
+    k.push(b'W');
+    k.extend_from_slice(&conversation.to_be_bytes());
+    k
+}
+
+/// Every menu-walk key of `account`.
+pub fn menu_walk_range(account: u64) -> KeyRange {
+    let mut start = account.to_be_bytes().to_vec();
+    start.push(b'W');
+    let mut end = account.to_be_bytes().to_vec();
+    end.push(b'W' + 1);
+    KeyRange { start, end }
+}
+
+/// The menu path of a conversation in `routing_settings`: the account (8) ‖ `b'P'` ‖
+/// the conversation (8). Kept after the conversation closes (it is part of it).
+pub fn menu_path(account: u64, conversation: u64) -> Vec<u8> {
+    let mut k = account.to_be_bytes().to_vec();
+    k.push(b'P');
+    k.extend_from_slice(&conversation.to_be_bytes());
     k
 }
 

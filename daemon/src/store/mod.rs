@@ -24,6 +24,7 @@ pub mod idle_records;
 pub mod internal_records;
 pub mod keys;
 pub mod memory;
+pub mod menu_records;
 pub mod prefs_records;
 pub mod read_state_records;
 pub mod records;

@@ -868,6 +868,22 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
                 limit: 20,
             },
         ),
+        ("get-navigation-menu", Request::GetNavigationMenu),
+        (
+            "set-navigation-menu",
+            Request::SetNavigationMenu {
+                menu: navigation_menu(),
+            },
+        ),
+        (
+            "choose-menu-option",
+            Request::ChooseMenuOption {
+                conversation: 7,
+                node: 1,
+                option: 2,
+            },
+        ),
+        ("get-menu-path", Request::GetMenuPath { conversation: 7 }),
         (
             "request-contact-filed",
             Request::RequestContactFiled {
@@ -1275,6 +1291,21 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
             "internal-messages",
             Response::InternalMessages(vec![internal_message()]),
         ),
+        (
+            "navigation-menu",
+            Response::NavigationMenu(navigation_menu()),
+        ),
+        (
+            "menu-step-routed",
+            Response::MenuStep(kefu_wire::menu::MenuStep::Routed(conversation(
+                ConversationState::InMenu,
+            ))),
+        ),
+        (
+            "menu-step-prompt",
+            Response::MenuStep(kefu_wire::menu::MenuStep::Prompt(menu_prompt())),
+        ),
+        ("menu-path", Response::MenuPath(menu_path())),
     ];
     all
 }
@@ -1396,8 +1427,67 @@ fn event_seeds() -> Vec<(&'static str, Push)> {
                 event: Event::InternalMessage(internal_message()),
             },
         ),
+        (
+            "menu-shown",
+            Push {
+                seq: 11,
+                event: Event::MenuShown(menu_prompt()),
+            },
+        ),
+        (
+            "menu-path",
+            Push {
+                seq: 12,
+                event: Event::MenuPath(menu_path()),
+            },
+        ),
     ];
     all
+}
+
+fn navigation_menu() -> kefu_wire::menu::NavigationMenu {
+    use kefu_wire::menu::{MenuAction, MenuNode, MenuOption, NavigationMenu};
+    let opt = |label: &str, action| MenuOption {
+        label: label.into(),
+        action,
+    };
+    NavigationMenu {
+        enabled: true,
+        nodes: vec![
+            MenuNode {
+                prompt: "请选择您需要的服务".into(),
+                options: vec![
+                    opt("官网", MenuAction::OpenUrl("https://example.com/".into())),
+                    opt("营业时间", MenuAction::AutoReply("9:00-18:00".into())),
+                    opt("人工服务", MenuAction::HumanService),
+                    opt("售前咨询", MenuAction::SubMenu(1)),
+                ],
+            },
+            MenuNode {
+                prompt: "请选择产品".into(),
+                options: vec![
+                    opt("找 1001", MenuAction::ToAgent(1001)),
+                    opt("销售组", MenuAction::ToGroup("sales".into())),
+                ],
+            },
+        ],
+    }
+}
+
+fn menu_prompt() -> kefu_wire::menu::MenuPrompt {
+    kefu_wire::menu::MenuPrompt {
+        conversation: 7,
+        node: 1,
+        prompt: "请选择产品".into(),
+        options: vec!["找 1001".into(), "销售组".into()],
+    }
+}
+
+fn menu_path() -> kefu_wire::menu::MenuPath {
+    kefu_wire::menu::MenuPath {
+        conversation: 7,
+        labels: vec!["售前咨询".into(), "销售组".into()],
+    }
 }
 
 fn idle_info() -> kefu_wire::automation::IdleInfo {
@@ -1774,21 +1864,21 @@ mod tests {
             let index = support::request_index(&r);
             requests.insert(index, r.name());
         }
-        assert_eq!(requests.len(), 111, "a Request variant has no seed");
+        assert_eq!(requests.len(), 115, "a Request variant has no seed");
 
         let mut responses = BTreeMap::new();
         for (name, r) in response_seeds() {
             let index = support::response_index(&r);
             responses.insert(index, name);
         }
-        assert_eq!(responses.len(), 53, "a Response variant has no seed");
+        assert_eq!(responses.len(), 56, "a Response variant has no seed");
 
         let mut events = BTreeMap::new();
         for (name, p) in event_seeds() {
             let index = support::event_index(&p.event);
             events.insert(index, name);
         }
-        assert_eq!(events.len(), 11, "an Event variant has no seed");
+        assert_eq!(events.len(), 13, "an Event variant has no seed");
     }
 
     #[test]

@@ -119,6 +119,10 @@ pub fn request_index(r: &Request) -> u32 {
         Request::SendInternal { .. } => 108,
         Request::InternalHistory { .. } => 109,
         Request::SearchInternal { .. } => 110,
+        Request::GetNavigationMenu => 111,
+        Request::SetNavigationMenu { .. } => 112,
+        Request::ChooseMenuOption { .. } => 113,
+        Request::GetMenuPath { .. } => 114,
     }
 }
 
@@ -178,6 +182,9 @@ pub fn response_index(r: &Response) -> u32 {
         Response::IdleSettings(_) => 50,
         Response::IdleConversations(_) => 51,
         Response::InternalMessages(_) => 52,
+        Response::NavigationMenu(_) => 53,
+        Response::MenuStep(_) => 54,
+        Response::MenuPath(_) => 55,
     }
 }
 
@@ -195,5 +202,7 @@ pub fn event_index(e: &Event) -> u32 {
         Event::AccountPresenceChanged { .. } => 8,
         Event::IdleChanged(_) => 9,
         Event::InternalMessage(_) => 10,
+        Event::MenuShown(_) => 11,
+        Event::MenuPath(_) => 12,
     }
 }
