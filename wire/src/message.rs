@@ -849,6 +849,33 @@ pub enum Request {
         /// Page size, 1..=100.
         limit: u16,
     },
+    /// Agent: the account's spam-filter strength (M6, §3.11.1). Answered `SpamFilter`.
+    GetSpamFilter,
+    /// Agent with permission 12 (business settings): set the spam-filter strength.
+    SetSpamFilter {
+        /// Off, or one of the three strengths (PROTOCOL.md section 25).
+        level: crate::spam::SpamLevel,
+    },
+    /// Agent: the conversations in the trash (垃圾箱), oldest first. Answered
+    /// `Conversations`.
+    ListTrash,
+    /// Agent: take a conversation out of the trash (§3.11.1): it is assigned to the
+    /// agent and its customer is whitelisted (never filtered again). Answered
+    /// `Accepted`, as `AcceptConversation` is.
+    AcceptFromTrash {
+        /// The conversation.
+        conversation: u64,
+    },
+    /// Agent: stop (or, `muted` false, resume) notifications for a customer's messages
+    /// to this agent (来消息不提示, §3.11.3); the messages still arrive, as `QuietMessage`.
+    MuteCustomer {
+        /// The customer.
+        customer: CustomerId,
+        /// Mute (true) or unmute (false).
+        muted: bool,
+    },
+    /// Agent: the customers it muted. Answered `Muted`.
+    ListMuted,
 }
 
 /// What takes a detached session over (`EnableResume`, `ResumeSession`): the session's
@@ -1240,6 +1267,10 @@ pub enum Response {
     IdleConversations(Vec<crate::automation::IdleInfo>),
     /// Internal messages, newest first (`InternalHistory`, `SearchInternal`).
     InternalMessages(Vec<crate::internal::InternalMessage>),
+    /// The account's spam-filter strength (`GetSpamFilter`).
+    SpamFilter(crate::spam::SpamLevel),
+    /// The customers the asking agent muted, in customer-key order (`ListMuted`).
+    Muted(Vec<CustomerId>),
 }
 
 /// One backup in the daemon's backup directory (PROTOCOL.md section 21).
@@ -1328,6 +1359,10 @@ pub enum Event {
     IdleChanged(crate::automation::IdleInfo),
     /// To the receiving agent (and the sender's session): an internal message (C11).
     InternalMessage(crate::internal::InternalMessage),
+    /// A customer message to an agent that muted the customer (§3.11.3 来消息不提示):
+    /// the same message as `Message` carries, delivered and counted unread, but the
+    /// client makes no sound nor flash for it.
+    QuietMessage(MessageInfo),
 }
 
 /// One agent's new presence.
@@ -1488,6 +1523,12 @@ impl Request {
             Request::SendInternal { .. } => "SendInternal",
             Request::InternalHistory { .. } => "InternalHistory",
             Request::SearchInternal { .. } => "SearchInternal",
+            Request::GetSpamFilter => "GetSpamFilter",
+            Request::SetSpamFilter { .. } => "SetSpamFilter",
+            Request::ListTrash => "ListTrash",
+            Request::AcceptFromTrash { .. } => "AcceptFromTrash",
+            Request::MuteCustomer { .. } => "MuteCustomer",
+            Request::ListMuted => "ListMuted",
         }
     }
 }

@@ -25,6 +25,7 @@ use kefu_wire::crm::{
 };
 use kefu_wire::internal::InternalMessage;
 use kefu_wire::prefs::{AgentPrefs, ReminderSettings};
+use kefu_wire::spam::SpamLevel;
 use kefu_wire::{
     AccountCentreModule, AccountInfo, AgentFigures, AgentGroup, AgentInfo, AgentProfile,
     BackupInfo, Body, DisplayMode, ErrorBody, ErrorCode, Event, FrameDecoder, FrameKind, GoAway,
@@ -1695,6 +1696,47 @@ fn cases() -> Vec<Case> {
             }),
             "0000000a 0003 0000 00000088 016e01ea0703e4bc9a14",
         ),
+        case(
+            "request/GetSpamFilter",
+            137,
+            Value::Request(Request::GetSpamFilter),
+            "00000002 0003 0000 00000089 016f",
+        ),
+        case(
+            "request/SetSpamFilter",
+            138,
+            Value::Request(Request::SetSpamFilter {
+                level: SpamLevel::High,
+            }),
+            "00000003 0003 0000 0000008a 017003",
+        ),
+        case(
+            "request/ListTrash",
+            139,
+            Value::Request(Request::ListTrash),
+            "00000002 0003 0000 0000008b 0171",
+        ),
+        case(
+            "request/AcceptFromTrash",
+            140,
+            Value::Request(Request::AcceptFromTrash { conversation: 7 }),
+            "00000003 0003 0000 0000008c 017207",
+        ),
+        case(
+            "request/MuteCustomer",
+            141,
+            Value::Request(Request::MuteCustomer {
+                customer: CustomerId::Identified("u-1".to_string()),
+                muted: true,
+            }),
+            "00000008 0003 0000 0000008d 01730003752d3101",
+        ),
+        case(
+            "request/ListMuted",
+            142,
+            Value::Request(Request::ListMuted),
+            "00000002 0003 0000 0000008e 0174",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -2445,6 +2487,20 @@ fn cases() -> Vec<Case> {
             }])),
             "00000015 0004 0000 00000087 01340109e907ea0780c0e285e36806e5bc80e4bc9a",
         ),
+        case(
+            "response/SpamFilter",
+            137,
+            Value::Response(Response::SpamFilter(SpamLevel::Medium)),
+            "00000003 0004 0000 00000089 013502",
+        ),
+        case(
+            "response/Muted",
+            142,
+            Value::Response(Response::Muted(vec![CustomerId::Identified(
+                "u-1".to_string(),
+            )])),
+            "00000008 0004 0000 0000008e 0136010003752d31",
+        ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
             "error/request",
@@ -2790,6 +2846,19 @@ fn cases() -> Vec<Case> {
             "00000015 0006 0000 00000000 010f0a09e907ea0780c0e285e36806e5bc80e4bc9a",
         ),
         case(
+            "push/QuietMessage",
+            0,
+            Value::Push(Push {
+                seq: 16,
+                event: Event::QuietMessage(message(
+                    301,
+                    Party::Customer,
+                    MessageBody::Text("你好 👋".to_string()),
+                )),
+            }),
+            "0000001a 0006 0000 00000000 01100b11ad028681faedee6600000be4bda0e5a5bd20f09f918b",
+        ),
+        case(
             "push-ack",
             0,
             Value::PushAck(PushAck { up_to: 300 }),
@@ -3028,6 +3097,8 @@ fn response_name(r: &Response) -> &'static str {
         Response::IdleSettings(_) => "IdleSettings",
         Response::IdleConversations(_) => "IdleConversations",
         Response::InternalMessages(_) => "InternalMessages",
+        Response::SpamFilter(_) => "SpamFilter",
+        Response::Muted(_) => "Muted",
     }
 }
 
@@ -3046,6 +3117,7 @@ fn event_name(e: &Event) -> &'static str {
         Event::AccountPresenceChanged { .. } => "AccountPresenceChanged",
         Event::IdleChanged(_) => "IdleChanged",
         Event::InternalMessage(_) => "InternalMessage",
+        Event::QuietMessage(_) => "QuietMessage",
     }
 }
 

@@ -322,6 +322,30 @@ fn request() -> impl Strategy<Value = Request> {
         5 => read_state_request(),
         5 => prefs_request(),
         3 => automation_request(),
+        6 => spam_request(),
+    ]
+}
+
+fn spam_level() -> impl Strategy<Value = kefu_wire::spam::SpamLevel> {
+    use kefu_wire::spam::SpamLevel;
+    prop_oneof![
+        Just(SpamLevel::Off),
+        Just(SpamLevel::Low),
+        Just(SpamLevel::Medium),
+        Just(SpamLevel::High),
+    ]
+}
+
+/// Requests 111–116: spam filter, trash and mute (section 25).
+fn spam_request() -> impl Strategy<Value = Request> {
+    prop_oneof![
+        Just(Request::GetSpamFilter),
+        spam_level().prop_map(|level| Request::SetSpamFilter { level }),
+        Just(Request::ListTrash),
+        any::<u64>().prop_map(|conversation| Request::AcceptFromTrash { conversation }),
+        (customer_id(), any::<bool>())
+            .prop_map(|(customer, muted)| Request::MuteCustomer { customer, muted }),
+        Just(Request::ListMuted),
     ]
 }
 
@@ -1326,6 +1350,8 @@ fn response() -> impl Strategy<Value = Response> {
         idle_settings().prop_map(Response::IdleSettings),
         vec(idle_info(), 0..4).prop_map(Response::IdleConversations),
         vec(internal_message(), 0..4).prop_map(Response::InternalMessages),
+        spam_level().prop_map(Response::SpamFilter),
+        vec(customer_id(), 0..4).prop_map(Response::Muted),
     ]
 }
 
@@ -1373,6 +1399,7 @@ fn push() -> impl Strategy<Value = Push> {
         presence().prop_map(|presence| Event::AccountPresenceChanged { presence }),
         idle_info().prop_map(Event::IdleChanged),
         internal_message().prop_map(Event::InternalMessage),
+        message_info().prop_map(Event::QuietMessage),
     ];
     (any::<u64>(), event).prop_map(|(seq, event)| Push { seq, event })
 }
@@ -1704,9 +1731,9 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 111;
-    const RESPONSES: u32 = 53;
-    const EVENTS: u32 = 11;
+    const REQUESTS: u32 = 117;
+    const RESPONSES: u32 = 55;
+    const EVENTS: u32 = 12;
 
     let mut runner = TestRunner::deterministic();
     let (mut requests, mut responses, mut events) =

@@ -119,6 +119,12 @@ pub fn request_index(r: &Request) -> u32 {
         Request::SendInternal { .. } => 108,
         Request::InternalHistory { .. } => 109,
         Request::SearchInternal { .. } => 110,
+        Request::GetSpamFilter => 111,
+        Request::SetSpamFilter { .. } => 112,
+        Request::ListTrash => 113,
+        Request::AcceptFromTrash { .. } => 114,
+        Request::MuteCustomer { .. } => 115,
+        Request::ListMuted => 116,
     }
 }
 
@@ -178,6 +184,8 @@ pub fn response_index(r: &Response) -> u32 {
         Response::IdleSettings(_) => 50,
         Response::IdleConversations(_) => 51,
         Response::InternalMessages(_) => 52,
+        Response::SpamFilter(_) => 53,
+        Response::Muted(_) => 54,
     }
 }
 
@@ -195,5 +203,6 @@ pub fn event_index(e: &Event) -> u32 {
         Event::AccountPresenceChanged { .. } => 8,
         Event::IdleChanged(_) => 9,
         Event::InternalMessage(_) => 10,
+        Event::QuietMessage(_) => 11,
     }
 }
