@@ -75,6 +75,7 @@ pub(super) fn routing_err(e: RoutingError) -> ErrorBody {
         RoutingError::TransferToSelf => ErrorCode::TRANSFER_TO_SELF,
         RoutingError::TargetFull { .. } => ErrorCode::TARGET_FULL,
         RoutingError::ConfirmationRequired { .. } => ErrorCode::GRAB_NEEDS_CONFIRMATION,
+        RoutingError::NotInTrash(_) => ErrorCode::NOT_IN_TRASH,
         _ => ErrorCode::INVALID_ARGUMENT,
     };
     err(code, e.to_string())
@@ -106,6 +107,8 @@ pub(crate) struct ChatState {
     pub(super) list_order: HashMap<u32, Vec<u64>>,
     /// Idle-customer settings and the conversations with a timer or a flag (`idle.rs`).
     pub(super) idle: super::idle::IdleState,
+    /// Spam filter, held and trashed conversations, whitelist, mutes (`spam.rs`).
+    pub(super) spam: super::spam::SpamState,
 }
 
 impl ChatState {
@@ -520,7 +523,12 @@ impl Centre {
                     entry
                 };
                 let (customer, channel) = (login.customer.clone(), login.channel);
+                self.refuse_blacklisted(account, &customer)?;
                 let entry = self.designated_entry(account, &customer, channel, entry)?;
+                // With the spam filter on, held until its first message (`spam.rs`).
+                if let Some(info) = self.spam_open(account, &customer, channel, &entry)? {
+                    return Ok(Response::Conversation(info));
+                }
                 let info = self.route(account, |r, owners, now| {
                     r.open(customer, channel, entry, owners, now)
                 })?;
@@ -534,6 +542,8 @@ impl Centre {
                 body,
             } => {
                 self.customers_open(account, &login.customer, conversation)?;
+                self.refuse_blacklisted(account, &login.customer)?;
+                self.spam_customer_message(account, conversation, &login.customer, &body)?;
                 self.store_message(
                     account,
                     conversation,
@@ -709,12 +719,12 @@ impl Centre {
     ) -> Answer {
         let see_all = self.has_permission(account, me, Permission::SeeAllCustomers);
         let record = self.conversation_record(account, conversation)?;
-        let serving = self
-            .chat_mut(account)?
-            .routing
-            .conversation(conversation)
+        let routing = &self.chat_mut(account)?.routing;
+        let serving = (routing.conversation(conversation))
             .is_some_and(|c| c.state == ConversationState::Assigned { agent: me });
-        if !(serving || see_all || record.agent == Some(me)) {
+        // Any agent may read a trashed conversation: any agent may take it out (§3.11.1).
+        let trashed = routing.is_trashed(conversation);
+        if !(serving || trashed || see_all || record.agent == Some(me)) {
             return Err(err(ErrorCode::NOT_IN_CONVERSATION, "not your conversation"));
         }
         self.messages_after(account, &record, after, limit)
@@ -988,14 +998,20 @@ impl Centre {
                 Recipient::Customer(customer.clone()),
                 Event::Message(info),
             ),
+            // §3.11.3: a customer the agent muted reaches it without a notification.
             (false, Some(agent)) => {
-                self.push(account, Recipient::Agent(agent), Event::Message(info))
+                let event = if self.is_muted(account, agent, customer) {
+                    Event::QuietMessage(info)
+                } else {
+                    Event::Message(info)
+                };
+                self.push(account, Recipient::Agent(agent), event)
             }
             (false, None) => {}
         }
     }
 
-    fn recent_history(
+    pub(super) fn recent_history(
         &self,
         account: u64,
         customer: &CustomerId,
@@ -1286,6 +1302,7 @@ impl Centre {
         self.push_conversation(account, &record.customer, agent, info);
         self.crm_conversation_closed(account, &record.customer, record.agent);
         self.idle_closed(account, conversation);
+        self.spam_closed(account, conversation);
     }
 
     pub(super) fn on_system_text(&mut self, account: u64, conversation: u64, text: String) {
@@ -1509,6 +1526,7 @@ pub(super) fn read_chat(
         None => None,
     };
     let designated = super::designated::read_designated(store, account)?;
+    let mut spam = super::spam::read_spam(store, account)?;
     let mut settings = settings_from(&config, &designated);
     settings.presence_mode = super::signals::engine_mode(state.record.presence_mode);
     let mut routing =
@@ -1553,8 +1571,10 @@ pub(super) fn read_chat(
         }
         let placement = match r.agent {
             Some(agent) => RestoredPlacement::Assigned { agent },
+            // Held for the spam filter or in the trash, where it was (`spam.rs`).
             None => RestoredPlacement::Queued {
-                target: crate::routing::QueueTarget::Anyone,
+                target: (spam.placement(r.conversation))
+                    .unwrap_or(crate::routing::QueueTarget::Anyone),
                 transfer: None,
             },
         };
@@ -1572,6 +1592,7 @@ pub(super) fn read_chat(
         }
     }
     let idle = super::idle::read_idle(store, account, &open)?;
+    spam.keep_open(&|c| open.contains_key(&c));
     let chat = ChatState {
         routing,
         config,
@@ -1585,6 +1606,7 @@ pub(super) fn read_chat(
         shakes: Default::default(),
         list_order,
         idle,
+        spam,
     };
     Ok(chat)
 }

@@ -54,6 +54,7 @@ pub(crate) enum AgentRequest {
     Prefs(PrefsRequest),
     Automation(AutomationRequest),
     Internal(InternalRequest),
+    Spam(SpamRequest),
 }
 
 /// A customer's request, by domain.
@@ -280,6 +281,24 @@ pub(crate) enum AutomationRequest {
         settings: kefu_wire::automation::IdleSettings,
     },
     ListIdleConversations,
+}
+
+/// Spam filter, trash and mute (`spam.rs`, M6).
+#[derive(Debug)]
+pub(crate) enum SpamRequest {
+    GetSpamFilter,
+    SetSpamFilter {
+        level: kefu_wire::spam::SpamLevel,
+    },
+    ListTrash,
+    AcceptFromTrash {
+        conversation: u64,
+    },
+    MuteCustomer {
+        customer: kefu_wire::chat::CustomerId,
+        muted: bool,
+    },
+    ListMuted,
 }
 
 /// Internal chat between agents (`internal_chat.rs`).
@@ -656,6 +675,10 @@ pub(crate) fn classify(request: Request) -> Routed {
         [Routed::Agent, AgentRequest::Automation] AutomationRequest {
             GetIdleSettings, SetIdleSettings { settings }, ListIdleConversations,
         }
+        [Routed::Agent, AgentRequest::Spam] SpamRequest {
+            GetSpamFilter, SetSpamFilter { level }, ListTrash, AcceptFromTrash { conversation },
+            MuteCustomer { customer, muted }, ListMuted,
+        }
         [Routed::Customer, CustomerRequest::Crm] CustomerCrmRequest {
             AnswerContactRequest { accept }, AddAccount { answer },
         }
@@ -755,7 +778,10 @@ impl ParticipantRequest {
 }
 /// The account a request is about when that decides the shard that runs it (the
 /// connection or the operator's request goes to the account's owner); `None` for
-/// requests about the caller's own account or none. Exhaustive, like [`classify`].
+/// requests about the caller's own account or none (`ResumeSession`: its session's
+/// number names the shard, `route_request`). Exhaustive, like [`classify`]; a table, so
+/// several short variants share a line.
+#[rustfmt::skip]
 pub(crate) fn target_account(request: &Request) -> Option<u64> {
     match request {
         Request::Login { account, .. }
@@ -867,8 +893,9 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::ListIdleConversations
         | Request::SendInternal { .. }
         | Request::InternalHistory { .. }
-        | Request::SearchInternal { .. } => None,
-        // Its session's number names the shard (`route_request`), not an account.
-        Request::ResumeSession { .. } => None,
+        | Request::SearchInternal { .. }
+        | Request::GetSpamFilter | Request::SetSpamFilter { .. } | Request::ListTrash
+        | Request::AcceptFromTrash { .. } | Request::MuteCustomer { .. } | Request::ListMuted
+        | Request::ResumeSession { .. } => None,
     }
 }

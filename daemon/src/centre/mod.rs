@@ -51,6 +51,7 @@ mod resume;
 mod security;
 mod sessions;
 mod signals;
+mod spam;
 mod token_home;
 mod tokens;
 mod views;

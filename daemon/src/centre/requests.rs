@@ -639,6 +639,7 @@ impl Centre {
             AgentRequest::Prefs(request) => self.prefs_request(account, me, request),
             AgentRequest::Automation(request) => self.automation_request(account, me, request),
             AgentRequest::Internal(request) => self.internal_request(account, me, request),
+            AgentRequest::Spam(request) => self.spam_request(account, me, request),
         };
         self.reply(reply, answer);
     }
