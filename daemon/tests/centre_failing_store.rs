@@ -114,6 +114,8 @@ const WRITES: &[&str] = &[
     // Automation (issue 14).
     "SetIdleSettings", // idle settings record, idle records dropped; GetIdleSettings
     "SendInternal",    // internal message, client id, counters; InternalHistory
+    "SetSpamFilter",   // spam settings record; GetSpamFilter
+    "MuteCustomer",    // mute record (1001's, from the admin side); ListMuted
     // Quick replies, account centre, broadcasts.
     "SetQuickReplies",     // quick-reply list; ListQuickReplies (1001's and shared)
     "AccountCentreTicket", // ticket key, once, in the turn's batch; the ticket
@@ -811,7 +813,7 @@ impl World {
         let customer = self.some_customer();
         let mut learn = Learn::Nothing;
         // The kinds that succeed less often are drawn more often.
-        let kind = match self.rng.below(50) {
+        let kind = match self.rng.below(52) {
             29 | 30 => 23,
             31 => 18,
             32 | 33 => 25,
@@ -1100,6 +1102,18 @@ impl World {
                 client_msg_id: self.rng.below(5),
                 text: format!("internal {}", self.rng.below(100)),
             },
+            50 => Request::SetSpamFilter {
+                level: match self.rng.below(4) {
+                    0 => kefu_wire::spam::SpamLevel::Off,
+                    1 => kefu_wire::spam::SpamLevel::Low,
+                    2 => kefu_wire::spam::SpamLevel::Medium,
+                    _ => kefu_wire::spam::SpamLevel::High,
+                },
+            },
+            51 => Request::MuteCustomer {
+                customer,
+                muted: self.rng.chance(60),
+            },
             _ => Request::EditGroups(GroupEdit::CreateGroup {
                 name: format!("group {}", self.rng.below(1000)),
                 category: None,
@@ -1226,6 +1240,9 @@ impl World {
             Request::GetAgentPrefs,
             Request::GetReminderSettings,
             Request::GetIdleSettings,
+            Request::GetSpamFilter,
+            Request::ListMuted,
+            Request::ListTrash,
             Request::InternalHistory {
                 with: 1002,
                 before: 0,

@@ -87,7 +87,9 @@ fn mentions(events: &[Event], conversation: u64) -> bool {
     events.iter().any(|e| match e {
         Event::Message(m) | Event::QuietMessage(m) => m.conversation == conversation,
         Event::ConversationChanged(c) => c.conversation == conversation,
-        Event::ConversationAlert { conversation: c, .. } => *c == conversation,
+        Event::ConversationAlert {
+            conversation: c, ..
+        } => *c == conversation,
         _ => false,
     })
 }
@@ -130,7 +132,12 @@ fn m6_3_11_1_each_strength_traps_what_it_should_and_lets_the_rest_through() {
         SpamLevel::High => 3,
     };
     let mut n = 0;
-    for filter in [SpamLevel::Off, SpamLevel::Low, SpamLevel::Medium, SpamLevel::High] {
+    for filter in [
+        SpamLevel::Off,
+        SpamLevel::Low,
+        SpamLevel::Medium,
+        SpamLevel::High,
+    ] {
         level(&mut boss, filter);
         for (body, weakest) in &rows {
             n += 1;
@@ -138,13 +145,20 @@ fn m6_3_11_1_each_strength_traps_what_it_should_and_lets_the_rest_through() {
             let caught = weakest.is_some_and(|w| strength(filter) >= strength(w));
             let served = conversations(&mut boss, &Request::ListConversations);
             let served = served.iter().any(|i| i.conversation == conv);
-            assert_eq!(trash(&mut boss).contains(&conv), caught, "{body:?} at {filter:?}");
+            assert_eq!(
+                trash(&mut boss).contains(&conv),
+                caught,
+                "{body:?} at {filter:?}"
+            );
             assert_eq!(served, !caught, "{body:?} at {filter:?}");
             c.request(&Request::CloseConversation { conversation: conv })
                 .unwrap();
         }
     }
-    assert!(trash(&mut boss).is_empty(), "closed conversations leave the trash");
+    assert!(
+        trash(&mut boss).is_empty(),
+        "closed conversations leave the trash"
+    );
 }
 
 /// §3.11.1 "垃圾箱中的用户不会被自动接入，也不会提醒" and §7.8 "系统不会给垃圾箱中的客户
@@ -163,7 +177,8 @@ fn m6_3_11_1_trash_is_not_auto_accepted_notified_queued_nor_sent_a_friend_reques
         question: String::new(),
         answer: String::new(),
     };
-    boss.request(&Request::SetContactSettings { settings }).unwrap();
+    boss.request(&Request::SetContactSettings { settings })
+        .unwrap();
     level(&mut boss, SpamLevel::Medium);
     pushes(&mut boss);
     pushes(&mut other);
@@ -171,10 +186,16 @@ fn m6_3_11_1_trash_is_not_auto_accepted_notified_queued_nor_sent_a_friend_reques
     let (mut spammer, conv) = first_message(&s, &key, "spammer", text("www.spam.cn 刷单"));
     send(&mut spammer, conv, 2, text("还有更多"));
     assert_eq!(trash(&mut boss), vec![conv]);
-    assert!(!mentions(&pushes(&mut boss), conv), "no push to the auto-accepting agent");
+    assert!(
+        !mentions(&pushes(&mut boss), conv),
+        "no push to the auto-accepting agent"
+    );
     assert!(!mentions(&pushes(&mut other), conv), "no push to any agent");
     for c in [&mut boss, &mut other] {
-        assert!(conversations(c, &Request::ListQueue).is_empty(), "not waiting in the queue");
+        assert!(
+            conversations(c, &Request::ListQueue).is_empty(),
+            "not waiting in the queue"
+        );
         assert!(conversations(c, &Request::ListConversations).is_empty());
     }
     let spammer_got = pushes(&mut spammer);
@@ -201,7 +222,9 @@ fn m6_3_11_1_trash_is_not_auto_accepted_notified_queued_nor_sent_a_friend_reques
         })
         .unwrap()
     {
-        Response::Messages(m) => assert_eq!(m.iter().filter(|m| m.from == Party::Customer).count(), 2),
+        Response::Messages(m) => {
+            assert_eq!(m.iter().filter(|m| m.from == Party::Customer).count(), 2)
+        }
         r => panic!("{r:?}"),
     }
 
@@ -234,7 +257,10 @@ fn m6_3_11_1_accepting_from_the_trash_whitelists_the_customer() {
             conversation,
             history,
         } => {
-            assert_eq!(conversation.state, ConversationState::Assigned { agent: 1002 });
+            assert_eq!(
+                conversation.state,
+                ConversationState::Assigned { agent: 1002 }
+            );
             assert_eq!(history.last().map(|m| &m.body), Some(&text("加微信")));
         }
         r => panic!("{r:?}"),
@@ -279,7 +305,11 @@ fn m6_3_11_3_muted_customer_messages_arrive_without_notification() {
         muted,
     };
     assert_eq!(boss.request(&mute(true)).unwrap(), Response::Ok);
-    assert_eq!(boss.request(&mute(true)).unwrap(), Response::Ok, "idempotent");
+    assert_eq!(
+        boss.request(&mute(true)).unwrap(),
+        Response::Ok,
+        "idempotent"
+    );
     assert_eq!(
         boss.request(&Request::ListMuted).unwrap(),
         Response::Muted(vec![noisy.clone()])
@@ -287,10 +317,19 @@ fn m6_3_11_3_muted_customer_messages_arrive_without_notification() {
     pushes(&mut boss);
     send(&mut c, conv, 1, text("在吗"));
     let got = pushes(&mut boss);
-    assert!(got.iter().any(|e| matches!(e, Event::QuietMessage(m) if m.body == text("在吗"))));
-    assert!(!got.iter().any(|e| matches!(e, Event::Message(_))), "{got:?}");
+    assert!(got
+        .iter()
+        .any(|e| matches!(e, Event::QuietMessage(m) if m.body == text("在吗"))));
+    assert!(
+        !got.iter().any(|e| matches!(e, Event::Message(_))),
+        "{got:?}"
+    );
     let listed = conversations(&mut boss, &Request::ListConversations);
-    assert_eq!(listed.first().map(|i| i.unread), Some(1), "still a new message");
+    assert_eq!(
+        listed.first().map(|i| i.unread),
+        Some(1),
+        "still a new message"
+    );
     match boss
         .request(&Request::ConversationMessages {
             conversation: conv,
@@ -305,7 +344,10 @@ fn m6_3_11_3_muted_customer_messages_arrive_without_notification() {
     // Another agent's list is its own.
     let mut other = s.client();
     other.login(ACCOUNT, 1002, PASSWORD).unwrap();
-    assert_eq!(other.request(&Request::ListMuted).unwrap(), Response::Muted(vec![]));
+    assert_eq!(
+        other.request(&Request::ListMuted).unwrap(),
+        Response::Muted(vec![])
+    );
     // Unmuted: notifying again.
     boss.request(&mute(false)).unwrap();
     send(&mut c, conv, 2, text("人呢"));
@@ -357,7 +399,10 @@ fn m6_3_11_2_blacklisted_customers_are_refused_and_only_permission_7_unblocks() 
         Response::Contact(info) => assert_eq!(info.state, ContactState::Blacklisted),
         r => panic!("{r:?}"),
     }
-    assert!(conversations(&mut boss, &Request::ListConversations).is_empty(), "closed");
+    assert!(
+        conversations(&mut boss, &Request::ListConversations).is_empty(),
+        "closed"
+    );
     let open_again = Request::OpenConversation {
         entry: kefu_wire::chat::Entry::Auto,
     };
@@ -366,7 +411,12 @@ fn m6_3_11_2_blacklisted_customers_are_refused_and_only_permission_7_unblocks() 
         Some(ErrorCode::CUSTOMER_BLACKLISTED)
     );
     // Found in the blacklist group (§3.11.2 "在客户管理的黑名单组中找到该客户").
-    match boss.request(&Request::GetContact { customer: troll.clone() }).unwrap() {
+    match boss
+        .request(&Request::GetContact {
+            customer: troll.clone(),
+        })
+        .unwrap()
+    {
         Response::Contact(info) => assert_eq!(info.state, ContactState::Blacklisted),
         r => panic!("{r:?}"),
     }
@@ -395,7 +445,10 @@ fn m6_3_11_2_blacklisted_customers_are_refused_and_only_permission_7_unblocks() 
     );
     // 1001 (permission 7) may.
     boss.request(&set(ContactState::Friend)).unwrap();
-    assert!(matches!(c.request(&open_again).unwrap(), Response::Conversation(_)));
+    assert!(matches!(
+        c.request(&open_again).unwrap(),
+        Response::Conversation(_)
+    ));
 }
 
 /// The setting is a business setting (permission 12); the default is off; a restart
@@ -427,8 +480,10 @@ fn m6_setting_is_a_business_setting_and_a_restart_keeps_trash_whitelist_and_mute
         trashed = first_message(&s, &key, "spam1", text("看 www.x.cn")).1;
         let (_c, w) = first_message(&s, &key, "spam2", text("看 www.y.cn"));
         whitelisted_conv = w;
-        boss.request(&Request::AcceptFromTrash { conversation: w }).unwrap();
-        boss.request(&Request::CloseConversation { conversation: w }).unwrap();
+        boss.request(&Request::AcceptFromTrash { conversation: w })
+            .unwrap();
+        boss.request(&Request::CloseConversation { conversation: w })
+            .unwrap();
         boss.request(&Request::MuteCustomer {
             customer: CustomerId::Identified("spam2".into()),
             muted: true,
@@ -441,7 +496,11 @@ fn m6_setting_is_a_business_setting_and_a_restart_keeps_trash_whitelist_and_mute
         boss.request(&Request::GetSpamFilter).unwrap(),
         Response::SpamFilter(SpamLevel::Medium)
     );
-    assert_eq!(trash(&mut boss), vec![trashed], "the trash survives, still not accepted");
+    assert_eq!(
+        trash(&mut boss),
+        vec![trashed],
+        "the trash survives, still not accepted"
+    );
     assert!(conversations(&mut boss, &Request::ListConversations).is_empty());
     assert!(conversations(&mut boss, &Request::ListQueue).is_empty());
     assert_eq!(

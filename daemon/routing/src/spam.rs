@@ -131,11 +131,17 @@ pub fn judge(level: SpamLevel, body: &MessageBody) -> Option<SpamRule> {
     };
     let norm = normalise(text);
     let checks: [(SpamRule, &dyn Fn() -> bool); 5] = [
-        (SpamRule::Phrase, &|| SPAM_PHRASES.iter().any(|p| norm.contains(p))),
+        (SpamRule::Phrase, &|| {
+            SPAM_PHRASES.iter().any(|p| norm.contains(p))
+        }),
         (SpamRule::Link, &|| has_link(&norm)),
-        (SpamRule::ContactNumber, &|| digit_run(&norm) >= MIN_DIGIT_RUN),
+        (SpamRule::ContactNumber, &|| {
+            digit_run(&norm) >= MIN_DIGIT_RUN
+        }),
         (SpamRule::Repeats, &|| repeat_run(&norm) >= MIN_REPEATS),
-        (SpamRule::TooLong, &|| text.chars().count() > MAX_FIRST_CHARS),
+        (SpamRule::TooLong, &|| {
+            text.chars().count() > MAX_FIRST_CHARS
+        }),
     ];
     checks
         .iter()

@@ -228,8 +228,14 @@ mod tests {
         assert!(r.queue_for(1001, true).is_empty());
         assert_eq!(r.queued_count(), 0);
         let owners = r.owners.clone();
-        let out = r.engine.release_screened(id, Entry::Auto, &owners, 2).unwrap();
-        assert!(matches!(out.effects[..], [Effect::Assigned { agent: 1001, .. }]));
+        let out = r
+            .engine
+            .release_screened(id, Entry::Auto, &owners, 2)
+            .unwrap();
+        assert!(matches!(
+            out.effects[..],
+            [Effect::Assigned { agent: 1001, .. }]
+        ));
         assert_eq!(agent_of(&r, id), Some(1001));
         r.check_invariants();
     }

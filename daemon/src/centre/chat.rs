@@ -1487,7 +1487,8 @@ fn put_open_conversation(batch: &mut crate::store::Batch, record: &ConversationR
 
 /// Reads an account's conversation state from the store: routing settings, id
 /// counters, the customer-signing key and the open conversations, restored into a
-/// routing engine with the account's agents (none online yet). Pure reads: it runs on
+/// routing engine with the account's agents (none online yet), held and trashed ones
+/// where they stood (`spam.rs`). Pure reads: it runs on
 /// the worker pool when an account loads (`load.rs`), or on the loop as a fallback.
 pub(super) fn read_chat(
     store: &dyn crate::store::KvStore,
@@ -1571,7 +1572,6 @@ pub(super) fn read_chat(
         }
         let placement = match r.agent {
             Some(agent) => RestoredPlacement::Assigned { agent },
-            // Held for the spam filter or in the trash, where it was (`spam.rs`).
             None => RestoredPlacement::Queued {
                 target: (spam.placement(r.conversation))
                     .unwrap_or(crate::routing::QueueTarget::Anyone),

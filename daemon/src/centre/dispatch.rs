@@ -664,8 +664,7 @@ pub(crate) fn classify(request: Request) -> Routed {
             RequestContactFiled { customer, note, edit }, GetContactOwners { customer },
         }
         [Routed::Agent, AgentRequest::Prefs] PrefsRequest {
-            GetAgentPrefs, SetAgentPrefs { prefs },
-            GetReminderSettings, SetReminderSettings { settings },
+            GetAgentPrefs, SetAgentPrefs { prefs }, GetReminderSettings, SetReminderSettings { settings },
         }
         [Routed::Agent] AgentRequest { History(query) }
         [Routed::Agent, AgentRequest::Internal] InternalRequest {
@@ -675,10 +674,8 @@ pub(crate) fn classify(request: Request) -> Routed {
         [Routed::Agent, AgentRequest::Automation] AutomationRequest {
             GetIdleSettings, SetIdleSettings { settings }, ListIdleConversations,
         }
-        [Routed::Agent, AgentRequest::Spam] SpamRequest {
-            GetSpamFilter, SetSpamFilter { level }, ListTrash, AcceptFromTrash { conversation },
-            MuteCustomer { customer, muted }, ListMuted,
-        }
+        [Routed::Agent, AgentRequest::Spam] SpamRequest { GetSpamFilter, SetSpamFilter { level },
+            ListTrash, AcceptFromTrash { conversation }, MuteCustomer { customer, muted }, ListMuted }
         [Routed::Customer, CustomerRequest::Crm] CustomerCrmRequest {
             AnswerContactRequest { accept }, AddAccount { answer },
         }

@@ -106,7 +106,11 @@ pub(super) fn read_spam(
     for (_, bytes) in scan(keys::SPAM_MUTE, 10_000 * MAX_MUTED)? {
         let r = MuteRecord::decode(&bytes).map_err(record)?;
         let key = keys::customer(&r.customer);
-        state.muted.entry(r.agent).or_default().insert(key, r.customer);
+        state
+            .muted
+            .entry(r.agent)
+            .or_default()
+            .insert(key, r.customer);
     }
     Ok(state)
 }
@@ -148,14 +152,25 @@ impl Centre {
             SpamRequest::SetSpamFilter { level } => {
                 self.spam_mut(account)?.level = level;
                 let r = SpamSettingsRecord { account, level };
-                self.batch
-                    .put(Cf::RoutingSettings, &keys::spam_settings(account), r.encode());
+                self.batch.put(
+                    Cf::RoutingSettings,
+                    &keys::spam_settings(account),
+                    r.encode(),
+                );
                 self.touched.push(account);
                 Ok(Response::Ok)
             }
-            SpamRequest::ListTrash => Ok(Response::Conversations(
-                self.chat_mut(account)?.routing.trash_list(),
-            )),
+            SpamRequest::ListTrash => {
+                // In the order they were trashed (stored, so the same after a restart).
+                let chat = self.chat_mut(account)?;
+                let mut list = chat.routing.trash_list();
+                let at = |c: &ConversationInfo| {
+                    let at = chat.spam.entries.get(&c.conversation).map(|r| r.at);
+                    (at.unwrap_or(i64::MAX), c.conversation)
+                };
+                list.sort_by_key(at);
+                Ok(Response::Conversations(list))
+            }
             SpamRequest::AcceptFromTrash { conversation } => {
                 self.accept_from_trash(account, me, conversation)
             }
@@ -317,8 +332,7 @@ impl Centre {
             entry: entry.clone(),
             at: self.now_ms,
         };
-        self.batch
-            .put(Cf::RoutingSettings, &r.key(), r.encode());
+        self.batch.put(Cf::RoutingSettings, &r.key(), r.encode());
         self.touched.push(account);
         self.spam_mut(account)?.entries.insert(r.conversation, r);
         Ok(Some(info))
