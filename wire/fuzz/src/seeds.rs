@@ -868,6 +868,26 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
                 limit: 20,
             },
         ),
+        ("get-spam-filter", Request::GetSpamFilter),
+        (
+            "set-spam-filter",
+            Request::SetSpamFilter {
+                level: kefu_wire::spam::SpamLevel::Medium,
+            },
+        ),
+        ("list-trash", Request::ListTrash),
+        (
+            "accept-from-trash",
+            Request::AcceptFromTrash { conversation: 7 },
+        ),
+        (
+            "mute-customer",
+            Request::MuteCustomer {
+                customer: CustomerId::Identified("u-10086".into()),
+                muted: true,
+            },
+        ),
+        ("list-muted", Request::ListMuted),
         (
             "request-contact-filed",
             Request::RequestContactFiled {
@@ -1275,6 +1295,14 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
             "internal-messages",
             Response::InternalMessages(vec![internal_message()]),
         ),
+        (
+            "spam-filter",
+            Response::SpamFilter(kefu_wire::spam::SpamLevel::High),
+        ),
+        (
+            "muted",
+            Response::Muted(vec![CustomerId::Visitor([7; 16])]),
+        ),
     ];
     all
 }
@@ -1394,6 +1422,19 @@ fn event_seeds() -> Vec<(&'static str, Push)> {
             Push {
                 seq: 10,
                 event: Event::InternalMessage(internal_message()),
+            },
+        ),
+        (
+            "quiet-message",
+            Push {
+                seq: 11,
+                event: Event::QuietMessage(MessageInfo {
+                    conversation: 7,
+                    id: 301,
+                    from: Party::Customer,
+                    at: 1_800_000_000_000,
+                    body: MessageBody::Text("在吗".into()),
+                }),
             },
         ),
     ];
@@ -1774,21 +1815,21 @@ mod tests {
             let index = support::request_index(&r);
             requests.insert(index, r.name());
         }
-        assert_eq!(requests.len(), 111, "a Request variant has no seed");
+        assert_eq!(requests.len(), 117, "a Request variant has no seed");
 
         let mut responses = BTreeMap::new();
         for (name, r) in response_seeds() {
             let index = support::response_index(&r);
             responses.insert(index, name);
         }
-        assert_eq!(responses.len(), 53, "a Response variant has no seed");
+        assert_eq!(responses.len(), 55, "a Response variant has no seed");
 
         let mut events = BTreeMap::new();
         for (name, p) in event_seeds() {
             let index = support::event_index(&p.event);
             events.insert(index, name);
         }
-        assert_eq!(events.len(), 11, "an Event variant has no seed");
+        assert_eq!(events.len(), 12, "an Event variant has no seed");
     }
 
     #[test]
