@@ -324,6 +324,17 @@ fn m6_3_11_3_muted_customer_messages_arrive_without_notification() {
         !got.iter().any(|e| matches!(e, Event::Message(_))),
         "{got:?}"
     );
+    // A shake is a notification: not relayed to the agent that muted the customer.
+    let shake = Request::Signal {
+        conversation: conv,
+        signal: kefu_wire::chat::Signal::Shake,
+    };
+    assert_eq!(c.request(&shake).unwrap(), Response::Ok);
+    let got = pushes(&mut boss);
+    assert!(
+        !got.iter().any(|e| matches!(e, Event::Signal { .. })),
+        "{got:?}"
+    );
     let listed = conversations(&mut boss, &Request::ListConversations);
     assert_eq!(
         listed.first().map(|i| i.unread),
