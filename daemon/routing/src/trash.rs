@@ -265,6 +265,37 @@ mod tests {
         r.check_invariants();
     }
 
+    /// After a restart, held and trashed conversations are restored where they stood:
+    /// still nobody's, the trash still taken only by hand.
+    #[test]
+    fn held_and_trashed_conversations_restore_as_nobodys() {
+        use super::super::state::{RestoredConversation, RestoredPlacement};
+        let mut r = routing();
+        add_online(&mut r, 1001, 5, 0);
+        for (id, target) in [(7, QueueTarget::Screening), (8, QueueTarget::Trash)] {
+            r.engine
+                .restore(RestoredConversation {
+                    conversation: id,
+                    customer: cust(id as u32),
+                    channel: Channel::Web,
+                    opened_at: 1,
+                    placement: RestoredPlacement::Queued {
+                        target,
+                        transfer: None,
+                    },
+                    unread: 1,
+                    waiting_since: None,
+                })
+                .unwrap();
+        }
+        let _ = r.set_cap(1001, 6, 2).unwrap();
+        assert!(r.is_screening(7) && r.is_trashed(8));
+        assert_eq!((agent_of(&r, 7), agent_of(&r, 8)), (None, None));
+        assert_eq!(r.queued_count(), 0);
+        assert_eq!(r.trash_list().len(), 1);
+        r.check_invariants();
+    }
+
     /// The trash is bounded: the oldest entry closes.
     #[test]
     fn a_full_trash_drops_its_oldest() {
