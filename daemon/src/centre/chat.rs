@@ -543,7 +543,6 @@ impl Centre {
             } => {
                 self.customers_open(account, &login.customer, conversation)?;
                 self.refuse_blacklisted(account, &login.customer)?;
-                self.spam_customer_message(account, conversation, &login.customer, &body)?;
                 self.store_message(
                     account,
                     conversation,
@@ -918,6 +917,11 @@ impl Centre {
                 message: r.message,
                 duplicate: true,
             });
+        }
+        // A new customer message: a conversation held for the spam filter is judged
+        // now, before the message is stored and delivered (`spam.rs`).
+        if from == Party::Customer {
+            self.spam_customer_message(account, conversation, &body)?;
         }
         let chat = self.chat_mut(account)?;
         let id = chat.counters.next_message;

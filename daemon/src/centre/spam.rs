@@ -338,14 +338,13 @@ impl Centre {
         Ok(Some(info))
     }
 
-    /// A customer's message in `conversation`, before it is stored: if the
-    /// conversation is held, the filter judges it now — caught, into the trash;
-    /// passed, routed, and the customer filed as a visit (M7).
+    /// A new customer message in `conversation` (checked, not a retried client id),
+    /// before it is stored: if the conversation is held, the filter judges it now —
+    /// caught, into the trash; passed, routed, and the customer filed as a visit (M7).
     pub(super) fn spam_customer_message(
         &mut self,
         account: u64,
         conversation: u64,
-        customer: &CustomerId,
         body: &MessageBody,
     ) -> Result<(), ErrorBody> {
         let now = self.now_ms;
@@ -353,11 +352,11 @@ impl Centre {
         if !chat.routing.is_screening(conversation) {
             return Ok(());
         }
-        super::chat::check_body(body)?;
         let caught = judge(chat.spam.level, body).is_some();
         let entry = (chat.spam.entries.get(&conversation))
             .map(|r| r.entry.clone())
             .unwrap_or(Entry::Auto);
+        let customer = chat.routing.conversation(conversation).map(|c| c.customer);
         if caught {
             self.route(account, |r, owners, now| r.trash(conversation, owners, now))?;
             let r = TrashRecord {
@@ -376,7 +375,9 @@ impl Centre {
             self.spam_mut(account)?.entries.remove(&conversation);
             self.batch
                 .delete(Cf::RoutingSettings, &keys::trash(account, conversation));
-            self.crm_visited(account, customer);
+            if let Some(customer) = customer {
+                self.crm_visited(account, &customer);
+            }
         }
         self.touched.push(account);
         Ok(())
