@@ -53,7 +53,8 @@ pub enum Access {
 
 /// The authorisation table. Besides what the arms say: visibility of a contact or
 /// history (exclusive mode, permissions 4 and 5; `SearchOnlineContacts` too) and a
-/// change of a contact's groups (permission 8) are decided per item by the CRM;
+/// change of a contact's groups (permission 8) and taking a contact off the blacklist
+/// (permission 7, §3.11.3 note) are decided per item by the CRM;
 /// designated agent (§7.15) is set with business settings and the reminder settings
 /// with system settings (§5.5 names agent 1001, whose role has it); the navigation menu
 /// with permission 16, which §7.13 names for it ("为营销 QQ 设置导航菜单", PROTOCOL.md
@@ -106,8 +107,6 @@ pub fn required_access(request: &Request) -> Access {
         Request::SetAgentProfile { agent, .. } => {
             Access::SelfOr(*agent, Permission::SystemSettings)
         }
-        // Visibility of a contact or history (exclusive mode, permissions 4 and 5) and
-        // a change of a contact's groups (permission 8) are decided per item by the CRM.
         Request::CreateContact { .. }
         | Request::GetContact { .. }
         | Request::UpdateContact { .. }
@@ -146,6 +145,9 @@ pub fn required_access(request: &Request) -> Access {
         Request::GetIdleSettings | Request::ListIdleConversations => Access::Session,
         Request::SendInternal { .. } | Request::InternalHistory { .. } => Access::Session,
         Request::SearchInternal { .. } | Request::GetMenuPath { .. } => Access::Session,
+        Request::ListTrash | Request::ListMuted | Request::MuteCustomer { .. } => Access::Session,
+        Request::GetSpamFilter | Request::AcceptFromTrash { .. } => Access::Session,
+        Request::SetSpamFilter { .. } => Access::Permission(Permission::BusinessSettings),
         Request::ServingAgent | Request::DesignatedChoices => Access::CustomerOnly,
         Request::GetDesignatedAgent
         | Request::ListQuickReplies

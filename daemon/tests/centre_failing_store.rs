@@ -116,6 +116,8 @@ const WRITES: &[&str] = &[
     "SendInternal",    // internal message, client id, counters; InternalHistory
     "SetNavigationMenu", // menu record, walks reset or routed; GetNavigationMenu
     "ChooseMenuOption", // walk, system message, or conversation and path; ListQueue
+    "SetSpamFilter",   // spam settings record; GetSpamFilter
+    "MuteCustomer",    // mute record (1001's, from the admin side); ListMuted
     // Quick replies, account centre, broadcasts.
     "SetQuickReplies",     // quick-reply list; ListQuickReplies (1001's and shared)
     "AccountCentreTicket", // ticket key, once, in the turn's batch; the ticket
@@ -850,7 +852,7 @@ impl World {
         let customer = self.some_customer();
         let mut learn = Learn::Nothing;
         // The kinds that succeed less often are drawn more often.
-        let kind = match self.rng.below(51) {
+        let kind = match self.rng.below(53) {
             29 | 30 => 23,
             31 => 18,
             32 | 33 => 25,
@@ -1142,6 +1144,18 @@ impl World {
             50 => Request::SetNavigationMenu {
                 menu: navigation_menu(self.rng.chance(60), self.rng.below(3)),
             },
+            51 => Request::SetSpamFilter {
+                level: match self.rng.below(4) {
+                    0 => kefu_wire::spam::SpamLevel::Off,
+                    1 => kefu_wire::spam::SpamLevel::Low,
+                    2 => kefu_wire::spam::SpamLevel::Medium,
+                    _ => kefu_wire::spam::SpamLevel::High,
+                },
+            },
+            52 => Request::MuteCustomer {
+                customer,
+                muted: self.rng.chance(60),
+            },
             _ => Request::EditGroups(GroupEdit::CreateGroup {
                 name: format!("group {}", self.rng.below(1000)),
                 category: None,
@@ -1269,6 +1283,9 @@ impl World {
             Request::GetReminderSettings,
             Request::GetIdleSettings,
             Request::GetNavigationMenu,
+            Request::GetSpamFilter,
+            Request::ListMuted,
+            Request::ListTrash,
             Request::InternalHistory {
                 with: 1002,
                 before: 0,

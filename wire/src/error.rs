@@ -199,6 +199,13 @@ codes! {
     /// shown nor above it (the menu changed meanwhile: `MenuShown` came again).
     /// Nothing changed.
     NO_SUCH_MENU_OPTION = 109,
+    /// The customer is on the account's blacklist (M6, §3.11.2): it may not open a
+    /// conversation or send a message to the account; nothing is stored.
+    CUSTOMER_BLACKLISTED = 110,
+    /// `AcceptFromTrash` named a conversation that is not in the trash (M6, §3.11.1).
+    NOT_IN_TRASH = 111,
+    /// The agent mutes as many customers as it may (M6, §3.11.3: 1,000).
+    MUTE_LIST_FULL = 112,
 }
 
 impl fmt::Debug for ErrorCode {

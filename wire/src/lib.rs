@@ -7,8 +7,9 @@
 //! - [`frame`]: the fixed 12-byte header and a decoder that refuses oversized
 //!   frames before buffering them.
 //! - [`message`]: the versioned postcard bodies carried by each frame kind
-//!   ([`chat`], [`crm`], [`prefs`], [`automation`], [`internal`] and [`menu`] hold
-//!   the conversation, CRM, preference, automation, internal-chat and navigation-menu
+//!   ([`chat`], [`crm`], [`prefs`], [`automation`], [`internal`], [`menu`] and
+//!   [`spam`] hold the conversation, CRM, preference, automation, internal-chat,
+//!   navigation-menu and spam-filter
 //!   types they carry).
 //! - [`error`]: stable protocol error codes and the crate's decode errors.
 //! - [`conn`]: a sans-IO client connection (bytes in, events out, no sockets).
@@ -33,6 +34,7 @@ pub mod menu;
 pub mod message;
 pub mod prefs;
 pub mod server;
+pub mod spam;
 
 pub use client::{tls_config_with_ca_pem, Client, ClientError, ClientOptions, Transport};
 pub use conn::{ClientConnection, ClientEvent};

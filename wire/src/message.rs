@@ -873,6 +873,33 @@ pub enum Request {
         /// The conversation.
         conversation: u64,
     },
+    /// Agent: the account's spam-filter strength (M6, §3.11.1). Answered `SpamFilter`.
+    GetSpamFilter,
+    /// Agent with permission 12 (business settings): set the spam-filter strength.
+    SetSpamFilter {
+        /// Off, or one of the three strengths (PROTOCOL.md section 25).
+        level: crate::spam::SpamLevel,
+    },
+    /// Agent: the conversations in the trash (垃圾箱), oldest first. Answered
+    /// `Conversations`.
+    ListTrash,
+    /// Agent: take a conversation out of the trash (§3.11.1): it is assigned to the
+    /// agent and its customer is whitelisted (never filtered again). Answered
+    /// `Accepted`, as `AcceptConversation` is.
+    AcceptFromTrash {
+        /// The conversation.
+        conversation: u64,
+    },
+    /// Agent: stop (or, `muted` false, resume) notifications for a customer's messages
+    /// to this agent (来消息不提示, §3.11.3); the messages still arrive, as `QuietMessage`.
+    MuteCustomer {
+        /// The customer.
+        customer: CustomerId,
+        /// Mute (true) or unmute (false).
+        muted: bool,
+    },
+    /// Agent: the customers it muted. Answered `Muted`.
+    ListMuted,
 }
 
 /// What takes a detached session over (`EnableResume`, `ResumeSession`): the session's
@@ -1270,6 +1297,10 @@ pub enum Response {
     MenuStep(crate::menu::MenuStep),
     /// A conversation's menu path (`GetMenuPath`).
     MenuPath(crate::menu::MenuPath),
+    /// The account's spam-filter strength (`GetSpamFilter`).
+    SpamFilter(crate::spam::SpamLevel),
+    /// The customers the asking agent muted, in customer-key order (`ListMuted`).
+    Muted(Vec<CustomerId>),
 }
 
 /// One backup in the daemon's backup directory (PROTOCOL.md section 21).
@@ -1364,6 +1395,10 @@ pub enum Event {
     /// To the agents shown a queued conversation, and to the agent it is assigned to:
     /// the labels its customer clicked in the menu (only when it walked one).
     MenuPath(crate::menu::MenuPath),
+    /// A customer message to an agent that muted the customer (§3.11.3 来消息不提示):
+    /// the same message as `Message` carries, delivered and counted unread, but the
+    /// client makes no sound nor flash for it.
+    QuietMessage(MessageInfo),
 }
 
 /// One agent's new presence.
@@ -1528,6 +1563,12 @@ impl Request {
             Request::SetNavigationMenu { .. } => "SetNavigationMenu",
             Request::ChooseMenuOption { .. } => "ChooseMenuOption",
             Request::GetMenuPath { .. } => "GetMenuPath",
+            Request::GetSpamFilter => "GetSpamFilter",
+            Request::SetSpamFilter { .. } => "SetSpamFilter",
+            Request::ListTrash => "ListTrash",
+            Request::AcceptFromTrash { .. } => "AcceptFromTrash",
+            Request::MuteCustomer { .. } => "MuteCustomer",
+            Request::ListMuted => "ListMuted",
         }
     }
 }

@@ -28,6 +28,7 @@ use kefu_wire::menu::{
     MenuAction, MenuNode, MenuOption, MenuPath, MenuPrompt, MenuStep, NavigationMenu,
 };
 use kefu_wire::prefs::{AgentPrefs, ReminderSettings};
+use kefu_wire::spam::SpamLevel;
 use kefu_wire::{
     AccountCentreModule, AccountInfo, AgentFigures, AgentGroup, AgentInfo, AgentProfile,
     BackupInfo, Body, DisplayMode, ErrorBody, ErrorCode, Event, FrameDecoder, FrameKind, GoAway,
@@ -1771,6 +1772,46 @@ fn cases() -> Vec<Case> {
             Value::Request(Request::GetMenuPath { conversation: 7 }),
             "00000003 0003 0000 0000008c 017207",
         ),
+            "request/GetSpamFilter",
+            137,
+            Value::Request(Request::GetSpamFilter),
+            "00000002 0003 0000 00000089 016f",
+        ),
+        case(
+            "request/SetSpamFilter",
+            138,
+            Value::Request(Request::SetSpamFilter {
+                level: SpamLevel::High,
+            }),
+            "00000003 0003 0000 0000008a 017003",
+        ),
+        case(
+            "request/ListTrash",
+            139,
+            Value::Request(Request::ListTrash),
+            "00000002 0003 0000 0000008b 0171",
+        ),
+        case(
+            "request/AcceptFromTrash",
+            140,
+            Value::Request(Request::AcceptFromTrash { conversation: 7 }),
+            "00000003 0003 0000 0000008c 017207",
+        ),
+        case(
+            "request/MuteCustomer",
+            141,
+            Value::Request(Request::MuteCustomer {
+                customer: CustomerId::Identified("u-1".to_string()),
+                muted: true,
+            }),
+            "00000008 0003 0000 0000008d 01730003752d3101",
+        ),
+        case(
+            "request/ListMuted",
+            142,
+            Value::Request(Request::ListMuted),
+            "00000002 0003 0000 0000008e 0174",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -2574,6 +2615,18 @@ fn cases() -> Vec<Case> {
                 ConversationState::InMenu,
             ))),
             "00000015 0004 0000 00000005 010d110007752d31303038360103f6a1d5edee6600",
+            "response/SpamFilter",
+            137,
+            Value::Response(Response::SpamFilter(SpamLevel::Medium)),
+            "00000003 0004 0000 00000089 013502",
+        ),
+        case(
+            "response/Muted",
+            142,
+            Value::Response(Response::Muted(vec![CustomerId::Identified(
+                "u-1".to_string(),
+            )])),
+            "00000008 0004 0000 0000008e 0136010003752d31",
         ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
@@ -2936,6 +2989,17 @@ fn cases() -> Vec<Case> {
                 event: Event::MenuPath(menu_path()),
             }),
             "0000000d 0006 0000 00000000 01110c070203e4b88b03e7bb84",
+            "push/QuietMessage",
+            0,
+            Value::Push(Push {
+                seq: 16,
+                event: Event::QuietMessage(message(
+                    301,
+                    Party::Customer,
+                    MessageBody::Text("你好 👋".to_string()),
+                )),
+            }),
+            "0000001a 0006 0000 00000000 01100b11ad028681faedee6600000be4bda0e5a5bd20f09f918b",
         ),
         case(
             "push-ack",
@@ -3179,6 +3243,8 @@ fn response_name(r: &Response) -> &'static str {
         Response::NavigationMenu(_) => "NavigationMenu",
         Response::MenuStep(_) => "MenuStep",
         Response::MenuPath(_) => "MenuPath",
+        Response::SpamFilter(_) => "SpamFilter",
+        Response::Muted(_) => "Muted",
     }
 }
 
@@ -3199,6 +3265,7 @@ fn event_name(e: &Event) -> &'static str {
         Event::InternalMessage(_) => "InternalMessage",
         Event::MenuShown(_) => "MenuShown",
         Event::MenuPath(_) => "MenuPath",
+        Event::QuietMessage(_) => "QuietMessage",
     }
 }
 

@@ -324,6 +324,30 @@ fn request() -> impl Strategy<Value = Request> {
         5 => prefs_request(),
         3 => automation_request(),
         3 => menu_request(),
+        6 => spam_request(),
+    ]
+}
+
+fn spam_level() -> impl Strategy<Value = kefu_wire::spam::SpamLevel> {
+    use kefu_wire::spam::SpamLevel;
+    prop_oneof![
+        Just(SpamLevel::Off),
+        Just(SpamLevel::Low),
+        Just(SpamLevel::Medium),
+        Just(SpamLevel::High),
+    ]
+}
+
+/// Spam filter, trash and mute (section 26).
+fn spam_request() -> impl Strategy<Value = Request> {
+    prop_oneof![
+        Just(Request::GetSpamFilter),
+        spam_level().prop_map(|level| Request::SetSpamFilter { level }),
+        Just(Request::ListTrash),
+        any::<u64>().prop_map(|conversation| Request::AcceptFromTrash { conversation }),
+        (customer_id(), any::<bool>())
+            .prop_map(|(customer, muted)| Request::MuteCustomer { customer, muted }),
+        Just(Request::ListMuted),
     ]
 }
 
@@ -1395,6 +1419,8 @@ fn response() -> impl Strategy<Value = Response> {
         navigation_menu().prop_map(Response::NavigationMenu),
         menu_step().prop_map(Response::MenuStep),
         menu_path().prop_map(Response::MenuPath),
+        spam_level().prop_map(Response::SpamFilter),
+        vec(customer_id(), 0..4).prop_map(Response::Muted),
     ]
 }
 
@@ -1444,6 +1470,7 @@ fn push() -> impl Strategy<Value = Push> {
         internal_message().prop_map(Event::InternalMessage),
         menu_prompt().prop_map(Event::MenuShown),
         menu_path().prop_map(Event::MenuPath),
+        message_info().prop_map(Event::QuietMessage),
     ];
     (any::<u64>(), event).prop_map(|(seq, event)| Push { seq, event })
 }
@@ -1775,9 +1802,9 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 115;
-    const RESPONSES: u32 = 56;
-    const EVENTS: u32 = 13;
+    const REQUESTS: u32 = 121;
+    const RESPONSES: u32 = 58;
+    const EVENTS: u32 = 14;
 
     let mut runner = TestRunner::deterministic();
     let (mut requests, mut responses, mut events) =

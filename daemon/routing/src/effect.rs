@@ -42,6 +42,8 @@ pub enum CloseReason {
     AgentLoggedOut,
     /// The customer chose another agent or group after the no-response offer.
     Reselected,
+    /// The trash was full: its oldest conversation made room (`trash.rs`).
+    TrashFull,
 }
 
 /// Which automatic reply was sent.
@@ -360,4 +362,8 @@ pub enum RoutingError {
     /// `restore`: the stored picture is inconsistent (which way is said).
     #[error("cannot restore: {0}")]
     InvalidRestore(&'static str),
+    /// The conversation is not where the spam filter's input needs it: not in the
+    /// trash (`accept_from_trash`), not held for screening (`release_screened`).
+    #[error("conversation {0} is not in the trash")]
+    NotInTrash(u64),
 }

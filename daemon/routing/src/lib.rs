@@ -90,6 +90,7 @@
 //! | R23 | Account presence: always online, or the best presence of its agents (Online > Busy > Away > Offline). | §7.14 | `account_presence` |
 //! | R24 | Welcome message by weekday and time of day (configured UTC offset), on a new conversation. | §7.2 | `open`, [`WelcomeSettings::text_at`] |
 //! | R25 | Auto-reply when the customer writes while the serving agent (a queued conversation: the account) is Busy or Away/Offline: the agent's personal text first, else the account's busy/away text (never the away text when the account is "always online", §7.14); at most once per `min_interval` per conversation **and kind**, so one kind never silences another. | §7.3, §7.4 | `customer_message`, [`welcome`] |
+//! | R26 | Spam filter (M6): with the filter on, a conversation the filter may judge is held (waits for nobody) until its first customer message; the rules of [`spam`] then route it as `open` would, or put it in the trash: never auto-accepted, in nobody's queue, not counted as waiting, no no-response clock, no auto-reply; taken only by `accept_from_trash`; at most [`trash::MAX_TRASH`] (the oldest closes). | §3.11.1 | [`trash`], [`spam`] |
 
 pub mod agents;
 pub mod conversation;
@@ -99,9 +100,11 @@ pub mod messages;
 pub mod no_response;
 pub mod queue;
 pub mod route;
+pub mod spam;
 pub mod state;
 pub mod timers;
 pub mod transfer;
+pub mod trash;
 pub mod welcome;
 
 #[cfg(test)]

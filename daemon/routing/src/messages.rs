@@ -25,6 +25,10 @@ impl AccountRouting {
         c.unread = c.unread.saturating_add(1);
         c.last_customer_at = Some(now);
         let mut fx = Vec::new();
+        // Held for the spam filter or in the trash: nobody is told, nobody answers.
+        if self.filtered(conversation) {
+            return Ok(Outcome::new((), fx));
+        }
         self.nr_on_customer_message(conversation, now);
         self.offer_if_agent_offline(conversation, &mut fx);
         self.auto_reply(conversation, now, &mut fx);

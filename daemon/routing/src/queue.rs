@@ -60,7 +60,10 @@ impl AccountRouting {
 
     /// How many conversations wait in the queue, for anyone.
     pub fn queued_count(&self) -> usize {
-        self.queue.len()
+        self.queue
+            .values()
+            .filter(|id| !self.filtered(**id))
+            .count()
     }
 
     /// R4: `agent` takes a queued conversation by hand (its cap does not apply).
@@ -126,6 +129,10 @@ impl AccountRouting {
         let ConvState::Queued { target, .. } = &c.state else {
             return false;
         };
+        // Held for the spam filter or in the trash: nobody's (`trash.rs`).
+        if matches!(target, QueueTarget::Screening | QueueTarget::Trash) {
+            return false;
+        }
         if whole_queue {
             return true;
         }
@@ -140,6 +147,7 @@ impl AccountRouting {
                         .get(&agent)
                         .is_some_and(|a| a.group.as_ref() == Some(g))
             }
+            QueueTarget::Screening | QueueTarget::Trash => false,
         }
     }
 

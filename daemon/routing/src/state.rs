@@ -145,6 +145,10 @@ pub enum QueueTarget {
     Agent(u32),
     /// The members of an agent group.
     Group(String),
+    /// Nobody: held until the spam filter judges its first message (`trash.rs`).
+    Screening,
+    /// Nobody: in the trash (垃圾箱), taken only by `accept_from_trash` (`trash.rs`).
+    Trash,
 }
 
 /// A notice kept for a logged-out agent.

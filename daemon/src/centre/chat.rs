@@ -75,6 +75,7 @@ pub(super) fn routing_err(e: RoutingError) -> ErrorBody {
         RoutingError::TransferToSelf => ErrorCode::TRANSFER_TO_SELF,
         RoutingError::TargetFull { .. } => ErrorCode::TARGET_FULL,
         RoutingError::ConfirmationRequired { .. } => ErrorCode::GRAB_NEEDS_CONFIRMATION,
+        RoutingError::NotInTrash(_) => ErrorCode::NOT_IN_TRASH,
         _ => ErrorCode::INVALID_ARGUMENT,
     };
     err(code, e.to_string())
@@ -109,6 +110,8 @@ pub(crate) struct ChatState {
     /// The navigation menu, the customers walking it, the open conversations' paths
     /// (`menu.rs`).
     pub(super) menu: super::menu::MenuState,
+    /// Spam filter, held and trashed conversations, whitelist, mutes (`spam.rs`).
+    pub(super) spam: super::spam::SpamState,
 }
 
 impl ChatState {
@@ -522,12 +525,18 @@ impl Centre {
                 } else {
                     entry
                 };
+                // A blacklisted customer is refused before anything, the menu included.
+                self.refuse_blacklisted(account, &login.customer)?;
                 if let Some(info) = self.menu_open(account, &login, &entry)? {
                     self.crm_visited(account, &login.customer);
                     return Ok(Response::Conversation(info));
                 }
                 let (customer, channel) = (login.customer.clone(), login.channel);
                 let entry = self.designated_entry(account, &customer, channel, entry)?;
+                // With the spam filter on, held until its first message (`spam.rs`).
+                if let Some(info) = self.spam_open(account, &customer, channel, &entry)? {
+                    return Ok(Response::Conversation(info));
+                }
                 let info = self.route(account, |r, owners, now| {
                     r.open(customer, channel, entry, owners, now)
                 })?;
@@ -540,6 +549,7 @@ impl Centre {
                 client_msg_id,
                 body,
             } => {
+                self.refuse_blacklisted(account, &login.customer)?;
                 self.menu_message(account, &login.customer, conversation)?;
                 self.customers_open(account, &login.customer, conversation)?;
                 self.store_message(
@@ -725,12 +735,12 @@ impl Centre {
     ) -> Answer {
         let see_all = self.has_permission(account, me, Permission::SeeAllCustomers);
         let record = self.conversation_record(account, conversation)?;
-        let serving = self
-            .chat_mut(account)?
-            .routing
-            .conversation(conversation)
+        let routing = &self.chat_mut(account)?.routing;
+        let serving = (routing.conversation(conversation))
             .is_some_and(|c| c.state == ConversationState::Assigned { agent: me });
-        if !(serving || see_all || record.agent == Some(me)) {
+        // Any agent may read a trashed conversation: any agent may take it out (§3.11.1).
+        let trashed = routing.is_trashed(conversation);
+        if !(serving || trashed || see_all || record.agent == Some(me)) {
             return Err(err(ErrorCode::NOT_IN_CONVERSATION, "not your conversation"));
         }
         self.messages_after(account, &record, after, limit)
@@ -925,6 +935,11 @@ impl Centre {
                 duplicate: true,
             });
         }
+        // A new customer message: a conversation held for the spam filter is judged
+        // now, before the message is stored and delivered (`spam.rs`).
+        if from == Party::Customer {
+            self.spam_customer_message(account, conversation, &body)?;
+        }
         let chat = self.chat_mut(account)?;
         let id = chat.counters.next_message;
         let outcome = match from {
@@ -1004,14 +1019,20 @@ impl Centre {
                 Recipient::Customer(customer.clone()),
                 Event::Message(info),
             ),
+            // §3.11.3: a customer the agent muted reaches it without a notification.
             (false, Some(agent)) => {
-                self.push(account, Recipient::Agent(agent), Event::Message(info))
+                let event = if self.is_muted(account, agent, customer) {
+                    Event::QuietMessage(info)
+                } else {
+                    Event::Message(info)
+                };
+                self.push(account, Recipient::Agent(agent), event)
             }
             (false, None) => {}
         }
     }
 
-    fn recent_history(
+    pub(super) fn recent_history(
         &self,
         account: u64,
         customer: &CustomerId,
@@ -1316,6 +1337,7 @@ impl Centre {
         self.crm_conversation_closed(account, &record.customer, record.agent);
         self.idle_closed(account, conversation);
         self.menu_closed(account, conversation);
+        self.spam_closed(account, conversation);
     }
 
     pub(super) fn on_system_text(&mut self, account: u64, conversation: u64, text: String) {
@@ -1500,7 +1522,8 @@ fn put_open_conversation(batch: &mut crate::store::Batch, record: &ConversationR
 
 /// Reads an account's conversation state from the store: routing settings, id
 /// counters, the customer-signing key and the open conversations, restored into a
-/// routing engine with the account's agents (none online yet). Pure reads: it runs on
+/// routing engine with the account's agents (none online yet), held and trashed ones
+/// where they stood (`spam.rs`). Pure reads: it runs on
 /// the worker pool when an account loads (`load.rs`), or on the loop as a fallback.
 pub(super) fn read_chat(
     store: &dyn crate::store::KvStore,
@@ -1539,6 +1562,7 @@ pub(super) fn read_chat(
         None => None,
     };
     let designated = super::designated::read_designated(store, account)?;
+    let mut spam = super::spam::read_spam(store, account)?;
     let mut settings = settings_from(&config, &designated);
     settings.presence_mode = super::signals::engine_mode(state.record.presence_mode);
     let mut routing =
@@ -1584,7 +1608,8 @@ pub(super) fn read_chat(
         let placement = match r.agent {
             Some(agent) => RestoredPlacement::Assigned { agent },
             None => RestoredPlacement::Queued {
-                target: crate::routing::QueueTarget::Anyone,
+                target: (spam.placement(r.conversation))
+                    .unwrap_or(crate::routing::QueueTarget::Anyone),
                 transfer: None,
             },
         };
@@ -1603,6 +1628,7 @@ pub(super) fn read_chat(
     }
     let idle = super::idle::read_idle(store, account, &open)?;
     let menu = super::menu::read_menu(store, account, &open)?;
+    spam.keep_open(&|c| open.contains_key(&c));
     let chat = ChatState {
         routing,
         config,
@@ -1617,6 +1643,7 @@ pub(super) fn read_chat(
         list_order,
         idle,
         menu,
+        spam,
     };
     Ok(chat)
 }

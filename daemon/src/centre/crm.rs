@@ -247,6 +247,12 @@ impl CrmState {
             .map(|a| a.agent)
     }
 
+    /// The state of `customer`'s contact, if it is one.
+    pub(super) fn state_of(&self, customer: &CustomerId) -> Option<ContactState> {
+        let no = self.number_of(customer).ok()?;
+        self.contacts.get(&no).map(|s| s.contact.state)
+    }
+
     pub(super) fn number_of(&self, customer: &CustomerId) -> Result<u64, ErrorBody> {
         let key = key_of(customer)?;
         self.by_key
@@ -668,12 +674,14 @@ impl Centre {
             ));
         }
         let no = self.visible_contact(account, me, &customer)?;
+        let perm7 = self.has_permission(account, me, Permission::DeleteCustomers);
         let crm = self.crm_mut(account)?;
         let old = &crm
             .contacts
             .get(&no)
             .ok_or_else(|| err(ErrorCode::NOT_FOUND, "not a contact"))?
             .contact;
+        super::spam::check_leaves_blacklist(old.state, to, perm7)?;
         let was_pending = old.state == ContactState::Pending;
         let new = old.with_state(to).map_err(contact_err)?;
         let info = contact_info(&new);
@@ -686,6 +694,9 @@ impl Centre {
         self.save_contact(account, no);
         self.save_crm_account(account);
         self.limit_warning(account, warning);
+        if to == ContactState::Blacklisted {
+            self.spam_blacklisted(account, &customer)?;
+        }
         Ok(Response::Contact(Box::new(info)))
     }
 
@@ -1100,6 +1111,7 @@ impl Centre {
             ));
         }
         let update = profile_update(edit);
+        let perm7 = self.has_permission(account, me, Permission::DeleteCustomers);
         let crm = self.crm_mut(account)?;
         let existing = crm.by_key.get(&key).copied();
         let (no, contact, warning) = match existing {
@@ -1109,6 +1121,7 @@ impl Centre {
                     .get(&no)
                     .ok_or_else(|| err(ErrorCode::INTERNAL, "contact map out of step"))?
                     .contact;
+                super::spam::check_leaves_blacklist(old.state, ContactState::Pending, perm7)?;
                 if matches!(old.state, ContactState::Friend | ContactState::Pending) {
                     return Err(err(
                         ErrorCode::ALREADY_EXISTS,

@@ -55,6 +55,7 @@ pub(crate) enum AgentRequest {
     Automation(AutomationRequest),
     Internal(InternalRequest),
     Menu(MenuRequest),
+    Spam(SpamRequest),
 }
 
 /// A customer's request, by domain.
@@ -293,6 +294,24 @@ pub(crate) enum AutomationRequest {
         settings: kefu_wire::automation::IdleSettings,
     },
     ListIdleConversations,
+}
+
+/// Spam filter, trash and mute (`spam.rs`, M6).
+#[derive(Debug)]
+pub(crate) enum SpamRequest {
+    GetSpamFilter,
+    SetSpamFilter {
+        level: kefu_wire::spam::SpamLevel,
+    },
+    ListTrash,
+    AcceptFromTrash {
+        conversation: u64,
+    },
+    MuteCustomer {
+        customer: kefu_wire::chat::CustomerId,
+        muted: bool,
+    },
+    ListMuted,
 }
 
 /// Internal chat between agents (`internal_chat.rs`).
@@ -661,8 +680,7 @@ pub(crate) fn classify(request: Request) -> Routed {
             RequestContactFiled { customer, note, edit }, GetContactOwners { customer },
         }
         [Routed::Agent, AgentRequest::Prefs] PrefsRequest {
-            GetAgentPrefs, SetAgentPrefs { prefs },
-            GetReminderSettings, SetReminderSettings { settings },
+            GetAgentPrefs, SetAgentPrefs { prefs }, GetReminderSettings, SetReminderSettings { settings },
         }
         [Routed::Agent] AgentRequest { History(query) }
         [Routed::Agent, AgentRequest::Internal] InternalRequest {
@@ -675,6 +693,8 @@ pub(crate) fn classify(request: Request) -> Routed {
         [Routed::Agent, AgentRequest::Automation] AutomationRequest {
             GetIdleSettings, SetIdleSettings { settings }, ListIdleConversations,
         }
+        [Routed::Agent, AgentRequest::Spam] SpamRequest { GetSpamFilter, SetSpamFilter { level },
+            ListTrash, AcceptFromTrash { conversation }, MuteCustomer { customer, muted }, ListMuted }
         [Routed::Customer, CustomerRequest::Crm] CustomerCrmRequest {
             AnswerContactRequest { accept }, AddAccount { answer },
         }
@@ -774,7 +794,10 @@ impl ParticipantRequest {
 }
 /// The account a request is about when that decides the shard that runs it (the
 /// connection or the operator's request goes to the account's owner); `None` for
-/// requests about the caller's own account or none. Exhaustive, like [`classify`].
+/// requests about the caller's own account or none (`ResumeSession`: its session's
+/// number names the shard, `route_request`). Exhaustive, like [`classify`]; a table, so
+/// several short variants share a line.
+#[rustfmt::skip]
 pub(crate) fn target_account(request: &Request) -> Option<u64> {
     match request {
         Request::Login { account, .. }
@@ -887,10 +910,10 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::SendInternal { .. }
         | Request::InternalHistory { .. }
         | Request::SearchInternal { .. }
-        | Request::GetNavigationMenu
-        | Request::SetNavigationMenu { .. }
-        | Request::ChooseMenuOption { .. }
-        | Request::GetMenuPath { .. } => None,
+        | Request::GetNavigationMenu | Request::SetNavigationMenu { .. }
+        | Request::ChooseMenuOption { .. } | Request::GetMenuPath { .. }
+        | Request::GetSpamFilter | Request::SetSpamFilter { .. } | Request::ListTrash
+        | Request::AcceptFromTrash { .. } | Request::MuteCustomer { .. } | Request::ListMuted => None,
         // Its session's number names the shard (`route_request`), not an account.
         Request::ResumeSession { .. } => None,
     }

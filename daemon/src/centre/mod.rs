@@ -53,6 +53,7 @@ mod resume;
 mod security;
 mod sessions;
 mod signals;
+mod spam;
 mod token_home;
 mod tokens;
 mod views;

@@ -640,6 +640,7 @@ impl Centre {
             AgentRequest::Automation(request) => self.automation_request(account, me, request),
             AgentRequest::Internal(request) => self.internal_request(account, me, request),
             AgentRequest::Menu(request) => self.menu_request(account, request),
+            AgentRequest::Spam(request) => self.spam_request(account, me, request),
         };
         self.reply(reply, answer);
     }

@@ -169,8 +169,13 @@ impl Centre {
                     Some(ConversationState::Assigned { agent }) => Some(agent),
                     _ => None,
                 };
-                // Queued, or its agent is not connected: nobody to tell.
-                if let Some(agent) = agent {
+                // Queued, or its agent is not connected: nobody to tell. A shake is a
+                // notification, which an agent that muted the customer does not get
+                // (§3.11.3 "不会有声音、头像闪动等提示").
+                let muted = |a: &u32| {
+                    signal == Signal::Shake && self.is_muted(account, *a, &login.customer)
+                };
+                if let Some(agent) = agent.filter(|a| !muted(a)) {
                     let event = Event::Signal {
                         conversation,
                         from: Party::Customer,

@@ -38,6 +38,10 @@
 //! | [`Cf::RoutingSettings`] | `routing_settings` | account `u64` BE (8) ‖ `b'M'` ([`navigation_menu`]) | `NavigationMenuRecord` |
 //! | [`Cf::RoutingSettings`] | `routing_settings` | account `u64` BE (8) ‖ `b'W'` ‖ conversation `u64` BE (8) ([`menu_walk`]) | `MenuWalkRecord` (a customer in the menu; deleted when it is routed or leaves) |
 //! | [`Cf::RoutingSettings`] | `routing_settings` | account `u64` BE (8) ‖ `b'P'` ‖ conversation `u64` BE (8) ([`menu_path`]) | `MenuPathRecord` (the labels clicked before routing) |
+//! | [`Cf::RoutingSettings`] | `routing_settings` | account `u64` BE (8) ‖ `b's'` ‖ `0x01` ([`spam_settings`]) | `SpamSettingsRecord` |
+//! | [`Cf::RoutingSettings`] | `routing_settings` | account `u64` BE (8) ‖ `b's'` ‖ `0x02` ‖ conversation `u64` BE (8) ([`trash`]) | `TrashRecord` (held or trashed; deleted when it leaves) |
+//! | [`Cf::RoutingSettings`] | `routing_settings` | account `u64` BE (8) ‖ `b's'` ‖ `0x03` ‖ customer key ([`whitelist`]) | `WhitelistRecord` |
+//! | [`Cf::RoutingSettings`] | `routing_settings` | account `u64` BE (8) ‖ `b's'` ‖ `0x04` ‖ agent `u32` BE (4) ‖ customer key ([`mute`]) | `MuteRecord` |
 //! | [`Cf::InternalMessages`] | `internal_messages` | account `u64` BE (8) ‖ lower agent `u32` BE (4) ‖ higher agent `u32` BE (4) ‖ message id `u64` BE (8) | `InternalMessageRecord` |
 //! | [`Cf::ClientMsgs`] | `client_msgs` | account `u64` BE (8) ‖ `0x03` ‖ agent `u32` BE (4) ‖ client id `u64` BE (8) ([`internal_client_msg`]) | `ClientMsgRecord` |
 //!
@@ -366,6 +370,61 @@ pub fn menu_path(account: u64, conversation: u64) -> Vec<u8> {
     k.push(b'P');
     k.extend_from_slice(&conversation.to_be_bytes());
     k
+}
+
+/// The account's spam-filter data in `routing_settings` (M6): the account (8) ‖ `b's'`
+/// ‖ a kind byte ‖ the rest: [`SPAM_SETTINGS`] (nothing more), [`SPAM_TRASH`] ‖ the
+/// conversation (8), [`SPAM_WHITELIST`] ‖ the customer key, [`SPAM_MUTE`] ‖ the agent
+/// (4) ‖ the customer key. Each kind of one account is one range ([`spam_range`]).
+fn spam_key(account: u64, kind: u8) -> Vec<u8> {
+    let mut k = account.to_be_bytes().to_vec();
+    k.push(b's');
+    k.push(kind);
+    k
+}
+
+/// Kind byte of the spam-filter settings.
+pub const SPAM_SETTINGS: u8 = 1;
+/// Kind byte of a trash (or held) conversation.
+pub const SPAM_TRASH: u8 = 2;
+/// Kind byte of a whitelisted customer.
+pub const SPAM_WHITELIST: u8 = 3;
+/// Kind byte of a muted customer.
+pub const SPAM_MUTE: u8 = 4;
+
+/// The spam-filter settings of `account`.
+pub fn spam_settings(account: u64) -> Vec<u8> {
+    spam_key(account, SPAM_SETTINGS)
+}
+
+/// A conversation the filter holds or trashed.
+pub fn trash(account: u64, conversation: u64) -> Vec<u8> {
+    let mut k = spam_key(account, SPAM_TRASH);
+    k.extend_from_slice(&conversation.to_be_bytes());
+    k
+}
+
+/// A whitelisted customer.
+pub fn whitelist(account: u64, customer: &kefu_wire::chat::CustomerId) -> Vec<u8> {
+    let mut k = spam_key(account, SPAM_WHITELIST);
+    push_customer(&mut k, customer);
+    k
+}
+
+/// A customer `agent` muted.
+pub fn mute(account: u64, agent: u32, customer: &kefu_wire::chat::CustomerId) -> Vec<u8> {
+    let mut k = spam_key(account, SPAM_MUTE);
+    k.extend_from_slice(&agent.to_be_bytes());
+    push_customer(&mut k, customer);
+    k
+}
+
+/// Every key of one kind (`SPAM_*`) of `account`'s spam-filter data.
+pub fn spam_range(account: u64, kind: u8) -> KeyRange {
+    KeyRange {
+        start: spam_key(account, kind),
+        end: spam_key(account, kind.saturating_add(1)),
+    }
 }
 
 /// The first 16 bytes of an internal message key: account ‖ the pair's agents, lower

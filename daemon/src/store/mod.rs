@@ -32,6 +32,7 @@ pub mod rocks;
 mod rocks_backup;
 mod rocks_wal;
 pub mod security_records;
+pub mod spam_records;
 
 use std::path::PathBuf;
 

@@ -884,6 +884,26 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
             },
         ),
         ("get-menu-path", Request::GetMenuPath { conversation: 7 }),
+        ("get-spam-filter", Request::GetSpamFilter),
+        (
+            "set-spam-filter",
+            Request::SetSpamFilter {
+                level: kefu_wire::spam::SpamLevel::Medium,
+            },
+        ),
+        ("list-trash", Request::ListTrash),
+        (
+            "accept-from-trash",
+            Request::AcceptFromTrash { conversation: 7 },
+        ),
+        (
+            "mute-customer",
+            Request::MuteCustomer {
+                customer: CustomerId::Identified("u-10086".into()),
+                muted: true,
+            },
+        ),
+        ("list-muted", Request::ListMuted),
         (
             "request-contact-filed",
             Request::RequestContactFiled {
@@ -1306,6 +1326,13 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
             Response::MenuStep(kefu_wire::menu::MenuStep::Prompt(menu_prompt())),
         ),
         ("menu-path", Response::MenuPath(menu_path())),
+            "spam-filter",
+            Response::SpamFilter(kefu_wire::spam::SpamLevel::High),
+        ),
+        (
+            "muted",
+            Response::Muted(vec![CustomerId::Visitor([7; 16])]),
+        ),
     ];
     all
 }
@@ -1439,6 +1466,16 @@ fn event_seeds() -> Vec<(&'static str, Push)> {
             Push {
                 seq: 12,
                 event: Event::MenuPath(menu_path()),
+            "quiet-message",
+            Push {
+                seq: 11,
+                event: Event::QuietMessage(MessageInfo {
+                    conversation: 7,
+                    id: 301,
+                    from: Party::Customer,
+                    at: 1_800_000_000_000,
+                    body: MessageBody::Text("在吗".into()),
+                }),
             },
         ),
     ];
@@ -1864,21 +1901,21 @@ mod tests {
             let index = support::request_index(&r);
             requests.insert(index, r.name());
         }
-        assert_eq!(requests.len(), 115, "a Request variant has no seed");
+        assert_eq!(requests.len(), 121, "a Request variant has no seed");
 
         let mut responses = BTreeMap::new();
         for (name, r) in response_seeds() {
             let index = support::response_index(&r);
             responses.insert(index, name);
         }
-        assert_eq!(responses.len(), 56, "a Response variant has no seed");
+        assert_eq!(responses.len(), 58, "a Response variant has no seed");
 
         let mut events = BTreeMap::new();
         for (name, p) in event_seeds() {
             let index = support::event_index(&p.event);
             events.insert(index, name);
         }
-        assert_eq!(events.len(), 13, "an Event variant has no seed");
+        assert_eq!(events.len(), 14, "an Event variant has no seed");
     }
 
     #[test]

@@ -123,6 +123,12 @@ pub fn request_index(r: &Request) -> u32 {
         Request::SetNavigationMenu { .. } => 112,
         Request::ChooseMenuOption { .. } => 113,
         Request::GetMenuPath { .. } => 114,
+        Request::GetSpamFilter => 115,
+        Request::SetSpamFilter { .. } => 116,
+        Request::ListTrash => 117,
+        Request::AcceptFromTrash { .. } => 118,
+        Request::MuteCustomer { .. } => 119,
+        Request::ListMuted => 120,
     }
 }
 
@@ -185,6 +191,8 @@ pub fn response_index(r: &Response) -> u32 {
         Response::NavigationMenu(_) => 53,
         Response::MenuStep(_) => 54,
         Response::MenuPath(_) => 55,
+        Response::SpamFilter(_) => 56,
+        Response::Muted(_) => 57,
     }
 }
 
@@ -204,5 +212,6 @@ pub fn event_index(e: &Event) -> u32 {
         Event::InternalMessage(_) => 10,
         Event::MenuShown(_) => 11,
         Event::MenuPath(_) => 12,
+        Event::QuietMessage(_) => 13,
     }
 }
