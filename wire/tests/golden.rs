@@ -1772,10 +1772,11 @@ fn cases() -> Vec<Case> {
             Value::Request(Request::GetMenuPath { conversation: 7 }),
             "00000003 0003 0000 0000008c 017207",
         ),
+        case(
             "request/GetSpamFilter",
             137,
             Value::Request(Request::GetSpamFilter),
-            "00000002 0003 0000 00000089 016f",
+            "00000002 0003 0000 00000089 0173",
         ),
         case(
             "request/SetSpamFilter",
@@ -1783,19 +1784,19 @@ fn cases() -> Vec<Case> {
             Value::Request(Request::SetSpamFilter {
                 level: SpamLevel::High,
             }),
-            "00000003 0003 0000 0000008a 017003",
+            "00000003 0003 0000 0000008a 017403",
         ),
         case(
             "request/ListTrash",
             139,
             Value::Request(Request::ListTrash),
-            "00000002 0003 0000 0000008b 0171",
+            "00000002 0003 0000 0000008b 0175",
         ),
         case(
             "request/AcceptFromTrash",
             140,
             Value::Request(Request::AcceptFromTrash { conversation: 7 }),
-            "00000003 0003 0000 0000008c 017207",
+            "00000003 0003 0000 0000008c 017607",
         ),
         case(
             "request/MuteCustomer",
@@ -1804,13 +1805,13 @@ fn cases() -> Vec<Case> {
                 customer: CustomerId::Identified("u-1".to_string()),
                 muted: true,
             }),
-            "00000008 0003 0000 0000008d 01730003752d3101",
+            "00000008 0003 0000 0000008d 01770003752d3101",
         ),
         case(
             "request/ListMuted",
             142,
             Value::Request(Request::ListMuted),
-            "00000002 0003 0000 0000008e 0174",
+            "00000002 0003 0000 0000008e 0178",
         ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
@@ -2615,10 +2616,12 @@ fn cases() -> Vec<Case> {
                 ConversationState::InMenu,
             ))),
             "00000015 0004 0000 00000005 010d110007752d31303038360103f6a1d5edee6600",
+        ),
+        case(
             "response/SpamFilter",
             137,
             Value::Response(Response::SpamFilter(SpamLevel::Medium)),
-            "00000003 0004 0000 00000089 013502",
+            "00000003 0004 0000 00000089 013802",
         ),
         case(
             "response/Muted",
@@ -2626,7 +2629,7 @@ fn cases() -> Vec<Case> {
             Value::Response(Response::Muted(vec![CustomerId::Identified(
                 "u-1".to_string(),
             )])),
-            "00000008 0004 0000 0000008e 0136010003752d31",
+            "00000008 0004 0000 0000008e 0139010003752d31",
         ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
@@ -2989,6 +2992,8 @@ fn cases() -> Vec<Case> {
                 event: Event::MenuPath(menu_path()),
             }),
             "0000000d 0006 0000 00000000 01110c070203e4b88b03e7bb84",
+        ),
+        case(
             "push/QuietMessage",
             0,
             Value::Push(Push {
@@ -2999,7 +3004,7 @@ fn cases() -> Vec<Case> {
                     MessageBody::Text("你好 👋".to_string()),
                 )),
             }),
-            "0000001a 0006 0000 00000000 01100b11ad028681faedee6600000be4bda0e5a5bd20f09f918b",
+            "0000001a 0006 0000 00000000 01100d11ad028681faedee6600000be4bda0e5a5bd20f09f918b",
         ),
         case(
             "push-ack",
