@@ -146,6 +146,11 @@ pub fn required_access(request: &Request) -> Access {
         Request::GetIdleSettings | Request::ListIdleConversations => Access::Session,
         Request::SendInternal { .. } | Request::InternalHistory { .. } => Access::Session,
         Request::SearchInternal { .. } => Access::Session,
+        Request::ForwardSms { .. } => Access::CustomerOnly,
+        Request::AdminSmsTopUp { .. }
+        | Request::AdminSmsBalance { .. }
+        | Request::AdminSmsDeadLetters { .. }
+        | Request::AdminSmsReply { .. } => Access::Operator,
         Request::ServingAgent | Request::DesignatedChoices => Access::CustomerOnly,
         Request::GetDesignatedAgent
         | Request::GetServerTime

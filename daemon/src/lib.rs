@@ -31,6 +31,7 @@ pub mod password;
 pub mod server;
 pub mod session;
 pub mod session_token;
+pub mod sms_gateway;
 pub mod shard;
 pub mod stats;
 pub mod store;

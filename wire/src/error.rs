@@ -172,6 +172,16 @@ codes! {
     INTERNAL_TO_SELF = 90,
     /// An internal message longer than its limit (C11: 4,000 characters).
     MESSAGE_TOO_LONG = 91,
+    /// `ForwardSms` to an agent with no bound phone; nothing queued or charged.
+    NO_BOUND_PHONE = 130,
+    /// `ForwardSms` with fewer SMS units left than the message takes; nothing queued.
+    SMS_NO_BALANCE = 131,
+    /// `ForwardSms` while this appliance has no SMS gateway (`[sms] url`); nothing queued.
+    SMS_NOT_CONFIGURED = 132,
+    /// `ForwardSms` of a text over five SMS segments (335 UCS-2 characters); nothing queued.
+    SMS_TOO_LONG = 133,
+    /// `ForwardSms` to an agent that is online: write to it in the conversation.
+    AGENT_ONLINE = 134,
 }
 
 impl fmt::Debug for ErrorCode {

@@ -62,6 +62,38 @@ pub(crate) enum CustomerRequest {
     Chat(CustomerChatRequest),
     Signal(CustomerSignalRequest),
     Crm(CustomerCrmRequest),
+    Sms(CustomerSmsRequest),
+}
+
+/// Offline messages forwarded by SMS, as a customer (`sms.rs`).
+#[derive(Debug)]
+pub(crate) enum CustomerSmsRequest {
+    ForwardSms {
+        conversation: u64,
+        message: u64,
+        agent: u32,
+    },
+}
+
+/// The SMS balance, dead letters and phone replies, the operator's (`sms.rs`).
+#[derive(Debug)]
+pub(crate) enum SmsAdminRequest {
+    AdminSmsTopUp {
+        account: u64,
+        units: u32,
+    },
+    AdminSmsBalance {
+        account: u64,
+    },
+    AdminSmsDeadLetters {
+        account: u64,
+    },
+    AdminSmsReply {
+        account: u64,
+        sms: u64,
+        reply_id: u64,
+        text: String,
+    },
 }
 
 /// Logins and resumption: any connection that is not logged in yet.
@@ -444,6 +476,7 @@ pub(crate) enum ParticipantRequest {
 #[derive(Debug)]
 pub(crate) enum OperatorRequest {
     Clock(ClockRequest),
+    Sms(SmsAdminRequest),
     Ops(OpsRequest),
     Backup(BackupRequest),
     AdminCreateAccount {
@@ -674,6 +707,13 @@ pub(crate) fn classify(request: Request) -> Routed {
         [Routed::Operator, OperatorRequest::Backup] BackupRequest {
             AdminBackupCreate, AdminBackupList, AdminBackupVerify { backup_id },
         }
+        [Routed::Customer, CustomerRequest::Sms] CustomerSmsRequest {
+            ForwardSms { conversation, message, agent },
+        }
+        [Routed::Operator, OperatorRequest::Sms] SmsAdminRequest {
+            AdminSmsTopUp { account, units }, AdminSmsBalance { account },
+            AdminSmsDeadLetters { account }, AdminSmsReply { account, sms, reply_id, text },
+        }
         [] Routed { EnableResume }
     }
 }
@@ -770,7 +810,11 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::CustomerLogin { account, .. }
         | Request::VisitorLogin { account, .. }
         | Request::AdminRotateCustomerKey { account, .. }
-        | Request::AdminDeleteAccount { account } => Some(*account),
+        | Request::AdminDeleteAccount { account }
+        | Request::AdminSmsTopUp { account, .. }
+        | Request::AdminSmsBalance { account }
+        | Request::AdminSmsDeadLetters { account }
+        | Request::AdminSmsReply { account, .. } => Some(*account),
         Request::Logout
         | Request::SetPresence { .. }
         | Request::AddAgent { .. }
@@ -867,7 +911,8 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::ListIdleConversations
         | Request::SendInternal { .. }
         | Request::InternalHistory { .. }
-        | Request::SearchInternal { .. } => None,
+        | Request::SearchInternal { .. }
+        | Request::ForwardSms { .. } => None,
         // Its session's number names the shard (`route_request`), not an account.
         Request::ResumeSession { .. } => None,
     }

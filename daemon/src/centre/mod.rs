@@ -19,7 +19,7 @@
 //! `history.rs`, `security.rs`, `tokens.rs` (tokens of this shard's agents),
 //! `token_home.rs` (unbound tokens, owned by shard 0), `signals.rs`,
 //! `account_extras.rs`, `idle.rs` (idle customers: one timer wheel per shard), `internal_chat.rs`
-//! (agent-to-agent messages), `clock_admin.rs`, `operations.rs` (metrics, the storage check,
+//! (agent-to-agent messages), `offline.rs` and `sms.rs` (offline messages, SMS forwarding), `clock_admin.rs`, `operations.rs` (metrics, the storage check,
 //! deleting an account), `reminders.rs` (agents' preferences, reminders to agent
 //! 1001), `sessions.rs` (who each session is; the
 //! directories map people to sessions, never to connections), `resume.rs` (sessions
@@ -43,6 +43,7 @@ mod idle;
 mod internal_chat;
 mod load;
 mod notices;
+mod offline;
 mod operations;
 mod pipeline;
 mod reminders;
@@ -51,6 +52,7 @@ mod resume;
 mod security;
 mod sessions;
 mod signals;
+mod sms;
 mod token_home;
 mod tokens;
 mod views;
@@ -373,6 +375,9 @@ pub struct Centre {
     metrics_published_ms: i64,
     /// The idle-customer timers of every account of the shard (`idle.rs`).
     idle_wheel: idle::IdleWheel,
+    /// SMS forwarding: balances, the outbox schedule, who was told nobody is online
+    /// (`sms.rs`, `offline.rs`).
+    sms: sms::SmsShard,
     rng: ring::rand::SystemRandom,
 }
 
@@ -432,6 +437,7 @@ impl Centre {
             deleted: Vec::new(),
             metrics_published_ms: i64::MIN,
             idle_wheel: idle::IdleWheel::new(idle::WHEEL_SLOTS, idle::WHEEL_TICK_MS, now_ms),
+            sms: sms::SmsShard::default(),
             rng: ring::rand::SystemRandom::new(),
         }
     }
@@ -503,6 +509,7 @@ impl Centre {
         self.expiry_tick();
         self.chat_tick();
         self.apply_chat_effects();
+        self.sms_tick();
         // After the routing effects: a conversation they closed has no timer left.
         self.idle_tick();
         self.flush_chat_counters();
@@ -552,6 +559,7 @@ impl Centre {
             // Dropped whole; the next request for it loads it from the disk.
             self.actors.remove(&account);
         }
+        self.sms.forget(&evicted);
         self.counters.set_accounts(self.actors.len() as u64);
         // Token states are reloaded from the store on next use.
         self.tokens.clear();

@@ -31,6 +31,7 @@ pub mod rocks;
 mod rocks_backup;
 mod rocks_wal;
 pub mod security_records;
+pub mod sms_records;
 
 use std::path::PathBuf;
 
