@@ -73,6 +73,7 @@ fn balance(admin: &mut Admin, request: &Request, json: bool, out: &mut dyn Write
             .num("reserved", b.reserved)
             .num("spent", b.spent)
             .num("refunded", b.refunded)
+            .num("failed_attempts", b.failed_attempts)
             .finish();
         writeln!(out, "{json}")?;
     } else {
@@ -82,6 +83,7 @@ fn balance(admin: &mut Admin, request: &Request, json: bool, out: &mut dyn Write
                 ("reserved", b.reserved.to_string()),
                 ("spent", b.spent.to_string()),
                 ("refunded", b.refunded.to_string()),
+                ("failed attempts", b.failed_attempts.to_string()),
             ],
             out,
         )?;

@@ -47,6 +47,9 @@ pub struct SmsBalance {
     pub spent: u64,
     /// Units given back so far: SMS that ended as dead letters.
     pub refunded: u64,
+    /// Attempts the gateway refused or did not answer so far (retried or not): a
+    /// gateway in trouble shows here first.
+    pub failed_attempts: u64,
 }
 
 /// A forwarded message the gateway never took, after its last attempt

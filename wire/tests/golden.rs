@@ -24,6 +24,7 @@ use kefu_wire::crm::{
     HistoryQuery, ImportReport, InvalidRow, TagEdit, TagInfo, Visit,
 };
 use kefu_wire::internal::InternalMessage;
+use kefu_wire::sms::{SmsBalance, SmsDeadLetter};
 use kefu_wire::prefs::{AgentPrefs, ReminderSettings};
 use kefu_wire::{
     AccountCentreModule, AccountInfo, AgentFigures, AgentGroup, AgentInfo, AgentProfile,
@@ -1695,6 +1696,48 @@ fn cases() -> Vec<Case> {
             }),
             "0000000a 0003 0000 00000088 016e01ea0703e4bc9a14",
         ),
+        case(
+            "request/ForwardSms",
+            137,
+            Value::Request(Request::ForwardSms {
+                conversation: 7,
+                message: 12,
+                agent: 1002,
+            }),
+            "",
+        ),
+        case(
+            "request/AdminSmsTopUp",
+            138,
+            Value::Request(Request::AdminSmsTopUp {
+                account: 800_001,
+                units: 100,
+            }),
+            "",
+        ),
+        case(
+            "request/AdminSmsBalance",
+            139,
+            Value::Request(Request::AdminSmsBalance { account: 800_001 }),
+            "",
+        ),
+        case(
+            "request/AdminSmsDeadLetters",
+            140,
+            Value::Request(Request::AdminSmsDeadLetters { account: 800_001 }),
+            "",
+        ),
+        case(
+            "request/AdminSmsReply",
+            141,
+            Value::Request(Request::AdminSmsReply {
+                account: 800_001,
+                sms: 3,
+                reply_id: 77,
+                text: "好的".to_string(),
+            }),
+            "",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -2445,6 +2488,46 @@ fn cases() -> Vec<Case> {
             }])),
             "00000015 0004 0000 00000087 01340109e907ea0780c0e285e36806e5bc80e4bc9a",
         ),
+        case(
+            "response/SmsQueued",
+            137,
+            Value::Response(Response::SmsQueued {
+                sms: 3,
+                segments: 2,
+                duplicate: false,
+            }),
+            "",
+        ),
+        case(
+            "response/SmsBalance",
+            138,
+            Value::Response(Response::SmsBalance(SmsBalance {
+                units: 97,
+                reserved: 2,
+                spent: 1,
+                refunded: 0,
+                failed_attempts: 4,
+            })),
+            "",
+        ),
+        case(
+            "response/SmsDeadLetters",
+            140,
+            Value::Response(Response::SmsDeadLetters(vec![SmsDeadLetter {
+                sms: 3,
+                conversation: 7,
+                customer: identified(),
+                agent: 1002,
+                phone: "+86 1".to_string(),
+                text: "在吗".to_string(),
+                segments: 1,
+                attempts: 5,
+                last_error: "500".to_string(),
+                queued_at: 1_800_000_000_000,
+                dead_at: 1_800_000_060_000,
+            }])),
+            "",
+        ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
             "error/request",
@@ -2687,6 +2770,23 @@ fn cases() -> Vec<Case> {
                 },
             }),
             "0000000d 0006 0000 00000000 011305110aea078093f185e368",
+        ),
+        case(
+            "push/ConversationAlert-nobody-online",
+            0,
+            Value::Push(Push {
+                seq: 20,
+                event: Event::ConversationAlert {
+                    conversation: 17,
+                    alert: Alert::NobodyOnline {
+                        phones: vec![ShownAgent {
+                            agent: 1002,
+                            shown_as: "小张".to_string(),
+                        }],
+                    },
+                },
+            }),
+            "",
         ),
         case(
             "push/ContactNotice-AddedUs",
@@ -3028,6 +3128,9 @@ fn response_name(r: &Response) -> &'static str {
         Response::IdleSettings(_) => "IdleSettings",
         Response::IdleConversations(_) => "IdleConversations",
         Response::InternalMessages(_) => "InternalMessages",
+        Response::SmsQueued { .. } => "SmsQueued",
+        Response::SmsBalance(_) => "SmsBalance",
+        Response::SmsDeadLetters(_) => "SmsDeadLetters",
     }
 }
 

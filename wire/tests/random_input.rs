@@ -322,6 +322,7 @@ fn request() -> impl Strategy<Value = Request> {
         5 => read_state_request(),
         5 => prefs_request(),
         3 => automation_request(),
+        5 => sms_request(),
     ]
 }
 
@@ -981,6 +982,56 @@ fn automation_request() -> impl Strategy<Value = Request> {
     ]
 }
 
+/// Requests 111–115: SMS forwarding (section 25).
+fn sms_request() -> impl Strategy<Value = Request> {
+    prop_oneof![
+        (any::<u64>(), any::<u64>(), any::<u32>()).prop_map(|(conversation, message, agent)| {
+            Request::ForwardSms {
+                conversation,
+                message,
+                agent,
+            }
+        }),
+        (any::<u64>(), any::<u32>())
+            .prop_map(|(account, units)| Request::AdminSmsTopUp { account, units }),
+        any::<u64>().prop_map(|account| Request::AdminSmsBalance { account }),
+        any::<u64>().prop_map(|account| Request::AdminSmsDeadLetters { account }),
+        (any::<u64>(), any::<u64>(), any::<u64>(), text()).prop_map(
+            |(account, sms, reply_id, text)| Request::AdminSmsReply {
+                account,
+                sms,
+                reply_id,
+                text,
+            }
+        ),
+    ]
+}
+
+fn sms_dead_letter() -> impl Strategy<Value = kefu_wire::sms::SmsDeadLetter> {
+    (
+        (any::<u64>(), any::<u64>(), customer_id(), any::<u32>(), text()),
+        (text(), any::<u32>(), any::<u32>(), text(), any::<i64>(), any::<i64>()),
+    )
+        .prop_map(
+            |(
+                (sms, conversation, customer, agent, phone),
+                (text, segments, attempts, last_error, queued_at, dead_at),
+            )| kefu_wire::sms::SmsDeadLetter {
+                sms,
+                conversation,
+                customer,
+                agent,
+                phone,
+                text,
+                segments,
+                attempts,
+                last_error,
+                queued_at,
+                dead_at,
+            },
+        )
+}
+
 fn resume_token() -> impl Strategy<Value = kefu_wire::ResumeToken> {
     (any::<u64>(), any::<[u8; 32]>())
         .prop_map(|(session, secret)| kefu_wire::ResumeToken { session, secret })
@@ -1326,6 +1377,23 @@ fn response() -> impl Strategy<Value = Response> {
         idle_settings().prop_map(Response::IdleSettings),
         vec(idle_info(), 0..4).prop_map(Response::IdleConversations),
         vec(internal_message(), 0..4).prop_map(Response::InternalMessages),
+        (any::<u64>(), any::<u32>(), any::<bool>()).prop_map(|(sms, segments, duplicate)| {
+            Response::SmsQueued {
+                sms,
+                segments,
+                duplicate,
+            }
+        }),
+        any::<[u64; 5]>().prop_map(|[units, reserved, spent, refunded, failed_attempts]| {
+            Response::SmsBalance(kefu_wire::sms::SmsBalance {
+                units,
+                reserved,
+                spent,
+                refunded,
+                failed_attempts,
+            })
+        }),
+        vec(sms_dead_letter(), 0..3).prop_map(Response::SmsDeadLetters),
     ]
 }
 
@@ -1360,6 +1428,17 @@ fn push() -> impl Strategy<Value = Push> {
             Event::ConversationAlert {
                 conversation,
                 alert: kefu_wire::chat::Alert::TransferWaiting { to, deadline },
+            }
+        }),
+        (any::<u64>(), vec((any::<u32>(), text()), 0..3)).prop_map(|(conversation, phones)| {
+            Event::ConversationAlert {
+                conversation,
+                alert: kefu_wire::chat::Alert::NobodyOnline {
+                    phones: phones
+                        .into_iter()
+                        .map(|(agent, shown_as)| kefu_wire::ShownAgent { agent, shown_as })
+                        .collect(),
+                },
             }
         }),
         contact_notice().prop_map(Event::ContactNotice),
@@ -1704,8 +1783,8 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 111;
-    const RESPONSES: u32 = 53;
+    const REQUESTS: u32 = 116;
+    const RESPONSES: u32 = 56;
     const EVENTS: u32 = 11;
 
     let mut runner = TestRunner::deterministic();

@@ -59,7 +59,8 @@ pub(super) struct SmsAccount {
 pub(super) struct SmsShard {
     accounts: HashMap<u64, SmsAccount>,
     due: BTreeSet<(i64, u64, u64)>,
-    in_flight: HashSet<(u64, u64)>,
+    /// Attempts with the gateway now, with the turn time each started.
+    in_flight: HashMap<(u64, u64), i64>,
     resumed: bool,
     /// Open conversations whose customer was told nobody is online (`offline.rs`).
     pub(super) told: HashSet<(u64, u64)>,
@@ -76,8 +77,9 @@ impl SmsShard {
     }
 }
 
-/// The wait before attempt `attempts + 1`, ms: `backoff_secs` doubled per failed
-/// attempt after the first, at most `max_backoff_secs`.
+/// The wait before attempt `attempts + 1`, from the start of attempt `attempts`, ms:
+/// `backoff_secs` doubled per failed attempt after the first, at most
+/// `max_backoff_secs`.
 fn backoff_ms(cfg: &crate::config::SmsConfig, attempts: u32) -> i64 {
     let doublings = attempts.saturating_sub(1).min(30);
     let secs = u64::from(cfg.backoff_secs).saturating_mul(1u64 << doublings);
@@ -334,7 +336,7 @@ impl Centre {
                 break;
             }
             self.sms.due.pop_first();
-            if self.sms.in_flight.contains(&(account, id)) {
+            if self.sms.in_flight.contains_key(&(account, id)) {
                 continue;
             }
             let record = match self.sms_account(account) {
@@ -372,7 +374,7 @@ impl Centre {
             segments: record.segments,
             attempt: record.attempts.saturating_add(1),
         };
-        self.sms.in_flight.insert((account, id));
+        self.sms.in_flight.insert((account, id), self.now_ms);
         let mailbox = Arc::clone(&self.mailbox);
         let spawned = self.shared.workers.spawn(move || {
             let result = gateway.send(&out);
@@ -420,8 +422,9 @@ impl Centre {
     /// The gateway's answer to one attempt: settled (spent, or a dead letter with its
     /// units given back) or scheduled again after the backoff.
     fn sms_outcome(&mut self, account: u64, id: u64, result: Result<(), String>) {
-        self.sms.in_flight.remove(&(account, id));
         let (now, shard) = (self.now_ms, self.id);
+        // The backoff counts from the attempt's start, however long the answer took.
+        let started = self.sms.in_flight.remove(&(account, id)).unwrap_or(now);
         let cfg = self.settings.sms.clone();
         let Ok(acc) = self.sms_account(account) else {
             return;
@@ -433,6 +436,9 @@ impl Centre {
         r.attempts = r.attempts.saturating_add(1);
         let units = u64::from(r.segments);
         let b = &mut acc.balance.balance;
+        if result.is_err() {
+            b.failed_attempts = b.failed_attempts.saturating_add(1);
+        }
         match result {
             Ok(()) => {
                 r.state = SmsState::Sent;
@@ -457,13 +463,14 @@ impl Centre {
             }
             Err(why) => {
                 r.last_error = why;
-                r.next_at = now.saturating_add(backoff_ms(&cfg, r.attempts));
+                r.next_at = started.saturating_add(backoff_ms(&cfg, r.attempts));
                 acc.queued.insert(id, r.clone());
-                self.sms.due.insert((r.next_at, account, id));
-                return self.sms_put(&r);
             }
         }
         let balance = acc.balance;
+        if r.state == SmsState::Queued {
+            self.sms.due.insert((r.next_at, account, id));
+        }
         self.sms_put(&r);
         self.sms_put_balance(account, balance);
     }

@@ -100,6 +100,7 @@ mod v1 {
         pub reserved: u64,
         pub spent: u64,
         pub refunded: u64,
+        pub failed_attempts: u64,
         pub next_sms: u64,
     }
 
@@ -149,6 +150,7 @@ impl StoredRecord for SmsBalanceRecord {
                 reserved: b.reserved,
                 spent: b.spent,
                 refunded: b.refunded,
+                failed_attempts: b.failed_attempts,
                 next_sms: self.next_sms,
             },
         )
@@ -162,6 +164,7 @@ impl StoredRecord for SmsBalanceRecord {
                 reserved: b.reserved,
                 spent: b.spent,
                 refunded: b.refunded,
+                failed_attempts: b.failed_attempts,
             },
             next_sms: b.next_sms,
         })
@@ -244,10 +247,11 @@ mod tests {
                 reserved: 1,
                 spent: 2,
                 refunded: 3,
+                failed_attempts: 6,
             },
             next_sms: 4,
         };
-        assert_eq!(b.encode(), [1, 5, 1, 2, 3, 4]);
+        assert_eq!(b.encode(), [1, 5, 1, 2, 3, 6, 4]);
         assert_eq!(SmsBalanceRecord::decode(&b.encode()), Ok(b));
         let r = SmsRecord {
             account: 7,

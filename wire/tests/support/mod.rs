@@ -119,6 +119,11 @@ pub fn request_index(r: &Request) -> u32 {
         Request::SendInternal { .. } => 108,
         Request::InternalHistory { .. } => 109,
         Request::SearchInternal { .. } => 110,
+        Request::ForwardSms { .. } => 111,
+        Request::AdminSmsTopUp { .. } => 112,
+        Request::AdminSmsBalance { .. } => 113,
+        Request::AdminSmsDeadLetters { .. } => 114,
+        Request::AdminSmsReply { .. } => 115,
     }
 }
 
@@ -178,6 +183,9 @@ pub fn response_index(r: &Response) -> u32 {
         Response::IdleSettings(_) => 50,
         Response::IdleConversations(_) => 51,
         Response::InternalMessages(_) => 52,
+        Response::SmsQueued { .. } => 53,
+        Response::SmsBalance(_) => 54,
+        Response::SmsDeadLetters(_) => 55,
     }
 }
 
