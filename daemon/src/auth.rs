@@ -86,13 +86,12 @@ pub fn required_access(request: &Request) -> Access {
         | Request::AcceptConversation { .. } => Access::Session,
         Request::Logout | Request::ListAgents | Request::WhoAmI => Access::Session,
         Request::SetPresence { .. } | Request::ChangeOwnPassword { .. } => Access::Session,
-        Request::AddAgent { .. } | Request::SetAgentPassword { .. } => {
-            Access::Permission(Permission::SystemSettings)
-        }
         Request::ChangeSuperPassword { .. } | Request::SetSecurityLevel { .. } => {
             Access::SuperAdmin
         }
-        Request::ListRoles
+        Request::AddAgent { .. }
+        | Request::SetAgentPassword { .. }
+        | Request::ListRoles
         | Request::CreateRole { .. }
         | Request::UpdateRole { .. }
         | Request::DeleteRole { .. }
@@ -136,8 +135,7 @@ pub fn required_access(request: &Request) -> Access {
         Request::AccountCentreTicket { module } => Access::Permission(centre_permission(*module)),
         Request::Broadcast { .. } => Access::Permission(Permission::ValueAdded),
         Request::AnswerContactRequest { .. } | Request::AddAccount { .. } => Access::CustomerOnly,
-        // A signal names a conversation the sender must be in; the account's presence
-        // is for its customers and agents alike (no conversation needed).
+        // A signal needs the sender's conversation; the account's presence does not.
         Request::Signal { .. } | Request::GetAccountPresence => Access::Participant,
         Request::SetAccountPresenceMode { .. } => Access::Permission(Permission::BusinessSettings),
         Request::SetDesignatedAgent { .. } => Access::Permission(Permission::BusinessSettings),
@@ -147,10 +145,8 @@ pub fn required_access(request: &Request) -> Access {
         Request::SendInternal { .. } | Request::InternalHistory { .. } => Access::Session,
         Request::SearchInternal { .. } => Access::Session,
         Request::ForwardSms { .. } => Access::CustomerOnly,
-        Request::AdminSmsTopUp { .. }
-        | Request::AdminSmsBalance { .. }
-        | Request::AdminSmsDeadLetters { .. }
-        | Request::AdminSmsReply { .. } => Access::Operator,
+        Request::AdminSmsTopUp { .. } | Request::AdminSmsBalance { .. } => Access::Operator,
+        Request::AdminSmsDeadLetters { .. } | Request::AdminSmsReply { .. } => Access::Operator,
         Request::ServingAgent | Request::DesignatedChoices => Access::CustomerOnly,
         Request::GetDesignatedAgent
         | Request::GetServerTime

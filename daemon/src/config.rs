@@ -349,7 +349,8 @@ impl Config {
             problems.push("[sms] max_attempts must be 1..=20".into());
         }
         if self.sms.backoff_secs == 0 || self.sms.max_backoff_secs < self.sms.backoff_secs {
-            problems.push("[sms] backoff_secs must be at least 1 and at most max_backoff_secs".into());
+            problems
+                .push("[sms] backoff_secs must be at least 1 and at most max_backoff_secs".into());
         }
         if !(100..=60_000).contains(&self.sms.timeout_ms) {
             problems.push("[sms] timeout_ms must be 100..=60000".into());

@@ -198,9 +198,15 @@ mod tests {
     #[test]
     fn urls_parse_or_are_refused() {
         let t = HttpTarget::parse("http://127.0.0.1:8025/sms").unwrap();
-        assert_eq!((t.host.as_str(), t.port, t.path.as_str()), ("127.0.0.1", 8025, "/sms"));
+        assert_eq!(
+            (t.host.as_str(), t.port, t.path.as_str()),
+            ("127.0.0.1", 8025, "/sms")
+        );
         let t = HttpTarget::parse("http://gw.example").unwrap();
-        assert_eq!((t.host.as_str(), t.port, t.path.as_str()), ("gw.example", 80, "/"));
+        assert_eq!(
+            (t.host.as_str(), t.port, t.path.as_str()),
+            ("gw.example", 80, "/")
+        );
         assert!(HttpTarget::parse("https://gw.example/").is_err());
         assert!(HttpTarget::parse("http://:80/").is_err());
         assert!(HttpTarget::parse("http://h:99999/").is_err());

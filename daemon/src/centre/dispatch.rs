@@ -594,8 +594,7 @@ macro_rules! classify_table {
 pub(crate) fn classify(request: Request) -> Routed {
     classify_table! { request;
         [Routed::Entry] EntryRequest {
-            Login { account, agent, password, otp },
-            Resume { account, agent, token },
+            Login { account, agent, password, otp }, Resume { account, agent, token },
             ResumeSession { token, last_ack },
         }
         [Routed::Agent, AgentRequest::Session] SessionRequest {
@@ -622,17 +621,14 @@ pub(crate) fn classify(request: Request) -> Routed {
             AdminRotateCustomerKey { account },
         }
         [Routed::Agent, AgentRequest::Security] SecurityRequest {
-            ListRoles,
-            CreateRole { name, permissions },
-            UpdateRole { role, name, permissions },
-            DeleteRole { role },
+            ListRoles, CreateRole { name, permissions },
+            UpdateRole { role, name, permissions }, DeleteRole { role },
             SetAgentRole { agent, role },
             GetAgentProfile { agent }, SetAgentProfile { agent, profile },
             SetSecurityLevel { level }, GetSecurity,
         }
         [Routed::Agent, AgentRequest::Token] TokenRequest {
-            BindToken { agent, serial, code },
-            UnbindToken { agent },
+            BindToken { agent, serial, code }, UnbindToken { agent },
             CalibrateToken { serial, code, next_code },
         }
         [Routed::Entry, EntryRequest::Customer] CustomerEntry {
@@ -644,8 +640,7 @@ pub(crate) fn classify(request: Request) -> Routed {
             Reselect { conversation, entry }, DesignatedChoices, ServingAgent,
         }
         [Routed::Participant] ParticipantRequest {
-            SendMessage { conversation, client_msg_id, body },
-            CloseConversation { conversation },
+            SendMessage { conversation, client_msg_id, body }, CloseConversation { conversation },
             ConversationMessages { conversation, after, limit },
             Signal { conversation, signal },
             GetAccountPresence,
@@ -708,12 +703,10 @@ pub(crate) fn classify(request: Request) -> Routed {
             AdminBackupCreate, AdminBackupList, AdminBackupVerify { backup_id },
         }
         [Routed::Customer, CustomerRequest::Sms] CustomerSmsRequest {
-            ForwardSms { conversation, message, agent },
-        }
-        [Routed::Operator, OperatorRequest::Sms] SmsAdminRequest {
-            AdminSmsTopUp { account, units }, AdminSmsBalance { account },
-            AdminSmsDeadLetters { account }, AdminSmsReply { account, sms, reply_id, text },
-        }
+            ForwardSms { conversation, message, agent } }
+        [Routed::Operator, OperatorRequest::Sms] SmsAdminRequest { AdminSmsBalance { account },
+            AdminSmsTopUp { account, units }, AdminSmsDeadLetters { account },
+            AdminSmsReply { account, sms, reply_id, text } }
         [] Routed { EnableResume }
     }
 }

@@ -185,7 +185,11 @@ impl Centre {
                 .map(|p| p.phone.trim().to_owned())
                 .unwrap_or_default()
         };
-        if self.online.get(&account).is_some_and(|m| m.contains_key(&agent)) {
+        if self
+            .online
+            .get(&account)
+            .is_some_and(|m| m.contains_key(&agent))
+        {
             return Err(err(
                 ErrorCode::AGENT_ONLINE,
                 format!("agent {agent} is online: write to it in the conversation"),
@@ -391,18 +395,18 @@ impl Centre {
     fn sms_resume(&mut self) {
         let all = keys::accounts_after(None);
         let Some(range) = all else { return };
-        let rows = match self.shared.store.scan(
-            Cf::SmsOutbox,
-            &range.start,
-            &range.end,
-            MAX_QUEUED_READ,
-        ) {
-            Ok(rows) => rows,
-            Err(e) => {
-                crate::log::error(self.id, format_args!("sms outbox not resumed: {e}"));
-                return;
-            }
-        };
+        let rows =
+            match self
+                .shared
+                .store
+                .scan(Cf::SmsOutbox, &range.start, &range.end, MAX_QUEUED_READ)
+            {
+                Ok(rows) => rows,
+                Err(e) => {
+                    crate::log::error(self.id, format_args!("sms outbox not resumed: {e}"));
+                    return;
+                }
+            };
         let mut mine: Vec<u64> = rows
             .iter()
             .filter_map(|(k, _)| keys::parse_sms_outbox(k).map(|(a, _)| a))
@@ -494,7 +498,9 @@ impl Centre {
             }
             SmsAdminRequest::AdminSmsBalance { account } => {
                 self.account_mut(account)?;
-                Ok(Response::SmsBalance(self.sms_account(account)?.balance.balance))
+                Ok(Response::SmsBalance(
+                    self.sms_account(account)?.balance.balance,
+                ))
             }
             SmsAdminRequest::AdminSmsDeadLetters { account } => {
                 self.account_mut(account)?;
@@ -573,8 +579,11 @@ impl Centre {
             served_by,
         };
         self.batch.put_message(&message);
-        self.batch
-            .put(Cf::Sms, &reply_key, ClientMsgRecord { message: id }.encode());
+        self.batch.put(
+            Cf::Sms,
+            &reply_key,
+            ClientMsgRecord { message: id }.encode(),
+        );
         self.sms_account(account)?.written.insert(reply_key, id);
         let info: kefu_wire::chat::MessageInfo = message.into();
         self.push(
