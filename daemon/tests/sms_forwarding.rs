@@ -294,7 +294,10 @@ fn open_conversation(c: &mut Client) -> u64 {
 /// A JSON field of the gateway's body, as its raw text (numbers) or string.
 fn field<'a>(json: &'a str, name: &str) -> &'a str {
     let key = format!("\"{name}\":");
-    let at = json.find(&key).unwrap_or_else(|| panic!("{name} in {json}")) + key.len();
+    let at = json
+        .find(&key)
+        .unwrap_or_else(|| panic!("{name} in {json}"))
+        + key.len();
     let rest = &json[at..];
     if let Some(s) = rest.strip_prefix('"') {
         &s[..s.find('"').unwrap()]
@@ -318,7 +321,11 @@ fn c14_offline_messages_survive_a_restart_and_reach_the_next_agent_once_in_order
         .map(|(i, t)| send(&mut c, conversation, i, t))
         .collect();
     let told = nobody_online_alerts(&drain(&mut c));
-    assert_eq!(told, vec![vec![1002]], "told once, naming the agent with a phone");
+    assert_eq!(
+        told,
+        vec![vec![1002]],
+        "told once, naming the agent with a phone"
+    );
     drop(c);
 
     a.restart();
@@ -332,7 +339,9 @@ fn c14_offline_messages_survive_a_restart_and_reach_the_next_agent_once_in_order
     let got = messages_of(&events);
     assert_eq!(got.iter().map(|m| m.id).collect::<Vec<_>>(), ids);
     assert_eq!(got.iter().map(text).collect::<Vec<_>>(), texts);
-    assert!(got.iter().all(|m| m.from == Party::Customer && m.conversation == conversation));
+    assert!(got
+        .iter()
+        .all(|m| m.from == Party::Customer && m.conversation == conversation));
     let taken = events.iter().position(|e| {
         matches!(e, Event::ConversationChanged(i)
             if i.conversation == conversation && i.state == ConversationState::Assigned { agent: 1002 })
@@ -389,7 +398,11 @@ fn c14_sms_forwarded_through_an_outage_and_a_restart_charged_once_reply_threaded
     a.restart();
     let mut admin = a.admin();
     let b = balance(&mut admin);
-    assert_eq!((b.units, b.reserved, b.spent, b.failed_attempts), (2, 1, 0, 1), "{b:?}");
+    assert_eq!(
+        (b.units, b.reserved, b.spent, b.failed_attempts),
+        (2, 1, 0, 1),
+        "{b:?}"
+    );
     // Its backoff (60 s) passes on the injected clock: the second attempt gets no answer.
     a.clock.advance(MINUTE);
     let (body, status) = gw.next();
@@ -413,7 +426,11 @@ fn c14_sms_forwarded_through_an_outage_and_a_restart_charged_once_reply_threaded
     a.clock.advance(60 * MINUTE);
     a.restart();
     let mut admin = a.admin();
-    assert_eq!(balance(&mut admin), b, "nothing charged again after a restart");
+    assert_eq!(
+        balance(&mut admin),
+        b,
+        "nothing charged again after a restart"
+    );
     assert!(dead_letters(&mut admin).is_empty());
     assert!(
         gw.posts.try_recv().is_err(),
@@ -508,7 +525,10 @@ fn c14_dead_letter_after_the_retry_limit_refunds_the_units() {
     assert_eq!(dead.len(), 1);
     let d = &dead[0];
     assert_eq!((d.sms, d.agent, d.attempts, d.segments), (sms, 1002, 3, 2));
-    assert_eq!((d.conversation, d.text.as_str(), d.phone.as_str()), (conversation, long.as_str(), PHONE));
+    assert_eq!(
+        (d.conversation, d.text.as_str(), d.phone.as_str()),
+        (conversation, long.as_str(), PHONE)
+    );
     assert!(d.last_error.contains("500"), "{}", d.last_error);
     let b = balance(&mut admin);
     assert_eq!((b.units, b.reserved, b.spent, b.refunded), (5, 0, 0, 2));
@@ -544,10 +564,22 @@ fn c14_refusals_are_typed_and_charge_nothing() {
     let mut c = customer(&a, &key, "erin");
     let conversation = open_conversation(&mut c);
     let m = send(&mut c, conversation, 1, "hello");
-    assert_eq!(forward(&mut c, conversation, m, 1001), Err(ErrorCode::NO_BOUND_PHONE));
-    assert_eq!(forward(&mut c, conversation, m, 1002), Err(ErrorCode::SMS_NO_BALANCE));
-    assert_eq!(forward(&mut c, conversation, m, 4242), Err(ErrorCode::UNKNOWN_AGENT));
-    assert_eq!(forward(&mut c, conversation, m + 99, 1002), Err(ErrorCode::NOT_FOUND));
+    assert_eq!(
+        forward(&mut c, conversation, m, 1001),
+        Err(ErrorCode::NO_BOUND_PHONE)
+    );
+    assert_eq!(
+        forward(&mut c, conversation, m, 1002),
+        Err(ErrorCode::SMS_NO_BALANCE)
+    );
+    assert_eq!(
+        forward(&mut c, conversation, m, 4242),
+        Err(ErrorCode::UNKNOWN_AGENT)
+    );
+    assert_eq!(
+        forward(&mut c, conversation, m + 99, 1002),
+        Err(ErrorCode::NOT_FOUND)
+    );
     top_up(&mut admin, 10);
     let too_long = send(&mut c, conversation, 2, &"长".repeat(336));
     assert_eq!(
@@ -556,7 +588,10 @@ fn c14_refusals_are_typed_and_charge_nothing() {
     );
     let mut agent = a.client();
     agent.login(ACCOUNT, 1002, PASSWORD).unwrap();
-    assert_eq!(forward(&mut c, conversation, m, 1002), Err(ErrorCode::AGENT_ONLINE));
+    assert_eq!(
+        forward(&mut c, conversation, m, 1002),
+        Err(ErrorCode::AGENT_ONLINE)
+    );
     drop(agent);
     // Refusals charged nothing and queued nothing.
     let b = balance(&mut admin);
@@ -569,7 +604,10 @@ fn c14_refusals_are_typed_and_charge_nothing() {
     });
     assert_eq!(zero.unwrap_err().code(), Some(ErrorCode::INVALID_ARGUMENT));
     let unknown = admin.request(&Request::AdminSmsBalance { account: 999_999 });
-    assert_eq!(unknown.unwrap_err().code(), Some(ErrorCode::UNKNOWN_ACCOUNT));
+    assert_eq!(
+        unknown.unwrap_err().code(),
+        Some(ErrorCode::UNKNOWN_ACCOUNT)
+    );
     let reply = admin.request(&Request::AdminSmsReply {
         account: ACCOUNT,
         sms: 5,

@@ -122,7 +122,14 @@ fn dead_letters(list: &[SmsDeadLetter], json: bool, out: &mut dyn Write) -> Resu
         return Ok(());
     }
     let mut table = Table::new(&[
-        "SMS", "AGENT", "PHONE", "UNITS", "ATTEMPTS", "DEAD AT", "LAST ERROR", "TEXT",
+        "SMS",
+        "AGENT",
+        "PHONE",
+        "UNITS",
+        "ATTEMPTS",
+        "DEAD AT",
+        "LAST ERROR",
+        "TEXT",
     ]);
     for d in list {
         table.row(vec![

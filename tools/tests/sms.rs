@@ -24,7 +24,8 @@ fn sms_topup_balance_and_dead_letters_as_a_process() {
         r#"{"units":0,"reserved":0,"spent":0,"refunded":0,"failed_attempts":0}"#
     );
     // Top-ups add up, and the balance shows them (also after a restart).
-    d.kefuctl(&["sms", "topup", "--account", &account, "100"]).ok();
+    d.kefuctl(&["sms", "topup", "--account", &account, "100"])
+        .ok();
     let out = d
         .kefuctl(&["sms", "topup", "--account", &account, "50", "--json"])
         .ok();
@@ -54,7 +55,16 @@ fn sms_topup_balance_and_dead_letters_as_a_process() {
         .expect_code(1);
     assert_contains(&unknown.stderr, "UNKNOWN_ACCOUNT");
     let reply = d
-        .kefuctl(&["sms", "reply", "--account", &account, "--sms", "9", "--reply-id", "1"])
+        .kefuctl(&[
+            "sms",
+            "reply",
+            "--account",
+            &account,
+            "--sms",
+            "9",
+            "--reply-id",
+            "1",
+        ])
         .stdin(b"ok\n")
         .run()
         .expect_code(1);

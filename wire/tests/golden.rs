@@ -24,8 +24,8 @@ use kefu_wire::crm::{
     HistoryQuery, ImportReport, InvalidRow, TagEdit, TagInfo, Visit,
 };
 use kefu_wire::internal::InternalMessage;
-use kefu_wire::sms::{SmsBalance, SmsDeadLetter};
 use kefu_wire::prefs::{AgentPrefs, ReminderSettings};
+use kefu_wire::sms::{SmsBalance, SmsDeadLetter};
 use kefu_wire::{
     AccountCentreModule, AccountInfo, AgentFigures, AgentGroup, AgentInfo, AgentProfile,
     BackupInfo, Body, DisplayMode, ErrorBody, ErrorCode, Event, FrameDecoder, FrameKind, GoAway,

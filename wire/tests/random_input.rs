@@ -1009,8 +1009,21 @@ fn sms_request() -> impl Strategy<Value = Request> {
 
 fn sms_dead_letter() -> impl Strategy<Value = kefu_wire::sms::SmsDeadLetter> {
     (
-        (any::<u64>(), any::<u64>(), customer_id(), any::<u32>(), text()),
-        (text(), any::<u32>(), any::<u32>(), text(), any::<i64>(), any::<i64>()),
+        (
+            any::<u64>(),
+            any::<u64>(),
+            customer_id(),
+            any::<u32>(),
+            text(),
+        ),
+        (
+            text(),
+            any::<u32>(),
+            any::<u32>(),
+            text(),
+            any::<i64>(),
+            any::<i64>(),
+        ),
     )
         .prop_map(
             |(

@@ -905,8 +905,7 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::SendInternal { .. }
         | Request::InternalHistory { .. }
         | Request::SearchInternal { .. }
-        | Request::ForwardSms { .. } => None,
-        // Its session's number names the shard (`route_request`), not an account.
-        Request::ResumeSession { .. } => None,
+        | Request::ForwardSms { .. }
+        | Request::ResumeSession { .. } => None, // its session names the shard (`route_request`)
     }
 }
