@@ -493,6 +493,44 @@ fn c14_sms_forwarded_through_an_outage_and_a_restart_charged_once_reply_threaded
         backlog.iter().map(|m| m.id).collect::<Vec<_>>(),
         vec![message, reply_message]
     );
+    // A reply after the conversation closed is still stored under it and pushed to
+    // the customer (section 25.3).
+    let r = agent.request(&Request::CloseConversation { conversation });
+    assert_eq!(r.unwrap(), Response::Ok);
+    let late = Request::AdminSmsReply {
+        account: ACCOUNT,
+        sms,
+        reply_id: 78,
+        text: "刚才没接到".into(),
+    };
+    let Response::Sent {
+        message: late_id, ..
+    } = admin.request(&late).unwrap()
+    else {
+        panic!("not stored")
+    };
+    c.request(&Request::GetAccountPresence).unwrap();
+    let pushed = messages_of(&drain(&mut c));
+    assert_eq!(
+        pushed.iter().map(|m| m.id).collect::<Vec<_>>(),
+        vec![late_id]
+    );
+    assert_eq!(pushed[0].conversation, conversation);
+    let stored = match c
+        .request(&Request::ConversationMessages {
+            conversation,
+            after: reply_message,
+            limit: 100,
+        })
+        .unwrap()
+    {
+        Response::Messages(m) => m,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        stored.iter().map(|m| m.id).collect::<Vec<_>>(),
+        vec![late_id]
+    );
 }
 
 /// After the last attempt the SMS is a dead letter the operator sees, and its units

@@ -34,8 +34,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Attempts one shard has with the gateway at once (each holds a worker).
-const MAX_IN_FLIGHT: usize = 2;
+/// Attempts one shard has with the gateway at once: each holds a worker of the pool
+/// password checks share, for at most three `timeout_ms` (connect, write, read).
+const MAX_IN_FLIGHT: usize = 1;
 /// Queued SMS of one account read at once (a bound on a load).
 const MAX_QUEUED_READ: usize = 100_000;
 /// SMS records read, newest first, to find the dead letters.
