@@ -133,8 +133,7 @@ pub fn required_access(request: &Request) -> Access {
         Request::AccountCentreTicket { module } => Access::Permission(centre_permission(*module)),
         Request::Broadcast { .. } => Access::Permission(Permission::ValueAdded),
         Request::AnswerContactRequest { .. } | Request::AddAccount { .. } => Access::CustomerOnly,
-        // A signal names a conversation the sender must be in; the account's presence
-        // is for its customers and agents alike (no conversation needed).
+        // A signal needs the sender's conversation; the account's presence does not.
         Request::Signal { .. } | Request::GetAccountPresence => Access::Participant,
         Request::SetAccountPresenceMode { .. } => Access::Permission(Permission::BusinessSettings),
         Request::SetDesignatedAgent { .. } => Access::Permission(Permission::BusinessSettings),
@@ -148,6 +147,9 @@ pub fn required_access(request: &Request) -> Access {
         Request::ListTrash | Request::ListMuted | Request::MuteCustomer { .. } => Access::Session,
         Request::GetSpamFilter | Request::AcceptFromTrash { .. } => Access::Session,
         Request::SetSpamFilter { .. } => Access::Permission(Permission::BusinessSettings),
+        Request::ForwardSms { .. } => Access::CustomerOnly,
+        Request::AdminSmsTopUp { .. } | Request::AdminSmsBalance { .. } => Access::Operator,
+        Request::AdminSmsDeadLetters { .. } | Request::AdminSmsReply { .. } => Access::Operator,
         Request::ServingAgent | Request::DesignatedChoices => Access::CustomerOnly,
         Request::GetDesignatedAgent
         | Request::ListQuickReplies

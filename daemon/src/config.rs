@@ -52,8 +52,39 @@ pub struct Config {
     pub timeouts: TimeoutsConfig,
     /// Password hashing and sessions.
     pub security: SecurityConfig,
+    /// The SMS gateway offline messages are forwarded through (C14).
+    pub sms: SmsConfig,
     /// Settings for test appliances only.
     pub test: TestConfig,
+}
+
+/// `[sms]`: the SMS gateway (`daemon/src/sms_gateway.rs`; `wire/PROTOCOL.md` section 27).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmsConfig {
+    /// Where each SMS is POSTed as JSON (`http://host:port/path`); none: forwarding
+    /// is refused `SMS_NOT_CONFIGURED`.
+    pub url: Option<String>,
+    /// Attempts before an SMS becomes a dead letter (its units given back).
+    pub max_attempts: u32,
+    /// Wait after the first failed attempt, seconds; doubled after each further one.
+    pub backoff_secs: u32,
+    /// Longest wait between attempts, seconds.
+    pub max_backoff_secs: u32,
+    /// Connect, write and read timeout of one attempt, milliseconds.
+    pub timeout_ms: u32,
+}
+
+impl Default for SmsConfig {
+    fn default() -> Self {
+        SmsConfig {
+            url: None,
+            max_attempts: 5,
+            backoff_secs: 30,
+            max_backoff_secs: 3_600,
+            timeout_ms: 5_000,
+        }
+    }
 }
 
 /// `[test]`: never for production.
@@ -181,6 +212,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             timeouts: TimeoutsConfig::default(),
             security: SecurityConfig::default(),
+            sms: SmsConfig::default(),
             test: TestConfig::default(),
         }
     }
@@ -308,6 +340,21 @@ impl Config {
     /// Checks ranges and consistency; returns the problems, all at once.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let mut problems = Vec::new();
+        if let Some(url) = &self.sms.url {
+            if let Err(e) = crate::sms_gateway::HttpTarget::parse(url) {
+                problems.push(format!("[sms] url: {e}"));
+            }
+        }
+        if !(1..=20).contains(&self.sms.max_attempts) {
+            problems.push("[sms] max_attempts must be 1..=20".into());
+        }
+        if self.sms.backoff_secs == 0 || self.sms.max_backoff_secs < self.sms.backoff_secs {
+            problems
+                .push("[sms] backoff_secs must be at least 1 and at most max_backoff_secs".into());
+        }
+        if !(100..=60_000).contains(&self.sms.timeout_ms) {
+            problems.push("[sms] timeout_ms must be 100..=60000".into());
+        }
         if self.listen.is_none() && self.tls_listen.is_none() && self.admin_socket.is_none() {
             problems.push("nothing to listen on: set listen, tls_listen or admin_socket".into());
         }
@@ -463,6 +510,7 @@ impl Config {
                 cool_down_secs: i64::from(self.security.login_cool_down_secs),
                 max_per_hour: self.security.address_max_failures_per_hour,
             },
+            sms: self.sms.clone(),
             token_policy: crate::otp::token::TokenPolicy {
                 verify_window: self.security.otp_window_steps,
                 max_failures: std::num::NonZeroU32::new(self.security.otp_max_failures)
@@ -512,6 +560,8 @@ pub struct RuntimeSettings {
     pub address_throttle: crate::throttle::ThrottleLimits,
     /// Token code windows and lockout.
     pub token_policy: crate::otp::token::TokenPolicy,
+    /// The SMS gateway and its retry schedule (a new URL applies to the next attempt).
+    pub sms: SmsConfig,
 }
 
 #[cfg(test)]

@@ -32,6 +32,7 @@ pub mod server;
 pub mod session;
 pub mod session_token;
 pub mod shard;
+pub mod sms_gateway;
 pub mod stats;
 pub mod store;
 pub mod throttle;

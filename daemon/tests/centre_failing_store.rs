@@ -57,7 +57,10 @@ const CREATED_BASE: u64 = 870_100;
 /// is relayed, never stored; and the reads (`List…`, `Get…`, `SearchContacts`,
 /// `RecentContacts`, `ContactsOnline`, `ExportContacts`, `History`, `WhoAmI`,
 /// `ConversationMessages`, `GetAnalytics`, `AdminShowAccount`, `AdminListAccounts`,
-/// `AdminListAgents`, `AdminStats`).
+/// `AdminListAgents`, `AdminStats`). Not driven yet though they write: `ForwardSms` and
+/// `AdminSmsReply` (they need a customer's stored message, an offline agent with a
+/// phone and a gateway, or an SMS already queued; `daemon/tests/sms_forwarding.rs`
+/// covers them through a real daemon).
 const WRITES: &[&str] = &[
     // Logins and sessions.
     "Login",       // session record, routing at login; Resume and Login probes
@@ -129,6 +132,7 @@ const WRITES: &[&str] = &[
     "AdminImportTokens",  // token records (token shard); later binds (no read)
     "AdminUnlockToken",   // token record, when it was locked; no read shows it
     "AdminRotateCustomerKey", // sealed customer key; the customer-login probe
+    "AdminSmsTopUp",      // SMS balance record; AdminSmsBalance
 ];
 
 /// Kinds in [`WRITES`] that write only in some circumstances, which the driver meets
@@ -1178,7 +1182,7 @@ impl World {
     /// The operator's request, on the admin socket.
     fn plan_operator(&mut self, account: u64) -> Option<Planned> {
         let mut learn = Learn::Nothing;
-        let request = match self.rng.below(14) {
+        let request = match self.rng.below(15) {
             0 | 1 => {
                 let agent = self.next_agent.get(&account).copied().unwrap_or(1002);
                 self.next_agent.insert(account, agent + 1);
@@ -1242,6 +1246,10 @@ impl World {
                 agent: self.some_agent(account),
             },
             9 => Request::AdminRotateCustomerKey { account },
+            14 => Request::AdminSmsTopUp {
+                account,
+                units: u32::try_from(1 + self.rng.below(100)).unwrap_or(1),
+            },
             _ => return self.plan_account_request(account, None),
         };
         Some(Planned {
@@ -1369,6 +1377,7 @@ impl World {
         for account in self.accounts {
             operator.push(Request::AdminShowAccount { account });
             operator.push(Request::AdminListAgents { account });
+            operator.push(Request::AdminSmsBalance { account });
         }
         for request in operator {
             let name = request.name();

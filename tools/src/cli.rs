@@ -65,6 +65,63 @@ pub enum Command {
     /// Online backups of the daemon's database (restore with `kefud --restore`).
     #[command(subcommand)]
     Backup(BackupCommand),
+    /// SMS forwarding of offline messages: an account's balance, its dead letters,
+    /// and phone replies from the gateway's bridge.
+    #[command(subcommand)]
+    Sms(SmsCommand),
+}
+
+/// `kefuctl sms ...`
+#[derive(Debug, Subcommand)]
+pub enum SmsCommand {
+    /// Add units to an account's SMS balance (one unit per SMS segment).
+    Topup(SmsTopUpArgs),
+    /// An account's SMS balance: free, held for queued SMS, spent, refunded.
+    Balance(SmsAccountArgs),
+    /// An account's SMS that failed after their last attempt (units refunded), newest first.
+    DeadLetters(SmsAccountArgs),
+    /// Thread a phone's reply to an SMS back into the customer's conversation (what
+    /// the gateway's bridge runs); the text is read from standard input.
+    Reply(SmsReplyArgs),
+}
+
+/// `kefuctl sms topup`
+#[derive(Debug, Args)]
+pub struct SmsTopUpArgs {
+    /// The account.
+    #[arg(long)]
+    pub account: u64,
+    /// Units to add (1..=1000000).
+    #[arg(value_name = "UNITS")]
+    pub units: u32,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `kefuctl sms balance|dead-letters`
+#[derive(Debug, Args)]
+pub struct SmsAccountArgs {
+    /// The account.
+    #[arg(long)]
+    pub account: u64,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `kefuctl sms reply`
+#[derive(Debug, Args)]
+pub struct SmsReplyArgs {
+    /// The account.
+    #[arg(long)]
+    pub account: u64,
+    /// The SMS replied to (the `sms` field of the gateway's JSON).
+    #[arg(long)]
+    pub sms: u64,
+    /// The gateway's id of the reply (the same id again is stored once).
+    #[arg(long)]
+    pub reply_id: u64,
 }
 
 /// `kefuctl backup ...`

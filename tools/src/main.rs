@@ -16,6 +16,7 @@ mod output;
 mod role;
 mod secrets;
 mod security;
+mod sms;
 mod stats;
 mod tls;
 mod tokens;
@@ -41,6 +42,7 @@ fn main() -> ExitCode {
         Command::Stats(args) => stats::run(&cli.admin_socket, args, &mut out),
         Command::Diagnose(args) => diagnose::run(args, &cli.admin_socket, &mut out),
         Command::Clock(cmd) => clock::run(&cli.admin_socket, cmd, &mut out),
+        Command::Sms(cmd) => sms::run(&cli.admin_socket, cmd, &mut out),
         Command::Tls(cli::TlsCommand::SelfSigned(args)) => tls::self_signed(args, &mut out),
         Command::Backup(cmd) => backup::run(&cli.admin_socket, cmd, &mut out),
     }

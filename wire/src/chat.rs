@@ -234,6 +234,14 @@ pub enum Alert {
         /// When it fails back if not taken.
         deadline: i64,
     },
+    /// To the customer, after its message in a conversation while no agent of the
+    /// account is online (§3.6, §4.5.2): the message is kept and the next agent to take
+    /// the conversation gets it; the agents listed have a bound phone, and the message
+    /// may be forwarded to one of them by SMS (`ForwardSms`). Told once per wait.
+    NobodyOnline {
+        /// Agents with a bound phone, as customers are shown them (at most 50).
+        phones: Vec<crate::message::ShownAgent>,
+    },
 }
 
 /// Designated agent (指定客服, §7.15): what a customer chooses from when it first

@@ -206,6 +206,16 @@ codes! {
     NOT_IN_TRASH = 111,
     /// The agent mutes as many customers as it may (M6, §3.11.3: 1,000).
     MUTE_LIST_FULL = 112,
+    /// `ForwardSms` to an agent with no bound phone; nothing queued or charged.
+    NO_BOUND_PHONE = 130,
+    /// `ForwardSms` with fewer SMS units left than the message takes; nothing queued.
+    SMS_NO_BALANCE = 131,
+    /// `ForwardSms` while this appliance has no SMS gateway (`[sms] url`); nothing queued.
+    SMS_NOT_CONFIGURED = 132,
+    /// `ForwardSms` of a text over five SMS segments (335 UCS-2 characters); nothing queued.
+    SMS_TOO_LONG = 133,
+    /// `ForwardSms` to an agent that is online: write to it in the conversation.
+    AGENT_ONLINE = 134,
 }
 
 impl fmt::Debug for ErrorCode {

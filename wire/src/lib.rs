@@ -7,10 +7,9 @@
 //! - [`frame`]: the fixed 12-byte header and a decoder that refuses oversized
 //!   frames before buffering them.
 //! - [`message`]: the versioned postcard bodies carried by each frame kind
-//!   ([`chat`], [`crm`], [`prefs`], [`automation`], [`internal`], [`menu`] and
-//!   [`spam`] hold the conversation, CRM, preference, automation, internal-chat,
-//!   navigation-menu and spam-filter
-//!   types they carry).
+//!   ([`chat`], [`crm`], [`prefs`], [`automation`], [`internal`], [`menu`], [`spam`]
+//!   and [`sms`] hold the conversation, CRM, preference, automation, internal-chat,
+//!   navigation-menu, spam-filter and SMS types they carry).
 //! - [`error`]: stable protocol error codes and the crate's decode errors.
 //! - [`conn`]: a sans-IO client connection (bytes in, events out, no sockets).
 //! - [`server`]: the sans-IO server side of a connection (handshake, pings,
@@ -35,6 +34,7 @@ pub mod message;
 pub mod prefs;
 pub mod server;
 pub mod spam;
+pub mod sms;
 
 pub use client::{tls_config_with_ca_pem, Client, ClientError, ClientOptions, Transport};
 pub use conn::{ClientConnection, ClientEvent};

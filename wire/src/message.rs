@@ -877,7 +877,7 @@ pub enum Request {
     GetSpamFilter,
     /// Agent with permission 12 (business settings): set the spam-filter strength.
     SetSpamFilter {
-        /// Off, or one of the three strengths (PROTOCOL.md section 25).
+        /// Off, or one of the three strengths (PROTOCOL.md section 26).
         level: crate::spam::SpamLevel,
     },
     /// Agent: the conversations in the trash (垃圾箱), oldest first. Answered
@@ -900,6 +900,52 @@ pub enum Request {
     },
     /// Agent: the customers it muted. Answered `Muted`.
     ListMuted,
+    /// Customer: forward its stored text message `message` of its open `conversation`
+    /// by SMS to `agent`'s bound phone (C14, §4.5.2), which must be offline. One unit
+    /// per segment is reserved at once and spent when the gateway takes the SMS.
+    /// Forwarding the same message to the same agent again is answered with the first
+    /// SMS, `duplicate` set. Answered `SmsQueued` (`wire/PROTOCOL.md` section 27).
+    ForwardSms {
+        /// The customer's open conversation.
+        conversation: u64,
+        /// A text message the customer wrote in it.
+        message: u64,
+        /// The agent whose phone receives it.
+        agent: u32,
+    },
+    /// Operator: add `units` (1..=1,000,000) to an account's SMS balance. Answered
+    /// `SmsBalance`.
+    AdminSmsTopUp {
+        /// Account number.
+        account: u64,
+        /// Units to add.
+        units: u32,
+    },
+    /// Operator: an account's SMS balance. Answered `SmsBalance`.
+    AdminSmsBalance {
+        /// Account number.
+        account: u64,
+    },
+    /// Operator: an account's SMS that failed for good, newest first. Answered
+    /// `SmsDeadLetters`.
+    AdminSmsDeadLetters {
+        /// Account number.
+        account: u64,
+    },
+    /// Operator (the SMS gateway's bridge, on the admin socket): the agent's phone
+    /// replied to SMS `sms`; the reply lands in the customer's conversation as a
+    /// message from that agent. `reply_id` is the gateway's id of the reply: the same
+    /// one again is stored once. Answered `Sent`.
+    AdminSmsReply {
+        /// Account number.
+        account: u64,
+        /// The SMS replied to (`SmsQueued::sms`, the `sms` field of the gateway JSON).
+        sms: u64,
+        /// The gateway's id of this reply, unique per SMS.
+        reply_id: u64,
+        /// What the phone replied.
+        text: String,
+    },
 }
 
 /// What takes a detached session over (`EnableResume`, `ResumeSession`): the session's
@@ -1301,6 +1347,19 @@ pub enum Response {
     SpamFilter(crate::spam::SpamLevel),
     /// The customers the asking agent muted, in customer-key order (`ListMuted`).
     Muted(Vec<CustomerId>),
+    /// A forwarded message is queued for the SMS gateway (`ForwardSms`).
+    SmsQueued {
+        /// The SMS's number within the account (what a phone reply names).
+        sms: u64,
+        /// Units it holds (one per segment).
+        segments: u32,
+        /// The message was forwarded to this agent before: that SMS, nothing new.
+        duplicate: bool,
+    },
+    /// An account's SMS balance (`AdminSmsTopUp`, `AdminSmsBalance`).
+    SmsBalance(crate::sms::SmsBalance),
+    /// An account's SMS dead letters, newest first (`AdminSmsDeadLetters`).
+    SmsDeadLetters(Vec<crate::sms::SmsDeadLetter>),
 }
 
 /// One backup in the daemon's backup directory (PROTOCOL.md section 21).
@@ -1569,6 +1628,11 @@ impl Request {
             Request::AcceptFromTrash { .. } => "AcceptFromTrash",
             Request::MuteCustomer { .. } => "MuteCustomer",
             Request::ListMuted => "ListMuted",
+            Request::ForwardSms { .. } => "ForwardSms",
+            Request::AdminSmsTopUp { .. } => "AdminSmsTopUp",
+            Request::AdminSmsBalance { .. } => "AdminSmsBalance",
+            Request::AdminSmsDeadLetters { .. } => "AdminSmsDeadLetters",
+            Request::AdminSmsReply { .. } => "AdminSmsReply",
         }
     }
 }

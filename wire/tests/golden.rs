@@ -29,6 +29,7 @@ use kefu_wire::menu::{
 };
 use kefu_wire::prefs::{AgentPrefs, ReminderSettings};
 use kefu_wire::spam::SpamLevel;
+use kefu_wire::sms::{SmsBalance, SmsDeadLetter};
 use kefu_wire::{
     AccountCentreModule, AccountInfo, AgentFigures, AgentGroup, AgentInfo, AgentProfile,
     BackupInfo, Body, DisplayMode, ErrorBody, ErrorCode, Event, FrameDecoder, FrameKind, GoAway,
@@ -1813,6 +1814,48 @@ fn cases() -> Vec<Case> {
             Value::Request(Request::ListMuted),
             "00000002 0003 0000 0000008e 0178",
         ),
+        case(
+            "request/ForwardSms",
+            137,
+            Value::Request(Request::ForwardSms {
+                conversation: 7,
+                message: 12,
+                agent: 1002,
+            }),
+            "00000006 0003 0000 00000089 016f070cea07",
+        ),
+        case(
+            "request/AdminSmsTopUp",
+            138,
+            Value::Request(Request::AdminSmsTopUp {
+                account: 800_001,
+                units: 100,
+            }),
+            "00000006 0003 0000 0000008a 017081ea3064",
+        ),
+        case(
+            "request/AdminSmsBalance",
+            139,
+            Value::Request(Request::AdminSmsBalance { account: 800_001 }),
+            "00000005 0003 0000 0000008b 017181ea30",
+        ),
+        case(
+            "request/AdminSmsDeadLetters",
+            140,
+            Value::Request(Request::AdminSmsDeadLetters { account: 800_001 }),
+            "00000005 0003 0000 0000008c 017281ea30",
+        ),
+        case(
+            "request/AdminSmsReply",
+            141,
+            Value::Request(Request::AdminSmsReply {
+                account: 800_001,
+                sms: 3,
+                reply_id: 77,
+                text: "好的".to_string(),
+            }),
+            "0000000e 0003 0000 0000008d 017381ea30034d06e5a5bde79a84",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -2631,6 +2674,46 @@ fn cases() -> Vec<Case> {
             )])),
             "00000008 0004 0000 0000008e 0139010003752d31",
         ),
+        case(
+            "response/SmsQueued",
+            137,
+            Value::Response(Response::SmsQueued {
+                sms: 3,
+                segments: 2,
+                duplicate: false,
+            }),
+            "00000005 0004 0000 00000089 0135030200",
+        ),
+        case(
+            "response/SmsBalance",
+            138,
+            Value::Response(Response::SmsBalance(SmsBalance {
+                units: 97,
+                reserved: 2,
+                spent: 1,
+                refunded: 0,
+                failed_attempts: 4,
+            })),
+            "00000007 0004 0000 0000008a 01366102010004",
+        ),
+        case(
+            "response/SmsDeadLetters",
+            140,
+            Value::Response(Response::SmsDeadLetters(vec![SmsDeadLetter {
+                sms: 3,
+                conversation: 7,
+                customer: identified(),
+                agent: 1002,
+                phone: "+86 1".to_string(),
+                text: "在吗".to_string(),
+                segments: 1,
+                attempts: 5,
+                last_error: "500".to_string(),
+                queued_at: 1_800_000_000_000,
+                dead_at: 1_800_000_060_000,
+            }])),
+            "0000002f 0004 0000 0000008c 01370103070007752d3130303836ea07052b3836203106e59ca8e5909701050335303080c0e285e368c0e9e985e368",
+        ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
             "error/request",
@@ -2873,6 +2956,23 @@ fn cases() -> Vec<Case> {
                 },
             }),
             "0000000d 0006 0000 00000000 011305110aea078093f185e368",
+        ),
+        case(
+            "push/ConversationAlert-nobody-online",
+            0,
+            Value::Push(Push {
+                seq: 20,
+                event: Event::ConversationAlert {
+                    conversation: 17,
+                    alert: Alert::NobodyOnline {
+                        phones: vec![ShownAgent {
+                            agent: 1002,
+                            shown_as: "小张".to_string(),
+                        }],
+                    },
+                },
+            }),
+            "0000000f 0006 0000 00000000 011405110b01ea0706e5b08fe5bca0",
         ),
         case(
             "push/ContactNotice-AddedUs",
@@ -3250,6 +3350,9 @@ fn response_name(r: &Response) -> &'static str {
         Response::MenuPath(_) => "MenuPath",
         Response::SpamFilter(_) => "SpamFilter",
         Response::Muted(_) => "Muted",
+        Response::SmsQueued { .. } => "SmsQueued",
+        Response::SmsBalance(_) => "SmsBalance",
+        Response::SmsDeadLetters(_) => "SmsDeadLetters",
     }
 }
 

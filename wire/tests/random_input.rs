@@ -348,6 +348,7 @@ fn spam_request() -> impl Strategy<Value = Request> {
         (customer_id(), any::<bool>())
             .prop_map(|(customer, muted)| Request::MuteCustomer { customer, muted }),
         Just(Request::ListMuted),
+        5 => sms_request(),
     ]
 }
 
@@ -1071,6 +1072,69 @@ fn menu_request() -> impl Strategy<Value = Request> {
     ]
 }
 
+/// SMS forwarding (section 27).
+fn sms_request() -> impl Strategy<Value = Request> {
+    prop_oneof![
+        (any::<u64>(), any::<u64>(), any::<u32>()).prop_map(|(conversation, message, agent)| {
+            Request::ForwardSms {
+                conversation,
+                message,
+                agent,
+            }
+        }),
+        (any::<u64>(), any::<u32>())
+            .prop_map(|(account, units)| Request::AdminSmsTopUp { account, units }),
+        any::<u64>().prop_map(|account| Request::AdminSmsBalance { account }),
+        any::<u64>().prop_map(|account| Request::AdminSmsDeadLetters { account }),
+        (any::<u64>(), any::<u64>(), any::<u64>(), text()).prop_map(
+            |(account, sms, reply_id, text)| Request::AdminSmsReply {
+                account,
+                sms,
+                reply_id,
+                text,
+            }
+        ),
+    ]
+}
+
+fn sms_dead_letter() -> impl Strategy<Value = kefu_wire::sms::SmsDeadLetter> {
+    (
+        (
+            any::<u64>(),
+            any::<u64>(),
+            customer_id(),
+            any::<u32>(),
+            text(),
+        ),
+        (
+            text(),
+            any::<u32>(),
+            any::<u32>(),
+            text(),
+            any::<i64>(),
+            any::<i64>(),
+        ),
+    )
+        .prop_map(
+            |(
+                (sms, conversation, customer, agent, phone),
+                (text, segments, attempts, last_error, queued_at, dead_at),
+            )| kefu_wire::sms::SmsDeadLetter {
+                sms,
+                conversation,
+                customer,
+                agent,
+                phone,
+                text,
+                segments,
+                attempts,
+                last_error,
+                queued_at,
+                dead_at,
+            },
+        )
+}
+
 fn resume_token() -> impl Strategy<Value = kefu_wire::ResumeToken> {
     (any::<u64>(), any::<[u8; 32]>())
         .prop_map(|(session, secret)| kefu_wire::ResumeToken { session, secret })
@@ -1421,6 +1485,23 @@ fn response() -> impl Strategy<Value = Response> {
         menu_path().prop_map(Response::MenuPath),
         spam_level().prop_map(Response::SpamFilter),
         vec(customer_id(), 0..4).prop_map(Response::Muted),
+        (any::<u64>(), any::<u32>(), any::<bool>()).prop_map(|(sms, segments, duplicate)| {
+            Response::SmsQueued {
+                sms,
+                segments,
+                duplicate,
+            }
+        }),
+        any::<[u64; 5]>().prop_map(|[units, reserved, spent, refunded, failed_attempts]| {
+            Response::SmsBalance(kefu_wire::sms::SmsBalance {
+                units,
+                reserved,
+                spent,
+                refunded,
+                failed_attempts,
+            })
+        }),
+        vec(sms_dead_letter(), 0..3).prop_map(Response::SmsDeadLetters),
     ]
 }
 
@@ -1455,6 +1536,17 @@ fn push() -> impl Strategy<Value = Push> {
             Event::ConversationAlert {
                 conversation,
                 alert: kefu_wire::chat::Alert::TransferWaiting { to, deadline },
+            }
+        }),
+        (any::<u64>(), vec((any::<u32>(), text()), 0..3)).prop_map(|(conversation, phones)| {
+            Event::ConversationAlert {
+                conversation,
+                alert: kefu_wire::chat::Alert::NobodyOnline {
+                    phones: phones
+                        .into_iter()
+                        .map(|(agent, shown_as)| kefu_wire::ShownAgent { agent, shown_as })
+                        .collect(),
+                },
             }
         }),
         contact_notice().prop_map(Event::ContactNotice),
@@ -1802,8 +1894,8 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 121;
-    const RESPONSES: u32 = 58;
+    const REQUESTS: u32 = 126;
+    const RESPONSES: u32 = 61;
     const EVENTS: u32 = 14;
 
     let mut runner = TestRunner::deterministic();

@@ -115,6 +115,16 @@ pub(crate) struct ChatState {
 }
 
 impl ChatState {
+    /// The customer of open conversation `conversation`.
+    pub(super) fn open_customer(&self, conversation: u64) -> Option<CustomerId> {
+        self.open.get(&conversation).map(|r| r.customer.clone())
+    }
+
+    /// The id the account's next message takes.
+    pub(super) fn next_message_id(&self) -> u64 {
+        self.counters.next_message
+    }
+
     /// The account's UTC offset (routing settings), in seconds.
     pub(super) fn utc_offset_secs(&self) -> i32 {
         i32::from(self.config.utc_offset_minutes) * 60
@@ -475,7 +485,7 @@ impl Centre {
     }
 
     /// Whether `conversation` is `customer`'s open one.
-    fn customers_open(
+    pub(super) fn customers_open(
         &mut self,
         account: u64,
         customer: &CustomerId,
@@ -515,6 +525,9 @@ impl Centre {
             }
             CustomerRequest::Signal(request) => {
                 return self.customer_signal_request(account, &login, request)
+            }
+            CustomerRequest::Sms(request) => {
+                return self.customer_sms_request(account, &login.customer, request)
             }
         };
         let now = self.now_ms;
@@ -978,7 +991,10 @@ impl Centre {
         self.queue_effects(account, outcome.effects);
         match from {
             Party::Agent(_) => self.idle_agent_message(account, conversation, now),
-            Party::Customer => self.idle_customer_message(account, conversation),
+            Party::Customer => {
+                self.idle_customer_message(account, conversation);
+                self.offline_customer_message(account, conversation, customer);
+            }
             Party::System => {}
         }
         Ok(Response::Sent {
@@ -1185,6 +1201,10 @@ impl Centre {
                 ..
             } => {
                 self.on_assigned(account, conversation, agent);
+                self.offline_wait_over(account, conversation);
+                if reason == crate::routing::AssignReason::Auto {
+                    self.deliver_backlog(account, conversation, agent);
+                }
                 self.notice_assigned(account, conversation, customer, agent, reason);
                 self.menu_path_to_agent(account, conversation, agent);
             }
@@ -1208,7 +1228,10 @@ impl Centre {
                 agent,
                 at,
                 ..
-            } => self.on_closed(account, conversation, agent, at),
+            } => {
+                self.offline_wait_over(account, conversation);
+                self.on_closed(account, conversation, agent, at)
+            }
             Effect::Welcome { conversation, text }
             | Effect::AutoReply {
                 conversation, text, ..

@@ -64,6 +64,38 @@ pub(crate) enum CustomerRequest {
     Chat(CustomerChatRequest),
     Signal(CustomerSignalRequest),
     Crm(CustomerCrmRequest),
+    Sms(CustomerSmsRequest),
+}
+
+/// Offline messages forwarded by SMS, as a customer (`sms.rs`).
+#[derive(Debug)]
+pub(crate) enum CustomerSmsRequest {
+    ForwardSms {
+        conversation: u64,
+        message: u64,
+        agent: u32,
+    },
+}
+
+/// The SMS balance, dead letters and phone replies, the operator's (`sms.rs`).
+#[derive(Debug)]
+pub(crate) enum SmsAdminRequest {
+    AdminSmsTopUp {
+        account: u64,
+        units: u32,
+    },
+    AdminSmsBalance {
+        account: u64,
+    },
+    AdminSmsDeadLetters {
+        account: u64,
+    },
+    AdminSmsReply {
+        account: u64,
+        sms: u64,
+        reply_id: u64,
+        text: String,
+    },
 }
 
 /// Logins and resumption: any connection that is not logged in yet.
@@ -481,6 +513,7 @@ pub(crate) enum ParticipantRequest {
 #[derive(Debug)]
 pub(crate) enum OperatorRequest {
     Clock(ClockRequest),
+    Sms(SmsAdminRequest),
     Ops(OpsRequest),
     Backup(BackupRequest),
     AdminCreateAccount {
@@ -598,8 +631,7 @@ macro_rules! classify_table {
 pub(crate) fn classify(request: Request) -> Routed {
     classify_table! { request;
         [Routed::Entry] EntryRequest {
-            Login { account, agent, password, otp },
-            Resume { account, agent, token },
+            Login { account, agent, password, otp }, Resume { account, agent, token },
             ResumeSession { token, last_ack },
         }
         [Routed::Agent, AgentRequest::Session] SessionRequest {
@@ -624,17 +656,14 @@ pub(crate) fn classify(request: Request) -> Routed {
             AdminRotateCustomerKey { account },
         }
         [Routed::Agent, AgentRequest::Security] SecurityRequest {
-            ListRoles,
-            CreateRole { name, permissions },
-            UpdateRole { role, name, permissions },
-            DeleteRole { role },
+            ListRoles, CreateRole { name, permissions },
+            UpdateRole { role, name, permissions }, DeleteRole { role },
             SetAgentRole { agent, role },
             GetAgentProfile { agent }, SetAgentProfile { agent, profile },
             SetSecurityLevel { level }, GetSecurity,
         }
         [Routed::Agent, AgentRequest::Token] TokenRequest {
-            BindToken { agent, serial, code },
-            UnbindToken { agent },
+            BindToken { agent, serial, code }, UnbindToken { agent },
             CalibrateToken { serial, code, next_code },
         }
         [Routed::Entry, EntryRequest::Customer] CustomerEntry {
@@ -647,8 +676,7 @@ pub(crate) fn classify(request: Request) -> Routed {
             ChooseMenuOption { conversation, node, option },
         }
         [Routed::Participant] ParticipantRequest {
-            SendMessage { conversation, client_msg_id, body },
-            CloseConversation { conversation },
+            SendMessage { conversation, client_msg_id, body }, CloseConversation { conversation },
             ConversationMessages { conversation, after, limit },
             Signal { conversation, signal },
             GetAccountPresence,
@@ -713,6 +741,11 @@ pub(crate) fn classify(request: Request) -> Routed {
         [Routed::Operator, OperatorRequest::Backup] BackupRequest {
             AdminBackupCreate, AdminBackupList, AdminBackupVerify { backup_id },
         }
+        [Routed::Customer, CustomerRequest::Sms] CustomerSmsRequest {
+            ForwardSms { conversation, message, agent } }
+        [Routed::Operator, OperatorRequest::Sms] SmsAdminRequest { AdminSmsBalance { account },
+            AdminSmsTopUp { account, units }, AdminSmsDeadLetters { account },
+            AdminSmsReply { account, sms, reply_id, text } }
         [] Routed { EnableResume }
     }
 }
@@ -812,7 +845,11 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::CustomerLogin { account, .. }
         | Request::VisitorLogin { account, .. }
         | Request::AdminRotateCustomerKey { account, .. }
-        | Request::AdminDeleteAccount { account } => Some(*account),
+        | Request::AdminDeleteAccount { account }
+        | Request::AdminSmsTopUp { account, .. }
+        | Request::AdminSmsBalance { account }
+        | Request::AdminSmsDeadLetters { account }
+        | Request::AdminSmsReply { account, .. } => Some(*account),
         Request::Logout
         | Request::SetPresence { .. }
         | Request::AddAgent { .. }
@@ -913,7 +950,8 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::GetNavigationMenu | Request::SetNavigationMenu { .. }
         | Request::ChooseMenuOption { .. } | Request::GetMenuPath { .. }
         | Request::GetSpamFilter | Request::SetSpamFilter { .. } | Request::ListTrash
-        | Request::AcceptFromTrash { .. } | Request::MuteCustomer { .. } | Request::ListMuted => None,
+        | Request::AcceptFromTrash { .. } | Request::MuteCustomer { .. } | Request::ListMuted
+        | Request::ForwardSms { .. } => None,
         // Its session's number names the shard (`route_request`), not an account.
         Request::ResumeSession { .. } => None,
     }

@@ -20,7 +20,8 @@
 //! `token_home.rs` (unbound tokens, owned by shard 0), `signals.rs`,
 //! `account_extras.rs`, `idle.rs` (idle customers: one timer wheel per shard),
 //! `menu.rs` (the navigation menu walked before routing), `internal_chat.rs`
-//! (agent-to-agent messages), `clock_admin.rs`, `operations.rs` (metrics, the storage check,
+//! (agent-to-agent messages), `offline.rs` and `sms.rs` (offline messages, SMS
+//! forwarding), `clock_admin.rs`, `operations.rs` (metrics, the storage check,
 //! deleting an account), `reminders.rs` (agents' preferences, reminders to agent
 //! 1001), `sessions.rs` (who each session is; the
 //! directories map people to sessions, never to connections), `resume.rs` (sessions
@@ -45,6 +46,7 @@ mod internal_chat;
 mod load;
 mod menu;
 mod notices;
+mod offline;
 mod operations;
 mod pipeline;
 mod reminders;
@@ -54,6 +56,7 @@ mod security;
 mod sessions;
 mod signals;
 mod spam;
+mod sms;
 mod token_home;
 mod tokens;
 mod views;
@@ -376,6 +379,9 @@ pub struct Centre {
     metrics_published_ms: i64,
     /// The idle-customer timers of every account of the shard (`idle.rs`).
     idle_wheel: idle::IdleWheel,
+    /// SMS forwarding: balances, the outbox schedule, who was told nobody is online
+    /// (`sms.rs`, `offline.rs`).
+    sms: sms::SmsShard,
     rng: ring::rand::SystemRandom,
 }
 
@@ -435,6 +441,7 @@ impl Centre {
             deleted: Vec::new(),
             metrics_published_ms: i64::MIN,
             idle_wheel: idle::IdleWheel::new(idle::WHEEL_SLOTS, idle::WHEEL_TICK_MS, now_ms),
+            sms: sms::SmsShard::default(),
             rng: ring::rand::SystemRandom::new(),
         }
     }
@@ -508,6 +515,7 @@ impl Centre {
         // Walks timed out in the navigation menu are routed before the effects run.
         self.menu_tick();
         self.apply_chat_effects();
+        self.sms_tick();
         // After the routing effects: a conversation they closed has no timer left.
         self.idle_tick();
         self.flush_chat_counters();
@@ -557,6 +565,7 @@ impl Centre {
             // Dropped whole; the next request for it loads it from the disk.
             self.actors.remove(&account);
         }
+        self.sms.forget(&evicted);
         self.counters.set_accounts(self.actors.len() as u64);
         // Token states are reloaded from the store on next use.
         self.tokens.clear();

@@ -125,6 +125,7 @@ impl Centre {
             self.tokens.remove(serial);
         }
         self.actors.remove(&account);
+        self.sms.forget(&[account]);
         self.online.remove(&account);
         self.customers.remove(&account);
         self.counters.set_accounts(self.actors.len() as u64);

@@ -840,6 +840,7 @@ impl Centre {
                     .collect(),
             }),
             OperatorRequest::Clock(request) => self.clock_admin(request),
+            OperatorRequest::Sms(request) => self.sms_admin(request),
             OperatorRequest::Ops(request) => return self.ops_request(reply, request),
             OperatorRequest::Backup(request) => return self.backup_admin(reply, request),
         };

@@ -44,6 +44,11 @@
 //! | [`Cf::RoutingSettings`] | `routing_settings` | account `u64` BE (8) ‖ `b's'` ‖ `0x04` ‖ agent `u32` BE (4) ‖ customer key ([`mute`]) | `MuteRecord` |
 //! | [`Cf::InternalMessages`] | `internal_messages` | account `u64` BE (8) ‖ lower agent `u32` BE (4) ‖ higher agent `u32` BE (4) ‖ message id `u64` BE (8) | `InternalMessageRecord` |
 //! | [`Cf::ClientMsgs`] | `client_msgs` | account `u64` BE (8) ‖ `0x03` ‖ agent `u32` BE (4) ‖ client id `u64` BE (8) ([`internal_client_msg`]) | `ClientMsgRecord` |
+//! | [`Cf::Sms`] | `sms` | account `u64` BE (8) ‖ `b'B'` ([`sms_balance`]) | `SmsBalanceRecord` |
+//! | [`Cf::Sms`] | `sms` | account `u64` BE (8) ‖ `b'M'` ‖ sms `u64` BE (8) ([`sms_item`]) | `SmsRecord` (every SMS, kept: its state, attempts, dead letter) |
+//! | [`Cf::Sms`] | `sms` | account `u64` BE (8) ‖ `b'F'` ‖ message `u64` BE (8) ‖ agent `u32` BE (4) ([`sms_forward`]) | `ClientMsgRecord` (the SMS a message forwarded to an agent became) |
+//! | [`Cf::Sms`] | `sms` | account `u64` BE (8) ‖ `b'R'` ‖ sms `u64` BE (8) ‖ reply id `u64` BE (8) ([`sms_reply`]) | `ClientMsgRecord` (the message a phone reply became) |
+//! | [`Cf::SmsOutbox`] | `sms_outbox` | account `u64` BE (8) ‖ sms `u64` BE (8) ([`sms_outbox`]) | `SmsRecord` (a copy, while it waits for the gateway; deleted when it settles) |
 //!
 //! A **customer key** is `0x01 ‖ len u8 ‖ id bytes` for an identified customer
 //! (ids are 1..=64 bytes) and `0x02 ‖ 16 bytes` for a visitor: prefix-free, so one
@@ -133,11 +138,18 @@ pub enum Cf {
     /// Internal chat between agents (C11, `store/internal_records.rs`): one range per
     /// pair of agents, in id order.
     InternalMessages,
+    /// SMS forwarding (C14, `store/sms_records.rs`): each account's balance, every SMS
+    /// it queued (its state, kept as the dead-letter list), and the forwards and phone
+    /// replies already stored (deduplication).
+    Sms,
+    /// The SMS waiting for the gateway (a copy of their `sms` record, deleted when they
+    /// settle): what a shard resumes at start without reading every SMS ever sent.
+    SmsOutbox,
 }
 
 impl Cf {
     /// Every column family, in declaration order.
-    pub const ALL: [Cf; 24] = [
+    pub const ALL: [Cf; 26] = [
         Cf::Meta,
         Cf::Accounts,
         Cf::Agents,
@@ -162,6 +174,8 @@ impl Cf {
         Cf::Reminders,
         Cf::IdleConversations,
         Cf::InternalMessages,
+        Cf::Sms,
+        Cf::SmsOutbox,
     ];
 
     /// The engine-level name of this column family; never changes once released.
@@ -191,6 +205,8 @@ impl Cf {
             Cf::Reminders => "reminders",
             Cf::IdleConversations => "idle_conversations",
             Cf::InternalMessages => "internal_messages",
+            Cf::Sms => "sms",
+            Cf::SmsOutbox => "sms_outbox",
         }
     }
 
@@ -232,7 +248,9 @@ impl Cf {
             | Cf::AgentPrefs
             | Cf::Reminders
             | Cf::IdleConversations
-            | Cf::InternalMessages => true,
+            | Cf::InternalMessages
+            | Cf::Sms
+            | Cf::SmsOutbox => true,
         }
     }
 
@@ -453,6 +471,63 @@ pub fn internal_client_msg(account: u64, agent: u32, client_msg_id: u64) -> Vec<
     k.extend_from_slice(&agent.to_be_bytes());
     k.extend_from_slice(&client_msg_id.to_be_bytes());
     k
+}
+
+/// Key of an account's SMS balance in [`Cf::Sms`].
+pub fn sms_balance(account: u64) -> Vec<u8> {
+    let mut k = account.to_be_bytes().to_vec();
+    k.push(b'B');
+    k
+}
+
+/// Key of an SMS's record in [`Cf::Sms`].
+pub fn sms_item(account: u64, sms: u64) -> Vec<u8> {
+    let mut k = account.to_be_bytes().to_vec();
+    k.push(b'M');
+    k.extend_from_slice(&sms.to_be_bytes());
+    k
+}
+
+/// All SMS records of one account in [`Cf::Sms`], in SMS order.
+pub fn sms_items(account: u64) -> KeyRange {
+    KeyRange {
+        start: sms_item(account, 0),
+        end: {
+            let mut k = account.to_be_bytes().to_vec();
+            k.push(b'M' + 1);
+            k
+        },
+    }
+}
+
+/// Key of "message `message` was forwarded to `agent`" in [`Cf::Sms`].
+pub fn sms_forward(account: u64, message: u64, agent: u32) -> Vec<u8> {
+    let mut k = account.to_be_bytes().to_vec();
+    k.push(b'F');
+    k.extend_from_slice(&message.to_be_bytes());
+    k.extend_from_slice(&agent.to_be_bytes());
+    k
+}
+
+/// Key of "reply `reply_id` to SMS `sms` was stored" in [`Cf::Sms`].
+pub fn sms_reply(account: u64, sms: u64, reply_id: u64) -> Vec<u8> {
+    let mut k = account.to_be_bytes().to_vec();
+    k.push(b'R');
+    k.extend_from_slice(&sms.to_be_bytes());
+    k.extend_from_slice(&reply_id.to_be_bytes());
+    k
+}
+
+/// Key of an SMS waiting for the gateway in [`Cf::SmsOutbox`].
+pub fn sms_outbox(account: u64, sms: u64) -> [u8; 16] {
+    conversation(account, sms)
+}
+
+/// Parses an [`sms_outbox`] key into (account, sms).
+pub fn parse_sms_outbox(key: &[u8]) -> Option<(u64, u64)> {
+    let account: [u8; 8] = key.get(..8)?.try_into().ok()?;
+    let sms: [u8; 8] = key.get(8..16)?.try_into().ok()?;
+    (key.len() == 16).then(|| (u64::from_be_bytes(account), u64::from_be_bytes(sms)))
 }
 
 /// Parses an [`account`] key; `None` if it is not exactly 8 bytes.
@@ -820,6 +895,8 @@ mod tests {
                 "reminders",
                 "idle_conversations",
                 "internal_messages",
+                "sms",
+                "sms_outbox",
             ]
         );
         for (i, cf) in Cf::ALL.into_iter().enumerate() {

@@ -33,6 +33,7 @@ mod rocks_backup;
 mod rocks_wal;
 pub mod security_records;
 pub mod spam_records;
+pub mod sms_records;
 
 use std::path::PathBuf;
 

@@ -905,6 +905,38 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
         ),
         ("list-muted", Request::ListMuted),
         (
+            "forward-sms",
+            Request::ForwardSms {
+                conversation: 7,
+                message: 12,
+                agent: 1002,
+            },
+        ),
+        (
+            "admin-sms-top-up",
+            Request::AdminSmsTopUp {
+                account: 800_001,
+                units: 100,
+            },
+        ),
+        (
+            "admin-sms-balance",
+            Request::AdminSmsBalance { account: 800_001 },
+        ),
+        (
+            "admin-sms-dead-letters",
+            Request::AdminSmsDeadLetters { account: 800_001 },
+        ),
+        (
+            "admin-sms-reply",
+            Request::AdminSmsReply {
+                account: 800_001,
+                sms: 3,
+                reply_id: 77,
+                text: "好的".into(),
+            },
+        ),
+        (
             "request-contact-filed",
             Request::RequestContactFiled {
                 customer: CustomerId::Identified("u-10086".into()),
@@ -1332,6 +1364,38 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
         (
             "muted",
             Response::Muted(vec![CustomerId::Visitor([7; 16])]),
+            "sms-queued",
+            Response::SmsQueued {
+                sms: 3,
+                segments: 2,
+                duplicate: false,
+            },
+        ),
+        (
+            "sms-balance",
+            Response::SmsBalance(kefu_wire::sms::SmsBalance {
+                units: 97,
+                reserved: 2,
+                spent: 1,
+                refunded: 0,
+                failed_attempts: 4,
+            }),
+        ),
+        (
+            "sms-dead-letters",
+            Response::SmsDeadLetters(vec![kefu_wire::sms::SmsDeadLetter {
+                sms: 3,
+                conversation: 7,
+                customer: CustomerId::Identified("u-10086".into()),
+                agent: 1002,
+                phone: "+86 1".into(),
+                text: "在吗".into(),
+                segments: 1,
+                attempts: 5,
+                last_error: "500".into(),
+                queued_at: 1_800_000_000_000,
+                dead_at: 1_800_000_060_000,
+            }]),
         ),
     ];
     all
@@ -1401,6 +1465,21 @@ fn event_seeds() -> Vec<(&'static str, Push)> {
                     alert: kefu_wire::chat::Alert::ChooseAgain {
                         agents: vec![(1002, Presence::Away)],
                         groups: vec!["sales".into()],
+                    },
+                },
+            },
+        ),
+        (
+            "conversation-alert-nobody-online",
+            Push {
+                seq: 7,
+                event: Event::ConversationAlert {
+                    conversation: 17,
+                    alert: kefu_wire::chat::Alert::NobodyOnline {
+                        phones: vec![kefu_wire::ShownAgent {
+                            agent: 1002,
+                            shown_as: "小张".into(),
+                        }],
                     },
                 },
             },
@@ -1901,14 +1980,14 @@ mod tests {
             let index = support::request_index(&r);
             requests.insert(index, r.name());
         }
-        assert_eq!(requests.len(), 121, "a Request variant has no seed");
+        assert_eq!(requests.len(), 126, "a Request variant has no seed");
 
         let mut responses = BTreeMap::new();
         for (name, r) in response_seeds() {
             let index = support::response_index(&r);
             responses.insert(index, name);
         }
-        assert_eq!(responses.len(), 58, "a Response variant has no seed");
+        assert_eq!(responses.len(), 61, "a Response variant has no seed");
 
         let mut events = BTreeMap::new();
         for (name, p) in event_seeds() {

@@ -129,6 +129,11 @@ pub fn request_index(r: &Request) -> u32 {
         Request::AcceptFromTrash { .. } => 118,
         Request::MuteCustomer { .. } => 119,
         Request::ListMuted => 120,
+        Request::ForwardSms { .. } => 121,
+        Request::AdminSmsTopUp { .. } => 122,
+        Request::AdminSmsBalance { .. } => 123,
+        Request::AdminSmsDeadLetters { .. } => 124,
+        Request::AdminSmsReply { .. } => 125,
     }
 }
 
@@ -193,6 +198,9 @@ pub fn response_index(r: &Response) -> u32 {
         Response::MenuPath(_) => 55,
         Response::SpamFilter(_) => 56,
         Response::Muted(_) => 57,
+        Response::SmsQueued { .. } => 58,
+        Response::SmsBalance(_) => 59,
+        Response::SmsDeadLetters(_) => 60,
     }
 }
 
