@@ -1822,7 +1822,7 @@ fn cases() -> Vec<Case> {
                 message: 12,
                 agent: 1002,
             }),
-            "00000006 0003 0000 00000089 016f070cea07",
+            "00000006 0003 0000 00000089 0179070cea07",
         ),
         case(
             "request/AdminSmsTopUp",
@@ -1831,19 +1831,19 @@ fn cases() -> Vec<Case> {
                 account: 800_001,
                 units: 100,
             }),
-            "00000006 0003 0000 0000008a 017081ea3064",
+            "00000006 0003 0000 0000008a 017a81ea3064",
         ),
         case(
             "request/AdminSmsBalance",
             139,
             Value::Request(Request::AdminSmsBalance { account: 800_001 }),
-            "00000005 0003 0000 0000008b 017181ea30",
+            "00000005 0003 0000 0000008b 017b81ea30",
         ),
         case(
             "request/AdminSmsDeadLetters",
             140,
             Value::Request(Request::AdminSmsDeadLetters { account: 800_001 }),
-            "00000005 0003 0000 0000008c 017281ea30",
+            "00000005 0003 0000 0000008c 017c81ea30",
         ),
         case(
             "request/AdminSmsReply",
@@ -1854,7 +1854,7 @@ fn cases() -> Vec<Case> {
                 reply_id: 77,
                 text: "好的".to_string(),
             }),
-            "0000000e 0003 0000 0000008d 017381ea30034d06e5a5bde79a84",
+            "0000000e 0003 0000 0000008d 017d81ea30034d06e5a5bde79a84",
         ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
@@ -2682,7 +2682,7 @@ fn cases() -> Vec<Case> {
                 segments: 2,
                 duplicate: false,
             }),
-            "00000005 0004 0000 00000089 0135030200",
+            "00000005 0004 0000 00000089 013a030200",
         ),
         case(
             "response/SmsBalance",
@@ -2694,7 +2694,7 @@ fn cases() -> Vec<Case> {
                 refunded: 0,
                 failed_attempts: 4,
             })),
-            "00000007 0004 0000 0000008a 01366102010004",
+            "00000007 0004 0000 0000008a 013b6102010004",
         ),
         case(
             "response/SmsDeadLetters",
@@ -2712,7 +2712,7 @@ fn cases() -> Vec<Case> {
                 queued_at: 1_800_000_000_000,
                 dead_at: 1_800_000_060_000,
             }])),
-            "0000002f 0004 0000 0000008c 01370103070007752d3130303836ea07052b3836203106e59ca8e5909701050335303080c0e285e368c0e9e985e368",
+            "0000002f 0004 0000 0000008c 013c0103070007752d3130303836ea07052b3836203106e59ca8e5909701050335303080c0e285e368c0e9e985e368",
         ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(

@@ -325,6 +325,7 @@ fn request() -> impl Strategy<Value = Request> {
         3 => automation_request(),
         3 => menu_request(),
         6 => spam_request(),
+        5 => sms_request(),
     ]
 }
 
@@ -348,7 +349,6 @@ fn spam_request() -> impl Strategy<Value = Request> {
         (customer_id(), any::<bool>())
             .prop_map(|(customer, muted)| Request::MuteCustomer { customer, muted }),
         Just(Request::ListMuted),
-        5 => sms_request(),
     ]
 }
 

@@ -1358,12 +1358,15 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
             Response::MenuStep(kefu_wire::menu::MenuStep::Prompt(menu_prompt())),
         ),
         ("menu-path", Response::MenuPath(menu_path())),
+        (
             "spam-filter",
             Response::SpamFilter(kefu_wire::spam::SpamLevel::High),
         ),
         (
             "muted",
             Response::Muted(vec![CustomerId::Visitor([7; 16])]),
+        ),
+        (
             "sms-queued",
             Response::SmsQueued {
                 sms: 3,
@@ -1545,9 +1548,12 @@ fn event_seeds() -> Vec<(&'static str, Push)> {
             Push {
                 seq: 12,
                 event: Event::MenuPath(menu_path()),
+            },
+        ),
+        (
             "quiet-message",
             Push {
-                seq: 11,
+                seq: 13,
                 event: Event::QuietMessage(MessageInfo {
                     conversation: 7,
                     id: 301,
