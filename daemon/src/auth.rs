@@ -146,6 +146,19 @@ pub fn required_access(request: &Request) -> Access {
         Request::GetIdleSettings | Request::ListIdleConversations => Access::Session,
         Request::SendInternal { .. } | Request::InternalHistory { .. } => Access::Session,
         Request::SearchInternal { .. } => Access::Session,
+        // Files: either side; who may send to whom is decided by the handler
+        // (`centre/files.rs`).
+        Request::FileOffer { .. }
+        | Request::FileAnswer { .. }
+        | Request::FileCredit { .. }
+        | Request::FileChunk { .. }
+        | Request::FileCancel { .. }
+        | Request::UploadFile { .. }
+        | Request::UploadChunk { .. }
+        | Request::FinishUpload { .. }
+        | Request::ListOfflineFiles
+        | Request::FetchFile { .. }
+        | Request::FetchChunk { .. } => Access::Participant,
         Request::ServingAgent | Request::DesignatedChoices => Access::CustomerOnly,
         Request::GetDesignatedAgent
         | Request::GetServerTime

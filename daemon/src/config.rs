@@ -54,6 +54,28 @@ pub struct Config {
     pub security: SecurityConfig,
     /// Settings for test appliances only.
     pub test: TestConfig,
+    /// `[files]`
+    pub files: FilesConfig,
+}
+
+/// `[files]`: offline files (C13, PROTOCOL.md section 25), kept under
+/// `<data_dir>/files`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FilesConfig {
+    /// Largest file, online or offline, in bytes (default 1 GiB).
+    pub max_file_bytes: u64,
+    /// Offline files an account may keep in all, in bytes (default 10 GiB).
+    pub account_quota_bytes: u64,
+}
+
+impl Default for FilesConfig {
+    fn default() -> Self {
+        FilesConfig {
+            max_file_bytes: 1 << 30,
+            account_quota_bytes: 10 << 30,
+        }
+    }
 }
 
 /// `[test]`: never for production.
@@ -182,6 +204,7 @@ impl Default for Config {
             timeouts: TimeoutsConfig::default(),
             security: SecurityConfig::default(),
             test: TestConfig::default(),
+            files: FilesConfig::default(),
         }
     }
 }

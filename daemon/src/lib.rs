@@ -22,6 +22,7 @@ pub mod auth;
 pub mod centre;
 pub mod clock;
 pub mod config;
+pub mod file_store;
 pub mod conn;
 pub mod history;
 pub mod log;

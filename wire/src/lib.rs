@@ -27,6 +27,7 @@ pub mod conn;
 pub mod crm;
 pub mod error;
 pub mod frame;
+pub mod files;
 pub mod internal;
 pub mod message;
 pub mod prefs;

@@ -849,6 +849,90 @@ pub enum Request {
         /// Page size, 1..=100.
         limit: u16,
     },
+    /// Either side of a conversation, or an agent to another agent: offer a file online
+    /// (C13, §3.7). Answered `FileTransfer`; the receiver is pushed `FileOffered`. The
+    /// daemon relays and stores nothing (PROTOCOL.md section 25).
+    FileOffer {
+        /// The receiver.
+        to: crate::files::FilePeer,
+        /// Name, size, hash, image.
+        meta: crate::files::FileMeta,
+    },
+    /// The receiver of an offer: accept it, granting `credit` bytes (the sender is
+    /// pushed `FileCredit`), or decline it (the sender is pushed `FileEnded`).
+    FileAnswer {
+        /// The transfer.
+        transfer: u64,
+        /// Accept or decline.
+        accept: bool,
+        /// Bytes the sender may send now (clamped to the window).
+        credit: u32,
+    },
+    /// The receiver of an accepted transfer: `bytes` more may be sent (clamped so that
+    /// at most 1 MiB is granted past what was relayed).
+    FileCredit {
+        /// The transfer.
+        transfer: u64,
+        /// More bytes.
+        bytes: u32,
+    },
+    /// The sender of an accepted transfer: the next chunk, at the next offset, within
+    /// the credit (at most 64 KiB). Answered `Ok` once relayed.
+    FileChunk {
+        /// The transfer.
+        transfer: u64,
+        /// Offset of its first byte: the bytes relayed so far.
+        offset: u64,
+        /// The bytes.
+        data: Vec<u8>,
+    },
+    /// Either side: end a transfer; the other is pushed `FileEnded` `Cancelled`.
+    FileCancel {
+        /// The transfer.
+        transfer: u64,
+    },
+    /// Either side of a conversation, or an agent to another agent: start (or resume)
+    /// uploading an offline file. Answered `Upload` with the offset to send from.
+    UploadFile {
+        /// The recipient.
+        to: crate::files::FilePeer,
+        /// Name, size, hash, image.
+        meta: crate::files::FileMeta,
+    },
+    /// The next chunk of an upload, at the offset the last answer named (at most 64
+    /// KiB). Answered `Upload` with the new offset once written.
+    UploadChunk {
+        /// The upload.
+        upload: u64,
+        /// Offset of its first byte.
+        offset: u64,
+        /// The bytes.
+        data: Vec<u8>,
+    },
+    /// Every byte is sent: check the hash, make the file durable and visible, tell the
+    /// recipient. Answered `OfflineFileStored`.
+    FinishUpload {
+        /// The upload.
+        upload: u64,
+    },
+    /// The offline files waiting for the asker (not fetched yet), oldest first, at most
+    /// 100. Answered `OfflineFiles`.
+    ListOfflineFiles,
+    /// The recipient: open an offline file with its one-time token (a second use is
+    /// refused). Answered `Fetch`.
+    FetchFile {
+        /// The token.
+        token: [u8; 32],
+    },
+    /// The next bytes of an opened fetch (at most 64 KiB). Answered `FileData`.
+    FetchChunk {
+        /// The fetch.
+        fetch: u64,
+        /// Offset of the first byte wanted.
+        offset: u64,
+        /// At most this many bytes (1..=65,536).
+        max: u32,
+    },
 }
 
 /// What takes a detached session over (`EnableResume`, `ResumeSession`): the session's
@@ -1240,6 +1324,40 @@ pub enum Response {
     IdleConversations(Vec<crate::automation::IdleInfo>),
     /// Internal messages, newest first (`InternalHistory`, `SearchInternal`).
     InternalMessages(Vec<crate::internal::InternalMessage>),
+    /// An online transfer was offered (`FileOffer`).
+    FileTransfer {
+        /// Its number, for the rest of the transfer.
+        transfer: u64,
+    },
+    /// An upload is open (`UploadFile`) or a chunk was written (`UploadChunk`): send
+    /// from `offset` on (resumed uploads start past what was written before).
+    Upload {
+        /// Its number, for `UploadChunk` and `FinishUpload`.
+        upload: u64,
+        /// The bytes written so far.
+        offset: u64,
+    },
+    /// The offline file is stored, durable, and its recipient told (`FinishUpload`).
+    OfflineFileStored {
+        /// Its id.
+        file: u64,
+    },
+    /// Offline files waiting for the asker (`ListOfflineFiles`).
+    OfflineFiles(Vec<crate::files::OfflineFileInfo>),
+    /// A fetch is open (`FetchFile`).
+    Fetch {
+        /// Its number, for `FetchChunk`.
+        fetch: u64,
+        /// Who sent it, and what it is.
+        file: crate::files::OfflineFileInfo,
+    },
+    /// Bytes of a fetched file (`FetchChunk`); empty past the end.
+    FileData {
+        /// Offset of the first byte.
+        offset: u64,
+        /// The bytes.
+        data: Vec<u8>,
+    },
 }
 
 /// One backup in the daemon's backup directory (PROTOCOL.md section 21).
@@ -1328,6 +1446,42 @@ pub enum Event {
     IdleChanged(crate::automation::IdleInfo),
     /// To the receiving agent (and the sender's session): an internal message (C11).
     InternalMessage(crate::internal::InternalMessage),
+    /// To the receiver: a file is offered online (`FileOffer`); answer with `FileAnswer`.
+    FileOffered {
+        /// The transfer.
+        transfer: u64,
+        /// Who offers it.
+        from: Party,
+        /// The conversation it belongs to, if any (none between two agents).
+        conversation: Option<u64>,
+        /// Name, size, hash, image.
+        meta: crate::files::FileMeta,
+    },
+    /// To the sender: it may send up to (not including) byte `window_end`.
+    FileCredit {
+        /// The transfer.
+        transfer: u64,
+        /// Bytes the sender may have sent in all, from the start.
+        window_end: u64,
+    },
+    /// To the receiver: the next chunk.
+    FileChunk {
+        /// The transfer.
+        transfer: u64,
+        /// Offset of its first byte.
+        offset: u64,
+        /// The bytes.
+        data: Vec<u8>,
+    },
+    /// To a side of a transfer: it ended before its last byte, and why.
+    FileEnded {
+        /// The transfer.
+        transfer: u64,
+        /// Why.
+        reason: crate::files::FileEnd,
+    },
+    /// To the recipient: an offline file is waiting (`FetchFile` with its token).
+    OfflineFile(crate::files::OfflineFileInfo),
 }
 
 /// One agent's new presence.
@@ -1488,6 +1642,17 @@ impl Request {
             Request::SendInternal { .. } => "SendInternal",
             Request::InternalHistory { .. } => "InternalHistory",
             Request::SearchInternal { .. } => "SearchInternal",
+            Request::FileOffer { .. } => "FileOffer",
+            Request::FileAnswer { .. } => "FileAnswer",
+            Request::FileCredit { .. } => "FileCredit",
+            Request::FileChunk { .. } => "FileChunk",
+            Request::FileCancel { .. } => "FileCancel",
+            Request::UploadFile { .. } => "UploadFile",
+            Request::UploadChunk { .. } => "UploadChunk",
+            Request::FinishUpload { .. } => "FinishUpload",
+            Request::ListOfflineFiles => "ListOfflineFiles",
+            Request::FetchFile { .. } => "FetchFile",
+            Request::FetchChunk { .. } => "FetchChunk",
         }
     }
 }

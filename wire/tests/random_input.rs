@@ -322,6 +322,7 @@ fn request() -> impl Strategy<Value = Request> {
         5 => read_state_request(),
         5 => prefs_request(),
         3 => automation_request(),
+        3 => files_request(),
     ]
 }
 
@@ -981,6 +982,88 @@ fn automation_request() -> impl Strategy<Value = Request> {
     ]
 }
 
+fn file_peer() -> impl Strategy<Value = kefu_wire::files::FilePeer> {
+    prop_oneof![
+        any::<u64>().prop_map(kefu_wire::files::FilePeer::Conversation),
+        any::<u32>().prop_map(kefu_wire::files::FilePeer::Agent),
+    ]
+}
+
+fn file_meta() -> impl Strategy<Value = kefu_wire::files::FileMeta> {
+    (text(), any::<u64>(), any::<[u8; 32]>(), any::<bool>()).prop_map(
+        |(name, size, sha256, image)| kefu_wire::files::FileMeta {
+            name,
+            size,
+            sha256,
+            image,
+        },
+    )
+}
+
+fn offline_file() -> impl Strategy<Value = kefu_wire::files::OfflineFileInfo> {
+    (
+        any::<u64>(),
+        party(),
+        file_meta(),
+        any::<i64>(),
+        any::<[u8; 32]>(),
+    )
+        .prop_map(
+            |(file, from, meta, at, token)| kefu_wire::files::OfflineFileInfo {
+                file,
+                from,
+                meta,
+                at,
+                token,
+            },
+        )
+}
+
+fn file_end() -> impl Strategy<Value = kefu_wire::files::FileEnd> {
+    prop_oneof![
+        Just(kefu_wire::files::FileEnd::Declined),
+        Just(kefu_wire::files::FileEnd::Cancelled),
+        Just(kefu_wire::files::FileEnd::PeerGone),
+    ]
+}
+
+/// Requests 111–121: files, online and offline (section 25).
+fn files_request() -> impl Strategy<Value = Request> {
+    prop_oneof![
+        (file_peer(), file_meta()).prop_map(|(to, meta)| Request::FileOffer { to, meta }),
+        (any::<u64>(), any::<bool>(), any::<u32>()).prop_map(|(transfer, accept, credit)| {
+            Request::FileAnswer {
+                transfer,
+                accept,
+                credit,
+            }
+        }),
+        (any::<u64>(), any::<u32>())
+            .prop_map(|(transfer, bytes)| Request::FileCredit { transfer, bytes }),
+        (any::<u64>(), any::<u64>(), vec(any::<u8>(), 0..16)).prop_map(
+            |(transfer, offset, data)| Request::FileChunk {
+                transfer,
+                offset,
+                data
+            }
+        ),
+        any::<u64>().prop_map(|transfer| Request::FileCancel { transfer }),
+        (file_peer(), file_meta()).prop_map(|(to, meta)| Request::UploadFile { to, meta }),
+        (any::<u64>(), any::<u64>(), vec(any::<u8>(), 0..16)).prop_map(
+            |(upload, offset, data)| Request::UploadChunk {
+                upload,
+                offset,
+                data
+            }
+        ),
+        any::<u64>().prop_map(|upload| Request::FinishUpload { upload }),
+        Just(Request::ListOfflineFiles),
+        any::<[u8; 32]>().prop_map(|token| Request::FetchFile { token }),
+        (any::<u64>(), any::<u64>(), any::<u32>())
+            .prop_map(|(fetch, offset, max)| Request::FetchChunk { fetch, offset, max }),
+    ]
+}
+
 fn resume_token() -> impl Strategy<Value = kefu_wire::ResumeToken> {
     (any::<u64>(), any::<[u8; 32]>())
         .prop_map(|(session, secret)| kefu_wire::ResumeToken { session, secret })
@@ -1326,6 +1409,14 @@ fn response() -> impl Strategy<Value = Response> {
         idle_settings().prop_map(Response::IdleSettings),
         vec(idle_info(), 0..4).prop_map(Response::IdleConversations),
         vec(internal_message(), 0..4).prop_map(Response::InternalMessages),
+        any::<u64>().prop_map(|transfer| Response::FileTransfer { transfer }),
+        (any::<u64>(), any::<u64>())
+            .prop_map(|(upload, offset)| Response::Upload { upload, offset }),
+        any::<u64>().prop_map(|file| Response::OfflineFileStored { file }),
+        vec(offline_file(), 0..3).prop_map(Response::OfflineFiles),
+        (any::<u64>(), offline_file()).prop_map(|(fetch, file)| Response::Fetch { fetch, file }),
+        (any::<u64>(), vec(any::<u8>(), 0..16))
+            .prop_map(|(offset, data)| Response::FileData { offset, data }),
     ]
 }
 
@@ -1373,6 +1464,28 @@ fn push() -> impl Strategy<Value = Push> {
         presence().prop_map(|presence| Event::AccountPresenceChanged { presence }),
         idle_info().prop_map(Event::IdleChanged),
         internal_message().prop_map(Event::InternalMessage),
+        (any::<u64>(), party(), option::of(any::<u64>()), file_meta()).prop_map(
+            |(transfer, from, conversation, meta)| Event::FileOffered {
+                transfer,
+                from,
+                conversation,
+                meta,
+            }
+        ),
+        (any::<u64>(), any::<u64>()).prop_map(|(transfer, window_end)| Event::FileCredit {
+            transfer,
+            window_end
+        }),
+        (any::<u64>(), any::<u64>(), vec(any::<u8>(), 0..16)).prop_map(
+            |(transfer, offset, data)| Event::FileChunk {
+                transfer,
+                offset,
+                data
+            }
+        ),
+        (any::<u64>(), file_end())
+            .prop_map(|(transfer, reason)| Event::FileEnded { transfer, reason }),
+        offline_file().prop_map(Event::OfflineFile),
     ];
     (any::<u64>(), event).prop_map(|(seq, event)| Push { seq, event })
 }
@@ -1704,9 +1817,9 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 111;
-    const RESPONSES: u32 = 53;
-    const EVENTS: u32 = 11;
+    const REQUESTS: u32 = 122;
+    const RESPONSES: u32 = 59;
+    const EVENTS: u32 = 16;
 
     let mut runner = TestRunner::deterministic();
     let (mut requests, mut responses, mut events) =

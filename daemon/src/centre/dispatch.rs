@@ -17,6 +17,7 @@ use kefu_wire::chat::{
     AccountPresenceMode, Channel, CustomerId, DesignatedSettings, Entry, MessageBody,
     RoutingConfig, Signal,
 };
+use kefu_wire::files::{FileMeta, FilePeer};
 use kefu_wire::crm::{ContactEdit, ContactQuery, ContactState, GroupEdit, HistoryQuery, TagEdit};
 use kefu_wire::{
     AccountCentreModule, AgentProfile, Plan, Presence, QuickReply, Request, SecurityLevel,
@@ -38,6 +39,56 @@ pub(crate) enum Routed {
     Operator(OperatorRequest),
     /// A logged-in agent's or customer's: make its session resumable.
     EnableResume,
+    /// Files, online and offline, of an agent or a customer (`files.rs`).
+    Files(FileRequest),
+}
+
+/// Files (C13): online transfers and offline files, either side (`files.rs`,
+/// `offline_files.rs`).
+#[derive(Debug)]
+pub(crate) enum FileRequest {
+    FileOffer {
+        to: FilePeer,
+        meta: FileMeta,
+    },
+    FileAnswer {
+        transfer: u64,
+        accept: bool,
+        credit: u32,
+    },
+    FileCredit {
+        transfer: u64,
+        bytes: u32,
+    },
+    FileChunk {
+        transfer: u64,
+        offset: u64,
+        data: Vec<u8>,
+    },
+    FileCancel {
+        transfer: u64,
+    },
+    UploadFile {
+        to: FilePeer,
+        meta: FileMeta,
+    },
+    UploadChunk {
+        upload: u64,
+        offset: u64,
+        data: Vec<u8>,
+    },
+    FinishUpload {
+        upload: u64,
+    },
+    ListOfflineFiles,
+    FetchFile {
+        token: [u8; 32],
+    },
+    FetchChunk {
+        fetch: u64,
+        offset: u64,
+        max: u32,
+    },
 }
 
 /// An agent's request, by domain.
@@ -674,6 +725,13 @@ pub(crate) fn classify(request: Request) -> Routed {
         [Routed::Operator, OperatorRequest::Backup] BackupRequest {
             AdminBackupCreate, AdminBackupList, AdminBackupVerify { backup_id },
         }
+        [Routed::Files] FileRequest {
+            FileOffer { to, meta }, FileAnswer { transfer, accept, credit },
+            FileCredit { transfer, bytes }, FileChunk { transfer, offset, data },
+            FileCancel { transfer }, UploadFile { to, meta },
+            UploadChunk { upload, offset, data }, FinishUpload { upload },
+            ListOfflineFiles, FetchFile { token }, FetchChunk { fetch, offset, max },
+        }
         [] Routed { EnableResume }
     }
 }
@@ -867,7 +925,18 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::ListIdleConversations
         | Request::SendInternal { .. }
         | Request::InternalHistory { .. }
-        | Request::SearchInternal { .. } => None,
+        | Request::SearchInternal { .. }
+        | Request::FileOffer { .. }
+        | Request::FileAnswer { .. }
+        | Request::FileCredit { .. }
+        | Request::FileChunk { .. }
+        | Request::FileCancel { .. }
+        | Request::UploadFile { .. }
+        | Request::UploadChunk { .. }
+        | Request::FinishUpload { .. }
+        | Request::ListOfflineFiles
+        | Request::FetchFile { .. }
+        | Request::FetchChunk { .. } => None,
         // Its session's number names the shard (`route_request`), not an account.
         Request::ResumeSession { .. } => None,
     }

@@ -19,7 +19,8 @@
 //! `history.rs`, `security.rs`, `tokens.rs` (tokens of this shard's agents),
 //! `token_home.rs` (unbound tokens, owned by shard 0), `signals.rs`,
 //! `account_extras.rs`, `idle.rs` (idle customers: one timer wheel per shard), `internal_chat.rs`
-//! (agent-to-agent messages), `clock_admin.rs`, `operations.rs` (metrics, the storage check,
+//! (agent-to-agent messages), `files.rs`, `offline_files.rs` and `file_window.rs` (files,
+//! online and offline), `clock_admin.rs`, `operations.rs` (metrics, the storage check,
 //! deleting an account), `reminders.rs` (agents' preferences, reminders to agent
 //! 1001), `sessions.rs` (who each session is; the
 //! directories map people to sessions, never to connections), `resume.rs` (sessions
@@ -38,11 +39,14 @@ mod clock_admin;
 mod crm;
 mod designated;
 mod dispatch;
+mod file_window;
+mod files;
 mod history;
 mod idle;
 mod internal_chat;
 mod load;
 mod notices;
+mod offline_files;
 mod operations;
 mod pipeline;
 mod reminders;
@@ -127,6 +131,9 @@ pub struct Shared {
     /// Failed logins per source address, shared because an address's logins
     /// land on every shard. Locked only around password logins (slow path).
     pub address_throttle: std::sync::Mutex<crate::throttle::Throttle<std::net::IpAddr>>,
+    /// Offline files on the disk and the file limits (`[files]`); `None` refuses
+    /// offline files (in-memory tests).
+    pub files: Option<Arc<crate::file_store::FileStore>>,
 }
 
 /// Who a push is for, within its account. Domain code names people or a session,
@@ -296,6 +303,8 @@ pub(crate) struct Account {
     prefs: Option<HashMap<u32, kefu_wire::prefs::AgentPrefs>>,
     /// The reminders record, read on first use (`notices.rs`).
     reminders: Option<crate::store::prefs_records::RemindersRecord>,
+    /// Offline-file records, read on first use (`offline_files.rs`).
+    files: Option<offline_files::AccountFiles>,
 }
 
 /// The accounts one shard owns, and all their logic.
@@ -373,6 +382,8 @@ pub struct Centre {
     metrics_published_ms: i64,
     /// The idle-customer timers of every account of the shard (`idle.rs`).
     idle_wheel: idle::IdleWheel,
+    /// Online transfers, uploads and fetches in progress (`files.rs`).
+    files: files::FileState,
     rng: ring::rand::SystemRandom,
 }
 
@@ -432,6 +443,7 @@ impl Centre {
             deleted: Vec::new(),
             metrics_published_ms: i64::MIN,
             idle_wheel: idle::IdleWheel::new(idle::WHEEL_SLOTS, idle::WHEEL_TICK_MS, now_ms),
+            files: files::FileState::default(),
             rng: ring::rand::SystemRandom::new(),
         }
     }
@@ -630,6 +642,7 @@ impl Centre {
             ticket_key: None,
             prefs: None,
             reminders: None,
+            files: None,
         };
         self.actors.insert(account, actor);
         self.counters.set_accounts(self.actors.len() as u64);

@@ -37,6 +37,7 @@
 //! | [`Cf::RoutingSettings`] | `routing_settings` | account `u64` BE (8) ‖ `b'I'` ([`idle_settings`]) | `IdleSettingsRecord` |
 //! | [`Cf::InternalMessages`] | `internal_messages` | account `u64` BE (8) ‖ lower agent `u32` BE (4) ‖ higher agent `u32` BE (4) ‖ message id `u64` BE (8) | `InternalMessageRecord` |
 //! | [`Cf::ClientMsgs`] | `client_msgs` | account `u64` BE (8) ‖ `0x03` ‖ agent `u32` BE (4) ‖ client id `u64` BE (8) ([`internal_client_msg`]) | `ClientMsgRecord` |
+//! | [`Cf::OfflineFiles`] | `offline_files` | account `u64` BE (8) ‖ file id `u64` BE (8) ([`offline_file`]) | `OfflineFileRecord` (C13: the file's bytes are on the disk, `file_store.rs`) |
 //!
 //! A **customer key** is `0x01 ‖ len u8 ‖ id bytes` for an identified customer
 //! (ids are 1..=64 bytes) and `0x02 ‖ 16 bytes` for a visitor: prefix-free, so one
@@ -126,11 +127,14 @@ pub enum Cf {
     /// Internal chat between agents (C11, `store/internal_records.rs`): one range per
     /// pair of agents, in id order.
     InternalMessages,
+    /// Offline files (C13, `store/file_records.rs`): who sent what to whom, its hash,
+    /// its one-time token and whether it was fetched; the bytes are files on the disk.
+    OfflineFiles,
 }
 
 impl Cf {
     /// Every column family, in declaration order.
-    pub const ALL: [Cf; 24] = [
+    pub const ALL: [Cf; 25] = [
         Cf::Meta,
         Cf::Accounts,
         Cf::Agents,
@@ -155,6 +159,7 @@ impl Cf {
         Cf::Reminders,
         Cf::IdleConversations,
         Cf::InternalMessages,
+        Cf::OfflineFiles,
     ];
 
     /// The engine-level name of this column family; never changes once released.
@@ -184,6 +189,7 @@ impl Cf {
             Cf::Reminders => "reminders",
             Cf::IdleConversations => "idle_conversations",
             Cf::InternalMessages => "internal_messages",
+            Cf::OfflineFiles => "offline_files",
         }
     }
 
@@ -225,7 +231,8 @@ impl Cf {
             | Cf::AgentPrefs
             | Cf::Reminders
             | Cf::IdleConversations
-            | Cf::InternalMessages => true,
+            | Cf::InternalMessages
+            | Cf::OfflineFiles => true,
         }
     }
 
@@ -343,6 +350,14 @@ pub fn internal_pair(account: u64, a: u32, b: u32) -> Vec<u8> {
 pub fn internal_message(account: u64, a: u32, b: u32, id: u64) -> Vec<u8> {
     let mut k = internal_pair(account, a, b);
     k.extend_from_slice(&id.to_be_bytes());
+    k
+}
+
+/// Key of an offline file in [`Cf::OfflineFiles`]: one account's files are one range
+/// ([`account_prefix`]), in id order.
+pub fn offline_file(account: u64, file: u64) -> Vec<u8> {
+    let mut k = account.to_be_bytes().to_vec();
+    k.extend_from_slice(&file.to_be_bytes());
     k
 }
 
@@ -722,6 +737,7 @@ mod tests {
                 "reminders",
                 "idle_conversations",
                 "internal_messages",
+                "offline_files",
             ]
         );
         for (i, cf) in Cf::ALL.into_iter().enumerate() {

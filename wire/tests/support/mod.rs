@@ -119,6 +119,17 @@ pub fn request_index(r: &Request) -> u32 {
         Request::SendInternal { .. } => 108,
         Request::InternalHistory { .. } => 109,
         Request::SearchInternal { .. } => 110,
+        Request::FileOffer { .. } => 111,
+        Request::FileAnswer { .. } => 112,
+        Request::FileCredit { .. } => 113,
+        Request::FileChunk { .. } => 114,
+        Request::FileCancel { .. } => 115,
+        Request::UploadFile { .. } => 116,
+        Request::UploadChunk { .. } => 117,
+        Request::FinishUpload { .. } => 118,
+        Request::ListOfflineFiles => 119,
+        Request::FetchFile { .. } => 120,
+        Request::FetchChunk { .. } => 121,
     }
 }
 
@@ -178,6 +189,12 @@ pub fn response_index(r: &Response) -> u32 {
         Response::IdleSettings(_) => 50,
         Response::IdleConversations(_) => 51,
         Response::InternalMessages(_) => 52,
+        Response::FileTransfer { .. } => 53,
+        Response::Upload { .. } => 54,
+        Response::OfflineFileStored { .. } => 55,
+        Response::OfflineFiles(_) => 56,
+        Response::Fetch { .. } => 57,
+        Response::FileData { .. } => 58,
     }
 }
 
@@ -195,5 +212,10 @@ pub fn event_index(e: &Event) -> u32 {
         Event::AccountPresenceChanged { .. } => 8,
         Event::IdleChanged(_) => 9,
         Event::InternalMessage(_) => 10,
+        Event::FileOffered { .. } => 11,
+        Event::FileCredit { .. } => 12,
+        Event::FileChunk { .. } => 13,
+        Event::FileEnded { .. } => 14,
+        Event::OfflineFile(_) => 15,
     }
 }
