@@ -183,8 +183,14 @@ mod tests {
         let hash = sha(&data);
         let partial = store.partial_path(7, &[1; 32]);
         let object = store.object_path(7, &hash);
-        assert_eq!(FileStore::open_partial(&partial, data.len() as u64).unwrap(), 0);
-        assert_eq!(FileStore::append(&partial, 0, &data[..40_000]).unwrap(), 40_000);
+        assert_eq!(
+            FileStore::open_partial(&partial, data.len() as u64).unwrap(),
+            0
+        );
+        assert_eq!(
+            FileStore::append(&partial, 0, &data[..40_000]).unwrap(),
+            40_000
+        );
         // Out of order: refused, nothing written.
         assert!(FileStore::append(&partial, 50_000, &data[50_000..]).is_err());
         // Opened again (a restart): resumes from its length.
@@ -202,7 +208,10 @@ mod tests {
         FileStore::append(&partial, 0, &data).unwrap();
         FileStore::finish(&partial, &object, data.len() as u64, &hash).unwrap();
         assert!(!partial.exists());
-        assert_eq!(FileStore::read_at(&object, 99_990, 64).unwrap(), &data[99_990..]);
+        assert_eq!(
+            FileStore::read_at(&object, 99_990, 64).unwrap(),
+            &data[99_990..]
+        );
         assert!(FileStore::read_at(&object, 200_000, 64).unwrap().is_empty());
     }
 

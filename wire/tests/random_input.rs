@@ -1049,13 +1049,13 @@ fn files_request() -> impl Strategy<Value = Request> {
         ),
         any::<u64>().prop_map(|transfer| Request::FileCancel { transfer }),
         (file_peer(), file_meta()).prop_map(|(to, meta)| Request::UploadFile { to, meta }),
-        (any::<u64>(), any::<u64>(), vec(any::<u8>(), 0..16)).prop_map(
-            |(upload, offset, data)| Request::UploadChunk {
+        (any::<u64>(), any::<u64>(), vec(any::<u8>(), 0..16)).prop_map(|(upload, offset, data)| {
+            Request::UploadChunk {
                 upload,
                 offset,
-                data
+                data,
             }
-        ),
+        }),
         any::<u64>().prop_map(|upload| Request::FinishUpload { upload }),
         Just(Request::ListOfflineFiles),
         any::<[u8; 32]>().prop_map(|token| Request::FetchFile { token }),

@@ -17,8 +17,8 @@ use kefu_wire::chat::{
     AccountPresenceMode, Channel, CustomerId, DesignatedSettings, Entry, MessageBody,
     RoutingConfig, Signal,
 };
-use kefu_wire::files::{FileMeta, FilePeer};
 use kefu_wire::crm::{ContactEdit, ContactQuery, ContactState, GroupEdit, HistoryQuery, TagEdit};
+use kefu_wire::files::{FileMeta, FilePeer};
 use kefu_wire::{
     AccountCentreModule, AgentProfile, Plan, Presence, QuickReply, Request, SecurityLevel,
     TokenFileFormat,

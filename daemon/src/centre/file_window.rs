@@ -46,10 +46,7 @@ impl CreditWindow {
 
     /// The receiver grants `bytes` more; returns the new end of the window (clamped).
     pub(crate) fn grant(&mut self, bytes: u32) -> u64 {
-        let cap = self
-            .sent
-            .saturating_add(MAX_FILE_WINDOW)
-            .min(self.size);
+        let cap = self.sent.saturating_add(MAX_FILE_WINDOW).min(self.size);
         self.window_end = self
             .window_end
             .saturating_add(u64::from(bytes))
@@ -99,10 +96,7 @@ mod tests {
     #[test]
     fn nothing_moves_without_credit() {
         let mut w = CreditWindow::new(1_000);
-        assert_eq!(
-            w.take(0, 10),
-            Err(ChunkRefusal::NoCredit { window_end: 0 })
-        );
+        assert_eq!(w.take(0, 10), Err(ChunkRefusal::NoCredit { window_end: 0 }));
         assert_eq!(w.grant(0), 0);
         assert_eq!(w.grant(100), 100);
         assert_eq!(w.take(0, 100), Ok(false));

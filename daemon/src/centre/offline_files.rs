@@ -35,7 +35,9 @@ use crate::session::SessionId;
 use crate::store::file_records::{FileParty, OfflineFileRecord};
 use crate::store::keys::{self, Cf};
 use crate::store::records::StoredRecord;
-use kefu_wire::files::{FileMeta, FilePeer, OfflineFileInfo, MAX_FILE_CHUNK, MAX_OFFLINE_FILE_PAGE};
+use kefu_wire::files::{
+    FileMeta, FilePeer, OfflineFileInfo, MAX_FILE_CHUNK, MAX_OFFLINE_FILE_PAGE,
+};
 use kefu_wire::{ErrorBody, ErrorCode, Event, Response};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -313,7 +315,10 @@ impl Centre {
             }
         };
         let end = offset.saturating_add(data.len() as u64);
-        if offset != u.written || data.is_empty() || data.len() > MAX_FILE_CHUNK || end > u.meta.size
+        if offset != u.written
+            || data.is_empty()
+            || data.len() > MAX_FILE_CHUNK
+            || end > u.meta.size
         {
             let message = format!(
                 "the next chunk starts at {}, 1..=65536 bytes within the size",
@@ -537,12 +542,7 @@ impl Centre {
         offset: u64,
         max: u32,
     ) {
-        let Some(f) = self
-            .files
-            .fetches
-            .get(&id)
-            .filter(|f| f.session == session)
-        else {
+        let Some(f) = self.files.fetches.get(&id).filter(|f| f.session == session) else {
             return self.reply_err(reply, ErrorCode::FILE_UNKNOWN, "no such fetch of yours");
         };
         if max == 0 {

@@ -15,11 +15,11 @@ use crate::password::validate_new_password;
 use crate::session::{Caller, ConnUpdate, Flow as Control};
 use crate::session::{Phase, SessionId};
 use crate::session_token::SessionToken;
+use crate::store::file_records::FileParty;
 use crate::store::records::{
     AccountRecord, AgentRecord, PresenceMode, SessionRecord, AGENT_ROLE, DEFAULT_ROLES,
     SUPER_ADMIN_ROLE,
 };
-use crate::store::file_records::FileParty;
 use crate::store::{self};
 use crate::worker::{PasswordJob, PasswordOutcome};
 use kefu_wire::{
