@@ -3,13 +3,13 @@
 //! (memory) and the other clients (latency).
 //!
 //! On an account of its own (created fresh over the admin socket) it runs, all at
-//! once: `--online` online transfers of `--online-mib` MiB each, agent 1001 to agent
-//! 1002+i (sender and receiver threads with the client library's loops, the receiver
+//! once: `--online` online transfers of `--online-mib` MiB each, agent 1100+i to agent
+//! 1200+i (sender and receiver threads with the client library's loops, the receiver
 //! granting `--window-kib` of credit and checking the SHA-256 of what came); `--offline`
-//! offline files of `--offline-mib` MiB, uploaded by agent 1001 to agent 1002+i, then
+//! offline files of `--offline-mib` MiB, uploaded by agent 1300+i to agent 1400+i, then
 //! fetched once by it and checked; and `--lookups-per-sec` quick-reply lookups
 //! (`ListQuickReplies`, then the `#` prefix filtered as an agent's client does) by
-//! another agent. Meanwhile it samples the daemon's RSS (`--daemon-pid`) every 200 ms.
+//! agent 1500. Meanwhile it samples the daemon's RSS (`--daemon-pid`) every 200 ms.
 //! The report: each transfer's rate, the RSS before, during (min/max) and after, and
 //! the lookups' latency percentiles.
 //!
@@ -109,9 +109,26 @@ fn agent(args: &FilesArgs, number: u32) -> anyhow::Result<Client> {
     Ok(c)
 }
 
-/// Creates the account and its agents (1001 sends; 1002.. receive; the last looks up
-/// quick replies), and gives 1001 a list of 100 quick replies.
-fn prepare(args: &FilesArgs, agents: u32) -> anyhow::Result<()> {
+/// The agents: online transfer `i` goes from 1100+i to 1200+i, offline file `i` from
+/// 1300+i to 1400+i, and 1500 looks up quick replies (one login per agent, so no
+/// session replaces another).
+fn agents(args: &FilesArgs) -> Vec<u32> {
+    let mut all = Vec::new();
+    for i in 0..args.online as u32 {
+        all.extend([1100 + i, 1200 + i]);
+    }
+    for i in 0..args.offline as u32 {
+        all.extend([1300 + i, 1400 + i]);
+    }
+    all.push(LOOKER);
+    all
+}
+
+/// The agent that looks up quick replies.
+const LOOKER: u32 = 1500;
+
+/// Creates the account and its agents ([`agents`]).
+fn prepare(args: &FilesArgs) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut pipe = AdminPipe::connect(&args.admin_socket, deadline)?;
     let create = Request::AdminCreateAccount {
@@ -125,7 +142,7 @@ fn prepare(args: &FilesArgs, agents: u32) -> anyhow::Result<()> {
     if let Err(e) = pipe.call(create, deadline)? {
         bail!("AdminCreateAccount: {} {}", e.code, e.message);
     }
-    for number in 1002..1002 + agents {
+    for number in agents(args) {
         let add = Request::AdminAddAgent {
             account: args.account,
             agent: number,
@@ -147,10 +164,11 @@ fn prepare(args: &FilesArgs, agents: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One online transfer, agent 1001 to `to`: bytes per second.
-fn online(args: &FilesArgs, to: u32, seed: u64) -> anyhow::Result<f64> {
+/// Online transfer `i`, agent 1100+i to 1200+i: bytes per second.
+fn online(args: &FilesArgs, i: u32, seed: u64) -> anyhow::Result<f64> {
     let size = args.online_mib << 20;
-    let mut sender = agent(args, 1001)?;
+    let to = 1200 + i;
+    let mut sender = agent(args, 1100 + i)?;
     let mut receiver = agent(args, to)?;
     let meta = FileMeta {
         name: format!("online-{seed}.bin"),
@@ -184,8 +202,10 @@ fn online(args: &FilesArgs, to: u32, seed: u64) -> anyhow::Result<f64> {
     Ok(size as f64 / secs)
 }
 
-/// One offline file, 1001 to `to`, then fetched by `to`: (upload, fetch) bytes per second.
-fn offline(args: &FilesArgs, to: u32, seed: u64) -> anyhow::Result<(f64, f64)> {
+/// Offline file `i`, 1300+i to 1400+i, then fetched by 1400+i: (upload, fetch) bytes
+/// per second.
+fn offline(args: &FilesArgs, i: u32, seed: u64) -> anyhow::Result<(f64, f64)> {
+    let to = 1400 + i;
     let size = args.offline_mib << 20;
     let meta = FileMeta {
         name: format!("offline-{seed}.bin"),
@@ -193,7 +213,7 @@ fn offline(args: &FilesArgs, to: u32, seed: u64) -> anyhow::Result<(f64, f64)> {
         sha256: digest(seed, size),
         image: false,
     };
-    let mut sender = agent(args, 1001)?;
+    let mut sender = agent(args, 1300 + i)?;
     let began = Instant::now();
     let (upload, mut offset) = file_client::begin_upload(&mut sender, FilePeer::Agent(to), meta)
         .map_err(|e| anyhow!("upload: {e:?}"))?;
@@ -292,9 +312,7 @@ pub fn run(args: &FilesArgs) -> anyhow::Result<bool> {
     if !(0.0..=10_000.0).contains(&args.lookups_per_sec) {
         bail!("--lookups-per-sec must be 0..=10000");
     }
-    let receivers = args.online.max(args.offline) as u32;
-    prepare(args, receivers + 1)?;
-    let looker = 1002 + receivers;
+    prepare(args)?;
     let before = rss_mib(args.daemon_pid);
     let stop = Arc::new(AtomicBool::new(false));
     let sampler = {
@@ -310,15 +328,15 @@ pub fn run(args: &FilesArgs) -> anyhow::Result<bool> {
     };
     let began = Instant::now();
     let results = std::thread::scope(|s| {
-        let look = s.spawn(|| lookups(args, looker, &stop));
+        let look = s.spawn(|| lookups(args, LOOKER, &stop));
         let mut online_runs = Vec::new();
         for i in 0..args.online {
-            online_runs.push(s.spawn(move || online(args, 1002 + i as u32, i as u64)));
+            online_runs.push(s.spawn(move || online(args, i as u32, i as u64)));
         }
         let mut offline_runs = Vec::new();
         for i in 0..args.offline {
             let seed = 1_000 + i as u64;
-            offline_runs.push(s.spawn(move || offline(args, 1002 + i as u32, seed)));
+            offline_runs.push(s.spawn(move || offline(args, i as u32, seed)));
         }
         let online: Vec<_> = online_runs.into_iter().map(|h| h.join()).collect();
         let offline: Vec<_> = offline_runs.into_iter().map(|h| h.join()).collect();
