@@ -51,6 +51,25 @@ pub enum Access {
     Operator,
 }
 
+/// The pattern of every file request (C13, `centre/files.rs`): one line in the exhaustive
+/// tables (`required_access`, `target_account`), which stay exhaustive.
+macro_rules! file_requests {
+    () => {
+        Request::FileOffer { .. }
+            | Request::FileAnswer { .. }
+            | Request::FileCredit { .. }
+            | Request::FileChunk { .. }
+            | Request::FileCancel { .. }
+            | Request::UploadFile { .. }
+            | Request::UploadChunk { .. }
+            | Request::FinishUpload { .. }
+            | Request::ListOfflineFiles
+            | Request::FetchFile { .. }
+            | Request::FetchChunk { .. }
+    };
+}
+pub(crate) use file_requests;
+
 /// The authorisation table. Besides what the arms say: visibility of a contact or
 /// history (exclusive mode, permissions 4 and 5; `SearchOnlineContacts` too) and a
 /// change of a contact's groups (permission 8) are decided per item by the CRM;
@@ -146,19 +165,8 @@ pub fn required_access(request: &Request) -> Access {
         Request::GetIdleSettings | Request::ListIdleConversations => Access::Session,
         Request::SendInternal { .. } | Request::InternalHistory { .. } => Access::Session,
         Request::SearchInternal { .. } => Access::Session,
-        // Files: either side; who may send to whom is decided by the handler
-        // (`centre/files.rs`).
-        Request::FileOffer { .. }
-        | Request::FileAnswer { .. }
-        | Request::FileCredit { .. }
-        | Request::FileChunk { .. }
-        | Request::FileCancel { .. }
-        | Request::UploadFile { .. }
-        | Request::UploadChunk { .. }
-        | Request::FinishUpload { .. }
-        | Request::ListOfflineFiles
-        | Request::FetchFile { .. }
-        | Request::FetchChunk { .. } => Access::Participant,
+        // Files: either side; who may send to whom is the handler's (`centre/files.rs`).
+        file_requests!() => Access::Participant,
         Request::ServingAgent | Request::DesignatedChoices => Access::CustomerOnly,
         Request::GetDesignatedAgent
         | Request::GetServerTime

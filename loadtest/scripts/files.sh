@@ -17,6 +17,19 @@
 #
 # Usage: loadtest/scripts/files.sh [OUT_DIR]   (from the repository root; binaries from
 # $CARGO_TARGET_DIR or $HOME/.cache/kefu-target, release)
+# Last result (2026-12-06 22:23-22:25 UTC, 2 cores shared with three other sessions'
+# builds, so rates and latencies are inflated; defaults: RATE=2000, 1 GiB, 100 MiB):
+#   baseline chat 2000/s:            0 lost, due->agent p99 8.8 ms; rss 19.5 -> 32.6 MiB
+#     (the chat's own messages: memtable and caches grow ~0.9 MiB/s with or without files)
+#   1 GiB online relay beside it:    72 MiB/s, hash checked at the receiver; rss 33.0 ->
+#     49.1 MiB over the 17 s (the chat's slope); chat p99 24 ms (the relay's CPU: the
+#     sender, the receiver hashing and kefud's relay share 2 cores with the chat tool);
+#     quick-reply lookups p50 1.6 ms, p99 25 ms
+#   100 MiB offline beside it:       uploaded 80 MiB/s (hash-checked, synced), fetched
+#     131 MiB/s; rss 51.8..54.3 MiB; chat p99 9.2 ms (the upload is 3 s of the 20 s window)
+# Without chat (kefu-load files alone against a fresh kefud): 1 GiB relay rss 18.6..20.2
+# MiB; 100 MiB offline 19.2..19.5 MiB; 4 x 256 MiB online + 2 x 100 MiB offline at once
+# 18.5..22.1 MiB, back to 19.4 MiB after.
 set -eu
 OUT=${1:-/tmp/kefu-files}
 RATE=${RATE:-2000}

@@ -184,16 +184,29 @@ fn online(args: &FilesArgs, i: u32, seed: u64) -> anyhow::Result<f64> {
         let (t, offered) = file_client::next_offer(&mut receiver, WAIT, |_| {})
             .map_err(|e| anyhow!("offer: {e:?}"))?;
         let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-        file_client::receive(&mut receiver, t, offered.size, window, WAIT, |_, b| {
-            ctx.update(b)
-        }, |_| {})
+        file_client::receive(
+            &mut receiver,
+            t,
+            offered.size,
+            window,
+            WAIT,
+            |_, b| ctx.update(b),
+            |_| {},
+        )
         .map_err(|e| anyhow!("receive: {e:?}"))?;
         let mut got = [0u8; 32];
         got.copy_from_slice(ctx.finish().as_ref());
         Ok::<_, anyhow::Error>(got)
     });
-    file_client::send(&mut sender, transfer, size, WAIT, |o, buf| fill(seed, o, buf), |_| {})
-        .map_err(|e| anyhow!("send: {e:?}"))?;
+    file_client::send(
+        &mut sender,
+        transfer,
+        size,
+        WAIT,
+        |o, buf| fill(seed, o, buf),
+        |_| {},
+    )
+    .map_err(|e| anyhow!("send: {e:?}"))?;
     let got = recv.join().map_err(|_| anyhow!("receiver panicked"))??;
     let secs = began.elapsed().as_secs_f64();
     if got != digest(seed, size) {

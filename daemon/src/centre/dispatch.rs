@@ -612,20 +612,15 @@ macro_rules! classify_table {
 pub(crate) fn classify(request: Request) -> Routed {
     classify_table! { request;
         [Routed::Entry] EntryRequest {
-            Login { account, agent, password, otp },
-            Resume { account, agent, token },
+            Login { account, agent, password, otp }, Resume { account, agent, token },
             ResumeSession { token, last_ack },
         }
         [Routed::Agent, AgentRequest::Session] SessionRequest {
-            Logout,
-            SetPresence { presence },
-            AddAgent { agent, nickname, role },
+            Logout, SetPresence { presence }, AddAgent { agent, nickname, role },
             SetAgentPassword { agent, new_password, super_password },
             ChangeOwnPassword { old_password, new_password },
             ChangeSuperPassword { old_super_password, new_super_password },
-            ListAgents, WhoAmI,
-            LogoutWith { keep_conversations },
-            GetServerTime, ListAgentGroups,
+            ListAgents, WhoAmI, LogoutWith { keep_conversations }, GetServerTime, ListAgentGroups,
         }
         [Routed::Operator] OperatorRequest {
             AdminCreateAccount { account, name, plan, expires_at, password_1001, super_password },
@@ -726,11 +721,10 @@ pub(crate) fn classify(request: Request) -> Routed {
             AdminBackupCreate, AdminBackupList, AdminBackupVerify { backup_id },
         }
         [Routed::Files] FileRequest {
-            FileOffer { to, meta }, FileAnswer { transfer, accept, credit },
-            FileCredit { transfer, bytes }, FileChunk { transfer, offset, data },
-            FileCancel { transfer }, UploadFile { to, meta },
-            UploadChunk { upload, offset, data }, FinishUpload { upload },
-            ListOfflineFiles, FetchFile { token }, FetchChunk { fetch, offset, max },
+            FileOffer { to, meta }, FileAnswer { transfer, accept, credit }, FileCancel { transfer },
+            FileCredit { transfer, bytes }, FileChunk { transfer, offset, data }, FinishUpload { upload },
+            UploadFile { to, meta }, UploadChunk { upload, offset, data }, ListOfflineFiles,
+            FetchFile { token }, FetchChunk { fetch, offset, max },
         }
         [] Routed { EnableResume }
     }
@@ -925,18 +919,8 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::ListIdleConversations
         | Request::SendInternal { .. }
         | Request::InternalHistory { .. }
-        | Request::SearchInternal { .. }
-        | Request::FileOffer { .. }
-        | Request::FileAnswer { .. }
-        | Request::FileCredit { .. }
-        | Request::FileChunk { .. }
-        | Request::FileCancel { .. }
-        | Request::UploadFile { .. }
-        | Request::UploadChunk { .. }
-        | Request::FinishUpload { .. }
-        | Request::ListOfflineFiles
-        | Request::FetchFile { .. }
-        | Request::FetchChunk { .. } => None,
+        | Request::SearchInternal { .. } => None,
+        crate::auth::file_requests!() => None,
         // Its session's number names the shard (`route_request`), not an account.
         Request::ResumeSession { .. } => None,
     }
