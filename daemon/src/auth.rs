@@ -52,7 +52,9 @@ pub enum Access {
 }
 
 /// The pattern of every file request (C13, `centre/files.rs`): one line in the exhaustive
-/// tables (`required_access`, `target_account`), which stay exhaustive.
+/// tables (`required_access`, `target_account`), which stay exhaustive. Either side of a
+/// conversation may send them (`Participant`); who may send a file to whom is the
+/// handler's.
 macro_rules! file_requests {
     () => {
         Request::FileOffer { .. }
@@ -165,7 +167,6 @@ pub fn required_access(request: &Request) -> Access {
         Request::GetIdleSettings | Request::ListIdleConversations => Access::Session,
         Request::SendInternal { .. } | Request::InternalHistory { .. } => Access::Session,
         Request::SearchInternal { .. } => Access::Session,
-        // Files: either side; who may send to whom is the handler's (`centre/files.rs`).
         file_requests!() => Access::Participant,
         Request::ServingAgent | Request::DesignatedChoices => Access::CustomerOnly,
         Request::GetDesignatedAgent
