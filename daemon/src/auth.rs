@@ -51,6 +51,27 @@ pub enum Access {
     Operator,
 }
 
+/// The pattern of every file request (C13, `centre/files.rs`): one line in the exhaustive
+/// tables (`required_access`, `target_account`), which stay exhaustive. Either side of a
+/// conversation may send them (`Participant`); who may send a file to whom is the
+/// handler's.
+macro_rules! file_requests {
+    () => {
+        Request::FileOffer { .. }
+            | Request::FileAnswer { .. }
+            | Request::FileCredit { .. }
+            | Request::FileChunk { .. }
+            | Request::FileCancel { .. }
+            | Request::UploadFile { .. }
+            | Request::UploadChunk { .. }
+            | Request::FinishUpload { .. }
+            | Request::ListOfflineFiles
+            | Request::FetchFile { .. }
+            | Request::FetchChunk { .. }
+    };
+}
+pub(crate) use file_requests;
+
 /// The authorisation table. Besides what the arms say: visibility of a contact or
 /// history (exclusive mode, permissions 4 and 5; `SearchOnlineContacts` too) and a
 /// change of a contact's groups (permission 8) and taking a contact off the blacklist
@@ -150,6 +171,7 @@ pub fn required_access(request: &Request) -> Access {
         Request::ForwardSms { .. } => Access::CustomerOnly,
         Request::AdminSmsTopUp { .. } | Request::AdminSmsBalance { .. } => Access::Operator,
         Request::AdminSmsDeadLetters { .. } | Request::AdminSmsReply { .. } => Access::Operator,
+        file_requests!() => Access::Participant,
         Request::ServingAgent | Request::DesignatedChoices => Access::CustomerOnly,
         Request::GetDesignatedAgent
         | Request::ListQuickReplies

@@ -56,6 +56,28 @@ pub struct Config {
     pub sms: SmsConfig,
     /// Settings for test appliances only.
     pub test: TestConfig,
+    /// `[files]`
+    pub files: FilesConfig,
+}
+
+/// `[files]`: offline files (C13, PROTOCOL.md section 28), kept under
+/// `<data_dir>/files`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FilesConfig {
+    /// Largest file, online or offline, in bytes (default 1 GiB).
+    pub max_file_bytes: u64,
+    /// Offline files an account may keep in all, in bytes (default 10 GiB).
+    pub account_quota_bytes: u64,
+}
+
+impl Default for FilesConfig {
+    fn default() -> Self {
+        FilesConfig {
+            max_file_bytes: 1 << 30,
+            account_quota_bytes: 10 << 30,
+        }
+    }
 }
 
 /// `[sms]`: the SMS gateway (`daemon/src/sms_gateway.rs`; `wire/PROTOCOL.md` section 27).
@@ -214,6 +236,7 @@ impl Default for Config {
             security: SecurityConfig::default(),
             sms: SmsConfig::default(),
             test: TestConfig::default(),
+            files: FilesConfig::default(),
         }
     }
 }

@@ -23,6 +23,7 @@ pub mod centre;
 pub mod clock;
 pub mod config;
 pub mod conn;
+pub mod file_store;
 pub mod history;
 pub mod log;
 pub mod metrics;

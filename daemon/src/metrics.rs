@@ -169,6 +169,25 @@ const PER_SHARD: &[PerShard] = &[
         |f| f.output_budget_drops,
     ),
     (
+        "kefu_file_relayed_bytes_total",
+        "counter",
+        "Bytes of online file transfers relayed (C13; PROTOCOL.md section 28).",
+        |f| f.file_relayed_bytes,
+    ),
+    (
+        "kefu_file_refused_chunks_total",
+        "counter",
+        "File chunks refused: past the receiver's credit, at a wrong offset, or for no \
+         open transfer or upload.",
+        |f| f.file_refused_chunks,
+    ),
+    (
+        "kefu_file_stored_bytes_total",
+        "counter",
+        "Bytes of offline-file uploads written to the disk.",
+        |f| f.file_stored_bytes,
+    ),
+    (
         "kefu_pending_output_bytes",
         "gauge",
         "Output the shard's connections hold unsent (the kernel's share not included).",

@@ -235,6 +235,11 @@ pub fn start_with_clock(
         address_throttle: std::sync::Mutex::new(crate::throttle::Throttle::new(
             config.runtime().address_throttle,
         )),
+        files: Some(Arc::new(crate::file_store::FileStore::new(
+            config.data_dir.join("files"),
+            config.files.max_file_bytes,
+            config.files.account_quota_bytes,
+        ))),
     });
     let settings = Arc::new(config.runtime());
     let mut tcp = tcp.into_iter();

@@ -93,6 +93,9 @@ pub struct ShardCounters {
     slow_consumers: AtomicU64,
     overloaded: AtomicU64,
     output_budget_drops: AtomicU64,
+    file_relayed_bytes: AtomicU64,
+    file_refused_chunks: AtomicU64,
+    file_stored_bytes: AtomicU64,
     pending_output: AtomicU64,
     messages_stored: AtomicU64,
     failed_commits: AtomicU64,
@@ -125,6 +128,9 @@ impl Default for ShardCounters {
             slow_consumers: AtomicU64::new(0),
             overloaded: AtomicU64::new(0),
             output_budget_drops: AtomicU64::new(0),
+            file_relayed_bytes: AtomicU64::new(0),
+            file_refused_chunks: AtomicU64::new(0),
+            file_stored_bytes: AtomicU64::new(0),
             pending_output: AtomicU64::new(0),
             messages_stored: AtomicU64::new(0),
             failed_commits: AtomicU64::new(0),
@@ -161,6 +167,9 @@ pub struct ShardFigures {
     pub slow_consumers: u64,
     pub overloaded: u64,
     pub output_budget_drops: u64,
+    pub file_relayed_bytes: u64,
+    pub file_refused_chunks: u64,
+    pub file_stored_bytes: u64,
     pub pending_output: u64,
     pub messages_stored: u64,
     pub open_conversations: u64,
@@ -239,6 +248,31 @@ impl ShardCounters {
 
     /// Connections dropped as slow consumers to bring the shard's unsent output back
     /// under its share of the daemon-wide budget (also counted as slow consumers).
+    /// Bytes of online file transfers relayed (C13).
+    pub fn add_file_relayed(&self, n: u64) {
+        self.file_relayed_bytes.fetch_add(n, Relaxed);
+    }
+
+    /// A file chunk refused (no credit, wrong offset, unknown transfer or upload).
+    pub fn add_file_refused_chunk(&self) {
+        self.file_refused_chunks.fetch_add(1, Relaxed);
+    }
+
+    /// Bytes of offline files written to the disk (uploads, before their hash check).
+    pub fn add_file_stored(&self, n: u64) {
+        self.file_stored_bytes.fetch_add(n, Relaxed);
+    }
+
+    /// Bytes of online file transfers relayed so far.
+    pub fn file_relayed_bytes(&self) -> u64 {
+        self.file_relayed_bytes.load(Relaxed)
+    }
+
+    /// File chunks refused so far.
+    pub fn file_refused_chunks(&self) -> u64 {
+        self.file_refused_chunks.load(Relaxed)
+    }
+
     pub fn add_output_budget_drops(&self, n: u64) {
         self.output_budget_drops.fetch_add(n, Relaxed);
     }
@@ -310,6 +344,9 @@ impl ShardCounters {
             slow_consumers: self.slow_consumers.load(Relaxed),
             overloaded: self.overloaded.load(Relaxed),
             output_budget_drops: self.output_budget_drops.load(Relaxed),
+            file_relayed_bytes: self.file_relayed_bytes.load(Relaxed),
+            file_refused_chunks: self.file_refused_chunks.load(Relaxed),
+            file_stored_bytes: self.file_stored_bytes.load(Relaxed),
             pending_output: self.pending_output.load(Relaxed),
             messages_stored: self.messages_stored.load(Relaxed),
             open_conversations: self.open_conversations.load(Relaxed),

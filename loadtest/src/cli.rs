@@ -61,6 +61,11 @@ pub enum Command {
     /// and never read again (optionally pinging, so pongs pile up), held beside a
     /// chat run; tallies how each one ended.
     Stall(crate::stall::StallArgs),
+    /// The file-transfer mix (C13): concurrent online transfers and offline uploads
+    /// and fetches, hash-checked, with quick-reply lookups, on an account of its own;
+    /// run it beside a chat scenario. Reports rates, the daemon's RSS and the lookups'
+    /// latency.
+    Files(crate::files_mix::FilesArgs),
     /// Run kefud (from --kefud) under chat traffic, SIGKILL it at random intervals and
     /// restart it on the same data directory; check from the clients' ledgers that
     /// every acknowledged message is stored and delivered exactly once; report the

@@ -21,6 +21,8 @@
 //!   (`driver::chat` for agents, customers and a message schedule).
 //! - `schedule`: the open-loop message schedule and how a message names itself.
 //! - `ledger`: every message's fate, shared by the driver threads.
+//! - `files_mix`: `kefu-load files`, the file-transfer mix (online relays, offline
+//!   uploads and fetches) and quick-reply lookups, beside a chat run.
 //! - `ops`: agents' operations besides chat (history, contact search,
 //!   broadcast): what each asks and what it came to.
 //! - `signing`: customer signatures, as an enterprise's backend makes them.
@@ -43,6 +45,7 @@ mod capacity;
 mod cli;
 mod cpu_window;
 mod driver;
+mod files_mix;
 mod kefud;
 mod ledger;
 mod memory;
@@ -107,6 +110,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<bool> {
         cli::Command::Run(args) => runner::run(args, fd_limit),
         cli::Command::Sweep(args) => sweep::run(&args, fd_limit),
         cli::Command::Stall(args) => stall::run(&args, fd_limit),
+        cli::Command::Files(args) => files_mix::run(&args),
         cli::Command::CrashLoop(args) => {
             let report = scenarios::crash_loop::run(&args)?;
             if let Some(path) = &args.json {

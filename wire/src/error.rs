@@ -216,6 +216,34 @@ codes! {
     SMS_TOO_LONG = 133,
     /// `ForwardSms` to an agent that is online: write to it in the conversation.
     AGENT_ONLINE = 134,
+    /// A file (online or offline) larger than the appliance's limit (`[files]
+    /// max_file_bytes`). Nothing changed.
+    FILE_TOO_LARGE = 120,
+    /// The account's offline files would exceed its quota (`[files] account_quota_bytes`).
+    /// Nothing changed.
+    FILE_QUOTA_EXCEEDED = 121,
+    /// No such transfer, upload, fetch or token for this session (ended, finished,
+    /// never existed). Nothing changed.
+    FILE_UNKNOWN = 122,
+    /// A chunk past the credit the receiver granted: wait for `FileCredit`. Nothing
+    /// was relayed.
+    FILE_NO_CREDIT = 123,
+    /// A chunk not at the expected offset (the message names it), or larger than 64
+    /// KiB, or past the declared size. Nothing was written or relayed.
+    FILE_BAD_OFFSET = 124,
+    /// The uploaded bytes do not hash to the declared SHA-256: the partial file is
+    /// removed; upload again from 0.
+    FILE_HASH_MISMATCH = 125,
+    /// `FetchFile` with a token already used: a file is fetched once.
+    FILE_TOKEN_USED = 126,
+    /// The file was sent to someone else (§3.7: a received file is visible only to the
+    /// agent that received it). Nothing changed.
+    FILE_NOT_YOURS = 127,
+    /// Too many transfers, uploads or fetches open on this session at once (16, 4, 4).
+    FILE_BUSY = 128,
+    /// The offer or upload is not complete or not acceptable in its state (answering a
+    /// transfer already answered, finishing an upload with bytes missing).
+    FILE_STATE = 129,
 }
 
 impl fmt::Debug for ErrorCode {

@@ -7,14 +7,15 @@
 //! - [`frame`]: the fixed 12-byte header and a decoder that refuses oversized
 //!   frames before buffering them.
 //! - [`message`]: the versioned postcard bodies carried by each frame kind
-//!   ([`chat`], [`crm`], [`prefs`], [`automation`], [`internal`], [`menu`], [`spam`]
-//!   and [`sms`] hold the conversation, CRM, preference, automation, internal-chat,
-//!   navigation-menu, spam-filter and SMS types they carry).
+//!   ([`chat`], [`crm`], [`prefs`], [`automation`], [`internal`], [`menu`], [`spam`],
+//!   [`sms`] and [`files`] hold the conversation, CRM, preference, automation,
+//!   internal-chat, navigation-menu, spam-filter, SMS and file types they carry).
 //! - [`error`]: stable protocol error codes and the crate's decode errors.
 //! - [`conn`]: a sans-IO client connection (bytes in, events out, no sockets).
 //! - [`server`]: the sans-IO server side of a connection (handshake, pings,
 //!   correlation rules, push numbering and acks, output bound, timers).
-//! - [`client`]: a blocking client over TCP or TLS built on [`conn`].
+//! - [`client`]: a blocking client over TCP or TLS built on [`conn`]; [`file_client`]:
+//!   the sender's and receiver's loops of a file transfer, offline upload and fetch.
 //!
 //! **Boundary**: this crate knows nothing of RocksDB, mio or the daemon's
 //! domain; it owns only what crosses the socket.
@@ -27,6 +28,8 @@ pub mod client;
 pub mod conn;
 pub mod crm;
 pub mod error;
+pub mod file_client;
+pub mod files;
 pub mod frame;
 pub mod internal;
 pub mod menu;

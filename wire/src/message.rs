@@ -945,6 +945,89 @@ pub enum Request {
         reply_id: u64,
         /// What the phone replied.
         text: String,
+    /// Either side of a conversation, or an agent to another agent: offer a file online
+    /// (C13, §3.7). Answered `FileTransfer`; the receiver is pushed `FileOffered`. The
+    /// daemon relays and stores nothing (PROTOCOL.md section 28).
+    FileOffer {
+        /// The receiver.
+        to: crate::files::FilePeer,
+        /// Name, size, hash, image.
+        meta: crate::files::FileMeta,
+    },
+    /// The receiver of an offer: accept it, granting `credit` bytes (the sender is
+    /// pushed `FileCredit`), or decline it (the sender is pushed `FileEnded`).
+    FileAnswer {
+        /// The transfer.
+        transfer: u64,
+        /// Accept or decline.
+        accept: bool,
+        /// Bytes the sender may send now (clamped to the window).
+        credit: u32,
+    },
+    /// The receiver of an accepted transfer: `bytes` more may be sent (clamped so that
+    /// at most 1 MiB is granted past what was relayed).
+    FileCredit {
+        /// The transfer.
+        transfer: u64,
+        /// More bytes.
+        bytes: u32,
+    },
+    /// The sender of an accepted transfer: the next chunk, at the next offset, within
+    /// the credit (at most 64 KiB). Answered `Ok` once relayed.
+    FileChunk {
+        /// The transfer.
+        transfer: u64,
+        /// Offset of its first byte: the bytes relayed so far.
+        offset: u64,
+        /// The bytes.
+        data: Vec<u8>,
+    },
+    /// Either side: end a transfer; the other is pushed `FileEnded` `Cancelled`.
+    FileCancel {
+        /// The transfer.
+        transfer: u64,
+    },
+    /// Either side of a conversation, or an agent to another agent: start (or resume)
+    /// uploading an offline file. Answered `Upload` with the offset to send from.
+    UploadFile {
+        /// The recipient.
+        to: crate::files::FilePeer,
+        /// Name, size, hash, image.
+        meta: crate::files::FileMeta,
+    },
+    /// The next chunk of an upload, at the offset the last answer named (at most 64
+    /// KiB). Answered `Upload` with the new offset once written.
+    UploadChunk {
+        /// The upload.
+        upload: u64,
+        /// Offset of its first byte.
+        offset: u64,
+        /// The bytes.
+        data: Vec<u8>,
+    },
+    /// Every byte is sent: check the hash, make the file durable and visible, tell the
+    /// recipient. Answered `OfflineFileStored`.
+    FinishUpload {
+        /// The upload.
+        upload: u64,
+    },
+    /// The offline files waiting for the asker (not fetched yet), oldest first, at most
+    /// 100. Answered `OfflineFiles`.
+    ListOfflineFiles,
+    /// The recipient: open an offline file with its one-time token (a second use is
+    /// refused). Answered `Fetch`.
+    FetchFile {
+        /// The token.
+        token: [u8; 32],
+    },
+    /// The next bytes of an opened fetch (at most 64 KiB). Answered `FileData`.
+    FetchChunk {
+        /// The fetch.
+        fetch: u64,
+        /// Offset of the first byte wanted.
+        offset: u64,
+        /// At most this many bytes (1..=65,536).
+        max: u32,
     },
 }
 
@@ -1360,6 +1443,40 @@ pub enum Response {
     SmsBalance(crate::sms::SmsBalance),
     /// An account's SMS dead letters, newest first (`AdminSmsDeadLetters`).
     SmsDeadLetters(Vec<crate::sms::SmsDeadLetter>),
+    /// An online transfer was offered (`FileOffer`).
+    FileTransfer {
+        /// Its number, for the rest of the transfer.
+        transfer: u64,
+    },
+    /// An upload is open (`UploadFile`) or a chunk was written (`UploadChunk`): send
+    /// from `offset` on (resumed uploads start past what was written before).
+    Upload {
+        /// Its number, for `UploadChunk` and `FinishUpload`.
+        upload: u64,
+        /// The bytes written so far.
+        offset: u64,
+    },
+    /// The offline file is stored, durable, and its recipient told (`FinishUpload`).
+    OfflineFileStored {
+        /// Its id.
+        file: u64,
+    },
+    /// Offline files waiting for the asker (`ListOfflineFiles`).
+    OfflineFiles(Vec<crate::files::OfflineFileInfo>),
+    /// A fetch is open (`FetchFile`).
+    Fetch {
+        /// Its number, for `FetchChunk`.
+        fetch: u64,
+        /// Who sent it, and what it is.
+        file: crate::files::OfflineFileInfo,
+    },
+    /// Bytes of a fetched file (`FetchChunk`); empty past the end.
+    FileData {
+        /// Offset of the first byte.
+        offset: u64,
+        /// The bytes.
+        data: Vec<u8>,
+    },
 }
 
 /// One backup in the daemon's backup directory (PROTOCOL.md section 21).
@@ -1458,6 +1575,42 @@ pub enum Event {
     /// the same message as `Message` carries, delivered and counted unread, but the
     /// client makes no sound nor flash for it.
     QuietMessage(MessageInfo),
+    /// To the receiver: a file is offered online (`FileOffer`); answer with `FileAnswer`.
+    FileOffered {
+        /// The transfer.
+        transfer: u64,
+        /// Who offers it.
+        from: Party,
+        /// The conversation it belongs to, if any (none between two agents).
+        conversation: Option<u64>,
+        /// Name, size, hash, image.
+        meta: crate::files::FileMeta,
+    },
+    /// To the sender: it may send up to (not including) byte `window_end`.
+    FileCredit {
+        /// The transfer.
+        transfer: u64,
+        /// Bytes the sender may have sent in all, from the start.
+        window_end: u64,
+    },
+    /// To the receiver: the next chunk.
+    FileChunk {
+        /// The transfer.
+        transfer: u64,
+        /// Offset of its first byte.
+        offset: u64,
+        /// The bytes.
+        data: Vec<u8>,
+    },
+    /// To a side of a transfer: it ended before its last byte, and why.
+    FileEnded {
+        /// The transfer.
+        transfer: u64,
+        /// Why.
+        reason: crate::files::FileEnd,
+    },
+    /// To the recipient: an offline file is waiting (`FetchFile` with its token).
+    OfflineFile(crate::files::OfflineFileInfo),
 }
 
 /// One agent's new presence.
@@ -1633,6 +1786,17 @@ impl Request {
             Request::AdminSmsBalance { .. } => "AdminSmsBalance",
             Request::AdminSmsDeadLetters { .. } => "AdminSmsDeadLetters",
             Request::AdminSmsReply { .. } => "AdminSmsReply",
+            Request::FileOffer { .. } => "FileOffer",
+            Request::FileAnswer { .. } => "FileAnswer",
+            Request::FileCredit { .. } => "FileCredit",
+            Request::FileChunk { .. } => "FileChunk",
+            Request::FileCancel { .. } => "FileCancel",
+            Request::UploadFile { .. } => "UploadFile",
+            Request::UploadChunk { .. } => "UploadChunk",
+            Request::FinishUpload { .. } => "FinishUpload",
+            Request::ListOfflineFiles => "ListOfflineFiles",
+            Request::FetchFile { .. } => "FetchFile",
+            Request::FetchChunk { .. } => "FetchChunk",
         }
     }
 }

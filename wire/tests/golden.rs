@@ -23,6 +23,7 @@ use kefu_wire::crm::{
     ContactSort, ContactState, GroupEdit, GroupInfo, GroupNode, HistoryKind, HistoryPage,
     HistoryQuery, ImportReport, InvalidRow, TagEdit, TagInfo, Visit,
 };
+use kefu_wire::files::{FileEnd, FileMeta, FilePeer, OfflineFileInfo};
 use kefu_wire::internal::InternalMessage;
 use kefu_wire::menu::{
     MenuAction, MenuNode, MenuOption, MenuPath, MenuPrompt, MenuStep, NavigationMenu,
@@ -1856,6 +1857,107 @@ fn cases() -> Vec<Case> {
             }),
             "0000000e 0003 0000 0000008d 017d81ea30034d06e5a5bde79a84",
         ),
+        case(
+            "request/FileOffer",
+            137,
+            Value::Request(Request::FileOffer {
+                to: FilePeer::Conversation(7),
+                meta: FileMeta {
+                    name: "a.pdf".to_string(),
+                    size: 70_000,
+                    sha256: [0xab; 32],
+                    image: false,
+                },
+            }),
+            "0000002e 0003 0000 00000089 016f000705612e706466f0a204abababababababababababababababababababababababababababababababab00",
+        ),
+        case(
+            "request/FileAnswer",
+            138,
+            Value::Request(Request::FileAnswer {
+                transfer: 5,
+                accept: true,
+                credit: 131_072,
+            }),
+            "00000007 0003 0000 0000008a 01700501808008",
+        ),
+        case(
+            "request/FileCredit",
+            139,
+            Value::Request(Request::FileCredit {
+                transfer: 5,
+                bytes: 65_536,
+            }),
+            "00000006 0003 0000 0000008b 017105808004",
+        ),
+        case(
+            "request/FileChunk",
+            140,
+            Value::Request(Request::FileChunk {
+                transfer: 5,
+                offset: 65_536,
+                data: b"abc".to_vec(),
+            }),
+            "0000000a 0003 0000 0000008c 01720580800403616263",
+        ),
+        case(
+            "request/FileCancel",
+            141,
+            Value::Request(Request::FileCancel { transfer: 5 }),
+            "00000003 0003 0000 0000008d 017305",
+        ),
+        case(
+            "request/UploadFile",
+            142,
+            Value::Request(Request::UploadFile {
+                to: FilePeer::Agent(1002),
+                meta: FileMeta {
+                    name: "a.pdf".to_string(),
+                    size: 70_000,
+                    sha256: [0xab; 32],
+                    image: false,
+                },
+            }),
+            "0000002f 0003 0000 0000008e 017401ea0705612e706466f0a204abababababababababababababababababababababababababababababababab00",
+        ),
+        case(
+            "request/UploadChunk",
+            143,
+            Value::Request(Request::UploadChunk {
+                upload: 6,
+                offset: 0,
+                data: b"abc".to_vec(),
+            }),
+            "00000008 0003 0000 0000008f 0175060003616263",
+        ),
+        case(
+            "request/FinishUpload",
+            144,
+            Value::Request(Request::FinishUpload { upload: 6 }),
+            "00000003 0003 0000 00000090 017606",
+        ),
+        case(
+            "request/ListOfflineFiles",
+            145,
+            Value::Request(Request::ListOfflineFiles),
+            "00000002 0003 0000 00000091 0177",
+        ),
+        case(
+            "request/FetchFile",
+            146,
+            Value::Request(Request::FetchFile { token: [0x11; 32] }),
+            "00000022 0003 0000 00000092 01781111111111111111111111111111111111111111111111111111111111111111",
+        ),
+        case(
+            "request/FetchChunk",
+            147,
+            Value::Request(Request::FetchChunk {
+                fetch: 8,
+                offset: 65_536,
+                max: 65_536,
+            }),
+            "00000009 0003 0000 00000093 017908808004808004",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -2714,6 +2816,73 @@ fn cases() -> Vec<Case> {
             }])),
             "0000002f 0004 0000 0000008c 013c0103070007752d3130303836ea07052b3836203106e59ca8e5909701050335303080c0e285e368c0e9e985e368",
         ),
+        case(
+            "response/FileTransfer",
+            137,
+            Value::Response(Response::FileTransfer { transfer: 5 }),
+            "00000003 0004 0000 00000089 013505",
+        ),
+        case(
+            "response/Upload",
+            142,
+            Value::Response(Response::Upload {
+                upload: 6,
+                offset: 65_536,
+            }),
+            "00000006 0004 0000 0000008e 013606808004",
+        ),
+        case(
+            "response/OfflineFileStored",
+            144,
+            Value::Response(Response::OfflineFileStored { file: 3 }),
+            "00000003 0004 0000 00000090 013703",
+        ),
+        case(
+            "response/OfflineFiles",
+            145,
+            Value::Response(Response::OfflineFiles(vec![OfflineFileInfo {
+                file: 3,
+                from: Party::Agent(1001),
+                meta: FileMeta {
+                    name: "a.pdf".to_string(),
+                    size: 70_000,
+                    sha256: [0xab; 32],
+                    image: false,
+                },
+                at: 1_800_000_000_000,
+                token: [0x11; 32],
+            }])),
+            "00000057 0004 0000 00000091 0138010301e90705612e706466f0a204abababababababababababababababababababababababababababababababab0080c0e285e3681111111111111111111111111111111111111111111111111111111111111111",
+        ),
+        case(
+            "response/Fetch",
+            146,
+            Value::Response(Response::Fetch {
+                fetch: 8,
+                file: OfflineFileInfo {
+                file: 3,
+                from: Party::Agent(1001),
+                meta: FileMeta {
+                    name: "a.pdf".to_string(),
+                    size: 70_000,
+                    sha256: [0xab; 32],
+                    image: false,
+                },
+                at: 1_800_000_000_000,
+                token: [0x11; 32],
+            },
+            }),
+            "00000057 0004 0000 00000092 0139080301e90705612e706466f0a204abababababababababababababababababababababababababababababababab0080c0e285e3681111111111111111111111111111111111111111111111111111111111111111",
+        ),
+        case(
+            "response/FileData",
+            147,
+            Value::Response(Response::FileData {
+                offset: 65_536,
+                data: b"abc".to_vec(),
+            }),
+            "00000009 0004 0000 00000093 013a80800403616263",
+        ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
             "error/request",
@@ -3107,6 +3276,82 @@ fn cases() -> Vec<Case> {
             "0000001a 0006 0000 00000000 01100d11ad028681faedee6600000be4bda0e5a5bd20f09f918b",
         ),
         case(
+            "push/FileOffered",
+            0,
+            Value::Push(Push {
+                seq: 16,
+                event: Event::FileOffered {
+                    transfer: 5,
+                    from: Party::Agent(1001),
+                    conversation: Some(7),
+                    meta: FileMeta {
+                    name: "a.pdf".to_string(),
+                    size: 70_000,
+                    sha256: [0xab; 32],
+                    image: false,
+                },
+                },
+            }),
+            "00000033 0006 0000 00000000 01100b0501e907010705612e706466f0a204abababababababababababababababababababababababababababababababab00",
+        ),
+        case(
+            "push/FileCredit",
+            0,
+            Value::Push(Push {
+                seq: 17,
+                event: Event::FileCredit {
+                    transfer: 5,
+                    window_end: 131_072,
+                },
+            }),
+            "00000007 0006 0000 00000000 01110c05808008",
+        ),
+        case(
+            "push/FileChunk",
+            0,
+            Value::Push(Push {
+                seq: 18,
+                event: Event::FileChunk {
+                    transfer: 5,
+                    offset: 0,
+                    data: b"abc".to_vec(),
+                },
+            }),
+            "00000009 0006 0000 00000000 01120d050003616263",
+        ),
+        case(
+            "push/FileEnded",
+            0,
+            Value::Push(Push {
+                seq: 19,
+                event: Event::FileEnded {
+                    transfer: 5,
+                    reason: FileEnd::PeerGone,
+                },
+            }),
+            "00000005 0006 0000 00000000 01130e0502",
+        ),
+        case(
+            "push/OfflineFile",
+            0,
+            Value::Push(Push {
+                seq: 20,
+                event: Event::OfflineFile(OfflineFileInfo {
+                file: 3,
+                from: Party::Agent(1001),
+                meta: FileMeta {
+                    name: "a.pdf".to_string(),
+                    size: 70_000,
+                    sha256: [0xab; 32],
+                    image: false,
+                },
+                at: 1_800_000_000_000,
+                token: [0x11; 32],
+            }),
+            }),
+            "00000057 0006 0000 00000000 01140f0301e90705612e706466f0a204abababababababababababababababababababababababababababababababab0080c0e285e3681111111111111111111111111111111111111111111111111111111111111111",
+        ),
+        case(
             "push-ack",
             0,
             Value::PushAck(PushAck { up_to: 300 }),
@@ -3353,6 +3598,12 @@ fn response_name(r: &Response) -> &'static str {
         Response::SmsQueued { .. } => "SmsQueued",
         Response::SmsBalance(_) => "SmsBalance",
         Response::SmsDeadLetters(_) => "SmsDeadLetters",
+        Response::FileTransfer { .. } => "FileTransfer",
+        Response::Upload { .. } => "Upload",
+        Response::OfflineFileStored { .. } => "OfflineFileStored",
+        Response::OfflineFiles(_) => "OfflineFiles",
+        Response::Fetch { .. } => "Fetch",
+        Response::FileData { .. } => "FileData",
     }
 }
 
@@ -3374,6 +3625,11 @@ fn event_name(e: &Event) -> &'static str {
         Event::MenuShown(_) => "MenuShown",
         Event::MenuPath(_) => "MenuPath",
         Event::QuietMessage(_) => "QuietMessage",
+        Event::FileOffered { .. } => "FileOffered",
+        Event::FileCredit { .. } => "FileCredit",
+        Event::FileChunk { .. } => "FileChunk",
+        Event::FileEnded { .. } => "FileEnded",
+        Event::OfflineFile(_) => "OfflineFile",
     }
 }
 

@@ -326,6 +326,7 @@ fn request() -> impl Strategy<Value = Request> {
         3 => menu_request(),
         6 => spam_request(),
         5 => sms_request(),
+        3 => files_request(),
     ]
 }
 
@@ -1035,6 +1036,20 @@ fn menu_prompt() -> impl Strategy<Value = kefu_wire::menu::MenuPrompt> {
             node,
             prompt,
             options,
+fn file_peer() -> impl Strategy<Value = kefu_wire::files::FilePeer> {
+    prop_oneof![
+        any::<u64>().prop_map(kefu_wire::files::FilePeer::Conversation),
+        any::<u32>().prop_map(kefu_wire::files::FilePeer::Agent),
+    ]
+}
+
+fn file_meta() -> impl Strategy<Value = kefu_wire::files::FileMeta> {
+    (text(), any::<u64>(), any::<[u8; 32]>(), any::<bool>()).prop_map(
+        |(name, size, sha256, image)| kefu_wire::files::FileMeta {
+            name,
+            size,
+            sha256,
+            image,
         },
     )
 }
@@ -1056,7 +1071,7 @@ fn menu_step() -> impl Strategy<Value = kefu_wire::menu::MenuStep> {
     ]
 }
 
-/// Requests 111–114: the navigation menu (section 25).
+/// The navigation menu (section 25).
 fn menu_request() -> impl Strategy<Value = Request> {
     prop_oneof![
         Just(Request::GetNavigationMenu),
@@ -1131,8 +1146,68 @@ fn sms_dead_letter() -> impl Strategy<Value = kefu_wire::sms::SmsDeadLetter> {
                 last_error,
                 queued_at,
                 dead_at,
+fn offline_file() -> impl Strategy<Value = kefu_wire::files::OfflineFileInfo> {
+    (
+        any::<u64>(),
+        party(),
+        file_meta(),
+        any::<i64>(),
+        any::<[u8; 32]>(),
+    )
+        .prop_map(
+            |(file, from, meta, at, token)| kefu_wire::files::OfflineFileInfo {
+                file,
+                from,
+                meta,
+                at,
+                token,
             },
         )
+}
+
+fn file_end() -> impl Strategy<Value = kefu_wire::files::FileEnd> {
+    prop_oneof![
+        Just(kefu_wire::files::FileEnd::Declined),
+        Just(kefu_wire::files::FileEnd::Cancelled),
+        Just(kefu_wire::files::FileEnd::PeerGone),
+    ]
+}
+
+/// Files, online and offline (section 28).
+fn files_request() -> impl Strategy<Value = Request> {
+    prop_oneof![
+        (file_peer(), file_meta()).prop_map(|(to, meta)| Request::FileOffer { to, meta }),
+        (any::<u64>(), any::<bool>(), any::<u32>()).prop_map(|(transfer, accept, credit)| {
+            Request::FileAnswer {
+                transfer,
+                accept,
+                credit,
+            }
+        }),
+        (any::<u64>(), any::<u32>())
+            .prop_map(|(transfer, bytes)| Request::FileCredit { transfer, bytes }),
+        (any::<u64>(), any::<u64>(), vec(any::<u8>(), 0..16)).prop_map(
+            |(transfer, offset, data)| Request::FileChunk {
+                transfer,
+                offset,
+                data
+            }
+        ),
+        any::<u64>().prop_map(|transfer| Request::FileCancel { transfer }),
+        (file_peer(), file_meta()).prop_map(|(to, meta)| Request::UploadFile { to, meta }),
+        (any::<u64>(), any::<u64>(), vec(any::<u8>(), 0..16)).prop_map(|(upload, offset, data)| {
+            Request::UploadChunk {
+                upload,
+                offset,
+                data,
+            }
+        }),
+        any::<u64>().prop_map(|upload| Request::FinishUpload { upload }),
+        Just(Request::ListOfflineFiles),
+        any::<[u8; 32]>().prop_map(|token| Request::FetchFile { token }),
+        (any::<u64>(), any::<u64>(), any::<u32>())
+            .prop_map(|(fetch, offset, max)| Request::FetchChunk { fetch, offset, max }),
+    ]
 }
 
 fn resume_token() -> impl Strategy<Value = kefu_wire::ResumeToken> {
@@ -1502,6 +1577,14 @@ fn response() -> impl Strategy<Value = Response> {
             })
         }),
         vec(sms_dead_letter(), 0..3).prop_map(Response::SmsDeadLetters),
+        any::<u64>().prop_map(|transfer| Response::FileTransfer { transfer }),
+        (any::<u64>(), any::<u64>())
+            .prop_map(|(upload, offset)| Response::Upload { upload, offset }),
+        any::<u64>().prop_map(|file| Response::OfflineFileStored { file }),
+        vec(offline_file(), 0..3).prop_map(Response::OfflineFiles),
+        (any::<u64>(), offline_file()).prop_map(|(fetch, file)| Response::Fetch { fetch, file }),
+        (any::<u64>(), vec(any::<u8>(), 0..16))
+            .prop_map(|(offset, data)| Response::FileData { offset, data }),
     ]
 }
 
@@ -1563,6 +1646,28 @@ fn push() -> impl Strategy<Value = Push> {
         menu_prompt().prop_map(Event::MenuShown),
         menu_path().prop_map(Event::MenuPath),
         message_info().prop_map(Event::QuietMessage),
+        (any::<u64>(), party(), option::of(any::<u64>()), file_meta()).prop_map(
+            |(transfer, from, conversation, meta)| Event::FileOffered {
+                transfer,
+                from,
+                conversation,
+                meta,
+            }
+        ),
+        (any::<u64>(), any::<u64>()).prop_map(|(transfer, window_end)| Event::FileCredit {
+            transfer,
+            window_end
+        }),
+        (any::<u64>(), any::<u64>(), vec(any::<u8>(), 0..16)).prop_map(
+            |(transfer, offset, data)| Event::FileChunk {
+                transfer,
+                offset,
+                data
+            }
+        ),
+        (any::<u64>(), file_end())
+            .prop_map(|(transfer, reason)| Event::FileEnded { transfer, reason }),
+        offline_file().prop_map(Event::OfflineFile),
     ];
     (any::<u64>(), event).prop_map(|(seq, event)| Push { seq, event })
 }
@@ -1894,9 +1999,9 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 126;
-    const RESPONSES: u32 = 61;
-    const EVENTS: u32 = 14;
+    const REQUESTS: u32 = 137;
+    const RESPONSES: u32 = 67;
+    const EVENTS: u32 = 19;
 
     let mut runner = TestRunner::deterministic();
     let (mut requests, mut responses, mut events) =

@@ -18,6 +18,7 @@ use kefu_wire::chat::{
     RoutingConfig, Signal,
 };
 use kefu_wire::crm::{ContactEdit, ContactQuery, ContactState, GroupEdit, HistoryQuery, TagEdit};
+use kefu_wire::files::{FileMeta, FilePeer};
 use kefu_wire::{
     AccountCentreModule, AgentProfile, Plan, Presence, QuickReply, Request, SecurityLevel,
     TokenFileFormat,
@@ -38,6 +39,56 @@ pub(crate) enum Routed {
     Operator(OperatorRequest),
     /// A logged-in agent's or customer's: make its session resumable.
     EnableResume,
+    /// Files, online and offline, of an agent or a customer (`files.rs`).
+    Files(FileRequest),
+}
+
+/// Files (C13): online transfers and offline files, either side (`files.rs`,
+/// `offline_files.rs`).
+#[derive(Debug)]
+pub(crate) enum FileRequest {
+    FileOffer {
+        to: FilePeer,
+        meta: FileMeta,
+    },
+    FileAnswer {
+        transfer: u64,
+        accept: bool,
+        credit: u32,
+    },
+    FileCredit {
+        transfer: u64,
+        bytes: u32,
+    },
+    FileChunk {
+        transfer: u64,
+        offset: u64,
+        data: Vec<u8>,
+    },
+    FileCancel {
+        transfer: u64,
+    },
+    UploadFile {
+        to: FilePeer,
+        meta: FileMeta,
+    },
+    UploadChunk {
+        upload: u64,
+        offset: u64,
+        data: Vec<u8>,
+    },
+    FinishUpload {
+        upload: u64,
+    },
+    ListOfflineFiles,
+    FetchFile {
+        token: [u8; 32],
+    },
+    FetchChunk {
+        fetch: u64,
+        offset: u64,
+        max: u32,
+    },
 }
 
 /// An agent's request, by domain.
@@ -635,13 +686,11 @@ pub(crate) fn classify(request: Request) -> Routed {
             ResumeSession { token, last_ack },
         }
         [Routed::Agent, AgentRequest::Session] SessionRequest {
-            Logout, SetPresence { presence },
-            AddAgent { agent, nickname, role },
+            Logout, SetPresence { presence }, AddAgent { agent, nickname, role },
             SetAgentPassword { agent, new_password, super_password },
             ChangeOwnPassword { old_password, new_password },
             ChangeSuperPassword { old_super_password, new_super_password },
-            ListAgents, WhoAmI, LogoutWith { keep_conversations },
-            GetServerTime, ListAgentGroups,
+            ListAgents, WhoAmI, LogoutWith { keep_conversations }, GetServerTime, ListAgentGroups,
         }
         [Routed::Operator] OperatorRequest {
             AdminCreateAccount { account, name, plan, expires_at, password_1001, super_password },
@@ -746,6 +795,12 @@ pub(crate) fn classify(request: Request) -> Routed {
         [Routed::Operator, OperatorRequest::Sms] SmsAdminRequest { AdminSmsBalance { account },
             AdminSmsTopUp { account, units }, AdminSmsDeadLetters { account },
             AdminSmsReply { account, sms, reply_id, text } }
+        [Routed::Files] FileRequest {
+            FileOffer { to, meta }, FileAnswer { transfer, accept, credit }, FileCancel { transfer },
+            FileCredit { transfer, bytes }, FileChunk { transfer, offset, data }, FinishUpload { upload },
+            UploadFile { to, meta }, UploadChunk { upload, offset, data }, ListOfflineFiles,
+            FetchFile { token }, FetchChunk { fetch, offset, max },
+        }
         [] Routed { EnableResume }
     }
 }
@@ -952,6 +1007,7 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::GetSpamFilter | Request::SetSpamFilter { .. } | Request::ListTrash
         | Request::AcceptFromTrash { .. } | Request::MuteCustomer { .. } | Request::ListMuted
         | Request::ForwardSms { .. } => None,
+        crate::auth::file_requests!() => None,
         // Its session's number names the shard (`route_request`), not an account.
         Request::ResumeSession { .. } => None,
     }

@@ -21,7 +21,8 @@
 //! `account_extras.rs`, `idle.rs` (idle customers: one timer wheel per shard),
 //! `menu.rs` (the navigation menu walked before routing), `internal_chat.rs`
 //! (agent-to-agent messages), `offline.rs` and `sms.rs` (offline messages, SMS
-//! forwarding), `clock_admin.rs`, `operations.rs` (metrics, the storage check,
+//! forwarding), `files.rs`, `offline_files.rs` and `file_window.rs` (files, online
+//! and offline), `clock_admin.rs`, `operations.rs` (metrics, the storage check,
 //! deleting an account), `reminders.rs` (agents' preferences, reminders to agent
 //! 1001), `sessions.rs` (who each session is; the
 //! directories map people to sessions, never to connections), `resume.rs` (sessions
@@ -40,6 +41,8 @@ mod clock_admin;
 mod crm;
 mod designated;
 mod dispatch;
+mod file_window;
+mod files;
 mod history;
 mod idle;
 mod internal_chat;
@@ -47,6 +50,7 @@ mod load;
 mod menu;
 mod notices;
 mod offline;
+mod offline_files;
 mod operations;
 mod pipeline;
 mod reminders;
@@ -133,6 +137,9 @@ pub struct Shared {
     /// Failed logins per source address, shared because an address's logins
     /// land on every shard. Locked only around password logins (slow path).
     pub address_throttle: std::sync::Mutex<crate::throttle::Throttle<std::net::IpAddr>>,
+    /// Offline files on the disk and the file limits (`[files]`); `None` refuses
+    /// offline files (in-memory tests).
+    pub files: Option<Arc<crate::file_store::FileStore>>,
 }
 
 /// Who a push is for, within its account. Domain code names people or a session,
@@ -302,6 +309,8 @@ pub(crate) struct Account {
     prefs: Option<HashMap<u32, kefu_wire::prefs::AgentPrefs>>,
     /// The reminders record, read on first use (`notices.rs`).
     reminders: Option<crate::store::prefs_records::RemindersRecord>,
+    /// Offline-file records, read on first use (`offline_files.rs`).
+    files: Option<offline_files::AccountFiles>,
 }
 
 /// The accounts one shard owns, and all their logic.
@@ -382,6 +391,8 @@ pub struct Centre {
     /// SMS forwarding: balances, the outbox schedule, who was told nobody is online
     /// (`sms.rs`, `offline.rs`).
     sms: sms::SmsShard,
+    /// Online transfers, uploads and fetches in progress (`files.rs`).
+    files: files::FileState,
     rng: ring::rand::SystemRandom,
 }
 
@@ -442,6 +453,7 @@ impl Centre {
             metrics_published_ms: i64::MIN,
             idle_wheel: idle::IdleWheel::new(idle::WHEEL_SLOTS, idle::WHEEL_TICK_MS, now_ms),
             sms: sms::SmsShard::default(),
+            files: files::FileState::default(),
             rng: ring::rand::SystemRandom::new(),
         }
     }
@@ -644,6 +656,7 @@ impl Centre {
             ticket_key: None,
             prefs: None,
             reminders: None,
+            files: None,
         };
         self.actors.insert(account, actor);
         self.counters.set_accounts(self.actors.len() as u64);

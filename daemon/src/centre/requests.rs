@@ -15,6 +15,7 @@ use crate::password::validate_new_password;
 use crate::session::{Caller, ConnUpdate, Flow as Control};
 use crate::session::{Phase, SessionId};
 use crate::session_token::SessionToken;
+use crate::store::file_records::FileParty;
 use crate::store::records::{
     AccountRecord, AgentRecord, PresenceMode, SessionRecord, AGENT_ROLE, DEFAULT_ROLES,
     SUPER_ADMIN_ROLE,
@@ -261,12 +262,26 @@ impl Centre {
             (Principal::Operator, Routed::Operator(request)) => {
                 self.operator_request(reply, request)
             }
+            (Principal::Agent { account, agent, .. }, Routed::Files(request)) => {
+                let me = FileParty::Agent(agent);
+                self.file_request(caller, reply, account, me, request);
+            }
+            (Principal::Customer { account }, Routed::Files(request)) => {
+                match self.session_customer(caller.session) {
+                    Some(login) => {
+                        let me = FileParty::Customer(login.customer.clone());
+                        self.file_request(caller, reply, account, me, request);
+                    }
+                    None => self.reply_err(reply, ErrorCode::PERMISSION_DENIED, "no session"),
+                }
+            }
             // `authorize` refused these above; answered the same way if it ever did not.
             (
                 Principal::Anonymous | Principal::Operator,
                 Routed::Agent(_)
                 | Routed::Customer(_)
                 | Routed::Participant(_)
+                | Routed::Files(_)
                 | Routed::EnableResume,
             )
             | (
@@ -866,6 +881,7 @@ impl Centre {
             | Routed::Entry(_)
             | Routed::Customer(_)
             | Routed::Operator(_)
+            | Routed::Files(_)
             | Routed::EnableResume => None,
             Routed::Agent(request) => Some(request),
             Routed::Participant(request) => Some(request.for_agent()),

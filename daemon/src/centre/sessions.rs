@@ -66,6 +66,7 @@ impl Centre {
     /// Ends a session: its person is offline (agent) or gone (customer) unless a newer
     /// session of theirs already took its place in the directories.
     pub(super) fn end_session(&mut self, session: SessionId) {
+        self.files_session_gone(session);
         let Some(record) = self.sessions.remove(&session) else {
             return;
         };
@@ -78,6 +79,7 @@ impl Centre {
     /// Ends a session that a newer login of the same person replaced (its directory
     /// entry already names the newer one), and tells its connection why.
     pub(super) fn replace_session(&mut self, old: SessionId, code: ErrorCode, message: String) {
+        self.files_session_gone(old);
         self.sessions.remove(&old);
         self.outbox.push(Outgoing::EndSession {
             session: old,

@@ -49,6 +49,7 @@
 //! | [`Cf::Sms`] | `sms` | account `u64` BE (8) ‖ `b'F'` ‖ message `u64` BE (8) ‖ agent `u32` BE (4) ([`sms_forward`]) | `ClientMsgRecord` (the SMS a message forwarded to an agent became) |
 //! | [`Cf::Sms`] | `sms` | account `u64` BE (8) ‖ `b'R'` ‖ sms `u64` BE (8) ‖ reply id `u64` BE (8) ([`sms_reply`]) | `ClientMsgRecord` (the message a phone reply became) |
 //! | [`Cf::SmsOutbox`] | `sms_outbox` | account `u64` BE (8) ‖ sms `u64` BE (8) ([`sms_outbox`]) | `SmsRecord` (a copy, while it waits for the gateway; deleted when it settles) |
+//! | [`Cf::OfflineFiles`] | `offline_files` | account `u64` BE (8) ‖ file id `u64` BE (8) ([`offline_file`]) | `OfflineFileRecord` (C13: the file's bytes are on the disk, `file_store.rs`) |
 //!
 //! A **customer key** is `0x01 ‖ len u8 ‖ id bytes` for an identified customer
 //! (ids are 1..=64 bytes) and `0x02 ‖ 16 bytes` for a visitor: prefix-free, so one
@@ -145,11 +146,14 @@ pub enum Cf {
     /// The SMS waiting for the gateway (a copy of their `sms` record, deleted when they
     /// settle): what a shard resumes at start without reading every SMS ever sent.
     SmsOutbox,
+    /// Offline files (C13, `store/file_records.rs`): who sent what to whom, its hash,
+    /// its one-time token and whether it was fetched; the bytes are files on the disk.
+    OfflineFiles,
 }
 
 impl Cf {
     /// Every column family, in declaration order.
-    pub const ALL: [Cf; 26] = [
+    pub const ALL: [Cf; 27] = [
         Cf::Meta,
         Cf::Accounts,
         Cf::Agents,
@@ -176,6 +180,7 @@ impl Cf {
         Cf::InternalMessages,
         Cf::Sms,
         Cf::SmsOutbox,
+        Cf::OfflineFiles,
     ];
 
     /// The engine-level name of this column family; never changes once released.
@@ -207,6 +212,7 @@ impl Cf {
             Cf::InternalMessages => "internal_messages",
             Cf::Sms => "sms",
             Cf::SmsOutbox => "sms_outbox",
+            Cf::OfflineFiles => "offline_files",
         }
     }
 
@@ -250,7 +256,8 @@ impl Cf {
             | Cf::IdleConversations
             | Cf::InternalMessages
             | Cf::Sms
-            | Cf::SmsOutbox => true,
+            | Cf::SmsOutbox
+            | Cf::OfflineFiles => true,
         }
     }
 
@@ -459,6 +466,14 @@ pub fn internal_pair(account: u64, a: u32, b: u32) -> Vec<u8> {
 pub fn internal_message(account: u64, a: u32, b: u32, id: u64) -> Vec<u8> {
     let mut k = internal_pair(account, a, b);
     k.extend_from_slice(&id.to_be_bytes());
+    k
+}
+
+/// Key of an offline file in [`Cf::OfflineFiles`]: one account's files are one range
+/// ([`account_prefix`]), in id order.
+pub fn offline_file(account: u64, file: u64) -> Vec<u8> {
+    let mut k = account.to_be_bytes().to_vec();
+    k.extend_from_slice(&file.to_be_bytes());
     k
 }
 
@@ -897,6 +912,7 @@ mod tests {
                 "internal_messages",
                 "sms",
                 "sms_outbox",
+                "offline_files",
             ]
         );
         for (i, cf) in Cf::ALL.into_iter().enumerate() {

@@ -20,6 +20,7 @@ pub mod chat_records;
 pub mod crm_records;
 pub mod designated_records;
 pub mod extras_records;
+pub mod file_records;
 pub mod idle_records;
 pub mod internal_records;
 pub mod keys;

@@ -297,6 +297,7 @@ impl Harness {
             address_throttle: Mutex::new(kefu_daemon::throttle::Throttle::new(
                 settings.address_throttle,
             )),
+            files: None,
         });
         let centre = Centre::new(
             0,

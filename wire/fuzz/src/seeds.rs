@@ -937,6 +937,63 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
             },
         ),
         (
+            "file-offer",
+            Request::FileOffer {
+                to: kefu_wire::files::FilePeer::Conversation(7),
+                meta: file_meta(),
+            },
+        ),
+        (
+            "file-answer",
+            Request::FileAnswer {
+                transfer: 5,
+                accept: true,
+                credit: 131_072,
+            },
+        ),
+        (
+            "file-credit",
+            Request::FileCredit {
+                transfer: 5,
+                bytes: 65_536,
+            },
+        ),
+        (
+            "file-chunk",
+            Request::FileChunk {
+                transfer: 5,
+                offset: 0,
+                data: b"abc".to_vec(),
+            },
+        ),
+        ("file-cancel", Request::FileCancel { transfer: 5 }),
+        (
+            "upload-file",
+            Request::UploadFile {
+                to: kefu_wire::files::FilePeer::Agent(1002),
+                meta: file_meta(),
+            },
+        ),
+        (
+            "upload-chunk",
+            Request::UploadChunk {
+                upload: 6,
+                offset: 0,
+                data: b"abc".to_vec(),
+            },
+        ),
+        ("finish-upload", Request::FinishUpload { upload: 6 }),
+        ("list-offline-files", Request::ListOfflineFiles),
+        ("fetch-file", Request::FetchFile { token: [0x11; 32] }),
+        (
+            "fetch-chunk",
+            Request::FetchChunk {
+                fetch: 8,
+                offset: 0,
+                max: 65_536,
+            },
+        ),
+        (
             "request-contact-filed",
             Request::RequestContactFiled {
                 customer: CustomerId::Identified("u-10086".into()),
@@ -1399,6 +1456,29 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
                 queued_at: 1_800_000_000_000,
                 dead_at: 1_800_000_060_000,
             }]),
+        ("file-transfer", Response::FileTransfer { transfer: 5 }),
+        (
+            "upload",
+            Response::Upload {
+                upload: 6,
+                offset: 65_536,
+            },
+        ),
+        ("offline-file-stored", Response::OfflineFileStored { file: 3 }),
+        ("offline-files", Response::OfflineFiles(vec![offline_file()])),
+        (
+            "fetch",
+            Response::Fetch {
+                fetch: 8,
+                file: offline_file(),
+            },
+        ),
+        (
+            "file-data",
+            Response::FileData {
+                offset: 0,
+                data: b"abc".to_vec(),
+            },
         ),
     ];
     all
@@ -1561,6 +1641,53 @@ fn event_seeds() -> Vec<(&'static str, Push)> {
                     at: 1_800_000_000_000,
                     body: MessageBody::Text("在吗".into()),
                 }),
+            "file-offered",
+            Push {
+                seq: 11,
+                event: Event::FileOffered {
+                    transfer: 5,
+                    from: Party::Customer,
+                    conversation: Some(7),
+                    meta: file_meta(),
+                },
+            },
+        ),
+        (
+            "file-credit",
+            Push {
+                seq: 12,
+                event: Event::FileCredit {
+                    transfer: 5,
+                    window_end: 131_072,
+                },
+            },
+        ),
+        (
+            "file-chunk",
+            Push {
+                seq: 13,
+                event: Event::FileChunk {
+                    transfer: 5,
+                    offset: 0,
+                    data: b"abc".to_vec(),
+                },
+            },
+        ),
+        (
+            "file-ended",
+            Push {
+                seq: 14,
+                event: Event::FileEnded {
+                    transfer: 5,
+                    reason: kefu_wire::files::FileEnd::Cancelled,
+                },
+            },
+        ),
+        (
+            "offline-file",
+            Push {
+                seq: 15,
+                event: Event::OfflineFile(offline_file()),
             },
         ),
     ];
@@ -1618,6 +1745,25 @@ fn idle_info() -> kefu_wire::automation::IdleInfo {
         idle: true,
         since: 1_800_000_000_000,
         prompted: false,
+    }
+}
+
+fn file_meta() -> kefu_wire::files::FileMeta {
+    kefu_wire::files::FileMeta {
+        name: "报告.pdf".into(),
+        size: 70_000,
+        sha256: [0xab; 32],
+        image: false,
+    }
+}
+
+fn offline_file() -> kefu_wire::files::OfflineFileInfo {
+    kefu_wire::files::OfflineFileInfo {
+        file: 3,
+        from: Party::Agent(1001),
+        meta: file_meta(),
+        at: 1_800_000_000_000,
+        token: [0x11; 32],
     }
 }
 
@@ -1986,21 +2132,21 @@ mod tests {
             let index = support::request_index(&r);
             requests.insert(index, r.name());
         }
-        assert_eq!(requests.len(), 126, "a Request variant has no seed");
+        assert_eq!(requests.len(), 137, "a Request variant has no seed");
 
         let mut responses = BTreeMap::new();
         for (name, r) in response_seeds() {
             let index = support::response_index(&r);
             responses.insert(index, name);
         }
-        assert_eq!(responses.len(), 61, "a Response variant has no seed");
+        assert_eq!(responses.len(), 67, "a Response variant has no seed");
 
         let mut events = BTreeMap::new();
         for (name, p) in event_seeds() {
             let index = support::event_index(&p.event);
             events.insert(index, name);
         }
-        assert_eq!(events.len(), 14, "an Event variant has no seed");
+        assert_eq!(events.len(), 19, "an Event variant has no seed");
     }
 
     #[test]

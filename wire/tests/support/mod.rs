@@ -134,6 +134,17 @@ pub fn request_index(r: &Request) -> u32 {
         Request::AdminSmsBalance { .. } => 123,
         Request::AdminSmsDeadLetters { .. } => 124,
         Request::AdminSmsReply { .. } => 125,
+        Request::FileOffer { .. } => 126,
+        Request::FileAnswer { .. } => 127,
+        Request::FileCredit { .. } => 128,
+        Request::FileChunk { .. } => 129,
+        Request::FileCancel { .. } => 130,
+        Request::UploadFile { .. } => 131,
+        Request::UploadChunk { .. } => 132,
+        Request::FinishUpload { .. } => 133,
+        Request::ListOfflineFiles => 134,
+        Request::FetchFile { .. } => 135,
+        Request::FetchChunk { .. } => 136,
     }
 }
 
@@ -201,6 +212,12 @@ pub fn response_index(r: &Response) -> u32 {
         Response::SmsQueued { .. } => 58,
         Response::SmsBalance(_) => 59,
         Response::SmsDeadLetters(_) => 60,
+        Response::FileTransfer { .. } => 61,
+        Response::Upload { .. } => 62,
+        Response::OfflineFileStored { .. } => 63,
+        Response::OfflineFiles(_) => 64,
+        Response::Fetch { .. } => 65,
+        Response::FileData { .. } => 66,
     }
 }
 
@@ -221,5 +238,10 @@ pub fn event_index(e: &Event) -> u32 {
         Event::MenuShown(_) => 11,
         Event::MenuPath(_) => 12,
         Event::QuietMessage(_) => 13,
+        Event::FileOffered { .. } => 14,
+        Event::FileCredit { .. } => 15,
+        Event::FileChunk { .. } => 16,
+        Event::FileEnded { .. } => 17,
+        Event::OfflineFile(_) => 18,
     }
 }
