@@ -945,6 +945,7 @@ pub enum Request {
         reply_id: u64,
         /// What the phone replied.
         text: String,
+    },
     /// Either side of a conversation, or an agent to another agent: offer a file online
     /// (C13, §3.7). Answered `FileTransfer`; the receiver is pushed `FileOffered`. The
     /// daemon relays and stores nothing (PROTOCOL.md section 28).

@@ -1869,7 +1869,7 @@ fn cases() -> Vec<Case> {
                     image: false,
                 },
             }),
-            "0000002e 0003 0000 00000089 016f000705612e706466f0a204abababababababababababababababababababababababababababababababab00",
+            "0000002e 0003 0000 00000089 017e000705612e706466f0a204abababababababababababababababababababababababababababababababab00",
         ),
         case(
             "request/FileAnswer",
@@ -1879,7 +1879,7 @@ fn cases() -> Vec<Case> {
                 accept: true,
                 credit: 131_072,
             }),
-            "00000007 0003 0000 0000008a 01700501808008",
+            "00000007 0003 0000 0000008a 017f0501808008",
         ),
         case(
             "request/FileCredit",
@@ -1888,7 +1888,7 @@ fn cases() -> Vec<Case> {
                 transfer: 5,
                 bytes: 65_536,
             }),
-            "00000006 0003 0000 0000008b 017105808004",
+            "00000007 0003 0000 0000008b 01800105808004",
         ),
         case(
             "request/FileChunk",
@@ -1898,13 +1898,13 @@ fn cases() -> Vec<Case> {
                 offset: 65_536,
                 data: b"abc".to_vec(),
             }),
-            "0000000a 0003 0000 0000008c 01720580800403616263",
+            "0000000b 0003 0000 0000008c 0181010580800403616263",
         ),
         case(
             "request/FileCancel",
             141,
             Value::Request(Request::FileCancel { transfer: 5 }),
-            "00000003 0003 0000 0000008d 017305",
+            "00000004 0003 0000 0000008d 01820105",
         ),
         case(
             "request/UploadFile",
@@ -1918,7 +1918,7 @@ fn cases() -> Vec<Case> {
                     image: false,
                 },
             }),
-            "0000002f 0003 0000 0000008e 017401ea0705612e706466f0a204abababababababababababababababababababababababababababababababab00",
+            "00000030 0003 0000 0000008e 01830101ea0705612e706466f0a204abababababababababababababababababababababababababababababababab00",
         ),
         case(
             "request/UploadChunk",
@@ -1928,25 +1928,25 @@ fn cases() -> Vec<Case> {
                 offset: 0,
                 data: b"abc".to_vec(),
             }),
-            "00000008 0003 0000 0000008f 0175060003616263",
+            "00000009 0003 0000 0000008f 018401060003616263",
         ),
         case(
             "request/FinishUpload",
             144,
             Value::Request(Request::FinishUpload { upload: 6 }),
-            "00000003 0003 0000 00000090 017606",
+            "00000004 0003 0000 00000090 01850106",
         ),
         case(
             "request/ListOfflineFiles",
             145,
             Value::Request(Request::ListOfflineFiles),
-            "00000002 0003 0000 00000091 0177",
+            "00000003 0003 0000 00000091 018601",
         ),
         case(
             "request/FetchFile",
             146,
             Value::Request(Request::FetchFile { token: [0x11; 32] }),
-            "00000022 0003 0000 00000092 01781111111111111111111111111111111111111111111111111111111111111111",
+            "00000023 0003 0000 00000092 0187011111111111111111111111111111111111111111111111111111111111111111",
         ),
         case(
             "request/FetchChunk",
@@ -1956,7 +1956,7 @@ fn cases() -> Vec<Case> {
                 offset: 65_536,
                 max: 65_536,
             }),
-            "00000009 0003 0000 00000093 017908808004808004",
+            "0000000a 0003 0000 00000093 01880108808004808004",
         ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
@@ -2820,7 +2820,7 @@ fn cases() -> Vec<Case> {
             "response/FileTransfer",
             137,
             Value::Response(Response::FileTransfer { transfer: 5 }),
-            "00000003 0004 0000 00000089 013505",
+            "00000003 0004 0000 00000089 013d05",
         ),
         case(
             "response/Upload",
@@ -2829,13 +2829,13 @@ fn cases() -> Vec<Case> {
                 upload: 6,
                 offset: 65_536,
             }),
-            "00000006 0004 0000 0000008e 013606808004",
+            "00000006 0004 0000 0000008e 013e06808004",
         ),
         case(
             "response/OfflineFileStored",
             144,
             Value::Response(Response::OfflineFileStored { file: 3 }),
-            "00000003 0004 0000 00000090 013703",
+            "00000003 0004 0000 00000090 013f03",
         ),
         case(
             "response/OfflineFiles",
@@ -2852,7 +2852,7 @@ fn cases() -> Vec<Case> {
                 at: 1_800_000_000_000,
                 token: [0x11; 32],
             }])),
-            "00000057 0004 0000 00000091 0138010301e90705612e706466f0a204abababababababababababababababababababababababababababababababab0080c0e285e3681111111111111111111111111111111111111111111111111111111111111111",
+            "00000057 0004 0000 00000091 0140010301e90705612e706466f0a204abababababababababababababababababababababababababababababababab0080c0e285e3681111111111111111111111111111111111111111111111111111111111111111",
         ),
         case(
             "response/Fetch",
@@ -2872,7 +2872,7 @@ fn cases() -> Vec<Case> {
                 token: [0x11; 32],
             },
             }),
-            "00000057 0004 0000 00000092 0139080301e90705612e706466f0a204abababababababababababababababababababababababababababababababab0080c0e285e3681111111111111111111111111111111111111111111111111111111111111111",
+            "00000057 0004 0000 00000092 0141080301e90705612e706466f0a204abababababababababababababababababababababababababababababababab0080c0e285e3681111111111111111111111111111111111111111111111111111111111111111",
         ),
         case(
             "response/FileData",
@@ -2881,7 +2881,7 @@ fn cases() -> Vec<Case> {
                 offset: 65_536,
                 data: b"abc".to_vec(),
             }),
-            "00000009 0004 0000 00000093 013a80800403616263",
+            "00000009 0004 0000 00000093 014280800403616263",
         ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
@@ -3292,7 +3292,7 @@ fn cases() -> Vec<Case> {
                 },
                 },
             }),
-            "00000033 0006 0000 00000000 01100b0501e907010705612e706466f0a204abababababababababababababababababababababababababababababababab00",
+            "00000033 0006 0000 00000000 01100e0501e907010705612e706466f0a204abababababababababababababababababababababababababababababababab00",
         ),
         case(
             "push/FileCredit",
@@ -3304,7 +3304,7 @@ fn cases() -> Vec<Case> {
                     window_end: 131_072,
                 },
             }),
-            "00000007 0006 0000 00000000 01110c05808008",
+            "00000007 0006 0000 00000000 01110f05808008",
         ),
         case(
             "push/FileChunk",
@@ -3317,7 +3317,7 @@ fn cases() -> Vec<Case> {
                     data: b"abc".to_vec(),
                 },
             }),
-            "00000009 0006 0000 00000000 01120d050003616263",
+            "00000009 0006 0000 00000000 011210050003616263",
         ),
         case(
             "push/FileEnded",
@@ -3329,7 +3329,7 @@ fn cases() -> Vec<Case> {
                     reason: FileEnd::PeerGone,
                 },
             }),
-            "00000005 0006 0000 00000000 01130e0502",
+            "00000005 0006 0000 00000000 0113110502",
         ),
         case(
             "push/OfflineFile",
@@ -3349,7 +3349,7 @@ fn cases() -> Vec<Case> {
                 token: [0x11; 32],
             }),
             }),
-            "00000057 0006 0000 00000000 01140f0301e90705612e706466f0a204abababababababababababababababababababababababababababababababab0080c0e285e3681111111111111111111111111111111111111111111111111111111111111111",
+            "00000057 0006 0000 00000000 0114120301e90705612e706466f0a204abababababababababababababababababababababababababababababababab0080c0e285e3681111111111111111111111111111111111111111111111111111111111111111",
         ),
         case(
             "push-ack",

@@ -1036,6 +1036,10 @@ fn menu_prompt() -> impl Strategy<Value = kefu_wire::menu::MenuPrompt> {
             node,
             prompt,
             options,
+        },
+    )
+}
+
 fn file_peer() -> impl Strategy<Value = kefu_wire::files::FilePeer> {
     prop_oneof![
         any::<u64>().prop_map(kefu_wire::files::FilePeer::Conversation),
@@ -1146,6 +1150,10 @@ fn sms_dead_letter() -> impl Strategy<Value = kefu_wire::sms::SmsDeadLetter> {
                 last_error,
                 queued_at,
                 dead_at,
+            },
+        )
+}
+
 fn offline_file() -> impl Strategy<Value = kefu_wire::files::OfflineFileInfo> {
     (
         any::<u64>(),

@@ -1456,6 +1456,7 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
                 queued_at: 1_800_000_000_000,
                 dead_at: 1_800_000_060_000,
             }]),
+        ),
         ("file-transfer", Response::FileTransfer { transfer: 5 }),
         (
             "upload",
@@ -1641,9 +1642,12 @@ fn event_seeds() -> Vec<(&'static str, Push)> {
                     at: 1_800_000_000_000,
                     body: MessageBody::Text("在吗".into()),
                 }),
+            },
+        ),
+        (
             "file-offered",
             Push {
-                seq: 11,
+                seq: 14,
                 event: Event::FileOffered {
                     transfer: 5,
                     from: Party::Customer,
@@ -1655,7 +1659,7 @@ fn event_seeds() -> Vec<(&'static str, Push)> {
         (
             "file-credit",
             Push {
-                seq: 12,
+                seq: 15,
                 event: Event::FileCredit {
                     transfer: 5,
                     window_end: 131_072,
@@ -1665,7 +1669,7 @@ fn event_seeds() -> Vec<(&'static str, Push)> {
         (
             "file-chunk",
             Push {
-                seq: 13,
+                seq: 16,
                 event: Event::FileChunk {
                     transfer: 5,
                     offset: 0,
@@ -1676,7 +1680,7 @@ fn event_seeds() -> Vec<(&'static str, Push)> {
         (
             "file-ended",
             Push {
-                seq: 14,
+                seq: 17,
                 event: Event::FileEnded {
                     transfer: 5,
                     reason: kefu_wire::files::FileEnd::Cancelled,
@@ -1686,7 +1690,7 @@ fn event_seeds() -> Vec<(&'static str, Push)> {
         (
             "offline-file",
             Push {
-                seq: 15,
+                seq: 18,
                 event: Event::OfflineFile(offline_file()),
             },
         ),
