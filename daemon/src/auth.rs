@@ -134,7 +134,9 @@ pub fn required_access(request: &Request) -> Access {
         }
         Request::GetAnalytics { .. } => Access::Permission(Permission::Analytics),
         Request::AccountCentreTicket { module } => Access::Permission(centre_permission(*module)),
-        Request::Broadcast { .. } => Access::Permission(Permission::ValueAdded),
+        Request::Broadcast { .. } | Request::GetBalance { .. } => {
+            Access::Permission(Permission::ValueAdded)
+        }
         Request::AnswerContactRequest { .. } | Request::AddAccount { .. } => Access::CustomerOnly,
         // A signal names a conversation the sender must be in; the account's presence
         // is for its customers and agents alike (no conversation needed).
@@ -174,7 +176,9 @@ pub fn required_access(request: &Request) -> Access {
         | Request::AdminDeleteAccount { .. }
         | Request::AdminBackupCreate
         | Request::AdminBackupList
-        | Request::AdminBackupVerify { .. } => Access::Operator,
+        | Request::AdminBackupVerify { .. }
+        | Request::AdminBalanceTopUp { .. }
+        | Request::AdminBalanceShow { .. } => Access::Operator,
     }
 }
 

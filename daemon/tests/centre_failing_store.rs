@@ -125,6 +125,7 @@ const WRITES: &[&str] = &[
     "AdminImportTokens",  // token records (token shard); later binds (no read)
     "AdminUnlockToken",   // token record, when it was locked; no read shows it
     "AdminRotateCustomerKey", // sealed customer key; the customer-login probe
+    "AdminBalanceTopUp",  // balance and a ledger entry; AdminBalanceShow
 ];
 
 /// Kinds in [`WRITES`] that write only in some circumstances, which the driver meets
@@ -1186,6 +1187,10 @@ impl World {
                 agent: self.some_agent(account),
             },
             9 => Request::AdminRotateCustomerKey { account },
+            10 => Request::AdminBalanceTopUp {
+                account,
+                units: 1 + self.rng.below(1_000),
+            },
             _ => return self.plan_account_request(account, None),
         };
         Some(Planned {
@@ -1309,6 +1314,7 @@ impl World {
         for account in self.accounts {
             operator.push(Request::AdminShowAccount { account });
             operator.push(Request::AdminListAgents { account });
+            operator.push(Request::AdminBalanceShow { account });
         }
         for request in operator {
             let name = request.name();

@@ -65,6 +65,43 @@ pub enum Command {
     /// Online backups of the daemon's database (restore with `kefud --restore`).
     #[command(subcommand)]
     Backup(BackupCommand),
+    /// An account's value-added balance (units; 1 unit = 1 yuan) and points.
+    #[command(subcommand)]
+    Balance(BalanceCommand),
+}
+
+/// `kefuctl balance ...`
+#[derive(Debug, Subcommand)]
+pub enum BalanceCommand {
+    /// Add units to an account's balance (recorded in its ledger).
+    Topup(BalanceTopupArgs),
+    /// Show an account's balance and points.
+    Show(BalanceShowArgs),
+}
+
+/// `kefuctl balance topup`
+#[derive(Debug, Args)]
+pub struct BalanceTopupArgs {
+    /// The account.
+    #[arg(long)]
+    pub account: u64,
+    /// Units to add (1..=100000000).
+    #[arg(long)]
+    pub units: u64,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `kefuctl balance show`
+#[derive(Debug, Args)]
+pub struct BalanceShowArgs {
+    /// The account.
+    #[arg(long)]
+    pub account: u64,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `kefuctl backup ...`

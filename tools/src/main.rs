@@ -7,6 +7,7 @@ mod account;
 mod admin;
 mod agent;
 mod backup;
+mod balance;
 mod cli;
 mod clock;
 mod contacts;
@@ -41,6 +42,7 @@ fn main() -> ExitCode {
         Command::Stats(args) => stats::run(&cli.admin_socket, args, &mut out),
         Command::Diagnose(args) => diagnose::run(args, &cli.admin_socket, &mut out),
         Command::Clock(cmd) => clock::run(&cli.admin_socket, cmd, &mut out),
+        Command::Balance(cmd) => balance::run(&cli.admin_socket, cmd, &mut out),
         Command::Tls(cli::TlsCommand::SelfSigned(args)) => tls::self_signed(args, &mut out),
         Command::Backup(cmd) => backup::run(&cli.admin_socket, cmd, &mut out),
     }

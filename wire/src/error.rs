@@ -172,6 +172,12 @@ codes! {
     INTERNAL_TO_SELF = 90,
     /// An internal message longer than its limit (C11: 4,000 characters).
     MESSAGE_TOO_LONG = 91,
+    /// The account's available balance does not cover the units asked for (V6); nothing
+    /// changed. The operator tops it up (`kefuctl balance topup`).
+    INSUFFICIENT_BALANCE = 140,
+    /// A top-up would take the account's balance past its limit (`MAX_BALANCE_UNITS`);
+    /// nothing changed.
+    BALANCE_LIMIT = 141,
 }
 
 impl fmt::Debug for ErrorCode {

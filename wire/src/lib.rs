@@ -31,6 +31,7 @@ pub mod internal;
 pub mod message;
 pub mod prefs;
 pub mod server;
+pub mod valueadded;
 
 pub use client::{tls_config_with_ca_pem, Client, ClientError, ClientOptions, Transport};
 pub use conn::{ClientConnection, ClientEvent};

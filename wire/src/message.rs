@@ -849,6 +849,25 @@ pub enum Request {
         /// Page size, 1..=100.
         limit: u16,
     },
+    /// Admin socket only: add `units` (1..=`MAX_TOPUP_UNITS`) to an account's balance
+    /// (V6, §10.5–10.6); a ledger entry records it. Answered `Balance`.
+    AdminBalanceTopUp {
+        /// Account number.
+        account: u64,
+        /// Units to add.
+        units: u64,
+    },
+    /// Admin socket only: an account's balance and points. Answered `Balance`.
+    AdminBalanceShow {
+        /// Account number.
+        account: u64,
+    },
+    /// Agent with permission 10: its account's balance and points; at security level
+    /// medium or high a current token code (V7). Answered `Balance`.
+    GetBalance {
+        /// The agent's token code, needed at security level medium or high.
+        otp: Option<String>,
+    },
 }
 
 /// What takes a detached session over (`EnableResume`, `ResumeSession`): the session's
@@ -1240,6 +1259,9 @@ pub enum Response {
     IdleConversations(Vec<crate::automation::IdleInfo>),
     /// Internal messages, newest first (`InternalHistory`, `SearchInternal`).
     InternalMessages(Vec<crate::internal::InternalMessage>),
+    /// An account's balance and points (`AdminBalanceTopUp`, `AdminBalanceShow`,
+    /// `GetBalance`).
+    Balance(crate::valueadded::BalanceInfo),
 }
 
 /// One backup in the daemon's backup directory (PROTOCOL.md section 21).
@@ -1488,6 +1510,9 @@ impl Request {
             Request::SendInternal { .. } => "SendInternal",
             Request::InternalHistory { .. } => "InternalHistory",
             Request::SearchInternal { .. } => "SearchInternal",
+            Request::AdminBalanceTopUp { .. } => "AdminBalanceTopUp",
+            Request::AdminBalanceShow { .. } => "AdminBalanceShow",
+            Request::GetBalance { .. } => "GetBalance",
         }
     }
 }

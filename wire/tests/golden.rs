@@ -24,6 +24,7 @@ use kefu_wire::crm::{
     HistoryQuery, ImportReport, InvalidRow, TagEdit, TagInfo, Visit,
 };
 use kefu_wire::internal::InternalMessage;
+use kefu_wire::valueadded::BalanceInfo;
 use kefu_wire::prefs::{AgentPrefs, ReminderSettings};
 use kefu_wire::{
     AccountCentreModule, AccountInfo, AgentFigures, AgentGroup, AgentInfo, AgentProfile,
@@ -1695,6 +1696,29 @@ fn cases() -> Vec<Case> {
             }),
             "0000000a 0003 0000 00000088 016e01ea0703e4bc9a14",
         ),
+        case(
+            "request/AdminBalanceTopUp",
+            137,
+            Value::Request(Request::AdminBalanceTopUp {
+                account: 800_001,
+                units: 1_000,
+            }),
+            "00000007 0003 0000 00000089 016f81ea30e807",
+        ),
+        case(
+            "request/AdminBalanceShow",
+            138,
+            Value::Request(Request::AdminBalanceShow { account: 800_001 }),
+            "00000005 0003 0000 0000008a 017081ea30",
+        ),
+        case(
+            "request/GetBalance",
+            139,
+            Value::Request(Request::GetBalance {
+                otp: Some("123456".to_string()),
+            }),
+            "0000000a 0003 0000 0000008b 01710106313233343536",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -2445,6 +2469,19 @@ fn cases() -> Vec<Case> {
             }])),
             "00000015 0004 0000 00000087 01340109e907ea0780c0e285e36806e5bc80e4bc9a",
         ),
+        case(
+            "response/Balance",
+            137,
+            Value::Response(Response::Balance(BalanceInfo {
+                available: 991,
+                reserved: 6,
+                topped_up: 1_000,
+                settled: 3,
+                refunded: 3,
+                points: 3,
+            })),
+            "0000000a 0004 0000 00000089 0135df0706e807030303",
+        ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
             "error/request",
@@ -3028,6 +3065,7 @@ fn response_name(r: &Response) -> &'static str {
         Response::IdleSettings(_) => "IdleSettings",
         Response::IdleConversations(_) => "IdleConversations",
         Response::InternalMessages(_) => "InternalMessages",
+        Response::Balance(_) => "Balance",
     }
 }
 

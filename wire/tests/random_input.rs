@@ -978,6 +978,10 @@ fn automation_request() -> impl Strategy<Value = Request> {
         }),
         (option::of(any::<u32>()), text(), any::<u16>())
             .prop_map(|(with, text, limit)| Request::SearchInternal { with, text, limit }),
+        (any::<u64>(), any::<u64>())
+            .prop_map(|(account, units)| Request::AdminBalanceTopUp { account, units }),
+        any::<u64>().prop_map(|account| Request::AdminBalanceShow { account }),
+        option::of(text()).prop_map(|otp| Request::GetBalance { otp }),
     ]
 }
 
@@ -1326,6 +1330,16 @@ fn response() -> impl Strategy<Value = Response> {
         idle_settings().prop_map(Response::IdleSettings),
         vec(idle_info(), 0..4).prop_map(Response::IdleConversations),
         vec(internal_message(), 0..4).prop_map(Response::InternalMessages),
+        any::<[u64; 6]>().prop_map(|[available, reserved, topped_up, settled, refunded, points]| {
+            Response::Balance(kefu_wire::valueadded::BalanceInfo {
+                available,
+                reserved,
+                topped_up,
+                settled,
+                refunded,
+                points,
+            })
+        }),
     ]
 }
 

@@ -54,6 +54,7 @@ pub(crate) enum AgentRequest {
     Prefs(PrefsRequest),
     Automation(AutomationRequest),
     Internal(InternalRequest),
+    ValueAdded(ValueAddedRequest),
 }
 
 /// A customer's request, by domain.
@@ -325,6 +326,19 @@ pub(crate) enum ExtrasRequest {
     },
 }
 
+/// Value-added services as an agent (`balance.rs`; permission 10, V7).
+#[derive(Debug)]
+pub(crate) enum ValueAddedRequest {
+    GetBalance { otp: Option<String> },
+}
+
+/// The balance, the operator's (`balance.rs`).
+#[derive(Debug)]
+pub(crate) enum BalanceAdminRequest {
+    AdminBalanceTopUp { account: u64, units: u64 },
+    AdminBalanceShow { account: u64 },
+}
+
 /// Roles, agent profiles and the security level.
 #[derive(Debug)]
 pub(crate) enum SecurityRequest {
@@ -446,6 +460,7 @@ pub(crate) enum OperatorRequest {
     Clock(ClockRequest),
     Ops(OpsRequest),
     Backup(BackupRequest),
+    Balance(BalanceAdminRequest),
     AdminCreateAccount {
         account: u64,
         name: String,
@@ -674,6 +689,10 @@ pub(crate) fn classify(request: Request) -> Routed {
         [Routed::Operator, OperatorRequest::Backup] BackupRequest {
             AdminBackupCreate, AdminBackupList, AdminBackupVerify { backup_id },
         }
+        [Routed::Agent, AgentRequest::ValueAdded] ValueAddedRequest { GetBalance { otp } }
+        [Routed::Operator, OperatorRequest::Balance] BalanceAdminRequest {
+            AdminBalanceTopUp { account, units }, AdminBalanceShow { account },
+        }
         [] Routed { EnableResume }
     }
 }
@@ -770,7 +789,9 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::CustomerLogin { account, .. }
         | Request::VisitorLogin { account, .. }
         | Request::AdminRotateCustomerKey { account, .. }
-        | Request::AdminDeleteAccount { account } => Some(*account),
+        | Request::AdminDeleteAccount { account }
+        | Request::AdminBalanceTopUp { account, .. }
+        | Request::AdminBalanceShow { account } => Some(*account),
         Request::Logout
         | Request::SetPresence { .. }
         | Request::AddAgent { .. }
@@ -867,7 +888,8 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::ListIdleConversations
         | Request::SendInternal { .. }
         | Request::InternalHistory { .. }
-        | Request::SearchInternal { .. } => None,
+        | Request::SearchInternal { .. }
+        | Request::GetBalance { .. } => None,
         // Its session's number names the shard (`route_request`), not an account.
         Request::ResumeSession { .. } => None,
     }

@@ -33,6 +33,7 @@
 
 mod account_extras;
 mod backup_admin;
+mod balance;
 mod chat;
 mod clock_admin;
 mod crm;
@@ -296,6 +297,8 @@ pub(crate) struct Account {
     prefs: Option<HashMap<u32, kefu_wire::prefs::AgentPrefs>>,
     /// The reminders record, read on first use (`notices.rs`).
     reminders: Option<crate::store::prefs_records::RemindersRecord>,
+    /// The value-added balance, read on first use (`balance.rs`).
+    balance: Option<crate::store::balance_records::BalanceRecord>,
 }
 
 /// The accounts one shard owns, and all their logic.
@@ -630,6 +633,7 @@ impl Centre {
             ticket_key: None,
             prefs: None,
             reminders: None,
+            balance: None,
         };
         self.actors.insert(account, actor);
         self.counters.set_accounts(self.actors.len() as u64);

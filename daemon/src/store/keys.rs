@@ -37,6 +37,8 @@
 //! | [`Cf::RoutingSettings`] | `routing_settings` | account `u64` BE (8) ‖ `b'I'` ([`idle_settings`]) | `IdleSettingsRecord` |
 //! | [`Cf::InternalMessages`] | `internal_messages` | account `u64` BE (8) ‖ lower agent `u32` BE (4) ‖ higher agent `u32` BE (4) ‖ message id `u64` BE (8) | `InternalMessageRecord` |
 //! | [`Cf::ClientMsgs`] | `client_msgs` | account `u64` BE (8) ‖ `0x03` ‖ agent `u32` BE (4) ‖ client id `u64` BE (8) ([`internal_client_msg`]) | `ClientMsgRecord` |
+//! | [`Cf::ValueAdded`] | `value_added` | account `u64` BE (8) ‖ `b'B'` ([`balance`]) | `BalanceRecord` |
+//! | [`Cf::ValueAdded`] | `value_added` | account `u64` BE (8) ‖ `b'L'` ‖ entry `u64` BE (8) ([`ledger_entry`]) | `LedgerRecord` (never rewritten) |
 //!
 //! A **customer key** is `0x01 ‖ len u8 ‖ id bytes` for an identified customer
 //! (ids are 1..=64 bytes) and `0x02 ‖ 16 bytes` for a visitor: prefix-free, so one
@@ -126,11 +128,14 @@ pub enum Cf {
     /// Internal chat between agents (C11, `store/internal_records.rs`): one range per
     /// pair of agents, in id order.
     InternalMessages,
+    /// Value-added services (V1–V7, `store/balance_records.rs`): each account's balance
+    /// and its ledger of every movement of units.
+    ValueAdded,
 }
 
 impl Cf {
     /// Every column family, in declaration order.
-    pub const ALL: [Cf; 24] = [
+    pub const ALL: [Cf; 25] = [
         Cf::Meta,
         Cf::Accounts,
         Cf::Agents,
@@ -155,6 +160,7 @@ impl Cf {
         Cf::Reminders,
         Cf::IdleConversations,
         Cf::InternalMessages,
+        Cf::ValueAdded,
     ];
 
     /// The engine-level name of this column family; never changes once released.
@@ -184,6 +190,7 @@ impl Cf {
             Cf::Reminders => "reminders",
             Cf::IdleConversations => "idle_conversations",
             Cf::InternalMessages => "internal_messages",
+            Cf::ValueAdded => "value_added",
         }
     }
 
@@ -225,7 +232,8 @@ impl Cf {
             | Cf::AgentPrefs
             | Cf::Reminders
             | Cf::IdleConversations
-            | Cf::InternalMessages => true,
+            | Cf::InternalMessages
+            | Cf::ValueAdded => true,
         }
     }
 
@@ -355,6 +363,31 @@ pub fn internal_client_msg(account: u64, agent: u32, client_msg_id: u64) -> Vec<
     k.extend_from_slice(&agent.to_be_bytes());
     k.extend_from_slice(&client_msg_id.to_be_bytes());
     k
+}
+
+/// The balance of `account` in [`Cf::ValueAdded`]: the account (8) ‖ `b'B'`.
+pub fn balance(account: u64) -> Vec<u8> {
+    let mut k = account.to_be_bytes().to_vec();
+    k.push(b'B');
+    k
+}
+
+/// Ledger entry `entry` of `account` in [`Cf::ValueAdded`]: the account (8) ‖ `b'L'` ‖
+/// entry `u64` BE (8).
+pub fn ledger_entry(account: u64, entry: u64) -> Vec<u8> {
+    let mut k = account.to_be_bytes().to_vec();
+    k.push(b'L');
+    k.extend_from_slice(&entry.to_be_bytes());
+    k
+}
+
+/// Every ledger entry of `account`, in entry order.
+pub fn ledger_range(account: u64) -> KeyRange {
+    let mut start = account.to_be_bytes().to_vec();
+    start.push(b'L');
+    let mut end = account.to_be_bytes().to_vec();
+    end.push(b'L' + 1);
+    KeyRange { start, end }
 }
 
 /// Parses an [`account`] key; `None` if it is not exactly 8 bytes.
@@ -722,6 +755,7 @@ mod tests {
                 "reminders",
                 "idle_conversations",
                 "internal_messages",
+                "value_added",
             ]
         );
         for (i, cf) in Cf::ALL.into_iter().enumerate() {

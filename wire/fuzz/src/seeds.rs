@@ -869,6 +869,23 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
             },
         ),
         (
+            "admin-balance-top-up",
+            Request::AdminBalanceTopUp {
+                account: 800_001,
+                units: 1_000,
+            },
+        ),
+        (
+            "admin-balance-show",
+            Request::AdminBalanceShow { account: 800_001 },
+        ),
+        (
+            "get-balance",
+            Request::GetBalance {
+                otp: Some("123456".into()),
+            },
+        ),
+        (
             "request-contact-filed",
             Request::RequestContactFiled {
                 customer: CustomerId::Identified("u-10086".into()),
@@ -1274,6 +1291,17 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
         (
             "internal-messages",
             Response::InternalMessages(vec![internal_message()]),
+        ),
+        (
+            "balance",
+            Response::Balance(kefu_wire::valueadded::BalanceInfo {
+                available: 991,
+                reserved: 6,
+                topped_up: 1_000,
+                settled: 3,
+                refunded: 3,
+                points: 3,
+            }),
         ),
     ];
     all

@@ -119,6 +119,9 @@ pub fn request_index(r: &Request) -> u32 {
         Request::SendInternal { .. } => 108,
         Request::InternalHistory { .. } => 109,
         Request::SearchInternal { .. } => 110,
+        Request::AdminBalanceTopUp { .. } => 111,
+        Request::AdminBalanceShow { .. } => 112,
+        Request::GetBalance { .. } => 113,
     }
 }
 
@@ -178,6 +181,7 @@ pub fn response_index(r: &Response) -> u32 {
         Response::IdleSettings(_) => 50,
         Response::IdleConversations(_) => 51,
         Response::InternalMessages(_) => 52,
+        Response::Balance(_) => 53,
     }
 }
 
