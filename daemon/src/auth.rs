@@ -134,9 +134,12 @@ pub fn required_access(request: &Request) -> Access {
         }
         Request::GetAnalytics { .. } => Access::Permission(Permission::Analytics),
         Request::AccountCentreTicket { module } => Access::Permission(centre_permission(*module)),
-        Request::Broadcast { .. } | Request::GetBalance { .. } => {
-            Access::Permission(Permission::ValueAdded)
-        }
+        Request::Broadcast { .. }
+        | Request::GetBalance { .. }
+        | Request::SubmitBroadcast { .. }
+        | Request::CancelBroadcast { .. }
+        | Request::ResubmitBroadcast { .. }
+        | Request::ListBroadcasts { .. } => Access::Permission(Permission::ValueAdded),
         Request::AnswerContactRequest { .. } | Request::AddAccount { .. } => Access::CustomerOnly,
         // A signal names a conversation the sender must be in; the account's presence
         // is for its customers and agents alike (no conversation needed).
@@ -178,7 +181,10 @@ pub fn required_access(request: &Request) -> Access {
         | Request::AdminBackupList
         | Request::AdminBackupVerify { .. }
         | Request::AdminBalanceTopUp { .. }
-        | Request::AdminBalanceShow { .. } => Access::Operator,
+        | Request::AdminBalanceShow { .. }
+        | Request::AdminBroadcastReviewList { .. }
+        | Request::AdminBroadcastDecide { .. }
+        | Request::AdminSetSensitiveWords { .. } => Access::Operator,
     }
 }
 

@@ -29,6 +29,7 @@ pub mod metrics;
 pub mod notify;
 pub mod password;
 pub mod server;
+pub mod sensitive;
 pub mod session;
 pub mod session_token;
 pub mod shard;

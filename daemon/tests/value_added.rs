@@ -6,8 +6,6 @@
 
 mod support;
 
-use kefu_daemon::store::balance_records::check_ledger;
-use kefu_daemon::store::{open_rocks, RocksOptions};
 use kefu_wire::valueadded::{BalanceInfo, MAX_BALANCE_UNITS, MAX_TOPUP_UNITS};
 use kefu_wire::{Client, ErrorCode, Request, Response, SecurityLevel};
 use support::*;
@@ -34,23 +32,6 @@ fn top_up(admin: &mut Client, units: u64) -> Result<Response, kefu_wire::ClientE
 
 fn show(admin: &mut Client) -> BalanceInfo {
     balance(admin.request(&Request::AdminBalanceShow { account: ACCOUNT }))
-}
-
-/// Stops the daemon and checks that each account's stored ledger adds up to its stored
-/// balance; returns the balances.
-pub fn ledger_balances(s: &mut TestServer, accounts: &[u64]) -> Vec<BalanceInfo> {
-    if let Some(h) = s.handle.take() {
-        h.shutdown();
-    }
-    let store = open_rocks(&s.dir.path().join("db"), &RocksOptions::default()).unwrap();
-    accounts
-        .iter()
-        .map(|a| {
-            check_ledger(&store, *a)
-                .unwrap_or_else(|e| panic!("account {a}: {e}"))
-                .info()
-        })
-        .collect()
 }
 
 #[test]

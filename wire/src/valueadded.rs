@@ -37,3 +37,79 @@ pub struct BalanceInfo {
     /// Points: one per yuan settled (`settled / UNITS_PER_YUAN`).
     pub points: u64,
 }
+
+/// Most recipients of one broadcast (the largest plan's contact limit).
+pub const MAX_BROADCAST_RECIPIENTS: usize = 100_000;
+/// Most groups one broadcast names.
+pub const MAX_BROADCAST_GROUPS: usize = 100;
+/// Units a message with an image costs per recipient (§9.3); text and emoji cost 1.
+pub const IMAGE_UNITS: u64 = 3;
+/// How long a cancelled broadcast may be edited and resubmitted, ms (30 days, §9.2).
+pub const RESUBMIT_WINDOW_MS: i64 = 30 * 86_400_000;
+/// Most words in the operator's sensitive-word list.
+pub const MAX_SENSITIVE_WORDS: usize = 10_000;
+/// Longest sensitive word, characters.
+pub const MAX_SENSITIVE_WORD_CHARS: usize = 32;
+/// Longest rejection reason, characters.
+pub const MAX_REASON_CHARS: usize = 200;
+
+/// What a broadcast sends, to whom and when (V1–V4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BroadcastDraft {
+    /// Contact groups whose members receive it.
+    pub groups: Vec<u32>,
+    /// Contacts named one by one.
+    pub customers: Vec<crate::chat::CustomerId>,
+    /// The message: text (emoji included) or an image.
+    pub body: crate::chat::MessageBody,
+    /// Send only to the recipients logged in when it goes out; charge only those.
+    pub online_only: bool,
+    /// Recipients may not reply to it (§9.4).
+    pub block_replies: bool,
+    /// When to send, unix ms; `None`: as soon as it is approved.
+    pub send_at: Option<i64>,
+}
+
+/// Where a broadcast stands (§9.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BroadcastState {
+    /// Submitted; waits for the operator's review.
+    PendingReview,
+    /// Approved; waits for its time.
+    PendingSend,
+    /// Going out.
+    Sending,
+    /// Sent; units settled for what was sent, the rest refunded.
+    Done,
+    /// Could not be sent; units refunded.
+    Failed,
+    /// Cancelled before sending; units refunded; may be resubmitted within 30 days.
+    Cancelled,
+    /// Refused by the review; units refunded.
+    Rejected,
+}
+
+/// One broadcast as the protocol shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BroadcastInfo {
+    /// Its number in the account.
+    pub id: u64,
+    /// The agent that submitted it.
+    pub agent: u32,
+    /// What it sends.
+    pub draft: BroadcastDraft,
+    /// Where it stands.
+    pub state: BroadcastState,
+    /// Recipients resolved at submission.
+    pub recipients: u64,
+    /// Messages sent so far.
+    pub sent: u64,
+    /// Units reserved now (0 once settled or refunded).
+    pub reserved: u64,
+    /// When it was (last) submitted, unix ms.
+    pub submitted_at: i64,
+    /// Who cancelled it and when (unix ms).
+    pub cancelled: Option<(u32, i64)>,
+    /// Why the review rejected it.
+    pub reason: Option<String>,
+}

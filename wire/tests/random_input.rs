@@ -982,7 +982,79 @@ fn automation_request() -> impl Strategy<Value = Request> {
             .prop_map(|(account, units)| Request::AdminBalanceTopUp { account, units }),
         any::<u64>().prop_map(|account| Request::AdminBalanceShow { account }),
         option::of(text()).prop_map(|otp| Request::GetBalance { otp }),
+        (broadcast_draft(), option::of(text()))
+            .prop_map(|(draft, otp)| Request::SubmitBroadcast { draft, otp }),
+        (any::<u64>(), option::of(text()))
+            .prop_map(|(id, otp)| Request::CancelBroadcast { id, otp }),
+        (any::<u64>(), broadcast_draft(), option::of(text()))
+            .prop_map(|(id, draft, otp)| Request::ResubmitBroadcast { id, draft, otp }),
+        option::of(text()).prop_map(|otp| Request::ListBroadcasts { otp }),
+        any::<u64>().prop_map(|account| Request::AdminBroadcastReviewList { account }),
+        (any::<u64>(), any::<u64>(), any::<bool>(), text()).prop_map(
+            |(account, id, approve, reason)| Request::AdminBroadcastDecide {
+                account,
+                id,
+                approve,
+                reason,
+            }
+        ),
+        vec(text(), 0..4).prop_map(|words| Request::AdminSetSensitiveWords { words }),
     ]
+}
+
+fn broadcast_draft() -> impl Strategy<Value = kefu_wire::valueadded::BroadcastDraft> {
+    (
+        vec(any::<u32>(), 0..3),
+        vec(customer_id(), 0..3),
+        message_body(),
+        any::<bool>(),
+        any::<bool>(),
+        option::of(any::<i64>()),
+    )
+        .prop_map(|(groups, customers, body, online_only, block_replies, send_at)| {
+            kefu_wire::valueadded::BroadcastDraft {
+                groups,
+                customers,
+                body,
+                online_only,
+                block_replies,
+                send_at,
+            }
+        })
+}
+
+fn broadcast_info() -> impl Strategy<Value = kefu_wire::valueadded::BroadcastInfo> {
+    use kefu_wire::valueadded::BroadcastState as S;
+    let state = prop_oneof![
+        Just(S::PendingReview),
+        Just(S::PendingSend),
+        Just(S::Sending),
+        Just(S::Done),
+        Just(S::Failed),
+        Just(S::Cancelled),
+        Just(S::Rejected),
+    ];
+    (
+        (any::<u64>(), any::<u32>(), broadcast_draft(), state),
+        (any::<[u64; 3]>(), any::<i64>()),
+        (option::of((any::<u32>(), any::<i64>())), option::of(text())),
+    )
+        .prop_map(
+            |((id, agent, draft, state), ([recipients, sent, reserved], submitted_at), (cancelled, reason))| {
+                kefu_wire::valueadded::BroadcastInfo {
+                    id,
+                    agent,
+                    draft,
+                    state,
+                    recipients,
+                    sent,
+                    reserved,
+                    submitted_at,
+                    cancelled,
+                    reason,
+                }
+            },
+        )
 }
 
 fn resume_token() -> impl Strategy<Value = kefu_wire::ResumeToken> {
@@ -1340,6 +1412,8 @@ fn response() -> impl Strategy<Value = Response> {
                 points,
             })
         }),
+        broadcast_info().prop_map(Response::Broadcast),
+        vec(broadcast_info(), 0..3).prop_map(Response::Broadcasts),
     ]
 }
 
@@ -1718,8 +1792,8 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 111;
-    const RESPONSES: u32 = 53;
+    const REQUESTS: u32 = 121;
+    const RESPONSES: u32 = 56;
     const EVENTS: u32 = 11;
 
     let mut runner = TestRunner::deterministic();

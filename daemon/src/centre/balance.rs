@@ -57,6 +57,18 @@ impl Centre {
                 self.value_added_otp(account, me, otp.as_deref())?;
                 Ok(Response::Balance(self.balance_mut(account)?.info()))
             }
+            ValueAddedRequest::SubmitBroadcast { draft, otp } => {
+                self.submit_broadcast(account, me, None, draft, otp.as_deref())
+            }
+            ValueAddedRequest::ResubmitBroadcast { id, draft, otp } => {
+                self.submit_broadcast(account, me, Some(id), draft, otp.as_deref())
+            }
+            ValueAddedRequest::CancelBroadcast { id, otp } => {
+                self.cancel_broadcast(account, me, id, otp.as_deref())
+            }
+            ValueAddedRequest::ListBroadcasts { otp } => {
+                self.list_broadcasts(account, me, otp.as_deref())
+            }
         }
     }
 

@@ -329,7 +329,42 @@ pub(crate) enum ExtrasRequest {
 /// Value-added services as an agent (`balance.rs`; permission 10, V7).
 #[derive(Debug)]
 pub(crate) enum ValueAddedRequest {
-    GetBalance { otp: Option<String> },
+    GetBalance {
+        otp: Option<String>,
+    },
+    SubmitBroadcast {
+        draft: kefu_wire::valueadded::BroadcastDraft,
+        otp: Option<String>,
+    },
+    CancelBroadcast {
+        id: u64,
+        otp: Option<String>,
+    },
+    ResubmitBroadcast {
+        id: u64,
+        draft: kefu_wire::valueadded::BroadcastDraft,
+        otp: Option<String>,
+    },
+    ListBroadcasts {
+        otp: Option<String>,
+    },
+}
+
+/// The broadcast review and the sensitive words, the operator's (`broadcasts.rs`).
+#[derive(Debug)]
+pub(crate) enum BroadcastAdminRequest {
+    AdminBroadcastReviewList {
+        account: u64,
+    },
+    AdminBroadcastDecide {
+        account: u64,
+        id: u64,
+        approve: bool,
+        reason: String,
+    },
+    AdminSetSensitiveWords {
+        words: Vec<String>,
+    },
 }
 
 /// The balance, the operator's (`balance.rs`).
@@ -461,6 +496,7 @@ pub(crate) enum OperatorRequest {
     Ops(OpsRequest),
     Backup(BackupRequest),
     Balance(BalanceAdminRequest),
+    Broadcast(BroadcastAdminRequest),
     AdminCreateAccount {
         account: u64,
         name: String,
@@ -689,7 +725,15 @@ pub(crate) fn classify(request: Request) -> Routed {
         [Routed::Operator, OperatorRequest::Backup] BackupRequest {
             AdminBackupCreate, AdminBackupList, AdminBackupVerify { backup_id },
         }
-        [Routed::Agent, AgentRequest::ValueAdded] ValueAddedRequest { GetBalance { otp } }
+        [Routed::Agent, AgentRequest::ValueAdded] ValueAddedRequest {
+            GetBalance { otp }, SubmitBroadcast { draft, otp }, CancelBroadcast { id, otp },
+            ResubmitBroadcast { id, draft, otp }, ListBroadcasts { otp },
+        }
+        [Routed::Operator, OperatorRequest::Broadcast] BroadcastAdminRequest {
+            AdminBroadcastReviewList { account },
+            AdminBroadcastDecide { account, id, approve, reason },
+            AdminSetSensitiveWords { words },
+        }
         [Routed::Operator, OperatorRequest::Balance] BalanceAdminRequest {
             AdminBalanceTopUp { account, units }, AdminBalanceShow { account },
         }
@@ -791,7 +835,9 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::AdminRotateCustomerKey { account, .. }
         | Request::AdminDeleteAccount { account }
         | Request::AdminBalanceTopUp { account, .. }
-        | Request::AdminBalanceShow { account } => Some(*account),
+        | Request::AdminBalanceShow { account }
+        | Request::AdminBroadcastReviewList { account }
+        | Request::AdminBroadcastDecide { account, .. } => Some(*account),
         Request::Logout
         | Request::SetPresence { .. }
         | Request::AddAgent { .. }
@@ -889,7 +935,12 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::SendInternal { .. }
         | Request::InternalHistory { .. }
         | Request::SearchInternal { .. }
-        | Request::GetBalance { .. } => None,
+        | Request::GetBalance { .. }
+        | Request::SubmitBroadcast { .. }
+        | Request::CancelBroadcast { .. }
+        | Request::ResubmitBroadcast { .. }
+        | Request::ListBroadcasts { .. }
+        | Request::AdminSetSensitiveWords { .. } => None,
         // Its session's number names the shard (`route_request`), not an account.
         Request::ResumeSession { .. } => None,
     }

@@ -34,6 +34,7 @@
 mod account_extras;
 mod backup_admin;
 mod balance;
+mod broadcasts;
 mod chat;
 mod clock_admin;
 mod crm;
@@ -299,6 +300,8 @@ pub(crate) struct Account {
     reminders: Option<crate::store::prefs_records::RemindersRecord>,
     /// The value-added balance, read on first use (`balance.rs`).
     balance: Option<crate::store::balance_records::BalanceRecord>,
+    /// The broadcasts, read on first use (`broadcasts.rs`).
+    broadcasts: Option<broadcasts::Book>,
 }
 
 /// The accounts one shard owns, and all their logic.
@@ -377,6 +380,13 @@ pub struct Centre {
     /// The idle-customer timers of every account of the shard (`idle.rs`).
     idle_wheel: idle::IdleWheel,
     rng: ring::rand::SystemRandom,
+    /// Broadcasts approved or sending on this shard, by (account, broadcast)
+    /// (`broadcasts.rs`).
+    broadcasts_due: BTreeSet<(u64, u64)>,
+    /// Whether the unfinished broadcasts were read back at the first turn.
+    broadcasts_resumed: bool,
+    /// Whether a broadcast has recipients left after this turn's slice.
+    broadcasts_sending: bool,
 }
 
 impl Centre {
@@ -436,6 +446,9 @@ impl Centre {
             metrics_published_ms: i64::MIN,
             idle_wheel: idle::IdleWheel::new(idle::WHEEL_SLOTS, idle::WHEEL_TICK_MS, now_ms),
             rng: ring::rand::SystemRandom::new(),
+            broadcasts_due: BTreeSet::new(),
+            broadcasts_resumed: false,
+            broadcasts_sending: false,
         }
     }
 
@@ -508,6 +521,7 @@ impl Centre {
         self.apply_chat_effects();
         // After the routing effects: a conversation they closed has no timer left.
         self.idle_tick();
+        self.broadcast_tick();
         self.flush_chat_counters();
         self.push_presence();
         if self.commits_off_loop() {
@@ -634,6 +648,7 @@ impl Centre {
             prefs: None,
             reminders: None,
             balance: None,
+            broadcasts: None,
         };
         self.actors.insert(account, actor);
         self.counters.set_accounts(self.actors.len() as u64);

@@ -842,6 +842,7 @@ impl Centre {
             OperatorRequest::Ops(request) => return self.ops_request(reply, request),
             OperatorRequest::Backup(request) => return self.backup_admin(reply, request),
             OperatorRequest::Balance(request) => self.balance_admin(request),
+            OperatorRequest::Broadcast(request) => self.broadcast_admin(request),
         };
         self.reply(reply, answer);
     }

@@ -39,6 +39,10 @@
 //! | [`Cf::ClientMsgs`] | `client_msgs` | account `u64` BE (8) ‖ `0x03` ‖ agent `u32` BE (4) ‖ client id `u64` BE (8) ([`internal_client_msg`]) | `ClientMsgRecord` |
 //! | [`Cf::ValueAdded`] | `value_added` | account `u64` BE (8) ‖ `b'B'` ([`balance`]) | `BalanceRecord` |
 //! | [`Cf::ValueAdded`] | `value_added` | account `u64` BE (8) ‖ `b'L'` ‖ entry `u64` BE (8) ([`ledger_entry`]) | `LedgerRecord` (never rewritten) |
+//! | [`Cf::ValueAdded`] | `value_added` | account `u64` BE (8) ‖ `b'A'` ([`value_added_item`]) | `ActiveRecord` (next broadcast number, broadcasts not finished) |
+//! | [`Cf::ValueAdded`] | `value_added` | account `u64` BE (8) ‖ `b'C'` ‖ broadcast `u64` BE (8) | `BroadcastRecord` |
+//! | [`Cf::ValueAdded`] | `value_added` | account `u64` BE (8) ‖ `b'S'` ‖ broadcast `u64` BE (8) | `BroadcastStatus` (the fan-out cursor) |
+//! | [`Cf::Meta`] | `meta` | `sensitive_words` ([`META_SENSITIVE_WORDS`]) | `SensitiveWordsRecord` (the appliance's list) |
 //!
 //! A **customer key** is `0x01 ‖ len u8 ‖ id bytes` for an identified customer
 //! (ids are 1..=64 bytes) and `0x02 ‖ 16 bytes` for a visitor: prefix-free, so one
@@ -380,6 +384,29 @@ pub fn ledger_entry(account: u64, entry: u64) -> Vec<u8> {
     k.extend_from_slice(&entry.to_be_bytes());
     k
 }
+
+/// A value-added item of `account`: the account (8) ‖ `tag` ‖ `id` BE (8), or without
+/// `id` for the per-account `b'A'` record.
+pub fn value_added_item(account: u64, tag: u8, id: Option<u64>) -> Vec<u8> {
+    let mut k = account.to_be_bytes().to_vec();
+    k.push(tag);
+    if let Some(id) = id {
+        k.extend_from_slice(&id.to_be_bytes());
+    }
+    k
+}
+
+/// Every item of `account` with `tag`, in id order.
+pub fn value_added_range(account: u64, tag: u8) -> KeyRange {
+    let mut start = account.to_be_bytes().to_vec();
+    start.push(tag);
+    let mut end = account.to_be_bytes().to_vec();
+    end.push(tag.saturating_add(1));
+    KeyRange { start, end }
+}
+
+/// Key of the operator's sensitive-word list in [`Cf::Meta`].
+pub const META_SENSITIVE_WORDS: &[u8] = b"sensitive_words";
 
 /// Every ledger entry of `account`, in entry order.
 pub fn ledger_range(account: u64) -> KeyRange {

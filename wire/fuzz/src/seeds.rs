@@ -886,6 +886,45 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
             },
         ),
         (
+            "submit-broadcast",
+            Request::SubmitBroadcast {
+                draft: broadcast_draft(),
+                otp: Some("123456".into()),
+            },
+        ),
+        (
+            "cancel-broadcast",
+            Request::CancelBroadcast { id: 1, otp: None },
+        ),
+        (
+            "resubmit-broadcast",
+            Request::ResubmitBroadcast {
+                id: 1,
+                draft: broadcast_draft(),
+                otp: None,
+            },
+        ),
+        ("list-broadcasts", Request::ListBroadcasts { otp: None }),
+        (
+            "admin-broadcast-review-list",
+            Request::AdminBroadcastReviewList { account: 800_001 },
+        ),
+        (
+            "admin-broadcast-decide",
+            Request::AdminBroadcastDecide {
+                account: 800_001,
+                id: 1,
+                approve: false,
+                reason: "虚假信息".into(),
+            },
+        ),
+        (
+            "admin-set-sensitive-words",
+            Request::AdminSetSensitiveWords {
+                words: vec!["发票".into(), "赌博".into()],
+            },
+        ),
+        (
             "request-contact-filed",
             Request::RequestContactFiled {
                 customer: CustomerId::Identified("u-10086".into()),
@@ -1303,6 +1342,8 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
                 points: 3,
             }),
         ),
+        ("broadcast", Response::Broadcast(broadcast_info())),
+        ("broadcasts", Response::Broadcasts(vec![broadcast_info()])),
     ];
     all
 }
@@ -1434,6 +1475,32 @@ fn idle_info() -> kefu_wire::automation::IdleInfo {
         idle: true,
         since: 1_800_000_000_000,
         prompted: false,
+    }
+}
+
+fn broadcast_draft() -> kefu_wire::valueadded::BroadcastDraft {
+    kefu_wire::valueadded::BroadcastDraft {
+        groups: vec![3],
+        customers: vec![CustomerId::Identified("u-10086".into())],
+        body: MessageBody::Text("双十一大促".into()),
+        online_only: true,
+        block_replies: true,
+        send_at: Some(1_800_000_000_000),
+    }
+}
+
+fn broadcast_info() -> kefu_wire::valueadded::BroadcastInfo {
+    kefu_wire::valueadded::BroadcastInfo {
+        id: 1,
+        agent: 1002,
+        draft: broadcast_draft(),
+        state: kefu_wire::valueadded::BroadcastState::Cancelled,
+        recipients: 2,
+        sent: 0,
+        reserved: 0,
+        submitted_at: 1_800_000_000_000,
+        cancelled: Some((1002, 1_800_000_000_001)),
+        reason: None,
     }
 }
 
@@ -1802,14 +1869,14 @@ mod tests {
             let index = support::request_index(&r);
             requests.insert(index, r.name());
         }
-        assert_eq!(requests.len(), 111, "a Request variant has no seed");
+        assert_eq!(requests.len(), 121, "a Request variant has no seed");
 
         let mut responses = BTreeMap::new();
         for (name, r) in response_seeds() {
             let index = support::response_index(&r);
             responses.insert(index, name);
         }
-        assert_eq!(responses.len(), 53, "a Response variant has no seed");
+        assert_eq!(responses.len(), 56, "a Response variant has no seed");
 
         let mut events = BTreeMap::new();
         for (name, p) in event_seeds() {

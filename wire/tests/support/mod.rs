@@ -122,6 +122,13 @@ pub fn request_index(r: &Request) -> u32 {
         Request::AdminBalanceTopUp { .. } => 111,
         Request::AdminBalanceShow { .. } => 112,
         Request::GetBalance { .. } => 113,
+        Request::SubmitBroadcast { .. } => 114,
+        Request::CancelBroadcast { .. } => 115,
+        Request::ResubmitBroadcast { .. } => 116,
+        Request::ListBroadcasts { .. } => 117,
+        Request::AdminBroadcastReviewList { .. } => 118,
+        Request::AdminBroadcastDecide { .. } => 119,
+        Request::AdminSetSensitiveWords { .. } => 120,
     }
 }
 
@@ -182,6 +189,8 @@ pub fn response_index(r: &Response) -> u32 {
         Response::IdleConversations(_) => 51,
         Response::InternalMessages(_) => 52,
         Response::Balance(_) => 53,
+        Response::Broadcast(_) => 54,
+        Response::Broadcasts(_) => 55,
     }
 }
 
