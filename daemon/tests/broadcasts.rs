@@ -105,10 +105,18 @@ fn one(r: Result<Response, kefu_wire::ClientError>) -> BroadcastInfo {
 }
 
 fn submit(a: &mut Client, d: BroadcastDraft) -> BroadcastInfo {
-    one(a.request(&Request::SubmitBroadcast { draft: d, otp: None }))
+    one(a.request(&Request::SubmitBroadcast {
+        draft: d,
+        otp: None,
+    }))
 }
 
-fn decide(admin: &mut Client, id: u64, approve: bool, reason: &str) -> Result<Response, kefu_wire::ClientError> {
+fn decide(
+    admin: &mut Client,
+    id: u64,
+    approve: bool,
+    reason: &str,
+) -> Result<Response, kefu_wire::ClientError> {
     admin.request(&Request::AdminBroadcastDecide {
         account: ACCOUNT,
         id,
@@ -160,54 +168,96 @@ fn states_refunds_review_and_cancel_rules() {
     let (mut admin, mut boss, mut a, vip) = setup(&s, 20);
     // Submitted: pending review, 3 units reserved.
     let b1 = submit(&mut a, draft(vec![vip], text("双十一大促，全场八折")));
-    assert_eq!((b1.state, b1.recipients, b1.reserved), (BroadcastState::PendingReview, 3, 3));
+    assert_eq!(
+        (b1.state, b1.recipients, b1.reserved),
+        (BroadcastState::PendingReview, 3, 3)
+    );
     let bal = balance(&mut a);
     assert_eq!((bal.available, bal.reserved), (17, 3));
     match admin
         .request(&Request::AdminBroadcastReviewList { account: ACCOUNT })
         .unwrap()
     {
-        Response::Broadcasts(list) => assert_eq!(list.iter().map(|b| b.id).collect::<Vec<_>>(), [b1.id]),
+        Response::Broadcasts(list) => {
+            assert_eq!(list.iter().map(|b| b.id).collect::<Vec<_>>(), [b1.id])
+        }
         other => panic!("{other:?}"),
     }
     // Approved: sent at once (no time set), settled, points earned.
-    assert_eq!(one(decide(&mut admin, b1.id, true, "")).state, BroadcastState::PendingSend);
+    assert_eq!(
+        one(decide(&mut admin, b1.id, true, "")).state,
+        BroadcastState::PendingSend
+    );
     let done = state_of(&mut a, b1.id);
-    assert_eq!((done.state, done.sent, done.reserved), (BroadcastState::Done, 3, 0));
+    assert_eq!(
+        (done.state, done.sent, done.reserved),
+        (BroadcastState::Done, 3, 0)
+    );
     let bal = balance(&mut a);
-    assert_eq!((bal.available, bal.reserved, bal.settled, bal.points), (17, 0, 3, 3));
+    assert_eq!(
+        (bal.available, bal.reserved, bal.settled, bal.points),
+        (17, 0, 3, 3)
+    );
     for who in ["c1", "c2", "c3"] {
         let h = history(&mut boss, who);
         assert_eq!(h.len(), 1, "{who}: {h:?}");
         assert_eq!((h[0].0, h[0].1), (0, Party::Agent(1002)));
     }
     // The review decides only once; a done broadcast cannot be cancelled.
-    assert_eq!(code(decide(&mut admin, b1.id, true, "")), ErrorCode::NOT_PENDING_REVIEW);
     assert_eq!(
-        code(a.request(&Request::CancelBroadcast { id: b1.id, otp: None })),
+        code(decide(&mut admin, b1.id, true, "")),
+        ErrorCode::NOT_PENDING_REVIEW
+    );
+    assert_eq!(
+        code(a.request(&Request::CancelBroadcast {
+            id: b1.id,
+            otp: None
+        })),
         ErrorCode::NOT_CANCELLABLE
     );
     // An image costs 3 units a recipient; rejected (with a reason): refunded.
     let b2 = submit(
         &mut a,
-        draft(vec![vip], MessageBody::Image { reference: "f/1".into() }),
+        draft(
+            vec![vip],
+            MessageBody::Image {
+                reference: "f/1".into(),
+            },
+        ),
     );
     assert_eq!(b2.reserved, 9);
     assert_eq!(balance(&mut a).available, 8);
-    assert_eq!(code(decide(&mut admin, b2.id, false, " ")), ErrorCode::INVALID_ARGUMENT);
+    assert_eq!(
+        code(decide(&mut admin, b2.id, false, " ")),
+        ErrorCode::INVALID_ARGUMENT
+    );
     let rejected = one(decide(&mut admin, b2.id, false, "虚假信息"));
-    assert_eq!((rejected.state, rejected.reason.as_deref()), (BroadcastState::Rejected, Some("虚假信息")));
+    assert_eq!(
+        (rejected.state, rejected.reason.as_deref()),
+        (BroadcastState::Rejected, Some("虚假信息"))
+    );
     assert_eq!(balance(&mut a).available, 17);
     // Not enough units: refused, nothing reserved.
-    let big = draft(vec![vip], MessageBody::Image { reference: "f/2".into() });
+    let big = draft(
+        vec![vip],
+        MessageBody::Image {
+            reference: "f/2".into(),
+        },
+    );
     submit(&mut a, big.clone());
     assert_eq!(
-        code(a.request(&Request::SubmitBroadcast { draft: big, otp: None })),
+        code(a.request(&Request::SubmitBroadcast {
+            draft: big,
+            otp: None
+        })),
         ErrorCode::INSUFFICIENT_BALANCE
     );
     // Cancelled while pending review, and while pending send: refunded, who and when.
     let b4 = submit(&mut a, draft(vec![], text("单发")).with_customer("c1"));
-    let b5 = submit(&mut a, draft(vec![], text("定时")).with_customer("c2").at(i64::MAX));
+    let b5 = submit(
+        &mut a,
+        draft(vec![], text("定时")).with_customer("c2").at(i64::MAX),
+    );
     one(decide(&mut admin, b5.id, true, ""));
     for b in [b4.id, b5.id] {
         let c = one(a.request(&Request::CancelBroadcast { id: b, otp: None }));
@@ -226,8 +276,13 @@ fn states_refunds_review_and_cancel_rules() {
     a.login(ACCOUNT, 1002, "password 1002").unwrap();
     assert_eq!(state_of(&mut a, b5.id).state, BroadcastState::Cancelled);
     drop(a);
-    let [b] = ledger_balances(&mut s, &[ACCOUNT])[..] else { panic!() };
-    assert_eq!((b.topped_up, b.settled, b.reserved, b.available), (20, 3, 9, 8));
+    let [b] = ledger_balances(&mut s, &[ACCOUNT])[..] else {
+        panic!()
+    };
+    assert_eq!(
+        (b.topped_up, b.settled, b.reserved, b.available),
+        (20, 3, 9, 8)
+    );
 }
 
 trait DraftExt {
@@ -252,14 +307,20 @@ fn resubmission_is_allowed_on_day_30_and_refused_on_day_31() {
     let mut s = TestServer::start_clocked(clock.clone());
     let (_admin, _boss, mut a, vip) = setup(&s, 10);
     let b = submit(&mut a, draft(vec![vip], text("第一版")));
-    one(a.request(&Request::CancelBroadcast { id: b.id, otp: None }));
+    one(a.request(&Request::CancelBroadcast {
+        id: b.id,
+        otp: None,
+    }));
     clock.advance(30 * DAY);
     let again = one(a.request(&Request::ResubmitBroadcast {
         id: b.id,
         draft: draft(vec![vip], text("第二版")),
         otp: None,
     }));
-    assert_eq!((again.id, again.state, again.cancelled), (b.id, BroadcastState::PendingReview, None));
+    assert_eq!(
+        (again.id, again.state, again.cancelled),
+        (b.id, BroadcastState::PendingReview, None)
+    );
     assert_eq!(
         code(a.request(&Request::ResubmitBroadcast {
             id: b.id,
@@ -268,7 +329,10 @@ fn resubmission_is_allowed_on_day_30_and_refused_on_day_31() {
         })),
         ErrorCode::NOT_CANCELLED
     );
-    one(a.request(&Request::CancelBroadcast { id: b.id, otp: None }));
+    one(a.request(&Request::CancelBroadcast {
+        id: b.id,
+        otp: None,
+    }));
     clock.advance(31 * DAY);
     assert_eq!(
         code(a.request(&Request::ResubmitBroadcast {
@@ -288,7 +352,9 @@ fn sensitive_words_are_refused_at_submission() {
     let mut s = TestServer::start();
     let (mut admin, _boss, mut a, vip) = setup(&s, 10);
     assert_eq!(
-        code(admin.request(&Request::AdminSetSensitiveWords { words: vec![String::new()] })),
+        code(admin.request(&Request::AdminSetSensitiveWords {
+            words: vec![String::new()]
+        })),
         ErrorCode::INVALID_ARGUMENT
     );
     admin
@@ -355,25 +421,41 @@ fn permission_10_and_the_token_rule_guard_every_broadcast_request() {
     other.login(ACCOUNT, 1003, "password 1003").unwrap();
     let d = draft(vec![vip], text("你好"));
     for r in [
-        Request::SubmitBroadcast { draft: d.clone(), otp: None },
+        Request::SubmitBroadcast {
+            draft: d.clone(),
+            otp: None,
+        },
         Request::CancelBroadcast { id: 1, otp: None },
-        Request::ResubmitBroadcast { id: 1, draft: d.clone(), otp: None },
+        Request::ResubmitBroadcast {
+            id: 1,
+            draft: d.clone(),
+            otp: None,
+        },
         Request::ListBroadcasts { otp: None },
         Request::GetBalance { otp: None },
     ] {
-        assert_eq!(code(other.request(&r)), ErrorCode::PERMISSION_DENIED, "{r:?}");
+        assert_eq!(
+            code(other.request(&r)),
+            ErrorCode::PERMISSION_DENIED,
+            "{r:?}"
+        );
     }
     boss.request(&Request::SetSecurityLevel {
         level: SecurityLevel::Medium,
     })
     .unwrap();
     assert_eq!(
-        code(a.request(&Request::SubmitBroadcast { draft: d, otp: None })),
+        code(a.request(&Request::SubmitBroadcast {
+            draft: d,
+            otp: None
+        })),
         ErrorCode::OTP_REQUIRED
     );
     assert_eq!(balance_refused(&mut a), ErrorCode::OTP_REQUIRED);
     drop((admin, boss, a, other));
-    let [b] = ledger_balances(&mut s, &[ACCOUNT])[..] else { panic!() };
+    let [b] = ledger_balances(&mut s, &[ACCOUNT])[..] else {
+        panic!()
+    };
     assert_eq!(b.reserved, 0);
 }
 

@@ -228,7 +228,9 @@ impl Centre {
                     if n == 0 || n > MAX_REASON_CHARS {
                         return Err(err(
                             ErrorCode::INVALID_ARGUMENT,
-                            format!("a rejection needs a reason of 1..={MAX_REASON_CHARS} characters"),
+                            format!(
+                                "a rejection needs a reason of 1..={MAX_REASON_CHARS} characters"
+                            ),
                         ));
                     }
                     self.finish(account, id, BroadcastState::Rejected, |s| {
@@ -266,14 +268,19 @@ impl Centre {
             ));
         }
         if draft.groups.is_empty() && draft.customers.is_empty() {
-            return Err(err(ErrorCode::INVALID_ARGUMENT, "name at least one group or contact"));
+            return Err(err(
+                ErrorCode::INVALID_ARGUMENT,
+                "name at least one group or contact",
+            ));
         }
         if draft.groups.len() > MAX_BROADCAST_GROUPS
             || draft.customers.len() > MAX_BROADCAST_RECIPIENTS
         {
             return Err(err(
                 ErrorCode::INVALID_ARGUMENT,
-                format!("at most {MAX_BROADCAST_GROUPS} groups and {MAX_BROADCAST_RECIPIENTS} contacts"),
+                format!(
+                    "at most {MAX_BROADCAST_GROUPS} groups and {MAX_BROADCAST_RECIPIENTS} contacts"
+                ),
             ));
         }
         if let MessageBody::Text(text) = &draft.body {
@@ -295,7 +302,10 @@ impl Centre {
         }
         let recipients = self.broadcast_numbers(account, &draft.groups, &draft.customers)?;
         if recipients.is_empty() {
-            return Err(err(ErrorCode::INVALID_ARGUMENT, "no recipient: the groups are empty"));
+            return Err(err(
+                ErrorCode::INVALID_ARGUMENT,
+                "no recipient: the groups are empty",
+            ));
         }
         if recipients.len() > MAX_BROADCAST_RECIPIENTS {
             return Err(err(
@@ -309,7 +319,10 @@ impl Centre {
     /// The account's broadcasts, read from the store on first use.
     fn book_mut(&mut self, account: u64) -> Result<&mut Book, ErrorBody> {
         self.account_mut(account)?;
-        let missing = self.actors.get(&account).is_some_and(|a| a.broadcasts.is_none());
+        let missing = self
+            .actors
+            .get(&account)
+            .is_some_and(|a| a.broadcasts.is_none());
         if missing {
             let book = self.read_book(account)?;
             self.actor_mut(account)?.broadcasts = Some(book);
@@ -337,9 +350,15 @@ impl Centre {
         {
             let r = BroadcastRecord::decode(&bytes).map_err(storage)?;
             let key = keys::value_added_item(account, b'S', Some(r.id));
-            let s = store.get(Cf::ValueAdded, &key).map_err(storage)?.ok_or_else(|| {
-                err(ErrorCode::STORAGE_FAILURE, format!("broadcast {} has no status", r.id))
-            })?;
+            let s = store
+                .get(Cf::ValueAdded, &key)
+                .map_err(storage)?
+                .ok_or_else(|| {
+                    err(
+                        ErrorCode::STORAGE_FAILURE,
+                        format!("broadcast {} has no status", r.id),
+                    )
+                })?;
             let s = BroadcastStatus::decode(&s).map_err(storage)?;
             items.insert(r.id, (r, s));
         }
@@ -480,7 +499,12 @@ impl Centre {
     }
 
     /// One broadcast's share of the turn.
-    fn broadcast_step(&mut self, account: u64, id: u64, budget: &mut usize) -> Result<(), ErrorBody> {
+    fn broadcast_step(
+        &mut self,
+        account: u64,
+        id: u64,
+        budget: &mut usize,
+    ) -> Result<(), ErrorBody> {
         let now = self.now_ms;
         let (r, s) = self.broadcast_of(account, id)?;
         match s.state {
@@ -523,7 +547,11 @@ impl Centre {
                 };
                 self.batch.put_message(&record);
                 if *online {
-                    self.push(account, Recipient::Customer(customer.clone()), Event::Message(record.into()));
+                    self.push(
+                        account,
+                        Recipient::Customer(customer.clone()),
+                        Event::Message(record.into()),
+                    );
                 }
             }
         }

@@ -198,9 +198,8 @@ pub fn load_balance<S: KvStore + ?Sized>(
     account: u64,
 ) -> Result<BalanceRecord, StoreError> {
     match store.get(Cf::ValueAdded, &keys::balance(account))? {
-        Some(bytes) => {
-            BalanceRecord::decode(&bytes).map_err(|e| StoreError::corrupt(Cf::ValueAdded, &keys::balance(account), e))
-        }
+        Some(bytes) => BalanceRecord::decode(&bytes)
+            .map_err(|e| StoreError::corrupt(Cf::ValueAdded, &keys::balance(account), e)),
         None => Ok(BalanceRecord {
             account,
             ..BalanceRecord::default()

@@ -359,7 +359,11 @@ pub fn ledger_balances(
     if let Some(h) = s.handle.take() {
         h.shutdown();
     }
-    let store = kefu_daemon::store::open_rocks(&s.dir.path().join("db"), &kefu_daemon::store::RocksOptions::default()).unwrap();
+    let store = kefu_daemon::store::open_rocks(
+        &s.dir.path().join("db"),
+        &kefu_daemon::store::RocksOptions::default(),
+    )
+    .unwrap();
     accounts
         .iter()
         .map(|a| {
