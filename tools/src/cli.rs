@@ -68,6 +68,54 @@ pub enum Command {
     /// An account's value-added balance (units; 1 unit = 1 yuan) and points.
     #[command(subcommand)]
     Balance(BalanceCommand),
+    /// Broadcasts: the review queue, and the sensitive-word list.
+    #[command(subcommand)]
+    Broadcast(BroadcastCommand),
+}
+
+/// `kefuctl broadcast ...`
+#[derive(Debug, Subcommand)]
+pub enum BroadcastCommand {
+    /// The review queue: list, approve, reject.
+    #[command(subcommand)]
+    Review(ReviewCommand),
+    /// Replace the sensitive-word list with the words of FILE (one a line; `-` for stdin).
+    Words {
+        /// The word file.
+        file: PathBuf,
+    },
+}
+
+/// `kefuctl broadcast review ...`
+#[derive(Debug, Subcommand)]
+pub enum ReviewCommand {
+    /// The account's broadcasts pending review, oldest first.
+    List {
+        /// The account.
+        #[arg(long)]
+        account: u64,
+    },
+    /// Approve a broadcast: it is sent at its time, or at once.
+    Approve {
+        /// The account.
+        #[arg(long)]
+        account: u64,
+        /// The broadcast.
+        #[arg(long)]
+        id: u64,
+    },
+    /// Reject a broadcast (its units are refunded).
+    Reject {
+        /// The account.
+        #[arg(long)]
+        account: u64,
+        /// The broadcast.
+        #[arg(long)]
+        id: u64,
+        /// Why (1..=200 characters).
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 /// `kefuctl balance ...`
