@@ -51,6 +51,30 @@ pub enum Access {
     Operator,
 }
 
+/// The value-added requests of agents (permission 10, V7), as a pattern: the table
+/// below stays exhaustive and short.
+macro_rules! value_added {
+    () => {
+        Request::Broadcast { .. }
+            | Request::GetBalance { .. }
+            | Request::SubmitBroadcast { .. }
+            | Request::CancelBroadcast { .. }
+            | Request::ResubmitBroadcast { .. }
+            | Request::ListBroadcasts { .. }
+    };
+}
+
+/// The operator's value-added requests, as a pattern.
+macro_rules! value_added_admin {
+    () => {
+        Request::AdminBalanceTopUp { .. }
+            | Request::AdminBalanceShow { .. }
+            | Request::AdminBroadcastReviewList { .. }
+            | Request::AdminBroadcastDecide { .. }
+            | Request::AdminSetSensitiveWords { .. }
+    };
+}
+
 /// The authorisation table. Besides what the arms say: visibility of a contact or
 /// history (exclusive mode, permissions 4 and 5; `SearchOnlineContacts` too) and a
 /// change of a contact's groups (permission 8) are decided per item by the CRM;
@@ -134,12 +158,7 @@ pub fn required_access(request: &Request) -> Access {
         }
         Request::GetAnalytics { .. } => Access::Permission(Permission::Analytics),
         Request::AccountCentreTicket { module } => Access::Permission(centre_permission(*module)),
-        Request::Broadcast { .. }
-        | Request::GetBalance { .. }
-        | Request::SubmitBroadcast { .. }
-        | Request::CancelBroadcast { .. }
-        | Request::ResubmitBroadcast { .. }
-        | Request::ListBroadcasts { .. } => Access::Permission(Permission::ValueAdded),
+        value_added!() => Access::Permission(Permission::ValueAdded),
         Request::AnswerContactRequest { .. } | Request::AddAccount { .. } => Access::CustomerOnly,
         // A signal names a conversation the sender must be in; the account's presence
         // is for its customers and agents alike (no conversation needed).
@@ -179,12 +198,8 @@ pub fn required_access(request: &Request) -> Access {
         | Request::AdminDeleteAccount { .. }
         | Request::AdminBackupCreate
         | Request::AdminBackupList
-        | Request::AdminBackupVerify { .. }
-        | Request::AdminBalanceTopUp { .. }
-        | Request::AdminBalanceShow { .. }
-        | Request::AdminBroadcastReviewList { .. }
-        | Request::AdminBroadcastDecide { .. }
-        | Request::AdminSetSensitiveWords { .. } => Access::Operator,
+        | Request::AdminBackupVerify { .. } => Access::Operator,
+        value_added_admin!() => Access::Operator,
     }
 }
 

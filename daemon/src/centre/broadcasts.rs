@@ -506,9 +506,14 @@ impl Centre {
         budget: &mut usize,
     ) -> Result<(), ErrorBody> {
         let now = self.now_ms;
-        let (r, s) = self.broadcast_of(account, id)?;
-        match s.state {
-            BroadcastState::PendingSend if r.draft.send_at.is_none_or(|at| at <= now) => {
+        // Looked at in place: the recipients (up to 100,000) are not copied for a
+        // broadcast that is not due.
+        let (state, send_at) = match self.book_mut(account)?.items.get(&id) {
+            Some((r, s)) => (s.state, r.draft.send_at),
+            None => return Err(err(ErrorCode::NOT_FOUND, format!("no broadcast {id}"))),
+        };
+        match state {
+            BroadcastState::PendingSend if send_at.is_none_or(|at| at <= now) => {
                 self.set_state(account, id, BroadcastState::Sending)?;
             }
             BroadcastState::Sending => {}
@@ -518,6 +523,7 @@ impl Centre {
                 return Ok(());
             }
         }
+        let (r, s) = self.broadcast_of(account, id)?;
         let start = usize::try_from(s.cursor).unwrap_or(usize::MAX);
         let end = start.saturating_add(*budget).min(r.recipients.len());
         let mut targets = Vec::new();

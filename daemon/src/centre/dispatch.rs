@@ -612,39 +612,32 @@ macro_rules! classify_table {
 pub(crate) fn classify(request: Request) -> Routed {
     classify_table! { request;
         [Routed::Entry] EntryRequest {
-            Login { account, agent, password, otp },
-            Resume { account, agent, token },
+            Login { account, agent, password, otp }, Resume { account, agent, token },
             ResumeSession { token, last_ack },
         }
         [Routed::Agent, AgentRequest::Session] SessionRequest {
-            Logout,
-            SetPresence { presence },
+            Logout, SetPresence { presence },
             AddAgent { agent, nickname, role },
             SetAgentPassword { agent, new_password, super_password },
             ChangeOwnPassword { old_password, new_password },
             ChangeSuperPassword { old_super_password, new_super_password },
-            ListAgents, WhoAmI,
-            LogoutWith { keep_conversations },
+            ListAgents, WhoAmI, LogoutWith { keep_conversations },
             GetServerTime, ListAgentGroups,
         }
         [Routed::Operator] OperatorRequest {
             AdminCreateAccount { account, name, plan, expires_at, password_1001, super_password },
-            AdminListAccounts { after, limit },
-            AdminShowAccount { account },
+            AdminListAccounts { after, limit }, AdminShowAccount { account },
             AdminAddAgent { account, agent, nickname, role },
             AdminSetAgentPassword { account, agent, new_password },
             AdminListAgents { account },
-            AdminStats, AdminOnAccount { account, request },
+            AdminStats, AdminOnAccount { account, request }, AdminRotateCustomerKey { account },
             AdminImportTokens { format, data, key_hex, password },
             AdminUnlockToken { serial }, AdminUnlockAgent { account, agent },
-            AdminRotateCustomerKey { account },
         }
         [Routed::Agent, AgentRequest::Security] SecurityRequest {
-            ListRoles,
-            CreateRole { name, permissions },
+            ListRoles, CreateRole { name, permissions },
             UpdateRole { role, name, permissions },
-            DeleteRole { role },
-            SetAgentRole { agent, role },
+            DeleteRole { role }, SetAgentRole { agent, role },
             GetAgentProfile { agent }, SetAgentProfile { agent, profile },
             SetSecurityLevel { level }, GetSecurity,
         }
@@ -725,18 +718,14 @@ pub(crate) fn classify(request: Request) -> Routed {
         [Routed::Operator, OperatorRequest::Backup] BackupRequest {
             AdminBackupCreate, AdminBackupList, AdminBackupVerify { backup_id },
         }
-        [Routed::Agent, AgentRequest::ValueAdded] ValueAddedRequest {
-            GetBalance { otp }, SubmitBroadcast { draft, otp }, CancelBroadcast { id, otp },
-            ResubmitBroadcast { id, draft, otp }, ListBroadcasts { otp },
-        }
+        [Routed::Agent, AgentRequest::ValueAdded] ValueAddedRequest { GetBalance { otp },
+            SubmitBroadcast { draft, otp }, CancelBroadcast { id, otp }, ListBroadcasts { otp },
+            ResubmitBroadcast { id, draft, otp } }
         [Routed::Operator, OperatorRequest::Broadcast] BroadcastAdminRequest {
-            AdminBroadcastReviewList { account },
-            AdminBroadcastDecide { account, id, approve, reason },
-            AdminSetSensitiveWords { words },
-        }
+            AdminBroadcastReviewList { account }, AdminSetSensitiveWords { words },
+            AdminBroadcastDecide { account, id, approve, reason } }
         [Routed::Operator, OperatorRequest::Balance] BalanceAdminRequest {
-            AdminBalanceTopUp { account, units }, AdminBalanceShow { account },
-        }
+            AdminBalanceTopUp { account, units }, AdminBalanceShow { account } }
         [] Routed { EnableResume }
     }
 }
@@ -816,6 +805,29 @@ impl ParticipantRequest {
         }
     }
 }
+/// The broadcast requests of the operator that name an account, binding it to `$a`
+/// (a pattern, so the tables stay exhaustive and short).
+macro_rules! value_added_admin {
+    ($a:ident) => {
+        Request::AdminBalanceTopUp { account: $a, .. }
+            | Request::AdminBalanceShow { account: $a }
+            | Request::AdminBroadcastReviewList { account: $a }
+            | Request::AdminBroadcastDecide { account: $a, .. }
+    };
+}
+
+/// The broadcast requests that name no account (a pattern).
+macro_rules! value_added_agent {
+    () => {
+        Request::GetBalance { .. }
+            | Request::SubmitBroadcast { .. }
+            | Request::CancelBroadcast { .. }
+            | Request::ResubmitBroadcast { .. }
+            | Request::ListBroadcasts { .. }
+            | Request::AdminSetSensitiveWords { .. }
+    };
+}
+
 /// The account a request is about when that decides the shard that runs it (the
 /// connection or the operator's request goes to the account's owner); `None` for
 /// requests about the caller's own account or none. Exhaustive, like [`classify`].
@@ -833,11 +845,8 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::CustomerLogin { account, .. }
         | Request::VisitorLogin { account, .. }
         | Request::AdminRotateCustomerKey { account, .. }
-        | Request::AdminDeleteAccount { account }
-        | Request::AdminBalanceTopUp { account, .. }
-        | Request::AdminBalanceShow { account }
-        | Request::AdminBroadcastReviewList { account }
-        | Request::AdminBroadcastDecide { account, .. } => Some(*account),
+        | Request::AdminDeleteAccount { account } => Some(*account),
+        value_added_admin!(account) => Some(*account),
         Request::Logout
         | Request::SetPresence { .. }
         | Request::AddAgent { .. }
@@ -934,13 +943,8 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::ListIdleConversations
         | Request::SendInternal { .. }
         | Request::InternalHistory { .. }
-        | Request::SearchInternal { .. }
-        | Request::GetBalance { .. }
-        | Request::SubmitBroadcast { .. }
-        | Request::CancelBroadcast { .. }
-        | Request::ResubmitBroadcast { .. }
-        | Request::ListBroadcasts { .. }
-        | Request::AdminSetSensitiveWords { .. } => None,
+        | Request::SearchInternal { .. } => None,
+        value_added_agent!() => None,
         // Its session's number names the shard (`route_request`), not an account.
         Request::ResumeSession { .. } => None,
     }
