@@ -70,7 +70,7 @@ fn a_broadcast_killed_mid_fan_out_reaches_every_contact_exactly_once() {
         })
         .unwrap()
     {
-        Response::Broadcast(b) => b,
+        Response::Broadcast(b) => *b,
         other => panic!("{other:?}"),
     };
     assert_eq!(b.recipients, CONTACTS as u64);

@@ -99,7 +99,7 @@ fn text(t: &str) -> MessageBody {
 
 fn one(r: Result<Response, kefu_wire::ClientError>) -> BroadcastInfo {
     match r.expect("answered") {
-        Response::Broadcast(b) => b,
+        Response::Broadcast(b) => *b,
         other => panic!("{other:?}"),
     }
 }

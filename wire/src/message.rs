@@ -1319,7 +1319,7 @@ pub enum Response {
     Balance(crate::valueadded::BalanceInfo),
     /// One broadcast (`SubmitBroadcast`, `CancelBroadcast`, `ResubmitBroadcast`,
     /// `AdminBroadcastDecide`).
-    Broadcast(crate::valueadded::BroadcastInfo),
+    Broadcast(Box<crate::valueadded::BroadcastInfo>),
     /// Broadcasts (`ListBroadcasts`, `AdminBroadcastReviewList`).
     Broadcasts(Vec<crate::valueadded::BroadcastInfo>),
 }

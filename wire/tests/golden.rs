@@ -24,8 +24,8 @@ use kefu_wire::crm::{
     HistoryQuery, ImportReport, InvalidRow, TagEdit, TagInfo, Visit,
 };
 use kefu_wire::internal::InternalMessage;
-use kefu_wire::valueadded::{BalanceInfo, BroadcastDraft, BroadcastInfo, BroadcastState};
 use kefu_wire::prefs::{AgentPrefs, ReminderSettings};
+use kefu_wire::valueadded::{BalanceInfo, BroadcastDraft, BroadcastInfo, BroadcastState};
 use kefu_wire::{
     AccountCentreModule, AccountInfo, AgentFigures, AgentGroup, AgentInfo, AgentProfile,
     BackupInfo, Body, DisplayMode, ErrorBody, ErrorCode, Event, FrameDecoder, FrameKind, GoAway,
@@ -2541,7 +2541,7 @@ fn cases() -> Vec<Case> {
         case(
             "response/Broadcast",
             138,
-            Value::Response(Response::Broadcast(BroadcastInfo {
+            Value::Response(Response::Broadcast(Box::new(BroadcastInfo {
                 id: 1,
                 agent: 1002,
                 draft: BroadcastDraft {
@@ -2559,7 +2559,7 @@ fn cases() -> Vec<Case> {
                 submitted_at: 1_800_000_000_000,
                 cancelled: Some((1002, 1_800_000_000_001)),
                 reason: Some("虚假".into()),
-            })),
+            }))),
             "0000003c 0004 0000 0000008a 013601ea070103010003752d310009e58f8ce58d81e4b88001000180c0e285e3680002000280c0e285e36801ea0782c0e285e3680106e8999ae58187",
         ),
         case(

@@ -1011,16 +1011,18 @@ fn broadcast_draft() -> impl Strategy<Value = kefu_wire::valueadded::BroadcastDr
         any::<bool>(),
         option::of(any::<i64>()),
     )
-        .prop_map(|(groups, customers, body, online_only, block_replies, send_at)| {
-            kefu_wire::valueadded::BroadcastDraft {
-                groups,
-                customers,
-                body,
-                online_only,
-                block_replies,
-                send_at,
-            }
-        })
+        .prop_map(
+            |(groups, customers, body, online_only, block_replies, send_at)| {
+                kefu_wire::valueadded::BroadcastDraft {
+                    groups,
+                    customers,
+                    body,
+                    online_only,
+                    block_replies,
+                    send_at,
+                }
+            },
+        )
 }
 
 fn broadcast_info() -> impl Strategy<Value = kefu_wire::valueadded::BroadcastInfo> {
@@ -1040,7 +1042,11 @@ fn broadcast_info() -> impl Strategy<Value = kefu_wire::valueadded::BroadcastInf
         (option::of((any::<u32>(), any::<i64>())), option::of(text())),
     )
         .prop_map(
-            |((id, agent, draft, state), ([recipients, sent, reserved], submitted_at), (cancelled, reason))| {
+            |(
+                (id, agent, draft, state),
+                ([recipients, sent, reserved], submitted_at),
+                (cancelled, reason),
+            )| {
                 kefu_wire::valueadded::BroadcastInfo {
                     id,
                     agent,
@@ -1402,17 +1408,19 @@ fn response() -> impl Strategy<Value = Response> {
         idle_settings().prop_map(Response::IdleSettings),
         vec(idle_info(), 0..4).prop_map(Response::IdleConversations),
         vec(internal_message(), 0..4).prop_map(Response::InternalMessages),
-        any::<[u64; 6]>().prop_map(|[available, reserved, topped_up, settled, refunded, points]| {
-            Response::Balance(kefu_wire::valueadded::BalanceInfo {
-                available,
-                reserved,
-                topped_up,
-                settled,
-                refunded,
-                points,
-            })
-        }),
-        broadcast_info().prop_map(Response::Broadcast),
+        any::<[u64; 6]>().prop_map(
+            |[available, reserved, topped_up, settled, refunded, points]| {
+                Response::Balance(kefu_wire::valueadded::BalanceInfo {
+                    available,
+                    reserved,
+                    topped_up,
+                    settled,
+                    refunded,
+                    points,
+                })
+            }
+        ),
+        broadcast_info().prop_map(|b| Response::Broadcast(Box::new(b))),
         vec(broadcast_info(), 0..3).prop_map(Response::Broadcasts),
     ]
 }

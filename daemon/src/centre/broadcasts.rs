@@ -149,7 +149,7 @@ impl Centre {
         book.items.insert(id, (record, status));
         self.save_status(account, id)?;
         self.save_active(account)?;
-        Ok(Response::Broadcast(answer))
+        Ok(Response::Broadcast(Box::new(answer)))
     }
 
     /// `CancelBroadcast`: only pending review or pending send; refunds the units.
@@ -222,7 +222,7 @@ impl Centre {
                     self.set_state(account, id, BroadcastState::PendingSend)?;
                     self.broadcasts_due.insert((account, id));
                     let (r, s) = self.broadcast_of(account, id)?;
-                    Ok(Response::Broadcast(info(&r, &s)))
+                    Ok(Response::Broadcast(Box::new(info(&r, &s))))
                 } else {
                     let n = reason.trim().chars().count();
                     if n == 0 || n > MAX_REASON_CHARS {
@@ -438,7 +438,7 @@ impl Centre {
         self.save_status(account, id)?;
         self.save_active(account)?;
         let (r, s) = self.broadcast_of(account, id)?;
-        Ok(Response::Broadcast(info(&r, &s)))
+        Ok(Response::Broadcast(Box::new(info(&r, &s))))
     }
 
     /// Whether a broadcast is going out (the loop turns again at once).

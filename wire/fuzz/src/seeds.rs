@@ -1342,7 +1342,7 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
                 points: 3,
             }),
         ),
-        ("broadcast", Response::Broadcast(broadcast_info())),
+        ("broadcast", Response::Broadcast(Box::new(broadcast_info()))),
         ("broadcasts", Response::Broadcasts(vec![broadcast_info()])),
     ];
     all
