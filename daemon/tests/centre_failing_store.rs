@@ -133,6 +133,7 @@ const WRITES: &[&str] = &[
     "AdminUnlockToken",   // token record, when it was locked; no read shows it
     "AdminRotateCustomerKey", // sealed customer key; the customer-login probe
     "AdminSmsTopUp",      // SMS balance record; AdminSmsBalance
+    "AdminBalanceTopUp",  // balance and a ledger entry; AdminBalanceShow
 ];
 
 /// Kinds in [`WRITES`] that write only in some circumstances, which the driver meets
@@ -1182,7 +1183,7 @@ impl World {
     /// The operator's request, on the admin socket.
     fn plan_operator(&mut self, account: u64) -> Option<Planned> {
         let mut learn = Learn::Nothing;
-        let request = match self.rng.below(15) {
+        let request = match self.rng.below(16) {
             0 | 1 => {
                 let agent = self.next_agent.get(&account).copied().unwrap_or(1002);
                 self.next_agent.insert(account, agent + 1);
@@ -1249,6 +1250,10 @@ impl World {
             14 => Request::AdminSmsTopUp {
                 account,
                 units: u32::try_from(1 + self.rng.below(100)).unwrap_or(1),
+            },
+            15 => Request::AdminBalanceTopUp {
+                account,
+                units: 1 + self.rng.below(1_000),
             },
             _ => return self.plan_account_request(account, None),
         };
@@ -1378,6 +1383,7 @@ impl World {
             operator.push(Request::AdminShowAccount { account });
             operator.push(Request::AdminListAgents { account });
             operator.push(Request::AdminSmsBalance { account });
+            operator.push(Request::AdminBalanceShow { account });
         }
         for request in operator {
             let name = request.name();

@@ -69,6 +69,12 @@ pub enum Command {
     /// and phone replies from the gateway's bridge.
     #[command(subcommand)]
     Sms(SmsCommand),
+    /// An account's value-added balance (units; 1 unit = 1 yuan) and points.
+    #[command(subcommand)]
+    Balance(BalanceCommand),
+    /// Broadcasts: the review queue, and the sensitive-word list.
+    #[command(subcommand)]
+    Broadcast(BroadcastCommand),
 }
 
 /// `kefuctl sms ...`
@@ -966,4 +972,83 @@ mod tests {
         }
         assert!("17".parse::<Permissions>().unwrap_err().contains("1 to 16"));
     }
+}
+
+/// `kefuctl broadcast ...`
+#[derive(Debug, Subcommand)]
+pub enum BroadcastCommand {
+    /// The review queue: list, approve, reject.
+    #[command(subcommand)]
+    Review(ReviewCommand),
+    /// Replace the sensitive-word list with the words of FILE (one a line; `-` for stdin).
+    Words {
+        /// The word file.
+        file: PathBuf,
+    },
+}
+
+/// `kefuctl broadcast review ...`
+#[derive(Debug, Subcommand)]
+pub enum ReviewCommand {
+    /// The account's broadcasts pending review, oldest first.
+    List {
+        /// The account.
+        #[arg(long)]
+        account: u64,
+    },
+    /// Approve a broadcast: it is sent at its time, or at once.
+    Approve {
+        /// The account.
+        #[arg(long)]
+        account: u64,
+        /// The broadcast.
+        #[arg(long)]
+        id: u64,
+    },
+    /// Reject a broadcast (its units are refunded).
+    Reject {
+        /// The account.
+        #[arg(long)]
+        account: u64,
+        /// The broadcast.
+        #[arg(long)]
+        id: u64,
+        /// Why (1..=200 characters).
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+/// `kefuctl balance ...`
+#[derive(Debug, Subcommand)]
+pub enum BalanceCommand {
+    /// Add units to an account's balance (recorded in its ledger).
+    Topup(BalanceTopupArgs),
+    /// Show an account's balance and points.
+    Show(BalanceShowArgs),
+}
+
+/// `kefuctl balance topup`
+#[derive(Debug, Args)]
+pub struct BalanceTopupArgs {
+    /// The account.
+    #[arg(long)]
+    pub account: u64,
+    /// Units to add (1..=100000000).
+    #[arg(long)]
+    pub units: u64,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `kefuctl balance show`
+#[derive(Debug, Args)]
+pub struct BalanceShowArgs {
+    /// The account.
+    #[arg(long)]
+    pub account: u64,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -7,6 +7,8 @@ mod account;
 mod admin;
 mod agent;
 mod backup;
+mod balance;
+mod broadcast;
 mod cli;
 mod clock;
 mod contacts;
@@ -43,6 +45,8 @@ fn main() -> ExitCode {
         Command::Diagnose(args) => diagnose::run(args, &cli.admin_socket, &mut out),
         Command::Clock(cmd) => clock::run(&cli.admin_socket, cmd, &mut out),
         Command::Sms(cmd) => sms::run(&cli.admin_socket, cmd, &mut out),
+        Command::Balance(cmd) => balance::run(&cli.admin_socket, cmd, &mut out),
+        Command::Broadcast(cmd) => broadcast::run(&cli.admin_socket, cmd, &mut out),
         Command::Tls(cli::TlsCommand::SelfSigned(args)) => tls::self_signed(args, &mut out),
         Command::Backup(cmd) => backup::run(&cli.admin_socket, cmd, &mut out),
     }

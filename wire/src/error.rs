@@ -244,6 +244,25 @@ codes! {
     /// The offer or upload is not complete or not acceptable in its state (answering a
     /// transfer already answered, finishing an upload with bytes missing).
     FILE_STATE = 129,
+    /// The account's available balance does not cover the units asked for (V6); nothing
+    /// changed. The operator tops it up (`kefuctl balance topup`).
+    INSUFFICIENT_BALANCE = 140,
+    /// A top-up would take the account's balance past its limit (`MAX_BALANCE_UNITS`);
+    /// nothing changed.
+    BALANCE_LIMIT = 141,
+    /// The broadcast's text holds a word of the operator's sensitive-word list (§9.6:
+    /// "群发内容包含敏感信息，请重新输入"); nothing changed.
+    SENSITIVE_WORD = 142,
+    /// Only a broadcast pending review or pending send may be cancelled (§9.2); one
+    /// sending or finished may not. Nothing changed.
+    NOT_CANCELLABLE = 143,
+    /// A cancelled broadcast may be resubmitted within 30 days of its cancellation
+    /// (§9.2); this one's window is over. Nothing changed.
+    RESUBMIT_WINDOW_OVER = 144,
+    /// The review decides only broadcasts pending review. Nothing changed.
+    NOT_PENDING_REVIEW = 145,
+    /// Only a cancelled broadcast may be resubmitted. Nothing changed.
+    NOT_CANCELLED = 146,
 }
 
 impl fmt::Debug for ErrorCode {

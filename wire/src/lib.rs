@@ -38,6 +38,7 @@ pub mod prefs;
 pub mod server;
 pub mod spam;
 pub mod sms;
+pub mod valueadded;
 
 pub use client::{tls_config_with_ca_pem, Client, ClientError, ClientOptions, Transport};
 pub use conn::{ClientConnection, ClientEvent};

@@ -1030,6 +1030,80 @@ pub enum Request {
         /// At most this many bytes (1..=65,536).
         max: u32,
     },
+    /// Admin socket only: add `units` (1..=`MAX_TOPUP_UNITS`) to an account's balance
+    /// (V6, §10.5–10.6); a ledger entry records it. Answered `Balance`.
+    AdminBalanceTopUp {
+        /// Account number.
+        account: u64,
+        /// Units to add.
+        units: u64,
+    },
+    /// Admin socket only: an account's balance and points. Answered `Balance`.
+    AdminBalanceShow {
+        /// Account number.
+        account: u64,
+    },
+    /// Agent with permission 10: its account's balance and points; at security level
+    /// medium or high a current token code (V7). Answered `Balance`.
+    GetBalance {
+        /// The agent's token code, needed at security level medium or high.
+        otp: Option<String>,
+    },
+    /// Agent with permission 10: submit a broadcast for review (V1–V4); its units are
+    /// reserved now. Answered `Broadcast`.
+    SubmitBroadcast {
+        /// What, to whom, when.
+        draft: crate::valueadded::BroadcastDraft,
+        /// The agent's token code (security level medium or high).
+        otp: Option<String>,
+    },
+    /// Agent with permission 10: cancel a broadcast pending review or pending send
+    /// (refunds its units). Answered `Broadcast`.
+    CancelBroadcast {
+        /// The broadcast.
+        id: u64,
+        /// The agent's token code (security level medium or high).
+        otp: Option<String>,
+    },
+    /// Agent with permission 10: edit a cancelled broadcast and submit it again, within
+    /// 30 days of its cancellation. Answered `Broadcast`.
+    ResubmitBroadcast {
+        /// The broadcast.
+        id: u64,
+        /// Its new content and settings.
+        draft: crate::valueadded::BroadcastDraft,
+        /// The agent's token code (security level medium or high).
+        otp: Option<String>,
+    },
+    /// Agent with permission 10: the account's broadcasts, newest first. Answered
+    /// `Broadcasts`.
+    ListBroadcasts {
+        /// The agent's token code (security level medium or high).
+        otp: Option<String>,
+    },
+    /// Admin socket only: an account's broadcasts pending review, oldest first.
+    /// Answered `Broadcasts`.
+    AdminBroadcastReviewList {
+        /// Account number.
+        account: u64,
+    },
+    /// Admin socket only: approve or reject a broadcast pending review. Answered
+    /// `Broadcast`.
+    AdminBroadcastDecide {
+        /// Account number.
+        account: u64,
+        /// The broadcast.
+        id: u64,
+        /// Approve (true) or reject (false).
+        approve: bool,
+        /// Why it is rejected (1..=200 characters); ignored for an approval.
+        reason: String,
+    },
+    /// Admin socket only: replace the appliance's sensitive-word list. Answered `Ok`.
+    AdminSetSensitiveWords {
+        /// The words, 1..=32 characters each, at most 10,000.
+        words: Vec<String>,
+    },
 }
 
 /// What takes a detached session over (`EnableResume`, `ResumeSession`): the session's
@@ -1478,6 +1552,14 @@ pub enum Response {
         /// The bytes.
         data: Vec<u8>,
     },
+    /// An account's balance and points (`AdminBalanceTopUp`, `AdminBalanceShow`,
+    /// `GetBalance`).
+    Balance(crate::valueadded::BalanceInfo),
+    /// One broadcast (`SubmitBroadcast`, `CancelBroadcast`, `ResubmitBroadcast`,
+    /// `AdminBroadcastDecide`).
+    Broadcast(Box<crate::valueadded::BroadcastInfo>),
+    /// Broadcasts (`ListBroadcasts`, `AdminBroadcastReviewList`).
+    Broadcasts(Vec<crate::valueadded::BroadcastInfo>),
 }
 
 /// One backup in the daemon's backup directory (PROTOCOL.md section 21).
@@ -1798,6 +1880,16 @@ impl Request {
             Request::ListOfflineFiles => "ListOfflineFiles",
             Request::FetchFile { .. } => "FetchFile",
             Request::FetchChunk { .. } => "FetchChunk",
+            Request::AdminBalanceTopUp { .. } => "AdminBalanceTopUp",
+            Request::AdminBalanceShow { .. } => "AdminBalanceShow",
+            Request::GetBalance { .. } => "GetBalance",
+            Request::SubmitBroadcast { .. } => "SubmitBroadcast",
+            Request::CancelBroadcast { .. } => "CancelBroadcast",
+            Request::ResubmitBroadcast { .. } => "ResubmitBroadcast",
+            Request::ListBroadcasts { .. } => "ListBroadcasts",
+            Request::AdminBroadcastReviewList { .. } => "AdminBroadcastReviewList",
+            Request::AdminBroadcastDecide { .. } => "AdminBroadcastDecide",
+            Request::AdminSetSensitiveWords { .. } => "AdminSetSensitiveWords",
         }
     }
 }

@@ -31,6 +31,7 @@ use kefu_wire::menu::{
 use kefu_wire::prefs::{AgentPrefs, ReminderSettings};
 use kefu_wire::spam::SpamLevel;
 use kefu_wire::sms::{SmsBalance, SmsDeadLetter};
+use kefu_wire::valueadded::{BalanceInfo, BroadcastDraft, BroadcastInfo, BroadcastState};
 use kefu_wire::{
     AccountCentreModule, AccountInfo, AgentFigures, AgentGroup, AgentInfo, AgentProfile,
     BackupInfo, Body, DisplayMode, ErrorBody, ErrorCode, Event, FrameDecoder, FrameKind, GoAway,
@@ -1958,6 +1959,85 @@ fn cases() -> Vec<Case> {
             }),
             "0000000a 0003 0000 00000093 01880108808004808004",
         ),
+        case(
+            "request/AdminBalanceTopUp",
+            137,
+            Value::Request(Request::AdminBalanceTopUp {
+                account: 800_001,
+                units: 1_000,
+            }),
+            "00000007 0003 0000 00000089 016f81ea30e807",
+        ),
+        case(
+            "request/AdminBalanceShow",
+            138,
+            Value::Request(Request::AdminBalanceShow { account: 800_001 }),
+            "00000005 0003 0000 0000008a 017081ea30",
+        ),
+        case(
+            "request/GetBalance",
+            139,
+            Value::Request(Request::GetBalance {
+                otp: Some("123456".to_string()),
+            }),
+            "0000000a 0003 0000 0000008b 01710106313233343536",
+        ),
+        case(
+            "request/SubmitBroadcast",
+            140,
+            Value::Request(Request::SubmitBroadcast { draft: BroadcastDraft {
+                groups: vec![3],
+                customers: vec![CustomerId::Identified("u-1".into())],
+                body: MessageBody::Text("双十一".into()),
+                online_only: true,
+                block_replies: false,
+                send_at: Some(1_800_000_000_000),
+            }, otp: None }),
+            "0000001f 0003 0000 0000008c 01720103010003752d310009e58f8ce58d81e4b88001000180c0e285e36800",
+        ),
+        case(
+            "request/CancelBroadcast",
+            141,
+            Value::Request(Request::CancelBroadcast { id: 1, otp: None }),
+            "00000004 0003 0000 0000008d 01730100",
+        ),
+        case(
+            "request/ResubmitBroadcast",
+            142,
+            Value::Request(Request::ResubmitBroadcast { id: 1, draft: BroadcastDraft {
+                groups: vec![3],
+                customers: vec![CustomerId::Identified("u-1".into())],
+                body: MessageBody::Text("双十一".into()),
+                online_only: true,
+                block_replies: false,
+                send_at: Some(1_800_000_000_000),
+            }, otp: None }),
+            "00000020 0003 0000 0000008e 0174010103010003752d310009e58f8ce58d81e4b88001000180c0e285e36800",
+        ),
+        case(
+            "request/ListBroadcasts",
+            143,
+            Value::Request(Request::ListBroadcasts { otp: None }),
+            "00000003 0003 0000 0000008f 017500",
+        ),
+        case(
+            "request/AdminBroadcastReviewList",
+            144,
+            Value::Request(Request::AdminBroadcastReviewList { account: 800_001 }),
+            "00000005 0003 0000 00000090 017681ea30",
+        ),
+        case(
+            "request/AdminBroadcastDecide",
+            145,
+            Value::Request(Request::AdminBroadcastDecide { account: 800_001, id: 1, approve: false, reason: "虚假".into() }),
+            "0000000e 0003 0000 00000091 017781ea30010006e8999ae58187",
+        ),
+        case(
+            "request/AdminSetSensitiveWords",
+            146,
+            Value::Request(Request::AdminSetSensitiveWords { words: vec!["发票".into()] }),
+            "0000000a 0003 0000 00000092 01780106e58f91e7a5a8",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -2883,6 +2963,67 @@ fn cases() -> Vec<Case> {
             }),
             "00000009 0004 0000 00000093 014280800403616263",
         ),
+        case(
+            "response/Balance",
+            137,
+            Value::Response(Response::Balance(BalanceInfo {
+                available: 991,
+                reserved: 6,
+                topped_up: 1_000,
+                settled: 3,
+                refunded: 3,
+                points: 3,
+            })),
+            "0000000a 0004 0000 00000089 0135df0706e807030303",
+        ),
+        case(
+            "response/Broadcast",
+            138,
+            Value::Response(Response::Broadcast(Box::new(BroadcastInfo {
+                id: 1,
+                agent: 1002,
+                draft: BroadcastDraft {
+                groups: vec![3],
+                customers: vec![CustomerId::Identified("u-1".into())],
+                body: MessageBody::Text("双十一".into()),
+                online_only: true,
+                block_replies: false,
+                send_at: Some(1_800_000_000_000),
+            },
+                state: BroadcastState::PendingReview,
+                recipients: 2,
+                sent: 0,
+                reserved: 2,
+                submitted_at: 1_800_000_000_000,
+                cancelled: Some((1002, 1_800_000_000_001)),
+                reason: Some("虚假".into()),
+            }))),
+            "0000003c 0004 0000 0000008a 013601ea070103010003752d310009e58f8ce58d81e4b88001000180c0e285e3680002000280c0e285e36801ea0782c0e285e3680106e8999ae58187",
+        ),
+        case(
+            "response/Broadcasts",
+            139,
+            Value::Response(Response::Broadcasts(vec![BroadcastInfo {
+                id: 1,
+                agent: 1002,
+                draft: BroadcastDraft {
+                groups: vec![3],
+                customers: vec![CustomerId::Identified("u-1".into())],
+                body: MessageBody::Text("双十一".into()),
+                online_only: true,
+                block_replies: false,
+                send_at: Some(1_800_000_000_000),
+            },
+                state: BroadcastState::PendingReview,
+                recipients: 2,
+                sent: 0,
+                reserved: 2,
+                submitted_at: 1_800_000_000_000,
+                cancelled: Some((1002, 1_800_000_000_001)),
+                reason: Some("虚假".into()),
+            }])),
+            "0000003d 0004 0000 0000008b 01370101ea070103010003752d310009e58f8ce58d81e4b88001000180c0e285e3680002000280c0e285e36801ea0782c0e285e3680106e8999ae58187",
+        ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
             "error/request",
@@ -3604,6 +3745,9 @@ fn response_name(r: &Response) -> &'static str {
         Response::OfflineFiles(_) => "OfflineFiles",
         Response::Fetch { .. } => "Fetch",
         Response::FileData { .. } => "FileData",
+        Response::Balance(_) => "Balance",
+        Response::Broadcast(_) => "Broadcast",
+        Response::Broadcasts(_) => "Broadcasts",
     }
 }
 

@@ -1006,6 +1006,27 @@ fn automation_request() -> impl Strategy<Value = Request> {
         }),
         (option::of(any::<u32>()), text(), any::<u16>())
             .prop_map(|(with, text, limit)| Request::SearchInternal { with, text, limit }),
+        (any::<u64>(), any::<u64>())
+            .prop_map(|(account, units)| Request::AdminBalanceTopUp { account, units }),
+        any::<u64>().prop_map(|account| Request::AdminBalanceShow { account }),
+        option::of(text()).prop_map(|otp| Request::GetBalance { otp }),
+        (broadcast_draft(), option::of(text()))
+            .prop_map(|(draft, otp)| Request::SubmitBroadcast { draft, otp }),
+        (any::<u64>(), option::of(text()))
+            .prop_map(|(id, otp)| Request::CancelBroadcast { id, otp }),
+        (any::<u64>(), broadcast_draft(), option::of(text()))
+            .prop_map(|(id, draft, otp)| Request::ResubmitBroadcast { id, draft, otp }),
+        option::of(text()).prop_map(|otp| Request::ListBroadcasts { otp }),
+        any::<u64>().prop_map(|account| Request::AdminBroadcastReviewList { account }),
+        (any::<u64>(), any::<u64>(), any::<bool>(), text()).prop_map(
+            |(account, id, approve, reason)| Request::AdminBroadcastDecide {
+                account,
+                id,
+                approve,
+                reason,
+            }
+        ),
+        vec(text(), 0..4).prop_map(|words| Request::AdminSetSensitiveWords { words }),
     ]
 }
 
@@ -1150,6 +1171,63 @@ fn sms_dead_letter() -> impl Strategy<Value = kefu_wire::sms::SmsDeadLetter> {
                 last_error,
                 queued_at,
                 dead_at,
+fn broadcast_draft() -> impl Strategy<Value = kefu_wire::valueadded::BroadcastDraft> {
+    (
+        vec(any::<u32>(), 0..3),
+        vec(customer_id(), 0..3),
+        message_body(),
+        any::<bool>(),
+        any::<bool>(),
+        option::of(any::<i64>()),
+    )
+        .prop_map(
+            |(groups, customers, body, online_only, block_replies, send_at)| {
+                kefu_wire::valueadded::BroadcastDraft {
+                    groups,
+                    customers,
+                    body,
+                    online_only,
+                    block_replies,
+                    send_at,
+                }
+            },
+        )
+}
+
+fn broadcast_info() -> impl Strategy<Value = kefu_wire::valueadded::BroadcastInfo> {
+    use kefu_wire::valueadded::BroadcastState as S;
+    let state = prop_oneof![
+        Just(S::PendingReview),
+        Just(S::PendingSend),
+        Just(S::Sending),
+        Just(S::Done),
+        Just(S::Failed),
+        Just(S::Cancelled),
+        Just(S::Rejected),
+    ];
+    (
+        (any::<u64>(), any::<u32>(), broadcast_draft(), state),
+        (any::<[u64; 3]>(), any::<i64>()),
+        (option::of((any::<u32>(), any::<i64>())), option::of(text())),
+    )
+        .prop_map(
+            |(
+                (id, agent, draft, state),
+                ([recipients, sent, reserved], submitted_at),
+                (cancelled, reason),
+            )| {
+                kefu_wire::valueadded::BroadcastInfo {
+                    id,
+                    agent,
+                    draft,
+                    state,
+                    recipients,
+                    sent,
+                    reserved,
+                    submitted_at,
+                    cancelled,
+                    reason,
+                }
             },
         )
 }
@@ -1593,6 +1671,20 @@ fn response() -> impl Strategy<Value = Response> {
         (any::<u64>(), offline_file()).prop_map(|(fetch, file)| Response::Fetch { fetch, file }),
         (any::<u64>(), vec(any::<u8>(), 0..16))
             .prop_map(|(offset, data)| Response::FileData { offset, data }),
+        any::<[u64; 6]>().prop_map(
+            |[available, reserved, topped_up, settled, refunded, points]| {
+                Response::Balance(kefu_wire::valueadded::BalanceInfo {
+                    available,
+                    reserved,
+                    topped_up,
+                    settled,
+                    refunded,
+                    points,
+                })
+            }
+        ),
+        broadcast_info().prop_map(|b| Response::Broadcast(Box::new(b))),
+        vec(broadcast_info(), 0..3).prop_map(Response::Broadcasts),
     ]
 }
 
@@ -2007,8 +2099,8 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 137;
-    const RESPONSES: u32 = 67;
+    const REQUESTS: u32 = 147;
+    const RESPONSES: u32 = 70;
     const EVENTS: u32 = 19;
 
     let mut runner = TestRunner::deterministic();

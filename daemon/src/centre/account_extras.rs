@@ -442,7 +442,7 @@ impl Centre {
     /// A value-added operation's token check (§12.6, A8): at level medium or high the
     /// agent's bound token must accept `otp`, as at a level-high login (replays refused,
     /// failures counted toward the lockout; the token's new state goes into the batch).
-    fn value_added_otp(
+    pub(super) fn value_added_otp(
         &mut self,
         account: u64,
         me: u32,

@@ -107,6 +107,7 @@ pub(crate) enum AgentRequest {
     Internal(InternalRequest),
     Menu(MenuRequest),
     Spam(SpamRequest),
+    ValueAdded(ValueAddedRequest),
 }
 
 /// A customer's request, by domain.
@@ -440,6 +441,54 @@ pub(crate) enum ExtrasRequest {
     },
 }
 
+/// Value-added services as an agent (`balance.rs`; permission 10, V7).
+#[derive(Debug)]
+pub(crate) enum ValueAddedRequest {
+    GetBalance {
+        otp: Option<String>,
+    },
+    SubmitBroadcast {
+        draft: kefu_wire::valueadded::BroadcastDraft,
+        otp: Option<String>,
+    },
+    CancelBroadcast {
+        id: u64,
+        otp: Option<String>,
+    },
+    ResubmitBroadcast {
+        id: u64,
+        draft: kefu_wire::valueadded::BroadcastDraft,
+        otp: Option<String>,
+    },
+    ListBroadcasts {
+        otp: Option<String>,
+    },
+}
+
+/// The broadcast review and the sensitive words, the operator's (`broadcasts.rs`).
+#[derive(Debug)]
+pub(crate) enum BroadcastAdminRequest {
+    AdminBroadcastReviewList {
+        account: u64,
+    },
+    AdminBroadcastDecide {
+        account: u64,
+        id: u64,
+        approve: bool,
+        reason: String,
+    },
+    AdminSetSensitiveWords {
+        words: Vec<String>,
+    },
+}
+
+/// The balance, the operator's (`balance.rs`).
+#[derive(Debug)]
+pub(crate) enum BalanceAdminRequest {
+    AdminBalanceTopUp { account: u64, units: u64 },
+    AdminBalanceShow { account: u64 },
+}
+
 /// Roles, agent profiles and the security level.
 #[derive(Debug)]
 pub(crate) enum SecurityRequest {
@@ -567,6 +616,8 @@ pub(crate) enum OperatorRequest {
     Sms(SmsAdminRequest),
     Ops(OpsRequest),
     Backup(BackupRequest),
+    Balance(BalanceAdminRequest),
+    Broadcast(BroadcastAdminRequest),
     AdminCreateAccount {
         account: u64,
         name: String,
@@ -694,15 +745,13 @@ pub(crate) fn classify(request: Request) -> Routed {
         }
         [Routed::Operator] OperatorRequest {
             AdminCreateAccount { account, name, plan, expires_at, password_1001, super_password },
-            AdminListAccounts { after, limit },
-            AdminShowAccount { account },
+            AdminListAccounts { after, limit }, AdminShowAccount { account },
             AdminAddAgent { account, agent, nickname, role },
             AdminSetAgentPassword { account, agent, new_password },
             AdminListAgents { account },
-            AdminStats, AdminOnAccount { account, request },
+            AdminStats, AdminOnAccount { account, request }, AdminRotateCustomerKey { account },
             AdminImportTokens { format, data, key_hex, password },
             AdminUnlockToken { serial }, AdminUnlockAgent { account, agent },
-            AdminRotateCustomerKey { account },
         }
         [Routed::Agent, AgentRequest::Security] SecurityRequest {
             ListRoles, CreateRole { name, permissions },
@@ -801,6 +850,14 @@ pub(crate) fn classify(request: Request) -> Routed {
             UploadFile { to, meta }, UploadChunk { upload, offset, data }, ListOfflineFiles,
             FetchFile { token }, FetchChunk { fetch, offset, max },
         }
+        [Routed::Agent, AgentRequest::ValueAdded] ValueAddedRequest { GetBalance { otp },
+            SubmitBroadcast { draft, otp }, CancelBroadcast { id, otp }, ListBroadcasts { otp },
+            ResubmitBroadcast { id, draft, otp } }
+        [Routed::Operator, OperatorRequest::Broadcast] BroadcastAdminRequest {
+            AdminBroadcastReviewList { account }, AdminSetSensitiveWords { words },
+            AdminBroadcastDecide { account, id, approve, reason } }
+        [Routed::Operator, OperatorRequest::Balance] BalanceAdminRequest {
+            AdminBalanceTopUp { account, units }, AdminBalanceShow { account } }
         [] Routed { EnableResume }
     }
 }
@@ -880,6 +937,29 @@ impl ParticipantRequest {
         }
     }
 }
+/// The broadcast requests of the operator that name an account, binding it to `$a`
+/// (a pattern, so the tables stay exhaustive and short).
+macro_rules! value_added_admin {
+    ($a:ident) => {
+        Request::AdminBalanceTopUp { account: $a, .. }
+            | Request::AdminBalanceShow { account: $a }
+            | Request::AdminBroadcastReviewList { account: $a }
+            | Request::AdminBroadcastDecide { account: $a, .. }
+    };
+}
+
+/// The broadcast requests that name no account (a pattern).
+macro_rules! value_added_agent {
+    () => {
+        Request::GetBalance { .. }
+            | Request::SubmitBroadcast { .. }
+            | Request::CancelBroadcast { .. }
+            | Request::ResubmitBroadcast { .. }
+            | Request::ListBroadcasts { .. }
+            | Request::AdminSetSensitiveWords { .. }
+    };
+}
+
 /// The account a request is about when that decides the shard that runs it (the
 /// connection or the operator's request goes to the account's owner); `None` for
 /// requests about the caller's own account or none (`ResumeSession`: its session's
@@ -905,6 +985,7 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::AdminSmsBalance { account }
         | Request::AdminSmsDeadLetters { account }
         | Request::AdminSmsReply { account, .. } => Some(*account),
+        value_added_admin!(account) => Some(*account),
         Request::Logout
         | Request::SetPresence { .. }
         | Request::AddAgent { .. }
@@ -1008,6 +1089,7 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::AcceptFromTrash { .. } | Request::MuteCustomer { .. } | Request::ListMuted
         | Request::ForwardSms { .. } => None,
         crate::auth::file_requests!() => None,
+        value_added_agent!() => None,
         // Its session's number names the shard (`route_request`), not an account.
         Request::ResumeSession { .. } => None,
     }

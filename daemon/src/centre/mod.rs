@@ -36,6 +36,8 @@
 
 mod account_extras;
 mod backup_admin;
+mod balance;
+mod broadcasts;
 mod chat;
 mod clock_admin;
 mod crm;
@@ -311,6 +313,10 @@ pub(crate) struct Account {
     reminders: Option<crate::store::prefs_records::RemindersRecord>,
     /// Offline-file records, read on first use (`offline_files.rs`).
     files: Option<offline_files::AccountFiles>,
+    /// The value-added balance, read on first use (`balance.rs`).
+    balance: Option<crate::store::balance_records::BalanceRecord>,
+    /// The broadcasts, read on first use (`broadcasts.rs`).
+    broadcasts: Option<broadcasts::Book>,
 }
 
 /// The accounts one shard owns, and all their logic.
@@ -394,6 +400,13 @@ pub struct Centre {
     /// Online transfers, uploads and fetches in progress (`files.rs`).
     files: files::FileState,
     rng: ring::rand::SystemRandom,
+    /// Broadcasts approved or sending on this shard, by (account, broadcast)
+    /// (`broadcasts.rs`).
+    broadcasts_due: BTreeSet<(u64, u64)>,
+    /// Whether the unfinished broadcasts were read back at the first turn.
+    broadcasts_resumed: bool,
+    /// Whether a broadcast has recipients left after this turn's slice.
+    broadcasts_sending: bool,
 }
 
 impl Centre {
@@ -455,6 +468,9 @@ impl Centre {
             sms: sms::SmsShard::default(),
             files: files::FileState::default(),
             rng: ring::rand::SystemRandom::new(),
+            broadcasts_due: BTreeSet::new(),
+            broadcasts_resumed: false,
+            broadcasts_sending: false,
         }
     }
 
@@ -530,6 +546,7 @@ impl Centre {
         self.sms_tick();
         // After the routing effects: a conversation they closed has no timer left.
         self.idle_tick();
+        self.broadcast_tick();
         self.flush_chat_counters();
         self.push_presence();
         if self.commits_off_loop() {
@@ -657,6 +674,8 @@ impl Centre {
             prefs: None,
             reminders: None,
             files: None,
+            balance: None,
+            broadcasts: None,
         };
         self.actors.insert(account, actor);
         self.counters.set_accounts(self.actors.len() as u64);

@@ -645,6 +645,7 @@ impl Centre {
             AgentRequest::Chat(request) => self.agent_chat_request(account, me, request),
             AgentRequest::History(query) => self.history(account, me, query),
             AgentRequest::Extras(request) => self.account_extras_request(account, me, request),
+            AgentRequest::ValueAdded(request) => self.value_added_request(account, me, request),
             AgentRequest::Signal(request) => self.agent_signal_request(account, me, request),
             AgentRequest::Crm(request) => {
                 self.agent_crm_request(account, me, conn.is_none(), request)
@@ -858,6 +859,8 @@ impl Centre {
             OperatorRequest::Sms(request) => self.sms_admin(request),
             OperatorRequest::Ops(request) => return self.ops_request(reply, request),
             OperatorRequest::Backup(request) => return self.backup_admin(reply, request),
+            OperatorRequest::Balance(request) => self.balance_admin(request),
+            OperatorRequest::Broadcast(request) => self.broadcast_admin(request),
         };
         self.reply(reply, answer);
     }

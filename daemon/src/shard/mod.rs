@@ -323,8 +323,10 @@ impl Shard {
         loop {
             // Behind a full pipeline the unfinished wait for the committer's report,
             // which wakes the loop.
+            // A broadcast going out turns the loop again at once (one slice a turn).
             let timeout = if (self.unfinished.is_empty() || self.centre.backlogged())
                 && self.accept_backlog.is_empty()
+                && !self.centre.fanning_out()
             {
                 let tick = Duration::from_secs(1);
                 let next = [

@@ -50,6 +50,12 @@
 //! | [`Cf::Sms`] | `sms` | account `u64` BE (8) ‖ `b'R'` ‖ sms `u64` BE (8) ‖ reply id `u64` BE (8) ([`sms_reply`]) | `ClientMsgRecord` (the message a phone reply became) |
 //! | [`Cf::SmsOutbox`] | `sms_outbox` | account `u64` BE (8) ‖ sms `u64` BE (8) ([`sms_outbox`]) | `SmsRecord` (a copy, while it waits for the gateway; deleted when it settles) |
 //! | [`Cf::OfflineFiles`] | `offline_files` | account `u64` BE (8) ‖ file id `u64` BE (8) ([`offline_file`]) | `OfflineFileRecord` (C13: the file's bytes are on the disk, `file_store.rs`) |
+//! | [`Cf::ValueAdded`] | `value_added` | account `u64` BE (8) ‖ `b'B'` ([`balance`]) | `BalanceRecord` |
+//! | [`Cf::ValueAdded`] | `value_added` | account `u64` BE (8) ‖ `b'L'` ‖ entry `u64` BE (8) ([`ledger_entry`]) | `LedgerRecord` (never rewritten) |
+//! | [`Cf::ValueAdded`] | `value_added` | account `u64` BE (8) ‖ `b'A'` ([`value_added_item`]) | `ActiveRecord` (next broadcast number, broadcasts not finished) |
+//! | [`Cf::ValueAdded`] | `value_added` | account `u64` BE (8) ‖ `b'C'` ‖ broadcast `u64` BE (8) | `BroadcastRecord` |
+//! | [`Cf::ValueAdded`] | `value_added` | account `u64` BE (8) ‖ `b'S'` ‖ broadcast `u64` BE (8) | `BroadcastStatus` (the fan-out cursor) |
+//! | [`Cf::Meta`] | `meta` | `sensitive_words` ([`META_SENSITIVE_WORDS`]) | `SensitiveWordsRecord` (the appliance's list) |
 //!
 //! A **customer key** is `0x01 ‖ len u8 ‖ id bytes` for an identified customer
 //! (ids are 1..=64 bytes) and `0x02 ‖ 16 bytes` for a visitor: prefix-free, so one
@@ -149,11 +155,14 @@ pub enum Cf {
     /// Offline files (C13, `store/file_records.rs`): who sent what to whom, its hash,
     /// its one-time token and whether it was fetched; the bytes are files on the disk.
     OfflineFiles,
+    /// Value-added services (V1–V7, `store/balance_records.rs`): each account's balance
+    /// and its ledger of every movement of units.
+    ValueAdded,
 }
 
 impl Cf {
     /// Every column family, in declaration order.
-    pub const ALL: [Cf; 27] = [
+    pub const ALL: [Cf; 28] = [
         Cf::Meta,
         Cf::Accounts,
         Cf::Agents,
@@ -181,6 +190,7 @@ impl Cf {
         Cf::Sms,
         Cf::SmsOutbox,
         Cf::OfflineFiles,
+        Cf::ValueAdded,
     ];
 
     /// The engine-level name of this column family; never changes once released.
@@ -213,6 +223,7 @@ impl Cf {
             Cf::Sms => "sms",
             Cf::SmsOutbox => "sms_outbox",
             Cf::OfflineFiles => "offline_files",
+            Cf::ValueAdded => "value_added",
         }
     }
 
@@ -257,7 +268,8 @@ impl Cf {
             | Cf::InternalMessages
             | Cf::Sms
             | Cf::SmsOutbox
-            | Cf::OfflineFiles => true,
+            | Cf::OfflineFiles
+            | Cf::ValueAdded => true,
         }
     }
 
@@ -495,6 +507,13 @@ pub fn sms_balance(account: u64) -> Vec<u8> {
     k
 }
 
+/// The balance of `account` in [`Cf::ValueAdded`]: the account (8) ‖ `b'B'`.
+pub fn balance(account: u64) -> Vec<u8> {
+    let mut k = account.to_be_bytes().to_vec();
+    k.push(b'B');
+    k
+}
+
 /// Key of an SMS's record in [`Cf::Sms`].
 pub fn sms_item(account: u64, sms: u64) -> Vec<u8> {
     let mut k = account.to_be_bytes().to_vec();
@@ -543,6 +562,45 @@ pub fn parse_sms_outbox(key: &[u8]) -> Option<(u64, u64)> {
     let account: [u8; 8] = key.get(..8)?.try_into().ok()?;
     let sms: [u8; 8] = key.get(8..16)?.try_into().ok()?;
     (key.len() == 16).then(|| (u64::from_be_bytes(account), u64::from_be_bytes(sms)))
+/// Ledger entry `entry` of `account` in [`Cf::ValueAdded`]: the account (8) ‖ `b'L'` ‖
+/// entry `u64` BE (8).
+pub fn ledger_entry(account: u64, entry: u64) -> Vec<u8> {
+    let mut k = account.to_be_bytes().to_vec();
+    k.push(b'L');
+    k.extend_from_slice(&entry.to_be_bytes());
+    k
+}
+
+/// A value-added item of `account`: the account (8) ‖ `tag` ‖ `id` BE (8), or without
+/// `id` for the per-account `b'A'` record.
+pub fn value_added_item(account: u64, tag: u8, id: Option<u64>) -> Vec<u8> {
+    let mut k = account.to_be_bytes().to_vec();
+    k.push(tag);
+    if let Some(id) = id {
+        k.extend_from_slice(&id.to_be_bytes());
+    }
+    k
+}
+
+/// Every item of `account` with `tag`, in id order.
+pub fn value_added_range(account: u64, tag: u8) -> KeyRange {
+    let mut start = account.to_be_bytes().to_vec();
+    start.push(tag);
+    let mut end = account.to_be_bytes().to_vec();
+    end.push(tag.saturating_add(1));
+    KeyRange { start, end }
+}
+
+/// Key of the operator's sensitive-word list in [`Cf::Meta`].
+pub const META_SENSITIVE_WORDS: &[u8] = b"sensitive_words";
+
+/// Every ledger entry of `account`, in entry order.
+pub fn ledger_range(account: u64) -> KeyRange {
+    let mut start = account.to_be_bytes().to_vec();
+    start.push(b'L');
+    let mut end = account.to_be_bytes().to_vec();
+    end.push(b'L' + 1);
+    KeyRange { start, end }
 }
 
 /// Parses an [`account`] key; `None` if it is not exactly 8 bytes.
@@ -913,6 +971,7 @@ mod tests {
                 "sms",
                 "sms_outbox",
                 "offline_files",
+                "value_added",
             ]
         );
         for (i, cf) in Cf::ALL.into_iter().enumerate() {

@@ -16,6 +16,8 @@
 //! [`KvStore::write`] means nothing in the batch may be acknowledged.
 
 pub mod backup;
+pub mod balance_records;
+pub mod broadcast_records;
 pub mod chat_records;
 pub mod crm_records;
 pub mod designated_records;
@@ -151,7 +153,7 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    fn corrupt(cf: Cf, key: &[u8], reason: RecordError) -> Self {
+    pub(crate) fn corrupt(cf: Cf, key: &[u8], reason: RecordError) -> Self {
         StoreError::Corrupt {
             cf,
             key: keys::hex(key),

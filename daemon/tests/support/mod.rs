@@ -349,3 +349,27 @@ pub fn open(c: &mut Client) -> kefu_wire::chat::ConversationInfo {
         other => panic!("{other:?}"),
     }
 }
+
+/// Stops the daemon and checks that each account's stored ledger adds up to its stored
+/// balance; returns the balances.
+pub fn ledger_balances(
+    s: &mut TestServer,
+    accounts: &[u64],
+) -> Vec<kefu_wire::valueadded::BalanceInfo> {
+    if let Some(h) = s.handle.take() {
+        h.shutdown();
+    }
+    let store = kefu_daemon::store::open_rocks(
+        &s.dir.path().join("db"),
+        &kefu_daemon::store::RocksOptions::default(),
+    )
+    .unwrap();
+    accounts
+        .iter()
+        .map(|a| {
+            kefu_daemon::store::balance_records::check_ledger(&store, *a)
+                .unwrap_or_else(|e| panic!("account {a}: {e}"))
+                .info()
+        })
+        .collect()
+}

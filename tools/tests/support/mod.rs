@@ -56,6 +56,13 @@ impl Daemon {
         self.server = Some(server);
     }
 
+    /// Stops the daemon gracefully, leaving its data directory for the test to read.
+    pub fn stop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.shutdown();
+        }
+    }
+
     /// The temporary data directory (for the tests' own files too).
     pub fn dir(&self) -> &Path {
         self.dir.path()

@@ -994,6 +994,62 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
             },
         ),
         (
+            "admin-balance-top-up",
+            Request::AdminBalanceTopUp {
+                account: 800_001,
+                units: 1_000,
+            },
+        ),
+        (
+            "admin-balance-show",
+            Request::AdminBalanceShow { account: 800_001 },
+        ),
+        (
+            "get-balance",
+            Request::GetBalance {
+                otp: Some("123456".into()),
+            },
+        ),
+        (
+            "submit-broadcast",
+            Request::SubmitBroadcast {
+                draft: broadcast_draft(),
+                otp: Some("123456".into()),
+            },
+        ),
+        (
+            "cancel-broadcast",
+            Request::CancelBroadcast { id: 1, otp: None },
+        ),
+        (
+            "resubmit-broadcast",
+            Request::ResubmitBroadcast {
+                id: 1,
+                draft: broadcast_draft(),
+                otp: None,
+            },
+        ),
+        ("list-broadcasts", Request::ListBroadcasts { otp: None }),
+        (
+            "admin-broadcast-review-list",
+            Request::AdminBroadcastReviewList { account: 800_001 },
+        ),
+        (
+            "admin-broadcast-decide",
+            Request::AdminBroadcastDecide {
+                account: 800_001,
+                id: 1,
+                approve: false,
+                reason: "虚假信息".into(),
+            },
+        ),
+        (
+            "admin-set-sensitive-words",
+            Request::AdminSetSensitiveWords {
+                words: vec!["发票".into(), "赌博".into()],
+            },
+        ),
+        (
             "request-contact-filed",
             Request::RequestContactFiled {
                 customer: CustomerId::Identified("u-10086".into()),
@@ -1481,6 +1537,19 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
                 data: b"abc".to_vec(),
             },
         ),
+        (
+            "balance",
+            Response::Balance(kefu_wire::valueadded::BalanceInfo {
+                available: 991,
+                reserved: 6,
+                topped_up: 1_000,
+                settled: 3,
+                refunded: 3,
+                points: 3,
+            }),
+        ),
+        ("broadcast", Response::Broadcast(Box::new(broadcast_info()))),
+        ("broadcasts", Response::Broadcasts(vec![broadcast_info()])),
     ];
     all
 }
@@ -1768,6 +1837,29 @@ fn offline_file() -> kefu_wire::files::OfflineFileInfo {
         meta: file_meta(),
         at: 1_800_000_000_000,
         token: [0x11; 32],
+fn broadcast_draft() -> kefu_wire::valueadded::BroadcastDraft {
+    kefu_wire::valueadded::BroadcastDraft {
+        groups: vec![3],
+        customers: vec![CustomerId::Identified("u-10086".into())],
+        body: MessageBody::Text("双十一大促".into()),
+        online_only: true,
+        block_replies: true,
+        send_at: Some(1_800_000_000_000),
+    }
+}
+
+fn broadcast_info() -> kefu_wire::valueadded::BroadcastInfo {
+    kefu_wire::valueadded::BroadcastInfo {
+        id: 1,
+        agent: 1002,
+        draft: broadcast_draft(),
+        state: kefu_wire::valueadded::BroadcastState::Cancelled,
+        recipients: 2,
+        sent: 0,
+        reserved: 0,
+        submitted_at: 1_800_000_000_000,
+        cancelled: Some((1002, 1_800_000_000_001)),
+        reason: None,
     }
 }
 
@@ -2136,14 +2228,14 @@ mod tests {
             let index = support::request_index(&r);
             requests.insert(index, r.name());
         }
-        assert_eq!(requests.len(), 137, "a Request variant has no seed");
+        assert_eq!(requests.len(), 147, "a Request variant has no seed");
 
         let mut responses = BTreeMap::new();
         for (name, r) in response_seeds() {
             let index = support::response_index(&r);
             responses.insert(index, name);
         }
-        assert_eq!(responses.len(), 67, "a Response variant has no seed");
+        assert_eq!(responses.len(), 70, "a Response variant has no seed");
 
         let mut events = BTreeMap::new();
         for (name, p) in event_seeds() {

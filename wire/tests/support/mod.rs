@@ -145,6 +145,16 @@ pub fn request_index(r: &Request) -> u32 {
         Request::ListOfflineFiles => 134,
         Request::FetchFile { .. } => 135,
         Request::FetchChunk { .. } => 136,
+        Request::AdminBalanceTopUp { .. } => 137,
+        Request::AdminBalanceShow { .. } => 138,
+        Request::GetBalance { .. } => 139,
+        Request::SubmitBroadcast { .. } => 140,
+        Request::CancelBroadcast { .. } => 141,
+        Request::ResubmitBroadcast { .. } => 142,
+        Request::ListBroadcasts { .. } => 143,
+        Request::AdminBroadcastReviewList { .. } => 144,
+        Request::AdminBroadcastDecide { .. } => 145,
+        Request::AdminSetSensitiveWords { .. } => 146,
     }
 }
 
@@ -218,6 +228,9 @@ pub fn response_index(r: &Response) -> u32 {
         Response::OfflineFiles(_) => 64,
         Response::Fetch { .. } => 65,
         Response::FileData { .. } => 66,
+        Response::Balance(_) => 67,
+        Response::Broadcast(_) => 68,
+        Response::Broadcasts(_) => 69,
     }
 }
 

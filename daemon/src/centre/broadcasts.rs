@@ -1,0 +1,578 @@
+//! Broadcasts with review (V1–V4, V7; manual §9.2–9.7; `wire/PROTOCOL.md` section 30).
+//!
+//! - **Submission** (`SubmitBroadcast`, `ResubmitBroadcast` of a cancelled one within 30
+//!   days): the draft is checked (body text or image, bounds, the operator's
+//!   sensitive words, `crate::sensitive`), its recipients resolved to contact numbers
+//!   (groups' members and named contacts, once each, no blacklisted ones), then the
+//!   token rule of the security level, then `recipients × cost` units are reserved
+//!   (1 a message, 3 with an image). State `PendingReview`.
+//! - **Review** (`AdminBroadcastDecide`, `kefuctl broadcast review`): approved, it is
+//!   `PendingSend` until its `send_at` (the turn's clock); rejected (with a reason), its
+//!   units are refunded. **Cancel** only while pending review or pending send: refund,
+//!   and who and when are recorded.
+//! - **Fan-out** ([`Centre::broadcast_tick`], from `Centre::commit`): at most
+//!   [`SLICE`] recipients a turn on a shard, each slice's messages and the broadcast's
+//!   status (its cursor) in the same batch, so a crash resumes at the first recipient
+//!   not stored and nobody gets it twice; the shard turns again at once while a
+//!   broadcast is sending. With "online only", recipients not logged in are skipped.
+//!   When the cursor reaches the end, the units of what was sent are settled and the
+//!   rest refunded: `Done`. A shard resumes its accounts' unfinished broadcasts at its
+//!   first turn (the per-account `ActiveRecord`).
+
+use super::dispatch::BroadcastAdminRequest;
+use super::{err, Answer, Centre, Recipient};
+use crate::sensitive::WordList;
+use crate::store::balance_records::Movement;
+use crate::store::broadcast_records::{
+    ActiveRecord, BroadcastRecord, BroadcastStatus, SensitiveWordsRecord,
+};
+use crate::store::chat_records::MessageRecord;
+use crate::store::{keys, Cf, StoredRecord};
+use kefu_wire::chat::{MessageBody, Party};
+use kefu_wire::valueadded::{
+    BroadcastDraft, BroadcastInfo, BroadcastState, IMAGE_UNITS, MAX_BROADCAST_GROUPS,
+    MAX_BROADCAST_RECIPIENTS, MAX_REASON_CHARS, MAX_SENSITIVE_WORDS, MAX_SENSITIVE_WORD_CHARS,
+    RESUBMIT_WINDOW_MS,
+};
+use kefu_wire::{ErrorBody, ErrorCode, Event, Response};
+use std::collections::BTreeMap;
+
+/// Recipients one shard handles per turn, over all its broadcasts.
+pub const SLICE: usize = 1_000;
+/// Broadcasts one `ListBroadcasts` answers, newest first.
+pub const MAX_LISTED: usize = 100;
+
+/// An account's broadcasts in memory.
+#[derive(Debug, Default)]
+pub(crate) struct Book {
+    active: ActiveRecord,
+    items: BTreeMap<u64, (BroadcastRecord, BroadcastStatus)>,
+}
+
+fn storage(e: impl std::fmt::Display) -> ErrorBody {
+    err(ErrorCode::STORAGE_FAILURE, e.to_string())
+}
+
+fn info(r: &BroadcastRecord, s: &BroadcastStatus) -> BroadcastInfo {
+    BroadcastInfo {
+        id: r.id,
+        agent: r.agent,
+        draft: r.draft.clone(),
+        state: s.state,
+        recipients: r.recipients.len() as u64,
+        sent: s.sent,
+        reserved: s.reserved,
+        submitted_at: s.submitted_at,
+        cancelled: s.cancelled,
+        reason: s.reason.clone(),
+    }
+}
+
+/// Units one message of `body` costs.
+fn cost(body: &MessageBody) -> u64 {
+    match body {
+        MessageBody::Image { .. } => IMAGE_UNITS,
+        _ => 1,
+    }
+}
+
+impl Centre {
+    /// The agent's broadcast requests (permission 10 checked by `auth.rs`).
+    pub(super) fn submit_broadcast(
+        &mut self,
+        account: u64,
+        me: u32,
+        resubmit: Option<u64>,
+        draft: BroadcastDraft,
+        otp: Option<&str>,
+    ) -> Answer {
+        if let Some(id) = resubmit {
+            let now = self.now_ms;
+            let (_, s) = self.broadcast_of(account, id)?;
+            if s.state != BroadcastState::Cancelled {
+                return Err(err(
+                    ErrorCode::NOT_CANCELLED,
+                    "only a cancelled broadcast may be resubmitted",
+                ));
+            }
+            let at = s.cancelled.map_or(i64::MIN, |(_, at)| at);
+            if now.saturating_sub(at) > RESUBMIT_WINDOW_MS {
+                return Err(err(
+                    ErrorCode::RESUBMIT_WINDOW_OVER,
+                    "a cancelled broadcast may be resubmitted within 30 days of its cancellation",
+                ));
+            }
+        }
+        let recipients = self.check_draft(account, &draft)?;
+        let cost = cost(&draft.body);
+        let units = (recipients.len() as u64).saturating_mul(cost);
+        let available = self.balance_mut(account)?.available();
+        if units > available {
+            return Err(err(
+                ErrorCode::INSUFFICIENT_BALANCE,
+                format!("{available} units available, {units} needed"),
+            ));
+        }
+        // Everything else is checked: only now may a code be used up.
+        self.value_added_otp(account, me, otp)?;
+        let id = match resubmit {
+            Some(id) => id,
+            None => self.book_mut(account)?.active.next_id.max(1),
+        };
+        self.move_units(account, Movement::Reserve, units, id)?;
+        let record = BroadcastRecord {
+            account,
+            id,
+            agent: me,
+            draft,
+            recipients,
+        };
+        let status = BroadcastStatus {
+            state: BroadcastState::PendingReview,
+            cursor: 0,
+            sent: 0,
+            reserved: units,
+            cost,
+            submitted_at: self.now_ms,
+            cancelled: None,
+            reason: None,
+        };
+        self.batch.put(
+            Cf::ValueAdded,
+            &keys::value_added_item(account, b'C', Some(id)),
+            record.encode(),
+        );
+        let answer = info(&record, &status);
+        let book = self.book_mut(account)?;
+        book.active.next_id = book.active.next_id.max(id.saturating_add(1));
+        book.active.active.push(id);
+        book.items.insert(id, (record, status));
+        self.save_status(account, id)?;
+        self.save_active(account)?;
+        Ok(Response::Broadcast(Box::new(answer)))
+    }
+
+    /// `CancelBroadcast`: only pending review or pending send; refunds the units.
+    pub(super) fn cancel_broadcast(
+        &mut self,
+        account: u64,
+        me: u32,
+        id: u64,
+        otp: Option<&str>,
+    ) -> Answer {
+        let (_, s) = self.broadcast_of(account, id)?;
+        if !matches!(
+            s.state,
+            BroadcastState::PendingReview | BroadcastState::PendingSend
+        ) {
+            return Err(err(
+                ErrorCode::NOT_CANCELLABLE,
+                format!("a broadcast {:?} cannot be cancelled", s.state),
+            ));
+        }
+        self.value_added_otp(account, me, otp)?;
+        let now = self.now_ms;
+        self.finish(account, id, BroadcastState::Cancelled, |s| {
+            s.cancelled = Some((me, now))
+        })
+    }
+
+    /// `ListBroadcasts`: newest first.
+    pub(super) fn list_broadcasts(&mut self, account: u64, me: u32, otp: Option<&str>) -> Answer {
+        self.account_mut(account)?;
+        self.value_added_otp(account, me, otp)?;
+        let book = self.book_mut(account)?;
+        Ok(Response::Broadcasts(
+            book.items
+                .values()
+                .rev()
+                .take(MAX_LISTED)
+                .map(|(r, s)| info(r, s))
+                .collect(),
+        ))
+    }
+
+    /// The operator's review and word list.
+    pub(super) fn broadcast_admin(&mut self, request: BroadcastAdminRequest) -> Answer {
+        match request {
+            BroadcastAdminRequest::AdminBroadcastReviewList { account } => {
+                let book = self.book_mut(account)?;
+                Ok(Response::Broadcasts(
+                    book.items
+                        .values()
+                        .filter(|(_, s)| s.state == BroadcastState::PendingReview)
+                        .map(|(r, s)| info(r, s))
+                        .collect(),
+                ))
+            }
+            BroadcastAdminRequest::AdminBroadcastDecide {
+                account,
+                id,
+                approve,
+                reason,
+            } => {
+                let (_, s) = self.broadcast_of(account, id)?;
+                if s.state != BroadcastState::PendingReview {
+                    return Err(err(
+                        ErrorCode::NOT_PENDING_REVIEW,
+                        format!("broadcast {id} is {:?}, not pending review", s.state),
+                    ));
+                }
+                if approve {
+                    self.set_state(account, id, BroadcastState::PendingSend)?;
+                    self.broadcasts_due.insert((account, id));
+                    let (r, s) = self.broadcast_of(account, id)?;
+                    Ok(Response::Broadcast(Box::new(info(&r, &s))))
+                } else {
+                    let n = reason.trim().chars().count();
+                    if n == 0 || n > MAX_REASON_CHARS {
+                        return Err(err(
+                            ErrorCode::INVALID_ARGUMENT,
+                            format!(
+                                "a rejection needs a reason of 1..={MAX_REASON_CHARS} characters"
+                            ),
+                        ));
+                    }
+                    self.finish(account, id, BroadcastState::Rejected, |s| {
+                        s.reason = Some(reason)
+                    })
+                }
+            }
+            BroadcastAdminRequest::AdminSetSensitiveWords { words } => {
+                if words.len() > MAX_SENSITIVE_WORDS
+                    || words.iter().any(|w| {
+                        let n = w.chars().count();
+                        n == 0 || n > MAX_SENSITIVE_WORD_CHARS || w.trim() != w
+                    })
+                {
+                    return Err(err(
+                        ErrorCode::INVALID_ARGUMENT,
+                        format!("at most {MAX_SENSITIVE_WORDS} words of 1..={MAX_SENSITIVE_WORD_CHARS} characters, no surrounding white space"),
+                    ));
+                }
+                let record = SensitiveWordsRecord { words };
+                self.batch
+                    .put(Cf::Meta, keys::META_SENSITIVE_WORDS, record.encode());
+                Ok(Response::Ok)
+            }
+        }
+    }
+
+    /// Checks a draft and resolves its recipients.
+    fn check_draft(&mut self, account: u64, draft: &BroadcastDraft) -> Result<Vec<u64>, ErrorBody> {
+        super::chat::check_body(&draft.body)?;
+        if !matches!(draft.body, MessageBody::Text(_) | MessageBody::Image { .. }) {
+            return Err(err(
+                ErrorCode::INVALID_ARGUMENT,
+                "a broadcast is text (emoji included) or an image",
+            ));
+        }
+        if draft.groups.is_empty() && draft.customers.is_empty() {
+            return Err(err(
+                ErrorCode::INVALID_ARGUMENT,
+                "name at least one group or contact",
+            ));
+        }
+        if draft.groups.len() > MAX_BROADCAST_GROUPS
+            || draft.customers.len() > MAX_BROADCAST_RECIPIENTS
+        {
+            return Err(err(
+                ErrorCode::INVALID_ARGUMENT,
+                format!(
+                    "at most {MAX_BROADCAST_GROUPS} groups and {MAX_BROADCAST_RECIPIENTS} contacts"
+                ),
+            ));
+        }
+        if let MessageBody::Text(text) = &draft.body {
+            let words = match self
+                .shared
+                .store
+                .get(Cf::Meta, keys::META_SENSITIVE_WORDS)
+                .map_err(storage)?
+            {
+                Some(bytes) => SensitiveWordsRecord::decode(&bytes).map_err(storage)?.words,
+                None => Vec::new(),
+            };
+            if WordList::new(&words).find(text).is_some() {
+                return Err(err(
+                    ErrorCode::SENSITIVE_WORD,
+                    "the broadcast holds sensitive content: edit it and submit again",
+                ));
+            }
+        }
+        let recipients = self.broadcast_numbers(account, &draft.groups, &draft.customers)?;
+        if recipients.is_empty() {
+            return Err(err(
+                ErrorCode::INVALID_ARGUMENT,
+                "no recipient: the groups are empty",
+            ));
+        }
+        if recipients.len() > MAX_BROADCAST_RECIPIENTS {
+            return Err(err(
+                ErrorCode::INVALID_ARGUMENT,
+                format!("at most {MAX_BROADCAST_RECIPIENTS} recipients"),
+            ));
+        }
+        Ok(recipients)
+    }
+
+    /// The account's broadcasts, read from the store on first use.
+    fn book_mut(&mut self, account: u64) -> Result<&mut Book, ErrorBody> {
+        self.account_mut(account)?;
+        let missing = self
+            .actors
+            .get(&account)
+            .is_some_and(|a| a.broadcasts.is_none());
+        if missing {
+            let book = self.read_book(account)?;
+            self.actor_mut(account)?.broadcasts = Some(book);
+        }
+        self.actor_mut(account)?
+            .broadcasts
+            .as_mut()
+            .ok_or_else(|| err(ErrorCode::INTERNAL, "broadcasts not loaded"))
+    }
+
+    fn read_book(&self, account: u64) -> Result<Book, ErrorBody> {
+        let store = self.shared.store.as_ref();
+        let active = match store
+            .get(Cf::ValueAdded, &keys::value_added_item(account, b'A', None))
+            .map_err(storage)?
+        {
+            Some(bytes) => ActiveRecord::decode(&bytes).map_err(storage)?,
+            None => ActiveRecord::default(),
+        };
+        let mut items = BTreeMap::new();
+        let range = keys::value_added_range(account, b'C');
+        for (_, bytes) in store
+            .scan(Cf::ValueAdded, &range.start, &range.end, usize::MAX)
+            .map_err(storage)?
+        {
+            let r = BroadcastRecord::decode(&bytes).map_err(storage)?;
+            let key = keys::value_added_item(account, b'S', Some(r.id));
+            let s = store
+                .get(Cf::ValueAdded, &key)
+                .map_err(storage)?
+                .ok_or_else(|| {
+                    err(
+                        ErrorCode::STORAGE_FAILURE,
+                        format!("broadcast {} has no status", r.id),
+                    )
+                })?;
+            let s = BroadcastStatus::decode(&s).map_err(storage)?;
+            items.insert(r.id, (r, s));
+        }
+        Ok(Book { active, items })
+    }
+
+    /// One broadcast (a copy).
+    fn broadcast_of(
+        &mut self,
+        account: u64,
+        id: u64,
+    ) -> Result<(BroadcastRecord, BroadcastStatus), ErrorBody> {
+        self.book_mut(account)?
+            .items
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| err(ErrorCode::NOT_FOUND, format!("no broadcast {id}")))
+    }
+
+    fn save_status(&mut self, account: u64, id: u64) -> Result<(), ErrorBody> {
+        let bytes = match self.book_mut(account)?.items.get(&id) {
+            Some((_, s)) => s.encode(),
+            None => return Err(err(ErrorCode::INTERNAL, "no such broadcast")),
+        };
+        self.batch.put(
+            Cf::ValueAdded,
+            &keys::value_added_item(account, b'S', Some(id)),
+            bytes,
+        );
+        self.touched.push(account);
+        Ok(())
+    }
+
+    fn save_active(&mut self, account: u64) -> Result<(), ErrorBody> {
+        let bytes = self.book_mut(account)?.active.encode();
+        self.batch.put(
+            Cf::ValueAdded,
+            &keys::value_added_item(account, b'A', None),
+            bytes,
+        );
+        Ok(())
+    }
+
+    fn set_state(&mut self, account: u64, id: u64, state: BroadcastState) -> Result<(), ErrorBody> {
+        if let Some((_, s)) = self.book_mut(account)?.items.get_mut(&id) {
+            s.state = state;
+        }
+        self.save_status(account, id)
+    }
+
+    /// Ends a broadcast in `state`: settles what was sent, refunds the rest of its
+    /// units, drops it from the active ones.
+    fn finish(
+        &mut self,
+        account: u64,
+        id: u64,
+        state: BroadcastState,
+        note: impl FnOnce(&mut BroadcastStatus),
+    ) -> Answer {
+        let (_, s) = self.broadcast_of(account, id)?;
+        let settle = s.sent.saturating_mul(s.cost).min(s.reserved);
+        let refund = s.reserved - settle;
+        if settle > 0 {
+            self.move_units(account, Movement::Settle, settle, id)?;
+        }
+        if refund > 0 {
+            self.move_units(account, Movement::Refund, refund, id)?;
+        }
+        let book = self.book_mut(account)?;
+        if let Some((_, s)) = book.items.get_mut(&id) {
+            s.state = state;
+            s.reserved = 0;
+            note(s);
+        }
+        book.active.active.retain(|a| *a != id);
+        self.broadcasts_due.remove(&(account, id));
+        self.save_status(account, id)?;
+        self.save_active(account)?;
+        let (r, s) = self.broadcast_of(account, id)?;
+        Ok(Response::Broadcast(Box::new(info(&r, &s))))
+    }
+
+    /// Whether a broadcast is going out (the loop turns again at once).
+    pub fn fanning_out(&self) -> bool {
+        self.broadcasts_sending
+    }
+
+    /// At each commit: the first time, resumes the unfinished broadcasts of this
+    /// shard's accounts; then starts those due and sends one slice.
+    pub(super) fn broadcast_tick(&mut self) {
+        if !self.broadcasts_resumed {
+            self.broadcasts_resumed = true;
+            self.resume_broadcasts();
+        }
+        self.broadcasts_sending = false;
+        let mut budget = SLICE;
+        let due: Vec<(u64, u64)> = self.broadcasts_due.iter().copied().collect();
+        for (account, id) in due {
+            if budget == 0 {
+                self.broadcasts_sending = true;
+                break;
+            }
+            if let Err(e) = self.broadcast_step(account, id, &mut budget) {
+                crate::log::warn(
+                    self.id,
+                    format_args!("broadcast {id} of {account}: {}", e.message),
+                );
+                self.broadcasts_due.remove(&(account, id));
+            }
+        }
+    }
+
+    fn resume_broadcasts(&mut self) {
+        let store = std::sync::Arc::clone(&self.shared.store);
+        let mut after = None;
+        loop {
+            let Ok(accounts) = crate::store::list_accounts(store.as_ref(), after, 1_024) else {
+                return;
+            };
+            for a in &accounts {
+                if crate::accounts::owner_shard(a.id, self.shard_count) != self.id {
+                    continue;
+                }
+                let key = keys::value_added_item(a.id, b'A', None);
+                if let Ok(Some(bytes)) = store.get(Cf::ValueAdded, &key) {
+                    if let Ok(active) = ActiveRecord::decode(&bytes) {
+                        for id in active.active {
+                            self.broadcasts_due.insert((a.id, id));
+                        }
+                    }
+                }
+            }
+            match accounts.last() {
+                Some(last) if accounts.len() == 1_024 => after = Some(last.id),
+                _ => return,
+            }
+        }
+    }
+
+    /// One broadcast's share of the turn.
+    fn broadcast_step(
+        &mut self,
+        account: u64,
+        id: u64,
+        budget: &mut usize,
+    ) -> Result<(), ErrorBody> {
+        let now = self.now_ms;
+        // Looked at in place: the recipients (up to 100,000) are not copied for a
+        // broadcast that is not due.
+        let (state, send_at) = match self.book_mut(account)?.items.get(&id) {
+            Some((r, s)) => (s.state, r.draft.send_at),
+            None => return Err(err(ErrorCode::NOT_FOUND, format!("no broadcast {id}"))),
+        };
+        match state {
+            BroadcastState::PendingSend if send_at.is_none_or(|at| at <= now) => {
+                self.set_state(account, id, BroadcastState::Sending)?;
+            }
+            BroadcastState::Sending => {}
+            BroadcastState::PendingReview | BroadcastState::PendingSend => return Ok(()),
+            _ => {
+                self.broadcasts_due.remove(&(account, id));
+                return Ok(());
+            }
+        }
+        let (r, s) = self.broadcast_of(account, id)?;
+        let start = usize::try_from(s.cursor).unwrap_or(usize::MAX);
+        let end = start.saturating_add(*budget).min(r.recipients.len());
+        let mut targets = Vec::new();
+        for no in r.recipients.get(start..end).unwrap_or(&[]) {
+            let Some(customer) = self.broadcast_customer(account, *no) else {
+                continue;
+            };
+            let online = self.customer_session(account, &customer).is_some();
+            if r.draft.online_only && !online {
+                continue;
+            }
+            targets.push((customer, online));
+        }
+        *budget -= end - start;
+        if !targets.is_empty() {
+            let first = self.take_message_ids(account, targets.len() as u64)?;
+            for (mid, (customer, online)) in (first..).zip(targets.iter()) {
+                let record = MessageRecord {
+                    account,
+                    customer: customer.clone(),
+                    conversation: 0,
+                    id: mid,
+                    at: now,
+                    from: Party::Agent(r.agent),
+                    body: r.draft.body.clone(),
+                    served_by: None,
+                };
+                self.batch.put_message(&record);
+                if *online {
+                    self.push(
+                        account,
+                        Recipient::Customer(customer.clone()),
+                        Event::Message(record.into()),
+                    );
+                }
+            }
+        }
+        let sent = targets.len() as u64;
+        if let Some((_, st)) = self.book_mut(account)?.items.get_mut(&id) {
+            st.state = BroadcastState::Sending;
+            st.cursor = end as u64;
+            st.sent += sent;
+        }
+        self.save_status(account, id)?;
+        if end >= r.recipients.len() {
+            self.finish(account, id, BroadcastState::Done, |_| {})?;
+        } else {
+            self.broadcasts_sending = true;
+        }
+        Ok(())
+    }
+}
