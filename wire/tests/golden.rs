@@ -1966,13 +1966,13 @@ fn cases() -> Vec<Case> {
                 account: 800_001,
                 units: 1_000,
             }),
-            "00000007 0003 0000 00000089 016f81ea30e807",
+            "00000008 0003 0000 00000089 01890181ea30e807",
         ),
         case(
             "request/AdminBalanceShow",
             138,
             Value::Request(Request::AdminBalanceShow { account: 800_001 }),
-            "00000005 0003 0000 0000008a 017081ea30",
+            "00000006 0003 0000 0000008a 018a0181ea30",
         ),
         case(
             "request/GetBalance",
@@ -1980,7 +1980,7 @@ fn cases() -> Vec<Case> {
             Value::Request(Request::GetBalance {
                 otp: Some("123456".to_string()),
             }),
-            "0000000a 0003 0000 0000008b 01710106313233343536",
+            "0000000b 0003 0000 0000008b 018b010106313233343536",
         ),
         case(
             "request/SubmitBroadcast",
@@ -1993,13 +1993,13 @@ fn cases() -> Vec<Case> {
                 block_replies: false,
                 send_at: Some(1_800_000_000_000),
             }, otp: None }),
-            "0000001f 0003 0000 0000008c 01720103010003752d310009e58f8ce58d81e4b88001000180c0e285e36800",
+            "00000020 0003 0000 0000008c 018c010103010003752d310009e58f8ce58d81e4b88001000180c0e285e36800",
         ),
         case(
             "request/CancelBroadcast",
             141,
             Value::Request(Request::CancelBroadcast { id: 1, otp: None }),
-            "00000004 0003 0000 0000008d 01730100",
+            "00000005 0003 0000 0000008d 018d010100",
         ),
         case(
             "request/ResubmitBroadcast",
@@ -2012,31 +2012,31 @@ fn cases() -> Vec<Case> {
                 block_replies: false,
                 send_at: Some(1_800_000_000_000),
             }, otp: None }),
-            "00000020 0003 0000 0000008e 0174010103010003752d310009e58f8ce58d81e4b88001000180c0e285e36800",
+            "00000021 0003 0000 0000008e 018e01010103010003752d310009e58f8ce58d81e4b88001000180c0e285e36800",
         ),
         case(
             "request/ListBroadcasts",
             143,
             Value::Request(Request::ListBroadcasts { otp: None }),
-            "00000003 0003 0000 0000008f 017500",
+            "00000004 0003 0000 0000008f 018f0100",
         ),
         case(
             "request/AdminBroadcastReviewList",
             144,
             Value::Request(Request::AdminBroadcastReviewList { account: 800_001 }),
-            "00000005 0003 0000 00000090 017681ea30",
+            "00000006 0003 0000 00000090 01900181ea30",
         ),
         case(
             "request/AdminBroadcastDecide",
             145,
             Value::Request(Request::AdminBroadcastDecide { account: 800_001, id: 1, approve: false, reason: "虚假".into() }),
-            "0000000e 0003 0000 00000091 017781ea30010006e8999ae58187",
+            "0000000f 0003 0000 00000091 01910181ea30010006e8999ae58187",
         ),
         case(
             "request/AdminSetSensitiveWords",
             146,
             Value::Request(Request::AdminSetSensitiveWords { words: vec!["发票".into()] }),
-            "0000000a 0003 0000 00000092 01780106e58f91e7a5a8",
+            "0000000b 0003 0000 00000092 0192010106e58f91e7a5a8",
         ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
@@ -2974,7 +2974,7 @@ fn cases() -> Vec<Case> {
                 refunded: 3,
                 points: 3,
             })),
-            "0000000a 0004 0000 00000089 0135df0706e807030303",
+            "0000000a 0004 0000 00000089 0143df0706e807030303",
         ),
         case(
             "response/Broadcast",
@@ -2998,7 +2998,7 @@ fn cases() -> Vec<Case> {
                 cancelled: Some((1002, 1_800_000_000_001)),
                 reason: Some("虚假".into()),
             }))),
-            "0000003c 0004 0000 0000008a 013601ea070103010003752d310009e58f8ce58d81e4b88001000180c0e285e3680002000280c0e285e36801ea0782c0e285e3680106e8999ae58187",
+            "0000003c 0004 0000 0000008a 014401ea070103010003752d310009e58f8ce58d81e4b88001000180c0e285e3680002000280c0e285e36801ea0782c0e285e3680106e8999ae58187",
         ),
         case(
             "response/Broadcasts",
@@ -3022,7 +3022,7 @@ fn cases() -> Vec<Case> {
                 cancelled: Some((1002, 1_800_000_000_001)),
                 reason: Some("虚假".into()),
             }])),
-            "0000003d 0004 0000 0000008b 01370101ea070103010003752d310009e58f8ce58d81e4b88001000180c0e285e3680002000280c0e285e36801ea0782c0e285e3680106e8999ae58187",
+            "0000003d 0004 0000 0000008b 01450101ea070103010003752d310009e58f8ce58d81e4b88001000180c0e285e3680002000280c0e285e36801ea0782c0e285e3680106e8999ae58187",
         ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(

@@ -1171,6 +1171,10 @@ fn sms_dead_letter() -> impl Strategy<Value = kefu_wire::sms::SmsDeadLetter> {
                 last_error,
                 queued_at,
                 dead_at,
+            },
+        )
+}
+
 fn broadcast_draft() -> impl Strategy<Value = kefu_wire::valueadded::BroadcastDraft> {
     (
         vec(any::<u32>(), 0..3),

@@ -1837,6 +1837,9 @@ fn offline_file() -> kefu_wire::files::OfflineFileInfo {
         meta: file_meta(),
         at: 1_800_000_000_000,
         token: [0x11; 32],
+    }
+}
+
 fn broadcast_draft() -> kefu_wire::valueadded::BroadcastDraft {
     kefu_wire::valueadded::BroadcastDraft {
         groups: vec![3],
