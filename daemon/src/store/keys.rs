@@ -562,6 +562,8 @@ pub fn parse_sms_outbox(key: &[u8]) -> Option<(u64, u64)> {
     let account: [u8; 8] = key.get(..8)?.try_into().ok()?;
     let sms: [u8; 8] = key.get(8..16)?.try_into().ok()?;
     (key.len() == 16).then(|| (u64::from_be_bytes(account), u64::from_be_bytes(sms)))
+}
+
 /// Ledger entry `entry` of `account` in [`Cf::ValueAdded`]: the account (8) ‖ `b'L'` ‖
 /// entry `u64` BE (8).
 pub fn ledger_entry(account: u64, entry: u64) -> Vec<u8> {
