@@ -207,27 +207,19 @@ pub fn required_access(request: &Request) -> Access {
         | Request::GetReminderSettings
         | Request::RequestContactFiled { .. }
         | Request::GetContactOwners { .. } => Access::Session,
-        Request::AdminOnAccount { .. }
-        | Request::AdminImportTokens { .. }
-        | Request::AdminUnlockToken { .. }
-        | Request::AdminUnlockAgent { .. }
-        | Request::AdminRotateCustomerKey { .. }
-        | Request::AdminCreateAccount { .. }
-        | Request::AdminListAccounts { .. }
-        | Request::AdminShowAccount { .. }
-        | Request::AdminAddAgent { .. }
-        | Request::AdminSetAgentPassword { .. }
-        | Request::AdminListAgents { .. }
-        | Request::AdminStats
-        | Request::AdminClockShow
-        | Request::AdminClockSet { .. }
-        | Request::AdminClockAdvance { .. }
-        | Request::AdminMetrics
-        | Request::AdminCheckStorage
-        | Request::AdminDeleteAccount { .. }
-        | Request::AdminBackupCreate
-        | Request::AdminBackupList
-        | Request::AdminBackupVerify { .. } => Access::Operator,
+        Request::AdminOnAccount { .. } | Request::AdminImportTokens { .. } => Access::Operator,
+        Request::AdminUnlockToken { .. } | Request::AdminUnlockAgent { .. } => Access::Operator,
+        Request::AdminRotateCustomerKey { .. } | Request::AdminCreateAccount { .. } => {
+            Access::Operator
+        }
+        Request::AdminListAccounts { .. } | Request::AdminShowAccount { .. } => Access::Operator,
+        Request::AdminAddAgent { .. } | Request::AdminSetAgentPassword { .. } => Access::Operator,
+        Request::AdminListAgents { .. } | Request::AdminStats => Access::Operator,
+        Request::AdminClockShow | Request::AdminClockSet { .. } => Access::Operator,
+        Request::AdminClockAdvance { .. } | Request::AdminMetrics => Access::Operator,
+        Request::AdminCheckStorage | Request::AdminDeleteAccount { .. } => Access::Operator,
+        Request::AdminBackupCreate | Request::AdminBackupList => Access::Operator,
+        Request::AdminBackupVerify { .. } => Access::Operator,
         value_added_admin!() => Access::Operator,
     }
 }

@@ -36,8 +36,8 @@ pub mod menu;
 pub mod message;
 pub mod prefs;
 pub mod server;
-pub mod spam;
 pub mod sms;
+pub mod spam;
 pub mod valueadded;
 
 pub use client::{tls_config_with_ca_pem, Client, ClientError, ClientOptions, Transport};

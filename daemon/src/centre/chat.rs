@@ -1590,22 +1590,7 @@ pub(super) fn read_chat(
     settings.presence_mode = super::signals::engine_mode(state.record.presence_mode);
     let mut routing =
         AccountRouting::new(settings, counters.next_conversation).map_err(routing_err)?;
-    // Personal auto-replies (§7.4) are the agents' own preferences (`reminders.rs`).
-    let prefs = super::reminders::read_agent_prefs(store, account)?;
-    for &agent in state.agents.keys() {
-        let group = state.profiles.get(&agent).map(|p| p.group.clone());
-        let group = group.filter(|g| !g.is_empty());
-        let personal_auto_reply = prefs
-            .get(&agent)
-            .map(|p| p.personal_auto_reply.clone())
-            .filter(|t| !t.is_empty());
-        let setup = AgentSetup {
-            group,
-            personal_auto_reply,
-            ..AgentSetup::default()
-        };
-        routing.add_agent(agent, setup).map_err(routing_err)?;
-    }
+    add_agents(store, account, state, &mut routing)?;
     // The accepted lists' read state as last written (C15; none in an older data
     // directory).
     let (unread, list_order) =
@@ -1669,6 +1654,33 @@ pub(super) fn read_chat(
         spam,
     };
     Ok(chat)
+}
+
+/// Adds the account's agents (none online yet) to a routing engine being restored,
+/// with their groups and personal auto-replies.
+fn add_agents(
+    store: &dyn crate::store::KvStore,
+    account: u64,
+    state: &crate::accounts::AccountState,
+    routing: &mut AccountRouting,
+) -> Result<(), ErrorBody> {
+    // Personal auto-replies (§7.4) are the agents' own preferences (`reminders.rs`).
+    let prefs = super::reminders::read_agent_prefs(store, account)?;
+    for &agent in state.agents.keys() {
+        let group = state.profiles.get(&agent).map(|p| p.group.clone());
+        let group = group.filter(|g| !g.is_empty());
+        let personal_auto_reply = prefs
+            .get(&agent)
+            .map(|p| p.personal_auto_reply.clone())
+            .filter(|t| !t.is_empty());
+        let setup = AgentSetup {
+            group,
+            personal_auto_reply,
+            ..AgentSetup::default()
+        };
+        routing.add_agent(agent, setup).map_err(routing_err)?;
+    }
+    Ok(())
 }
 
 fn open_customer_key(

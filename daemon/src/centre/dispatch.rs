@@ -747,16 +747,14 @@ pub(crate) fn classify(request: Request) -> Routed {
             AdminCreateAccount { account, name, plan, expires_at, password_1001, super_password },
             AdminListAccounts { after, limit }, AdminShowAccount { account },
             AdminAddAgent { account, agent, nickname, role },
-            AdminSetAgentPassword { account, agent, new_password },
-            AdminListAgents { account },
+            AdminSetAgentPassword { account, agent, new_password }, AdminListAgents { account },
             AdminStats, AdminOnAccount { account, request }, AdminRotateCustomerKey { account },
             AdminImportTokens { format, data, key_hex, password },
             AdminUnlockToken { serial }, AdminUnlockAgent { account, agent },
         }
         [Routed::Agent, AgentRequest::Security] SecurityRequest {
             ListRoles, CreateRole { name, permissions },
-            UpdateRole { role, name, permissions }, DeleteRole { role },
-            SetAgentRole { agent, role },
+            UpdateRole { role, name, permissions }, DeleteRole { role }, SetAgentRole { agent, role },
             GetAgentProfile { agent }, SetAgentProfile { agent, profile },
             SetSecurityLevel { level }, GetSecurity,
         }
@@ -769,19 +767,16 @@ pub(crate) fn classify(request: Request) -> Routed {
             VisitorLogin { account, token, channel },
         }
         [Routed::Customer, CustomerRequest::Chat] CustomerChatRequest {
-            OpenConversation { entry },
-            Reselect { conversation, entry }, DesignatedChoices, ServingAgent,
+            OpenConversation { entry }, Reselect { conversation, entry }, DesignatedChoices, ServingAgent,
             ChooseMenuOption { conversation, node, option },
         }
         [Routed::Participant] ParticipantRequest {
             SendMessage { conversation, client_msg_id, body }, CloseConversation { conversation },
-            ConversationMessages { conversation, after, limit },
-            Signal { conversation, signal },
+            ConversationMessages { conversation, after, limit }, Signal { conversation, signal },
             GetAccountPresence,
         }
         [Routed::Agent, AgentRequest::Chat] AgentChatRequest {
-            SetAutoAccept { cap },
-            ListQueue, ListConversations, AcceptConversation { conversation },
+            SetAutoAccept { cap }, ListQueue, ListConversations, AcceptConversation { conversation },
             TransferConversation { conversation, to_agent },
             GrabConversation { conversation, confirmed },
             GetRoutingSettings, SetRoutingSettings { settings },
@@ -791,17 +786,12 @@ pub(crate) fn classify(request: Request) -> Routed {
         }
         [Routed::Agent, AgentRequest::Crm] CrmRequest {
             CreateContact { customer, state, edit }, GetContact { customer },
-            UpdateContact { customer, edit },
-            SetContactState { customer, state },
-            DeleteContacts { customers },
-            SearchContacts(x),
-            RecentContacts { offset, limit },
+            UpdateContact { customer, edit }, SetContactState { customer, state },
+            DeleteContacts { customers }, SearchContacts(x), RecentContacts { offset, limit },
             ContactsOnline { customers },
             ListTags, EditTags(x), ListGroups, EditGroups(x),
-            ImportContacts { chunk, first, last },
-            ExportContacts { after, limit },
-            RequestContact { customer, note },
-            GetContactSettings,
+            ImportContacts { chunk, first, last }, ExportContacts { after, limit },
+            RequestContact { customer, note }, GetContactSettings,
             SetContactSettings { settings }, SearchOnlineContacts(x),
             RequestContactFiled { customer, note, edit }, GetContactOwners { customer },
         }
@@ -809,13 +799,10 @@ pub(crate) fn classify(request: Request) -> Routed {
             GetAgentPrefs, SetAgentPrefs { prefs }, GetReminderSettings, SetReminderSettings { settings },
         }
         [Routed::Agent] AgentRequest { History(query) }
-        [Routed::Agent, AgentRequest::Internal] InternalRequest {
-            SendInternal { to, client_msg_id, text },
-            InternalHistory { with, before, limit }, SearchInternal { with, text, limit },
-        }
+        [Routed::Agent, AgentRequest::Internal] InternalRequest { SendInternal { to, client_msg_id, text },
+            InternalHistory { with, before, limit }, SearchInternal { with, text, limit } }
         [Routed::Agent, AgentRequest::Menu] MenuRequest {
-            GetNavigationMenu, SetNavigationMenu { menu }, GetMenuPath { conversation },
-        }
+            GetNavigationMenu, SetNavigationMenu { menu }, GetMenuPath { conversation } }
         [Routed::Agent, AgentRequest::Automation] AutomationRequest {
             GetIdleSettings, SetIdleSettings { settings }, ListIdleConversations,
         }
@@ -986,108 +973,52 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::AdminSmsDeadLetters { account }
         | Request::AdminSmsReply { account, .. } => Some(*account),
         value_added_admin!(account) => Some(*account),
-        Request::Logout
-        | Request::SetPresence { .. }
-        | Request::AddAgent { .. }
-        | Request::SetAgentPassword { .. }
-        | Request::ChangeOwnPassword { .. }
-        | Request::ChangeSuperPassword { .. }
-        | Request::ListAgents
-        | Request::WhoAmI
-        | Request::AdminListAccounts { .. }
-        | Request::AdminStats
-        | Request::ListRoles
-        | Request::CreateRole { .. }
-        | Request::UpdateRole { .. }
-        | Request::DeleteRole { .. }
-        | Request::SetAgentRole { .. }
-        | Request::GetAgentProfile { .. }
-        | Request::SetAgentProfile { .. }
-        | Request::SetSecurityLevel { .. }
-        | Request::GetSecurity
-        | Request::BindToken { .. }
-        | Request::UnbindToken { .. }
-        | Request::CalibrateToken { .. }
-        | Request::AdminImportTokens { .. }
-        | Request::AdminUnlockToken { .. }
-        | Request::OpenConversation { .. }
-        | Request::SendMessage { .. }
-        | Request::SetAutoAccept { .. }
-        | Request::ListQueue
-        | Request::ListConversations
-        | Request::AcceptConversation { .. }
-        | Request::CloseConversation { .. }
-        | Request::TransferConversation { .. }
-        | Request::GrabConversation { .. }
-        | Request::ConversationMessages { .. }
-        | Request::GetRoutingSettings
-        | Request::SetRoutingSettings { .. }
-        | Request::Reselect { .. }
-        | Request::InitiateConversation { .. }
-        | Request::LogoutWith { .. }
-        | Request::CreateContact { .. }
-        | Request::GetContact { .. }
-        | Request::UpdateContact { .. }
-        | Request::SetContactState { .. }
-        | Request::DeleteContacts { .. }
-        | Request::SearchContacts(_)
-        | Request::RecentContacts { .. }
-        | Request::ContactsOnline { .. }
-        | Request::ListTags
-        | Request::EditTags(_)
-        | Request::ListGroups
-        | Request::EditGroups(_)
-        | Request::ImportContacts { .. }
-        | Request::ExportContacts { .. }
-        | Request::History(_)
-        | Request::RequestContact { .. }
-        | Request::AnswerContactRequest { .. }
-        | Request::AddAccount { .. }
-        | Request::GetContactSettings
-        | Request::SetContactSettings { .. }
-        | Request::ListQuickReplies
-        | Request::SetQuickReplies { .. }
-        | Request::GetAnalytics { .. }
-        | Request::AccountCentreTicket { .. }
-        | Request::Broadcast { .. }
-        | Request::Signal { .. }
-        | Request::SetAccountPresenceMode { .. }
-        | Request::GetAccountPresence
-        | Request::AdminClockShow
-        | Request::AdminClockSet { .. }
-        | Request::AdminClockAdvance { .. }
-        | Request::EnableResume
-        | Request::GetServerTime
-        | Request::AdminMetrics
-        | Request::AdminCheckStorage
-        | Request::GetDesignatedAgent
-        | Request::SetDesignatedAgent { .. }
-        | Request::DesignatedChoices
-        | Request::AdminBackupCreate
-        | Request::AdminBackupList
-        | Request::AdminBackupVerify { .. }
-        | Request::MarkRead { .. }
-        | Request::OrderConversations { .. }
-        | Request::SearchOnlineContacts(_)
-        | Request::ListAgentGroups
-        | Request::ServingAgent
-        | Request::GetAgentPrefs
-        | Request::SetAgentPrefs { .. }
-        | Request::GetReminderSettings
-        | Request::SetReminderSettings { .. }
-        | Request::RequestContactFiled { .. }
-        | Request::GetContactOwners { .. }
-        | Request::GetIdleSettings
-        | Request::SetIdleSettings { .. }
-        | Request::ListIdleConversations
-        | Request::SendInternal { .. }
-        | Request::InternalHistory { .. }
-        | Request::SearchInternal { .. }
-        | Request::GetNavigationMenu | Request::SetNavigationMenu { .. }
-        | Request::ChooseMenuOption { .. } | Request::GetMenuPath { .. }
-        | Request::GetSpamFilter | Request::SetSpamFilter { .. } | Request::ListTrash
-        | Request::AcceptFromTrash { .. } | Request::MuteCustomer { .. } | Request::ListMuted
-        | Request::ForwardSms { .. } => None,
+        Request::Logout | Request::SetPresence { .. } | Request::AddAgent { .. }
+        | Request::SetAgentPassword { .. } | Request::ChangeOwnPassword { .. }
+        | Request::ChangeSuperPassword { .. } | Request::ListAgents | Request::WhoAmI
+        | Request::AdminListAccounts { .. } | Request::AdminStats | Request::ListRoles
+        | Request::CreateRole { .. } | Request::UpdateRole { .. } | Request::DeleteRole { .. }
+        | Request::SetAgentRole { .. } | Request::GetAgentProfile { .. }
+        | Request::SetAgentProfile { .. } | Request::SetSecurityLevel { .. }
+        | Request::GetSecurity | Request::BindToken { .. } | Request::UnbindToken { .. }
+        | Request::CalibrateToken { .. } | Request::AdminImportTokens { .. }
+        | Request::AdminUnlockToken { .. } | Request::OpenConversation { .. }
+        | Request::SendMessage { .. } | Request::SetAutoAccept { .. } | Request::ListQueue
+        | Request::ListConversations | Request::AcceptConversation { .. }
+        | Request::CloseConversation { .. } | Request::TransferConversation { .. }
+        | Request::GrabConversation { .. } | Request::ConversationMessages { .. }
+        | Request::GetRoutingSettings | Request::SetRoutingSettings { .. }
+        | Request::Reselect { .. } | Request::InitiateConversation { .. }
+        | Request::LogoutWith { .. } | Request::CreateContact { .. } | Request::GetContact { .. }
+        | Request::UpdateContact { .. } | Request::SetContactState { .. }
+        | Request::DeleteContacts { .. } | Request::SearchContacts(_)
+        | Request::RecentContacts { .. } | Request::ContactsOnline { .. } | Request::ListTags
+        | Request::EditTags(_) | Request::ListGroups | Request::EditGroups(_)
+        | Request::ImportContacts { .. } | Request::ExportContacts { .. } | Request::History(_)
+        | Request::RequestContact { .. } | Request::AnswerContactRequest { .. }
+        | Request::AddAccount { .. } | Request::GetContactSettings
+        | Request::SetContactSettings { .. } | Request::ListQuickReplies
+        | Request::SetQuickReplies { .. } | Request::GetAnalytics { .. }
+        | Request::AccountCentreTicket { .. } | Request::Broadcast { .. } | Request::Signal { .. }
+        | Request::SetAccountPresenceMode { .. } | Request::GetAccountPresence
+        | Request::AdminClockShow | Request::AdminClockSet { .. }
+        | Request::AdminClockAdvance { .. } | Request::EnableResume | Request::GetServerTime
+        | Request::AdminMetrics | Request::AdminCheckStorage | Request::GetDesignatedAgent
+        | Request::SetDesignatedAgent { .. } | Request::DesignatedChoices
+        | Request::AdminBackupCreate | Request::AdminBackupList
+        | Request::AdminBackupVerify { .. } | Request::MarkRead { .. }
+        | Request::OrderConversations { .. } | Request::SearchOnlineContacts(_)
+        | Request::ListAgentGroups | Request::ServingAgent | Request::GetAgentPrefs
+        | Request::SetAgentPrefs { .. } | Request::GetReminderSettings
+        | Request::SetReminderSettings { .. } | Request::RequestContactFiled { .. }
+        | Request::GetContactOwners { .. } | Request::GetIdleSettings
+        | Request::SetIdleSettings { .. } | Request::ListIdleConversations
+        | Request::SendInternal { .. } | Request::InternalHistory { .. }
+        | Request::SearchInternal { .. } | Request::GetNavigationMenu
+        | Request::SetNavigationMenu { .. } | Request::ChooseMenuOption { .. }
+        | Request::GetMenuPath { .. } | Request::GetSpamFilter | Request::SetSpamFilter { .. }
+        | Request::ListTrash | Request::AcceptFromTrash { .. } | Request::MuteCustomer { .. }
+        | Request::ListMuted | Request::ForwardSms { .. } => None,
         crate::auth::file_requests!() => None,
         value_added_agent!() => None,
         // Its session's number names the shard (`route_request`), not an account.

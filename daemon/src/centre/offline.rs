@@ -76,6 +76,15 @@ impl Centre {
         let Some(chat) = self.actors.get(&account).map(|a| &a.chat) else {
             return;
         };
+        // Nothing unread, nothing to push: most assignments (a conversation routed as
+        // it opens) cost no read and no call.
+        let unread = chat
+            .routing
+            .conversation(conversation)
+            .map_or(0, |c| c.unread);
+        if unread == 0 {
+            return;
+        }
         // Messages from this id on were stored after the assignment.
         let mark = chat.next_message_id();
         let call = move |c: &mut Centre| c.push_backlog(account, conversation, agent, mark);

@@ -35,8 +35,8 @@ pub mod rocks;
 mod rocks_backup;
 mod rocks_wal;
 pub mod security_records;
-pub mod spam_records;
 pub mod sms_records;
+pub mod spam_records;
 
 use std::path::PathBuf;
 
