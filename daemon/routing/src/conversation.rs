@@ -105,13 +105,7 @@ impl AccountRouting {
         owners: &dyn Owners,
         now: i64,
     ) -> Result<Outcome<ConversationInfo>, RoutingError> {
-        let a = self
-            .agents
-            .get(&agent)
-            .ok_or(RoutingError::UnknownAgent(agent))?;
-        if !a.logged_in {
-            return Err(RoutingError::NotLoggedIn(agent));
-        }
+        self.check_logged_in(agent)?;
         if !self.may_initiate(owners, agent, &customer, has_grab_permission) {
             let owner = self.live_owner(owners, &customer).unwrap_or(agent);
             return Err(RoutingError::ExclusiveCustomer { owner });

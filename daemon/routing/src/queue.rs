@@ -75,13 +75,7 @@ impl AccountRouting {
         owners: &dyn Owners,
         now: i64,
     ) -> Result<Outcome<ConversationInfo>, RoutingError> {
-        let a = self
-            .agents
-            .get(&agent)
-            .ok_or(RoutingError::UnknownAgent(agent))?;
-        if !a.logged_in {
-            return Err(RoutingError::NotLoggedIn(agent));
-        }
+        self.check_logged_in(agent)?;
         let c = self
             .conversations
             .get(&conversation)

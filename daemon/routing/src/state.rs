@@ -414,6 +414,20 @@ impl AccountRouting {
     }
 
     /// How many conversations are open.
+    /// Whether `agent` is one of the account's and logged in: what a request an agent
+    /// makes of the engine checks first.
+    pub(super) fn check_logged_in(&self, agent: u32) -> Result<(), RoutingError> {
+        let a = self
+            .agents
+            .get(&agent)
+            .ok_or(RoutingError::UnknownAgent(agent))?;
+        if a.logged_in {
+            Ok(())
+        } else {
+            Err(RoutingError::NotLoggedIn(agent))
+        }
+    }
+
     pub fn open_count(&self) -> usize {
         self.conversations.len()
     }

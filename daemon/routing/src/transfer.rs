@@ -38,13 +38,7 @@ impl AccountRouting {
         owners: &dyn Owners,
         now: i64,
     ) -> Result<Outcome<ConversationInfo>, RoutingError> {
-        let sender = self
-            .agents
-            .get(&from)
-            .ok_or(RoutingError::UnknownAgent(from))?;
-        if !sender.logged_in {
-            return Err(RoutingError::NotLoggedIn(from));
-        }
+        self.check_logged_in(from)?;
         let c = self
             .conversations
             .get(&conversation)
@@ -146,13 +140,7 @@ impl AccountRouting {
         owners: &dyn Owners,
         now: i64,
     ) -> Result<Outcome<ConversationInfo>, RoutingError> {
-        let a = self
-            .agents
-            .get(&agent)
-            .ok_or(RoutingError::UnknownAgent(agent))?;
-        if !a.logged_in {
-            return Err(RoutingError::NotLoggedIn(agent));
-        }
+        self.check_logged_in(agent)?;
         if !has_grab_permission {
             return Err(RoutingError::GrabPermissionRequired);
         }
