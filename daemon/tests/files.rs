@@ -97,6 +97,20 @@ fn served(s: &TestServer, key: &[u8; 32], id: &str, channel: Channel) -> (Client
 }
 
 /// The next push about files (others skipped).
+/// Why `transfer` ended, from `c`'s `FileEnded` push (other file pushes skipped).
+fn end_of(c: &mut Client, transfer: u64) -> FileEnd {
+    loop {
+        if let Event::FileEnded {
+            transfer: x,
+            reason,
+        } = file_event(c)
+        {
+            assert_eq!(x, transfer);
+            return reason;
+        }
+    }
+}
+
 fn file_event(c: &mut Client) -> Event {
     loop {
         let p = c.next_push(WAIT).unwrap().expect("a file push");
@@ -270,16 +284,7 @@ fn either_side_cancels_and_a_disconnect_ends_the_transfer_with_its_reason() {
     })
     .unwrap();
     c.request(&Request::FileCancel { transfer: t }).unwrap();
-    let reason = loop {
-        if let Event::FileEnded {
-            transfer: x,
-            reason,
-        } = file_event(&mut a)
-        {
-            assert_eq!(x, transfer);
-            break reason;
-        }
-    };
+    let reason = end_of(&mut a, transfer);
     assert_eq!(reason, FileEnd::Cancelled);
     let chunk = Request::FileChunk {
         transfer,
@@ -326,16 +331,7 @@ fn either_side_cancels_and_a_disconnect_ends_the_transfer_with_its_reason() {
     })
     .unwrap();
     drop(c);
-    let reason = loop {
-        if let Event::FileEnded {
-            transfer: x,
-            reason,
-        } = file_event(&mut a)
-        {
-            assert_eq!(x, transfer);
-            break reason;
-        }
-    };
+    let reason = end_of(&mut a, transfer);
     assert_eq!(reason, FileEnd::PeerGone);
     assert_eq!(
         request_code(&mut a, &Request::FileCancel { transfer }),
