@@ -27,6 +27,10 @@
 #     quick-reply lookups p50 1.6 ms, p99 25 ms
 #   100 MiB offline beside it:       uploaded 80 MiB/s (hash-checked, synced), fetched
 #     131 MiB/s; rss 51.8..54.3 MiB; chat p99 9.2 ms (the upload is 3 s of the 20 s window)
+# Again on a quiet box (2026-12-06 23:49 UTC, load average 1.6; benches/results/files-2026-12-06.txt):
+#   baseline chat p99 4.55 ms; 1 GiB relay at 124 MiB/s beside it: chat p99 5.30 ms, rss
+#   35.8..44.2 MiB (the chat's own growth), lookups p99 5.0 ms; 100 MiB offline (upload 95,
+#   fetch 109 MiB/s): chat p99 1.41 ms, rss 54.3..57.0 MiB.
 # Without chat (kefu-load files alone against a fresh kefud): 1 GiB relay rss 18.6..20.2
 # MiB; 100 MiB offline 19.2..19.5 MiB; 4 x 256 MiB online + 2 x 100 MiB offline at once
 # 18.5..22.1 MiB, back to 19.4 MiB after.
