@@ -9,6 +9,10 @@
 
 mod support;
 
+use kefu_daemon::store::spam_records::WhitelistRecord;
+use kefu_daemon::store::{
+    keys, open_rocks, Batch, Cf, Durability, KvStore, RocksOptions, StoredRecord,
+};
 use kefu_wire::chat::{ConversationInfo, ConversationState, CustomerId, MessageBody, Party};
 use kefu_wire::crm::{ContactNotice, ContactSettings, ContactState};
 use kefu_wire::spam::SpamLevel;
@@ -535,4 +539,52 @@ fn m6_setting_is_a_business_setting_and_a_restart_keeps_trash_whitelist_and_mute
     // A new spammer is still caught after the restart.
     let caught = first_message(&s, &key, "spam3", text("加微信")).1;
     assert_eq!(trash(&mut boss), vec![trashed, caught]);
+}
+
+/// The whitelist is bounded (PROTOCOL.md sections 14 and 26.3: 100,000 customers per
+/// account): taking one more customer out of the trash is refused with its own code,
+/// `WHITELIST_FULL`, and the conversation stays in the trash. The whitelist is filled
+/// in the stopped daemon's store (100,000 trash rescues through the protocol would be
+/// the same records, written slowly).
+#[test]
+fn m6_a_full_whitelist_refuses_one_more_with_its_own_code() {
+    let mut s = TestServer::start();
+    let key = setup(&s);
+    let mut boss = agent(&s, 1001);
+    level(&mut boss, SpamLevel::High);
+    let (_c, conv) = first_message(&s, &key, "one-too-many", text("加微信"));
+    assert_eq!(trash(&mut boss), vec![conv]);
+    drop(boss);
+    if let Some(h) = s.handle.take() {
+        h.shutdown();
+    }
+    {
+        let store = open_rocks(&s.dir.path().join("db"), &RocksOptions::default()).unwrap();
+        for chunk in 0..10 {
+            let mut batch = Batch::new();
+            for i in 0..10_000 {
+                let customer = CustomerId::Identified(format!("w-{chunk}-{i}"));
+                let key = keys::whitelist(ACCOUNT, &customer);
+                let record = WhitelistRecord {
+                    account: ACCOUNT,
+                    customer,
+                    by: 1001,
+                    at: 0,
+                };
+                batch.put(Cf::RoutingSettings, &key, record.encode());
+            }
+            store.write(&batch, Durability::Fsync).unwrap();
+        }
+    }
+    s.restart();
+    let mut taker = agent(&s, 1002);
+    assert_eq!(
+        taker
+            .request(&Request::AcceptFromTrash { conversation: conv })
+            .unwrap_err()
+            .code(),
+        Some(ErrorCode::WHITELIST_FULL)
+    );
+    let mut boss = agent(&s, 1001);
+    assert_eq!(trash(&mut boss), vec![conv], "still in the trash");
 }

@@ -206,6 +206,9 @@ codes! {
     NOT_IN_TRASH = 111,
     /// The agent mutes as many customers as it may (M6, §3.11.3: 1,000).
     MUTE_LIST_FULL = 112,
+    /// `AcceptFromTrash` would whitelist one customer more than the account may keep
+    /// (M6: 100,000); the conversation stays in the trash.
+    WHITELIST_FULL = 113,
     /// `ForwardSms` to an agent with no bound phone; nothing queued or charged.
     NO_BOUND_PHONE = 130,
     /// `ForwardSms` with fewer SMS units left than the message takes; nothing queued.

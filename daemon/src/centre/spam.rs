@@ -197,7 +197,7 @@ impl Centre {
         let listed = spam.whitelist.contains(&customer);
         if !listed && spam.whitelist.len() >= MAX_WHITELIST {
             return Err(err(
-                ErrorCode::INVALID_ARGUMENT,
+                ErrorCode::WHITELIST_FULL,
                 format!("the whitelist holds {MAX_WHITELIST} customers already"),
             ));
         }
