@@ -8,6 +8,33 @@ use super::Outcome;
 use kefu_wire::chat::{Channel, ConversationInfo, CustomerId, Entry, Party};
 
 impl AccountRouting {
+    /// What a new conversation announces: that it opened, and the welcome of the
+    /// hour if the account has one (M1). Both ways of opening one (`open`,
+    /// `open_screened`) say the same.
+    pub(super) fn opened(
+        &self,
+        id: u64,
+        customer: CustomerId,
+        channel: Channel,
+        entry: Entry,
+        now: i64,
+        fx: &mut Vec<Effect>,
+    ) {
+        fx.push(Effect::Opened {
+            conversation: id,
+            customer,
+            channel,
+            entry,
+            at: now,
+        });
+        if let Some(text) = self.settings.welcome.text_at(now) {
+            fx.push(Effect::Welcome {
+                conversation: id,
+                text: text.to_owned(),
+            });
+        }
+    }
+
     /// A customer opens a conversation through `entry`.
     ///
     /// If it has one open already, that one continues (R9): no welcome, and if its
@@ -70,19 +97,7 @@ impl AccountRouting {
             }
             _ => self.create(customer.clone(), channel, now),
         };
-        fx.push(Effect::Opened {
-            conversation: id,
-            customer,
-            channel,
-            entry,
-            at: now,
-        });
-        if let Some(text) = self.settings.welcome.text_at(now) {
-            fx.push(Effect::Welcome {
-                conversation: id,
-                text: text.to_owned(),
-            });
-        }
+        self.opened(id, customer, channel, entry, now, &mut fx);
         let placement = self.placement(&effective, None);
         self.place(id, placement, AssignReason::Auto, owners, now, &mut fx);
         Ok(Outcome::new(self.info_of(id)?, fx))

@@ -18,7 +18,7 @@
 //! Both are queue entries with a target nobody matches ([`QueueTarget::Screening`],
 //! [`QueueTarget::Trash`]), so the queue's order, restore and close work unchanged.
 
-use super::effect::{AssignReason, CloseReason, Effect, RoutingError};
+use super::effect::{AssignReason, CloseReason, RoutingError};
 use super::exclusive::Owners;
 use super::state::{AccountRouting, ConvState, QueueTarget};
 use super::Outcome;
@@ -45,19 +45,8 @@ impl AccountRouting {
         let effective = self.effective_entry(owners, &customer, channel, &entry);
         self.check_entry(&effective)?;
         let id = self.create(customer.clone(), channel, now);
-        let mut fx = vec![Effect::Opened {
-            conversation: id,
-            customer,
-            channel,
-            entry,
-            at: now,
-        }];
-        if let Some(text) = self.settings.welcome.text_at(now) {
-            fx.push(Effect::Welcome {
-                conversation: id,
-                text: text.to_owned(),
-            });
-        }
+        let mut fx = Vec::new();
+        self.opened(id, customer, channel, entry, now, &mut fx);
         self.enqueue(id, QueueTarget::Screening, now, &mut fx);
         Ok(Outcome::new(self.info_of(id)?, fx))
     }
