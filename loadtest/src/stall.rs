@@ -8,8 +8,9 @@
 //!
 //! With `--broadcast-chars N` the readers are instead customers of a fresh account
 //! of the tool's own, to which its agent broadcasts N-character messages at
-//! `--broadcasts-per-sec` (`stall_broadcast.rs`): real pushes of stored messages,
-//! enough to fill thousands of readers' buffers.
+//! `--broadcasts-per-sec` (`stall_broadcast.rs`; each submitted and approved, then
+//! fanned out by the daemon): real pushes of stored messages, enough to fill
+//! thousands of readers' buffers.
 //!
 //! Loopback only (the flags are checked like the other scenarios'); bounded in
 //! time (`--hold-secs`) and count (`--readers`, within the descriptor limit).
@@ -103,7 +104,7 @@ pub fn run(args: &StallArgs, fd_limit: u64) -> anyhow::Result<bool> {
     );
     if broadcaster.is_some() {
         out += &format!(
-            "  broadcasts: {} sent, {} messages stored and pushed to them; {} refused{}\n",
+            "  broadcasts: {} submitted and approved, {} recipients to store and push to; {} refused{}\n",
             held.broadcasts,
             held.stored,
             held.broadcast_errors,
@@ -224,7 +225,7 @@ struct Held {
 fn hold(
     args: &StallArgs,
     streams: &[TcpStream],
-    mut agent: Option<&mut kefu_wire::Client>,
+    mut agent: Option<&mut crate::stall_broadcast::Broadcaster>,
 ) -> Held {
     let start = Instant::now();
     let hold = Duration::from_secs_f64(args.hold_secs);
