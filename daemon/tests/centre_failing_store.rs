@@ -280,6 +280,8 @@ struct World {
     customer_conn: BTreeMap<(u64, &'static str), usize>,
     conversations: BTreeMap<u64, BTreeSet<u64>>,
     roles: BTreeMap<u64, BTreeSet<u32>>,
+    /// Broadcasts the last answer about them showed cancelled: (account, id).
+    cancelled: BTreeSet<(u64, u64)>,
     step: usize,
     compared: usize,
     /// Who takes part in each conversation, as the last answer about it told:
@@ -349,6 +351,7 @@ impl World {
             roles: [(ACCOUNT, (1..=3).collect()), (OTHER, (1..=3).collect())].into(),
             step: 0,
             compared: 0,
+            cancelled: BTreeSet::new(),
             outcomes: BTreeMap::new(),
             parties: BTreeMap::new(),
             wrote: BTreeSet::new(),
@@ -539,6 +542,13 @@ impl World {
             Ok(_) => tally.0 += 1,
             Err(e) if e.code == ErrorCode::STORAGE_FAILURE => tally.1 += 1,
             Err(_) => {}
+        }
+        if let Ok(Response::Broadcast(b)) = answer {
+            if b.state == kefu_wire::valueadded::BroadcastState::Cancelled {
+                self.cancelled.insert((account, b.id));
+            } else {
+                self.cancelled.remove(&(account, b.id));
+            }
         }
         let seen = match answer {
             Ok(Response::Conversation(c)) => Some(c.clone()),
@@ -965,10 +975,17 @@ impl World {
                     send_at: None,
                 };
                 let id = 1 + self.rng.below(4);
+                let cancelled: Vec<u64> = self
+                    .cancelled
+                    .iter()
+                    .filter(|(a, _)| *a == account)
+                    .map(|(_, id)| *id)
+                    .collect();
                 match self.rng.below(6) {
                     0 | 1 => Request::CancelBroadcast { id, otp: None },
-                    2 => Request::ResubmitBroadcast {
-                        id,
+                    2 | 5 if !cancelled.is_empty() => Request::ResubmitBroadcast {
+                        // Mostly one the driver saw cancelled.
+                        id: self.rng.pick(&cancelled).unwrap_or(id),
                         draft,
                         otp: None,
                     },
