@@ -2049,13 +2049,13 @@ fn cases() -> Vec<Case> {
                 block_replies: true,
                 send_at: None,
             }, otp: Some("123456".into()) }),
-            "TODO",
+            "0000001c 0003 0000 00000093 0193010103000009e58f8ce58d81e4b8800001000106313233343536",
         ),
         case(
             "request/ReplyToBroadcast",
             148,
             Value::Request(Request::ReplyToBroadcast { broadcast: 2, entry: Entry::Auto }),
-            "TODO",
+            "00000005 0003 0000 00000094 0194010200",
         ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
@@ -3518,7 +3518,7 @@ fn cases() -> Vec<Case> {
                 seq: 21,
                 event: Event::FromBroadcast { broadcast: 2, message: 900, replies_blocked: true },
             }),
-            "TODO",
+            "00000007 0006 0000 00000000 01151302840701",
         ),
         case(
             "push/BroadcastPreview",
@@ -3527,7 +3527,7 @@ fn cases() -> Vec<Case> {
                 seq: 22,
                 event: Event::BroadcastPreview { from: 1002, body: MessageBody::Text("双十一".into()) },
             }),
-            "TODO",
+            "00000010 0006 0000 00000000 011614ea070009e58f8ce58d81e4b880",
         ),
         case(
             "push-ack",
