@@ -64,7 +64,12 @@ fn setup(s: &TestServer, units: u64) -> (Client, Client, Client, u32) {
             _ => None,
         })
         .unwrap();
-    for (who, groups) in [("c1", vec![vip]), ("c2", vec![vip]), ("c3", vec![vip]), ("c4", vec![])] {
+    for (who, groups) in [
+        ("c1", vec![vip]),
+        ("c2", vec![vip]),
+        ("c3", vec![vip]),
+        ("c4", vec![]),
+    ] {
         let r = boss
             .request(&Request::CreateContact {
                 customer: id(who),
@@ -335,7 +340,10 @@ fn a_reply_to_a_broadcast_that_blocks_replies_opens_no_conversation() {
     let key = customer_key(&mut admin, ACCOUNT);
     let mut c2 = login_customer(s.client(), &key, ACCOUNT, "c2", now() + 86_400);
     assert_eq!(code(reply(&mut c2, b1.id)), ErrorCode::REPLIES_BLOCKED);
-    assert!(matches!(reply(&mut c2, b2.id), Ok(Response::Conversation(_))));
+    assert!(matches!(
+        reply(&mut c2, b2.id),
+        Ok(Response::Conversation(_))
+    ));
     drop((admin, c2));
     ledger_balances(&mut s, &[ACCOUNT]);
 }

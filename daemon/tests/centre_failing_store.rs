@@ -127,9 +127,9 @@ const WRITES: &[&str] = &[
     "AccountCentreTicket", // ticket key, once, in the turn's batch; the ticket
     // Broadcasts with review (issue 15): reserved, refunded or settled units with a
     // ledger entry each; the ledger is checked after every refused commit.
-    "SubmitBroadcast",      // broadcast, status, active list, balance, ledger; ListBroadcasts
-    "CancelBroadcast",      // status, active list, balance, ledger; ListBroadcasts
-    "ResubmitBroadcast",    // broadcast, status, balance, ledger; ListBroadcasts
+    "SubmitBroadcast", // broadcast, status, active list, balance, ledger; ListBroadcasts
+    "CancelBroadcast", // status, active list, balance, ledger; ListBroadcasts
+    "ResubmitBroadcast", // broadcast, status, balance, ledger; ListBroadcasts
     "AdminBroadcastDecide", // status (a rejection: balance, ledger); AdminBroadcastReviewList
     // The operator.
     "AdminCreateAccount", // account, 1001, roles (worker pool); AdminShowAccount
@@ -151,10 +151,10 @@ const WRITES_SOMETIMES: &[&str] = &[
     "SetPresence",
     "TransferConversation",
     "AdminUnlockToken",
-    "SendInternal",     // not to itself, and a retried client id stores nothing
-    "ChooseMenuOption", // only a customer in the menu, with an option that exists
-    "CancelBroadcast",  // only one pending review or send, at level low
-    "ResubmitBroadcast", // only a cancelled one, at level low, with the balance for it
+    "SendInternal",         // not to itself, and a retried client id stores nothing
+    "ChooseMenuOption",     // only a customer in the menu, with an option that exists
+    "CancelBroadcast",      // only one pending review or send, at level low
+    "ResubmitBroadcast",    // only a cancelled one, at level low, with the balance for it
     "AdminBroadcastDecide", // only one pending review
 ];
 
@@ -1438,7 +1438,10 @@ impl World {
             operator.push(Request::AdminBroadcastReviewList { account });
             // The ledger adds up to the balance after every refused commit.
             if let Err(e) = check_ledger(self.h.store.as_ref(), account) {
-                panic!("seed {} step {}: ledger of {account}: {e:?}", self.seed, self.step);
+                panic!(
+                    "seed {} step {}: ledger of {account}: {e:?}",
+                    self.seed, self.step
+                );
             }
         }
         for request in operator {

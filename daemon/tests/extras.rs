@@ -468,7 +468,9 @@ fn sent(r: Result<Response, kefu_wire::ClientError>, admin: &mut Client) -> u64 
         .unwrap();
     assert!(matches!(approved, Response::Broadcast(_)), "{approved:?}");
     // One more turn of the account's shard: the slice is committed.
-    admin.request(&Request::AdminBalanceShow { account: ACCOUNT }).unwrap();
+    admin
+        .request(&Request::AdminBalanceShow { account: ACCOUNT })
+        .unwrap();
     b.recipients
 }
 
@@ -577,7 +579,10 @@ fn broadcasts_reach_groups_and_named_contacts_and_need_a_code_at_medium() {
         ErrorCode::OTP_INVALID
     );
     // The group's contacts (not the blacklisted one) and c3; c1 once.
-    assert_eq!(sent(a.request(&to_vip(Some(otp_at(step + 1)))), &mut admin), 3);
+    assert_eq!(
+        sent(a.request(&to_vip(Some(otp_at(step + 1)))), &mut admin),
+        3
+    );
     let push = c1
         .next_push(Duration::from_secs(10))
         .unwrap()

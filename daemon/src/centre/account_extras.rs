@@ -30,9 +30,7 @@ use crate::store::extras_records::{
 };
 use crate::store::{keys, Cf, SecurityLevel, StoredRecord};
 use kefu_wire::chat::{CustomerId, Party};
-use kefu_wire::{
-    AccountCentreModule, AgentFigures, ErrorBody, ErrorCode, QuickReply, Response,
-};
+use kefu_wire::{AccountCentreModule, AgentFigures, ErrorBody, ErrorCode, QuickReply, Response};
 use std::collections::{BTreeMap, HashMap};
 
 /// Replies in one list.

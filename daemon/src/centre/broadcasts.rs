@@ -259,7 +259,11 @@ impl Centre {
     }
 
     /// Checks a draft and resolves its recipients.
-    pub(super) fn check_draft(&mut self, account: u64, draft: &BroadcastDraft) -> Result<Vec<u64>, ErrorBody> {
+    pub(super) fn check_draft(
+        &mut self,
+        account: u64,
+        draft: &BroadcastDraft,
+    ) -> Result<Vec<u64>, ErrorBody> {
         super::chat::check_body(&draft.body)?;
         if !matches!(draft.body, MessageBody::Text(_) | MessageBody::Image { .. }) {
             return Err(err(
