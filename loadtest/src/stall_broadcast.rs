@@ -22,7 +22,7 @@ use crate::admin::AdminPipe;
 use crate::stall::StallArgs;
 use anyhow::{anyhow, bail, Context};
 use kefu_wire::chat::{CustomerId, MessageBody};
-use kefu_wire::valueadded::{BroadcastDraft, MAX_BROADCAST_RECIPIENTS};
+use kefu_wire::valueadded::{BroadcastDraft, BroadcastState, MAX_BROADCAST_RECIPIENTS};
 use kefu_wire::{Client, ClientOptions, ErrorCode, Plan, Request, Response};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -32,7 +32,7 @@ const PASSWORD: &str = "kefu-load-stall-broadcast";
 /// Units the account is topped up with (the balance limit; one unit a recipient).
 const UNITS: u64 = 1_000_000_000;
 /// How long one submission and its approval may take.
-const ROUND_TIMEOUT: Duration = Duration::from_secs(60);
+const ROUND_TIMEOUT: Duration = Duration::from_secs(300);
 /// Import chunks stay well under the 256 KiB limit.
 const CHUNK: usize = 200 * 1024;
 
@@ -99,7 +99,7 @@ pub fn prepare(args: &StallArgs) -> anyhow::Result<Prepared> {
         other => bail!("AdminRotateCustomerKey: {other:?}"),
     };
     let mut csv = String::from("id\r\n");
-    for i in 0..args.readers {
+    for i in 0..args.contacts() {
         csv += &customer(i);
         csv += "\r\n";
     }
@@ -113,11 +113,11 @@ pub fn prepare(args: &StallArgs) -> anyhow::Result<Prepared> {
         };
         match pipe.call(Request::on_account(args.account, &import), deadline)? {
             Ok(Response::Import(report)) if n + 1 == chunks.len() => {
-                if report.imported < args.readers as u64 {
+                if report.imported < args.contacts() as u64 {
                     bail!(
                         "only {} of {} contacts imported: {report:?}",
                         report.imported,
-                        args.readers
+                        args.contacts()
                     );
                 }
             }
@@ -155,20 +155,22 @@ pub fn broadcaster(args: &StallArgs) -> anyhow::Result<Broadcaster> {
     })
 }
 
-/// One round: a broadcast of `chars` characters to every reader (in batches of
-/// 100,000), submitted and approved; returns the recipients it was approved for
-/// (the daemon fans it out after the answer), or why it was refused.
+/// One round: a broadcast of `chars` characters to every contact (in batches of
+/// 100,000), submitted and approved, then watched (`ListBroadcasts`) until its
+/// fan-out is done; returns the messages sent and the seconds from the approval to
+/// the last batch's `Done`, or why it was refused.
 pub fn broadcast(
     b: &mut Broadcaster,
     readers: usize,
     chars: usize,
     round: u64,
-) -> anyhow::Result<u64> {
+) -> anyhow::Result<(u64, f64)> {
     let mut text = format!("{round}:");
     while text.len() < chars {
         text.push('x');
     }
-    let mut approved = 0;
+    let mut approved = Vec::new();
+    let start = Instant::now();
     let ids: Vec<usize> = (0..readers).collect();
     for batch in ids.chunks(MAX_BROADCAST_RECIPIENTS) {
         let request = Request::SubmitBroadcast {
@@ -196,10 +198,32 @@ pub fn broadcast(
             reason: String::new(),
         };
         match b.reviewer.call(decide, Instant::now() + ROUND_TIMEOUT)? {
-            Ok(Response::Broadcast(info)) => approved += info.recipients,
+            Ok(Response::Broadcast(_)) => approved.push(id),
             Ok(other) => bail!("AdminBroadcastDecide: {other:?}"),
             Err(e) => bail!("AdminBroadcastDecide: {} {}", e.code, e.message),
         }
     }
-    Ok(approved)
+    let deadline = Instant::now() + ROUND_TIMEOUT;
+    loop {
+        let list = match b.agent.request(&Request::ListBroadcasts { otp: None })? {
+            Response::Broadcasts(list) => list,
+            other => bail!("ListBroadcasts: {other:?}"),
+        };
+        let mine: Vec<_> = list.iter().filter(|i| approved.contains(&i.id)).collect();
+        let finished = mine.iter().all(|i| {
+            matches!(
+                i.state,
+                BroadcastState::Done | BroadcastState::Failed | BroadcastState::Cancelled
+            )
+        });
+        if finished && mine.len() == approved.len() {
+            let sent = mine.iter().map(|i| i.sent).sum();
+            return Ok((sent, start.elapsed().as_secs_f64()));
+        }
+        if Instant::now() > deadline {
+            bail!("the fan-out did not finish within {ROUND_TIMEOUT:?}");
+        }
+        // The tool's own pacing while it watches (no synchronisation with the daemon).
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
