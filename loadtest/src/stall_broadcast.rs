@@ -3,8 +3,8 @@
 //! filling 10,000 readers' buffers that way takes billions of pings), the readers
 //! are identified customers of an account of the tool's own, contacts of it (imported
 //! over the admin socket), and its agent 1001 broadcasts N-character messages to all
-//! of them at a given rate: each round one `SubmitBroadcast` to every reader (up to
-//! 100,000), approved at once by the tool as the operator's reviewer
+//! of them at a given rate: each round `SubmitBroadcast`s to every contact (50,000
+//! named a submission, the frame's bound), each approved at once by the tool as the operator's reviewer
 //! (`AdminBroadcastDecide` on the admin socket), then fanned out by the daemon 1,000
 //! recipients a turn, each message stored first as any broadcast's and pushed with
 //! its `FromBroadcast`. This is the cheapest honest way to make the daemon hold output
@@ -13,7 +13,7 @@
 //! bypassed review and charging, is retired.)
 //!
 //! The account is created fresh (Gold plan, so up to 100,000 contacts) and topped up
-//! with 1,000,000,000 units (one a recipient); the customers are `stall-0`,
+//! with 100,000,000 units (one a recipient; the largest top-up); the customers are `stall-0`,
 //! `stall-1`, …; its security level is set to low (no hardware tokens here, and
 //! broadcasts at the default level need a code). Loopback only, bounded like the rest
 //! of `stall`.
@@ -22,15 +22,18 @@ use crate::admin::AdminPipe;
 use crate::stall::StallArgs;
 use anyhow::{anyhow, bail, Context};
 use kefu_wire::chat::{CustomerId, MessageBody};
-use kefu_wire::valueadded::{BroadcastDraft, BroadcastState, MAX_BROADCAST_RECIPIENTS};
+use kefu_wire::valueadded::{BroadcastDraft, BroadcastState};
 use kefu_wire::{Client, ClientOptions, ErrorCode, Plan, Request, Response};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// Agent 1001's password on the tool's account (a loopback test daemon's).
 const PASSWORD: &str = "kefu-load-stall-broadcast";
-/// Units the account is topped up with (the balance limit; one unit a recipient).
-const UNITS: u64 = 1_000_000_000;
+/// Units the account is topped up with (the largest top-up; one unit a recipient).
+const UNITS: u64 = 100_000_000;
+/// Contacts named in one submission: 50,000 named ids fit a 1 MiB frame (100,000 do
+/// not), so 100,000 contacts are two broadcasts approved back to back.
+const PER_SUBMISSION: usize = 50_000;
 /// How long one submission and its approval may take.
 const ROUND_TIMEOUT: Duration = Duration::from_secs(300);
 /// Import chunks stay well under the 256 KiB limit.
@@ -155,8 +158,8 @@ pub fn broadcaster(args: &StallArgs) -> anyhow::Result<Broadcaster> {
     })
 }
 
-/// One round: a broadcast of `chars` characters to every contact (in batches of
-/// 100,000), submitted and approved, then watched (`ListBroadcasts`) until its
+/// One round: a broadcast of `chars` characters to every contact (in submissions of
+/// 50,000), submitted and approved, then watched (`ListBroadcasts`) until its
 /// fan-out is done; returns the messages sent and the seconds from the approval to
 /// the last batch's `Done`, or why it was refused.
 pub fn broadcast(
@@ -172,7 +175,7 @@ pub fn broadcast(
     let mut approved = Vec::new();
     let start = Instant::now();
     let ids: Vec<usize> = (0..readers).collect();
-    for batch in ids.chunks(MAX_BROADCAST_RECIPIENTS) {
+    for batch in ids.chunks(PER_SUBMISSION) {
         let request = Request::SubmitBroadcast {
             draft: BroadcastDraft {
                 groups: Vec::new(),
