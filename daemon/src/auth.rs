@@ -82,6 +82,7 @@ macro_rules! value_added {
             | Request::CancelBroadcast { .. }
             | Request::ResubmitBroadcast { .. }
             | Request::ListBroadcasts { .. }
+            | Request::PreviewBroadcast { .. }
     };
 }
 
@@ -116,6 +117,7 @@ pub fn required_access(request: &Request) -> Access {
         // A logged-in agent or customer, about its own session.
         Request::EnableResume => Access::Participant,
         Request::OpenConversation { .. } | Request::Reselect { .. } => Access::CustomerOnly,
+        Request::ReplyToBroadcast { .. } => Access::CustomerOnly,
         Request::MarkRead { .. }
         | Request::OrderConversations { .. }
         | Request::SearchOnlineContacts(_)

@@ -433,6 +433,10 @@ fn permission_10_and_the_token_rule_guard_every_broadcast_request() {
         },
         Request::ListBroadcasts { otp: None },
         Request::GetBalance { otp: None },
+        Request::PreviewBroadcast {
+            draft: d.clone(),
+            otp: None,
+        },
     ] {
         assert_eq!(
             code(other.request(&r)),

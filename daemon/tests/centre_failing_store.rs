@@ -19,6 +19,7 @@ mod centre_support;
 use centre_support::*;
 use kefu_daemon::centre::Answer;
 use kefu_daemon::session::Phase;
+use kefu_daemon::store::balance_records::check_ledger;
 use kefu_daemon::store::{keys, Cf, KvStore};
 use kefu_wire::chat::{
     AccountPresenceMode, Channel, ConversationState, CustomerId, DesignatedMode,
@@ -124,7 +125,12 @@ const WRITES: &[&str] = &[
     // Quick replies, account centre, broadcasts.
     "SetQuickReplies",     // quick-reply list; ListQuickReplies (1001's and shared)
     "AccountCentreTicket", // ticket key, once, in the turn's batch; the ticket
-    "Broadcast",           // one message per recipient; History
+    // Broadcasts with review (issue 15): reserved, refunded or settled units with a
+    // ledger entry each; the ledger is checked after every refused commit.
+    "SubmitBroadcast", // broadcast, status, active list, balance, ledger; ListBroadcasts
+    "CancelBroadcast", // status, active list, balance, ledger; ListBroadcasts
+    "ResubmitBroadcast", // broadcast, status, balance, ledger; ListBroadcasts
+    "AdminBroadcastDecide", // status (a rejection: balance, ledger); AdminBroadcastReviewList
     // The operator.
     "AdminCreateAccount", // account, 1001, roles (worker pool); AdminShowAccount
     "AdminAddAgent",      // agent record; AdminListAgents
@@ -145,8 +151,11 @@ const WRITES_SOMETIMES: &[&str] = &[
     "SetPresence",
     "TransferConversation",
     "AdminUnlockToken",
-    "SendInternal",     // not to itself, and a retried client id stores nothing
-    "ChooseMenuOption", // only a customer in the menu, with an option that exists
+    "SendInternal",         // not to itself, and a retried client id stores nothing
+    "ChooseMenuOption",     // only a customer in the menu, with an option that exists
+    "CancelBroadcast",      // only one pending review or send, at level low
+    "ResubmitBroadcast",    // only a cancelled one, at level low, with the balance for it
+    "AdminBroadcastDecide", // only one pending review
 ];
 
 /// Kinds the driver sends that never write: the guard must see each succeed in a step
@@ -271,6 +280,8 @@ struct World {
     customer_conn: BTreeMap<(u64, &'static str), usize>,
     conversations: BTreeMap<u64, BTreeSet<u64>>,
     roles: BTreeMap<u64, BTreeSet<u32>>,
+    /// Broadcasts the last answer about them showed cancelled: (account, id).
+    cancelled: BTreeSet<(u64, u64)>,
     step: usize,
     compared: usize,
     /// Who takes part in each conversation, as the last answer about it told:
@@ -340,6 +351,7 @@ impl World {
             roles: [(ACCOUNT, (1..=3).collect()), (OTHER, (1..=3).collect())].into(),
             step: 0,
             compared: 0,
+            cancelled: BTreeSet::new(),
             outcomes: BTreeMap::new(),
             parties: BTreeMap::new(),
             wrote: BTreeSet::new(),
@@ -530,6 +542,13 @@ impl World {
             Ok(_) => tally.0 += 1,
             Err(e) if e.code == ErrorCode::STORAGE_FAILURE => tally.1 += 1,
             Err(_) => {}
+        }
+        if let Ok(Response::Broadcast(b)) = answer {
+            if b.state == kefu_wire::valueadded::BroadcastState::Cancelled {
+                self.cancelled.insert((account, b.id));
+            } else {
+                self.cancelled.remove(&(account, b.id));
+            }
         }
         let seen = match answer {
             Ok(Response::Conversation(c)) => Some(c.clone()),
@@ -946,12 +965,34 @@ impl World {
             11 => Request::AccountCentreTicket {
                 module: AccountCentreModule::AccountInfo,
             },
-            12 | 13 => Request::Broadcast {
-                groups: vec![],
-                customers: vec![customer],
-                body: MessageBody::Text(format!("news {}", self.rng.below(100))),
-                otp: None,
-            },
+            12 | 13 => {
+                let draft = kefu_wire::valueadded::BroadcastDraft {
+                    groups: vec![],
+                    customers: vec![customer],
+                    body: MessageBody::Text(format!("news {}", self.rng.below(100))),
+                    online_only: self.rng.chance(30),
+                    block_replies: self.rng.chance(30),
+                    send_at: None,
+                };
+                let id = 1 + self.rng.below(4);
+                let cancelled: Vec<u64> = self
+                    .cancelled
+                    .iter()
+                    .filter(|(a, _)| *a == account)
+                    .map(|(_, id)| *id)
+                    .collect();
+                match self.rng.below(6) {
+                    0 | 1 => Request::CancelBroadcast { id, otp: None },
+                    2 | 5 if !cancelled.is_empty() => Request::ResubmitBroadcast {
+                        // Mostly one the driver saw cancelled.
+                        id: self.rng.pick(&cancelled).unwrap_or(id),
+                        draft,
+                        otp: None,
+                    },
+                    3 => Request::PreviewBroadcast { draft, otp: None },
+                    _ => Request::SubmitBroadcast { draft, otp: None },
+                }
+            }
             14 => Request::SetAccountPresenceMode {
                 mode: self.rng.pick(&[
                     AccountPresenceMode::AlwaysOnline,
@@ -1257,6 +1298,12 @@ impl World {
                 account,
                 units: 1 + self.rng.below(1_000),
             },
+            10 => Request::AdminBroadcastDecide {
+                account,
+                id: 1 + self.rng.below(4),
+                approve: self.rng.chance(70),
+                reason: "虚假信息".into(),
+            },
             _ => return self.plan_account_request(account, None),
         };
         Some(Planned {
@@ -1308,6 +1355,8 @@ impl World {
             },
             Request::GetSecurity,
             Request::GetAccountPresence,
+            Request::ListBroadcasts { otp: None },
+            Request::GetBalance { otp: None },
         ];
         // The ticket key, once stored (a ticket asked for before would make one, on
         // each side its own).
@@ -1386,6 +1435,14 @@ impl World {
             operator.push(Request::AdminListAgents { account });
             operator.push(Request::AdminSmsBalance { account });
             operator.push(Request::AdminBalanceShow { account });
+            operator.push(Request::AdminBroadcastReviewList { account });
+            // The ledger adds up to the balance after every refused commit.
+            if let Err(e) = check_ledger(self.h.store.as_ref(), account) {
+                panic!(
+                    "seed {} step {}: ledger of {account}: {e:?}",
+                    self.seed, self.step
+                );
+            }
         }
         for request in operator {
             let name = request.name();

@@ -1,6 +1,7 @@
 //! Quick replies (M5), analytics (permission 9), account-centre tickets (13–16) and
-//! broadcasts (V1, with the token code of security levels medium and high), through real
-//! sockets against an in-process daemon.
+//! broadcasts (V1, with the token code of security levels medium and high: submitted
+//! for review, approved by the operator, then fanned out; the old immediate
+//! `Broadcast` is refused), through real sockets against an in-process daemon.
 
 mod support;
 
@@ -437,19 +438,40 @@ fn contact(c: &mut Client, who: &str, state: ContactState, groups: Vec<u32>) {
 }
 
 fn broadcast(groups: Vec<u32>, customers: &[&str], text: &str, otp: Option<String>) -> Request {
-    Request::Broadcast {
-        groups,
-        customers: customers.iter().map(|c| id(c)).collect(),
-        body: MessageBody::Text(text.into()),
+    Request::SubmitBroadcast {
+        draft: kefu_wire::valueadded::BroadcastDraft {
+            groups,
+            customers: customers.iter().map(|c| id(c)).collect(),
+            body: MessageBody::Text(text.into()),
+            online_only: false,
+            block_replies: false,
+            send_at: None,
+        },
         otp,
     }
 }
 
-fn sent(r: Result<Response, kefu_wire::ClientError>) -> u64 {
-    match r.unwrap() {
-        Response::BroadcastSent { recipients } => recipients,
+/// A submission's recipients, once the operator approved it and its fan-out (one
+/// slice: a few recipients) went out at the end of the approval's turn.
+fn sent(r: Result<Response, kefu_wire::ClientError>, admin: &mut Client) -> u64 {
+    let b = match r.unwrap() {
+        Response::Broadcast(b) => b,
         other => panic!("{other:?}"),
-    }
+    };
+    let approved = admin
+        .request(&Request::AdminBroadcastDecide {
+            account: ACCOUNT,
+            id: b.id,
+            approve: true,
+            reason: String::new(),
+        })
+        .unwrap();
+    assert!(matches!(approved, Response::Broadcast(_)), "{approved:?}");
+    // One more turn of the account's shard: the slice is committed.
+    admin
+        .request(&Request::AdminBalanceShow { account: ACCOUNT })
+        .unwrap();
+    b.recipients
 }
 
 /// The texts and ids of `who`'s history that `c` sees, newest first.
@@ -493,6 +515,12 @@ fn broadcasts_reach_groups_and_named_contacts_and_need_a_code_at_medium() {
         })
         .unwrap();
     let key = customer_key(&mut admin, ACCOUNT);
+    admin
+        .request(&Request::AdminBalanceTopUp {
+            account: ACCOUNT,
+            units: 100,
+        })
+        .unwrap();
     let mut boss = boss(&s);
     let step = now_step();
     boss.request(&Request::BindToken {
@@ -551,7 +579,10 @@ fn broadcasts_reach_groups_and_named_contacts_and_need_a_code_at_medium() {
         ErrorCode::OTP_INVALID
     );
     // The group's contacts (not the blacklisted one) and c3; c1 once.
-    assert_eq!(sent(a.request(&to_vip(Some(otp_at(step + 1))))), 3);
+    assert_eq!(
+        sent(a.request(&to_vip(Some(otp_at(step + 1)))), &mut admin),
+        3
+    );
     let push = c1
         .next_push(Duration::from_secs(10))
         .unwrap()
@@ -600,14 +631,21 @@ fn broadcasts_reach_groups_and_named_contacts_and_need_a_code_at_medium() {
     })
     .unwrap();
     assert_eq!(
-        sent(a.request(&broadcast(vec![], &["c1"], "第二条", None))),
+        sent(
+            a.request(&broadcast(vec![], &["c1"], "第二条", None)),
+            &mut admin
+        ),
         1
     );
     drop((a, b, boss, c1, admin));
     s.restart();
     let mut a = agent(&s, 1002);
+    let mut admin = s.admin();
     assert_eq!(
-        sent(a.request(&broadcast(vec![vip], &[], "第三条", None))),
+        sent(
+            a.request(&broadcast(vec![vip], &[], "第三条", None)),
+            &mut admin
+        ),
         2
     );
     let h = history(&mut a, "c1");
@@ -616,7 +654,6 @@ fn broadcasts_reach_groups_and_named_contacts_and_need_a_code_at_medium() {
     assert_eq!(texts, ["第三条", "第二条", "双十一大促，全场八折"]);
     assert!(ids.windows(2).all(|w| w[0] > w[1]), "{ids:?}");
     // A conversation's messages after the broadcasts get fresh ids as well.
-    let mut admin = s.admin();
     let key = customer_key(&mut admin, ACCOUNT);
     a.request(&Request::SetAutoAccept { cap: 5 }).unwrap();
     let mut c1 = customer(&s, &key, "c1");

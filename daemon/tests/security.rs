@@ -305,8 +305,8 @@ fn every_request(routing: RoutingConfig) -> Vec<Request> {
             from: now() - 86_400,
             until: now(),
         },
-        // Allowed: NOT_FOUND (not a contact) or, for a contact, OTP_REQUIRED at level
-        // medium without a code; anything but PERMISSION_DENIED.
+        // Allowed: BROADCAST_RETIRED (the old immediate send is refused after the
+        // permission check, section 30.5); anything but PERMISSION_DENIED.
         Request::Broadcast {
             groups: vec![],
             customers: vec![customer()],

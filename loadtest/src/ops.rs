@@ -19,15 +19,18 @@
 //!   `kefu-load` (every load customer: served customers become contacts,
 //!   strangers owned by the serving agent) and a served customer's id, a page
 //!   of 20 by last contact;
-//! - **broadcast** (`Broadcast`): a short text to up to three customers the
-//!   agent serves (named; they are contacts), without a token code (the
-//!   scenario lowers the account's security level first).
+//! - **broadcast** (`SubmitBroadcast`): a short text to up to three customers
+//!   the agent serves (named; they are contacts), submitted for review (the
+//!   old immediate `Broadcast` is retired), without a token code (the scenario
+//!   lowers the account's security level and tops up its balance first). What
+//!   is measured is the submission: reserving the units, not a fan-out.
 
 use crate::report::{new_histogram, FailureCounts};
 use crate::schedule::Schedule;
 use hdrhistogram::Histogram;
 use kefu_wire::chat::{CustomerId, MessageBody};
 use kefu_wire::crm::{ContactQuery, ContactSort, HistoryKind, HistoryQuery};
+use kefu_wire::valueadded::BroadcastDraft;
 use kefu_wire::{ErrorBody, Request, Response};
 use serde::Serialize;
 
@@ -50,7 +53,7 @@ pub enum OpKind {
     History,
     /// `SearchContacts`.
     ContactSearch,
-    /// `Broadcast`.
+    /// `SubmitBroadcast`.
     Broadcast,
 }
 
@@ -69,7 +72,7 @@ impl OpKind {
         match self {
             OpKind::History => "History",
             OpKind::ContactSearch => "SearchContacts",
-            OpKind::Broadcast => "Broadcast",
+            OpKind::Broadcast => "SubmitBroadcast",
         }
     }
 
@@ -115,10 +118,15 @@ impl OpKind {
             OpKind::Broadcast => {
                 let n = served.len().min(BROADCAST_CUSTOMERS);
                 let customers = (0..n as u64).filter_map(|k| pick(j + k)).collect();
-                Request::Broadcast {
-                    groups: Vec::new(),
-                    customers,
-                    body: MessageBody::Text(format!("{BROADCAST_PREFIX}{nonce:08x} {j}")),
+                Request::SubmitBroadcast {
+                    draft: BroadcastDraft {
+                        groups: Vec::new(),
+                        customers,
+                        body: MessageBody::Text(format!("{BROADCAST_PREFIX}{nonce:08x} {j}")),
+                        online_only: false,
+                        block_replies: false,
+                        send_at: None,
+                    },
                     otp: None,
                 }
             }
@@ -131,7 +139,7 @@ impl OpKind {
         match (self, answer) {
             (OpKind::History, Ok(Response::History(p))) => Some(p.messages.len() as u64),
             (OpKind::ContactSearch, Ok(Response::Contacts(p))) => Some(p.contacts.len() as u64),
-            (OpKind::Broadcast, Ok(Response::BroadcastSent { recipients })) => Some(*recipients),
+            (OpKind::Broadcast, Ok(Response::Broadcast(b))) => Some(b.recipients),
             _ => None,
         }
     }
@@ -263,11 +271,11 @@ mod tests {
             panic!("not History");
         };
         assert_eq!(q.customer, CustomerId::Identified("kefu-load-0".into()));
-        let Request::Broadcast { customers, otp, .. } = OpKind::Broadcast.request(0, &served, 1)
+        let Request::SubmitBroadcast { draft, otp } = OpKind::Broadcast.request(0, &served, 1)
         else {
-            panic!("not Broadcast");
+            panic!("not SubmitBroadcast");
         };
-        assert_eq!((customers.len(), otp), (2, None));
+        assert_eq!((draft.customers.len(), otp), (2, None));
         assert_eq!(
             OpKind::ContactSearch.success(&Ok(Response::Ok)),
             None,

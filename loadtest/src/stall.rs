@@ -8,8 +8,9 @@
 //!
 //! With `--broadcast-chars N` the readers are instead customers of a fresh account
 //! of the tool's own, to which its agent broadcasts N-character messages at
-//! `--broadcasts-per-sec` (`stall_broadcast.rs`): real pushes of stored messages,
-//! enough to fill thousands of readers' buffers.
+//! `--broadcasts-per-sec` (`stall_broadcast.rs`; each submitted and approved, then
+//! fanned out by the daemon): real pushes of stored messages, enough to fill
+//! thousands of readers' buffers.
 //!
 //! Loopback only (the flags are checked like the other scenarios'); bounded in
 //! time (`--hold-secs`) and count (`--readers`, within the descriptor limit).
@@ -52,6 +53,18 @@ pub struct StallArgs {
     /// Broadcasts per second while holding (with --broadcast-chars).
     #[arg(long, default_value_t = 1.0)]
     pub broadcasts_per_sec: f64,
+    /// Contacts of the broadcast account (with --broadcast-chars; at least
+    /// --readers, at most 100,000): every broadcast goes to all of them, only
+    /// --readers of them log in.
+    #[arg(long, default_value_t = 0)]
+    pub contacts: usize,
+}
+
+impl StallArgs {
+    /// The broadcast account's contacts: the readers, or more.
+    pub fn contacts(&self) -> usize {
+        self.contacts.max(self.readers)
+    }
 }
 
 /// Runs it; the tally on stdout.
@@ -67,6 +80,9 @@ pub fn run(args: &StallArgs, fd_limit: u64) -> anyhow::Result<bool> {
     }
     if args.broadcast_chars > 4000 || !(0.0..=100.0).contains(&args.broadcasts_per_sec) {
         bail!("--broadcast-chars must be 0..=4000 and --broadcasts-per-sec 0..=100");
+    }
+    if args.contacts() > kefu_wire::valueadded::MAX_BROADCAST_RECIPIENTS {
+        bail!("--contacts must be at most 100,000");
     }
     let start = Instant::now();
     let prepared = if args.broadcast_chars > 0 {
@@ -103,9 +119,15 @@ pub fn run(args: &StallArgs, fd_limit: u64) -> anyhow::Result<bool> {
     );
     if broadcaster.is_some() {
         out += &format!(
-            "  broadcasts: {} sent, {} messages stored and pushed to them; {} refused{}\n",
+            "  broadcasts: {} submitted and approved, {} recipients stored and pushed to; fan-out \
+             (approval to Done) {}; {} refused{}\n",
             held.broadcasts,
             held.stored,
+            held.fan_outs
+                .iter()
+                .map(|s| format!("{s:.2} s"))
+                .collect::<Vec<_>>()
+                .join(", "),
             held.broadcast_errors,
             held.last_error
                 .as_ref()
@@ -215,6 +237,7 @@ struct Held {
     blocked: u64,
     broadcasts: u64,
     stored: u64,
+    fan_outs: Vec<f64>,
     broadcast_errors: u64,
     last_error: Option<String>,
 }
@@ -224,7 +247,7 @@ struct Held {
 fn hold(
     args: &StallArgs,
     streams: &[TcpStream],
-    mut agent: Option<&mut kefu_wire::Client>,
+    mut agent: Option<&mut crate::stall_broadcast::Broadcaster>,
 ) -> Held {
     let start = Instant::now();
     let hold = Duration::from_secs_f64(args.hold_secs);
@@ -250,13 +273,14 @@ fn hold(
                 let round = held.broadcasts + held.broadcast_errors;
                 match crate::stall_broadcast::broadcast(
                     agent,
-                    streams.len(),
+                    args.contacts(),
                     args.broadcast_chars,
                     round,
                 ) {
-                    Ok(n) => {
+                    Ok((n, secs)) => {
                         held.broadcasts += 1;
                         held.stored += n;
+                        held.fan_outs.push(secs);
                     }
                     Err(e) => {
                         held.broadcast_errors += 1;

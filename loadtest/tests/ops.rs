@@ -51,7 +51,7 @@ fn history_queries_contact_searches_and_broadcasts_are_measured() -> TestResult 
     for want in [
         "operation history (History): target 40.0/s",
         "operation contact_search (SearchContacts): target 20.0/s",
-        "operation broadcast (Broadcast): target 4.0/s",
+        "operation broadcast (SubmitBroadcast): target 4.0/s",
         "due → answer    p50",
         "result    OK",
     ] {

@@ -266,6 +266,15 @@ codes! {
     NOT_PENDING_REVIEW = 145,
     /// Only a cancelled broadcast may be resubmitted. Nothing changed.
     NOT_CANCELLED = 146,
+    /// The old immediate `Broadcast` request is retired: it bypassed review and charging.
+    /// Use `SubmitBroadcast` (section 30.5). Nothing sent.
+    BROADCAST_RETIRED = 160,
+    /// `ReplyToBroadcast` of a broadcast sent with block replies (§9.4): no conversation
+    /// opened, nothing reaches an agent.
+    REPLIES_BLOCKED = 161,
+    /// `PreviewBroadcast` while the account's administrator (agent 1001) is not logged
+    /// in: nothing delivered, nothing charged (section 30.8).
+    PREVIEW_NOT_DELIVERED = 162,
 }
 
 impl fmt::Debug for ErrorCode {

@@ -1104,6 +1104,24 @@ pub enum Request {
         /// The words, 1..=32 characters each, at most 10,000.
         words: Vec<String>,
     },
+    /// Agent with permission 10: send a draft's content to the account's administrator
+    /// (agent 1001) only, before submitting it (§9.3 "发送预览到管理员"); free, nothing
+    /// stored. Answered `Ok` (section 30.8).
+    PreviewBroadcast {
+        /// The draft, checked as for `SubmitBroadcast`.
+        draft: crate::valueadded::BroadcastDraft,
+        /// The agent's token code (security level medium or high).
+        otp: Option<String>,
+    },
+    /// Customer: answer a broadcast it received by opening a conversation (as
+    /// `OpenConversation`); refused `REPLIES_BLOCKED` when the broadcast blocks replies
+    /// (§9.4, section 30.9). Answered `Conversation`.
+    ReplyToBroadcast {
+        /// The broadcast (from `Event::FromBroadcast`).
+        broadcast: u64,
+        /// How to route the conversation.
+        entry: crate::chat::Entry,
+    },
 }
 
 /// What takes a detached session over (`EnableResume`, `ResumeSession`): the session's
@@ -1694,6 +1712,25 @@ pub enum Event {
     },
     /// To the recipient: an offline file is waiting (`FetchFile` with its token).
     OfflineFile(crate::files::OfflineFileInfo),
+    /// To a customer, right after a broadcast's `Message`: which broadcast it came from
+    /// and whether replies to it are blocked (§9.4: the client shows that it cannot be
+    /// replied to; section 30.9).
+    FromBroadcast {
+        /// The broadcast.
+        broadcast: u64,
+        /// The message just pushed.
+        message: u64,
+        /// Replies blocked: `ReplyToBroadcast` is refused.
+        replies_blocked: bool,
+    },
+    /// To the account's administrator (agent 1001): the preview of a broadcast draft
+    /// (`PreviewBroadcast`, §9.3; section 30.8).
+    BroadcastPreview {
+        /// The agent previewing it.
+        from: u32,
+        /// What the broadcast would send.
+        body: crate::chat::MessageBody,
+    },
 }
 
 /// One agent's new presence.
@@ -1890,6 +1927,8 @@ impl Request {
             Request::AdminBroadcastReviewList { .. } => "AdminBroadcastReviewList",
             Request::AdminBroadcastDecide { .. } => "AdminBroadcastDecide",
             Request::AdminSetSensitiveWords { .. } => "AdminSetSensitiveWords",
+            Request::PreviewBroadcast { .. } => "PreviewBroadcast",
+            Request::ReplyToBroadcast { .. } => "ReplyToBroadcast",
         }
     }
 }

@@ -2038,6 +2038,25 @@ fn cases() -> Vec<Case> {
             Value::Request(Request::AdminSetSensitiveWords { words: vec!["发票".into()] }),
             "0000000b 0003 0000 00000092 0192010106e58f91e7a5a8",
         ),
+        case(
+            "request/PreviewBroadcast",
+            147,
+            Value::Request(Request::PreviewBroadcast { draft: BroadcastDraft {
+                groups: vec![3],
+                customers: vec![],
+                body: MessageBody::Text("双十一".into()),
+                online_only: false,
+                block_replies: true,
+                send_at: None,
+            }, otp: Some("123456".into()) }),
+            "0000001c 0003 0000 00000093 0193010103000009e58f8ce58d81e4b8800001000106313233343536",
+        ),
+        case(
+            "request/ReplyToBroadcast",
+            148,
+            Value::Request(Request::ReplyToBroadcast { broadcast: 2, entry: Entry::Auto }),
+            "00000005 0003 0000 00000094 0194010200",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -3493,6 +3512,24 @@ fn cases() -> Vec<Case> {
             "00000057 0006 0000 00000000 0114120301e90705612e706466f0a204abababababababababababababababababababababababababababababababab0080c0e285e3681111111111111111111111111111111111111111111111111111111111111111",
         ),
         case(
+            "push/FromBroadcast",
+            0,
+            Value::Push(Push {
+                seq: 21,
+                event: Event::FromBroadcast { broadcast: 2, message: 900, replies_blocked: true },
+            }),
+            "00000007 0006 0000 00000000 01151302840701",
+        ),
+        case(
+            "push/BroadcastPreview",
+            0,
+            Value::Push(Push {
+                seq: 22,
+                event: Event::BroadcastPreview { from: 1002, body: MessageBody::Text("双十一".into()) },
+            }),
+            "00000010 0006 0000 00000000 011614ea070009e58f8ce58d81e4b880",
+        ),
+        case(
             "push-ack",
             0,
             Value::PushAck(PushAck { up_to: 300 }),
@@ -3774,6 +3811,8 @@ fn event_name(e: &Event) -> &'static str {
         Event::FileChunk { .. } => "FileChunk",
         Event::FileEnded { .. } => "FileEnded",
         Event::OfflineFile(_) => "OfflineFile",
+        Event::FromBroadcast { .. } => "FromBroadcast",
+        Event::BroadcastPreview { .. } => "BroadcastPreview",
     }
 }
 

@@ -1027,6 +1027,10 @@ fn automation_request() -> impl Strategy<Value = Request> {
             }
         ),
         vec(text(), 0..4).prop_map(|words| Request::AdminSetSensitiveWords { words }),
+        (broadcast_draft(), option::of(text()))
+            .prop_map(|(draft, otp)| Request::PreviewBroadcast { draft, otp }),
+        (any::<u64>(), entry())
+            .prop_map(|(broadcast, entry)| Request::ReplyToBroadcast { broadcast, entry }),
     ]
 }
 
@@ -1772,6 +1776,15 @@ fn push() -> impl Strategy<Value = Push> {
         (any::<u64>(), file_end())
             .prop_map(|(transfer, reason)| Event::FileEnded { transfer, reason }),
         offline_file().prop_map(Event::OfflineFile),
+        (any::<u64>(), any::<u64>(), any::<bool>()).prop_map(
+            |(broadcast, message, replies_blocked)| Event::FromBroadcast {
+                broadcast,
+                message,
+                replies_blocked,
+            }
+        ),
+        (any::<u32>(), message_body())
+            .prop_map(|(from, body)| Event::BroadcastPreview { from, body }),
     ];
     (any::<u64>(), event).prop_map(|(seq, event)| Push { seq, event })
 }
@@ -2103,9 +2116,9 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 147;
+    const REQUESTS: u32 = 149;
     const RESPONSES: u32 = 70;
-    const EVENTS: u32 = 19;
+    const EVENTS: u32 = 21;
 
     let mut runner = TestRunner::deterministic();
     let (mut requests, mut responses, mut events) =

@@ -15,23 +15,22 @@
 //!   a period that needs more is refused, to be asked for in shorter pieces.
 //! - **Tickets** are HMAC-SHA256 signed claims under a per-account key sealed with the
 //!   appliance key: format and verification in [`crate::store::extras_records`].
-//! - **Broadcasts** are stored in each recipient's history as a message of the agent
-//!   outside any conversation (conversation id 0), in the turn's batch, and pushed to the
-//!   recipients logged in. At security level medium or high they need a current code of
-//!   the agent's token, checked exactly as a login at level high checks it (same replay
-//!   protection and lockout, state written in the same batch).
+//! - **Broadcasts**: the old immediate `Broadcast` is refused (`BROADCAST_RETIRED`; it
+//!   bypassed review and charging, `broadcasts.rs` has the reviewed ones). The token
+//!   check of every value-added request (`value_added_otp`) lives here: at security
+//!   level medium or high a current code of the agent's token, checked exactly as a
+//!   login at level high checks it (same replay protection and lockout, state written
+//!   in the same batch).
 
 use super::dispatch::ExtrasRequest;
-use super::{err, Answer, Centre, Recipient};
+use super::{err, Answer, Centre};
 use crate::store::chat_records::{ConversationRecord, MessageRecord};
 use crate::store::extras_records::{
     self, QuickRepliesRecord, TicketClaims, TicketKeyRecord, TICKET_KEY_LEN, TICKET_TTL_SECS,
 };
 use crate::store::{keys, Cf, SecurityLevel, StoredRecord};
-use kefu_wire::chat::{CustomerId, MessageBody, Party};
-use kefu_wire::{
-    AccountCentreModule, AgentFigures, ErrorBody, ErrorCode, Event, QuickReply, Response,
-};
+use kefu_wire::chat::{CustomerId, Party};
+use kefu_wire::{AccountCentreModule, AgentFigures, ErrorBody, ErrorCode, QuickReply, Response};
 use std::collections::{BTreeMap, HashMap};
 
 /// Replies in one list.
@@ -46,10 +45,6 @@ pub const MAX_ANALYTICS_PERIOD_SECS: i64 = 92 * 86_400;
 pub const MAX_ANALYTICS_CONVERSATIONS: usize = 100_000;
 /// Messages one `GetAnalytics` examines at most.
 pub const MAX_ANALYTICS_MESSAGES: usize = 1_000_000;
-/// Recipients of one broadcast, after groups are expanded and duplicates removed.
-pub const MAX_BROADCAST_RECIPIENTS: usize = 10_000;
-/// Groups named by one broadcast.
-pub const MAX_BROADCAST_GROUPS: usize = 100;
 /// The list key of the account's shared quick replies.
 const SHARED: u32 = 0;
 /// Rows per scan while gathering analytics.
@@ -148,12 +143,11 @@ impl Centre {
             }
             ExtrasRequest::GetAnalytics { from, until } => self.analytics(account, from, until),
             ExtrasRequest::AccountCentreTicket { module } => self.ticket(account, me, module),
-            ExtrasRequest::Broadcast {
-                groups,
-                customers,
-                body,
-                otp,
-            } => self.broadcast(account, me, &groups, &customers, body, otp.as_deref()),
+            // Retired: it sent at once, unreviewed and uncharged (section 30.5).
+            ExtrasRequest::Broadcast { .. } => Err(err(
+                ErrorCode::BROADCAST_RETIRED,
+                "Broadcast is retired: submit it for review with SubmitBroadcast",
+            )),
         }
     }
 
@@ -382,61 +376,6 @@ impl Centre {
             }
         }
         Ok(keys::conversation(account, lo).to_vec())
-    }
-
-    /// V1: the message to every recipient, after the token code at level medium or high.
-    fn broadcast(
-        &mut self,
-        account: u64,
-        me: u32,
-        groups: &[u32],
-        customers: &[CustomerId],
-        body: MessageBody,
-        otp: Option<&str>,
-    ) -> Answer {
-        super::chat::check_body(&body)?;
-        if groups.is_empty() && customers.is_empty() {
-            return Err(invalid("name at least one group or customer"));
-        }
-        if groups.len() > MAX_BROADCAST_GROUPS || customers.len() > MAX_BROADCAST_RECIPIENTS {
-            return Err(invalid(format!(
-                "at most {MAX_BROADCAST_GROUPS} groups and {MAX_BROADCAST_RECIPIENTS} customers"
-            )));
-        }
-        let recipients = self.broadcast_recipients(account, groups, customers)?;
-        if recipients.len() > MAX_BROADCAST_RECIPIENTS {
-            return Err(invalid(format!(
-                "{} recipients: at most {MAX_BROADCAST_RECIPIENTS} per broadcast",
-                recipients.len()
-            )));
-        }
-        // Everything else is checked: only now may a code be used up.
-        self.value_added_otp(account, me, otp)?;
-        let now = self.now_ms;
-        let first = self.take_message_ids(account, recipients.len() as u64)?;
-        self.touched.push(account);
-        let from = Party::Agent(me);
-        for (id, customer) in (first..).zip(&recipients) {
-            let record = MessageRecord {
-                account,
-                customer: customer.clone(),
-                conversation: 0,
-                id,
-                at: now,
-                from,
-                body: body.clone(),
-                served_by: None,
-            };
-            self.batch.put_message(&record);
-            // Only the online recipients are queued: a broadcast has up to 10,000.
-            if self.customer_session(account, customer).is_some() {
-                let event = Event::Message(record.into());
-                self.push(account, Recipient::Customer(customer.clone()), event);
-            }
-        }
-        Ok(Response::BroadcastSent {
-            recipients: recipients.len() as u64,
-        })
     }
 
     /// A value-added operation's token check (§12.6, A8): at level medium or high the

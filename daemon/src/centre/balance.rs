@@ -69,6 +69,9 @@ impl Centre {
             ValueAddedRequest::ListBroadcasts { otp } => {
                 self.list_broadcasts(account, me, otp.as_deref())
             }
+            ValueAddedRequest::PreviewBroadcast { draft, otp } => {
+                self.preview_broadcast(account, me, draft, otp.as_deref())
+            }
         }
     }
 

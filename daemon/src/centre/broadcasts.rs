@@ -259,7 +259,11 @@ impl Centre {
     }
 
     /// Checks a draft and resolves its recipients.
-    fn check_draft(&mut self, account: u64, draft: &BroadcastDraft) -> Result<Vec<u64>, ErrorBody> {
+    pub(super) fn check_draft(
+        &mut self,
+        account: u64,
+        draft: &BroadcastDraft,
+    ) -> Result<Vec<u64>, ErrorBody> {
         super::chat::check_body(&draft.body)?;
         if !matches!(draft.body, MessageBody::Text(_) | MessageBody::Image { .. }) {
             return Err(err(
@@ -366,7 +370,7 @@ impl Centre {
     }
 
     /// One broadcast (a copy).
-    fn broadcast_of(
+    pub(super) fn broadcast_of(
         &mut self,
         account: u64,
         id: u64,
@@ -553,11 +557,14 @@ impl Centre {
                 };
                 self.batch.put_message(&record);
                 if *online {
-                    self.push(
-                        account,
-                        Recipient::Customer(customer.clone()),
-                        Event::Message(record.into()),
-                    );
+                    let to = Recipient::Customer(customer.clone());
+                    self.push(account, to.clone(), Event::Message(record.into()));
+                    let event = Event::FromBroadcast {
+                        broadcast: id,
+                        message: mid,
+                        replies_blocked: r.draft.block_replies,
+                    };
+                    self.push(account, to, event);
                 }
             }
         }
@@ -569,7 +576,15 @@ impl Centre {
         }
         self.save_status(account, id)?;
         if end >= r.recipients.len() {
-            self.finish(account, id, BroadcastState::Done, |_| {})?;
+            // Nobody reached (every recipient deleted or blacklisted since the
+            // submission, or, online only, nobody logged in): failed, all refunded.
+            let sent = self.broadcast_of(account, id)?.1.sent;
+            let state = if sent == 0 {
+                BroadcastState::Failed
+            } else {
+                BroadcastState::Done
+            };
+            self.finish(account, id, state, |_| {})?;
         } else {
             self.broadcasts_sending = true;
         }

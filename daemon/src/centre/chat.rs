@@ -556,6 +556,11 @@ impl Centre {
                 self.crm_visited(account, &login.customer);
                 Ok(Response::Conversation(info))
             }
+            CustomerChatRequest::ReplyToBroadcast { broadcast, entry } => {
+                self.broadcast_reply_allowed(account, &login.customer, broadcast)?;
+                let open = CustomerChatRequest::OpenConversation { entry };
+                self.customer_request(caller, account, CustomerRequest::Chat(open))
+            }
             CustomerChatRequest::ServingAgent => self.serving_agent(account, &login.customer),
             CustomerChatRequest::SendMessage {
                 conversation,

@@ -1476,36 +1476,6 @@ impl Centre {
             crm.imports.remove(&agent);
         }
     }
-
-    /// Recipients of a broadcast (V1): the contacts in `groups`, then the `customers`
-    /// named, each once, in that order, leaving out blacklisted contacts. An unknown
-    /// group, or a named customer that is not a contact, is `NOT_FOUND`.
-    pub(super) fn broadcast_recipients(
-        &mut self,
-        account: u64,
-        groups: &[u32],
-        customers: &[CustomerId],
-    ) -> Result<Vec<CustomerId>, ErrorBody> {
-        let crm = self.crm_mut(account)?;
-        let mut numbers = Vec::new();
-        for g in groups {
-            if crm.groups.group(GroupId(*g)).is_none() {
-                return Err(err(ErrorCode::NOT_FOUND, format!("no group {g}")));
-            }
-            numbers.extend_from_slice(crm.index().in_group(GroupId(*g)));
-        }
-        for c in customers {
-            numbers.push(crm.number_of(c)?);
-        }
-        let mut seen = std::collections::HashSet::with_capacity(numbers.len());
-        Ok(numbers
-            .into_iter()
-            .filter(|no| seen.insert(*no))
-            .filter_map(|no| crm.contacts.get(&no))
-            .filter(|s| s.contact.state != ContactState::Blacklisted)
-            .map(|s| s.contact.key.clone().into())
-            .collect())
-    }
 }
 
 impl Centre {
@@ -1545,6 +1515,11 @@ impl Centre {
             .get(&no)
             .filter(|s| s.contact.state != ContactState::Blacklisted)
             .map(|s| s.contact.key.clone().into())
+    }
+
+    /// The contact number of `customer`, if it is a contact (`ReplyToBroadcast`).
+    pub(super) fn broadcast_number(&mut self, account: u64, customer: &CustomerId) -> Option<u64> {
+        self.crm_mut(account).ok()?.number_of(customer).ok()
     }
 }
 

@@ -433,6 +433,8 @@ pub(crate) enum ExtrasRequest {
     AccountCentreTicket {
         module: AccountCentreModule,
     },
+    /// Retired (`BROADCAST_RETIRED`): refused, its fields unread.
+    #[allow(dead_code)]
     Broadcast {
         groups: Vec<u32>,
         customers: Vec<CustomerId>,
@@ -461,6 +463,10 @@ pub(crate) enum ValueAddedRequest {
         otp: Option<String>,
     },
     ListBroadcasts {
+        otp: Option<String>,
+    },
+    PreviewBroadcast {
+        draft: kefu_wire::valueadded::BroadcastDraft,
         otp: Option<String>,
     },
 }
@@ -569,6 +575,10 @@ pub(crate) enum CustomerChatRequest {
         conversation: u64,
         node: u16,
         option: u8,
+    },
+    ReplyToBroadcast {
+        broadcast: u64,
+        entry: Entry,
     },
 }
 
@@ -768,7 +778,7 @@ pub(crate) fn classify(request: Request) -> Routed {
         }
         [Routed::Customer, CustomerRequest::Chat] CustomerChatRequest {
             OpenConversation { entry }, Reselect { conversation, entry }, DesignatedChoices, ServingAgent,
-            ChooseMenuOption { conversation, node, option },
+            ChooseMenuOption { conversation, node, option }, ReplyToBroadcast { broadcast, entry },
         }
         [Routed::Participant] ParticipantRequest {
             SendMessage { conversation, client_msg_id, body }, CloseConversation { conversation },
@@ -839,7 +849,7 @@ pub(crate) fn classify(request: Request) -> Routed {
         }
         [Routed::Agent, AgentRequest::ValueAdded] ValueAddedRequest { GetBalance { otp },
             SubmitBroadcast { draft, otp }, CancelBroadcast { id, otp }, ListBroadcasts { otp },
-            ResubmitBroadcast { id, draft, otp } }
+            ResubmitBroadcast { id, draft, otp }, PreviewBroadcast { draft, otp } }
         [Routed::Operator, OperatorRequest::Broadcast] BroadcastAdminRequest {
             AdminBroadcastReviewList { account }, AdminSetSensitiveWords { words },
             AdminBroadcastDecide { account, id, approve, reason } }
@@ -943,6 +953,7 @@ macro_rules! value_added_agent {
             | Request::CancelBroadcast { .. }
             | Request::ResubmitBroadcast { .. }
             | Request::ListBroadcasts { .. }
+            | Request::PreviewBroadcast { .. }
             | Request::AdminSetSensitiveWords { .. }
     };
 }
@@ -1018,7 +1029,8 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::SetNavigationMenu { .. } | Request::ChooseMenuOption { .. }
         | Request::GetMenuPath { .. } | Request::GetSpamFilter | Request::SetSpamFilter { .. }
         | Request::ListTrash | Request::AcceptFromTrash { .. } | Request::MuteCustomer { .. }
-        | Request::ListMuted | Request::ForwardSms { .. } => None,
+        | Request::ListMuted | Request::ForwardSms { .. }
+        | Request::ReplyToBroadcast { .. } => None,
         crate::auth::file_requests!() => None,
         value_added_agent!() => None,
         // Its session's number names the shard (`route_request`), not an account.

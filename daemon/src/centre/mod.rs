@@ -37,6 +37,7 @@
 mod account_extras;
 mod backup_admin;
 mod balance;
+mod broadcast_replies;
 mod broadcasts;
 mod chat;
 mod clock_admin;

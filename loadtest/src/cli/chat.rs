@@ -93,9 +93,10 @@ pub struct ChatArgs {
     /// Contact searches per second over all agents, open loop.
     #[arg(long, default_value_t = 0.0)]
     pub contact_searches_per_sec: f64,
-    /// Broadcasts per second, open loop, by each account's agent 1001 to a
-    /// few customers it serves; the account's security level is set to low
-    /// first (broadcasts are skipped, with a note, if that is refused).
+    /// Broadcasts submitted for review per second, open loop, by each account's
+    /// agent 1001 to a few customers it serves; the account's security level is
+    /// set to low and its balance topped up first (broadcasts are skipped, with a
+    /// note, if the level is refused).
     #[arg(long, default_value_t = 0.0)]
     pub broadcasts_per_sec: f64,
     /// Driver threads, each with its own event loop and share of connections.

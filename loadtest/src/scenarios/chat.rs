@@ -43,6 +43,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+/// Units each account is topped up with before a run with broadcasts (one unit a
+/// recipient; far below the balance limit of 1,000,000,000 over many runs).
+const BROADCAST_TOP_UP: u64 = 1_000_000;
+
 /// How long one `AdminStats` query may take.
 const ADMIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// The least time given to closing the conversations.
@@ -274,6 +278,24 @@ fn setup(
         ));
     }
     if plan.ops.iter().any(|(k, _)| *k == OpKind::Broadcast) {
+        // A broadcast is submitted for review and reserves its units: each account is
+        // topped up first (through the admin socket; the operator's request).
+        let requests: Vec<kefu_wire::Request> = (0..plan.population.accounts_len())
+            .map(|k| kefu_wire::Request::AdminBalanceTopUp {
+                account: plan.population.account(k),
+                units: BROADCAST_TOP_UP,
+            })
+            .collect();
+        let answers = admin::AdminPipe::connect(&plan.admin_socket, deadline)
+            .and_then(|mut pipe| pipe.call_many(&requests, 64, deadline))
+            .context("topping up balances for the broadcasts")?;
+        let refused = answers.iter().filter(|a| a.is_err()).count();
+        if refused > 0 {
+            report.notes.push(format!(
+                "AdminBalanceTopUp refused for {refused} accounts: their broadcasts may be \
+                 refused INSUFFICIENT_BALANCE"
+            ));
+        }
         // A broadcast needs a token code at security level medium (the default):
         // agent 1001 (the super administrator) lowers its account's level first.
         let request = kefu_wire::Request::SetSecurityLevel {

@@ -1050,6 +1050,20 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
             },
         ),
         (
+            "preview-broadcast",
+            Request::PreviewBroadcast {
+                draft: broadcast_draft(),
+                otp: Some("123456".into()),
+            },
+        ),
+        (
+            "reply-to-broadcast",
+            Request::ReplyToBroadcast {
+                broadcast: 2,
+                entry: Entry::Group("售后".into()),
+            },
+        ),
+        (
             "request-contact-filed",
             Request::RequestContactFiled {
                 customer: CustomerId::Identified("u-10086".into()),
@@ -1761,6 +1775,27 @@ fn event_seeds() -> Vec<(&'static str, Push)> {
             Push {
                 seq: 18,
                 event: Event::OfflineFile(offline_file()),
+            },
+        ),
+        (
+            "from-broadcast",
+            Push {
+                seq: 19,
+                event: Event::FromBroadcast {
+                    broadcast: 2,
+                    message: 900,
+                    replies_blocked: true,
+                },
+            },
+        ),
+        (
+            "broadcast-preview",
+            Push {
+                seq: 20,
+                event: Event::BroadcastPreview {
+                    from: 1002,
+                    body: MessageBody::Text("双十一大促".into()),
+                },
             },
         ),
     ];

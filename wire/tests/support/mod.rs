@@ -155,6 +155,8 @@ pub fn request_index(r: &Request) -> u32 {
         Request::AdminBroadcastReviewList { .. } => 144,
         Request::AdminBroadcastDecide { .. } => 145,
         Request::AdminSetSensitiveWords { .. } => 146,
+        Request::PreviewBroadcast { .. } => 147,
+        Request::ReplyToBroadcast { .. } => 148,
     }
 }
 
@@ -256,5 +258,7 @@ pub fn event_index(e: &Event) -> u32 {
         Event::FileChunk { .. } => 16,
         Event::FileEnded { .. } => 17,
         Event::OfflineFile(_) => 18,
+        Event::FromBroadcast { .. } => 19,
+        Event::BroadcastPreview { .. } => 20,
     }
 }
