@@ -36,23 +36,10 @@ DATA=$(mktemp -d /tmp/kefu-broadcast-chat-data.XXXXXX)
 mkdir -p "$OUT"
 ulimit -n 65536 2>/dev/null || ulimit -n 20000
 
-"$BIN/kefud" --data-dir "$DATA/data" --listen 127.0.0.1:0 \
-    --admin-socket "$DATA/admin.sock" --shards 2 --pid-file "$DATA/kefud.pid" \
-    2>"$OUT/kefud.log" &
-KEFUD=$!
+. "$(dirname "$0")/kefud-start.sh"
 SAMPLER=""
 trap 'kill $SAMPLER 2>/dev/null; kill $KEFUD 2>/dev/null; wait $KEFUD 2>/dev/null; rm -rf "$DATA"' EXIT
-i=0
-until [ -S "$DATA/admin.sock" ] && [ -s "$DATA/kefud.pid" ]; do
-    i=$((i + 1)); [ $i -lt 600 ] || { echo "kefud did not start" >&2; exit 1; }
-    sleep 0.1
-done
-PORT=""
-until [ -n "$PORT" ]; do
-    PORT=$(ss -ltnpH 2>/dev/null | grep "pid=$KEFUD," | awk '{print $4}' | head -1 | sed 's/.*://')
-    sleep 0.1
-done
-SERVER=127.0.0.1:$PORT
+start_kefud "$OUT/kefud.log"
 echo "kefud pid $KEFUD on $SERVER, data $DATA"
 
 sample() {
