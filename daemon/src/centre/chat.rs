@@ -474,6 +474,7 @@ impl Centre {
         customer: &CustomerId,
         session: SessionId,
     ) {
+        self.web_session_gone(account, customer, session);
         if let Some(customers) = self.customers.get_mut(&account) {
             if customers.get(customer) == Some(&session) {
                 customers.remove(customer);
@@ -528,6 +529,9 @@ impl Centre {
             }
             CustomerRequest::Sms(request) => {
                 return self.customer_sms_request(account, &login.customer, request)
+            }
+            CustomerRequest::Web(request) => {
+                return self.web_customer_request(caller, account, &login, request)
             }
         };
         let now = self.now_ms;
