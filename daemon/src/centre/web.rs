@@ -24,7 +24,7 @@
 //! Regions: the session does not know the visitor's address, so no region is derived;
 //! the fields exist and stay empty.
 
-use super::dispatch::{CustomerChatRequest, CustomerRequest, WebAgentRequest, WebCustomerRequest};
+use super::dispatch::{WebAgentRequest, WebCustomerRequest};
 use super::{err, Answer, Centre, Recipient};
 use crate::session::{Caller, CustomerLogin, SessionId};
 use crate::store::web_records::{
@@ -343,7 +343,7 @@ impl Centre {
                     let web = self.web_mut(account)?;
                     web.codes.get(&id).ok_or_else(|| unknown_code(id))?.draft.routing.clone()
                 };
-                self.open_from_web(caller, account, login, entry)
+                self.open_from_web(account, login, entry)
             }
             WebCustomerRequest::PageView(view) => {
                 view.validate()
@@ -362,25 +362,35 @@ impl Centre {
 
     /// Opens (or continues) the customer's conversation with `entry`, through the one
     /// path `OpenConversation` takes; a new one counts as a consultation of the day.
-    fn open_from_web(
-        &mut self,
-        caller: &Caller,
-        account: u64,
-        login: &CustomerLogin,
-        entry: Entry,
-    ) -> Answer {
+    fn open_from_web(&mut self, account: u64, login: &CustomerLogin, entry: Entry) -> Answer {
         let before = self.chat_mut(account)?.routing.conversation_of(&login.customer);
-        let answer = self.customer_request(
-            caller,
-            account,
-            CustomerRequest::Chat(CustomerChatRequest::OpenConversation { entry }),
-        )?;
+        let answer = self.open_customer_conversation(account, login, entry)?;
         if let Response::Conversation(info) = &answer {
             if before != Some(info.conversation) {
                 self.web_consultation(account)?;
             }
         }
         Ok(answer)
+    }
+
+    /// After `OpenConversation`: a new conversation of a web visitor (channel `Web`)
+    /// counts as a consultation of the day.
+    pub(super) fn web_opened(
+        &mut self,
+        account: u64,
+        login: &CustomerLogin,
+        before: Option<u64>,
+        answer: &Response,
+    ) -> Result<(), ErrorBody> {
+        match answer {
+            Response::Conversation(info)
+                if login.channel == kefu_wire::chat::Channel::Web
+                    && before != Some(info.conversation) =>
+            {
+                self.web_consultation(account)
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Counts a conversation opened from the web (a visitor's, or through a code).
@@ -761,7 +771,7 @@ impl Centre {
             0 => Entry::Auto,
             agent => Entry::Agent(agent),
         };
-        let answer = self.open_from_web(caller, account, login, entry)?;
+        let answer = self.open_from_web(account, login, entry)?;
         // Accepted: never invited again (stored with the conversation's batch).
         let customer = &login.customer;
         if let Some(on) = self
