@@ -894,14 +894,8 @@ pub(crate) fn classify(request: Request) -> Routed {
             AdminBroadcastDecide { account, id, approve, reason } }
         [Routed::Operator, OperatorRequest::Balance] BalanceAdminRequest {
             AdminBalanceTopUp { account, units }, AdminBalanceShow { account } }
-        [Routed::Agent, AgentRequest::Web] WebAgentRequest { ListEntryCodes,
-            CreateEntryCode { draft }, EditEntryCode { id, draft }, DeleteEntryCode { id },
-            ListSiteVisitors, GetVisitorTrail { visitor }, InviteVisitor { visitor, text },
-            GetAutoInvite, SetAutoInvite { settings }, GetVisitTrend { from_day, until_day },
-            GetSiteAnalytics { from_day, until_day } }
-        [Routed::Customer, CustomerRequest::Web] WebCustomerRequest { GetEntryCode { id },
-            OpenConversationByCode { id }, PageView(x), PageLeft,
-            AnswerInvitation { invitation, accept } }
+        [Routed::Agent, AgentRequest::Web] WebAgentRequest { ListEntryCodes, CreateEntryCode { draft }, EditEntryCode { id, draft }, DeleteEntryCode { id }, ListSiteVisitors, GetVisitorTrail { visitor }, InviteVisitor { visitor, text }, GetAutoInvite, SetAutoInvite { settings }, GetVisitTrend { from_day, until_day }, GetSiteAnalytics { from_day, until_day } }
+        [Routed::Customer, CustomerRequest::Web] WebCustomerRequest { GetEntryCode { id }, OpenConversationByCode { id }, PageView(x), PageLeft, AnswerInvitation { invitation, accept } }
         [] Routed { EnableResume }
     }
 }

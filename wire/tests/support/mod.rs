@@ -155,6 +155,22 @@ pub fn request_index(r: &Request) -> u32 {
         Request::AdminBroadcastReviewList { .. } => 144,
         Request::AdminBroadcastDecide { .. } => 145,
         Request::AdminSetSensitiveWords { .. } => 146,
+        Request::ListEntryCodes => 147,
+        Request::CreateEntryCode { .. } => 148,
+        Request::EditEntryCode { .. } => 149,
+        Request::DeleteEntryCode { .. } => 150,
+        Request::GetEntryCode { .. } => 151,
+        Request::OpenConversationByCode { .. } => 152,
+        Request::PageView(_) => 153,
+        Request::PageLeft => 154,
+        Request::ListSiteVisitors => 155,
+        Request::GetVisitorTrail { .. } => 156,
+        Request::InviteVisitor { .. } => 157,
+        Request::AnswerInvitation { .. } => 158,
+        Request::GetAutoInvite => 159,
+        Request::SetAutoInvite { .. } => 160,
+        Request::GetVisitTrend { .. } => 161,
+        Request::GetSiteAnalytics { .. } => 162,
     }
 }
 
@@ -231,6 +247,15 @@ pub fn response_index(r: &Response) -> u32 {
         Response::Balance(_) => 67,
         Response::Broadcast(_) => 68,
         Response::Broadcasts(_) => 69,
+        Response::EntryCodes(_) => 70,
+        Response::EntryCode(_) => 71,
+        Response::PublicEntryCode(_) => 72,
+        Response::SiteVisitors(_) => 73,
+        Response::VisitorTrail(_) => 74,
+        Response::Invited { .. } => 75,
+        Response::AutoInviteSettings(_) => 76,
+        Response::VisitTrend(_) => 77,
+        Response::SiteAnalytics(_) => 78,
     }
 }
 
@@ -256,5 +281,7 @@ pub fn event_index(e: &Event) -> u32 {
         Event::FileChunk { .. } => 16,
         Event::FileEnded { .. } => 17,
         Event::OfflineFile(_) => 18,
+        Event::Invitation(_) => 19,
+        Event::VisitorArrived(_) => 20,
     }
 }
