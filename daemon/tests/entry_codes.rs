@@ -107,7 +107,11 @@ fn w1_codes_are_created_listed_edited_deleted_with_permission_16_only() {
         },
         Request::DeleteEntryCode { id: 1 },
     ] {
-        assert_eq!(refused(&mut plain, &r), Some(ErrorCode::PERMISSION_DENIED), "{r:?}");
+        assert_eq!(
+            refused(&mut plain, &r),
+            Some(ErrorCode::PERMISSION_DENIED),
+            "{r:?}"
+        );
     }
     // With a role holding 16 it may.
     give_role(&mut boss, 1002, &[16]);

@@ -106,9 +106,7 @@ fn restart(s: &mut TestServer, clock: &Arc<ManualClock>) {
 fn s4_s5_counters_exact_across_restart_and_day_boundary() {
     let first = u32::try_from(now() / 86_400 + 2).unwrap();
     // Ten seconds before midnight (UTC) ending day `first`.
-    let clock = Arc::new(ManualClock::new(
-        (i64::from(first) + 1) * DAY - 10_000,
-    ));
+    let clock = Arc::new(ManualClock::new((i64::from(first) + 1) * DAY - 10_000));
     let mut s = TestServer::start_clocked(clock.clone());
     let mut admin = s.admin();
     create_account(&mut admin, ACCOUNT);

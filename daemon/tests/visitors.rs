@@ -137,7 +137,12 @@ fn w3_trail_dwell_keywords_and_menu_path() {
     assert_eq!(arrival.visitor, id);
     assert_eq!(arrival.keywords.as_deref(), Some("客服软件"));
     clock.advance(5 * SECOND);
-    view(&mut v, "https://shop.example.com/price", "价格", "https://shop.example.com/");
+    view(
+        &mut v,
+        "https://shop.example.com/price",
+        "价格",
+        "https://shop.example.com/",
+    );
     clock.advance(7 * SECOND);
     v.request(&Request::PageLeft).unwrap();
 
@@ -152,7 +157,10 @@ fn w3_trail_dwell_keywords_and_menu_path() {
     let t = trail(&mut boss, &id);
     assert_eq!(t.keywords, vec!["客服软件".to_string()]);
     assert_eq!(t.pages.len(), 2);
-    assert_eq!((t.pages[0].at, t.pages[0].dwell_ms), (arrived, Some(5 * SECOND)));
+    assert_eq!(
+        (t.pages[0].at, t.pages[0].dwell_ms),
+        (arrived, Some(5 * SECOND))
+    );
     assert_eq!(t.pages[0].title, "首页");
     assert_eq!(t.pages[0].referrer, BAIDU);
     assert_eq!(t.pages[1].dwell_ms, Some(7 * SECOND));
@@ -199,7 +207,10 @@ fn w3_trail_dwell_keywords_and_menu_path() {
         option: 0,
     })
     .unwrap();
-    assert_eq!(trail(&mut boss, &id).menu_path, vec!["售前咨询".to_string()]);
+    assert_eq!(
+        trail(&mut boss, &id).menu_path,
+        vec!["售前咨询".to_string()]
+    );
 
     // Gone from the site when its session ends; the trail stays.
     drop(v);
@@ -391,7 +402,10 @@ fn w3_automatic_invitation_after_the_dwell_time_not_before_and_once() {
     view(&mut v, "https://shop.example.com/a", "A", "");
     clock.advance(20 * SECOND - 1);
     settle(&mut v);
-    assert!(invitations(&mut v).is_empty(), "invited before the dwell time");
+    assert!(
+        invitations(&mut v).is_empty(),
+        "invited before the dwell time"
+    );
     clock.advance(1);
     settle(&mut v);
     let got = invitations(&mut v);

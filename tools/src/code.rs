@@ -175,7 +175,11 @@ pub fn run(socket: &Path, command: &CodeCommand, out: &mut dyn Write) -> Result<
                 style: f.style.clone().unwrap_or(d.style),
                 anonymous: f.anonymous.unwrap_or(d.anonymous),
             };
-            let code = saved(&mut admin, a.account, &Request::EditEntryCode { id: a.id, draft })?;
+            let code = saved(
+                &mut admin,
+                a.account,
+                &Request::EditEntryCode { id: a.id, draft },
+            )?;
             writeln!(out, "{}", code.id)?;
         }
         CodeCommand::List(a) => list(&mut admin, a, out)?,

@@ -116,8 +116,7 @@ impl EntryCodeDraft {
         if self.description.chars().count() > MAX_CODE_DESCRIPTION_CHARS {
             return Err(CodeError::Field("description: at most 200 characters"));
         }
-        if self.style.chars().count() > MAX_STYLE_CHARS
-            || self.style.chars().any(char::is_control)
+        if self.style.chars().count() > MAX_STYLE_CHARS || self.style.chars().any(char::is_control)
         {
             return Err(CodeError::Field(
                 "style: at most 32 characters, no control characters",
@@ -157,7 +156,8 @@ impl PageView {
         {
             return Err("referrer: empty, or http:// or https://, at most 2,048 bytes");
         }
-        if self.title.chars().count() > MAX_PAGE_TITLE_CHARS || self.title.chars().any(char::is_control)
+        if self.title.chars().count() > MAX_PAGE_TITLE_CHARS
+            || self.title.chars().any(char::is_control)
         {
             return Err("title: at most 200 characters, no control characters");
         }
@@ -303,7 +303,11 @@ pub fn url_domain(url: &str) -> Option<String> {
     if host.is_empty() {
         return None;
     }
-    Some(host.strip_prefix("www.").map(str::to_string).unwrap_or(host))
+    Some(
+        host.strip_prefix("www.")
+            .map(str::to_string)
+            .unwrap_or(host),
+    )
 }
 
 /// The search keywords in a search engine's referrer: baidu `wd=` / `word=`, google,
@@ -312,15 +316,13 @@ pub fn url_domain(url: &str) -> Option<String> {
 /// `None` when the referrer is no known search engine's or carries no keywords.
 pub fn search_keywords(referrer: &str) -> Option<String> {
     let domain = url_domain(referrer)?;
-    let names: &[&str] = if domain == "baidu.com" || domain.ends_with(".baidu.com") {
+    let under = |site: &str| domain == site || domain.ends_with(&format!(".{site}"));
+    let google = domain.starts_with("google.") || domain.contains(".google.");
+    let names: &[&str] = if under("baidu.com") {
         &["wd", "word"]
-    } else if domain.starts_with("google.") || domain.contains(".google.") {
-        &["q"]
-    } else if domain == "bing.com" || domain.ends_with(".bing.com") {
-        &["q"]
-    } else if domain == "sogou.com" || domain.ends_with(".sogou.com") {
+    } else if under("sogou.com") {
         &["query"]
-    } else if domain == "so.com" || domain.ends_with(".so.com") {
+    } else if google || under("bing.com") || under("so.com") {
         &["q"]
     } else {
         return None;
@@ -383,7 +385,10 @@ mod tests {
     #[test]
     fn keywords_from_search_engines() {
         assert_eq!(
-            search_keywords("https://www.baidu.com/s?ie=utf-8&wd=%E5%AE%A2%E6%9C%8D%E8%BD%AF%E4%BB%B6").as_deref(),
+            search_keywords(
+                "https://www.baidu.com/s?ie=utf-8&wd=%E5%AE%A2%E6%9C%8D%E8%BD%AF%E4%BB%B6"
+            )
+            .as_deref(),
             Some("客服软件")
         );
         assert_eq!(
@@ -394,12 +399,18 @@ mod tests {
             search_keywords("https://www.google.com/search?q=on+premise+chat").as_deref(),
             Some("on premise chat")
         );
-        assert_eq!(search_keywords("https://cn.bing.com/search?q=kefu").as_deref(), Some("kefu"));
+        assert_eq!(
+            search_keywords("https://cn.bing.com/search?q=kefu").as_deref(),
+            Some("kefu")
+        );
         assert_eq!(
             search_keywords("https://www.sogou.com/web?query=%E5%AE%A2%E6%9C%8D").as_deref(),
             Some("客服")
         );
-        assert_eq!(search_keywords("https://www.so.com/s?q=abc").as_deref(), Some("abc"));
+        assert_eq!(
+            search_keywords("https://www.so.com/s?q=abc").as_deref(),
+            Some("abc")
+        );
         assert_eq!(search_keywords("https://example.com/?q=abc"), None);
         assert_eq!(search_keywords("https://www.baidu.com/s?wd=%E5%AE"), None);
         assert_eq!(search_keywords("https://www.baidu.com/s?wd=%zz"), None);
@@ -408,8 +419,14 @@ mod tests {
 
     #[test]
     fn domains() {
-        assert_eq!(url_domain("https://www.Example.com:8443/a?b").as_deref(), Some("example.com"));
-        assert_eq!(url_domain("http://news.qq.com").as_deref(), Some("news.qq.com"));
+        assert_eq!(
+            url_domain("https://www.Example.com:8443/a?b").as_deref(),
+            Some("example.com")
+        );
+        assert_eq!(
+            url_domain("http://news.qq.com").as_deref(),
+            Some("news.qq.com")
+        );
         assert_eq!(url_domain("ftp://x"), None);
     }
 

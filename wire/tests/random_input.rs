@@ -378,15 +378,22 @@ fn site_visitor() -> impl Strategy<Value = kefu_wire::web::SiteVisitor> {
 }
 
 fn visit_day() -> impl Strategy<Value = kefu_wire::web::VisitDay> {
-    (any::<u32>(), any::<u64>(), any::<u64>(), any::<u64>(), any::<u64>()).prop_map(
-        |(day, visits, unique_visitors, page_views, consultations)| kefu_wire::web::VisitDay {
-            day,
-            visits,
-            unique_visitors,
-            page_views,
-            consultations,
-        },
+    (
+        any::<u32>(),
+        any::<u64>(),
+        any::<u64>(),
+        any::<u64>(),
+        any::<u64>(),
     )
+        .prop_map(
+            |(day, visits, unique_visitors, page_views, consultations)| kefu_wire::web::VisitDay {
+                day,
+                visits,
+                unique_visitors,
+                page_views,
+                consultations,
+            },
+        )
 }
 
 fn auto_invite() -> impl Strategy<Value = kefu_wire::web::AutoInviteSettings> {
@@ -417,7 +424,8 @@ fn web_request() -> impl Strategy<Value = Request> {
         Just(Request::PageLeft),
         Just(Request::ListSiteVisitors),
         customer_id().prop_map(|visitor| Request::GetVisitorTrail { visitor }),
-        (customer_id(), text()).prop_map(|(visitor, text)| Request::InviteVisitor { visitor, text }),
+        (customer_id(), text())
+            .prop_map(|(visitor, text)| Request::InviteVisitor { visitor, text }),
         (any::<u64>(), any::<bool>())
             .prop_map(|(invitation, accept)| Request::AnswerInvitation { invitation, accept }),
         Just(Request::GetAutoInvite),
@@ -437,7 +445,9 @@ fn web_request() -> impl Strategy<Value = Request> {
 
 /// The web channel's responses (sections 31–33).
 fn web_response() -> impl Strategy<Value = Response> {
-    use kefu_wire::web::{EntryCode, NamedCount, PageVisit, PublicEntryCode, SiteAnalytics, VisitorTrail};
+    use kefu_wire::web::{
+        EntryCode, NamedCount, PageVisit, PublicEntryCode, SiteAnalytics, VisitorTrail,
+    };
     let code = || {
         (any::<u32>(), code_draft(), any::<i64>(), any::<i64>()).prop_map(
             |(id, draft, created_at, edited_at)| EntryCode {
@@ -449,15 +459,20 @@ fn web_response() -> impl Strategy<Value = Response> {
         )
     };
     let named = || (text(), any::<u64>()).prop_map(|(name, count)| NamedCount { name, count });
-    let page = (text(), text(), text(), any::<i64>(), option::of(any::<i64>())).prop_map(
-        |(url, title, referrer, at, dwell_ms)| PageVisit {
+    let page = (
+        text(),
+        text(),
+        text(),
+        any::<i64>(),
+        option::of(any::<i64>()),
+    )
+        .prop_map(|(url, title, referrer, at, dwell_ms)| PageVisit {
             url,
             title,
             referrer,
             at,
             dwell_ms,
-        },
-    );
+        });
     prop_oneof![
         vec(code(), 0..3).prop_map(Response::EntryCodes),
         code().prop_map(Response::EntryCode),
@@ -470,7 +485,13 @@ fn web_response() -> impl Strategy<Value = Response> {
             })
         }),
         vec(site_visitor(), 0..3).prop_map(Response::SiteVisitors),
-        (customer_id(), vec(page, 0..3), vec(text(), 0..3), vec(text(), 0..3), option::of(text()))
+        (
+            customer_id(),
+            vec(page, 0..3),
+            vec(text(), 0..3),
+            vec(text(), 0..3),
+            option::of(text())
+        )
             .prop_map(|(visitor, pages, keywords, menu_path, region)| {
                 Response::VisitorTrail(VisitorTrail {
                     visitor,
@@ -483,13 +504,18 @@ fn web_response() -> impl Strategy<Value = Response> {
         any::<u64>().prop_map(|invitation| Response::Invited { invitation }),
         auto_invite().prop_map(Response::AutoInviteSettings),
         vec(visit_day(), 0..3).prop_map(Response::VisitTrend),
-        (vec(visit_day(), 0..3), vec(named(), 0..3), vec(named(), 0..3)).prop_map(
-            |(days, referrers, regions)| Response::SiteAnalytics(SiteAnalytics {
-                days,
-                referrers,
-                regions,
-            })
-        ),
+        (
+            vec(visit_day(), 0..3),
+            vec(named(), 0..3),
+            vec(named(), 0..3)
+        )
+            .prop_map(|(days, referrers, regions)| Response::SiteAnalytics(
+                SiteAnalytics {
+                    days,
+                    referrers,
+                    regions,
+                }
+            )),
     ]
 }
 

@@ -569,7 +569,10 @@ impl Centre {
         let now = self.now_ms;
         match request {
             CustomerChatRequest::OpenConversation { entry } => {
-                let before = self.chat_mut(account)?.routing.conversation_of(&login.customer);
+                let before = self
+                    .chat_mut(account)?
+                    .routing
+                    .conversation_of(&login.customer);
                 let answer = self.open_customer_conversation(account, &login, entry)?;
                 self.web_opened(account, &login, before, &answer)?;
                 Ok(answer)

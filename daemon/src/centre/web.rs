@@ -218,7 +218,9 @@ impl Centre {
                 self.web_mut(account)?.codes.values().cloned().collect(),
             )),
             WebAgentRequest::CreateEntryCode { draft } => self.save_code(account, None, draft),
-            WebAgentRequest::EditEntryCode { id, draft } => self.save_code(account, Some(id), draft),
+            WebAgentRequest::EditEntryCode { id, draft } => {
+                self.save_code(account, Some(id), draft)
+            }
             WebAgentRequest::DeleteEntryCode { id } => {
                 if self.web_mut(account)?.codes.remove(&id).is_none() {
                     return Err(unknown_code(id));
@@ -226,12 +228,13 @@ impl Centre {
                 self.batch.delete(Cf::Web, &rec::code_key(account, id));
                 Ok(Response::Ok)
             }
-            WebAgentRequest::ListSiteVisitors => Ok(Response::SiteVisitors(self.site_visitors(account))),
-            WebAgentRequest::GetVisitorTrail { visitor } => self.visitor_trail(account, visitor),
-            WebAgentRequest::InviteVisitor { visitor, text } => {
-                self.invite(account, me, &visitor, text, false)
-                    .map(|invitation| Response::Invited { invitation })
+            WebAgentRequest::ListSiteVisitors => {
+                Ok(Response::SiteVisitors(self.site_visitors(account)))
             }
+            WebAgentRequest::GetVisitorTrail { visitor } => self.visitor_trail(account, visitor),
+            WebAgentRequest::InviteVisitor { visitor, text } => self
+                .invite(account, me, &visitor, text, false)
+                .map(|invitation| Response::Invited { invitation }),
             WebAgentRequest::GetAutoInvite => Ok(Response::AutoInviteSettings(
                 self.web_mut(account)?.settings.auto_invite.clone(),
             )),
@@ -239,18 +242,15 @@ impl Centre {
             WebAgentRequest::GetVisitTrend {
                 from_day,
                 until_day,
-            } => Ok(Response::VisitTrend(self.visit_days(account, from_day, until_day)?.0)),
+            } => Ok(Response::VisitTrend(
+                self.visit_days(account, from_day, until_day)?.days,
+            )),
             WebAgentRequest::GetSiteAnalytics {
                 from_day,
                 until_day,
-            } => {
-                let (days, referrers, regions) = self.visit_days(account, from_day, until_day)?;
-                Ok(Response::SiteAnalytics(SiteAnalytics {
-                    days,
-                    referrers,
-                    regions,
-                }))
-            }
+            } => Ok(Response::SiteAnalytics(
+                self.visit_days(account, from_day, until_day)?,
+            )),
         }
     }
 
@@ -341,7 +341,12 @@ impl Centre {
             WebCustomerRequest::OpenConversationByCode { id } => {
                 let entry = {
                     let web = self.web_mut(account)?;
-                    web.codes.get(&id).ok_or_else(|| unknown_code(id))?.draft.routing.clone()
+                    web.codes
+                        .get(&id)
+                        .ok_or_else(|| unknown_code(id))?
+                        .draft
+                        .routing
+                        .clone()
                 };
                 self.open_from_web(account, login, entry)
             }
@@ -363,7 +368,10 @@ impl Centre {
     /// Opens (or continues) the customer's conversation with `entry`, through the one
     /// path `OpenConversation` takes; a new one counts as a consultation of the day.
     fn open_from_web(&mut self, account: u64, login: &CustomerLogin, entry: Entry) -> Answer {
-        let before = self.chat_mut(account)?.routing.conversation_of(&login.customer);
+        let before = self
+            .chat_mut(account)?
+            .routing
+            .conversation_of(&login.customer);
         let answer = self.open_customer_conversation(account, login, entry)?;
         if let Response::Conversation(info) = &answer {
             if before != Some(info.conversation) {
@@ -438,7 +446,12 @@ impl Centre {
         if in_memory {
             return Ok(false);
         }
-        let stored = self.shared.store.get(Cf::Web, &key).map_err(storage)?.is_some();
+        let stored = self
+            .shared
+            .store
+            .get(Cf::Web, &key)
+            .map_err(storage)?
+            .is_some();
         if let Some(t) = self.web_mut(account)?.today.as_mut() {
             t.2.insert(visitor.clone());
         }
@@ -517,11 +530,21 @@ impl Centre {
         }
         let visitor = on.record.clone();
         if pruned {
-            self.batch
-                .delete_range(Cf::Web, &rec::page_range(account, &customer, from, prune_to));
+            self.batch.delete_range(
+                Cf::Web,
+                &rec::page_range(account, &customer, from, prune_to),
+            );
         }
-        rec::write(&mut self.batch, &rec::page_key(account, &customer, number), &page);
-        rec::write(&mut self.batch, &rec::visitor_key(account, &customer), &visitor);
+        rec::write(
+            &mut self.batch,
+            &rec::page_key(account, &customer, number),
+            &page,
+        );
+        rec::write(
+            &mut self.batch,
+            &rec::visitor_key(account, &customer),
+            &visitor,
+        );
         Ok(Response::Ok)
     }
 
@@ -582,13 +605,22 @@ impl Centre {
         if let Some((number, mut page)) = on.open_page.take() {
             if number >= on.record.first_page {
                 page.left_at = Some(now);
-                rec::write(&mut self.batch, &rec::page_key(account, customer, number), &page);
+                rec::write(
+                    &mut self.batch,
+                    &rec::page_key(account, customer, number),
+                    &page,
+                );
             }
         }
     }
 
     /// A customer session ended: it is no longer on the site.
-    pub(super) fn web_session_gone(&mut self, account: u64, customer: &CustomerId, session: SessionId) {
+    pub(super) fn web_session_gone(
+        &mut self,
+        account: u64,
+        customer: &CustomerId,
+        session: SessionId,
+    ) {
         let here = self
             .web
             .on_site
@@ -616,7 +648,7 @@ impl Centre {
             .get(&account)
             .map(|m| m.iter().map(|(c, o)| site_visitor(c, o)).collect())
             .unwrap_or_default();
-        v.sort_by(|a, b| b.arrived_at.cmp(&a.arrived_at));
+        v.sort_by_key(|b| std::cmp::Reverse(b.arrived_at));
         v.truncate(MAX_LISTED_VISITORS);
         v
     }
@@ -679,7 +711,11 @@ impl Centre {
     }
 
     /// The menu labels of the visitor's open conversation, if any (M4, §4.9).
-    fn visitor_menu_path(&mut self, account: u64, visitor: &CustomerId) -> Result<Vec<String>, ErrorBody> {
+    fn visitor_menu_path(
+        &mut self,
+        account: u64,
+        visitor: &CustomerId,
+    ) -> Result<Vec<String>, ErrorBody> {
         let Some(conversation) = self.chat_mut(account)?.routing.conversation_of(visitor) else {
             return Ok(Vec::new());
         };
@@ -707,7 +743,12 @@ impl Centre {
             .on_site
             .get(&account)
             .and_then(|m| m.get(visitor))
-            .ok_or_else(|| err(ErrorCode::VISITOR_NOT_ON_SITE, "the visitor is not on the site"))?;
+            .ok_or_else(|| {
+                err(
+                    ErrorCode::VISITOR_NOT_ON_SITE,
+                    "the visitor is not on the site",
+                )
+            })?;
         if on.record.accepted {
             return Err(err(
                 ErrorCode::ALREADY_ACCEPTED_INVITATION,
@@ -782,7 +823,11 @@ impl Centre {
         {
             on.record.accepted = true;
             let record = on.record.clone();
-            rec::write(&mut self.batch, &rec::visitor_key(account, customer), &record);
+            rec::write(
+                &mut self.batch,
+                &rec::visitor_key(account, customer),
+                &record,
+            );
         }
         self.web.pending.retain(|_, p| p.session != pending.session);
         self.web.wheel.cancel(&(account, pending.session));
@@ -832,7 +877,7 @@ impl Centre {
         account: u64,
         from: u32,
         until: u32,
-    ) -> Result<(Vec<VisitDay>, Vec<NamedCount>, Vec<NamedCount>), ErrorBody> {
+    ) -> Result<SiteAnalytics, ErrorBody> {
         if until < from || until - from >= MAX_REPORT_DAYS {
             return Err(err(
                 ErrorCode::REPORT_RANGE_TOO_LONG,
@@ -871,7 +916,11 @@ impl Centre {
             }
             days.push(visit_day(day, &r));
         }
-        Ok((days, sorted(referrers), sorted(regions)))
+        Ok(SiteAnalytics {
+            days,
+            referrers: sorted(referrers),
+            regions: sorted(regions),
+        })
     }
 }
 
@@ -999,7 +1048,11 @@ mod tests {
     fn referrers_are_bounded() {
         let mut d = DayStatsRecord::default();
         for i in 0..(MAX_REFERRER_DOMAINS + 3) {
-            count_referrer(&mut d, &format!("https://s{i}.example/"), "https://shop.example/");
+            count_referrer(
+                &mut d,
+                &format!("https://s{i}.example/"),
+                "https://shop.example/",
+            );
         }
         count_referrer(&mut d, "", "https://shop.example/");
         count_referrer(&mut d, "https://shop.example/a", "https://shop.example/b");

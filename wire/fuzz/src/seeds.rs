@@ -1097,11 +1097,25 @@ fn web_request_seeds() -> Vec<(&'static str, Request)> {
     use kefu_wire::web::{AutoInviteSettings, PageView};
     vec![
         ("list-entry-codes", Request::ListEntryCodes),
-        ("create-entry-code", Request::CreateEntryCode { draft: code_draft() }),
-        ("edit-entry-code", Request::EditEntryCode { id: 2, draft: code_draft() }),
+        (
+            "create-entry-code",
+            Request::CreateEntryCode {
+                draft: code_draft(),
+            },
+        ),
+        (
+            "edit-entry-code",
+            Request::EditEntryCode {
+                id: 2,
+                draft: code_draft(),
+            },
+        ),
         ("delete-entry-code", Request::DeleteEntryCode { id: 2 }),
         ("get-entry-code", Request::GetEntryCode { id: 2 }),
-        ("open-conversation-by-code", Request::OpenConversationByCode { id: 2 }),
+        (
+            "open-conversation-by-code",
+            Request::OpenConversationByCode { id: 2 },
+        ),
         (
             "page-view",
             Request::PageView(PageView {
@@ -1112,21 +1126,51 @@ fn web_request_seeds() -> Vec<(&'static str, Request)> {
         ),
         ("page-left", Request::PageLeft),
         ("list-site-visitors", Request::ListSiteVisitors),
-        ("get-visitor-trail", Request::GetVisitorTrail { visitor: CustomerId::Visitor([7; 16]) }),
+        (
+            "get-visitor-trail",
+            Request::GetVisitorTrail {
+                visitor: CustomerId::Visitor([7; 16]),
+            },
+        ),
         (
             "invite-visitor",
-            Request::InviteVisitor { visitor: CustomerId::Visitor([7; 16]), text: "您好".into() },
+            Request::InviteVisitor {
+                visitor: CustomerId::Visitor([7; 16]),
+                text: "您好".into(),
+            },
         ),
-        ("answer-invitation", Request::AnswerInvitation { invitation: 3, accept: true }),
+        (
+            "answer-invitation",
+            Request::AnswerInvitation {
+                invitation: 3,
+                accept: true,
+            },
+        ),
         ("get-auto-invite", Request::GetAutoInvite),
         (
             "set-auto-invite",
             Request::SetAutoInvite {
-                settings: AutoInviteSettings { enabled: true, after_secs: 30, text: "您好".into() },
+                settings: AutoInviteSettings {
+                    enabled: true,
+                    after_secs: 30,
+                    text: "您好".into(),
+                },
             },
         ),
-        ("get-visit-trend", Request::GetVisitTrend { from_day: 20_454, until_day: 20_460 }),
-        ("get-site-analytics", Request::GetSiteAnalytics { from_day: 20_454, until_day: 20_460 }),
+        (
+            "get-visit-trend",
+            Request::GetVisitTrend {
+                from_day: 20_454,
+                until_day: 20_460,
+            },
+        ),
+        (
+            "get-site-analytics",
+            Request::GetSiteAnalytics {
+                from_day: 20_454,
+                until_day: 20_460,
+            },
+        ),
     ]
 }
 
@@ -1166,7 +1210,13 @@ fn web_response_seeds() -> Vec<(&'static str, Response)> {
         created_at: 1_800_000_000_000,
         edited_at: 1_800_000_000_001,
     };
-    let day = VisitDay { day: 20_454, visits: 4, unique_visitors: 2, page_views: 6, consultations: 1 };
+    let day = VisitDay {
+        day: 20_454,
+        visits: 4,
+        unique_visitors: 2,
+        page_views: 6,
+        consultations: 1,
+    };
     vec![
         ("entry-codes", Response::EntryCodes(vec![code.clone()])),
         ("entry-code", Response::EntryCode(code)),
@@ -1179,7 +1229,10 @@ fn web_response_seeds() -> Vec<(&'static str, Response)> {
                 anonymous: true,
             }),
         ),
-        ("site-visitors", Response::SiteVisitors(vec![site_visitor()])),
+        (
+            "site-visitors",
+            Response::SiteVisitors(vec![site_visitor()]),
+        ),
         (
             "visitor-trail",
             Response::VisitorTrail(VisitorTrail {
@@ -1206,7 +1259,10 @@ fn web_response_seeds() -> Vec<(&'static str, Response)> {
             "site-analytics",
             Response::SiteAnalytics(SiteAnalytics {
                 days: vec![day],
-                referrers: vec![NamedCount { name: "baidu.com".into(), count: 2 }],
+                referrers: vec![NamedCount {
+                    name: "baidu.com".into(),
+                    count: 2,
+                }],
                 regions: vec![],
             }),
         ),
@@ -1597,10 +1653,7 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
             "spam-filter",
             Response::SpamFilter(kefu_wire::spam::SpamLevel::High),
         ),
-        (
-            "muted",
-            Response::Muted(vec![CustomerId::Visitor([7; 16])]),
-        ),
+        ("muted", Response::Muted(vec![CustomerId::Visitor([7; 16])])),
         (
             "sms-queued",
             Response::SmsQueued {
@@ -1643,8 +1696,14 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
                 offset: 65_536,
             },
         ),
-        ("offline-file-stored", Response::OfflineFileStored { file: 3 }),
-        ("offline-files", Response::OfflineFiles(vec![offline_file()])),
+        (
+            "offline-file-stored",
+            Response::OfflineFileStored { file: 3 },
+        ),
+        (
+            "offline-files",
+            Response::OfflineFiles(vec![offline_file()]),
+        ),
         (
             "fetch",
             Response::Fetch {
