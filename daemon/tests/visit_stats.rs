@@ -1,6 +1,6 @@
 //! Visit trend and site analytics (S4, S5; manual §7.20, §4.8; PROTOCOL.md section 33)
 //! through real sockets to a real kefud with an injected clock: visits, unique visitors,
-//! page views, consultations and referrers per UTC day, exact across a restart (the
+//! page views, consultations (through a code, or a web visitor's own) and referrers per UTC day, exact across a restart (the
 //! per-day marker of a counted visitor is on the disk) and across a day boundary; the
 //! range is bounded with its own refusal; analytics permission (9); the tables the
 //! export will write.
@@ -140,13 +140,16 @@ fn s4_s5_counters_exact_across_restart_and_day_boundary() {
         a.request(&Request::OpenConversationByCode { id: code })
             .unwrap();
     }
-    // Visitor B: one direct page; then A comes back in a new session (a second visit).
+    // Visitor B: one direct page and a conversation; then A comes back in a new session (a second visit).
     let (mut b, _, _) = visitor(&s, None);
     view(&mut b, "/", "");
+    // A web visitor's plain `OpenConversation` is a consultation too.
+    b.request(&Request::OpenConversation { entry: Entry::Auto })
+        .unwrap();
     drop(a);
     let (mut a, _, _) = visitor(&s, Some(token_a));
     view(&mut a, "/", "https://news.qq.com/a/1");
-    assert_eq!(trend(&mut boss, first, first), vec![day(first, 3, 2, 5, 1)]);
+    assert_eq!(trend(&mut boss, first, first), vec![day(first, 3, 2, 5, 2)]);
 
     // After a restart: A again on the same day is not a new unique visitor.
     drop((a, b, boss));
@@ -154,7 +157,7 @@ fn s4_s5_counters_exact_across_restart_and_day_boundary() {
     let mut boss = agent(&s, 1001);
     let (mut a, _, _) = visitor(&s, Some(token_a));
     view(&mut a, "/again", "");
-    assert_eq!(trend(&mut boss, first, first), vec![day(first, 4, 2, 6, 1)]);
+    assert_eq!(trend(&mut boss, first, first), vec![day(first, 4, 2, 6, 2)]);
 
     // Past midnight: a new day, A counted unique again there.
     clock.advance(10_000);
@@ -164,7 +167,7 @@ fn s4_s5_counters_exact_across_restart_and_day_boundary() {
     assert_eq!(
         trend(&mut boss, first, first + 2),
         vec![
-            day(first, 4, 2, 6, 1),
+            day(first, 4, 2, 6, 2),
             day(first + 1, 1, 2, 2, 0),
             day(first + 2, 0, 0, 0, 0),
         ]
