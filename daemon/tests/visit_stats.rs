@@ -1,7 +1,8 @@
 //! Visit trend and site analytics (S4, S5; manual §7.20, §4.8; PROTOCOL.md section 33)
 //! through real sockets to a real kefud with an injected clock: visits, unique visitors,
-//! page views, consultations (through a code, or a web visitor's own) and referrers per UTC day, exact across a restart (the
-//! per-day marker of a counted visitor is on the disk) and across a day boundary; the
+//! page views, consultations (through a code, or a web visitor's own) and referrers per
+//! UTC day, exact across a restart (the per-day marker of a counted visitor is on the
+//! disk) and across a day boundary; the
 //! range is bounded with its own refusal; analytics permission (9); the tables the
 //! export will write.
 
