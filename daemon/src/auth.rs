@@ -86,6 +86,30 @@ macro_rules! value_added {
     };
 }
 
+/// The web channel's requests (W1, W3, S4, S5; `centre/web.rs`), as a pattern for
+/// [`target_account`](crate::centre) (none names an account: the caller's own).
+macro_rules! web_requests {
+    () => {
+        Request::ListEntryCodes
+            | Request::CreateEntryCode { .. }
+            | Request::EditEntryCode { .. }
+            | Request::DeleteEntryCode { .. }
+            | Request::GetEntryCode { .. }
+            | Request::OpenConversationByCode { .. }
+            | Request::PageView(_)
+            | Request::PageLeft
+            | Request::ListSiteVisitors
+            | Request::GetVisitorTrail { .. }
+            | Request::InviteVisitor { .. }
+            | Request::AnswerInvitation { .. }
+            | Request::GetAutoInvite
+            | Request::SetAutoInvite { .. }
+            | Request::GetVisitTrend { .. }
+            | Request::GetSiteAnalytics { .. }
+    };
+}
+pub(crate) use web_requests;
+
 /// The operator's value-added requests, as a pattern.
 macro_rules! value_added_admin {
     () => {
@@ -223,6 +247,34 @@ pub fn required_access(request: &Request) -> Access {
         Request::AdminBackupCreate | Request::AdminBackupList => Access::Operator,
         Request::AdminBackupVerify { .. } => Access::Operator,
         value_added_admin!() => Access::Operator,
+        web_requests!() => web_access(request),
+    }
+}
+
+/// The web requests' half of the table: codes and the automatic invitation with
+/// permission 16 (§7.13 "制作在线咨询图标"), reports with analytics (§10.4 note), the
+/// visitors to any agent, the rest to the customer or visitor itself.
+fn web_access(request: &Request) -> Access {
+    match request {
+        Request::ListEntryCodes
+        | Request::CreateEntryCode { .. }
+        | Request::EditEntryCode { .. }
+        | Request::DeleteEntryCode { .. }
+        | Request::SetAutoInvite { .. } => Access::Permission(Permission::AccountCentreConfig),
+        Request::GetVisitTrend { .. } | Request::GetSiteAnalytics { .. } => {
+            Access::Permission(Permission::Analytics)
+        }
+        Request::ListSiteVisitors
+        | Request::GetVisitorTrail { .. }
+        | Request::InviteVisitor { .. }
+        | Request::GetAutoInvite => Access::Session,
+        Request::GetEntryCode { .. }
+        | Request::OpenConversationByCode { .. }
+        | Request::PageView(_)
+        | Request::PageLeft
+        | Request::AnswerInvitation { .. } => Access::CustomerOnly,
+        // Not a web request: never called with one (the caller matched `web_requests!`).
+        _ => Access::Operator,
     }
 }
 

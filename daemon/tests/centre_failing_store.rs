@@ -122,6 +122,9 @@ const WRITES: &[&str] = &[
     "ChooseMenuOption", // walk, system message, or conversation and path; ListQueue
     "SetSpamFilter",   // spam settings record; GetSpamFilter
     "MuteCustomer",    // mute record (1001's, from the admin side); ListMuted
+    // The web channel.
+    "CreateEntryCode", // code, web settings (next number); ListEntryCodes
+    "SetAutoInvite",   // web settings; GetAutoInvite
     // Quick replies, account centre, broadcasts.
     "SetQuickReplies",     // quick-reply list; ListQuickReplies (1001's and shared)
     "AccountCentreTicket", // ticket key, once, in the turn's batch; the ticket
@@ -876,9 +879,12 @@ impl World {
         let customer = self.some_customer();
         let mut learn = Learn::Nothing;
         // The kinds that succeed less often are drawn more often.
-        let kind = match self.rng.below(55) {
+        let kind = match self.rng.below(57) {
             // The menu must be on for customers to walk it (ChooseMenuOption).
             53 | 54 => 50,
+            // The web channel's settings.
+            55 => 57,
+            56 => 58,
             29 | 30 => 23,
             31 => 18,
             32 | 33 => 25,
@@ -1204,6 +1210,23 @@ impl World {
                 customer,
                 muted: self.rng.chance(60),
             },
+            57 => Request::CreateEntryCode {
+                draft: kefu_wire::web::EntryCodeDraft {
+                    description: format!("code {}", self.rng.below(100)),
+                    kind: kefu_wire::web::CodeKind::Floating,
+                    routing: kefu_wire::chat::Entry::Auto,
+                    site_url: "https://shop.example.com/".into(),
+                    style: String::new(),
+                    anonymous: self.rng.chance(50),
+                },
+            },
+            58 => Request::SetAutoInvite {
+                settings: kefu_wire::web::AutoInviteSettings {
+                    enabled: self.rng.chance(50),
+                    after_secs: u32::try_from(1 + self.rng.below(60)).unwrap_or(30),
+                    text: format!("invite {}", self.rng.below(10)),
+                },
+            },
             _ => Request::EditGroups(GroupEdit::CreateGroup {
                 name: format!("group {}", self.rng.below(1000)),
                 category: None,
@@ -1346,6 +1369,8 @@ impl World {
             Request::GetIdleSettings,
             Request::GetNavigationMenu,
             Request::GetSpamFilter,
+            Request::ListEntryCodes,
+            Request::GetAutoInvite,
             Request::ListMuted,
             Request::ListTrash,
             Request::InternalHistory {

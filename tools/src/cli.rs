@@ -75,6 +75,9 @@ pub enum Command {
     /// Broadcasts: the review queue, and the sensitive-word list.
     #[command(subcommand)]
     Broadcast(BroadcastCommand),
+    /// Entry-point codes (在线咨询图标) a site embeds: create, edit, list, delete.
+    #[command(subcommand)]
+    Code(crate::code::CodeCommand),
 }
 
 /// `kefuctl sms ...`

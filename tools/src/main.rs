@@ -11,6 +11,7 @@ mod balance;
 mod broadcast;
 mod cli;
 mod clock;
+mod code;
 mod contacts;
 mod date;
 mod diagnose;
@@ -49,6 +50,7 @@ fn main() -> ExitCode {
         Command::Broadcast(cmd) => broadcast::run(&cli.admin_socket, cmd, &mut out),
         Command::Tls(cli::TlsCommand::SelfSigned(args)) => tls::self_signed(args, &mut out),
         Command::Backup(cmd) => backup::run(&cli.admin_socket, cmd, &mut out),
+        Command::Code(cmd) => code::run(&cli.admin_socket, cmd, &mut out),
     }
     .and_then(|()| out.flush().map_err(Into::into));
     match result {

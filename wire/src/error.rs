@@ -275,6 +275,24 @@ codes! {
     /// `PreviewBroadcast` while the account's administrator (agent 1001) is not logged
     /// in: nothing delivered, nothing charged (section 30.8).
     PREVIEW_NOT_DELIVERED = 162,
+    /// The account holds the most entry-point codes it may (`MAX_ENTRY_CODES`); nothing
+    /// changed.
+    ENTRY_CODE_LIMIT = 190,
+    /// No entry-point code of that number in the account.
+    UNKNOWN_ENTRY_CODE = 191,
+    /// The code's site URL is not `http(s)://`, too long or holds spaces; nothing
+    /// changed.
+    BAD_SITE_URL = 192,
+    /// The visitor is not on the site now (not logged in, or no page view this
+    /// session); nothing sent.
+    VISITOR_NOT_ON_SITE = 193,
+    /// The visitor already accepted an invitation; no second one (§4.6.2).
+    ALREADY_ACCEPTED_INVITATION = 194,
+    /// No such invitation waiting for this visitor (unknown, answered, or given to
+    /// another session).
+    UNKNOWN_INVITATION = 195,
+    /// A report's range is empty, reversed, or longer than `MAX_REPORT_DAYS`.
+    REPORT_RANGE_TOO_LONG = 196,
 }
 
 impl fmt::Debug for ErrorCode {

@@ -39,6 +39,7 @@ pub mod server;
 pub mod sms;
 pub mod spam;
 pub mod valueadded;
+pub mod web;
 
 pub use client::{tls_config_with_ca_pem, Client, ClientError, ClientOptions, Transport};
 pub use conn::{ClientConnection, ClientEvent};

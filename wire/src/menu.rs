@@ -172,7 +172,7 @@ fn text_ok(s: &str, max: usize) -> bool {
     !s.trim().is_empty() && s.chars().count() <= max
 }
 
-fn url_ok(u: &str) -> bool {
+pub(crate) fn url_ok(u: &str) -> bool {
     let lower = u.get(..8).unwrap_or(u).to_ascii_lowercase();
     let scheme = if lower.starts_with("https://") {
         8

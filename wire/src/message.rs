@@ -1122,6 +1122,91 @@ pub enum Request {
         /// How to route the conversation.
         entry: crate::chat::Entry,
     },
+    /// Agent with permission 16: the account's entry-point codes (§10.2), by number.
+    /// Answered `EntryCodes`.
+    ListEntryCodes,
+    /// Agent with permission 16: creates an entry-point code. Answered `EntryCode`.
+    CreateEntryCode {
+        /// What it is.
+        draft: crate::web::EntryCodeDraft,
+    },
+    /// Agent with permission 16: edits a code; every page that uses it routes the next
+    /// conversation by the new settings. Answered `EntryCode`.
+    EditEntryCode {
+        /// The code.
+        id: u32,
+        /// What it becomes.
+        draft: crate::web::EntryCodeDraft,
+    },
+    /// Agent with permission 16: deletes a code. Answered `Ok`.
+    DeleteEntryCode {
+        /// The code.
+        id: u32,
+    },
+    /// Customer or visitor: how code `id` of its account shows (no routing, no
+    /// description). Answered `PublicEntryCode`.
+    GetEntryCode {
+        /// The code.
+        id: u32,
+    },
+    /// Customer or visitor: opens a conversation (or continues the open one) through
+    /// code `id`, routed by the code's routing as it is now. Answered `Conversation`.
+    OpenConversationByCode {
+        /// The code.
+        id: u32,
+    },
+    /// Customer or visitor: it opened a page of the site. Answered `Ok`.
+    PageView(crate::web::PageView),
+    /// Customer or visitor: it left the page it was on (closes that page's dwell).
+    /// Answered `Ok`.
+    PageLeft,
+    /// Agent: the visitors on the site now, latest arrival first. Answered
+    /// `SiteVisitors`.
+    ListSiteVisitors,
+    /// Agent: a visitor's trail, keywords and menu path. Answered `VisitorTrail`.
+    GetVisitorTrail {
+        /// The visitor (or identified customer).
+        visitor: crate::chat::CustomerId,
+    },
+    /// Agent: invites a visitor on the site to chat, with its own text. Answered
+    /// `Invited`.
+    InviteVisitor {
+        /// The visitor.
+        visitor: crate::chat::CustomerId,
+        /// The text, 1..=200 characters.
+        text: String,
+    },
+    /// Customer or visitor: accepts (a conversation opens, routed to the inviting
+    /// agent; answered `Conversation`) or declines (answered `Ok`) an invitation.
+    AnswerInvitation {
+        /// The invitation.
+        invitation: u64,
+        /// Accept or decline.
+        accept: bool,
+    },
+    /// Agent: the automatic invitation's settings. Answered `AutoInviteSettings`.
+    GetAutoInvite,
+    /// Agent with permission 16: sets the automatic invitation. Answered `Ok`.
+    SetAutoInvite {
+        /// The settings.
+        settings: crate::web::AutoInviteSettings,
+    },
+    /// Agent with permission 3 (analytics): visits and unique visitors per day (S4).
+    /// Answered `VisitTrend`.
+    GetVisitTrend {
+        /// First day, days since 1970-01-01 UTC.
+        from_day: u32,
+        /// Last day, included (at most 366 days in all).
+        until_day: u32,
+    },
+    /// Agent with permission 3 (analytics): consultations, visits, referrers and
+    /// regions (S5). Answered `SiteAnalytics`.
+    GetSiteAnalytics {
+        /// First day, days since 1970-01-01 UTC.
+        from_day: u32,
+        /// Last day, included (at most 366 days in all).
+        until_day: u32,
+    },
 }
 
 /// What takes a detached session over (`EnableResume`, `ResumeSession`): the session's
@@ -1578,6 +1663,27 @@ pub enum Response {
     Broadcast(Box<crate::valueadded::BroadcastInfo>),
     /// Broadcasts (`ListBroadcasts`, `AdminBroadcastReviewList`).
     Broadcasts(Vec<crate::valueadded::BroadcastInfo>),
+    /// The account's entry-point codes (`ListEntryCodes`).
+    EntryCodes(Vec<crate::web::EntryCode>),
+    /// One entry-point code (`CreateEntryCode`, `EditEntryCode`).
+    EntryCode(crate::web::EntryCode),
+    /// How a code shows (`GetEntryCode`).
+    PublicEntryCode(crate::web::PublicEntryCode),
+    /// The visitors on the site (`ListSiteVisitors`).
+    SiteVisitors(Vec<crate::web::SiteVisitor>),
+    /// A visitor's trail (`GetVisitorTrail`).
+    VisitorTrail(crate::web::VisitorTrail),
+    /// The invitation sent (`InviteVisitor`).
+    Invited {
+        /// Its number.
+        invitation: u64,
+    },
+    /// The automatic invitation's settings (`GetAutoInvite`).
+    AutoInviteSettings(crate::web::AutoInviteSettings),
+    /// Visits per day (`GetVisitTrend`).
+    VisitTrend(Vec<crate::web::VisitDay>),
+    /// Site analytics (`GetSiteAnalytics`).
+    SiteAnalytics(crate::web::SiteAnalytics),
 }
 
 /// One backup in the daemon's backup directory (PROTOCOL.md section 21).
@@ -1731,6 +1837,12 @@ pub enum Event {
         /// What the broadcast would send.
         body: crate::chat::MessageBody,
     },
+    /// To a visitor on the site: an invitation to chat (manual or automatic, §4.6);
+    /// answer with `AnswerInvitation`.
+    Invitation(crate::web::Invitation),
+    /// To the agents of the account: a visitor arrived on the site (到站访客, the
+    /// visitors icon lights up, §4.6.1).
+    VisitorArrived(crate::web::SiteVisitor),
 }
 
 /// One agent's new presence.
@@ -1929,6 +2041,22 @@ impl Request {
             Request::AdminSetSensitiveWords { .. } => "AdminSetSensitiveWords",
             Request::PreviewBroadcast { .. } => "PreviewBroadcast",
             Request::ReplyToBroadcast { .. } => "ReplyToBroadcast",
+            Request::ListEntryCodes => "ListEntryCodes",
+            Request::CreateEntryCode { .. } => "CreateEntryCode",
+            Request::EditEntryCode { .. } => "EditEntryCode",
+            Request::DeleteEntryCode { .. } => "DeleteEntryCode",
+            Request::GetEntryCode { .. } => "GetEntryCode",
+            Request::OpenConversationByCode { .. } => "OpenConversationByCode",
+            Request::PageView(_) => "PageView",
+            Request::PageLeft => "PageLeft",
+            Request::ListSiteVisitors => "ListSiteVisitors",
+            Request::GetVisitorTrail { .. } => "GetVisitorTrail",
+            Request::InviteVisitor { .. } => "InviteVisitor",
+            Request::AnswerInvitation { .. } => "AnswerInvitation",
+            Request::GetAutoInvite => "GetAutoInvite",
+            Request::SetAutoInvite { .. } => "SetAutoInvite",
+            Request::GetVisitTrend { .. } => "GetVisitTrend",
+            Request::GetSiteAnalytics { .. } => "GetSiteAnalytics",
         }
     }
 }

@@ -32,6 +32,10 @@ use kefu_wire::prefs::{AgentPrefs, ReminderSettings};
 use kefu_wire::sms::{SmsBalance, SmsDeadLetter};
 use kefu_wire::spam::SpamLevel;
 use kefu_wire::valueadded::{BalanceInfo, BroadcastDraft, BroadcastInfo, BroadcastState};
+use kefu_wire::web::{
+    AutoInviteSettings, CodeKind, EntryCode, EntryCodeDraft, Invitation, NamedCount, PageView,
+    PageVisit, PublicEntryCode, SiteAnalytics, SiteVisitor, VisitDay, VisitorTrail,
+};
 use kefu_wire::{
     AccountCentreModule, AccountInfo, AgentFigures, AgentGroup, AgentInfo, AgentProfile,
     BackupInfo, Body, DisplayMode, ErrorBody, ErrorCode, Event, FrameDecoder, FrameKind, GoAway,
@@ -381,6 +385,49 @@ fn call_signal(kind: CallKind, phase: CallPhase, payload: &[u8]) -> Signal {
 /// `ConversationState`, `CustomerId`, and the CRM's `ContactState`, ..., `ContactNotice`),
 /// `Some` and `None` options, multi-byte varints, zigzag-encoded `i64`s, non-ASCII strings
 /// and an error code this build does not know.
+fn code_draft() -> EntryCodeDraft {
+    EntryCodeDraft {
+        description: "首页".into(),
+        kind: CodeKind::Floating,
+        routing: Entry::Group("售后".into()),
+        site_url: "https://a.cn/".into(),
+        style: "A-03".into(),
+        anonymous: true,
+    }
+}
+
+fn entry_code() -> EntryCode {
+    EntryCode {
+        id: 2,
+        draft: code_draft(),
+        created_at: 1_800_000_000_000,
+        edited_at: 1_800_000_000_001,
+    }
+}
+
+fn site_visitor() -> SiteVisitor {
+    SiteVisitor {
+        visitor: CustomerId::Visitor([7; 16]),
+        arrived_at: 1_800_000_000_000,
+        url: "https://a.cn/".into(),
+        title: "首页".into(),
+        keywords: Some("客服".into()),
+        pages: 2,
+        accepted_invitation: false,
+        region: None,
+    }
+}
+
+fn visit_day() -> VisitDay {
+    VisitDay {
+        day: 20_454,
+        visits: 4,
+        unique_visitors: 2,
+        page_views: 6,
+        consultations: 1,
+    }
+}
+
 fn cases() -> Vec<Case> {
     vec![
         // Handshake.
@@ -2057,6 +2104,101 @@ fn cases() -> Vec<Case> {
             Value::Request(Request::ReplyToBroadcast { broadcast: 2, entry: Entry::Auto }),
             "00000005 0003 0000 00000094 0194010200",
         ),
+        case(
+            "request/ListEntryCodes",
+            147,
+            Value::Request(Request::ListEntryCodes),
+            "00000003 0003 0000 00000093 019501",
+        ),
+        case(
+            "request/CreateEntryCode",
+            148,
+            Value::Request(Request::CreateEntryCode { draft: code_draft() }),
+            "00000027 0003 0000 00000094 01960106e9a696e9a1b5010206e594aee5908e0d68747470733a2f2f612e636e2f04412d303301",
+        ),
+        case(
+            "request/EditEntryCode",
+            149,
+            Value::Request(Request::EditEntryCode { id: 2, draft: code_draft() }),
+            "00000028 0003 0000 00000095 0197010206e9a696e9a1b5010206e594aee5908e0d68747470733a2f2f612e636e2f04412d303301",
+        ),
+        case(
+            "request/DeleteEntryCode",
+            150,
+            Value::Request(Request::DeleteEntryCode { id: 2 }),
+            "00000004 0003 0000 00000096 01980102",
+        ),
+        case(
+            "request/GetEntryCode",
+            151,
+            Value::Request(Request::GetEntryCode { id: 2 }),
+            "00000004 0003 0000 00000097 01990102",
+        ),
+        case(
+            "request/OpenConversationByCode",
+            152,
+            Value::Request(Request::OpenConversationByCode { id: 2 }),
+            "00000004 0003 0000 00000098 019a0102",
+        ),
+        case(
+            "request/PageView",
+            153,
+            Value::Request(Request::PageView(PageView {
+                url: "https://a.cn/".into(),
+                title: "首页".into(),
+                referrer: String::new(),
+            })),
+            "00000019 0003 0000 00000099 019b010d68747470733a2f2f612e636e2f06e9a696e9a1b500",
+        ),
+        case("request/PageLeft", 154, Value::Request(Request::PageLeft), "00000003 0003 0000 0000009a 019c01"),
+        case(
+            "request/ListSiteVisitors",
+            155,
+            Value::Request(Request::ListSiteVisitors),
+            "00000003 0003 0000 0000009b 019d01",
+        ),
+        case(
+            "request/GetVisitorTrail",
+            156,
+            Value::Request(Request::GetVisitorTrail { visitor: CustomerId::Visitor([7; 16]) }),
+            "00000014 0003 0000 0000009c 019e010107070707070707070707070707070707",
+        ),
+        case(
+            "request/InviteVisitor",
+            157,
+            Value::Request(Request::InviteVisitor {
+                visitor: CustomerId::Visitor([7; 16]),
+                text: "您好".into(),
+            }),
+            "0000001b 0003 0000 0000009d 019f01010707070707070707070707070707070706e682a8e5a5bd",
+        ),
+        case(
+            "request/AnswerInvitation",
+            158,
+            Value::Request(Request::AnswerInvitation { invitation: 3, accept: true }),
+            "00000005 0003 0000 0000009e 01a0010301",
+        ),
+        case("request/GetAutoInvite", 159, Value::Request(Request::GetAutoInvite), "00000003 0003 0000 0000009f 01a101"),
+        case(
+            "request/SetAutoInvite",
+            160,
+            Value::Request(Request::SetAutoInvite {
+                settings: AutoInviteSettings { enabled: true, after_secs: 30, text: "您好".into() },
+            }),
+            "0000000c 0003 0000 000000a0 01a201011e06e682a8e5a5bd",
+        ),
+        case(
+            "request/GetVisitTrend",
+            161,
+            Value::Request(Request::GetVisitTrend { from_day: 20_454, until_day: 20_460 }),
+            "00000009 0003 0000 000000a1 01a301e69f01ec9f01",
+        ),
+        case(
+            "request/GetSiteAnalytics",
+            162,
+            Value::Request(Request::GetSiteAnalytics { from_day: 20_454, until_day: 20_460 }),
+            "00000009 0003 0000 000000a2 01a401e69f01ec9f01",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -3043,6 +3185,85 @@ fn cases() -> Vec<Case> {
             }])),
             "0000003d 0004 0000 0000008b 01450101ea070103010003752d310009e58f8ce58d81e4b88001000180c0e285e3680002000280c0e285e36801ea0782c0e285e3680106e8999ae58187",
         ),
+        case(
+            "response/EntryCodes",
+            140,
+            Value::Response(Response::EntryCodes(vec![entry_code()])),
+            "00000034 0004 0000 0000008c 0146010206e9a696e9a1b5010206e594aee5908e0d68747470733a2f2f612e636e2f04412d30330180c0e285e36882c0e285e368",
+        ),
+        case(
+            "response/EntryCode",
+            141,
+            Value::Response(Response::EntryCode(entry_code())),
+            "00000033 0004 0000 0000008d 01470206e9a696e9a1b5010206e594aee5908e0d68747470733a2f2f612e636e2f04412d30330180c0e285e36882c0e285e368",
+        ),
+        case(
+            "response/PublicEntryCode",
+            142,
+            Value::Response(Response::PublicEntryCode(PublicEntryCode {
+                id: 2,
+                kind: CodeKind::Fixed,
+                style: "A-03".into(),
+                anonymous: true,
+            })),
+            "0000000a 0004 0000 0000008e 0148020004412d303301",
+        ),
+        case(
+            "response/SiteVisitors",
+            143,
+            Value::Response(Response::SiteVisitors(vec![site_visitor()])),
+            "0000003a 0004 0000 0000008f 014901010707070707070707070707070707070780c0e285e3680d68747470733a2f2f612e636e2f06e9a696e9a1b50106e5aea2e69c8d020000",
+        ),
+        case(
+            "response/VisitorTrail",
+            144,
+            Value::Response(Response::VisitorTrail(VisitorTrail {
+                visitor: CustomerId::Visitor([7; 16]),
+                pages: vec![PageVisit {
+                    url: "https://a.cn/".into(),
+                    title: "首页".into(),
+                    referrer: "https://www.baidu.com/s?wd=a".into(),
+                    at: 1_800_000_000_000,
+                    dwell_ms: Some(5_000),
+                }],
+                keywords: vec!["a".into()],
+                menu_path: vec!["售前".into()],
+                region: None,
+            })),
+            "0000005b 0004 0000 00000090 014a0107070707070707070707070707070707010d68747470733a2f2f612e636e2f06e9a696e9a1b51c68747470733a2f2f7777772e62616964752e636f6d2f733f77643d6180c0e285e36801904e0101610106e594aee5898d00",
+        ),
+        case(
+            "response/Invited",
+            145,
+            Value::Response(Response::Invited { invitation: 3 }),
+            "00000003 0004 0000 00000091 014b03",
+        ),
+        case(
+            "response/AutoInviteSettings",
+            146,
+            Value::Response(Response::AutoInviteSettings(AutoInviteSettings {
+                enabled: false,
+                after_secs: 30,
+                text: "您好".into(),
+            })),
+            "0000000b 0004 0000 00000092 014c001e06e682a8e5a5bd",
+        ),
+        case(
+            "response/VisitTrend",
+            147,
+            Value::Response(Response::VisitTrend(vec![visit_day()])),
+            "0000000a 0004 0000 00000093 014d01e69f0104020601",
+        ),
+        case(
+            "response/SiteAnalytics",
+            148,
+            Value::Response(Response::SiteAnalytics(SiteAnalytics {
+                days: vec![visit_day()],
+                referrers: vec![NamedCount { name: "baidu.com".into(), count: 2 }],
+                regions: vec![],
+            })),
+            "00000017 0004 0000 00000094 014e01e69f0104020601010962616964752e636f6d0200",
+        ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
             "error/request",
@@ -3530,6 +3751,26 @@ fn cases() -> Vec<Case> {
             "00000010 0006 0000 00000000 011614ea070009e58f8ce58d81e4b880",
         ),
         case(
+            "push/Invitation",
+            0,
+            Value::Push(Push {
+                seq: 21,
+                event: Event::Invitation(Invitation {
+                    invitation: 3,
+                    agent: 1002,
+                    text: "您好".into(),
+                    automatic: false,
+                }),
+            }),
+            "0000000e 0006 0000 00000000 01151503ea0706e682a8e5a5bd00",
+        ),
+        case(
+            "push/VisitorArrived",
+            0,
+            Value::Push(Push { seq: 22, event: Event::VisitorArrived(site_visitor()) }),
+            "0000003a 0006 0000 00000000 011616010707070707070707070707070707070780c0e285e3680d68747470733a2f2f612e636e2f06e9a696e9a1b50106e5aea2e69c8d020000",
+        ),
+        case(
             "push-ack",
             0,
             Value::PushAck(PushAck { up_to: 300 }),
@@ -3785,6 +4026,15 @@ fn response_name(r: &Response) -> &'static str {
         Response::Balance(_) => "Balance",
         Response::Broadcast(_) => "Broadcast",
         Response::Broadcasts(_) => "Broadcasts",
+        Response::EntryCodes(_) => "EntryCodes",
+        Response::EntryCode(_) => "EntryCode",
+        Response::PublicEntryCode(_) => "PublicEntryCode",
+        Response::SiteVisitors(_) => "SiteVisitors",
+        Response::VisitorTrail(_) => "VisitorTrail",
+        Response::Invited { .. } => "Invited",
+        Response::AutoInviteSettings(_) => "AutoInviteSettings",
+        Response::VisitTrend(_) => "VisitTrend",
+        Response::SiteAnalytics(_) => "SiteAnalytics",
     }
 }
 
@@ -3813,6 +4063,8 @@ fn event_name(e: &Event) -> &'static str {
         Event::OfflineFile(_) => "OfflineFile",
         Event::FromBroadcast { .. } => "FromBroadcast",
         Event::BroadcastPreview { .. } => "BroadcastPreview",
+        Event::Invitation(_) => "Invitation",
+        Event::VisitorArrived(_) => "VisitorArrived",
     }
 }
 

@@ -327,6 +327,195 @@ fn request() -> impl Strategy<Value = Request> {
         6 => spam_request(),
         5 => sms_request(),
         3 => files_request(),
+        16 => web_request(),
+    ]
+}
+
+fn code_draft() -> impl Strategy<Value = kefu_wire::web::EntryCodeDraft> {
+    use kefu_wire::web::{CodeKind, EntryCodeDraft};
+    let kind = prop_oneof![
+        Just(CodeKind::Fixed),
+        Just(CodeKind::Floating),
+        Just(CodeKind::Link)
+    ];
+    (text(), kind, entry(), text(), text(), any::<bool>()).prop_map(
+        |(description, kind, routing, site_url, style, anonymous)| EntryCodeDraft {
+            description,
+            kind,
+            routing,
+            site_url,
+            style,
+            anonymous,
+        },
+    )
+}
+
+fn site_visitor() -> impl Strategy<Value = kefu_wire::web::SiteVisitor> {
+    (
+        customer_id(),
+        any::<i64>(),
+        text(),
+        text(),
+        option::of(text()),
+        any::<u32>(),
+        any::<bool>(),
+        option::of(text()),
+    )
+        .prop_map(
+            |(visitor, arrived_at, url, title, keywords, pages, accepted_invitation, region)| {
+                kefu_wire::web::SiteVisitor {
+                    visitor,
+                    arrived_at,
+                    url,
+                    title,
+                    keywords,
+                    pages,
+                    accepted_invitation,
+                    region,
+                }
+            },
+        )
+}
+
+fn visit_day() -> impl Strategy<Value = kefu_wire::web::VisitDay> {
+    (
+        any::<u32>(),
+        any::<u64>(),
+        any::<u64>(),
+        any::<u64>(),
+        any::<u64>(),
+    )
+        .prop_map(
+            |(day, visits, unique_visitors, page_views, consultations)| kefu_wire::web::VisitDay {
+                day,
+                visits,
+                unique_visitors,
+                page_views,
+                consultations,
+            },
+        )
+}
+
+fn auto_invite() -> impl Strategy<Value = kefu_wire::web::AutoInviteSettings> {
+    (any::<bool>(), any::<u32>(), text()).prop_map(|(enabled, after_secs, text)| {
+        kefu_wire::web::AutoInviteSettings {
+            enabled,
+            after_secs,
+            text,
+        }
+    })
+}
+
+/// The web channel's requests (sections 31–33).
+fn web_request() -> impl Strategy<Value = Request> {
+    use kefu_wire::web::PageView;
+    prop_oneof![
+        Just(Request::ListEntryCodes),
+        code_draft().prop_map(|draft| Request::CreateEntryCode { draft }),
+        (any::<u32>(), code_draft()).prop_map(|(id, draft)| Request::EditEntryCode { id, draft }),
+        any::<u32>().prop_map(|id| Request::DeleteEntryCode { id }),
+        any::<u32>().prop_map(|id| Request::GetEntryCode { id }),
+        any::<u32>().prop_map(|id| Request::OpenConversationByCode { id }),
+        (text(), text(), text()).prop_map(|(url, title, referrer)| Request::PageView(PageView {
+            url,
+            title,
+            referrer
+        })),
+        Just(Request::PageLeft),
+        Just(Request::ListSiteVisitors),
+        customer_id().prop_map(|visitor| Request::GetVisitorTrail { visitor }),
+        (customer_id(), text())
+            .prop_map(|(visitor, text)| Request::InviteVisitor { visitor, text }),
+        (any::<u64>(), any::<bool>())
+            .prop_map(|(invitation, accept)| Request::AnswerInvitation { invitation, accept }),
+        Just(Request::GetAutoInvite),
+        auto_invite().prop_map(|settings| Request::SetAutoInvite { settings }),
+        (any::<u32>(), any::<u32>()).prop_map(|(from_day, until_day)| Request::GetVisitTrend {
+            from_day,
+            until_day
+        }),
+        (any::<u32>(), any::<u32>()).prop_map(|(from_day, until_day)| {
+            Request::GetSiteAnalytics {
+                from_day,
+                until_day,
+            }
+        }),
+    ]
+}
+
+/// The web channel's responses (sections 31–33).
+fn web_response() -> impl Strategy<Value = Response> {
+    use kefu_wire::web::{
+        EntryCode, NamedCount, PageVisit, PublicEntryCode, SiteAnalytics, VisitorTrail,
+    };
+    let code = || {
+        (any::<u32>(), code_draft(), any::<i64>(), any::<i64>()).prop_map(
+            |(id, draft, created_at, edited_at)| EntryCode {
+                id,
+                draft,
+                created_at,
+                edited_at,
+            },
+        )
+    };
+    let named = || (text(), any::<u64>()).prop_map(|(name, count)| NamedCount { name, count });
+    let page = (
+        text(),
+        text(),
+        text(),
+        any::<i64>(),
+        option::of(any::<i64>()),
+    )
+        .prop_map(|(url, title, referrer, at, dwell_ms)| PageVisit {
+            url,
+            title,
+            referrer,
+            at,
+            dwell_ms,
+        });
+    prop_oneof![
+        vec(code(), 0..3).prop_map(Response::EntryCodes),
+        code().prop_map(Response::EntryCode),
+        (any::<u32>(), text(), any::<bool>()).prop_map(|(id, style, anonymous)| {
+            Response::PublicEntryCode(PublicEntryCode {
+                id,
+                kind: kefu_wire::web::CodeKind::Link,
+                style,
+                anonymous,
+            })
+        }),
+        vec(site_visitor(), 0..3).prop_map(Response::SiteVisitors),
+        (
+            customer_id(),
+            vec(page, 0..3),
+            vec(text(), 0..3),
+            vec(text(), 0..3),
+            option::of(text())
+        )
+            .prop_map(|(visitor, pages, keywords, menu_path, region)| {
+                Response::VisitorTrail(VisitorTrail {
+                    visitor,
+                    pages,
+                    keywords,
+                    menu_path,
+                    region,
+                })
+            }),
+        any::<u64>().prop_map(|invitation| Response::Invited { invitation }),
+        auto_invite().prop_map(Response::AutoInviteSettings),
+        vec(visit_day(), 0..3).prop_map(Response::VisitTrend),
+        (
+            vec(visit_day(), 0..3),
+            vec(named(), 0..3),
+            vec(named(), 0..3)
+        )
+            .prop_map(|(days, referrers, regions)| Response::SiteAnalytics(
+                SiteAnalytics {
+                    days,
+                    referrers,
+                    regions,
+                }
+            )),
     ]
 }
 
@@ -1693,6 +1882,7 @@ fn response() -> impl Strategy<Value = Response> {
         ),
         broadcast_info().prop_map(|b| Response::Broadcast(Box::new(b))),
         vec(broadcast_info(), 0..3).prop_map(Response::Broadcasts),
+        web_response(),
     ]
 }
 
@@ -1785,6 +1975,15 @@ fn push() -> impl Strategy<Value = Push> {
         ),
         (any::<u32>(), message_body())
             .prop_map(|(from, body)| Event::BroadcastPreview { from, body }),
+        (any::<u64>(), any::<u32>(), text(), any::<bool>()).prop_map(
+            |(invitation, agent, text, automatic)| Event::Invitation(kefu_wire::web::Invitation {
+                invitation,
+                agent,
+                text,
+                automatic,
+            })
+        ),
+        site_visitor().prop_map(Event::VisitorArrived),
     ];
     (any::<u64>(), event).prop_map(|(seq, event)| Push { seq, event })
 }
@@ -2116,9 +2315,9 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 149;
-    const RESPONSES: u32 = 70;
-    const EVENTS: u32 = 21;
+    const REQUESTS: u32 = 165;
+    const RESPONSES: u32 = 79;
+    const EVENTS: u32 = 23;
 
     let mut runner = TestRunner::deterministic();
     let (mut requests, mut responses, mut events) =

@@ -474,6 +474,7 @@ impl Centre {
         customer: &CustomerId,
         session: SessionId,
     ) {
+        self.web_session_gone(account, customer, session);
         if let Some(customers) = self.customers.get_mut(&account) {
             if customers.get(customer) == Some(&session) {
                 customers.remove(customer);
@@ -500,6 +501,38 @@ impl Centre {
                 "not your open conversation",
             ))
         }
+    }
+
+    /// `OpenConversation`: the blacklist, the menu, the designated agent, the spam
+    /// filter, then routing (also the web channel's way in, `web.rs`).
+    pub(super) fn open_customer_conversation(
+        &mut self,
+        account: u64,
+        login: &CustomerLogin,
+        entry: Entry,
+    ) -> Answer {
+        let entry = if login.channel == Channel::Mobile {
+            Entry::Auto
+        } else {
+            entry
+        };
+        // A blacklisted customer is refused before anything, the menu included.
+        self.refuse_blacklisted(account, &login.customer)?;
+        if let Some(info) = self.menu_open(account, login, &entry)? {
+            self.crm_visited(account, &login.customer);
+            return Ok(Response::Conversation(info));
+        }
+        let (customer, channel) = (login.customer.clone(), login.channel);
+        let entry = self.designated_entry(account, &customer, channel, entry)?;
+        // With the spam filter on, held until its first message (`spam.rs`).
+        if let Some(info) = self.spam_open(account, &customer, channel, &entry)? {
+            return Ok(Response::Conversation(info));
+        }
+        let info = self.route(account, |r, owners, now| {
+            r.open(customer, channel, entry, owners, now)
+        })?;
+        self.crm_visited(account, &login.customer);
+        Ok(Response::Conversation(info))
     }
 
     /// Requests of a logged-in customer.
@@ -529,32 +562,20 @@ impl Centre {
             CustomerRequest::Sms(request) => {
                 return self.customer_sms_request(account, &login.customer, request)
             }
+            CustomerRequest::Web(request) => {
+                return self.web_customer_request(caller, account, &login, request)
+            }
         };
         let now = self.now_ms;
         match request {
             CustomerChatRequest::OpenConversation { entry } => {
-                let entry = if login.channel == Channel::Mobile {
-                    Entry::Auto
-                } else {
-                    entry
-                };
-                // A blacklisted customer is refused before anything, the menu included.
-                self.refuse_blacklisted(account, &login.customer)?;
-                if let Some(info) = self.menu_open(account, &login, &entry)? {
-                    self.crm_visited(account, &login.customer);
-                    return Ok(Response::Conversation(info));
-                }
-                let (customer, channel) = (login.customer.clone(), login.channel);
-                let entry = self.designated_entry(account, &customer, channel, entry)?;
-                // With the spam filter on, held until its first message (`spam.rs`).
-                if let Some(info) = self.spam_open(account, &customer, channel, &entry)? {
-                    return Ok(Response::Conversation(info));
-                }
-                let info = self.route(account, |r, owners, now| {
-                    r.open(customer, channel, entry, owners, now)
-                })?;
-                self.crm_visited(account, &login.customer);
-                Ok(Response::Conversation(info))
+                let before = self
+                    .chat_mut(account)?
+                    .routing
+                    .conversation_of(&login.customer);
+                let answer = self.open_customer_conversation(account, &login, entry)?;
+                self.web_opened(account, &login, before, &answer)?;
+                Ok(answer)
             }
             CustomerChatRequest::ReplyToBroadcast { broadcast, entry } => {
                 self.broadcast_reply_allowed(account, &login.customer, broadcast)?;

@@ -108,6 +108,7 @@ pub(crate) enum AgentRequest {
     Menu(MenuRequest),
     Spam(SpamRequest),
     ValueAdded(ValueAddedRequest),
+    Web(WebAgentRequest),
 }
 
 /// A customer's request, by domain.
@@ -117,6 +118,54 @@ pub(crate) enum CustomerRequest {
     Signal(CustomerSignalRequest),
     Crm(CustomerCrmRequest),
     Sms(CustomerSmsRequest),
+    Web(WebCustomerRequest),
+}
+
+/// The web channel, as an agent (`web.rs`: entry-point codes, visitors, invitations,
+/// visit figures).
+#[derive(Debug)]
+pub(crate) enum WebAgentRequest {
+    ListEntryCodes,
+    CreateEntryCode {
+        draft: kefu_wire::web::EntryCodeDraft,
+    },
+    EditEntryCode {
+        id: u32,
+        draft: kefu_wire::web::EntryCodeDraft,
+    },
+    DeleteEntryCode {
+        id: u32,
+    },
+    ListSiteVisitors,
+    GetVisitorTrail {
+        visitor: CustomerId,
+    },
+    InviteVisitor {
+        visitor: CustomerId,
+        text: String,
+    },
+    GetAutoInvite,
+    SetAutoInvite {
+        settings: kefu_wire::web::AutoInviteSettings,
+    },
+    GetVisitTrend {
+        from_day: u32,
+        until_day: u32,
+    },
+    GetSiteAnalytics {
+        from_day: u32,
+        until_day: u32,
+    },
+}
+
+/// The web channel, as a customer or visitor (`web.rs`).
+#[derive(Debug)]
+pub(crate) enum WebCustomerRequest {
+    GetEntryCode { id: u32 },
+    OpenConversationByCode { id: u32 },
+    PageView(kefu_wire::web::PageView),
+    PageLeft,
+    AnswerInvitation { invitation: u64, accept: bool },
 }
 
 /// Offline messages forwarded by SMS, as a customer (`sms.rs`).
@@ -855,6 +904,8 @@ pub(crate) fn classify(request: Request) -> Routed {
             AdminBroadcastDecide { account, id, approve, reason } }
         [Routed::Operator, OperatorRequest::Balance] BalanceAdminRequest {
             AdminBalanceTopUp { account, units }, AdminBalanceShow { account } }
+        [Routed::Agent, AgentRequest::Web] WebAgentRequest { ListEntryCodes, CreateEntryCode { draft }, EditEntryCode { id, draft }, DeleteEntryCode { id }, ListSiteVisitors, GetVisitorTrail { visitor }, InviteVisitor { visitor, text }, GetAutoInvite, SetAutoInvite { settings }, GetVisitTrend { from_day, until_day }, GetSiteAnalytics { from_day, until_day } }
+        [Routed::Customer, CustomerRequest::Web] WebCustomerRequest { GetEntryCode { id }, OpenConversationByCode { id }, PageView(x), PageLeft, AnswerInvitation { invitation, accept } }
         [] Routed { EnableResume }
     }
 }
@@ -1033,6 +1084,7 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::ReplyToBroadcast { .. } => None,
         crate::auth::file_requests!() => None,
         value_added_agent!() => None,
+        crate::auth::web_requests!() => None,
         // Its session's number names the shard (`route_request`), not an account.
         Request::ResumeSession { .. } => None,
     }

@@ -67,8 +67,10 @@ mod spam;
 mod token_home;
 mod tokens;
 mod views;
+mod web;
 
 pub use chat::sign_customer;
+pub use web::{site_analytics_table, visit_trend_table};
 
 use crate::accounts::{AccountState, OnlineAgent};
 use crate::config::RuntimeSettings;
@@ -318,6 +320,9 @@ pub(crate) struct Account {
     balance: Option<crate::store::balance_records::BalanceRecord>,
     /// The broadcasts, read on first use (`broadcasts.rs`).
     broadcasts: Option<broadcasts::Book>,
+    /// Entry-point codes, web settings, today's visit figures, read on first use
+    /// (`web.rs`).
+    web: Option<web::WebAccount>,
 }
 
 /// The accounts one shard owns, and all their logic.
@@ -408,6 +413,8 @@ pub struct Centre {
     broadcasts_resumed: bool,
     /// Whether a broadcast has recipients left after this turn's slice.
     broadcasts_sending: bool,
+    /// Visitors on the site, invitations, automatic-invitation timers (`web.rs`).
+    web: web::WebShard,
 }
 
 impl Centre {
@@ -472,6 +479,7 @@ impl Centre {
             broadcasts_due: BTreeSet::new(),
             broadcasts_resumed: false,
             broadcasts_sending: false,
+            web: web::WebShard::new(now_ms),
         }
     }
 
@@ -547,6 +555,7 @@ impl Centre {
         self.sms_tick();
         // After the routing effects: a conversation they closed has no timer left.
         self.idle_tick();
+        self.web_tick();
         self.broadcast_tick();
         self.flush_chat_counters();
         self.push_presence();
@@ -677,6 +686,7 @@ impl Centre {
             files: None,
             balance: None,
             broadcasts: None,
+            web: None,
         };
         self.actors.insert(account, actor);
         self.counters.set_accounts(self.actors.len() as u64);

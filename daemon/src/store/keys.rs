@@ -56,6 +56,12 @@
 //! | [`Cf::ValueAdded`] | `value_added` | account `u64` BE (8) ‖ `b'C'` ‖ broadcast `u64` BE (8) | `BroadcastRecord` |
 //! | [`Cf::ValueAdded`] | `value_added` | account `u64` BE (8) ‖ `b'S'` ‖ broadcast `u64` BE (8) | `BroadcastStatus` (the fan-out cursor) |
 //! | [`Cf::Meta`] | `meta` | `sensitive_words` ([`META_SENSITIVE_WORDS`]) | `SensitiveWordsRecord` (the appliance's list) |
+//! | [`Cf::Web`] | `web` | account `u64` BE (8) ‖ `b'C'` ‖ code `u32` BE (4) | `EntryCodeRecord` (W1) |
+//! | [`Cf::Web`] | `web` | account `u64` BE (8) ‖ `b'A'` | `WebSettingsRecord` (next code number, automatic invitation) |
+//! | [`Cf::Web`] | `web` | account `u64` BE (8) ‖ `b'V'` ‖ customer key | `VisitorRecord` (its trail's bounds, accepted an invitation) |
+//! | [`Cf::Web`] | `web` | account `u64` BE (8) ‖ `b'T'` ‖ customer key ‖ page `u64` BE (8) | `PageRecord` (one page view; pruned by count and age) |
+//! | [`Cf::Web`] | `web` | account `u64` BE (8) ‖ `b'D'` ‖ day `u32` BE (4) | `DayStatsRecord` (S4/S5 counters of a UTC day) |
+//! | [`Cf::Web`] | `web` | account `u64` BE (8) ‖ `b'U'` ‖ day `u32` BE (4) ‖ customer key | empty (the visitor was counted that day) |
 //!
 //! A **customer key** is `0x01 ‖ len u8 ‖ id bytes` for an identified customer
 //! (ids are 1..=64 bytes) and `0x02 ‖ 16 bytes` for a visitor: prefix-free, so one
@@ -158,11 +164,14 @@ pub enum Cf {
     /// Value-added services (V1–V7, `store/balance_records.rs`): each account's balance
     /// and its ledger of every movement of units.
     ValueAdded,
+    /// The web channel (W1, W3, S4, S5, `store/web_records.rs`): entry-point codes, the
+    /// automatic invitation, visitors and their trails, per-day visit figures.
+    Web,
 }
 
 impl Cf {
     /// Every column family, in declaration order.
-    pub const ALL: [Cf; 28] = [
+    pub const ALL: [Cf; 29] = [
         Cf::Meta,
         Cf::Accounts,
         Cf::Agents,
@@ -191,6 +200,7 @@ impl Cf {
         Cf::SmsOutbox,
         Cf::OfflineFiles,
         Cf::ValueAdded,
+        Cf::Web,
     ];
 
     /// The engine-level name of this column family; never changes once released.
@@ -224,6 +234,7 @@ impl Cf {
             Cf::SmsOutbox => "sms_outbox",
             Cf::OfflineFiles => "offline_files",
             Cf::ValueAdded => "value_added",
+            Cf::Web => "web",
         }
     }
 
@@ -269,7 +280,8 @@ impl Cf {
             | Cf::Sms
             | Cf::SmsOutbox
             | Cf::OfflineFiles
-            | Cf::ValueAdded => true,
+            | Cf::ValueAdded
+            | Cf::Web => true,
         }
     }
 
@@ -685,6 +697,16 @@ pub fn token(serial: &str) -> Option<&[u8]> {
     (!bytes.is_empty() && bytes.len() <= MAX_KEY_LEN).then_some(bytes)
 }
 
+/// A key of the `web` column family: the account (8) ‖ `tag` ‖ `rest` (see
+/// `store/web_records.rs` for the tags).
+pub fn web(account: u64, tag: u8, rest: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(9 + rest.len());
+    k.extend_from_slice(&account.to_be_bytes());
+    k.push(tag);
+    k.extend_from_slice(rest);
+    k
+}
+
 /// The customer key (see the module doc): prefix-free, ordered by kind then id.
 pub fn customer(c: &kefu_wire::chat::CustomerId) -> Vec<u8> {
     let mut key = Vec::with_capacity(customer_len(c));
@@ -974,6 +996,7 @@ mod tests {
                 "sms_outbox",
                 "offline_files",
                 "value_added",
+                "web",
             ]
         );
         for (i, cf) in Cf::ALL.into_iter().enumerate() {

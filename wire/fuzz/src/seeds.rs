@@ -168,7 +168,7 @@ fn contact() -> ContactInfo {
 }
 
 fn request_seeds() -> Vec<(&'static str, Request)> {
-    let all = vec![
+    let mut all = vec![
         (
             "login",
             Request::Login {
@@ -1102,11 +1102,189 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
             },
         ),
     ];
+    all.extend(web_request_seeds());
     all
 }
 
+/// The web channel's requests (sections 31–33).
+fn web_request_seeds() -> Vec<(&'static str, Request)> {
+    use kefu_wire::web::{AutoInviteSettings, PageView};
+    vec![
+        ("list-entry-codes", Request::ListEntryCodes),
+        (
+            "create-entry-code",
+            Request::CreateEntryCode {
+                draft: code_draft(),
+            },
+        ),
+        (
+            "edit-entry-code",
+            Request::EditEntryCode {
+                id: 2,
+                draft: code_draft(),
+            },
+        ),
+        ("delete-entry-code", Request::DeleteEntryCode { id: 2 }),
+        ("get-entry-code", Request::GetEntryCode { id: 2 }),
+        (
+            "open-conversation-by-code",
+            Request::OpenConversationByCode { id: 2 },
+        ),
+        (
+            "page-view",
+            Request::PageView(PageView {
+                url: "https://a.cn/p".into(),
+                title: "价格".into(),
+                referrer: "https://www.baidu.com/s?wd=%E5%AE%A2%E6%9C%8D".into(),
+            }),
+        ),
+        ("page-left", Request::PageLeft),
+        ("list-site-visitors", Request::ListSiteVisitors),
+        (
+            "get-visitor-trail",
+            Request::GetVisitorTrail {
+                visitor: CustomerId::Visitor([7; 16]),
+            },
+        ),
+        (
+            "invite-visitor",
+            Request::InviteVisitor {
+                visitor: CustomerId::Visitor([7; 16]),
+                text: "您好".into(),
+            },
+        ),
+        (
+            "answer-invitation",
+            Request::AnswerInvitation {
+                invitation: 3,
+                accept: true,
+            },
+        ),
+        ("get-auto-invite", Request::GetAutoInvite),
+        (
+            "set-auto-invite",
+            Request::SetAutoInvite {
+                settings: AutoInviteSettings {
+                    enabled: true,
+                    after_secs: 30,
+                    text: "您好".into(),
+                },
+            },
+        ),
+        (
+            "get-visit-trend",
+            Request::GetVisitTrend {
+                from_day: 20_454,
+                until_day: 20_460,
+            },
+        ),
+        (
+            "get-site-analytics",
+            Request::GetSiteAnalytics {
+                from_day: 20_454,
+                until_day: 20_460,
+            },
+        ),
+    ]
+}
+
+fn code_draft() -> kefu_wire::web::EntryCodeDraft {
+    kefu_wire::web::EntryCodeDraft {
+        description: "首页".into(),
+        kind: kefu_wire::web::CodeKind::Floating,
+        routing: Entry::Group("售后".into()),
+        site_url: "https://a.cn/".into(),
+        style: "A-03".into(),
+        anonymous: true,
+    }
+}
+
+fn site_visitor() -> kefu_wire::web::SiteVisitor {
+    kefu_wire::web::SiteVisitor {
+        visitor: CustomerId::Visitor([7; 16]),
+        arrived_at: 1_800_000_000_000,
+        url: "https://a.cn/".into(),
+        title: "首页".into(),
+        keywords: Some("客服".into()),
+        pages: 2,
+        accepted_invitation: false,
+        region: None,
+    }
+}
+
+/// The web channel's responses (sections 31–33).
+fn web_response_seeds() -> Vec<(&'static str, Response)> {
+    use kefu_wire::web::{
+        AutoInviteSettings, CodeKind, EntryCode, NamedCount, PageVisit, PublicEntryCode,
+        SiteAnalytics, VisitDay, VisitorTrail,
+    };
+    let code = EntryCode {
+        id: 2,
+        draft: code_draft(),
+        created_at: 1_800_000_000_000,
+        edited_at: 1_800_000_000_001,
+    };
+    let day = VisitDay {
+        day: 20_454,
+        visits: 4,
+        unique_visitors: 2,
+        page_views: 6,
+        consultations: 1,
+    };
+    vec![
+        ("entry-codes", Response::EntryCodes(vec![code.clone()])),
+        ("entry-code", Response::EntryCode(code)),
+        (
+            "public-entry-code",
+            Response::PublicEntryCode(PublicEntryCode {
+                id: 2,
+                kind: CodeKind::Fixed,
+                style: "A-03".into(),
+                anonymous: true,
+            }),
+        ),
+        (
+            "site-visitors",
+            Response::SiteVisitors(vec![site_visitor()]),
+        ),
+        (
+            "visitor-trail",
+            Response::VisitorTrail(VisitorTrail {
+                visitor: CustomerId::Visitor([7; 16]),
+                pages: vec![PageVisit {
+                    url: "https://a.cn/".into(),
+                    title: "首页".into(),
+                    referrer: String::new(),
+                    at: 1_800_000_000_000,
+                    dwell_ms: Some(5_000),
+                }],
+                keywords: vec!["客服".into()],
+                menu_path: vec!["售前".into()],
+                region: None,
+            }),
+        ),
+        ("invited", Response::Invited { invitation: 3 }),
+        (
+            "auto-invite-settings",
+            Response::AutoInviteSettings(AutoInviteSettings::default()),
+        ),
+        ("visit-trend", Response::VisitTrend(vec![day.clone()])),
+        (
+            "site-analytics",
+            Response::SiteAnalytics(SiteAnalytics {
+                days: vec![day],
+                referrers: vec![NamedCount {
+                    name: "baidu.com".into(),
+                    count: 2,
+                }],
+                regions: vec![],
+            }),
+        ),
+    ]
+}
+
 fn response_seeds() -> Vec<(&'static str, Response)> {
-    let all = vec![
+    let mut all = vec![
         ("ok", Response::Ok),
         ("logged-in", Response::LoggedIn(session())),
         (
@@ -1489,10 +1667,7 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
             "spam-filter",
             Response::SpamFilter(kefu_wire::spam::SpamLevel::High),
         ),
-        (
-            "muted",
-            Response::Muted(vec![CustomerId::Visitor([7; 16])]),
-        ),
+        ("muted", Response::Muted(vec![CustomerId::Visitor([7; 16])])),
         (
             "sms-queued",
             Response::SmsQueued {
@@ -1535,8 +1710,14 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
                 offset: 65_536,
             },
         ),
-        ("offline-file-stored", Response::OfflineFileStored { file: 3 }),
-        ("offline-files", Response::OfflineFiles(vec![offline_file()])),
+        (
+            "offline-file-stored",
+            Response::OfflineFileStored { file: 3 },
+        ),
+        (
+            "offline-files",
+            Response::OfflineFiles(vec![offline_file()]),
+        ),
         (
             "fetch",
             Response::Fetch {
@@ -1565,6 +1746,7 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
         ("broadcast", Response::Broadcast(Box::new(broadcast_info()))),
         ("broadcasts", Response::Broadcasts(vec![broadcast_info()])),
     ];
+    all.extend(web_response_seeds());
     all
 }
 
@@ -1796,6 +1978,25 @@ fn event_seeds() -> Vec<(&'static str, Push)> {
                     from: 1002,
                     body: MessageBody::Text("双十一大促".into()),
                 },
+            },
+        ),
+        (
+            "invitation",
+            Push {
+                seq: 19,
+                event: Event::Invitation(kefu_wire::web::Invitation {
+                    invitation: 3,
+                    agent: 1002,
+                    text: "您好".into(),
+                    automatic: false,
+                }),
+            },
+        ),
+        (
+            "visitor-arrived",
+            Push {
+                seq: 20,
+                event: Event::VisitorArrived(site_visitor()),
             },
         ),
     ];
@@ -2266,21 +2467,21 @@ mod tests {
             let index = support::request_index(&r);
             requests.insert(index, r.name());
         }
-        assert_eq!(requests.len(), 147, "a Request variant has no seed");
+        assert_eq!(requests.len(), 165, "a Request variant has no seed");
 
         let mut responses = BTreeMap::new();
         for (name, r) in response_seeds() {
             let index = support::response_index(&r);
             responses.insert(index, name);
         }
-        assert_eq!(responses.len(), 70, "a Response variant has no seed");
+        assert_eq!(responses.len(), 79, "a Response variant has no seed");
 
         let mut events = BTreeMap::new();
         for (name, p) in event_seeds() {
             let index = support::event_index(&p.event);
             events.insert(index, name);
         }
-        assert_eq!(events.len(), 19, "an Event variant has no seed");
+        assert_eq!(events.len(), 23, "an Event variant has no seed");
     }
 
     #[test]

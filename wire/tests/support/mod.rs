@@ -157,6 +157,22 @@ pub fn request_index(r: &Request) -> u32 {
         Request::AdminSetSensitiveWords { .. } => 146,
         Request::PreviewBroadcast { .. } => 147,
         Request::ReplyToBroadcast { .. } => 148,
+        Request::ListEntryCodes => 149,
+        Request::CreateEntryCode { .. } => 150,
+        Request::EditEntryCode { .. } => 151,
+        Request::DeleteEntryCode { .. } => 152,
+        Request::GetEntryCode { .. } => 153,
+        Request::OpenConversationByCode { .. } => 154,
+        Request::PageView(_) => 155,
+        Request::PageLeft => 156,
+        Request::ListSiteVisitors => 157,
+        Request::GetVisitorTrail { .. } => 158,
+        Request::InviteVisitor { .. } => 159,
+        Request::AnswerInvitation { .. } => 160,
+        Request::GetAutoInvite => 161,
+        Request::SetAutoInvite { .. } => 162,
+        Request::GetVisitTrend { .. } => 163,
+        Request::GetSiteAnalytics { .. } => 164,
     }
 }
 
@@ -233,6 +249,15 @@ pub fn response_index(r: &Response) -> u32 {
         Response::Balance(_) => 67,
         Response::Broadcast(_) => 68,
         Response::Broadcasts(_) => 69,
+        Response::EntryCodes(_) => 70,
+        Response::EntryCode(_) => 71,
+        Response::PublicEntryCode(_) => 72,
+        Response::SiteVisitors(_) => 73,
+        Response::VisitorTrail(_) => 74,
+        Response::Invited { .. } => 75,
+        Response::AutoInviteSettings(_) => 76,
+        Response::VisitTrend(_) => 77,
+        Response::SiteAnalytics(_) => 78,
     }
 }
 
@@ -260,5 +285,7 @@ pub fn event_index(e: &Event) -> u32 {
         Event::OfflineFile(_) => 18,
         Event::FromBroadcast { .. } => 19,
         Event::BroadcastPreview { .. } => 20,
+        Event::Invitation(_) => 21,
+        Event::VisitorArrived(_) => 22,
     }
 }
