@@ -175,6 +175,27 @@ pub fn required_access(request: &Request) -> Access {
             Access::Permission(Permission::SharedQuickReplies)
         }
         Request::GetAnalytics { .. } => Access::Permission(Permission::Analytics),
+        // Reports (PROTOCOL.md sections 31–33): the work report is data analysis (§7.19
+        // "需要在设置-系统设置中设置相应权限"); surveys are value-added services (V7).
+        Request::GetWorkReport { .. }
+        | Request::ExportReport {
+            report: kefu_wire::reports::ReportKind::WorkReport { .. },
+            ..
+        } => Access::Permission(Permission::Analytics),
+        Request::ExportReport {
+            report:
+                kefu_wire::reports::ReportKind::SurveyResults { .. }
+                | kefu_wire::reports::ReportKind::SurveyAnswers { .. },
+            ..
+        }
+        | Request::CreateSurvey { .. }
+        | Request::EditSurvey { .. }
+        | Request::CloseSurvey { .. }
+        | Request::ListSurveys { .. }
+        | Request::GetSurveyResult { .. } => Access::Permission(Permission::ValueAdded),
+        // The file was built for the asker; the handler checks it is the asker's.
+        Request::ExportChunk { .. } => Access::Session,
+        Request::ListOpenSurveys | Request::AnswerSurvey { .. } => Access::CustomerOnly,
         Request::AccountCentreTicket { module } => Access::Permission(centre_permission(*module)),
         value_added!() => Access::Permission(Permission::ValueAdded),
         Request::AnswerContactRequest { .. } | Request::AddAccount { .. } => Access::CustomerOnly,

@@ -529,6 +529,9 @@ impl Centre {
             CustomerRequest::Sms(request) => {
                 return self.customer_sms_request(account, &login.customer, request)
             }
+            CustomerRequest::Survey(request) => {
+                return self.customer_survey_request(account, &login.customer, request)
+            }
         };
         let now = self.now_ms;
         match request {
@@ -1201,6 +1204,7 @@ impl Centre {
                 ..
             } => {
                 self.on_assigned(account, conversation, agent);
+                self.work_report_assigned(account, conversation, &customer, agent);
                 self.offline_wait_over(account, conversation);
                 if reason == crate::routing::AssignReason::Auto {
                     self.deliver_backlog(account, conversation, agent);

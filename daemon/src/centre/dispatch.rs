@@ -108,6 +108,8 @@ pub(crate) enum AgentRequest {
     Menu(MenuRequest),
     Spam(SpamRequest),
     ValueAdded(ValueAddedRequest),
+    Reports(ReportRequest),
+    Survey(SurveyRequest),
 }
 
 /// A customer's request, by domain.
@@ -117,6 +119,58 @@ pub(crate) enum CustomerRequest {
     Signal(CustomerSignalRequest),
     Crm(CustomerCrmRequest),
     Sms(CustomerSmsRequest),
+    Survey(CustomerSurveyRequest),
+}
+
+/// The daily work report and exports (`work_report.rs`, `exports.rs`).
+#[derive(Debug)]
+pub(crate) enum ReportRequest {
+    GetWorkReport {
+        from: kefu_wire::reports::Date,
+        to: kefu_wire::reports::Date,
+        agent: Option<u32>,
+    },
+    ExportReport {
+        report: kefu_wire::reports::ReportKind,
+        format: kefu_wire::reports::ExportFormat,
+        otp: Option<String>,
+    },
+    ExportChunk {
+        export: u64,
+        index: u32,
+    },
+}
+
+/// Surveys as an agent (`surveys.rs`; permission 10, V7).
+#[derive(Debug)]
+pub(crate) enum SurveyRequest {
+    CreateSurvey {
+        draft: kefu_wire::survey::SurveyDraft,
+        otp: Option<String>,
+    },
+    EditSurvey {
+        id: u64,
+        draft: kefu_wire::survey::SurveyDraft,
+        otp: Option<String>,
+    },
+    CloseSurvey {
+        id: u64,
+        otp: Option<String>,
+    },
+    ListSurveys {
+        otp: Option<String>,
+    },
+    GetSurveyResult {
+        id: u64,
+        otp: Option<String>,
+    },
+}
+
+/// Surveys as a customer (`surveys.rs`).
+#[derive(Debug)]
+pub(crate) enum CustomerSurveyRequest {
+    ListOpenSurveys,
+    AnswerSurvey { survey: u64, choices: Vec<Vec<u8>> },
 }
 
 /// Offline messages forwarded by SMS, as a customer (`sms.rs`).
@@ -845,6 +899,13 @@ pub(crate) fn classify(request: Request) -> Routed {
             AdminBroadcastDecide { account, id, approve, reason } }
         [Routed::Operator, OperatorRequest::Balance] BalanceAdminRequest {
             AdminBalanceTopUp { account, units }, AdminBalanceShow { account } }
+        [Routed::Agent, AgentRequest::Reports] ReportRequest { GetWorkReport { from, to, agent },
+            ExportReport { report, format, otp }, ExportChunk { export, index } }
+        [Routed::Agent, AgentRequest::Survey] SurveyRequest { CreateSurvey { draft, otp },
+            EditSurvey { id, draft, otp }, CloseSurvey { id, otp }, ListSurveys { otp },
+            GetSurveyResult { id, otp } }
+        [Routed::Customer, CustomerRequest::Survey] CustomerSurveyRequest { ListOpenSurveys,
+            AnswerSurvey { survey, choices } }
         [] Routed { EnableResume }
     }
 }
@@ -1019,6 +1080,11 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::GetMenuPath { .. } | Request::GetSpamFilter | Request::SetSpamFilter { .. }
         | Request::ListTrash | Request::AcceptFromTrash { .. } | Request::MuteCustomer { .. }
         | Request::ListMuted | Request::ForwardSms { .. } => None,
+        Request::GetWorkReport { .. } | Request::CreateSurvey { .. }
+        | Request::EditSurvey { .. } | Request::CloseSurvey { .. } | Request::ListSurveys { .. }
+        | Request::GetSurveyResult { .. } | Request::ListOpenSurveys
+        | Request::AnswerSurvey { .. } | Request::ExportReport { .. }
+        | Request::ExportChunk { .. } => None,
         crate::auth::file_requests!() => None,
         value_added_agent!() => None,
         // Its session's number names the shard (`route_request`), not an account.

@@ -43,6 +43,7 @@ mod clock_admin;
 mod crm;
 mod designated;
 mod dispatch;
+mod exports;
 mod file_window;
 mod files;
 mod history;
@@ -63,9 +64,11 @@ mod sessions;
 mod signals;
 mod sms;
 mod spam;
+mod surveys;
 mod token_home;
 mod tokens;
 mod views;
+mod work_report;
 
 pub use chat::sign_customer;
 
@@ -317,6 +320,10 @@ pub(crate) struct Account {
     balance: Option<crate::store::balance_records::BalanceRecord>,
     /// The broadcasts, read on first use (`broadcasts.rs`).
     broadcasts: Option<broadcasts::Book>,
+    /// The daily work report's counts and markers of the current day (`work_report.rs`).
+    work: work_report::WorkCache,
+    /// The surveys, read on first use (`surveys.rs`).
+    surveys: Option<surveys::SurveyBook>,
 }
 
 /// The accounts one shard owns, and all their logic.
@@ -407,6 +414,8 @@ pub struct Centre {
     broadcasts_resumed: bool,
     /// Whether a broadcast has recipients left after this turn's slice.
     broadcasts_sending: bool,
+    /// Export files waiting for their chunks (`exports.rs`).
+    exports: exports::Exports,
 }
 
 impl Centre {
@@ -471,6 +480,7 @@ impl Centre {
             broadcasts_due: BTreeSet::new(),
             broadcasts_resumed: false,
             broadcasts_sending: false,
+            exports: exports::Exports::default(),
         }
     }
 
@@ -676,6 +686,8 @@ impl Centre {
             files: None,
             balance: None,
             broadcasts: None,
+            work: work_report::WorkCache::default(),
+            surveys: None,
         };
         self.actors.insert(account, actor);
         self.counters.set_accounts(self.actors.len() as u64);
