@@ -96,11 +96,11 @@ fn work_report_7_19_counts_are_exact_across_restart_transfer_and_midnight() {
     };
     let mut boss = agent(&s, 1001);
     assert!(report(&mut boss, D, D, None).is_empty());
-    let mut ivy = login_customer(s.client(), &key, ACCOUNT, "ivy", now() + 86_400);
+    let mut ivy = login_customer(s.client(), &key, ACCOUNT, "ivy", day_start(D) / 1000 + 30 * 86_400);
     let a = open(&mut ivy).conversation;
     close(&mut ivy, a);
     let b = open(&mut ivy).conversation;
-    let mut joe = login_customer(s.client(), &key, ACCOUNT, "joe", now() + 86_400);
+    let mut joe = login_customer(s.client(), &key, ACCOUNT, "joe", day_start(D) / 1000 + 30 * 86_400);
     let c = open(&mut joe).conversation;
     assert_eq!(report(&mut boss, D, D, None), vec![row(D, 1001, 3, 2)]);
 
@@ -118,7 +118,7 @@ fn work_report_7_19_counts_are_exact_across_restart_transfer_and_midnight() {
     restart(&mut s, &clock);
     let mut boss = agent(&s, 1001);
     assert_eq!(report(&mut boss, D, D, None), both, "kept over a restart");
-    let mut ivy = login_customer(s.client(), &key, ACCOUNT, "ivy", now() + 86_400);
+    let mut ivy = login_customer(s.client(), &key, ACCOUNT, "ivy", day_start(D) / 1000 + 30 * 86_400);
     let d = open(&mut ivy).conversation;
     assert_eq!(
         report(&mut boss, D, D, Some(1001)),
