@@ -32,6 +32,8 @@ use kefu_wire::prefs::{AgentPrefs, ReminderSettings};
 use kefu_wire::sms::{SmsBalance, SmsDeadLetter};
 use kefu_wire::spam::SpamLevel;
 use kefu_wire::valueadded::{BalanceInfo, BroadcastDraft, BroadcastInfo, BroadcastState};
+use kefu_wire::reports::{Date, ExportChunk, ExportFormat, ReportKind, WorkReportRow};
+use kefu_wire::survey::{SurveyDraft, SurveyForm, SurveyInfo, SurveyQuestion, SurveyResult, SurveyState};
 use kefu_wire::{
     AccountCentreModule, AccountInfo, AgentFigures, AgentGroup, AgentInfo, AgentProfile,
     BackupInfo, Body, DisplayMode, ErrorBody, ErrorCode, Event, FrameDecoder, FrameKind, GoAway,
@@ -381,6 +383,37 @@ fn call_signal(kind: CallKind, phase: CallPhase, payload: &[u8]) -> Signal {
 /// `ConversationState`, `CustomerId`, and the CRM's `ContactState`, ..., `ContactNotice`),
 /// `Some` and `None` options, multi-byte varints, zigzag-encoded `i64`s, non-ASCII strings
 /// and an error code this build does not know.
+fn survey_draft() -> SurveyDraft {
+    SurveyDraft {
+        title: "满意度".into(),
+        background: "谢谢".into(),
+        groups: vec![3],
+        questions: vec![SurveyQuestion {
+            text: "好吗".into(),
+            multiple: true,
+            options: vec!["好".into(), "否".into()],
+        }],
+    }
+}
+
+fn survey_info() -> SurveyInfo {
+    SurveyInfo {
+        id: 1,
+        agent: 1002,
+        draft: survey_draft(),
+        state: SurveyState::Closed,
+        created_at: 1_800_000_000_000,
+        closed_at: Some(1_800_000_000_001),
+        answers: 2,
+    }
+}
+
+const DAY: Date = Date {
+    year: 2026,
+    month: 12,
+    day: 7,
+};
+
 fn cases() -> Vec<Case> {
     vec![
         // Handshake.
@@ -2038,6 +2071,90 @@ fn cases() -> Vec<Case> {
             Value::Request(Request::AdminSetSensitiveWords { words: vec!["发票".into()] }),
             "0000000b 0003 0000 00000092 0192010106e58f91e7a5a8",
         ),
+        case(
+            "request/GetWorkReport",
+            147,
+            Value::Request(Request::GetWorkReport { from: DAY, to: DAY, agent: Some(1002) }),
+            "0000000e 0003 0000 00000093 019301ea0f0c07ea0f0c0701ea07",
+        ),
+        case(
+            "request/CreateSurvey",
+            148,
+            Value::Request(Request::CreateSurvey { draft: survey_draft(), otp: None }),
+            "00000029 0003 0000 00000094 01940109e6bba1e6848fe5baa606e8b0a2e8b0a201030106e5a5bde59097010203e5a5bd03e590a600",
+        ),
+        case(
+            "request/EditSurvey",
+            149,
+            Value::Request(Request::EditSurvey { id: 1, draft: survey_draft(), otp: Some("123456".into()) }),
+            "00000031 0003 0000 00000095 0195010109e6bba1e6848fe5baa606e8b0a2e8b0a201030106e5a5bde59097010203e5a5bd03e590a60106313233343536",
+        ),
+        case(
+            "request/CloseSurvey",
+            150,
+            Value::Request(Request::CloseSurvey { id: 1, otp: None }),
+            "00000005 0003 0000 00000096 0196010100",
+        ),
+        case(
+            "request/ListSurveys",
+            151,
+            Value::Request(Request::ListSurveys { otp: None }),
+            "00000004 0003 0000 00000097 01970100",
+        ),
+        case(
+            "request/GetSurveyResult",
+            152,
+            Value::Request(Request::GetSurveyResult { id: 1, otp: None }),
+            "00000005 0003 0000 00000098 0198010100",
+        ),
+        case(
+            "request/ListOpenSurveys",
+            153,
+            Value::Request(Request::ListOpenSurveys),
+            "00000003 0003 0000 00000099 019901",
+        ),
+        case(
+            "request/AnswerSurvey",
+            154,
+            Value::Request(Request::AnswerSurvey { survey: 1, choices: vec![vec![0, 1]] }),
+            "00000008 0003 0000 0000009a 019a010101020001",
+        ),
+        case(
+            "request/ExportReport",
+            155,
+            Value::Request(Request::ExportReport {
+                report: ReportKind::WorkReport { from: DAY, to: DAY, agent: None },
+                format: ExportFormat::Xlsx,
+                otp: None,
+            }),
+            "0000000f 0003 0000 0000009b 019b0100ea0f0c07ea0f0c07000100",
+        ),
+        case(
+            "request/ExportReport/survey-answers",
+            156,
+            Value::Request(Request::ExportReport {
+                report: ReportKind::SurveyAnswers { survey: 1 },
+                format: ExportFormat::Csv,
+                otp: None,
+            }),
+            "00000007 0003 0000 0000009c 019b0102010000",
+        ),
+        case(
+            "request/ExportReport/survey-results",
+            157,
+            Value::Request(Request::ExportReport {
+                report: ReportKind::SurveyResults { survey: 1 },
+                format: ExportFormat::Csv,
+                otp: None,
+            }),
+            "00000007 0003 0000 0000009d 019b0101010000",
+        ),
+        case(
+            "request/ExportChunk",
+            158,
+            Value::Request(Request::ExportChunk { export: 1, index: 2 }),
+            "00000005 0003 0000 0000009e 019c010102",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -3024,6 +3141,63 @@ fn cases() -> Vec<Case> {
             }])),
             "0000003d 0004 0000 0000008b 01450101ea070103010003752d310009e58f8ce58d81e4b88001000180c0e285e3680002000280c0e285e36801ea0782c0e285e3680106e8999ae58187",
         ),
+        case(
+            "response/WorkReport",
+            140,
+            Value::Response(Response::WorkReport(vec![WorkReportRow {
+                date: DAY,
+                agent: 1001,
+                conversations: 3,
+                customers: 2,
+            }])),
+            "0000000b 0004 0000 0000008c 014601ea0f0c07e9070302",
+        ),
+        case(
+            "response/Survey",
+            141,
+            Value::Response(Response::Survey(Box::new(survey_info()))),
+            "00000039 0004 0000 0000008d 014701ea0709e6bba1e6848fe5baa606e8b0a2e8b0a201030106e5a5bde59097010203e5a5bd03e590a60180c0e285e3680182c0e285e36802",
+        ),
+        case(
+            "response/Surveys",
+            142,
+            Value::Response(Response::Surveys(vec![survey_info()])),
+            "0000003a 0004 0000 0000008e 01480101ea0709e6bba1e6848fe5baa606e8b0a2e8b0a201030106e5a5bde59097010203e5a5bd03e590a60180c0e285e3680182c0e285e36802",
+        ),
+        case(
+            "response/SurveyResult",
+            143,
+            Value::Response(Response::SurveyResult(Box::new(SurveyResult {
+                survey: survey_info(),
+                counts: vec![vec![2, 1]],
+                ratios: vec![vec![10_000, 5_000]],
+            }))),
+            "00000043 0004 0000 0000008f 014901ea0709e6bba1e6848fe5baa606e8b0a2e8b0a201030106e5a5bde59097010203e5a5bd03e590a60180c0e285e3680182c0e285e36802010202010102904e8827",
+        ),
+        case(
+            "response/SurveyForms",
+            144,
+            Value::Response(Response::SurveyForms(vec![SurveyForm {
+                id: 1,
+                title: "满意度".into(),
+                background: "谢谢".into(),
+                questions: survey_draft().questions,
+            }])),
+            "00000027 0004 0000 00000090 014a010109e6bba1e6848fe5baa606e8b0a2e8b0a20106e5a5bde59097010203e5a5bd03e590a6",
+        ),
+        case(
+            "response/ExportData",
+            145,
+            Value::Response(Response::ExportData(ExportChunk {
+                export: 1,
+                index: 0,
+                total: 1,
+                size: 3,
+                data: b"a,b".to_vec(),
+                last: true,
+            })),
+            "0000000b 0004 0000 00000091 014b0100010303612c6201",
+        ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
             "error/request",
@@ -3748,6 +3922,12 @@ fn response_name(r: &Response) -> &'static str {
         Response::Balance(_) => "Balance",
         Response::Broadcast(_) => "Broadcast",
         Response::Broadcasts(_) => "Broadcasts",
+        Response::WorkReport(_) => "WorkReport",
+        Response::Survey(_) => "Survey",
+        Response::Surveys(_) => "Surveys",
+        Response::SurveyResult(_) => "SurveyResult",
+        Response::SurveyForms(_) => "SurveyForms",
+        Response::ExportData(_) => "ExportData",
     }
 }
 

@@ -155,6 +155,16 @@ pub fn request_index(r: &Request) -> u32 {
         Request::AdminBroadcastReviewList { .. } => 144,
         Request::AdminBroadcastDecide { .. } => 145,
         Request::AdminSetSensitiveWords { .. } => 146,
+        Request::GetWorkReport { .. } => 147,
+        Request::CreateSurvey { .. } => 148,
+        Request::EditSurvey { .. } => 149,
+        Request::CloseSurvey { .. } => 150,
+        Request::ListSurveys { .. } => 151,
+        Request::GetSurveyResult { .. } => 152,
+        Request::ListOpenSurveys => 153,
+        Request::AnswerSurvey { .. } => 154,
+        Request::ExportReport { .. } => 155,
+        Request::ExportChunk { .. } => 156,
     }
 }
 
@@ -231,6 +241,12 @@ pub fn response_index(r: &Response) -> u32 {
         Response::Balance(_) => 67,
         Response::Broadcast(_) => 68,
         Response::Broadcasts(_) => 69,
+        Response::WorkReport(_) => 70,
+        Response::Survey(_) => 71,
+        Response::Surveys(_) => 72,
+        Response::SurveyResult(_) => 73,
+        Response::SurveyForms(_) => 74,
+        Response::ExportData(_) => 75,
     }
 }
 
