@@ -82,6 +82,32 @@ macro_rules! value_added {
             | Request::CancelBroadcast { .. }
             | Request::ResubmitBroadcast { .. }
             | Request::ListBroadcasts { .. }
+            // Surveys and their reports (PROTOCOL.md sections 32–33).
+            | Request::CreateSurvey { .. }
+            | Request::EditSurvey { .. }
+            | Request::CloseSurvey { .. }
+            | Request::ListSurveys { .. }
+            | Request::GetSurveyResult { .. }
+            | Request::ExportReport {
+                report: kefu_wire::reports::ReportKind::SurveyResults { .. }
+                    | kefu_wire::reports::ReportKind::SurveyAnswers { .. },
+                ..
+            }
+    };
+}
+
+/// The data-analysis requests (permission 9): analytics and the daily work report (§7.19
+/// "查看该页面需要在设置-系统设置中设置相应权限"; PROTOCOL.md sections 31 and 33), as a
+/// pattern. An export chunk is the asker's own (the handler checks it); a survey is
+/// answered by the customers it was sent to.
+macro_rules! analytics {
+    () => {
+        Request::GetAnalytics { .. }
+            | Request::GetWorkReport { .. }
+            | Request::ExportReport {
+                report: kefu_wire::reports::ReportKind::WorkReport { .. },
+                ..
+            }
     };
 }
 
@@ -174,26 +200,7 @@ pub fn required_access(request: &Request) -> Access {
         Request::SetQuickReplies { shared: true, .. } => {
             Access::Permission(Permission::SharedQuickReplies)
         }
-        Request::GetAnalytics { .. } => Access::Permission(Permission::Analytics),
-        // Reports (PROTOCOL.md sections 31–33): the work report is data analysis (§7.19
-        // "需要在设置-系统设置中设置相应权限"); surveys are value-added services (V7).
-        Request::GetWorkReport { .. }
-        | Request::ExportReport {
-            report: kefu_wire::reports::ReportKind::WorkReport { .. },
-            ..
-        } => Access::Permission(Permission::Analytics),
-        Request::ExportReport {
-            report:
-                kefu_wire::reports::ReportKind::SurveyResults { .. }
-                | kefu_wire::reports::ReportKind::SurveyAnswers { .. },
-            ..
-        }
-        | Request::CreateSurvey { .. }
-        | Request::EditSurvey { .. }
-        | Request::CloseSurvey { .. }
-        | Request::ListSurveys { .. }
-        | Request::GetSurveyResult { .. } => Access::Permission(Permission::ValueAdded),
-        // The file was built for the asker; the handler checks it is the asker's.
+        analytics!() => Access::Permission(Permission::Analytics),
         Request::ExportChunk { .. } => Access::Session,
         Request::ListOpenSurveys | Request::AnswerSurvey { .. } => Access::CustomerOnly,
         Request::AccountCentreTicket { module } => Access::Permission(centre_permission(*module)),

@@ -13,7 +13,9 @@ use kefu_wire::survey::SurveyResult;
 pub fn work_table(rows: &[WorkReportRow]) -> Table {
     Table {
         title: "工作日报".into(),
-        columns: ["日期", "工号", "会话量", "独立客户数"].map(String::from).to_vec(),
+        columns: ["日期", "工号", "会话量", "独立客户数"]
+            .map(String::from)
+            .to_vec(),
         rows: rows
             .iter()
             .map(|r| {
@@ -46,7 +48,9 @@ pub fn survey_results_table(r: &SurveyResult) -> Table {
     }
     Table {
         title: format!("调查结果 {}", r.survey.id),
-        columns: ["题号", "问题", "选项", "选择数", "比例"].map(String::from).to_vec(),
+        columns: ["题号", "问题", "选项", "选择数", "比例"]
+            .map(String::from)
+            .to_vec(),
         rows,
     }
 }
@@ -67,7 +71,9 @@ fn time_text(ms: i64) -> String {
 /// A survey's answers as a table: one row per contact, the chosen options' labels per
 /// question (joined with "；").
 pub fn survey_answers_table(survey: &SurveyRecord, answers: &[AnswerRecord]) -> Table {
-    let mut columns: Vec<String> = ["联系人编号", "客户", "时间 (UTC)"].map(String::from).to_vec();
+    let mut columns: Vec<String> = ["联系人编号", "客户", "时间 (UTC)"]
+        .map(String::from)
+        .to_vec();
     columns.extend(survey.draft.questions.iter().map(|q| q.text.clone()));
     let rows = answers
         .iter()

@@ -31,7 +31,11 @@ fn code<T: std::fmt::Debug>(r: Result<T, ClientError>) -> ErrorCode {
 }
 
 /// Every chunk of an export, in order, checked: indexes, sizes, `last` on the last only.
-fn fetch(c: &mut Client, report: ReportKind, format: ExportFormat) -> Result<(u64, u32, Vec<u8>), ClientError> {
+fn fetch(
+    c: &mut Client,
+    report: ReportKind,
+    format: ExportFormat,
+) -> Result<(u64, u32, Vec<u8>), ClientError> {
     let first = match c.request(&Request::ExportReport {
         report,
         format,
@@ -51,7 +55,10 @@ fn fetch(c: &mut Client, report: ReportKind, format: ExportFormat) -> Result<(u6
             Response::ExportData(chunk) => chunk,
             other => panic!("{other:?}"),
         };
-        assert_eq!((last.export, last.index, last.total), (export, index, total));
+        assert_eq!(
+            (last.export, last.index, last.total),
+            (export, index, total)
+        );
         file.extend_from_slice(&last.data);
     }
     assert!(last.last);
@@ -112,7 +119,10 @@ fn work_report_export_rows_equal_the_report_rows() {
     assert_eq!(total, 1);
     assert_eq!(csv, kefu_report::to_csv(&work_table(&rows)));
     let text = String::from_utf8(csv).unwrap();
-    let lines: Vec<&str> = text.trim_start_matches('\u{feff}').split_terminator("\r\n").collect();
+    let lines: Vec<&str> = text
+        .trim_start_matches('\u{feff}')
+        .split_terminator("\r\n")
+        .collect();
     assert_eq!(lines[0], "日期,工号,会话量,独立客户数");
     let parsed: Vec<String> = rows
         .iter()
@@ -158,7 +168,11 @@ fn work_report_export_rows_equal_the_report_rows() {
     give_role(&mut boss, 1002, &[9]);
     fetch(&mut ann, work, ExportFormat::Csv).unwrap();
     assert_eq!(
-        code(fetch(&mut ann, ReportKind::SurveyResults { survey: 1 }, ExportFormat::Csv)),
+        code(fetch(
+            &mut ann,
+            ReportKind::SurveyResults { survey: 1 },
+            ExportFormat::Csv
+        )),
         ErrorCode::PERMISSION_DENIED
     );
     let too_long = ReportKind::WorkReport {
@@ -220,7 +234,13 @@ fn a_large_export_is_chunked_and_reassembles_byte_identical() {
     };
     for (who, pick) in [("c1", 0u8), ("c2", 3)] {
         let mut c = login_customer(s.client(), &key, ACCOUNT, who, now() + 86_400);
-        let choices = (0..20).map(|q| if q % 2 == 1 { vec![pick, 9] } else { vec![pick] });
+        let choices = (0..20).map(|q| {
+            if q % 2 == 1 {
+                vec![pick, 9]
+            } else {
+                vec![pick]
+            }
+        });
         c.request(&Request::AnswerSurvey {
             survey: id,
             choices: choices.collect(),
@@ -291,5 +311,8 @@ fn a_large_export_is_chunked_and_reassembles_byte_identical() {
     assert_eq!(cells[2][1], Data::String("c2".into()));
     let label = |o: u8| format!("{o}{}", "选".repeat(98));
     assert_eq!(cells[1][3], Data::String(label(0)));
-    assert_eq!(cells[2][4], Data::String(format!("{}；{}", label(3), label(9))));
+    assert_eq!(
+        cells[2][4],
+        Data::String(format!("{}；{}", label(3), label(9)))
+    );
 }

@@ -79,7 +79,10 @@ fn draft(groups: Vec<u32>) -> SurveyDraft {
         title: "服务调查".into(),
         background: "请花一分钟告诉我们您的感受。".into(),
         groups,
-        questions: vec![question("您对服务满意吗？", false), question("哪些方面好？", true)],
+        questions: vec![
+            question("您对服务满意吗？", false),
+            question("哪些方面好？", true),
+        ],
     }
 }
 
@@ -107,7 +110,11 @@ fn open_surveys(c: &mut Client) -> Vec<u64> {
     }
 }
 
-fn answer(c: &mut Client, survey: u64, choices: Vec<Vec<u8>>) -> Result<Response, kefu_wire::ClientError> {
+fn answer(
+    c: &mut Client,
+    survey: u64,
+    choices: Vec<Vec<u8>>,
+) -> Result<Response, kefu_wire::ClientError> {
     c.request(&Request::AnswerSurvey { survey, choices })
 }
 
@@ -123,7 +130,10 @@ fn surveys_9_9_one_answer_per_contact_counts_and_ratios_over_a_restart() {
         draft: draft(vec![vip]),
         otp: None,
     }));
-    assert_eq!((created.id, created.state, created.answers), (1, SurveyState::Open, 0));
+    assert_eq!(
+        (created.id, created.state, created.answers),
+        (1, SurveyState::Open, 0)
+    );
     let id = created.id;
     let customer =
         |s: &TestServer, who: &str| login_customer(s.client(), &key, ACCOUNT, who, now() + 86_400);
@@ -153,18 +163,27 @@ fn surveys_9_9_one_answer_per_contact_counts_and_ratios_over_a_restart() {
         (vec![vec![0]], ErrorCode::SURVEY_UNKNOWN_CHOICE),
         (vec![vec![3], vec![0]], ErrorCode::SURVEY_UNKNOWN_CHOICE),
         (vec![vec![0], vec![1, 1]], ErrorCode::SURVEY_UNKNOWN_CHOICE),
-        (vec![vec![0, 1], vec![0]], ErrorCode::SURVEY_TOO_MANY_CHOICES),
+        (
+            vec![vec![0, 1], vec![0]],
+            ErrorCode::SURVEY_TOO_MANY_CHOICES,
+        ),
         (vec![vec![], vec![0]], ErrorCode::SURVEY_UNANSWERED_QUESTION),
     ] {
         assert_eq!(code(answer(&mut c2, id, bad)), expected);
     }
-    assert_eq!(code(answer(&mut c2, 9, vec![vec![0], vec![0]])), ErrorCode::NOT_FOUND);
+    assert_eq!(
+        code(answer(&mut c2, 9, vec![vec![0], vec![0]])),
+        ErrorCode::NOT_FOUND
+    );
     assert_eq!(result(&mut boss, id).survey.answers, 1);
     answer(&mut c2, id, vec![vec![1], vec![2]]).unwrap();
     let r = result(&mut boss, id);
     assert_eq!(r.survey.answers, 2);
     assert_eq!(r.counts, vec![vec![1, 1, 0], vec![1, 0, 2]]);
-    assert_eq!(r.ratios, vec![vec![5_000, 5_000, 0], vec![5_000, 0, 10_000]]);
+    assert_eq!(
+        r.ratios,
+        vec![vec![5_000, 5_000, 0], vec![5_000, 0, 10_000]]
+    );
     assert_eq!(
         code(boss.request(&Request::EditSurvey {
             id,
@@ -200,7 +219,10 @@ fn surveys_9_9_one_answer_per_contact_counts_and_ratios_over_a_restart() {
     // Without groups: every contact (not the blacklisted, not a non-contact).
     assert_eq!(open_surveys(&mut c3_in), vec![2]);
     answer(&mut c3_in, 2, vec![vec![2], vec![0, 1, 2]]).unwrap();
-    assert_eq!(result(&mut boss, 2).ratios, vec![vec![0, 0, 10_000], vec![10_000; 3]]);
+    assert_eq!(
+        result(&mut boss, 2).ratios,
+        vec![vec![0, 0, 10_000], vec![10_000; 3]]
+    );
     let mut c2 = customer(&s, "c2");
     assert_eq!(
         code(answer(&mut c2, id, vec![vec![0], vec![0]])),
@@ -231,7 +253,10 @@ fn surveys_need_permission_10_and_the_token_rule_and_check_drafts() {
     assert_eq!(code(a.request(&create)), ErrorCode::PERMISSION_DENIED);
     give_role(&mut boss, 1002, &[10]);
     assert_eq!(code(a.request(&create)), ErrorCode::OTP_REQUIRED);
-    assert_eq!(code(a.request(&Request::ListOpenSurveys)), ErrorCode::PERMISSION_DENIED);
+    assert_eq!(
+        code(a.request(&Request::ListOpenSurveys)),
+        ErrorCode::PERMISSION_DENIED
+    );
     boss.request(&Request::SetSecurityLevel {
         level: SecurityLevel::Low,
     })
@@ -244,7 +269,10 @@ fn surveys_need_permission_10_and_the_token_rule_and_check_drafts() {
     many.questions = (0..21).map(|_| question("?", false)).collect();
     for d in [bad, no_title, many] {
         assert_eq!(
-            code(a.request(&Request::CreateSurvey { draft: d, otp: None })),
+            code(a.request(&Request::CreateSurvey {
+                draft: d,
+                otp: None
+            })),
             ErrorCode::INVALID_ARGUMENT
         );
     }

@@ -96,11 +96,23 @@ fn work_report_7_19_counts_are_exact_across_restart_transfer_and_midnight() {
     };
     let mut boss = agent(&s, 1001);
     assert!(report(&mut boss, D, D, None).is_empty());
-    let mut ivy = login_customer(s.client(), &key, ACCOUNT, "ivy", day_start(D) / 1000 + 30 * 86_400);
+    let mut ivy = login_customer(
+        s.client(),
+        &key,
+        ACCOUNT,
+        "ivy",
+        day_start(D) / 1000 + 30 * 86_400,
+    );
     let a = open(&mut ivy).conversation;
     close(&mut ivy, a);
     let b = open(&mut ivy).conversation;
-    let mut joe = login_customer(s.client(), &key, ACCOUNT, "joe", day_start(D) / 1000 + 30 * 86_400);
+    let mut joe = login_customer(
+        s.client(),
+        &key,
+        ACCOUNT,
+        "joe",
+        day_start(D) / 1000 + 30 * 86_400,
+    );
     let c = open(&mut joe).conversation;
     assert_eq!(report(&mut boss, D, D, None), vec![row(D, 1001, 3, 2)]);
 
@@ -110,7 +122,10 @@ fn work_report_7_19_counts_are_exact_across_restart_transfer_and_midnight() {
     transfer(&mut ann, c, 1001);
     let both = vec![row(D, 1001, 3, 2), row(D, 1002, 1, 1)];
     assert_eq!(report(&mut boss, D, D, None), both);
-    assert_eq!(report(&mut boss, D, D, Some(1002)), vec![row(D, 1002, 1, 1)]);
+    assert_eq!(
+        report(&mut boss, D, D, Some(1002)),
+        vec![row(D, 1002, 1, 1)]
+    );
     close(&mut ivy, b);
     close(&mut joe, c);
     drop((boss, ann, ivy, joe));
@@ -118,7 +133,13 @@ fn work_report_7_19_counts_are_exact_across_restart_transfer_and_midnight() {
     restart(&mut s, &clock);
     let mut boss = agent(&s, 1001);
     assert_eq!(report(&mut boss, D, D, None), both, "kept over a restart");
-    let mut ivy = login_customer(s.client(), &key, ACCOUNT, "ivy", day_start(D) / 1000 + 30 * 86_400);
+    let mut ivy = login_customer(
+        s.client(),
+        &key,
+        ACCOUNT,
+        "ivy",
+        day_start(D) / 1000 + 30 * 86_400,
+    );
     let d = open(&mut ivy).conversation;
     assert_eq!(
         report(&mut boss, D, D, Some(1001)),
@@ -130,7 +151,10 @@ fn work_report_7_19_counts_are_exact_across_restart_transfer_and_midnight() {
     clock.set(day_start(next(D)) - 1);
     close(&mut ivy, d);
     let e = open(&mut ivy).conversation;
-    assert_eq!(report(&mut boss, D, D, Some(1001)), vec![row(D, 1001, 5, 2)]);
+    assert_eq!(
+        report(&mut boss, D, D, Some(1001)),
+        vec![row(D, 1001, 5, 2)]
+    );
     clock.advance(1);
     close(&mut ivy, e);
     let f = open(&mut ivy).conversation;
@@ -191,7 +215,10 @@ fn work_report_range_is_bounded_and_needs_permission_9() {
         month: 2,
         day: 30,
     };
-    assert_eq!(code(&mut boss, feb_30, day_179), ErrorCode::INVALID_ARGUMENT);
+    assert_eq!(
+        code(&mut boss, feb_30, day_179),
+        ErrorCode::INVALID_ARGUMENT
+    );
     let mut ann = s.client();
     ann.login(ACCOUNT, 1002, PASSWORD).unwrap();
     assert_eq!(code(&mut ann, from, from), ErrorCode::PERMISSION_DENIED);

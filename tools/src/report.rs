@@ -74,7 +74,12 @@ pub fn run(socket: &Path, cmd: &ReportCommand, out: &mut dyn Write) -> Result<()
 }
 
 /// Writes every chunk to `partial`, in order; returns (size, chunks).
-fn stream(admin: &mut Admin, account: u64, request: &Request, partial: &Path) -> Result<(u64, u32)> {
+fn stream(
+    admin: &mut Admin,
+    account: u64,
+    request: &Request,
+    partial: &Path,
+) -> Result<(u64, u32)> {
     let mut file = std::fs::File::create(partial)
         .with_context(|| format!("creating {}", partial.display()))?;
     let mut chunk = expect_chunk(request, admin.on_account(account, request)?)?;

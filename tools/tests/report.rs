@@ -126,11 +126,14 @@ fn kefuctl_report_work_writes_the_report_rows() {
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(cells[1..], [
-            Data::Float(f64::from(r.agent)),
-            Data::Float(r.conversations as f64),
-            Data::Float(r.customers as f64),
-        ]);
+        assert_eq!(
+            cells[1..],
+            [
+                Data::Float(f64::from(r.agent)),
+                Data::Float(r.conversations as f64),
+                Data::Float(r.customers as f64),
+            ]
+        );
     }
     let csv = d.dir().join("work.csv");
     d.kefuctl(&[
@@ -149,10 +152,21 @@ fn kefuctl_report_work_writes_the_report_rows() {
     ])
     .ok();
     let csv = String::from_utf8(std::fs::read(&csv).unwrap()).unwrap();
-    let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').split_terminator("\r\n").collect();
+    let lines: Vec<&str> = csv
+        .trim_start_matches('\u{feff}')
+        .split_terminator("\r\n")
+        .collect();
     let expected: Vec<String> = rows
         .iter()
-        .map(|r| format!("{},{},{},{}", text(r.date), r.agent, r.conversations, r.customers))
+        .map(|r| {
+            format!(
+                "{},{},{},{}",
+                text(r.date),
+                r.agent,
+                r.conversations,
+                r.customers
+            )
+        })
         .collect();
     assert_eq!(lines[1..], expected[..]);
     // 181 days: refused with its code, no file left under the name.
@@ -245,7 +259,15 @@ fn kefuctl_report_survey_writes_results_and_answers() {
     };
     let csv = d.dir().join("results.csv");
     d.kefuctl(&[
-        "report", "survey", "--account", "800001", "--survey", "1", "--format", "csv", "--out",
+        "report",
+        "survey",
+        "--account",
+        "800001",
+        "--survey",
+        "1",
+        "--format",
+        "csv",
+        "--out",
         csv.to_str().unwrap(),
     ])
     .ok();
@@ -255,7 +277,14 @@ fn kefuctl_report_survey_writes_results_and_answers() {
     assert_contains(&text, "1,\"满意吗, \"\"真的\"\"?\",\"'=不满意\",1,1\r\n");
     let xlsx = d.dir().join("answers.xlsx");
     d.kefuctl(&[
-        "report", "survey", "--account", "800001", "--survey", "1", "--answers", "--out",
+        "report",
+        "survey",
+        "--account",
+        "800001",
+        "--survey",
+        "1",
+        "--answers",
+        "--out",
         xlsx.to_str().unwrap(),
     ])
     .ok();
@@ -265,7 +294,13 @@ fn kefuctl_report_survey_writes_results_and_answers() {
     assert_eq!(cells[1][3], Data::String("=不满意".into()));
     let missing = d
         .kefuctl(&[
-            "report", "survey", "--account", "800001", "--survey", "9", "--out",
+            "report",
+            "survey",
+            "--account",
+            "800001",
+            "--survey",
+            "9",
+            "--out",
             xlsx.to_str().unwrap(),
         ])
         .run()

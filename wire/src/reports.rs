@@ -41,7 +41,11 @@ pub struct Date {
 impl Date {
     /// Days since 1970-01-01; `None` for a date that does not exist or is before 1970.
     pub fn day_number(self) -> Option<u32> {
-        let (y, m, d) = (i64::from(self.year), i64::from(self.month), i64::from(self.day));
+        let (y, m, d) = (
+            i64::from(self.year),
+            i64::from(self.month),
+            i64::from(self.day),
+        );
         if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || d < 1 {
             return None;
         }
@@ -166,17 +170,49 @@ mod tests {
 
     #[test]
     fn day_numbers_round_trip() {
-        let epoch = Date { year: 1970, month: 1, day: 1 };
+        let epoch = Date {
+            year: 1970,
+            month: 1,
+            day: 1,
+        };
         assert_eq!(epoch.day_number(), Some(0));
-        let leap = Date { year: 2024, month: 2, day: 29 };
+        let leap = Date {
+            year: 2024,
+            month: 2,
+            day: 29,
+        };
         let n = leap.day_number().unwrap();
         assert_eq!(Date::from_day_number(n), leap);
         for n in [0, 59, 365, 10_957, 20_000, 20_819] {
             assert_eq!(Date::from_day_number(n).day_number(), Some(n));
         }
-        assert_eq!(Date { year: 2023, month: 2, day: 29 }.day_number(), None);
-        assert_eq!(Date { year: 2023, month: 13, day: 1 }.day_number(), None);
-        assert_eq!(Date { year: 1969, month: 12, day: 31 }.day_number(), None);
+        assert_eq!(
+            Date {
+                year: 2023,
+                month: 2,
+                day: 29
+            }
+            .day_number(),
+            None
+        );
+        assert_eq!(
+            Date {
+                year: 2023,
+                month: 13,
+                day: 1
+            }
+            .day_number(),
+            None
+        );
+        assert_eq!(
+            Date {
+                year: 1969,
+                month: 12,
+                day: 31
+            }
+            .day_number(),
+            None
+        );
         assert_eq!(Date::day_of(86_400_000 - 1, 0), 0);
         assert_eq!(Date::day_of(86_400_000 - 1, 1), 1);
         assert_eq!(Date::day_of(0, -60), 0);

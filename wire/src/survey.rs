@@ -194,7 +194,10 @@ pub fn check_answer(questions: &[SurveyQuestion], choices: &[Vec<u8>]) -> Result
             if !fresh {
                 return Err((
                     ErrorCode::SURVEY_UNKNOWN_CHOICE,
-                    format!("question {} has no option {option} (or it is chosen twice)", n + 1),
+                    format!(
+                        "question {} has no option {option} (or it is chosen twice)",
+                        n + 1
+                    ),
                 ));
             }
             if let Some(slot) = slot {
@@ -238,9 +241,18 @@ mod tests {
         let code = |c: &[Vec<u8>]| check_answer(&qs, c).unwrap_err().0;
         assert_eq!(code(&[vec![0]]), ErrorCode::SURVEY_UNKNOWN_CHOICE);
         assert_eq!(code(&[vec![3], vec![0]]), ErrorCode::SURVEY_UNKNOWN_CHOICE);
-        assert_eq!(code(&[vec![0], vec![1, 1]]), ErrorCode::SURVEY_UNKNOWN_CHOICE);
-        assert_eq!(code(&[vec![], vec![0]]), ErrorCode::SURVEY_UNANSWERED_QUESTION);
-        assert_eq!(code(&[vec![0, 1], vec![0]]), ErrorCode::SURVEY_TOO_MANY_CHOICES);
+        assert_eq!(
+            code(&[vec![0], vec![1, 1]]),
+            ErrorCode::SURVEY_UNKNOWN_CHOICE
+        );
+        assert_eq!(
+            code(&[vec![], vec![0]]),
+            ErrorCode::SURVEY_UNANSWERED_QUESTION
+        );
+        assert_eq!(
+            code(&[vec![0, 1], vec![0]]),
+            ErrorCode::SURVEY_TOO_MANY_CHOICES
+        );
         assert_eq!(ratio(1, 3), 3_333);
         assert_eq!(ratio(0, 0), 0);
     }

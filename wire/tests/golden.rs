@@ -29,11 +29,13 @@ use kefu_wire::menu::{
     MenuAction, MenuNode, MenuOption, MenuPath, MenuPrompt, MenuStep, NavigationMenu,
 };
 use kefu_wire::prefs::{AgentPrefs, ReminderSettings};
+use kefu_wire::reports::{Date, ExportChunk, ExportFormat, ReportKind, WorkReportRow};
 use kefu_wire::sms::{SmsBalance, SmsDeadLetter};
 use kefu_wire::spam::SpamLevel;
+use kefu_wire::survey::{
+    SurveyDraft, SurveyForm, SurveyInfo, SurveyQuestion, SurveyResult, SurveyState,
+};
 use kefu_wire::valueadded::{BalanceInfo, BroadcastDraft, BroadcastInfo, BroadcastState};
-use kefu_wire::reports::{Date, ExportChunk, ExportFormat, ReportKind, WorkReportRow};
-use kefu_wire::survey::{SurveyDraft, SurveyForm, SurveyInfo, SurveyQuestion, SurveyResult, SurveyState};
 use kefu_wire::{
     AccountCentreModule, AccountInfo, AgentFigures, AgentGroup, AgentInfo, AgentProfile,
     BackupInfo, Body, DisplayMode, ErrorBody, ErrorCode, Event, FrameDecoder, FrameKind, GoAway,

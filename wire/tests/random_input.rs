@@ -411,8 +411,13 @@ fn report_request() -> impl Strategy<Value = Request> {
         Just(Request::ListOpenSurveys),
         (any::<u64>(), vec(vec(any::<u8>(), 0..3), 0..3))
             .prop_map(|(survey, choices)| Request::AnswerSurvey { survey, choices }),
-        (report_kind(), format, option::of(text()))
-            .prop_map(|(report, format, otp)| Request::ExportReport { report, format, otp }),
+        (report_kind(), format, option::of(text())).prop_map(|(report, format, otp)| {
+            Request::ExportReport {
+                report,
+                format,
+                otp,
+            }
+        }),
         (any::<u64>(), any::<u32>())
             .prop_map(|(export, index)| Request::ExportChunk { export, index }),
     ]
@@ -1823,16 +1828,18 @@ fn response() -> impl Strategy<Value = Response> {
             vec(any::<u8>(), 0..8),
             any::<bool>()
         )
-            .prop_map(|(export, index, total, size, data, last)| Response::ExportData(
-                kefu_wire::reports::ExportChunk {
-                    export,
-                    index,
-                    total,
-                    size,
-                    data,
-                    last,
-                }
-            )),
+            .prop_map(
+                |(export, index, total, size, data, last)| Response::ExportData(
+                    kefu_wire::reports::ExportChunk {
+                        export,
+                        index,
+                        total,
+                        size,
+                        data,
+                        last,
+                    }
+                )
+            ),
     ]
 }
 

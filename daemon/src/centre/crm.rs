@@ -1570,7 +1570,10 @@ impl Centre {
     /// Refuses (`NOT_FOUND`) a group number the account does not have.
     pub(super) fn groups_exist(&mut self, account: u64, groups: &[u32]) -> Result<(), ErrorBody> {
         let crm = self.crm_mut(account)?;
-        match groups.iter().find(|g| crm.groups.group(GroupId(**g)).is_none()) {
+        match groups
+            .iter()
+            .find(|g| crm.groups.group(GroupId(**g)).is_none())
+        {
             Some(g) => Err(err(ErrorCode::NOT_FOUND, format!("no group {g}"))),
             None => Ok(()),
         }

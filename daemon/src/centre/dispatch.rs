@@ -788,15 +788,13 @@ pub(crate) fn classify(request: Request) -> Routed {
     classify_table! { request;
         [Routed::Entry] EntryRequest {
             Login { account, agent, password, otp }, Resume { account, agent, token },
-            ResumeSession { token, last_ack },
-        }
+            ResumeSession { token, last_ack } }
         [Routed::Agent, AgentRequest::Session] SessionRequest {
             Logout, SetPresence { presence }, AddAgent { agent, nickname, role },
             SetAgentPassword { agent, new_password, super_password },
             ChangeOwnPassword { old_password, new_password },
             ChangeSuperPassword { old_super_password, new_super_password },
-            ListAgents, WhoAmI, LogoutWith { keep_conversations }, GetServerTime, ListAgentGroups,
-        }
+            ListAgents, WhoAmI, LogoutWith { keep_conversations }, GetServerTime, ListAgentGroups }
         [Routed::Operator] OperatorRequest {
             AdminCreateAccount { account, name, plan, expires_at, password_1001, super_password },
             AdminListAccounts { after, limit }, AdminShowAccount { account },
@@ -804,22 +802,18 @@ pub(crate) fn classify(request: Request) -> Routed {
             AdminSetAgentPassword { account, agent, new_password }, AdminListAgents { account },
             AdminStats, AdminOnAccount { account, request }, AdminRotateCustomerKey { account },
             AdminImportTokens { format, data, key_hex, password },
-            AdminUnlockToken { serial }, AdminUnlockAgent { account, agent },
-        }
+            AdminUnlockToken { serial }, AdminUnlockAgent { account, agent } }
         [Routed::Agent, AgentRequest::Security] SecurityRequest {
             ListRoles, CreateRole { name, permissions },
             UpdateRole { role, name, permissions }, DeleteRole { role }, SetAgentRole { agent, role },
             GetAgentProfile { agent }, SetAgentProfile { agent, profile },
-            SetSecurityLevel { level }, GetSecurity,
-        }
+            SetSecurityLevel { level }, GetSecurity }
         [Routed::Agent, AgentRequest::Token] TokenRequest {
             BindToken { agent, serial, code }, UnbindToken { agent },
-            CalibrateToken { serial, code, next_code },
-        }
+            CalibrateToken { serial, code, next_code } }
         [Routed::Entry, EntryRequest::Customer] CustomerEntry {
             CustomerLogin { account, customer, expires_at, signature, channel },
-            VisitorLogin { account, token, channel },
-        }
+            VisitorLogin { account, token, channel } }
         [Routed::Customer, CustomerRequest::Chat] CustomerChatRequest {
             OpenConversation { entry }, Reselect { conversation, entry }, DesignatedChoices, ServingAgent,
             ChooseMenuOption { conversation, node, option },

@@ -16,9 +16,9 @@
 
 use super::surveys::result;
 use super::{err, Answer, Centre, ReplyTo};
+use crate::report_tables::{survey_answers_table, survey_results_table, work_table};
 use crate::store::report_records::{AnswerRecord, SurveyRecord};
 use crate::store::{keys, Cf, KvStore, StoredRecord};
-use crate::report_tables::{survey_answers_table, survey_results_table, work_table};
 use kefu_report::FileFormat;
 use kefu_wire::reports::{
     ExportChunk, ExportFormat, ReportKind, WorkReportRow, EXPORT_CHUNK_BYTES, MAX_EXPORT_BYTES,
@@ -105,7 +105,9 @@ fn build(source: Source, account: u64, format: ExportFormat) -> Result<Vec<u8>, 
 /// Chunk `index` of `bytes`.
 fn chunk(export: u64, index: u32, bytes: &[u8]) -> Option<ExportChunk> {
     let total = bytes.len().div_ceil(EXPORT_CHUNK_BYTES).max(1);
-    let start = usize::try_from(index).ok()?.checked_mul(EXPORT_CHUNK_BYTES)?;
+    let start = usize::try_from(index)
+        .ok()?
+        .checked_mul(EXPORT_CHUNK_BYTES)?;
     if usize::try_from(index).ok()? >= total {
         return None;
     }
@@ -170,7 +172,10 @@ impl Centre {
             }));
         });
         if !spawned {
-            self.reply(reply, Err(err(ErrorCode::INTERNAL, "the worker pool is gone")));
+            self.reply(
+                reply,
+                Err(err(ErrorCode::INTERNAL, "the worker pool is gone")),
+            );
         }
     }
 
@@ -213,11 +218,19 @@ impl Centre {
     }
 
     /// `ExportChunk`: the agent's own held file only.
-    pub(super) fn export_chunk(&mut self, account: u64, me: u32, export: u64, index: u32) -> Answer {
+    pub(super) fn export_chunk(
+        &mut self,
+        account: u64,
+        me: u32,
+        export: u64,
+        index: u32,
+    ) -> Answer {
         let now = self.now_ms;
-        let held = self.exports.held.get(&export).filter(|h| {
-            h.account == account && h.agent == me && h.expires_at >= now
-        });
+        let held = self
+            .exports
+            .held
+            .get(&export)
+            .filter(|h| h.account == account && h.agent == me && h.expires_at >= now);
         let Some(held) = held else {
             return Err(err(
                 ErrorCode::EXPORT_GONE,
@@ -225,7 +238,10 @@ impl Centre {
             ));
         };
         let Some(part) = chunk(export, index, &held.bytes) else {
-            return Err(err(ErrorCode::INVALID_ARGUMENT, format!("no chunk {index}")));
+            return Err(err(
+                ErrorCode::INVALID_ARGUMENT,
+                format!("no chunk {index}"),
+            ));
         };
         if part.last {
             self.exports.held.remove(&export);
@@ -241,7 +257,13 @@ mod tests {
 
     #[test]
     fn chunks_cover_the_file_once() {
-        for size in [0, 1, EXPORT_CHUNK_BYTES, EXPORT_CHUNK_BYTES + 1, 3 * EXPORT_CHUNK_BYTES] {
+        for size in [
+            0,
+            1,
+            EXPORT_CHUNK_BYTES,
+            EXPORT_CHUNK_BYTES + 1,
+            3 * EXPORT_CHUNK_BYTES,
+        ] {
             let bytes: Vec<u8> = (0..size).map(|i| i as u8).collect();
             let first = chunk(1, 0, &bytes).unwrap();
             let mut joined = Vec::new();

@@ -74,7 +74,11 @@ pub(crate) fn result(r: &SurveyRecord) -> SurveyResult {
 impl Centre {
     fn survey_book(&mut self, account: u64) -> Result<&mut SurveyBook, ErrorBody> {
         self.account_mut(account)?;
-        if self.actors.get(&account).is_some_and(|a| a.surveys.is_none()) {
+        if self
+            .actors
+            .get(&account)
+            .is_some_and(|a| a.surveys.is_none())
+        {
             let range = keys::surveys(account);
             let stored = self
                 .shared
@@ -95,7 +99,11 @@ impl Centre {
     }
 
     /// One survey of the account (`NOT_FOUND`).
-    pub(crate) fn survey_record(&mut self, account: u64, id: u64) -> Result<SurveyRecord, ErrorBody> {
+    pub(crate) fn survey_record(
+        &mut self,
+        account: u64,
+        id: u64,
+    ) -> Result<SurveyRecord, ErrorBody> {
         self.survey_book(account)?
             .items
             .get(&id)
@@ -112,7 +120,12 @@ impl Centre {
     }
 
     /// The agent's survey requests (permission 10 checked by `auth.rs`).
-    pub(super) fn survey_request(&mut self, account: u64, me: u32, request: SurveyRequest) -> Answer {
+    pub(super) fn survey_request(
+        &mut self,
+        account: u64,
+        me: u32,
+        request: SurveyRequest,
+    ) -> Answer {
         match request {
             SurveyRequest::CreateSurvey { draft, otp } => {
                 self.check_survey_draft(account, &draft)?;
@@ -125,7 +138,11 @@ impl Centre {
                 }
                 let id = book.items.keys().next_back().map_or(1, |last| last + 1);
                 self.value_added_otp(account, me, otp.as_deref())?;
-                let counts = draft.questions.iter().map(|q| vec![0; q.options.len()]).collect();
+                let counts = draft
+                    .questions
+                    .iter()
+                    .map(|q| vec![0; q.options.len()])
+                    .collect();
                 let record = SurveyRecord {
                     id,
                     agent: me,
@@ -142,7 +159,10 @@ impl Centre {
             SurveyRequest::EditSurvey { id, draft, otp } => {
                 let mut record = self.survey_record(account, id)?;
                 if record.state == SurveyState::Closed {
-                    return Err(err(ErrorCode::SURVEY_CLOSED, "a closed survey is not edited"));
+                    return Err(err(
+                        ErrorCode::SURVEY_CLOSED,
+                        "a closed survey is not edited",
+                    ));
                 }
                 if record.answers > 0 {
                     return Err(err(
@@ -152,7 +172,11 @@ impl Centre {
                 }
                 self.check_survey_draft(account, &draft)?;
                 self.value_added_otp(account, me, otp.as_deref())?;
-                record.counts = draft.questions.iter().map(|q| vec![0; q.options.len()]).collect();
+                record.counts = draft
+                    .questions
+                    .iter()
+                    .map(|q| vec![0; q.options.len()])
+                    .collect();
                 record.draft = draft;
                 self.put_survey(account, record)
                     .map(|i| Response::Survey(Box::new(i)))
@@ -160,7 +184,10 @@ impl Centre {
             SurveyRequest::CloseSurvey { id, otp } => {
                 let mut record = self.survey_record(account, id)?;
                 if record.state == SurveyState::Closed {
-                    return Err(err(ErrorCode::SURVEY_CLOSED, "the survey is closed already"));
+                    return Err(err(
+                        ErrorCode::SURVEY_CLOSED,
+                        "the survey is closed already",
+                    ));
                 }
                 self.value_added_otp(account, me, otp.as_deref())?;
                 record.state = SurveyState::Closed;
@@ -172,7 +199,9 @@ impl Centre {
                 self.survey_book(account)?;
                 self.value_added_otp(account, me, otp.as_deref())?;
                 let book = self.survey_book(account)?;
-                Ok(Response::Surveys(book.items.values().rev().map(info).collect()))
+                Ok(Response::Surveys(
+                    book.items.values().rev().map(info).collect(),
+                ))
             }
             SurveyRequest::GetSurveyResult { id, otp } => {
                 let record = self.survey_record(account, id)?;
@@ -222,7 +251,8 @@ impl Centre {
                     if forms.len() >= MAX_OPEN_LISTED {
                         break;
                     }
-                    let Some(contact) = self.survey_contact(account, customer, &r.draft.groups)? else {
+                    let Some(contact) = self.survey_contact(account, customer, &r.draft.groups)?
+                    else {
                         continue;
                     };
                     if self.survey_answered(account, r.id, contact)? {

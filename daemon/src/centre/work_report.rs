@@ -227,9 +227,11 @@ impl Centre {
             ReportRequest::GetWorkReport { from, to, agent } => self
                 .work_report_rows(account, from, to, agent)
                 .map(Response::WorkReport),
-            ReportRequest::ExportReport { report, format, otp } => {
-                return self.export_report(reply, account, me, report, format, otp)
-            }
+            ReportRequest::ExportReport {
+                report,
+                format,
+                otp,
+            } => return self.export_report(reply, account, me, report, format, otp),
             ReportRequest::ExportChunk { export, index } => {
                 self.export_chunk(account, me, export, index)
             }
