@@ -7,7 +7,7 @@
 //! the shard (`Mailbox::call`). The shard holds the file, answers chunk 0 and serves
 //! chunks `1..total` to the same agent with `ExportChunk`; a file is dropped after its
 //! last chunk, after [`EXPORT_TTL_MS`] on the turn's clock, or when more than
-//! [`MAX_HELD_EXPORTS`] are held on the shard (oldest first).
+//! [`MAX_HELD_EXPORTS`] files or [`MAX_HELD_BYTES`] are held on the shard (oldest first).
 //!
 //! **Adding a report** is one `ReportKind` variant (wire), one arm in
 //! [`Centre::export_source`] gathering its input on the loop, and one function
@@ -30,6 +30,8 @@ use std::sync::Arc;
 
 /// Export files one shard holds at once.
 pub const MAX_HELD_EXPORTS: usize = 8;
+/// Bytes of the export files one shard holds at once (the oldest dropped first).
+pub const MAX_HELD_BYTES: usize = 128 * 1024 * 1024;
 /// How long a file is held for its chunks, ms.
 pub const EXPORT_TTL_MS: i64 = 10 * 60 * 1000;
 /// Most answers one survey-answers export reads.
@@ -194,7 +196,10 @@ impl Centre {
         let now = self.now_ms;
         let exports = &mut self.exports;
         exports.held.retain(|_, h| h.expires_at >= now);
-        while exports.held.len() >= MAX_HELD_EXPORTS {
+        let held_bytes = |e: &Exports| e.held.values().map(|h| h.bytes.len()).sum::<usize>();
+        while exports.held.len() >= MAX_HELD_EXPORTS
+            || (!exports.held.is_empty() && held_bytes(exports) + bytes.len() > MAX_HELD_BYTES)
+        {
             exports.held.pop_first();
         }
         exports.next += 1;
