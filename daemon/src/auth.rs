@@ -83,6 +83,32 @@ macro_rules! value_added {
             | Request::ResubmitBroadcast { .. }
             | Request::ListBroadcasts { .. }
             | Request::PreviewBroadcast { .. }
+            // Surveys and their reports (PROTOCOL.md sections 35–36).
+            | Request::CreateSurvey { .. }
+            | Request::EditSurvey { .. }
+            | Request::CloseSurvey { .. }
+            | Request::ListSurveys { .. }
+            | Request::GetSurveyResult { .. }
+            | Request::ExportReport {
+                report: kefu_wire::reports::ReportKind::SurveyResults { .. }
+                    | kefu_wire::reports::ReportKind::SurveyAnswers { .. },
+                ..
+            }
+    };
+}
+
+/// The data-analysis requests (permission 9): analytics and the daily work report (§7.19
+/// "查看该页面需要在设置-系统设置中设置相应权限"; PROTOCOL.md sections 34 and 36), as a
+/// pattern. An export chunk is the asker's own (the handler checks it); a survey is
+/// answered by the customers it was sent to.
+macro_rules! analytics {
+    () => {
+        Request::GetAnalytics { .. }
+            | Request::GetWorkReport { .. }
+            | Request::ExportReport {
+                report: kefu_wire::reports::ReportKind::WorkReport { .. },
+                ..
+            }
     };
 }
 
@@ -200,7 +226,9 @@ pub fn required_access(request: &Request) -> Access {
         Request::SetQuickReplies { shared: true, .. } => {
             Access::Permission(Permission::SharedQuickReplies)
         }
-        Request::GetAnalytics { .. } => Access::Permission(Permission::Analytics),
+        analytics!() => Access::Permission(Permission::Analytics),
+        Request::ExportChunk { .. } => Access::Session,
+        Request::ListOpenSurveys | Request::AnswerSurvey { .. } => Access::CustomerOnly,
         Request::AccountCentreTicket { module } => Access::Permission(centre_permission(*module)),
         value_added!() => Access::Permission(Permission::ValueAdded),
         Request::AnswerContactRequest { .. } | Request::AddAccount { .. } => Access::CustomerOnly,

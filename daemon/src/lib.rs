@@ -29,6 +29,7 @@ pub mod log;
 pub mod metrics;
 pub mod notify;
 pub mod password;
+pub mod report_tables;
 pub mod sensitive;
 pub mod server;
 pub mod session;

@@ -78,6 +78,70 @@ pub enum Command {
     /// Entry-point codes (在线咨询图标) a site embeds: create, edit, list, delete.
     #[command(subcommand)]
     Code(crate::code::CodeCommand),
+    /// Export a report (daily work report, survey results or answers) as CSV or Excel.
+    #[command(subcommand)]
+    Report(ReportCommand),
+}
+
+/// `kefuctl report ...`
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// The daily work report (§7.19): per agent and day, conversations and customers.
+    Work(ReportWorkArgs),
+    /// A survey's per-option results (§9.9), or with `--answers` each contact's answer.
+    Survey(ReportSurveyArgs),
+}
+
+/// The export file's format.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ReportFormatArg {
+    /// CSV, UTF-8 with a byte-order mark.
+    Csv,
+    /// An Excel workbook.
+    Xlsx,
+}
+
+/// `kefuctl report work`
+#[derive(Debug, Args)]
+pub struct ReportWorkArgs {
+    /// The account.
+    #[arg(long)]
+    pub account: u64,
+    /// First day, YYYY-MM-DD (the account's local days).
+    #[arg(long)]
+    pub from: Date,
+    /// Last day, YYYY-MM-DD, included (at most 180 days after `--from`).
+    #[arg(long)]
+    pub to: Date,
+    /// Only this agent.
+    #[arg(long)]
+    pub agent: Option<u32>,
+    /// File format.
+    #[arg(long, value_enum, default_value = "xlsx")]
+    pub format: ReportFormatArg,
+    /// Where to write the file.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+/// `kefuctl report survey`
+#[derive(Debug, Args)]
+pub struct ReportSurveyArgs {
+    /// The account.
+    #[arg(long)]
+    pub account: u64,
+    /// The survey's number.
+    #[arg(long)]
+    pub survey: u64,
+    /// Each contact's answer instead of the per-option results.
+    #[arg(long)]
+    pub answers: bool,
+    /// File format.
+    #[arg(long, value_enum, default_value = "xlsx")]
+    pub format: ReportFormatArg,
+    /// Where to write the file.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
 }
 
 /// `kefuctl sms ...`

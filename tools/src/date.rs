@@ -20,6 +20,15 @@ impl Date {
     pub fn unix_midnight(self) -> i64 {
         days_from_civil(self.year, self.month, self.day) * SECS_PER_DAY
     }
+
+    /// The date as the protocol names a report day.
+    pub fn to_wire(self) -> kefu_wire::reports::Date {
+        kefu_wire::reports::Date {
+            year: u16::try_from(self.year).unwrap_or(u16::MAX),
+            month: u8::try_from(self.month).unwrap_or(0),
+            day: u8::try_from(self.day).unwrap_or(0),
+        }
+    }
 }
 
 impl FromStr for Date {

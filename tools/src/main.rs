@@ -16,6 +16,7 @@ mod contacts;
 mod date;
 mod diagnose;
 mod output;
+mod report;
 mod role;
 mod secrets;
 mod security;
@@ -48,6 +49,7 @@ fn main() -> ExitCode {
         Command::Sms(cmd) => sms::run(&cli.admin_socket, cmd, &mut out),
         Command::Balance(cmd) => balance::run(&cli.admin_socket, cmd, &mut out),
         Command::Broadcast(cmd) => broadcast::run(&cli.admin_socket, cmd, &mut out),
+        Command::Report(cmd) => report::run(&cli.admin_socket, cmd, &mut out),
         Command::Tls(cli::TlsCommand::SelfSigned(args)) => tls::self_signed(args, &mut out),
         Command::Backup(cmd) => backup::run(&cli.admin_socket, cmd, &mut out),
         Command::Code(cmd) => code::run(&cli.admin_socket, cmd, &mut out),

@@ -291,8 +291,32 @@ codes! {
     /// No such invitation waiting for this visitor (unknown, answered, or given to
     /// another session).
     UNKNOWN_INVITATION = 195,
-    /// A report's range is empty, reversed, or longer than `MAX_REPORT_DAYS`.
-    REPORT_RANGE_TOO_LONG = 196,
+    /// A report's range is empty, reversed, or longer than its limit (180 days for the
+    /// daily work report, §7.19, as for CSAT; 366 for the visit figures); nothing read.
+    REPORT_RANGE_TOO_LONG = 170,
+    /// The survey is closed: it takes no answer and no edit. Nothing changed.
+    SURVEY_CLOSED = 171,
+    /// This contact has answered the survey already: one answer per contact per survey,
+    /// a second is refused (the first stands). Nothing changed.
+    SURVEY_ALREADY_ANSWERED = 172,
+    /// An answer names a question or an option the survey does not have, or does not
+    /// answer each question once. Nothing changed.
+    SURVEY_UNKNOWN_CHOICE = 173,
+    /// More than one option chosen on a single-choice question. Nothing changed.
+    SURVEY_TOO_MANY_CHOICES = 174,
+    /// A question of the answer has no option chosen. Nothing changed.
+    SURVEY_UNANSWERED_QUESTION = 175,
+    /// A survey that has answers is not edited (its results would mix two surveys);
+    /// close it and create another. Nothing changed.
+    SURVEY_HAS_ANSWERS = 176,
+    /// The customer is not a contact the survey was sent to (not a contact, not in its
+    /// groups, or blacklisted). Nothing changed.
+    SURVEY_NOT_SENT_TO_YOU = 177,
+    /// The export is not (or no longer) held: unknown, expired, fetched to its end, or
+    /// another agent's. Ask for it again.
+    EXPORT_GONE = 178,
+    /// The account holds the most surveys it may (`MAX_SURVEYS`). Nothing changed.
+    SURVEY_LIMIT = 179,
 }
 
 impl fmt::Debug for ErrorCode {

@@ -35,9 +35,11 @@ pub mod internal;
 pub mod menu;
 pub mod message;
 pub mod prefs;
+pub mod reports;
 pub mod server;
 pub mod sms;
 pub mod spam;
+pub mod survey;
 pub mod valueadded;
 pub mod web;
 

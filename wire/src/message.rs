@@ -1207,6 +1207,82 @@ pub enum Request {
         /// Last day, included (at most 366 days in all).
         until_day: u32,
     },
+    /// Agent with permission 9 (data analysis): the daily work report (S3, §7.19), one
+    /// row per agent and day with activity, by day then agent; at most 180 days.
+    /// Answered `WorkReport`.
+    GetWorkReport {
+        /// First day.
+        from: crate::reports::Date,
+        /// Last day (included).
+        to: crate::reports::Date,
+        /// Only this agent; `None`: every agent.
+        agent: Option<u32>,
+    },
+    /// Agent with permission 10: create a survey (V5, §9.8), open at once. Answered
+    /// `Survey`.
+    CreateSurvey {
+        /// What it asks and whom.
+        draft: crate::survey::SurveyDraft,
+        /// The agent's token code (security level medium or high).
+        otp: Option<String>,
+    },
+    /// Agent with permission 10: replace an open survey's draft while it has no answer.
+    /// Answered `Survey`.
+    EditSurvey {
+        /// The survey.
+        id: u64,
+        /// Its new content.
+        draft: crate::survey::SurveyDraft,
+        /// The agent's token code (security level medium or high).
+        otp: Option<String>,
+    },
+    /// Agent with permission 10: close a survey (no more answers). Answered `Survey`.
+    CloseSurvey {
+        /// The survey.
+        id: u64,
+        /// The agent's token code (security level medium or high).
+        otp: Option<String>,
+    },
+    /// Agent with permission 10: the account's surveys, newest first. Answered `Surveys`.
+    ListSurveys {
+        /// The agent's token code (security level medium or high).
+        otp: Option<String>,
+    },
+    /// Agent with permission 10: a survey's per-option counts and ratios (§9.9).
+    /// Answered `SurveyResult`.
+    GetSurveyResult {
+        /// The survey.
+        id: u64,
+        /// The agent's token code (security level medium or high).
+        otp: Option<String>,
+    },
+    /// Customer: the open surveys sent to it and not answered yet, newest first, at most
+    /// 20. Answered `SurveyForms`.
+    ListOpenSurveys,
+    /// Customer: answer a survey, once. Answered `Ok`.
+    AnswerSurvey {
+        /// The survey.
+        survey: u64,
+        /// Per question, in order, the indexes of the options chosen.
+        choices: Vec<Vec<u8>>,
+    },
+    /// Agent: build a report's export file (section 36); permission 9 for the work
+    /// report, 10 and the token rule for surveys. Answered `ExportData` with chunk 0.
+    ExportReport {
+        /// Which report, with its parameters.
+        report: crate::reports::ReportKind,
+        /// CSV or Excel.
+        format: crate::reports::ExportFormat,
+        /// The agent's token code (value-added reports, security level medium or high).
+        otp: Option<String>,
+    },
+    /// Agent: chunk `index` of an export it asked for. Answered `ExportData`.
+    ExportChunk {
+        /// The export (from chunk 0).
+        export: u64,
+        /// The chunk, `1..total`.
+        index: u32,
+    },
 }
 
 /// What takes a detached session over (`EnableResume`, `ResumeSession`): the session's
@@ -1684,6 +1760,18 @@ pub enum Response {
     VisitTrend(Vec<crate::web::VisitDay>),
     /// Site analytics (`GetSiteAnalytics`).
     SiteAnalytics(crate::web::SiteAnalytics),
+    /// The daily work report (`GetWorkReport`).
+    WorkReport(Vec<crate::reports::WorkReportRow>),
+    /// One survey (`CreateSurvey`, `EditSurvey`, `CloseSurvey`).
+    Survey(Box<crate::survey::SurveyInfo>),
+    /// Surveys (`ListSurveys`).
+    Surveys(Vec<crate::survey::SurveyInfo>),
+    /// A survey's results (`GetSurveyResult`).
+    SurveyResult(Box<crate::survey::SurveyResult>),
+    /// Surveys a customer may answer (`ListOpenSurveys`).
+    SurveyForms(Vec<crate::survey::SurveyForm>),
+    /// A chunk of an export file (`ExportReport`, `ExportChunk`).
+    ExportData(crate::reports::ExportChunk),
 }
 
 /// One backup in the daemon's backup directory (PROTOCOL.md section 21).
@@ -2057,6 +2145,16 @@ impl Request {
             Request::SetAutoInvite { .. } => "SetAutoInvite",
             Request::GetVisitTrend { .. } => "GetVisitTrend",
             Request::GetSiteAnalytics { .. } => "GetSiteAnalytics",
+            Request::GetWorkReport { .. } => "GetWorkReport",
+            Request::CreateSurvey { .. } => "CreateSurvey",
+            Request::EditSurvey { .. } => "EditSurvey",
+            Request::CloseSurvey { .. } => "CloseSurvey",
+            Request::ListSurveys { .. } => "ListSurveys",
+            Request::GetSurveyResult { .. } => "GetSurveyResult",
+            Request::ListOpenSurveys => "ListOpenSurveys",
+            Request::AnswerSurvey { .. } => "AnswerSurvey",
+            Request::ExportReport { .. } => "ExportReport",
+            Request::ExportChunk { .. } => "ExportChunk",
         }
     }
 }

@@ -29,8 +29,12 @@ use kefu_wire::menu::{
     MenuAction, MenuNode, MenuOption, MenuPath, MenuPrompt, MenuStep, NavigationMenu,
 };
 use kefu_wire::prefs::{AgentPrefs, ReminderSettings};
+use kefu_wire::reports::{Date, ExportChunk, ExportFormat, ReportKind, WorkReportRow};
 use kefu_wire::sms::{SmsBalance, SmsDeadLetter};
 use kefu_wire::spam::SpamLevel;
+use kefu_wire::survey::{
+    SurveyDraft, SurveyForm, SurveyInfo, SurveyQuestion, SurveyResult, SurveyState,
+};
 use kefu_wire::valueadded::{BalanceInfo, BroadcastDraft, BroadcastInfo, BroadcastState};
 use kefu_wire::web::{
     AutoInviteSettings, CodeKind, EntryCode, EntryCodeDraft, Invitation, NamedCount, PageView,
@@ -427,6 +431,36 @@ fn visit_day() -> VisitDay {
         consultations: 1,
     }
 }
+fn survey_draft() -> SurveyDraft {
+    SurveyDraft {
+        title: "满意度".into(),
+        background: "谢谢".into(),
+        groups: vec![3],
+        questions: vec![SurveyQuestion {
+            text: "好吗".into(),
+            multiple: true,
+            options: vec!["好".into(), "否".into()],
+        }],
+    }
+}
+
+fn survey_info() -> SurveyInfo {
+    SurveyInfo {
+        id: 1,
+        agent: 1002,
+        draft: survey_draft(),
+        state: SurveyState::Closed,
+        created_at: 1_800_000_000_000,
+        closed_at: Some(1_800_000_000_001),
+        answers: 2,
+    }
+}
+
+const DAY: Date = Date {
+    year: 2026,
+    month: 12,
+    day: 7,
+};
 
 fn cases() -> Vec<Case> {
     vec![
@@ -2199,6 +2233,90 @@ fn cases() -> Vec<Case> {
             Value::Request(Request::GetSiteAnalytics { from_day: 20_454, until_day: 20_460 }),
             "00000009 0003 0000 000000a2 01a401e69f01ec9f01",
         ),
+        case(
+            "request/GetWorkReport",
+            147,
+            Value::Request(Request::GetWorkReport { from: DAY, to: DAY, agent: Some(1002) }),
+            "0000000e 0003 0000 00000093 01a501ea0f0c07ea0f0c0701ea07",
+        ),
+        case(
+            "request/CreateSurvey",
+            148,
+            Value::Request(Request::CreateSurvey { draft: survey_draft(), otp: None }),
+            "00000029 0003 0000 00000094 01a60109e6bba1e6848fe5baa606e8b0a2e8b0a201030106e5a5bde59097010203e5a5bd03e590a600",
+        ),
+        case(
+            "request/EditSurvey",
+            149,
+            Value::Request(Request::EditSurvey { id: 1, draft: survey_draft(), otp: Some("123456".into()) }),
+            "00000031 0003 0000 00000095 01a7010109e6bba1e6848fe5baa606e8b0a2e8b0a201030106e5a5bde59097010203e5a5bd03e590a60106313233343536",
+        ),
+        case(
+            "request/CloseSurvey",
+            150,
+            Value::Request(Request::CloseSurvey { id: 1, otp: None }),
+            "00000005 0003 0000 00000096 01a8010100",
+        ),
+        case(
+            "request/ListSurveys",
+            151,
+            Value::Request(Request::ListSurveys { otp: None }),
+            "00000004 0003 0000 00000097 01a90100",
+        ),
+        case(
+            "request/GetSurveyResult",
+            152,
+            Value::Request(Request::GetSurveyResult { id: 1, otp: None }),
+            "00000005 0003 0000 00000098 01aa010100",
+        ),
+        case(
+            "request/ListOpenSurveys",
+            153,
+            Value::Request(Request::ListOpenSurveys),
+            "00000003 0003 0000 00000099 01ab01",
+        ),
+        case(
+            "request/AnswerSurvey",
+            154,
+            Value::Request(Request::AnswerSurvey { survey: 1, choices: vec![vec![0, 1]] }),
+            "00000008 0003 0000 0000009a 01ac010101020001",
+        ),
+        case(
+            "request/ExportReport",
+            155,
+            Value::Request(Request::ExportReport {
+                report: ReportKind::WorkReport { from: DAY, to: DAY, agent: None },
+                format: ExportFormat::Xlsx,
+                otp: None,
+            }),
+            "0000000f 0003 0000 0000009b 01ad0100ea0f0c07ea0f0c07000100",
+        ),
+        case(
+            "request/ExportReport/survey-answers",
+            156,
+            Value::Request(Request::ExportReport {
+                report: ReportKind::SurveyAnswers { survey: 1 },
+                format: ExportFormat::Csv,
+                otp: None,
+            }),
+            "00000007 0003 0000 0000009c 01ad0102010000",
+        ),
+        case(
+            "request/ExportReport/survey-results",
+            157,
+            Value::Request(Request::ExportReport {
+                report: ReportKind::SurveyResults { survey: 1 },
+                format: ExportFormat::Csv,
+                otp: None,
+            }),
+            "00000007 0003 0000 0000009d 01ad0101010000",
+        ),
+        case(
+            "request/ExportChunk",
+            158,
+            Value::Request(Request::ExportChunk { export: 1, index: 2 }),
+            "00000005 0003 0000 0000009e 01ae010102",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -3264,6 +3382,63 @@ fn cases() -> Vec<Case> {
             })),
             "00000017 0004 0000 00000094 014e01e69f0104020601010962616964752e636f6d0200",
         ),
+        case(
+            "response/WorkReport",
+            140,
+            Value::Response(Response::WorkReport(vec![WorkReportRow {
+                date: DAY,
+                agent: 1001,
+                conversations: 3,
+                customers: 2,
+            }])),
+            "0000000b 0004 0000 0000008c 014f01ea0f0c07e9070302",
+        ),
+        case(
+            "response/Survey",
+            141,
+            Value::Response(Response::Survey(Box::new(survey_info()))),
+            "00000039 0004 0000 0000008d 015001ea0709e6bba1e6848fe5baa606e8b0a2e8b0a201030106e5a5bde59097010203e5a5bd03e590a60180c0e285e3680182c0e285e36802",
+        ),
+        case(
+            "response/Surveys",
+            142,
+            Value::Response(Response::Surveys(vec![survey_info()])),
+            "0000003a 0004 0000 0000008e 01510101ea0709e6bba1e6848fe5baa606e8b0a2e8b0a201030106e5a5bde59097010203e5a5bd03e590a60180c0e285e3680182c0e285e36802",
+        ),
+        case(
+            "response/SurveyResult",
+            143,
+            Value::Response(Response::SurveyResult(Box::new(SurveyResult {
+                survey: survey_info(),
+                counts: vec![vec![2, 1]],
+                ratios: vec![vec![10_000, 5_000]],
+            }))),
+            "00000043 0004 0000 0000008f 015201ea0709e6bba1e6848fe5baa606e8b0a2e8b0a201030106e5a5bde59097010203e5a5bd03e590a60180c0e285e3680182c0e285e36802010202010102904e8827",
+        ),
+        case(
+            "response/SurveyForms",
+            144,
+            Value::Response(Response::SurveyForms(vec![SurveyForm {
+                id: 1,
+                title: "满意度".into(),
+                background: "谢谢".into(),
+                questions: survey_draft().questions,
+            }])),
+            "00000027 0004 0000 00000090 0153010109e6bba1e6848fe5baa606e8b0a2e8b0a20106e5a5bde59097010203e5a5bd03e590a6",
+        ),
+        case(
+            "response/ExportData",
+            145,
+            Value::Response(Response::ExportData(ExportChunk {
+                export: 1,
+                index: 0,
+                total: 1,
+                size: 3,
+                data: b"a,b".to_vec(),
+                last: true,
+            })),
+            "0000000b 0004 0000 00000091 01540100010303612c6201",
+        ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
             "error/request",
@@ -4035,6 +4210,12 @@ fn response_name(r: &Response) -> &'static str {
         Response::AutoInviteSettings(_) => "AutoInviteSettings",
         Response::VisitTrend(_) => "VisitTrend",
         Response::SiteAnalytics(_) => "SiteAnalytics",
+        Response::WorkReport(_) => "WorkReport",
+        Response::Survey(_) => "Survey",
+        Response::Surveys(_) => "Surveys",
+        Response::SurveyResult(_) => "SurveyResult",
+        Response::SurveyForms(_) => "SurveyForms",
+        Response::ExportData(_) => "ExportData",
     }
 }
 

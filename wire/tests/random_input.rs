@@ -328,6 +328,7 @@ fn request() -> impl Strategy<Value = Request> {
         5 => sms_request(),
         3 => files_request(),
         16 => web_request(),
+        4 => report_request(),
     ]
 }
 
@@ -402,6 +403,21 @@ fn auto_invite() -> impl Strategy<Value = kefu_wire::web::AutoInviteSettings> {
             enabled,
             after_secs,
             text,
+        }
+    })
+}
+
+fn date() -> impl Strategy<Value = kefu_wire::reports::Date> {
+    (any::<u16>(), any::<u8>(), any::<u8>())
+        .prop_map(|(year, month, day)| kefu_wire::reports::Date { year, month, day })
+}
+
+fn survey_question() -> impl Strategy<Value = kefu_wire::survey::SurveyQuestion> {
+    (text(), any::<bool>(), vec(text(), 0..3)).prop_map(|(text, multiple, options)| {
+        kefu_wire::survey::SurveyQuestion {
+            text,
+            multiple,
+            options,
         }
     })
 }
@@ -516,6 +532,83 @@ fn web_response() -> impl Strategy<Value = Response> {
                     regions,
                 }
             )),
+    ]
+}
+
+fn survey_draft() -> impl Strategy<Value = kefu_wire::survey::SurveyDraft> {
+    (text(), text(), ids(), vec(survey_question(), 0..3)).prop_map(
+        |(title, background, groups, questions)| kefu_wire::survey::SurveyDraft {
+            title,
+            background,
+            groups,
+            questions,
+        },
+    )
+}
+
+fn survey_info() -> impl Strategy<Value = kefu_wire::survey::SurveyInfo> {
+    use kefu_wire::survey::SurveyState;
+    let state = prop_oneof![Just(SurveyState::Open), Just(SurveyState::Closed)];
+    (
+        any::<u64>(),
+        any::<u32>(),
+        survey_draft(),
+        state,
+        any::<i64>(),
+        option::of(any::<i64>()),
+        any::<u64>(),
+    )
+        .prop_map(
+            |(id, agent, draft, state, created_at, closed_at, answers)| {
+                kefu_wire::survey::SurveyInfo {
+                    id,
+                    agent,
+                    draft,
+                    state,
+                    created_at,
+                    closed_at,
+                    answers,
+                }
+            },
+        )
+}
+
+fn report_kind() -> impl Strategy<Value = kefu_wire::reports::ReportKind> {
+    use kefu_wire::reports::ReportKind;
+    prop_oneof![
+        (date(), date(), option::of(any::<u32>()))
+            .prop_map(|(from, to, agent)| ReportKind::WorkReport { from, to, agent }),
+        any::<u64>().prop_map(|survey| ReportKind::SurveyResults { survey }),
+        any::<u64>().prop_map(|survey| ReportKind::SurveyAnswers { survey }),
+    ]
+}
+
+fn report_request() -> impl Strategy<Value = Request> {
+    use kefu_wire::reports::ExportFormat;
+    let format = prop_oneof![Just(ExportFormat::Csv), Just(ExportFormat::Xlsx)];
+    prop_oneof![
+        (date(), date(), option::of(any::<u32>()))
+            .prop_map(|(from, to, agent)| Request::GetWorkReport { from, to, agent }),
+        (survey_draft(), option::of(text()))
+            .prop_map(|(draft, otp)| Request::CreateSurvey { draft, otp }),
+        (any::<u64>(), survey_draft(), option::of(text()))
+            .prop_map(|(id, draft, otp)| Request::EditSurvey { id, draft, otp }),
+        (any::<u64>(), option::of(text())).prop_map(|(id, otp)| Request::CloseSurvey { id, otp }),
+        option::of(text()).prop_map(|otp| Request::ListSurveys { otp }),
+        (any::<u64>(), option::of(text()))
+            .prop_map(|(id, otp)| Request::GetSurveyResult { id, otp }),
+        Just(Request::ListOpenSurveys),
+        (any::<u64>(), vec(vec(any::<u8>(), 0..3), 0..3))
+            .prop_map(|(survey, choices)| Request::AnswerSurvey { survey, choices }),
+        (report_kind(), format, option::of(text())).prop_map(|(report, format, otp)| {
+            Request::ExportReport {
+                report,
+                format,
+                otp,
+            }
+        }),
+        (any::<u64>(), any::<u32>())
+            .prop_map(|(export, index)| Request::ExportChunk { export, index }),
     ]
 }
 
@@ -1883,6 +1976,64 @@ fn response() -> impl Strategy<Value = Response> {
         broadcast_info().prop_map(|b| Response::Broadcast(Box::new(b))),
         vec(broadcast_info(), 0..3).prop_map(Response::Broadcasts),
         web_response(),
+        vec(
+            (date(), any::<u32>(), any::<u64>(), any::<u64>()).prop_map(
+                |(date, agent, conversations, customers)| kefu_wire::reports::WorkReportRow {
+                    date,
+                    agent,
+                    conversations,
+                    customers,
+                }
+            ),
+            0..3
+        )
+        .prop_map(Response::WorkReport),
+        survey_info().prop_map(|s| Response::Survey(Box::new(s))),
+        vec(survey_info(), 0..3).prop_map(Response::Surveys),
+        (
+            survey_info(),
+            vec(vec(any::<u64>(), 0..3), 0..3),
+            vec(vec(any::<u32>(), 0..3), 0..3)
+        )
+            .prop_map(|(survey, counts, ratios)| Response::SurveyResult(Box::new(
+                kefu_wire::survey::SurveyResult {
+                    survey,
+                    counts,
+                    ratios,
+                }
+            ))),
+        vec(
+            (any::<u64>(), text(), text(), vec(survey_question(), 0..3)).prop_map(
+                |(id, title, background, questions)| kefu_wire::survey::SurveyForm {
+                    id,
+                    title,
+                    background,
+                    questions,
+                }
+            ),
+            0..3
+        )
+        .prop_map(Response::SurveyForms),
+        (
+            any::<u64>(),
+            any::<u32>(),
+            any::<u32>(),
+            any::<u64>(),
+            vec(any::<u8>(), 0..8),
+            any::<bool>()
+        )
+            .prop_map(
+                |(export, index, total, size, data, last)| Response::ExportData(
+                    kefu_wire::reports::ExportChunk {
+                        export,
+                        index,
+                        total,
+                        size,
+                        data,
+                        last,
+                    }
+                )
+            ),
     ]
 }
 
@@ -2315,14 +2466,14 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 165;
-    const RESPONSES: u32 = 79;
+    const REQUESTS: u32 = 175;
+    const RESPONSES: u32 = 85;
     const EVENTS: u32 = 23;
 
     let mut runner = TestRunner::deterministic();
     let (mut requests, mut responses, mut events) =
         (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
-    for _ in 0..5_000 {
+    for _ in 0..8_000 {
         let r = request()
             .new_tree(&mut runner)
             .expect("request strategy")

@@ -565,6 +565,9 @@ impl Centre {
             CustomerRequest::Web(request) => {
                 return self.web_customer_request(caller, account, &login, request)
             }
+            CustomerRequest::Survey(request) => {
+                return self.customer_survey_request(account, &login.customer, request)
+            }
         };
         let now = self.now_ms;
         match request {
@@ -1227,6 +1230,7 @@ impl Centre {
                 ..
             } => {
                 self.on_assigned(account, conversation, agent);
+                self.work_report_assigned(account, conversation, &customer, agent);
                 self.offline_wait_over(account, conversation);
                 if reason == crate::routing::AssignReason::Auto {
                     self.deliver_backlog(account, conversation, agent);

@@ -1521,6 +1521,38 @@ impl Centre {
     pub(super) fn broadcast_number(&mut self, account: u64, customer: &CustomerId) -> Option<u64> {
         self.crm_mut(account).ok()?.number_of(customer).ok()
     }
+
+    /// A survey's audience (`surveys.rs`): the contact number of `customer` if it is a
+    /// contact, not blacklisted and, when `groups` is not empty, in one of them.
+    pub(super) fn survey_contact(
+        &mut self,
+        account: u64,
+        customer: &CustomerId,
+        groups: &[u32],
+    ) -> Result<Option<u64>, ErrorBody> {
+        let crm = self.crm_mut(account)?;
+        let Ok(no) = crm.number_of(customer) else {
+            return Ok(None);
+        };
+        Ok(crm
+            .contacts
+            .get(&no)
+            .filter(|s| s.contact.state != ContactState::Blacklisted)
+            .filter(|s| groups.is_empty() || s.contact.groups.iter().any(|g| groups.contains(&g.0)))
+            .map(|_| no))
+    }
+
+    /// Refuses (`NOT_FOUND`) a group number the account does not have.
+    pub(super) fn groups_exist(&mut self, account: u64, groups: &[u32]) -> Result<(), ErrorBody> {
+        let crm = self.crm_mut(account)?;
+        match groups
+            .iter()
+            .find(|g| crm.groups.group(GroupId(**g)).is_none())
+        {
+            Some(g) => Err(err(ErrorCode::NOT_FOUND, format!("no group {g}"))),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Reads an account's CRM from the store: its record (tags, groups, counters,

@@ -109,6 +109,8 @@ pub(crate) enum AgentRequest {
     Spam(SpamRequest),
     ValueAdded(ValueAddedRequest),
     Web(WebAgentRequest),
+    Reports(ReportRequest),
+    Survey(SurveyRequest),
 }
 
 /// A customer's request, by domain.
@@ -119,6 +121,58 @@ pub(crate) enum CustomerRequest {
     Crm(CustomerCrmRequest),
     Sms(CustomerSmsRequest),
     Web(WebCustomerRequest),
+    Survey(CustomerSurveyRequest),
+}
+
+/// The daily work report and exports (`work_report.rs`, `exports.rs`).
+#[derive(Debug)]
+pub(crate) enum ReportRequest {
+    GetWorkReport {
+        from: kefu_wire::reports::Date,
+        to: kefu_wire::reports::Date,
+        agent: Option<u32>,
+    },
+    ExportReport {
+        report: kefu_wire::reports::ReportKind,
+        format: kefu_wire::reports::ExportFormat,
+        otp: Option<String>,
+    },
+    ExportChunk {
+        export: u64,
+        index: u32,
+    },
+}
+
+/// Surveys as an agent (`surveys.rs`; permission 10, V7).
+#[derive(Debug)]
+pub(crate) enum SurveyRequest {
+    CreateSurvey {
+        draft: kefu_wire::survey::SurveyDraft,
+        otp: Option<String>,
+    },
+    EditSurvey {
+        id: u64,
+        draft: kefu_wire::survey::SurveyDraft,
+        otp: Option<String>,
+    },
+    CloseSurvey {
+        id: u64,
+        otp: Option<String>,
+    },
+    ListSurveys {
+        otp: Option<String>,
+    },
+    GetSurveyResult {
+        id: u64,
+        otp: Option<String>,
+    },
+}
+
+/// Surveys as a customer (`surveys.rs`).
+#[derive(Debug)]
+pub(crate) enum CustomerSurveyRequest {
+    ListOpenSurveys,
+    AnswerSurvey { survey: u64, choices: Vec<Vec<u8>> },
 }
 
 /// The web channel, as an agent (`web.rs`: entry-point codes, visitors, invitations,
@@ -793,15 +847,13 @@ pub(crate) fn classify(request: Request) -> Routed {
     classify_table! { request;
         [Routed::Entry] EntryRequest {
             Login { account, agent, password, otp }, Resume { account, agent, token },
-            ResumeSession { token, last_ack },
-        }
+            ResumeSession { token, last_ack } }
         [Routed::Agent, AgentRequest::Session] SessionRequest {
             Logout, SetPresence { presence }, AddAgent { agent, nickname, role },
             SetAgentPassword { agent, new_password, super_password },
             ChangeOwnPassword { old_password, new_password },
             ChangeSuperPassword { old_super_password, new_super_password },
-            ListAgents, WhoAmI, LogoutWith { keep_conversations }, GetServerTime, ListAgentGroups,
-        }
+            ListAgents, WhoAmI, LogoutWith { keep_conversations }, GetServerTime, ListAgentGroups }
         [Routed::Operator] OperatorRequest {
             AdminCreateAccount { account, name, plan, expires_at, password_1001, super_password },
             AdminListAccounts { after, limit }, AdminShowAccount { account },
@@ -809,22 +861,18 @@ pub(crate) fn classify(request: Request) -> Routed {
             AdminSetAgentPassword { account, agent, new_password }, AdminListAgents { account },
             AdminStats, AdminOnAccount { account, request }, AdminRotateCustomerKey { account },
             AdminImportTokens { format, data, key_hex, password },
-            AdminUnlockToken { serial }, AdminUnlockAgent { account, agent },
-        }
+            AdminUnlockToken { serial }, AdminUnlockAgent { account, agent } }
         [Routed::Agent, AgentRequest::Security] SecurityRequest {
             ListRoles, CreateRole { name, permissions },
             UpdateRole { role, name, permissions }, DeleteRole { role }, SetAgentRole { agent, role },
             GetAgentProfile { agent }, SetAgentProfile { agent, profile },
-            SetSecurityLevel { level }, GetSecurity,
-        }
+            SetSecurityLevel { level }, GetSecurity }
         [Routed::Agent, AgentRequest::Token] TokenRequest {
             BindToken { agent, serial, code }, UnbindToken { agent },
-            CalibrateToken { serial, code, next_code },
-        }
+            CalibrateToken { serial, code, next_code } }
         [Routed::Entry, EntryRequest::Customer] CustomerEntry {
             CustomerLogin { account, customer, expires_at, signature, channel },
-            VisitorLogin { account, token, channel },
-        }
+            VisitorLogin { account, token, channel } }
         [Routed::Customer, CustomerRequest::Chat] CustomerChatRequest {
             OpenConversation { entry }, Reselect { conversation, entry }, DesignatedChoices, ServingAgent,
             ChooseMenuOption { conversation, node, option }, ReplyToBroadcast { broadcast, entry },
@@ -906,6 +954,13 @@ pub(crate) fn classify(request: Request) -> Routed {
             AdminBalanceTopUp { account, units }, AdminBalanceShow { account } }
         [Routed::Agent, AgentRequest::Web] WebAgentRequest { ListEntryCodes, CreateEntryCode { draft }, EditEntryCode { id, draft }, DeleteEntryCode { id }, ListSiteVisitors, GetVisitorTrail { visitor }, InviteVisitor { visitor, text }, GetAutoInvite, SetAutoInvite { settings }, GetVisitTrend { from_day, until_day }, GetSiteAnalytics { from_day, until_day } }
         [Routed::Customer, CustomerRequest::Web] WebCustomerRequest { GetEntryCode { id }, OpenConversationByCode { id }, PageView(x), PageLeft, AnswerInvitation { invitation, accept } }
+        [Routed::Agent, AgentRequest::Reports] ReportRequest { GetWorkReport { from, to, agent },
+            ExportReport { report, format, otp }, ExportChunk { export, index } }
+        [Routed::Agent, AgentRequest::Survey] SurveyRequest { CreateSurvey { draft, otp },
+            EditSurvey { id, draft, otp }, CloseSurvey { id, otp }, ListSurveys { otp },
+            GetSurveyResult { id, otp } }
+        [Routed::Customer, CustomerRequest::Survey] CustomerSurveyRequest { ListOpenSurveys,
+            AnswerSurvey { survey, choices } }
         [] Routed { EnableResume }
     }
 }
@@ -1082,6 +1137,11 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::ListTrash | Request::AcceptFromTrash { .. } | Request::MuteCustomer { .. }
         | Request::ListMuted | Request::ForwardSms { .. }
         | Request::ReplyToBroadcast { .. } => None,
+        Request::GetWorkReport { .. } | Request::CreateSurvey { .. }
+        | Request::EditSurvey { .. } | Request::CloseSurvey { .. } | Request::ListSurveys { .. }
+        | Request::GetSurveyResult { .. } | Request::ListOpenSurveys
+        | Request::AnswerSurvey { .. } | Request::ExportReport { .. }
+        | Request::ExportChunk { .. } => None,
         crate::auth::file_requests!() => None,
         value_added_agent!() => None,
         crate::auth::web_requests!() => None,

@@ -44,6 +44,7 @@ mod clock_admin;
 mod crm;
 mod designated;
 mod dispatch;
+mod exports;
 mod file_window;
 mod files;
 mod history;
@@ -64,10 +65,12 @@ mod sessions;
 mod signals;
 mod sms;
 mod spam;
+mod surveys;
 mod token_home;
 mod tokens;
 mod views;
 mod web;
+mod work_report;
 
 pub use chat::sign_customer;
 pub use web::{site_analytics_table, visit_trend_table};
@@ -323,6 +326,10 @@ pub(crate) struct Account {
     /// Entry-point codes, web settings, today's visit figures, read on first use
     /// (`web.rs`).
     web: Option<web::WebAccount>,
+    /// The daily work report's counts and markers of the current day (`work_report.rs`).
+    work: work_report::WorkCache,
+    /// The surveys, read on first use (`surveys.rs`).
+    surveys: Option<surveys::SurveyBook>,
 }
 
 /// The accounts one shard owns, and all their logic.
@@ -415,6 +422,8 @@ pub struct Centre {
     broadcasts_sending: bool,
     /// Visitors on the site, invitations, automatic-invitation timers (`web.rs`).
     web: web::WebShard,
+    /// Export files waiting for their chunks (`exports.rs`).
+    exports: exports::Exports,
 }
 
 impl Centre {
@@ -480,6 +489,7 @@ impl Centre {
             broadcasts_resumed: false,
             broadcasts_sending: false,
             web: web::WebShard::new(now_ms),
+            exports: exports::Exports::default(),
         }
     }
 
@@ -687,6 +697,8 @@ impl Centre {
             balance: None,
             broadcasts: None,
             web: None,
+            work: work_report::WorkCache::default(),
+            surveys: None,
         };
         self.actors.insert(account, actor);
         self.counters.set_accounts(self.actors.len() as u64);

@@ -646,6 +646,10 @@ impl Centre {
             AgentRequest::History(query) => self.history(account, me, query),
             AgentRequest::Extras(request) => self.account_extras_request(account, me, request),
             AgentRequest::ValueAdded(request) => self.value_added_request(account, me, request),
+            AgentRequest::Reports(request) => {
+                return self.report_request(reply, account, me, request)
+            }
+            AgentRequest::Survey(request) => self.survey_request(account, me, request),
             AgentRequest::Signal(request) => self.agent_signal_request(account, me, request),
             AgentRequest::Crm(request) => {
                 self.agent_crm_request(account, me, conn.is_none(), request)

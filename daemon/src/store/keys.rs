@@ -55,6 +55,14 @@
 //! | [`Cf::ValueAdded`] | `value_added` | account `u64` BE (8) ‖ `b'A'` ([`value_added_item`]) | `ActiveRecord` (next broadcast number, broadcasts not finished) |
 //! | [`Cf::ValueAdded`] | `value_added` | account `u64` BE (8) ‖ `b'C'` ‖ broadcast `u64` BE (8) | `BroadcastRecord` |
 //! | [`Cf::ValueAdded`] | `value_added` | account `u64` BE (8) ‖ `b'S'` ‖ broadcast `u64` BE (8) | `BroadcastStatus` (the fan-out cursor) |
+//! | [`Cf::Reports`] | `reports` | account `u64` BE (8) ‖ `b'D'` ‖ day `u32` BE (4) ‖ agent `u32` BE (4) ([`work_day`]) | `WorkDayRecord` (one agent's counts that day) |
+//! | [`Cf::Reports`] | `reports` | account `u64` BE (8) ‖ `b'C'` ‖ day `u32` BE (4) ‖ agent `u32` BE (4) ‖ conversation `u64` BE (8) ([`work_seen_conversation`]) | `SeenRecord` (the conversation is counted for the agent that day) |
+//! | [`Cf::Reports`] | `reports` | account `u64` BE (8) ‖ `b'U'` ‖ day `u32` BE (4) ‖ agent `u32` BE (4) ‖ customer key ([`work_seen_customer`]) | `SeenRecord` (the customer is counted for the agent that day) |
+//! | [`Cf::Surveys`] | `surveys` | account `u64` BE (8) ‖ `b'V'` ‖ survey `u64` BE (8) ([`survey`]) | `SurveyRecord` (draft, state, per-option counts) |
+//! | [`Cf::Surveys`] | `surveys` | account `u64` BE (8) ‖ `b'A'` ‖ survey `u64` BE (8) ‖ contact `u64` BE (8) ([`survey_answer`]) | `AnswerRecord` (one contact's answer, never rewritten) |
+//!
+//! A day is days since 1970-01-01 in the account's local time (its UTC offset).
+//!
 //! | [`Cf::Meta`] | `meta` | `sensitive_words` ([`META_SENSITIVE_WORDS`]) | `SensitiveWordsRecord` (the appliance's list) |
 //! | [`Cf::Web`] | `web` | account `u64` BE (8) ‖ `b'C'` ‖ code `u32` BE (4) | `EntryCodeRecord` (W1) |
 //! | [`Cf::Web`] | `web` | account `u64` BE (8) ‖ `b'A'` | `WebSettingsRecord` (next code number, automatic invitation) |
@@ -167,11 +175,18 @@ pub enum Cf {
     /// The web channel (W1, W3, S4, S5, `store/web_records.rs`): entry-point codes, the
     /// automatic invitation, visitors and their trails, per-day visit figures.
     Web,
+    /// Reports' counters (S3, `store/report_records.rs`): the daily work report's
+    /// per-agent per-day counts and the seen-markers that keep them exact, written in
+    /// the same batch as the events they count.
+    Reports,
+    /// Surveys (V5, `store/report_records.rs`): each survey, its per-option counts and
+    /// each contact's answer.
+    Surveys,
 }
 
 impl Cf {
     /// Every column family, in declaration order.
-    pub const ALL: [Cf; 29] = [
+    pub const ALL: [Cf; 31] = [
         Cf::Meta,
         Cf::Accounts,
         Cf::Agents,
@@ -201,6 +216,8 @@ impl Cf {
         Cf::OfflineFiles,
         Cf::ValueAdded,
         Cf::Web,
+        Cf::Reports,
+        Cf::Surveys,
     ];
 
     /// The engine-level name of this column family; never changes once released.
@@ -235,6 +252,8 @@ impl Cf {
             Cf::OfflineFiles => "offline_files",
             Cf::ValueAdded => "value_added",
             Cf::Web => "web",
+            Cf::Reports => "reports",
+            Cf::Surveys => "surveys",
         }
     }
 
@@ -281,7 +300,9 @@ impl Cf {
             | Cf::SmsOutbox
             | Cf::OfflineFiles
             | Cf::ValueAdded
-            | Cf::Web => true,
+            | Cf::Web
+            | Cf::Reports
+            | Cf::Surveys => true,
         }
     }
 
@@ -603,6 +624,104 @@ pub fn value_added_range(account: u64, tag: u8) -> KeyRange {
     let mut end = account.to_be_bytes().to_vec();
     end.push(tag.saturating_add(1));
     KeyRange { start, end }
+}
+
+fn report_key(account: u64, tag: u8, day: u32, agent: u32) -> Vec<u8> {
+    let mut k = account.to_be_bytes().to_vec();
+    k.push(tag);
+    k.extend_from_slice(&day.to_be_bytes());
+    k.extend_from_slice(&agent.to_be_bytes());
+    k
+}
+
+/// One agent's counts for one day in [`Cf::Reports`].
+pub fn work_day(account: u64, day: u32, agent: u32) -> Vec<u8> {
+    report_key(account, b'D', day, agent)
+}
+
+/// The counts of every agent for days `from..=to` in [`Cf::Reports`], by day then agent.
+pub fn work_days(account: u64, from: u32, to: u32) -> KeyRange {
+    KeyRange {
+        start: report_key(account, b'D', from, 0),
+        end: match to.checked_add(1) {
+            Some(next) => report_key(account, b'D', next, 0),
+            None => {
+                let mut k = account.to_be_bytes().to_vec();
+                k.push(b'D' + 1);
+                k
+            }
+        },
+    }
+}
+
+/// Parses a [`work_day`] key into (day, agent).
+pub fn parse_work_day(key: &[u8]) -> Option<(u32, u32)> {
+    let day: [u8; 4] = key.get(9..13)?.try_into().ok()?;
+    let agent: [u8; 4] = key.get(13..17)?.try_into().ok()?;
+    (key.len() == 17).then(|| (u32::from_be_bytes(day), u32::from_be_bytes(agent)))
+}
+
+/// "Conversation `conversation` is counted for `agent` on `day`" in [`Cf::Reports`].
+pub fn work_seen_conversation(account: u64, day: u32, agent: u32, conversation: u64) -> Vec<u8> {
+    let mut k = report_key(account, b'C', day, agent);
+    k.extend_from_slice(&conversation.to_be_bytes());
+    k
+}
+
+/// "Customer `customer` is counted for `agent` on `day`" in [`Cf::Reports`].
+pub fn work_seen_customer(
+    account: u64,
+    day: u32,
+    agent: u32,
+    customer: &kefu_wire::chat::CustomerId,
+) -> Vec<u8> {
+    let mut k = report_key(account, b'U', day, agent);
+    k.extend_from_slice(&self::customer(customer));
+    k
+}
+
+/// Survey `survey` of `account` in [`Cf::Surveys`].
+pub fn survey(account: u64, survey: u64) -> Vec<u8> {
+    let mut k = account.to_be_bytes().to_vec();
+    k.push(b'V');
+    k.extend_from_slice(&survey.to_be_bytes());
+    k
+}
+
+/// Every survey of `account`, in number order.
+pub fn surveys(account: u64) -> KeyRange {
+    KeyRange {
+        start: survey(account, 0),
+        end: {
+            let mut k = account.to_be_bytes().to_vec();
+            k.push(b'V' + 1);
+            k
+        },
+    }
+}
+
+/// The answer of contact `contact` to survey `survey` in [`Cf::Surveys`].
+pub fn survey_answer(account: u64, survey: u64, contact: u64) -> Vec<u8> {
+    let mut k = account.to_be_bytes().to_vec();
+    k.push(b'A');
+    k.extend_from_slice(&survey.to_be_bytes());
+    k.extend_from_slice(&contact.to_be_bytes());
+    k
+}
+
+/// Every answer to survey `survey`, by contact number.
+pub fn survey_answers(account: u64, survey: u64) -> KeyRange {
+    KeyRange {
+        start: survey_answer(account, survey, 0),
+        end: match survey.checked_add(1) {
+            Some(next) => survey_answer(account, next, 0),
+            None => {
+                let mut k = account.to_be_bytes().to_vec();
+                k.push(b'A' + 1);
+                k
+            }
+        },
+    }
 }
 
 /// Key of the operator's sensitive-word list in [`Cf::Meta`].
@@ -997,6 +1116,8 @@ mod tests {
                 "offline_files",
                 "value_added",
                 "web",
+                "reports",
+                "surveys",
             ]
         );
         for (i, cf) in Cf::ALL.into_iter().enumerate() {

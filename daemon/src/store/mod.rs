@@ -31,6 +31,7 @@ pub mod menu_records;
 pub mod prefs_records;
 pub mod read_state_records;
 pub mod records;
+pub mod report_records;
 pub mod rocks;
 mod rocks_backup;
 mod rocks_wal;

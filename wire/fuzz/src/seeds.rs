@@ -1057,12 +1057,67 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
             },
         ),
         (
+            "get-work-report",
+            Request::GetWorkReport {
+                from: report_day(),
+                to: report_day(),
+                agent: Some(1002),
+            },
+        ),
+        (
+            "create-survey",
+            Request::CreateSurvey {
+                draft: survey_draft(),
+                otp: Some("123456".into()),
+            },
+        ),
+        (
             "reply-to-broadcast",
             Request::ReplyToBroadcast {
                 broadcast: 2,
                 entry: Entry::Group("售后".into()),
             },
         ),
+        (
+            "edit-survey",
+            Request::EditSurvey {
+                id: 1,
+                draft: survey_draft(),
+                otp: None,
+            },
+        ),
+        ("close-survey", Request::CloseSurvey { id: 1, otp: None }),
+        ("list-surveys", Request::ListSurveys { otp: None }),
+        ("get-survey-result", Request::GetSurveyResult { id: 1, otp: None }),
+        ("list-open-surveys", Request::ListOpenSurveys),
+        (
+            "answer-survey",
+            Request::AnswerSurvey {
+                survey: 1,
+                choices: vec![vec![0], vec![0, 2]],
+            },
+        ),
+        (
+            "export-report",
+            Request::ExportReport {
+                report: kefu_wire::reports::ReportKind::WorkReport {
+                    from: report_day(),
+                    to: report_day(),
+                    agent: None,
+                },
+                format: kefu_wire::reports::ExportFormat::Xlsx,
+                otp: None,
+            },
+        ),
+        (
+            "export-survey-answers",
+            Request::ExportReport {
+                report: kefu_wire::reports::ReportKind::SurveyAnswers { survey: 1 },
+                format: kefu_wire::reports::ExportFormat::Csv,
+                otp: Some("123456".into()),
+            },
+        ),
+        ("export-chunk", Request::ExportChunk { export: 1, index: 1 }),
         (
             "request-contact-filed",
             Request::RequestContactFiled {
@@ -1745,6 +1800,45 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
         ),
         ("broadcast", Response::Broadcast(Box::new(broadcast_info()))),
         ("broadcasts", Response::Broadcasts(vec![broadcast_info()])),
+        (
+            "work-report",
+            Response::WorkReport(vec![kefu_wire::reports::WorkReportRow {
+                date: report_day(),
+                agent: 1001,
+                conversations: 3,
+                customers: 2,
+            }]),
+        ),
+        ("survey", Response::Survey(Box::new(survey_info()))),
+        ("surveys", Response::Surveys(vec![survey_info()])),
+        (
+            "survey-result",
+            Response::SurveyResult(Box::new(kefu_wire::survey::SurveyResult {
+                survey: survey_info(),
+                counts: vec![vec![1, 1, 0], vec![1, 0, 2]],
+                ratios: vec![vec![5_000, 5_000, 0], vec![5_000, 0, 10_000]],
+            })),
+        ),
+        (
+            "survey-forms",
+            Response::SurveyForms(vec![kefu_wire::survey::SurveyForm {
+                id: 1,
+                title: "服务调查".into(),
+                background: "谢谢".into(),
+                questions: survey_draft().questions,
+            }]),
+        ),
+        (
+            "export-data",
+            Response::ExportData(kefu_wire::reports::ExportChunk {
+                export: 1,
+                index: 0,
+                total: 2,
+                size: 65_540,
+                data: b"\xef\xbb\xbfa,b\r\n".to_vec(),
+                last: false,
+            }),
+        ),
     ];
     all.extend(web_response_seeds());
     all
@@ -2084,6 +2178,40 @@ fn broadcast_draft() -> kefu_wire::valueadded::BroadcastDraft {
         online_only: true,
         block_replies: true,
         send_at: Some(1_800_000_000_000),
+    }
+}
+
+fn report_day() -> kefu_wire::reports::Date {
+    kefu_wire::reports::Date {
+        year: 2026,
+        month: 12,
+        day: 7,
+    }
+}
+
+fn survey_draft() -> kefu_wire::survey::SurveyDraft {
+    let question = |text: &str, multiple| kefu_wire::survey::SurveyQuestion {
+        text: text.into(),
+        multiple,
+        options: vec!["很好".into(), "一般".into(), "不好".into()],
+    };
+    kefu_wire::survey::SurveyDraft {
+        title: "服务调查".into(),
+        background: "谢谢".into(),
+        groups: vec![3],
+        questions: vec![question("满意吗", false), question("哪些好", true)],
+    }
+}
+
+fn survey_info() -> kefu_wire::survey::SurveyInfo {
+    kefu_wire::survey::SurveyInfo {
+        id: 1,
+        agent: 1002,
+        draft: survey_draft(),
+        state: kefu_wire::survey::SurveyState::Open,
+        created_at: 1_800_000_000_000,
+        closed_at: None,
+        answers: 2,
     }
 }
 
@@ -2467,14 +2595,14 @@ mod tests {
             let index = support::request_index(&r);
             requests.insert(index, r.name());
         }
-        assert_eq!(requests.len(), 165, "a Request variant has no seed");
+        assert_eq!(requests.len(), 175, "a Request variant has no seed");
 
         let mut responses = BTreeMap::new();
         for (name, r) in response_seeds() {
             let index = support::response_index(&r);
             responses.insert(index, name);
         }
-        assert_eq!(responses.len(), 79, "a Response variant has no seed");
+        assert_eq!(responses.len(), 85, "a Response variant has no seed");
 
         let mut events = BTreeMap::new();
         for (name, p) in event_seeds() {

@@ -173,6 +173,16 @@ pub fn request_index(r: &Request) -> u32 {
         Request::SetAutoInvite { .. } => 162,
         Request::GetVisitTrend { .. } => 163,
         Request::GetSiteAnalytics { .. } => 164,
+        Request::GetWorkReport { .. } => 165,
+        Request::CreateSurvey { .. } => 166,
+        Request::EditSurvey { .. } => 167,
+        Request::CloseSurvey { .. } => 168,
+        Request::ListSurveys { .. } => 169,
+        Request::GetSurveyResult { .. } => 170,
+        Request::ListOpenSurveys => 171,
+        Request::AnswerSurvey { .. } => 172,
+        Request::ExportReport { .. } => 173,
+        Request::ExportChunk { .. } => 174,
     }
 }
 
@@ -258,6 +268,12 @@ pub fn response_index(r: &Response) -> u32 {
         Response::AutoInviteSettings(_) => 76,
         Response::VisitTrend(_) => 77,
         Response::SiteAnalytics(_) => 78,
+        Response::WorkReport(_) => 79,
+        Response::Survey(_) => 80,
+        Response::Surveys(_) => 81,
+        Response::SurveyResult(_) => 82,
+        Response::SurveyForms(_) => 83,
+        Response::ExportData(_) => 84,
     }
 }
 

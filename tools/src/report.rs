@@ -1,0 +1,117 @@
+//! `kefuctl report work|survey`: a report's export file (CSV or .xlsx), streamed from
+//! the daemon in 64 KiB chunks (`ExportReport`, then `ExportChunk` until the chunk
+//! marked last; wire/PROTOCOL.md section 36) and written to `--out`. Runs on the account
+//! with operator authority (`AdminOnAccount`, as its agent 1001); a survey report at
+//! security level medium or high needs agent 1001's token code in `KEFU_OTP`.
+//!
+//! The file is written to `FILE.partial` as the chunks come and renamed to `FILE` once
+//! complete, so a failed run never leaves a truncated file under the asked name.
+
+use crate::admin::{unexpected, Admin};
+use crate::cli::{ReportCommand, ReportFormatArg};
+use crate::secrets;
+use anyhow::{bail, Context, Result};
+use kefu_wire::reports::{ExportChunk, ExportFormat, ReportKind};
+use kefu_wire::{Request, Response};
+use std::io::Write;
+use std::path::Path;
+
+/// Runs `kefuctl report ...`.
+pub fn run(socket: &Path, cmd: &ReportCommand, out: &mut dyn Write) -> Result<()> {
+    let (account, report, format, path) = match cmd {
+        ReportCommand::Work(args) => (
+            args.account,
+            ReportKind::WorkReport {
+                from: args.from.to_wire(),
+                to: args.to.to_wire(),
+                agent: args.agent,
+            },
+            args.format,
+            &args.out,
+        ),
+        ReportCommand::Survey(args) => (
+            args.account,
+            if args.answers {
+                ReportKind::SurveyAnswers {
+                    survey: args.survey,
+                }
+            } else {
+                ReportKind::SurveyResults {
+                    survey: args.survey,
+                }
+            },
+            args.format,
+            &args.out,
+        ),
+    };
+    let format = match format {
+        ReportFormatArg::Csv => ExportFormat::Csv,
+        ReportFormatArg::Xlsx => ExportFormat::Xlsx,
+    };
+    let otp = match report {
+        ReportKind::WorkReport { .. } => None,
+        _ => secrets::optional(secrets::OTP)?,
+    };
+    let mut admin = Admin::connect(socket)?;
+    let partial = path.with_extension("partial");
+    let request = Request::ExportReport {
+        report,
+        format,
+        otp,
+    };
+    let streamed = stream(&mut admin, account, &request, &partial);
+    let (size, total) = match streamed {
+        Ok(done) => done,
+        Err(e) => {
+            // Nothing truncated is left behind.
+            let _ = std::fs::remove_file(&partial);
+            return Err(e);
+        }
+    };
+    std::fs::rename(&partial, path).with_context(|| format!("writing {}", path.display()))?;
+    writeln!(out, "{}: {size} bytes in {total} chunks", path.display())?;
+    Ok(())
+}
+
+/// Writes every chunk to `partial`, in order; returns (size, chunks).
+fn stream(
+    admin: &mut Admin,
+    account: u64,
+    request: &Request,
+    partial: &Path,
+) -> Result<(u64, u32)> {
+    let mut file = std::fs::File::create(partial)
+        .with_context(|| format!("creating {}", partial.display()))?;
+    let mut chunk = expect_chunk(request, admin.on_account(account, request)?)?;
+    let (export, total, size) = (chunk.export, chunk.total, chunk.size);
+    loop {
+        file.write_all(&chunk.data)
+            .with_context(|| format!("writing {}", partial.display()))?;
+        if chunk.last {
+            break;
+        }
+        let index = chunk.index + 1;
+        if index >= total {
+            bail!("the daemon sent {total} chunks without marking the last");
+        }
+        let next = Request::ExportChunk { export, index };
+        chunk = expect_chunk(&next, admin.on_account(account, &next)?)?;
+        if chunk.index != index || chunk.export != export {
+            bail!(
+                "asked for chunk {index} of export {export}, got {} of {}",
+                chunk.index,
+                chunk.export
+            );
+        }
+    }
+    file.sync_all()
+        .with_context(|| format!("syncing {}", partial.display()))?;
+    Ok((size, total))
+}
+
+fn expect_chunk(request: &Request, response: Response) -> Result<ExportChunk> {
+    match response {
+        Response::ExportData(chunk) => Ok(chunk),
+        other => Err(unexpected(request.name(), &other)),
+    }
+}
