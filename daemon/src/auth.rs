@@ -193,6 +193,11 @@ pub fn required_access(request: &Request) -> Access {
         Request::GetSpamFilter | Request::AcceptFromTrash { .. } => Access::Session,
         Request::SetSpamFilter { .. } => Access::Permission(Permission::BusinessSettings),
         Request::ForwardSms { .. } => Access::CustomerOnly,
+        Request::GetCsatSettings | Request::SetCsatSettings(_) => {
+            Access::Permission(Permission::AccountCentreConfig)
+        }
+        Request::CsatReport(_) => Access::Permission(Permission::Analytics),
+        Request::RateConversation { .. } => Access::CustomerOnly,
         Request::AdminSmsTopUp { .. } | Request::AdminSmsBalance { .. } => Access::Operator,
         Request::AdminSmsDeadLetters { .. } | Request::AdminSmsReply { .. } => Access::Operator,
         file_requests!() => Access::Participant,

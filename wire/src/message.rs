@@ -1104,6 +1104,25 @@ pub enum Request {
         /// The words, 1..=32 characters each, at most 10,000.
         words: Vec<String>,
     },
+    /// Agent 1001 or permission 16: the account's CSAT settings (section 31). Answered
+    /// `CsatSettings`.
+    GetCsatSettings,
+    /// Agent 1001 or permission 16: replace the account's CSAT settings. Answered `Ok`.
+    SetCsatSettings(crate::csat::CsatSettings),
+    /// Customer: answer the survey of a closed conversation. Answered `Ok`.
+    RateConversation {
+        /// The conversation (from `Event::CsatSurvey`).
+        conversation: u64,
+        /// The option, 1 (worst) ..= 5 (best).
+        rating: u8,
+        /// Preset reasons chosen, by index (only for options 1..=3).
+        reasons: Vec<u8>,
+        /// Own words, at most 200 characters (only for options 1..=3).
+        text: String,
+    },
+    /// Agent 1001 or permission 16 (data analysis): the CSAT report of a range of days.
+    /// Answered `CsatReport`.
+    CsatReport(crate::csat::CsatQuery),
 }
 
 /// What takes a detached session over (`EnableResume`, `ResumeSession`): the session's
@@ -1560,6 +1579,10 @@ pub enum Response {
     Broadcast(Box<crate::valueadded::BroadcastInfo>),
     /// Broadcasts (`ListBroadcasts`, `AdminBroadcastReviewList`).
     Broadcasts(Vec<crate::valueadded::BroadcastInfo>),
+    /// An account's CSAT settings (`GetCsatSettings`).
+    CsatSettings(crate::csat::CsatSettings),
+    /// A CSAT report (`CsatReport`).
+    CsatReport(crate::csat::CsatReportPage),
 }
 
 /// One backup in the daemon's backup directory (PROTOCOL.md section 21).
@@ -1694,6 +1717,8 @@ pub enum Event {
     },
     /// To the recipient: an offline file is waiting (`FetchFile` with its token).
     OfflineFile(crate::files::OfflineFileInfo),
+    /// To the customer: rate the conversation that just closed (`RateConversation`).
+    CsatSurvey(crate::csat::CsatSurvey),
 }
 
 /// One agent's new presence.
@@ -1890,6 +1915,10 @@ impl Request {
             Request::AdminBroadcastReviewList { .. } => "AdminBroadcastReviewList",
             Request::AdminBroadcastDecide { .. } => "AdminBroadcastDecide",
             Request::AdminSetSensitiveWords { .. } => "AdminSetSensitiveWords",
+            Request::GetCsatSettings => "GetCsatSettings",
+            Request::SetCsatSettings(_) => "SetCsatSettings",
+            Request::RateConversation { .. } => "RateConversation",
+            Request::CsatReport(_) => "CsatReport",
         }
     }
 }

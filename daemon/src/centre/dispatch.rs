@@ -108,6 +108,7 @@ pub(crate) enum AgentRequest {
     Menu(MenuRequest),
     Spam(SpamRequest),
     ValueAdded(ValueAddedRequest),
+    Csat(CsatRequest),
 }
 
 /// A customer's request, by domain.
@@ -117,6 +118,26 @@ pub(crate) enum CustomerRequest {
     Signal(CustomerSignalRequest),
     Crm(CustomerCrmRequest),
     Sms(CustomerSmsRequest),
+    Csat(CustomerCsatRequest),
+}
+
+/// Customer satisfaction, as an agent (`csat.rs`).
+#[derive(Debug)]
+pub(crate) enum CsatRequest {
+    GetCsatSettings,
+    SetCsatSettings(kefu_wire::csat::CsatSettings),
+    CsatReport(kefu_wire::csat::CsatQuery),
+}
+
+/// Customer satisfaction, as a customer (`csat.rs`).
+#[derive(Debug)]
+pub(crate) enum CustomerCsatRequest {
+    RateConversation {
+        conversation: u64,
+        rating: u8,
+        reasons: Vec<u8>,
+        text: String,
+    },
 }
 
 /// Offline messages forwarded by SMS, as a customer (`sms.rs`).
@@ -845,6 +866,10 @@ pub(crate) fn classify(request: Request) -> Routed {
             AdminBroadcastDecide { account, id, approve, reason } }
         [Routed::Operator, OperatorRequest::Balance] BalanceAdminRequest {
             AdminBalanceTopUp { account, units }, AdminBalanceShow { account } }
+        [Routed::Agent, AgentRequest::Csat] CsatRequest {
+            GetCsatSettings, SetCsatSettings(x), CsatReport(x) }
+        [Routed::Customer, CustomerRequest::Csat] CustomerCsatRequest {
+            RateConversation { conversation, rating, reasons, text } }
         [] Routed { EnableResume }
     }
 }
@@ -1019,6 +1044,8 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::GetMenuPath { .. } | Request::GetSpamFilter | Request::SetSpamFilter { .. }
         | Request::ListTrash | Request::AcceptFromTrash { .. } | Request::MuteCustomer { .. }
         | Request::ListMuted | Request::ForwardSms { .. } => None,
+        Request::GetCsatSettings | Request::SetCsatSettings(_) | Request::CsatReport(_)
+        | Request::RateConversation { .. } => None,
         crate::auth::file_requests!() => None,
         value_added_agent!() => None,
         // Its session's number names the shard (`route_request`), not an account.

@@ -657,6 +657,7 @@ impl Centre {
             AgentRequest::Internal(request) => self.internal_request(account, me, request),
             AgentRequest::Menu(request) => self.menu_request(account, request),
             AgentRequest::Spam(request) => self.spam_request(account, me, request),
+            AgentRequest::Csat(request) => self.csat_request(account, request),
         };
         self.reply(reply, answer);
     }

@@ -55,6 +55,8 @@
 //! | [`Cf::ValueAdded`] | `value_added` | account `u64` BE (8) ‖ `b'A'` ([`value_added_item`]) | `ActiveRecord` (next broadcast number, broadcasts not finished) |
 //! | [`Cf::ValueAdded`] | `value_added` | account `u64` BE (8) ‖ `b'C'` ‖ broadcast `u64` BE (8) | `BroadcastRecord` |
 //! | [`Cf::ValueAdded`] | `value_added` | account `u64` BE (8) ‖ `b'S'` ‖ broadcast `u64` BE (8) | `BroadcastStatus` (the fan-out cursor) |
+//! | [`Cf::ValueAdded`] | `value_added` | account `u64` BE (8) ‖ `b'Q'` ‖ … (CSAT; layout in [`csat_records`](super::csat_records)) | settings, survey offers, ratings by day, per-day counters, the last weekly mail |
+//! | [`Cf::Meta`] | `meta` | `csat_subscribed` ‖ account `u64` BE (8) ([`csat_records::subscribed_key`](super::csat_records::subscribed_key)) | empty record: the account mails a weekly CSAT report |
 //! | [`Cf::Meta`] | `meta` | `sensitive_words` ([`META_SENSITIVE_WORDS`]) | `SensitiveWordsRecord` (the appliance's list) |
 //!
 //! A **customer key** is `0x01 ‖ len u8 ‖ id bytes` for an identified customer
