@@ -25,6 +25,8 @@ pub struct WeeklyMail {
     pub summary_csv: Vec<u8>,
     /// `csat-detail.csv`.
     pub detail_csv: Vec<u8>,
+    /// The `Date:` header, unix ms (the turn's clock).
+    pub date_ms: i64,
 }
 
 fn ymd(day: i32) -> String {
@@ -34,7 +36,7 @@ fn ymd(day: i32) -> String {
 
 impl WeeklyMail {
     /// The mail of `page` for `account`'s subscribers.
-    pub fn new(account: u64, to: &[String], page: &CsatReportPage) -> WeeklyMail {
+    pub fn new(account: u64, to: &[String], page: &CsatReportPage, date_ms: i64) -> WeeklyMail {
         let (from, until) = (ymd(page.from), ymd(page.to));
         let mut text = format!("CSAT report of account {account}, {from} to {until}\r\n\r\n");
         if page.lines.is_empty() {
@@ -47,8 +49,14 @@ impl WeeklyMail {
                 .map_or_else(|| "-".to_owned(), |r| format!("{:.1}%", r * 100.0));
             let _ = write!(
                 text,
-                "agent {}: option1={} option2={} option3={} option4={} option5={} total={} satisfaction={ratio}\r\n",
-                l.agent, c[0], c[1], c[2], c[3], c[4], l.total()
+                "agent {}: options 1-5: {} {} {} {} {}; total {}; satisfied {ratio}\r\n",
+                l.agent,
+                c[0],
+                c[1],
+                c[2],
+                c[3],
+                c[4],
+                l.total()
             );
         }
         let _ = write!(text, "\r\nratings in the detail: {}\r\n", page.detail.len());
@@ -58,12 +66,18 @@ impl WeeklyMail {
             text,
             summary_csv: kefu_report::to_csv(&csat_summary_table(page.from, page.to, &page.lines)),
             detail_csv: kefu_report::to_csv(&csat_detail_table(&page.detail)),
+            date_ms,
         }
     }
 
     fn message(&self, from: &str) -> Result<Message, String> {
         let from: Mailbox = from.parse().map_err(|e| format!("from address: {e}"))?;
-        let mut b = Message::builder().from(from).subject(self.subject.clone());
+        let date = std::time::UNIX_EPOCH
+            + Duration::from_millis(u64::try_from(self.date_ms).unwrap_or(0));
+        let mut b = Message::builder()
+            .from(from)
+            .subject(self.subject.clone())
+            .date(date);
         for to in &self.to {
             let to: Mailbox = to.parse().map_err(|e| format!("address {to}: {e}"))?;
             b = b.to(to);

@@ -599,7 +599,7 @@ impl Centre {
             after: None,
         };
         let page = self.csat_report(account, offset, &query)?;
-        let mail = crate::csat_mail::WeeklyMail::new(account, &settings.subscribers, &page);
+        let mail = crate::csat_mail::WeeklyMail::new(account, &settings.subscribers, &page, now);
         let Some(relay) = self.settings.mail.clone().relay() else {
             return Err(err(
                 ErrorCode::INVALID_ARGUMENT,
