@@ -23,6 +23,9 @@ use kefu_wire::crm::{
     ContactSort, ContactState, GroupEdit, GroupInfo, GroupNode, HistoryKind, HistoryPage,
     HistoryQuery, ImportReport, InvalidRow, TagEdit, TagInfo, Visit,
 };
+use kefu_wire::csat::{
+    CsatAgentLine, CsatQuery, CsatRating, CsatReportPage, CsatSettings, CsatStyle, CsatSurvey,
+};
 use kefu_wire::files::{FileEnd, FileMeta, FilePeer, OfflineFileInfo};
 use kefu_wire::internal::InternalMessage;
 use kefu_wire::menu::{
@@ -381,6 +384,16 @@ fn call_signal(kind: CallKind, phase: CallPhase, payload: &[u8]) -> Signal {
 /// `ConversationState`, `CustomerId`, and the CRM's `ContactState`, ..., `ContactNotice`),
 /// `Some` and `None` options, multi-byte varints, zigzag-encoded `i64`s, non-ASCII strings
 /// and an error code this build does not know.
+fn csat_settings() -> CsatSettings {
+    CsatSettings {
+        enabled: true,
+        style: CsatStyle::Faces,
+        reasons_enabled: true,
+        reasons: vec!["慢".into()],
+        subscribers: vec!["a@b.cn".into()],
+    }
+}
+
 fn cases() -> Vec<Case> {
     vec![
         // Handshake.
@@ -2038,6 +2051,30 @@ fn cases() -> Vec<Case> {
             Value::Request(Request::AdminSetSensitiveWords { words: vec!["发票".into()] }),
             "0000000b 0003 0000 00000092 0192010106e58f91e7a5a8",
         ),
+        case(
+            "request/GetCsatSettings",
+            147,
+            Value::Request(Request::GetCsatSettings),
+            "00000003 0003 0000 00000093 019301",
+        ),
+        case(
+            "request/SetCsatSettings",
+            148,
+            Value::Request(Request::SetCsatSettings(csat_settings())),
+            "00000013 0003 0000 00000094 0194010102010103e685a201066140622e636e",
+        ),
+        case(
+            "request/RateConversation",
+            149,
+            Value::Request(Request::RateConversation { conversation: 7, rating: 2, reasons: vec![0], text: "慢".into() }),
+            "0000000b 0003 0000 00000095 0195010702010003e685a2",
+        ),
+        case(
+            "request/CsatReport",
+            150,
+            Value::Request(Request::CsatReport(CsatQuery { from: Some(20_794), to: None, detail: true, after: Some(vec![1, 2]) })),
+            "0000000d 0003 0000 00000096 01960101f4c402000101020102",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -3024,6 +3061,33 @@ fn cases() -> Vec<Case> {
             }])),
             "0000003d 0004 0000 0000008b 01450101ea070103010003752d310009e58f8ce58d81e4b88001000180c0e285e3680002000280c0e285e36801ea0782c0e285e3680106e8999ae58187",
         ),
+        case(
+            "response/CsatSettings",
+            147,
+            Value::Response(Response::CsatSettings(csat_settings())),
+            "00000012 0004 0000 00000093 01460102010103e685a201066140622e636e",
+        ),
+        case(
+            "response/CsatReport",
+            150,
+            Value::Response(Response::CsatReport(CsatReportPage {
+                from: 20_788,
+                to: 20_794,
+                lines: vec![CsatAgentLine { agent: 1002, counts: [1, 0, 0, 0, 1] }],
+                detail: vec![CsatRating {
+                    day: 20_794,
+                    at: 1_800_000_000_000,
+                    customer: CustomerId::Identified("u-1".into()),
+                    agent: 1002,
+                    conversation: 7,
+                    rating: 1,
+                    reasons: vec!["慢".into()],
+                    text: "差".into(),
+                }],
+                next: None,
+            })),
+            "0000002d 0004 0000 00000096 0147e8c402f4c40201ea07010000000101f4c40280c0e285e3680003752d31ea0707010103e685a203e5b7ae00",
+        ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
             "error/request",
@@ -3493,6 +3557,20 @@ fn cases() -> Vec<Case> {
             "00000057 0006 0000 00000000 0114120301e90705612e706466f0a204abababababababababababababababababababababababababababababababab0080c0e285e3681111111111111111111111111111111111111111111111111111111111111111",
         ),
         case(
+            "push/CsatSurvey",
+            0,
+            Value::Push(Push {
+                seq: 21,
+                event: Event::CsatSurvey(CsatSurvey {
+                    conversation: 7,
+                    style: CsatStyle::Stars,
+                    labels: vec!["★".into()],
+                    reasons: vec!["慢".into()],
+                }),
+            }),
+            "0000000f 0006 0000 00000000 01151307010103e298850103e685a2",
+        ),
+        case(
             "push-ack",
             0,
             Value::PushAck(PushAck { up_to: 300 }),
@@ -3748,6 +3826,8 @@ fn response_name(r: &Response) -> &'static str {
         Response::Balance(_) => "Balance",
         Response::Broadcast(_) => "Broadcast",
         Response::Broadcasts(_) => "Broadcasts",
+        Response::CsatSettings(_) => "CsatSettings",
+        Response::CsatReport(_) => "CsatReport",
     }
 }
 
@@ -3774,6 +3854,7 @@ fn event_name(e: &Event) -> &'static str {
         Event::FileChunk { .. } => "FileChunk",
         Event::FileEnded { .. } => "FileEnded",
         Event::OfflineFile(_) => "OfflineFile",
+        Event::CsatSurvey(_) => "CsatSurvey",
     }
 }
 

@@ -155,6 +155,10 @@ pub fn request_index(r: &Request) -> u32 {
         Request::AdminBroadcastReviewList { .. } => 144,
         Request::AdminBroadcastDecide { .. } => 145,
         Request::AdminSetSensitiveWords { .. } => 146,
+        Request::GetCsatSettings => 147,
+        Request::SetCsatSettings(_) => 148,
+        Request::RateConversation { .. } => 149,
+        Request::CsatReport(_) => 150,
     }
 }
 
@@ -231,6 +235,8 @@ pub fn response_index(r: &Response) -> u32 {
         Response::Balance(_) => 67,
         Response::Broadcast(_) => 68,
         Response::Broadcasts(_) => 69,
+        Response::CsatSettings(_) => 70,
+        Response::CsatReport(_) => 71,
     }
 }
 
@@ -256,5 +262,6 @@ pub fn event_index(e: &Event) -> u32 {
         Event::FileChunk { .. } => 16,
         Event::FileEnded { .. } => 17,
         Event::OfflineFile(_) => 18,
+        Event::CsatSurvey(_) => 19,
     }
 }
