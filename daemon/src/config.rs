@@ -438,7 +438,11 @@ impl Config {
                 problems.push("[mail] from: not a mail address".into());
             }
         }
-        if self.mail.timeout_ms.is_some_and(|t| !(100..=120_000).contains(&t)) {
+        if self
+            .mail
+            .timeout_ms
+            .is_some_and(|t| !(100..=120_000).contains(&t))
+        {
             problems.push("[mail] timeout_ms must be 100..=120000".into());
         }
         if self.listen.is_none() && self.tls_listen.is_none() && self.admin_socket.is_none() {

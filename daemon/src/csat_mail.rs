@@ -72,8 +72,8 @@ impl WeeklyMail {
 
     fn message(&self, from: &str) -> Result<Message, String> {
         let from: Mailbox = from.parse().map_err(|e| format!("from address: {e}"))?;
-        let date = std::time::UNIX_EPOCH
-            + Duration::from_millis(u64::try_from(self.date_ms).unwrap_or(0));
+        let date =
+            std::time::UNIX_EPOCH + Duration::from_millis(u64::try_from(self.date_ms).unwrap_or(0));
         let mut b = Message::builder()
             .from(from)
             .subject(self.subject.clone())
@@ -91,7 +91,8 @@ impl WeeklyMail {
                         .body(self.summary_csv.clone(), csv.clone()),
                 )
                 .singlepart(
-                    Attachment::new("csat-detail.csv".to_owned()).body(self.detail_csv.clone(), csv),
+                    Attachment::new("csat-detail.csv".to_owned())
+                        .body(self.detail_csv.clone(), csv),
                 ),
         )
         .map_err(|e| e.to_string())
@@ -105,10 +106,11 @@ pub fn send(relay: &MailRelay, mail: &WeeklyMail) -> Result<(), String> {
         .port(relay.port)
         .timeout(Some(Duration::from_millis(u64::from(relay.timeout_ms))));
     if let (Some(user), Some(password)) = (&relay.username, &relay.password) {
-        transport = transport.credentials(lettre::transport::smtp::authentication::Credentials::new(
-            user.clone(),
-            password.clone(),
-        ));
+        transport =
+            transport.credentials(lettre::transport::smtp::authentication::Credentials::new(
+                user.clone(),
+                password.clone(),
+            ));
     }
     transport
         .build()

@@ -120,6 +120,7 @@ const WRITES: &[&str] = &[
     "SetNavigationMenu", // menu record, walks reset or routed; GetNavigationMenu
     "ChooseMenuOption", // walk, system message, or conversation and path; ListQueue
     "SetSpamFilter",   // spam settings record; GetSpamFilter
+    "SetCsatSettings", // CSAT settings, subscription index, weekly record; GetCsatSettings
     "MuteCustomer",    // mute record (1001's, from the admin side); ListMuted
     // Quick replies, account centre, broadcasts.
     "SetQuickReplies",     // quick-reply list; ListQuickReplies (1001's and shared)
@@ -857,9 +858,10 @@ impl World {
         let customer = self.some_customer();
         let mut learn = Learn::Nothing;
         // The kinds that succeed less often are drawn more often.
-        let kind = match self.rng.below(55) {
+        let kind = match self.rng.below(56) {
             // The menu must be on for customers to walk it (ChooseMenuOption).
             53 | 54 => 50,
+            55 => 53,
             29 | 30 => 23,
             31 => 18,
             32 | 33 => 25,
@@ -1163,6 +1165,17 @@ impl World {
                 customer,
                 muted: self.rng.chance(60),
             },
+            53 => Request::SetCsatSettings(kefu_wire::csat::CsatSettings {
+                enabled: self.rng.chance(50),
+                style: kefu_wire::csat::CsatStyle::Stars,
+                reasons_enabled: true,
+                reasons: vec![format!("reason {}", self.rng.below(100))],
+                subscribers: if self.rng.chance(50) {
+                    vec!["boss@example.com".into()]
+                } else {
+                    Vec::new()
+                },
+            }),
             _ => Request::EditGroups(GroupEdit::CreateGroup {
                 name: format!("group {}", self.rng.below(1000)),
                 category: None,
@@ -1299,6 +1312,7 @@ impl World {
             Request::GetIdleSettings,
             Request::GetNavigationMenu,
             Request::GetSpamFilter,
+            Request::GetCsatSettings,
             Request::ListMuted,
             Request::ListTrash,
             Request::InternalHistory {

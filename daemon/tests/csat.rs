@@ -129,7 +129,10 @@ impl Fixture {
             .agent
             .request(&Request::CloseConversation { conversation })
             .unwrap();
-        assert!(matches!(r, Response::Ok | Response::Conversation(_)), "{r:?}");
+        assert!(
+            matches!(r, Response::Ok | Response::Conversation(_)),
+            "{r:?}"
+        );
     }
 
     fn report(&mut self, query: CsatQuery) -> Result<CsatReportPage, Option<ErrorCode>> {
@@ -141,7 +144,13 @@ impl Fixture {
     }
 }
 
-fn rate(c: &mut Client, conversation: u64, rating: u8, reasons: Vec<u8>, text: &str) -> Result<(), Option<ErrorCode>> {
+fn rate(
+    c: &mut Client,
+    conversation: u64,
+    rating: u8,
+    reasons: Vec<u8>,
+    text: &str,
+) -> Result<(), Option<ErrorCode>> {
     match c.request(&Request::RateConversation {
         conversation,
         rating,
@@ -187,7 +196,10 @@ fn day(ms: i64) -> i32 {
 fn s1_survey_only_for_more_than_ten_messages_from_both_sides() {
     let clock = Arc::new(ManualClock::new(SUNDAY_NOON));
     let mut f = fixture(start(clock.clone(), |_| {}));
-    match f.agent.request(&Request::SetCsatSettings(settings(true, &[]))) {
+    match f
+        .agent
+        .request(&Request::SetCsatSettings(settings(true, &[])))
+    {
         Err(e) => assert_eq!(e.code(), Some(ErrorCode::PERMISSION_DENIED)),
         Ok(r) => panic!("{r:?}"),
     }
@@ -204,7 +216,10 @@ fn s1_survey_only_for_more_than_ten_messages_from_both_sides() {
         "still open"
     );
     f.close(c10);
-    assert_eq!(rate(&mut ten, c10, 5, vec![], ""), Err(Some(ErrorCode::CSAT_NOT_VALID)));
+    assert_eq!(
+        rate(&mut ten, c10, 5, vec![], ""),
+        Err(Some(ErrorCode::CSAT_NOT_VALID))
+    );
 
     let (mut eleven, c11) = f.chat("eleven", 6, 5);
     f.close(c11);
@@ -212,7 +227,10 @@ fn s1_survey_only_for_more_than_ten_messages_from_both_sides() {
     assert_eq!(s.conversation, c11);
     assert_eq!(s.style, CsatStyle::Faces);
     assert_eq!(s.labels.len(), 5);
-    assert_eq!(s.reasons, vec!["回复太慢".to_owned(), "没有解决问题".to_owned()]);
+    assert_eq!(
+        s.reasons,
+        vec!["回复太慢".to_owned(), "没有解决问题".to_owned()]
+    );
     assert_eq!(rate(&mut eleven, c11, 4, vec![], ""), Ok(()));
 
     let (mut talker, silent_agent) = f.chat("talker", 12, 0);
@@ -240,7 +258,10 @@ fn s1_survey_only_for_more_than_ten_messages_from_both_sides() {
     set(&mut f.boss, settings(false, &[]));
     let (mut off, c_off) = f.chat("off", 6, 6);
     f.close(c_off);
-    assert_eq!(rate(&mut off, c_off, 5, vec![], ""), Err(Some(ErrorCode::CSAT_NOT_OFFERED)));
+    assert_eq!(
+        rate(&mut off, c_off, 5, vec![], ""),
+        Err(Some(ErrorCode::CSAT_NOT_OFFERED))
+    );
     match f.boss.request(&Request::GetCsatSettings).unwrap() {
         Response::CsatSettings(s) => assert_eq!(s, settings(false, &[])),
         other => panic!("{other:?}"),
@@ -266,9 +287,15 @@ fn s1_thirty_minute_edge_and_answer_window() {
     clock.set(t + 30 * MINUTE + 1);
     f.close(cb);
     assert_eq!(survey(&mut a).conversation, ca);
-    assert_eq!(rate(&mut b, cb, 5, vec![], ""), Err(Some(ErrorCode::CSAT_NOT_VALID)));
+    assert_eq!(
+        rate(&mut b, cb, 5, vec![], ""),
+        Err(Some(ErrorCode::CSAT_NOT_VALID))
+    );
     clock.set(t + 30 * MINUTE + csat::ANSWER_WITHIN_MS + 1);
-    assert_eq!(rate(&mut a, ca, 5, vec![], ""), Err(Some(ErrorCode::CSAT_TOO_LATE)));
+    assert_eq!(
+        rate(&mut a, ca, 5, vec![], ""),
+        Err(Some(ErrorCode::CSAT_TOO_LATE))
+    );
 }
 
 impl Fixture {
@@ -309,10 +336,19 @@ fn s1_s2_last_rating_of_the_day_wins_and_the_report_counts_it() {
         rate(&mut c, c1, 5, vec![], "great"),
         Err(Some(ErrorCode::CSAT_REASONS_NOT_OFFERED))
     );
-    assert_eq!(rate(&mut c, c1, 0, vec![], ""), Err(Some(ErrorCode::INVALID_ARGUMENT)));
-    assert_eq!(rate(&mut c, c1, 2, vec![7], ""), Err(Some(ErrorCode::INVALID_ARGUMENT)));
+    assert_eq!(
+        rate(&mut c, c1, 0, vec![], ""),
+        Err(Some(ErrorCode::INVALID_ARGUMENT))
+    );
+    assert_eq!(
+        rate(&mut c, c1, 2, vec![7], ""),
+        Err(Some(ErrorCode::INVALID_ARGUMENT))
+    );
     let long = "长".repeat(csat::MAX_TEXT_CHARS + 1);
-    assert_eq!(rate(&mut c, c1, 2, vec![], &long), Err(Some(ErrorCode::INVALID_ARGUMENT)));
+    assert_eq!(
+        rate(&mut c, c1, 2, vec![], &long),
+        Err(Some(ErrorCode::INVALID_ARGUMENT))
+    );
     assert_eq!(rate(&mut c, c1, 2, vec![0, 1], "太慢了"), Ok(()));
     // The same customer, the same agent, the same day: a second conversation's rating
     // replaces the first.
@@ -327,7 +363,11 @@ fn s1_s2_last_rating_of_the_day_wins_and_the_report_counts_it() {
     assert_eq!(rate(&mut other, c3, 1, vec![1], "没解决"), Ok(()));
     let today = day(SUNDAY_NOON);
     let p = f.report(query(None, None)).unwrap();
-    assert_eq!((p.from, p.to), (today - 6, today), "the last 7 days by default");
+    assert_eq!(
+        (p.from, p.to),
+        (today - 6, today),
+        "the last 7 days by default"
+    );
     assert_eq!(
         p.lines,
         vec![CsatAgentLine {
@@ -395,13 +435,14 @@ struct Mail {
     data: String,
 }
 
-/// A tiny SMTP server on 127.0.0.1:0: enough of RFC 5321 for one client at a time.
-fn smtp_server() -> (u16, mpsc::Receiver<Mail>) {
+/// A tiny SMTP server on 127.0.0.1:0: enough of RFC 5321 for one client at a time; the
+/// first `refuse` sessions are refused at `MAIL FROM` (451, a temporary failure).
+fn smtp_server(refuse: usize) -> (u16, mpsc::Receiver<Mail>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        for stream in listener.incoming() {
+        for (session, stream) in listener.incoming().enumerate() {
             let Ok(stream) = stream else { return };
             let mut out = stream.try_clone().unwrap();
             let mut lines = BufReader::new(stream);
@@ -429,8 +470,11 @@ fn smtp_server() -> (u16, mpsc::Receiver<Mail>) {
                 let upper = line.to_ascii_uppercase();
                 let reply: &[u8] = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
                     b"250 test\r\n"
+                } else if upper.starts_with("MAIL FROM:") && session < refuse {
+                    b"451 try again later\r\n"
                 } else if upper.starts_with("RCPT TO:") {
-                    mail.rcpt.push(line[8..].trim().trim_matches(['<', '>']).to_owned());
+                    mail.rcpt
+                        .push(line[8..].trim().trim_matches(['<', '>']).to_owned());
                     b"250 OK\r\n"
                 } else if upper.starts_with("DATA") {
                     in_data = true;
@@ -471,7 +515,9 @@ fn b64(text: &str) -> Vec<u8> {
 
 /// The base64 body of the attachment called `name`.
 fn attachment(data: &str, name: &str) -> String {
-    let at = data.find(&format!("filename=\"{name}\"")).expect("attachment");
+    let at = data
+        .find(&format!("filename=\"{name}\""))
+        .expect("attachment");
     let rest = &data[at..];
     let body_start = rest.find("\r\n\r\n").unwrap() + 4;
     let body = &rest[body_start..];
@@ -484,7 +530,7 @@ fn attachment(data: &str, name: &str) -> String {
 /// same Monday again, and the next Monday sends the next week.
 #[test]
 fn s2_weekly_mail_on_monday_once_through_the_smtp_relay() {
-    let (port, mails) = smtp_server();
+    let (port, mails) = smtp_server(0);
     let relay = move |c: &mut Config| {
         c.mail.smtp_host = Some("127.0.0.1".into());
         c.mail.smtp_port = Some(port);
@@ -497,11 +543,16 @@ fn s2_weekly_mail_on_monday_once_through_the_smtp_relay() {
         Err(e) => assert_eq!(e.code(), Some(ErrorCode::INVALID_ARGUMENT)),
         Ok(r) => panic!("{r:?}"),
     }
-    let eleven: Vec<String> = (0..=csat::MAX_SUBSCRIBERS).map(|i| format!("a{i}@example.com")).collect();
+    let eleven: Vec<String> = (0..=csat::MAX_SUBSCRIBERS)
+        .map(|i| format!("a{i}@example.com"))
+        .collect();
     let mut too_many = settings(true, &[]);
     too_many.subscribers = eleven;
     assert!(f.boss.request(&Request::SetCsatSettings(too_many)).is_err());
-    set(&mut f.boss, settings(true, &["boss@example.com", "qa@example.com"]));
+    set(
+        &mut f.boss,
+        settings(true, &["boss@example.com", "qa@example.com"]),
+    );
     // Sunday: two ratings of last week (the week of Monday 2026-12-28).
     for (id, rating) in [("w1", 5u8), ("w2", 2)] {
         let (mut c, conv) = f.chat(id, 6, 5);
@@ -514,14 +565,27 @@ fn s2_weekly_mail_on_monday_once_through_the_smtp_relay() {
     // Monday 01:00 UTC.
     clock.set(SUNDAY_NOON + 13 * 3_600_000);
     settle(&mut f.boss);
-    let m = mails.recv_timeout(Duration::from_secs(20)).expect("Monday's mail");
-    assert_eq!(m.rcpt, vec!["boss@example.com".to_owned(), "qa@example.com".to_owned()]);
-    assert!(m.data.contains("CSAT weekly report 2026-12-28 to 2027-01-03"), "{}", m.data);
-    assert!(m.data.contains("Date: Mon, 04 Jan 2027 01:00:00"), "the turn's clock: {}", m.data);
+    let m = mails
+        .recv_timeout(Duration::from_secs(20))
+        .expect("Monday's mail");
+    assert_eq!(
+        m.rcpt,
+        vec!["boss@example.com".to_owned(), "qa@example.com".to_owned()]
+    );
     assert!(
-        m.data.contains(
-            "agent 1002: options 1-5: 0 1 0 0 1; total 2; satisfied 50.0%"
-        ),
+        m.data
+            .contains("CSAT weekly report 2026-12-28 to 2027-01-03"),
+        "{}",
+        m.data
+    );
+    assert!(
+        m.data.contains("Date: Mon, 04 Jan 2027 01:00:00"),
+        "the turn's clock: {}",
+        m.data
+    );
+    assert!(
+        m.data
+            .contains("agent 1002: options 1-5: 0 1 0 0 1; total 2; satisfied 50.0%"),
         "{}",
         m.data
     );
@@ -538,14 +602,53 @@ fn s2_weekly_mail_on_monday_once_through_the_smtp_relay() {
     settle(&mut boss);
     clock.set(SUNDAY_NOON + 7 * DAY + 13 * 3_600_000);
     settle(&mut boss);
-    let next = mails.recv_timeout(Duration::from_secs(20)).expect("the next Monday's mail");
+    let next = mails
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the next Monday's mail");
     assert!(
-        next.data.contains("CSAT weekly report 2027-01-04 to 2027-01-10"),
+        next.data
+            .contains("CSAT weekly report 2027-01-04 to 2027-01-10"),
         "a second mail for the same Monday came first: {}",
         next.data
     );
     assert!(next.data.contains("No ratings this week."));
     assert!(mails.try_recv().is_err());
+}
+
+/// A refused send is retried after the backoff (1 minute, then 2, …) on the turn's
+/// clock, and the mail arrives once.
+#[test]
+fn s2_weekly_mail_refused_by_the_relay_is_retried_after_the_backoff() {
+    let (port, mails) = smtp_server(2);
+    let relay = move |c: &mut Config| {
+        c.mail.smtp_host = Some("127.0.0.1".into());
+        c.mail.smtp_port = Some(port);
+    };
+    let clock = Arc::new(ManualClock::new(SUNDAY_NOON));
+    let mut f = fixture(start(clock.clone(), relay));
+    set(&mut f.boss, settings(true, &["boss@example.com"]));
+    settle(&mut f.boss);
+    clock.set(SUNDAY_NOON + 13 * 3_600_000);
+    // Each round moves the clock past the longest backoff so far; the mail comes on
+    // the third attempt.
+    let mut got = None;
+    for _ in 0..20 {
+        settle(&mut f.boss);
+        if let Ok(m) = mails.recv_timeout(Duration::from_millis(500)) {
+            got = Some(m);
+            break;
+        }
+        clock.advance(5 * MINUTE);
+    }
+    let m = got.expect("the mail after two refusals");
+    assert_eq!(m.rcpt, vec!["boss@example.com".to_owned()]);
+    assert!(m.data.contains("No ratings this week."), "{}", m.data);
+    clock.advance(10 * MINUTE);
+    settle(&mut f.boss);
+    assert!(
+        mails.recv_timeout(Duration::from_millis(500)).is_err(),
+        "sent once"
+    );
 }
 
 /// Two round trips: the first request's turn sees the clock's new time and its

@@ -75,6 +75,48 @@ pub enum Command {
     /// Broadcasts: the review queue, and the sensitive-word list.
     #[command(subcommand)]
     Broadcast(BroadcastCommand),
+    /// Customer satisfaction: an account's CSAT report as CSV or Excel.
+    #[command(subcommand)]
+    Csat(CsatCommand),
+}
+
+/// `kefuctl csat ...`
+#[derive(Debug, Subcommand)]
+pub enum CsatCommand {
+    /// The report of a range of days (at most 180; by default the last 7).
+    Report(CsatReportArgs),
+}
+
+/// File formats of an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// Comma-separated values (UTF-8 with BOM).
+    Csv,
+    /// Excel workbook (needs --out).
+    Xlsx,
+}
+
+/// `kefuctl csat report`
+#[derive(Debug, Args)]
+pub struct CsatReportArgs {
+    /// The account.
+    #[arg(long)]
+    pub account: u64,
+    /// First day, YYYY-MM-DD (in the account's UTC offset); default six days before --to.
+    #[arg(long)]
+    pub from: Option<Date>,
+    /// Last day, included; default today.
+    #[arg(long)]
+    pub to: Option<Date>,
+    /// Every rating instead of the per-agent summary.
+    #[arg(long)]
+    pub detail: bool,
+    /// csv or xlsx.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: ExportFormat,
+    /// Write to this file instead of stdout.
+    #[arg(long)]
+    pub out: Option<std::path::PathBuf>,
 }
 
 /// `kefuctl sms ...`

@@ -12,6 +12,7 @@ mod broadcast;
 mod cli;
 mod clock;
 mod contacts;
+mod csat;
 mod date;
 mod diagnose;
 mod output;
@@ -49,6 +50,7 @@ fn main() -> ExitCode {
         Command::Broadcast(cmd) => broadcast::run(&cli.admin_socket, cmd, &mut out),
         Command::Tls(cli::TlsCommand::SelfSigned(args)) => tls::self_signed(args, &mut out),
         Command::Backup(cmd) => backup::run(&cli.admin_socket, cmd, &mut out),
+        Command::Csat(cmd) => csat::run(&cli.admin_socket, cmd, &mut out),
     }
     .and_then(|()| out.flush().map_err(Into::into));
     match result {

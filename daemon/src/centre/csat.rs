@@ -27,7 +27,7 @@
 //! may both count.)
 
 use super::dispatch::{CsatRequest, CustomerCsatRequest};
-use super::{err, Answer, Centre, Recipient};
+use super::{err, Answer, Centre, Outgoing, Recipient};
 use crate::accounts::owner_shard;
 use crate::store::chat_records::{ConversationRecord, MessageRecord};
 use crate::store::csat_records::{
@@ -100,16 +100,17 @@ fn check_settings(s: &CsatSettings) -> Result<(), ErrorBody> {
     for r in &s.reasons {
         let n = r.chars().count();
         if r.trim().is_empty() || n > csat::MAX_REASON_CHARS {
-            return bad(format!("a reason: 1..={} characters", csat::MAX_REASON_CHARS));
+            return bad(format!(
+                "a reason: 1..={} characters",
+                csat::MAX_REASON_CHARS
+            ));
         }
     }
     if s.subscribers.len() > csat::MAX_SUBSCRIBERS {
         return bad(format!("at most {} subscribers", csat::MAX_SUBSCRIBERS));
     }
     for a in &s.subscribers {
-        if a.chars().count() > csat::MAX_ADDRESS_CHARS
-            || a.parse::<lettre::Address>().is_err()
-        {
+        if a.chars().count() > csat::MAX_ADDRESS_CHARS || a.parse::<lettre::Address>().is_err() {
             return bad(format!("not a mail address: {a:?}"));
         }
     }
@@ -122,7 +123,11 @@ impl Centre {
         let mut found: Option<Option<Vec<u8>>> = None;
         for op in self.batch.ops() {
             match op {
-                BatchOp::Put { cf: c, key: k, value } if c == cf && k == key => {
+                BatchOp::Put {
+                    cf: c,
+                    key: k,
+                    value,
+                } if c == cf && k == key => {
                     found = Some(Some(value.to_vec()));
                 }
                 BatchOp::Delete { cf: c, key: k } if c == cf && k == key => found = Some(None),
@@ -179,7 +184,12 @@ impl Centre {
             let survey = CsatSurvey {
                 conversation: record.conversation,
                 style: settings.style,
-                labels: settings.style.labels().iter().map(|s| (*s).to_owned()).collect(),
+                labels: settings
+                    .style
+                    .labels()
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect(),
                 reasons: if settings.reasons_enabled {
                     settings.reasons.clone()
                 } else {
@@ -320,7 +330,10 @@ impl Centre {
                 .open_customer(conversation)
                 .is_some_and(|c| &c == customer);
             return Err(if open {
-                err(ErrorCode::CSAT_NOT_OFFERED, "the conversation is still open")
+                err(
+                    ErrorCode::CSAT_NOT_OFFERED,
+                    "the conversation is still open",
+                )
             } else {
                 err(
                     ErrorCode::CSAT_UNKNOWN_CONVERSATION,
@@ -389,7 +402,9 @@ impl Centre {
             CsatRequest::SetCsatSettings(settings) => self.csat_set(account, settings),
             CsatRequest::CsatReport(query) => {
                 let offset = self.csat_offset(account)?;
-                Ok(Response::CsatReport(self.csat_report(account, offset, &query)?))
+                Ok(Response::CsatReport(
+                    self.csat_report(account, offset, &query)?,
+                ))
             }
         }
     }
@@ -422,17 +437,23 @@ impl Centre {
                 monday
             }
         };
-        if subscribed {
-            let sub = self.csat.subs.entry(account).or_insert(Subscription {
-                last_sent,
-                due_ms: 0,
-                attempts: 0,
-                in_flight: false,
-            });
-            sub.due_ms = 0;
-        } else {
-            self.csat.subs.remove(&account);
-        }
+        // The schedule follows once the batch is durable.
+        self.outbox.push(Outgoing::Call {
+            shard: self.id,
+            call: Box::new(move |c: &mut Centre| {
+                if subscribed {
+                    let sub = c.csat.subs.entry(account).or_insert(Subscription {
+                        last_sent,
+                        due_ms: 0,
+                        attempts: 0,
+                        in_flight: false,
+                    });
+                    sub.due_ms = 0;
+                } else {
+                    c.csat.subs.remove(&account);
+                }
+            }),
+        });
         Ok(Response::Ok)
     }
 
@@ -448,7 +469,10 @@ impl Centre {
         let to = query.to.unwrap_or(today);
         let from = query.from.unwrap_or(to.saturating_sub(days - 1));
         if from < 0 || to < from {
-            return Err(err(ErrorCode::INVALID_ARGUMENT, "from must not be after to"));
+            return Err(err(
+                ErrorCode::INVALID_ARGUMENT,
+                "from must not be after to",
+            ));
         }
         if i64::from(to) - i64::from(from) + 1 > i64::from(csat::MAX_RANGE_DAYS) {
             return Err(err(
@@ -492,7 +516,12 @@ impl Centre {
                 _ => range.start.clone(),
             };
             let rows = store
-                .scan(Cf::ValueAdded, &start, &range.end, csat::MAX_DETAIL_PAGE + 1)
+                .scan(
+                    Cf::ValueAdded,
+                    &start,
+                    &range.end,
+                    csat::MAX_DETAIL_PAGE + 1,
+                )
                 .map_err(storage)?;
             for (i, (k, v)) in rows.into_iter().enumerate() {
                 if i == csat::MAX_DETAIL_PAGE {
@@ -584,7 +613,11 @@ impl Centre {
         let offset = self.csat_offset(account)?;
         let now = self.now_ms;
         let monday = monday_of(day_of(now, offset));
-        let last_sent = self.csat.subs.get(&account).map_or(i32::MAX, |s| s.last_sent);
+        let last_sent = self
+            .csat
+            .subs
+            .get(&account)
+            .map_or(i32::MAX, |s| s.last_sent);
         if last_sent >= monday {
             if let Some(s) = self.csat.subs.get_mut(&account) {
                 s.due_ms = day_start_ms(monday.saturating_add(7), offset);

@@ -866,10 +866,8 @@ pub(crate) fn classify(request: Request) -> Routed {
             AdminBroadcastDecide { account, id, approve, reason } }
         [Routed::Operator, OperatorRequest::Balance] BalanceAdminRequest {
             AdminBalanceTopUp { account, units }, AdminBalanceShow { account } }
-        [Routed::Agent, AgentRequest::Csat] CsatRequest {
-            GetCsatSettings, SetCsatSettings(x), CsatReport(x) }
-        [Routed::Customer, CustomerRequest::Csat] CustomerCsatRequest {
-            RateConversation { conversation, rating, reasons, text } }
+        [Routed::Agent, AgentRequest::Csat] CsatRequest { GetCsatSettings, SetCsatSettings(x), CsatReport(x) }
+        [Routed::Customer, CustomerRequest::Csat] CustomerCsatRequest { RateConversation { conversation, rating, reasons, text } }
         [] Routed { EnableResume }
     }
 }

@@ -296,7 +296,10 @@ mod tests {
             offered: true,
         };
         assert_eq!(OfferRecord::decode(&o.encode()), Ok(o));
-        assert_eq!(CountRecord::decode(&CountRecord(7).encode()), Ok(CountRecord(7)));
+        assert_eq!(
+            CountRecord::decode(&CountRecord(7).encode()),
+            Ok(CountRecord(7))
+        );
         let k = count_key(9, 20_000, 1002, 3);
         assert_eq!(parse_count_key(&k), Some((20_000, 1002, 3)));
         let r = counts_range(9, 20_000, 20_000);
