@@ -101,6 +101,21 @@ pub struct MailRelay {
 }
 
 impl MailConfig {
+    /// What `validate` finds wrong in `[mail]`.
+    fn problems(&self, problems: &mut Vec<String>) {
+        if let Some(from) = &self.from {
+            if from.parse::<lettre::message::Mailbox>().is_err() {
+                problems.push("[mail] from: not a mail address".into());
+            }
+        }
+        if self
+            .timeout_ms
+            .is_some_and(|t| !(100..=120_000).contains(&t))
+        {
+            problems.push("[mail] timeout_ms must be 100..=120000".into());
+        }
+    }
+
     /// The relay, if one is configured.
     pub fn relay(self) -> Option<MailRelay> {
         Some(MailRelay {
@@ -433,18 +448,7 @@ impl Config {
         if !(100..=60_000).contains(&self.sms.timeout_ms) {
             problems.push("[sms] timeout_ms must be 100..=60000".into());
         }
-        if let Some(from) = &self.mail.from {
-            if from.parse::<lettre::message::Mailbox>().is_err() {
-                problems.push("[mail] from: not a mail address".into());
-            }
-        }
-        if self
-            .mail
-            .timeout_ms
-            .is_some_and(|t| !(100..=120_000).contains(&t))
-        {
-            problems.push("[mail] timeout_ms must be 100..=120000".into());
-        }
+        self.mail.problems(&mut problems);
         if self.listen.is_none() && self.tls_listen.is_none() && self.admin_socket.is_none() {
             problems.push("nothing to listen on: set listen, tls_listen or admin_socket".into());
         }
