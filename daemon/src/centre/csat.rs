@@ -42,7 +42,8 @@ use kefu_wire::{ErrorBody, ErrorCode, Event, Response};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// Messages of a customer's history read back when a conversation closes.
+/// Most messages of a customer's history read back when a conversation closes (newest
+/// first, stopping at the previous conversation).
 pub const MAX_MESSAGES_READ: usize = 1_000;
 /// Counter keys one report may read (180 days × 5 options × 1,100 agents).
 const MAX_COUNTERS_READ: usize = 1_000_000;
@@ -212,19 +213,35 @@ impl Centre {
         at: i64,
     ) -> Result<(u32, bool), ErrorBody> {
         let range = keys::customer_messages(account, &record.customer);
-        let rows = self
-            .shared
-            .store
-            .scan_reverse(Cf::Messages, &range.start, &range.end, MAX_MESSAGES_READ)
-            .map_err(storage)?;
         let mut seen: BTreeMap<u64, (Party, i64)> = BTreeMap::new();
         let mut consider = |m: MessageRecord| {
             if m.conversation == record.conversation {
                 seen.insert(m.id, (m.from, m.at));
             }
         };
-        for (_, bytes) in rows {
-            consider(MessageRecord::decode(&bytes).map_err(storage)?);
+        // Newest first, in growing chunks, until an older conversation's message (the
+        // conversation's are contiguous but for broadcasts, conversation 0) or the bound.
+        let (mut end, mut chunk, mut read) = (range.end.clone(), 32usize, 0usize);
+        'scan: while read < MAX_MESSAGES_READ {
+            let rows = self
+                .shared
+                .store
+                .scan_reverse(Cf::Messages, &range.start, &end, chunk)
+                .map_err(storage)?;
+            let full = rows.len() == chunk;
+            read += rows.len();
+            for (key, bytes) in rows {
+                let m = MessageRecord::decode(&bytes).map_err(storage)?;
+                if m.conversation != 0 && m.conversation < record.conversation {
+                    break 'scan;
+                }
+                consider(m);
+                end = key;
+            }
+            if !full {
+                break;
+            }
+            chunk = (chunk * 2).min(MAX_MESSAGES_READ.saturating_sub(read).max(1));
         }
         for op in self.batch.ops() {
             if let BatchOp::Put { cf, key, value } = op {
