@@ -6,9 +6,9 @@
 
 use crate::admin::{unexpected, Admin};
 use crate::cli::{CsatCommand, CsatReportArgs, ExportFormat};
+use crate::csat_report::{csat_detail_table, csat_summary_table};
 use crate::date::Date;
 use anyhow::{bail, Context, Result};
-use crate::csat_report::{csat_detail_table, csat_summary_table};
 use kefu_report::FileFormat;
 use kefu_wire::csat::CsatQuery;
 use kefu_wire::{Request, Response};
