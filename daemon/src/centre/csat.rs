@@ -577,6 +577,12 @@ impl Centre {
             .collect();
         for account in due {
             if let Err(e) = self.csat_weekly(account) {
+                if e.code == ErrorCode::UNKNOWN_ACCOUNT {
+                    // Deleted: its index entry in `meta` (not account-scoped) goes too.
+                    self.csat.subs.remove(&account);
+                    self.batch.delete(Cf::Meta, &rec::subscribed_key(account));
+                    continue;
+                }
                 crate::log::warn(
                     self.id,
                     format_args!("csat weekly mail of {account}: {}", e.message),
