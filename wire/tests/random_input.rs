@@ -2213,9 +2213,9 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 147;
-    const RESPONSES: u32 = 70;
-    const EVENTS: u32 = 19;
+    const REQUESTS: u32 = 151;
+    const RESPONSES: u32 = 72;
+    const EVENTS: u32 = 20;
 
     let mut runner = TestRunner::deterministic();
     let (mut requests, mut responses, mut events) =
