@@ -136,6 +136,13 @@ macro_rules! web_requests {
 }
 pub(crate) use web_requests;
 
+/// The CSAT settings requests (permission 16), as a pattern.
+macro_rules! csat_settings {
+    () => {
+        Request::GetCsatSettings | Request::SetCsatSettings(_)
+    };
+}
+
 /// The operator's value-added requests, as a pattern.
 macro_rules! value_added_admin {
     () => {
@@ -246,7 +253,9 @@ pub fn required_access(request: &Request) -> Access {
         Request::ListTrash | Request::ListMuted | Request::MuteCustomer { .. } => Access::Session,
         Request::GetSpamFilter | Request::AcceptFromTrash { .. } => Access::Session,
         Request::SetSpamFilter { .. } => Access::Permission(Permission::BusinessSettings),
-        Request::ForwardSms { .. } => Access::CustomerOnly,
+        Request::ForwardSms { .. } | Request::RateConversation { .. } => Access::CustomerOnly,
+        csat_settings!() => Access::Permission(Permission::AccountCentreConfig),
+        Request::CsatReport(_) => Access::Permission(Permission::Analytics),
         Request::AdminSmsTopUp { .. } | Request::AdminSmsBalance { .. } => Access::Operator,
         Request::AdminSmsDeadLetters { .. } | Request::AdminSmsReply { .. } => Access::Operator,
         file_requests!() => Access::Participant,

@@ -58,6 +58,75 @@ pub struct Config {
     pub test: TestConfig,
     /// `[files]`
     pub files: FilesConfig,
+    /// `[mail]`: the SMTP relay of the weekly CSAT mail (S2).
+    pub mail: MailConfig,
+}
+
+/// `[mail]`: the SMTP relay the weekly CSAT report is mailed through
+/// (`daemon/src/csat_mail.rs`; `wire/PROTOCOL.md` section 37). Plain SMTP (no TLS in
+/// this build: use a relay on the host or the local network); credentials are sent
+/// only if the relay offers AUTH.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    /// The relay's host name or address; none: no weekly mail is sent (logged).
+    pub smtp_host: Option<String>,
+    /// Its port (default 25).
+    pub smtp_port: Option<u16>,
+    /// The sender address (default `kefu@localhost`).
+    pub from: Option<String>,
+    /// Connect, read and write timeout, milliseconds (default 10,000).
+    pub timeout_ms: Option<u32>,
+    /// AUTH user name, if the relay wants one.
+    pub username: Option<String>,
+    /// AUTH password.
+    pub password: Option<String>,
+}
+
+/// A configured relay (`MailConfig::relay`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailRelay {
+    /// Host.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// Sender.
+    pub from: String,
+    /// Timeout, ms.
+    pub timeout_ms: u32,
+    /// AUTH user.
+    pub username: Option<String>,
+    /// AUTH password.
+    pub password: Option<String>,
+}
+
+impl MailConfig {
+    /// What `validate` finds wrong in `[mail]`.
+    fn problems(&self, problems: &mut Vec<String>) {
+        if let Some(from) = &self.from {
+            if from.parse::<lettre::message::Mailbox>().is_err() {
+                problems.push("[mail] from: not a mail address".into());
+            }
+        }
+        if self
+            .timeout_ms
+            .is_some_and(|t| !(100..=120_000).contains(&t))
+        {
+            problems.push("[mail] timeout_ms must be 100..=120000".into());
+        }
+    }
+
+    /// The relay, if one is configured.
+    pub fn relay(self) -> Option<MailRelay> {
+        Some(MailRelay {
+            host: self.smtp_host?,
+            port: self.smtp_port.unwrap_or(25),
+            from: self.from.unwrap_or_else(|| "kefu@localhost".to_owned()),
+            timeout_ms: self.timeout_ms.unwrap_or(10_000),
+            username: self.username,
+            password: self.password,
+        })
+    }
 }
 
 /// `[files]`: offline files (C13, PROTOCOL.md section 28), kept under
@@ -237,6 +306,7 @@ impl Default for Config {
             sms: SmsConfig::default(),
             test: TestConfig::default(),
             files: FilesConfig::default(),
+            mail: MailConfig::default(),
         }
     }
 }
@@ -378,6 +448,7 @@ impl Config {
         if !(100..=60_000).contains(&self.sms.timeout_ms) {
             problems.push("[sms] timeout_ms must be 100..=60000".into());
         }
+        self.mail.problems(&mut problems);
         if self.listen.is_none() && self.tls_listen.is_none() && self.admin_socket.is_none() {
             problems.push("nothing to listen on: set listen, tls_listen or admin_socket".into());
         }
@@ -534,6 +605,7 @@ impl Config {
                 max_per_hour: self.security.address_max_failures_per_hour,
             },
             sms: self.sms.clone(),
+            mail: self.mail.clone(),
             token_policy: crate::otp::token::TokenPolicy {
                 verify_window: self.security.otp_window_steps,
                 max_failures: std::num::NonZeroU32::new(self.security.otp_max_failures)
@@ -585,6 +657,8 @@ pub struct RuntimeSettings {
     pub token_policy: crate::otp::token::TokenPolicy,
     /// The SMS gateway and its retry schedule (a new URL applies to the next attempt).
     pub sms: SmsConfig,
+    /// The SMTP relay of the weekly CSAT mail (applies to the next mail).
+    pub mail: MailConfig,
 }
 
 #[cfg(test)]

@@ -23,6 +23,8 @@ pub mod centre;
 pub mod clock;
 pub mod config;
 pub mod conn;
+pub mod csat_mail;
+pub mod csat_report;
 pub mod file_store;
 pub mod history;
 pub mod log;

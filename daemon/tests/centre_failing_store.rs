@@ -121,6 +121,7 @@ const WRITES: &[&str] = &[
     "SetNavigationMenu", // menu record, walks reset or routed; GetNavigationMenu
     "ChooseMenuOption", // walk, system message, or conversation and path; ListQueue
     "SetSpamFilter",   // spam settings record; GetSpamFilter
+    "SetCsatSettings", // CSAT settings, subscription index, weekly record; GetCsatSettings
     "MuteCustomer",    // mute record (1001's, from the admin side); ListMuted
     // The web channel.
     "CreateEntryCode", // code, web settings (next number); ListEntryCodes
@@ -879,12 +880,14 @@ impl World {
         let customer = self.some_customer();
         let mut learn = Learn::Nothing;
         // The kinds that succeed less often are drawn more often.
-        let kind = match self.rng.below(57) {
+        let kind = match self.rng.below(58) {
             // The menu must be on for customers to walk it (ChooseMenuOption).
             53 | 54 => 50,
             // The web channel's settings.
             55 => 57,
             56 => 58,
+            // The CSAT settings.
+            57 => 53,
             29 | 30 => 23,
             31 => 18,
             32 | 33 => 25,
@@ -1227,6 +1230,17 @@ impl World {
                     text: format!("invite {}", self.rng.below(10)),
                 },
             },
+            53 => Request::SetCsatSettings(kefu_wire::csat::CsatSettings {
+                enabled: self.rng.chance(50),
+                style: kefu_wire::csat::CsatStyle::Stars,
+                reasons_enabled: true,
+                reasons: vec![format!("reason {}", self.rng.below(100))],
+                subscribers: if self.rng.chance(50) {
+                    vec!["boss@example.com".into()]
+                } else {
+                    Vec::new()
+                },
+            }),
             _ => Request::EditGroups(GroupEdit::CreateGroup {
                 name: format!("group {}", self.rng.below(1000)),
                 category: None,
@@ -1371,6 +1385,7 @@ impl World {
             Request::GetSpamFilter,
             Request::ListEntryCodes,
             Request::GetAutoInvite,
+            Request::GetCsatSettings,
             Request::ListMuted,
             Request::ListTrash,
             Request::InternalHistory {

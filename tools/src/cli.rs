@@ -81,6 +81,9 @@ pub enum Command {
     /// Export a report (daily work report, survey results or answers) as CSV or Excel.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Customer satisfaction: an account's CSAT report as CSV or Excel.
+    #[command(subcommand)]
+    Csat(CsatCommand),
 }
 
 /// `kefuctl report ...`
@@ -142,6 +145,45 @@ pub struct ReportSurveyArgs {
     /// Where to write the file.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+}
+
+/// `kefuctl csat ...`
+#[derive(Debug, Subcommand)]
+pub enum CsatCommand {
+    /// The report of a range of days (at most 180; by default the last 7).
+    Report(CsatReportArgs),
+}
+
+/// File formats of an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// Comma-separated values (UTF-8 with BOM).
+    Csv,
+    /// Excel workbook (needs --out).
+    Xlsx,
+}
+
+/// `kefuctl csat report`
+#[derive(Debug, Args)]
+pub struct CsatReportArgs {
+    /// The account.
+    #[arg(long)]
+    pub account: u64,
+    /// First day, YYYY-MM-DD (in the account's UTC offset); default six days before --to.
+    #[arg(long)]
+    pub from: Option<Date>,
+    /// Last day, included; default today.
+    #[arg(long)]
+    pub to: Option<Date>,
+    /// Every rating instead of the per-agent summary.
+    #[arg(long)]
+    pub detail: bool,
+    /// csv or xlsx.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: ExportFormat,
+    /// Write to this file instead of stdout.
+    #[arg(long)]
+    pub out: Option<std::path::PathBuf>,
 }
 
 /// `kefuctl sms ...`

@@ -13,6 +13,11 @@ mod cli;
 mod clock;
 mod code;
 mod contacts;
+mod csat;
+// The daemon's CSAT export tables, compiled in here too: the file depends only on
+// kefu-wire and kefu-report, and kefuctl talks to the daemon only through kefu-wire.
+#[path = "../../daemon/src/csat_report.rs"]
+mod csat_report;
 mod date;
 mod diagnose;
 mod output;
@@ -53,6 +58,7 @@ fn main() -> ExitCode {
         Command::Tls(cli::TlsCommand::SelfSigned(args)) => tls::self_signed(args, &mut out),
         Command::Backup(cmd) => backup::run(&cli.admin_socket, cmd, &mut out),
         Command::Code(cmd) => code::run(&cli.admin_socket, cmd, &mut out),
+        Command::Csat(cmd) => csat::run(&cli.admin_socket, cmd, &mut out),
     }
     .and_then(|()| out.flush().map_err(Into::into));
     match result {

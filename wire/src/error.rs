@@ -317,6 +317,18 @@ codes! {
     EXPORT_GONE = 178,
     /// The account holds the most surveys it may (`MAX_SURVEYS`). Nothing changed.
     SURVEY_LIMIT = 179,
+    /// `RateConversation`: the conversation was not valid (one side silent, 10 messages or
+    /// fewer, or closed more than 30 minutes after the customer's last message).
+    CSAT_NOT_VALID = 150,
+    /// `RateConversation`: no survey was sent for it (still open, or surveys were off).
+    CSAT_NOT_OFFERED = 151,
+    /// `RateConversation`: no closed conversation of this customer has that number.
+    CSAT_UNKNOWN_CONVERSATION = 152,
+    /// `RateConversation`: more than 24 hours after the close.
+    CSAT_TOO_LATE = 153,
+    /// `RateConversation`: reasons given for option 4 or 5 (the reason survey is for the
+    /// lowest three only).
+    CSAT_REASONS_NOT_OFFERED = 155,
 }
 
 impl fmt::Debug for ErrorCode {

@@ -27,6 +27,7 @@ pub mod chat;
 pub mod client;
 pub mod conn;
 pub mod crm;
+pub mod csat;
 pub mod error;
 pub mod file_client;
 pub mod files;

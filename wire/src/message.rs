@@ -1283,6 +1283,25 @@ pub enum Request {
         /// The chunk, `1..total`.
         index: u32,
     },
+    /// Agent 1001 or permission 16: the account's CSAT settings (section 37). Answered
+    /// `CsatSettings`.
+    GetCsatSettings,
+    /// Agent 1001 or permission 16: replace the account's CSAT settings. Answered `Ok`.
+    SetCsatSettings(crate::csat::CsatSettings),
+    /// Customer: answer the survey of a closed conversation. Answered `Ok`.
+    RateConversation {
+        /// The conversation (from `Event::CsatSurvey`).
+        conversation: u64,
+        /// The option, 1 (worst) ..= 5 (best).
+        rating: u8,
+        /// Preset reasons chosen, by index (only for options 1..=3).
+        reasons: Vec<u8>,
+        /// Own words, at most 200 characters (only for options 1..=3).
+        text: String,
+    },
+    /// Agent 1001 or permission 16 (data analysis): the CSAT report of a range of days.
+    /// Answered `CsatReport`.
+    CsatReport(crate::csat::CsatQuery),
 }
 
 /// What takes a detached session over (`EnableResume`, `ResumeSession`): the session's
@@ -1772,6 +1791,10 @@ pub enum Response {
     SurveyForms(Vec<crate::survey::SurveyForm>),
     /// A chunk of an export file (`ExportReport`, `ExportChunk`).
     ExportData(crate::reports::ExportChunk),
+    /// An account's CSAT settings (`GetCsatSettings`).
+    CsatSettings(crate::csat::CsatSettings),
+    /// A CSAT report (`CsatReport`).
+    CsatReport(crate::csat::CsatReportPage),
 }
 
 /// One backup in the daemon's backup directory (PROTOCOL.md section 21).
@@ -1931,6 +1954,8 @@ pub enum Event {
     /// To the agents of the account: a visitor arrived on the site (到站访客, the
     /// visitors icon lights up, §4.6.1).
     VisitorArrived(crate::web::SiteVisitor),
+    /// To the customer: rate the conversation that just closed (`RateConversation`).
+    CsatSurvey(crate::csat::CsatSurvey),
 }
 
 /// One agent's new presence.
@@ -2155,6 +2180,10 @@ impl Request {
             Request::AnswerSurvey { .. } => "AnswerSurvey",
             Request::ExportReport { .. } => "ExportReport",
             Request::ExportChunk { .. } => "ExportChunk",
+            Request::GetCsatSettings => "GetCsatSettings",
+            Request::SetCsatSettings(_) => "SetCsatSettings",
+            Request::RateConversation { .. } => "RateConversation",
+            Request::CsatReport(_) => "CsatReport",
         }
     }
 }

@@ -23,6 +23,9 @@ use kefu_wire::crm::{
     ContactSort, ContactState, GroupEdit, GroupInfo, GroupNode, HistoryKind, HistoryPage,
     HistoryQuery, ImportReport, InvalidRow, TagEdit, TagInfo, Visit,
 };
+use kefu_wire::csat::{
+    CsatAgentLine, CsatQuery, CsatRating, CsatReportPage, CsatSettings, CsatStyle, CsatSurvey,
+};
 use kefu_wire::files::{FileEnd, FileMeta, FilePeer, OfflineFileInfo};
 use kefu_wire::internal::InternalMessage;
 use kefu_wire::menu::{
@@ -461,6 +464,16 @@ const DAY: Date = Date {
     month: 12,
     day: 7,
 };
+
+fn csat_settings() -> CsatSettings {
+    CsatSettings {
+        enabled: true,
+        style: CsatStyle::Faces,
+        reasons_enabled: true,
+        reasons: vec!["慢".into()],
+        subscribers: vec!["a@b.cn".into()],
+    }
+}
 
 fn cases() -> Vec<Case> {
     vec![
@@ -2317,6 +2330,30 @@ fn cases() -> Vec<Case> {
             Value::Request(Request::ExportChunk { export: 1, index: 2 }),
             "00000005 0003 0000 0000009e 01ae010102",
         ),
+        case(
+            "request/GetCsatSettings",
+            147,
+            Value::Request(Request::GetCsatSettings),
+            "00000003 0003 0000 00000093 01af01",
+        ),
+        case(
+            "request/SetCsatSettings",
+            148,
+            Value::Request(Request::SetCsatSettings(csat_settings())),
+            "00000013 0003 0000 00000094 01b0010102010103e685a201066140622e636e",
+        ),
+        case(
+            "request/RateConversation",
+            149,
+            Value::Request(Request::RateConversation { conversation: 7, rating: 2, reasons: vec![0], text: "慢".into() }),
+            "0000000b 0003 0000 00000095 01b1010702010003e685a2",
+        ),
+        case(
+            "request/CsatReport",
+            150,
+            Value::Request(Request::CsatReport(CsatQuery { from: Some(20_794), to: None, detail: true, after: Some(vec![1, 2]) })),
+            "0000000d 0003 0000 00000096 01b20101f4c402000101020102",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -3439,6 +3476,33 @@ fn cases() -> Vec<Case> {
             })),
             "0000000b 0004 0000 00000091 01540100010303612c6201",
         ),
+        case(
+            "response/CsatSettings",
+            147,
+            Value::Response(Response::CsatSettings(csat_settings())),
+            "00000012 0004 0000 00000093 01550102010103e685a201066140622e636e",
+        ),
+        case(
+            "response/CsatReport",
+            150,
+            Value::Response(Response::CsatReport(CsatReportPage {
+                from: 20_788,
+                to: 20_794,
+                lines: vec![CsatAgentLine { agent: 1002, counts: [1, 0, 0, 0, 1] }],
+                detail: vec![CsatRating {
+                    day: 20_794,
+                    at: 1_800_000_000_000,
+                    customer: CustomerId::Identified("u-1".into()),
+                    agent: 1002,
+                    conversation: 7,
+                    rating: 1,
+                    reasons: vec!["慢".into()],
+                    text: "差".into(),
+                }],
+                next: None,
+            })),
+            "0000002d 0004 0000 00000096 0156e8c402f4c40201ea07010000000101f4c40280c0e285e3680003752d31ea0707010103e685a203e5b7ae00",
+        ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
             "error/request",
@@ -3946,6 +4010,20 @@ fn cases() -> Vec<Case> {
             "0000003a 0006 0000 00000000 011616010707070707070707070707070707070780c0e285e3680d68747470733a2f2f612e636e2f06e9a696e9a1b50106e5aea2e69c8d020000",
         ),
         case(
+            "push/CsatSurvey",
+            0,
+            Value::Push(Push {
+                seq: 21,
+                event: Event::CsatSurvey(CsatSurvey {
+                    conversation: 7,
+                    style: CsatStyle::Stars,
+                    labels: vec!["★".into()],
+                    reasons: vec!["慢".into()],
+                }),
+            }),
+            "0000000f 0006 0000 00000000 01151707010103e298850103e685a2",
+        ),
+        case(
             "push-ack",
             0,
             Value::PushAck(PushAck { up_to: 300 }),
@@ -4216,6 +4294,8 @@ fn response_name(r: &Response) -> &'static str {
         Response::SurveyResult(_) => "SurveyResult",
         Response::SurveyForms(_) => "SurveyForms",
         Response::ExportData(_) => "ExportData",
+        Response::CsatSettings(_) => "CsatSettings",
+        Response::CsatReport(_) => "CsatReport",
     }
 }
 
@@ -4246,6 +4326,7 @@ fn event_name(e: &Event) -> &'static str {
         Event::BroadcastPreview { .. } => "BroadcastPreview",
         Event::Invitation(_) => "Invitation",
         Event::VisitorArrived(_) => "VisitorArrived",
+        Event::CsatSurvey(_) => "CsatSurvey",
     }
 }
 

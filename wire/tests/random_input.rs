@@ -1313,7 +1313,101 @@ fn automation_request() -> impl Strategy<Value = Request> {
             .prop_map(|(draft, otp)| Request::PreviewBroadcast { draft, otp }),
         (any::<u64>(), entry())
             .prop_map(|(broadcast, entry)| Request::ReplyToBroadcast { broadcast, entry }),
+        Just(Request::GetCsatSettings),
+        csat_settings().prop_map(Request::SetCsatSettings),
+        (any::<u64>(), any::<u8>(), vec(any::<u8>(), 0..4), text()).prop_map(
+            |(conversation, rating, reasons, text)| Request::RateConversation {
+                conversation,
+                rating,
+                reasons,
+                text,
+            }
+        ),
+        (
+            option::of(any::<i32>()),
+            option::of(any::<i32>()),
+            any::<bool>(),
+            option::of(vec(any::<u8>(), 0..8))
+        )
+            .prop_map(|(from, to, detail, after)| Request::CsatReport(
+                kefu_wire::csat::CsatQuery {
+                    from,
+                    to,
+                    detail,
+                    after
+                }
+            )),
     ]
+}
+
+fn csat_style() -> impl Strategy<Value = kefu_wire::csat::CsatStyle> {
+    use kefu_wire::csat::CsatStyle;
+    prop_oneof![
+        Just(CsatStyle::Words),
+        Just(CsatStyle::Stars),
+        Just(CsatStyle::Faces)
+    ]
+}
+
+fn csat_settings() -> impl Strategy<Value = kefu_wire::csat::CsatSettings> {
+    (
+        any::<bool>(),
+        csat_style(),
+        any::<bool>(),
+        vec(text(), 0..3),
+        vec(text(), 0..3),
+    )
+        .prop_map(|(enabled, style, reasons_enabled, reasons, subscribers)| {
+            kefu_wire::csat::CsatSettings {
+                enabled,
+                style,
+                reasons_enabled,
+                reasons,
+                subscribers,
+            }
+        })
+}
+
+fn csat_page() -> impl Strategy<Value = kefu_wire::csat::CsatReportPage> {
+    use kefu_wire::csat::{CsatAgentLine, CsatRating, CsatReportPage};
+    let line = (any::<u32>(), any::<[u64; 5]>())
+        .prop_map(|(agent, counts)| CsatAgentLine { agent, counts });
+    let rating = (
+        any::<i32>(),
+        any::<i64>(),
+        text(),
+        any::<u32>(),
+        any::<u64>(),
+        any::<u8>(),
+        vec(text(), 0..3),
+        text(),
+    )
+        .prop_map(
+            |(day, at, customer, agent, conversation, rating, reasons, text)| CsatRating {
+                day,
+                at,
+                customer: CustomerId::Identified(customer),
+                agent,
+                conversation,
+                rating,
+                reasons,
+                text,
+            },
+        );
+    (
+        any::<i32>(),
+        any::<i32>(),
+        vec(line, 0..3),
+        vec(rating, 0..3),
+        option::of(vec(any::<u8>(), 0..8)),
+    )
+        .prop_map(|(from, to, lines, detail, next)| CsatReportPage {
+            from,
+            to,
+            lines,
+            detail,
+            next,
+        })
 }
 
 fn menu_action() -> impl Strategy<Value = kefu_wire::menu::MenuAction> {
@@ -2034,6 +2128,8 @@ fn response() -> impl Strategy<Value = Response> {
                     }
                 )
             ),
+        csat_settings().prop_map(Response::CsatSettings),
+        csat_page().prop_map(Response::CsatReport),
     ]
 }
 
@@ -2135,6 +2231,20 @@ fn push() -> impl Strategy<Value = Push> {
             })
         ),
         site_visitor().prop_map(Event::VisitorArrived),
+        (
+            any::<u64>(),
+            csat_style(),
+            vec(text(), 0..5),
+            vec(text(), 0..3)
+        )
+            .prop_map(|(conversation, style, labels, reasons)| Event::CsatSurvey(
+                kefu_wire::csat::CsatSurvey {
+                    conversation,
+                    style,
+                    labels,
+                    reasons
+                }
+            )),
     ];
     (any::<u64>(), event).prop_map(|(seq, event)| Push { seq, event })
 }
@@ -2466,9 +2576,9 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 175;
-    const RESPONSES: u32 = 85;
-    const EVENTS: u32 = 23;
+    const REQUESTS: u32 = 179;
+    const RESPONSES: u32 = 87;
+    const EVENTS: u32 = 24;
 
     let mut runner = TestRunner::deterministic();
     let (mut requests, mut responses, mut events) =

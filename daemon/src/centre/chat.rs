@@ -568,6 +568,9 @@ impl Centre {
             CustomerRequest::Survey(request) => {
                 return self.customer_survey_request(account, &login.customer, request)
             }
+            CustomerRequest::Csat(request) => {
+                return self.customer_csat_request(account, &login.customer, request)
+            }
         };
         let now = self.now_ms;
         match request {
@@ -1391,6 +1394,7 @@ impl Centre {
         self.idle_closed(account, conversation);
         self.menu_closed(account, conversation);
         self.spam_closed(account, conversation);
+        self.csat_closed(account, &record, at);
     }
 
     pub(super) fn on_system_text(&mut self, account: u64, conversation: u64, text: String) {

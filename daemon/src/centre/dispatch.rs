@@ -111,6 +111,7 @@ pub(crate) enum AgentRequest {
     Web(WebAgentRequest),
     Reports(ReportRequest),
     Survey(SurveyRequest),
+    Csat(CsatRequest),
 }
 
 /// A customer's request, by domain.
@@ -122,6 +123,26 @@ pub(crate) enum CustomerRequest {
     Sms(CustomerSmsRequest),
     Web(WebCustomerRequest),
     Survey(CustomerSurveyRequest),
+    Csat(CustomerCsatRequest),
+}
+
+/// Customer satisfaction, as an agent (`csat.rs`).
+#[derive(Debug)]
+pub(crate) enum CsatRequest {
+    GetCsatSettings,
+    SetCsatSettings(kefu_wire::csat::CsatSettings),
+    CsatReport(kefu_wire::csat::CsatQuery),
+}
+
+/// Customer satisfaction, as a customer (`csat.rs`).
+#[derive(Debug)]
+pub(crate) enum CustomerCsatRequest {
+    RateConversation {
+        conversation: u64,
+        rating: u8,
+        reasons: Vec<u8>,
+        text: String,
+    },
 }
 
 /// The daily work report and exports (`work_report.rs`, `exports.rs`).
@@ -961,6 +982,8 @@ pub(crate) fn classify(request: Request) -> Routed {
             GetSurveyResult { id, otp } }
         [Routed::Customer, CustomerRequest::Survey] CustomerSurveyRequest { ListOpenSurveys,
             AnswerSurvey { survey, choices } }
+        [Routed::Agent, AgentRequest::Csat] CsatRequest { GetCsatSettings, SetCsatSettings(x), CsatReport(x) }
+        [Routed::Customer, CustomerRequest::Csat] CustomerCsatRequest { RateConversation { conversation, rating, reasons, text } }
         [] Routed { EnableResume }
     }
 }
@@ -1142,6 +1165,8 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::GetSurveyResult { .. } | Request::ListOpenSurveys
         | Request::AnswerSurvey { .. } | Request::ExportReport { .. }
         | Request::ExportChunk { .. } => None,
+        Request::GetCsatSettings | Request::SetCsatSettings(_) | Request::CsatReport(_)
+        | Request::RateConversation { .. } => None,
         crate::auth::file_requests!() => None,
         value_added_agent!() => None,
         crate::auth::web_requests!() => None,

@@ -42,6 +42,7 @@ mod broadcasts;
 mod chat;
 mod clock_admin;
 mod crm;
+mod csat;
 mod designated;
 mod dispatch;
 mod exports;
@@ -410,6 +411,8 @@ pub struct Centre {
     /// SMS forwarding: balances, the outbox schedule, who was told nobody is online
     /// (`sms.rs`, `offline.rs`).
     sms: sms::SmsShard,
+    /// The weekly CSAT mails of this shard's accounts (`csat.rs`).
+    csat: csat::CsatShard,
     /// Online transfers, uploads and fetches in progress (`files.rs`).
     files: files::FileState,
     rng: ring::rand::SystemRandom,
@@ -483,6 +486,7 @@ impl Centre {
             metrics_published_ms: i64::MIN,
             idle_wheel: idle::IdleWheel::new(idle::WHEEL_SLOTS, idle::WHEEL_TICK_MS, now_ms),
             sms: sms::SmsShard::default(),
+            csat: csat::CsatShard::default(),
             files: files::FileState::default(),
             rng: ring::rand::SystemRandom::new(),
             broadcasts_due: BTreeSet::new(),
@@ -563,6 +567,7 @@ impl Centre {
         self.menu_tick();
         self.apply_chat_effects();
         self.sms_tick();
+        self.csat_tick();
         // After the routing effects: a conversation they closed has no timer left.
         self.idle_tick();
         self.web_tick();

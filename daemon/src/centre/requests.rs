@@ -662,6 +662,7 @@ impl Centre {
             AgentRequest::Menu(request) => self.menu_request(account, request),
             AgentRequest::Spam(request) => self.spam_request(account, me, request),
             AgentRequest::Web(request) => self.web_agent_request(account, me, request),
+            AgentRequest::Csat(request) => self.csat_request(account, request),
         };
         self.reply(reply, answer);
     }

@@ -20,6 +20,7 @@ pub mod balance_records;
 pub mod broadcast_records;
 pub mod chat_records;
 pub mod crm_records;
+pub mod csat_records;
 pub mod designated_records;
 pub mod extras_records;
 pub mod file_records;

@@ -1049,6 +1049,26 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
                 words: vec!["发票".into(), "赌博".into()],
             },
         ),
+        ("get-csat-settings", Request::GetCsatSettings),
+        ("set-csat-settings", Request::SetCsatSettings(csat_settings())),
+        (
+            "rate-conversation",
+            Request::RateConversation {
+                conversation: 7,
+                rating: 2,
+                reasons: vec![0],
+                text: "回复太慢".into(),
+            },
+        ),
+        (
+            "csat-report",
+            Request::CsatReport(kefu_wire::csat::CsatQuery {
+                from: Some(20_788),
+                to: Some(20_794),
+                detail: true,
+                after: None,
+            }),
+        ),
         (
             "preview-broadcast",
             Request::PreviewBroadcast {
@@ -1839,6 +1859,29 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
                 last: false,
             }),
         ),
+        ("csat-settings", Response::CsatSettings(csat_settings())),
+        (
+            "csat-report",
+            Response::CsatReport(kefu_wire::csat::CsatReportPage {
+                from: 20_788,
+                to: 20_794,
+                lines: vec![kefu_wire::csat::CsatAgentLine {
+                    agent: 1002,
+                    counts: [1, 0, 2, 0, 5],
+                }],
+                detail: vec![kefu_wire::csat::CsatRating {
+                    day: 20_794,
+                    at: 1_800_000_000_000,
+                    customer: CustomerId::Identified("u-10086".into()),
+                    agent: 1002,
+                    conversation: 7,
+                    rating: 1,
+                    reasons: vec!["回复太慢".into()],
+                    text: "差".into(),
+                }],
+                next: Some(vec![1, 2, 3]),
+            }),
+        ),
     ];
     all.extend(web_response_seeds());
     all
@@ -2093,8 +2136,34 @@ fn event_seeds() -> Vec<(&'static str, Push)> {
                 event: Event::VisitorArrived(site_visitor()),
             },
         ),
+        (
+            "csat-survey",
+            Push {
+                seq: 19,
+                event: Event::CsatSurvey(kefu_wire::csat::CsatSurvey {
+                    conversation: 7,
+                    style: kefu_wire::csat::CsatStyle::Words,
+                    labels: kefu_wire::csat::CsatStyle::Words
+                        .labels()
+                        .iter()
+                        .map(|l| (*l).to_owned())
+                        .collect(),
+                    reasons: vec!["回复太慢".into()],
+                }),
+            },
+        ),
     ];
     all
+}
+
+fn csat_settings() -> kefu_wire::csat::CsatSettings {
+    kefu_wire::csat::CsatSettings {
+        enabled: true,
+        style: kefu_wire::csat::CsatStyle::Stars,
+        reasons_enabled: true,
+        reasons: vec!["回复太慢".into(), "没有解决问题".into()],
+        subscribers: vec!["boss@example.com".into()],
+    }
 }
 
 fn navigation_menu() -> kefu_wire::menu::NavigationMenu {
@@ -2595,21 +2664,21 @@ mod tests {
             let index = support::request_index(&r);
             requests.insert(index, r.name());
         }
-        assert_eq!(requests.len(), 175, "a Request variant has no seed");
+        assert_eq!(requests.len(), 179, "a Request variant has no seed");
 
         let mut responses = BTreeMap::new();
         for (name, r) in response_seeds() {
             let index = support::response_index(&r);
             responses.insert(index, name);
         }
-        assert_eq!(responses.len(), 85, "a Response variant has no seed");
+        assert_eq!(responses.len(), 87, "a Response variant has no seed");
 
         let mut events = BTreeMap::new();
         for (name, p) in event_seeds() {
             let index = support::event_index(&p.event);
             events.insert(index, name);
         }
-        assert_eq!(events.len(), 23, "an Event variant has no seed");
+        assert_eq!(events.len(), 24, "an Event variant has no seed");
     }
 
     #[test]

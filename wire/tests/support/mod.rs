@@ -183,6 +183,10 @@ pub fn request_index(r: &Request) -> u32 {
         Request::AnswerSurvey { .. } => 172,
         Request::ExportReport { .. } => 173,
         Request::ExportChunk { .. } => 174,
+        Request::GetCsatSettings => 175,
+        Request::SetCsatSettings(_) => 176,
+        Request::RateConversation { .. } => 177,
+        Request::CsatReport(_) => 178,
     }
 }
 
@@ -274,6 +278,8 @@ pub fn response_index(r: &Response) -> u32 {
         Response::SurveyResult(_) => 82,
         Response::SurveyForms(_) => 83,
         Response::ExportData(_) => 84,
+        Response::CsatSettings(_) => 85,
+        Response::CsatReport(_) => 86,
     }
 }
 
@@ -303,5 +309,6 @@ pub fn event_index(e: &Event) -> u32 {
         Event::BroadcastPreview { .. } => 20,
         Event::Invitation(_) => 21,
         Event::VisitorArrived(_) => 22,
+        Event::CsatSurvey(_) => 23,
     }
 }
