@@ -59,6 +59,7 @@ pub struct ServerHandle {
     counters: Vec<Arc<ShardCounters>>,
     tcp_addr: Option<SocketAddr>,
     tls_addr: Option<SocketAddr>,
+    web_addr: Option<SocketAddr>,
     admin_socket: Option<PathBuf>,
     pid_file: Option<PathBuf>,
     metrics: Option<crate::metrics::HttpListener>,
@@ -80,6 +81,11 @@ impl ServerHandle {
     /// The TLS address actually bound.
     pub fn tls_addr(&self) -> Option<SocketAddr> {
         self.tls_addr
+    }
+
+    /// The web gateway's address actually bound (`web_listen`), if any.
+    pub fn web_addr(&self) -> Option<SocketAddr> {
+        self.web_addr
     }
 
     /// The admin socket's path.
@@ -198,8 +204,9 @@ pub fn start_with_clock(
     config.validate()?;
     raise_fd_limit();
     let clock = operator_clock(&config, clock);
-    let tls_config = match (&config.tls_listen, &config.tls_cert, &config.tls_key) {
-        (Some(_), Some(cert), Some(key)) => Some(crate::tls::server_config(cert, key)?),
+    let wants_tls = config.tls_listen.is_some() || (config.web_listen.is_some() && config.web.tls);
+    let tls_config = match (wants_tls, &config.tls_cert, &config.tls_key) {
+        (true, Some(cert), Some(key)) => Some(crate::tls::server_config(cert, key)?),
         _ => None,
     };
     let store = open_store(&config)?;
@@ -213,6 +220,8 @@ pub fn start_with_clock(
     // the kernel spreads new connections over the shards, with no acceptor thread.
     let (tcp, tcp_addr) = bind_group(config.listen, n, "listen")?;
     let (tls, tls_addr) = bind_group(config.tls_listen, n, "tls_listen")?;
+    let (web, web_addr) = bind_group(config.web_listen, n, "web_listen")?;
+    let web_shared = crate::web::WebShared::new(config.web.settings());
     let admin = match &config.admin_socket {
         Some(path) => Some(bind_admin(path)?),
         None => None,
@@ -244,6 +253,7 @@ pub fn start_with_clock(
     let settings = Arc::new(config.runtime());
     let mut tcp = tcp.into_iter();
     let mut tls = tls.into_iter();
+    let mut web = web.into_iter();
     let mut admin = admin;
     let mut threads = Vec::with_capacity(n);
     let all_links = Arc::new(links.clone());
@@ -252,6 +262,9 @@ pub fn start_with_clock(
             tcp: tcp.next(),
             tls: tls.next(),
             admin: if i == 0 { admin.take() } else { None },
+            web: web.next(),
+            web_shared: Some(Arc::clone(&web_shared)),
+            web_tls: config.web.tls,
         };
         let shard = Shard::new(
             i,
@@ -304,6 +317,7 @@ pub fn start_with_clock(
         counters,
         tcp_addr,
         tls_addr,
+        web_addr,
         admin_socket: config.admin_socket.clone(),
         pid_file: config.pid_file.clone(),
         metrics,
