@@ -63,8 +63,8 @@ pub struct WebTransport {
 pub enum WebIo {
     /// Plain TCP.
     Plain(TcpStream),
-    /// TLS over TCP.
-    Tls(TlsTransport),
+    /// TLS over TCP; boxed, so a plain web connection does not carry rustls' room.
+    Tls(Box<TlsTransport>),
 }
 
 /// A TLS session and its socket.

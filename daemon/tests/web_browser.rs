@@ -184,7 +184,11 @@ impl Driver {
 
     fn type_in(&self, css: &str, text: &str) {
         let e = self.find(css);
-        self.call("POST", &format!("/element/{e}/value"), json!({ "text": text }));
+        self.call(
+            "POST",
+            &format!("/element/{e}/value"),
+            json!({ "text": text }),
+        );
     }
 
     fn script(&self, script: &str, args: Value) -> Value {
@@ -225,8 +229,10 @@ impl Driver {
         let png = base64::engine::general_purpose::STANDARD
             .decode(v.as_str().unwrap())
             .unwrap();
-        let dir = std::env::var_os("KEFU_SCREENSHOTS")
-            .map_or_else(|| std::env::temp_dir().join("kefu-screenshots"), PathBuf::from);
+        let dir = std::env::var_os("KEFU_SCREENSHOTS").map_or_else(
+            || std::env::temp_dir().join("kefu-screenshots"),
+            PathBuf::from,
+        );
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join(name);
         std::fs::write(&path, png).unwrap();
@@ -279,7 +285,10 @@ fn a_visitor_chats_reloads_and_loses_nothing_in_chromium() {
     assert_eq!(text, "Hello from the browser");
     reply(&mut a, conversation, 1, "Hi! How can I help?");
     let before = d.await_messages(2);
-    assert!(before.ends_with(&["Hello from the browser".into(), "Hi! How can I help?".into()]));
+    assert!(before.ends_with(&[
+        "Hello from the browser".into(),
+        "Hi! How can I help?".into()
+    ]));
     let agent_shown = d.script(
         "return document.querySelector('.kefu-agent-name').textContent",
         json!([]),

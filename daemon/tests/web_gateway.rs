@@ -140,7 +140,8 @@ fn a_visitor_chats_in_json_errors_and_pushes_included() {
     let mut seen = false;
     while !seen {
         let push = a.next_push(Duration::from_secs(20)).unwrap().expect("push");
-        seen = matches!(push.event, Event::Message(m) if m.body == MessageBody::Text("你好".into()));
+        seen =
+            matches!(push.event, Event::Message(m) if m.body == MessageBody::Text("你好".into()));
     }
     a.request(&Request::SendMessage {
         conversation,

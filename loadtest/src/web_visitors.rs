@@ -248,7 +248,12 @@ pub fn run(args: &WebArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut held = Vec::with_capacity(args.visitors);
     for i in 0..args.visitors {
-        let source = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + (i % usize::from(args.sources)) as u8));
+        let source = IpAddr::V4(Ipv4Addr::new(
+            127,
+            0,
+            0,
+            1 + (i % usize::from(args.sources)) as u8,
+        ));
         let mut v = WsVisitor::connect(args.web, source)
             .with_context(|| format!("visitor {i} from {source}"))?;
         let r = v.call(login.clone())?;
@@ -295,7 +300,9 @@ pub fn run(args: &WebArgs) -> anyhow::Result<()> {
             token: None,
             channel: Channel::Web,
         })?;
-        let Response::Conversation(info) = c.request(&Request::OpenConversation { entry: Entry::Auto })? else {
+        let Response::Conversation(info) =
+            c.request(&Request::OpenConversation { entry: Entry::Auto })?
+        else {
             bail!("no conversation on the binary port");
         };
         binary.push((c, info.conversation));

@@ -43,7 +43,7 @@ impl Shard {
                     return;
                 };
                 match rustls::ServerConnection::new(config) {
-                    Ok(tls) => WebIo::Tls(TlsTransport { socket, tls }),
+                    Ok(tls) => WebIo::Tls(Box::new(TlsTransport { socket, tls })),
                     Err(e) => {
                         log::warn(self.id, format_args!("tls session setup failed: {e}"));
                         continue;

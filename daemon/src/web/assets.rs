@@ -35,11 +35,7 @@ pub fn find(path: &str, query: &str) -> Option<Asset> {
         etag: Some(tag.clone()),
     };
     match path {
-        "/chat.js" => Some(fixed(
-            CHAT_JS,
-            "text/javascript; charset=utf-8",
-            &tags[0],
-        )),
+        "/chat.js" => Some(fixed(CHAT_JS, "text/javascript; charset=utf-8", &tags[0])),
         "/kefu.css" => Some(fixed(KEFU_CSS, "text/css; charset=utf-8", &tags[1])),
         "/" | "/index.html" => Some(Asset {
             body: Cow::Owned(index_page(query)),

@@ -180,7 +180,10 @@ pub fn refuse(out: &mut Vec<u8>, status: u16) {
 /// list, the gateway's own origin (the `Origin`'s host is the `Host` asked for).
 pub fn origin_allowed(origin: Option<&str>, host: Option<&str>, allowed: &[String]) -> bool {
     let Some(origin) = origin else { return true };
-    if allowed.iter().any(|a| a == "*" || a.eq_ignore_ascii_case(origin)) {
+    if allowed
+        .iter()
+        .any(|a| a == "*" || a.eq_ignore_ascii_case(origin))
+    {
         return true;
     }
     let origin_host = origin.split_once("://").map(|(_, h)| h);
@@ -210,7 +213,11 @@ mod tests {
         assert!(origin_allowed(Some("http://h:1"), Some("h:1"), &[]));
         assert!(!origin_allowed(Some("http://evil"), Some("h:1"), &[]));
         let list = vec!["https://shop.example".to_owned()];
-        assert!(origin_allowed(Some("https://shop.example"), Some("h:1"), &list));
+        assert!(origin_allowed(
+            Some("https://shop.example"),
+            Some("h:1"),
+            &list
+        ));
         assert!(!origin_allowed(Some("http://h:1"), Some("h:1"), &list));
     }
 }

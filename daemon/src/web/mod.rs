@@ -202,7 +202,11 @@ impl WebState {
         if let Some(etag) = asset.etag.as_deref() {
             headers.push(("ETag", etag));
         }
-        let (status, body) = if fresh { (304, &[][..]) } else { (200, asset.body.as_bytes()) };
+        let (status, body) = if fresh {
+            (304, &[][..])
+        } else {
+            (200, asset.body.as_bytes())
+        };
         http::respond(&mut self.down, status, &headers, body, head.close, !get);
         if head.close {
             self.mode = Mode::Done;

@@ -66,12 +66,15 @@ pub fn read_frame(buf: &[u8], max: usize) -> Result<Option<(Frame, usize)>, u16>
         return Err(CLOSE_PROTOCOL);
     }
     let control = opcode & 0x8 != 0;
-    if !matches!(opcode, OP_CONT | OP_TEXT | OP_BINARY | OP_CLOSE | OP_PING | OP_PONG) {
+    if !matches!(
+        opcode,
+        OP_CONT | OP_TEXT | OP_BINARY | OP_CLOSE | OP_PING | OP_PONG
+    ) {
         return Err(CLOSE_PROTOCOL);
     }
     let (len, mut at) = match b1 & 0x7F {
-        126 => match buf.get(2..4) {
-            Some(b) => (u64::from(u16::from_be_bytes([b[0], b[1]])), 4),
+        126 => match buf.get(2..4).and_then(|b| <[u8; 2]>::try_from(b).ok()) {
+            Some(b) => (u64::from(u16::from_be_bytes(b)), 4),
             None => return Ok(None),
         },
         127 => match buf.get(2..10).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
@@ -89,7 +92,10 @@ pub fn read_frame(buf: &[u8], max: usize) -> Result<Option<(Frame, usize)>, u16>
     if len > max {
         return Err(CLOSE_TOO_BIG);
     }
-    let Some(mask) = buf.get(at..at + 4).and_then(|b| <[u8; 4]>::try_from(b).ok()) else {
+    let Some(mask) = buf
+        .get(at..at + 4)
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+    else {
         return Ok(None);
     };
     at += 4;
@@ -147,8 +153,7 @@ pub fn accept_key(key: &str) -> String {
 
 /// Standard base64 with padding.
 fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let sym = |i: u32| char::from(ALPHABET.get((i & 63) as usize).copied().unwrap_or(b'='));
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
@@ -195,7 +200,10 @@ mod tests {
             assert_eq!(read_frame(&bytes[..cut], 100), Ok(None));
         }
         let (frame, used) = read_frame(&bytes, 100).unwrap().unwrap();
-        assert_eq!((frame.payload.as_slice(), used), (&b"hello"[..], bytes.len()));
+        assert_eq!(
+            (frame.payload.as_slice(), used),
+            (&b"hello"[..], bytes.len())
+        );
         let long = masked(OP_TEXT, true, &[b'x'; 300]);
         assert_eq!(read_frame(&long, 299), Err(CLOSE_TOO_BIG));
         assert_eq!(read_frame(&long[..4], 299), Err(CLOSE_TOO_BIG));
@@ -208,6 +216,9 @@ mod tests {
             read_frame(&masked(OP_PING, false, b""), 100),
             Err(CLOSE_PROTOCOL)
         );
-        assert_eq!(read_frame(&masked(0x3, true, b""), 100), Err(CLOSE_PROTOCOL));
+        assert_eq!(
+            read_frame(&masked(0x3, true, b""), 100),
+            Err(CLOSE_PROTOCOL)
+        );
     }
 }
