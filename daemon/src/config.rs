@@ -95,9 +95,27 @@ impl Default for WebConfig {
 }
 
 impl WebConfig {
+    /// Adds what is wrong with the settings to `problems`.
+    fn check(&self, listening: bool, has_cert: bool, problems: &mut Vec<String>) {
+        if listening && self.tls && !has_cert {
+            problems.push("[web] tls needs tls_cert and tls_key".into());
+        }
+        if self.max_connections_per_address == 0
+            || !(1024..=65_536).contains(&self.max_head_bytes)
+            || !(1024..=1 << 20).contains(&self.max_message_bytes)
+        {
+            problems.push(
+                "[web]: max_connections_per_address >= 1, max_head_bytes 1024..=65536, \
+                 max_message_bytes 1024..=1048576"
+                    .into(),
+            );
+        }
+    }
+
     /// The gateway's settings.
     pub fn settings(&self) -> crate::web::WebSettings {
         crate::web::WebSettings {
+            tls: self.tls,
             allowed_origins: self.allowed_origins.clone(),
             max_connections_per_address: self.max_connections_per_address,
             max_head_bytes: self.max_head_bytes,
@@ -429,22 +447,9 @@ impl Config {
         if self.listen.is_none() && self.tls_listen.is_none() && self.admin_socket.is_none() {
             problems.push("nothing to listen on: set listen, tls_listen or admin_socket".into());
         }
-        if self.web_listen.is_some()
-            && self.web.tls
-            && (self.tls_cert.is_none() || self.tls_key.is_none())
-        {
-            problems.push("[web] tls needs tls_cert and tls_key".into());
-        }
-        if self.web.max_connections_per_address == 0
-            || !(1024..=65_536).contains(&self.web.max_head_bytes)
-            || !(1024..=1 << 20).contains(&self.web.max_message_bytes)
-        {
-            problems.push(
-                "[web]: max_connections_per_address >= 1, max_head_bytes 1024..=65536, \
-                 max_message_bytes 1024..=1048576"
-                    .into(),
-            );
-        }
+        let has_cert = self.tls_cert.is_some() && self.tls_key.is_some();
+        self.web
+            .check(self.web_listen.is_some(), has_cert, &mut problems);
         if self.tls_listen.is_some() && (self.tls_cert.is_none() || self.tls_key.is_none()) {
             problems.push("tls_listen needs tls_cert and tls_key".into());
         }

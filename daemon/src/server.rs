@@ -196,6 +196,15 @@ fn shard_polls(
     Ok((polls, links, inboxes))
 }
 
+/// The TLS settings of the TLS port and of a TLS web gateway, when either is configured.
+fn tls_server_config(config: &Config) -> Result<Option<Arc<rustls::ServerConfig>>, StartError> {
+    let wants_tls = config.tls_listen.is_some() || (config.web_listen.is_some() && config.web.tls);
+    Ok(match (wants_tls, &config.tls_cert, &config.tls_key) {
+        (true, Some(cert), Some(key)) => Some(crate::tls::server_config(cert, key)?),
+        _ => None,
+    })
+}
+
 /// [`start`] with an injected clock (tests set the time instead of waiting).
 pub fn start_with_clock(
     config: Config,
@@ -204,11 +213,7 @@ pub fn start_with_clock(
     config.validate()?;
     raise_fd_limit();
     let clock = operator_clock(&config, clock);
-    let wants_tls = config.tls_listen.is_some() || (config.web_listen.is_some() && config.web.tls);
-    let tls_config = match (wants_tls, &config.tls_cert, &config.tls_key) {
-        (true, Some(cert), Some(key)) => Some(crate::tls::server_config(cert, key)?),
-        _ => None,
-    };
+    let tls_config = tls_server_config(&config)?;
     let store = open_store(&config)?;
 
     let n = config.shard_count();
@@ -252,8 +257,7 @@ pub fn start_with_clock(
     });
     let settings = Arc::new(config.runtime());
     let mut tcp = tcp.into_iter();
-    let mut tls = tls.into_iter();
-    let mut web = web.into_iter();
+    let (mut tls, mut web) = (tls.into_iter(), web.into_iter());
     let mut admin = admin;
     let mut threads = Vec::with_capacity(n);
     let all_links = Arc::new(links.clone());
@@ -264,7 +268,6 @@ pub fn start_with_clock(
             admin: if i == 0 { admin.take() } else { None },
             web: web.next(),
             web_shared: Some(Arc::clone(&web_shared)),
-            web_tls: config.web.tls,
         };
         let shard = Shard::new(
             i,

@@ -170,8 +170,6 @@ pub struct Listeners {
     pub web: Option<TcpListener>,
     /// What the shards' web connections share (per-address counts, settings).
     pub web_shared: Option<Arc<crate::web::WebShared>>,
-    /// The web gateway speaks TLS.
-    pub web_tls: bool,
 }
 
 /// One of a shard's listeners.

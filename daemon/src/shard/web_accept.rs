@@ -35,10 +35,10 @@ impl Shard {
                 continue;
             }
             let Some(slot) = shared.admit(peer.ip()) else {
-                refuse_busy_address(socket, self.listeners.web_tls);
+                refuse_busy_address(socket, shared.settings.tls);
                 continue;
             };
-            let io = if self.listeners.web_tls {
+            let io = if shared.settings.tls {
                 let Some(config) = self.tls_config.clone() else {
                     return;
                 };

@@ -35,6 +35,8 @@ pub const MAX_DOWN_BYTES: usize = 256 * 1024;
 /// The gateway's settings (config `[web]`).
 #[derive(Debug, Clone)]
 pub struct WebSettings {
+    /// The listener speaks TLS (the client port's certificate).
+    pub tls: bool,
     /// Origins allowed to open the WebSocket (`"*"`: any); empty: the gateway's own.
     pub allowed_origins: Vec<String>,
     /// Open web connections per source address.
@@ -370,6 +372,7 @@ mod tests {
 
     fn state() -> WebState {
         let shared = WebShared::new(WebSettings {
+            tls: false,
             allowed_origins: Vec::new(),
             max_connections_per_address: 2,
             max_head_bytes: 1024,
