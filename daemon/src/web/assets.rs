@@ -76,6 +76,6 @@ mod tests {
         let page = super::index_page("account=12&x=1");
         assert!(page.contains("data-account=\"12\""));
         let page = super::index_page("account=1\"><script>");
-        assert!(!page.contains("data-account"));
+        assert!(!page.contains("<script src=\"/chat.js\""));
     }
 }
