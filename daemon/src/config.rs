@@ -60,6 +60,10 @@ pub struct Config {
     pub files: FilesConfig,
     /// `[mail]`: the SMTP relay of the weekly CSAT mail (S2).
     pub mail: MailConfig,
+    /// The web gateway's listener (HTTP/1.1 and WebSocket; `daemon/src/web/`), if any.
+    pub web_listen: Option<SocketAddr>,
+    /// `[web]`: the web gateway's settings.
+    pub web: WebConfig,
 }
 
 /// `[mail]`: the SMTP relay the weekly CSAT report is mailed through
@@ -126,6 +130,66 @@ impl MailConfig {
             username: self.username,
             password: self.password,
         })
+    }
+}
+
+/// `[web]`: the web gateway (`daemon/src/web/`; PROTOCOL.md, "The web gateway and
+/// the JSON encoding").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebConfig {
+    /// Serve `web_listen` over TLS with `tls_cert` and `tls_key` (as the TLS port).
+    pub tls: bool,
+    /// Origins whose pages may open the WebSocket (`"https://shop.example"`; `"*"`:
+    /// any). Empty: only pages the gateway serves itself.
+    pub allowed_origins: Vec<String>,
+    /// Open web connections per source address; more are answered 429.
+    pub max_connections_per_address: u32,
+    /// The longest HTTP request head, bytes (431 past it).
+    pub max_head_bytes: usize,
+    /// The longest WebSocket message, bytes (close 1009 past it).
+    pub max_message_bytes: usize,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            tls: false,
+            allowed_origins: Vec::new(),
+            max_connections_per_address: 256,
+            max_head_bytes: 8 * 1024,
+            max_message_bytes: 64 * 1024,
+        }
+    }
+}
+
+impl WebConfig {
+    /// Adds what is wrong with the settings to `problems`.
+    fn check(&self, listening: bool, has_cert: bool, problems: &mut Vec<String>) {
+        if listening && self.tls && !has_cert {
+            problems.push("[web] tls needs tls_cert and tls_key".into());
+        }
+        if self.max_connections_per_address == 0
+            || !(1024..=65_536).contains(&self.max_head_bytes)
+            || !(1024..=1 << 20).contains(&self.max_message_bytes)
+        {
+            problems.push(
+                "[web]: max_connections_per_address >= 1, max_head_bytes 1024..=65536, \
+                 max_message_bytes 1024..=1048576"
+                    .into(),
+            );
+        }
+    }
+
+    /// The gateway's settings.
+    pub fn settings(&self) -> crate::web::WebSettings {
+        crate::web::WebSettings {
+            tls: self.tls,
+            allowed_origins: self.allowed_origins.clone(),
+            max_connections_per_address: self.max_connections_per_address,
+            max_head_bytes: self.max_head_bytes,
+            max_message_bytes: self.max_message_bytes,
+        }
     }
 }
 
@@ -307,6 +371,8 @@ impl Default for Config {
             test: TestConfig::default(),
             files: FilesConfig::default(),
             mail: MailConfig::default(),
+            web_listen: None,
+            web: WebConfig::default(),
         }
     }
 }
@@ -452,6 +518,9 @@ impl Config {
         if self.listen.is_none() && self.tls_listen.is_none() && self.admin_socket.is_none() {
             problems.push("nothing to listen on: set listen, tls_listen or admin_socket".into());
         }
+        let has_cert = self.tls_cert.is_some() && self.tls_key.is_some();
+        self.web
+            .check(self.web_listen.is_some(), has_cert, &mut problems);
         if self.tls_listen.is_some() && (self.tls_cert.is_none() || self.tls_key.is_none()) {
             problems.push("tls_listen needs tls_cert and tls_key".into());
         }

@@ -45,6 +45,26 @@ pub enum Transport {
     Tls(Box<TlsTransport>),
     /// The local admin socket.
     Unix(UnixStream),
+    /// The web gateway: HTTP and a WebSocket carrying the protocol in JSON, over
+    /// plain TCP or TLS (`crate::web`).
+    Web(Box<WebTransport>),
+}
+
+/// A web connection's socket and its gateway state: the protocol above it reads and
+/// writes binary frames, the gateway turns them into JSON over a WebSocket.
+pub struct WebTransport {
+    /// The socket, plain or TLS.
+    pub io: WebIo,
+    /// The gateway's state.
+    pub web: crate::web::WebState,
+}
+
+/// The socket under a web connection.
+pub enum WebIo {
+    /// Plain TCP.
+    Plain(TcpStream),
+    /// TLS over TCP; boxed, so a plain web connection does not carry rustls' room.
+    Tls(Box<TlsTransport>),
 }
 
 /// A TLS session and its socket.
@@ -159,6 +179,7 @@ impl Connection {
             Transport::Tcp(s) => Some(s),
             Transport::Tls(t) => Some(&t.socket),
             Transport::Unix(_) => None,
+            Transport::Web(w) => Some(w.socket()),
         }
     }
 
@@ -183,6 +204,7 @@ impl Connection {
             Transport::Tcp(s) => registry.register(s, token, interest),
             Transport::Tls(t) => registry.register(&mut t.socket, token, interest),
             Transport::Unix(s) => registry.register(s, token, interest),
+            Transport::Web(w) => registry.register(w.socket_mut(), token, interest),
         }
     }
 
@@ -192,6 +214,7 @@ impl Connection {
             Transport::Tcp(s) => registry.deregister(s),
             Transport::Tls(t) => registry.deregister(&mut t.socket),
             Transport::Unix(s) => registry.deregister(s),
+            Transport::Web(w) => registry.deregister(w.socket_mut()),
         }
     }
 
@@ -206,13 +229,17 @@ impl Connection {
     /// Whether bytes are waiting to be written (the protocol's, or TLS records).
     pub fn wants_write(&self) -> bool {
         !self.protocol.poll_transmit().is_empty()
-            || matches!(&self.transport, Transport::Tls(t) if t.tls.wants_write())
+            || match &self.transport {
+                Transport::Tls(t) => t.tls.wants_write(),
+                Transport::Web(w) => w.wants_write(),
+                _ => false,
+            }
     }
 
     /// Whether a read that did not fill its buffer took everything the kernel held
     /// (plain sockets; TLS hands out plaintext record by record).
     pub fn short_read_drains(&self) -> bool {
-        !matches!(self.transport, Transport::Tls(_))
+        !matches!(self.transport, Transport::Tls(_) | Transport::Web(_))
     }
 
     /// Reads plaintext into the front of `buf`; `Data(n)` means `buf[..n]` holds it.
@@ -221,6 +248,7 @@ impl Connection {
             Transport::Tcp(s) => read_plain(s, buf),
             Transport::Unix(s) => read_plain(s, buf),
             Transport::Tls(t) => read_tls(t, buf),
+            Transport::Web(w) => w.read(buf),
         }
     }
 
@@ -256,6 +284,7 @@ impl Connection {
             Transport::Tcp(s) => write_plain(s, protocol),
             Transport::Unix(s) => write_plain(s, protocol),
             Transport::Tls(t) => write_tls(t, protocol),
+            Transport::Web(w) => w.flush(protocol),
         }
     }
 
@@ -271,6 +300,7 @@ impl Connection {
             Transport::Tcp(s) => s.shutdown(how),
             Transport::Tls(t) => t.socket.shutdown(how),
             Transport::Unix(s) => s.shutdown(how),
+            Transport::Web(w) => w.socket().shutdown(how),
         };
         self.write_shut = true;
     }
@@ -287,8 +317,117 @@ impl Connection {
             Transport::Tcp(s) => registry.reregister(s, token, interest),
             Transport::Tls(t) => registry.reregister(&mut t.socket, token, interest),
             Transport::Unix(s) => registry.reregister(s, token, interest),
+            Transport::Web(w) => registry.reregister(w.socket_mut(), token, interest),
         }
     }
+}
+
+impl WebTransport {
+    fn socket(&self) -> &TcpStream {
+        match &self.io {
+            WebIo::Plain(s) => s,
+            WebIo::Tls(t) => &t.socket,
+        }
+    }
+
+    fn socket_mut(&mut self) -> &mut TcpStream {
+        match &mut self.io {
+            WebIo::Plain(s) => s,
+            WebIo::Tls(t) => &mut t.socket,
+        }
+    }
+
+    fn wants_write(&self) -> bool {
+        !self.web.down().is_empty()
+            || self.web.finished()
+            || matches!(&self.io, WebIo::Tls(t) if t.tls.wants_write())
+    }
+
+    /// Reads the socket into `buf` and through the gateway until protocol frames come
+    /// out (handed up in `buf`) or the socket would block; answers the gateway writes
+    /// meanwhile (HTTP responses, pongs) wait in its `down` for the flush.
+    fn read(&mut self, buf: &mut [u8]) -> ReadOutcome {
+        loop {
+            if self.web.has_up() {
+                return ReadOutcome::Data(self.web.take_up(buf));
+            }
+            let outcome = match &mut self.io {
+                WebIo::Plain(s) => read_plain(s, buf),
+                WebIo::Tls(t) => read_tls(t, buf),
+            };
+            match outcome {
+                ReadOutcome::Data(n) => self.web.input(buf.get(..n).unwrap_or_default()),
+                other => return other,
+            }
+        }
+    }
+
+    /// Moves the protocol's frames through the gateway and the gateway's bytes to the
+    /// socket. A gateway that has said its last word (a refusal, a close frame) ends
+    /// the connection once that is out: the error makes the loop close it.
+    fn flush(&mut self, protocol: &mut ServerConnection) -> io::Result<usize> {
+        let mut taken = 0;
+        loop {
+            let out = protocol.poll_transmit();
+            if !out.is_empty() {
+                let n = self.web.from_protocol(out);
+                protocol.consume_transmit(n);
+            }
+            let down = self.web.down();
+            if down.is_empty() {
+                break;
+            }
+            let n = match &mut self.io {
+                WebIo::Plain(s) => write_bytes(s, down)?,
+                WebIo::Tls(t) => {
+                    let n = t.tls.writer().write(down)?;
+                    drain_tls(t)?;
+                    n
+                }
+            };
+            self.web.consume_down(n);
+            taken += n;
+            if n == 0 || protocol.poll_transmit().is_empty() && self.web.down().is_empty() {
+                break;
+            }
+        }
+        if let WebIo::Tls(t) = &mut self.io {
+            drain_tls(t)?;
+        }
+        if self.web.finished() && !matches!(&self.io, WebIo::Tls(t) if t.tls.wants_write()) {
+            return Err(io::ErrorKind::ConnectionAborted.into());
+        }
+        Ok(taken)
+    }
+}
+
+/// Writes what `bytes` the socket takes now.
+fn write_bytes(s: &mut impl Write, bytes: &[u8]) -> io::Result<usize> {
+    let mut written = 0;
+    while let Some(rest) = bytes.get(written..).filter(|r| !r.is_empty()) {
+        match s.write(rest) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => written += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(written)
+}
+
+/// Writes TLS records rustls holds until it holds none or the socket would block.
+fn drain_tls(t: &mut TlsTransport) -> io::Result<()> {
+    while t.tls.wants_write() {
+        match t.tls.write_tls(&mut t.socket) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 fn read_plain(s: &mut impl Read, buf: &mut [u8]) -> ReadOutcome {

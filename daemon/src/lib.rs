@@ -43,6 +43,7 @@ pub mod store;
 pub mod throttle;
 pub mod timer_wheel;
 pub mod tls;
+pub mod web;
 pub mod worker;
 
 // Pure domain crates, re-exported so `crate::routing::…` paths keep working; they

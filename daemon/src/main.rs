@@ -143,7 +143,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         ensure_demo_account(&handle)?;
     }
     eprintln!(
-        "kefud: ready tcp={} tls={} admin={} shards={} pid={} metrics={}",
+        "kefud: ready tcp={} tls={} admin={} shards={} pid={} metrics={} web={}",
         handle.tcp_addr().map_or("-".into(), |a| a.to_string()),
         handle.tls_addr().map_or("-".into(), |a| a.to_string()),
         handle
@@ -152,6 +152,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         handle.shards(),
         std::process::id(),
         handle.metrics_addr().map_or("-".into(), |a| a.to_string()),
+        handle.web_addr().map_or("-".into(), |a| a.to_string()),
     );
     // systemd's Type=notify: readiness, once every listener is bound.
     if let Err(e) = kefu_daemon::notify::ready() {

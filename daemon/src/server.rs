@@ -59,6 +59,7 @@ pub struct ServerHandle {
     counters: Vec<Arc<ShardCounters>>,
     tcp_addr: Option<SocketAddr>,
     tls_addr: Option<SocketAddr>,
+    web_addr: Option<SocketAddr>,
     admin_socket: Option<PathBuf>,
     pid_file: Option<PathBuf>,
     metrics: Option<crate::metrics::HttpListener>,
@@ -80,6 +81,11 @@ impl ServerHandle {
     /// The TLS address actually bound.
     pub fn tls_addr(&self) -> Option<SocketAddr> {
         self.tls_addr
+    }
+
+    /// The web gateway's address actually bound (`web_listen`), if any.
+    pub fn web_addr(&self) -> Option<SocketAddr> {
+        self.web_addr
     }
 
     /// The admin socket's path.
@@ -190,6 +196,15 @@ fn shard_polls(
     Ok((polls, links, inboxes))
 }
 
+/// The TLS settings of the TLS port and of a TLS web gateway, when either is configured.
+fn tls_server_config(config: &Config) -> Result<Option<Arc<rustls::ServerConfig>>, StartError> {
+    let wants_tls = config.tls_listen.is_some() || (config.web_listen.is_some() && config.web.tls);
+    Ok(match (wants_tls, &config.tls_cert, &config.tls_key) {
+        (true, Some(cert), Some(key)) => Some(crate::tls::server_config(cert, key)?),
+        _ => None,
+    })
+}
+
 /// [`start`] with an injected clock (tests set the time instead of waiting).
 pub fn start_with_clock(
     config: Config,
@@ -198,10 +213,7 @@ pub fn start_with_clock(
     config.validate()?;
     raise_fd_limit();
     let clock = operator_clock(&config, clock);
-    let tls_config = match (&config.tls_listen, &config.tls_cert, &config.tls_key) {
-        (Some(_), Some(cert), Some(key)) => Some(crate::tls::server_config(cert, key)?),
-        _ => None,
-    };
+    let tls_config = tls_server_config(&config)?;
     let store = open_store(&config)?;
 
     let n = config.shard_count();
@@ -213,6 +225,8 @@ pub fn start_with_clock(
     // the kernel spreads new connections over the shards, with no acceptor thread.
     let (tcp, tcp_addr) = bind_group(config.listen, n, "listen")?;
     let (tls, tls_addr) = bind_group(config.tls_listen, n, "tls_listen")?;
+    let (web, web_addr) = bind_group(config.web_listen, n, "web_listen")?;
+    let web_shared = crate::web::WebShared::new(config.web.settings());
     let admin = match &config.admin_socket {
         Some(path) => Some(bind_admin(path)?),
         None => None,
@@ -243,7 +257,7 @@ pub fn start_with_clock(
     });
     let settings = Arc::new(config.runtime());
     let mut tcp = tcp.into_iter();
-    let mut tls = tls.into_iter();
+    let (mut tls, mut web) = (tls.into_iter(), web.into_iter());
     let mut admin = admin;
     let mut threads = Vec::with_capacity(n);
     let all_links = Arc::new(links.clone());
@@ -252,6 +266,8 @@ pub fn start_with_clock(
             tcp: tcp.next(),
             tls: tls.next(),
             admin: if i == 0 { admin.take() } else { None },
+            web: web.next(),
+            web_shared: Some(Arc::clone(&web_shared)),
         };
         let shard = Shard::new(
             i,
@@ -304,6 +320,7 @@ pub fn start_with_clock(
         counters,
         tcp_addr,
         tls_addr,
+        web_addr,
         admin_socket: config.admin_socket.clone(),
         pid_file: config.pid_file.clone(),
         metrics,

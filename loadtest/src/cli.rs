@@ -66,6 +66,10 @@ pub enum Command {
     /// run it beside a chat scenario. Reports rates, the daemon's RSS and the lookups'
     /// latency.
     Files(crate::files_mix::FilesArgs),
+    /// Hold many visitors through the web gateway (WebSocket, JSON) and compare chat
+    /// latency through it with the binary port at the same rate; report the daemon's
+    /// memory per connection.
+    Web(crate::web_visitors::WebArgs),
     /// Run kefud (from --kefud) under chat traffic, SIGKILL it at random intervals and
     /// restart it on the same data directory; check from the clients' ledgers that
     /// every acknowledged message is stored and delivered exactly once; report the

@@ -65,6 +65,7 @@ mod stall_broadcast;
 mod sweep;
 mod sys;
 mod timeline;
+mod web_visitors;
 
 use anyhow::Context;
 use clap::Parser;
@@ -111,6 +112,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<bool> {
         cli::Command::Sweep(args) => sweep::run(&args, fd_limit),
         cli::Command::Stall(args) => stall::run(&args, fd_limit),
         cli::Command::Files(args) => files_mix::run(&args),
+        cli::Command::Web(args) => web_visitors::run(&args).map(|()| true),
         cli::Command::CrashLoop(args) => {
             let report = scenarios::crash_loop::run(&args)?;
             if let Some(path) = &args.json {

@@ -110,12 +110,15 @@ impl Shard {
         if backlog.contains(Listener::Admin) {
             self.accept_admin();
         }
+        if backlog.contains(Listener::Web) {
+            self.accept_web();
+        }
     }
 
     /// `accept` failed (EMFILE, ENFILE, ENOMEM…): the connections still in the
     /// backlog raise no new readiness event, so the listeners are tried again on a
     /// timer (`ACCEPT_RETRY`) until it works. Logged once per streak.
-    fn accept_failed(&mut self, e: &std::io::Error) {
+    pub(super) fn accept_failed(&mut self, e: &std::io::Error) {
         if !self.accept_failing {
             self.accept_failing = true;
             log::warn(
@@ -132,17 +135,17 @@ impl Shard {
         }
     }
 
-    fn new_protocol(&self) -> ServerConnection {
+    pub(super) fn new_protocol(&self) -> ServerConnection {
         ServerConnection::new(std::sync::Arc::clone(&self.server_config), self.now)
     }
 
-    fn over_connection_limit(&self) -> bool {
+    pub(super) fn over_connection_limit(&self) -> bool {
         let total: u64 = self.shared.counters.iter().map(|c| c.connections()).sum();
         total >= self.settings.max_connections as u64
     }
 
     /// Puts a connection in the slab, registers it and arms its timer.
-    fn install(&mut self, mut conn: Connection) -> Option<usize> {
+    pub(super) fn install(&mut self, mut conn: Connection) -> Option<usize> {
         // A timer entry belongs to the shard that queued it.
         conn.timer = None;
         let (idx, _) = self.conns.insert(conn);
@@ -692,7 +695,7 @@ impl Shard {
 }
 
 /// Best effort: tell a connection over the limit why, then drop it.
-fn refuse_overloaded(mut socket: mio::net::TcpStream) {
+pub(super) fn refuse_overloaded(mut socket: mio::net::TcpStream) {
     use std::io::Write;
     let mut out = bytes::BytesMut::new();
     ErrorBody {
@@ -704,7 +707,7 @@ fn refuse_overloaded(mut socket: mio::net::TcpStream) {
 }
 
 /// An `accept` error about one connection, not the listener: try the next one.
-fn is_transient_accept_error(e: &std::io::Error) -> bool {
+pub(super) fn is_transient_accept_error(e: &std::io::Error) -> bool {
     matches!(
         e.kind(),
         std::io::ErrorKind::Interrupted | std::io::ErrorKind::ConnectionAborted

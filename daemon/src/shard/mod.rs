@@ -38,6 +38,7 @@ mod overload;
 mod sessions;
 mod slab;
 mod trim;
+mod web_accept;
 
 pub use crate::centre::{sign_customer, ReplyTo, Shared};
 pub use crate::session::CustomerLogin;
@@ -67,6 +68,8 @@ const TCP_LISTENER: Token = Token(1);
 const TLS_LISTENER: Token = Token(2);
 /// Token of the admin socket listener.
 const ADMIN_LISTENER: Token = Token(3);
+/// The web gateway's listener.
+const WEB_LISTENER: Token = Token(4);
 /// Connection tokens start here (token = slab index + FIRST_CONN).
 const FIRST_CONN: usize = 16;
 
@@ -163,6 +166,10 @@ pub struct Listeners {
     pub tls: Option<TcpListener>,
     /// The admin socket (shard 0 only).
     pub admin: Option<UnixListener>,
+    /// The web gateway (SO_REUSEPORT group shared with the other shards).
+    pub web: Option<TcpListener>,
+    /// What the shards' web connections share (per-address counts, settings).
+    pub web_shared: Option<Arc<crate::web::WebShared>>,
 }
 
 /// One of a shard's listeners.
@@ -171,6 +178,7 @@ pub(crate) enum Listener {
     Tcp = 1,
     Tls = 2,
     Admin = 4,
+    Web = 8,
 }
 
 /// Listeners that still had connections waiting when the turn's share was accepted.
@@ -313,6 +321,9 @@ impl Shard {
         if let Some(l) = shard.listeners.admin.as_mut() {
             registry.register(l, ADMIN_LISTENER, mio::Interest::READABLE)?;
         }
+        if let Some(l) = shard.listeners.web.as_mut() {
+            registry.register(l, WEB_LISTENER, mio::Interest::READABLE)?;
+        }
         Ok(shard)
     }
 
@@ -404,6 +415,7 @@ impl Shard {
                 TCP_LISTENER => self.accept_tcp(false),
                 TLS_LISTENER => self.accept_tcp(true),
                 ADMIN_LISTENER => self.accept_admin(),
+                WEB_LISTENER => self.accept_web(),
                 Token(t) => {
                     let idx = t - FIRST_CONN;
                     let closed = event.is_read_closed() || event.is_error();
@@ -541,6 +553,9 @@ impl Shard {
             let _ = registry.deregister(l);
         }
         if let Some(l) = self.listeners.admin.as_mut() {
+            let _ = registry.deregister(l);
+        }
+        if let Some(l) = self.listeners.web.as_mut() {
             let _ = registry.deregister(l);
         }
         self.listeners = Listeners::default();

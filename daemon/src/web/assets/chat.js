@@ -1,0 +1,258 @@
+/* Kefu visitor chat window (W2). Embedded by a site with
+ *   <script src="http://HOST:PORT/chat.js" data-account="ACCOUNT" async></script>
+ * Speaks the protocol's JSON encoding over the appliance's WebSocket (/ws;
+ * PROTOCOL.md "The web gateway and the JSON encoding"). No dependencies.
+ * The visitor token lives in localStorage (per account): it arrives in a WebSocket
+ * message after the upgrade, so no HTTP response could set it as a cookie, and a
+ * cookie of the appliance would be a third-party cookie on the customer's site. */
+(function () {
+  "use strict";
+  var S = document.currentScript || document.querySelector("script[data-account]");
+  if (!S || window.__kefuChat) return;
+  window.__kefuChat = true;
+  var account = Number(S.getAttribute("data-account"));
+  // TODO(coordinator): pass data-code (entry-point code, W1) in the login once the
+  // track branch adds a field for it; today it is read and kept only.
+  var entryCode = S.getAttribute("data-code");
+  var base = new URL(S.src, location.href);
+  var wsUrl = (base.protocol === "https:" ? "wss://" : "ws://") + base.host + "/ws";
+  var qlang = new URLSearchParams(location.search).get("lang");
+  var lang = (qlang || navigator.language || "en").toLowerCase().indexOf("zh") === 0 ? "zh" : "en";
+  var T = {
+    en: { open: "Chat with us", title: "Customer service", send: "Send", ph: "Type a message…",
+      typing: "typing…", offline: "Reconnecting…", ended: "The conversation has ended.",
+      image: "[image]", file: "[file]", failed: "not sent" },
+    zh: { open: "在线客服", title: "在线客服", send: "发送", ph: "请输入消息…",
+      typing: "正在输入…", offline: "正在重新连接…", ended: "会话已结束。",
+      image: "[图片]", file: "[文件]", failed: "未发送" }
+  }[lang];
+  var KEY = "kefu." + account + ".";
+  function store(k, v) {
+    try {
+      if (v === undefined) return localStorage.getItem(KEY + k);
+      localStorage.setItem(KEY + k, v);
+    } catch (e) { return null; }
+  }
+  function load(k, dflt) {
+    try { return JSON.parse(store(k)) || dflt; } catch (e) { return dflt; }
+  }
+  var token = load("token", null);
+  var nextCid = Number(store("cid") || 1);
+  var pending = load("pending", []);
+  var conv = null, ws = null, ready = false, reqId = 0, calls = {}, shown = {};
+  var backoff = 500, heartbeat = null, typingTimer = null, typingSent = false;
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text) e.textContent = text;
+    return e;
+  }
+  var css = el("link");
+  css.rel = "stylesheet";
+  css.href = base.origin + "/kefu.css";
+  document.head.appendChild(css);
+  var root = el("div", "kefu-root");
+  root.lang = lang;
+  var openBtn = el("button", "kefu-open", T.open);
+  var panel = el("div", "kefu-panel");
+  var head = el("div", "kefu-head");
+  var title = el("span", "kefu-title", T.title);
+  var agentName = el("span", "kefu-agent-name");
+  var closeBtn = el("button", "kefu-close", "×");
+  var log = el("div", "kefu-log");
+  var menu = el("div", "kefu-menu");
+  var status = el("div", "kefu-status");
+  var form = el("form", "kefu-form");
+  var input = el("input", "kefu-input");
+  var sendBtn = el("button", "kefu-send", T.send);
+  input.placeholder = T.ph;
+  input.maxLength = 4000;
+  sendBtn.type = "submit";
+  head.append(title, agentName, closeBtn);
+  form.append(input, sendBtn);
+  panel.append(head, log, menu, status, form);
+  root.append(openBtn, panel);
+  document.body.appendChild(root);
+  function setOpen(on) {
+    root.classList.toggle("kefu-shown", on);
+    store("open", on ? "1" : "0");
+    if (on) input.focus();
+  }
+  openBtn.onclick = function () { setOpen(true); };
+  closeBtn.onclick = function () { setOpen(false); };
+  if (store("open") === "1") setOpen(true);
+
+  function bodyText(b) {
+    if (b.Text !== undefined) return b.Text;
+    if (b.Image) return T.image + " " + b.Image.reference;
+    if (b.File) return T.file + " " + b.File.name;
+    return "";
+  }
+  function bubble(who, text) {
+    var m = el("div", "kefu-msg kefu-" + who, text);
+    log.appendChild(m);
+    log.scrollTop = log.scrollHeight;
+    return m;
+  }
+  function who(from) {
+    return from === "Customer" ? "me" : from === "System" ? "system" : "agent";
+  }
+  function addMessage(m) {
+    if (shown[m.id]) return;
+    shown[m.id] = true;
+    bubble(who(m.from), bodyText(m.body)).dataset.id = m.id;
+  }
+  function lastShown() {
+    var ids = Object.keys(shown).map(Number);
+    return ids.length ? Math.max.apply(null, ids) : 0;
+  }
+
+  function raw(obj) { if (ws && ws.readyState === 1) ws.send(JSON.stringify(obj)); }
+  function call(request, cb) {
+    var id = ++reqId;
+    calls[id] = cb || function () {};
+    raw({ id: id, request: request });
+  }
+  function connect() {
+    ready = false;
+    ws = new WebSocket(wsUrl);
+    ws.onmessage = function (e) {
+      var m = JSON.parse(e.data);
+      if (m.welcome) {
+        clearInterval(heartbeat);
+        heartbeat = setInterval(function () { raw({ ping: Date.now() }); },
+          Math.max(1000, m.welcome.heartbeat_ms || 20000));
+        login();
+      } else if (m.id !== undefined) {
+        var cb = calls[m.id];
+        delete calls[m.id];
+        if (cb) cb(m.response || null, m.error || null);
+      } else if (m.event) {
+        raw({ ack: m.seq });
+        onEvent(m.event);
+      }
+    };
+    ws.onclose = function () {
+      ws = null;
+      ready = false;
+      calls = {};
+      clearInterval(heartbeat);
+      status.textContent = T.offline;
+      setTimeout(connect, backoff);
+      backoff = Math.min(backoff * 2, 15000);
+    };
+  }
+  function login() {
+    call({ VisitorLogin: { account: account, token: token, channel: "Web" } }, function (r, err) {
+      if (err || !r.CustomerLoggedIn) {
+        // A token the appliance no longer knows: start over as a new visitor.
+        if (token) { token = null; store("token", "null"); login(); }
+        return;
+      }
+      var s = r.CustomerLoggedIn;
+      if (s.visitor_token) { token = s.visitor_token; store("token", JSON.stringify(token)); }
+      backoff = 500;
+      status.textContent = "";
+      openConversation(function () { ready = true; catchUp(); });
+    });
+  }
+  function openConversation(then) {
+    call({ OpenConversation: { entry: "Auto" } }, function (r) {
+      if (r && r.Conversation) { conv = r.Conversation.conversation; showAgent(); then(); }
+    });
+  }
+  function catchUp() {
+    call({ ConversationMessages: { conversation: conv, after: lastShown(), limit: 500 } },
+      function (r) {
+        (r && r.Messages || []).forEach(addMessage);
+        pending.forEach(trySend);
+      });
+  }
+  function showAgent() {
+    call("ServingAgent", function (r) {
+      var a = r && r.ServingAgent;
+      agentName.textContent = a ? a.shown_as : "";
+    });
+  }
+  function savePending() { store("pending", JSON.stringify(pending)); }
+  function trySend(p) {
+    if (!ready) return;
+    call({ SendMessage: { conversation: conv, client_msg_id: p.cid, body: { Text: p.text } } },
+      function (r, err) {
+        var node = log.querySelector('[data-cid="' + p.cid + '"]');
+        if (r && r.Sent) {
+          pending = pending.filter(function (q) { return q.cid !== p.cid; });
+          savePending();
+          if (shown[r.Sent.message]) { if (node) node.remove(); }
+          else if (node) { shown[r.Sent.message] = true; node.dataset.id = r.Sent.message; node.removeAttribute("data-cid"); }
+        } else if (err && node) {
+          node.classList.add("kefu-failed");
+          node.title = T.failed + ": " + err.message;
+        }
+      });
+  }
+  function pendingBubble(p) { bubble("me", p.text).dataset.cid = p.cid; }
+  pending.forEach(pendingBubble);
+  form.onsubmit = function (e) {
+    e.preventDefault();
+    var text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    var p = { cid: nextCid++, text: text };
+    store("cid", String(nextCid));
+    pending.push(p);
+    savePending();
+    pendingBubble(p);
+    stopTyping();
+    if (conv === null && ws && ws.readyState === 1) openConversation(function () { ready = true; trySend(p); });
+    else trySend(p);
+  };
+  function stopTyping() {
+    clearTimeout(typingTimer);
+    if (typingSent && ready) call({ Signal: { conversation: conv, signal: "TypingStopped" } });
+    typingSent = false;
+  }
+  input.oninput = function () {
+    if (!ready) return;
+    if (!typingSent) { typingSent = true; call({ Signal: { conversation: conv, signal: "TypingStarted" } }); }
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(stopTyping, 3000);
+  };
+  function onEvent(ev) {
+    if (ev.Message && ev.Message.conversation === conv) {
+      addMessage(ev.Message);
+      status.textContent = "";
+    } else if (ev.Signal && ev.Signal.conversation === conv && ev.Signal.from !== "Customer") {
+      status.textContent = ev.Signal.signal === "TypingStarted" ? T.typing : "";
+    } else if (ev.ConversationChanged && ev.ConversationChanged.conversation === conv) {
+      var st = ev.ConversationChanged.state;
+      if (st === "Closed") { bubble("system", T.ended); conv = null; ready = false; agentName.textContent = ""; }
+      else showAgent();
+    } else if (ev.MenuShown) {
+      showMenu(ev.MenuShown);
+    }
+  }
+  function showMenu(p) {
+    menu.textContent = "";
+    menu.appendChild(el("div", "kefu-prompt", p.prompt));
+    p.options.forEach(function (label, i) {
+      var b = el("button", "kefu-option", label);
+      b.type = "button";
+      b.onclick = function () {
+        call({ ChooseMenuOption: { conversation: p.conversation, node: p.node, option: i } }, function (r) {
+          var step = r && r.MenuStep;
+          if (!step) return;
+          menu.textContent = "";
+          if (step.Prompt) showMenu(step.Prompt);
+          else if (step.OpenUrl) window.open(step.OpenUrl.url, "_blank", "noopener");
+          else if (step.AutoReply) bubble("system", step.AutoReply.text);
+          else if (step.Routed) { conv = step.Routed.conversation; showAgent(); }
+        });
+      };
+      menu.appendChild(b);
+    });
+  }
+  void entryCode;
+  connect();
+})();

@@ -1,0 +1,336 @@
+//! The visitor's chat window (W2) end to end in headless Chromium, driven over
+//! WebDriver by `chromedriver` (Debian's `chromium` and `chromium-driver`, installed
+//! by `.ci/deps`; without them this test fails, it does not skip): a real kefud
+//! serves its index page embedding the snippet; the visitor opens the window, chats
+//! with an agent (a client-library session on the binary port), reloads the page
+//! mid-conversation and loses nothing and doubles nothing, chats on, and the window
+//! fits a mobile width. Screenshots at desktop and mobile width go to
+//! `$KEFU_SCREENSHOTS` (default: `<tmp>/kefu-screenshots`).
+//!
+//! The WebDriver client is a few functions over `std::net::TcpStream` and
+//! `serde_json` (one request per connection), no async runtime.
+
+mod support;
+
+use base64::Engine;
+use kefu_wire::chat::{MessageBody, Party};
+use kefu_wire::{Client, Event, Request};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use support::*;
+
+const ACCOUNT: u64 = 816_002;
+
+/// chromedriver on a free loopback port, ended when dropped.
+struct Driver {
+    child: Child,
+    port: u16,
+    _profile: tempfile::TempDir,
+    session: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.call("DELETE", "", Value::Null);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+fn http(port: u16, method: &str, path: &str, body: &Value) -> Value {
+    let mut t = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    t.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+    let body = if body.is_null() {
+        String::new()
+    } else {
+        body.to_string()
+    };
+    write!(
+        t,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    // The head, then as many bytes as it says (chromedriver may keep the socket open).
+    let mut reader = BufReader::new(t);
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap();
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    serde_json::from_slice(&body)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&body)))
+}
+
+impl Driver {
+    fn start() -> Driver {
+        for tool in ["chromium", "chromedriver"] {
+            let found = Command::new(tool)
+                .arg("--version")
+                .stdout(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(
+                found,
+                "{tool} is missing: the browser tests need Debian's `chromium` and \
+                 `chromium-driver` (apt-get install -y chromium chromium-driver; .ci/deps)"
+            );
+        }
+        let port = free_port();
+        let mut child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        // It says when it listens.
+        let out = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(out).lines();
+        loop {
+            let line = lines.next().expect("chromedriver output").unwrap();
+            if line.contains("started successfully") {
+                break;
+            }
+        }
+        std::thread::spawn(move || lines.for_each(drop));
+        let profile = tempfile::tempdir().unwrap();
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage",
+                    format!("--user-data-dir={}", profile.path().display())]
+            }
+        }}});
+        let r = http(port, "POST", "/session", &caps);
+        let session = r["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {r}"))
+            .to_owned();
+        let d = Driver {
+            child,
+            port,
+            _profile: profile,
+            session,
+        };
+        d.call(
+            "POST",
+            "/timeouts",
+            json!({"implicit": 20_000, "script": 30_000, "pageLoad": 30_000}),
+        );
+        d
+    }
+
+    fn call(&self, method: &str, path: &str, body: Value) -> Value {
+        let r = http(
+            self.port,
+            method,
+            &format!("/session/{}{path}", self.session),
+            &body,
+        );
+        assert!(
+            r["value"].get("error").is_none(),
+            "{method} {path}: {}",
+            r["value"]
+        );
+        r["value"].clone()
+    }
+
+    fn go(&self, url: &str) {
+        self.call("POST", "/url", json!({ "url": url }));
+    }
+
+    fn find(&self, css: &str) -> String {
+        let v = self.call(
+            "POST",
+            "/element",
+            json!({"using": "css selector", "value": css}),
+        );
+        v.as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+            .expect("an element")
+            .to_owned()
+    }
+
+    fn click(&self, css: &str) {
+        let e = self.find(css);
+        self.call("POST", &format!("/element/{e}/click"), json!({}));
+    }
+
+    fn type_in(&self, css: &str, text: &str) {
+        let e = self.find(css);
+        self.call(
+            "POST",
+            &format!("/element/{e}/value"),
+            json!({ "text": text }),
+        );
+    }
+
+    fn script(&self, script: &str, args: Value) -> Value {
+        self.call(
+            "POST",
+            "/execute/sync",
+            json!({"script": script, "args": args}),
+        )
+    }
+
+    /// Waits in the page (not here) until `n` stored messages are shown; returns their texts.
+    fn await_messages(&self, n: usize) -> Vec<String> {
+        let v = self.call(
+            "POST",
+            "/execute/async",
+            json!({"script": "var n = arguments[0], done = arguments[1];
+                var t = setInterval(function () {
+                  var m = document.querySelectorAll('.kefu-msg[data-id]');
+                  if (m.length >= n && !document.querySelector('.kefu-msg[data-cid]')) {
+                    clearInterval(t);
+                    done(Array.prototype.map.call(m, function (e) { return e.textContent; }));
+                  }
+                }, 50);", "args": [n]}),
+        );
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn window(&self, width: u32, height: u32) {
+        self.call(
+            "POST",
+            "/window/rect",
+            json!({"width": width, "height": height}),
+        );
+    }
+
+    fn screenshot(&self, name: &str) -> PathBuf {
+        let v = self.call("GET", "/screenshot", Value::Null);
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap())
+            .unwrap();
+        let dir = std::env::var_os("KEFU_SCREENSHOTS").map_or_else(
+            || std::env::temp_dir().join("kefu-screenshots"),
+            PathBuf::from,
+        );
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, png).unwrap();
+        eprintln!("screenshot: {}", path.display());
+        path
+    }
+}
+
+/// The agent's next message from the customer: its conversation and text.
+fn customer_says(a: &mut Client) -> (u64, String) {
+    loop {
+        let push = a.next_push(Duration::from_secs(30)).unwrap().expect("push");
+        if let Event::Message(m) = push.event {
+            if let (Party::Customer, MessageBody::Text(t)) = (m.from, m.body) {
+                return (m.conversation, t);
+            }
+        }
+    }
+}
+
+fn reply(a: &mut Client, conversation: u64, id: u64, text: &str) {
+    a.request(&Request::SendMessage {
+        conversation,
+        client_msg_id: id,
+        body: MessageBody::Text(text.into()),
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_visitor_chats_reloads_and_loses_nothing_in_chromium() {
+    let s = TestServer::start_with(|c| {
+        c.web_listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+    });
+    let mut admin = s.admin();
+    create_account(&mut admin, ACCOUNT);
+    let mut a = s.client();
+    a.login(ACCOUNT, 1001, PASSWORD).unwrap();
+    a.request(&Request::SetAutoAccept { cap: 50 }).unwrap();
+
+    let web = s.handle().web_addr().unwrap();
+    let page = format!("http://{web}/?account={ACCOUNT}&lang=en");
+    let d = Driver::start();
+    d.window(1280, 800);
+    d.go(&page);
+    d.click(".kefu-open");
+    d.type_in(".kefu-input", "Hello from the browser");
+    d.click(".kefu-send");
+    let (conversation, text) = customer_says(&mut a);
+    assert_eq!(text, "Hello from the browser");
+    reply(&mut a, conversation, 1, "Hi! How can I help?");
+    let before = d.await_messages(2);
+    assert!(before.ends_with(&[
+        "Hello from the browser".into(),
+        "Hi! How can I help?".into()
+    ]));
+    let agent_shown = d.script(
+        "return document.querySelector('.kefu-agent-name').textContent",
+        json!([]),
+    );
+    assert_eq!(agent_shown, json!("1001"), "the agent's display name");
+    d.screenshot("desktop.png");
+
+    // Reload mid-conversation: the same messages, once each, same visitor.
+    d.call("POST", "/refresh", json!({}));
+    let after = d.await_messages(before.len());
+    assert_eq!(after, before, "nothing lost or doubled over a reload");
+    d.type_in(".kefu-input", "Still here after reload");
+    d.click(".kefu-send");
+    let (again, text) = customer_says(&mut a);
+    assert_eq!(
+        (again, text.as_str()),
+        (conversation, "Still here after reload")
+    );
+    reply(&mut a, conversation, 2, "Good to see you");
+    let all = d.await_messages(before.len() + 2);
+    assert_eq!(all.len(), before.len() + 2, "{all:?}");
+    assert_eq!(all.last().map(String::as_str), Some("Good to see you"));
+
+    // A narrow mobile width: the open window fills the viewport.
+    d.window(390, 844);
+    let fits = d.script(
+        "var p = document.querySelector('.kefu-panel').getBoundingClientRect();
+         return Math.abs(p.width - window.innerWidth) < 2 && p.left === 0;",
+        json!([]),
+    );
+    assert_eq!(fits, json!(true), "the panel fills a mobile width");
+    d.screenshot("mobile.png");
+
+    // Chinese, by ?lang= (navigator.language otherwise).
+    d.go(&format!("http://{web}/?account={ACCOUNT}&lang=zh"));
+    let send = d.script(
+        "return document.querySelector('.kefu-send').textContent",
+        json!([]),
+    );
+    assert_eq!(send, json!("发送"));
+    let again = d.await_messages(before.len() + 2);
+    assert_eq!(again, all);
+    d.window(1280, 800);
+    d.screenshot("desktop-zh.png");
+}
