@@ -260,16 +260,13 @@ pub fn required_access(request: &Request) -> Access {
         Request::AdminSmsDeadLetters { .. } | Request::AdminSmsReply { .. } => Access::Operator,
         file_requests!() => Access::Participant,
         Request::ServingAgent | Request::DesignatedChoices => Access::CustomerOnly,
-        Request::GetDesignatedAgent
-        | Request::ListQuickReplies
-        | Request::SetQuickReplies { shared: false, .. }
-        | Request::GetNavigationMenu
-        | Request::GetServerTime
-        | Request::GetAgentPrefs
-        | Request::SetAgentPrefs { .. }
-        | Request::GetReminderSettings
-        | Request::RequestContactFiled { .. }
-        | Request::GetContactOwners { .. } => Access::Session,
+        Request::GetDesignatedAgent | Request::ListQuickReplies | Request::GetNavigationMenu => {
+            Access::Session
+        }
+        Request::SetQuickReplies { shared: false, .. } | Request::GetServerTime => Access::Session,
+        Request::GetAgentPrefs | Request::SetAgentPrefs { .. } => Access::Session,
+        Request::GetReminderSettings | Request::RequestContactFiled { .. } => Access::Session,
+        Request::GetContactOwners { .. } => Access::Session,
         Request::AdminOnAccount { .. } | Request::AdminImportTokens { .. } => Access::Operator,
         Request::AdminUnlockToken { .. } | Request::AdminUnlockAgent { .. } => Access::Operator,
         Request::AdminRotateCustomerKey { .. } | Request::AdminCreateAccount { .. } => {

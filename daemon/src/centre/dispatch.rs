@@ -975,13 +975,9 @@ pub(crate) fn classify(request: Request) -> Routed {
             AdminBalanceTopUp { account, units }, AdminBalanceShow { account } }
         [Routed::Agent, AgentRequest::Web] WebAgentRequest { ListEntryCodes, CreateEntryCode { draft }, EditEntryCode { id, draft }, DeleteEntryCode { id }, ListSiteVisitors, GetVisitorTrail { visitor }, InviteVisitor { visitor, text }, GetAutoInvite, SetAutoInvite { settings }, GetVisitTrend { from_day, until_day }, GetSiteAnalytics { from_day, until_day } }
         [Routed::Customer, CustomerRequest::Web] WebCustomerRequest { GetEntryCode { id }, OpenConversationByCode { id }, PageView(x), PageLeft, AnswerInvitation { invitation, accept } }
-        [Routed::Agent, AgentRequest::Reports] ReportRequest { GetWorkReport { from, to, agent },
-            ExportReport { report, format, otp }, ExportChunk { export, index } }
-        [Routed::Agent, AgentRequest::Survey] SurveyRequest { CreateSurvey { draft, otp },
-            EditSurvey { id, draft, otp }, CloseSurvey { id, otp }, ListSurveys { otp },
-            GetSurveyResult { id, otp } }
-        [Routed::Customer, CustomerRequest::Survey] CustomerSurveyRequest { ListOpenSurveys,
-            AnswerSurvey { survey, choices } }
+        [Routed::Agent, AgentRequest::Reports] ReportRequest { GetWorkReport { from, to, agent }, ExportReport { report, format, otp }, ExportChunk { export, index } }
+        [Routed::Agent, AgentRequest::Survey] SurveyRequest { CreateSurvey { draft, otp }, EditSurvey { id, draft, otp }, CloseSurvey { id, otp }, ListSurveys { otp }, GetSurveyResult { id, otp } }
+        [Routed::Customer, CustomerRequest::Survey] CustomerSurveyRequest { ListOpenSurveys, AnswerSurvey { survey, choices } }
         [Routed::Agent, AgentRequest::Csat] CsatRequest { GetCsatSettings, SetCsatSettings(x), CsatReport(x) }
         [Routed::Customer, CustomerRequest::Csat] CustomerCsatRequest { RateConversation { conversation, rating, reasons, text } }
         [] Routed { EnableResume }
