@@ -106,7 +106,11 @@ macro_rules! analytics {
         Request::GetAnalytics { .. }
             | Request::GetWorkReport { .. }
             | Request::ExportReport {
-                report: kefu_wire::reports::ReportKind::WorkReport { .. },
+                report: kefu_wire::reports::ReportKind::WorkReport { .. }
+                    | kefu_wire::reports::ReportKind::Csat { .. }
+                    | kefu_wire::reports::ReportKind::CsatDetail { .. }
+                    | kefu_wire::reports::ReportKind::VisitTrend { .. }
+                    | kefu_wire::reports::ReportKind::SiteAnalytics { .. },
                 ..
             }
     };

@@ -8,6 +8,7 @@ use kefu_report::{Cell, Table};
 use kefu_wire::chat::CustomerId;
 use kefu_wire::reports::WorkReportRow;
 use kefu_wire::survey::SurveyResult;
+use kefu_wire::web::{SiteAnalytics, VisitDay};
 
 /// The daily work report as a table: one row per agent and day.
 pub fn work_table(rows: &[WorkReportRow]) -> Table {
@@ -97,5 +98,88 @@ pub fn survey_answers_table(survey: &SurveyRecord, answers: &[AnswerRecord]) -> 
         title: format!("调查详单 {}", survey.id),
         columns,
         rows,
+    }
+}
+
+/// The visit trend (S4, §7.20) as a report table: one row per day.
+pub fn visit_trend_table(days: &[VisitDay]) -> Table {
+    let rows = days
+        .iter()
+        .map(|d| {
+            let (y, m, dd) = day_date(d.day);
+            vec![
+                Cell::Date(y, m, dd),
+                Cell::Int(i64::try_from(d.visits).unwrap_or(i64::MAX)),
+                Cell::Int(i64::try_from(d.unique_visitors).unwrap_or(i64::MAX)),
+            ]
+        })
+        .collect();
+    Table {
+        title: "访问量趋势".into(),
+        columns: vec!["日期".into(), "访问人次".into(), "独立访客".into()],
+        rows,
+    }
+}
+
+/// Site analytics (S5, §4.8) as a report table: one row per day, then the referring
+/// domains and regions over the range.
+pub fn site_analytics_table(a: &SiteAnalytics) -> Table {
+    let n = |v: u64| Cell::Int(i64::try_from(v).unwrap_or(i64::MAX));
+    let mut rows: Vec<Vec<Cell>> = a
+        .days
+        .iter()
+        .map(|d| {
+            let (y, m, dd) = day_date(d.day);
+            vec![
+                Cell::Date(y, m, dd),
+                n(d.consultations),
+                n(d.visits),
+                n(d.unique_visitors),
+                n(d.page_views),
+                Cell::Empty,
+            ]
+        })
+        .collect();
+    for (kind, list) in [("来源网站", &a.referrers), ("访客地区", &a.regions)] {
+        for c in list {
+            rows.push(vec![
+                Cell::Text(kind.into()),
+                Cell::Empty,
+                n(c.count),
+                Cell::Empty,
+                Cell::Empty,
+                Cell::Text(c.name.clone()),
+            ]);
+        }
+    }
+    Table {
+        title: "数据分析".into(),
+        columns: vec![
+            "日期".into(),
+            "咨询量".into(),
+            "访问人次".into(),
+            "独立访客".into(),
+            "浏览页面".into(),
+            "来源".into(),
+        ],
+        rows,
+    }
+}
+
+/// The calendar date of a day number since 1970-01-01 UTC, as a cell's date.
+fn day_date(day: u32) -> (u16, u8, u8) {
+    let (y, m, d) = kefu_wire::csat::civil(i32::try_from(day).unwrap_or(i32::MAX));
+    (u16::try_from(y).unwrap_or(0), m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn day_numbers_are_calendar_dates() {
+        assert_eq!(day_date(0), (1970, 1, 1));
+        assert_eq!(day_date(20_454), (2026, 1, 1));
+        assert_eq!(day_date(11_016), (2000, 2, 29));
     }
 }

@@ -16,12 +16,14 @@ use kefu_wire::chat::MessageBody;
 use kefu_wire::csat::{
     self, CsatAgentLine, CsatQuery, CsatReportPage, CsatSettings, CsatStyle, CsatSurvey,
 };
+use kefu_wire::reports::{ExportFormat, ReportKind};
 use kefu_wire::{Client, ErrorCode, Event, Request, Response};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
+use support::export::{fetch, sheet};
 use support::*;
 
 const ACCOUNT: u64 = 815_001;
@@ -418,6 +420,31 @@ fn s1_s2_last_rating_of_the_day_wins_and_the_report_counts_it() {
     assert!(csv.contains("1002,1,0,1,0,1,3,0.3333"), "{csv}");
     let detail = kefu_daemon::csat_report::csat_detail_table(&before.detail);
     assert_eq!(detail.rows.len(), 3);
+    // ... and the daemon's exports of the same range are those files byte for byte
+    // (PROTOCOL.md 36.2); the .xlsx reads back with the report's rows.
+    let (from, until) = (Some(before.from), Some(before.to));
+    let summary_kind = ReportKind::Csat { from, to: until };
+    let (_, _, file) = fetch(&mut f.boss, summary_kind, ExportFormat::Csv).unwrap();
+    assert_eq!(file, kefu_report::to_csv(&summary));
+    let kind = ReportKind::CsatDetail { from, to: until };
+    let (_, _, file) = fetch(&mut f.boss, kind.clone(), ExportFormat::Csv).unwrap();
+    assert_eq!(file, kefu_report::to_csv(&detail));
+    let (_, _, xlsx) = fetch(&mut f.boss, kind.clone(), ExportFormat::Xlsx).unwrap();
+    assert_eq!(sheet(xlsx).len(), 1 + 3);
+    let refused =
+        |r: Result<(u64, u32, Vec<u8>), kefu_wire::ClientError>| r.expect_err("refused").code();
+    assert_eq!(
+        refused(fetch(&mut f.agent, kind, ExportFormat::Csv)),
+        Some(ErrorCode::PERMISSION_DENIED)
+    );
+    let long = ReportKind::Csat {
+        from: Some(before.to - 180),
+        to: until,
+    };
+    assert_eq!(
+        refused(fetch(&mut f.boss, long, ExportFormat::Csv)),
+        Some(ErrorCode::REPORT_RANGE_TOO_LONG)
+    );
 
     drop((c, other));
     drop(std::mem::replace(&mut f.boss, f.s.client()));

@@ -6,16 +6,16 @@
 
 mod support;
 
-use calamine::{Data, Reader, Xlsx};
+use calamine::Data;
 use kefu_daemon::clock::ManualClock;
 use kefu_daemon::report_tables::{survey_results_table, work_table};
 use kefu_wire::chat::CustomerId;
 use kefu_wire::crm::{ContactEdit, ContactState};
-use kefu_wire::reports::{Date, ExportFormat, ReportKind, WorkReportRow, EXPORT_CHUNK_BYTES};
+use kefu_wire::reports::{Date, ExportFormat, ReportKind, WorkReportRow};
 use kefu_wire::survey::{SurveyDraft, SurveyQuestion};
 use kefu_wire::{Client, ClientError, ErrorCode, Request, Response, SecurityLevel};
-use std::io::Cursor;
 use std::sync::Arc;
+use support::export::{fetch, sheet};
 use support::*;
 
 const ACCOUNT: u64 = 873_001;
@@ -28,49 +28,6 @@ const D: Date = Date {
 
 fn code<T: std::fmt::Debug>(r: Result<T, ClientError>) -> ErrorCode {
     r.expect_err("refused").code().expect("a server error")
-}
-
-/// Every chunk of an export, in order, checked: indexes, sizes, `last` on the last only.
-fn fetch(
-    c: &mut Client,
-    report: ReportKind,
-    format: ExportFormat,
-) -> Result<(u64, u32, Vec<u8>), ClientError> {
-    let first = match c.request(&Request::ExportReport {
-        report,
-        format,
-        otp: None,
-    })? {
-        Response::ExportData(chunk) => chunk,
-        other => panic!("{other:?}"),
-    };
-    assert_eq!(first.index, 0);
-    let (export, total) = (first.export, first.total);
-    let mut file = first.data.clone();
-    let mut last = first;
-    for index in 1..total {
-        assert!(!last.last);
-        assert_eq!(last.data.len(), EXPORT_CHUNK_BYTES);
-        last = match c.request(&Request::ExportChunk { export, index })? {
-            Response::ExportData(chunk) => chunk,
-            other => panic!("{other:?}"),
-        };
-        assert_eq!(
-            (last.export, last.index, last.total),
-            (export, index, total)
-        );
-        file.extend_from_slice(&last.data);
-    }
-    assert!(last.last);
-    assert_eq!(file.len() as u64, last.size);
-    Ok((export, total, file))
-}
-
-fn sheet(bytes: Vec<u8>) -> Vec<Vec<Data>> {
-    let mut book = Xlsx::new(Cursor::new(bytes)).expect("an .xlsx");
-    let name = book.sheet_names()[0].clone();
-    let range = book.worksheet_range(&name).unwrap();
-    range.rows().map(|r| r.to_vec()).collect()
 }
 
 fn work_report(c: &mut Client, from: Date, to: Date) -> Vec<WorkReportRow> {

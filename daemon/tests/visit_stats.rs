@@ -3,8 +3,8 @@
 //! page views, consultations (through a code, or a web visitor's own) and referrers per
 //! UTC day, exact across a restart (the per-day marker of a counted visitor is on the
 //! disk) and across a day boundary; the
-//! range is bounded with its own refusal; analytics permission (9); the tables the
-//! export will write.
+//! range is bounded with its own refusal; analytics permission (9); the exports
+//! (`ExportReport`, CSV byte for byte the report's table, .xlsx read back).
 
 mod support;
 
@@ -12,11 +12,13 @@ use kefu_daemon::clock::ManualClock;
 use kefu_daemon::config::Config;
 use kefu_daemon::server;
 use kefu_wire::chat::{Channel, CustomerId, Entry};
+use kefu_wire::reports::{ExportFormat, ReportKind};
 use kefu_wire::web::{
     CodeKind, EntryCodeDraft, NamedCount, PageView, SiteAnalytics, VisitDay, MAX_REPORT_DAYS,
 };
 use kefu_wire::{Client, ErrorCode, Request, Response};
 use std::sync::Arc;
+use support::export::{fetch, sheet};
 use support::*;
 
 const ACCOUNT: u64 = 816_003;
@@ -195,12 +197,39 @@ fn s4_s5_counters_exact_across_restart_and_day_boundary() {
     assert!(a2.regions.is_empty());
 
     // The tables the export writes.
-    let table = kefu_daemon::centre::visit_trend_table(&trend(&mut boss, first, first + 1));
+    let table = kefu_daemon::report_tables::visit_trend_table(&trend(&mut boss, first, first + 1));
     let csv = String::from_utf8(kefu_report::to_csv(&table)).unwrap();
     assert!(csv.contains("访问人次"), "{csv}");
     assert_eq!(csv.lines().count(), 3, "{csv}");
-    let t = kefu_daemon::centre::site_analytics_table(&a2);
+    let t = kefu_daemon::report_tables::site_analytics_table(&a2);
     assert_eq!(t.rows.len(), 2 + 3);
+
+    // The exports through the protocol (PROTOCOL.md 36.2): the CSV is the table's file
+    // byte for byte; the .xlsx holds its rows under the header.
+    let trend_kind = ReportKind::VisitTrend {
+        from_day: first,
+        until_day: first + 1,
+    };
+    let (_, _, exported) = fetch(&mut boss, trend_kind.clone(), ExportFormat::Csv).unwrap();
+    assert_eq!(exported, kefu_report::to_csv(&table));
+    let site_kind = ReportKind::SiteAnalytics {
+        from_day: first,
+        until_day: first + 1,
+    };
+    let (_, _, xlsx) = fetch(&mut boss, site_kind.clone(), ExportFormat::Xlsx).unwrap();
+    let rows = sheet(xlsx);
+    assert_eq!(rows.len(), 1 + t.rows.len());
+    assert_eq!(rows[0][1].to_string(), "咨询量");
+    let too_long = ReportKind::VisitTrend {
+        from_day: first,
+        until_day: first + MAX_REPORT_DAYS,
+    };
+    assert_eq!(
+        fetch(&mut boss, too_long, ExportFormat::Csv)
+            .unwrap_err()
+            .code(),
+        Some(ErrorCode::REPORT_RANGE_TOO_LONG)
+    );
 
     // Bounds and permission.
     for (from, until) in [(first, first - 1), (first, first + MAX_REPORT_DAYS)] {
@@ -229,4 +258,12 @@ fn s4_s5_counters_exact_across_restart_and_day_boundary() {
             .code(),
         Some(ErrorCode::PERMISSION_DENIED)
     );
+    for kind in [trend_kind, site_kind] {
+        assert_eq!(
+            fetch(&mut plain, kind, ExportFormat::Csv)
+                .unwrap_err()
+                .code(),
+            Some(ErrorCode::PERMISSION_DENIED)
+        );
+    }
 }

@@ -93,6 +93,55 @@ pub enum ReportCommand {
     Work(ReportWorkArgs),
     /// A survey's per-option results (§9.9), or with `--answers` each contact's answer.
     Survey(ReportSurveyArgs),
+    /// The CSAT report per agent (§10.1.2), or with `--detail` every rating.
+    Csat(ReportCsatArgs),
+    /// The visit trend (§7.20): visits and unique visitors per day.
+    Visits(ReportDaysArgs),
+    /// Site analytics (§4.8): consultations, visits, page views per day; referrers; regions.
+    Site(ReportDaysArgs),
+}
+
+/// `kefuctl report csat`
+#[derive(Debug, Args)]
+pub struct ReportCsatArgs {
+    /// The account.
+    #[arg(long)]
+    pub account: u64,
+    /// First day, YYYY-MM-DD (the account's local days); default six days before --to.
+    #[arg(long)]
+    pub from: Option<Date>,
+    /// Last day, included (at most 180 days in all); default today.
+    #[arg(long)]
+    pub to: Option<Date>,
+    /// Every rating instead of the per-agent summary.
+    #[arg(long)]
+    pub detail: bool,
+    /// File format.
+    #[arg(long, value_enum, default_value = "xlsx")]
+    pub format: ReportFormatArg,
+    /// Where to write the file.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+/// `kefuctl report visits|site`
+#[derive(Debug, Args)]
+pub struct ReportDaysArgs {
+    /// The account.
+    #[arg(long)]
+    pub account: u64,
+    /// First day, YYYY-MM-DD (UTC days).
+    #[arg(long)]
+    pub from: Date,
+    /// Last day, YYYY-MM-DD, included (at most 366 days in all).
+    #[arg(long)]
+    pub to: Date,
+    /// File format.
+    #[arg(long, value_enum, default_value = "xlsx")]
+    pub format: ReportFormatArg,
+    /// Where to write the file.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
 }
 
 /// The export file's format.

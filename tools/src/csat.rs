@@ -7,7 +7,7 @@
 use crate::admin::{unexpected, Admin};
 use crate::cli::{CsatCommand, CsatReportArgs, ExportFormat};
 use crate::csat_report::{csat_detail_table, csat_summary_table};
-use crate::date::Date;
+use crate::report::day;
 use anyhow::{bail, Context, Result};
 use kefu_report::FileFormat;
 use kefu_wire::csat::CsatQuery;
@@ -23,10 +23,6 @@ pub fn run(socket: &Path, cmd: &CsatCommand, out: &mut dyn Write) -> Result<()> 
     match cmd {
         CsatCommand::Report(args) => report(socket, args, out),
     }
-}
-
-fn day(d: Date) -> Result<i32> {
-    i32::try_from(d.unix_midnight().div_euclid(86_400)).context("date out of range")
 }
 
 fn report(socket: &Path, args: &CsatReportArgs, out: &mut dyn Write) -> Result<()> {

@@ -1,4 +1,4 @@
-//! `kefuctl report work|survey`: a report's export file (CSV or .xlsx), streamed from
+//! `kefuctl report work|survey|csat|visits|site`: a report's export file (CSV or .xlsx), streamed from
 //! the daemon in 64 KiB chunks (`ExportReport`, then `ExportChunk` until the chunk
 //! marked last; wire/PROTOCOL.md section 36) and written to `--out`. Runs on the account
 //! with operator authority (`AdminOnAccount`, as its agent 1001); a survey report at
@@ -9,6 +9,7 @@
 
 use crate::admin::{unexpected, Admin};
 use crate::cli::{ReportCommand, ReportFormatArg};
+use crate::date::Date;
 use crate::secrets;
 use anyhow::{bail, Context, Result};
 use kefu_wire::reports::{ExportChunk, ExportFormat, ReportKind};
@@ -43,14 +44,47 @@ pub fn run(socket: &Path, cmd: &ReportCommand, out: &mut dyn Write) -> Result<()
             args.format,
             &args.out,
         ),
+        ReportCommand::Csat(args) => {
+            let (from, to) = (
+                args.from.map(day).transpose()?,
+                args.to.map(day).transpose()?,
+            );
+            let report = if args.detail {
+                ReportKind::CsatDetail { from, to }
+            } else {
+                ReportKind::Csat { from, to }
+            };
+            (args.account, report, args.format, &args.out)
+        }
+        ReportCommand::Visits(args) => (
+            args.account,
+            ReportKind::VisitTrend {
+                from_day: utc_day(args.from)?,
+                until_day: utc_day(args.to)?,
+            },
+            args.format,
+            &args.out,
+        ),
+        ReportCommand::Site(args) => (
+            args.account,
+            ReportKind::SiteAnalytics {
+                from_day: utc_day(args.from)?,
+                until_day: utc_day(args.to)?,
+            },
+            args.format,
+            &args.out,
+        ),
     };
     let format = match format {
         ReportFormatArg::Csv => ExportFormat::Csv,
         ReportFormatArg::Xlsx => ExportFormat::Xlsx,
     };
+    // Only the value-added reports (surveys) ask for the token code.
     let otp = match report {
-        ReportKind::WorkReport { .. } => None,
-        _ => secrets::optional(secrets::OTP)?,
+        ReportKind::SurveyResults { .. } | ReportKind::SurveyAnswers { .. } => {
+            secrets::optional(secrets::OTP)?
+        }
+        _ => None,
     };
     let mut admin = Admin::connect(socket)?;
     let partial = path.with_extension("partial");
@@ -71,6 +105,16 @@ pub fn run(socket: &Path, cmd: &ReportCommand, out: &mut dyn Write) -> Result<()
     std::fs::rename(&partial, path).with_context(|| format!("writing {}", path.display()))?;
     writeln!(out, "{}: {size} bytes in {total} chunks", path.display())?;
     Ok(())
+}
+
+/// A date as days since 1970-01-01 (the account's local days for CSAT).
+pub(crate) fn day(d: Date) -> Result<i32> {
+    i32::try_from(d.unix_midnight().div_euclid(86_400)).context("date out of range")
+}
+
+/// A date as days since 1970-01-01 UTC (the visit figures' days).
+fn utc_day(d: Date) -> Result<u32> {
+    u32::try_from(d.unix_midnight().div_euclid(86_400)).context("date before 1970")
 }
 
 /// Writes every chunk to `partial`, in order; returns (size, chunks).

@@ -307,3 +307,68 @@ fn kefuctl_report_survey_writes_results_and_answers() {
         .expect_code(1);
     assert_contains(&missing.stderr, "NOT_FOUND");
 }
+
+/// `kefuctl report csat|visits|site` (S2, S4, S5): each file is the table the daemon's
+/// report answer makes, byte for byte (CSV), or reads back with it (.xlsx).
+#[test]
+fn kefuctl_report_csat_visits_and_site_write_the_reports() {
+    let d = Daemon::start();
+    d.create_account(ACCOUNT, "Alpha Ltd");
+    let mut boss = client(&d);
+    boss.login(ACCOUNT, 1001, PASSWORD).unwrap();
+    let today = Date::from_day_number(Date::day_of(server_ms(&mut boss), 0));
+    let day = today.day_number().unwrap();
+    let export = |kind: &str, format: &str, extra: &[&str]| {
+        let file = d.dir().join(format!("{kind}.{format}"));
+        let mut args = vec!["report", kind, "--account", "800001", "--format", format];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--out", file.to_str().unwrap()]);
+        assert_contains(&d.kefuctl(&args).ok(), "bytes in 1 chunks");
+        std::fs::read(&file).unwrap()
+    };
+    let (from, to) = (text(today), text(today));
+    let range = ["--from", from.as_str(), "--to", to.as_str()];
+
+    let trend = match boss
+        .request(&Request::GetVisitTrend {
+            from_day: day,
+            until_day: day,
+        })
+        .unwrap()
+    {
+        Response::VisitTrend(days) => days,
+        other => panic!("{other:?}"),
+    };
+    let table = kefu_daemon::report_tables::visit_trend_table(&trend);
+    assert_eq!(export("visits", "csv", &range), kefu_report::to_csv(&table));
+
+    let site = match boss
+        .request(&Request::GetSiteAnalytics {
+            from_day: day,
+            until_day: day,
+        })
+        .unwrap()
+    {
+        Response::SiteAnalytics(a) => a,
+        other => panic!("{other:?}"),
+    };
+    let table = kefu_daemon::report_tables::site_analytics_table(&site);
+    let cells = sheet(export("site", "xlsx", &range));
+    assert_eq!(cells.len(), 1 + table.rows.len());
+    assert_eq!(cells[0][1], Data::String("咨询量".into()));
+
+    let query = kefu_wire::csat::CsatQuery {
+        from: None,
+        to: None,
+        detail: false,
+        after: None,
+    };
+    let page = match boss.request(&Request::CsatReport(query)).unwrap() {
+        Response::CsatReport(p) => p,
+        other => panic!("{other:?}"),
+    };
+    let table = kefu_daemon::csat_report::csat_summary_table(page.from, page.to, &page.lines);
+    assert_eq!(export("csat", "csv", &[]), kefu_report::to_csv(&table));
+    let detail = sheet(export("csat", "xlsx", &["--detail"]));
+    assert_eq!(detail.len(), 1, "the header, no ratings yet");
+}

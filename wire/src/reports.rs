@@ -136,6 +136,37 @@ pub enum ReportKind {
         /// The survey.
         survey: u64,
     },
+    /// The CSAT report per agent (permission 9), as `CsatReport` without detail: at most
+    /// 180 days, default the last 7 in the account's time zone.
+    Csat {
+        /// First day; `None`: six days before `to`.
+        from: Option<crate::csat::CsatDay>,
+        /// Last day, included; `None`: today.
+        to: Option<crate::csat::CsatDay>,
+    },
+    /// Every CSAT rating of the range, one row each (permission 9; the detail export of
+    /// S2), same range rules as `Csat`.
+    CsatDetail {
+        /// First day; `None`: six days before `to`.
+        from: Option<crate::csat::CsatDay>,
+        /// Last day, included; `None`: today.
+        to: Option<crate::csat::CsatDay>,
+    },
+    /// Visits and unique visitors per day (permission 9), as `GetVisitTrend`.
+    VisitTrend {
+        /// First day, days since 1970-01-01 UTC.
+        from_day: u32,
+        /// Last day, included.
+        until_day: u32,
+    },
+    /// Site analytics (permission 9), as `GetSiteAnalytics`: one row per day, then the
+    /// referring domains and the regions.
+    SiteAnalytics {
+        /// First day, days since 1970-01-01 UTC.
+        from_day: u32,
+        /// Last day, included.
+        until_day: u32,
+    },
 }
 
 /// The file format of an export.

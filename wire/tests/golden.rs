@@ -2325,6 +2325,46 @@ fn cases() -> Vec<Case> {
             "00000007 0003 0000 0000009d 01ad0101010000",
         ),
         case(
+            "request/ExportReport/csat",
+            155,
+            Value::Request(Request::ExportReport {
+                report: ReportKind::Csat { from: Some(20_454), to: None },
+                format: ExportFormat::Csv,
+                otp: None,
+            }),
+            "0000000b 0003 0000 0000009b 01ad010301ccbf02000000",
+        ),
+        case(
+            "request/ExportReport/csat-detail",
+            155,
+            Value::Request(Request::ExportReport {
+                report: ReportKind::CsatDetail { from: None, to: Some(20_454) },
+                format: ExportFormat::Csv,
+                otp: None,
+            }),
+            "0000000b 0003 0000 0000009b 01ad01040001ccbf020000",
+        ),
+        case(
+            "request/ExportReport/visit-trend",
+            155,
+            Value::Request(Request::ExportReport {
+                report: ReportKind::VisitTrend { from_day: 20_454, until_day: 20_460 },
+                format: ExportFormat::Csv,
+                otp: None,
+            }),
+            "0000000c 0003 0000 0000009b 01ad0105e69f01ec9f010000",
+        ),
+        case(
+            "request/ExportReport/site-analytics",
+            155,
+            Value::Request(Request::ExportReport {
+                report: ReportKind::SiteAnalytics { from_day: 20_454, until_day: 20_460 },
+                format: ExportFormat::Csv,
+                otp: None,
+            }),
+            "0000000c 0003 0000 0000009b 01ad0106e69f01ec9f010000",
+        ),
+        case(
             "request/ExportChunk",
             158,
             Value::Request(Request::ExportChunk { export: 1, index: 2 }),

@@ -580,6 +580,20 @@ fn report_kind() -> impl Strategy<Value = kefu_wire::reports::ReportKind> {
             .prop_map(|(from, to, agent)| ReportKind::WorkReport { from, to, agent }),
         any::<u64>().prop_map(|survey| ReportKind::SurveyResults { survey }),
         any::<u64>().prop_map(|survey| ReportKind::SurveyAnswers { survey }),
+        (any::<Option<i32>>(), any::<Option<i32>>())
+            .prop_map(|(from, to)| ReportKind::Csat { from, to }),
+        (any::<Option<i32>>(), any::<Option<i32>>())
+            .prop_map(|(from, to)| ReportKind::CsatDetail { from, to }),
+        (any::<u32>(), any::<u32>()).prop_map(|(from_day, until_day)| ReportKind::VisitTrend {
+            from_day,
+            until_day
+        }),
+        (any::<u32>(), any::<u32>()).prop_map(|(from_day, until_day)| {
+            ReportKind::SiteAnalytics {
+                from_day,
+                until_day,
+            }
+        }),
     ]
 }
 

@@ -148,7 +148,7 @@ impl Centre {
         }
     }
 
-    fn csat_offset(&mut self, account: u64) -> Result<i32, ErrorBody> {
+    pub(super) fn csat_offset(&mut self, account: u64) -> Result<i32, ErrorBody> {
         Ok(self.chat_mut(account)?.utc_offset_secs())
     }
 

@@ -16,14 +16,20 @@
 
 use super::surveys::result;
 use super::{err, Answer, Centre, ReplyTo};
-use crate::report_tables::{survey_answers_table, survey_results_table, work_table};
+use crate::csat_report::{csat_detail_table, csat_summary_table};
+use crate::report_tables::{
+    site_analytics_table, survey_answers_table, survey_results_table, visit_trend_table, work_table,
+};
+use crate::store::csat_records::{ratings_range, RatingRecord};
 use crate::store::report_records::{AnswerRecord, SurveyRecord};
 use crate::store::{keys, Cf, KvStore, StoredRecord};
 use kefu_report::FileFormat;
+use kefu_wire::csat::{CsatDay, CsatQuery, CsatRating, CsatReportPage};
 use kefu_wire::reports::{
     ExportChunk, ExportFormat, ReportKind, WorkReportRow, EXPORT_CHUNK_BYTES, MAX_EXPORT_BYTES,
 };
 use kefu_wire::survey::SurveyResult;
+use kefu_wire::web::{SiteAnalytics, VisitDay};
 use kefu_wire::{ErrorBody, ErrorCode, Response};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -34,7 +40,8 @@ pub const MAX_HELD_EXPORTS: usize = 8;
 pub const MAX_HELD_BYTES: usize = 128 * 1024 * 1024;
 /// How long a file is held for its chunks, ms.
 pub const EXPORT_TTL_MS: i64 = 10 * 60 * 1000;
-/// Most answers one survey-answers export reads.
+/// Most answers one survey-answers export reads, and most ratings one CSAT detail
+/// export reads.
 pub const MAX_EXPORT_ANSWERS: usize = 200_000;
 
 /// A built file waiting for its chunks.
@@ -58,6 +65,11 @@ enum Source {
     Work(Vec<WorkReportRow>),
     SurveyResults(Box<SurveyResult>),
     SurveyAnswers(Box<SurveyRecord>, Arc<dyn KvStore>),
+    Csat(Box<CsatReportPage>),
+    /// The ratings of days `from..=to`, read on the worker.
+    CsatDetail(CsatDay, CsatDay, Arc<dyn KvStore>),
+    VisitTrend(Vec<VisitDay>),
+    SiteAnalytics(Box<SiteAnalytics>),
 }
 
 fn storage(e: impl std::fmt::Display) -> ErrorBody {
@@ -79,6 +91,33 @@ fn read_answers(
         .collect()
 }
 
+/// Reads every CSAT rating of days `from..=to` (on the worker).
+fn read_ratings(
+    store: &dyn KvStore,
+    account: u64,
+    from: CsatDay,
+    to: CsatDay,
+) -> Result<Vec<CsatRating>, ErrorBody> {
+    let range = ratings_range(account, from, to);
+    let rows = store
+        .scan(
+            Cf::ValueAdded,
+            &range.start,
+            &range.end,
+            MAX_EXPORT_ANSWERS + 1,
+        )
+        .map_err(storage)?;
+    if rows.len() > MAX_EXPORT_ANSWERS {
+        return Err(err(
+            ErrorCode::INVALID_ARGUMENT,
+            format!("more than {MAX_EXPORT_ANSWERS} ratings: narrow the range"),
+        ));
+    }
+    rows.into_iter()
+        .map(|(_, v)| RatingRecord::decode(&v).map(|r| r.0).map_err(storage))
+        .collect()
+}
+
 /// The table and its file (on the worker).
 fn build(source: Source, account: u64, format: ExportFormat) -> Result<Vec<u8>, ErrorBody> {
     let table = match source {
@@ -88,6 +127,12 @@ fn build(source: Source, account: u64, format: ExportFormat) -> Result<Vec<u8>, 
             let answers = read_answers(store.as_ref(), account, survey.id)?;
             survey_answers_table(&survey, &answers)
         }
+        Source::Csat(page) => csat_summary_table(page.from, page.to, &page.lines),
+        Source::CsatDetail(from, to, store) => {
+            csat_detail_table(&read_ratings(store.as_ref(), account, from, to)?)
+        }
+        Source::VisitTrend(days) => visit_trend_table(&days),
+        Source::SiteAnalytics(a) => site_analytics_table(&a),
     };
     let format = match format {
         ExportFormat::Csv => FileFormat::Csv,
@@ -149,7 +194,45 @@ impl Centre {
                 let store = Arc::clone(&self.shared.store);
                 Ok(Source::SurveyAnswers(Box::new(record), store))
             }
+            ReportKind::Csat { from, to } => self
+                .csat_range(account, from, to)
+                .map(|page| Source::Csat(Box::new(page))),
+            ReportKind::CsatDetail { from, to } => {
+                let page = self.csat_range(account, from, to)?;
+                let store = Arc::clone(&self.shared.store);
+                Ok(Source::CsatDetail(page.from, page.to, store))
+            }
+            ReportKind::VisitTrend {
+                from_day,
+                until_day,
+            } => self
+                .visit_days(account, from_day, until_day)
+                .map(|a| Source::VisitTrend(a.days)),
+            ReportKind::SiteAnalytics {
+                from_day,
+                until_day,
+            } => self
+                .visit_days(account, from_day, until_day)
+                .map(|a| Source::SiteAnalytics(Box::new(a))),
         }
+    }
+
+    /// The CSAT report of a range without detail: the range checked and defaulted as
+    /// `CsatReport` does.
+    fn csat_range(
+        &mut self,
+        account: u64,
+        from: Option<CsatDay>,
+        to: Option<CsatDay>,
+    ) -> Result<CsatReportPage, ErrorBody> {
+        let offset = self.csat_offset(account)?;
+        let query = CsatQuery {
+            from,
+            to,
+            detail: false,
+            after: None,
+        };
+        self.csat_report(account, offset, &query)
     }
 
     /// `ExportReport`: built on the worker pool; chunk 0 answers when it is done.

@@ -74,7 +74,6 @@ mod web;
 mod work_report;
 
 pub use chat::sign_customer;
-pub use web::{site_analytics_table, visit_trend_table};
 
 use crate::accounts::{AccountState, OnlineAgent};
 use crate::config::RuntimeSettings;

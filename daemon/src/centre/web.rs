@@ -872,7 +872,7 @@ impl Centre {
     }
 
     /// The days `from..=until` and the range's referrers and regions.
-    fn visit_days(
+    pub(super) fn visit_days(
         &mut self,
         account: u64,
         from: u32,
@@ -947,102 +947,9 @@ fn site_visitor(customer: &CustomerId, on: &OnSite) -> SiteVisitor {
     }
 }
 
-/// The visit trend (S4, §7.20) as a report table: one row per day.
-pub fn visit_trend_table(days: &[VisitDay]) -> kefu_report::Table {
-    use kefu_report::Cell;
-    let rows = days
-        .iter()
-        .map(|d| {
-            let (y, m, dd) = civil(d.day);
-            vec![
-                Cell::Date(y, m, dd),
-                Cell::Int(i64::try_from(d.visits).unwrap_or(i64::MAX)),
-                Cell::Int(i64::try_from(d.unique_visitors).unwrap_or(i64::MAX)),
-            ]
-        })
-        .collect();
-    kefu_report::Table {
-        title: "访问量趋势".into(),
-        columns: vec!["日期".into(), "访问人次".into(), "独立访客".into()],
-        rows,
-    }
-}
-
-/// Site analytics (S5, §4.8) as a report table: one row per day, then the referring
-/// domains and regions over the range.
-pub fn site_analytics_table(a: &SiteAnalytics) -> kefu_report::Table {
-    use kefu_report::Cell;
-    let n = |v: u64| Cell::Int(i64::try_from(v).unwrap_or(i64::MAX));
-    let mut rows: Vec<Vec<Cell>> = a
-        .days
-        .iter()
-        .map(|d| {
-            let (y, m, dd) = civil(d.day);
-            vec![
-                Cell::Date(y, m, dd),
-                n(d.consultations),
-                n(d.visits),
-                n(d.unique_visitors),
-                n(d.page_views),
-                Cell::Empty,
-            ]
-        })
-        .collect();
-    for (kind, list) in [("来源网站", &a.referrers), ("访客地区", &a.regions)] {
-        for c in list {
-            rows.push(vec![
-                Cell::Text(kind.into()),
-                Cell::Empty,
-                n(c.count),
-                Cell::Empty,
-                Cell::Empty,
-                Cell::Text(c.name.clone()),
-            ]);
-        }
-    }
-    kefu_report::Table {
-        title: "数据分析".into(),
-        columns: vec![
-            "日期".into(),
-            "咨询量".into(),
-            "访问人次".into(),
-            "独立访客".into(),
-            "浏览页面".into(),
-            "来源".into(),
-        ],
-        rows,
-    }
-}
-
-/// Year, month, day of a day number since 1970-01-01 (the proleptic Gregorian
-/// calendar, Howard Hinnant's `civil_from_days`).
-fn civil(day: u32) -> (u16, u8, u8) {
-    let z = i64::from(day) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (
-        u16::try_from(y).unwrap_or(0),
-        u8::try_from(m).unwrap_or(1),
-        u8::try_from(d).unwrap_or(1),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn civil_dates() {
-        assert_eq!(civil(0), (1970, 1, 1));
-        assert_eq!(civil(20_454), (2026, 1, 1));
-        assert_eq!(civil(11_016), (2000, 2, 29));
-    }
 
     #[test]
     fn referrers_are_bounded() {
