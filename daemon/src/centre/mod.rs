@@ -87,6 +87,7 @@ use kefu_wire::chat::CustomerId;
 use kefu_wire::{ErrorBody, ErrorCode, Request, Response};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
+use rustc_hash::FxHashMap;
 use std::time::Instant;
 
 use requests::PendingOp;
@@ -341,15 +342,17 @@ pub struct Centre {
     counters: Arc<ShardCounters>,
     settings: Arc<RuntimeSettings>,
     mailbox: Arc<dyn Mailbox>,
-    /// The accounts in memory, each whole (see [`Account`]).
-    actors: HashMap<u64, Account>,
+    /// The accounts in memory, each whole (see [`Account`]). Looked up several times a
+    /// message: hashed with Fx (account ids are the daemon's, not a peer's choice).
+    actors: FxHashMap<u64, Account>,
     /// Agents logged in on this shard, per account. Beside the cached state, not in
     /// it, so evicting an account after a failed commit does not forget who is here.
     online: HashMap<u64, HashMap<u32, OnlineAgent>>,
     /// Customers logged in on this shard, per account (same reason).
     customers: HashMap<u64, HashMap<CustomerId, SessionId>>,
-    /// Who each session of this shard is (`sessions.rs`).
-    sessions: HashMap<SessionId, sessions::SessionRecord>,
+    /// Who each session of this shard is (`sessions.rs`); session ids are the
+    /// daemon's (Fx, as `actors`).
+    sessions: FxHashMap<SessionId, sessions::SessionRecord>,
     /// The last session number given out.
     next_session: u64,
     /// Detached resumable sessions by the end of their window (turn ms).
@@ -453,10 +456,10 @@ impl Centre {
             counters,
             settings,
             mailbox,
-            actors: HashMap::new(),
+            actors: FxHashMap::default(),
             online: HashMap::new(),
             customers: HashMap::new(),
-            sessions: HashMap::new(),
+            sessions: FxHashMap::default(),
             next_session: 0,
             detached: BTreeSet::new(),
             overflowed: Vec::new(),
