@@ -85,9 +85,9 @@ use crate::store::{Batch, Durability, KvStore};
 use crate::worker::{JobSubmitter, OutcomeSink};
 use kefu_wire::chat::CustomerId;
 use kefu_wire::{ErrorBody, ErrorCode, Request, Response};
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
-use rustc_hash::FxHashMap;
 use std::time::Instant;
 
 use requests::PendingOp;
