@@ -397,6 +397,12 @@ impl AccountRouting {
             .map(Conversation::shown_state)
     }
 
+    /// A conversation's unread count alone (the message path stores it with every
+    /// customer message; `conversation` would copy the customer's id for it).
+    pub fn unread_of(&self, conversation: u64) -> Option<u32> {
+        self.conversations.get(&conversation).map(|c| c.unread)
+    }
+
     /// The customer's open conversation, if any.
     pub fn conversation_of(&self, customer: &CustomerId) -> Option<u64> {
         self.by_customer.get(customer).copied()

@@ -1162,7 +1162,9 @@ impl Centre {
     /// Writes each account's id counters once per turn, however many messages and
     /// conversations the turn numbered. Called before the commit, after the effects.
     pub(super) fn flush_chat_counters(&mut self) {
-        for account in std::mem::take(&mut self.counters_dirty) {
+        // The list keeps its allocation from turn to turn (one entry a message).
+        let mut dirty = std::mem::take(&mut self.counters_dirty);
+        for account in dirty.drain(..) {
             if let Some(chat) = self.actors.get_mut(&account).map(|a| &mut a.chat) {
                 if chat.counters_dirty {
                     chat.counters_dirty = false;
@@ -1174,6 +1176,7 @@ impl Centre {
                 }
             }
         }
+        self.counters_dirty = dirty;
     }
 
     /// The highest client message id `prefix` (a sender of `account`) has stored, read

@@ -249,6 +249,10 @@ impl CrmState {
 
     /// The state of `customer`'s contact, if it is one.
     pub(super) fn state_of(&self, customer: &CustomerId) -> Option<ContactState> {
+        // Asked for every customer message: an account without contacts builds no key.
+        if self.by_key.is_empty() {
+            return None;
+        }
         let no = self.number_of(customer).ok()?;
         self.contacts.get(&no).map(|s| s.contact.state)
     }

@@ -84,6 +84,7 @@ use crate::store::{Batch, Durability, KvStore};
 use crate::worker::{JobSubmitter, OutcomeSink};
 use kefu_wire::chat::CustomerId;
 use kefu_wire::{ErrorBody, ErrorCode, Request, Response};
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
@@ -340,15 +341,17 @@ pub struct Centre {
     counters: Arc<ShardCounters>,
     settings: Arc<RuntimeSettings>,
     mailbox: Arc<dyn Mailbox>,
-    /// The accounts in memory, each whole (see [`Account`]).
-    actors: HashMap<u64, Account>,
+    /// The accounts in memory, each whole (see [`Account`]). Looked up several times a
+    /// message: hashed with Fx (account ids are the daemon's, not a peer's choice).
+    actors: FxHashMap<u64, Account>,
     /// Agents logged in on this shard, per account. Beside the cached state, not in
     /// it, so evicting an account after a failed commit does not forget who is here.
     online: HashMap<u64, HashMap<u32, OnlineAgent>>,
     /// Customers logged in on this shard, per account (same reason).
     customers: HashMap<u64, HashMap<CustomerId, SessionId>>,
-    /// Who each session of this shard is (`sessions.rs`).
-    sessions: HashMap<SessionId, sessions::SessionRecord>,
+    /// Who each session of this shard is (`sessions.rs`); session ids are the
+    /// daemon's (Fx, as `actors`).
+    sessions: FxHashMap<SessionId, sessions::SessionRecord>,
     /// The last session number given out.
     next_session: u64,
     /// Detached resumable sessions by the end of their window (turn ms).
@@ -452,10 +455,10 @@ impl Centre {
             counters,
             settings,
             mailbox,
-            actors: HashMap::new(),
+            actors: FxHashMap::default(),
             online: HashMap::new(),
             customers: HashMap::new(),
-            sessions: HashMap::new(),
+            sessions: FxHashMap::default(),
             next_session: 0,
             detached: BTreeSet::new(),
             overflowed: Vec::new(),

@@ -168,10 +168,7 @@ impl Centre {
         let Some(chat) = self.actors.get(&account).map(|a| &a.chat) else {
             return;
         };
-        let unread = chat
-            .routing
-            .conversation(conversation)
-            .map_or(0, |c| c.unread);
+        let unread = chat.routing.unread_of(conversation).unwrap_or(0);
         let key = keys::unread(account, conversation);
         if unread == 0 {
             self.batch.delete(Cf::RoutingSettings, &key);

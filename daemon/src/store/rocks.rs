@@ -87,6 +87,10 @@ pub struct RocksStore {
     full: AtomicBool,
     /// Held while a backup operation runs: one at a time.
     backup: Mutex<()>,
+    /// The write options of a `wal` and of an `fsync` write, made once rather than
+    /// once a commit.
+    write_wal: WriteOptions,
+    write_fsync: WriteOptions,
 }
 
 impl std::fmt::Debug for RocksStore {
@@ -349,6 +353,12 @@ impl RocksStore {
             opts: opts.clone(),
             full: AtomicBool::new(false),
             backup: Mutex::new(()),
+            write_wal: WriteOptions::default(),
+            write_fsync: {
+                let mut o = WriteOptions::default();
+                o.set_sync(true);
+                o
+            },
         }
     }
 
@@ -597,9 +607,11 @@ impl KvStore for RocksStore {
                 }
             }
         }
-        let mut write = WriteOptions::default();
-        write.set_sync(durability == Durability::Fsync);
-        match db.write_opt(wb, &write) {
+        let write = match durability {
+            Durability::Fsync => &self.write_fsync,
+            Durability::Wal => &self.write_wal,
+        };
+        match db.write_opt(wb, write) {
             Ok(()) => Ok(()),
             Err(e) if is_no_space(&e) => {
                 self.enter_full(&e);
