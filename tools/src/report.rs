@@ -8,14 +8,14 @@
 //! complete, so a failed run never leaves a truncated file under the asked name.
 
 use crate::admin::{unexpected, Admin};
-use crate::cli::{ReportCommand, ReportFormatArg};
+use crate::cli::{ReportCommand, ReportDaysArgs, ReportFormatArg};
 use crate::date::Date;
 use crate::secrets;
 use anyhow::{bail, Context, Result};
 use kefu_wire::reports::{ExportChunk, ExportFormat, ReportKind};
 use kefu_wire::{Request, Response};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Runs `kefuctl report ...`.
 pub fn run(socket: &Path, cmd: &ReportCommand, out: &mut dyn Write) -> Result<()> {
@@ -56,24 +56,18 @@ pub fn run(socket: &Path, cmd: &ReportCommand, out: &mut dyn Write) -> Result<()
             };
             (args.account, report, args.format, &args.out)
         }
-        ReportCommand::Visits(args) => (
-            args.account,
-            ReportKind::VisitTrend {
-                from_day: utc_day(args.from)?,
-                until_day: utc_day(args.to)?,
-            },
-            args.format,
-            &args.out,
-        ),
-        ReportCommand::Site(args) => (
-            args.account,
-            ReportKind::SiteAnalytics {
-                from_day: utc_day(args.from)?,
-                until_day: utc_day(args.to)?,
-            },
-            args.format,
-            &args.out,
-        ),
+        ReportCommand::Visits(args) => {
+            days_report(args, |from_day, until_day| ReportKind::VisitTrend {
+                from_day,
+                until_day,
+            })?
+        }
+        ReportCommand::Site(args) => {
+            days_report(args, |from_day, until_day| ReportKind::SiteAnalytics {
+                from_day,
+                until_day,
+            })?
+        }
     };
     let format = match format {
         ReportFormatArg::Csv => ExportFormat::Csv,
@@ -105,6 +99,15 @@ pub fn run(socket: &Path, cmd: &ReportCommand, out: &mut dyn Write) -> Result<()
     std::fs::rename(&partial, path).with_context(|| format!("writing {}", path.display()))?;
     writeln!(out, "{}: {size} bytes in {total} chunks", path.display())?;
     Ok(())
+}
+
+/// A report over UTC days (visits, site analytics) and where it goes.
+fn days_report(
+    args: &ReportDaysArgs,
+    kind: impl FnOnce(u32, u32) -> ReportKind,
+) -> Result<(u64, ReportKind, ReportFormatArg, &PathBuf)> {
+    let report = kind(utc_day(args.from)?, utc_day(args.to)?);
+    Ok((args.account, report, args.format, &args.out))
 }
 
 /// A date as days since 1970-01-01 (the account's local days for CSAT).

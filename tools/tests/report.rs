@@ -329,26 +329,20 @@ fn kefuctl_report_csat_visits_and_site_write_the_reports() {
     let (from, to) = (text(today), text(today));
     let range = ["--from", from.as_str(), "--to", to.as_str()];
 
-    let trend = match boss
-        .request(&Request::GetVisitTrend {
-            from_day: day,
-            until_day: day,
-        })
-        .unwrap()
-    {
+    let mut ask = |request: Request| boss.request(&request).unwrap();
+    let trend = match ask(Request::GetVisitTrend {
+        from_day: day,
+        until_day: day,
+    }) {
         Response::VisitTrend(days) => days,
         other => panic!("{other:?}"),
     };
     let table = kefu_daemon::report_tables::visit_trend_table(&trend);
     assert_eq!(export("visits", "csv", &range), kefu_report::to_csv(&table));
-
-    let site = match boss
-        .request(&Request::GetSiteAnalytics {
-            from_day: day,
-            until_day: day,
-        })
-        .unwrap()
-    {
+    let site = match ask(Request::GetSiteAnalytics {
+        from_day: day,
+        until_day: day,
+    }) {
         Response::SiteAnalytics(a) => a,
         other => panic!("{other:?}"),
     };
@@ -363,7 +357,7 @@ fn kefuctl_report_csat_visits_and_site_write_the_reports() {
         detail: false,
         after: None,
     };
-    let page = match boss.request(&Request::CsatReport(query)).unwrap() {
+    let page = match ask(Request::CsatReport(query)) {
         Response::CsatReport(p) => p,
         other => panic!("{other:?}"),
     };
