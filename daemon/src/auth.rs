@@ -132,6 +132,8 @@ macro_rules! web_requests {
             | Request::SetAutoInvite { .. }
             | Request::GetVisitTrend { .. }
             | Request::GetSiteAnalytics { .. }
+            | Request::SetAllowedOrigins { .. }
+            | Request::GetAllowedOrigins
     };
 }
 pub(crate) use web_requests;
@@ -294,7 +296,9 @@ fn web_access(request: &Request) -> Access {
         | Request::CreateEntryCode { .. }
         | Request::EditEntryCode { .. }
         | Request::DeleteEntryCode { .. }
-        | Request::SetAutoInvite { .. } => Access::Permission(Permission::AccountCentreConfig),
+        | Request::SetAutoInvite { .. }
+        | Request::SetAllowedOrigins { .. }
+        | Request::GetAllowedOrigins => Access::Permission(Permission::AccountCentreConfig),
         Request::GetVisitTrend { .. } | Request::GetSiteAnalytics { .. } => {
             Access::Permission(Permission::Analytics)
         }

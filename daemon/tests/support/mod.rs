@@ -71,6 +71,16 @@ impl TestServer {
         self.handle = Some(server::start(config).expect("daemon restarts"));
     }
 
+    /// Stops and starts again over the same data directory, configured by `adjust`.
+    pub fn restart_with(&mut self, adjust: impl FnOnce(&mut Config)) {
+        if let Some(h) = self.handle.take() {
+            h.shutdown();
+        }
+        let mut config = Config::for_tests(self.dir.path());
+        adjust(&mut config);
+        self.handle = Some(server::start(config).expect("daemon restarts"));
+    }
+
     pub fn handle(&self) -> &ServerHandle {
         self.handle.as_ref().expect("running")
     }

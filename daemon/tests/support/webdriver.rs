@@ -73,6 +73,11 @@ pub fn http(port: u16, method: &str, path: &str, body: &Value) -> Value {
 
 impl Driver {
     pub fn start() -> Driver {
+        Driver::start_with_args(&[])
+    }
+
+    /// Chromium with `extra` arguments (e.g. `--ignore-certificate-errors`).
+    pub fn start_with_args(extra: &[&str]) -> Driver {
         for tool in ["chromium", "chromedriver"] {
             let found = Command::new(tool)
                 .arg("--version")
@@ -103,16 +108,25 @@ impl Driver {
         }
         std::thread::spawn(move || lines.for_each(drop));
         let profile = tempfile::tempdir().unwrap();
+        let mut args: Vec<String> = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+        ]
+        .iter()
+        .chain(extra)
+        .map(|a| a.to_string())
+        .collect();
+        args.push(format!("--user-data-dir={}", profile.path().display()));
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": "/usr/bin/chromium",
-                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                    "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync",
-                    "--disable-dev-shm-usage",
-                    format!("--user-data-dir={}", profile.path().display())]
-            }
+            "goog:chromeOptions": { "binary": "/usr/bin/chromium", "args": args }
         }}});
         let r = http(port, "POST", "/session", &caps);
         let session = r["value"]["sessionId"]
