@@ -124,8 +124,8 @@ const WRITES: &[&str] = &[
     "SetCsatSettings", // CSAT settings, subscription index, weekly record; GetCsatSettings
     "MuteCustomer",    // mute record (1001's, from the admin side); ListMuted
     // The web channel.
-    "CreateEntryCode", // code, web settings (next number); ListEntryCodes
-    "SetAutoInvite",   // web settings; GetAutoInvite
+    "CreateEntryCode",   // code, web settings (next number); ListEntryCodes
+    "SetAutoInvite",     // web settings; GetAutoInvite
     "SetAllowedOrigins", // allowed-origins record; GetAllowedOrigins
     // Quick replies, account centre, broadcasts.
     "SetQuickReplies",     // quick-reply list; ListQuickReplies (1001's and shared)

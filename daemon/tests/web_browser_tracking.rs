@@ -68,9 +68,9 @@ fn page(path: &str, web: SocketAddr, code: u32) -> (&'static str, String) {
         );
     }
     let (title, next) = if path.starts_with("/page2") {
-        ("Page two — pricing", "/page1.html")
+        ("Page two — pricing", "/page1.html?lang=en")
     } else {
-        ("Page one — home", "/page2.html")
+        ("Page one — home", "/page2.html?lang=en")
     };
     (
         "text/html; charset=utf-8",
@@ -250,7 +250,7 @@ fn w4_invitation_menu_typing_image_and_the_trail_in_chromium() {
     assert_eq!(first.title, "Page one — home");
     advance(&s, 12_000);
     d.click("#next");
-    let second = arrived(&mut boss, "/page2.html");
+    let second = arrived(&mut boss, "/page2.html?lang=en");
     assert_eq!(second.visitor, first.visitor, "the same visitor over pages");
 
     // Not yet due: no invitation; then the dwell passes and it is shown.
@@ -338,7 +338,7 @@ fn w4_invitation_menu_typing_image_and_the_trail_in_chromium() {
         .iter()
         .map(|p| (p.url.as_str(), p.title.as_str(), p.referrer.as_str()))
         .collect();
-    let page2 = format!("http://{site}/page2.html");
+    let page2 = format!("http://{site}/page2.html?lang=en");
     assert_eq!(
         pages,
         [

@@ -141,7 +141,9 @@ fn w2_each_account_allows_its_own_sites_only() {
     for bad in [
         vec![format!("{SITE_B}/path")],
         vec!["ftp://shop-b.example.com".into()],
-        (0..51).map(|i| format!("https://s{i}.example.com")).collect(),
+        (0..51)
+            .map(|i| format!("https://s{i}.example.com"))
+            .collect(),
     ] {
         assert_eq!(
             refused(&mut b, &Request::SetAllowedOrigins { origins: bad }),
@@ -150,10 +152,7 @@ fn w2_each_account_allows_its_own_sites_only() {
     }
     let mut wang = s.client();
     wang.login(B, 1002, PASSWORD).unwrap();
-    assert_eq!(
-        refused(&mut wang, &set),
-        Some(ErrorCode::PERMISSION_DENIED)
-    );
+    assert_eq!(refused(&mut wang, &set), Some(ErrorCode::PERMISSION_DENIED));
     assert_eq!(allowed(&mut b).explicit, vec![SITE_B.to_string()]);
 
     let not_allowed = u64::from(ErrorCode::ORIGIN_NOT_ALLOWED.0);
@@ -161,7 +160,11 @@ fn w2_each_account_allows_its_own_sites_only() {
     assert_eq!(visitor_login(&s, A, SITE_B), Err(not_allowed));
     assert_eq!(visitor_login(&s, B, SITE_B), Ok(()), "the explicit list");
     assert_eq!(visitor_login(&s, B, SITE_A), Err(not_allowed));
-    assert_eq!(visitor_login(&s, C, SITE_A), Ok(()), "no list: the gateway's");
+    assert_eq!(
+        visitor_login(&s, C, SITE_A),
+        Ok(()),
+        "no list: the gateway's"
+    );
     let own = format!("http://{}", web_addr(&s));
     assert_eq!(visitor_login(&s, A, &own), Ok(()), "the gateway's own page");
 

@@ -172,10 +172,12 @@ fn web_listener_over_tls_round_trip_and_plain_http_refused() {
     let name = ServerName::try_from("localhost").unwrap();
     let conn = rustls::ClientConnection::new(untrusted, name).unwrap();
     let mut bad = rustls::StreamOwned::new(conn, tcp(&s));
-    assert!(bad.write_all(b"GET / HTTP/1.1\r\n\r\n").is_err() || {
-        let mut b = Vec::new();
-        bad.read_to_end(&mut b).is_err()
-    });
+    assert!(
+        bad.write_all(b"GET / HTTP/1.1\r\n\r\n").is_err() || {
+            let mut b = Vec::new();
+            bad.read_to_end(&mut b).is_err()
+        }
+    );
 
     // The daemon serves on.
     visitor_chats(&s, &tls, &mut a, "still served");
@@ -188,7 +190,9 @@ fn chromium_loads_the_window_over_https_and_chats_over_wss() {
     let d = Driver::start_with_args(&["--ignore-certificate-errors"]);
     d.window(1280, 800);
     let port = web_addr(&s).port();
-    d.go(&format!("https://localhost:{port}/?account={ACCOUNT}&lang=en"));
+    d.go(&format!(
+        "https://localhost:{port}/?account={ACCOUNT}&lang=en"
+    ));
     d.click(".kefu-open");
     d.type_in(".kefu-input", "Hello over https");
     d.click(".kefu-send");

@@ -479,7 +479,10 @@ mod tests {
             origin_of("http://127.0.0.1:8080").as_deref(),
             Some("http://127.0.0.1:8080")
         );
-        assert_eq!(origin_of("http://a.com:80/").as_deref(), Some("http://a.com"));
+        assert_eq!(
+            origin_of("http://a.com:80/").as_deref(),
+            Some("http://a.com")
+        );
         assert_eq!(origin_of("ftp://a.com"), None);
         assert_eq!(origin_of("https://"), None);
         assert_eq!(origin_of("https://u@a.com"), None);

@@ -40,9 +40,9 @@ use kefu_wire::survey::{
 };
 use kefu_wire::valueadded::{BalanceInfo, BroadcastDraft, BroadcastInfo, BroadcastState};
 use kefu_wire::web::{
-    AllowedOrigins,
-    AutoInviteSettings, CodeKind, EntryCode, EntryCodeDraft, Invitation, NamedCount, PageView,
-    PageVisit, PublicEntryCode, SiteAnalytics, SiteVisitor, VisitDay, VisitorTrail,
+    AllowedOrigins, AutoInviteSettings, CodeKind, EntryCode, EntryCodeDraft, Invitation,
+    NamedCount, PageView, PageVisit, PublicEntryCode, SiteAnalytics, SiteVisitor, VisitDay,
+    VisitorTrail,
 };
 use kefu_wire::{
     AccountCentreModule, AccountInfo, AgentFigures, AgentGroup, AgentInfo, AgentProfile,

@@ -438,7 +438,11 @@ impl Centre {
         Ok((account, CustomerId::Visitor(id), channel, Some(token)))
     }
 
-    pub(super) fn check_account_open(&mut self, account: u64, now_ms: i64) -> Result<(), ErrorBody> {
+    pub(super) fn check_account_open(
+        &mut self,
+        account: u64,
+        now_ms: i64,
+    ) -> Result<(), ErrorBody> {
         if self
             .account_mut(account)?
             .record

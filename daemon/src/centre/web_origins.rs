@@ -63,9 +63,10 @@ impl Centre {
         if let Some(o) = &self.web_mut(account)?.origins {
             return Ok(o.clone());
         }
-        let stored = rec::read::<OriginsRecord, _>(self.shared.store.as_ref(), &origins_key(account))
-            .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?
-            .unwrap_or_default();
+        let stored =
+            rec::read::<OriginsRecord, _>(self.shared.store.as_ref(), &origins_key(account))
+                .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?
+                .unwrap_or_default();
         self.web_mut(account)?.origins = Some(stored.origins.clone());
         Ok(stored.origins)
     }

@@ -249,8 +249,8 @@ impl WebState {
         ) {
             return self.refuse(403);
         }
-        self.origin = http::foreign_origin(head.origin.as_deref(), head.host.as_deref())
-            .map(Arc::from);
+        self.origin =
+            http::foreign_origin(head.origin.as_deref(), head.host.as_deref()).map(Arc::from);
         let accept = ws::accept_key(key);
         let text = format!(
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\

@@ -242,4 +242,3 @@ impl Driver {
         path
     }
 }
-
