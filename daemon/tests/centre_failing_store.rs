@@ -1697,7 +1697,7 @@ fn refused_writes_leave_the_centre_equal_to_a_fresh_one() {
     let mut wrote: BTreeSet<&'static str> = BTreeSet::new();
     let mut alone_ok: BTreeSet<&'static str> = BTreeSet::new();
     // Enough sequences that every kind of write is seen both succeeding and lost.
-    for seed in 1..=16u64 {
+    for seed in 1..=24u64 {
         let mut world = World::new(seed);
         for _ in 0..STEPS {
             world.step();
