@@ -883,11 +883,11 @@ impl World {
         // The kinds that succeed less often are drawn more often.
         let kind = match self.rng.below(59) {
             // The menu must be on for customers to walk it (ChooseMenuOption).
-            53 | 54 => 50,
+            53 | 54 | 58 => 50,
             // The web channel's settings.
             55 => 57,
             56 => 58,
-            58 => 59,
+            43 => 59,
             // The CSAT settings.
             57 => 53,
             29 | 30 => 23,
@@ -898,7 +898,7 @@ impl World {
             36 | 37 => 12,
             38..=40 => 15,
             41 => 17,
-            42 | 43 => 0,
+            42 => 0,
             k => k,
         };
         let request = match kind {
@@ -1697,7 +1697,7 @@ fn refused_writes_leave_the_centre_equal_to_a_fresh_one() {
     let mut wrote: BTreeSet<&'static str> = BTreeSet::new();
     let mut alone_ok: BTreeSet<&'static str> = BTreeSet::new();
     // Enough sequences that every kind of write is seen both succeeding and lost.
-    for seed in 1..=24u64 {
+    for seed in 1..=16u64 {
         let mut world = World::new(seed);
         for _ in 0..STEPS {
             world.step();
