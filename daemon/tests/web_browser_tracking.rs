@@ -349,7 +349,10 @@ fn w4_invitation_menu_typing_image_and_the_trail_in_chromium() {
     // The test clock runs on from where it was moved: at least the 12 s moved, and
     // closed before the next move (29 s).
     let dwell = trail.pages[0].dwell_ms.expect("page one's dwell closed");
-    assert!((12_000..41_000).contains(&dwell), "page one's dwell: {dwell}");
+    assert!(
+        (12_000..41_000).contains(&dwell),
+        "page one's dwell: {dwell}"
+    );
     assert_eq!(trail.menu_path, ["Sales 售前咨询", "Agent 1001 找客服"]);
 }
 
