@@ -136,6 +136,8 @@ macro_rules! web_requests {
             | Request::SetAutoInvite { .. }
             | Request::GetVisitTrend { .. }
             | Request::GetSiteAnalytics { .. }
+            | Request::SetAllowedOrigins { .. }
+            | Request::GetAllowedOrigins
     };
 }
 pub(crate) use web_requests;
@@ -298,7 +300,9 @@ fn web_access(request: &Request) -> Access {
         | Request::CreateEntryCode { .. }
         | Request::EditEntryCode { .. }
         | Request::DeleteEntryCode { .. }
-        | Request::SetAutoInvite { .. } => Access::Permission(Permission::AccountCentreConfig),
+        | Request::SetAutoInvite { .. }
+        | Request::SetAllowedOrigins { .. }
+        | Request::GetAllowedOrigins => Access::Permission(Permission::AccountCentreConfig),
         Request::GetVisitTrend { .. } | Request::GetSiteAnalytics { .. } => {
             Access::Permission(Permission::Analytics)
         }

@@ -147,6 +147,14 @@ impl Connection {
     }
 
     /// The connection's phase, as the centre sees it.
+    /// A web connection's foreign `Origin` (PROTOCOL.md 38.4); `None` otherwise.
+    pub fn web_origin(&self) -> Option<std::sync::Arc<str>> {
+        match &self.transport {
+            Transport::Web(w) => w.web.origin(),
+            _ => None,
+        }
+    }
+
     pub fn phase(&self) -> Phase {
         self.phase
     }

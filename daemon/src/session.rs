@@ -83,6 +83,9 @@ pub struct Caller {
     pub peer: Option<std::net::IpAddr>,
     /// The session logged in on it (agent or customer), if any.
     pub session: Option<SessionId>,
+    /// A web connection's `Origin` from its WebSocket handshake, when it is not the
+    /// gateway's own (PROTOCOL.md 38.4); `None` on every other connection.
+    pub web_origin: Option<std::sync::Arc<str>>,
 }
 
 /// A change the centre asks of a connection, applied by the loop right after the call

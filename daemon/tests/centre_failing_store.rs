@@ -124,8 +124,9 @@ const WRITES: &[&str] = &[
     "SetCsatSettings", // CSAT settings, subscription index, weekly record; GetCsatSettings
     "MuteCustomer",    // mute record (1001's, from the admin side); ListMuted
     // The web channel.
-    "CreateEntryCode", // code, web settings (next number); ListEntryCodes
-    "SetAutoInvite",   // web settings; GetAutoInvite
+    "CreateEntryCode",   // code, web settings (next number); ListEntryCodes
+    "SetAutoInvite",     // web settings; GetAutoInvite
+    "SetAllowedOrigins", // allowed-origins record; GetAllowedOrigins
     // Quick replies, account centre, broadcasts.
     "SetQuickReplies",     // quick-reply list; ListQuickReplies (1001's and shared)
     "AccountCentreTicket", // ticket key, once, in the turn's batch; the ticket
@@ -880,12 +881,13 @@ impl World {
         let customer = self.some_customer();
         let mut learn = Learn::Nothing;
         // The kinds that succeed less often are drawn more often.
-        let kind = match self.rng.below(58) {
+        let kind = match self.rng.below(59) {
             // The menu must be on for customers to walk it (ChooseMenuOption).
-            53 | 54 => 50,
+            53 | 54 | 58 => 50,
             // The web channel's settings.
             55 => 57,
             56 => 58,
+            43 => 59,
             // The CSAT settings.
             57 => 53,
             29 | 30 => 23,
@@ -896,7 +898,7 @@ impl World {
             36 | 37 => 12,
             38..=40 => 15,
             41 => 17,
-            42 | 43 => 0,
+            42 => 0,
             k => k,
         };
         let request = match kind {
@@ -1230,6 +1232,9 @@ impl World {
                     text: format!("invite {}", self.rng.below(10)),
                 },
             },
+            59 => Request::SetAllowedOrigins {
+                origins: vec![format!("https://shop{}.example.com", self.rng.below(10))],
+            },
             53 => Request::SetCsatSettings(kefu_wire::csat::CsatSettings {
                 enabled: self.rng.chance(50),
                 style: kefu_wire::csat::CsatStyle::Stars,
@@ -1385,6 +1390,7 @@ impl World {
             Request::GetSpamFilter,
             Request::ListEntryCodes,
             Request::GetAutoInvite,
+            Request::GetAllowedOrigins,
             Request::GetCsatSettings,
             Request::ListMuted,
             Request::ListTrash,

@@ -1,5 +1,6 @@
 //! `kefuctl code create|edit|list|delete`: an account's entry-point codes (W1, manual
-//! §10.2, §10.7; wire/PROTOCOL.md section 31), run on the account with operator
+//! §10.2, §10.7; wire/PROTOCOL.md section 31), and `kefuctl code origins`: the origins
+//! whose pages may open its chat window (PROTOCOL.md 38.4); run on the account with operator
 //! authority (`AdminOnAccount`, as its agent 1001, who holds permission 16).
 
 use crate::admin::{expect_ok, unexpected, Admin};
@@ -25,6 +26,23 @@ pub enum CodeCommand {
     List(CodeListArgs),
     /// Delete a code.
     Delete(CodeDeleteArgs),
+    /// The origins whose pages may open the account's chat window: its explicit list
+    /// (replaced with --set or --clear) and its codes' sites; prints both.
+    Origins(CodeOriginsArgs),
+}
+
+/// `kefuctl code origins`
+#[derive(Debug, Args)]
+pub struct CodeOriginsArgs {
+    /// The account.
+    #[arg(long)]
+    pub account: u64,
+    /// Replace the explicit list with these origins (http(s)://host[:port]; repeat).
+    #[arg(long = "set", value_name = "ORIGIN", conflicts_with = "clear")]
+    pub set: Vec<String>,
+    /// Empty the explicit list (only the codes' sites remain).
+    #[arg(long)]
+    pub clear: bool,
 }
 
 /// The fields of a code, each optional on `edit`.
@@ -183,6 +201,7 @@ pub fn run(socket: &Path, command: &CodeCommand, out: &mut dyn Write) -> Result<
             writeln!(out, "{}", code.id)?;
         }
         CodeCommand::List(a) => list(&mut admin, a, out)?,
+        CodeCommand::Origins(a) => origins(&mut admin, a, out)?,
         CodeCommand::Delete(a) => {
             let request = Request::DeleteEntryCode { id: a.id };
             expect_ok(request.name(), admin.on_account(a.account, &request)?)?;
@@ -234,6 +253,28 @@ fn list(admin: &mut Admin, a: &CodeListArgs, out: &mut dyn Write) -> Result<()> 
             date::format_unix_ms(c.edited_at),
             c.draft.description.clone(),
         ]);
+    }
+    table.write(out)?;
+    Ok(())
+}
+
+fn origins(admin: &mut Admin, a: &CodeOriginsArgs, out: &mut dyn Write) -> Result<()> {
+    if a.clear || !a.set.is_empty() {
+        let request = Request::SetAllowedOrigins {
+            origins: a.set.clone(),
+        };
+        expect_ok(request.name(), admin.on_account(a.account, &request)?)?;
+    }
+    let allowed = match admin.on_account(a.account, &Request::GetAllowedOrigins)? {
+        Response::AllowedOrigins(o) => o,
+        other => return Err(unexpected("GetAllowedOrigins", &other)),
+    };
+    let mut table = Table::new(&["origin", "from"]);
+    for o in &allowed.explicit {
+        table.row(vec![o.clone(), "list".into()]);
+    }
+    for o in &allowed.from_codes {
+        table.row(vec![o.clone(), "code".into()]);
     }
     table.write(out)?;
     Ok(())

@@ -2,7 +2,8 @@
 //! wire/PROTOCOL.md section 31): the real binary run as a process against a daemon
 //! started in-process; a visitor opening a conversation through the code (client
 //! library) is routed as the code says now, an edit by kefuctl included; refusals exit
-//! 1 with the code's name; codes kept over a restart.
+//! 1 with the code's name; codes kept over a restart; `kefuctl code origins` (allowed
+//! origins, PROTOCOL.md 38.4).
 
 mod support;
 
@@ -127,4 +128,57 @@ fn codes_through_kefuctl_route_visitors_and_survive_a_restart() {
         .kefuctl(&["code", "list", "--account", "800001", "--json"])
         .ok();
     assert_eq!(json.trim(), "[]");
+}
+
+/// PROTOCOL.md 38.4: `kefuctl code origins` sets, shows and clears the account's
+/// explicit allowed origins beside its codes' sites; a bad origin exits 1.
+#[test]
+fn allowed_origins_through_kefuctl() {
+    let d = Daemon::start();
+    d.create_account(ACCOUNT, "Alpha Ltd");
+    d.kefuctl(&[
+        "code",
+        "create",
+        "--account",
+        "800001",
+        "--kind",
+        "fixed",
+        "--routing",
+        "auto",
+        "--site-url",
+        "https://shop.example.com/index.html",
+    ])
+    .ok();
+    let shown = d
+        .kefuctl(&[
+            "code",
+            "origins",
+            "--account",
+            "800001",
+            "--set",
+            "https://m.example.com",
+            "--set",
+            "http://127.0.0.1:8080/",
+        ])
+        .ok();
+    assert_contains(&shown, "https://m.example.com");
+    assert_contains(&shown, "http://127.0.0.1:8080");
+    assert_contains(&shown, "https://shop.example.com");
+    let bad = d
+        .kefuctl(&[
+            "code",
+            "origins",
+            "--account",
+            "800001",
+            "--set",
+            "https://m.example.com/path",
+        ])
+        .run()
+        .expect_code(1);
+    assert_contains(&bad.stderr, "INVALID_ARGUMENT");
+    let cleared = d
+        .kefuctl(&["code", "origins", "--account", "800001", "--clear"])
+        .ok();
+    assert!(!cleared.contains("m.example.com"), "{cleared}");
+    assert_contains(&cleared, "https://shop.example.com");
 }

@@ -291,6 +291,10 @@ codes! {
     /// No such invitation waiting for this visitor (unknown, answered, or given to
     /// another session).
     UNKNOWN_INVITATION = 195,
+    /// A visitor's (or customer's) login over the web gateway from a page whose origin
+    /// the account does not allow (its explicit list and its entry codes' sites,
+    /// PROTOCOL.md 38.4); no session opened.
+    ORIGIN_NOT_ALLOWED = 210,
     /// A report's range is empty, reversed, or longer than its limit (180 days for the
     /// daily work report, §7.19, as for CSAT; 366 for the visit figures); nothing read.
     REPORT_RANGE_TOO_LONG = 170,

@@ -1302,6 +1302,16 @@ pub enum Request {
     /// Agent 1001 or permission 16 (data analysis): the CSAT report of a range of days.
     /// Answered `CsatReport`.
     CsatReport(crate::csat::CsatQuery),
+    /// Agent with permission 16: replaces the account's explicit list of origins whose
+    /// pages may open the chat window (PROTOCOL.md 38.4; at most
+    /// `web::MAX_ALLOWED_ORIGINS`, each `http(s)://host[:port]`). Answered `Ok`.
+    SetAllowedOrigins {
+        /// The origins; empty: only the entry codes' sites.
+        origins: Vec<String>,
+    },
+    /// Agent with permission 16: the account's allowed origins, explicit and from its
+    /// entry codes. Answered `AllowedOrigins`.
+    GetAllowedOrigins,
 }
 
 /// What takes a detached session over (`EnableResume`, `ResumeSession`): the session's
@@ -1795,6 +1805,8 @@ pub enum Response {
     CsatSettings(crate::csat::CsatSettings),
     /// A CSAT report (`CsatReport`).
     CsatReport(crate::csat::CsatReportPage),
+    /// The account's allowed origins (`GetAllowedOrigins`).
+    AllowedOrigins(crate::web::AllowedOrigins),
 }
 
 /// One backup in the daemon's backup directory (PROTOCOL.md section 21).
@@ -2184,6 +2196,8 @@ impl Request {
             Request::SetCsatSettings(_) => "SetCsatSettings",
             Request::RateConversation { .. } => "RateConversation",
             Request::CsatReport(_) => "CsatReport",
+            Request::SetAllowedOrigins { .. } => "SetAllowedOrigins",
+            Request::GetAllowedOrigins => "GetAllowedOrigins",
         }
     }
 }

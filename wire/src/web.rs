@@ -290,6 +290,45 @@ pub struct SiteAnalytics {
     pub regions: Vec<NamedCount>,
 }
 
+/// Most origins in an account's explicit list (PROTOCOL.md 38.4).
+pub const MAX_ALLOWED_ORIGINS: usize = 50;
+/// Longest origin, bytes.
+pub const MAX_ORIGIN_BYTES: usize = 256;
+
+/// The origins whose pages may open an account's chat window (`GetAllowedOrigins`):
+/// the explicit list, and the origins of its entry codes' site URLs. Both empty: any
+/// origin the gateway's `[web] allowed_origins` lets through.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AllowedOrigins {
+    /// Set with `SetAllowedOrigins`, as normalised (lower-case, no default port).
+    pub explicit: Vec<String>,
+    /// Derived from the entry codes' site URLs, each once, sorted.
+    pub from_codes: Vec<String>,
+}
+
+/// The origin (`scheme://host[:port]`, lower-case, without the scheme's default port)
+/// of an `http(s)://` URL or origin; `None` if it is not one, is longer than
+/// [`MAX_ORIGIN_BYTES`], or holds user info, spaces or control characters.
+pub fn origin_of(url: &str) -> Option<String> {
+    let lower = url.to_ascii_lowercase();
+    let (scheme, rest) = if let Some(r) = lower.strip_prefix("https://") {
+        ("https", r)
+    } else {
+        ("http", lower.strip_prefix("http://")?)
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.is_empty()
+        || host.contains('@')
+        || host.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return None;
+    }
+    let default = if scheme == "https" { ":443" } else { ":80" };
+    let host = host.strip_suffix(default).unwrap_or(host);
+    let origin = format!("{scheme}://{host}");
+    (origin.len() <= MAX_ORIGIN_BYTES).then_some(origin)
+}
+
 /// The domain of an `http(s)://` URL, lower-cased, without a port or `www.`.
 pub fn url_domain(url: &str) -> Option<String> {
     let rest = url
@@ -428,6 +467,26 @@ mod tests {
             Some("news.qq.com")
         );
         assert_eq!(url_domain("ftp://x"), None);
+    }
+
+    #[test]
+    fn origins() {
+        assert_eq!(
+            origin_of("https://Shop.Example.com:443/a?b").as_deref(),
+            Some("https://shop.example.com")
+        );
+        assert_eq!(
+            origin_of("http://127.0.0.1:8080").as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
+        assert_eq!(
+            origin_of("http://a.com:80/").as_deref(),
+            Some("http://a.com")
+        );
+        assert_eq!(origin_of("ftp://a.com"), None);
+        assert_eq!(origin_of("https://"), None);
+        assert_eq!(origin_of("https://u@a.com"), None);
+        assert_eq!(origin_of(&format!("https://{}", "a".repeat(300))), None);
     }
 
     #[test]

@@ -40,8 +40,9 @@ use kefu_wire::survey::{
 };
 use kefu_wire::valueadded::{BalanceInfo, BroadcastDraft, BroadcastInfo, BroadcastState};
 use kefu_wire::web::{
-    AutoInviteSettings, CodeKind, EntryCode, EntryCodeDraft, Invitation, NamedCount, PageView,
-    PageVisit, PublicEntryCode, SiteAnalytics, SiteVisitor, VisitDay, VisitorTrail,
+    AllowedOrigins, AutoInviteSettings, CodeKind, EntryCode, EntryCodeDraft, Invitation,
+    NamedCount, PageView, PageVisit, PublicEntryCode, SiteAnalytics, SiteVisitor, VisitDay,
+    VisitorTrail,
 };
 use kefu_wire::{
     AccountCentreModule, AccountInfo, AgentFigures, AgentGroup, AgentInfo, AgentProfile,
@@ -2394,6 +2395,18 @@ fn cases() -> Vec<Case> {
             Value::Request(Request::CsatReport(CsatQuery { from: Some(20_794), to: None, detail: true, after: Some(vec![1, 2]) })),
             "0000000d 0003 0000 00000096 01b20101f4c402000101020102",
         ),
+        case(
+            "request/SetAllowedOrigins",
+            151,
+            Value::Request(Request::SetAllowedOrigins { origins: vec!["https://shop.example.com".into()] }),
+            "0000001d 0003 0000 00000097 01b301011868747470733a2f2f73686f702e6578616d706c652e636f6d",
+        ),
+        case(
+            "request/GetAllowedOrigins",
+            152,
+            Value::Request(Request::GetAllowedOrigins),
+            "00000003 0003 0000 00000098 01b401",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -3543,6 +3556,15 @@ fn cases() -> Vec<Case> {
             })),
             "0000002d 0004 0000 00000096 0156e8c402f4c40201ea07010000000101f4c40280c0e285e3680003752d31ea0707010103e685a203e5b7ae00",
         ),
+        case(
+            "response/AllowedOrigins",
+            152,
+            Value::Response(Response::AllowedOrigins(AllowedOrigins {
+                explicit: vec!["https://shop.example.com".into()],
+                from_codes: vec!["http://127.0.0.1:8080".into()],
+            })),
+            "00000033 0004 0000 00000098 0157011868747470733a2f2f73686f702e6578616d706c652e636f6d0115687474703a2f2f3132372e302e302e313a38303830",
+        ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
             "error/request",
@@ -4336,6 +4358,7 @@ fn response_name(r: &Response) -> &'static str {
         Response::ExportData(_) => "ExportData",
         Response::CsatSettings(_) => "CsatSettings",
         Response::CsatReport(_) => "CsatReport",
+        Response::AllowedOrigins(_) => "AllowedOrigins",
     }
 }
 

@@ -327,7 +327,7 @@ fn request() -> impl Strategy<Value = Request> {
         6 => spam_request(),
         5 => sms_request(),
         3 => files_request(),
-        16 => web_request(),
+        18 => web_request(),
         4 => report_request(),
     ]
 }
@@ -456,6 +456,8 @@ fn web_request() -> impl Strategy<Value = Request> {
                 until_day,
             }
         }),
+        vec(text(), 0..4).prop_map(|origins| Request::SetAllowedOrigins { origins }),
+        Just(Request::GetAllowedOrigins),
     ]
 }
 
@@ -2144,6 +2146,12 @@ fn response() -> impl Strategy<Value = Response> {
             ),
         csat_settings().prop_map(Response::CsatSettings),
         csat_page().prop_map(Response::CsatReport),
+        (vec(text(), 0..4), vec(text(), 0..4)).prop_map(|(explicit, from_codes)| {
+            Response::AllowedOrigins(kefu_wire::web::AllowedOrigins {
+                explicit,
+                from_codes,
+            })
+        }),
     ]
 }
 
@@ -2590,8 +2598,8 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 179;
-    const RESPONSES: u32 = 87;
+    const REQUESTS: u32 = 181;
+    const RESPONSES: u32 = 88;
     const EVENTS: u32 = 24;
 
     let mut runner = TestRunner::deterministic();

@@ -301,6 +301,7 @@ impl Centre {
     /// A customer or visitor logs in on connection `idx` (already on the owning shard).
     pub(super) fn customer_login(&mut self, caller: &Caller, request: CustomerEntry) -> Answer {
         let (idx, generation) = (caller.conn, caller.generation);
+        self.check_login_origin(caller, &request)?;
         let now = self.now_ms;
         let (account, customer, channel, visitor_token) = match request {
             CustomerEntry::CustomerLogin {
@@ -437,7 +438,11 @@ impl Centre {
         Ok((account, CustomerId::Visitor(id), channel, Some(token)))
     }
 
-    fn check_account_open(&mut self, account: u64, now_ms: i64) -> Result<(), ErrorBody> {
+    pub(super) fn check_account_open(
+        &mut self,
+        account: u64,
+        now_ms: i64,
+    ) -> Result<(), ErrorBody> {
         if self
             .account_mut(account)?
             .record

@@ -231,6 +231,10 @@ pub(crate) enum WebAgentRequest {
         from_day: u32,
         until_day: u32,
     },
+    SetAllowedOrigins {
+        origins: Vec<String>,
+    },
+    GetAllowedOrigins,
 }
 
 /// The web channel, as a customer or visitor (`web.rs`).
@@ -973,7 +977,8 @@ pub(crate) fn classify(request: Request) -> Routed {
             AdminBroadcastDecide { account, id, approve, reason } }
         [Routed::Operator, OperatorRequest::Balance] BalanceAdminRequest {
             AdminBalanceTopUp { account, units }, AdminBalanceShow { account } }
-        [Routed::Agent, AgentRequest::Web] WebAgentRequest { ListEntryCodes, CreateEntryCode { draft }, EditEntryCode { id, draft }, DeleteEntryCode { id }, ListSiteVisitors, GetVisitorTrail { visitor }, InviteVisitor { visitor, text }, GetAutoInvite, SetAutoInvite { settings }, GetVisitTrend { from_day, until_day }, GetSiteAnalytics { from_day, until_day } }
+        [Routed::Agent, AgentRequest::Web] WebAgentRequest { ListEntryCodes, CreateEntryCode { draft }, EditEntryCode { id, draft }, DeleteEntryCode { id }, ListSiteVisitors, GetVisitorTrail { visitor }, InviteVisitor { visitor, text }, GetAutoInvite, SetAutoInvite { settings }, GetVisitTrend { from_day, until_day }, GetSiteAnalytics { from_day, until_day },
+            SetAllowedOrigins { origins }, GetAllowedOrigins }
         [Routed::Customer, CustomerRequest::Web] WebCustomerRequest { GetEntryCode { id }, OpenConversationByCode { id }, PageView(x), PageLeft, AnswerInvitation { invitation, accept } }
         [Routed::Agent, AgentRequest::Reports] ReportRequest { GetWorkReport { from, to, agent }, ExportReport { report, format, otp }, ExportChunk { export, index } }
         [Routed::Agent, AgentRequest::Survey] SurveyRequest { CreateSurvey { draft, otp }, EditSurvey { id, draft, otp }, CloseSurvey { id, otp }, ListSurveys { otp }, GetSurveyResult { id, otp } }

@@ -71,6 +71,7 @@ mod token_home;
 mod tokens;
 mod views;
 mod web;
+mod web_origins;
 mod work_report;
 
 pub use chat::sign_customer;

@@ -56,7 +56,9 @@ pub(crate) fn day_of(ms: i64) -> u32 {
 #[derive(Debug, Default)]
 pub(crate) struct WebAccount {
     settings: WebSettingsRecord,
-    codes: BTreeMap<u32, EntryCode>,
+    pub(super) codes: BTreeMap<u32, EntryCode>,
+    /// The explicit allowed origins (`web_origins.rs`), read on first use.
+    pub(super) origins: Option<Vec<String>>,
     /// Today's figures and the visitors already counted today.
     today: Option<(u32, DayStatsRecord, HashSet<CustomerId>)>,
 }
@@ -165,7 +167,7 @@ fn sorted(counts: HashMap<String, u64>) -> Vec<NamedCount> {
 
 impl Centre {
     /// The account's web state, read from the store on first use.
-    fn web_mut(&mut self, account: u64) -> Result<&mut WebAccount, ErrorBody> {
+    pub(super) fn web_mut(&mut self, account: u64) -> Result<&mut WebAccount, ErrorBody> {
         let loaded = if self.actor_mut(account)?.web.is_none() {
             Some(self.read_web(account)?)
         } else {
@@ -202,6 +204,7 @@ impl Centre {
         Ok(WebAccount {
             settings,
             codes,
+            origins: None,
             today: None,
         })
     }
@@ -251,6 +254,12 @@ impl Centre {
             } => Ok(Response::SiteAnalytics(
                 self.visit_days(account, from_day, until_day)?,
             )),
+            WebAgentRequest::SetAllowedOrigins { origins } => {
+                self.set_allowed_origins(account, origins)
+            }
+            WebAgentRequest::GetAllowedOrigins => {
+                Ok(Response::AllowedOrigins(self.allowed_origins(account)?))
+            }
         }
     }
 

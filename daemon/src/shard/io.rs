@@ -381,6 +381,7 @@ impl Shard {
             phase: conn.phase(),
             peer: conn.peer,
             session: conn.session,
+            web_origin: conn.web_origin(),
         };
         let flow = self.centre.handle_request(&caller, reply, request);
         self.apply_conn_updates();

@@ -190,6 +190,17 @@ pub fn origin_allowed(origin: Option<&str>, host: Option<&str>, allowed: &[Strin
     allowed.is_empty() && origin_host.is_some() && origin_host == host
 }
 
+/// The `Origin` of a handshake when it is another site's: `None` without one or when
+/// its host is the `Host` asked for (the gateway's own pages).
+pub fn foreign_origin(origin: Option<&str>, host: Option<&str>) -> Option<String> {
+    let origin = origin?;
+    let origin_host = origin.split_once("://").map(|(_, h)| h);
+    if origin_host.is_some() && origin_host == host {
+        return None;
+    }
+    Some(origin.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

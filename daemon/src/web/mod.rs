@@ -124,6 +124,9 @@ pub struct WebState {
     down: Vec<u8>,
     /// The text message being assembled from fragments.
     message: Option<Vec<u8>>,
+    /// The handshake's `Origin` when it is not the gateway's own (the account's list
+    /// decides at the login: PROTOCOL.md 38.4).
+    origin: Option<Arc<str>>,
 }
 
 impl WebState {
@@ -137,6 +140,7 @@ impl WebState {
             up: BytesMut::new(),
             down: Vec::new(),
             message: None,
+            origin: None,
         }
     }
 
@@ -220,6 +224,11 @@ impl WebState {
         self.mode = Mode::Done;
     }
 
+    /// The handshake's foreign `Origin`, if any (after the upgrade).
+    pub fn origin(&self) -> Option<Arc<str>> {
+        self.origin.clone()
+    }
+
     /// The WebSocket handshake; on success the protocol's `Hello` goes up, so a JSON
     /// client's first message is its `Welcome`.
     fn upgrade(&mut self, head: &http::Head) {
@@ -240,6 +249,8 @@ impl WebState {
         ) {
             return self.refuse(403);
         }
+        self.origin =
+            http::foreign_origin(head.origin.as_deref(), head.host.as_deref()).map(Arc::from);
         let accept = ws::accept_key(key);
         let text = format!(
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\

@@ -395,6 +395,7 @@ impl Harness {
             phase: c.phase,
             peer: None,
             session: c.session,
+            web_origin: None,
         };
         let reply = ReplyTo {
             shard: 0,

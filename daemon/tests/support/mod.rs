@@ -4,6 +4,7 @@
 
 pub mod export;
 pub mod raw;
+pub mod webdriver;
 
 use kefu_daemon::config::Config;
 use kefu_daemon::server::{self, ServerHandle};
@@ -68,6 +69,16 @@ impl TestServer {
             h.shutdown();
         }
         let config = Config::for_tests(self.dir.path());
+        self.handle = Some(server::start(config).expect("daemon restarts"));
+    }
+
+    /// Stops and starts again over the same data directory, configured by `adjust`.
+    pub fn restart_with(&mut self, adjust: impl FnOnce(&mut Config)) {
+        if let Some(h) = self.handle.take() {
+            h.shutdown();
+        }
+        let mut config = Config::for_tests(self.dir.path());
+        adjust(&mut config);
         self.handle = Some(server::start(config).expect("daemon restarts"));
     }
 

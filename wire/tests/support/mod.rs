@@ -187,6 +187,8 @@ pub fn request_index(r: &Request) -> u32 {
         Request::SetCsatSettings(_) => 176,
         Request::RateConversation { .. } => 177,
         Request::CsatReport(_) => 178,
+        Request::SetAllowedOrigins { .. } => 179,
+        Request::GetAllowedOrigins => 180,
     }
 }
 
@@ -280,6 +282,7 @@ pub fn response_index(r: &Response) -> u32 {
         Response::ExportData(_) => 84,
         Response::CsatSettings(_) => 85,
         Response::CsatReport(_) => 86,
+        Response::AllowedOrigins(_) => 87,
     }
 }
 

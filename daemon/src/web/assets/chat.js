@@ -1,5 +1,7 @@
 /* Kefu visitor chat window (W2). Embedded by a site with
- *   <script src="http://HOST:PORT/chat.js" data-account="ACCOUNT" async></script>
+ *   <script src="http://HOST:PORT/chat.js" data-account="ACCOUNT" data-code="N" async></script>
+ * (data-code optional: the entry-point code, W1, whose routing opens the conversation).
+ * Reports each page (PageView, PageLeft; W3), shows invitations (W4).
  * Speaks the protocol's JSON encoding over the appliance's WebSocket (/ws;
  * PROTOCOL.md "The web gateway and the JSON encoding"). No dependencies.
  * The visitor token lives in localStorage (per account): it arrives in a WebSocket
@@ -11,9 +13,7 @@
   if (!S || window.__kefuChat) return;
   window.__kefuChat = true;
   var account = Number(S.getAttribute("data-account"));
-  // TODO(coordinator): pass data-code (entry-point code, W1) in the login once the
-  // track branch adds a field for it; today it is read and kept only.
-  var entryCode = S.getAttribute("data-code");
+  var code = /^\d{1,9}$/.test(S.getAttribute("data-code") || "") ? Number(S.getAttribute("data-code")) : null;
   var base = new URL(S.src, location.href);
   var wsUrl = (base.protocol === "https:" ? "wss://" : "ws://") + base.host + "/ws";
   var qlang = new URLSearchParams(location.search).get("lang");
@@ -21,10 +21,10 @@
   var T = {
     en: { open: "Chat with us", title: "Customer service", send: "Send", ph: "Type a message…",
       typing: "typing…", offline: "Reconnecting…", ended: "The conversation has ended.",
-      image: "[image]", file: "[file]", failed: "not sent" },
+      image: "[image]", file: "[file]", failed: "not sent", yes: "Chat now", no: "Later" },
     zh: { open: "在线客服", title: "在线客服", send: "发送", ph: "请输入消息…",
       typing: "正在输入…", offline: "正在重新连接…", ended: "会话已结束。",
-      image: "[图片]", file: "[文件]", failed: "未发送" }
+      image: "[图片]", file: "[文件]", failed: "未发送", yes: "立即咨询", no: "稍后再说" }
   }[lang];
   var KEY = "kefu." + account + ".";
   function store(k, v) {
@@ -39,7 +39,7 @@
   var token = load("token", null);
   var nextCid = Number(store("cid") || 1);
   var pending = load("pending", []);
-  var conv = null, ws = null, ready = false, reqId = 0, calls = {}, shown = {};
+  var conv = null, ws = null, ready = false, reqId = 0, calls = {}, shown = {}, opening = false;
   var backoff = 500, heartbeat = null, typingTimer = null, typingSent = false;
 
   function el(tag, cls, text) {
@@ -66,18 +66,19 @@
   var form = el("form", "kefu-form");
   var input = el("input", "kefu-input");
   var sendBtn = el("button", "kefu-send", T.send);
+  var invite = el("div", "kefu-invite");
   input.placeholder = T.ph;
   input.maxLength = 4000;
   sendBtn.type = "submit";
   head.append(title, agentName, closeBtn);
   form.append(input, sendBtn);
   panel.append(head, log, menu, status, form);
-  root.append(openBtn, panel);
+  root.append(invite, openBtn, panel);
   document.body.appendChild(root);
   function setOpen(on) {
     root.classList.toggle("kefu-shown", on);
     store("open", on ? "1" : "0");
-    if (on) input.focus();
+    if (on) { input.focus(); if (conv === null) openConversation(); }
   }
   openBtn.onclick = function () { setOpen(true); };
   closeBtn.onclick = function () { setOpen(false); };
@@ -89,8 +90,16 @@
     if (b.File) return T.file + " " + b.File.name;
     return "";
   }
-  function bubble(who, text) {
+  function bubble(who, text, body) {
     var m = el("div", "kefu-msg kefu-" + who, text);
+    // An image whose reference is a web address is shown; other references as a label.
+    if (body && body.Image && /^https?:\/\//.test(body.Image.reference)) {
+      var img = el("img", "kefu-img");
+      img.alt = text;
+      img.src = body.Image.reference;
+      m.textContent = "";
+      m.appendChild(img);
+    }
     log.appendChild(m);
     log.scrollTop = log.scrollHeight;
     return m;
@@ -101,7 +110,7 @@
   function addMessage(m) {
     if (shown[m.id]) return;
     shown[m.id] = true;
-    bubble(who(m.from), bodyText(m.body)).dataset.id = m.id;
+    bubble(who(m.from), bodyText(m.body), m.body).dataset.id = m.id;
   }
   function lastShown() {
     var ids = Object.keys(shown).map(Number);
@@ -135,7 +144,7 @@
     };
     ws.onclose = function () {
       ws = null;
-      ready = false;
+      ready = opening = false;
       calls = {};
       clearInterval(heartbeat);
       status.textContent = T.offline;
@@ -154,13 +163,48 @@
       if (s.visitor_token) { token = s.visitor_token; store("token", JSON.stringify(token)); }
       backoff = 500;
       status.textContent = "";
-      openConversation(function () { ready = true; catchUp(); });
+      pageView();
+      // Continue an open conversation; a new one opens when the visitor opens the
+      // window, writes or accepts an invitation (so that it can be invited first).
+      if (store("talking") === "1" || root.classList.contains("kefu-shown")) openConversation();
     });
   }
-  function openConversation(then) {
-    call({ OpenConversation: { entry: "Auto" } }, function (r) {
-      if (r && r.Conversation) { conv = r.Conversation.conversation; showAgent(); then(); }
-    });
+  function pageView() {
+    var u = location.href, r = document.referrer;
+    if (!/^https?:/.test(u) || u.length > 2048) return;
+    call({ PageView: { url: u, title: document.title.replace(/[\x00-\x1f\x7f]/g, " ").slice(0, 200),
+      referrer: /^https?:/.test(r) && r.length <= 2048 ? r : "" } });
+  }
+  addEventListener("pagehide", function () { call("PageLeft"); });
+  function opened(c) {
+    opening = false;
+    if (!c) return;
+    conv = c.conversation;
+    store("talking", "1");
+    ready = true;
+    showAgent();
+    catchUp();
+  }
+  function openConversation() {
+    if (opening || !ws || ws.readyState !== 1) return;
+    opening = true;
+    var req = code === null ? { OpenConversation: { entry: "Auto" } } : { OpenConversationByCode: { id: code } };
+    call(req, function (r) { opened(r && r.Conversation); });
+  }
+  function showInvitation(inv) {
+    var yes = el("button", "kefu-yes", T.yes), no = el("button", "kefu-no", T.no);
+    invite.textContent = "";
+    invite.append(el("div", "kefu-invite-text", inv.text), yes, no);
+    root.classList.add("kefu-invited");
+    function answer(accept) {
+      root.classList.remove("kefu-invited");
+      if (accept) { opening = true; setOpen(true); }
+      call({ AnswerInvitation: { invitation: inv.invitation, accept: accept } }, function (r) {
+        if (accept) opened(r && r.Conversation);
+      });
+    }
+    yes.onclick = function () { answer(true); };
+    no.onclick = function () { answer(false); };
   }
   function catchUp() {
     call({ ConversationMessages: { conversation: conv, after: lastShown(), limit: 500 } },
@@ -205,7 +249,7 @@
     savePending();
     pendingBubble(p);
     stopTyping();
-    if (conv === null && ws && ws.readyState === 1) openConversation(function () { ready = true; trySend(p); });
+    if (conv === null) openConversation();
     else trySend(p);
   };
   function stopTyping() {
@@ -227,10 +271,14 @@
       status.textContent = ev.Signal.signal === "TypingStarted" ? T.typing : "";
     } else if (ev.ConversationChanged && ev.ConversationChanged.conversation === conv) {
       var st = ev.ConversationChanged.state;
-      if (st === "Closed") { bubble("system", T.ended); conv = null; ready = false; agentName.textContent = ""; }
+      if (st === "Closed") {
+        bubble("system", T.ended); conv = null; ready = false; agentName.textContent = ""; store("talking", "0");
+      }
       else showAgent();
     } else if (ev.MenuShown) {
       showMenu(ev.MenuShown);
+    } else if (ev.Invitation) {
+      showInvitation(ev.Invitation);
     }
   }
   function showMenu(p) {
@@ -253,6 +301,5 @@
       menu.appendChild(b);
     });
   }
-  void entryCode;
   connect();
 })();
