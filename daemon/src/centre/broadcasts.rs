@@ -19,6 +19,7 @@
 //!   rest refunded: `Done`. A shard resumes its accounts' unfinished broadcasts at its
 //!   first turn (the per-account `ActiveRecord`).
 
+use super::broadcast_lists::old_list;
 use super::dispatch::BroadcastAdminRequest;
 use super::{err, Answer, Centre, Recipient};
 use crate::sensitive::WordList;
@@ -45,15 +46,15 @@ pub const MAX_LISTED: usize = 100;
 /// An account's broadcasts in memory.
 #[derive(Debug, Default)]
 pub(crate) struct Book {
-    active: ActiveRecord,
-    items: BTreeMap<u64, (BroadcastRecord, BroadcastStatus)>,
+    pub(super) active: ActiveRecord,
+    pub(super) items: BTreeMap<u64, (BroadcastRecord, BroadcastStatus)>,
 }
 
 fn storage(e: impl std::fmt::Display) -> ErrorBody {
     err(ErrorCode::STORAGE_FAILURE, e.to_string())
 }
 
-fn info(r: &BroadcastRecord, s: &BroadcastStatus) -> BroadcastInfo {
+pub(super) fn info(r: &BroadcastRecord, s: &BroadcastStatus) -> BroadcastInfo {
     BroadcastInfo {
         id: r.id,
         agent: r.agent,
@@ -149,6 +150,7 @@ impl Centre {
         book.items.insert(id, (record, status));
         self.save_status(account, id)?;
         self.save_active(account)?;
+        self.list_review(account, id)?;
         Ok(Response::Broadcast(Box::new(answer)))
     }
 
@@ -171,6 +173,7 @@ impl Centre {
             ));
         }
         self.value_added_otp(account, me, otp)?;
+        self.unlist_review(account, id)?;
         let now = self.now_ms;
         self.finish(account, id, BroadcastState::Cancelled, |s| {
             s.cancelled = Some((me, now))
@@ -182,14 +185,13 @@ impl Centre {
         self.account_mut(account)?;
         self.value_added_otp(account, me, otp)?;
         let book = self.book_mut(account)?;
-        Ok(Response::Broadcasts(
+        old_list(
             book.items
                 .values()
                 .rev()
                 .take(MAX_LISTED)
-                .map(|(r, s)| info(r, s))
-                .collect(),
-        ))
+                .map(|(r, s)| info(r, s)),
+        )
     }
 
     /// The operator's review and word list.
@@ -197,13 +199,12 @@ impl Centre {
         match request {
             BroadcastAdminRequest::AdminBroadcastReviewList { account } => {
                 let book = self.book_mut(account)?;
-                Ok(Response::Broadcasts(
+                old_list(
                     book.items
                         .values()
                         .filter(|(_, s)| s.state == BroadcastState::PendingReview)
-                        .map(|(r, s)| info(r, s))
-                        .collect(),
-                ))
+                        .map(|(r, s)| info(r, s)),
+                )
             }
             BroadcastAdminRequest::AdminBroadcastDecide {
                 account,
@@ -219,6 +220,7 @@ impl Centre {
                     ));
                 }
                 if approve {
+                    self.unlist_review(account, id)?;
                     self.set_state(account, id, BroadcastState::PendingSend)?;
                     self.broadcasts_due.insert((account, id));
                     let (r, s) = self.broadcast_of(account, id)?;
@@ -233,10 +235,14 @@ impl Centre {
                             ),
                         ));
                     }
+                    self.unlist_review(account, id)?;
                     self.finish(account, id, BroadcastState::Rejected, |s| {
                         s.reason = Some(reason)
                     })
                 }
+            }
+            BroadcastAdminRequest::AdminBroadcastReviewQueue { after, limit } => {
+                self.review_queue(after, limit)
             }
             BroadcastAdminRequest::AdminSetSensitiveWords { words } => {
                 if words.len() > MAX_SENSITIVE_WORDS
@@ -321,7 +327,7 @@ impl Centre {
     }
 
     /// The account's broadcasts, read from the store on first use.
-    fn book_mut(&mut self, account: u64) -> Result<&mut Book, ErrorBody> {
+    pub(super) fn book_mut(&mut self, account: u64) -> Result<&mut Book, ErrorBody> {
         self.account_mut(account)?;
         let missing = self
             .actors

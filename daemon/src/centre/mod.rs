@@ -38,6 +38,7 @@ mod account_extras;
 mod backup_admin;
 mod balance;
 mod broadcast_replies;
+mod broadcast_lists;
 mod broadcasts;
 mod chat;
 mod clock_admin;
