@@ -187,6 +187,9 @@ pub fn request_index(r: &Request) -> u32 {
         Request::SetCsatSettings(_) => 176,
         Request::RateConversation { .. } => 177,
         Request::CsatReport(_) => 178,
+        Request::ListBroadcastPage { .. } => 179,
+        Request::GetBroadcastCustomers { .. } => 180,
+        Request::AdminBroadcastReviewQueue { .. } => 181,
     }
 }
 
@@ -280,6 +283,9 @@ pub fn response_index(r: &Response) -> u32 {
         Response::ExportData(_) => 84,
         Response::CsatSettings(_) => 85,
         Response::CsatReport(_) => 86,
+        Response::BroadcastPage(_) => 87,
+        Response::BroadcastCustomers(_) => 88,
+        Response::BroadcastReviews(_) => 89,
     }
 }
 
