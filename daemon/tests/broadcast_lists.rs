@@ -295,5 +295,39 @@ fn the_review_queue_spans_accounts_oldest_first_in_pages() {
         .collect();
     assert_eq!(left, vec![expected[3], expected[4]]);
     drop((bosses, admin));
+
+    // A data directory written before the index: its entries removed while the
+    // daemon is down, the start-up resume puts the pending ones back.
+    if let Some(h) = s.handle.take() {
+        h.shutdown();
+    }
+    {
+        use kefu_daemon::store::{open_rocks, review_records, Cf, KvStore, RocksOptions};
+        let store = open_rocks(&s.dir.path().join("db"), &RocksOptions::default()).unwrap();
+        let range = review_records::review_range(None);
+        let rows = store.scan(Cf::Meta, &range.start, &range.end, 100).unwrap();
+        assert!(!rows.is_empty());
+        let mut batch = kefu_daemon::store::Batch::default();
+        for (key, _) in &rows {
+            batch.delete(Cf::Meta, key);
+        }
+        store
+            .write(&batch, kefu_daemon::store::Durability::Fsync)
+            .unwrap();
+    }
+    s.restart();
+    let mut admin = s.admin();
+    // The resume runs in the shards' first turns: a request to each account's shard
+    // (a login) is answered after them.
+    for a in &accounts[..2] {
+        s.client().login(*a, 1001, PASSWORD).unwrap();
+    }
+    let back: Vec<(u64, u64)> = queue(&mut admin, None, 50)
+        .items
+        .iter()
+        .map(|r| (r.account, r.summary.id))
+        .collect();
+    assert_eq!(back, vec![expected[3], expected[4]]);
+    drop(admin);
     ledger_balances(&mut s, &accounts[..2]);
 }

@@ -122,8 +122,9 @@ pub const MAX_BROADCAST_PAGE: u32 = 50;
 pub const MAX_BROADCAST_CUSTOMERS_PAGE: u32 = 1_000;
 /// Largest encoded answer the first list requests (`ListBroadcasts`,
 /// `AdminBroadcastReviewList`) still give in their old shape, bytes; beyond it they are
-/// refused `BROADCAST_LIST_TOO_LARGE` (section 30.11).
-pub const MAX_OLD_LIST_BYTES: usize = 768 * 1024;
+/// refused `BROADCAST_LIST_TOO_LARGE` (section 30.11): the default frame less 4 KiB
+/// for the frame's and the answer's own bytes.
+pub const MAX_OLD_LIST_BYTES: usize = crate::DEFAULT_MAX_FRAME as usize - 4096;
 
 /// One broadcast in a list: everything but the named contacts, which are counted
 /// (`named`) and read page by page with `GetBroadcastCustomers` (section 30.11).

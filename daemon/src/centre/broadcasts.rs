@@ -16,8 +16,10 @@
 //!   not stored and nobody gets it twice; the shard turns again at once while a
 //!   broadcast is sending. With "online only", recipients not logged in are skipped.
 //!   When the cursor reaches the end, the units of what was sent are settled and the
-//!   rest refunded: `Done`. A shard resumes its accounts' unfinished broadcasts at its
-//!   first turn (the per-account `ActiveRecord`).
+//!   rest refunded: `Done`. A shard resumes its accounts' unfinished broadcasts when it
+//!   starts (the per-account `ActiveRecord`), [`RESUME_SLICE`] accounts a turn.
+//! - **Lists** (`broadcast_lists.rs`): summaries in pages, the named contacts paged, and
+//!   the review queue across accounts.
 
 use super::broadcast_lists::old_list;
 use super::dispatch::BroadcastAdminRequest;
@@ -40,6 +42,9 @@ use std::collections::BTreeMap;
 
 /// Recipients one shard handles per turn, over all its broadcasts.
 pub const SLICE: usize = 1_000;
+/// Accounts the start-up resume reads a turn (their records; the active record only of
+/// this shard's).
+pub const RESUME_SLICE: usize = 256;
 /// Broadcasts one `ListBroadcasts` answers, newest first.
 pub const MAX_LISTED: usize = 100;
 
@@ -456,14 +461,14 @@ impl Centre {
         self.broadcasts_sending
     }
 
-    /// At each commit: the first time, resumes the unfinished broadcasts of this
-    /// shard's accounts; then starts those due and sends one slice.
+    /// At each commit: until every account is read, resumes the unfinished broadcasts
+    /// of [`RESUME_SLICE`] more accounts (the loop turns again at once meanwhile); then
+    /// starts those due and sends one slice.
     pub(super) fn broadcast_tick(&mut self) {
-        if !self.broadcasts_resumed {
-            self.broadcasts_resumed = true;
-            self.resume_broadcasts();
+        if let Some(after) = self.broadcasts_resume {
+            self.broadcasts_resume = self.resume_broadcasts(after);
         }
-        self.broadcasts_sending = false;
+        self.broadcasts_sending = self.broadcasts_resume.is_some();
         let mut budget = SLICE;
         let due: Vec<(u64, u64)> = self.broadcasts_due.iter().copied().collect();
         for (account, id) in due {
@@ -481,30 +486,43 @@ impl Centre {
         }
     }
 
-    fn resume_broadcasts(&mut self) {
+    /// One slice of the start-up resume: the accounts after `after`; where the next
+    /// slice starts, `None` when done. A broadcast pending review is put (again) in the
+    /// review queue across accounts, so that one submitted before that index existed
+    /// is listed (the put is idempotent).
+    fn resume_broadcasts(&mut self, after: Option<u64>) -> Option<Option<u64>> {
         let store = std::sync::Arc::clone(&self.shared.store);
-        let mut after = None;
-        loop {
-            let Ok(accounts) = crate::store::list_accounts(store.as_ref(), after, 1_024) else {
-                return;
+        let accounts = match crate::store::list_accounts(store.as_ref(), after, RESUME_SLICE) {
+            Ok(accounts) => accounts,
+            Err(e) => {
+                crate::log::warn(self.id, format_args!("broadcast resume: {e}"));
+                return None;
+            }
+        };
+        for a in &accounts {
+            if crate::accounts::owner_shard(a.id, self.shard_count) != self.id {
+                continue;
+            }
+            let key = keys::value_added_item(a.id, b'A', None);
+            let Ok(Some(bytes)) = store.get(Cf::ValueAdded, &key) else {
+                continue;
             };
-            for a in &accounts {
-                if crate::accounts::owner_shard(a.id, self.shard_count) != self.id {
-                    continue;
-                }
-                let key = keys::value_added_item(a.id, b'A', None);
-                if let Ok(Some(bytes)) = store.get(Cf::ValueAdded, &key) {
-                    if let Ok(active) = ActiveRecord::decode(&bytes) {
-                        for id in active.active {
-                            self.broadcasts_due.insert((a.id, id));
-                        }
-                    }
+            let Ok(active) = ActiveRecord::decode(&bytes) else {
+                continue;
+            };
+            for id in active.active {
+                self.broadcasts_due.insert((a.id, id));
+                if let Err(e) = self.list_review(a.id, id) {
+                    crate::log::warn(
+                        self.id,
+                        format_args!("broadcast {id} of {}: {}", a.id, e.message),
+                    );
                 }
             }
-            match accounts.last() {
-                Some(last) if accounts.len() == 1_024 => after = Some(last.id),
-                _ => return,
-            }
+        }
+        match accounts.last() {
+            Some(last) if accounts.len() == RESUME_SLICE => Some(Some(last.id)),
+            _ => None,
         }
     }
 
