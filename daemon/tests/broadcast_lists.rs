@@ -89,7 +89,11 @@ fn names(c: &mut Client, id: u64, offset: u64, limit: u32) -> BroadcastCustomers
     }
 }
 
-fn queue(admin: &mut Client, after: Option<kefu_wire::valueadded::ReviewCursor>, limit: u32) -> ReviewPage {
+fn queue(
+    admin: &mut Client,
+    after: Option<kefu_wire::valueadded::ReviewCursor>,
+    limit: u32,
+) -> ReviewPage {
     match admin
         .request(&Request::AdminBroadcastReviewQueue { after, limit })
         .unwrap()
@@ -131,7 +135,10 @@ fn two_drafts_of_50000_named_contacts_list_as_summaries_under_the_frame() {
     assert_eq!(ids, vec![second, first], "newest first");
     for b in &all.items {
         assert_eq!((b.named, b.recipients), (NAMED as u64, NAMED as u64));
-        assert_eq!((b.state, b.reserved), (BroadcastState::PendingReview, NAMED as u64));
+        assert_eq!(
+            (b.state, b.reserved),
+            (BroadcastState::PendingReview, NAMED as u64)
+        );
     }
     assert_eq!(all.items[0].body, MessageBody::Text("第二次".into()));
 
@@ -140,7 +147,10 @@ fn two_drafts_of_50000_named_contacts_list_as_summaries_under_the_frame() {
     assert_eq!(p1.items.len(), 1);
     assert_eq!(p1.items[0].id, second);
     let p2 = page(&mut boss, p1.next, 1);
-    assert_eq!(p2.items.iter().map(|b| b.id).collect::<Vec<_>>(), vec![first]);
+    assert_eq!(
+        p2.items.iter().map(|b| b.id).collect::<Vec<_>>(),
+        vec![first]
+    );
     assert_eq!(p2.next, None);
 
     // The named contacts, page by page, in the draft's order.
@@ -155,9 +165,14 @@ fn two_drafts_of_50000_named_contacts_list_as_summaries_under_the_frame() {
     }
     assert_eq!(read, reversed);
     let tail = names(&mut boss, first, NAMED as u64 - 10, 1_000);
-    assert_eq!(tail.customers, named("namedcont", NAMED)[NAMED - 10..].to_vec());
+    assert_eq!(
+        tail.customers,
+        named("namedcont", NAMED)[NAMED - 10..].to_vec()
+    );
     assert_eq!(tail.next, None);
-    assert!(names(&mut boss, first, NAMED as u64 + 5, 10).customers.is_empty());
+    assert!(names(&mut boss, first, NAMED as u64 + 5, 10)
+        .customers
+        .is_empty());
     assert_eq!(
         code(boss.request(&Request::GetBroadcastCustomers {
             id: 99,
@@ -177,7 +192,10 @@ fn two_drafts_of_50000_named_contacts_list_as_summaries_under_the_frame() {
         .collect();
     assert_eq!(
         rows,
-        vec![(ACCOUNT, first, NAMED as u64), (ACCOUNT, second, NAMED as u64)]
+        vec![
+            (ACCOUNT, first, NAMED as u64),
+            (ACCOUNT, second, NAMED as u64)
+        ]
     );
 
     // Rejecting one takes it out of the queue; it still does after a restart.
@@ -233,7 +251,9 @@ fn the_review_queue_spans_accounts_oldest_first_in_pages() {
     }
     // Small broadcasts: the first shape still answers.
     match admin
-        .request(&Request::AdminBroadcastReviewList { account: accounts[0] })
+        .request(&Request::AdminBroadcastReviewList {
+            account: accounts[0],
+        })
         .unwrap()
     {
         Response::Broadcasts(list) => assert_eq!(list.len(), 2),

@@ -202,8 +202,16 @@ fn the_review_list_across_accounts_through_kefuctl() {
     let mut bosses = Vec::new();
     for account in ["800002", "800001"] {
         d.kefuctl(&[
-            "account", "create", "--id", account, "--name", "Alpha Ltd", "--plan", "gold",
-            "--days", "365",
+            "account",
+            "create",
+            "--id",
+            account,
+            "--name",
+            "Alpha Ltd",
+            "--plan",
+            "gold",
+            "--days",
+            "365",
         ])
         .env("KEFU_PASSWORD", PASSWORD)
         .env("KEFU_SUPER_PASSWORD", SUPER_PASSWORD)
@@ -211,7 +219,8 @@ fn the_review_list_across_accounts_through_kefuctl() {
         d.kefuctl(&["balance", "topup", "--account", account, "--units", "10"])
             .ok();
         let mut boss = Client::connect(addr, ClientOptions::default()).unwrap();
-        boss.login(account.parse().unwrap(), 1001, PASSWORD).unwrap();
+        boss.login(account.parse().unwrap(), 1001, PASSWORD)
+            .unwrap();
         boss.request(&Request::SetSecurityLevel {
             level: SecurityLevel::Low,
         })
@@ -250,7 +259,13 @@ fn the_review_list_across_accounts_through_kefuctl() {
     assert!(lines[1].starts_with("account 800001 #1 by 1001"), "{out}");
     assert!(lines[2].starts_with("account 800002 #2 by 1001"), "{out}");
     d.kefuctl(&[
-        "broadcast", "review", "approve", "--account", "800001", "--id", "1",
+        "broadcast",
+        "review",
+        "approve",
+        "--account",
+        "800001",
+        "--id",
+        "1",
     ])
     .ok();
     let out = d.kefuctl(&["broadcast", "review", "list"]).ok();

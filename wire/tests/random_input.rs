@@ -1337,9 +1337,8 @@ fn automation_request() -> impl Strategy<Value = Request> {
                     after
                 }
             )),
-        (option::of(any::<u64>()), any::<u32>(), option::of(text())).prop_map(
-            |(before, limit, otp)| Request::ListBroadcastPage { before, limit, otp }
-        ),
+        (option::of(any::<u64>()), any::<u32>(), option::of(text()))
+            .prop_map(|(before, limit, otp)| Request::ListBroadcastPage { before, limit, otp }),
         (any::<u64>(), any::<u64>(), any::<u32>(), option::of(text())).prop_map(
             |(id, offset, limit, otp)| Request::GetBroadcastCustomers {
                 id,
@@ -2146,15 +2145,18 @@ fn response() -> impl Strategy<Value = Response> {
         (vec(broadcast_summary(), 0..3), option::of(any::<u64>())).prop_map(|(items, next)| {
             Response::BroadcastPage(kefu_wire::valueadded::BroadcastPage { items, next })
         }),
-        (any::<u64>(), vec(customer_id(), 0..3), option::of(any::<u64>())).prop_map(
-            |(total, customers, next)| Response::BroadcastCustomers(
+        (
+            any::<u64>(),
+            vec(customer_id(), 0..3),
+            option::of(any::<u64>())
+        )
+            .prop_map(|(total, customers, next)| Response::BroadcastCustomers(
                 kefu_wire::valueadded::BroadcastCustomers {
                     total,
                     customers,
                     next
                 }
-            )
-        ),
+            )),
         (
             vec(
                 (any::<u64>(), broadcast_summary()).prop_map(|(account, summary)| {
@@ -2182,22 +2184,24 @@ fn review_cursor() -> impl Strategy<Value = kefu_wire::valueadded::ReviewCursor>
 
 /// A summary built from a random `BroadcastInfo` (its draft's contacts counted).
 fn broadcast_summary() -> impl Strategy<Value = kefu_wire::valueadded::BroadcastSummary> {
-    (broadcast_info(), any::<u64>()).prop_map(|(b, named)| kefu_wire::valueadded::BroadcastSummary {
-        id: b.id,
-        agent: b.agent,
-        state: b.state,
-        body: b.draft.body,
-        groups: b.draft.groups,
-        named,
-        online_only: b.draft.online_only,
-        block_replies: b.draft.block_replies,
-        send_at: b.draft.send_at,
-        recipients: b.recipients,
-        sent: b.sent,
-        reserved: b.reserved,
-        submitted_at: b.submitted_at,
-        cancelled: b.cancelled,
-        reason: b.reason,
+    (broadcast_info(), any::<u64>()).prop_map(|(b, named)| {
+        kefu_wire::valueadded::BroadcastSummary {
+            id: b.id,
+            agent: b.agent,
+            state: b.state,
+            body: b.draft.body,
+            groups: b.draft.groups,
+            named,
+            online_only: b.draft.online_only,
+            block_replies: b.draft.block_replies,
+            send_at: b.draft.send_at,
+            recipients: b.recipients,
+            sent: b.sent,
+            reserved: b.reserved,
+            submitted_at: b.submitted_at,
+            cancelled: b.cancelled,
+            reason: b.reason,
+        }
     })
 }
 

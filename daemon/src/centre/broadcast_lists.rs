@@ -20,8 +20,8 @@ use crate::store::review_records::{parse_review_key, review_key, review_range, R
 use crate::store::{keys, Cf, StoredRecord};
 use kefu_wire::valueadded::{
     BroadcastCustomers, BroadcastInfo, BroadcastPage, BroadcastReview, BroadcastState,
-    BroadcastSummary, ReviewCursor, ReviewPage, MAX_BROADCAST_CUSTOMERS_PAGE,
-    MAX_BROADCAST_PAGE, MAX_OLD_LIST_BYTES,
+    BroadcastSummary, ReviewCursor, ReviewPage, MAX_BROADCAST_CUSTOMERS_PAGE, MAX_BROADCAST_PAGE,
+    MAX_OLD_LIST_BYTES,
 };
 use kefu_wire::{ErrorBody, ErrorCode, Response};
 

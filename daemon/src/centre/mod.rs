@@ -37,8 +37,8 @@
 mod account_extras;
 mod backup_admin;
 mod balance;
-mod broadcast_replies;
 mod broadcast_lists;
+mod broadcast_replies;
 mod broadcasts;
 mod chat;
 mod clock_admin;
