@@ -986,8 +986,7 @@ pub(crate) fn classify(request: Request) -> Routed {
             ListBroadcastPage { before, limit, otp }, GetBroadcastCustomers { id, offset, limit, otp } }
         [Routed::Operator, OperatorRequest::Broadcast] BroadcastAdminRequest {
             AdminBroadcastReviewList { account }, AdminSetSensitiveWords { words },
-            AdminBroadcastDecide { account, id, approve, reason },
-            AdminBroadcastReviewQueue { after, limit } }
+            AdminBroadcastDecide { account, id, approve, reason }, AdminBroadcastReviewQueue { after, limit } }
         [Routed::Operator, OperatorRequest::Balance] BalanceAdminRequest {
             AdminBalanceTopUp { account, units }, AdminBalanceShow { account } }
         [Routed::Agent, AgentRequest::Web] WebAgentRequest { ListEntryCodes, CreateEntryCode { draft }, EditEntryCode { id, draft }, DeleteEntryCode { id }, ListSiteVisitors, GetVisitorTrail { visitor }, InviteVisitor { visitor, text }, GetAutoInvite, SetAutoInvite { settings }, GetVisitTrend { from_day, until_day }, GetSiteAnalytics { from_day, until_day } }
