@@ -83,6 +83,8 @@ macro_rules! value_added {
             | Request::ResubmitBroadcast { .. }
             | Request::ListBroadcasts { .. }
             | Request::PreviewBroadcast { .. }
+            | Request::ListBroadcastPage { .. }
+            | Request::GetBroadcastCustomers { .. }
             // Surveys and their reports (PROTOCOL.md sections 35–36).
             | Request::CreateSurvey { .. }
             | Request::EditSurvey { .. }
@@ -157,6 +159,7 @@ macro_rules! value_added_admin {
             | Request::AdminBroadcastReviewList { .. }
             | Request::AdminBroadcastDecide { .. }
             | Request::AdminSetSensitiveWords { .. }
+            | Request::AdminBroadcastReviewQueue { .. }
     };
 }
 

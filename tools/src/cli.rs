@@ -1148,11 +1148,12 @@ pub enum BroadcastCommand {
 /// `kefuctl broadcast review ...`
 #[derive(Debug, Subcommand)]
 pub enum ReviewCommand {
-    /// The account's broadcasts pending review, oldest first.
+    /// The broadcasts pending review, oldest submission first: of every account (each
+    /// row names its account), or of one with `--account`.
     List {
-        /// The account.
+        /// Only this account.
         #[arg(long)]
-        account: u64,
+        account: Option<u64>,
     },
     /// Approve a broadcast: it is sent at its time, or at once.
     Approve {

@@ -173,6 +173,8 @@ fn the_review_queue_and_the_word_list_through_kefuctl() {
         .kefuctl(&["broadcast", "review", "list", "--account", "800001"])
         .ok();
     assert_contains(&out, "no broadcast waits for review");
+    let out = d.kefuctl(&["broadcast", "review", "list"]).ok();
+    assert_contains(&out, "no broadcast waits for review");
     d.kefuctl(&["broadcast", "words", "-"])
         .stdin("发票\n赌博\n".as_bytes())
         .ok();
@@ -184,4 +186,93 @@ fn the_review_queue_and_the_word_list_through_kefuctl() {
     let b = check_ledger(&store, ACCOUNT).unwrap();
     // Top-up 10; #1 rejected (refunded); #2 sent to c1 (1 settled).
     assert_eq!((b.topped_up, b.settled, b.reserved), (10, 1, 0));
+}
+
+/// `kefuctl broadcast review list` without `--account`: every account's broadcasts
+/// pending review, oldest submission first, each row naming its account (section 30.12).
+#[test]
+fn the_review_list_across_accounts_through_kefuctl() {
+    use kefu_wire::chat::{CustomerId, MessageBody};
+    use kefu_wire::crm::{ContactEdit, ContactState};
+    use kefu_wire::valueadded::BroadcastDraft;
+    use kefu_wire::{Client, ClientOptions, Request, Response, SecurityLevel};
+
+    let d = Daemon::start_with(|config, _| config.test.clock_control = true);
+    let addr: std::net::SocketAddr = d.tcp_addr().parse().unwrap();
+    let mut bosses = Vec::new();
+    for account in ["800002", "800001"] {
+        d.kefuctl(&[
+            "account",
+            "create",
+            "--id",
+            account,
+            "--name",
+            "Alpha Ltd",
+            "--plan",
+            "gold",
+            "--days",
+            "365",
+        ])
+        .env("KEFU_PASSWORD", PASSWORD)
+        .env("KEFU_SUPER_PASSWORD", SUPER_PASSWORD)
+        .ok();
+        d.kefuctl(&["balance", "topup", "--account", account, "--units", "10"])
+            .ok();
+        let mut boss = Client::connect(addr, ClientOptions::default()).unwrap();
+        boss.login(account.parse().unwrap(), 1001, PASSWORD)
+            .unwrap();
+        boss.request(&Request::SetSecurityLevel {
+            level: SecurityLevel::Low,
+        })
+        .unwrap();
+        boss.request(&Request::CreateContact {
+            customer: CustomerId::Identified("c1".into()),
+            state: ContactState::Friend,
+            edit: ContactEdit::default(),
+        })
+        .unwrap();
+        bosses.push(boss);
+    }
+    // 800002 first, then 800001, then 800002 again.
+    for (i, text) in [(0, "乙一"), (1, "甲一"), (0, "乙二")] {
+        d.kefuctl(&["clock", "advance", "1m"]).ok();
+        let r = bosses[i]
+            .request(&Request::SubmitBroadcast {
+                draft: BroadcastDraft {
+                    groups: vec![],
+                    customers: vec![CustomerId::Identified("c1".into())],
+                    body: MessageBody::Text(text.into()),
+                    online_only: false,
+                    block_replies: false,
+                    send_at: None,
+                },
+                otp: None,
+            })
+            .unwrap();
+        assert!(matches!(r, Response::Broadcast(_)), "{r:?}");
+    }
+    let out = d.kefuctl(&["broadcast", "review", "list"]).ok();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(lines[0].starts_with("account 800002 #1 by 1001: PendingReview, 1 recipients (1 named, 0 groups), 1 units reserved"), "{out}");
+    assert!(lines[0].ends_with(": 乙一"), "{out}");
+    assert!(lines[1].starts_with("account 800001 #1 by 1001"), "{out}");
+    assert!(lines[2].starts_with("account 800002 #2 by 1001"), "{out}");
+    d.kefuctl(&[
+        "broadcast",
+        "review",
+        "approve",
+        "--account",
+        "800001",
+        "--id",
+        "1",
+    ])
+    .ok();
+    let out = d.kefuctl(&["broadcast", "review", "list"]).ok();
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(!out.contains("account 800001"), "{out}");
+    let out = d
+        .kefuctl(&["broadcast", "review", "list", "--account", "800002"])
+        .ok();
+    assert_contains(&out, "#2 by 1001: PendingReview");
 }

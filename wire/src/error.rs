@@ -275,6 +275,11 @@ codes! {
     /// `PreviewBroadcast` while the account's administrator (agent 1001) is not logged
     /// in: nothing delivered, nothing charged (section 30.8).
     PREVIEW_NOT_DELIVERED = 162,
+    /// `ListBroadcasts` or `AdminBroadcastReviewList`: the answer in the old shape (every
+    /// draft with its named contacts) would be larger than `MAX_OLD_LIST_BYTES` (1 MiB less
+    /// 4 KiB); use
+    /// `ListBroadcastPage` / `AdminBroadcastReviewQueue` (section 30.11). Nothing changed.
+    BROADCAST_LIST_TOO_LARGE = 200,
     /// The account holds the most entry-point codes it may (`MAX_ENTRY_CODES`); nothing
     /// changed.
     ENTRY_CODE_LIMIT = 190,

@@ -1312,6 +1312,36 @@ pub enum Request {
     /// Agent with permission 16: the account's allowed origins, explicit and from its
     /// entry codes. Answered `AllowedOrigins`.
     GetAllowedOrigins,
+    /// Agent with permission 10: a page of the account's broadcasts, newest first, each
+    /// without its named contacts (section 30.11). Answered `BroadcastPage`.
+    ListBroadcastPage {
+        /// Only broadcasts numbered below this (`next` of the previous page).
+        before: Option<u64>,
+        /// At most this many, `1..=MAX_BROADCAST_PAGE` (clamped).
+        limit: u32,
+        /// The agent's token code (security level medium or high).
+        otp: Option<String>,
+    },
+    /// Agent with permission 10: a page of the contacts a broadcast's draft names
+    /// (section 30.11). Answered `BroadcastCustomers`.
+    GetBroadcastCustomers {
+        /// The broadcast.
+        id: u64,
+        /// Index of the first contact.
+        offset: u64,
+        /// At most this many, `1..=MAX_BROADCAST_CUSTOMERS_PAGE` (clamped).
+        limit: u32,
+        /// The agent's token code (security level medium or high).
+        otp: Option<String>,
+    },
+    /// Admin socket only: the broadcasts pending review in every account, oldest
+    /// submission first (section 30.12). Answered `BroadcastReviews`.
+    AdminBroadcastReviewQueue {
+        /// Only rows after this (`next` of the previous page).
+        after: Option<crate::valueadded::ReviewCursor>,
+        /// At most this many, `1..=MAX_BROADCAST_PAGE` (clamped).
+        limit: u32,
+    },
 }
 
 /// What takes a detached session over (`EnableResume`, `ResumeSession`): the session's
@@ -1807,6 +1837,12 @@ pub enum Response {
     CsatReport(crate::csat::CsatReportPage),
     /// The account's allowed origins (`GetAllowedOrigins`).
     AllowedOrigins(crate::web::AllowedOrigins),
+    /// A page of broadcast summaries (`ListBroadcastPage`).
+    BroadcastPage(crate::valueadded::BroadcastPage),
+    /// A page of a broadcast's named contacts (`GetBroadcastCustomers`).
+    BroadcastCustomers(crate::valueadded::BroadcastCustomers),
+    /// A page of the review queue across accounts (`AdminBroadcastReviewQueue`).
+    BroadcastReviews(crate::valueadded::ReviewPage),
 }
 
 /// One backup in the daemon's backup directory (PROTOCOL.md section 21).
@@ -2198,6 +2234,9 @@ impl Request {
             Request::CsatReport(_) => "CsatReport",
             Request::SetAllowedOrigins { .. } => "SetAllowedOrigins",
             Request::GetAllowedOrigins => "GetAllowedOrigins",
+            Request::ListBroadcastPage { .. } => "ListBroadcastPage",
+            Request::GetBroadcastCustomers { .. } => "GetBroadcastCustomers",
+            Request::AdminBroadcastReviewQueue { .. } => "AdminBroadcastReviewQueue",
         }
     }
 }

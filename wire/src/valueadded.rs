@@ -113,3 +113,101 @@ pub struct BroadcastInfo {
     /// Why the review rejected it.
     pub reason: Option<String>,
 }
+
+/// Most broadcasts one `ListBroadcastPage` or `AdminBroadcastReviewQueue` answers. A
+/// summary is at most about 18 KB (a 4,000-character text is at most 16,000 bytes,
+/// a reason 800, 100 groups 500), so a full page stays under the 1 MiB frame.
+pub const MAX_BROADCAST_PAGE: u32 = 50;
+/// Most named contacts one `GetBroadcastCustomers` answers (each at most 66 bytes).
+pub const MAX_BROADCAST_CUSTOMERS_PAGE: u32 = 1_000;
+/// Largest encoded answer the first list requests (`ListBroadcasts`,
+/// `AdminBroadcastReviewList`) still give in their old shape, bytes; beyond it they are
+/// refused `BROADCAST_LIST_TOO_LARGE` (section 30.11): the default frame less 4 KiB
+/// for the frame's and the answer's own bytes.
+pub const MAX_OLD_LIST_BYTES: usize = crate::DEFAULT_MAX_FRAME as usize - 4096;
+
+/// One broadcast in a list: everything but the named contacts, which are counted
+/// (`named`) and read page by page with `GetBroadcastCustomers` (section 30.11).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BroadcastSummary {
+    /// Its number in the account.
+    pub id: u64,
+    /// The agent that submitted it.
+    pub agent: u32,
+    /// Where it stands.
+    pub state: BroadcastState,
+    /// The message.
+    pub body: crate::chat::MessageBody,
+    /// The contact groups named (at most 100).
+    pub groups: Vec<u32>,
+    /// How many contacts the draft names one by one.
+    pub named: u64,
+    /// Sent only to recipients logged in.
+    pub online_only: bool,
+    /// Replies blocked (§9.4).
+    pub block_replies: bool,
+    /// When to send, unix ms.
+    pub send_at: Option<i64>,
+    /// Recipients resolved at submission.
+    pub recipients: u64,
+    /// Messages sent so far.
+    pub sent: u64,
+    /// Units reserved now.
+    pub reserved: u64,
+    /// When it was (last) submitted, unix ms.
+    pub submitted_at: i64,
+    /// Who cancelled it and when (unix ms).
+    pub cancelled: Option<(u32, i64)>,
+    /// Why the review rejected it.
+    pub reason: Option<String>,
+}
+
+/// A page of an account's broadcasts, newest first (`ListBroadcastPage`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BroadcastPage {
+    /// At most `MAX_BROADCAST_PAGE` summaries.
+    pub items: Vec<BroadcastSummary>,
+    /// `before` of the next page; `None` at the end.
+    pub next: Option<u64>,
+}
+
+/// A page of the contacts a broadcast's draft names (`GetBroadcastCustomers`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BroadcastCustomers {
+    /// How many it names in all.
+    pub total: u64,
+    /// At most `MAX_BROADCAST_CUSTOMERS_PAGE`, in the draft's order.
+    pub customers: Vec<crate::chat::CustomerId>,
+    /// `offset` of the next page; `None` at the end.
+    pub next: Option<u64>,
+}
+
+/// Where the review queue across accounts stands: oldest submission first, then
+/// account, then number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ReviewCursor {
+    /// When the broadcast was submitted, unix ms.
+    pub submitted_at: i64,
+    /// Its account.
+    pub account: u64,
+    /// Its number in the account.
+    pub id: u64,
+}
+
+/// One broadcast pending review, with its account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BroadcastReview {
+    /// The account.
+    pub account: u64,
+    /// The broadcast.
+    pub summary: BroadcastSummary,
+}
+
+/// A page of the review queue across accounts (`AdminBroadcastReviewQueue`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewPage {
+    /// At most `MAX_BROADCAST_PAGE` rows, oldest submission first.
+    pub items: Vec<BroadcastReview>,
+    /// `after` of the next page; `None` at the end.
+    pub next: Option<ReviewCursor>,
+}

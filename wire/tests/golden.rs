@@ -38,7 +38,10 @@ use kefu_wire::spam::SpamLevel;
 use kefu_wire::survey::{
     SurveyDraft, SurveyForm, SurveyInfo, SurveyQuestion, SurveyResult, SurveyState,
 };
-use kefu_wire::valueadded::{BalanceInfo, BroadcastDraft, BroadcastInfo, BroadcastState};
+use kefu_wire::valueadded::{
+    BalanceInfo, BroadcastCustomers, BroadcastDraft, BroadcastInfo, BroadcastPage, BroadcastReview,
+    BroadcastState, BroadcastSummary, ReviewCursor, ReviewPage,
+};
 use kefu_wire::web::{
     AllowedOrigins, AutoInviteSettings, CodeKind, EntryCode, EntryCodeDraft, Invitation,
     NamedCount, PageView, PageVisit, PublicEntryCode, SiteAnalytics, SiteVisitor, VisitDay,
@@ -134,6 +137,27 @@ struct Case {
     value: Value,
     /// Frame bytes in hex; whitespace is ignored (header fields are spaced for reading).
     hex: &'static str,
+}
+
+/// A broadcast as a list shows it (section 30.11).
+fn broadcast_summary() -> BroadcastSummary {
+    BroadcastSummary {
+        id: 1,
+        agent: 1002,
+        state: BroadcastState::PendingReview,
+        body: MessageBody::Text("双十一".into()),
+        groups: vec![3],
+        named: 50_000,
+        online_only: true,
+        block_replies: false,
+        send_at: Some(1_800_000_000_000),
+        recipients: 50_001,
+        sent: 0,
+        reserved: 50_001,
+        submitted_at: 1_800_000_000_000,
+        cancelled: None,
+        reason: None,
+    }
 }
 
 fn case(name: &'static str, correlation: u32, value: Value, hex: &'static str) -> Case {
@@ -2407,6 +2431,27 @@ fn cases() -> Vec<Case> {
             Value::Request(Request::GetAllowedOrigins),
             "00000003 0003 0000 00000098 01b401",
         ),
+        case(
+            "request/ListBroadcastPage",
+            151,
+            Value::Request(Request::ListBroadcastPage { before: Some(9), limit: 50, otp: None }),
+            "00000007 0003 0000 00000097 01b30101093200",
+        ),
+        case(
+            "request/GetBroadcastCustomers",
+            152,
+            Value::Request(Request::GetBroadcastCustomers { id: 2, offset: 1_000, limit: 1_000, otp: Some("123456".into()) }),
+            "00000010 0003 0000 00000098 01b40102e807e8070106313233343536",
+        ),
+        case(
+            "request/AdminBroadcastReviewQueue",
+            153,
+            Value::Request(Request::AdminBroadcastReviewQueue {
+                after: Some(ReviewCursor { submitted_at: 1_800_000_000_000, account: 800_001, id: 3 }),
+                limit: 50,
+            }),
+            "0000000f 0003 0000 00000099 01b5010180c0e285e36881ea300332",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -3565,6 +3610,34 @@ fn cases() -> Vec<Case> {
             })),
             "00000033 0004 0000 00000098 0157011868747470733a2f2f73686f702e6578616d706c652e636f6d0115687474703a2f2f3132372e302e302e313a38303830",
         ),
+        case(
+            "response/BroadcastPage",
+            151,
+            Value::Response(Response::BroadcastPage(BroadcastPage {
+                items: vec![broadcast_summary()],
+                next: Some(1),
+            })),
+            "00000031 0004 0000 00000097 01570101ea07000009e58f8ce58d81e4b8800103d0860301000180c0e285e368d1860300d1860380c0e285e36800000101",
+        ),
+        case(
+            "response/BroadcastCustomers",
+            152,
+            Value::Response(Response::BroadcastCustomers(BroadcastCustomers {
+                total: 50_000,
+                customers: vec![CustomerId::Identified("u-1".into())],
+                next: Some(1_001),
+            })),
+            "0000000e 0004 0000 00000098 0158d08603010003752d3101e907",
+        ),
+        case(
+            "response/BroadcastReviews",
+            153,
+            Value::Response(Response::BroadcastReviews(ReviewPage {
+                items: vec![BroadcastReview { account: 800_001, summary: broadcast_summary() }],
+                next: None,
+            })),
+            "00000033 0004 0000 00000099 01590181ea3001ea07000009e58f8ce58d81e4b8800103d0860301000180c0e285e368d1860300d1860380c0e285e368000000",
+        ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
             "error/request",
@@ -4359,6 +4432,9 @@ fn response_name(r: &Response) -> &'static str {
         Response::CsatSettings(_) => "CsatSettings",
         Response::CsatReport(_) => "CsatReport",
         Response::AllowedOrigins(_) => "AllowedOrigins",
+        Response::BroadcastPage(_) => "BroadcastPage",
+        Response::BroadcastCustomers(_) => "BroadcastCustomers",
+        Response::BroadcastReviews(_) => "BroadcastReviews",
     }
 }
 

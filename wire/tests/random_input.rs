@@ -1353,6 +1353,18 @@ fn automation_request() -> impl Strategy<Value = Request> {
                     after
                 }
             )),
+        (option::of(any::<u64>()), any::<u32>(), option::of(text()))
+            .prop_map(|(before, limit, otp)| Request::ListBroadcastPage { before, limit, otp }),
+        (any::<u64>(), any::<u64>(), any::<u32>(), option::of(text())).prop_map(
+            |(id, offset, limit, otp)| Request::GetBroadcastCustomers {
+                id,
+                offset,
+                limit,
+                otp
+            }
+        ),
+        (option::of(review_cursor()), any::<u32>())
+            .prop_map(|(after, limit)| Request::AdminBroadcastReviewQueue { after, limit }),
     ]
 }
 
@@ -2152,7 +2164,67 @@ fn response() -> impl Strategy<Value = Response> {
                 from_codes,
             })
         }),
+        (vec(broadcast_summary(), 0..3), option::of(any::<u64>())).prop_map(|(items, next)| {
+            Response::BroadcastPage(kefu_wire::valueadded::BroadcastPage { items, next })
+        }),
+        (
+            any::<u64>(),
+            vec(customer_id(), 0..3),
+            option::of(any::<u64>())
+        )
+            .prop_map(|(total, customers, next)| Response::BroadcastCustomers(
+                kefu_wire::valueadded::BroadcastCustomers {
+                    total,
+                    customers,
+                    next
+                }
+            )),
+        (
+            vec(
+                (any::<u64>(), broadcast_summary()).prop_map(|(account, summary)| {
+                    kefu_wire::valueadded::BroadcastReview { account, summary }
+                }),
+                0..3
+            ),
+            option::of(review_cursor())
+        )
+            .prop_map(|(items, next)| Response::BroadcastReviews(
+                kefu_wire::valueadded::ReviewPage { items, next }
+            )),
     ]
+}
+
+fn review_cursor() -> impl Strategy<Value = kefu_wire::valueadded::ReviewCursor> {
+    (any::<i64>(), any::<u64>(), any::<u64>()).prop_map(|(submitted_at, account, id)| {
+        kefu_wire::valueadded::ReviewCursor {
+            submitted_at,
+            account,
+            id,
+        }
+    })
+}
+
+/// A summary built from a random `BroadcastInfo` (its draft's contacts counted).
+fn broadcast_summary() -> impl Strategy<Value = kefu_wire::valueadded::BroadcastSummary> {
+    (broadcast_info(), any::<u64>()).prop_map(|(b, named)| {
+        kefu_wire::valueadded::BroadcastSummary {
+            id: b.id,
+            agent: b.agent,
+            state: b.state,
+            body: b.draft.body,
+            groups: b.draft.groups,
+            named,
+            online_only: b.draft.online_only,
+            block_replies: b.draft.block_replies,
+            send_at: b.draft.send_at,
+            recipients: b.recipients,
+            sent: b.sent,
+            reserved: b.reserved,
+            submitted_at: b.submitted_at,
+            cancelled: b.cancelled,
+            reason: b.reason,
+        }
+    })
 }
 
 fn push() -> impl Strategy<Value = Push> {
@@ -2598,8 +2670,8 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 181;
-    const RESPONSES: u32 = 88;
+    const REQUESTS: u32 = 184;
+    const RESPONSES: u32 = 91;
     const EVENTS: u32 = 24;
 
     let mut runner = TestRunner::deterministic();

@@ -72,6 +72,15 @@ impl Centre {
             ValueAddedRequest::PreviewBroadcast { draft, otp } => {
                 self.preview_broadcast(account, me, draft, otp.as_deref())
             }
+            ValueAddedRequest::ListBroadcastPage { before, limit, otp } => {
+                self.broadcast_page(account, me, before, limit, otp.as_deref())
+            }
+            ValueAddedRequest::GetBroadcastCustomers {
+                id,
+                offset,
+                limit,
+                otp,
+            } => self.broadcast_customers(account, me, id, offset, limit, otp.as_deref()),
         }
     }
 

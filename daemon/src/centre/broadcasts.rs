@@ -16,9 +16,12 @@
 //!   not stored and nobody gets it twice; the shard turns again at once while a
 //!   broadcast is sending. With "online only", recipients not logged in are skipped.
 //!   When the cursor reaches the end, the units of what was sent are settled and the
-//!   rest refunded: `Done`. A shard resumes its accounts' unfinished broadcasts at its
-//!   first turn (the per-account `ActiveRecord`).
+//!   rest refunded: `Done`. A shard resumes its accounts' unfinished broadcasts when it
+//!   starts (the per-account `ActiveRecord`), [`RESUME_SLICE`] accounts a turn.
+//! - **Lists** (`broadcast_lists.rs`): summaries in pages, the named contacts paged, and
+//!   the review queue across accounts.
 
+use super::broadcast_lists::old_list;
 use super::dispatch::BroadcastAdminRequest;
 use super::{err, Answer, Centre, Recipient};
 use crate::sensitive::WordList;
@@ -39,21 +42,24 @@ use std::collections::BTreeMap;
 
 /// Recipients one shard handles per turn, over all its broadcasts.
 pub const SLICE: usize = 1_000;
+/// Accounts the start-up resume reads a turn (their records; the active record only of
+/// this shard's).
+pub const RESUME_SLICE: usize = 256;
 /// Broadcasts one `ListBroadcasts` answers, newest first.
 pub const MAX_LISTED: usize = 100;
 
 /// An account's broadcasts in memory.
 #[derive(Debug, Default)]
 pub(crate) struct Book {
-    active: ActiveRecord,
-    items: BTreeMap<u64, (BroadcastRecord, BroadcastStatus)>,
+    pub(super) active: ActiveRecord,
+    pub(super) items: BTreeMap<u64, (BroadcastRecord, BroadcastStatus)>,
 }
 
 fn storage(e: impl std::fmt::Display) -> ErrorBody {
     err(ErrorCode::STORAGE_FAILURE, e.to_string())
 }
 
-fn info(r: &BroadcastRecord, s: &BroadcastStatus) -> BroadcastInfo {
+pub(super) fn info(r: &BroadcastRecord, s: &BroadcastStatus) -> BroadcastInfo {
     BroadcastInfo {
         id: r.id,
         agent: r.agent,
@@ -149,6 +155,7 @@ impl Centre {
         book.items.insert(id, (record, status));
         self.save_status(account, id)?;
         self.save_active(account)?;
+        self.list_review(account, id)?;
         Ok(Response::Broadcast(Box::new(answer)))
     }
 
@@ -171,6 +178,7 @@ impl Centre {
             ));
         }
         self.value_added_otp(account, me, otp)?;
+        self.unlist_review(account, id)?;
         let now = self.now_ms;
         self.finish(account, id, BroadcastState::Cancelled, |s| {
             s.cancelled = Some((me, now))
@@ -182,14 +190,13 @@ impl Centre {
         self.account_mut(account)?;
         self.value_added_otp(account, me, otp)?;
         let book = self.book_mut(account)?;
-        Ok(Response::Broadcasts(
+        old_list(
             book.items
                 .values()
                 .rev()
                 .take(MAX_LISTED)
-                .map(|(r, s)| info(r, s))
-                .collect(),
-        ))
+                .map(|(r, s)| info(r, s)),
+        )
     }
 
     /// The operator's review and word list.
@@ -197,13 +204,12 @@ impl Centre {
         match request {
             BroadcastAdminRequest::AdminBroadcastReviewList { account } => {
                 let book = self.book_mut(account)?;
-                Ok(Response::Broadcasts(
+                old_list(
                     book.items
                         .values()
                         .filter(|(_, s)| s.state == BroadcastState::PendingReview)
-                        .map(|(r, s)| info(r, s))
-                        .collect(),
-                ))
+                        .map(|(r, s)| info(r, s)),
+                )
             }
             BroadcastAdminRequest::AdminBroadcastDecide {
                 account,
@@ -219,6 +225,7 @@ impl Centre {
                     ));
                 }
                 if approve {
+                    self.unlist_review(account, id)?;
                     self.set_state(account, id, BroadcastState::PendingSend)?;
                     self.broadcasts_due.insert((account, id));
                     let (r, s) = self.broadcast_of(account, id)?;
@@ -233,10 +240,14 @@ impl Centre {
                             ),
                         ));
                     }
+                    self.unlist_review(account, id)?;
                     self.finish(account, id, BroadcastState::Rejected, |s| {
                         s.reason = Some(reason)
                     })
                 }
+            }
+            BroadcastAdminRequest::AdminBroadcastReviewQueue { after, limit } => {
+                self.review_queue(after, limit)
             }
             BroadcastAdminRequest::AdminSetSensitiveWords { words } => {
                 if words.len() > MAX_SENSITIVE_WORDS
@@ -321,7 +332,7 @@ impl Centre {
     }
 
     /// The account's broadcasts, read from the store on first use.
-    fn book_mut(&mut self, account: u64) -> Result<&mut Book, ErrorBody> {
+    pub(super) fn book_mut(&mut self, account: u64) -> Result<&mut Book, ErrorBody> {
         self.account_mut(account)?;
         let missing = self
             .actors
@@ -450,14 +461,14 @@ impl Centre {
         self.broadcasts_sending
     }
 
-    /// At each commit: the first time, resumes the unfinished broadcasts of this
-    /// shard's accounts; then starts those due and sends one slice.
+    /// At each commit: until every account is read, resumes the unfinished broadcasts
+    /// of [`RESUME_SLICE`] more accounts (the loop turns again at once meanwhile); then
+    /// starts those due and sends one slice.
     pub(super) fn broadcast_tick(&mut self) {
-        if !self.broadcasts_resumed {
-            self.broadcasts_resumed = true;
-            self.resume_broadcasts();
+        if let Some(after) = self.broadcasts_resume {
+            self.broadcasts_resume = self.resume_broadcasts(after);
         }
-        self.broadcasts_sending = false;
+        self.broadcasts_sending = self.broadcasts_resume.is_some();
         let mut budget = SLICE;
         let due: Vec<(u64, u64)> = self.broadcasts_due.iter().copied().collect();
         for (account, id) in due {
@@ -475,30 +486,43 @@ impl Centre {
         }
     }
 
-    fn resume_broadcasts(&mut self) {
+    /// One slice of the start-up resume: the accounts after `after`; where the next
+    /// slice starts, `None` when done. A broadcast pending review is put (again) in the
+    /// review queue across accounts, so that one submitted before that index existed
+    /// is listed (the put is idempotent).
+    fn resume_broadcasts(&mut self, after: Option<u64>) -> Option<Option<u64>> {
         let store = std::sync::Arc::clone(&self.shared.store);
-        let mut after = None;
-        loop {
-            let Ok(accounts) = crate::store::list_accounts(store.as_ref(), after, 1_024) else {
-                return;
+        let accounts = match crate::store::list_accounts(store.as_ref(), after, RESUME_SLICE) {
+            Ok(accounts) => accounts,
+            Err(e) => {
+                crate::log::warn(self.id, format_args!("broadcast resume: {e}"));
+                return None;
+            }
+        };
+        for a in &accounts {
+            if crate::accounts::owner_shard(a.id, self.shard_count) != self.id {
+                continue;
+            }
+            let key = keys::value_added_item(a.id, b'A', None);
+            let Ok(Some(bytes)) = store.get(Cf::ValueAdded, &key) else {
+                continue;
             };
-            for a in &accounts {
-                if crate::accounts::owner_shard(a.id, self.shard_count) != self.id {
-                    continue;
-                }
-                let key = keys::value_added_item(a.id, b'A', None);
-                if let Ok(Some(bytes)) = store.get(Cf::ValueAdded, &key) {
-                    if let Ok(active) = ActiveRecord::decode(&bytes) {
-                        for id in active.active {
-                            self.broadcasts_due.insert((a.id, id));
-                        }
-                    }
+            let Ok(active) = ActiveRecord::decode(&bytes) else {
+                continue;
+            };
+            for id in active.active {
+                self.broadcasts_due.insert((a.id, id));
+                if let Err(e) = self.list_review(a.id, id) {
+                    crate::log::warn(
+                        self.id,
+                        format_args!("broadcast {id} of {}: {}", a.id, e.message),
+                    );
                 }
             }
-            match accounts.last() {
-                Some(last) if accounts.len() == 1_024 => after = Some(last.id),
-                _ => return,
-            }
+        }
+        match accounts.last() {
+            Some(last) if accounts.len() == RESUME_SLICE => Some(Some(last.id)),
+            _ => None,
         }
     }
 

@@ -597,6 +597,17 @@ pub(crate) enum ValueAddedRequest {
         draft: kefu_wire::valueadded::BroadcastDraft,
         otp: Option<String>,
     },
+    ListBroadcastPage {
+        before: Option<u64>,
+        limit: u32,
+        otp: Option<String>,
+    },
+    GetBroadcastCustomers {
+        id: u64,
+        offset: u64,
+        limit: u32,
+        otp: Option<String>,
+    },
 }
 
 /// The broadcast review and the sensitive words, the operator's (`broadcasts.rs`).
@@ -613,6 +624,10 @@ pub(crate) enum BroadcastAdminRequest {
     },
     AdminSetSensitiveWords {
         words: Vec<String>,
+    },
+    AdminBroadcastReviewQueue {
+        after: Option<kefu_wire::valueadded::ReviewCursor>,
+        limit: u32,
     },
 }
 
@@ -971,10 +986,11 @@ pub(crate) fn classify(request: Request) -> Routed {
         }
         [Routed::Agent, AgentRequest::ValueAdded] ValueAddedRequest { GetBalance { otp },
             SubmitBroadcast { draft, otp }, CancelBroadcast { id, otp }, ListBroadcasts { otp },
-            ResubmitBroadcast { id, draft, otp }, PreviewBroadcast { draft, otp } }
+            ResubmitBroadcast { id, draft, otp }, PreviewBroadcast { draft, otp },
+            ListBroadcastPage { before, limit, otp }, GetBroadcastCustomers { id, offset, limit, otp } }
         [Routed::Operator, OperatorRequest::Broadcast] BroadcastAdminRequest {
             AdminBroadcastReviewList { account }, AdminSetSensitiveWords { words },
-            AdminBroadcastDecide { account, id, approve, reason } }
+            AdminBroadcastDecide { account, id, approve, reason }, AdminBroadcastReviewQueue { after, limit } }
         [Routed::Operator, OperatorRequest::Balance] BalanceAdminRequest {
             AdminBalanceTopUp { account, units }, AdminBalanceShow { account } }
         [Routed::Agent, AgentRequest::Web] WebAgentRequest { ListEntryCodes, CreateEntryCode { draft }, EditEntryCode { id, draft }, DeleteEntryCode { id }, ListSiteVisitors, GetVisitorTrail { visitor }, InviteVisitor { visitor, text }, GetAutoInvite, SetAutoInvite { settings }, GetVisitTrend { from_day, until_day }, GetSiteAnalytics { from_day, until_day },
@@ -1084,7 +1100,10 @@ macro_rules! value_added_agent {
             | Request::ResubmitBroadcast { .. }
             | Request::ListBroadcasts { .. }
             | Request::PreviewBroadcast { .. }
+            | Request::ListBroadcastPage { .. }
+            | Request::GetBroadcastCustomers { .. }
             | Request::AdminSetSensitiveWords { .. }
+            | Request::AdminBroadcastReviewQueue { .. }
     };
 }
 

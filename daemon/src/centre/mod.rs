@@ -37,6 +37,7 @@
 mod account_extras;
 mod backup_admin;
 mod balance;
+mod broadcast_lists;
 mod broadcast_replies;
 mod broadcasts;
 mod chat;
@@ -422,8 +423,9 @@ pub struct Centre {
     /// Broadcasts approved or sending on this shard, by (account, broadcast)
     /// (`broadcasts.rs`).
     broadcasts_due: BTreeSet<(u64, u64)>,
-    /// Whether the unfinished broadcasts were read back at the first turn.
-    broadcasts_resumed: bool,
+    /// The start-up resume of unfinished broadcasts while it lasts: the last account
+    /// read (`Some(None)` before the first); `None` once every account is read.
+    broadcasts_resume: Option<Option<u64>>,
     /// Whether a broadcast has recipients left after this turn's slice.
     broadcasts_sending: bool,
     /// Visitors on the site, invitations, automatic-invitation timers (`web.rs`).
@@ -493,7 +495,7 @@ impl Centre {
             files: files::FileState::default(),
             rng: ring::rand::SystemRandom::new(),
             broadcasts_due: BTreeSet::new(),
-            broadcasts_resumed: false,
+            broadcasts_resume: Some(None),
             broadcasts_sending: false,
             web: web::WebShard::new(now_ms),
             exports: exports::Exports::default(),

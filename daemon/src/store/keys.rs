@@ -65,6 +65,7 @@
 //!
 //! | [`Cf::ValueAdded`] | `value_added` | account `u64` BE (8) ‖ `b'Q'` ‖ … (CSAT; layout in [`csat_records`](super::csat_records)) | settings, survey offers, ratings by day, per-day counters, the last weekly mail |
 //! | [`Cf::Meta`] | `meta` | `csat_subscribed` ‖ account `u64` BE (8) ([`csat_records::subscribed_key`](super::csat_records::subscribed_key)) | empty record: the account mails a weekly CSAT report |
+//! | [`Cf::Meta`] | `meta` | `broadcast_review` ‖ submitted at `i64` (sign flipped) BE (8) ‖ account `u64` BE (8) ‖ broadcast `u64` BE (8) ([`review_records::review_key`](super::review_records::review_key)) | `ReviewEntryRecord` (a broadcast pending review: the queue across accounts) |
 //! | [`Cf::Meta`] | `meta` | `sensitive_words` ([`META_SENSITIVE_WORDS`]) | `SensitiveWordsRecord` (the appliance's list) |
 //! | [`Cf::Web`] | `web` | account `u64` BE (8) ‖ `b'C'` ‖ code `u32` BE (4) | `EntryCodeRecord` (W1) |
 //! | [`Cf::Web`] | `web` | account `u64` BE (8) ‖ `b'A'` | `WebSettingsRecord` (next code number, automatic invitation) |

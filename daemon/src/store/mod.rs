@@ -33,6 +33,7 @@ pub mod prefs_records;
 pub mod read_state_records;
 pub mod records;
 pub mod report_records;
+pub mod review_records;
 pub mod rocks;
 mod rocks_backup;
 mod rocks_wal;

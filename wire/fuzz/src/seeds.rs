@@ -1070,6 +1070,30 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
             }),
         ),
         (
+            "list-broadcast-page",
+            Request::ListBroadcastPage {
+                before: Some(9),
+                limit: 50,
+                otp: None,
+            },
+        ),
+        (
+            "get-broadcast-customers",
+            Request::GetBroadcastCustomers {
+                id: 2,
+                offset: 1_000,
+                limit: 1_000,
+                otp: Some("123456".into()),
+            },
+        ),
+        (
+            "admin-broadcast-review-queue",
+            Request::AdminBroadcastReviewQueue {
+                after: Some(review_cursor()),
+                limit: 50,
+            },
+        ),
+        (
             "preview-broadcast",
             Request::PreviewBroadcast {
                 draft: broadcast_draft(),
@@ -1882,6 +1906,31 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
                 next: Some(vec![1, 2, 3]),
             }),
         ),
+        (
+            "broadcast-page",
+            Response::BroadcastPage(kefu_wire::valueadded::BroadcastPage {
+                items: vec![broadcast_summary()],
+                next: Some(1),
+            }),
+        ),
+        (
+            "broadcast-customers",
+            Response::BroadcastCustomers(kefu_wire::valueadded::BroadcastCustomers {
+                total: 50_000,
+                customers: vec![CustomerId::Identified("u-10086".into())],
+                next: Some(1_001),
+            }),
+        ),
+        (
+            "broadcast-reviews",
+            Response::BroadcastReviews(kefu_wire::valueadded::ReviewPage {
+                items: vec![kefu_wire::valueadded::BroadcastReview {
+                    account: 800_001,
+                    summary: broadcast_summary(),
+                }],
+                next: Some(review_cursor()),
+            }),
+        ),
     ];
     all.extend(web_response_seeds());
     all
@@ -2296,6 +2345,35 @@ fn broadcast_info() -> kefu_wire::valueadded::BroadcastInfo {
         submitted_at: 1_800_000_000_000,
         cancelled: Some((1002, 1_800_000_000_001)),
         reason: None,
+    }
+}
+
+fn broadcast_summary() -> kefu_wire::valueadded::BroadcastSummary {
+    let b = broadcast_info();
+    kefu_wire::valueadded::BroadcastSummary {
+        id: b.id,
+        agent: b.agent,
+        state: b.state,
+        body: b.draft.body,
+        groups: b.draft.groups,
+        named: 50_000,
+        online_only: b.draft.online_only,
+        block_replies: b.draft.block_replies,
+        send_at: b.draft.send_at,
+        recipients: b.recipients,
+        sent: b.sent,
+        reserved: b.reserved,
+        submitted_at: b.submitted_at,
+        cancelled: b.cancelled,
+        reason: b.reason,
+    }
+}
+
+fn review_cursor() -> kefu_wire::valueadded::ReviewCursor {
+    kefu_wire::valueadded::ReviewCursor {
+        submitted_at: 1_800_000_000_000,
+        account: 800_001,
+        id: 3,
     }
 }
 

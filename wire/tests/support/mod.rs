@@ -189,6 +189,9 @@ pub fn request_index(r: &Request) -> u32 {
         Request::CsatReport(_) => 178,
         Request::SetAllowedOrigins { .. } => 179,
         Request::GetAllowedOrigins => 180,
+        Request::ListBroadcastPage { .. } => 181,
+        Request::GetBroadcastCustomers { .. } => 182,
+        Request::AdminBroadcastReviewQueue { .. } => 183,
     }
 }
 
@@ -283,6 +286,9 @@ pub fn response_index(r: &Response) -> u32 {
         Response::CsatSettings(_) => 85,
         Response::CsatReport(_) => 86,
         Response::AllowedOrigins(_) => 87,
+        Response::BroadcastPage(_) => 88,
+        Response::BroadcastCustomers(_) => 89,
+        Response::BroadcastReviews(_) => 90,
     }
 }
 
