@@ -1,7 +1,8 @@
 /* Kefu visitor chat window (W2). Embedded by a site with
  *   <script src="http://HOST:PORT/chat.js" data-account="ACCOUNT" data-code="N" async></script>
  * (data-code optional: the entry-point code, W1, whose routing opens the conversation).
- * Reports each page (PageView, PageLeft; W3), shows invitations (W4).
+ * Reports each page (PageView, PageLeft; W3), shows invitations (W4) and the
+ * satisfaction survey of a closed conversation (CsatSurvey → RateConversation; S1).
  * Speaks the protocol's JSON encoding over the appliance's WebSocket (/ws;
  * PROTOCOL.md "The web gateway and the JSON encoding"). No dependencies.
  * The visitor token lives in localStorage (per account): it arrives in a WebSocket
@@ -21,10 +22,14 @@
   var T = {
     en: { open: "Chat with us", title: "Customer service", send: "Send", ph: "Type a message…",
       typing: "typing…", offline: "Reconnecting…", ended: "The conversation has ended.",
-      image: "[image]", file: "[file]", failed: "not sent", yes: "Chat now", no: "Later" },
+      image: "[image]", file: "[file]", failed: "not sent", yes: "Chat now", no: "Later",
+      rate: "How satisfied are you with this service?", why: "Anything else? (optional)",
+      submit: "Submit", thanks: "Thank you for your rating." },
     zh: { open: "在线客服", title: "在线客服", send: "发送", ph: "请输入消息…",
       typing: "正在输入…", offline: "正在重新连接…", ended: "会话已结束。",
-      image: "[图片]", file: "[文件]", failed: "未发送", yes: "立即咨询", no: "稍后再说" }
+      image: "[图片]", file: "[文件]", failed: "未发送", yes: "立即咨询", no: "稍后再说",
+      rate: "您对本次服务满意吗？", why: "其他意见（可不填）", submit: "提交",
+      thanks: "感谢您的评价。" }
   }[lang];
   var KEY = "kefu." + account + ".";
   function store(k, v) {
@@ -279,7 +284,58 @@
       showMenu(ev.MenuShown);
     } else if (ev.Invitation) {
       showInvitation(ev.Invitation);
+    } else if (ev.CsatSurvey) {
+      showSurvey(ev.CsatSurvey);
     }
+  }
+  // The satisfaction survey (S1): five options; for the lowest three, when the account
+  // offers them, the preset reasons and own words before submitting.
+  function showSurvey(s) {
+    var box = el("div", "kefu-survey"), more = el("div", "kefu-reasons");
+    var words = el("input", "kefu-input kefu-words"), submit = el("button", "kefu-yes", T.submit);
+    var picked = 0, chosen = [];
+    function asks() { return picked <= 3 && s.reasons.length > 0; }
+    function rate() {
+      var ask = asks();
+      call({ RateConversation: { conversation: s.conversation, rating: picked,
+        reasons: ask ? chosen : [], text: ask ? words.value.trim() : "" } }, function (r, err) {
+        box.textContent = "";
+        box.appendChild(el("div", "kefu-thanks", err ? err.message : T.thanks));
+      });
+    }
+    box.appendChild(el("div", "kefu-prompt", T.rate));
+    s.labels.forEach(function (label, i) {
+      var b = el("button", "kefu-option kefu-rate", label);
+      b.type = "button";
+      b.dataset.rating = i + 1;
+      b.onclick = function () {
+        picked = i + 1;
+        box.querySelectorAll(".kefu-rate").forEach(function (x) { x.classList.toggle("kefu-picked", x === b); });
+        more.style.display = asks() ? "" : "none";
+        if (!asks()) rate();
+      };
+      box.appendChild(b);
+    });
+    s.reasons.forEach(function (text, i) {
+      var label = el("label", "kefu-reason"), tick = el("input");
+      tick.type = "checkbox";
+      tick.dataset.reason = i;
+      tick.onchange = function () {
+        chosen = chosen.filter(function (j) { return j !== i; });
+        if (tick.checked) chosen.push(i);
+      };
+      label.append(tick, document.createTextNode(" " + text));
+      more.appendChild(label);
+    });
+    words.maxLength = 200;
+    words.placeholder = T.why;
+    submit.type = "button";
+    submit.onclick = rate;
+    more.append(words, submit);
+    more.style.display = "none";
+    box.appendChild(more);
+    log.appendChild(box);
+    log.scrollTop = log.scrollHeight;
   }
   function showMenu(p) {
     menu.textContent = "";
