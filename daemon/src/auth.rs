@@ -170,6 +170,8 @@ pub fn required_access(request: &Request) -> Access {
         | Request::Resume { .. }
         | Request::CustomerLogin { .. }
         | Request::VisitorLogin { .. }
+        | Request::CentreLogin { .. }
+        | Request::CentreTicketLogin { .. }
         | Request::ResumeSession { .. } => Access::Anyone,
         // A logged-in agent or customer, about its own session.
         Request::EnableResume => Access::Participant,

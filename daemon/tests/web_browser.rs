@@ -7,238 +7,35 @@
 //! fits a mobile width. Screenshots at desktop and mobile width go to
 //! `$KEFU_SCREENSHOTS` (default: `<tmp>/kefu-screenshots`).
 //!
-//! The WebDriver client is a few functions over `std::net::TcpStream` and
-//! `serde_json` (one request per connection), no async runtime.
+//! The WebDriver client is `support/webdriver.rs`.
 
 mod support;
 
-use base64::Engine;
 use kefu_wire::chat::{MessageBody, Party};
 use kefu_wire::{Client, Event, Request};
-use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use serde_json::json;
+use std::net::SocketAddr;
 use std::time::Duration;
+use support::webdriver::Driver;
 use support::*;
 
 const ACCOUNT: u64 = 816_002;
 
-/// chromedriver on a free loopback port, ended when dropped.
-struct Driver {
-    child: Child,
-    port: u16,
-    _profile: tempfile::TempDir,
-    session: String,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.call("DELETE", "", Value::Null);
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
-fn http(port: u16, method: &str, path: &str, body: &Value) -> Value {
-    let mut t = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    t.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
-    let body = if body.is_null() {
-        String::new()
-    } else {
-        body.to_string()
-    };
-    write!(
-        t,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    // The head, then as many bytes as it says (chromedriver may keep the socket open).
-    let mut reader = BufReader::new(t);
-    let mut length = 0;
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line).unwrap();
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().unwrap();
-            }
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).unwrap();
-    serde_json::from_slice(&body)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&body)))
-}
-
-impl Driver {
-    fn start() -> Driver {
-        for tool in ["chromium", "chromedriver"] {
-            let found = Command::new(tool)
-                .arg("--version")
-                .stdout(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(
-                found,
-                "{tool} is missing: the browser tests need Debian's `chromium` and \
-                 `chromium-driver` (apt-get install -y chromium chromium-driver; .ci/deps)"
-            );
-        }
-        let port = free_port();
-        let mut child = Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts");
-        // It says when it listens.
-        let out = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(out).lines();
-        loop {
-            let line = lines.next().expect("chromedriver output").unwrap();
-            if line.contains("started successfully") {
-                break;
-            }
-        }
-        std::thread::spawn(move || lines.for_each(drop));
-        let profile = tempfile::tempdir().unwrap();
-        let caps = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": "/usr/bin/chromium",
-                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                    "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync",
-                    "--disable-dev-shm-usage",
-                    format!("--user-data-dir={}", profile.path().display())]
-            }
-        }}});
-        let r = http(port, "POST", "/session", &caps);
-        let session = r["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no session: {r}"))
-            .to_owned();
-        let d = Driver {
-            child,
-            port,
-            _profile: profile,
-            session,
-        };
-        d.call(
-            "POST",
-            "/timeouts",
-            json!({"implicit": 20_000, "script": 30_000, "pageLoad": 30_000}),
-        );
-        d
-    }
-
-    fn call(&self, method: &str, path: &str, body: Value) -> Value {
-        let r = http(
-            self.port,
-            method,
-            &format!("/session/{}{path}", self.session),
-            &body,
-        );
-        assert!(
-            r["value"].get("error").is_none(),
-            "{method} {path}: {}",
-            r["value"]
-        );
-        r["value"].clone()
-    }
-
-    fn go(&self, url: &str) {
-        self.call("POST", "/url", json!({ "url": url }));
-    }
-
-    fn find(&self, css: &str) -> String {
-        let v = self.call(
-            "POST",
-            "/element",
-            json!({"using": "css selector", "value": css}),
-        );
-        v.as_object()
-            .and_then(|o| o.values().next())
-            .and_then(Value::as_str)
-            .expect("an element")
-            .to_owned()
-    }
-
-    fn click(&self, css: &str) {
-        let e = self.find(css);
-        self.call("POST", &format!("/element/{e}/click"), json!({}));
-    }
-
-    fn type_in(&self, css: &str, text: &str) {
-        let e = self.find(css);
-        self.call(
-            "POST",
-            &format!("/element/{e}/value"),
-            json!({ "text": text }),
-        );
-    }
-
-    fn script(&self, script: &str, args: Value) -> Value {
-        self.call(
-            "POST",
-            "/execute/sync",
-            json!({"script": script, "args": args}),
-        )
-    }
-
-    /// Waits in the page (not here) until `n` stored messages are shown; returns their texts.
-    fn await_messages(&self, n: usize) -> Vec<String> {
-        let v = self.call(
-            "POST",
-            "/execute/async",
-            json!({"script": "var n = arguments[0], done = arguments[1];
-                var t = setInterval(function () {
-                  var m = document.querySelectorAll('.kefu-msg[data-id]');
-                  if (m.length >= n && !document.querySelector('.kefu-msg[data-cid]')) {
-                    clearInterval(t);
-                    done(Array.prototype.map.call(m, function (e) { return e.textContent; }));
-                  }
-                }, 50);", "args": [n]}),
-        );
-        serde_json::from_value(v).unwrap()
-    }
-
-    fn window(&self, width: u32, height: u32) {
-        self.call(
-            "POST",
-            "/window/rect",
-            json!({"width": width, "height": height}),
-        );
-    }
-
-    fn screenshot(&self, name: &str) -> PathBuf {
-        let v = self.call("GET", "/screenshot", Value::Null);
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(v.as_str().unwrap())
-            .unwrap();
-        let dir = std::env::var_os("KEFU_SCREENSHOTS").map_or_else(
-            || std::env::temp_dir().join("kefu-screenshots"),
-            PathBuf::from,
-        );
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(name);
-        std::fs::write(&path, png).unwrap();
-        eprintln!("screenshot: {}", path.display());
-        path
-    }
+/// Waits in the page (not here) until `n` stored messages are shown; returns their texts.
+fn await_messages(d: &Driver, n: usize) -> Vec<String> {
+    let v = d.call(
+        "POST",
+        "/execute/async",
+        json!({"script": "var n = arguments[0], done = arguments[1];
+            var t = setInterval(function () {
+              var m = document.querySelectorAll('.kefu-msg[data-id]');
+              if (m.length >= n && !document.querySelector('.kefu-msg[data-cid]')) {
+                clearInterval(t);
+                done(Array.prototype.map.call(m, function (e) { return e.textContent; }));
+              }
+            }, 50);", "args": [n]}),
+    );
+    serde_json::from_value(v).unwrap()
 }
 
 /// The agent's next message from the customer: its conversation and text.
@@ -284,7 +81,7 @@ fn a_visitor_chats_reloads_and_loses_nothing_in_chromium() {
     let (conversation, text) = customer_says(&mut a);
     assert_eq!(text, "Hello from the browser");
     reply(&mut a, conversation, 1, "Hi! How can I help?");
-    let before = d.await_messages(2);
+    let before = await_messages(&d, 2);
     assert!(before.ends_with(&[
         "Hello from the browser".into(),
         "Hi! How can I help?".into()
@@ -298,7 +95,7 @@ fn a_visitor_chats_reloads_and_loses_nothing_in_chromium() {
 
     // Reload mid-conversation: the same messages, once each, same visitor.
     d.call("POST", "/refresh", json!({}));
-    let after = d.await_messages(before.len());
+    let after = await_messages(&d, before.len());
     assert_eq!(after, before, "nothing lost or doubled over a reload");
     d.type_in(".kefu-input", "Still here after reload");
     d.click(".kefu-send");
@@ -308,7 +105,7 @@ fn a_visitor_chats_reloads_and_loses_nothing_in_chromium() {
         (conversation, "Still here after reload")
     );
     reply(&mut a, conversation, 2, "Good to see you");
-    let all = d.await_messages(before.len() + 2);
+    let all = await_messages(&d, before.len() + 2);
     assert_eq!(all.len(), before.len() + 2, "{all:?}");
     assert_eq!(all.last().map(String::as_str), Some("Good to see you"));
 
@@ -329,7 +126,7 @@ fn a_visitor_chats_reloads_and_loses_nothing_in_chromium() {
         json!([]),
     );
     assert_eq!(send, json!("发送"));
-    let again = d.await_messages(before.len() + 2);
+    let again = await_messages(&d, before.len() + 2);
     assert_eq!(again, all);
     d.window(1280, 800);
     d.screenshot("desktop-zh.png");

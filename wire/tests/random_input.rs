@@ -329,6 +329,22 @@ fn request() -> impl Strategy<Value = Request> {
         3 => files_request(),
         16 => web_request(),
         4 => report_request(),
+        2 => centre_request(),
+    ]
+}
+
+/// The account centre's sign-ins (PROTOCOL.md section 39).
+fn centre_request() -> impl Strategy<Value = Request> {
+    prop_oneof![
+        (any::<u64>(), any::<u32>(), text(), option::of(text())).prop_map(
+            |(account, agent, password, otp)| Request::CentreLogin {
+                account,
+                agent,
+                password,
+                otp
+            }
+        ),
+        vec(any::<u8>(), 0..80).prop_map(|ticket| Request::CentreTicketLogin { ticket }),
     ]
 }
 

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod raw;
+pub mod webdriver;
 
 use kefu_daemon::config::Config;
 use kefu_daemon::server::{self, ServerHandle};

@@ -1070,6 +1070,21 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
             }),
         ),
         (
+            "centre-login",
+            Request::CentreLogin {
+                account: 800_001,
+                agent: 1001,
+                password: "secret".into(),
+                otp: Some("123456".into()),
+            },
+        ),
+        (
+            "centre-ticket-login",
+            Request::CentreTicketLogin {
+                ticket: vec![1; 54],
+            },
+        ),
+        (
             "preview-broadcast",
             Request::PreviewBroadcast {
                 draft: broadcast_draft(),
@@ -2664,7 +2679,7 @@ mod tests {
             let index = support::request_index(&r);
             requests.insert(index, r.name());
         }
-        assert_eq!(requests.len(), 179, "a Request variant has no seed");
+        assert_eq!(requests.len(), 181, "a Request variant has no seed");
 
         let mut responses = BTreeMap::new();
         for (name, r) in response_seeds() {

@@ -187,6 +187,8 @@ pub fn request_index(r: &Request) -> u32 {
         Request::SetCsatSettings(_) => 176,
         Request::RateConversation { .. } => 177,
         Request::CsatReport(_) => 178,
+        Request::CentreLogin { .. } => 179,
+        Request::CentreTicketLogin { .. } => 180,
     }
 }
 
