@@ -214,7 +214,7 @@ const STYLE: &str = include_str!("assets/centre.css");
 pub const SECURITY_HEADERS: [(&str, &str); 3] = [
     (
         "Content-Security-Policy",
-        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self' blob:; \
          img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
     ),
     ("X-Frame-Options", "DENY"),

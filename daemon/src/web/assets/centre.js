@@ -33,7 +33,16 @@
       HumanService: "Human service", SubMenu: "Sub-menu", subPrompt: "Sub-menu prompt",
       available: "Available units", reserved: "Reserved units", toppedUp: "Topped up",
       settled: "Settled", refunded: "Refunded", points: "Points",
-      pointsNote: "One point per yuan spent on messages actually sent."
+      pointsNote: "One point per yuan spent on messages actually sent.",
+      m_reports: "Reports", report: "Report", from: "From", to: "To", show: "Show",
+      csat: "Customer satisfaction", work: "Daily work report", trend: "Visit trend",
+      site: "Site analytics", exportCsv: "Export CSV", exportXlsx: "Export Excel",
+      download: "Download", noExport: "This report cannot be exported from this appliance yet.",
+      tooLong: "The range is at most {n} days.", badRange: "Choose a first day before the last.",
+      agent: "Agent", date: "Day", conversations: "Conversations", customers: "Customers",
+      visits: "Visits", unique: "Unique visitors", pageViews: "Page views",
+      consultations: "Consultations", referrer: "Referring site", total: "Total",
+      satisfied: "Satisfied", noData: "No data in this range.", opt: "Option"
     },
     zh: {
       title: "账户中心", signIn: "登录", agentAt: "工号@营销号", password: "密码",
@@ -55,7 +64,15 @@
       label: "选项", action: "动作", value: "内容", OpenUrl: "打开网页", AutoReply: "自动回复",
       ToAgent: "指定到工号", ToGroup: "指定到分组", HumanService: "人工服务", SubMenu: "下级菜单",
       subPrompt: "下级菜单提示语", available: "可用额度", reserved: "已预留", toppedUp: "累计充值",
-      settled: "已结算", refunded: "已退还", points: "积分", pointsNote: "实际发送的消息每消费一元得一积分。"
+      settled: "已结算", refunded: "已退还", points: "积分", pointsNote: "实际发送的消息每消费一元得一积分。",
+      m_reports: "数据分析报表", report: "报表", from: "开始日期", to: "结束日期", show: "查询",
+      csat: "满意度调查", work: "工作日报", trend: "访问量趋势", site: "网站分析",
+      exportCsv: "导出 CSV", exportXlsx: "导出 Excel", download: "下载",
+      noExport: "本设备暂不能导出此报表。", tooLong: "时间范围最长 {n} 天。",
+      badRange: "开始日期须早于结束日期。", agent: "工号", date: "日期", conversations: "会话量",
+      customers: "独立 QQ 数", visits: "访问人次", unique: "独立访客", pageViews: "浏览量",
+      consultations: "咨询量", referrer: "来源网站", total: "合计", satisfied: "满意率",
+      noData: "此时间段没有数据。", opt: "选项"
     }
   };
   var query = new URLSearchParams(location.search);
@@ -216,6 +233,7 @@
   var MODULES = [
     { id: "codes", perms: [16], centre: "ServiceConfig", render: renderCodes },
     { id: "menu", perms: [16], centre: "ServiceConfig", render: renderMenu },
+    { id: "reports", perms: [16], centre: "ServiceConfig", render: renderReports },
     { id: "points", perms: [13, 10], centre: "AccountInfo", render: renderPoints },
     { id: "account", perms: [13], centre: "AccountInfo", render: renderNotYet },
     { id: "space", perms: [14], centre: "EnterpriseSpace", render: renderNotYet },
@@ -255,9 +273,26 @@
   }
   function renderNotYet(view) { view.appendChild(el("p", { className: "notice", text: T.notYet })); }
 
-  function renderPoints(view) {
-    call({ GetBalance: { otp: null } }).then(function (a) {
-      if (a.err) { view.appendChild(el("p", { className: "err", text: errText(a.err) })); return; }
+  /* At security level medium the daemon asks a token code for value-added data
+   * (OTP_REQUIRED 34, OTP_INVALID 35, OTP_REPLAYED 36): the page asks for it. */
+  function renderPoints(view, otp) {
+    call({ GetBalance: { otp: otp || null } }).then(function (a) {
+      if (a.err) {
+        view.appendChild(el("p", { className: "err", text: errText(a.err) }));
+        if (a.err.code >= 34 && a.err.code <= 36) {
+          var code = el("input", { className: "p-otp", inputmode: "numeric", maxlength: "8" });
+          var form = el("form", { className: "row" }, [field(T.otp, code),
+            el("button", { type: "submit", text: T.show })]);
+          form.addEventListener("submit", function (ev) {
+            ev.preventDefault();
+            while (view.children.length > 1) view.removeChild(view.lastChild);
+            renderPoints(view, code.value.trim());
+          });
+          view.appendChild(form);
+          code.focus();
+        }
+        return;
+      }
       var b = a.r.Balance;
       var rows = [["points", b.points], ["available", b.available], ["reserved", b.reserved],
         ["toppedUp", b.topped_up], ["settled", b.settled], ["refunded", b.refunded]];
@@ -266,6 +301,146 @@
       })));
       view.appendChild(el("p", { className: "hint", text: T.pointsNote }));
     });
+  }
+
+  /* Reports (S2–S5): tables and SVG charts drawn here; date ranges as the manual
+   * allows (CSAT and the work report 180 days, visits 366; 7 days by default). */
+  var REPORTS = { csat: 180, work: 180, trend: 366, site: 366 };
+  var DAY_MS = 86400000;
+  function dayOf(iso) { var p = iso.split("-"); return Math.floor(Date.UTC(+p[0], +p[1] - 1, +p[2]) / DAY_MS); }
+  function isoOf(day) { return new Date(day * DAY_MS).toISOString().slice(0, 10); }
+  function dateOf(day) { var d = new Date(day * DAY_MS); return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate() }; }
+  function dateText(d) { return d.year + "-" + ("0" + d.month).slice(-2) + "-" + ("0" + d.day).slice(-2); }
+  function renderReports(view) {
+    call("GetServerTime").then(function (a) {
+      var today = a.r && a.r.Clock ? Math.floor(a.r.Clock.unix_ms / DAY_MS) : Math.floor(Date.now() / DAY_MS);
+      var kind = select("r-kind", Object.keys(REPORTS), "csat");
+      var from = el("input", { type: "date", className: "r-from", value: isoOf(today - 6) });
+      var to = el("input", { type: "date", className: "r-to", value: isoOf(today) });
+      var out = el("div", { className: "r-out", "aria-live": "polite" });
+      var err = el("p", { className: "err", role: "alert" });
+      var form = el("form", { className: "card row" }, [field(T.report, kind), field(T.from, from), field(T.to, to),
+        el("button", { type: "submit", className: "r-show", text: T.show })]);
+      form.addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        err.textContent = "";
+        out.textContent = "";
+        var f = dayOf(from.value), t = dayOf(to.value), max = REPORTS[kind.value];
+        if (!(f <= t)) { err.textContent = T.badRange; return; }
+        if (t - f + 1 > max) { err.textContent = T.tooLong.replace("{n}", max); return; }
+        runReport(kind.value, f, t, out, err);
+      });
+      view.appendChild(form);
+      view.appendChild(err);
+      view.appendChild(out);
+    });
+  }
+  function runReport(kind, f, t, out, err) {
+    var req = kind === "csat" ? { CsatReport: { from: f, to: t, detail: false, after: null } }
+      : kind === "work" ? { GetWorkReport: { from: dateOf(f), to: dateOf(t), agent: null } }
+      : kind === "trend" ? { GetVisitTrend: { from_day: f, until_day: t } }
+      : { GetSiteAnalytics: { from_day: f, until_day: t } };
+    call(req).then(function (a) {
+      if (a.err) { err.textContent = errText(a.err); return; }
+      var r = a.r, head, rows, bars;
+      if (kind === "csat") {
+        var lines = r.CsatReport.lines;
+        head = [T.agent, T.opt + " 1", T.opt + " 2", T.opt + " 3", T.opt + " 4", T.opt + " 5", T.total, T.satisfied];
+        rows = lines.map(function (l) {
+          var total = l.counts.reduce(function (x, y) { return x + y; }, 0);
+          var sat = total ? Math.round((l.counts[3] + l.counts[4]) * 1000 / total) / 10 + "%" : "–";
+          return [l.agent].concat(l.counts, [total, sat]);
+        });
+        bars = lines.map(function (l) { return [String(l.agent), l.counts.reduce(function (x, y) { return x + y; }, 0)]; });
+      } else if (kind === "work") {
+        head = [T.date, T.agent, T.conversations, T.customers];
+        rows = r.WorkReport.map(function (w) { return [dateText(w.date), w.agent, w.conversations, w.customers]; });
+        var per = {};
+        r.WorkReport.forEach(function (w) { var k = dateText(w.date); per[k] = (per[k] || 0) + w.conversations; });
+        bars = Object.keys(per).map(function (k) { return [k.slice(5), per[k]]; });
+      } else {
+        var days = kind === "trend" ? r.VisitTrend : r.SiteAnalytics.days;
+        head = [T.date, T.visits, T.unique, T.pageViews, T.consultations];
+        rows = days.map(function (d) { return [isoOf(d.day), d.visits, d.unique_visitors, d.page_views, d.consultations]; });
+        bars = days.map(function (d) { return [isoOf(d.day).slice(5), d.visits]; });
+      }
+      out.appendChild(chart(bars, T[kind]));
+      out.appendChild(rows.length ? table(head, rows, "r-table") : el("p", { className: "r-empty", text: T.noData }));
+      if (kind === "site" && r.SiteAnalytics.referrers.length) {
+        out.appendChild(table([T.referrer, T.visits], r.SiteAnalytics.referrers.map(function (n) {
+          return [n.name, n.count];
+        }), "r-referrers"));
+      }
+      out.appendChild(exportRow(kind, f, t));
+    });
+  }
+  function table(head, rows, cls) {
+    return el("table", { className: cls }, [el("tr", {}, head.map(function (h) { return el("th", { text: String(h) }); }))]
+      .concat(rows.map(function (r) { return el("tr", {}, r.map(function (c) { return el("td", { text: String(c) }); })); })));
+  }
+  /* A bar chart in SVG, made of elements (no markup from data). */
+  function chart(bars, title) {
+    var NS = "http://www.w3.org/2000/svg", w = 640, h = 180, pad = 24;
+    var svg = document.createElementNS(NS, "svg");
+    svg.setAttribute("viewBox", "0 0 " + w + " " + h);
+    svg.setAttribute("class", "r-chart");
+    svg.setAttribute("role", "img");
+    var t = document.createElementNS(NS, "title");
+    t.textContent = title;
+    svg.appendChild(t);
+    var max = Math.max.apply(null, bars.map(function (b) { return b[1]; }).concat([1]));
+    var step = (w - pad) / Math.max(bars.length, 1);
+    bars.forEach(function (b, i) {
+      var bh = Math.round((h - 2 * pad) * b[1] / max);
+      var r = document.createElementNS(NS, "rect");
+      r.setAttribute("x", String(pad + i * step + step * 0.15));
+      r.setAttribute("y", String(h - pad - bh));
+      r.setAttribute("width", String(Math.max(step * 0.7, 1)));
+      r.setAttribute("height", String(bh));
+      r.setAttribute("fill", "#1d4f91");
+      var tip = document.createElementNS(NS, "title");
+      tip.textContent = b[0] + ": " + b[1];
+      r.appendChild(tip);
+      svg.appendChild(r);
+      if (bars.length <= 31) {
+        var label = document.createElementNS(NS, "text");
+        label.setAttribute("x", String(pad + i * step + step / 2));
+        label.setAttribute("y", String(h - 6));
+        label.setAttribute("font-size", "10");
+        label.setAttribute("text-anchor", "middle");
+        label.textContent = b[0];
+        svg.appendChild(label);
+      }
+    });
+    return svg;
+  }
+  /* Exports through ExportReport/ExportChunk (PROTOCOL.md section 36): the chunks are
+   * put together in the page and offered as a file. Only the kinds this appliance can
+   * export are offered; the others say so. */
+  function exportRow(kind, f, t) {
+    var row = el("div", { className: "row r-export" });
+    if (kind !== "work") { row.appendChild(el("p", { className: "hint", text: T.noExport })); return row; }
+    var report = { WorkReport: { from: dateOf(f), to: dateOf(t), agent: null } };
+    [["Csv", T.exportCsv], ["Xlsx", T.exportXlsx]].forEach(function (x) {
+      row.appendChild(el("button", { type: "button", className: "sec r-export-" + x[0].toLowerCase(), text: x[1],
+        on: { click: function () { exportFile(report, x[0], row); } } }));
+    });
+    return row;
+  }
+  function exportFile(report, format, row) {
+    var parts = [];
+    function got(a) {
+      if (a.err) { row.appendChild(el("p", { className: "err", text: errText(a.err) })); return; }
+      var c = a.r.ExportData;
+      parts.push(new Uint8Array(c.data));
+      if (!c.last) { call({ ExportChunk: { export: c.export, index: c.index + 1 } }).then(got); return; }
+      var type = format === "Csv" ? "text/csv" : "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+      var link = el("a", { className: "r-file r-file-" + format.toLowerCase(), download: "report." + format.toLowerCase(),
+        href: URL.createObjectURL(new Blob(parts, { type: type })), text: T.download + " report." + format.toLowerCase() });
+      row.appendChild(link);
+      link.focus();
+    }
+    call({ ExportReport: { report: report, format: format, otp: null } }).then(got);
   }
 
   /* Entry-point codes (W1, PROTOCOL.md section 31). */
