@@ -74,7 +74,10 @@ fn await_text(d: &Driver, css: &str, text: &str) {
 }
 
 fn clear_status(d: &Driver) {
-    d.script("document.getElementById('status').textContent = '';", json!([]));
+    d.script(
+        "document.getElementById('status').textContent = '';",
+        json!([]),
+    );
 }
 
 /// Sets a `<select>` (WebDriver's keyboard on selects differs between versions).
@@ -364,7 +367,15 @@ fn agent_1001_runs_every_module_in_chromium() {
     sign_in(&d, 1001, PASSWORD);
     assert_eq!(
         modules(&d),
-        ["codes", "menu", "reports", "points", "account", "space", "campaigns"]
+        [
+            "codes",
+            "menu",
+            "reports",
+            "points",
+            "account",
+            "space",
+            "campaigns"
+        ]
     );
     // The desktop session of 1001 is not replaced by the centre's.
     assert!(a.request(&Request::WhoAmI).is_ok(), "the desktop stays");
@@ -442,9 +453,14 @@ fn agent_1001_runs_every_module_in_chromium() {
     assert_eq!(address, json!("?lang=en"), "the ticket left the address");
     d.go(&with_ticket);
     await_text(&d, "#si-err", "Refused by the appliance");
-    let refusal = d.script("return document.getElementById('si-err').textContent", json!([]));
+    let refusal = d.script(
+        "return document.getElementById('si-err').textContent",
+        json!([]),
+    );
     assert!(
-        refusal.as_str().is_some_and(|t| t.contains(&format!("({})", ErrorCode::TICKET_USED.0))),
+        refusal
+            .as_str()
+            .is_some_and(|t| t.contains(&format!("({})", ErrorCode::TICKET_USED.0))),
         "{refusal}"
     );
     assert!(a.request(&Request::WhoAmI).is_ok(), "the desktop stays");
@@ -516,16 +532,17 @@ fn an_agent_lacking_one_of_13_to_16_has_no_such_module_and_is_refused() {
         c.login(ACCOUNT, agent, PASSWORD).unwrap();
         for r in refused_without(lacking) {
             let e = c.request(&r).unwrap_err();
-            assert_eq!(e.code(), Some(ErrorCode::PERMISSION_DENIED), "{lacking}: {r:?}");
+            assert_eq!(
+                e.code(),
+                Some(ErrorCode::PERMISSION_DENIED),
+                "{lacking}: {r:?}"
+            );
         }
     }
 }
 
 fn ticket(a: &mut Client, module: AccountCentreModule) -> Vec<u8> {
-    match a
-        .request(&Request::AccountCentreTicket { module })
-        .unwrap()
-    {
+    match a.request(&Request::AccountCentreTicket { module }).unwrap() {
         Response::Ticket { ticket, .. } => ticket,
         other => panic!("{other:?}"),
     }
@@ -565,7 +582,10 @@ fn a_centre_session_leaves_the_desktop_alone_and_does_only_the_centre() {
         password: "wrong".into(),
         otp: None,
     };
-    assert_eq!(centre_login(&mut s.client(), &wrong), Err(ErrorCode::WRONG_PASSWORD));
+    assert_eq!(
+        centre_login(&mut s.client(), &wrong),
+        Err(ErrorCode::WRONG_PASSWORD)
+    );
 
     // Only the centre's requests; the rest is refused and changes nothing.
     assert!(matches!(
@@ -608,17 +628,31 @@ fn a_centre_session_leaves_the_desktop_alone_and_does_only_the_centre() {
     let by_ticket = Request::CentreTicketLogin { ticket: t.clone() };
     let info = centre_login(&mut s.client(), &by_ticket).unwrap();
     assert_eq!((info.account, info.agent), (ACCOUNT, 1001));
-    assert_eq!(centre_login(&mut s.client(), &by_ticket), Err(ErrorCode::TICKET_USED));
+    assert_eq!(
+        centre_login(&mut s.client(), &by_ticket),
+        Err(ErrorCode::TICKET_USED)
+    );
     let mut altered = ticket(&mut desk, AccountCentreModule::ServiceConfig);
     altered[30] ^= 1;
     let altered = Request::CentreTicketLogin { ticket: altered };
-    assert_eq!(centre_login(&mut s.client(), &altered), Err(ErrorCode::TICKET_INVALID));
-    let short = Request::CentreTicketLogin { ticket: vec![1; 10] };
-    assert_eq!(centre_login(&mut s.client(), &short), Err(ErrorCode::TICKET_INVALID));
+    assert_eq!(
+        centre_login(&mut s.client(), &altered),
+        Err(ErrorCode::TICKET_INVALID)
+    );
+    let short = Request::CentreTicketLogin {
+        ticket: vec![1; 10],
+    };
+    assert_eq!(
+        centre_login(&mut s.client(), &short),
+        Err(ErrorCode::TICKET_INVALID)
+    );
     let late = ticket(&mut desk, AccountCentreModule::AccountInfo);
     clock.advance(301_000);
     let late = Request::CentreTicketLogin { ticket: late };
-    assert_eq!(centre_login(&mut s.client(), &late), Err(ErrorCode::TICKET_EXPIRED));
+    assert_eq!(
+        centre_login(&mut s.client(), &late),
+        Err(ErrorCode::TICKET_EXPIRED)
+    );
     assert!(desk.request(&Request::WhoAmI).is_ok(), "the desktop stays");
 }
 
@@ -684,7 +718,9 @@ fn centre_ws(s: &TestServer, query: &str, cookie: Option<&str>) -> (Ws, Option<S
         .get("Set-Cookie")
         .map(|v| v.to_str().unwrap().to_owned());
     let first = recv(&mut ws);
-    let resuming = first["centre"]["resuming"].as_bool().expect("the centre's hello");
+    let resuming = first["centre"]["resuming"]
+        .as_bool()
+        .expect("the centre's hello");
     let welcome = recv(&mut ws);
     assert!(welcome.get("welcome").is_some(), "{welcome}");
     (ws, set, resuming)
@@ -704,7 +740,11 @@ fn centre_sign_in(ws: &mut Ws, account: u64, agent: u32) {
     assert!(r["response"]["LoggedIn"].is_object(), "{r}");
     let r = call(ws, 2, json!("EnableResume"));
     let secret = &r["response"]["ResumeEnabled"]["token"]["secret"];
-    assert_eq!(*secret, json!(vec![0; 32]), "the page never sees the resume secret");
+    assert_eq!(
+        *secret,
+        json!(vec![0; 32]),
+        "the page never sees the resume secret"
+    );
 }
 
 /// The answer to the gateway's own `ResumeSession` for a cookie.
@@ -744,12 +784,18 @@ fn the_centre_cookie_resists_csrf_fixation_other_accounts_and_expires() {
     create_account(&mut admin, other);
 
     // The page: policy headers, no cookie; no state-changing HTTP at all.
-    let page = exchange(&s, b"GET /centre/ HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+    let page = exchange(
+        &s,
+        b"GET /centre/ HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+    );
     assert!(page.starts_with("HTTP/1.1 200 "), "{page}");
     assert!(page.contains("Content-Security-Policy: default-src 'none'; script-src 'self'"));
     assert!(page.contains("X-Frame-Options: DENY\r\n"));
     assert!(!page.contains("Set-Cookie"));
-    let post = exchange(&s, b"POST /centre/ HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n");
+    let post = exchange(
+        &s,
+        b"POST /centre/ HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n",
+    );
     assert!(post.starts_with("HTTP/1.1 405 "), "{post}");
 
     // CSRF: a foreign page cannot open the centre's WebSocket (the window's it may).
@@ -767,7 +813,10 @@ fn the_centre_cookie_resists_csrf_fixation_other_accounts_and_expires() {
     std::io::Write::write_all(&mut t, upgrade("/ws", "https://evil.example").as_bytes()).unwrap();
     let mut buf = [0u8; 256];
     let n = std::io::Read::read(&mut t, &mut buf).unwrap();
-    assert!(buf[..n].starts_with(b"HTTP/1.1 101 "), "the window's WebSocket is open to all");
+    assert!(
+        buf[..n].starts_with(b"HTTP/1.1 101 "),
+        "the window's WebSocket is open to all"
+    );
 
     // Sign in: the cookie is set at the connection's own upgrade, HttpOnly, SameSite=Strict.
     let (mut a, set, resuming) = centre_ws(&s, "?fresh=1", None);
@@ -786,7 +835,10 @@ fn the_centre_cookie_resists_csrf_fixation_other_accounts_and_expires() {
     assert!(resuming && set.is_none());
     let r = resume_answer(&mut b);
     assert!(r["response"]["Resumed"].is_object(), "{r}");
-    assert_eq!(who(&mut b, 3)["response"]["Session"]["account"], json!(ACCOUNT));
+    assert_eq!(
+        who(&mut b, 3)["response"]["Session"]["account"],
+        json!(ACCOUNT)
+    );
 
     // Fixation: a planted cookie is never adopted; the connection gets its own.
     let planted = format!("kefu_centre={}", "b".repeat(64));
@@ -798,13 +850,20 @@ fn the_centre_cookie_resists_csrf_fixation_other_accounts_and_expires() {
     // A cookie of a session someone resumed is never re-bound to a later sign-in on
     // that connection: the victim's session is not reachable through it.
     let r = call(&mut b, 4, json!("Logout"));
-    assert!(r["response"].is_string() || r["response"].is_object(), "{r}");
+    assert!(
+        r["response"].is_string() || r["response"].is_object(),
+        "{r}"
+    );
     centre_sign_in(&mut b, other, 1001);
     drop(b);
     let (mut g, _, resuming) = centre_ws(&s, "", Some(&cookie_a));
     assert!(resuming);
     let r = resume_answer(&mut g);
-    assert_eq!(r["error"]["code"], json!(ErrorCode::RESUME_REJECTED.0), "{r}");
+    assert_eq!(
+        r["error"]["code"],
+        json!(ErrorCode::RESUME_REJECTED.0),
+        "{r}"
+    );
     let r = call(&mut g, 5, json!("ListEntryCodes"));
     assert_eq!(r["error"]["code"], json!(ErrorCode::NOT_LOGGED_IN.0), "{r}");
     drop(g);
@@ -820,7 +879,10 @@ fn the_centre_cookie_resists_csrf_fixation_other_accounts_and_expires() {
     let (mut o2, _, resuming) = centre_ws(&s, "", Some(&cookie_o));
     assert!(resuming);
     assert!(resume_answer(&mut o2)["response"]["Resumed"].is_object());
-    assert_eq!(who(&mut o2, 6)["response"]["Session"]["account"], json!(other));
+    assert_eq!(
+        who(&mut o2, 6)["response"]["Session"]["account"],
+        json!(other)
+    );
     drop(o2);
 
     // Idle: a closed page's session waits the resume window on the daemon's clock,
@@ -840,5 +902,9 @@ fn the_centre_cookie_resists_csrf_fixation_other_accounts_and_expires() {
     let (mut e2, _, resuming) = centre_ws(&s, "", Some(&cookie_e));
     assert!(resuming);
     let r = resume_answer(&mut e2);
-    assert_eq!(r["error"]["code"], json!(ErrorCode::RESUME_REJECTED.0), "{r}");
+    assert_eq!(
+        r["error"]["code"],
+        json!(ErrorCode::RESUME_REJECTED.0),
+        "{r}"
+    );
 }

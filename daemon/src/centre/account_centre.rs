@@ -79,10 +79,16 @@ impl Centre {
         reply: ReplyTo,
         request: &Request,
     ) -> Option<()> {
-        let session = caller.session.filter(|_| self.is_centre_session(caller.session))?;
+        let session = caller
+            .session
+            .filter(|_| self.is_centre_session(caller.session))?;
         if matches!(request, Request::Logout) {
             self.end_session(session);
-            self.update_conn(caller.conn, caller.generation, ConnUpdate::Phase(Phase::Ready));
+            self.update_conn(
+                caller.conn,
+                caller.generation,
+                ConnUpdate::Phase(Phase::Ready),
+            );
             self.update_conn(caller.conn, caller.generation, ConnUpdate::Session(None));
             self.reply(reply, Ok(Response::Ok));
             return Some(());
@@ -150,9 +156,7 @@ impl Centre {
             }
         }
         let claims = checked.map_err(|e| match e {
-            TicketError::Expired => {
-                refuse(ErrorCode::TICKET_EXPIRED, "the ticket has expired")
-            }
+            TicketError::Expired => refuse(ErrorCode::TICKET_EXPIRED, "the ticket has expired"),
             _ => invalid(),
         })?;
         let state = self.account_mut(account)?;
@@ -161,7 +165,10 @@ impl Centre {
         }
         let used = &mut self.used_tickets.0;
         if used.contains_key(ticket) {
-            return Err(refuse(ErrorCode::TICKET_USED, "the ticket was used already"));
+            return Err(refuse(
+                ErrorCode::TICKET_USED,
+                "the ticket was used already",
+            ));
         }
         used.retain(|_, expires_at| *expires_at > now);
         if used.len() >= MAX_USED_TICKETS {
@@ -172,7 +179,12 @@ impl Centre {
     }
 
     /// A centre sign-in from dispatch: `true` when a password check is under way.
-    pub(super) fn centre_entry(&mut self, caller: &Caller, reply: ReplyTo, e: EntryRequest) -> bool {
+    pub(super) fn centre_entry(
+        &mut self,
+        caller: &Caller,
+        reply: ReplyTo,
+        e: EntryRequest,
+    ) -> bool {
         match e {
             EntryRequest::CentreLogin {
                 account,

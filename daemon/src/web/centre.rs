@@ -181,8 +181,7 @@ pub fn rewrite(bindings: &Bindings, conn: &Conn, frames: &[u8]) -> (usize, Bytes
         let body = whole.get(HEADER_LEN..).unwrap_or_default();
         match FrameKind::from_u16(kind) {
             Ok(FrameKind::Response) => {
-                if let Ok(Response::ResumeEnabled { token, window_secs }) = Response::decode(body)
-                {
+                if let Ok(Response::ResumeEnabled { token, window_secs }) = Response::decode(body) {
                     if conn.fresh {
                         bindings.bind(&conn.sid, token.clone());
                     }

@@ -24,7 +24,7 @@
       description: "Code description", kind: "Kind", Fixed: "Fixed icon", Floating: "Floating icon",
       Link: "Link for forums and microblogs", routing: "Routing", Auto: "Automatic",
       Agent: "To an agent", Group: "To a group", routeValue: "Agent number or group",
-      site: "Site address", style: "Icon style", anonymous: "Anonymous window style",
+      siteUrl: "Site address", style: "Icon style", anonymous: "Anonymous window style",
       save: "Save", cancel: "Cancel", edit: "Edit", copy: "Copy snippet", copied: "Copied.",
       snippet: "Snippet", edited: "Edited", none: "No codes yet.",
       menuOn: "Menu on", rootPrompt: "Prompt", addOption: "Add option", remove: "Remove",
@@ -57,7 +57,7 @@
       codesBefore: "生成过的代码", newCode: "新建代码", editCode: "修改代码",
       description: "代码描述", kind: "类型", Fixed: "固定图标", Floating: "浮动图标",
       Link: "在论坛/微博发布", routing: "接入方式", Auto: "自动分配", Agent: "指定到工号",
-      Group: "指定到分组", routeValue: "工号或分组", site: "企业网址", style: "图标风格",
+      Group: "指定到分组", routeValue: "工号或分组", siteUrl: "企业网址", style: "图标风格",
       anonymous: "匿名风格", save: "保存", cancel: "取消", edit: "修改", copy: "复制代码",
       copied: "已复制。", snippet: "代码", edited: "修改时间", none: "还没有代码。",
       menuOn: "开启导航菜单", rootPrompt: "提示语", addOption: "添加选项", remove: "删除",
@@ -458,7 +458,7 @@
       if (a.err) { list.appendChild(el("p", { className: "err", text: errText(a.err) })); return; }
       var codes = a.r.EntryCodes;
       if (!codes.length) { list.appendChild(el("p", { text: T.none })); return; }
-      var head = el("tr", {}, ["#", T.description, T.kind, T.routing, T.site, T.edited, ""].map(function (h) {
+      var head = el("tr", {}, ["#", T.description, T.kind, T.routing, T.siteUrl, T.edited, ""].map(function (h) {
         return el("th", { text: h });
       }));
       list.appendChild(el("table", {}, [head].concat(codes.map(function (c) {
@@ -508,7 +508,7 @@
       field(T.description, f.desc),
       el("div", { className: "row" }, [field(T.kind, f.kind), field(T.routing, f.route),
         field(T.routeValue, f.routeValue), field(T.style, f.style)]),
-      field(T.site, f.site),
+      field(T.siteUrl, f.site),
       el("label", {}, [f.anon, " " + T.anonymous]),
       el("div", { className: "row" }, [el("button", { type: "submit", className: "f-save", text: T.save }),
         code ? el("button", { type: "button", className: "sec", text: T.cancel,
