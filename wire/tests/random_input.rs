@@ -2592,7 +2592,7 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 179;
+    const REQUESTS: u32 = 181;
     const RESPONSES: u32 = 87;
     const EVENTS: u32 = 24;
 
