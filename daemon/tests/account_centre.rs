@@ -689,12 +689,12 @@ fn recv(ws: &mut Ws) -> Value {
 /// Request `id` and its answer (pushes acked and skipped).
 fn call(ws: &mut Ws, id: u64, request: Value) -> Value {
     let text = json!({"id": id, "request": request}).to_string();
-    ws.send(tungstenite::Message::Text(text.into())).unwrap();
+    ws.send(tungstenite::Message::Text(text)).unwrap();
     loop {
         let v = recv(ws);
         if let Some(seq) = v.get("seq") {
             let ack = json!({ "ack": seq }).to_string();
-            ws.send(tungstenite::Message::Text(ack.into())).unwrap();
+            ws.send(tungstenite::Message::Text(ack)).unwrap();
             continue;
         }
         if v["id"] == json!(id) {

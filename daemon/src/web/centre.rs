@@ -88,7 +88,7 @@ impl Bindings {
     /// asks for a new session (a sign-in), so nothing is resumed. `None`: no randomness.
     pub fn upgrade(&self, cookie: Option<&str>, fresh: bool, tls: bool) -> Option<Upgrade> {
         if let Some(sid) = cookie.and_then(cookie_value).filter(|_| !fresh) {
-            if let Some(token) = self.lock().tokens.get(sid).cloned() {
+            if let Some(token) = self.lock().tokens.get(sid).copied() {
                 return Some(Upgrade {
                     conn: Conn {
                         sid: sid.to_owned(),
@@ -183,7 +183,7 @@ pub fn rewrite(bindings: &Bindings, conn: &Conn, frames: &[u8]) -> (usize, Bytes
             Ok(FrameKind::Response) => {
                 if let Ok(Response::ResumeEnabled { token, window_secs }) = Response::decode(body) {
                     if conn.fresh {
-                        bindings.bind(&conn.sid, token.clone());
+                        bindings.bind(&conn.sid, token);
                     }
                     let shown = ResumeToken {
                         session: token.session,
