@@ -144,6 +144,20 @@ macro_rules! web_requests {
 }
 pub(crate) use web_requests;
 
+/// The logins, resumptions and the account centre's sign-ins (PROTOCOL.md sections 9,
+/// 6.1, 12.1, 39): anyone not logged in, as a pattern.
+macro_rules! entry {
+    () => {
+        Request::Login { .. }
+            | Request::Resume { .. }
+            | Request::CustomerLogin { .. }
+            | Request::VisitorLogin { .. }
+            | Request::CentreLogin { .. }
+            | Request::CentreTicketLogin { .. }
+            | Request::ResumeSession { .. }
+    };
+}
+
 /// The CSAT settings requests (permission 16), as a pattern.
 macro_rules! csat_settings {
     () => {
@@ -175,11 +189,7 @@ macro_rules! value_added_admin {
 /// operator's alone.
 pub fn required_access(request: &Request) -> Access {
     match request {
-        Request::Login { .. }
-        | Request::Resume { .. }
-        | Request::CustomerLogin { .. }
-        | Request::VisitorLogin { .. }
-        | Request::ResumeSession { .. } => Access::Anyone,
+        entry!() => Access::Anyone,
         // A logged-in agent or customer, about its own session.
         Request::EnableResume => Access::Participant,
         Request::OpenConversation { .. } | Request::Reselect { .. } => Access::CustomerOnly,

@@ -338,6 +338,16 @@ codes! {
     /// `RateConversation`: reasons given for option 4 or 5 (the reason survey is for the
     /// lowest three only).
     CSAT_REASONS_NOT_OFFERED = 155,
+    /// A centre session (`CentreLogin`, `CentreTicketLogin`, section 39) asked for a
+    /// request outside the account centre's; it changed nothing.
+    CENTRE_SESSION_ONLY = 220,
+    /// `CentreTicketLogin`: not a ticket, not this appliance's, altered, or for an agent
+    /// that no longer exists.
+    TICKET_INVALID = 221,
+    /// `CentreTicketLogin`: the ticket's 300 seconds are over; ask the client for another.
+    TICKET_EXPIRED = 222,
+    /// `CentreTicketLogin`: the ticket was used already (each signs in once).
+    TICKET_USED = 223,
 }
 
 impl fmt::Debug for ErrorCode {

@@ -1342,6 +1342,27 @@ pub enum Request {
         /// At most this many, `1..=MAX_BROADCAST_PAGE` (clamped).
         limit: u32,
     },
+    /// The account centre (section 39): sign in as `agent@account` with the password (and
+    /// the token code where the security level asks for one) for a **centre session**:
+    /// not online, not routed, the agent's desktop session and session token untouched;
+    /// only the centre's requests. Answered `LoggedIn` (token all zero).
+    CentreLogin {
+        /// Account number.
+        account: u64,
+        /// Agent number.
+        agent: u32,
+        /// The agent's password.
+        password: String,
+        /// A hardware-token code, where the account's security level asks for one.
+        otp: Option<String>,
+    },
+    /// The account centre: sign in with a ticket from `AccountCentreTicket` (the desktop
+    /// client's "open the account centre"), once, before it expires; a centre session as
+    /// `CentreLogin`'s. Answered `LoggedIn` (token all zero).
+    CentreTicketLogin {
+        /// The ticket's bytes (section 18.4).
+        ticket: Vec<u8>,
+    },
 }
 
 /// What takes a detached session over (`EnableResume`, `ResumeSession`): the session's
@@ -2237,6 +2258,8 @@ impl Request {
             Request::ListBroadcastPage { .. } => "ListBroadcastPage",
             Request::GetBroadcastCustomers { .. } => "GetBroadcastCustomers",
             Request::AdminBroadcastReviewQueue { .. } => "AdminBroadcastReviewQueue",
+            Request::CentreLogin { .. } => "CentreLogin",
+            Request::CentreTicketLogin { .. } => "CentreTicketLogin",
         }
     }
 }

@@ -2452,6 +2452,23 @@ fn cases() -> Vec<Case> {
             }),
             "0000000f 0003 0000 00000099 01b5010180c0e285e36881ea300332",
         ),
+        case(
+            "request/CentreLogin",
+            151,
+            Value::Request(Request::CentreLogin {
+                account: 800_001,
+                agent: 1001,
+                password: "secret".to_string(),
+                otp: None,
+            }),
+            "00000010 0003 0000 00000097 01b30181ea30e90706736563726574 00",
+        ),
+        case(
+            "request/CentreTicketLogin",
+            152,
+            Value::Request(Request::CentreTicketLogin { ticket: vec![1, 2, 3] }),
+            "00000007 0003 0000 00000098 01b40103010203",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(

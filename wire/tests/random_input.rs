@@ -329,6 +329,22 @@ fn request() -> impl Strategy<Value = Request> {
         3 => files_request(),
         18 => web_request(),
         4 => report_request(),
+        2 => centre_request(),
+    ]
+}
+
+/// The account centre's sign-ins (PROTOCOL.md section 39).
+fn centre_request() -> impl Strategy<Value = Request> {
+    prop_oneof![
+        (any::<u64>(), any::<u32>(), text(), option::of(text())).prop_map(
+            |(account, agent, password, otp)| Request::CentreLogin {
+                account,
+                agent,
+                password,
+                otp
+            }
+        ),
+        vec(any::<u8>(), 0..80).prop_map(|ticket| Request::CentreTicketLogin { ticket }),
     ]
 }
 
@@ -2670,7 +2686,7 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 184;
+    const REQUESTS: u32 = 186;
     const RESPONSES: u32 = 91;
     const EVENTS: u32 = 24;
 

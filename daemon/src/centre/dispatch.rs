@@ -298,6 +298,16 @@ pub(crate) enum EntryRequest {
         token: kefu_wire::ResumeToken,
         last_ack: u64,
     },
+    /// The account centre's sign-ins (`centre/account_centre.rs`).
+    CentreLogin {
+        account: u64,
+        agent: u32,
+        password: String,
+        otp: Option<String>,
+    },
+    CentreTicketLogin {
+        ticket: Vec<u8>,
+    },
 }
 
 /// A customer's or visitor's login.
@@ -887,7 +897,8 @@ pub(crate) fn classify(request: Request) -> Routed {
     classify_table! { request;
         [Routed::Entry] EntryRequest {
             Login { account, agent, password, otp }, Resume { account, agent, token },
-            ResumeSession { token, last_ack } }
+            ResumeSession { token, last_ack }, CentreLogin { account, agent, password, otp },
+            CentreTicketLogin { ticket } }
         [Routed::Agent, AgentRequest::Session] SessionRequest {
             Logout, SetPresence { presence }, AddAgent { agent, nickname, role },
             SetAgentPassword { agent, new_password, super_password },
@@ -1115,7 +1126,9 @@ macro_rules! value_added_agent {
 #[rustfmt::skip]
 pub(crate) fn target_account(request: &Request) -> Option<u64> {
     match request {
+        Request::CentreTicketLogin { ticket } => crate::store::extras_records::ticket_account(ticket),
         Request::Login { account, .. }
+        | Request::CentreLogin { account, .. }
         | Request::Resume { account, .. }
         | Request::AdminCreateAccount { account, .. }
         | Request::AdminShowAccount { account, .. }

@@ -34,6 +34,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
+mod account_centre;
 mod account_extras;
 mod backup_admin;
 mod balance;
@@ -432,6 +433,8 @@ pub struct Centre {
     web: web::WebShard,
     /// Export files waiting for their chunks (`exports.rs`).
     exports: exports::Exports,
+    /// Tickets that signed in to the account centre (`account_centre.rs`).
+    used_tickets: account_centre::UsedTickets,
 }
 
 impl Centre {
@@ -499,6 +502,7 @@ impl Centre {
             broadcasts_sending: false,
             web: web::WebShard::new(now_ms),
             exports: exports::Exports::default(),
+            used_tickets: account_centre::UsedTickets::default(),
         }
     }
 

@@ -51,6 +51,8 @@ pub(crate) enum PendingOp {
         credential_gen: u32,
         otp: Option<String>,
         peer: Option<std::net::IpAddr>,
+        /// An account centre's sign-in (`account_centre.rs`).
+        centre: bool,
     },
     /// Set an agent's password (operator, super password, or own).
     SetPassword {
@@ -89,6 +91,7 @@ pub(crate) struct LoginCheck {
     credential_gen: u32,
     otp: Option<String>,
     peer: Option<std::net::IpAddr>,
+    centre: bool,
 }
 
 impl Centre {
@@ -153,6 +156,9 @@ impl Centre {
             self.reply_err(reply, code, format!("{} refused", request.name()));
             return Control::Continue;
         }
+        if self.centre_session_gate(caller, reply, &request).is_some() {
+            return Control::Continue;
+        }
         if let Request::ResumeSession { token, .. } = &request {
             // The session's number says which shard holds it; the connection moves there.
             let shard = crate::session::SessionId(token.session).shard();
@@ -211,7 +217,7 @@ impl Centre {
                     otp,
                 }),
             ) => {
-                if self.start_login(reply, account, agent, password, otp, caller.peer) {
+                if self.start_login(reply, account, agent, password, otp, caller.peer, false) {
                     let paused = ConnUpdate::Phase(Phase::LoggingIn);
                     self.update_conn(caller.conn, caller.generation, paused);
                     return Control::Pause;
@@ -228,6 +234,18 @@ impl Centre {
                 let answer = self.resume(reply, account, agent, SessionToken(token));
                 if let Err(e) = answer {
                     self.reply(reply, Err(e));
+                }
+            }
+            (
+                _,
+                Routed::Entry(
+                    e @ (EntryRequest::CentreLogin { .. } | EntryRequest::CentreTicketLogin { .. }),
+                ),
+            ) => {
+                if self.centre_entry(caller, reply, e) {
+                    let paused = ConnUpdate::Phase(Phase::LoggingIn);
+                    self.update_conn(caller.conn, caller.generation, paused);
+                    return Control::Pause;
                 }
             }
             (_, Routed::Entry(EntryRequest::ResumeSession { token, last_ack })) => {
@@ -345,7 +363,9 @@ impl Centre {
 
     /// Checks what can be checked cheaply, then sends the password to the
     /// worker pool. True if the check is under way (the connection pauses).
-    fn start_login(
+    /// `centre`: an account centre's sign-in, which opens a centre session instead.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn start_login(
         &mut self,
         reply: ReplyTo,
         account: u64,
@@ -353,6 +373,7 @@ impl Centre {
         password: String,
         otp: Option<String>,
         peer: Option<std::net::IpAddr>,
+        centre: bool,
     ) -> bool {
         let now = self.now_secs();
         let checked = (|| {
@@ -403,6 +424,7 @@ impl Centre {
             credential_gen,
             otp,
             peer,
+            centre,
         };
         if self.submit(op, job) {
             true
@@ -539,7 +561,7 @@ impl Centre {
         }
     }
 
-    fn session_info(
+    pub(super) fn session_info(
         &self,
         account: u64,
         agent: u32,
@@ -1133,6 +1155,7 @@ impl Centre {
                 credential_gen,
                 otp,
                 peer,
+                centre,
             } => {
                 let login = LoginCheck {
                     account,
@@ -1140,6 +1163,7 @@ impl Centre {
                     credential_gen,
                     otp,
                     peer,
+                    centre,
                 };
                 self.finish_login(reply, login, outcome.verified)
             }
@@ -1197,6 +1221,7 @@ impl Centre {
             credential_gen,
             otp,
             peer,
+            centre,
         } = login;
         // The connection is still there and paused: closing it forgets this check
         // (`Centre::connection_gone`). Whatever happens, the input that waited behind
@@ -1222,6 +1247,13 @@ impl Centre {
             // the answer, sent after the commit, never outruns it.
             self.check_login_otp(account, agent, otp.as_deref())
         };
+        if centre && checked.is_ok() {
+            // An account centre's sign-in: a centre session, no token (`account_centre.rs`).
+            self.agent_throttle.succeeded((account, agent));
+            self.establish_centre(reply, account, agent);
+            self.update_conn(idx, generation, ConnUpdate::Resume);
+            return;
+        }
         let token = checked.and_then(|()| {
             SessionToken::generate(&self.rng)
                 .map_err(|_| err(ErrorCode::INTERNAL, "no randomness for a token"))

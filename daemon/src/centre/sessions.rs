@@ -33,6 +33,8 @@ pub(crate) struct SessionRecord {
     pub(crate) who: Who,
     /// Set once it is resumable (`resume.rs`).
     pub(crate) resume: Option<super::resume::Resumable>,
+    /// An account centre's session (`account_centre.rs`): not online, centre requests only.
+    pub(crate) centre: bool,
 }
 
 impl Centre {
@@ -44,6 +46,7 @@ impl Centre {
             account,
             who,
             resume: None,
+            centre: false,
         };
         self.sessions.insert(id, record);
         id

@@ -61,7 +61,7 @@ fn index_page(query: &str) -> String {
 }
 
 /// A strong validator: FNV-1a of the bytes.
-fn etag(body: &str) -> String {
+pub(super) fn etag(body: &str) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in body.bytes() {
         h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);

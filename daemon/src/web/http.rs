@@ -37,6 +37,8 @@ pub struct Head {
     pub host: Option<String>,
     /// `If-None-Match`.
     pub if_none_match: Option<String>,
+    /// `Cookie` (the account centre's session, `centre.rs`).
+    pub cookie: Option<String>,
     /// A body is announced (`Content-Length` > 0 or `Transfer-Encoding`).
     pub has_body: bool,
 }
@@ -106,6 +108,7 @@ pub fn parse(buf: &[u8], max_head: usize) -> Result<Option<(Head, usize)>, Refus
             "origin" => head.origin = Some(value.to_owned()),
             "host" => head.host = Some(value.to_owned()),
             "if-none-match" => head.if_none_match = Some(value.to_owned()),
+            "cookie" => head.cookie = Some(value.to_owned()),
             "content-length" => head.has_body |= value != "0",
             "transfer-encoding" => head.has_body = true,
             _ => {}
@@ -129,6 +132,7 @@ pub fn reason(status: u16) -> &'static str {
         426 => "Upgrade Required",
         429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
+        503 => "Service Unavailable",
         _ => "Error",
     }
 }

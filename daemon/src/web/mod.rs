@@ -19,6 +19,7 @@
 //! it the protocol's login and idle deadlines apply (the window pings).
 
 pub mod assets;
+pub mod centre;
 pub mod http;
 pub mod json;
 pub mod ws;
@@ -54,6 +55,8 @@ pub struct WebShared {
     /// The settings.
     pub settings: WebSettings,
     counts: Mutex<HashMap<IpAddr, u32>>,
+    /// The account centre's cookies and the sessions they resume (`centre.rs`).
+    pub centre: centre::Bindings,
 }
 
 /// One open web connection counted against its address; dropping it uncounts it.
@@ -69,6 +72,7 @@ impl WebShared {
         Arc::new(WebShared {
             settings,
             counts: Mutex::new(HashMap::new()),
+            centre: centre::Bindings::default(),
         })
     }
 
@@ -127,6 +131,8 @@ pub struct WebState {
     /// The handshake's `Origin` when it is not the gateway's own (the account's list
     /// decides at the login: PROTOCOL.md 38.4).
     origin: Option<Arc<str>>,
+    /// An account centre's connection: its cookie (`centre.rs`).
+    centre: Option<centre::Conn>,
 }
 
 impl WebState {
@@ -141,6 +147,7 @@ impl WebState {
             down: Vec::new(),
             message: None,
             origin: None,
+            centre: None,
         }
     }
 
@@ -194,10 +201,16 @@ impl WebState {
         if head.has_body {
             return self.refuse(400);
         }
-        if head.path == "/ws" {
+        if head.path == "/ws" || head.path == centre::WS_PATH {
             return self.upgrade(head);
         }
-        let Some(asset) = assets::find(&head.path, &head.query) else {
+        let centre = centre::is_centre(&head.path);
+        let found = if centre {
+            centre::find(&head.path)
+        } else {
+            assets::find(&head.path, &head.query)
+        };
+        let Some(asset) = found else {
             return self.refuse(404);
         };
         let fresh = asset.etag.is_some() && head.if_none_match.as_deref() == asset.etag.as_deref();
@@ -207,6 +220,9 @@ impl WebState {
         ];
         if let Some(etag) = asset.etag.as_deref() {
             headers.push(("ETag", etag));
+        }
+        if centre {
+            headers.extend(centre::SECURITY_HEADERS);
         }
         let (status, body) = if fresh {
             (304, &[][..])
@@ -242,22 +258,49 @@ impl WebState {
             return self.refuse(400);
         }
         let settings = &self.shared.settings;
-        if !http::origin_allowed(
-            head.origin.as_deref(),
-            head.host.as_deref(),
-            &settings.allowed_origins,
-        ) {
+        let is_centre = head.path == centre::WS_PATH;
+        // The centre's WebSocket carries a cookie: the appliance's own pages only.
+        let allowed: &[String] = if is_centre {
+            &[]
+        } else {
+            &settings.allowed_origins
+        };
+        if !http::origin_allowed(head.origin.as_deref(), head.host.as_deref(), allowed) {
             return self.refuse(403);
         }
         self.origin =
             http::foreign_origin(head.origin.as_deref(), head.host.as_deref()).map(Arc::from);
+        let centre_upgrade = if is_centre {
+            let fresh = head.query.split('&').any(|kv| kv == "fresh=1");
+            let up = self
+                .shared
+                .centre
+                .upgrade(head.cookie.as_deref(), fresh, settings.tls);
+            let Some(up) = up else {
+                return self.refuse(503);
+            };
+            Some(up)
+        } else {
+            None
+        };
         let accept = ws::accept_key(key);
+        let set_cookie = centre_upgrade
+            .as_ref()
+            .and_then(|u| u.set_cookie.as_deref())
+            .map_or_else(String::new, |c| format!("Set-Cookie: {c}\r\n"));
         let text = format!(
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Accept: {accept}\r\n\r\n"
+             Sec-WebSocket-Accept: {accept}\r\n{set_cookie}\r\n"
         );
         self.down.extend_from_slice(text.as_bytes());
         self.mode = Mode::Ws;
+        let mut resume = None;
+        if let Some(up) = centre_upgrade {
+            let hello = centre::hello_text(up.resume.is_some());
+            ws::write_frame(&mut self.down, ws::OP_TEXT, hello.as_bytes());
+            resume = up.resume;
+            self.centre = Some(up.conn);
+        }
         let hello = kefu_wire::Hello {
             magic: kefu_wire::MAGIC,
             min_version: *kefu_wire::PROTOCOL_VERSIONS.start(),
@@ -265,6 +308,10 @@ impl WebState {
             client: "web".into(),
         };
         kefu_wire::Body::write_frame(&hello, 0, &mut self.up);
+        if let Some(token) = resume {
+            let request = kefu_wire::Request::ResumeSession { token, last_ack: 0 };
+            kefu_wire::Body::write_frame(&request, centre::RESUME_ID, &mut self.up);
+        }
     }
 
     /// One WebSocket frame from the front of `rest`.
@@ -346,15 +393,22 @@ impl WebState {
         if self.down.len() > MAX_DOWN_BYTES {
             return 0;
         }
+        // A centre connection's frames pass its cookie's binding first (`centre.rs`).
+        let rewritten = self
+            .centre
+            .as_ref()
+            .map(|conn| centre::rewrite(&self.shared.centre, conn, frames));
+        let input = rewritten.as_ref().map_or(frames, |(_, b)| &b[..]);
         let (down, mode) = (&mut self.down, &mut self.mode);
-        json::from_frames(frames, |d| match d {
+        let used = json::from_frames(input, |d| match d {
             json::Down::Text(t) => ws::write_frame(down, ws::OP_TEXT, t.as_bytes()),
             json::Down::Last(t) => {
                 ws::write_frame(down, ws::OP_TEXT, t.as_bytes());
                 ws::write_close(down, ws::CLOSE_GOING_AWAY, "");
                 *mode = Mode::Done;
             }
-        })
+        });
+        rewritten.map_or(used, |(taken, _)| taken)
     }
 
     /// Bytes for the socket.

@@ -1094,6 +1094,21 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
             },
         ),
         (
+            "centre-login",
+            Request::CentreLogin {
+                account: 800_001,
+                agent: 1001,
+                password: "secret".into(),
+                otp: Some("123456".into()),
+            },
+        ),
+        (
+            "centre-ticket-login",
+            Request::CentreTicketLogin {
+                ticket: vec![1; 54],
+            },
+        ),
+        (
             "preview-broadcast",
             Request::PreviewBroadcast {
                 draft: broadcast_draft(),
@@ -2742,7 +2757,7 @@ mod tests {
             let index = support::request_index(&r);
             requests.insert(index, r.name());
         }
-        assert_eq!(requests.len(), 184, "a Request variant has no seed");
+        assert_eq!(requests.len(), 186, "a Request variant has no seed");
 
         let mut responses = BTreeMap::new();
         for (name, r) in response_seeds() {

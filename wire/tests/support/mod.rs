@@ -192,6 +192,8 @@ pub fn request_index(r: &Request) -> u32 {
         Request::ListBroadcastPage { .. } => 181,
         Request::GetBroadcastCustomers { .. } => 182,
         Request::AdminBroadcastReviewQueue { .. } => 183,
+        Request::CentreLogin { .. } => 184,
+        Request::CentreTicketLogin { .. } => 185,
     }
 }
 
