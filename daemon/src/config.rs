@@ -503,6 +503,13 @@ impl Config {
         }
     }
 
+    /// Whether this appliance starts as the standby of a pair (`[cluster]`).
+    pub fn is_standby(&self) -> bool {
+        self.cluster
+            .as_ref()
+            .is_some_and(|c| c.role == crate::cluster::Role::Standby)
+    }
+
     /// Checks ranges and consistency; returns the problems, all at once.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let mut problems = Vec::new();
@@ -534,11 +541,7 @@ impl Config {
                 "[storage] durability = \"replicated\" needs [cluster] role = \"primary\"".into(),
             );
         }
-        let standby = self
-            .cluster
-            .as_ref()
-            .is_some_and(|c| c.role == crate::cluster::Role::Standby);
-        if !standby
+        if !self.is_standby()
             && self.listen.is_none()
             && self.tls_listen.is_none()
             && self.admin_socket.is_none()

@@ -173,11 +173,7 @@ pub fn start(config: Config) -> Result<ServerHandle, StartError> {
 fn open_store(config: &Config) -> Result<Arc<RocksStore>, StartError> {
     std::fs::create_dir_all(&config.data_dir)
         .map_err(io_err(format!("creating {}", config.data_dir.display())))?;
-    let standby = config
-        .cluster
-        .as_ref()
-        .is_some_and(|c| c.role == crate::cluster::Role::Standby);
-    let open = if standby {
+    let open = if config.is_standby() {
         open_rocks_follower
     } else {
         open_rocks
@@ -243,11 +239,8 @@ pub fn start_with_clock(
     let clock = operator_clock(&config, clock);
     let tls_config = tls_server_config(&config)?;
     let rocks = open_store(&config)?;
-    let cluster = match &config.cluster {
-        Some(c) => Some(crate::cluster::start(c, Arc::clone(&rocks))?),
-        None => None,
-    };
-    if cluster.as_ref().is_some_and(|c| c.replication_addr().is_none()) {
+    let cluster = start_cluster(&config, &rocks)?;
+    if config.is_standby() {
         return Ok(standby_handle(&config, cluster));
     }
     let store: Arc<dyn KvStore> = rocks;
@@ -278,10 +271,7 @@ pub fn start_with_clock(
             DurabilityMode::Wal | DurabilityMode::Replicated => Durability::Wal,
             DurabilityMode::Fsync => Durability::Fsync,
         },
-        replication: cluster.as_ref().map(|c| crate::cluster::ReplicationHook {
-            state: Arc::clone(c.replication()),
-            wait_for_standby: config.storage.durability == DurabilityMode::Replicated,
-        }),
+        replication: replication_hook(&config, &cluster),
         token_key: Some(Arc::new(load_or_create_token_key(
             &config.token_key_path(),
         )?)),
@@ -327,24 +317,16 @@ pub fn start_with_clock(
                 .map_err(io_err("spawning shard"))?,
         );
     }
-    let metrics = match config.metrics_listen {
-        Some(addr) => Some(
-            crate::metrics::HttpListener::start(
-                addr,
-                crate::metrics::Sources {
-                    counters: counters.clone(),
-                    store: Arc::clone(&shared.store),
-                    started: shared.started,
-                },
-            )
-            .map_err(io_err(format!("binding metrics_listen {addr}")))?,
-        ),
-        None => None,
-    };
-    if let Some(p) = &config.pid_file {
-        std::fs::write(p, format!("{}\n", std::process::id()))
-            .map_err(io_err(format!("writing pid file {}", p.display())))?;
-    }
+    let metrics = start_metrics(
+        &config,
+        crate::metrics::Sources {
+            counters: counters.clone(),
+            store: Arc::clone(&shared.store),
+            started: shared.started,
+            replication: cluster.as_ref().map(|c| Arc::clone(c.replication())),
+        },
+    )?;
+    write_pid(&config)?;
     log::info(
         0,
         format_args!(
@@ -368,13 +350,56 @@ pub fn start_with_clock(
     })
 }
 
+/// Writes the pid file (`pid_file`), if configured.
+fn write_pid(config: &Config) -> Result<(), StartError> {
+    if let Some(p) = &config.pid_file {
+        std::fs::write(p, format!("{}\n", std::process::id()))
+            .map_err(io_err(format!("writing pid file {}", p.display())))?;
+    }
+    Ok(())
+}
+
+/// The metrics listener (`metrics_listen`), if configured.
+fn start_metrics(
+    config: &Config,
+    sources: crate::metrics::Sources,
+) -> Result<Option<crate::metrics::HttpListener>, StartError> {
+    match config.metrics_listen {
+        Some(addr) => Ok(Some(
+            crate::metrics::HttpListener::start(addr, sources)
+                .map_err(io_err(format!("binding metrics_listen {addr}")))?,
+        )),
+        None => Ok(None),
+    }
+}
+
+/// The replication thread of a pair's member (`[cluster]`), if any.
+fn start_cluster(
+    config: &Config,
+    rocks: &Arc<RocksStore>,
+) -> Result<Option<crate::cluster::ClusterHandle>, StartError> {
+    match &config.cluster {
+        Some(c) => Ok(Some(crate::cluster::start(c, Arc::clone(rocks))?)),
+        None => Ok(None),
+    }
+}
+
+/// What the shards' committers hold of the pair, on a primary.
+fn replication_hook(
+    config: &Config,
+    cluster: &Option<crate::cluster::ClusterHandle>,
+) -> Option<crate::cluster::ReplicationHook> {
+    cluster.as_ref().map(|c| crate::cluster::ReplicationHook {
+        state: Arc::clone(c.replication()),
+        wait_for_standby: config.storage.durability == DurabilityMode::Replicated,
+    })
+}
+
 /// A standby: its replication thread and nothing else — no shard, no client port, no
 /// admin socket (it serves no client until promoted; `daemon/CLUSTER.md` §5).
 fn standby_handle(config: &Config, cluster: Option<crate::cluster::ClusterHandle>) -> ServerHandle {
-    if let Some(p) = &config.pid_file {
-        if let Err(e) = std::fs::write(p, format!("{}\n", std::process::id())) {
-            log::warn(0, format_args!("writing pid file {}: {e}", p.display()));
-        }
+    if let Err(e) = write_pid(config) {
+        log::warn(0, format_args!("{e}"));
     }
     log::info(
         0,

@@ -75,12 +75,21 @@ fn primary(pki: &Pki, durability: DurabilityMode) -> TestServer {
 }
 
 fn standby(pki: &Pki, primary: &TestServer) -> TestServer {
+    standby_over(pki, primary, tempfile::tempdir().expect("tempdir"))
+}
+
+/// A standby over `dir` (a new one, or the data directory of a standby stopped before).
+fn standby_over(pki: &Pki, primary: &TestServer, dir: tempfile::TempDir) -> TestServer {
     let peer = primary.handle().replication_addr().expect("replication address");
-    TestServer::start_with(|c: &mut Config| {
-        c.cluster = Some(pki.cluster(Role::Standby, Some(peer)));
-        c.listen = None;
-        c.admin_socket = None;
-    })
+    let mut config = Config::for_tests(dir.path());
+    config.cluster = Some(pki.cluster(Role::Standby, Some(peer)));
+    config.listen = None;
+    config.admin_socket = None;
+    let handle = kefu_daemon::server::start(config).expect("standby starts");
+    TestServer {
+        handle: Some(handle),
+        dir,
+    }
 }
 
 /// Polls until the standby has applied everything the primary committed (or panics
@@ -191,6 +200,55 @@ fn a_standby_follows_the_primary_key_for_key_under_replicated_acknowledgements()
     caught_up(&primary, &standby);
     let keys = stop_and_compare(primary, standby);
     println!("replicated: {acked} messages acknowledged, {keys} keys equal on both");
+}
+
+#[test]
+fn without_its_standby_a_replicated_primary_acknowledges_nothing_until_it_is_back() {
+    let pki = Pki::new();
+    let primary = primary(&pki, DurabilityMode::Replicated);
+    let mut standby = standby(&pki, &primary);
+    assert_eq!(chat(&primary, 1, 5), 5);
+    let key = customer_key(&mut primary.admin(), ACCOUNT);
+    let mut customer = login_customer(primary.client(), &key, ACCOUNT, "alone", now() + 3600);
+    let conversation = open(&mut customer).conversation;
+    let send = |c: &mut kefu_wire::Client| {
+        c.request(&Request::SendMessage {
+            conversation,
+            client_msg_id: 77,
+            body: MessageBody::Text("while the standby is away".into()),
+        })
+    };
+    // The standby stops: the next message is written on the primary but not
+    // acknowledged (the committer waits `cluster::STANDBY_WAIT`, then refuses the turn).
+    standby.handle.take().expect("standby").shutdown();
+    match send(&mut customer) {
+        Err(kefu_wire::ClientError::Server(e)) => {
+            assert_eq!(e.code, kefu_wire::ErrorCode::STORAGE_FAILURE, "{e:?}")
+        }
+        other => panic!("acknowledged without a standby: {other:?}"),
+    }
+    // Back over its own directory, it catches up; the retry is acknowledged, stored once.
+    let dir = std::mem::replace(&mut standby.dir, tempfile::tempdir().unwrap());
+    let standby = standby_over(&pki, &primary, dir);
+    let mut customer = login_customer(primary.client(), &key, ACCOUNT, "alone", now() + 3600);
+    match send(&mut customer) {
+        Ok(Response::Sent { .. }) => {}
+        other => panic!("the retry: {other:?}"),
+    }
+    let texts = match customer.request(&Request::ConversationMessages {
+        conversation,
+        after: 0,
+        limit: 100,
+    }) {
+        Ok(Response::Messages(list)) => list
+            .into_iter()
+            .filter(|m| m.body == MessageBody::Text("while the standby is away".into()))
+            .count(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(texts, 1, "stored once");
+    caught_up(&primary, &standby);
+    stop_and_compare(primary, standby);
 }
 
 #[test]

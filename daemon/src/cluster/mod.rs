@@ -16,11 +16,15 @@
 //!   the standby has applied (read by `durability = "replicated"`'s committers, which
 //!   wait for it), and the signal that something new was committed.
 //!
+//! - `etcd.rs`: a blocking client of etcd's HTTP/JSON gateway (leases, a key taken only
+//!   if absent), for the leadership of the pair — not wired into the daemon yet.
+//!
 //! **Boundary.** Threads of their own, blocking std sockets: no shard loop ever waits on
 //! the network. Knows the store only as [`RocksStore`] (the log is RocksDB's).
 //! A standby runs no shard and binds no client port: clients are refused (connection
 //! refused) until it is promoted (leadership through etcd is not built yet).
 
+pub mod etcd;
 mod primary;
 mod standby;
 mod stream;
