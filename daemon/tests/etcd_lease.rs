@@ -57,10 +57,19 @@ impl EtcdCluster {
                 .args(["--name", &format!("m{i}")])
                 .arg("--data-dir")
                 .arg(dir.path().join(format!("m{i}")))
-                .args(["--listen-client-urls", &format!("http://127.0.0.1:{client}")])
-                .args(["--advertise-client-urls", &format!("http://127.0.0.1:{client}")])
+                .args([
+                    "--listen-client-urls",
+                    &format!("http://127.0.0.1:{client}"),
+                ])
+                .args([
+                    "--advertise-client-urls",
+                    &format!("http://127.0.0.1:{client}"),
+                ])
                 .args(["--listen-peer-urls", &format!("http://127.0.0.1:{peer}")])
-                .args(["--initial-advertise-peer-urls", &format!("http://127.0.0.1:{peer}")])
+                .args([
+                    "--initial-advertise-peer-urls",
+                    &format!("http://127.0.0.1:{peer}"),
+                ])
                 .args(["--initial-cluster", &initial.join(",")])
                 .args(["--initial-cluster-state", "new"])
                 .args(["--initial-cluster-token", "kefu-test"])
@@ -136,7 +145,9 @@ fn the_leader_key_passes_to_the_other_node_only_after_the_lease_expired() {
         Err(EtcdError::LeaseExpired(id)) => assert_eq!(id, lease_a.id),
         other => panic!("an expired lease renewed: {other:?}"),
     }
-    assert!(!a.create_if_absent(LEADER, b"node-a", lease_a.id).unwrap_or(false));
+    assert!(!a
+        .create_if_absent(LEADER, b"node-a", lease_a.id)
+        .unwrap_or(false));
     b.revoke(lease_b.id).expect("revoke");
     assert_eq!(b.get(LEADER).unwrap(), None, "the key goes with its lease");
     println!("B took the key after {polls} polls");

@@ -80,7 +80,10 @@ fn standby(pki: &Pki, primary: &TestServer) -> TestServer {
 
 /// A standby over `dir` (a new one, or the data directory of a standby stopped before).
 fn standby_over(pki: &Pki, primary: &TestServer, dir: tempfile::TempDir) -> TestServer {
-    let peer = primary.handle().replication_addr().expect("replication address");
+    let peer = primary
+        .handle()
+        .replication_addr()
+        .expect("replication address");
     let mut config = Config::for_tests(dir.path());
     config.cluster = Some(pki.cluster(Role::Standby, Some(peer)));
     config.listen = None;
@@ -130,8 +133,13 @@ fn chat(server: &TestServer, customers: usize, n: usize) -> usize {
         .expect("auto-accept");
     let mut acked = 0;
     for c in 0..customers {
-        let mut customer =
-            login_customer(server.client(), &key, ACCOUNT, &format!("rep-{c}"), now() + 3600);
+        let mut customer = login_customer(
+            server.client(),
+            &key,
+            ACCOUNT,
+            &format!("rep-{c}"),
+            now() + 3600,
+        );
         let conversation = open(&mut customer).conversation;
         for i in 0..n {
             match customer.request(&Request::SendMessage {
@@ -288,7 +296,10 @@ fn batches_after_a_gap_are_refused_whole_and_the_copy_goes_on_from_its_latest() 
         .collect();
     assert_eq!(batches.len(), 6, "the schema version and five batches");
     // The first two, then a gap: the batches after it are not applied.
-    assert_eq!(apply_batches(&copy, &batches[..2]).unwrap(), batches[2].sequence - 1);
+    assert_eq!(
+        apply_batches(&copy, &batches[..2]).unwrap(),
+        batches[2].sequence - 1
+    );
     match apply_batches(&copy, &batches[3..]) {
         Err(ApplyError::Gap { expected, got }) => {
             assert_eq!(expected, batches[2].sequence);

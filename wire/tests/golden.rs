@@ -32,6 +32,7 @@ use kefu_wire::menu::{
     MenuAction, MenuNode, MenuOption, MenuPath, MenuPrompt, MenuStep, NavigationMenu,
 };
 use kefu_wire::prefs::{AgentPrefs, ReminderSettings};
+use kefu_wire::replica::{ReplicaApplied, ReplicaBatch, ReplicaBatches, ReplicaHello};
 use kefu_wire::reports::{Date, ExportChunk, ExportFormat, ReportKind, WorkReportRow};
 use kefu_wire::sms::{SmsBalance, SmsDeadLetter};
 use kefu_wire::spam::SpamLevel;
@@ -52,7 +53,6 @@ use kefu_wire::{
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use kefu_wire::replica::{ReplicaApplied, ReplicaBatch, ReplicaBatches, ReplicaHello};
 use support::request_index;
 
 /// The specification, whose marked tables are checked against the code.

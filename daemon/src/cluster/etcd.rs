@@ -55,7 +55,8 @@ fn b64(bytes: &[u8]) -> String {
 
 /// An integer etcd may write as a string or a number.
 fn int(v: &Value) -> Option<i64> {
-    v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+    v.as_i64()
+        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
 }
 
 impl Etcd {
@@ -91,7 +92,12 @@ impl Etcd {
 
     /// Puts `key = value` attached to `lease` only if the key does not exist (its
     /// `create_revision` is 0), in one transaction; whether it was put.
-    pub fn create_if_absent(&self, key: &[u8], value: &[u8], lease: i64) -> Result<bool, EtcdError> {
+    pub fn create_if_absent(
+        &self,
+        key: &[u8],
+        value: &[u8],
+        lease: i64,
+    ) -> Result<bool, EtcdError> {
         let body = json!({
             "compare": [{
                 "key": b64(key), "result": "EQUAL", "target": "CREATE", "create_revision": "0"
@@ -107,7 +113,11 @@ impl Etcd {
     /// The value of `key`, if it exists.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, EtcdError> {
         let v = self.call("/v3/kv/range", &json!({ "key": b64(key) }))?;
-        let Some(kv) = v.get("kvs").and_then(Value::as_array).and_then(|a| a.first()) else {
+        let Some(kv) = v
+            .get("kvs")
+            .and_then(Value::as_array)
+            .and_then(|a| a.first())
+        else {
             return Ok(None);
         };
         let value = kv.get("value").and_then(Value::as_str).unwrap_or("");
@@ -133,8 +143,12 @@ impl Etcd {
     fn post(&self, addr: SocketAddr, path: &str, body: &Value) -> Result<Value, EtcdError> {
         let unreachable = |e: std::io::Error| EtcdError::Unreachable(e.to_string());
         let mut socket = TcpStream::connect_timeout(&addr, self.timeout).map_err(unreachable)?;
-        socket.set_read_timeout(Some(self.timeout)).map_err(unreachable)?;
-        socket.set_write_timeout(Some(self.timeout)).map_err(unreachable)?;
+        socket
+            .set_read_timeout(Some(self.timeout))
+            .map_err(unreachable)?;
+        socket
+            .set_write_timeout(Some(self.timeout))
+            .map_err(unreachable)?;
         let body = body.to_string();
         let request = format!(
             "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
@@ -155,7 +169,9 @@ impl Etcd {
             .and_then(Result::ok)
             .ok_or_else(|| EtcdError::Refused(format!("{path}: status {status}, no JSON")))?;
         if status != 200 || value.get("error").is_some() {
-            return Err(EtcdError::Refused(format!("{path}: status {status}: {value}")));
+            return Err(EtcdError::Refused(format!(
+                "{path}: status {status}: {value}"
+            )));
         }
         Ok(value)
     }

@@ -131,7 +131,10 @@ impl Replication {
 
     /// A local commit ended at `sequence`: wakes the sender.
     pub fn notify_committed(&self, sequence: u64) {
-        let mut c = self.committed.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut c = self
+            .committed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if sequence > *c {
             *c = sequence;
         }
@@ -141,7 +144,10 @@ impl Replication {
 
     /// Waits until a commit beyond `after` is signalled, at most `within`.
     fn wait_committed(&self, after: u64, within: Duration) {
-        let guard = self.committed.lock().unwrap_or_else(PoisonError::into_inner);
+        let guard = self
+            .committed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let _ = self
             .committed_changed
             .wait_timeout_while(guard, within, |c| *c <= after);
@@ -248,7 +254,10 @@ impl Drop for ClusterHandle {
 }
 
 /// Starts the replication thread of `config.role` over `store`.
-pub fn start(config: &ClusterConfig, store: Arc<RocksStore>) -> Result<ClusterHandle, ClusterError> {
+pub fn start(
+    config: &ClusterConfig,
+    store: Arc<RocksStore>,
+) -> Result<ClusterHandle, ClusterError> {
     let stop = Arc::new(AtomicBool::new(false));
     let replication = Arc::new(Replication::default());
     if let Ok(latest) = store.latest_sequence() {

@@ -48,7 +48,10 @@ pub(super) fn start(
                     break;
                 }
                 let Ok(socket) = socket else { continue };
-                let peer = socket.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+                let peer = socket
+                    .peer_addr()
+                    .map(|a| a.to_string())
+                    .unwrap_or_default();
                 match serve(socket, &tls, &store, &s, &r) {
                     Err(StreamError::Stopping) => break,
                     Err(e) => log::warn(0, format_args!("replication: standby {peer}: {e}")),
@@ -99,7 +102,10 @@ fn serve(
     let mut acked = hello.latest;
     replication.connected.store(true, Ordering::Relaxed);
     replication.set_applied(acked);
-    log::info(0, format_args!("replication: a standby follows from sequence {acked}"));
+    log::info(
+        0,
+        format_args!("replication: a standby follows from sequence {acked}"),
+    );
     // A stopping primary (its shards already stopped) still ships what it committed,
     // so that a graceful stop leaves the standby with everything; `never` keeps the
     // reads going while it drains, within DRAIN.

@@ -10,7 +10,9 @@ use super::stream::{Framed, StreamError, READ_TICK};
 use super::{ClusterConfig, ClusterError, ClusterHandle, Replication};
 use crate::log;
 use crate::store::{LoggedBatch, RocksStore, StoreError};
-use kefu_wire::replica::{ReplicaApplied, ReplicaBatch, ReplicaBatches, ReplicaHello, REPLICA_PROTOCOL};
+use kefu_wire::replica::{
+    ReplicaApplied, ReplicaBatch, ReplicaBatches, ReplicaHello, REPLICA_PROTOCOL,
+};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -38,20 +40,23 @@ pub enum ApplyError {
 }
 
 /// Applies `batches` in order to `store`; stops at the first that does not start at the
-/// store's `latest + 1` (nothing of it applied). Returns the latest sequence after.
+/// store's `latest + 1` (nothing of it applied). The last is written synced, which syncs
+/// the group. Returns the latest sequence after.
 pub fn apply_batches(store: &RocksStore, batches: &[ReplicaBatch]) -> Result<u64, ApplyError> {
     let mut latest = store.latest_sequence()?;
-    for b in batches {
+    let last = batches.len().saturating_sub(1);
+    for (i, b) in batches.iter().enumerate() {
         if b.sequence != latest + 1 {
             return Err(ApplyError::Gap {
                 expected: latest + 1,
                 got: b.sequence,
             });
         }
-        store.apply_logged(&LoggedBatch {
+        let batch = LoggedBatch {
             sequence: b.sequence,
             data: b.data.clone(),
-        })?;
+        };
+        store.apply_logged_sync(&batch, i == last)?;
         latest = store.latest_sequence()?;
     }
     Ok(latest)

@@ -54,7 +54,11 @@ impl<S: Read + Write> Framed<S> {
     }
 
     /// The next frame, waiting at most `within` (and no longer than a stop).
-    pub(super) fn next(&mut self, within: Duration, stop: &AtomicBool) -> Result<Frame, StreamError> {
+    pub(super) fn next(
+        &mut self,
+        within: Duration,
+        stop: &AtomicBool,
+    ) -> Result<Frame, StreamError> {
         let deadline = Instant::now() + within;
         let mut chunk = [0u8; 64 << 10];
         loop {
@@ -69,7 +73,9 @@ impl<S: Read + Write> Framed<S> {
             }
             match self.io.read(&mut chunk) {
                 Ok(0) => return Err(StreamError::Closed),
-                Ok(n) => self.buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+                Ok(n) => self
+                    .buf
+                    .extend_from_slice(chunk.get(..n).unwrap_or_default()),
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
                 Err(e) => return Err(e.into()),
             }

@@ -403,7 +403,13 @@ impl RocksStore {
 
     /// Applies a batch read from another copy of this database, synced.
     pub fn apply_logged(&self, batch: &LoggedBatch) -> Result<(), StoreError> {
-        self.with_db(|db| super::rocks_wal::apply(db, batch))
+        self.with_db(|db| super::rocks_wal::apply(db, batch, true))
+    }
+
+    /// [`Self::apply_logged`], synced only if `sync`: a standby applying a group syncs
+    /// its last batch only, which syncs the group (`cluster/standby.rs`).
+    pub fn apply_logged_sync(&self, batch: &LoggedBatch, sync: bool) -> Result<(), StoreError> {
+        self.with_db(|db| super::rocks_wal::apply(db, batch, sync))
     }
 
     /// `f` on the open database, under its read lock.
