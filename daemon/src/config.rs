@@ -510,6 +510,22 @@ impl Config {
             .is_some_and(|c| c.role == crate::cluster::Role::Standby)
     }
 
+    /// `[cluster]`'s problems, and `replicated` durability without a pair to replicate to.
+    fn cluster_problems(&self, problems: &mut Vec<String>) {
+        if let Some(cluster) = &self.cluster {
+            cluster.problems(problems);
+        }
+        let primary = self
+            .cluster
+            .as_ref()
+            .is_some_and(|c| c.role == crate::cluster::Role::Primary);
+        if self.storage.durability == DurabilityMode::Replicated && !primary {
+            problems.push(
+                "[storage] durability = \"replicated\" needs [cluster] role = \"primary\"".into(),
+            );
+        }
+    }
+
     /// Checks ranges and consistency; returns the problems, all at once.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let mut problems = Vec::new();
@@ -529,18 +545,7 @@ impl Config {
             problems.push("[sms] timeout_ms must be 100..=60000".into());
         }
         self.mail.problems(&mut problems);
-        if let Some(cluster) = &self.cluster {
-            cluster.problems(&mut problems);
-        }
-        let primary = self
-            .cluster
-            .as_ref()
-            .is_some_and(|c| c.role == crate::cluster::Role::Primary);
-        if self.storage.durability == DurabilityMode::Replicated && !primary {
-            problems.push(
-                "[storage] durability = \"replicated\" needs [cluster] role = \"primary\"".into(),
-            );
-        }
+        self.cluster_problems(&mut problems);
         if !self.is_standby()
             && self.listen.is_none()
             && self.tls_listen.is_none()

@@ -17,6 +17,11 @@
 #               the daemon 0.31 cores
 #   replicated: 40,000 acked, 0 lost; acked 3988/s; due->Sent p50 42 ms, p99 138 ms;
 #               the primary 0.65 cores (the standby's CPU not counted)
+# Again at 05:55 with the standby syncing once per group, while this session's own test
+# build ran beside it (noisier still; load average 9-10):
+#   wal:        40,000 acked, 0 lost; acked 4000/s; due->Sent p50 0.25 ms, p99 55 ms; 0.39 cores
+#   replicated: 40,000 acked, 0 lost; acked 3853/s in the window (all acked by the drain);
+#               due->Sent p50 56 ms, p99 381 ms; the primary 0.50 cores
 # Both keep up at 4,000 msg/s; the cost of replicated is latency (one TLS round trip
 # plus the standby's sync per group of turns) and the primary's CPU (TLS, reading the
 # log back). The saturation rate of each mode was not measured.
