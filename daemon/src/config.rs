@@ -20,6 +20,10 @@ pub enum DurabilityMode {
     Wal,
     /// WAL synced to disk before the ack (survives a power cut).
     Fsync,
+    /// Written to the WAL here and applied by the pair's standby before the ack
+    /// (survives the loss of this machine; `daemon/CLUSTER.md` §3). Needs `[cluster]`
+    /// with `role = "primary"`.
+    Replicated,
 }
 
 /// The whole configuration, as the daemon uses it.
@@ -64,6 +68,8 @@ pub struct Config {
     pub web_listen: Option<SocketAddr>,
     /// `[web]`: the web gateway's settings.
     pub web: WebConfig,
+    /// `[cluster]`: this appliance's place in a primary/standby pair, if any.
+    pub cluster: Option<crate::cluster::ClusterConfig>,
 }
 
 /// `[mail]`: the SMTP relay the weekly CSAT report is mailed through
@@ -373,6 +379,7 @@ impl Default for Config {
             mail: MailConfig::default(),
             web_listen: None,
             web: WebConfig::default(),
+            cluster: None,
         }
     }
 }
@@ -496,6 +503,29 @@ impl Config {
         }
     }
 
+    /// Whether this appliance starts as the standby of a pair (`[cluster]`).
+    pub fn is_standby(&self) -> bool {
+        self.cluster
+            .as_ref()
+            .is_some_and(|c| c.role == crate::cluster::Role::Standby)
+    }
+
+    /// `[cluster]`'s problems, and `replicated` durability without a pair to replicate to.
+    fn cluster_problems(&self, problems: &mut Vec<String>) {
+        if let Some(cluster) = &self.cluster {
+            cluster.problems(problems);
+        }
+        let primary = self
+            .cluster
+            .as_ref()
+            .is_some_and(|c| c.role == crate::cluster::Role::Primary);
+        if self.storage.durability == DurabilityMode::Replicated && !primary {
+            problems.push(
+                "[storage] durability = \"replicated\" needs [cluster] role = \"primary\"".into(),
+            );
+        }
+    }
+
     /// Checks ranges and consistency; returns the problems, all at once.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let mut problems = Vec::new();
@@ -515,7 +545,12 @@ impl Config {
             problems.push("[sms] timeout_ms must be 100..=60000".into());
         }
         self.mail.problems(&mut problems);
-        if self.listen.is_none() && self.tls_listen.is_none() && self.admin_socket.is_none() {
+        self.cluster_problems(&mut problems);
+        if !self.is_standby()
+            && self.listen.is_none()
+            && self.tls_listen.is_none()
+            && self.admin_socket.is_none()
+        {
             problems.push("nothing to listen on: set listen, tls_listen or admin_socket".into());
         }
         let has_cert = self.tls_cert.is_some() && self.tls_key.is_some();

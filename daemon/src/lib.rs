@@ -21,6 +21,7 @@ pub mod accounts;
 pub mod auth;
 pub mod centre;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod conn;
 pub mod csat_mail;

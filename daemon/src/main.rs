@@ -72,7 +72,8 @@ fn parse_durability(s: &str) -> Result<DurabilityMode, String> {
     match s {
         "wal" => Ok(DurabilityMode::Wal),
         "fsync" => Ok(DurabilityMode::Fsync),
-        _ => Err(format!("{s:?}: expected wal or fsync")),
+        "replicated" => Ok(DurabilityMode::Replicated),
+        _ => Err(format!("{s:?}: expected wal, fsync or replicated")),
     }
 }
 

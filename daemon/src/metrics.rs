@@ -30,6 +30,8 @@ pub struct Sources {
     pub store: Arc<dyn KvStore>,
     /// When the daemon started.
     pub started: std::time::Instant,
+    /// The pair's replication state, on a primary of a pair (`[cluster]`).
+    pub replication: Option<Arc<crate::cluster::Replication>>,
 }
 
 /// One counter or gauge per shard: (name, type, help, field).
@@ -271,6 +273,9 @@ pub fn render(sources: &Sources) -> String {
         "Resident set size of kefud.",
     );
     let _ = writeln!(out, "kefu_process_resident_memory_bytes {}", rss_bytes());
+    if let Some(r) = &sources.replication {
+        replication(&mut out, r);
+    }
     for (name, value) in sources.store.engine_stats() {
         let metric = format!("kefu_{name}");
         family(
@@ -282,6 +287,36 @@ pub fn render(sources: &Sources) -> String {
         let _ = writeln!(out, "{metric} {value}");
     }
     out
+}
+
+/// The pair's replication (`daemon/CLUSTER.md` §6): the lag in sequence numbers.
+fn replication(out: &mut String, r: &crate::cluster::Replication) {
+    let (applied, latest) = (r.applied(), r.primary_latest());
+    for (name, help, value) in [
+        (
+            "kefu_replication_connected",
+            "1 while the standby is connected.",
+            u64::from(r.connected()),
+        ),
+        (
+            "kefu_replication_primary_sequence",
+            "The primary's latest sequence, as last shipped.",
+            latest,
+        ),
+        (
+            "kefu_replication_standby_applied_sequence",
+            "The last sequence the standby acknowledged.",
+            applied,
+        ),
+        (
+            "kefu_replication_lag_sequences",
+            "Sequence numbers committed here and not yet acknowledged by the standby.",
+            latest.saturating_sub(applied),
+        ),
+    ] {
+        family(out, name, "gauge", help);
+        let _ = writeln!(out, "{name} {value}");
+    }
 }
 
 fn family(out: &mut String, name: &str, kind: &str, help: &str) {

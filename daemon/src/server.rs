@@ -8,7 +8,7 @@ use crate::config::{Config, DurabilityMode, RuntimeSettings};
 use crate::log;
 use crate::shard::{Listeners, Shard, ShardLink, ShardMsg, Shared};
 use crate::stats::ShardCounters;
-use crate::store::rocks::{open_rocks, RocksOptions};
+use crate::store::rocks::{open_rocks, open_rocks_follower, RocksOptions, RocksStore};
 use crate::store::{Durability, KvStore};
 use crate::worker::WorkerPool;
 use mio::{Poll, Waker};
@@ -30,6 +30,9 @@ pub enum StartError {
     /// The configuration is invalid.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// The pair's replication could not start (`[cluster]`).
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::ClusterError),
     /// The data directory or store could not be opened.
     #[error("storage: {0}")]
     Store(#[from] crate::store::StoreError),
@@ -63,6 +66,8 @@ pub struct ServerHandle {
     admin_socket: Option<PathBuf>,
     pid_file: Option<PathBuf>,
     metrics: Option<crate::metrics::HttpListener>,
+    /// The replication thread of a pair (`[cluster]`).
+    cluster: Option<crate::cluster::ClusterHandle>,
 }
 
 impl ServerHandle {
@@ -98,6 +103,16 @@ impl ServerHandle {
         self.links.len()
     }
 
+    /// The pair's replication state (`[cluster]`), if this appliance is in a pair.
+    pub fn replication(&self) -> Option<&Arc<crate::cluster::Replication>> {
+        self.cluster.as_ref().map(|c| c.replication())
+    }
+
+    /// The primary's bound replication address (`[cluster] replication_listen`).
+    pub fn replication_addr(&self) -> Option<SocketAddr> {
+        self.cluster.as_ref().and_then(|c| c.replication_addr())
+    }
+
     /// The counters of shard `i` (for tests and diagnostics).
     pub fn counters(&self, i: usize) -> Option<&ShardCounters> {
         self.counters.get(i).map(Arc::as_ref)
@@ -127,6 +142,9 @@ impl ServerHandle {
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
+        if let Some(mut c) = self.cluster.take() {
+            c.stop();
+        }
         if let Some(w) = self.workers.take() {
             w.shutdown();
         }
@@ -150,11 +168,17 @@ pub fn start(config: Config) -> Result<ServerHandle, StartError> {
     start_with_clock(config, Arc::new(crate::clock::SystemClock))
 }
 
-/// Creates the data directory and opens the store in it.
-fn open_store(config: &Config) -> Result<Arc<dyn KvStore>, StartError> {
+/// Creates the data directory and opens the store in it (a standby's writes nothing of
+/// its own: `open_rocks_follower`).
+fn open_store(config: &Config) -> Result<Arc<RocksStore>, StartError> {
     std::fs::create_dir_all(&config.data_dir)
         .map_err(io_err(format!("creating {}", config.data_dir.display())))?;
-    Ok(Arc::new(open_rocks(
+    let open = if config.is_standby() {
+        open_rocks_follower
+    } else {
+        open_rocks
+    };
+    Ok(Arc::new(open(
         &config.data_dir.join("db"),
         &RocksOptions {
             max_open_files: config.storage.max_open_files,
@@ -214,7 +238,12 @@ pub fn start_with_clock(
     raise_fd_limit();
     let clock = operator_clock(&config, clock);
     let tls_config = tls_server_config(&config)?;
-    let store = open_store(&config)?;
+    let rocks = open_store(&config)?;
+    let cluster = start_cluster(&config, &rocks)?;
+    if config.is_standby() {
+        return Ok(standby_handle(&config, cluster));
+    }
+    let store: Arc<dyn KvStore> = rocks;
 
     let n = config.shard_count();
     let workers =
@@ -239,9 +268,10 @@ pub fn start_with_clock(
         workers: workers.submitter(),
         started: Instant::now(),
         durability: match config.storage.durability {
-            DurabilityMode::Wal => Durability::Wal,
+            DurabilityMode::Wal | DurabilityMode::Replicated => Durability::Wal,
             DurabilityMode::Fsync => Durability::Fsync,
         },
+        replication: replication_hook(&config, &cluster),
         token_key: Some(Arc::new(load_or_create_token_key(
             &config.token_key_path(),
         )?)),
@@ -287,24 +317,16 @@ pub fn start_with_clock(
                 .map_err(io_err("spawning shard"))?,
         );
     }
-    let metrics = match config.metrics_listen {
-        Some(addr) => Some(
-            crate::metrics::HttpListener::start(
-                addr,
-                crate::metrics::Sources {
-                    counters: counters.clone(),
-                    store: Arc::clone(&shared.store),
-                    started: shared.started,
-                },
-            )
-            .map_err(io_err(format!("binding metrics_listen {addr}")))?,
-        ),
-        None => None,
-    };
-    if let Some(p) = &config.pid_file {
-        std::fs::write(p, format!("{}\n", std::process::id()))
-            .map_err(io_err(format!("writing pid file {}", p.display())))?;
-    }
+    let metrics = start_metrics(
+        &config,
+        crate::metrics::Sources {
+            counters: counters.clone(),
+            store: Arc::clone(&shared.store),
+            started: shared.started,
+            replication: cluster.as_ref().map(|c| Arc::clone(c.replication())),
+        },
+    )?;
+    write_pid(&config)?;
     log::info(
         0,
         format_args!(
@@ -324,7 +346,78 @@ pub fn start_with_clock(
         admin_socket: config.admin_socket.clone(),
         pid_file: config.pid_file.clone(),
         metrics,
+        cluster,
     })
+}
+
+/// Writes the pid file (`pid_file`), if configured.
+fn write_pid(config: &Config) -> Result<(), StartError> {
+    if let Some(p) = &config.pid_file {
+        std::fs::write(p, format!("{}\n", std::process::id()))
+            .map_err(io_err(format!("writing pid file {}", p.display())))?;
+    }
+    Ok(())
+}
+
+/// The metrics listener (`metrics_listen`), if configured.
+fn start_metrics(
+    config: &Config,
+    sources: crate::metrics::Sources,
+) -> Result<Option<crate::metrics::HttpListener>, StartError> {
+    match config.metrics_listen {
+        Some(addr) => Ok(Some(
+            crate::metrics::HttpListener::start(addr, sources)
+                .map_err(io_err(format!("binding metrics_listen {addr}")))?,
+        )),
+        None => Ok(None),
+    }
+}
+
+/// The replication thread of a pair's member (`[cluster]`), if any.
+fn start_cluster(
+    config: &Config,
+    rocks: &Arc<RocksStore>,
+) -> Result<Option<crate::cluster::ClusterHandle>, StartError> {
+    match &config.cluster {
+        Some(c) => Ok(Some(crate::cluster::start(c, Arc::clone(rocks))?)),
+        None => Ok(None),
+    }
+}
+
+/// What the shards' committers hold of the pair, on a primary.
+fn replication_hook(
+    config: &Config,
+    cluster: &Option<crate::cluster::ClusterHandle>,
+) -> Option<crate::cluster::ReplicationHook> {
+    cluster.as_ref().map(|c| crate::cluster::ReplicationHook {
+        state: Arc::clone(c.replication()),
+        wait_for_standby: config.storage.durability == DurabilityMode::Replicated,
+    })
+}
+
+/// A standby: its replication thread and nothing else — no shard, no client port, no
+/// admin socket (it serves no client until promoted; `daemon/CLUSTER.md` §5).
+fn standby_handle(config: &Config, cluster: Option<crate::cluster::ClusterHandle>) -> ServerHandle {
+    if let Err(e) = write_pid(config) {
+        log::warn(0, format_args!("{e}"));
+    }
+    log::info(
+        0,
+        format_args!("started as standby: data {}", config.data_dir.display()),
+    );
+    ServerHandle {
+        links: Vec::new(),
+        threads: Vec::new(),
+        workers: None,
+        counters: Vec::new(),
+        tcp_addr: None,
+        tls_addr: None,
+        web_addr: None,
+        admin_socket: None,
+        pid_file: config.pid_file.clone(),
+        metrics: None,
+        cluster,
+    }
 }
 
 /// The clock the shards read: `clock` itself, or with `[test] clock_control` a

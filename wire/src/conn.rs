@@ -307,7 +307,12 @@ impl ClientConnection {
                 ClientEvent::Pong(pong)
             }
             FrameKind::GoAway => ClientEvent::GoAway(GoAway::decode(&frame.body)?),
-            FrameKind::Hello | FrameKind::Request | FrameKind::PushAck => {
+            FrameKind::Hello
+            | FrameKind::Request
+            | FrameKind::PushAck
+            | FrameKind::ReplicaHello
+            | FrameKind::ReplicaBatches
+            | FrameKind::ReplicaApplied => {
                 return Err(WireError::UnknownKind(frame.kind as u16));
             }
         };

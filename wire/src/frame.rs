@@ -47,11 +47,17 @@ pub enum FrameKind {
     Pong = 9,
     /// Server → client: the server closes this connection, and why.
     GoAway = 10,
+    /// Standby → primary, on the replication stream only: "I have up to S" (section 40).
+    ReplicaHello = 11,
+    /// Primary → standby, replication stream: committed batches.
+    ReplicaBatches = 12,
+    /// Standby → primary, replication stream: cumulative acknowledgement.
+    ReplicaApplied = 13,
 }
 
 impl FrameKind {
     /// Every kind, in numeric order.
-    pub const ALL: [FrameKind; 10] = [
+    pub const ALL: [FrameKind; 13] = [
         FrameKind::Hello,
         FrameKind::Welcome,
         FrameKind::Request,
@@ -62,6 +68,9 @@ impl FrameKind {
         FrameKind::Ping,
         FrameKind::Pong,
         FrameKind::GoAway,
+        FrameKind::ReplicaHello,
+        FrameKind::ReplicaBatches,
+        FrameKind::ReplicaApplied,
     ];
 
     /// The kind for a number, or an error for one this version does not define.

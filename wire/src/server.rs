@@ -1203,6 +1203,9 @@ mod tests {
             FrameKind::Error,
             FrameKind::Push,
             FrameKind::GoAway,
+            FrameKind::ReplicaHello,
+            FrameKind::ReplicaBatches,
+            FrameKind::ReplicaApplied,
         ] {
             let mut s = ServerConnection::new(config(), now);
             let mut bytes = hello(1, 1, "c");

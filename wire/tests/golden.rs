@@ -32,6 +32,7 @@ use kefu_wire::menu::{
     MenuAction, MenuNode, MenuOption, MenuPath, MenuPrompt, MenuStep, NavigationMenu,
 };
 use kefu_wire::prefs::{AgentPrefs, ReminderSettings};
+use kefu_wire::replica::{ReplicaApplied, ReplicaBatch, ReplicaBatches, ReplicaHello};
 use kefu_wire::reports::{Date, ExportChunk, ExportFormat, ReportKind, WorkReportRow};
 use kefu_wire::sms::{SmsBalance, SmsDeadLetter};
 use kefu_wire::spam::SpamLevel;
@@ -78,6 +79,9 @@ enum Value {
     Ping(Ping),
     Pong(Pong),
     GoAway(GoAway),
+    ReplicaHello(ReplicaHello),
+    ReplicaBatches(ReplicaBatches),
+    ReplicaApplied(ReplicaApplied),
 }
 
 impl Value {
@@ -94,6 +98,9 @@ impl Value {
             Value::Ping(_) => FrameKind::Ping,
             Value::Pong(_) => FrameKind::Pong,
             Value::GoAway(_) => FrameKind::GoAway,
+            Value::ReplicaHello(_) => FrameKind::ReplicaHello,
+            Value::ReplicaBatches(_) => FrameKind::ReplicaBatches,
+            Value::ReplicaApplied(_) => FrameKind::ReplicaApplied,
         }
     }
 
@@ -110,6 +117,9 @@ impl Value {
             Value::Ping(v) => v.write_frame(correlation, out),
             Value::Pong(v) => v.write_frame(correlation, out),
             Value::GoAway(v) => v.write_frame(correlation, out),
+            Value::ReplicaHello(v) => v.write_frame(correlation, out),
+            Value::ReplicaBatches(v) => v.write_frame(correlation, out),
+            Value::ReplicaApplied(v) => v.write_frame(correlation, out),
         }
     }
 
@@ -126,6 +136,9 @@ impl Value {
             FrameKind::Ping => Value::Ping(Ping::decode(body)?),
             FrameKind::Pong => Value::Pong(Pong::decode(body)?),
             FrameKind::GoAway => Value::GoAway(GoAway::decode(body)?),
+            FrameKind::ReplicaHello => Value::ReplicaHello(ReplicaHello::decode(body)?),
+            FrameKind::ReplicaBatches => Value::ReplicaBatches(ReplicaBatches::decode(body)?),
+            FrameKind::ReplicaApplied => Value::ReplicaApplied(ReplicaApplied::decode(body)?),
         })
     }
 }
@@ -4205,6 +4218,33 @@ fn cases() -> Vec<Case> {
                 message: "logged in elsewhere".to_string(),
             }),
             "00000016 000a 0000 00000000 0117136c6f6767656420696e20656c73657768657265",
+        ),
+        case(
+            "replica-hello",
+            0,
+            Value::ReplicaHello(ReplicaHello {
+                protocol: 1,
+                latest: 300,
+            }),
+            "00000004 000b 0000 00000000 0101ac02",
+        ),
+        case(
+            "replica-batches",
+            0,
+            Value::ReplicaBatches(ReplicaBatches {
+                batches: vec![ReplicaBatch {
+                    sequence: 301,
+                    data: vec![0xde, 0xad],
+                }],
+                primary_latest: 302,
+            }),
+            "00000009 000c 0000 00000000 0101ad0202deadae02",
+        ),
+        case(
+            "replica-applied",
+            0,
+            Value::ReplicaApplied(ReplicaApplied { latest: 301 }),
+            "00000003 000d 0000 00000000 01ad02",
         ),
     ]
 }

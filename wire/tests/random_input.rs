@@ -53,7 +53,7 @@ fn raw_bytes() -> impl Strategy<Value = Vec<u8>> {
 /// header and into the bodies.
 fn framed_garbage() -> impl Strategy<Value = Vec<u8>> {
     let frame = (
-        prop_oneof![8 => 1u16..=10, 1 => any::<u16>()],
+        prop_oneof![8 => 1u16..=13, 1 => any::<u16>()],
         any::<u16>(),
         any::<u32>(),
         prop_oneof![4 => Just(Some(1u8)), 1 => option::of(any::<u8>())],
@@ -2469,6 +2469,9 @@ fn decode_as_every_body(bytes: &[u8]) -> usize {
         + one::<Ping>(bytes)
         + one::<Pong>(bytes)
         + one::<GoAway>(bytes)
+        + one::<kefu_wire::replica::ReplicaHello>(bytes)
+        + one::<kefu_wire::replica::ReplicaBatches>(bytes)
+        + one::<kefu_wire::replica::ReplicaApplied>(bytes)
 }
 
 /// Cuts `len` bytes at the given (unsorted, possibly repeated) points.

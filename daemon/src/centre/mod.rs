@@ -152,6 +152,9 @@ pub struct Shared {
     /// Offline files on the disk and the file limits (`[files]`); `None` refuses
     /// offline files (in-memory tests).
     pub files: Option<Arc<crate::file_store::FileStore>>,
+    /// The pair this appliance is the primary of (`[cluster]`), if any: signalled after
+    /// every commit; in `replicated` mode the committer waits for the standby.
+    pub replication: Option<crate::cluster::ReplicationHook>,
 }
 
 /// Who a push is for, within its account. Domain code names people or a session,
@@ -588,7 +591,10 @@ impl Centre {
         }
         if !self.batch.is_empty() {
             let began = Instant::now();
-            let result = self.shared.store.write(&self.batch, self.shared.durability);
+            let mut result = self.shared.store.write(&self.batch, self.shared.durability);
+            if let (Ok(()), Some(hook)) = (&result, &self.shared.replication) {
+                result = hook.after_commit(self.shared.store.latest_sequence().unwrap_or(0));
+            }
             let took = u64::try_from(began.elapsed().as_micros()).unwrap_or(u64::MAX);
             match result {
                 Ok(()) => {

@@ -39,6 +39,11 @@ impl Centre {
                     counters: self.shared.counters.clone(),
                     store: Arc::clone(&self.shared.store),
                     started: self.shared.started,
+                    replication: self
+                        .shared
+                        .replication
+                        .as_ref()
+                        .map(|r| Arc::clone(&r.state)),
                 }),
             }),
             OpsRequest::AdminCheckStorage => return self.check_storage(reply),

@@ -35,7 +35,7 @@
 
 use super::{err, log, Centre, Outgoing};
 use crate::session::SessionId;
-use crate::store::{Batch, BatchOp, Cf, Durability, KvStore, StoreError};
+use crate::store::{Batch, BatchOp, Cf, KvStore, StoreError};
 use kefu_wire::{ErrorBody, ErrorCode};
 use std::collections::HashMap;
 use std::sync::mpsc::{channel, Sender};
@@ -125,12 +125,17 @@ impl Centre {
         let (tx, rx) = channel::<Batch>();
         let store: Arc<dyn KvStore> = Arc::clone(&self.shared.store);
         let mailbox = Arc::clone(&self.mailbox);
+        let replication = self.shared.replication.clone();
+        let durability = self.shared.durability;
         let thread = std::thread::Builder::new()
             .name(format!("kefu-commit-{}", self.id))
             .spawn(move || {
                 for batch in rx {
                     let began = Instant::now();
-                    let result = store.write(&batch, Durability::Fsync);
+                    let mut result = store.write(&batch, durability);
+                    if let (Ok(()), Some(hook)) = (&result, &replication) {
+                        result = hook.after_commit(store.latest_sequence().unwrap_or(0));
+                    }
                     let took = u64::try_from(began.elapsed().as_micros()).unwrap_or(u64::MAX);
                     // The batch's memory is freed here, off the loop.
                     drop(batch);

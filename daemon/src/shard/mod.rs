@@ -273,7 +273,11 @@ impl Shard {
             mailbox,
         );
         let mut centre = centre;
-        if shared.durability == crate::store::Durability::Fsync {
+        let replicated = shared
+            .replication
+            .as_ref()
+            .is_some_and(|r| r.wait_for_standby);
+        if shared.durability == crate::store::Durability::Fsync || replicated {
             // Synced writes go to a thread of their own (`centre/pipeline.rs`).
             centre.commit_off_loop()?;
         }

@@ -54,7 +54,7 @@ pub use records::{
     AccountRecord, AgentRecord, PasswordHash, Permission, PermissionSet, Plan, PresenceMode,
     RecordError, RoleRecord, SchemaVersion, SessionRecord, StoredRecord,
 };
-pub use rocks::{open_rocks, RocksOptions, RocksStore};
+pub use rocks::{open_rocks, open_rocks_follower, RocksOptions, RocksStore};
 pub use rocks_backup::restore as restore_backup;
 pub use rocks_wal::LoggedBatch;
 pub use security_records::{
@@ -210,6 +210,12 @@ pub trait KvStore: Send + Sync + 'static {
 
     /// Applies every operation of `batch` atomically, durable as `durability` says.
     fn write(&self, batch: &Batch, durability: Durability) -> Result<(), StoreError>;
+
+    /// The sequence number of the last committed write, for engines that number their
+    /// writes (RocksDB; the replication of a pair, `cluster/`); `None` otherwise.
+    fn latest_sequence(&self) -> Option<u64> {
+        None
+    }
 
     /// Whether a write may succeed now: false while the disk is known to be full (a
     /// write failed with [`StoreError::DiskFull`] and not enough space has been freed

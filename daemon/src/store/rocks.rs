@@ -135,6 +135,22 @@ pub fn open_rocks(dir: &Path, opts: &RocksOptions) -> Result<RocksStore, StoreEr
     Ok(store)
 }
 
+/// Opens (creating if needed) the store in `dir` for a standby (`cluster/standby.rs`):
+/// like [`open_rocks`], but writes nothing — not even the schema version of a new
+/// directory — so that its sequence numbers stay the primary's (every write it ever
+/// gets is a batch of the primary, applied in order).
+pub fn open_rocks_follower(dir: &Path, opts: &RocksOptions) -> Result<RocksStore, StoreError> {
+    std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let store = RocksStore::new(open_db(dir, opts, false)?, dir, opts);
+    if let Some(version) = load_schema_version(&store)? {
+        check_schema(version)?;
+    }
+    Ok(store)
+}
+
 /// Opens the database in `dir` with every column family, after checking read-only that
 /// it is a Kefu store of a schema this build supports. `read_only` opens it for reads
 /// only, which writes nothing to the disk (the fallback after a failed reopen).
@@ -397,7 +413,13 @@ impl RocksStore {
 
     /// Applies a batch read from another copy of this database, synced.
     pub fn apply_logged(&self, batch: &LoggedBatch) -> Result<(), StoreError> {
-        self.with_db(|db| super::rocks_wal::apply(db, batch))
+        self.with_db(|db| super::rocks_wal::apply(db, batch, true))
+    }
+
+    /// [`Self::apply_logged`], synced only if `sync`: a standby applying a group syncs
+    /// its last batch only, which syncs the group (`cluster/standby.rs`).
+    pub fn apply_logged_sync(&self, batch: &LoggedBatch, sync: bool) -> Result<(), StoreError> {
+        self.with_db(|db| super::rocks_wal::apply(db, batch, sync))
     }
 
     /// `f` on the open database, under its read lock.
@@ -572,6 +594,10 @@ impl KvStore for RocksStore {
         limit: usize,
     ) -> Result<Vec<KeyValue>, StoreError> {
         self.bounded_scan(cf, start, end, limit, true)
+    }
+
+    fn latest_sequence(&self) -> Option<u64> {
+        RocksStore::latest_sequence(self).ok()
     }
 
     fn write(&self, batch: &Batch, durability: Durability) -> Result<(), StoreError> {

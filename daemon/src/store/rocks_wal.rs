@@ -67,10 +67,11 @@ pub(super) fn batches_after(
     Ok(out)
 }
 
-/// Applies one batch read from a copy of this database, synced.
-pub(super) fn apply(db: &DB, batch: &LoggedBatch) -> Result<(), StoreError> {
+/// Applies one batch read from a copy of this database, synced if `sync` (a synced
+/// write syncs every earlier write of the log with it).
+pub(super) fn apply(db: &DB, batch: &LoggedBatch, sync: bool) -> Result<(), StoreError> {
     let mut write = WriteOptions::default();
-    write.set_sync(true);
+    write.set_sync(sync);
     db.write_opt(WriteBatch::from_data(&batch.data), &write)
         .map_err(|e| StoreError::Engine(format!("applying a logged batch: {e}")))
 }

@@ -128,7 +128,12 @@ fn to_json(kind: u16, correlation: u32, body: &[u8]) -> Option<Down> {
             )))
         }
         // Client-to-server kinds never come from the protocol.
-        FrameKind::Hello | FrameKind::Request | FrameKind::PushAck => return None,
+        FrameKind::Hello
+        | FrameKind::Request
+        | FrameKind::PushAck
+        | FrameKind::ReplicaHello
+        | FrameKind::ReplicaBatches
+        | FrameKind::ReplicaApplied => return None,
     };
     Some(Down::Text(text))
 }

@@ -298,6 +298,7 @@ impl Harness {
                 settings.address_throttle,
             )),
             files: None,
+            replication: None,
         });
         let centre = Centre::new(
             0,

@@ -1,7 +1,7 @@
 //! Target `messages`: one frame body of a chosen type, decoded and round-tripped.
 //!
-//! Input layout: `[selector] [body ...]`. The selector modulo 10 picks the body type in
-//! frame-kind order (0 `Hello` … 9 `GoAway`, i.e. kind number − 1, see [`BODY_TYPES`]); the
+//! Input layout: `[selector] [body ...]`. The selector modulo 13 picks the body type in
+//! frame-kind order (0 `Hello` … 9 `GoAway` … 12 `ReplicaApplied`, i.e. kind number − 1, see [`BODY_TYPES`]); the
 //! body goes to `<T as Body>::decode`. Checked:
 //! - nothing panics, and an error is a body error with a known code naming `T`'s kind;
 //! - a decoded value re-encodes to at most as many bytes as it came from (encoding is
@@ -15,10 +15,11 @@ use kefu_wire::{
     Body, ErrorBody, FrameDecoder, GoAway, Hello, Ping, Pong, Push, PushAck, Request, Response,
     Welcome, WireError, MAX_FRAME_CEILING,
 };
+use kefu_wire::replica::{ReplicaApplied, ReplicaBatches, ReplicaHello};
 use std::fmt::Debug;
 
 /// The body types by selector, in frame-kind order.
-pub const BODY_TYPES: [&str; 10] = [
+pub const BODY_TYPES: [&str; 13] = [
     "Hello",
     "Welcome",
     "Request",
@@ -29,6 +30,9 @@ pub const BODY_TYPES: [&str; 10] = [
     "Ping",
     "Pong",
     "GoAway",
+    "ReplicaHello",
+    "ReplicaBatches",
+    "ReplicaApplied",
 ];
 
 /// Runs every check on one input. Panics on a violated property.
@@ -36,7 +40,7 @@ pub fn check(data: &[u8]) {
     let Some((&selector, body)) = data.split_first() else {
         return;
     };
-    match selector % 10 {
+    match selector % 13 {
         0 => round_trip::<Hello>(body),
         1 => round_trip::<Welcome>(body),
         2 => round_trip::<Request>(body),
@@ -46,7 +50,10 @@ pub fn check(data: &[u8]) {
         6 => round_trip::<PushAck>(body),
         7 => round_trip::<Ping>(body),
         8 => round_trip::<Pong>(body),
-        _ => round_trip::<GoAway>(body),
+        9 => round_trip::<GoAway>(body),
+        10 => round_trip::<ReplicaHello>(body),
+        11 => round_trip::<ReplicaBatches>(body),
+        _ => round_trip::<ReplicaApplied>(body),
     }
 }
 
@@ -57,7 +64,7 @@ pub fn input<T: Body>(value: &T) -> Vec<u8> {
 
 /// Builds an input for [`check`] from raw body bytes meant for `T`.
 pub fn input_raw<T: Body>(body: &[u8]) -> Vec<u8> {
-    // Kinds are 1..=10 and selectors 0..=9.
+    // Kinds are 1..=13 and selectors 0..=12.
     let selector = u8::try_from((T::KIND as u16).saturating_sub(1)).unwrap_or(u8::MAX);
     let mut out = Vec::with_capacity(1 + body.len());
     out.push(selector);

@@ -2436,6 +2436,27 @@ pub fn message_seeds() -> Vec<Seed> {
                 message: "restarting".into(),
             }),
         ),
+        Seed::new(
+            "valid-replica-hello",
+            input(&kefu_wire::replica::ReplicaHello {
+                protocol: 1,
+                latest: 4_096,
+            }),
+        ),
+        Seed::new(
+            "valid-replica-batches",
+            input(&kefu_wire::replica::ReplicaBatches {
+                batches: vec![kefu_wire::replica::ReplicaBatch {
+                    sequence: 7,
+                    data: vec![0, 1, 2, 3],
+                }],
+                primary_latest: 9,
+            }),
+        ),
+        Seed::new(
+            "valid-replica-applied",
+            input(&kefu_wire::replica::ReplicaApplied { latest: 7 }),
+        ),
         // Postcard accepts an over-long varint; the round trip must shorten it.
         Seed::new(
             "valid-ping-overlong-varint",

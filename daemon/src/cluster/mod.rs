@@ -1,0 +1,270 @@
+//! A pair of appliances: the primary ships its committed batches to a hot standby
+//! (`daemon/CLUSTER.md`, `wire/PROTOCOL.md` section 40).
+//!
+//! - [`ClusterConfig`]: the `[cluster]` section (role, replication addresses, the pair's
+//!   TLS material).
+//! - `primary.rs`: the replication listener thread of the primary — one standby at a
+//!   time, authenticated by a client certificate signed by the pair's CA; it reads
+//!   `batches_after(S)` from the write-ahead log and sends them in lockstep with the
+//!   standby's cumulative acknowledgements.
+//! - `standby.rs`: the standby's thread — connects, says what it has, applies each
+//!   batch in order (`apply_logged`), acknowledges; a gap (a batch that does not start at
+//!   `latest + 1`) stops the stream with a log line and the thread asks again from its
+//!   own latest.
+//! - `stream.rs`: blocking framed reads and writes (the wire crate's framing) over TLS.
+//! - [`Replication`]: what both threads share with the rest of the daemon — the sequence
+//!   the standby has applied (read by `durability = "replicated"`'s committers, which
+//!   wait for it), and the signal that something new was committed.
+//!
+//! - `etcd.rs`: a blocking client of etcd's HTTP/JSON gateway (leases, a key taken only
+//!   if absent), for the leadership of the pair — not wired into the daemon yet.
+//!
+//! **Boundary.** Threads of their own, blocking std sockets: no shard loop ever waits on
+//! the network. Knows the store only as [`RocksStore`] (the log is RocksDB's).
+//! A standby runs no shard and binds no client port: clients are refused (connection
+//! refused) until it is promoted (leadership through etcd is not built yet).
+
+pub mod etcd;
+mod primary;
+mod standby;
+mod stream;
+mod tls;
+
+use crate::store::RocksStore;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+pub use standby::{apply_batches, ApplyError};
+
+/// What this appliance is in its pair at start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Serves clients and ships its batches to the standby.
+    #[default]
+    Primary,
+    /// Follows the primary; serves no client.
+    Standby,
+}
+
+/// `[cluster]`: present only on the two appliances of a pair.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// The role at start.
+    #[serde(default)]
+    pub role: Role,
+    /// Primary: where the standby connects (TLS, client certificates).
+    pub replication_listen: Option<SocketAddr>,
+    /// Standby: the primary's replication address.
+    pub peer: Option<SocketAddr>,
+    /// This appliance's certificate (PEM), signed by `ca`; it must name the address the
+    /// peer dials (an IP subject alternative name).
+    pub certificate: PathBuf,
+    /// Its private key (PEM).
+    pub key: PathBuf,
+    /// The pair's certificate authority (PEM): the only issuer whose certificates the
+    /// peer may present.
+    pub ca: PathBuf,
+}
+
+impl ClusterConfig {
+    /// The configuration's mistakes, for `Config::validate`.
+    pub fn problems(&self, problems: &mut Vec<String>) {
+        match self.role {
+            Role::Primary if self.replication_listen.is_none() => {
+                problems.push("[cluster] role = \"primary\" needs replication_listen".into())
+            }
+            Role::Standby if self.peer.is_none() => {
+                problems.push("[cluster] role = \"standby\" needs peer".into())
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The pair's replication state, shared by the replication thread, the committers
+/// (`durability = "replicated"`) and the metrics.
+#[derive(Debug, Default)]
+pub struct Replication {
+    /// Primary: the standby's last acknowledged sequence. Standby: its own applied one.
+    applied: Mutex<u64>,
+    applied_changed: Condvar,
+    /// Bumped after every local commit (the primary's sender waits on it).
+    committed: Mutex<u64>,
+    committed_changed: Condvar,
+    /// The primary's latest sequence as last heard (standby) or read (primary).
+    primary_latest: AtomicU64,
+    /// Whether a standby is connected (primary) or a primary is followed (standby).
+    connected: AtomicBool,
+}
+
+impl Replication {
+    /// The sequence the standby has applied (as far as this side knows).
+    pub fn applied(&self) -> u64 {
+        *self.applied.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The primary's latest sequence as last seen.
+    pub fn primary_latest(&self) -> u64 {
+        self.primary_latest.load(Ordering::Relaxed)
+    }
+
+    /// Whether the stream is up.
+    pub fn connected(&self) -> bool {
+        self.connected.load(Ordering::Relaxed)
+    }
+
+    fn set_applied(&self, latest: u64) {
+        let mut applied = self.applied.lock().unwrap_or_else(PoisonError::into_inner);
+        if latest > *applied {
+            *applied = latest;
+        }
+        drop(applied);
+        self.applied_changed.notify_all();
+    }
+
+    /// A local commit ended at `sequence`: wakes the sender.
+    pub fn notify_committed(&self, sequence: u64) {
+        let mut c = self
+            .committed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if sequence > *c {
+            *c = sequence;
+        }
+        drop(c);
+        self.committed_changed.notify_all();
+    }
+
+    /// Waits until a commit beyond `after` is signalled, at most `within`.
+    fn wait_committed(&self, after: u64, within: Duration) {
+        let guard = self
+            .committed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let _ = self
+            .committed_changed
+            .wait_timeout_while(guard, within, |c| *c <= after);
+    }
+
+    /// `durability = "replicated"`: waits until the standby has applied `sequence`, at
+    /// most `within`; whether it has.
+    pub fn wait_applied(&self, sequence: u64, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        let mut applied = self.applied.lock().unwrap_or_else(PoisonError::into_inner);
+        while *applied < sequence {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            applied = match self.applied_changed.wait_timeout(applied, left) {
+                Ok((g, _)) => g,
+                Err(p) => p.into_inner().0,
+            };
+        }
+        true
+    }
+}
+
+/// What a shard's committer holds of the pair: the state to signal after each commit,
+/// and whether answers wait for the standby (`durability = "replicated"`).
+#[derive(Debug, Clone)]
+pub struct ReplicationHook {
+    /// The pair's state.
+    pub state: Arc<Replication>,
+    /// `durability = "replicated"`: a turn's answers wait until the standby applied it.
+    pub wait_for_standby: bool,
+}
+
+/// How long a committer in `replicated` mode waits for the standby before the turn is
+/// refused (`STORAGE_FAILURE`: written here, not acknowledged, a client's retry with
+/// the same client id is answered once).
+pub const STANDBY_WAIT: Duration = Duration::from_secs(10);
+
+impl ReplicationHook {
+    /// After a local commit that ended at `sequence`: wakes the sender, then, in
+    /// `replicated` mode, waits for the standby; an error if it did not confirm.
+    pub fn after_commit(&self, sequence: u64) -> Result<(), crate::store::StoreError> {
+        self.state.notify_committed(sequence);
+        if self.wait_for_standby && !self.state.wait_applied(sequence, STANDBY_WAIT) {
+            return Err(crate::store::StoreError::Engine(format!(
+                "the standby did not confirm sequence {sequence} within {STANDBY_WAIT:?} \
+                 (durability = \"replicated\")"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The running replication thread; stopped and joined by [`ClusterHandle::stop`].
+pub struct ClusterHandle {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+    wake: Option<SocketAddr>,
+    replication: Arc<Replication>,
+    replication_addr: Option<SocketAddr>,
+}
+
+/// Why the replication thread could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// The TLS material does not load.
+    #[error("[cluster] TLS: {0}")]
+    Tls(String),
+    /// Binding or spawning failed.
+    #[error("[cluster] {0}")]
+    Io(String),
+}
+
+impl ClusterHandle {
+    /// The shared replication state.
+    pub fn replication(&self) -> &Arc<Replication> {
+        &self.replication
+    }
+
+    /// The primary's bound replication address.
+    pub fn replication_addr(&self) -> Option<SocketAddr> {
+        self.replication_addr
+    }
+
+    /// Stops the thread and waits for it.
+    pub fn stop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.replication.notify_committed(u64::MAX);
+        if let Some(addr) = self.wake.take() {
+            // Wakes a blocking accept.
+            let _ = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1));
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for ClusterHandle {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Starts the replication thread of `config.role` over `store`.
+pub fn start(
+    config: &ClusterConfig,
+    store: Arc<RocksStore>,
+) -> Result<ClusterHandle, ClusterError> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let replication = Arc::new(Replication::default());
+    if let Ok(latest) = store.latest_sequence() {
+        replication.notify_committed(latest);
+    }
+    match config.role {
+        Role::Primary => primary::start(config, store, stop, replication),
+        Role::Standby => standby::start(config, store, stop, replication),
+    }
+}

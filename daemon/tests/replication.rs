@@ -1,0 +1,322 @@
+//! Hot standby (issue 18 point 1, `daemon/CLUSTER.md` §1–3, `wire/PROTOCOL.md` section
+//! 40): two daemons on 127.0.0.1, a primary and a standby authenticated to each other by
+//! certificates of the pair's CA. Under chat traffic on the primary (acknowledged in
+//! `durability = "replicated"`, so only once the standby applied it) the standby's
+//! database equals the primary's key for key in every column family once caught up; a
+//! standby started late, from an empty directory, catches up from the primary's log;
+//! batches that do not follow the standby's latest sequence (a gap) are refused whole
+//! and the copy goes on once the missing ones come.
+//!
+//! Run: `cargo test --release -p kefu-daemon --test replication -- --nocapture`.
+
+mod support;
+
+use kefu_daemon::cluster::{apply_batches, ApplyError, ClusterConfig, Role};
+use kefu_daemon::config::{Config, DurabilityMode};
+use kefu_daemon::store::{
+    open_rocks, open_rocks_follower, Batch, Cf, Durability, KvStore, RocksOptions, RocksStore,
+};
+use kefu_wire::chat::MessageBody;
+use kefu_wire::replica::ReplicaBatch;
+use kefu_wire::{Request, Response};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use support::*;
+
+const ACCOUNT: u64 = 881_001;
+
+/// The pair's CA and one certificate per node, naming 127.0.0.1.
+struct Pki {
+    dir: tempfile::TempDir,
+}
+
+impl Pki {
+    fn new() -> Pki {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
+        for node in ["primary", "standby"] {
+            let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+            let key = rcgen::KeyPair::generate().unwrap();
+            let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
+            std::fs::write(dir.path().join(format!("{node}.pem")), cert.pem()).unwrap();
+            std::fs::write(dir.path().join(format!("{node}.key")), key.serialize_pem()).unwrap();
+        }
+        Pki { dir }
+    }
+
+    fn cluster(&self, role: Role, peer: Option<SocketAddr>) -> ClusterConfig {
+        let node = match role {
+            Role::Primary => "primary",
+            Role::Standby => "standby",
+        };
+        let file = |name: String| -> PathBuf { self.dir.path().join(name) };
+        ClusterConfig {
+            role,
+            replication_listen: (role == Role::Primary).then(|| "127.0.0.1:0".parse().unwrap()),
+            peer,
+            certificate: file(format!("{node}.pem")),
+            key: file(format!("{node}.key")),
+            ca: file("ca.pem".into()),
+        }
+    }
+}
+
+fn primary(pki: &Pki, durability: DurabilityMode) -> TestServer {
+    TestServer::start_with(|c: &mut Config| {
+        c.cluster = Some(pki.cluster(Role::Primary, None));
+        c.storage.durability = durability;
+        c.storage.wal_archive_seconds = 86_400;
+    })
+}
+
+fn standby(pki: &Pki, primary: &TestServer) -> TestServer {
+    standby_over(pki, primary, tempfile::tempdir().expect("tempdir"))
+}
+
+/// A standby over `dir` (a new one, or the data directory of a standby stopped before).
+fn standby_over(pki: &Pki, primary: &TestServer, dir: tempfile::TempDir) -> TestServer {
+    let peer = primary
+        .handle()
+        .replication_addr()
+        .expect("replication address");
+    let mut config = Config::for_tests(dir.path());
+    config.cluster = Some(pki.cluster(Role::Standby, Some(peer)));
+    config.listen = None;
+    config.admin_socket = None;
+    let handle = kefu_daemon::server::start(config).expect("standby starts");
+    TestServer {
+        handle: Some(handle),
+        dir,
+    }
+}
+
+/// Polls until the standby has applied everything the primary committed (or panics
+/// after a generous deadline).
+fn caught_up(primary: &TestServer, standby: &TestServer) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let follower = standby.handle().replication().expect("standby state");
+    let leader = primary.handle().replication().expect("primary state");
+    loop {
+        let target = leader.primary_latest().max(1);
+        if follower.applied() >= target && leader.applied() >= target {
+            // Nothing committed since: the primary's own latest is what it sent.
+            if follower.applied() == leader.primary_latest() {
+                return;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "standby at {} of {} (connected: {})",
+            follower.applied(),
+            leader.primary_latest(),
+            follower.connected()
+        );
+        std::thread::yield_now();
+    }
+}
+
+/// Chat on the primary: an agent with auto-accept, `customers` customers sending `n`
+/// messages each; returns how many were acknowledged.
+fn chat(server: &TestServer, customers: usize, n: usize) -> usize {
+    let mut admin = server.admin();
+    create_account(&mut admin, ACCOUNT);
+    let key = customer_key(&mut admin, ACCOUNT);
+    let mut agent = server.client();
+    agent.login(ACCOUNT, 1001, PASSWORD).expect("agent login");
+    agent
+        .request(&Request::SetAutoAccept { cap: 50 })
+        .expect("auto-accept");
+    let mut acked = 0;
+    for c in 0..customers {
+        let mut customer = login_customer(
+            server.client(),
+            &key,
+            ACCOUNT,
+            &format!("rep-{c}"),
+            now() + 3600,
+        );
+        let conversation = open(&mut customer).conversation;
+        for i in 0..n {
+            match customer.request(&Request::SendMessage {
+                conversation,
+                client_msg_id: i as u64 + 1,
+                body: MessageBody::Text(format!("replicated c{c} m{i}")),
+            }) {
+                Ok(Response::Sent { .. }) => acked += 1,
+                other => panic!("customer {c} message {i}: {other:?}"),
+            }
+        }
+    }
+    acked
+}
+
+/// Every key and value of every column family, in order.
+fn dump(store: &RocksStore) -> Vec<(Cf, Vec<u8>, Vec<u8>)> {
+    let mut all = Vec::new();
+    for cf in Cf::ALL {
+        let mut start = Vec::new();
+        loop {
+            let rows = store
+                .scan(cf, &start, &kefu_daemon::store::keys::AFTER_ALL_KEYS, 4_096)
+                .expect("scan");
+            let full = rows.len() == 4_096;
+            if let Some((last, _)) = rows.last() {
+                start.clone_from(last);
+                start.push(0);
+            }
+            all.extend(rows.into_iter().map(|(k, v)| (cf, k, v)));
+            if !full {
+                break;
+            }
+        }
+    }
+    all
+}
+
+fn reopen(dir: &Path) -> RocksStore {
+    open_rocks_follower(&dir.join("db"), &RocksOptions::default()).expect("reopen")
+}
+
+/// Stops both and compares their databases key for key.
+fn stop_and_compare(mut primary: TestServer, mut standby: TestServer) -> usize {
+    primary.handle.take().expect("primary").shutdown();
+    standby.handle.take().expect("standby").shutdown();
+    let (a, b) = (reopen(primary.dir.path()), reopen(standby.dir.path()));
+    assert_eq!(a.latest_sequence().unwrap(), b.latest_sequence().unwrap());
+    let (a, b) = (dump(&a), dump(&b));
+    assert!(a.len() > 10, "the primary holds data: {}", a.len());
+    assert_eq!(a.len(), b.len(), "as many keys on both");
+    assert!(a == b, "the standby's database equals the primary's");
+    a.len()
+}
+
+#[test]
+fn a_standby_follows_the_primary_key_for_key_under_replicated_acknowledgements() {
+    let pki = Pki::new();
+    let primary = primary(&pki, DurabilityMode::Replicated);
+    let standby = standby(&pki, &primary);
+    let acked = chat(&primary, 4, 50);
+    assert_eq!(acked, 200);
+    // In replicated mode an acknowledged message is already applied there.
+    let follower = standby.handle().replication().unwrap();
+    assert!(follower.applied() > 0);
+    caught_up(&primary, &standby);
+    let keys = stop_and_compare(primary, standby);
+    println!("replicated: {acked} messages acknowledged, {keys} keys equal on both");
+}
+
+#[test]
+fn without_its_standby_a_replicated_primary_acknowledges_nothing_until_it_is_back() {
+    let pki = Pki::new();
+    let primary = primary(&pki, DurabilityMode::Replicated);
+    let mut standby = standby(&pki, &primary);
+    assert_eq!(chat(&primary, 1, 5), 5);
+    let key = customer_key(&mut primary.admin(), ACCOUNT);
+    let mut customer = login_customer(primary.client(), &key, ACCOUNT, "alone", now() + 3600);
+    let conversation = open(&mut customer).conversation;
+    let send = |c: &mut kefu_wire::Client| {
+        c.request(&Request::SendMessage {
+            conversation,
+            client_msg_id: 77,
+            body: MessageBody::Text("while the standby is away".into()),
+        })
+    };
+    // The standby stops: the next message is written on the primary but not
+    // acknowledged (the committer waits `cluster::STANDBY_WAIT`, then refuses the turn).
+    standby.handle.take().expect("standby").shutdown();
+    match send(&mut customer) {
+        Err(kefu_wire::ClientError::Server(e)) => {
+            assert_eq!(e.code, kefu_wire::ErrorCode::STORAGE_FAILURE, "{e:?}")
+        }
+        other => panic!("acknowledged without a standby: {other:?}"),
+    }
+    // Back over its own directory, it catches up; the retry is acknowledged, stored once.
+    let dir = std::mem::replace(&mut standby.dir, tempfile::tempdir().unwrap());
+    let standby = standby_over(&pki, &primary, dir);
+    let mut customer = login_customer(primary.client(), &key, ACCOUNT, "alone", now() + 3600);
+    match send(&mut customer) {
+        Ok(Response::Sent { .. }) => {}
+        other => panic!("the retry: {other:?}"),
+    }
+    let texts = match customer.request(&Request::ConversationMessages {
+        conversation,
+        after: 0,
+        limit: 100,
+    }) {
+        Ok(Response::Messages(list)) => list
+            .into_iter()
+            .filter(|m| m.body == MessageBody::Text("while the standby is away".into()))
+            .count(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(texts, 1, "stored once");
+    caught_up(&primary, &standby);
+    stop_and_compare(primary, standby);
+}
+
+#[test]
+fn a_standby_started_late_from_an_empty_directory_catches_up() {
+    let pki = Pki::new();
+    let primary = primary(&pki, DurabilityMode::Wal);
+    let acked = chat(&primary, 3, 40);
+    let standby = standby(&pki, &primary);
+    caught_up(&primary, &standby);
+    let keys = stop_and_compare(primary, standby);
+    println!("late standby: {acked} messages, {keys} keys equal on both");
+}
+
+#[test]
+fn batches_after_a_gap_are_refused_whole_and_the_copy_goes_on_from_its_latest() {
+    let home = tempfile::tempdir().unwrap();
+    let opts = RocksOptions {
+        wal_archive_seconds: 86_400,
+        ..RocksOptions::default()
+    };
+    let original = open_rocks(&home.path().join("original"), &opts).unwrap();
+    let copy = open_rocks_follower(&home.path().join("copy"), &opts).unwrap();
+    for i in 0..5u8 {
+        let mut batch = Batch::new();
+        batch.put(Cf::Meta, &[b'g', i], vec![i; 3]);
+        batch.put(Cf::Meta, &[b'h', i], vec![i; 4]);
+        original.write(&batch, Durability::Wal).unwrap();
+    }
+    let batches: Vec<ReplicaBatch> = original
+        .batches_after(0, 100)
+        .unwrap()
+        .into_iter()
+        .map(|b| ReplicaBatch {
+            sequence: b.sequence,
+            data: b.data,
+        })
+        .collect();
+    assert_eq!(batches.len(), 6, "the schema version and five batches");
+    // The first two, then a gap: the batches after it are not applied.
+    assert_eq!(
+        apply_batches(&copy, &batches[..2]).unwrap(),
+        batches[2].sequence - 1
+    );
+    match apply_batches(&copy, &batches[3..]) {
+        Err(ApplyError::Gap { expected, got }) => {
+            assert_eq!(expected, batches[2].sequence);
+            assert_eq!(got, batches[3].sequence);
+        }
+        other => panic!("a gap must be refused: {other:?}"),
+    }
+    assert_eq!(copy.latest_sequence().unwrap(), batches[2].sequence - 1);
+    assert_eq!(copy.get(Cf::Meta, &[b'g', 2]).unwrap(), None);
+    // Asked again from its latest, the copy receives the rest and equals the original.
+    let latest = copy.latest_sequence().unwrap();
+    let rest: Vec<ReplicaBatch> = batches
+        .iter()
+        .filter(|b| b.sequence > latest)
+        .cloned()
+        .collect();
+    let end = apply_batches(&copy, &rest).unwrap();
+    assert_eq!(end, original.latest_sequence().unwrap());
+    assert!(dump(&copy) == dump(&original));
+}
