@@ -331,7 +331,8 @@ fn turns(out: &mut String, counters: &[Arc<ShardCounters>]) {
             );
         }
     }
-    let most: [(&str, &str, fn(&crate::turn_stats::TurnStats) -> u64); 2] = [
+    type Most = fn(&crate::turn_stats::TurnStats) -> u64;
+    let most: [(&str, &str, Most); 2] = [
         (
             "kefu_turn_max_logins",
             "The most logins one turn completed.",

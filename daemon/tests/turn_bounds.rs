@@ -5,15 +5,16 @@
 
 mod support;
 
-use kefu_daemon::shard::INBOX_PER_TURN;
+use kefu_daemon::shard::{INBOX_PER_TURN, LOGINS_PER_TURN};
 use kefu_wire::{Client, Request, Response};
 use support::*;
 
 /// Accounts × agents logging in at once: more than one turn's inbox share.
 const ACCOUNTS: u64 = 4;
 const AGENTS: u32 = 100;
-/// The request budget of the daemon under test: logins taken from sockets per turn.
-const REQUESTS_PER_TURN: usize = 16;
+/// The request budget of the daemon under test: larger than the burst, so that only
+/// the login budget holds the token reconnections back.
+const REQUESTS_PER_TURN: usize = 4096;
 
 fn metrics(admin: &mut Client) -> String {
     match admin.request(&Request::AdminMetrics).expect("metrics") {
@@ -39,7 +40,7 @@ fn logins_arriving_together_are_spread_over_turns_and_the_longest_turn_is_descri
     let mut admin = s.admin();
     let total = ACCOUNTS * u64::from(AGENTS);
     assert!(
-        total as usize > INBOX_PER_TURN,
+        total as usize > INBOX_PER_TURN.max(LOGINS_PER_TURN),
         "the burst must exceed one turn's share"
     );
     for account in 1..=ACCOUNTS {
@@ -64,10 +65,32 @@ fn logins_arriving_together_are_spread_over_turns_and_the_longest_turn_is_descri
             clients.push((c, corr));
         }
     }
+    let mut sessions = Vec::new();
     for (c, corr) in &mut clients {
         match c.wait(*corr).expect("login answered") {
-            Response::LoggedIn(_) => {}
+            Response::LoggedIn(info) => sessions.push((info.account, info.agent, info.token)),
             other => panic!("login refused: {other:?}"),
+        }
+    }
+    // Then every one reconnects at once with its token: these logins complete in the
+    // turn that reads them, no hash involved.
+    drop(clients);
+    let mut again: Vec<(Client, u32)> = Vec::new();
+    for &(account, agent, token) in &sessions {
+        let mut c = s.client();
+        let corr = c
+            .send(&Request::Resume {
+                account,
+                agent,
+                token,
+            })
+            .expect("resume sent");
+        again.push((c, corr));
+    }
+    for (c, corr) in &mut again {
+        match c.wait(*corr).expect("resume answered") {
+            Response::LoggedIn(_) => {}
+            other => panic!("resume refused: {other:?}"),
         }
     }
 
@@ -75,12 +98,12 @@ fn logins_arriving_together_are_spread_over_turns_and_the_longest_turn_is_descri
     let most_logins = per_shard(&text, "kefu_turn_max_logins");
     let most_inbox = per_shard(&text, "kefu_turn_max_inbox_messages");
     assert!(!most_logins.is_empty() && most_logins.len() == most_inbox.len());
-    // A password login completes when its hash comes back through the inbox: at most
-    // one inbox share of them a turn (plus, in general, the logins that need no hash,
-    // at most the request budget; these logins all need one).
+    // However the logins arrive (hashes finishing together, tokens all at once), one
+    // turn completes at most LOGINS_PER_TURN of them and takes at most INBOX_PER_TURN
+    // messages.
     for (&logins, &inbox) in most_logins.iter().zip(&most_inbox) {
         assert!(
-            logins <= INBOX_PER_TURN as u64,
+            logins <= LOGINS_PER_TURN as u64,
             "{logins} logins in one turn"
         );
         assert!(

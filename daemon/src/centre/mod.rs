@@ -564,6 +564,11 @@ impl Centre {
         self.refuse_parked(&err(ErrorCode::SHUTTING_DOWN, "server shutting down"));
     }
 
+    /// Logins completed so far this turn (the loop's login budget, `LOGINS_PER_TURN`).
+    pub fn turn_logins(&self) -> usize {
+        self.logins.len()
+    }
+
     /// What the last commit held: (logins completed, batch operations).
     pub fn turn_size(&self) -> (usize, usize) {
         self.turn_size

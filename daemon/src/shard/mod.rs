@@ -26,8 +26,9 @@
 //! A turn's work is bounded so that one busy moment is never a long stall for
 //! everybody else: bytes read (`TURN_READ_BUDGET`), requests served
 //! (`max_requests_per_turn`), connections accepted (`ACCEPTS_PER_TURN`), inbox
-//! messages taken (`INBOX_PER_TURN`: password outcomes, hand-overs, forwards — so
-//! logins completed in a turn are at most `INBOX_PER_TURN` + `max_requests_per_turn`);
+//! messages taken (`INBOX_PER_TURN`: password outcomes, hand-overs, forwards), logins
+//! completed (`LOGINS_PER_TURN`: token reconnections inline, password logins when
+//! their hash comes back);
 //! freed memory goes back to the kernel only after a burst (`trim.rs`). Every turn's
 //! duration is in the metrics (`kefu_turn_duration_seconds`), and the longest turn with
 //! what it did (`turn_stats.rs`).
@@ -102,6 +103,11 @@ const ACCEPTS_PER_TURN: usize = 256;
 /// turn. What is left stays in the channel, in order, and the loop turns again at
 /// once.
 pub const INBOX_PER_TURN: usize = 256;
+/// Logins one turn completes. A login request past it waits unread for the next turn,
+/// and the inbox is not drained further (a password outcome completes a login): each
+/// request or message completes at most one, so a turn completes at most this many,
+/// however many clients reconnect together.
+pub const LOGINS_PER_TURN: usize = 256;
 
 /// A message to a shard from another thread.
 pub enum ShardMsg {
@@ -482,7 +488,7 @@ impl Shard {
     }
 
     fn drain_inbox(&mut self) {
-        while self.inbox_budget > 0 {
+        while self.inbox_budget > 0 && self.centre.turn_logins() < LOGINS_PER_TURN {
             let Ok(msg) = self.inbox.try_recv() else {
                 return;
             };
