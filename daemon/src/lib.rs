@@ -44,6 +44,7 @@ pub mod store;
 pub mod throttle;
 pub mod timer_wheel;
 pub mod tls;
+pub mod turn_stats;
 pub mod web;
 pub mod worker;
 

@@ -265,6 +265,7 @@ pub fn render(sources: &Sources) -> String {
             1e6,
         );
     }
+    turns(&mut out, &sources.counters);
     accounts(&mut out, &sources.counters);
     family(
         &mut out,
@@ -282,7 +283,7 @@ pub fn render(sources: &Sources) -> String {
             &mut out,
             &metric,
             "gauge",
-            "Storage engine figure, summed over column families.",
+            "Storage engine figure (per-column-family ones summed over the column families).",
         );
         let _ = writeln!(out, "{metric} {value}");
     }
@@ -316,6 +317,73 @@ fn replication(out: &mut String, r: &crate::cluster::Replication) {
     ] {
         family(out, name, "gauge", help);
         let _ = writeln!(out, "{name} {value}");
+    }
+}
+
+/// The longest turn of each shard and what it did, and the most logins and inbox
+/// messages of one turn (`turn_stats.rs`).
+fn turns(out: &mut String, counters: &[Arc<ShardCounters>]) {
+    type Field = fn(&crate::turn_stats::TurnWork) -> u64;
+    let longest: [(&str, &str, Field); 6] = [
+        (
+            "kefu_turn_longest_microseconds",
+            "Duration of the shard's longest turn.",
+            |w| w.micros,
+        ),
+        (
+            "kefu_turn_longest_frames_in",
+            "Frames read in the longest turn.",
+            |w| w.frames_in,
+        ),
+        (
+            "kefu_turn_longest_inbox_messages",
+            "Inbox messages taken in the longest turn.",
+            |w| w.inbox,
+        ),
+        (
+            "kefu_turn_longest_logins",
+            "Logins completed in the longest turn.",
+            |w| w.logins,
+        ),
+        (
+            "kefu_turn_longest_accepted",
+            "Connections accepted in the longest turn.",
+            |w| w.accepted,
+        ),
+        (
+            "kefu_turn_longest_batch_operations",
+            "Batch operations committed in the longest turn.",
+            |w| w.batch_ops,
+        ),
+    ];
+    for (name, help, field) in longest {
+        family(out, name, "gauge", help);
+        for (i, c) in counters.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{name}{{shard=\"{i}\"}} {}",
+                field(&c.turns().longest())
+            );
+        }
+    }
+    type Most = fn(&crate::turn_stats::TurnStats) -> u64;
+    let most: [(&str, &str, Most); 2] = [
+        (
+            "kefu_turn_max_logins",
+            "The most logins one turn completed.",
+            |t| t.most_logins(),
+        ),
+        (
+            "kefu_turn_max_inbox_messages",
+            "The most inbox messages one turn took.",
+            |t| t.most_inbox(),
+        ),
+    ];
+    for (name, help, field) in most {
+        family(out, name, "gauge", help);
+        for (i, c) in counters.iter().enumerate() {
+            let _ = writeln!(out, "{name}{{shard=\"{i}\"}} {}", field(c.turns()));
+        }
     }
 }
 

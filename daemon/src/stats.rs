@@ -102,6 +102,7 @@ pub struct ShardCounters {
     commit_us: Histogram,
     batch_ops: Histogram,
     turn_us: Histogram,
+    turns: crate::turn_stats::TurnStats,
     open_conversations: AtomicU64,
     queued_conversations: AtomicU64,
     parked_requests: AtomicU64,
@@ -137,6 +138,7 @@ impl Default for ShardCounters {
             commit_us: Histogram::new(COMMIT_US_BOUNDS),
             batch_ops: Histogram::new(BATCH_OPS_BOUNDS),
             turn_us: Histogram::new(TURN_US_BOUNDS),
+            turns: crate::turn_stats::TurnStats::default(),
             open_conversations: AtomicU64::new(0),
             queued_conversations: AtomicU64::new(0),
             parked_requests: AtomicU64::new(0),
@@ -321,6 +323,16 @@ impl ShardCounters {
     /// Records how long one loop turn took.
     pub fn record_turn(&self, micros: u64) {
         self.turn_us.observe(micros);
+    }
+
+    /// The longest turn and the most logins and inbox messages of one turn.
+    pub fn turns(&self) -> &crate::turn_stats::TurnStats {
+        &self.turns
+    }
+
+    /// Frames received so far (read by the loop at the start and end of a turn).
+    pub fn frames_in_total(&self) -> u64 {
+        self.frames_in.load(Relaxed)
     }
 
     /// Every counter now.

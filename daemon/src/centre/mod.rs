@@ -386,6 +386,9 @@ pub struct Centre {
     /// Agents and customers that logged in this turn: (conn, generation, session);
     /// logged out again if the batch fails.
     logins: Vec<(usize, u32, SessionId)>,
+    /// What the last commit held: (logins, batch operations), for the loop's turn
+    /// record (`turn_stats.rs`).
+    turn_size: (usize, usize),
     outbox: Vec<Outgoing>,
     /// What the loop queued this turn: released after the commit, whatever it did.
     settled: Vec<Outgoing>,
@@ -482,6 +485,7 @@ impl Centre {
             batch: Batch::new(),
             touched: Vec::new(),
             logins: Vec::new(),
+            turn_size: (0, 0),
             outbox: Vec::new(),
             settled: Vec::new(),
             committer: None,
@@ -569,6 +573,16 @@ impl Centre {
         self.refuse_parked(&err(ErrorCode::SHUTTING_DOWN, "server shutting down"));
     }
 
+    /// Logins completed so far this turn (the loop's login budget, `LOGINS_PER_TURN`).
+    pub fn turn_logins(&self) -> usize {
+        self.logins.len()
+    }
+
+    /// What the last commit held: (logins completed, batch operations).
+    pub fn turn_size(&self) -> (usize, usize) {
+        self.turn_size
+    }
+
     /// Group commit: one write for everything this turn changed; returns what may
     /// be released (answers, pushes, goodbyes, forwards), in order.
     pub fn commit(&mut self) -> Vec<Outgoing> {
@@ -586,6 +600,7 @@ impl Centre {
         self.broadcast_tick();
         self.flush_chat_counters();
         self.push_presence();
+        self.turn_size = (self.logins.len(), self.batch.len());
         if self.commits_off_loop() {
             return self.commit_pipelined();
         }

@@ -267,6 +267,12 @@ impl Shard {
                         generation: conn.generation,
                         correlation,
                     };
+                    if is_login(&request) && self.centre.turn_logins() >= super::LOGINS_PER_TURN {
+                        // The turn's logins are spent: this one waits for the next turn.
+                        conn.protocol.unread_request();
+                        self.unfinished.push(idx);
+                        break;
+                    }
                     match self.budget.admit(conn.is_admin) {
                         Admit::Serve => {}
                         Admit::Refuse => {
@@ -712,5 +718,18 @@ pub(super) fn is_transient_accept_error(e: &std::io::Error) -> bool {
     matches!(
         e.kind(),
         std::io::ErrorKind::Interrupted | std::io::ErrorKind::ConnectionAborted
+    )
+}
+
+/// Whether a request may complete a login in the turn it is served (a session opens).
+fn is_login(request: &kefu_wire::Request) -> bool {
+    use kefu_wire::Request as R;
+    matches!(
+        request,
+        R::Login { .. }
+            | R::Resume { .. }
+            | R::CustomerLogin { .. }
+            | R::VisitorLogin { .. }
+            | R::ResumeSession { .. }
     )
 }

@@ -25,9 +25,13 @@
 //!
 //! A turn's work is bounded so that one busy moment is never a long stall for
 //! everybody else: bytes read (`TURN_READ_BUDGET`), requests served
-//! (`max_requests_per_turn`), connections accepted (`ACCEPTS_PER_TURN`); freed memory
-//! goes back to the kernel only after a burst (`trim.rs`). Every turn's duration is in
-//! the metrics (`kefu_turn_duration_seconds`).
+//! (`max_requests_per_turn`), connections accepted (`ACCEPTS_PER_TURN`), inbox
+//! messages taken (`INBOX_PER_TURN`: password outcomes, hand-overs, forwards), logins
+//! completed (`LOGINS_PER_TURN`: token reconnections inline, password logins when
+//! their hash comes back);
+//! freed memory goes back to the kernel only after a burst (`trim.rs`). Every turn's
+//! duration is in the metrics (`kefu_turn_duration_seconds`), and the longest turn with
+//! what it did (`turn_stats.rs`).
 //!
 //! Invariant: nothing here blocks, sleeps or takes a lock on the hot path;
 //! password hashing goes to the worker pool and comes back as a message.
@@ -93,6 +97,17 @@ const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 /// turn of 140 ms; in slices of this size the shard serves its established
 /// connections between them.
 const ACCEPTS_PER_TURN: usize = 256;
+/// Inbox messages one turn takes (both drains together). Each may be a login (a
+/// password outcome from the worker pool) or a hand-over (a connection to install):
+/// 10,000 logins whose hashes finish together would otherwise all complete in one
+/// turn. What is left stays in the channel, in order, and the loop turns again at
+/// once.
+pub const INBOX_PER_TURN: usize = 256;
+/// Logins one turn completes. A login request past it waits unread for the next turn,
+/// and the inbox is not drained further (a password outcome completes a login): each
+/// request or message completes at most one, so a turn completes at most this many,
+/// however many clients reconnect together.
+pub const LOGINS_PER_TURN: usize = 256;
 
 /// A message to a shard from another thread.
 pub enum ShardMsg {
@@ -244,6 +259,12 @@ pub struct Shard {
     accept_backlog: ListenerSet,
     /// When to give freed memory back to the kernel.
     trim: trim::TrimPolicy,
+    /// Inbox messages this turn may still take (see `INBOX_PER_TURN`).
+    inbox_budget: usize,
+    /// The inbox budget ran out: messages may be waiting, turn again without waiting.
+    inbox_left: bool,
+    /// What this turn did so far (`turn_stats.rs`).
+    work: crate::turn_stats::TurnWork,
     /// Seconds since start, for the once-a-second housekeeping.
     clock: u32,
     last_tick: u32,
@@ -311,6 +332,9 @@ impl Shard {
             accept_failing: false,
             accept_backlog: ListenerSet::default(),
             trim: trim::TrimPolicy::default(),
+            inbox_budget: INBOX_PER_TURN,
+            inbox_left: false,
+            work: crate::turn_stats::TurnWork::default(),
             clock: 0,
             last_tick: 0,
             shutting_down: false,
@@ -341,6 +365,7 @@ impl Shard {
             // A broadcast going out turns the loop again at once (one slice a turn).
             let timeout = if (self.unfinished.is_empty() || self.centre.backlogged())
                 && self.accept_backlog.is_empty()
+                && !self.inbox_left
                 && !self.centre.fanning_out()
             {
                 let tick = Duration::from_secs(1);
@@ -367,10 +392,20 @@ impl Shard {
             let turn_start = Instant::now();
             self.now = turn_start;
             self.clock = u32::try_from(start.elapsed().as_secs()).unwrap_or(u32::MAX);
+            let (frames_before, accepted_before) =
+                (self.counters.frames_in_total(), self.counters.accepted());
+            self.work = crate::turn_stats::TurnWork::default();
             self.turn(&events);
             let spent = turn_start.elapsed();
-            self.counters
-                .record_turn(u64::try_from(spent.as_micros()).unwrap_or(u64::MAX));
+            let micros = u64::try_from(spent.as_micros()).unwrap_or(u64::MAX);
+            self.counters.record_turn(micros);
+            self.work.micros = micros;
+            self.work.frames_in = self
+                .counters
+                .frames_in_total()
+                .saturating_sub(frames_before);
+            self.work.accepted = self.counters.accepted().saturating_sub(accepted_before);
+            self.counters.turns().record(&self.work);
             if spent > TURN_BUDGET {
                 log::warn(
                     self.id,
@@ -387,6 +422,8 @@ impl Shard {
     fn turn(&mut self, events: &Events) {
         self.centre.begin_turn();
         self.turn_budget = TURN_READ_BUDGET;
+        self.inbox_budget = INBOX_PER_TURN;
+        self.inbox_left = false;
         if let Some(change) = self.budget.begin_turn(self.now) {
             self.log_overload(change);
         }
@@ -455,7 +492,12 @@ impl Shard {
     }
 
     fn drain_inbox(&mut self) {
-        while let Ok(msg) = self.inbox.try_recv() {
+        while self.inbox_budget > 0 && self.centre.turn_logins() < LOGINS_PER_TURN {
+            let Ok(msg) = self.inbox.try_recv() else {
+                return;
+            };
+            self.inbox_budget -= 1;
+            self.work.inbox += 1;
             match msg {
                 ShardMsg::Adopt(conn) => self.adopt(*conn),
                 ShardMsg::Forward {
@@ -491,12 +533,16 @@ impl Shard {
                 ShardMsg::Shutdown => self.begin_shutdown(),
             }
         }
+        self.inbox_left = true;
     }
 
     /// Group commit (the centre writes the turn's batch once), then the answers
     /// and pushes that depend on it are released.
     fn commit(&mut self) {
         let outbox = self.centre.commit();
+        let (logins, ops) = self.centre.turn_size();
+        self.work.logins = logins as u64;
+        self.work.batch_ops = ops as u64;
         // A failed commit logs out the turn's logins: their connections change first.
         self.apply_conn_updates();
         for out in outbox {

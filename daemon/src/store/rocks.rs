@@ -672,7 +672,7 @@ impl KvStore for RocksStore {
         let Some(db) = guard.as_ref() else {
             return Vec::new();
         };
-        ENGINE_PROPERTIES
+        let mut stats: Vec<(&'static str, u64)> = ENGINE_PROPERTIES
             .iter()
             .map(|&(name, property)| {
                 let sum = Cf::ALL
@@ -682,7 +682,22 @@ impl KvStore for RocksStore {
                     .fold(0u64, u64::saturating_add);
                 (name, sum)
             })
-            .collect()
+            .collect();
+        // Database-wide figures, read once (summed over the column families they
+        // would be counted once per column family).
+        stats.extend(ENGINE_DB_PROPERTIES.iter().map(|&(name, property)| {
+            (
+                name,
+                db.property_int_value(property).ok().flatten().unwrap_or(0),
+            )
+        }));
+        let stall = db
+            .property_value("rocksdb.stats")
+            .ok()
+            .flatten()
+            .and_then(|text| cumulative_stall_micros(&text));
+        stats.push(("rocksdb_stall_micros", stall.unwrap_or(0)));
+        stats
     }
 
     fn compact_account(&self, account: u64) -> Result<(), StoreError> {
@@ -730,21 +745,56 @@ impl KvStore for RocksStore {
 /// RocksDB properties in the metrics (summed over the column families), by the name
 /// the metrics give them.
 const ENGINE_PROPERTIES: [(&str, &str); 8] = [
+    (
+        "rocksdb_immutable_memtables",
+        "rocksdb.num-immutable-mem-table",
+    ),
+    (
+        "rocksdb_memtable_flushes_pending",
+        "rocksdb.mem-table-flush-pending",
+    ),
+    ("rocksdb_compactions_pending", "rocksdb.compaction-pending"),
     ("rocksdb_estimated_keys", "rocksdb.estimate-num-keys"),
     ("rocksdb_live_data_bytes", "rocksdb.estimate-live-data-size"),
     ("rocksdb_sst_files_bytes", "rocksdb.total-sst-files-size"),
     ("rocksdb_memtable_bytes", "rocksdb.cur-size-all-mem-tables"),
-    ("rocksdb_block_cache_bytes", "rocksdb.block-cache-usage"),
     (
         "rocksdb_pending_compaction_bytes",
         "rocksdb.estimate-pending-compaction-bytes",
     ),
+];
+
+/// Database-wide RocksDB properties in the metrics (the block cache is shared by
+/// every column family), by the name the metrics give them.
+const ENGINE_DB_PROPERTIES: [(&str, &str); 6] = [
+    ("rocksdb_block_cache_bytes", "rocksdb.block-cache-usage"),
     (
         "rocksdb_running_compactions",
         "rocksdb.num-running-compactions",
     ),
     ("rocksdb_running_flushes", "rocksdb.num-running-flushes"),
+    ("rocksdb_write_stopped", "rocksdb.is-write-stopped"),
+    (
+        "rocksdb_delayed_write_rate",
+        "rocksdb.actual-delayed-write-rate",
+    ),
+    ("rocksdb_background_errors", "rocksdb.background-errors"),
 ];
+
+/// The cumulative write stall of the `rocksdb.stats` text (`Cumulative stall:
+/// 00:00:1.234 H:M:S, 0.1 percent`), in microseconds: the time writers were slowed
+/// or stopped for flushes and compactions to catch up.
+fn cumulative_stall_micros(text: &str) -> Option<u64> {
+    let rest = text.split("Cumulative stall:").nth(1)?;
+    let hms = rest.split_whitespace().next()?;
+    let mut parts = hms.split(':');
+    let hours: f64 = parts.next()?.parse().ok()?;
+    let minutes: f64 = parts.next()?.parse().ok()?;
+    let seconds: f64 = parts.next()?.parse().ok()?;
+    let micros = ((hours * 60.0 + minutes) * 60.0 + seconds) * 1e6;
+    // Whole microseconds of a finite, non-negative duration.
+    (micros.is_finite() && micros >= 0.0).then(|| micros.round() as u64)
+}
 
 /// (free bytes for an unprivileged writer, total bytes) of the filesystem holding `path`.
 #[allow(clippy::useless_conversion)]
@@ -767,9 +817,18 @@ fn fs_space(path: &Path) -> Option<(u64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
     use crate::store::records::StoredRecord;
     use crate::store::tests::{account, agent, exercise_store};
     use crate::store::{keys, list_agents, load_account, load_agent};
+
+    #[test]
+    fn the_cumulative_stall_is_read_from_the_stats_text() {
+        let text = "Cumulative WAL: 3 writes\nCumulative stall: 00:01:2.500 H:M:S, 0.1 percent\nInterval stall: 00:00:0.000 H:M:S";
+        assert_eq!(cumulative_stall_micros(text), Some(62_500_000));
+        assert_eq!(cumulative_stall_micros("no such line"), None);
+        assert_eq!(cumulative_stall_micros("Cumulative stall: x:y:z"), None);
+    }
 
     fn open(dir: &Path) -> Result<RocksStore, StoreError> {
         open_rocks(dir, &RocksOptions::default())
