@@ -90,26 +90,7 @@ fn open_copy(db: &Path) -> RocksStore {
 
 /// Every (column family, key, value) of the store in `db`, in order.
 fn dump(db: &Path) -> Vec<(Cf, Vec<u8>, Vec<u8>)> {
-    let store = open_copy(db);
-    let mut all = Vec::new();
-    for cf in Cf::ALL {
-        let mut start = Vec::new();
-        loop {
-            let rows = store
-                .scan(cf, &start, &kefu_daemon::store::keys::AFTER_ALL_KEYS, 4_096)
-                .expect("scan");
-            let full = rows.len() == 4_096;
-            if let Some((last, _)) = rows.last() {
-                start.clone_from(last);
-                start.push(0);
-            }
-            all.extend(rows.into_iter().map(|(k, v)| (cf, k, v)));
-            if !full {
-                break;
-            }
-        }
-    }
-    all
+    dump_store(&open_copy(db))
 }
 
 /// Applies to `copy` every batch `original` committed after `copy`'s last one, in order;

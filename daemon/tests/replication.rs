@@ -155,29 +155,6 @@ fn chat(server: &TestServer, customers: usize, n: usize) -> usize {
     acked
 }
 
-/// Every key and value of every column family, in order.
-fn dump(store: &RocksStore) -> Vec<(Cf, Vec<u8>, Vec<u8>)> {
-    let mut all = Vec::new();
-    for cf in Cf::ALL {
-        let mut start = Vec::new();
-        loop {
-            let rows = store
-                .scan(cf, &start, &kefu_daemon::store::keys::AFTER_ALL_KEYS, 4_096)
-                .expect("scan");
-            let full = rows.len() == 4_096;
-            if let Some((last, _)) = rows.last() {
-                start.clone_from(last);
-                start.push(0);
-            }
-            all.extend(rows.into_iter().map(|(k, v)| (cf, k, v)));
-            if !full {
-                break;
-            }
-        }
-    }
-    all
-}
-
 fn reopen(dir: &Path) -> RocksStore {
     open_rocks_follower(&dir.join("db"), &RocksOptions::default()).expect("reopen")
 }
@@ -188,7 +165,7 @@ fn stop_and_compare(mut primary: TestServer, mut standby: TestServer) -> usize {
     standby.handle.take().expect("standby").shutdown();
     let (a, b) = (reopen(primary.dir.path()), reopen(standby.dir.path()));
     assert_eq!(a.latest_sequence().unwrap(), b.latest_sequence().unwrap());
-    let (a, b) = (dump(&a), dump(&b));
+    let (a, b) = (dump_store(&a), dump_store(&b));
     assert!(a.len() > 10, "the primary holds data: {}", a.len());
     assert_eq!(a.len(), b.len(), "as many keys on both");
     assert!(a == b, "the standby's database equals the primary's");
@@ -318,5 +295,5 @@ fn batches_after_a_gap_are_refused_whole_and_the_copy_goes_on_from_its_latest() 
         .collect();
     let end = apply_batches(&copy, &rest).unwrap();
     assert_eq!(end, original.latest_sequence().unwrap());
-    assert!(dump(&copy) == dump(&original));
+    assert!(dump_store(&copy) == dump_store(&original));
 }

@@ -7,6 +7,7 @@ pub mod raw;
 pub mod webdriver;
 
 use kefu_daemon::config::Config;
+use kefu_daemon::store::Cf;
 use kefu_daemon::server::{self, ServerHandle};
 use kefu_wire::{Client, ClientOptions, Plan, Request, Response};
 use std::io::{BufRead, BufReader};
@@ -384,4 +385,28 @@ pub fn ledger_balances(
                 .info()
         })
         .collect()
+}
+
+/// Every (column family, key, value) of `store`, in order: two stores compare equal
+/// key for key (a restored backup, a standby).
+pub fn dump_store(store: &dyn kefu_daemon::store::KvStore) -> Vec<(Cf, Vec<u8>, Vec<u8>)> {
+    let mut all = Vec::new();
+    for cf in Cf::ALL {
+        let mut start = Vec::new();
+        loop {
+            let rows = store
+                .scan(cf, &start, &kefu_daemon::store::keys::AFTER_ALL_KEYS, 4_096)
+                .expect("scan");
+            let full = rows.len() == 4_096;
+            if let Some((last, _)) = rows.last() {
+                start.clone_from(last);
+                start.push(0);
+            }
+            all.extend(rows.into_iter().map(|(k, v)| (cf, k, v)));
+            if !full {
+                break;
+            }
+        }
+    }
+    all
 }
