@@ -7,8 +7,8 @@ pub mod raw;
 pub mod webdriver;
 
 use kefu_daemon::config::Config;
-use kefu_daemon::store::Cf;
 use kefu_daemon::server::{self, ServerHandle};
+use kefu_daemon::store::Cf;
 use kefu_wire::{Client, ClientOptions, Plan, Request, Response};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
