@@ -73,9 +73,9 @@ pub struct Config {
 }
 
 /// `[mail]`: the SMTP relay the weekly CSAT report is mailed through
-/// (`daemon/src/csat_mail.rs`; `wire/PROTOCOL.md` section 37). Plain SMTP (no TLS in
-/// this build: use a relay on the host or the local network); credentials are sent
-/// only if the relay offers AUTH.
+/// (`daemon/src/csat_mail.rs`; `wire/PROTOCOL.md` section 37.6). `tls` says how the
+/// connection is protected (default: none to a loopback relay, required STARTTLS to any
+/// other); credentials are sent only if the relay offers AUTH.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct MailConfig {
@@ -91,7 +91,35 @@ pub struct MailConfig {
     pub username: Option<String>,
     /// AUTH password.
     pub password: Option<String>,
+    /// `"none"`, `"starttls"` (required: a relay that does not offer it is refused) or
+    /// `"tls"` (TLS from the first byte, default port 465). Default: `"none"` when
+    /// `smtp_host` is `localhost` or a loopback address, `"starttls"` otherwise.
+    pub tls: Option<MailTls>,
+    /// PEM file of the CA certificates the relay's certificate must chain to (a private
+    /// relay); without it the system's bundle (`MAIL_CA_BUNDLES`).
+    pub ca_file: Option<PathBuf>,
 }
+
+/// How the connection to the SMTP relay is protected (`[mail] tls`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTls {
+    /// Plain SMTP (only sensible to a relay on the same host).
+    None,
+    /// STARTTLS, required: the mail is never sent in clear.
+    Starttls,
+    /// Implicit TLS (SMTPS).
+    Tls,
+}
+
+/// Where the system's CA bundle is looked for when `[mail] ca_file` is not set (the
+/// Debian/Ubuntu, Fedora/RHEL, openSUSE and Alpine/BSD places).
+pub const MAIL_CA_BUNDLES: [&str; 4] = [
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+];
 
 /// A configured relay (`MailConfig::relay`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +136,40 @@ pub struct MailRelay {
     pub username: Option<String>,
     /// AUTH password.
     pub password: Option<String>,
+    /// Connection protection (the default resolved).
+    pub tls: MailTls,
+    /// Private CA file, if any.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl MailRelay {
+    /// The CA certificates the relay must chain to: `ca_file`'s, or the first system
+    /// bundle found. An error names the file.
+    pub fn roots(&self) -> Result<lettre::transport::smtp::client::Certificate, String> {
+        let path = match &self.ca_file {
+            Some(p) => p.clone(),
+            None => MAIL_CA_BUNDLES
+                .iter()
+                .map(PathBuf::from)
+                .find(|p| p.is_file())
+                .ok_or("no system CA bundle found; set [mail] ca_file")?,
+        };
+        let pem = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+            return Err(format!("{}: no PEM certificate", path.display()));
+        }
+        lettre::transport::smtp::client::Certificate::from_pem(&pem)
+            .map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+/// Whether `host` is this machine (the default of `[mail] tls` is then `"none"`).
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|a| a.is_loopback())
 }
 
 impl MailConfig {
@@ -124,13 +186,33 @@ impl MailConfig {
         {
             problems.push("[mail] timeout_ms must be 100..=120000".into());
         }
+        if self.ca_file.is_some() && self.tls == Some(MailTls::None) {
+            problems.push("[mail] ca_file is set but tls = \"none\"".into());
+        }
+        if let Some(relay) = self.clone().relay() {
+            if relay.tls != MailTls::None {
+                if let Err(e) = relay.roots() {
+                    problems.push(format!("[mail] CA certificates: {e}"));
+                }
+            }
+        }
     }
 
     /// The relay, if one is configured.
     pub fn relay(self) -> Option<MailRelay> {
+        let host = self.smtp_host?;
+        let tls = self.tls.unwrap_or(if is_loopback(&host) {
+            MailTls::None
+        } else {
+            MailTls::Starttls
+        });
         Some(MailRelay {
-            host: self.smtp_host?,
-            port: self.smtp_port.unwrap_or(25),
+            port: self
+                .smtp_port
+                .unwrap_or(if tls == MailTls::Tls { 465 } else { 25 }),
+            host,
+            tls,
+            ca_file: self.ca_file,
             from: self.from.unwrap_or_else(|| "kefu@localhost".to_owned()),
             timeout_ms: self.timeout_ms.unwrap_or(10_000),
             username: self.username,

@@ -1,13 +1,15 @@
 //! The weekly CSAT mail (S2, manual §10.1.2; `wire/PROTOCOL.md` section 37): last week's
 //! report as a plain-text summary (ASCII, so it travels unencoded) with the summary and
 //! the detail as CSV attachments, sent through the SMTP relay of `[mail]` with `lettre`'s
-//! blocking transport. Blocking: called only on the worker pool (`centre/csat.rs`).
+//! blocking transport, over rustls when `[mail] tls` asks for it (required STARTTLS or
+//! implicit TLS; PROTOCOL.md 37.6). Blocking: called only on the worker pool (`centre/csat.rs`).
 
-use crate::config::MailRelay;
+use crate::config::{MailRelay, MailTls};
 use crate::csat_report::{csat_detail_table, csat_summary_table};
 use kefu_wire::csat::{civil, CsatReportPage};
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::client::{CertificateStore, Tls, TlsParameters};
 use lettre::{Message, SmtpTransport, Transport};
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -99,11 +101,31 @@ impl WeeklyMail {
     }
 }
 
-/// Sends `mail` through `relay` (blocking: connect, EHLO, MAIL, RCPT, DATA, QUIT).
+/// The `lettre` TLS setting of `relay`: the certificate must chain to `relay.roots()`
+/// and name `relay.host` (a host name or an IP address).
+fn tls(relay: &MailRelay) -> Result<Tls, String> {
+    if relay.tls == MailTls::None {
+        return Ok(Tls::None);
+    }
+    let parameters = TlsParameters::builder(relay.host.clone())
+        .certificate_store(CertificateStore::None)
+        .add_root_certificate(relay.roots()?)
+        .build_rustls()
+        .map_err(|e| format!("TLS settings: {e}"))?;
+    Ok(match relay.tls {
+        MailTls::Tls => Tls::Wrapper(parameters),
+        _ => Tls::Required(parameters),
+    })
+}
+
+/// Sends `mail` through `relay` (blocking: connect, [TLS,] EHLO, [STARTTLS, EHLO,] MAIL,
+/// RCPT, DATA, QUIT). With `tls = "starttls"` a relay that does not offer STARTTLS, or
+/// whose certificate does not verify, fails the attempt before `MAIL FROM`.
 pub fn send(relay: &MailRelay, mail: &WeeklyMail) -> Result<(), String> {
     let message = mail.message(&relay.from)?;
     let mut transport = SmtpTransport::builder_dangerous(relay.host.as_str())
         .port(relay.port)
+        .tls(tls(relay)?)
         .timeout(Some(Duration::from_millis(u64::from(relay.timeout_ms))));
     if let (Some(user), Some(password)) = (&relay.username, &relay.password) {
         transport =
