@@ -311,7 +311,11 @@ fn reports(d: &Driver) {
         d.screenshot(&format!("centre-report-{kind}.png"));
         d.click(".r-export-xlsx");
         let rows = xlsx_rows(d, ".r-file-xlsx");
-        assert_eq!(rows[0][0], Data::String(first_column.into()), "{kind}: {rows:?}");
+        assert_eq!(
+            rows[0][0],
+            Data::String(first_column.into()),
+            "{kind}: {rows:?}"
+        );
     }
     choose_in(d, ".r-kind", "work");
     d.click(".r-show");

@@ -14,7 +14,7 @@
 
 mod support;
 
-use kefu_daemon::store::{open_rocks, Cf, KvStore, RocksOptions, RocksStore};
+use kefu_daemon::store::{open_rocks, Cf, RocksOptions, RocksStore};
 use kefu_wire::chat::{ConversationState, Entry, MessageBody, Party};
 use kefu_wire::{BackupInfo, Client, ClientError, ErrorCode, Request, Response};
 use std::collections::BTreeMap;
