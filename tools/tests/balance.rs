@@ -13,11 +13,15 @@ use support::{assert_contains, Daemon, PASSWORD, SUPER_PASSWORD};
 const ACCOUNT: u64 = 800_001;
 
 fn create_account(d: &Daemon) {
+    create_account_numbered(d, "800001");
+}
+
+fn create_account_numbered(d: &Daemon, account: &str) {
     d.kefuctl(&[
         "account",
         "create",
         "--id",
-        "800001",
+        account,
         "--name",
         "Alpha Ltd",
         "--plan",
@@ -201,21 +205,7 @@ fn the_review_list_across_accounts_through_kefuctl() {
     let addr: std::net::SocketAddr = d.tcp_addr().parse().unwrap();
     let mut bosses = Vec::new();
     for account in ["800002", "800001"] {
-        d.kefuctl(&[
-            "account",
-            "create",
-            "--id",
-            account,
-            "--name",
-            "Alpha Ltd",
-            "--plan",
-            "gold",
-            "--days",
-            "365",
-        ])
-        .env("KEFU_PASSWORD", PASSWORD)
-        .env("KEFU_SUPER_PASSWORD", SUPER_PASSWORD)
-        .ok();
+        create_account_numbered(&d, account);
         d.kefuctl(&["balance", "topup", "--account", account, "--units", "10"])
             .ok();
         let mut boss = Client::connect(addr, ClientOptions::default()).unwrap();
