@@ -274,6 +274,17 @@ fn file_bytes(d: &Driver, css: &str) -> Vec<u8> {
     serde_json::from_value(v).unwrap()
 }
 
+/// Clicks `css` once scrolled to the middle of the window (the page's status line at the
+/// bottom would take a click at the window's edge).
+fn click_centred(d: &Driver, css: &str) {
+    d.find(css);
+    d.script(
+        "document.querySelector(arguments[0]).scrollIntoView({block: 'center'})",
+        json!([css]),
+    );
+    d.click(css);
+}
+
 /// The .xlsx behind the page's download link `css`, read back with calamine.
 fn xlsx_rows(d: &Driver, css: &str) -> Vec<Vec<calamine::Data>> {
     use calamine::{Reader, Xlsx};
@@ -309,7 +320,7 @@ fn reports(d: &Driver) {
         d.find(".r-out svg.r-chart");
         d.find(".r-out .r-export");
         d.screenshot(&format!("centre-report-{kind}.png"));
-        d.click(".r-export-xlsx");
+        click_centred(d, ".r-export-xlsx");
         let rows = xlsx_rows(d, ".r-file-xlsx");
         assert_eq!(
             rows[0][0],
@@ -319,7 +330,7 @@ fn reports(d: &Driver) {
     }
     choose_in(d, ".r-kind", "work");
     d.click(".r-show");
-    d.click(".r-export-csv");
+    click_centred(d, ".r-export-csv");
     let csv = file_bytes(d, ".r-file-csv");
     assert!(String::from_utf8_lossy(&csv).contains("日期"));
     d.screenshot("centre-report-export.png");

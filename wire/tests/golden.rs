@@ -2448,13 +2448,13 @@ fn cases() -> Vec<Case> {
             "request/ListBroadcastPage",
             151,
             Value::Request(Request::ListBroadcastPage { before: Some(9), limit: 50, otp: None }),
-            "00000007 0003 0000 00000097 01b30101093200",
+            "00000007 0003 0000 00000097 01b50101093200",
         ),
         case(
             "request/GetBroadcastCustomers",
             152,
             Value::Request(Request::GetBroadcastCustomers { id: 2, offset: 1_000, limit: 1_000, otp: Some("123456".into()) }),
-            "00000010 0003 0000 00000098 01b40102e807e8070106313233343536",
+            "00000010 0003 0000 00000098 01b60102e807e8070106313233343536",
         ),
         case(
             "request/AdminBroadcastReviewQueue",
@@ -2463,7 +2463,7 @@ fn cases() -> Vec<Case> {
                 after: Some(ReviewCursor { submitted_at: 1_800_000_000_000, account: 800_001, id: 3 }),
                 limit: 50,
             }),
-            "0000000f 0003 0000 00000099 01b5010180c0e285e36881ea300332",
+            "0000000f 0003 0000 00000099 01b7010180c0e285e36881ea300332",
         ),
         case(
             "request/CentreLogin",
@@ -2474,13 +2474,13 @@ fn cases() -> Vec<Case> {
                 password: "secret".to_string(),
                 otp: None,
             }),
-            "00000010 0003 0000 00000097 01b30181ea30e90706736563726574 00",
+            "00000010 0003 0000 00000097 01b80181ea30e9070673656372657400",
         ),
         case(
             "request/CentreTicketLogin",
             152,
             Value::Request(Request::CentreTicketLogin { ticket: vec![1, 2, 3] }),
-            "00000007 0003 0000 00000098 01b40103010203",
+            "00000007 0003 0000 00000098 01b90103010203",
         ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
@@ -3647,7 +3647,7 @@ fn cases() -> Vec<Case> {
                 items: vec![broadcast_summary()],
                 next: Some(1),
             })),
-            "00000031 0004 0000 00000097 01570101ea07000009e58f8ce58d81e4b8800103d0860301000180c0e285e368d1860300d1860380c0e285e36800000101",
+            "00000031 0004 0000 00000097 01580101ea07000009e58f8ce58d81e4b8800103d0860301000180c0e285e368d1860300d1860380c0e285e36800000101",
         ),
         case(
             "response/BroadcastCustomers",
@@ -3657,7 +3657,7 @@ fn cases() -> Vec<Case> {
                 customers: vec![CustomerId::Identified("u-1".into())],
                 next: Some(1_001),
             })),
-            "0000000e 0004 0000 00000098 0158d08603010003752d3101e907",
+            "0000000e 0004 0000 00000098 0159d08603010003752d3101e907",
         ),
         case(
             "response/BroadcastReviews",
@@ -3666,7 +3666,7 @@ fn cases() -> Vec<Case> {
                 items: vec![BroadcastReview { account: 800_001, summary: broadcast_summary() }],
                 next: None,
             })),
-            "00000033 0004 0000 00000099 01590181ea3001ea07000009e58f8ce58d81e4b8800103d0860301000180c0e285e368d1860300d1860380c0e285e368000000",
+            "00000033 0004 0000 00000099 015a0181ea3001ea07000009e58f8ce58d81e4b8800103d0860301000180c0e285e368d1860300d1860380c0e285e368000000",
         ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(

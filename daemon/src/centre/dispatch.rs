@@ -926,13 +926,11 @@ pub(crate) fn classify(request: Request) -> Routed {
             VisitorLogin { account, token, channel } }
         [Routed::Customer, CustomerRequest::Chat] CustomerChatRequest {
             OpenConversation { entry }, Reselect { conversation, entry }, DesignatedChoices, ServingAgent,
-            ChooseMenuOption { conversation, node, option }, ReplyToBroadcast { broadcast, entry },
-        }
+            ChooseMenuOption { conversation, node, option }, ReplyToBroadcast { broadcast, entry }, }
         [Routed::Participant] ParticipantRequest {
             SendMessage { conversation, client_msg_id, body }, CloseConversation { conversation },
             ConversationMessages { conversation, after, limit }, Signal { conversation, signal },
-            GetAccountPresence,
-        }
+            GetAccountPresence, }
         [Routed::Agent, AgentRequest::Chat] AgentChatRequest {
             SetAutoAccept { cap }, ListQueue, ListConversations, AcceptConversation { conversation },
             TransferConversation { conversation, to_agent },
