@@ -2696,7 +2696,7 @@ fn every_variant_is_generated() {
     let mut runner = TestRunner::deterministic();
     let (mut requests, mut responses, mut events) =
         (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
-    for _ in 0..8_000 {
+    for _ in 0..12_000 {
         let r = request()
             .new_tree(&mut runner)
             .expect("request strategy")
