@@ -376,6 +376,12 @@ fn expected_reaction(frame: &Frame) -> Reaction {
         FrameKind::Pong => event(body, ClientEvent::Pong),
         FrameKind::GoAway => event(body, ClientEvent::GoAway),
         FrameKind::Ping => Ping::decode(body).map_or(Reaction::Close, |p| Reaction::Pong(p.nonce)),
-        FrameKind::Hello | FrameKind::Request | FrameKind::PushAck => Reaction::Close,
+        // Kinds a server never sends a client: the replication stream's among them.
+        FrameKind::Hello
+        | FrameKind::Request
+        | FrameKind::PushAck
+        | FrameKind::ReplicaHello
+        | FrameKind::ReplicaBatches
+        | FrameKind::ReplicaApplied => Reaction::Close,
     }
 }

@@ -11,11 +11,11 @@
 
 use crate::check_error;
 use bytes::BytesMut;
+use kefu_wire::replica::{ReplicaApplied, ReplicaBatches, ReplicaHello};
 use kefu_wire::{
     Body, ErrorBody, FrameDecoder, GoAway, Hello, Ping, Pong, Push, PushAck, Request, Response,
     Welcome, WireError, MAX_FRAME_CEILING,
 };
-use kefu_wire::replica::{ReplicaApplied, ReplicaBatches, ReplicaHello};
 use std::fmt::Debug;
 
 /// The body types by selector, in frame-kind order.

@@ -1050,7 +1050,10 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
             },
         ),
         ("get-csat-settings", Request::GetCsatSettings),
-        ("set-csat-settings", Request::SetCsatSettings(csat_settings())),
+        (
+            "set-csat-settings",
+            Request::SetCsatSettings(csat_settings()),
+        ),
         (
             "rate-conversation",
             Request::RateConversation {
@@ -1109,6 +1112,13 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
             },
         ),
         (
+            "set-allowed-origins",
+            Request::SetAllowedOrigins {
+                origins: vec!["https://shop.example.com".into()],
+            },
+        ),
+        ("get-allowed-origins", Request::GetAllowedOrigins),
+        (
             "preview-broadcast",
             Request::PreviewBroadcast {
                 draft: broadcast_draft(),
@@ -1147,7 +1157,10 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
         ),
         ("close-survey", Request::CloseSurvey { id: 1, otp: None }),
         ("list-surveys", Request::ListSurveys { otp: None }),
-        ("get-survey-result", Request::GetSurveyResult { id: 1, otp: None }),
+        (
+            "get-survey-result",
+            Request::GetSurveyResult { id: 1, otp: None },
+        ),
         ("list-open-surveys", Request::ListOpenSurveys),
         (
             "answer-survey",
@@ -1176,7 +1189,13 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
                 otp: Some("123456".into()),
             },
         ),
-        ("export-chunk", Request::ExportChunk { export: 1, index: 1 }),
+        (
+            "export-chunk",
+            Request::ExportChunk {
+                export: 1,
+                index: 1,
+            },
+        ),
         (
             "request-contact-filed",
             Request::RequestContactFiled {
@@ -1899,6 +1918,13 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
             }),
         ),
         ("csat-settings", Response::CsatSettings(csat_settings())),
+        (
+            "allowed-origins",
+            Response::AllowedOrigins(kefu_wire::web::AllowedOrigins {
+                explicit: vec!["https://shop.example.com".into()],
+                from_codes: vec!["http://127.0.0.1:8080".into()],
+            }),
+        ),
         (
             "csat-report",
             Response::CsatReport(kefu_wire::csat::CsatReportPage {
@@ -2810,6 +2836,9 @@ mod tests {
                 7 => messages::decodes::<Ping>(body),
                 8 => messages::decodes::<Pong>(body),
                 9 => messages::decodes::<GoAway>(body),
+                10 => messages::decodes::<kefu_wire::replica::ReplicaHello>(body),
+                11 => messages::decodes::<kefu_wire::replica::ReplicaBatches>(body),
+                12 => messages::decodes::<kefu_wire::replica::ReplicaApplied>(body),
                 other => panic!("{}: selector {other} out of range", seed.name),
             };
             assert_eq!(decodes, seed.is_valid(), "{}", seed.name);
