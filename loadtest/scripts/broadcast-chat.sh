@@ -15,14 +15,12 @@
 #
 # Usage: loadtest/scripts/broadcast-chat.sh [OUT_DIR]   (from the repository root;
 # binaries from $CARGO_TARGET_DIR or $HOME/.cache/kefu-target, release)
-# Last result (2026-12-07 02:15 UTC, SECS=10 CHAT_WITH=40, 2 cores shared with four other
-# sessions' builds, load average ~10; benches/results/broadcast-chat-2026-12-07.txt):
-#   baseline chat 2000/s:       0 lost, due->agent p99 8.38 ms, p99.9 12.15 ms
-#   beside the 100,000-contact fan-out (two approved broadcasts of 50,000): 0 lost,
-#     due->agent p99 27.10 ms, p99.9 71.61 ms (the 40 s window holds the fan-out)
-#   fan-out time NOT measured: the tool's watch (ListBroadcasts) was refused, its answer
-#   (two drafts naming 50,000 customers each, 1.29 MB) is over the 1 MiB frame. To do:
-#   bound ListBroadcasts' answer (drafts without the named list) or watch another way.
+# Last result (2026-12-07 08:00 UTC, SECS=10 CHAT_WITH=40, 2 cores while four other sessions
+# started builds, load average 3.6-5.0; benches/results/broadcast-chat-2026-12-07b.txt):
+#   baseline chat 2000/s:       0 lost, due->agent p99 5.98 ms, p99.9 8.41 ms
+#   beside the 100,000-contact import and fan-out (one approved broadcast of 100,000):
+#     0 lost, due->agent p99 56.73 ms, p99.9 100.99 ms, max 124.67 ms
+#   fan-out (approval to Done): 2.22 s for 100,000 recipients
 set -eu
 OUT=${1:-/tmp/kefu-broadcast-chat}
 RATE=${RATE:-2000}

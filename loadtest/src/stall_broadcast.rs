@@ -22,7 +22,7 @@ use crate::admin::AdminPipe;
 use crate::stall::StallArgs;
 use anyhow::{anyhow, bail, Context};
 use kefu_wire::chat::{CustomerId, MessageBody};
-use kefu_wire::valueadded::{BroadcastDraft, BroadcastState};
+use kefu_wire::valueadded::{BroadcastDraft, BroadcastState, MAX_BROADCAST_PAGE};
 use kefu_wire::{Client, ClientOptions, ErrorCode, Plan, Request, Response};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -159,7 +159,9 @@ pub fn broadcaster(args: &StallArgs) -> anyhow::Result<Broadcaster> {
 }
 
 /// One round: a broadcast of `chars` characters to every contact (in submissions of
-/// 50,000), submitted and approved, then watched (`ListBroadcasts`) until its
+/// 50,000), submitted and approved, then watched (the newest page of
+/// `ListBroadcastPage`: `ListBroadcasts` is refused once the drafts' named contacts
+/// pass the frame) until its
 /// fan-out is done; returns the messages sent and the seconds from the approval to
 /// the last batch's `Done`, or why it was refused.
 pub fn broadcast(
@@ -208,9 +210,14 @@ pub fn broadcast(
     }
     let deadline = Instant::now() + ROUND_TIMEOUT;
     loop {
-        let list = match b.agent.request(&Request::ListBroadcasts { otp: None })? {
-            Response::Broadcasts(list) => list,
-            other => bail!("ListBroadcasts: {other:?}"),
+        let page = Request::ListBroadcastPage {
+            before: None,
+            limit: MAX_BROADCAST_PAGE,
+            otp: None,
+        };
+        let list = match b.agent.request(&page)? {
+            Response::BroadcastPage(page) => page.items,
+            other => bail!("ListBroadcastPage: {other:?}"),
         };
         let mine: Vec<_> = list.iter().filter(|i| approved.contains(&i.id)).collect();
         let finished = mine.iter().all(|i| {
