@@ -4,12 +4,17 @@
 #
 # Starts a kefud of its own (fresh data directory, 2 shards, 127.0.0.1 port from :0) and:
 #   1. steady-chat at RATE (default 2000 msg/s) for SECS (default 15) s: the baseline;
-#   2. steady-chat at RATE for CHAT_WITH (default 40) s, and 2 s into it
-#      `kefu-load stall --readers READERS --contacts CONTACTS --broadcast-chars CHARS`:
-#      a fresh account with CONTACTS contacts (default 100,000; READERS of them, default
-#      10, log in and never read), one broadcast of CHARS characters (default 100) to all
-#      of them submitted, approved at once on the admin socket, and watched until Done:
-#      the fan-out time (approval to Done) is in $OUT/broadcast.txt.
+#   2. `kefu-load stall --readers READERS --contacts CONTACTS --broadcast-chars CHARS
+#      --hold-secs HOLD` in the background: a fresh account with CONTACTS contacts
+#      (default 100,000, imported over the admin socket; READERS of them, default 10,
+#      log in and never read), then broadcasts of CHARS characters (default 100) to all
+#      of them, one a second and back to back (each submitted, approved at once on the
+#      admin socket and watched until Done) for HOLD (default 20) s: the fan-out times
+#      (approval to Done) are in $OUT/broadcast.txt;
+#   3. once the import is over (the stall tool says its readers are logged in),
+#      steady-chat at RATE for CHAT_WITH (default 12) s measured: its window (after the
+#      tool's 3 s of ramp-up and warm-up) lies inside the back-to-back fan-outs, so
+#      its latencies are the chat's beside a fan-out, not beside the contact import.
 # Every second it samples the daemon's RSS: $OUT/samples.txt. Reports in $OUT/<step>.txt.
 # The data directory is removed at the end.
 #
@@ -25,7 +30,8 @@ set -eu
 OUT=${1:-/tmp/kefu-broadcast-chat}
 RATE=${RATE:-2000}
 SECS=${SECS:-15}
-CHAT_WITH=${CHAT_WITH:-40}
+CHAT_WITH=${CHAT_WITH:-12}
+HOLD=${HOLD:-20}
 CONTACTS=${CONTACTS:-100000}
 READERS=${READERS:-10}
 CHARS=${CHARS:-100}
@@ -58,13 +64,21 @@ chat() { # name seconds
 }
 
 chat baseline "$SECS"
-chat with-broadcast "$CHAT_WITH" &
-CHAT=$!
-sleep 2
-echo "== broadcast to $CONTACTS contacts, approved $(date +%T)"
+echo "== broadcasts to $CONTACTS contacts for ${HOLD} s, started $(date +%T)"
+rm -f "$OUT/broadcast.txt" "$OUT/broadcast.err" # a previous run's "logged in" is not this one's
 "$BIN/kefu-load" stall --server "$SERVER" --admin-socket "$DATA/admin.sock" --account 990101 \
     --readers "$READERS" --contacts "$CONTACTS" --broadcast-chars "$CHARS" \
-    --broadcasts-per-sec 1 --hold-secs 1.5 >"$OUT/broadcast.txt" 2>"$OUT/broadcast.err" || true
-echo "== broadcast done $(date +%T)"; cat "$OUT/broadcast.txt" "$OUT/broadcast.err"
-wait $CHAT || true
+    --broadcasts-per-sec 1 --hold-secs "$HOLD" >"$OUT/broadcast.txt" 2>"$OUT/broadcast.err" &
+STALL=$!
+until grep -q "readers logged in" "$OUT/broadcast.err" 2>/dev/null; do
+    kill -0 $STALL 2>/dev/null || break
+    sleep 0.1
+done
+echo "== import over, chat beside the fan-outs $(date +%T)"
+chat with-broadcast "$CHAT_WITH"
+wait $STALL || true
+echo "== broadcasts done $(date +%T)"; cat "$OUT/broadcast.txt" "$OUT/broadcast.err"
+echo "== each shard's turns since the start (what a chat message can wait behind)"
+"$BIN/kefuctl" --admin-socket "$DATA/admin.sock" stats --prometheus |
+    grep -E '^kefu_turn_(duration_seconds_bucket\{shard="[0-9]+",le="(0.001|0.005|0.01|0.025|0.05|0.1|\+Inf)"|longest_(microseconds|batch_operations|inbox_messages))' || true
 echo "== samples (every second)"; cat "$OUT/samples.txt"

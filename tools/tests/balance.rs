@@ -83,27 +83,14 @@ fn topup_and_show_through_kefuctl_and_the_ledger_balances() {
 #[test]
 fn the_review_queue_and_the_word_list_through_kefuctl() {
     use kefu_wire::chat::{CustomerId, MessageBody};
-    use kefu_wire::crm::{ContactEdit, ContactState};
     use kefu_wire::valueadded::BroadcastDraft;
-    use kefu_wire::{Client, ClientOptions, ErrorCode, Request, Response, SecurityLevel};
+    use kefu_wire::{Client, ErrorCode, Request, Response};
 
     let mut d = Daemon::start();
     create_account(&d);
     d.kefuctl(&["balance", "topup", "--account", "800001", "--units", "10"])
         .ok();
-    let addr: std::net::SocketAddr = d.tcp_addr().parse().unwrap();
-    let mut boss = Client::connect(addr, ClientOptions::default()).unwrap();
-    boss.login(ACCOUNT, 1001, PASSWORD).unwrap();
-    boss.request(&Request::SetSecurityLevel {
-        level: SecurityLevel::Low,
-    })
-    .unwrap();
-    boss.request(&Request::CreateContact {
-        customer: CustomerId::Identified("c1".into()),
-        state: ContactState::Friend,
-        edit: ContactEdit::default(),
-    })
-    .unwrap();
+    let mut boss = d.boss_with_contact(ACCOUNT);
     let submit = |c: &mut Client, text: &str| {
         c.request(&Request::SubmitBroadcast {
             draft: BroadcastDraft {
@@ -197,31 +184,16 @@ fn the_review_queue_and_the_word_list_through_kefuctl() {
 #[test]
 fn the_review_list_across_accounts_through_kefuctl() {
     use kefu_wire::chat::{CustomerId, MessageBody};
-    use kefu_wire::crm::{ContactEdit, ContactState};
     use kefu_wire::valueadded::BroadcastDraft;
-    use kefu_wire::{Client, ClientOptions, Request, Response, SecurityLevel};
+    use kefu_wire::{Request, Response};
 
     let d = Daemon::start_with(|config, _| config.test.clock_control = true);
-    let addr: std::net::SocketAddr = d.tcp_addr().parse().unwrap();
     let mut bosses = Vec::new();
     for account in ["800002", "800001"] {
         create_account_numbered(&d, account);
         d.kefuctl(&["balance", "topup", "--account", account, "--units", "10"])
             .ok();
-        let mut boss = Client::connect(addr, ClientOptions::default()).unwrap();
-        boss.login(account.parse().unwrap(), 1001, PASSWORD)
-            .unwrap();
-        boss.request(&Request::SetSecurityLevel {
-            level: SecurityLevel::Low,
-        })
-        .unwrap();
-        boss.request(&Request::CreateContact {
-            customer: CustomerId::Identified("c1".into()),
-            state: ContactState::Friend,
-            edit: ContactEdit::default(),
-        })
-        .unwrap();
-        bosses.push(boss);
+        bosses.push(d.boss_with_contact(account.parse().unwrap()));
     }
     // 800002 first, then 800001, then 800002 again.
     for (i, text) in [(0, "乙一"), (1, "甲一"), (0, "乙二")] {

@@ -8,11 +8,10 @@ mod support;
 
 use calamine::{Data, Reader, Xlsx};
 use kefu_daemon::report_tables::survey_results_table;
-use kefu_wire::chat::{Channel, CustomerId, Entry};
-use kefu_wire::crm::{ContactEdit, ContactState};
+use kefu_wire::chat::{Channel, Entry};
 use kefu_wire::reports::{Date, WorkReportRow};
 use kefu_wire::survey::{SurveyDraft, SurveyQuestion};
-use kefu_wire::{Client, ClientOptions, Request, Response, SecurityLevel};
+use kefu_wire::{Client, ClientOptions, Request, Response};
 use std::io::Cursor;
 use support::{assert_contains, Daemon, PASSWORD};
 
@@ -208,18 +207,7 @@ fn kefuctl_report_survey_writes_results_and_answers() {
         Response::CustomerKey(k) => k,
         other => panic!("{other:?}"),
     };
-    let mut boss = client(&d);
-    boss.login(ACCOUNT, 1001, PASSWORD).unwrap();
-    boss.request(&Request::SetSecurityLevel {
-        level: SecurityLevel::Low,
-    })
-    .unwrap();
-    boss.request(&Request::CreateContact {
-        customer: CustomerId::Identified("c1".into()),
-        state: ContactState::Friend,
-        edit: ContactEdit::default(),
-    })
-    .unwrap();
+    let mut boss = d.boss_with_contact(ACCOUNT);
     boss.request(&Request::CreateSurvey {
         draft: SurveyDraft {
             title: "服务调查".into(),

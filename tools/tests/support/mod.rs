@@ -116,6 +116,31 @@ impl Daemon {
         .env("KEFU_SUPER_PASSWORD", SUPER_PASSWORD)
         .ok();
     }
+
+    /// Agent 1001 of `account` logged in on the client port, the account's security
+    /// level set to low (no hardware tokens in these tests: value-added requests would
+    /// ask for a code) and customer `c1` made a friend contact — what a broadcast or a
+    /// survey needs to reach someone.
+    pub fn boss_with_contact(&self, account: u64) -> kefu_wire::Client {
+        use kefu_wire::chat::CustomerId;
+        use kefu_wire::crm::{ContactEdit, ContactState};
+        use kefu_wire::{Request, SecurityLevel};
+        let addr: std::net::SocketAddr = self.tcp_addr().parse().expect("client address");
+        let mut boss = kefu_wire::Client::connect(addr, kefu_wire::ClientOptions::default())
+            .expect("client port connects");
+        boss.login(account, 1001, PASSWORD).expect("1001 logs in");
+        boss.request(&Request::SetSecurityLevel {
+            level: SecurityLevel::Low,
+        })
+        .expect("security level low");
+        boss.request(&Request::CreateContact {
+            customer: CustomerId::Identified("c1".into()),
+            state: ContactState::Friend,
+            edit: ContactEdit::default(),
+        })
+        .expect("c1 a contact");
+        boss
+    }
 }
 
 fn start_server(config: &Config) -> ServerHandle {
