@@ -1,22 +1,18 @@
 //! `kefuctl csat report`: an account's CSAT report (S2, manual §10.1.2;
-//! wire/PROTOCOL.md section 37.3) over a range of days (at most 180, by default the last
-//! 7), asked with `CsatReport` as the account's super admin, written client-side with
-//! `kefu-report`: the summary (per agent) or, with `--detail`, every rating, as CSV
-//! (to stdout or `--out`) or Excel (`--format xlsx --out FILE`).
+//! wire/PROTOCOL.md sections 36 and 37.3) over a range of days (at most 180, by default
+//! the last 7): the summary (per agent) or, with `--detail`, every rating, as CSV (to
+//! stdout or `--out`) or Excel (`--format xlsx --out FILE`). The file is the daemon's
+//! `ExportReport` (the same bytes as `kefuctl report csat`); this command adds only
+//! writing to stdout.
 
-use crate::admin::{unexpected, Admin};
+use crate::admin::Admin;
 use crate::cli::{CsatCommand, CsatReportArgs, ExportFormat};
-use crate::csat_report::{csat_detail_table, csat_summary_table};
-use crate::report::day;
-use anyhow::{bail, Context, Result};
-use kefu_report::FileFormat;
-use kefu_wire::csat::CsatQuery;
-use kefu_wire::{Request, Response};
+use crate::report::{csat_kind, export_to_file, stream};
+use anyhow::{bail, Result};
+use kefu_wire::reports::ExportFormat as WireFormat;
+use kefu_wire::Request;
 use std::io::Write;
 use std::path::Path;
-
-/// Most detail pages read (500 ratings each).
-const MAX_PAGES: usize = 10_000;
 
 /// Runs `kefuctl csat ...`.
 pub fn run(socket: &Path, cmd: &CsatCommand, out: &mut dyn Write) -> Result<()> {
@@ -27,52 +23,22 @@ pub fn run(socket: &Path, cmd: &CsatCommand, out: &mut dyn Write) -> Result<()> 
 
 fn report(socket: &Path, args: &CsatReportArgs, out: &mut dyn Write) -> Result<()> {
     let format = match args.format {
-        ExportFormat::Csv => FileFormat::Csv,
-        ExportFormat::Xlsx => FileFormat::Xlsx,
+        ExportFormat::Csv => WireFormat::Csv,
+        ExportFormat::Xlsx => WireFormat::Xlsx,
     };
-    if format == FileFormat::Xlsx && args.out.is_none() {
-        bail!("--format xlsx needs --out FILE");
-    }
-    let mut admin = Admin::connect(socket)?;
-    let mut query = CsatQuery {
-        from: args.from.map(day).transpose()?,
-        to: args.to.map(day).transpose()?,
-        detail: args.detail,
-        after: None,
-    };
-    let mut pages = Vec::new();
-    loop {
-        let request = Request::CsatReport(query.clone());
-        let page = match admin.on_account(args.account, &request)? {
-            Response::CsatReport(p) => p,
-            other => return Err(unexpected(request.name(), &other)),
-        };
-        let next = page.next.clone();
-        pages.push(page);
-        match next {
-            Some(after) if pages.len() < MAX_PAGES => query.after = Some(after),
-            _ => break,
-        }
-    }
-    let Some(first) = pages.first() else {
-        bail!("no report");
-    };
-    let table = if args.detail {
-        let all: Vec<_> = pages
-            .iter()
-            .flat_map(|p| p.detail.iter().cloned())
-            .collect();
-        csat_detail_table(&all)
-    } else {
-        csat_summary_table(first.from, first.to, &first.lines)
-    };
-    let bytes = kefu_report::export(&table, format)?;
+    let report = csat_kind(args.from, args.to, args.detail)?;
     match &args.out {
-        Some(path) => {
-            std::fs::write(path, &bytes).with_context(|| format!("writing {}", path.display()))?;
-            writeln!(out, "{}: {} rows", path.display(), table.rows.len())?;
+        Some(path) => export_to_file(socket, args.account, report, format, path, out),
+        None if format == WireFormat::Xlsx => bail!("--format xlsx needs --out FILE"),
+        None => {
+            let mut admin = Admin::connect(socket)?;
+            let request = Request::ExportReport {
+                report,
+                format,
+                otp: None,
+            };
+            stream(&mut admin, args.account, &request, out)?;
+            Ok(())
         }
-        None => out.write_all(&bytes)?,
     }
-    Ok(())
 }

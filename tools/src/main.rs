@@ -14,10 +14,6 @@ mod clock;
 mod code;
 mod contacts;
 mod csat;
-// The daemon's CSAT export tables, compiled in here too: the file depends only on
-// kefu-wire and kefu-report, and kefuctl talks to the daemon only through kefu-wire.
-#[path = "../../daemon/src/csat_report.rs"]
-mod csat_report;
 mod date;
 mod diagnose;
 mod output;

@@ -44,18 +44,12 @@ pub fn run(socket: &Path, cmd: &ReportCommand, out: &mut dyn Write) -> Result<()
             args.format,
             &args.out,
         ),
-        ReportCommand::Csat(args) => {
-            let (from, to) = (
-                args.from.map(day).transpose()?,
-                args.to.map(day).transpose()?,
-            );
-            let report = if args.detail {
-                ReportKind::CsatDetail { from, to }
-            } else {
-                ReportKind::Csat { from, to }
-            };
-            (args.account, report, args.format, &args.out)
-        }
+        ReportCommand::Csat(args) => (
+            args.account,
+            csat_kind(args.from, args.to, args.detail)?,
+            args.format,
+            &args.out,
+        ),
         ReportCommand::Visits(args) => {
             days_report(args, |from_day, until_day| ReportKind::VisitTrend {
                 from_day,
@@ -73,6 +67,19 @@ pub fn run(socket: &Path, cmd: &ReportCommand, out: &mut dyn Write) -> Result<()
         ReportFormatArg::Csv => ExportFormat::Csv,
         ReportFormatArg::Xlsx => ExportFormat::Xlsx,
     };
+    export_to_file(socket, account, report, format, path, out)
+}
+
+/// Streams the export of `report` into `path`: written to `FILE.partial` as the chunks
+/// come, synced, renamed to `FILE` once complete; one line about it on `out`.
+pub(crate) fn export_to_file(
+    socket: &Path,
+    account: u64,
+    report: ReportKind,
+    format: ExportFormat,
+    path: &Path,
+    out: &mut dyn Write,
+) -> Result<()> {
     // Only the value-added reports (surveys) ask for the token code.
     let otp = match report {
         ReportKind::SurveyResults { .. } | ReportKind::SurveyAnswers { .. } => {
@@ -87,7 +94,14 @@ pub fn run(socket: &Path, cmd: &ReportCommand, out: &mut dyn Write) -> Result<()
         format,
         otp,
     };
-    let streamed = stream(&mut admin, account, &request, &partial);
+    let streamed = std::fs::File::create(&partial)
+        .with_context(|| format!("creating {}", partial.display()))
+        .and_then(|mut file| {
+            let done = stream(&mut admin, account, &request, &mut file)?;
+            file.sync_all()
+                .with_context(|| format!("syncing {}", partial.display()))?;
+            Ok(done)
+        });
     let (size, total) = match streamed {
         Ok(done) => done,
         Err(e) => {
@@ -99,6 +113,16 @@ pub fn run(socket: &Path, cmd: &ReportCommand, out: &mut dyn Write) -> Result<()
     std::fs::rename(&partial, path).with_context(|| format!("writing {}", path.display()))?;
     writeln!(out, "{}: {size} bytes in {total} chunks", path.display())?;
     Ok(())
+}
+
+/// The CSAT report (per agent) or its detail (every rating) over the account's days.
+pub(crate) fn csat_kind(from: Option<Date>, to: Option<Date>, detail: bool) -> Result<ReportKind> {
+    let (from, to) = (from.map(day).transpose()?, to.map(day).transpose()?);
+    Ok(if detail {
+        ReportKind::CsatDetail { from, to }
+    } else {
+        ReportKind::Csat { from, to }
+    })
 }
 
 /// A report over UTC days (visits, site analytics) and where it goes.
@@ -120,20 +144,18 @@ fn utc_day(d: Date) -> Result<u32> {
     u32::try_from(d.unix_midnight().div_euclid(86_400)).context("date before 1970")
 }
 
-/// Writes every chunk to `partial`, in order; returns (size, chunks).
-fn stream(
+/// Writes every chunk of the export `request` asks for to `sink`, in order; returns
+/// (size, chunks).
+pub(crate) fn stream(
     admin: &mut Admin,
     account: u64,
     request: &Request,
-    partial: &Path,
+    sink: &mut dyn Write,
 ) -> Result<(u64, u32)> {
-    let mut file = std::fs::File::create(partial)
-        .with_context(|| format!("creating {}", partial.display()))?;
     let mut chunk = expect_chunk(request, admin.on_account(account, request)?)?;
     let (export, total, size) = (chunk.export, chunk.total, chunk.size);
     loop {
-        file.write_all(&chunk.data)
-            .with_context(|| format!("writing {}", partial.display()))?;
+        sink.write_all(&chunk.data).context("writing the export")?;
         if chunk.last {
             break;
         }
@@ -151,8 +173,6 @@ fn stream(
             );
         }
     }
-    file.sync_all()
-        .with_context(|| format!("syncing {}", partial.display()))?;
     Ok((size, total))
 }
 

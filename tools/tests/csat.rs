@@ -1,7 +1,8 @@
 //! `kefuctl csat report` end to end (S2; wire/PROTOCOL.md section 37.3): the real binary
 //! run as a process against a daemon started in-process: the summary as CSV on stdout
 //! and as an .xlsx file read back with calamine, the detail, and a 181-day range refused
-//! with its own code. (The report's figures are checked against ratings given through
+//! with its own code. The file is the daemon's `ExportReport`, as `kefuctl report csat`'s.
+//! (The report's figures are checked against ratings given through
 //! the client library in `daemon/tests/csat.rs`.)
 
 mod support;
@@ -49,7 +50,7 @@ fn csat_report_through_kefuctl_as_csv_and_xlsx() {
             file.to_str().unwrap(),
         ])
         .ok();
-    assert_contains(&out, "0 rows");
+    assert_contains(&out, "bytes in 1 chunks");
     let mut book: Xlsx<_> = calamine::open_workbook(&file).unwrap();
     let sheet = book.worksheet_range_at(0).unwrap().unwrap();
     let header: Vec<String> = sheet
