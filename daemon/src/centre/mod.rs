@@ -68,6 +68,7 @@ mod sessions;
 mod signals;
 mod sms;
 mod spam;
+mod survey_broadcasts;
 mod surveys;
 mod token_home;
 mod tokens;

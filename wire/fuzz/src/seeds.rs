@@ -1126,6 +1126,22 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
             },
         ),
         (
+            "submit-survey-broadcast",
+            Request::SubmitSurveyBroadcast {
+                survey: 1,
+                draft: broadcast_draft(),
+                otp: None,
+            },
+        ),
+        (
+            "preview-survey-broadcast",
+            Request::PreviewSurveyBroadcast {
+                survey: 1,
+                draft: broadcast_draft(),
+                otp: Some("123456".into()),
+            },
+        ),
+        (
             "get-work-report",
             Request::GetWorkReport {
                 from: report_day(),
@@ -2240,6 +2256,21 @@ fn event_seeds() -> Vec<(&'static str, Push)> {
                         .collect(),
                     reasons: vec!["回复太慢".into()],
                 }),
+            },
+        ),
+        (
+            "survey-broadcast",
+            Push {
+                seq: 21,
+                event: Event::SurveyBroadcast {
+                    broadcast: 3,
+                    form: kefu_wire::survey::SurveyForm {
+                        id: 1,
+                        title: "服务调查".into(),
+                        background: "谢谢".into(),
+                        questions: survey_draft().questions,
+                    },
+                },
             },
         ),
     ];
