@@ -8,11 +8,11 @@
 mod support;
 
 use kefu_wire::chat::{CustomerId, MessageBody};
-use kefu_wire::crm::{ContactEdit, ContactState, GroupEdit, GroupNode};
 use kefu_wire::survey::{SurveyDraft, SurveyQuestion};
 use kefu_wire::valueadded::{BroadcastDraft, BroadcastInfo, BroadcastState};
 use kefu_wire::{Client, ErrorCode, Event, Request, Response, SecurityLevel};
 use std::time::Duration;
+use support::value_added::*;
 use support::*;
 
 const ACCOUNT: u64 = 872_151;
@@ -29,55 +29,14 @@ fn id(s: &str) -> CustomerId {
 /// Group VIP holding c1..c3, c4 in no group; `units` topped up; level low.
 fn setup(s: &TestServer, units: u64) -> (Client, Client, u32, [u8; 32]) {
     let mut admin = s.admin();
-    create_account(&mut admin, ACCOUNT);
-    admin
-        .request(&Request::AdminBalanceTopUp {
-            account: ACCOUNT,
-            units,
-        })
-        .unwrap();
-    let key = customer_key(&mut admin, ACCOUNT);
-    let mut boss = s.client();
-    boss.login(ACCOUNT, 1001, PASSWORD).unwrap();
-    boss.request(&Request::SetSecurityLevel {
+    let spec = Spec {
+        units,
         level: SecurityLevel::Low,
-    })
-    .unwrap();
-    let vip = match boss
-        .request(&Request::EditGroups(GroupEdit::CreateGroup {
-            name: "VIP".into(),
-            category: None,
-        }))
-        .unwrap()
-    {
-        Response::Groups(g) => g
-            .iter()
-            .find_map(|n| match n {
-                GroupNode::Group(g) if g.name == "VIP" => Some(g.id),
-                _ => None,
-            })
-            .unwrap(),
-        other => panic!("{other:?}"),
+        agent: Agent1002::No,
+        contacts: THREE_IN_VIP_ONE_OUT,
     };
-    for (who, groups) in [
-        ("c1", vec![vip]),
-        ("c2", vec![vip]),
-        ("c3", vec![vip]),
-        ("c4", vec![]),
-    ] {
-        let r = boss
-            .request(&Request::CreateContact {
-                customer: id(who),
-                state: ContactState::Friend,
-                edit: ContactEdit {
-                    groups: Some(groups),
-                    ..ContactEdit::default()
-                },
-            })
-            .unwrap();
-        assert!(matches!(r, Response::Contact(_)), "{r:?}");
-    }
-    (admin, boss, vip, key)
+    let made = value_added_account(s, &mut admin, ACCOUNT, spec);
+    (admin, made.boss, made.vip, made.key)
 }
 
 fn survey_draft(vip: u32) -> SurveyDraft {

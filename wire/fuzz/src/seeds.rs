@@ -2835,7 +2835,7 @@ mod tests {
             let index = support::request_index(&r);
             requests.insert(index, r.name());
         }
-        assert_eq!(requests.len(), 186, "a Request variant has no seed");
+        assert_eq!(requests.len(), 188, "a Request variant has no seed");
 
         let mut responses = BTreeMap::new();
         for (name, r) in response_seeds() {
@@ -2849,7 +2849,7 @@ mod tests {
             let index = support::event_index(&p.event);
             events.insert(index, name);
         }
-        assert_eq!(events.len(), 24, "an Event variant has no seed");
+        assert_eq!(events.len(), 25, "an Event variant has no seed");
     }
 
     #[test]
