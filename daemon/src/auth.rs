@@ -83,6 +83,8 @@ macro_rules! value_added {
             | Request::ResubmitBroadcast { .. }
             | Request::ListBroadcasts { .. }
             | Request::PreviewBroadcast { .. }
+            | Request::SubmitSurveyBroadcast { .. }
+            | Request::PreviewSurveyBroadcast { .. }
             | Request::ListBroadcastPage { .. }
             | Request::GetBroadcastCustomers { .. }
             // Surveys and their reports (PROTOCOL.md sections 35–36).

@@ -237,6 +237,10 @@ pub struct WebConfig {
     pub max_head_bytes: usize,
     /// The longest WebSocket message, bytes (close 1009 past it).
     pub max_message_bytes: usize,
+    /// The address-to-region table of site analytics (`daemon/src/regions.rs`: one
+    /// `CIDR region-name` a line), read at start; none: every visit's region is
+    /// `未知`. A bad file stops kefud from starting, naming the line.
+    pub regions_file: Option<PathBuf>,
 }
 
 impl Default for WebConfig {
@@ -247,6 +251,7 @@ impl Default for WebConfig {
             max_connections_per_address: 256,
             max_head_bytes: 8 * 1024,
             max_message_bytes: 64 * 1024,
+            regions_file: None,
         }
     }
 }

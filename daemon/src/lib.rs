@@ -9,6 +9,7 @@
 //! - [`accounts`]: the in-memory picture of owned accounts; shard ownership.
 //! - [`auth`]: the one authorisation check.
 //! - [`worker`]: the password-hashing pool.
+//! - [`regions`]: the address-to-region table of site analytics (`[web] regions_file`).
 //! - [`timer_wheel`]: a hashed timing wheel (the idle-customer timers of a shard).
 //! - [`store`]: the storage interface, RocksDB behind it, key layout.
 //! - [`password`], [`session_token`]: credentials.
@@ -27,6 +28,7 @@ pub mod conn;
 pub mod csat_mail;
 pub mod csat_report;
 pub mod file_store;
+pub mod regions;
 pub mod history;
 pub mod log;
 pub mod metrics;

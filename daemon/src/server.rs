@@ -39,6 +39,9 @@ pub enum StartError {
     /// TLS certificate or key problem.
     #[error("tls: {0}")]
     Tls(#[from] crate::tls::TlsError),
+    /// `[web] regions_file` cannot be used (the message names the line).
+    #[error(transparent)]
+    Regions(#[from] crate::regions::RegionsError),
     /// Binding a listener or spawning a thread failed.
     #[error("{what}: {source}")]
     Io {
@@ -238,6 +241,10 @@ pub fn start_with_clock(
     raise_fd_limit();
     let clock = operator_clock(&config, clock);
     let tls_config = tls_server_config(&config)?;
+    let regions = Arc::new(match &config.web.regions_file {
+        Some(path) => crate::regions::RegionTable::load(path)?,
+        None => crate::regions::RegionTable::default(),
+    });
     let rocks = open_store(&config)?;
     let cluster = start_cluster(&config, &rocks)?;
     if config.is_standby() {
@@ -284,6 +291,7 @@ pub fn start_with_clock(
             config.files.max_file_bytes,
             config.files.account_quota_bytes,
         ))),
+        regions,
     });
     let settings = Arc::new(config.runtime());
     let mut tcp = tcp.into_iter();

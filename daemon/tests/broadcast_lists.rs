@@ -15,23 +15,20 @@ use kefu_wire::valueadded::{
 };
 use kefu_wire::{Client, ErrorCode, Request, Response, SecurityLevel};
 use std::sync::Arc;
+use support::value_added::*;
 use support::*;
 
 const NAMED: usize = 50_000;
 
 /// An account whose 1001 is at security level low with `units` topped up.
 fn account(s: &TestServer, admin: &mut Client, account: u64, units: u64) -> Client {
-    create_account(admin, account);
-    admin
-        .request(&Request::AdminBalanceTopUp { account, units })
-        .unwrap();
-    let mut boss = s.client();
-    boss.login(account, 1001, PASSWORD).unwrap();
-    boss.request(&Request::SetSecurityLevel {
+    let spec = Spec {
+        units,
         level: SecurityLevel::Low,
-    })
-    .unwrap();
-    boss
+        agent: Agent1002::No,
+        contacts: &[],
+    };
+    value_added_account(s, admin, account, spec).boss
 }
 
 fn named(prefix: &str, n: usize) -> Vec<CustomerId> {

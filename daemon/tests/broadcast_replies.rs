@@ -10,11 +10,12 @@ mod support;
 
 use kefu_daemon::clock::{Clock, ManualClock};
 use kefu_wire::chat::{CustomerId, Entry, MessageBody};
-use kefu_wire::crm::{ContactEdit, ContactState, GroupEdit, GroupNode, HistoryKind, HistoryQuery};
+use kefu_wire::crm::{HistoryKind, HistoryQuery};
 use kefu_wire::valueadded::{BalanceInfo, BroadcastDraft, BroadcastInfo, BroadcastState};
 use kefu_wire::{Client, ErrorCode, Event, Request, Response, SecurityLevel};
 use std::sync::Arc;
 use std::time::Duration;
+use support::value_added::*;
 use support::*;
 
 const ACCOUNT: u64 = 880_101;
@@ -32,59 +33,14 @@ fn id(s: &str) -> CustomerId {
 /// c1, c2, c3; and c4, a contact outside the group. Returns (admin, boss, 1002, VIP).
 fn setup(s: &TestServer, units: u64) -> (Client, Client, Client, u32) {
     let mut admin = s.admin();
-    create_account(&mut admin, ACCOUNT);
-    add_agent(&mut admin, ACCOUNT, 1002, Some("password 1002"));
-    admin
-        .request(&Request::AdminBalanceTopUp {
-            account: ACCOUNT,
-            units,
-        })
-        .unwrap();
-    let mut boss = s.client();
-    boss.login(ACCOUNT, 1001, PASSWORD).unwrap();
-    give_role(&mut boss, 1002, &[10]);
-    boss.request(&Request::SetSecurityLevel {
+    let spec = Spec {
+        units,
         level: SecurityLevel::Low,
-    })
-    .unwrap();
-    let groups = match boss
-        .request(&Request::EditGroups(GroupEdit::CreateGroup {
-            name: "VIP".into(),
-            category: None,
-        }))
-        .unwrap()
-    {
-        Response::Groups(g) => g,
-        other => panic!("{other:?}"),
+        agent: Agent1002::With(&[10]),
+        contacts: THREE_IN_VIP_ONE_OUT,
     };
-    let vip = groups
-        .iter()
-        .find_map(|n| match n {
-            GroupNode::Group(g) if g.name == "VIP" => Some(g.id),
-            _ => None,
-        })
-        .unwrap();
-    for (who, groups) in [
-        ("c1", vec![vip]),
-        ("c2", vec![vip]),
-        ("c3", vec![vip]),
-        ("c4", vec![]),
-    ] {
-        let r = boss
-            .request(&Request::CreateContact {
-                customer: id(who),
-                state: ContactState::Friend,
-                edit: ContactEdit {
-                    groups: Some(groups),
-                    ..ContactEdit::default()
-                },
-            })
-            .unwrap();
-        assert!(matches!(r, Response::Contact(_)), "{r:?}");
-    }
-    let mut a = s.client();
-    a.login(ACCOUNT, 1002, "password 1002").unwrap();
-    (admin, boss, a, vip)
+    let made = value_added_account(s, &mut admin, ACCOUNT, spec);
+    (admin, made.boss, made.agent.expect("1002"), made.vip)
 }
 
 fn draft(groups: Vec<u32>, text: &str) -> BroadcastDraft {

@@ -6,10 +6,10 @@
 
 mod support;
 
-use kefu_wire::chat::CustomerId;
-use kefu_wire::crm::{ContactEdit, ContactState, GroupEdit, GroupNode};
+use kefu_wire::crm::ContactState;
 use kefu_wire::survey::{SurveyDraft, SurveyInfo, SurveyQuestion, SurveyResult, SurveyState};
 use kefu_wire::{Client, ErrorCode, Request, Response, SecurityLevel};
+use support::value_added::*;
 use support::*;
 
 const ACCOUNT: u64 = 872_001;
@@ -22,48 +22,19 @@ fn code<T: std::fmt::Debug>(r: Result<T, kefu_wire::ClientError>) -> ErrorCode {
 /// 1001's level is `level`. Returns (1001, the group, the customer key).
 fn survey_setup(s: &TestServer, account: u64, level: SecurityLevel) -> (Client, u32, [u8; 32]) {
     let mut admin = s.admin();
-    create_account(&mut admin, account);
-    add_agent(&mut admin, account, 1002, Some("password 1002"));
-    let key = customer_key(&mut admin, account);
-    let mut boss = s.client();
-    boss.login(account, 1001, PASSWORD).unwrap();
-    boss.request(&Request::SetSecurityLevel { level }).unwrap();
-    let groups = match boss
-        .request(&Request::EditGroups(GroupEdit::CreateGroup {
-            name: "VIP".into(),
-            category: None,
-        }))
-        .unwrap()
-    {
-        Response::Groups(g) => g,
-        other => panic!("{other:?}"),
+    let spec = Spec {
+        units: 0,
+        level,
+        agent: Agent1002::Added,
+        contacts: &[
+            ("c1", ContactState::Friend, true),
+            ("c2", ContactState::Stranger, true),
+            ("c3", ContactState::Friend, false),
+            ("c5", ContactState::Blacklisted, true),
+        ],
     };
-    let vip = groups
-        .iter()
-        .find_map(|n| match n {
-            GroupNode::Group(g) if g.name == "VIP" => Some(g.id),
-            _ => None,
-        })
-        .unwrap();
-    for (who, state, groups) in [
-        ("c1", ContactState::Friend, vec![vip]),
-        ("c2", ContactState::Stranger, vec![vip]),
-        ("c3", ContactState::Friend, vec![]),
-        ("c5", ContactState::Blacklisted, vec![vip]),
-    ] {
-        let r = boss
-            .request(&Request::CreateContact {
-                customer: CustomerId::Identified(who.into()),
-                state,
-                edit: ContactEdit {
-                    groups: Some(groups),
-                    ..ContactEdit::default()
-                },
-            })
-            .unwrap();
-        assert!(matches!(r, Response::Contact(_)), "{r:?}");
-    }
-    (boss, vip, key)
+    let made = value_added_account(s, &mut admin, account, spec);
+    (made.boss, made.vip, made.key)
 }
 
 fn question(text: &str, multiple: bool) -> SurveyQuestion {

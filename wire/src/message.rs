@@ -1363,6 +1363,30 @@ pub enum Request {
         /// The ticket's bytes (section 18.4).
         ticket: Vec<u8>,
     },
+    /// Agent with permission 10: send an open survey to contacts through the broadcast
+    /// fan-out (§9.8 群发调查): a broadcast whose `draft` (its message, recipients,
+    /// timing) is submitted, reviewed, charged, cancelled and refunded exactly as
+    /// `SubmitBroadcast`'s, and whose recipients also get `Event::SurveyBroadcast`
+    /// and may answer the survey (section 35.5). Answered `Broadcast`.
+    SubmitSurveyBroadcast {
+        /// The survey (open).
+        survey: u64,
+        /// The broadcast carrying it.
+        draft: crate::valueadded::BroadcastDraft,
+        /// The agent's token code (security level medium or high).
+        otp: Option<String>,
+    },
+    /// Agent with permission 10: `PreviewBroadcast` of a survey broadcast: the
+    /// draft's message and the survey's form to agent 1001 only (section 35.5).
+    /// Answered `Ok`.
+    PreviewSurveyBroadcast {
+        /// The survey (open).
+        survey: u64,
+        /// The broadcast carrying it, checked as for `SubmitBroadcast`.
+        draft: crate::valueadded::BroadcastDraft,
+        /// The agent's token code (security level medium or high).
+        otp: Option<String>,
+    },
 }
 
 /// What takes a detached session over (`EnableResume`, `ResumeSession`): the session's
@@ -2025,6 +2049,15 @@ pub enum Event {
     VisitorArrived(crate::web::SiteVisitor),
     /// To the customer: rate the conversation that just closed (`RateConversation`).
     CsatSurvey(crate::csat::CsatSurvey),
+    /// To a recipient of a survey broadcast, after its message and `FromBroadcast`:
+    /// the survey to answer with `AnswerSurvey` (section 35.5); to agent 1001 as a
+    /// preview, with `broadcast` 0.
+    SurveyBroadcast {
+        /// The broadcast (0: a preview).
+        broadcast: u64,
+        /// The survey.
+        form: crate::survey::SurveyForm,
+    },
 }
 
 /// One agent's new presence.
@@ -2260,6 +2293,8 @@ impl Request {
             Request::AdminBroadcastReviewQueue { .. } => "AdminBroadcastReviewQueue",
             Request::CentreLogin { .. } => "CentreLogin",
             Request::CentreTicketLogin { .. } => "CentreTicketLogin",
+            Request::SubmitSurveyBroadcast { .. } => "SubmitSurveyBroadcast",
+            Request::PreviewSurveyBroadcast { .. } => "PreviewSurveyBroadcast",
         }
     }
 }

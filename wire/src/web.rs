@@ -286,7 +286,8 @@ pub struct SiteAnalytics {
     pub days: Vec<VisitDay>,
     /// Visits by referring domain, largest first.
     pub referrers: Vec<NamedCount>,
-    /// Visits by region, largest first (empty: the appliance knows no regions yet).
+    /// Visits by region, largest first (kefud's `[web] regions_file`; `未知`: an address
+    /// the file does not cover; empty in days counted before regions existed).
     pub regions: Vec<NamedCount>,
 }
 

@@ -2482,6 +2482,32 @@ fn cases() -> Vec<Case> {
             Value::Request(Request::CentreTicketLogin { ticket: vec![1, 2, 3] }),
             "00000007 0003 0000 00000098 01b90103010203",
         ),
+        case(
+            "request/SubmitSurveyBroadcast",
+            186,
+            Value::Request(Request::SubmitSurveyBroadcast { survey: 2, draft: BroadcastDraft {
+                groups: vec![3],
+                customers: vec![],
+                body: MessageBody::Text("问卷".into()),
+                online_only: false,
+                block_replies: true,
+                send_at: None,
+            }, otp: None }),
+            "00000013 0003 0000 000000ba 01ba01020103000006e997aee58db700010000",
+        ),
+        case(
+            "request/PreviewSurveyBroadcast",
+            187,
+            Value::Request(Request::PreviewSurveyBroadcast { survey: 2, draft: BroadcastDraft {
+                groups: vec![3],
+                customers: vec![],
+                body: MessageBody::Text("问卷".into()),
+                online_only: false,
+                block_replies: true,
+                send_at: None,
+            }, otp: Some("123456".into()) }),
+            "0000001a 0003 0000 000000bb 01bb01020103000006e997aee58db70001000106313233343536",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -4189,6 +4215,23 @@ fn cases() -> Vec<Case> {
             "0000000f 0006 0000 00000000 01151707010103e298850103e685a2",
         ),
         case(
+            "push/SurveyBroadcast",
+            0,
+            Value::Push(Push {
+                seq: 22,
+                event: Event::SurveyBroadcast {
+                    broadcast: 4,
+                    form: SurveyForm {
+                        id: 2,
+                        title: "满意度".into(),
+                        background: "谢谢".into(),
+                        questions: survey_draft().questions,
+                    },
+                },
+            }),
+            "00000028 0006 0000 00000000 011618040209e6bba1e6848fe5baa606e8b0a2e8b0a20106e5a5bde59097010203e5a5bd03e590a6",
+        ),
+        case(
             "push-ack",
             0,
             Value::PushAck(PushAck { up_to: 300 }),
@@ -4523,6 +4566,7 @@ fn event_name(e: &Event) -> &'static str {
         Event::Invitation(_) => "Invitation",
         Event::VisitorArrived(_) => "VisitorArrived",
         Event::CsatSurvey(_) => "CsatSurvey",
+        Event::SurveyBroadcast { .. } => "SurveyBroadcast",
     }
 }
 

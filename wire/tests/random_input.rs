@@ -329,7 +329,7 @@ fn request() -> impl Strategy<Value = Request> {
         3 => files_request(),
         18 => web_request(),
         4 => report_request(),
-        2 => centre_request(),
+        4 => centre_request(),
     ]
 }
 
@@ -345,6 +345,12 @@ fn centre_request() -> impl Strategy<Value = Request> {
             }
         ),
         vec(any::<u8>(), 0..80).prop_map(|ticket| Request::CentreTicketLogin { ticket }),
+        (any::<u64>(), broadcast_draft(), option::of(text())).prop_map(
+            |(survey, draft, otp)| Request::SubmitSurveyBroadcast { survey, draft, otp }
+        ),
+        (any::<u64>(), broadcast_draft(), option::of(text())).prop_map(
+            |(survey, draft, otp)| Request::PreviewSurveyBroadcast { survey, draft, otp }
+        ),
     ]
 }
 
@@ -2355,6 +2361,10 @@ fn push() -> impl Strategy<Value = Push> {
                     reasons
                 }
             )),
+        (any::<u64>(), survey_form()).prop_map(|(broadcast, form)| Event::SurveyBroadcast {
+            broadcast,
+            form
+        }),
     ];
     (any::<u64>(), event).prop_map(|(seq, event)| Push { seq, event })
 }
@@ -2689,9 +2699,9 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 186;
+    const REQUESTS: u32 = 188;
     const RESPONSES: u32 = 91;
-    const EVENTS: u32 = 24;
+    const EVENTS: u32 = 25;
 
     let mut runner = TestRunner::deterministic();
     let (mut requests, mut responses, mut events) =
@@ -2739,4 +2749,16 @@ fn configured_maximum_is_capped_at_the_ceiling() {
             max: MAX_FRAME_CEILING
         })
     );
+}
+
+/// A survey as a customer is shown it.
+fn survey_form() -> impl Strategy<Value = kefu_wire::survey::SurveyForm> {
+    (any::<u64>(), text(), text(), vec(survey_question(), 0..3)).prop_map(
+        |(id, title, background, questions)| kefu_wire::survey::SurveyForm {
+            id,
+            title,
+            background,
+            questions,
+        },
+    )
 }

@@ -81,6 +81,12 @@ impl Centre {
                 limit,
                 otp,
             } => self.broadcast_customers(account, me, id, offset, limit, otp.as_deref()),
+            ValueAddedRequest::SubmitSurveyBroadcast { survey, draft, otp } => {
+                self.submit_survey_broadcast(account, me, survey, draft, otp.as_deref())
+            }
+            ValueAddedRequest::PreviewSurveyBroadcast { survey, draft, otp } => {
+                self.preview_survey_broadcast(account, me, survey, draft, otp.as_deref())
+            }
         }
     }
 

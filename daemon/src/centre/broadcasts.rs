@@ -583,12 +583,12 @@ impl Centre {
             if slice.online_only && !online {
                 continue;
             }
-            targets.push((customer, online));
+            targets.push((*no, customer, online));
         }
         *budget -= end - start;
         if !targets.is_empty() {
             let first = self.take_message_ids(account, targets.len() as u64)?;
-            for (mid, (customer, online)) in (first..).zip(targets.iter()) {
+            for (mid, (_, customer, online)) in (first..).zip(targets.iter()) {
                 let record = MessageRecord {
                     account,
                     customer: customer.clone(),
@@ -611,6 +611,7 @@ impl Centre {
                     self.push(account, to, event);
                 }
             }
+            self.survey_fan_out(account, id, &targets)?;
         }
         let sent = targets.len() as u64;
         if let Some((_, st)) = self.book_mut(account)?.items.get_mut(&id) {

@@ -618,6 +618,16 @@ pub(crate) enum ValueAddedRequest {
         limit: u32,
         otp: Option<String>,
     },
+    SubmitSurveyBroadcast {
+        survey: u64,
+        draft: kefu_wire::valueadded::BroadcastDraft,
+        otp: Option<String>,
+    },
+    PreviewSurveyBroadcast {
+        survey: u64,
+        draft: kefu_wire::valueadded::BroadcastDraft,
+        otp: Option<String>,
+    },
 }
 
 /// The broadcast review and the sensitive words, the operator's (`broadcasts.rs`).
@@ -996,7 +1006,8 @@ pub(crate) fn classify(request: Request) -> Routed {
         [Routed::Agent, AgentRequest::ValueAdded] ValueAddedRequest { GetBalance { otp },
             SubmitBroadcast { draft, otp }, CancelBroadcast { id, otp }, ListBroadcasts { otp },
             ResubmitBroadcast { id, draft, otp }, PreviewBroadcast { draft, otp },
-            ListBroadcastPage { before, limit, otp }, GetBroadcastCustomers { id, offset, limit, otp } }
+            ListBroadcastPage { before, limit, otp }, GetBroadcastCustomers { id, offset, limit, otp },
+            SubmitSurveyBroadcast { survey, draft, otp }, PreviewSurveyBroadcast { survey, draft, otp } }
         [Routed::Operator, OperatorRequest::Broadcast] BroadcastAdminRequest {
             AdminBroadcastReviewList { account }, AdminSetSensitiveWords { words },
             AdminBroadcastDecide { account, id, approve, reason }, AdminBroadcastReviewQueue { after, limit } }
@@ -1111,6 +1122,8 @@ macro_rules! value_added_agent {
             | Request::PreviewBroadcast { .. }
             | Request::ListBroadcastPage { .. }
             | Request::GetBroadcastCustomers { .. }
+            | Request::SubmitSurveyBroadcast { .. }
+            | Request::PreviewSurveyBroadcast { .. }
             | Request::AdminSetSensitiveWords { .. }
             | Request::AdminBroadcastReviewQueue { .. }
     };

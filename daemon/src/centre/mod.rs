@@ -68,6 +68,7 @@ mod sessions;
 mod signals;
 mod sms;
 mod spam;
+mod survey_broadcasts;
 mod surveys;
 mod token_home;
 mod tokens;
@@ -155,6 +156,9 @@ pub struct Shared {
     /// The pair this appliance is the primary of (`[cluster]`), if any: signalled after
     /// every commit; in `replicated` mode the committer waits for the standby.
     pub replication: Option<crate::cluster::ReplicationHook>,
+    /// The address-to-region table of site analytics (`[web] regions_file`; empty:
+    /// every region is `未知`).
+    pub regions: Arc<crate::regions::RegionTable>,
 }
 
 /// Who a push is for, within its account. Domain code names people or a session,

@@ -251,7 +251,8 @@ impl Centre {
                     if forms.len() >= MAX_OPEN_LISTED {
                         break;
                     }
-                    let Some(contact) = self.survey_contact(account, customer, &r.draft.groups)?
+                    let Some(contact) =
+                        self.survey_recipient(account, customer, r.id, &r.draft.groups)?
                     else {
                         continue;
                     };
@@ -284,7 +285,8 @@ impl Centre {
         if record.state == SurveyState::Closed {
             return Err(err(ErrorCode::SURVEY_CLOSED, "the survey is closed"));
         }
-        let Some(contact) = self.survey_contact(account, customer, &record.draft.groups)? else {
+        let Some(contact) = self.survey_recipient(account, customer, id, &record.draft.groups)?
+        else {
             return Err(err(
                 ErrorCode::SURVEY_NOT_SENT_TO_YOU,
                 "the survey was not sent to you",

@@ -21,8 +21,12 @@
 //!   once a day by a marker key written in the same batch. A report reads one record
 //!   per day of its range (at most [`MAX_REPORT_DAYS`]); nothing scans history.
 //!
-//! Regions: the session does not know the visitor's address, so no region is derived;
-//! the fields exist and stay empty.
+//! - **Regions** (S5): a visit (a session's first page view) counts under the region of
+//!   the connection's peer address (`Caller::peer`, set by the loop for TCP, TLS and
+//!   web connections alike) in the address-to-region table (`[web] regions_file`,
+//!   `crate::regions`), in the same `DayStatsRecord` and batch as the day's other
+//!   counters (its `regions` list, stored since version 1 of the record and empty in
+//!   data written before); an address no line covers counts as `未知`.
 
 use super::dispatch::{WebAgentRequest, WebCustomerRequest};
 use super::{err, Answer, Centre, Recipient};
@@ -142,6 +146,15 @@ fn count_referrer(day: &mut DayStatsRecord, referrer: &str, page: &str) {
             }
         }
         _ => day.direct += 1,
+    }
+}
+
+/// Counts a visit under its region (the names are the regions file's, at most
+/// `regions::MAX_REGIONS` of them plus `未知`, so the list is bounded).
+fn count_region(day: &mut DayStatsRecord, region: String) {
+    match day.regions.iter_mut().find(|(name, _)| *name == region) {
+        Some((_, n)) => *n += 1,
+        None => day.regions.push((region, 1)),
     }
 }
 
@@ -497,7 +510,8 @@ impl Centre {
             )
             .map_err(storage)?
             .unwrap_or_default();
-            self.arrive(account, &customer, session, record, &view)?;
+            let region = self.shared.regions.region_of(caller.peer).to_string();
+            self.arrive(account, &customer, (session, region), record, &view)?;
         }
         let first = self.first_today(account, &customer)?;
         self.with_today(account, |day| {
@@ -563,7 +577,7 @@ impl Centre {
         &mut self,
         account: u64,
         customer: &CustomerId,
-        session: SessionId,
+        (session, region): (SessionId, String),
         record: VisitorRecord,
         view: &PageView,
     ) -> Result<(), ErrorBody> {
@@ -572,6 +586,7 @@ impl Centre {
         self.with_today(account, |day| {
             day.visits += 1;
             count_referrer(day, &referrer, &url);
+            count_region(day, region);
         })?;
         let accepted = record.accepted;
         let on = OnSite {

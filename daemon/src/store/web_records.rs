@@ -150,7 +150,7 @@ pub struct DayStatsRecord {
     pub other_referrers: u64,
     /// Visits without a referrer (or from the site itself).
     pub direct: u64,
-    /// Visits by region (none yet: the appliance knows no regions).
+    /// Visits by region (`[web] regions_file`; `未知` for an address it does not cover).
     pub regions: Vec<(String, u64)>,
 }
 

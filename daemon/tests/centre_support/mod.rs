@@ -299,6 +299,7 @@ impl Harness {
             )),
             files: None,
             replication: None,
+            regions: Arc::default(),
         });
         let centre = Centre::new(
             0,

@@ -4,6 +4,7 @@
 
 pub mod export;
 pub mod raw;
+pub mod value_added;
 pub mod webdriver;
 
 use kefu_daemon::config::Config;

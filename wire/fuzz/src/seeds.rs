@@ -1126,6 +1126,22 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
             },
         ),
         (
+            "submit-survey-broadcast",
+            Request::SubmitSurveyBroadcast {
+                survey: 1,
+                draft: broadcast_draft(),
+                otp: None,
+            },
+        ),
+        (
+            "preview-survey-broadcast",
+            Request::PreviewSurveyBroadcast {
+                survey: 1,
+                draft: broadcast_draft(),
+                otp: Some("123456".into()),
+            },
+        ),
+        (
             "get-work-report",
             Request::GetWorkReport {
                 from: report_day(),
@@ -2242,6 +2258,21 @@ fn event_seeds() -> Vec<(&'static str, Push)> {
                 }),
             },
         ),
+        (
+            "survey-broadcast",
+            Push {
+                seq: 21,
+                event: Event::SurveyBroadcast {
+                    broadcast: 3,
+                    form: kefu_wire::survey::SurveyForm {
+                        id: 1,
+                        title: "服务调查".into(),
+                        background: "谢谢".into(),
+                        questions: survey_draft().questions,
+                    },
+                },
+            },
+        ),
     ];
     all
 }
@@ -2804,7 +2835,7 @@ mod tests {
             let index = support::request_index(&r);
             requests.insert(index, r.name());
         }
-        assert_eq!(requests.len(), 186, "a Request variant has no seed");
+        assert_eq!(requests.len(), 188, "a Request variant has no seed");
 
         let mut responses = BTreeMap::new();
         for (name, r) in response_seeds() {
@@ -2818,7 +2849,7 @@ mod tests {
             let index = support::event_index(&p.event);
             events.insert(index, name);
         }
-        assert_eq!(events.len(), 24, "an Event variant has no seed");
+        assert_eq!(events.len(), 25, "an Event variant has no seed");
     }
 
     #[test]

@@ -194,6 +194,8 @@ pub fn request_index(r: &Request) -> u32 {
         Request::AdminBroadcastReviewQueue { .. } => 183,
         Request::CentreLogin { .. } => 184,
         Request::CentreTicketLogin { .. } => 185,
+        Request::SubmitSurveyBroadcast { .. } => 186,
+        Request::PreviewSurveyBroadcast { .. } => 187,
     }
 }
 
@@ -321,5 +323,6 @@ pub fn event_index(e: &Event) -> u32 {
         Event::Invitation(_) => 21,
         Event::VisitorArrived(_) => 22,
         Event::CsatSurvey(_) => 23,
+        Event::SurveyBroadcast { .. } => 24,
     }
 }
