@@ -40,6 +40,7 @@ mod rocks_wal;
 pub mod security_records;
 pub mod sms_records;
 pub mod spam_records;
+pub mod used_ticket_records;
 pub mod web_origin_records;
 pub mod web_records;
 

@@ -143,6 +143,8 @@
         var done = calls[m.id];
         delete calls[m.id];
         if (done) done({ r: m.response || null, err: m.error || null });
+        // The daemon ended the session after 15 minutes without a request (39.5).
+        if (m.error && m.error.code === 232 && session) signedOut(T.idle);
       } else if (m.seq !== undefined) {
         raw({ ack: m.seq });
       } else if (m.ping !== undefined) {
