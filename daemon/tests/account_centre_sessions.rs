@@ -291,3 +291,149 @@ fn a_password_change_ends_the_agents_centre_sessions() {
     let r = resume_answer(&mut reload);
     assert_eq!(r["error"]["code"], code(ErrorCode::RESUME_REJECTED), "{r}");
 }
+
+// --- The CSAT settings page (S1) in headless Chromium ---
+
+/// Waits in the page until `css` matches an element whose text contains `text`.
+fn await_text(d: &support::webdriver::Driver, css: &str, text: &str) {
+    let v = d.call(
+        "POST",
+        "/execute/async",
+        json!({"script": "var css = arguments[0], want = arguments[1], done = arguments[2];
+            var n = 0, t = setInterval(function () {
+              var e = document.querySelector(css);
+              if (e && e.textContent.indexOf(want) >= 0) { clearInterval(t); done(null); }
+              else if (++n > 400) {
+                clearInterval(t);
+                done((e ? e.textContent : 'no element') + ' | status: ' +
+                  document.getElementById('status').textContent);
+              }
+            }, 50);", "args": [css, text]}),
+    );
+    assert!(v.is_null(), "waiting for {text:?} in {css}: {v}");
+}
+
+/// Sends `keys` (WebDriver key codes allowed) to the element `css`, as a keyboard does.
+fn keys(d: &support::webdriver::Driver, css: &str, keys: &str) {
+    let id = d.find(css);
+    d.call(
+        "POST",
+        &format!("/element/{id}/value"),
+        json!({ "text": keys }),
+    );
+}
+
+fn csat_settings(c: &mut Client) -> kefu_wire::csat::CsatSettings {
+    match c.request(&Request::GetCsatSettings).unwrap() {
+        Response::CsatSettings(s) => s,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The page's form as it shows it: enabled, style, reasons on, reasons, subscribers.
+fn csat_form(d: &support::webdriver::Driver) -> serde_json::Value {
+    d.script(
+        "var q = function (c) { return document.querySelector(c); };
+         var st = q('input[name=cs-style]:checked');
+         return [q('.cs-enabled').checked, st ? st.value : null, q('.cs-reasons-enabled').checked,
+                 q('.cs-reasons').value, q('.cs-subscribers').value,
+                 Array.prototype.map.call(document.querySelectorAll('.cs-labels li'),
+                   function (l) { return l.textContent; })];",
+        json!([]),
+    )
+}
+
+const ENTER: &str = "\u{E007}";
+const ARROW_RIGHT: &str = "\u{E014}";
+const XSS_REASON: &str = "<b class=\"xss\">too slow</b>";
+
+#[test]
+fn the_csat_settings_page_saves_and_shows_back_by_keyboard_in_both_languages() {
+    use support::webdriver::Driver;
+    let clock = test_clock();
+    let s = clocked_web_server(&clock);
+    let mut admin = s.admin();
+    create_account(&mut admin, ACCOUNT);
+    let mut desk = s.client();
+    desk.login(ACCOUNT, 1001, PASSWORD).unwrap();
+    assert!(!csat_settings(&mut desk).enabled);
+
+    let d = Driver::start();
+    d.window(1280, 900);
+    let web = s.handle().web_addr().unwrap();
+    d.go(&format!("http://{web}/centre/?lang=en"));
+    d.type_in("#si-user", &format!("1001@{ACCOUNT}"));
+    d.type_in("#si-pass", PASSWORD);
+    keys(&d, "#si-pass", ENTER);
+    d.find("#logout:not([hidden])");
+    d.click("#nav-csat");
+    d.find(".cs-enabled");
+    assert_eq!(
+        csat_form(&d),
+        json!([false, "Words", false, "", "", ["很满意", "满意", "一般", "不满意", "很不满意"]])
+    );
+
+    // By keyboard only: space toggles the boxes, an arrow moves the style, Enter saves.
+    keys(&d, ".cs-enabled", " ");
+    keys(&d, "input[name=cs-style]:checked", ARROW_RIGHT);
+    keys(&d, ".cs-reasons-enabled", " ");
+    keys(&d, ".cs-reasons", &format!("Waited too long\n{XSS_REASON}\n"));
+    keys(&d, ".cs-subscribers", "boss@shop.example");
+    keys(&d, ".cs-save", ENTER);
+    await_text(&d, "#status", "Saved");
+    let saved = csat_settings(&mut desk);
+    assert!(saved.enabled && saved.reasons_enabled, "{saved:?}");
+    assert_eq!(saved.style, kefu_wire::csat::CsatStyle::Stars);
+    assert_eq!(saved.reasons, ["Waited too long", XSS_REASON]);
+    assert_eq!(saved.subscribers, ["boss@shop.example"]);
+    // Shown back as the daemon keeps it, markup as text.
+    let shown = json!([
+        true,
+        "Stars",
+        true,
+        format!("Waited too long\n{XSS_REASON}"),
+        "boss@shop.example",
+        ["★★★★★", "★★★★", "★★★", "★★", "★"]
+    ]);
+    assert_eq!(csat_form(&d), shown);
+    let injected = d.script("return document.querySelectorAll('b.xss').length", json!([]));
+    assert_eq!(injected, json!(0));
+    d.screenshot("centre-csat.png");
+
+    // A reason over 50 characters is refused by the page; nothing changes.
+    d.script(
+        "document.getElementById('status').textContent = '';",
+        json!([]),
+    );
+    keys(&d, ".cs-reasons", &"x".repeat(51));
+    keys(&d, ".cs-save", ENTER);
+    await_text(&d, "#view .err", "1 to 50");
+    assert_eq!(csat_settings(&mut desk), saved);
+
+    // The settings changed elsewhere (the desktop client) are what the page shows.
+    let mut faces = saved.clone();
+    faces.style = kefu_wire::csat::CsatStyle::Faces;
+    faces.enabled = false;
+    desk.request(&Request::SetCsatSettings(faces)).unwrap();
+
+    // In Chinese, after a reload (the session resumed by the cookie).
+    d.go(&format!("http://{web}/centre/?lang=zh"));
+    d.find("#logout:not([hidden])");
+    await_text(&d, "#nav-csat", "满意度调查设置");
+    d.click("#nav-csat");
+    d.find(".cs-enabled");
+    let form = csat_form(&d);
+    assert_eq!(form[0], json!(false));
+    assert_eq!(form[1], json!("Faces"));
+    await_text(&d, ".cs-style legend", "调查样式");
+    d.screenshot("centre-csat-zh.png");
+
+    // An agent without permission 16 has no such module, and the daemon refuses it.
+    add_agent(&mut admin, ACCOUNT, 1002, Some(PASSWORD));
+    let mut c = s.client();
+    centre_login(&mut c, &password_login(1002, PASSWORD)).unwrap();
+    assert_eq!(
+        c.request(&Request::GetCsatSettings).unwrap_err().code(),
+        Some(ErrorCode::PERMISSION_DENIED)
+    );
+}
