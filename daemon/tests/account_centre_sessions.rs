@@ -100,7 +100,11 @@ fn a_centre_session_idle_for_15_minutes_is_ended_by_the_daemon() {
     // the connection is signed out.
     clock.advance(15 * MINUTE + 1_000);
     let r = call(&mut a, 5, json!("ListEntryCodes"));
-    assert_eq!(r["error"]["code"], code(ErrorCode::CENTRE_SESSION_IDLE), "{r}");
+    assert_eq!(
+        r["error"]["code"],
+        code(ErrorCode::CENTRE_SESSION_IDLE),
+        "{r}"
+    );
     let r = call(&mut a, 6, json!("ListEntryCodes"));
     assert_eq!(r["error"]["code"], code(ErrorCode::NOT_LOGGED_IN), "{r}");
     drop(a);
@@ -129,7 +133,11 @@ fn a_centre_session_idle_for_15_minutes_is_ended_by_the_daemon() {
     let (mut tab, set, resuming) = centre_ws(&s, "", Some(&cookie_b));
     assert!(resuming && set.is_none());
     let r = resume_answer(&mut tab);
-    assert_eq!(r["error"]["code"], code(ErrorCode::CENTRE_SESSION_IDLE), "{r}");
+    assert_eq!(
+        r["error"]["code"],
+        code(ErrorCode::CENTRE_SESSION_IDLE),
+        "{r}"
+    );
     let mut told = None;
     while let Some(v) = recv_or_closed(&mut b) {
         told = v.get("goaway").cloned().or(told);
@@ -138,7 +146,10 @@ fn a_centre_session_idle_for_15_minutes_is_ended_by_the_daemon() {
     assert_eq!(told["code"], code(ErrorCode::CENTRE_SESSION_IDLE), "{told}");
     drop(tab);
     let (_, set, resuming) = centre_ws(&s, "", Some(&cookie_b));
-    assert!(!resuming && set.is_some(), "the refused cookie is forgotten");
+    assert!(
+        !resuming && set.is_some(),
+        "the refused cookie is forgotten"
+    );
 
     // A reload inside the 15 minutes resumes, and renews the session.
     let (c, cookie_c) = signed_in_with_cookie(&s, ACCOUNT, 1001);
@@ -229,7 +240,11 @@ fn a_used_ticket_stays_used_across_a_restart() {
     drop(desk);
     let TestServer { handle, dir } = s;
     handle.unwrap().shutdown();
-    assert_eq!(used_ticket_entries(dir.path()), 1, "only the fresh one is kept");
+    assert_eq!(
+        used_ticket_entries(dir.path()),
+        1,
+        "only the fresh one is kept"
+    );
 }
 
 #[test]
@@ -370,14 +385,25 @@ fn the_csat_settings_page_saves_and_shows_back_by_keyboard_in_both_languages() {
     d.find(".cs-enabled");
     assert_eq!(
         csat_form(&d),
-        json!([false, "Words", false, "", "", ["很满意", "满意", "一般", "不满意", "很不满意"]])
+        json!([
+            false,
+            "Words",
+            false,
+            "",
+            "",
+            ["很满意", "满意", "一般", "不满意", "很不满意"]
+        ])
     );
 
     // By keyboard only: space toggles the boxes, an arrow moves the style, Enter saves.
     keys(&d, ".cs-enabled", " ");
     keys(&d, "input[name=cs-style]:checked", ARROW_RIGHT);
     keys(&d, ".cs-reasons-enabled", " ");
-    keys(&d, ".cs-reasons", &format!("Waited too long\n{XSS_REASON}\n"));
+    keys(
+        &d,
+        ".cs-reasons",
+        &format!("Waited too long\n{XSS_REASON}\n"),
+    );
     keys(&d, ".cs-subscribers", "boss@shop.example");
     keys(&d, ".cs-save", ENTER);
     await_text(&d, "#status", "Saved");
@@ -396,7 +422,10 @@ fn the_csat_settings_page_saves_and_shows_back_by_keyboard_in_both_languages() {
         ["★★★★★", "★★★★", "★★★", "★★", "★"]
     ]);
     assert_eq!(csat_form(&d), shown);
-    let injected = d.script("return document.querySelectorAll('b.xss').length", json!([]));
+    let injected = d.script(
+        "return document.querySelectorAll('b.xss').length",
+        json!([]),
+    );
     assert_eq!(injected, json!(0));
     d.screenshot("centre-csat.png");
 

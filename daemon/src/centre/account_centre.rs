@@ -229,8 +229,9 @@ impl Centre {
             return Err(used_error());
         }
         let store = std::sync::Arc::clone(&self.shared.store);
-        let stored = used_ticket_records::is_used(store.as_ref(), account, claims.expires_at, ticket)
-            .map_err(|e| refuse(ErrorCode::STORAGE_FAILURE, &format!("used tickets: {e}")))?;
+        let stored =
+            used_ticket_records::is_used(store.as_ref(), account, claims.expires_at, ticket)
+                .map_err(|e| refuse(ErrorCode::STORAGE_FAILURE, &format!("used tickets: {e}")))?;
         if stored {
             return Err(used_error());
         }
