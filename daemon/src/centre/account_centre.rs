@@ -7,6 +7,12 @@
 //! token is neither issued nor revoked. A centre session may send only the centre's
 //! requests ([`centre_allows`]); anything else is `CENTRE_SESSION_ONLY` and changes
 //! nothing. Its `Logout` ends that session alone.
+//!
+//! On the server (PROTOCOL.md 39.5): a centre session with no request for
+//! [`CENTRE_IDLE_MS`] on the turn's clock is ended at its next request or resume
+//! (`CENTRE_SESSION_IDLE`); a ticket that signed in is kept in memory and stored in the
+//! sign-in's batch (`store/used_ticket_records.rs`) until it expires, so a restart does
+//! not forget it; a password change ends the agent's centre sessions.
 
 use super::dispatch::EntryRequest;
 use super::sessions::Who;
@@ -28,7 +34,7 @@ pub(crate) const CENTRE_IDLE_MS: i64 = 15 * 60 * 1000;
 pub(crate) const MAX_USED_TICKETS: usize = 100_000;
 
 /// The tickets of this shard's accounts that signed in and have not expired yet:
-/// their signature → their expiry (unix seconds).
+/// their bytes → their expiry (unix seconds). A cache in front of the stored ones.
 #[derive(Debug, Default)]
 pub(crate) struct UsedTickets(HashMap<Vec<u8>, i64>);
 
