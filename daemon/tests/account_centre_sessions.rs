@@ -1,6 +1,7 @@
 //! Centre sessions on the server (issue 17, PROTOCOL.md 39.5), at the level a user meets
 //! them: the centre's JSON WebSocket as its page uses it (with the gateway's cookie) and
-//! the client library, against a real kefud on the test's clock.
+//! the client library, against a real kefud on the test's clock (`AdminClockAdvance`
+//! for the idle rule, a `ManualClock` where the daemon restarts).
 //!
 //! - A centre session with no request for 15 minutes is ended by the daemon: its next
 //!   request is refused `CENTRE_SESSION_IDLE`, and so is the resume of its cookie; a
@@ -75,14 +76,26 @@ fn ticket(a: &mut Client, module: AccountCentreModule) -> Vec<u8> {
     }
 }
 
+/// Moves the daemon's clock with `AdminClockAdvance`.
+fn advance(s: &TestServer, ms: i64) {
+    let r = s
+        .admin()
+        .request(&Request::AdminClockAdvance { ms })
+        .unwrap();
+    assert!(matches!(r, Response::Clock { .. }), "{r:?}");
+}
+
 fn code(c: ErrorCode) -> serde_json::Value {
     json!(c.0)
 }
 
 #[test]
 fn a_centre_session_idle_for_15_minutes_is_ended_by_the_daemon() {
-    let clock = test_clock();
-    let s = clocked_web_server(&clock);
+    // The daemon's clock moved from outside, as an operator's test would.
+    let s = TestServer::start_with(|c| {
+        c.web_listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+        c.test.clock_control = true;
+    });
     let mut admin = s.admin();
     create_account(&mut admin, ACCOUNT);
     let mut desk = s.client();
@@ -90,15 +103,15 @@ fn a_centre_session_idle_for_15_minutes_is_ended_by_the_daemon() {
 
     // The page's session: 14:59 without a request is fine, and each request renews it.
     let (mut a, cookie_a) = signed_in_with_cookie(&s, ACCOUNT, 1001);
-    clock.advance(15 * MINUTE - 1_000);
+    advance(&s, 15 * MINUTE - 1_000);
     let r = call(&mut a, 3, json!("ListEntryCodes"));
     assert!(r["response"]["EntryCodes"].is_array(), "{r}");
-    clock.advance(15 * MINUTE - 1_000);
+    advance(&s, 15 * MINUTE - 1_000);
     let r = call(&mut a, 4, json!("WhoAmI"));
     assert!(r["response"]["Session"].is_object(), "{r}");
     // 15:01 later: the daemon ended it; the request is refused with its own code and
     // the connection is signed out.
-    clock.advance(15 * MINUTE + 1_000);
+    advance(&s, 15 * MINUTE + 1_000);
     let r = call(&mut a, 5, json!("ListEntryCodes"));
     assert_eq!(
         r["error"]["code"],
@@ -120,7 +133,7 @@ fn a_centre_session_idle_for_15_minutes_is_ended_by_the_daemon() {
     // A page left open 15:01 (only the heartbeat in between: not a request): a second
     // tab's resume of its cookie is refused as idle, and the open page's next request too.
     let (mut b, cookie_b) = signed_in_with_cookie(&s, ACCOUNT, 1001);
-    clock.advance(10 * MINUTE);
+    advance(&s, 10 * MINUTE);
     b.send(tungstenite::Message::Text(json!({"ping": 7}).to_string()))
         .unwrap();
     loop {
@@ -129,7 +142,7 @@ fn a_centre_session_idle_for_15_minutes_is_ended_by_the_daemon() {
             break;
         }
     }
-    clock.advance(5 * MINUTE + 1_000);
+    advance(&s, 5 * MINUTE + 1_000);
     let (mut tab, set, resuming) = centre_ws(&s, "", Some(&cookie_b));
     assert!(resuming && set.is_none());
     let r = resume_answer(&mut tab);
@@ -154,19 +167,19 @@ fn a_centre_session_idle_for_15_minutes_is_ended_by_the_daemon() {
     // A reload inside the 15 minutes resumes, and renews the session.
     let (c, cookie_c) = signed_in_with_cookie(&s, ACCOUNT, 1001);
     drop(c);
-    clock.advance(30_000);
+    advance(&s, 30_000);
     let (mut c2, _, resuming) = centre_ws(&s, "", Some(&cookie_c));
     assert!(resuming);
     let r = resume_answer(&mut c2);
     assert!(r["response"]["Resumed"].is_object(), "{r}");
-    clock.advance(14 * MINUTE + 59_000);
+    advance(&s, 14 * MINUTE + 59_000);
     let r = call(&mut c2, 3, json!("WhoAmI"));
     assert!(r["response"]["Session"].is_object(), "{r}");
 
     // Over the client library: the same rule; the desktop session has no such limit.
     let mut lib = s.client();
     centre_login(&mut lib, &password_login(1001, PASSWORD)).unwrap();
-    clock.advance(15 * MINUTE);
+    advance(&s, 15 * MINUTE);
     let e = lib.request(&Request::ListEntryCodes).unwrap_err();
     assert_eq!(e.code(), Some(ErrorCode::CENTRE_SESSION_IDLE));
     assert_eq!(
