@@ -9,6 +9,8 @@
 //! - A used ticket stays used across a restart over the same data; the expired ones
 //!   are dropped from the store.
 //! - A password change ends that agent's centre sessions and their cookies.
+//! - The CSAT settings page (S1) in Chromium, by keyboard, in English and Chinese; the
+//!   page shows its sign-in with why when the daemon ended its idle session.
 
 mod support;
 
@@ -469,6 +471,13 @@ fn the_csat_settings_page_saves_and_shows_back_by_keyboard_in_both_languages() {
     assert_eq!(form[1], json!("Faces"));
     await_text(&d, ".cs-style legend", "调查样式");
     d.screenshot("centre-csat-zh.png");
+
+    // 15 minutes without a request on the daemon's clock: the page's next request is
+    // refused as idle and the page shows its sign-in with why.
+    clock.advance(15 * MINUTE + 1_000);
+    d.click("#nav-codes");
+    await_text(&d, "#si-err", "15 分钟无操作");
+    d.find("#app[hidden]");
 
     // An agent without permission 16 has no such module, and the daemon refuses it.
     add_agent(&mut admin, ACCOUNT, 1002, Some(PASSWORD));
