@@ -348,6 +348,10 @@ codes! {
     TICKET_EXPIRED = 222,
     /// `CentreTicketLogin`: the ticket was used already (each signs in once).
     TICKET_USED = 223,
+    /// A centre session (section 39) made no request for 15 minutes on the daemon's
+    /// clock: the daemon ended it, and this request (or the resume of its cookie) is
+    /// refused. Sign in again.
+    CENTRE_SESSION_IDLE = 232,
 }
 
 impl fmt::Debug for ErrorCode {

@@ -7,21 +7,34 @@
 //! token is neither issued nor revoked. A centre session may send only the centre's
 //! requests ([`centre_allows`]); anything else is `CENTRE_SESSION_ONLY` and changes
 //! nothing. Its `Logout` ends that session alone.
+//!
+//! On the server (PROTOCOL.md 39.5): a centre session with no request for
+//! [`CENTRE_IDLE_MS`] on the turn's clock is ended at its next request or resume
+//! (`CENTRE_SESSION_IDLE`); a ticket that signed in is kept in memory and stored in the
+//! sign-in's batch (`store/used_ticket_records.rs`) until it expires, so a restart does
+//! not forget it; a password change ends the agent's centre sessions.
 
 use super::dispatch::EntryRequest;
 use super::sessions::Who;
 use super::{Centre, ReplyTo};
 use crate::session::{Caller, ConnUpdate, Phase, SessionId};
 use crate::store::extras_records::{self, TicketError};
+use crate::store::records::StoredRecord;
+use crate::store::used_ticket_records::{self, UsedTicketRecord};
+use crate::store::Cf;
 use kefu_wire::{AccountCentreModule, ErrorBody, ErrorCode, Request, Response};
 use std::collections::HashMap;
+
+/// A centre session with no request for this long (the daemon's clock) is ended at its
+/// next request or resume (PROTOCOL.md 39.5).
+pub(crate) const CENTRE_IDLE_MS: i64 = 15 * 60 * 1000;
 
 /// Tickets remembered as used at once per shard; past it (every one still within its
 /// 300 seconds) a ticket sign-in is refused `OVERLOADED` rather than forgotten.
 pub(crate) const MAX_USED_TICKETS: usize = 100_000;
 
 /// The tickets of this shard's accounts that signed in and have not expired yet:
-/// their signature → their expiry (unix seconds).
+/// their bytes → their expiry (unix seconds). A cache in front of the stored ones.
 #[derive(Debug, Default)]
 pub(crate) struct UsedTickets(HashMap<Vec<u8>, i64>);
 
@@ -82,6 +95,16 @@ impl Centre {
         let session = caller
             .session
             .filter(|_| self.is_centre_session(caller.session))?;
+        if let Err(idle) = self.centre_idle_gate(session, false) {
+            self.update_conn(
+                caller.conn,
+                caller.generation,
+                ConnUpdate::Phase(Phase::Ready),
+            );
+            self.update_conn(caller.conn, caller.generation, ConnUpdate::Session(None));
+            self.reply(reply, Err(idle));
+            return Some(());
+        }
         if matches!(request, Request::Logout) {
             self.end_session(session);
             self.update_conn(
@@ -99,6 +122,50 @@ impl Centre {
         let refused = format!("{} is not the account centre's", request.name());
         self.reply(reply, Err(refuse(ErrorCode::CENTRE_SESSION_ONLY, &refused)));
         Some(())
+    }
+
+    /// A request (or a resume) of centre session `session`: one idle for
+    /// [`CENTRE_IDLE_MS`] or more is ended and refused `CENTRE_SESSION_IDLE`; any other
+    /// is renewed. Not a centre session: nothing happens. `tell`: the session may be on
+    /// another connection (a resume), which is told `GoAway` with the same code.
+    pub(super) fn centre_idle_gate(
+        &mut self,
+        session: SessionId,
+        tell: bool,
+    ) -> Result<(), ErrorBody> {
+        let now = self.now_ms;
+        let Some(record) = self.sessions.get_mut(&session).filter(|r| r.centre) else {
+            return Ok(());
+        };
+        if now.saturating_sub(record.last_request_ms) < CENTRE_IDLE_MS {
+            record.last_request_ms = record.last_request_ms.max(now);
+            return Ok(());
+        }
+        let idle = "the centre session was idle for 15 minutes; sign in again";
+        if tell {
+            self.close_session(session, ErrorCode::CENTRE_SESSION_IDLE, idle.into());
+        } else {
+            self.end_session(session);
+        }
+        Err(refuse(ErrorCode::CENTRE_SESSION_IDLE, idle))
+    }
+
+    /// Ends the centre sessions of `agent@account` (its password changed): their
+    /// connections are told `LOGGED_OUT`, and their cookies resume nothing.
+    pub(super) fn end_centre_sessions(&mut self, account: u64, agent: u32) {
+        let ids: Vec<SessionId> = self
+            .sessions
+            .iter()
+            .filter(|(_, r)| r.centre && r.account == account && r.who == Who::Agent(agent))
+            .map(|(&id, _)| id)
+            .collect();
+        for id in ids {
+            self.close_session(
+                id,
+                ErrorCode::LOGGED_OUT,
+                "your password was changed; sign in to the centre again".into(),
+            );
+        }
     }
 
     /// Makes connection `reply` a centre session of `agent@account` and answers
@@ -163,18 +230,32 @@ impl Centre {
         if !state.agents.contains_key(&claims.agent) {
             return Err(invalid());
         }
-        let used = &mut self.used_tickets.0;
-        if used.contains_key(ticket) {
-            return Err(refuse(
-                ErrorCode::TICKET_USED,
-                "the ticket was used already",
-            ));
+        let used_error = || refuse(ErrorCode::TICKET_USED, "the ticket was used already");
+        if self.used_tickets.0.contains_key(ticket) {
+            return Err(used_error());
         }
+        let store = std::sync::Arc::clone(&self.shared.store);
+        let stored =
+            used_ticket_records::is_used(store.as_ref(), account, claims.expires_at, ticket)
+                .map_err(|e| refuse(ErrorCode::STORAGE_FAILURE, &format!("used tickets: {e}")))?;
+        if stored {
+            return Err(used_error());
+        }
+        let used = &mut self.used_tickets.0;
         used.retain(|_, expires_at| *expires_at > now);
         if used.len() >= MAX_USED_TICKETS {
             return Err(refuse(ErrorCode::OVERLOADED, "too many ticket sign-ins"));
         }
         used.insert(ticket.to_vec(), claims.expires_at);
+        // Remembered across a restart until it expires; the account's expired ones go.
+        let record = UsedTicketRecord {
+            expires_at: claims.expires_at,
+        };
+        let key = used_ticket_records::used_ticket(account, claims.expires_at, ticket);
+        let expired = used_ticket_records::expired_used_tickets(account, now);
+        self.batch.delete_range(Cf::TicketKeys, &expired);
+        self.batch.put(Cf::TicketKeys, &key, record.encode());
+        self.touched.push(account);
         Ok((claims.account, claims.agent))
     }
 

@@ -1362,6 +1362,8 @@ impl Centre {
             None => self.batch.delete_session(account, agent),
         }
         self.touched.push(account);
+        // Its centre sessions end in either case (PROTOCOL.md 39.5).
+        self.end_centre_sessions(account, agent);
         match fresh {
             Some(s) => {
                 let info = self.session_info(account, agent, token.0, s.expires_at);

@@ -201,9 +201,9 @@ impl Centre {
         let id = SessionId(token.session);
         let now = self.now_ms;
         let unknown = || rejected("unknown or ended session");
-        let record = self.sessions.get_mut(&id).ok_or_else(unknown)?;
+        let record = self.sessions.get(&id).ok_or_else(unknown)?;
         let (account, who) = (record.account, record.who.clone());
-        let r = record.resume.as_mut().ok_or_else(unknown)?;
+        let r = record.resume.as_ref().ok_or_else(unknown)?;
         let presented = secret_hash(&token.secret);
         let diff = presented
             .iter()
@@ -212,6 +212,13 @@ impl Centre {
         if diff != 0 {
             return Err(unknown());
         }
+        // A centre session idle for 15 minutes ends here too (its cookie with it).
+        self.centre_idle_gate(id, true)?;
+        let r = self
+            .sessions
+            .get_mut(&id)
+            .and_then(|record| record.resume.as_mut())
+            .ok_or_else(unknown)?;
         let takeover = match r.link {
             Link::Attached => true,
             Link::Detached { until_ms } if until_ms > now => {

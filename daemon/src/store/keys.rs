@@ -30,6 +30,7 @@
 //! | [`Cf::CrmAccounts`] | `crm_accounts` | account `u64` BE (8)                  | `CrmAccountRecord` |
 //! | [`Cf::QuickReplies`] | `quick_replies` | account `u64` BE (8) ‖ agent `u32` BE (4), agent 0 = the account's shared list | `QuickRepliesRecord` |
 //! | [`Cf::TicketKeys`] | `ticket_keys` | account `u64` BE (8)                      | `TicketKeyRecord` |
+//! | [`Cf::TicketKeys`] | `ticket_keys` | account `u64` BE (8) ‖ `b'U'` ‖ expiry `i64` BE (8) ‖ SHA-256 of the ticket, 16 bytes ([`used_ticket_records`](super::used_ticket_records)) | `UsedTicketRecord` (a centre ticket that signed in; dropped once expired) |
 //! | [`Cf::OpenConversations`] | `open_conversations` | account `u64` BE (8) ‖ conversation `u64` BE (8) | `ConversationRecord` (a copy) |
 //! | [`Cf::AgentPrefs`] | `agent_prefs` | account `u64` BE (8) ‖ agent `u32` BE (4) | `AgentPrefsRecord` |
 //! | [`Cf::Reminders`] | `reminders` | account `u64` BE (8)                        | `RemindersRecord` |

@@ -41,6 +41,7 @@ pub mod security_records;
 pub mod sms_records;
 pub mod spam_records;
 pub mod survey_broadcast_records;
+pub mod used_ticket_records;
 pub mod web_origin_records;
 pub mod web_records;
 

@@ -2,6 +2,7 @@
 //! temporary data directory, provision accounts, connect clients.
 #![allow(dead_code)]
 
+pub mod centre_ws;
 pub mod export;
 pub mod raw;
 pub mod value_added;

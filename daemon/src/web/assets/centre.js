@@ -75,6 +75,11 @@
       noData: "此时间段没有数据。", opt: "选项"
     }
   };
+  /* Words of the modules in their own files (centre-csat.js). */
+  var extra = (window.KefuCentre && window.KefuCentre.text) || {};
+  Object.keys(extra).forEach(function (l) {
+    Object.keys(extra[l]).forEach(function (k) { if (I18N[l]) I18N[l][k] = extra[l][k]; });
+  });
   var query = new URLSearchParams(location.search);
   var lang = /^zh/.test(query.get("lang") || navigator.language || "") ? "zh" : "en";
   var T = I18N[lang];
@@ -143,6 +148,8 @@
         var done = calls[m.id];
         delete calls[m.id];
         if (done) done({ r: m.response || null, err: m.error || null });
+        // The daemon ended the session after 15 minutes without a request (39.5).
+        if (m.error && m.error.code === 232 && session) signedOut(T.idle);
       } else if (m.seq !== undefined) {
         raw({ ack: m.seq });
       } else if (m.ping !== undefined) {
@@ -234,6 +241,9 @@
     { id: "codes", perms: [16], centre: "ServiceConfig", render: renderCodes },
     { id: "menu", perms: [16], centre: "ServiceConfig", render: renderMenu },
     { id: "reports", perms: [16], centre: "ServiceConfig", render: renderReports },
+    { id: "csat", perms: [16], centre: "ServiceConfig", render: function (view) {
+      window.KefuCentre.csat(view, { el: el, call: call, T: T, field: field, status: status, errText: errText });
+    } },
     { id: "points", perms: [13, 10], centre: "AccountInfo", render: renderPoints },
     { id: "account", perms: [13], centre: "AccountInfo", render: renderNotYet },
     { id: "space", perms: [14], centre: "EnterpriseSpace", render: renderNotYet },
