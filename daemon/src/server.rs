@@ -249,7 +249,6 @@ pub fn start_with_clock(
     raise_fd_limit();
     let clock = operator_clock(&config, clock);
     let tls_config = tls_server_config(&config)?;
-    let regions = load_regions(&config)?;
     let rocks = open_store(&config)?;
     let cluster = start_cluster(&config, &rocks)?;
     if config.is_standby() {
@@ -296,7 +295,7 @@ pub fn start_with_clock(
             config.files.max_file_bytes,
             config.files.account_quota_bytes,
         ))),
-        regions,
+        regions: load_regions(&config)?,
     });
     let settings = Arc::new(config.runtime());
     let mut tcp = tcp.into_iter();
