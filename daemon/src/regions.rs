@@ -232,7 +232,10 @@ mod tests {
             ("10.0.0.0/33 A\n", 1),
             ("\n\n10.0.0.0/8\n", 3),
             ("10.0.0.0/8 A\n10.0.0.1/8 B\n", 2),
-            (&format!("1.2.3.4 {}\n", "x".repeat(MAX_REGION_CHARS + 1)), 1),
+            (
+                &format!("1.2.3.4 {}\n", "x".repeat(MAX_REGION_CHARS + 1)),
+                1,
+            ),
         ];
         for (text, line) in cases {
             let e = RegionTable::parse(text).expect_err(text);

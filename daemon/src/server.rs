@@ -232,6 +232,14 @@ fn tls_server_config(config: &Config) -> Result<Option<Arc<rustls::ServerConfig>
     })
 }
 
+/// The address-to-region table of `[web] regions_file` (empty without one).
+fn load_regions(config: &Config) -> Result<Arc<crate::regions::RegionTable>, StartError> {
+    Ok(Arc::new(match &config.web.regions_file {
+        Some(path) => crate::regions::RegionTable::load(path)?,
+        None => crate::regions::RegionTable::default(),
+    }))
+}
+
 /// [`start`] with an injected clock (tests set the time instead of waiting).
 pub fn start_with_clock(
     config: Config,
@@ -241,10 +249,6 @@ pub fn start_with_clock(
     raise_fd_limit();
     let clock = operator_clock(&config, clock);
     let tls_config = tls_server_config(&config)?;
-    let regions = Arc::new(match &config.web.regions_file {
-        Some(path) => crate::regions::RegionTable::load(path)?,
-        None => crate::regions::RegionTable::default(),
-    });
     let rocks = open_store(&config)?;
     let cluster = start_cluster(&config, &rocks)?;
     if config.is_standby() {
@@ -291,7 +295,7 @@ pub fn start_with_clock(
             config.files.max_file_bytes,
             config.files.account_quota_bytes,
         ))),
-        regions,
+        regions: load_regions(&config)?,
     });
     let settings = Arc::new(config.runtime());
     let mut tcp = tcp.into_iter();

@@ -147,9 +147,9 @@ fn s5_visits_count_per_region_of_the_source_address() {
     let csv = String::from_utf8(csv).unwrap();
     for (name, count) in &want {
         assert!(
-            csv.lines()
-                .any(|l| l.starts_with("访客地区") && l.contains(&format!(",{count},"))
-                    && l.ends_with(name.as_str())),
+            csv.lines().any(|l| l.starts_with("访客地区")
+                && l.contains(&format!(",{count},"))
+                && l.ends_with(name.as_str())),
             "{name} {count} in\n{csv}"
         );
     }

@@ -181,7 +181,10 @@ fn v5_survey_broadcast_reaches_each_contact_once_and_is_answered() {
     while !(preview && form) {
         match boss.next_push(WAIT).unwrap().expect("preview").event {
             Event::BroadcastPreview { from: 1001, .. } => preview = true,
-            Event::SurveyBroadcast { broadcast: 0, form: f } => form = f.id == survey,
+            Event::SurveyBroadcast {
+                broadcast: 0,
+                form: f,
+            } => form = f.id == survey,
             _ => {}
         }
     }
@@ -230,11 +233,17 @@ fn v5_survey_broadcast_reaches_each_contact_once_and_is_answered() {
         other => panic!("{other:?}"),
     }
     boss.request(&Request::GetServerTime).unwrap();
-    let done = match boss.request(&Request::ListBroadcasts { otp: None }).unwrap() {
+    let done = match boss
+        .request(&Request::ListBroadcasts { otp: None })
+        .unwrap()
+    {
         Response::Broadcasts(list) => list.into_iter().find(|x| x.id == b.id).unwrap(),
         other => panic!("{other:?}"),
     };
-    assert_eq!((done.state, done.sent, done.reserved), (BroadcastState::Done, 4, 0));
+    assert_eq!(
+        (done.state, done.sent, done.reserved),
+        (BroadcastState::Done, 4, 0)
+    );
 
     // A cancelled one and a rejected one are refunded.
     let cancelled = submit(&mut boss, survey, broadcast_draft(vip));
@@ -247,7 +256,12 @@ fn v5_survey_broadcast_reaches_each_contact_once_and_is_answered() {
     decide(&mut admin, rejected.id, false);
     let after = balance(&mut boss);
     assert_eq!(
-        (after.available, after.reserved, after.settled, after.refunded),
+        (
+            after.available,
+            after.reserved,
+            after.settled,
+            after.refunded
+        ),
         (96, 0, 4, 8)
     );
 

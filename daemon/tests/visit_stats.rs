@@ -194,7 +194,15 @@ fn s4_s5_counters_exact_across_restart_and_day_boundary() {
             },
         ]
     );
-    assert!(a2.regions.is_empty());
+    // No regions file: every visit's region is 未知 (PROTOCOL.md section 33.4).
+    let visits: u64 = a2.days.iter().map(|d| d.visits).sum();
+    assert_eq!(
+        a2.regions,
+        vec![NamedCount {
+            name: kefu_daemon::regions::UNKNOWN_REGION.into(),
+            count: visits
+        }]
+    );
 
     // The tables the export writes.
     let table = kefu_daemon::report_tables::visit_trend_table(&trend(&mut boss, first, first + 1));
@@ -202,7 +210,8 @@ fn s4_s5_counters_exact_across_restart_and_day_boundary() {
     assert!(csv.contains("访问人次"), "{csv}");
     assert_eq!(csv.lines().count(), 3, "{csv}");
     let t = kefu_daemon::report_tables::site_analytics_table(&a2);
-    assert_eq!(t.rows.len(), 2 + 3);
+    // Two days, three referrers, one region.
+    assert_eq!(t.rows.len(), 2 + 3 + 1);
 
     // The exports through the protocol (PROTOCOL.md 36.2): the CSV is the table's file
     // byte for byte; the .xlsx holds its rows under the header.

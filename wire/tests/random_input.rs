@@ -345,12 +345,11 @@ fn centre_request() -> impl Strategy<Value = Request> {
             }
         ),
         vec(any::<u8>(), 0..80).prop_map(|ticket| Request::CentreTicketLogin { ticket }),
-        (any::<u64>(), broadcast_draft(), option::of(text())).prop_map(
-            |(survey, draft, otp)| Request::SubmitSurveyBroadcast { survey, draft, otp }
-        ),
-        (any::<u64>(), broadcast_draft(), option::of(text())).prop_map(
-            |(survey, draft, otp)| Request::PreviewSurveyBroadcast { survey, draft, otp }
-        ),
+        (any::<u64>(), broadcast_draft(), option::of(text()))
+            .prop_map(|(survey, draft, otp)| Request::SubmitSurveyBroadcast { survey, draft, otp }),
+        (any::<u64>(), broadcast_draft(), option::of(text())).prop_map(|(survey, draft, otp)| {
+            Request::PreviewSurveyBroadcast { survey, draft, otp }
+        }),
     ]
 }
 
@@ -2361,10 +2360,8 @@ fn push() -> impl Strategy<Value = Push> {
                     reasons
                 }
             )),
-        (any::<u64>(), survey_form()).prop_map(|(broadcast, form)| Event::SurveyBroadcast {
-            broadcast,
-            form
-        }),
+        (any::<u64>(), survey_form())
+            .prop_map(|(broadcast, form)| Event::SurveyBroadcast { broadcast, form }),
     ];
     (any::<u64>(), event).prop_map(|(seq, event)| Push { seq, event })
 }

@@ -1006,8 +1006,7 @@ pub(crate) fn classify(request: Request) -> Routed {
         [Routed::Agent, AgentRequest::ValueAdded] ValueAddedRequest { GetBalance { otp },
             SubmitBroadcast { draft, otp }, CancelBroadcast { id, otp }, ListBroadcasts { otp },
             ResubmitBroadcast { id, draft, otp }, PreviewBroadcast { draft, otp },
-            ListBroadcastPage { before, limit, otp }, GetBroadcastCustomers { id, offset, limit, otp },
-            SubmitSurveyBroadcast { survey, draft, otp }, PreviewSurveyBroadcast { survey, draft, otp } }
+            ListBroadcastPage { before, limit, otp }, GetBroadcastCustomers { id, offset, limit, otp }, SubmitSurveyBroadcast { survey, draft, otp }, PreviewSurveyBroadcast { survey, draft, otp } }
         [Routed::Operator, OperatorRequest::Broadcast] BroadcastAdminRequest {
             AdminBroadcastReviewList { account }, AdminSetSensitiveWords { words },
             AdminBroadcastDecide { account, id, approve, reason }, AdminBroadcastReviewQueue { after, limit } }
