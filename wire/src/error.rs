@@ -348,6 +348,10 @@ codes! {
     TICKET_EXPIRED = 222,
     /// `CentreTicketLogin`: the ticket was used already (each signs in once).
     TICKET_USED = 223,
+    /// This member of a pair is not the primary, or no longer certainly is (its lease in
+    /// etcd may have expired, section 40.4): the request was not acknowledged; retry it
+    /// (same client ids) on the other member.
+    NOT_PRIMARY = 240,
 }
 
 impl fmt::Debug for ErrorCode {
