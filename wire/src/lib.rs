@@ -34,6 +34,7 @@ pub mod files;
 pub mod frame;
 pub mod internal;
 pub mod menu;
+pub mod pair;
 pub mod message;
 pub mod prefs;
 pub mod replica;
