@@ -14,7 +14,7 @@
 //! let addrs = vec!["127.0.0.5:7070".parse().unwrap(), "127.0.0.6:7070".parse().unwrap()];
 //! let mut c = PairClient::new(addrs, ClientOptions::default(), Duration::from_secs(30),
 //!     Box::new(|c: &mut kefu_wire::Client| c.login(800_001, 1001, "secret").map(|_| ())));
-//! c.request(&Request::Ping)?;
+//! c.request(&Request::WhoAmI)?;
 //! # Ok::<(), kefu_wire::ClientError>(())
 //! ```
 
