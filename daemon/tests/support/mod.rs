@@ -2,6 +2,7 @@
 //! temporary data directory, provision accounts, connect clients.
 #![allow(dead_code)]
 
+pub mod etcd;
 pub mod export;
 pub mod raw;
 pub mod webdriver;
