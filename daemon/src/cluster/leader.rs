@@ -438,6 +438,17 @@ fn primary_loop(ctx: &Ctx, mut held: Option<(Lease, u64)>, mut epoch: Option<u64
                             log::warn(0, format_args!("leadership: renewal failed: {text}"));
                             last_error = text;
                         }
+                        if !ctx.lead.may_acknowledge() {
+                            // Past its certain validity: the lease may be gone in etcd,
+                            // another member may lead. Leading again needs the key
+                            // retaken at this same epoch (nobody led meanwhile).
+                            ctx.lead.fence(format!(
+                                "lease {} not renewed in time (etcd unreachable: {e})",
+                                lease.id
+                            ));
+                            let _ = ctx.etcd.revoke(lease.id);
+                            held = None;
+                        }
                     }
                 }
                 ctx.renew_every().min(ctx.poll_every() * 4)

@@ -213,12 +213,17 @@ pub struct ReplicationHook {
 /// the same client id is answered once).
 pub const STANDBY_WAIT: Duration = Duration::from_secs(10);
 
+/// How often a committer waiting for the standby looks at the fence.
+const FENCE_TICK: Duration = Duration::from_millis(50);
+
 impl ReplicationHook {
     /// After a local commit that ended at `sequence`: wakes the sender, then, in
     /// `replicated` mode, waits for the standby; an error if it did not confirm.
     pub fn after_commit(&self, sequence: u64) -> Result<(), crate::store::StoreError> {
         self.state.notify_committed(sequence);
-        if self.wait_for_standby && !self.state.wait_applied(sequence, STANDBY_WAIT) {
+        if self.wait_for_standby && !self.wait_for_standby(sequence) {
+            // A member that lost its lease meanwhile says so (the client goes elsewhere).
+            self.fence()?;
             return Err(crate::store::StoreError::Engine(format!(
                 "the standby did not confirm sequence {sequence} within {STANDBY_WAIT:?} \
                  (durability = \"replicated\")"
@@ -226,15 +231,35 @@ impl ReplicationHook {
         }
         // Asked last, right before the answers are released: an answer goes out only
         // while the lease is certainly valid.
-        if let Some(lead) = &self.leadership {
-            if !lead.may_acknowledge() {
-                let (role, epoch, _, note) = lead.status();
-                return Err(crate::store::StoreError::NotPrimary(format!(
-                    "this member is {role:?} at epoch {epoch}: {note}"
-                )));
+        self.fence()
+    }
+
+    /// Waits for the standby's confirmation of `sequence`, at most [`STANDBY_WAIT`], and
+    /// no longer than this member may acknowledge (with `[cluster.etcd]`).
+    fn wait_for_standby(&self, sequence: u64) -> bool {
+        let Some(lead) = &self.leadership else {
+            return self.state.wait_applied(sequence, STANDBY_WAIT);
+        };
+        let deadline = Instant::now() + STANDBY_WAIT;
+        while Instant::now() < deadline && lead.may_acknowledge() {
+            if self.state.wait_applied(sequence, FENCE_TICK) {
+                return true;
             }
         }
-        Ok(())
+        false
+    }
+
+    /// An error unless this member may acknowledge now (always, without `[cluster.etcd]`).
+    fn fence(&self) -> Result<(), crate::store::StoreError> {
+        match &self.leadership {
+            Some(lead) if !lead.may_acknowledge() => {
+                let (role, epoch, _, note) = lead.status();
+                Err(crate::store::StoreError::NotPrimary(format!(
+                    "this member is {role:?} at epoch {epoch}: {note}"
+                )))
+            }
+            _ => Ok(()),
+        }
     }
 }
 
