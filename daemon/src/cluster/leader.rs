@@ -20,11 +20,12 @@
 //!   sequence, the primary's latest as seen, lease left) on its own lease, for
 //!   `kefuctl cluster status`.
 
+use super::etcd::pair::{LeaderValue, MemberStatus};
 use super::etcd::{Etcd, EtcdError, Lease};
 use super::{ClusterConfig, ClusterHandle, Replication};
 use crate::log;
 use crate::store::RocksStore;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -82,34 +83,6 @@ impl EtcdConfig {
     fn ttl(&self) -> i64 {
         i64::from(self.lease_seconds.max(1))
     }
-}
-
-/// The leader key's value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LeaderValue {
-    /// The leader's node name.
-    pub node: String,
-    /// Where its clients connect.
-    pub client_addr: Option<SocketAddr>,
-    /// Its epoch (one more than the previous leader's).
-    pub epoch: u64,
-}
-
-/// A member's published status (`/kefu/pairs/<pair>/members/<node>`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MemberStatus {
-    /// `primary`, `standby`, `fenced` or `starting`.
-    pub role: String,
-    /// The epoch it leads (primary) or last saw.
-    pub epoch: u64,
-    /// The sequence it has (primary: its latest; standby: applied).
-    pub applied: u64,
-    /// The primary's latest sequence as this member knows it.
-    pub primary_latest: u64,
-    /// Milliseconds its own lease is still certainly valid (primary), else 0.
-    pub lease_left_ms: u64,
-    /// Why it is fenced, or what it last saw.
-    pub note: String,
 }
 
 /// A member's role as the leadership loop sees it.

@@ -28,7 +28,7 @@
 //! refused) until it is promoted; promotion is the daemon's ([`Promote`], given by
 //! `server.rs`), called by the leadership thread.
 
-pub mod etcd;
+pub use kefu_etcd as etcd;
 mod leader;
 mod primary;
 mod standby;
@@ -44,9 +44,8 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-pub use leader::{
-    EtcdConfig, LeaderRole, LeaderValue, Leadership, MemberStatus, Promote,
-};
+pub use kefu_etcd::pair::{LeaderValue, MemberStatus};
+pub use leader::{EtcdConfig, LeaderRole, Leadership, Promote};
 pub use standby::{apply_batches, ApplyError};
 
 /// What this appliance is in its pair at start.

@@ -6,8 +6,11 @@
 //! threads). Each call tries the endpoints in order until one answers, so a pair keeps
 //! its lease while a minority of the etcd members is down.
 //!
-//! Used by the leadership loop (`leader.rs`) and by `kefuctl cluster`; tested against a
+//! Used by the daemon's leadership loop (`daemon/src/cluster/leader.rs`, which
+//! re-exports this crate as `kefu_daemon::cluster::etcd`) and by `kefuctl cluster`; tested against a
 //! 3-member etcd cluster (`daemon/tests/etcd_lease.rs`, `daemon/tests/failover.rs`).
+
+pub mod pair;
 
 use base64::Engine as _;
 use serde_json::{json, Value};
@@ -157,6 +160,32 @@ impl Etcd {
             mod_revision: kv.get("mod_revision").and_then(int).unwrap_or(0),
             lease: kv.get("lease").and_then(int).unwrap_or(0),
         }))
+    }
+
+    /// Every key starting with `prefix`, with its value, in key order (at most 1,000).
+    pub fn get_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, EtcdError> {
+        let mut end = prefix.to_vec();
+        match end.last_mut() {
+            Some(b) if *b < 0xff => *b += 1,
+            _ => return Err(EtcdError::Refused("a prefix must end below 0xff".into())),
+        }
+        let v = self.call(
+            "/v3/kv/range",
+            &json!({ "key": b64(prefix), "range_end": b64(&end), "limit": "1000" }),
+        )?;
+        let decode = |v: Option<&Value>| {
+            base64::engine::general_purpose::STANDARD
+                .decode(v.and_then(Value::as_str).unwrap_or(""))
+                .unwrap_or_default()
+        };
+        Ok(v.get("kvs")
+            .and_then(Value::as_array)
+            .map(|kvs| {
+                kvs.iter()
+                    .map(|kv| (decode(kv.get("key")), decode(kv.get("value"))))
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 
     /// Puts `key = value`, attached to `lease` unless it is 0.
