@@ -301,7 +301,9 @@ fn standby(
                     handle.tcp_addr.map_or("-".into(), |a| a.to_string())
                 ),
             );
-            *slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(handle);
+            *slot
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(handle);
             Ok(())
         })
     };

@@ -358,7 +358,10 @@ fn sigkill_of_the_primary_under_load_fails_over_and_keeps_every_acknowledged_mes
         first_after.duration_since(at).as_secs_f64(),
         results.iter().map(|(_, n)| *n).collect::<Vec<_>>()
     );
-    assert!(standby.logged("promoted"), "the standby says it was promoted");
+    assert!(
+        standby.logged("promoted"),
+        "the standby says it was promoted"
+    );
     // Every acknowledged message is on the new primary exactly once (and no message
     // twice: the retries of unacknowledged ones were stored once).
     let mut total = 0;
@@ -545,7 +548,10 @@ fn a_partitioned_primary_stops_acknowledging_before_the_standby_takes_over() {
     let texts = texts_on(client_b, key, 0, conversation);
     for n in &acked {
         let times = texts.iter().filter(|t| **t == text(0, *n)).count();
-        assert_eq!(times, 1, "message {n} acknowledged by the old primary: {times} times");
+        assert_eq!(
+            times, 1,
+            "message {n} acknowledged by the old primary: {times} times"
+        );
     }
     // The new primary serves: a message is acknowledged there.
     let mut next = pair_customer(&[client_b], key, "cust-0");
@@ -557,5 +563,8 @@ fn a_partitioned_primary_stops_acknowledging_before_the_standby_takes_over() {
         Ok(Response::Sent { .. }) => {}
         other => panic!("the new primary: {other:?}"),
     }
-    assert!(primary.logged("fenced"), "the old primary says it is fenced");
+    assert!(
+        primary.logged("fenced"),
+        "the old primary says it is fenced"
+    );
 }

@@ -104,12 +104,8 @@ pub fn run(args: &ClusterArgs, out: &mut dyn Write) -> Result<()> {
                     .unwrap_or_else(|_| "a leader holds the key".into());
                 bail!("promote refused: {who}; a standby is promoted only when no member leads");
             }
-            etcd.put(
-                format!("{base}/promote").as_bytes(),
-                node.as_bytes(),
-                0,
-            )
-            .context("writing the promotion request")?;
+            etcd.put(format!("{base}/promote").as_bytes(), node.as_bytes(), 0)
+                .context("writing the promotion request")?;
             writeln!(
                 out,
                 "asked {node} to take over pair {}: it does once it has applied what it received",

@@ -45,10 +45,19 @@ impl OneEtcd {
             .args(["--name", "m0"])
             .arg("--data-dir")
             .arg(dir.path().join("m0"))
-            .args(["--listen-client-urls", &format!("http://127.0.0.1:{client}")])
-            .args(["--advertise-client-urls", &format!("http://127.0.0.1:{client}")])
+            .args([
+                "--listen-client-urls",
+                &format!("http://127.0.0.1:{client}"),
+            ])
+            .args([
+                "--advertise-client-urls",
+                &format!("http://127.0.0.1:{client}"),
+            ])
             .args(["--listen-peer-urls", &format!("http://127.0.0.1:{peer}")])
-            .args(["--initial-advertise-peer-urls", &format!("http://127.0.0.1:{peer}")])
+            .args([
+                "--initial-advertise-peer-urls",
+                &format!("http://127.0.0.1:{peer}"),
+            ])
             .args(["--initial-cluster", &format!("m0=http://127.0.0.1:{peer}")])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -113,8 +122,14 @@ fn status_shows_the_leader_and_the_lag_and_promote_is_refused_while_it_leads() {
     )
     .unwrap();
     let status = cluster(&["status"]).ok();
-    assert_contains(&status, "leader:  a (client 127.0.0.1:7070, epoch 3, lease ");
-    assert_contains(&status, "member b: standby at epoch 3, sequence 93, lag 7 sequences");
+    assert_contains(
+        &status,
+        "leader:  a (client 127.0.0.1:7070, epoch 3, lease ",
+    );
+    assert_contains(
+        &status,
+        "member b: standby at epoch 3, sequence 93, lag 7 sequences",
+    );
 
     // A leader holds the key: promotion is refused and nothing is written.
     let refused = cluster(&["promote", "--node", "b"]).run().expect_code(1);

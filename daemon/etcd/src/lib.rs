@@ -44,6 +44,9 @@ pub struct Lease {
     pub ttl: i64,
 }
 
+/// A key and its value (`Etcd::get_prefix`).
+pub type KeyValue = (Vec<u8>, Vec<u8>);
+
 /// A key's value and revision (`Etcd::get_entry`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -163,7 +166,7 @@ impl Etcd {
     }
 
     /// Every key starting with `prefix`, with its value, in key order (at most 1,000).
-    pub fn get_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, EtcdError> {
+    pub fn get_prefix(&self, prefix: &[u8]) -> Result<Vec<KeyValue>, EtcdError> {
         let mut end = prefix.to_vec();
         match end.last_mut() {
             Some(b) if *b < 0xff => *b += 1,

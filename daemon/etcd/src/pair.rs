@@ -31,4 +31,3 @@ pub struct MemberStatus {
     /// Why it is fenced, or what it last saw.
     pub note: String,
 }
-

@@ -109,7 +109,10 @@ pub(super) fn refusal(id: usize, e: StoreError) -> ErrorBody {
             "disk full: writes are refused until space is freed; nothing was changed",
         ),
         StoreError::NotPrimary(why) => {
-            log::warn(id, format_args!("commit not acknowledged: not the primary: {why}"));
+            log::warn(
+                id,
+                format_args!("commit not acknowledged: not the primary: {why}"),
+            );
             err(
                 ErrorCode::NOT_PRIMARY,
                 "this server is not the primary of its pair (any more); \

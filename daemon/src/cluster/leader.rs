@@ -266,11 +266,12 @@ impl Ctx {
                 expect.unwrap_or_default()
             ));
         }
-        let taken = self
-            .etcd
-            .take_leader(&self.cfg.leader_key(), &self.cfg.epoch_key(), lease.id, |e| {
-                self.leader_value(e)
-            });
+        let taken = self.etcd.take_leader(
+            &self.cfg.leader_key(),
+            &self.cfg.epoch_key(),
+            lease.id,
+            |e| self.leader_value(e),
+        );
         match taken {
             Ok(Some(epoch)) => {
                 self.lead
@@ -448,7 +449,10 @@ fn standby_loop(ctx: &Ctx, config: &ClusterConfig, promote: Option<Promote>) {
         ) {
             Ok(h) => Some(h),
             Err(e) => {
-                log::error(0, format_args!("leadership: the follower does not start: {e}"));
+                log::error(
+                    0,
+                    format_args!("leadership: the follower does not start: {e}"),
+                );
                 None
             }
         }
@@ -489,7 +493,9 @@ fn standby_loop(ctx: &Ctx, config: &ClusterConfig, promote: Option<Promote>) {
                     }
                 }
             }
-            Ok(None) => ctx.lead.note("no leader: waiting for `kefuctl cluster promote`".into()),
+            Ok(None) => ctx
+                .lead
+                .note("no leader: waiting for `kefuctl cluster promote`".into()),
             Err(e) => ctx.lead.note(format!("etcd: {e}")),
         }
         if !ctx.pause(ctx.poll_every()) {
