@@ -21,7 +21,7 @@
 mod support;
 
 use kefu_daemon::cluster::etcd::Etcd;
-use kefu_daemon::cluster::LeaderValue;
+use kefu_daemon::cluster::{LeaderValue, MemberStatus};
 use kefu_wire::chat::MessageBody;
 use kefu_wire::pair::PairClient;
 use kefu_wire::{Client, ClientError, ErrorCode, Request, Response};
@@ -63,6 +63,8 @@ struct Spec<'a> {
     /// Primary: where it listens for the standby. Standby: where it dials.
     replication: SocketAddr,
     etcd: &'a [SocketAddr],
+    /// `[cluster.etcd] auto_promote`.
+    auto_promote: bool,
 }
 
 /// A `kefud` process of the pair, killed when dropped.
@@ -101,7 +103,7 @@ fn config(home: &Path, spec: &Spec) -> PathBuf {
          [cluster]\nrole = \"{role}\"\n{replication}\ncertificate = {cert:?}\nkey = {key:?}\n\
          ca = {ca:?}\n\
          [cluster.etcd]\nendpoints = [{endpoints}]\npair = \"{PAIR}\"\nnode = \"{node}\"\n\
-         lease_seconds = {LEASE}\nclient_addr = \"{client}\"\n",
+         lease_seconds = {LEASE}\nclient_addr = \"{client}\"\nauto_promote = {auto}\n",
         data = dir.join("data"),
         client = spec.client,
         sock = dir.join("admin.sock"),
@@ -113,6 +115,7 @@ fn config(home: &Path, spec: &Spec) -> PathBuf {
         token = home.join("token.key"),
         endpoints = endpoints.join(", "),
         node = spec.node,
+        auto = spec.auto_promote,
     );
     let path = dir.join("kefud.toml");
     std::fs::write(&path, text).unwrap();
@@ -269,6 +272,7 @@ fn sigkill_of_the_primary_under_load_fails_over_and_keeps_every_acknowledged_mes
             client: client_a,
             replication,
             etcd: &etcd.clients,
+            auto_promote: true,
         },
     );
     let first = leader_is(&etcd.client(), "a");
@@ -280,6 +284,7 @@ fn sigkill_of_the_primary_under_load_fails_over_and_keeps_every_acknowledged_mes
             client: client_b,
             replication,
             etcd: &etcd.clients,
+            auto_promote: true,
         },
     );
     let key = account(&primary);
@@ -463,6 +468,7 @@ fn a_partitioned_primary_stops_acknowledging_before_the_standby_takes_over() {
             client: client_a,
             replication,
             etcd: &via,
+            auto_promote: true,
         },
     );
     leader_is(&etcd.client(), "a");
@@ -474,6 +480,7 @@ fn a_partitioned_primary_stops_acknowledging_before_the_standby_takes_over() {
             client: client_b,
             replication: stream_proxy.addr,
             etcd: &etcd.clients,
+            auto_promote: true,
         },
     );
     let key = account(&primary);
@@ -566,5 +573,87 @@ fn a_partitioned_primary_stops_acknowledging_before_the_standby_takes_over() {
     assert!(
         primary.logged("fenced"),
         "the old primary says it is fenced"
+    );
+}
+
+#[test]
+fn without_auto_promote_the_standby_waits_for_the_operators_promote() {
+    let etcd = EtcdCluster::start();
+    let home = tempfile::tempdir().unwrap();
+    pki(home.path());
+    let (client_a, client_b) = (free_addr(), free_addr());
+    let replication = free_addr();
+    let spec = |node, primary, client| Spec {
+        node,
+        primary,
+        client,
+        replication,
+        etcd: &etcd.clients,
+        auto_promote: false,
+    };
+    let mut primary = Member::start(home.path(), &spec("a", true, client_a));
+    leader_is(&etcd.client(), "a");
+    let standby = Member::start(home.path(), &spec("b", false, client_b));
+    let key = account(&primary);
+    let mut customer = pair_customer(&[client_a, client_b], key, "cust-0");
+    let conversation = match customer.request(&Request::OpenConversation {
+        entry: kefu_wire::chat::Entry::Auto,
+    }) {
+        Ok(Response::Conversation(info)) => info.conversation,
+        other => panic!("open: {other:?}"),
+    };
+    let send = |c: &mut PairClient, i: u64| match c.request(&Request::SendMessage {
+        conversation,
+        client_msg_id: i,
+        body: MessageBody::Text(text(0, i)),
+    }) {
+        Ok(Response::Sent { .. }) => {}
+        other => panic!("message {i}: {other:?}"),
+    };
+    for i in 1..=5 {
+        send(&mut customer, i);
+    }
+    primary.child.kill().expect("SIGKILL");
+    primary.child.wait().expect("reaped");
+    // The lease expires; the standby says (in its member key) that it waits for the
+    // operator, and the leader key stays empty.
+    let e = etcd.client();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let status = e
+            .get(format!("/kefu/pairs/{PAIR}/members/b").as_bytes())
+            .unwrap()
+            .and_then(|v| serde_json::from_slice::<MemberStatus>(&v).ok());
+        if status.is_some_and(|s| s.note.contains("kefuctl cluster promote")) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the standby never said it waits");
+        std::thread::yield_now();
+    }
+    assert_eq!(
+        e.get(format!("/kefu/pairs/{PAIR}/leader").as_bytes())
+            .unwrap(),
+        None
+    );
+    assert!(!standby.logged("promoted"));
+    // What `kefuctl cluster promote --node b` writes (tools/tests/cluster.rs runs it).
+    e.put(format!("/kefu/pairs/{PAIR}/promote").as_bytes(), b"b", 0)
+        .unwrap();
+    let leader = leader_is(&e, "b");
+    assert_eq!(leader.epoch, 2);
+    // The customer carries on on b; everything is there once.
+    for i in 6..=8 {
+        send(&mut customer, i);
+    }
+    let texts = texts_on(client_b, key, 0, conversation);
+    for i in 1..=8 {
+        let n = texts.iter().filter(|t| **t == text(0, i)).count();
+        assert_eq!(n, 1, "message {i}: {n} times");
+    }
+    // The request was consumed.
+    assert_eq!(
+        e.get(format!("/kefu/pairs/{PAIR}/promote").as_bytes())
+            .unwrap(),
+        None
     );
 }
