@@ -16,8 +16,9 @@
 //!   the standby has applied (read by `durability = "replicated"`'s committers, which
 //!   wait for it), and the signal that something new was committed.
 //!
-//! - `etcd.rs`: a blocking client of etcd's HTTP/JSON gateway (leases, a key taken only
-//!   if absent, the leader transaction).
+//! - [`etcd`]: crate `kefu-etcd` (`daemon/etcd/`), re-exported — a blocking client of
+//!   etcd's HTTP/JSON gateway (leases, a key taken only if absent, the leader
+//!   transaction) and the JSON values of the pair's keys, shared with `kefuctl cluster`.
 //! - `leader.rs`: with `[cluster.etcd]`, the leadership thread — the primary's lease on
 //!   the leader key and the fence the committers ask ([`Leadership::may_acknowledge`]),
 //!   the standby's watch of the key and its promotion.
