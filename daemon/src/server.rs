@@ -71,6 +71,8 @@ pub struct ServerHandle {
     metrics: Option<crate::metrics::HttpListener>,
     /// The replication thread of a pair (`[cluster]`).
     cluster: Option<crate::cluster::ClusterHandle>,
+    /// A standby with `[cluster.etcd]`: the serving daemon its promotion started.
+    promoted: Option<Arc<std::sync::Mutex<Option<ServerHandle>>>>,
 }
 
 impl ServerHandle {
@@ -81,9 +83,23 @@ impl ServerHandle {
             .map(crate::metrics::HttpListener::addr)
     }
 
-    /// The plain-TCP address actually bound.
+    /// The plain-TCP address actually bound (a promoted standby's, once promoted).
     pub fn tcp_addr(&self) -> Option<SocketAddr> {
-        self.tcp_addr
+        self.tcp_addr.or_else(|| {
+            self.promoted.as_ref().and_then(|p| {
+                p.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .as_ref()
+                    .and_then(ServerHandle::tcp_addr)
+            })
+        })
+    }
+
+    /// The leadership state of a member of a pair with `[cluster.etcd]`.
+    pub fn leadership(&self) -> Option<Arc<crate::cluster::Leadership>> {
+        self.cluster
+            .as_ref()
+            .and_then(|c| c.leadership().map(Arc::clone))
     }
 
     /// The TLS address actually bound.
@@ -147,6 +163,15 @@ impl ServerHandle {
         }
         if let Some(mut c) = self.cluster.take() {
             c.stop();
+        }
+        if let Some(p) = self.promoted.take() {
+            let inner = p
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            if let Some(inner) = inner {
+                inner.shutdown();
+            }
         }
         if let Some(w) = self.workers.take() {
             w.shutdown();
@@ -250,10 +275,64 @@ pub fn start_with_clock(
     let clock = operator_clock(&config, clock);
     let tls_config = tls_server_config(&config)?;
     let rocks = open_store(&config)?;
-    let cluster = start_cluster(&config, &rocks)?;
     if config.is_standby() {
-        return Ok(standby_handle(&config, cluster));
+        return standby(config, clock, tls_config, rocks);
     }
+    let cluster = start_cluster(&config, &rocks, None)?;
+    let hook = replication_hook(&config, &cluster);
+    serve(config, clock, tls_config, rocks, cluster, hook)
+}
+
+/// A standby: its replication (and, with `[cluster.etcd]`, leadership) thread, whose
+/// promotion starts [`serve`] over the same store, in wal durability with no standby of
+/// its own (the pair runs alone until the operator adds one) and the lease as fence.
+fn standby(
+    config: Config,
+    clock: Arc<dyn crate::clock::Clock>,
+    tls_config: Option<Arc<rustls::ServerConfig>>,
+    rocks: Arc<RocksStore>,
+) -> Result<ServerHandle, StartError> {
+    let slot = Arc::new(std::sync::Mutex::new(None));
+    let promote: crate::cluster::Promote = {
+        let (config, rocks, slot) = (config.clone(), Arc::clone(&rocks), Arc::clone(&slot));
+        Box::new(move |leadership| {
+            let hook = crate::cluster::ReplicationHook {
+                state: Arc::new(crate::cluster::Replication::default()),
+                wait_for_standby: false,
+                leadership: Some(leadership),
+            };
+            let mut config = config;
+            config.storage.durability = DurabilityMode::Wal;
+            let handle = serve(config, clock, tls_config, rocks, None, Some(hook))
+                .map_err(|e| e.to_string())?;
+            log::info(
+                0,
+                format_args!(
+                    "promoted: serving on {}",
+                    handle.tcp_addr.map_or("-".into(), |a| a.to_string())
+                ),
+            );
+            *slot
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(handle);
+            Ok(())
+        })
+    };
+    let cluster = start_cluster(&config, &rocks, Some(promote))?;
+    let mut handle = standby_handle(&config, cluster);
+    handle.promoted = Some(slot);
+    Ok(handle)
+}
+
+/// Binds the client listeners and starts the shards over `rocks`.
+fn serve(
+    config: Config,
+    clock: Arc<dyn crate::clock::Clock>,
+    tls_config: Option<Arc<rustls::ServerConfig>>,
+    rocks: Arc<RocksStore>,
+    cluster: Option<crate::cluster::ClusterHandle>,
+    hook: Option<crate::cluster::ReplicationHook>,
+) -> Result<ServerHandle, StartError> {
     let store: Arc<dyn KvStore> = rocks;
 
     let n = config.shard_count();
@@ -282,7 +361,7 @@ pub fn start_with_clock(
             DurabilityMode::Wal | DurabilityMode::Replicated => Durability::Wal,
             DurabilityMode::Fsync => Durability::Fsync,
         },
-        replication: replication_hook(&config, &cluster),
+        replication: hook,
         token_key: Some(Arc::new(load_or_create_token_key(
             &config.token_key_path(),
         )?)),
@@ -359,6 +438,7 @@ pub fn start_with_clock(
         pid_file: config.pid_file.clone(),
         metrics,
         cluster,
+        promoted: None,
     })
 }
 
@@ -389,9 +469,10 @@ fn start_metrics(
 fn start_cluster(
     config: &Config,
     rocks: &Arc<RocksStore>,
+    promote: Option<crate::cluster::Promote>,
 ) -> Result<Option<crate::cluster::ClusterHandle>, StartError> {
     match &config.cluster {
-        Some(c) => Ok(Some(crate::cluster::start(c, Arc::clone(rocks))?)),
+        Some(c) => Ok(Some(crate::cluster::start(c, Arc::clone(rocks), promote)?)),
         None => Ok(None),
     }
 }
@@ -404,6 +485,7 @@ fn replication_hook(
     cluster.as_ref().map(|c| crate::cluster::ReplicationHook {
         state: Arc::clone(c.replication()),
         wait_for_standby: config.storage.durability == DurabilityMode::Replicated,
+        leadership: c.leadership().map(Arc::clone),
     })
 }
 
@@ -429,6 +511,7 @@ fn standby_handle(config: &Config, cluster: Option<crate::cluster::ClusterHandle
         pid_file: config.pid_file.clone(),
         metrics: None,
         cluster,
+        promoted: None,
     }
 }
 

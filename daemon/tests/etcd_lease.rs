@@ -10,102 +10,11 @@
 //!
 //! Run: `cargo test --release -p kefu-daemon --test etcd_lease -- --nocapture`.
 
-use kefu_daemon::cluster::etcd::{Etcd, EtcdError};
-use std::net::{SocketAddr, TcpListener};
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use kefu_daemon::cluster::etcd::EtcdError;
 use std::time::{Duration, Instant};
-
-/// Three etcd members, killed when dropped.
-struct EtcdCluster {
-    members: Vec<Option<Child>>,
-    clients: Vec<SocketAddr>,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for EtcdCluster {
-    fn drop(&mut self) {
-        for child in self.members.iter_mut().flatten() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-impl EtcdCluster {
-    fn start() -> EtcdCluster {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let ports: Vec<(u16, u16)> = (0..3).map(|_| (free_port(), free_port())).collect();
-        let initial: Vec<String> = ports
-            .iter()
-            .enumerate()
-            .map(|(i, (_, peer))| format!("m{i}=http://127.0.0.1:{peer}"))
-            .collect();
-        let mut cluster = EtcdCluster {
-            members: Vec::new(),
-            clients: Vec::new(),
-            _dir: tempfile::tempdir().expect("tempdir"),
-        };
-        for (i, (client, peer)) in ports.iter().enumerate() {
-            let child = Command::new("etcd")
-                .args(["--name", &format!("m{i}")])
-                .arg("--data-dir")
-                .arg(dir.path().join(format!("m{i}")))
-                .args([
-                    "--listen-client-urls",
-                    &format!("http://127.0.0.1:{client}"),
-                ])
-                .args([
-                    "--advertise-client-urls",
-                    &format!("http://127.0.0.1:{client}"),
-                ])
-                .args(["--listen-peer-urls", &format!("http://127.0.0.1:{peer}")])
-                .args([
-                    "--initial-advertise-peer-urls",
-                    &format!("http://127.0.0.1:{peer}"),
-                ])
-                .args(["--initial-cluster", &initial.join(",")])
-                .args(["--initial-cluster-state", "new"])
-                .args(["--initial-cluster-token", "kefu-test"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("etcd starts (apt-get install etcd-server)");
-            cluster.members.push(Some(child));
-            cluster
-                .clients
-                .push(SocketAddr::from(([127, 0, 0, 1], *client)));
-        }
-        cluster._dir = dir;
-        // Ready when every member answers a read.
-        let deadline = Instant::now() + Duration::from_secs(60);
-        for addr in cluster.clients.clone() {
-            let one = Etcd::new(vec![addr], Duration::from_secs(2));
-            while one.get(b"/kefu/probe").is_err() {
-                assert!(Instant::now() < deadline, "etcd member {addr} not ready");
-                std::thread::yield_now();
-            }
-        }
-        cluster
-    }
-
-    fn client(&self) -> Etcd {
-        Etcd::new(self.clients.clone(), Duration::from_secs(2))
-    }
-
-    fn kill(&mut self, i: usize) {
-        if let Some(mut child) = self.members[i].take() {
-            child.kill().expect("SIGKILL");
-            child.wait().expect("reaped");
-        }
-    }
-}
+use support::etcd::EtcdCluster;
 
 const LEADER: &[u8] = b"/kefu/pairs/p1/leader";
 

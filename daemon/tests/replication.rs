@@ -62,6 +62,7 @@ impl Pki {
             certificate: file(format!("{node}.pem")),
             key: file(format!("{node}.key")),
             ca: file("ca.pem".into()),
+            etcd: None,
         }
     }
 }

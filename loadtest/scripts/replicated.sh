@@ -22,7 +22,13 @@
 #   wal:        40,000 acked, 0 lost; acked 4000/s; due->Sent p50 0.25 ms, p99 55 ms; 0.39 cores
 #   replicated: 40,000 acked, 0 lost; acked 3853/s in the window (all acked by the drain);
 #               due->Sent p50 56 ms, p99 381 ms; the primary 0.50 cores
-# Both keep up at 4,000 msg/s; the cost of replicated is latency (one TLS round trip
+# At 09:06 with RATE=20000 SECS=5 (same shared machine; the client port now read from
+# the primary's readiness line — the socket table had listed its replication port first,
+# and the previous replicated runs at 20,000 had sent the load there):
+#   wal:        140,000 acked, 0 lost; acked 20369/s; due->Sent p50 10.8 ms, p99 40 ms; 0.63 cores
+#   replicated: 140,000 acked, 0 lost; acked 18909/s in the window (all acked by the drain);
+#               due->Sent p50 280 ms, p99 626 ms; the primary 0.95 cores
+# # Both keep up at 4,000 msg/s; the cost of replicated is latency (one TLS round trip
 # plus the standby's sync per group of turns) and the primary's CPU (TLS, reading the
 # log back). The saturation rate of each mode was not measured.
 set -eu
@@ -78,5 +84,9 @@ STANDBY=$!
 DATA=$WORK/replicated
 mkdir -p "$DATA"
 start_kefud "$OUT/primary.log" --config "$WORK/primary.toml" --durability replicated
+# The primary listens twice (clients, replication): the client port is the one its
+# readiness line names, not whichever the socket table lists first.
+until grep -q "kefud: ready" "$OUT/primary.log"; do sleep 0.1; done
+SERVER=$(sed -n 's/.*kefud: ready tcp=\([^ ]*\).*/\1/p' "$OUT/primary.log")
 chat replicated
 grep -c "replication" "$OUT/primary.log" "$OUT/standby.log" || true

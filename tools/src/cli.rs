@@ -84,6 +84,8 @@ pub enum Command {
     /// Customer satisfaction: an account's CSAT report as CSV or Excel.
     #[command(subcommand)]
     Csat(CsatCommand),
+    /// A pair's leadership in etcd: `status` (leader, epoch, lease, lag), `promote`.
+    Cluster(crate::cluster::ClusterArgs),
 }
 
 /// `kefuctl report ...`

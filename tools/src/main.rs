@@ -11,6 +11,7 @@ mod balance;
 mod broadcast;
 mod cli;
 mod clock;
+mod cluster;
 mod code;
 mod contacts;
 mod csat;
@@ -55,6 +56,7 @@ fn main() -> ExitCode {
         Command::Backup(cmd) => backup::run(&cli.admin_socket, cmd, &mut out),
         Command::Code(cmd) => code::run(&cli.admin_socket, cmd, &mut out),
         Command::Csat(cmd) => csat::run(&cli.admin_socket, cmd, &mut out),
+        Command::Cluster(args) => cluster::run(args, &mut out),
     }
     .and_then(|()| out.flush().map_err(Into::into));
     match result {

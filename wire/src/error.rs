@@ -352,6 +352,10 @@ codes! {
     /// clock: the daemon ended it, and this request (or the resume of its cookie) is
     /// refused. Sign in again.
     CENTRE_SESSION_IDLE = 232,
+    /// This member of a pair is not the primary, or no longer certainly is (its lease in
+    /// etcd may have expired, section 40.4): the request was not acknowledged; retry it
+    /// (same client ids) on the other member.
+    NOT_PRIMARY = 240,
 }
 
 impl fmt::Debug for ErrorCode {

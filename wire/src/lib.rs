@@ -35,6 +35,7 @@ pub mod frame;
 pub mod internal;
 pub mod menu;
 pub mod message;
+pub mod pair;
 pub mod prefs;
 pub mod replica;
 pub mod reports;

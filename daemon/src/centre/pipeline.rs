@@ -108,6 +108,17 @@ pub(super) fn refusal(id: usize, e: StoreError) -> ErrorBody {
             ErrorCode::DISK_FULL,
             "disk full: writes are refused until space is freed; nothing was changed",
         ),
+        StoreError::NotPrimary(why) => {
+            log::warn(
+                id,
+                format_args!("commit not acknowledged: not the primary: {why}"),
+            );
+            err(
+                ErrorCode::NOT_PRIMARY,
+                "this server is not the primary of its pair (any more); \
+                 reconnect to the other member",
+            )
+        }
         e => {
             log::error(id, format_args!("commit failed, turn undone: {e}"));
             err(

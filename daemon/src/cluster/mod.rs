@@ -16,15 +16,21 @@
 //!   the standby has applied (read by `durability = "replicated"`'s committers, which
 //!   wait for it), and the signal that something new was committed.
 //!
-//! - `etcd.rs`: a blocking client of etcd's HTTP/JSON gateway (leases, a key taken only
-//!   if absent), for the leadership of the pair — not wired into the daemon yet.
+//! - [`etcd`]: crate `kefu-etcd` (`daemon/etcd/`), re-exported — a blocking client of
+//!   etcd's HTTP/JSON gateway (leases, a key taken only if absent, the leader
+//!   transaction) and the JSON values of the pair's keys, shared with `kefuctl cluster`.
+//! - `leader.rs`: with `[cluster.etcd]`, the leadership thread — the primary's lease on
+//!   the leader key and the fence the committers ask ([`Leadership::may_acknowledge`]),
+//!   the standby's watch of the key and its promotion.
 //!
 //! **Boundary.** Threads of their own, blocking std sockets: no shard loop ever waits on
 //! the network. Knows the store only as [`RocksStore`] (the log is RocksDB's).
 //! A standby runs no shard and binds no client port: clients are refused (connection
-//! refused) until it is promoted (leadership through etcd is not built yet).
+//! refused) until it is promoted; promotion is the daemon's ([`Promote`], given by
+//! `server.rs`), called by the leadership thread.
 
-pub mod etcd;
+pub use kefu_etcd as etcd;
+mod leader;
 mod primary;
 mod standby;
 mod stream;
@@ -39,6 +45,8 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+pub use kefu_etcd::pair::{LeaderValue, MemberStatus};
+pub use leader::{EtcdConfig, LeaderRole, Leadership, Promote};
 pub use standby::{apply_batches, ApplyError};
 
 /// What this appliance is in its pair at start.
@@ -71,6 +79,10 @@ pub struct ClusterConfig {
     /// The pair's certificate authority (PEM): the only issuer whose certificates the
     /// peer may present.
     pub ca: PathBuf,
+    /// `[cluster.etcd]`: leadership through etcd (lease, fencing, promotion). Without
+    /// it the roles are fixed by the configuration, as before.
+    #[serde(default)]
+    pub etcd: Option<EtcdConfig>,
 }
 
 impl ClusterConfig {
@@ -84,6 +96,17 @@ impl ClusterConfig {
                 problems.push("[cluster] role = \"standby\" needs peer".into())
             }
             _ => {}
+        }
+        if let Some(e) = &self.etcd {
+            if e.endpoints.is_empty() {
+                problems.push("[cluster.etcd] endpoints is empty".into());
+            }
+            if e.node.is_empty() || e.pair.is_empty() {
+                problems.push("[cluster.etcd] node and pair must not be empty".into());
+            }
+            if !(1..=3600).contains(&e.lease_seconds) {
+                problems.push("[cluster.etcd] lease_seconds must be 1..=3600".into());
+            }
         }
     }
 }
@@ -180,6 +203,9 @@ pub struct ReplicationHook {
     pub state: Arc<Replication>,
     /// `durability = "replicated"`: a turn's answers wait until the standby applied it.
     pub wait_for_standby: bool,
+    /// With `[cluster.etcd]`: the fence — no answer is released unless this member
+    /// holds the leader key and its lease is certainly valid.
+    pub leadership: Option<Arc<Leadership>>,
 }
 
 /// How long a committer in `replicated` mode waits for the standby before the turn is
@@ -187,18 +213,53 @@ pub struct ReplicationHook {
 /// the same client id is answered once).
 pub const STANDBY_WAIT: Duration = Duration::from_secs(10);
 
+/// How often a committer waiting for the standby looks at the fence.
+const FENCE_TICK: Duration = Duration::from_millis(50);
+
 impl ReplicationHook {
     /// After a local commit that ended at `sequence`: wakes the sender, then, in
     /// `replicated` mode, waits for the standby; an error if it did not confirm.
     pub fn after_commit(&self, sequence: u64) -> Result<(), crate::store::StoreError> {
         self.state.notify_committed(sequence);
-        if self.wait_for_standby && !self.state.wait_applied(sequence, STANDBY_WAIT) {
+        if self.wait_for_standby && !self.wait_for_standby(sequence) {
+            // A member that lost its lease meanwhile says so (the client goes elsewhere).
+            self.fence()?;
             return Err(crate::store::StoreError::Engine(format!(
                 "the standby did not confirm sequence {sequence} within {STANDBY_WAIT:?} \
                  (durability = \"replicated\")"
             )));
         }
-        Ok(())
+        // Asked last, right before the answers are released: an answer goes out only
+        // while the lease is certainly valid.
+        self.fence()
+    }
+
+    /// Waits for the standby's confirmation of `sequence`, at most [`STANDBY_WAIT`], and
+    /// no longer than this member may acknowledge (with `[cluster.etcd]`).
+    fn wait_for_standby(&self, sequence: u64) -> bool {
+        let Some(lead) = &self.leadership else {
+            return self.state.wait_applied(sequence, STANDBY_WAIT);
+        };
+        let deadline = Instant::now() + STANDBY_WAIT;
+        while Instant::now() < deadline && lead.may_acknowledge() {
+            if self.state.wait_applied(sequence, FENCE_TICK) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// An error unless this member may acknowledge now (always, without `[cluster.etcd]`).
+    fn fence(&self) -> Result<(), crate::store::StoreError> {
+        match &self.leadership {
+            Some(lead) if !lead.may_acknowledge() => {
+                let (role, epoch, _, note) = lead.status();
+                Err(crate::store::StoreError::NotPrimary(format!(
+                    "this member is {role:?} at epoch {epoch}: {note}"
+                )))
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -209,6 +270,10 @@ pub struct ClusterHandle {
     wake: Option<SocketAddr>,
     replication: Arc<Replication>,
     replication_addr: Option<SocketAddr>,
+    /// With `[cluster.etcd]`: the leadership thread and what it says.
+    /// (Stopped after the replication thread, by its own flag: a stopping primary ships
+    /// its last batches before it gives the key up.)
+    leader: Option<(JoinHandle<()>, Arc<Leadership>, Arc<AtomicBool>)>,
 }
 
 /// Why the replication thread could not start.
@@ -233,6 +298,11 @@ impl ClusterHandle {
         self.replication_addr
     }
 
+    /// The leadership state, with `[cluster.etcd]`.
+    pub fn leadership(&self) -> Option<&Arc<Leadership>> {
+        self.leader.as_ref().map(|(_, l, _)| l)
+    }
+
     /// Stops the thread and waits for it.
     pub fn stop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
@@ -244,6 +314,10 @@ impl ClusterHandle {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+        if let Some((t, _, stop)) = self.leader.take() {
+            stop.store(true, Ordering::SeqCst);
+            let _ = t.join();
+        }
     }
 }
 
@@ -253,18 +327,53 @@ impl Drop for ClusterHandle {
     }
 }
 
-/// Starts the replication thread of `config.role` over `store`.
+/// Starts the replication thread of `config.role` over `store`, and with
+/// `[cluster.etcd]` the leadership thread (a standby's follower is then its own;
+/// `promote` is what it calls once it took the key).
 pub fn start(
     config: &ClusterConfig,
     store: Arc<RocksStore>,
+    promote: Option<Promote>,
 ) -> Result<ClusterHandle, ClusterError> {
     let stop = Arc::new(AtomicBool::new(false));
     let replication = Arc::new(Replication::default());
     if let Ok(latest) = store.latest_sequence() {
         replication.notify_committed(latest);
     }
-    match config.role {
-        Role::Primary => primary::start(config, store, stop, replication),
-        Role::Standby => standby::start(config, store, stop, replication),
-    }
+    let Some(etcd) = config.etcd.clone() else {
+        return match config.role {
+            Role::Primary => primary::start(config, store, stop, replication),
+            Role::Standby => standby::start(config, store, stop, replication),
+        };
+    };
+    let mut handle = match config.role {
+        Role::Primary => primary::start(
+            config,
+            Arc::clone(&store),
+            Arc::clone(&stop),
+            Arc::clone(&replication),
+        )?,
+        Role::Standby => {
+            replication.set_applied(store.latest_sequence().unwrap_or(0));
+            ClusterHandle {
+                stop,
+                thread: None,
+                wake: None,
+                replication: Arc::clone(&replication),
+                replication_addr: None,
+                leader: None,
+            }
+        }
+    };
+    let leader_stop = Arc::new(AtomicBool::new(false));
+    let (thread, leadership) = leader::start(
+        config,
+        etcd,
+        store,
+        Arc::clone(&leader_stop),
+        replication,
+        promote,
+    )?;
+    handle.leader = Some((thread, leadership, leader_stop));
+    Ok(handle)
 }

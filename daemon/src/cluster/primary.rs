@@ -68,6 +68,7 @@ pub(super) fn start(
         wake: Some(addr),
         replication,
         replication_addr: Some(addr),
+        leader: None,
     })
 }
 

@@ -85,6 +85,7 @@ pub(super) fn start(
         wake: None,
         replication,
         replication_addr: None,
+        leader: None,
     })
 }
 

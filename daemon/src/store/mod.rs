@@ -91,6 +91,11 @@ pub enum StoreError {
     /// The engine reported an error (I/O, engine-detected corruption, resource limits…).
     #[error("storage engine: {0}")]
     Engine(String),
+    /// Written here, but this member of a pair is not (or no longer certainly) the
+    /// primary: its lease in etcd may have expired (`cluster/leader.rs`), so nothing it
+    /// wrote since may be acknowledged.
+    #[error("not the primary: {0}")]
+    NotPrimary(String),
     /// The data directory could not be created or inspected.
     #[error("data directory {}: {source}", path.display())]
     Io {

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod centre_ws;
+pub mod etcd;
 pub mod export;
 pub mod raw;
 pub mod value_added;

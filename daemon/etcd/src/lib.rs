@@ -6,9 +6,11 @@
 //! threads). Each call tries the endpoints in order until one answers, so a pair keeps
 //! its lease while a minority of the etcd members is down.
 //!
-//! Not wired into the daemon yet: the leadership loop (take the key, renew, fence,
-//! promote) is the next slice; this is its client, tested against a 3-member etcd
-//! cluster (`daemon/tests/etcd_lease.rs`).
+//! Used by the daemon's leadership loop (`daemon/src/cluster/leader.rs`, which
+//! re-exports this crate as `kefu_daemon::cluster::etcd`) and by `kefuctl cluster`; tested against a
+//! 3-member etcd cluster (`daemon/tests/etcd_lease.rs`, `daemon/tests/failover.rs`).
+
+pub mod pair;
 
 use base64::Engine as _;
 use serde_json::{json, Value};
@@ -40,6 +42,20 @@ pub struct Lease {
     pub id: i64,
     /// Seconds etcd granted.
     pub ttl: i64,
+}
+
+/// A key and its value (`Etcd::get_prefix`).
+pub type KeyValue = (Vec<u8>, Vec<u8>);
+
+/// A key's value and revision (`Etcd::get_entry`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The value.
+    pub value: Vec<u8>,
+    /// The revision of its last change.
+    pub mod_revision: i64,
+    /// The lease it is attached to; 0: none.
+    pub lease: i64,
 }
 
 /// The client: a list of member endpoints (their client URLs' addresses).
@@ -125,6 +141,115 @@ impl Etcd {
             .decode(value)
             .map(Some)
             .map_err(|e| EtcdError::Refused(format!("value of {}: {e}", b64(key))))
+    }
+
+    /// The value of `key` with its modification revision and the lease it is attached
+    /// to (0: none), if it exists.
+    pub fn get_entry(&self, key: &[u8]) -> Result<Option<Entry>, EtcdError> {
+        let v = self.call("/v3/kv/range", &json!({ "key": b64(key) }))?;
+        let Some(kv) = v
+            .get("kvs")
+            .and_then(Value::as_array)
+            .and_then(|a| a.first())
+        else {
+            return Ok(None);
+        };
+        let value = kv.get("value").and_then(Value::as_str).unwrap_or("");
+        let value = base64::engine::general_purpose::STANDARD
+            .decode(value)
+            .map_err(|e| EtcdError::Refused(format!("value of {}: {e}", b64(key))))?;
+        Ok(Some(Entry {
+            value,
+            mod_revision: kv.get("mod_revision").and_then(int).unwrap_or(0),
+            lease: kv.get("lease").and_then(int).unwrap_or(0),
+        }))
+    }
+
+    /// Every key starting with `prefix`, with its value, in key order (at most 1,000).
+    pub fn get_prefix(&self, prefix: &[u8]) -> Result<Vec<KeyValue>, EtcdError> {
+        let mut end = prefix.to_vec();
+        match end.last_mut() {
+            Some(b) if *b < 0xff => *b += 1,
+            _ => return Err(EtcdError::Refused("a prefix must end below 0xff".into())),
+        }
+        let v = self.call(
+            "/v3/kv/range",
+            &json!({ "key": b64(prefix), "range_end": b64(&end), "limit": "1000" }),
+        )?;
+        let decode = |v: Option<&Value>| {
+            base64::engine::general_purpose::STANDARD
+                .decode(v.and_then(Value::as_str).unwrap_or(""))
+                .unwrap_or_default()
+        };
+        Ok(v.get("kvs")
+            .and_then(Value::as_array)
+            .map(|kvs| {
+                kvs.iter()
+                    .map(|kv| (decode(kv.get("key")), decode(kv.get("value"))))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// Puts `key = value`, attached to `lease` unless it is 0.
+    pub fn put(&self, key: &[u8], value: &[u8], lease: i64) -> Result<(), EtcdError> {
+        let mut body = json!({ "key": b64(key), "value": b64(value) });
+        if lease != 0 {
+            body["lease"] = json!(lease.to_string());
+        }
+        self.call("/v3/kv/put", &body).map(|_| ())
+    }
+
+    /// Deletes `key` (absent is not an error).
+    pub fn delete(&self, key: &[u8]) -> Result<(), EtcdError> {
+        self.call("/v3/kv/deleterange", &json!({ "key": b64(key) }))
+            .map(|_| ())
+    }
+
+    /// The seconds left to `lease` (`None`: expired or unknown).
+    pub fn time_to_live(&self, lease: i64) -> Result<Option<i64>, EtcdError> {
+        let v = self.call("/v3/lease/timetolive", &json!({ "ID": lease.to_string() }))?;
+        Ok(v.get("TTL").and_then(int).filter(|t| *t >= 0))
+    }
+
+    /// Takes the leader key of a pair: in one transaction, only if `leader` is absent and
+    /// `epoch_key` is unchanged since read, puts `leader = value(epoch)` on `lease` and
+    /// `epoch_key = epoch` (the epoch read plus one). The new epoch, or `None` if the key
+    /// is held (or the epoch moved meanwhile).
+    pub fn take_leader(
+        &self,
+        leader: &[u8],
+        epoch_key: &[u8],
+        lease: i64,
+        value: impl Fn(u64) -> Vec<u8>,
+    ) -> Result<Option<u64>, EtcdError> {
+        let current = self.get_entry(epoch_key)?;
+        let (epoch, revision) = match &current {
+            Some(e) => (
+                std::str::from_utf8(&e.value)
+                    .ok()
+                    .and_then(|t| t.trim().parse::<u64>().ok())
+                    .unwrap_or(0),
+                e.mod_revision,
+            ),
+            None => (0, 0),
+        };
+        let next = epoch + 1;
+        let body = json!({
+            "compare": [
+                { "key": b64(leader), "result": "EQUAL", "target": "CREATE", "create_revision": "0" },
+                { "key": b64(epoch_key), "result": "EQUAL", "target": "MOD", "mod_revision": revision.to_string() },
+            ],
+            "success": [
+                { "request_put": { "key": b64(leader), "value": b64(&value(next)), "lease": lease.to_string() } },
+                { "request_put": { "key": b64(epoch_key), "value": b64(next.to_string().as_bytes()) } },
+            ],
+        });
+        let v = self.call("/v3/kv/txn", &body)?;
+        Ok(v.get("succeeded")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+            .then_some(next))
     }
 
     /// POSTs `body` to `path` on the first endpoint that answers.

@@ -1,0 +1,547 @@
+//! Leadership of a pair through etcd (`daemon/CLUSTER.md` §4): a thread of its own
+//! (`kefu-leader`) on each member, blocking calls to etcd's HTTP/JSON gateway.
+//!
+//! - **Primary**: grants a lease of `lease_seconds`, takes `/kefu/pairs/<pair>/leader`
+//!   (value: node, client address, epoch) in one transaction with
+//!   `/kefu/pairs/<pair>/epoch` bumped, and renews the lease every third of its TTL.
+//!   [`Leadership::may_acknowledge`] is true only until `sent + TTL − TTL/10`, where
+//!   `sent` is the monotonic moment the last *accepted* renewal (or the grant) was sent:
+//!   etcd cannot expire the lease before that, so no answer is released after the
+//!   lease may be gone (the committers ask before releasing, `ReplicationHook`).
+//!   A renewal answered "expired" fences the node for good: it retakes the key only
+//!   if the epoch is still its own (nobody else led meanwhile).
+//! - **Standby**: follows the primary (the replication thread, `standby.rs`) and polls
+//!   the leader key; when it is gone (the primary's lease expired in etcd) and
+//!   `auto_promote` is on, or `kefuctl cluster promote` named this node, it stops
+//!   following (everything received is applied when the follower returns), takes the key
+//!   with the next epoch and calls the daemon's promotion (the shards start over the same
+//!   store, the client port is bound); from then on it renews like a primary.
+//! - Each member publishes `/kefu/pairs/<pair>/members/<node>` (role, epoch, applied
+//!   sequence, the primary's latest as seen, lease left) on its own lease, for
+//!   `kefuctl cluster status`.
+
+use super::etcd::pair::{LeaderValue, MemberStatus};
+use super::etcd::{Etcd, EtcdError, Lease};
+use super::{ClusterConfig, ClusterHandle, Replication};
+use crate::log;
+use crate::store::RocksStore;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+/// `[cluster.etcd]`: leadership of the pair through etcd.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EtcdConfig {
+    /// The etcd members' client addresses (HTTP gateway).
+    pub endpoints: Vec<SocketAddr>,
+    /// The pair's name (keys under `/kefu/pairs/<pair>/`).
+    #[serde(default = "default_pair")]
+    pub pair: String,
+    /// This member's name, unique in the pair.
+    pub node: String,
+    /// The lease's time to live, seconds (etcd may grant more, never less).
+    #[serde(default = "default_lease")]
+    pub lease_seconds: u32,
+    /// The client address published in the leader key (default: `listen`).
+    pub client_addr: Option<SocketAddr>,
+    /// A standby takes over by itself once the leader key is gone (default); off, it
+    /// waits for `kefuctl cluster promote`.
+    #[serde(default = "default_true")]
+    pub auto_promote: bool,
+}
+
+fn default_pair() -> String {
+    "pair".into()
+}
+fn default_lease() -> u32 {
+    5
+}
+fn default_true() -> bool {
+    true
+}
+
+impl EtcdConfig {
+    /// The leader key.
+    pub fn leader_key(&self) -> Vec<u8> {
+        format!("/kefu/pairs/{}/leader", self.pair).into_bytes()
+    }
+    /// The epoch key (no lease: it only grows).
+    pub fn epoch_key(&self) -> Vec<u8> {
+        format!("/kefu/pairs/{}/epoch", self.pair).into_bytes()
+    }
+    /// The key `kefuctl cluster promote` writes with the node to promote.
+    pub fn promote_key(&self) -> Vec<u8> {
+        format!("/kefu/pairs/{}/promote", self.pair).into_bytes()
+    }
+    /// This member's status key.
+    pub fn member_key(&self) -> Vec<u8> {
+        format!("/kefu/pairs/{}/members/{}", self.pair, self.node).into_bytes()
+    }
+    fn ttl(&self) -> i64 {
+        i64::from(self.lease_seconds.max(1))
+    }
+}
+
+/// A member's role as the leadership loop sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaderRole {
+    /// Not yet leader (a primary before it took the key).
+    Starting,
+    /// Holds the leader key.
+    Primary,
+    /// Follows the primary.
+    Standby,
+    /// Was primary (or found another leader) and must not acknowledge.
+    Fenced,
+}
+
+impl LeaderRole {
+    fn name(self) -> &'static str {
+        match self {
+            LeaderRole::Starting => "starting",
+            LeaderRole::Primary => "primary",
+            LeaderRole::Standby => "standby",
+            LeaderRole::Fenced => "fenced",
+        }
+    }
+}
+
+#[derive(Debug)]
+struct State {
+    role: LeaderRole,
+    epoch: u64,
+    /// Until when this member's lease is certainly valid (monotonic).
+    valid_until: Option<Instant>,
+    note: String,
+}
+
+/// What the leadership loop tells the rest of the daemon (the committers' fence).
+#[derive(Debug)]
+pub struct Leadership {
+    state: Mutex<State>,
+}
+
+impl Leadership {
+    fn new(role: LeaderRole) -> Leadership {
+        Leadership {
+            state: Mutex::new(State {
+                role,
+                epoch: 0,
+                valid_until: None,
+                note: String::new(),
+            }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether an answer may be released now: this member holds the leader key and its
+    /// lease is certainly valid by its own monotonic clock.
+    pub fn may_acknowledge(&self) -> bool {
+        let s = self.lock();
+        s.role == LeaderRole::Primary && s.valid_until.is_some_and(|t| Instant::now() < t)
+    }
+
+    /// The role, epoch, lease left and note.
+    pub fn status(&self) -> (LeaderRole, u64, Duration, String) {
+        let s = self.lock();
+        let left = s
+            .valid_until
+            .map(|t| t.saturating_duration_since(Instant::now()))
+            .unwrap_or_default();
+        (s.role, s.epoch, left, s.note.clone())
+    }
+
+    fn lead(&self, epoch: u64, valid_until: Instant) {
+        let mut s = self.lock();
+        s.role = LeaderRole::Primary;
+        s.epoch = epoch;
+        s.valid_until = Some(valid_until);
+        s.note.clear();
+    }
+
+    fn renewed(&self, valid_until: Instant) {
+        let mut s = self.lock();
+        if s.role == LeaderRole::Primary {
+            s.valid_until = Some(valid_until);
+        }
+    }
+
+    fn fence(&self, note: String) {
+        let mut s = self.lock();
+        if s.role != LeaderRole::Fenced {
+            log::error(0, format_args!("leadership: fenced: {note}"));
+        }
+        s.role = LeaderRole::Fenced;
+        s.valid_until = None;
+        s.note = note;
+    }
+
+    fn note(&self, note: String) {
+        self.lock().note = note;
+    }
+
+    fn saw(&self, epoch: u64) {
+        let mut s = self.lock();
+        s.epoch = s.epoch.max(epoch);
+    }
+}
+
+/// The daemon's promotion: starts serving over the store (called once, on the leader
+/// thread, after the key was taken). An error leaves the node fenced.
+pub type Promote = Box<dyn FnOnce(Arc<Leadership>) -> Result<(), String> + Send>;
+
+/// What the loop works with.
+struct Ctx {
+    cfg: EtcdConfig,
+    etcd: Etcd,
+    lead: Arc<Leadership>,
+    stop: Arc<AtomicBool>,
+    store: Arc<RocksStore>,
+    replication: Arc<Replication>,
+}
+
+impl Ctx {
+    fn ttl(&self) -> Duration {
+        Duration::from_secs(self.cfg.ttl().unsigned_abs())
+    }
+    /// Between two renewals: a third of the lease.
+    fn renew_every(&self) -> Duration {
+        self.ttl() / 3
+    }
+    /// Between two looks at the leader key when not leading.
+    fn poll_every(&self) -> Duration {
+        (self.ttl() / 10).clamp(Duration::from_millis(50), Duration::from_millis(500))
+    }
+    /// Until when a lease of `ttl` seconds whose request was sent at `sent` is certainly
+    /// valid: `sent + ttl − ttl/10`.
+    fn valid_until(sent: Instant, ttl: i64) -> Instant {
+        let ttl = Duration::from_secs(ttl.max(0).unsigned_abs());
+        sent + ttl - ttl / 10
+    }
+    /// Sleeps `d` in short steps; false if the daemon stops meanwhile.
+    fn pause(&self, d: Duration) -> bool {
+        let end = Instant::now() + d;
+        while !self.stop.load(Ordering::Relaxed) {
+            let left = end.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return true;
+            }
+            std::thread::sleep(left.min(Duration::from_millis(50)));
+        }
+        false
+    }
+
+    fn leader_value(&self, epoch: u64) -> Vec<u8> {
+        serde_json::to_vec(&LeaderValue {
+            node: self.cfg.node.clone(),
+            client_addr: self.cfg.client_addr,
+            epoch,
+        })
+        .unwrap_or_default()
+    }
+
+    /// Grants a lease and takes the leader key with it if it is absent and the epoch is
+    /// `expect` (any, if `None`). The lease and the new epoch, or why not.
+    fn take(&self, expect: Option<u64>) -> Result<(Lease, u64), String> {
+        let sent = Instant::now();
+        let lease = self.etcd.grant(self.cfg.ttl()).map_err(|e| e.to_string())?;
+        let epoch_now = self
+            .etcd
+            .get_entry(&self.cfg.epoch_key())
+            .map_err(|e| e.to_string())?
+            .and_then(|e| String::from_utf8(e.value).ok())
+            .and_then(|t| t.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        if expect.is_some_and(|e| e != epoch_now) {
+            let _ = self.etcd.revoke(lease.id);
+            return Err(format!(
+                "epoch {epoch_now} in etcd, this node's data is of epoch {}: another \
+                 member led meanwhile; restore this one from its backup to follow it",
+                expect.unwrap_or_default()
+            ));
+        }
+        let taken = self.etcd.take_leader(
+            &self.cfg.leader_key(),
+            &self.cfg.epoch_key(),
+            lease.id,
+            |e| self.leader_value(e),
+        );
+        match taken {
+            Ok(Some(epoch)) => {
+                self.lead
+                    .lead(epoch, Ctx::valid_until(sent, lease.ttl.min(self.cfg.ttl())));
+                Ok((lease, epoch))
+            }
+            other => {
+                let _ = self.etcd.revoke(lease.id);
+                let held = self
+                    .etcd
+                    .get(&self.cfg.leader_key())
+                    .ok()
+                    .flatten()
+                    .map(|v| String::from_utf8_lossy(&v).into_owned())
+                    .unwrap_or_default();
+                Err(match other {
+                    Err(e) => e.to_string(),
+                    _ => format!("the leader key is held: {held}"),
+                })
+            }
+        }
+    }
+
+    /// Publishes this member's status on `lease` (best effort).
+    fn publish(&self, lease: i64) {
+        let (role, epoch, left, note) = self.lead.status();
+        let applied = match role {
+            LeaderRole::Standby => self.replication.applied(),
+            _ => self.store.latest_sequence().unwrap_or(0),
+        };
+        let primary_latest = match role {
+            LeaderRole::Standby => self.replication.primary_latest(),
+            _ => applied,
+        };
+        let status = MemberStatus {
+            role: role.name().into(),
+            epoch,
+            applied,
+            primary_latest,
+            lease_left_ms: u64::try_from(left.as_millis()).unwrap_or(u64::MAX),
+            note,
+        };
+        if let Ok(v) = serde_json::to_vec(&status) {
+            let _ = self.etcd.put(&self.cfg.member_key(), &v, lease);
+        }
+    }
+}
+
+/// Starts the leadership thread of `config` (which has `[cluster.etcd]`). A primary's
+/// replication listener is `replication` (already running); a standby's follower is
+/// started and stopped by the thread itself. `promote` is the daemon's promotion.
+pub(super) fn start(
+    config: &ClusterConfig,
+    cfg: EtcdConfig,
+    store: Arc<RocksStore>,
+    stop: Arc<AtomicBool>,
+    replication: Arc<Replication>,
+    promote: Option<Promote>,
+) -> Result<(std::thread::JoinHandle<()>, Arc<Leadership>), super::ClusterError> {
+    let standby = config.role == super::Role::Standby;
+    let lead = Arc::new(Leadership::new(if standby {
+        LeaderRole::Standby
+    } else {
+        LeaderRole::Starting
+    }));
+    let ctx = Ctx {
+        etcd: Etcd::new(cfg.endpoints.clone(), Duration::from_secs(1)),
+        cfg,
+        lead: Arc::clone(&lead),
+        stop,
+        store,
+        replication,
+    };
+    let config = config.clone();
+    let thread = std::thread::Builder::new()
+        .name("kefu-leader".into())
+        .spawn(move || {
+            if standby {
+                standby_loop(&ctx, &config, promote);
+            } else {
+                primary_loop(&ctx, None, None);
+            }
+        })
+        .map_err(|e| super::ClusterError::Io(format!("spawning the leader thread: {e}")))?;
+    Ok((thread, lead))
+}
+
+/// Leads (or tries to) until the daemon stops. `held`: a lease and epoch already taken
+/// (a promoted standby).
+fn primary_loop(ctx: &Ctx, mut held: Option<(Lease, u64)>, mut epoch: Option<u64>) {
+    let mut last_error = String::new();
+    while !ctx.stop.load(Ordering::Relaxed) {
+        let wait = match held {
+            None => match ctx.take(epoch) {
+                Ok((lease, e)) => {
+                    log::info(
+                        0,
+                        format_args!("leadership: primary of pair {} at epoch {e}", ctx.cfg.pair),
+                    );
+                    held = Some((lease, e));
+                    epoch = Some(e);
+                    ctx.renew_every()
+                }
+                Err(why) => {
+                    if why != last_error {
+                        log::warn(0, format_args!("leadership: not primary: {why}"));
+                        last_error.clone_from(&why);
+                    }
+                    if epoch.is_some() {
+                        ctx.lead.fence(why);
+                    } else {
+                        ctx.lead.note(why);
+                    }
+                    ctx.poll_every()
+                }
+            },
+            Some((lease, _)) => {
+                let sent = Instant::now();
+                match ctx.etcd.keep_alive(lease.id) {
+                    Ok(ttl) => {
+                        ctx.lead
+                            .renewed(Ctx::valid_until(sent, ttl.min(ctx.cfg.ttl())));
+                        ctx.publish(lease.id);
+                        last_error.clear();
+                    }
+                    Err(EtcdError::LeaseExpired(_)) => {
+                        ctx.lead.fence(format!(
+                            "lease {} expired in etcd before it was renewed",
+                            lease.id
+                        ));
+                        held = None;
+                    }
+                    Err(e) => {
+                        // The lease runs out by itself (may_acknowledge), unless a later
+                        // renewal gets through in time.
+                        let text = e.to_string();
+                        if text != last_error {
+                            log::warn(0, format_args!("leadership: renewal failed: {text}"));
+                            last_error = text;
+                        }
+                        if !ctx.lead.may_acknowledge() {
+                            // Past its certain validity: the lease may be gone in etcd,
+                            // another member may lead. Leading again needs the key
+                            // retaken at this same epoch (nobody led meanwhile).
+                            ctx.lead.fence(format!(
+                                "lease {} not renewed in time (etcd unreachable: {e})",
+                                lease.id
+                            ));
+                            let _ = ctx.etcd.revoke(lease.id);
+                            held = None;
+                        }
+                    }
+                }
+                ctx.renew_every().min(ctx.poll_every() * 4)
+            }
+        };
+        if !ctx.pause(wait) {
+            break;
+        }
+    }
+    if let Some((lease, _)) = held {
+        // A graceful stop hands over at once (the shards stopped before this thread).
+        let _ = ctx.etcd.revoke(lease.id);
+    }
+}
+
+/// Follows the primary; promotes when the leader key is gone.
+fn standby_loop(ctx: &Ctx, config: &ClusterConfig, promote: Option<Promote>) {
+    let follow = || -> Option<ClusterHandle> {
+        match super::standby::start(
+            config,
+            Arc::clone(&ctx.store),
+            Arc::new(AtomicBool::new(false)),
+            Arc::clone(&ctx.replication),
+        ) {
+            Ok(h) => Some(h),
+            Err(e) => {
+                log::error(
+                    0,
+                    format_args!("leadership: the follower does not start: {e}"),
+                );
+                None
+            }
+        }
+    };
+    let mut follower = follow();
+    let own = ctx.etcd.grant(ctx.cfg.ttl()).ok();
+    let mut seen_epoch = None;
+    while !ctx.stop.load(Ordering::Relaxed) {
+        if let Some(l) = own {
+            let _ = ctx.etcd.keep_alive(l.id);
+            ctx.publish(l.id);
+        }
+        match ctx.etcd.get(&ctx.cfg.leader_key()) {
+            Ok(Some(v)) => {
+                if let Ok(leader) = serde_json::from_slice::<LeaderValue>(&v) {
+                    seen_epoch = Some(leader.epoch);
+                    ctx.lead.saw(leader.epoch);
+                }
+            }
+            Ok(None) if may_promote(ctx, seen_epoch.is_some()) => {
+                // Drain: the follower returns once what it received is applied.
+                if let Some(mut f) = follower.take() {
+                    f.stop();
+                }
+                match ctx.take(seen_epoch) {
+                    Ok((lease, epoch)) => {
+                        if let Some(l) = own {
+                            let _ = ctx.etcd.revoke(l.id);
+                        }
+                        let _ = ctx.etcd.delete(&ctx.cfg.promote_key());
+                        promoted(ctx, promote, lease, epoch);
+                        return;
+                    }
+                    Err(why) => {
+                        log::warn(0, format_args!("leadership: promotion refused: {why}"));
+                        ctx.lead.note(why);
+                        follower = follow();
+                    }
+                }
+            }
+            Ok(None) => ctx
+                .lead
+                .note("no leader: waiting for `kefuctl cluster promote`".into()),
+            Err(e) => ctx.lead.note(format!("etcd: {e}")),
+        }
+        if !ctx.pause(ctx.poll_every()) {
+            break;
+        }
+    }
+    if let Some(mut f) = follower {
+        f.stop();
+    }
+    if let Some(l) = own {
+        let _ = ctx.etcd.revoke(l.id);
+    }
+}
+
+/// Whether this standby may take the key now: by itself (`auto_promote`, once it has
+/// seen a leader: a standby that never followed anyone does not lead on its own), or
+/// named by the operator.
+fn may_promote(ctx: &Ctx, followed: bool) -> bool {
+    (ctx.cfg.auto_promote && followed)
+        || ctx
+            .etcd
+            .get(&ctx.cfg.promote_key())
+            .ok()
+            .flatten()
+            .is_some_and(|v| v == ctx.cfg.node.as_bytes())
+}
+
+/// The key is ours: the daemon starts serving, then this thread leads.
+fn promoted(ctx: &Ctx, promote: Option<Promote>, lease: Lease, epoch: u64) {
+    log::info(
+        0,
+        format_args!(
+            "leadership: promoted to primary of pair {} at epoch {epoch} (applied up to \
+             sequence {})",
+            ctx.cfg.pair,
+            ctx.store.latest_sequence().unwrap_or(0)
+        ),
+    );
+    let started = match promote {
+        Some(p) => p(Arc::clone(&ctx.lead)),
+        None => Err("this daemon cannot be promoted".into()),
+    };
+    if let Err(e) = started {
+        ctx.lead.fence(format!("promotion failed: {e}"));
+        let _ = ctx.etcd.revoke(lease.id);
+        return;
+    }
+    primary_loop(ctx, Some((lease, epoch)), Some(epoch));
+}

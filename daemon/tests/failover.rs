@@ -1,0 +1,659 @@
+//! Failover of a pair (issue 18, `daemon/CLUSTER.md` §4–5, `wire/PROTOCOL.md` 40.4–40.5):
+//! a 3-member etcd cluster and two `kefud` processes on 127.0.0.1 (ports probed free
+//! from :0), the primary in `durability = "replicated"` with `[cluster.etcd]` leases of
+//! 2 seconds, the standby following it over TLS.
+//!
+//! - **SIGKILL under chat load**: customers of the client library's `PairClient`
+//!   (both addresses) send messages; the primary is killed; the standby takes the leader
+//!   key once etcd expired the lease, is promoted, and the clients carry on by
+//!   themselves (reconnecting, logging in again, retrying the unacknowledged message
+//!   with its client id). Every acknowledged message is on the new primary exactly
+//!   once. The failover time (kill → first acknowledgement after it) is printed, not
+//!   asserted.
+//! - **Partition**: the primary reaches etcd and the standby only through TCP proxies
+//!   the test cuts. Its customer's messages stop being acknowledged (refusals), the
+//!   standby takes over, the old primary refuses with `NOT_PRIMARY`, and every message
+//!   the old primary ever acknowledged is on the new one: none was acknowledged after
+//!   the histories forked (no two primaries acknowledging).
+//!
+//! Run: `cargo test --release -p kefu-daemon --test failover -- --nocapture`.
+
+mod support;
+
+use kefu_daemon::cluster::etcd::Etcd;
+use kefu_daemon::cluster::{LeaderValue, MemberStatus};
+use kefu_wire::chat::MessageBody;
+use kefu_wire::pair::PairClient;
+use kefu_wire::{Client, ClientError, ErrorCode, Request, Response};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use support::etcd::{free_port, EtcdCluster};
+use support::*;
+
+const ACCOUNT: u64 = 882_001;
+const PAIR: &str = "p1";
+const LEASE: u32 = 2;
+
+/// The pair's CA and a certificate per node naming 127.0.0.1.
+fn pki(dir: &Path) {
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+    for node in ["a", "b"] {
+        let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
+        std::fs::write(dir.join(format!("{node}.pem")), cert.pem()).unwrap();
+        std::fs::write(dir.join(format!("{node}.key")), key.serialize_pem()).unwrap();
+    }
+}
+
+/// One member's settings.
+struct Spec<'a> {
+    node: &'a str,
+    primary: bool,
+    client: SocketAddr,
+    /// Primary: where it listens for the standby. Standby: where it dials.
+    replication: SocketAddr,
+    etcd: &'a [SocketAddr],
+    /// `[cluster.etcd] auto_promote`.
+    auto_promote: bool,
+}
+
+/// A `kefud` process of the pair, killed when dropped.
+struct Member {
+    child: Child,
+    client: SocketAddr,
+    admin: PathBuf,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn config(home: &Path, spec: &Spec) -> PathBuf {
+    let dir = home.join(spec.node);
+    std::fs::create_dir_all(&dir).unwrap();
+    let endpoints: Vec<String> = spec.etcd.iter().map(|a| format!("\"{a}\"")).collect();
+    let (role, replication, durability) = if spec.primary {
+        (
+            "primary",
+            format!("replication_listen = \"{}\"", spec.replication),
+            "durability = \"replicated\"\n",
+        )
+    } else {
+        ("standby", format!("peer = \"{}\"", spec.replication), "")
+    };
+    let text = format!(
+        "data_dir = {data:?}\nlisten = \"{client}\"\nadmin_socket = {sock:?}\nshards = 2\n\
+         [storage]\n{durability}wal_archive_seconds = 86400\n\
+         [security]\npbkdf2_iterations = 1000\nallow_weak_password_hashing = true\n\
+         token_key_file = {token:?}\n\
+         [cluster]\nrole = \"{role}\"\n{replication}\ncertificate = {cert:?}\nkey = {key:?}\n\
+         ca = {ca:?}\n\
+         [cluster.etcd]\nendpoints = [{endpoints}]\npair = \"{PAIR}\"\nnode = \"{node}\"\n\
+         lease_seconds = {LEASE}\nclient_addr = \"{client}\"\nauto_promote = {auto}\n",
+        data = dir.join("data"),
+        client = spec.client,
+        sock = dir.join("admin.sock"),
+        cert = home.join(format!("{}.pem", spec.node)),
+        key = home.join(format!("{}.key", spec.node)),
+        ca = home.join("ca.pem"),
+        // The pair shares its sealing key (installed by the operator on both, like the
+        // TLS material): the secrets in the replicated database are sealed with it.
+        token = home.join("token.key"),
+        endpoints = endpoints.join(", "),
+        node = spec.node,
+        auto = spec.auto_promote,
+    );
+    let path = dir.join("kefud.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+impl Member {
+    // The child is reaped by `Drop`.
+    #[allow(clippy::zombie_processes)]
+    fn start(home: &Path, spec: &Spec) -> Member {
+        let path = config(home, spec);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kefud"))
+            .arg("--config")
+            .arg(&path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn kefud");
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let lines = Arc::clone(&log);
+        let node = spec.node.to_string();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.starts_with("kefud: ready") {
+                    let _ = tx.send(());
+                }
+                if std::env::var_os("FAILOVER_LOG").is_some() {
+                    eprintln!("[{node}] {line}");
+                }
+                lines.lock().unwrap().push(line);
+            }
+        });
+        rx.recv_timeout(Duration::from_secs(60))
+            .expect("kefud printed its readiness line");
+        Member {
+            child,
+            client: spec.client,
+            admin: home.join(spec.node).join("admin.sock"),
+            log,
+        }
+    }
+
+    fn admin(&self) -> Client {
+        Client::connect_unix(&self.admin, opts()).expect("admin connect")
+    }
+
+    fn logged(&self, what: &str) -> bool {
+        self.log.lock().unwrap().iter().any(|l| l.contains(what))
+    }
+}
+
+/// Polls etcd until the pair's leader key names `node` (at most a minute); its value.
+fn leader_is(etcd: &Etcd, node: &str) -> LeaderValue {
+    let key = format!("/kefu/pairs/{PAIR}/leader");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(Some(v)) = etcd.get(key.as_bytes()) {
+            let leader: LeaderValue = serde_json::from_slice(&v).expect("leader value");
+            if leader.node == node {
+                return leader;
+            }
+        }
+        assert!(Instant::now() < deadline, "{node} never became leader");
+        std::thread::yield_now();
+    }
+}
+
+/// The account, its customer key, and an agent taking conversations, on the primary.
+fn account(primary: &Member) -> [u8; 32] {
+    let mut admin = primary.admin();
+    create_account(&mut admin, ACCOUNT);
+    let key = customer_key(&mut admin, ACCOUNT);
+    let mut agent = Client::connect(primary.client, opts()).expect("agent");
+    agent.login(ACCOUNT, 1001, PASSWORD).expect("agent login");
+    agent
+        .request(&Request::SetAutoAccept { cap: 50 })
+        .expect("auto-accept");
+    key
+}
+
+/// A customer of the pair: logs in (again) by itself on whichever member serves.
+fn pair_customer(addrs: &[SocketAddr], key: [u8; 32], id: &str) -> PairClient {
+    let id = id.to_string();
+    let mut client_opts = opts();
+    client_opts.timeout = Duration::from_secs(15);
+    PairClient::new(
+        addrs.to_vec(),
+        client_opts,
+        Duration::from_secs(60),
+        Box::new(move |c: &mut Client| {
+            let expires_at = now() + 3600;
+            c.request(&Request::CustomerLogin {
+                account: ACCOUNT,
+                customer: id.clone(),
+                expires_at,
+                signature: kefu_daemon::shard::sign_customer(&key, ACCOUNT, &id, expires_at),
+                channel: kefu_wire::chat::Channel::Desktop,
+            })
+            .map(|_| ())
+        }),
+    )
+}
+
+fn text(customer: usize, i: u64) -> String {
+    format!("pair c{customer} m{i}")
+}
+
+/// The texts of `conversation`'s messages on the member at `addr` (as the customer).
+fn texts_on(addr: SocketAddr, key: [u8; 32], customer: usize, conversation: u64) -> Vec<String> {
+    let mut c = pair_customer(&[addr], key, &format!("cust-{customer}"));
+    let mut out = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = match c.request(&Request::ConversationMessages {
+            conversation,
+            after,
+            limit: 500,
+        }) {
+            Ok(Response::Messages(list)) => list,
+            other => panic!("messages: {other:?}"),
+        };
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        out.extend(page.into_iter().filter_map(|m| match m.body {
+            MessageBody::Text(t) => Some(t),
+            _ => None,
+        }));
+    }
+    out
+}
+
+/// What one customer thread did.
+struct Sent {
+    conversation: u64,
+    /// Acknowledged client ids, with when.
+    acked: Vec<(u64, Instant)>,
+}
+
+#[test]
+fn sigkill_of_the_primary_under_load_fails_over_and_keeps_every_acknowledged_message_once() {
+    let etcd = EtcdCluster::start();
+    let home = tempfile::tempdir().unwrap();
+    pki(home.path());
+    let (client_a, client_b) = (free_addr(), free_addr());
+    let replication = free_addr();
+    let primary = Member::start(
+        home.path(),
+        &Spec {
+            node: "a",
+            primary: true,
+            client: client_a,
+            replication,
+            etcd: &etcd.clients,
+            auto_promote: true,
+        },
+    );
+    let first = leader_is(&etcd.client(), "a");
+    let standby = Member::start(
+        home.path(),
+        &Spec {
+            node: "b",
+            primary: false,
+            client: client_b,
+            replication,
+            etcd: &etcd.clients,
+            auto_promote: true,
+        },
+    );
+    let key = account(&primary);
+    let addrs = [client_a, client_b];
+    let killed: Arc<Mutex<Option<Instant>>> = Arc::default();
+    let progress = Arc::new(AtomicU64::new(0));
+    let customers = 4;
+    let per_customer = 120u64;
+    let threads: Vec<_> = (0..customers)
+        .map(|c| {
+            let (killed, progress) = (Arc::clone(&killed), Arc::clone(&progress));
+            std::thread::spawn(move || {
+                let mut client = pair_customer(&addrs, key, &format!("cust-{c}"));
+                let conversation = match client.request(&Request::OpenConversation {
+                    entry: kefu_wire::chat::Entry::Auto,
+                }) {
+                    Ok(Response::Conversation(info)) => info.conversation,
+                    other => panic!("open: {other:?}"),
+                };
+                let mut acked = Vec::new();
+                for i in 1..=per_customer {
+                    // Two thirds through, wait for the kill so that the load spans it.
+                    if i == per_customer * 2 / 3 {
+                        while killed.lock().unwrap().is_none() {
+                            std::thread::yield_now();
+                        }
+                    }
+                    match client.request(&Request::SendMessage {
+                        conversation,
+                        client_msg_id: i,
+                        body: MessageBody::Text(text(c, i)),
+                    }) {
+                        Ok(Response::Sent { .. }) => {
+                            acked.push((i, Instant::now()));
+                            progress.fetch_add(1, Ordering::Relaxed);
+                        }
+                        other => panic!("customer {c} message {i}: {other:?}"),
+                    }
+                }
+                (
+                    Sent {
+                        conversation,
+                        acked,
+                    },
+                    client.connects(),
+                )
+            })
+        })
+        .collect();
+    // Kill the primary while the customers are sending: once a third of the messages
+    // are acknowledged (each customer waits for the kill at two thirds).
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while progress.load(Ordering::Relaxed) < customers as u64 * per_customer / 3 {
+        assert!(Instant::now() < deadline, "the load does not progress");
+        std::thread::yield_now();
+    }
+    let mut primary = primary;
+    let at = Instant::now();
+    primary.child.kill().expect("SIGKILL");
+    primary.child.wait().expect("reaped");
+    *killed.lock().unwrap() = Some(at);
+    let second = leader_is(&etcd.client(), "b");
+    let took_key = at.elapsed();
+    assert!(second.epoch > first.epoch, "{first:?} then {second:?}");
+    let results: Vec<(Sent, u64)> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let first_after = results
+        .iter()
+        .flat_map(|(s, _)| s.acked.iter().map(|(_, t)| *t))
+        .filter(|t| *t > at)
+        .min()
+        .expect("acknowledgements after the kill");
+    eprintln!(
+        "failover: lease {LEASE} s; key taken by the standby {:.2} s after SIGKILL; first \
+         acknowledgement after it {:.2} s after SIGKILL; reconnections per customer {:?}",
+        took_key.as_secs_f64(),
+        first_after.duration_since(at).as_secs_f64(),
+        results.iter().map(|(_, n)| *n).collect::<Vec<_>>()
+    );
+    assert!(
+        standby.logged("promoted"),
+        "the standby says it was promoted"
+    );
+    // Every acknowledged message is on the new primary exactly once (and no message
+    // twice: the retries of unacknowledged ones were stored once).
+    let mut total = 0;
+    for (c, (sent, _)) in results.iter().enumerate() {
+        assert_eq!(sent.acked.len() as u64, per_customer, "customer {c}");
+        let texts = texts_on(client_b, key, c, sent.conversation);
+        for (i, _) in &sent.acked {
+            let n = texts.iter().filter(|t| **t == text(c, *i)).count();
+            assert_eq!(n, 1, "customer {c} message {i} is there {n} times");
+        }
+        total += sent.acked.len();
+    }
+    eprintln!("failover: {total} acknowledged messages, each present once on the new primary");
+}
+
+/// A free address on 127.0.0.1.
+fn free_addr() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], free_port()))
+}
+
+/// A TCP proxy the test can cut: forwards to `target` until [`Proxy::cut`], after which
+/// it closes every connection it carries and every new one at once.
+struct Proxy {
+    addr: SocketAddr,
+    cut: Arc<AtomicBool>,
+    open: Arc<Mutex<Vec<TcpStream>>>,
+}
+
+impl Proxy {
+    fn start(target: SocketAddr) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let cut = Arc::new(AtomicBool::new(false));
+        let open: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        let (c, o) = (Arc::clone(&cut), Arc::clone(&open));
+        std::thread::spawn(move || {
+            for inbound in listener.incoming() {
+                let Ok(inbound) = inbound else { continue };
+                if c.load(Ordering::SeqCst) {
+                    let _ = inbound.shutdown(Shutdown::Both);
+                    continue;
+                }
+                let Ok(outbound) = TcpStream::connect(target) else {
+                    continue;
+                };
+                {
+                    let mut list = o.lock().unwrap();
+                    list.push(inbound.try_clone().unwrap());
+                    list.push(outbound.try_clone().unwrap());
+                }
+                for (mut from, mut to) in [
+                    (inbound.try_clone().unwrap(), outbound.try_clone().unwrap()),
+                    (outbound, inbound),
+                ] {
+                    std::thread::spawn(move || {
+                        let mut buf = [0u8; 16 * 1024];
+                        loop {
+                            match from.read(&mut buf) {
+                                Ok(0) | Err(_) => break,
+                                Ok(n) => {
+                                    if to.write_all(&buf[..n]).is_err() {
+                                        break;
+                                    }
+                                }
+                            }
+                        }
+                        let _ = to.shutdown(Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Proxy { addr, cut, open }
+    }
+
+    fn cut(&self) {
+        self.cut.store(true, Ordering::SeqCst);
+        for s in self.open.lock().unwrap().drain(..) {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+#[test]
+fn a_partitioned_primary_stops_acknowledging_before_the_standby_takes_over() {
+    let etcd = EtcdCluster::start();
+    let home = tempfile::tempdir().unwrap();
+    pki(home.path());
+    let (client_a, client_b) = (free_addr(), free_addr());
+    let replication = free_addr();
+    // The primary sees etcd, and the standby sees the primary, through proxies.
+    let etcd_proxies: Vec<Proxy> = etcd.clients.iter().map(|a| Proxy::start(*a)).collect();
+    let via: Vec<SocketAddr> = etcd_proxies.iter().map(|p| p.addr).collect();
+    let stream_proxy = Proxy::start(replication);
+    let primary = Member::start(
+        home.path(),
+        &Spec {
+            node: "a",
+            primary: true,
+            client: client_a,
+            replication,
+            etcd: &via,
+            auto_promote: true,
+        },
+    );
+    leader_is(&etcd.client(), "a");
+    let standby = Member::start(
+        home.path(),
+        &Spec {
+            node: "b",
+            primary: false,
+            client: client_b,
+            replication: stream_proxy.addr,
+            etcd: &etcd.clients,
+            auto_promote: true,
+        },
+    );
+    let key = account(&primary);
+    // One customer on the primary only (no failover: it must see the refusals).
+    let mut customer = login_customer(
+        Client::connect(client_a, opts()).unwrap(),
+        &key,
+        ACCOUNT,
+        "cust-0",
+        now() + 3600,
+    );
+    let conversation = open(&mut customer).conversation;
+    let mut acked = Vec::new();
+    let mut i = 0u64;
+    let send = |c: &mut Client, i: u64| {
+        c.request(&Request::SendMessage {
+            conversation,
+            client_msg_id: i,
+            body: MessageBody::Text(text(0, i)),
+        })
+    };
+    for _ in 0..20 {
+        i += 1;
+        match send(&mut customer, i) {
+            Ok(Response::Sent { .. }) => acked.push(i),
+            other => panic!("before the partition, message {i}: {other:?}"),
+        }
+    }
+    // The partition: the primary loses etcd and its standby (its clients still reach it).
+    for p in &etcd_proxies {
+        p.cut();
+    }
+    stream_proxy.cut();
+    let cut_at = Instant::now();
+    // It keeps being asked; within its lease (plus the standby wait) it refuses.
+    let refused = loop {
+        i += 1;
+        match send(&mut customer, i) {
+            Ok(Response::Sent { .. }) => acked.push(i),
+            Err(ClientError::Server(e)) => break e.code,
+            other => panic!("message {i} after the partition: {other:?}"),
+        }
+    };
+    // Refused by the fence (its lease lapsed), not after the 10 s wait for the standby.
+    assert_eq!(refused, ErrorCode::NOT_PRIMARY);
+    let refused_after = cut_at.elapsed();
+    let second = leader_is(&etcd.client(), "b");
+    let promoted_after = cut_at.elapsed();
+    eprintln!(
+        "partition: the old primary refused ({refused:?}) {:.2} s after the cut; the \
+         standby held the key {:.2} s after the cut (epoch {}); {} messages acknowledged \
+         by the old primary, {} after the cut",
+        refused_after.as_secs_f64(),
+        promoted_after.as_secs_f64(),
+        second.epoch,
+        acked.len(),
+        acked.len().saturating_sub(20),
+    );
+    // The old primary, still cut off, never acknowledges again.
+    i += 1;
+    match send(&mut customer, i) {
+        Err(ClientError::Server(e)) => assert_eq!(e.code, ErrorCode::NOT_PRIMARY, "{e:?}"),
+        other => panic!("the fenced primary answered {other:?}"),
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !standby.logged("promoted: serving") {
+        assert!(Instant::now() < deadline, "the standby never served");
+        std::thread::yield_now();
+    }
+    // Everything the old primary acknowledged is on the new one, once: nothing was
+    // acknowledged there after the histories forked.
+    let texts = texts_on(client_b, key, 0, conversation);
+    for n in &acked {
+        let times = texts.iter().filter(|t| **t == text(0, *n)).count();
+        assert_eq!(
+            times, 1,
+            "message {n} acknowledged by the old primary: {times} times"
+        );
+    }
+    // The new primary serves: a message is acknowledged there.
+    let mut next = pair_customer(&[client_b], key, "cust-0");
+    match next.request(&Request::SendMessage {
+        conversation,
+        client_msg_id: 10_000,
+        body: MessageBody::Text("after the failover".into()),
+    }) {
+        Ok(Response::Sent { .. }) => {}
+        other => panic!("the new primary: {other:?}"),
+    }
+    assert!(
+        primary.logged("fenced"),
+        "the old primary says it is fenced"
+    );
+}
+
+#[test]
+fn without_auto_promote_the_standby_waits_for_the_operators_promote() {
+    let etcd = EtcdCluster::start();
+    let home = tempfile::tempdir().unwrap();
+    pki(home.path());
+    let (client_a, client_b) = (free_addr(), free_addr());
+    let replication = free_addr();
+    let spec = |node, primary, client| Spec {
+        node,
+        primary,
+        client,
+        replication,
+        etcd: &etcd.clients,
+        auto_promote: false,
+    };
+    let mut primary = Member::start(home.path(), &spec("a", true, client_a));
+    leader_is(&etcd.client(), "a");
+    let standby = Member::start(home.path(), &spec("b", false, client_b));
+    let key = account(&primary);
+    let mut customer = pair_customer(&[client_a, client_b], key, "cust-0");
+    let conversation = match customer.request(&Request::OpenConversation {
+        entry: kefu_wire::chat::Entry::Auto,
+    }) {
+        Ok(Response::Conversation(info)) => info.conversation,
+        other => panic!("open: {other:?}"),
+    };
+    let send = |c: &mut PairClient, i: u64| match c.request(&Request::SendMessage {
+        conversation,
+        client_msg_id: i,
+        body: MessageBody::Text(text(0, i)),
+    }) {
+        Ok(Response::Sent { .. }) => {}
+        other => panic!("message {i}: {other:?}"),
+    };
+    for i in 1..=5 {
+        send(&mut customer, i);
+    }
+    primary.child.kill().expect("SIGKILL");
+    primary.child.wait().expect("reaped");
+    // The lease expires; the standby says (in its member key) that it waits for the
+    // operator, and the leader key stays empty.
+    let e = etcd.client();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let status = e
+            .get(format!("/kefu/pairs/{PAIR}/members/b").as_bytes())
+            .unwrap()
+            .and_then(|v| serde_json::from_slice::<MemberStatus>(&v).ok());
+        if status.is_some_and(|s| s.note.contains("kefuctl cluster promote")) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the standby never said it waits");
+        std::thread::yield_now();
+    }
+    assert_eq!(
+        e.get(format!("/kefu/pairs/{PAIR}/leader").as_bytes())
+            .unwrap(),
+        None
+    );
+    assert!(!standby.logged("promoted"));
+    // What `kefuctl cluster promote --node b` writes (tools/tests/cluster.rs runs it).
+    e.put(format!("/kefu/pairs/{PAIR}/promote").as_bytes(), b"b", 0)
+        .unwrap();
+    let leader = leader_is(&e, "b");
+    assert_eq!(leader.epoch, 2);
+    // The customer carries on on b; everything is there once.
+    for i in 6..=8 {
+        send(&mut customer, i);
+    }
+    let texts = texts_on(client_b, key, 0, conversation);
+    for i in 1..=8 {
+        let n = texts.iter().filter(|t| **t == text(0, i)).count();
+        assert_eq!(n, 1, "message {i}: {n} times");
+    }
+    // The request was consumed.
+    assert_eq!(
+        e.get(format!("/kefu/pairs/{PAIR}/promote").as_bytes())
+            .unwrap(),
+        None
+    );
+}

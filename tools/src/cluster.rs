@@ -1,0 +1,117 @@
+//! `kefuctl cluster status|promote`: a pair's leadership as etcd holds it
+//! (`daemon/CLUSTER.md` §4 and §9). Talks to etcd's HTTP/JSON gateway directly (the
+//! daemon's own client, `kefu_daemon::cluster::etcd`), not to a daemon: a standby has
+//! no admin socket, and the leader may be dead.
+//!
+//! - `status`: the leader (node, client address, epoch, seconds its lease has left in
+//!   etcd) and each member's published status (role, epoch, applied sequence, the
+//!   replication lag in sequences as that member sees it).
+//! - `promote --node N`: asks standby `N` to take over (for a pair whose standbys have
+//!   `auto_promote = false`); refused while a leader holds the key.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use kefu_etcd::pair::{LeaderValue, MemberStatus};
+use kefu_etcd::Etcd;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// `kefuctl cluster ...`
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    /// The etcd members' client addresses, comma-separated (host:port).
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub etcd: Vec<SocketAddr>,
+    /// The pair (`[cluster.etcd] pair`).
+    #[arg(long, default_value = "pair")]
+    pub pair: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: ClusterCommand,
+}
+
+/// `kefuctl cluster status|promote`
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// The leader, its epoch and lease, and each member's role and replication lag.
+    Status,
+    /// Asks a standby to take over; refused while a leader holds the key.
+    Promote {
+        /// The standby's node name (`[cluster.etcd] node`).
+        #[arg(long)]
+        node: String,
+    },
+}
+
+/// Runs `kefuctl cluster ...`.
+pub fn run(args: &ClusterArgs, out: &mut dyn Write) -> Result<()> {
+    let etcd = Etcd::new(args.etcd.clone(), Duration::from_secs(2));
+    let base = format!("/kefu/pairs/{}", args.pair);
+    let leader = etcd
+        .get_entry(format!("{base}/leader").as_bytes())
+        .context("reading the leader key")?;
+    match &args.command {
+        ClusterCommand::Status => {
+            writeln!(out, "pair:    {}", args.pair)?;
+            match &leader {
+                Some(entry) => {
+                    let value: LeaderValue = serde_json::from_slice(&entry.value)
+                        .context("the leader key does not decode")?;
+                    let left = etcd.time_to_live(entry.lease).ok().flatten();
+                    writeln!(
+                        out,
+                        "leader:  {} (client {}, epoch {}, lease {} s left)",
+                        value.node,
+                        value.client_addr.map_or("-".into(), |a| a.to_string()),
+                        value.epoch,
+                        left.map_or("?".into(), |s| s.to_string()),
+                    )?;
+                }
+                None => writeln!(out, "leader:  none")?,
+            }
+            let members = etcd
+                .get_prefix(format!("{base}/members/").as_bytes())
+                .context("reading the members")?;
+            for (key, value) in members {
+                let key = String::from_utf8_lossy(&key);
+                let node = key.rsplit('/').next().unwrap_or_default();
+                match serde_json::from_slice::<MemberStatus>(&value) {
+                    Ok(m) => writeln!(
+                        out,
+                        "member {node}: {} at epoch {}, sequence {}, lag {} sequences, \
+                         lease {} ms{}",
+                        m.role,
+                        m.epoch,
+                        m.applied,
+                        m.primary_latest.saturating_sub(m.applied),
+                        m.lease_left_ms,
+                        if m.note.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({})", m.note)
+                        }
+                    )?,
+                    Err(_) => writeln!(out, "member {node}: (undecodable status)")?,
+                }
+            }
+            Ok(())
+        }
+        ClusterCommand::Promote { node } => {
+            if let Some(entry) = leader {
+                let who = serde_json::from_slice::<LeaderValue>(&entry.value)
+                    .map(|v| format!("{} leads at epoch {}", v.node, v.epoch))
+                    .unwrap_or_else(|_| "a leader holds the key".into());
+                bail!("promote refused: {who}; a standby is promoted only when no member leads");
+            }
+            etcd.put(format!("{base}/promote").as_bytes(), node.as_bytes(), 0)
+                .context("writing the promotion request")?;
+            writeln!(
+                out,
+                "asked {node} to take over pair {}: it does once it has applied what it received",
+                args.pair
+            )?;
+            Ok(())
+        }
+    }
+}
