@@ -301,6 +301,18 @@ pub fn required_access(request: &Request) -> Access {
         Request::AdminBackupVerify { .. } => Access::Operator,
         value_added_admin!() => Access::Operator,
         web_requests!() => web_access(request),
+        // E1 with the enterprise-space permission, E2 with the centre's configuration
+        // (§7.7 is customisation of the service), the approved style to the window.
+        Request::GetEnterpriseProfile | Request::SubmitEnterpriseProfile { .. } => {
+            Access::Permission(Permission::EnterpriseSpace)
+        }
+        Request::GetChatWindowStyle | Request::SubmitChatWindowStyle { .. } => {
+            Access::Permission(Permission::AccountCentreConfig)
+        }
+        Request::GetWindowStyle => Access::CustomerOnly,
+        Request::AdminProfileReviewQueue { .. } | Request::AdminReviewProfile { .. } => {
+            Access::Operator
+        }
     }
 }
 

@@ -84,6 +84,9 @@ pub enum Command {
     /// Customer satisfaction: an account's CSAT report as CSV or Excel.
     #[command(subcommand)]
     Csat(CsatCommand),
+    /// Enterprise profiles and chat-window styles: the review queue.
+    #[command(subcommand)]
+    Profile(crate::profile::ProfileCommand),
 }
 
 /// `kefuctl report ...`

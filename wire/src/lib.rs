@@ -36,6 +36,7 @@ pub mod internal;
 pub mod menu;
 pub mod message;
 pub mod prefs;
+pub mod profile;
 pub mod replica;
 pub mod reports;
 pub mod server;
