@@ -194,6 +194,13 @@ pub fn request_index(r: &Request) -> u32 {
         Request::AdminBroadcastReviewQueue { .. } => 183,
         Request::CentreLogin { .. } => 184,
         Request::CentreTicketLogin { .. } => 185,
+        Request::GetEnterpriseProfile => 186,
+        Request::SubmitEnterpriseProfile { .. } => 187,
+        Request::GetChatWindowStyle => 188,
+        Request::SubmitChatWindowStyle { .. } => 189,
+        Request::GetWindowStyle => 190,
+        Request::AdminProfileReviewQueue { .. } => 191,
+        Request::AdminReviewProfile { .. } => 192,
     }
 }
 
@@ -291,6 +298,10 @@ pub fn response_index(r: &Response) -> u32 {
         Response::BroadcastPage(_) => 88,
         Response::BroadcastCustomers(_) => 89,
         Response::BroadcastReviews(_) => 90,
+        Response::EnterpriseProfile(_) => 91,
+        Response::ChatWindowStyle(_) => 92,
+        Response::WindowStyle(_) => 93,
+        Response::ProfileReviews(_) => 94,
     }
 }
 
