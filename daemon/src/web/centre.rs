@@ -1,5 +1,7 @@
 //! The account centre's page and its session cookie (PROTOCOL.md, "The account
-//! centre"): `/centre/` (the page), `/centre/centre.js` and `/centre/centre.css`,
+//! centre"): `/centre/` (the page), `/centre/centre.js`, `/centre/centre-profile.js`
+//! (the enterprise profile and chat-window style modules, section 41) and
+//! `/centre/centre.css`,
 //! compiled into the binary (`assets/centre.*`), no third-party file, and the centre's
 //! WebSocket `/centre/ws`.
 //!
@@ -208,6 +210,7 @@ pub fn rewrite(bindings: &Bindings, conn: &Conn, frames: &[u8]) -> (usize, Bytes
 const PAGE: &str = include_str!("assets/centre.html");
 const SCRIPT: &str = include_str!("assets/centre.js");
 const STYLE: &str = include_str!("assets/centre.css");
+const PROFILE_SCRIPT: &str = include_str!("assets/centre-profile.js");
 
 /// The headers every centre response carries besides the asset's own.
 pub const SECURITY_HEADERS: [(&str, &str); 3] = [
@@ -227,14 +230,15 @@ pub fn is_centre(path: &str) -> bool {
 
 /// The centre's file at `path`, if there is one.
 pub fn find(path: &str) -> Option<Asset> {
-    static TAGS: OnceLock<[String; 3]> = OnceLock::new();
-    let tags = TAGS.get_or_init(|| [etag(PAGE), etag(SCRIPT), etag(STYLE)]);
+    static TAGS: OnceLock<[String; 4]> = OnceLock::new();
+    let tags = TAGS.get_or_init(|| [etag(PAGE), etag(SCRIPT), etag(STYLE), etag(PROFILE_SCRIPT)]);
     let (body, content_type, tag) = match path {
         "/centre" | "/centre/" | "/centre/index.html" => {
             (PAGE, "text/html; charset=utf-8", &tags[0])
         }
         "/centre/centre.js" => (SCRIPT, "text/javascript; charset=utf-8", &tags[1]),
         "/centre/centre.css" => (STYLE, "text/css; charset=utf-8", &tags[2]),
+        "/centre/centre-profile.js" => (PROFILE_SCRIPT, "text/javascript; charset=utf-8", &tags[3]),
         _ => return None,
     };
     Some(Asset {
@@ -245,9 +249,9 @@ pub fn find(path: &str) -> Option<Asset> {
     })
 }
 
-/// The bytes of the page and its two files: what a first visit downloads.
+/// The bytes of the page and its three files: what a first visit downloads.
 pub fn weight() -> usize {
-    PAGE.len() + SCRIPT.len() + STYLE.len()
+    PAGE.len() + SCRIPT.len() + STYLE.len() + PROFILE_SCRIPT.len()
 }
 
 #[cfg(test)]
@@ -258,15 +262,18 @@ mod tests {
     fn the_centre_is_served_with_its_policy() {
         assert!(find("/centre/").is_some_and(|a| a.content_type.starts_with("text/html")));
         assert!(find("/centre/centre.js").is_some());
+        assert!(find("/centre/centre-profile.js").is_some());
         assert!(find("/centre/nope").is_none());
         assert!(is_centre("/centre/x") && !is_centre("/centrex"));
         assert!(SECURITY_HEADERS[0].1.contains("script-src 'self'"));
         // Light: the page and its files stay well under 64 KiB.
         assert!(weight() < 64 * 1024, "{}", weight());
         // No remote file and no HTML made from data.
-        for text in [PAGE, SCRIPT, STYLE] {
+        for text in [PAGE, SCRIPT, STYLE, PROFILE_SCRIPT] {
             assert!(!text.contains("src=\"http") && !text.contains("href=\"http"));
         }
-        assert!(!SCRIPT.contains("innerHTML") && !SCRIPT.contains("insertAdjacentHTML"));
+        for script in [SCRIPT, PROFILE_SCRIPT] {
+            assert!(!script.contains("innerHTML") && !script.contains("insertAdjacentHTML"));
+        }
     }
 }
