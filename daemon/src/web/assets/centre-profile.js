@@ -186,7 +186,7 @@
       return s;
     }
     function redraw() {
-      custom.hidden = themeSel.value !== "custom";
+      customLabel.hidden = themeSel.value !== "custom";
       pv.update(current());
     }
     STYLE_TEXT.forEach(function (f) {
@@ -207,7 +207,8 @@
       placeholder: "#1677ff", "aria-label": T.custom, on: { input: function () { redraw(); } } });
     form.appendChild(api.field(T.wTitle, inputs.title));
     form.appendChild(api.field(T.greeting, inputs.greeting));
-    form.appendChild(el("div", { className: "row" }, [api.field(T.theme, themeSel), api.field(T.custom, custom)]));
+    var customLabel = api.field(T.custom, custom);
+    form.appendChild(el("div", { className: "row" }, [api.field(T.theme, themeSel), customLabel]));
     form.appendChild(api.field(T.logo, inputs.logo_url));
     form.appendChild(el("div", { className: "row" }, [api.field(T.linkText, inputs.link_text),
       api.field(T.linkUrl, inputs.link_url)]));
