@@ -23,7 +23,8 @@ use support::*;
 
 const ACCOUNT: u64 = 817_041;
 /// The account's name, fixed at opening: markup that must stay text.
-const NAME: &str = "示例 <script>window.pwned=1</script><img src=x onerror=\"window.pwned=1\"> 企业";
+const NAME: &str =
+    "示例 <script>window.pwned=1</script><img src=x onerror=\"window.pwned=1\"> 企业";
 const SHORT: &str = "<img src=x onerror=pwned=1>短名";
 const TITLE: &str = "示例商城客服";
 const GREETING: &str = "<script>window.pwned=1</script>欢迎光临！";
@@ -203,11 +204,7 @@ fn profile(d: &Driver, admin: &mut Client, a: &mut Client) {
         json!([]),
     );
     click_centred(d, ".p-submit");
-    await_text(
-        d,
-        ".p-err",
-        &format!("({})", ErrorCode::FULL_NAME_FIXED.0),
-    );
+    await_text(d, ".p-err", &format!("({})", ErrorCode::FULL_NAME_FIXED.0));
     let e = a
         .request(&Request::SubmitEnterpriseProfile {
             profile: EnterpriseProfile {

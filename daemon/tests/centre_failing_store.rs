@@ -130,8 +130,8 @@ const WRITES: &[&str] = &[
     "SetAllowedOrigins", // allowed-origins record; GetAllowedOrigins
     // The enterprise profile and the window's style under review (issue 17).
     "SubmitEnterpriseProfile", // profile record, queue entry; GetEnterpriseProfile
-    "SubmitChatWindowStyle", // style record, queue entry; GetChatWindowStyle
-    "AdminReviewProfile", // profile or style record, queue entry; AdminProfileReviewQueue
+    "SubmitChatWindowStyle",   // style record, queue entry; GetChatWindowStyle
+    "AdminReviewProfile",      // profile or style record, queue entry; AdminProfileReviewQueue
     // Quick replies, account centre, broadcasts.
     "SetQuickReplies",     // quick-reply list; ListQuickReplies (1001's and shared)
     "AccountCentreTicket", // ticket key, once, in the turn's batch; the ticket

@@ -21,14 +21,14 @@ fn agent(d: &Daemon) -> Client {
 
 fn profile(c: &mut Client) -> kefu_wire::profile::Reviewed<EnterpriseProfile> {
     match c.request(&Request::GetEnterpriseProfile).unwrap() {
-        Response::EnterpriseProfile(p) => p,
+        Response::EnterpriseProfile(p) => *p,
         other => panic!("{other:?}"),
     }
 }
 
 fn style(c: &mut Client) -> kefu_wire::profile::Reviewed<ChatWindowStyle> {
     match c.request(&Request::GetChatWindowStyle).unwrap() {
-        Response::ChatWindowStyle(s) => s,
+        Response::ChatWindowStyle(s) => *s,
         other => panic!("{other:?}"),
     }
 }

@@ -1909,10 +1909,10 @@ pub enum Response {
     BroadcastReviews(crate::valueadded::ReviewPage),
     /// The enterprise profile under review (`GetEnterpriseProfile`,
     /// `SubmitEnterpriseProfile`).
-    EnterpriseProfile(crate::profile::Reviewed<crate::profile::EnterpriseProfile>),
+    EnterpriseProfile(Box<crate::profile::Reviewed<crate::profile::EnterpriseProfile>>),
     /// The chat window's style under review (`GetChatWindowStyle`,
     /// `SubmitChatWindowStyle`).
-    ChatWindowStyle(crate::profile::Reviewed<crate::profile::ChatWindowStyle>),
+    ChatWindowStyle(Box<crate::profile::Reviewed<crate::profile::ChatWindowStyle>>),
     /// The approved chat-window style a visitor's window shows (`GetWindowStyle`).
     WindowStyle(Option<crate::profile::ChatWindowStyle>),
     /// A page of the profile and style review queue (`AdminProfileReviewQueue`).

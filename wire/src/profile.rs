@@ -224,12 +224,7 @@ pub enum ProfileError {
     HalfLink,
 }
 
-fn text(
-    field: &'static str,
-    value: &str,
-    max: usize,
-    lines: bool,
-) -> Result<(), ProfileError> {
+fn text(field: &'static str, value: &str, max: usize, lines: bool) -> Result<(), ProfileError> {
     if value.chars().count() > max {
         return Err(ProfileError::TooLong { field, max });
     }
@@ -249,9 +244,9 @@ fn url_ok(url: &str, schemes: &[&str]) -> bool {
         return true;
     }
     if url.len() > MAX_URL_BYTES
-        || url
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '<' | '>' | '`' | '\\'))
+        || url.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '<' | '>' | '`' | '\\')
+        })
     {
         return false;
     }
@@ -302,7 +297,12 @@ impl EnterpriseProfile {
         text("industry", &self.industry, MAX_INDUSTRY_CHARS, false)?;
         text("address", &self.address, MAX_ADDRESS_CHARS, false)?;
         text("phone", &self.phone, MAX_PHONE_CHARS, false)?;
-        text("description", &self.description, MAX_DESCRIPTION_CHARS, true)?;
+        text(
+            "description",
+            &self.description,
+            MAX_DESCRIPTION_CHARS,
+            true,
+        )?;
         link("web_site", &self.web_site, false)
     }
 }
@@ -337,7 +337,13 @@ mod tests {
         };
         assert_eq!(p.check(), Ok(()));
         p.short_name = "名".repeat(MAX_SHORT_NAME_CHARS + 1);
-        assert!(matches!(p.check(), Err(ProfileError::TooLong { field: "short_name", .. })));
+        assert!(matches!(
+            p.check(),
+            Err(ProfileError::TooLong {
+                field: "short_name",
+                ..
+            })
+        ));
         p.short_name = "a\u{7}".into();
         assert!(matches!(p.check(), Err(ProfileError::Control { .. })));
         p.short_name = "ok".into();
@@ -361,7 +367,10 @@ mod tests {
             f(&mut s);
             s.checked()
         };
-        assert_eq!(with(|s| s.theme = "#A0B1C2".into()).unwrap().theme, "#a0b1c2");
+        assert_eq!(
+            with(|s| s.theme = "#A0B1C2".into()).unwrap().theme,
+            "#a0b1c2"
+        );
         for bad in ["#12345", "#12345g", "pink", "red;x", "#1234567"] {
             let mut s = ok.clone();
             s.theme = bad.into();
@@ -379,13 +388,22 @@ mod tests {
         ] {
             let mut s = ok.clone();
             s.link_url = bad.into();
-            assert!(matches!(s.checked(), Err(ProfileError::UnsafeLink { .. })), "{bad}");
+            assert!(
+                matches!(s.checked(), Err(ProfileError::UnsafeLink { .. })),
+                "{bad}"
+            );
         }
         assert!(matches!(
             with(|s| s.logo_url = "http://cdn.example.com/a.png".into()),
-            Err(ProfileError::UnsafeLink { field: "logo_url", .. })
+            Err(ProfileError::UnsafeLink {
+                field: "logo_url",
+                ..
+            })
         ));
-        assert_eq!(with(|s| s.link_url = String::new()), Err(ProfileError::HalfLink));
+        assert_eq!(
+            with(|s| s.link_url = String::new()),
+            Err(ProfileError::HalfLink)
+        );
         assert!(with(|s| {
             s.link_url = String::new();
             s.link_text = String::new();

@@ -3739,21 +3739,21 @@ fn cases() -> Vec<Case> {
         case(
             "response/EnterpriseProfile",
             154,
-            Value::Response(Response::EnterpriseProfile(Reviewed {
+            Value::Response(Response::EnterpriseProfile(Box::new(Reviewed {
                 current: Some(enterprise_profile()),
                 pending: Some(Submitted { edit: enterprise_profile(), at: 1_000 }),
                 rejected: Some(Rejected { edit: enterprise_profile(), reason: "不符".into(), at: 2_000 }),
-            })),
+            }))),
             "00000088 0004 0000 0000009a 015b0106e4bc81e4b89a03e4bc8102495406e4b88ae6b5b7033032310c68747470733a2f2f612e636e01780106e4bc81e4b89a03e4bc8102495406e4b88ae6b5b7033032310c68747470733a2f2f612e636e0178d00f0106e4bc81e4b89a03e4bc8102495406e4b88ae6b5b7033032310c68747470733a2f2f612e636e017806e4b88de7aca6a01f",
         ),
         case(
             "response/ChatWindowStyle",
             155,
-            Value::Response(Response::ChatWindowStyle(Reviewed {
+            Value::Response(Response::ChatWindowStyle(Box::new(Reviewed {
                 current: Some(window_style()),
                 pending: None,
                 rejected: None,
-            })),
+            }))),
             "0000002d 0004 0000 0000009b 015c0106e5aea2e69c8d06e682a8e5a5bd07233136373766660003e5ba970c68747470733a2f2f612e636e0000",
         ),
         case(

@@ -379,11 +379,13 @@ fn reviewed<T: std::fmt::Debug + Clone, S: Strategy<Value = T>>(
     (
         option::of(t()),
         option::of((t(), any::<i64>()).prop_map(|(edit, at)| Submitted { edit, at })),
-        option::of((t(), text(), any::<i64>()).prop_map(|(edit, reason, at)| Rejected {
-            edit,
-            reason,
-            at,
-        })),
+        option::of(
+            (t(), text(), any::<i64>()).prop_map(|(edit, reason, at)| Rejected {
+                edit,
+                reason,
+                at,
+            }),
+        ),
     )
         .prop_map(|(current, pending, rejected)| Reviewed {
             current,
@@ -424,14 +426,16 @@ fn profile_request() -> impl Strategy<Value = Request> {
 
 /// Their responses (section 41).
 fn profile_response() -> impl Strategy<Value = Response> {
-    use kefu_wire::profile::{ProfileReview, ProfileReviewCursor, ProfileReviewPage, ReviewSubject};
+    use kefu_wire::profile::{
+        ProfileReview, ProfileReviewCursor, ProfileReviewPage, ReviewSubject,
+    };
     let subject = prop_oneof![
         enterprise_profile().prop_map(ReviewSubject::Profile),
         window_style().prop_map(ReviewSubject::Style),
     ];
     prop_oneof![
-        reviewed(enterprise_profile).prop_map(Response::EnterpriseProfile),
-        reviewed(window_style).prop_map(Response::ChatWindowStyle),
+        reviewed(enterprise_profile).prop_map(|r| Response::EnterpriseProfile(Box::new(r))),
+        reviewed(window_style).prop_map(|r| Response::ChatWindowStyle(Box::new(r))),
         option::of(window_style()).prop_map(Response::WindowStyle),
         (
             vec(

@@ -82,7 +82,10 @@ impl Centre {
 
     fn write_reviews(&mut self, account: u64) -> Result<(), ErrorBody> {
         let r = self.reviews_mut(account)?;
-        let (profile, style) = (ProfileRecord(r.profile.clone()), StyleRecord(r.style.clone()));
+        let (profile, style) = (
+            ProfileRecord(r.profile.clone()),
+            StyleRecord(r.style.clone()),
+        );
         rec::write(&mut self.batch, &profile_key(account), &profile);
         rec::write(&mut self.batch, &style_key(account), &style);
         Ok(())
@@ -113,9 +116,9 @@ impl Centre {
     pub(super) fn profile_request(&mut self, account: u64, request: ProfileRequest) -> Answer {
         let now = self.now_ms;
         match request {
-            ProfileRequest::GetEnterpriseProfile => {
-                Ok(Response::EnterpriseProfile(self.profile_view(account)?))
-            }
+            ProfileRequest::GetEnterpriseProfile => Ok(Response::EnterpriseProfile(Box::new(
+                self.profile_view(account)?,
+            ))),
             ProfileRequest::SubmitEnterpriseProfile { profile } => {
                 profile.check().map_err(refused)?;
                 let name = self.account_mut(account)?.record.name.clone();
@@ -133,11 +136,13 @@ impl Centre {
                 });
                 self.enqueue(account, earlier, ReviewSubject::Profile(profile));
                 self.write_reviews(account)?;
-                Ok(Response::EnterpriseProfile(self.profile_view(account)?))
+                Ok(Response::EnterpriseProfile(Box::new(
+                    self.profile_view(account)?,
+                )))
             }
-            ProfileRequest::GetChatWindowStyle => Ok(Response::ChatWindowStyle(
+            ProfileRequest::GetChatWindowStyle => Ok(Response::ChatWindowStyle(Box::new(
                 self.reviews_mut(account)?.style.clone(),
-            )),
+            ))),
             ProfileRequest::SubmitChatWindowStyle { style } => {
                 let style = style.checked().map_err(refused)?;
                 let r = self.reviews_mut(account)?;
@@ -149,7 +154,7 @@ impl Centre {
                 let answer = r.style.clone();
                 self.enqueue(account, earlier, ReviewSubject::Style(style));
                 self.write_reviews(account)?;
-                Ok(Response::ChatWindowStyle(answer))
+                Ok(Response::ChatWindowStyle(Box::new(answer)))
             }
         }
     }
