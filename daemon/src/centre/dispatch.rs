@@ -1047,12 +1047,7 @@ pub(crate) fn classify(request: Request) -> Routed {
         [Routed::Customer, CustomerRequest::Survey] CustomerSurveyRequest { ListOpenSurveys, AnswerSurvey { survey, choices } }
         [Routed::Agent, AgentRequest::Csat] CsatRequest { GetCsatSettings, SetCsatSettings(x), CsatReport(x) }
         [Routed::Customer, CustomerRequest::Csat] CustomerCsatRequest { RateConversation { conversation, rating, reasons, text } }
-        [Routed::Agent, AgentRequest::Profile] ProfileRequest { GetEnterpriseProfile,
-            SubmitEnterpriseProfile { profile }, GetChatWindowStyle, SubmitChatWindowStyle { style } }
-        [Routed::Customer, CustomerRequest::Profile] CustomerProfileRequest { GetWindowStyle }
-        [Routed::Operator, OperatorRequest::Profile] ProfileAdminRequest {
-            AdminProfileReviewQueue { after, limit }, AdminReviewProfile { account, kind, approve, reason } }
-        [] Routed { EnableResume }
+        [] Routed { EnableResume } [Routed::Agent, AgentRequest::Profile] ProfileRequest { GetEnterpriseProfile, SubmitEnterpriseProfile { profile }, GetChatWindowStyle, SubmitChatWindowStyle { style } } [Routed::Customer, CustomerRequest::Profile] CustomerProfileRequest { GetWindowStyle } [Routed::Operator, OperatorRequest::Profile] ProfileAdminRequest { AdminProfileReviewQueue { after, limit }, AdminReviewProfile { account, kind, approve, reason } }
     }
 }
 
