@@ -146,6 +146,19 @@ macro_rules! web_requests {
 }
 pub(crate) use web_requests;
 
+/// The enterprise profile's and window style's requests (section 41), as a pattern.
+macro_rules! profile_requests {
+    () => {
+        Request::GetEnterpriseProfile
+            | Request::SubmitEnterpriseProfile { .. }
+            | Request::GetChatWindowStyle
+            | Request::SubmitChatWindowStyle { .. }
+            | Request::GetWindowStyle
+            | Request::AdminProfileReviewQueue { .. }
+            | Request::AdminReviewProfile { .. }
+    };
+}
+
 /// The logins, resumptions and the account centre's sign-ins (PROTOCOL.md sections 9,
 /// 6.1, 12.1, 39): anyone not logged in, as a pattern.
 macro_rules! entry {
@@ -303,6 +316,23 @@ pub fn required_access(request: &Request) -> Access {
         Request::AdminBackupVerify { .. } => Access::Operator,
         value_added_admin!() => Access::Operator,
         web_requests!() => web_access(request),
+        profile_requests!() => profile_access(request),
+    }
+}
+
+/// E1 with the enterprise-space permission (14), E2 with the centre's configuration
+/// (16: §7.7 is customisation of the service), the approved style to the window, the
+/// review to the operator.
+fn profile_access(request: &Request) -> Access {
+    match request {
+        Request::GetEnterpriseProfile | Request::SubmitEnterpriseProfile { .. } => {
+            Access::Permission(Permission::EnterpriseSpace)
+        }
+        Request::GetChatWindowStyle | Request::SubmitChatWindowStyle { .. } => {
+            Access::Permission(Permission::AccountCentreConfig)
+        }
+        Request::GetWindowStyle => Access::CustomerOnly,
+        _ => Access::Operator,
     }
 }
 

@@ -398,7 +398,9 @@ fn agent_1001_runs_every_module_in_chromium() {
             "points",
             "account",
             "space",
-            "campaigns"
+            "campaigns",
+            "profile",
+            "style"
         ]
     );
     // The desktop session of 1001 is not replaced by the centre's.
@@ -406,7 +408,7 @@ fn agent_1001_runs_every_module_in_chromium() {
     // A reload keeps the session: the gateway resumes it for the page's cookie.
     d.call("POST", "/refresh", json!({}));
     d.find("#logout:not([hidden])");
-    assert_eq!(modules(&d).len(), 8);
+    assert_eq!(modules(&d).len(), 10);
     let cookie_seen = d.script("return document.cookie", json!([]));
     assert_eq!(cookie_seen, json!(""), "the session cookie is HttpOnly");
     entry_codes(&d, &s);
@@ -539,14 +541,14 @@ fn an_agent_lacking_one_of_13_to_16_has_no_such_module_and_is_refused() {
         let shown = modules(&d);
         let absent: &[&str] = match lacking {
             13 => &["account", "points"],
-            14 => &["space"],
+            14 => &["space", "profile"],
             15 => &["campaigns"],
-            _ => &["codes", "menu", "reports", "csat"],
+            _ => &["codes", "menu", "reports", "csat", "style"],
         };
         for m in absent {
             assert!(!shown.iter().any(|s| s == m), "{lacking}: {shown:?}");
         }
-        assert_eq!(shown.len(), 8 - absent.len(), "{lacking}: {shown:?}");
+        assert_eq!(shown.len(), 10 - absent.len(), "{lacking}: {shown:?}");
         d.screenshot(&format!("centre-without-{lacking}.png"));
         d.click("#logout");
         d.find("#signin:not([hidden])");

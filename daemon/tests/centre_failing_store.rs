@@ -128,6 +128,10 @@ const WRITES: &[&str] = &[
     "CreateEntryCode",   // code, web settings (next number); ListEntryCodes
     "SetAutoInvite",     // web settings; GetAutoInvite
     "SetAllowedOrigins", // allowed-origins record; GetAllowedOrigins
+    // The enterprise profile and the window's style under review (issue 17).
+    "SubmitEnterpriseProfile", // profile record, queue entry; GetEnterpriseProfile
+    "SubmitChatWindowStyle",   // style record, queue entry; GetChatWindowStyle
+    "AdminReviewProfile",      // profile or style record, queue entry; AdminProfileReviewQueue
     // Quick replies, account centre, broadcasts.
     "SetQuickReplies",     // quick-reply list; ListQuickReplies (1001's and shared)
     "AccountCentreTicket", // ticket key, once, in the turn's batch; the ticket
@@ -889,7 +893,7 @@ impl World {
         let customer = self.some_customer();
         let mut learn = Learn::Nothing;
         // The kinds that succeed less often are drawn more often.
-        let kind = match self.rng.below(59) {
+        let kind = match self.rng.below(62) {
             // The menu must be on for customers to walk it (ChooseMenuOption).
             53 | 54 | 58 => 50,
             // The web channel's settings.
@@ -1240,6 +1244,24 @@ impl World {
                     text: format!("invite {}", self.rng.below(10)),
                 },
             },
+            60 => Request::SubmitEnterpriseProfile {
+                profile: kefu_wire::profile::EnterpriseProfile {
+                    full_name: if account >= CREATED_BASE {
+                        format!("Created {account}")
+                    } else {
+                        format!("Enterprise {account}")
+                    },
+                    short_name: format!("short {}", self.rng.below(100)),
+                    ..Default::default()
+                },
+            },
+            61 => Request::SubmitChatWindowStyle {
+                style: kefu_wire::profile::ChatWindowStyle {
+                    title: format!("title {}", self.rng.below(100)),
+                    theme: "green".into(),
+                    ..Default::default()
+                },
+            },
             59 => Request::SetAllowedOrigins {
                 origins: vec![format!("https://shop{}.example.com", self.rng.below(10))],
             },
@@ -1276,7 +1298,7 @@ impl World {
     /// The operator's request, on the admin socket.
     fn plan_operator(&mut self, account: u64) -> Option<Planned> {
         let mut learn = Learn::Nothing;
-        let request = match self.rng.below(16) {
+        let request = match self.rng.below(17) {
             0 | 1 => {
                 let agent = self.next_agent.get(&account).copied().unwrap_or(1002);
                 self.next_agent.insert(account, agent + 1);
@@ -1348,6 +1370,16 @@ impl World {
                 account,
                 units: 1 + self.rng.below(1_000),
             },
+            16 => Request::AdminReviewProfile {
+                account,
+                kind: if self.rng.chance(50) {
+                    kefu_wire::profile::ReviewKind::Profile
+                } else {
+                    kefu_wire::profile::ReviewKind::Style
+                },
+                approve: self.rng.chance(60),
+                reason: "资料不符".into(),
+            },
             10 => Request::AdminBroadcastDecide {
                 account,
                 id: 1 + self.rng.below(4),
@@ -1399,6 +1431,8 @@ impl World {
             Request::ListEntryCodes,
             Request::GetAutoInvite,
             Request::GetAllowedOrigins,
+            Request::GetEnterpriseProfile,
+            Request::GetChatWindowStyle,
             Request::GetCsatSettings,
             Request::ListMuted,
             Request::ListTrash,
@@ -1484,6 +1518,10 @@ impl World {
             .iter()
             .map(|&account| Request::AdminShowAccount { account })
             .collect();
+        operator.push(Request::AdminProfileReviewQueue {
+            after: None,
+            limit: 20,
+        });
         for account in self.accounts {
             operator.push(Request::AdminShowAccount { account });
             operator.push(Request::AdminListAgents { account });

@@ -86,6 +86,9 @@ pub enum Command {
     Csat(CsatCommand),
     /// A pair's leadership in etcd: `status` (leader, epoch, lease, lag), `promote`.
     Cluster(crate::cluster::ClusterArgs),
+    /// Enterprise profiles and chat-window styles: the review queue.
+    #[command(subcommand)]
+    Profile(crate::profile::ProfileCommand),
 }
 
 /// `kefuctl report ...`

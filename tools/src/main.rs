@@ -18,6 +18,7 @@ mod csat;
 mod date;
 mod diagnose;
 mod output;
+mod profile;
 mod report;
 mod role;
 mod secrets;
@@ -55,6 +56,7 @@ fn main() -> ExitCode {
         Command::Tls(cli::TlsCommand::SelfSigned(args)) => tls::self_signed(args, &mut out),
         Command::Backup(cmd) => backup::run(&cli.admin_socket, cmd, &mut out),
         Command::Code(cmd) => code::run(&cli.admin_socket, cmd, &mut out),
+        Command::Profile(cmd) => profile::run(&cli.admin_socket, cmd, &mut out),
         Command::Csat(cmd) => csat::run(&cli.admin_socket, cmd, &mut out),
         Command::Cluster(args) => cluster::run(args, &mut out),
     }

@@ -348,6 +348,19 @@ codes! {
     TICKET_EXPIRED = 222,
     /// `CentreTicketLogin`: the ticket was used already (each signs in once).
     TICKET_USED = 223,
+    /// `SubmitEnterpriseProfile`: the full name differs from the account's; it is fixed
+    /// once the account is opened (§7.5). Nothing changed.
+    FULL_NAME_FIXED = 224,
+    /// A profile's or style's URL is not `http(s)://` (`https://` for a logo), e.g.
+    /// `javascript:`; or is over 512 bytes. Nothing changed.
+    UNSAFE_LINK = 225,
+    /// `SubmitChatWindowStyle`: the theme is neither `#rrggbb` nor a palette name.
+    BAD_COLOUR = 226,
+    /// A profile's or style's field is longer than its limit (characters). Nothing
+    /// changed.
+    FIELD_TOO_LONG = 227,
+    /// `AdminReviewProfile`: the account has no edit of that kind waiting for review.
+    NOTHING_TO_REVIEW = 228,
     /// A centre session (section 39) made no request for 15 minutes on the daemon's
     /// clock: the daemon ended it, and this request (or the resume of its cookie) is
     /// refused. Sign in again.

@@ -37,6 +37,7 @@ pub mod menu;
 pub mod message;
 pub mod pair;
 pub mod prefs;
+pub mod profile;
 pub mod replica;
 pub mod reports;
 pub mod server;

@@ -1387,6 +1387,49 @@ pub enum Request {
         /// The agent's token code (security level medium or high).
         otp: Option<String>,
     },
+    /// Agent with permission 14: the enterprise profile, approved and under review
+    /// (section 41). Answered `EnterpriseProfile`.
+    GetEnterpriseProfile,
+    /// Agent with permission 14: submits an edit of the enterprise profile for review
+    /// (replacing one already waiting); the full name cannot change (section 41).
+    /// Answered `EnterpriseProfile`.
+    SubmitEnterpriseProfile {
+        /// The edited profile.
+        profile: crate::profile::EnterpriseProfile,
+    },
+    /// Agent with permission 16: the chat window's style, approved and under review
+    /// (section 41). Answered `ChatWindowStyle`.
+    GetChatWindowStyle,
+    /// Agent with permission 16: submits a style of the chat window for review
+    /// (replacing one already waiting; section 41). Answered `ChatWindowStyle`.
+    SubmitChatWindowStyle {
+        /// The style.
+        style: crate::profile::ChatWindowStyle,
+    },
+    /// A customer or visitor: its account's approved chat-window style, if any
+    /// (section 41). Answered `WindowStyle`.
+    GetWindowStyle,
+    /// Admin socket only: the profile and style edits waiting for review in every
+    /// account, oldest submission first (section 41). Answered `ProfileReviews`.
+    AdminProfileReviewQueue {
+        /// Only rows after this (`next` of the previous page).
+        after: Option<crate::profile::ProfileReviewCursor>,
+        /// At most this many, `1..=MAX_PROFILE_REVIEW_PAGE` (clamped).
+        limit: u32,
+    },
+    /// Admin socket only: approves (it is in force at once) or rejects (with a reason the
+    /// account sees) the profile or style edit waiting in an account (section 41).
+    /// Answered `Ok`.
+    AdminReviewProfile {
+        /// The account.
+        account: u64,
+        /// The profile or the style.
+        kind: crate::profile::ReviewKind,
+        /// Approve, or reject.
+        approve: bool,
+        /// A rejection's reason (1..=200 characters); ignored for an approval.
+        reason: String,
+    },
 }
 
 /// What takes a detached session over (`EnableResume`, `ResumeSession`): the session's
@@ -1888,6 +1931,16 @@ pub enum Response {
     BroadcastCustomers(crate::valueadded::BroadcastCustomers),
     /// A page of the review queue across accounts (`AdminBroadcastReviewQueue`).
     BroadcastReviews(crate::valueadded::ReviewPage),
+    /// The enterprise profile under review (`GetEnterpriseProfile`,
+    /// `SubmitEnterpriseProfile`).
+    EnterpriseProfile(Box<crate::profile::Reviewed<crate::profile::EnterpriseProfile>>),
+    /// The chat window's style under review (`GetChatWindowStyle`,
+    /// `SubmitChatWindowStyle`).
+    ChatWindowStyle(Box<crate::profile::Reviewed<crate::profile::ChatWindowStyle>>),
+    /// The approved chat-window style a visitor's window shows (`GetWindowStyle`).
+    WindowStyle(Option<crate::profile::ChatWindowStyle>),
+    /// A page of the profile and style review queue (`AdminProfileReviewQueue`).
+    ProfileReviews(crate::profile::ProfileReviewPage),
 }
 
 /// One backup in the daemon's backup directory (PROTOCOL.md section 21).
@@ -2295,6 +2348,13 @@ impl Request {
             Request::CentreTicketLogin { .. } => "CentreTicketLogin",
             Request::SubmitSurveyBroadcast { .. } => "SubmitSurveyBroadcast",
             Request::PreviewSurveyBroadcast { .. } => "PreviewSurveyBroadcast",
+            Request::GetEnterpriseProfile => "GetEnterpriseProfile",
+            Request::SubmitEnterpriseProfile { .. } => "SubmitEnterpriseProfile",
+            Request::GetChatWindowStyle => "GetChatWindowStyle",
+            Request::SubmitChatWindowStyle { .. } => "SubmitChatWindowStyle",
+            Request::GetWindowStyle => "GetWindowStyle",
+            Request::AdminProfileReviewQueue { .. } => "AdminProfileReviewQueue",
+            Request::AdminReviewProfile { .. } => "AdminReviewProfile",
         }
     }
 }

@@ -32,6 +32,10 @@ use kefu_wire::menu::{
     MenuAction, MenuNode, MenuOption, MenuPath, MenuPrompt, MenuStep, NavigationMenu,
 };
 use kefu_wire::prefs::{AgentPrefs, ReminderSettings};
+use kefu_wire::profile::{
+    ChatWindowStyle, EnterpriseProfile, ProfileReview, ProfileReviewCursor, ProfileReviewPage,
+    Rejected, ReviewKind, ReviewSubject, Reviewed, Submitted,
+};
 use kefu_wire::replica::{ReplicaApplied, ReplicaBatch, ReplicaBatches, ReplicaHello};
 use kefu_wire::reports::{Date, ExportChunk, ExportFormat, ReportKind, WorkReportRow};
 use kefu_wire::sms::{SmsBalance, SmsDeadLetter};
@@ -179,6 +183,31 @@ fn case(name: &'static str, correlation: u32, value: Value, hex: &'static str) -
         correlation,
         value,
         hex,
+    }
+}
+
+/// An enterprise profile (section 41).
+fn enterprise_profile() -> EnterpriseProfile {
+    EnterpriseProfile {
+        full_name: "企业".into(),
+        short_name: "企".into(),
+        industry: "IT".into(),
+        address: "上海".into(),
+        phone: "021".into(),
+        web_site: "https://a.cn".into(),
+        description: "x".into(),
+    }
+}
+
+/// A chat window's style (section 41).
+fn window_style() -> ChatWindowStyle {
+    ChatWindowStyle {
+        title: "客服".into(),
+        greeting: "您好".into(),
+        theme: "#1677ff".into(),
+        logo_url: String::new(),
+        link_text: "店".into(),
+        link_url: "https://a.cn".into(),
     }
 }
 
@@ -2508,6 +2537,45 @@ fn cases() -> Vec<Case> {
             }, otp: Some("123456".into()) }),
             "0000001a 0003 0000 000000bb 01bb01020103000006e997aee58db70001000106313233343536",
         ),
+        case("request/GetEnterpriseProfile", 153, Value::Request(Request::GetEnterpriseProfile), "00000003 0003 0000 00000099 01ba01"),
+        case(
+            "request/SubmitEnterpriseProfile",
+            154,
+            Value::Request(Request::SubmitEnterpriseProfile { profile: enterprise_profile() }),
+            "0000002b 0003 0000 0000009a 01bb0106e4bc81e4b89a03e4bc8102495406e4b88ae6b5b7033032310c68747470733a2f2f612e636e0178",
+        ),
+        case("request/GetChatWindowStyle", 155, Value::Request(Request::GetChatWindowStyle), "00000003 0003 0000 0000009b 01bc01"),
+        case(
+            "request/SubmitChatWindowStyle",
+            156,
+            Value::Request(Request::SubmitChatWindowStyle { style: window_style() }),
+            "0000002b 0003 0000 0000009c 01bd0106e5aea2e69c8d06e682a8e5a5bd07233136373766660003e5ba970c68747470733a2f2f612e636e",
+        ),
+        case("request/GetWindowStyle", 157, Value::Request(Request::GetWindowStyle), "00000003 0003 0000 0000009d 01be01"),
+        case(
+            "request/AdminProfileReviewQueue",
+            158,
+            Value::Request(Request::AdminProfileReviewQueue {
+                after: Some(ProfileReviewCursor {
+                    submitted_at: 1_000,
+                    account: 800_001,
+                    kind: ReviewKind::Style,
+                }),
+                limit: 20,
+            }),
+            "0000000b 0003 0000 0000009e 01bf0101d00f81ea300114",
+        ),
+        case(
+            "request/AdminReviewProfile",
+            159,
+            Value::Request(Request::AdminReviewProfile {
+                account: 800_001,
+                kind: ReviewKind::Profile,
+                approve: false,
+                reason: "不符".into(),
+            }),
+            "0000000f 0003 0000 0000009f 01c00181ea30000006e4b88de7aca6",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -3694,6 +3762,45 @@ fn cases() -> Vec<Case> {
             })),
             "00000033 0004 0000 00000099 015a0181ea3001ea07000009e58f8ce58d81e4b8800103d0860301000180c0e285e368d1860300d1860380c0e285e368000000",
         ),
+        case(
+            "response/EnterpriseProfile",
+            154,
+            Value::Response(Response::EnterpriseProfile(Box::new(Reviewed {
+                current: Some(enterprise_profile()),
+                pending: Some(Submitted { edit: enterprise_profile(), at: 1_000 }),
+                rejected: Some(Rejected { edit: enterprise_profile(), reason: "不符".into(), at: 2_000 }),
+            }))),
+            "00000088 0004 0000 0000009a 015b0106e4bc81e4b89a03e4bc8102495406e4b88ae6b5b7033032310c68747470733a2f2f612e636e01780106e4bc81e4b89a03e4bc8102495406e4b88ae6b5b7033032310c68747470733a2f2f612e636e0178d00f0106e4bc81e4b89a03e4bc8102495406e4b88ae6b5b7033032310c68747470733a2f2f612e636e017806e4b88de7aca6a01f",
+        ),
+        case(
+            "response/ChatWindowStyle",
+            155,
+            Value::Response(Response::ChatWindowStyle(Box::new(Reviewed {
+                current: Some(window_style()),
+                pending: None,
+                rejected: None,
+            }))),
+            "0000002d 0004 0000 0000009b 015c0106e5aea2e69c8d06e682a8e5a5bd07233136373766660003e5ba970c68747470733a2f2f612e636e0000",
+        ),
+        case(
+            "response/WindowStyle",
+            156,
+            Value::Response(Response::WindowStyle(Some(window_style()))),
+            "0000002b 0004 0000 0000009c 015d0106e5aea2e69c8d06e682a8e5a5bd07233136373766660003e5ba970c68747470733a2f2f612e636e",
+        ),
+        case(
+            "response/ProfileReviews",
+            157,
+            Value::Response(Response::ProfileReviews(ProfileReviewPage {
+                items: vec![ProfileReview {
+                    account: 800_001,
+                    submitted_at: 1_000,
+                    subject: ReviewSubject::Style(window_style()),
+                }],
+                next: None,
+            })),
+            "00000032 0004 0000 0000009d 015e0181ea30d00f0106e5aea2e69c8d06e682a8e5a5bd07233136373766660003e5ba970c68747470733a2f2f612e636e00",
+        ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
             "error/request",
@@ -4535,6 +4642,10 @@ fn response_name(r: &Response) -> &'static str {
         Response::BroadcastPage(_) => "BroadcastPage",
         Response::BroadcastCustomers(_) => "BroadcastCustomers",
         Response::BroadcastReviews(_) => "BroadcastReviews",
+        Response::EnterpriseProfile(_) => "EnterpriseProfile",
+        Response::ChatWindowStyle(_) => "ChatWindowStyle",
+        Response::WindowStyle(_) => "WindowStyle",
+        Response::ProfileReviews(_) => "ProfileReviews",
     }
 }
 

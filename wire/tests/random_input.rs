@@ -330,6 +330,133 @@ fn request() -> impl Strategy<Value = Request> {
         18 => web_request(),
         4 => report_request(),
         4 => centre_request(),
+        7 => profile_request(),
+    ]
+}
+
+fn enterprise_profile() -> impl Strategy<Value = kefu_wire::profile::EnterpriseProfile> {
+    (text(), text(), text(), text(), text(), text(), text()).prop_map(
+        |(full_name, short_name, industry, address, phone, web_site, description)| {
+            kefu_wire::profile::EnterpriseProfile {
+                full_name,
+                short_name,
+                industry,
+                address,
+                phone,
+                web_site,
+                description,
+            }
+        },
+    )
+}
+
+fn window_style() -> impl Strategy<Value = kefu_wire::profile::ChatWindowStyle> {
+    (text(), text(), text(), text(), text(), text()).prop_map(
+        |(title, greeting, theme, logo_url, link_text, link_url)| {
+            kefu_wire::profile::ChatWindowStyle {
+                title,
+                greeting,
+                theme,
+                logo_url,
+                link_text,
+                link_url,
+            }
+        },
+    )
+}
+
+fn review_kind() -> impl Strategy<Value = kefu_wire::profile::ReviewKind> {
+    prop_oneof![
+        Just(kefu_wire::profile::ReviewKind::Profile),
+        Just(kefu_wire::profile::ReviewKind::Style),
+    ]
+}
+
+fn reviewed<T: std::fmt::Debug + Clone, S: Strategy<Value = T>>(
+    t: fn() -> S,
+) -> impl Strategy<Value = kefu_wire::profile::Reviewed<T>> {
+    use kefu_wire::profile::{Rejected, Reviewed, Submitted};
+    (
+        option::of(t()),
+        option::of((t(), any::<i64>()).prop_map(|(edit, at)| Submitted { edit, at })),
+        option::of(
+            (t(), text(), any::<i64>()).prop_map(|(edit, reason, at)| Rejected {
+                edit,
+                reason,
+                at,
+            }),
+        ),
+    )
+        .prop_map(|(current, pending, rejected)| Reviewed {
+            current,
+            pending,
+            rejected,
+        })
+}
+
+/// The enterprise profile and the window's style under review (section 41).
+fn profile_request() -> impl Strategy<Value = Request> {
+    prop_oneof![
+        Just(Request::GetEnterpriseProfile),
+        enterprise_profile().prop_map(|profile| Request::SubmitEnterpriseProfile { profile }),
+        Just(Request::GetChatWindowStyle),
+        window_style().prop_map(|style| Request::SubmitChatWindowStyle { style }),
+        Just(Request::GetWindowStyle),
+        (
+            option::of((any::<i64>(), any::<u64>(), review_kind()).prop_map(
+                |(submitted_at, account, kind)| kefu_wire::profile::ProfileReviewCursor {
+                    submitted_at,
+                    account,
+                    kind,
+                }
+            )),
+            any::<u32>()
+        )
+            .prop_map(|(after, limit)| Request::AdminProfileReviewQueue { after, limit }),
+        (any::<u64>(), review_kind(), any::<bool>(), text()).prop_map(
+            |(account, kind, approve, reason)| Request::AdminReviewProfile {
+                account,
+                kind,
+                approve,
+                reason,
+            }
+        ),
+    ]
+}
+
+/// Their responses (section 41).
+fn profile_response() -> impl Strategy<Value = Response> {
+    use kefu_wire::profile::{
+        ProfileReview, ProfileReviewCursor, ProfileReviewPage, ReviewSubject,
+    };
+    let subject = prop_oneof![
+        enterprise_profile().prop_map(ReviewSubject::Profile),
+        window_style().prop_map(ReviewSubject::Style),
+    ];
+    prop_oneof![
+        reviewed(enterprise_profile).prop_map(|r| Response::EnterpriseProfile(Box::new(r))),
+        reviewed(window_style).prop_map(|r| Response::ChatWindowStyle(Box::new(r))),
+        option::of(window_style()).prop_map(Response::WindowStyle),
+        (
+            vec(
+                (any::<u64>(), any::<i64>(), subject).prop_map(
+                    |(account, submitted_at, subject)| ProfileReview {
+                        account,
+                        submitted_at,
+                        subject,
+                    }
+                ),
+                0..3
+            ),
+            option::of((any::<i64>(), any::<u64>(), review_kind()).prop_map(
+                |(submitted_at, account, kind)| ProfileReviewCursor {
+                    submitted_at,
+                    account,
+                    kind,
+                }
+            ))
+        )
+            .prop_map(|(items, next)| Response::ProfileReviews(ProfileReviewPage { items, next })),
     ]
 }
 
@@ -2119,6 +2246,7 @@ fn response() -> impl Strategy<Value = Response> {
         broadcast_info().prop_map(|b| Response::Broadcast(Box::new(b))),
         vec(broadcast_info(), 0..3).prop_map(Response::Broadcasts),
         web_response(),
+        profile_response(),
         vec(
             (date(), any::<u32>(), any::<u64>(), any::<u64>()).prop_map(
                 |(date, agent, conversations, customers)| kefu_wire::reports::WorkReportRow {
@@ -2696,8 +2824,8 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 188;
-    const RESPONSES: u32 = 91;
+    const REQUESTS: u32 = 195;
+    const RESPONSES: u32 = 95;
     const EVENTS: u32 = 25;
 
     let mut runner = TestRunner::deterministic();

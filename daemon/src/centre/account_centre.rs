@@ -66,6 +66,10 @@ pub(crate) fn centre_allows(request: &Request) -> bool {
             | Request::GetWorkReport { .. }
             | Request::GetVisitTrend { .. }
             | Request::GetSiteAnalytics { .. }
+            | Request::GetEnterpriseProfile
+            | Request::SubmitEnterpriseProfile { .. }
+            | Request::GetChatWindowStyle
+            | Request::SubmitChatWindowStyle { .. }
     )
 }
 

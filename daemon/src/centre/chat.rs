@@ -576,6 +576,9 @@ impl Centre {
             CustomerRequest::Csat(request) => {
                 return self.customer_csat_request(account, &login.customer, request)
             }
+            CustomerRequest::Profile(request) => {
+                return self.customer_profile_request(account, request)
+            }
         };
         let now = self.now_ms;
         match request {

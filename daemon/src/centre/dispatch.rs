@@ -112,6 +112,7 @@ pub(crate) enum AgentRequest {
     Reports(ReportRequest),
     Survey(SurveyRequest),
     Csat(CsatRequest),
+    Profile(ProfileRequest),
 }
 
 /// A customer's request, by domain.
@@ -124,6 +125,41 @@ pub(crate) enum CustomerRequest {
     Web(WebCustomerRequest),
     Survey(CustomerSurveyRequest),
     Csat(CustomerCsatRequest),
+    Profile(CustomerProfileRequest),
+}
+
+/// The enterprise profile and the window's style, as an agent (`profile_review.rs`).
+#[derive(Debug)]
+pub(crate) enum ProfileRequest {
+    GetEnterpriseProfile,
+    SubmitEnterpriseProfile {
+        profile: kefu_wire::profile::EnterpriseProfile,
+    },
+    GetChatWindowStyle,
+    SubmitChatWindowStyle {
+        style: kefu_wire::profile::ChatWindowStyle,
+    },
+}
+
+/// The window's style, as a customer or visitor (`profile_review.rs`).
+#[derive(Debug)]
+pub(crate) enum CustomerProfileRequest {
+    GetWindowStyle,
+}
+
+/// The operator's review of profiles and styles (`profile_review.rs`).
+#[derive(Debug)]
+pub(crate) enum ProfileAdminRequest {
+    AdminProfileReviewQueue {
+        after: Option<kefu_wire::profile::ProfileReviewCursor>,
+        limit: u32,
+    },
+    AdminReviewProfile {
+        account: u64,
+        kind: kefu_wire::profile::ReviewKind,
+        approve: bool,
+        reason: String,
+    },
 }
 
 /// Customer satisfaction, as an agent (`csat.rs`).
@@ -791,6 +827,7 @@ pub(crate) enum OperatorRequest {
     Backup(BackupRequest),
     Balance(BalanceAdminRequest),
     Broadcast(BroadcastAdminRequest),
+    Profile(ProfileAdminRequest),
     AdminCreateAccount {
         account: u64,
         name: String,
@@ -1020,7 +1057,7 @@ pub(crate) fn classify(request: Request) -> Routed {
         [Routed::Customer, CustomerRequest::Survey] CustomerSurveyRequest { ListOpenSurveys, AnswerSurvey { survey, choices } }
         [Routed::Agent, AgentRequest::Csat] CsatRequest { GetCsatSettings, SetCsatSettings(x), CsatReport(x) }
         [Routed::Customer, CustomerRequest::Csat] CustomerCsatRequest { RateConversation { conversation, rating, reasons, text } }
-        [] Routed { EnableResume }
+        [] Routed { EnableResume } [Routed::Agent, AgentRequest::Profile] ProfileRequest { GetEnterpriseProfile, SubmitEnterpriseProfile { profile }, GetChatWindowStyle, SubmitChatWindowStyle { style } } [Routed::Customer, CustomerRequest::Profile] CustomerProfileRequest { GetWindowStyle } [Routed::Operator, OperatorRequest::Profile] ProfileAdminRequest { AdminProfileReviewQueue { after, limit }, AdminReviewProfile { account, kind, approve, reason } }
     }
 }
 
@@ -1154,7 +1191,8 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::AdminSmsTopUp { account, .. }
         | Request::AdminSmsBalance { account }
         | Request::AdminSmsDeadLetters { account }
-        | Request::AdminSmsReply { account, .. } => Some(*account),
+        | Request::AdminSmsReply { account, .. }
+        | Request::AdminReviewProfile { account, .. } => Some(*account),
         value_added_admin!(account) => Some(*account),
         Request::Logout | Request::SetPresence { .. } | Request::AddAgent { .. }
         | Request::SetAgentPassword { .. } | Request::ChangeOwnPassword { .. }
@@ -1210,6 +1248,9 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::ExportChunk { .. } => None,
         Request::GetCsatSettings | Request::SetCsatSettings(_) | Request::CsatReport(_)
         | Request::RateConversation { .. } => None,
+        Request::GetEnterpriseProfile | Request::SubmitEnterpriseProfile { .. }
+        | Request::GetChatWindowStyle | Request::SubmitChatWindowStyle { .. }
+        | Request::GetWindowStyle | Request::AdminProfileReviewQueue { .. } => None,
         crate::auth::file_requests!() => None,
         value_added_agent!() => None,
         crate::auth::web_requests!() => None,

@@ -60,6 +60,7 @@ mod offline;
 mod offline_files;
 mod operations;
 mod pipeline;
+mod profile_review;
 mod reminders;
 mod requests;
 mod resume;
@@ -341,6 +342,9 @@ pub(crate) struct Account {
     work: work_report::WorkCache,
     /// The surveys, read on first use (`surveys.rs`).
     surveys: Option<surveys::SurveyBook>,
+    /// The enterprise profile and the window's style under review, read on first use
+    /// (`profile_review.rs`).
+    reviews: Option<profile_review::Reviews>,
 }
 
 /// The accounts one shard owns, and all their logic.
@@ -738,6 +742,7 @@ impl Centre {
             web: None,
             work: work_report::WorkCache::default(),
             surveys: None,
+            reviews: None,
         };
         self.actors.insert(account, actor);
         self.counters.set_accounts(self.actors.len() as u64);

@@ -685,6 +685,7 @@ impl Centre {
             AgentRequest::Spam(request) => self.spam_request(account, me, request),
             AgentRequest::Web(request) => self.web_agent_request(account, me, request),
             AgentRequest::Csat(request) => self.csat_request(account, request),
+            AgentRequest::Profile(request) => self.profile_request(account, request),
         };
         self.reply(reply, answer);
     }
@@ -889,6 +890,7 @@ impl Centre {
             OperatorRequest::Backup(request) => return self.backup_admin(reply, request),
             OperatorRequest::Balance(request) => self.balance_admin(request),
             OperatorRequest::Broadcast(request) => self.broadcast_admin(request),
+            OperatorRequest::Profile(request) => self.profile_admin(request),
         };
         self.reply(reply, answer);
     }

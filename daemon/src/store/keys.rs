@@ -67,12 +67,15 @@
 //! | [`Cf::ValueAdded`] | `value_added` | account `u64` BE (8) ‖ `b'Q'` ‖ … (CSAT; layout in [`csat_records`](super::csat_records)) | settings, survey offers, ratings by day, per-day counters, the last weekly mail |
 //! | [`Cf::Meta`] | `meta` | `csat_subscribed` ‖ account `u64` BE (8) ([`csat_records::subscribed_key`](super::csat_records::subscribed_key)) | empty record: the account mails a weekly CSAT report |
 //! | [`Cf::Meta`] | `meta` | `broadcast_review` ‖ submitted at `i64` (sign flipped) BE (8) ‖ account `u64` BE (8) ‖ broadcast `u64` BE (8) ([`review_records::review_key`](super::review_records::review_key)) | `ReviewEntryRecord` (a broadcast pending review: the queue across accounts) |
+//! | [`Cf::Meta`] | `meta` | `profile_review` ‖ submitted at `i64` (sign flipped) BE (8) ‖ account `u64` BE (8) ‖ kind `u8` ([`profile_records::queue_key`](super::profile_records::queue_key)) | `QueueRecord` (a profile or style edit waiting for review: the queue across accounts) |
 //! | [`Cf::Meta`] | `meta` | `sensitive_words` ([`META_SENSITIVE_WORDS`]) | `SensitiveWordsRecord` (the appliance's list) |
 //! | [`Cf::Web`] | `web` | account `u64` BE (8) ‖ `b'C'` ‖ code `u32` BE (4) | `EntryCodeRecord` (W1) |
 //! | [`Cf::Web`] | `web` | account `u64` BE (8) ‖ `b'A'` | `WebSettingsRecord` (next code number, automatic invitation) |
 //! | [`Cf::Web`] | `web` | account `u64` BE (8) ‖ `b'V'` ‖ customer key | `VisitorRecord` (its trail's bounds, accepted an invitation) |
 //! | [`Cf::Web`] | `web` | account `u64` BE (8) ‖ `b'T'` ‖ customer key ‖ page `u64` BE (8) | `PageRecord` (one page view; pruned by count and age) |
 //! | [`Cf::Web`] | `web` | account `u64` BE (8) ‖ `b'D'` ‖ day `u32` BE (4) | `DayStatsRecord` (S4/S5 counters of a UTC day) |
+//! | [`Cf::Web`] | `web` | account `u64` BE (8) ‖ `b'E'` | `ProfileRecord` (E1: the enterprise profile, approved, pending and rejected) |
+//! | [`Cf::Web`] | `web` | account `u64` BE (8) ‖ `b'Y'` | `StyleRecord` (E2: the chat window's style, approved, pending and rejected) |
 //! | [`Cf::Web`] | `web` | account `u64` BE (8) ‖ `b'U'` ‖ day `u32` BE (4) ‖ customer key | empty (the visitor was counted that day) |
 //!
 //! A **customer key** is `0x01 ‖ len u8 ‖ id bytes` for an identified customer

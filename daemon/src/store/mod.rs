@@ -30,6 +30,7 @@ pub mod keys;
 pub mod memory;
 pub mod menu_records;
 pub mod prefs_records;
+pub mod profile_records;
 pub mod read_state_records;
 pub mod records;
 pub mod report_records;

@@ -1,6 +1,7 @@
 //! The account centre's page and its session cookie (PROTOCOL.md, "The account
 //! centre"): `/centre/` (the page), `/centre/centre.js`, `/centre/centre-csat.js` (the
-//! CSAT settings module) and `/centre/centre.css`,
+//! CSAT settings module), `/centre/centre-profile.js` (the enterprise profile and
+//! chat-window style modules, section 41) and `/centre/centre.css`,
 //! compiled into the binary (`assets/centre.*`), no third-party file, and the centre's
 //! WebSocket `/centre/ws`.
 //!
@@ -211,6 +212,8 @@ const SCRIPT: &str = include_str!("assets/centre.js");
 const STYLE: &str = include_str!("assets/centre.css");
 /// The CSAT settings module (S1), in its own file.
 const CSAT_SCRIPT: &str = include_str!("assets/centre-csat.js");
+/// The enterprise profile and chat-window style modules (E1, E2), in their own file.
+const PROFILE_SCRIPT: &str = include_str!("assets/centre-profile.js");
 
 /// The headers every centre response carries besides the asset's own.
 pub const SECURITY_HEADERS: [(&str, &str); 3] = [
@@ -230,8 +233,10 @@ pub fn is_centre(path: &str) -> bool {
 
 /// The centre's file at `path`, if there is one.
 pub fn find(path: &str) -> Option<Asset> {
-    static TAGS: OnceLock<[String; 4]> = OnceLock::new();
-    let tags = TAGS.get_or_init(|| [etag(PAGE), etag(SCRIPT), etag(STYLE), etag(CSAT_SCRIPT)]);
+    static TAGS: OnceLock<[String; 5]> = OnceLock::new();
+    let tags = TAGS.get_or_init(|| {
+        [etag(PAGE), etag(SCRIPT), etag(STYLE), etag(CSAT_SCRIPT), etag(PROFILE_SCRIPT)]
+    });
     let (body, content_type, tag) = match path {
         "/centre" | "/centre/" | "/centre/index.html" => {
             (PAGE, "text/html; charset=utf-8", &tags[0])
@@ -239,6 +244,7 @@ pub fn find(path: &str) -> Option<Asset> {
         "/centre/centre.js" => (SCRIPT, "text/javascript; charset=utf-8", &tags[1]),
         "/centre/centre.css" => (STYLE, "text/css; charset=utf-8", &tags[2]),
         "/centre/centre-csat.js" => (CSAT_SCRIPT, "text/javascript; charset=utf-8", &tags[3]),
+        "/centre/centre-profile.js" => (PROFILE_SCRIPT, "text/javascript; charset=utf-8", &tags[4]),
         _ => return None,
     };
     Some(Asset {
@@ -251,7 +257,7 @@ pub fn find(path: &str) -> Option<Asset> {
 
 /// The bytes of the page and its files: what a first visit downloads.
 pub fn weight() -> usize {
-    PAGE.len() + SCRIPT.len() + STYLE.len() + CSAT_SCRIPT.len()
+    PAGE.len() + SCRIPT.len() + STYLE.len() + CSAT_SCRIPT.len() + PROFILE_SCRIPT.len()
 }
 
 #[cfg(test)]
@@ -263,16 +269,17 @@ mod tests {
         assert!(find("/centre/").is_some_and(|a| a.content_type.starts_with("text/html")));
         assert!(find("/centre/centre.js").is_some());
         assert!(find("/centre/centre-csat.js").is_some());
+        assert!(find("/centre/centre-profile.js").is_some());
         assert!(find("/centre/nope").is_none());
         assert!(is_centre("/centre/x") && !is_centre("/centrex"));
         assert!(SECURITY_HEADERS[0].1.contains("script-src 'self'"));
         // Light: the page and its files stay well under 64 KiB.
         assert!(weight() < 64 * 1024, "{}", weight());
         // No remote file and no HTML made from data.
-        for text in [PAGE, SCRIPT, STYLE, CSAT_SCRIPT] {
+        for text in [PAGE, SCRIPT, STYLE, CSAT_SCRIPT, PROFILE_SCRIPT] {
             assert!(!text.contains("src=\"http") && !text.contains("href=\"http"));
         }
-        for script in [SCRIPT, CSAT_SCRIPT] {
+        for script in [SCRIPT, CSAT_SCRIPT, PROFILE_SCRIPT] {
             assert!(!script.contains("innerHTML") && !script.contains("insertAdjacentHTML"));
         }
     }

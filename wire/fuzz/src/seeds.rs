@@ -1118,6 +1118,41 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
             },
         ),
         ("get-allowed-origins", Request::GetAllowedOrigins),
+        ("get-enterprise-profile", Request::GetEnterpriseProfile),
+        (
+            "submit-enterprise-profile",
+            Request::SubmitEnterpriseProfile {
+                profile: enterprise_profile(),
+            },
+        ),
+        ("get-chat-window-style", Request::GetChatWindowStyle),
+        (
+            "submit-chat-window-style",
+            Request::SubmitChatWindowStyle {
+                style: window_style(),
+            },
+        ),
+        ("get-window-style", Request::GetWindowStyle),
+        (
+            "admin-profile-review-queue",
+            Request::AdminProfileReviewQueue {
+                after: Some(kefu_wire::profile::ProfileReviewCursor {
+                    submitted_at: 1_000,
+                    account: 800_001,
+                    kind: kefu_wire::profile::ReviewKind::Style,
+                }),
+                limit: 20,
+            },
+        ),
+        (
+            "admin-review-profile",
+            Request::AdminReviewProfile {
+                account: 800_001,
+                kind: kefu_wire::profile::ReviewKind::Profile,
+                approve: false,
+                reason: "资料不符".into(),
+            },
+        ),
         (
             "preview-broadcast",
             Request::PreviewBroadcast {
@@ -1988,6 +2023,41 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
                 next: Some(review_cursor()),
             }),
         ),
+        (
+            "enterprise-profile",
+            Response::EnterpriseProfile(Box::new(kefu_wire::profile::Reviewed {
+                current: Some(enterprise_profile()),
+                pending: Some(kefu_wire::profile::Submitted {
+                    edit: enterprise_profile(),
+                    at: 1_000,
+                }),
+                rejected: None,
+            })),
+        ),
+        (
+            "chat-window-style",
+            Response::ChatWindowStyle(Box::new(kefu_wire::profile::Reviewed {
+                current: None,
+                pending: None,
+                rejected: Some(kefu_wire::profile::Rejected {
+                    edit: window_style(),
+                    reason: "链接不符".into(),
+                    at: 2_000,
+                }),
+            })),
+        ),
+        ("window-style", Response::WindowStyle(Some(window_style()))),
+        (
+            "profile-reviews",
+            Response::ProfileReviews(kefu_wire::profile::ProfileReviewPage {
+                items: vec![kefu_wire::profile::ProfileReview {
+                    account: 800_001,
+                    submitted_at: 1_000,
+                    subject: kefu_wire::profile::ReviewSubject::Profile(enterprise_profile()),
+                }],
+                next: None,
+            }),
+        ),
     ];
     all.extend(web_response_seeds());
     all
@@ -2441,6 +2511,29 @@ fn broadcast_summary() -> kefu_wire::valueadded::BroadcastSummary {
     }
 }
 
+fn enterprise_profile() -> kefu_wire::profile::EnterpriseProfile {
+    kefu_wire::profile::EnterpriseProfile {
+        full_name: "上海示例贸易有限公司".into(),
+        short_name: "示例贸易".into(),
+        industry: "批发零售".into(),
+        address: "上海市徐汇区".into(),
+        phone: "021-54569595".into(),
+        web_site: "https://shop.example.com".into(),
+        description: "第一行\n第二行".into(),
+    }
+}
+
+fn window_style() -> kefu_wire::profile::ChatWindowStyle {
+    kefu_wire::profile::ChatWindowStyle {
+        title: "示例客服".into(),
+        greeting: "您好".into(),
+        theme: "#722ed1".into(),
+        logo_url: "https://cdn.example.com/logo.png".into(),
+        link_text: "逛逛".into(),
+        link_url: "https://shop.example.com/".into(),
+    }
+}
+
 fn review_cursor() -> kefu_wire::valueadded::ReviewCursor {
     kefu_wire::valueadded::ReviewCursor {
         submitted_at: 1_800_000_000_000,
@@ -2835,14 +2928,14 @@ mod tests {
             let index = support::request_index(&r);
             requests.insert(index, r.name());
         }
-        assert_eq!(requests.len(), 188, "a Request variant has no seed");
+        assert_eq!(requests.len(), 195, "a Request variant has no seed");
 
         let mut responses = BTreeMap::new();
         for (name, r) in response_seeds() {
             let index = support::response_index(&r);
             responses.insert(index, name);
         }
-        assert_eq!(responses.len(), 91, "a Response variant has no seed");
+        assert_eq!(responses.len(), 95, "a Response variant has no seed");
 
         let mut events = BTreeMap::new();
         for (name, p) in event_seeds() {

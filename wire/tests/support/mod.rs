@@ -196,6 +196,13 @@ pub fn request_index(r: &Request) -> u32 {
         Request::CentreTicketLogin { .. } => 185,
         Request::SubmitSurveyBroadcast { .. } => 186,
         Request::PreviewSurveyBroadcast { .. } => 187,
+        Request::GetEnterpriseProfile => 188,
+        Request::SubmitEnterpriseProfile { .. } => 189,
+        Request::GetChatWindowStyle => 190,
+        Request::SubmitChatWindowStyle { .. } => 191,
+        Request::GetWindowStyle => 192,
+        Request::AdminProfileReviewQueue { .. } => 193,
+        Request::AdminReviewProfile { .. } => 194,
     }
 }
 
@@ -293,6 +300,10 @@ pub fn response_index(r: &Response) -> u32 {
         Response::BroadcastPage(_) => 88,
         Response::BroadcastCustomers(_) => 89,
         Response::BroadcastReviews(_) => 90,
+        Response::EnterpriseProfile(_) => 91,
+        Response::ChatWindowStyle(_) => 92,
+        Response::WindowStyle(_) => 93,
+        Response::ProfileReviews(_) => 94,
     }
 }
 

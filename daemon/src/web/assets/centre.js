@@ -80,6 +80,11 @@
   Object.keys(extra).forEach(function (l) {
     Object.keys(extra[l]).forEach(function (k) { if (I18N[l]) I18N[l][k] = extra[l][k]; });
   });
+  /* The profile and style modules (centre-profile.js) bring their own strings. */
+  var EXT = window.KefuCentreProfile || null;
+  if (EXT) ["en", "zh"].forEach(function (l) {
+    Object.keys(EXT.strings[l]).forEach(function (k) { I18N[l][k] = EXT.strings[l][k]; });
+  });
   var query = new URLSearchParams(location.search);
   var lang = /^zh/.test(query.get("lang") || navigator.language || "") ? "zh" : "en";
   var T = I18N[lang];
@@ -247,8 +252,13 @@
     { id: "points", perms: [13, 10], centre: "AccountInfo", render: renderPoints },
     { id: "account", perms: [13], centre: "AccountInfo", render: renderNotYet },
     { id: "space", perms: [14], centre: "EnterpriseSpace", render: renderNotYet },
-    { id: "campaigns", perms: [15], centre: "Campaigns", render: renderNotYet }
-  ];
+    { id: "campaigns", perms: [15], centre: "Campaigns", render: renderNotYet },
+    { id: "profile", perms: [14], centre: "EnterpriseSpace", render: function (v) { EXT.profile(v, API); } },
+    { id: "style", perms: [16], centre: "ServiceConfig", render: function (v) { EXT.style(v, API); } }
+  ].filter(function (m) { return EXT || (m.id !== "profile" && m.id !== "style"); });
+  /* What centre-profile.js is given. */
+  var API = { el: el, field: field, call: call, status: status, errText: errText,
+    T: function () { return T; } };
   function has(p) { return (session.permissions & (1 << (p - 1))) !== 0; }
   function showApp() {
     $("signin").hidden = true;

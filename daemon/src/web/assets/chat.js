@@ -3,6 +3,9 @@
  * (data-code optional: the entry-point code, W1, whose routing opens the conversation).
  * Reports each page (PageView, PageLeft; W3), shows invitations (W4) and the
  * satisfaction survey of a closed conversation (CsatSurvey → RateConversation; S1).
+ * Shows the account's approved window style (E2, GetWindowStyle: title, greeting,
+ * theme colour, logo, link; PROTOCOL.md section 41): texts as text, the colour only
+ * as #rrggbb, the logo only from https and the link only to http(s).
  * Speaks the protocol's JSON encoding over the appliance's WebSocket (/ws;
  * PROTOCOL.md "The web gateway and the JSON encoding"). No dependencies.
  * The visitor token lives in localStorage (per account): it arrives in a WebSocket
@@ -169,10 +172,34 @@
       backoff = 500;
       status.textContent = "";
       pageView();
+      call("GetWindowStyle", function (w) { if (w && w.WindowStyle) applyStyle(w.WindowStyle); });
       // Continue an open conversation; a new one opens when the visitor opens the
       // window, writes or accepts an invitation (so that it can be invited first).
       if (store("talking") === "1" || root.classList.contains("kefu-shown")) openConversation();
     });
+  }
+  /* The approved style (E2): every value checked here too, whatever the appliance said. */
+  var styled = false;
+  function applyStyle(st) {
+    if (styled) return;
+    styled = true;
+    if (st.title) title.textContent = st.title.slice(0, 30);
+    if (/^#[0-9a-fA-F]{6}$/.test(st.theme || "")) root.style.setProperty("--kefu-theme", st.theme);
+    if (/^https:\/\/[^\s"'<>`\\]+$/i.test(st.logo_url || "")) {
+      var img = el("img", "kefu-logo");
+      img.alt = "";
+      img.referrerPolicy = "no-referrer";
+      img.src = st.logo_url;
+      head.insertBefore(img, title);
+    }
+    if (st.link_text && /^https?:\/\/[^\s"'<>`\\]+$/i.test(st.link_url || "")) {
+      var a = el("a", "kefu-link", st.link_text);
+      a.href = st.link_url;
+      a.target = "_blank";
+      a.rel = "noopener noreferrer";
+      panel.insertBefore(a, log);
+    }
+    if (st.greeting) log.insertBefore(el("div", "kefu-greeting", st.greeting), log.firstChild);
   }
   function pageView() {
     var u = location.href, r = document.referrer;
