@@ -16,6 +16,12 @@
 //!   the old primary ever acknowledged is on the new one: none was acknowledged after
 //!   the histories forked (no two primaries acknowledging).
 //!
+//! - **Operator's promote, then the stale primary**: without `auto_promote` the standby
+//!   waits for the promote key; promoted at epoch 2 it takes messages the old primary
+//!   never had; it is killed too and the old primary restarted: its data is of epoch 1
+//!   (stored in its database), etcd's is 2, so it does not lead — it says why and
+//!   refuses writes with `NOT_PRIMARY` — instead of serving without those messages.
+//!
 //! Run: `cargo test --release -p kefu-daemon --test failover -- --nocapture`.
 
 mod support;
@@ -593,7 +599,7 @@ fn without_auto_promote_the_standby_waits_for_the_operators_promote() {
     };
     let mut primary = Member::start(home.path(), &spec("a", true, client_a));
     leader_is(&etcd.client(), "a");
-    let standby = Member::start(home.path(), &spec("b", false, client_b));
+    let mut standby = Member::start(home.path(), &spec("b", false, client_b));
     let key = account(&primary);
     let mut customer = pair_customer(&[client_a, client_b], key, "cust-0");
     let conversation = match customer.request(&Request::OpenConversation {
@@ -656,4 +662,29 @@ fn without_auto_promote_the_standby_waits_for_the_operators_promote() {
             .unwrap(),
         None
     );
+
+    // b dies too; a comes back with data of epoch 1, without messages 6-8: it must not
+    // lead at epoch 3.
+    standby.child.kill().expect("SIGKILL b");
+    standby.child.wait().expect("reaped");
+    drop(primary);
+    let stale = Member::start(home.path(), &spec("a", true, client_a));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !stale.logged("this node's data is of epoch 1") {
+        assert!(Instant::now() < deadline, "the stale primary never said why");
+        std::thread::yield_now();
+    }
+    let refused = stale.admin().request(&Request::AdminCreateAccount {
+        account: 800_002,
+        name: "Beta".into(),
+        plan: kefu_wire::Plan::Gold,
+        expires_at: 4_000_000_000,
+        password_1001: "Open-Sesame-1001".into(),
+        super_password: "Super-Sesame-42".into(),
+    });
+    match refused {
+        Err(ClientError::Server(e)) => assert_eq!(e.code, ErrorCode::NOT_PRIMARY, "{e:?}"),
+        other => panic!("the stale primary answered {other:?}"),
+    }
+    assert!(!stale.logged("at epoch 3"));
 }

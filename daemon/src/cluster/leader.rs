@@ -16,6 +16,10 @@
 //!   following (everything received is applied when the follower returns), takes the key
 //!   with the next epoch and calls the daemon's promotion (the shards start over the same
 //!   store, the client port is bound); from then on it renews like a primary.
+//! - **Epoch of the data**: the member that takes the key stores the new epoch in its
+//!   database (synced, `store/cluster_records.rs`) before it acknowledges anything, so
+//!   the standby gets it in the log it follows; a member starts from its stored epoch
+//!   and takes the key only while etcd's epoch is still that one.
 //! - Each member publishes `/kefu/pairs/<pair>/members/<node>` (role, epoch, applied
 //!   sequence, the primary's latest as seen, lease left) on its own lease, for
 //!   `kefuctl cluster status`.
@@ -24,7 +28,8 @@ use super::etcd::pair::{LeaderValue, MemberStatus};
 use super::etcd::{Etcd, EtcdError, Lease};
 use super::{ClusterConfig, ClusterHandle, Replication};
 use crate::log;
-use crate::store::RocksStore;
+use crate::store::cluster_records::EpochRecord;
+use crate::store::{keys, Batch, Cf, Durability, KvStore, RocksStore, StoredRecord};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -274,6 +279,12 @@ impl Ctx {
         );
         match taken {
             Ok(Some(epoch)) => {
+                // The data is of this epoch from now on, in the log the standby follows,
+                // before anything is acknowledged at it.
+                if let Err(e) = self.mark_epoch(epoch) {
+                    let _ = self.etcd.revoke(lease.id);
+                    return Err(format!("the epoch {epoch} could not be stored: {e}"));
+                }
                 self.lead
                     .lead(epoch, Ctx::valid_until(sent, lease.ttl.min(self.cfg.ttl())));
                 Ok((lease, epoch))
@@ -292,6 +303,30 @@ impl Ctx {
                     _ => format!("the leader key is held: {held}"),
                 })
             }
+        }
+    }
+
+    /// Stores (synced) the epoch this data is now led at.
+    fn mark_epoch(&self, epoch: u64) -> Result<(), crate::store::StoreError> {
+        let mut batch = Batch::new();
+        batch.put(
+            Cf::Meta,
+            keys::META_CLUSTER_EPOCH,
+            EpochRecord { epoch }.encode(),
+        );
+        self.store.write(&batch, Durability::Fsync)
+    }
+
+    /// The epoch this data was last led at: `None` for a store that never led (or
+    /// followed) a leader that wrote it. A record that does not decode is refused
+    /// rather than read as "any epoch".
+    fn stored_epoch(&self) -> Result<Option<u64>, String> {
+        match self.store.get(Cf::Meta, keys::META_CLUSTER_EPOCH) {
+            Ok(None) => Ok(None),
+            Ok(Some(bytes)) => EpochRecord::decode(&bytes)
+                .map(|r| Some(r.epoch))
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
         }
     }
 
@@ -349,10 +384,11 @@ pub(super) fn start(
     let thread = std::thread::Builder::new()
         .name("kefu-leader".into())
         .spawn(move || {
-            if standby {
-                standby_loop(&ctx, &config, promote);
-            } else {
-                primary_loop(&ctx, None, None);
+            // A primary leads again only at the epoch its data was last led at.
+            match ctx.stored_epoch() {
+                Err(why) => ctx.lead.fence(format!("the stored epoch is unreadable: {why}")),
+                Ok(stored) if standby => standby_loop(&ctx, &config, promote, stored),
+                Ok(stored) => primary_loop(&ctx, None, stored),
             }
         })
         .map_err(|e| super::ClusterError::Io(format!("spawning the leader thread: {e}")))?;
@@ -439,7 +475,7 @@ fn primary_loop(ctx: &Ctx, mut held: Option<(Lease, u64)>, mut epoch: Option<u64
 }
 
 /// Follows the primary; promotes when the leader key is gone.
-fn standby_loop(ctx: &Ctx, config: &ClusterConfig, promote: Option<Promote>) {
+fn standby_loop(ctx: &Ctx, config: &ClusterConfig, promote: Option<Promote>, stored: Option<u64>) {
     let follow = || -> Option<ClusterHandle> {
         match super::standby::start(
             config,
@@ -477,7 +513,9 @@ fn standby_loop(ctx: &Ctx, config: &ClusterConfig, promote: Option<Promote>) {
                 if let Some(mut f) = follower.take() {
                     f.stop();
                 }
-                match ctx.take(seen_epoch) {
+                // The leader it saw, else the one its data was last led by (a standby
+                // restarted while no leader held the key).
+                match ctx.take(seen_epoch.or(stored)) {
                     Ok((lease, epoch)) => {
                         if let Some(l) = own {
                             let _ = ctx.etcd.revoke(l.id);

@@ -69,6 +69,7 @@
 //! | [`Cf::Meta`] | `meta` | `broadcast_review` ‖ submitted at `i64` (sign flipped) BE (8) ‖ account `u64` BE (8) ‖ broadcast `u64` BE (8) ([`review_records::review_key`](super::review_records::review_key)) | `ReviewEntryRecord` (a broadcast pending review: the queue across accounts) |
 //! | [`Cf::Meta`] | `meta` | `profile_review` ‖ submitted at `i64` (sign flipped) BE (8) ‖ account `u64` BE (8) ‖ kind `u8` ([`profile_records::queue_key`](super::profile_records::queue_key)) | `QueueRecord` (a profile or style edit waiting for review: the queue across accounts) |
 //! | [`Cf::Meta`] | `meta` | `sensitive_words` ([`META_SENSITIVE_WORDS`]) | `SensitiveWordsRecord` (the appliance's list) |
+//! | [`Cf::Meta`] | `meta` | `cluster_epoch` ([`META_CLUSTER_EPOCH`]) | `EpochRecord` (a pair member's data: the epoch it was last led at) |
 //! | [`Cf::Web`] | `web` | account `u64` BE (8) ‖ `b'C'` ‖ code `u32` BE (4) | `EntryCodeRecord` (W1) |
 //! | [`Cf::Web`] | `web` | account `u64` BE (8) ‖ `b'A'` | `WebSettingsRecord` (next code number, automatic invitation) |
 //! | [`Cf::Web`] | `web` | account `u64` BE (8) ‖ `b'V'` ‖ customer key | `VisitorRecord` (its trail's bounds, accepted an invitation) |
@@ -733,6 +734,9 @@ pub fn survey_answers(account: u64, survey: u64) -> KeyRange {
 
 /// Key of the operator's sensitive-word list in [`Cf::Meta`].
 pub const META_SENSITIVE_WORDS: &[u8] = b"sensitive_words";
+
+/// Key of the epoch this data was last led at, in a pair ([`Cf::Meta`]).
+pub const META_CLUSTER_EPOCH: &[u8] = b"cluster_epoch";
 
 /// Every ledger entry of `account`, in entry order.
 pub fn ledger_range(account: u64) -> KeyRange {

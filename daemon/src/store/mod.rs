@@ -19,6 +19,7 @@ pub mod backup;
 pub mod balance_records;
 pub mod broadcast_records;
 pub mod chat_records;
+pub mod cluster_records;
 pub mod crm_records;
 pub mod csat_records;
 pub mod designated_records;
