@@ -325,8 +325,10 @@ pub fn required_access(request: &Request) -> Access {
 /// review to the operator.
 fn profile_access(request: &Request) -> Access {
     match request {
+        // §10 / permission list: "账户信息 … 修改企业资料" — the profile is account
+        // information (13), not the enterprise space (14).
         Request::GetEnterpriseProfile | Request::SubmitEnterpriseProfile { .. } => {
-            Access::Permission(Permission::EnterpriseSpace)
+            Access::Permission(Permission::AccountInfo)
         }
         Request::GetChatWindowStyle | Request::SubmitChatWindowStyle { .. } => {
             Access::Permission(Permission::AccountCentreConfig)

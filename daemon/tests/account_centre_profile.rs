@@ -8,7 +8,7 @@
 //! preview following the fields, a `javascript:` link refused, approved, and a visitor's
 //! chat window shows the title, colour, greeting and link. Markup (`<script>`,
 //! `<img onerror>`) in the enterprise name, the greeting and the link text stays text in
-//! the centre and in the window. Agents lacking permission 14 or 16 have no such
+//! the centre and in the window. Agents lacking permission 13 or 16 have no such
 //! module and the daemon refuses their requests. Screenshots go to `$KEFU_SCREENSHOTS`.
 
 mod support;
@@ -377,21 +377,21 @@ fn profile_and_style_are_edited_reviewed_and_shown_in_chromium() {
 }
 
 #[test]
-fn agents_lacking_14_or_16_have_no_such_module_and_are_refused() {
+fn agents_lacking_13_or_16_have_no_such_module_and_are_refused() {
     let s = web_server();
     let mut admin = open_account(&s);
     let mut boss = s.client();
     boss.login(ACCOUNT, 1001, PASSWORD).unwrap();
     let d = Driver::start();
     d.window(1280, 900);
-    for (agent, lacking) in [(1002u32, 14u16), (1003, 16)] {
+    for (agent, lacking) in [(1002u32, 13u16), (1003, 16)] {
         add_agent(&mut admin, ACCOUNT, agent, Some(PASSWORD));
         let perms: Vec<u16> = (1..=16).filter(|p| *p != lacking).collect();
         give_role(&mut boss, agent, &perms);
         d.go(&centre_url(&s));
         sign_in(&d, agent);
         let shown = modules(&d);
-        let (absent, present) = if lacking == 14 {
+        let (absent, present) = if lacking == 13 {
             ("profile", "style")
         } else {
             ("style", "profile")
@@ -404,7 +404,7 @@ fn agents_lacking_14_or_16_have_no_such_module_and_are_refused() {
 
         let mut c = s.client();
         c.login(ACCOUNT, agent, PASSWORD).unwrap();
-        let refused = if lacking == 14 {
+        let refused = if lacking == 13 {
             vec![
                 Request::GetEnterpriseProfile,
                 Request::SubmitEnterpriseProfile {

@@ -1387,10 +1387,10 @@ pub enum Request {
         /// The agent's token code (security level medium or high).
         otp: Option<String>,
     },
-    /// Agent with permission 14: the enterprise profile, approved and under review
+    /// Agent with permission 13: the enterprise profile, approved and under review
     /// (section 41). Answered `EnterpriseProfile`.
     GetEnterpriseProfile,
-    /// Agent with permission 14: submits an edit of the enterprise profile for review
+    /// Agent with permission 13: submits an edit of the enterprise profile for review
     /// (replacing one already waiting); the full name cannot change (section 41).
     /// Answered `EnterpriseProfile`.
     SubmitEnterpriseProfile {

@@ -1,7 +1,7 @@
 //! The enterprise profile (E1, manual §7.5) and the chat window's style (E2, §7.7),
 //! edited under review (`wire/PROTOCOL.md` section 41).
 //!
-//! An agent with permission 14 (profile) or 16 (style) submits an edit: it is checked
+//! An agent with permission 13 (profile) or 16 (style) submits an edit: it is checked
 //! (`kefu_wire::profile`), the full name must be the account's (fixed when it was
 //! opened, `FULL_NAME_FIXED`), and it becomes the account's one **pending** edit of its
 //! kind — a second submission replaces it, in the queue too. The operator lists the

@@ -1,4 +1,4 @@
-/* The account centre's enterprise profile (E1, permission 14) and chat-window style (E2,
+/* The account centre's enterprise profile (E1, permission 13) and chat-window style (E2,
  * permission 16) modules, both edited under review (PROTOCOL.md section 41). Loaded
  * before centre.js, which calls them with its helpers (api: el, field, call, status,
  * errText, T). Everything from the network is set as text or as a form value, never

@@ -253,7 +253,7 @@
     { id: "account", perms: [13], centre: "AccountInfo", render: renderNotYet },
     { id: "space", perms: [14], centre: "EnterpriseSpace", render: renderNotYet },
     { id: "campaigns", perms: [15], centre: "Campaigns", render: renderNotYet },
-    { id: "profile", perms: [14], centre: "EnterpriseSpace", render: function (v) { EXT.profile(v, API); } },
+    { id: "profile", perms: [13], centre: "AccountInfo", render: function (v) { EXT.profile(v, API); } },
     { id: "style", perms: [16], centre: "ServiceConfig", render: function (v) { EXT.style(v, API); } }
   ].filter(function (m) { return EXT || (m.id !== "profile" && m.id !== "style"); });
   /* What centre-profile.js is given. */
