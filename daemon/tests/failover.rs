@@ -671,7 +671,10 @@ fn without_auto_promote_the_standby_waits_for_the_operators_promote() {
     let stale = Member::start(home.path(), &spec("a", true, client_a));
     let deadline = Instant::now() + Duration::from_secs(60);
     while !stale.logged("this node's data is of epoch 1") {
-        assert!(Instant::now() < deadline, "the stale primary never said why");
+        assert!(
+            Instant::now() < deadline,
+            "the stale primary never said why"
+        );
         std::thread::yield_now();
     }
     let refused = stale.admin().request(&Request::AdminCreateAccount {

@@ -386,7 +386,9 @@ pub(super) fn start(
         .spawn(move || {
             // A primary leads again only at the epoch its data was last led at.
             match ctx.stored_epoch() {
-                Err(why) => ctx.lead.fence(format!("the stored epoch is unreadable: {why}")),
+                Err(why) => ctx
+                    .lead
+                    .fence(format!("the stored epoch is unreadable: {why}")),
                 Ok(stored) if standby => standby_loop(&ctx, &config, promote, stored),
                 Ok(stored) => primary_loop(&ctx, None, stored),
             }

@@ -235,7 +235,13 @@ pub fn is_centre(path: &str) -> bool {
 pub fn find(path: &str) -> Option<Asset> {
     static TAGS: OnceLock<[String; 5]> = OnceLock::new();
     let tags = TAGS.get_or_init(|| {
-        [etag(PAGE), etag(SCRIPT), etag(STYLE), etag(CSAT_SCRIPT), etag(PROFILE_SCRIPT)]
+        [
+            etag(PAGE),
+            etag(SCRIPT),
+            etag(STYLE),
+            etag(CSAT_SCRIPT),
+            etag(PROFILE_SCRIPT),
+        ]
     });
     let (body, content_type, tag) = match path {
         "/centre" | "/centre/" | "/centre/index.html" => {
