@@ -16,6 +16,7 @@ use kefu_wire::{AccountCentreModule, Client, ErrorCode, Event, Request, Response
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::time::Duration;
+use support::centre_page::*;
 use support::webdriver::Driver;
 use support::*;
 
@@ -29,79 +30,10 @@ fn web_server() -> TestServer {
     })
 }
 
-fn centre_url(s: &TestServer, lang: &str) -> String {
-    let web = s.handle().web_addr().expect("web listener");
-    format!("http://{web}/centre/?lang={lang}")
-}
-
-/// Signs in through the page's form and waits until the modules are listed.
-fn sign_in(d: &Driver, agent: u32, password: &str) {
-    d.type_in("#si-user", &format!("{agent}@{ACCOUNT}"));
-    d.type_in("#si-pass", password);
-    d.click("#si-go");
-    d.find("#logout:not([hidden])");
-}
-
-/// The ids of the modules the page offers.
-fn modules(d: &Driver) -> Vec<String> {
-    let v = d.script(
-        "return Array.prototype.map.call(document.querySelectorAll('#nav button'),
-           function (b) { return b.id.slice(4); });",
-        json!([]),
-    );
-    serde_json::from_value(v).unwrap()
-}
-
-/// Waits in the page until `css` matches an element whose text contains `text`; fails
-/// with what the element (or the status line) says after 20 seconds.
-fn await_text(d: &Driver, css: &str, text: &str) {
-    let v = d.call(
-        "POST",
-        "/execute/async",
-        json!({"script": "var css = arguments[0], want = arguments[1], done = arguments[2];
-            var n = 0, t = setInterval(function () {
-              var e = document.querySelector(css);
-              if (e && e.textContent.indexOf(want) >= 0) { clearInterval(t); done(null); }
-              else if (++n > 400) {
-                clearInterval(t);
-                done((e ? e.textContent : 'no element') + ' | status: ' +
-                  document.getElementById('status').textContent + ' | view: ' +
-                  document.getElementById('view').textContent.slice(0, 300));
-              }
-            }, 50);", "args": [css, text]}),
-    );
-    assert!(v.is_null(), "waiting for {text:?} in {css}: {v}");
-}
-
 fn clear_status(d: &Driver) {
     d.script(
         "document.getElementById('status').textContent = '';",
         json!([]),
-    );
-}
-
-/// Sets a `<select>` (WebDriver's keyboard on selects differs between versions).
-fn choose_in(d: &Driver, css: &str, value: &str) {
-    d.script(
-        "var s = document.querySelectorAll(arguments[0]); s = s[s.length - 1];
-         s.value = arguments[1]; s.dispatchEvent(new Event('change'));",
-        json!([css, value]),
-    );
-}
-
-/// Types into the last element matching `css`.
-fn type_last(d: &Driver, css: &str, text: &str) {
-    let v = d.call(
-        "POST",
-        "/elements",
-        json!({"using": "css selector", "value": css}),
-    );
-    let last = v.as_array().and_then(|a| a.last()).expect("an element");
-    let id = last.as_object().unwrap().values().next().unwrap();
-    d.call(
-        "POST",
-        &format!("/element/{}/value", id.as_str().unwrap()),
-        json!({ "text": text }),
     );
 }
 
@@ -274,17 +206,6 @@ fn file_bytes(d: &Driver, css: &str) -> Vec<u8> {
     serde_json::from_value(v).unwrap()
 }
 
-/// Clicks `css` once scrolled to the middle of the window (the page's status line at the
-/// bottom would take a click at the window's edge).
-fn click_centred(d: &Driver, css: &str) {
-    d.find(css);
-    d.script(
-        "document.querySelector(arguments[0]).scrollIntoView({block: 'center'})",
-        json!([css]),
-    );
-    d.click(css);
-}
-
 /// The .xlsx behind the page's download link `css`, read back with calamine.
 fn xlsx_rows(d: &Driver, css: &str) -> Vec<Vec<calamine::Data>> {
     use calamine::{Reader, Xlsx};
@@ -387,7 +308,7 @@ fn agent_1001_runs_every_module_in_chromium() {
     d.screenshot("centre-signin.png");
     // A wrong password is the daemon's refusal, shown as such.
     sign_in_fails(&d, "wrong");
-    sign_in(&d, 1001, PASSWORD);
+    sign_in(&d, ACCOUNT, 1001, PASSWORD);
     assert_eq!(
         modules(&d),
         [
@@ -537,7 +458,7 @@ fn an_agent_lacking_one_of_13_to_16_has_no_such_module_and_is_refused() {
         give_role(&mut boss, agent, &perms);
 
         d.go(&centre_url(&s, "en"));
-        sign_in(&d, agent, PASSWORD);
+        sign_in(&d, ACCOUNT, agent, PASSWORD);
         let shown = modules(&d);
         let absent: &[&str] = match lacking {
             13 => &["account", "points", "profile"],

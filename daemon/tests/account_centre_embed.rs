@@ -19,11 +19,12 @@ mod support;
 use kefu_wire::chat::{MessageBody, Party};
 use kefu_wire::web::SiteVisitor;
 use kefu_wire::{Client, Event, Request, Response};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use support::centre_page::*;
 use support::webdriver::Driver;
 use support::*;
 
@@ -97,11 +98,6 @@ fn agent(s: &TestServer, agent: u32) -> Client {
     a
 }
 
-fn centre_url(s: &TestServer) -> String {
-    let web = s.handle().web_addr().expect("web listener");
-    format!("http://{web}/centre/?lang=en")
-}
-
 /// Waits in the page (not here) until the JavaScript expression `cond` holds.
 fn wait_for(d: &Driver, cond: &str) {
     let script = format!(
@@ -118,49 +114,6 @@ fn wait_for(d: &Driver, cond: &str) {
     assert_eq!(v, json!(true), "{cond}");
 }
 
-fn text_of(d: &Driver, css: &str) -> Value {
-    d.script(
-        "var e = document.querySelector(arguments[0]); return e && e.textContent;",
-        json!([css]),
-    )
-}
-
-/// Clears the element `css` and types `text` into it.
-fn retype(d: &Driver, css: &str, text: &str) {
-    let id = d.find(css);
-    d.call("POST", &format!("/element/{id}/clear"), json!({}));
-    d.call(
-        "POST",
-        &format!("/element/{id}/value"),
-        json!({ "text": text }),
-    );
-}
-
-/// Sets the last `<select>` matching `css`.
-fn choose_in(d: &Driver, css: &str, value: &str) {
-    d.script(
-        "var s = document.querySelectorAll(arguments[0]); s = s[s.length - 1];
-         s.value = arguments[1]; s.dispatchEvent(new Event('change'));",
-        json!([css, value]),
-    );
-}
-
-/// Types into the last element matching `css`.
-fn type_last(d: &Driver, css: &str, text: &str) {
-    let v = d.call(
-        "POST",
-        "/elements",
-        json!({"using": "css selector", "value": css}),
-    );
-    let last = v.as_array().and_then(|a| a.last()).expect("an element");
-    let id = last.as_object().unwrap().values().next().unwrap();
-    d.call(
-        "POST",
-        &format!("/element/{}/value", id.as_str().unwrap()),
-        json!({ "text": text }),
-    );
-}
-
 fn saved(d: &Driver) {
     wait_for(
         d,
@@ -174,7 +127,7 @@ fn saved(d: &Driver) {
 
 /// Opens the centre at `module`: signing in the first time, later resumed by the cookie.
 fn centre_at(d: &Driver, s: &TestServer, module: &str, sign_in: bool) {
-    d.go(&centre_url(s));
+    d.go(&centre_url(s, "en"));
     if sign_in {
         d.type_in("#si-user", &format!("1001@{ACCOUNT}"));
         d.type_in("#si-pass", PASSWORD);
@@ -182,17 +135,6 @@ fn centre_at(d: &Driver, s: &TestServer, module: &str, sign_in: bool) {
     }
     d.find("#logout:not([hidden])");
     d.click(&format!("#nav-{module}"));
-}
-
-/// Clicks `css` once scrolled to the middle of the window (the page's status line at the
-/// bottom would take a click at the window's edge).
-fn click_centred(d: &Driver, css: &str) {
-    d.find(css);
-    d.script(
-        "document.querySelector(arguments[0]).scrollIntoView({block: 'center'})",
-        json!([css]),
-    );
-    d.click(css);
 }
 
 /// The agent's next message from a customer: its conversation and text.

@@ -18,6 +18,7 @@ use kefu_wire::profile::{ChatWindowStyle, EnterpriseProfile, ReviewKind};
 use kefu_wire::{Client, ErrorCode, Plan, Request, Response};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
+use support::centre_page::*;
 use support::webdriver::Driver;
 use support::*;
 
@@ -51,83 +52,6 @@ fn open_account(s: &TestServer) -> Client {
         .unwrap();
     assert!(matches!(r, Response::Account(_)), "{r:?}");
     admin
-}
-
-fn centre_url(s: &TestServer) -> String {
-    let web = s.handle().web_addr().expect("web listener");
-    format!("http://{web}/centre/?lang=en")
-}
-
-fn sign_in(d: &Driver, agent: u32) {
-    d.type_in("#si-user", &format!("{agent}@{ACCOUNT}"));
-    d.type_in("#si-pass", PASSWORD);
-    d.click("#si-go");
-    d.find("#logout:not([hidden])");
-}
-
-fn modules(d: &Driver) -> Vec<String> {
-    let v = d.script(
-        "return Array.prototype.map.call(document.querySelectorAll('#nav button'),
-           function (b) { return b.id.slice(4); });",
-        json!([]),
-    );
-    serde_json::from_value(v).unwrap()
-}
-
-/// Waits in the page until `css` matches an element whose text contains `text`.
-fn await_text(d: &Driver, css: &str, text: &str) {
-    let v = d.call(
-        "POST",
-        "/execute/async",
-        json!({"script": "var css = arguments[0], want = arguments[1], done = arguments[2];
-            var n = 0, t = setInterval(function () {
-              var e = document.querySelector(css);
-              if (e && e.textContent.indexOf(want) >= 0) { clearInterval(t); done(null); }
-              else if (++n > 400) {
-                clearInterval(t);
-                var s = document.getElementById('status');
-                done((e ? e.textContent : 'no element') + ' | status: ' + (s ? s.textContent : ''));
-              }
-            }, 50);", "args": [css, text]}),
-    );
-    assert!(v.is_null(), "waiting for {text:?} in {css}: {v}");
-}
-
-fn text_of(d: &Driver, css: &str) -> Value {
-    d.script(
-        "var e = document.querySelector(arguments[0]); return e ? e.textContent : null;",
-        json!([css]),
-    )
-}
-
-/// Replaces the value of the field `css` as a user would (clear, type).
-fn retype(d: &Driver, css: &str, text: &str) {
-    let e = d.find(css);
-    d.call("POST", &format!("/element/{e}/clear"), json!({}));
-    d.call(
-        "POST",
-        &format!("/element/{e}/value"),
-        json!({ "text": text }),
-    );
-}
-
-/// Clicks `css` once scrolled to the middle of the window (the status line at the
-/// bottom would take a click at the window's edge).
-fn click_centred(d: &Driver, css: &str) {
-    d.find(css);
-    d.script(
-        "document.querySelector(arguments[0]).scrollIntoView({block: 'center'})",
-        json!([css]),
-    );
-    d.click(css);
-}
-
-fn choose_in(d: &Driver, css: &str, value: &str) {
-    d.script(
-        "var s = document.querySelector(arguments[0]);
-         s.value = arguments[1]; s.dispatchEvent(new Event('change'));",
-        json!([css, value]),
-    );
 }
 
 /// No element from the injected markup exists and its handlers never ran.
@@ -333,8 +257,8 @@ fn profile_and_style_are_edited_reviewed_and_shown_in_chromium() {
 
     let d = Driver::start();
     d.window(1280, 900);
-    d.go(&centre_url(&s));
-    sign_in(&d, 1001);
+    d.go(&centre_url(&s, "en"));
+    sign_in(&d, ACCOUNT, 1001, PASSWORD);
     let shown = modules(&d);
     assert!(
         shown.contains(&"profile".to_string()) && shown.contains(&"style".to_string()),
@@ -388,8 +312,8 @@ fn agents_lacking_13_or_16_have_no_such_module_and_are_refused() {
         add_agent(&mut admin, ACCOUNT, agent, Some(PASSWORD));
         let perms: Vec<u16> = (1..=16).filter(|p| *p != lacking).collect();
         give_role(&mut boss, agent, &perms);
-        d.go(&centre_url(&s));
-        sign_in(&d, agent);
+        d.go(&centre_url(&s, "en"));
+        sign_in(&d, ACCOUNT, agent, PASSWORD);
         let shown = modules(&d);
         let (absent, present) = if lacking == 13 {
             ("profile", "style")

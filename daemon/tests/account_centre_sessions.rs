@@ -19,6 +19,7 @@ use kefu_wire::{AccountCentreModule, Client, ErrorCode, Request, Response};
 use serde_json::json;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use support::centre_page::*;
 use support::centre_ws::*;
 use support::*;
 
@@ -323,25 +324,6 @@ fn a_password_change_ends_the_agents_centre_sessions() {
 }
 
 // --- The CSAT settings page (S1) in headless Chromium ---
-
-/// Waits in the page until `css` matches an element whose text contains `text`.
-fn await_text(d: &support::webdriver::Driver, css: &str, text: &str) {
-    let v = d.call(
-        "POST",
-        "/execute/async",
-        json!({"script": "var css = arguments[0], want = arguments[1], done = arguments[2];
-            var n = 0, t = setInterval(function () {
-              var e = document.querySelector(css);
-              if (e && e.textContent.indexOf(want) >= 0) { clearInterval(t); done(null); }
-              else if (++n > 400) {
-                clearInterval(t);
-                done((e ? e.textContent : 'no element') + ' | status: ' +
-                  document.getElementById('status').textContent);
-              }
-            }, 50);", "args": [css, text]}),
-    );
-    assert!(v.is_null(), "waiting for {text:?} in {css}: {v}");
-}
 
 /// Sends `keys` (WebDriver key codes allowed) to the element `css`, as a keyboard does.
 fn keys(d: &support::webdriver::Driver, css: &str, keys: &str) {

@@ -2,6 +2,7 @@
 //! temporary data directory, provision accounts, connect clients.
 #![allow(dead_code)]
 
+pub mod centre_page;
 pub mod centre_ws;
 pub mod etcd;
 pub mod export;
