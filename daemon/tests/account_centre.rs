@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::time::Duration;
 use support::centre_page::*;
+use support::centre_ws::*;
 use support::webdriver::Driver;
 use support::*;
 
@@ -605,14 +606,6 @@ fn a_centre_session_leaves_the_desktop_alone_and_does_only_the_centre() {
 
 // --- The centre's cookie and WebSocket, over raw HTTP and WebSocket ---
 
-type Ws = tungstenite::WebSocket<std::net::TcpStream>;
-
-fn web_stream(s: &TestServer) -> std::net::TcpStream {
-    let t = std::net::TcpStream::connect(s.handle().web_addr().unwrap()).unwrap();
-    t.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    t
-}
-
 /// Sends `bytes` to the gateway and reads until it closes.
 fn exchange(s: &TestServer, bytes: &[u8]) -> String {
     use std::io::{Read, Write};
@@ -621,91 +614,6 @@ fn exchange(s: &TestServer, bytes: &[u8]) -> String {
     let mut out = Vec::new();
     let _ = t.read_to_end(&mut out);
     String::from_utf8_lossy(&out).into_owned()
-}
-
-fn recv(ws: &mut Ws) -> Value {
-    loop {
-        match ws.read().unwrap() {
-            tungstenite::Message::Text(t) => return serde_json::from_str(&t).unwrap(),
-            tungstenite::Message::Ping(_) | tungstenite::Message::Pong(_) => {}
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-}
-
-/// Request `id` and its answer (pushes acked and skipped).
-fn call(ws: &mut Ws, id: u64, request: Value) -> Value {
-    let text = json!({"id": id, "request": request}).to_string();
-    ws.send(tungstenite::Message::Text(text)).unwrap();
-    loop {
-        let v = recv(ws);
-        if let Some(seq) = v.get("seq") {
-            let ack = json!({ "ack": seq }).to_string();
-            ws.send(tungstenite::Message::Text(ack)).unwrap();
-            continue;
-        }
-        if v["id"] == json!(id) {
-            return v;
-        }
-    }
-}
-
-/// The centre's WebSocket with `cookie` (a whole `Cookie` header value): the socket,
-/// the cookie it set (if any) and whether the gateway is resuming.
-fn centre_ws(s: &TestServer, query: &str, cookie: Option<&str>) -> (Ws, Option<String>, bool) {
-    use tungstenite::client::IntoClientRequest;
-    let url = format!("ws://{}/centre/ws{query}", s.handle().web_addr().unwrap());
-    let mut req = url.into_client_request().unwrap();
-    if let Some(c) = cookie {
-        req.headers_mut().insert("Cookie", c.parse().unwrap());
-    }
-    let (mut ws, resp) = tungstenite::client::client(req, web_stream(s)).unwrap();
-    let set = resp
-        .headers()
-        .get("Set-Cookie")
-        .map(|v| v.to_str().unwrap().to_owned());
-    let first = recv(&mut ws);
-    let resuming = first["centre"]["resuming"]
-        .as_bool()
-        .expect("the centre's hello");
-    let welcome = recv(&mut ws);
-    assert!(welcome.get("welcome").is_some(), "{welcome}");
-    (ws, set, resuming)
-}
-
-/// The `name=value` part of a `Set-Cookie`.
-fn cookie_pair(set: &str) -> String {
-    set.split(';').next().unwrap().to_owned()
-}
-
-fn centre_sign_in(ws: &mut Ws, account: u64, agent: u32) {
-    let r = call(
-        ws,
-        1,
-        json!({"CentreLogin": {"account": account, "agent": agent, "password": PASSWORD, "otp": null}}),
-    );
-    assert!(r["response"]["LoggedIn"].is_object(), "{r}");
-    let r = call(ws, 2, json!("EnableResume"));
-    let secret = &r["response"]["ResumeEnabled"]["token"]["secret"];
-    assert_eq!(
-        *secret,
-        json!(vec![0; 32]),
-        "the page never sees the resume secret"
-    );
-}
-
-/// The answer to the gateway's own `ResumeSession` for a cookie.
-fn resume_answer(ws: &mut Ws) -> Value {
-    loop {
-        let v = recv(ws);
-        if v["id"] == json!(centre_resume_id()) {
-            return v;
-        }
-    }
-}
-
-fn centre_resume_id() -> u64 {
-    u64::from(u32::MAX)
 }
 
 fn who(ws: &mut Ws, id: u64) -> Value {

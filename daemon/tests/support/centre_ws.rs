@@ -9,7 +9,8 @@ use std::time::Duration;
 /// The centre's WebSocket.
 pub type Ws = tungstenite::WebSocket<std::net::TcpStream>;
 
-fn web_stream(s: &TestServer) -> std::net::TcpStream {
+/// A plain TCP connection to the gateway (30 s read timeout).
+pub fn web_stream(s: &TestServer) -> std::net::TcpStream {
     let t = std::net::TcpStream::connect(s.handle().web_addr().unwrap()).unwrap();
     t.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     t
@@ -92,6 +93,12 @@ pub fn centre_sign_in_with(ws: &mut Ws, account: u64, agent: u32, password: &str
     assert!(r["response"]["LoggedIn"].is_object(), "{r}");
     let r = call(ws, 2, json!("EnableResume"));
     assert!(r["response"]["ResumeEnabled"].is_object(), "{r}");
+    let secret = &r["response"]["ResumeEnabled"]["token"]["secret"];
+    assert_eq!(
+        *secret,
+        json!(vec![0; 32]),
+        "the page never sees the resume secret"
+    );
 }
 
 /// Signs in with the tests' password.
