@@ -348,24 +348,14 @@ fn agent_1001_runs_every_module_in_chromium() {
     }
 
     // Keyboard: the modules are buttons in tab order; Enter on one opens it.
-    d.script("document.getElementById('nav-codes').focus();", json!([]));
-    let focused = d.find("#nav-codes");
-    d.call(
-        "POST",
-        &format!("/element/{focused}/value"),
-        json!({"text": "\u{E007}"}),
-    );
+    open_by_keyboard(&d, "codes");
     d.find("#view[data-module='codes'] .f-desc");
 
     // A narrow width: nothing wider than the viewport.
     d.window(390, 844);
     d.click("#nav-menu");
     d.find(".menu-prompt");
-    let fits = d.script(
-        "return document.documentElement.scrollWidth <= window.innerWidth;",
-        json!([]),
-    );
-    assert_eq!(fits, json!(true), "the centre fits a mobile width");
+    assert_fits_width(&d, "the centre");
     d.screenshot("centre-mobile.png");
 
     // Chinese.

@@ -268,23 +268,13 @@ fn profile_and_style_are_edited_reviewed_and_shown_in_chromium() {
     style(&d, &s, &mut admin, &mut a);
 
     // Keyboard: Enter on the module's button opens it.
-    d.script("document.getElementById('nav-profile').focus();", json!([]));
-    let focused = d.find("#nav-profile");
-    d.call(
-        "POST",
-        &format!("/element/{focused}/value"),
-        json!({"text": "\u{E007}"}),
-    );
+    open_by_keyboard(&d, "profile");
     d.find("#view[data-module='profile'] .p-form");
     // 390 px: nothing wider than the viewport.
     d.window(390, 844);
     d.click("#nav-style");
     d.find(".pv-window");
-    let fits = d.script(
-        "return document.documentElement.scrollWidth <= window.innerWidth;",
-        json!([]),
-    );
-    assert_eq!(fits, json!(true), "the style page fits a mobile width");
+    assert_fits_width(&d, "the style page");
     d.screenshot("centre-style-mobile.png");
     // Chinese.
     d.window(1280, 900);

@@ -112,3 +112,26 @@ pub fn click_centred(d: &Driver, css: &str) {
     );
     d.click(css);
 }
+
+/// Opens the module `module` from the keyboard: its nav button focused, Enter pressed.
+pub fn open_by_keyboard(d: &Driver, module: &str) {
+    d.script(
+        "document.getElementById(arguments[0]).focus();",
+        json!([format!("nav-{module}")]),
+    );
+    let focused = d.find(&format!("#nav-{module}"));
+    d.call(
+        "POST",
+        &format!("/element/{focused}/value"),
+        json!({"text": "\u{E007}"}),
+    );
+}
+
+/// Asserts that nothing in the page is wider than the window (`what` names the page).
+pub fn assert_fits_width(d: &Driver, what: &str) {
+    let fits = d.script(
+        "return document.documentElement.scrollWidth <= window.innerWidth;",
+        json!([]),
+    );
+    assert_eq!(fits, json!(true), "{what} fits a mobile width");
+}
