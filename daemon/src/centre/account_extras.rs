@@ -23,7 +23,7 @@
 //!   in the same batch).
 
 use super::dispatch::ExtrasRequest;
-use super::{err, Answer, Centre};
+use super::{err, storage, Answer, Centre};
 use crate::store::chat_records::{ConversationRecord, MessageRecord};
 use crate::store::extras_records::{
     self, QuickRepliesRecord, TicketClaims, TicketKeyRecord, TICKET_KEY_LEN, TICKET_TTL_SECS,
@@ -49,10 +49,6 @@ pub const MAX_ANALYTICS_MESSAGES: usize = 1_000_000;
 const SHARED: u32 = 0;
 /// Rows per scan while gathering analytics.
 const SCAN_CHUNK: usize = 1_024;
-
-fn storage(e: impl std::fmt::Display) -> ErrorBody {
-    err(ErrorCode::STORAGE_FAILURE, e.to_string())
-}
 
 fn invalid(message: impl Into<String>) -> ErrorBody {
     err(ErrorCode::INVALID_ARGUMENT, message)

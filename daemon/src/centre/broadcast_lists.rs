@@ -14,10 +14,11 @@
 //!   submission first, from the index in `meta` (`store::review_records`) written in
 //!   the batch that submits and removed in the one that decides or cancels.
 
-use super::{err, Answer, Centre};
+use super::review_queues::{queue_page, QueueEntry};
+use super::{err, storage, Answer, Centre};
 use crate::store::broadcast_records::{BroadcastRecord, BroadcastStatus};
 use crate::store::review_records::{parse_review_key, review_key, review_range, ReviewEntryRecord};
-use crate::store::{keys, Cf, StoredRecord};
+use crate::store::{Cf, StoredRecord};
 use kefu_wire::valueadded::{
     BroadcastCustomers, BroadcastInfo, BroadcastPage, BroadcastReview, BroadcastState,
     BroadcastSummary, ReviewCursor, ReviewPage, MAX_BROADCAST_CUSTOMERS_PAGE, MAX_BROADCAST_PAGE,
@@ -27,10 +28,6 @@ use kefu_wire::{ErrorBody, ErrorCode, Response};
 
 /// Most bytes of summaries in one page (below the 1 MiB frame with room for the rest).
 pub const PAGE_BYTES: usize = 900 * 1024;
-
-fn storage(e: impl std::fmt::Display) -> ErrorBody {
-    err(ErrorCode::STORAGE_FAILURE, e.to_string())
-}
 
 /// A broadcast without its named contacts.
 pub(super) fn summary(r: &BroadcastRecord, s: &BroadcastStatus) -> BroadcastSummary {
@@ -170,42 +167,26 @@ impl Centre {
     /// of deleted accounts are skipped (a page may then be short, with its cursor).
     pub(super) fn review_queue(&mut self, after: Option<ReviewCursor>, limit: u32) -> Answer {
         let limit = limit.clamp(1, MAX_BROADCAST_PAGE) as usize;
-        let store = self.shared.store.as_ref();
-        let range = review_range(after);
-        let rows = store
-            .scan(Cf::Meta, &range.start, &range.end, limit * 2)
-            .map_err(storage)?;
-        let mut items = Vec::new();
-        let mut bytes = 0usize;
-        let mut done = None;
-        let mut more = rows.len() == limit * 2;
-        for (key, value) in &rows {
-            let Some(at) = parse_review_key(key) else {
-                continue;
-            };
-            if items.len() == limit {
-                more = true;
-                break;
-            }
-            let live = store
-                .get(Cf::Accounts, &keys::account(at.account))
-                .map_err(storage)?
-                .is_some();
-            if live {
-                let row = BroadcastReview {
+        let page = queue_page(
+            self.shared.store.as_ref(),
+            review_range(after),
+            limit,
+            PAGE_BYTES,
+            parse_review_key,
+            |at, value| {
+                Ok(BroadcastReview {
                     account: at.account,
                     summary: ReviewEntryRecord::decode(value).map_err(storage)?.summary,
-                };
-                bytes = bytes.saturating_add(size(&row));
-                if bytes > PAGE_BYTES {
-                    more = true;
-                    break;
-                }
-                items.push(row);
-            }
-            done = Some(at);
-        }
-        let next = if more { done } else { None };
+                })
+            },
+        )?;
+        let (items, next) = (page.items, page.next);
         Ok(Response::BroadcastReviews(ReviewPage { items, next }))
+    }
+}
+
+impl QueueEntry for ReviewCursor {
+    fn account(&self) -> u64 {
+        self.account
     }
 }

@@ -27,7 +27,7 @@
 //! may both count.)
 
 use super::dispatch::{CsatRequest, CustomerCsatRequest};
-use super::{err, Answer, Centre, Outgoing, Recipient};
+use super::{err, storage, Answer, Centre, Outgoing, Recipient};
 use crate::accounts::owner_shard;
 use crate::store::chat_records::{ConversationRecord, MessageRecord};
 use crate::store::csat_records::{
@@ -52,10 +52,6 @@ const MAIL_RETRY_MS: i64 = 60_000;
 /// Longest wait between retries, ms.
 const MAIL_RETRY_MAX_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 86_400_000;
-
-fn storage(e: impl std::fmt::Display) -> ErrorBody {
-    err(ErrorCode::STORAGE_FAILURE, e.to_string())
-}
 
 /// One subscribed account's weekly mail.
 struct Subscription {

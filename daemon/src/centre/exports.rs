@@ -15,7 +15,7 @@
 //! ask for it.
 
 use super::surveys::result;
-use super::{err, Answer, Centre, ReplyTo};
+use super::{err, storage, Answer, Centre, ReplyTo};
 use crate::csat_report::{csat_detail_table, csat_summary_table};
 use crate::report_tables::{
     site_analytics_table, survey_answers_table, survey_results_table, visit_trend_table, work_table,
@@ -70,10 +70,6 @@ enum Source {
     CsatDetail(CsatDay, CsatDay, Arc<dyn KvStore>),
     VisitTrend(Vec<VisitDay>),
     SiteAnalytics(Box<SiteAnalytics>),
-}
-
-fn storage(e: impl std::fmt::Display) -> ErrorBody {
-    err(ErrorCode::STORAGE_FAILURE, e.to_string())
 }
 
 /// Reads a survey's answers (on the worker).

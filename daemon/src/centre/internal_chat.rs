@@ -8,7 +8,7 @@
 //! pair of agents), so a reconnect or a restart loses nothing.
 
 use super::dispatch::InternalRequest;
-use super::{err, Answer, Centre, Recipient};
+use super::{err, storage, Answer, Centre, Recipient};
 use crate::store::chat_records::ClientMsgRecord;
 use crate::store::internal_records::InternalMessageRecord;
 use crate::store::{keys, Cf, StoredRecord};
@@ -21,10 +21,6 @@ use kefu_wire::{ErrorBody, ErrorCode, Event, Response};
 const MAX_SEARCH_SCAN: usize = 5_000;
 /// Newest messages a search reads per pair at least, however many agents.
 const MIN_SEARCH_PER_PAIR: usize = 100;
-
-fn storage(e: impl std::fmt::Display) -> ErrorBody {
-    err(ErrorCode::STORAGE_FAILURE, e.to_string())
-}
 
 /// The end of a pair's key range: after every id.
 fn pair_end(account: u64, a: u32, b: u32) -> Vec<u8> {

@@ -64,6 +64,7 @@ mod profile_review;
 mod reminders;
 mod requests;
 mod resume;
+mod review_queues;
 mod security;
 mod sessions;
 mod signals;
@@ -105,6 +106,11 @@ fn err(code: ErrorCode, message: impl Into<String>) -> ErrorBody {
         code,
         message: message.into(),
     }
+}
+
+/// A store failure as the answer's error.
+fn storage(e: impl std::fmt::Display) -> ErrorBody {
+    err(ErrorCode::STORAGE_FAILURE, e.to_string())
 }
 
 /// Where an answer goes: a connection of some shard, a request on it.

@@ -12,13 +12,15 @@
 //! (`GetWindowStyle`). Everything is written in the turn's batch (`store/
 //! profile_records.rs`) and read back on first use after a restart.
 
+use super::broadcast_lists::PAGE_BYTES;
 use super::dispatch::{CustomerProfileRequest, ProfileAdminRequest, ProfileRequest};
-use super::{err, Answer, Centre};
+use super::review_queues::{queue_page, QueueEntry};
+use super::{err, storage, Answer, Centre};
 use crate::store::profile_records::{
     parse_queue_key, profile_key, queue_key, queue_range, style_key, ProfileRecord, QueueRecord,
     StyleRecord,
 };
-use crate::store::{keys, web_records as rec, Cf, StoredRecord};
+use crate::store::{web_records as rec, Cf, StoredRecord};
 use kefu_wire::profile::{
     ChatWindowStyle, EnterpriseProfile, ProfileError, ProfileReview, ProfileReviewCursor,
     ProfileReviewPage, Rejected, ReviewKind, ReviewSubject, Reviewed, Submitted,
@@ -31,10 +33,6 @@ use kefu_wire::{ErrorBody, ErrorCode, Response};
 pub(crate) struct Reviews {
     profile: Reviewed<EnterpriseProfile>,
     style: Reviewed<ChatWindowStyle>,
-}
-
-fn storage(e: impl std::fmt::Display) -> ErrorBody {
-    err(ErrorCode::STORAGE_FAILURE, e.to_string())
 }
 
 fn refused(e: ProfileError) -> ErrorBody {
@@ -227,36 +225,21 @@ impl Centre {
     /// accounts are skipped (a page may then be short, with its cursor).
     fn profile_queue(&mut self, after: Option<ProfileReviewCursor>, limit: u32) -> Answer {
         let limit = limit.clamp(1, MAX_PROFILE_REVIEW_PAGE) as usize;
-        let store = self.shared.store.as_ref();
-        let range = queue_range(after);
-        let rows = store
-            .scan(Cf::Meta, &range.start, &range.end, limit * 2)
-            .map_err(storage)?;
-        let mut items = Vec::new();
-        let mut done = None;
-        let mut more = rows.len() == limit * 2;
-        for (key, value) in &rows {
-            let Some(at) = parse_queue_key(key) else {
-                continue;
-            };
-            if items.len() == limit {
-                more = true;
-                break;
-            }
-            let live = store
-                .get(Cf::Accounts, &keys::account(at.account))
-                .map_err(storage)?
-                .is_some();
-            if live {
-                items.push(ProfileReview {
+        let page = queue_page(
+            self.shared.store.as_ref(),
+            queue_range(after),
+            limit,
+            PAGE_BYTES,
+            parse_queue_key,
+            |at, value| {
+                Ok(ProfileReview {
                     account: at.account,
                     submitted_at: at.submitted_at,
                     subject: QueueRecord::decode(value).map_err(storage)?.subject,
-                });
-            }
-            done = Some(at);
-        }
-        let next = if more { done } else { None };
+                })
+            },
+        )?;
+        let (items, next) = (page.items, page.next);
         Ok(Response::ProfileReviews(ProfileReviewPage { items, next }))
     }
 }
@@ -275,5 +258,11 @@ fn settle<T>(r: &mut Reviewed<T>, approve: bool, reason: String, now: i64) {
             reason,
             at: now,
         });
+    }
+}
+
+impl QueueEntry for ProfileReviewCursor {
+    fn account(&self) -> u64 {
+        self.account
     }
 }

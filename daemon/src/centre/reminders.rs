@@ -22,7 +22,7 @@
 //! CRM's limits when the account loads and when it changes.
 
 use super::dispatch::PrefsRequest;
-use super::{err, Answer, Centre, Recipient};
+use super::{err, storage, Answer, Centre, Recipient};
 use crate::auth::SUPER_ADMIN_AGENT;
 use crate::session::SessionId;
 use crate::store::prefs_records::{
@@ -41,10 +41,6 @@ pub(super) const EXPIRY_REMINDER_SECS: i64 = 30 * 86_400;
 
 /// Most agents' preference records read when an account loads.
 const MAX_PREFS_READ: usize = 100_000;
-
-fn storage(e: impl std::fmt::Display) -> ErrorBody {
-    err(ErrorCode::STORAGE_FAILURE, e.to_string())
-}
 
 /// Every stored preference record of `account`, by agent (agents without one have the
 /// defaults). Pure reads: runs where the account loads.

@@ -21,7 +21,7 @@
 //! Time is the turn's (`now_ms`): the operator's test clock moves the backoff.
 
 use super::dispatch::{CustomerSmsRequest, SmsAdminRequest};
-use super::{err, Answer, Centre, Outgoing, Recipient};
+use super::{err, storage, Answer, Centre, Outgoing, Recipient};
 use crate::accounts::owner_shard;
 use crate::sms_gateway::{HttpGateway, OutboundSms, SmsGateway};
 use crate::store::chat_records::{ClientMsgRecord, MessageRecord};
@@ -41,10 +41,6 @@ const MAX_IN_FLIGHT: usize = 1;
 const MAX_QUEUED_READ: usize = 100_000;
 /// SMS records read, newest first, to find the dead letters.
 const DEAD_LETTER_SCAN: usize = 10_000;
-
-fn storage(e: impl std::fmt::Display) -> ErrorBody {
-    err(ErrorCode::STORAGE_FAILURE, e.to_string())
-}
 
 /// One account's SMS balance and queued SMS, as stored.
 pub(super) struct SmsAccount {

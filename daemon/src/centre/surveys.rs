@@ -19,7 +19,7 @@
 //! stored since the surveys were read remembered so that one not yet durable is seen.
 
 use super::dispatch::{CustomerSurveyRequest, SurveyRequest};
-use super::{err, Answer, Centre};
+use super::{err, storage, Answer, Centre};
 use crate::store::report_records::{AnswerRecord, SurveyRecord};
 use crate::store::{keys, Cf, StoredRecord};
 use kefu_wire::chat::CustomerId;
@@ -36,10 +36,6 @@ pub(crate) struct SurveyBook {
     items: BTreeMap<u64, SurveyRecord>,
     /// (survey, contact) answered since the book was read.
     answered: HashSet<(u64, u64)>,
-}
-
-fn storage(e: impl std::fmt::Display) -> ErrorBody {
-    err(ErrorCode::STORAGE_FAILURE, e.to_string())
 }
 
 fn refusal((code, message): (ErrorCode, String)) -> ErrorBody {

@@ -29,7 +29,7 @@
 //!   data written before); an address no line covers counts as `未知`.
 
 use super::dispatch::{WebAgentRequest, WebCustomerRequest};
-use super::{err, Answer, Centre, Recipient};
+use super::{err, storage, Answer, Centre, Recipient};
 use crate::session::{Caller, CustomerLogin, SessionId};
 use crate::store::web_records::{
     self as rec, DayStatsRecord, EntryCodeRecord, PageRecord, VisitorRecord, WebSettingsRecord,
@@ -112,10 +112,6 @@ impl WebShard {
             ),
         }
     }
-}
-
-fn storage(e: impl std::fmt::Display) -> ErrorBody {
-    err(ErrorCode::STORAGE_FAILURE, e.to_string())
 }
 
 fn code_error(e: CodeError) -> ErrorBody {

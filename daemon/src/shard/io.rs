@@ -25,47 +25,74 @@ impl Shard {
         let listener = if tls { Listener::Tls } else { Listener::Tcp };
         self.accept_backlog.remove(listener);
         for _ in 0..ACCEPTS_PER_TURN {
-            let listener = if tls {
-                self.listeners.tls.as_ref()
-            } else {
-                self.listeners.tcp.as_ref()
+            let (socket, peer) = match self.accept_client(listener) {
+                Accepted::Socket(socket, peer) => (socket, peer),
+                Accepted::Next => continue,
+                Accepted::Stop => return,
             };
-            let Some(listener) = listener else { return };
-            let (socket, peer) = match listener.accept() {
-                Ok(x) => x,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
-                Err(e) if is_transient_accept_error(&e) => continue,
-                Err(e) => {
-                    self.accept_failed(&e);
-                    return;
-                }
-            };
-            let _ = socket.set_nodelay(true);
-            if self.over_connection_limit() {
-                refuse_overloaded(socket);
-                continue;
-            }
             let transport = if tls {
-                let Some(config) = self.tls_config.clone() else {
-                    return;
+                let Some(tls) = self.tls_session(socket) else {
+                    continue;
                 };
-                match rustls::ServerConnection::new(config) {
-                    Ok(tls) => Transport::Tls(Box::new(TlsTransport { socket, tls })),
-                    Err(e) => {
-                        log::warn(self.id, format_args!("tls session setup failed: {e}"));
-                        continue;
-                    }
-                }
+                Transport::Tls(tls)
             } else {
                 Transport::Tcp(socket)
             };
-            self.counters.add_accepted();
-            let mut conn = Connection::new(transport, self.new_protocol(), false, self.now);
-            conn.bound_kernel_output();
-            conn.peer = Some(peer.ip());
-            self.install(conn);
+            self.install_accepted(transport, peer);
         }
         self.accept_backlog.insert(listener);
+    }
+
+    /// One accept on a client listener (plain, TLS or web), nodelay set, refused
+    /// `OVERLOADED` over the shard's connection limit.
+    pub(super) fn accept_client(&mut self, which: Listener) -> Accepted {
+        let listener = match which {
+            Listener::Tcp => self.listeners.tcp.as_ref(),
+            Listener::Tls => self.listeners.tls.as_ref(),
+            Listener::Web => self.listeners.web.as_ref(),
+            Listener::Admin => None,
+        };
+        let Some(listener) = listener else {
+            return Accepted::Stop;
+        };
+        match listener.accept() {
+            Ok((socket, peer)) => {
+                let _ = socket.set_nodelay(true);
+                if self.over_connection_limit() {
+                    refuse_overloaded(socket);
+                    return Accepted::Next;
+                }
+                Accepted::Socket(socket, peer)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Accepted::Stop,
+            Err(e) if is_transient_accept_error(&e) => Accepted::Next,
+            Err(e) => {
+                self.accept_failed(&e);
+                Accepted::Stop
+            }
+        }
+    }
+
+    /// A server TLS session over an accepted socket; `None` (logged) when rustls cannot
+    /// start one, and the socket is dropped.
+    pub(super) fn tls_session(&self, socket: mio::net::TcpStream) -> Option<Box<TlsTransport>> {
+        let config = self.tls_config.clone()?;
+        match rustls::ServerConnection::new(config) {
+            Ok(tls) => Some(Box::new(TlsTransport { socket, tls })),
+            Err(e) => {
+                log::warn(self.id, format_args!("tls session setup failed: {e}"));
+                None
+            }
+        }
+    }
+
+    /// Counts an accepted client connection and installs it with its kernel output bounded.
+    pub(super) fn install_accepted(&mut self, transport: Transport, peer: std::net::SocketAddr) {
+        self.counters.add_accepted();
+        let mut conn = Connection::new(transport, self.new_protocol(), false, self.now);
+        conn.bound_kernel_output();
+        conn.peer = Some(peer.ip());
+        self.install(conn);
     }
 
     /// Accepts operator connections, at most `ACCEPTS_PER_TURN` a turn (see `accept_tcp`).
@@ -702,6 +729,16 @@ impl Shard {
 }
 
 /// Best effort: tell a connection over the limit why, then drop it.
+/// What one accept on a client listener gave.
+pub(super) enum Accepted {
+    /// A connection to install.
+    Socket(mio::net::TcpStream, std::net::SocketAddr),
+    /// Nothing to install (refused, or a transient error): try the next.
+    Next,
+    /// The listener has nothing more this turn (or failed).
+    Stop,
+}
+
 pub(super) fn refuse_overloaded(mut socket: mio::net::TcpStream) {
     use std::io::Write;
     let mut out = bytes::BytesMut::new();

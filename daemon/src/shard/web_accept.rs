@@ -3,10 +3,9 @@
 //! against its source address (`WebShared::admit`; over the limit it is answered
 //! 429 and closed) and the shard's connection limit.
 
-use super::io::{is_transient_accept_error, refuse_overloaded};
+use super::io::Accepted;
 use super::{Listener, Shard, ACCEPTS_PER_TURN};
-use crate::conn::{Connection, TlsTransport, Transport, WebIo, WebTransport};
-use crate::log;
+use crate::conn::{Transport, WebIo, WebTransport};
 use crate::web::WebState;
 
 impl Shard {
@@ -17,48 +16,25 @@ impl Shard {
             return;
         };
         for _ in 0..ACCEPTS_PER_TURN {
-            let Some(listener) = self.listeners.web.as_ref() else {
-                return;
+            let (socket, peer) = match self.accept_client(Listener::Web) {
+                Accepted::Socket(socket, peer) => (socket, peer),
+                Accepted::Next => continue,
+                Accepted::Stop => return,
             };
-            let (socket, peer) = match listener.accept() {
-                Ok(x) => x,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
-                Err(e) if is_transient_accept_error(&e) => continue,
-                Err(e) => {
-                    self.accept_failed(&e);
-                    return;
-                }
-            };
-            let _ = socket.set_nodelay(true);
-            if self.over_connection_limit() {
-                refuse_overloaded(socket);
-                continue;
-            }
             let Some(slot) = shared.admit(peer.ip()) else {
                 refuse_busy_address(socket, shared.settings.tls);
                 continue;
             };
             let io = if shared.settings.tls {
-                let Some(config) = self.tls_config.clone() else {
-                    return;
+                let Some(tls) = self.tls_session(socket) else {
+                    continue;
                 };
-                match rustls::ServerConnection::new(config) {
-                    Ok(tls) => WebIo::Tls(Box::new(TlsTransport { socket, tls })),
-                    Err(e) => {
-                        log::warn(self.id, format_args!("tls session setup failed: {e}"));
-                        continue;
-                    }
-                }
+                WebIo::Tls(tls)
             } else {
                 WebIo::Plain(socket)
             };
             let web = WebState::new(std::sync::Arc::clone(&shared), Some(slot));
-            let transport = Transport::Web(Box::new(WebTransport { io, web }));
-            self.counters.add_accepted();
-            let mut conn = Connection::new(transport, self.new_protocol(), false, self.now);
-            conn.bound_kernel_output();
-            conn.peer = Some(peer.ip());
-            self.install(conn);
+            self.install_accepted(Transport::Web(Box::new(WebTransport { io, web })), peer);
         }
         self.accept_backlog.insert(Listener::Web);
     }
