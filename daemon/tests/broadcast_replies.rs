@@ -9,7 +9,7 @@
 mod support;
 
 use kefu_daemon::clock::{Clock, ManualClock};
-use kefu_wire::chat::{CustomerId, Entry, MessageBody};
+use kefu_wire::chat::{Entry, MessageBody};
 use kefu_wire::crm::{HistoryKind, HistoryQuery};
 use kefu_wire::valueadded::{BalanceInfo, BroadcastDraft, BroadcastInfo, BroadcastState};
 use kefu_wire::{Client, ErrorCode, Event, Request, Response, SecurityLevel};
@@ -20,14 +20,6 @@ use support::*;
 
 const ACCOUNT: u64 = 880_101;
 const MINUTE: i64 = 60_000;
-
-fn code<T: std::fmt::Debug>(r: Result<T, kefu_wire::ClientError>) -> ErrorCode {
-    r.expect_err("refused").code().expect("a server error")
-}
-
-fn id(s: &str) -> CustomerId {
-    CustomerId::Identified(s.into())
-}
 
 /// Account with `units`, agent 1002 with permission 10 at level low, group VIP of
 /// c1, c2, c3; and c4, a contact outside the group. Returns (admin, boss, 1002, VIP).

@@ -9,7 +9,7 @@
 mod support;
 
 use kefu_daemon::clock::{Clock, ManualClock};
-use kefu_wire::chat::{CustomerId, MessageBody, Party};
+use kefu_wire::chat::{MessageBody, Party};
 use kefu_wire::crm::{HistoryKind, HistoryQuery};
 use kefu_wire::valueadded::{BalanceInfo, BroadcastDraft, BroadcastInfo, BroadcastState};
 use kefu_wire::{Client, ErrorCode, Request, Response, SecurityLevel};
@@ -20,14 +20,6 @@ use support::*;
 const ACCOUNT: u64 = 880_001;
 const MINUTE: i64 = 60_000;
 const DAY: i64 = 86_400_000;
-
-fn code<T: std::fmt::Debug>(r: Result<T, kefu_wire::ClientError>) -> ErrorCode {
-    r.expect_err("refused").code().expect("a server error")
-}
-
-fn id(s: &str) -> CustomerId {
-    CustomerId::Identified(s.into())
-}
 
 /// An account with 1002 (permission 10), level low, `units` topped up, contacts
 /// c1..c3 in group VIP; returns (the operator, 1001, 1002, the group).

@@ -21,18 +21,10 @@ const ACCOUNT: u64 = 840_001;
 const T0_MS: i64 = 1_893_456_000_000;
 const DAY_MS: i64 = 86_400_000;
 
-fn id(s: &str) -> CustomerId {
-    CustomerId::Identified(s.into())
-}
-
 fn boss(s: &TestServer) -> Client {
     let mut c = s.client();
     c.login(ACCOUNT, 1001, PASSWORD).unwrap();
     c
-}
-
-fn code<T: std::fmt::Debug>(r: Result<T, kefu_wire::ClientError>) -> ErrorCode {
-    r.expect_err("refused").code().expect("a server error")
 }
 
 fn create(c: &mut Client, who: &str, edit: ContactEdit) -> ContactInfo {

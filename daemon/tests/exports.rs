@@ -13,7 +13,7 @@ use kefu_wire::chat::CustomerId;
 use kefu_wire::crm::{ContactEdit, ContactState};
 use kefu_wire::reports::{Date, ExportFormat, ReportKind, WorkReportRow};
 use kefu_wire::survey::{SurveyDraft, SurveyQuestion};
-use kefu_wire::{Client, ClientError, ErrorCode, Request, Response, SecurityLevel};
+use kefu_wire::{Client, ErrorCode, Request, Response, SecurityLevel};
 use std::sync::Arc;
 use support::export::{fetch, sheet};
 use support::*;
@@ -25,10 +25,6 @@ const D: Date = Date {
     month: 12,
     day: 7,
 };
-
-fn code<T: std::fmt::Debug>(r: Result<T, ClientError>) -> ErrorCode {
-    r.expect_err("refused").code().expect("a server error")
-}
 
 fn work_report(c: &mut Client, from: Date, to: Date) -> Vec<WorkReportRow> {
     match c

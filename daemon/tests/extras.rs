@@ -12,7 +12,7 @@ use kefu_daemon::otp::sealed::SealingKey;
 use kefu_daemon::otp::totp::Totp;
 use kefu_daemon::store::extras_records::{verify_ticket_in_store, TicketClaims, TicketError};
 use kefu_daemon::store::{open_rocks, RocksOptions, RocksStore};
-use kefu_wire::chat::{ConversationState, CustomerId, Entry, MessageBody, Party};
+use kefu_wire::chat::{ConversationState, Entry, MessageBody, Party};
 use kefu_wire::crm::{ContactEdit, ContactState, GroupEdit, GroupNode, HistoryKind, HistoryQuery};
 use kefu_wire::{
     AccountCentreModule, AgentFigures, Client, ErrorCode, Event, QuickReply, Request, Response,
@@ -26,10 +26,6 @@ use support::*;
 const ACCOUNT: u64 = 860_001;
 /// A 20-byte seed in hex, as a vendor's CSV would carry it.
 const SEED: &str = "3132333435363738393031323334353637383930";
-
-fn code<T: std::fmt::Debug>(r: Result<T, kefu_wire::ClientError>) -> ErrorCode {
-    r.expect_err("refused").code().expect("a server error")
-}
 
 fn boss(s: &TestServer) -> Client {
     let mut c = s.client();
@@ -49,10 +45,6 @@ fn setup(s: &TestServer) {
     create_account(&mut admin, ACCOUNT);
     add_agent(&mut admin, ACCOUNT, 1002, Some("password 1002"));
     add_agent(&mut admin, ACCOUNT, 1003, Some("password 1003"));
-}
-
-fn id(s: &str) -> CustomerId {
-    CustomerId::Identified(s.into())
 }
 
 fn reply(shortcut: &str, text: &str) -> QuickReply {

@@ -4,7 +4,7 @@
 
 mod support;
 
-use kefu_wire::chat::{AccountPresenceMode, CustomerId, Entry, MessageBody, Party};
+use kefu_wire::chat::{AccountPresenceMode, Entry, MessageBody, Party};
 use kefu_wire::crm::{ContactEdit, ContactNotice, GroupEdit, GroupNode};
 use kefu_wire::prefs::{AgentPrefs, ReminderSettings};
 use kefu_wire::{Client, ErrorCode, Event, Plan, Presence, Request, Response};
@@ -16,14 +16,6 @@ const ACCOUNT: u64 = 860_001;
 const T0: i64 = 1_893_456_000;
 const DAY: i64 = 86_400;
 const PATIENCE: Duration = Duration::from_secs(20);
-
-fn code<T: std::fmt::Debug>(r: Result<T, kefu_wire::ClientError>) -> ErrorCode {
-    r.expect_err("refused").code().expect("a server error")
-}
-
-fn id(s: &str) -> CustomerId {
-    CustomerId::Identified(s.into())
-}
 
 fn agent(s: &TestServer, n: u32) -> Client {
     let mut a = s.client();

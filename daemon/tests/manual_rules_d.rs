@@ -6,16 +6,12 @@
 
 mod support;
 
-use kefu_wire::chat::{ConversationInfo, ConversationState, CustomerId, Entry, MessageBody};
+use kefu_wire::chat::{ConversationInfo, ConversationState, Entry, MessageBody};
 use kefu_wire::crm::{ContactEdit, ContactState};
 use kefu_wire::{Client, ErrorCode, Plan, Presence, Request, Response};
 use support::*;
 
 const ACCOUNT: u64 = 870_001;
-
-fn code<T: std::fmt::Debug>(r: Result<T, kefu_wire::ClientError>) -> ErrorCode {
-    r.expect_err("refused").code().expect("a server error")
-}
 
 /// Logs `agent` in with an auto-accept cap.
 fn agent(s: &TestServer, agent: u32, cap: u16) -> Client {
@@ -154,10 +150,6 @@ fn silver_account(s: &TestServer) -> [u8; 32] {
         })
         .unwrap();
     customer_key(&mut admin, ACCOUNT)
-}
-
-fn id(s: &str) -> CustomerId {
-    CustomerId::Identified(s.into())
 }
 
 fn ask(boss: &mut Client, who: &str) -> Result<Response, ErrorCode> {

@@ -7,7 +7,7 @@
 
 mod support;
 
-use kefu_wire::chat::{CustomerId, MessageBody};
+use kefu_wire::chat::MessageBody;
 use kefu_wire::survey::{SurveyDraft, SurveyQuestion};
 use kefu_wire::valueadded::{BroadcastDraft, BroadcastInfo, BroadcastState};
 use kefu_wire::{Client, ErrorCode, Event, Request, Response, SecurityLevel};
@@ -17,14 +17,6 @@ use support::*;
 
 const ACCOUNT: u64 = 872_151;
 const WAIT: Duration = Duration::from_secs(10);
-
-fn code<T: std::fmt::Debug>(r: Result<T, kefu_wire::ClientError>) -> ErrorCode {
-    r.expect_err("refused").code().expect("a server error")
-}
-
-fn id(s: &str) -> CustomerId {
-    CustomerId::Identified(s.into())
-}
 
 /// Group VIP holding c1..c3, c4 in no group; `units` topped up; level low.
 fn setup(s: &TestServer, units: u64) -> (Client, Client, u32, [u8; 32]) {

@@ -14,10 +14,6 @@ use support::*;
 
 const ACCOUNT: u64 = 872_001;
 
-fn code<T: std::fmt::Debug>(r: Result<T, kefu_wire::ClientError>) -> ErrorCode {
-    r.expect_err("refused").code().expect("a server error")
-}
-
 /// An account with group VIP holding c1, c2 and the blacklisted c5, and c3 in no group;
 /// 1001's level is `level`. Returns (1001, the group, the customer key).
 fn survey_setup(s: &TestServer, account: u64, level: SecurityLevel) -> (Client, u32, [u8; 32]) {

@@ -12,10 +12,6 @@ use support::*;
 
 const ACCOUNT: u64 = 870_001;
 
-fn code<T: std::fmt::Debug>(r: Result<T, kefu_wire::ClientError>) -> ErrorCode {
-    r.expect_err("refused").code().expect("a server error")
-}
-
 fn balance(r: Result<Response, kefu_wire::ClientError>) -> BalanceInfo {
     match r.expect("answered") {
         Response::Balance(b) => b,

@@ -414,3 +414,13 @@ pub fn dump_store(store: &dyn kefu_daemon::store::KvStore) -> Vec<(Cf, Vec<u8>, 
     }
     all
 }
+
+/// The error code of a refused request (panics if it was answered).
+pub fn code<T: std::fmt::Debug>(r: Result<T, kefu_wire::ClientError>) -> kefu_wire::ErrorCode {
+    r.expect_err("refused").code().expect("a server error")
+}
+
+/// An identified customer (a CRM contact's id).
+pub fn id(s: &str) -> kefu_wire::chat::CustomerId {
+    kefu_wire::chat::CustomerId::Identified(s.into())
+}
