@@ -1,171 +1,9 @@
 //! `kefuctl` end to end: the real binary run as a process against a daemon started in-process.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 
-// ---- support -------------------------------------------------------------
-
-/// A running daemon in a temporary data directory; shut down on drop.
-struct Daemon {
-    server: Option<kefu_daemon::server::ServerHandle>,
-    admin: PathBuf,
-    dir: tempfile::TempDir,
-}
-
-impl Daemon {
-    fn start() -> Daemon {
-        Daemon::start_with(|_, _| {})
-    }
-
-    /// Starts a daemon after `tune` adjusted the test configuration (it gets the data dir too).
-    fn start_with(tune: impl FnOnce(&mut kefu_daemon::config::Config, &Path)) -> Daemon {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let mut config = kefu_daemon::config::Config::for_tests(dir.path());
-        tune(&mut config, dir.path());
-        let server = kefu_daemon::server::start(config)
-            .unwrap_or_else(|e| panic!("daemon does not start: {e:?}"));
-        let admin = server.admin_socket().expect("admin socket configured");
-        Daemon {
-            server: Some(server),
-            admin,
-            dir,
-        }
-    }
-
-    /// `kefuctl --admin-socket <ours> ARGS...`
-    fn kefuctl(&self, args: &[&str]) -> Run {
-        let mut run = kefuctl(&["--admin-socket"]);
-        run.cmd.arg(&self.admin).args(args);
-        run
-    }
-
-    fn tcp_addr(&self) -> String {
-        let server = self.server.as_ref().expect("running");
-        server.tcp_addr().expect("plain listener").to_string()
-    }
-
-    /// Creates an account with agent 1001's password `PASSWORD`.
-    fn create_account(&self, id: u64, name: &str) {
-        self.kefuctl(&[
-            "account",
-            "create",
-            "--id",
-            &id.to_string(),
-            "--name",
-            name,
-            "--plan",
-            "gold",
-            "--days",
-            "365",
-        ])
-        .env("KEFU_PASSWORD", PASSWORD)
-        .env("KEFU_SUPER_PASSWORD", SUPER_PASSWORD)
-        .ok();
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Some(server) = self.server.take() {
-            server.shutdown();
-        }
-    }
-}
-
-const PASSWORD: &str = "Open-Sesame-1001";
-const SUPER_PASSWORD: &str = "Super-Sesame-42";
-
-/// One `kefuctl` invocation being prepared; secrets and the socket are never inherited.
-struct Run {
-    cmd: Command,
-    stdin: Option<String>,
-}
-
-fn kefuctl(args: &[&str]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kefuctl"));
-    cmd.args(args)
-        .env_remove("KEFU_PASSWORD")
-        .env_remove("KEFU_SUPER_PASSWORD")
-        .env_remove("KEFU_OTP")
-        .env_remove("KEFU_OTP_NEXT")
-        .env_remove("KEFU_PSKC_KEY")
-        .env_remove("KEFU_PSKC_PASSWORD")
-        .env_remove("KEFU_ADMIN_SOCKET");
-    Run { cmd, stdin: None }
-}
-
-impl Run {
-    fn env(mut self, key: &str, value: &str) -> Run {
-        self.cmd.env(key, value);
-        self
-    }
-
-    fn stdin(mut self, text: &str) -> Run {
-        self.stdin = Some(text.to_string());
-        self
-    }
-
-    fn run(mut self) -> Outcome {
-        self.cmd
-            .stdin(if self.stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = self.cmd.spawn().expect("kefuctl runs");
-        if let Some(text) = &self.stdin {
-            let mut pipe = child.stdin.take().expect("stdin piped");
-            pipe.write_all(text.as_bytes()).expect("write stdin");
-        }
-        let Output {
-            status,
-            stdout,
-            stderr,
-        } = child.wait_with_output().expect("kefuctl finishes");
-        Outcome {
-            what: format!("{:?}", self.cmd),
-            code: status.code(),
-            stdout: String::from_utf8_lossy(&stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&stderr).into_owned(),
-        }
-    }
-
-    /// Runs and expects success; returns stdout.
-    fn ok(self) -> String {
-        self.run().expect_code(0).stdout
-    }
-}
-
-struct Outcome {
-    what: String,
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Outcome {
-    fn expect_code(self, code: i32) -> Outcome {
-        assert_eq!(
-            self.code,
-            Some(code),
-            "{}\n--- stdout\n{}--- stderr\n{}",
-            self.what,
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-}
-
-fn assert_contains(haystack: &str, needle: &str) {
-    assert!(
-        haystack.contains(needle),
-        "expected {needle:?} in:\n{haystack}"
-    );
-}
+mod support;
+use support::*;
 
 /// A sample seed file of the daemon's tests (`daemon/tests/data/pskc/README.md`).
 fn sample(name: &str) -> String {
@@ -248,15 +86,18 @@ fn accounts_and_agents_round_trip() {
             "--expires",
             "2099-12-31",
         ])
-        .stdin(&format!("{PASSWORD}\n{SUPER_PASSWORD}\n"))
+        .stdin(format!("{PASSWORD}\n{SUPER_PASSWORD}\n").as_bytes())
         .ok();
     assert_contains(&out, "800002");
     // The socket may come from the environment too.
     kefuctl(&[
         "account", "create", "--id", "800003", "--name", "Gamma", "--plan", "gold", "--days", "30",
     ])
-    .env("KEFU_ADMIN_SOCKET", d.admin.to_str().expect("utf-8 path"))
-    .stdin(&format!("{PASSWORD}\n{SUPER_PASSWORD}\n"))
+    .env(
+        "KEFU_ADMIN_SOCKET",
+        d.admin_socket().to_str().expect("utf-8 path"),
+    )
+    .stdin(format!("{PASSWORD}\n{SUPER_PASSWORD}\n").as_bytes())
     .ok();
 
     // Creating it again is the server's refusal: exit 1, the code's name on stderr.
@@ -265,7 +106,7 @@ fn accounts_and_agents_round_trip() {
             "account", "create", "--id", "800001", "--name", "Again", "--plan", "gold", "--days",
             "1",
         ])
-        .stdin(&format!("{PASSWORD}\n{SUPER_PASSWORD}\n"))
+        .stdin(format!("{PASSWORD}\n{SUPER_PASSWORD}\n").as_bytes())
         .run()
         .expect_code(1);
     assert_contains(&dup.stderr, "ALREADY_EXISTS");
@@ -323,7 +164,7 @@ fn accounts_and_agents_round_trip() {
     assert_contains(row(&agents, "1002"), "none");
 
     d.kefuctl(&["agent", "passwd", "--account", "800001", "--agent", "1002"])
-        .stdin("Agent-1002-pass\n")
+        .stdin(b"Agent-1002-pass\n")
         .ok();
     let agents = d
         .kefuctl(&["agent", "list", "--account", "800001", "--json"])
@@ -348,7 +189,7 @@ fn accounts_and_agents_round_trip() {
     assert_contains(&no_secret.stderr, "KEFU_PASSWORD");
 
     // A reader that goes away early is not an error.
-    let mut cmd = d.kefuctl(&["account", "list"]).cmd;
+    let mut cmd = d.kefuctl(&["account", "list"]).into_command();
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -401,7 +242,7 @@ fn diagnose_plain_tcp_after_setting_a_password() {
         "--pings",
         "3",
     ])
-    .stdin("Agent-1002-pass\n")
+    .stdin(b"Agent-1002-pass\n")
     .ok();
     for step in ["connect", "handshake", "login", "ping", "clock"] {
         assert_contains(&out, &format!("ok  {step}"));
@@ -424,10 +265,10 @@ fn diagnose_reports_a_wrong_password_by_name() {
     .env("KEFU_PASSWORD", "Not-The-Password")
     .run()
     .expect_code(1);
-    assert_contains(&out.stdout, "ok  connect");
-    assert_contains(&out.stdout, "FAIL login: WRONG_PASSWORD(11)");
+    assert_contains(&out.text(), "ok  connect");
+    assert_contains(&out.text(), "FAIL login: WRONG_PASSWORD(11)");
     assert!(
-        !out.stdout.contains("ok  ping"),
+        !out.text().contains("ok  ping"),
         "stops at the first failure"
     );
     assert_contains(&out.stderr, "login");
@@ -445,9 +286,8 @@ fn diagnose_over_tls() {
         config.tls_key = Some(key_path);
     });
     d.create_account(800_001, "Alpha Ltd");
-    let server = d.server.as_ref().expect("running");
-    let addr = server.tls_addr().expect("TLS listener").to_string();
-    let ca = d.dir.path().join("cert.pem");
+    let addr = d.tls_addr();
+    let ca = d.dir().join("cert.pem");
     let ca = ca.to_str().expect("utf-8 path");
 
     let out = kefuctl(&[
@@ -486,7 +326,7 @@ fn diagnose_over_tls() {
     .env("KEFU_PASSWORD", PASSWORD)
     .run()
     .expect_code(1);
-    assert_contains(&out.stdout, "FAIL tls");
+    assert_contains(&out.text(), "FAIL tls");
 }
 
 #[test]
@@ -692,7 +532,7 @@ fn tokens_import_the_sample_seed_files() {
     assert_contains(&again.stderr, "KF-200001");
 
     // A name that says nothing needs --format.
-    let seeds = d.dir.path().join("seeds.txt");
+    let seeds = d.dir().join("seeds.txt");
     std::fs::copy(sample("seeds.csv"), &seeds).expect("copy");
     let seeds = seeds.to_str().expect("utf-8 path");
     let out = d.kefuctl(&["tokens", "import", seeds]).run().expect_code(1);
@@ -704,7 +544,7 @@ fn tokens_import_the_sample_seed_files() {
     assert_contains(&out.stderr, "ALREADY_EXISTS");
 
     // Exactly 1 MiB passes the file check but not the frame: refused before sending.
-    let big = d.dir.path().join("big.csv");
+    let big = d.dir().join("big.csv");
     std::fs::write(&big, vec![b'\n'; 1 << 20]).expect("write");
     let out = d
         .kefuctl(&["tokens", "import", big.to_str().expect("utf-8 path")])
@@ -820,18 +660,21 @@ fn tokens_bind_calibrate_unlock_and_security_level() {
     .env("KEFU_PASSWORD", "Agent-1002-pass")
     .run()
     .expect_code(1);
-    assert_contains(&out.stdout, "FAIL login: OTP_REQUIRED");
+    assert_contains(&out.text(), "FAIL login: OTP_REQUIRED");
 
     // Bind 1002's token with the code on stdin, calibrate it with two lines.
     bind("1002", "KF-100002")
-        .stdin(&format!("{}\n", otp(SEED_100002, step)))
+        .stdin(format!("{}\n", otp(SEED_100002, step)).as_bytes())
         .ok();
     let out = tokens(&["calibrate", "--account", "800001", "--serial", "KF-100002"])
-        .stdin(&format!(
-            "{}\n{}\n",
-            otp(SEED_100002, step + 1),
-            otp(SEED_100002, step + 2)
-        ))
+        .stdin(
+            format!(
+                "{}\n{}\n",
+                otp(SEED_100002, step + 1),
+                otp(SEED_100002, step + 2)
+            )
+            .as_bytes(),
+        )
         .ok();
     assert_contains(&out, "KF-100002 calibrated");
     // ...and 1001's from the environment.

@@ -220,6 +220,11 @@ impl Run {
         }
     }
 
+    /// The command itself, for a test that runs it its own way.
+    pub fn into_command(self) -> Command {
+        self.cmd
+    }
+
     /// Runs and expects success; returns stdout as text.
     pub fn ok(self) -> String {
         self.run().expect_code(0).text()
