@@ -20,6 +20,12 @@
 //!   database (synced, `store/cluster_records.rs`) before it acknowledges anything, so
 //!   the standby gets it in the log it follows; a member starts from its stored epoch
 //!   and takes the key only while etcd's epoch is still that one.
+//! - **Another node leads at a newer epoch** (a fenced primary's retake at its own
+//!   epoch is refused): `rejoin.rs` — `kefud` re-executes itself to start as its standby.
+//! - **Degraded** (`kefuctl cluster promote --alone`, `/kefu/pairs/<pair>/degraded`
+//!   naming this node and epoch): read at each renewal; the committers then acknowledge
+//!   `replicated` turns with one copy, until a standby has caught up — then the primary
+//!   deletes the key.
 //! - Each member publishes `/kefu/pairs/<pair>/members/<node>` (role, epoch, applied
 //!   sequence, the primary's latest as seen, lease left) on its own lease, for
 //!   `kefuctl cluster status`.
@@ -219,6 +225,8 @@ struct Ctx {
     replication_addr: Option<SocketAddr>,
     /// `kefud`: re-execute to rejoin as standby when another node leads (`rejoin.rs`).
     restart_to_rejoin: bool,
+    /// `[cluster] peer`: the other member's replication address, if configured.
+    peer: Option<SocketAddr>,
 }
 
 impl Ctx {
@@ -445,6 +453,7 @@ pub(super) fn start(
         replication,
         replication_addr: config.replication_listen,
         restart_to_rejoin: config.restart_to_rejoin,
+        peer: config.peer,
     };
     let config = config.clone();
     let thread = std::thread::Builder::new()
@@ -493,13 +502,15 @@ fn primary_loop(
                         ctx.lead.fence(why);
                         // Another node led meanwhile: this member turns its standby.
                         if let Some(leader) = ctx.newer_leader(mine) {
-                            if ctx.restart_to_rejoin {
+                            let followable = ctx.peer.or(leader.replication_addr).is_some();
+                            if ctx.restart_to_rejoin && followable {
                                 let failed = super::rejoin::restart_as_standby(&leader);
                                 ctx.lead.fence(failed);
                             } else {
                                 ctx.lead.note(format!(
                                     "{} leads at epoch {}: restart this member to rejoin \
-                                     as its standby",
+                                     as its standby (with [cluster] peer set if the leader \
+                                     publishes no replication address)",
                                     leader.node, leader.epoch
                                 ));
                             }
@@ -590,6 +601,11 @@ fn standby_loop(ctx: &Ctx, config: &ClusterConfig, promote: Option<Promote>, sto
             let _ = ctx.etcd.keep_alive(l.id);
             ctx.publish(l.id);
         }
+        // A standby takes over by itself only once its data holds the epoch of the leader
+        // it saw: one that rejoined from sequence 0 and has not copied that far (or whose
+        // leader died before it connected) must not lead with a partial copy.
+        let data_epoch = ctx.stored_epoch().ok().flatten();
+        let followed = seen_epoch.is_some() && data_epoch == seen_epoch;
         match ctx.etcd.get(&ctx.cfg.leader_key()) {
             Ok(Some(v)) => {
                 if let Ok(leader) = serde_json::from_slice::<LeaderValue>(&v) {
@@ -597,14 +613,14 @@ fn standby_loop(ctx: &Ctx, config: &ClusterConfig, promote: Option<Promote>, sto
                     ctx.lead.saw(leader.epoch);
                 }
             }
-            Ok(None) if may_promote(ctx, seen_epoch.is_some()) => {
+            Ok(None) if may_promote(ctx, followed) => {
                 // Drain: the follower returns once what it received is applied.
                 if let Some(mut f) = follower.take() {
                     f.stop();
                 }
-                // The leader it saw, else the one its data was last led by (a standby
-                // restarted while no leader held the key).
-                match ctx.take(seen_epoch.or(stored)) {
+                // The epoch its data was last led at (else the leader it saw, else the
+                // one at start): etcd's must still be that one.
+                match ctx.take(data_epoch.or(seen_epoch).or(stored)) {
                     Ok((lease, epoch)) => {
                         if let Some(l) = own {
                             let _ = ctx.etcd.revoke(l.id);
@@ -620,6 +636,13 @@ fn standby_loop(ctx: &Ctx, config: &ClusterConfig, promote: Option<Promote>, sto
                     }
                 }
             }
+            Ok(None) if seen_epoch.is_some() && ctx.cfg.auto_promote => ctx.lead.note(format!(
+                "no leader, and this standby's data is of epoch {} (the leader's was {}): it \
+                 did not receive everything, so it does not take over by itself; `kefuctl \
+                 cluster promote` or restore it",
+                data_epoch.map_or("-".into(), |e| e.to_string()),
+                seen_epoch.unwrap_or_default()
+            )),
             Ok(None) => ctx
                 .lead
                 .note("no leader: waiting for `kefuctl cluster promote`".into()),

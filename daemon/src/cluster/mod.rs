@@ -22,6 +22,8 @@
 //! - `leader.rs`: with `[cluster.etcd]`, the leadership thread — the primary's lease on
 //!   the leader key and the fence the committers ask ([`Leadership::may_acknowledge`]),
 //!   the standby's watch of the key and its promotion.
+//! - `rejoin.rs`: a member that finds another node leading starts as its standby (its
+//!   diverged data moved aside); a running fenced `kefud` re-executes itself to do so.
 //!
 //! **Boundary.** Threads of their own, blocking std sockets: no shard loop ever waits on
 //! the network. Knows the store only as [`RocksStore`] (the log is RocksDB's).

@@ -44,10 +44,6 @@ pub enum Rejoin {
 /// Why a member could not be prepared to rejoin.
 #[derive(Debug, thiserror::Error)]
 pub enum RejoinError {
-    /// The leader's replication address is unknown (no `[cluster] peer`, and the leader
-    /// key does not carry one).
-    #[error("{0} leads the pair, and its replication address is unknown: set [cluster] peer")]
-    NoPeer(String),
     /// Reading or moving the data directory failed.
     #[error("{0}")]
     Data(String),
@@ -81,10 +77,19 @@ pub fn prepare_rejoin(cluster: &mut ClusterConfig, data_dir: &Path) -> Result<Re
     if leader.node == cfg.node {
         return Ok(Rejoin::AsConfigured);
     }
-    let peer = cluster
-        .peer
-        .or(leader.replication_addr)
-        .ok_or_else(|| RejoinError::NoPeer(leader.node.clone()))?;
+    let Some(peer) = cluster.peer.or(leader.replication_addr) else {
+        // Nothing to follow: as before rejoining existed, the member starts as
+        // configured and stays fenced until the operator acts.
+        log::warn(
+            0,
+            format_args!(
+                "rejoin: {} leads pair {} at epoch {} and publishes no replication address, \
+                 and [cluster] peer is unset: starting as configured",
+                leader.node, cfg.pair, leader.epoch
+            ),
+        );
+        return Ok(Rejoin::AsConfigured);
+    };
     let db = data_dir.join("db");
     let (stored, latest) = data_epoch(&db)?;
     let diverged = if latest > 0 && stored != Some(leader.epoch) {
