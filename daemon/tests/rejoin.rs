@@ -265,3 +265,79 @@ fn acknowledged_alone(addr: SocketAddr, key: [u8; 32], conversation: u64, i: u64
     });
     login.is_ok() && matches!(send(&mut c, conversation, i), Ok(Response::Sent { .. }))
 }
+
+/// The new primary dies too, and the old one is restarted at once, while the dead
+/// leader's lease still holds the key: whichever way the old primary starts (as the dead
+/// leader's standby, its epoch-1 data moved aside; or, the lease gone, as a primary
+/// whose data is of an old epoch), it must not lead — it lacks what `b` acknowledged —
+/// and its data is kept.
+#[test]
+fn an_old_primary_never_leads_with_a_copy_that_lacks_the_last_leaders_epoch() {
+    let etcd = EtcdCluster::start();
+    let e = etcd.client();
+    let home = tempfile::tempdir().unwrap();
+    pki(home.path());
+    let (client_a, client_b) = (free_addr(), free_addr());
+    let (rep_a, rep_b) = (free_addr(), free_addr());
+    let a_spec = Spec {
+        node: "a",
+        primary: true,
+        client: client_a,
+        listen: rep_a,
+        peer: rep_b,
+        etcd: &etcd.clients,
+    };
+    let b_spec = Spec {
+        node: "b",
+        primary: false,
+        client: client_b,
+        listen: rep_b,
+        peer: rep_a,
+        etcd: &etcd.clients,
+    };
+    let mut a = Member::start(home.path(), &a_spec);
+    leader_is(&e, "a");
+    let mut b = Member::start(home.path(), &b_spec);
+    let key = account(&a, ACCOUNT);
+    let mut customer = pair_customer(&[client_a], ACCOUNT, key, "cust-0");
+    let conversation = match customer.request(&Request::OpenConversation {
+        entry: kefu_wire::chat::Entry::Auto,
+    }) {
+        Ok(Response::Conversation(info)) => info.conversation,
+        other => panic!("open: {other:?}"),
+    };
+    for i in 1..=3 {
+        match send_pair(&mut customer, conversation, i) {
+            Ok(Response::Sent { .. }) => {}
+            other => panic!("message {i}: {other:?}"),
+        }
+    }
+    a.kill();
+    assert_eq!(leader_is(&e, "b").epoch, 2);
+    b.kill();
+    drop(a);
+    let a = Member::start(home.path(), &a_spec);
+    // b's lease expires; a must not take the key, and says why.
+    poll("b's lease expired", || {
+        e.get(format!("/kefu/pairs/{PAIR}/leader").as_bytes())
+            .unwrap()
+            .is_none()
+    });
+    poll("a says why it does not lead", || {
+        a.logged("this node's data is of epoch 1")
+            || member_status(&e, "a").is_some_and(|s| s.note.contains("did not receive everything"))
+    });
+    assert_eq!(
+        e.get(format!("/kefu/pairs/{PAIR}/leader").as_bytes())
+            .unwrap(),
+        None,
+        "a took the key"
+    );
+    assert!(!a.logged("promoted"));
+    // Its epoch-1 data is where it was, or kept aside.
+    let kept = [
+        a.data.join("db").join("CURRENT"),
+        a.data.join("diverged-1").join("db").join("CURRENT"),
+    ];
+    assert!(kept.iter().any(|p| p.exists()), "a's data is gone");
+}
