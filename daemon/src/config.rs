@@ -602,13 +602,15 @@ impl Config {
         if let Some(cluster) = &self.cluster {
             cluster.problems(problems);
         }
-        let primary = self
-            .cluster
-            .as_ref()
-            .is_some_and(|c| c.role == crate::cluster::Role::Primary);
-        if self.storage.durability == DurabilityMode::Replicated && !primary {
+        // A standby replicates once promoted, to a listener of its own.
+        let replicates = self.cluster.as_ref().is_some_and(|c| {
+            c.role == crate::cluster::Role::Primary || c.replication_listen.is_some()
+        });
+        if self.storage.durability == DurabilityMode::Replicated && !replicates {
             problems.push(
-                "[storage] durability = \"replicated\" needs [cluster] role = \"primary\"".into(),
+                "[storage] durability = \"replicated\" needs [cluster] role = \"primary\" \
+                 (or a standby's replication_listen, served once it is promoted)"
+                    .into(),
             );
         }
     }

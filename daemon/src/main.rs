@@ -139,6 +139,12 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
     // Signals are taken synchronously by this thread (sigwait); block them
     // before any other thread exists so none of them is interrupted instead.
     let signals = block_signals();
+    let mut config = config;
+    if let Some(cluster) = config.cluster.as_mut() {
+        // A member that finds another node leading re-executes itself to rejoin as its
+        // standby (`cluster/rejoin.rs`); only the real daemon may replace its process.
+        cluster.restart_to_rejoin = true;
+    }
     let handle = server::start(config.clone()).context("starting")?;
     if cli.demo {
         ensure_demo_account(&handle)?;

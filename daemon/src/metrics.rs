@@ -310,6 +310,11 @@ fn replication(out: &mut String, r: &crate::cluster::Replication) {
             applied,
         ),
         (
+            "kefu_replication_degraded",
+            "1 while the primary acknowledges with one copy (kefuctl cluster promote --alone).",
+            u64::from(r.degraded()),
+        ),
+        (
             "kefu_replication_lag_sequences",
             "Sequence numbers committed here and not yet acknowledged by the standby.",
             latest.saturating_sub(applied),

@@ -272,6 +272,12 @@ pub fn start_with_clock(
 ) -> Result<ServerHandle, StartError> {
     config.validate()?;
     raise_fd_limit();
+    let mut config = config;
+    if let Some(cluster) = config.cluster.as_mut() {
+        // Another node leads: this member starts as its standby (`cluster/rejoin.rs`).
+        crate::cluster::prepare_rejoin(cluster, &config.data_dir)
+            .map_err(|e| crate::cluster::ClusterError::Io(e.to_string()))?;
+    }
     let clock = operator_clock(&config, clock);
     let tls_config = tls_server_config(&config)?;
     let rocks = open_store(&config)?;
@@ -284,8 +290,11 @@ pub fn start_with_clock(
 }
 
 /// A standby: its replication (and, with `[cluster.etcd]`, leadership) thread, whose
-/// promotion starts [`serve`] over the same store, in wal durability with no standby of
-/// its own (the pair runs alone until the operator adds one) and the lease as fence.
+/// promotion starts [`serve`] over the same store with the lease as fence. Configured
+/// `replicated` with a `replication_listen`, the promoted member serves its own standby
+/// (the old primary, once it rejoins) and acknowledges only what that standby applied
+/// (or, after `kefuctl cluster promote --alone`, with one copy); otherwise it runs in
+/// wal durability with no standby of its own.
 fn standby(
     config: Config,
     clock: Arc<dyn crate::clock::Clock>,
@@ -296,14 +305,31 @@ fn standby(
     let promote: crate::cluster::Promote = {
         let (config, rocks, slot) = (config.clone(), Arc::clone(&rocks), Arc::clone(&slot));
         Box::new(move |leadership| {
+            let mut config = config;
+            let listen = config
+                .cluster
+                .as_ref()
+                .filter(|c| c.replication_listen.is_some());
+            let own_standby = match listen {
+                Some(c) if config.storage.durability == DurabilityMode::Replicated => Some(
+                    crate::cluster::start_listener(c, Arc::clone(&rocks))
+                        .map_err(|e| e.to_string())?,
+                ),
+                _ => None,
+            };
+            let state = own_standby.as_ref().map_or_else(
+                || Arc::new(crate::cluster::Replication::default()),
+                |c| Arc::clone(c.replication()),
+            );
             let hook = crate::cluster::ReplicationHook {
-                state: Arc::new(crate::cluster::Replication::default()),
-                wait_for_standby: false,
+                state: Arc::clone(&state),
+                wait_for_standby: own_standby.is_some(),
                 leadership: Some(leadership),
             };
-            let mut config = config;
-            config.storage.durability = DurabilityMode::Wal;
-            let handle = serve(config, clock, tls_config, rocks, None, Some(hook))
+            if own_standby.is_none() {
+                config.storage.durability = DurabilityMode::Wal;
+            }
+            let handle = serve(config, clock, tls_config, rocks, own_standby, Some(hook))
                 .map_err(|e| e.to_string())?;
             log::info(
                 0,
@@ -315,7 +341,7 @@ fn standby(
             *slot
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(handle);
-            Ok(())
+            Ok(state)
         })
     };
     let cluster = start_cluster(&config, &rocks, Some(promote))?;

@@ -63,6 +63,7 @@ impl Pki {
             key: file(format!("{node}.key")),
             ca: file("ca.pem".into()),
             etcd: None,
+            restart_to_rejoin: false,
         }
     }
 }

@@ -8,10 +8,13 @@
 //!   replication lag in sequences as that member sees it).
 //! - `promote --node N`: asks standby `N` to take over (for a pair whose standbys have
 //!   `auto_promote = false`); refused while a leader holds the key.
+//! - `promote --alone`: lets the leader, a `replicated` primary whose standby is gone,
+//!   acknowledge with one copy (`/kefu/pairs/<pair>/degraded` names it and its epoch);
+//!   the primary clears it once a standby has caught up. Refused without a leader.
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use kefu_etcd::pair::{LeaderValue, MemberStatus};
+use kefu_etcd::pair::{DegradedValue, LeaderValue, MemberStatus};
 use kefu_etcd::Etcd;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -36,11 +39,16 @@ pub struct ClusterArgs {
 pub enum ClusterCommand {
     /// The leader, its epoch and lease, and each member's role and replication lag.
     Status,
-    /// Asks a standby to take over; refused while a leader holds the key.
+    /// Asks a standby to take over (refused while a leader holds the key), or with
+    /// `--alone` lets the primary acknowledge without its standby (degraded).
     Promote {
         /// The standby's node name (`[cluster.etcd] node`).
+        #[arg(long, required_unless_present = "alone", conflicts_with = "alone")]
+        node: Option<String>,
+        /// The leader runs without a standby: `replicated` writes are acknowledged
+        /// with one copy until a standby has caught up (then the flag clears itself).
         #[arg(long)]
-        node: String,
+        alone: bool,
     },
 }
 
@@ -70,6 +78,34 @@ pub fn run(args: &ClusterArgs, out: &mut dyn Write) -> Result<()> {
                 }
                 None => writeln!(out, "leader:  none")?,
             }
+            let degraded = etcd
+                .get(format!("{base}/degraded").as_bytes())
+                .context("reading the degraded flag")?;
+            if let Some(v) = degraded {
+                let leading = leader
+                    .as_ref()
+                    .and_then(|e| serde_json::from_slice::<LeaderValue>(&e.value).ok());
+                match serde_json::from_slice::<DegradedValue>(&v) {
+                    Ok(d)
+                        if leading
+                            .as_ref()
+                            .is_some_and(|l| l.node == d.node && l.epoch == d.epoch) =>
+                    {
+                        writeln!(
+                            out,
+                            "degraded: yes — {} acknowledges with one copy (promote --alone at \
+                             epoch {}) until a standby catches up",
+                            d.node, d.epoch
+                        )?
+                    }
+                    Ok(d) => writeln!(
+                        out,
+                        "degraded: no (a stale promote --alone for {} at epoch {})",
+                        d.node, d.epoch
+                    )?,
+                    Err(_) => writeln!(out, "degraded: (undecodable flag)")?,
+                }
+            }
             let members = etcd
                 .get_prefix(format!("{base}/members/").as_bytes())
                 .context("reading the members")?;
@@ -97,7 +133,36 @@ pub fn run(args: &ClusterArgs, out: &mut dyn Write) -> Result<()> {
             }
             Ok(())
         }
-        ClusterCommand::Promote { node } => {
+        ClusterCommand::Promote { alone: true, .. } => {
+            let Some(entry) = leader else {
+                bail!(
+                    "promote --alone refused: no member leads pair {}; it lets a running \
+                     primary acknowledge without its standby",
+                    args.pair
+                );
+            };
+            let value: LeaderValue =
+                serde_json::from_slice(&entry.value).context("the leader key does not decode")?;
+            let flag = DegradedValue {
+                node: value.node.clone(),
+                epoch: value.epoch,
+            };
+            etcd.put(
+                format!("{base}/degraded").as_bytes(),
+                &serde_json::to_vec(&flag)?,
+                0,
+            )
+            .context("writing the degraded flag")?;
+            writeln!(
+                out,
+                "pair {} runs degraded: {} (epoch {}) acknowledges with one copy until a \
+                 standby catches up",
+                args.pair, value.node, value.epoch
+            )?;
+            Ok(())
+        }
+        ClusterCommand::Promote { node, .. } => {
+            let node = node.as_deref().unwrap_or_default();
             if let Some(entry) = leader {
                 let who = serde_json::from_slice::<LeaderValue>(&entry.value)
                     .map(|v| format!("{} leads at epoch {}", v.node, v.epoch))

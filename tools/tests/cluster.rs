@@ -9,7 +9,7 @@
 
 mod support;
 
-use kefu_etcd::pair::{LeaderValue, MemberStatus};
+use kefu_etcd::pair::{DegradedValue, LeaderValue, MemberStatus};
 use kefu_etcd::Etcd;
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
@@ -96,6 +96,7 @@ fn status_shows_the_leader_and_the_lag_and_promote_is_refused_while_it_leads() {
     // Node a leads at epoch 3 on a lease; b follows, 7 sequences behind.
     let lease = e.grant(30).unwrap();
     let leader = LeaderValue {
+        replication_addr: None,
         node: "a".into(),
         client_addr: Some("127.0.0.1:7070".parse().unwrap()),
         epoch: 3,
@@ -146,5 +147,75 @@ fn status_shows_the_leader_and_the_lag_and_promote_is_refused_while_it_leads() {
     assert_eq!(
         e.get(b"/kefu/pairs/p9/promote").unwrap().as_deref(),
         Some(&b"b"[..])
+    );
+}
+
+#[test]
+fn promote_alone_flags_the_leader_degraded_and_is_refused_without_one() {
+    let etcd = OneEtcd::start();
+    let e = etcd.client();
+    let endpoint = etcd.client.to_string();
+    let cluster = |args: &[&str]| {
+        let mut all = vec!["cluster", "--etcd", &endpoint, "--pair", "p8"];
+        all.extend_from_slice(args);
+        kefuctl(&all)
+    };
+    // Nobody leads: there is no primary to run alone; nothing is written.
+    let refused = cluster(&["promote", "--alone"]).run().expect_code(1);
+    assert_contains(
+        &refused.stderr,
+        "promote --alone refused: no member leads pair p8",
+    );
+    assert_eq!(e.get(b"/kefu/pairs/p8/degraded").unwrap(), None);
+    // --node and --alone are two different requests.
+    cluster(&["promote", "--alone", "--node", "b"])
+        .run()
+        .expect_code(2);
+
+    let lease = e.grant(30).unwrap();
+    let leader = LeaderValue {
+        replication_addr: Some("127.0.0.1:7071".parse().unwrap()),
+        node: "a".into(),
+        client_addr: None,
+        epoch: 4,
+    };
+    e.put(
+        b"/kefu/pairs/p8/leader",
+        &serde_json::to_vec(&leader).unwrap(),
+        lease.id,
+    )
+    .unwrap();
+    assert_contains(
+        &cluster(&["promote", "--alone"]).ok(),
+        "pair p8 runs degraded: a (epoch 4)",
+    );
+    let flag: DegradedValue =
+        serde_json::from_slice(&e.get(b"/kefu/pairs/p8/degraded").unwrap().unwrap()).unwrap();
+    assert_eq!(
+        flag,
+        DegradedValue {
+            node: "a".into(),
+            epoch: 4
+        }
+    );
+    assert_contains(
+        &cluster(&["status"]).ok(),
+        "degraded: yes — a acknowledges with one copy (promote --alone at epoch 4)",
+    );
+    // Another leader (a later epoch): the old flag is shown stale, not as degraded.
+    let newer = LeaderValue {
+        epoch: 5,
+        node: "b".into(),
+        ..leader
+    };
+    e.put(
+        b"/kefu/pairs/p8/leader",
+        &serde_json::to_vec(&newer).unwrap(),
+        lease.id,
+    )
+    .unwrap();
+    assert_contains(
+        &cluster(&["status"]).ok(),
+        "degraded: no (a stale promote --alone for a at epoch 4)",
     );
 }

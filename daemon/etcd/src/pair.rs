@@ -13,6 +13,22 @@ pub struct LeaderValue {
     pub client_addr: Option<SocketAddr>,
     /// Its epoch (one more than the previous leader's).
     pub epoch: u64,
+    /// Where its replication stream is served (`[cluster] replication_listen`): what an
+    /// old primary that turns standby follows when its own `[cluster] peer` is unset.
+    /// Absent in values written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication_addr: Option<SocketAddr>,
+}
+
+/// `/kefu/pairs/<pair>/degraded` (written by `kefuctl cluster promote --alone`, no
+/// lease): the primary `node` at `epoch` acknowledges `replicated` writes with one copy
+/// while no standby has caught up; it deletes the key itself once one has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DegradedValue {
+    /// The primary allowed to run alone.
+    pub node: String,
+    /// Its epoch: a later leader is not degraded by an older request.
+    pub epoch: u64,
 }
 
 /// A member's published status (`/kefu/pairs/<pair>/members/<node>`).

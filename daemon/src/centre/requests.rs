@@ -97,7 +97,30 @@ pub(crate) struct LoginCheck {
 impl Centre {
     /// Entry point of every request read from a connection of this shard.
     pub fn handle_request(&mut self, caller: &Caller, reply: ReplyTo, request: Request) -> Control {
+        if !caller.is_admin && !self.may_serve_clients() {
+            // A member that may not acknowledge (fenced, or not the leader) serves no
+            // read either: another member may be acknowledging writes it lacks.
+            self.reply_err(
+                reply,
+                ErrorCode::NOT_PRIMARY,
+                "this server is not the primary of its pair (any more); \
+                 reconnect to the other member",
+            );
+            return Control::Continue;
+        }
         self.route_request(caller, reply, request, true)
+    }
+
+    /// Whether clients are served: always, except on a member of a pair with
+    /// `[cluster.etcd]` that does not hold a certainly valid lease on the leader key.
+    /// (The operator's admin socket is still answered: its reads are for diagnosis,
+    /// and its writes meet the same fence in the committer.)
+    fn may_serve_clients(&self) -> bool {
+        self.shared
+            .replication
+            .as_ref()
+            .and_then(|hook| hook.leadership.as_ref())
+            .is_none_or(|lead| lead.may_acknowledge())
     }
 
     /// A request that waited for its account to load (`load.rs`): never parked again.

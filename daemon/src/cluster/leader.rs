@@ -20,11 +20,17 @@
 //!   database (synced, `store/cluster_records.rs`) before it acknowledges anything, so
 //!   the standby gets it in the log it follows; a member starts from its stored epoch
 //!   and takes the key only while etcd's epoch is still that one.
+//! - **Another node leads at a newer epoch** (a fenced primary's retake at its own
+//!   epoch is refused): `rejoin.rs` — `kefud` re-executes itself to start as its standby.
+//! - **Degraded** (`kefuctl cluster promote --alone`, `/kefu/pairs/<pair>/degraded`
+//!   naming this node and epoch): read at each renewal; the committers then acknowledge
+//!   `replicated` turns with one copy, until a standby has caught up — then the primary
+//!   deletes the key.
 //! - Each member publishes `/kefu/pairs/<pair>/members/<node>` (role, epoch, applied
 //!   sequence, the primary's latest as seen, lease left) on its own lease, for
 //!   `kefuctl cluster status`.
 
-use super::etcd::pair::{LeaderValue, MemberStatus};
+use super::etcd::pair::{DegradedValue, LeaderValue, MemberStatus};
 use super::etcd::{Etcd, EtcdError, Lease};
 use super::{ClusterConfig, ClusterHandle, Replication};
 use crate::log;
@@ -80,6 +86,10 @@ impl EtcdConfig {
     /// The key `kefuctl cluster promote` writes with the node to promote.
     pub fn promote_key(&self) -> Vec<u8> {
         format!("/kefu/pairs/{}/promote", self.pair).into_bytes()
+    }
+    /// The key `kefuctl cluster promote --alone` writes ([`DegradedValue`]).
+    pub fn degraded_key(&self) -> Vec<u8> {
+        format!("/kefu/pairs/{}/degraded", self.pair).into_bytes()
     }
     /// This member's status key.
     pub fn member_key(&self) -> Vec<u8> {
@@ -198,8 +208,10 @@ impl Leadership {
 }
 
 /// The daemon's promotion: starts serving over the store (called once, on the leader
-/// thread, after the key was taken). An error leaves the node fenced.
-pub type Promote = Box<dyn FnOnce(Arc<Leadership>) -> Result<(), String> + Send>;
+/// thread, after the key was taken); the replication state its committers wait on (a
+/// fresh one: the promoted member's own standby, if it serves one). An error leaves the
+/// node fenced.
+pub type Promote = Box<dyn FnOnce(Arc<Leadership>) -> Result<Arc<Replication>, String> + Send>;
 
 /// What the loop works with.
 struct Ctx {
@@ -209,6 +221,12 @@ struct Ctx {
     stop: Arc<AtomicBool>,
     store: Arc<RocksStore>,
     replication: Arc<Replication>,
+    /// Published in the leader key: where this member serves its standby.
+    replication_addr: Option<SocketAddr>,
+    /// `kefud`: re-execute to rejoin as standby when another node leads (`rejoin.rs`).
+    restart_to_rejoin: bool,
+    /// `[cluster] peer`: the other member's replication address, if configured.
+    peer: Option<SocketAddr>,
 }
 
 impl Ctx {
@@ -247,6 +265,7 @@ impl Ctx {
             node: self.cfg.node.clone(),
             client_addr: self.cfg.client_addr,
             epoch,
+            replication_addr: self.replication_addr,
         })
         .unwrap_or_default()
     }
@@ -321,12 +340,65 @@ impl Ctx {
     /// followed) a leader that wrote it. A record that does not decode is refused
     /// rather than read as "any epoch".
     fn stored_epoch(&self) -> Result<Option<u64>, String> {
-        match self.store.get(Cf::Meta, keys::META_CLUSTER_EPOCH) {
-            Ok(None) => Ok(None),
-            Ok(Some(bytes)) => EpochRecord::decode(&bytes)
-                .map(|r| Some(r.epoch))
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
+        super::rejoin::stored_epoch(&self.store)
+    }
+
+    /// The leader key's value when another node holds it at an epoch newer than
+    /// `epoch` (this member's data then lacks what that leader acknowledged).
+    fn newer_leader(&self, epoch: u64) -> Option<LeaderValue> {
+        let v = self.etcd.get(&self.cfg.leader_key()).ok().flatten()?;
+        let leader: LeaderValue = serde_json::from_slice(&v).ok()?;
+        (leader.node != self.cfg.node && leader.epoch > epoch).then_some(leader)
+    }
+
+    /// The primary at `epoch`: follows `promote --alone` (the degraded key naming this
+    /// node and epoch) into `serving`, and clears it once a standby has caught up.
+    fn sync_degraded(&self, epoch: u64, serving: &Replication) {
+        let key = self.cfg.degraded_key();
+        let Ok(value) = self.etcd.get(&key) else {
+            return; // etcd unreachable: keep the state, the lease decides the rest.
+        };
+        let ours = value
+            .and_then(|v| serde_json::from_slice::<DegradedValue>(&v).ok())
+            .is_some_and(|d| d.node == self.cfg.node && d.epoch == epoch);
+        if !ours {
+            if serving.degraded() {
+                log::info(0, format_args!("leadership: degraded flag removed in etcd"));
+                serving.set_degraded(false);
+                self.lead.note(String::new());
+            }
+            return;
+        }
+        let caught_up = serving.connected()
+            && self
+                .store
+                .latest_sequence()
+                .is_ok_and(|latest| serving.applied() >= latest);
+        if caught_up {
+            // Cleared here before the committers wait again: from now on two copies.
+            if self.etcd.delete(&key).is_ok() {
+                serving.set_degraded(false);
+                self.lead.note(String::new());
+                log::info(
+                    0,
+                    format_args!(
+                        "leadership: a standby caught up: degraded cleared, acknowledgements \
+                         wait for it again"
+                    ),
+                );
+            }
+        } else if !serving.degraded() {
+            serving.set_degraded(true);
+            self.lead.note(
+                "degraded (kefuctl cluster promote --alone): acknowledging with one copy".into(),
+            );
+            log::warn(
+                0,
+                format_args!(
+                    "leadership: degraded by `kefuctl cluster promote --alone`: replicated \
+                     turns are acknowledged with one copy until a standby catches up"
+                ),
+            );
         }
     }
 
@@ -379,6 +451,9 @@ pub(super) fn start(
         stop,
         store,
         replication,
+        replication_addr: config.replication_listen,
+        restart_to_rejoin: config.restart_to_rejoin,
+        peer: config.peer,
     };
     let config = config.clone();
     let thread = std::thread::Builder::new()
@@ -390,7 +465,7 @@ pub(super) fn start(
                     .lead
                     .fence(format!("the stored epoch is unreadable: {why}")),
                 Ok(stored) if standby => standby_loop(&ctx, &config, promote, stored),
-                Ok(stored) => primary_loop(&ctx, None, stored),
+                Ok(stored) => primary_loop(&ctx, None, stored, &ctx.replication),
             }
         })
         .map_err(|e| super::ClusterError::Io(format!("spawning the leader thread: {e}")))?;
@@ -398,8 +473,13 @@ pub(super) fn start(
 }
 
 /// Leads (or tries to) until the daemon stops. `held`: a lease and epoch already taken
-/// (a promoted standby).
-fn primary_loop(ctx: &Ctx, mut held: Option<(Lease, u64)>, mut epoch: Option<u64>) {
+/// (a promoted standby). `serving`: the replication state of this member's own standby.
+fn primary_loop(
+    ctx: &Ctx,
+    mut held: Option<(Lease, u64)>,
+    mut epoch: Option<u64>,
+    serving: &Replication,
+) {
     let mut last_error = String::new();
     while !ctx.stop.load(Ordering::Relaxed) {
         let wait = match held {
@@ -418,8 +498,23 @@ fn primary_loop(ctx: &Ctx, mut held: Option<(Lease, u64)>, mut epoch: Option<u64
                         log::warn(0, format_args!("leadership: not primary: {why}"));
                         last_error.clone_from(&why);
                     }
-                    if epoch.is_some() {
+                    if let Some(mine) = epoch {
                         ctx.lead.fence(why);
+                        // Another node led meanwhile: this member turns its standby.
+                        if let Some(leader) = ctx.newer_leader(mine) {
+                            let followable = ctx.peer.or(leader.replication_addr).is_some();
+                            if ctx.restart_to_rejoin && followable {
+                                let failed = super::rejoin::restart_as_standby(&leader);
+                                ctx.lead.fence(failed);
+                            } else {
+                                ctx.lead.note(format!(
+                                    "{} leads at epoch {}: restart this member to rejoin \
+                                     as its standby (with [cluster] peer set if the leader \
+                                     publishes no replication address)",
+                                    leader.node, leader.epoch
+                                ));
+                            }
+                        }
                     } else {
                         ctx.lead.note(why);
                     }
@@ -432,6 +527,9 @@ fn primary_loop(ctx: &Ctx, mut held: Option<(Lease, u64)>, mut epoch: Option<u64
                     Ok(ttl) => {
                         ctx.lead
                             .renewed(Ctx::valid_until(sent, ttl.min(ctx.cfg.ttl())));
+                        if let Some(e) = epoch {
+                            ctx.sync_degraded(e, serving);
+                        }
                         ctx.publish(lease.id);
                         last_error.clear();
                     }
@@ -503,6 +601,11 @@ fn standby_loop(ctx: &Ctx, config: &ClusterConfig, promote: Option<Promote>, sto
             let _ = ctx.etcd.keep_alive(l.id);
             ctx.publish(l.id);
         }
+        // A standby takes over by itself only once its data holds the epoch of the leader
+        // it saw: one that rejoined from sequence 0 and has not copied that far (or whose
+        // leader died before it connected) must not lead with a partial copy.
+        let data_epoch = ctx.stored_epoch().ok().flatten();
+        let followed = seen_epoch.is_some() && data_epoch == seen_epoch;
         match ctx.etcd.get(&ctx.cfg.leader_key()) {
             Ok(Some(v)) => {
                 if let Ok(leader) = serde_json::from_slice::<LeaderValue>(&v) {
@@ -510,14 +613,14 @@ fn standby_loop(ctx: &Ctx, config: &ClusterConfig, promote: Option<Promote>, sto
                     ctx.lead.saw(leader.epoch);
                 }
             }
-            Ok(None) if may_promote(ctx, seen_epoch.is_some()) => {
+            Ok(None) if may_promote(ctx, followed) => {
                 // Drain: the follower returns once what it received is applied.
                 if let Some(mut f) = follower.take() {
                     f.stop();
                 }
-                // The leader it saw, else the one its data was last led by (a standby
-                // restarted while no leader held the key).
-                match ctx.take(seen_epoch.or(stored)) {
+                // The epoch its data was last led at (else the leader it saw, else the
+                // one at start): etcd's must still be that one.
+                match ctx.take(data_epoch.or(seen_epoch).or(stored)) {
                     Ok((lease, epoch)) => {
                         if let Some(l) = own {
                             let _ = ctx.etcd.revoke(l.id);
@@ -533,6 +636,13 @@ fn standby_loop(ctx: &Ctx, config: &ClusterConfig, promote: Option<Promote>, sto
                     }
                 }
             }
+            Ok(None) if seen_epoch.is_some() && ctx.cfg.auto_promote => ctx.lead.note(format!(
+                "no leader, and this standby's data is of epoch {} (the leader's was {}): it \
+                 did not receive everything, so it does not take over by itself; `kefuctl \
+                 cluster promote` or restore it",
+                data_epoch.map_or("-".into(), |e| e.to_string()),
+                seen_epoch.unwrap_or_default()
+            )),
             Ok(None) => ctx
                 .lead
                 .note("no leader: waiting for `kefuctl cluster promote`".into()),
@@ -578,10 +688,13 @@ fn promoted(ctx: &Ctx, promote: Option<Promote>, lease: Lease, epoch: u64) {
         Some(p) => p(Arc::clone(&ctx.lead)),
         None => Err("this daemon cannot be promoted".into()),
     };
-    if let Err(e) = started {
-        ctx.lead.fence(format!("promotion failed: {e}"));
-        let _ = ctx.etcd.revoke(lease.id);
-        return;
-    }
-    primary_loop(ctx, Some((lease, epoch)), Some(epoch));
+    let serving = match started {
+        Ok(serving) => serving,
+        Err(e) => {
+            ctx.lead.fence(format!("promotion failed: {e}"));
+            let _ = ctx.etcd.revoke(lease.id);
+            return;
+        }
+    };
+    primary_loop(ctx, Some((lease, epoch)), Some(epoch), &serving);
 }

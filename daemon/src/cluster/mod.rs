@@ -22,6 +22,8 @@
 //! - `leader.rs`: with `[cluster.etcd]`, the leadership thread — the primary's lease on
 //!   the leader key and the fence the committers ask ([`Leadership::may_acknowledge`]),
 //!   the standby's watch of the key and its promotion.
+//! - `rejoin.rs`: a member that finds another node leading starts as its standby (its
+//!   diverged data moved aside); a running fenced `kefud` re-executes itself to do so.
 //!
 //! **Boundary.** Threads of their own, blocking std sockets: no shard loop ever waits on
 //! the network. Knows the store only as [`RocksStore`] (the log is RocksDB's).
@@ -32,6 +34,7 @@
 pub use kefu_etcd as etcd;
 mod leader;
 mod primary;
+mod rejoin;
 mod standby;
 mod stream;
 mod tls;
@@ -47,6 +50,7 @@ use std::time::{Duration, Instant};
 
 pub use kefu_etcd::pair::{LeaderValue, MemberStatus};
 pub use leader::{EtcdConfig, LeaderRole, Leadership, Promote};
+pub use rejoin::{prepare_rejoin, Rejoin, RejoinError};
 pub use standby::{apply_batches, ApplyError};
 
 /// What this appliance is in its pair at start.
@@ -83,6 +87,11 @@ pub struct ClusterConfig {
     /// it the roles are fixed by the configuration, as before.
     #[serde(default)]
     pub etcd: Option<EtcdConfig>,
+    /// Set by `kefud` (never by the file): a running member that finds another node
+    /// leading at a newer epoch re-executes itself to start again as that leader's
+    /// standby (`rejoin.rs`). Off in a daemon embedded by tests: it stays fenced.
+    #[serde(skip)]
+    pub restart_to_rejoin: bool,
 }
 
 impl ClusterConfig {
@@ -125,6 +134,9 @@ pub struct Replication {
     primary_latest: AtomicU64,
     /// Whether a standby is connected (primary) or a primary is followed (standby).
     connected: AtomicBool,
+    /// Primary: `kefuctl cluster promote --alone` holds for this epoch — `replicated`
+    /// turns are acknowledged without the standby until one has caught up.
+    degraded: AtomicBool,
 }
 
 impl Replication {
@@ -141,6 +153,19 @@ impl Replication {
     /// Whether the stream is up.
     pub fn connected(&self) -> bool {
         self.connected.load(Ordering::Relaxed)
+    }
+
+    /// Whether the pair runs degraded (one copy acknowledged, `promote --alone`).
+    pub fn degraded(&self) -> bool {
+        self.degraded.load(Ordering::SeqCst)
+    }
+
+    fn set_degraded(&self, on: bool) {
+        let applied = self.applied.lock().unwrap_or_else(PoisonError::into_inner);
+        self.degraded.store(on, Ordering::SeqCst);
+        drop(applied);
+        // A committer waiting for the standby looks again.
+        self.applied_changed.notify_all();
     }
 
     fn set_applied(&self, latest: u64) {
@@ -176,12 +201,12 @@ impl Replication {
             .wait_timeout_while(guard, within, |c| *c <= after);
     }
 
-    /// `durability = "replicated"`: waits until the standby has applied `sequence`, at
-    /// most `within`; whether it has.
+    /// `durability = "replicated"`: waits until the standby has applied `sequence` (or
+    /// the pair runs degraded), at most `within`; whether it may be acknowledged.
     pub fn wait_applied(&self, sequence: u64, within: Duration) -> bool {
         let deadline = Instant::now() + within;
         let mut applied = self.applied.lock().unwrap_or_else(PoisonError::into_inner);
-        while *applied < sequence {
+        while *applied < sequence && !self.degraded() {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return false;
@@ -325,6 +350,19 @@ impl Drop for ClusterHandle {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A promoted standby's own replication listener (`[cluster] replication_listen`):
+/// the primary side of the stream, for the member that will follow it.
+pub fn start_listener(
+    config: &ClusterConfig,
+    store: Arc<RocksStore>,
+) -> Result<ClusterHandle, ClusterError> {
+    let replication = Arc::new(Replication::default());
+    if let Ok(latest) = store.latest_sequence() {
+        replication.notify_committed(latest);
+    }
+    primary::start(config, store, Arc::new(AtomicBool::new(false)), replication)
 }
 
 /// Starts the replication thread of `config.role` over `store`, and with
