@@ -23,6 +23,10 @@
 //!   the leader key and the fence the committers ask ([`Leadership::may_acknowledge`]),
 //!   the standby's watch of the key and its promotion.
 //!
+//! - `placement.rs`, `directory.rs`: accounts across appliances (`daemon/CLUSTER.md`
+//!   §8) — where each account is served, from the operator's move and from the
+//!   directory in etcd, polled by a thread of its own.
+//!
 //! **Boundary.** Threads of their own, blocking std sockets: no shard loop ever waits on
 //! the network. Knows the store only as [`RocksStore`] (the log is RocksDB's).
 //! A standby runs no shard and binds no client port: clients are refused (connection
@@ -30,7 +34,9 @@
 //! `server.rs`), called by the leadership thread.
 
 pub use kefu_etcd as etcd;
+pub mod directory;
 mod leader;
+pub mod placement;
 mod primary;
 mod standby;
 mod stream;

@@ -18,7 +18,8 @@
 use bytes::BytesMut;
 use kefu_wire::frame::HEADER_LEN;
 use kefu_wire::{
-    Body, ErrorBody, FrameKind, GoAway, GoAwayTo, Ping, Pong, Push, PushAck, Request, Response, Welcome,
+    Body, ErrorBody, FrameKind, GoAway, GoAwayTo, Ping, Pong, Push, PushAck, Request, Response,
+    Welcome,
 };
 use serde::Deserialize;
 

@@ -287,6 +287,7 @@ impl Harness {
         let (tx, inbox) = channel();
         let mailbox = Arc::new(TestMailbox(Mutex::new(tx)));
         let shared = Arc::new(Shared {
+            placement: Default::default(),
             counters: vec![Arc::new(kefu_daemon::stats::ShardCounters::default())],
             store: Arc::clone(&store) as Arc<dyn KvStore>,
             workers: workers.submitter(),
