@@ -8,6 +8,8 @@
 //!   replication lag in sequences as that member sees it).
 //! - `promote --node N`: asks standby `N` to take over (for a pair whose standbys have
 //!   `auto_promote = false`); refused while a leader holds the key.
+//! - `move-account <account> <pair>`: `account_move.rs` (it also talks to the source's
+//!   and the target's admin sockets).
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
@@ -15,6 +17,7 @@ use kefu_etcd::pair::{LeaderValue, MemberStatus};
 use kefu_etcd::Etcd;
 use std::io::Write;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 /// `kefuctl cluster ...`
@@ -42,11 +45,37 @@ pub enum ClusterCommand {
         #[arg(long)]
         node: String,
     },
+    /// Moves an account from the appliance of `--admin-socket` to the primary of `pair`
+    /// (reached through `--target-admin-socket`).
+    MoveAccount {
+        /// The account.
+        account: u64,
+        /// The target pair (`[cluster.etcd] pair` of its members).
+        to_pair: String,
+        /// The target primary's admin socket (over ssh: `ssh -L local.sock:remote.sock`).
+        #[arg(long)]
+        target_admin_socket: std::path::PathBuf,
+    },
 }
 
 /// Runs `kefuctl cluster ...`.
-pub fn run(args: &ClusterArgs, out: &mut dyn Write) -> Result<()> {
+pub fn run(args: &ClusterArgs, admin_socket: &Path, out: &mut dyn Write) -> Result<()> {
     let etcd = Etcd::new(args.etcd.clone(), Duration::from_secs(2));
+    if let ClusterCommand::MoveAccount {
+        account,
+        to_pair,
+        target_admin_socket,
+    } = &args.command
+    {
+        let m = crate::account_move::Move {
+            etcd: &etcd,
+            account: *account,
+            target: to_pair,
+            source_socket: admin_socket,
+            target_socket: target_admin_socket,
+        };
+        return crate::account_move::run(&m, out);
+    }
     let base = format!("/kefu/pairs/{}", args.pair);
     let leader = etcd
         .get_entry(format!("{base}/leader").as_bytes())
@@ -97,6 +126,7 @@ pub fn run(args: &ClusterArgs, out: &mut dyn Write) -> Result<()> {
             }
             Ok(())
         }
+        ClusterCommand::MoveAccount { .. } => Ok(()),
         ClusterCommand::Promote { node } => {
             if let Some(entry) = leader {
                 let who = serde_json::from_slice::<LeaderValue>(&entry.value)
