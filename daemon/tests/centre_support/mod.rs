@@ -537,6 +537,24 @@ impl Harness {
                     self.disconnect(conn);
                 }
             }
+            // Accounts across appliances: the harness runs no directory, but a
+            // redirect is a goodbye like any other.
+            Outgoing::Redirect { to, .. } => {
+                let conn = match to {
+                    kefu_daemon::centre::RedirectWho::Conn(conn, _) => Some(conn),
+                    kefu_daemon::centre::RedirectWho::Session(session) => {
+                        self.attached.remove(&session)
+                    }
+                };
+                if let Some(conn) = conn {
+                    report.goaways.push((conn, ErrorCode::ACCOUNT_MOVED));
+                    if let Some(c) = self.conns.get_mut(&conn) {
+                        c.goaway = Some(ErrorCode::ACCOUNT_MOVED);
+                        c.session = None;
+                    }
+                    self.disconnect(conn);
+                }
+            }
             Outgoing::EndSession { session, code, .. } => {
                 if let Some(conn) = self.attached.remove(&session) {
                     report.goaways.push((conn, code));
