@@ -35,14 +35,20 @@ const ACCOUNT: u64 = 883_001;
 const SOURCE_IP: [u8; 4] = [127, 0, 0, 2];
 const TARGET_IP: [u8; 4] = [127, 0, 0, 3];
 
-fn appliance(home: &Path, node: &str, pair: &str, ip: [u8; 4], etcd: &[SocketAddr]) -> Kefud {
+/// A lone primary of `pair` at these addresses.
+fn appliance(
+    home: &Path,
+    (node, pair): (&str, &str),
+    (client, replication): (SocketAddr, SocketAddr),
+    etcd: &[SocketAddr],
+) -> Kefud {
     Kefud::start(
         home,
         &Spec {
             node,
             pair,
-            client: free_addr(ip),
-            replication: free_addr(ip),
+            client,
+            replication,
             etcd,
             durability: "wal",
         },
@@ -143,10 +149,12 @@ fn an_account_moves_under_chat_load_and_its_clients_follow() {
         home.path(),
         &[("a", SOURCE_IP.into()), ("b", TARGET_IP.into())],
     );
-    let source = appliance(home.path(), "a", "pa", SOURCE_IP, &etcd.clients);
-    let target = appliance(home.path(), "b", "pb", TARGET_IP, &etcd.clients);
+    let source_addrs = (free_addr(SOURCE_IP), free_addr(SOURCE_IP));
+    let source = appliance(home.path(), ("a", "pa"), source_addrs, &etcd.clients);
+    let target_addrs = (free_addr(TARGET_IP), free_addr(TARGET_IP));
+    let target = appliance(home.path(), ("b", "pb"), target_addrs, &etcd.clients);
     let client = etcd.client();
-    leader_is(&client, "pa", "a");
+    let first = leader_is(&client, "pa", "a");
     leader_is(&client, "pb", "b");
 
     let mut admin = source.admin();
@@ -311,4 +319,21 @@ fn an_account_moves_under_chat_load_and_its_clients_follow() {
     assert!(answer.is_ok(), "login via the source: {answer:?}");
     assert_eq!(fresh.server_addr(), Some(target.client));
     assert!(source.logged("moved to"), "the source logs the move");
+
+    // Restarted over the same data, the source forgot the operator's word: the
+    // directory in etcd still sends the account's logins to the target.
+    drop(source);
+    let source = appliance(home.path(), ("a", "pa"), source_addrs, &etcd.clients);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while leader_is(&client, "pa", "a").epoch <= first.epoch {
+        assert!(
+            Instant::now() < deadline,
+            "the restarted source does not lead"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut again = Client::connect(source.client, opts()).unwrap();
+    let answer = again.login(ACCOUNT, 1001, PASSWORD);
+    assert!(answer.is_ok(), "login via the restarted source: {answer:?}");
+    assert_eq!(again.server_addr(), Some(target.client));
 }
