@@ -314,6 +314,8 @@ pub fn required_access(request: &Request) -> Access {
         Request::AdminCheckStorage | Request::AdminDeleteAccount { .. } => Access::Operator,
         Request::AdminBackupCreate | Request::AdminBackupList => Access::Operator,
         Request::AdminBackupVerify { .. } => Access::Operator,
+        Request::AdminFreezeAccount { .. } | Request::AdminExportAccount { .. } => Access::Operator,
+        Request::AdminImportAccount { .. } | Request::AdminAccountMoved { .. } => Access::Operator,
         value_added_admin!() => Access::Operator,
         web_requests!() => web_access(request),
         profile_requests!() => profile_access(request),

@@ -73,6 +73,8 @@ pub struct ServerHandle {
     cluster: Option<crate::cluster::ClusterHandle>,
     /// A standby with `[cluster.etcd]`: the serving daemon its promotion started.
     promoted: Option<Arc<std::sync::Mutex<Option<ServerHandle>>>>,
+    /// With `[cluster.etcd]`: the thread that copies the accounts directory.
+    directory: Option<crate::cluster::directory::DirectoryHandle>,
 }
 
 impl ServerHandle {
@@ -163,6 +165,9 @@ impl ServerHandle {
         }
         if let Some(mut c) = self.cluster.take() {
             c.stop();
+        }
+        if let Some(mut d) = self.directory.take() {
+            d.stop();
         }
         if let Some(p) = self.promoted.take() {
             let inner = p
@@ -378,7 +383,9 @@ fn serve(
     };
 
     let counters: Vec<_> = (0..n).map(|_| Arc::new(ShardCounters::default())).collect();
+    let (placement, directory) = start_directory(&config)?;
     let shared = Arc::new(Shared {
+        placement,
         counters: counters.clone(),
         store,
         workers: workers.submitter(),
@@ -465,7 +472,28 @@ fn serve(
         metrics,
         cluster,
         promoted: None,
+        directory,
     })
+}
+
+/// Where accounts are served, and with `[cluster.etcd]` the thread that keeps the
+/// directory's copy (read once before the shards serve anything).
+fn start_directory(
+    config: &Config,
+) -> Result<
+    (
+        Arc<crate::cluster::placement::Placement>,
+        Option<crate::cluster::directory::DirectoryHandle>,
+    ),
+    StartError,
+> {
+    let Some(etcd) = config.cluster.as_ref().and_then(|c| c.etcd.as_ref()) else {
+        return Ok((Default::default(), None));
+    };
+    let placement = Arc::new(crate::cluster::placement::Placement::new(etcd.pair.clone()));
+    let handle = crate::cluster::directory::start(etcd, Arc::clone(&placement))
+        .map_err(io_err("starting the accounts directory thread"))?;
+    Ok((placement, Some(handle)))
 }
 
 /// Writes the pid file (`pid_file`), if configured.
@@ -538,6 +566,7 @@ fn standby_handle(config: &Config, cluster: Option<crate::cluster::ClusterHandle
         metrics: None,
         cluster,
         promoted: None,
+        directory: None,
     }
 }
 

@@ -94,6 +94,9 @@ impl AdminPipe {
                     ClientEvent::GoAway(g) => {
                         bail!("admin socket closed: {} {}", g.code, g.message)
                     }
+                    ClientEvent::GoAwayTo(g) => {
+                        bail!("admin socket closed: {} {}", g.code, g.message)
+                    }
                     ClientEvent::ConnectionError(e) => {
                         bail!("admin socket error: {} {}", e.code, e.message)
                     }

@@ -720,6 +720,7 @@ impl Driver {
                     return after_login(step, Failure::ConnectionError(e.code))
                 }
                 ClientEvent::GoAway(g) => return after_login(step, Failure::GoAway(g.code)),
+                ClientEvent::GoAwayTo(g) => return after_login(step, Failure::GoAway(g.code)),
             }
         }
         if pushed {

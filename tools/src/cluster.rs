@@ -11,6 +11,8 @@
 //! - `promote --alone`: lets the leader, a `replicated` primary whose standby is gone,
 //!   acknowledge with one copy (`/kefu/pairs/<pair>/degraded` names it and its epoch);
 //!   the primary clears it once a standby has caught up. Refused without a leader.
+//! - `move-account <account> <pair>`: `account_move.rs` (it also talks to the source's
+//!   and the target's admin sockets).
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
@@ -18,6 +20,7 @@ use kefu_etcd::pair::{DegradedValue, LeaderValue, MemberStatus};
 use kefu_etcd::Etcd;
 use std::io::Write;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 /// `kefuctl cluster ...`
@@ -50,11 +53,37 @@ pub enum ClusterCommand {
         #[arg(long)]
         alone: bool,
     },
+    /// Moves an account from the appliance of `--admin-socket` to the primary of `pair`
+    /// (reached through `--target-admin-socket`).
+    MoveAccount {
+        /// The account.
+        account: u64,
+        /// The target pair (`[cluster.etcd] pair` of its members).
+        to_pair: String,
+        /// The target primary's admin socket (over ssh: `ssh -L local.sock:remote.sock`).
+        #[arg(long)]
+        target_admin_socket: std::path::PathBuf,
+    },
 }
 
 /// Runs `kefuctl cluster ...`.
-pub fn run(args: &ClusterArgs, out: &mut dyn Write) -> Result<()> {
+pub fn run(args: &ClusterArgs, admin_socket: &Path, out: &mut dyn Write) -> Result<()> {
     let etcd = Etcd::new(args.etcd.clone(), Duration::from_secs(2));
+    if let ClusterCommand::MoveAccount {
+        account,
+        to_pair,
+        target_admin_socket,
+    } = &args.command
+    {
+        let m = crate::account_move::Move {
+            etcd: &etcd,
+            account: *account,
+            target: to_pair,
+            source_socket: admin_socket,
+            target_socket: target_admin_socket,
+        };
+        return crate::account_move::run(&m, out);
+    }
     let base = format!("/kefu/pairs/{}", args.pair);
     let leader = etcd
         .get_entry(format!("{base}/leader").as_bytes())
@@ -161,6 +190,7 @@ pub fn run(args: &ClusterArgs, out: &mut dyn Write) -> Result<()> {
             )?;
             Ok(())
         }
+        ClusterCommand::MoveAccount { .. } => Ok(()),
         ClusterCommand::Promote { node, .. } => {
             let node = node.as_deref().unwrap_or_default();
             if let Some(entry) = leader {

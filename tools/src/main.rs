@@ -4,6 +4,7 @@
 //! failure reported by the daemon or a check, 2 a usage error (clap's).
 
 mod account;
+mod account_move;
 mod admin;
 mod agent;
 mod backup;
@@ -58,7 +59,7 @@ fn main() -> ExitCode {
         Command::Code(cmd) => code::run(&cli.admin_socket, cmd, &mut out),
         Command::Profile(cmd) => profile::run(&cli.admin_socket, cmd, &mut out),
         Command::Csat(cmd) => csat::run(&cli.admin_socket, cmd, &mut out),
-        Command::Cluster(args) => cluster::run(args, &mut out),
+        Command::Cluster(args) => cluster::run(args, &cli.admin_socket, &mut out),
     }
     .and_then(|()| out.flush().map_err(Into::into));
     match result {

@@ -23,7 +23,7 @@ use crate::error::{ErrorCode, WireError};
 use crate::message::*;
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -72,6 +72,11 @@ pub enum ClientError {
     /// The server closed the connection, saying why where it did.
     #[error("connection closed by server{}", .0.as_ref().map(|g| format!(": {} {}", g.code, g.message)).unwrap_or_default())]
     Closed(Option<GoAway>),
+    /// The server closed the connection and named another appliance (`GoAwayTo`,
+    /// PROTOCOL.md section 40.6). A login follows one such redirect by itself
+    /// ([`Client::request`]); this is the one it did not follow.
+    #[error("redirected by server to {}: {} {}", .0.address, .0.code, .0.message)]
+    Redirected(GoAwayTo),
     /// No answer within the timeout.
     #[error("timed out")]
     Timeout,
@@ -86,6 +91,7 @@ impl ClientError {
         match self {
             ClientError::Server(e) => Some(e.code),
             ClientError::Closed(Some(g)) => Some(g.code),
+            ClientError::Redirected(g) => Some(g.code),
             _ => None,
         }
     }
@@ -116,8 +122,28 @@ impl Transport for rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
     }
 }
 
+/// How a client connects again to another address (to follow a `GoAwayTo`).
+#[derive(Clone)]
+enum Dialer {
+    /// Plain TCP.
+    Tcp,
+    /// TLS with this configuration and server name (the appliances of one deployment
+    /// present certificates for the same name).
+    Tls {
+        server_name: String,
+        config: Arc<rustls::ClientConfig>,
+    },
+    /// A transport the caller made (or a Unix socket): not redialable.
+    Fixed,
+}
+
 /// A connected, handshaken client.
 pub struct Client {
+    /// How to connect again elsewhere, and with which options.
+    dialer: Dialer,
+    opts: ClientOptions,
+    /// The server's address, for a TCP or TLS connection.
+    addr: Option<SocketAddr>,
     transport: Box<dyn Transport>,
     conn: ClientConnection,
     welcome: Welcome,
@@ -142,8 +168,11 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// Connects over plain TCP and completes the handshake.
     pub fn connect(addr: impl ToSocketAddrs, opts: ClientOptions) -> Result<Client, ClientError> {
-        let stream = connect_tcp(addr, opts.timeout)?;
-        Client::handshake(Box::new(stream), opts)
+        let (stream, at) = connect_tcp(addr, opts.timeout)?;
+        let mut client = Client::handshake(Box::new(stream), opts)?;
+        client.dialer = Dialer::Tcp;
+        client.addr = Some(at);
+        Ok(client)
     }
 
     /// Connects over TLS and completes the handshake.
@@ -155,10 +184,16 @@ impl Client {
     ) -> Result<Client, ClientError> {
         let name = rustls::pki_types::ServerName::try_from(server_name.to_string())
             .map_err(|e| ClientError::Tls(format!("bad server name {server_name:?}: {e}")))?;
-        let tls = rustls::ClientConnection::new(config, name)
+        let tls = rustls::ClientConnection::new(Arc::clone(&config), name)
             .map_err(|e| ClientError::Tls(e.to_string()))?;
-        let stream = connect_tcp(addr, opts.timeout)?;
-        Client::handshake(Box::new(rustls::StreamOwned::new(tls, stream)), opts)
+        let (stream, at) = connect_tcp(addr, opts.timeout)?;
+        let mut client = Client::handshake(Box::new(rustls::StreamOwned::new(tls, stream)), opts)?;
+        client.dialer = Dialer::Tls {
+            server_name: server_name.to_string(),
+            config,
+        };
+        client.addr = Some(at);
+        Ok(client)
     }
 
     /// Connects to a Unix socket (the daemon's local admin socket).
@@ -177,6 +212,9 @@ impl Client {
         opts: ClientOptions,
     ) -> Result<Client, ClientError> {
         let mut client = Client {
+            dialer: Dialer::Fixed,
+            opts: opts.clone(),
+            addr: None,
             transport,
             conn: ClientConnection::new(&opts.client_name, opts.max_frame),
             welcome: Welcome {
@@ -203,6 +241,7 @@ impl Client {
                 }
                 Some(ClientEvent::ConnectionError(e)) => return Err(ClientError::Server(e)),
                 Some(ClientEvent::GoAway(g)) => return Err(ClientError::Closed(Some(g))),
+                Some(ClientEvent::GoAwayTo(g)) => return Err(ClientError::Redirected(g)),
                 Some(other) => {
                     return Err(ClientError::Unexpected(format!("{other:?} before Welcome")))
                 }
@@ -216,11 +255,51 @@ impl Client {
         &self.welcome
     }
 
+    /// The address of the server (TCP or TLS connections): after a followed
+    /// `GoAwayTo`, the appliance it named.
+    pub fn server_addr(&self) -> Option<SocketAddr> {
+        self.addr
+    }
+
     /// Sends a request and waits for its answer; pushes that arrive meanwhile
     /// are kept for [`Client::next_push`].
+    ///
+    /// A login (`Login`, `Resume`, `CustomerLogin`, `VisitorLogin`, `CentreLogin`,
+    /// `CentreTicketLogin`) answered with `GoAwayTo` — the account is served by another
+    /// appliance — is sent again, once, on a new connection to the address it names;
+    /// this client then talks to that appliance. A second redirect is returned as
+    /// [`ClientError::Redirected`] (two appliances that name each other cannot bounce a
+    /// client forever), as is a redirect of any other request.
     pub fn request(&mut self, request: &Request) -> Result<Response, ClientError> {
         let corr = self.send(request)?;
-        self.wait(corr)
+        match self.wait(corr) {
+            Err(ClientError::Redirected(to)) if is_login(request) => {
+                self.follow(&to)?;
+                let corr = self.send(request)?;
+                self.wait(corr)
+            }
+            other => other,
+        }
+    }
+
+    /// Replaces this connection with one to the address `to` names (same options, same
+    /// TLS settings). The old connection's unread pushes are dropped with it.
+    pub fn follow(&mut self, to: &GoAwayTo) -> Result<(), ClientError> {
+        let refused = || ClientError::Redirected(to.clone());
+        if to.address.len() > GoAwayTo::MAX_ADDRESS {
+            return Err(refused());
+        }
+        let addr: SocketAddr = to.address.parse().map_err(|_| refused())?;
+        let next = match &self.dialer {
+            Dialer::Tcp => Client::connect(addr, self.opts.clone())?,
+            Dialer::Tls {
+                server_name,
+                config,
+            } => Client::connect_tls(addr, server_name, Arc::clone(config), self.opts.clone())?,
+            Dialer::Fixed => return Err(refused()),
+        };
+        *self = next;
+        Ok(())
     }
 
     /// Sends a request without waiting; returns its correlation id for [`Client::wait`].
@@ -376,6 +455,7 @@ impl Client {
             match ev {
                 ClientEvent::Push(p) => self.pushes.push_back(p),
                 ClientEvent::GoAway(g) => return Err(ClientError::Closed(Some(g))),
+                ClientEvent::GoAwayTo(g) => return Err(ClientError::Redirected(g)),
                 ClientEvent::ConnectionError(e) => return Err(ClientError::Server(e)),
                 other => self.answers.push_back(other),
             }
@@ -431,6 +511,7 @@ impl Client {
         while let Some(ev) = self.conn.poll_event() {
             match ev {
                 ClientEvent::GoAway(g) => return ClientError::Closed(Some(g)),
+                ClientEvent::GoAwayTo(g) => return ClientError::Redirected(g),
                 ClientEvent::ConnectionError(e) => return ClientError::Server(e),
                 ClientEvent::Push(p) => self.pushes.push_back(p),
                 other => self.answers.push_back(other),
@@ -449,13 +530,29 @@ fn is_reset(e: &io::Error) -> bool {
     )
 }
 
-fn connect_tcp(addr: impl ToSocketAddrs, timeout: Duration) -> Result<TcpStream, ClientError> {
+/// Whether `request` logs a connection in (the requests a `GoAwayTo` is followed for).
+fn is_login(request: &Request) -> bool {
+    matches!(
+        request,
+        Request::Login { .. }
+            | Request::Resume { .. }
+            | Request::CustomerLogin { .. }
+            | Request::VisitorLogin { .. }
+            | Request::CentreLogin { .. }
+            | Request::CentreTicketLogin { .. }
+    )
+}
+
+fn connect_tcp(
+    addr: impl ToSocketAddrs,
+    timeout: Duration,
+) -> Result<(TcpStream, SocketAddr), ClientError> {
     let mut last = None;
     for a in addr.to_socket_addrs()? {
         match TcpStream::connect_timeout(&a, timeout) {
             Ok(s) => {
                 s.set_nodelay(true)?;
-                return Ok(s);
+                return Ok((s, a));
             }
             Err(e) => last = Some(e),
         }

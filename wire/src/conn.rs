@@ -58,6 +58,8 @@ pub enum ClientEvent {
     ConnectionError(ErrorBody),
     /// The server is closing the connection.
     GoAway(GoAway),
+    /// The server is closing the connection and names where to go instead.
+    GoAwayTo(GoAwayTo),
 }
 
 /// Handshake progress.
@@ -307,6 +309,7 @@ impl ClientConnection {
                 ClientEvent::Pong(pong)
             }
             FrameKind::GoAway => ClientEvent::GoAway(GoAway::decode(&frame.body)?),
+            FrameKind::GoAwayTo => ClientEvent::GoAwayTo(GoAwayTo::decode(&frame.body)?),
             FrameKind::Hello
             | FrameKind::Request
             | FrameKind::PushAck
@@ -340,6 +343,7 @@ impl ClientEvent {
                 Some(e.code)
             }
             ClientEvent::GoAway(g) => Some(g.code),
+            ClientEvent::GoAwayTo(g) => Some(g.code),
             _ => None,
         }
     }

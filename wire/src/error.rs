@@ -296,6 +296,19 @@ codes! {
     /// No such invitation waiting for this visitor (unknown, answered, or given to
     /// another session).
     UNKNOWN_INVITATION = 195,
+    /// The account is served by another appliance (the accounts directory, section
+    /// 40.6): sent in `GoAwayTo`, which names the address to use instead.
+    ACCOUNT_MOVED = 201,
+    /// The account is being moved to another appliance (`kefuctl cluster
+    /// move-account`): nothing was done; retry shortly (the client library does; once
+    /// the move is over the connection is told `GoAwayTo` the new appliance).
+    ACCOUNT_MOVING = 202,
+    /// `AdminImportAccount` (first page) for an account this appliance holds already;
+    /// nothing changed.
+    ACCOUNT_PRESENT = 203,
+    /// `AdminImportAccount` with an entry that is not the account's (unknown column
+    /// family, a store-wide one, or a key of another account); nothing changed.
+    FOREIGN_ENTRY = 204,
     /// A visitor's (or customer's) login over the web gateway from a page whose origin
     /// the account does not allow (its explicit list and its entry codes' sites,
     /// PROTOCOL.md 38.4); no session opened.

@@ -53,11 +53,14 @@ pub enum FrameKind {
     ReplicaBatches = 12,
     /// Standby → primary, replication stream: cumulative acknowledgement.
     ReplicaApplied = 13,
+    /// Server → client: the server closes this connection and names where to go
+    /// instead (the account is served by another appliance; PROTOCOL.md section 40.6).
+    GoAwayTo = 14,
 }
 
 impl FrameKind {
     /// Every kind, in numeric order.
-    pub const ALL: [FrameKind; 13] = [
+    pub const ALL: [FrameKind; 14] = [
         FrameKind::Hello,
         FrameKind::Welcome,
         FrameKind::Request,
@@ -71,6 +74,7 @@ impl FrameKind {
         FrameKind::ReplicaHello,
         FrameKind::ReplicaBatches,
         FrameKind::ReplicaApplied,
+        FrameKind::GoAwayTo,
     ];
 
     /// The kind for a number, or an error for one this version does not define.

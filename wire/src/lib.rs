@@ -22,6 +22,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod account_move;
 pub mod automation;
 pub mod chat;
 pub mod client;

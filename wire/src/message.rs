@@ -170,6 +170,24 @@ pub struct GoAway {
     pub message: String,
 }
 
+/// The server is closing this connection and names the appliance to use instead
+/// (a new kind rather than an edited [`GoAway`]: a change of shape is a new kind).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoAwayTo {
+    /// Why (`ACCOUNT_MOVED`: the account is served elsewhere).
+    pub code: ErrorCode,
+    /// Human-readable detail.
+    pub message: String,
+    /// Where to connect instead: `ip:port` of the client listener (at most
+    /// [`GoAwayTo::MAX_ADDRESS`] bytes; a client refuses a longer one).
+    pub address: String,
+}
+
+impl GoAwayTo {
+    /// The longest address a client accepts.
+    pub const MAX_ADDRESS: usize = 255;
+}
+
 /// An account's service plan; it fixes the contact limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Plan {
@@ -1430,6 +1448,41 @@ pub enum Request {
         /// A rejection's reason (1..=200 characters); ignored for an approval.
         reason: String,
     },
+    /// Operator, on the source of a move (section 40.6): from the next turn on, every
+    /// request of `account` and every login to it is answered `ACCOUNT_MOVING`
+    /// (`frozen = false` lifts it). Answered `Ok` once every earlier turn is committed.
+    AdminFreezeAccount {
+        /// The account.
+        account: u64,
+        /// Freeze, or thaw.
+        frozen: bool,
+    },
+    /// Operator, on the source of a move: a page of the account's stored keys.
+    /// Answered `AccountExport`.
+    AdminExportAccount {
+        /// The account.
+        account: u64,
+        /// Where the page starts (`None`: at the beginning).
+        after: Option<crate::account_move::AccountCursor>,
+    },
+    /// Operator, on the target of a move: writes a page of the account's keys.
+    /// Answered `Ok` once durable.
+    AdminImportAccount {
+        /// The account.
+        account: u64,
+        /// The entries (at most `MAX_IMPORT_ENTRIES`).
+        entries: Vec<crate::account_move::AccountEntry>,
+        /// The first page: refused `ACCOUNT_PRESENT` if this appliance holds the account.
+        first: bool,
+    },
+    /// Operator, on the source once the directory names the target: the account's
+    /// connections are told `GoAwayTo address`, and so are later logins. Answered `Ok`.
+    AdminAccountMoved {
+        /// The account.
+        account: u64,
+        /// The target's client address, `ip:port`.
+        address: String,
+    },
 }
 
 /// What takes a detached session over (`EnableResume`, `ResumeSession`): the session's
@@ -1941,6 +1994,8 @@ pub enum Response {
     WindowStyle(Option<crate::profile::ChatWindowStyle>),
     /// A page of the profile and style review queue (`AdminProfileReviewQueue`).
     ProfileReviews(crate::profile::ProfileReviewPage),
+    /// A page of an account's stored keys (`AdminExportAccount`, section 40.6).
+    AccountExport(crate::account_move::AccountExport),
 }
 
 /// One backup in the daemon's backup directory (PROTOCOL.md section 21).
@@ -2146,6 +2201,7 @@ body_kind! {
     Ping => Ping,
     Pong => Pong,
     GoAway => GoAway,
+    GoAwayTo => GoAwayTo,
 }
 
 impl Request {
@@ -2355,6 +2411,10 @@ impl Request {
             Request::GetWindowStyle => "GetWindowStyle",
             Request::AdminProfileReviewQueue { .. } => "AdminProfileReviewQueue",
             Request::AdminReviewProfile { .. } => "AdminReviewProfile",
+            Request::AdminFreezeAccount { .. } => "AdminFreezeAccount",
+            Request::AdminExportAccount { .. } => "AdminExportAccount",
+            Request::AdminImportAccount { .. } => "AdminImportAccount",
+            Request::AdminAccountMoved { .. } => "AdminAccountMoved",
         }
     }
 }

@@ -7,6 +7,15 @@
 //! request again. Requests carry their client ids (`client_msg_id`), so a request that
 //! was stored but not acknowledged is stored once however often it is retried.
 //!
+//! Accounts across appliances (section 40.6): a request answered `ACCOUNT_MOVING` is
+//! sent again on the same connection every 100 ms (the account is being moved; nothing
+//! was done); a connection told `GoAwayTo` (the account is served elsewhere now)
+//! is replaced by one to the address it names, logged in again by the login step, and
+//! the request sent there — at most one such redirect per request, so two appliances
+//! that name each other cannot bounce a client forever (the second is returned as
+//! [`ClientError::Redirected`]). A login that is redirected is followed by [`Client`]
+//! itself, once.
+//!
 //! ```no_run
 //! use kefu_wire::pair::PairClient;
 //! use kefu_wire::{ClientOptions, Request};
@@ -20,7 +29,7 @@
 
 use crate::client::{Client, ClientError, ClientOptions};
 use crate::error::ErrorCode;
-use crate::message::{Request, Response};
+use crate::message::{GoAwayTo, Request, Response};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -41,6 +50,9 @@ pub struct PairClient {
     at: usize,
     /// How many times a connection was (re)made.
     connects: u64,
+    /// The address a `GoAwayTo` named, used for the next connection (then the pair's
+    /// addresses again after a failover: their logins redirect by themselves).
+    redirected: Option<SocketAddr>,
 }
 
 /// Whether `e` means "try the other member": the connection is gone or unusable, or
@@ -73,14 +85,14 @@ impl PairClient {
             current: None,
             at: 0,
             connects: 0,
+            redirected: None,
         }
     }
 
-    /// The member connected to, if any.
+    /// The appliance connected to, if any (after a redirect, the one it named).
     pub fn connected_to(&self) -> Option<SocketAddr> {
-        self.current
-            .as_ref()
-            .and_then(|_| self.addrs.get(self.at).copied())
+        let c = self.current.as_ref()?;
+        c.server_addr().or_else(|| self.addrs.get(self.at).copied())
     }
 
     /// How many connections were made (1 without any failover).
@@ -91,10 +103,13 @@ impl PairClient {
     /// The connection, logged in; made on the current address if there is none.
     fn connection(&mut self) -> Result<&mut Client, ClientError> {
         if self.current.is_none() {
-            let addr = *self
-                .addrs
-                .get(self.at)
-                .ok_or_else(|| ClientError::Unexpected("no address".into()))?;
+            let addr = match self.redirected {
+                Some(a) => a,
+                None => *self
+                    .addrs
+                    .get(self.at)
+                    .ok_or_else(|| ClientError::Unexpected("no address".into()))?,
+            };
             let mut c = Client::connect(addr, self.opts.clone())?;
             (self.login)(&mut c)?;
             self.connects += 1;
@@ -108,7 +123,9 @@ impl PairClient {
     /// Drops the connection and moves to the next address.
     fn fail_over(&mut self) {
         self.current = None;
-        self.at = (self.at + 1) % self.addrs.len().max(1);
+        if self.redirected.take().is_none() {
+            self.at = (self.at + 1) % self.addrs.len().max(1);
+        }
     }
 
     /// Sends `request` and returns its answer, retrying it (the same request, so the
@@ -117,9 +134,28 @@ impl PairClient {
     /// once; the last failover error once the time is over.
     pub fn request(&mut self, request: &Request) -> Result<Response, ClientError> {
         let deadline = Instant::now() + self.failover_within;
+        let mut followed = false;
         loop {
             let result = self.connection().and_then(|c| c.request(request));
             match result {
+                Err(ClientError::Redirected(to)) if !followed => {
+                    // The account is served elsewhere now: that appliance, at once.
+                    followed = true;
+                    self.current = None;
+                    match to.address.parse::<SocketAddr>() {
+                        Ok(a) if to.address.len() <= GoAwayTo::MAX_ADDRESS => {
+                            self.redirected = Some(a)
+                        }
+                        _ => return Err(ClientError::Redirected(to)),
+                    }
+                }
+                Err(ClientError::Server(b)) if b.code == ErrorCode::ACCOUNT_MOVING => {
+                    // Nothing was done: the same request again once the move is over.
+                    if Instant::now() >= deadline {
+                        return Err(ClientError::Server(b));
+                    }
+                    std::thread::sleep(BACKOFF);
+                }
                 Err(e) if is_failover(&e) => {
                     self.fail_over();
                     if Instant::now() >= deadline {

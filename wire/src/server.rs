@@ -577,6 +577,27 @@ impl ServerConnection {
         true
     }
 
+    /// Queues `GoAwayTo { code, message, address }` — close, and connect to `address`
+    /// instead — and starts closing. False when the connection was closing already.
+    pub fn go_away_to(
+        &mut self,
+        code: ErrorCode,
+        message: impl Into<String>,
+        address: impl Into<String>,
+    ) -> bool {
+        if !self.is_reading() {
+            return false;
+        }
+        let goaway = GoAwayTo {
+            code,
+            message: message.into(),
+            address: address.into(),
+        };
+        self.write_frame(&goaway, 0);
+        self.begin_closing(None);
+        true
+    }
+
     /// Drops the output waiting for the peer and says `GoAway` `SLOW_CONSUMER` with
     /// `message` next, as the output bound does, but on the driver's decision (kefud:
     /// the daemon-wide budget for unsent output, PROTOCOL.md section 6.3). Only the
@@ -1206,6 +1227,7 @@ mod tests {
             FrameKind::ReplicaHello,
             FrameKind::ReplicaBatches,
             FrameKind::ReplicaApplied,
+            FrameKind::GoAwayTo,
         ] {
             let mut s = ServerConnection::new(config(), now);
             let mut bytes = hello(1, 1, "c");

@@ -11,6 +11,7 @@
 mod support;
 
 use bytes::BytesMut;
+use kefu_wire::account_move::{AccountCursor, AccountEntry, AccountExport};
 use kefu_wire::automation::{IdleInfo, IdleSettings};
 use kefu_wire::chat::{
     AccountPresenceMode, AgentChoice, Alert, CallKind, CallPhase, CallSignal, Channel, ChoiceList,
@@ -55,8 +56,8 @@ use kefu_wire::web::{
 use kefu_wire::{
     AccountCentreModule, AccountInfo, AgentFigures, AgentGroup, AgentInfo, AgentProfile,
     BackupInfo, Body, DisplayMode, ErrorBody, ErrorCode, Event, FrameDecoder, FrameKind, GoAway,
-    Hello, Ping, Plan, Pong, Presence, PresenceChange, Push, PushAck, QuickReply, Request,
-    Response, ResumeToken, RoleInfo, SecurityInfo, SecurityLevel, SessionInfo, ShardStats,
+    GoAwayTo, Hello, Ping, Plan, Pong, Presence, PresenceChange, Push, PushAck, QuickReply,
+    Request, Response, ResumeToken, RoleInfo, SecurityInfo, SecurityLevel, SessionInfo, ShardStats,
     ShownAgent, StorageCheck, TokenFileFormat, Welcome, WireError, MAGIC, MAX_FRAME_CEILING,
 };
 use std::collections::{BTreeMap, BTreeSet};
@@ -86,6 +87,7 @@ enum Value {
     ReplicaHello(ReplicaHello),
     ReplicaBatches(ReplicaBatches),
     ReplicaApplied(ReplicaApplied),
+    GoAwayTo(GoAwayTo),
 }
 
 impl Value {
@@ -105,6 +107,7 @@ impl Value {
             Value::ReplicaHello(_) => FrameKind::ReplicaHello,
             Value::ReplicaBatches(_) => FrameKind::ReplicaBatches,
             Value::ReplicaApplied(_) => FrameKind::ReplicaApplied,
+            Value::GoAwayTo(_) => FrameKind::GoAwayTo,
         }
     }
 
@@ -124,6 +127,7 @@ impl Value {
             Value::ReplicaHello(v) => v.write_frame(correlation, out),
             Value::ReplicaBatches(v) => v.write_frame(correlation, out),
             Value::ReplicaApplied(v) => v.write_frame(correlation, out),
+            Value::GoAwayTo(v) => v.write_frame(correlation, out),
         }
     }
 
@@ -143,6 +147,7 @@ impl Value {
             FrameKind::ReplicaHello => Value::ReplicaHello(ReplicaHello::decode(body)?),
             FrameKind::ReplicaBatches => Value::ReplicaBatches(ReplicaBatches::decode(body)?),
             FrameKind::ReplicaApplied => Value::ReplicaApplied(ReplicaApplied::decode(body)?),
+            FrameKind::GoAwayTo => Value::GoAwayTo(GoAwayTo::decode(body)?),
         })
     }
 }
@@ -539,6 +544,23 @@ fn csat_settings() -> CsatSettings {
         reasons_enabled: true,
         reasons: vec!["慢".into()],
         subscribers: vec!["a@b.cn".into()],
+    }
+}
+
+fn account_entry() -> AccountEntry {
+    AccountEntry {
+        cf: "accounts".into(),
+        key: 800_001u64.to_be_bytes().to_vec(),
+        value: vec![1, 2],
+    }
+}
+
+fn account_cursor() -> AccountCursor {
+    let mut key = 800_001u64.to_be_bytes().to_vec();
+    key.push(7);
+    AccountCursor {
+        cf: "messages".into(),
+        key,
     }
 }
 
@@ -2576,6 +2598,43 @@ fn cases() -> Vec<Case> {
             }),
             "0000000f 0003 0000 0000009f 01c20181ea30000006e4b88de7aca6",
         ),
+        case(
+            "request/AdminFreezeAccount",
+            160,
+            Value::Request(Request::AdminFreezeAccount {
+                account: 800_001,
+                frozen: true,
+            }),
+            "00000007 0003 0000 000000a0 01c30181ea3001",
+        ),
+        case(
+            "request/AdminExportAccount",
+            161,
+            Value::Request(Request::AdminExportAccount {
+                account: 800_001,
+                after: Some(account_cursor()),
+            }),
+            "0000001a 0003 0000 000000a1 01c40181ea3001086d657373616765730900000000000c350107",
+        ),
+        case(
+            "request/AdminImportAccount",
+            162,
+            Value::Request(Request::AdminImportAccount {
+                account: 800_001,
+                entries: vec![account_entry()],
+                first: true,
+            }),
+            "0000001d 0003 0000 000000a2 01c50181ea3001086163636f756e74730800000000000c350102010201",
+        ),
+        case(
+            "request/AdminAccountMoved",
+            163,
+            Value::Request(Request::AdminAccountMoved {
+                account: 800_001,
+                address: "127.0.0.9:7070".into(),
+            }),
+            "00000015 0003 0000 000000a3 01c60181ea300e3132372e302e302e393a37303730",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -3801,6 +3860,16 @@ fn cases() -> Vec<Case> {
             })),
             "00000032 0004 0000 0000009d 015e0181ea30d00f0106e5aea2e69c8d06e682a8e5a5bd07233136373766660003e5ba970c68747470733a2f2f612e636e00",
         ),
+        case(
+            "response/AccountExport",
+            158,
+            Value::Response(Response::AccountExport(AccountExport {
+                pair: "b".into(),
+                entries: vec![account_entry()],
+                next: Some(account_cursor()),
+            })),
+            "0000002e 0004 0000 0000009e 015f016201086163636f756e74730800000000000c350102010201086d657373616765730900000000000c350107",
+        ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
             "error/request",
@@ -4396,6 +4465,16 @@ fn cases() -> Vec<Case> {
             Value::ReplicaApplied(ReplicaApplied { latest: 301 }),
             "00000003 000d 0000 00000000 01ad02",
         ),
+        case(
+            "go-away-to",
+            0,
+            Value::GoAwayTo(GoAwayTo {
+                code: ErrorCode::ACCOUNT_MOVED,
+                message: "moved".to_string(),
+                address: "127.0.0.9:7070".to_string(),
+            }),
+            "00000018 000e 0000 00000000 01c901056d6f7665640e3132372e302e302e393a37303730",
+        ),
     ]
 }
 
@@ -4646,6 +4725,7 @@ fn response_name(r: &Response) -> &'static str {
         Response::ChatWindowStyle(_) => "ChatWindowStyle",
         Response::WindowStyle(_) => "WindowStyle",
         Response::ProfileReviews(_) => "ProfileReviews",
+        Response::AccountExport(_) => "AccountExport",
     }
 }
 

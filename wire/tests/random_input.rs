@@ -20,9 +20,9 @@ use kefu_wire::frame::{put_frame, HEADER_LEN};
 use kefu_wire::{
     AccountCentreModule, AccountInfo, AgentFigures, AgentInfo, AgentProfile, Body,
     ClientConnection, DisplayMode, ErrorBody, ErrorCode, Event, Frame, FrameDecoder, FrameKind,
-    GoAway, Hello, Ping, Plan, Pong, Presence, PresenceChange, Push, PushAck, QuickReply, Request,
-    Response, RoleInfo, SecurityInfo, SecurityLevel, SessionInfo, ShardStats, TokenFileFormat,
-    Welcome, WireError, DEFAULT_MAX_FRAME, MAX_FRAME_CEILING,
+    GoAway, GoAwayTo, Hello, Ping, Plan, Pong, Presence, PresenceChange, Push, PushAck, QuickReply,
+    Request, Response, RoleInfo, SecurityInfo, SecurityLevel, SessionInfo, ShardStats,
+    TokenFileFormat, Welcome, WireError, DEFAULT_MAX_FRAME, MAX_FRAME_CEILING,
 };
 use proptest::collection::vec;
 use proptest::option;
@@ -331,6 +331,36 @@ fn request() -> impl Strategy<Value = Request> {
         4 => report_request(),
         4 => centre_request(),
         7 => profile_request(),
+        4 => move_request(),
+    ]
+}
+
+fn account_entry() -> impl Strategy<Value = kefu_wire::account_move::AccountEntry> {
+    (text(), vec(any::<u8>(), 0..12), vec(any::<u8>(), 0..12))
+        .prop_map(|(cf, key, value)| kefu_wire::account_move::AccountEntry { cf, key, value })
+}
+
+fn account_cursor() -> impl Strategy<Value = kefu_wire::account_move::AccountCursor> {
+    (text(), vec(any::<u8>(), 0..12))
+        .prop_map(|(cf, key)| kefu_wire::account_move::AccountCursor { cf, key })
+}
+
+/// Moving an account between appliances (section 40.6).
+fn move_request() -> impl Strategy<Value = Request> {
+    prop_oneof![
+        (any::<u64>(), any::<bool>())
+            .prop_map(|(account, frozen)| Request::AdminFreezeAccount { account, frozen }),
+        (any::<u64>(), option::of(account_cursor()))
+            .prop_map(|(account, after)| Request::AdminExportAccount { account, after }),
+        (any::<u64>(), vec(account_entry(), 0..3), any::<bool>()).prop_map(
+            |(account, entries, first)| Request::AdminImportAccount {
+                account,
+                entries,
+                first
+            }
+        ),
+        (any::<u64>(), text())
+            .prop_map(|(account, address)| Request::AdminAccountMoved { account, address }),
     ]
 }
 
@@ -2247,6 +2277,18 @@ fn response() -> impl Strategy<Value = Response> {
         vec(broadcast_info(), 0..3).prop_map(Response::Broadcasts),
         web_response(),
         profile_response(),
+        (
+            text(),
+            vec(account_entry(), 0..3),
+            option::of(account_cursor())
+        )
+            .prop_map(|(pair, entries, next)| Response::AccountExport(
+                kefu_wire::account_move::AccountExport {
+                    pair,
+                    entries,
+                    next
+                }
+            )),
         vec(
             (date(), any::<u32>(), any::<u64>(), any::<u64>()).prop_map(
                 |(date, agent, conversations, customers)| kefu_wire::reports::WorkReportRow {
@@ -2529,6 +2571,14 @@ fn server_frame() -> impl Strategy<Value = Out> {
         any::<u64>().prop_map(|nonce| out(&Ping { nonce }, 0)),
         any::<u64>().prop_map(|nonce| out(&Pong { nonce }, 0)),
         (code(), text()).prop_map(|(code, message)| out(&GoAway { code, message }, 0)),
+        (code(), text(), text()).prop_map(|(code, message, address)| out(
+            &GoAwayTo {
+                code,
+                message,
+                address
+            },
+            0
+        )),
     ]
 }
 
@@ -2607,6 +2657,7 @@ fn decode_as_every_body(bytes: &[u8]) -> usize {
         + one::<kefu_wire::replica::ReplicaHello>(bytes)
         + one::<kefu_wire::replica::ReplicaBatches>(bytes)
         + one::<kefu_wire::replica::ReplicaApplied>(bytes)
+        + one::<GoAwayTo>(bytes)
 }
 
 /// Cuts `len` bytes at the given (unsorted, possibly repeated) points.
@@ -2824,8 +2875,8 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 195;
-    const RESPONSES: u32 = 95;
+    const REQUESTS: u32 = 199;
+    const RESPONSES: u32 = 96;
     const EVENTS: u32 = 25;
 
     let mut runner = TestRunner::deterministic();

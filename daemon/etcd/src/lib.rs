@@ -191,6 +191,76 @@ impl Etcd {
             .unwrap_or_default())
     }
 
+    /// Every key in `[start, end)` with its value, in key order, at most `limit`.
+    pub fn range(
+        &self,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Vec<KeyValue>, EtcdError> {
+        let v = self.call(
+            "/v3/kv/range",
+            &json!({ "key": b64(start), "range_end": b64(end), "limit": limit.to_string() }),
+        )?;
+        let decode = |v: Option<&Value>| {
+            base64::engine::general_purpose::STANDARD
+                .decode(v.and_then(Value::as_str).unwrap_or(""))
+                .unwrap_or_default()
+        };
+        Ok(v.get("kvs")
+            .and_then(Value::as_array)
+            .map(|kvs| {
+                kvs.iter()
+                    .map(|kv| (decode(kv.get("key")), decode(kv.get("value"))))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// Every key starting with `prefix`, however many, read in pages of `page` keys.
+    pub fn get_prefix_all(&self, prefix: &[u8], page: usize) -> Result<Vec<KeyValue>, EtcdError> {
+        let mut end = prefix.to_vec();
+        match end.last_mut() {
+            Some(b) if *b < 0xff => *b += 1,
+            _ => return Err(EtcdError::Refused("a prefix must end below 0xff".into())),
+        }
+        let page = page.max(1);
+        let mut all = Vec::new();
+        let mut start = prefix.to_vec();
+        loop {
+            let got = self.range(&start, &end, page)?;
+            let full = got.len() >= page;
+            if let Some((last, _)) = got.last() {
+                start = last.clone();
+                start.push(0);
+            }
+            all.extend(got);
+            if !full {
+                return Ok(all);
+            }
+        }
+    }
+
+    /// Puts `key = value` (no lease) only if the key's last modification is still
+    /// `mod_revision` (0: only if the key does not exist), in one transaction; whether
+    /// it was put.
+    pub fn put_if_unchanged(
+        &self,
+        key: &[u8],
+        value: &[u8],
+        mod_revision: i64,
+    ) -> Result<bool, EtcdError> {
+        let body = json!({
+            "compare": [{
+                "key": b64(key), "result": "EQUAL", "target": "MOD",
+                "mod_revision": mod_revision.to_string()
+            }],
+            "success": [{ "request_put": { "key": b64(key), "value": b64(value) } }],
+        });
+        let v = self.call("/v3/kv/txn", &body)?;
+        Ok(v.get("succeeded").and_then(Value::as_bool).unwrap_or(false))
+    }
+
     /// Puts `key = value`, attached to `lease` unless it is 0.
     pub fn put(&self, key: &[u8], value: &[u8], lease: i64) -> Result<(), EtcdError> {
         let mut body = json!({ "key": b64(key), "value": b64(value) });

@@ -31,6 +31,65 @@ pub struct DegradedValue {
     pub epoch: u64,
 }
 
+/// Where the accounts directory lives: `/kefu/accounts/<account>` (decimal).
+pub const ACCOUNTS_PREFIX: &str = "/kefu/accounts/";
+
+/// The directory key of `account`.
+pub fn account_key(account: u64) -> Vec<u8> {
+    format!("{ACCOUNTS_PREFIX}{account}").into_bytes()
+}
+
+/// The account a directory key names.
+pub fn account_of_key(key: &[u8]) -> Option<u64> {
+    std::str::from_utf8(key)
+        .ok()?
+        .strip_prefix(ACCOUNTS_PREFIX)?
+        .parse()
+        .ok()
+}
+
+/// The pair a leader key (`/kefu/pairs/<pair>/leader`) belongs to.
+pub fn pair_of_leader_key(key: &[u8]) -> Option<&str> {
+    std::str::from_utf8(key)
+        .ok()?
+        .strip_prefix("/kefu/pairs/")?
+        .strip_suffix("/leader")
+        .filter(|p| !p.is_empty() && !p.contains('/'))
+}
+
+/// The version of [`AccountPlacement`] this build writes.
+pub const PLACEMENT_VERSION: u32 = 1;
+
+/// A directory entry (`daemon/CLUSTER.md` §8): the pair that serves the account, and
+/// the pair it is being moved to while `kefuctl cluster move-account` runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountPlacement {
+    /// The value's version ([`PLACEMENT_VERSION`]); a reader refuses a newer one.
+    pub v: u32,
+    /// The pair that serves the account.
+    pub pair: String,
+    /// The pair it is being moved to, during a move.
+    #[serde(default)]
+    pub moving_to: Option<String>,
+}
+
+impl AccountPlacement {
+    /// Decodes a directory value; `None` if it is not one this build understands.
+    pub fn decode(bytes: &[u8]) -> Option<AccountPlacement> {
+        serde_json::from_slice::<AccountPlacement>(bytes)
+            .ok()
+            .filter(|p| p.v <= PLACEMENT_VERSION && !p.pair.is_empty())
+    }
+
+    /// The JSON stored.
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+/// The pair prefix under which every pair's keys live.
+pub const PAIRS_PREFIX: &str = "/kefu/pairs/";
+
 /// A member's published status (`/kefu/pairs/<pair>/members/<node>`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberStatus {

@@ -828,6 +828,7 @@ pub(crate) enum OperatorRequest {
     Balance(BalanceAdminRequest),
     Broadcast(BroadcastAdminRequest),
     Profile(ProfileAdminRequest),
+    Move(MoveAdminRequest),
     AdminCreateAccount {
         account: u64,
         name: String,
@@ -887,6 +888,29 @@ pub(crate) enum OpsRequest {
     AdminMetrics,
     AdminCheckStorage,
     AdminDeleteAccount { account: u64 },
+}
+
+/// Moving an account to another appliance (`centre/account_move.rs`; wire/PROTOCOL.md
+/// section 40.6).
+#[derive(Debug)]
+pub(crate) enum MoveAdminRequest {
+    AdminFreezeAccount {
+        account: u64,
+        frozen: bool,
+    },
+    AdminExportAccount {
+        account: u64,
+        after: Option<kefu_wire::account_move::AccountCursor>,
+    },
+    AdminImportAccount {
+        account: u64,
+        entries: Vec<kefu_wire::account_move::AccountEntry>,
+        first: bool,
+    },
+    AdminAccountMoved {
+        account: u64,
+        address: String,
+    },
 }
 
 /// The appliance's clock, the operator's alone (test mode moves it).
@@ -1025,6 +1049,10 @@ pub(crate) fn classify(request: Request) -> Routed {
         }
         [Routed::Operator, OperatorRequest::Ops] OpsRequest {
             AdminMetrics, AdminCheckStorage, AdminDeleteAccount { account },
+        }
+        [Routed::Operator, OperatorRequest::Move] MoveAdminRequest {
+            AdminFreezeAccount { account, frozen }, AdminExportAccount { account, after },
+            AdminImportAccount { account, entries, first }, AdminAccountMoved { account, address },
         }
         [Routed::Operator, OperatorRequest::Backup] BackupRequest {
             AdminBackupCreate, AdminBackupList, AdminBackupVerify { backup_id },
@@ -1193,6 +1221,11 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::AdminSmsDeadLetters { account }
         | Request::AdminSmsReply { account, .. }
         | Request::AdminReviewProfile { account, .. } => Some(*account),
+        // On the account's shard, in order with its turns (`account_move.rs`).
+        Request::AdminFreezeAccount { account, .. }
+        | Request::AdminAccountMoved { account, .. } => Some(*account),
+        // Store reads and writes of an account nobody serves here (`account_move.rs`).
+        Request::AdminExportAccount { .. } | Request::AdminImportAccount { .. } => None,
         value_added_admin!(account) => Some(*account),
         Request::Logout | Request::SetPresence { .. } | Request::AddAgent { .. }
         | Request::SetAgentPassword { .. } | Request::ChangeOwnPassword { .. }

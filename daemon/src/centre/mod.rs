@@ -36,6 +36,7 @@
 
 mod account_centre;
 mod account_extras;
+mod account_move;
 mod backup_admin;
 mod balance;
 mod broadcast_lists;
@@ -166,6 +167,9 @@ pub struct Shared {
     /// The address-to-region table of site analytics (`[web] regions_file`; empty:
     /// every region is `未知`).
     pub regions: Arc<crate::regions::RegionTable>,
+    /// Where each account is served (accounts across appliances, `daemon/CLUSTER.md`
+    /// §8): empty, every account here, without `[cluster.etcd]` and a move.
+    pub placement: Arc<crate::cluster::placement::Placement>,
 }
 
 /// Who a push is for, within its account. Domain code names people or a session,
@@ -187,6 +191,16 @@ pub enum Recipient {
     Session(SessionId),
 }
 
+/// Who an [`Outgoing::Redirect`] is for.
+#[derive(Debug, Clone, Copy)]
+pub enum RedirectWho {
+    /// A connection (slab index, generation) — a login not served here.
+    Conn(usize, u32),
+    /// A session's connection — a logged-in user of an account that moved; the session
+    /// ends.
+    Session(SessionId),
+}
+
 /// Answers and frames produced during a turn, released by the loop after the commit.
 pub enum Outgoing {
     /// The answer to a request.
@@ -204,6 +218,16 @@ pub enum Outgoing {
         to: Recipient,
         /// What happened.
         event: kefu_wire::Event,
+    },
+    /// Tell a connection, or a session's connection, that its account is served at
+    /// `address` (`GoAwayTo` `ACCOUNT_MOVED`), then close it.
+    Redirect {
+        /// Whom.
+        to: RedirectWho,
+        /// Where to.
+        address: String,
+        /// Said how.
+        message: String,
     },
     /// Tell a connection why, then close it.
     GoAway {
@@ -270,6 +294,16 @@ impl std::fmt::Debug for Outgoing {
                 .field("account", account)
                 .field("to", to)
                 .field("event", event)
+                .finish(),
+            Outgoing::Redirect {
+                to,
+                address,
+                message,
+            } => f
+                .debug_struct("Redirect")
+                .field("to", to)
+                .field("address", address)
+                .field("message", message)
                 .finish(),
             Outgoing::GoAway {
                 conn,
@@ -680,6 +714,7 @@ impl Centre {
             Outgoing::Push { account, .. } => evicted.binary_search(account).is_err(),
             Outgoing::Answer { .. }
             | Outgoing::GoAway { .. }
+            | Outgoing::Redirect { .. }
             | Outgoing::EndSession { .. }
             | Outgoing::Attach { .. }
             | Outgoing::Forward { .. } => true,

@@ -143,6 +143,10 @@ impl Centre {
         may_park: bool,
     ) -> Control {
         let (is_admin, phase) = (caller.is_admin, caller.phase);
+        // An account served by another appliance, or being moved, is not served here.
+        if self.served_elsewhere(caller, reply, &request) {
+            return Control::Continue;
+        }
         if let (false, true, Phase::Agent { account, .. } | Phase::Customer { account }) =
             (is_admin, may_park, phase)
         {
@@ -914,6 +918,7 @@ impl Centre {
             OperatorRequest::Balance(request) => self.balance_admin(request),
             OperatorRequest::Broadcast(request) => self.broadcast_admin(request),
             OperatorRequest::Profile(request) => self.profile_admin(request),
+            OperatorRequest::Move(request) => self.move_admin(request),
         };
         self.reply(reply, answer);
     }

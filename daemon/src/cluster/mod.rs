@@ -25,6 +25,10 @@
 //! - `rejoin.rs`: a member that finds another node leading starts as its standby (its
 //!   diverged data moved aside); a running fenced `kefud` re-executes itself to do so.
 //!
+//! - `placement.rs`, `directory.rs`: accounts across appliances (`daemon/CLUSTER.md`
+//!   §8) — where each account is served, from the operator's move and from the
+//!   directory in etcd, polled by a thread of its own.
+//!
 //! **Boundary.** Threads of their own, blocking std sockets: no shard loop ever waits on
 //! the network. Knows the store only as [`RocksStore`] (the log is RocksDB's).
 //! A standby runs no shard and binds no client port: clients are refused (connection
@@ -32,7 +36,9 @@
 //! `server.rs`), called by the leadership thread.
 
 pub use kefu_etcd as etcd;
+pub mod directory;
 mod leader;
+pub mod placement;
 mod primary;
 mod rejoin;
 mod standby;

@@ -500,6 +500,34 @@ impl Shard {
                 c.protocol.go_away(code, message);
                 self.start_closing(conn);
             }
+            Outgoing::Redirect {
+                to,
+                address,
+                message,
+            } => {
+                let (conn, generation) = match to {
+                    crate::centre::RedirectWho::Conn(conn, generation) => (conn, generation),
+                    crate::centre::RedirectWho::Session(session) => {
+                        let Some((conn, generation)) = self.attached.remove(&session) else {
+                            return;
+                        };
+                        if let Some(c) = self.conns.get_mut(conn, generation) {
+                            // The centre has ended the session.
+                            c.session = None;
+                            if c.phase() != Phase::Closing {
+                                c.set_phase(Phase::Ready, self.now);
+                            }
+                        }
+                        (conn, generation)
+                    }
+                };
+                let Some(c) = self.conns.get_mut(conn, generation) else {
+                    return;
+                };
+                c.protocol
+                    .go_away_to(ErrorCode::ACCOUNT_MOVED, message, address);
+                self.start_closing(conn);
+            }
             Outgoing::EndSession {
                 session,
                 code,

@@ -18,7 +18,8 @@
 use bytes::BytesMut;
 use kefu_wire::frame::HEADER_LEN;
 use kefu_wire::{
-    Body, ErrorBody, FrameKind, GoAway, Ping, Pong, Push, PushAck, Request, Response, Welcome,
+    Body, ErrorBody, FrameKind, GoAway, GoAwayTo, Ping, Pong, Push, PushAck, Request, Response,
+    Welcome,
 };
 use serde::Deserialize;
 
@@ -125,6 +126,12 @@ fn to_json(kind: u16, correlation: u32, body: &[u8]) -> Option<Down> {
             return Some(Down::Last(format!(
                 "{{\"goaway\":{}}}",
                 json(&GoAway::decode(body).ok()?)
+            )))
+        }
+        FrameKind::GoAwayTo => {
+            return Some(Down::Last(format!(
+                "{{\"goaway_to\":{}}}",
+                json(&GoAwayTo::decode(body).ok()?)
             )))
         }
         // Client-to-server kinds never come from the protocol.

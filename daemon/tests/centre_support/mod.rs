@@ -287,6 +287,7 @@ impl Harness {
         let (tx, inbox) = channel();
         let mailbox = Arc::new(TestMailbox(Mutex::new(tx)));
         let shared = Arc::new(Shared {
+            placement: Default::default(),
             counters: vec![Arc::new(kefu_daemon::stats::ShardCounters::default())],
             store: Arc::clone(&store) as Arc<dyn KvStore>,
             workers: workers.submitter(),
@@ -532,6 +533,24 @@ impl Harness {
                     report.goaways.push((conn, code));
                     if let Some(c) = self.conns.get_mut(&conn) {
                         c.goaway = Some(code);
+                    }
+                    self.disconnect(conn);
+                }
+            }
+            // Accounts across appliances: the harness runs no directory, but a
+            // redirect is a goodbye like any other.
+            Outgoing::Redirect { to, .. } => {
+                let conn = match to {
+                    kefu_daemon::centre::RedirectWho::Conn(conn, _) => Some(conn),
+                    kefu_daemon::centre::RedirectWho::Session(session) => {
+                        self.attached.remove(&session)
+                    }
+                };
+                if let Some(conn) = conn {
+                    report.goaways.push((conn, ErrorCode::ACCOUNT_MOVED));
+                    if let Some(c) = self.conns.get_mut(&conn) {
+                        c.goaway = Some(ErrorCode::ACCOUNT_MOVED);
+                        c.session = None;
                     }
                     self.disconnect(conn);
                 }

@@ -4,6 +4,7 @@
 
 pub mod centre_page;
 pub mod centre_ws;
+pub mod cluster;
 pub mod cluster_rejoin;
 pub mod etcd;
 pub mod export;

@@ -1195,6 +1195,7 @@ impl ChatDriver {
                     return Step::Lost(Failure::ConnectionError(e.code))
                 }
                 ClientEvent::GoAway(g) => return Step::Lost(Failure::GoAway(g.code)),
+                ClientEvent::GoAwayTo(g) => return Step::Lost(Failure::GoAway(g.code)),
                 ClientEvent::Response {
                     correlation,
                     result,

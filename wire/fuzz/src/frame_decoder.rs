@@ -375,6 +375,7 @@ fn expected_reaction(frame: &Frame) -> Reaction {
         FrameKind::Push => event(body, ClientEvent::Push),
         FrameKind::Pong => event(body, ClientEvent::Pong),
         FrameKind::GoAway => event(body, ClientEvent::GoAway),
+        FrameKind::GoAwayTo => event(body, ClientEvent::GoAwayTo),
         FrameKind::Ping => Ping::decode(body).map_or(Reaction::Close, |p| Reaction::Pong(p.nonce)),
         // Kinds a server never sends a client: the replication stream's among them.
         FrameKind::Hello

@@ -203,6 +203,10 @@ pub fn request_index(r: &Request) -> u32 {
         Request::GetWindowStyle => 192,
         Request::AdminProfileReviewQueue { .. } => 193,
         Request::AdminReviewProfile { .. } => 194,
+        Request::AdminFreezeAccount { .. } => 195,
+        Request::AdminExportAccount { .. } => 196,
+        Request::AdminImportAccount { .. } => 197,
+        Request::AdminAccountMoved { .. } => 198,
     }
 }
 
@@ -304,6 +308,7 @@ pub fn response_index(r: &Response) -> u32 {
         Response::ChatWindowStyle(_) => 92,
         Response::WindowStyle(_) => 93,
         Response::ProfileReviews(_) => 94,
+        Response::AccountExport(_) => 95,
     }
 }
 

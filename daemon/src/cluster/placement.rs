@@ -1,0 +1,130 @@
+//! Where each account is served (`daemon/CLUSTER.md` §8): what every shard asks before it
+//! serves a login or a request of an account.
+//!
+//! Two sources, the local one first:
+//! - **local**, set by the operator's move through the admin socket on this appliance:
+//!   an account *frozen* (being moved away: answered `ACCOUNT_MOVING`) or *moved* to an
+//!   address (answered `GoAwayTo`). In memory: after a restart the directory says it.
+//! - **the directory** in etcd (`/kefu/accounts/<account>`), copied by the polling
+//!   thread (`directory.rs`): the accounts another pair serves, with that pair's
+//!   leader's client address (unknown while it has no leader).
+//!
+//! An account in neither is served here: a single appliance, and every account nobody
+//! moved, behave as before.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{PoisonError, RwLock};
+
+/// Where an account is served, as this appliance knows now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// Here.
+    Here,
+    /// Being moved, or served by a pair whose leader is not known right now: nothing
+    /// is done for it here (`ACCOUNT_MOVING`, retryable).
+    Moving,
+    /// By the appliance at this client address (`GoAwayTo`).
+    Elsewhere(SocketAddr),
+}
+
+/// What the operator's move set on this appliance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Local {
+    Frozen,
+    MovedTo(SocketAddr),
+}
+
+/// The placement every shard shares.
+#[derive(Debug, Default)]
+pub struct Placement {
+    /// This appliance's pair (`[cluster.etcd] pair`; empty without one).
+    pair: String,
+    local: RwLock<HashMap<u64, Local>>,
+    /// Accounts the directory gives to another pair → its leader's client address.
+    directory: RwLock<HashMap<u64, Option<SocketAddr>>>,
+}
+
+impl Placement {
+    /// The placement of an appliance of `pair`.
+    pub fn new(pair: impl Into<String>) -> Placement {
+        Placement {
+            pair: pair.into(),
+            ..Placement::default()
+        }
+    }
+
+    /// This appliance's pair.
+    pub fn pair(&self) -> &str {
+        &self.pair
+    }
+
+    /// Where `account` is served.
+    pub fn of(&self, account: u64) -> Place {
+        let local = self.local.read().unwrap_or_else(PoisonError::into_inner);
+        match local.get(&account) {
+            Some(Local::Frozen) => return Place::Moving,
+            Some(Local::MovedTo(a)) => return Place::Elsewhere(*a),
+            None => {}
+        }
+        drop(local);
+        let directory = self
+            .directory
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        match directory.get(&account) {
+            None => Place::Here,
+            Some(None) => Place::Moving,
+            Some(Some(a)) => Place::Elsewhere(*a),
+        }
+    }
+
+    /// The operator's freeze (`true`) or thaw of `account` on this appliance.
+    pub fn freeze(&self, account: u64, frozen: bool) {
+        let mut local = self.local.write().unwrap_or_else(PoisonError::into_inner);
+        if frozen {
+            local.insert(account, Local::Frozen);
+        } else if local.get(&account) == Some(&Local::Frozen) {
+            local.remove(&account);
+        }
+    }
+
+    /// The operator's move of `account` is over: it is served at `address`.
+    pub fn moved(&self, account: u64, address: SocketAddr) {
+        let mut local = self.local.write().unwrap_or_else(PoisonError::into_inner);
+        local.insert(account, Local::MovedTo(address));
+    }
+
+    /// The directory as last read: the accounts other pairs serve.
+    pub fn set_directory(&self, elsewhere: HashMap<u64, Option<SocketAddr>>) {
+        *self
+            .directory
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = elsewhere;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_operators_word_comes_before_the_directorys() {
+        let p = Placement::default();
+        let a: SocketAddr = "127.0.0.9:7070".parse().unwrap();
+        let b: SocketAddr = "127.0.0.10:7070".parse().unwrap();
+        assert_eq!(p.of(1), Place::Here);
+        p.set_directory(HashMap::from([(1, Some(a)), (2, None)]));
+        assert_eq!(p.of(1), Place::Elsewhere(a));
+        assert_eq!(p.of(2), Place::Moving);
+        p.freeze(3, true);
+        assert_eq!(p.of(3), Place::Moving);
+        p.freeze(3, false);
+        assert_eq!(p.of(3), Place::Here);
+        p.moved(1, b);
+        assert_eq!(p.of(1), Place::Elsewhere(b));
+        // A thaw does not undo a finished move.
+        p.freeze(1, false);
+        assert_eq!(p.of(1), Place::Elsewhere(b));
+    }
+}

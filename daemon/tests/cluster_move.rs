@@ -1,0 +1,339 @@
+//! Moving an account between appliances under chat load (issue 18, `daemon/CLUSTER.md`
+//! §8, `wire/PROTOCOL.md` 40.6): a 3-member etcd cluster and two `kefud` processes, each
+//! the lone primary of its pair (`pa` on 127.0.0.2, `pb` on 127.0.0.3, `wal` durability),
+//! and `kefuctl cluster move-account` run as a process.
+//!
+//! - Customers and an agent of one account, all on the client library's `PairClient`
+//!   knowing only the source's address, send messages before, during and after the move.
+//!   Afterwards every acknowledged message is on the target exactly once, every client
+//!   is connected to the target (it followed the `GoAwayTo` by itself), and a new login
+//!   at the source is redirected to the target.
+//! - Bad input to `move-account` — an unknown account, an unknown pair, the pair that
+//!   serves the account already — is refused with a distinct error each, and changes
+//!   nothing: no directory entry, the account still served where it was.
+//!
+//! Needs `etcd` (Debian's `etcd-server`) and `kefuctl` built beside `kefud`
+//! (`cargo build --release -p kefu-tools`). Run:
+//! `cargo test --release -p kefu-daemon --test cluster_move -- --nocapture`.
+
+mod support;
+
+use kefu_daemon::cluster::etcd::pair::{account_key, AccountPlacement};
+use kefu_wire::chat::MessageBody;
+use kefu_wire::pair::PairClient;
+use kefu_wire::{Client, Request, Response};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use support::cluster::{free_addr, kefuctl, leader_is, pki, Kefud, Spec};
+use support::etcd::EtcdCluster;
+use support::*;
+
+const ACCOUNT: u64 = 883_001;
+const SOURCE_IP: [u8; 4] = [127, 0, 0, 2];
+const TARGET_IP: [u8; 4] = [127, 0, 0, 3];
+
+/// A lone primary of `pair` at these addresses.
+fn appliance(
+    home: &Path,
+    (node, pair): (&str, &str),
+    (client, replication): (SocketAddr, SocketAddr),
+    etcd: &[SocketAddr],
+) -> Kefud {
+    Kefud::start(
+        home,
+        &Spec {
+            node,
+            pair,
+            client,
+            replication,
+            etcd,
+            durability: "wal",
+        },
+    )
+}
+
+fn customer_login(key: [u8; 32], id: String) -> kefu_wire::pair::LoginStep {
+    Box::new(move |c: &mut Client| {
+        let expires_at = now() + 3600;
+        c.request(&Request::CustomerLogin {
+            account: ACCOUNT,
+            customer: id.clone(),
+            expires_at,
+            signature: kefu_daemon::shard::sign_customer(&key, ACCOUNT, &id, expires_at),
+            channel: kefu_wire::chat::Channel::Desktop,
+        })
+        .map(|_| ())
+    })
+}
+
+/// A client of the account that knows only `addr`.
+fn pair_client(addr: SocketAddr, login: kefu_wire::pair::LoginStep) -> PairClient {
+    let mut o = opts();
+    o.timeout = Duration::from_secs(15);
+    PairClient::new(vec![addr], o, Duration::from_secs(60), login)
+}
+
+fn customer_text(c: usize, i: u64) -> String {
+    format!("move c{c} m{i}")
+}
+
+fn agent_text(conversation: u64, i: u64) -> String {
+    format!("move agent {conversation} m{i}")
+}
+
+/// The texts of `conversation` as customer `c` reads them at `addr`.
+fn texts_at(addr: SocketAddr, key: [u8; 32], c: usize, conversation: u64) -> Vec<String> {
+    let mut client = pair_client(addr, customer_login(key, format!("cust-{c}")));
+    let mut out = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = match client.request(&Request::ConversationMessages {
+            conversation,
+            after,
+            limit: 500,
+        }) {
+            Ok(Response::Messages(list)) => list,
+            other => panic!("messages: {other:?}"),
+        };
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        out.extend(page.into_iter().filter_map(|m| match m.body {
+            MessageBody::Text(t) => Some(t),
+            _ => None,
+        }));
+    }
+    assert_eq!(client.connected_to(), Some(addr), "read where it was asked");
+    out
+}
+
+/// `kefuctl --admin-socket <source> cluster --etcd ... move-account <account> <pair>
+/// --target-admin-socket <target>`.
+fn move_account(
+    etcd: &[SocketAddr],
+    source: &Kefud,
+    target: &Kefud,
+    account: u64,
+    pair: &str,
+) -> std::process::Output {
+    let endpoints: Vec<String> = etcd.iter().map(ToString::to_string).collect();
+    let (source_sock, target_sock) = (
+        source.admin.display().to_string(),
+        target.admin.display().to_string(),
+    );
+    kefuctl(&[
+        "--admin-socket",
+        &source_sock,
+        "cluster",
+        "--etcd",
+        &endpoints.join(","),
+        "move-account",
+        &account.to_string(),
+        pair,
+        "--target-admin-socket",
+        &target_sock,
+    ])
+}
+
+fn stderr_of(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn an_account_moves_under_chat_load_and_its_clients_follow() {
+    let etcd = EtcdCluster::start();
+    let home = tempfile::tempdir().unwrap();
+    pki(
+        home.path(),
+        &[("a", SOURCE_IP.into()), ("b", TARGET_IP.into())],
+    );
+    let source_addrs = (free_addr(SOURCE_IP), free_addr(SOURCE_IP));
+    let source = appliance(home.path(), ("a", "pa"), source_addrs, &etcd.clients);
+    let target_addrs = (free_addr(TARGET_IP), free_addr(TARGET_IP));
+    let target = appliance(home.path(), ("b", "pb"), target_addrs, &etcd.clients);
+    let client = etcd.client();
+    let first = leader_is(&client, "pa", "a");
+    leader_is(&client, "pb", "b");
+
+    let mut admin = source.admin();
+    create_account(&mut admin, ACCOUNT);
+    let key = customer_key(&mut admin, ACCOUNT);
+    let mut agent = pair_client(
+        source.client,
+        Box::new(|c: &mut Client| c.login(ACCOUNT, 1001, PASSWORD).map(|_| ())),
+    );
+    agent
+        .request(&Request::SetAutoAccept { cap: 50 })
+        .expect("auto-accept");
+
+    // Bad input first: refused, distinctly, and nothing changes.
+    let unknown_account = move_account(&etcd.clients, &source, &target, 999_999, "pb");
+    let unknown_pair = move_account(&etcd.clients, &source, &target, ACCOUNT, "nope");
+    let same_pair = move_account(&etcd.clients, &source, &target, ACCOUNT, "pa");
+    for (o, says) in [
+        (&unknown_account, "unknown account 999999"),
+        (&unknown_pair, "unknown pair \"nope\""),
+        (&same_pair, "same pair"),
+    ] {
+        assert!(!o.status.success(), "{says}: refused");
+        assert!(stderr_of(o).contains(says), "{says}: {}", stderr_of(o));
+    }
+    for account in [999_999, ACCOUNT] {
+        assert_eq!(client.get(&account_key(account)).unwrap(), None);
+    }
+
+    // Customers open their conversations at the source (the agent takes them).
+    let customers = 3;
+    let per_customer = 60u64;
+    let mut clients: Vec<(PairClient, u64)> = (0..customers)
+        .map(|c| {
+            let mut pc = pair_client(source.client, customer_login(key, format!("cust-{c}")));
+            let conversation = match pc.request(&Request::OpenConversation {
+                entry: kefu_wire::chat::Entry::Auto,
+            }) {
+                Ok(Response::Conversation(info)) => info.conversation,
+                other => panic!("open: {other:?}"),
+            };
+            (pc, conversation)
+        })
+        .collect();
+    let conversations: Vec<u64> = clients.iter().map(|(_, c)| *c).collect();
+    let progress = Arc::new(AtomicU64::new(0));
+    let moved = Arc::new(AtomicBool::new(false));
+    let threads: Vec<_> = clients
+        .drain(..)
+        .enumerate()
+        .map(|(c, (mut pc, conversation))| {
+            let (progress, moved) = (Arc::clone(&progress), Arc::clone(&moved));
+            std::thread::spawn(move || {
+                let mut acked = Vec::new();
+                for i in 1..=per_customer {
+                    // Two thirds through, wait for the move's end: some messages after it.
+                    if i == per_customer * 2 / 3 {
+                        while !moved.load(Ordering::SeqCst) {
+                            std::thread::sleep(Duration::from_millis(5));
+                        }
+                    }
+                    match pc.request(&Request::SendMessage {
+                        conversation,
+                        client_msg_id: i,
+                        body: MessageBody::Text(customer_text(c, i)),
+                    }) {
+                        Ok(Response::Sent { .. }) => {
+                            acked.push(i);
+                            progress.fetch_add(1, Ordering::SeqCst);
+                        }
+                        other => panic!("customer {c} message {i}: {other:?}"),
+                    }
+                }
+                (acked, pc.connected_to(), conversation)
+            })
+        })
+        .collect();
+    let agent_thread = {
+        let (progress, moved) = (Arc::clone(&progress), Arc::clone(&moved));
+        let conversations = conversations.clone();
+        std::thread::spawn(move || {
+            let mut acked = Vec::new();
+            let mut i = 0u64;
+            // Until the move is over and a few more went out after it.
+            let mut after_move = 0;
+            while after_move < 10 {
+                i += 1;
+                let conversation = conversations[(i as usize) % conversations.len()];
+                let was_moved = moved.load(Ordering::SeqCst);
+                match agent.request(&Request::SendMessage {
+                    conversation,
+                    client_msg_id: i,
+                    body: MessageBody::Text(agent_text(conversation, i)),
+                }) {
+                    Ok(Response::Sent { .. }) => {
+                        acked.push((conversation, i));
+                        progress.fetch_add(1, Ordering::SeqCst);
+                    }
+                    other => panic!("agent message {i}: {other:?}"),
+                }
+                if was_moved {
+                    after_move += 1;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            (acked, agent.connected_to())
+        })
+    };
+
+    // The move, once a third of the customers' messages are acknowledged.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while progress.load(Ordering::SeqCst) < customers as u64 * per_customer / 3 {
+        assert!(Instant::now() < deadline, "the load does not progress");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let started = Instant::now();
+    let out = move_account(&etcd.clients, &source, &target, ACCOUNT, "pb");
+    let took = started.elapsed();
+    moved.store(true, Ordering::SeqCst);
+    assert!(out.status.success(), "move-account: {}", stderr_of(&out));
+    eprintln!(
+        "move: {} ({:.2} s for the command)",
+        String::from_utf8_lossy(&out.stdout).trim(),
+        took.as_secs_f64()
+    );
+    let entry = client.get(&account_key(ACCOUNT)).unwrap().expect("entry");
+    let placement = AccountPlacement::decode(&entry).expect("placement");
+    assert_eq!((placement.pair.as_str(), placement.moving_to), ("pb", None));
+
+    let results: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let (agent_acked, agent_at) = agent_thread.join().unwrap();
+    assert_eq!(
+        agent_at,
+        Some(target.client),
+        "the agent ended on the target"
+    );
+
+    // Every acknowledged message is on the target exactly once.
+    let mut total = agent_acked.len();
+    for (c, (acked, at, conversation)) in results.iter().enumerate() {
+        assert_eq!(*at, Some(target.client), "customer {c} ended on the target");
+        assert_eq!(acked.len() as u64, per_customer, "customer {c}");
+        let texts = texts_at(target.client, key, c, *conversation);
+        for i in acked {
+            let n = texts.iter().filter(|t| **t == customer_text(c, *i)).count();
+            assert_eq!(n, 1, "customer {c} message {i} is there {n} times");
+        }
+        for (conv, i) in agent_acked.iter().filter(|(conv, _)| conv == conversation) {
+            let n = texts
+                .iter()
+                .filter(|t| **t == agent_text(*conv, *i))
+                .count();
+            assert_eq!(n, 1, "agent message {i} in {conv} is there {n} times");
+        }
+        total += acked.len();
+    }
+    eprintln!("move: {total} acknowledged messages, each present once on the target");
+
+    // A new login at the source is redirected to the target (and followed, once).
+    let mut fresh = Client::connect(source.client, opts()).unwrap();
+    let answer = fresh.login(ACCOUNT, 1001, PASSWORD);
+    assert!(answer.is_ok(), "login via the source: {answer:?}");
+    assert_eq!(fresh.server_addr(), Some(target.client));
+    assert!(source.logged("moved to"), "the source logs the move");
+
+    // Restarted over the same data, the source forgot the operator's word: the
+    // directory in etcd still sends the account's logins to the target.
+    drop(source);
+    let source = appliance(home.path(), ("a", "pa"), source_addrs, &etcd.clients);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while leader_is(&client, "pa", "a").epoch <= first.epoch {
+        assert!(
+            Instant::now() < deadline,
+            "the restarted source does not lead"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut again = Client::connect(source.client, opts()).unwrap();
+    let answer = again.login(ACCOUNT, 1001, PASSWORD);
+    assert!(answer.is_ok(), "login via the restarted source: {answer:?}");
+    assert_eq!(again.server_addr(), Some(target.client));
+}
