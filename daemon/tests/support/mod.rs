@@ -6,6 +6,7 @@ pub mod centre_page;
 pub mod centre_ws;
 pub mod etcd;
 pub mod export;
+pub mod pair;
 pub mod raw;
 pub mod value_added;
 pub mod webdriver;
