@@ -391,16 +391,18 @@ fn agent(args: &PairArgs, shared: Arc<Shared>) -> anyhow::Result<std::thread::Jo
     }))
 }
 
+/// One metrics listener's lag samples: (sequences, seconds).
+type LagSamples = (SocketAddr, Vec<(f64, f64)>);
+
 /// The replication lag each listener shows, sampled until `shared` says the primary
-/// was killed: (listener, [(sequences, seconds)]).
+/// was killed.
 fn sample_lag(
     metrics: Vec<SocketAddr>,
     every: Duration,
     shared: Arc<Shared>,
-) -> std::thread::JoinHandle<Vec<(SocketAddr, Vec<(f64, f64)>)>> {
+) -> std::thread::JoinHandle<Vec<LagSamples>> {
     std::thread::spawn(move || {
-        let mut out: Vec<(SocketAddr, Vec<(f64, f64)>)> =
-            metrics.iter().map(|m| (*m, Vec::new())).collect();
+        let mut out: Vec<LagSamples> = metrics.iter().map(|m| (*m, Vec::new())).collect();
         while lock(&shared.killed).is_none() && !shared.stop.load(Ordering::Acquire) {
             for (addr, samples) in &mut out {
                 if let Some(t) = crate::kefud::scrape(*addr) {
