@@ -28,9 +28,14 @@
 #   wal:        140,000 acked, 0 lost; acked 20369/s; due->Sent p50 10.8 ms, p99 40 ms; 0.63 cores
 #   replicated: 140,000 acked, 0 lost; acked 18909/s in the window (all acked by the drain);
 #               due->Sent p50 280 ms, p99 626 ms; the primary 0.95 cores
+# 12:00 and 12:20 with RATE=20000 SECS=5 SAT_RATE=60000 CAPACITY=1 (load average 10-11,
+# then 6-8; daemon/CLUSTER.md §7 has both): replicated all 140,000 acked; the primary's
+# lag p99 37,118 / 54,226 sequences, 0.158 / 0.160 s; capacity (p99 <= 1 s) wal
+# 25,000 / 20,000 msg/s, replicated 15,000 / 10,000; offered 60,000: wal acked
+# 58,736 / 50,931 per s, replicated 13,104 / 18,288 (the rest OVERLOADED, none lost).
 # # Both keep up at 4,000 msg/s; the cost of replicated is latency (one TLS round trip
 # plus the standby's sync per group of turns) and the primary's CPU (TLS, reading the
-# log back). The saturation rate of each mode was not measured.
+# log back).
 set -eu
 OUT=${1:-/tmp/kefu-replicated}
 RATE=${RATE:-4000}
