@@ -5,7 +5,8 @@
 //! The tool chats at both addresses, SIGKILLs the primary by its pid after 3 s and
 //! stops by itself once every customer was acknowledged by the promoted standby (plus
 //! 1 s). Its report must show a failover time for every customer, nothing lost or
-//! doubled on the surviving member, and lag samples from both metrics listeners.
+//! doubled on the surviving member, and lag samples from both metrics listeners and
+//! from both members' status in etcd.
 //!
 //! `kefud` is taken from the same target directory as this test (`cargo build
 //! --release -p kefu-daemon --bin kefud`), or from `$KEFU_KEFUD`.
@@ -50,6 +51,14 @@ fn pair_mode_reports_the_failover_and_every_acknowledged_message_once() {
         .args(["--kill-after", "3", "--after-kill", "1"])
         .args(["--failover-limit-secs", "30"])
         .args(["--metrics", &format!("{},{}", metrics[0], metrics[1])])
+        .args(["--pair", "p1", "--etcd"])
+        .arg(
+            etcd.clients
+                .iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        )
         .arg("--json")
         .arg(&json)
         .output()
@@ -77,9 +86,14 @@ fn pair_mode_reports_the_failover_and_every_acknowledged_message_once() {
         per.iter().all(|c| c["connects"].as_u64().unwrap() >= 2),
         "{report}"
     );
-    // The lag was sampled on both members before the kill.
+    // The lag was sampled before the kill on both members' metrics listeners and from
+    // what both published in etcd.
     let lag = report["lag"].as_array().unwrap();
-    assert_eq!(lag.len(), 2);
+    let sources: Vec<&str> = lag.iter().map(|l| l["source"].as_str().unwrap()).collect();
+    for want in ["etcd member a", "etcd member b"] {
+        assert!(sources.contains(&want), "{want}: {report}");
+    }
+    assert_eq!(lag.len(), 4, "{report}");
     for l in lag {
         assert!(l["sequences"]["samples"].as_u64().unwrap() > 0, "{report}");
     }

@@ -20,8 +20,10 @@
 //!   member: each acknowledged message present once (none lost, none twice);
 //!   unacknowledged ones stored once at most (their retry carried the same client id);
 //! - **replication lag** sampled during the run from the members' metrics listeners
-//!   (`--metrics`, `kefu_replication_lag_sequences` / `_seconds`): p50, p99, max per
-//!   member over the samples taken before the kill.
+//!   (`--metrics`, `kefu_replication_lag_sequences` / `_seconds`) and from what each
+//!   member publishes in etcd (`--etcd`, `--pair`; the metrics listeners are loopback
+//!   only, etcd is reachable from another machine): p50, p99, max per source over the
+//!   samples taken before the kill.
 //!
 //! The run fails (exit 1) if anything acknowledged is missing or doubled, or a customer
 //! never got an acknowledgement after the kill.
@@ -95,6 +97,14 @@ pub struct PairArgs {
     /// the replication lag is sampled from them.
     #[arg(long, value_delimiter = ',', value_parser = crate::cli::parse_loopback_server)]
     pub metrics: Vec<SocketAddr>,
+    /// The pair's etcd endpoints (comma-separated): the lag each member publishes there
+    /// (what `kefuctl cluster status` prints) is sampled too — reachable where the
+    /// members' loopback-only metrics listeners are not.
+    #[arg(long, value_delimiter = ',')]
+    pub etcd: Vec<SocketAddr>,
+    /// The pair's name (`[cluster.etcd] pair`), with --etcd.
+    #[arg(long, default_value = "pair")]
+    pub pair: String,
     /// Between two lag samples, milliseconds.
     #[arg(long, default_value_t = 100)]
     pub sample_ms: u64,
@@ -134,11 +144,12 @@ impl Spread {
     }
 }
 
-/// The replication lag one member's metrics showed before the kill.
+/// The replication lag one source showed before the kill.
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct LagReport {
-    /// The metrics listener.
-    pub metrics: String,
+    /// `metrics ADDR` (a member's metrics listener) or `etcd member NODE` (what the
+    /// member published in etcd, refreshed every third of its lease).
+    pub source: String,
     /// `kefu_replication_lag_sequences`.
     pub sequences: Spread,
     /// `kefu_replication_lag_seconds`.
@@ -234,9 +245,9 @@ impl std::fmt::Display for PairReport {
         for l in &self.lag {
             writeln!(
                 f,
-                "replication lag at {} before the kill ({} samples): sequences p50 {:.0} \
+                "replication lag from {} before the kill ({} samples): sequences p50 {:.0} \
                  p99 {:.0} max {:.0}; seconds p50 {:.3} p99 {:.3} max {:.3}",
-                l.metrics,
+                l.source,
                 l.sequences.samples,
                 l.sequences.p50,
                 l.sequences.p99,
@@ -392,19 +403,30 @@ fn agent(args: &PairArgs, shared: Arc<Shared>) -> anyhow::Result<std::thread::Jo
 }
 
 /// One metrics listener's lag samples: (sequences, seconds).
-type LagSamples = (SocketAddr, Vec<(f64, f64)>);
+type LagSamples = (String, Vec<(f64, f64)>);
 
-/// The replication lag each listener shows, sampled until `shared` says the primary
+/// Where the lag is read: metrics listeners, and the members' published status in etcd.
+struct LagSources {
+    metrics: Vec<SocketAddr>,
+    /// The etcd client and the prefix of the pair's member keys.
+    etcd: Option<(kefu_etcd::Etcd, String)>,
+}
+
+/// The replication lag each source shows, sampled until `shared` says the primary
 /// was killed.
 fn sample_lag(
-    metrics: Vec<SocketAddr>,
+    sources: LagSources,
     every: Duration,
     shared: Arc<Shared>,
 ) -> std::thread::JoinHandle<Vec<LagSamples>> {
     std::thread::spawn(move || {
-        let mut out: Vec<LagSamples> = metrics.iter().map(|m| (*m, Vec::new())).collect();
+        let mut out: Vec<LagSamples> = sources
+            .metrics
+            .iter()
+            .map(|m| (format!("metrics {m}"), Vec::new()))
+            .collect();
         while lock(&shared.killed).is_none() && !shared.stop.load(Ordering::Acquire) {
-            for (addr, samples) in &mut out {
+            for (addr, (_, samples)) in sources.metrics.iter().zip(&mut out) {
                 if let Some(t) = crate::kefud::scrape(*addr) {
                     if let (Some(s), Some(a)) = (
                         metric(&t, "kefu_replication_lag_sequences"),
@@ -414,10 +436,37 @@ fn sample_lag(
                     }
                 }
             }
+            if let Some((etcd, prefix)) = &sources.etcd {
+                for (node, sample) in published_lag(etcd, prefix) {
+                    let label = format!("etcd member {node}");
+                    match out.iter_mut().find(|(l, _)| *l == label) {
+                        Some((_, samples)) => samples.push(sample),
+                        None => out.push((label, vec![sample])),
+                    }
+                }
+            }
             std::thread::sleep(every);
         }
         out
     })
+}
+
+/// The lag each member of the pair last published in etcd (`kefuctl cluster status`'s
+/// figures): (node, (sequences, seconds)).
+fn published_lag(etcd: &kefu_etcd::Etcd, prefix: &str) -> Vec<(String, (f64, f64))> {
+    let Ok(members) = etcd.get_prefix(prefix.as_bytes()) else {
+        return Vec::new();
+    };
+    members
+        .into_iter()
+        .filter_map(|(key, value)| {
+            let status: kefu_etcd::pair::MemberStatus = serde_json::from_slice(&value).ok()?;
+            let lag = status.lag?;
+            let key = String::from_utf8_lossy(&key).into_owned();
+            let node = key.rsplit('/').next().unwrap_or_default().to_string();
+            Some((node, (lag.sequences as f64, lag.age_ms as f64 / 1000.0)))
+        })
+        .collect()
 }
 
 /// The value of the unlabelled series `name`.
@@ -488,8 +537,17 @@ pub fn run(args: &PairArgs) -> anyhow::Result<PairReport> {
         started: Instant::now(),
     });
     let agent = agent(args, Arc::clone(&shared))?;
+    let sources = LagSources {
+        metrics: args.metrics.clone(),
+        etcd: (!args.etcd.is_empty()).then(|| {
+            (
+                kefu_etcd::Etcd::new(args.etcd.clone(), Duration::from_secs(1)),
+                format!("/kefu/pairs/{}/members/", args.pair),
+            )
+        }),
+    };
     let sampler = sample_lag(
-        args.metrics.clone(),
+        sources,
         Duration::from_millis(args.sample_ms.max(10)),
         Arc::clone(&shared),
     );
@@ -540,8 +598,8 @@ pub fn run(args: &PairArgs) -> anyhow::Result<PairReport> {
     let mut report = report?;
     report.lag = lag
         .into_iter()
-        .map(|(addr, samples)| LagReport {
-            metrics: addr.to_string(),
+        .map(|(source, samples)| LagReport {
+            source,
             sequences: Spread::of(samples.iter().map(|s| s.0).collect()),
             seconds: Spread::of(samples.iter().map(|s| s.1).collect()),
         })
