@@ -13,6 +13,8 @@
 # Last result (2026-12-07 12:18 and 12:20 UTC; 2 shared cores, load average 4-6):
 #   LEASE=2: failover 2.11 s overall, per customer p50 2.13 s, max 2.13 s; 30,240 acked,
 #            0 lost, 0 doubled; lag before the kill p99 59 sequences, 5 ms (primary)
+#   LEASE=2 again at 12:28 with --etcd: failover 2.72 s overall, per customer p50 2.72 s;
+#            31,424 acked, 0 lost, 0 doubled; the lag in etcd p99 54 sequences (a), 4 ms
 #   LEASE=5: failover 5.12 s overall, per customer p50 5.12 s, max 5.13 s; 36,272 acked,
 #            0 lost, 0 doubled
 set -eu
@@ -124,5 +126,6 @@ echo "== pair failover: $CUSTOMERS customers, $RATE msg/s, SIGKILL after $KILL_A
 "$BIN/kefu-load" pair --servers "$(field "$OUT/a.log" tcp),$B_CLIENT" \
     --admin-socket "$WORK/a/admin.sock" --primary-pid "$(field "$OUT/a.log" pid)" \
     --metrics "$(field "$OUT/a.log" metrics),$(field "$OUT/b.log" metrics)" \
+    --etcd "$C2,$C3,$C4" --pair p1 \
     --customers "$CUSTOMERS" --rate "$RATE" --kill-after "$KILL_AFTER" --after-kill 3 \
     --json "$OUT/pair.json" | tee "$OUT/pair.txt"
