@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -30,9 +30,13 @@ pub struct Sources {
     pub store: Arc<dyn KvStore>,
     /// When the daemon started.
     pub started: std::time::Instant,
-    /// The pair's replication state, on a primary of a pair (`[cluster]`).
+    /// The pair's replication state, on either member of a pair (`[cluster]`).
     pub replication: Option<Arc<crate::cluster::Replication>>,
 }
+
+/// What a running listener reads, replaceable while it runs: a standby's listener is
+/// pointed at the shards its promotion started.
+pub type SharedSources = Arc<Mutex<Sources>>;
 
 /// One counter or gauge per shard: (name, type, help, field).
 type PerShard = (
@@ -290,24 +294,33 @@ pub fn render(sources: &Sources) -> String {
     out
 }
 
-/// The pair's replication (`daemon/CLUSTER.md` §6): the lag in sequence numbers.
+/// The pair's replication (`daemon/CLUSTER.md` §6), on either member: the lag in
+/// sequence numbers and in seconds as this side measures it (`cluster/lag.rs`).
 fn replication(out: &mut String, r: &crate::cluster::Replication) {
-    let (applied, latest) = (r.applied(), r.primary_latest());
+    let lag = r.lag();
+    let standby = r.side() == crate::cluster::Role::Standby;
     for (name, help, value) in [
         (
+            "kefu_replication_standby",
+            "1 on the standby of a pair, 0 on the primary.",
+            u64::from(standby),
+        ),
+        (
             "kefu_replication_connected",
-            "1 while the standby is connected.",
+            "1 while the replication stream is up (a standby connected to the primary, \
+             or the primary followed).",
             u64::from(r.connected()),
         ),
         (
             "kefu_replication_primary_sequence",
-            "The primary's latest sequence, as last shipped.",
-            latest,
+            "The primary's latest sequence (on the standby: as the primary's last frame \
+             said).",
+            lag.latest,
         ),
         (
             "kefu_replication_standby_applied_sequence",
-            "The last sequence the standby acknowledged.",
-            applied,
+            "The last sequence the standby applied (on the primary: acknowledged).",
+            lag.applied,
         ),
         (
             "kefu_replication_degraded",
@@ -316,13 +329,26 @@ fn replication(out: &mut String, r: &crate::cluster::Replication) {
         ),
         (
             "kefu_replication_lag_sequences",
-            "Sequence numbers committed here and not yet acknowledged by the standby.",
-            latest.saturating_sub(applied),
+            "The primary's latest sequence minus the standby's applied one.",
+            lag.sequences,
         ),
     ] {
         family(out, name, "gauge", help);
         let _ = writeln!(out, "{name} {value}");
     }
+    family(
+        out,
+        "kefu_replication_lag_seconds",
+        "gauge",
+        "Age of the oldest batch the standby has not applied: on the primary since its \
+         commit, on the standby since the primary's frame that first named it (a lower \
+         bound); 0 when caught up.",
+    );
+    let _ = writeln!(
+        out,
+        "kefu_replication_lag_seconds {:.3}",
+        lag.age.as_secs_f64()
+    );
 }
 
 /// The longest turn of each shard and what it did, and the most logins and inbox
@@ -479,6 +505,11 @@ pub struct HttpListener {
 impl HttpListener {
     /// Binds `addr` (loopback, checked by the config) and serves `GET /metrics`.
     pub fn start(addr: SocketAddr, sources: Sources) -> std::io::Result<HttpListener> {
+        HttpListener::start_shared(addr, Arc::new(Mutex::new(sources)))
+    }
+
+    /// Like [`HttpListener::start`], reading whatever `sources` holds at each scrape.
+    pub fn start_shared(addr: SocketAddr, sources: SharedSources) -> std::io::Result<HttpListener> {
         let listener = TcpListener::bind(addr)?;
         let addr = listener.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
@@ -492,7 +523,11 @@ impl HttpListener {
                     }
                     match stream {
                         Ok(s) => {
-                            if let Err(e) = serve(s, &sources) {
+                            let now = sources
+                                .lock()
+                                .unwrap_or_else(PoisonError::into_inner)
+                                .clone();
+                            if let Err(e) = serve(s, &now) {
                                 log::warn(0, format_args!("metrics request: {e}"));
                             }
                         }

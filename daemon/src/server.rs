@@ -307,8 +307,18 @@ fn standby(
     rocks: Arc<RocksStore>,
 ) -> Result<ServerHandle, StartError> {
     let slot = Arc::new(std::sync::Mutex::new(None));
+    // The standby's metrics (its replication lag, the store's figures); its promotion
+    // keeps the listener and points it at the shards it starts.
+    let metrics_sources: crate::metrics::SharedSources =
+        Arc::new(std::sync::Mutex::new(crate::metrics::Sources {
+            counters: Vec::new(),
+            store: Arc::clone(&rocks) as Arc<dyn KvStore>,
+            started: Instant::now(),
+            replication: None,
+        }));
     let promote: crate::cluster::Promote = {
         let (config, rocks, slot) = (config.clone(), Arc::clone(&rocks), Arc::clone(&slot));
+        let metrics_sources = Arc::clone(&metrics_sources);
         Box::new(move |leadership| {
             let mut config = config;
             let listen = config
@@ -326,16 +336,32 @@ fn standby(
                 || Arc::new(crate::cluster::Replication::default()),
                 |c| Arc::clone(c.replication()),
             );
+            let hook_has_standby = own_standby.is_some();
             let hook = crate::cluster::ReplicationHook {
                 state: Arc::clone(&state),
-                wait_for_standby: own_standby.is_some(),
+                wait_for_standby: hook_has_standby,
                 leadership: Some(leadership),
             };
             if own_standby.is_none() {
                 config.storage.durability = DurabilityMode::Wal;
             }
+            // Bound already, by the standby.
+            config.metrics_listen = None;
+            let store: Arc<dyn KvStore> = Arc::clone(&rocks) as Arc<dyn KvStore>;
             let handle = serve(config, clock, tls_config, rocks, own_standby, Some(hook))
                 .map_err(|e| e.to_string())?;
+            {
+                let mut sources = metrics_sources
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                // Replication series only while it has a standby of its own.
+                *sources = crate::metrics::Sources {
+                    counters: handle.counters.clone(),
+                    store,
+                    started: sources.started,
+                    replication: hook_has_standby.then(|| Arc::clone(&state)),
+                };
+            }
             log::info(
                 0,
                 format_args!(
@@ -350,7 +376,20 @@ fn standby(
         })
     };
     let cluster = start_cluster(&config, &rocks, Some(promote))?;
+    let replication = cluster.as_ref().map(|c| Arc::clone(c.replication()));
+    metrics_sources
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .replication = replication;
+    let metrics = match config.metrics_listen {
+        Some(addr) => Some(
+            crate::metrics::HttpListener::start_shared(addr, metrics_sources)
+                .map_err(io_err(format!("binding metrics_listen {addr}")))?,
+        ),
+        None => None,
+    };
     let mut handle = standby_handle(&config, cluster);
+    handle.metrics = metrics;
     handle.promoted = Some(slot);
     Ok(handle)
 }
@@ -544,7 +583,8 @@ fn replication_hook(
 }
 
 /// A standby: its replication thread and nothing else — no shard, no client port, no
-/// admin socket (it serves no client until promoted; `daemon/CLUSTER.md` §5).
+/// admin socket (it serves no client until promoted; `daemon/CLUSTER.md` §5); its
+/// metrics listener is added by [`standby`].
 fn standby_handle(config: &Config, cluster: Option<crate::cluster::ClusterHandle>) -> ServerHandle {
     if let Err(e) = write_pid(config) {
         log::warn(0, format_args!("{e}"));

@@ -1,7 +1,8 @@
-//! Failover of a pair (issue 18, `daemon/CLUSTER.md` §4–5, `wire/PROTOCOL.md` 40.4–40.5):
-//! a 3-member etcd cluster and two `kefud` processes on 127.0.0.1 (ports probed free
-//! from :0), the primary in `durability = "replicated"` with `[cluster.etcd]` leases of
-//! 2 seconds, the standby following it over TLS.
+//! Failover of a pair (issue 18, `daemon/CLUSTER.md` §4–5 and §10, `wire/PROTOCOL.md`
+//! 40.4–40.5): a 3-member etcd cluster on 127.0.0.2–4 and two `kefud` processes on
+//! 127.0.0.5 (a) and 127.0.0.6 (b), every port probed free from :0 on its address, the
+//! primary in `durability = "replicated"` with `[cluster.etcd]` leases of 2 seconds, the
+//! standby following it over TLS (plumbing: `support/pair.rs`, `support/etcd.rs`).
 //!
 //! - **SIGKILL under chat load**: customers of the client library's `PairClient`
 //!   (both addresses) send messages; the primary is killed; the standby takes the leader
@@ -31,165 +32,58 @@ use kefu_daemon::cluster::{LeaderValue, MemberStatus};
 use kefu_wire::chat::MessageBody;
 use kefu_wire::pair::PairClient;
 use kefu_wire::{Client, ClientError, ErrorCode, Request, Response};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::etcd::{free_port, EtcdCluster};
+use support::etcd::{free_addr, loopback, EtcdCluster};
+use support::pair::{pki, Member, Proxy, Spec};
 use support::*;
 
 const ACCOUNT: u64 = 882_001;
 const PAIR: &str = "p1";
 const LEASE: u32 = 2;
 
-/// The pair's CA and a certificate per node naming 127.0.0.1.
-fn pki(dir: &Path) {
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
-    for node in ["a", "b"] {
-        let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
-        let key = rcgen::KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
-        std::fs::write(dir.join(format!("{node}.pem")), cert.pem()).unwrap();
-        std::fs::write(dir.join(format!("{node}.key")), key.serialize_pem()).unwrap();
-    }
+/// The etcd members' addresses and the two members' (a, b).
+const ETCD_IPS: [u8; 3] = [2, 3, 4];
+const A: u8 = 5;
+const B: u8 = 6;
+
+/// Three etcd members on 127.0.0.2–4.
+fn etcd_cluster() -> EtcdCluster {
+    EtcdCluster::start_on(ETCD_IPS.map(loopback))
 }
 
-/// One member's settings.
-struct Spec<'a> {
+/// The pair's PKI in `home`, and the client addresses of a and b and a's replication
+/// address.
+fn addresses(home: &Path) -> (SocketAddr, SocketAddr, SocketAddr) {
+    pki(home, &[("a", loopback(A)), ("b", loopback(B))]);
+    (
+        free_addr(loopback(A)),
+        free_addr(loopback(B)),
+        free_addr(loopback(A)),
+    )
+}
+
+/// A member of this file's pair (`PAIR`, leases of `LEASE` s).
+fn member_spec<'a>(
     node: &'a str,
     primary: bool,
     client: SocketAddr,
-    /// Primary: where it listens for the standby. Standby: where it dials.
     replication: SocketAddr,
     etcd: &'a [SocketAddr],
-    /// `[cluster.etcd] auto_promote`.
-    auto_promote: bool,
-}
-
-/// A `kefud` process of the pair, killed when dropped.
-struct Member {
-    child: Child,
-    client: SocketAddr,
-    admin: PathBuf,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Drop for Member {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+) -> Spec<'a> {
+    Spec {
+        pair: PAIR,
+        lease: LEASE,
+        ..Spec::new(node, primary, client, replication, etcd)
     }
 }
 
-fn config(home: &Path, spec: &Spec) -> PathBuf {
-    let dir = home.join(spec.node);
-    std::fs::create_dir_all(&dir).unwrap();
-    let endpoints: Vec<String> = spec.etcd.iter().map(|a| format!("\"{a}\"")).collect();
-    let (role, replication, durability) = if spec.primary {
-        (
-            "primary",
-            format!("replication_listen = \"{}\"", spec.replication),
-            "durability = \"replicated\"\n",
-        )
-    } else {
-        ("standby", format!("peer = \"{}\"", spec.replication), "")
-    };
-    let text = format!(
-        "data_dir = {data:?}\nlisten = \"{client}\"\nadmin_socket = {sock:?}\nshards = 2\n\
-         [storage]\n{durability}wal_archive_seconds = 86400\n\
-         [security]\npbkdf2_iterations = 1000\nallow_weak_password_hashing = true\n\
-         token_key_file = {token:?}\n\
-         [cluster]\nrole = \"{role}\"\n{replication}\ncertificate = {cert:?}\nkey = {key:?}\n\
-         ca = {ca:?}\n\
-         [cluster.etcd]\nendpoints = [{endpoints}]\npair = \"{PAIR}\"\nnode = \"{node}\"\n\
-         lease_seconds = {LEASE}\nclient_addr = \"{client}\"\nauto_promote = {auto}\n",
-        data = dir.join("data"),
-        client = spec.client,
-        sock = dir.join("admin.sock"),
-        cert = home.join(format!("{}.pem", spec.node)),
-        key = home.join(format!("{}.key", spec.node)),
-        ca = home.join("ca.pem"),
-        // The pair shares its sealing key (installed by the operator on both, like the
-        // TLS material): the secrets in the replicated database are sealed with it.
-        token = home.join("token.key"),
-        endpoints = endpoints.join(", "),
-        node = spec.node,
-        auto = spec.auto_promote,
-    );
-    let path = dir.join("kefud.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-impl Member {
-    // The child is reaped by `Drop`.
-    #[allow(clippy::zombie_processes)]
-    fn start(home: &Path, spec: &Spec) -> Member {
-        let path = config(home, spec);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kefud"))
-            .arg("--config")
-            .arg(&path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn kefud");
-        let stderr = child.stderr.take().unwrap();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let lines = Arc::clone(&log);
-        let node = spec.node.to_string();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.starts_with("kefud: ready") {
-                    let _ = tx.send(());
-                }
-                if std::env::var_os("FAILOVER_LOG").is_some() {
-                    eprintln!("[{node}] {line}");
-                }
-                lines.lock().unwrap().push(line);
-            }
-        });
-        rx.recv_timeout(Duration::from_secs(60))
-            .expect("kefud printed its readiness line");
-        Member {
-            child,
-            client: spec.client,
-            admin: home.join(spec.node).join("admin.sock"),
-            log,
-        }
-    }
-
-    fn admin(&self) -> Client {
-        Client::connect_unix(&self.admin, opts()).expect("admin connect")
-    }
-
-    fn logged(&self, what: &str) -> bool {
-        self.log.lock().unwrap().iter().any(|l| l.contains(what))
-    }
-}
-
-/// Polls etcd until the pair's leader key names `node` (at most a minute); its value.
+/// Polls etcd until the pair's leader key names `node`.
 fn leader_is(etcd: &Etcd, node: &str) -> LeaderValue {
-    let key = format!("/kefu/pairs/{PAIR}/leader");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(Some(v)) = etcd.get(key.as_bytes()) {
-            let leader: LeaderValue = serde_json::from_slice(&v).expect("leader value");
-            if leader.node == node {
-                return leader;
-            }
-        }
-        assert!(Instant::now() < deadline, "{node} never became leader");
-        std::thread::yield_now();
-    }
+    support::pair::leader_is(etcd, PAIR, node)
 }
 
 /// The account, its customer key, and an agent taking conversations, on the primary.
@@ -265,33 +159,17 @@ struct Sent {
 
 #[test]
 fn sigkill_of_the_primary_under_load_fails_over_and_keeps_every_acknowledged_message_once() {
-    let etcd = EtcdCluster::start();
+    let etcd = etcd_cluster();
     let home = tempfile::tempdir().unwrap();
-    pki(home.path());
-    let (client_a, client_b) = (free_addr(), free_addr());
-    let replication = free_addr();
+    let (client_a, client_b, replication) = addresses(home.path());
     let primary = Member::start(
         home.path(),
-        &Spec {
-            node: "a",
-            primary: true,
-            client: client_a,
-            replication,
-            etcd: &etcd.clients,
-            auto_promote: true,
-        },
+        &member_spec("a", true, client_a, replication, &etcd.clients),
     );
     let first = leader_is(&etcd.client(), "a");
     let standby = Member::start(
         home.path(),
-        &Spec {
-            node: "b",
-            primary: false,
-            client: client_b,
-            replication,
-            etcd: &etcd.clients,
-            auto_promote: true,
-        },
+        &member_spec("b", false, client_b, replication, &etcd.clients),
     );
     let key = account(&primary);
     let addrs = [client_a, client_b];
@@ -349,8 +227,7 @@ fn sigkill_of_the_primary_under_load_fails_over_and_keeps_every_acknowledged_mes
     }
     let mut primary = primary;
     let at = Instant::now();
-    primary.child.kill().expect("SIGKILL");
-    primary.child.wait().expect("reaped");
+    primary.kill();
     *killed.lock().unwrap() = Some(at);
     let second = leader_is(&etcd.client(), "b");
     let took_key = at.elapsed();
@@ -373,6 +250,11 @@ fn sigkill_of_the_primary_under_load_fails_over_and_keeps_every_acknowledged_mes
         standby.logged("promoted"),
         "the standby says it was promoted"
     );
+    // The standby's metrics listener outlives its promotion and now reads the shards it
+    // started (no replication series: it has no standby of its own).
+    let metrics = standby.scrape().expect("the promoted standby's metrics");
+    assert_eq!(support::pair::metric(&metrics, "kefu_shards"), Some(2.0));
+    assert!(!metrics.contains("kefu_replication_lag_sequences"));
     // Every acknowledged message is on the new primary exactly once (and no message
     // twice: the retries of unacknowledged ones were stored once).
     let mut total = 0;
@@ -388,106 +270,23 @@ fn sigkill_of_the_primary_under_load_fails_over_and_keeps_every_acknowledged_mes
     eprintln!("failover: {total} acknowledged messages, each present once on the new primary");
 }
 
-/// A free address on 127.0.0.1.
-fn free_addr() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], free_port()))
-}
-
-/// A TCP proxy the test can cut: forwards to `target` until [`Proxy::cut`], after which
-/// it closes every connection it carries and every new one at once.
-struct Proxy {
-    addr: SocketAddr,
-    cut: Arc<AtomicBool>,
-    open: Arc<Mutex<Vec<TcpStream>>>,
-}
-
-impl Proxy {
-    fn start(target: SocketAddr) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let cut = Arc::new(AtomicBool::new(false));
-        let open: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
-        let (c, o) = (Arc::clone(&cut), Arc::clone(&open));
-        std::thread::spawn(move || {
-            for inbound in listener.incoming() {
-                let Ok(inbound) = inbound else { continue };
-                if c.load(Ordering::SeqCst) {
-                    let _ = inbound.shutdown(Shutdown::Both);
-                    continue;
-                }
-                let Ok(outbound) = TcpStream::connect(target) else {
-                    continue;
-                };
-                {
-                    let mut list = o.lock().unwrap();
-                    list.push(inbound.try_clone().unwrap());
-                    list.push(outbound.try_clone().unwrap());
-                }
-                for (mut from, mut to) in [
-                    (inbound.try_clone().unwrap(), outbound.try_clone().unwrap()),
-                    (outbound, inbound),
-                ] {
-                    std::thread::spawn(move || {
-                        let mut buf = [0u8; 16 * 1024];
-                        loop {
-                            match from.read(&mut buf) {
-                                Ok(0) | Err(_) => break,
-                                Ok(n) => {
-                                    if to.write_all(&buf[..n]).is_err() {
-                                        break;
-                                    }
-                                }
-                            }
-                        }
-                        let _ = to.shutdown(Shutdown::Both);
-                    });
-                }
-            }
-        });
-        Proxy { addr, cut, open }
-    }
-
-    fn cut(&self) {
-        self.cut.store(true, Ordering::SeqCst);
-        for s in self.open.lock().unwrap().drain(..) {
-            let _ = s.shutdown(Shutdown::Both);
-        }
-    }
-}
-
 #[test]
 fn a_partitioned_primary_stops_acknowledging_before_the_standby_takes_over() {
-    let etcd = EtcdCluster::start();
+    let etcd = etcd_cluster();
     let home = tempfile::tempdir().unwrap();
-    pki(home.path());
-    let (client_a, client_b) = (free_addr(), free_addr());
-    let replication = free_addr();
+    let (client_a, client_b, replication) = addresses(home.path());
     // The primary sees etcd, and the standby sees the primary, through proxies.
     let etcd_proxies: Vec<Proxy> = etcd.clients.iter().map(|a| Proxy::start(*a)).collect();
     let via: Vec<SocketAddr> = etcd_proxies.iter().map(|p| p.addr).collect();
     let stream_proxy = Proxy::start(replication);
     let primary = Member::start(
         home.path(),
-        &Spec {
-            node: "a",
-            primary: true,
-            client: client_a,
-            replication,
-            etcd: &via,
-            auto_promote: true,
-        },
+        &member_spec("a", true, client_a, replication, &via),
     );
     leader_is(&etcd.client(), "a");
     let standby = Member::start(
         home.path(),
-        &Spec {
-            node: "b",
-            primary: false,
-            client: client_b,
-            replication: stream_proxy.addr,
-            etcd: &etcd.clients,
-            auto_promote: true,
-        },
+        &member_spec("b", false, client_b, stream_proxy.addr, &etcd.clients),
     );
     let key = account(&primary);
     // One customer on the primary only (no failover: it must see the refusals).
@@ -584,18 +383,12 @@ fn a_partitioned_primary_stops_acknowledging_before_the_standby_takes_over() {
 
 #[test]
 fn without_auto_promote_the_standby_waits_for_the_operators_promote() {
-    let etcd = EtcdCluster::start();
+    let etcd = etcd_cluster();
     let home = tempfile::tempdir().unwrap();
-    pki(home.path());
-    let (client_a, client_b) = (free_addr(), free_addr());
-    let replication = free_addr();
+    let (client_a, client_b, replication) = addresses(home.path());
     let spec = |node, primary, client| Spec {
-        node,
-        primary,
-        client,
-        replication,
-        etcd: &etcd.clients,
         auto_promote: false,
+        ..member_spec(node, primary, client, replication, &etcd.clients)
     };
     let mut primary = Member::start(home.path(), &spec("a", true, client_a));
     leader_is(&etcd.client(), "a");
@@ -619,8 +412,7 @@ fn without_auto_promote_the_standby_waits_for_the_operators_promote() {
     for i in 1..=5 {
         send(&mut customer, i);
     }
-    primary.child.kill().expect("SIGKILL");
-    primary.child.wait().expect("reaped");
+    primary.kill();
     // The lease expires; the standby says (in its member key) that it waits for the
     // operator, and the leader key stays empty.
     let e = etcd.client();
@@ -665,8 +457,7 @@ fn without_auto_promote_the_standby_waits_for_the_operators_promote() {
 
     // b dies too; a comes back with data of epoch 1, without messages 6-8: it must not
     // lead at epoch 3.
-    standby.child.kill().expect("SIGKILL b");
-    standby.child.wait().expect("reaped");
+    standby.kill();
     drop(primary);
     let stale = Member::start(home.path(), &spec("a", true, client_a));
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -28,13 +28,22 @@
 #   wal:        140,000 acked, 0 lost; acked 20369/s; due->Sent p50 10.8 ms, p99 40 ms; 0.63 cores
 #   replicated: 140,000 acked, 0 lost; acked 18909/s in the window (all acked by the drain);
 #               due->Sent p50 280 ms, p99 626 ms; the primary 0.95 cores
+# 12:00 and 12:20 with RATE=20000 SECS=5 SAT_RATE=60000 CAPACITY=1 (load average 10-11,
+# then 6-8; daemon/CLUSTER.md §7 has both): replicated all 140,000 acked; the primary's
+# lag p99 37,118 / 54,226 sequences, 0.158 / 0.160 s; capacity (p99 <= 1 s) wal
+# 25,000 / 20,000 msg/s, replicated 15,000 / 10,000; offered 60,000: wal acked
+# 58,736 / 50,931 per s, replicated 13,104 / 18,288 (the rest OVERLOADED, none lost).
 # # Both keep up at 4,000 msg/s; the cost of replicated is latency (one TLS round trip
 # plus the standby's sync per group of turns) and the primary's CPU (TLS, reading the
-# log back). The saturation rate of each mode was not measured.
+# log back).
 set -eu
 OUT=${1:-/tmp/kefu-replicated}
 RATE=${RATE:-4000}
 SECS=${SECS:-8}
+# The saturation step offers far more than either mode takes: what is acknowledged per
+# second in the window is what the mode keeps doing under overload (the excess refused
+# OVERLOADED). SAT_RATE=0 skips it. CAPACITY=1 adds each mode's capacity search.
+SAT_RATE=${SAT_RATE:-0}
 BIN=${CARGO_TARGET_DIR:-$HOME/.cache/kefu-target}/release
 WORK=$(mktemp -d /tmp/kefu-replicated.XXXXXX)
 mkdir -p "$OUT"
@@ -42,20 +51,75 @@ ulimit -n 65536 2>/dev/null || ulimit -n 20000
 . "$(dirname "$0")/kefud-start.sh"
 STANDBY=""
 KEFUD=""
-trap 'kill $KEFUD $STANDBY 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
+SAMPLER=""
+trap 'kill $KEFUD $STANDBY $SAMPLER 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
 
-chat() { # name
+chat() { # name rate
     "$BIN/kefu-load" run loadtest/scenarios/steady-chat.toml --server "$SERVER" \
-        --admin-socket "$DATA/admin.sock" --daemon-pid "$KEFUD" --rate "$RATE" \
+        --admin-socket "$DATA/admin.sock" --daemon-pid "$KEFUD" --rate "$2" \
         --duration "$SECS" >"$OUT/$1.txt" 2>"$OUT/$1.err" || true
-    echo "== $1 (rate $RATE, $SECS s)"; cat "$OUT/$1.txt"; tail -3 "$OUT/$1.err"
+    echo "== $1 (rate $2, $SECS s; load average $(cut -d' ' -f1-3 /proc/loadavg))"
+    cat "$OUT/$1.txt"; tail -3 "$OUT/$1.err"
+}
+
+# The replication lag every 100 ms from a metrics listener: "sequences seconds
+# primary-sequence" lines.
+sample_lag() { # metrics-address file
+    while :; do
+        curl -s --max-time 1 "http://$1/metrics" | awk '
+            /^kefu_replication_lag_sequences / { q = $2 }
+            /^kefu_replication_lag_seconds / { s = $2 }
+            /^kefu_replication_primary_sequence / { p = $2 }
+            END { if (q != "") print q, s, p }'
+        sleep 0.1
+    done >"$2"
+}
+
+# p50, p99 and max of column $2 of file $1, over the samples taken while the primary
+# committed (its sequence moved since the previous sample): setup and drain left out.
+spread() {
+    awk 'prev != "" && $3 != prev { print } { prev = $3 }' "$1" |
+        sort -g -k"$2","$2" | awk -v c="$2" '{ v[NR] = $c }
+        END { if (NR == 0) { print "no samples"; exit }
+              i50 = int(NR * 0.50 + 0.999); i99 = int(NR * 0.99 + 0.999)
+              printf "p50 %s, p99 %s, max %s (%d samples)\n", v[i50], v[i99], v[NR], NR }'
+}
+
+# The saturation throughput: the capacity search of the same harness, from 10,000 msg/s
+# in steps of 5,000, each step passing while nothing is refused, lost or unanswered and
+# due -> agent p99 stays within 1 s; the last passing rate is the mode's capacity.
+capacity() { # name
+    "$BIN/kefu-load" run loadtest/scenarios/steady-chat.toml --server "$SERVER" \
+        --admin-socket "$DATA/admin.sock" --daemon-pid "$KEFUD" --slo p99=1s \
+        --rate-start 10000 --rate-step 5000 --rate-max 60000 --step-secs 3 \
+        >"$OUT/$1.txt" 2>"$OUT/$1.err" || true
+    echo "== $1 (capacity search; load average $(cut -d' ' -f1-3 /proc/loadavg))"
+    grep -iE "capacity|step|rate" "$OUT/$1.txt" | tail -15; tail -3 "$OUT/$1.err"
+}
+
+lagged() { # name command… — runs the command with the primary's lag sampled
+    name=$1
+    shift
+    sample_lag "$METRICS" "$OUT/$name-lag.txt" &
+    SAMPLER=$!
+    "$@"
+    kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null || true
+    SAMPLER=""
+    echo "   replication lag on the primary, sequences: $(spread "$OUT/$name-lag.txt" 1)"
+    echo "   replication lag on the primary, seconds:   $(spread "$OUT/$name-lag.txt" 2)"
+}
+
+lagged_chat() { # name rate — a chat run with the primary's lag sampled
+    lagged "$1" chat "$1" "$2"
 }
 
 # 1. wal, alone.
 DATA=$WORK/wal
 mkdir -p "$DATA"
 start_kefud "$OUT/wal-kefud.log" --durability wal
-chat wal
+chat wal "$RATE"
+[ "$SAT_RATE" = 0 ] || chat wal-saturation "$SAT_RATE"
+[ "${CAPACITY:-0}" = 0 ] || capacity wal-capacity
 kill "$KEFUD"; wait "$KEFUD" 2>/dev/null || true
 
 # 2. replicated, with a standby.
@@ -72,6 +136,7 @@ for node in primary standby; do
 done
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cluster() { # node role address-line
+    printf 'metrics_listen = "127.0.0.1:0"\n'
     printf '[cluster]\nrole = "%s"\n%s\ncertificate = "%s"\nkey = "%s"\nca = "%s"\n' \
         "$2" "$3" "$PKI/$1.pem" "$PKI/$1.key" "$PKI/ca.pem"
 }
@@ -88,5 +153,12 @@ start_kefud "$OUT/primary.log" --config "$WORK/primary.toml" --durability replic
 # readiness line names, not whichever the socket table lists first.
 until grep -q "kefud: ready" "$OUT/primary.log"; do sleep 0.1; done
 SERVER=$(sed -n 's/.*kefud: ready tcp=\([^ ]*\).*/\1/p' "$OUT/primary.log")
-chat replicated
+METRICS=$(sed -n 's/.*kefud: ready .* metrics=\([^ ]*\).*/\1/p' "$OUT/primary.log")
+lagged_chat replicated "$RATE"
+[ "$SAT_RATE" = 0 ] || lagged_chat replicated-saturation "$SAT_RATE"
+[ "${CAPACITY:-0}" = 0 ] || lagged replicated-capacity capacity replicated-capacity
+# The standby's own view once the load is over (its metrics listener).
+until grep -q "kefud: ready" "$OUT/standby.log"; do sleep 0.1; done
+SMETRICS=$(sed -n 's/.*kefud: ready .* metrics=\([^ ]*\).*/\1/p' "$OUT/standby.log")
+echo "== the standby after the runs: $(curl -s "http://$SMETRICS/metrics" | grep '^kefu_replication_lag_' | tr '\n' ' ')"
 grep -c "replication" "$OUT/primary.log" "$OUT/standby.log" || true

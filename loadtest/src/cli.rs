@@ -75,6 +75,12 @@ pub enum Command {
     /// every acknowledged message is stored and delivered exactly once; report the
     /// restart-to-serving times.
     CrashLoop(crate::scenarios::crash_loop::CrashLoopArgs),
+    /// Chat at a running pair of appliances (both client addresses, through the client
+    /// library's PairClient), SIGKILL its primary (--primary-pid, or --kill-command),
+    /// and report the failover time per customer and overall, that every acknowledged
+    /// message is on the surviving member exactly once, and the replication lag
+    /// sampled from the members' metrics listeners (--metrics) before the kill.
+    Pair(crate::scenarios::pair::PairArgs),
 }
 
 /// Flags of `kefu-load logins`.

@@ -122,8 +122,8 @@ impl Drop for Kefud {
     }
 }
 
-/// `GET /metrics` from a loopback metrics listener; the body, or `None`.
-fn scrape(addr: SocketAddr) -> Option<String> {
+/// `GET /metrics` from a loopback metrics listener; the response, or `None`.
+pub fn scrape(addr: SocketAddr) -> Option<String> {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;

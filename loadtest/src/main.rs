@@ -9,7 +9,8 @@
 //! Code map:
 //! - `cli`: flags, and the validated plan (loopback only, limits checked).
 //! - `scenarios`: one module per scenario: `logins`, `chat`, `crash_loop` (which
-//!   runs kefud itself, to kill and restart it).
+//!   runs kefud itself, to kill and restart it), `pair` (a pair of appliances whose
+//!   primary it kills).
 //! - `scenario_file`: scenario files (TOML; the schema) and their flags;
 //!   `runner`: `kefu-load run`, with `capacity` (the rate search) and
 //!   `baseline` (the same pattern through a built-in relay and nats-server);
@@ -115,6 +116,16 @@ fn run(cli: cli::Cli) -> anyhow::Result<bool> {
         cli::Command::Web(args) => web_visitors::run(&args).map(|()| true),
         cli::Command::CrashLoop(args) => {
             let report = scenarios::crash_loop::run(&args)?;
+            if let Some(path) = &args.json {
+                let json = serde_json::to_string_pretty(&report)?;
+                std::fs::write(path, json + "\n")
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            print(&(report.to_string() + "\n"))?;
+            Ok(report.ok)
+        }
+        cli::Command::Pair(args) => {
+            let report = scenarios::pair::run(&args)?;
             if let Some(path) = &args.json {
                 let json = serde_json::to_string_pretty(&report)?;
                 std::fs::write(path, json + "\n")

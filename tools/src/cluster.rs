@@ -5,7 +5,9 @@
 //!
 //! - `status`: the leader (node, client address, epoch, seconds its lease has left in
 //!   etcd) and each member's published status (role, epoch, applied sequence, the
-//!   replication lag in sequences as that member sees it).
+//!   replication lag in sequences and seconds as that member measures it: the primary
+//!   against its standby's acknowledgements, the standby against the primary's last
+//!   frame).
 //! - `promote --node N`: asks standby `N` to take over (for a pair whose standbys have
 //!   `auto_promote = false`); refused while a leader holds the key.
 //! - `promote --alone`: lets the leader, a `replicated` primary whose standby is gone,
@@ -64,6 +66,19 @@ pub enum ClusterCommand {
         #[arg(long)]
         target_admin_socket: std::path::PathBuf,
     },
+}
+
+/// A member's replication lag: as it measured it (sequences and seconds), else as its
+/// sequences say (a member of a version that published no measure).
+fn lag_text(m: &MemberStatus) -> String {
+    match &m.lag {
+        Some(lag) => format!(
+            "{} sequences, {:.3} s",
+            lag.sequences,
+            lag.age_ms as f64 / 1000.0
+        ),
+        None => format!("{} sequences", m.primary_latest.saturating_sub(m.applied)),
+    }
 }
 
 /// Runs `kefuctl cluster ...`.
@@ -144,12 +159,11 @@ pub fn run(args: &ClusterArgs, admin_socket: &Path, out: &mut dyn Write) -> Resu
                 match serde_json::from_slice::<MemberStatus>(&value) {
                     Ok(m) => writeln!(
                         out,
-                        "member {node}: {} at epoch {}, sequence {}, lag {} sequences, \
-                         lease {} ms{}",
+                        "member {node}: {} at epoch {}, sequence {}, lag {}, lease {} ms{}",
                         m.role,
                         m.epoch,
                         m.applied,
-                        m.primary_latest.saturating_sub(m.applied),
+                        lag_text(&m),
                         m.lease_left_ms,
                         if m.note.is_empty() {
                             String::new()

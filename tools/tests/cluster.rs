@@ -9,7 +9,7 @@
 
 mod support;
 
-use kefu_etcd::pair::{DegradedValue, LeaderValue, MemberStatus};
+use kefu_etcd::pair::{DegradedValue, LeaderValue, MemberLag, MemberStatus};
 use kefu_etcd::Etcd;
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
@@ -115,6 +115,7 @@ fn status_shows_the_leader_and_the_lag_and_promote_is_refused_while_it_leads() {
         primary_latest: 100,
         lease_left_ms: 0,
         note: String::new(),
+        lag: None,
     };
     e.put(
         b"/kefu/pairs/p9/members/b",
@@ -129,7 +130,31 @@ fn status_shows_the_leader_and_the_lag_and_promote_is_refused_while_it_leads() {
     );
     assert_contains(
         &status,
-        "member b: standby at epoch 3, sequence 93, lag 7 sequences",
+        "member b: standby at epoch 3, sequence 93, lag 7 sequences,",
+    );
+    // A member that measures its lag (the daemon's leadership thread publishes it)
+    // shows it in sequences and seconds.
+    let a = MemberStatus {
+        role: "primary".into(),
+        epoch: 3,
+        applied: 100,
+        primary_latest: 100,
+        lease_left_ms: 4000,
+        note: String::new(),
+        lag: Some(MemberLag {
+            sequences: 9,
+            age_ms: 1500,
+        }),
+    };
+    e.put(
+        b"/kefu/pairs/p9/members/a",
+        &serde_json::to_vec(&a).unwrap(),
+        0,
+    )
+    .unwrap();
+    assert_contains(
+        &cluster(&["status"]).ok(),
+        "member a: primary at epoch 3, sequence 100, lag 9 sequences, 1.500 s, lease 4000 ms",
     );
 
     // A leader holds the key: promotion is refused and nothing is written.

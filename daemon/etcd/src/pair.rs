@@ -105,4 +105,19 @@ pub struct MemberStatus {
     pub lease_left_ms: u64,
     /// Why it is fenced, or what it last saw.
     pub note: String,
+    /// The replication lag as this member measures it (`daemon/CLUSTER.md` §6); absent
+    /// from members that measure none (a promoted primary without a standby) and from
+    /// values written before it existed (an optional field: old readers ignore it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lag: Option<MemberLag>,
+}
+
+/// A member's replication lag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberLag {
+    /// The primary's latest sequence minus the standby's applied one.
+    pub sequences: u64,
+    /// The age of the oldest batch the standby has not applied, milliseconds (on a
+    /// standby: since the primary's frame that first named it, a lower bound).
+    pub age_ms: u64,
 }

@@ -30,7 +30,7 @@
 //!   sequence, the primary's latest as seen, lease left) on its own lease, for
 //!   `kefuctl cluster status`.
 
-use super::etcd::pair::{DegradedValue, LeaderValue, MemberStatus};
+use super::etcd::pair::{DegradedValue, LeaderValue, MemberLag, MemberStatus};
 use super::etcd::{Etcd, EtcdError, Lease};
 use super::{ClusterConfig, ClusterHandle, Replication};
 use crate::log;
@@ -402,6 +402,23 @@ impl Ctx {
         }
     }
 
+    /// The replication lag this member measures, while its role is the side its
+    /// replication state was kept for (not on a promoted standby, which has none).
+    fn lag(&self, role: LeaderRole) -> Option<MemberLag> {
+        let side = match role {
+            LeaderRole::Standby => super::Role::Standby,
+            LeaderRole::Primary => super::Role::Primary,
+            LeaderRole::Starting | LeaderRole::Fenced => return None,
+        };
+        (self.replication.side() == side).then(|| {
+            let lag = self.replication.lag();
+            MemberLag {
+                sequences: lag.sequences,
+                age_ms: u64::try_from(lag.age.as_millis()).unwrap_or(u64::MAX),
+            }
+        })
+    }
+
     /// Publishes this member's status on `lease` (best effort).
     fn publish(&self, lease: i64) {
         let (role, epoch, left, note) = self.lead.status();
@@ -420,6 +437,7 @@ impl Ctx {
             primary_latest,
             lease_left_ms: u64::try_from(left.as_millis()).unwrap_or(u64::MAX),
             note,
+            lag: self.lag(role),
         };
         if let Ok(v) = serde_json::to_vec(&status) {
             let _ = self.etcd.put(&self.cfg.member_key(), &v, lease);

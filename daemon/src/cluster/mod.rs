@@ -37,6 +37,7 @@
 
 pub use kefu_etcd as etcd;
 pub mod directory;
+mod lag;
 mod leader;
 pub mod placement;
 mod primary;
@@ -55,6 +56,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 pub use kefu_etcd::pair::{LeaderValue, MemberStatus};
+pub use lag::Lag;
 pub use leader::{EtcdConfig, LeaderRole, Leadership, Promote};
 pub use rejoin::{prepare_rejoin, Rejoin, RejoinError};
 pub use standby::{apply_batches, ApplyError};
@@ -130,14 +132,19 @@ impl ClusterConfig {
 /// (`durability = "replicated"`) and the metrics.
 #[derive(Debug, Default)]
 pub struct Replication {
+    /// Which side of the pair keeps it (how the lag is measured, `lag.rs`).
+    side: Role,
     /// Primary: the standby's last acknowledged sequence. Standby: its own applied one.
     applied: Mutex<u64>,
     applied_changed: Condvar,
-    /// Bumped after every local commit (the primary's sender waits on it).
-    committed: Mutex<u64>,
+    /// Bumped after every local commit (the primary's sender waits on it), with the
+    /// moments of the commits the standby has not acknowledged yet.
+    committed: Mutex<Committed>,
     committed_changed: Condvar,
     /// The primary's latest sequence as last heard (standby) or read (primary).
     primary_latest: AtomicU64,
+    /// Standby: since when it has been behind the primary's latest as heard.
+    behind: Mutex<lag::BehindSince>,
     /// Whether a standby is connected (primary) or a primary is followed (standby).
     connected: AtomicBool,
     /// Primary: `kefuctl cluster promote --alone` holds for this epoch — `replicated`
@@ -145,7 +152,22 @@ pub struct Replication {
     degraded: AtomicBool,
 }
 
+/// The primary's latest local commit and the moments of those not yet acknowledged.
+#[derive(Debug, Default)]
+struct Committed {
+    latest: u64,
+    times: lag::CommitTimes,
+}
+
 impl Replication {
+    /// The state of `side`'s replication.
+    pub fn new(side: Role) -> Replication {
+        Replication {
+            side,
+            ..Replication::default()
+        }
+    }
+
     /// The sequence the standby has applied (as far as this side knows).
     pub fn applied(&self) -> u64 {
         *self.applied.lock().unwrap_or_else(PoisonError::into_inner)
@@ -174,13 +196,76 @@ impl Replication {
         self.applied_changed.notify_all();
     }
 
+    /// The side of the pair this state is kept by.
+    pub fn side(&self) -> Role {
+        self.side
+    }
+
+    /// The replication lag as this side measures it now (`lag.rs`).
+    pub fn lag(&self) -> Lag {
+        let now = Instant::now();
+        let applied = self.applied();
+        let (latest, age) = match self.side {
+            Role::Primary => {
+                let c = self
+                    .committed
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                // `u64::MAX` is the stop signal, not a sequence.
+                let committed = if c.latest == u64::MAX { 0 } else { c.latest };
+                (
+                    committed.max(self.primary_latest()),
+                    c.times.oldest_age(applied, now),
+                )
+            }
+            Role::Standby => {
+                let behind = self.behind.lock().unwrap_or_else(PoisonError::into_inner);
+                (self.primary_latest(), behind.age(now))
+            }
+        };
+        Lag {
+            latest,
+            applied,
+            sequences: latest.saturating_sub(applied),
+            age: if latest > applied {
+                age
+            } else {
+                Duration::ZERO
+            },
+        }
+    }
+
     fn set_applied(&self, latest: u64) {
         let mut applied = self.applied.lock().unwrap_or_else(PoisonError::into_inner);
         if latest > *applied {
             *applied = latest;
         }
+        let now_applied = *applied;
         drop(applied);
         self.applied_changed.notify_all();
+        match self.side {
+            Role::Primary => self
+                .committed
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .times
+                .acknowledged(now_applied),
+            Role::Standby => self
+                .behind
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .update(self.primary_latest(), now_applied, Instant::now()),
+        }
+    }
+
+    /// Standby: a frame said the primary's latest sequence is `latest`.
+    fn heard_primary_latest(&self, latest: u64) {
+        self.primary_latest.store(latest, Ordering::Relaxed);
+        let applied = self.applied();
+        self.behind
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .update(latest, applied, Instant::now());
     }
 
     /// A local commit ended at `sequence`: wakes the sender.
@@ -189,8 +274,11 @@ impl Replication {
             .committed
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if sequence > *c {
-            *c = sequence;
+        if sequence > c.latest {
+            c.latest = sequence;
+        }
+        if self.side == Role::Primary && sequence != u64::MAX {
+            c.times.committed(sequence, Instant::now());
         }
         drop(c);
         self.committed_changed.notify_all();
@@ -204,7 +292,7 @@ impl Replication {
             .unwrap_or_else(PoisonError::into_inner);
         let _ = self
             .committed_changed
-            .wait_timeout_while(guard, within, |c| *c <= after);
+            .wait_timeout_while(guard, within, |c| c.latest <= after);
     }
 
     /// `durability = "replicated"`: waits until the standby has applied `sequence` (or
@@ -380,7 +468,7 @@ pub fn start(
     promote: Option<Promote>,
 ) -> Result<ClusterHandle, ClusterError> {
     let stop = Arc::new(AtomicBool::new(false));
-    let replication = Arc::new(Replication::default());
+    let replication = Arc::new(Replication::new(config.role));
     if let Ok(latest) = store.latest_sequence() {
         replication.notify_committed(latest);
     }

@@ -144,9 +144,7 @@ fn stream(
     loop {
         let got: ReplicaBatches = framed.expect(SILENCE, stop)?;
         replication.connected.store(true, Ordering::Relaxed);
-        replication
-            .primary_latest
-            .store(got.primary_latest, Ordering::Relaxed);
+        replication.heard_primary_latest(got.primary_latest);
         let latest = match apply_batches(store, &got.batches) {
             Ok(latest) => latest,
             Err(e @ ApplyError::Gap { .. }) => {

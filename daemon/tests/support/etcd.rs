@@ -1,9 +1,10 @@
 //! A 3-member etcd cluster (Debian's `etcd-server`, v3.4) for the tests of a pair's
-//! leadership: started on 127.0.0.1 ports probed free from :0, in a temporary
-//! directory, killed when dropped (also on failure).
+//! leadership: started on 127.0.0.1 ([`EtcdCluster::start`]) or on one loopback
+//! address per member ([`EtcdCluster::start_on`], e.g. 127.0.0.2–4), ports probed free
+//! from :0, in a temporary directory, killed when dropped (also on failure).
 
 use kefu_daemon::cluster::etcd::Etcd;
-use std::net::{SocketAddr, TcpListener};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -26,21 +27,40 @@ impl Drop for EtcdCluster {
 
 /// A port the kernel just handed out on 127.0.0.1 (free a moment ago).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
+    free_addr(IpAddr::V4(Ipv4Addr::LOCALHOST)).port()
+}
+
+/// An address on `ip` (a loopback address) whose port the kernel just handed out.
+pub fn free_addr(ip: IpAddr) -> SocketAddr {
+    TcpListener::bind((ip, 0))
         .and_then(|l| l.local_addr())
         .expect("a free port")
-        .port()
+}
+
+/// 127.0.0.`last`: Linux routes all of 127.0.0.0/8 to the loopback interface, so each
+/// member of a test's cluster can have an address of its own without any setup.
+pub fn loopback(last: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(127, 0, 0, last))
 }
 
 impl EtcdCluster {
-    /// Starts three members and waits until each answers.
+    /// Starts three members on 127.0.0.1 and waits until each answers.
     pub fn start() -> EtcdCluster {
+        EtcdCluster::start_on([IpAddr::V4(Ipv4Addr::LOCALHOST); 3])
+    }
+
+    /// Starts member `i` on `ips[i]` (client and peer ports probed free there) and waits
+    /// until each answers.
+    pub fn start_on(ips: [IpAddr; 3]) -> EtcdCluster {
         let dir = tempfile::tempdir().expect("tempdir");
-        let ports: Vec<(u16, u16)> = (0..3).map(|_| (free_port(), free_port())).collect();
+        let ports: Vec<(SocketAddr, SocketAddr)> = ips
+            .iter()
+            .map(|ip| (free_addr(*ip), free_addr(*ip)))
+            .collect();
         let initial: Vec<String> = ports
             .iter()
             .enumerate()
-            .map(|(i, (_, peer))| format!("m{i}=http://127.0.0.1:{peer}"))
+            .map(|(i, (_, peer))| format!("m{i}=http://{peer}"))
             .collect();
         let mut cluster = EtcdCluster {
             members: Vec::new(),
@@ -52,19 +72,10 @@ impl EtcdCluster {
                 .args(["--name", &format!("m{i}")])
                 .arg("--data-dir")
                 .arg(dir.path().join(format!("m{i}")))
-                .args([
-                    "--listen-client-urls",
-                    &format!("http://127.0.0.1:{client}"),
-                ])
-                .args([
-                    "--advertise-client-urls",
-                    &format!("http://127.0.0.1:{client}"),
-                ])
-                .args(["--listen-peer-urls", &format!("http://127.0.0.1:{peer}")])
-                .args([
-                    "--initial-advertise-peer-urls",
-                    &format!("http://127.0.0.1:{peer}"),
-                ])
+                .args(["--listen-client-urls", &format!("http://{client}")])
+                .args(["--advertise-client-urls", &format!("http://{client}")])
+                .args(["--listen-peer-urls", &format!("http://{peer}")])
+                .args(["--initial-advertise-peer-urls", &format!("http://{peer}")])
                 .args(["--initial-cluster", &initial.join(",")])
                 .args(["--initial-cluster-state", "new"])
                 .args(["--initial-cluster-token", "kefu-test"])
@@ -73,9 +84,7 @@ impl EtcdCluster {
                 .spawn()
                 .expect("etcd starts (apt-get install etcd-server)");
             cluster.members.push(Some(child));
-            cluster
-                .clients
-                .push(SocketAddr::from(([127, 0, 0, 1], *client)));
+            cluster.clients.push(*client);
         }
         cluster._dir = dir;
         // Ready when every member answers a read.

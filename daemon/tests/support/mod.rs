@@ -8,6 +8,7 @@ pub mod cluster;
 pub mod cluster_rejoin;
 pub mod etcd;
 pub mod export;
+pub mod pair;
 pub mod raw;
 pub mod value_added;
 pub mod webdriver;

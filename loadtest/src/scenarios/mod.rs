@@ -11,7 +11,11 @@
 //! - [`crash_loop`]: the daemon killed with SIGKILL and restarted on its data over and
 //!   over under chat traffic: is every acknowledged message stored and delivered exactly
 //!   once, and how long does a restart take.
+//! - [`pair`]: chat at a pair of appliances whose primary is killed with SIGKILL: how
+//!   long the failover takes for the clients, is every acknowledged message there
+//!   exactly once, and how far the standby lagged.
 
 pub mod chat;
 pub mod crash_loop;
 pub mod logins;
+pub mod pair;
