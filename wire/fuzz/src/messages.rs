@@ -1,7 +1,7 @@
 //! Target `messages`: one frame body of a chosen type, decoded and round-tripped.
 //!
-//! Input layout: `[selector] [body ...]`. The selector modulo 13 picks the body type in
-//! frame-kind order (0 `Hello` … 9 `GoAway` … 12 `ReplicaApplied`, i.e. kind number − 1, see [`BODY_TYPES`]); the
+//! Input layout: `[selector] [body ...]`. The selector modulo 14 picks the body type in
+//! frame-kind order (0 `Hello` … 9 `GoAway` … 12 `ReplicaApplied`, 13 `GoAwayTo`, i.e. kind number − 1, see [`BODY_TYPES`]); the
 //! body goes to `<T as Body>::decode`. Checked:
 //! - nothing panics, and an error is a body error with a known code naming `T`'s kind;
 //! - a decoded value re-encodes to at most as many bytes as it came from (encoding is
@@ -13,13 +13,13 @@ use crate::check_error;
 use bytes::BytesMut;
 use kefu_wire::replica::{ReplicaApplied, ReplicaBatches, ReplicaHello};
 use kefu_wire::{
-    Body, ErrorBody, FrameDecoder, GoAway, Hello, Ping, Pong, Push, PushAck, Request, Response,
+    Body, ErrorBody, FrameDecoder, GoAway, GoAwayTo, Hello, Ping, Pong, Push, PushAck, Request, Response,
     Welcome, WireError, MAX_FRAME_CEILING,
 };
 use std::fmt::Debug;
 
 /// The body types by selector, in frame-kind order.
-pub const BODY_TYPES: [&str; 13] = [
+pub const BODY_TYPES: [&str; 14] = [
     "Hello",
     "Welcome",
     "Request",
@@ -33,6 +33,7 @@ pub const BODY_TYPES: [&str; 13] = [
     "ReplicaHello",
     "ReplicaBatches",
     "ReplicaApplied",
+    "GoAwayTo",
 ];
 
 /// Runs every check on one input. Panics on a violated property.
@@ -40,7 +41,7 @@ pub fn check(data: &[u8]) {
     let Some((&selector, body)) = data.split_first() else {
         return;
     };
-    match selector % 13 {
+    match selector % 14 {
         0 => round_trip::<Hello>(body),
         1 => round_trip::<Welcome>(body),
         2 => round_trip::<Request>(body),
@@ -53,7 +54,8 @@ pub fn check(data: &[u8]) {
         9 => round_trip::<GoAway>(body),
         10 => round_trip::<ReplicaHello>(body),
         11 => round_trip::<ReplicaBatches>(body),
-        _ => round_trip::<ReplicaApplied>(body),
+        12 => round_trip::<ReplicaApplied>(body),
+        _ => round_trip::<GoAwayTo>(body),
     }
 }
 
@@ -64,7 +66,7 @@ pub fn input<T: Body>(value: &T) -> Vec<u8> {
 
 /// Builds an input for [`check`] from raw body bytes meant for `T`.
 pub fn input_raw<T: Body>(body: &[u8]) -> Vec<u8> {
-    // Kinds are 1..=13 and selectors 0..=12.
+    // Kinds are 1..=14 and selectors 0..=13.
     let selector = u8::try_from((T::KIND as u16).saturating_sub(1)).unwrap_or(u8::MAX);
     let mut out = Vec::with_capacity(1 + body.len());
     out.push(selector);

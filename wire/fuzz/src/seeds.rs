@@ -1145,6 +1145,38 @@ fn request_seeds() -> Vec<(&'static str, Request)> {
             },
         ),
         (
+            "admin-freeze-account",
+            Request::AdminFreezeAccount {
+                account: 800_001,
+                frozen: true,
+            },
+        ),
+        (
+            "admin-export-account",
+            Request::AdminExportAccount {
+                account: 800_001,
+                after: Some(kefu_wire::account_move::AccountCursor {
+                    cf: "messages".into(),
+                    key: vec![0, 0, 0, 0, 0, 12, 53, 1],
+                }),
+            },
+        ),
+        (
+            "admin-import-account",
+            Request::AdminImportAccount {
+                account: 800_001,
+                entries: vec![account_entry()],
+                first: true,
+            },
+        ),
+        (
+            "admin-account-moved",
+            Request::AdminAccountMoved {
+                account: 800_001,
+                address: "127.0.0.3:7070".into(),
+            },
+        ),
+        (
             "admin-review-profile",
             Request::AdminReviewProfile {
                 account: 800_001,
@@ -2048,6 +2080,14 @@ fn response_seeds() -> Vec<(&'static str, Response)> {
         ),
         ("window-style", Response::WindowStyle(Some(window_style()))),
         (
+            "account-export",
+            Response::AccountExport(kefu_wire::account_move::AccountExport {
+                pair: "pair-b".into(),
+                entries: vec![account_entry()],
+                next: None,
+            }),
+        ),
+        (
             "profile-reviews",
             Response::ProfileReviews(kefu_wire::profile::ProfileReviewPage {
                 items: vec![kefu_wire::profile::ProfileReview {
@@ -2523,6 +2563,14 @@ fn enterprise_profile() -> kefu_wire::profile::EnterpriseProfile {
     }
 }
 
+fn account_entry() -> kefu_wire::account_move::AccountEntry {
+    kefu_wire::account_move::AccountEntry {
+        cf: "contacts".into(),
+        key: vec![0, 0, 0, 0, 0, 12, 53, 1, b'c', b'1'],
+        value: vec![1, 4, b'n', b'a', b'm', b'e'],
+    }
+}
+
 fn window_style() -> kefu_wire::profile::ChatWindowStyle {
     kefu_wire::profile::ChatWindowStyle {
         title: "示例客服".into(),
@@ -2584,6 +2632,14 @@ pub fn message_seeds() -> Vec<Seed> {
             input(&GoAway {
                 code: ErrorCode::SHUTTING_DOWN,
                 message: "restarting".into(),
+            }),
+        ),
+        Seed::new(
+            "valid-go-away-to",
+            input(&kefu_wire::GoAwayTo {
+                code: ErrorCode::ACCOUNT_MOVED,
+                message: "served by pair-b".into(),
+                address: "127.0.0.3:7070".into(),
             }),
         ),
         Seed::new(
@@ -2928,14 +2984,14 @@ mod tests {
             let index = support::request_index(&r);
             requests.insert(index, r.name());
         }
-        assert_eq!(requests.len(), 195, "a Request variant has no seed");
+        assert_eq!(requests.len(), 199, "a Request variant has no seed");
 
         let mut responses = BTreeMap::new();
         for (name, r) in response_seeds() {
             let index = support::response_index(&r);
             responses.insert(index, name);
         }
-        assert_eq!(responses.len(), 95, "a Response variant has no seed");
+        assert_eq!(responses.len(), 96, "a Response variant has no seed");
 
         let mut events = BTreeMap::new();
         for (name, p) in event_seeds() {
@@ -2963,6 +3019,7 @@ mod tests {
                 10 => messages::decodes::<kefu_wire::replica::ReplicaHello>(body),
                 11 => messages::decodes::<kefu_wire::replica::ReplicaBatches>(body),
                 12 => messages::decodes::<kefu_wire::replica::ReplicaApplied>(body),
+                13 => messages::decodes::<kefu_wire::GoAwayTo>(body),
                 other => panic!("{}: selector {other} out of range", seed.name),
             };
             assert_eq!(decodes, seed.is_valid(), "{}", seed.name);
