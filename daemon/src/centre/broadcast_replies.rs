@@ -67,7 +67,9 @@ impl Centre {
         let no = self
             .broadcast_number(account, customer)
             .ok_or_else(not_received)?;
-        let (r, s) = self.broadcast_of(account, id).map_err(|_| not_received())?;
+        // Looked at in place: the record (100,000 recipients) is not copied per reply.
+        let book = self.book_mut(account).map_err(|_| not_received())?;
+        let (r, s) = book.items.get(&id).ok_or_else(not_received)?;
         let passed = matches!(
             s.state,
             BroadcastState::Sending | BroadcastState::Done | BroadcastState::Failed
