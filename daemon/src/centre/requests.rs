@@ -94,16 +94,6 @@ pub(crate) struct LoginCheck {
     centre: bool,
 }
 
-/// What became of a request that may be a job of its account.
-enum Deferred {
-    /// Not a job: answered as usual.
-    No(AgentRequest),
-    /// Taken into a job: answered when it finishes.
-    Accepted,
-    /// Refused before any change.
-    Refused(ErrorBody),
-}
-
 impl Centre {
     /// Entry point of every request read from a connection of this shard.
     pub fn handle_request(&mut self, caller: &Caller, reply: ReplyTo, request: Request) -> Control {
@@ -675,17 +665,8 @@ impl Centre {
         request: AgentRequest,
     ) -> Control {
         let request = match self.defer(conn, reply, account, me, request) {
-            Deferred::No(request) => request,
-            Deferred::Accepted => {
-                return match conn {
-                    Some(_) => Control::Pause,
-                    None => Control::Continue,
-                }
-            }
-            Deferred::Refused(e) => {
-                self.reply(reply, Err(e));
-                return Control::Continue;
-            }
+            Ok(request) => request,
+            Err(taken) => return taken,
         };
         let answer: Answer = match request {
             AgentRequest::Session(request) => {
@@ -723,8 +704,9 @@ impl Centre {
         Control::Continue
     }
 
-    /// Takes an import chunk or a broadcast submission into a job of the account;
-    /// hands every other request back.
+    /// Takes an import chunk or a broadcast submission into a job of the account (or
+    /// refuses it at once): what the connection does next. Hands every other request
+    /// back.
     fn defer(
         &mut self,
         conn: Option<(usize, u32)>,
@@ -732,7 +714,7 @@ impl Centre {
         account: u64,
         me: u32,
         request: AgentRequest,
-    ) -> Deferred {
+    ) -> Result<AgentRequest, Control> {
         use super::dispatch::{CrmRequest, ValueAddedRequest as V};
         use super::submit_jobs::Submission;
         let started = match request {
@@ -753,11 +735,16 @@ impl Centre {
                 s.survey = Some(survey);
                 self.start_submission(s, conn, reply)
             }
-            other => return Deferred::No(other),
+            other => return Ok(other),
         };
         match started {
-            Ok(()) => Deferred::Accepted,
-            Err(e) => Deferred::Refused(e),
+            // The agent's connection reads nothing more until the job answers.
+            Ok(()) if conn.is_some() => Err(Control::Pause),
+            Ok(()) => Err(Control::Continue),
+            Err(e) => {
+                self.reply(reply, Err(e));
+                Err(Control::Continue)
+            }
         }
     }
 
