@@ -32,6 +32,16 @@
 #   fan-out (approval to Done) 0.27-0.37 s per 100,000 recipients; fan-out turns under
 #   1 ms; the long turns left are the submissions (50,000 named contacts resolved in
 #   one turn) and the contact import's chunks (15,755 writes, 118 ms, before the window)
+# Issue 13 (import chunks and submissions spread over turns), before and after side by
+# side, SECS=8 DURING=10 HOLD=25 CHAT_WITH=10, shared box (load average 7.6-8.2, other
+# builds running; benches/results/broadcast-chat-2026-12-07-turn13-{before,after}.txt):
+#   until the import is over, shard 1: longest turn 183 ms (16,609 writes) before,
+#     37 ms (269 writes) after; turns over 50 ms 7 before, 0 after (of ~25,000)
+#   chat during the import, due->agent: p99 83.1 ms, max 144.6 ms before;
+#     p99 32.2 ms, max 55.4 ms after
+#   whole run: turns over 100 ms (kefud's warnings) 13 before, 4 after; longest 183 ms
+#     before, 153 ms after; chat beside back-to-back broadcasts p99 32.9 ms before,
+#     42.4 ms after (the box's load dominates this figure: no quiet run was possible)
 set -eu
 OUT=${1:-/tmp/kefu-broadcast-chat}
 RATE=${RATE:-2000}
