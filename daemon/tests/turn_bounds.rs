@@ -531,6 +531,16 @@ fn a_broadcast_submission_is_resolved_over_many_turns_to_the_same_recipients() {
         Response::Balance(b) => assert_eq!((b.available, b.reserved), (20_000, 0), "{b:?}"),
         other => panic!("{other:?}"),
     }
+    // A preview resolves the same recipients the same way (1001 is logged in: it gets
+    // the preview).
+    let before_preview = total_of(&mut admin, "kefu_submission_slices_total");
+    let preview = boss.request(&Request::PreviewBroadcast {
+        draft: draft.clone(),
+        otp: None,
+    });
+    assert!(matches!(preview, Ok(Response::Ok)), "{preview:?}");
+    let preview_slices = total_of(&mut admin, "kefu_submission_slices_total") - before_preview;
+    assert!(preview_slices > 1, "{preview_slices} slices for a preview");
     let middle = total_of(&mut admin, "kefu_submission_slices_total");
     let b = match boss
         .request(&Request::SubmitBroadcast { draft, otp: None })

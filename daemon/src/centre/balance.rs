@@ -60,7 +60,9 @@ impl Centre {
             // Taken by `agent_request` into a submission job (`submit_jobs.rs`).
             ValueAddedRequest::SubmitBroadcast { .. }
             | ValueAddedRequest::ResubmitBroadcast { .. }
-            | ValueAddedRequest::SubmitSurveyBroadcast { .. } => Err(err(
+            | ValueAddedRequest::SubmitSurveyBroadcast { .. }
+            | ValueAddedRequest::PreviewBroadcast { .. }
+            | ValueAddedRequest::PreviewSurveyBroadcast { .. } => Err(err(
                 ErrorCode::INTERNAL,
                 "a submission is resolved by the account's submission job",
             )),
@@ -69,9 +71,6 @@ impl Centre {
             }
             ValueAddedRequest::ListBroadcasts { otp } => {
                 self.list_broadcasts(account, me, otp.as_deref())
-            }
-            ValueAddedRequest::PreviewBroadcast { draft, otp } => {
-                self.preview_broadcast(account, me, draft, otp.as_deref())
             }
             ValueAddedRequest::ListBroadcastPage { before, limit, otp } => {
                 self.broadcast_page(account, me, before, limit, otp.as_deref())
@@ -82,9 +81,6 @@ impl Centre {
                 limit,
                 otp,
             } => self.broadcast_customers(account, me, id, offset, limit, otp.as_deref()),
-            ValueAddedRequest::PreviewSurveyBroadcast { survey, draft, otp } => {
-                self.preview_survey_broadcast(account, me, survey, draft, otp.as_deref())
-            }
         }
     }
 

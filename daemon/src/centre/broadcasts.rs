@@ -299,18 +299,6 @@ impl Centre {
         }
     }
 
-    /// Checks a draft and resolves its recipients.
-    pub(super) fn check_draft(
-        &mut self,
-        account: u64,
-        draft: &BroadcastDraft,
-    ) -> Result<Vec<u64>, ErrorBody> {
-        self.check_draft_content(draft)?;
-        let recipients = self.broadcast_numbers(account, &draft.groups, &draft.customers)?;
-        check_recipients(&recipients)?;
-        Ok(recipients)
-    }
-
     /// The checks of a draft that do not resolve its recipients: body, bounds,
     /// sensitive words.
     pub(super) fn check_draft_content(&mut self, draft: &BroadcastDraft) -> Result<(), ErrorBody> {

@@ -1403,35 +1403,6 @@ impl Centre {
 }
 
 impl Centre {
-    /// The contact numbers a broadcast goes to (V1): the groups' members and the named
-    /// contacts, each once, in contact-number order, blacklisted ones left out.
-    pub(super) fn broadcast_numbers(
-        &mut self,
-        account: u64,
-        groups: &[u32],
-        customers: &[CustomerId],
-    ) -> Result<Vec<u64>, ErrorBody> {
-        let crm = self.crm_mut(account)?;
-        let mut numbers = std::collections::BTreeSet::new();
-        for g in groups {
-            if crm.groups.group(GroupId(*g)).is_none() {
-                return Err(err(ErrorCode::NOT_FOUND, format!("no group {g}")));
-            }
-            numbers.extend(crm.index().in_group(GroupId(*g)).iter().copied());
-        }
-        for c in customers {
-            numbers.insert(crm.number_of(c)?);
-        }
-        Ok(numbers
-            .into_iter()
-            .filter(|no| {
-                crm.contacts
-                    .get(no)
-                    .is_some_and(|s| s.contact.state != ContactState::Blacklisted)
-            })
-            .collect())
-    }
-
     /// The customer of contact `no`, unless it was deleted or blacklisted since.
     pub(super) fn broadcast_customer(&mut self, account: u64, no: u64) -> Option<CustomerId> {
         let crm = self.crm_mut(account).ok()?;

@@ -735,6 +735,16 @@ impl Centre {
                 s.survey = Some(survey);
                 self.start_submission(s, conn, reply)
             }
+            AgentRequest::ValueAdded(V::PreviewBroadcast { draft, otp }) => {
+                let mut s = Submission::new(account, me, draft, otp);
+                s.preview = true;
+                self.start_submission(s, conn, reply)
+            }
+            AgentRequest::ValueAdded(V::PreviewSurveyBroadcast { survey, draft, otp }) => {
+                let mut s = Submission::new(account, me, draft, otp);
+                (s.survey, s.preview) = (Some(survey), true);
+                self.start_submission(s, conn, reply)
+            }
             other => return Ok(other),
         };
         match started {

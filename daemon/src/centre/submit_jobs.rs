@@ -11,7 +11,9 @@
 //! turn — the audience checks, the cheap checks again (their subjects may have moved
 //! meanwhile), then `store_submission` (units, token rule, the record) — and its
 //! batch carries the answer. Nothing is stored before that step, so a refusal or a
-//! crash changes nothing.
+//! crash changes nothing. A preview (`PreviewBroadcast`, `PreviewSurveyBroadcast`)
+//! resolves its recipients the same way (a draft is checked as for a submission), and
+//! its last step sends the preview instead.
 
 use super::broadcasts::check_recipients;
 use super::crm::CrmState;
@@ -31,8 +33,10 @@ pub(super) struct Submission {
     pub(super) agent: u32,
     /// `ResubmitBroadcast` of this cancelled broadcast.
     pub(super) resubmit: Option<u64>,
-    /// `SubmitSurveyBroadcast` of this survey.
+    /// `SubmitSurveyBroadcast` (or its preview) of this survey.
     pub(super) survey: Option<u64>,
+    /// `PreviewBroadcast` or `PreviewSurveyBroadcast`: nothing is stored.
+    pub(super) preview: bool,
     draft: BroadcastDraft,
     otp: Option<String>,
 }
@@ -49,6 +53,7 @@ impl Submission {
             agent,
             resubmit: None,
             survey: None,
+            preview: false,
             draft,
             otp,
         }
@@ -207,6 +212,23 @@ impl Centre {
         } = job;
         let recipients: Vec<u64> = numbers.into_iter().collect();
         check_recipients(&recipients)?;
+        if submission.preview {
+            self.check_submission(&submission)?;
+            let Submission {
+                account,
+                agent,
+                survey,
+                draft,
+                otp,
+                ..
+            } = submission;
+            return match survey {
+                Some(survey) => {
+                    self.preview_survey_broadcast(account, agent, survey, draft, otp.as_deref())
+                }
+                None => self.preview_broadcast(account, agent, draft, otp.as_deref()),
+            };
+        }
         // The contacts an import chunk is still applying may yet be rolled back.
         let importing = self.importing_numbers(submission.account);
         let first = recipients.partition_point(|no| *no < importing.start);
@@ -228,6 +250,7 @@ impl Centre {
             survey,
             draft,
             otp,
+            ..
         } = submission;
         let answer =
             self.store_submission(account, agent, resubmit, draft, recipients, otp.as_deref());

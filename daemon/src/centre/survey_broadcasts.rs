@@ -64,8 +64,8 @@ impl Centre {
         }
     }
 
-    /// `PreviewSurveyBroadcast`: the broadcast's preview, then the survey's form, to
-    /// agent 1001 only.
+    /// `PreviewSurveyBroadcast`'s last step (`submit_jobs.rs`): the broadcast's preview,
+    /// then the survey's form, to agent 1001 only.
     pub(super) fn preview_survey_broadcast(
         &mut self,
         account: u64,
