@@ -33,15 +33,18 @@
 #   1 ms; the long turns left are the submissions (50,000 named contacts resolved in
 #   one turn) and the contact import's chunks (15,755 writes, 118 ms, before the window)
 # Issue 13 (import chunks and submissions spread over turns), before and after side by
-# side, SECS=8 DURING=10 HOLD=25 CHAT_WITH=10, shared box (load average 7.6-8.2, other
-# builds running; benches/results/broadcast-chat-2026-12-07-turn13-{before,after}.txt):
-#   until the import is over, shard 1: longest turn 183 ms (16,609 writes) before,
-#     37 ms (269 writes) after; turns over 50 ms 7 before, 0 after (of ~25,000)
-#   chat during the import, due->agent: p99 83.1 ms, max 144.6 ms before;
-#     p99 32.2 ms, max 55.4 ms after
-#   whole run: turns over 100 ms (kefud's warnings) 13 before, 4 after; longest 183 ms
-#     before, 153 ms after; chat beside back-to-back broadcasts p99 32.9 ms before,
-#     42.4 ms after (the box's load dominates this figure: no quiet run was possible)
+# side, SECS=8 DURING=10 HOLD=25 CHAT_WITH=10, on the shared box (other builds running;
+# benches/results/broadcast-chat-2026-12-07-turn13-{before,after}{,-2}.txt). Second pair,
+# load average 2.2-3.4 (the first pair, at 7.6-8.2, showed the same shape):
+#   shard 1 until the import is over: longest turn 110 ms (16,839 writes) before, 29 ms
+#     (260 writes) after; turns over 25 ms 7 before, 1 after; over 50 ms 6 before, 0 after
+#   chat during the import, due->agent: p99 130.1 ms, max 190.6 ms before;
+#     p99 16.0 ms, max 34.2 ms after (baseline p99 0.33 / 0.43 ms)
+#   chat beside back-to-back broadcasts: p99 35.4 ms, max 55.5 ms before; p99 25.3 ms,
+#     max 56.6 ms after
+#   whole run, shard 1: turns over 25 ms 60 before, 24 after; over 50 ms 15 before, 5
+#     after; longest 146 ms before, 151 ms after (500 batch operations: a fan-out slice
+#     beside chat, not an import or a submission; not explained yet)
 set -eu
 OUT=${1:-/tmp/kefu-broadcast-chat}
 RATE=${RATE:-2000}
