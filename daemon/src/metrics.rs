@@ -81,6 +81,24 @@ const PER_SHARD: &[PerShard] = &[
         |f| f.parked_requests,
     ),
     (
+        "kefu_import_slices_total",
+        "counter",
+        "Turns that applied a slice of an import chunk (at most IMPORT_ROWS_PER_TURN rows each).",
+        |f| f.import_slices,
+    ),
+    (
+        "kefu_import_rows_total",
+        "counter",
+        "Import rows admitted by those slices.",
+        |f| f.import_rows,
+    ),
+    (
+        "kefu_submission_slices_total",
+        "counter",
+        "Turns that resolved a slice of a broadcast submission's recipients.",
+        |f| f.submission_slices,
+    ),
+    (
         "kefu_connections_accepted_total",
         "counter",
         "Connections accepted.",

@@ -106,6 +106,9 @@ pub struct ShardCounters {
     open_conversations: AtomicU64,
     queued_conversations: AtomicU64,
     parked_requests: AtomicU64,
+    import_slices: AtomicU64,
+    import_rows: AtomicU64,
+    submission_slices: AtomicU64,
     per_account: Mutex<Vec<AccountConversations>>,
 }
 
@@ -142,6 +145,9 @@ impl Default for ShardCounters {
             open_conversations: AtomicU64::new(0),
             queued_conversations: AtomicU64::new(0),
             parked_requests: AtomicU64::new(0),
+            import_slices: AtomicU64::new(0),
+            import_rows: AtomicU64::new(0),
+            submission_slices: AtomicU64::new(0),
             per_account: Mutex::new(Vec::new()),
         }
     }
@@ -177,6 +183,9 @@ pub struct ShardFigures {
     pub open_conversations: u64,
     pub queued_conversations: u64,
     pub parked_requests: u64,
+    pub import_slices: u64,
+    pub import_rows: u64,
+    pub submission_slices: u64,
 }
 
 macro_rules! adders {
@@ -204,6 +213,17 @@ impl ShardCounters {
         add_overloaded => overloaded,
         connection_opened => connections,
         session_opened => sessions,
+    }
+
+    /// One turn's slice of an import job, of `rows` rows (issue 13).
+    pub fn import_slice(&self, rows: u64) {
+        self.import_slices.fetch_add(1, Relaxed);
+        self.import_rows.fetch_add(rows, Relaxed);
+    }
+
+    /// One turn's slice of a broadcast submission job (issue 13).
+    pub fn submission_slice(&self) {
+        self.submission_slices.fetch_add(1, Relaxed);
     }
 
     /// One connection fewer.
@@ -364,6 +384,9 @@ impl ShardCounters {
             open_conversations: self.open_conversations.load(Relaxed),
             queued_conversations: self.queued_conversations.load(Relaxed),
             parked_requests: self.parked_requests.load(Relaxed),
+            import_slices: self.import_slices.load(Relaxed),
+            import_rows: self.import_rows.load(Relaxed),
+            submission_slices: self.submission_slices.load(Relaxed),
         }
     }
 

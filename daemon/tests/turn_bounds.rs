@@ -1,12 +1,23 @@
-//! A turn does a bounded amount of work (issue 13, point 3; wire/PROTOCOL.md section
-//! 20.1.1): logins arriving together are spread over several turns, and the metrics
-//! say what the longest turn did. Counts, never timings: the assertions read the
-//! `kefu_turn_max_*` gauges, which hold the most one turn handled.
+//! A turn does a bounded amount of work (issue 13, point 3; wire/PROTOCOL.md sections
+//! 20.1.1, 17.6.1 and 30.13): logins arriving together are spread over several turns,
+//! and the metrics say what the longest turn did; an import chunk and a broadcast
+//! submission are applied over many turns and come out exactly as before; what the
+//! account may do meanwhile is defined; a SIGKILL in the middle of an import chunk
+//! leaves all of it or none. Counts, never timings: the assertions read the
+//! `kefu_turn_max_*` gauges and the `kefu_import_*` / `kefu_submission_*` counters.
 
 mod support;
 
+use kefu_daemon::centre::{IMPORT_ROWS_PER_TURN, SUBMISSION_RESOLVE_PER_TURN};
 use kefu_daemon::shard::{INBOX_PER_TURN, LOGINS_PER_TURN};
-use kefu_wire::{Client, Request, Response};
+use kefu_wire::chat::{CustomerId, MessageBody};
+use kefu_wire::crm::{
+    ContactEdit, ContactQuery, ContactSort, ContactState, GroupEdit, GroupNode, ImportReport,
+};
+use kefu_wire::valueadded::{BroadcastDraft, BroadcastInfo, BroadcastState};
+use kefu_wire::{Client, ErrorCode, Request, Response, SecurityLevel};
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
 use support::*;
 
 /// Accounts × agents logging in at once: more than one turn's inbox share.
@@ -139,4 +150,503 @@ fn logins_arriving_together_are_spread_over_turns_and_the_longest_turn_is_descri
             "{name} missing"
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Import chunks and broadcast submissions (issue 13: "a turn has a bounded amount of work")
+// ---------------------------------------------------------------------------------------
+
+/// A counter summed over the shards.
+fn total_of(admin: &mut Client, name: &str) -> u64 {
+    per_shard(&metrics(admin), name).iter().sum()
+}
+
+fn on(account: u64, request: &Request) -> Request {
+    Request::on_account(account, request)
+}
+
+fn report(r: Response) -> ImportReport {
+    match r {
+        Response::Import(report) => report,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn code<T: std::fmt::Debug>(r: Result<T, kefu_wire::ClientError>) -> ErrorCode {
+    r.expect_err("refused").code().expect("a server error")
+}
+
+fn id(s: &str) -> CustomerId {
+    CustomerId::Identified(s.into())
+}
+
+/// How many contacts `account` holds (the operator sees them all).
+fn contact_count(admin: &mut Client, account: u64) -> u64 {
+    let q = ContactQuery {
+        text: String::new(),
+        groups: vec![],
+        tags: vec![],
+        owner: None,
+        state: None,
+        last_contact: None,
+        sort: ContactSort::Newest,
+        offset: 0,
+        limit: 1,
+    };
+    match admin
+        .request(&on(account, &Request::SearchContacts(q)))
+        .unwrap()
+    {
+        Response::Contacts(page) => page.total,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Every contact id of `account`, through the export (the operator's, so all).
+fn exported_ids(admin: &mut Client, account: u64) -> BTreeSet<String> {
+    let mut ids = BTreeSet::new();
+    let mut after = 0;
+    loop {
+        let r = admin
+            .request(&on(
+                account,
+                &Request::ExportContacts {
+                    after,
+                    limit: 5_000,
+                },
+            ))
+            .unwrap();
+        let Response::Export { csv, next_after } = r else {
+            panic!("{r:?}")
+        };
+        let text = String::from_utf8(csv).unwrap();
+        for line in text.lines() {
+            let line = line.trim_start_matches('\u{feff}');
+            let cell = line.split(',').next().unwrap_or("");
+            if after == 0 && ids.is_empty() && cell.eq_ignore_ascii_case("id") {
+                continue; // the header
+            }
+            if !cell.is_empty() {
+                ids.insert(cell.to_string());
+            }
+        }
+        match next_after {
+            Some(n) => after = n,
+            None => return ids,
+        }
+    }
+}
+
+/// Creates group `name` in `account`; its number.
+fn create_group(admin: &mut Client, account: u64, name: &str) -> u32 {
+    let edit = GroupEdit::CreateGroup {
+        name: name.into(),
+        category: None,
+    };
+    match admin
+        .request(&on(account, &Request::EditGroups(edit)))
+        .unwrap()
+    {
+        Response::Groups(nodes) => nodes
+            .iter()
+            .find_map(|n| match n {
+                GroupNode::Group(g) if g.name == name => Some(g.id),
+                _ => None,
+            })
+            .expect("the group"),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Polls `check` until it holds, for at most a minute.
+fn until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !check() {
+        assert!(Instant::now() < deadline, "never: {what}");
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn an_import_chunk_is_applied_over_many_turns_and_stores_exactly_its_rows() {
+    const ACCOUNT: u64 = 130_001;
+    const ROWS: usize = 9_000;
+    let mut s = TestServer::start();
+    let mut admin = s.admin();
+    create_account(&mut admin, ACCOUNT);
+    let vip = create_group(&mut admin, ACCOUNT, "VIP");
+    // One chunk of an agent's import: 9,000 new rows, every third in VIP, one row
+    // without an id (invalid) and one repeating an earlier row (skipped).
+    let mut csv = String::from("id,real_name,groups\n");
+    for i in 0..ROWS {
+        let group = if i % 3 == 0 { "VIP" } else { "" };
+        csv.push_str(&format!("t{i:05},客户{i},{group}\n"));
+    }
+    csv.push_str(",nobody,\nt00007,again,\n");
+    assert!(csv.len() <= 256 * 1024, "one chunk");
+    let mut boss = s.client();
+    boss.login(ACCOUNT, 1001, PASSWORD).unwrap();
+    let (slices_before, rows_before) = (
+        total_of(&mut admin, "kefu_import_slices_total"),
+        total_of(&mut admin, "kefu_import_rows_total"),
+    );
+    let r = report(
+        boss.request(&Request::ImportContacts {
+            chunk: csv.into_bytes(),
+            first: true,
+            last: true,
+        })
+        .unwrap(),
+    );
+    assert!(r.finished);
+    assert_eq!(
+        (
+            r.imported,
+            r.skipped_existing,
+            r.invalid_total,
+            r.refused_plan + r.refused_daily
+        ),
+        (ROWS as u64, 1, 1, 0),
+        "{r:?}"
+    );
+    let slices = total_of(&mut admin, "kefu_import_slices_total") - slices_before;
+    let rows = total_of(&mut admin, "kefu_import_rows_total") - rows_before;
+    // Every row went through a slice, and no slice took more than its share.
+    assert_eq!(rows, ROWS as u64 + 2);
+    let fewest = (ROWS + 2).div_ceil(IMPORT_ROWS_PER_TURN) as u64;
+    assert!(
+        slices >= fewest && slices > 1,
+        "{slices} slices for {rows} rows"
+    );
+    // The connection read on after the answer: its next request is served.
+    assert!(matches!(
+        boss.request(&Request::ListGroups).unwrap(),
+        Response::Groups(_)
+    ));
+    let expected: BTreeSet<String> = (0..ROWS).map(|i| format!("t{i:05}")).collect();
+    let check = |admin: &mut Client| {
+        assert_eq!(exported_ids(admin, ACCOUNT), expected);
+        let q = ContactQuery {
+            text: String::new(),
+            groups: vec![vip],
+            tags: vec![],
+            owner: None,
+            state: None,
+            last_contact: None,
+            sort: ContactSort::Newest,
+            offset: 0,
+            limit: 1,
+        };
+        match admin
+            .request(&on(ACCOUNT, &Request::SearchContacts(q)))
+            .unwrap()
+        {
+            Response::Contacts(page) => assert_eq!(page.total, ROWS.div_ceil(3) as u64),
+            other => panic!("{other:?}"),
+        }
+        match admin
+            .request(&on(
+                ACCOUNT,
+                &Request::GetContact {
+                    customer: id("t08999"),
+                },
+            ))
+            .unwrap()
+        {
+            Response::Contact(c) => {
+                assert_eq!((c.real_name.as_str(), c.owner), ("客户8999", Some(1001)))
+            }
+            other => panic!("{other:?}"),
+        }
+    };
+    check(&mut admin);
+    // Restarted over the same data: all of it is there, nothing rolled back.
+    drop((boss, admin));
+    s.restart();
+    let mut admin = s.admin();
+    check(&mut admin);
+}
+
+#[test]
+fn while_an_import_chunk_is_applied_what_would_break_it_is_refused_with_its_own_code() {
+    const ACCOUNT: u64 = 130_002;
+    const ROWS: usize = 30_000;
+    let s = TestServer::start();
+    let mut admin = s.admin();
+    create_account(&mut admin, ACCOUNT);
+    admin
+        .request(&Request::AdminBalanceTopUp {
+            account: ACCOUNT,
+            units: 100,
+        })
+        .unwrap();
+    let mut boss = s.client();
+    boss.login(ACCOUNT, 1001, PASSWORD).unwrap();
+    boss.request(&Request::SetSecurityLevel {
+        level: SecurityLevel::Low,
+    })
+    .unwrap();
+    let mut watcher = s.admin();
+    let rows_before = total_of(&mut watcher, "kefu_import_rows_total");
+    // The operator's chunk of 30,000 rows (over a hundred turns), and right behind it on
+    // the same connection — read in the same turn, so while it runs — a second import
+    // and a group edit.
+    let csv = id_rows("k", ROWS);
+    assert!(csv.len() <= 256 * 1024);
+    let chunk = |csv: Vec<u8>| Request::ImportContacts {
+        chunk: csv,
+        first: true,
+        last: true,
+    };
+    let import = admin.send(&on(ACCOUNT, &chunk(csv))).unwrap();
+    let second = admin.send(&on(ACCOUNT, &chunk(id_rows("x", 3)))).unwrap();
+    let group = GroupEdit::CreateGroup {
+        name: "late".into(),
+        category: None,
+    };
+    let edit = admin
+        .send(&on(ACCOUNT, &Request::EditGroups(group)))
+        .unwrap();
+    assert_eq!(code(admin.wait(second)), ErrorCode::IMPORT_RUNNING);
+    assert_eq!(code(admin.wait(edit)), ErrorCode::IMPORT_RUNNING);
+    // Once part of it is stored, its contacts may be seen but not changed, and a
+    // broadcast may not reach them.
+    until("part of the chunk stored", || {
+        total_of(&mut watcher, "kefu_import_rows_total") >= rows_before + 1_000
+    });
+    let first = id("k000000");
+    let got = boss.request(&Request::GetContact {
+        customer: first.clone(),
+    });
+    assert!(matches!(got, Ok(Response::Contact(_))), "{got:?}");
+    let delete = Request::DeleteContacts {
+        customers: vec![first.clone()],
+    };
+    assert_eq!(code(boss.request(&delete)), ErrorCode::CONTACT_IMPORTING);
+    let update = Request::UpdateContact {
+        customer: id("k000001"),
+        edit: ContactEdit {
+            remark: Some("vip".into()),
+            ..ContactEdit::default()
+        },
+    };
+    assert_eq!(code(boss.request(&update)), ErrorCode::CONTACT_IMPORTING);
+    let draft = BroadcastDraft {
+        groups: vec![],
+        customers: vec![first.clone()],
+        body: MessageBody::Text("开业大吉".into()),
+        online_only: false,
+        block_replies: false,
+        send_at: None,
+    };
+    let submit = Request::SubmitBroadcast {
+        draft: draft.clone(),
+        otp: None,
+    };
+    assert_eq!(code(boss.request(&submit)), ErrorCode::RECIPIENTS_IMPORTING);
+    // Nothing was reserved for it.
+    match boss.request(&Request::GetBalance { otp: None }).unwrap() {
+        Response::Balance(b) => assert_eq!((b.available, b.reserved), (100, 0), "{b:?}"),
+        other => panic!("{other:?}"),
+    }
+    // The chunk's answer: all of it; then the same requests pass.
+    let r = report(admin.wait(import).unwrap());
+    assert_eq!((r.imported, r.invalid_total), (ROWS as u64, 0), "{r:?}");
+    assert_eq!(contact_count(&mut admin, ACCOUNT), ROWS as u64);
+    boss.request(&update).unwrap();
+    let b = match boss.request(&submit).unwrap() {
+        Response::Broadcast(b) => *b,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(b.recipients, 1);
+    boss.request(&delete).unwrap();
+    assert_eq!(contact_count(&mut admin, ACCOUNT), ROWS as u64 - 1);
+    admin
+        .request(&on(ACCOUNT, &chunk(id_rows("x", 3))))
+        .unwrap();
+    assert_eq!(contact_count(&mut admin, ACCOUNT), ROWS as u64 + 2);
+}
+
+fn listed(c: &mut Client, id: u64) -> BroadcastInfo {
+    match c.request(&Request::ListBroadcasts { otp: None }).unwrap() {
+        Response::Broadcasts(list) => list.into_iter().find(|b| b.id == id).expect("listed"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_broadcast_submission_is_resolved_over_many_turns_to_the_same_recipients() {
+    const ACCOUNT: u64 = 130_003;
+    // 12,000 contacts; VIP holds the first 8,000; the draft names 6,000 from 5,000 on:
+    // 11,000 distinct, less one blacklisted in VIP and one named.
+    const CONTACTS: usize = 12_000;
+    let s = TestServer::start();
+    let mut admin = s.admin();
+    create_account(&mut admin, ACCOUNT);
+    let vip = create_group(&mut admin, ACCOUNT, "VIP");
+    let mut csv = String::from("id,groups\n");
+    for i in 0..CONTACTS {
+        let group = if i < 8_000 { "VIP" } else { "" };
+        csv.push_str(&format!("k{i:06},{group}\n"));
+    }
+    operator_import(&mut admin, ACCOUNT, csv.as_bytes());
+    admin
+        .request(&Request::AdminBalanceTopUp {
+            account: ACCOUNT,
+            units: 20_000,
+        })
+        .unwrap();
+    let mut boss = s.client();
+    boss.login(ACCOUNT, 1001, PASSWORD).unwrap();
+    boss.request(&Request::SetSecurityLevel {
+        level: SecurityLevel::Low,
+    })
+    .unwrap();
+    for who in ["k000010", "k009000"] {
+        boss.request(&Request::SetContactState {
+            customer: id(who),
+            state: ContactState::Blacklisted,
+        })
+        .unwrap();
+    }
+    let named: Vec<CustomerId> = (5_000..11_000).map(|i| id(&format!("k{i:06}"))).collect();
+    let draft = BroadcastDraft {
+        groups: vec![vip],
+        customers: named.clone(),
+        body: MessageBody::Text("周年庆".into()),
+        online_only: false,
+        block_replies: false,
+        send_at: None,
+    };
+    // A name that is no contact, at the end: refused when reached, nothing reserved.
+    let mut unknown = draft.clone();
+    unknown.customers.push(id("nobody"));
+    let slices_before = total_of(&mut admin, "kefu_submission_slices_total");
+    let refused = boss.request(&Request::SubmitBroadcast {
+        draft: unknown,
+        otp: None,
+    });
+    assert_eq!(code(refused), ErrorCode::NOT_FOUND);
+    match boss.request(&Request::GetBalance { otp: None }).unwrap() {
+        Response::Balance(b) => assert_eq!((b.available, b.reserved), (20_000, 0), "{b:?}"),
+        other => panic!("{other:?}"),
+    }
+    // A preview resolves the same recipients the same way (1001 is logged in: it gets
+    // the preview).
+    let before_preview = total_of(&mut admin, "kefu_submission_slices_total");
+    let preview = boss.request(&Request::PreviewBroadcast {
+        draft: draft.clone(),
+        otp: None,
+    });
+    assert!(matches!(preview, Ok(Response::Ok)), "{preview:?}");
+    let preview_slices = total_of(&mut admin, "kefu_submission_slices_total") - before_preview;
+    assert!(preview_slices > 1, "{preview_slices} slices for a preview");
+    let middle = total_of(&mut admin, "kefu_submission_slices_total");
+    let b = match boss
+        .request(&Request::SubmitBroadcast { draft, otp: None })
+        .unwrap()
+    {
+        Response::Broadcast(b) => *b,
+        other => panic!("{other:?}"),
+    };
+    let slices = total_of(&mut admin, "kefu_submission_slices_total") - middle;
+    let lookups = 8_000 + named.len();
+    assert!(
+        slices >= lookups.div_ceil(SUBMISSION_RESOLVE_PER_TURN) as u64 && slices > 1,
+        "{slices} slices for {lookups} lookups"
+    );
+    assert!(middle - slices_before > 1, "the refused one was spread too");
+    assert_eq!(b.recipients, 11_000 - 2);
+    assert_eq!(b.reserved, 11_000 - 2);
+    assert_eq!(b.state, BroadcastState::PendingReview);
+    // The named contacts are kept as named, and the fan-out reaches exactly the
+    // recipients.
+    match boss
+        .request(&Request::GetBroadcastCustomers {
+            id: b.id,
+            offset: 0,
+            limit: 3,
+            otp: None,
+        })
+        .unwrap()
+    {
+        Response::BroadcastCustomers(page) => {
+            assert_eq!(page.total, named.len() as u64);
+            assert_eq!(page.customers, named[..3].to_vec());
+        }
+        other => panic!("{other:?}"),
+    }
+    admin
+        .request(&Request::AdminBroadcastDecide {
+            account: ACCOUNT,
+            id: b.id,
+            approve: true,
+            reason: String::new(),
+        })
+        .unwrap();
+    let mut done = listed(&mut boss, b.id);
+    until("the broadcast sent", || {
+        done = listed(&mut boss, b.id);
+        done.state == BroadcastState::Done
+    });
+    assert_eq!(done.sent, 11_000 - 2);
+}
+
+#[test]
+fn an_import_chunk_killed_midway_leaves_all_of_it_or_none() {
+    const ACCOUNT: u64 = 130_004;
+    const ROWS: usize = 30_000;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "");
+    let d = DaemonProcess::start(&config);
+    let mut admin = d.admin();
+    create_account(&mut admin, ACCOUNT);
+    // A first import, answered: it stays whatever happens to the next.
+    operator_import(&mut admin, ACCOUNT, &id_rows("a", 1_000));
+    let mut watcher = d.admin();
+    let before = total_of(&mut watcher, "kefu_import_rows_total");
+    let csv = id_rows("k", ROWS);
+    admin
+        .send(&on(
+            ACCOUNT,
+            &Request::ImportContacts {
+                chunk: csv.clone(),
+                first: true,
+                last: true,
+            },
+        ))
+        .unwrap();
+    until("part of the chunk stored", || {
+        total_of(&mut watcher, "kefu_import_rows_total") > before
+    });
+    let stored_at_kill = total_of(&mut watcher, "kefu_import_rows_total") - before;
+    let mut d = d;
+    d.signal(libc::SIGKILL);
+    d.child.wait().unwrap();
+    drop((admin, watcher));
+    eprintln!("killed with {stored_at_kill} of {ROWS} rows applied");
+
+    let d = DaemonProcess::start(&config);
+    let mut admin = d.admin();
+    let after = contact_count(&mut admin, ACCOUNT);
+    assert!(
+        after == 1_000 || after == 1_000 + ROWS as u64,
+        "{after} contacts: part of the chunk"
+    );
+    let ids = exported_ids(&mut admin, ACCOUNT);
+    assert_eq!(ids.len() as u64, after);
+    assert!((0..1_000).all(|i| ids.contains(&format!("a{i:06}"))));
+    // The chunk imports again (its rows were rolled back, or are skipped as existing),
+    // and what is there survives another restart.
+    let r = report(operator_import(&mut admin, ACCOUNT, &csv));
+    assert_eq!(r.imported + r.skipped_existing, ROWS as u64);
+    assert_eq!(contact_count(&mut admin, ACCOUNT), 1_000 + ROWS as u64);
+    drop(admin);
+    let mut d = d;
+    d.signal(libc::SIGTERM);
+    d.child.wait().unwrap();
+    let d = DaemonProcess::start(&config);
+    let mut admin = d.admin();
+    assert_eq!(contact_count(&mut admin, ACCOUNT), 1_000 + ROWS as u64);
+    assert_eq!(exported_ids(&mut admin, ACCOUNT).len(), 1_000 + ROWS);
 }

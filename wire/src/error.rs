@@ -374,6 +374,20 @@ codes! {
     FIELD_TOO_LONG = 227,
     /// `AdminReviewProfile`: the account has no edit of that kind waiting for review.
     NOTHING_TO_REVIEW = 228,
+    /// `ImportContacts`, `EditTags` or `EditGroups` while a chunk of another import of
+    /// the account is still being applied (section 17.6.1): the rows are read against
+    /// the account's tags and groups, and one chunk is applied at a time. Nothing
+    /// changed; retry once that chunk is answered.
+    IMPORT_RUNNING = 229,
+    /// A change to a contact that an import chunk still being applied added (section
+    /// 17.6.1): until that chunk is answered its contacts may still be rolled back.
+    /// Nothing changed; retry once the chunk is answered.
+    CONTACT_IMPORTING = 230,
+    /// A broadcast (`SubmitBroadcast`, `ResubmitBroadcast`, `SubmitSurveyBroadcast`)
+    /// whose recipients include contacts that an import chunk still being applied added
+    /// (section 30.13): its audience is not settled yet. Nothing changed, no unit
+    /// reserved, no code used up; submit again once the import chunk is answered.
+    RECIPIENTS_IMPORTING = 231,
     /// A centre session (section 39) made no request for 15 minutes on the daemon's
     /// clock: the daemon ended it, and this request (or the resume of its cookie) is
     /// refused. Sign in again.

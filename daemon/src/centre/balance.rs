@@ -57,20 +57,20 @@ impl Centre {
                 self.value_added_otp(account, me, otp.as_deref())?;
                 Ok(Response::Balance(self.balance_mut(account)?.info()))
             }
-            ValueAddedRequest::SubmitBroadcast { draft, otp } => {
-                self.submit_broadcast(account, me, None, draft, otp.as_deref())
-            }
-            ValueAddedRequest::ResubmitBroadcast { id, draft, otp } => {
-                self.submit_broadcast(account, me, Some(id), draft, otp.as_deref())
-            }
+            // Taken by `agent_request` into a submission job (`submit_jobs.rs`).
+            ValueAddedRequest::SubmitBroadcast { .. }
+            | ValueAddedRequest::ResubmitBroadcast { .. }
+            | ValueAddedRequest::SubmitSurveyBroadcast { .. }
+            | ValueAddedRequest::PreviewBroadcast { .. }
+            | ValueAddedRequest::PreviewSurveyBroadcast { .. } => Err(err(
+                ErrorCode::INTERNAL,
+                "a submission is resolved by the account's submission job",
+            )),
             ValueAddedRequest::CancelBroadcast { id, otp } => {
                 self.cancel_broadcast(account, me, id, otp.as_deref())
             }
             ValueAddedRequest::ListBroadcasts { otp } => {
                 self.list_broadcasts(account, me, otp.as_deref())
-            }
-            ValueAddedRequest::PreviewBroadcast { draft, otp } => {
-                self.preview_broadcast(account, me, draft, otp.as_deref())
             }
             ValueAddedRequest::ListBroadcastPage { before, limit, otp } => {
                 self.broadcast_page(account, me, before, limit, otp.as_deref())
@@ -81,12 +81,6 @@ impl Centre {
                 limit,
                 otp,
             } => self.broadcast_customers(account, me, id, offset, limit, otp.as_deref()),
-            ValueAddedRequest::SubmitSurveyBroadcast { survey, draft, otp } => {
-                self.submit_survey_broadcast(account, me, survey, draft, otp.as_deref())
-            }
-            ValueAddedRequest::PreviewSurveyBroadcast { survey, draft, otp } => {
-                self.preview_survey_broadcast(account, me, survey, draft, otp.as_deref())
-            }
         }
     }
 

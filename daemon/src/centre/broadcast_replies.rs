@@ -2,7 +2,7 @@
 //! `wire/PROTOCOL.md` sections 30.8 and 30.9).
 //!
 //! - **Preview** (`PreviewBroadcast`): the draft is checked as for a submission
-//!   (`Centre::check_draft`: body, recipients, sensitive words), then the token rule of
+//!   (body, sensitive words, recipients resolved over turns: `submit_jobs.rs`), then the token rule of
 //!   the security level; its content goes to the account's administrator (agent 1001)
 //!   only, as `Event::BroadcastPreview`, to each of its sessions. Free, nothing stored,
 //!   no units reserved. With agent 1001 not logged in it is refused
@@ -21,7 +21,8 @@ use kefu_wire::valueadded::{BroadcastDraft, BroadcastState};
 use kefu_wire::{ErrorBody, ErrorCode, Event, Response};
 
 impl Centre {
-    /// `PreviewBroadcast`: the draft's content to agent 1001 only.
+    /// `PreviewBroadcast`'s last step (`submit_jobs.rs`), the draft checked and its
+    /// recipients resolved as for a submission: the draft's content to agent 1001 only.
     pub(super) fn preview_broadcast(
         &mut self,
         account: u64,
@@ -29,7 +30,6 @@ impl Centre {
         draft: BroadcastDraft,
         otp: Option<&str>,
     ) -> Answer {
-        self.check_draft(account, &draft)?;
         let admin = Recipient::Agent(SUPER_ADMIN_AGENT);
         if self.recipients(account, &admin).is_empty() {
             return Err(err(
@@ -67,7 +67,9 @@ impl Centre {
         let no = self
             .broadcast_number(account, customer)
             .ok_or_else(not_received)?;
-        let (r, s) = self.broadcast_of(account, id).map_err(|_| not_received())?;
+        // Looked at in place: the record (100,000 recipients) is not copied per reply.
+        let book = self.book_mut(account).map_err(|_| not_received())?;
+        let (r, s) = book.items.get(&id).ok_or_else(not_received)?;
         let passed = matches!(
             s.state,
             BroadcastState::Sending | BroadcastState::Done | BroadcastState::Failed

@@ -23,11 +23,12 @@ use crate::crm::{
 };
 use crate::store::chat_records::ConversationRecord;
 use crate::store::crm_records::{ContactRecord, CrmAccountRecord};
+use crate::store::import_job_records::ImportJobRecord;
 use crate::store::{keys, Cf, Permission, StoredRecord};
 use kefu_wire::chat::CustomerId;
 use kefu_wire::crm::{
     ContactEdit, ContactInfo, ContactNotice, ContactPage, ContactQuery, ContactSettings,
-    ContactSort, GroupEdit, GroupInfo, GroupNode, ImportReport, InvalidRow, TagEdit, TagInfo,
+    ContactSort, GroupEdit, GroupInfo, GroupNode, TagEdit, TagInfo,
 };
 use kefu_wire::{ErrorBody, ErrorCode, Event, Response};
 use std::collections::{BTreeMap, HashMap};
@@ -56,19 +57,22 @@ const RECENT_REBUILD: usize = 100_000;
 
 /// One account's CRM, in memory.
 pub(crate) struct CrmState {
-    contacts: BTreeMap<u64, Stored>,
-    by_key: HashMap<CustomerKey, u64>,
+    pub(super) contacts: BTreeMap<u64, Stored>,
+    pub(super) by_key: HashMap<CustomerKey, u64>,
     /// Built when the account loads, on the worker pool (`load.rs`), then kept in step;
     /// `None` only until then.
     index: Option<SearchIndex>,
-    tags: Tags,
-    groups: Groups,
-    limits: ContactLimits,
+    pub(super) tags: Tags,
+    pub(super) groups: Groups,
+    pub(super) limits: ContactLimits,
     settings: ContactSettings,
-    next_contact: u64,
+    pub(super) next_contact: u64,
     recent: RecentContacts,
     /// Running imports, per agent (one each).
-    imports: HashMap<u32, ImportRun>,
+    pub(super) imports: HashMap<u32, ImportRun>,
+    /// The contact numbers of an import chunk the daemon stopped applying, found at
+    /// load (`import_jobs.rs`): left out, and deleted when the account is installed.
+    pub(super) rolled_back: Option<ImportJobRecord>,
 }
 
 /// The contacts are the one home of ownership (exclusive customers, R2, R15):
@@ -81,14 +85,15 @@ impl crate::routing::Owners for CrmState {
     }
 }
 
-struct Stored {
-    contact: Contact,
+pub(super) struct Stored {
+    pub(super) contact: Contact,
     request_note: String,
 }
 
-struct ImportRun {
-    csv: CsvImport,
-    session: ImportSession,
+/// One agent's import between its chunks.
+pub(super) struct ImportRun {
+    pub(super) csv: CsvImport,
+    pub(super) session: ImportSession,
 }
 
 fn now_secs(ms: i64) -> i64 {
@@ -265,7 +270,7 @@ impl CrmState {
             .ok_or_else(|| err(ErrorCode::NOT_FOUND, "not a contact of this account"))
     }
 
-    fn insert(&mut self, no: u64, contact: Contact, request_note: String) {
+    pub(super) fn insert(&mut self, no: u64, contact: Contact, request_note: String) {
         self.by_key.insert(contact.key.clone(), no);
         if let Some(index) = &mut self.index {
             if index.contains(no) {
@@ -294,7 +299,7 @@ impl CrmState {
     }
 
     /// The search index, built from the contacts on first use.
-    fn index(&mut self) -> &SearchIndex {
+    pub(super) fn index(&mut self) -> &SearchIndex {
         let contacts = &self.contacts;
         self.index.get_or_insert_with(|| {
             let mut index = SearchIndex::new();
@@ -357,7 +362,7 @@ impl Centre {
     }
 
     /// Writes contact `no` (or its deletion) into the batch.
-    fn save_contact(&mut self, account: u64, no: u64) {
+    pub(super) fn save_contact(&mut self, account: u64, no: u64) {
         let key = keys::contact(account, no);
         let Some(state) = self.actors.get(&account).map(|a| &a.crm) else {
             return;
@@ -378,7 +383,7 @@ impl Centre {
     }
 
     /// Writes the account's CRM record into the batch.
-    fn save_crm_account(&mut self, account: u64) {
+    pub(super) fn save_crm_account(&mut self, account: u64) {
         if let Some(state) = self.actors.get(&account).map(|a| &a.crm) {
             let record = state.account_record(account);
             self.batch
@@ -560,9 +565,11 @@ impl Centre {
             CrmRequest::EditTags(edit) => self.edit_tags(account, edit),
             CrmRequest::ListGroups => Ok(Response::Groups(self.crm_mut(account)?.group_nodes())),
             CrmRequest::EditGroups(edit) => self.edit_groups(account, edit),
-            CrmRequest::ImportContacts { chunk, first, last } => {
-                self.import_chunk(account, me, operator, chunk, first, last)
-            }
+            // Taken by `agent_request` into the account's import job (`import_jobs.rs`).
+            CrmRequest::ImportContacts { .. } => Err(err(
+                ErrorCode::INTERNAL,
+                "an import chunk is applied by the account's import job",
+            )),
             CrmRequest::ExportContacts { after, limit } => {
                 let own_only = self.sees_only_own(account, me)?.then_some(me);
                 self.export_page(account, after, limit, own_only)
@@ -640,6 +647,7 @@ impl Centre {
         edit: kefu_wire::crm::ContactEdit,
     ) -> Answer {
         let no = self.visible_contact(account, me, &customer)?;
+        self.not_importing(account, no)?;
         let may_group = self.has_permission(account, me, Permission::ManageGroups);
         let crm = self.crm_mut(account)?;
         let old = &crm
@@ -678,6 +686,7 @@ impl Centre {
             ));
         }
         let no = self.visible_contact(account, me, &customer)?;
+        self.not_importing(account, no)?;
         let perm7 = self.has_permission(account, me, Permission::DeleteCustomers);
         let crm = self.crm_mut(account)?;
         let old = &crm
@@ -721,6 +730,10 @@ impl Centre {
         }
         numbers.sort_unstable();
         numbers.dedup();
+        for no in &numbers {
+            self.not_importing(account, *no)?;
+        }
+        let crm = self.crm_mut(account)?;
         let mut had_owners = false;
         let (mut counted, mut pending) = (0u32, 0u32);
         for no in &numbers {
@@ -843,6 +856,7 @@ impl Centre {
     }
 
     fn edit_tags(&mut self, account: u64, edit: TagEdit) -> Answer {
+        self.no_import_running(account)?;
         let colour = |rgb: u32| {
             Colour::new(rgb).ok_or_else(|| err(ErrorCode::INVALID_ARGUMENT, "colour is 0xRRGGBB"))
         };
@@ -880,6 +894,7 @@ impl Centre {
     }
 
     fn edit_groups(&mut self, account: u64, edit: GroupEdit) -> Answer {
+        self.no_import_running(account)?;
         use crate::crm::CategoryId;
         let crm = self.crm_mut(account)?;
         let mut removed: Vec<GroupId> = Vec::new();
@@ -943,104 +958,6 @@ impl Centre {
         }
         self.save_crm_account(account);
         Ok(Response::Groups(nodes))
-    }
-
-    fn import_chunk(
-        &mut self,
-        account: u64,
-        me: u32,
-        operator: bool,
-        chunk: Vec<u8>,
-        first: bool,
-        last: bool,
-    ) -> Answer {
-        if chunk.len() > MAX_IMPORT_CHUNK {
-            return Err(err(
-                ErrorCode::INVALID_ARGUMENT,
-                format!("an import chunk is at most {MAX_IMPORT_CHUNK} bytes"),
-            ));
-        }
-        let now = now_secs(self.now_ms);
-        let crm = self.crm_mut(account)?;
-        if first {
-            let catalog = ImportCatalog::new(&crm.tags, &crm.groups);
-            let session = if operator {
-                ImportSession::operator()
-            } else {
-                ImportSession::new()
-            };
-            crm.imports.insert(
-                me,
-                ImportRun {
-                    csv: CsvImport::new(catalog, (!operator).then_some(me), now),
-                    session,
-                },
-            );
-        }
-        let Some(mut run) = crm.imports.remove(&me) else {
-            return Err(err(
-                ErrorCode::INVALID_ARGUMENT,
-                "no import is running: send the first chunk with first = true",
-            ));
-        };
-        let fed = run
-            .csv
-            .feed(&chunk)
-            .and_then(|()| if last { run.csv.finish() } else { Ok(()) });
-        if let Err(e) = fed {
-            // The whole file is refused (its header); nothing of it was stored.
-            return Err(err(ErrorCode::INVALID_ARGUMENT, e.to_string()));
-        }
-        let rows = std::iter::from_fn(|| run.csv.poll_row());
-        let by_key = &crm.by_key;
-        let (new, warning) =
-            run.session
-                .admit(rows, |k| by_key.contains_key(k), &mut crm.limits, now);
-        let mut numbers = Vec::with_capacity(new.len());
-        let mut owners_changed = false;
-        for contact in new {
-            let no = crm.next_contact;
-            crm.next_contact += 1;
-            owners_changed |= contact.exclusive_owner.is_some();
-            crm.insert(no, contact, String::new());
-            numbers.push(no);
-        }
-        let r = run.session.report();
-        let report = ImportReport {
-            imported: r.imported,
-            skipped_existing: r.skipped_existing,
-            refused_plan: r.refused_plan,
-            refused_daily: r.refused_daily,
-            invalid: r
-                .invalid
-                .iter()
-                .map(|i| {
-                    let mut reason = i.reason.to_string();
-                    if let Some((cut, _)) = reason.char_indices().nth(MAX_REASON_CHARS) {
-                        reason.truncate(cut);
-                        reason.push('…');
-                    }
-                    InvalidRow {
-                        line: i.line,
-                        reason,
-                    }
-                })
-                .collect(),
-            invalid_total: r.invalid_total,
-            finished: last,
-        };
-        if !last {
-            crm.imports.insert(me, run);
-        }
-        for no in numbers {
-            self.save_contact(account, no);
-        }
-        self.save_crm_account(account);
-        self.limit_warning(account, warning);
-        if owners_changed {
-            self.owners_changed(account);
-        }
-        Ok(Response::Import(report))
     }
 
     /// A page of the export; `own_only`: only contacts owned by that agent or nobody
@@ -1116,6 +1033,9 @@ impl Centre {
         }
         let update = profile_update(edit);
         let perm7 = self.has_permission(account, me, Permission::DeleteCustomers);
+        if let Some(no) = self.crm_mut(account)?.by_key.get(&key).copied() {
+            self.not_importing(account, no)?;
+        }
         let crm = self.crm_mut(account)?;
         let existing = crm.by_key.get(&key).copied();
         let (no, contact, warning) = match existing {
@@ -1483,35 +1403,6 @@ impl Centre {
 }
 
 impl Centre {
-    /// The contact numbers a broadcast goes to (V1): the groups' members and the named
-    /// contacts, each once, in contact-number order, blacklisted ones left out.
-    pub(super) fn broadcast_numbers(
-        &mut self,
-        account: u64,
-        groups: &[u32],
-        customers: &[CustomerId],
-    ) -> Result<Vec<u64>, ErrorBody> {
-        let crm = self.crm_mut(account)?;
-        let mut numbers = std::collections::BTreeSet::new();
-        for g in groups {
-            if crm.groups.group(GroupId(*g)).is_none() {
-                return Err(err(ErrorCode::NOT_FOUND, format!("no group {g}")));
-            }
-            numbers.extend(crm.index().in_group(GroupId(*g)).iter().copied());
-        }
-        for c in customers {
-            numbers.insert(crm.number_of(c)?);
-        }
-        Ok(numbers
-            .into_iter()
-            .filter(|no| {
-                crm.contacts
-                    .get(no)
-                    .is_some_and(|s| s.contact.state != ContactState::Blacklisted)
-            })
-            .collect())
-    }
-
     /// The customer of contact `no`, unless it was deleted or blacklisted since.
     pub(super) fn broadcast_customer(&mut self, account: u64, no: u64) -> Option<CustomerId> {
         let crm = self.crm_mut(account).ok()?;
@@ -1609,7 +1500,17 @@ pub(super) fn read_crm(
         next_contact,
         recent: RecentContacts::new(),
         imports: HashMap::new(),
+        rolled_back: None,
     };
+    // An import chunk the daemon stopped applying (`import_jobs.rs`): its contacts are
+    // left out here and deleted when the account is installed.
+    state.rolled_back = store
+        .get(Cf::CrmAccounts, &keys::import_job(account))
+        .map_err(storage)?
+        .map(|b| ImportJobRecord::decode(&b))
+        .transpose()
+        .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?;
+    let rolled_back = state.rolled_back.map_or(0..0, |r| r.first..r.end);
     let mut after = 0u64;
     loop {
         let range = keys::contacts_after(account, after);
@@ -1622,6 +1523,9 @@ pub(super) fn read_crm(
                 .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?;
             after = r.no;
             state.next_contact = state.next_contact.max(r.no + 1);
+            if rolled_back.contains(&r.no) {
+                continue;
+            }
             state.insert(r.no, r.contact, r.request_note);
         }
         if !full {

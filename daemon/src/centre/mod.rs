@@ -53,6 +53,7 @@ mod file_window;
 mod files;
 mod history;
 mod idle;
+mod import_jobs;
 mod internal_chat;
 mod load;
 mod menu;
@@ -71,6 +72,7 @@ mod sessions;
 mod signals;
 mod sms;
 mod spam;
+mod submit_jobs;
 mod survey_broadcasts;
 mod surveys;
 mod token_home;
@@ -81,6 +83,9 @@ mod web_origins;
 mod work_report;
 
 pub use chat::sign_customer;
+/// The per-turn bounds of the deferred import and broadcast submission (issue 13).
+pub use import_jobs::ROWS_PER_TURN as IMPORT_ROWS_PER_TURN;
+pub use submit_jobs::RESOLVE_PER_TURN as SUBMISSION_RESOLVE_PER_TURN;
 
 use crate::accounts::{AccountState, OnlineAgent};
 use crate::config::RuntimeSettings;
@@ -483,6 +488,10 @@ pub struct Centre {
     broadcasts_resume: Option<Option<u64>>,
     /// Whether a broadcast has recipients left after this turn's slice.
     broadcasts_sending: bool,
+    /// Import chunks being applied, a slice a turn (`import_jobs.rs`).
+    import_jobs: import_jobs::ImportJobs,
+    /// Broadcast submissions whose recipients are being resolved (`submit_jobs.rs`).
+    submit_jobs: submit_jobs::SubmitJobs,
     /// Visitors on the site, invitations, automatic-invitation timers (`web.rs`).
     web: web::WebShard,
     /// Export files waiting for their chunks (`exports.rs`).
@@ -555,6 +564,8 @@ impl Centre {
             broadcasts_due: BTreeSet::new(),
             broadcasts_resume: Some(None),
             broadcasts_sending: false,
+            import_jobs: Default::default(),
+            submit_jobs: Default::default(),
             web: web::WebShard::new(now_ms),
             exports: exports::Exports::default(),
             used_tickets: account_centre::UsedTickets::default(),
@@ -645,6 +656,8 @@ impl Centre {
         // After the routing effects: a conversation they closed has no timer left.
         self.idle_tick();
         self.web_tick();
+        self.import_tick();
+        self.submit_tick();
         self.broadcast_tick();
         self.flush_chat_counters();
         self.push_presence();
@@ -788,6 +801,7 @@ impl Centre {
         self.actors.insert(account, actor);
         self.counters.set_accounts(self.actors.len() as u64);
         self.idle_rearm(account);
+        self.roll_back_import(account);
     }
 
     /// Whether agent `me` of `account` (in memory) holds permission `p`.

@@ -298,11 +298,12 @@ impl Centre {
             }
             (Principal::Agent { account, agent, .. }, Routed::Agent(request)) => {
                 let conn = (caller.conn, caller.generation);
-                self.agent_request(Some(conn), reply, account, agent, request);
+                return self.agent_request(Some(conn), reply, account, agent, request);
             }
             (Principal::Agent { account, agent, .. }, Routed::Participant(request)) => {
                 let conn = (caller.conn, caller.generation);
-                self.agent_request(Some(conn), reply, account, agent, request.for_agent());
+                let request = request.for_agent();
+                return self.agent_request(Some(conn), reply, account, agent, request);
             }
             (Principal::Operator, Routed::Operator(request)) => {
                 self.operator_request(reply, request)
@@ -679,6 +680,9 @@ impl Centre {
     }
 
     /// An agent's request (or the operator's on an account, `conn` `None`), by domain.
+    /// An import chunk or a broadcast submission becomes a job of the account
+    /// (`import_jobs.rs`, `submit_jobs.rs`) answered when it finishes: the agent's
+    /// connection is paused until then.
     fn agent_request(
         &mut self,
         conn: Option<(usize, u32)>,
@@ -686,17 +690,23 @@ impl Centre {
         account: u64,
         me: u32,
         request: AgentRequest,
-    ) {
+    ) -> Control {
+        let request = match self.defer(conn, reply, account, me, request) {
+            Ok(request) => request,
+            Err(taken) => return taken,
+        };
         let answer: Answer = match request {
             AgentRequest::Session(request) => {
-                return self.session_request(conn, reply, account, me, request)
+                self.session_request(conn, reply, account, me, request);
+                return Control::Continue;
             }
             AgentRequest::Chat(request) => self.agent_chat_request(account, me, request),
             AgentRequest::History(query) => self.history(account, me, query),
             AgentRequest::Extras(request) => self.account_extras_request(account, me, request),
             AgentRequest::ValueAdded(request) => self.value_added_request(account, me, request),
             AgentRequest::Reports(request) => {
-                return self.report_request(reply, account, me, request)
+                self.report_request(reply, account, me, request);
+                return Control::Continue;
             }
             AgentRequest::Survey(request) => self.survey_request(account, me, request),
             AgentRequest::Signal(request) => self.agent_signal_request(account, me, request),
@@ -704,7 +714,10 @@ impl Centre {
                 self.agent_crm_request(account, me, conn.is_none(), request)
             }
             AgentRequest::Security(request) => self.security_request(account, me, request),
-            AgentRequest::Token(request) => return self.token_request(reply, account, me, request),
+            AgentRequest::Token(request) => {
+                self.token_request(reply, account, me, request);
+                return Control::Continue;
+            }
             AgentRequest::Prefs(request) => self.prefs_request(account, me, request),
             AgentRequest::Automation(request) => self.automation_request(account, me, request),
             AgentRequest::Internal(request) => self.internal_request(account, me, request),
@@ -715,6 +728,61 @@ impl Centre {
             AgentRequest::Profile(request) => self.profile_request(account, request),
         };
         self.reply(reply, answer);
+        Control::Continue
+    }
+
+    /// Takes an import chunk or a broadcast submission into a job of the account (or
+    /// refuses it at once): what the connection does next. Hands every other request
+    /// back.
+    fn defer(
+        &mut self,
+        conn: Option<(usize, u32)>,
+        reply: ReplyTo,
+        account: u64,
+        me: u32,
+        request: AgentRequest,
+    ) -> Result<AgentRequest, Control> {
+        use super::dispatch::{CrmRequest, ValueAddedRequest as V};
+        use super::submit_jobs::Submission;
+        let started = match request {
+            AgentRequest::Crm(CrmRequest::ImportContacts { chunk, first, last }) => {
+                self.start_import(account, me, conn, reply, chunk, first, last)
+            }
+            AgentRequest::ValueAdded(V::SubmitBroadcast { draft, otp }) => {
+                let s = Submission::new(account, me, draft, otp);
+                self.start_submission(s, conn, reply)
+            }
+            AgentRequest::ValueAdded(V::ResubmitBroadcast { id, draft, otp }) => {
+                let mut s = Submission::new(account, me, draft, otp);
+                s.resubmit = Some(id);
+                self.start_submission(s, conn, reply)
+            }
+            AgentRequest::ValueAdded(V::SubmitSurveyBroadcast { survey, draft, otp }) => {
+                let mut s = Submission::new(account, me, draft, otp);
+                s.survey = Some(survey);
+                self.start_submission(s, conn, reply)
+            }
+            AgentRequest::ValueAdded(V::PreviewBroadcast { draft, otp }) => {
+                let mut s = Submission::new(account, me, draft, otp);
+                s.preview = true;
+                self.start_submission(s, conn, reply)
+            }
+            AgentRequest::ValueAdded(V::PreviewSurveyBroadcast { survey, draft, otp }) => {
+                let mut s = Submission::new(account, me, draft, otp);
+                (s.survey, s.preview) = (Some(survey), true);
+                self.start_submission(s, conn, reply)
+            }
+            other => return Ok(other),
+        };
+        match started {
+            // The agent's connection reads nothing more until the job answers.
+            Ok(()) if conn.is_some() => Err(Control::Pause),
+            Ok(()) => Err(Control::Continue),
+            Err(e) => {
+                self.reply(reply, Err(e));
+                Err(Control::Continue)
+            }
+        }
     }
 
     /// The agent's own session and the account's agents.
@@ -952,7 +1020,11 @@ impl Centre {
             return self.reply_err(reply, ErrorCode::INVALID_ARGUMENT, message);
         };
         match self.account_mut(account) {
-            Ok(_) => self.agent_request(None, reply, account, SUPER_ADMIN_AGENT, request),
+            Ok(_) => {
+                // The operator's connection is never paused: a deferred answer comes
+                // back on its own.
+                self.agent_request(None, reply, account, SUPER_ADMIN_AGENT, request);
+            }
             Err(e) => self.reply(reply, Err(e)),
         }
     }

@@ -35,7 +35,11 @@ fn storage(e: impl std::fmt::Display) -> ErrorBody {
 
 impl Centre {
     /// The form of open survey `survey` (`NOT_FOUND`, `SURVEY_CLOSED`).
-    fn open_survey_form(&mut self, account: u64, survey: u64) -> Result<SurveyForm, ErrorBody> {
+    pub(super) fn open_survey_form(
+        &mut self,
+        account: u64,
+        survey: u64,
+    ) -> Result<SurveyForm, ErrorBody> {
         let r = self.survey_record(account, survey)?;
         if r.state != SurveyState::Open {
             return Err(err(ErrorCode::SURVEY_CLOSED, "the survey is closed"));
@@ -48,31 +52,20 @@ impl Centre {
         })
     }
 
-    /// `SubmitSurveyBroadcast`: an open survey, then `SubmitBroadcast` of the draft,
-    /// with the link in the same batch.
-    pub(super) fn submit_survey_broadcast(
-        &mut self,
-        account: u64,
-        me: u32,
-        survey: u64,
-        draft: BroadcastDraft,
-        otp: Option<&str>,
-    ) -> Answer {
-        self.open_survey_form(account, survey)?;
-        let answer = self.submit_broadcast(account, me, None, draft, otp)?;
-        let Response::Broadcast(info) = &answer else {
-            return Err(err(ErrorCode::INTERNAL, "no broadcast"));
-        };
-        self.batch.put(
-            Cf::ValueAdded,
-            &link_key(account, info.id),
-            SurveyLinkRecord { survey }.encode(),
-        );
-        Ok(answer)
+    /// `SubmitSurveyBroadcast`'s last step (`submit_jobs.rs`), after `SubmitBroadcast`'s:
+    /// the link of broadcast `answer` to its survey, in the same batch.
+    pub(super) fn link_survey(&mut self, account: u64, survey: u64, answer: &Answer) {
+        if let Ok(Response::Broadcast(info)) = answer {
+            self.batch.put(
+                Cf::ValueAdded,
+                &link_key(account, info.id),
+                SurveyLinkRecord { survey }.encode(),
+            );
+        }
     }
 
-    /// `PreviewSurveyBroadcast`: the broadcast's preview, then the survey's form, to
-    /// agent 1001 only.
+    /// `PreviewSurveyBroadcast`'s last step (`submit_jobs.rs`): the broadcast's preview,
+    /// then the survey's form, to agent 1001 only.
     pub(super) fn preview_survey_broadcast(
         &mut self,
         account: u64,

@@ -28,6 +28,7 @@
 //! | [`Cf::RoutingSettings`] | `routing_settings` | account `u64` BE (8) ‖ `b'O'` ‖ agent `u32` BE (4) ([`list_order`]) | `ListOrderRecord` (the agent's order of its accepted list) |
 //! | [`Cf::Contacts`] | `contacts` | account `u64` BE (8) ‖ contact number `u64` BE (8) | `ContactRecord` |
 //! | [`Cf::CrmAccounts`] | `crm_accounts` | account `u64` BE (8)                  | `CrmAccountRecord` |
+//! | [`Cf::CrmAccounts`] | `crm_accounts` | account `u64` BE (8) ‖ `b'I'` ([`import_job`]) | `ImportJobRecord` (the contact numbers of an import chunk not yet answered; rolled back at load) |
 //! | [`Cf::QuickReplies`] | `quick_replies` | account `u64` BE (8) ‖ agent `u32` BE (4), agent 0 = the account's shared list | `QuickRepliesRecord` |
 //! | [`Cf::TicketKeys`] | `ticket_keys` | account `u64` BE (8)                      | `TicketKeyRecord` |
 //! | [`Cf::TicketKeys`] | `ticket_keys` | account `u64` BE (8) ‖ `b'U'` ‖ expiry `i64` BE (8) ‖ SHA-256 of the ticket, 16 bytes ([`used_ticket_records`](super::used_ticket_records)) | `UsedTicketRecord` (a centre ticket that signed in; dropped once expired) |
@@ -899,6 +900,21 @@ pub fn customer_messages(account: u64, customer: &kefu_wire::chat::CustomerId) -
 /// Key of a contact in [`Cf::Contacts`].
 pub fn contact(account: u64, no: u64) -> [u8; 16] {
     conversation(account, no)
+}
+
+/// The unfinished import chunk of `account` in `crm_accounts`: the account (8) ‖ `b'I'`.
+pub fn import_job(account: u64) -> Vec<u8> {
+    let mut k = account.to_be_bytes().to_vec();
+    k.push(b'I');
+    k
+}
+
+/// Contacts of one account numbered in `first..end`.
+pub fn contact_numbers(account: u64, first: u64, end: u64) -> KeyRange {
+    KeyRange {
+        start: contact(account, first).to_vec(),
+        end: contact(account, end.max(first)).to_vec(),
+    }
 }
 
 /// Contacts of one account with a number above `after`.

@@ -26,6 +26,7 @@ pub mod designated_records;
 pub mod extras_records;
 pub mod file_records;
 pub mod idle_records;
+pub mod import_job_records;
 pub mod internal_records;
 pub mod keys;
 pub mod memory;
