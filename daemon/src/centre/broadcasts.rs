@@ -23,7 +23,7 @@
 
 use super::broadcast_lists::old_list;
 use super::dispatch::BroadcastAdminRequest;
-use super::{err, Answer, Centre, Recipient};
+use super::{err, storage, Answer, Centre, Recipient};
 use crate::sensitive::WordList;
 use crate::store::balance_records::Movement;
 use crate::store::broadcast_records::{
@@ -55,10 +55,6 @@ pub const MAX_LISTED: usize = 100;
 pub(crate) struct Book {
     pub(super) active: ActiveRecord,
     pub(super) items: BTreeMap<u64, (BroadcastRecord, BroadcastStatus)>,
-}
-
-fn storage(e: impl std::fmt::Display) -> ErrorBody {
-    err(ErrorCode::STORAGE_FAILURE, e.to_string())
 }
 
 pub(super) fn info(r: &BroadcastRecord, s: &BroadcastStatus) -> BroadcastInfo {

@@ -19,7 +19,7 @@
 //! - `PreviewSurveyBroadcast`: `PreviewBroadcast`'s checks and push to agent 1001, then
 //!   the survey's form to agent 1001 too (`broadcast` 0). Free, nothing stored.
 
-use super::{err, Answer, Centre, Recipient};
+use super::{err, storage, Answer, Centre, Recipient};
 use crate::auth::SUPER_ADMIN_AGENT;
 use crate::store::report_records::SeenRecord;
 use crate::store::survey_broadcast_records::{link_key, sent_key, SurveyLinkRecord};
@@ -28,10 +28,6 @@ use kefu_wire::chat::CustomerId;
 use kefu_wire::survey::{SurveyForm, SurveyState};
 use kefu_wire::valueadded::BroadcastDraft;
 use kefu_wire::{ErrorBody, ErrorCode, Event, Response};
-
-fn storage(e: impl std::fmt::Display) -> ErrorBody {
-    err(ErrorCode::STORAGE_FAILURE, e.to_string())
-}
 
 impl Centre {
     /// The form of open survey `survey` (`NOT_FOUND`, `SURVEY_CLOSED`).
