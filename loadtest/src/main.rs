@@ -116,22 +116,12 @@ fn run(cli: cli::Cli) -> anyhow::Result<bool> {
         cli::Command::Web(args) => web_visitors::run(&args).map(|()| true),
         cli::Command::CrashLoop(args) => {
             let report = scenarios::crash_loop::run(&args)?;
-            if let Some(path) = &args.json {
-                let json = serde_json::to_string_pretty(&report)?;
-                std::fs::write(path, json + "\n")
-                    .with_context(|| format!("writing {}", path.display()))?;
-            }
-            print(&(report.to_string() + "\n"))?;
+            publish(&report, args.json.as_deref())?;
             Ok(report.ok)
         }
         cli::Command::Pair(args) => {
             let report = scenarios::pair::run(&args)?;
-            if let Some(path) = &args.json {
-                let json = serde_json::to_string_pretty(&report)?;
-                std::fs::write(path, json + "\n")
-                    .with_context(|| format!("writing {}", path.display()))?;
-            }
-            print(&(report.to_string() + "\n"))?;
+            publish(&report, args.json.as_deref())?;
             Ok(report.ok)
         }
         cli::Command::Relay(args) => {
@@ -150,4 +140,16 @@ pub(crate) fn print(text: &str) -> anyhow::Result<()> {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
         _ => Ok(()),
     }
+}
+
+/// Prints a report, and writes it as JSON to `json` when asked.
+fn publish(
+    report: &(impl serde::Serialize + std::fmt::Display),
+    json: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(report)?;
+        std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
+    }
+    print(&(report.to_string() + "\n"))
 }

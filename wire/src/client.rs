@@ -273,7 +273,7 @@ impl Client {
     pub fn request(&mut self, request: &Request) -> Result<Response, ClientError> {
         let corr = self.send(request)?;
         match self.wait(corr) {
-            Err(ClientError::Redirected(to)) if is_login(request) => {
+            Err(ClientError::Redirected(to)) if request.is_login() => {
                 self.follow(&to)?;
                 let corr = self.send(request)?;
                 self.wait(corr)
@@ -527,19 +527,6 @@ fn is_reset(e: &io::Error) -> bool {
         io::ErrorKind::ConnectionReset
             | io::ErrorKind::ConnectionAborted
             | io::ErrorKind::UnexpectedEof
-    )
-}
-
-/// Whether `request` logs a connection in (the requests a `GoAwayTo` is followed for).
-fn is_login(request: &Request) -> bool {
-    matches!(
-        request,
-        Request::Login { .. }
-            | Request::Resume { .. }
-            | Request::CustomerLogin { .. }
-            | Request::VisitorLogin { .. }
-            | Request::CentreLogin { .. }
-            | Request::CentreTicketLogin { .. }
     )
 }
 

@@ -2213,6 +2213,21 @@ impl Request {
         }
     }
 
+    /// Whether this request logs a connection in to an account (password, resume,
+    /// customer, visitor and centre logins): what a redirect is followed for, and what
+    /// an appliance checks against the accounts directory.
+    pub fn is_login(&self) -> bool {
+        matches!(
+            self,
+            Request::Login { .. }
+                | Request::Resume { .. }
+                | Request::CustomerLogin { .. }
+                | Request::VisitorLogin { .. }
+                | Request::CentreLogin { .. }
+                | Request::CentreTicketLogin { .. }
+        )
+    }
+
     /// A short stable name for logs and the authorisation table.
     pub fn name(&self) -> &'static str {
         match self {

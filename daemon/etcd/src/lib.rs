@@ -172,23 +172,7 @@ impl Etcd {
             Some(b) if *b < 0xff => *b += 1,
             _ => return Err(EtcdError::Refused("a prefix must end below 0xff".into())),
         }
-        let v = self.call(
-            "/v3/kv/range",
-            &json!({ "key": b64(prefix), "range_end": b64(&end), "limit": "1000" }),
-        )?;
-        let decode = |v: Option<&Value>| {
-            base64::engine::general_purpose::STANDARD
-                .decode(v.and_then(Value::as_str).unwrap_or(""))
-                .unwrap_or_default()
-        };
-        Ok(v.get("kvs")
-            .and_then(Value::as_array)
-            .map(|kvs| {
-                kvs.iter()
-                    .map(|kv| (decode(kv.get("key")), decode(kv.get("value"))))
-                    .collect()
-            })
-            .unwrap_or_default())
+        self.range(prefix, &end, 1000)
     }
 
     /// Every key in `[start, end)` with its value, in key order, at most `limit`.

@@ -45,7 +45,7 @@ impl Centre {
         }
         let account = match caller.phase {
             Phase::Agent { account, .. } | Phase::Customer { account } => Some(account),
-            _ if is_login(request) => target_account(request),
+            _ if request.is_login() => target_account(request),
             _ => None,
         };
         let Some(account) = account else {
@@ -255,12 +255,7 @@ impl Centre {
             )
         })?;
         self.shared.placement.moved(account, to);
-        let sessions: Vec<_> = self
-            .sessions
-            .iter()
-            .filter(|(_, s)| s.account == account)
-            .map(|(&id, _)| id)
-            .collect();
+        let sessions = self.sessions_of(account);
         for &session in &sessions {
             self.end_session(session);
             self.outbox.push(Outgoing::Redirect {
@@ -288,17 +283,4 @@ impl Centre {
 /// The column family of a name.
 fn cf_named(name: &str) -> Option<Cf> {
     Cf::ALL.into_iter().find(|cf| cf.name() == name)
-}
-
-/// Whether `request` logs a connection in to an account it names.
-fn is_login(request: &Request) -> bool {
-    matches!(
-        request,
-        Request::Login { .. }
-            | Request::Resume { .. }
-            | Request::CustomerLogin { .. }
-            | Request::VisitorLogin { .. }
-            | Request::CentreLogin { .. }
-            | Request::CentreTicketLogin { .. }
-    )
 }

@@ -106,12 +106,7 @@ impl Centre {
     fn delete_account(&mut self, account: u64) -> Answer {
         self.actor_mut(account)?;
         let serials = self.bound_serials(account)?;
-        let sessions: Vec<_> = self
-            .sessions
-            .iter()
-            .filter(|(_, s)| s.account == account)
-            .map(|(&id, _)| id)
-            .collect();
+        let sessions = self.sessions_of(account);
         for &session in &sessions {
             self.close_session(
                 session,

@@ -70,6 +70,15 @@ impl Centre {
         session.is_some_and(|s| self.sessions.contains_key(&s))
     }
 
+    /// Every open session of `account` (to end them all: the account moved or was deleted).
+    pub(super) fn sessions_of(&self, account: u64) -> Vec<SessionId> {
+        self.sessions
+            .iter()
+            .filter(|(_, s)| s.account == account)
+            .map(|(&id, _)| id)
+            .collect()
+    }
+
     /// Ends a session: its person is offline (agent) or gone (customer) unless a newer
     /// session of theirs already took its place in the directories.
     pub(super) fn end_session(&mut self, session: SessionId) {

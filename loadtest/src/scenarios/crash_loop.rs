@@ -465,30 +465,16 @@ fn catch_up(
 fn read_conversation(
     client: &mut Client,
     conversation: u64,
-    mut after: u64,
+    after: u64,
 ) -> Result<Vec<(u64, Who)>, ClientError> {
-    let mut out = Vec::new();
-    loop {
-        let page = match client.request(&Request::ConversationMessages {
-            conversation,
-            after,
-            limit: 500,
-        })? {
-            Response::Messages(list) => list,
-            other => return Err(ClientError::Unexpected(format!("{other:?}"))),
-        };
-        let Some(last) = page.last() else {
-            return Ok(out);
-        };
-        after = last.id;
-        for m in page {
-            if let (Party::Customer, MessageBody::Text(t)) = (m.from, &m.body) {
-                if let Some(who) = parse(t) {
-                    out.push((m.id, who));
-                }
-            }
-        }
-    }
+    let messages = super::all_messages(|r| client.request(r), conversation, after)?;
+    Ok(messages
+        .into_iter()
+        .filter_map(|m| match (m.from, &m.body) {
+            (Party::Customer, MessageBody::Text(t)) => parse(t).map(|who| (m.id, who)),
+            _ => None,
+        })
+        .collect())
 }
 
 fn write_config(args: &CrashLoopArgs) -> anyhow::Result<PathBuf> {

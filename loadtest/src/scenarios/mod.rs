@@ -19,3 +19,32 @@ pub mod chat;
 pub mod crash_loop;
 pub mod logins;
 pub mod pair;
+
+use kefu_wire::chat::MessageInfo;
+use kefu_wire::{ClientError, Request, Response};
+
+/// Every message of `conversation` after message id `after`, read a page of 500 at a
+/// time through `ask` (a `Client`'s or a `PairClient`'s request): how the crash and
+/// failover scenarios check what the daemon stored.
+pub fn all_messages(
+    mut ask: impl FnMut(&Request) -> Result<Response, ClientError>,
+    conversation: u64,
+    mut after: u64,
+) -> Result<Vec<MessageInfo>, ClientError> {
+    let mut out = Vec::new();
+    loop {
+        let page = match ask(&Request::ConversationMessages {
+            conversation,
+            after,
+            limit: 500,
+        })? {
+            Response::Messages(list) => list,
+            other => return Err(ClientError::Unexpected(format!("{other:?}"))),
+        };
+        let Some(last) = page.last() else {
+            return Ok(out);
+        };
+        after = last.id;
+        out.extend(page);
+    }
+}

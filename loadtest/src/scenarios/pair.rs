@@ -500,25 +500,14 @@ fn stored_texts(
     conversation: u64,
 ) -> anyhow::Result<Vec<String>> {
     let mut client = customer_client(args, key, format!("pair-load-{c}"));
-    let mut out = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = match client.request(&Request::ConversationMessages {
-            conversation,
-            after,
-            limit: 500,
-        })? {
-            Response::Messages(list) => list,
-            other => bail!("ConversationMessages: {other:?}"),
-        };
-        let Some(last) = page.last() else { break };
-        after = last.id;
-        out.extend(page.into_iter().filter_map(|m| match m.body {
+    let messages = super::all_messages(|r| client.request(r), conversation, 0)?;
+    Ok(messages
+        .into_iter()
+        .filter_map(|m| match m.body {
             MessageBody::Text(t) => Some(t),
             _ => None,
-        }));
-    }
-    Ok(out)
+        })
+        .collect())
 }
 
 /// Runs the pair scenario.
