@@ -76,13 +76,6 @@ sample() {
 sample >"$OUT/samples.txt" &
 SAMPLER=$!
 
-chat() { # name seconds
-    "$BIN/kefu-load" run loadtest/scenarios/steady-chat.toml --server "$SERVER" \
-        --admin-socket "$DATA/admin.sock" --daemon-pid "$KEFUD" --rate "$RATE" \
-        --duration "$2" >"$OUT/$1.txt" 2>"$OUT/$1.err" || true
-    echo "== $1 (rate $RATE)"; cat "$OUT/$1.txt"; tail -3 "$OUT/$1.err"
-}
-
 turns() { # what a chat message can wait behind: each shard's turns since the start
     "$BIN/kefuctl" --admin-socket "$DATA/admin.sock" stats --prometheus |
         grep -E '^kefu_turn_(duration_seconds_bucket\{shard="[0-9]+",le="(0.001|0.005|0.01|0.025|0.05|0.1|\+Inf)"|longest_(microseconds|batch_operations|inbox_messages))' || true

@@ -70,13 +70,6 @@ sample() {
 sample >"$OUT/samples.txt" &
 SAMPLER=$!
 
-chat() { # name seconds
-    "$BIN/kefu-load" run loadtest/scenarios/steady-chat.toml --server "$SERVER" \
-        --admin-socket "$DATA/admin.sock" --daemon-pid "$KEFUD" --rate "$RATE" \
-        --duration "$2" >"$OUT/$1.txt" 2>"$OUT/$1.err" || true
-    echo "== $1 (rate $RATE)"; cat "$OUT/$1.txt"; tail -3 "$OUT/$1.err"
-}
-
 chat baseline "$SECS"
 chat with-online "$CHAT_WITH" &
 CHAT=$!

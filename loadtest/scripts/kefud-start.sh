@@ -1,4 +1,5 @@
-# Sourced by the load scripts: starts a kefud of their own and waits until it serves.
+# Sourced by the load scripts: starts a kefud of their own and waits until it serves;
+# `chat` (at the end) runs the steady chat window they measure beside their load.
 #
 # start_kefud LOG [kefud arguments…] — runs "$BIN/kefud" with a data directory under
 # "$DATA", an admin socket "$DATA/admin.sock", 2 shards and a client port from
@@ -23,4 +24,13 @@ start_kefud() {
         sleep 0.1
     done
     SERVER=127.0.0.1:$port
+}
+
+# chat NAME SECONDS — the steady chat scenario at "$RATE" msg/s against the kefud started
+# above, its report in "$OUT/NAME.txt" (stderr in NAME.err), printed with a heading.
+chat() {
+    "$BIN/kefu-load" run loadtest/scenarios/steady-chat.toml --server "$SERVER" \
+        --admin-socket "$DATA/admin.sock" --daemon-pid "$KEFUD" --rate "$RATE" \
+        --duration "$2" >"$OUT/$1.txt" 2>"$OUT/$1.err" || true
+    echo "== $1 (rate $RATE)"; cat "$OUT/$1.txt"; tail -3 "$OUT/$1.err"
 }
