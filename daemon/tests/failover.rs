@@ -28,42 +28,26 @@
 mod support;
 
 use kefu_daemon::cluster::etcd::Etcd;
-use kefu_daemon::cluster::{LeaderValue, MemberStatus};
+use kefu_daemon::cluster::LeaderValue;
 use kefu_wire::chat::MessageBody;
 use kefu_wire::pair::PairClient;
 use kefu_wire::{Client, ClientError, ErrorCode, Request, Response};
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::etcd::{free_addr, loopback, EtcdCluster};
-use support::pair::{pki, Member, Proxy, Spec};
+use support::pair::{etcd_cluster, home, member_status, Addrs, Member, Proxy, Spec, A, B};
+use support::pair_client::{account_with_agent, texts};
 use support::*;
 
 const ACCOUNT: u64 = 882_001;
 const PAIR: &str = "p1";
 const LEASE: u32 = 2;
 
-/// The etcd members' addresses and the two members' (a, b).
-const ETCD_IPS: [u8; 3] = [2, 3, 4];
-const A: u8 = 5;
-const B: u8 = 6;
-
-/// Three etcd members on 127.0.0.2–4.
-fn etcd_cluster() -> EtcdCluster {
-    EtcdCluster::start_on(ETCD_IPS.map(loopback))
-}
-
-/// The pair's PKI in `home`, and the client addresses of a and b and a's replication
-/// address.
-fn addresses(home: &Path) -> (SocketAddr, SocketAddr, SocketAddr) {
-    pki(home, &[("a", loopback(A)), ("b", loopback(B))]);
-    (
-        free_addr(loopback(A)),
-        free_addr(loopback(B)),
-        free_addr(loopback(A)),
-    )
+/// The client addresses of a and b and a's replication address.
+fn addresses() -> (SocketAddr, SocketAddr, SocketAddr) {
+    let (a, b) = (Addrs::on(A), Addrs::on(B));
+    (a.client, b.client, a.replication)
 }
 
 /// A member of this file's pair (`PAIR`, leases of `LEASE` s).
@@ -88,38 +72,12 @@ fn leader_is(etcd: &Etcd, node: &str) -> LeaderValue {
 
 /// The account, its customer key, and an agent taking conversations, on the primary.
 fn account(primary: &Member) -> [u8; 32] {
-    let mut admin = primary.admin();
-    create_account(&mut admin, ACCOUNT);
-    let key = customer_key(&mut admin, ACCOUNT);
-    let mut agent = Client::connect(primary.client, opts()).expect("agent");
-    agent.login(ACCOUNT, 1001, PASSWORD).expect("agent login");
-    agent
-        .request(&Request::SetAutoAccept { cap: 50 })
-        .expect("auto-accept");
-    key
+    account_with_agent(primary, ACCOUNT)
 }
 
 /// A customer of the pair: logs in (again) by itself on whichever member serves.
 fn pair_customer(addrs: &[SocketAddr], key: [u8; 32], id: &str) -> PairClient {
-    let id = id.to_string();
-    let mut client_opts = opts();
-    client_opts.timeout = Duration::from_secs(15);
-    PairClient::new(
-        addrs.to_vec(),
-        client_opts,
-        Duration::from_secs(60),
-        Box::new(move |c: &mut Client| {
-            let expires_at = now() + 3600;
-            c.request(&Request::CustomerLogin {
-                account: ACCOUNT,
-                customer: id.clone(),
-                expires_at,
-                signature: kefu_daemon::shard::sign_customer(&key, ACCOUNT, &id, expires_at),
-                channel: kefu_wire::chat::Channel::Desktop,
-            })
-            .map(|_| ())
-        }),
-    )
+    support::pair_client::pair_customer(addrs, ACCOUNT, key, id)
 }
 
 fn text(customer: usize, i: u64) -> String {
@@ -128,26 +86,10 @@ fn text(customer: usize, i: u64) -> String {
 
 /// The texts of `conversation`'s messages on the member at `addr` (as the customer).
 fn texts_on(addr: SocketAddr, key: [u8; 32], customer: usize, conversation: u64) -> Vec<String> {
-    let mut c = pair_customer(&[addr], key, &format!("cust-{customer}"));
-    let mut out = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = match c.request(&Request::ConversationMessages {
-            conversation,
-            after,
-            limit: 500,
-        }) {
-            Ok(Response::Messages(list)) => list,
-            other => panic!("messages: {other:?}"),
-        };
-        let Some(last) = page.last() else { break };
-        after = last.id;
-        out.extend(page.into_iter().filter_map(|m| match m.body {
-            MessageBody::Text(t) => Some(t),
-            _ => None,
-        }));
-    }
-    out
+    texts(
+        &mut pair_customer(&[addr], key, &format!("cust-{customer}")),
+        conversation,
+    )
 }
 
 /// What one customer thread did.
@@ -160,8 +102,8 @@ struct Sent {
 #[test]
 fn sigkill_of_the_primary_under_load_fails_over_and_keeps_every_acknowledged_message_once() {
     let etcd = etcd_cluster();
-    let home = tempfile::tempdir().unwrap();
-    let (client_a, client_b, replication) = addresses(home.path());
+    let home = home();
+    let (client_a, client_b, replication) = addresses();
     let primary = Member::start(
         home.path(),
         &member_spec("a", true, client_a, replication, &etcd.clients),
@@ -273,8 +215,8 @@ fn sigkill_of_the_primary_under_load_fails_over_and_keeps_every_acknowledged_mes
 #[test]
 fn a_partitioned_primary_stops_acknowledging_before_the_standby_takes_over() {
     let etcd = etcd_cluster();
-    let home = tempfile::tempdir().unwrap();
-    let (client_a, client_b, replication) = addresses(home.path());
+    let home = home();
+    let (client_a, client_b, replication) = addresses();
     // The primary sees etcd, and the standby sees the primary, through proxies.
     let etcd_proxies: Vec<Proxy> = etcd.clients.iter().map(|a| Proxy::start(*a)).collect();
     let via: Vec<SocketAddr> = etcd_proxies.iter().map(|p| p.addr).collect();
@@ -350,11 +292,7 @@ fn a_partitioned_primary_stops_acknowledging_before_the_standby_takes_over() {
         Err(ClientError::Server(e)) => assert_eq!(e.code, ErrorCode::NOT_PRIMARY, "{e:?}"),
         other => panic!("the fenced primary answered {other:?}"),
     }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !standby.logged("promoted: serving") {
-        assert!(Instant::now() < deadline, "the standby never served");
-        std::thread::yield_now();
-    }
+    standby.await_log("promoted: serving");
     // Everything the old primary acknowledged is on the new one, once: nothing was
     // acknowledged there after the histories forked.
     let texts = texts_on(client_b, key, 0, conversation);
@@ -384,8 +322,8 @@ fn a_partitioned_primary_stops_acknowledging_before_the_standby_takes_over() {
 #[test]
 fn without_auto_promote_the_standby_waits_for_the_operators_promote() {
     let etcd = etcd_cluster();
-    let home = tempfile::tempdir().unwrap();
-    let (client_a, client_b, replication) = addresses(home.path());
+    let home = home();
+    let (client_a, client_b, replication) = addresses();
     let spec = |node, primary, client| Spec {
         auto_promote: false,
         ..member_spec(node, primary, client, replication, &etcd.clients)
@@ -416,18 +354,9 @@ fn without_auto_promote_the_standby_waits_for_the_operators_promote() {
     // The lease expires; the standby says (in its member key) that it waits for the
     // operator, and the leader key stays empty.
     let e = etcd.client();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let status = e
-            .get(format!("/kefu/pairs/{PAIR}/members/b").as_bytes())
-            .unwrap()
-            .and_then(|v| serde_json::from_slice::<MemberStatus>(&v).ok());
-        if status.is_some_and(|s| s.note.contains("kefuctl cluster promote")) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the standby never said it waits");
-        std::thread::yield_now();
-    }
+    support::pair::poll(Duration::from_secs(60), "the standby says it waits", || {
+        member_status(&e, PAIR, "b").filter(|s| s.note.contains("kefuctl cluster promote"))
+    });
     assert_eq!(
         e.get(format!("/kefu/pairs/{PAIR}/leader").as_bytes())
             .unwrap(),
@@ -460,14 +389,8 @@ fn without_auto_promote_the_standby_waits_for_the_operators_promote() {
     standby.kill();
     drop(primary);
     let stale = Member::start(home.path(), &spec("a", true, client_a));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !stale.logged("this node's data is of epoch 1") {
-        assert!(
-            Instant::now() < deadline,
-            "the stale primary never said why"
-        );
-        std::thread::yield_now();
-    }
+    // It says why.
+    stale.await_log("this node's data is of epoch 1");
     let refused = stale.admin().request(&Request::AdminCreateAccount {
         account: 800_002,
         name: "Beta".into(),

@@ -14,12 +14,12 @@
 mod support;
 
 use kefu_daemon::cluster::etcd::Etcd;
-use kefu_daemon::cluster::MemberStatus;
 use kefu_wire::chat::MessageBody;
 use kefu_wire::{Client, Request, Response};
 use std::time::Duration;
-use support::etcd::{free_addr, loopback, EtcdCluster};
-use support::pair::{leader_is, pki, poll, Member, Spec};
+use support::pair::{
+    etcd_cluster, home, leader_is, member_status, poll, Addrs, Member, Spec, A, B,
+};
 use support::*;
 
 const ACCOUNT: u64 = 883_001;
@@ -28,24 +28,20 @@ const WITHIN: Duration = Duration::from_secs(60);
 
 /// The lag member `node` last published in etcd: (sequences, milliseconds).
 fn published_lag(etcd: &Etcd, node: &str) -> Option<(u64, u64)> {
-    let v = etcd
-        .get(format!("/kefu/pairs/p1/members/{node}").as_bytes())
-        .ok()??;
-    let status: MemberStatus = serde_json::from_slice(&v).ok()?;
+    let status = member_status(etcd, "p1", node)?;
     status.lag.map(|l| (l.sequences, l.age_ms))
 }
 
 #[test]
 fn a_stopped_standby_shows_a_growing_lag_on_the_primary_then_none_once_it_runs_again() {
-    let etcd = EtcdCluster::start_on([loopback(2), loopback(3), loopback(4)]);
-    let home = tempfile::tempdir().unwrap();
-    pki(home.path(), &[("a", loopback(5)), ("b", loopback(6))]);
-    let (client_a, client_b) = (free_addr(loopback(5)), free_addr(loopback(6)));
-    let replication = free_addr(loopback(5));
+    let etcd = etcd_cluster();
+    let home = home();
+    let (a, b) = (Addrs::on(A), Addrs::on(B));
+    let (client_a, client_b, replication) = (a.client, b.client, a.replication);
     let primary = Member::start(
         home.path(),
         &Spec {
-            durability: "wal",
+            durability: Some("wal"),
             lease: 5,
             ..Spec::new("a", true, client_a, replication, &etcd.clients)
         },

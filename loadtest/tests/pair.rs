@@ -18,18 +18,16 @@ mod etcd;
 #[path = "../../daemon/tests/support/pair.rs"]
 mod pair;
 
-use etcd::{free_addr, loopback, EtcdCluster};
-use pair::{leader_is, pki, Member, Spec};
+use pair::{etcd_cluster, home, leader_is, Addrs, Member, Spec, A, B};
 use serde_json::Value;
 use std::process::Command;
 
 #[test]
 fn pair_mode_reports_the_failover_and_every_acknowledged_message_once() {
-    let etcd = EtcdCluster::start_on([loopback(2), loopback(3), loopback(4)]);
-    let home = tempfile::tempdir().unwrap();
-    pki(home.path(), &[("a", loopback(5)), ("b", loopback(6))]);
-    let (client_a, client_b) = (free_addr(loopback(5)), free_addr(loopback(6)));
-    let replication = free_addr(loopback(5));
+    let etcd = etcd_cluster();
+    let home = home();
+    let (a, b) = (Addrs::on(A), Addrs::on(B));
+    let (client_a, client_b, replication) = (a.client, b.client, a.replication);
     let primary = Member::start(
         home.path(),
         &Spec::new("a", true, client_a, replication, &etcd.clients),
