@@ -2,7 +2,8 @@
 //! 40.4–40.5): a 3-member etcd cluster on 127.0.0.2–4 and two `kefud` processes on
 //! 127.0.0.5 (a) and 127.0.0.6 (b), every port probed free from :0 on its address, the
 //! primary in `durability = "replicated"` with `[cluster.etcd]` leases of 2 seconds, the
-//! standby following it over TLS (plumbing: `support/pair.rs`, `support/etcd.rs`).
+//! standby following it over TLS (plumbing: `support/pair.rs`, `support/pair_client.rs`,
+//! `support/etcd.rs`).
 //!
 //! - **SIGKILL under chat load**: customers of the client library's `PairClient`
 //!   (both addresses) send messages; the primary is killed; the standby takes the leader
