@@ -28,7 +28,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::pair::{etcd_cluster, home, kefuctl, leader_is, Addrs, Member, Spec, A, B};
+use support::pair::{etcd_cluster, kefuctl, leader_is, pair_home, Addrs, Member, Spec};
 use support::pair_client::{customer_login, pair_client, texts};
 use support::*;
 
@@ -103,10 +103,9 @@ fn stderr_of(o: &std::process::Output) -> String {
 #[test]
 fn an_account_moves_under_chat_load_and_its_clients_follow() {
     let etcd = etcd_cluster();
-    let home = home();
-    let source_addrs = Addrs::on(A);
+    let (home, source_addrs, target_addrs) = pair_home();
     let source = appliance(home.path(), ("a", "pa"), source_addrs, &etcd.clients);
-    let target = appliance(home.path(), ("b", "pb"), Addrs::on(B), &etcd.clients);
+    let target = appliance(home.path(), ("b", "pb"), target_addrs, &etcd.clients);
     let client = etcd.client();
     let first = leader_is(&client, "pa", "a");
     leader_is(&client, "pb", "b");

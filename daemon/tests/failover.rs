@@ -37,34 +37,10 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::pair::{etcd_cluster, home, member_status, Addrs, Member, Proxy, Spec, A, B};
-use support::pair_client::{account_with_agent, texts};
-use support::*;
+use support::pair::{etcd_cluster, member_status, pair_home, Member, Proxy, Spec, LEASE, PAIR};
+use support::pair_client::{account_with_agent, customer_on, texts};
 
 const ACCOUNT: u64 = 882_001;
-const PAIR: &str = "p1";
-const LEASE: u32 = 2;
-
-/// The client addresses of a and b and a's replication address.
-fn addresses() -> (SocketAddr, SocketAddr, SocketAddr) {
-    let (a, b) = (Addrs::on(A), Addrs::on(B));
-    (a.client, b.client, a.replication)
-}
-
-/// A member of this file's pair (`PAIR`, leases of `LEASE` s).
-fn member_spec<'a>(
-    node: &'a str,
-    primary: bool,
-    client: SocketAddr,
-    replication: SocketAddr,
-    etcd: &'a [SocketAddr],
-) -> Spec<'a> {
-    Spec {
-        pair: PAIR,
-        lease: LEASE,
-        ..Spec::new(node, primary, client, replication, etcd)
-    }
-}
 
 /// Polls etcd until the pair's leader key names `node`.
 fn leader_is(etcd: &Etcd, node: &str) -> LeaderValue {
@@ -103,16 +79,16 @@ struct Sent {
 #[test]
 fn sigkill_of_the_primary_under_load_fails_over_and_keeps_every_acknowledged_message_once() {
     let etcd = etcd_cluster();
-    let home = home();
-    let (client_a, client_b, replication) = addresses();
+    let (home, a, b) = pair_home();
+    let (client_a, client_b, replication) = (a.client, b.client, a.replication);
     let primary = Member::start(
         home.path(),
-        &member_spec("a", true, client_a, replication, &etcd.clients),
+        &Spec::new("a", true, client_a, replication, &etcd.clients),
     );
     let first = leader_is(&etcd.client(), "a");
     let standby = Member::start(
         home.path(),
-        &member_spec("b", false, client_b, replication, &etcd.clients),
+        &Spec::new("b", false, client_b, replication, &etcd.clients),
     );
     let key = account(&primary);
     let addrs = [client_a, client_b];
@@ -216,31 +192,24 @@ fn sigkill_of_the_primary_under_load_fails_over_and_keeps_every_acknowledged_mes
 #[test]
 fn a_partitioned_primary_stops_acknowledging_before_the_standby_takes_over() {
     let etcd = etcd_cluster();
-    let home = home();
-    let (client_a, client_b, replication) = addresses();
+    let (home, a, b) = pair_home();
+    let (client_a, client_b, replication) = (a.client, b.client, a.replication);
     // The primary sees etcd, and the standby sees the primary, through proxies.
     let etcd_proxies: Vec<Proxy> = etcd.clients.iter().map(|a| Proxy::start(*a)).collect();
     let via: Vec<SocketAddr> = etcd_proxies.iter().map(|p| p.addr).collect();
     let stream_proxy = Proxy::start(replication);
     let primary = Member::start(
         home.path(),
-        &member_spec("a", true, client_a, replication, &via),
+        &Spec::new("a", true, client_a, replication, &via),
     );
     leader_is(&etcd.client(), "a");
     let standby = Member::start(
         home.path(),
-        &member_spec("b", false, client_b, stream_proxy.addr, &etcd.clients),
+        &Spec::new("b", false, client_b, stream_proxy.addr, &etcd.clients),
     );
     let key = account(&primary);
     // One customer on the primary only (no failover: it must see the refusals).
-    let mut customer = login_customer(
-        Client::connect(client_a, opts()).unwrap(),
-        &key,
-        ACCOUNT,
-        "cust-0",
-        now() + 3600,
-    );
-    let conversation = open(&mut customer).conversation;
+    let (mut customer, conversation) = customer_on(client_a, ACCOUNT, key, "cust-0");
     let mut acked = Vec::new();
     let mut i = 0u64;
     let send = |c: &mut Client, i: u64| {
@@ -323,11 +292,11 @@ fn a_partitioned_primary_stops_acknowledging_before_the_standby_takes_over() {
 #[test]
 fn without_auto_promote_the_standby_waits_for_the_operators_promote() {
     let etcd = etcd_cluster();
-    let home = home();
-    let (client_a, client_b, replication) = addresses();
+    let (home, a, b) = pair_home();
+    let (client_a, client_b, replication) = (a.client, b.client, a.replication);
     let spec = |node, primary, client| Spec {
         auto_promote: false,
-        ..member_spec(node, primary, client, replication, &etcd.clients)
+        ..Spec::new(node, primary, client, replication, &etcd.clients)
     };
     let mut primary = Member::start(home.path(), &spec("a", true, client_a));
     leader_is(&etcd.client(), "a");

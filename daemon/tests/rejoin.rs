@@ -32,17 +32,13 @@ use kefu_wire::{Client, ClientError, ErrorCode, Request, Response};
 use std::net::SocketAddr;
 use std::time::Instant;
 use support::pair::{
-    etcd_cluster, home, kefuctl_cluster, member_status, poll, Addrs, Member, Proxy, Spec, A, B,
+    etcd_cluster, kefuctl_cluster, member_status, pair_home, poll, Member, Proxy, Spec, PAIR,
     WITHIN,
 };
-use support::pair_client::{account_with_agent, pair_customer, texts};
-use support::{login_customer, now, open, opts, PASSWORD};
+use support::pair_client::{account_with_agent, customer_on, pair_customer, texts};
+use support::{now, opts, PASSWORD};
 
 const ACCOUNT: u64 = 883_001;
-/// The pair's name in etcd.
-const PAIR: &str = "p1";
-/// The lease, seconds (short: the tests wait for expiries).
-const LEASE: u32 = 2;
 
 /// Member `node`'s settings: its own replication listener `listen` and the other's
 /// address `peer`, `replicated` durability on both (a standby serves its own listener
@@ -58,8 +54,6 @@ fn spec<'a>(
         primary,
         peer: Some(peer),
         durability: Some("replicated"),
-        pair: PAIR,
-        lease: LEASE,
         metrics: None,
         ..Spec::new(node, true, client, listen, etcd)
     }
@@ -100,8 +94,7 @@ fn refusal(what: &str, answer: Result<Response, ClientError>) -> ErrorCode {
 fn an_old_primary_refuses_reads_when_fenced_rejoins_as_standby_by_itself_and_leads_again() {
     let etcd = etcd_cluster();
     let e = etcd.client();
-    let home = home();
-    let (a_addrs, b_addrs) = (Addrs::on(A), Addrs::on(B));
+    let (home, a_addrs, b_addrs) = pair_home();
     let (client_a, client_b) = (a_addrs.client, b_addrs.client);
     let (rep_a, rep_b) = (a_addrs.replication, b_addrs.replication);
     // a sees etcd, and b sees a's stream, through proxies the test cuts.
@@ -120,14 +113,7 @@ fn an_old_primary_refuses_reads_when_fenced_rejoins_as_standby_by_itself_and_lea
     assert_eq!(leads(&e, "a").epoch, 1);
     let mut b = Member::start(home.path(), &b_spec);
     let key = account_with_agent(&a, ACCOUNT);
-    let mut customer = login_customer(
-        Client::connect(client_a, opts()).unwrap(),
-        &key,
-        ACCOUNT,
-        "cust-0",
-        now() + 3600,
-    );
-    let conversation = open(&mut customer).conversation;
+    let (mut customer, conversation) = customer_on(client_a, ACCOUNT, key, "cust-0");
     let mut acked = Vec::new();
     for i in 1..=10 {
         match send(&mut customer, conversation, i) {
@@ -307,8 +293,7 @@ fn acknowledged_alone(addr: SocketAddr, key: [u8; 32], conversation: u64, i: u64
 fn an_old_primary_never_leads_with_a_copy_that_lacks_the_last_leaders_epoch() {
     let etcd = etcd_cluster();
     let e = etcd.client();
-    let home = home();
-    let (a_addrs, b_addrs) = (Addrs::on(A), Addrs::on(B));
+    let (home, a_addrs, b_addrs) = pair_home();
     let (client_a, client_b) = (a_addrs.client, b_addrs.client);
     let (rep_a, rep_b) = (a_addrs.replication, b_addrs.replication);
     let a_spec = spec("a", true, client_a, (rep_a, rep_b), &etcd.clients);

@@ -17,9 +17,8 @@ use kefu_daemon::cluster::etcd::Etcd;
 use kefu_wire::chat::MessageBody;
 use kefu_wire::{Client, Request, Response};
 use std::time::Duration;
-use support::pair::{
-    etcd_cluster, home, leader_is, member_status, poll, Addrs, Member, Spec, A, B,
-};
+use support::pair::{etcd_cluster, leader_is, member_status, pair_home, poll, Member, Spec};
+use support::pair_client::customer_on;
 use support::*;
 
 const ACCOUNT: u64 = 883_001;
@@ -35,15 +34,13 @@ fn published_lag(etcd: &Etcd, node: &str) -> Option<(u64, u64)> {
 #[test]
 fn a_stopped_standby_shows_a_growing_lag_on_the_primary_then_none_once_it_runs_again() {
     let etcd = etcd_cluster();
-    let home = home();
-    let (a, b) = (Addrs::on(A), Addrs::on(B));
-    let (client_a, client_b, replication) = (a.client, b.client, a.replication);
+    let (home, a, b) = pair_home();
     let primary = Member::start(
         home.path(),
         &Spec {
             durability: Some("wal"),
             lease: 5,
-            ..Spec::new("a", true, client_a, replication, &etcd.clients)
+            ..Spec::new("a", true, a.client, a.replication, &etcd.clients)
         },
     );
     leader_is(&etcd.client(), "p1", "a");
@@ -51,7 +48,7 @@ fn a_stopped_standby_shows_a_growing_lag_on_the_primary_then_none_once_it_runs_a
         home.path(),
         &Spec {
             lease: 5,
-            ..Spec::new("b", false, client_b, replication, &etcd.clients)
+            ..Spec::new("b", false, b.client, a.replication, &etcd.clients)
         },
     );
     assert!(
@@ -62,14 +59,7 @@ fn a_stopped_standby_shows_a_growing_lag_on_the_primary_then_none_once_it_runs_a
     let mut admin = primary.admin();
     create_account(&mut admin, ACCOUNT);
     let key = customer_key(&mut admin, ACCOUNT);
-    let mut customer = login_customer(
-        Client::connect(client_a, opts()).unwrap(),
-        &key,
-        ACCOUNT,
-        "cust-0",
-        now() + 3600,
-    );
-    let conversation = open(&mut customer).conversation;
+    let (mut customer, conversation) = customer_on(a.client, ACCOUNT, key, "cust-0");
     let mut next = 0u64;
     let mut chat = |c: &mut Client, n: u64| {
         for _ in 0..n {

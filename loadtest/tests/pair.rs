@@ -18,30 +18,28 @@ mod etcd;
 #[path = "../../daemon/tests/support/pair.rs"]
 mod pair;
 
-use pair::{etcd_cluster, home, leader_is, Addrs, Member, Spec, A, B};
+use pair::{etcd_cluster, leader_is, pair_home, Member, Spec};
 use serde_json::Value;
 use std::process::Command;
 
 #[test]
 fn pair_mode_reports_the_failover_and_every_acknowledged_message_once() {
     let etcd = etcd_cluster();
-    let home = home();
-    let (a, b) = (Addrs::on(A), Addrs::on(B));
-    let (client_a, client_b, replication) = (a.client, b.client, a.replication);
+    let (home, a, b) = pair_home();
     let primary = Member::start(
         home.path(),
-        &Spec::new("a", true, client_a, replication, &etcd.clients),
+        &Spec::new("a", true, a.client, a.replication, &etcd.clients),
     );
     leader_is(&etcd.client(), "p1", "a");
     let standby = Member::start(
         home.path(),
-        &Spec::new("b", false, client_b, replication, &etcd.clients),
+        &Spec::new("b", false, b.client, a.replication, &etcd.clients),
     );
     let metrics = [primary.metrics.unwrap(), standby.metrics.unwrap()];
     let json = home.path().join("report.json");
     let out = Command::new(env!("CARGO_BIN_EXE_kefu-load"))
         .arg("pair")
-        .args(["--servers", &format!("{client_a},{client_b}")])
+        .args(["--servers", &format!("{},{}", a.client, b.client)])
         .arg("--admin-socket")
         .arg(&primary.admin)
         .args(["--primary-pid", &primary.pid().to_string()])

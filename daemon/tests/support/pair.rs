@@ -29,6 +29,10 @@ pub const ETCD_IPS: [u8; 3] = [2, 3, 4];
 /// Member `a`'s loopback address (127.0.0.5) and member `b`'s (127.0.0.6).
 pub const A: u8 = 5;
 pub const B: u8 = 6;
+/// The pair's name in etcd, unless a test names another.
+pub const PAIR: &str = "p1";
+/// The lease, seconds, unless a test sets another (short: the tests wait for expiries).
+pub const LEASE: u32 = 2;
 /// How long any awaited change may take (a leader, a log line, a status).
 pub const WITHIN: Duration = Duration::from_secs(90);
 
@@ -55,11 +59,12 @@ impl Addrs {
     }
 }
 
-/// A temporary home holding the [`pki`] of members `a` (on [`A`]) and `b` (on [`B`]).
-pub fn home() -> tempfile::TempDir {
+/// A temporary home holding the [`pki`] of members `a` (on [`A`]) and `b` (on [`B`]),
+/// and their addresses.
+pub fn pair_home() -> (tempfile::TempDir, Addrs, Addrs) {
     let home = tempfile::tempdir().expect("tempdir");
     pki(home.path(), &[("a", loopback(A)), ("b", loopback(B))]);
-    home
+    (home, Addrs::on(A), Addrs::on(B))
 }
 
 /// The `kefud` binary: this crate's (the daemon's tests), else `$KEFU_KEFUD`, else the
@@ -126,7 +131,7 @@ pub struct Spec<'a> {
 }
 
 impl<'a> Spec<'a> {
-    /// A member with `[cluster.etcd]` at `etcd`, pair `p1`, lease 2 seconds,
+    /// A member with `[cluster.etcd]` at `etcd`, pair [`PAIR`], lease [`LEASE`],
     /// auto-promoting, with a metrics listener on the client address's IP. The primary
     /// listens on `replication` in `replicated` durability; the standby dials it (its
     /// durability is unused until promoted).
@@ -144,8 +149,8 @@ impl<'a> Spec<'a> {
             listen: primary.then_some(replication),
             peer: (!primary).then_some(replication),
             etcd: Some(etcd),
-            pair: "p1",
-            lease: 2,
+            pair: PAIR,
+            lease: LEASE,
             auto_promote: true,
             durability: primary.then_some("replicated"),
             metrics: Some(SocketAddr::new(client.ip(), 0)),

@@ -4,7 +4,7 @@
 //! serves, and a conversation's texts as a participant reads them.
 
 use super::pair::Member;
-use super::{create_account, customer_key, now, opts, PASSWORD};
+use super::{create_account, customer_key, login_customer, now, open, opts, PASSWORD};
 use kefu_wire::chat::MessageBody;
 use kefu_wire::pair::{LoginStep, PairClient};
 use kefu_wire::{Client, Request, Response};
@@ -23,6 +23,21 @@ pub fn account_with_agent(primary: &Member, account: u64) -> [u8; 32] {
         .request(&Request::SetAutoAccept { cap: 50 })
         .expect("auto-accept");
     key
+}
+
+/// Customer `id` of `account` connected to `addr` only (it sees that member's refusals:
+/// no failover), logged in with a token signed by `key`, with a conversation opened;
+/// the client and the conversation.
+pub fn customer_on(addr: SocketAddr, account: u64, key: [u8; 32], id: &str) -> (Client, u64) {
+    let mut customer = login_customer(
+        Client::connect(addr, opts()).expect("customer connect"),
+        &key,
+        account,
+        id,
+        now() + 3600,
+    );
+    let conversation = open(&mut customer).conversation;
+    (customer, conversation)
 }
 
 /// Customer `id` of `account` logging in with a token signed by `key`.
