@@ -1,7 +1,8 @@
 //! Moving an account between appliances under chat load (issue 18, `daemon/CLUSTER.md`
-//! §8, `wire/PROTOCOL.md` 40.6): a 3-member etcd cluster and two `kefud` processes, each
-//! the lone primary of its pair (`pa` on 127.0.0.2, `pb` on 127.0.0.3, `wal` durability),
-//! and `kefuctl cluster move-account` run as a process.
+//! §8, `wire/PROTOCOL.md` 40.6): a 3-member etcd cluster on 127.0.0.2–4 and two `kefud`
+//! processes, each the lone primary of its pair (`pa` on 127.0.0.5, `pb` on 127.0.0.6,
+//! `wal` durability), and `kefuctl cluster move-account` run as a process (plumbing:
+//! `support/pair.rs`, `support/pair_client.rs`, `support/etcd.rs`).
 //!
 //! - Customers and an agent of one account, all on the client library's `PairClient`
 //!   knowing only the source's address, send messages before, during and after the move.
@@ -27,53 +28,23 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::cluster::{free_addr, kefuctl, leader_is, pki, Kefud, Spec};
-use support::etcd::EtcdCluster;
+use support::pair::{etcd_cluster, kefuctl, leader_is, pair_home, Addrs, Member, Spec};
+use support::pair_client::{customer_login, pair_client, texts};
 use support::*;
 
 const ACCOUNT: u64 = 883_001;
-const SOURCE_IP: [u8; 4] = [127, 0, 0, 2];
-const TARGET_IP: [u8; 4] = [127, 0, 0, 3];
 
-/// A lone primary of `pair` at these addresses.
-fn appliance(
-    home: &Path,
-    (node, pair): (&str, &str),
-    (client, replication): (SocketAddr, SocketAddr),
-    etcd: &[SocketAddr],
-) -> Kefud {
-    Kefud::start(
+/// A lone primary of `pair` (no standby, `wal` durability) at these addresses.
+fn appliance(home: &Path, (node, pair): (&str, &str), addrs: Addrs, etcd: &[SocketAddr]) -> Member {
+    Member::start(
         home,
         &Spec {
-            node,
             pair,
-            client,
-            replication,
-            etcd,
-            durability: "wal",
+            durability: Some("wal"),
+            metrics: None,
+            ..Spec::new(node, true, addrs.client, addrs.replication, etcd)
         },
     )
-}
-
-fn customer_login(key: [u8; 32], id: String) -> kefu_wire::pair::LoginStep {
-    Box::new(move |c: &mut Client| {
-        let expires_at = now() + 3600;
-        c.request(&Request::CustomerLogin {
-            account: ACCOUNT,
-            customer: id.clone(),
-            expires_at,
-            signature: kefu_daemon::shard::sign_customer(&key, ACCOUNT, &id, expires_at),
-            channel: kefu_wire::chat::Channel::Desktop,
-        })
-        .map(|_| ())
-    })
-}
-
-/// A client of the account that knows only `addr`.
-fn pair_client(addr: SocketAddr, login: kefu_wire::pair::LoginStep) -> PairClient {
-    let mut o = opts();
-    o.timeout = Duration::from_secs(15);
-    PairClient::new(vec![addr], o, Duration::from_secs(60), login)
 }
 
 fn customer_text(c: usize, i: u64) -> String {
@@ -86,35 +57,23 @@ fn agent_text(conversation: u64, i: u64) -> String {
 
 /// The texts of `conversation` as customer `c` reads them at `addr`.
 fn texts_at(addr: SocketAddr, key: [u8; 32], c: usize, conversation: u64) -> Vec<String> {
-    let mut client = pair_client(addr, customer_login(key, format!("cust-{c}")));
-    let mut out = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = match client.request(&Request::ConversationMessages {
-            conversation,
-            after,
-            limit: 500,
-        }) {
-            Ok(Response::Messages(list)) => list,
-            other => panic!("messages: {other:?}"),
-        };
-        let Some(last) = page.last() else { break };
-        after = last.id;
-        out.extend(page.into_iter().filter_map(|m| match m.body {
-            MessageBody::Text(t) => Some(t),
-            _ => None,
-        }));
-    }
+    let mut client = pair_client(&[addr], login(key, c));
+    let out = texts(&mut client, conversation);
     assert_eq!(client.connected_to(), Some(addr), "read where it was asked");
     out
+}
+
+/// Customer `c`'s login.
+fn login(key: [u8; 32], c: usize) -> kefu_wire::pair::LoginStep {
+    customer_login(ACCOUNT, key, &format!("cust-{c}"))
 }
 
 /// `kefuctl --admin-socket <source> cluster --etcd ... move-account <account> <pair>
 /// --target-admin-socket <target>`.
 fn move_account(
     etcd: &[SocketAddr],
-    source: &Kefud,
-    target: &Kefud,
+    source: &Member,
+    target: &Member,
     account: u64,
     pair: &str,
 ) -> std::process::Output {
@@ -143,15 +102,9 @@ fn stderr_of(o: &std::process::Output) -> String {
 
 #[test]
 fn an_account_moves_under_chat_load_and_its_clients_follow() {
-    let etcd = EtcdCluster::start();
-    let home = tempfile::tempdir().unwrap();
-    pki(
-        home.path(),
-        &[("a", SOURCE_IP.into()), ("b", TARGET_IP.into())],
-    );
-    let source_addrs = (free_addr(SOURCE_IP), free_addr(SOURCE_IP));
+    let etcd = etcd_cluster();
+    let (home, source_addrs, target_addrs) = pair_home();
     let source = appliance(home.path(), ("a", "pa"), source_addrs, &etcd.clients);
-    let target_addrs = (free_addr(TARGET_IP), free_addr(TARGET_IP));
     let target = appliance(home.path(), ("b", "pb"), target_addrs, &etcd.clients);
     let client = etcd.client();
     let first = leader_is(&client, "pa", "a");
@@ -161,7 +114,7 @@ fn an_account_moves_under_chat_load_and_its_clients_follow() {
     create_account(&mut admin, ACCOUNT);
     let key = customer_key(&mut admin, ACCOUNT);
     let mut agent = pair_client(
-        source.client,
+        &[source.client],
         Box::new(|c: &mut Client| c.login(ACCOUNT, 1001, PASSWORD).map(|_| ())),
     );
     agent
@@ -189,7 +142,7 @@ fn an_account_moves_under_chat_load_and_its_clients_follow() {
     let per_customer = 60u64;
     let mut clients: Vec<(PairClient, u64)> = (0..customers)
         .map(|c| {
-            let mut pc = pair_client(source.client, customer_login(key, format!("cust-{c}")));
+            let mut pc = pair_client(&[source.client], login(key, c));
             let conversation = match pc.request(&Request::OpenConversation {
                 entry: kefu_wire::chat::Entry::Auto,
             }) {

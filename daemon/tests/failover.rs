@@ -2,7 +2,8 @@
 //! 40.4–40.5): a 3-member etcd cluster on 127.0.0.2–4 and two `kefud` processes on
 //! 127.0.0.5 (a) and 127.0.0.6 (b), every port probed free from :0 on its address, the
 //! primary in `durability = "replicated"` with `[cluster.etcd]` leases of 2 seconds, the
-//! standby following it over TLS (plumbing: `support/pair.rs`, `support/etcd.rs`).
+//! standby following it over TLS (plumbing: `support/pair.rs`, `support/pair_client.rs`,
+//! `support/etcd.rs`).
 //!
 //! - **SIGKILL under chat load**: customers of the client library's `PairClient`
 //!   (both addresses) send messages; the primary is killed; the standby takes the leader
@@ -28,58 +29,18 @@
 mod support;
 
 use kefu_daemon::cluster::etcd::Etcd;
-use kefu_daemon::cluster::{LeaderValue, MemberStatus};
+use kefu_daemon::cluster::LeaderValue;
 use kefu_wire::chat::MessageBody;
 use kefu_wire::pair::PairClient;
 use kefu_wire::{Client, ClientError, ErrorCode, Request, Response};
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::etcd::{free_addr, loopback, EtcdCluster};
-use support::pair::{pki, Member, Proxy, Spec};
-use support::*;
+use support::pair::{etcd_cluster, member_status, pair_home, Member, Proxy, Spec, LEASE, PAIR};
+use support::pair_client::{account_with_agent, customer_on, texts};
 
 const ACCOUNT: u64 = 882_001;
-const PAIR: &str = "p1";
-const LEASE: u32 = 2;
-
-/// The etcd members' addresses and the two members' (a, b).
-const ETCD_IPS: [u8; 3] = [2, 3, 4];
-const A: u8 = 5;
-const B: u8 = 6;
-
-/// Three etcd members on 127.0.0.2–4.
-fn etcd_cluster() -> EtcdCluster {
-    EtcdCluster::start_on(ETCD_IPS.map(loopback))
-}
-
-/// The pair's PKI in `home`, and the client addresses of a and b and a's replication
-/// address.
-fn addresses(home: &Path) -> (SocketAddr, SocketAddr, SocketAddr) {
-    pki(home, &[("a", loopback(A)), ("b", loopback(B))]);
-    (
-        free_addr(loopback(A)),
-        free_addr(loopback(B)),
-        free_addr(loopback(A)),
-    )
-}
-
-/// A member of this file's pair (`PAIR`, leases of `LEASE` s).
-fn member_spec<'a>(
-    node: &'a str,
-    primary: bool,
-    client: SocketAddr,
-    replication: SocketAddr,
-    etcd: &'a [SocketAddr],
-) -> Spec<'a> {
-    Spec {
-        pair: PAIR,
-        lease: LEASE,
-        ..Spec::new(node, primary, client, replication, etcd)
-    }
-}
 
 /// Polls etcd until the pair's leader key names `node`.
 fn leader_is(etcd: &Etcd, node: &str) -> LeaderValue {
@@ -88,38 +49,12 @@ fn leader_is(etcd: &Etcd, node: &str) -> LeaderValue {
 
 /// The account, its customer key, and an agent taking conversations, on the primary.
 fn account(primary: &Member) -> [u8; 32] {
-    let mut admin = primary.admin();
-    create_account(&mut admin, ACCOUNT);
-    let key = customer_key(&mut admin, ACCOUNT);
-    let mut agent = Client::connect(primary.client, opts()).expect("agent");
-    agent.login(ACCOUNT, 1001, PASSWORD).expect("agent login");
-    agent
-        .request(&Request::SetAutoAccept { cap: 50 })
-        .expect("auto-accept");
-    key
+    account_with_agent(primary, ACCOUNT)
 }
 
 /// A customer of the pair: logs in (again) by itself on whichever member serves.
 fn pair_customer(addrs: &[SocketAddr], key: [u8; 32], id: &str) -> PairClient {
-    let id = id.to_string();
-    let mut client_opts = opts();
-    client_opts.timeout = Duration::from_secs(15);
-    PairClient::new(
-        addrs.to_vec(),
-        client_opts,
-        Duration::from_secs(60),
-        Box::new(move |c: &mut Client| {
-            let expires_at = now() + 3600;
-            c.request(&Request::CustomerLogin {
-                account: ACCOUNT,
-                customer: id.clone(),
-                expires_at,
-                signature: kefu_daemon::shard::sign_customer(&key, ACCOUNT, &id, expires_at),
-                channel: kefu_wire::chat::Channel::Desktop,
-            })
-            .map(|_| ())
-        }),
-    )
+    support::pair_client::pair_customer(addrs, ACCOUNT, key, id)
 }
 
 fn text(customer: usize, i: u64) -> String {
@@ -128,26 +63,10 @@ fn text(customer: usize, i: u64) -> String {
 
 /// The texts of `conversation`'s messages on the member at `addr` (as the customer).
 fn texts_on(addr: SocketAddr, key: [u8; 32], customer: usize, conversation: u64) -> Vec<String> {
-    let mut c = pair_customer(&[addr], key, &format!("cust-{customer}"));
-    let mut out = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = match c.request(&Request::ConversationMessages {
-            conversation,
-            after,
-            limit: 500,
-        }) {
-            Ok(Response::Messages(list)) => list,
-            other => panic!("messages: {other:?}"),
-        };
-        let Some(last) = page.last() else { break };
-        after = last.id;
-        out.extend(page.into_iter().filter_map(|m| match m.body {
-            MessageBody::Text(t) => Some(t),
-            _ => None,
-        }));
-    }
-    out
+    texts(
+        &mut pair_customer(&[addr], key, &format!("cust-{customer}")),
+        conversation,
+    )
 }
 
 /// What one customer thread did.
@@ -160,16 +79,16 @@ struct Sent {
 #[test]
 fn sigkill_of_the_primary_under_load_fails_over_and_keeps_every_acknowledged_message_once() {
     let etcd = etcd_cluster();
-    let home = tempfile::tempdir().unwrap();
-    let (client_a, client_b, replication) = addresses(home.path());
+    let (home, a, b) = pair_home();
+    let (client_a, client_b, replication) = (a.client, b.client, a.replication);
     let primary = Member::start(
         home.path(),
-        &member_spec("a", true, client_a, replication, &etcd.clients),
+        &Spec::new("a", true, client_a, replication, &etcd.clients),
     );
     let first = leader_is(&etcd.client(), "a");
     let standby = Member::start(
         home.path(),
-        &member_spec("b", false, client_b, replication, &etcd.clients),
+        &Spec::new("b", false, client_b, replication, &etcd.clients),
     );
     let key = account(&primary);
     let addrs = [client_a, client_b];
@@ -273,31 +192,24 @@ fn sigkill_of_the_primary_under_load_fails_over_and_keeps_every_acknowledged_mes
 #[test]
 fn a_partitioned_primary_stops_acknowledging_before_the_standby_takes_over() {
     let etcd = etcd_cluster();
-    let home = tempfile::tempdir().unwrap();
-    let (client_a, client_b, replication) = addresses(home.path());
+    let (home, a, b) = pair_home();
+    let (client_a, client_b, replication) = (a.client, b.client, a.replication);
     // The primary sees etcd, and the standby sees the primary, through proxies.
     let etcd_proxies: Vec<Proxy> = etcd.clients.iter().map(|a| Proxy::start(*a)).collect();
     let via: Vec<SocketAddr> = etcd_proxies.iter().map(|p| p.addr).collect();
     let stream_proxy = Proxy::start(replication);
     let primary = Member::start(
         home.path(),
-        &member_spec("a", true, client_a, replication, &via),
+        &Spec::new("a", true, client_a, replication, &via),
     );
     leader_is(&etcd.client(), "a");
     let standby = Member::start(
         home.path(),
-        &member_spec("b", false, client_b, stream_proxy.addr, &etcd.clients),
+        &Spec::new("b", false, client_b, stream_proxy.addr, &etcd.clients),
     );
     let key = account(&primary);
     // One customer on the primary only (no failover: it must see the refusals).
-    let mut customer = login_customer(
-        Client::connect(client_a, opts()).unwrap(),
-        &key,
-        ACCOUNT,
-        "cust-0",
-        now() + 3600,
-    );
-    let conversation = open(&mut customer).conversation;
+    let (mut customer, conversation) = customer_on(client_a, ACCOUNT, key, "cust-0");
     let mut acked = Vec::new();
     let mut i = 0u64;
     let send = |c: &mut Client, i: u64| {
@@ -350,11 +262,7 @@ fn a_partitioned_primary_stops_acknowledging_before_the_standby_takes_over() {
         Err(ClientError::Server(e)) => assert_eq!(e.code, ErrorCode::NOT_PRIMARY, "{e:?}"),
         other => panic!("the fenced primary answered {other:?}"),
     }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !standby.logged("promoted: serving") {
-        assert!(Instant::now() < deadline, "the standby never served");
-        std::thread::yield_now();
-    }
+    standby.await_log("promoted: serving");
     // Everything the old primary acknowledged is on the new one, once: nothing was
     // acknowledged there after the histories forked.
     let texts = texts_on(client_b, key, 0, conversation);
@@ -384,11 +292,11 @@ fn a_partitioned_primary_stops_acknowledging_before_the_standby_takes_over() {
 #[test]
 fn without_auto_promote_the_standby_waits_for_the_operators_promote() {
     let etcd = etcd_cluster();
-    let home = tempfile::tempdir().unwrap();
-    let (client_a, client_b, replication) = addresses(home.path());
+    let (home, a, b) = pair_home();
+    let (client_a, client_b, replication) = (a.client, b.client, a.replication);
     let spec = |node, primary, client| Spec {
         auto_promote: false,
-        ..member_spec(node, primary, client, replication, &etcd.clients)
+        ..Spec::new(node, primary, client, replication, &etcd.clients)
     };
     let mut primary = Member::start(home.path(), &spec("a", true, client_a));
     leader_is(&etcd.client(), "a");
@@ -416,18 +324,9 @@ fn without_auto_promote_the_standby_waits_for_the_operators_promote() {
     // The lease expires; the standby says (in its member key) that it waits for the
     // operator, and the leader key stays empty.
     let e = etcd.client();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let status = e
-            .get(format!("/kefu/pairs/{PAIR}/members/b").as_bytes())
-            .unwrap()
-            .and_then(|v| serde_json::from_slice::<MemberStatus>(&v).ok());
-        if status.is_some_and(|s| s.note.contains("kefuctl cluster promote")) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the standby never said it waits");
-        std::thread::yield_now();
-    }
+    support::pair::poll(Duration::from_secs(60), "the standby says it waits", || {
+        member_status(&e, PAIR, "b").filter(|s| s.note.contains("kefuctl cluster promote"))
+    });
     assert_eq!(
         e.get(format!("/kefu/pairs/{PAIR}/leader").as_bytes())
             .unwrap(),
@@ -460,14 +359,8 @@ fn without_auto_promote_the_standby_waits_for_the_operators_promote() {
     standby.kill();
     drop(primary);
     let stale = Member::start(home.path(), &spec("a", true, client_a));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !stale.logged("this node's data is of epoch 1") {
-        assert!(
-            Instant::now() < deadline,
-            "the stale primary never said why"
-        );
-        std::thread::yield_now();
-    }
+    // It says why.
+    stale.await_log("this node's data is of epoch 1");
     let refused = stale.admin().request(&Request::AdminCreateAccount {
         account: 800_002,
         name: "Beta".into(),

@@ -1,7 +1,9 @@
 //! A pair whose members change roles by themselves (issue 18, `daemon/CLUSTER.md` §3–§4):
-//! a 3-member etcd cluster and two `kefud` processes on 127.0.0.1 (ports probed free
-//! from :0), both configured `durability = "replicated"` with their own replication
-//! listener and the other's address, leases of 2 seconds; `kefuctl` as a process.
+//! a 3-member etcd cluster on 127.0.0.2–4 and two `kefud` processes on 127.0.0.5 (a)
+//! and 127.0.0.6 (b), every port probed free from :0 on its address, both configured
+//! `durability = "replicated"` with their own replication listener and the other's
+//! address, leases of 2 seconds; `kefuctl` as a process (plumbing: `support/pair.rs`,
+//! `support/pair_client.rs`, `support/etcd.rs`).
 //!
 //! One story, each step checked where a user meets it:
 //!
@@ -19,22 +21,52 @@
 //!    by itself (its epoch-2 data moved aside), catches up, and the flag clears itself.
 //!
 //! Run: `cargo build --release -p kefu-tools && cargo test --release -p kefu-daemon
-//! --test rejoin -- --nocapture` (REJOIN_LOG=1 shows the members' logs).
+//! --test rejoin -- --nocapture` (KEFUD_LOG=1 shows the members' logs).
 
 mod support;
 
+use kefu_daemon::cluster::etcd::Etcd;
+use kefu_daemon::cluster::LeaderValue;
 use kefu_wire::chat::MessageBody;
 use kefu_wire::{Client, ClientError, ErrorCode, Request, Response};
 use std::net::SocketAddr;
 use std::time::Instant;
-use support::cluster_rejoin::*;
-use support::etcd::{free_port, EtcdCluster};
-use support::{login_customer, now, open, opts, PASSWORD};
+use support::pair::{
+    etcd_cluster, kefuctl_cluster, member_status, pair_home, poll, Member, Proxy, Spec, PAIR,
+    WITHIN,
+};
+use support::pair_client::{account_with_agent, customer_on, pair_customer, texts};
+use support::{now, opts, PASSWORD};
 
 const ACCOUNT: u64 = 883_001;
 
-fn free_addr() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], free_port()))
+/// Member `node`'s settings: its own replication listener `listen` and the other's
+/// address `peer`, `replicated` durability on both (a standby serves its own listener
+/// once promoted).
+fn spec<'a>(
+    node: &'a str,
+    primary: bool,
+    client: SocketAddr,
+    (listen, peer): (SocketAddr, SocketAddr),
+    etcd: &'a [SocketAddr],
+) -> Spec<'a> {
+    Spec {
+        primary,
+        peer: Some(peer),
+        durability: Some("replicated"),
+        metrics: None,
+        ..Spec::new(node, true, client, listen, etcd)
+    }
+}
+
+/// Polls etcd until the pair's leader key names `node` and `node` publishes itself
+/// primary (it stored its epoch and serves); the key's value.
+fn leads(etcd: &Etcd, node: &str) -> LeaderValue {
+    let leader = support::pair::leader_is(etcd, PAIR, node);
+    poll(WITHIN, &format!("{node} publishes itself primary"), || {
+        member_status(etcd, PAIR, node).filter(|s| s.role == "primary")
+    });
+    leader
 }
 
 fn text(i: u64) -> String {
@@ -60,44 +92,28 @@ fn refusal(what: &str, answer: Result<Response, ClientError>) -> ErrorCode {
 
 #[test]
 fn an_old_primary_refuses_reads_when_fenced_rejoins_as_standby_by_itself_and_leads_again() {
-    let etcd = EtcdCluster::start();
+    let etcd = etcd_cluster();
     let e = etcd.client();
-    let home = tempfile::tempdir().unwrap();
-    pki(home.path());
-    let (client_a, client_b) = (free_addr(), free_addr());
-    let (rep_a, rep_b) = (free_addr(), free_addr());
+    let (home, a_addrs, b_addrs) = pair_home();
+    let (client_a, client_b) = (a_addrs.client, b_addrs.client);
+    let (rep_a, rep_b) = (a_addrs.replication, b_addrs.replication);
     // a sees etcd, and b sees a's stream, through proxies the test cuts.
     let etcd_proxies: Vec<Proxy> = etcd.clients.iter().map(|a| Proxy::start(*a)).collect();
     let via: Vec<SocketAddr> = etcd_proxies.iter().map(|p| p.addr).collect();
     let stream_proxy = Proxy::start(rep_a);
-    let a_spec = Spec {
-        node: "a",
-        primary: true,
-        client: client_a,
-        listen: rep_a,
-        peer: rep_b,
-        etcd: &via,
-    };
-    let b_spec = Spec {
-        node: "b",
-        primary: false,
-        client: client_b,
-        listen: rep_b,
-        peer: stream_proxy.addr,
-        etcd: &etcd.clients,
-    };
-    let a = Member::start(home.path(), &a_spec);
-    assert_eq!(leader_is(&e, "a").epoch, 1);
-    let mut b = Member::start(home.path(), &b_spec);
-    let key = account(&a, ACCOUNT);
-    let mut customer = login_customer(
-        Client::connect(client_a, opts()).unwrap(),
-        &key,
-        ACCOUNT,
-        "cust-0",
-        now() + 3600,
+    let a_spec = spec("a", true, client_a, (rep_a, rep_b), &via);
+    let b_spec = spec(
+        "b",
+        false,
+        client_b,
+        (rep_b, stream_proxy.addr),
+        &etcd.clients,
     );
-    let conversation = open(&mut customer).conversation;
+    let a = Member::start(home.path(), &a_spec);
+    assert_eq!(leads(&e, "a").epoch, 1);
+    let mut b = Member::start(home.path(), &b_spec);
+    let key = account_with_agent(&a, ACCOUNT);
+    let (mut customer, conversation) = customer_on(client_a, ACCOUNT, key, "cust-0");
     let mut acked = Vec::new();
     for i in 1..=10 {
         match send(&mut customer, conversation, i) {
@@ -155,7 +171,7 @@ fn an_old_primary_refuses_reads_when_fenced_rejoins_as_standby_by_itself_and_lea
     drop(customer);
 
     // 2. b takes over; the partition heals; a turns standby by itself.
-    assert_eq!(leader_is(&e, "b").epoch, 2);
+    assert_eq!(leads(&e, "b").epoch, 2);
     b.await_log("promoted: serving");
     for p in &etcd_proxies {
         p.heal();
@@ -163,12 +179,12 @@ fn an_old_primary_refuses_reads_when_fenced_rejoins_as_standby_by_itself_and_lea
     stream_proxy.heal();
     let healed = Instant::now();
     a.await_log("rejoin: b leads pair p1 at epoch 2");
-    poll("a publishes itself standby", || {
-        member_status(&e, "a").is_some_and(|s| s.role == "standby" && s.epoch == 2)
+    poll(WITHIN, "a publishes itself standby", || {
+        member_status(&e, PAIR, "a").filter(|s| s.role == "standby" && s.epoch == 2)
     });
     let diverged = a.data.join("diverged-1").join("db");
     assert!(diverged.join("CURRENT").exists(), "{diverged:?} kept");
-    let status = kefuctl_cluster(&etcd.clients, &["status"]);
+    let status = kefuctl_cluster(&etcd.clients, PAIR, &["status"]);
     assert!(status.contains("leader:  b"), "{status}");
     assert!(status.contains("member a: standby at epoch 2"), "{status}");
     // b acknowledges in replicated mode again: a applies what it sends.
@@ -186,7 +202,7 @@ fn an_old_primary_refuses_reads_when_fenced_rejoins_as_standby_by_itself_and_lea
 
     // 3. b dies; a leads again, with everything either primary acknowledged, once.
     b.kill();
-    assert_eq!(leader_is(&e, "a").epoch, 3);
+    assert_eq!(leads(&e, "a").epoch, 3);
     a.await_log("promoted: serving");
     // Alone and `replicated`, it does not acknowledge (the client gives up first, or
     // the turn is refused after the wait for a standby).
@@ -194,12 +210,14 @@ fn an_old_primary_refuses_reads_when_fenced_rejoins_as_standby_by_itself_and_lea
         !acknowledged_alone(client_a, key, conversation, 200),
         "acknowledged with one copy before promote --alone"
     );
-    let said = kefuctl_cluster(&etcd.clients, &["promote", "--alone"]);
+    let said = kefuctl_cluster(&etcd.clients, PAIR, &["promote", "--alone"]);
     assert!(said.contains("runs degraded"), "{said}");
-    poll("the metrics show degraded", || {
-        a.metrics().contains("kefu_replication_degraded 1")
+    poll(WITHIN, "the metrics show degraded", || {
+        a.admin_metrics()
+            .contains("kefu_replication_degraded 1")
+            .then_some(())
     });
-    let status = kefuctl_cluster(&etcd.clients, &["status"]);
+    let status = kefuctl_cluster(&etcd.clients, PAIR, &["status"]);
     assert!(status.contains("degraded: yes"), "{status}");
     let mut on_a = pair_customer(&[client_a], ACCOUNT, key, "cust-0");
     let seen = texts(&mut on_a, conversation);
@@ -222,15 +240,15 @@ fn an_old_primary_refuses_reads_when_fenced_rejoins_as_standby_by_itself_and_lea
         .join("db")
         .join("CURRENT")
         .exists());
-    poll("the degraded flag clears itself", || {
-        !kefuctl_cluster(&etcd.clients, &["status"]).contains("degraded:")
+    poll(WITHIN, "the degraded flag clears itself", || {
+        (!kefuctl_cluster(&etcd.clients, PAIR, &["status"]).contains("degraded:")).then_some(())
     });
-    assert!(a.metrics().contains("kefu_replication_degraded 0"));
+    assert!(a.admin_metrics().contains("kefu_replication_degraded 0"));
     match send_pair(&mut on_a, conversation, 202) {
         Ok(Response::Sent { .. }) => {}
         other => panic!("with b back, a acknowledges: {other:?}"),
     }
-    let status = kefuctl_cluster(&etcd.clients, &["status"]);
+    let status = kefuctl_cluster(&etcd.clients, PAIR, &["status"]);
     assert!(status.contains("member b: standby at epoch 3"), "{status}");
 }
 
@@ -273,32 +291,17 @@ fn acknowledged_alone(addr: SocketAddr, key: [u8; 32], conversation: u64, i: u64
 /// and its data is kept.
 #[test]
 fn an_old_primary_never_leads_with_a_copy_that_lacks_the_last_leaders_epoch() {
-    let etcd = EtcdCluster::start();
+    let etcd = etcd_cluster();
     let e = etcd.client();
-    let home = tempfile::tempdir().unwrap();
-    pki(home.path());
-    let (client_a, client_b) = (free_addr(), free_addr());
-    let (rep_a, rep_b) = (free_addr(), free_addr());
-    let a_spec = Spec {
-        node: "a",
-        primary: true,
-        client: client_a,
-        listen: rep_a,
-        peer: rep_b,
-        etcd: &etcd.clients,
-    };
-    let b_spec = Spec {
-        node: "b",
-        primary: false,
-        client: client_b,
-        listen: rep_b,
-        peer: rep_a,
-        etcd: &etcd.clients,
-    };
+    let (home, a_addrs, b_addrs) = pair_home();
+    let (client_a, client_b) = (a_addrs.client, b_addrs.client);
+    let (rep_a, rep_b) = (a_addrs.replication, b_addrs.replication);
+    let a_spec = spec("a", true, client_a, (rep_a, rep_b), &etcd.clients);
+    let b_spec = spec("b", false, client_b, (rep_b, rep_a), &etcd.clients);
     let mut a = Member::start(home.path(), &a_spec);
-    leader_is(&e, "a");
+    leads(&e, "a");
     let mut b = Member::start(home.path(), &b_spec);
-    let key = account(&a, ACCOUNT);
+    let key = account_with_agent(&a, ACCOUNT);
     let mut customer = pair_customer(&[client_a], ACCOUNT, key, "cust-0");
     let conversation = match customer.request(&Request::OpenConversation {
         entry: kefu_wire::chat::Entry::Auto,
@@ -313,19 +316,22 @@ fn an_old_primary_never_leads_with_a_copy_that_lacks_the_last_leaders_epoch() {
         }
     }
     a.kill();
-    assert_eq!(leader_is(&e, "b").epoch, 2);
+    assert_eq!(leads(&e, "b").epoch, 2);
     b.kill();
     drop(a);
     let a = Member::start(home.path(), &a_spec);
     // b's lease expires; a must not take the key, and says why.
-    poll("b's lease expired", || {
+    poll(WITHIN, "b's lease expired", || {
         e.get(format!("/kefu/pairs/{PAIR}/leader").as_bytes())
             .unwrap()
             .is_none()
+            .then_some(())
     });
-    poll("a says why it does not lead", || {
-        a.logged("this node's data is of epoch 1")
-            || member_status(&e, "a").is_some_and(|s| s.note.contains("did not receive everything"))
+    poll(WITHIN, "a says why it does not lead", || {
+        (a.logged("this node's data is of epoch 1")
+            || member_status(&e, PAIR, "a")
+                .is_some_and(|s| s.note.contains("did not receive everything")))
+        .then_some(())
     });
     assert_eq!(
         e.get(format!("/kefu/pairs/{PAIR}/leader").as_bytes())

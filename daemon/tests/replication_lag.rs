@@ -14,12 +14,11 @@
 mod support;
 
 use kefu_daemon::cluster::etcd::Etcd;
-use kefu_daemon::cluster::MemberStatus;
 use kefu_wire::chat::MessageBody;
 use kefu_wire::{Client, Request, Response};
 use std::time::Duration;
-use support::etcd::{free_addr, loopback, EtcdCluster};
-use support::pair::{leader_is, pki, poll, Member, Spec};
+use support::pair::{etcd_cluster, leader_is, member_status, pair_home, poll, Member, Spec};
+use support::pair_client::customer_on;
 use support::*;
 
 const ACCOUNT: u64 = 883_001;
@@ -28,26 +27,20 @@ const WITHIN: Duration = Duration::from_secs(60);
 
 /// The lag member `node` last published in etcd: (sequences, milliseconds).
 fn published_lag(etcd: &Etcd, node: &str) -> Option<(u64, u64)> {
-    let v = etcd
-        .get(format!("/kefu/pairs/p1/members/{node}").as_bytes())
-        .ok()??;
-    let status: MemberStatus = serde_json::from_slice(&v).ok()?;
+    let status = member_status(etcd, "p1", node)?;
     status.lag.map(|l| (l.sequences, l.age_ms))
 }
 
 #[test]
 fn a_stopped_standby_shows_a_growing_lag_on_the_primary_then_none_once_it_runs_again() {
-    let etcd = EtcdCluster::start_on([loopback(2), loopback(3), loopback(4)]);
-    let home = tempfile::tempdir().unwrap();
-    pki(home.path(), &[("a", loopback(5)), ("b", loopback(6))]);
-    let (client_a, client_b) = (free_addr(loopback(5)), free_addr(loopback(6)));
-    let replication = free_addr(loopback(5));
+    let etcd = etcd_cluster();
+    let (home, a, b) = pair_home();
     let primary = Member::start(
         home.path(),
         &Spec {
-            durability: "wal",
+            durability: Some("wal"),
             lease: 5,
-            ..Spec::new("a", true, client_a, replication, &etcd.clients)
+            ..Spec::new("a", true, a.client, a.replication, &etcd.clients)
         },
     );
     leader_is(&etcd.client(), "p1", "a");
@@ -55,7 +48,7 @@ fn a_stopped_standby_shows_a_growing_lag_on_the_primary_then_none_once_it_runs_a
         home.path(),
         &Spec {
             lease: 5,
-            ..Spec::new("b", false, client_b, replication, &etcd.clients)
+            ..Spec::new("b", false, b.client, a.replication, &etcd.clients)
         },
     );
     assert!(
@@ -66,14 +59,7 @@ fn a_stopped_standby_shows_a_growing_lag_on_the_primary_then_none_once_it_runs_a
     let mut admin = primary.admin();
     create_account(&mut admin, ACCOUNT);
     let key = customer_key(&mut admin, ACCOUNT);
-    let mut customer = login_customer(
-        Client::connect(client_a, opts()).unwrap(),
-        &key,
-        ACCOUNT,
-        "cust-0",
-        now() + 3600,
-    );
-    let conversation = open(&mut customer).conversation;
+    let (mut customer, conversation) = customer_on(a.client, ACCOUNT, key, "cust-0");
     let mut next = 0u64;
     let mut chat = |c: &mut Client, n: u64| {
         for _ in 0..n {

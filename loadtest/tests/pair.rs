@@ -18,32 +18,28 @@ mod etcd;
 #[path = "../../daemon/tests/support/pair.rs"]
 mod pair;
 
-use etcd::{free_addr, loopback, EtcdCluster};
-use pair::{leader_is, pki, Member, Spec};
+use pair::{etcd_cluster, leader_is, pair_home, Member, Spec};
 use serde_json::Value;
 use std::process::Command;
 
 #[test]
 fn pair_mode_reports_the_failover_and_every_acknowledged_message_once() {
-    let etcd = EtcdCluster::start_on([loopback(2), loopback(3), loopback(4)]);
-    let home = tempfile::tempdir().unwrap();
-    pki(home.path(), &[("a", loopback(5)), ("b", loopback(6))]);
-    let (client_a, client_b) = (free_addr(loopback(5)), free_addr(loopback(6)));
-    let replication = free_addr(loopback(5));
+    let etcd = etcd_cluster();
+    let (home, a, b) = pair_home();
     let primary = Member::start(
         home.path(),
-        &Spec::new("a", true, client_a, replication, &etcd.clients),
+        &Spec::new("a", true, a.client, a.replication, &etcd.clients),
     );
     leader_is(&etcd.client(), "p1", "a");
     let standby = Member::start(
         home.path(),
-        &Spec::new("b", false, client_b, replication, &etcd.clients),
+        &Spec::new("b", false, b.client, a.replication, &etcd.clients),
     );
     let metrics = [primary.metrics.unwrap(), standby.metrics.unwrap()];
     let json = home.path().join("report.json");
     let out = Command::new(env!("CARGO_BIN_EXE_kefu-load"))
         .arg("pair")
-        .args(["--servers", &format!("{client_a},{client_b}")])
+        .args(["--servers", &format!("{},{}", a.client, b.client)])
         .arg("--admin-socket")
         .arg(&primary.admin)
         .args(["--primary-pid", &primary.pid().to_string()])

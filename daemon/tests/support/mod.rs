@@ -4,11 +4,10 @@
 
 pub mod centre_page;
 pub mod centre_ws;
-pub mod cluster;
-pub mod cluster_rejoin;
 pub mod etcd;
 pub mod export;
 pub mod pair;
+pub mod pair_client;
 pub mod raw;
 pub mod value_added;
 pub mod webdriver;

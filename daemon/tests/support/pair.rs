@@ -1,26 +1,71 @@
-//! A pair of `kefud` processes for the cluster tests (issue 18, `daemon/CLUSTER.md`):
-//! the pair's CA and certificates, each member's configuration, the process itself
-//! (killed when dropped; its log kept; signals; its metrics), polling etcd for the
-//! leader, and a TCP proxy a test cuts to make a partition.
+//! `kefud` processes beside a 3-member etcd, for the cluster tests (issue 18,
+//! `daemon/CLUSTER.md`): `failover.rs`, `rejoin.rs`, `replication_lag.rs`,
+//! `cluster_move.rs` and the load harness's `loadtest/tests/pair.rs`. Here: the
+//! loopback addresses of a test (etcd on 127.0.0.2–4, member `a` on .5, `b` on .6),
+//! the CA and certificates, a member's configuration (role, durability, replication
+//! addresses, etcd, pair, lease, metrics listener), the process itself (killed when
+//! dropped; its log kept; signals; its metrics), polling with a deadline, etcd's view
+//! of a pair, a TCP proxy a test cuts and heals (a partition), and `kefuctl` run as a
+//! process.
 //!
-//! Each member may have a loopback address of its own (`etcd::loopback(5)`,
-//! `etcd::loopback(6)`; the etcd members on 127.0.0.2–4): the certificates name the
-//! addresses given to [`pki`], and every port is probed free from :0 on its address.
-//!
-//! It needs only its sibling `etcd.rs`: the load harness's tests include both
-//! (`loadtest/tests/pair.rs`, `#[path]`), where `kefud` is found by [`kefud`].
+//! Every port is probed free from :0 on its address. It needs only its sibling
+//! `etcd.rs`: the load harness's tests include both (`#[path]`), where `kefud` is found
+//! by [`kefud`]. `KEFUD_LOG=1` echoes every member's log.
 
-use super::etcd::free_addr;
+use super::etcd::{free_addr, loopback, EtcdCluster};
 use kefu_daemon::cluster::etcd::Etcd;
-use kefu_daemon::cluster::LeaderValue;
-use kefu_wire::{Client, ClientOptions};
+use kefu_daemon::cluster::{LeaderValue, MemberStatus};
+use kefu_wire::{Client, ClientOptions, Request, Response};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// The last byte of the etcd members' loopback addresses.
+pub const ETCD_IPS: [u8; 3] = [2, 3, 4];
+/// Member `a`'s loopback address (127.0.0.5) and member `b`'s (127.0.0.6).
+pub const A: u8 = 5;
+pub const B: u8 = 6;
+/// The pair's name in etcd, unless a test names another.
+pub const PAIR: &str = "p1";
+/// The lease, seconds, unless a test sets another (short: the tests wait for expiries).
+pub const LEASE: u32 = 2;
+/// How long any awaited change may take (a leader, a log line, a status).
+pub const WITHIN: Duration = Duration::from_secs(90);
+
+/// Three etcd members on 127.0.0.2–4.
+pub fn etcd_cluster() -> EtcdCluster {
+    EtcdCluster::start_on(ETCD_IPS.map(loopback))
+}
+
+/// A member's own addresses on its loopback IP: its client listener and its
+/// replication listener.
+#[derive(Clone, Copy, Debug)]
+pub struct Addrs {
+    pub client: SocketAddr,
+    pub replication: SocketAddr,
+}
+
+impl Addrs {
+    /// Two ports probed free on 127.0.0.`last`.
+    pub fn on(last: u8) -> Addrs {
+        Addrs {
+            client: free_addr(loopback(last)),
+            replication: free_addr(loopback(last)),
+        }
+    }
+}
+
+/// A temporary home holding the [`pki`] of members `a` (on [`A`]) and `b` (on [`B`]),
+/// and their addresses.
+pub fn pair_home() -> (tempfile::TempDir, Addrs, Addrs) {
+    let home = tempfile::tempdir().expect("tempdir");
+    pki(home.path(), &[("a", loopback(A)), ("b", loopback(B))]);
+    (home, Addrs::on(A), Addrs::on(B))
+}
 
 /// The `kefud` binary: this crate's (the daemon's tests), else `$KEFU_KEFUD`, else the
 /// one in the target directory above the test executable.
@@ -61,12 +106,16 @@ pub fn pki(dir: &Path, nodes: &[(&str, IpAddr)]) {
 }
 
 /// One member's settings.
+#[derive(Clone, Copy)]
 pub struct Spec<'a> {
     pub node: &'a str,
+    /// `[cluster] role`: primary, else standby.
     pub primary: bool,
     pub client: SocketAddr,
-    /// Primary: where it listens for the standby. Standby: where it dials.
-    pub replication: SocketAddr,
+    /// `[cluster] replication_listen`: where it serves its standby (when it leads).
+    pub listen: Option<SocketAddr>,
+    /// `[cluster] peer`: where it reaches the other member's replication.
+    pub peer: Option<SocketAddr>,
     /// `[cluster.etcd] endpoints`; `None`: no `[cluster.etcd]` (roles fixed).
     pub etcd: Option<&'a [SocketAddr]>,
     /// `[cluster.etcd] pair`.
@@ -75,16 +124,17 @@ pub struct Spec<'a> {
     pub lease: u32,
     /// `[cluster.etcd] auto_promote`.
     pub auto_promote: bool,
-    /// The primary's `[storage] durability` (the standby's is unused until promoted).
-    pub durability: &'a str,
+    /// `[storage] durability`; `None`: the default.
+    pub durability: Option<&'a str>,
     /// `metrics_listen` (its port is read back from the readiness line).
     pub metrics: Option<SocketAddr>,
 }
 
 impl<'a> Spec<'a> {
-    /// A member with `[cluster.etcd]` at `etcd`, pair `pair`, lease `lease` seconds,
-    /// auto-promoting, the primary in `replicated`, with a metrics listener on the
-    /// client address's IP.
+    /// A member with `[cluster.etcd]` at `etcd`, pair [`PAIR`], lease [`LEASE`],
+    /// auto-promoting, with a metrics listener on the client address's IP. The primary
+    /// listens on `replication` in `replicated` durability; the standby dials it (its
+    /// durability is unused until promoted).
     pub fn new(
         node: &'a str,
         primary: bool,
@@ -96,12 +146,13 @@ impl<'a> Spec<'a> {
             node,
             primary,
             client,
-            replication,
+            listen: primary.then_some(replication),
+            peer: (!primary).then_some(replication),
             etcd: Some(etcd),
-            pair: "p1",
-            lease: 2,
+            pair: PAIR,
+            lease: LEASE,
             auto_promote: true,
-            durability: "replicated",
+            durability: primary.then_some("replicated"),
             metrics: Some(SocketAddr::new(client.ip(), 0)),
         }
     }
@@ -111,22 +162,10 @@ impl<'a> Spec<'a> {
 pub fn config(home: &Path, spec: &Spec) -> PathBuf {
     let dir = home.join(spec.node);
     std::fs::create_dir_all(&dir).unwrap();
-    let (role, replication, durability) = if spec.primary {
-        (
-            "primary",
-            format!("replication_listen = \"{}\"", spec.replication),
-            format!("durability = \"{}\"\n", spec.durability),
-        )
-    } else {
-        (
-            "standby",
-            format!("peer = \"{}\"", spec.replication),
-            String::new(),
-        )
+    let line = |key: &str, value: Option<String>| {
+        value.map_or(String::new(), |v| format!("{key} = {v}\n"))
     };
-    let metrics = spec
-        .metrics
-        .map_or(String::new(), |a| format!("metrics_listen = \"{a}\"\n"));
+    let quoted = |a: Option<SocketAddr>| a.map(|a| format!("\"{a}\""));
     let etcd = match spec.etcd {
         Some(endpoints) => {
             let endpoints: Vec<String> = endpoints.iter().map(|a| format!("\"{a}\"")).collect();
@@ -150,16 +189,22 @@ pub fn config(home: &Path, spec: &Spec) -> PathBuf {
          [storage]\n{durability}wal_archive_seconds = 86400\n\
          [security]\npbkdf2_iterations = 1000\nallow_weak_password_hashing = true\n\
          token_key_file = {token:?}\n\
-         [cluster]\nrole = \"{role}\"\n{replication}\ncertificate = {cert:?}\nkey = {key:?}\n\
+         [cluster]\nrole = \"{role}\"\n{listen}{peer}certificate = {cert:?}\nkey = {key:?}\n\
          ca = {ca:?}\n{etcd}",
         data = dir.join("data"),
         client = spec.client,
         sock = dir.join("admin.sock"),
+        metrics = line("metrics_listen", quoted(spec.metrics)),
+        durability = line("durability", spec.durability.map(|d| format!("\"{d}\""))),
+        role = if spec.primary { "primary" } else { "standby" },
+        listen = line("replication_listen", quoted(spec.listen)),
+        peer = line("peer", quoted(spec.peer)),
         cert = home.join(format!("{}.pem", spec.node)),
         key = home.join(format!("{}.key", spec.node)),
         ca = home.join("ca.pem"),
-        // The pair shares its sealing key (installed by the operator on both, like the
-        // TLS material): the secrets in the replicated database are sealed with it.
+        // Every member of a pair, and every appliance an account may move to, shares the
+        // sealing key (installed by the operator, like the TLS material): the secrets in
+        // the replicated database and the moved account's travel sealed with it.
         token = home.join("token.key"),
     );
     let path = dir.join("kefud.toml");
@@ -167,11 +212,14 @@ pub fn config(home: &Path, spec: &Spec) -> PathBuf {
     path
 }
 
-/// A `kefud` process of the pair, killed when dropped.
+/// A `kefud` process, killed when dropped. A member that re-executes itself (a rejoin)
+/// keeps its process id and its standard error.
 pub struct Member {
     pub child: Child,
     pub client: SocketAddr,
     pub admin: PathBuf,
+    /// Its data directory.
+    pub data: PathBuf,
     /// The metrics listener, from the readiness line.
     pub metrics: Option<SocketAddr>,
     pub log: Arc<Mutex<Vec<String>>>,
@@ -187,7 +235,7 @@ impl Drop for Member {
 
 impl Member {
     /// Starts `kefud` for `spec` under `home` (which holds the [`pki`] files) and waits
-    /// for its readiness line (at most a minute). `FAILOVER_LOG=1` echoes its log.
+    /// for its readiness line (at most a minute; a standby prints it too).
     // The child is reaped by `Drop`.
     #[allow(clippy::zombie_processes)]
     pub fn start(home: &Path, spec: &Spec) -> Member {
@@ -207,10 +255,10 @@ impl Member {
         let node = spec.node.to_string();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.strip_prefix("kefud: ready ") {
+                if let Some(rest) = line.strip_prefix("kefud: ready") {
                     let _ = tx.send(rest.to_string());
                 }
-                if std::env::var_os("FAILOVER_LOG").is_some() {
+                if std::env::var_os("KEFUD_LOG").is_some() {
                     eprintln!("[{node}] {line}");
                 }
                 lines.lock().unwrap().push(line);
@@ -223,16 +271,18 @@ impl Member {
             .split(' ')
             .find_map(|kv| kv.strip_prefix("metrics="))
             .and_then(|a| a.parse().ok());
+        let dir = home.join(spec.node);
         Member {
             child,
             client: spec.client,
-            admin: home.join(spec.node).join("admin.sock"),
+            admin: dir.join("admin.sock"),
+            data: dir.join("data"),
             metrics,
             log,
         }
     }
 
-    /// A client of its admin socket.
+    /// A client of its admin socket (bound only while it serves).
     pub fn admin(&self) -> Client {
         let opts = ClientOptions {
             timeout: Duration::from_secs(30),
@@ -244,6 +294,13 @@ impl Member {
     /// Whether a line of its log contains `what`.
     pub fn logged(&self, what: &str) -> bool {
         self.log.lock().unwrap().iter().any(|l| l.contains(what))
+    }
+
+    /// Waits until a line of its log contains `what` (at most [`WITHIN`]).
+    pub fn await_log(&self, what: &str) {
+        poll(WITHIN, &format!("the log says {what:?}"), || {
+            self.logged(what).then_some(())
+        });
     }
 
     /// SIGKILLs it and reaps it.
@@ -269,7 +326,8 @@ impl Member {
         self.child.id()
     }
 
-    /// Its metrics (`GET /metrics`), or `None` if it does not answer.
+    /// Its metrics from its metrics listener (`GET /metrics`), or `None` if it has none
+    /// or it does not answer.
     pub fn scrape(&self) -> Option<String> {
         scrape(self.metrics?)
     }
@@ -277,6 +335,14 @@ impl Member {
     /// The value of the unlabelled series `name` in its metrics.
     pub fn metric(&self, name: &str) -> Option<f64> {
         metric(&self.scrape()?, name)
+    }
+
+    /// Its metrics as the admin socket gives them (`kefuctl stats --prometheus`).
+    pub fn admin_metrics(&self) -> String {
+        match self.admin().request(&Request::AdminMetrics) {
+            Ok(Response::Metrics { text }) => text,
+            other => panic!("metrics: {other:?}"),
+        }
     }
 }
 
@@ -298,22 +364,6 @@ pub fn metric(text: &str, name: &str) -> Option<f64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
-/// Polls etcd until pair `pair`'s leader key names `node` (at most a minute); its value.
-pub fn leader_is(etcd: &Etcd, pair: &str, node: &str) -> LeaderValue {
-    let key = format!("/kefu/pairs/{pair}/leader");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(Some(v)) = etcd.get(key.as_bytes()) {
-            let leader: LeaderValue = serde_json::from_slice(&v).expect("leader value");
-            if leader.node == node {
-                return leader;
-            }
-        }
-        assert!(Instant::now() < deadline, "{node} never became leader");
-        std::thread::yield_now();
-    }
-}
-
 /// Polls `probe` until it returns `Some`, at most `within`; panics naming `what`.
 pub fn poll<T>(within: Duration, what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + within;
@@ -326,9 +376,65 @@ pub fn poll<T>(within: Duration, what: &str, mut probe: impl FnMut() -> Option<T
     }
 }
 
-/// A TCP proxy the test can cut: forwards to `target` until [`Proxy::cut`], after which
-/// it closes every connection it carries and every new one at once. It listens on the
-/// target's IP (a port probed free from :0).
+/// Pair `pair`'s leader key, if set.
+pub fn leader(etcd: &Etcd, pair: &str) -> Option<LeaderValue> {
+    let v = etcd
+        .get(format!("/kefu/pairs/{pair}/leader").as_bytes())
+        .ok()??;
+    Some(serde_json::from_slice(&v).expect("leader value"))
+}
+
+/// Polls etcd until pair `pair`'s leader key names `node` (at most [`WITHIN`]); its
+/// value.
+pub fn leader_is(etcd: &Etcd, pair: &str, node: &str) -> LeaderValue {
+    poll(WITHIN, &format!("{node} leads {pair}"), || {
+        leader(etcd, pair).filter(|l| l.node == node)
+    })
+}
+
+/// The status member `node` of pair `pair` publishes in etcd.
+pub fn member_status(etcd: &Etcd, pair: &str, node: &str) -> Option<MemberStatus> {
+    let v = etcd
+        .get(format!("/kefu/pairs/{pair}/members/{node}").as_bytes())
+        .ok()??;
+    serde_json::from_slice(&v).ok()
+}
+
+/// `kefuctl` as a process (the binary built beside `kefud`: `cargo build --release
+/// -p kefu-tools`, which `cargo test --workspace` does before any test runs); its output.
+pub fn kefuctl(args: &[&str]) -> Output {
+    let path = kefud().with_file_name("kefuctl");
+    assert!(
+        path.exists(),
+        "{} is missing: build it first (cargo build --release -p kefu-tools)",
+        path.display()
+    );
+    Command::new(&path)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("kefuctl runs")
+}
+
+/// `kefuctl cluster --etcd ... --pair <pair> ARGS...`, which must succeed; its output.
+pub fn kefuctl_cluster(etcd: &[SocketAddr], pair: &str, args: &[&str]) -> String {
+    let endpoints: Vec<String> = etcd.iter().map(ToString::to_string).collect();
+    let endpoints = endpoints.join(",");
+    let mut all = vec!["cluster", "--etcd", &endpoints, "--pair", pair];
+    all.extend_from_slice(args);
+    let out = kefuctl(&all);
+    assert!(
+        out.status.success(),
+        "kefuctl {all:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A TCP proxy the test can cut and heal: forwards to `target`; cut, it closes every
+/// connection it carries and every new one at once; healed, it forwards again. It
+/// listens on the target's IP.
 pub struct Proxy {
     pub addr: SocketAddr,
     cut: Arc<AtomicBool>,
@@ -337,7 +443,7 @@ pub struct Proxy {
 
 impl Proxy {
     pub fn start(target: SocketAddr) -> Proxy {
-        let listener = TcpListener::bind(free_addr(target.ip())).unwrap();
+        let listener = TcpListener::bind((target.ip(), 0)).unwrap();
         let addr = listener.local_addr().unwrap();
         let cut = Arc::new(AtomicBool::new(false));
         let open: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
@@ -350,6 +456,7 @@ impl Proxy {
                     continue;
                 }
                 let Ok(outbound) = TcpStream::connect(target) else {
+                    let _ = inbound.shutdown(Shutdown::Both);
                     continue;
                 };
                 {
@@ -381,11 +488,16 @@ impl Proxy {
         Proxy { addr, cut, open }
     }
 
-    /// Cuts every connection it carries, and every later one.
+    /// The partition: every carried connection closed, new ones refused.
     pub fn cut(&self) {
         self.cut.store(true, Ordering::SeqCst);
         for s in self.open.lock().unwrap().drain(..) {
             let _ = s.shutdown(Shutdown::Both);
         }
+    }
+
+    /// The partition heals: new connections are carried again.
+    pub fn heal(&self) {
+        self.cut.store(false, Ordering::SeqCst);
     }
 }
