@@ -28,7 +28,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::pair::{etcd_cluster, kefuctl, leader_is, pair_home, Addrs, Member, Spec};
+use support::pair::{etcd_cluster, kefuctl, leader_is, pair_home, poll, Addrs, Member, Spec};
 use support::pair_client::{customer_login, pair_client, texts};
 use support::*;
 
@@ -165,9 +165,9 @@ fn an_account_moves_under_chat_load_and_its_clients_follow() {
                 for i in 1..=per_customer {
                     // Two thirds through, wait for the move's end: some messages after it.
                     if i == per_customer * 2 / 3 {
-                        while !moved.load(Ordering::SeqCst) {
-                            std::thread::sleep(Duration::from_millis(5));
-                        }
+                        poll(Duration::from_secs(120), "the move's end", || {
+                            moved.load(Ordering::SeqCst).then_some(())
+                        });
                     }
                     match pc.request(&Request::SendMessage {
                         conversation,
@@ -218,11 +218,9 @@ fn an_account_moves_under_chat_load_and_its_clients_follow() {
     };
 
     // The move, once a third of the customers' messages are acknowledged.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while progress.load(Ordering::SeqCst) < customers as u64 * per_customer / 3 {
-        assert!(Instant::now() < deadline, "the load does not progress");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    poll(Duration::from_secs(120), "the load's first third", || {
+        (progress.load(Ordering::SeqCst) >= customers as u64 * per_customer / 3).then_some(())
+    });
     let started = Instant::now();
     let out = move_account(&etcd.clients, &source, &target, ACCOUNT, "pb");
     let took = started.elapsed();
@@ -277,14 +275,11 @@ fn an_account_moves_under_chat_load_and_its_clients_follow() {
     // directory in etcd still sends the account's logins to the target.
     drop(source);
     let source = appliance(home.path(), ("a", "pa"), source_addrs, &etcd.clients);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while leader_is(&client, "pa", "a").epoch <= first.epoch {
-        assert!(
-            Instant::now() < deadline,
-            "the restarted source does not lead"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    poll(
+        Duration::from_secs(60),
+        "the restarted source leading",
+        || (leader_is(&client, "pa", "a").epoch > first.epoch).then_some(()),
+    );
     let mut again = Client::connect(source.client, opts()).unwrap();
     let answer = again.login(ACCOUNT, 1001, PASSWORD);
     assert!(answer.is_ok(), "login via the restarted source: {answer:?}");

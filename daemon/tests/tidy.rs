@@ -26,6 +26,12 @@ const SLEEP_ALLOWED: &[(&str, usize)] = &[
     // Stops the daemon 1.5 s into kefu-load's schedule for PAUSE: the timed pause is the
     // experiment itself, not synchronisation.
     ("loadtest/tests/pause.rs", 2),
+    // Paces the agent's messages (10 ms apart) so that they straddle the account's move:
+    // the spread over time is the experiment; each message still waits for its answer.
+    ("daemon/tests/cluster_move.rs", 1),
+    // The interval of `poll`, which waits for a state of etcd or of another process
+    // (a leader key, a metric) that pushes no event to wait on; bounded by a deadline.
+    ("daemon/tests/support/pair.rs", 1),
 ];
 
 /// What code under `daemon/src/centre/` may not name: the loop and its connections,

@@ -1502,8 +1502,43 @@ pub(super) fn read_crm(
         imports: HashMap::new(),
         rolled_back: None,
     };
-    // An import chunk the daemon stopped applying (`import_jobs.rs`): its contacts are
-    // left out here and deleted when the account is installed.
+    read_contacts(store, account, &mut state)?;
+    read_recent(store, account, &mut state)?;
+    // The search index is built here, off the loop, with the rest of the load: built
+    // on the first search instead, it stalled the shard for 0.5 s at 100,000 contacts.
+    state.index();
+    // The counters are recounted rather than trusted (limits doc: "recounts if it
+    // doubts"): contacts that count, and pending additions, which are never stored as a
+    // count (a data directory from when pending ones counted reads right after this).
+    let pending = state
+        .contacts
+        .values()
+        .filter(|s| s.contact.state == ContactState::Pending)
+        .count();
+    let pending = u32::try_from(pending).unwrap_or(u32::MAX);
+    let counted = u32::try_from(state.contacts.len())
+        .unwrap_or(u32::MAX)
+        .saturating_sub(pending);
+    if state.limits.counters().contacts != counted {
+        let mut c = state.limits.counters();
+        c.contacts = counted;
+        state.limits = ContactLimits::for_plan(plan, utc_offset, c)
+            .map_err(|e| err(ErrorCode::INTERNAL, e.to_string()))?
+            .with_near_percent(near);
+    }
+    state.limits = state.limits.clone().with_pending(pending);
+    Ok(state)
+}
+
+/// The account's contacts into `state`, less those of an import chunk the daemon
+/// stopped applying (`import_jobs.rs`): they are left out here and deleted when the
+/// account is installed.
+fn read_contacts(
+    store: &dyn crate::store::KvStore,
+    account: u64,
+    state: &mut CrmState,
+) -> Result<(), ErrorBody> {
+    let storage = |e: crate::store::StoreError| err(ErrorCode::STORAGE_FAILURE, e.to_string());
     state.rolled_back = store
         .get(Cf::CrmAccounts, &keys::import_job(account))
         .map_err(storage)?
@@ -1532,6 +1567,16 @@ pub(super) fn read_crm(
             break;
         }
     }
+    Ok(())
+}
+
+/// Recently contacted (R9) into `state`, from the newest stored conversations.
+fn read_recent(
+    store: &dyn crate::store::KvStore,
+    account: u64,
+    state: &mut CrmState,
+) -> Result<(), ErrorBody> {
+    let storage = |e: crate::store::StoreError| err(ErrorCode::STORAGE_FAILURE, e.to_string());
     // Recently contacted, from the newest stored conversations (R9): at most
     // RECENT_REBUILD of them, so a long history does not lengthen the load.
     let range = keys::account_prefix(account);
@@ -1560,30 +1605,7 @@ pub(super) fn read_crm(
             break;
         }
     }
-    // The search index is built here, off the loop, with the rest of the load: built
-    // on the first search instead, it stalled the shard for 0.5 s at 100,000 contacts.
-    state.index();
-    // The counters are recounted rather than trusted (limits doc: "recounts if it
-    // doubts"): contacts that count, and pending additions, which are never stored as a
-    // count (a data directory from when pending ones counted reads right after this).
-    let pending = state
-        .contacts
-        .values()
-        .filter(|s| s.contact.state == ContactState::Pending)
-        .count();
-    let pending = u32::try_from(pending).unwrap_or(u32::MAX);
-    let counted = u32::try_from(state.contacts.len())
-        .unwrap_or(u32::MAX)
-        .saturating_sub(pending);
-    if state.limits.counters().contacts != counted {
-        let mut c = state.limits.counters();
-        c.contacts = counted;
-        state.limits = ContactLimits::for_plan(plan, utc_offset, c)
-            .map_err(|e| err(ErrorCode::INTERNAL, e.to_string()))?
-            .with_near_percent(near);
-    }
-    state.limits = state.limits.clone().with_pending(pending);
-    Ok(state)
+    Ok(())
 }
 
 fn add_refusal(e: crate::crm::AddRefusal) -> ErrorBody {

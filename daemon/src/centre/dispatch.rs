@@ -1044,19 +1044,13 @@ pub(crate) fn classify(request: Request) -> Routed {
             Broadcast { groups, customers, body, otp },
         }
         [Routed::Agent, AgentRequest::Signal] AgentSignalRequest { SetAccountPresenceMode { mode } }
-        [Routed::Operator, OperatorRequest::Clock] ClockRequest {
-            AdminClockShow, AdminClockSet { unix_ms }, AdminClockAdvance { ms },
-        }
-        [Routed::Operator, OperatorRequest::Ops] OpsRequest {
-            AdminMetrics, AdminCheckStorage, AdminDeleteAccount { account },
-        }
+        [Routed::Operator, OperatorRequest::Clock] ClockRequest { AdminClockShow, AdminClockSet { unix_ms }, AdminClockAdvance { ms } }
+        [Routed::Operator, OperatorRequest::Ops] OpsRequest { AdminMetrics, AdminCheckStorage, AdminDeleteAccount { account } }
         [Routed::Operator, OperatorRequest::Move] MoveAdminRequest {
             AdminFreezeAccount { account, frozen }, AdminExportAccount { account, after },
             AdminImportAccount { account, entries, first }, AdminAccountMoved { account, address },
         }
-        [Routed::Operator, OperatorRequest::Backup] BackupRequest {
-            AdminBackupCreate, AdminBackupList, AdminBackupVerify { backup_id },
-        }
+        [Routed::Operator, OperatorRequest::Backup] BackupRequest { AdminBackupCreate, AdminBackupList, AdminBackupVerify { backup_id } }
         [Routed::Customer, CustomerRequest::Sms] CustomerSmsRequest {
             ForwardSms { conversation, message, agent } }
         [Routed::Operator, OperatorRequest::Sms] SmsAdminRequest { AdminSmsBalance { account },

@@ -14,6 +14,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{PoisonError, RwLock};
 
 /// Where an account is served, as this appliance knows now.
@@ -43,6 +44,11 @@ pub struct Placement {
     local: RwLock<HashMap<u64, Local>>,
     /// Accounts the directory gives to another pair → its leader's client address.
     directory: RwLock<HashMap<u64, Option<SocketAddr>>>,
+    /// Whether either map holds anything, set under its lock: every request asks
+    /// [`Placement::of`], and on an appliance nobody moved an account from (the common
+    /// case) the answer is then one atomic load, no lock and no lookup.
+    any_local: AtomicBool,
+    any_directory: AtomicBool,
 }
 
 impl Placement {
@@ -61,6 +67,9 @@ impl Placement {
 
     /// Where `account` is served.
     pub fn of(&self, account: u64) -> Place {
+        if !self.any_local.load(Ordering::SeqCst) && !self.any_directory.load(Ordering::SeqCst) {
+            return Place::Here;
+        }
         let local = self.local.read().unwrap_or_else(PoisonError::into_inner);
         match local.get(&account) {
             Some(Local::Frozen) => return Place::Moving,
@@ -87,20 +96,25 @@ impl Placement {
         } else if local.get(&account) == Some(&Local::Frozen) {
             local.remove(&account);
         }
+        self.any_local.store(!local.is_empty(), Ordering::SeqCst);
     }
 
     /// The operator's move of `account` is over: it is served at `address`.
     pub fn moved(&self, account: u64, address: SocketAddr) {
         let mut local = self.local.write().unwrap_or_else(PoisonError::into_inner);
         local.insert(account, Local::MovedTo(address));
+        self.any_local.store(true, Ordering::SeqCst);
     }
 
     /// The directory as last read: the accounts other pairs serve.
     pub fn set_directory(&self, elsewhere: HashMap<u64, Option<SocketAddr>>) {
-        *self
+        let mut directory = self
             .directory
             .write()
-            .unwrap_or_else(PoisonError::into_inner) = elsewhere;
+            .unwrap_or_else(PoisonError::into_inner);
+        self.any_directory
+            .store(!elsewhere.is_empty(), Ordering::SeqCst);
+        *directory = elsewhere;
     }
 }
 
@@ -121,6 +135,13 @@ mod tests {
         assert_eq!(p.of(3), Place::Moving);
         p.freeze(3, false);
         assert_eq!(p.of(3), Place::Here);
+        p.set_directory(HashMap::new());
+        assert_eq!(
+            p.of(1),
+            Place::Here,
+            "an empty directory places nothing elsewhere"
+        );
+        p.set_directory(HashMap::from([(1, Some(a)), (2, None)]));
         p.moved(1, b);
         assert_eq!(p.of(1), Place::Elsewhere(b));
         // A thaw does not undo a finished move.

@@ -12,7 +12,7 @@ use super::{
 use crate::centre::{Outgoing, ReplyTo};
 use crate::conn::{Connection, Phase, ReadOutcome, TlsTransport, Transport};
 use crate::log;
-use crate::session::{Caller, Flow as Control};
+use crate::session::{Caller, Flow as Control, SessionId};
 use kefu_wire::{Body, ErrorBody, ErrorCode, ServerConnection, ServerEvent};
 use mio::Token;
 use std::cmp::Reverse;
@@ -455,6 +455,19 @@ impl Shard {
         }
     }
 
+    /// The connection of a session the centre has ended, detached from it: closing the
+    /// connection then ends nothing more, and it is `Ready` again unless closing.
+    fn detach_ended(&mut self, session: SessionId) -> Option<(usize, u32)> {
+        let (conn, generation) = self.attached.remove(&session)?;
+        if let Some(c) = self.conns.get_mut(conn, generation) {
+            c.session = None;
+            if c.phase() != Phase::Closing {
+                c.set_phase(Phase::Ready, self.now);
+            }
+        }
+        Some((conn, generation))
+    }
+
     /// Delivers one item of the outbox (after the commit).
     pub(super) fn release(&mut self, out: Outgoing) {
         match out {
@@ -505,21 +518,12 @@ impl Shard {
                 address,
                 message,
             } => {
-                let (conn, generation) = match to {
-                    crate::centre::RedirectWho::Conn(conn, generation) => (conn, generation),
-                    crate::centre::RedirectWho::Session(session) => {
-                        let Some((conn, generation)) = self.attached.remove(&session) else {
-                            return;
-                        };
-                        if let Some(c) = self.conns.get_mut(conn, generation) {
-                            // The centre has ended the session.
-                            c.session = None;
-                            if c.phase() != Phase::Closing {
-                                c.set_phase(Phase::Ready, self.now);
-                            }
-                        }
-                        (conn, generation)
-                    }
+                let target = match to {
+                    crate::centre::RedirectWho::Conn(conn, generation) => Some((conn, generation)),
+                    crate::centre::RedirectWho::Session(session) => self.detach_ended(session),
+                };
+                let Some((conn, generation)) = target else {
+                    return;
                 };
                 let Some(c) = self.conns.get_mut(conn, generation) else {
                     return;
@@ -533,17 +537,12 @@ impl Shard {
                 code,
                 message,
             } => {
-                let Some((conn, generation)) = self.attached.remove(&session) else {
+                let Some((conn, generation)) = self.detach_ended(session) else {
                     return;
                 };
                 let Some(c) = self.conns.get_mut(conn, generation) else {
                     return;
                 };
-                // The centre has ended the session: closing the connection ends nothing more.
-                c.session = None;
-                if c.phase() != Phase::Closing {
-                    c.set_phase(Phase::Ready, self.now);
-                }
                 c.protocol.go_away(code, message);
                 self.start_closing(conn);
             }
