@@ -26,8 +26,8 @@ use kefu_wire::chat::{
     DesignatedSettings, Entry, MessageBody, Party, RoutingConfig,
 };
 use kefu_wire::crm::{
-    ContactEdit, ContactQuery, ContactSettings, ContactSort, ContactState, GroupEdit, HistoryKind,
-    HistoryQuery, TagEdit,
+    ContactEdit, ContactQuery, ContactSettings, ContactState, GroupEdit, HistoryKind, HistoryQuery,
+    TagEdit,
 };
 use kefu_wire::{
     AccountCentreModule, AgentProfile, DisplayMode, ErrorCode, Plan, Presence, QuickReply, Request,
@@ -1405,17 +1405,7 @@ impl World {
             Request::GetRoutingSettings,
             Request::GetDesignatedAgent,
             Request::ListQuickReplies,
-            Request::SearchContacts(ContactQuery {
-                text: String::new(),
-                groups: vec![],
-                tags: vec![],
-                owner: None,
-                state: None,
-                last_contact: None,
-                sort: ContactSort::Newest,
-                offset: 0,
-                limit: 100,
-            }),
+            Request::SearchContacts(ContactQuery::everything(100)),
             Request::ExportContacts {
                 after: 0,
                 limit: 1000,

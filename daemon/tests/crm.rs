@@ -106,17 +106,7 @@ fn rows(prefix: &str, n: usize) -> Vec<u8> {
 }
 
 fn total(c: &mut Client) -> u64 {
-    let q = ContactQuery {
-        text: String::new(),
-        groups: vec![],
-        tags: vec![],
-        owner: None,
-        state: None,
-        last_contact: None,
-        sort: ContactSort::Newest,
-        offset: 0,
-        limit: 1,
-    };
+    let q = ContactQuery::everything(1);
     match c.request(&Request::SearchContacts(q)).unwrap() {
         Response::Contacts(page) => page.total,
         other => panic!("{other:?}"),

@@ -9,7 +9,7 @@ mod support;
 use std::time::Duration;
 
 use kefu_wire::chat::{ConversationInfo, CustomerId, MessageBody};
-use kefu_wire::crm::{ContactEdit, ContactQuery, ContactSort, ContactState};
+use kefu_wire::crm::{ContactEdit, ContactQuery, ContactState};
 use kefu_wire::{
     AgentProfile, Client, DisplayMode, ErrorCode, Event, Request, Response, ShownAgent,
 };
@@ -292,14 +292,7 @@ fn search_r6_online_now() {
     }
     let query = |text: &str| ContactQuery {
         text: text.into(),
-        groups: vec![],
-        tags: vec![],
-        owner: None,
-        state: None,
-        last_contact: None,
-        sort: ContactSort::Newest,
-        offset: 0,
-        limit: 30,
+        ..ContactQuery::everything(30)
     };
     let found = |c: &mut Client, text: &str| match c
         .request(&Request::SearchOnlineContacts(query(text)))

@@ -17,7 +17,9 @@ use kefu_daemon::cluster::etcd::Etcd;
 use kefu_wire::chat::MessageBody;
 use kefu_wire::{Client, Request, Response};
 use std::time::Duration;
-use support::pair::{etcd_cluster, leader_is, member_status, pair_home, poll, Member, Spec};
+use support::pair::{
+    etcd_cluster, leader_is, member_status, metric, pair_home, poll, Member, Spec,
+};
 use support::pair_client::customer_on;
 use support::*;
 
@@ -29,6 +31,19 @@ const WITHIN: Duration = Duration::from_secs(60);
 fn published_lag(etcd: &Etcd, node: &str) -> Option<(u64, u64)> {
     let status = member_status(etcd, "p1", node)?;
     status.lag.map(|l| (l.sequences, l.age_ms))
+}
+
+/// The primary's latest sequence once both members read lag 0 (sequences and seconds) and
+/// the standby has applied exactly that sequence; `None` before.
+fn caught_up(primary: &Member, standby: &Member) -> Option<f64> {
+    let (p, s) = (primary.scrape()?, standby.scrape()?);
+    let latest = metric(&p, "kefu_replication_primary_sequence")?;
+    (metric(&p, "kefu_replication_lag_sequences")? == 0.0
+        && metric(&p, "kefu_replication_lag_seconds")? == 0.0
+        && metric(&s, "kefu_replication_lag_sequences")? == 0.0
+        && metric(&s, "kefu_replication_lag_seconds")? == 0.0
+        && metric(&s, "kefu_replication_standby_applied_sequence")? == latest)
+        .then_some(latest)
 }
 
 #[test]
@@ -78,19 +93,12 @@ fn a_stopped_standby_shows_a_growing_lag_on_the_primary_then_none_once_it_runs_a
 
     // Caught up: lag 0 on both sides, the standby's applied sequence the primary's.
     let latest = poll(WITHIN, "both members caught up", || {
-        let p = primary.scrape()?;
-        let s = standby.scrape()?;
-        let m = |t: &str, n: &str| support::pair::metric(t, n);
-        let latest = m(p.as_str(), "kefu_replication_primary_sequence")?;
-        (m(p.as_str(), "kefu_replication_lag_sequences")? == 0.0
-            && m(p.as_str(), "kefu_replication_lag_seconds")? == 0.0
-            && m(p.as_str(), "kefu_replication_standby")? == 0.0
-            && m(s.as_str(), "kefu_replication_standby")? == 1.0
-            && m(s.as_str(), "kefu_replication_lag_sequences")? == 0.0
-            && m(s.as_str(), "kefu_replication_lag_seconds")? == 0.0
-            && m(s.as_str(), "kefu_replication_standby_applied_sequence")? == latest
-            && latest > 0.0)
-            .then_some(latest)
+        let latest = caught_up(&primary, &standby)?;
+        let role = |m: &Member| {
+            m.scrape()
+                .and_then(|t| metric(&t, "kefu_replication_standby"))
+        };
+        (role(&primary)? == 0.0 && role(&standby)? == 1.0 && latest > 0.0).then_some(latest)
     });
 
     // The standby freezes; the primary goes on acknowledging (wal) and sees it fall behind.
@@ -123,18 +131,7 @@ fn a_stopped_standby_shows_a_growing_lag_on_the_primary_then_none_once_it_runs_a
     // It runs again: it catches up and both sides say 0.
     standby.signal(libc::SIGCONT);
     chat(&mut customer, 5);
-    poll(WITHIN, "caught up again", || {
-        let p = primary.scrape()?;
-        let s = standby.scrape()?;
-        let m = |t: &str, n: &str| support::pair::metric(t, n);
-        let latest = m(p.as_str(), "kefu_replication_primary_sequence")?;
-        (m(p.as_str(), "kefu_replication_lag_sequences")? == 0.0
-            && m(p.as_str(), "kefu_replication_lag_seconds")? == 0.0
-            && m(s.as_str(), "kefu_replication_lag_sequences")? == 0.0
-            && m(s.as_str(), "kefu_replication_lag_seconds")? == 0.0
-            && m(s.as_str(), "kefu_replication_standby_applied_sequence")? == latest)
-            .then_some(())
-    });
+    poll(WITHIN, "caught up again", || caught_up(&primary, &standby));
     poll(WITHIN, "the primary publishes lag 0", || {
         published_lag(&e, "a").filter(|(seq, ms)| *seq == 0 && *ms == 0)
     });

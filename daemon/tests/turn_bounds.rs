@@ -11,9 +11,7 @@ mod support;
 use kefu_daemon::centre::{IMPORT_ROWS_PER_TURN, SUBMISSION_RESOLVE_PER_TURN};
 use kefu_daemon::shard::{INBOX_PER_TURN, LOGINS_PER_TURN};
 use kefu_wire::chat::{CustomerId, MessageBody};
-use kefu_wire::crm::{
-    ContactEdit, ContactQuery, ContactSort, ContactState, GroupEdit, GroupNode, ImportReport,
-};
+use kefu_wire::crm::{ContactEdit, ContactQuery, ContactState, GroupEdit, GroupNode, ImportReport};
 use kefu_wire::valueadded::{BroadcastDraft, BroadcastInfo, BroadcastState};
 use kefu_wire::{Client, ErrorCode, Request, Response, SecurityLevel};
 use std::collections::BTreeSet;
@@ -172,27 +170,9 @@ fn report(r: Response) -> ImportReport {
     }
 }
 
-fn code<T: std::fmt::Debug>(r: Result<T, kefu_wire::ClientError>) -> ErrorCode {
-    r.expect_err("refused").code().expect("a server error")
-}
-
-fn id(s: &str) -> CustomerId {
-    CustomerId::Identified(s.into())
-}
-
 /// How many contacts `account` holds (the operator sees them all).
 fn contact_count(admin: &mut Client, account: u64) -> u64 {
-    let q = ContactQuery {
-        text: String::new(),
-        groups: vec![],
-        tags: vec![],
-        owner: None,
-        state: None,
-        last_contact: None,
-        sort: ContactSort::Newest,
-        offset: 0,
-        limit: 1,
-    };
+    let q = ContactQuery::everything(1);
     match admin
         .request(&on(account, &Request::SearchContacts(q)))
         .unwrap()
@@ -256,6 +236,21 @@ fn create_group(admin: &mut Client, account: u64, name: &str) -> u32 {
             .expect("the group"),
         other => panic!("{other:?}"),
     }
+}
+
+/// Tops `account` up with `units` and logs 1001 in with the security level set low
+/// (value-added requests then need no token code).
+fn boss_at_low_level(s: &TestServer, admin: &mut Client, account: u64, units: u64) -> Client {
+    admin
+        .request(&Request::AdminBalanceTopUp { account, units })
+        .unwrap();
+    let mut boss = s.client();
+    boss.login(account, 1001, PASSWORD).unwrap();
+    boss.request(&Request::SetSecurityLevel {
+        level: SecurityLevel::Low,
+    })
+    .unwrap();
+    boss
 }
 
 /// Polls `check` until it holds, for at most a minute.
@@ -327,15 +322,8 @@ fn an_import_chunk_is_applied_over_many_turns_and_stores_exactly_its_rows() {
     let check = |admin: &mut Client| {
         assert_eq!(exported_ids(admin, ACCOUNT), expected);
         let q = ContactQuery {
-            text: String::new(),
             groups: vec![vip],
-            tags: vec![],
-            owner: None,
-            state: None,
-            last_contact: None,
-            sort: ContactSort::Newest,
-            offset: 0,
-            limit: 1,
+            ..ContactQuery::everything(1)
         };
         match admin
             .request(&on(ACCOUNT, &Request::SearchContacts(q)))
@@ -374,18 +362,7 @@ fn while_an_import_chunk_is_applied_what_would_break_it_is_refused_with_its_own_
     let s = TestServer::start();
     let mut admin = s.admin();
     create_account(&mut admin, ACCOUNT);
-    admin
-        .request(&Request::AdminBalanceTopUp {
-            account: ACCOUNT,
-            units: 100,
-        })
-        .unwrap();
-    let mut boss = s.client();
-    boss.login(ACCOUNT, 1001, PASSWORD).unwrap();
-    boss.request(&Request::SetSecurityLevel {
-        level: SecurityLevel::Low,
-    })
-    .unwrap();
+    let mut boss = boss_at_low_level(&s, &mut admin, ACCOUNT, 100);
     let mut watcher = s.admin();
     let rows_before = total_of(&mut watcher, "kefu_import_rows_total");
     // The operator's chunk of 30,000 rows (over a hundred turns), and right behind it on
@@ -490,18 +467,7 @@ fn a_broadcast_submission_is_resolved_over_many_turns_to_the_same_recipients() {
         csv.push_str(&format!("k{i:06},{group}\n"));
     }
     operator_import(&mut admin, ACCOUNT, csv.as_bytes());
-    admin
-        .request(&Request::AdminBalanceTopUp {
-            account: ACCOUNT,
-            units: 20_000,
-        })
-        .unwrap();
-    let mut boss = s.client();
-    boss.login(ACCOUNT, 1001, PASSWORD).unwrap();
-    boss.request(&Request::SetSecurityLevel {
-        level: SecurityLevel::Low,
-    })
-    .unwrap();
+    let mut boss = boss_at_low_level(&s, &mut admin, ACCOUNT, 20_000);
     for who in ["k000010", "k009000"] {
         boss.request(&Request::SetContactState {
             customer: id(who),

@@ -12,7 +12,7 @@ use crate::cli::{
 };
 use crate::output::{json_array, printable, write_fields, Obj};
 use anyhow::{anyhow, bail, Context, Result};
-use kefu_wire::crm::{ContactQuery, ContactSort, ContactState, ImportReport};
+use kefu_wire::crm::{ContactQuery, ContactState, ImportReport};
 use kefu_wire::{ClientOptions, Request, Response, MAX_FRAME_CEILING};
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Read, Write};
@@ -423,20 +423,13 @@ impl RecordCounter {
 fn count(socket: &Path, args: &ContactsCountArgs, out: &mut dyn Write) -> Result<()> {
     let mut admin = Admin::connect(socket)?;
     let query = ContactQuery {
-        text: String::new(),
-        groups: Vec::new(),
-        tags: Vec::new(),
-        owner: None,
         state: args.state.map(|s| match s {
             ContactStateArg::Friend => ContactState::Friend,
             ContactStateArg::Stranger => ContactState::Stranger,
             ContactStateArg::Blacklisted => ContactState::Blacklisted,
             ContactStateArg::Pending => ContactState::Pending,
         }),
-        last_contact: None,
-        sort: ContactSort::Newest,
-        offset: 0,
-        limit: 1,
+        ..ContactQuery::everything(1)
     };
     match admin.on_account(args.account, &Request::SearchContacts(query))? {
         // The number alone, for scripts: `N=$(kefuctl contacts count --account 800001)`.

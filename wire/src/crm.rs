@@ -123,6 +123,24 @@ pub struct ContactQuery {
     pub limit: u16,
 }
 
+impl ContactQuery {
+    /// Every contact, newest first, `limit` at a time: no keyword and no filter (set
+    /// the fields to narrow it, e.g. `ContactQuery { state, ..ContactQuery::everything(1) }`).
+    pub fn everything(limit: u16) -> ContactQuery {
+        ContactQuery {
+            text: String::new(),
+            groups: Vec::new(),
+            tags: Vec::new(),
+            owner: None,
+            state: None,
+            last_contact: None,
+            sort: ContactSort::Newest,
+            offset: 0,
+            limit,
+        }
+    }
+}
+
 /// A page of contacts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContactPage {
