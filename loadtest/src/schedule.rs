@@ -150,19 +150,36 @@ impl Schedule {
     }
 
     /// The text of message `i`.
+    #[cfg(test)]
     pub fn text(&self, i: u64) -> String {
-        let mut text = format!("{PREFIX}{:08x} {i} ", self.nonce);
-        let size = self.size_of(i);
-        if text.len() < size {
-            let pad = size - text.len();
-            text.extend(std::iter::repeat_n('.', pad));
-        }
+        let mut text = String::new();
+        self.write_text(i, &mut text);
         text
+    }
+
+    /// Replaces `out` with the text of message `i`, keeping its allocation (the
+    /// generator's send path allocates nothing per message).
+    pub fn write_text(&self, i: u64, out: &mut String) {
+        use std::fmt::Write;
+        out.clear();
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{PREFIX}{:08x} {i} ", self.nonce);
+        let size = self.size_of(i);
+        if out.len() < size {
+            let pad = size - out.len();
+            out.extend(std::iter::repeat_n('.', pad));
+        }
     }
 
     /// The index of the message whose text this is, if it is one of this run's.
     pub fn index_of(&self, text: &str) -> Option<u64> {
-        match parse(text) {
+        self.index_of_bytes(text.as_bytes())
+    }
+
+    /// As [`Schedule::index_of`], on the raw bytes (no UTF-8 check, no copy): only
+    /// the ASCII header is looked at.
+    pub fn index_of_bytes(&self, text: &[u8]) -> Option<u64> {
+        match parse_bytes(text) {
             Some((nonce, i)) if nonce == self.nonce && i < self.total => Some(i),
             _ => None,
         }
@@ -170,14 +187,37 @@ impl Schedule {
 }
 
 /// `(nonce, index)` of a text made by [`Schedule::text`] (of any run).
+#[cfg(test)]
 pub fn parse(text: &str) -> Option<(u32, u64)> {
-    let rest = text.strip_prefix(PREFIX)?;
-    let mut words = rest.splitn(3, ' ');
-    let nonce = u32::from_str_radix(words.next()?, 16).ok()?;
-    let index = words.next()?.parse().ok()?;
-    // The header ends with a space; a text cut before it is not ours.
-    words.next()?;
+    parse_bytes(text.as_bytes())
+}
+
+/// As [`parse`], on bytes: `PREFIX`, 1–8 hex digits, a space, 1–20 decimal
+/// digits, a space.
+pub fn parse_bytes(text: &[u8]) -> Option<(u32, u64)> {
+    let rest = text.strip_prefix(PREFIX.as_bytes())?;
+    let (nonce, rest) = word(rest)?;
+    let (index, _) = word(rest)?;
+    if nonce.len() > 8 || index.len() > 20 {
+        return None;
+    }
+    let nonce = nonce.iter().try_fold(0u32, |n, &b| {
+        let d = char::from(b).to_digit(16)?;
+        Some((n << 4) | d)
+    })?;
+    let index = index.iter().try_fold(0u64, |n, &b| {
+        let d = char::from(b).to_digit(10)?;
+        n.checked_mul(10)?.checked_add(u64::from(d))
+    })?;
     Some((nonce, index))
+}
+
+/// The non-empty bytes before the next space, and what follows that space (the
+/// header ends with a space; a text cut before it is not ours).
+fn word(text: &[u8]) -> Option<(&[u8], &[u8])> {
+    let end = text.iter().position(|&b| b == b' ')?;
+    let (w, rest) = text.split_at(end);
+    (!w.is_empty()).then_some((w, rest.get(1..)?))
 }
 
 /// The header length of a message text (without padding), at most.

@@ -539,15 +539,16 @@ impl Shard {
     /// Group commit (the centre writes the turn's batch once), then the answers
     /// and pushes that depend on it are released.
     fn commit(&mut self) {
-        let outbox = self.centre.commit();
+        let mut outbox = self.centre.commit();
         let (logins, ops) = self.centre.turn_size();
         self.work.logins = logins as u64;
         self.work.batch_ops = ops as u64;
         // A failed commit logs out the turn's logins: their connections change first.
         self.apply_conn_updates();
-        for out in outbox {
+        for out in outbox.drain(..) {
             self.release(out);
         }
+        self.centre.recycle_outbox(outbox);
     }
 
     /// Carries out the changes the centre asked of connections, in order.

@@ -281,11 +281,21 @@ impl PConn {
     }
 
     /// Reads what is there; `false` on failure or end of stream.
-    fn fill(&mut self, buf: &mut [u8]) -> bool {
+    ///
+    /// Unless `drain` (the peer closed or the socket failed), a short read ends
+    /// the reading: the sockets are edge-triggered, so bytes arriving later raise
+    /// a new event, and the read that would only say `EAGAIN` is saved (one
+    /// syscall per readable connection per turn).
+    fn fill(&mut self, buf: &mut [u8], drain: bool) -> bool {
         loop {
             match self.stream.read(buf) {
                 Ok(0) => return false,
-                Ok(n) => self.input.extend_from_slice(&buf[..n]),
+                Ok(n) => {
+                    self.input.extend_from_slice(&buf[..n]);
+                    if n < buf.len() && !drain {
+                        return true;
+                    }
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => return false,
@@ -294,8 +304,9 @@ impl PConn {
     }
 }
 
-/// Takes the complete payloads (and readiness) out of a connection's input.
-fn parse(kind: Kind, c: &mut PConn, payloads: &mut Vec<Vec<u8>>) -> Result<(), String> {
+/// Hands each complete payload in a connection's input to `on_payload` (in
+/// place, no copy for the relay) and notes readiness.
+fn parse(kind: Kind, c: &mut PConn, on_payload: &mut impl FnMut(&[u8])) -> Result<(), String> {
     match kind {
         Kind::Relay => {
             let mut at = 0;
@@ -307,17 +318,12 @@ fn parse(kind: Kind, c: &mut PConn, payloads: &mut Vec<Vec<u8>>) -> Result<(), S
                     return Ok(());
                 }
             }
-            while c.input.len() >= at + 4 {
-                let n = u32::from_be_bytes([
-                    c.input[at],
-                    c.input[at + 1],
-                    c.input[at + 2],
-                    c.input[at + 3],
-                ]) as usize;
-                if c.input.len() < at + 4 + n {
+            while let Some(head) = c.input.get(at..at + 4) {
+                let n = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+                let Some(payload) = c.input.get(at + 4..at + 4 + n) else {
                     break;
-                }
-                payloads.push(c.input[at + 4..at + 4 + n].to_vec());
+                };
+                on_payload(payload);
                 at += 4 + n;
             }
             c.input.drain(..at);
@@ -328,7 +334,7 @@ fn parse(kind: Kind, c: &mut PConn, payloads: &mut Vec<Vec<u8>>) -> Result<(), S
             for item in items {
                 match item {
                     nats::wire::Item::Pong => c.ready = true,
-                    nats::wire::Item::Msg(p) => payloads.push(p),
+                    nats::wire::Item::Msg(p) => on_payload(&p),
                 }
             }
         }
@@ -396,8 +402,13 @@ fn drive(
     let (from, until) = schedule.window();
     let drain_until = schedule.at(schedule.total) + spec.drain;
     let mut next = t as u64;
-    let mut payloads = Vec::new();
-    let mut dirty = vec![false; n];
+    // Reused every message: nothing is allocated per message on either path.
+    let mut text = String::new();
+    // Senders with something to write this turn (each listed once).
+    let mut dirty: Vec<usize> = Vec::with_capacity(n);
+    let mut listed = vec![false; n];
+    // The timer is re-armed only when the next due time changes.
+    let mut armed_for: Option<Instant> = None;
     loop {
         let now = Instant::now();
         let mut sent = 0;
@@ -405,21 +416,25 @@ fn drive(
             let k = ((next / threads as u64) % n as u64) as usize;
             let c = &mut conns[n + k];
             if c.alive {
-                let text = schedule.text(next);
+                schedule.write_text(next, &mut text);
                 match spec.kind {
                     Kind::Relay => relay::wire::publish(text.as_bytes(), &mut c.output),
                     Kind::Nats => nats::wire::publish(pairs[k], text.as_bytes(), &mut c.output),
                 }
                 out.sent += 1;
-                dirty[k] = true;
+                if !std::mem::replace(&mut listed[k], true) {
+                    dirty.push(k);
+                }
             } else {
                 out.errors.add("not_sent:connection_lost");
             }
             next += threads as u64;
             sent += 1;
         }
-        for k in 0..n {
-            if std::mem::take(&mut dirty[k]) && !conns[n + k].flush() {
+        // Everything due on a connection goes out in one write.
+        for k in dirty.drain(..) {
+            listed[k] = false;
+            if !conns[n + k].flush() {
                 lose(&mut conns[n + k], &mut out.errors, "sender");
             }
         }
@@ -436,13 +451,16 @@ fn drive(
             Duration::from_millis(5)
         } else {
             let due = schedule.at(next);
-            if due > now && timer.arm(due - now).is_err() {
-                out.errors.add("timer");
-                break;
-            }
             if due <= now {
                 Duration::ZERO
             } else {
+                if armed_for != Some(due) {
+                    if timer.arm(due - now).is_err() {
+                        out.errors.add("timer");
+                        break;
+                    }
+                    armed_for = Some(due);
+                }
                 Duration::from_millis(250)
             }
         };
@@ -456,7 +474,8 @@ fn drive(
         }
         for ev in events.iter() {
             if ev.token() == TIMER {
-                timer.clear();
+                // Not read: the next arming resets it, and each expiry is a new edge (`sys::Timer`).
+                armed_for = None;
                 continue;
             }
             let slot = ev.token().0;
@@ -467,41 +486,42 @@ fn drive(
                 continue;
             }
             let role = if slot < n { "receiver" } else { "sender" };
-            if !c.fill(&mut buf) {
+            let closed = ev.is_read_closed() || ev.is_error();
+            if !c.fill(&mut buf, closed) {
                 lose(c, &mut out.errors, role);
                 continue;
             }
-            if let Err(e) = parse(spec.kind, c, &mut payloads) {
+            // The moment the bytes were in hand: every latency ends here.
+            let now = Instant::now();
+            let mut on_payload = |p: &[u8]| {
+                let Some(i) = schedule.index_of_bytes(p) else {
+                    out.errors.add("foreign_message");
+                    return;
+                };
+                let Some(cell) = seen.get_mut((i / threads as u64) as usize) else {
+                    return;
+                };
+                if std::mem::replace(cell, true) {
+                    out.duplicated += 1;
+                    return;
+                }
+                out.delivered += 1;
+                if schedule.measured(i) {
+                    out.e2e.saturating_record(
+                        micros(now.saturating_duration_since(schedule.at(i))).max(1),
+                    );
+                }
+                if (from..until).contains(&now) {
+                    out.delivered_in_window += 1;
+                }
+            };
+            if let Err(e) = parse(spec.kind, c, &mut on_payload) {
                 out.errors.add(&format!("{role}:{e}"));
                 lose(c, &mut out.errors, role);
                 continue;
             }
-            if !c.flush() {
+            if !c.output.is_empty() && !c.flush() {
                 lose(c, &mut out.errors, role);
-            }
-        }
-        let now = Instant::now();
-        for p in payloads.drain(..) {
-            let text = String::from_utf8_lossy(&p);
-            let Some(i) = schedule.index_of(&text) else {
-                out.errors.add("foreign_message");
-                continue;
-            };
-            let Some(cell) = seen.get_mut((i / threads as u64) as usize) else {
-                continue;
-            };
-            if std::mem::replace(cell, true) {
-                out.duplicated += 1;
-                continue;
-            }
-            out.delivered += 1;
-            if schedule.measured(i) {
-                out.e2e.saturating_record(
-                    micros(now.saturating_duration_since(schedule.at(i))).max(1),
-                );
-            }
-            if (from..until).contains(&now) {
-                out.delivered_in_window += 1;
             }
         }
     }
@@ -526,7 +546,6 @@ fn connect_pairs(
     let mut conns = Vec::with_capacity(2 * pairs.len());
     let mut events = Events::with_capacity(1024);
     let mut buf = vec![0u8; 64 * 1024];
-    let mut payloads = Vec::new();
     for receivers in [true, false] {
         let first = conns.len();
         for &p in pairs {
@@ -560,10 +579,10 @@ fn connect_pairs(
                 let Some(c) = conns.get_mut(ev.token().0) else {
                     continue;
                 };
-                if !c.fill(&mut buf) {
+                if !c.fill(&mut buf, true) {
                     return Err("setup:connection_lost".into());
                 }
-                parse(spec.kind, c, &mut payloads)?;
+                parse(spec.kind, c, &mut |_| {})?;
                 if !c.flush() {
                     return Err("setup:write".into());
                 }

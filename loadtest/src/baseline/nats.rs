@@ -110,7 +110,9 @@ pub mod wire {
 
     /// Appends one `PUB`.
     pub fn publish(pair: usize, payload: &[u8], out: &mut Vec<u8>) {
-        out.extend_from_slice(format!("PUB kefu.{pair} {}\r\n", payload.len()).as_bytes());
+        use std::io::Write;
+        // Into the buffer directly: no allocation per message (writing to a Vec cannot fail).
+        let _ = write!(out, "PUB kefu.{pair} {}\r\n", payload.len());
         out.extend_from_slice(payload);
         out.extend_from_slice(b"\r\n");
     }

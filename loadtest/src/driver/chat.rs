@@ -351,6 +351,9 @@ struct Conn {
     dirty: bool,
     /// Pushes received and not yet acknowledged (listed in the driver's `acks`).
     ack_pending: bool,
+    /// The last readiness event said the peer closed (or the socket failed): read
+    /// until the end instead of stopping at a short read.
+    drain: bool,
     /// A customer's due messages waiting for a free slot in its window.
     backlog: VecDeque<u64>,
     /// An agent's conversations' customers (from `ConversationChanged`), in order of assignment.
@@ -400,6 +403,8 @@ struct Traffic {
     backlogged: u64,
     /// Operations sent and not yet answered.
     ops_inflight: u64,
+    /// The buffer every message's text is written into.
+    text: String,
 }
 
 /// One thread's share of the agents and customers.
@@ -604,6 +609,7 @@ impl ChatDriver {
             out,
             backlogged: 0,
             ops_inflight: 0,
+            text: String::new(),
         });
         loop {
             let turn_start = Instant::now();
@@ -723,7 +729,7 @@ impl ChatDriver {
                 }
             }
             if timer_fired {
-                self.timer.clear();
+                // Not read: the next arming resets it, and each expiry is a new edge (`sys::Timer`).
                 armed_for = None;
             }
             let now = Instant::now();
@@ -1066,6 +1072,7 @@ impl ChatDriver {
             inflight: HashMap::new(),
             dirty: false,
             ack_pending: false,
+            drain: true,
             backlog: VecDeque::new(),
             served: Vec::new(),
             ops: HashMap::new(),
@@ -1130,18 +1137,24 @@ impl ChatDriver {
         }
     }
 
-    /// The connection slots of the last poll's events.
-    fn ready_slots(&self) -> Vec<usize> {
-        self.events
-            .iter()
-            .map(|e| e.token())
-            .filter(|t| *t != TIMER)
-            .map(|t| t.0)
-            .collect()
+    /// The connection slots of the last poll's events; a connection whose event
+    /// says the peer closed (or failed) is read to its end when serviced.
+    fn ready_slots(&mut self) -> Vec<usize> {
+        let mut slots = Vec::with_capacity(self.events.iter().count());
+        for e in self.events.iter().filter(|e| e.token() != TIMER) {
+            let slot = e.token().0;
+            if e.is_read_closed() || e.is_error() {
+                if let Some(Some(c)) = self.conns.get_mut(slot) {
+                    c.drain = true;
+                }
+            }
+            slots.push(slot);
+        }
+        slots
     }
 
     /// As [`Self::ready_slots`], noting whether the timer fired.
-    fn ready_slots_or_timer(&self, fired: &mut bool) -> Vec<usize> {
+    fn ready_slots_or_timer(&mut self, fired: &mut bool) -> Vec<usize> {
         *fired = self.events.iter().any(|e| e.token() == TIMER);
         self.ready_slots()
     }
@@ -1176,7 +1189,10 @@ impl ChatDriver {
                 Err(e) => return Step::Lost(Failure::Connect(e.kind())),
             }
         }
-        let eof = match read_in(&mut c.stream, &mut c.proto, &mut self.buf) {
+        // Setup and closing read to the end; the traffic stops at a short read.
+        let drain = c.drain || self.traffic.is_none();
+        c.drain = false;
+        let eof = match read_in(&mut c.stream, &mut c.proto, &mut self.buf, drain) {
             Ok(eof) => eof,
             Err(f) => return Step::Lost(f),
         };
@@ -1323,11 +1339,22 @@ impl ChatDriver {
 /// Queues message `i` on customer `c` now (the caller writes it out).
 fn send_now(c: &mut Conn, t: &mut Traffic, i: u64, conversation: u64, now: Instant) {
     let schedule = t.spec.schedule;
-    let correlation = c.proto.send_request(&Request::SendMessage {
+    // The text's buffer goes into the request and comes back: no allocation per message.
+    let mut text = std::mem::take(&mut t.text);
+    schedule.write_text(i, &mut text);
+    let request = Request::SendMessage {
         conversation,
         client_msg_id: schedule.client_msg_id(i),
-        body: MessageBody::Text(schedule.text(i)),
-    });
+        body: MessageBody::Text(text),
+    };
+    let correlation = c.proto.send_request(&request);
+    if let Request::SendMessage {
+        body: MessageBody::Text(text),
+        ..
+    } = request
+    {
+        t.text = text;
+    }
     c.inflight.insert(correlation, i);
     let since_start = now.saturating_duration_since(schedule.t0);
     t.spec.ledger.mark(i, Mark::Sent);
