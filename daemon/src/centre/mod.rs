@@ -601,7 +601,7 @@ impl Centre {
     /// turn's answers and pushes reuse its allocation (one allocation less per turn;
     /// a list grown by a burst is let go, so idle memory stays small).
     pub fn recycle_outbox(&mut self, mut spent: Vec<Outgoing>) {
-        const KEEP: usize = 1024;
+        const KEEP: usize = 64;
         if self.outbox.is_empty() && spent.capacity() <= KEEP {
             spent.clear();
             self.outbox = spent;
