@@ -23,7 +23,9 @@ BEFORE=${3:-}
 RATES=${RATES:-5000,10000,20000,50000,100000,200000,300000,400000}
 SHARDS=${SHARDS:-1}
 SECS=${SECS:-3}
+STOP_P99_MS=${STOP_P99_MS:-10}
 mkdir -p "$OUT"
 exec "$BIN/kefu-load" sweep loadtest/scenarios/steady-chat.toml \
     ${BEFORE:+--kefud "$BEFORE"} --kefud "$KEFUD" \
-    --rates "$RATES" --shards "$SHARDS" --step-secs "$SECS" --out-dir "$OUT"
+    --rates "$RATES" --shards "$SHARDS" --step-secs "$SECS" --stop-p99-ms "$STOP_P99_MS" \
+    --out-dir "$OUT"
