@@ -3,7 +3,8 @@
 //! and the metrics say what the longest turn did; an import chunk and a broadcast
 //! submission are applied over many turns and come out exactly as before; what the
 //! account may do meanwhile is defined; a SIGKILL in the middle of an import chunk
-//! leaves all of it or none. A large broadcast is stored in parts over several turns
+//! leaves all of it or none, a contact a conversation changed meanwhile is kept, and
+//! the rolled-back rows are not counted. A large broadcast is stored in parts over several turns
 //! and reads back whole after a restart, also after a SIGKILL midway (issue 13,
 //! turn13b). Counts, never timings: the assertions read the
 //! `kefu_turn_max_*` gauges and the `kefu_import_*` / `kefu_submission_*` counters.
@@ -11,8 +12,8 @@
 mod support;
 
 use kefu_daemon::centre::{IMPORT_ROWS_PER_TURN, SUBMISSION_RESOLVE_PER_TURN};
-use kefu_daemon::store::broadcast_records::PART as BROADCAST_PART;
 use kefu_daemon::shard::{INBOX_PER_TURN, LOGINS_PER_TURN};
+use kefu_daemon::store::broadcast_records::PART as BROADCAST_PART;
 use kefu_wire::chat::{CustomerId, MessageBody};
 use kefu_wire::crm::{ContactEdit, ContactQuery, ContactState, GroupEdit, GroupNode, ImportReport};
 use kefu_wire::valueadded::{BroadcastDraft, BroadcastInfo, BroadcastState};
@@ -388,8 +389,8 @@ fn while_an_import_chunk_is_applied_what_would_break_it_is_refused_with_its_own_
         .unwrap();
     assert_eq!(code(admin.wait(second)), ErrorCode::IMPORT_RUNNING);
     assert_eq!(code(admin.wait(edit)), ErrorCode::IMPORT_RUNNING);
-    // Once part of it is stored, its contacts may be seen but not changed, and a
-    // broadcast may not reach them.
+    // Once part of it is stored, its contacts are not shown yet (the chunk appears
+    // whole when answered), may not be changed, and a broadcast may not reach them.
     until("part of the chunk stored", || {
         total_of(&mut watcher, "kefu_import_rows_total") >= rows_before + 1_000
     });
@@ -397,7 +398,9 @@ fn while_an_import_chunk_is_applied_what_would_break_it_is_refused_with_its_own_
     let got = boss.request(&Request::GetContact {
         customer: first.clone(),
     });
-    assert!(matches!(got, Ok(Response::Contact(_))), "{got:?}");
+    assert_eq!(code(got), ErrorCode::CONTACT_IMPORTING);
+    assert_eq!(contact_count(&mut watcher, ACCOUNT), 0);
+    assert!(exported_ids(&mut watcher, ACCOUNT).is_empty());
     let delete = Request::DeleteContacts {
         customers: vec![first.clone()],
     };
@@ -786,7 +789,10 @@ fn a_submission_killed_while_its_parts_are_stored_leaves_the_broadcast_whole_or_
     match listed.as_slice() {
         [] => assert_eq!(reserved, 0, "nothing stored, nothing reserved"),
         [b] => {
-            assert_eq!((b.recipients, b.named, reserved), (NAMED as u64, NAMED as u64, NAMED as u64));
+            assert_eq!(
+                (b.recipients, b.named, reserved),
+                (NAMED as u64, NAMED as u64, NAMED as u64)
+            );
             assert_eq!(named_of(&mut boss, b.id), named);
         }
         more => panic!("{more:?}"),
@@ -806,5 +812,92 @@ fn a_submission_killed_while_its_parts_are_stored_leaves_the_broadcast_whole_or_
     boss.login(ACCOUNT, 1001, PASSWORD).unwrap();
     assert_eq!(named_of(&mut boss, b.id), named);
     let again = summaries(&mut boss);
-    assert!(again.iter().all(|x| x.recipients == NAMED as u64), "{again:?}");
+    assert!(
+        again.iter().all(|x| x.recipients == NAMED as u64),
+        "{again:?}"
+    );
+}
+
+#[test]
+fn a_contact_served_during_an_import_is_kept_and_a_rolled_back_chunk_counts_nothing() {
+    const ACCOUNT: u64 = 130_007;
+    const ROWS: usize = 30_000;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "");
+    let d = DaemonProcess::start(&config);
+    let mut admin = d.admin();
+    create_account(&mut admin, ACCOUNT);
+    let key = customer_key(&mut admin, ACCOUNT);
+    add_agent(&mut admin, ACCOUNT, 1002, Some(PASSWORD));
+    // An agent that takes conversations at once.
+    let mut agent = d.client();
+    agent.login(ACCOUNT, 1002, PASSWORD).unwrap();
+    agent.request(&Request::SetAutoAccept { cap: 10 }).unwrap();
+    // The boss's own import: its rows count toward the daily import rule.
+    let mut boss = d.client();
+    boss.login(ACCOUNT, 1001, PASSWORD).unwrap();
+    let before = total_of(&mut admin, "kefu_import_rows_total");
+    boss.send(&Request::ImportContacts {
+        chunk: id_rows("k", ROWS),
+        first: true,
+        last: true,
+    })
+    .unwrap();
+    until("part of the chunk stored", || {
+        total_of(&mut admin, "kefu_import_rows_total") >= before + 512
+    });
+    // Not shown while it runs.
+    assert_eq!(contact_count(&mut admin, ACCOUNT), 0);
+    // A customer of the chunk is served: its contact leaves the chunk, with the change.
+    let mut customer = login_customer(d.client(), &key, ACCOUNT, "k000100", now() + 3_600);
+    open(&mut customer);
+    let served = |admin: &mut Client| {
+        let r = admin.request(&on(
+            ACCOUNT,
+            &Request::GetContact {
+                customer: id("k000100"),
+            },
+        ));
+        match r.unwrap() {
+            Response::Contact(c) => c.last_accepted.map(|(_, agent)| agent),
+            other => panic!("{other:?}"),
+        }
+    };
+    let by = served(&mut admin);
+    assert!(by.is_some(), "served, and shown at once");
+    let stored_at_kill = total_of(&mut admin, "kefu_import_rows_total") - before;
+    let mut d = d;
+    d.signal(libc::SIGKILL);
+    d.child.wait().unwrap();
+    drop((admin, boss, agent, customer));
+    eprintln!("killed with {stored_at_kill} of {ROWS} rows applied");
+
+    let d = DaemonProcess::start(&config);
+    let mut admin = d.admin();
+    assert_eq!(
+        served(&mut admin),
+        by,
+        "the served contact is kept, with the change"
+    );
+    let count = contact_count(&mut admin, ACCOUNT);
+    if count != 1 {
+        // Answered before the kill: 10,000 free rows, then 1,000 a day.
+        assert_eq!(count, 11_000);
+        eprintln!("the chunk was answered before the kill");
+        return;
+    }
+    // Rolled back: only the served contact stays, and the chunk counted nothing but
+    // its row (kept), so 9,999 of the boss's 10,000 free rows are left.
+    let z = 9_999;
+    let mut boss = d.client();
+    boss.login(ACCOUNT, 1001, PASSWORD).unwrap();
+    let r = report(
+        boss.request(&Request::ImportContacts {
+            chunk: id_rows("z", z),
+            first: true,
+            last: true,
+        })
+        .unwrap(),
+    );
+    assert_eq!((r.imported, r.refused_daily), (z as u64, 0), "{r:?}");
 }

@@ -186,13 +186,15 @@ impl Centre {
             }
             self.counters.submission_slice();
             let step = match job.storing {
-                None => self.resolve_slice(&mut job, &mut budget).and_then(|resolved| {
-                    if resolved {
-                        self.start_storing(&mut job)
-                    } else {
-                        Ok(false)
-                    }
-                }),
+                None => self
+                    .resolve_slice(&mut job, &mut budget)
+                    .and_then(|resolved| {
+                        if resolved {
+                            self.start_storing(&mut job)
+                        } else {
+                            Ok(false)
+                        }
+                    }),
                 Some(_) => {
                     budget = budget.saturating_sub(PART);
                     Ok(self.store_part(&mut job))

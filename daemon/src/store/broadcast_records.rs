@@ -472,7 +472,9 @@ mod tests {
             agent: 1002,
             draft: BroadcastDraft {
                 groups: vec![3],
-                customers: (0..5).map(|i| CustomerId::Identified(format!("c{i}"))).collect(),
+                customers: (0..5)
+                    .map(|i| CustomerId::Identified(format!("c{i}")))
+                    .collect(),
                 body: MessageBody::Text("双十一".into()),
                 online_only: false,
                 block_replies: false,
