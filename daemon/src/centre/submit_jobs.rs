@@ -248,8 +248,10 @@ impl Centre {
             let window = |len: usize| (i * PART).min(len)..((i + 1) * PART).min(len);
             let customers = &job.submission.draft.customers;
             let bytes = BroadcastPartRecord::encode_from(
-                &st.recipients[window(st.recipients.len())],
-                &customers[window(customers.len())],
+                st.recipients
+                    .get(window(st.recipients.len()))
+                    .unwrap_or(&[]),
+                customers.get(window(customers.len())).unwrap_or(&[]),
             );
             self.batch.put(
                 Cf::ValueAdded,
