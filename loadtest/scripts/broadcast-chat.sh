@@ -54,6 +54,11 @@
 # printed). Since, the worker pool runs at niceness 10 (daemon/src/worker.rs): the
 # 0-event turns over 100 ms are gone; the turns over 100 ms left hold 50-100 events
 # (the chat tool's 100 customers arriving or leaving) on a box at load average 8.
+# Shard 1, whole run, two runs each (load average 6-9; -before, -after = step 1 only,
+# -final = with the broadcasts stored in parts): turns over 25 ms 23/108 before, 14/18
+# after, 11/14 final; over 50 ms 5/17, 3/6, 4/3; longest 93/162, 216/135, 135/137 ms
+# (the final ones: 100-106 events); chat beside the fan-outs p99 27.0/20.5 ms before,
+# 13.1/11.4 ms final (one -after run's generator was itself starved: p99 282 ms).
 set -eu
 OUT=${1:-/tmp/kefu-broadcast-chat}
 RATE=${RATE:-2000}
