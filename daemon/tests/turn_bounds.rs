@@ -901,3 +901,47 @@ fn a_contact_served_during_an_import_is_kept_and_a_rolled_back_chunk_counts_noth
     );
     assert_eq!((r.imported, r.refused_daily), (z as u64, 0), "{r:?}");
 }
+
+/// Each thread of process `pid`: its name and its niceness (`/proc/PID/task/*/stat`).
+fn thread_niceness(pid: u32) -> Vec<(String, i64)> {
+    let mut out = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let path = task.unwrap().path();
+        let name = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        let stat = std::fs::read_to_string(path.join("stat")).unwrap_or_default();
+        // After "pid (comm) ", field 3 (state) comes first; niceness is field 19.
+        let Some((_, rest)) = stat.rsplit_once(") ") else {
+            continue;
+        };
+        if let Some(nice) = rest.split(' ').nth(19 - 3) {
+            out.push((name.trim().to_string(), nice.parse().unwrap()));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_worker_pool_yields_the_cores_to_the_shard_loops() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "");
+    let d = DaemonProcess::start(&config);
+    // The workers lower their priority as they start: poll until each has.
+    let mut threads = Vec::new();
+    until("every worker at its niceness", || {
+        threads = thread_niceness(d.child.id());
+        let workers: Vec<_> = threads
+            .iter()
+            .filter(|(n, _)| n.starts_with("kefu-hash"))
+            .collect();
+        !workers.is_empty()
+            && workers
+                .iter()
+                .all(|(_, nice)| *nice == i64::from(kefu_daemon::worker::WORKER_NICE))
+    });
+    let shards: Vec<_> = threads
+        .iter()
+        .filter(|(n, _)| n.starts_with("kefu-shard"))
+        .collect();
+    assert!(!shards.is_empty(), "{threads:?}");
+    assert!(shards.iter().all(|(_, nice)| *nice == 0), "{threads:?}");
+}
