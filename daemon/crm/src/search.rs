@@ -513,6 +513,9 @@ pub struct Filters {
     /// Only these contacts (sorted contact numbers): the "online now" filter (R6), which
     /// the caller computes from who is connected.
     pub among: Option<Vec<u64>>,
+    /// Never these contact numbers: an import chunk still being applied, whose rows
+    /// are not shown until it is answered.
+    pub hidden: Option<std::ops::Range<u64>>,
 }
 
 impl Filters {
@@ -799,20 +802,24 @@ impl SearchIndex {
         page: PageRequest,
     ) -> Result<Page, SearchError> {
         filters.check()?;
-        let keep =
-            |doc: &Doc| (query.exact || query.matches_text(&doc.text)) && filters.accept(doc);
+        let hidden = filters.hidden.clone().unwrap_or(0..0);
+        let keep = |no: &u64, doc: &Doc| {
+            !hidden.contains(no)
+                && (query.exact || query.matches_text(&doc.text))
+                && filters.accept(doc)
+        };
         let mut hits: Vec<Hit<'_>> = match self.candidates(query, filters) {
             Candidates::Nothing => return Ok(Page::default()),
             Candidates::All => self
                 .docs
                 .iter()
-                .filter(|(_, doc)| keep(doc))
+                .filter(|(no, doc)| keep(no, doc))
                 .map(|(no, doc)| Hit::new(sort, *no, doc))
                 .collect(),
             Candidates::These(numbers) => numbers
                 .iter()
                 .filter_map(|no| self.docs.get(no).map(|doc| (*no, doc)))
-                .filter(|(_, doc)| keep(doc))
+                .filter(|(no, doc)| keep(no, doc))
                 .map(|(no, doc)| Hit::new(sort, no, doc))
                 .collect(),
         };

@@ -27,7 +27,8 @@ use super::{err, storage, Answer, Centre, Recipient};
 use crate::sensitive::WordList;
 use crate::store::balance_records::Movement;
 use crate::store::broadcast_records::{
-    ActiveRecord, BroadcastRecord, BroadcastStatus, SensitiveWordsRecord,
+    ActiveRecord, BroadcastHead, BroadcastPartRecord, BroadcastRecord, BroadcastStatus,
+    SensitiveWordsRecord, StoredBroadcast,
 };
 use crate::store::chat_records::MessageRecord;
 use crate::store::{keys, Cf, StoredRecord};
@@ -55,6 +56,16 @@ pub const MAX_LISTED: usize = 100;
 pub(crate) struct Book {
     pub(super) active: ActiveRecord,
     pub(super) items: BTreeMap<u64, (BroadcastRecord, BroadcastStatus)>,
+    /// The staging number of each broadcast stored in parts (its parts go when a
+    /// resubmission replaces them).
+    staged: BTreeMap<u64, u64>,
+}
+
+/// Where a broadcast stored in parts (`submit_jobs.rs`) has its parts.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Parts {
+    pub(super) staging: u64,
+    pub(super) count: u32,
 }
 
 pub(super) fn info(r: &BroadcastRecord, s: &BroadcastStatus) -> BroadcastInfo {
@@ -125,7 +136,9 @@ impl Centre {
     }
 
     /// The last step of a submission (`submit_jobs.rs`), its recipients resolved and
-    /// checked: the units, the token rule, the stored broadcast. Its answer.
+    /// checked: the units, the token rule, the stored broadcast (whole, or its head
+    /// when `parts` are stored already). Its answer.
+    #[allow(clippy::too_many_arguments)] // the submission's fields, resolved
     pub(super) fn store_submission(
         &mut self,
         account: u64,
@@ -134,6 +147,7 @@ impl Centre {
         draft: BroadcastDraft,
         recipients: Vec<u64>,
         otp: Option<&str>,
+        parts: Option<Parts>,
     ) -> Answer {
         let cost = cost(&draft.body);
         let units = (recipients.len() as u64).saturating_mul(cost);
@@ -168,12 +182,43 @@ impl Centre {
             cancelled: None,
             reason: None,
         };
+        let bytes = match parts {
+            Some(p) => {
+                let head = BroadcastHead {
+                    record: BroadcastRecord {
+                        account,
+                        id,
+                        agent: me,
+                        draft: BroadcastDraft {
+                            customers: Vec::new(),
+                            ..record.draft.clone()
+                        },
+                        recipients: Vec::new(),
+                    },
+                    staging: p.staging,
+                    parts: p.count,
+                    recipients: record.recipients.len() as u64,
+                    customers: record.draft.customers.len() as u64,
+                };
+                head.encode()
+            }
+            None => record.encode(),
+        };
         self.batch.put(
             Cf::ValueAdded,
             &keys::value_added_item(account, b'C', Some(id)),
-            record.encode(),
+            bytes,
         );
         let answer = info(&record, &status);
+        // A resubmission's former parts are replaced.
+        let former = match parts {
+            Some(p) => self.book_mut(account)?.staged.insert(id, p.staging),
+            None => self.book_mut(account)?.staged.remove(&id),
+        };
+        if let Some(old) = former {
+            self.batch
+                .delete_range(Cf::ValueAdded, &keys::broadcast_parts(account, old));
+        }
         let book = self.book_mut(account)?;
         book.active.next_id = book.active.next_id.max(id.saturating_add(1));
         book.active.active.push(id);
@@ -349,7 +394,13 @@ impl Centre {
             .get(&account)
             .is_some_and(|a| a.broadcasts.is_none());
         if missing {
-            let book = self.read_book(account)?;
+            let (book, orphans) = self.read_book(account)?;
+            for staging in orphans {
+                // Parts of a submission the daemon stopped storing: no head names them.
+                self.batch
+                    .delete_range(Cf::ValueAdded, &keys::broadcast_parts(account, staging));
+                self.touched.push(account);
+            }
             self.actor_mut(account)?.broadcasts = Some(book);
         }
         self.actor_mut(account)?
@@ -358,7 +409,10 @@ impl Centre {
             .ok_or_else(|| err(ErrorCode::INTERNAL, "broadcasts not loaded"))
     }
 
-    fn read_book(&self, account: u64) -> Result<Book, ErrorBody> {
+    /// The account's broadcasts, and the staging numbers of parts no broadcast names
+    /// (left by a submission that never answered), less those of this shard's running
+    /// submissions.
+    fn read_book(&self, account: u64) -> Result<(Book, Vec<u64>), ErrorBody> {
         let store = self.shared.store.as_ref();
         let active = match store
             .get(Cf::ValueAdded, &keys::value_added_item(account, b'A', None))
@@ -368,12 +422,21 @@ impl Centre {
             None => ActiveRecord::default(),
         };
         let mut items = BTreeMap::new();
+        let mut staged = BTreeMap::new();
+        let mut parts = self.read_parts(account)?;
         let range = keys::value_added_range(account, b'C');
         for (_, bytes) in store
             .scan(Cf::ValueAdded, &range.start, &range.end, usize::MAX)
             .map_err(storage)?
         {
-            let r = BroadcastRecord::decode(&bytes).map_err(storage)?;
+            let r = match StoredBroadcast::decode(&bytes).map_err(storage)? {
+                StoredBroadcast::Whole(r) => r,
+                StoredBroadcast::Head(head) => {
+                    let mine = parts.remove(&head.staging).unwrap_or_default();
+                    staged.insert(head.record.id, head.staging);
+                    head.assemble(mine).map_err(storage)?
+                }
+            };
             let key = keys::value_added_item(account, b'S', Some(r.id));
             let s = store
                 .get(Cf::ValueAdded, &key)
@@ -387,7 +450,44 @@ impl Centre {
             let s = BroadcastStatus::decode(&s).map_err(storage)?;
             items.insert(r.id, (r, s));
         }
-        Ok(Book { active, items })
+        let running = self.staging_numbers(account);
+        let orphans = parts
+            .into_keys()
+            .filter(|staging| !running.contains(staging))
+            .collect();
+        Ok((
+            Book {
+                active,
+                items,
+                staged,
+            },
+            orphans,
+        ))
+    }
+
+    /// Every broadcast part of the account, by staging number, in part order.
+    fn read_parts(
+        &self,
+        account: u64,
+    ) -> Result<BTreeMap<u64, Vec<BroadcastPartRecord>>, ErrorBody> {
+        let range = keys::value_added_range(account, b'P');
+        let mut parts: BTreeMap<u64, Vec<BroadcastPartRecord>> = BTreeMap::new();
+        for (key, bytes) in self
+            .shared
+            .store
+            .scan(Cf::ValueAdded, &range.start, &range.end, usize::MAX)
+            .map_err(storage)?
+        {
+            // account (8) ‖ b'P' ‖ staging (8) ‖ part (4)
+            let staging = key
+                .get(9..17)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map(u64::from_be_bytes)
+                .ok_or_else(|| err(ErrorCode::STORAGE_FAILURE, "a broadcast part's key"))?;
+            let part = BroadcastPartRecord::decode(&bytes).map_err(storage)?;
+            parts.entry(staging).or_default().push(part);
+        }
+        Ok(parts)
     }
 
     /// One broadcast's status (a copy). The record is not copied: it holds up to

@@ -18,8 +18,9 @@ use super::dispatch::{CrmRequest, CustomerCrmRequest};
 use super::{err, Answer, Centre, Recipient};
 use crate::crm::{
     Colour, Contact, ContactError, ContactLimits, ContactState, CsvExport, CsvImport, CustomerKey,
-    Filters, GroupError, GroupId, Groups, ImportCatalog, ImportSession, LimitWarning, PageRequest,
-    ProfileUpdate, Query, RecentContacts, SearchIndex, Sort, TagError, TagId, Tags, TimeRange,
+    Filters, GroupError, GroupId, Groups, ImportCatalog, ImportSession, LimitCounters,
+    LimitWarning, PageRequest, ProfileUpdate, Query, RecentContacts, SearchIndex, Sort, TagError,
+    TagId, Tags, TimeRange,
 };
 use crate::store::chat_records::ConversationRecord;
 use crate::store::crm_records::{ContactRecord, CrmAccountRecord};
@@ -73,6 +74,63 @@ pub(crate) struct CrmState {
     /// The contact numbers of an import chunk the daemon stopped applying, found at
     /// load (`import_jobs.rs`): left out, and deleted when the account is installed.
     pub(super) rolled_back: Option<ImportJobRecord>,
+    /// What the running import chunk added to the counters: left out of the stored
+    /// counters until it is answered, so a chunk rolled back counted nothing.
+    pub(super) chunk_counts: Option<ChunkCounts>,
+}
+
+/// The counts a running import chunk added to the account's [`LimitCounters`].
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct ChunkCounts {
+    /// Contacts that count.
+    pub(super) contacts: u32,
+    /// The account day `today` belongs to.
+    pub(super) day: i64,
+    /// Imported rows that day, and ever.
+    pub(super) today: u32,
+    pub(super) total: u64,
+}
+
+impl ChunkCounts {
+    /// Adds what the counters gained from `before` to `after` (one slice's admission).
+    pub(super) fn add(&mut self, before: LimitCounters, after: LimitCounters) {
+        self.contacts = self
+            .contacts
+            .saturating_add(after.contacts.saturating_sub(before.contacts));
+        self.total = self
+            .total
+            .saturating_add(after.imported_total.saturating_sub(before.imported_total));
+        if after.day != self.day {
+            // A new day: the counter restarted, so did the chunk's share of it.
+            self.day = after.day;
+            self.today = 0;
+        }
+        let base = if before.day == after.day {
+            before.imported_today
+        } else {
+            0
+        };
+        self.today = self
+            .today
+            .saturating_add(after.imported_today.saturating_sub(base));
+    }
+
+    /// One row leaves the chunk (a contact kept whatever becomes of it).
+    fn drop_one(&mut self) {
+        self.contacts = self.contacts.saturating_sub(1);
+        self.today = self.today.saturating_sub(1);
+        self.total = self.total.saturating_sub(1);
+    }
+
+    /// `c` without the chunk's counts.
+    fn without(&self, mut c: LimitCounters) -> LimitCounters {
+        c.contacts = c.contacts.saturating_sub(self.contacts);
+        c.imported_total = c.imported_total.saturating_sub(self.total);
+        if c.day == self.day {
+            c.imported_today = c.imported_today.saturating_sub(self.today);
+        }
+        c
+    }
 }
 
 /// The contacts are the one home of ownership (exclusive customers, R2, R15):
@@ -314,7 +372,10 @@ impl CrmState {
         CrmAccountRecord {
             account,
             next_contact: self.next_contact,
-            counters: self.limits.counters(),
+            counters: match &self.chunk_counts {
+                Some(chunk) => chunk.without(self.limits.counters()),
+                None => self.limits.counters(),
+            },
             tags: self.tags.iter().cloned().collect(),
             next_tag: self.tags.next_id(),
             groups: self.groups.tree().to_vec(),
@@ -350,8 +411,9 @@ impl Centre {
         change: impl FnOnce(&mut Contact),
     ) -> Option<u64> {
         let key = CustomerKey::try_from(customer.clone()).ok()?;
+        let no = *self.crm_mut(account).ok()?.by_key.get(&key)?;
+        let no = self.keep_from_import(account, no);
         let crm = self.crm_mut(account).ok()?;
-        let no = *crm.by_key.get(&key)?;
         let stored = crm.contacts.get(&no)?;
         let mut contact = stored.contact.clone();
         change(&mut contact);
@@ -359,6 +421,33 @@ impl Centre {
         crm.insert(no, contact, note);
         self.save_contact(account, no);
         Some(no)
+    }
+
+    /// A customer's conversation (served, transferred, closed) or the customer's own
+    /// request changes contact `no`. If the running import chunk stored it, it leaves
+    /// the chunk under a new number (outside the chunk's reserved ones), so that a
+    /// chunk rolled back takes neither it nor the change: the customer is a contact
+    /// because of the conversation too (`wire/PROTOCOL.md` section 17.6.1). Its number.
+    pub(super) fn keep_from_import(&mut self, account: u64, no: u64) -> u64 {
+        if !self.importing_numbers(account).contains(&no) {
+            return no;
+        }
+        let Ok(crm) = self.crm_mut(account) else {
+            return no;
+        };
+        let Some(stored) = crm.remove(no) else {
+            return no;
+        };
+        let kept = crm.next_contact;
+        crm.next_contact += 1;
+        crm.insert(kept, stored.contact, stored.request_note);
+        if let Some(chunk) = crm.chunk_counts.as_mut() {
+            chunk.drop_one();
+        }
+        self.save_contact(account, no);
+        self.save_contact(account, kept);
+        self.save_crm_account(account);
+        kept
     }
 
     /// Writes contact `no` (or its deletion) into the batch.
@@ -492,6 +581,8 @@ impl Centre {
             // even acknowledged to exist (§7.17 d).
             return Err(err(ErrorCode::NOT_FOUND, "not a contact of this account"));
         }
+        // Rows of an import chunk still being applied are shown once it is answered.
+        self.not_importing(account, no)?;
         Ok(no)
     }
 
@@ -832,6 +923,7 @@ impl Centre {
                 .map(|(from, until)| TimeRange { from, until }),
             visible_to: own_only.then_some(me),
             among: online,
+            hidden: Some(self.importing_numbers(account)),
         };
         let sort = match q.sort {
             ContactSort::LastContact => Sort::LastContactDesc,
@@ -975,6 +1067,8 @@ impl Centre {
                 format!("limit is 1..={MAX_EXPORT_PAGE}"),
             ));
         }
+        // Rows of an import chunk still being applied are exported once it is answered.
+        let hidden = self.importing_numbers(account);
         let crm = self.crm_mut(account)?;
         // Every page has the same columns: the free fields of the whole account.
         let fields: std::collections::BTreeSet<String> = crm
@@ -988,13 +1082,14 @@ impl Centre {
             export.write_header(&mut csv);
         }
         let mut last = None;
-        let visible = |s: &&Stored| {
-            own_only.is_none_or(|me| s.contact.exclusive_owner.is_none_or(|o| o == me))
+        let visible = |no: &u64, s: &&Stored| {
+            !hidden.contains(no)
+                && own_only.is_none_or(|me| s.contact.exclusive_owner.is_none_or(|o| o == me))
         };
         let mut page = crm
             .contacts
             .range(after.saturating_add(1)..)
-            .filter(|(_, s)| visible(s))
+            .filter(|(no, s)| visible(no, s))
             .take(limit as usize)
             .peekable();
         while let Some((no, s)) = page.next() {
@@ -1007,7 +1102,8 @@ impl Centre {
             last = Some(*no);
             break;
         }
-        let next_after = last.filter(|no| crm.contacts.range(no + 1..).any(|(_, s)| visible(&s)));
+        let next_after =
+            last.filter(|no| crm.contacts.range(no + 1..).any(|(n, s)| visible(n, &s)));
         Ok(Response::Export { csv, next_after })
     }
 
@@ -1186,7 +1282,10 @@ impl Centre {
                         "the answer to the verification question is wrong",
                     ));
                 }
-                let (no, contact, warning) = match crm.by_key.get(&key).copied() {
+                let found = crm.by_key.get(&key).copied();
+                let found = found.map(|no| self.keep_from_import(account, no));
+                let crm = self.crm_mut(account)?;
+                let (no, contact, warning) = match found {
                     Some(no) => {
                         let old = &crm
                             .contacts
@@ -1247,7 +1346,12 @@ impl Centre {
         };
         let accepted = crate::crm::Accepted { at: now, agent };
         let mut request = None;
-        let no = match crm.by_key.get(&key).copied() {
+        let found = crm.by_key.get(&key).copied();
+        let found = found.map(|no| self.keep_from_import(account, no));
+        let Ok(crm) = self.crm_mut(account) else {
+            return;
+        };
+        let no = match found {
             Some(no) => {
                 let Some(s) = crm.contacts.get(&no) else {
                     return;
@@ -1501,6 +1605,7 @@ pub(super) fn read_crm(
         recent: RecentContacts::new(),
         imports: HashMap::new(),
         rolled_back: None,
+        chunk_counts: None,
     };
     read_contacts(store, account, &mut state)?;
     read_recent(store, account, &mut state)?;

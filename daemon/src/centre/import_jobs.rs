@@ -18,12 +18,16 @@
 //! row, so a refused chunk stores nothing. A failed commit evicts the account; its job
 //! is then refused (`STORAGE_FAILURE`) and rolled back at the next load.
 //!
-//! **Meanwhile** the contacts already stored are visible, but a request may not change
-//! them (`CONTACT_IMPORTING`); another import, and tag or group edits, wait
+//! **Meanwhile** the contacts already stored are not shown (search, export, get: the
+//! chunk appears whole when answered) and a request may not change them
+//! (`CONTACT_IMPORTING`); another import, and tag or group edits, wait
 //! (`IMPORT_RUNNING`); a broadcast to them is `RECIPIENTS_IMPORTING`
-//! (`submit_jobs.rs`).
+//! (`submit_jobs.rs`). A customer's conversation or request that changes one takes it
+//! out of the chunk (`Centre::keep_from_import`): kept, with the change, whatever
+//! becomes of the chunk. The counters the chunk raised are stored without its share
+//! until it is answered (`ChunkCounts`), so a chunk rolled back counted nothing.
 
-use super::crm::{ImportRun, MAX_IMPORT_CHUNK, MAX_REASON_CHARS};
+use super::crm::{ChunkCounts, ImportRun, MAX_IMPORT_CHUNK, MAX_REASON_CHARS};
 use super::{err, Centre, ReplyTo};
 use crate::crm::{CsvImport, ImportCatalog, ImportSession, LimitWarning};
 use crate::session::ConnUpdate;
@@ -162,6 +166,7 @@ impl Centre {
             end: first_no.saturating_add(rows_bound(&chunk)),
         };
         crm.next_contact = reserved.end;
+        crm.chunk_counts = Some(ChunkCounts::default());
         self.batch.put(
             Cf::CrmAccounts,
             &keys::import_job(account),
@@ -262,9 +267,11 @@ impl Centre {
                         owners_changed,
                         ..
                     } = job;
-                    if !last {
-                        // The next chunk goes on from where this one stopped.
-                        if let Ok(crm) = self.crm_mut(account) {
+                    if let Ok(crm) = self.crm_mut(account) {
+                        // Answered: its counts are the account's now.
+                        crm.chunk_counts = None;
+                        if !last {
+                            // The next chunk goes on from where this one stopped.
                             crm.imports.insert(agent, run);
                         }
                     }
@@ -280,6 +287,9 @@ impl Centre {
                 }
                 Ok(Step::Refused(e)) | Err(e) => {
                     // Nothing of the chunk was stored (no row comes before the header).
+                    if let Ok(crm) = self.crm_mut(account) {
+                        crm.chunk_counts = None;
+                    }
                     self.batch
                         .delete(Cf::CrmAccounts, &keys::import_job(account));
                     self.end_job(job.reply, job.conn, Err(e));
@@ -347,10 +357,13 @@ impl Centre {
         *budget -= taken;
         let crm = self.crm_mut(account)?;
         let by_key = &crm.by_key;
+        let before = crm.limits.counters();
         let (new, warning) =
             job.run
                 .session
                 .admit(rows, |k| by_key.contains_key(k), &mut crm.limits, now);
+        let after = crm.limits.counters();
+        crm.chunk_counts.get_or_insert_default().add(before, after);
         if let Some(w) = warning {
             if job.warning.is_none_or(|old| w.level > old.level) {
                 job.warning = Some(w);

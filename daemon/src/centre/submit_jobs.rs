@@ -14,11 +14,23 @@
 //! crash changes nothing. A preview (`PreviewBroadcast`, `PreviewSurveyBroadcast`)
 //! resolves its recipients the same way (a draft is checked as for a submission), and
 //! its last step sends the preview instead.
+//!
+//! **Stored in parts.** A broadcast of more than [`PART`] recipients or named contacts
+//! was encoded whole in the last step (50,000 named contacts: a record of a megabyte).
+//! Once resolved, such a submission stores its recipients and named contacts in parts
+//! of [`PART`], one part a turn on the shard (it costs the turn's lookups), under a
+//! staging number; the last step writes only the small head that names them
+//! (`store/broadcast_records.rs`). The refusals and their order are unchanged: the
+//! audience's size is checked before the first part, the rest in the last step, whose
+//! refusal deletes the parts in its batch. Parts that a stopped daemon left are deleted
+//! when the account's broadcasts are next read.
 
-use super::broadcasts::check_recipients;
+use super::broadcasts::{check_recipients, Parts};
 use super::crm::CrmState;
 use super::{err, Centre, ReplyTo};
 use crate::crm::{ContactState, GroupId};
+use crate::store::broadcast_records::{BroadcastPartRecord, PART};
+use crate::store::{keys, Cf};
 use kefu_wire::valueadded::BroadcastDraft;
 use kefu_wire::{ErrorBody, ErrorCode};
 use std::collections::BTreeSet;
@@ -71,8 +83,24 @@ pub(super) struct SubmitJob {
     member: usize,
     named: usize,
     numbers: BTreeSet<u64>,
+    /// Once resolved, a large broadcast's parts being stored.
+    storing: Option<Storing>,
     /// Failed commits when the job started.
     epoch: u64,
+}
+
+/// A resolved submission storing its parts (one a turn).
+struct Storing {
+    /// The recipients, ascending.
+    recipients: Vec<u64>,
+    parts: Parts,
+    /// Parts written so far.
+    written: u32,
+}
+
+/// Whether a broadcast of this size is stored in parts.
+fn in_parts(recipients: usize, customers: usize) -> bool {
+    recipients > PART || customers > PART
 }
 
 /// The shard's submission jobs, oldest first.
@@ -104,6 +132,7 @@ impl Centre {
             member: 0,
             named: 0,
             numbers: BTreeSet::new(),
+            storing: None,
             epoch,
         });
         Ok(())
@@ -124,6 +153,15 @@ impl Centre {
     /// Whether a submission job runs on the shard (the loop turns again at once).
     pub(super) fn submitting(&self) -> bool {
         !self.submit_jobs.is_empty()
+    }
+
+    /// The staging numbers of the account's submissions storing parts (not orphans).
+    pub(super) fn staging_numbers(&self, account: u64) -> Vec<u64> {
+        self.submit_jobs
+            .iter()
+            .filter(|j| j.submission.account == account)
+            .filter_map(|j| j.storing.as_ref().map(|st| st.parts.staging))
+            .collect()
     }
 
     /// At each commit: [`RESOLVE_PER_TURN`] lookups over the shard's submission jobs,
@@ -147,7 +185,22 @@ impl Centre {
                 continue;
             }
             self.counters.submission_slice();
-            match self.resolve_slice(&mut job, &mut budget) {
+            let step = match job.storing {
+                None => self
+                    .resolve_slice(&mut job, &mut budget)
+                    .and_then(|resolved| {
+                        if resolved {
+                            self.start_storing(&mut job)
+                        } else {
+                            Ok(false)
+                        }
+                    }),
+                Some(_) => {
+                    budget = budget.saturating_sub(PART);
+                    Ok(self.store_part(&mut job))
+                }
+            };
+            match step {
                 Ok(false) => self.submit_jobs.push(job),
                 Ok(true) => {
                     let (reply, conn) = (job.reply, job.conn);
@@ -157,6 +210,58 @@ impl Centre {
                 Err(e) => self.end_job(job.reply, job.conn, Err(e)),
             }
         }
+    }
+
+    /// A job resolved: whether it takes its last step now, or first stores its
+    /// recipients in parts (a large submission; the audience's size is refused first,
+    /// as the last step would).
+    fn start_storing(&mut self, job: &mut SubmitJob) -> Result<bool, ErrorBody> {
+        let customers = job.submission.draft.customers.len();
+        if job.submission.preview || !in_parts(job.numbers.len(), customers) {
+            return Ok(true);
+        }
+        let recipients: Vec<u64> = std::mem::take(&mut job.numbers).into_iter().collect();
+        check_recipients(&recipients)?;
+        let account = job.submission.account;
+        // Read before the first part: a first read takes unnamed parts for orphans.
+        self.book_mut(account)?;
+        // Unique in the account, and stored with this turn's counters.
+        let staging = self.take_message_ids(account, 1)?;
+        let count = recipients.len().max(customers).div_ceil(PART);
+        let count = u32::try_from(count).map_err(|_| err(ErrorCode::INTERNAL, "parts"))?;
+        job.storing = Some(Storing {
+            recipients,
+            parts: Parts { staging, count },
+            written: 0,
+        });
+        Ok(false)
+    }
+
+    /// Writes the job's next part; whether all are written.
+    fn store_part(&mut self, job: &mut SubmitJob) -> bool {
+        let account = job.submission.account;
+        let Some(st) = job.storing.as_mut() else {
+            return true;
+        };
+        if st.written < st.parts.count {
+            let i = st.written as usize;
+            let window = |len: usize| (i * PART).min(len)..((i + 1) * PART).min(len);
+            let customers = &job.submission.draft.customers;
+            let bytes = BroadcastPartRecord::encode_from(
+                st.recipients
+                    .get(window(st.recipients.len()))
+                    .unwrap_or(&[]),
+                customers.get(window(customers.len())).unwrap_or(&[]),
+            );
+            self.batch.put(
+                Cf::ValueAdded,
+                &keys::broadcast_part(account, st.parts.staging, st.written),
+                bytes,
+            );
+            self.touched.push(account);
+            st.written += 1;
+        }
+        st.written >= st.parts.count
     }
 
     /// Looks up to `budget` group members, then named contacts; whether all are.
@@ -208,9 +313,30 @@ impl Centre {
         let SubmitJob {
             submission,
             numbers,
+            storing,
             ..
         } = job;
-        let recipients: Vec<u64> = numbers.into_iter().collect();
+        let account = submission.account;
+        let (recipients, parts) = match storing {
+            Some(st) => (st.recipients, Some(st.parts)),
+            None => (numbers.into_iter().collect(), None),
+        };
+        let answer = self.finish_resolved(submission, recipients, parts);
+        if let (Err(_), Some(p)) = (&answer, parts) {
+            // Refused: the parts stored for it go in this batch.
+            self.batch
+                .delete_range(Cf::ValueAdded, &keys::broadcast_parts(account, p.staging));
+        }
+        answer
+    }
+
+    /// The last step of a resolved submission (its parts stored, if in parts).
+    fn finish_resolved(
+        &mut self,
+        submission: Submission,
+        recipients: Vec<u64>,
+        parts: Option<Parts>,
+    ) -> super::Answer {
         check_recipients(&recipients)?;
         if submission.preview {
             self.check_submission(&submission)?;
@@ -252,8 +378,15 @@ impl Centre {
             otp,
             ..
         } = submission;
-        let answer =
-            self.store_submission(account, agent, resubmit, draft, recipients, otp.as_deref());
+        let answer = self.store_submission(
+            account,
+            agent,
+            resubmit,
+            draft,
+            recipients,
+            otp.as_deref(),
+            parts,
+        );
         if let Some(survey) = survey {
             self.link_survey(account, survey, &answer);
         }

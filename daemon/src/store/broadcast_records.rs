@@ -10,9 +10,27 @@
 //! Same rules as [`records`](super::records): a version byte and a frozen postcard
 //! body. The draft is kept as the wire's `BroadcastDraft` body, whose encoding the
 //! protocol's golden bytes freeze.
+//!
+//! **Broadcasts in parts** (issue 13; version 2 of the broadcast record). A broadcast
+//! of more than [`PART`] recipients or named contacts is stored over several turns
+//! (`centre/submit_jobs.rs`): first its [`BroadcastPartRecord`]s, [`PART`] recipients
+//! and [`PART`] named contacts each, under a *staging* number (unique in the account,
+//! taken from its message numbers), then, in the turn that answers, a small
+//! [`BroadcastHead`] under the broadcast's own key that names the staging number and
+//! the count of parts. Until the head is written nothing of it is visible; parts no
+//! head names (a daemon stopped midway) are deleted when the account's broadcasts are
+//! read. A version-1 record holds the whole broadcast, as every broadcast did before.
 
-use super::records::{decode_v1, encode_versioned, RecordError, StoredRecord, V1};
+use super::records::{
+    decode_body, decode_v1, encode_versioned, split_version, RecordError, StoredRecord, V1,
+};
+use kefu_wire::chat::CustomerId;
 use kefu_wire::valueadded::{BroadcastDraft, BroadcastState};
+
+/// Recipients, and named contacts, one part holds at most: about 30 µs to encode.
+pub const PART: usize = 4_096;
+/// Version 2 of the broadcast record: a head, its recipients and named contacts in parts.
+const BROADCAST_V2: u8 = 2;
 
 /// What a broadcast sends and to whom.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +75,180 @@ pub struct ActiveRecord {
     pub next_id: u64,
     /// Broadcasts pending review, pending send or sending.
     pub active: Vec<u64>,
+}
+
+/// A broadcast stored in parts: the record without its recipients and named contacts
+/// (both empty in `record`), and where they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BroadcastHead {
+    /// The broadcast, `recipients` and `draft.customers` left empty.
+    pub record: BroadcastRecord,
+    /// The staging number its parts are stored under.
+    pub staging: u64,
+    /// How many parts, numbered from 0.
+    pub parts: u32,
+    /// Recipients in all, and named contacts in all (checked when assembled).
+    pub recipients: u64,
+    pub customers: u64,
+}
+
+/// What a broadcast's key holds: the whole broadcast (version 1) or a head (version 2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoredBroadcast {
+    Whole(BroadcastRecord),
+    Head(BroadcastHead),
+}
+
+/// One part of a broadcast stored in parts, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BroadcastPartRecord {
+    /// Contact numbers, ascending, continuing the previous part's.
+    pub recipients: Vec<u64>,
+    /// Named contacts, in the draft's order, continuing the previous part's.
+    pub customers: Vec<CustomerId>,
+}
+
+/// Frozen version-2 body of the broadcast record (a head). Never edit.
+mod v2 {
+    use kefu_wire::valueadded::BroadcastDraft;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Serialize, Deserialize)]
+    pub(super) struct Head {
+        pub account: u64,
+        pub id: u64,
+        pub agent: u32,
+        /// The draft without its named contacts.
+        pub draft: BroadcastDraft,
+        pub staging: u64,
+        pub parts: u32,
+        pub recipients: u64,
+        pub customers: u64,
+    }
+}
+
+/// Frozen version-1 body of a part. Never edit: add `mod v2_part`.
+mod v1_part {
+    use kefu_wire::chat::CustomerId;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Deserialize)]
+    pub(super) struct Part {
+        pub recipients: Vec<u64>,
+        pub customers: Vec<CustomerId>,
+    }
+
+    /// The same body, borrowed: a part is encoded from slices of the submission.
+    #[derive(Serialize)]
+    pub(super) struct PartRef<'a> {
+        pub recipients: &'a [u64],
+        pub customers: &'a [CustomerId],
+    }
+}
+
+impl BroadcastHead {
+    /// The version-2 record.
+    pub fn encode(&self) -> Vec<u8> {
+        let r = &self.record;
+        encode_versioned(
+            BROADCAST_V2,
+            &v2::Head {
+                account: r.account,
+                id: r.id,
+                agent: r.agent,
+                draft: BroadcastDraft {
+                    customers: Vec::new(),
+                    ..r.draft.clone()
+                },
+                staging: self.staging,
+                parts: self.parts,
+                recipients: self.recipients,
+                customers: self.customers,
+            },
+        )
+    }
+
+    /// The whole broadcast from its parts, read in order; refused if they do not add
+    /// up to what the head says.
+    pub fn assemble(
+        self,
+        parts: impl IntoIterator<Item = BroadcastPartRecord>,
+    ) -> Result<BroadcastRecord, RecordError> {
+        let mut r = self.record;
+        let mut count = 0u32;
+        for p in parts {
+            r.recipients.extend(p.recipients);
+            r.draft.customers.extend(p.customers);
+            count += 1;
+        }
+        if count != self.parts
+            || r.recipients.len() as u64 != self.recipients
+            || r.draft.customers.len() as u64 != self.customers
+        {
+            return Err(RecordError::Invalid {
+                kind: BroadcastRecord::KIND,
+                version: BROADCAST_V2,
+                reason: "its parts do not add up to its head",
+            });
+        }
+        Ok(r)
+    }
+}
+
+impl StoredBroadcast {
+    /// Reads a broadcast's key, either version.
+    pub fn decode(bytes: &[u8]) -> Result<StoredBroadcast, RecordError> {
+        let kind = BroadcastRecord::KIND;
+        match split_version(kind, bytes)? {
+            (V1, _) => Ok(StoredBroadcast::Whole(BroadcastRecord::decode(bytes)?)),
+            (BROADCAST_V2, body) => {
+                let h: v2::Head = decode_body(kind, BROADCAST_V2, body)?;
+                Ok(StoredBroadcast::Head(BroadcastHead {
+                    record: BroadcastRecord {
+                        account: h.account,
+                        id: h.id,
+                        agent: h.agent,
+                        draft: h.draft,
+                        recipients: Vec::new(),
+                    },
+                    staging: h.staging,
+                    parts: h.parts,
+                    recipients: h.recipients,
+                    customers: h.customers,
+                }))
+            }
+            (version, _) => Err(RecordError::UnknownVersion { kind, version }),
+        }
+    }
+}
+
+impl BroadcastPartRecord {
+    /// A part from slices of the submission (nothing copied but the bytes).
+    pub fn encode_from(recipients: &[u64], customers: &[CustomerId]) -> Vec<u8> {
+        encode_versioned(
+            V1,
+            &v1_part::PartRef {
+                recipients,
+                customers,
+            },
+        )
+    }
+}
+
+impl StoredRecord for BroadcastPartRecord {
+    const KIND: &'static str = "broadcast part";
+
+    fn encode(&self) -> Vec<u8> {
+        Self::encode_from(&self.recipients, &self.customers)
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, RecordError> {
+        let b: v1_part::Part = decode_v1(Self::KIND, bytes)?;
+        Ok(BroadcastPartRecord {
+            recipients: b.recipients,
+            customers: b.customers,
+        })
+    }
 }
 
 /// Frozen version-1 bodies. Never edit: add `mod v2`.
@@ -270,5 +462,58 @@ mod tests {
             active: vec![1, 3],
         };
         assert_eq!(ActiveRecord::decode(&a.encode()).unwrap(), a);
+    }
+
+    #[test]
+    fn a_broadcast_in_parts_reads_back_whole_and_a_short_part_is_refused() {
+        let whole = BroadcastRecord {
+            account: 1,
+            id: 2,
+            agent: 1002,
+            draft: BroadcastDraft {
+                groups: vec![3],
+                customers: (0..5)
+                    .map(|i| CustomerId::Identified(format!("c{i}")))
+                    .collect(),
+                body: MessageBody::Text("双十一".into()),
+                online_only: false,
+                block_replies: false,
+                send_at: None,
+            },
+            recipients: (10..17).collect(),
+        };
+        // Version 1 still reads as the whole broadcast.
+        assert_eq!(
+            StoredBroadcast::decode(&whole.encode()).unwrap(),
+            StoredBroadcast::Whole(whole.clone())
+        );
+        let mut bare = whole.clone();
+        bare.recipients.clear();
+        bare.draft.customers.clear();
+        let head = BroadcastHead {
+            record: bare,
+            staging: 99,
+            parts: 2,
+            recipients: 7,
+            customers: 5,
+        };
+        let StoredBroadcast::Head(read) = StoredBroadcast::decode(&head.encode()).unwrap() else {
+            panic!("a head")
+        };
+        assert_eq!(read, head);
+        let c = &whole.draft.customers;
+        let parts = [
+            BroadcastPartRecord::encode_from(&whole.recipients[..4], &c[..4]),
+            BroadcastPartRecord::encode_from(&whole.recipients[4..], &c[4..]),
+        ];
+        let decoded: Vec<_> = parts
+            .iter()
+            .map(|b| BroadcastPartRecord::decode(b).unwrap())
+            .collect();
+        assert_eq!(read.clone().assemble(decoded.clone()).unwrap(), whole);
+        assert!(read.assemble(decoded.into_iter().take(1)).is_err());
+        let mut other = head.encode();
+        other[0] = 3;
+        assert!(StoredBroadcast::decode(&other).is_err());
     }
 }

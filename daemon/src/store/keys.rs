@@ -57,6 +57,7 @@
 //! | [`Cf::ValueAdded`] | `value_added` | account `u64` BE (8) ‖ `b'A'` ([`value_added_item`]) | `ActiveRecord` (next broadcast number, broadcasts not finished) |
 //! | [`Cf::ValueAdded`] | `value_added` | account `u64` BE (8) ‖ `b'C'` ‖ broadcast `u64` BE (8) | `BroadcastRecord` |
 //! | [`Cf::ValueAdded`] | `value_added` | account `u64` BE (8) ‖ `b'S'` ‖ broadcast `u64` BE (8) | `BroadcastStatus` (the fan-out cursor) |
+//! | [`Cf::ValueAdded`] | `value_added` | account `u64` BE (8) ‖ `b'P'` ‖ staging `u64` BE (8) ‖ part `u32` BE (4) ([`broadcast_part`]) | `BroadcastPartRecord` (recipients and named contacts of a broadcast stored in parts) |
 //! | [`Cf::Reports`] | `reports` | account `u64` BE (8) ‖ `b'D'` ‖ day `u32` BE (4) ‖ agent `u32` BE (4) ([`work_day`]) | `WorkDayRecord` (one agent's counts that day) |
 //! | [`Cf::Reports`] | `reports` | account `u64` BE (8) ‖ `b'C'` ‖ day `u32` BE (4) ‖ agent `u32` BE (4) ‖ conversation `u64` BE (8) ([`work_seen_conversation`]) | `SeenRecord` (the conversation is counted for the agent that day) |
 //! | [`Cf::Reports`] | `reports` | account `u64` BE (8) ‖ `b'U'` ‖ day `u32` BE (4) ‖ agent `u32` BE (4) ‖ customer key ([`work_seen_customer`]) | `SeenRecord` (the customer is counted for the agent that day) |
@@ -624,6 +625,22 @@ pub fn value_added_item(account: u64, tag: u8, id: Option<u64>) -> Vec<u8> {
         k.extend_from_slice(&id.to_be_bytes());
     }
     k
+}
+
+/// Part `part` of the broadcast parts stored under `staging` (`broadcast_records`):
+/// the account (8) ‖ `b'P'` ‖ staging (8) ‖ part (4).
+pub fn broadcast_part(account: u64, staging: u64, part: u32) -> Vec<u8> {
+    let mut k = value_added_item(account, b'P', Some(staging));
+    k.extend_from_slice(&part.to_be_bytes());
+    k
+}
+
+/// Every part stored under `staging`.
+pub fn broadcast_parts(account: u64, staging: u64) -> KeyRange {
+    KeyRange {
+        start: value_added_item(account, b'P', Some(staging)),
+        end: value_added_item(account, b'P', Some(staging.saturating_add(1))),
+    }
 }
 
 /// Every item of `account` with `tag`, in id order.
