@@ -151,6 +151,14 @@ impl ServerHandle {
         }
     }
 
+    /// Tells the shards to stop: they close their listeners at once and say goodbye to
+    /// their connections (`SHUTTING_DOWN`); [`ServerHandle::shutdown`] waits for them.
+    fn begin_shutdown(&self) {
+        for link in &self.links {
+            link.send(ShardMsg::Shutdown);
+        }
+    }
+
     /// Graceful stop: shards stop accepting, say goodbye, flush and exit;
     /// then the worker pool stops and the store is closed.
     pub fn shutdown(mut self) {
@@ -333,14 +341,15 @@ fn standby(
         let (config, rocks, slot) = (config.clone(), Arc::clone(&rocks), Arc::clone(&slot));
         let metrics_sources = Arc::clone(&metrics_sources);
         Box::new(move |leadership| {
-            // The read-only shards give the client ports up first: their sessions are
-            // told `SHUTTING_DOWN` (clients log in again, on this member now).
+            // The read-only shards give the client ports up first: they close their
+            // listeners and tell their sessions `SHUTTING_DOWN` (clients log in again, on
+            // this member now); nobody waits for their goodbyes to be read.
             let reads = slot
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .take();
-            if let Some(reads) = reads {
-                reads.shutdown();
+            if let Some(reads) = &reads {
+                reads.begin_shutdown();
             }
             let mut config = config;
             let listen = config
@@ -391,6 +400,14 @@ fn standby(
                     started: sources.started,
                     replication: hook_has_standby.then(|| Arc::clone(&state)),
                 };
+            }
+            if let Some(reads) = reads {
+                let joined = std::thread::Builder::new()
+                    .name("kefu-reads-stop".into())
+                    .spawn(move || reads.shutdown());
+                if let Err(e) = joined {
+                    log::warn(0, format_args!("the read-only shards' stop: {e}"));
+                }
             }
             log::info(
                 0,
@@ -667,9 +684,9 @@ fn replication_hook(
     })
 }
 
-/// A standby: its replication thread and nothing else — no shard, no client port, no
-/// admin socket (it serves no client until promoted; `daemon/CLUSTER.md` §5); its
-/// metrics listener is added by [`standby`].
+/// A standby: its replication thread — no admin socket until promoted; its read-only
+/// shards on the client ports and its metrics listener are added by [`standby`]
+/// (`daemon/CLUSTER.md` §5).
 fn standby_handle(config: &Config, cluster: Option<crate::cluster::ClusterHandle>) -> ServerHandle {
     if let Err(e) = write_pid(config) {
         log::warn(0, format_args!("{e}"));

@@ -4,9 +4,9 @@
 //! sessions from the data the replication thread applies (the centre's side is
 //! `centre/read_only.rs`).
 //!
-//! - [`StandbyReads`]: what the read-only shards share — where the primary is (the
-//!   pair's leader key read by the directory thread, else `[standby]
-//!   primary_client_addr`) and how far the accounts in memory are known fresh.
+//! - [`StandbyReads`] (`centre/read_only.rs`): what the read-only shards share — where
+//!   the primary is (the pair's leader key read by the directory thread, else
+//!   `[standby] primary_client_addr`) and how far the accounts in memory are known fresh.
 //! - [`follow`]: the **freshness** thread (`kefu-read-fresh`). The shards load an
 //!   account from the store on first use and keep it; the replication thread keeps
 //!   applying the primary's batches under them. Every [`FRESHNESS_TICK`] this thread
@@ -19,13 +19,12 @@
 //!   A standby's sequence numbers must stay the primary's (`CLUSTER.md` §1): a write
 //!   of its own would break the stream, so none may happen, whatever a handler does.
 
-use crate::cluster::placement::Placement;
+pub use crate::centre::StandbyReads;
 use crate::log;
 use crate::shard::{ShardLink, ShardMsg};
 use crate::store::{Batch, Cf, Durability, KeyValue, KvStore, RocksStore, StoreError};
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -36,38 +35,6 @@ pub const FRESHNESS_TICK: Duration = Duration::from_millis(50);
 
 /// Batches read from the log per look (the rest at the next look, at once).
 const BATCHES_PER_LOOK: usize = 4_096;
-
-/// What a standby's read-only shards share.
-#[derive(Debug, Default)]
-pub struct StandbyReads {
-    /// `[standby] primary_client_addr`: the primary's client address when etcd names
-    /// none (a pair without `[cluster.etcd]`).
-    configured_primary: Option<SocketAddr>,
-    /// The last sequence whose accounts were evicted: everything in memory is at
-    /// least this fresh (once the shards ran the evictions sent).
-    fresh_up_to: AtomicU64,
-}
-
-impl StandbyReads {
-    /// A standby's read side, with the configured primary address (if any).
-    pub fn new(configured_primary: Option<SocketAddr>) -> StandbyReads {
-        StandbyReads {
-            configured_primary,
-            fresh_up_to: AtomicU64::new(0),
-        }
-    }
-
-    /// Where the primary serves clients, if known: the pair's leader (from etcd, when
-    /// it is another node), else the configured address.
-    pub fn primary(&self, placement: &Placement) -> Option<SocketAddr> {
-        placement.primary_elsewhere().or(self.configured_primary)
-    }
-
-    /// The sequence up to which the accounts in memory follow the log.
-    pub fn fresh_up_to(&self) -> u64 {
-        self.fresh_up_to.load(Ordering::Relaxed)
-    }
-}
 
 /// The running freshness thread.
 pub struct FreshnessHandle {
@@ -102,7 +69,7 @@ pub fn follow(
 ) -> std::io::Result<FreshnessHandle> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
-    reads.fresh_up_to.store(from, Ordering::Relaxed);
+    reads.set_fresh_up_to(from);
     let thread = std::thread::Builder::new()
         .name("kefu-read-fresh".into())
         .spawn(move || {
@@ -143,7 +110,7 @@ pub fn follow(
                         seen = latest;
                     }
                 }
-                reads.fresh_up_to.store(seen, Ordering::Relaxed);
+                reads.set_fresh_up_to(seen);
             }
         })?;
     Ok(FreshnessHandle {
@@ -240,17 +207,5 @@ mod tests {
         ));
         assert_eq!(inner.get(Cf::Meta, b"k").unwrap(), Some(b"v".to_vec()));
         assert!(!ro.accepting_writes());
-    }
-
-    #[test]
-    fn the_primary_is_the_leaders_address_else_the_configured_one() {
-        let configured: SocketAddr = "127.0.0.5:7070".parse().unwrap();
-        let leader: SocketAddr = "127.0.0.6:7070".parse().unwrap();
-        let placement = Placement::of_member("pair", "b");
-        let reads = StandbyReads::new(Some(configured));
-        assert_eq!(reads.primary(&placement), Some(configured));
-        placement.set_own_leader(Some(("a".into(), Some(leader))));
-        assert_eq!(reads.primary(&placement), Some(leader));
-        assert_eq!(StandbyReads::new(None).primary(&Placement::default()), None);
     }
 }

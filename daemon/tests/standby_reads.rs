@@ -12,7 +12,9 @@
 //!   to the contact's read is printed as p50 / p99 / max, not asserted). A write in that session is `READ_ONLY_MEMBER`, names the primary and
 //!   changes nothing, on either member.
 //! - SIGKILL of the primary: the standby is promoted, its read-only sessions are closed,
-//!   and it serves ordinary logins and writes on the same port.
+//!   and it serves ordinary logins and writes on the same port. The old primary,
+//!   restarted, finds b leading and stays fenced (nothing to follow): a login there is
+//!   told `GoAwayTo` b.
 //!
 //! Run: `cargo test --release -p kefu-daemon --test standby_reads -- --nocapture`.
 
@@ -235,5 +237,22 @@ fn the_standby_redirects_logins_serves_read_only_sessions_and_gives_way_when_pro
         code(reader.request(&Request::SetAutoAccept { cap: 1 })),
         ErrorCode::READ_ONLY_MEMBER
     );
-    drop(standby);
+
+    // The old primary comes back: b leads at a newer epoch, and with nothing to follow
+    // (no replication address published, no peer configured) a stays fenced — and
+    // sends logins to b.
+    let fenced = Member::start(
+        home.path(),
+        &Spec::new("a", true, a.client, a.replication, &etcd.clients),
+    );
+    let agent = poll(WITHIN, "a login at the fenced member redirected", || {
+        let mut c = Client::connect(a.client, opts()).ok()?;
+        c.login(ACCOUNT, 1001, PASSWORD).ok().map(|_| c)
+    });
+    assert_eq!(
+        agent.server_addr(),
+        Some(b.client),
+        "logged in on the new primary"
+    );
+    drop((fenced, standby));
 }

@@ -86,6 +86,7 @@ mod work_report;
 pub use chat::sign_customer;
 /// The per-turn bounds of the deferred import and broadcast submission (issue 13).
 pub use import_jobs::ROWS_PER_TURN as IMPORT_ROWS_PER_TURN;
+pub use read_only::StandbyReads;
 pub use submit_jobs::RESOLVE_PER_TURN as SUBMISSION_RESOLVE_PER_TURN;
 
 use crate::accounts::{AccountState, OnlineAgent};
@@ -178,7 +179,7 @@ pub struct Shared {
     pub placement: Arc<crate::cluster::placement::Placement>,
     /// A standby's read-only shards (`read_only.rs`, `standby_reads.rs`): where the
     /// primary is. `None` on a primary and a single appliance.
-    pub standby: Option<Arc<crate::standby_reads::StandbyReads>>,
+    pub standby: Option<Arc<StandbyReads>>,
 }
 
 /// Who a push is for, within its account. Domain code names people or a session,

@@ -22,10 +22,49 @@
 
 use super::sessions::Who;
 use super::{err, Centre, Outgoing, RedirectWho, ReplyTo};
+use crate::cluster::placement::Placement;
 use crate::session::{Caller, ConnUpdate, Phase};
 use crate::store::SecurityLevel;
 use kefu_wire::{ErrorBody, ErrorCode, Request, Response};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// What a standby's read-only shards share.
+#[derive(Debug, Default)]
+pub struct StandbyReads {
+    /// `[standby] primary_client_addr`: the primary's client address when etcd names
+    /// none (a pair without `[cluster.etcd]`).
+    configured_primary: Option<SocketAddr>,
+    /// The last sequence whose accounts were evicted: everything in memory is at
+    /// least this fresh (once the shards ran the evictions sent).
+    fresh_up_to: AtomicU64,
+}
+
+impl StandbyReads {
+    /// A standby's read side, with the configured primary address (if any).
+    pub fn new(configured_primary: Option<SocketAddr>) -> StandbyReads {
+        StandbyReads {
+            configured_primary,
+            fresh_up_to: AtomicU64::new(0),
+        }
+    }
+
+    /// Where the primary serves clients, if known: the pair's leader (from etcd, when
+    /// it is another node), else the configured address.
+    pub fn primary(&self, placement: &Placement) -> Option<SocketAddr> {
+        placement.primary_elsewhere().or(self.configured_primary)
+    }
+
+    /// The sequence up to which the accounts in memory follow the log.
+    pub fn fresh_up_to(&self) -> u64 {
+        self.fresh_up_to.load(Ordering::Relaxed)
+    }
+
+    /// The freshness thread evicted the accounts of every batch up to `sequence`.
+    pub fn set_fresh_up_to(&self, sequence: u64) {
+        self.fresh_up_to.store(sequence, Ordering::Relaxed);
+    }
+}
 
 impl Centre {
     /// Whether this shard is a standby's (read-only until the promotion).
@@ -199,5 +238,22 @@ impl Centre {
         let mut out = std::mem::take(&mut self.outbox);
         out.append(&mut self.settled);
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_primary_is_the_leaders_address_else_the_configured_one() {
+        let configured: SocketAddr = "127.0.0.5:7070".parse().unwrap();
+        let leader: SocketAddr = "127.0.0.6:7070".parse().unwrap();
+        let placement = Placement::of_member("pair", "b");
+        let reads = StandbyReads::new(Some(configured));
+        assert_eq!(reads.primary(&placement), Some(configured));
+        placement.set_own_leader(Some(("a".into(), Some(leader))));
+        assert_eq!(reads.primary(&placement), Some(leader));
+        assert_eq!(StandbyReads::new(None).primary(&Placement::default()), None);
     }
 }
