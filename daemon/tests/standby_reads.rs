@@ -49,12 +49,14 @@ fn agents(reader: &mut Client) -> Vec<u32> {
     }
 }
 
-/// The remark of contact `customer` as `reader` reads it.
-fn remark_of(reader: &mut Client, customer: &CustomerId) -> String {
+/// The remark of contact `customer` as `reader` reads it (`None`: not a contact there,
+/// yet).
+fn remark_of(reader: &mut Client, customer: &CustomerId) -> Option<String> {
     match reader.request(&Request::GetContact {
         customer: customer.clone(),
     }) {
-        Ok(Response::Contact(c)) => c.remark,
+        Ok(Response::Contact(c)) => Some(c.remark),
+        Err(e) if e.code() == Some(ErrorCode::NOT_FOUND) => None,
         other => panic!("contact: {other:?}"),
     }
 }
@@ -167,7 +169,7 @@ fn the_standby_redirects_logins_serves_read_only_sessions_and_gives_way_when_pro
         poll(
             Duration::from_secs(30),
             "the change readable on the standby",
-            || (remark_of(&mut on_standby, &contact) == remark).then_some(()),
+            || (remark_of(&mut on_standby, &contact).as_ref() == Some(&remark)).then_some(()),
         );
         delays.push(acked.elapsed());
         // A message too: message pages are read from the store itself.
