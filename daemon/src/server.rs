@@ -341,16 +341,7 @@ fn standby(
         let (config, rocks, slot) = (config.clone(), Arc::clone(&rocks), Arc::clone(&slot));
         let metrics_sources = Arc::clone(&metrics_sources);
         Box::new(move |leadership| {
-            // The read-only shards give the client ports up first: they close their
-            // listeners and tell their sessions `SHUTTING_DOWN` (clients log in again, on
-            // this member now); nobody waits for their goodbyes to be read.
-            let reads = slot
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .take();
-            if let Some(reads) = &reads {
-                reads.begin_shutdown();
-            }
+            let reads = stop_standby_reads(&slot);
             let mut config = config;
             let listen = config
                 .cluster
@@ -402,12 +393,7 @@ fn standby(
                 };
             }
             if let Some(reads) = reads {
-                let joined = std::thread::Builder::new()
-                    .name("kefu-reads-stop".into())
-                    .spawn(move || reads.shutdown());
-                if let Err(e) = joined {
-                    log::warn(0, format_args!("the read-only shards' stop: {e}"));
-                }
+                join_in_background(reads);
             }
             log::info(
                 0,
@@ -439,6 +425,31 @@ fn standby(
     handle.metrics = metrics;
     handle.promoted = Some(slot);
     Ok(handle)
+}
+
+/// A promotion's first step: the standby's read-only shards (in `slot`) give the client
+/// ports up — they close their listeners and tell their sessions `SHUTTING_DOWN`
+/// (clients log in again, on this member now). Nobody waits for their goodbyes to be
+/// read: the handle is joined later ([`join_in_background`]).
+fn stop_standby_reads(slot: &std::sync::Mutex<Option<ServerHandle>>) -> Option<ServerHandle> {
+    let reads = slot
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
+    if let Some(reads) = &reads {
+        reads.begin_shutdown();
+    }
+    reads
+}
+
+/// Waits for `handle`'s shards to finish their goodbyes on a thread of its own.
+fn join_in_background(handle: ServerHandle) {
+    let joined = std::thread::Builder::new()
+        .name("kefu-reads-stop".into())
+        .spawn(move || handle.shutdown());
+    if let Err(e) = joined {
+        log::warn(0, format_args!("the read-only shards' stop: {e}"));
+    }
 }
 
 /// A standby's read-only shards on its client ports (`listen`, `tls_listen`; none

@@ -243,6 +243,66 @@ impl Centre {
         self.dispatch(caller, principal, reply, request)
     }
 
+    /// A login or a resumption: the connection pauses while a password is checked.
+    fn entry(&mut self, caller: &Caller, reply: ReplyTo, entry: EntryRequest) -> Control {
+        // A password login: what its check needs.
+        let checking = match entry {
+            EntryRequest::Login {
+                account,
+                agent,
+                password,
+                otp,
+            } => Some((account, agent, password, otp, LoginKind::Desktop)),
+            EntryRequest::LoginReadOnly {
+                account,
+                agent,
+                password,
+                otp,
+            } => Some((account, agent, password, otp, LoginKind::ReadOnly)),
+            EntryRequest::Resume {
+                account,
+                agent,
+                token,
+            } => {
+                if let Err(e) = self.resume(reply, account, agent, SessionToken(token)) {
+                    self.reply(reply, Err(e));
+                }
+                None
+            }
+            e @ (EntryRequest::CentreLogin { .. } | EntryRequest::CentreTicketLogin { .. }) => {
+                if self.centre_entry(caller, reply, e) {
+                    return self.pause_login(caller);
+                }
+                None
+            }
+            EntryRequest::ResumeSession { token, last_ack } => {
+                if let Err(e) = self.resume_session(caller, reply, token, last_ack) {
+                    self.reply(reply, Err(e));
+                }
+                None
+            }
+            EntryRequest::Customer(login) => {
+                let answer = self.customer_login(caller, login);
+                self.reply(reply, answer);
+                None
+            }
+        };
+        let Some((account, agent, password, otp, kind)) = checking else {
+            return Control::Continue;
+        };
+        if self.start_login(reply, account, agent, password, otp, caller.peer, kind) {
+            return self.pause_login(caller);
+        }
+        Control::Continue
+    }
+
+    /// The caller's connection waits for its password check.
+    fn pause_login(&mut self, caller: &Caller) -> Control {
+        let paused = ConnUpdate::Phase(Phase::LoggingIn);
+        self.update_conn(caller.conn, caller.generation, paused);
+        Control::Pause
+    }
+
     /// Hands a classified request to its domain.
     fn dispatch(
         &mut self,
@@ -252,74 +312,9 @@ impl Centre {
         request: Request,
     ) -> Control {
         match (principal, classify(request)) {
-            (
-                _,
-                Routed::Entry(EntryRequest::Login {
-                    account,
-                    agent,
-                    password,
-                    otp,
-                }),
-            ) => {
-                let desktop = LoginKind::Desktop;
-                if self.start_login(reply, account, agent, password, otp, caller.peer, desktop) {
-                    let paused = ConnUpdate::Phase(Phase::LoggingIn);
-                    self.update_conn(caller.conn, caller.generation, paused);
-                    return Control::Pause;
-                }
-            }
-            (
-                _,
-                Routed::Entry(EntryRequest::Resume {
-                    account,
-                    agent,
-                    token,
-                }),
-            ) => {
-                let answer = self.resume(reply, account, agent, SessionToken(token));
-                if let Err(e) = answer {
-                    self.reply(reply, Err(e));
-                }
-            }
-            (
-                _,
-                Routed::Entry(
-                    e @ (EntryRequest::CentreLogin { .. } | EntryRequest::CentreTicketLogin { .. }),
-                ),
-            ) => {
-                if self.centre_entry(caller, reply, e) {
-                    let paused = ConnUpdate::Phase(Phase::LoggingIn);
-                    self.update_conn(caller.conn, caller.generation, paused);
-                    return Control::Pause;
-                }
-            }
-            (
-                _,
-                Routed::Entry(EntryRequest::LoginReadOnly {
-                    account,
-                    agent,
-                    password,
-                    otp,
-                }),
-            ) => {
-                let kind = LoginKind::ReadOnly;
-                if self.start_login(reply, account, agent, password, otp, caller.peer, kind) {
-                    let paused = ConnUpdate::Phase(Phase::LoggingIn);
-                    self.update_conn(caller.conn, caller.generation, paused);
-                    return Control::Pause;
-                }
-            }
-            (_, Routed::Entry(EntryRequest::ResumeSession { token, last_ack })) => {
-                if let Err(e) = self.resume_session(caller, reply, token, last_ack) {
-                    self.reply(reply, Err(e));
-                }
-            }
+            (_, Routed::Entry(entry)) => return self.entry(caller, reply, entry),
             (Principal::Agent { .. } | Principal::Customer { .. }, Routed::EnableResume) => {
                 let answer = self.enable_resume(caller);
-                self.reply(reply, answer);
-            }
-            (_, Routed::Entry(EntryRequest::Customer(login))) => {
-                let answer = self.customer_login(caller, login);
                 self.reply(reply, answer);
             }
             (Principal::Customer { account }, Routed::Customer(request)) => {
