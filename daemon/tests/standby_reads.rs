@@ -14,7 +14,7 @@
 //! - SIGKILL of the primary: the standby is promoted, its read-only sessions are closed,
 //!   and it serves ordinary logins and writes on the same port. The old primary,
 //!   restarted, finds b leading and stays fenced (nothing to follow): a login there is
-//!   told `GoAwayTo` b.
+//!   told `GoAwayTo` b. A password change there ends the agent's read-only sessions.
 //!
 //! Run: `cargo test --release -p kefu-daemon --test standby_reads -- --nocapture`.
 
@@ -247,7 +247,7 @@ fn the_standby_redirects_logins_serves_read_only_sessions_and_gives_way_when_pro
         home.path(),
         &Spec::new("a", true, a.client, a.replication, &etcd.clients),
     );
-    let agent = poll(WITHIN, "a login at the fenced member redirected", || {
+    let mut agent = poll(WITHIN, "a login at the fenced member redirected", || {
         let mut c = Client::connect(a.client, opts()).ok()?;
         c.login(ACCOUNT, 1001, PASSWORD).ok().map(|_| c)
     });
@@ -256,5 +256,19 @@ fn the_standby_redirects_logins_serves_read_only_sessions_and_gives_way_when_pro
         Some(b.client),
         "logged in on the new primary"
     );
+
+    // A password change ends the agent's read-only sessions on that member.
+    let changed = agent.request(&Request::ChangeOwnPassword {
+        old_password: PASSWORD.into(),
+        new_password: "a new correct horse".into(),
+    });
+    assert!(changed.is_ok(), "{changed:?}");
+    poll(WITHIN, "the read-only session ended", || {
+        match reader.request(&Request::ListAgents) {
+            Err(e) if e.code() == Some(ErrorCode::LOGGED_OUT) => Some(()),
+            Err(e) => panic!("ended otherwise: {e:?}"),
+            Ok(_) => None,
+        }
+    });
     drop((fenced, standby));
 }

@@ -195,6 +195,25 @@ impl Centre {
         self.reply(reply, answer.map(Response::LoggedIn));
     }
 
+    /// Ends the read-only sessions of `agent@account` on this shard (its password
+    /// changed here): their connections are told `LOGGED_OUT`. (A standby's sessions are
+    /// not ended by a change the primary made: they keep reading until they log out.)
+    pub(super) fn end_read_only_sessions(&mut self, account: u64, agent: u32) {
+        let ids: Vec<_> = self
+            .sessions
+            .iter()
+            .filter(|(_, r)| r.read_only && r.account == account && r.who == Who::Agent(agent))
+            .map(|(&id, _)| id)
+            .collect();
+        for id in ids {
+            self.close_session(
+                id,
+                ErrorCode::LOGGED_OUT,
+                "your password was changed; log in again".into(),
+            );
+        }
+    }
+
     /// The standby applied batches that wrote `accounts` (`None`: possibly any): they
     /// leave memory and load again on their next request. A load already under way read
     /// the store before those batches, so it is not adopted (`load.rs`: its requests

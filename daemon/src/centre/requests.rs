@@ -1502,8 +1502,10 @@ impl Centre {
             None => self.batch.delete_session(account, agent),
         }
         self.touched.push(account);
-        // Its centre sessions end in either case (PROTOCOL.md 39.5).
+        // Its centre sessions end in either case (PROTOCOL.md 39.5), and its read-only
+        // sessions on this member (40.7).
         self.end_centre_sessions(account, agent);
+        self.end_read_only_sessions(account, agent);
         match fresh {
             Some(s) => {
                 let info = self.session_info(account, agent, token.0, s.expires_at);
