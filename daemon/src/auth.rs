@@ -170,6 +170,7 @@ macro_rules! entry {
             | Request::CentreLogin { .. }
             | Request::CentreTicketLogin { .. }
             | Request::ResumeSession { .. }
+            | Request::LoginReadOnly { .. }
     };
 }
 

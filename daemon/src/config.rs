@@ -70,6 +70,19 @@ pub struct Config {
     pub web: WebConfig,
     /// `[cluster]`: this appliance's place in a primary/standby pair, if any.
     pub cluster: Option<crate::cluster::ClusterConfig>,
+    /// `[standby]`: how a standby serves clients before its promotion (`daemon/CLUSTER.md`
+    /// §5, `wire/PROTOCOL.md` 40.7).
+    pub standby: StandbyConfig,
+}
+
+/// `[standby]`: a standby binds its client ports, answers logins with `GoAwayTo` its
+/// primary and serves read-only sessions (`cluster/read_only.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct StandbyConfig {
+    /// The primary's client address, for a pair without `[cluster.etcd]` (with etcd the
+    /// leader key's `client_addr` is used, and this only while etcd names no leader).
+    pub primary_client_addr: Option<SocketAddr>,
 }
 
 /// `[mail]`: the SMTP relay the weekly CSAT report is mailed through
@@ -467,6 +480,7 @@ impl Default for Config {
             web_listen: None,
             web: WebConfig::default(),
             cluster: None,
+            standby: StandbyConfig::default(),
         }
     }
 }

@@ -41,6 +41,7 @@ pub mod session;
 pub mod session_token;
 pub mod shard;
 pub mod sms_gateway;
+pub mod standby_reads;
 pub mod stats;
 pub mod store;
 pub mod throttle;

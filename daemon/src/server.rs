@@ -75,6 +75,9 @@ pub struct ServerHandle {
     promoted: Option<Arc<std::sync::Mutex<Option<ServerHandle>>>>,
     /// With `[cluster.etcd]`: the thread that copies the accounts directory.
     directory: Option<crate::cluster::directory::DirectoryHandle>,
+    /// A standby's read-only shards: the thread that evicts the accounts the applied
+    /// batches wrote (`standby_reads.rs`).
+    freshness: Option<crate::standby_reads::FreshnessHandle>,
 }
 
 impl ServerHandle {
@@ -85,7 +88,8 @@ impl ServerHandle {
             .map(crate::metrics::HttpListener::addr)
     }
 
-    /// The plain-TCP address actually bound (a promoted standby's, once promoted).
+    /// The plain-TCP address actually bound (a standby's read-only shards', then once
+    /// promoted its primary shards').
     pub fn tcp_addr(&self) -> Option<SocketAddr> {
         self.tcp_addr.or_else(|| {
             self.promoted.as_ref().and_then(|p| {
@@ -147,6 +151,14 @@ impl ServerHandle {
         }
     }
 
+    /// Tells the shards to stop: they close their listeners at once and say goodbye to
+    /// their connections (`SHUTTING_DOWN`); [`ServerHandle::shutdown`] waits for them.
+    fn begin_shutdown(&self) {
+        for link in &self.links {
+            link.send(ShardMsg::Shutdown);
+        }
+    }
+
     /// Graceful stop: shards stop accepting, say goodbye, flush and exit;
     /// then the worker pool stops and the store is closed.
     pub fn shutdown(mut self) {
@@ -162,6 +174,9 @@ impl ServerHandle {
         }
         for t in self.threads.drain(..) {
             let _ = t.join();
+        }
+        if let Some(mut f) = self.freshness.take() {
+            f.stop();
         }
         if let Some(mut c) = self.cluster.take() {
             c.stop();
@@ -291,7 +306,7 @@ pub fn start_with_clock(
     }
     let cluster = start_cluster(&config, &rocks, None)?;
     let hook = replication_hook(&config, &cluster);
-    serve(config, clock, tls_config, rocks, cluster, hook)
+    serve(config, clock, tls_config, rocks, cluster, hook, None)
 }
 
 /// A standby: its replication (and, with `[cluster.etcd]`, leadership) thread, whose
@@ -316,10 +331,17 @@ fn standby(
             started: Instant::now(),
             replication: None,
         }));
+    // Until the promotion its client ports serve read-only sessions and send everyone
+    // else to the primary (started before the follower, so no promotion can come first).
+    *slot
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) =
+        serve_standby_reads(&config, Arc::clone(&clock), tls_config.clone(), &rocks)?;
     let promote: crate::cluster::Promote = {
         let (config, rocks, slot) = (config.clone(), Arc::clone(&rocks), Arc::clone(&slot));
         let metrics_sources = Arc::clone(&metrics_sources);
         Box::new(move |leadership| {
+            let reads = stop_standby_reads(&slot);
             let mut config = config;
             let listen = config
                 .cluster
@@ -348,8 +370,16 @@ fn standby(
             // Bound already, by the standby.
             config.metrics_listen = None;
             let store: Arc<dyn KvStore> = Arc::clone(&rocks) as Arc<dyn KvStore>;
-            let handle = serve(config, clock, tls_config, rocks, own_standby, Some(hook))
-                .map_err(|e| e.to_string())?;
+            let handle = serve(
+                config,
+                clock,
+                tls_config,
+                rocks,
+                own_standby,
+                Some(hook),
+                None,
+            )
+            .map_err(|e| e.to_string())?;
             {
                 let mut sources = metrics_sources
                     .lock()
@@ -361,6 +391,9 @@ fn standby(
                     started: sources.started,
                     replication: hook_has_standby.then(|| Arc::clone(&state)),
                 };
+            }
+            if let Some(reads) = reads {
+                join_in_background(reads);
             }
             log::info(
                 0,
@@ -394,17 +427,92 @@ fn standby(
     Ok(handle)
 }
 
-/// Binds the client listeners and starts the shards over `rocks`.
+/// A promotion's first step: the standby's read-only shards (in `slot`) give the client
+/// ports up — they close their listeners and tell their sessions `SHUTTING_DOWN`
+/// (clients log in again, on this member now). Nobody waits for their goodbyes to be
+/// read: the handle is joined later ([`join_in_background`]).
+fn stop_standby_reads(slot: &std::sync::Mutex<Option<ServerHandle>>) -> Option<ServerHandle> {
+    let reads = slot
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
+    if let Some(reads) = &reads {
+        reads.begin_shutdown();
+    }
+    reads
+}
+
+/// Waits for `handle`'s shards to finish their goodbyes on a thread of its own.
+fn join_in_background(handle: ServerHandle) {
+    let joined = std::thread::Builder::new()
+        .name("kefu-reads-stop".into())
+        .spawn(move || handle.shutdown());
+    if let Err(e) = joined {
+        log::warn(0, format_args!("the read-only shards' stop: {e}"));
+    }
+}
+
+/// A standby's read-only shards on its client ports (`listen`, `tls_listen`; none
+/// configured: none started), over the store with every write refused, and the thread
+/// that keeps their accounts fresh (`standby_reads.rs`). No admin socket, metrics,
+/// web gateway or pid file: those are the promoted member's.
+fn serve_standby_reads(
+    config: &Config,
+    clock: Arc<dyn crate::clock::Clock>,
+    tls_config: Option<Arc<rustls::ServerConfig>>,
+    rocks: &Arc<RocksStore>,
+) -> Result<Option<ServerHandle>, StartError> {
+    if config.listen.is_none() && config.tls_listen.is_none() {
+        return Ok(None);
+    }
+    let mut reads_config = config.clone();
+    reads_config.admin_socket = None;
+    reads_config.pid_file = None;
+    reads_config.metrics_listen = None;
+    reads_config.web_listen = None;
+    reads_config.storage.durability = DurabilityMode::Wal;
+    let reads = Arc::new(crate::standby_reads::StandbyReads::new(
+        config.standby.primary_client_addr,
+    ));
+    // Read before any shard may load an account: later batches are the thread's.
+    let from = rocks.latest_sequence().unwrap_or(0);
+    let store = Arc::new(crate::standby_reads::ReadOnlyStore(
+        Arc::clone(rocks) as Arc<dyn KvStore>
+    ));
+    let mut handle = serve(
+        reads_config,
+        clock,
+        tls_config,
+        store,
+        None,
+        None,
+        Some(Arc::clone(&reads)),
+    )?;
+    handle.freshness = Some(
+        crate::standby_reads::follow(Arc::clone(rocks), handle.links.clone(), reads, from)
+            .map_err(io_err("starting the standby's freshness thread"))?,
+    );
+    log::info(
+        0,
+        format_args!(
+            "standby: read-only sessions on {}; other logins sent to the primary",
+            handle.tcp_addr.map_or("-".into(), |a| a.to_string())
+        ),
+    );
+    Ok(Some(handle))
+}
+
+/// Binds the client listeners and starts the shards over `store`; `standby`: a
+/// standby's read-only shards.
 fn serve(
     config: Config,
     clock: Arc<dyn crate::clock::Clock>,
     tls_config: Option<Arc<rustls::ServerConfig>>,
-    rocks: Arc<RocksStore>,
+    store: Arc<dyn KvStore>,
     cluster: Option<crate::cluster::ClusterHandle>,
     hook: Option<crate::cluster::ReplicationHook>,
+    standby: Option<Arc<crate::standby_reads::StandbyReads>>,
 ) -> Result<ServerHandle, StartError> {
-    let store: Arc<dyn KvStore> = rocks;
-
     let n = config.shard_count();
     let workers =
         WorkerPool::start(config.hash_worker_count()).map_err(io_err("starting workers"))?;
@@ -425,6 +533,7 @@ fn serve(
     let (placement, directory) = start_directory(&config)?;
     let shared = Arc::new(Shared {
         placement,
+        standby,
         counters: counters.clone(),
         store,
         workers: workers.submitter(),
@@ -512,6 +621,7 @@ fn serve(
         cluster,
         promoted: None,
         directory,
+        freshness: None,
     })
 }
 
@@ -529,7 +639,10 @@ fn start_directory(
     let Some(etcd) = config.cluster.as_ref().and_then(|c| c.etcd.as_ref()) else {
         return Ok((Default::default(), None));
     };
-    let placement = Arc::new(crate::cluster::placement::Placement::new(etcd.pair.clone()));
+    let placement = Arc::new(crate::cluster::placement::Placement::of_member(
+        etcd.pair.clone(),
+        etcd.node.clone(),
+    ));
     let handle = crate::cluster::directory::start(etcd, Arc::clone(&placement))
         .map_err(io_err("starting the accounts directory thread"))?;
     Ok((placement, Some(handle)))
@@ -582,9 +695,9 @@ fn replication_hook(
     })
 }
 
-/// A standby: its replication thread and nothing else — no shard, no client port, no
-/// admin socket (it serves no client until promoted; `daemon/CLUSTER.md` §5); its
-/// metrics listener is added by [`standby`].
+/// A standby: its replication thread — no admin socket until promoted; its read-only
+/// shards on the client ports and its metrics listener are added by [`standby`]
+/// (`daemon/CLUSTER.md` §5).
 fn standby_handle(config: &Config, cluster: Option<crate::cluster::ClusterHandle>) -> ServerHandle {
     if let Err(e) = write_pid(config) {
         log::warn(0, format_args!("{e}"));
@@ -607,6 +720,7 @@ fn standby_handle(config: &Config, cluster: Option<crate::cluster::ClusterHandle
         cluster,
         promoted: None,
         directory: None,
+        freshness: None,
     }
 }
 

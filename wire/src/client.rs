@@ -265,7 +265,7 @@ impl Client {
     /// are kept for [`Client::next_push`].
     ///
     /// A login (`Login`, `Resume`, `CustomerLogin`, `VisitorLogin`, `CentreLogin`,
-    /// `CentreTicketLogin`) answered with `GoAwayTo` — the account is served by another
+    /// `CentreTicketLogin`, `LoginReadOnly`) answered with `GoAwayTo` — the account is served by another
     /// appliance — is sent again, once, on a new connection to the address it names;
     /// this client then talks to that appliance. A second redirect is returned as
     /// [`ClientError::Redirected`] (two appliances that name each other cannot bounce a
@@ -334,6 +334,22 @@ impl Client {
         password: &str,
     ) -> Result<SessionInfo, ClientError> {
         self.expect_session(&Request::Login {
+            account,
+            agent,
+            password: password.to_string(),
+            otp: None,
+        })
+    }
+
+    /// Opens a read-only session with a password (`LoginReadOnly`, PROTOCOL.md 40.7):
+    /// on the primary or its standby, reads only, no token.
+    pub fn login_read_only(
+        &mut self,
+        account: u64,
+        agent: u32,
+        password: &str,
+    ) -> Result<SessionInfo, ClientError> {
+        self.expect_session(&Request::LoginReadOnly {
             account,
             agent,
             password: password.to_string(),

@@ -309,6 +309,16 @@ codes! {
     /// `AdminImportAccount` with an entry that is not the account's (unknown column
     /// family, a store-wide one, or a key of another account); nothing changed.
     FOREIGN_ENTRY = 204,
+    /// A request other than a read (`Request::is_read`) in a read-only session
+    /// (`LoginReadOnly`, section 40.7), or a request a standby cannot serve: nothing was
+    /// done. The message names the primary's client address when it is known; writes
+    /// go there, in a session of the ordinary kind.
+    READ_ONLY_MEMBER = 205,
+    /// `LoginReadOnly` on a standby for an agent whose account's security level asks for
+    /// a hardware-token code: the used code must be stored (each code signs in once),
+    /// and a standby stores nothing. No session opened; log in on the primary (named
+    /// in the message when known), where the same read-only login is accepted.
+    READ_ONLY_OTP = 206,
     /// A visitor's (or customer's) login over the web gateway from a page whose origin
     /// the account does not allow (its explicit list and its entry codes' sites,
     /// PROTOCOL.md 38.4); no session opened.

@@ -1483,6 +1483,22 @@ pub enum Request {
         /// The target's client address, `ip:port`.
         address: String,
     },
+    /// Log in as `agent@account` with a password for a **read-only session**
+    /// (PROTOCOL.md 40.7): accepted by the primary and by its standby alike; only reads
+    /// ([`Request::is_read`]) are answered, every other request is `READ_ONLY_MEMBER`.
+    /// No session token is issued (`LoggedIn` carries zeros), the agent is not made
+    /// online and nothing is routed to it.
+    LoginReadOnly {
+        /// Account number.
+        account: u64,
+        /// Agent number.
+        agent: u32,
+        /// The agent's password.
+        password: String,
+        /// A hardware-token code, where the account's security level asks for one (a
+        /// standby refuses such a login `READ_ONLY_OTP`: the used code must be stored).
+        otp: Option<String>,
+    },
 }
 
 /// What takes a detached session over (`EnableResume`, `ResumeSession`): the session's
@@ -2214,7 +2230,7 @@ impl Request {
     }
 
     /// Whether this request logs a connection in to an account (password, resume,
-    /// customer, visitor and centre logins): what a redirect is followed for, and what
+    /// customer, visitor, centre and read-only logins): what a redirect is followed for, and what
     /// an appliance checks against the accounts directory.
     pub fn is_login(&self) -> bool {
         matches!(
@@ -2225,7 +2241,218 @@ impl Request {
                 | Request::VisitorLogin { .. }
                 | Request::CentreLogin { .. }
                 | Request::CentreTicketLogin { .. }
+                | Request::LoginReadOnly { .. }
         )
+    }
+
+    /// Whether this request only reads: answered from the stored data without changing
+    /// anything, so a read-only session (`LoginReadOnly`) may send it and a standby may
+    /// answer it from the data it follows (PROTOCOL.md 40.7). Exhaustive on purpose: a
+    /// new kind does not compile until it is classified, and one left out is a write
+    /// (refused `READ_ONLY_MEMBER`), never a read that changes something.
+    pub fn is_read(&self) -> bool {
+        match self {
+            Request::ListAgents
+            | Request::WhoAmI
+            | Request::AdminListAccounts { .. }
+            | Request::AdminShowAccount { .. }
+            | Request::AdminListAgents { .. }
+            | Request::AdminStats
+            | Request::ListRoles
+            | Request::GetAgentProfile { .. }
+            | Request::GetSecurity
+            | Request::ListQueue
+            | Request::ListConversations
+            | Request::ConversationMessages { .. }
+            | Request::GetRoutingSettings
+            | Request::GetContact { .. }
+            | Request::SearchContacts(_)
+            | Request::RecentContacts { .. }
+            | Request::ContactsOnline { .. }
+            | Request::ListTags
+            | Request::ListGroups
+            | Request::ExportContacts { .. }
+            | Request::History(_)
+            | Request::GetContactSettings
+            | Request::ListQuickReplies
+            | Request::GetAnalytics { .. }
+            | Request::GetAccountPresence
+            | Request::AdminClockShow
+            | Request::GetServerTime
+            | Request::AdminMetrics
+            | Request::GetDesignatedAgent
+            | Request::DesignatedChoices
+            | Request::AdminBackupList
+            | Request::SearchOnlineContacts(_)
+            | Request::ListAgentGroups
+            | Request::ServingAgent
+            | Request::GetAgentPrefs
+            | Request::GetReminderSettings
+            | Request::GetContactOwners { .. }
+            | Request::GetIdleSettings
+            | Request::ListIdleConversations
+            | Request::InternalHistory { .. }
+            | Request::SearchInternal { .. }
+            | Request::GetNavigationMenu
+            | Request::GetMenuPath { .. }
+            | Request::GetSpamFilter
+            | Request::ListTrash
+            | Request::ListMuted
+            | Request::AdminSmsBalance { .. }
+            | Request::AdminSmsDeadLetters { .. }
+            | Request::AdminBalanceShow { .. }
+            | Request::GetBalance { .. }
+            | Request::ListBroadcasts { .. }
+            | Request::AdminBroadcastReviewList { .. }
+            | Request::ListEntryCodes
+            | Request::GetEntryCode { .. }
+            | Request::ListSiteVisitors
+            | Request::GetVisitorTrail { .. }
+            | Request::GetAutoInvite
+            | Request::GetVisitTrend { .. }
+            | Request::GetSiteAnalytics { .. }
+            | Request::GetWorkReport { .. }
+            | Request::ListSurveys { .. }
+            | Request::GetSurveyResult { .. }
+            | Request::ListOpenSurveys
+            | Request::ExportReport { .. }
+            | Request::ExportChunk { .. }
+            | Request::GetCsatSettings
+            | Request::CsatReport(_)
+            | Request::GetAllowedOrigins
+            | Request::ListBroadcastPage { .. }
+            | Request::GetBroadcastCustomers { .. }
+            | Request::AdminBroadcastReviewQueue { .. }
+            | Request::GetEnterpriseProfile
+            | Request::GetChatWindowStyle
+            | Request::GetWindowStyle
+            | Request::AdminProfileReviewQueue { .. }
+            | Request::AdminExportAccount { .. } => true,
+            Request::Login { .. }
+            | Request::Resume { .. }
+            | Request::Logout
+            | Request::SetPresence { .. }
+            | Request::AddAgent { .. }
+            | Request::SetAgentPassword { .. }
+            | Request::ChangeOwnPassword { .. }
+            | Request::ChangeSuperPassword { .. }
+            | Request::AdminCreateAccount { .. }
+            | Request::AdminAddAgent { .. }
+            | Request::AdminSetAgentPassword { .. }
+            | Request::CreateRole { .. }
+            | Request::UpdateRole { .. }
+            | Request::DeleteRole { .. }
+            | Request::SetAgentRole { .. }
+            | Request::SetAgentProfile { .. }
+            | Request::SetSecurityLevel { .. }
+            | Request::BindToken { .. }
+            | Request::UnbindToken { .. }
+            | Request::CalibrateToken { .. }
+            | Request::AdminOnAccount { .. }
+            | Request::AdminImportTokens { .. }
+            | Request::AdminUnlockToken { .. }
+            | Request::AdminUnlockAgent { .. }
+            | Request::CustomerLogin { .. }
+            | Request::VisitorLogin { .. }
+            | Request::OpenConversation { .. }
+            | Request::SendMessage { .. }
+            | Request::SetAutoAccept { .. }
+            | Request::AcceptConversation { .. }
+            | Request::CloseConversation { .. }
+            | Request::AdminRotateCustomerKey { .. }
+            | Request::TransferConversation { .. }
+            | Request::GrabConversation { .. }
+            | Request::SetRoutingSettings { .. }
+            | Request::Reselect { .. }
+            | Request::InitiateConversation { .. }
+            | Request::LogoutWith { .. }
+            | Request::CreateContact { .. }
+            | Request::UpdateContact { .. }
+            | Request::SetContactState { .. }
+            | Request::DeleteContacts { .. }
+            | Request::EditTags(_)
+            | Request::EditGroups(_)
+            | Request::ImportContacts { .. }
+            | Request::RequestContact { .. }
+            | Request::AnswerContactRequest { .. }
+            | Request::AddAccount { .. }
+            | Request::SetContactSettings { .. }
+            | Request::SetQuickReplies { .. }
+            | Request::AccountCentreTicket { .. }
+            | Request::Broadcast { .. }
+            | Request::Signal { .. }
+            | Request::SetAccountPresenceMode { .. }
+            | Request::AdminClockSet { .. }
+            | Request::AdminClockAdvance { .. }
+            | Request::EnableResume
+            | Request::ResumeSession { .. }
+            | Request::AdminCheckStorage
+            | Request::AdminDeleteAccount { .. }
+            | Request::SetDesignatedAgent { .. }
+            | Request::AdminBackupCreate
+            | Request::AdminBackupVerify { .. }
+            | Request::MarkRead { .. }
+            | Request::OrderConversations { .. }
+            | Request::SetAgentPrefs { .. }
+            | Request::SetReminderSettings { .. }
+            | Request::RequestContactFiled { .. }
+            | Request::SetIdleSettings { .. }
+            | Request::SendInternal { .. }
+            | Request::SetNavigationMenu { .. }
+            | Request::ChooseMenuOption { .. }
+            | Request::SetSpamFilter { .. }
+            | Request::AcceptFromTrash { .. }
+            | Request::MuteCustomer { .. }
+            | Request::ForwardSms { .. }
+            | Request::AdminSmsTopUp { .. }
+            | Request::AdminSmsReply { .. }
+            | Request::FileOffer { .. }
+            | Request::FileAnswer { .. }
+            | Request::FileCredit { .. }
+            | Request::FileChunk { .. }
+            | Request::FileCancel { .. }
+            | Request::UploadFile { .. }
+            | Request::UploadChunk { .. }
+            | Request::FinishUpload { .. }
+            | Request::ListOfflineFiles
+            | Request::FetchFile { .. }
+            | Request::FetchChunk { .. }
+            | Request::AdminBalanceTopUp { .. }
+            | Request::SubmitBroadcast { .. }
+            | Request::CancelBroadcast { .. }
+            | Request::ResubmitBroadcast { .. }
+            | Request::AdminBroadcastDecide { .. }
+            | Request::AdminSetSensitiveWords { .. }
+            | Request::PreviewBroadcast { .. }
+            | Request::ReplyToBroadcast { .. }
+            | Request::CreateEntryCode { .. }
+            | Request::EditEntryCode { .. }
+            | Request::DeleteEntryCode { .. }
+            | Request::OpenConversationByCode { .. }
+            | Request::PageView(_)
+            | Request::PageLeft
+            | Request::InviteVisitor { .. }
+            | Request::AnswerInvitation { .. }
+            | Request::SetAutoInvite { .. }
+            | Request::CreateSurvey { .. }
+            | Request::EditSurvey { .. }
+            | Request::CloseSurvey { .. }
+            | Request::AnswerSurvey { .. }
+            | Request::SetCsatSettings(_)
+            | Request::RateConversation { .. }
+            | Request::SetAllowedOrigins { .. }
+            | Request::CentreLogin { .. }
+            | Request::CentreTicketLogin { .. }
+            | Request::SubmitSurveyBroadcast { .. }
+            | Request::PreviewSurveyBroadcast { .. }
+            | Request::SubmitEnterpriseProfile { .. }
+            | Request::SubmitChatWindowStyle { .. }
+            | Request::AdminReviewProfile { .. }
+            | Request::AdminFreezeAccount { .. }
+            | Request::AdminImportAccount { .. }
+            | Request::AdminAccountMoved { .. }
+            | Request::LoginReadOnly { .. } => false,
+        }
     }
 
     /// A short stable name for logs and the authorisation table.
@@ -2430,6 +2657,7 @@ impl Request {
             Request::AdminExportAccount { .. } => "AdminExportAccount",
             Request::AdminImportAccount { .. } => "AdminImportAccount",
             Request::AdminAccountMoved { .. } => "AdminAccountMoved",
+            Request::LoginReadOnly { .. } => "LoginReadOnly",
         }
     }
 }

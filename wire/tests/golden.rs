@@ -2635,6 +2635,17 @@ fn cases() -> Vec<Case> {
             }),
             "00000015 0003 0000 000000a3 01c60181ea300e3132372e302e302e393a37303730",
         ),
+        case(
+            "request/LoginReadOnly",
+            164,
+            Value::Request(Request::LoginReadOnly {
+                account: 800_001,
+                agent: 1001,
+                password: "secret".to_string(),
+                otp: Some("123456".to_string()),
+            }),
+            "00000017 0003 0000 000000a4 01c70181ea30e907067365637265740106313233343536",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -4786,6 +4797,120 @@ fn assert_matches_doc(marker: &str, seen: &BTreeMap<&'static str, BTreeSet<u32>>
             "{marker}: {name} is missing from PROTOCOL.md"
         );
     }
+}
+
+/// The requests that only read (`Request::is_read`, PROTOCOL.md 40.7): what a read-only
+/// session may send. Checked against every request kind of the golden cases, which hold
+/// every kind, so a kind added without a decision here fails the test.
+const READS: &[&str] = &[
+    "ListAgents",
+    "WhoAmI",
+    "AdminListAccounts",
+    "AdminShowAccount",
+    "AdminListAgents",
+    "AdminStats",
+    "ListRoles",
+    "GetAgentProfile",
+    "GetSecurity",
+    "ListQueue",
+    "ListConversations",
+    "ConversationMessages",
+    "GetRoutingSettings",
+    "GetContact",
+    "SearchContacts",
+    "RecentContacts",
+    "ContactsOnline",
+    "ListTags",
+    "ListGroups",
+    "ExportContacts",
+    "History",
+    "GetContactSettings",
+    "ListQuickReplies",
+    "GetAnalytics",
+    "GetAccountPresence",
+    "AdminClockShow",
+    "GetServerTime",
+    "AdminMetrics",
+    "GetDesignatedAgent",
+    "DesignatedChoices",
+    "AdminBackupList",
+    "SearchOnlineContacts",
+    "ListAgentGroups",
+    "ServingAgent",
+    "GetAgentPrefs",
+    "GetReminderSettings",
+    "GetContactOwners",
+    "GetIdleSettings",
+    "ListIdleConversations",
+    "InternalHistory",
+    "SearchInternal",
+    "GetNavigationMenu",
+    "GetMenuPath",
+    "GetSpamFilter",
+    "ListTrash",
+    "ListMuted",
+    "AdminSmsBalance",
+    "AdminSmsDeadLetters",
+    "AdminBalanceShow",
+    "GetBalance",
+    "ListBroadcasts",
+    "AdminBroadcastReviewList",
+    "ListEntryCodes",
+    "GetEntryCode",
+    "ListSiteVisitors",
+    "GetVisitorTrail",
+    "GetAutoInvite",
+    "GetVisitTrend",
+    "GetSiteAnalytics",
+    "GetWorkReport",
+    "ListSurveys",
+    "GetSurveyResult",
+    "ListOpenSurveys",
+    "ExportReport",
+    "ExportChunk",
+    "GetCsatSettings",
+    "CsatReport",
+    "GetAllowedOrigins",
+    "ListBroadcastPage",
+    "GetBroadcastCustomers",
+    "AdminBroadcastReviewQueue",
+    "GetEnterpriseProfile",
+    "GetChatWindowStyle",
+    "GetWindowStyle",
+    "AdminProfileReviewQueue",
+    "AdminExportAccount",
+];
+
+#[test]
+fn is_read_classifies_every_request_kind() {
+    let mut kinds = BTreeSet::new();
+    for c in cases() {
+        if let Value::Request(r) = &c.value {
+            kinds.insert(r.name());
+            assert_eq!(
+                r.is_read(),
+                READS.contains(&r.name()),
+                "{}: is_read disagrees with READS",
+                r.name()
+            );
+        }
+    }
+    assert_eq!(
+        kinds.len(),
+        request_index(&Request::LoginReadOnly {
+            account: 0,
+            agent: 0,
+            password: String::new(),
+            otp: None
+        }) as usize
+            + 1,
+        "the golden cases hold every request kind"
+    );
+    for name in READS {
+        assert!(kinds.contains(name), "READS names {name}, no such request");
+    }
+    // Logins and writes are never reads.
+    assert!(!READS.contains(&"LoginReadOnly") && !READS.contains(&"SendMessage"));
 }
 
 #[test]

@@ -361,6 +361,14 @@ fn move_request() -> impl Strategy<Value = Request> {
         ),
         (any::<u64>(), text())
             .prop_map(|(account, address)| Request::AdminAccountMoved { account, address }),
+        (any::<u64>(), any::<u32>(), text(), option::of(text())).prop_map(
+            |(account, agent, password, otp)| Request::LoginReadOnly {
+                account,
+                agent,
+                password,
+                otp
+            }
+        ),
     ]
 }
 
@@ -2875,7 +2883,7 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 199;
+    const REQUESTS: u32 = 200;
     const RESPONSES: u32 = 96;
     const EVENTS: u32 = 25;
 

@@ -15,6 +15,7 @@
 //! not forget it; a password change ends the agent's centre sessions.
 
 use super::dispatch::EntryRequest;
+use super::requests::LoginKind;
 use super::sessions::Who;
 use super::{Centre, ReplyTo};
 use crate::session::{Caller, ConnUpdate, Phase, SessionId};
@@ -276,7 +277,15 @@ impl Centre {
                 agent,
                 password,
                 otp,
-            } => self.start_login(reply, account, agent, password, otp, caller.peer, true),
+            } => self.start_login(
+                reply,
+                account,
+                agent,
+                password,
+                otp,
+                caller.peer,
+                LoginKind::Centre,
+            ),
             EntryRequest::CentreTicketLogin { ticket } => {
                 self.centre_ticket_login(reply, ticket);
                 false

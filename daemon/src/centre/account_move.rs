@@ -72,6 +72,7 @@ impl Centre {
                 };
                 self.outbox.push(Outgoing::Redirect {
                     to,
+                    code: ErrorCode::ACCOUNT_MOVED,
                     address: address.to_string(),
                     message,
                 });
@@ -260,6 +261,7 @@ impl Centre {
             self.end_session(session);
             self.outbox.push(Outgoing::Redirect {
                 to: RedirectWho::Session(session),
+                code: ErrorCode::ACCOUNT_MOVED,
                 address: to.to_string(),
                 message: format!("account {account} moved to {to}"),
             });

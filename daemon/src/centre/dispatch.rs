@@ -344,6 +344,13 @@ pub(crate) enum EntryRequest {
     CentreTicketLogin {
         ticket: Vec<u8>,
     },
+    /// A read-only session's login (`centre/read_only.rs`).
+    LoginReadOnly {
+        account: u64,
+        agent: u32,
+        password: String,
+        otp: Option<String>,
+    },
 }
 
 /// A customer's or visitor's login.
@@ -969,7 +976,7 @@ pub(crate) fn classify(request: Request) -> Routed {
         [Routed::Entry] EntryRequest {
             Login { account, agent, password, otp }, Resume { account, agent, token },
             ResumeSession { token, last_ack }, CentreLogin { account, agent, password, otp },
-            CentreTicketLogin { ticket } }
+            CentreTicketLogin { ticket }, LoginReadOnly { account, agent, password, otp } }
         [Routed::Agent, AgentRequest::Session] SessionRequest {
             Logout, SetPresence { presence }, AddAgent { agent, nickname, role },
             SetAgentPassword { agent, new_password, super_password },
@@ -1198,6 +1205,7 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         Request::CentreTicketLogin { ticket } => crate::store::extras_records::ticket_account(ticket),
         Request::Login { account, .. }
         | Request::CentreLogin { account, .. }
+        | Request::LoginReadOnly { account, .. }
         | Request::Resume { account, .. }
         | Request::AdminCreateAccount { account, .. }
         | Request::AdminShowAccount { account, .. }

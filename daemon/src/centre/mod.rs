@@ -63,6 +63,7 @@ mod offline_files;
 mod operations;
 mod pipeline;
 mod profile_review;
+mod read_only;
 mod reminders;
 mod requests;
 mod resume;
@@ -85,6 +86,7 @@ mod work_report;
 pub use chat::sign_customer;
 /// The per-turn bounds of the deferred import and broadcast submission (issue 13).
 pub use import_jobs::ROWS_PER_TURN as IMPORT_ROWS_PER_TURN;
+pub use read_only::StandbyReads;
 pub use submit_jobs::RESOLVE_PER_TURN as SUBMISSION_RESOLVE_PER_TURN;
 
 use crate::accounts::{AccountState, OnlineAgent};
@@ -175,6 +177,9 @@ pub struct Shared {
     /// Where each account is served (accounts across appliances, `daemon/CLUSTER.md`
     /// §8): empty, every account here, without `[cluster.etcd]` and a move.
     pub placement: Arc<crate::cluster::placement::Placement>,
+    /// A standby's read-only shards (`read_only.rs`, `standby_reads.rs`): where the
+    /// primary is. `None` on a primary and a single appliance.
+    pub standby: Option<Arc<StandbyReads>>,
 }
 
 /// Who a push is for, within its account. Domain code names people or a session,
@@ -224,11 +229,14 @@ pub enum Outgoing {
         /// What happened.
         event: kefu_wire::Event,
     },
-    /// Tell a connection, or a session's connection, that its account is served at
-    /// `address` (`GoAwayTo` `ACCOUNT_MOVED`), then close it.
+    /// Tell a connection, or a session's connection, to go to `address` (`GoAwayTo`:
+    /// `ACCOUNT_MOVED`, its account is served there; `NOT_PRIMARY`, the pair's primary
+    /// is there), then close it.
     Redirect {
         /// Whom.
         to: RedirectWho,
+        /// Why.
+        code: ErrorCode,
         /// Where to.
         address: String,
         /// Said how.
@@ -302,11 +310,13 @@ impl std::fmt::Debug for Outgoing {
                 .finish(),
             Outgoing::Redirect {
                 to,
+                code,
                 address,
                 message,
             } => f
                 .debug_struct("Redirect")
                 .field("to", to)
+                .field("code", code)
                 .field("address", address)
                 .field("message", message)
                 .finish(),
@@ -660,6 +670,10 @@ impl Centre {
     /// Group commit: one write for everything this turn changed; returns what may
     /// be released (answers, pushes, goodbyes, forwards), in order.
     pub fn commit(&mut self) -> Vec<Outgoing> {
+        if self.on_standby() {
+            // A standby's shards write nothing and run none of the turn's ticks.
+            return self.commit_on_standby();
+        }
         self.expire_detached();
         if self.now_secs() != self.expiry_checked_secs {
             self.expiry_checked_secs = self.now_secs();

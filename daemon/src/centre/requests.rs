@@ -51,8 +51,8 @@ pub(crate) enum PendingOp {
         credential_gen: u32,
         otp: Option<String>,
         peer: Option<std::net::IpAddr>,
-        /// An account centre's sign-in (`account_centre.rs`).
-        centre: bool,
+        /// Which session the login opens.
+        kind: LoginKind,
     },
     /// Set an agent's password (operator, super password, or own).
     SetPassword {
@@ -91,21 +91,35 @@ pub(crate) struct LoginCheck {
     credential_gen: u32,
     otp: Option<String>,
     peer: Option<std::net::IpAddr>,
-    centre: bool,
+    kind: LoginKind,
+}
+
+/// Which session a password login opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LoginKind {
+    /// `Login`: the agent's desktop session (online, a token).
+    Desktop,
+    /// `CentreLogin`: an account centre's session (`account_centre.rs`).
+    Centre,
+    /// `LoginReadOnly`: a read-only session (`read_only.rs`).
+    ReadOnly,
 }
 
 impl Centre {
     /// Entry point of every request read from a connection of this shard.
     pub fn handle_request(&mut self, caller: &Caller, reply: ReplyTo, request: Request) -> Control {
-        if !caller.is_admin && !self.may_serve_clients() {
+        if !caller.is_admin && self.on_standby() {
+            // A standby serves read-only sessions and sends everyone else to its
+            // primary (`read_only.rs`).
+            if !self.standby_serves(caller, &request) {
+                self.send_to_primary(caller, reply, &request);
+                return Control::Continue;
+            }
+        } else if !caller.is_admin && !self.may_serve_clients() {
             // A member that may not acknowledge (fenced, or not the leader) serves no
-            // read either: another member may be acknowledging writes it lacks.
-            self.reply_err(
-                reply,
-                ErrorCode::NOT_PRIMARY,
-                "this server is not the primary of its pair (any more); \
-                 reconnect to the other member",
-            );
+            // read either: another member may be acknowledging writes it lacks. A
+            // login is sent to the member that leads, when etcd names one.
+            self.send_to_primary(caller, reply, &request);
             return Control::Continue;
         }
         self.route_request(caller, reply, request, true)
@@ -186,6 +200,9 @@ impl Centre {
         if self.centre_session_gate(caller, reply, &request).is_some() {
             return Control::Continue;
         }
+        if self.read_only_gate(caller, reply, &request).is_some() {
+            return Control::Continue;
+        }
         if let Request::ResumeSession { token, .. } = &request {
             // The session's number says which shard holds it; the connection moves there.
             let shard = crate::session::SessionId(token.session).shard();
@@ -226,6 +243,66 @@ impl Centre {
         self.dispatch(caller, principal, reply, request)
     }
 
+    /// A login or a resumption: the connection pauses while a password is checked.
+    fn entry(&mut self, caller: &Caller, reply: ReplyTo, entry: EntryRequest) -> Control {
+        // A password login: what its check needs.
+        let checking = match entry {
+            EntryRequest::Login {
+                account,
+                agent,
+                password,
+                otp,
+            } => Some((account, agent, password, otp, LoginKind::Desktop)),
+            EntryRequest::LoginReadOnly {
+                account,
+                agent,
+                password,
+                otp,
+            } => Some((account, agent, password, otp, LoginKind::ReadOnly)),
+            EntryRequest::Resume {
+                account,
+                agent,
+                token,
+            } => {
+                if let Err(e) = self.resume(reply, account, agent, SessionToken(token)) {
+                    self.reply(reply, Err(e));
+                }
+                None
+            }
+            e @ (EntryRequest::CentreLogin { .. } | EntryRequest::CentreTicketLogin { .. }) => {
+                if self.centre_entry(caller, reply, e) {
+                    return self.pause_login(caller);
+                }
+                None
+            }
+            EntryRequest::ResumeSession { token, last_ack } => {
+                if let Err(e) = self.resume_session(caller, reply, token, last_ack) {
+                    self.reply(reply, Err(e));
+                }
+                None
+            }
+            EntryRequest::Customer(login) => {
+                let answer = self.customer_login(caller, login);
+                self.reply(reply, answer);
+                None
+            }
+        };
+        let Some((account, agent, password, otp, kind)) = checking else {
+            return Control::Continue;
+        };
+        if self.start_login(reply, account, agent, password, otp, caller.peer, kind) {
+            return self.pause_login(caller);
+        }
+        Control::Continue
+    }
+
+    /// The caller's connection waits for its password check.
+    fn pause_login(&mut self, caller: &Caller) -> Control {
+        let paused = ConnUpdate::Phase(Phase::LoggingIn);
+        self.update_conn(caller.conn, caller.generation, paused);
+        Control::Pause
+    }
+
     /// Hands a classified request to its domain.
     fn dispatch(
         &mut self,
@@ -235,57 +312,9 @@ impl Centre {
         request: Request,
     ) -> Control {
         match (principal, classify(request)) {
-            (
-                _,
-                Routed::Entry(EntryRequest::Login {
-                    account,
-                    agent,
-                    password,
-                    otp,
-                }),
-            ) => {
-                if self.start_login(reply, account, agent, password, otp, caller.peer, false) {
-                    let paused = ConnUpdate::Phase(Phase::LoggingIn);
-                    self.update_conn(caller.conn, caller.generation, paused);
-                    return Control::Pause;
-                }
-            }
-            (
-                _,
-                Routed::Entry(EntryRequest::Resume {
-                    account,
-                    agent,
-                    token,
-                }),
-            ) => {
-                let answer = self.resume(reply, account, agent, SessionToken(token));
-                if let Err(e) = answer {
-                    self.reply(reply, Err(e));
-                }
-            }
-            (
-                _,
-                Routed::Entry(
-                    e @ (EntryRequest::CentreLogin { .. } | EntryRequest::CentreTicketLogin { .. }),
-                ),
-            ) => {
-                if self.centre_entry(caller, reply, e) {
-                    let paused = ConnUpdate::Phase(Phase::LoggingIn);
-                    self.update_conn(caller.conn, caller.generation, paused);
-                    return Control::Pause;
-                }
-            }
-            (_, Routed::Entry(EntryRequest::ResumeSession { token, last_ack })) => {
-                if let Err(e) = self.resume_session(caller, reply, token, last_ack) {
-                    self.reply(reply, Err(e));
-                }
-            }
+            (_, Routed::Entry(entry)) => return self.entry(caller, reply, entry),
             (Principal::Agent { .. } | Principal::Customer { .. }, Routed::EnableResume) => {
                 let answer = self.enable_resume(caller);
-                self.reply(reply, answer);
-            }
-            (_, Routed::Entry(EntryRequest::Customer(login))) => {
-                let answer = self.customer_login(caller, login);
                 self.reply(reply, answer);
             }
             (Principal::Customer { account }, Routed::Customer(request)) => {
@@ -391,7 +420,7 @@ impl Centre {
 
     /// Checks what can be checked cheaply, then sends the password to the
     /// worker pool. True if the check is under way (the connection pauses).
-    /// `centre`: an account centre's sign-in, which opens a centre session instead.
+    /// `kind`: which session it opens (a desktop, centre or read-only one).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn start_login(
         &mut self,
@@ -401,7 +430,7 @@ impl Centre {
         password: String,
         otp: Option<String>,
         peer: Option<std::net::IpAddr>,
-        centre: bool,
+        kind: LoginKind,
     ) -> bool {
         let now = self.now_secs();
         let checked = (|| {
@@ -452,7 +481,7 @@ impl Centre {
             credential_gen,
             otp,
             peer,
-            centre,
+            kind,
         };
         if self.submit(op, job) {
             true
@@ -1257,7 +1286,7 @@ impl Centre {
                 credential_gen,
                 otp,
                 peer,
-                centre,
+                kind,
             } => {
                 let login = LoginCheck {
                     account,
@@ -1265,7 +1294,7 @@ impl Centre {
                     credential_gen,
                     otp,
                     peer,
-                    centre,
+                    kind,
                 };
                 self.finish_login(reply, login, outcome.verified)
             }
@@ -1323,7 +1352,7 @@ impl Centre {
             credential_gen,
             otp,
             peer,
-            centre,
+            kind,
         } = login;
         // The connection is still there and paused: closing it forgets this check
         // (`Centre::connection_gone`). Whatever happens, the input that waited behind
@@ -1343,13 +1372,22 @@ impl Centre {
                 ErrorCode::WRONG_PASSWORD,
                 format!("wrong password for {agent}@{account}"),
             ))
+        } else if kind == LoginKind::ReadOnly && self.on_standby() {
+            // A standby stores no used token code (`read_only.rs`).
+            self.standby_login_check(account)
         } else {
             // The password is right; at security level high the token code must be too.
             // Its new state (used step, failures) goes into this turn's batch, so
             // the answer, sent after the commit, never outruns it.
             self.check_login_otp(account, agent, otp.as_deref())
         };
-        if centre && checked.is_ok() {
+        if kind == LoginKind::ReadOnly && checked.is_ok() {
+            self.agent_throttle.succeeded((account, agent));
+            self.establish_read_only(reply, account, agent);
+            self.update_conn(idx, generation, ConnUpdate::Resume);
+            return;
+        }
+        if kind == LoginKind::Centre && checked.is_ok() {
             // An account centre's sign-in: a centre session, no token (`account_centre.rs`).
             self.agent_throttle.succeeded((account, agent));
             self.establish_centre(reply, account, agent);
@@ -1464,8 +1502,10 @@ impl Centre {
             None => self.batch.delete_session(account, agent),
         }
         self.touched.push(account);
-        // Its centre sessions end in either case (PROTOCOL.md 39.5).
+        // Its centre sessions end in either case (PROTOCOL.md 39.5), and its read-only
+        // sessions on this member (40.7).
         self.end_centre_sessions(account, agent);
+        self.end_read_only_sessions(account, agent);
         match fresh {
             Some(s) => {
                 let info = self.session_info(account, agent, token.0, s.expires_at);

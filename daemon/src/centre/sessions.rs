@@ -35,6 +35,8 @@ pub(crate) struct SessionRecord {
     pub(crate) resume: Option<super::resume::Resumable>,
     /// An account centre's session (`account_centre.rs`): not online, centre requests only.
     pub(crate) centre: bool,
+    /// A read-only session (`read_only.rs`): not online, reads only.
+    pub(crate) read_only: bool,
     /// The turn time (unix ms) of its last request (or its opening): a centre session
     /// idle for `account_centre::CENTRE_IDLE_MS` is ended at its next request.
     pub(crate) last_request_ms: i64,
@@ -50,6 +52,7 @@ impl Centre {
             who,
             resume: None,
             centre: false,
+            read_only: false,
             last_request_ms: self.now_ms,
         };
         self.sessions.insert(id, record);

@@ -1,6 +1,7 @@
 //! The accounts directory's copy (`daemon/CLUSTER.md` §8): a thread (`kefu-directory`)
 //! that reads `/kefu/accounts/` and every pair's leader key from etcd every
-//! [`POLL_EVERY`] and hands [`Placement`] the accounts other pairs serve.
+//! [`POLL_EVERY`] and hands [`Placement`] the accounts other pairs serve, and this
+//! pair's own leader (where a standby or a fenced member sends its clients, §5).
 //!
 //! Polled rather than watched: the etcd client is one blocking request per connection
 //! (`kefu-etcd`), and a watch is a stream that never ends; a poll bounds the staleness
@@ -91,14 +92,24 @@ pub fn start(cfg: &EtcdConfig, placement: Arc<Placement>) -> std::io::Result<Dir
 /// One read of the directory and the leaders; the placement keeps its last copy if
 /// etcd does not answer.
 fn refresh(etcd: &Etcd, own: &str, placement: &Placement) -> Result<(), EtcdError> {
-    let leaders: HashMap<String, Option<SocketAddr>> = etcd
+    let leader_values: HashMap<String, LeaderValue> = etcd
         .get_prefix_all(PAIRS_PREFIX.as_bytes(), PAGE)?
         .into_iter()
         .filter_map(|(k, v)| {
             let pair = pair_of_leader_key(&k)?.to_string();
             let leader = serde_json::from_slice::<LeaderValue>(&v).ok()?;
-            Some((pair, leader.client_addr))
+            Some((pair, leader))
         })
+        .collect();
+    // This pair's own leader: where a standby or a fenced member sends its clients.
+    placement.set_own_leader(
+        leader_values
+            .get(own)
+            .map(|l| (l.node.clone(), l.client_addr)),
+    );
+    let leaders: HashMap<String, Option<SocketAddr>> = leader_values
+        .into_iter()
+        .map(|(pair, leader)| (pair, leader.client_addr))
         .collect();
     let elsewhere = etcd
         .get_prefix_all(ACCOUNTS_PREFIX.as_bytes(), PAGE)?

@@ -49,6 +49,11 @@ pub struct Placement {
     /// case) the answer is then one atomic load, no lock and no lookup.
     any_local: AtomicBool,
     any_directory: AtomicBool,
+    /// This member's node (`[cluster.etcd] node`; empty without one).
+    node: String,
+    /// This pair's leader key as last read: its node and client address (`None`: no
+    /// leader now). What a standby or a fenced member names its clients (`GoAwayTo`).
+    own_leader: RwLock<Option<(String, Option<SocketAddr>)>>,
 }
 
 impl Placement {
@@ -60,9 +65,40 @@ impl Placement {
         }
     }
 
+    /// The placement of member `node` of `pair`.
+    pub fn of_member(pair: impl Into<String>, node: impl Into<String>) -> Placement {
+        Placement {
+            pair: pair.into(),
+            node: node.into(),
+            ..Placement::default()
+        }
+    }
+
     /// This appliance's pair.
     pub fn pair(&self) -> &str {
         &self.pair
+    }
+
+    /// This pair's leader as the directory last read it (`leader`: its node and client
+    /// address; `None` when the pair has no leader).
+    pub fn set_own_leader(&self, leader: Option<(String, Option<SocketAddr>)>) {
+        *self
+            .own_leader
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = leader;
+    }
+
+    /// The client address of this pair's primary when it is another member than this
+    /// one (a standby's, or a fenced member's, redirect); `None` if unknown.
+    pub fn primary_elsewhere(&self) -> Option<SocketAddr> {
+        let leader = self
+            .own_leader
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        match leader.as_ref() {
+            Some((node, addr)) if *node != self.node => *addr,
+            _ => None,
+        }
     }
 
     /// Where `account` is served.
@@ -147,5 +183,19 @@ mod tests {
         // A thaw does not undo a finished move.
         p.freeze(1, false);
         assert_eq!(p.of(1), Place::Elsewhere(b));
+    }
+
+    #[test]
+    fn the_primary_elsewhere_is_another_nodes() {
+        let p = Placement::of_member("pair", "b");
+        let a: SocketAddr = "127.0.0.5:7070".parse().unwrap();
+        assert_eq!(p.primary_elsewhere(), None);
+        p.set_own_leader(Some(("a".into(), Some(a))));
+        assert_eq!(p.primary_elsewhere(), Some(a));
+        // This member itself leads (or its stale key): nobody to send clients to.
+        p.set_own_leader(Some(("b".into(), Some(a))));
+        assert_eq!(p.primary_elsewhere(), None);
+        p.set_own_leader(None);
+        assert_eq!(p.primary_elsewhere(), None);
     }
 }

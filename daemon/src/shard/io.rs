@@ -515,6 +515,7 @@ impl Shard {
             }
             Outgoing::Redirect {
                 to,
+                code,
                 address,
                 message,
             } => {
@@ -528,8 +529,7 @@ impl Shard {
                 let Some(c) = self.conns.get_mut(conn, generation) else {
                     return;
                 };
-                c.protocol
-                    .go_away_to(ErrorCode::ACCOUNT_MOVED, message, address);
+                c.protocol.go_away_to(code, message, address);
                 self.start_closing(conn);
             }
             Outgoing::EndSession {
@@ -795,5 +795,6 @@ fn is_login(request: &kefu_wire::Request) -> bool {
             | R::CustomerLogin { .. }
             | R::VisitorLogin { .. }
             | R::ResumeSession { .. }
+            | R::LoginReadOnly { .. }
     )
 }

@@ -839,6 +839,32 @@ mod tests {
     }
 
     #[test]
+    fn a_logged_batch_names_the_accounts_it_writes_and_its_last_sequence() {
+        let dir = temp();
+        let store = open(dir.path()).expect("open");
+        let after = store.latest_sequence().expect("latest");
+        let mut batch = Batch::new();
+        batch.put_account(&account(7));
+        batch.put_agent(&agent(7, 1001));
+        batch.delete(Cf::Agents, &keys::agent(9, 1002));
+        store.write(&batch, Durability::Wal).expect("write");
+        batch.clear();
+        batch.put_agent(&agent(11, 1001));
+        store.write(&batch, Durability::Wal).expect("write");
+        let logged = store.batches_after(after, 10).expect("the log");
+        assert_eq!(logged.len(), 2);
+        // Every account-scoped key, put or deleted, in any column family.
+        assert_eq!(logged[0].accounts(), vec![7, 9]);
+        assert_eq!(logged[1].accounts(), vec![11]);
+        assert_eq!(logged[0].last_sequence(), after + 3);
+        assert_eq!(logged[1].last_sequence(), after + 4);
+        assert_eq!(
+            logged[1].last_sequence(),
+            store.latest_sequence().expect("latest")
+        );
+    }
+
+    #[test]
     fn rocks_store_behaves() {
         let dir = temp();
         exercise_store(&open(dir.path()).expect("open"));

@@ -20,6 +20,40 @@ pub struct LoggedBatch {
     pub data: Vec<u8>,
 }
 
+impl LoggedBatch {
+    /// The sequence number of its last operation (each operation takes one).
+    pub fn last_sequence(&self) -> u64 {
+        let ops = WriteBatch::from_data(&self.data).len() as u64;
+        self.sequence + ops.saturating_sub(1)
+    }
+
+    /// The accounts whose keys it puts or deletes (a standby evicts them from memory,
+    /// `standby_reads.rs`), by [`Cf::account_of`](super::Cf::account_of): every
+    /// account-scoped key begins with its account. The log names column families by
+    /// the database's own ids, which are not mapped here, so a store-wide key is read
+    /// as an account too: an account evicted for nothing loads again, which is safe;
+    /// one left out would not be. Range deletes (an account's deletion) are not listed.
+    pub fn accounts(&self) -> Vec<u64> {
+        struct Keys(Vec<u64>);
+        impl rocksdb::WriteBatchIteratorCf for Keys {
+            fn put_cf(&mut self, _cf: u32, key: &[u8], _value: &[u8]) {
+                self.0.extend(super::Cf::Accounts.account_of(key));
+            }
+            fn delete_cf(&mut self, _cf: u32, key: &[u8]) {
+                self.0.extend(super::Cf::Accounts.account_of(key));
+            }
+            fn merge_cf(&mut self, _cf: u32, key: &[u8], _value: &[u8]) {
+                self.0.extend(super::Cf::Accounts.account_of(key));
+            }
+        }
+        let mut keys = Keys(Vec::new());
+        WriteBatch::from_data(&self.data).iterate_cf(&mut keys);
+        keys.0.sort_unstable();
+        keys.0.dedup();
+        keys.0
+    }
+}
+
 /// The sequence number of the last committed write.
 pub(super) fn latest_sequence(db: &DB) -> u64 {
     db.latest_sequence_number()

@@ -288,6 +288,7 @@ impl Harness {
         let mailbox = Arc::new(TestMailbox(Mutex::new(tx)));
         let shared = Arc::new(Shared {
             placement: Default::default(),
+            standby: None,
             counters: vec![Arc::new(kefu_daemon::stats::ShardCounters::default())],
             store: Arc::clone(&store) as Arc<dyn KvStore>,
             workers: workers.submitter(),

@@ -207,6 +207,7 @@ pub fn request_index(r: &Request) -> u32 {
         Request::AdminExportAccount { .. } => 196,
         Request::AdminImportAccount { .. } => 197,
         Request::AdminAccountMoved { .. } => 198,
+        Request::LoginReadOnly { .. } => 199,
     }
 }
 
