@@ -244,12 +244,15 @@ impl Replication {
         drop(applied);
         self.applied_changed.notify_all();
         match self.side {
-            Role::Primary => self
-                .committed
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .times
-                .acknowledged(now_applied),
+            Role::Primary => {
+                self.committed
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .times
+                    .acknowledged(now_applied);
+                // The sender waits for room in its window (`primary.rs`).
+                self.committed_changed.notify_all();
+            }
             Role::Standby => self
                 .behind
                 .lock()
@@ -284,15 +287,26 @@ impl Replication {
         self.committed_changed.notify_all();
     }
 
-    /// Waits until a commit beyond `after` is signalled, at most `within`.
-    fn wait_committed(&self, after: u64, within: Duration) {
+    /// The primary's sender: waits at most `within` while `idle(latest committed)`
+    /// holds, woken by every commit, acknowledgement and [`Self::wake_sender`].
+    fn wait_sender(&self, within: Duration, mut idle: impl FnMut(u64) -> bool) {
         let guard = self
             .committed
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let _ = self
             .committed_changed
-            .wait_timeout_while(guard, within, |c| c.latest <= after);
+            .wait_timeout_while(guard, within, |c| idle(c.latest));
+    }
+
+    /// Wakes the primary's sender to look again (its stream broke).
+    fn wake_sender(&self) {
+        drop(
+            self.committed
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        self.committed_changed.notify_all();
     }
 
     /// `durability = "replicated"`: waits until the standby has applied `sequence` (or

@@ -20,6 +20,20 @@ pub struct LoggedBatch {
     pub data: Vec<u8>,
 }
 
+impl LoggedBatch {
+    /// The last sequence the batch holds: RocksDB's batch begins with its first sequence
+    /// (8 bytes) and the count of its operations (4 bytes, little-endian), one sequence
+    /// each.
+    pub fn last_sequence(&self) -> u64 {
+        let count = self
+            .data
+            .get(8..12)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, u32::from_le_bytes);
+        (self.sequence + u64::from(count)).saturating_sub(1).max(self.sequence)
+    }
+}
+
 /// The sequence number of the last committed write.
 pub(super) fn latest_sequence(db: &DB) -> u64 {
     db.latest_sequence_number()
@@ -69,9 +83,9 @@ pub(super) fn batches_after(
 
 /// Applies one batch read from a copy of this database, synced if `sync` (a synced
 /// write syncs every earlier write of the log with it).
-pub(super) fn apply(db: &DB, batch: &LoggedBatch, sync: bool) -> Result<(), StoreError> {
+pub(super) fn apply(db: &DB, data: &[u8], sync: bool) -> Result<(), StoreError> {
     let mut write = WriteOptions::default();
     write.set_sync(sync);
-    db.write_opt(WriteBatch::from_data(&batch.data), &write)
+    db.write_opt(WriteBatch::from_data(data), &write)
         .map_err(|e| StoreError::Engine(format!("applying a logged batch: {e}")))
 }
