@@ -17,6 +17,8 @@
 //! - `rocksdb synced put N B`: `KvStore::write(…, Durability::Fsync)` of one record,
 //!   with the store's own options (`store/rocks.rs`).
 //! - the same with two threads writing at once (two shards): whether their syncs share.
+//!
+//! The larger sizes show the disk's synced bandwidth, which bounds a grown batch.
 
 use kefu_daemon::store::{open_rocks, Batch, Cf, Durability, KvStore, RocksOptions};
 use std::fs::{File, OpenOptions};
@@ -132,10 +134,11 @@ fn main() {
     let secs: f64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(3.0);
     let base = args.next().map_or_else(std::env::temp_dir, Into::into);
     println!("fsync floor: {secs} s per case, under {}", base.display());
-    for size in [200, 2_000] {
+    // 200 B and 2 KB: a message's batch at low load; 64 KiB and 512 KiB: a grown batch
+    // (what the disk syncs per second once batches carry hundreds of messages).
+    for size in [200, 2_000, 64 << 10, 512 << 10] {
         let dir = tempfile::tempdir_in(&base).expect("tempdir");
-        append_case(dir.path(), size, secs)
-            .report(&format!("append {size} B + fdatasync"), secs);
+        append_case(dir.path(), size, secs).report(&format!("append {size} B + fdatasync"), secs);
         overwrite_case(dir.path(), size, secs)
             .report(&format!("overwrite {size} B + fdatasync"), secs);
         let db = tempfile::tempdir_in(&base).expect("tempdir");

@@ -334,12 +334,21 @@ fn the_commit_feed_gives_the_batches_of_the_log() {
     }
     let from_log = store.batches_after(start, 1_000).unwrap();
     assert_eq!(from_log.len(), 400);
-    let from_feed = feed.take_after(start, 1_000).expect("the feed holds them all");
+    let from_feed = feed
+        .take_after(start, 1_000)
+        .expect("the feed holds them all");
     assert!(from_feed == from_log, "the feed's batches are the log's");
     assert_eq!(
         from_feed.last().unwrap().last_sequence(),
         store.latest_sequence().unwrap()
     );
-    assert_eq!(feed.take_after(store.latest_sequence().unwrap(), 10), Some(Vec::new()));
-    assert_eq!(feed.take_after(start, 10), None, "taken: the log is the way back");
+    assert_eq!(
+        feed.take_after(store.latest_sequence().unwrap(), 10),
+        Some(Vec::new())
+    );
+    assert_eq!(
+        feed.take_after(start, 10),
+        None,
+        "taken: the log is the way back"
+    );
 }

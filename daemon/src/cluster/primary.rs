@@ -98,8 +98,8 @@ fn serve(
     socket.set_read_timeout(Some(READ_TICK))?;
     socket.set_write_timeout(Some(ANSWER_WITHIN))?;
     socket.set_nodelay(true)?;
-    let conn = ServerConnection::new(Arc::clone(tls))
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let conn =
+        ServerConnection::new(Arc::clone(tls)).map_err(|e| std::io::Error::other(e.to_string()))?;
     let mut framed = Framed::new(rustls::StreamOwned::new(conn, socket));
     let hello: ReplicaHello = framed.expect(ANSWER_WITHIN, stop)?;
     let window = match hello.protocol {
@@ -143,7 +143,9 @@ fn serve(
     std::thread::scope(|scope| {
         std::thread::Builder::new()
             .name("kefu-replication-acks".into())
-            .spawn_scoped(scope, || read_acks(acks_socket, received, &link, replication))?;
+            .spawn_scoped(scope, || {
+                read_acks(acks_socket, received, &link, replication)
+            })?;
         let mut sender = Sender {
             socket,
             link: &link,
@@ -211,7 +213,11 @@ impl Sender<'_> {
                 return Err(StreamError::Io(std::io::Error::other(why)));
             }
             let acked = self.link.acked.load(Ordering::Acquire);
-            while self.outstanding.front().is_some_and(|&(end, _)| end <= acked) {
+            while self
+                .outstanding
+                .front()
+                .is_some_and(|&(end, _)| end <= acked)
+            {
                 self.outstanding.pop_front();
             }
             if self
@@ -221,7 +227,10 @@ impl Sender<'_> {
             {
                 return Err(StreamError::Timeout(ANSWER_WITHIN));
             }
-            let latest = self.store.latest_sequence().map_err(std::io::Error::other)?;
+            let latest = self
+                .store
+                .latest_sequence()
+                .map_err(std::io::Error::other)?;
             self.replication
                 .primary_latest
                 .store(latest, Ordering::Relaxed);
@@ -238,10 +247,11 @@ impl Sender<'_> {
                     Some(b) if !b.is_empty() => b,
                     Some(_) if !feed_behind => {
                         feed_behind = true;
-                        self.replication.wait_sender(Duration::from_millis(1), |_| true);
+                        self.replication
+                            .wait_sender(Duration::from_millis(1), |_| true);
                         continue;
                     }
-                    _ => self.from_log()?,
+                    _ => self.read_log()?,
                 };
                 feed_behind = false;
                 self.ship(batches, latest)?;
@@ -269,7 +279,7 @@ impl Sender<'_> {
     }
 
     /// The batches after `shipped` as the write-ahead log holds them.
-    fn from_log(&self) -> Result<Vec<LoggedBatch>, StreamError> {
+    fn read_log(&self) -> Result<Vec<LoggedBatch>, StreamError> {
         let after = self.shipped;
         Ok(self
             .store

@@ -396,7 +396,10 @@ impl RocksStore {
     /// The feed of this store's committed batches, set up on first call: from then on
     /// every write is also pushed there (`store/commit_feed.rs`).
     pub fn commit_feed(&self) -> Arc<CommitFeed> {
-        Arc::clone(self.feed.get_or_init(|| Arc::new(CommitFeed::new(FEED_BYTES))))
+        Arc::clone(
+            self.feed
+                .get_or_init(|| Arc::new(CommitFeed::new(FEED_BYTES))),
+        )
     }
 
     /// The backup directory and the right to run a backup operation now.
@@ -662,7 +665,10 @@ impl KvStore for RocksStore {
         let written = match self.feed.get() {
             None => db.write_opt(wb, write),
             Some(feed) => {
-                let _order = self.write_order.lock().unwrap_or_else(PoisonError::into_inner);
+                let _order = self
+                    .write_order
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
                 let sequence = db.latest_sequence_number() + 1;
                 let (count, mut data) = (wb.len() as u64, wb.data().to_vec());
                 // The header's sequence as the log will hold it (RocksDB sets it there

@@ -30,7 +30,9 @@ impl LoggedBatch {
             .get(8..12)
             .and_then(|b| b.try_into().ok())
             .map_or(0, u32::from_le_bytes);
-        (self.sequence + u64::from(count)).saturating_sub(1).max(self.sequence)
+        (self.sequence + u64::from(count))
+            .saturating_sub(1)
+            .max(self.sequence)
     }
 }
 
