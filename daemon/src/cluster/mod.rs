@@ -4,9 +4,11 @@
 //! - [`ClusterConfig`]: the `[cluster]` section (role, replication addresses, the pair's
 //!   TLS material).
 //! - `primary.rs`: the replication listener thread of the primary — one standby at a
-//!   time, authenticated by a client certificate signed by the pair's CA; it reads
-//!   `batches_after(S)` from the write-ahead log and sends them in lockstep with the
-//!   standby's cumulative acknowledgements.
+//!   time, authenticated by a client certificate signed by the pair's CA; it ships
+//!   each commit as the store's commit feed hands it over (the write-ahead log,
+//!   `batches_after(S)`, only to catch a standby up), with a window of shipments
+//!   unacknowledged and a second thread reading the standby's cumulative
+//!   acknowledgements (lockstep for a standby of stream version 1).
 //! - `standby.rs`: the standby's thread — connects, says what it has, applies each
 //!   batch in order (`apply_logged`), acknowledges; a gap (a batch that does not start at
 //!   `latest + 1`) stops the stream with a log line and the thread asks again from its
