@@ -352,3 +352,114 @@ fn the_commit_feed_gives_the_batches_of_the_log() {
         "taken: the log is the way back"
     );
 }
+
+/// A standby of the older release says stream version 1 (lockstep): the primary still
+/// serves it — the batches in order, each answered by its acknowledgement — until it
+/// has caught up, and records its acknowledgement as the standby's applied sequence.
+#[test]
+fn a_standby_speaking_stream_version_1_is_still_served() {
+    use kefu_wire::replica::{
+        ReplicaApplied, ReplicaBatches, ReplicaHello, MAX_REPLICA_FRAME, REPLICA_PROTOCOL_LOCKSTEP,
+    };
+    use kefu_wire::{Body, FrameDecoder};
+    use std::io::{Read, Write};
+    let pki = Pki::new();
+    let mut primary = primary(&pki, DurabilityMode::Wal);
+    assert_eq!(chat(&primary, 2, 10), 20);
+    let addr = primary
+        .handle()
+        .replication_addr()
+        .expect("replication address");
+    let pem = |name: &str| {
+        std::io::BufReader::new(std::fs::File::open(pki.dir.path().join(name)).unwrap())
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pemfile::certs(&mut pem("ca.pem")) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let certs: Vec<_> = rustls_pemfile::certs(&mut pem("standby.pem"))
+        .map(Result::unwrap)
+        .collect();
+    let key = rustls_pemfile::private_key(&mut pem("standby.key"))
+        .unwrap()
+        .unwrap();
+    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_protocol_versions(&[&rustls::version::TLS13])
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_client_auth_cert(certs, key)
+    .unwrap();
+    let socket = std::net::TcpStream::connect(addr).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
+    let conn = rustls::ClientConnection::new(std::sync::Arc::new(tls), name).unwrap();
+    let mut stream = rustls::StreamOwned::new(conn, socket);
+    let send = |stream: &mut rustls::StreamOwned<_, _>, body: &dyn Fn(&mut bytes::BytesMut)| {
+        let mut out = bytes::BytesMut::new();
+        body(&mut out);
+        stream.write_all(&out).unwrap();
+        stream.flush().unwrap();
+    };
+    send(&mut stream, &|out| {
+        ReplicaHello {
+            protocol: REPLICA_PROTOCOL_LOCKSTEP,
+            latest: 0,
+        }
+        .write_frame(0, out)
+    });
+    let home = tempfile::tempdir().unwrap();
+    let copy = open_rocks_follower(&home.path().join("copy"), &RocksOptions::default()).unwrap();
+    let decoder = FrameDecoder::new(MAX_REPLICA_FRAME);
+    let mut buf = bytes::BytesMut::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let caught_up_at = loop {
+        assert!(Instant::now() < deadline, "the old standby never caught up");
+        let frame = loop {
+            if let Some(frame) = decoder.decode(&mut buf).unwrap() {
+                break frame;
+            }
+            let mut chunk = [0u8; 16 << 10];
+            let n = stream
+                .read(&mut chunk)
+                .expect("the primary serves version 1");
+            assert!(n > 0, "the primary closed the stream");
+            buf.extend_from_slice(&chunk[..n]);
+        };
+        assert_eq!(frame.kind, ReplicaBatches::KIND);
+        let got = ReplicaBatches::decode(&frame.body).unwrap();
+        let latest = apply_batches(&copy, &got.batches).unwrap();
+        send(&mut stream, &|out| {
+            ReplicaApplied { latest }.write_frame(0, out)
+        });
+        if latest > 0 && latest >= got.primary_latest {
+            break latest;
+        }
+    };
+    let leader = primary.handle().replication().expect("primary state");
+    while leader.applied() < caught_up_at {
+        assert!(
+            Instant::now() < deadline,
+            "the primary never took the acknowledgement"
+        );
+        std::thread::yield_now();
+    }
+    drop(stream);
+    primary.handle.take().expect("primary").shutdown();
+    let original = reopen(primary.dir.path());
+    let (copied, original) = (dump_store(&copy), dump_store(&original));
+    assert!(
+        copied.len() > 10,
+        "the copy holds the chat: {}",
+        copied.len()
+    );
+    for entry in &copied {
+        assert!(
+            original.contains(entry),
+            "the copy holds only the primary's data"
+        );
+    }
+}
