@@ -5,7 +5,9 @@
 //! database equals the primary's key for key in every column family once caught up; a
 //! standby started late, from an empty directory, catches up from the primary's log;
 //! batches that do not follow the standby's latest sequence (a gap) are refused whole
-//! and the copy goes on once the missing ones come.
+//! and the copy goes on once the missing ones come; the commit feed the primary ships
+//! from gives the log's batches byte for byte; a standby speaking the stream's version 1
+//! (lockstep) is still served.
 //!
 //! Run: `cargo test --release -p kefu-daemon --test replication -- --nocapture`.
 
