@@ -5,7 +5,9 @@
 //! database equals the primary's key for key in every column family once caught up; a
 //! standby started late, from an empty directory, catches up from the primary's log;
 //! batches that do not follow the standby's latest sequence (a gap) are refused whole
-//! and the copy goes on once the missing ones come.
+//! and the copy goes on once the missing ones come; the commit feed the primary ships
+//! from gives the log's batches byte for byte; a standby speaking the stream's version 1
+//! (lockstep) is still served.
 //!
 //! Run: `cargo test --release -p kefu-daemon --test replication -- --nocapture`.
 
@@ -298,4 +300,168 @@ fn batches_after_a_gap_are_refused_whole_and_the_copy_goes_on_from_its_latest() 
     let end = apply_batches(&copy, &rest).unwrap();
     assert_eq!(end, original.latest_sequence().unwrap());
     assert!(dump_store(&copy) == dump_store(&original));
+}
+
+/// The commit feed a primary's sender ships from (`store/commit_feed.rs`) gives exactly
+/// the batches the write-ahead log gives, byte for byte and in order, even with two
+/// writers committing at once (two shards); a sender that fell behind the feed is told
+/// to read the log.
+#[test]
+fn the_commit_feed_gives_the_batches_of_the_log() {
+    let home = tempfile::tempdir().unwrap();
+    let opts = RocksOptions {
+        wal_archive_seconds: 86_400,
+        ..RocksOptions::default()
+    };
+    let store = std::sync::Arc::new(open_rocks(&home.path().join("db"), &opts).unwrap());
+    let start = store.latest_sequence().unwrap();
+    let feed = store.commit_feed();
+    let writers: Vec<_> = (0..2u8)
+        .map(|w| {
+            let store = std::sync::Arc::clone(&store);
+            std::thread::spawn(move || {
+                for i in 0..200u16 {
+                    let mut batch = Batch::new();
+                    for k in 0..=(i % 3) {
+                        let key = [&[w], &i.to_be_bytes()[..], &k.to_be_bytes()[..]].concat();
+                        batch.put(Cf::Messages, &key, vec![w; 50]);
+                    }
+                    store.write(&batch, Durability::Wal).unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let from_log = store.batches_after(start, 1_000).unwrap();
+    assert_eq!(from_log.len(), 400);
+    let from_feed = feed
+        .take_after(start, 1_000)
+        .expect("the feed holds them all");
+    assert!(from_feed == from_log, "the feed's batches are the log's");
+    assert_eq!(
+        from_feed.last().unwrap().last_sequence(),
+        store.latest_sequence().unwrap()
+    );
+    assert_eq!(
+        feed.take_after(store.latest_sequence().unwrap(), 10),
+        Some(Vec::new())
+    );
+    assert_eq!(
+        feed.take_after(start, 10),
+        None,
+        "taken: the log is the way back"
+    );
+}
+
+/// A standby of the older release says stream version 1 (lockstep): the primary still
+/// serves it — the batches in order, each answered by its acknowledgement — until it
+/// has caught up, and records its acknowledgement as the standby's applied sequence.
+#[test]
+fn a_standby_speaking_stream_version_1_is_still_served() {
+    use kefu_wire::replica::{
+        ReplicaApplied, ReplicaBatches, ReplicaHello, MAX_REPLICA_FRAME, REPLICA_PROTOCOL_LOCKSTEP,
+    };
+    use kefu_wire::{Body, FrameDecoder};
+    use std::io::{Read, Write};
+    let pki = Pki::new();
+    let mut primary = primary(&pki, DurabilityMode::Wal);
+    assert_eq!(chat(&primary, 2, 10), 20);
+    let addr = primary
+        .handle()
+        .replication_addr()
+        .expect("replication address");
+    let pem = |name: &str| {
+        std::io::BufReader::new(std::fs::File::open(pki.dir.path().join(name)).unwrap())
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pemfile::certs(&mut pem("ca.pem")) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let certs: Vec<_> = rustls_pemfile::certs(&mut pem("standby.pem"))
+        .map(Result::unwrap)
+        .collect();
+    let key = rustls_pemfile::private_key(&mut pem("standby.key"))
+        .unwrap()
+        .unwrap();
+    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_protocol_versions(&[&rustls::version::TLS13])
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_client_auth_cert(certs, key)
+    .unwrap();
+    let socket = std::net::TcpStream::connect(addr).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
+    let conn = rustls::ClientConnection::new(std::sync::Arc::new(tls), name).unwrap();
+    let mut stream = rustls::StreamOwned::new(conn, socket);
+    let send = |stream: &mut rustls::StreamOwned<_, _>, body: &dyn Fn(&mut bytes::BytesMut)| {
+        let mut out = bytes::BytesMut::new();
+        body(&mut out);
+        stream.write_all(&out).unwrap();
+        stream.flush().unwrap();
+    };
+    send(&mut stream, &|out| {
+        ReplicaHello {
+            protocol: REPLICA_PROTOCOL_LOCKSTEP,
+            latest: 0,
+        }
+        .write_frame(0, out)
+    });
+    let home = tempfile::tempdir().unwrap();
+    let copy = open_rocks_follower(&home.path().join("copy"), &RocksOptions::default()).unwrap();
+    let decoder = FrameDecoder::new(MAX_REPLICA_FRAME);
+    let mut buf = bytes::BytesMut::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let caught_up_at = loop {
+        assert!(Instant::now() < deadline, "the old standby never caught up");
+        let frame = loop {
+            if let Some(frame) = decoder.decode(&mut buf).unwrap() {
+                break frame;
+            }
+            let mut chunk = [0u8; 16 << 10];
+            let n = stream
+                .read(&mut chunk)
+                .expect("the primary serves version 1");
+            assert!(n > 0, "the primary closed the stream");
+            buf.extend_from_slice(&chunk[..n]);
+        };
+        assert_eq!(frame.kind, ReplicaBatches::KIND);
+        let got = ReplicaBatches::decode(&frame.body).unwrap();
+        let latest = apply_batches(&copy, &got.batches).unwrap();
+        send(&mut stream, &|out| {
+            ReplicaApplied { latest }.write_frame(0, out)
+        });
+        if latest > 0 && latest >= got.primary_latest {
+            break latest;
+        }
+    };
+    let leader = primary.handle().replication().expect("primary state");
+    while leader.applied() < caught_up_at {
+        assert!(
+            Instant::now() < deadline,
+            "the primary never took the acknowledgement"
+        );
+        std::thread::yield_now();
+    }
+    drop(stream);
+    primary.handle.take().expect("primary").shutdown();
+    let original = reopen(primary.dir.path());
+    let (copied, original) = (dump_store(&copy), dump_store(&original));
+    assert!(
+        copied.len() > 10,
+        "the copy holds the chat: {}",
+        copied.len()
+    );
+    for entry in &copied {
+        assert!(
+            original.contains(entry),
+            "the copy holds only the primary's data"
+        );
+    }
 }

@@ -33,9 +33,14 @@
 # lag p99 37,118 / 54,226 sequences, 0.158 / 0.160 s; capacity (p99 <= 1 s) wal
 # 25,000 / 20,000 msg/s, replicated 15,000 / 10,000; offered 60,000: wal acked
 # 58,736 / 50,931 per s, replicated 13,104 / 18,288 (the rest OVERLOADED, none lost).
-# # Both keep up at 4,000 msg/s; the cost of replicated is latency (one TLS round trip
-# plus the standby's sync per group of turns) and the primary's CPU (TLS, reading the
-# log back).
+# 14:59-15:40 (session 12), the commit feed and the window (CLUSTER.md §2), interleaved
+# after/before/before/after, load average 7-11; benches/results/replicated-2026-12-07-commit.txt:
+#   replicated at 20,000: acked 19,833 and 19,969/s, due->Sent p50 54 / 12 ms, lag p99
+#   0.071 / 0.022 s, capacity 20,000 / 25,000 (before: 11,204 and 19,114/s, p50 2,327 /
+#   342 ms, lag p99 1.26 / 0.14 s, capacity 10,000 / under 10,000).
+# Both keep up at 4,000 msg/s; the cost of replicated is latency (one TLS round trip
+# plus the standby's sync per group of turns) and the primary's CPU (TLS; the log is
+# read back only to catch a standby up).
 set -eu
 OUT=${1:-/tmp/kefu-replicated}
 RATE=${RATE:-4000}

@@ -9,17 +9,34 @@
 //! standby → primary   ReplicaApplied { latest }            after applying a ReplicaBatches
 //! ```
 //!
-//! Lockstep: the primary sends the next `ReplicaBatches` only after the `ReplicaApplied`
-//! answering the previous one, so one round trip carries every batch committed while
-//! the last one was in flight (one round trip per group of turns, not per message).
+//! Two versions of the exchange, named by the `ReplicaHello`'s `protocol`; the bodies
+//! are the same in both:
+//!
+//! - [`REPLICA_PROTOCOL_LOCKSTEP`] (1): the primary sends the next `ReplicaBatches`
+//!   only after the `ReplicaApplied` answering the previous one.
+//! - [`REPLICA_PROTOCOL`] (2): **a window** — the primary sends each group of
+//!   batches as soon as it is committed, with up to [`REPLICA_WINDOW`] of them
+//!   unacknowledged; the standby acknowledges cumulatively, once for everything it
+//!   applied (it may answer several `ReplicaBatches` that arrived together with one
+//!   `ReplicaApplied`). So a turn waits one round trip, not the round trips of the
+//!   groups before it.
+//!
+//! A primary accepts both (a standby of the older release follows in lockstep); a
+//! standby says 2, and says 1 to a primary that closed the stream on its hello.
 
 use crate::frame::FrameKind;
 use crate::message::Body;
 use serde::{Deserialize, Serialize};
 
-/// Wire version of the replication stream (the `ReplicaHello`'s first field): a primary
-/// refuses a standby that speaks another.
-pub const REPLICA_PROTOCOL: u16 = 1;
+/// Wire version of the replication stream this release speaks (the `ReplicaHello`'s
+/// first field): the windowed exchange.
+pub const REPLICA_PROTOCOL: u16 = 2;
+
+/// The first version, still accepted by a primary: one `ReplicaBatches` at a time.
+pub const REPLICA_PROTOCOL_LOCKSTEP: u16 = 1;
+
+/// The most `ReplicaBatches` a primary has unacknowledged at once in version 2.
+pub const REPLICA_WINDOW: usize = 32;
 
 /// The most batches one `ReplicaBatches` carries.
 pub const MAX_REPLICA_BATCHES: usize = 1_024;
@@ -31,7 +48,7 @@ pub const MAX_REPLICA_FRAME: u32 = 64 << 20;
 /// Standby → primary: the stream's version and the last sequence the standby applied.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReplicaHello {
-    /// [`REPLICA_PROTOCOL`].
+    /// [`REPLICA_PROTOCOL`] or [`REPLICA_PROTOCOL_LOCKSTEP`].
     pub protocol: u16,
     /// The standby's latest applied sequence: the primary sends what follows.
     pub latest: u64,

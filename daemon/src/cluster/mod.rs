@@ -4,9 +4,11 @@
 //! - [`ClusterConfig`]: the `[cluster]` section (role, replication addresses, the pair's
 //!   TLS material).
 //! - `primary.rs`: the replication listener thread of the primary — one standby at a
-//!   time, authenticated by a client certificate signed by the pair's CA; it reads
-//!   `batches_after(S)` from the write-ahead log and sends them in lockstep with the
-//!   standby's cumulative acknowledgements.
+//!   time, authenticated by a client certificate signed by the pair's CA; it ships
+//!   each commit as the store's commit feed hands it over (the write-ahead log,
+//!   `batches_after(S)`, only to catch a standby up), with a window of shipments
+//!   unacknowledged and a second thread reading the standby's cumulative
+//!   acknowledgements (lockstep for a standby of stream version 1).
 //! - `standby.rs`: the standby's thread — connects, says what it has, applies each
 //!   batch in order (`apply_logged`), acknowledges; a gap (a batch that does not start at
 //!   `latest + 1`) stops the stream with a log line and the thread asks again from its
@@ -244,12 +246,15 @@ impl Replication {
         drop(applied);
         self.applied_changed.notify_all();
         match self.side {
-            Role::Primary => self
-                .committed
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .times
-                .acknowledged(now_applied),
+            Role::Primary => {
+                self.committed
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .times
+                    .acknowledged(now_applied);
+                // The sender waits for room in its window (`primary.rs`).
+                self.committed_changed.notify_all();
+            }
             Role::Standby => self
                 .behind
                 .lock()
@@ -284,15 +289,26 @@ impl Replication {
         self.committed_changed.notify_all();
     }
 
-    /// Waits until a commit beyond `after` is signalled, at most `within`.
-    fn wait_committed(&self, after: u64, within: Duration) {
+    /// The primary's sender: waits at most `within` while `idle(latest committed)`
+    /// holds, woken by every commit, acknowledgement and [`Self::wake_sender`].
+    fn wait_sender(&self, within: Duration, mut idle: impl FnMut(u64) -> bool) {
         let guard = self
             .committed
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let _ = self
             .committed_changed
-            .wait_timeout_while(guard, within, |c| c.latest <= after);
+            .wait_timeout_while(guard, within, |c| idle(c.latest));
+    }
+
+    /// Wakes the primary's sender to look again (its stream broke).
+    fn wake_sender(&self) {
+        drop(
+            self.committed
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        self.committed_changed.notify_all();
     }
 
     /// `durability = "replicated"`: waits until the standby has applied `sequence` (or

@@ -5,14 +5,21 @@
 //! sequences, and the thread connects again asking from its own latest — the primary's
 //! log gives the missing batches if it still holds them (`wal_archive_seconds`),
 //! otherwise the primary says so and the standby must be restored from a backup.
+//!
+//! It speaks version 2 of the stream (a window of shipments, `wire/src/replica.rs`):
+//! every `ReplicaBatches` that arrived while it applied the last ones is applied with
+//! them, synced once, and answered by one `ReplicaApplied`. A primary of the older
+//! release closes the stream on that hello; the next attempt then says version 1.
 
 use super::stream::{Framed, StreamError, READ_TICK};
 use super::{ClusterConfig, ClusterError, ClusterHandle, Replication};
 use crate::log;
-use crate::store::{LoggedBatch, RocksStore, StoreError};
+use crate::store::{RocksStore, StoreError};
 use kefu_wire::replica::{
     ReplicaApplied, ReplicaBatch, ReplicaBatches, ReplicaHello, REPLICA_PROTOCOL,
+    REPLICA_PROTOCOL_LOCKSTEP,
 };
+use kefu_wire::Body;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -22,6 +29,8 @@ use std::time::{Duration, Instant};
 const SILENCE: Duration = Duration::from_secs(10);
 /// Between two connection attempts.
 const RETRY: Duration = Duration::from_millis(500);
+/// The most `ReplicaBatches` applied together under one sync and one acknowledgement.
+const GROUP_FRAMES: usize = 64;
 
 /// Why received batches were not (all) applied.
 #[derive(Debug, thiserror::Error)]
@@ -52,11 +61,7 @@ pub fn apply_batches(store: &RocksStore, batches: &[ReplicaBatch]) -> Result<u64
                 got: b.sequence,
             });
         }
-        let batch = LoggedBatch {
-            sequence: b.sequence,
-            data: b.data.clone(),
-        };
-        store.apply_logged_sync(&batch, i == last)?;
+        store.apply_logged_data(&b.data, i == last)?;
         latest = store.latest_sequence()?;
     }
     Ok(latest)
@@ -98,9 +103,19 @@ fn follow(
     replication: &Replication,
 ) {
     let mut last_error = String::new();
+    let mut protocol = REPLICA_PROTOCOL;
     while !stop.load(Ordering::Relaxed) {
         let began = Instant::now();
-        let result = stream(peer, tls, store, stop, replication);
+        let mut progress = Progress::default();
+        let result = stream(peer, tls, store, stop, replication, protocol, &mut progress);
+        protocol = match progress {
+            // Closed on the hello: perhaps a primary of the older release.
+            Progress {
+                said_hello: true,
+                heard: false,
+            } if protocol == REPLICA_PROTOCOL => REPLICA_PROTOCOL_LOCKSTEP,
+            _ => REPLICA_PROTOCOL,
+        };
         replication.connected.store(false, Ordering::Relaxed);
         match result {
             Err(StreamError::Stopping) => return,
@@ -121,13 +136,24 @@ fn follow(
     }
 }
 
-/// One connection to the primary.
+/// How far a connection got.
+#[derive(Debug, Default, Clone, Copy)]
+struct Progress {
+    /// The hello was sent.
+    said_hello: bool,
+    /// A frame came back.
+    heard: bool,
+}
+
+/// One connection to the primary, saying `protocol`.
 fn stream(
     peer: SocketAddr,
     tls: &Arc<rustls::ClientConfig>,
     store: &RocksStore,
     stop: &AtomicBool,
     replication: &Replication,
+    protocol: u16,
+    progress: &mut Progress,
 ) -> Result<(), StreamError> {
     let socket = TcpStream::connect_timeout(&peer, Duration::from_secs(2))?;
     socket.set_read_timeout(Some(READ_TICK))?;
@@ -137,12 +163,23 @@ fn stream(
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     let mut framed = Framed::new(rustls::StreamOwned::new(conn, socket));
     let latest = store.latest_sequence().map_err(std::io::Error::other)?;
-    framed.send(&ReplicaHello {
-        protocol: REPLICA_PROTOCOL,
-        latest,
-    })?;
+    framed.send(&ReplicaHello { protocol, latest })?;
+    progress.said_hello = true;
     loop {
-        let got: ReplicaBatches = framed.expect(SILENCE, stop)?;
+        let mut got: ReplicaBatches = framed.expect(SILENCE, stop)?;
+        progress.heard = true;
+        // What else arrived meanwhile rides the same sync and acknowledgement.
+        for _ in 1..GROUP_FRAMES {
+            let Some(frame) = framed.buffered()? else {
+                break;
+            };
+            if frame.kind != ReplicaBatches::KIND {
+                return Err(StreamError::Unexpected(frame.kind as u16));
+            }
+            let more = ReplicaBatches::decode(&frame.body)?;
+            got.batches.extend(more.batches);
+            got.primary_latest = more.primary_latest;
+        }
         replication.connected.store(true, Ordering::Relaxed);
         replication.heard_primary_latest(got.primary_latest);
         let latest = match apply_batches(store, &got.batches) {

@@ -82,6 +82,17 @@ impl<S: Read + Write> Framed<S> {
         }
     }
 
+    /// A frame already received whole, if any, without reading the socket: what the
+    /// peer sent while the last one was being handled.
+    pub(super) fn buffered(&mut self) -> Result<Option<Frame>, StreamError> {
+        Ok(self.decoder.decode(&mut self.buf)?)
+    }
+
+    /// The stream and the bytes received but not yet decoded.
+    pub(super) fn into_parts(self) -> (S, BytesMut) {
+        (self.io, self.buf)
+    }
+
     /// The next frame, decoded as `B`.
     pub(super) fn expect<B: Body>(
         &mut self,

@@ -20,6 +20,7 @@ pub mod balance_records;
 pub mod broadcast_records;
 pub mod chat_records;
 pub mod cluster_records;
+pub mod commit_feed;
 pub mod crm_records;
 pub mod csat_records;
 pub mod designated_records;
@@ -53,6 +54,7 @@ use std::path::PathBuf;
 use smallvec::SmallVec;
 
 pub use backup::{BackupError, BackupSummary};
+pub use commit_feed::CommitFeed;
 pub use keys::Cf;
 pub use memory::MemoryStore;
 pub use records::{

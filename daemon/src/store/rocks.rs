@@ -21,7 +21,9 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, TryLockError};
+use std::sync::{
+    Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock, RwLockReadGuard, TryLockError,
+};
 
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType,
@@ -31,6 +33,7 @@ use rocksdb::{
 
 use crate::log;
 
+use super::commit_feed::CommitFeed;
 use super::{
     keys, load_schema_version, BackupError, BackupSummary, Batch, BatchOp, Cf, Durability,
     KeyValue, KvStore, LoggedBatch, SchemaVersion, StorageProbe, StoreError,
@@ -91,7 +94,17 @@ pub struct RocksStore {
     /// once a commit.
     write_wal: WriteOptions,
     write_fsync: WriteOptions,
+    /// A primary's replication sender takes the committed batches from here
+    /// ([`RocksStore::commit_feed`]); unset, writes pay nothing for it.
+    feed: OnceLock<Arc<CommitFeed>>,
+    /// Held across a write and its push to the feed, so that the feed sees the batches
+    /// in sequence order (only while a feed is set).
+    write_order: Mutex<()>,
 }
+
+/// Batch data the commit feed keeps for a sender that has not taken it (beyond, the
+/// sender reads the log back).
+const FEED_BYTES: usize = 32 << 20;
 
 impl std::fmt::Debug for RocksStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -375,7 +388,18 @@ impl RocksStore {
                 o.set_sync(true);
                 o
             },
+            feed: OnceLock::new(),
+            write_order: Mutex::new(()),
         }
+    }
+
+    /// The feed of this store's committed batches, set up on first call: from then on
+    /// every write is also pushed there (`store/commit_feed.rs`).
+    pub fn commit_feed(&self) -> Arc<CommitFeed> {
+        Arc::clone(
+            self.feed
+                .get_or_init(|| Arc::new(CommitFeed::new(FEED_BYTES))),
+        )
     }
 
     /// The backup directory and the right to run a backup operation now.
@@ -413,13 +437,14 @@ impl RocksStore {
 
     /// Applies a batch read from another copy of this database, synced.
     pub fn apply_logged(&self, batch: &LoggedBatch) -> Result<(), StoreError> {
-        self.with_db(|db| super::rocks_wal::apply(db, batch, true))
+        self.with_db(|db| super::rocks_wal::apply(db, &batch.data, true))
     }
 
-    /// [`Self::apply_logged`], synced only if `sync`: a standby applying a group syncs
-    /// its last batch only, which syncs the group (`cluster/standby.rs`).
-    pub fn apply_logged_sync(&self, batch: &LoggedBatch, sync: bool) -> Result<(), StoreError> {
-        self.with_db(|db| super::rocks_wal::apply(db, batch, sync))
+    /// [`Self::apply_logged`] of a batch's bytes as received, synced only if `sync`: a
+    /// standby applying a group syncs its last batch only, which syncs the group
+    /// (`cluster/standby.rs`).
+    pub fn apply_logged_data(&self, data: &[u8], sync: bool) -> Result<(), StoreError> {
+        self.with_db(|db| super::rocks_wal::apply(db, data, sync))
     }
 
     /// `f` on the open database, under its read lock.
@@ -637,7 +662,28 @@ impl KvStore for RocksStore {
             Durability::Fsync => &self.write_fsync,
             Durability::Wal => &self.write_wal,
         };
-        match db.write_opt(wb, write) {
+        let written = match self.feed.get() {
+            None => db.write_opt(wb, write),
+            Some(feed) => {
+                let _order = self
+                    .write_order
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                let sequence = db.latest_sequence_number() + 1;
+                let (count, mut data) = (wb.len() as u64, wb.data().to_vec());
+                // The header's sequence as the log will hold it (RocksDB sets it there
+                // while writing), so that the feed's bytes are the log's.
+                if let Some(header) = data.get_mut(..8) {
+                    header.copy_from_slice(&sequence.to_le_bytes());
+                }
+                let written = db.write_opt(wb, write);
+                if written.is_ok() {
+                    feed.push(LoggedBatch { sequence, data }, count);
+                }
+                written
+            }
+        };
+        match written {
             Ok(()) => Ok(()),
             Err(e) if is_no_space(&e) => {
                 self.enter_full(&e);

@@ -21,10 +21,18 @@ pub struct LoggedBatch {
 }
 
 impl LoggedBatch {
-    /// The sequence number of its last operation (each operation takes one).
+    /// The last sequence the batch holds: RocksDB's batch begins with its first sequence
+    /// (8 bytes) and the count of its operations (4 bytes, little-endian), one sequence
+    /// each.
     pub fn last_sequence(&self) -> u64 {
-        let ops = WriteBatch::from_data(&self.data).len() as u64;
-        self.sequence + ops.saturating_sub(1)
+        let count = self
+            .data
+            .get(8..12)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, u32::from_le_bytes);
+        (self.sequence + u64::from(count))
+            .saturating_sub(1)
+            .max(self.sequence)
     }
 
     /// The accounts whose keys it puts or deletes (a standby evicts them from memory,
@@ -103,9 +111,9 @@ pub(super) fn batches_after(
 
 /// Applies one batch read from a copy of this database, synced if `sync` (a synced
 /// write syncs every earlier write of the log with it).
-pub(super) fn apply(db: &DB, batch: &LoggedBatch, sync: bool) -> Result<(), StoreError> {
+pub(super) fn apply(db: &DB, data: &[u8], sync: bool) -> Result<(), StoreError> {
     let mut write = WriteOptions::default();
     write.set_sync(sync);
-    db.write_opt(WriteBatch::from_data(&batch.data), &write)
+    db.write_opt(WriteBatch::from_data(data), &write)
         .map_err(|e| StoreError::Engine(format!("applying a logged batch: {e}")))
 }
