@@ -33,9 +33,10 @@
 //!
 //! **Boundary.** Threads of their own, blocking std sockets: no shard loop ever waits on
 //! the network. Knows the store only as [`RocksStore`] (the log is RocksDB's).
-//! A standby runs no shard and binds no client port: clients are refused (connection
-//! refused) until it is promoted; promotion is the daemon's ([`Promote`], given by
-//! `server.rs`), called by the leadership thread.
+//! A standby runs read-only shards on its client ports (`standby_reads.rs`: logins are
+//! sent to the primary with `GoAwayTo`, `LoginReadOnly` sessions read its applied data);
+//! promotion is the daemon's ([`Promote`], given by `server.rs`, which replaces them
+//! with normal shards), called by the leadership thread.
 
 pub use kefu_etcd as etcd;
 pub mod directory;
