@@ -316,6 +316,8 @@ pub fn required_access(request: &Request) -> Access {
         Request::AdminBackupVerify { .. } => Access::Operator,
         Request::AdminFreezeAccount { .. } | Request::AdminExportAccount { .. } => Access::Operator,
         Request::AdminImportAccount { .. } | Request::AdminAccountMoved { .. } => Access::Operator,
+        Request::AdminAccountChanges { .. } => Access::Operator,
+        Request::AdminApplyAccountChanges { .. } => Access::Operator,
         value_added_admin!() => Access::Operator,
         web_requests!() => web_access(request),
         profile_requests!() => profile_access(request),

@@ -1483,6 +1483,27 @@ pub enum Request {
         /// The target's client address, `ip:port`.
         address: String,
     },
+    /// Operator, on the source of a move: the account's changes committed after
+    /// sequence `after`, read back from the write-ahead log (`None`: none, only the
+    /// starting point — the store's latest sequence now). Answered `AccountChanges`.
+    AdminAccountChanges {
+        /// The account.
+        account: u64,
+        /// The end of the last round read (`None`: the starting point).
+        after: Option<u64>,
+    },
+    /// Operator, on the target of a move: applies a round of changes in one batch,
+    /// only if it starts where the last applied round ended. Answered `Ok` once durable.
+    AdminApplyAccountChanges {
+        /// The account.
+        account: u64,
+        /// Where the round starts.
+        after: u64,
+        /// Where it ends.
+        upto: u64,
+        /// The changes (at most `MAX_ROUND_CHANGES`).
+        changes: Vec<crate::account_move::AccountChange>,
+    },
 }
 
 /// What takes a detached session over (`EnableResume`, `ResumeSession`): the session's
@@ -1996,6 +2017,8 @@ pub enum Response {
     ProfileReviews(crate::profile::ProfileReviewPage),
     /// A page of an account's stored keys (`AdminExportAccount`, section 40.6).
     AccountExport(crate::account_move::AccountExport),
+    /// A round of an account's changes (`AdminAccountChanges`, section 40.6).
+    AccountChanges(crate::account_move::AccountChanges),
 }
 
 /// One backup in the daemon's backup directory (PROTOCOL.md section 21).
@@ -2430,6 +2453,8 @@ impl Request {
             Request::AdminExportAccount { .. } => "AdminExportAccount",
             Request::AdminImportAccount { .. } => "AdminImportAccount",
             Request::AdminAccountMoved { .. } => "AdminAccountMoved",
+            Request::AdminAccountChanges { .. } => "AdminAccountChanges",
+            Request::AdminApplyAccountChanges { .. } => "AdminApplyAccountChanges",
         }
     }
 }

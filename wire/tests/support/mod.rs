@@ -207,6 +207,8 @@ pub fn request_index(r: &Request) -> u32 {
         Request::AdminExportAccount { .. } => 196,
         Request::AdminImportAccount { .. } => 197,
         Request::AdminAccountMoved { .. } => 198,
+        Request::AdminAccountChanges { .. } => 199,
+        Request::AdminApplyAccountChanges { .. } => 200,
     }
 }
 
@@ -309,6 +311,7 @@ pub fn response_index(r: &Response) -> u32 {
         Response::WindowStyle(_) => 93,
         Response::ProfileReviews(_) => 94,
         Response::AccountExport(_) => 95,
+        Response::AccountChanges(_) => 96,
     }
 }
 
