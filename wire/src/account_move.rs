@@ -43,9 +43,9 @@ pub struct AccountExport {
     pub next: Option<AccountCursor>,
 }
 
-/// The most changes one `AccountChanges` answer, and so one round applied at the
-/// target (`AdminApplyAccountChanges`), carries; their keys and values are at most
-/// [`MAX_EXPORT_PAGE_BYTES`] too.
+/// The most changes one `AccountChanges` answer carries, their keys and values at
+/// most [`MAX_EXPORT_PAGE_BYTES`] — unless one logged batch alone holds more (a round
+/// is whole batches). The target takes up to [`MAX_IMPORT_ENTRIES`] a round.
 pub const MAX_ROUND_CHANGES: usize = 10_000;
 
 /// One change of an account's stored keys, as the source committed it (its write-ahead
@@ -95,6 +95,6 @@ pub struct AccountChanges {
     pub upto: u64,
     /// The source's latest sequence when read: `upto == latest` means caught up.
     pub latest: u64,
-    /// The account's changes, in commit order (at most [`MAX_ROUND_CHANGES`]).
+    /// The account's changes, in commit order (see [`MAX_ROUND_CHANGES`]).
     pub changes: Vec<AccountChange>,
 }

@@ -1501,7 +1501,7 @@ pub enum Request {
         after: u64,
         /// Where it ends.
         upto: u64,
-        /// The changes (at most `MAX_ROUND_CHANGES`).
+        /// The changes (at most `MAX_IMPORT_ENTRIES`).
         changes: Vec<crate::account_move::AccountChange>,
     },
 }

@@ -192,10 +192,12 @@ impl Centre {
         upto: u64,
         changes: Vec<AccountChange>,
     ) -> Answer {
-        if changes.len() > MAX_ROUND_CHANGES {
+        // A round holds up to MAX_ROUND_CHANGES, or one logged batch alone if it holds
+        // more (one turn's writes); the target takes as many as an import page.
+        if changes.len() > MAX_IMPORT_ENTRIES {
             return Err(err(
                 ErrorCode::INVALID_ARGUMENT,
-                format!("at most {MAX_ROUND_CHANGES} changes a round"),
+                format!("at most {MAX_IMPORT_ENTRIES} changes a round"),
             ));
         }
         let mut checked = Vec::with_capacity(changes.len());

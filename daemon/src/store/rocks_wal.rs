@@ -93,11 +93,13 @@ pub(super) fn column_family_ids<'a>(
         .collect()
 }
 
-/// The operations of `account` (keys whose account, `Cf::account_of`, is it) committed
-/// after sequence `after`, in commit order, within `limits`. Each operation of a batch
-/// has its own sequence (the batch's first plus its index), so a read may stop inside a
-/// batch and the next one go on from there. [`StoreError::LogGone`] if the log does not
-/// reach back to `after + 1` or does not decode.
+/// The operations of `account` (keys whose account, `Cf::account_of`, is it) in the
+/// batches committed after sequence `after`, in commit order, within `limits`. A read
+/// takes whole batches (the crate's log iterator starts at a batch, never inside one),
+/// so `upto` is always a batch's last sequence; a batch holding more of the account's
+/// operations than the limits is taken alone (one turn's writes, which the turn
+/// bounds). [`StoreError::LogGone`] if the log does not reach back to `after + 1` or
+/// does not decode.
 pub(super) fn account_changes(
     db: &DB,
     ids: &[(u32, Cf)],
@@ -118,49 +120,45 @@ pub(super) fn account_changes(
     let cf_of = |id: u32| ids.iter().find(|(i, _)| *i == id).map(|(_, cf)| *cf);
     let mut bytes = 0usize;
     let mut batches = 0usize;
-    let mut expected = after + 1;
     let updates = db
-        .get_updates_since(expected)
-        .map_err(|e| gone(format!("reading the log from sequence {expected}: {e}")))?;
+        .get_updates_since(after)
+        .map_err(|e| gone(format!("reading the log after sequence {after}: {e}")))?;
     for item in updates {
         let (first, batch) = item.map_err(|e| gone(format!("reading the log: {e}")))?;
         if first > latest {
             break;
         }
-        let ops = records(batch.data()).map_err(|e| gone(format!("batch {first}: {e}")))?;
-        let Some(last) = (first + ops.len() as u64).checked_sub(1).filter(|l| *l >= first) else {
-            continue; // no operation in it
-        };
-        if last < expected {
-            continue;
-        }
-        if first > expected {
+        if first != out.upto + 1 {
             return Err(gone(format!(
-                "the log jumps from sequence {expected} to {first}: the logs in between \
-                 were deleted"
+                "the log jumps from sequence {} to {first}: the logs in between were deleted",
+                out.upto + 1
             )));
         }
-        for (sequence, op) in (first..).zip(&ops).skip((expected - first) as usize) {
-            if let Some((cf, size)) = op.cf_id().and_then(cf_of).and_then(|cf| {
-                (cf.account_of(op.first_key()) == Some(account)).then_some((cf, op.size()))
-            }) {
-                let full = out.batch.len() >= limits.max_ops || bytes + size > limits.max_bytes;
-                if full && !out.batch.is_empty() {
-                    return Ok(out);
-                }
-                op.push_to(&mut out.batch, cf);
-                bytes += size;
-            }
-            out.upto = sequence;
+        let ops = records(batch.data()).map_err(|e| gone(format!("batch {first}: {e}")))?;
+        let mine: Vec<(Cf, &Record)> = ops
+            .iter()
+            .filter_map(|op| {
+                let cf = cf_of(op.cf_id())?;
+                (cf.account_of(op.first_key()) == Some(account)).then_some((cf, op))
+            })
+            .collect();
+        let size: usize = mine.iter().map(|(_, op)| op.size()).sum();
+        let full = out.batch.len() + mine.len() > limits.max_ops || bytes + size > limits.max_bytes;
+        if full && !out.batch.is_empty() {
+            break;
         }
-        expected = last + 1;
+        for (cf, op) in mine {
+            op.push_to(&mut out.batch, cf);
+        }
+        bytes += size;
+        out.upto = first + (ops.len() as u64).max(1) - 1;
         batches += 1;
         if batches >= limits.max_batches || out.upto >= latest {
             break;
         }
     }
     if out.upto == after {
-        return Err(gone(format!("the log no longer holds sequence {expected}")));
+        return Err(gone(format!("the log no longer holds sequence {}", after + 1)));
     }
     Ok(out)
 }
@@ -187,10 +185,10 @@ enum Record<'a> {
 }
 
 impl Record<'_> {
-    fn cf_id(&self) -> Option<u32> {
+    fn cf_id(&self) -> u32 {
         match self {
             Record::Put { cf, .. } | Record::Delete { cf, .. } | Record::DeleteRange { cf, .. } => {
-                Some(*cf)
+                *cf
             }
         }
     }
