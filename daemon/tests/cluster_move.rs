@@ -302,9 +302,22 @@ fn an_account_moves_under_chat_load_and_its_clients_follow() {
         "the restarted source leading",
         || (leader_is(&client, "pa", "a").epoch > first.epoch).then_some(()),
     );
-    let mut again = Client::connect(source.client, opts()).unwrap();
-    let answer = again.login(ACCOUNT, 1001, PASSWORD);
-    assert!(answer.is_ok(), "login via the restarted source: {answer:?}");
+    // Its leader key can be in etcd a moment before it holds its lease for certain
+    // (until then it answers NOT_PRIMARY, `rejoin.rs`): the login is retried until then.
+    let again = poll(
+        Duration::from_secs(60),
+        "a login via the restarted source",
+        || {
+            let mut c = Client::connect(source.client, opts()).unwrap();
+            match c.login(ACCOUNT, 1001, PASSWORD) {
+                Err(e) if e.code() == Some(ErrorCode::NOT_PRIMARY) => None,
+                answer => {
+                    assert!(answer.is_ok(), "login via the restarted source: {answer:?}");
+                    Some(c)
+                }
+            }
+        },
+    );
     assert_eq!(again.server_addr(), Some(target.client));
 }
 

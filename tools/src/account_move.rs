@@ -142,6 +142,7 @@ pub fn run(m: &Move<'_>, out: &mut dyn Write) -> Result<()> {
             return Err(e.context("moving the account (the source is serving it again)"));
         }
     };
+    let caught_up = frozen.elapsed();
     let marked = m
         .etcd
         .get_entry(&key)
@@ -163,6 +164,7 @@ pub fn run(m: &Move<'_>, out: &mut dyn Write) -> Result<()> {
         undo(&mut source);
         bail!("the directory entry of account {account} changed during the copy; the source serves it again");
     }
+    let switch = frozen.elapsed();
     let moved = source.request(&Request::AdminAccountMoved {
         account,
         address: address.to_string(),
@@ -179,9 +181,13 @@ pub fn run(m: &Move<'_>, out: &mut dyn Write) -> Result<()> {
     writeln!(
         out,
         "account {account} moved from pair {from} to pair {} ({address}); its writes were \
-         refused for {} ms",
+         refused for {} ms (last rounds {} ms, directory switch {} ms, the source's \
+         release {} ms)",
         m.target,
-        stopped.as_millis()
+        stopped.as_millis(),
+        caught_up.as_millis(),
+        (switch - caught_up).as_millis(),
+        (stopped - switch).as_millis()
     )?;
     Ok(())
 }

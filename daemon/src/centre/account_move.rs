@@ -396,7 +396,12 @@ impl Centre {
                 message: format!("account {account} moved to {to}"),
             });
         }
-        self.actors.remove(&account);
+        // Freeing a large account (100,000 contacts and their index) takes tens of ms:
+        // on the worker pool, so the answer, and the end of the move's frozen window,
+        // does not wait for it.
+        if let Some(actor) = self.actors.remove(&account) {
+            self.shared.workers.spawn(move || drop(actor));
+        }
         self.sms.forget(&[account]);
         self.online.remove(&account);
         self.customers.remove(&account);
