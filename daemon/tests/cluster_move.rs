@@ -381,7 +381,10 @@ fn catch_up_rounds_apply_in_order_and_bad_rounds_change_nothing() {
     // Written at the source after the copy: only the catch-up carries it.
     add_agent(&mut sa, ACCOUNT, 1002, Some("later-agent-pw-1"));
     let round = changes(&mut sa, ACCOUNT, Some(start.upto));
-    assert!(round.upto > start.upto && round.upto == round.latest, "{round:?}");
+    assert!(
+        round.upto > start.upto && round.upto == round.latest,
+        "{round:?}"
+    );
     let agent_key = [&ACCOUNT.to_be_bytes()[..], &1002u32.to_be_bytes()].concat();
     let has_agent = |entries: &[AccountEntry]| {
         entries
@@ -405,7 +408,10 @@ fn catch_up_rounds_apply_in_order_and_bad_rounds_change_nothing() {
     });
     let refused = apply(&mut ta, ACCOUNT, span, foreign);
     assert_eq!(code(refused), ErrorCode::FOREIGN_ENTRY);
-    assert!(!has_agent(&stored(&mut ta, ACCOUNT)), "nothing of it written");
+    assert!(
+        !has_agent(&stored(&mut ta, ACCOUNT)),
+        "nothing of it written"
+    );
 
     // The round itself applies; the same round again, or one skipping ahead, does not.
     assert_eq!(

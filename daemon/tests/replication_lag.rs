@@ -20,8 +20,7 @@ use kefu_wire::chat::MessageBody;
 use kefu_wire::{Client, Request, Response};
 use std::time::Duration;
 use support::pair::{
-    etcd_cluster, kefuctl_cluster, leader_is, member_status, metric, pair_home, poll, Member,
-    Spec,
+    etcd_cluster, kefuctl_cluster, leader_is, member_status, metric, pair_home, poll, Member, Spec,
 };
 use support::pair_client::customer_on;
 use support::*;
@@ -146,9 +145,13 @@ fn a_stopped_standby_shows_a_growing_lag_on_the_primary_then_none_once_it_runs_a
         published_lag(&e, "a").filter(|(seq, ms)| *seq == 0 && *ms == 0)
     });
     // Its member key is back, under a new lease: the operator sees it again.
-    let status = poll(WITHIN, "kefuctl cluster status lists the standby again", || {
-        let status = kefuctl_cluster(&etcd.clients, "p1", &["status"]);
-        status.contains("member b: standby").then_some(status)
-    });
+    let status = poll(
+        WITHIN,
+        "kefuctl cluster status lists the standby again",
+        || {
+            let status = kefuctl_cluster(&etcd.clients, "p1", &["status"]);
+            status.contains("member b: standby").then_some(status)
+        },
+    );
     eprintln!("after SIGCONT: {status}");
 }

@@ -213,7 +213,10 @@ fn copy_and_catch_up(
         Err(e) => return Err(e),
     };
     let Some(start) = start else {
-        writeln!(out, "the source keeps no write-ahead log: copying with the account frozen")?;
+        writeln!(
+            out,
+            "the source keeps no write-ahead log: copying with the account frozen"
+        )?;
         let frozen = freeze(source, account)?;
         copy(source, target, account, true, out, "frozen copy")?;
         return Ok(frozen);
@@ -284,7 +287,10 @@ fn catch_up_round(
     let c = match changes(source, account, Some(cursor)) {
         Ok(c) => c,
         Err(e) if RequestError::code_of(&e) == Some(ErrorCode::MOVE_LOG_GONE) => {
-            writeln!(out, "the source's write-ahead log no longer reaches back to sequence {cursor}: {e:#}")?;
+            writeln!(
+                out,
+                "the source's write-ahead log no longer reaches back to sequence {cursor}: {e:#}"
+            )?;
             return Ok(None);
         }
         Err(e) => return Err(e),

@@ -369,25 +369,22 @@ fn move_request() -> impl Strategy<Value = Request> {
             any::<u64>(),
             vec(account_change(), 0..3)
         )
-            .prop_map(
-                |(account, after, upto, changes)| Request::AdminApplyAccountChanges {
+            .prop_map(|(account, after, upto, changes)| {
+                Request::AdminApplyAccountChanges {
                     account,
                     after,
                     upto,
                     changes,
                 }
-            ),
+            }),
     ]
 }
 
 fn account_change() -> impl Strategy<Value = kefu_wire::account_move::AccountChange> {
     use kefu_wire::account_move::AccountChange;
     prop_oneof![
-        (text(), vec(any::<u8>(), 0..12), vec(any::<u8>(), 0..12)).prop_map(|(cf, key, value)| AccountChange::Put {
-            cf,
-            key,
-            value
-        }),
+        (text(), vec(any::<u8>(), 0..12), vec(any::<u8>(), 0..12))
+            .prop_map(|(cf, key, value)| AccountChange::Put { cf, key, value }),
         (text(), vec(any::<u8>(), 0..12)).prop_map(|(cf, key)| AccountChange::Delete { cf, key }),
         (text(), vec(any::<u8>(), 0..12), vec(any::<u8>(), 0..12))
             .prop_map(|(cf, start, end)| AccountChange::DeleteRange { cf, start, end }),

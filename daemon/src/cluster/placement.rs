@@ -208,7 +208,11 @@ mod tests {
         assert_eq!(p.receive_round(4, 10, 20), Ok(()));
         p.receive(4); // a later page of the copy keeps the chain
         let stale = RoundRefusal::OutOfOrder { expected: 20 };
-        assert_eq!(p.receive_round(4, 10, 20), Err(stale), "the same round again");
+        assert_eq!(
+            p.receive_round(4, 10, 20),
+            Err(stale),
+            "the same round again"
+        );
         assert_eq!(p.receive_round(4, 25, 30), Err(stale), "a gap");
         assert_eq!(p.receive_round(4, 20, 19), Err(stale), "backwards");
         assert_eq!(p.receive_round(4, 20, 30), Ok(()));

@@ -243,7 +243,9 @@ pub trait KvStore: Send + Sync + 'static {
         limits: &ChangeLimits,
     ) -> Result<AccountChanges, StoreError> {
         let _ = (account, after, limits);
-        Err(StoreError::LogGone("this store keeps no write-ahead log".into()))
+        Err(StoreError::LogGone(
+            "this store keeps no write-ahead log".into(),
+        ))
     }
 
     /// Whether a write may succeed now: false while the disk is known to be full (a

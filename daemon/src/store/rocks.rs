@@ -32,9 +32,9 @@ use rocksdb::{
 use crate::log;
 
 use super::{
-    keys, load_schema_version, AccountChanges, BackupError, ChangeLimits, BackupSummary, Batch, BatchOp, Cf, Durability,
-    KeyValue, KvStore, LoggedBatch, SchemaVersion, StorageProbe, StoreError,
-    CURRENT_SCHEMA_VERSION, OLDEST_SCHEMA_VERSION,
+    keys, load_schema_version, AccountChanges, BackupError, BackupSummary, Batch, BatchOp, Cf,
+    ChangeLimits, Durability, KeyValue, KvStore, LoggedBatch, SchemaVersion, StorageProbe,
+    StoreError, CURRENT_SCHEMA_VERSION, OLDEST_SCHEMA_VERSION,
 };
 
 /// Tuning of the RocksDB engine.

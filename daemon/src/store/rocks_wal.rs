@@ -158,7 +158,10 @@ pub(super) fn account_changes(
         }
     }
     if out.upto == after {
-        return Err(gone(format!("the log no longer holds sequence {}", after + 1)));
+        return Err(gone(format!(
+            "the log no longer holds sequence {}",
+            after + 1
+        )));
     }
     Ok(out)
 }
@@ -272,12 +275,19 @@ fn records(data: &[u8]) -> Result<Vec<Record<'_>>, String> {
                 continue;
             }
             NOOP => continue,
-            other => return Err(format!("a record of type {other:#x}, which the store never writes")),
+            other => {
+                return Err(format!(
+                    "a record of type {other:#x}, which the store never writes"
+                ))
+            }
         };
         out.push(record);
     }
     if out.len() != count as usize {
-        return Err(format!("{} records where its header says {count}", out.len()));
+        return Err(format!(
+            "{} records where its header says {count}",
+            out.len()
+        ));
     }
     Ok(out)
 }
@@ -333,10 +343,22 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                Record::Put { cf: id, key: b"k1", value: b"v1" },
-                Record::Put { cf: 0, key: b"d", value: &[b'x'; 300] },
+                Record::Put {
+                    cf: id,
+                    key: b"k1",
+                    value: b"v1"
+                },
+                Record::Put {
+                    cf: 0,
+                    key: b"d",
+                    value: &[b'x'; 300]
+                },
                 Record::Delete { cf: id, key: b"k2" },
-                Record::DeleteRange { cf: id, start: b"a", end: b"b" },
+                Record::DeleteRange {
+                    cf: id,
+                    start: b"a",
+                    end: b"b"
+                },
             ]
         );
         for cut in [0, 11, wb.data().len() - 1] {
