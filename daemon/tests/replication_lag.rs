@@ -6,8 +6,10 @@
 //! Caught up, both members' metrics say lag 0. The standby is frozen with SIGSTOP while
 //! a customer keeps chatting: the primary's `kefu_replication_lag_sequences` and
 //! `kefu_replication_lag_seconds` grow, and so does the lag it publishes in etcd (what
-//! `kefuctl cluster status` prints). After SIGCONT the standby catches up and both
-//! sides say 0 again, the standby's applied sequence being the primary's latest.
+//! `kefuctl cluster status` prints). The standby stays stopped until its member lease
+//! (5 s) expires and etcd drops `members/b`. After SIGCONT the standby catches up and
+//! both sides say 0 again, the standby's applied sequence being the primary's latest,
+//! and it grants itself a new member lease: `kefuctl cluster status` lists it again.
 //!
 //! Run: `cargo test --release -p kefu-daemon --test replication_lag -- --nocapture`.
 
@@ -18,7 +20,7 @@ use kefu_wire::chat::MessageBody;
 use kefu_wire::{Client, Request, Response};
 use std::time::Duration;
 use support::pair::{
-    etcd_cluster, leader_is, member_status, metric, pair_home, poll, Member, Spec,
+    etcd_cluster, kefuctl_cluster, leader_is, member_status, metric, pair_home, poll, Member, Spec,
 };
 use support::pair_client::customer_on;
 use support::*;
@@ -128,6 +130,13 @@ fn a_stopped_standby_shows_a_growing_lag_on_the_primary_then_none_once_it_runs_a
          {later_age} s; published in etcd {published:?}"
     );
 
+    // Stopped longer than its lease: etcd drops its member key.
+    poll(WITHIN, "the stopped standby's member key expires", || {
+        member_status(&e, "p1", "b").is_none().then_some(())
+    });
+    let status = kefuctl_cluster(&etcd.clients, "p1", &["status"]);
+    assert!(!status.contains("member b:"), "b is not listed: {status}");
+
     // It runs again: it catches up and both sides say 0.
     standby.signal(libc::SIGCONT);
     chat(&mut customer, 5);
@@ -135,4 +144,14 @@ fn a_stopped_standby_shows_a_growing_lag_on_the_primary_then_none_once_it_runs_a
     poll(WITHIN, "the primary publishes lag 0", || {
         published_lag(&e, "a").filter(|(seq, ms)| *seq == 0 && *ms == 0)
     });
+    // Its member key is back, under a new lease: the operator sees it again.
+    let status = poll(
+        WITHIN,
+        "kefuctl cluster status lists the standby again",
+        || {
+            let status = kefuctl_cluster(&etcd.clients, "p1", &["status"]);
+            status.contains("member b: standby").then_some(status)
+        },
+    );
+    eprintln!("after SIGCONT: {status}");
 }

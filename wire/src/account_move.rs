@@ -42,3 +42,59 @@ pub struct AccountExport {
     /// The cursor of the next page; `None`: this was the last.
     pub next: Option<AccountCursor>,
 }
+
+/// The most changes one `AccountChanges` answer carries, their keys and values at
+/// most [`MAX_EXPORT_PAGE_BYTES`] — unless one logged batch alone holds more (a round
+/// is whole batches). The target takes up to [`MAX_IMPORT_ENTRIES`] a round.
+pub const MAX_ROUND_CHANGES: usize = 10_000;
+
+/// One change of an account's stored keys, as the source committed it (its write-ahead
+/// log, read after the copy's starting point): applied in order, it brings the target's
+/// copy to the source's state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AccountChange {
+    /// Store `value` under `key`.
+    Put {
+        /// The column family's name.
+        cf: String,
+        /// The key (the account's).
+        key: Vec<u8>,
+        /// The value, as stored.
+        value: Vec<u8>,
+    },
+    /// Remove `key`.
+    Delete {
+        /// The column family's name.
+        cf: String,
+        /// The key (the account's).
+        key: Vec<u8>,
+    },
+    /// Remove every key in `[start, end)` (both inside the account's keys).
+    DeleteRange {
+        /// The column family's name.
+        cf: String,
+        /// First key removed.
+        start: Vec<u8>,
+        /// First key kept.
+        end: Vec<u8>,
+    },
+    /// Remove every key of the account in every account-scoped column family: the
+    /// target's copy starts over (kefuctl's fallback when the source's log is gone).
+    Clear,
+}
+
+/// A round of an account's changes (`AdminAccountChanges`): those committed in
+/// `(after, upto]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountChanges {
+    /// Where the round starts (the request's `after`, or the store's latest sequence
+    /// when asked for the starting point).
+    pub after: u64,
+    /// Where it ends: the sequence of the last operation read; the next round starts
+    /// after it.
+    pub upto: u64,
+    /// The source's latest sequence when read: `upto == latest` means caught up.
+    pub latest: u64,
+    /// The account's changes, in commit order (see [`MAX_ROUND_CHANGES`]).
+    pub changes: Vec<AccountChange>,
+}

@@ -319,6 +319,16 @@ codes! {
     /// and a standby stores nothing. No session opened; log in on the primary (named
     /// in the message when known), where the same read-only login is accepted.
     READ_ONLY_OTP = 206,
+    /// `AdminApplyAccountChanges` whose round does not start where the last applied
+    /// one ended (stale, repeated or skipping ahead); nothing changed.
+    MOVE_ROUND_OUT_OF_ORDER = 208,
+    /// `AdminApplyAccountChanges` for an account this appliance is not receiving (no
+    /// page of it imported, or its move is over: thawed); nothing changed.
+    NOT_RECEIVING_ACCOUNT = 209,
+    /// `AdminAccountChanges`: the source's write-ahead log no longer reaches back to
+    /// the sequence asked for (or this store keeps none); the move copies again with
+    /// the account frozen (kefuctl's fallback).
+    MOVE_LOG_GONE = 211,
     /// A visitor's (or customer's) login over the web gateway from a page whose origin
     /// the account does not allow (its explicit list and its entry codes' sites,
     /// PROTOCOL.md 38.4); no session opened.

@@ -1499,6 +1499,27 @@ pub enum Request {
         /// standby refuses such a login `READ_ONLY_OTP`: the used code must be stored).
         otp: Option<String>,
     },
+    /// Operator, on the source of a move: the account's changes committed after
+    /// sequence `after`, read back from the write-ahead log (`None`: none, only the
+    /// starting point — the store's latest sequence now). Answered `AccountChanges`.
+    AdminAccountChanges {
+        /// The account.
+        account: u64,
+        /// The end of the last round read (`None`: the starting point).
+        after: Option<u64>,
+    },
+    /// Operator, on the target of a move: applies a round of changes in one batch,
+    /// only if it starts where the last applied round ended. Answered `Ok` once durable.
+    AdminApplyAccountChanges {
+        /// The account.
+        account: u64,
+        /// Where the round starts.
+        after: u64,
+        /// Where it ends.
+        upto: u64,
+        /// The changes (at most `MAX_IMPORT_ENTRIES`).
+        changes: Vec<crate::account_move::AccountChange>,
+    },
 }
 
 /// What takes a detached session over (`EnableResume`, `ResumeSession`): the session's
@@ -2012,6 +2033,8 @@ pub enum Response {
     ProfileReviews(crate::profile::ProfileReviewPage),
     /// A page of an account's stored keys (`AdminExportAccount`, section 40.6).
     AccountExport(crate::account_move::AccountExport),
+    /// A round of an account's changes (`AdminAccountChanges`, section 40.6).
+    AccountChanges(crate::account_move::AccountChanges),
 }
 
 /// One backup in the daemon's backup directory (PROTOCOL.md section 21).
@@ -2327,7 +2350,8 @@ impl Request {
             | Request::GetChatWindowStyle
             | Request::GetWindowStyle
             | Request::AdminProfileReviewQueue { .. }
-            | Request::AdminExportAccount { .. } => true,
+            | Request::AdminExportAccount { .. }
+            | Request::AdminAccountChanges { .. } => true,
             Request::Login { .. }
             | Request::Resume { .. }
             | Request::Logout
@@ -2451,7 +2475,8 @@ impl Request {
             | Request::AdminFreezeAccount { .. }
             | Request::AdminImportAccount { .. }
             | Request::AdminAccountMoved { .. }
-            | Request::LoginReadOnly { .. } => false,
+            | Request::LoginReadOnly { .. }
+            | Request::AdminApplyAccountChanges { .. } => false,
         }
     }
 
@@ -2658,6 +2683,9 @@ impl Request {
             Request::AdminImportAccount { .. } => "AdminImportAccount",
             Request::AdminAccountMoved { .. } => "AdminAccountMoved",
             Request::LoginReadOnly { .. } => "LoginReadOnly",
+    },
+            Request::AdminAccountChanges { .. } => "AdminAccountChanges",
+            Request::AdminApplyAccountChanges { .. } => "AdminApplyAccountChanges",
         }
     }
 }

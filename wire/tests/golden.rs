@@ -11,7 +11,9 @@
 mod support;
 
 use bytes::BytesMut;
-use kefu_wire::account_move::{AccountCursor, AccountEntry, AccountExport};
+use kefu_wire::account_move::{
+    AccountChange, AccountChanges, AccountCursor, AccountEntry, AccountExport,
+};
 use kefu_wire::automation::{IdleInfo, IdleSettings};
 use kefu_wire::chat::{
     AccountPresenceMode, AgentChoice, Alert, CallKind, CallPhase, CallSignal, Channel, ChoiceList,
@@ -553,6 +555,28 @@ fn account_entry() -> AccountEntry {
         key: 800_001u64.to_be_bytes().to_vec(),
         value: vec![1, 2],
     }
+}
+
+/// One change of each kind (section 40.6).
+fn account_changes() -> Vec<AccountChange> {
+    let key = 800_001u64.to_be_bytes().to_vec();
+    vec![
+        AccountChange::Put {
+            cf: "accounts".into(),
+            key: key.clone(),
+            value: vec![1, 2],
+        },
+        AccountChange::Delete {
+            cf: "agents".into(),
+            key: key.clone(),
+        },
+        AccountChange::DeleteRange {
+            cf: "web".into(),
+            start: key,
+            end: 800_002u64.to_be_bytes().to_vec(),
+        },
+        AccountChange::Clear,
+    ]
 }
 
 fn account_cursor() -> AccountCursor {
@@ -2646,6 +2670,26 @@ fn cases() -> Vec<Case> {
             }),
             "00000017 0003 0000 000000a4 01c70181ea30e907067365637265740106313233343536",
         ),
+        case(
+            "request/AdminAccountChanges",
+            165,
+            Value::Request(Request::AdminAccountChanges {
+                account: 800_001,
+                after: Some(300),
+            }),
+            "00000009 0003 0000 000000a5 01c80181ea3001ac02",
+        ),
+        case(
+            "request/AdminApplyAccountChanges",
+            166,
+            Value::Request(Request::AdminApplyAccountChanges {
+                account: 800_001,
+                after: 300,
+                upto: 302,
+                changes: account_changes(),
+            }),
+            "0000004a 0003 0000 000000a6 01c90181ea30ac02ae020400086163636f756e74730800000000000c350102010201066167656e74730800000000000c350102037765620800000000000c35010800000000000c350203",
+        ),
         // Responses, in variant order.
         case("response/Ok", 4, Value::Response(Response::Ok), "00000002 0004 0000 00000004 0100"),
         case(
@@ -3881,6 +3925,17 @@ fn cases() -> Vec<Case> {
             })),
             "0000002e 0004 0000 0000009e 015f016201086163636f756e74730800000000000c350102010201086d657373616765730900000000000c350107",
         ),
+        case(
+            "response/AccountChanges",
+            166,
+            Value::Response(Response::AccountChanges(AccountChanges {
+                after: 300,
+                upto: 302,
+                latest: 305,
+                changes: account_changes(),
+            })),
+            "00000048 0004 0000 000000a6 0160ac02ae02b1020400086163636f756e74730800000000000c350102010201066167656e74730800000000000c350102037765620800000000000c35010800000000000c350203",
+        ),
         // Errors: the answer to a request, about the connection, and a code unknown today.
         case(
             "error/request",
@@ -4737,6 +4792,7 @@ fn response_name(r: &Response) -> &'static str {
         Response::WindowStyle(_) => "WindowStyle",
         Response::ProfileReviews(_) => "ProfileReviews",
         Response::AccountExport(_) => "AccountExport",
+        Response::AccountChanges(_) => "AccountChanges",
     }
 }
 
@@ -4879,6 +4935,7 @@ const READS: &[&str] = &[
     "GetWindowStyle",
     "AdminProfileReviewQueue",
     "AdminExportAccount",
+    "AdminAccountChanges",
 ];
 
 #[test]
@@ -4897,11 +4954,11 @@ fn is_read_classifies_every_request_kind() {
     }
     assert_eq!(
         kinds.len(),
-        request_index(&Request::LoginReadOnly {
+        request_index(&Request::AdminApplyAccountChanges {
             account: 0,
-            agent: 0,
-            password: String::new(),
-            otp: None
+            after: 0,
+            upto: 0,
+            changes: Vec::new()
         }) as usize
             + 1,
         "the golden cases hold every request kind"

@@ -369,6 +369,34 @@ fn move_request() -> impl Strategy<Value = Request> {
                 otp
             }
         ),
+        (any::<u64>(), option::of(any::<u64>()))
+            .prop_map(|(account, after)| Request::AdminAccountChanges { account, after }),
+        (
+            any::<u64>(),
+            any::<u64>(),
+            any::<u64>(),
+            vec(account_change(), 0..3)
+        )
+            .prop_map(|(account, after, upto, changes)| {
+                Request::AdminApplyAccountChanges {
+                    account,
+                    after,
+                    upto,
+                    changes,
+                }
+            }),
+    ]
+}
+
+fn account_change() -> impl Strategy<Value = kefu_wire::account_move::AccountChange> {
+    use kefu_wire::account_move::AccountChange;
+    prop_oneof![
+        (text(), vec(any::<u8>(), 0..12), vec(any::<u8>(), 0..12))
+            .prop_map(|(cf, key, value)| AccountChange::Put { cf, key, value }),
+        (text(), vec(any::<u8>(), 0..12)).prop_map(|(cf, key)| AccountChange::Delete { cf, key }),
+        (text(), vec(any::<u8>(), 0..12), vec(any::<u8>(), 0..12))
+            .prop_map(|(cf, start, end)| AccountChange::DeleteRange { cf, start, end }),
+        Just(AccountChange::Clear),
     ]
 }
 
@@ -2297,6 +2325,20 @@ fn response() -> impl Strategy<Value = Response> {
                     next
                 }
             )),
+        (
+            any::<u64>(),
+            any::<u64>(),
+            any::<u64>(),
+            vec(account_change(), 0..3)
+        )
+            .prop_map(|(after, upto, latest, changes)| Response::AccountChanges(
+                kefu_wire::account_move::AccountChanges {
+                    after,
+                    upto,
+                    latest,
+                    changes
+                }
+            )),
         vec(
             (date(), any::<u32>(), any::<u64>(), any::<u64>()).prop_map(
                 |(date, agent, conversations, customers)| kefu_wire::reports::WorkReportRow {
@@ -2883,8 +2925,8 @@ fn every_variant_is_generated() {
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
 
-    const REQUESTS: u32 = 200;
-    const RESPONSES: u32 = 96;
+    const REQUESTS: u32 = 202;
+    const RESPONSES: u32 = 97;
     const EVENTS: u32 = 25;
 
     let mut runner = TestRunner::deterministic();

@@ -13,23 +13,40 @@
 //!   `AdminImportAccount` writes one in this turn's batch (acknowledged once durable)
 //!   and keeps the account frozen on the target until the operator's thaw, so nobody
 //!   is served from a half-copied account.
+//! - `AdminAccountChanges` (source) reads the account's changes after a sequence back
+//!   from the write-ahead log (`KvStore::account_changes`: puts, deletes and range
+//!   deletes, in order, bounded per answer); `AdminApplyAccountChanges` (target)
+//!   writes one round of them in this turn's batch, only if it follows the last round
+//!   applied (`Placement::receive_round`). This is the catch-up that lets the source
+//!   serve the account during the copy (`kefuctl cluster move-account`).
 //! - `AdminAccountMoved` ends the account's sessions with `GoAwayTo` the target and
 //!   drops it from memory; later requests for it are redirected (`placement.rs`).
 
 use super::dispatch::{target_account, MoveAdminRequest};
 use super::{err, Answer, Centre, Outgoing, RedirectWho, ReplyTo};
-use crate::cluster::placement::Place;
+use crate::cluster::placement::{Place, RoundRefusal};
 use crate::log;
 use crate::session::{Caller, Phase};
-use crate::store::keys::{self, Cf};
+use crate::store::keys::{self, Cf, KeyRange};
+use crate::store::{BatchOp, ChangeLimits, StoreError};
 use kefu_wire::account_move::{
-    AccountCursor, AccountEntry, AccountExport, MAX_EXPORT_PAGE_BYTES, MAX_IMPORT_ENTRIES,
+    AccountChange, AccountChanges, AccountCursor, AccountEntry, AccountExport,
+    MAX_EXPORT_PAGE_BYTES, MAX_IMPORT_ENTRIES, MAX_ROUND_CHANGES,
 };
 use kefu_wire::{ErrorCode, Request, Response};
 use std::net::SocketAddr;
 
 /// Keys read per scan of an export page.
 const SCAN_STEP: usize = 512;
+
+/// What one `AdminAccountChanges` may read and answer: a bounded piece of work on the
+/// shard's loop (logged batches of every account are read to find this one's) and an
+/// answer well inside a frame.
+const ROUND_LIMITS: ChangeLimits = ChangeLimits {
+    max_ops: MAX_ROUND_CHANGES,
+    max_bytes: MAX_EXPORT_PAGE_BYTES,
+    max_batches: 20_000,
+};
 
 impl Centre {
     /// Where the account of `request` (its caller's, or the one a login names) is
@@ -112,7 +129,122 @@ impl Centre {
             MoveAdminRequest::AdminAccountMoved { account, address } => {
                 self.account_moved(account, &address)
             }
+            MoveAdminRequest::AdminAccountChanges { account, after } => {
+                self.account_changes(account, after)
+            }
+            MoveAdminRequest::AdminApplyAccountChanges {
+                account,
+                after,
+                upto,
+                changes,
+            } => self.apply_account_changes(account, after, upto, changes),
         }
+    }
+
+    /// The account's changes after `after`, or (`None`) the point a copy starts from:
+    /// the store's latest sequence, read before any page of the export, so that every
+    /// later write of the account is in the log after it.
+    fn account_changes(&mut self, account: u64, after: Option<u64>) -> Answer {
+        let store = &self.shared.store;
+        let gone = |why: String| err(ErrorCode::MOVE_LOG_GONE, why);
+        let Some(after) = after else {
+            if store
+                .get(Cf::Accounts, &keys::account(account))
+                .map_err(|e| err(ErrorCode::STORAGE_FAILURE, e.to_string()))?
+                .is_none()
+            {
+                return Err(err(
+                    ErrorCode::UNKNOWN_ACCOUNT,
+                    format!("no account {account} here"),
+                ));
+            }
+            let latest = store
+                .latest_sequence()
+                .ok_or_else(|| gone("this store numbers no writes".into()))?;
+            return Ok(Response::AccountChanges(AccountChanges {
+                after: latest,
+                upto: latest,
+                latest,
+                changes: Vec::new(),
+            }));
+        };
+        let read = store
+            .account_changes(account, after, &ROUND_LIMITS)
+            .map_err(|e| match e {
+                StoreError::LogGone(why) => gone(why),
+                e => err(ErrorCode::STORAGE_FAILURE, e.to_string()),
+            })?;
+        let changes = read.batch.ops().map(to_wire).collect();
+        Ok(Response::AccountChanges(AccountChanges {
+            after,
+            upto: read.upto,
+            latest: read.latest,
+            changes,
+        }))
+    }
+
+    /// Writes a round of the account's changes in this turn's batch: every change is
+    /// checked first (the account's keys only) and the round must follow the last one
+    /// applied; a refusal changes nothing.
+    fn apply_account_changes(
+        &mut self,
+        account: u64,
+        after: u64,
+        upto: u64,
+        changes: Vec<AccountChange>,
+    ) -> Answer {
+        // A round holds up to MAX_ROUND_CHANGES, or one logged batch alone if it holds
+        // more (one turn's writes); the target takes as many as an import page.
+        if changes.len() > MAX_IMPORT_ENTRIES {
+            return Err(err(
+                ErrorCode::INVALID_ARGUMENT,
+                format!("at most {MAX_IMPORT_ENTRIES} changes a round"),
+            ));
+        }
+        let mut checked = Vec::with_capacity(changes.len());
+        for change in &changes {
+            match checked_change(account, change) {
+                Some(c) => checked.push(c),
+                None => {
+                    return Err(err(
+                        ErrorCode::FOREIGN_ENTRY,
+                        format!("a change that is not account {account}'s: {change:?}"),
+                    ))
+                }
+            }
+        }
+        self.shared
+            .placement
+            .receive_round(account, after, upto)
+            .map_err(|r| match r {
+                RoundRefusal::NotReceiving => err(
+                    ErrorCode::NOT_RECEIVING_ACCOUNT,
+                    format!("account {account} is not being received here"),
+                ),
+                RoundRefusal::OutOfOrder { expected } => err(
+                    ErrorCode::MOVE_ROUND_OUT_OF_ORDER,
+                    format!(
+                        "a round of account {account}'s changes after {after}: the last \
+                         one applied ended at {expected}"
+                    ),
+                ),
+            })?;
+        for (change, cf) in changes.into_iter().zip(checked) {
+            match change {
+                AccountChange::Put { key, value, .. } => self.batch.put(cf, &key, value),
+                AccountChange::Delete { key, .. } => self.batch.delete(cf, &key),
+                AccountChange::DeleteRange { start, end, .. } => {
+                    self.batch.delete_range(cf, &KeyRange { start, end })
+                }
+                AccountChange::Clear => {
+                    let all = keys::account_prefix(account);
+                    for cf in Cf::ALL.into_iter().filter(|cf| cf.is_account_scoped()) {
+                        self.batch.delete_range(cf, &all);
+                    }
+                }
+            }
+        }
+        Ok(Response::Ok)
     }
 
     /// A page of the account's keys, from `after` on.
@@ -240,7 +372,7 @@ impl Centre {
             }
         }
         // Nobody is served from a half-copied account.
-        self.shared.placement.freeze(account, true);
+        self.shared.placement.receive(account);
         for (cf, e) in checked.into_iter().zip(entries) {
             self.batch.put(cf, &e.key, e.value);
         }
@@ -266,7 +398,12 @@ impl Centre {
                 message: format!("account {account} moved to {to}"),
             });
         }
-        self.actors.remove(&account);
+        // Freeing a large account (100,000 contacts and their index) takes tens of ms:
+        // on the worker pool, so the answer, and the end of the move's frozen window,
+        // does not wait for it.
+        if let Some(actor) = self.actors.remove(&account) {
+            self.shared.workers.spawn(move || drop(actor));
+        }
         self.sms.forget(&[account]);
         self.online.remove(&account);
         self.customers.remove(&account);
@@ -285,4 +422,42 @@ impl Centre {
 /// The column family of a name.
 fn cf_named(name: &str) -> Option<Cf> {
     Cf::ALL.into_iter().find(|cf| cf.name() == name)
+}
+
+/// An operation of the store's batch as a change on the wire.
+fn to_wire(op: BatchOp<'_>) -> AccountChange {
+    match op {
+        BatchOp::Put { cf, key, value } => AccountChange::Put {
+            cf: cf.name().to_string(),
+            key: key.to_vec(),
+            value: value.to_vec(),
+        },
+        BatchOp::Delete { cf, key } => AccountChange::Delete {
+            cf: cf.name().to_string(),
+            key: key.to_vec(),
+        },
+        BatchOp::DeleteRange { cf, start, end } => AccountChange::DeleteRange {
+            cf: cf.name().to_string(),
+            start: start.to_vec(),
+            end: end.to_vec(),
+        },
+    }
+}
+
+/// The column family of a change of `account`'s keys, `None` if it is not one: an
+/// unknown or store-wide column family, a key (or a range) outside the account's.
+/// `Clear` names none (its column families are every account-scoped one).
+fn checked_change(account: u64, change: &AccountChange) -> Option<Cf> {
+    let ours = |cf: &str, key: &[u8]| {
+        cf_named(cf)
+            .filter(|cf| cf.account_of(key) == Some(account))
+            .filter(|_| key.len() <= keys::MAX_KEY_LEN)
+    };
+    match change {
+        AccountChange::Put { cf, key, .. } | AccountChange::Delete { cf, key } => ours(cf, key),
+        AccountChange::DeleteRange { cf, start, end } => ours(cf, start)
+            .filter(|_| start < end && end.len() <= keys::MAX_KEY_LEN + 1)
+            .filter(|_| *end <= keys::account_prefix(account).end),
+        AccountChange::Clear => Some(Cf::Accounts),
+    }
 }

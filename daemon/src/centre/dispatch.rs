@@ -918,6 +918,16 @@ pub(crate) enum MoveAdminRequest {
         account: u64,
         address: String,
     },
+    AdminAccountChanges {
+        account: u64,
+        after: Option<u64>,
+    },
+    AdminApplyAccountChanges {
+        account: u64,
+        after: u64,
+        upto: u64,
+        changes: Vec<kefu_wire::account_move::AccountChange>,
+    },
 }
 
 /// The appliance's clock, the operator's alone (test mode moves it).
@@ -1056,6 +1066,8 @@ pub(crate) fn classify(request: Request) -> Routed {
         [Routed::Operator, OperatorRequest::Move] MoveAdminRequest {
             AdminFreezeAccount { account, frozen }, AdminExportAccount { account, after },
             AdminImportAccount { account, entries, first }, AdminAccountMoved { account, address },
+            AdminAccountChanges { account, after },
+            AdminApplyAccountChanges { account, after, upto, changes },
         }
         [Routed::Operator, OperatorRequest::Backup] BackupRequest { AdminBackupCreate, AdminBackupList, AdminBackupVerify { backup_id } }
         [Routed::Customer, CustomerRequest::Sms] CustomerSmsRequest {
@@ -1228,6 +1240,7 @@ pub(crate) fn target_account(request: &Request) -> Option<u64> {
         | Request::AdminAccountMoved { account, .. } => Some(*account),
         // Store reads and writes of an account nobody serves here (`account_move.rs`).
         Request::AdminExportAccount { .. } | Request::AdminImportAccount { .. } => None,
+        Request::AdminAccountChanges { .. } | Request::AdminApplyAccountChanges { .. } => None,
         value_added_admin!(account) => Some(*account),
         Request::Logout | Request::SetPresence { .. } | Request::AddAgent { .. }
         | Request::SetAgentPassword { .. } | Request::ChangeOwnPassword { .. }

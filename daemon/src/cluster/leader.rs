@@ -612,11 +612,11 @@ fn standby_loop(ctx: &Ctx, config: &ClusterConfig, promote: Option<Promote>, sto
         }
     };
     let mut follower = follow();
-    let own = ctx.etcd.grant(ctx.cfg.ttl()).ok();
+    let mut own = None;
     let mut seen_epoch = None;
     while !ctx.stop.load(Ordering::Relaxed) {
+        own = member_lease(ctx, own);
         if let Some(l) = own {
-            let _ = ctx.etcd.keep_alive(l.id);
             ctx.publish(l.id);
         }
         // A standby takes over by itself only once its data holds the epoch of the leader
@@ -675,6 +675,27 @@ fn standby_loop(ctx: &Ctx, config: &ClusterConfig, promote: Option<Promote>, sto
     }
     if let Some(l) = own {
         let _ = ctx.etcd.revoke(l.id);
+    }
+}
+
+/// The standby's member lease, renewed once; granted anew when there is none yet (etcd
+/// was unreachable) or etcd says it is gone (the standby was stopped, e.g. SIGSTOP,
+/// longer than its TTL): otherwise `members/<node>` would stay gone for good and
+/// `kefuctl cluster status` would never list this standby again.
+fn member_lease(ctx: &Ctx, own: Option<Lease>) -> Option<Lease> {
+    match own {
+        Some(l) => match ctx.etcd.keep_alive(l.id) {
+            Err(EtcdError::LeaseExpired(_)) => {
+                log::info(
+                    0,
+                    format_args!("leadership: the member lease expired; granting a new one"),
+                );
+                ctx.etcd.grant(ctx.cfg.ttl()).ok()
+            }
+            // Renewed, or etcd unreachable now: the same lease, tried again next time.
+            _ => Some(l),
+        },
+        None => ctx.etcd.grant(ctx.cfg.ttl()).ok(),
     }
 }
 

@@ -34,6 +34,23 @@ pub enum Place {
 enum Local {
     Frozen,
     MovedTo(SocketAddr),
+    /// Being received (the target of a move): frozen, and the end of the last round of
+    /// changes applied (`None` before the first), so rounds apply in order only.
+    Receiving {
+        applied: Option<u64>,
+    },
+}
+
+/// Why a round of an account's changes is refused at the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoundRefusal {
+    /// The account is not being received here (never imported, or the move is over).
+    NotReceiving,
+    /// The round does not start where the last one ended (stale, repeated or skipping).
+    OutOfOrder {
+        /// Where the last applied round ended.
+        expected: u64,
+    },
 }
 
 /// The placement every shard shares.
@@ -108,7 +125,7 @@ impl Placement {
         }
         let local = self.local.read().unwrap_or_else(PoisonError::into_inner);
         match local.get(&account) {
-            Some(Local::Frozen) => return Place::Moving,
+            Some(Local::Frozen | Local::Receiving { .. }) => return Place::Moving,
             Some(Local::MovedTo(a)) => return Place::Elsewhere(*a),
             None => {}
         }
@@ -129,10 +146,43 @@ impl Placement {
         let mut local = self.local.write().unwrap_or_else(PoisonError::into_inner);
         if frozen {
             local.insert(account, Local::Frozen);
-        } else if local.get(&account) == Some(&Local::Frozen) {
+        } else if matches!(
+            local.get(&account),
+            Some(Local::Frozen | Local::Receiving { .. })
+        ) {
             local.remove(&account);
         }
         self.any_local.store(!local.is_empty(), Ordering::SeqCst);
+    }
+
+    /// `account` is being received here (a page of its copy was imported): frozen until
+    /// the operator's thaw; a receipt under way keeps the rounds it applied.
+    pub fn receive(&self, account: u64) {
+        let mut local = self.local.write().unwrap_or_else(PoisonError::into_inner);
+        if !matches!(local.get(&account), Some(Local::Receiving { .. })) {
+            local.insert(account, Local::Receiving { applied: None });
+        }
+        self.any_local.store(true, Ordering::SeqCst);
+    }
+
+    /// Takes the round of `account`'s changes `(after, upto]`: it must follow the last
+    /// one applied (any start for the first). Checked and recorded at once, so two
+    /// rounds never both pass.
+    pub fn receive_round(&self, account: u64, after: u64, upto: u64) -> Result<(), RoundRefusal> {
+        let mut local = self.local.write().unwrap_or_else(PoisonError::into_inner);
+        let Some(Local::Receiving { applied }) = local.get_mut(&account) else {
+            return Err(RoundRefusal::NotReceiving);
+        };
+        match *applied {
+            Some(end) if end != after || upto < after => {
+                Err(RoundRefusal::OutOfOrder { expected: end })
+            }
+            None if upto < after => Err(RoundRefusal::OutOfOrder { expected: after }),
+            _ => {
+                *applied = Some(upto);
+                Ok(())
+            }
+        }
     }
 
     /// The operator's move of `account` is over: it is served at `address`.
@@ -197,5 +247,27 @@ mod tests {
         assert_eq!(p.primary_elsewhere(), None);
         p.set_own_leader(None);
         assert_eq!(p.primary_elsewhere(), None);
+    }
+
+    #[test]
+    fn rounds_of_changes_apply_in_order_while_the_account_is_received() {
+        let p = Placement::default();
+        assert_eq!(p.receive_round(4, 10, 20), Err(RoundRefusal::NotReceiving));
+        p.receive(4);
+        assert_eq!(p.of(4), Place::Moving);
+        assert_eq!(p.receive_round(4, 10, 20), Ok(()));
+        p.receive(4); // a later page of the copy keeps the chain
+        let stale = RoundRefusal::OutOfOrder { expected: 20 };
+        assert_eq!(
+            p.receive_round(4, 10, 20),
+            Err(stale),
+            "the same round again"
+        );
+        assert_eq!(p.receive_round(4, 25, 30), Err(stale), "a gap");
+        assert_eq!(p.receive_round(4, 20, 19), Err(stale), "backwards");
+        assert_eq!(p.receive_round(4, 20, 30), Ok(()));
+        p.freeze(4, false);
+        assert_eq!(p.of(4), Place::Here);
+        assert_eq!(p.receive_round(4, 30, 40), Err(RoundRefusal::NotReceiving));
     }
 }

@@ -96,6 +96,11 @@ pub enum StoreError {
     /// The engine reported an error (I/O, engine-detected corruption, resource limits…).
     #[error("storage engine: {0}")]
     Engine(String),
+    /// The write-ahead log no longer reaches back to the sequence asked for (its files
+    /// were deleted once flushed, `[storage] wal_archive_seconds`), cannot be read from
+    /// there, or this store keeps none: what depends on it starts over another way.
+    #[error("the write-ahead log does not reach back: {0}")]
+    LogGone(String),
     /// Written here, but this member of a pair is not (or no longer certainly) the
     /// primary: its lease in etcd may have expired (`cluster/leader.rs`), so nothing it
     /// wrote since may be acknowledged.
@@ -229,6 +234,22 @@ pub trait KvStore: Send + Sync + 'static {
         None
     }
 
+    /// `account`'s changes committed after sequence `after`, oldest first, within
+    /// `limits`, read back from the write-ahead log (the live copy of an account move,
+    /// `centre/account_move.rs`). [`StoreError::LogGone`] if the log does not reach
+    /// back to `after + 1`, or for an engine without one.
+    fn account_changes(
+        &self,
+        account: u64,
+        after: u64,
+        limits: &ChangeLimits,
+    ) -> Result<AccountChanges, StoreError> {
+        let _ = (account, after, limits);
+        Err(StoreError::LogGone(
+            "this store keeps no write-ahead log".into(),
+        ))
+    }
+
     /// Whether a write may succeed now: false while the disk is known to be full (a
     /// write failed with [`StoreError::DiskFull`] and not enough space has been freed
     /// since). A caller may leave out a write it can do without (a login's session
@@ -279,6 +300,30 @@ pub trait KvStore: Send + Sync + 'static {
         let _ = id;
         Err(BackupError::Unsupported("no backup engine"))
     }
+}
+
+/// One account's changes read back from the write-ahead log ([`KvStore::account_changes`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountChanges {
+    /// The account's operations — puts, deletes and range deletes — in commit order.
+    pub batch: Batch,
+    /// The sequence of the last operation read, the account's or another's: the next
+    /// read starts after it.
+    pub upto: u64,
+    /// The store's latest sequence when read: `upto == latest` means caught up.
+    pub latest: u64,
+}
+
+/// How much one read of an account's changes may hold, so that one admin request stays
+/// a bounded piece of work and a bounded answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChangeLimits {
+    /// Operations of the account.
+    pub max_ops: usize,
+    /// Bytes of their keys and values.
+    pub max_bytes: usize,
+    /// Logged batches read (mostly other accounts' on a busy store).
+    pub max_batches: usize,
 }
 
 /// What [`KvStore::probe`] found.

@@ -35,9 +35,9 @@ use crate::log;
 
 use super::commit_feed::CommitFeed;
 use super::{
-    keys, load_schema_version, BackupError, BackupSummary, Batch, BatchOp, Cf, Durability,
-    KeyValue, KvStore, LoggedBatch, SchemaVersion, StorageProbe, StoreError,
-    CURRENT_SCHEMA_VERSION, OLDEST_SCHEMA_VERSION,
+    keys, load_schema_version, AccountChanges, BackupError, BackupSummary, Batch, BatchOp, Cf,
+    ChangeLimits, Durability, KeyValue, KvStore, LoggedBatch, SchemaVersion, StorageProbe,
+    StoreError, CURRENT_SCHEMA_VERSION, OLDEST_SCHEMA_VERSION,
 };
 
 /// Tuning of the RocksDB engine.
@@ -623,6 +623,21 @@ impl KvStore for RocksStore {
 
     fn latest_sequence(&self) -> Option<u64> {
         RocksStore::latest_sequence(self).ok()
+    }
+
+    fn account_changes(
+        &self,
+        account: u64,
+        after: u64,
+        limits: &ChangeLimits,
+    ) -> Result<AccountChanges, StoreError> {
+        self.with_db(|db| {
+            let handles = Cf::ALL
+                .into_iter()
+                .filter_map(|c| Some((c, self::cf(db, c).ok()?)));
+            let ids = super::rocks_wal::column_family_ids(handles);
+            super::rocks_wal::account_changes(db, &ids, account, after, limits)
+        })
     }
 
     fn write(&self, batch: &Batch, durability: Durability) -> Result<(), StoreError> {

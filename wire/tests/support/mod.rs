@@ -208,6 +208,8 @@ pub fn request_index(r: &Request) -> u32 {
         Request::AdminImportAccount { .. } => 197,
         Request::AdminAccountMoved { .. } => 198,
         Request::LoginReadOnly { .. } => 199,
+        Request::AdminAccountChanges { .. } => 200,
+        Request::AdminApplyAccountChanges { .. } => 201,
     }
 }
 
@@ -310,6 +312,7 @@ pub fn response_index(r: &Response) -> u32 {
         Response::WindowStyle(_) => 93,
         Response::ProfileReviews(_) => 94,
         Response::AccountExport(_) => 95,
+        Response::AccountChanges(_) => 96,
     }
 }
 
