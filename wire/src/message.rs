@@ -2683,7 +2683,6 @@ impl Request {
             Request::AdminImportAccount { .. } => "AdminImportAccount",
             Request::AdminAccountMoved { .. } => "AdminAccountMoved",
             Request::LoginReadOnly { .. } => "LoginReadOnly",
-    },
             Request::AdminAccountChanges { .. } => "AdminAccountChanges",
             Request::AdminApplyAccountChanges { .. } => "AdminApplyAccountChanges",
         }
