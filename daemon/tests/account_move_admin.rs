@@ -7,7 +7,7 @@
 
 mod support;
 
-use kefu_wire::{Client, ClientError, ErrorCode, Request, Response};
+use kefu_wire::{ClientError, ErrorCode, Request, Response};
 use std::time::{Duration, Instant};
 use support::*;
 
@@ -15,24 +15,6 @@ const ACCOUNT: u64 = 884_001;
 
 fn code(r: Result<Response, ClientError>) -> Option<ErrorCode> {
     r.err().and_then(|e| e.code())
-}
-
-/// Every page of `account`'s export from `admin`.
-fn export(admin: &mut Client, account: u64) -> Vec<kefu_wire::account_move::AccountEntry> {
-    let mut all = Vec::new();
-    let mut after = None;
-    loop {
-        match admin.request(&Request::AdminExportAccount { account, after }) {
-            Ok(Response::AccountExport(page)) => {
-                all.extend(page.entries);
-                match page.next {
-                    Some(n) => after = Some(n),
-                    None => return all,
-                }
-            }
-            other => panic!("export: {other:?}"),
-        }
-    }
 }
 
 #[test]
@@ -108,7 +90,7 @@ fn an_account_frozen_copied_and_redirected_between_two_daemons() {
     );
 
     // The copy: every key, once; a second first page is refused.
-    let entries = export(&mut sa, ACCOUNT);
+    let entries = exported(&mut sa, ACCOUNT);
     assert!(entries.iter().any(|e| e.cf == "accounts"), "{entries:?}");
     let import = |entries, first| Request::AdminImportAccount {
         account: ACCOUNT,
@@ -124,7 +106,7 @@ fn an_account_frozen_copied_and_redirected_between_two_daemons() {
         Some(ErrorCode::ACCOUNT_PRESENT)
     );
     assert_eq!(
-        export(&mut ta, ACCOUNT),
+        exported(&mut ta, ACCOUNT),
         entries,
         "the target holds the same keys"
     );

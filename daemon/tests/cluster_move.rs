@@ -344,24 +344,6 @@ fn apply(
     })
 }
 
-/// Every key of `account` the daemon behind `admin` stores, page by page.
-fn stored(admin: &mut Client, account: u64) -> Vec<AccountEntry> {
-    let mut all = Vec::new();
-    let mut after = None;
-    loop {
-        match admin.request(&Request::AdminExportAccount { account, after }) {
-            Ok(Response::AccountExport(page)) => {
-                all.extend(page.entries);
-                match page.next {
-                    Some(n) => after = Some(n),
-                    None => return all,
-                }
-            }
-            other => panic!("export: {other:?}"),
-        }
-    }
-}
-
 #[test]
 fn catch_up_rounds_apply_in_order_and_bad_rounds_change_nothing() {
     let (source, target) = (TestServer::start(), TestServer::start());
@@ -371,7 +353,7 @@ fn catch_up_rounds_apply_in_order_and_bad_rounds_change_nothing() {
     // The starting point, then the copy, the source serving on.
     let start = changes(&mut sa, ACCOUNT, None);
     assert!(start.changes.is_empty() && start.upto == start.latest);
-    let copy = stored(&mut sa, ACCOUNT);
+    let copy = exported(&mut sa, ACCOUNT);
     let import = Request::AdminImportAccount {
         account: ACCOUNT,
         entries: copy,
@@ -409,7 +391,7 @@ fn catch_up_rounds_apply_in_order_and_bad_rounds_change_nothing() {
     let refused = apply(&mut ta, ACCOUNT, span, foreign);
     assert_eq!(code(refused), ErrorCode::FOREIGN_ENTRY);
     assert!(
-        !has_agent(&stored(&mut ta, ACCOUNT)),
+        !has_agent(&exported(&mut ta, ACCOUNT)),
         "nothing of it written"
     );
 
@@ -418,7 +400,7 @@ fn catch_up_rounds_apply_in_order_and_bad_rounds_change_nothing() {
         apply(&mut ta, ACCOUNT, span, round.changes.clone()).unwrap(),
         Response::Ok
     );
-    assert!(has_agent(&stored(&mut ta, ACCOUNT)));
+    assert!(has_agent(&exported(&mut ta, ACCOUNT)));
     let stale = apply(&mut ta, ACCOUNT, span, round.changes.clone());
     assert_eq!(code(stale), ErrorCode::MOVE_ROUND_OUT_OF_ORDER);
     let ahead = (round.upto + 5, round.upto + 9);

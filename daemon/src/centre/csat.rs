@@ -18,7 +18,8 @@
 //!   in `meta` (read at a shard's first turn); from Monday 00:00 (account time) the
 //!   previous week's report goes to the subscribers through the SMTP relay of `[mail]`
 //!   on the worker pool (`csat_mail.rs`); the Monday is stored as sent in the batch
-//!   that records the relay's acceptance, so a restart does not send it again; a failed
+//!   that records the relay's acceptance, so a restart does not send it again (a
+//!   stopping shard waits up to 10 s for a mail the relay is taking); a failed
 //!   send is retried after 1, 2, 4 … minutes (at most an hour) and logged.
 //!
 //! Reads go through this turn's batch first ([`Centre::csat_get`]), so two ratings in
@@ -558,6 +559,11 @@ impl Centre {
 
     /// Each turn: the first time, reads which of this shard's accounts mail a weekly
     /// report; then starts the mails due (one per account at a time).
+    /// Whether a weekly mail is with the relay: its outcome is still to be stored.
+    pub fn csat_mail_in_flight(&self) -> bool {
+        self.csat.subs.values().any(|s| s.in_flight)
+    }
+
     pub(super) fn csat_tick(&mut self) {
         if !self.csat.resumed {
             self.csat.resumed = true;

@@ -269,7 +269,13 @@ pub struct Shard {
     clock: u32,
     last_tick: u32,
     shutting_down: bool,
+    /// When the shutdown began: bounds the wait for the workers' outcomes.
+    shutdown_began: Option<Instant>,
 }
+
+/// How long a stopping shard waits for a weekly mail the relay is still taking, so its
+/// acceptance is stored and a restart does not send the same week again.
+const SHUTDOWN_MAIL_WAIT: Duration = Duration::from_secs(10);
 
 impl Shard {
     /// A shard ready to run.
@@ -338,6 +344,7 @@ impl Shard {
             clock: 0,
             last_tick: 0,
             shutting_down: false,
+            shutdown_began: None,
         };
         let registry = shard.poll.registry();
         if let Some(l) = shard.listeners.tcp.as_mut() {
@@ -412,7 +419,7 @@ impl Shard {
                     format_args!("turn took {spent:?} ({} events)", events.iter().count()),
                 );
             }
-            if self.shutting_down && self.conns.is_empty() {
+            if self.shutting_down && self.conns.is_empty() && !self.awaits_mail() {
                 break;
             }
         }
@@ -591,11 +598,21 @@ impl Shard {
         }
     }
 
+    /// Whether a stopping shard still waits for a weekly mail's outcome (at most
+    /// [`SHUTDOWN_MAIL_WAIT`]).
+    fn awaits_mail(&self) -> bool {
+        self.centre.csat_mail_in_flight()
+            && self
+                .shutdown_began
+                .is_some_and(|began| began.elapsed() < SHUTDOWN_MAIL_WAIT)
+    }
+
     fn begin_shutdown(&mut self) {
         if self.shutting_down {
             return;
         }
         self.shutting_down = true;
+        self.shutdown_began = Some(self.now);
         let registry = self.poll.registry();
         if let Some(l) = self.listeners.tcp.as_mut() {
             let _ = registry.deregister(l);

@@ -426,3 +426,22 @@ pub fn code<T: std::fmt::Debug>(r: Result<T, kefu_wire::ClientError>) -> kefu_wi
 pub fn id(s: &str) -> kefu_wire::chat::CustomerId {
     kefu_wire::chat::CustomerId::Identified(s.into())
 }
+
+/// Every key of `account` the daemon behind `admin` stores, every page of its
+/// `AdminExportAccount`.
+pub fn exported(admin: &mut Client, account: u64) -> Vec<kefu_wire::account_move::AccountEntry> {
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        match admin.request(&Request::AdminExportAccount { account, after }) {
+            Ok(Response::AccountExport(page)) => {
+                all.extend(page.entries);
+                match page.next {
+                    Some(n) => after = Some(n),
+                    None => return all,
+                }
+            }
+            other => panic!("export: {other:?}"),
+        }
+    }
+}
