@@ -86,11 +86,16 @@ pub fn follow(
                 match store.batches_after(seen, BATCHES_PER_LOOK) {
                     Ok(batches) => {
                         let mut accounts = BTreeSet::new();
+                        let mut undecoded = false;
                         for b in &batches {
-                            accounts.extend(b.accounts());
+                            match b.accounts() {
+                                Ok(written) => accounts.extend(written),
+                                Err(_) => undecoded = true,
+                            }
                             seen = seen.max(b.last_sequence());
                         }
-                        evict(&links, Some(accounts));
+                        // A batch whose accounts cannot be told: every account loads again.
+                        evict(&links, (!undecoded).then_some(accounts));
                         failing = false;
                     }
                     Err(e) => {

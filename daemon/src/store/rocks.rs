@@ -912,15 +912,21 @@ mod tests {
         batch.clear();
         batch.put_agent(&agent(11, 1001));
         store.write(&batch, Durability::Wal).expect("write");
+        // An account's deletion is a range delete; the accounts after it still count.
+        batch.clear();
+        batch.delete_range(Cf::Agents, &keys::account_prefix(13));
+        batch.put_agent(&agent(15, 1001));
+        store.write(&batch, Durability::Wal).expect("write");
         let logged = store.batches_after(after, 10).expect("the log");
-        assert_eq!(logged.len(), 2);
+        assert_eq!(logged.len(), 3);
+        assert_eq!(logged[2].accounts(), Ok(vec![13, 15]));
         // Every account-scoped key, put or deleted, in any column family.
-        assert_eq!(logged[0].accounts(), vec![7, 9]);
-        assert_eq!(logged[1].accounts(), vec![11]);
+        assert_eq!(logged[0].accounts(), Ok(vec![7, 9]));
+        assert_eq!(logged[1].accounts(), Ok(vec![11]));
         assert_eq!(logged[0].last_sequence(), after + 3);
         assert_eq!(logged[1].last_sequence(), after + 4);
         assert_eq!(
-            logged[1].last_sequence(),
+            logged[2].last_sequence(),
             store.latest_sequence().expect("latest")
         );
     }

@@ -36,29 +36,20 @@ impl LoggedBatch {
     }
 
     /// The accounts whose keys it puts or deletes (a standby evicts them from memory,
-    /// `standby_reads.rs`), by [`Cf::account_of`](super::Cf::account_of): every
-    /// account-scoped key begins with its account. The log names column families by
-    /// the database's own ids, which are not mapped here, so a store-wide key is read
-    /// as an account too: an account evicted for nothing loads again, which is safe;
-    /// one left out would not be. Range deletes (an account's deletion) are not listed.
-    pub fn accounts(&self) -> Vec<u64> {
-        struct Keys(Vec<u64>);
-        impl rocksdb::WriteBatchIteratorCf for Keys {
-            fn put_cf(&mut self, _cf: u32, key: &[u8], _value: &[u8]) {
-                self.0.extend(super::Cf::Accounts.account_of(key));
-            }
-            fn delete_cf(&mut self, _cf: u32, key: &[u8]) {
-                self.0.extend(super::Cf::Accounts.account_of(key));
-            }
-            fn merge_cf(&mut self, _cf: u32, key: &[u8], _value: &[u8]) {
-                self.0.extend(super::Cf::Accounts.account_of(key));
-            }
-        }
-        let mut keys = Keys(Vec::new());
-        WriteBatch::from_data(&self.data).iterate_cf(&mut keys);
-        keys.0.sort_unstable();
-        keys.0.dedup();
-        keys.0
+    /// `standby_reads.rs`), by [`Cf::account_of`](super::Cf::account_of) on each
+    /// record's key (a range delete's first key: an account's deletion lists it). The
+    /// log names column families by the database's own ids, which are not mapped here,
+    /// so a store-wide key is read as an account too: an account evicted for nothing
+    /// loads again, which is safe; one left out would not be. An error for a batch that
+    /// does not decode ([`records`]).
+    pub fn accounts(&self) -> Result<Vec<u64>, String> {
+        let mut accounts: Vec<u64> = records(&self.data)?
+            .iter()
+            .filter_map(|r| super::Cf::Accounts.account_of(r.first_key()))
+            .collect();
+        accounts.sort_unstable();
+        accounts.dedup();
+        Ok(accounts)
     }
 }
 
