@@ -203,10 +203,10 @@ mod tests {
         assert!(cpu_time() >= a);
     }
 
-    #[test]
-    fn timer_expires_and_clears() {
+    /// A timer registered with a new poll under token 7.
+    fn registered_timer() -> (Timer, mio::Poll) {
         let timer = Timer::new().unwrap();
-        let mut poll = mio::Poll::new().unwrap();
+        let poll = mio::Poll::new().unwrap();
         let fd = timer.as_raw_fd();
         poll.registry()
             .register(
@@ -215,6 +215,12 @@ mod tests {
                 mio::Interest::READABLE,
             )
             .unwrap();
+        (timer, poll)
+    }
+
+    #[test]
+    fn timer_expires_and_clears() {
+        let (timer, mut poll) = registered_timer();
         let mut events = mio::Events::with_capacity(4);
         for _ in 0..2 {
             let armed = std::time::Instant::now();
@@ -235,16 +241,7 @@ mod tests {
     #[test]
     fn a_rearmed_timer_wakes_again_without_being_read() {
         // The traffic loops rely on this: each expiry is a new edge for mio.
-        let timer = Timer::new().unwrap();
-        let mut poll = mio::Poll::new().unwrap();
-        let fd = timer.as_raw_fd();
-        poll.registry()
-            .register(
-                &mut mio::unix::SourceFd(&fd),
-                mio::Token(7),
-                mio::Interest::READABLE,
-            )
-            .unwrap();
+        let (timer, mut poll) = registered_timer();
         let mut events = mio::Events::with_capacity(4);
         for _ in 0..3 {
             let armed = std::time::Instant::now();
