@@ -60,6 +60,14 @@ pub struct RocksOptions {
     /// (`[storage] wal_archive_seconds`), so that the batches since a point can be read
     /// back ([`RocksStore::batches_after`]). Default 0: logs are deleted once flushed.
     pub wal_archive_seconds: u64,
+    /// Memtable size of the column families whose few records are overwritten at
+    /// message rate ([`Cf::RoutingSettings`]: every customer message rewrites its
+    /// conversation's unread count), in bytes. Default 1 MiB, against RocksDB's 64 MiB
+    /// for the others: each overwrite is one more skiplist node, so a large memtable
+    /// holds up to a million versions of a hundred keys and every insert walks a deep
+    /// list; a small one stays shallow, and its flush keeps one version per key, so
+    /// flushing it often costs little (`benches/benches/memtable.rs`).
+    pub overwritten_memtable_bytes: usize,
 }
 
 impl Default for RocksOptions {
@@ -71,6 +79,7 @@ impl Default for RocksOptions {
             max_total_wal_bytes: 256 << 20,
             backup_dir: None,
             wal_archive_seconds: 0,
+            overwritten_memtable_bytes: 1 << 20,
         }
     }
 }
@@ -199,13 +208,16 @@ fn open_db(dir: &Path, opts: &RocksOptions, read_only: bool) -> Result<DB, Store
     let cache = Cache::new_lru_cache(opts.block_cache_bytes);
     let mut descriptors: Vec<ColumnFamilyDescriptor> = Cf::ALL
         .iter()
-        .map(|cf| ColumnFamilyDescriptor::new(cf.name(), cf_options(&cache)))
+        .map(|&cf| ColumnFamilyDescriptor::new(cf.name(), cf_options(&cache, opts, Some(cf))))
         .collect();
     // RocksDB must open every column family on disk. Ones this build does not know (added
     // by a newer build of the same schema version) are opened and left alone.
     for name in existing {
         if name != DEFAULT_COLUMN_FAMILY_NAME && Cf::from_name(&name).is_none() {
-            descriptors.push(ColumnFamilyDescriptor::new(name, cf_options(&cache)));
+            descriptors.push(ColumnFamilyDescriptor::new(
+                name,
+                cf_options(&cache, opts, None),
+            ));
         }
     }
     if read_only {
@@ -321,7 +333,8 @@ fn db_options(opts: &RocksOptions) -> Options {
     o
 }
 
-fn cf_options(cache: &Cache) -> Options {
+/// The options of column family `cf` (`None`: one this build does not know).
+fn cf_options(cache: &Cache, opts: &RocksOptions, cf: Option<Cf>) -> Options {
     let mut table = BlockBasedOptions::default();
     table.set_block_cache(cache);
     // Point reads dominate: a bloom filter skips files without the key.
@@ -333,6 +346,9 @@ fn cf_options(cache: &Cache) -> Options {
     let mut o = Options::default();
     o.set_compression_type(DBCompressionType::Lz4);
     o.set_block_based_table_factory(&table);
+    if cf == Some(Cf::RoutingSettings) {
+        o.set_write_buffer_size(opts.overwritten_memtable_bytes);
+    }
     o
 }
 
@@ -1219,6 +1235,84 @@ mod tests {
             open(&file.join("data")),
             Err(StoreError::Io { .. })
         ));
+    }
+
+    /// `routing_settings` has a small memtable ([`RocksOptions::overwritten_memtable_bytes`]):
+    /// overwritten far past its size, it is flushed (more than once) and every key still
+    /// reads its last value, before and after a reopen; a directory written with the
+    /// old 64 MiB memtable (its unflushed log larger than the new memtable) opens with
+    /// the new options and back, nothing lost.
+    #[test]
+    fn overwritten_records_survive_small_memtables_and_option_changes() {
+        use crate::store::read_state_records::UnreadRecord;
+        let dir = temp();
+        let old = RocksOptions {
+            overwritten_memtable_bytes: 64 << 20,
+            ..RocksOptions::default()
+        };
+        let new = RocksOptions::default();
+        // 100 conversations' unread counts, each rewritten `rounds` times, 100 a batch.
+        let write = |store: &RocksStore, rounds: u32, base: u32| {
+            for round in 1..=rounds {
+                let mut batch = Batch::new();
+                for conversation in 1..=100u64 {
+                    let record = UnreadRecord {
+                        account: 7,
+                        conversation,
+                        unread: base + round,
+                    };
+                    batch.put(
+                        Cf::RoutingSettings,
+                        &keys::unread(7, conversation),
+                        record.encode(),
+                    );
+                }
+                store.write(&batch, Durability::Wal).expect("write");
+            }
+        };
+        let check = |store: &RocksStore, unread: u32| {
+            let range = keys::unread_range(7);
+            let rows = store
+                .scan(Cf::RoutingSettings, &range.start, &range.end, 1_000)
+                .expect("scan");
+            assert_eq!(rows.len(), 100);
+            for (conversation, (key, value)) in (1..=100u64).zip(&rows) {
+                assert_eq!(key.as_slice(), keys::unread(7, conversation));
+                let record = UnreadRecord::decode(value).expect("record");
+                assert_eq!((record.conversation, record.unread), (conversation, unread));
+            }
+        };
+        let property = |store: &RocksStore, name: &str| -> u64 {
+            store
+                .with_db(|db| {
+                    let handle = cf(db, Cf::RoutingSettings)?;
+                    Ok(db.property_int_value_cf(handle, name)?.unwrap_or(0))
+                })
+                .expect("property")
+        };
+        let active_entries = "rocksdb.num-entries-active-mem-table";
+        // The old options: 100,000 versions (several MiB), all in one memtable and the log.
+        {
+            let store = open_rocks(dir.path(), &old).expect("open with 64 MiB");
+            write(&store, 1_000, 0);
+            assert_eq!(property(&store, active_entries), 100_000);
+            check(&store, 1_000);
+        }
+        // The new options replay that log into 1 MiB memtables; written past that size,
+        // the memtable is switched and flushed: it never holds all the versions.
+        {
+            let store = open_rocks(dir.path(), &new).expect("open with 1 MiB");
+            check(&store, 1_000);
+            write(&store, 1_000, 1_000);
+            check(&store, 2_000);
+            assert!(property(&store, active_entries) < 100_000);
+            assert!(property(&store, "rocksdb.cur-size-active-mem-table") < 2 << 20);
+        }
+        let store = open_rocks(dir.path(), &old).expect("reopen with 64 MiB");
+        check(&store, 2_000);
+        drop(store);
+        let store = open_rocks(dir.path(), &new).expect("reopen with 1 MiB");
+        check(&store, 2_000);
     }
 
     #[test]
