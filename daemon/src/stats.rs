@@ -102,6 +102,8 @@ pub struct ShardCounters {
     commit_us: Histogram,
     batch_ops: Histogram,
     turn_us: Histogram,
+    turn_cpu_us: Histogram,
+    turn_off_cpu_us: Histogram,
     turns: crate::turn_stats::TurnStats,
     open_conversations: AtomicU64,
     queued_conversations: AtomicU64,
@@ -141,6 +143,8 @@ impl Default for ShardCounters {
             commit_us: Histogram::new(COMMIT_US_BOUNDS),
             batch_ops: Histogram::new(BATCH_OPS_BOUNDS),
             turn_us: Histogram::new(TURN_US_BOUNDS),
+            turn_cpu_us: Histogram::new(TURN_US_BOUNDS),
+            turn_off_cpu_us: Histogram::new(TURN_US_BOUNDS),
             turns: crate::turn_stats::TurnStats::default(),
             open_conversations: AtomicU64::new(0),
             queued_conversations: AtomicU64::new(0),
@@ -340,9 +344,18 @@ impl ShardCounters {
         &self.turn_us
     }
 
-    /// Records how long one loop turn took.
-    pub fn record_turn(&self, micros: u64) {
-        self.turn_us.observe(micros);
+    /// The shard thread's CPU time per turn (µs), and the rest of each turn's wall
+    /// time, when the thread was preempted or blocked (`turn_stats.rs`).
+    pub fn turn_cpu_histograms(&self) -> (&Histogram, &Histogram) {
+        (&self.turn_cpu_us, &self.turn_off_cpu_us)
+    }
+
+    /// Records one loop turn: its wall time, and what of it the thread was on the CPU.
+    pub fn record_turn(&self, work: &crate::turn_stats::TurnWork) {
+        self.turn_us.observe(work.micros);
+        self.turn_cpu_us.observe(work.cpu_micros);
+        self.turn_off_cpu_us.observe(work.off_cpu_micros());
+        self.turns.record(work);
     }
 
     /// The longest turn and the most logins and inbox messages of one turn.
