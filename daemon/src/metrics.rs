@@ -308,6 +308,7 @@ pub fn render(sources: &Sources) -> String {
         }
     }
     turns(&mut out, &sources.counters);
+    shard_threads(&mut out, &sources.counters);
     accounts(&mut out, &sources.counters);
     family(
         &mut out,
@@ -469,6 +470,45 @@ fn turns(out: &mut String, counters: &[Arc<ShardCounters>]) {
         family(out, name, "gauge", help);
         for (i, c) in counters.iter().enumerate() {
             let _ = writeln!(out, "{name}{{shard=\"{i}\"}} {}", field(c.turns()));
+        }
+    }
+}
+
+/// What the scheduler says of each running shard's thread (`turn_stats::ThreadSched`):
+/// read here from /proc, so the loop pays nothing for it.
+fn shard_threads(out: &mut String, counters: &[Arc<ShardCounters>]) {
+    type Field = fn(&crate::turn_stats::ThreadSched) -> String;
+    let figures: Vec<_> = counters.iter().map(|c| c.thread_sched()).collect();
+    let fields: [(&str, &str, Field); 4] = [
+        (
+            "kefu_shard_thread_cpu_seconds_total",
+            "Time the shard's thread spent on a core.",
+            |t| format!("{}", t.cpu_ns as f64 / 1e9),
+        ),
+        (
+            "kefu_shard_thread_runqueue_wait_seconds_total",
+            "Time the shard's thread was runnable but waited for a core (preempted, or \
+             woken and not yet running).",
+            |t| format!("{}", t.runqueue_wait_ns as f64 / 1e9),
+        ),
+        (
+            "kefu_shard_thread_voluntary_switches_total",
+            "Times the shard's thread gave up its core (waiting for work, or blocked in a \
+             syscall).",
+            |t| t.voluntary_switches.to_string(),
+        ),
+        (
+            "kefu_shard_thread_involuntary_switches_total",
+            "Times the shard's thread was taken off its core while it could run.",
+            |t| t.involuntary_switches.to_string(),
+        ),
+    ];
+    for (name, help, field) in fields {
+        family(out, name, "counter", help);
+        for (i, t) in figures.iter().enumerate() {
+            if let Some(t) = t {
+                let _ = writeln!(out, "{name}{{shard=\"{i}\"}} {}", field(t));
+            }
         }
     }
 }

@@ -105,6 +105,9 @@ pub struct ShardCounters {
     turn_cpu_us: Histogram,
     turn_off_cpu_us: Histogram,
     turns: crate::turn_stats::TurnStats,
+    /// The shard thread's id while it runs (0 before and after), for a scrape to read
+    /// its scheduler figures (`turn_stats::ThreadSched`).
+    thread_id: AtomicU64,
     open_conversations: AtomicU64,
     queued_conversations: AtomicU64,
     parked_requests: AtomicU64,
@@ -146,6 +149,7 @@ impl Default for ShardCounters {
             turn_cpu_us: Histogram::new(TURN_US_BOUNDS),
             turn_off_cpu_us: Histogram::new(TURN_US_BOUNDS),
             turns: crate::turn_stats::TurnStats::default(),
+            thread_id: AtomicU64::new(0),
             open_conversations: AtomicU64::new(0),
             queued_conversations: AtomicU64::new(0),
             parked_requests: AtomicU64::new(0),
@@ -363,6 +367,19 @@ impl ShardCounters {
         &self.turns
     }
 
+    /// The shard's thread is `tid` (0: it stopped).
+    pub fn set_thread_id(&self, tid: u64) {
+        self.thread_id.store(tid, Relaxed);
+    }
+
+    /// What the scheduler says of the shard's thread, while it runs.
+    pub fn thread_sched(&self) -> Option<crate::turn_stats::ThreadSched> {
+        match self.thread_id.load(Relaxed) {
+            0 => None,
+            tid => crate::turn_stats::ThreadSched::of(tid),
+        }
+    }
+
     /// Frames received so far (read by the loop at the start and end of a turn).
     pub fn frames_in_total(&self) -> u64 {
         self.frames_in.load(Relaxed)
@@ -450,6 +467,7 @@ impl ShardCounters {
 
     /// Zeroes the gauges when the shard stops.
     pub fn reset_gauges(&self) {
+        self.thread_id.store(0, Relaxed);
         self.connections.store(0, Relaxed);
         self.sessions.store(0, Relaxed);
         self.pending_output.store(0, Relaxed);

@@ -149,6 +149,58 @@ impl ThreadCpu {
     }
 }
 
+/// What the scheduler says of one thread since it started (`/proc/self/task/TID/
+/// schedstat` and `status`): read by a scrape, so the loop pays nothing for it.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ThreadSched {
+    /// Time on a core, nanoseconds.
+    pub cpu_ns: u64,
+    /// Time runnable but waiting for a core, nanoseconds: latency no turn shows when
+    /// it falls between turns, and the off-CPU part of a turn when it falls inside one.
+    pub runqueue_wait_ns: u64,
+    /// Times the thread gave up its core (blocked: `epoll_wait`, or a syscall inside a
+    /// turn).
+    pub voluntary_switches: u64,
+    /// Times the thread was taken off its core while it could run (preempted).
+    pub involuntary_switches: u64,
+}
+
+impl ThreadSched {
+    /// The figures of this process's thread `tid`, if it is still there.
+    pub fn of(tid: u64) -> Option<ThreadSched> {
+        let dir = format!("/proc/self/task/{tid}");
+        let schedstat = std::fs::read_to_string(format!("{dir}/schedstat")).ok()?;
+        let status = std::fs::read_to_string(format!("{dir}/status")).ok()?;
+        Self::parse(&schedstat, &status)
+    }
+
+    /// From the texts of `schedstat` ("cpu_ns wait_ns timeslices") and `status`.
+    fn parse(schedstat: &str, status: &str) -> Option<ThreadSched> {
+        let mut fields = schedstat.split_whitespace().map(str::parse::<u64>);
+        let (cpu_ns, runqueue_wait_ns) = (fields.next()?.ok()?, fields.next()?.ok()?);
+        let switches = |name: &str| {
+            status.lines().find_map(|l| {
+                l.strip_prefix(name)
+                    .and_then(|rest| rest.strip_prefix(':'))
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+            })
+        };
+        Some(ThreadSched {
+            cpu_ns,
+            runqueue_wait_ns,
+            voluntary_switches: switches("voluntary_ctxt_switches")?,
+            involuntary_switches: switches("nonvoluntary_ctxt_switches")?,
+        })
+    }
+}
+
+/// The calling thread's id (`gettid`), for [`ThreadSched::of`].
+pub fn current_thread_id() -> u64 {
+    // SAFETY: gettid has no preconditions and cannot fail.
+    let tid = unsafe { libc::gettid() };
+    u64::try_from(tid).unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,6 +238,30 @@ mod tests {
         assert_eq!(s.longest(), long);
         assert_eq!(s.most_off_cpu(), (700, 100));
         assert_eq!((s.most_logins(), s.most_inbox()), (40, 50));
+    }
+
+    #[test]
+    fn scheduler_figures_are_read_from_schedstat_and_status() {
+        let status = "Name:\tkefu-shard-0\nvoluntary_ctxt_switches:\t1200\n\
+                      nonvoluntary_ctxt_switches:\t34\n";
+        assert_eq!(
+            ThreadSched::parse("5000000 700000 1234\n", status),
+            Some(ThreadSched {
+                cpu_ns: 5_000_000,
+                runqueue_wait_ns: 700_000,
+                voluntary_switches: 1200,
+                involuntary_switches: 34,
+            })
+        );
+        assert_eq!(ThreadSched::parse("", status), None, "no schedstat");
+        assert_eq!(
+            ThreadSched::parse("1 2 3", "Name: x\n"),
+            None,
+            "no switches"
+        );
+        // This very thread, read the way a scrape reads a shard's.
+        let me = ThreadSched::of(current_thread_id()).expect("own thread");
+        assert!(me.cpu_ns > 0);
     }
 
     #[test]

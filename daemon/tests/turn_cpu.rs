@@ -2,8 +2,9 @@
 //! section 20.1.1): the metrics split every turn of a shard into the shard thread's own
 //! CPU time (`kefu_turn_cpu_seconds`) and the rest (`kefu_turn_off_cpu_seconds`:
 //! preempted or blocked), and name the CPU time of the longest turn and of the turn
-//! that waited longest. Read through `AdminMetrics` on the admin socket, which shard 0
-//! renders in one of its own turns: with one shard no turn is recorded meanwhile, so
+//! that waited longest, and expose the kernel's figures of the shard thread (CPU time,
+//! wait for a core, context switches). Read through `AdminMetrics` on the admin socket,
+//! which shard 0 renders in one of its own turns: with one shard no turn is recorded meanwhile, so
 //! the histograms of one exposition describe the same turns. Counts and sums that must
 //! agree, never timings.
 
@@ -93,6 +94,7 @@ fn every_turn_is_split_into_the_shard_threads_cpu_time_and_the_rest() {
         }
     }
 
+    let before = thread_cpu_secs("kefu-shard-0");
     let text = metrics(&mut admin);
     // Read after the exposition: the thread's CPU time covers every turn it describes.
     let shard_thread_cpu = thread_cpu_secs("kefu-shard-0");
@@ -139,4 +141,24 @@ fn every_turn_is_split_into_the_shard_threads_cpu_time_and_the_rest() {
     let waited = value(&text, "kefu_turn_waited_longest_microseconds");
     assert!(waited <= longest, "no turn is longer than the longest");
     assert!(value(&text, "kefu_turn_waited_longest_cpu_microseconds") <= waited);
+
+    // The kernel's figures of the shard thread, read by the scrape: the same thread
+    // (its CPU time between the test's two readings of it), which has slept in its
+    // poll between requests.
+    let exposed = value(&text, "kefu_shard_thread_cpu_seconds_total");
+    assert!(
+        before <= exposed && exposed <= shard_thread_cpu,
+        "exposed {exposed} s, the thread {before}..{shard_thread_cpu} s"
+    );
+    assert!(
+        cpu <= exposed,
+        "the turns are part of the thread's CPU time"
+    );
+    assert!(value(&text, "kefu_shard_thread_voluntary_switches_total") > 0.0);
+    for present in [
+        "kefu_shard_thread_runqueue_wait_seconds_total",
+        "kefu_shard_thread_involuntary_switches_total",
+    ] {
+        value(&text, present);
+    }
 }

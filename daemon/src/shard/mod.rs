@@ -367,6 +367,8 @@ impl Shard {
     pub fn run(mut self) {
         let mut events = Events::with_capacity(1024);
         let start = Instant::now();
+        self.counters
+            .set_thread_id(crate::turn_stats::current_thread_id());
         loop {
             // Behind a full pipeline the unfinished wait for the committer's report,
             // which wakes the loop.
