@@ -7,7 +7,8 @@
 # chat alone again; after each phase the shard's turn-duration histogram (its top
 # buckets), the same for the shard thread's CPU time per turn and the rest of each turn
 # (off the CPU: preempted or blocked), the longest turn with what it did and its CPU
-# time, the turn that waited longest (builds that have them), and RocksDB's
+# time, the turn that waited longest, the shard thread's CPU time, wait for a core and
+# context switches (builds that have them), and RocksDB's
 # flush/stall figures are printed from `kefuctl stats --prometheus`, and, for the quiet
 # chat, each kefud thread's CPU time and the time it waited for a core (schedstat). Counts, not a
 # benchmark: note `uptime` beside them.
@@ -30,7 +31,7 @@ BIN=${CARGO_TARGET_DIR:-$HOME/.cache/kefu-target}/release
 ROOT=$(pwd)
 scrape() {
     "$BIN/kefuctl" --admin-socket "$DATA/admin.sock" stats --prometheus |
-        grep -E '^kefu_turn_((duration|cpu|off_cpu)_seconds_bucket\{shard="0",le="(0.001|0.0025|0.005|0.01|0.025|0.05|0.1|0.25|\+Inf)"|(duration|cpu|off_cpu)_seconds_(count|sum)|longest|waited|max)|^kefu_rocksdb_(stall|write_stopped|immutable|memtable_flushes|running_flushes|running_compactions|delayed)|^kefu_commit_duration_seconds_(count|sum|bucket\{shard="0",le="(0.01|0.025|0.1|0.25|1|\+Inf)")' || true
+        grep -E '^kefu_turn_((duration|cpu|off_cpu)_seconds_bucket\{shard="0",le="(0.001|0.0025|0.005|0.01|0.025|0.05|0.1|0.25|\+Inf)"|(duration|cpu|off_cpu)_seconds_(count|sum)|longest|waited|max)|^kefu_shard_thread_|^kefu_rocksdb_(stall|write_stopped|immutable|memtable_flushes|running_flushes|running_compactions|delayed)|^kefu_commit_duration_seconds_(count|sum|bucket\{shard="0",le="(0.01|0.025|0.1|0.25|1|\+Inf)")' || true
 }
 # Per thread of kefud: "name cpu_ns runqueue_wait_ns timeslices" (/proc/PID/task/*/schedstat):
 # the time a thread was ready to run but waited for a core is latency no turn shows.
