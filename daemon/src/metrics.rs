@@ -287,7 +287,28 @@ pub fn render(sources: &Sources) -> String {
             1e6,
         );
     }
+    type CpuHistogram = fn(&ShardCounters) -> &Histogram;
+    let cpu: [(&str, &str, CpuHistogram); 2] = [
+        (
+            "kefu_turn_cpu_seconds",
+            "The shard thread's CPU time in one turn (CLOCK_THREAD_CPUTIME_ID).",
+            |c| c.turn_cpu_histograms().0,
+        ),
+        (
+            "kefu_turn_off_cpu_seconds",
+            "A turn's wall time minus its CPU time: the thread preempted or blocked in a \
+             syscall during the turn.",
+            |c| c.turn_cpu_histograms().1,
+        ),
+    ];
+    for (name, help, field) in cpu {
+        family(&mut out, name, "histogram", help);
+        for (i, c) in sources.counters.iter().enumerate() {
+            histogram(&mut out, name, i, field(c), 1e6);
+        }
+    }
     turns(&mut out, &sources.counters);
+    shard_threads(&mut out, &sources.counters);
     accounts(&mut out, &sources.counters);
     family(
         &mut out,
@@ -373,11 +394,17 @@ fn replication(out: &mut String, r: &crate::cluster::Replication) {
 /// messages of one turn (`turn_stats.rs`).
 fn turns(out: &mut String, counters: &[Arc<ShardCounters>]) {
     type Field = fn(&crate::turn_stats::TurnWork) -> u64;
-    let longest: [(&str, &str, Field); 6] = [
+    let longest: [(&str, &str, Field); 7] = [
         (
             "kefu_turn_longest_microseconds",
             "Duration of the shard's longest turn.",
             |w| w.micros,
+        ),
+        (
+            "kefu_turn_longest_cpu_microseconds",
+            "The shard thread's CPU time in its longest turn (far below the duration: the \
+             thread waited).",
+            |w| w.cpu_micros,
         ),
         (
             "kefu_turn_longest_frames_in",
@@ -416,7 +443,18 @@ fn turns(out: &mut String, counters: &[Arc<ShardCounters>]) {
         }
     }
     type Most = fn(&crate::turn_stats::TurnStats) -> u64;
-    let most: [(&str, &str, Most); 2] = [
+    let most: [(&str, &str, Most); 4] = [
+        (
+            "kefu_turn_waited_longest_microseconds",
+            "Duration of the turn that spent the most time off the CPU (preempted or \
+             blocked).",
+            |t| t.most_off_cpu().0,
+        ),
+        (
+            "kefu_turn_waited_longest_cpu_microseconds",
+            "The shard thread's CPU time in that turn.",
+            |t| t.most_off_cpu().1,
+        ),
         (
             "kefu_turn_max_logins",
             "The most logins one turn completed.",
@@ -432,6 +470,45 @@ fn turns(out: &mut String, counters: &[Arc<ShardCounters>]) {
         family(out, name, "gauge", help);
         for (i, c) in counters.iter().enumerate() {
             let _ = writeln!(out, "{name}{{shard=\"{i}\"}} {}", field(c.turns()));
+        }
+    }
+}
+
+/// What the scheduler says of each running shard's thread (`turn_stats::ThreadSched`):
+/// read here from /proc, so the loop pays nothing for it.
+fn shard_threads(out: &mut String, counters: &[Arc<ShardCounters>]) {
+    type Field = fn(&crate::turn_stats::ThreadSched) -> String;
+    let figures: Vec<_> = counters.iter().map(|c| c.thread_sched()).collect();
+    let fields: [(&str, &str, Field); 4] = [
+        (
+            "kefu_shard_thread_cpu_seconds_total",
+            "Time the shard's thread spent on a core.",
+            |t| format!("{}", t.cpu_ns as f64 / 1e9),
+        ),
+        (
+            "kefu_shard_thread_runqueue_wait_seconds_total",
+            "Time the shard's thread was runnable but waited for a core (preempted, or \
+             woken and not yet running).",
+            |t| format!("{}", t.runqueue_wait_ns as f64 / 1e9),
+        ),
+        (
+            "kefu_shard_thread_voluntary_switches_total",
+            "Times the shard's thread gave up its core (waiting for work, or blocked in a \
+             syscall).",
+            |t| t.voluntary_switches.to_string(),
+        ),
+        (
+            "kefu_shard_thread_involuntary_switches_total",
+            "Times the shard's thread was taken off its core while it could run.",
+            |t| t.involuntary_switches.to_string(),
+        ),
+    ];
+    for (name, help, field) in fields {
+        family(out, name, "counter", help);
+        for (i, t) in figures.iter().enumerate() {
+            if let Some(t) = t {
+                let _ = writeln!(out, "{name}{{shard=\"{i}\"}} {}", field(t));
+            }
         }
     }
 }

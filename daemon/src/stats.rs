@@ -102,7 +102,12 @@ pub struct ShardCounters {
     commit_us: Histogram,
     batch_ops: Histogram,
     turn_us: Histogram,
+    turn_cpu_us: Histogram,
+    turn_off_cpu_us: Histogram,
     turns: crate::turn_stats::TurnStats,
+    /// The shard thread's id while it runs (0 before and after), for a scrape to read
+    /// its scheduler figures (`turn_stats::ThreadSched`).
+    thread_id: AtomicU64,
     open_conversations: AtomicU64,
     queued_conversations: AtomicU64,
     parked_requests: AtomicU64,
@@ -141,7 +146,10 @@ impl Default for ShardCounters {
             commit_us: Histogram::new(COMMIT_US_BOUNDS),
             batch_ops: Histogram::new(BATCH_OPS_BOUNDS),
             turn_us: Histogram::new(TURN_US_BOUNDS),
+            turn_cpu_us: Histogram::new(TURN_US_BOUNDS),
+            turn_off_cpu_us: Histogram::new(TURN_US_BOUNDS),
             turns: crate::turn_stats::TurnStats::default(),
+            thread_id: AtomicU64::new(0),
             open_conversations: AtomicU64::new(0),
             queued_conversations: AtomicU64::new(0),
             parked_requests: AtomicU64::new(0),
@@ -340,14 +348,36 @@ impl ShardCounters {
         &self.turn_us
     }
 
-    /// Records how long one loop turn took.
-    pub fn record_turn(&self, micros: u64) {
-        self.turn_us.observe(micros);
+    /// The shard thread's CPU time per turn (µs), and the rest of each turn's wall
+    /// time, when the thread was preempted or blocked (`turn_stats.rs`).
+    pub fn turn_cpu_histograms(&self) -> (&Histogram, &Histogram) {
+        (&self.turn_cpu_us, &self.turn_off_cpu_us)
+    }
+
+    /// Records one loop turn: its wall time, and what of it the thread was on the CPU.
+    pub fn record_turn(&self, work: &crate::turn_stats::TurnWork) {
+        self.turn_us.observe(work.micros);
+        self.turn_cpu_us.observe(work.cpu_micros);
+        self.turn_off_cpu_us.observe(work.off_cpu_micros());
+        self.turns.record(work);
     }
 
     /// The longest turn and the most logins and inbox messages of one turn.
     pub fn turns(&self) -> &crate::turn_stats::TurnStats {
         &self.turns
+    }
+
+    /// The shard's thread is `tid` (0: it stopped).
+    pub fn set_thread_id(&self, tid: u64) {
+        self.thread_id.store(tid, Relaxed);
+    }
+
+    /// What the scheduler says of the shard's thread, while it runs.
+    pub fn thread_sched(&self) -> Option<crate::turn_stats::ThreadSched> {
+        match self.thread_id.load(Relaxed) {
+            0 => None,
+            tid => crate::turn_stats::ThreadSched::of(tid),
+        }
     }
 
     /// Frames received so far (read by the loop at the start and end of a turn).
@@ -437,6 +467,7 @@ impl ShardCounters {
 
     /// Zeroes the gauges when the shard stops.
     pub fn reset_gauges(&self) {
+        self.thread_id.store(0, Relaxed);
         self.connections.store(0, Relaxed);
         self.sessions.store(0, Relaxed);
         self.pending_output.store(0, Relaxed);

@@ -5,13 +5,24 @@
 # then the login storm of `login-storm.toml` (its agents log in with their passwords,
 # then reconnect at once with their tokens) with the chat still running, then the
 # chat alone again; after each phase the shard's turn-duration histogram (its top
-# buckets), the longest turn with what it did (builds that have it), and RocksDB's
+# buckets), the same for the shard thread's CPU time per turn and the rest of each turn
+# (off the CPU: preempted or blocked), the longest turn with what it did and its CPU
+# time, the turn that waited longest, the shard thread's CPU time, wait for a core and
+# context switches (builds that have them), and RocksDB's
 # flush/stall figures are printed from `kefuctl stats --prometheus`, and, for the quiet
 # chat, each kefud thread's CPU time and the time it waited for a core (schedstat). Counts, not a
 # benchmark: note `uptime` beside them.
 #
-# Usage: loadtest/scripts/turn-stalls.sh RATE SECS KEFUD...   (from the repository root;
-# kefu-load and kefuctl from $CARGO_TARGET_DIR or $HOME/.cache/kefu-target, release).
+# With SWITCHES=1, the quiet chat's middle 4 s also record every time the shard thread
+# leaves its core (`perf record -e sched:sched_switch -g`) and print them by state and
+# kernel path: `S … epoll_wait` is the loop waiting for work; anything else `S`/`D` is
+# the thread blocked inside a turn (a WAL write, a page fault, a lock); `R` is the
+# thread preempted (at a syscall's return: a thread it woke took the core; at a timer
+# interrupt: its time was up).
+#
+# Usage: [SWITCHES=1] loadtest/scripts/turn-stalls.sh RATE SECS KEFUD...   (from the
+# repository root; kefu-load and kefuctl from $CARGO_TARGET_DIR or
+# $HOME/.cache/kefu-target, release; SWITCHES needs perf and the sched tracepoints).
 set -eu
 RATE=$1
 SECS=$2
@@ -20,7 +31,7 @@ BIN=${CARGO_TARGET_DIR:-$HOME/.cache/kefu-target}/release
 ROOT=$(pwd)
 scrape() {
     "$BIN/kefuctl" --admin-socket "$DATA/admin.sock" stats --prometheus |
-        grep -E '^kefu_turn_(duration_seconds_bucket\{shard="0",le="(0.001|0.0025|0.005|0.01|0.025|0.05|0.1|0.25|\+Inf)"|duration_seconds_count|longest|max)|^kefu_rocksdb_(stall|write_stopped|immutable|memtable_flushes|running_flushes|running_compactions|delayed)|^kefu_commit_duration_seconds_(count|sum|bucket\{shard="0",le="(0.01|0.025|0.1|0.25|1|\+Inf)")' || true
+        grep -E '^kefu_turn_((duration|cpu|off_cpu)_seconds_bucket\{shard="0",le="(0.001|0.0025|0.005|0.01|0.025|0.05|0.1|0.25|\+Inf)"|(duration|cpu|off_cpu)_seconds_(count|sum)|longest|waited|max)|^kefu_shard_thread_|^kefu_rocksdb_(stall|write_stopped|immutable|memtable_flushes|running_flushes|running_compactions|delayed)|^kefu_commit_duration_seconds_(count|sum|bucket\{shard="0",le="(0.01|0.025|0.1|0.25|1|\+Inf)")' || true
 }
 # Per thread of kefud: "name cpu_ns runqueue_wait_ns timeslices" (/proc/PID/task/*/schedstat):
 # the time a thread was ready to run but waited for a core is latency no turn shows.
@@ -32,6 +43,27 @@ sched() {
 sched_delta() {
     join <(echo "$1") <(echo "$2") | awk '{ cpu = $5 - $2; wait = $6 - $3; n = $7 - $4;
         if (cpu > 1e6) printf "    thread %s: cpu %.0f ms, waited for a core %.0f ms, %d timeslices\n", $1, cpu / 1e6, wait / 1e6, n }'
+}
+# Tallies `perf script` switch-outs: "count state frame <- frame ..." (scheduler frames left out).
+switches() {
+    python3 -c '
+import re, sys, collections
+tally, state, frames = collections.Counter(), None, []
+def done():
+    if state:
+        keep = [f for f in frames if not f.startswith(("__schedule", "schedule", "entry_SYSCALL", "do_syscall"))]
+        tally[state + " " + " <- ".join(keep[:4])] += 1
+for line in sys.stdin:
+    if "prev_state=" in line:
+        done()
+        state, frames = re.search(r"prev_state=(\S+)", line).group(1), []
+    elif line.strip():
+        parts = line.split(None, 1)
+        frames.append(parts[-1].strip())
+done()
+for key, n in tally.most_common(12):
+    print("   ", n, key)
+'
 }
 for KEFUD_BIN in "$@"; do
     DATA=$(mktemp -d /tmp/kefu-turns.XXXX)
@@ -55,8 +87,20 @@ for KEFUD_BIN in "$@"; do
         echo "--- chat $1: $(grep -E 'due → agent' "$DATA/chat-$1.txt" | head -1)"
     }
     S0=$(sched)
-    chat quiet
+    chat quiet &
+    QUIET=$!
+    if [ -n "${SWITCHES:-}" ]; then
+        sleep $((SECS / 2 + 2))
+        SHARD_TID=$(grep -l '^kefu-shard-0$' /proc/$KEFUD/task/*/comm | head -1 | xargs dirname | xargs basename)
+        perf record -q -e sched:sched_switch -g -t "$SHARD_TID" -o "$DATA/switch.data" -- sleep 4 \
+            2>"$DATA/perf.log" || true
+    fi
+    wait $QUIET
     sched_delta "$S0" "$(sched)"
+    if [ -s "$DATA/switch.data" ]; then
+        echo "--- the shard thread left its core (4 s of the quiet chat), by state and kernel path:"
+        perf script -i "$DATA/switch.data" -F trace,ip,sym 2>/dev/null | switches
+    fi
     scrape
     chat storm &
     CHAT=$!

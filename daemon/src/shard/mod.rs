@@ -53,6 +53,7 @@ use crate::conn::Connection;
 use crate::log;
 use crate::session::{ConnUpdate, SessionId};
 use crate::stats::ShardCounters;
+use crate::turn_stats::ThreadCpu;
 use crate::worker::{OutcomeSink, PasswordOutcome};
 use kefu_wire::Request;
 use mio::net::{TcpListener, UnixListener};
@@ -366,6 +367,8 @@ impl Shard {
     pub fn run(mut self) {
         let mut events = Events::with_capacity(1024);
         let start = Instant::now();
+        self.counters
+            .set_thread_id(crate::turn_stats::current_thread_id());
         loop {
             // Behind a full pipeline the unfinished wait for the committer's report,
             // which wakes the loop.
@@ -397,26 +400,35 @@ impl Shard {
                 }
             }
             let turn_start = Instant::now();
+            // Read inside the wall-time span, so the CPU time is within it.
+            let cpu_start = ThreadCpu::now();
             self.now = turn_start;
             self.clock = u32::try_from(start.elapsed().as_secs()).unwrap_or(u32::MAX);
             let (frames_before, accepted_before) =
                 (self.counters.frames_in_total(), self.counters.accepted());
             self.work = crate::turn_stats::TurnWork::default();
             self.turn(&events);
+            let cpu = ThreadCpu::now().since(cpu_start);
             let spent = turn_start.elapsed();
             let micros = u64::try_from(spent.as_micros()).unwrap_or(u64::MAX);
-            self.counters.record_turn(micros);
             self.work.micros = micros;
+            // The two clocks may disagree by nanoseconds: the CPU time is capped.
+            self.work.cpu_micros = u64::try_from(cpu.as_micros())
+                .unwrap_or(u64::MAX)
+                .min(micros);
             self.work.frames_in = self
                 .counters
                 .frames_in_total()
                 .saturating_sub(frames_before);
             self.work.accepted = self.counters.accepted().saturating_sub(accepted_before);
-            self.counters.turns().record(&self.work);
+            self.counters.record_turn(&self.work);
             if spent > TURN_BUDGET {
                 log::warn(
                     self.id,
-                    format_args!("turn took {spent:?} ({} events)", events.iter().count()),
+                    format_args!(
+                        "turn took {spent:?}, {cpu:?} of it on the CPU ({} events)",
+                        events.iter().count()
+                    ),
                 );
             }
             if self.shutting_down && self.conns.is_empty() && !self.awaits_mail() {
