@@ -24,9 +24,8 @@
 //!   order of the turns. A turn whose batch is empty while nothing is in flight is
 //!   released at once, as on the synchronous path.
 //! - The committer reports through the shard's mailbox (`Mailbox::call`, which wakes
-//!   the loop); [`Centre::committed`] releases the batch's outgoings (at the end of
-//!   the turn) and hands the accumulation behind it to the committer at once, so the
-//!   next write does not wait for the rest of the turn; or it undoes.
+//!   the loop); [`Centre::committed`] releases the batch's outgoings, or undoes; the
+//!   accumulation behind it is handed over at the end of that turn.
 //! - **A failed batch undoes everything that stood on it**: the turns that came after
 //!   it ran on memory that held its changes, so its accounts, logins and outbox are
 //!   merged into the current turn's and the whole is undone at once (`undo_turn`):
@@ -243,8 +242,7 @@ impl Centre {
     }
 
     /// The committer's report on the batch in flight: its outgoings are released
-    /// (at the end of this turn) and the batch behind it is handed over at once, or it
-    /// and everything since is undone.
+    /// (at the end of this turn), or it and everything since is undone.
     pub(super) fn committed(&mut self, result: Result<(), StoreError>, took_us: u64) {
         let Some(flight) = self.inflight.take() else {
             return;
@@ -260,11 +258,9 @@ impl Centre {
                     .commit_done(flight.ops, flight.messages, took_us);
                 self.ready.extend(flight.outbox);
                 self.ready.extend(flight.settled);
-                // The turns behind it are complete: their batch starts now rather than
-                // at the end of the turn that took this report (which may be long).
-                if self.commits_off_loop() {
-                    self.hand_over();
-                }
+                // The batch behind it is handed over at the end of this turn, not here:
+                // handed over now, the committer woke while the loop still ran the turn
+                // and waited for a core (benches/results/commit-pipeline-2026-12-07.txt).
             }
             Err(e) => {
                 self.counters.add_failed_commit();
