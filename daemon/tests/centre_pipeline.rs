@@ -1,4 +1,4 @@
-//! Group commit off the loop (`fsync` mode, `centre/pipeline.rs`), in memory: the
+//! Group commit off the loop (`centre/pipeline.rs`), in memory: the
 //! harness turns the centre's committer on, so each batch is written on the
 //! committer thread and its report comes back through the mailbox, which the harness
 //! hands to the centre only when the test says (`Harness::deliver_one`): until then
@@ -10,6 +10,10 @@
 //! message id whose first copy is in flight is a duplicate, not a second message; a
 //! failed batch refuses itself and every turn that stood on it, releases none of
 //! their pushes, and leaves the centre answering as a fresh one over the same store.
+//! Those run with every batch off the loop (`fsync` mode's committer); the harness's
+//! store is a `wal` one, so they hold for `wal` mode's committer as well. `wal` mode's
+//! own rule (`commit_large_batches_off_loop`): a small batch with nothing in flight is
+//! written on the loop, a large one, and anything behind a batch in flight, off it.
 
 mod centre_support;
 
@@ -210,4 +214,104 @@ fn the_accumulation_behind_a_batch_in_flight_is_bounded() {
     ids.dedup();
     assert_eq!(ids.len() as u64, behind, "one message each, none lost");
     assert_eq!(pushed_ids(&h.take_pushes(agent)).len() as u64, behind + 1);
+}
+
+/// `wal` mode: with nothing in flight a batch under `[storage] wal_commit_off_loop_ops`
+/// is written on the loop (answered in its own turn); one at the threshold goes to the
+/// committer (answered when reported), and a small turn behind it waits for it and
+/// then rides the next batch, written on the loop once nothing is in flight. Pushes
+/// reach the agent in the order of the sends.
+#[test]
+fn wal_mode_writes_small_batches_on_the_loop_and_large_ones_off_it() {
+    let (mut h, agent, alice, conv) = pipelined_by_size();
+    let from_ops = h.settings().wal_commit_off_loop_ops as u64;
+    assert!(from_ops > 2, "the default sends small batches to the loop");
+    let writes = h.store.writes();
+
+    let small = h.turn(|h| h.send(alice, send(conv, 1, "small"))).0;
+    assert!(
+        h.answered(small),
+        "a small batch is written in its own turn"
+    );
+    assert_eq!(h.store.writes(), writes + 1);
+    let (first, _) = sent(h.take_answer(small));
+
+    // Two records a message at least: this many messages reach the threshold.
+    let large: Vec<u32> = h
+        .turn(|h| {
+            (0..from_ops)
+                .map(|i| h.send(alice, send(conv, 100 + i, "large")))
+                .collect()
+        })
+        .0;
+    assert!(
+        large.iter().all(|c| !h.answered(*c)),
+        "a large batch is answered only once the committer has written it"
+    );
+    let behind = h.turn(|h| h.send(alice, send(conv, 2, "behind"))).0;
+    assert!(
+        !h.answered(behind),
+        "a small turn waits behind a batch in flight"
+    );
+
+    // The report releases the large batch; the turn behind it is written at the end of
+    // the same turn, on the loop (nothing in flight any more, a small batch).
+    h.turn(Harness::deliver_one);
+    assert!(large.iter().all(|c| h.answered(*c)));
+    assert!(
+        h.answered(behind),
+        "the small turn's batch was written on the loop"
+    );
+    assert_eq!(h.store.writes(), writes + 3);
+    let mut ids = vec![first];
+    ids.extend(large.iter().map(|c| {
+        let (id, dup) = sent(h.take_answer(*c));
+        assert!(!dup);
+        id
+    }));
+    ids.push(sent(h.take_answer(behind)).0);
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted, ids, "ids in the order of the sends, each once");
+    assert_eq!(pushed_ids(&h.take_pushes(agent)), ids);
+    assert_eq!(all_stored_ids(&mut h, agent, conv), ids);
+}
+
+/// Every message id of the conversation, page by page.
+fn all_stored_ids(h: &mut Harness, conn: usize, conversation: u64) -> Vec<u64> {
+    let mut ids: Vec<u64> = Vec::new();
+    loop {
+        let after = ids.last().copied().unwrap_or(0);
+        let page = match h.ok(
+            conn,
+            Request::ConversationMessages {
+                conversation,
+                after,
+                limit: 50,
+            },
+        ) {
+            Response::Messages(list) => list,
+            other => panic!("{other:?}"),
+        };
+        if page.is_empty() {
+            return ids;
+        }
+        ids.extend(page.iter().map(|m| m.id));
+    }
+}
+
+/// As [`pipelined`], with `wal` mode's committer (large batches only).
+fn pipelined_by_size() -> (Harness, usize, usize, u64) {
+    let mut h = Harness::new();
+    h.create_account_for_a_year(ACCOUNT);
+    let (agent, _) = h.agent(ACCOUNT, 1001);
+    h.ok(agent, Request::SetAutoAccept { cap: 5 });
+    let alice = h.customer(ACCOUNT, "alice");
+    let conv = open(&mut h, alice).conversation;
+    h.take_pushes(agent);
+    h.centre
+        .commit_large_batches_off_loop()
+        .expect("a committer thread");
+    (h, agent, alice, conv)
 }

@@ -4,7 +4,7 @@
 //! answers reads; an agent can log in and read the history while the disk is full;
 //! once the filler is removed messages are accepted again without a restart, and
 //! everything acknowledged before and after survives a restart of kefud. Both
-//! durability modes.
+//! durability modes, and `wal` with every batch written off the loop.
 //! Needs root (to mount the tmpfs); fails, never skips, without it.
 //!
 //! Run: `cargo test --release -p kefu-daemon --test disk_full -- --nocapture` as root.
@@ -170,8 +170,21 @@ fn a_full_disk_in_fsync_mode() {
     full_disk("fsync");
 }
 
+/// The same in `wal` mode with every batch written by the committer thread
+/// (`centre/pipeline.rs`): the failed write is reported from off the loop and undoes
+/// the turns behind it too.
+#[test]
+fn a_full_disk_in_wal_mode_off_the_loop() {
+    full_disk_with("wal", "wal_commit_off_loop_ops = 1");
+}
+
 /// Fills the disk under a running kefud with `durability`, then frees it (see the module doc).
 fn full_disk(durability: &str) {
+    full_disk_with(durability, "");
+}
+
+/// [`full_disk`] with more `[storage]` settings.
+fn full_disk_with(durability: &str, storage: &str) {
     // Declared first, so dropped last: the daemon exits before the unmount.
     let disk = Tmpfs::mount(TMPFS_SIZE);
     // No WAL or memtable size is configurable (daemon/src/config.rs has none): with
@@ -179,7 +192,7 @@ fn full_disk(durability: &str) {
     // cost on disk is the WAL they append, which the filler bounds.
     let config = write_config(
         disk.path(),
-        &format!("[storage]\ndurability = {durability:?}"),
+        &format!("[storage]\ndurability = {durability:?}\n{storage}"),
     );
     let mut daemon = DaemonProcess::start(&config);
 

@@ -455,8 +455,9 @@ pub struct Centre {
     outbox: Vec<Outgoing>,
     /// What the loop queued this turn: released after the commit, whatever it did.
     settled: Vec<Outgoing>,
-    /// `fsync` mode: the thread that syncs the batches (`pipeline.rs`), the batch in
-    /// flight with what waits for it, and what its success released.
+    /// The thread that writes the batches off the loop (`pipeline.rs`: every batch in
+    /// `fsync` mode, the large ones in `wal` mode), the batch in flight with what waits
+    /// for it, and what its report released.
     committer: Option<pipeline::Committer>,
     inflight: Option<pipeline::InFlight>,
     ready: Vec<Outgoing>,
@@ -721,7 +722,14 @@ impl Centre {
         }
         self.end_turn_state();
         self.publish_metrics();
-        let mut out = std::mem::take(&mut self.outbox);
+        // What an earlier batch's report released this turn goes first.
+        let mut out = if self.ready.is_empty() {
+            std::mem::take(&mut self.outbox)
+        } else {
+            let mut out = std::mem::take(&mut self.ready);
+            out.append(&mut self.outbox);
+            out
+        };
         out.append(&mut self.settled);
         out
     }

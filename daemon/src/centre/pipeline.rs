@@ -1,21 +1,31 @@
-//! Group commit off the loop, for `durability = "fsync"` (issue 13, point 4).
+//! Group commit off the loop (issue 13, point 4).
 //!
 //! A synced write takes as long as the disk's flush; on the loop it would stop the
-//! shard from reading, parsing and deciding meanwhile. So in `fsync` mode the shard
-//! starts a **committer** thread of its own (`Centre::commit_off_loop`) and the
-//! turn's batch goes there:
+//! shard from reading, parsing and deciding meanwhile. So the shard starts a
+//! **committer** thread of its own and the turn's batch goes there:
 //!
+//! - In `fsync` (and `replicated`) mode **every batch** goes to the committer
+//!   (`Centre::commit_off_loop`).
+//! - In `wal` mode the write is memtable inserts plus a `write(2)`: cheap for a small
+//!   batch, a stop of the loop for a large one. So a turn's batch is written on the
+//!   loop (`Centre::commit`, as it always was) when nothing is in flight and it holds
+//!   fewer than `[storage] wal_commit_off_loop_ops` operations, and goes to the
+//!   committer otherwise (`Centre::commit_large_batches_off_loop`): at low load the
+//!   answer costs no thread hand-off, under load the loop goes on reading while
+//!   RocksDB works. Once a batch is in flight every later turn waits behind it, as
+//!   in `fsync` mode, whatever its size. Every rule below holds in both modes.
 //! - At most **one batch is in flight**. A turn that ends while one is in flight
 //!   writes nothing: its records stay in the centre's batch and the next turns'
-//!   add to it, so under load the batches grow and the syncs per second stay bounded
+//!   add to it, so under load the batches grow and the writes per second stay bounded
 //!   (one at a time, back to back) while the messages per second grow.
-//! - **Nothing is released before its batch is durable**: the answers, pushes, calls
+//! - **Nothing is released before its batch is written**: the answers, pushes, calls
 //!   and goodbyes of the turns a batch carries wait with it ([`InFlight`]), and what
 //!   later turns produce waits behind them, so the order on every connection is the
 //!   order of the turns. A turn whose batch is empty while nothing is in flight is
 //!   released at once, as on the synchronous path.
 //! - The committer reports through the shard's mailbox (`Mailbox::call`, which wakes
-//!   the loop); [`Centre::committed`] releases the batch's outgoings, or undoes.
+//!   the loop); [`Centre::committed`] releases the batch's outgoings, or undoes; the
+//!   accumulation behind it is handed over at the end of that turn.
 //! - **A failed batch undoes everything that stood on it**: the turns that came after
 //!   it ran on memory that held its changes, so its accounts, logins and outbox are
 //!   merged into the current turn's and the whole is undone at once (`undo_turn`):
@@ -24,14 +34,11 @@
 //!   `DISK_FULL`), and nothing of the current accumulation is written.
 //! - The accumulation is bounded (`MAX_ACCUMULATED_OPS`, `Centre::backlogged`): past
 //!   it the loop reads and serves nothing until the batch in flight is reported.
-//! - Reads of the store on the loop see only durable records. What must see a
+//! - Reads of the store on the loop see only written records. What must see a
 //!   record still in flight is kept beside the batch: client message ids (a retry
 //!   while its first copy is in flight is a duplicate, not a new message) and
-//!   deleted accounts (refused until the deletion is durable, and loads that started
+//!   deleted accounts (refused until the deletion is written, and loads that started
 //!   before it are not adopted).
-//!
-//! With `durability = "wal"` the write is a memory copy plus a `write(2)`, and the
-//! loop commits synchronously (`Centre::commit`) as before.
 
 use super::{err, log, Centre, Outgoing};
 use crate::session::SessionId;
@@ -53,6 +60,9 @@ const MAX_ACCUMULATED_OPS: usize = 65_536;
 pub(crate) struct Committer {
     tx: Option<Sender<Batch>>,
     thread: Option<JoinHandle<()>>,
+    /// Batches of at least this many operations go to the thread when none is in
+    /// flight (1: every batch; `wal` mode's `[storage] wal_commit_off_loop_ops`).
+    from_ops: usize,
 }
 
 impl Drop for Committer {
@@ -130,9 +140,24 @@ pub(super) fn refusal(id: usize, e: StoreError) -> ErrorBody {
 }
 
 impl Centre {
-    /// From now on, batches are synced on a committer thread of this shard (see the
-    /// module doc). The shard calls it in `fsync` mode.
+    /// From now on, every batch is written on a committer thread of this shard (see
+    /// the module doc). The shard calls it in `fsync` and `replicated` mode.
     pub fn commit_off_loop(&mut self) -> std::io::Result<()> {
+        self.start_committer(1)
+    }
+
+    /// `wal` mode: from now on, a batch of at least `[storage] wal_commit_off_loop_ops`
+    /// operations (read now) is written on a committer thread of this shard, and so is
+    /// every batch behind one in flight; smaller batches are written on the loop. With
+    /// the setting at 0 no thread is started and every batch is written on the loop.
+    pub fn commit_large_batches_off_loop(&mut self) -> std::io::Result<()> {
+        match self.settings.wal_commit_off_loop_ops {
+            0 => Ok(()),
+            from_ops => self.start_committer(from_ops),
+        }
+    }
+
+    fn start_committer(&mut self, from_ops: usize) -> std::io::Result<()> {
         let (tx, rx) = channel::<Batch>();
         let store: Arc<dyn KvStore> = Arc::clone(&self.shared.store);
         let mailbox = Arc::clone(&self.mailbox);
@@ -156,6 +181,7 @@ impl Centre {
         self.committer = Some(Committer {
             tx: Some(tx),
             thread: Some(thread),
+            from_ops,
         });
         Ok(())
     }
@@ -166,27 +192,28 @@ impl Centre {
         self.inflight.is_some() && self.batch.len() >= MAX_ACCUMULATED_OPS
     }
 
-    /// Whether a committer thread writes the batches.
+    /// Whether this turn's batch goes to the committer thread: always behind a batch
+    /// in flight (the turn waits for it), else when it is large enough (every
+    /// non-empty batch in `fsync` mode).
     pub(super) fn commits_off_loop(&self) -> bool {
-        self.committer.is_some()
+        self.committer.as_ref().is_some_and(|c| {
+            self.inflight.is_some() || (!self.batch.is_empty() && self.batch.len() >= c.from_ops)
+        })
     }
 
-    /// The end of a turn in `fsync` mode: hands the batch to the committer if none
-    /// is in flight; returns what may be released now.
+    /// The end of a turn whose batch goes to the committer (`commits_off_loop`):
+    /// hands the batch over if none is in flight; returns what may be released now.
     pub(super) fn commit_pipelined(&mut self) -> Vec<Outgoing> {
-        let mut out = std::mem::take(&mut self.ready);
-        if self.inflight.is_some() {
-            // Everything of this turn waits behind the batch in flight.
-            self.publish_metrics();
-            return out;
+        // Else everything of this turn waits behind the batch in flight.
+        if self.inflight.is_none() {
+            self.hand_over();
         }
-        if self.batch.is_empty() {
-            self.end_turn_state();
-            self.publish_metrics();
-            out.append(&mut self.outbox);
-            out.append(&mut self.settled);
-            return out;
-        }
+        self.publish_metrics();
+        std::mem::take(&mut self.ready)
+    }
+
+    /// Sends the batch, with everything that waits for it, to the committer.
+    fn hand_over(&mut self) {
         let batch = std::mem::take(&mut self.batch);
         let mut accounts = batch.accounts();
         accounts.append(&mut self.touched);
@@ -211,10 +238,7 @@ impl Centre {
                 Err(StoreError::Engine("the committer thread is gone".into())),
                 0,
             );
-            out.append(&mut self.ready);
         }
-        self.publish_metrics();
-        out
     }
 
     /// The committer's report on the batch in flight: its outgoings are released
@@ -234,6 +258,9 @@ impl Centre {
                     .commit_done(flight.ops, flight.messages, took_us);
                 self.ready.extend(flight.outbox);
                 self.ready.extend(flight.settled);
+                // The batch behind it is handed over at the end of this turn, not here:
+                // handed over now, the committer woke while the loop still ran the turn
+                // and waited for a core (benches/results/commit-pipeline-2026-12-07.txt).
             }
             Err(e) => {
                 self.counters.add_failed_commit();

@@ -308,6 +308,9 @@ impl Shard {
         if shared.durability == crate::store::Durability::Fsync || replicated {
             // Synced writes go to a thread of their own (`centre/pipeline.rs`).
             centre.commit_off_loop()?;
+        } else {
+            // `wal`: large batches only (`[storage] wal_commit_off_loop_ops`).
+            centre.commit_large_batches_off_loop()?;
         }
         let mut shard = Shard {
             id,
