@@ -139,6 +139,8 @@ pub struct BaselineReport {
     pub server_cpu_secs_in_window: Option<f64>,
     /// CPU this process (the generator) used within the measured window.
     pub tool_cpu_secs_in_window: Option<f64>,
+    /// The whole machine over the measured window (busy cores, steal, load).
+    pub host_in_window: Option<cpu_window::HostWindow>,
     /// Every message through exactly once, no error.
     pub ok: bool,
     /// The full histogram (not serialised).
@@ -236,6 +238,7 @@ pub fn run(spec: &PairSpec) -> anyhow::Result<BaselineReport> {
         server_cpu_secs,
         server_cpu_secs_in_window: window_cpu.server_secs,
         tool_cpu_secs_in_window: window_cpu.tool_secs,
+        host_in_window: window_cpu.host,
         histogram: Some(e2e),
     })
 }
