@@ -76,6 +76,10 @@ pub struct SweepArgs {
     /// Measured seconds per rate.
     #[arg(long, default_value_t = 3.0)]
     pub step_secs: f64,
+    /// The generator's driver threads, for kefud and the baselines alike
+    /// [default: the scenario's].
+    #[arg(long)]
+    pub threads: Option<usize>,
     /// Rounds per rate: every target runs each rate this many times, the rounds
     /// interleaved; the report gives the medians and the range of p99.
     #[arg(long, default_value_t = 1)]
@@ -88,6 +92,9 @@ pub struct SweepArgs {
     /// Leave out the relay and nats-server.
     #[arg(long)]
     pub no_baselines: bool,
+    /// Leave out kefud: the baselines alone (e.g. to measure the generator).
+    #[arg(long, conflicts_with_all = ["no_baselines", "kefud"])]
+    pub no_kefud: bool,
     /// The nats-server program (a path, or a name on PATH or in /usr/sbin).
     #[arg(long, default_value = "nats-server")]
     pub nats_server: String,
@@ -106,6 +113,7 @@ pub fn run(args: &SweepArgs, fd_limit: u64) -> anyhow::Result<bool> {
     check(args)?;
     let file = ScenarioFile::load(&args.scenario)?;
     let binaries = match args.kefud.as_slice() {
+        _ if args.no_kefud => Vec::new(),
         [] => vec![crate::kefud::path(None)?],
         given => given.to_vec(),
     };
@@ -219,7 +227,10 @@ fn chat_plan(
         duration: Some(args.step_secs),
     };
     match file.to_args(&overrides)? {
-        FileArgs::Chat(c) => {
+        FileArgs::Chat(mut c) => {
+            if let Some(threads) = args.threads {
+                c.threads = threads;
+            }
             let mut plan = ChatPlan::new(*c, fd_limit)?;
             let per_step = (plan.warmup + plan.duration + plan.drain + plan.ramp_up + QUIET_WAIT)
                 .as_secs_f64()

@@ -419,10 +419,16 @@ fn drive(
             let k = ((next / threads as u64) % n as u64) as usize;
             let c = &mut conns[n + k];
             if c.alive {
-                schedule.write_text(next, &mut text);
                 match spec.kind {
-                    Kind::Relay => relay::wire::publish(text.as_bytes(), &mut c.output),
-                    Kind::Nats => nats::wire::publish(pairs[k], text.as_bytes(), &mut c.output),
+                    // Framed and written straight into the output: no copy, no formatting.
+                    Kind::Relay => {
+                        relay::wire::frame_header(schedule.text_len(next), &mut c.output);
+                        schedule.append_text(next, &mut c.output);
+                    }
+                    Kind::Nats => {
+                        schedule.write_text(next, &mut text);
+                        nats::wire::publish(pairs[k], text.as_bytes(), &mut c.output);
+                    }
                 }
                 out.sent += 1;
                 if !std::mem::replace(&mut listed[k], true) {
