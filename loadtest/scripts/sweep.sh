@@ -12,7 +12,8 @@
 # p99 < 1 ms and < 10 ms. Each target stops at the first rate over p99 10 ms.
 # REPEAT=N runs every rate N times, in rounds interleaved over the targets (all started
 # once and kept running): the report gives the rounds' medians, the range of p99, and
-# per row the box's load average, steal time and other work during the step.
+# per row the box's load average, steal time and other work during the step. THREADS=N
+# sets the generator's driver threads for every target (default: the scenario's, 2).
 # Reports: $OUT/report.txt and report.json; `uptime` before and after is in report.txt.
 #
 # Usage: loadtest/scripts/sweep.sh [OUT_DIR] [KEFUD] [KEFUD_BEFORE]   (run from the
@@ -29,9 +30,10 @@ SHARDS=${SHARDS:-1}
 SECS=${SECS:-3}
 STOP_P99_MS=${STOP_P99_MS:-10}
 REPEAT=${REPEAT:-1}
+THREADS=${THREADS:-}
 mkdir -p "$OUT"
 exec "$BIN/kefu-load" sweep loadtest/scenarios/steady-chat.toml \
     ${BEFORE:+--kefud "$BEFORE"} --kefud "$KEFUD" \
-    --rates "$RATES" --shards "$SHARDS" --step-secs "$SECS" --repeat "$REPEAT" \
+    --rates "$RATES" --shards "$SHARDS" --step-secs "$SECS" --repeat "$REPEAT" ${THREADS:+--threads "$THREADS"} \
     --stop-p99-ms "$STOP_P99_MS" \
     --out-dir "$OUT"

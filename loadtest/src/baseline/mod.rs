@@ -332,14 +332,11 @@ fn parse(kind: Kind, c: &mut PConn, on_payload: &mut impl FnMut(&[u8])) -> Resul
             c.input.drain(..at);
         }
         Kind::Nats => {
-            let mut items = Vec::new();
-            nats::wire::parse(&mut c.input, &mut c.output, &mut items)?;
-            for item in items {
-                match item {
-                    nats::wire::Item::Pong => c.ready = true,
-                    nats::wire::Item::Msg(p) => on_payload(&p),
-                }
-            }
+            let ready = &mut c.ready;
+            nats::wire::parse(&mut c.input, &mut c.output, &mut |item| match item {
+                nats::wire::Item::Pong => *ready = true,
+                nats::wire::Item::Msg(p) => on_payload(p),
+            })?;
         }
     }
     Ok(())
