@@ -3,12 +3,17 @@
 #
 # One `kefu-load sweep` over steady-chat's pattern (100 customer -> agent pairs,
 # 200-byte messages, open loop, latency from the due time) at each of RATES, through
-# kefud with durability wal, then fsync (each on a fresh data directory, SHARDS shards,
-# started by the tool on 127.0.0.1:0), then the built-in relay and nats-server. Per rate:
+# kefud with durability wal and fsync (each on a fresh data directory, SHARDS shards,
+# started by the tool on 127.0.0.1:0), the built-in relay and nats-server, at each rate
+# every target in turn (all started at the beginning and kept running). Per rate:
 # achieved rate, due -> receiver p50/p99/p99.9/max, lost/duplicated, the server's CPU
 # microseconds per delivered message (/proc/PID/stat over the measured window) and the
 # generator's own CPU (flagged when near saturation); per target the capacities at
 # p99 < 1 ms and < 10 ms. Each target stops at the first rate over p99 10 ms.
+# REPEAT=N runs every rate N times, in rounds interleaved over the targets (all started
+# once and kept running): the report gives the rounds' medians, the range of p99, and
+# per row the box's load average, steal time and other work during the step. THREADS=N
+# sets the generator's driver threads for every target (default: the scenario's, 2).
 # Reports: $OUT/report.txt and report.json; `uptime` before and after is in report.txt.
 #
 # Usage: loadtest/scripts/sweep.sh [OUT_DIR] [KEFUD] [KEFUD_BEFORE]   (run from the
@@ -24,8 +29,11 @@ RATES=${RATES:-5000,10000,20000,50000,100000,200000,300000,400000}
 SHARDS=${SHARDS:-1}
 SECS=${SECS:-3}
 STOP_P99_MS=${STOP_P99_MS:-10}
+REPEAT=${REPEAT:-1}
+THREADS=${THREADS:-}
 mkdir -p "$OUT"
 exec "$BIN/kefu-load" sweep loadtest/scenarios/steady-chat.toml \
     ${BEFORE:+--kefud "$BEFORE"} --kefud "$KEFUD" \
-    --rates "$RATES" --shards "$SHARDS" --step-secs "$SECS" --stop-p99-ms "$STOP_P99_MS" \
+    --rates "$RATES" --shards "$SHARDS" --step-secs "$SECS" --repeat "$REPEAT" ${THREADS:+--threads "$THREADS"} \
+    --stop-p99-ms "$STOP_P99_MS" \
     --out-dir "$OUT"

@@ -22,6 +22,12 @@ use std::time::{Duration, Instant};
 /// Every message text starts with this.
 pub const PREFIX: &str = "kefu-load ";
 
+/// Padding, copied in chunks.
+const DOTS: &str = "................................................................";
+
+/// The longest header: the prefix, 8 hex digits, a space, 20 decimal digits, a space.
+const HEADER_MAX: usize = 10 + 8 + 1 + 20 + 1;
+
 /// The most messages one run may schedule (the index must fit the client message id).
 pub const MAX_MESSAGES: u64 = u32::MAX as u64;
 
@@ -160,15 +166,65 @@ impl Schedule {
     /// Replaces `out` with the text of message `i`, keeping its allocation (the
     /// generator's send path allocates nothing per message).
     pub fn write_text(&self, i: u64, out: &mut String) {
-        use std::fmt::Write;
         out.clear();
-        // Writing to a String cannot fail.
-        let _ = write!(out, "{PREFIX}{:08x} {i} ", self.nonce);
-        let size = self.size_of(i);
-        if out.len() < size {
-            let pad = size - out.len();
-            out.extend(std::iter::repeat_n('.', pad));
+        let (header, len) = self.header(i);
+        // The header is ASCII (`header` writes only the prefix, digits and spaces).
+        out.push_str(std::str::from_utf8(&header[..len]).unwrap_or_default());
+        let mut pad = self.size_of(i).saturating_sub(len);
+        while pad > 0 {
+            let n = pad.min(DOTS.len());
+            out.push_str(&DOTS[..n]);
+            pad -= n;
         }
+    }
+
+    /// Appends the text of message `i` to `out`: the same bytes as
+    /// [`Schedule::write_text`], without formatting machinery or a copy.
+    pub fn append_text(&self, i: u64, out: &mut Vec<u8>) {
+        let (header, len) = self.header(i);
+        out.extend_from_slice(&header[..len]);
+        let mut pad = self.size_of(i).saturating_sub(len);
+        while pad > 0 {
+            let n = pad.min(DOTS.len());
+            out.extend_from_slice(&DOTS.as_bytes()[..n]);
+            pad -= n;
+        }
+    }
+
+    /// The length of message `i`'s text.
+    pub fn text_len(&self, i: u64) -> usize {
+        self.size_of(i).max(self.header(i).1)
+    }
+
+    /// `kefu-load <nonce, 8 hex digits> <i> ` on the stack, and its length.
+    fn header(&self, i: u64) -> ([u8; HEADER_MAX], usize) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut h = [0u8; HEADER_MAX];
+        let mut at = PREFIX.len();
+        h[..at].copy_from_slice(PREFIX.as_bytes());
+        for k in 0..8 {
+            h[at + k] = HEX[((self.nonce >> (28 - 4 * k)) & 0xf) as usize];
+        }
+        at += 8;
+        h[at] = b' ';
+        at += 1;
+        let mut digits = [0u8; 20];
+        let mut n = 0;
+        let mut v = i;
+        loop {
+            digits[n] = b'0' + (v % 10) as u8;
+            n += 1;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        for k in 0..n {
+            h[at + k] = digits[n - 1 - k];
+        }
+        at += n;
+        h[at] = b' ';
+        (h, at + 1)
     }
 
     /// The index of the message whose text this is, if it is one of this run's.
@@ -283,6 +339,31 @@ mod tests {
             assert_eq!(s.index_of(text), None, "{text:?}");
         }
         assert_eq!(s.client_msg_id(5), 0xdead_beef_0000_0005);
+    }
+
+    #[test]
+    fn texts_are_the_same_bytes_however_written() {
+        let s = Schedule::shaped(
+            Instant::now(),
+            100.0,
+            Duration::ZERO,
+            Duration::ZERO,
+            Duration::from_secs(100),
+            0x0a0b_0c0d,
+            (1, 300),
+        );
+        let mut bytes = Vec::new();
+        for i in [0, 9, 10, 12_345, 9_999, u64::from(u32::MAX), u64::MAX] {
+            let formatted = format!("{PREFIX}{:08x} {i} ", s.nonce);
+            let text = s.text(i);
+            assert!(text.starts_with(&formatted), "{text}");
+            assert!(text[formatted.len()..].bytes().all(|b| b == b'.'), "{text}");
+            assert_eq!(text.len(), s.size_of(i).max(formatted.len()));
+            assert_eq!(s.text_len(i), text.len());
+            bytes.clear();
+            s.append_text(i, &mut bytes);
+            assert_eq!(bytes, text.as_bytes());
+        }
     }
 
     #[test]

@@ -2,25 +2,32 @@
 //! every time (issue 13, point 1).
 //!
 //! One command runs a rate sweep of a chat scenario (`steady-chat.toml`)
-//! through each target in turn, each with the machine to itself:
+//! through each target:
 //! - kefud with `durability = "wal"`, then `"fsync"` (started by the tool on a
 //!   fresh data directory in a temporary work directory, removed afterwards);
 //! - the built-in relay (`kefu-load relay`, as a child process so that its CPU
 //!   is its own) and nats-server (skipped with a note if missing): the same
 //!   pattern with pairs = customers, as `run --baselines` does.
 //!
-//! Each target runs the rates in order (kefud: one setup, one traffic phase
-//! per rate on the same connections) and stops at the first rate that misses
-//! `--stop-p99` or loses anything. Per rate the report gives what
-//! `report::sweep` describes: achieved rate, latency percentiles, lost and
-//! duplicated, the server's CPU per delivered message and the generator's own
-//! CPU over the same window; per target, the capacities at p99 < 1 ms and
-//! < 10 ms.
+//! Every target is started once at the beginning and kept running. The rates
+//! run in increasing order; at each rate every target runs once a round, in
+//! `--repeat` rounds interleaved (wal, fsync, relay, nats, wal, fsync, ...), so
+//! that a minute of noise on the box lands on every target alike instead of on
+//! whichever ran then. Before each step the tool waits (boundedly) until the
+//! servers are quiet, so one target's background work (kefud's flushes after a
+//! step) does not land in the next one's window. kefud keeps one setup and its
+//! connections across its steps (a driver thread per kefud, handed one rate at
+//! a time); the baselines connect their pairs afresh each step.
+//!
+//! A target is dropped from the later rates after the first rate whose median
+//! p99 misses `--stop-p99` or that lost anything in any round. Per rate the
+//! report gives what `report::sweep` describes.
 
 use crate::baseline::nats::NatsServer;
 use crate::baseline::{self, Kind as BaselineKind, PairSpec};
 use crate::cli::ChatPlan;
 use crate::kefud::Kefud;
+use crate::report::chat::ChatReport;
 use crate::report::sweep::{Row, SweepReport, TargetSweep};
 use crate::scenario_file::{Args as FileArgs, Overrides, ScenarioFile};
 use crate::scenarios;
@@ -30,10 +37,17 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::time::{Duration, Instant};
 
 /// How long a started kefud may take to say it is ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// The servers count as quiet below this many cores together...
+const QUIET_CORES: f64 = 0.1;
+/// ...over a slice this long (10 ms clock ticks: 0.1 cores is 2 of them)...
+const QUIET_SLICE: Duration = Duration::from_millis(200);
+/// ...and a step starts anyway after waiting this long (noted in the report).
+const QUIET_WAIT: Duration = Duration::from_secs(5);
 
 /// Flags of `kefu-load sweep`.
 #[derive(Debug, Args)]
@@ -41,8 +55,8 @@ pub struct SweepArgs {
     /// The chat scenario file (its population, sizes, ramp-up, warm-up and drain).
     pub scenario: PathBuf,
     /// The kefud binary [default: kefud beside kefu-load]. Given more than once,
-    /// each is swept in turn (e.g. a build from before a change and one from
-    /// after, side by side in one run) and named by its path in the report.
+    /// each is swept (e.g. a build from before a change and one from after,
+    /// side by side in one run) and named by its path in the report.
     #[arg(long)]
     pub kefud: Vec<PathBuf>,
     /// The rates, messages per second, in increasing order.
@@ -62,13 +76,25 @@ pub struct SweepArgs {
     /// Measured seconds per rate.
     #[arg(long, default_value_t = 3.0)]
     pub step_secs: f64,
-    /// A target's sweep stops after the first rate whose due → receiver p99
-    /// exceeds this many milliseconds or that lost anything.
+    /// The generator's driver threads, for kefud and the baselines alike
+    /// [default: the scenario's].
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Rounds per rate: every target runs each rate this many times, the rounds
+    /// interleaved; the report gives the medians and the range of p99.
+    #[arg(long, default_value_t = 1)]
+    pub repeat: usize,
+    /// A target is dropped from the later rates after the first rate whose
+    /// (median) due → receiver p99 exceeds this many milliseconds or that lost
+    /// anything.
     #[arg(long, default_value_t = 10.0)]
     pub stop_p99_ms: f64,
     /// Leave out the relay and nats-server.
     #[arg(long)]
     pub no_baselines: bool,
+    /// Leave out kefud: the baselines alone (e.g. to measure the generator).
+    #[arg(long, conflicts_with_all = ["no_baselines", "kefud"])]
+    pub no_kefud: bool,
     /// The nats-server program (a path, or a name on PATH or in /usr/sbin).
     #[arg(long, default_value = "nats-server")]
     pub nats_server: String,
@@ -87,6 +113,7 @@ pub fn run(args: &SweepArgs, fd_limit: u64) -> anyhow::Result<bool> {
     check(args)?;
     let file = ScenarioFile::load(&args.scenario)?;
     let binaries = match args.kefud.as_slice() {
+        _ if args.no_kefud => Vec::new(),
         [] => vec![crate::kefud::path(None)?],
         given => given.to_vec(),
     };
@@ -95,8 +122,11 @@ pub fn run(args: &SweepArgs, fd_limit: u64) -> anyhow::Result<bool> {
         file.display_name(),
         std::env::args().collect::<Vec<_>>().join(" "),
         args.stop_p99_ms,
+        args.repeat,
     );
-    for kefud in &binaries {
+    // Every server first, each kept running until the end.
+    let mut daemons = Vec::new();
+    for (b, kefud) in binaries.iter().enumerate() {
         for durability in &args.durability {
             let name = match binaries.len() {
                 1 => format!("kefud ({durability}, {} shard)", args.shards),
@@ -106,29 +136,43 @@ pub fn run(args: &SweepArgs, fd_limit: u64) -> anyhow::Result<bool> {
                     args.shards
                 ),
             };
-            eprintln!("kefu-load: sweep {name}");
-            let dir = work.path.join(durability);
-            let target = sweep_kefud(args, &file, kefud, &dir, durability, fd_limit)
-                .with_context(|| format!("sweeping {name}"))?;
-            report.targets.push(target.named(name));
-            // Free the disk before the next target.
-            let _ = std::fs::remove_dir_all(&dir);
+            eprintln!("kefu-load: starting {name}");
+            let dir = work.path.join(format!("{b}-{durability}"));
+            let daemon = start_kefud(args, kefud, &dir, durability)
+                .with_context(|| format!("starting {name}"))?;
+            daemons.push((name, daemon));
         }
     }
+    // (kind, address, pid); the handles below keep the servers alive.
+    let mut baselines = Vec::new();
+    let mut relay = None;
+    let mut nats = None;
     if !args.no_baselines {
-        let plan = chat_plan(&file, args, None, fd_limit)?;
-        for kind in [BaselineKind::Relay, BaselineKind::Nats] {
-            eprintln!("kefu-load: sweep {}", kind.name());
-            match sweep_baseline(args, &plan, kind)? {
-                Some(t) => report.targets.push(t),
-                None => report.notes.push(format!(
-                    "{} is not installed ({}): that baseline was skipped (apt-get install nats-server)",
-                    kind.name(),
-                    args.nats_server
-                )),
+        let r = RelayChild::start()?;
+        baselines.push((BaselineKind::Relay, r.addr, r.child.id()));
+        relay = Some(r);
+        match NatsServer::start(&args.nats_server)? {
+            Some(n) => {
+                baselines.push((BaselineKind::Nats, n.addr(), n.pid()));
+                nats = Some(n);
             }
+            None => report.notes.push(format!(
+                "{} is not installed ({}): that baseline was skipped (apt-get install nats-server)",
+                BaselineKind::Nats.name(),
+                args.nats_server
+            )),
         }
     }
+    let targets = interleave(
+        args,
+        &file,
+        fd_limit,
+        &daemons,
+        &baselines,
+        &mut report.notes,
+    );
+    drop((relay, nats, daemons));
+    report.targets = targets?;
     report.finish();
     let text = report.to_string();
     if let Some(dir) = &args.out_dir {
@@ -159,16 +203,21 @@ fn check(args: &SweepArgs) -> anyhow::Result<()> {
     if args.shards == 0 || args.shards > 256 {
         bail!("--shards must be 1..=256");
     }
+    if args.repeat == 0 || args.repeat > 100 {
+        bail!("--repeat must be 1..=100");
+    }
     Ok(())
 }
 
 /// The scenario's chat plan aimed at `daemon` (client address, admin socket,
-/// pid), at the first rate, with `--step-secs` measured.
+/// pid), at the first rate, with `--step-secs` measured, and time for every
+/// step of every target.
 fn chat_plan(
     file: &ScenarioFile,
     args: &SweepArgs,
     daemon: Option<&Kefud>,
     fd_limit: u64,
+    targets: usize,
 ) -> anyhow::Result<ChatPlan> {
     let overrides = Overrides {
         server: daemon.map(|d| d.tcp),
@@ -178,130 +227,333 @@ fn chat_plan(
         duration: Some(args.step_secs),
     };
     match file.to_args(&overrides)? {
-        FileArgs::Chat(c) => {
+        FileArgs::Chat(mut c) => {
+            if let Some(threads) = args.threads {
+                c.threads = threads;
+            }
             let mut plan = ChatPlan::new(*c, fd_limit)?;
-            let per_step =
-                (plan.warmup + plan.duration + plan.drain + plan.ramp_up).as_secs_f64() + 1.0;
-            plan.timeout = plan.timeout.max(Duration::from_secs_f64(
-                60.0 + per_step * args.rates.len() as f64,
-            ));
+            let per_step = (plan.warmup + plan.duration + plan.drain + plan.ramp_up + QUIET_WAIT)
+                .as_secs_f64()
+                + 1.0;
+            let steps = args.rates.len() * args.repeat * targets.max(1);
+            plan.timeout = plan
+                .timeout
+                .max(Duration::from_secs_f64(60.0 + per_step * steps as f64));
             Ok(plan)
         }
         FileArgs::Logins(_) => bail!("sweep needs a chat scenario (this one is kind = \"logins\")"),
     }
 }
 
-/// One kefud on a fresh data directory in `dir`, swept over the rates.
-fn sweep_kefud(
+/// A kefud on a fresh data directory in `dir`. Its peers may sit idle while the
+/// other targets run, so the idle timeout is long.
+fn start_kefud(
     args: &SweepArgs,
-    file: &ScenarioFile,
     kefud: &Path,
     dir: &Path,
     durability: &str,
-    fd_limit: u64,
-) -> anyhow::Result<TargetSweep> {
+) -> anyhow::Result<Kefud> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let config = dir.join("kefud.toml");
     let text = format!(
         "data_dir = {data:?}\nlisten = \"127.0.0.1:0\"\nadmin_socket = {sock:?}\nshards = {shards}\n\
          metrics_listen = \"127.0.0.1:0\"\n\
          [storage]\ndurability = {durability:?}\n\
-         [security]\npbkdf2_iterations = 1000\nallow_weak_password_hashing = true\n",
+         [security]\npbkdf2_iterations = 1000\nallow_weak_password_hashing = true\n\
+         [timeouts]\nidle_timeout_secs = 86400\n",
         data = dir.join("data"),
         sock = dir.join("admin.sock"),
         shards = args.shards,
     );
     std::fs::write(&config, text).with_context(|| format!("writing {}", config.display()))?;
-    let daemon = Kefud::start(kefud, &config, READY_TIMEOUT)?;
-    let plan = chat_plan(file, args, Some(&daemon), fd_limit)?;
-    let stop_us = (args.stop_p99_ms * 1000.0) as u64;
-    let mut k = 0;
-    // Commits and messages stored at the end of setup and of each rate.
-    let mut counts = Vec::new();
-    let reports = scenarios::chat::run_steps(&plan, |done| {
-        counts.push((std::time::Instant::now(), daemon.commits()));
-        if done
-            .last()
-            .is_some_and(|r| !Row::of_chat(r, plan.threads).keeps(stop_us))
-        {
-            return None;
-        }
-        let rate = *args.rates.get(k)?;
-        k += 1;
-        eprintln!("kefu-load: kefud ({durability}) at {rate:.0}/s");
-        Some(rate)
-    });
-    daemon.kill();
-    let reports = reports?;
-    let t = TargetSweep {
-        rows: reports
-            .iter()
-            .filter(|r| r.messages.planned > 0)
-            .zip(counts.windows(2))
-            .map(|(r, c)| {
-                let row = Row::of_chat(r, plan.threads);
-                match (c[0], c[1]) {
-                    ((t0, Some(a)), (t1, Some(b))) => row.with_commits(
-                        b.0.saturating_sub(a.0),
-                        b.1.saturating_sub(a.1),
-                        t1.duration_since(t0).as_secs_f64(),
-                    ),
-                    _ => row,
-                }
-            })
-            .collect(),
-        notes: reports.last().map(|r| r.notes.clone()).unwrap_or_default(),
-        ..TargetSweep::default()
-    };
-    Ok(t)
+    Kefud::start(kefud, &config, READY_TIMEOUT)
 }
 
-/// The relay or nats-server, swept over the rates; `None` if nats-server is
-/// not installed.
-fn sweep_baseline(
+/// How a target runs one step.
+enum Runner {
+    /// A kefud driven by its own thread, handed one rate at a time.
+    Kefud {
+        rates: Sender<Option<f64>>,
+        steps: Receiver<KefudStep>,
+    },
+    /// The relay or nats-server.
+    Baseline {
+        kind: BaselineKind,
+        addr: SocketAddr,
+    },
+}
+
+/// What a kefud's driver thread says.
+enum KefudStep {
+    /// Set up, waiting for its first rate.
+    Ready,
+    /// A step ran: its row and the tool's notes on it.
+    Done(Box<Row>, Vec<String>),
+    /// The run failed.
+    Failed(String),
+}
+
+/// A target under sweep.
+struct Target {
+    sweep: TargetSweep,
+    /// The server's pid (for its quiet).
+    pid: u32,
+    runner: Runner,
+    /// Still running rates.
+    active: bool,
+    /// Its runs ended (a kefud's driver thread closed).
+    finished: bool,
+}
+
+/// Sweeps every target: at each rate, `--repeat` rounds of one step per target.
+fn interleave(
     args: &SweepArgs,
-    plan: &ChatPlan,
-    kind: BaselineKind,
-) -> anyhow::Result<Option<TargetSweep>> {
-    let (addr, pid, _server): (SocketAddr, u32, Box<dyn std::any::Any>) = match kind {
-        BaselineKind::Relay => {
-            let r = RelayChild::start()?;
-            (r.addr, r.child.id(), Box::new(r))
+    file: &ScenarioFile,
+    fd_limit: u64,
+    daemons: &[(String, Kefud)],
+    baselines: &[(BaselineKind, SocketAddr, u32)],
+    notes: &mut Vec<String>,
+) -> anyhow::Result<Vec<TargetSweep>> {
+    let count = daemons.len() + baselines.len();
+    let mut plans = Vec::new();
+    for (_, daemon) in daemons {
+        plans.push(chat_plan(file, args, Some(daemon), fd_limit, count)?);
+    }
+    let base_plan = chat_plan(file, args, None, fd_limit, count)?;
+    std::thread::scope(|s| {
+        let mut targets = Vec::new();
+        for ((name, daemon), plan) in daemons.iter().zip(&plans) {
+            let (rates_tx, rates_rx) = mpsc::channel();
+            let (steps_tx, steps_rx) = mpsc::channel();
+            std::thread::Builder::new()
+                .name("kefu-load-sweep".into())
+                .spawn_scoped(s, move || drive_kefud(plan, daemon, &rates_rx, &steps_tx))
+                .context("spawning a kefud driver thread")?;
+            eprintln!("kefu-load: setting up {name}");
+            match steps_rx.recv() {
+                Ok(KefudStep::Ready) => {}
+                Ok(KefudStep::Failed(e)) => bail!("setting up {name}: {e}"),
+                _ => bail!("setting up {name}: the run ended before its first rate"),
+            }
+            targets.push(Target {
+                sweep: TargetSweep::default().named(name.clone()),
+                pid: daemon.pid(),
+                runner: Runner::Kefud {
+                    rates: rates_tx,
+                    steps: steps_rx,
+                },
+                active: true,
+                finished: false,
+            });
         }
-        BaselineKind::Nats => match NatsServer::start(&args.nats_server)? {
-            Some(n) => (n.addr(), n.pid(), Box::new(n)),
-            None => return Ok(None),
-        },
-    };
-    let stop_us = (args.stop_p99_ms * 1000.0) as u64;
-    let mut t = TargetSweep {
-        name: kind.name().to_string(),
-        ..TargetSweep::default()
-    };
-    for &rate in &args.rates {
-        eprintln!("kefu-load: {} at {rate:.0}/s", kind.name());
-        let spec = PairSpec {
-            server: addr,
-            kind,
-            pairs: plan.customers,
-            rate,
-            ramp: plan.ramp_up,
-            warmup: plan.warmup,
-            duration: plan.duration,
-            drain: plan.drain,
-            sizes: (plan.size, plan.size_max),
-            threads: plan.threads,
-            timeout: plan.timeout,
-            server_pid: Some(pid),
-        };
-        let row = Row::of_baseline(&baseline::run(&spec)?, plan.threads);
-        let keeps = row.keeps(stop_us);
-        t.rows.push(row);
-        if !keeps {
-            break;
+        for &(kind, addr, pid) in baselines {
+            targets.push(Target {
+                sweep: TargetSweep::default().named(kind.name().to_string()),
+                pid,
+                runner: Runner::Baseline { kind, addr },
+                active: true,
+                finished: false,
+            });
+        }
+        let pids: Vec<u32> = targets.iter().map(|t| t.pid).collect();
+        let stop_us = (args.stop_p99_ms * 1000.0) as u64;
+        let mut unsettled = 0;
+        for &rate in &args.rates {
+            if !targets.iter().any(|t| t.active) {
+                break;
+            }
+            for t in targets.iter_mut().filter(|t| t.active) {
+                t.sweep.rounds.push(Vec::new());
+            }
+            for round in 1..=args.repeat {
+                for t in targets.iter_mut().filter(|t| t.active) {
+                    if !quiet(&pids) {
+                        unsettled += 1;
+                    }
+                    eprintln!(
+                        "kefu-load: {} at {rate:.0}/s, round {round} of {}",
+                        t.sweep.name, args.repeat
+                    );
+                    match step(t, rate, &base_plan, args)? {
+                        Ok((row, step_notes)) => {
+                            let at = format!("at {rate:.0}/s, round {round}: ");
+                            t.sweep
+                                .notes
+                                .extend(step_notes.into_iter().map(|n| format!("{at}{n}")));
+                            if let Some(r) = t.sweep.rounds.last_mut() {
+                                r.push(row);
+                            }
+                        }
+                        Err(why) => {
+                            t.sweep
+                                .notes
+                                .push(format!("at {rate:.0}/s, round {round}: {why}"));
+                            t.active = false;
+                        }
+                    }
+                }
+            }
+            for t in &mut targets {
+                // Only the targets that ran this rate have a new list of rounds.
+                if t.sweep.rounds.len() == t.sweep.rows.len() {
+                    continue;
+                }
+                match t.sweep.rounds.last().filter(|r| !r.is_empty()) {
+                    Some(rounds) => {
+                        let row = Row::median_of(rounds);
+                        if !row.keeps(stop_us) {
+                            t.active = false;
+                        }
+                        t.sweep.rows.push(row);
+                    }
+                    None => {
+                        t.sweep.rounds.pop();
+                    }
+                }
+                if !t.active {
+                    // A dropped kefud closes its conversations now, not in a later step's window.
+                    finish(t);
+                }
+            }
+        }
+        for t in &mut targets {
+            finish(t);
+        }
+        if unsettled > 0 {
+            notes.push(format!(
+                "{unsettled} steps started with the servers still busy after {:.0} s of waiting \
+                 for them to be quiet (under {QUIET_CORES} cores)",
+                QUIET_WAIT.as_secs_f64()
+            ));
+        }
+        Ok(targets.into_iter().map(|t| t.sweep).collect())
+    })
+}
+
+/// One step of `t` at `rate`: its row and notes, or why the target is out.
+fn step(
+    t: &mut Target,
+    rate: f64,
+    base_plan: &ChatPlan,
+    args: &SweepArgs,
+) -> anyhow::Result<Result<(Row, Vec<String>), String>> {
+    match &t.runner {
+        Runner::Kefud { rates, steps } => {
+            if rates.send(Some(rate)).is_err() {
+                return Ok(Err("its run had ended".into()));
+            }
+            Ok(match steps.recv() {
+                Ok(KefudStep::Done(row, notes)) => Ok((*row, notes)),
+                Ok(KefudStep::Failed(e)) => Err(e),
+                Ok(KefudStep::Ready) | Err(_) => Err("its run ended".into()),
+            })
+        }
+        &Runner::Baseline { kind, addr } => {
+            let spec = PairSpec {
+                server: addr,
+                kind,
+                pairs: base_plan.customers,
+                rate,
+                ramp: base_plan.ramp_up,
+                warmup: base_plan.warmup,
+                duration: base_plan.duration,
+                drain: base_plan.drain,
+                sizes: (base_plan.size, base_plan.size_max),
+                threads: base_plan.threads,
+                timeout: base_plan.timeout.min(Duration::from_secs_f64(
+                    60.0 + args.step_secs + base_plan.drain.as_secs_f64() * 2.0,
+                )),
+                server_pid: Some(t.pid),
+            };
+            Ok(Ok((
+                Row::of_baseline(&baseline::run(&spec)?, base_plan.threads),
+                Vec::new(),
+            )))
         }
     }
-    Ok(Some(t))
+}
+
+/// Ends a target's runs (once): a kefud's driver closes its conversations (waited for).
+fn finish(t: &mut Target) {
+    t.active = false;
+    if std::mem::replace(&mut t.finished, true) {
+        return;
+    }
+    if let Runner::Kefud { rates, steps } = &t.runner {
+        let _ = rates.send(None);
+        while steps.recv().is_ok() {}
+    }
+}
+
+/// A kefud's driver thread: one setup, then a traffic phase per rate handed
+/// over `rates` (until `None`), each step's row sent back on `steps`.
+fn drive_kefud(
+    plan: &ChatPlan,
+    daemon: &Kefud,
+    rates: &Receiver<Option<f64>>,
+    steps: &Sender<KefudStep>,
+) {
+    let mut told = 0;
+    // When the step began, and kefud's commits and messages stored then.
+    let mut began = None;
+    let row = |r: &ChatReport, began: Option<(Instant, Option<(u64, u64)>)>| {
+        let row = Row::of_chat(r, plan.threads);
+        match (began, daemon.commits()) {
+            (Some((t0, Some(a))), Some(b)) => row.with_commits(
+                b.0.saturating_sub(a.0),
+                b.1.saturating_sub(a.1),
+                t0.elapsed().as_secs_f64(),
+            ),
+            _ => row,
+        }
+    };
+    let result = scenarios::chat::run_steps(plan, |done| {
+        let said = match done.last() {
+            Some(r) => {
+                told += 1;
+                KefudStep::Done(Box::new(row(r, began.take())), r.notes.clone())
+            }
+            None => KefudStep::Ready,
+        };
+        steps.send(said).ok()?;
+        let rate = rates.recv().ok().flatten()?;
+        began = Some((Instant::now(), daemon.commits()));
+        Some(rate)
+    });
+    match result {
+        // A step that timed out ends the run without asking for another rate.
+        Ok(reports) => {
+            for r in reports.iter().skip(told).filter(|r| r.messages.planned > 0) {
+                let _ = steps.send(KefudStep::Done(Box::new(row(r, None)), r.notes.clone()));
+            }
+        }
+        Err(e) => {
+            let _ = steps.send(KefudStep::Failed(format!("{e:#}")));
+        }
+    }
+}
+
+/// Waits until the servers together use under [`QUIET_CORES`] over a
+/// [`QUIET_SLICE`], at most [`QUIET_WAIT`]; `false` if they never were.
+fn quiet(pids: &[u32]) -> bool {
+    let give_up = Instant::now() + QUIET_WAIT;
+    let cpu = || -> f64 {
+        pids.iter()
+            .filter_map(|&p| crate::memory::cpu_secs(p))
+            .sum()
+    };
+    loop {
+        let (a, t0) = (cpu(), Instant::now());
+        // Sampling over a slice, not synchronising: sleeping is the point.
+        std::thread::sleep(QUIET_SLICE);
+        let cores = (cpu() - a) / t0.elapsed().as_secs_f64();
+        if cores < QUIET_CORES {
+            return true;
+        }
+        if Instant::now() >= give_up {
+            return false;
+        }
+    }
 }
 
 /// `kefu-load relay` as a child process, killed on drop.

@@ -1,8 +1,10 @@
-//! `kefu-load sweep` as a process, short: two rates through kefud in both durability
-//! modes (started by the tool) and through the relay and nats-server (if installed),
-//! and the report every target must carry: each rate with nothing lost, the server's
-//! CPU per message and the generator's CPU read over the window, the capacities. No
-//! figure is judged: these are measurements, not assertions of speed.
+//! `kefu-load sweep` as a process, short: two rates in two interleaved rounds
+//! (`--repeat 2`) through kefud in both durability modes (started by the tool) and
+//! through the relay and nats-server (if installed), and the report every target must
+//! carry: each rate with nothing lost, the server's CPU per message and the generator's
+//! CPU read over the window, the box's load and steal, the median row over both rounds
+//! with every round's own row beside it, the capacities. No figure is judged: these
+//! are measurements, not assertions of speed.
 
 mod support;
 
@@ -43,7 +45,7 @@ fn a_sweep_reports_every_target_and_rate() -> TestResult {
         .arg(&scenario)
         .arg("--kefud")
         .arg(kefud_binary())
-        .args(["--rates", "100,200", "--step-secs", "0.5"])
+        .args(["--rates", "100,200", "--step-secs", "0.5", "--repeat", "2"])
         // Every rate runs, whatever the latency on a busy test machine.
         .args(["--stop-p99-ms", "60000"])
         .arg("--work-dir")
@@ -54,8 +56,10 @@ fn a_sweep_reports_every_target_and_rate() -> TestResult {
     assert!(out.status.success(), "{}", explain(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("capacity  p99 < 1 ms:"), "{text}");
+    assert!(text.contains("p99 range"), "{text}");
     assert!(!work.exists(), "the work directory is removed");
     let report = read_json(&out_dir.join("report.json"))?;
+    assert_eq!(report["repeat"].as_u64(), Some(2));
     let targets = report["targets"].as_array().ok_or("targets")?;
     let names: Vec<&str> = targets.iter().filter_map(|t| t["name"].as_str()).collect();
     assert_eq!(
@@ -71,7 +75,35 @@ fn a_sweep_reports_every_target_and_rate() -> TestResult {
         let rows = t["rows"].as_array().ok_or("rows")?;
         let rates: Vec<f64> = rows.iter().filter_map(|r| r["rate"].as_f64()).collect();
         assert_eq!(rates, [100.0, 200.0], "{}", t["name"]);
+        // Every round's own row, per rate; each summary row is over both.
+        let rounds = t["rounds"].as_array().ok_or("rounds")?;
+        assert_eq!(rounds.len(), rows.len(), "{}", t["name"]);
+        for (row, of_rate) in rows.iter().zip(rounds) {
+            let of_rate = of_rate.as_array().ok_or("a rate's rounds")?;
+            assert_eq!(of_rate.len(), 2, "{of_rate:?}");
+            assert_eq!(row["rounds"].as_u64(), Some(2), "{row}");
+            let p99s: Vec<u64> = of_rate
+                .iter()
+                .filter_map(|r| r["p99_us"].as_u64())
+                .collect();
+            assert_eq!(p99s.len(), 2, "{of_rate:?}");
+            let (lo, hi) = (p99s[0].min(p99s[1]), p99s[0].max(p99s[1]));
+            assert_eq!(
+                (row["p99_min_us"].as_u64(), row["p99_max_us"].as_u64()),
+                (Some(lo), Some(hi)),
+                "{row}"
+            );
+            let planned: u64 = of_rate.iter().filter_map(|r| r["planned"].as_u64()).sum();
+            assert_eq!(row["planned"].as_u64(), Some(planned), "{row}");
+            for r in of_rate {
+                assert_eq!(r["rate"], row["rate"], "{r}");
+                assert_eq!(r["rounds"].as_u64(), Some(1), "{r}");
+            }
+        }
         for r in rows {
+            assert!(r["loadavg_1m"].is_number(), "{r}");
+            assert!(r["steal_pct"].is_number(), "{r}");
+            assert!(r["other_cores"].is_number(), "{r}");
             assert!(r["planned"].as_u64().is_some_and(|p| p > 0), "{r}");
             assert_eq!(
                 (r["lost"].as_u64(), r["duplicated"].as_u64()),

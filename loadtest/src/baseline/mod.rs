@@ -139,6 +139,8 @@ pub struct BaselineReport {
     pub server_cpu_secs_in_window: Option<f64>,
     /// CPU this process (the generator) used within the measured window.
     pub tool_cpu_secs_in_window: Option<f64>,
+    /// The whole machine over the measured window (busy cores, steal, load).
+    pub host_in_window: Option<cpu_window::HostWindow>,
     /// Every message through exactly once, no error.
     pub ok: bool,
     /// The full histogram (not serialised).
@@ -236,6 +238,7 @@ pub fn run(spec: &PairSpec) -> anyhow::Result<BaselineReport> {
         server_cpu_secs,
         server_cpu_secs_in_window: window_cpu.server_secs,
         tool_cpu_secs_in_window: window_cpu.tool_secs,
+        host_in_window: window_cpu.host,
         histogram: Some(e2e),
     })
 }
@@ -329,14 +332,11 @@ fn parse(kind: Kind, c: &mut PConn, on_payload: &mut impl FnMut(&[u8])) -> Resul
             c.input.drain(..at);
         }
         Kind::Nats => {
-            let mut items = Vec::new();
-            nats::wire::parse(&mut c.input, &mut c.output, &mut items)?;
-            for item in items {
-                match item {
-                    nats::wire::Item::Pong => c.ready = true,
-                    nats::wire::Item::Msg(p) => on_payload(&p),
-                }
-            }
+            let ready = &mut c.ready;
+            nats::wire::parse(&mut c.input, &mut c.output, &mut |item| match item {
+                nats::wire::Item::Pong => *ready = true,
+                nats::wire::Item::Msg(p) => on_payload(p),
+            })?;
         }
     }
     Ok(())
@@ -416,10 +416,16 @@ fn drive(
             let k = ((next / threads as u64) % n as u64) as usize;
             let c = &mut conns[n + k];
             if c.alive {
-                schedule.write_text(next, &mut text);
                 match spec.kind {
-                    Kind::Relay => relay::wire::publish(text.as_bytes(), &mut c.output),
-                    Kind::Nats => nats::wire::publish(pairs[k], text.as_bytes(), &mut c.output),
+                    // Framed and written straight into the output: no copy, no formatting.
+                    Kind::Relay => {
+                        relay::wire::frame_header(schedule.text_len(next), &mut c.output);
+                        schedule.append_text(next, &mut c.output);
+                    }
+                    Kind::Nats => {
+                        schedule.write_text(next, &mut text);
+                        nats::wire::publish(pairs[k], text.as_bytes(), &mut c.output);
+                    }
                 }
                 out.sent += 1;
                 if !std::mem::replace(&mut listed[k], true) {

@@ -117,21 +117,21 @@ pub mod wire {
         out.extend_from_slice(b"\r\n");
     }
 
-    /// What one parse of the input found.
+    /// What a parse of the input found, handed over in place (no copy).
     #[derive(Debug, PartialEq, Eq)]
-    pub enum Item {
+    pub enum Item<'a> {
         /// A `PONG`.
         Pong,
         /// A `MSG`'s payload.
-        Msg(Vec<u8>),
+        Msg(&'a [u8]),
     }
 
-    /// Takes every complete item from the front of `input`; answers `PING`s
-    /// into `reply`. `Err` on `-ERR` or a malformed line.
+    /// Takes every complete item from the front of `input`, handing each to
+    /// `on_item`; answers `PING`s into `reply`. `Err` on `-ERR` or a malformed line.
     pub fn parse(
         input: &mut Vec<u8>,
         reply: &mut Vec<u8>,
-        items: &mut Vec<Item>,
+        on_item: &mut dyn FnMut(Item<'_>),
     ) -> Result<(), String> {
         let mut at = 0;
         loop {
@@ -152,14 +152,14 @@ pub mod wire {
                 if rest.len() < start + n + 2 {
                     break; // the payload is not all here yet
                 }
-                items.push(Item::Msg(rest[start..start + n].to_vec()));
+                on_item(Item::Msg(&rest[start..start + n]));
                 at += start + n + 2;
                 continue;
             }
             if line == b"PING" {
                 reply.extend_from_slice(b"PONG\r\n");
             } else if line == b"PONG" {
-                items.push(Item::Pong);
+                on_item(Item::Pong);
             } else if line.starts_with(b"-ERR") {
                 return Err(String::from_utf8_lossy(line).into_owned());
             }
@@ -177,18 +177,26 @@ pub mod wire {
         #[test]
         fn messages_pings_and_partial_input_are_parsed() {
             let mut input = b"INFO {\"x\":1}\r\nPONG\r\nMSG kefu.3 1 5\r\nhello\r\nPING\r\nMSG kefu.3 1 4\r\nab".to_vec();
-            let (mut reply, mut items) = (Vec::new(), Vec::new());
-            parse(&mut input, &mut reply, &mut items).unwrap();
-            assert_eq!(items, [Item::Pong, Item::Msg(b"hello".to_vec())]);
+            let mut reply = Vec::new();
+            let mut items = Vec::new();
+            let mut keep = |i: Item<'_>| {
+                items.push(match i {
+                    Item::Pong => None,
+                    Item::Msg(p) => Some(p.to_vec()),
+                })
+            };
+            parse(&mut input, &mut reply, &mut keep).unwrap();
             assert_eq!(reply, b"PONG\r\n");
             assert_eq!(input, b"MSG kefu.3 1 4\r\nab");
             input.extend_from_slice(b"cd\r\n");
-            items.clear();
-            parse(&mut input, &mut reply, &mut items).unwrap();
-            assert_eq!(items, [Item::Msg(b"abcd".to_vec())]);
+            parse(&mut input, &mut reply, &mut keep).unwrap();
             assert!(input.is_empty());
             let mut bad = b"-ERR 'Slow Consumer'\r\n".to_vec();
-            assert!(parse(&mut bad, &mut reply, &mut items).is_err());
+            assert!(parse(&mut bad, &mut reply, &mut keep).is_err());
+            assert_eq!(
+                items,
+                [None, Some(b"hello".to_vec()), Some(b"abcd".to_vec())]
+            );
             let mut out = Vec::new();
             publish(7, b"xy", &mut out);
             assert_eq!(out, b"PUB kefu.7 2\r\nxy\r\n");

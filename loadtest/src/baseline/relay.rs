@@ -234,9 +234,8 @@ pub mod wire {
         v
     }
 
-    /// Appends one framed message.
-    pub fn publish(payload: &[u8], out: &mut Vec<u8>) {
-        out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-        out.extend_from_slice(payload);
+    /// Appends a frame's header (the payload's length); the payload follows.
+    pub fn frame_header(len: usize, out: &mut Vec<u8>) {
+        out.extend_from_slice(&(len as u32).to_be_bytes());
     }
 }

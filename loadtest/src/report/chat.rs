@@ -361,6 +361,8 @@ pub struct ChatReport {
     /// CPU the tool used during the measured window, seconds (from
     /// `/proc/self/stat`, read at the same instants as the daemon's).
     pub tool_cpu_secs_in_window: Option<f64>,
+    /// The whole machine over the measured window (busy cores, steal, load).
+    pub host_in_window: Option<crate::cpu_window::HostWindow>,
     /// Whole run, seconds.
     pub run_secs: f64,
     /// Things the reader should know.
@@ -399,6 +401,7 @@ impl ChatReport {
             loop_: LoopReport::default(),
             tool_cpu_secs: 0.0,
             tool_cpu_secs_in_window: None,
+            host_in_window: None,
             run_secs: 0.0,
             notes,
         }

@@ -14,10 +14,23 @@
 //! ran (from its metrics listener: with `fsync`, the syncs per second, and how the
 //! batches grow with the load).
 //!
+//! Beside each row, the machine over the same window: its 1-minute load
+//! average at the end, the share of CPU time the hypervisor stole, and the
+//! cores busy with neither the server nor the generator (other work on the box),
+//! so that a step measured while something else had the box is seen as such.
+//!
+//! With `--repeat N` every rate of every target is measured N times, in
+//! interleaved rounds; a row is then the median of its rounds (p50, p99, p99.9,
+//! achieved rate, CPU; the largest max; problems summed; the worst load, steal
+//! and other work) with the range of p99 over the rounds, and report.json
+//! carries every round's own row (`rounds`, parallel to `rows`).
+//!
 //! A target's capacity at a bound is the highest rate up to which every rate
-//! swept kept p99 below the bound with nothing lost or duplicated.
+//! swept kept p99 (the median's, with rounds) below the bound with nothing lost
+//! or duplicated.
 
 use crate::baseline::BaselineReport;
+use crate::cpu_window::HostWindow;
 use crate::report::chat::ChatReport;
 use serde::Serialize;
 use std::fmt;
@@ -65,6 +78,18 @@ pub struct Row {
     pub messages_per_commit: Option<f64>,
     /// kefud: commits per second over the same time (with `fsync`, syncs per second).
     pub commits_per_sec: Option<f64>,
+    /// Rounds this row summarises (1: a single measurement).
+    pub rounds: usize,
+    /// The smallest p99 of the rounds, microseconds.
+    pub p99_min_us: u64,
+    /// The largest p99 of the rounds.
+    pub p99_max_us: u64,
+    /// The machine's 1-minute load average at the end of the window.
+    pub loadavg_1m: Option<f64>,
+    /// CPU time stolen by the hypervisor over the window, percent of the machine's.
+    pub steal_pct: Option<f64>,
+    /// Cores busy over the window with neither the server nor the generator.
+    pub other_cores: Option<f64>,
 }
 
 impl Row {
@@ -73,6 +98,9 @@ impl Row {
         let m = &r.messages;
         let l = &r.latency_us.end_to_end;
         Row {
+            rounds: 1,
+            p99_min_us: l.p99,
+            p99_max_us: l.p99,
             rate: r.throughput.target_per_sec,
             achieved: r.throughput.delivered_per_sec,
             p50_us: l.p50,
@@ -95,12 +123,16 @@ impl Row {
             r.tool_cpu_secs_in_window,
             threads,
         )
+        .with_host(r.host_in_window)
     }
 
     /// A baseline run.
     pub fn of_baseline(r: &BaselineReport, threads: usize) -> Row {
         let l = &r.end_to_end_us;
         Row {
+            rounds: 1,
+            p99_min_us: l.p99,
+            p99_max_us: l.p99,
             rate: r.target_per_sec,
             achieved: r.delivered_per_sec,
             p50_us: l.p50,
@@ -119,6 +151,7 @@ impl Row {
             r.tool_cpu_secs_in_window,
             threads,
         )
+        .with_host(r.host_in_window)
     }
 
     fn with_cpu(
@@ -149,6 +182,68 @@ impl Row {
         self
     }
 
+    /// The same, with the machine over the window.
+    fn with_host(mut self, host: Option<HostWindow>) -> Row {
+        if let Some(h) = host {
+            self.loadavg_1m = Some(h.loadavg_1m);
+            self.steal_pct = Some(h.steal_pct);
+            self.other_cores = Some(
+                (h.busy_cores
+                    - self.server_cores.unwrap_or(0.0)
+                    - self.generator_cores.unwrap_or(0.0))
+                .max(0.0),
+            );
+        }
+        self
+    }
+
+    /// One row for the rounds of a rate (in the order run): medians of the
+    /// figures, the range of p99, the largest max, problems summed, the worst
+    /// load, steal and other work, and a saturation flag if any round had one.
+    pub fn median_of(rounds: &[Row]) -> Row {
+        let Some(first) = rounds.first() else {
+            return Row::default();
+        };
+        let med = |f: &dyn Fn(&Row) -> f64| median(rounds.iter().map(f));
+        let med_us = |f: &dyn Fn(&Row) -> u64| med(&|r| f(r) as f64).round() as u64;
+        let med_opt = |f: &dyn Fn(&Row) -> Option<f64>| {
+            let v: Vec<f64> = rounds.iter().filter_map(f).collect();
+            (!v.is_empty()).then(|| median(v.into_iter()))
+        };
+        let worst = |f: &dyn Fn(&Row) -> Option<f64>| rounds.iter().filter_map(f).reduce(f64::max);
+        let sum = |f: &dyn Fn(&Row) -> u64| rounds.iter().map(f).sum::<u64>();
+        Row {
+            rate: first.rate,
+            achieved: med(&|r| r.achieved),
+            p50_us: med_us(&|r| r.p50_us),
+            p99_us: med_us(&|r| r.p99_us),
+            p999_us: med_us(&|r| r.p999_us),
+            max_us: rounds.iter().map(|r| r.max_us).max().unwrap_or(0),
+            planned: sum(&|r| r.planned),
+            lost: sum(&|r| r.lost),
+            duplicated: sum(&|r| r.duplicated),
+            other_problems: sum(&|r| r.other_problems),
+            server_cpu_us_per_msg: med_opt(&|r| r.server_cpu_us_per_msg),
+            server_cores: med_opt(&|r| r.server_cores),
+            generator_cores: med_opt(&|r| r.generator_cores),
+            saturation: rounds
+                .iter()
+                .map(|r| r.saturation.as_str())
+                .find(|s| !s.is_empty())
+                .unwrap_or_default()
+                .to_string(),
+            commits: rounds.iter().map(|r| r.commits).sum::<Option<u64>>(),
+            messages_per_commit: med_opt(&|r| r.messages_per_commit),
+            commits_per_sec: med_opt(&|r| r.commits_per_sec),
+            rounds: rounds.iter().map(|r| r.rounds).sum(),
+            p99_min_us: rounds.iter().map(|r| r.p99_min_us).min().unwrap_or(0),
+            p99_max_us: rounds.iter().map(|r| r.p99_max_us).max().unwrap_or(0),
+            loadavg_1m: worst(&|r| r.loadavg_1m),
+            steal_pct: worst(&|r| r.steal_pct),
+            other_cores: worst(&|r| r.other_cores),
+        }
+    }
+
     /// The same, with kefud's commits while the rate ran (`secs` long).
     pub fn with_commits(mut self, commits: u64, messages: u64, secs: f64) -> Row {
         self.commits = Some(commits);
@@ -168,13 +263,27 @@ impl Row {
     }
 }
 
+/// The median of some figures (the mean of the middle two for an even count);
+/// 0 for none.
+fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut v: Vec<f64> = values.collect();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
 /// One target's sweep.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct TargetSweep {
     /// `kefud (wal, 1 shard)`, `relay`, `nats-server`.
     pub name: String,
-    /// The rates run, in order.
+    /// The rates run, in order (with rounds, each the median of its rounds).
     pub rows: Vec<Row>,
+    /// Every round's own row, per rate (parallel to `rows`), in the order run.
+    pub rounds: Vec<Vec<Row>>,
     /// Highest rate up to which p99 < 1 ms with nothing lost.
     pub capacity_p99_1ms: Option<f64>,
     /// Highest rate up to which p99 < 10 ms with nothing lost.
@@ -215,6 +324,8 @@ pub struct SweepReport {
     pub loadavg_after: String,
     /// Where each target's sweep stopped (p99 bound, ms).
     pub stop_p99_ms: f64,
+    /// Rounds per rate (each target once a round, the rounds interleaved).
+    pub repeat: usize,
     /// Each target, in the order run.
     pub targets: Vec<TargetSweep>,
     /// Things the reader should know.
@@ -241,7 +352,7 @@ fn machine() -> String {
 
 impl SweepReport {
     /// An empty report, stamped with the machine and its load now.
-    pub fn new(scenario: &str, command: String, stop_p99_ms: f64) -> SweepReport {
+    pub fn new(scenario: &str, command: String, stop_p99_ms: f64, repeat: usize) -> SweepReport {
         SweepReport {
             scenario: scenario.to_string(),
             command,
@@ -249,6 +360,7 @@ impl SweepReport {
             loadavg_before: loadavg(),
             loadavg_after: String::new(),
             stop_p99_ms,
+            repeat,
             targets: Vec::new(),
             notes: Vec::new(),
         }
@@ -319,17 +431,33 @@ impl fmt::Display for SweepReport {
             f,
             "latency: due → receiver, ms; cpu: the server's µs per delivered message (×relay: \
              against the relay at that rate) and cores; gen: the generator's cores; kefud's \
-             group commits per second and messages per commit while the rate ran"
+             group commits per second and messages per commit while the rate ran; load: the \
+             box's 1-minute load average, steal: % of its CPU time stolen, others: cores busy \
+             with neither server nor generator, over the window"
         )?;
-        for t in &self.targets {
-            writeln!(f, "\n{}", t.name)?;
+        let rounds = self.repeat > 1;
+        if rounds {
             writeln!(
                 f,
-                "{:>9} {:>9} {:>7} {:>7} {:>7} {:>8} {:>5} {:>4} {:>5} {:>7} {:>6} {:>5} {:>5} {:>9} {:>7}",
-                "rate",
-                "achieved",
-                "p50",
-                "p99",
+                "rounds: {} per rate, interleaved (at each rate every target once a round); \
+                 figures are the rounds' medians, p99 range the smallest and largest p99, \
+                 max the largest, lost/dup/other summed, load/steal/others the worst round",
+                self.repeat
+            )?;
+        }
+        for t in &self.targets {
+            writeln!(f, "\n{}", t.name)?;
+            write!(
+                f,
+                "{:>9} {:>9} {:>7} {:>7} ",
+                "rate", "achieved", "p50", "p99"
+            )?;
+            if rounds {
+                write!(f, "{:>15} ", "p99 range")?;
+            }
+            writeln!(
+                f,
+                "{:>7} {:>8} {:>5} {:>4} {:>5} {:>7} {:>6} {:>5} {:>5} {:>9} {:>7} {:>5} {:>5} {:>6}",
                 "p99.9",
                 "max",
                 "lost",
@@ -340,20 +468,31 @@ impl fmt::Display for SweepReport {
                 "cores",
                 "gen",
                 "commits/s",
-                "msg/cmt"
+                "msg/cmt",
+                "load",
+                "steal",
+                "others"
             )?;
             for r in &t.rows {
                 let ratio = match (r.server_cpu_us_per_msg, self.relay_cpu_at(r.rate)) {
                     (Some(a), Some(b)) if b > 0.0 && t.name != "relay" => format!("{:.1}", a / b),
                     _ => "-".into(),
                 };
-                writeln!(
+                write!(
                     f,
-                    "{:>9.0} {:>9.0} {:>7.3} {:>7.3} {:>7.3} {:>8.3} {:>5} {:>4} {:>5} {:>7} {:>6} {:>5} {:>5} {:>9} {:>7}{}",
+                    "{:>9.0} {:>9.0} {:>7.3} {:>7.3} ",
                     r.rate,
                     r.achieved,
                     ms(r.p50_us),
-                    ms(r.p99_us),
+                    ms(r.p99_us)
+                )?;
+                if rounds {
+                    let range = format!("{:.3}–{:.3}", ms(r.p99_min_us), ms(r.p99_max_us));
+                    write!(f, "{range:>15} ")?;
+                }
+                writeln!(
+                    f,
+                    "{:>7.3} {:>8.3} {:>5} {:>4} {:>5} {:>7} {:>6} {:>5} {:>5} {:>9} {:>7} {:>5} {:>5} {:>6}{}",
                     ms(r.p999_us),
                     ms(r.max_us),
                     r.lost,
@@ -365,6 +504,9 @@ impl fmt::Display for SweepReport {
                     opt(r.generator_cores, 2),
                     opt(r.commits_per_sec, 0),
                     opt(r.messages_per_commit, 1),
+                    opt(r.loadavg_1m, 2),
+                    opt(r.steal_pct, 1),
+                    opt(r.other_cores, 2),
                     if r.saturation.is_empty() {
                         String::new()
                     } else {
@@ -400,6 +542,9 @@ mod tests {
             rate,
             achieved: rate,
             p99_us,
+            p99_min_us: p99_us,
+            p99_max_us: p99_us,
+            rounds: 1,
             planned: 100,
             lost,
             ..Row::default()
@@ -425,6 +570,26 @@ mod tests {
             ..t
         };
         assert_eq!(lossy.capacity(10_000), None);
+    }
+
+    #[test]
+    fn rounds_summarise_as_medians_with_the_range_of_p99() {
+        let mut a = row(10.0, 900, 0).with_cpu(1.0, Some(0.3), Some(0.1), 2);
+        let b = row(10.0, 5_000, 0).with_cpu(1.0, Some(0.1), Some(0.1), 2);
+        let mut c = row(10.0, 1_000, 1).with_cpu(1.0, Some(0.2), Some(1.9), 2);
+        a.loadavg_1m = Some(1.5);
+        c.loadavg_1m = Some(4.0);
+        let m = Row::median_of(&[a.clone(), b.clone(), c]);
+        assert_eq!((m.p99_us, m.p99_min_us, m.p99_max_us), (1_000, 900, 5_000));
+        // 0.2 s over 10 messages.
+        assert_eq!(m.server_cpu_us_per_msg, Some(20_000.0));
+        assert_eq!((m.planned, m.lost, m.rounds), (300, 1, 3));
+        assert_eq!(m.loadavg_1m, Some(4.0));
+        assert_eq!(m.saturation, "gen");
+        // An even count: the mean of the middle two.
+        let two = Row::median_of(&[a, b]);
+        assert_eq!(two.p99_us, 2_950);
+        assert!(!two.keeps(1_000) && two.keeps(10_000));
     }
 
     #[test]

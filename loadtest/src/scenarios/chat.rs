@@ -448,6 +448,7 @@ fn traffic(
     };
     report.timeline = SecondReport::rows(&traffic.timeline);
     report.tool_cpu_secs_in_window = daemon_cpu.tool_secs;
+    report.host_in_window = daemon_cpu.host;
     if let Some(cpu) = daemon_cpu.server_secs {
         report.daemon.cpu_secs_in_window = Some(cpu);
         report.daemon.cores_busy_in_window = (window_secs > 0.0).then(|| cpu / window_secs);
