@@ -1238,7 +1238,7 @@ mod tests {
     }
 
     /// `routing_settings` has a small memtable ([`RocksOptions::overwritten_memtable_bytes`]):
-    /// overwritten far past its size, it is flushed (more than once) and every key still
+    /// overwritten far past its size, it is switched and flushed and every key still
     /// reads its last value, before and after a reopen; a directory written with the
     /// old 64 MiB memtable (its unflushed log larger than the new memtable) opens with
     /// the new options and back, nothing lost.
