@@ -22,10 +22,9 @@
 //!   stopping shard waits up to 10 s for a mail the relay is taking); a failed
 //!   send is retried after 1, 2, 4 … minutes (at most an hour) and logged.
 //!
-//! Reads go through this turn's batch first ([`Centre::csat_get`]), so two ratings in
-//! one turn see each other. (In `fsync` mode a batch in flight on the committer is not
-//! seen: two ratings of one customer and agent in consecutive turns during one sync
-//! may both count.)
+//! Reads go through the batches not yet written first ([`Centre::csat_get`]: this
+//! turn's, then the one in flight on the committer), so two ratings in one turn, or in
+//! consecutive turns during one commit, see each other.
 
 use super::dispatch::{CsatRequest, CustomerCsatRequest};
 use super::{err, storage, Answer, Centre, Outgoing, Recipient};
@@ -118,21 +117,7 @@ fn check_settings(s: &CsatSettings) -> Result<(), ErrorBody> {
 impl Centre {
     /// A record of this turn's batch (the last write wins), else the store's.
     fn csat_get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, ErrorBody> {
-        let mut found: Option<Option<Vec<u8>>> = None;
-        for op in self.batch.ops() {
-            match op {
-                BatchOp::Put {
-                    cf: c,
-                    key: k,
-                    value,
-                } if c == cf && k == key => {
-                    found = Some(Some(value.to_vec()));
-                }
-                BatchOp::Delete { cf: c, key: k } if c == cf && k == key => found = Some(None),
-                _ => {}
-            }
-        }
-        match found {
+        match self.unwritten_value(cf, key) {
             Some(v) => Ok(v),
             None => self.shared.store.get(cf, key).map_err(storage),
         }

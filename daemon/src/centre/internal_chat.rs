@@ -99,7 +99,7 @@ impl Centre {
             return Err(err(ErrorCode::INVALID_ARGUMENT, "an empty message"));
         }
         let dedupe = keys::internal_client_msg(account, me, client_msg_id);
-        // Not yet durable (this turn's batch, or the one in flight in `fsync` mode), or
+        // Not yet written (this turn's batch, or the one in flight on the committer), or
         // stored.
         let earlier = match self.unwritten_client_msg(&dedupe) {
             Some(id) => Some(id),

@@ -58,7 +58,7 @@ const MAX_ACCUMULATED_OPS: usize = 65_536;
 
 /// The committer thread of one shard.
 pub(crate) struct Committer {
-    tx: Option<Sender<Batch>>,
+    tx: Option<Sender<Arc<Batch>>>,
     thread: Option<JoinHandle<()>>,
     /// Batches of at least this many operations go to the thread when none is in
     /// flight (1: every batch; `wal` mode's `[storage] wal_commit_off_loop_ops`).
@@ -92,6 +92,9 @@ pub(crate) struct InFlight {
     /// Its operations, and how many of them are messages (for the counters).
     ops: u64,
     messages: u64,
+    /// The batch itself, shared with the committer, so that a read-modify-write on the
+    /// loop sees what it holds ([`Centre::unwritten_value`]).
+    batch: Arc<Batch>,
 }
 
 /// How many of a batch's operations store a message.
@@ -108,6 +111,26 @@ pub(super) fn message_puts(batch: &Batch) -> u64 {
             )
         })
         .count() as u64
+}
+
+/// The last write of `key` in `batch`: `Some(None)` for a delete.
+fn last_write(batch: &Batch, cf: Cf, key: &[u8]) -> Option<Option<Vec<u8>>> {
+    let mut found = None;
+    for op in batch.ops() {
+        match op {
+            BatchOp::Put {
+                cf: c,
+                key: k,
+                value,
+            } if c == cf && k == key => found = Some(Some(value.to_vec())),
+            BatchOp::Delete { cf: c, key: k } if c == cf && k == key => found = Some(None),
+            BatchOp::DeleteRange { cf: c, start, end } if c == cf && start <= key && key < end => {
+                found = Some(None)
+            }
+            _ => {}
+        }
+    }
+    found
 }
 
 /// What a failed write is answered with.
@@ -158,7 +181,7 @@ impl Centre {
     }
 
     fn start_committer(&mut self, from_ops: usize) -> std::io::Result<()> {
-        let (tx, rx) = channel::<Batch>();
+        let (tx, rx) = channel::<Arc<Batch>>();
         let store: Arc<dyn KvStore> = Arc::clone(&self.shared.store);
         let mailbox = Arc::clone(&self.mailbox);
         let replication = self.shared.replication.clone();
@@ -173,7 +196,7 @@ impl Centre {
                         result = hook.after_commit(store.latest_sequence().unwrap_or(0));
                     }
                     let took = u64::try_from(began.elapsed().as_micros()).unwrap_or(u64::MAX);
-                    // The batch's memory is freed here, off the loop.
+                    // Usually the last holder: the batch's memory is freed off the loop.
                     drop(batch);
                     mailbox.call(Box::new(move |c: &mut Centre| c.committed(result, took)));
                 }
@@ -214,7 +237,7 @@ impl Centre {
 
     /// Sends the batch, with everything that waits for it, to the committer.
     fn hand_over(&mut self) {
-        let batch = std::mem::take(&mut self.batch);
+        let batch = Arc::new(std::mem::take(&mut self.batch));
         let mut accounts = batch.accounts();
         accounts.append(&mut self.touched);
         let flight = InFlight {
@@ -226,6 +249,7 @@ impl Centre {
             deleted: std::mem::take(&mut self.deleted),
             ops: batch.len() as u64,
             messages: message_puts(&batch),
+            batch: Arc::clone(&batch),
         };
         self.inflight = Some(flight);
         let sent = self
@@ -308,6 +332,18 @@ impl Centre {
             self.inflight
                 .as_ref()
                 .and_then(|f| f.client_msgs.get(key).copied())
+        })
+    }
+
+    /// The value the batches not yet written give `key`: this turn's last write of it,
+    /// else the batch in flight's; `Some(None)` for a delete, `None` when neither writes
+    /// it (then the store has the answer). A read-modify-write on the loop goes through
+    /// it, so that two changes in consecutive turns during one commit see each other.
+    pub(super) fn unwritten_value(&self, cf: Cf, key: &[u8]) -> Option<Option<Vec<u8>>> {
+        last_write(&self.batch, cf, key).or_else(|| {
+            self.inflight
+                .as_ref()
+                .and_then(|f| last_write(&f.batch, cf, key))
         })
     }
 
