@@ -315,3 +315,56 @@ fn pipelined_by_size() -> (Harness, usize, usize, u64) {
         .expect("a committer thread");
     (h, agent, alice, conv)
 }
+
+/// A rating changed in the turn after the first, while the first is still in flight,
+/// replaces it in the counts (the read goes through the batch in flight): the report
+/// has one rating, the second.
+#[test]
+fn a_rating_changed_while_the_first_is_in_flight_counts_once() {
+    use kefu_wire::csat::{CsatQuery, CsatSettings, CsatStyle};
+    let mut h = Harness::new();
+    h.create_account_for_a_year(ACCOUNT);
+    let (boss, _) = h.agent(ACCOUNT, 1001);
+    h.ok(boss, Request::SetAutoAccept { cap: 5 });
+    let on = CsatSettings {
+        enabled: true,
+        style: CsatStyle::Faces,
+        reasons_enabled: false,
+        reasons: vec![],
+        subscribers: vec![],
+    };
+    assert_eq!(h.ok(boss, Request::SetCsatSettings(on)), Response::Ok);
+    let alice = h.customer(ACCOUNT, "alice");
+    let conv = open(&mut h, alice).conversation;
+    // A survey needs more than ten messages from both sides.
+    for i in 0..11 {
+        h.ok(alice, send(conv, 100 + i, "question"));
+        h.ok(boss, send(conv, 200 + i, "answer"));
+    }
+    h.ok(boss, Request::CloseConversation { conversation: conv });
+    h.centre.commit_off_loop().expect("a committer thread");
+    let rate = |rating| Request::RateConversation {
+        conversation: conv,
+        rating,
+        reasons: vec![],
+        text: String::new(),
+    };
+    let first = h.turn(|h| h.send(alice, rate(5))).0;
+    assert!(!h.answered(first), "answered before its batch was durable");
+    let second = h.turn(|h| h.send(alice, rate(2))).0;
+    h.turn(Harness::deliver_one);
+    h.turn(Harness::deliver_one);
+    assert!(matches!(h.take_answer(first), Some(Ok(Response::Ok))));
+    assert!(matches!(h.take_answer(second), Some(Ok(Response::Ok))));
+    let query = CsatQuery {
+        from: None,
+        to: None,
+        detail: false,
+        after: None,
+    };
+    let Response::CsatReport(page) = h.ok(boss, Request::CsatReport(query)) else {
+        panic!("a CSAT report");
+    };
+    let counts: Vec<[u64; 5]> = page.lines.iter().map(|l| l.counts).collect();
+    assert_eq!(counts, vec![[0, 1, 0, 0, 0]], "the second rating only");
+}
