@@ -20,15 +20,13 @@ use crate::cpu_window;
 use crate::driver::micros;
 use crate::report::{new_histogram, FailureCounts, LatencySummary};
 use crate::schedule::Schedule;
-use crate::sys::Timer;
+use crate::sys::EpollWait;
 use hdrhistogram::Histogram;
 use mio::net::TcpStream;
-use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use serde::Serialize;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
-use std::os::fd::AsRawFd;
 use std::sync::{Barrier, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -36,7 +34,6 @@ use std::time::{Duration, Instant};
 const SENDS_PER_TURN: usize = 4096;
 /// Time between the last thread being ready and the first due message.
 const LEAD: Duration = Duration::from_millis(50);
-const TIMER: Token = Token(usize::MAX);
 
 /// Which server the pattern goes through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -383,20 +380,12 @@ fn drive(
     if n == 0 {
         return out;
     }
-    let Ok(timer) = Timer::new() else {
-        out.errors.add("timer");
-        return out;
-    };
-    if poll
-        .registry()
-        .register(&mut SourceFd(&timer.as_raw_fd()), TIMER, Interest::READABLE)
-        .is_err()
-    {
+    // Waits end on the due time itself (no timer slack), without a timer to re-arm.
+    if crate::sys::precise_sleeps().is_err() {
         out.errors.add("timer");
         return out;
     }
-    let mut poll = poll;
-    let mut events = Events::with_capacity(1024);
+    let mut wait = EpollWait::new(1024);
     let mut buf = vec![0u8; 256 * 1024];
     let mut seen = vec![false; out.planned as usize];
     let (from, until) = schedule.window();
@@ -407,8 +396,6 @@ fn drive(
     // Senders with something to write this turn (each listed once).
     let mut dirty: Vec<usize> = Vec::with_capacity(n);
     let mut listed = vec![false; n];
-    // The timer is re-armed only when the next due time changes.
-    let mut armed_for: Option<Instant> = None;
     loop {
         let now = Instant::now();
         let mut sent = 0;
@@ -456,21 +443,9 @@ fn drive(
         let timeout = if all_sent {
             Duration::from_millis(5)
         } else {
-            let due = schedule.at(next);
-            if due <= now {
-                Duration::ZERO
-            } else {
-                if armed_for != Some(due) {
-                    if timer.arm(due - now).is_err() {
-                        out.errors.add("timer");
-                        break;
-                    }
-                    armed_for = Some(due);
-                }
-                Duration::from_millis(250)
-            }
+            schedule.at(next).saturating_duration_since(now)
         };
-        match poll.poll(&mut events, Some(timeout.min(deadline - now))) {
+        match wait.wait(&poll, timeout.min(deadline - now)) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(_) => {
@@ -478,13 +453,7 @@ fn drive(
                 break;
             }
         }
-        for ev in events.iter() {
-            if ev.token() == TIMER {
-                // Not read: the next arming resets it, and each expiry is a new edge (`sys::Timer`).
-                armed_for = None;
-                continue;
-            }
-            let slot = ev.token().0;
+        for (slot, closed) in wait.ready() {
             let Some(c) = conns.get_mut(slot) else {
                 continue;
             };
@@ -492,7 +461,6 @@ fn drive(
                 continue;
             }
             let role = if slot < n { "receiver" } else { "sender" };
-            let closed = ev.is_read_closed() || ev.is_error();
             if !c.fill(&mut buf, closed) {
                 lose(c, &mut out.errors, role);
                 continue;
