@@ -18,6 +18,7 @@
 mod centre_support;
 
 use centre_support::*;
+use kefu_daemon::centre::Centre;
 use kefu_wire::chat::{ConversationInfo, Entry, MessageBody};
 use kefu_wire::{ErrorCode, Event, Request, Response};
 
@@ -70,8 +71,15 @@ fn stored_ids(h: &mut Harness, conn: usize, conversation: u64) -> Vec<u64> {
 }
 
 /// An account with agent 1001 (auto-accept) and customer alice in a conversation
-/// with it, the committer on.
+/// with it, the committer on (every batch off the loop, as in `fsync` mode).
 fn pipelined() -> (Harness, usize, usize, u64) {
+    with_committer(Centre::commit_off_loop)
+}
+
+/// An account as [`pipelined`]'s, then the committer started by `start`.
+fn with_committer(
+    start: impl FnOnce(&mut Centre) -> std::io::Result<()>,
+) -> (Harness, usize, usize, u64) {
     let mut h = Harness::new();
     h.create_account_for_a_year(ACCOUNT);
     let (agent, _) = h.agent(ACCOUNT, 1001);
@@ -79,7 +87,7 @@ fn pipelined() -> (Harness, usize, usize, u64) {
     let alice = h.customer(ACCOUNT, "alice");
     let conv = open(&mut h, alice).conversation;
     h.take_pushes(agent);
-    h.centre.commit_off_loop().expect("a committer thread");
+    start(&mut h.centre).expect("a committer thread");
     (h, agent, alice, conv)
 }
 
@@ -303,17 +311,7 @@ fn all_stored_ids(h: &mut Harness, conn: usize, conversation: u64) -> Vec<u64> {
 
 /// As [`pipelined`], with `wal` mode's committer (large batches only).
 fn pipelined_by_size() -> (Harness, usize, usize, u64) {
-    let mut h = Harness::new();
-    h.create_account_for_a_year(ACCOUNT);
-    let (agent, _) = h.agent(ACCOUNT, 1001);
-    h.ok(agent, Request::SetAutoAccept { cap: 5 });
-    let alice = h.customer(ACCOUNT, "alice");
-    let conv = open(&mut h, alice).conversation;
-    h.take_pushes(agent);
-    h.centre
-        .commit_large_batches_off_loop()
-        .expect("a committer thread");
-    (h, agent, alice, conv)
+    with_committer(Centre::commit_large_batches_off_loop)
 }
 
 /// A rating changed in the turn after the first, while the first is still in flight,
