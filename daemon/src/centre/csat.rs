@@ -115,10 +115,10 @@ fn check_settings(s: &CsatSettings) -> Result<(), ErrorBody> {
 }
 
 impl Centre {
-    /// A record of this turn's batch (the last write wins), else the store's.
+    /// A record of the batches not yet written (the last write wins), else the store's.
     fn csat_get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, ErrorBody> {
         match self.unwritten_value(cf, key) {
-            Some(v) => Ok(v),
+            Some(v) => Ok(v.map(<[u8]>::to_vec)),
             None => self.shared.store.get(cf, key).map_err(storage),
         }
     }
@@ -225,7 +225,8 @@ impl Centre {
             }
             chunk = (chunk * 2).min(MAX_MESSAGES_READ.saturating_sub(read).max(1));
         }
-        for op in self.batch.ops() {
+        // Messages not written yet (this turn's, and the batch in flight's) count too.
+        for op in self.unwritten_ops() {
             if let BatchOp::Put { cf, key, value } = op {
                 if cf == Cf::Messages && key.starts_with(&range.start) {
                     consider(MessageRecord::decode(value).map_err(storage)?);

@@ -171,7 +171,7 @@ impl Centre {
     }
 
     /// The serials of the tokens bound to agents of `account`: the store's, and
-    /// those bound earlier in this turn (still in the batch).
+    /// those bound in batches not written yet (this turn's, the one in flight).
     fn bound_serials(&self, account: u64) -> Result<Vec<String>, kefu_wire::ErrorBody> {
         let storage = |e: store::StoreError| err(ErrorCode::STORAGE_FAILURE, e.to_string());
         let mut serials: Vec<String> =
@@ -180,7 +180,7 @@ impl Centre {
                 .into_iter()
                 .map(|t| t.serial)
                 .collect();
-        for op in self.batch.ops() {
+        for op in self.unwritten_ops() {
             if let BatchOp::Put {
                 cf: Cf::AgentTokens,
                 key,

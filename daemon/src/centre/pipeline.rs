@@ -113,26 +113,6 @@ pub(super) fn message_puts(batch: &Batch) -> u64 {
         .count() as u64
 }
 
-/// The last write of `key` in `batch`: `Some(None)` for a delete.
-fn last_write(batch: &Batch, cf: Cf, key: &[u8]) -> Option<Option<Vec<u8>>> {
-    let mut found = None;
-    for op in batch.ops() {
-        match op {
-            BatchOp::Put {
-                cf: c,
-                key: k,
-                value,
-            } if c == cf && k == key => found = Some(Some(value.to_vec())),
-            BatchOp::Delete { cf: c, key: k } if c == cf && k == key => found = Some(None),
-            BatchOp::DeleteRange { cf: c, start, end } if c == cf && start <= key && key < end => {
-                found = Some(None)
-            }
-            _ => {}
-        }
-    }
-    found
-}
-
 /// What a failed write is answered with.
 pub(super) fn refusal(id: usize, e: StoreError) -> ErrorBody {
     match e {
@@ -335,16 +315,37 @@ impl Centre {
         })
     }
 
-    /// The value the batches not yet written give `key`: this turn's last write of it,
-    /// else the batch in flight's; `Some(None)` for a delete, `None` when neither writes
-    /// it (then the store has the answer). A read-modify-write on the loop goes through
-    /// it, so that two changes in consecutive turns during one commit see each other.
-    pub(super) fn unwritten_value(&self, cf: Cf, key: &[u8]) -> Option<Option<Vec<u8>>> {
-        last_write(&self.batch, cf, key).or_else(|| {
-            self.inflight
-                .as_ref()
-                .and_then(|f| last_write(&f.batch, cf, key))
-        })
+    /// The operations of the batches not yet written, in write order: the one in
+    /// flight on the committer, then this turn's. A read on the loop that must see
+    /// the loop's own writes goes through them before the store.
+    pub(super) fn unwritten_ops(&self) -> impl Iterator<Item = BatchOp<'_>> {
+        self.inflight
+            .iter()
+            .flat_map(|f| f.batch.ops())
+            .chain(self.batch.ops())
+    }
+
+    /// The value the batches not yet written give `key` (their last write of it):
+    /// `Some(None)` for a delete, `None` when they do not write it (then the store has
+    /// the answer). A read-modify-write on the loop goes through it, so that two
+    /// changes in consecutive turns during one commit see each other.
+    pub(super) fn unwritten_value(&self, cf: Cf, key: &[u8]) -> Option<Option<&[u8]>> {
+        self.unwritten_ops()
+            .filter_map(|op| match op {
+                BatchOp::Put {
+                    cf: c,
+                    key: k,
+                    value,
+                } if c == cf && k == key => Some(Some(value)),
+                BatchOp::Delete { cf: c, key: k } if c == cf && k == key => Some(None),
+                BatchOp::DeleteRange { cf: c, start, end }
+                    if c == cf && start <= key && key < end =>
+                {
+                    Some(None)
+                }
+                _ => None,
+            })
+            .last()
     }
 
     /// Whether the account was deleted by a batch not yet durable.

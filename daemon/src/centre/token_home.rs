@@ -34,7 +34,7 @@ use super::tokens::{open_token, storage, to_record, token_err};
 use super::{err, Answer, Centre, CentreCall, Outgoing, ReplyTo};
 use crate::otp::token::BoundAgent;
 use crate::store::keys::{self, Cf};
-use crate::store::{self, AgentTokenRecord, BatchOp, StoredRecord, TokenRecord};
+use crate::store::{self, AgentTokenRecord, StoredRecord, TokenRecord};
 use kefu_wire::{ErrorBody, ErrorCode, Request, Response};
 
 /// The shard owning every unbound token.
@@ -72,23 +72,13 @@ impl Centre {
         self.queue(Outgoing::Call { shard, call });
     }
 
-    /// The token as this turn of the token shard sees it: its own batch first, then
-    /// the store.
+    /// The token as the token shard sees it: the batches not yet written first (this
+    /// turn's, the one in flight), then the store.
     pub(super) fn home_token(&self, serial: &str) -> Result<Option<TokenRecord>, ErrorBody> {
         let Some(key) = keys::token(serial) else {
             return Ok(None);
         };
-        let latest = self
-            .batch
-            .ops()
-            .filter_map(|op| match op {
-                BatchOp::Put { cf, key: k, value } if cf == Cf::Tokens && k == key => {
-                    Some(Some(value))
-                }
-                BatchOp::Delete { cf, key: k } if cf == Cf::Tokens && k == key => Some(None),
-                _ => None,
-            })
-            .last();
+        let latest = self.unwritten_value(Cf::Tokens, key);
         match latest {
             Some(Some(value)) => TokenRecord::decode(value).map(Some).map_err(storage),
             Some(None) => Ok(None),
@@ -96,23 +86,11 @@ impl Centre {
         }
     }
 
-    /// The serial agent `agent` of `account` holds, as this turn of the token shard
-    /// sees it (its batch first, then the store).
+    /// The serial agent `agent` of `account` holds, as the token shard sees it (the
+    /// batches not yet written first, then the store).
     fn home_agent_token(&self, account: u64, agent: u32) -> Result<Option<String>, ErrorBody> {
         let key = keys::agent_token(account, agent);
-        let latest = self
-            .batch
-            .ops()
-            .filter_map(|op| match op {
-                BatchOp::Put { cf, key: k, value } if cf == Cf::AgentTokens && k == &key[..] => {
-                    Some(Some(value))
-                }
-                BatchOp::Delete { cf, key: k } if cf == Cf::AgentTokens && k == &key[..] => {
-                    Some(None)
-                }
-                _ => None,
-            })
-            .last();
+        let latest = self.unwritten_value(Cf::AgentTokens, &key);
         match latest {
             Some(Some(value)) => AgentTokenRecord::decode(value)
                 .map(|r| Some(r.serial))
