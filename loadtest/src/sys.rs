@@ -154,9 +154,16 @@ impl AsRawFd for Timer {
 /// timer descriptor to re-arm before every sleep (`timerfd_settime` was the
 /// largest single cost of the generator's loop on a VM, where reprogramming
 /// the timer leaves the guest).
+///
+/// On a kernel without `epoll_pwait2` (before 5.11: ENOSYS) it falls back,
+/// for good, to `epoll_wait` with the timeout rounded up to whole
+/// milliseconds; [`EpollWait::precise`] then says so, and a driver that needs
+/// its sends on time arms a [`Timer`] as well.
 pub struct EpollWait {
     events: Vec<libc::epoll_event>,
     ready: usize,
+    /// `epoll_pwait2` is there (false once it answered ENOSYS).
+    precise: bool,
 }
 
 impl EpollWait {
@@ -165,29 +172,58 @@ impl EpollWait {
         EpollWait {
             events: vec![libc::epoll_event { events: 0, u64: 0 }; capacity.max(1)],
             ready: 0,
+            precise: true,
         }
+    }
+
+    /// The same, as on a kernel without `epoll_pwait2` (the fallback's tests).
+    #[cfg(test)]
+    pub fn millisecond_waits(capacity: usize) -> EpollWait {
+        EpollWait {
+            precise: false,
+            ..EpollWait::new(capacity)
+        }
+    }
+
+    /// Whether waits end on their timeout to the nanosecond (`epoll_pwait2`),
+    /// not rounded up to the millisecond (`epoll_wait`).
+    pub fn precise(&self) -> bool {
+        self.precise
     }
 
     /// Waits on `epoll` (a `mio::Poll`'s descriptor: its tokens are the events'
     /// data) until something is ready or `timeout` passed.
     pub fn wait(&mut self, epoll: &impl AsRawFd, timeout: Duration) -> io::Result<()> {
-        let ts = libc::timespec {
-            tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
-            tv_nsec: timeout.subsec_nanos() as libc::c_long,
-        };
         let capacity = libc::c_int::try_from(self.events.len()).unwrap_or(libc::c_int::MAX);
         self.ready = 0;
-        // SAFETY: `events` is a writable buffer of at least `capacity` epoll_event
-        // entries that outlives the call; `ts` is a valid timespec; a null
-        // sigmask leaves the signal mask as it is.
-        let n = unsafe {
-            libc::epoll_pwait2(
-                epoll.as_raw_fd(),
-                self.events.as_mut_ptr(),
-                capacity,
-                &ts,
-                std::ptr::null(),
-            )
+        let n = if self.precise {
+            let ts = libc::timespec {
+                tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
+                tv_nsec: timeout.subsec_nanos() as libc::c_long,
+            };
+            // SAFETY: `events` is a writable buffer of at least `capacity` epoll_event
+            // entries that outlives the call; `ts` is a valid timespec; a null
+            // sigmask leaves the signal mask as it is.
+            let n = unsafe {
+                libc::epoll_pwait2(
+                    epoll.as_raw_fd(),
+                    self.events.as_mut_ptr(),
+                    capacity,
+                    &ts,
+                    std::ptr::null(),
+                )
+            };
+            if n < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS) {
+                self.precise = false;
+                return self.wait(epoll, timeout);
+            }
+            n
+        } else {
+            // Rounded up: a wait never ends before its timeout.
+            let ms = libc::c_int::try_from(timeout.as_nanos().div_ceil(1_000_000))
+                .unwrap_or(libc::c_int::MAX);
+            // SAFETY: as above; `epoll_wait` takes the timeout by value.
+            unsafe { libc::epoll_wait(epoll.as_raw_fd(), self.events.as_mut_ptr(), capacity, ms) }
         };
         match usize::try_from(n) {
             Ok(n) => {
@@ -291,17 +327,22 @@ mod tests {
 
     #[test]
     fn an_epoll_wait_reports_tokens_or_times_out_empty() {
-        let (timer, poll) = registered_timer();
         precise_sleeps().unwrap();
-        let mut wait = EpollWait::new(4);
-        wait.wait(&poll, Duration::from_micros(100)).unwrap();
-        assert_eq!(wait.ready().count(), 0, "nothing was ready");
-        timer.arm(Duration::from_micros(300)).unwrap();
-        // Wait for the expiry itself: the wait returns on it.
-        loop {
-            wait.wait(&poll, Duration::from_secs(10)).unwrap();
-            if wait.ready().any(|(token, closed)| token == 7 && !closed) {
-                break;
+        // epoll_pwait2, and the fallback of kernels without it.
+        for mut wait in [EpollWait::new(4), EpollWait::millisecond_waits(4)] {
+            let (timer, poll) = registered_timer();
+            let began = std::time::Instant::now();
+            wait.wait(&poll, Duration::from_micros(100)).unwrap();
+            assert_eq!(wait.ready().count(), 0, "nothing was ready");
+            // Rounded up, never down: a wait ends no earlier than asked.
+            assert!(began.elapsed() >= Duration::from_micros(100));
+            timer.arm(Duration::from_micros(300)).unwrap();
+            // Wait for the expiry itself: the wait returns on it.
+            loop {
+                wait.wait(&poll, Duration::from_secs(10)).unwrap();
+                if wait.ready().any(|(token, closed)| token == 7 && !closed) {
+                    break;
+                }
             }
         }
     }

@@ -17,10 +17,12 @@
 //! acknowledging pushes) while customers are set up.
 //!
 //! Each traffic turn: send what is due (at most [`SENDS_PER_TURN`]) → write
-//! the connections that have something to send → wait, on the sockets and a
-//! `timerfd` armed for the next due time (`epoll_wait` alone only knows
-//! milliseconds) → read, account, reply → acknowledge pushes, if the
-//! push-ack interval has passed. Times are taken once per read: the moment
+//! the connections that have something to send → wait on the sockets until
+//! the next due time (`epoll_pwait2`, to the nanosecond: no timer to re-arm
+//! before every sleep; on a kernel without it, `epoll_wait` and a `timerfd`
+//! armed for the due time, since `epoll_wait` alone only knows milliseconds)
+//! → read, account, reply → acknowledge pushes, if the push-ack interval has
+//! passed. Times are taken once per read: the moment
 //! the bytes were in hand.
 //!
 //! With a window (`TrafficSpec::window`), a customer has at most that many
@@ -46,14 +48,14 @@ use crate::ledger::{Counts, Ledger, Mark, Progress};
 use crate::ops::{OpOutcome, OpSpec};
 use crate::report::{new_histogram, FailureCounts};
 use crate::schedule::Schedule;
-use crate::sys::Timer;
+use crate::sys::{EpollWait, Timer};
 use crate::timeline::Timeline;
 use hdrhistogram::Histogram;
 use kefu_wire::chat::{ConversationState, CustomerId, Entry, MessageBody, MessageInfo, Party};
 use kefu_wire::{ClientConnection, ClientEvent, ErrorBody, Event, Request, Response};
 use mio::net::TcpStream;
 use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Token};
+use mio::{Interest, Poll, Token};
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -410,7 +412,7 @@ struct Traffic {
 /// One thread's share of the agents and customers.
 pub struct ChatDriver {
     poll: Poll,
-    events: Events,
+    events: EpollWait,
     server: SocketAddr,
     client_name: String,
     conns: Vec<Option<Conn>>,
@@ -422,6 +424,8 @@ pub struct ChatDriver {
     /// Slots of the agents allowed to broadcast (set by [`ChatDriver::call_agents`]).
     broadcasters: Vec<usize>,
     buf: Box<[u8]>,
+    /// Wakes the traffic loop at a due time where waits are not precise
+    /// ([`EpollWait::precise`]); never armed otherwise.
     timer: Timer,
     ping_nonce: u64,
     /// Set during the traffic phase.
@@ -452,7 +456,7 @@ impl ChatDriver {
             .register(&mut SourceFd(&timer.as_raw_fd()), TIMER, Interest::READABLE)?;
         Ok(ChatDriver {
             poll,
-            events: Events::with_capacity(EVENTS_PER_POLL),
+            events: EpollWait::new(EVENTS_PER_POLL),
             server,
             client_name: client_name.to_string(),
             conns: Vec::new(),
@@ -523,7 +527,7 @@ impl ChatDriver {
                 deadline.min(next_sweep).saturating_duration_since(now)
             };
             let work = now - turn_start;
-            if let Err(f) = self.wait(Some(timeout)) {
+            if let Err(f) = self.wait(timeout) {
                 out.failures.add(&f.key());
                 break;
             }
@@ -587,6 +591,8 @@ impl ChatDriver {
     /// due, and records what arrives; returns once nothing is outstanding
     /// over all drivers, the drain has ended, or the deadline has passed.
     pub fn traffic(&mut self, spec: TrafficSpec) -> TrafficOutcome {
+        // Waits end on the due time itself (no timer slack); failing that, the timer wakes us.
+        let slack_off = crate::sys::precise_sleeps().is_ok();
         let schedule = spec.schedule;
         let step = spec.drivers.max(1) as u64;
         let mut next = spec.driver as u64;
@@ -687,6 +693,9 @@ impl ChatDriver {
                 .min();
             let timeout = match due {
                 Some(d) if d <= now => Duration::ZERO,
+                Some(d) if slack_off && self.events.precise() => {
+                    (d - now).min(deadline.saturating_duration_since(now))
+                }
                 Some(d) => {
                     if armed_for != Some(d) {
                         if self.timer.arm(d - now).is_ok() {
@@ -711,7 +720,7 @@ impl ChatDriver {
                 timeout.min(next_ack_flush.saturating_duration_since(now))
             };
             let work = now - turn_start;
-            if let Err(f) = self.wait(Some(timeout)) {
+            if let Err(f) = self.wait(timeout) {
                 if let Some(t) = self.traffic.as_mut() {
                     t.out.errors.add(&format!("poll:{}", f.key()));
                 }
@@ -821,7 +830,7 @@ impl ChatDriver {
                     .add_n("CloseConversation:timeout", waiting as u64);
                 break;
             }
-            if let Err(f) = self.wait(Some(deadline.saturating_duration_since(now))) {
+            if let Err(f) = self.wait(deadline.saturating_duration_since(now)) {
                 out.failures.add(&format!("poll:{}", f.key()));
                 break;
             }
@@ -982,7 +991,7 @@ impl ChatDriver {
                 failures.add_n(&format!("{}:timeout", request.name()), waiting as u64);
                 break;
             }
-            if let Err(f) = self.wait(Some(deadline.saturating_duration_since(now))) {
+            if let Err(f) = self.wait(deadline.saturating_duration_since(now)) {
                 failures.add(&format!("poll:{}", f.key()));
                 break;
             }
@@ -1125,14 +1134,12 @@ impl ChatDriver {
         }
     }
 
-    /// Polls once; a broken poll is a failure of everything.
-    fn wait(&mut self, timeout: Option<Duration>) -> Result<(), Failure> {
-        match self.poll.poll(&mut self.events, timeout) {
+    /// Waits once, at most `timeout`; a broken wait is a failure of everything.
+    fn wait(&mut self, timeout: Duration) -> Result<(), Failure> {
+        match self.events.wait(&self.poll, timeout) {
+            // Interrupted: nothing is ready this time.
             Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
-                self.events.clear();
-                Ok(())
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Ok(()),
             Err(e) => Err(Failure::Io(e.kind())),
         }
     }
@@ -1140,10 +1147,9 @@ impl ChatDriver {
     /// The connection slots of the last poll's events; a connection whose event
     /// says the peer closed (or failed) is read to its end when serviced.
     fn ready_slots(&mut self) -> Vec<usize> {
-        let mut slots = Vec::with_capacity(self.events.iter().count());
-        for e in self.events.iter().filter(|e| e.token() != TIMER) {
-            let slot = e.token().0;
-            if e.is_read_closed() || e.is_error() {
+        let mut slots = Vec::with_capacity(self.events.ready().count());
+        for (slot, closed) in self.events.ready().filter(|&(token, _)| token != TIMER.0) {
+            if closed {
                 if let Some(Some(c)) = self.conns.get_mut(slot) {
                     c.drain = true;
                 }
@@ -1155,7 +1161,7 @@ impl ChatDriver {
 
     /// As [`Self::ready_slots`], noting whether the timer fired.
     fn ready_slots_or_timer(&mut self, fired: &mut bool) -> Vec<usize> {
-        *fired = self.events.iter().any(|e| e.token() == TIMER);
+        *fired = self.events.ready().any(|(token, _)| token == TIMER.0);
         self.ready_slots()
     }
 
