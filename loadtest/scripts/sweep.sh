@@ -14,6 +14,9 @@
 # once and kept running): the report gives the rounds' medians, the range of p99, and
 # per row the box's load average, steal time and other work during the step. THREADS=N
 # sets the generator's driver threads for every target (default: the scenario's, 2).
+# PIN=1 runs the generator on some CPUs and every server on the others (`--pin`: on 2
+# cores the generator on CPU 0, kefud, the relay and nats-server on CPU 1), so that the
+# generator thread a server's send() wakes does not take the server's core.
 # Reports: $OUT/report.txt and report.json; `uptime` before and after is in report.txt.
 #
 # Usage: loadtest/scripts/sweep.sh [OUT_DIR] [KEFUD] [KEFUD_BEFORE]   (run from the
@@ -31,9 +34,15 @@ SECS=${SECS:-3}
 STOP_P99_MS=${STOP_P99_MS:-10}
 REPEAT=${REPEAT:-1}
 THREADS=${THREADS:-}
+PIN=${PIN:-0}
+case "$PIN" in
+    0 | '') PIN_FLAG= ;;
+    1) PIN_FLAG=--pin ;;
+    *) echo "sweep.sh: PIN is 0 or 1, not $PIN" >&2; exit 2 ;;
+esac
 mkdir -p "$OUT"
 exec "$BIN/kefu-load" sweep loadtest/scenarios/steady-chat.toml \
     ${BEFORE:+--kefud "$BEFORE"} --kefud "$KEFUD" \
     --rates "$RATES" --shards "$SHARDS" --step-secs "$SECS" --repeat "$REPEAT" ${THREADS:+--threads "$THREADS"} \
-    --stop-p99-ms "$STOP_P99_MS" \
+    --stop-p99-ms "$STOP_P99_MS" ${PIN_FLAG:+"$PIN_FLAG"} \
     --out-dir "$OUT"

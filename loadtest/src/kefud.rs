@@ -2,6 +2,7 @@
 //! from a config file, ready once it prints its readiness line
 //! (`kefud: ready tcp=ADDR admin=PATH ...`), killed with SIGKILL.
 
+use crate::pinning::Pinning;
 use anyhow::{bail, Context};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -35,12 +36,27 @@ impl Kefud {
     /// Starts `kefud --config config` and waits up to `ready_timeout` for its
     /// readiness line; its later error lines are copied to our stderr.
     pub fn start(kefud: &Path, config: &Path, ready_timeout: Duration) -> anyhow::Result<Kefud> {
-        let mut child = Command::new(kefud)
+        Kefud::start_on(kefud, config, ready_timeout, None)
+    }
+
+    /// The same, on the servers' CPUs of `pinning` if given.
+    pub fn start_on(
+        kefud: &Path,
+        config: &Path,
+        ready_timeout: Duration,
+        pinning: Option<&Pinning>,
+    ) -> anyhow::Result<Kefud> {
+        let mut command = Command::new(kefud);
+        command
             .arg("--config")
             .arg(config)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(p) = pinning {
+            p.pin_server(&mut command)?;
+        }
+        let mut child = command
             .spawn()
             .with_context(|| format!("starting {}", kefud.display()))?;
         let stderr = child.stderr.take().context("kefud's stderr")?;

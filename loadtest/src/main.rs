@@ -17,7 +17,8 @@
 //!   `sweep`: `kefu-load sweep`, the message-path benchmark (a rate sweep of
 //!   kefud in each durability mode, the relay and nats-server, one after the
 //!   other), with `cpu_window` (server and generator CPU over the measured
-//!   window) and `kefud` (a kefud child process, shared with `crash_loop`).
+//!   window), `kefud` (a kefud child process, shared with `crash_loop`) and
+//!   `pinning` (`--pin`: the generator and the servers on different CPUs).
 //! - `driver`: the mio event loop over many sans-IO `ClientConnection`s
 //!   (`driver::chat` for agents, customers and a message schedule).
 //! - `schedule`: the open-loop message schedule and how a message names itself.
@@ -51,6 +52,7 @@ mod kefud;
 mod ledger;
 mod memory;
 mod ops;
+mod pinning;
 mod population;
 mod provision;
 mod report;

@@ -302,7 +302,7 @@ fn start_baseline(kind: BaselineKind, nats: &str) -> anyhow::Result<Option<Serve
         BaselineKind::Relay => Some(Server::Relay(
             Relay::start(([127, 0, 0, 1], 0).into()).context("starting the relay")?,
         )),
-        BaselineKind::Nats => NatsServer::start(nats)?.map(Server::Nats),
+        BaselineKind::Nats => NatsServer::start(nats, None)?.map(Server::Nats),
     })
 }
 

@@ -22,11 +22,16 @@
 //! A target is dropped from the later rates after the first rate whose median
 //! p99 misses `--stop-p99` or that lost anything in any round. Per rate the
 //! report gives what `report::sweep` describes.
+//!
+//! With `--pin`, the generator runs on some CPUs and every server on the others
+//! (`pinning`); the report states the split and what the kernel reported for
+//! every thread of each process.
 
 use crate::baseline::nats::NatsServer;
 use crate::baseline::{self, Kind as BaselineKind, PairSpec};
 use crate::cli::ChatPlan;
 use crate::kefud::Kefud;
+use crate::pinning::{self, CpuList, Pinning};
 use crate::report::chat::ChatReport;
 use crate::report::sweep::{Row, SweepReport, TargetSweep};
 use crate::scenario_file::{Args as FileArgs, Overrides, ScenarioFile};
@@ -105,12 +110,36 @@ pub struct SweepArgs {
     /// Also write report.txt and report.json into this directory.
     #[arg(long)]
     pub out_dir: Option<PathBuf>,
+    /// Run the generator on some CPUs and every server (kefud, relay,
+    /// nats-server: all their threads) on the others, so that neither takes
+    /// the other's core [default split: the generator on the lower half of the
+    /// CPUs, at least one; on 2 cores CPU 0, the servers on CPU 1].
+    #[arg(long)]
+    pub pin: bool,
+    /// With --pin: the servers' CPUs (e.g. `1`, `2-3`, `1,3`) [default: those
+    /// the generator leaves].
+    #[arg(long, requires = "pin", value_parser = CpuList::parse)]
+    pub pin_servers: Option<CpuList>,
+    /// With --pin: the generator's CPUs [default: those the servers leave].
+    #[arg(long, requires = "pin", value_parser = CpuList::parse)]
+    pub pin_generator: Option<CpuList>,
 }
 
 /// Runs the sweep; `Ok(ok)` once a report was produced (`ok`: every target
 /// ran at least one rate with nothing lost or duplicated).
 pub fn run(args: &SweepArgs, fd_limit: u64) -> anyhow::Result<bool> {
     check(args)?;
+    let pin = match args.pin {
+        true => Some(Pinning::choose(
+            args.pin_generator.as_ref(),
+            args.pin_servers.as_ref(),
+        )?),
+        false => None,
+    };
+    if let Some(p) = &pin {
+        // Before any other thread starts: every generator thread inherits it.
+        p.pin_generator()?;
+    }
     let file = ScenarioFile::load(&args.scenario)?;
     let binaries = match args.kefud.as_slice() {
         _ if args.no_kefud => Vec::new(),
@@ -123,6 +152,7 @@ pub fn run(args: &SweepArgs, fd_limit: u64) -> anyhow::Result<bool> {
         std::env::args().collect::<Vec<_>>().join(" "),
         args.stop_p99_ms,
         args.repeat,
+        pin.clone(),
     );
     // Every server first, each kept running until the end.
     let mut daemons = Vec::new();
@@ -138,7 +168,7 @@ pub fn run(args: &SweepArgs, fd_limit: u64) -> anyhow::Result<bool> {
             };
             eprintln!("kefu-load: starting {name}");
             let dir = work.path.join(format!("{b}-{durability}"));
-            let daemon = start_kefud(args, kefud, &dir, durability)
+            let daemon = start_kefud(args, kefud, &dir, durability, pin.as_ref())
                 .with_context(|| format!("starting {name}"))?;
             daemons.push((name, daemon));
         }
@@ -148,10 +178,10 @@ pub fn run(args: &SweepArgs, fd_limit: u64) -> anyhow::Result<bool> {
     let mut relay = None;
     let mut nats = None;
     if !args.no_baselines {
-        let r = RelayChild::start()?;
+        let r = RelayChild::start(pin.as_ref())?;
         baselines.push((BaselineKind::Relay, r.addr, r.child.id()));
         relay = Some(r);
-        match NatsServer::start(&args.nats_server)? {
+        match NatsServer::start(&args.nats_server, pin.as_ref())? {
             Some(n) => {
                 baselines.push((BaselineKind::Nats, n.addr(), n.pid()));
                 nats = Some(n);
@@ -169,8 +199,10 @@ pub fn run(args: &SweepArgs, fd_limit: u64) -> anyhow::Result<bool> {
         fd_limit,
         &daemons,
         &baselines,
+        pin.as_ref(),
         &mut report.notes,
     );
+    report.generator_cpus = pinning::observed(std::process::id());
     drop((relay, nats, daemons));
     report.targets = targets?;
     report.finish();
@@ -252,6 +284,7 @@ fn start_kefud(
     kefud: &Path,
     dir: &Path,
     durability: &str,
+    pin: Option<&Pinning>,
 ) -> anyhow::Result<Kefud> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let config = dir.join("kefud.toml");
@@ -266,7 +299,7 @@ fn start_kefud(
         shards = args.shards,
     );
     std::fs::write(&config, text).with_context(|| format!("writing {}", config.display()))?;
-    Kefud::start(kefud, &config, READY_TIMEOUT)
+    Kefud::start_on(kefud, &config, READY_TIMEOUT, pin)
 }
 
 /// How a target runs one step.
@@ -312,9 +345,12 @@ fn interleave(
     fd_limit: u64,
     daemons: &[(String, Kefud)],
     baselines: &[(BaselineKind, SocketAddr, u32)],
+    pin: Option<&Pinning>,
     notes: &mut Vec<String>,
 ) -> anyhow::Result<Vec<TargetSweep>> {
     let count = daemons.len() + baselines.len();
+    // The generator's threads can use at most this many cores (its saturation flag).
+    let gen_cores = pin.map_or(usize::MAX, |p| p.generator.len());
     let mut plans = Vec::new();
     for (_, daemon) in daemons {
         plans.push(chat_plan(file, args, Some(daemon), fd_limit, count)?);
@@ -327,7 +363,9 @@ fn interleave(
             let (steps_tx, steps_rx) = mpsc::channel();
             std::thread::Builder::new()
                 .name("kefu-load-sweep".into())
-                .spawn_scoped(s, move || drive_kefud(plan, daemon, &rates_rx, &steps_tx))
+                .spawn_scoped(s, move || {
+                    drive_kefud(plan, gen_cores, daemon, &rates_rx, &steps_tx)
+                })
                 .context("spawning a kefud driver thread")?;
             eprintln!("kefu-load: setting up {name}");
             match steps_rx.recv() {
@@ -374,7 +412,7 @@ fn interleave(
                         "kefu-load: {} at {rate:.0}/s, round {round} of {}",
                         t.sweep.name, args.repeat
                     );
-                    match step(t, rate, &base_plan, args)? {
+                    match step(t, rate, &base_plan, gen_cores, args)? {
                         Ok((row, step_notes)) => {
                             let at = format!("at {rate:.0}/s, round {round}: ");
                             t.sweep
@@ -418,6 +456,7 @@ fn interleave(
         }
         for t in &mut targets {
             finish(t);
+            t.sweep.cpus = pinning::observed(t.pid);
         }
         if unsettled > 0 {
             notes.push(format!(
@@ -435,6 +474,7 @@ fn step(
     t: &mut Target,
     rate: f64,
     base_plan: &ChatPlan,
+    gen_cores: usize,
     args: &SweepArgs,
 ) -> anyhow::Result<Result<(Row, Vec<String>), String>> {
     match &t.runner {
@@ -466,7 +506,7 @@ fn step(
                 server_pid: Some(t.pid),
             };
             Ok(Ok((
-                Row::of_baseline(&baseline::run(&spec)?, base_plan.threads),
+                Row::of_baseline(&baseline::run(&spec)?, base_plan.threads.min(gen_cores)),
                 Vec::new(),
             )))
         }
@@ -489,6 +529,7 @@ fn finish(t: &mut Target) {
 /// over `rates` (until `None`), each step's row sent back on `steps`.
 fn drive_kefud(
     plan: &ChatPlan,
+    gen_cores: usize,
     daemon: &Kefud,
     rates: &Receiver<Option<f64>>,
     steps: &Sender<KefudStep>,
@@ -497,7 +538,7 @@ fn drive_kefud(
     // When the step began, and kefud's commits and messages stored then.
     let mut began = None;
     let row = |r: &ChatReport, began: Option<(Instant, Option<(u64, u64)>)>| {
-        let row = Row::of_chat(r, plan.threads);
+        let row = Row::of_chat(r, plan.threads.min(gen_cores));
         match (began, daemon.commits()) {
             (Some((t0, Some(a))), Some(b)) => row.with_commits(
                 b.0.saturating_sub(a.0),
@@ -563,14 +604,17 @@ struct RelayChild {
 }
 
 impl RelayChild {
-    fn start() -> anyhow::Result<RelayChild> {
-        let mut child = Command::new(std::env::current_exe()?)
+    fn start(pin: Option<&Pinning>) -> anyhow::Result<RelayChild> {
+        let mut command = Command::new(std::env::current_exe()?);
+        command
             .args(["relay", "--listen", "127.0.0.1:0"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .context("starting kefu-load relay")?;
+            .stderr(Stdio::piped());
+        if let Some(p) = pin {
+            p.pin_server(&mut command)?;
+        }
+        let mut child = command.spawn().context("starting kefu-load relay")?;
         let stderr = child.stderr.take().context("the relay's stderr")?;
         let mut reader = BufReader::new(stderr);
         let mut line = String::new();

@@ -256,6 +256,71 @@ pub fn precise_sleeps() -> io::Result<()> {
     }
 }
 
+/// CPUs an affinity mask can name here (`CPU_SETSIZE`).
+pub const MAX_CPUS: usize = libc::CPU_SETSIZE as usize;
+
+/// The affinity mask of `cpus` (each below [`MAX_CPUS`]).
+fn cpu_set(cpus: &[usize]) -> io::Result<libc::cpu_set_t> {
+    // SAFETY: `cpu_set_t` is a plain bit array; all-zero is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    for &cpu in cpus {
+        if cpu >= MAX_CPUS {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("CPU {cpu} is beyond the {MAX_CPUS} an affinity mask can name"),
+            ));
+        }
+        // SAFETY: `cpu` is below CPU_SETSIZE, the number of bits in `set`.
+        unsafe { libc::CPU_SET(cpu, &mut set) };
+    }
+    Ok(set)
+}
+
+/// The CPUs the calling thread may run on, in increasing order.
+pub fn allowed_cpus() -> io::Result<Vec<usize>> {
+    // SAFETY: as in `cpu_set`.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a writable mask of the size passed, alive for the call.
+    if unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) } != 0
+    {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: every index is below CPU_SETSIZE, the number of bits in `set`.
+    Ok((0..MAX_CPUS)
+        .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) })
+        .collect())
+}
+
+/// Keeps the calling thread on `cpus`; the threads it starts from now on inherit that.
+pub fn pin_this_thread(cpus: &[usize]) -> io::Result<()> {
+    let set = cpu_set(cpus)?;
+    // SAFETY: `set` is a valid mask of the size passed, alive for the call.
+    if unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Makes the process `command` starts run on `cpus` only: the mask is set in
+/// the child before `exec`, so every thread the program ever starts inherits
+/// it. Spawning fails if the kernel refuses the mask.
+pub fn pin_command(command: &mut std::process::Command, cpus: &[usize]) -> io::Result<()> {
+    use std::os::unix::process::CommandExt;
+    let set = cpu_set(cpus)?;
+    // SAFETY: the closure runs in the forked child before exec. It makes one
+    // system call (async-signal-safe) on its own copy of `set`, reads errno,
+    // and allocates nothing and takes no lock.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    Ok(())
+}
+
 /// Clock ticks per second, the unit of CPU times in `/proc/PID/stat` (100 where unknown).
 pub fn clock_ticks_per_sec() -> u64 {
     // SAFETY: `sysconf` takes no pointers and only reads a constant.

@@ -5,6 +5,10 @@
 //! CPU read over the window, the box's load and steal, the median row over both rounds
 //! with every round's own row beside it, the capacities. No figure is judged: these
 //! are measurements, not assertions of speed.
+//!
+//! With `--pin` (on a box with 2 CPUs or more) the report states the split, and the
+//! CPUs the kernel reports for every thread of each server and of the generator are
+//! the ones asked for; impossible splits are refused before anything starts.
 
 mod support;
 
@@ -58,8 +62,13 @@ fn a_sweep_reports_every_target_and_rate() -> TestResult {
     assert!(text.contains("capacity  p99 < 1 ms:"), "{text}");
     assert!(text.contains("p99 range"), "{text}");
     assert!(!work.exists(), "the work directory is removed");
+    assert!(
+        text.contains("pinning   none: the generator and the servers share every CPU"),
+        "{text}"
+    );
     let report = read_json(&out_dir.join("report.json"))?;
     assert_eq!(report["repeat"].as_u64(), Some(2));
+    assert!(report["pinning"].is_null(), "unpinned is the default");
     let targets = report["targets"].as_array().ok_or("targets")?;
     let names: Vec<&str> = targets.iter().filter_map(|t| t["name"].as_str()).collect();
     assert_eq!(
@@ -120,6 +129,104 @@ fn a_sweep_reports_every_target_and_rate() -> TestResult {
         for c in ["capacity_p99_1ms", "capacity_p99_10ms"] {
             assert!(t[c].is_number() || t[c].is_null(), "{c}: {}", t[c]);
         }
+    }
+    Ok(())
+}
+
+/// The sweep's command over the tiny scenario in `dir`, its report into `dir/out`.
+fn tiny_sweep(dir: &std::path::Path) -> Result<Command, Box<dyn std::error::Error>> {
+    let scenario = dir.join("tiny.toml");
+    std::fs::write(&scenario, CHAT)?;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kefu-load"));
+    command
+        .arg("sweep")
+        .arg(&scenario)
+        .arg("--kefud")
+        .arg(kefud_binary())
+        .arg("--work-dir")
+        .arg(dir.join("work"))
+        .arg("--out-dir")
+        .arg(dir.join("out"));
+    Ok(command)
+}
+
+#[test]
+fn a_pinned_sweep_keeps_generator_and_servers_apart() -> TestResult {
+    let cpus = std::thread::available_parallelism()?.get();
+    if cpus < 2 {
+        eprintln!("skipped: --pin needs 2 CPUs, this box gives {cpus}");
+        return Ok(());
+    }
+    let dir = tempfile::tempdir()?;
+    let out = tiny_sweep(dir.path())?
+        .args([
+            "--rates",
+            "100",
+            "--step-secs",
+            "0.5",
+            "--durability",
+            "wal",
+        ])
+        .args(["--stop-p99-ms", "60000", "--pin"])
+        .output()?;
+    assert!(out.status.success(), "{}", explain(&out));
+    let report = read_json(&dir.path().join("out/report.json"))?;
+    let pinning = &report["pinning"];
+    let (generator, servers) = (
+        pinning["generator"].as_str().ok_or("generator CPUs")?,
+        pinning["servers"].as_str().ok_or("servers' CPUs")?,
+    );
+    assert!(!generator.is_empty() && !servers.is_empty(), "{pinning}");
+    assert_ne!(generator, servers, "{pinning}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let header =
+        format!("pinning   generator on CPU {generator}, servers (every thread) on CPU {servers}");
+    assert!(text.contains(&header), "{text}");
+    // What the kernel says of every thread: the generator's, and each server's.
+    assert_eq!(
+        report["generator_cpus"].as_str(),
+        Some(generator),
+        "{report}"
+    );
+    let targets = report["targets"].as_array().ok_or("targets")?;
+    assert!(targets.len() >= 2, "kefud and the relay at least");
+    for t in targets {
+        assert_eq!(t["cpus"].as_str(), Some(servers), "{}", t["name"]);
+        let rows = t["rows"].as_array().ok_or("rows")?;
+        assert_eq!(rows.len(), 1, "{}", t["name"]);
+        assert_eq!(rows[0]["lost"].as_u64(), Some(0), "{}", rows[0]);
+        assert_eq!(rows[0]["duplicated"].as_u64(), Some(0), "{}", rows[0]);
+    }
+    Ok(())
+}
+
+#[test]
+fn impossible_pinning_is_refused_before_anything_starts() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    // On a single CPU the count is refused first.
+    let single = std::thread::available_parallelism()?.get() < 2;
+    let or_single = |why| if single { "at least 2 CPUs" } else { why };
+    let refusals = [
+        (
+            vec!["--pin", "--pin-servers", "1023"],
+            or_single("CPU 1023 is not one"),
+        ),
+        (
+            vec!["--pin", "--pin-servers", "0", "--pin-generator", "0"],
+            or_single("share CPU 0"),
+        ),
+        (vec!["--pin", "--pin-servers", "2-1"], "runs backwards"),
+        (vec!["--pin-servers", "1"], "--pin"),
+    ];
+    for (flags, why) in refusals {
+        let out = tiny_sweep(dir.path())?.args(&flags).output()?;
+        assert_eq!(out.status.code(), Some(2), "{flags:?}: {}", explain(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(why), "{flags:?}: {stderr}");
+        assert!(
+            !dir.path().join("work").exists(),
+            "{flags:?}: nothing started"
+        );
     }
     Ok(())
 }

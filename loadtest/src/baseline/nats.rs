@@ -5,6 +5,7 @@
 //! `PING` after `SUB` is answered with `PONG` only once the subscription is
 //! in place, so a connection is ready at its first `PONG`.
 
+use crate::pinning::Pinning;
 use anyhow::{bail, Context};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -23,16 +24,22 @@ pub struct NatsServer {
 
 impl NatsServer {
     /// Finds `program` (a path, or a name on PATH or in /usr/sbin) and starts
-    /// it on 127.0.0.1 with a random port; `Ok(None)` if it is not installed.
-    pub fn start(program: &str) -> anyhow::Result<Option<NatsServer>> {
+    /// it on 127.0.0.1 with a random port (on the servers' CPUs of `pinning`,
+    /// if given); `Ok(None)` if it is not installed.
+    pub fn start(program: &str, pinning: Option<&Pinning>) -> anyhow::Result<Option<NatsServer>> {
         let Some(path) = find(program) else {
             return Ok(None);
         };
-        let mut child = Command::new(&path)
+        let mut command = Command::new(&path);
+        command
             .args(["-a", "127.0.0.1", "-p", "-1"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(p) = pinning {
+            p.pin_server(&mut command)?;
+        }
+        let mut child = command
             .spawn()
             .with_context(|| format!("starting {}", path.display()))?;
         let stderr = child.stderr.take().context("nats-server stderr")?;
@@ -210,7 +217,7 @@ mod tests {
 
     #[test]
     fn a_missing_program_is_not_an_error() {
-        assert!(NatsServer::start("/nonexistent/nats-server")
+        assert!(NatsServer::start("/nonexistent/nats-server", None)
             .unwrap()
             .is_none());
     }

@@ -28,9 +28,14 @@
 //! A target's capacity at a bound is the highest rate up to which every rate
 //! swept kept p99 (the median's, with rounds) below the bound with nothing lost
 //! or duplicated.
+//!
+//! The header states the pinning (`--pin`: which CPUs the generator and the
+//! servers were given, or none); report.json also carries, per target and for
+//! the generator, the CPUs the kernel reported for their threads at the end.
 
 use crate::baseline::BaselineReport;
 use crate::cpu_window::HostWindow;
+use crate::pinning::Pinning;
 use crate::report::chat::ChatReport;
 use serde::Serialize;
 use std::fmt;
@@ -93,7 +98,8 @@ pub struct Row {
 }
 
 impl Row {
-    /// A kefud traffic phase.
+    /// A kefud traffic phase. `threads`: the cores the generator's driver
+    /// threads can use (their number, or fewer CPUs when pinned).
     pub fn of_chat(r: &ChatReport, threads: usize) -> Row {
         let m = &r.messages;
         let l = &r.latency_us.end_to_end;
@@ -290,6 +296,9 @@ pub struct TargetSweep {
     pub capacity_p99_10ms: Option<f64>,
     /// Notes of the run.
     pub notes: Vec<String>,
+    /// The CPUs the kernel let the server's threads run on, at the end
+    /// (`pinning::observed`: distinct lists joined by ` | `).
+    pub cpus: Option<String>,
 }
 
 impl TargetSweep {
@@ -326,6 +335,10 @@ pub struct SweepReport {
     pub stop_p99_ms: f64,
     /// Rounds per rate (each target once a round, the rounds interleaved).
     pub repeat: usize,
+    /// `--pin`: the generator's CPUs and the servers'; `null`: unpinned.
+    pub pinning: Option<Pinning>,
+    /// The CPUs the kernel let the generator's threads run on, at the end.
+    pub generator_cpus: Option<String>,
     /// Each target, in the order run.
     pub targets: Vec<TargetSweep>,
     /// Things the reader should know.
@@ -352,7 +365,13 @@ fn machine() -> String {
 
 impl SweepReport {
     /// An empty report, stamped with the machine and its load now.
-    pub fn new(scenario: &str, command: String, stop_p99_ms: f64, repeat: usize) -> SweepReport {
+    pub fn new(
+        scenario: &str,
+        command: String,
+        stop_p99_ms: f64,
+        repeat: usize,
+        pinning: Option<Pinning>,
+    ) -> SweepReport {
         SweepReport {
             scenario: scenario.to_string(),
             command,
@@ -361,6 +380,8 @@ impl SweepReport {
             loadavg_after: String::new(),
             stop_p99_ms,
             repeat,
+            pinning,
+            generator_cpus: None,
             targets: Vec::new(),
             notes: Vec::new(),
         }
@@ -427,6 +448,18 @@ impl fmt::Display for SweepReport {
             "{:<10}{} at the start, {} at the end (1, 5, 15 min)",
             "load avg", self.loadavg_before, self.loadavg_after
         )?;
+        match &self.pinning {
+            Some(p) => writeln!(
+                f,
+                "{:<10}generator on CPU {}, servers (every thread) on CPU {}",
+                "pinning", p.generator, p.servers
+            )?,
+            None => writeln!(
+                f,
+                "{:<10}none: the generator and the servers share every CPU",
+                "pinning"
+            )?,
+        }
         writeln!(
             f,
             "latency: due → receiver, ms; cpu: the server's µs per delivered message (×relay: \
@@ -446,7 +479,10 @@ impl fmt::Display for SweepReport {
             )?;
         }
         for t in &self.targets {
-            writeln!(f, "\n{}", t.name)?;
+            match (&self.pinning, &t.cpus) {
+                (Some(_), Some(cpus)) => writeln!(f, "\n{} (its threads on CPU {cpus})", t.name)?,
+                _ => writeln!(f, "\n{}", t.name)?,
+            }
             write!(
                 f,
                 "{:>9} {:>9} {:>7} {:>7} ",
