@@ -208,6 +208,28 @@ pub fn observed(pid: u32) -> Option<String> {
     (!lists.is_empty()).then(|| lists.join(" | "))
 }
 
+/// Involuntary context switches so far, summed over process `pid`'s live
+/// threads (`nonvoluntary_ctxt_switches` in `/proc/PID/task/*/status`): how
+/// often the scheduler took a core from the server while it could still run,
+/// which pinning is meant to make rare. `None` if the process is gone.
+pub fn preemptions(pid: u32) -> Option<u64> {
+    let mut sum = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .ok()?
+        .flatten()
+    {
+        let Ok(status) = std::fs::read_to_string(task.path().join("status")) else {
+            continue; // the thread ended meanwhile
+        };
+        sum += status
+            .lines()
+            .find_map(|l| l.strip_prefix("nonvoluntary_ctxt_switches:"))
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    Some(sum)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,6 +292,8 @@ mod tests {
             "{mine} vs {allowed}"
         );
         assert_eq!(observed(u32::MAX), None);
+        assert!(preemptions(std::process::id()).is_some());
+        assert_eq!(preemptions(u32::MAX), None);
     }
 
     #[test]

@@ -477,13 +477,18 @@ fn step(
     gen_cores: usize,
     args: &SweepArgs,
 ) -> anyhow::Result<Result<(Row, Vec<String>), String>> {
+    let before = pinning::preemptions(t.pid);
+    let preempted = |row: Row| match (before, pinning::preemptions(t.pid)) {
+        (Some(a), Some(b)) => row.with_preemptions(b.saturating_sub(a)),
+        _ => row,
+    };
     match &t.runner {
         Runner::Kefud { rates, steps } => {
             if rates.send(Some(rate)).is_err() {
                 return Ok(Err("its run had ended".into()));
             }
             Ok(match steps.recv() {
-                Ok(KefudStep::Done(row, notes)) => Ok((*row, notes)),
+                Ok(KefudStep::Done(row, notes)) => Ok((preempted(*row), notes)),
                 Ok(KefudStep::Failed(e)) => Err(e),
                 Ok(KefudStep::Ready) | Err(_) => Err("its run ended".into()),
             })
@@ -505,10 +510,8 @@ fn step(
                 )),
                 server_pid: Some(t.pid),
             };
-            Ok(Ok((
-                Row::of_baseline(&baseline::run(&spec)?, base_plan.threads.min(gen_cores)),
-                Vec::new(),
-            )))
+            let row = Row::of_baseline(&baseline::run(&spec)?, base_plan.threads.min(gen_cores));
+            Ok(Ok((preempted(row), Vec::new())))
         }
     }
 }

@@ -121,6 +121,7 @@ fn a_sweep_reports_every_target_and_rate() -> TestResult {
             assert_eq!(r["other_problems"].as_u64(), Some(0), "{r}");
             assert!(r["server_cpu_us_per_msg"].is_number(), "{r}");
             assert!(r["generator_cores"].is_number(), "{r}");
+            assert!(r["server_preemptions_per_msg"].is_number(), "{r}");
             if t["name"].as_str().is_some_and(|n| n.starts_with("kefud")) {
                 assert!(r["commits"].as_u64().is_some_and(|c| c > 0), "{r}");
                 assert!(r["messages_per_commit"].is_number(), "{r}");

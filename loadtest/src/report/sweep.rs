@@ -74,6 +74,10 @@ pub struct Row {
     pub server_cores: Option<f64>,
     /// The generator's CPU over the window, cores.
     pub generator_cores: Option<f64>,
+    /// The server's involuntary context switches (all its threads) over the
+    /// whole step, per message scheduled in it: how often it lost its core
+    /// while it could still run.
+    pub server_preemptions_per_msg: Option<f64>,
     /// `gen` (generator near saturation), `box` (the machine nearly busy) or empty.
     pub saturation: String,
     /// kefud: group commits (one store batch each) while the rate ran (ramp-up,
@@ -232,6 +236,7 @@ impl Row {
             server_cpu_us_per_msg: med_opt(&|r| r.server_cpu_us_per_msg),
             server_cores: med_opt(&|r| r.server_cores),
             generator_cores: med_opt(&|r| r.generator_cores),
+            server_preemptions_per_msg: med_opt(&|r| r.server_preemptions_per_msg),
             saturation: rounds
                 .iter()
                 .map(|r| r.saturation.as_str())
@@ -255,6 +260,13 @@ impl Row {
         self.commits = Some(commits);
         self.messages_per_commit = (commits > 0).then(|| messages as f64 / commits as f64);
         self.commits_per_sec = (secs > 0.0).then(|| commits as f64 / secs);
+        self
+    }
+
+    /// The same, with the server's `preemptions` over the step.
+    pub fn with_preemptions(mut self, preemptions: u64) -> Row {
+        self.server_preemptions_per_msg =
+            (self.planned > 0).then(|| preemptions as f64 / self.planned as f64);
         self
     }
 
@@ -464,7 +476,9 @@ impl fmt::Display for SweepReport {
             f,
             "latency: due → receiver, ms; cpu: the server's µs per delivered message (×relay: \
              against the relay at that rate) and cores; gen: the generator's cores; kefud's \
-             group commits per second and messages per commit while the rate ran; load: the \
+             group commits per second and messages per commit while the rate ran; prm: the \
+             server's involuntary context switches (every thread) per message over the step; \
+             load: the \
              box's 1-minute load average, steal: % of its CPU time stolen, others: cores busy \
              with neither server nor generator, over the window"
         )?;
@@ -493,7 +507,7 @@ impl fmt::Display for SweepReport {
             }
             writeln!(
                 f,
-                "{:>7} {:>8} {:>5} {:>4} {:>5} {:>7} {:>6} {:>5} {:>5} {:>9} {:>7} {:>5} {:>5} {:>6}",
+                "{:>7} {:>8} {:>5} {:>4} {:>5} {:>7} {:>6} {:>5} {:>5} {:>9} {:>7} {:>5} {:>5} {:>5} {:>6}",
                 "p99.9",
                 "max",
                 "lost",
@@ -505,6 +519,7 @@ impl fmt::Display for SweepReport {
                 "gen",
                 "commits/s",
                 "msg/cmt",
+                "prm",
                 "load",
                 "steal",
                 "others"
@@ -528,7 +543,7 @@ impl fmt::Display for SweepReport {
                 }
                 writeln!(
                     f,
-                    "{:>7.3} {:>8.3} {:>5} {:>4} {:>5} {:>7} {:>6} {:>5} {:>5} {:>9} {:>7} {:>5} {:>5} {:>6}{}",
+                    "{:>7.3} {:>8.3} {:>5} {:>4} {:>5} {:>7} {:>6} {:>5} {:>5} {:>9} {:>7} {:>5} {:>5} {:>5} {:>6}{}",
                     ms(r.p999_us),
                     ms(r.max_us),
                     r.lost,
@@ -540,6 +555,7 @@ impl fmt::Display for SweepReport {
                     opt(r.generator_cores, 2),
                     opt(r.commits_per_sec, 0),
                     opt(r.messages_per_commit, 1),
+                    opt(r.server_preemptions_per_msg, 2),
                     opt(r.loadavg_1m, 2),
                     opt(r.steal_pct, 1),
                     opt(r.other_cores, 2),
