@@ -129,12 +129,11 @@ pub struct SweepArgs {
 /// ran at least one rate with nothing lost or duplicated).
 pub fn run(args: &SweepArgs, fd_limit: u64) -> anyhow::Result<bool> {
     check(args)?;
-    let pin = match args.pin {
-        true => Some(Pinning::choose(
-            args.pin_generator.as_ref(),
-            args.pin_servers.as_ref(),
-        )?),
-        false => None,
+    let pin = if args.pin {
+        let (generator, servers) = (args.pin_generator.as_ref(), args.pin_servers.as_ref());
+        Some(Pinning::choose(generator, servers)?)
+    } else {
+        None
     };
     if let Some(p) = &pin {
         // Before any other thread starts: every generator thread inherits it.

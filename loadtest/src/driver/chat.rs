@@ -1137,8 +1137,8 @@ impl ChatDriver {
     /// Waits once, at most `timeout`; a broken wait is a failure of everything.
     fn wait(&mut self, timeout: Duration) -> Result<(), Failure> {
         match self.events.wait(&self.poll, timeout) {
-            // Interrupted: nothing is ready this time.
             Ok(()) => Ok(()),
+            // A signal: nothing is ready this time.
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Ok(()),
             Err(e) => Err(Failure::Io(e.kind())),
         }
