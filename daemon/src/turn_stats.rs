@@ -5,7 +5,8 @@
 //! that a stall happened; this says what the stalled turn was doing.
 //!
 //! Beside each turn's wall time, the shard thread's own CPU time in it
-//! ([`ThreadCpu`], `CLOCK_THREAD_CPUTIME_ID`): a long turn whose CPU is close to its
+//! ([`ThreadCpu`], `CLOCK_THREAD_CPUTIME_ID`, read once a turn: see
+//! [`TurnWork::cpu_micros`]): a long turn whose CPU is close to its
 //! wall time was work; one whose CPU is far below was waiting — the thread preempted
 //! (runnable, no core free) or blocked in a syscall (a WAL `write(2)` behind
 //! writeback, a page fault, a lock). The turn that waited longest is kept with its
@@ -24,7 +25,10 @@ use std::time::Duration;
 pub struct TurnWork {
     /// How long the turn took, microseconds.
     pub micros: u64,
-    /// The shard thread's CPU time in the turn, microseconds (at most `micros`).
+    /// The shard thread's CPU time in the turn, microseconds (at most `micros`). The
+    /// clock is read once a turn, at its end, so this runs from the previous turn's
+    /// end: it also holds the `epoll_wait` before the turn (a few µs of entering and
+    /// leaving it; none of the sleep), a bias that matters only for the shortest turns.
     pub cpu_micros: u64,
     /// Frames read from clients.
     pub frames_in: u64,

@@ -1,7 +1,8 @@
 //! Each turn's CPU time beside its wall time (issue 13, turncpu; wire/PROTOCOL.md
 //! section 20.1.1): the metrics split every turn of a shard into the shard thread's own
-//! CPU time (`kefu_turn_cpu_seconds`) and the rest (`kefu_turn_off_cpu_seconds`:
-//! preempted or blocked), and name the CPU time of the longest turn and of the turn
+//! CPU time (`kefu_turn_cpu_seconds`, read once a turn, so it also holds the poll
+//! before the turn, capped at the turn's duration) and the rest
+//! (`kefu_turn_off_cpu_seconds`: preempted or blocked), and name the CPU time of the longest turn and of the turn
 //! that waited longest, and expose the kernel's figures of the shard thread (CPU time,
 //! wait for a core, context switches). Read through `AdminMetrics` on the admin socket,
 //! which shard 0 renders in one of its own turns: with one shard no turn is recorded meanwhile, so

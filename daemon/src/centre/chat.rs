@@ -1132,18 +1132,33 @@ impl Centre {
         });
     }
 
-    /// Timers of every account's routing (no-response, transfer time-outs).
+    /// Timers of every account's routing (no-response, transfer time-outs), looked
+    /// for when one can be due (`deadline_walk.rs`).
     pub(super) fn chat_tick(&mut self) {
         let now = self.now_ms;
-        let due: Vec<u64> = self
-            .actors
-            .iter()
-            .filter(|(_, a)| a.chat.routing.next_deadline().is_some_and(|d| d <= now))
-            .map(|(a, _)| *a)
-            .collect();
-        for account in due {
+        if !self.routing_walk.due(now) {
+            return;
+        }
+        let mut earliest: Option<i64> = None;
+        let mut due = Vec::new();
+        for (&account, a) in &self.actors {
+            match a.chat.routing.next_deadline() {
+                Some(d) if d <= now => due.push(account),
+                Some(d) => earliest = Some(earliest.map_or(d, |e| e.min(d))),
+                None => {}
+            }
+        }
+        for &account in &due {
             self.route_if_loaded(account, |r, owners, now| Ok(r.tick(owners, now)));
         }
+        // What the fired accounts have left.
+        for account in due {
+            let next = self.actors.get(&account);
+            if let Some(d) = next.and_then(|a| a.chat.routing.next_deadline()) {
+                earliest = Some(earliest.map_or(d, |e| e.min(d)));
+            }
+        }
+        self.routing_walk.walked(now, earliest);
     }
 
     /// Hands out `n` consecutive message ids of `account` (written with the turn).

@@ -522,25 +522,38 @@ impl Centre {
 
     /// Routes by human service every walk whose time is up (each turn, before the
     /// routing effects are carried out).
+    /// Looked for only when one can be due (`deadline_walk.rs`).
     pub(super) fn menu_tick(&mut self) {
         let now = self.now_ms;
-        let due: Vec<(u64, u64)> = self
-            .actors
-            .iter()
-            .filter(|(_, a)| a.chat.menu.next_deadline().is_some_and(|d| d <= now))
-            .flat_map(|(&account, a)| {
-                a.chat
-                    .menu
-                    .deadlines
-                    .iter()
-                    .take_while(|(at, _)| *at <= now)
-                    .map(move |&(_, id)| (account, id))
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        for (account, id) in due {
+        if !self.menu_walk.due(now) {
+            return;
+        }
+        let mut earliest: Option<i64> = None;
+        let mut due: Vec<(u64, u64)> = Vec::new();
+        for (&account, a) in &self.actors {
+            let menu = &a.chat.menu;
+            match menu.next_deadline() {
+                Some(d) if d <= now => due.extend(
+                    menu.deadlines
+                        .iter()
+                        .take_while(|(at, _)| *at <= now)
+                        .map(|&(_, id)| (account, id)),
+                ),
+                Some(d) => earliest = Some(earliest.map_or(d, |e| e.min(d))),
+                None => {}
+            }
+        }
+        for &(account, id) in &due {
             self.menu_timeout(account, id);
         }
+        // What the timed-out accounts have left.
+        for (account, _) in due {
+            let next = self.actors.get(&account);
+            if let Some(d) = next.and_then(|a| a.chat.menu.next_deadline()) {
+                earliest = Some(earliest.map_or(d, |e| e.min(d)));
+            }
+        }
+        self.menu_walk.walked(now, earliest);
     }
 
     /// Walk `id` ends by human service; if routing refuses, it ends without (so it

@@ -46,6 +46,7 @@ mod chat;
 mod clock_admin;
 mod crm;
 mod csat;
+mod deadline_walk;
 mod designated;
 mod dispatch;
 mod exports;
@@ -484,6 +485,9 @@ pub struct Centre {
     /// The second the expiry reminders were last looked at: they count whole
     /// seconds, so walking the online accounts more than once a second finds nothing new.
     expiry_checked_secs: i64,
+    /// When `chat_tick` and `menu_tick` next walk every account (`deadline_walk.rs`).
+    routing_walk: deadline_walk::DeadlineWalk,
+    menu_walk: deadline_walk::DeadlineWalk,
     /// The idle-customer timers of every account of the shard (`idle.rs`).
     idle_wheel: idle::IdleWheel,
     /// SMS forwarding: balances, the outbox schedule, who was told nobody is online
@@ -571,6 +575,8 @@ impl Centre {
             deleted: Vec::new(),
             metrics_published_ms: i64::MIN,
             expiry_checked_secs: i64::MIN,
+            routing_walk: deadline_walk::DeadlineWalk::default(),
+            menu_walk: deadline_walk::DeadlineWalk::default(),
             idle_wheel: idle::IdleWheel::new(idle::WHEEL_SLOTS, idle::WHEEL_TICK_MS, now_ms),
             sms: sms::SmsShard::default(),
             csat: csat::CsatShard::default(),

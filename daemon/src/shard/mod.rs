@@ -372,6 +372,10 @@ impl Shard {
         let start = Instant::now();
         self.counters
             .set_thread_id(crate::turn_stats::current_thread_id());
+        // The thread's CPU clock is a syscall (about 1 µs here), so it is read once a
+        // turn, at its end: a turn's CPU time runs from the previous turn's end and so
+        // also holds the poll that began it (a few µs; see `TurnWork::cpu_micros`).
+        let mut cpu_mark = ThreadCpu::now();
         loop {
             // Behind a full pipeline the unfinished wait for the committer's report,
             // which wakes the loop.
@@ -403,19 +407,21 @@ impl Shard {
                 }
             }
             let turn_start = Instant::now();
-            // Read inside the wall-time span, so the CPU time is within it.
-            let cpu_start = ThreadCpu::now();
             self.now = turn_start;
-            self.clock = u32::try_from(start.elapsed().as_secs()).unwrap_or(u32::MAX);
+            self.clock =
+                u32::try_from(turn_start.duration_since(start).as_secs()).unwrap_or(u32::MAX);
             let (frames_before, accepted_before) =
                 (self.counters.frames_in_total(), self.counters.accepted());
             self.work = crate::turn_stats::TurnWork::default();
             self.turn(&events);
-            let cpu = ThreadCpu::now().since(cpu_start);
+            let cpu_end = ThreadCpu::now();
             let spent = turn_start.elapsed();
+            // The CPU time holds the poll before the turn, and the two clocks may
+            // disagree by nanoseconds: it is capped at the turn's duration.
+            let cpu = cpu_end.since(cpu_mark).min(spent);
+            cpu_mark = cpu_end;
             let micros = u64::try_from(spent.as_micros()).unwrap_or(u64::MAX);
             self.work.micros = micros;
-            // The two clocks may disagree by nanoseconds: the CPU time is capped.
             self.work.cpu_micros = u64::try_from(cpu.as_micros())
                 .unwrap_or(u64::MAX)
                 .min(micros);
