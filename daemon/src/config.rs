@@ -382,9 +382,10 @@ pub struct StorageConfig {
     /// 0: always on the loop (no committer thread; the other key is then unused).
     pub wal_commit_off_loop_ops: usize,
     /// `wal` only: while the loop is behind — input left unread at the end of the turn,
-    /// or the batch before also this large — a batch of at least this many operations
-    /// goes to the committer too (`centre/pipeline.rs`); once the committer is idle and
-    /// a batch is smaller, writes are back on the loop. 0: no such rule (only
+    /// or two turns in a row each adding this many operations — a batch of at least
+    /// this many goes to the committer too; the loop stays pipelined while one of its
+    /// last two turns adds a quarter of it, and writes again itself once the committer
+    /// is idle and it keeps up (`centre/pipeline.rs`). 0: no such rule (only
     /// `wal_commit_off_loop_ops` sends batches off the loop, session 13's behaviour).
     pub wal_commit_off_loop_behind_ops: usize,
 }
@@ -970,7 +971,10 @@ mod tests {
             .expect("parses")
             .runtime();
         assert_eq!(
-            (old.wal_commit_off_loop_ops, old.wal_commit_off_loop_behind_ops),
+            (
+                old.wal_commit_off_loop_ops,
+                old.wal_commit_off_loop_behind_ops
+            ),
             (256, DEFAULT_WAL_COMMIT_OFF_LOOP_BEHIND_OPS)
         );
     }

@@ -29,10 +29,7 @@ const WINDOW: u64 = 50;
 
 /// A `wal` config with these lines of `[storage]` besides.
 fn config(dir: &std::path::Path, storage: &str) -> std::path::PathBuf {
-    write_config(
-        dir,
-        &format!("[storage]\ndurability = \"wal\"\n{storage}"),
-    )
+    write_config(dir, &format!("[storage]\ndurability = \"wal\"\n{storage}"))
 }
 
 /// The names of the process's committer threads (`kefu-commit-N`, one per shard).
