@@ -382,11 +382,11 @@ pub struct StorageConfig {
     /// 0: always on the loop (no committer thread; the other key is then unused).
     pub wal_commit_off_loop_ops: usize,
     /// `wal` only: while the loop is behind — input left unread at the end of the turn,
-    /// or two turns in a row each adding this many operations — a batch of at least
-    /// this many goes to the committer too; the loop stays pipelined while one of its
-    /// last two turns adds a quarter of it, and writes again itself once the committer
-    /// is idle and it keeps up (`centre/pipeline.rs`). 0: no such rule (only
-    /// `wal_commit_off_loop_ops` sends batches off the loop, session 13's behaviour).
+    /// or the turn before wrote a batch this large too — a batch of at least this many
+    /// operations goes to the committer too; once the committer is idle and a batch is
+    /// smaller, writes are back on the loop (`centre/pipeline.rs`). 0: no such rule
+    /// (only `wal_commit_off_loop_ops` sends batches off the loop, session 13's
+    /// behaviour).
     pub wal_commit_off_loop_behind_ops: usize,
 }
 

@@ -287,9 +287,8 @@ fn wal_mode_writes_small_batches_on_the_loop_and_large_ones_off_it() {
     assert_sent_in_order(&mut h, agent, conv, ids);
 }
 
-/// Thresholds of the "behind" tests: a turn adding `BEHIND_OPS` operations is large,
-/// one adding a quarter of that keeps a pipelined loop behind, and no batch of theirs
-/// reaches `ALWAYS_OPS`.
+/// Thresholds of the "behind" tests: a batch of `BEHIND_OPS` operations is large, and
+/// none of theirs reaches `ALWAYS_OPS`.
 const BEHIND_OPS: usize = 32;
 const ALWAYS_OPS: usize = 1_000;
 /// Messages that make a large turn (two records a message at least).
@@ -351,7 +350,7 @@ fn wal_mode_sends_a_batch_off_the_loop_only_while_the_loop_is_behind() {
     let (ops, written) = turn(&mut h, 1, 1, false);
     assert!(
         ops > 0 && ops < BEHIND_OPS / 4,
-        "one message is a small turn: {ops}"
+        "one message is a small batch: {ops}"
     );
     assert_eq!(written, Written::OnTheLoop);
     let (ops, written) = turn(&mut h, 100, LARGE_TURN, false);
@@ -397,53 +396,50 @@ fn wal_mode_sends_a_batch_off_the_loop_only_while_the_loop_is_behind() {
 }
 
 /// `wal` mode's hysteresis: once off the loop by the "behind" rule, the accumulation
-/// behind the batch in flight goes to the committer again when it is reported if one
-/// of the loop's last two turns added a quarter of `wal_commit_off_loop_behind_ops`;
-/// an accumulation as large made of turns that each added less (the loop kept up, the
-/// committer was merely slow to report) is written on the loop in the report's turn.
+/// behind the batch in flight is judged when it is reported, the batch reported counting
+/// as the turn before: one of `wal_commit_off_loop_behind_ops` goes to the committer
+/// again (however many turns made it), a smaller one is written on the loop in the
+/// report's turn (the committer is idle and the loop keeps up).
 #[test]
-fn wal_mode_stays_off_the_loop_while_the_loop_is_behind_and_returns_once_it_keeps_up() {
+fn wal_mode_stays_off_the_loop_while_the_accumulation_is_large() {
     let (mut h, agent, alice, conv) = wal_committer(ALWAYS_OPS, BEHIND_OPS);
     let writes = h.store.writes();
     let (on_loop, _, written) = turn_of(&mut h, alice, conv, (1, LARGE_TURN), false);
     assert_eq!(written, Written::OnTheLoop);
     let (first_off, _, written) = turn_of(&mut h, alice, conv, (100, LARGE_TURN), false);
-    assert_eq!(written, Written::OffTheLoop, "two large turns in a row");
-    let (accumulated, _, _) = turn_of(&mut h, alice, conv, (200, LARGE_TURN), false);
-    assert!(
-        accumulated.iter().all(|c| !h.answered(*c)),
-        "behind a batch in flight"
-    );
-
-    h.turn(Harness::deliver_one);
-    assert!(first_off.iter().all(|c| h.answered(*c)));
-    assert!(
-        accumulated.iter().all(|c| !h.answered(*c)),
-        "the loop's last turn was large: its accumulation goes to the committer"
-    );
-    // Small turns, one message each, accumulate as much behind the batch in flight.
+    assert_eq!(written, Written::OffTheLoop, "two large batches in a row");
+    // Small turns, one message each, accumulate a large batch behind the one in flight.
     let mut trickle = Vec::new();
-    for id in 300..300 + LARGE_TURN {
+    for id in 200..200 + LARGE_TURN {
         let (calls, ops, _) = turn_of(&mut h, alice, conv, (id, 1), false);
         trickle.extend(calls);
         assert!(
             !h.answered(trickle[trickle.len() - 1]),
             "behind a batch in flight"
         );
-        if id == 300 + LARGE_TURN - 1 {
+        if id == 200 + LARGE_TURN - 1 {
             assert!(ops >= BEHIND_OPS, "the accumulation is large: {ops}");
         }
     }
 
     h.turn(Harness::deliver_one);
-    assert!(accumulated.iter().all(|c| h.answered(*c)));
+    assert!(first_off.iter().all(|c| h.answered(*c)));
     assert!(
-        trickle.iter().all(|c| h.answered(*c)),
-        "the loop kept up: the accumulation is written on the loop in the report's turn"
+        trickle.iter().all(|c| !h.answered(*c)),
+        "a large accumulation behind a large batch goes to the committer"
+    );
+    let (small, _, _) = turn_of(&mut h, alice, conv, (300, 1), false);
+    assert!(!h.answered(small[0]), "behind a batch in flight");
+
+    h.turn(Harness::deliver_one);
+    assert!(trickle.iter().all(|c| h.answered(*c)));
+    assert!(
+        h.answered(small[0]),
+        "a small accumulation is written on the loop in the report's turn"
     );
     assert_eq!(h.store.writes(), writes + 4, "every batch written once");
 
-    let ids = [on_loop, first_off, accumulated, trickle]
+    let ids = [on_loop, first_off, trickle, small]
         .concat()
         .iter()
         .map(|c| sent(h.take_answer(*c)).0)

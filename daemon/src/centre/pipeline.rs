@@ -18,22 +18,24 @@
 //!   - it holds at least `[storage] wal_commit_off_loop_behind_ops` (M, default 64)
 //!     and the loop is behind: it left input unread at the end of the turn (a read,
 //!     request, login or inbox budget ran out, so it turns again at once:
-//!     [`Centre::set_input_left`]), or this turn and the one before each added M
-//!     operations or more of their own. One large turn alone is what a preemption
-//!     leaves at low load (the loop was off its core, then reads what came meanwhile,
-//!     and has caught up after it); two in a row say that the input outruns the loop.
+//!     [`Centre::set_input_left`]), or the turn before wrote (or handed over) a batch
+//!     of M too. One large batch alone is what a preemption leaves at low load (the
+//!     loop was off its core, then reads what came meanwhile, and has caught up after
+//!     it); two in a row say that the input outruns the loop.
 //!
 //!   Everything else is written on the loop (`Centre::commit`, as it always was).
-//!   Hysteresis: once a batch went off by this rule the loop is *pipelined*; the turns
-//!   behind the batch in flight accumulate, and when it is reported the accumulation
-//!   goes to the committer again if it holds M operations and the loop is still
-//!   behind — input left, or one of its last two turns added M/4 of its own (relieved
-//!   of the writes, the loop runs shorter turns that each add less). Otherwise the
-//!   accumulation is written on the loop, in the report's turn: the committer is idle
-//!   and the loop keeps up. The accumulation alone is not the signal: it grows with
-//!   the committer's round trip, so a committer slow to get a core (a busy box) would
-//!   keep the loop pipelined while the loop itself idles. The rule reads only counts
-//!   the loop already has (operations per turn, input left): no clock, no syscall.
+//!   Hysteresis: in the pipelined mode the turns behind a batch in flight accumulate,
+//!   and when it is reported the accumulation is judged by the same rule, the batch
+//!   reported counting as the turn before: the loop stays pipelined while each
+//!   accumulation holds M, and writes on the loop again as soon as the committer is
+//!   idle and a batch is under M (the loop keeps up). The rule reads only counts the
+//!   loop already has (operations, input left): no clock, no syscall.
+//!   Known limit: the accumulation grows with the committer's round trip as well as
+//!   with the input, so a committer slow to get a core (a box whose cores are all
+//!   busy) keeps the loop pipelined at rates it could write itself. Judging by each
+//!   turn's own operations instead (stay while one of the last two turns adds M/4)
+//!   left the pipelined mode at 50,000 msg/s, where a loop relieved of its writes runs
+//!   short turns, and wrote most batches on the loop again (session 14's sweeps).
 //!   `wal_commit_off_loop_ops = 0` starts no committer (every batch on the loop);
 //!   `wal_commit_off_loop_behind_ops = 0` leaves the size rule alone (session 13's).
 //!   Once a batch is in flight every later turn waits behind it, as in `fsync` mode,
@@ -97,68 +99,31 @@ struct OffLoopRule {
     /// While the loop is behind, a batch of at least this many goes too (0: never by
     /// this rule; `[storage] wal_commit_off_loop_behind_ops`).
     behind_from: usize,
-    /// Operations the turn before added to the batch itself.
-    last_own: usize,
+    /// The turn before wrote (or handed over) a batch of `behind_from` or more.
+    last_large: bool,
     /// The loop left input unread at the end of this turn (`Centre::set_input_left`).
     input_left: bool,
-    /// Operations the batch held at the end of the turn before (the accumulation
-    /// behind a batch in flight; 0 once it is written or handed over).
-    carried: usize,
-    /// The last batch went to the committer by this rule: the loop is in the pipelined
-    /// mode, and leaves it only once it keeps up.
-    pipelined: bool,
 }
-
-/// While pipelined, the loop is still behind if one of its last two turns added this
-/// fraction of `behind_from` (hysteresis: the loop relieved of its writes runs shorter
-/// turns that each add less, so the bound to stay is lower than the bound to enter).
-const STAY_DIVISOR: usize = 4;
 
 impl OffLoopRule {
     fn new(always_from: usize, behind_from: usize) -> OffLoopRule {
         OffLoopRule {
             always_from,
             behind_from,
-            last_own: 0,
+            last_large: false,
             input_left: false,
-            carried: 0,
-            pipelined: false,
         }
     }
 
-    /// Notes the end of a turn whose batch now holds `ops` operations; returns whether
-    /// the loop is behind: it left input unread, or (entering) this turn and the one
-    /// before each added `behind_from` operations or more, or (staying, pipelined) one
-    /// of them added a [`STAY_DIVISOR`]th of that.
-    fn end_turn(&mut self, ops: usize) -> bool {
-        let own = ops.saturating_sub(self.carried);
-        let behind = self.behind_from > 0
-            && (self.input_left
-                || if self.pipelined {
-                    own.max(self.last_own) >= (self.behind_from / STAY_DIVISOR).max(1)
-                } else {
-                    own.min(self.last_own) >= self.behind_from
-                });
-        self.last_own = own;
-        self.input_left = false;
-        behind
-    }
-
-    /// A turn behind a batch in flight: its batch, `ops` operations with those of the
-    /// turns before it, waits.
-    fn waits(&mut self, ops: usize) {
-        self.end_turn(ops);
-        self.carried = ops;
-    }
-
     /// Whether a turn's batch of `ops` operations (nothing in flight) goes off the
-    /// loop.
+    /// loop; remembers its size for the next turn's decision and forgets this turn's
+    /// word from the loop.
     fn off_loop(&mut self, ops: usize) -> bool {
-        let behind = self.end_turn(ops);
-        self.carried = 0;
-        let by_size = ops >= self.always_from;
-        self.pipelined = !by_size && ops > 0 && ops >= self.behind_from && behind;
-        ops > 0 && (by_size || self.pipelined)
+        let large = self.behind_from > 0 && ops >= self.behind_from;
+        let behind = self.input_left || self.last_large;
+        self.last_large = large;
+        self.input_left = false;
+        ops > 0 && (ops >= self.always_from || (large && behind))
     }
 }
 
@@ -316,7 +281,7 @@ impl Centre {
             return false;
         };
         if self.inflight.is_some() {
-            c.rule.waits(self.batch.len());
+            c.rule.input_left = false;
             return true;
         }
         c.rule.off_loop(self.batch.len())
