@@ -110,9 +110,15 @@ fn wal_commits_switching_between_loop_and_committer_keep_every_message_once_and_
 fn windows_then_a_crash(storage: &str) {
     let dir = tempfile::tempdir().unwrap();
     let d = DaemonProcess::start(&config(dir.path(), storage));
+    // The shards start their threads as they come up, maybe after the daemon answers.
+    let both = vec!["kefu-commit-0".to_string(), "kefu-commit-1".to_string()];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while committer_threads(&d) != both && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     assert_eq!(
         committer_threads(&d),
-        vec!["kefu-commit-0".to_string(), "kefu-commit-1".to_string()],
+        both,
         "{storage} starts a committer per shard"
     );
     let mut admin = d.admin();
