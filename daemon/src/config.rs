@@ -377,9 +377,17 @@ pub struct StorageConfig {
     pub wal_archive_seconds: u64,
     /// `wal` only: a turn whose batch holds at least this many operations is written
     /// by the shard's committer thread while the loop goes on reading (and so is every
-    /// turn behind it until it is written); smaller batches are written on the loop,
-    /// which is quicker when there is little to write. 0: always on the loop.
+    /// turn behind it until it is written), whatever the load; smaller batches are
+    /// written on the loop unless the loop is behind (`wal_commit_off_loop_behind_ops`).
+    /// 0: always on the loop (no committer thread; the other key is then unused).
     pub wal_commit_off_loop_ops: usize,
+    /// `wal` only: while the loop is behind — input left unread at the end of the turn,
+    /// or the turn before wrote a batch this large too — a batch of at least this many
+    /// operations goes to the committer too; once the committer is idle and a batch is
+    /// smaller, writes are back on the loop (`centre/pipeline.rs`). 0: no such rule
+    /// (only `wal_commit_off_loop_ops` sends batches off the loop, session 13's
+    /// behaviour).
+    pub wal_commit_off_loop_behind_ops: usize,
 }
 
 /// `[limits]`
@@ -490,15 +498,24 @@ impl Default for Config {
     }
 }
 
-/// `[storage] wal_commit_off_loop_ops` by default. Measured with every batch on the
-/// loop (steady chat, 1 shard, `benches/results/commit-pipeline-2026-12-07.txt`): at
+/// `[storage] wal_commit_off_loop_behind_ops` by default. Measured with every batch on
+/// the loop (steady chat, 1 shard, `benches/results/commit-pipeline-2026-12-07.txt`): at
 /// 5,000 msg/s 99.8 % of the batches hold fewer than 64 operations (mean 4.7, 22 µs a
-/// write), so low load keeps its hand-off-free path; at 20,000 msg/s about 80 % of the
-/// operations written are in batches of 64 or more (mean 5.5 µs an operation, up to
-/// 4,096 operations a batch), so most of the loop's write time moves off it. The hand-off
-/// costs two thread wake-ups, about 50 µs at the median (the `fsync` trace in the same
-/// file), about what 10 operations cost on the loop.
-pub const DEFAULT_WAL_COMMIT_OFF_LOOP_OPS: usize = 64;
+/// write); at 20,000 msg/s about 80 % of the operations written are in batches of 64 or
+/// more (mean 5.5 µs an operation, up to 4,096 operations a batch). The hand-off costs
+/// two thread wake-ups, about 50 µs at the median (the `fsync` trace in the same file),
+/// about what 10 operations cost on the loop. Session 13 sent every batch of 64 off
+/// the loop; at 5,000 and 10,000 msg/s the few that came after a preemption put the
+/// loop into the pipelined mode and raised p99 (0.36 → 0.87 ms, 1.63 → 2.89 ms,
+/// `benches/results/sweep-2026-12-07-session13-wal-threshold.txt`), hence "only while
+/// the loop is behind".
+pub const DEFAULT_WAL_COMMIT_OFF_LOOP_BEHIND_OPS: usize = 64;
+
+/// `[storage] wal_commit_off_loop_ops` by default: a batch this large goes off the loop
+/// even when the loop keeps up, so that no single turn (a login storm, a burst after a
+/// long preemption) stops the loop for a write of several milliseconds (1,024 operations
+/// at 5.5 µs each).
+pub const DEFAULT_WAL_COMMIT_OFF_LOOP_OPS: usize = 1024;
 
 impl Default for StorageConfig {
     fn default() -> Self {
@@ -509,6 +526,7 @@ impl Default for StorageConfig {
             backup_dir: None,
             wal_archive_seconds: 0,
             wal_commit_off_loop_ops: DEFAULT_WAL_COMMIT_OFF_LOOP_OPS,
+            wal_commit_off_loop_behind_ops: DEFAULT_WAL_COMMIT_OFF_LOOP_BEHIND_OPS,
         }
     }
 }
@@ -809,6 +827,7 @@ impl Config {
             max_unacked_pushes: self.limits.max_unacked_pushes,
             max_requests_per_turn: self.limits.max_requests_per_turn,
             wal_commit_off_loop_ops: self.storage.wal_commit_off_loop_ops,
+            wal_commit_off_loop_behind_ops: self.storage.wal_commit_off_loop_behind_ops,
             overload_after: Duration::from_millis(self.limits.overload_after_ms.into()),
             heartbeat: Duration::from_secs(self.timeouts.heartbeat_secs.into()),
             idle_timeout: Duration::from_secs(self.timeouts.idle_timeout_secs.into()),
@@ -856,9 +875,13 @@ pub struct RuntimeSettings {
     /// Requests a shard serves per loop turn.
     pub max_requests_per_turn: usize,
     /// `[storage] wal_commit_off_loop_ops`: in `wal` mode, batches of at least this
-    /// many operations are written off the loop (0: never). Read once, when a shard
-    /// starts (a storage setting: a reload says it needs a restart).
+    /// many operations are written off the loop (0: never, whatever the load). Read
+    /// once, when a shard starts (a storage setting: a reload says it needs a restart).
     pub wal_commit_off_loop_ops: usize,
+    /// `[storage] wal_commit_off_loop_behind_ops`: in `wal` mode, while the loop is
+    /// behind, batches of at least this many operations are written off the loop too
+    /// (0: no such rule). Read once, when a shard starts.
+    pub wal_commit_off_loop_behind_ops: usize,
     /// How long a shard may stay backlogged before it refuses `OVERLOADED`.
     pub overload_after: Duration,
     /// Client heartbeat interval announced in `Welcome`.
@@ -925,6 +948,34 @@ mod tests {
         assert!(
             e.contains("max_unacked_pushes") && e.contains("closing_grace_secs"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn the_wal_off_loop_keys_reach_the_shards_and_an_old_file_keeps_its_meaning() {
+        let both = Config::from_toml(
+            "[storage]\nwal_commit_off_loop_ops = 64\nwal_commit_off_loop_behind_ops = 0",
+        )
+        .expect("parses")
+        .runtime();
+        assert_eq!(
+            (
+                both.wal_commit_off_loop_ops,
+                both.wal_commit_off_loop_behind_ops
+            ),
+            (64, 0)
+        );
+        // A file of session 13 names only the first key: it still means "from this
+        // size, always", and the rule for a loop behind comes with its default.
+        let old = Config::from_toml("[storage]\nwal_commit_off_loop_ops = 256")
+            .expect("parses")
+            .runtime();
+        assert_eq!(
+            (
+                old.wal_commit_off_loop_ops,
+                old.wal_commit_off_loop_behind_ops
+            ),
+            (256, DEFAULT_WAL_COMMIT_OFF_LOOP_BEHIND_OPS)
         );
     }
 

@@ -13,12 +13,18 @@
 //! Those run with every batch off the loop (`fsync` mode's committer); the harness's
 //! store is a `wal` one, so they hold for `wal` mode's committer as well. `wal` mode's
 //! own rule (`commit_large_batches_off_loop`): a small batch with nothing in flight is
-//! written on the loop, a large one, and anything behind a batch in flight, off it.
+//! written on the loop, a large one, and anything behind a batch in flight, off it;
+//! a batch of `wal_commit_off_loop_behind_ops` goes off it only while the loop is
+//! behind (input left unread, or the turn before as large), and the loop writes again
+//! once the committer is idle and a batch is small. The tests drive the loop's word
+//! (`Centre::set_input_left`) and the batch sizes, and see where each batch went by
+//! whether its answers are out at the end of its turn.
 
 mod centre_support;
 
 use centre_support::*;
 use kefu_daemon::centre::Centre;
+use kefu_daemon::config::Config;
 use kefu_wire::chat::{ConversationInfo, Entry, MessageBody};
 use kefu_wire::{ErrorCode, Event, Request, Response};
 
@@ -224,16 +230,16 @@ fn the_accumulation_behind_a_batch_in_flight_is_bounded() {
     assert_eq!(pushed_ids(&h.take_pushes(agent)).len() as u64, behind + 1);
 }
 
-/// `wal` mode: with nothing in flight a batch under `[storage] wal_commit_off_loop_ops`
+/// `wal` mode, the size rule alone (`wal_commit_off_loop_behind_ops = 0`, session 13's
+/// behaviour): with nothing in flight a batch under `[storage] wal_commit_off_loop_ops`
 /// is written on the loop (answered in its own turn); one at the threshold goes to the
 /// committer (answered when reported), and a small turn behind it waits for it and
 /// then rides the next batch, written on the loop once nothing is in flight. Pushes
 /// reach the agent in the order of the sends.
 #[test]
 fn wal_mode_writes_small_batches_on_the_loop_and_large_ones_off_it() {
-    let (mut h, agent, alice, conv) = pipelined_by_size();
-    let from_ops = h.settings().wal_commit_off_loop_ops as u64;
-    assert!(from_ops > 2, "the default sends small batches to the loop");
+    let from_ops = 16;
+    let (mut h, agent, alice, conv) = wal_committer(from_ops, 0);
     let writes = h.store.writes();
 
     let small = h.turn(|h| h.send(alice, send(conv, 1, "small"))).0;
@@ -247,7 +253,7 @@ fn wal_mode_writes_small_batches_on_the_loop_and_large_ones_off_it() {
     // Two records a message at least: this many messages reach the threshold.
     let large: Vec<u32> = h
         .turn(|h| {
-            (0..from_ops)
+            (0..from_ops as u64)
                 .map(|i| h.send(alice, send(conv, 100 + i, "large")))
                 .collect()
         })
@@ -278,12 +284,179 @@ fn wal_mode_writes_small_batches_on_the_loop_and_large_ones_off_it() {
         id
     }));
     ids.push(sent(h.take_answer(behind)).0);
+    assert_sent_in_order(&mut h, agent, conv, ids);
+}
+
+/// Thresholds of the "behind" tests: a batch of `BEHIND_OPS` operations is large, and
+/// none of theirs reaches `ALWAYS_OPS`.
+const BEHIND_OPS: usize = 32;
+const ALWAYS_OPS: usize = 1_000;
+/// Messages that make a large turn (two records a message at least).
+const LARGE_TURN: u64 = BEHIND_OPS as u64 / 2;
+
+/// Where a turn's batch went.
+#[derive(Debug, PartialEq, Eq)]
+enum Written {
+    /// Written in its own turn: its answers are out when the turn ends.
+    OnTheLoop,
+    /// Not answered at the end of its turn: it waits for the committer's report.
+    OffTheLoop,
+}
+
+/// A turn sending `n` messages from client id `first` on; the loop then says whether
+/// it left input unread. Returns the answers' correlations, the batch's operations and
+/// where it went.
+fn turn_of(
+    h: &mut Harness,
+    alice: usize,
+    conv: u64,
+    (first, n): (u64, u64),
+    input_left: bool,
+) -> (Vec<u32>, usize, Written) {
+    let calls: Vec<u32> = h
+        .turn(|h| {
+            let calls = (first..first + n)
+                .map(|id| h.send(alice, send(conv, id, "m")))
+                .collect();
+            h.centre.set_input_left(input_left);
+            calls
+        })
+        .0;
+    let ops = h.centre.turn_size().1;
+    let answered = calls.iter().filter(|c| h.answered(**c)).count();
+    let written = match answered {
+        0 => Written::OffTheLoop,
+        a if a == calls.len() => Written::OnTheLoop,
+        _ => panic!("{answered} of the turn's {} answered", calls.len()),
+    };
+    (calls, ops, written)
+}
+
+/// `wal` mode: a batch of `wal_commit_off_loop_behind_ops` or more goes to the committer
+/// only while the loop is behind — it left input unread at the end of the turn, or the
+/// turn before wrote a large batch too. One large batch after a small turn (what a
+/// preemption leaves at low load) and a small batch while input is left are written on
+/// the loop. Every answer is released, the pushes and the stored messages in order.
+#[test]
+fn wal_mode_sends_a_batch_off_the_loop_only_while_the_loop_is_behind() {
+    let (mut h, agent, alice, conv) = wal_committer(ALWAYS_OPS, BEHIND_OPS);
+    let mut calls = Vec::new();
+    let mut turn = |h: &mut Harness, first: u64, n: u64, input_left: bool| {
+        let (c, ops, written) = turn_of(h, alice, conv, (first, n), input_left);
+        calls.extend(c);
+        (ops, written)
+    };
+
+    let (ops, written) = turn(&mut h, 1, 1, false);
+    assert!(
+        ops > 0 && ops < BEHIND_OPS / 4,
+        "one message is a small batch: {ops}"
+    );
+    assert_eq!(written, Written::OnTheLoop);
+    let (ops, written) = turn(&mut h, 100, LARGE_TURN, false);
+    assert!(
+        (BEHIND_OPS..ALWAYS_OPS).contains(&ops),
+        "a large batch: {ops}"
+    );
+    assert_eq!(
+        written,
+        Written::OnTheLoop,
+        "a large batch after a small one"
+    );
+    let (_, written) = turn(&mut h, 200, 1, true);
+    assert_eq!(written, Written::OnTheLoop, "a small batch, input left");
+    let (_, written) = turn(&mut h, 300, LARGE_TURN, true);
+    assert_eq!(written, Written::OffTheLoop, "a large batch, input left");
+    h.turn(Harness::deliver_one);
+
+    // The report's turn wrote nothing: the loop keeps up again.
+    let (_, written) = turn(&mut h, 400, LARGE_TURN, false);
+    assert_eq!(
+        written,
+        Written::OnTheLoop,
+        "a large batch after an empty turn"
+    );
+    let (_, written) = turn(&mut h, 500, LARGE_TURN, false);
+    assert_eq!(
+        written,
+        Written::OffTheLoop,
+        "a second large batch in a row"
+    );
+    h.turn(Harness::deliver_one);
+
+    let ids = calls
+        .iter()
+        .map(|c| {
+            let (id, dup) = sent(h.take_answer(*c));
+            assert!(!dup);
+            id
+        })
+        .collect();
+    assert_sent_in_order(&mut h, agent, conv, ids);
+}
+
+/// `wal` mode's hysteresis: once off the loop by the "behind" rule, the accumulation
+/// behind the batch in flight is judged when it is reported, the batch reported counting
+/// as the turn before: one of `wal_commit_off_loop_behind_ops` goes to the committer
+/// again (however many turns made it), a smaller one is written on the loop in the
+/// report's turn (the committer is idle and the loop keeps up).
+#[test]
+fn wal_mode_stays_off_the_loop_while_the_accumulation_is_large() {
+    let (mut h, agent, alice, conv) = wal_committer(ALWAYS_OPS, BEHIND_OPS);
+    let writes = h.store.writes();
+    let (on_loop, _, written) = turn_of(&mut h, alice, conv, (1, LARGE_TURN), false);
+    assert_eq!(written, Written::OnTheLoop);
+    let (first_off, _, written) = turn_of(&mut h, alice, conv, (100, LARGE_TURN), false);
+    assert_eq!(written, Written::OffTheLoop, "two large batches in a row");
+    // Small turns, one message each, accumulate a large batch behind the one in flight.
+    let mut trickle = Vec::new();
+    for id in 200..200 + LARGE_TURN {
+        let (calls, ops, _) = turn_of(&mut h, alice, conv, (id, 1), false);
+        trickle.extend(calls);
+        assert!(
+            !h.answered(trickle[trickle.len() - 1]),
+            "behind a batch in flight"
+        );
+        if id == 200 + LARGE_TURN - 1 {
+            assert!(ops >= BEHIND_OPS, "the accumulation is large: {ops}");
+        }
+    }
+
+    h.turn(Harness::deliver_one);
+    assert!(first_off.iter().all(|c| h.answered(*c)));
+    assert!(
+        trickle.iter().all(|c| !h.answered(*c)),
+        "a large accumulation behind a large batch goes to the committer"
+    );
+    let (small, _, _) = turn_of(&mut h, alice, conv, (300, 1), false);
+    assert!(!h.answered(small[0]), "behind a batch in flight");
+
+    h.turn(Harness::deliver_one);
+    assert!(trickle.iter().all(|c| h.answered(*c)));
+    assert!(
+        h.answered(small[0]),
+        "a small accumulation is written on the loop in the report's turn"
+    );
+    assert_eq!(h.store.writes(), writes + 4, "every batch written once");
+
+    let ids = [on_loop, first_off, trickle, small]
+        .concat()
+        .iter()
+        .map(|c| sent(h.take_answer(*c)).0)
+        .collect();
+    assert_sent_in_order(&mut h, agent, conv, ids);
+}
+
+/// `ids` (the answers' message ids in the order of the sends) are distinct and rising,
+/// and the agent got them pushed, and the store holds them, in that order.
+fn assert_sent_in_order(h: &mut Harness, agent: usize, conv: u64, ids: Vec<u64>) {
     let mut sorted = ids.clone();
     sorted.sort_unstable();
     sorted.dedup();
     assert_eq!(sorted, ids, "ids in the order of the sends, each once");
     assert_eq!(pushed_ids(&h.take_pushes(agent)), ids);
-    assert_eq!(all_stored_ids(&mut h, agent, conv), ids);
+    let stored = all_stored_ids(h, agent, conv);
+    assert_eq!(stored[stored.len() - ids.len()..], ids[..]);
 }
 
 /// Every message id of the conversation, page by page.
@@ -309,9 +482,16 @@ fn all_stored_ids(h: &mut Harness, conn: usize, conversation: u64) -> Vec<u64> {
     }
 }
 
-/// As [`pipelined`], with `wal` mode's committer (large batches only).
-fn pipelined_by_size() -> (Harness, usize, usize, u64) {
-    with_committer(Centre::commit_large_batches_off_loop)
+/// As [`pipelined`], with `wal` mode's committer and `[storage]
+/// wal_commit_off_loop_ops = always`, `wal_commit_off_loop_behind_ops = behind`.
+fn wal_committer(always: usize, behind: usize) -> (Harness, usize, usize, u64) {
+    with_committer(move |centre| {
+        let mut settings = Config::for_tests(std::path::Path::new("/nonexistent")).runtime();
+        settings.wal_commit_off_loop_ops = always;
+        settings.wal_commit_off_loop_behind_ops = behind;
+        centre.reload(std::sync::Arc::new(settings));
+        centre.commit_large_batches_off_loop()
+    })
 }
 
 /// A rating changed in the turn after the first, while the first is still in flight,

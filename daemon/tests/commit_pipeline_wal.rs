@@ -1,7 +1,8 @@
 //! `wal` mode's committer thread (`centre/pipeline.rs`) through real sockets and a
 //! `kefud` process: with `[storage] wal_commit_off_loop_ops = 1` every non-empty batch
 //! is written off the loop, so every turn behind one in flight waits for it and rides
-//! the next batch. Customers pipeline windows of messages (and a retry of a client
+//! the next batch; with `wal_commit_off_loop_behind_ops = 1` (and the size rule out of
+//! reach) the turns go back and forth between the loop and the committer. Customers pipeline windows of messages (and a retry of a client
 //! message id right behind its first copy) on two shards; every message is
 //! acknowledged once, the retries as duplicates, the agent is pushed each once in the
 //! order of the sends; after a SIGKILL and a restart (writing on the loop now,
@@ -26,11 +27,9 @@ const CUSTOMERS: usize = 4;
 const ROUNDS: u64 = 5;
 const WINDOW: u64 = 50;
 
-fn config(dir: &std::path::Path, off_loop_ops: usize) -> std::path::PathBuf {
-    write_config(
-        dir,
-        &format!("[storage]\ndurability = \"wal\"\nwal_commit_off_loop_ops = {off_loop_ops}"),
-    )
+/// A `wal` config with these lines of `[storage]` besides.
+fn config(dir: &std::path::Path, storage: &str) -> std::path::PathBuf {
+    write_config(dir, &format!("[storage]\ndurability = \"wal\"\n{storage}"))
 }
 
 /// The names of the process's committer threads (`kefu-commit-N`, one per shard).
@@ -93,12 +92,34 @@ fn stored(a: &mut Client, conversation: u64) -> Vec<(u64, String)> {
 
 #[test]
 fn wal_commits_off_the_loop_keep_every_acknowledged_message_once_and_in_order() {
+    windows_then_a_crash("wal_commit_off_loop_ops = 1");
+}
+
+/// The "behind" rule at its finest (`wal_commit_off_loop_behind_ops = 1`, the size rule
+/// out of reach): a non-empty batch after a non-empty turn goes to the committer, one
+/// after an empty turn is written on the loop, so the windows' turns go back and forth
+/// between the loop and the committer; the same guarantees hold.
+#[test]
+fn wal_commits_switching_between_loop_and_committer_keep_every_message_once_and_in_order() {
+    windows_then_a_crash("wal_commit_off_loop_ops = 1000000\nwal_commit_off_loop_behind_ops = 1");
+}
+
+/// Customers pipeline windows of messages to a daemon with these `[storage]` lines (a
+/// committer per shard), then SIGKILL and a restart writing on the loop: see the
+/// module doc.
+fn windows_then_a_crash(storage: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let d = DaemonProcess::start(&config(dir.path(), 1));
+    let d = DaemonProcess::start(&config(dir.path(), storage));
+    // The shards start their threads as they come up, maybe after the daemon answers.
+    let both = vec!["kefu-commit-0".to_string(), "kefu-commit-1".to_string()];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while committer_threads(&d) != both && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     assert_eq!(
         committer_threads(&d),
-        vec!["kefu-commit-0".to_string(), "kefu-commit-1".to_string()],
-        "wal_commit_off_loop_ops = 1 starts a committer per shard"
+        both,
+        "{storage} starts a committer per shard"
     );
     let mut admin = d.admin();
     create_account(&mut admin, ACCOUNT);
@@ -194,7 +215,7 @@ fn wal_commits_off_the_loop_keep_every_acknowledged_message_once_and_in_order() 
     d.child.kill().unwrap();
     d.child.wait().unwrap();
     drop((agent, customers));
-    let d = DaemonProcess::start(&config(dir.path(), 0));
+    let d = DaemonProcess::start(&config(dir.path(), "wal_commit_off_loop_ops = 0"));
     assert!(
         committer_threads(&d).is_empty(),
         "wal_commit_off_loop_ops = 0 starts no committer"

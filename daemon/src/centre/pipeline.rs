@@ -7,13 +7,39 @@
 //! - In `fsync` (and `replicated`) mode **every batch** goes to the committer
 //!   (`Centre::commit_off_loop`).
 //! - In `wal` mode the write is memtable inserts plus a `write(2)`: cheap for a small
-//!   batch, a stop of the loop for a large one. So a turn's batch is written on the
-//!   loop (`Centre::commit`, as it always was) when nothing is in flight and it holds
-//!   fewer than `[storage] wal_commit_off_loop_ops` operations, and goes to the
-//!   committer otherwise (`Centre::commit_large_batches_off_loop`): at low load the
-//!   answer costs no thread hand-off, under load the loop goes on reading while
-//!   RocksDB works. Once a batch is in flight every later turn waits behind it, as
-//!   in `fsync` mode, whatever its size. Every rule below holds in both modes.
+//!   batch, a stop of the loop for a large one. Off the loop the write costs a thread
+//!   hand-off (two wake-ups, about 50 µs, more when the box's cores are busy) and every
+//!   turn behind it waits for it; on the loop it delays only the input that arrives
+//!   meanwhile. So the hand-off pays only when the loop has other work to do while
+//!   RocksDB writes, i.e. when it is **behind**, and [`OffLoopRule`] sends a turn's
+//!   batch (nothing being in flight) to the committer when
+//!   - it holds at least `[storage] wal_commit_off_loop_ops` operations (default 1,024:
+//!     no single turn stops the loop for a write of milliseconds), or
+//!   - it holds at least `[storage] wal_commit_off_loop_behind_ops` (M, default 64)
+//!     and the loop is behind: it left input unread at the end of the turn (a read,
+//!     request, login or inbox budget ran out, so it turns again at once:
+//!     [`Centre::set_input_left`]), or the turn before wrote (or handed over) a batch
+//!     of M too. One large batch alone is what a preemption leaves at low load (the
+//!     loop was off its core, then reads what came meanwhile, and has caught up after
+//!     it); two in a row say that the input outruns the loop.
+//!
+//!   Everything else is written on the loop (`Centre::commit`, as it always was).
+//!   Hysteresis: in the pipelined mode the turns behind a batch in flight accumulate,
+//!   and when it is reported the accumulation is judged by the same rule, the batch
+//!   reported counting as the turn before: the loop stays pipelined while each
+//!   accumulation holds M, and writes on the loop again as soon as the committer is
+//!   idle and a batch is under M (the loop keeps up). The rule reads only counts the
+//!   loop already has (operations, input left): no clock, no syscall.
+//!   Known limit: the accumulation grows with the committer's round trip as well as
+//!   with the input, so a committer slow to get a core (a box whose cores are all
+//!   busy) keeps the loop pipelined at rates it could write itself. Judging by each
+//!   turn's own operations instead (stay while one of the last two turns adds M/4)
+//!   left the pipelined mode at 50,000 msg/s, where a loop relieved of its writes runs
+//!   short turns, and wrote most batches on the loop again (session 14's sweeps).
+//!   `wal_commit_off_loop_ops = 0` starts no committer (every batch on the loop);
+//!   `wal_commit_off_loop_behind_ops = 0` leaves the size rule alone (session 13's).
+//!   Once a batch is in flight every later turn waits behind it, as in `fsync` mode,
+//!   whatever its size. Every rule below holds in both modes.
 //! - At most **one batch is in flight**. A turn that ends while one is in flight
 //!   writes nothing: its records stay in the centre's batch and the next turns'
 //!   add to it, so under load the batches grow and the writes per second stay bounded
@@ -60,9 +86,45 @@ const MAX_ACCUMULATED_OPS: usize = 65_536;
 pub(crate) struct Committer {
     tx: Option<Sender<Arc<Batch>>>,
     thread: Option<JoinHandle<()>>,
-    /// Batches of at least this many operations go to the thread when none is in
-    /// flight (1: every batch; `wal` mode's `[storage] wal_commit_off_loop_ops`).
-    from_ops: usize,
+    /// Which batches go to the thread when none is in flight.
+    rule: OffLoopRule,
+}
+
+/// Which batches go to the committer when none is in flight (see the module doc).
+#[derive(Debug, Clone, Copy)]
+struct OffLoopRule {
+    /// A batch of at least this many operations always goes (1: every batch, `fsync`
+    /// mode; `wal` mode's `[storage] wal_commit_off_loop_ops`).
+    always_from: usize,
+    /// While the loop is behind, a batch of at least this many goes too (0: never by
+    /// this rule; `[storage] wal_commit_off_loop_behind_ops`).
+    behind_from: usize,
+    /// The turn before wrote (or handed over) a batch of `behind_from` or more.
+    last_large: bool,
+    /// The loop left input unread at the end of this turn (`Centre::set_input_left`).
+    input_left: bool,
+}
+
+impl OffLoopRule {
+    fn new(always_from: usize, behind_from: usize) -> OffLoopRule {
+        OffLoopRule {
+            always_from,
+            behind_from,
+            last_large: false,
+            input_left: false,
+        }
+    }
+
+    /// Whether a turn's batch of `ops` operations (nothing in flight) goes off the
+    /// loop; remembers its size for the next turn's decision and forgets this turn's
+    /// word from the loop.
+    fn off_loop(&mut self, ops: usize) -> bool {
+        let large = self.behind_from > 0 && ops >= self.behind_from;
+        let behind = self.input_left || self.last_large;
+        self.last_large = large;
+        self.input_left = false;
+        ops > 0 && (ops >= self.always_from || (large && behind))
+    }
 }
 
 impl Drop for Committer {
@@ -146,21 +208,36 @@ impl Centre {
     /// From now on, every batch is written on a committer thread of this shard (see
     /// the module doc). The shard calls it in `fsync` and `replicated` mode.
     pub fn commit_off_loop(&mut self) -> std::io::Result<()> {
-        self.start_committer(1)
+        self.start_committer(OffLoopRule::new(1, 0))
     }
 
     /// `wal` mode: from now on, a batch of at least `[storage] wal_commit_off_loop_ops`
-    /// operations (read now) is written on a committer thread of this shard, and so is
-    /// every batch behind one in flight; smaller batches are written on the loop. With
-    /// the setting at 0 no thread is started and every batch is written on the loop.
+    /// operations, or of `wal_commit_off_loop_behind_ops` while the loop is behind
+    /// (both read now), is written on a committer thread of this shard, and so is
+    /// every batch behind one in flight; other batches are written on the loop (see
+    /// the module doc). With the first setting at 0 no thread is started and every
+    /// batch is written on the loop.
     pub fn commit_large_batches_off_loop(&mut self) -> std::io::Result<()> {
         match self.settings.wal_commit_off_loop_ops {
             0 => Ok(()),
-            from_ops => self.start_committer(from_ops),
+            always_from => self.start_committer(OffLoopRule::new(
+                always_from,
+                self.settings.wal_commit_off_loop_behind_ops,
+            )),
         }
     }
 
-    fn start_committer(&mut self, from_ops: usize) -> std::io::Result<()> {
+    /// The loop's word on this turn, given before [`Centre::commit`]: it left input
+    /// unread (a budget ran out) and turns again at once, so it is behind and `wal`
+    /// mode's committer takes a batch of `wal_commit_off_loop_behind_ops` (see the
+    /// module doc). Forgotten at the commit.
+    pub fn set_input_left(&mut self, left: bool) {
+        if let Some(c) = self.committer.as_mut() {
+            c.rule.input_left = left;
+        }
+    }
+
+    fn start_committer(&mut self, rule: OffLoopRule) -> std::io::Result<()> {
         let (tx, rx) = channel::<Arc<Batch>>();
         let store: Arc<dyn KvStore> = Arc::clone(&self.shared.store);
         let mailbox = Arc::clone(&self.mailbox);
@@ -184,7 +261,7 @@ impl Centre {
         self.committer = Some(Committer {
             tx: Some(tx),
             thread: Some(thread),
-            from_ops,
+            rule,
         });
         Ok(())
     }
@@ -196,12 +273,18 @@ impl Centre {
     }
 
     /// Whether this turn's batch goes to the committer thread: always behind a batch
-    /// in flight (the turn waits for it), else when it is large enough (every
-    /// non-empty batch in `fsync` mode).
-    pub(super) fn commits_off_loop(&self) -> bool {
-        self.committer.as_ref().is_some_and(|c| {
-            self.inflight.is_some() || (!self.batch.is_empty() && self.batch.len() >= c.from_ops)
-        })
+    /// in flight (the turn waits for it, and its batch is judged when that one is
+    /// reported), else as [`OffLoopRule`] says (every non-empty batch in `fsync` mode).
+    /// Called once a turn, at its commit.
+    pub(super) fn commits_off_loop(&mut self) -> bool {
+        let Some(c) = self.committer.as_mut() else {
+            return false;
+        };
+        if self.inflight.is_some() {
+            c.rule.input_left = false;
+            return true;
+        }
+        c.rule.off_loop(self.batch.len())
     }
 
     /// The end of a turn whose batch goes to the committer (`commits_off_loop`):

@@ -309,7 +309,8 @@ impl Shard {
             // Synced writes go to a thread of their own (`centre/pipeline.rs`).
             centre.commit_off_loop()?;
         } else {
-            // `wal`: large batches only (`[storage] wal_commit_off_loop_ops`).
+            // `wal`: large batches, and smaller ones while the loop is behind
+            // (`[storage] wal_commit_off_loop_ops`, `wal_commit_off_loop_behind_ops`).
             centre.commit_large_batches_off_loop()?;
         }
         let mut shard = Shard {
@@ -567,6 +568,10 @@ impl Shard {
     /// Group commit (the centre writes the turn's batch once), then the answers
     /// and pushes that depend on it are released.
     fn commit(&mut self) {
+        // Input left unread means the loop is behind: `wal` mode's committer may take
+        // the batch (`centre/pipeline.rs`).
+        self.centre
+            .set_input_left(!self.unfinished.is_empty() || self.inbox_left);
         let mut outbox = self.centre.commit();
         let (logins, ops) = self.centre.turn_size();
         self.work.logins = logins as u64;
