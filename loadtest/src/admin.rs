@@ -174,6 +174,21 @@ pub fn stats(path: &Path, timeout: Duration) -> anyhow::Result<Vec<ShardStats>> 
     }
 }
 
+/// The daemon's metrics exposition (Prometheus text), via `AdminMetrics`.
+pub fn metrics(path: &Path, timeout: Duration) -> anyhow::Result<String> {
+    let opts = ClientOptions {
+        client_name: client_name().to_string(),
+        timeout,
+        ..ClientOptions::default()
+    };
+    let mut client = Client::connect_unix(path, opts)
+        .with_context(|| format!("connecting to admin socket {}", path.display()))?;
+    match client.request(&Request::AdminMetrics).context("AdminMetrics")? {
+        Response::Metrics { text } => Ok(text),
+        other => bail!("AdminMetrics answered {other:?}"),
+    }
+}
+
 /// Name announced in every `Hello`.
 pub fn client_name() -> &'static str {
     concat!("kefu-load/", env!("CARGO_PKG_VERSION"))
