@@ -11,7 +11,7 @@
 
 use crate::conn::Connection;
 
-/// Slots per chunk: 64 × 352 B, about 22 KiB, so the slack is at most that per shard.
+/// Slots per chunk: 64 × 344 B, about 22 KiB, so the slack is at most that per shard.
 const CHUNK: usize = 64;
 
 /// Connection storage: chunks of slots with a free list, and a generation per slot
@@ -25,9 +25,28 @@ pub(super) struct Slab {
     len: usize,
 }
 
-struct Slot {
-    generation: u32,
-    conn: Option<Connection>,
+/// A slot is free (with the generation of its last connection) or holds a
+/// connection, which carries its own generation: the free variant fits in the
+/// connection's spare bytes, so a slot is no larger than a connection.
+enum Slot {
+    Free { generation: u32 },
+    Used(Connection),
+}
+
+impl Slot {
+    fn generation(&self) -> u32 {
+        match self {
+            Slot::Free { generation } => *generation,
+            Slot::Used(conn) => conn.generation,
+        }
+    }
+
+    fn conn_mut(&mut self) -> Option<&mut Connection> {
+        match self {
+            Slot::Free { .. } => None,
+            Slot::Used(conn) => Some(conn),
+        }
+    }
 }
 
 impl Slab {
@@ -44,29 +63,32 @@ impl Slab {
         };
         // A free slot's index, or the one just made: it exists.
         let slot = &mut self.chunks[idx / CHUNK][idx % CHUNK];
-        slot.generation = slot.generation.wrapping_add(1);
-        conn.generation = slot.generation;
-        slot.conn = Some(conn);
-        let generation = slot.generation;
+        let generation = slot.generation().wrapping_add(1);
+        conn.generation = generation;
+        *slot = Slot::Used(conn);
         self.len += 1;
         (idx, generation)
     }
 
     pub(super) fn remove(&mut self, idx: usize) -> Option<Connection> {
-        let conn = self.slot_mut(idx)?.conn.take()?;
+        let slot = self.slot_mut(idx)?;
+        let generation = slot.generation();
+        let Slot::Used(conn) = std::mem::replace(slot, Slot::Free { generation }) else {
+            return None;
+        };
         self.free.push(idx);
         self.len -= 1;
         Some(conn)
     }
 
     pub(super) fn get_mut(&mut self, idx: usize, generation: u32) -> Option<&mut Connection> {
-        self.slot_mut(idx)
-            .filter(|s| s.generation == generation)
-            .and_then(|s| s.conn.as_mut())
+        self.slot_mut(idx)?
+            .conn_mut()
+            .filter(|c| c.generation == generation)
     }
 
     pub(super) fn get_any(&mut self, idx: usize) -> Option<&mut Connection> {
-        self.slot_mut(idx).and_then(|s| s.conn.as_mut())
+        self.slot_mut(idx)?.conn_mut()
     }
 
     pub(super) fn live(&self) -> Vec<(usize, u32)> {
@@ -74,8 +96,10 @@ impl Slab {
             .iter()
             .flat_map(|c| c.iter())
             .enumerate()
-            .filter(|(_, s)| s.conn.is_some())
-            .map(|(i, s)| (i, s.generation))
+            .filter_map(|(i, s)| match s {
+                Slot::Used(conn) => Some((i, conn.generation)),
+                Slot::Free { .. } => None,
+            })
             .collect()
     }
 
@@ -90,10 +114,7 @@ impl Slab {
 
 fn new_chunk() -> Box<[Slot]> {
     (0..CHUNK)
-        .map(|_| Slot {
-            generation: 0,
-            conn: None,
-        })
+        .map(|_| Slot::Free { generation: 0 })
         .collect()
 }
 
@@ -142,9 +163,9 @@ mod tests {
     #[test]
     fn an_idle_connection_costs_its_slot() {
         // The slot (the connection inline) is most of an idle connection's heap;
-        // `conn.rs` bounds the struct. The generation sits in its padding or beside it.
+        // `conn.rs` bounds the struct. A free slot's generation takes no room of its own.
         let slot = std::mem::size_of::<Slot>();
         let conn = std::mem::size_of::<Connection>();
-        assert!(slot <= conn + 8, "slot {slot} for a connection of {conn}");
+        assert_eq!(slot, conn);
     }
 }
