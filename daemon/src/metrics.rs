@@ -743,7 +743,10 @@ mod tests {
         let during = super::heap_in_use_bytes();
         drop(block);
         let after = super::heap_in_use_bytes();
-        assert!(during >= before + (BLOCK as u64) / 2, "{before} -> {during}");
+        assert!(
+            during >= before + (BLOCK as u64) / 2,
+            "{before} -> {during}"
+        );
         assert!(after + (BLOCK as u64) / 2 <= during, "{during} -> {after}");
     }
 }

@@ -183,7 +183,10 @@ pub fn metrics(path: &Path, timeout: Duration) -> anyhow::Result<String> {
     };
     let mut client = Client::connect_unix(path, opts)
         .with_context(|| format!("connecting to admin socket {}", path.display()))?;
-    match client.request(&Request::AdminMetrics).context("AdminMetrics")? {
+    match client
+        .request(&Request::AdminMetrics)
+        .context("AdminMetrics")?
+    {
         Response::Metrics { text } => Ok(text),
         other => bail!("AdminMetrics answered {other:?}"),
     }
