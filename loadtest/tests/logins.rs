@@ -91,7 +91,13 @@ fn provisions_logs_in_resumes_and_holds_everyone() -> TestResult {
     }
     // The daemon's exact heap, read through the admin socket at every point, the
     // last once the held connections were gone.
-    for point in ["baseline", "after_password", "hold_start", "hold_end", "after_close"] {
+    for point in [
+        "baseline",
+        "after_password",
+        "hold_start",
+        "hold_end",
+        "after_close",
+    ] {
         let heap = r.pointer(&format!("/memory/{point}/heap_in_use"));
         assert!(
             heap.and_then(Value::as_u64).is_some_and(|b| b > 0),
