@@ -312,21 +312,7 @@ pub fn render(sources: &Sources) -> String {
     turns(&mut out, &sources.counters);
     shard_threads(&mut out, &sources.counters);
     accounts(&mut out, &sources.counters);
-    family(
-        &mut out,
-        "kefu_process_resident_memory_bytes",
-        "gauge",
-        "Resident set size of kefud.",
-    );
-    let _ = writeln!(out, "kefu_process_resident_memory_bytes {}", rss_bytes());
-    family(
-        &mut out,
-        "kefu_heap_in_use_bytes",
-        "gauge",
-        "Heap bytes kefud's data holds (glibc mallinfo2: uordblks + hblkhd), read at scrape \
-         time; unlike the resident size it leaves out what the allocator keeps after a free.",
-    );
-    let _ = writeln!(out, "kefu_heap_in_use_bytes {heap}");
+    process_memory(&mut out, heap);
     if let Some(r) = &sources.replication {
         replication(&mut out, r);
     }
@@ -341,6 +327,26 @@ pub fn render(sources: &Sources) -> String {
         let _ = writeln!(out, "{metric} {value}");
     }
     out
+}
+
+/// The process's resident size and its heap in use (`heap`, read before the scrape's
+/// own buffers were allocated).
+fn process_memory(out: &mut String, heap: u64) {
+    family(
+        out,
+        "kefu_process_resident_memory_bytes",
+        "gauge",
+        "Resident set size of kefud.",
+    );
+    let _ = writeln!(out, "kefu_process_resident_memory_bytes {}", rss_bytes());
+    family(
+        out,
+        "kefu_heap_in_use_bytes",
+        "gauge",
+        "Heap bytes kefud's data holds (glibc mallinfo2: uordblks + hblkhd), read at scrape \
+         time; unlike the resident size it leaves out what the allocator keeps after a free.",
+    );
+    let _ = writeln!(out, "kefu_heap_in_use_bytes {heap}");
 }
 
 /// The pair's replication (`daemon/CLUSTER.md` §6), on either member: the lag in
