@@ -358,6 +358,7 @@ fn metrics_are_served_on_the_admin_socket_and_http_and_parse_as_prometheus_text(
         ("kefu_queued_conversations", "gauge"),
         ("kefu_account_open_conversations", "gauge"),
         ("kefu_process_resident_memory_bytes", "gauge"),
+        ("kefu_heap_in_use_bytes", "gauge"),
         ("kefu_rocksdb_sst_files_bytes", "gauge"),
         ("kefu_rocksdb_memtable_bytes", "gauge"),
     ] {
@@ -392,6 +393,8 @@ fn metrics_are_served_on_the_admin_socket_and_http_and_parse_as_prometheus_text(
         "{text}"
     );
     assert!(sum(&samples, "kefu_rocksdb_memtable_bytes") > 0.0, "{text}");
+    // The daemon's own heap: the store's memtables and caches alone are more than 1 MB.
+    assert!(sum(&samples, "kefu_heap_in_use_bytes") > 1e6, "{text}");
 
     // The same numbers as `AdminStats` (what `kefuctl stats` prints).
     let Response::Stats { shards, .. } = admin.request(&Request::AdminStats).unwrap() else {

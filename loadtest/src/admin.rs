@@ -161,6 +161,22 @@ impl AdminPipe {
 
 /// The daemon's per-shard counters, via `AdminStats`.
 pub fn stats(path: &Path, timeout: Duration) -> anyhow::Result<Vec<ShardStats>> {
+    match ask(path, timeout, &Request::AdminStats).context("AdminStats")? {
+        Response::Stats { shards, .. } => Ok(shards),
+        other => bail!("AdminStats answered {other:?}"),
+    }
+}
+
+/// The daemon's metrics exposition (Prometheus text), via `AdminMetrics`.
+pub fn metrics(path: &Path, timeout: Duration) -> anyhow::Result<String> {
+    match ask(path, timeout, &Request::AdminMetrics).context("AdminMetrics")? {
+        Response::Metrics { text } => Ok(text),
+        other => bail!("AdminMetrics answered {other:?}"),
+    }
+}
+
+/// One request on a connection of its own to the admin socket.
+fn ask(path: &Path, timeout: Duration, request: &Request) -> anyhow::Result<Response> {
     let opts = ClientOptions {
         client_name: client_name().to_string(),
         timeout,
@@ -168,10 +184,7 @@ pub fn stats(path: &Path, timeout: Duration) -> anyhow::Result<Vec<ShardStats>> 
     };
     let mut client = Client::connect_unix(path, opts)
         .with_context(|| format!("connecting to admin socket {}", path.display()))?;
-    match client.request(&Request::AdminStats).context("AdminStats")? {
-        Response::Stats { shards, .. } => Ok(shards),
-        other => bail!("AdminStats answered {other:?}"),
-    }
+    Ok(client.request(request)?)
 }
 
 /// Name announced in every `Hello`.

@@ -1,5 +1,7 @@
 //! Reading the daemon's resident memory from `/proc/PID/status` and
-//! `/proc/PID/smaps_rollup`, and its CPU time from `/proc/PID/stat`.
+//! `/proc/PID/smaps_rollup`, its CPU time from `/proc/PID/stat`, and its heap in
+//! use from its metrics (`kefu_heap_in_use_bytes`, glibc's `mallinfo2`: exact to the
+//! byte, where the resident size moves by pages and keeps what the allocator holds).
 
 use serde::Serialize;
 use std::time::Instant;
@@ -25,6 +27,9 @@ pub struct TimedSample {
     /// The reading.
     #[serde(flatten)]
     pub sample: MemSample,
+    /// The daemon's heap in use (`kefu_heap_in_use_bytes`), bytes, when its metrics
+    /// were read with the sample.
+    pub heap_in_use: Option<u64>,
 }
 
 /// Reads the memory of process `pid`; an error if it does not exist or cannot be read.
@@ -47,7 +52,18 @@ pub fn sample_at(pid: Option<u32>, start: Instant) -> Option<TimedSample> {
     Some(TimedSample {
         at_secs: start.elapsed().as_secs_f64(),
         sample,
+        heap_in_use: None,
     })
+}
+
+/// The daemon's heap in use from its metrics exposition; `None` if the family is
+/// missing (an older daemon) or reads 0 (an allocator other than glibc's).
+pub fn heap_in_use(metrics: &str) -> Option<u64> {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("kefu_heap_in_use_bytes "))
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|&bytes| bytes > 0)
 }
 
 /// CPU time (user + system, all threads) process `pid` has used, seconds;
@@ -95,6 +111,18 @@ mod tests {
             "00400000-7fff [rollup]\nRss:  10 kB\nPss:  7 kB\nPss_Anon: 3 kB\nAnonymous: 5 kB\n";
         assert_eq!(field_kib(rollup, "Pss:"), Some(7 * 1024));
         assert_eq!(field_kib(rollup, "Anonymous:"), Some(5 * 1024));
+    }
+
+    #[test]
+    fn the_heap_is_read_from_the_metrics() {
+        let text = "# TYPE kefu_process_resident_memory_bytes gauge\n\
+                    kefu_process_resident_memory_bytes 9000000\n\
+                    # TYPE kefu_heap_in_use_bytes gauge\n\
+                    kefu_heap_in_use_bytes 1234567\n";
+        assert_eq!(heap_in_use(text), Some(1_234_567));
+        assert_eq!(heap_in_use("kefu_heap_in_use_bytes 0\n"), None);
+        assert_eq!(heap_in_use("kefu_uptime_seconds 3\n"), None);
+        assert_eq!(heap_in_use("kefu_heap_in_use_bytes x\n"), None);
     }
 
     #[test]

@@ -306,6 +306,8 @@ pub struct MemoryReport {
     pub hold_start: Option<TimedSample>,
     /// At the end of the hold, connections still open.
     pub hold_end: Option<TimedSample>,
+    /// Once the held connections were closed and the daemon reported them gone.
+    pub after_close: Option<TimedSample>,
     /// Connections held at the end of the hold.
     pub connections: u64,
     /// (`hold_end` − `baseline`) VmRSS per held connection, bytes.
@@ -313,18 +315,31 @@ pub struct MemoryReport {
     /// (`hold_end` − `after_password`) VmRSS per held connection, bytes: closer
     /// to the cost of a connection alone, accounts and sessions being loaded already.
     pub rss_per_connection_since_password_bytes: Option<f64>,
+    /// (`hold_end` − `baseline`) heap in use per held connection, bytes.
+    pub heap_per_connection_bytes: Option<f64>,
+    /// (`hold_end` − `after_password`) heap in use per held connection, bytes: the
+    /// exact counterpart of `rss_per_connection_since_password_bytes`.
+    pub heap_per_connection_since_password_bytes: Option<f64>,
+    /// (`hold_end` − `after_close`) heap per held connection, bytes: what closing
+    /// them gave back (tables keep their grown capacity, so this is the lower bound).
+    pub heap_freed_per_connection_bytes: Option<f64>,
 }
 
 impl MemoryReport {
     /// Computes the per-connection deltas from the samples.
     pub fn finish(&mut self) {
-        let per = |from: &Option<TimedSample>| -> Option<f64> {
-            let end = self.hold_end?.sample.vm_rss? as f64;
-            let start = from.as_ref()?.sample.vm_rss? as f64;
+        let per = |from: &Option<TimedSample>, field: fn(&TimedSample) -> Option<u64>| {
+            let end = field(self.hold_end.as_ref()?)? as f64;
+            let start = field(from.as_ref()?)? as f64;
             (self.connections > 0).then(|| (end - start) / self.connections as f64)
         };
-        self.rss_per_connection_bytes = per(&self.baseline);
-        self.rss_per_connection_since_password_bytes = per(&self.after_password);
+        let rss: fn(&TimedSample) -> Option<u64> = |s| s.sample.vm_rss;
+        let heap: fn(&TimedSample) -> Option<u64> = |s| s.heap_in_use;
+        self.rss_per_connection_bytes = per(&self.baseline, rss);
+        self.rss_per_connection_since_password_bytes = per(&self.after_password, rss);
+        self.heap_per_connection_bytes = per(&self.baseline, heap);
+        self.heap_per_connection_since_password_bytes = per(&self.after_password, heap);
+        self.heap_freed_per_connection_bytes = per(&self.after_close, heap);
     }
 }
 
@@ -603,6 +618,31 @@ impl fmt::Display for LoginsReport {
                     m.rss_per_connection_since_password_bytes
                         .map(|p| format!(", {p:.0} bytes since the password phase"))
                         .unwrap_or_default()
+                )?;
+            }
+            if m.hold_end.is_some_and(|s| s.heap_in_use.is_some()) {
+                let heap = |s: &Option<TimedSample>| {
+                    s.and_then(|s| s.heap_in_use)
+                        .map_or("?".into(), |b| format!("{b} B"))
+                };
+                writeln!(
+                    f,
+                    "{:<10}heap in use (mallinfo2): baseline {}, after password phase {}, hold start {}, hold end {}, after close {}",
+                    "",
+                    heap(&m.baseline),
+                    heap(&m.after_password),
+                    heap(&m.hold_start),
+                    heap(&m.hold_end),
+                    heap(&m.after_close)
+                )?;
+                let bytes = |b: Option<f64>| b.map_or("?".into(), |b| format!("{b:.0}"));
+                writeln!(
+                    f,
+                    "{:<10}heap {} bytes per connection over baseline, {} since the password phase, {} freed per connection at close",
+                    "",
+                    bytes(m.heap_per_connection_bytes),
+                    bytes(m.heap_per_connection_since_password_bytes),
+                    bytes(m.heap_freed_per_connection_bytes)
                 )?;
             }
         }

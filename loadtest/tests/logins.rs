@@ -89,8 +89,28 @@ fn provisions_logs_in_resumes_and_holds_everyone() -> TestResult {
             explain(&output)
         );
     }
+    // The daemon's exact heap, read through the admin socket at every point, the
+    // last once the held connections were gone.
+    for point in [
+        "baseline",
+        "after_password",
+        "hold_start",
+        "hold_end",
+        "after_close",
+    ] {
+        let heap = r.pointer(&format!("/memory/{point}/heap_in_use"));
+        assert!(
+            heap.and_then(Value::as_u64).is_some_and(|b| b > 0),
+            "{point}: {heap:?}\n{}",
+            explain(&output)
+        );
+    }
+    assert!(r
+        .pointer("/memory/heap_per_connection_since_password_bytes")
+        .is_some_and(Value::is_f64));
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(text.contains("result    OK"), "{text}");
+    assert!(text.contains("heap in use (mallinfo2)"), "{text}");
 
     // A second provisioning run finds everything in place and changes nothing.
     let (output, report) = daemon.logins("100", &["--provision"])?;

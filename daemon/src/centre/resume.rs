@@ -100,14 +100,14 @@ impl Centre {
             // A new token replaces the old.
             Some(r) => r.secret_hash = secret_hash(&secret),
             None => {
-                record.resume = Some(Resumable {
+                record.resume = Some(Box::new(Resumable {
                     secret_hash: secret_hash(&secret),
                     link: Link::Attached,
                     kept: VecDeque::new(),
                     sent_last: 0,
                     last_seq: 0,
                     appended: 0,
-                })
+                }))
             }
         }
         self.update_conn(caller.conn, caller.generation, ConnUpdate::KeepPushes);

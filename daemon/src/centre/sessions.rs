@@ -31,8 +31,10 @@ pub(crate) struct SessionRecord {
     pub(crate) account: u64,
     /// Who it is.
     pub(crate) who: Who,
-    /// Set once it is resumable (`resume.rs`).
-    pub(crate) resume: Option<super::resume::Resumable>,
+    /// Set once it is resumable (`resume.rs`). Boxed: a resumable session is the
+    /// exception, and inline its state (104 B) would be on every session's entry
+    /// in `Centre::sessions`, used or not.
+    pub(crate) resume: Option<Box<super::resume::Resumable>>,
     /// An account centre's session (`account_centre.rs`): not online, centre requests only.
     pub(crate) centre: bool,
     /// A read-only session (`read_only.rs`): not online, reads only.
@@ -143,5 +145,17 @@ impl Centre {
                 .collect(),
             Recipient::Session(session) => smallvec::smallvec![*session],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_session_record_is_small() {
+        // Every logged-in session has one entry in `Centre::sessions` (with the table's
+        // slack, up to twice its size): 160 bytes while the resumable state was inline,
+        // 64 with it boxed (104 bytes, on resumable sessions only).
+        let size = std::mem::size_of::<super::SessionRecord>();
+        assert!(size <= 64, "SessionRecord grew to {size} bytes");
     }
 }

@@ -8,8 +8,9 @@
 //!    (or at `--resume-rate`), and stays connected;
 //! 4. *hold*: the connections stay idle and logged in for `--hold-secs`.
 //!
-//! The daemon's memory is read before anything happens, after the password
-//! phase, and at both ends of the hold. A phase cut short by the deadline
+//! The daemon's memory (resident size, and the heap in use from its metrics through
+//! the admin socket) is read before anything happens, after the password phase, at
+//! both ends of the hold, and once the held connections are closed. A phase cut short by the deadline
 //! ends the run; the report says what was done.
 
 use crate::admin;
@@ -39,17 +40,31 @@ pub fn run(plan: &LoginsPlan) -> anyhow::Result<LoginsReport> {
     let run_start = Instant::now();
     let cpu_start = cpu_time();
     let deadline = run_start + plan.timeout;
+    // The resident size from /proc, and the exact heap from the daemon's metrics
+    // through the admin socket (what a scrape of `kefu_heap_in_use_bytes` reads).
+    let sample = || {
+        let mut s = memory::sample_at(plan.daemon_pid, run_start)?;
+        s.heap_in_use = plan
+            .admin_socket
+            .as_deref()
+            .and_then(|path| admin::metrics(path, ADMIN_TIMEOUT).ok())
+            .and_then(|text| memory::heap_in_use(&text));
+        Some(s)
+    };
     let mut memory = plan.daemon_pid.map(|pid| MemoryReport {
         pid,
-        baseline: memory::sample_at(Some(pid), run_start),
+        baseline: sample(),
         after_password: None,
         hold_start: None,
         hold_end: None,
+        after_close: None,
         connections: 0,
         rss_per_connection_bytes: None,
         rss_per_connection_since_password_bytes: None,
+        heap_per_connection_bytes: None,
+        heap_per_connection_since_password_bytes: None,
+        heap_freed_per_connection_bytes: None,
     });
-    let sample = || memory::sample_at(plan.daemon_pid, run_start);
     let mut report = new_report(plan);
 
     // How many cores the daemon runs on, to divide the rates by.
@@ -260,7 +275,40 @@ fn phases(
     for d in &mut drivers {
         d.close_all();
     }
+    // What closing gave back, once the daemon has seen every connection go.
+    if let (Some(m), Some(path)) = (memory.as_mut(), &plan.admin_socket) {
+        if all_gone(path, Instant::now() + CLOSE_WAIT) {
+            m.after_close = sample();
+        } else {
+            report.notes.push(format!(
+                "the daemon still had sessions or connections {} s after the close: no \
+                 memory reading after the close",
+                CLOSE_WAIT.as_secs()
+            ));
+        }
+    }
     Ok(())
+}
+
+/// How long the daemon may take to see the held connections close.
+const CLOSE_WAIT: Duration = Duration::from_secs(10);
+
+/// Polls `AdminStats` until no session and no connection but the asking one is
+/// left, or `deadline`; whether they all went.
+fn all_gone(path: &std::path::Path, deadline: Instant) -> bool {
+    loop {
+        if let Ok(shards) = admin::stats(path, ADMIN_TIMEOUT) {
+            let connections: u64 = shards.iter().map(|s| s.connections).sum();
+            let sessions: u64 = shards.iter().map(|s| s.sessions).sum();
+            if connections <= 1 && sessions == 0 {
+                return true;
+            }
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// The login job of connection `i`.
