@@ -321,6 +321,14 @@ pub fn pin_command(command: &mut std::process::Command, cpus: &[usize]) -> io::R
     Ok(())
 }
 
+/// The CPUs online on the machine, whatever this thread's affinity (a pinned sweep
+/// runs on some of them only, but the box's saturation is judged over all).
+pub fn online_cpus() -> usize {
+    // SAFETY: `sysconf` takes no pointers and only reads a constant.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    usize::try_from(n).unwrap_or(0).max(1)
+}
+
 /// Clock ticks per second, the unit of CPU times in `/proc/PID/stat` (100 where unknown).
 pub fn clock_ticks_per_sec() -> u64 {
     // SAFETY: `sysconf` takes no pointers and only reads a constant.

@@ -180,7 +180,7 @@ impl Row {
             .filter(|_| delivered >= 1.0)
             .map(|s| s * 1e6 / delivered);
         self.generator_cores = tool.map(|s| s / window_secs);
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        let cores = crate::sys::online_cpus() as f64;
         let gen = self.generator_cores.unwrap_or(0.0);
         self.saturation = if gen >= GEN_SATURATED * threads.max(1) as f64 {
             "gen".into()
@@ -370,7 +370,7 @@ fn machine() -> String {
         .find(|l| l.starts_with("model name"))
         .and_then(|l| l.split(':').nth(1))
         .map_or("unknown CPU".into(), |s| s.trim().to_string());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cores = crate::sys::online_cpus();
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     format!("{cpu} ({cores} cores), Linux {}", kernel.trim())
 }
