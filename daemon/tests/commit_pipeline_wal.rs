@@ -114,7 +114,7 @@ fn windows_then_a_crash(storage: &str) {
     let both = vec!["kefu-commit-0".to_string(), "kefu-commit-1".to_string()];
     let deadline = Instant::now() + Duration::from_secs(10);
     while committer_threads(&d) != both && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
+        std::thread::yield_now();
     }
     assert_eq!(
         committer_threads(&d),
