@@ -45,6 +45,11 @@ fn committer_threads(d: &DaemonProcess) -> Vec<String> {
     names
 }
 
+/// Customer `i` of the run, logged in (before the crash and again after the restart).
+fn log_in_customer(d: &DaemonProcess, key: &[u8; 32], i: usize) -> Client {
+    login_customer(d.client(), key, ACCOUNT, &format!("pipe-{i}"), now() + 3600)
+}
+
 fn text(customer: usize, n: u64) -> String {
     format!("customer {customer} message {n}")
 }
@@ -133,13 +138,7 @@ fn windows_then_a_crash(storage: &str) {
         .expect("auto-accept");
     let mut customers: Vec<(Client, u64)> = (0..CUSTOMERS)
         .map(|i| {
-            let mut c = login_customer(
-                d.client(),
-                &key,
-                ACCOUNT,
-                &format!("pipe-{i}"),
-                now() + 3600,
-            );
+            let mut c = log_in_customer(&d, &key, i);
             let conversation = open(&mut c).conversation;
             (c, conversation)
         })
@@ -234,13 +233,7 @@ fn windows_then_a_crash(storage: &str) {
             expected,
             "customer {i}: exactly the acknowledged messages, once, in order"
         );
-        let mut c = login_customer(
-            d.client(),
-            &key,
-            ACCOUNT,
-            &format!("pipe-{i}"),
-            now() + 3600,
-        );
+        let mut c = log_in_customer(&d, &key, i);
         for (n, id) in acked.iter().step_by(25) {
             let again = sent(c.request(&send(conv, *n, text(i, *n))).expect("retry"));
             assert_eq!(
