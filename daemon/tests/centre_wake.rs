@@ -56,12 +56,7 @@ fn the_centre_wakes_the_loop_at_a_transfer_deadline_and_not_before() {
         Response::Conversation(c) => c.conversation,
         other => panic!("{other:?}"),
     };
-    h.ok(
-        sender,
-        Request::AcceptConversation {
-            conversation: conv,
-        },
-    );
+    h.ok(sender, Request::AcceptConversation { conversation: conv });
     // Settled: an idle turn after the requests walks, and nothing is armed.
     idle_turn_after(&mut h, REWALK_MS);
     assert_eq!(h.centre.next_deadline(), None, "nothing armed");
@@ -84,10 +79,7 @@ fn the_centre_wakes_the_loop_at_a_transfer_deadline_and_not_before() {
     let deadline = armed_at + 120_000;
     let waiting = alerts(&h.take_pushes(sender));
     assert!(
-        waiting.contains(&Alert::TransferWaiting {
-            to: 1002,
-            deadline
-        }),
+        waiting.contains(&Alert::TransferWaiting { to: 1002, deadline }),
         "{waiting:?}"
     );
     assert_eq!(h.centre.next_deadline(), Some(armed_at + REWALK_MS));
@@ -146,5 +138,8 @@ fn a_logout_makes_the_walks_look_again() {
     idle_turn_after(&mut h, REWALK_MS);
     let now = h.clock.now_ms();
     let next = h.centre.next_deadline();
-    assert!(next.is_none_or(|at| at > now + REWALK_MS), "{next:?} at {now}");
+    assert!(
+        next.is_none_or(|at| at > now + REWALK_MS),
+        "{next:?} at {now}"
+    );
 }

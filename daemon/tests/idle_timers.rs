@@ -90,9 +90,7 @@ fn a_transfer_time_out_fires_on_an_idle_daemon_never_before_its_deadline() {
         other => panic!("{other:?}"),
     };
     sender
-        .request(&Request::AcceptConversation {
-            conversation: conv,
-        })
+        .request(&Request::AcceptConversation { conversation: conv })
         .expect("accept");
     match sender
         .request(&Request::TransferConversation {
@@ -111,7 +109,10 @@ fn a_transfer_time_out_fires_on_an_idle_daemon_never_before_its_deadline() {
         other => panic!("{other:?}"),
     };
     // From here on nobody sends anything: only the daemon's own wake fires it.
-    assert_eq!(alert_of(&mut sender), Alert::TransferFailedBack { to: 1002 });
+    assert_eq!(
+        alert_of(&mut sender),
+        Alert::TransferFailedBack { to: 1002 }
+    );
     let received = now_ms();
     assert!(
         received >= deadline,
@@ -122,10 +123,7 @@ fn a_transfer_time_out_fires_on_an_idle_daemon_never_before_its_deadline() {
         "transfer time-out: fail-back received {} ms after the announced deadline",
         received - deadline
     );
-    match sender
-        .request(&Request::ListConversations)
-        .expect("list")
-    {
+    match sender.request(&Request::ListConversations).expect("list") {
         Response::Conversations(list) => assert_eq!(
             list.iter().map(|c| c.conversation).collect::<Vec<_>>(),
             vec![conv]

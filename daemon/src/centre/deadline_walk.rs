@@ -57,8 +57,7 @@ impl DeadlineWalk {
 
     fn next_ms(&self) -> i64 {
         if self.unseen {
-            self.seen_ms
-                .min(self.walked_ms.saturating_add(REWALK_MS))
+            self.seen_ms.min(self.walked_ms.saturating_add(REWALK_MS))
         } else {
             self.seen_ms
         }
@@ -120,7 +119,11 @@ mod tests {
         assert_eq!(w.next_deadline(), Some(60_000));
         assert!(w.due(60_000));
         w.walked(60_000, None);
-        assert_eq!(w.next_deadline(), None, "nothing armed, nothing to wake for");
+        assert_eq!(
+            w.next_deadline(),
+            None,
+            "nothing armed, nothing to wake for"
+        );
         assert!(!w.due(i64::MAX - 1));
     }
 

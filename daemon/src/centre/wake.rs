@@ -123,7 +123,10 @@ mod tests {
             Some(Duration::from_millis(u64::try_from(REWALK_MS).unwrap()))
         );
         // The clock set back since the turn: at once, whatever is armed.
-        assert_eq!(sleep_for(Some(T + 10_000), T, T - 3_600_000), Some(Duration::ZERO));
+        assert_eq!(
+            sleep_for(Some(T + 10_000), T, T - 3_600_000),
+            Some(Duration::ZERO)
+        );
         assert_eq!(sleep_for(None, T, T - 1), None);
         // The far future does not overflow.
         assert_eq!(
