@@ -10,6 +10,7 @@
 
 mod support;
 
+use kefu_daemon::clock::{Clock, SystemClock};
 use kefu_wire::chat::{Alert, ConversationState, Entry, RoutingConfig};
 use kefu_wire::{Client, Event, Presence, Request, Response};
 use std::time::Duration;
@@ -37,15 +38,9 @@ fn alert_of(c: &mut Client) -> Alert {
     }
 }
 
-#[allow(
-    clippy::disallowed_methods,
-    reason = "compared with the deadline the daemon announced on the same real clock"
-)]
+/// The real clock, read as the daemon reads it (its deadlines are on it).
 fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_millis() as i64
+    SystemClock.now_ms()
 }
 
 #[test]
