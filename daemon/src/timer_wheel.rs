@@ -16,6 +16,11 @@
 //! timers ever happens. [`TimerWheel::work`] counts the timers advancing examined, so
 //! tests show it (and `benches/benches/timers.rs` times it).
 //!
+//! [`TimerWheel::next_deadline`] says when the next timer can be due (the shard's
+//! loop sleeps until then, `centre/wake.rs`): a lower bound kept on insert and
+//! recomputed over the slots' minima (one pass of `slots` comparisons) only when an
+//! advance reached it, so a cancelled earliest timer costs at most one early wake.
+//!
 //! Pure: no clock of its own (the caller passes the turn's `now`), no I/O.
 
 use std::collections::HashMap;
@@ -42,6 +47,9 @@ pub struct TimerWheel<K> {
     cursor: i64,
     /// Timers examined by `advance` so far.
     work: u64,
+    /// No timer is due before this (a lower bound: a cancel does not raise it; an
+    /// advance that reaches it recomputes it). `i64::MAX`: none armed.
+    earliest: i64,
 }
 
 impl<K: Copy + Eq + Hash> TimerWheel<K> {
@@ -57,6 +65,7 @@ impl<K: Copy + Eq + Hash> TimerWheel<K> {
             tick_ms,
             cursor: now_ms.div_euclid(tick_ms),
             work: 0,
+            earliest: i64::MAX,
         }
     }
 
@@ -73,6 +82,15 @@ impl<K: Copy + Eq + Hash> TimerWheel<K> {
     /// The deadline of `key`'s timer, if one is armed.
     pub fn deadline(&self, key: &K) -> Option<i64> {
         self.index.get(key).map(|p| p.deadline)
+    }
+
+    /// The earliest time a timer can be due (unix ms; never later than the earliest
+    /// deadline armed, earlier only after a cancel), `None` when none is armed.
+    pub fn next_deadline(&self) -> Option<i64> {
+        if self.index.is_empty() {
+            return None;
+        }
+        Some(self.earliest)
     }
 
     /// Timers examined by [`advance`](Self::advance) since the wheel was made.
@@ -98,6 +116,7 @@ impl<K: Copy + Eq + Hash> TimerWheel<K> {
         if let Some(min) = self.slot_min.get_mut(slot) {
             *min = (*min).min(deadline);
         }
+        self.earliest = self.earliest.min(deadline);
         self.index.insert(
             key,
             Place {
@@ -112,6 +131,9 @@ impl<K: Copy + Eq + Hash> TimerWheel<K> {
     pub fn cancel(&mut self, key: &K) -> Option<i64> {
         let place = self.index.remove(key)?;
         self.unlink(place.slot, place.pos);
+        if self.index.is_empty() {
+            self.earliest = i64::MAX;
+        }
         Some(place.deadline)
     }
 
@@ -148,6 +170,11 @@ impl<K: Copy + Eq + Hash> TimerWheel<K> {
             self.fire_slot(slot, now_ms, due);
         }
         self.cursor = target;
+        if self.earliest <= now_ms {
+            // Every slot visited now has its exact minimum, above `now_ms`; the others
+            // hold only later ticks' timers.
+            self.earliest = self.slot_min.iter().copied().min().unwrap_or(i64::MAX);
+        }
     }
 
     /// Fires the due timers of one slot and recomputes its earliest deadline.
@@ -231,6 +258,32 @@ mod tests {
         assert_eq!(fired(&mut w, 2000), vec![1]);
         assert!(fired(&mut w, 13_499).is_empty());
         assert_eq!(fired(&mut w, 13_500), vec![2]);
+    }
+
+    #[test]
+    fn next_deadline_is_the_earliest_timer_and_follows_advances() {
+        let t0 = 1_800_000_000_000;
+        let mut w = TimerWheel::new(16, 1000, t0);
+        assert_eq!(w.next_deadline(), None, "nothing armed");
+        w.insert(1u64, t0 + 70_500); // a later round of its slot
+        w.insert(2u64, t0 + 2_300);
+        assert_eq!(w.next_deadline(), Some(t0 + 2_300));
+        assert!(fired(&mut w, t0 + 2_299).is_empty());
+        assert_eq!(w.next_deadline(), Some(t0 + 2_300));
+        assert_eq!(fired(&mut w, t0 + 2_300), vec![2]);
+        assert_eq!(w.next_deadline(), Some(t0 + 70_500));
+        // A cancelled earliest timer: one early wake at most, then the true one.
+        w.insert(3u64, t0 + 5_000);
+        w.cancel(&3);
+        assert_eq!(w.next_deadline(), Some(t0 + 5_000));
+        assert!(fired(&mut w, t0 + 5_000).is_empty());
+        assert_eq!(w.next_deadline(), Some(t0 + 70_500));
+        // A deadline in the past is due at once.
+        w.insert(4u64, t0);
+        assert_eq!(w.next_deadline(), Some(t0));
+        assert_eq!(fired(&mut w, t0 + 5_001), vec![4]);
+        assert_eq!(fired(&mut w, t0 + 70_500), vec![1]);
+        assert_eq!(w.next_deadline(), None);
     }
 
     /// 100,000 armed timers cost nothing while idle: a day of one-second turns in which

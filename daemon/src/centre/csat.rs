@@ -68,6 +68,17 @@ struct Subscription {
 pub(super) struct CsatShard {
     resumed: bool,
     subs: BTreeMap<u64, Subscription>,
+    /// When the subscribers are next looked at: at the earliest `due_ms` the last walk
+    /// saw, or soon after a subscription or a relay's answer changed one
+    /// (`deadline_walk.rs`); not every turn.
+    walk: super::deadline_walk::DeadlineWalk,
+}
+
+impl CsatShard {
+    /// When a weekly mail is next due (turn ms), for the loop's wake (`wake.rs`).
+    pub(super) fn next_deadline(&self) -> Option<i64> {
+        self.walk.next_deadline()
+    }
 }
 
 /// The account-day of `now_ms`.
@@ -452,6 +463,7 @@ impl Centre {
                 } else {
                     c.csat.subs.remove(&account);
                 }
+                c.csat.walk.may_have_armed();
             }),
         });
         Ok(Response::Ok)
@@ -543,19 +555,23 @@ impl Centre {
         })
     }
 
-    /// Each turn: the first time, reads which of this shard's accounts mail a weekly
-    /// report; then starts the mails due (one per account at a time).
     /// Whether a weekly mail is with the relay: its outcome is still to be stored.
     pub fn csat_mail_in_flight(&self) -> bool {
         self.csat.subs.values().any(|s| s.in_flight)
     }
 
+    /// Each turn: the first time, reads which of this shard's accounts mail a weekly
+    /// report; then, when one can be due (`deadline_walk.rs`), starts the mails due
+    /// (one per account at a time).
     pub(super) fn csat_tick(&mut self) {
         if !self.csat.resumed {
             self.csat.resumed = true;
             self.csat_resume();
         }
         let now = self.now_ms;
+        if !self.csat.walk.due(now) {
+            return;
+        }
         let due: Vec<u64> = self
             .csat
             .subs
@@ -580,6 +596,12 @@ impl Centre {
                 }
             }
         }
+        // A mail with the relay is looked at again when its answer comes back.
+        let earliest = (self.csat.subs.values())
+            .filter(|s| !s.in_flight)
+            .map(|s| s.due_ms)
+            .min();
+        self.csat.walk.walked(now, earliest);
     }
 
     fn csat_resume(&mut self) {
@@ -677,6 +699,7 @@ impl Centre {
             return;
         };
         s.in_flight = false;
+        self.csat.walk.may_have_armed();
         match result {
             Ok(()) => {
                 s.last_sent = s.last_sent.max(monday);

@@ -26,7 +26,8 @@
 //! deleting an account), `reminders.rs` (agents' preferences, reminders to agent
 //! 1001), `sessions.rs` (who each session is; the
 //! directories map people to sessions, never to connections), `resume.rs` (sessions
-//! that outlive their connection).
+//! that outlive their connection), `wake.rs` (when the centre next needs a turn by
+//! time alone: the shard's loop sleeps until then).
 
 // Requests come from peers: no panics on their input anywhere in the centre.
 #![cfg_attr(
@@ -80,6 +81,7 @@ mod surveys;
 mod token_home;
 mod tokens;
 mod views;
+mod wake;
 mod web;
 mod web_origins;
 mod work_report;
@@ -655,6 +657,8 @@ impl Centre {
         }
         if let Some(departed) = session {
             self.session_departed(departed);
+            // A logout may arm a routing timer (outside a turn's commit, after its walks).
+            self.timers_may_have_armed();
         }
     }
 
@@ -681,6 +685,12 @@ impl Centre {
             // A standby's shards write nothing and run none of the turn's ticks.
             return self.commit_on_standby();
         }
+        if !self.overflowed.is_empty()
+            || (self.detached.first()).is_some_and(|&(until_ms, _)| until_ms <= self.now_ms)
+        {
+            // Sessions end before the walks below: they see what the logouts arm.
+            self.timers_may_have_armed();
+        }
         self.expire_detached();
         if self.now_secs() != self.expiry_checked_secs {
             self.expiry_checked_secs = self.now_secs();
@@ -700,6 +710,12 @@ impl Centre {
         self.broadcast_tick();
         self.flush_chat_counters();
         self.push_presence();
+        if !self.batch.is_empty() || !self.outbox.is_empty() || !self.settled.is_empty() {
+            // A turn that did something (a request, a tick that fired) may have armed a
+            // timer after the walks above: they look again soon (`deadline_walk.rs`).
+            // A turn that did nothing arms nothing, and an idle loop sleeps on.
+            self.timers_may_have_armed();
+        }
         self.turn_size = (self.logins.len(), self.batch.len());
         if self.commits_off_loop() {
             return self.commit_pipelined();
@@ -846,6 +862,8 @@ impl Centre {
         };
         self.actors.insert(account, actor);
         self.counters.set_accounts(self.actors.len() as u64);
+        // Its routing and menu timers are new to the walks.
+        self.timers_may_have_armed();
         self.idle_rearm(account);
         self.roll_back_import(account);
     }

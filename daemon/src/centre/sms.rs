@@ -72,6 +72,15 @@ impl SmsShard {
             self.accounts.remove(a);
         }
     }
+
+    /// When the next attempt is due (turn ms), for the loop's wake (`wake.rs`); none
+    /// while the attempts in flight are at the bound (an outcome wakes the loop).
+    pub(super) fn next_due(&self) -> Option<i64> {
+        if self.in_flight.len() >= MAX_IN_FLIGHT {
+            return None;
+        }
+        self.due.first().map(|&(at, _, _)| at)
+    }
 }
 
 /// The wait before attempt `attempts + 1`, from the start of attempt `attempts`, ms:

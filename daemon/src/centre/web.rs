@@ -112,6 +112,12 @@ impl WebShard {
             ),
         }
     }
+
+    /// When the next automatic invitation can be due (turn ms), for the loop's wake
+    /// (`wake.rs`).
+    pub(crate) fn next_deadline(&self) -> Option<i64> {
+        self.wheel.next_deadline()
+    }
 }
 
 fn code_error(e: CodeError) -> ErrorBody {

@@ -7,9 +7,12 @@
 //! moves bytes, hands requests to the centre and keeps the timers.
 //!
 //! One turn of the loop (`Shard::turn`):
-//! 1. poll for readiness (until the next connection timer, at most one second;
-//!    after `accept` failed for want of descriptors, until the listeners are
-//!    tried again, `ACCEPT_RETRY`), then drain the inbox of what was sent before;
+//! 1. poll for readiness (until the next connection timer or the centre's next
+//!    deadline — routing and menu time-outs, idle customers, session windows, SMS
+//!    retries, weekly mails, invitations, scheduled broadcasts, `centre/wake.rs` —,
+//!    at most one second; after `accept` failed for want of descriptors, until the
+//!    listeners are tried again, `ACCEPT_RETRY`), then drain the inbox of what was
+//!    sent before;
 //! 2. read every readable connection until `WouldBlock` (capped per turn) and
 //!    handle what its protocol makes of the bytes: requests run the domain
 //!    logic, which appends records to the turn's [`Batch`](crate::store::Batch) and answers to the
@@ -395,9 +398,13 @@ impl Shard {
                 .into_iter()
                 .flatten()
                 .min();
-                next.map_or(tick, |at| {
+                let loop_wait = next.map_or(tick, |at| {
                     at.saturating_duration_since(Instant::now()).min(tick)
-                })
+                });
+                // The centre's deadlines are on its clock (which the operator may move):
+                // read now, not at the turn's start.
+                let centre_wait = self.centre.sleep_for(self.shared.clock.now_ms());
+                centre_wait.map_or(loop_wait, |wait| wait.min(loop_wait))
             } else {
                 Duration::ZERO
             };
