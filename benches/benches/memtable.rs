@@ -8,8 +8,15 @@
 //! account, each message from a customer drawn at random (open loop: consecutive
 //! messages land far apart in the key order).
 //!
-//! Two sets of options side by side: RocksDB's 64 MiB memtable for `routing_settings`
-//! (as before) and this build's ([`RocksOptions::overwritten_memtable_bytes`]).
+//! Customers are named as the load harness names them (`kefu-load-N`, loadtest's
+//! `population.rs`): the memtable insert hints key on the first 22 bytes of a
+//! message's key (`store/rocks.rs`, `insert_hint_prefix`), which for these ids is the
+//! whole customer key.
+//!
+//! Three sets of options side by side: RocksDB's 64 MiB memtable for `routing_settings`
+//! (as before [`RocksOptions::overwritten_memtable_bytes`]), this build's without the
+//! memtable insert hints ([`RocksOptions::memtable_insert_hints`]), and this build's.
+//! The sustained runs of the last two alternate twice.
 //!
 //! Printed besides criterion's wall-clock estimates (time per message = time per
 //! element): a sustained run of [`SUSTAINED`] messages in turns of 20, with the CPU
@@ -51,7 +58,7 @@ impl Rng {
 }
 
 fn customer(n: u64) -> CustomerId {
-    CustomerId::Identified(format!("load-customer-{n:04}"))
+    CustomerId::Identified(format!("kefu-load-{n}"))
 }
 
 /// Which records a message writes besides its own: what the store holds today
@@ -311,16 +318,21 @@ fn turns(c: &mut Criterion, name: &str, opts: &RocksOptions) {
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     // Side by side in one run: the options before issue 13's memtable change (every
-    // column family with RocksDB's 64 MiB memtable) and this build's.
+    // column family with RocksDB's 64 MiB memtable), this build's without the memtable
+    // insert hints, and this build's.
+    let before = RocksOptions {
+        overwritten_memtable_bytes: 64 << 20,
+        memtable_insert_hints: false,
+        ..RocksOptions::default()
+    };
+    let no_hints = RocksOptions {
+        memtable_insert_hints: false,
+        ..RocksOptions::default()
+    };
     let variants = [
-        (
-            "64 MiB routing_settings memtable (before)",
-            RocksOptions {
-                overwritten_memtable_bytes: 64 << 20,
-                ..RocksOptions::default()
-            },
-        ),
-        ("options of this build", RocksOptions::default()),
+        ("64 MiB routing_settings memtable, no hints (before)", &before),
+        ("no memtable insert hints", &no_hints),
+        ("options of this build (hints)", &RocksOptions::default()),
     ];
     // Only the sustained runs: `KEFU_BENCH_SUSTAINED_ONLY=1`.
     if std::env::var_os("KEFU_BENCH_SUSTAINED_ONLY").is_none() {
@@ -329,11 +341,11 @@ fn main() {
         }
     }
     for (name, opts) in &variants {
-        sustained(
-            &format!("{name}, {}", Shape::TODAY.name),
-            opts,
-            Shape::TODAY,
-        );
+        sustained(&format!("{name}, {}", Shape::TODAY.name), opts, Shape::TODAY);
+    }
+    // The hints against none once more, in the other order.
+    for (name, opts) in variants[1..].iter().rev() {
+        sustained(&format!("{name}, {}", Shape::TODAY.name), opts, Shape::TODAY);
     }
     // The price of each record a message writes, with this build's options.
     for shape in &Shape::ALL[1..] {
