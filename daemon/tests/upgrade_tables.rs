@@ -81,9 +81,11 @@ fn tables_and_log_of_an_earlier_engine_open_and_read_back() {
     assert_eq!(before.len(), 120, "every stored message");
 
     // A write on the new engine, then a restart: the old data and the new both read.
+    // (The load's customers are contacts already: the contact is a new customer.)
+    let newcomer = CustomerId::Identified("after-the-upgrade".into());
     agent
         .request(&Request::CreateContact {
-            customer: CustomerId::Identified("kefu-load-0".into()),
+            customer: newcomer.clone(),
             state: ContactState::Friend,
             edit: ContactEdit {
                 remark: Some("after the engine upgrade".into()),
@@ -97,9 +99,7 @@ fn tables_and_log_of_an_earlier_engine_open_and_read_back() {
     agent.login(800_001, 1001, "load-test-pw").expect("again");
     assert_eq!(messages(&mut agent), before);
     match agent
-        .request(&Request::GetContact {
-            customer: CustomerId::Identified("kefu-load-0".into()),
-        })
+        .request(&Request::GetContact { customer: newcomer })
         .expect("contact")
     {
         Response::Contact(c) => {
