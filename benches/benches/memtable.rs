@@ -330,7 +330,10 @@ fn main() {
         ..RocksOptions::default()
     };
     let variants = [
-        ("64 MiB routing_settings memtable, no hints (before)", &before),
+        (
+            "64 MiB routing_settings memtable, no hints (before)",
+            &before,
+        ),
         ("no memtable insert hints", &no_hints),
         ("options of this build (hints)", &RocksOptions::default()),
     ];
@@ -341,11 +344,19 @@ fn main() {
         }
     }
     for (name, opts) in &variants {
-        sustained(&format!("{name}, {}", Shape::TODAY.name), opts, Shape::TODAY);
+        sustained(
+            &format!("{name}, {}", Shape::TODAY.name),
+            opts,
+            Shape::TODAY,
+        );
     }
     // The hints against none once more, in the other order.
     for (name, opts) in variants[1..].iter().rev() {
-        sustained(&format!("{name}, {}", Shape::TODAY.name), opts, Shape::TODAY);
+        sustained(
+            &format!("{name}, {}", Shape::TODAY.name),
+            opts,
+            Shape::TODAY,
+        );
     }
     // The price of each record a message writes, with this build's options.
     for shape in &Shape::ALL[1..] {

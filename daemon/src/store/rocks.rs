@@ -214,7 +214,12 @@ fn open_db(dir: &Path, opts: &RocksOptions, read_only: bool) -> Result<DB, Store
     let cache = Cache::new_lru_cache(opts.block_cache_bytes);
     let mut descriptors: Vec<ColumnFamilyDescriptor> = Cf::ALL
         .iter()
-        .map(|&cf| Ok(ColumnFamilyDescriptor::new(cf.name(), cf_options(&cache, opts, Some(cf))?)))
+        .map(|&cf| {
+            Ok(ColumnFamilyDescriptor::new(
+                cf.name(),
+                cf_options(&cache, opts, Some(cf))?,
+            ))
+        })
         .collect::<Result<_, StoreError>>()?;
     // RocksDB must open every column family on disk. Ones this build does not know (added
     // by a newer build of the same schema version) are opened and left alone.
@@ -354,10 +359,9 @@ fn cf_options(cache: &Cache, opts: &RocksOptions, cf: Option<Cf>) -> Result<Opti
     // side keeps alive for the database (the block cache of the table factory), so
     // everything that needs keeping alive is set on the options it returns.
     let mut o = match cf.and_then(insert_hint_prefix) {
-        Some(prefix) if opts.memtable_insert_hints => Options::default()
-            .get_options_from_string(format!(
-                "memtable_insert_with_hint_prefix_extractor=rocksdb.FixedPrefix.{prefix}"
-            ))?,
+        Some(prefix) if opts.memtable_insert_hints => Options::default().get_options_from_string(
+            format!("memtable_insert_with_hint_prefix_extractor=rocksdb.FixedPrefix.{prefix}"),
+        )?,
         _ => Options::default(),
     };
     o.set_compression_type(DBCompressionType::Lz4);
@@ -1525,7 +1529,9 @@ mod tests {
                 batch.delete_range(cf, &keys::account_prefix(8));
             }
             batch.delete_range(Cf::RoutingSettings, &keys::unread_range(8));
-            store.write(&batch, Durability::Wal).expect("delete account 8");
+            store
+                .write(&batch, Durability::Wal)
+                .expect("delete account 8");
             model.retain(|(_, k), _| !k.starts_with(&8u64.to_be_bytes()));
             write(&store, &mut model, &[8], 100);
             check(&store, &model);
