@@ -394,8 +394,10 @@ fn insert_hint_prefix(cf: Cf) -> Option<usize> {
         // message id's top byte, which changes every 2^56 messages), QQ numbers, and
         // the leading 12 characters of UUIDs and openids; and the load harness's
         // `kefu-load-NN`. A visitor's 13 first bytes (random). Ids of 1-3 bytes take
-        // no hint; 4-byte ids are the worst case above (a place per message), 5-byte
-        // ids a place per 256 messages of the account.
+        // no hint; 4-byte ids are the worst case above (a place per message: 5.5 µs of
+        // the writer's CPU a message in the bench against 3.6 without hints), 5-byte
+        // ids a place per 256 messages of the account. Ids alike in their first 12
+        // bytes share one place: about the cost without hints.
         // `client_msgs`: the same customer keys; an agent's keys (21 bytes) take no hint.
         Cf::Messages | Cf::ClientMsgs => Some(22),
         // account (8) ‖ lower agent (4) ‖ higher agent (4) ‖ id (8): the pair.
