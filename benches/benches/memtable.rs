@@ -8,8 +8,17 @@
 //! account, each message from a customer drawn at random (open loop: consecutive
 //! messages land far apart in the key order).
 //!
-//! Two sets of options side by side: RocksDB's 64 MiB memtable for `routing_settings`
-//! (as before) and this build's ([`RocksOptions::overwritten_memtable_bytes`]).
+//! Customers are named as the load harness names them (`kefu-load-N`, loadtest's
+//! `population.rs`): the memtable insert hints key on the first 22 bytes of a
+//! message's key (`store/rocks.rs`, `insert_hint_prefix`), which for these ids is the
+//! whole customer key.
+//!
+//! Three sets of options side by side: RocksDB's 64 MiB memtable for `routing_settings`
+//! (as before [`RocksOptions::overwritten_memtable_bytes`]), this build's without the
+//! memtable insert hints ([`RocksOptions::memtable_insert_hints`]), and this build's.
+//! The sustained runs of the last two alternate twice; then both again with customer
+//! ids for which the hint prefix is a bad choice (4-byte ids: a new prefix every
+//! message; ids alike in their first 12 bytes: one prefix for all).
 //!
 //! Printed besides criterion's wall-clock estimates (time per message = time per
 //! element): a sustained run of [`SUSTAINED`] messages in turns of 20, with the CPU
@@ -51,6 +60,18 @@ impl Rng {
 }
 
 fn customer(n: u64) -> CustomerId {
+    CustomerId::Identified(format!("kefu-load-{n}"))
+}
+
+/// 4-byte ids: the worst case of the 22-byte hint prefix, which then reaches into the
+/// last byte of the message id (a new place to remember for every message).
+fn four_byte_customer(n: u64) -> CustomerId {
+    CustomerId::Identified(format!("c{n:03}"))
+}
+
+/// Ids whose first 12 bytes are the same: the 22-byte hint prefix lumps every customer
+/// together (one place for all, near the new key rather than next to it).
+fn lumped_customer(n: u64) -> CustomerId {
     CustomerId::Identified(format!("load-customer-{n:04}"))
 }
 
@@ -102,12 +123,12 @@ struct Chat {
 }
 
 impl Chat {
-    fn new() -> Chat {
+    fn new(names: fn(u64) -> CustomerId) -> Chat {
         Chat {
             next_message: 1,
             client_ids: vec![0; CUSTOMERS as usize],
             unread: vec![0; CUSTOMERS as usize],
-            customers: (0..CUSTOMERS).map(customer).collect(),
+            customers: (0..CUSTOMERS).map(names).collect(),
             rng: Rng(0x9e37_79b9_7f4a_7c15),
             text: "x".repeat(200),
         }
@@ -232,9 +253,14 @@ fn settle(store: &RocksStore) {
 }
 
 /// A store holding [`PREFILL`] messages, and the chat that wrote them.
-fn fixture(dir: &std::path::Path, opts: &RocksOptions, shape: Shape) -> (RocksStore, Chat) {
+fn fixture(
+    dir: &std::path::Path,
+    opts: &RocksOptions,
+    shape: Shape,
+    names: fn(u64) -> CustomerId,
+) -> (RocksStore, Chat) {
     let store = open_rocks(dir, opts).expect("open rocksdb");
-    let mut chat = Chat::new();
+    let mut chat = Chat::new(names);
     for _ in 0..PREFILL / 20 {
         store
             .write(&chat.turn_of(20, shape), Durability::Wal)
@@ -244,8 +270,12 @@ fn fixture(dir: &std::path::Path, opts: &RocksOptions, shape: Shape) -> (RocksSt
 }
 
 fn sustained(name: &str, opts: &RocksOptions, shape: Shape) {
+    sustained_named(name, opts, shape, customer);
+}
+
+fn sustained_named(name: &str, opts: &RocksOptions, shape: Shape, names: fn(u64) -> CustomerId) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (store, mut chat) = fixture(dir.path(), opts, shape);
+    let (store, mut chat) = fixture(dir.path(), opts, shape, names);
     settle(&store);
     let batches: Vec<Batch> = (0..SUSTAINED / 20)
         .map(|_| chat.turn_of(20, shape))
@@ -292,7 +322,7 @@ fn sustained(name: &str, opts: &RocksOptions, shape: Shape) {
 
 fn turns(c: &mut Criterion, name: &str, opts: &RocksOptions) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (store, mut chat) = fixture(dir.path(), opts, Shape::TODAY);
+    let (store, mut chat) = fixture(dir.path(), opts, Shape::TODAY, customer);
     settle(&store);
     let mut g = c.benchmark_group(format!("chat turn, wal, {PREFILL} messages before, {name}"));
     for n in [5u64, 50] {
@@ -311,16 +341,24 @@ fn turns(c: &mut Criterion, name: &str, opts: &RocksOptions) {
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     // Side by side in one run: the options before issue 13's memtable change (every
-    // column family with RocksDB's 64 MiB memtable) and this build's.
+    // column family with RocksDB's 64 MiB memtable), this build's without the memtable
+    // insert hints, and this build's.
+    let before = RocksOptions {
+        overwritten_memtable_bytes: 64 << 20,
+        memtable_insert_hints: false,
+        ..RocksOptions::default()
+    };
+    let no_hints = RocksOptions {
+        memtable_insert_hints: false,
+        ..RocksOptions::default()
+    };
     let variants = [
         (
-            "64 MiB routing_settings memtable (before)",
-            RocksOptions {
-                overwritten_memtable_bytes: 64 << 20,
-                ..RocksOptions::default()
-            },
+            "64 MiB routing_settings memtable, no hints (before)",
+            &before,
         ),
-        ("options of this build", RocksOptions::default()),
+        ("no memtable insert hints", &no_hints),
+        ("options of this build (hints)", &RocksOptions::default()),
     ];
     // Only the sustained runs: `KEFU_BENCH_SUSTAINED_ONLY=1`.
     if std::env::var_os("KEFU_BENCH_SUSTAINED_ONLY").is_none() {
@@ -334,6 +372,24 @@ fn main() {
             opts,
             Shape::TODAY,
         );
+    }
+    // The hints against none once more, in the other order.
+    for (name, opts) in variants[1..].iter().rev() {
+        sustained(
+            &format!("{name}, {}", Shape::TODAY.name),
+            opts,
+            Shape::TODAY,
+        );
+    }
+    // What a worse prefix costs: ids for which the 22-byte prefix is the worst case
+    // (4 bytes) or lumps every customer together, hints off and on.
+    for (names, label) in [
+        (four_byte_customer as fn(u64) -> CustomerId, "4-byte ids"),
+        (lumped_customer, "ids alike in their first 12 bytes"),
+    ] {
+        for (name, opts) in &variants[1..] {
+            sustained_named(&format!("{label}, {name}"), opts, Shape::TODAY, names);
+        }
     }
     // The price of each record a message writes, with this build's options.
     for shape in &Shape::ALL[1..] {

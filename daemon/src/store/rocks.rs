@@ -68,6 +68,11 @@ pub struct RocksOptions {
     /// list; a small one stays shallow, and its flush keeps one version per key, so
     /// flushing it often costs little (`benches/benches/memtable.rs`).
     pub overwritten_memtable_bytes: usize,
+    /// Whether the column families written per message start each memtable insert
+    /// from where the last insert of the same entity went ([`insert_hint_prefix`]).
+    /// Default on; off only to measure it (`benches/benches/memtable.rs`). Either way
+    /// the data is the same: a data directory opens with either setting.
+    pub memtable_insert_hints: bool,
 }
 
 impl Default for RocksOptions {
@@ -80,6 +85,7 @@ impl Default for RocksOptions {
             backup_dir: None,
             wal_archive_seconds: 0,
             overwritten_memtable_bytes: 1 << 20,
+            memtable_insert_hints: true,
         }
     }
 }
@@ -208,15 +214,20 @@ fn open_db(dir: &Path, opts: &RocksOptions, read_only: bool) -> Result<DB, Store
     let cache = Cache::new_lru_cache(opts.block_cache_bytes);
     let mut descriptors: Vec<ColumnFamilyDescriptor> = Cf::ALL
         .iter()
-        .map(|&cf| ColumnFamilyDescriptor::new(cf.name(), cf_options(&cache, opts, Some(cf))))
-        .collect();
+        .map(|&cf| {
+            Ok(ColumnFamilyDescriptor::new(
+                cf.name(),
+                cf_options(&cache, opts, Some(cf))?,
+            ))
+        })
+        .collect::<Result<_, StoreError>>()?;
     // RocksDB must open every column family on disk. Ones this build does not know (added
     // by a newer build of the same schema version) are opened and left alone.
     for name in existing {
         if name != DEFAULT_COLUMN_FAMILY_NAME && Cf::from_name(&name).is_none() {
             descriptors.push(ColumnFamilyDescriptor::new(
                 name,
-                cf_options(&cache, opts, None),
+                cf_options(&cache, opts, None)?,
             ));
         }
     }
@@ -334,7 +345,7 @@ fn db_options(opts: &RocksOptions) -> Options {
 }
 
 /// The options of column family `cf` (`None`: one this build does not know).
-fn cf_options(cache: &Cache, opts: &RocksOptions, cf: Option<Cf>) -> Options {
+fn cf_options(cache: &Cache, opts: &RocksOptions, cf: Option<Cf>) -> Result<Options, StoreError> {
     let mut table = BlockBasedOptions::default();
     table.set_block_cache(cache);
     // Point reads dominate: a bloom filter skips files without the key.
@@ -343,13 +354,63 @@ fn cf_options(cache: &Cache, opts: &RocksOptions, cf: Option<Cf>) -> Options {
     table.set_cache_index_and_filter_blocks(true);
     table.set_pin_l0_filter_and_index_blocks_in_cache(true);
 
-    let mut o = Options::default();
+    // The options string goes first, onto fresh options: `get_options_from_string`
+    // returns new options that copy the C++ side of the old but not what the Rust
+    // side keeps alive for the database (the block cache of the table factory), so
+    // everything that needs keeping alive is set on the options it returns.
+    let mut o = match cf.and_then(insert_hint_prefix) {
+        Some(prefix) if opts.memtable_insert_hints => Options::default().get_options_from_string(
+            format!("memtable_insert_with_hint_prefix_extractor=rocksdb.FixedPrefix.{prefix}"),
+        )?,
+        _ => Options::default(),
+    };
     o.set_compression_type(DBCompressionType::Lz4);
     o.set_block_based_table_factory(&table);
     if cf == Some(Cf::RoutingSettings) {
         o.set_write_buffer_size(opts.overwritten_memtable_bytes);
     }
-    o
+    Ok(o)
+}
+
+/// The key prefix that names one entity of column family `cf` whose records are
+/// written one after another at message rate, if it has such a prefix: RocksDB then
+/// keeps, per prefix, where in the memtable's skiplist the last insert went, and the
+/// next insert of that prefix starts there instead of descending from the top (the
+/// descent, `InlineSkipList::RecomputeSpliceLevels`, was the largest single cost of a
+/// message: benches/PROFILE.md). The place is only a starting point: keys land in
+/// order whatever the prefix, so a worse prefix costs speed, never data.
+///
+/// RocksDB's fixed-length prefix: a key shorter than it takes no hint (inserted as
+/// before). A prefix too short lumps entities together (the hint lands near, not next
+/// to, the new key); one reaching into a key's trailing id bytes gives a new place to
+/// remember as often as those bytes change: at the lowest byte, one per insert, each
+/// 232 bytes of the memtable's arena (so its memtables fill and flush sooner) and a
+/// hash-map entry, besides an ordinary insert. Layouts in `keys.rs`.
+fn insert_hint_prefix(cf: Cf) -> Option<usize> {
+    match cf {
+        // account (8) ‖ customer key ‖ id (8); a customer key is 0x01 ‖ len ‖ id bytes
+        // or 0x02 ‖ 16 bytes. 22 bytes: 12 bytes of an identified customer's id, which
+        // tells apart phone numbers (11 digits, the last byte of the prefix then the
+        // message id's top byte, which changes every 2^56 messages), QQ numbers, and
+        // the leading 12 characters of UUIDs and openids; and the load harness's
+        // `kefu-load-NN`. A visitor's 13 first bytes (random). Ids of 1-3 bytes take
+        // no hint; 4-byte ids are the worst case above (a place per message: 5.5 µs of
+        // the writer's CPU a message in the bench against 3.6 without hints), 5-byte
+        // ids a place per 256 messages of the account. Ids alike in their first 12
+        // bytes share one place: about the cost without hints.
+        // `client_msgs`: the same customer keys; an agent's keys (21 bytes) take no hint.
+        Cf::Messages | Cf::ClientMsgs => Some(22),
+        // account (8) ‖ lower agent (4) ‖ higher agent (4) ‖ id (8): the pair.
+        Cf::InternalMessages => Some(16),
+        // account (8) ‖ `U` ‖ conversation (8): a conversation's unread count,
+        // rewritten with every customer message (a new version goes just before the
+        // last one); the other 17-byte keys (`W`, `P`) likewise. Shorter keys (the
+        // account's settings) take no hint.
+        Cf::RoutingSettings => Some(17),
+        // account (8): the account's counters, rewritten every turn.
+        Cf::Counters => Some(8),
+        _ => None,
+    }
 }
 
 fn cf(db: &DB, cf: Cf) -> Result<&ColumnFamily, StoreError> {
@@ -1313,6 +1374,193 @@ mod tests {
         drop(store);
         let store = open_rocks(dir.path(), &new).expect("reopen with 1 MiB");
         check(&store, 2_000);
+    }
+
+    /// The newest OPTIONS file RocksDB wrote into `dir`: what the engine runs with.
+    fn options_file(dir: &Path) -> String {
+        let newest = std::fs::read_dir(dir)
+            .expect("dir")
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("OPTIONS-"))
+            .max_by_key(|n| n["OPTIONS-".len()..].parse::<u64>().unwrap_or(0))
+            .expect("an OPTIONS file");
+        std::fs::read_to_string(dir.join(newest)).expect("read OPTIONS")
+    }
+
+    /// The value of `name` in column family `cf`'s section of an OPTIONS file.
+    fn cf_option(file: &str, cf: Cf, name: &str) -> String {
+        let section = format!("[CFOptions \"{}\"]", cf.name());
+        let start = file.find(&section).expect("the column family's section");
+        file[start + section.len()..]
+            .lines()
+            .take_while(|l| !l.starts_with('['))
+            .find_map(|l| l.trim().strip_prefix(&format!("{name}=")))
+            .expect("the option")
+            .to_owned()
+    }
+
+    /// The engine runs with the memtable insert hints of [`insert_hint_prefix`] on the
+    /// column families written per message, none on the others, and none when they are
+    /// switched off.
+    #[test]
+    fn the_memtable_insert_hints_reach_the_engine() {
+        const HINT: &str = "memtable_insert_with_hint_prefix_extractor";
+        let dir = temp();
+        drop(open(dir.path()).expect("open"));
+        let file = options_file(dir.path());
+        for (cf, prefix) in [
+            (Cf::Messages, 22),
+            (Cf::ClientMsgs, 22),
+            (Cf::RoutingSettings, 17),
+            (Cf::InternalMessages, 16),
+            (Cf::Counters, 8),
+        ] {
+            assert_eq!(
+                cf_option(&file, cf, HINT),
+                format!("rocksdb.FixedPrefix.{prefix}"),
+                "{cf}"
+            );
+        }
+        assert_eq!(cf_option(&file, Cf::Accounts, HINT), "nullptr");
+        // The other options are still this build's (set after the options string).
+        assert_eq!(
+            cf_option(&file, Cf::RoutingSettings, "write_buffer_size"),
+            (1u32 << 20).to_string()
+        );
+        assert_eq!(
+            cf_option(&file, Cf::Messages, "compression"),
+            "kLZ4Compression"
+        );
+        let off = RocksOptions {
+            memtable_insert_hints: false,
+            ..RocksOptions::default()
+        };
+        drop(open_rocks(dir.path(), &off).expect("reopen without hints"));
+        assert_eq!(
+            cf_option(&options_file(dir.path()), Cf::Messages, HINT),
+            "nullptr"
+        );
+    }
+
+    /// The hints are starting points only: messages of customers of every kind of key
+    /// (ids of 1 to 64 bytes, among them the 4-byte ids whose every message is a new
+    /// prefix, and visitors), written interleaved, with unread counts rewritten, an
+    /// account deleted by range and written again, and the hints switched off and on
+    /// across reopens, read back exactly as written, in key order.
+    #[test]
+    fn keys_land_in_order_whatever_the_hints() {
+        use crate::store::read_state_records::UnreadRecord;
+        use kefu_wire::chat::CustomerId;
+        use std::collections::BTreeMap;
+        let dir = temp();
+        let mut customers: Vec<CustomerId> = [1usize, 3, 4, 5, 11, 12, 21, 64]
+            .iter()
+            .flat_map(|&len| {
+                (0..4u8).map(move |n| {
+                    CustomerId::Identified(
+                        std::iter::repeat_n('7', len - 1)
+                            .chain([char::from(b'a' + n)])
+                            .collect(),
+                    )
+                })
+            })
+            .collect();
+        customers.extend((0..4u8).map(|n| CustomerId::Visitor([n; 16])));
+        let mut model: BTreeMap<(Cf, Vec<u8>), Vec<u8>> = BTreeMap::new();
+        let mut next_id = 1u64;
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut write = |store: &RocksStore,
+                         model: &mut BTreeMap<(Cf, Vec<u8>), Vec<u8>>,
+                         accounts: &[u64],
+                         turns: usize| {
+            for _ in 0..turns {
+                let mut batch = Batch::new();
+                for _ in 0..20 {
+                    rng ^= rng << 13;
+                    rng ^= rng >> 7;
+                    rng ^= rng << 17;
+                    let account = accounts[(rng % accounts.len() as u64) as usize];
+                    let c = (rng >> 8) as usize % customers.len();
+                    let id = next_id;
+                    next_id += 1;
+                    let value = id.to_be_bytes().to_vec();
+                    let message = keys::message(account, &customers[c], id);
+                    let client = keys::client_msg(account, None, &customers[c], id);
+                    let unread = keys::unread(account, c as u64);
+                    let record = UnreadRecord {
+                        account,
+                        conversation: c as u64,
+                        unread: id as u32,
+                    }
+                    .encode();
+                    batch.put(Cf::Messages, &message, value.clone());
+                    batch.put(Cf::ClientMsgs, &client, value.clone());
+                    batch.put(Cf::RoutingSettings, &unread, record.clone());
+                    model.insert((Cf::Messages, message), value.clone());
+                    model.insert((Cf::ClientMsgs, client), value);
+                    model.insert((Cf::RoutingSettings, unread), record);
+                }
+                store.write(&batch, Durability::Wal).expect("write");
+            }
+        };
+        let check = |store: &RocksStore, model: &BTreeMap<(Cf, Vec<u8>), Vec<u8>>| {
+            for cf in [Cf::Messages, Cf::ClientMsgs, Cf::RoutingSettings] {
+                let rows = store
+                    .scan(cf, &[], &keys::AFTER_ALL_KEYS, 1_000_000)
+                    .expect("scan");
+                let expected: Vec<(Vec<u8>, Vec<u8>)> = model
+                    .range((cf, Vec::new())..)
+                    .take_while(|((c, _), _)| *c == cf)
+                    .map(|((_, k), v)| (k.clone(), v.clone()))
+                    .collect();
+                assert_eq!(rows, expected, "{cf}");
+            }
+        };
+        let off = RocksOptions {
+            memtable_insert_hints: false,
+            ..RocksOptions::default()
+        };
+        {
+            let store = open(dir.path()).expect("open with hints");
+            write(&store, &mut model, &[7, 8], 300);
+            check(&store, &model);
+            // Account 8 deleted by range in every family written, then written again.
+            let mut batch = Batch::new();
+            for cf in [Cf::Messages, Cf::ClientMsgs] {
+                batch.delete_range(cf, &keys::account_prefix(8));
+            }
+            batch.delete_range(Cf::RoutingSettings, &keys::unread_range(8));
+            store
+                .write(&batch, Durability::Wal)
+                .expect("delete account 8");
+            model.retain(|(_, k), _| !k.starts_with(&8u64.to_be_bytes()));
+            write(&store, &mut model, &[8], 100);
+            check(&store, &model);
+        }
+        {
+            let store = open_rocks(dir.path(), &off).expect("reopen without hints");
+            check(&store, &model);
+            write(&store, &mut model, &[7, 8], 100);
+            check(&store, &model);
+        }
+        let store = open(dir.path()).expect("reopen with hints");
+        check(&store, &model);
+        write(&store, &mut model, &[7, 8], 100);
+        check(&store, &model);
+        // The newest page of one customer, as history reads it.
+        let range = keys::customer_messages(7, &customers[8]);
+        let page = store
+            .scan_reverse(Cf::Messages, &range.start, &range.end, 30)
+            .expect("page");
+        let expected: Vec<_> = model
+            .range((Cf::Messages, range.start.clone())..(Cf::Messages, range.end.clone()))
+            .rev()
+            .take(30)
+            .map(|((_, k), v)| (k.clone(), v.clone()))
+            .collect();
+        assert!(!page.is_empty());
+        assert_eq!(page, expected);
     }
 
     #[test]
