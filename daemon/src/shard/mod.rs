@@ -515,7 +515,7 @@ impl Shard {
         }
         if self.clock != self.last_tick {
             self.last_tick = self.clock;
-            if self.clock % 60 == 0 {
+            if self.clock.is_multiple_of(60) {
                 self.centre.prune();
             }
             if self
