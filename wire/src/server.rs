@@ -29,7 +29,9 @@
 //!    [`ServerConnection::consume_transmit`] what was written.
 //! 5. After any of the above, arm a timer at [`ServerConnection::poll_timeout`]
 //!    and call [`ServerConnection::handle_timeout`] when it passes (an instant
-//!    already past means "now").
+//!    already past means "now"). To give memory back promptly, arm it also at
+//!    [`ServerConnection::buffers_release_at`]: a busy connection keeps its emptied
+//!    input and output buffers for reuse until [`BUFFER_KEEP`] after its last frame.
 //! 6. Tell it when the peer logs in or out ([`ServerConnection::set_logged_in`]):
 //!    until it is logged in, frames over `max_frame_before_login` are refused
 //!    from their header and it must log in within `login_timeout`.
@@ -68,6 +70,16 @@ pub const DEFAULT_MAX_UNACKED_PUSHES: u64 = 8192;
 /// `Resume`, `CustomerLogin`, `VisitorLogin`, `ResumeSession`, pings) is far smaller,
 /// and an unauthenticated peer can make the server buffer no more than this.
 pub const DEFAULT_MAX_FRAME_BEFORE_LOGIN: u32 = 4096;
+
+/// How long a connection keeps its emptied input and output buffers after the last
+/// frame it received: a busy connection (a frame at least this often) reuses them for
+/// every request and answer instead of allocating anew; an idle one holds none (its
+/// timer, [`ServerConnection::poll_timeout`], gives them back).
+pub const BUFFER_KEEP: Duration = Duration::from_secs(1);
+
+/// The largest emptied buffer kept for reuse ([`BUFFER_KEEP`]); a larger one (a burst,
+/// a large frame) is given back at once.
+pub const KEPT_BUFFER_BYTES: usize = 16 * 1024;
 
 /// The limits and names a server applies to every connection (shared: one
 /// `Arc` for all connections).
@@ -637,7 +649,8 @@ impl ServerConnection {
             n -= step;
         }
         if self.output.is_empty() {
-            self.output = BytesMut::new();
+            let emptied = std::mem::take(&mut self.output);
+            self.output = self.emptied(emptied);
             self.head_remaining = 0;
             if matches!(self.state, State::Closing { .. }) {
                 self.state = State::Closed;
@@ -656,6 +669,18 @@ impl ServerConnection {
         match self.login_deadline() {
             Some(login) => Some(timer.map_or(login, |t| t.min(login))),
             None => timer,
+        }
+    }
+
+    /// When [`Self::handle_timeout`] gives back the emptied buffers a busy connection
+    /// keeps ([`BUFFER_KEEP`]), while it keeps some. Apart from
+    /// [`Self::poll_timeout`]: a driver that does not arm it loses only memory, held
+    /// until the next timer.
+    pub fn buffers_release_at(&self) -> Option<Instant> {
+        if self.holds_spare_buffers() {
+            self.last_received.checked_add(BUFFER_KEEP)
+        } else {
+            None
         }
     }
 
@@ -688,6 +713,7 @@ impl ServerConnection {
     /// closing grace (close with the goodbye unsent).
     pub fn handle_timeout(&mut self, now: Instant) {
         self.see(now);
+        self.release_spare_buffers();
         if self.login_deadline().is_some_and(|t| now >= t) {
             if self.state == State::Open {
                 let secs = u32::try_from(self.config.login_timeout.as_secs()).unwrap_or(u32::MAX);
@@ -797,7 +823,53 @@ impl ServerConnection {
         self.scanned = self.scanned.saturating_sub(n);
         self.held = 0;
         if self.input.is_empty() {
+            let emptied = std::mem::take(&mut self.input);
+            self.input = self.emptied(emptied);
+        }
+    }
+
+    /// Whether a frame arrived within [`BUFFER_KEEP`]: the connection is busy and keeps
+    /// its emptied buffers.
+    fn is_busy(&self) -> bool {
+        self.last_received
+            .checked_add(BUFFER_KEEP)
+            .is_some_and(|until| self.last_now < until)
+    }
+
+    /// What an emptied buffer becomes: the same allocation, cleared, while the
+    /// connection is busy and it is small; no allocation otherwise.
+    fn emptied(&self, mut buf: BytesMut) -> BytesMut {
+        if !self.is_busy() || !self.is_reading() {
+            return BytesMut::new();
+        }
+        buf.clear();
+        // Its front was consumed by `advance`: this takes the whole allocation back
+        // without allocating (false when there was no front to take), so that
+        // `capacity` is its true size.
+        let _ = buf.try_reclaim(buf.capacity() + 1);
+        if buf.capacity() > KEPT_BUFFER_BYTES {
+            return BytesMut::new();
+        }
+        buf
+    }
+
+    /// Whether an emptied buffer is kept for reuse (the timer gives it back).
+    fn holds_spare_buffers(&self) -> bool {
+        (self.input.is_empty() && self.input.capacity() > 0)
+            || (self.output.is_empty() && self.output.capacity() > 0)
+    }
+
+    /// Gives back emptied buffers once the connection is no longer busy.
+    fn release_spare_buffers(&mut self) {
+        if self.is_busy() {
+            return;
+        }
+        if self.input.is_empty() {
             self.input = BytesMut::new();
+        }
+        if self.output.is_empty() {
+            self.output = BytesMut::new();
+            self.head_remaining = 0;
         }
     }
 
@@ -829,7 +901,8 @@ impl ServerConnection {
             self.input.advance(n);
             self.scanned = self.scanned.saturating_sub(n);
             if self.input.is_empty() {
-                self.input = BytesMut::new();
+                let emptied = std::mem::take(&mut self.input);
+                self.input = self.emptied(emptied);
             }
         }
         event
@@ -1307,20 +1380,90 @@ mod tests {
 
     #[test]
     fn an_idle_connection_holds_no_buffers() {
-        let now = Instant::now();
-        let mut s = ServerConnection::new(config(), now);
+        let t0 = Instant::now();
+        let mut s = ServerConnection::new(config(), t0);
         let mut bytes = hello(1, 1, "c");
         Request::WhoAmI.write_frame(1, &mut bytes);
-        s.handle_input(&bytes, now);
+        s.handle_input(&bytes, t0);
         while s.poll_event().is_some() {}
+        // Its buffers are given back at their own deadline, BUFFER_KEEP after the frame.
+        assert_eq!(s.buffers_release_at(), Some(t0 + BUFFER_KEEP));
+        assert_eq!(s.poll_timeout(), Some(t0 + config().login_timeout));
+        s.handle_timeout(t0 + BUFFER_KEEP);
         s.respond(1, Ok(Response::Ok));
         let n = s.poll_transmit().len();
         s.consume_transmit(n);
         assert_eq!(s.input.capacity(), 0);
         assert_eq!(s.output.capacity(), 0);
         assert_eq!(s.events.capacity(), 0);
+        assert_eq!(s.buffers_release_at(), None);
         let size = std::mem::size_of::<ServerConnection>();
         assert!(size <= 256, "ServerConnection grew to {size} bytes");
+    }
+
+    #[test]
+    fn a_busy_connection_reuses_its_buffers_until_it_goes_quiet() {
+        let t0 = Instant::now();
+        let mut s = ServerConnection::new(config(), t0);
+        let mut bytes = hello(1, 1, "c");
+        Request::WhoAmI.write_frame(1, &mut bytes);
+        s.handle_input(&bytes, t0);
+        while s.poll_event().is_some() {}
+        s.respond(1, Ok(Response::Ok));
+        let frames = drain(&mut s);
+        assert_eq!(frames.len(), 2, "Welcome and the answer");
+        // Emptied, kept whole, and a timer to give them back.
+        assert!(s.input.is_empty() && s.input.capacity() > 0);
+        assert!(s.output.is_empty() && s.output.capacity() > 0);
+        assert_eq!(s.buffers_release_at(), Some(t0 + BUFFER_KEEP));
+        let (input_at, output_at) = (s.input.as_ptr(), s.output.as_ptr());
+
+        // The next request and answer, within BUFFER_KEEP, use the same allocations.
+        let t1 = t0 + BUFFER_KEEP / 2;
+        s.handle_timeout(t1);
+        let mut bytes = BytesMut::new();
+        Request::WhoAmI.write_frame(2, &mut bytes);
+        s.handle_input(&bytes, t1);
+        assert_eq!(s.input.as_ptr(), input_at);
+        assert!(matches!(
+            s.poll_event(),
+            Some(ServerEvent::Request { correlation: 2, .. })
+        ));
+        assert_eq!(s.poll_event(), None);
+        s.respond(2, Ok(Response::Ok));
+        assert_eq!(s.poll_transmit().as_ptr(), output_at);
+        assert_eq!(drain(&mut s).len(), 1);
+
+        // Kept until BUFFER_KEEP after the last frame, then given back.
+        assert_eq!(s.buffers_release_at(), Some(t1 + BUFFER_KEEP));
+        s.handle_timeout(t0 + BUFFER_KEEP);
+        assert!(s.input.capacity() > 0 && s.output.capacity() > 0);
+        s.handle_timeout(t1 + BUFFER_KEEP);
+        assert_eq!((s.input.capacity(), s.output.capacity()), (0, 0));
+        assert_eq!(s.buffers_release_at(), None);
+        assert!(s.is_open());
+    }
+
+    #[test]
+    fn a_large_emptied_buffer_is_given_back_at_once() {
+        let now = Instant::now();
+        let mut s = ServerConnection::new(config(), now);
+        s.handle_input(&hello(1, 1, "c"), now);
+        s.poll_event();
+        drain(&mut s);
+        s.set_logged_in(true, now);
+        let big = ErrorBody {
+            code: ErrorCode::INTERNAL,
+            message: "x".repeat(KEPT_BUFFER_BYTES),
+        };
+        let mut bytes = BytesMut::new();
+        Request::WhoAmI.write_frame(1, &mut bytes);
+        s.handle_input(&bytes, now);
+        s.poll_event();
+        s.respond(1, Err(big));
+        assert!(s.poll_transmit().len() > KEPT_BUFFER_BYTES);
+        drain(&mut s);
+        assert_eq!(s.output.capacity(), 0);
     }
 
     #[test]

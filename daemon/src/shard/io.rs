@@ -663,7 +663,14 @@ impl Shard {
             // TLS records still wait for the peer: not forever.
             now.checked_add(grace)
         } else {
-            conn.protocol.poll_timeout()
+            // The protocol's timers, and when a busy connection's kept buffers go back.
+            match (
+                conn.protocol.poll_timeout(),
+                conn.protocol.buffers_release_at(),
+            ) {
+                (Some(timer), Some(release)) => Some(timer.min(release)),
+                (timer, release) => timer.or(release),
+            }
         };
         let Some(want) = want else {
             return;
