@@ -354,7 +354,7 @@ struct Op {
 
 /// Value bytes a batch keeps allocated across [`Batch::clear`]: a turn that wrote a
 /// large value (a file, an import) gives its memory back.
-const KEPT_VALUE_BYTES: usize = 256 * 1024;
+const KEPT_VALUE_BYTES: usize = 64 * 1024;
 
 /// One operation of a [`Batch`], as an engine sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
