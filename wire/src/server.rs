@@ -73,8 +73,8 @@ pub const DEFAULT_MAX_FRAME_BEFORE_LOGIN: u32 = 4096;
 
 /// How long a connection keeps its emptied input and output buffers after the last
 /// frame it received: a busy connection (a frame at least this often) reuses them for
-/// every request and answer instead of allocating anew; an idle one holds none (its
-/// timer, [`ServerConnection::poll_timeout`], gives them back).
+/// every request and answer instead of allocating anew; an idle one holds none
+/// ([`ServerConnection::buffers_release_at`] says when they go back).
 pub const BUFFER_KEEP: Duration = Duration::from_secs(1);
 
 /// The largest emptied buffer kept for reuse ([`BUFFER_KEEP`]); a larger one (a burst,
@@ -349,10 +349,9 @@ impl ServerConnection {
         if !self.is_reading() || self.bad_header.is_some() {
             return;
         }
-        if bytes.is_empty() {
-            return;
+        if !bytes.is_empty() {
+            self.io_mut().input.extend_from_slice(bytes);
         }
-        self.io_mut().input.extend_from_slice(bytes);
         self.scan(now);
     }
 

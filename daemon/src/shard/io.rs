@@ -703,6 +703,15 @@ impl Shard {
                 self.close(idx);
                 continue;
             }
+            let protocol_due = conn.protocol.poll_timeout().is_some_and(|t| t <= now);
+            let release_due = conn.protocol.buffers_release_at().is_some_and(|t| t <= now);
+            if release_due && !protocol_due {
+                // Only a busy connection's kept buffers go back: nothing to say or
+                // write, so the connection is not flushed for it.
+                conn.protocol.handle_timeout(now);
+                self.schedule(idx);
+                continue;
+            }
             conn.protocol.handle_timeout(now);
             // Raises the timeout's goodbye, if it was due; re-arms either way.
             self.process_events(idx);
