@@ -77,6 +77,11 @@ pub const DEFAULT_MAX_FRAME_BEFORE_LOGIN: u32 = 4096;
 /// ([`ServerConnection::buffers_release_at`] says when they go back).
 pub const BUFFER_KEEP: Duration = Duration::from_secs(1);
 
+/// Frames a connection receives before it keeps emptied buffers ([`BUFFER_KEEP`]): its
+/// `Hello`, its login and the requests right behind it are no stream yet, and
+/// thousands of connections logging in together would each keep buffers for nothing.
+pub const KEEP_AFTER_FRAMES: u64 = 4;
+
 /// The largest emptied buffer kept for reuse ([`BUFFER_KEEP`]); a larger one (a burst,
 /// a large frame) is given back at once.
 pub const KEPT_BUFFER_BYTES: usize = 16 * 1024;
@@ -892,12 +897,14 @@ impl ServerConnection {
         self.settle();
     }
 
-    /// Whether a frame arrived within [`BUFFER_KEEP`]: the connection is busy and keeps
-    /// its emptied buffers.
+    /// Whether the connection is past its login ([`KEEP_AFTER_FRAMES`]) and a frame
+    /// arrived within [`BUFFER_KEEP`]: it is busy and keeps its emptied buffers.
     fn is_busy(&self) -> bool {
-        self.last_received
-            .checked_add(BUFFER_KEEP)
-            .is_some_and(|until| self.last_now < until)
+        self.frames_received > KEEP_AFTER_FRAMES
+            && self
+                .last_received
+                .checked_add(BUFFER_KEEP)
+                .is_some_and(|until| self.last_now < until)
     }
 
     /// Whether a buffer emptied now is kept for reuse: while busy and reading.
@@ -1470,6 +1477,9 @@ mod tests {
         let t0 = Instant::now();
         let mut s = ServerConnection::new(config(), t0);
         let mut bytes = hello(1, 1, "c");
+        for nonce in 1..=KEEP_AFTER_FRAMES {
+            Ping { nonce }.write_frame(0, &mut bytes);
+        }
         Request::WhoAmI.write_frame(1, &mut bytes);
         s.handle_input(&bytes, t0);
         while s.poll_event().is_some() {}
@@ -1492,12 +1502,21 @@ mod tests {
         let t0 = Instant::now();
         let mut s = ServerConnection::new(config(), t0);
         let mut bytes = hello(1, 1, "c");
+        for nonce in 1..KEEP_AFTER_FRAMES {
+            Ping { nonce }.write_frame(0, &mut bytes);
+        }
+        s.handle_input(&bytes, t0);
+        while s.poll_event().is_some() {}
+        // Not past its login yet: emptied buffers are not kept.
+        drain(&mut s);
+        assert!(s.io.is_none());
+        let mut bytes = BytesMut::new();
         Request::WhoAmI.write_frame(1, &mut bytes);
         s.handle_input(&bytes, t0);
         while s.poll_event().is_some() {}
         s.respond(1, Ok(Response::Ok));
         let frames = drain(&mut s);
-        assert_eq!(frames.len(), 2, "Welcome and the answer");
+        assert_eq!(frames.len(), 1, "the answer");
         // Emptied, kept whole, and a timer to give them back.
         let io = s.io.as_deref().unwrap();
         assert!(io.input.is_empty() && io.input.capacity() > 0);
