@@ -4,9 +4,10 @@
 //! the loop and the centre agree it is (phase, session).
 //!
 //! Memory per idle connection is kept small on purpose: the protocol's input
-//! and output buffers exist only while bytes are in flight (reads go through
-//! the shard's shared scratch buffer), so an idle logged-in connection is this
-//! struct and the kernel's socket, nothing more.
+//! and output buffers exist only while bytes are in flight, or for
+//! [`kefu_wire::server::BUFFER_KEEP`] after the last frame received, so that a busy
+//! connection reuses them (reads go through the shard's shared scratch buffer), so an
+//! idle logged-in connection is this struct and the kernel's socket, nothing more.
 //!
 //! The kernel's share of a TCP connection's output is bounded too, and it always
 //! has room for the goodbye (PROTOCOL.md section 5.4): [`Connection::bound_kernel_output`]
@@ -565,8 +566,9 @@ mod tests {
         // the session number (16, for the customer's boxed identity's 8) and the
         // protocol's box for a resumable session's kept pushes (8); 344 with the
         // protocol's login deadline (16) and logged-in flag (in padding), which bound
-        // what an unauthenticated peer may cost.
+        // what an unauthenticated peer may cost; 232 with the protocol's buffers,
+        // cursors and event queue boxed, present only while the connection is busy.
         let size = std::mem::size_of::<super::Connection>();
-        assert!(size <= 344, "Connection grew to {size} bytes");
+        assert!(size <= 232, "Connection grew to {size} bytes");
     }
 }

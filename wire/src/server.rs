@@ -29,7 +29,9 @@
 //!    [`ServerConnection::consume_transmit`] what was written.
 //! 5. After any of the above, arm a timer at [`ServerConnection::poll_timeout`]
 //!    and call [`ServerConnection::handle_timeout`] when it passes (an instant
-//!    already past means "now").
+//!    already past means "now"). To give memory back promptly, arm it also at
+//!    [`ServerConnection::buffers_release_at`]: a busy connection keeps its emptied
+//!    input and output buffers for reuse until [`BUFFER_KEEP`] after its last frame.
 //! 6. Tell it when the peer logs in or out ([`ServerConnection::set_logged_in`]):
 //!    until it is logged in, frames over `max_frame_before_login` are refused
 //!    from their header and it must log in within `login_timeout`.
@@ -68,6 +70,21 @@ pub const DEFAULT_MAX_UNACKED_PUSHES: u64 = 8192;
 /// `Resume`, `CustomerLogin`, `VisitorLogin`, `ResumeSession`, pings) is far smaller,
 /// and an unauthenticated peer can make the server buffer no more than this.
 pub const DEFAULT_MAX_FRAME_BEFORE_LOGIN: u32 = 4096;
+
+/// How long a connection keeps its emptied input and output buffers after the last
+/// frame it received: a busy connection (a frame at least this often) reuses them for
+/// every request and answer instead of allocating anew; an idle one holds none
+/// ([`ServerConnection::buffers_release_at`] says when they go back).
+pub const BUFFER_KEEP: Duration = Duration::from_secs(1);
+
+/// Frames a connection receives before it keeps emptied buffers ([`BUFFER_KEEP`]): its
+/// `Hello`, its login and the requests right behind it are no stream yet, and
+/// thousands of connections logging in together would each keep buffers for nothing.
+pub const KEEP_AFTER_FRAMES: u64 = 4;
+
+/// The largest emptied buffer kept for reuse ([`BUFFER_KEEP`]); a larger one (a burst,
+/// a large frame) is given back at once.
+pub const KEPT_BUFFER_BYTES: usize = 16 * 1024;
 
 /// The limits and names a server applies to every connection (shared: one
 /// `Arc` for all connections).
@@ -196,26 +213,48 @@ struct Kept {
     unwritten: usize,
 }
 
-/// Server side of one protocol connection, independent of any I/O.
-#[derive(Debug)]
-pub struct ServerConnection {
-    config: Arc<ServerConfig>,
-    state: State,
-    paused: bool,
+/// What a connection holds only while it is busy: its buffers, cursors and queued
+/// events. Boxed in [`ServerConnection`] and dropped when all of it is empty (an idle
+/// connection), so that an idle connection does not carry it.
+#[derive(Debug, Default)]
+struct Io {
     /// Unparsed input; `scanned` bytes of it are whole frames with valid headers.
     input: BytesMut,
     scanned: usize,
     /// Length of the request frame at the front of `input` that was last
     /// polled; dropped at the next poll unless `unread_request` keeps it.
     held: usize,
-    /// The header right after the scanned frames is bad; reported when the
-    /// frames before it have been polled.
-    bad_header: Option<Box<WireError>>,
     output: BytesMut,
     /// Unsent bytes of the frame at the front of `output`, 0 when `output`
     /// starts on a frame boundary.
     head_remaining: usize,
     events: VecDeque<ServerEvent>,
+}
+
+impl Io {
+    /// Whether it holds nothing at all, allocations included.
+    fn is_vacant(&self) -> bool {
+        self.input.capacity() == 0
+            && self.output.capacity() == 0
+            && self.events.capacity() == 0
+            && self.scanned == 0
+            && self.held == 0
+            && self.head_remaining == 0
+    }
+}
+
+/// Server side of one protocol connection, independent of any I/O.
+#[derive(Debug)]
+pub struct ServerConnection {
+    config: Arc<ServerConfig>,
+    state: State,
+    paused: bool,
+    /// Buffers, cursors and events; `None` while there are none (module docs of
+    /// [`Io`]).
+    io: Option<Box<Io>>,
+    /// The header right after the scanned frames is bad; reported when the
+    /// frames before it have been polled.
+    bad_header: Option<Box<WireError>>,
     /// When the last whole frame arrived (or the connection opened, or resumed).
     last_received: Instant,
     /// The latest instant the driver passed in.
@@ -243,13 +282,8 @@ impl ServerConnection {
             config,
             state: State::AwaitHello,
             paused: false,
-            input: BytesMut::new(),
-            scanned: 0,
-            held: 0,
+            io: None,
             bad_header: None,
-            output: BytesMut::new(),
-            head_remaining: 0,
-            events: VecDeque::new(),
             last_received: now,
             last_now: now,
             push_seq: 0,
@@ -320,7 +354,9 @@ impl ServerConnection {
         if !self.is_reading() || self.bad_header.is_some() {
             return;
         }
-        self.input.extend_from_slice(bytes);
+        if !bytes.is_empty() {
+            self.io_mut().input.extend_from_slice(bytes);
+        }
         self.scan(now);
     }
 
@@ -332,16 +368,19 @@ impl ServerConnection {
         let decoder = self.decoder();
         let limit = self.frame_limit();
         let mut complete = false;
+        let Some(io) = self.io.as_deref_mut() else {
+            return;
+        };
         loop {
-            let rest = self.input.get(self.scanned..).unwrap_or_default();
+            let rest = io.input.get(io.scanned..).unwrap_or_default();
             match decoder.peek_header(rest) {
                 Ok(None) => break,
                 Ok(Some(header)) if header.len > limit => {
-                    if self.scanned > 0 {
+                    if io.scanned > 0 {
                         // Decided when the frames before it have been polled.
                         break;
                     }
-                    self.input = BytesMut::new();
+                    io.input = BytesMut::new();
                     self.bad_header = Some(Box::new(WireError::FrameTooLarge {
                         len: header.len,
                         max: limit,
@@ -353,13 +392,13 @@ impl ServerConnection {
                     if rest.len() < end {
                         break;
                     }
-                    self.scanned += end;
+                    io.scanned += end;
                     self.frames_received += 1;
                     complete = true;
                 }
                 Err(e) => {
                     // The stream cannot be framed past this point: keep none of it.
-                    self.input.truncate(self.scanned);
+                    io.input.truncate(io.scanned);
                     self.bad_header = Some(Box::new(e));
                     break;
                 }
@@ -368,26 +407,47 @@ impl ServerConnection {
         if complete {
             self.last_received = now;
         }
+        self.settle();
+    }
+
+    /// The busy part, made when first needed.
+    fn io_mut(&mut self) -> &mut Io {
+        self.io.get_or_insert_with(Box::default)
+    }
+
+    /// Frame bytes scanned and not yet polled.
+    fn scanned(&self) -> usize {
+        self.io.as_deref().map_or(0, |io| io.scanned)
+    }
+
+    /// Drops the busy part once it holds nothing (nor any allocation).
+    fn settle(&mut self) {
+        if self.io.as_deref().is_some_and(Io::is_vacant) {
+            self.io = None;
+        }
     }
 
     /// The next event, parsing buffered frames as needed.
     pub fn poll_event(&mut self) -> Option<ServerEvent> {
         loop {
-            if let Some(event) = self.events.pop_front() {
-                if self.events.is_empty() {
-                    self.events = VecDeque::new();
+            if let Some(io) = self.io.as_deref_mut() {
+                if let Some(event) = io.events.pop_front() {
+                    if io.events.is_empty() {
+                        io.events = VecDeque::new();
+                        self.settle();
+                    }
+                    return Some(event);
                 }
-                return Some(event);
             }
             self.drop_held();
             if self.paused || !self.is_reading() {
                 return None;
             }
-            if self.scanned == 0 {
+            if self.scanned() == 0 {
                 // Input held back behind frames polled since is checked now.
                 self.scan(self.last_now);
             }
-            if self.scanned == 0 {
+            if self.scanned() == 0 {
                 let e = self.bad_header.take()?;
                 return Some(self.protocol_error(&e));
             }
@@ -424,11 +484,16 @@ impl ServerConnection {
     /// has moved to another thread, say). False when there is none to put
     /// back (another event was polled since, or the connection is closing).
     pub fn unread_request(&mut self) -> bool {
-        if self.held == 0 || !self.is_reading() {
+        if !self.is_reading() {
             return false;
         }
-        self.held = 0;
-        true
+        match self.io.as_deref_mut() {
+            Some(io) if io.held > 0 => {
+                io.held = 0;
+                true
+            }
+            _ => false,
+        }
     }
 
     // ----- output -----
@@ -516,7 +581,11 @@ impl ServerConnection {
         let Some(kept) = self.kept.as_mut() else {
             return;
         };
-        while kept.unwritten > 0 && self.output.len() < room {
+        if kept.unwritten == 0 {
+            return;
+        }
+        let io = self.io.get_or_insert_with(Box::default);
+        while kept.unwritten > 0 && io.output.len() < room {
             let at = kept.pushes.len().saturating_sub(kept.unwritten);
             kept.unwritten -= 1;
             if let Some((seq, event)) = kept.pushes.get(at) {
@@ -524,7 +593,7 @@ impl ServerConnection {
                     seq: *seq,
                     event: event.clone(),
                 };
-                push.write_frame(0, &mut self.output);
+                push.write_frame(0, &mut io.output);
                 self.frames_sent += 1;
             }
         }
@@ -614,37 +683,45 @@ impl ServerConnection {
 
     /// Bytes waiting to be written to the transport.
     pub fn poll_transmit(&self) -> &[u8] {
-        &self.output
+        self.io.as_deref().map_or(&[], |io| &io.output)
     }
 
     /// Marks `n` bytes of [`Self::poll_transmit`] as written. A closing
     /// connection whose goodbye is all written is closed.
     pub fn consume_transmit(&mut self, n: usize) {
-        let mut n = n.min(self.output.len());
-        while n > 0 {
-            if self.head_remaining == 0 {
-                // Our own frames: the length prefix is ours, hence trustworthy.
-                let len = self
-                    .output
-                    .get(..4)
-                    .and_then(|b| <[u8; 4]>::try_from(b).ok())
-                    .map_or(0, u32::from_be_bytes);
-                self.head_remaining = HEADER_LEN.saturating_add(len as usize);
+        let keep = self.keeps_emptied_buffers();
+        if let Some(io) = self.io.as_deref_mut() {
+            let mut n = n.min(io.output.len());
+            while n > 0 {
+                if io.head_remaining == 0 {
+                    // Our own frames: the length prefix is ours, hence trustworthy.
+                    let len = io
+                        .output
+                        .get(..4)
+                        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                        .map_or(0, u32::from_be_bytes);
+                    io.head_remaining = HEADER_LEN.saturating_add(len as usize);
+                }
+                let step = n.min(io.head_remaining);
+                io.output.advance(step);
+                io.head_remaining -= step;
+                n -= step;
             }
-            let step = n.min(self.head_remaining);
-            self.output.advance(step);
-            self.head_remaining -= step;
-            n -= step;
+            if io.output.is_empty() {
+                io.output = emptied(std::mem::take(&mut io.output), keep);
+                io.head_remaining = 0;
+            }
         }
-        if self.output.is_empty() {
-            self.output = BytesMut::new();
-            self.head_remaining = 0;
-            if matches!(self.state, State::Closing { .. }) {
-                self.state = State::Closed;
+        if self.poll_transmit().is_empty() && matches!(self.state, State::Closing { .. }) {
+            self.state = State::Closed;
+            // A closed connection keeps no buffer.
+            if let Some(io) = self.io.as_deref_mut() {
+                io.output = BytesMut::new();
             }
         }
         // Room again: more of a replay goes out.
         self.write_replay();
+        self.settle();
     }
 
     // ----- timers -----
@@ -656,6 +733,18 @@ impl ServerConnection {
         match self.login_deadline() {
             Some(login) => Some(timer.map_or(login, |t| t.min(login))),
             None => timer,
+        }
+    }
+
+    /// When [`Self::handle_timeout`] gives back the emptied buffers a busy connection
+    /// keeps ([`BUFFER_KEEP`]), while it keeps some. Apart from
+    /// [`Self::poll_timeout`]: a driver that does not arm it loses only memory, held
+    /// until the next timer.
+    pub fn buffers_release_at(&self) -> Option<Instant> {
+        if self.holds_spare_buffers() {
+            self.last_received.checked_add(BUFFER_KEEP)
+        } else {
+            None
         }
     }
 
@@ -688,6 +777,7 @@ impl ServerConnection {
     /// closing grace (close with the goodbye unsent).
     pub fn handle_timeout(&mut self, now: Instant) {
         self.see(now);
+        self.release_spare_buffers();
         if self.login_deadline().is_some_and(|t| now >= t) {
             if self.state == State::Open {
                 let secs = u32::try_from(self.config.login_timeout.as_secs()).unwrap_or(u32::MAX);
@@ -698,7 +788,9 @@ impl ServerConnection {
             } else {
                 // Still no `Hello`: like the handshake timeout.
                 self.close_now();
-                self.events.push_back(ServerEvent::HandshakeTimeout);
+                self.io_mut()
+                    .events
+                    .push_back(ServerEvent::HandshakeTimeout);
             }
             return;
         }
@@ -709,7 +801,9 @@ impl ServerConnection {
                     && due(self.last_received, self.config.handshake_timeout) =>
             {
                 self.close_now();
-                self.events.push_back(ServerEvent::HandshakeTimeout);
+                self.io_mut()
+                    .events
+                    .push_back(ServerEvent::HandshakeTimeout);
             }
             State::Open if !self.paused && due(self.last_received, self.config.idle_timeout) => {
                 let idle = u32::try_from(self.config.idle_timeout.as_secs()).unwrap_or(u32::MAX);
@@ -789,28 +883,71 @@ impl ServerConnection {
 
     /// Forgets the request frame polled last.
     fn drop_held(&mut self) {
-        if self.held == 0 {
+        let keep = self.keeps_emptied_buffers();
+        let Some(io) = self.io.as_deref_mut().filter(|io| io.held > 0) else {
+            return;
+        };
+        let n = io.held.min(io.input.len());
+        io.input.advance(n);
+        io.scanned = io.scanned.saturating_sub(n);
+        io.held = 0;
+        if io.input.is_empty() {
+            io.input = emptied(std::mem::take(&mut io.input), keep);
+        }
+        self.settle();
+    }
+
+    /// Whether the connection is past its login ([`KEEP_AFTER_FRAMES`]) and a frame
+    /// arrived within [`BUFFER_KEEP`]: it is busy and keeps its emptied buffers.
+    fn is_busy(&self) -> bool {
+        self.frames_received > KEEP_AFTER_FRAMES
+            && self
+                .last_received
+                .checked_add(BUFFER_KEEP)
+                .is_some_and(|until| self.last_now < until)
+    }
+
+    /// Whether a buffer emptied now is kept for reuse: while busy and reading.
+    fn keeps_emptied_buffers(&self) -> bool {
+        self.is_busy() && self.is_reading()
+    }
+
+    /// Whether an emptied buffer is kept for reuse (the timer gives it back).
+    fn holds_spare_buffers(&self) -> bool {
+        self.io.as_deref().is_some_and(|io| {
+            (io.input.is_empty() && io.input.capacity() > 0)
+                || (io.output.is_empty() && io.output.capacity() > 0)
+        })
+    }
+
+    /// Gives back emptied buffers once the connection is no longer busy.
+    fn release_spare_buffers(&mut self) {
+        if self.is_busy() {
             return;
         }
-        let n = self.held.min(self.input.len());
-        self.input.advance(n);
-        self.scanned = self.scanned.saturating_sub(n);
-        self.held = 0;
-        if self.input.is_empty() {
-            self.input = BytesMut::new();
+        if let Some(io) = self.io.as_deref_mut() {
+            if io.input.is_empty() {
+                io.input = BytesMut::new();
+            }
+            if io.output.is_empty() {
+                io.output = BytesMut::new();
+                io.head_remaining = 0;
+            }
         }
+        self.settle();
     }
 
     /// Parses and handles the whole frame at the front of the input.
     fn next_frame(&mut self) -> Option<ServerEvent> {
-        let input = std::mem::take(&mut self.input);
+        let input = std::mem::take(&mut self.io_mut().input);
         let header = match self.decoder().peek_header(&input) {
             Ok(Some(h)) => h,
             // Scanned bytes start with a valid header; should that ever be
             // wrong, stop reading rather than loop.
             _ => {
-                self.input = input;
-                self.scanned = 0;
+                let io = self.io_mut();
+                io.input = input;
+                io.scanned = 0;
                 return None;
             }
         };
@@ -821,16 +958,19 @@ impl ServerConnection {
             // The frame ended the connection: nothing more is read.
             return event;
         }
-        self.input = input;
+        let keep = self.keeps_emptied_buffers();
+        let io = self.io_mut();
+        io.input = input;
         if hold {
-            self.held = end;
+            io.held = end;
         } else {
-            let n = end.min(self.input.len());
-            self.input.advance(n);
-            self.scanned = self.scanned.saturating_sub(n);
-            if self.input.is_empty() {
-                self.input = BytesMut::new();
+            let n = end.min(io.input.len());
+            io.input.advance(n);
+            io.scanned = io.scanned.saturating_sub(n);
+            if io.input.is_empty() {
+                io.input = emptied(std::mem::take(&mut io.input), keep);
             }
+            self.settle();
         }
         event
     }
@@ -1008,7 +1148,9 @@ impl ServerConnection {
     /// Says `GoAway` on the connection's own account and reports it.
     fn goodbye(&mut self, code: ErrorCode, message: String) {
         if self.go_away(code, message.clone()) {
-            self.events.push_back(ServerEvent::GoAway { code, message });
+            self.io_mut()
+                .events
+                .push_back(ServerEvent::GoAway { code, message });
         }
     }
 
@@ -1018,14 +1160,14 @@ impl ServerConnection {
             return false;
         }
         self.write_frame(body, correlation);
-        if self.output.len() > self.config.max_pending_output {
+        if self.poll_transmit().len() > self.config.max_pending_output {
             self.shed_backlog();
         }
         true
     }
 
     fn write_frame<B: Body>(&mut self, body: &B, correlation: u32) {
-        body.write_frame(correlation, &mut self.output);
+        body.write_frame(correlation, &mut self.io_mut().output);
         self.frames_sent += 1;
     }
 
@@ -1044,12 +1186,15 @@ impl ServerConnection {
 
     /// Drops the output, all but the unsent rest of a frame partly written.
     fn drop_backlog(&mut self) {
-        let keep = self.head_remaining;
-        if keep == 0 {
-            self.output = BytesMut::new();
-        } else {
-            self.output.truncate(keep);
+        if let Some(io) = self.io.as_deref_mut() {
+            let keep = io.head_remaining;
+            if keep == 0 {
+                io.output = BytesMut::new();
+            } else {
+                io.output.truncate(keep);
+            }
         }
+        self.settle();
     }
 
     fn begin_closing(&mut self, now: Option<Instant>) {
@@ -1064,18 +1209,40 @@ impl ServerConnection {
 
     fn close_now(&mut self) {
         self.state = State::Closed;
+        if let Some(io) = self.io.as_deref_mut() {
+            io.output = BytesMut::new();
+            io.head_remaining = 0;
+        }
         self.discard_input();
-        self.output = BytesMut::new();
-        self.head_remaining = 0;
     }
 
     fn discard_input(&mut self) {
         self.paused = false;
-        self.input = BytesMut::new();
-        self.scanned = 0;
-        self.held = 0;
+        if let Some(io) = self.io.as_deref_mut() {
+            io.input = BytesMut::new();
+            io.scanned = 0;
+            io.held = 0;
+        }
         self.bad_header = None;
+        self.settle();
     }
+}
+
+/// What an emptied buffer becomes: the same allocation, cleared, when `keep` (the
+/// connection is busy) and it is small; no allocation otherwise.
+fn emptied(mut buf: BytesMut, keep: bool) -> BytesMut {
+    if !keep {
+        return BytesMut::new();
+    }
+    buf.clear();
+    // Its front was consumed by `advance`: this takes the whole allocation back
+    // without allocating (false when there was no front to take), so that
+    // `capacity` is its true size.
+    let _ = buf.try_reclaim(buf.capacity() + 1);
+    if buf.capacity() > KEPT_BUFFER_BYTES {
+        return BytesMut::new();
+    }
+    buf
 }
 
 fn duration_ms(d: Duration) -> u32 {
@@ -1307,20 +1474,102 @@ mod tests {
 
     #[test]
     fn an_idle_connection_holds_no_buffers() {
-        let now = Instant::now();
-        let mut s = ServerConnection::new(config(), now);
+        let t0 = Instant::now();
+        let mut s = ServerConnection::new(config(), t0);
         let mut bytes = hello(1, 1, "c");
+        for nonce in 1..=KEEP_AFTER_FRAMES {
+            Ping { nonce }.write_frame(0, &mut bytes);
+        }
         Request::WhoAmI.write_frame(1, &mut bytes);
-        s.handle_input(&bytes, now);
+        s.handle_input(&bytes, t0);
         while s.poll_event().is_some() {}
+        // Its buffers are given back at their own deadline, BUFFER_KEEP after the frame.
+        assert_eq!(s.buffers_release_at(), Some(t0 + BUFFER_KEEP));
+        assert_eq!(s.poll_timeout(), Some(t0 + config().login_timeout));
+        s.handle_timeout(t0 + BUFFER_KEEP);
         s.respond(1, Ok(Response::Ok));
         let n = s.poll_transmit().len();
         s.consume_transmit(n);
-        assert_eq!(s.input.capacity(), 0);
-        assert_eq!(s.output.capacity(), 0);
-        assert_eq!(s.events.capacity(), 0);
+        // Nothing busy is left: no buffers, cursors or events, not even their box.
+        assert!(s.io.is_none());
+        assert_eq!(s.buffers_release_at(), None);
         let size = std::mem::size_of::<ServerConnection>();
-        assert!(size <= 256, "ServerConnection grew to {size} bytes");
+        assert!(size <= 136, "ServerConnection grew to {size} bytes");
+    }
+
+    #[test]
+    fn a_busy_connection_reuses_its_buffers_until_it_goes_quiet() {
+        let t0 = Instant::now();
+        let mut s = ServerConnection::new(config(), t0);
+        let mut bytes = hello(1, 1, "c");
+        for nonce in 1..KEEP_AFTER_FRAMES {
+            Ping { nonce }.write_frame(0, &mut bytes);
+        }
+        s.handle_input(&bytes, t0);
+        while s.poll_event().is_some() {}
+        // Not past its login yet: emptied buffers are not kept.
+        drain(&mut s);
+        assert!(s.io.is_none());
+        let mut bytes = BytesMut::new();
+        Request::WhoAmI.write_frame(1, &mut bytes);
+        s.handle_input(&bytes, t0);
+        while s.poll_event().is_some() {}
+        s.respond(1, Ok(Response::Ok));
+        let frames = drain(&mut s);
+        assert_eq!(frames.len(), 1, "the answer");
+        // Emptied, kept whole, and a timer to give them back.
+        let io = s.io.as_deref().unwrap();
+        assert!(io.input.is_empty() && io.input.capacity() > 0);
+        assert!(io.output.is_empty() && io.output.capacity() > 0);
+        assert_eq!(s.buffers_release_at(), Some(t0 + BUFFER_KEEP));
+        let (input_at, output_at) = (io.input.as_ptr(), io.output.as_ptr());
+
+        // The next request and answer, within BUFFER_KEEP, use the same allocations.
+        let t1 = t0 + BUFFER_KEEP / 2;
+        s.handle_timeout(t1);
+        let mut bytes = BytesMut::new();
+        Request::WhoAmI.write_frame(2, &mut bytes);
+        s.handle_input(&bytes, t1);
+        assert_eq!(s.io.as_deref().unwrap().input.as_ptr(), input_at);
+        assert!(matches!(
+            s.poll_event(),
+            Some(ServerEvent::Request { correlation: 2, .. })
+        ));
+        assert_eq!(s.poll_event(), None);
+        s.respond(2, Ok(Response::Ok));
+        assert_eq!(s.poll_transmit().as_ptr(), output_at);
+        assert_eq!(drain(&mut s).len(), 1);
+
+        // Kept until BUFFER_KEEP after the last frame, then given back.
+        assert_eq!(s.buffers_release_at(), Some(t1 + BUFFER_KEEP));
+        s.handle_timeout(t0 + BUFFER_KEEP);
+        assert_eq!(s.buffers_release_at(), Some(t1 + BUFFER_KEEP));
+        s.handle_timeout(t1 + BUFFER_KEEP);
+        assert!(s.io.is_none());
+        assert_eq!(s.buffers_release_at(), None);
+        assert!(s.is_open());
+    }
+
+    #[test]
+    fn a_large_emptied_buffer_is_given_back_at_once() {
+        let now = Instant::now();
+        let mut s = ServerConnection::new(config(), now);
+        s.handle_input(&hello(1, 1, "c"), now);
+        s.poll_event();
+        drain(&mut s);
+        s.set_logged_in(true, now);
+        let big = ErrorBody {
+            code: ErrorCode::INTERNAL,
+            message: "x".repeat(KEPT_BUFFER_BYTES),
+        };
+        let mut bytes = BytesMut::new();
+        Request::WhoAmI.write_frame(1, &mut bytes);
+        s.handle_input(&bytes, now);
+        s.poll_event();
+        s.respond(1, Err(big));
+        assert!(s.poll_transmit().len() > KEPT_BUFFER_BYTES);
+        drain(&mut s);
+        assert_eq!(s.io.as_deref().map_or(0, |io| io.output.capacity()), 0);
     }
 
     #[test]

@@ -16,6 +16,8 @@
 //! - [`import`]: streaming RFC 4180 CSV import ([`CsvImport`], fed chunk by chunk), the
 //!   per-row verdicts and [`ImportReport`] ([`ImportSession`]), and [`export_csv`] /
 //!   [`CsvExport`], whose output imports back identically.
+//! - [`contact_keys`]: [`ContactKeys`], the customer-key → contact-number map, looked up
+//!   by the protocol's customer id without copying it.
 //! - [`tags`]: at most 16 [`Tags`] with colours and presets.
 //! - [`groups`]: [`Groups`] — categories holding groups (two levels) — and
 //!   [`RecentContacts`], the per-agent "recently contacted" virtual group.
@@ -37,6 +39,7 @@
 //!   [`RecentContacts`] from message history when an account is loaded.
 
 pub mod contact;
+pub mod contact_keys;
 pub mod groups;
 pub mod import;
 pub mod limits;
@@ -46,6 +49,7 @@ pub mod tags;
 pub use contact::{
     Accepted, Contact, ContactError, ContactState, CustomerKey, Field, ProfileUpdate, VisitInfo,
 };
+pub use contact_keys::ContactKeys;
 pub use groups::{
     Category, CategoryId, Group, GroupError, GroupId, Groups, RecentContacts, RecentEntry, TreeNode,
 };

@@ -17,7 +17,7 @@ use crate::routing::{
 use crate::session::{Caller, ConnUpdate, CustomerLogin, Phase, SessionId};
 use crate::store::chat_records::{
     ClientMsgRecord, ConversationRecord, CountersRecord, CustomerKeyRecord, MessageRecord,
-    RoutingSettingsRecord,
+    MessageRef, RoutingSettingsRecord,
 };
 use crate::store::Permission;
 use crate::store::{keys, Cf, StoredRecord};
@@ -363,7 +363,7 @@ impl Centre {
             customer: customer.clone(),
             channel,
         };
-        let session = self.open_session(account, Who::Customer(login));
+        let session = self.open_session(account, Who::Customer(std::sync::Arc::new(login)));
         self.update_conn(
             idx,
             generation,
@@ -548,8 +548,7 @@ impl Centre {
         request: CustomerRequest,
     ) -> Answer {
         let login = self
-            .session_customer(caller.session)
-            .cloned()
+            .session_customer_shared(caller.session)
             .ok_or_else(|| {
                 err(
                     ErrorCode::INTERNAL,
@@ -1007,27 +1006,34 @@ impl Centre {
             *h = Some(new_high);
         }
         let served_by = serving_agent_of(&chat.routing, conversation);
-        let record = MessageRecord {
+        // Encoded in place from borrowed parts; the body then moves into the push.
+        self.batch.put_message_ref(&MessageRef {
             account,
-            customer: customer.clone(),
+            customer,
+            conversation,
+            id,
+            at: now,
+            from,
+            body: &body,
+            served_by,
+        });
+        self.batch.put_record(
+            Cf::ClientMsgs,
+            &dedupe_key,
+            &ClientMsgRecord { message: id },
+        );
+        let info = MessageInfo {
             conversation,
             id,
             at: now,
             from,
             body,
-            served_by,
         };
-        self.batch.put_message(&record);
-        self.batch.put(
-            Cf::ClientMsgs,
-            &dedupe_key,
-            ClientMsgRecord { message: id }.encode(),
-        );
         self.counters_dirty.push(account);
         // The unread count changed with the message (C15): stored in the same batch.
         self.save_unread(account, conversation);
         self.turn_client_msgs.insert(dedupe_key, id);
-        self.deliver_message(account, conversation, customer, from, record.into());
+        self.deliver_message(account, conversation, customer, from, info);
         self.queue_effects(account, outcome.effects);
         match from {
             Party::Agent(_) => self.idle_agent_message(account, conversation, now),

@@ -17,8 +17,8 @@
 use super::dispatch::{CrmRequest, CustomerCrmRequest};
 use super::{err, Answer, Centre, Recipient};
 use crate::crm::{
-    Colour, Contact, ContactError, ContactLimits, ContactState, CsvExport, CsvImport, CustomerKey,
-    Filters, GroupError, GroupId, Groups, ImportCatalog, ImportSession, LimitCounters,
+    Colour, Contact, ContactError, ContactKeys, ContactLimits, ContactState, CsvExport, CsvImport,
+    CustomerKey, Filters, GroupError, GroupId, Groups, ImportCatalog, ImportSession, LimitCounters,
     LimitWarning, PageRequest, ProfileUpdate, Query, RecentContacts, SearchIndex, Sort, TagError,
     TagId, Tags, TimeRange,
 };
@@ -59,7 +59,7 @@ const RECENT_REBUILD: usize = 100_000;
 /// One account's CRM, in memory.
 pub(crate) struct CrmState {
     pub(super) contacts: BTreeMap<u64, Stored>,
-    pub(super) by_key: HashMap<CustomerKey, u64>,
+    pub(super) by_key: ContactKeys,
     /// Built when the account loads, on the worker pool (`load.rs`), then kept in step;
     /// `None` only until then.
     index: Option<SearchIndex>,
@@ -137,9 +137,8 @@ impl ChunkCounts {
 /// routing asks them on every input that may route and keeps no copy.
 impl crate::routing::Owners for CrmState {
     fn owner(&self, customer: &CustomerId) -> Option<u32> {
-        let key = CustomerKey::try_from(customer.clone()).ok()?;
-        let no = self.by_key.get(&key)?;
-        self.contacts.get(no)?.contact.exclusive_owner
+        let no = self.by_key.get_customer(customer)?;
+        self.contacts.get(&no)?.contact.exclusive_owner
     }
 }
 
@@ -300,10 +299,9 @@ impl CrmState {
 
     /// The agent that last accepted `customer` (served it), if it is a contact.
     pub(super) fn last_served_by(&self, customer: &CustomerId) -> Option<u32> {
-        let key = CustomerKey::try_from(customer.clone()).ok()?;
-        let no = self.by_key.get(&key)?;
+        let no = self.by_key.get_customer(customer)?;
         self.contacts
-            .get(no)?
+            .get(&no)?
             .contact
             .last_accepted
             .as_ref()
@@ -312,20 +310,18 @@ impl CrmState {
 
     /// The state of `customer`'s contact, if it is one.
     pub(super) fn state_of(&self, customer: &CustomerId) -> Option<ContactState> {
-        // Asked for every customer message: an account without contacts builds no key.
-        if self.by_key.is_empty() {
-            return None;
-        }
-        let no = self.number_of(customer).ok()?;
+        // Asked for every customer message: looked up without copying the id.
+        let no = self.by_key.get_customer(customer)?;
         self.contacts.get(&no).map(|s| s.contact.state)
     }
 
     pub(super) fn number_of(&self, customer: &CustomerId) -> Result<u64, ErrorBody> {
-        let key = key_of(customer)?;
-        self.by_key
-            .get(&key)
-            .copied()
-            .ok_or_else(|| err(ErrorCode::NOT_FOUND, "not a contact of this account"))
+        if let Some(no) = self.by_key.get_customer(customer) {
+            return Ok(no);
+        }
+        // Not a contact: an id that is no valid key says why.
+        key_of(customer)?;
+        Err(err(ErrorCode::NOT_FOUND, "not a contact of this account"))
     }
 
     pub(super) fn insert(&mut self, no: u64, contact: Contact, request_note: String) {
@@ -410,8 +406,7 @@ impl Centre {
         customer: &CustomerId,
         change: impl FnOnce(&mut Contact),
     ) -> Option<u64> {
-        let key = CustomerKey::try_from(customer.clone()).ok()?;
-        let no = *self.crm_mut(account).ok()?.by_key.get(&key)?;
+        let no = self.crm_mut(account).ok()?.by_key.get_customer(customer)?;
         let no = self.keep_from_import(account, no);
         let crm = self.crm_mut(account).ok()?;
         let stored = crm.contacts.get(&no)?;
@@ -902,10 +897,7 @@ impl Centre {
                 .get(&account)
                 .into_iter()
                 .flat_map(|m| m.keys())
-                .filter_map(|c| {
-                    let key = CustomerKey::try_from(c.clone()).ok()?;
-                    crm?.by_key.get(&key).copied()
-                })
+                .filter_map(|c| crm?.by_key.get_customer(c))
                 .collect();
             numbers.sort_unstable();
             numbers
@@ -1595,7 +1587,7 @@ pub(super) fn read_crm(
         .with_near_percent(near);
     let mut state = CrmState {
         contacts: BTreeMap::new(),
-        by_key: HashMap::new(),
+        by_key: ContactKeys::new(),
         index: None,
         tags,
         groups,

@@ -14,14 +14,16 @@ use super::{Centre, Outgoing, Recipient};
 use crate::session::{CustomerLogin, SessionId};
 use kefu_wire::ErrorCode;
 use smallvec::SmallVec;
+use std::sync::Arc;
 
 /// Who a session is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Who {
     /// An agent of the account.
     Agent(u32),
-    /// A customer or visitor of the account, from a channel.
-    Customer(CustomerLogin),
+    /// A customer or visitor of the account, from a channel. Shared, so that each of
+    /// the customer's requests takes it without copying its id (`chat.rs`).
+    Customer(Arc<CustomerLogin>),
 }
 
 /// One session of this shard.
@@ -64,7 +66,18 @@ impl Centre {
     /// The customer a session is, if it is a customer's.
     pub(super) fn session_customer(&self, session: Option<SessionId>) -> Option<&CustomerLogin> {
         match &self.sessions.get(&session?)?.who {
-            Who::Customer(login) => Some(login),
+            Who::Customer(login) => Some(&**login),
+            Who::Agent(_) => None,
+        }
+    }
+
+    /// [`Self::session_customer`], shared: held across calls that change the centre.
+    pub(super) fn session_customer_shared(
+        &self,
+        session: Option<SessionId>,
+    ) -> Option<Arc<CustomerLogin>> {
+        match &self.sessions.get(&session?)?.who {
+            Who::Customer(login) => Some(Arc::clone(login)),
             Who::Agent(_) => None,
         }
     }

@@ -178,7 +178,7 @@ impl Centre {
                 conversation,
                 unread,
             };
-            self.batch.put(Cf::RoutingSettings, &key, record.encode());
+            self.batch.put_record(Cf::RoutingSettings, &key, &record);
         }
     }
 

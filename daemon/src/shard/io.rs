@@ -663,7 +663,14 @@ impl Shard {
             // TLS records still wait for the peer: not forever.
             now.checked_add(grace)
         } else {
-            conn.protocol.poll_timeout()
+            // The protocol's timers, and when a busy connection's kept buffers go back.
+            match (
+                conn.protocol.poll_timeout(),
+                conn.protocol.buffers_release_at(),
+            ) {
+                (Some(timer), Some(release)) => Some(timer.min(release)),
+                (timer, release) => timer.or(release),
+            }
         };
         let Some(want) = want else {
             return;
@@ -694,6 +701,15 @@ impl Shard {
             if conn.protocol.is_closed() {
                 // Lingering past the grace.
                 self.close(idx);
+                continue;
+            }
+            let protocol_due = conn.protocol.poll_timeout().is_some_and(|t| t <= now);
+            let release_due = conn.protocol.buffers_release_at().is_some_and(|t| t <= now);
+            if release_due && !protocol_due {
+                // Only a busy connection's kept buffers go back: nothing to say or
+                // write, so the connection is not flushed for it.
+                conn.protocol.handle_timeout(now);
+                self.schedule(idx);
                 continue;
             }
             conn.protocol.handle_timeout(now);

@@ -7,7 +7,8 @@
 //! types, typed errors on bad input.
 
 use super::records::{
-    decode_body, decode_v1, encode_versioned, split_version, RecordError, StoredRecord, V1,
+    decode_body, decode_v1, encode_versioned, encode_versioned_into, split_version, RecordError,
+    StoredRecord, V1,
 };
 use kefu_wire::chat::{Channel, CustomerId, MessageBody, Party};
 
@@ -51,6 +52,65 @@ pub struct MessageRecord {
     /// or a version-1 record, stored before this was kept). History shows an agent the
     /// part of a conversation it served (H3, §5.1, §7.13 permission 5).
     pub served_by: Option<u32>,
+}
+
+/// A message to store, borrowing its customer and body: the message path encodes it
+/// straight into the batch ([`super::Batch::put_message_ref`]) without copying either.
+/// Stored exactly as the [`MessageRecord`] with the same fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageRef<'a> {
+    /// Account number.
+    pub account: u64,
+    /// The customer whose history it belongs to.
+    pub customer: &'a CustomerId,
+    /// Conversation id.
+    pub conversation: u64,
+    /// Message id.
+    pub id: u64,
+    /// Stored at, unix milliseconds.
+    pub at: i64,
+    /// Author.
+    pub from: Party,
+    /// Content.
+    pub body: &'a MessageBody,
+    /// The agent serving the conversation when the message was stored.
+    pub served_by: Option<u32>,
+}
+
+impl MessageRef<'_> {
+    /// Appends the stored bytes (current version) to `out`.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        encode_versioned_into(
+            MESSAGE_V2,
+            &v2::Message {
+                account: self.account,
+                customer: customer_v1(self.customer),
+                conversation: self.conversation,
+                id: self.id,
+                at: self.at,
+                from: party_v1(self.from),
+                body: body_v1(self.body),
+                served_by: self.served_by,
+            },
+            out,
+        )
+    }
+}
+
+impl MessageRecord {
+    /// The record, borrowed.
+    pub fn borrowed(&self) -> MessageRef<'_> {
+        MessageRef {
+            account: self.account,
+            customer: &self.customer,
+            conversation: self.conversation,
+            id: self.id,
+            at: self.at,
+            from: self.from,
+            body: &self.body,
+            served_by: self.served_by,
+        }
+    }
 }
 
 impl From<MessageRecord> for kefu_wire::chat::MessageInfo {
@@ -396,19 +456,13 @@ impl StoredRecord for MessageRecord {
     const KIND: &'static str = "message";
 
     fn encode(&self) -> Vec<u8> {
-        encode_versioned(
-            MESSAGE_V2,
-            &v2::Message {
-                account: self.account,
-                customer: customer_v1(&self.customer),
-                conversation: self.conversation,
-                id: self.id,
-                at: self.at,
-                from: party_v1(self.from),
-                body: body_v1(&self.body),
-                served_by: self.served_by,
-            },
-        )
+        let mut out = Vec::new();
+        self.encode_into(&mut out);
+        out
+    }
+
+    fn encode_into(&self, out: &mut Vec<u8>) {
+        self.borrowed().encode_into(out)
     }
 
     fn decode(bytes: &[u8]) -> Result<Self, RecordError> {
@@ -457,6 +511,16 @@ impl StoredRecord for ClientMsgRecord {
             &v1::ClientMsg {
                 message: self.message,
             },
+        )
+    }
+
+    fn encode_into(&self, out: &mut Vec<u8>) {
+        encode_versioned_into(
+            V1,
+            &v1::ClientMsg {
+                message: self.message,
+            },
+            out,
         )
     }
 

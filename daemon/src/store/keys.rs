@@ -110,6 +110,7 @@
 //! [`TokenRecord`]: super::security_records::TokenRecord
 //! [`AgentTokenRecord`]: super::security_records::AgentTokenRecord
 
+use smallvec::SmallVec;
 use std::fmt;
 
 /// A column family: one kind of record. Variants are only ever appended.
@@ -374,12 +375,20 @@ pub fn designated(account: u64) -> Vec<u8> {
 
 /// An open conversation's unread count in `routing_settings`: the account (8) ‖ `b'U'`
 /// ‖ the conversation (8). One account's counts are one range ([`unread_range`]).
-pub fn unread(account: u64, conversation: u64) -> Vec<u8> {
-    let mut k = account.to_be_bytes().to_vec();
-    k.push(b'U');
-    k.extend_from_slice(&conversation.to_be_bytes());
+pub fn unread(account: u64, conversation: u64) -> [u8; UNREAD_KEY_LEN] {
+    // A fixed-size array: written with every message, so it costs no allocation.
+    let mut k = [0u8; UNREAD_KEY_LEN];
+    let (acc, rest) = k.split_at_mut(8);
+    acc.copy_from_slice(&account.to_be_bytes());
+    if let Some((tag, conv)) = rest.split_first_mut() {
+        *tag = b'U';
+        conv.copy_from_slice(&conversation.to_be_bytes());
+    }
     k
 }
+
+/// The length of an [`unread`] key.
+pub const UNREAD_KEY_LEN: usize = 17;
 
 /// Every unread-count key of `account`.
 pub fn unread_range(account: u64) -> KeyRange {
@@ -872,18 +881,23 @@ fn customer_len(c: &kefu_wire::chat::CustomerId) -> usize {
 
 /// Appends [`customer`]'s encoding of `c` to `key` (no key of its own: the message
 /// path builds two keys a message around it).
-fn push_customer(key: &mut Vec<u8>, c: &kefu_wire::chat::CustomerId) {
+fn push_customer(key: &mut impl Extend<u8>, c: &kefu_wire::chat::CustomerId) {
     match c {
         kefu_wire::chat::CustomerId::Identified(id) => {
             let bytes = id.as_bytes();
             let len = u8::try_from(bytes.len()).unwrap_or(u8::MAX);
-            key.push(1);
-            key.push(len);
-            key.extend_from_slice(bytes.get(..usize::from(len)).unwrap_or(bytes));
+            key.extend([1, len]);
+            key.extend(
+                bytes
+                    .get(..usize::from(len))
+                    .unwrap_or(bytes)
+                    .iter()
+                    .copied(),
+            );
         }
         kefu_wire::chat::CustomerId::Visitor(v) => {
-            key.push(2);
-            key.extend_from_slice(v);
+            key.extend([2]);
+            key.extend(v.iter().copied());
         }
     }
 }
@@ -898,7 +912,15 @@ pub fn conversation(account: u64, conversation: u64) -> [u8; 16] {
 
 /// Key of a message in [`Cf::Messages`].
 pub fn message(account: u64, customer: &kefu_wire::chat::CustomerId, id: u64) -> Vec<u8> {
-    let mut key = Vec::with_capacity(16 + customer_len(customer));
+    message_buf(account, customer, id).to_vec()
+}
+
+/// A key built on the stack: every key fits in [`MAX_KEY_LEN`] bytes.
+pub type KeyBuf = SmallVec<[u8; MAX_KEY_LEN]>;
+
+/// [`message`] on the stack: the message path writes one a message, with no allocation.
+pub fn message_buf(account: u64, customer: &kefu_wire::chat::CustomerId, id: u64) -> KeyBuf {
+    let mut key = KeyBuf::new();
     key.extend_from_slice(&account.to_be_bytes());
     push_customer(&mut key, customer);
     key.extend_from_slice(&id.to_be_bytes());

@@ -346,11 +346,15 @@ type Key = SmallVec<[u8; keys::MAX_KEY_LEN]>;
 struct Op {
     cf: Cf,
     key: Key,
-    /// `None` deletes.
-    value: Option<Vec<u8>>,
+    /// Where the value lies in the batch's `values`; `None` deletes.
+    value: Option<std::ops::Range<usize>>,
     /// `Some(end)` deletes every key in `[key, end)` (and `value` is `None`).
     range_end: Option<Key>,
 }
+
+/// Value bytes a batch keeps allocated across [`Batch::clear`]: a turn that wrote a
+/// large value (a file, an import) gives its memory back.
+const KEPT_VALUE_BYTES: usize = 64 * 1024;
 
 /// One operation of a [`Batch`], as an engine sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -384,10 +388,25 @@ pub enum BatchOp<'a> {
 
 /// An ordered list of puts and deletes, written atomically by [`KvStore::write`]. Later
 /// operations on the same key win. Reuse one per loop turn with [`Batch::clear`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// Keys are kept inline and values back to back in one buffer, which the batch keeps
+/// across turns: a message's records are encoded into it ([`Batch::put_record`]) with
+/// no allocation of their own.
+#[derive(Debug, Clone, Default)]
 pub struct Batch {
     ops: Vec<Op>,
+    /// Every put's value, in order.
+    values: Vec<u8>,
 }
+
+impl PartialEq for Batch {
+    /// The same operations in the same order (however the values are laid out).
+    fn eq(&self, other: &Self) -> bool {
+        self.ops.len() == other.ops.len() && self.ops().eq(other.ops())
+    }
+}
+
+impl Eq for Batch {}
 
 impl Batch {
     /// An empty batch.
@@ -405,9 +424,15 @@ impl Batch {
         self.ops.len()
     }
 
-    /// Removes every operation, keeping the allocation.
+    /// Removes every operation, keeping the allocations (the values' up to
+    /// `KEPT_VALUE_BYTES`).
     pub fn clear(&mut self) {
         self.ops.clear();
+        if self.values.capacity() > KEPT_VALUE_BYTES {
+            self.values = Vec::new();
+        } else {
+            self.values.clear();
+        }
     }
 
     /// The operations, in order.
@@ -421,7 +446,7 @@ impl Batch {
             (Some(value), None) => BatchOp::Put {
                 cf: op.cf,
                 key: &op.key,
-                value,
+                value: self.values.get(value.clone()).unwrap_or_default(),
             },
             (None, None) => BatchOp::Delete {
                 cf: op.cf,
@@ -450,10 +475,24 @@ impl Batch {
 
     /// Stores raw `value` under `key`. Prefer the typed `put_*` methods.
     pub fn put(&mut self, cf: Cf, key: &[u8], value: Vec<u8>) {
+        let start = self.values.len();
+        self.values.extend_from_slice(&value);
+        self.put_from(cf, key, start);
+    }
+
+    /// Stores `record` under `key`, encoded straight into the batch.
+    pub fn put_record<R: StoredRecord>(&mut self, cf: Cf, key: &[u8], record: &R) {
+        let start = self.values.len();
+        record.encode_into(&mut self.values);
+        self.put_from(cf, key, start);
+    }
+
+    /// The put whose value is `values[start..]`, just appended.
+    fn put_from(&mut self, cf: Cf, key: &[u8], start: usize) {
         self.ops.push(Op {
             cf,
             key: Key::from_slice(key),
-            value: Some(value),
+            value: Some(start..self.values.len()),
             range_end: None,
         });
     }
@@ -480,8 +519,16 @@ impl Batch {
 
     /// Stores a message in its customer's history.
     pub fn put_message(&mut self, record: &chat_records::MessageRecord) {
-        let key = keys::message(record.account, &record.customer, record.id);
-        self.put(Cf::Messages, &key, record.encode());
+        self.put_message_ref(&record.borrowed());
+    }
+
+    /// Stores a message in its customer's history, from borrowed parts: key and value
+    /// are built in place (the path of every chat message).
+    pub fn put_message_ref(&mut self, message: &chat_records::MessageRef<'_>) {
+        let key = keys::message_buf(message.account, message.customer, message.id);
+        let start = self.values.len();
+        message.encode_into(&mut self.values);
+        self.put_from(Cf::Messages, &key, start);
     }
 
     /// Stores an account under its id.
@@ -923,6 +970,46 @@ mod tests {
     #[test]
     fn memory_store_behaves() {
         exercise_store(&MemoryStore::new());
+    }
+
+    #[test]
+    fn records_encoded_in_place_are_the_bytes_encode_gives() {
+        use chat_records::{ClientMsgRecord, MessageRecord};
+        use kefu_wire::chat::{CustomerId, MessageBody, Party};
+        let message = MessageRecord {
+            account: 7,
+            customer: CustomerId::Identified("alice".into()),
+            conversation: 3,
+            id: 11,
+            at: 1_700_000_000_000,
+            from: Party::Customer,
+            body: MessageBody::Text("hello".into()),
+            served_by: Some(1001),
+        };
+        let mut in_place = Batch::new();
+        in_place.put_message(&message);
+        in_place.put_record(Cf::ClientMsgs, b"k", &ClientMsgRecord { message: 11 });
+        in_place.delete(Cf::Meta, b"gone");
+        let mut copied = Batch::new();
+        let key = keys::message(7, &message.customer, 11);
+        copied.put(Cf::Messages, &key, message.encode());
+        copied.put(
+            Cf::ClientMsgs,
+            b"k",
+            ClientMsgRecord { message: 11 }.encode(),
+        );
+        copied.delete(Cf::Meta, b"gone");
+        assert_eq!(in_place, copied);
+        assert_eq!(keys::message_buf(7, &message.customer, 11).as_slice(), key);
+
+        // Cleared, the batch keeps its value buffer for the next turn (small ones).
+        in_place.clear();
+        assert!(in_place.is_empty());
+        assert_eq!(in_place.ops().count(), 0);
+        assert!(in_place.values.capacity() > 0);
+        in_place.put(Cf::Meta, b"big", vec![0; KEPT_VALUE_BYTES + 1]);
+        in_place.clear();
+        assert_eq!(in_place.values.capacity(), 0);
     }
 
     #[test]

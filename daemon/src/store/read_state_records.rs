@@ -15,7 +15,9 @@
 //! what a restart restores is exactly what was acknowledged.
 
 use super::keys;
-use super::records::{decode_v1, encode_versioned, RecordError, StoredRecord, V1};
+use super::records::{
+    decode_v1, encode_versioned, encode_versioned_into, RecordError, StoredRecord, V1,
+};
 
 /// One open conversation's unread count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +66,7 @@ mod v1 {
 impl UnreadRecord {
     /// Its key (`routing_settings`).
     pub fn key(&self) -> Vec<u8> {
-        keys::unread(self.account, self.conversation)
+        keys::unread(self.account, self.conversation).to_vec()
     }
 }
 
@@ -79,13 +81,20 @@ impl StoredRecord for UnreadRecord {
     const KIND: &'static str = "unread count";
 
     fn encode(&self) -> Vec<u8> {
-        encode_versioned(
+        let mut out = Vec::new();
+        self.encode_into(&mut out);
+        out
+    }
+
+    fn encode_into(&self, out: &mut Vec<u8>) {
+        encode_versioned_into(
             V1,
             &v1::Unread {
                 account: self.account,
                 conversation: self.conversation,
                 unread: self.unread,
             },
+            out,
         )
     }
 

@@ -19,6 +19,13 @@ pub trait StoredRecord: Sized {
     /// Encodes the record in the current record-format version.
     fn encode(&self) -> Vec<u8>;
 
+    /// Appends [`Self::encode`]'s bytes to `out`. Records written with every message
+    /// encode straight into the batch ([`super::Batch::put_record`]), no allocation of
+    /// their own; the others are encoded and copied.
+    fn encode_into(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.encode());
+    }
+
     /// Decodes any known record-format version of this record.
     fn decode(bytes: &[u8]) -> Result<Self, RecordError>;
 }
@@ -488,9 +495,17 @@ mod v1 {
 
 /// Version byte followed by the postcard body.
 pub(super) fn encode_versioned<T: Serialize>(version: u8, body: &T) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_versioned_into(version, body, &mut out);
+    out
+}
+
+/// [`encode_versioned`], appended to `out`.
+pub(super) fn encode_versioned_into<T: Serialize>(version: u8, body: &T, out: &mut Vec<u8>) {
+    out.push(version);
     // Serialising into a Vec fails only for sequences of unknown length, and no body has
-    // one; the round-trip tests exercise every body type.
-    postcard::to_extend(body, vec![version]).expect("postcard into Vec is infallible")
+    // one; the round-trip tests exercise every body type. The Vec moves in and back.
+    *out = postcard::to_extend(body, std::mem::take(out)).expect("postcard into Vec is infallible");
 }
 
 /// Decodes a record kind that has only version 1 so far, or names the version it does not know.
