@@ -66,6 +66,11 @@
 //!
 //! A day is days since 1970-01-01 in the account's local time (its UTC offset).
 //!
+//! The memtable insert hints (`rocks.rs`, `insert_hint_prefix`) assume these layouts:
+//! `messages` and `client_msgs` 22 bytes (account, customer tag, length, 12 id bytes),
+//! `routing_settings` 17, `internal_messages` 16, `counters` 8. A layout change should
+//! revisit them; a wrong prefix costs speed, never data.
+//!
 //! | [`Cf::ValueAdded`] | `value_added` | account `u64` BE (8) ‖ `b'Q'` ‖ … (CSAT; layout in [`csat_records`](super::csat_records)) | settings, survey offers, ratings by day, per-day counters, the last weekly mail |
 //! | [`Cf::Meta`] | `meta` | `csat_subscribed` ‖ account `u64` BE (8) ([`csat_records::subscribed_key`](super::csat_records::subscribed_key)) | empty record: the account mails a weekly CSAT report |
 //! | [`Cf::Meta`] | `meta` | `broadcast_review` ‖ submitted at `i64` (sign flipped) BE (8) ‖ account `u64` BE (8) ‖ broadcast `u64` BE (8) ([`review_records::review_key`](super::review_records::review_key)) | `ReviewEntryRecord` (a broadcast pending review: the queue across accounts) |
