@@ -1499,7 +1499,7 @@ mod tests {
                     batch.put(Cf::RoutingSettings, &unread, record.clone());
                     model.insert((Cf::Messages, message), value.clone());
                     model.insert((Cf::ClientMsgs, client), value);
-                    model.insert((Cf::RoutingSettings, unread), record);
+                    model.insert((Cf::RoutingSettings, unread.to_vec()), record);
                 }
                 store.write(&batch, Durability::Wal).expect("write");
             }
