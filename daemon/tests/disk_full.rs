@@ -12,7 +12,6 @@
 mod support;
 
 use kefu_wire::chat::{ConversationState, CustomerId, Entry, MessageBody, Party};
-use kefu_wire::crm::{HistoryKind, HistoryQuery};
 use kefu_wire::{Client, ClientError, ErrorCode, Event, Request, Response};
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
@@ -324,15 +323,7 @@ fn full_disk_with(durability: &str, storage: &str) {
     reader
         .login(ACCOUNT, 1001, PASSWORD)
         .expect("an agent logs in on a full disk");
-    match reader.request(&Request::History(HistoryQuery {
-        customer: CustomerId::Identified("alice".into()),
-        all_time: true,
-        agent: None,
-        kind: HistoryKind::All,
-        keyword: String::new(),
-        before: None,
-        limit: 200,
-    })) {
+    match reader.request(&whole_history(CustomerId::Identified("alice".into()), 200)) {
         Ok(Response::History(page)) => assert!(
             !page.messages.is_empty(),
             "the history of alice is empty on a full disk"

@@ -6,24 +6,10 @@
 mod support;
 
 use kefu_wire::chat::{CustomerId, MessageBody, Party};
-use kefu_wire::crm::HistoryQuery;
-use kefu_wire::crm::{ContactEdit, ContactQuery, ContactSort, ContactState, HistoryKind};
+use kefu_wire::crm::{ContactEdit, ContactQuery, ContactSort, ContactState};
 use kefu_wire::{Request, Response};
 use std::path::Path;
 use support::*;
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("fixture") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
 
 #[test]
 fn a_data_directory_of_an_earlier_version_opens_and_keeps_everything() {
@@ -65,15 +51,10 @@ fn a_data_directory_of_an_earlier_version_opens_and_keeps_everything() {
     let mut total = 0;
     for i in 0..3 {
         let page = match agent
-            .request(&Request::History(HistoryQuery {
-                customer: CustomerId::Identified(format!("kefu-load-{i}")),
-                all_time: true,
-                agent: None,
-                kind: HistoryKind::All,
-                keyword: String::new(),
-                before: None,
-                limit: 200,
-            }))
+            .request(&whole_history(
+                CustomerId::Identified(format!("kefu-load-{i}")),
+                200,
+            ))
             .unwrap()
         {
             Response::History(p) => p,

@@ -7,23 +7,10 @@
 mod support;
 
 use kefu_wire::chat::{CustomerId, Party};
-use kefu_wire::crm::{ContactEdit, ContactState, HistoryKind, HistoryQuery};
+use kefu_wire::crm::{ContactEdit, ContactState};
 use kefu_wire::{Client, Request, Response};
 use std::path::Path;
 use support::*;
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("fixture") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
 
 /// Every message of customers `kefu-load-0..2`, newest first per customer, as
 /// (customer, message id) pairs.
@@ -31,15 +18,10 @@ fn messages(agent: &mut Client) -> Vec<(usize, u64)> {
     let mut all = Vec::new();
     for i in 0..3 {
         let page = match agent
-            .request(&Request::History(HistoryQuery {
-                customer: CustomerId::Identified(format!("kefu-load-{i}")),
-                all_time: true,
-                agent: None,
-                kind: HistoryKind::All,
-                keyword: String::new(),
-                before: None,
-                limit: 200,
-            }))
+            .request(&whole_history(
+                CustomerId::Identified(format!("kefu-load-{i}")),
+                200,
+            ))
             .expect("history")
         {
             Response::History(p) => p,

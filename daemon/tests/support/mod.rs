@@ -445,3 +445,31 @@ pub fn exported(admin: &mut Client, account: u64) -> Vec<kefu_wire::account_move
         }
     }
 }
+
+/// The request for a customer's whole history (every kind, all time, any agent), newest
+/// first, the first `limit` messages.
+pub fn whole_history(customer: kefu_wire::chat::CustomerId, limit: u16) -> Request {
+    Request::History(kefu_wire::crm::HistoryQuery {
+        customer,
+        all_time: true,
+        agent: None,
+        kind: kefu_wire::crm::HistoryKind::All,
+        keyword: String::new(),
+        before: None,
+        limit,
+    })
+}
+
+/// Copies the directory tree `from` (a data directory fixture) to `to`.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("fixture") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
