@@ -76,23 +76,13 @@ fn state(c: &Response) -> ConversationState {
     }
 }
 
-/// An agent logged in with auto-accept `cap`.
-fn agent_with_cap(h: &mut Harness, account: u64, agent: u32, cap: u16) -> usize {
-    if agent != 1001 {
-        h.add_agent(account, agent);
-    }
-    let (conn, _) = h.agent(account, agent);
-    h.ok(conn, Request::SetAutoAccept { cap });
-    conn
-}
-
 /// R2/R3 (the cap routes, then the queue holds), idempotent retries, R13 (closing tells
 /// both sides) and R5 (the freed slot pulls the oldest queued conversation).
 #[test]
 fn cap_routes_then_queues_and_a_close_pulls_from_the_queue() {
     let mut h = Harness::new();
     h.create_account_for_a_year(ACCOUNT);
-    let a = agent_with_cap(&mut h, ACCOUNT, 1001, 1);
+    let a = h.agent_with_cap(ACCOUNT, 1001, 1);
     let alice = h.customer(ACCOUNT, "alice");
     let conv = open(&mut h, alice);
     assert_eq!(conv.state, ConversationState::Assigned { agent: 1001 });
@@ -174,7 +164,7 @@ fn cap_routes_then_queues_and_a_close_pulls_from_the_queue() {
 fn an_away_agent_gets_nothing_automatically_and_accepts_by_hand() {
     let mut h = Harness::new();
     h.create_account_for_a_year(ACCOUNT);
-    let a = agent_with_cap(&mut h, ACCOUNT, 1001, 5);
+    let a = h.agent_with_cap(ACCOUNT, 1001, 5);
     h.ok(
         a,
         Request::SetPresence {
@@ -211,10 +201,10 @@ fn an_away_agent_gets_nothing_automatically_and_accepts_by_hand() {
 fn transfer_moves_the_conversation_and_grab_needs_permission_and_confirmation() {
     let mut h = Harness::new();
     h.create_account_for_a_year(ACCOUNT);
-    let first = agent_with_cap(&mut h, ACCOUNT, 1001, 1);
+    let first = h.agent_with_cap(ACCOUNT, 1001, 1);
     let alice = h.customer(ACCOUNT, "alice");
     let conv = open(&mut h, alice).conversation;
-    let second = agent_with_cap(&mut h, ACCOUNT, 1002, 1);
+    let second = h.agent_with_cap(ACCOUNT, 1002, 1);
     let moved = h.ok(
         first,
         Request::TransferConversation {
@@ -230,7 +220,7 @@ fn transfer_moves_the_conversation_and_grab_needs_permission_and_confirmation() 
     assert!(messages(&h.take_pushes(first)).is_empty());
 
     // 1003 has the default agent role: no grab.
-    let third = agent_with_cap(&mut h, ACCOUNT, 1003, 0);
+    let third = h.agent_with_cap(ACCOUNT, 1003, 0);
     let grab = |confirmed| Request::GrabConversation {
         conversation: conv,
         confirmed,
@@ -263,7 +253,7 @@ fn ids_of(list: &[MessageInfo]) -> Vec<u64> {
 fn a_transfer_to_a_busy_agent_fails_back_exactly_after_the_timeout() {
     let mut h = Harness::new();
     h.create_account_for_a_year(ACCOUNT);
-    let sender = agent_with_cap(&mut h, ACCOUNT, 1001, 0);
+    let sender = h.agent_with_cap(ACCOUNT, 1001, 0);
     let liam = h.customer(ACCOUNT, "liam");
     let conv = open(&mut h, liam);
     assert_eq!(conv.state, ConversationState::Queued { target: None });
@@ -273,7 +263,7 @@ fn a_transfer_to_a_busy_agent_fails_back_exactly_after_the_timeout() {
             conversation: conv.conversation,
         },
     );
-    let busy = agent_with_cap(&mut h, ACCOUNT, 1002, 3);
+    let busy = h.agent_with_cap(ACCOUNT, 1002, 3);
     h.ok(
         busy,
         Request::SetPresence {
@@ -466,7 +456,7 @@ fn level_high_needs_a_fresh_code_of_the_clocks_step() {
 fn a_refused_commit_answers_storage_failure_and_pushes_nothing() {
     let mut h = Harness::new();
     h.create_account_for_a_year(ACCOUNT);
-    let a = agent_with_cap(&mut h, ACCOUNT, 1001, 1);
+    let a = h.agent_with_cap(ACCOUNT, 1001, 1);
     let erin = h.customer(ACCOUNT, "erin");
     let conv = open(&mut h, erin).conversation;
     h.take_pushes(a);
@@ -529,7 +519,7 @@ fn import_request(serial: &str) -> Request {
 fn an_import_answered_in_a_refused_turn_keeps_its_success() {
     let mut h = Harness::new();
     h.create_account_for_a_year(ACCOUNT);
-    agent_with_cap(&mut h, ACCOUNT, 1001, 1);
+    h.agent_with_cap(ACCOUNT, 1001, 1);
     let erin = h.customer(ACCOUNT, "erin");
     let conv = open(&mut h, erin).conversation;
     let admin = h.admin;

@@ -33,16 +33,6 @@ fn account() -> Harness {
     h
 }
 
-/// An agent logged in with auto-accept `cap` (added first unless it is 1001).
-fn agent_with_cap(h: &mut Harness, agent: u32, cap: u16) -> usize {
-    if agent != 1001 {
-        h.add_agent(ACCOUNT, agent);
-    }
-    let (conn, _) = h.agent(ACCOUNT, agent);
-    h.ok(conn, Request::SetAutoAccept { cap });
-    conn
-}
-
 fn presence(h: &mut Harness, agent: usize, presence: Presence) {
     h.ok(agent, Request::SetPresence { presence });
 }
@@ -211,10 +201,10 @@ fn assigned(agent: u32) -> ConversationState {
 #[test]
 fn r1_least_busy_agent_gets_the_new_conversation_3_3_1() {
     let mut h = account();
-    let a = agent_with_cap(&mut h, 1001, 3);
+    let a = h.agent_with_cap(ACCOUNT, 1001, 3);
     h.clock.advance(MINUTE);
-    let b = agent_with_cap(&mut h, 1002, 3);
-    let c = agent_with_cap(&mut h, 1003, 3);
+    let b = h.agent_with_cap(ACCOUNT, 1002, 3);
+    let c = h.agent_with_cap(ACCOUNT, 1003, 3);
     presence(&mut h, c, Presence::Away);
     // Both idle: 1001 logged in earlier, so it has been idle longest.
     let alice = h.customer(ACCOUNT, "alice");
@@ -236,8 +226,8 @@ fn r1_least_busy_agent_gets_the_new_conversation_3_3_1() {
 #[test]
 fn r2_cap_zero_means_no_auto_accept_and_transfers_wait_3_3_1() {
     let mut h = account();
-    let a = agent_with_cap(&mut h, 1001, 0);
-    let b = agent_with_cap(&mut h, 1002, 0);
+    let a = h.agent_with_cap(ACCOUNT, 1001, 0);
+    let b = h.agent_with_cap(ACCOUNT, 1002, 0);
     let alice = h.customer(ACCOUNT, "alice");
     let conv = open(&mut h, alice);
     assert_eq!(conv.state, ConversationState::Queued { target: None });
@@ -266,7 +256,7 @@ fn r2_cap_zero_means_no_auto_accept_and_transfers_wait_3_3_1() {
 #[test]
 fn r3_the_cap_changes_only_while_online_3_3_2() {
     let mut h = account();
-    let a = agent_with_cap(&mut h, 1001, 1);
+    let a = h.agent_with_cap(ACCOUNT, 1001, 1);
     for p in [Presence::Away, Presence::Busy] {
         presence(&mut h, a, p);
         let e = h.refused(a, Request::SetAutoAccept { cap: 3 });
@@ -286,7 +276,7 @@ fn r3_the_cap_changes_only_while_online_3_3_2() {
 #[test]
 fn r4_queue_is_first_come_first_served_and_accept_ignores_the_cap_3_3_2() {
     let mut h = account();
-    let a = agent_with_cap(&mut h, 1001, 0);
+    let a = h.agent_with_cap(ACCOUNT, 1001, 0);
     let mut arrived = Vec::new();
     for id in ["carol", "alice", "bob"] {
         h.clock.advance(MINUTE);
@@ -306,9 +296,9 @@ fn r4_queue_is_first_come_first_served_and_accept_ignores_the_cap_3_3_2() {
 #[test]
 fn r4_an_entry_waiting_for_someone_is_seen_only_by_them_3_4_7_13() {
     let mut h = account();
-    let a = agent_with_cap(&mut h, 1001, 0);
-    let b = agent_with_cap(&mut h, 1002, 0);
-    let c = agent_with_cap(&mut h, 1003, 0);
+    let a = h.agent_with_cap(ACCOUNT, 1001, 0);
+    let b = h.agent_with_cap(ACCOUNT, 1002, 0);
+    let c = h.agent_with_cap(ACCOUNT, 1003, 0);
     set_group(&mut h, a, 1003, "sales");
     let alice = h.customer(ACCOUNT, "alice");
     let for_c = open_with(&mut h, alice, Entry::Agent(1003)).conversation;
@@ -332,7 +322,7 @@ fn r4_an_entry_waiting_for_someone_is_seen_only_by_them_3_4_7_13() {
 #[test]
 fn r5_raising_the_cap_pulls_the_oldest_queued_up_to_the_cap_3_3_1() {
     let mut h = account();
-    let a = agent_with_cap(&mut h, 1001, 0);
+    let a = h.agent_with_cap(ACCOUNT, 1001, 0);
     let mut waiting = Vec::new();
     for id in ["alice", "bob", "carol"] {
         h.clock.advance(MINUTE);
@@ -361,9 +351,9 @@ fn r5_raising_the_cap_pulls_the_oldest_queued_up_to_the_cap_3_3_1() {
 #[test]
 fn r6_entries_to_an_agent_and_to_a_group_10_7() {
     let mut h = account();
-    let a = agent_with_cap(&mut h, 1001, 5);
-    let _b = agent_with_cap(&mut h, 1002, 5);
-    let c = agent_with_cap(&mut h, 1003, 5);
+    let a = h.agent_with_cap(ACCOUNT, 1001, 5);
+    let _b = h.agent_with_cap(ACCOUNT, 1002, 5);
+    let c = h.agent_with_cap(ACCOUNT, 1003, 5);
     presence(&mut h, c, Presence::Away);
     set_group(&mut h, a, 1002, "sales");
     // 1002 serves one, so 1001 is the less busy; the entry still decides.
@@ -414,8 +404,8 @@ fn r6_entries_to_an_agent_and_to_a_group_10_7() {
 #[test]
 fn r8_mobile_customers_route_as_auto_and_get_no_reselection_3_13() {
     let mut h = account();
-    let a = agent_with_cap(&mut h, 1001, 5);
-    let _b = agent_with_cap(&mut h, 1002, 5);
+    let a = h.agent_with_cap(ACCOUNT, 1001, 5);
+    let _b = h.agent_with_cap(ACCOUNT, 1002, 5);
     no_response(&mut h, a, 300, 60);
     let w = h.customer(ACCOUNT, "warm-up");
     let warm = open_with(&mut h, w, Entry::Agent(1001));
@@ -446,7 +436,7 @@ fn every_day(text: &str) -> WelcomeRule {
 #[test]
 fn r9_opening_again_continues_the_open_conversation_without_a_second_welcome_7_16() {
     let mut h = account();
-    let a = agent_with_cap(&mut h, 1001, 5);
+    let a = h.agent_with_cap(ACCOUNT, 1001, 5);
     configure(&mut h, a, |s| s.welcome = vec![every_day("欢迎")]);
     let alice = h.customer(ACCOUNT, "alice");
     let first = open(&mut h, alice);
@@ -465,7 +455,7 @@ fn r9_opening_again_continues_the_open_conversation_without_a_second_welcome_7_1
 #[test]
 fn r10_transfer_needs_a_logged_in_target_who_may_take_it_from_its_queue_3_5() {
     let mut h = account();
-    let a = agent_with_cap(&mut h, 1001, 1);
+    let a = h.agent_with_cap(ACCOUNT, 1001, 1);
     h.add_agent(ACCOUNT, 1003);
     let alice = h.customer(ACCOUNT, "alice");
     let conv = open(&mut h, alice).conversation;
@@ -475,7 +465,7 @@ fn r10_transfer_needs_a_logged_in_target_who_may_take_it_from_its_queue_3_5() {
     };
     assert_eq!(h.refused(a, transfer(1003)), ErrorCode::TARGET_OFFLINE);
     assert_eq!(served(&mut h, a), vec![conv]);
-    let b = agent_with_cap(&mut h, 1002, 1);
+    let b = h.agent_with_cap(ACCOUNT, 1002, 1);
     presence(&mut h, b, Presence::Busy);
     h.ok(a, transfer(1002));
     h.clock.advance(119_000);
@@ -495,8 +485,8 @@ fn r10_transfer_needs_a_logged_in_target_who_may_take_it_from_its_queue_3_5() {
 #[test]
 fn r10_an_untaken_transfer_of_a_logged_out_sender_is_routed_anew_3_5() {
     let mut h = account();
-    let a = agent_with_cap(&mut h, 1001, 1);
-    let b = agent_with_cap(&mut h, 1002, 1);
+    let a = h.agent_with_cap(ACCOUNT, 1001, 1);
+    let b = h.agent_with_cap(ACCOUNT, 1002, 1);
     presence(&mut h, b, Presence::Busy);
     let alice = h.customer(ACCOUNT, "alice");
     let conv = open(&mut h, alice).conversation;
@@ -513,7 +503,7 @@ fn r10_an_untaken_transfer_of_a_logged_out_sender_is_routed_anew_3_5() {
             keep_conversations: true,
         },
     );
-    let c = agent_with_cap(&mut h, 1003, 1);
+    let c = h.agent_with_cap(ACCOUNT, 1003, 1);
     assert!(served(&mut h, c).is_empty());
     h.take_pushes(alice);
     advance(&mut h, 120_000);
@@ -525,8 +515,8 @@ fn r10_an_untaken_transfer_of_a_logged_out_sender_is_routed_anew_3_5() {
 #[test]
 fn r11_a_kept_conversation_cannot_be_grabbed_3_9() {
     let mut h = account();
-    let a = agent_with_cap(&mut h, 1001, 0);
-    let b = agent_with_cap(&mut h, 1002, 1);
+    let a = h.agent_with_cap(ACCOUNT, 1001, 0);
+    let b = h.agent_with_cap(ACCOUNT, 1002, 1);
     let alice = h.customer(ACCOUNT, "alice");
     let conv = open(&mut h, alice).conversation;
     h.ok(
@@ -548,8 +538,8 @@ fn r11_a_kept_conversation_cannot_be_grabbed_3_9() {
 #[test]
 fn r12_an_agent_initiates_a_conversation_3_9() {
     let mut h = account();
-    let a = agent_with_cap(&mut h, 1001, 0);
-    let b = agent_with_cap(&mut h, 1002, 0);
+    let a = h.agent_with_cap(ACCOUNT, 1001, 0);
+    let b = h.agent_with_cap(ACCOUNT, 1002, 0);
     let alice = h.customer(ACCOUNT, "alice");
     let initiate = Request::InitiateConversation {
         customer: CustomerId::Identified("alice".into()),
@@ -573,8 +563,8 @@ fn r12_an_agent_initiates_a_conversation_3_9() {
 #[test]
 fn r13_the_customer_or_the_serving_agent_closes_3_12() {
     let mut h = account();
-    let a = agent_with_cap(&mut h, 1001, 1);
-    let b = agent_with_cap(&mut h, 1002, 0);
+    let a = h.agent_with_cap(ACCOUNT, 1001, 1);
+    let b = h.agent_with_cap(ACCOUNT, 1002, 0);
     let alice = h.customer(ACCOUNT, "alice");
     let conv = open(&mut h, alice).conversation;
     let close = Request::CloseConversation { conversation: conv };
@@ -592,7 +582,7 @@ fn r13_the_customer_or_the_serving_agent_closes_3_12() {
 #[test]
 fn r14_logout_closing_all_closes_the_agents_conversations_3_12() {
     let mut h = account();
-    let a = agent_with_cap(&mut h, 1001, 2);
+    let a = h.agent_with_cap(ACCOUNT, 1001, 2);
     let alice = h.customer(ACCOUNT, "alice");
     let conv = open(&mut h, alice).conversation;
     h.take_pushes(alice);
@@ -615,8 +605,8 @@ fn r14_logout_closing_all_closes_the_agents_conversations_3_12() {
 #[test]
 fn r14_logout_keeping_keeps_the_conversations_for_the_next_login_3_12() {
     let mut h = account();
-    let a = agent_with_cap(&mut h, 1001, 0);
-    let b = agent_with_cap(&mut h, 1002, 2);
+    let a = h.agent_with_cap(ACCOUNT, 1001, 0);
+    let b = h.agent_with_cap(ACCOUNT, 1002, 2);
     let alice = h.customer(ACCOUNT, "alice");
     let conv = open(&mut h, alice).conversation;
     h.ok(
@@ -638,8 +628,8 @@ fn r14_logout_keeping_keeps_the_conversations_for_the_next_login_3_12() {
 #[test]
 fn r14_a_transfer_waiting_for_an_agent_fails_back_when_it_logs_out_3_12() {
     let mut h = account();
-    let a = agent_with_cap(&mut h, 1001, 1);
-    let b = agent_with_cap(&mut h, 1002, 0);
+    let a = h.agent_with_cap(ACCOUNT, 1001, 1);
+    let b = h.agent_with_cap(ACCOUNT, 1002, 0);
     let alice = h.customer(ACCOUNT, "alice");
     let conv = open(&mut h, alice).conversation;
     h.ok(
@@ -673,14 +663,14 @@ fn exclusive(h: &mut Harness, agent: usize) {
 #[test]
 fn r15_exclusive_customers_go_to_their_owner_or_wait_for_it_7_16_7_17() {
     let mut h = account();
-    let a = agent_with_cap(&mut h, 1001, 5);
+    let a = h.agent_with_cap(ACCOUNT, 1001, 5);
     exclusive(&mut h, a);
     let alice = h.customer(ACCOUNT, "alice");
     let conv = open(&mut h, alice).conversation;
     h.ok(alice, Request::CloseConversation { conversation: conv });
     let bob = h.customer(ACCOUNT, "bob");
     assert_eq!(open(&mut h, bob).state, assigned(1001));
-    let _b = agent_with_cap(&mut h, 1002, 5);
+    let _b = h.agent_with_cap(ACCOUNT, 1002, 5);
     // 1002 serves nobody, 1001 serves bob: alice still goes to 1001.
     let again = open(&mut h, alice);
     assert_eq!(again.state, assigned(1001));
@@ -706,7 +696,7 @@ fn r12_an_agent_initiates_only_with_a_customer_the_account_has_seen_3_9() {
     const OTHER: u64 = 871_002;
     let mut h = account();
     h.create_account_for_a_year(OTHER);
-    let a = agent_with_cap(&mut h, 1001, 5);
+    let a = h.agent_with_cap(ACCOUNT, 1001, 5);
     let initiate = |customer: CustomerId| Request::InitiateConversation {
         customer,
         channel: Channel::Desktop,
@@ -772,9 +762,9 @@ fn r12_an_agent_initiates_only_with_a_customer_the_account_has_seen_3_9() {
 #[test]
 fn r16_others_cannot_initiate_with_an_owned_customer_7_17_c() {
     let mut h = account();
-    let a = agent_with_cap(&mut h, 1001, 5);
+    let a = h.agent_with_cap(ACCOUNT, 1001, 5);
     exclusive(&mut h, a);
-    let b = agent_with_cap(&mut h, 1002, 0);
+    let b = h.agent_with_cap(ACCOUNT, 1002, 0);
     let alice = h.customer(ACCOUNT, "alice");
     let conv = open(&mut h, alice).conversation;
     h.ok(a, Request::CloseConversation { conversation: conv });
@@ -810,9 +800,9 @@ fn give_role(h: &mut Harness, by: usize, agent: u32, permissions: &[u16]) {
 #[test]
 fn r17_others_cannot_see_an_owned_customer_7_17_d() {
     let mut h = account();
-    let a = agent_with_cap(&mut h, 1001, 5);
+    let a = h.agent_with_cap(ACCOUNT, 1001, 5);
     exclusive(&mut h, a);
-    let b = agent_with_cap(&mut h, 1002, 0);
+    let b = h.agent_with_cap(ACCOUNT, 1002, 0);
     // The default agent role's 4, 5, 8 without 4 (see all customers).
     give_role(&mut h, a, 1002, &[5, 8]);
     let alice = h.customer(ACCOUNT, "alice");
@@ -833,11 +823,11 @@ fn r17_others_cannot_see_an_owned_customer_7_17_d() {
 #[test]
 fn r18_a_completed_transfer_moves_the_ownership_7_17_e() {
     let mut h = account();
-    let a = agent_with_cap(&mut h, 1001, 5);
+    let a = h.agent_with_cap(ACCOUNT, 1001, 5);
     exclusive(&mut h, a);
     let alice = h.customer(ACCOUNT, "alice");
     let conv = open(&mut h, alice).conversation;
-    let b = agent_with_cap(&mut h, 1002, 5);
+    let b = h.agent_with_cap(ACCOUNT, 1002, 5);
     let bob = h.customer(ACCOUNT, "bob");
     assert_eq!(open(&mut h, bob).state, assigned(1002));
     h.ok(
@@ -859,12 +849,12 @@ fn r18_a_completed_transfer_moves_the_ownership_7_17_e() {
 #[test]
 fn r15_the_owner_lives_in_the_contact_and_goes_with_it_7_17() {
     let mut h = account();
-    let a = agent_with_cap(&mut h, 1001, 5);
+    let a = h.agent_with_cap(ACCOUNT, 1001, 5);
     exclusive(&mut h, a);
     let alice = h.customer(ACCOUNT, "alice");
     let conv = open(&mut h, alice).conversation;
     h.ok(alice, Request::CloseConversation { conversation: conv });
-    let _b = agent_with_cap(&mut h, 1002, 5);
+    let _b = h.agent_with_cap(ACCOUNT, 1002, 5);
     presence(&mut h, a, Presence::Away);
     let alice_id = CustomerId::Identified("alice".into());
     match h.ok(
@@ -889,8 +879,8 @@ fn r15_the_owner_lives_in_the_contact_and_goes_with_it_7_17() {
 #[test]
 fn r19_exclusive_mode_disables_agent_entries_and_no_response_10_7_7_15() {
     let mut h = account();
-    let a = agent_with_cap(&mut h, 1001, 5);
-    let _b = agent_with_cap(&mut h, 1002, 5);
+    let a = h.agent_with_cap(ACCOUNT, 1001, 5);
+    let _b = h.agent_with_cap(ACCOUNT, 1002, 5);
     no_response(&mut h, a, 300, 60);
     exclusive(&mut h, a);
     let w = h.customer(ACCOUNT, "warm-up");
@@ -912,8 +902,8 @@ fn r19_exclusive_mode_disables_agent_entries_and_no_response_10_7_7_15() {
 #[test]
 fn r20_no_response_warns_the_agent_then_offers_the_customer_a_choice_7_15() {
     let mut h = account();
-    let a = agent_with_cap(&mut h, 1001, 5);
-    let _b = agent_with_cap(&mut h, 1002, 0);
+    let a = h.agent_with_cap(ACCOUNT, 1001, 5);
+    let _b = h.agent_with_cap(ACCOUNT, 1002, 0);
     no_response(&mut h, a, 300, 60);
     let alice = h.customer(ACCOUNT, "alice");
     let conv = open_with(&mut h, alice, Entry::Agent(1001)).conversation;
@@ -951,7 +941,7 @@ fn r20_no_response_warns_the_agent_then_offers_the_customer_a_choice_7_15() {
 #[test]
 fn r20_an_agent_reply_stops_the_no_response_clock_7_15() {
     let mut h = account();
-    let a = agent_with_cap(&mut h, 1001, 5);
+    let a = h.agent_with_cap(ACCOUNT, 1001, 5);
     no_response(&mut h, a, 300, 60);
     let alice = h.customer(ACCOUNT, "alice");
     let conv = open_with(&mut h, alice, Entry::Agent(1001)).conversation;
@@ -972,8 +962,8 @@ fn r20_an_agent_reply_stops_the_no_response_clock_7_15() {
 #[test]
 fn r21_reselection_closes_the_old_and_routes_to_the_choice_7_15() {
     let mut h = account();
-    let a = agent_with_cap(&mut h, 1001, 5);
-    let b = agent_with_cap(&mut h, 1002, 0);
+    let a = h.agent_with_cap(ACCOUNT, 1001, 5);
+    let b = h.agent_with_cap(ACCOUNT, 1002, 0);
     h.add_agent(ACCOUNT, 1003);
     no_response(&mut h, a, 300, 60);
     let alice = h.customer(ACCOUNT, "alice");
@@ -1011,8 +1001,8 @@ fn r21_reselection_closes_the_old_and_routes_to_the_choice_7_15() {
 #[test]
 fn r22_an_offline_agent_means_an_offer_as_soon_as_the_customer_writes_7_15() {
     let mut h = account();
-    let a = agent_with_cap(&mut h, 1001, 0);
-    let b = agent_with_cap(&mut h, 1002, 1);
+    let a = h.agent_with_cap(ACCOUNT, 1001, 0);
+    let b = h.agent_with_cap(ACCOUNT, 1002, 1);
     no_response(&mut h, a, 300, 60);
     let alice = h.customer(ACCOUNT, "alice");
     let conv = open_with(&mut h, alice, Entry::Agent(1002)).conversation;
@@ -1044,8 +1034,8 @@ fn r23_account_presence_is_the_best_of_its_agents_or_always_online_7_14() {
     let mut h = account();
     let alice = h.customer(ACCOUNT, "alice");
     assert_eq!(account_presence(&mut h, alice), Presence::Offline);
-    let a = agent_with_cap(&mut h, 1001, 1);
-    let b = agent_with_cap(&mut h, 1002, 1);
+    let a = h.agent_with_cap(ACCOUNT, 1001, 1);
+    let b = h.agent_with_cap(ACCOUNT, 1002, 1);
     presence(&mut h, a, Presence::Away);
     presence(&mut h, b, Presence::Busy);
     assert_eq!(account_presence(&mut h, alice), Presence::Busy);
@@ -1074,7 +1064,7 @@ fn r23_account_presence_is_the_best_of_its_agents_or_always_online_7_14() {
 #[test]
 fn r24_welcome_by_weekday_and_hour_in_the_accounts_offset_7_2() {
     let mut h = account();
-    let a = agent_with_cap(&mut h, 1001, 10);
+    let a = h.agent_with_cap(ACCOUNT, 1001, 10);
     let monday = 1;
     let sunday = 1 << 6;
     configure(&mut h, a, |s| {
@@ -1125,7 +1115,7 @@ fn r24_welcome_by_weekday_and_hour_in_the_accounts_offset_7_2() {
 #[test]
 fn r25_auto_replies_when_busy_or_away_at_most_once_per_interval_7_3_7_4() {
     let mut h = account();
-    let a = agent_with_cap(&mut h, 1001, 1);
+    let a = h.agent_with_cap(ACCOUNT, 1001, 1);
     configure(&mut h, a, |s| {
         s.busy_reply = Some("忙".into());
         s.away_reply = Some("离开".into());

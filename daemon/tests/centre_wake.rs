@@ -15,15 +15,6 @@ const ACCOUNT: u64 = 871_001;
 /// The walks look again this long after a turn that did something (`deadline_walk.rs`).
 const REWALK_MS: i64 = 10;
 
-fn agent_with_cap(h: &mut Harness, agent: u32, cap: u16) -> usize {
-    if agent != 1001 {
-        h.add_agent(ACCOUNT, agent);
-    }
-    let (conn, _) = h.agent(ACCOUNT, agent);
-    h.ok(conn, Request::SetAutoAccept { cap });
-    conn
-}
-
 fn alerts(events: &[Event]) -> Vec<Alert> {
     (events.iter())
         .filter_map(|e| match e {
@@ -43,8 +34,8 @@ fn idle_turn_after(h: &mut Harness, ms: i64) {
 fn the_centre_wakes_the_loop_at_a_transfer_deadline_and_not_before() {
     let mut h = Harness::new();
     h.create_account_for_a_year(ACCOUNT);
-    let sender = agent_with_cap(&mut h, 1001, 0);
-    let busy = agent_with_cap(&mut h, 1002, 3);
+    let sender = h.agent_with_cap(ACCOUNT, 1001, 0);
+    let busy = h.agent_with_cap(ACCOUNT, 1002, 3);
     h.ok(
         busy,
         Request::SetPresence {
@@ -120,7 +111,7 @@ fn the_centre_wakes_the_loop_at_a_transfer_deadline_and_not_before() {
 fn a_logout_makes_the_walks_look_again() {
     let mut h = Harness::new();
     h.create_account_for_a_year(ACCOUNT);
-    let boss = agent_with_cap(&mut h, 1001, 3);
+    let boss = h.agent_with_cap(ACCOUNT, 1001, 3);
     idle_turn_after(&mut h, REWALK_MS);
     assert_eq!(h.centre.next_deadline(), None);
     let left_at = h.clock.now_ms();

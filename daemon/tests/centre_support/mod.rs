@@ -729,6 +729,17 @@ impl Harness {
         self.create_account(account, expires_at);
     }
 
+    /// `agent` of `account` logged in with auto-accept `cap` (added first unless it is
+    /// 1001); its connection.
+    pub fn agent_with_cap(&mut self, account: u64, agent: u32, cap: u16) -> usize {
+        if agent != 1001 {
+            self.add_agent(account, agent);
+        }
+        let (conn, _) = self.agent(account, agent);
+        self.ok(conn, Request::SetAutoAccept { cap });
+        conn
+    }
+
     /// Adds `agent` with [`AGENT_PASSWORD`] through the admin socket.
     pub fn add_agent(&mut self, account: u64, agent: u32) {
         let admin = self.admin;
