@@ -5,8 +5,8 @@
 //!
 //! Memory per idle connection is kept small on purpose: the protocol's input
 //! and output buffers exist only while bytes are in flight, or for
-//! [`kefu_wire::server::BUFFER_KEEP`] after the last frame received, so that a busy
-//! connection reuses them (reads go through the shard's shared scratch buffer), so an
+//! [`kefu_wire::server::BUFFER_KEEP`] after the last frame received so that a busy
+//! connection reuses them (reads go through the shard's shared scratch buffer): an
 //! idle logged-in connection is this struct and the kernel's socket, nothing more.
 //!
 //! The kernel's share of a TCP connection's output is bounded too, and it always

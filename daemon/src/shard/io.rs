@@ -664,13 +664,9 @@ impl Shard {
             now.checked_add(grace)
         } else {
             // The protocol's timers, and when a busy connection's kept buffers go back.
-            match (
-                conn.protocol.poll_timeout(),
-                conn.protocol.buffers_release_at(),
-            ) {
-                (Some(timer), Some(release)) => Some(timer.min(release)),
-                (timer, release) => timer.or(release),
-            }
+            (conn.protocol.poll_timeout().into_iter())
+                .chain(conn.protocol.buffers_release_at())
+                .min()
         };
         let Some(want) = want else {
             return;

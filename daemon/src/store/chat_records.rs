@@ -506,12 +506,9 @@ impl StoredRecord for ClientMsgRecord {
     const KIND: &'static str = "client message id";
 
     fn encode(&self) -> Vec<u8> {
-        encode_versioned(
-            V1,
-            &v1::ClientMsg {
-                message: self.message,
-            },
-        )
+        let mut out = Vec::new();
+        self.encode_into(&mut out);
+        out
     }
 
     fn encode_into(&self, out: &mut Vec<u8>) {
