@@ -636,25 +636,6 @@ fn welcome_texts_follow_the_period_and_busy_agents_auto_reply() {
     );
 }
 
-/// Waits for an alert, skipping the who-serves-you notices (PROTOCOL.md 12.12).
-fn alert_of(c: &mut Client) -> kefu_wire::chat::Alert {
-    use kefu_wire::chat::Alert;
-    loop {
-        let p = c
-            .next_push(Duration::from_secs(20))
-            .unwrap()
-            .expect("an alert push");
-        match p.event {
-            Event::ConversationAlert {
-                alert: Alert::ServedBy { .. } | Alert::WaitingForAgent { .. },
-                ..
-            } => {}
-            Event::ConversationAlert { alert, .. } => return alert,
-            _ => {}
-        }
-    }
-}
-
 #[test]
 fn no_response_warns_the_agent_then_lets_the_customer_choose_again() {
     use kefu_wire::chat::{Alert, RoutingConfig};
@@ -701,13 +682,13 @@ fn no_response_warns_the_agent_then_lets_the_customer_choose_again() {
     // 55 s later the agent is warned (the shard checks its timers every turn).
     clock.advance(55_000);
     assert!(matches!(
-        alert_of(&mut slow),
+        alert_of(&mut slow, Duration::from_secs(20)),
         Alert::NoResponseWarning { .. }
     ));
     // Past 60 s the customer may choose again; another agent is online now.
     let mut quick = agent_n(&s, &mut admin, 1002, 1);
     clock.advance(10_000);
-    match alert_of(&mut ivy) {
+    match alert_of(&mut ivy, Duration::from_secs(20)) {
         Alert::ChooseAgain { agents, .. } => {
             assert!(agents.iter().any(|(a, _)| *a == 1002), "{agents:?}")
         }
@@ -724,7 +705,10 @@ fn no_response_warns_the_agent_then_lets_the_customer_choose_again() {
         other => panic!("{other:?}"),
     };
     assert_eq!(assigned_to(&again), Some(1002));
-    assert!(matches!(alert_of(&mut slow), Alert::Reselected));
+    assert!(matches!(
+        alert_of(&mut slow, Duration::from_secs(20)),
+        Alert::Reselected
+    ));
     send(&mut ivy, again.conversation, 2, "thanks");
     assert_eq!(next_message(&mut quick).conversation, again.conversation);
 }
@@ -841,18 +825,18 @@ fn cap_off_queues_and_a_transfer_to_a_busy_agent_waits_then_fails_back() {
         other => panic!("{other:?}"),
     }
     assert!(matches!(
-        alert_of(&mut busy),
+        alert_of(&mut busy, Duration::from_secs(20)),
         Alert::TransferOffered { from: 1001, .. }
     ));
     // The sender is told it waits (PROTOCOL.md 12.12).
     assert!(matches!(
-        alert_of(&mut sender),
+        alert_of(&mut sender, Duration::from_secs(20)),
         Alert::TransferWaiting { to: 1002, .. }
     ));
     // Not taken within the timeout (120 s): back to the sender.
     clock.advance(121_000);
     assert!(matches!(
-        alert_of(&mut sender),
+        alert_of(&mut sender, Duration::from_secs(20)),
         Alert::TransferFailedBack { to: 1002 }
     ));
     match sender.request(&Request::ListConversations).unwrap() {

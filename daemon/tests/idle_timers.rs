@@ -15,31 +15,13 @@ mod support;
 
 use kefu_daemon::clock::{Clock, SystemClock};
 use kefu_wire::chat::{Alert, ConversationState, Entry, RoutingConfig};
-use kefu_wire::{Client, Event, Presence, Request, Response};
+use kefu_wire::{Presence, Request, Response};
 use std::time::Duration;
 use support::*;
 
 const ACCOUNT: u64 = 872_001;
 /// The longest the test waits for a push: a bound on a hung daemon, not a measure.
 const WAIT: Duration = Duration::from_secs(30);
-
-/// The next alert `c` is pushed, skipping who-serves-you notices (PROTOCOL.md 12.12).
-fn alert_of(c: &mut Client) -> Alert {
-    loop {
-        let p = c
-            .next_push(WAIT)
-            .expect("push stream")
-            .expect("an alert within the bound");
-        match p.event {
-            Event::ConversationAlert {
-                alert: Alert::ServedBy { .. } | Alert::WaitingForAgent { .. },
-                ..
-            } => {}
-            Event::ConversationAlert { alert, .. } => return alert,
-            _ => {}
-        }
-    }
-}
 
 /// The real clock, read as the daemon reads it (its deadlines are on it).
 fn now_ms() -> i64 {
@@ -102,7 +84,7 @@ fn a_transfer_time_out_fires_on_an_idle_daemon_never_before_its_deadline() {
         }
         other => panic!("{other:?}"),
     }
-    let deadline = match alert_of(&mut sender) {
+    let deadline = match alert_of(&mut sender, WAIT) {
         Alert::TransferWaiting { to: 1002, deadline } => deadline,
         other => panic!("{other:?}"),
     };
@@ -113,7 +95,7 @@ fn a_transfer_time_out_fires_on_an_idle_daemon_never_before_its_deadline() {
     }
     // From here on nobody sends anything: only the daemon's own wake fires it.
     assert_eq!(
-        alert_of(&mut sender),
+        alert_of(&mut sender, WAIT),
         Alert::TransferFailedBack { to: 1002 }
     );
     let received = now_ms();

@@ -473,3 +473,23 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// The next alert `c` is pushed within `wait`, skipping the who-serves-you notices
+/// (PROTOCOL.md 12.12).
+pub fn alert_of(c: &mut Client, wait: Duration) -> kefu_wire::chat::Alert {
+    use kefu_wire::chat::Alert;
+    loop {
+        let p = c
+            .next_push(wait)
+            .expect("push stream")
+            .expect("an alert within the bound");
+        match p.event {
+            kefu_wire::Event::ConversationAlert {
+                alert: Alert::ServedBy { .. } | Alert::WaitingForAgent { .. },
+                ..
+            } => {}
+            kefu_wire::Event::ConversationAlert { alert, .. } => return alert,
+            _ => {}
+        }
+    }
+}
